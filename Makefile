@@ -1,0 +1,39 @@
+# Tradeforge. A fresh machine needs only: make demo | make test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export TRADEFORGE_HOME ?= $(CURDIR)/.tradeforge
+
+.PHONY: install demo test bench lint dagster clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,postgres]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/python -m assets.demo
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check pipelines assets serving tests benchmarks
+	$(BIN)/ruff format --check pipelines assets serving tests benchmarks
+	$(BIN)/mypy
+
+bench: install
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet --upgrade pip
+	.venv-bench/bin/pip install --quiet -e '.[bench]'
+	.venv-bench/bin/python benchmarks/bench_data.py
+
+dagster: install
+	$(BIN)/tradeforge dagster
+
+clean:
+	rm -rf $(VENV) .venv-bench .tradeforge .pytest_cache .mypy_cache .ruff_cache

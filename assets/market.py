@@ -1,0 +1,110 @@
+"""Assets ``market_bars`` (symbol x year) and ``features`` (symbol), with quality checks.
+
+Each asset is a thin call into ``pipelines``; the checks report the rules of
+``pipelines.data.quality`` for the data the run wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import dagster as dg
+
+from assets.partitions import market_partitions, symbol_partitions
+from assets.resources import TradeforgeResource
+from pipelines.data.quality import QualityReport
+from pipelines.data.universe import UniverseItem, ingest_partition, universe_item
+from pipelines.features.store import build_features
+from pipelines.settings import Settings
+
+HARD_CHECKS = {
+    "timestamps_unique_increasing": ("duplicate_timestamps", "non_increasing_timestamps"),
+    "ohlc_consistent": ("high_below_open_or_close", "low_above_open_or_close", "non_positive_prices"),
+    "volume_non_negative": ("negative_volume",),
+}
+
+
+def _check_results(quality: dict[str, QualityReport]) -> Iterable[dg.AssetCheckResult]:
+    for name, fields in HARD_CHECKS.items():
+        bad = {tf: {f: getattr(q, f) for f in fields if getattr(q, f)} for tf, q in quality.items()}
+        bad = {tf: v for tf, v in bad.items() if v}
+        yield dg.AssetCheckResult(
+            check_name=name, passed=not bad, metadata={"violations": bad, "timeframes": sorted(quality)}
+        )
+    gaps = {tf: q.gap_count for tf, q in quality.items()}
+    largest = {
+        tf: [g.__dict__ if hasattr(g, "__dict__") else g for g in q.gaps[:5]] for tf, q in quality.items()
+    }
+    yield dg.AssetCheckResult(
+        check_name="no_unexpected_gaps",
+        passed=not any(gaps.values()),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"gap_count": gaps, "largest_gaps": largest},
+    )
+
+
+def build_market_assets(settings: Settings, items: list[UniverseItem]) -> list[dg.AssetsDefinition]:
+    partitions = market_partitions(settings, items)
+
+    @dg.asset(
+        partitions_def=partitions,
+        group_name="market_data",
+        kinds={"parquet", "duckdb"},
+        check_specs=[dg.AssetCheckSpec(name, asset="market_bars") for name in HARD_CHECKS]
+        + [dg.AssetCheckSpec("no_unexpected_gaps", asset="market_bars", description="Reported, not failed.")],
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL),
+        description="OHLCV bars of one universe symbol for one calendar year, at each configured timeframe, "
+        "fetched incrementally into $TRADEFORGE_HOME/market (Parquet) and the DuckDB view `bars`.",
+    )
+    def market_bars(
+        context: dg.AssetExecutionContext, tradeforge: TradeforgeResource
+    ) -> dg.MaterializeResult:
+        keys = context.partition_key.keys_by_dimension
+        run = ingest_partition(tradeforge.settings(), keys["symbol"], int(keys["year"]))
+        if run.errors():
+            raise dg.Failure(description="ingest failed: " + "; ".join(run.errors()))
+        return dg.MaterializeResult(
+            metadata={
+                "symbol": run.item.symbol.name,
+                "source": run.item.source,
+                "rows_written": run.rows_written,
+                "rows": {tf: q.rows for tf, q in run.quality.items()},
+                "fetched": {tf: r.symbols[0].fetched for tf, r in run.reports.items()},
+                "path": run.reports[next(iter(run.reports))].symbols[0].path,
+            },
+            check_results=list(_check_results(run.quality)),
+        )
+
+    @dg.asset(
+        partitions_def=symbol_partitions(items),
+        group_name="features",
+        kinds={"parquet", "numba"},
+        deps=[
+            dg.AssetDep(
+                market_bars,
+                partition_mapping=dg.MultiToSingleDimensionPartitionMapping(
+                    partition_dimension_name="symbol"
+                ),
+            )
+        ],
+        automation_condition=dg.AutomationCondition.eager(),
+        description="The default feature set and forward labels over all stored bars of one symbol, per timeframe "
+        "($TRADEFORGE_HOME/features, DuckDB view `features`).",
+    )
+    def features(context: dg.AssetExecutionContext, tradeforge: TradeforgeResource) -> dg.MaterializeResult:
+        settings = tradeforge.settings()
+        item = universe_item(settings, context.partition_key)
+        builds = {
+            tf.name: build_features(settings, source=item.source, symbol=item.symbol.name, timeframe=tf.name)
+            for tf in item.timeframes
+        }
+        return dg.MaterializeResult(
+            metadata={
+                "rows": {tf: b.rows for tf, b in builds.items()},
+                "feature_count": len(next(iter(builds.values())).feature_columns),
+                "paths": {tf: str(b.path) for tf, b in builds.items()},
+                "seconds": round(sum(b.seconds for b in builds.values()), 3),
+            }
+        )
+
+    return [market_bars, features]

@@ -1,0 +1,27 @@
+"""Jobs and schedules: stocks ingested daily after the US close, crypto hourly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from pipelines.data.universe import UniverseItem
+
+
+def ingest_schedule(
+    name: str, cron: str, items: list[UniverseItem], job: dg.UnresolvedAssetJobDefinition
+) -> dg.ScheduleDefinition:
+    """A schedule that asks for the current year's partition of each of ``items``."""
+
+    @dg.schedule(name=name, cron_schedule=cron, job=job, execution_timezone="UTC")
+    def _schedule(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
+        when = context.scheduled_execution_time
+        for item in items:
+            yield dg.RunRequest(
+                run_key=f"{item.key}:{when.isoformat()}",
+                partition_key=dg.MultiPartitionKey({"symbol": item.key, "year": str(when.year)}),
+                tags={"tradeforge/symbol": item.symbol.name},
+            )
+
+    return _schedule

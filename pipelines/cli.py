@@ -1,0 +1,284 @@
+"""The ``tradeforge`` command line: parse, call the core, print. No domain logic lives here."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipelines.errors import DataNotFoundError, InvalidRequestError, TradeforgeError
+from pipelines.settings import Settings, get_settings
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Tradeforge: data, features, models, serving."
+)
+data_app = typer.Typer(no_args_is_help=True, help="Inspect stored market data.")
+app.add_typer(data_app, name="data")
+
+err = Console(stderr=True)
+out = Console()
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+SourceOpt = Annotated[str, typer.Option("--source", help="synthetic | yfinance | ccxt | file")]
+TimeframeOpt = Annotated[str, typer.Option("--timeframe", help="1m 2m 5m 15m 30m 1h 4h 1d 1wk 1mo")]
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Bad input and missing data exit 2; failures of a data source exit 1."""
+    try:
+        yield
+    except (InvalidRequestError, DataNotFoundError) as exc:
+        raise _fail(str(exc), 2) from None
+    except TradeforgeError as exc:
+        raise _fail(str(exc), 1) from None
+
+
+def _emit_json(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload, default=str) + "\n")
+
+
+@contextmanager
+def _progress(enabled: bool, total: int, label: str) -> Iterator[Callable[[str, int, int], None]]:
+    if not enabled:
+        yield lambda *_: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+
+        def update(name: str, done: int, _total: int) -> None:
+            bar.update(task, completed=done, description=f"{label} {name}")
+
+        yield update
+
+
+@app.command()
+def ingest(
+    symbols: Annotated[str, typer.Option("--symbols", "--symbol", help="Comma-separated: AAPL,BTC/USDT")],
+    source: SourceOpt = "synthetic",
+    timeframe: TimeframeOpt = "1d",
+    start: Annotated[
+        str | None, typer.Option(help="First day (default: the configured history start)")
+    ] = None,
+    end: Annotated[str | None, typer.Option(help="Exclusive end (default: now)")] = None,
+    path: Annotated[Path | None, typer.Option(help="CSV or Parquet file for --source file")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch bars into the Parquet store (incremental: only what is missing is fetched)."""
+    from pipelines.data.ingest import ingest as run_ingest
+    from pipelines.data.ingest import plan_ingest
+
+    settings = get_settings()
+    with _errors():
+        names = [s for s in (x.strip() for x in symbols.split(",")) if s]
+        request = plan_ingest(
+            settings, source=source, symbols=names, timeframe=timeframe, start=start, end=end, path=path
+        )
+        with _progress(not as_json, len(request.symbols), "ingest") as update:
+            report = run_ingest(settings, request, on_progress=update)
+    if as_json:
+        _emit_json(report.as_dict())
+    else:
+        table = Table(title=f"ingest {report.source} {report.timeframe} ({report.seconds:.2f} s)")
+        for col in ("symbol", "written", "total", "first", "last", "status"):
+            table.add_column(col)
+        for s in report.symbols:
+            status = "[green]ok[/]" if s.ok else f"[red]{s.error}[/]"
+            table.add_row(
+                s.symbol, str(s.rows_written), str(s.rows_total), s.first or "", s.last or "", status
+            )
+        out.print(table)
+    if report.failed:
+        raise _fail("failed: " + "; ".join(f"{s.symbol}: {s.error}" for s in report.failed), 1)
+
+
+@app.command()
+def features(
+    symbol: Annotated[str, typer.Option(help="AAPL, BTC/USDT, ...")],
+    source: SourceOpt = "synthetic",
+    timeframe: TimeframeOpt = "1d",
+    feature_set: Annotated[str, typer.Option(help="default | minimal")] = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Compute the feature set and labels over the stored bars of one symbol."""
+    from pipelines.features.store import build_features
+
+    settings = get_settings()
+    with _errors():
+        if as_json:
+            result = build_features(
+                settings, source=source, symbol=symbol, timeframe=timeframe, feature_set=feature_set
+            )
+        else:
+            with err.status(f"computing features for {symbol} {timeframe}"):
+                result = build_features(
+                    settings, source=source, symbol=symbol, timeframe=timeframe, feature_set=feature_set
+                )
+    if as_json:
+        _emit_json(result.as_dict())
+    else:
+        out.print(
+            f"{result.rows} rows x {result.columns} columns ({len(result.feature_columns)} features) "
+            f"in {result.seconds:.2f} s -> {result.path}"
+        )
+
+
+@app.command()
+def resample(
+    symbol: Annotated[str, typer.Option(help="AAPL, BTC/USDT, ...")],
+    to_timeframe: Annotated[str, typer.Option("--to", help="Target timeframe, e.g. 1h")],
+    from_timeframe: Annotated[str, typer.Option("--from", help="Stored timeframe")] = "1m",
+    source: SourceOpt = "synthetic",
+    output: Annotated[Path | None, typer.Option(help="Write the bars to this .csv or .parquet file")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Aggregate stored bars to a longer timeframe through DuckDB."""
+    from pipelines.data.catalog import Catalog
+
+    settings = get_settings()
+    with _errors():
+        if output is not None and output.suffix not in (".csv", ".parquet"):
+            raise InvalidRequestError(f"--output must end in .csv or .parquet, not {output.suffix!r}")
+        bars = Catalog(settings).resample(
+            source=source, symbol=symbol, from_timeframe=from_timeframe, to_timeframe=to_timeframe
+        )
+    if output is not None:
+        tmp = output.with_name(f".{output.name}.tmp")
+        bars.to_csv(tmp, index=False) if output.suffix == ".csv" else bars.to_parquet(tmp, index=False)
+        os.replace(tmp, output)
+    if as_json:
+        _emit_json(
+            {
+                "rows": len(bars),
+                "path": str(output) if output else None,
+                "first": str(bars["timestamp"].iloc[0]),
+                "last": str(bars["timestamp"].iloc[-1]),
+            }
+        )
+    else:
+        out.print(bars.tail(10).to_string(index=False))
+        out.print(f"{len(bars)} {to_timeframe} bars" + (f" -> {output}" if output else ""))
+
+
+@data_app.command("list")
+def data_list(as_json: JsonOpt = False) -> None:
+    """Every stored dataset with its first and last bar."""
+    from pipelines.data.ingest import open_store
+
+    rows = open_store(get_settings()).datasets()
+    if as_json:
+        _emit_json(
+            {
+                "datasets": [
+                    {
+                        "source": b.key.source,
+                        "timeframe": b.key.timeframe,
+                        "symbol": b.key.symbol,
+                        "rows": b.rows,
+                        "first": b.first.isoformat(),
+                        "last": b.last.isoformat(),
+                        "path": str(b.path),
+                    }
+                    for b in rows
+                ]
+            }
+        )
+        return
+    table = Table(title="stored datasets")
+    for col in ("source", "timeframe", "symbol", "rows", "first", "last"):
+        table.add_column(col)
+    for b in rows:
+        table.add_row(b.key.source, b.key.timeframe, b.key.symbol, str(b.rows), str(b.first), str(b.last))
+    out.print(table)
+
+
+@data_app.command("check")
+def data_check(
+    symbol: Annotated[str, typer.Option(help="AAPL, BTC/USDT, ...")],
+    source: SourceOpt = "synthetic",
+    timeframe: TimeframeOpt = "1d",
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the quality rules over one stored dataset (exit 1 when a hard rule fails)."""
+    from pipelines.data.service import check_dataset
+
+    with _errors():
+        report = check_dataset(get_settings(), source=source, symbol=symbol, timeframe=timeframe)
+    if as_json:
+        _emit_json(report.as_dict())
+    else:
+        out.print(
+            f"{report.rows} rows, {report.gap_count} gaps; " + ("passed" if report.passed else "FAILED")
+        )
+        for line in report.failures():
+            out.print(f"  - {line}")
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def query(sql: Annotated[str, typer.Argument(help="SQL over the views bars and features")]) -> None:
+    """Run read-only SQL against the DuckDB warehouse."""
+    import duckdb
+
+    from pipelines.data.catalog import Catalog
+
+    try:
+        frame = Catalog(get_settings()).query(sql)
+    except duckdb.Error as exc:
+        raise _fail(f"query failed: {exc}", 2) from None
+    out.print(frame.to_string(index=False))
+
+
+@app.command()
+def dagster(
+    port: Annotated[int, typer.Option(help="Dagster UI port")] = 3000,
+    host: Annotated[str, typer.Option(help="Dagster UI host")] = "127.0.0.1",
+) -> None:
+    """Open the Dagster UI (`dagster dev`) on this repository's workspace and instance."""
+    settings = get_settings()
+    env = dagster_env(settings)
+    exe = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
+    # The pool limit lives in the instance; set it on every start so a fresh home gets it too.
+    subprocess.run(
+        [exe, "instance", "concurrency", "set", "gpu", "1"], env=env, check=False, capture_output=True
+    )
+    os.execve(exe, [exe, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", host, "-p", str(port)], env)
+
+
+def dagster_env(settings: Settings) -> dict[str, str]:
+    """The environment Dagster needs: its instance config from the repo, storage in the home."""
+    storage = settings.dagster_dir.resolve()
+    storage.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update(
+        DAGSTER_HOME=str(REPO_ROOT),
+        TRADEFORGE_HOME=str(settings.home.resolve()),
+        TRADEFORGE_DAGSTER_STORAGE=str(storage),
+        TRADEFORGE_DAGSTER_LOGS=str(storage / "logs"),
+    )
+    return env
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

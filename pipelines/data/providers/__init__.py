@@ -1,0 +1,52 @@
+"""Market-data providers behind one interface, and the registry that builds them by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines.data.providers.base import Provider, with_retries
+from pipelines.errors import InvalidRequestError
+from pipelines.settings import Settings
+
+__all__ = ["SOURCES", "Provider", "get_provider", "normalize_source", "with_retries"]
+
+SOURCES = ("synthetic", "yfinance", "ccxt", "file")
+_ALIASES = {"yahoo": "yfinance", "yf": "yfinance", "csv": "file", "parquet": "file"}
+
+
+def normalize_source(name: str) -> str:
+    """The canonical source name; a clear error lists the valid ones."""
+    key = _ALIASES.get(name.strip().lower(), name.strip().lower())
+    if key not in SOURCES:
+        raise InvalidRequestError(f"unknown source {name!r}; expected one of {', '.join(SOURCES)}")
+    return key
+
+
+def get_provider(
+    source: str, settings: Settings, *, path: str | Path | None = None, exchange: str | None = None
+) -> Provider:
+    """Build the provider for ``source`` (imports its library only when it is used)."""
+    name = normalize_source(source)
+    if name == "synthetic":
+        from pipelines.data.providers.synthetic import SyntheticProvider
+
+        return SyntheticProvider(settings.synthetic_seed)
+    if name == "yfinance":
+        from pipelines.data.providers.yahoo import YahooProvider
+
+        return YahooProvider(
+            max_retries=settings.provider_max_retries, backoff=settings.provider_backoff_seconds
+        )
+    if name == "ccxt":
+        from pipelines.data.providers.ccxt_provider import CcxtProvider
+
+        return CcxtProvider(
+            exchange or settings.ccxt_exchange,
+            max_retries=settings.provider_max_retries,
+            backoff=settings.provider_backoff_seconds,
+        )
+    if path is None:
+        raise InvalidRequestError("source 'file' needs a path to a CSV or Parquet file (--path)")
+    from pipelines.data.providers.file import FileProvider
+
+    return FileProvider(path)

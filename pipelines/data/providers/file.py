@@ -1,0 +1,126 @@
+"""Bars from a CSV or Parquet file the user supplies.
+
+Columns are matched case-insensitively: the timestamp is the first column (in file order) named
+Date, Datetime, timestamp, time or date_time; then Open, High, Low, Close and an optional Volume
+(missing -> 0.0). Other columns (``Adj Close``, ...) are ignored; a Parquet file's named datetime
+index counts as a column. Timestamps may be ISO 8601 strings, naive (taken as UTC) or with an
+offset, datetimes, or integer epoch seconds / milliseconds (told apart by magnitude).
+Every problem with the file is an ``InvalidRequestError`` that names the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal, NoReturn
+
+import pandas as pd
+from pandas.api import types as ptypes
+
+from pipelines.data.schema import to_canonical, with_labels
+from pipelines.data.symbols import Symbol
+from pipelines.data.timeframes import Timeframe
+from pipelines.errors import InvalidRequestError
+
+__all__ = ["TIMESTAMP_COLUMNS", "FileProvider"]
+
+TIMESTAMP_COLUMNS = ("date", "datetime", "timestamp", "time", "date_time")
+_REQUIRED = ("open", "high", "low", "close")
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+_SUFFIXES = _CSV_SUFFIXES + _PARQUET_SUFFIXES
+# Epoch values below this many units are seconds; below 1e14 milliseconds (1e11 s is the year 5138).
+_EPOCH_UNITS: tuple[tuple[float, Literal["s", "ms", "us"]], ...] = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))
+
+
+def _utc(ts: pd.Timestamp | dt.datetime | str) -> pd.Timestamp:
+    stamp = pd.Timestamp(ts)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+class FileProvider:
+    """Bars read from ``path`` (``.csv``, ``.csv.gz``, ``.txt``, ``.parquet``, ``.pq``) on every fetch."""
+
+    name = "file"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def fetch(
+        self, symbol: Symbol, timeframe: Timeframe, start: pd.Timestamp, end: pd.Timestamp
+    ) -> pd.DataFrame:
+        start, end = _utc(start), _utc(end)
+        if start > end:
+            raise InvalidRequestError(f"start {start} is after end {end}")
+        bars = to_canonical(self.read(), symbol=symbol.name, timeframe=timeframe.name, source=self.name)
+        keep = (bars["timestamp"] >= start) & (bars["timestamp"] < end)
+        out = bars.loc[keep].reset_index(drop=True)
+        return with_labels(out, symbol=symbol.name, timeframe=timeframe.name, source=self.name)
+
+    def read(self) -> pd.DataFrame:
+        """The whole file as ``timestamp`` (UTC) + float OHLCV columns, in file order."""
+        raw = self._load()
+        by_name: dict[str, str] = {}
+        for col in raw.columns:
+            key = str(col).strip().lower()
+            if key in by_name:
+                self._fail(f"has two columns named {key!r} (case-insensitively): {by_name[key]!r}, {col!r}")
+            by_name[key] = str(col)
+        ts_col = next((by_name[k] for k in by_name if k in TIMESTAMP_COLUMNS), None)
+        if ts_col is None:
+            wanted = ", ".join(TIMESTAMP_COLUMNS)
+            self._fail(f"has no timestamp column (one of {wanted}); columns: {list(by_name.values())}")
+        missing = [c for c in _REQUIRED if c not in by_name]
+        if missing:
+            self._fail(f"is missing column(s) {', '.join(missing)}; columns: {list(by_name.values())}")
+        out = pd.DataFrame({"timestamp": self._timestamps(raw[ts_col], ts_col)})
+        for col in (*_REQUIRED, "volume"):
+            if col not in by_name:
+                out[col] = 0.0
+                continue
+            values = raw[by_name[col]]
+            numbers = pd.to_numeric(values, errors="coerce")
+            bad = numbers.isna() & values.notna()
+            if bad.any():
+                self._fail(f"column {by_name[col]!r} has non-numeric value {values[bad].iloc[0]!r}")
+            out[col] = numbers.astype("float64").to_numpy()
+        return out
+
+    def _load(self) -> pd.DataFrame:
+        name = self.path.name.lower()
+        if not name.endswith(_SUFFIXES):
+            self._fail(f"has an unsupported extension; expected one of {', '.join(_SUFFIXES)}")
+        if not self.path.is_file():
+            self._fail("does not exist or is not a file")
+        try:
+            if name.endswith(_PARQUET_SUFFIXES):
+                frame = pd.read_parquet(self.path)
+                if not isinstance(frame.index, pd.RangeIndex) and frame.index.name is not None:
+                    frame = frame.reset_index()
+                return frame
+            return pd.read_csv(self.path)
+        except Exception as exc:  # pandas/pyarrow raise many types for unreadable files
+            self._fail(f"cannot be read: {type(exc).__name__}: {exc}")
+
+    def _timestamps(self, values: pd.Series, column: str) -> pd.DatetimeIndex:
+        if values.isna().any():
+            self._fail(f"column {column!r} has {int(values.isna().sum())} empty timestamp(s)")
+        try:
+            if ptypes.is_datetime64_any_dtype(values):
+                stamps = pd.DatetimeIndex(values)
+                return stamps.tz_localize("UTC") if stamps.tz is None else stamps.tz_convert("UTC")
+            if ptypes.is_numeric_dtype(values) and not ptypes.is_bool_dtype(values):
+                biggest = float(values.abs().max()) if len(values) else 0.0
+                unit: Literal["s", "ms", "us", "ns"] = next(
+                    (u for limit, u in _EPOCH_UNITS if biggest < limit), "ns"
+                )
+                return pd.DatetimeIndex(pd.to_datetime(values.astype("int64"), unit=unit, utc=True))
+            return pd.DatetimeIndex(pd.to_datetime(values.astype(str), utc=True, format="ISO8601"))
+        except (ValueError, TypeError, OverflowError) as exc:
+            self._fail(
+                f"column {column!r} has unparseable timestamps ({exc}); "
+                "expected ISO 8601 strings or epoch seconds/milliseconds"
+            )
+
+    def _fail(self, problem: str) -> NoReturn:
+        raise InvalidRequestError(f"file {self.path}: {problem}")

@@ -1,0 +1,222 @@
+"""Indicators, their registry, column naming, and feature sets.
+
+An indicator is a function ``f(bars: BarData, **params) -> tuple[array, ...]`` registered with
+:func:`indicator`; its parameters, their defaults and their order come from its signature.
+Columns are named ``{output}_{params}``: ``macd_signal_12_26_9``, ``psar_0p02_0p2``, or the bare
+output name when the indicator takes no parameters (``obv``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, TypeAlias, TypeVar, get_args
+
+import numpy as np
+
+from pipelines.errors import InvalidRequestError
+from pipelines.features._kernels import FloatArray
+from pipelines.features.inputs import BarData
+
+__all__ = [
+    "CATEGORIES",
+    "Category",
+    "FeatureSet",
+    "Indicator",
+    "IndicatorSpec",
+    "ParamValue",
+    "format_param",
+    "get_indicator",
+    "indicator",
+    "list_indicators",
+]
+
+Category: TypeAlias = Literal["trend", "momentum", "volatility", "volume", "returns", "calendar"]
+CATEGORIES: tuple[Category, ...] = get_args(Category)
+ParamValue: TypeAlias = int | float
+Outputs: TypeAlias = tuple[FloatArray, ...]
+IndicatorFunc: TypeAlias = Callable[..., Outputs]
+Namer: TypeAlias = Callable[[Mapping[str, ParamValue]], list[str]]
+F = TypeVar("F", bound=IndicatorFunc)
+
+_REGISTRY: dict[str, Indicator] = {}
+
+
+def format_param(value: ParamValue) -> str:
+    """``20`` -> ``20``, ``2.0`` -> ``2``, ``0.02`` -> ``0p02`` (no trailing zeros, '.' -> 'p')."""
+    if isinstance(value, int):
+        return str(value)
+    text = np.format_float_positional(value, trim="-")
+    return text.replace(".", "p").replace("-", "m").lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """A registered indicator: metadata plus the function that computes it."""
+
+    name: str
+    category: Category
+    description: str
+    params: Mapping[str, ParamValue]
+    outputs: tuple[str, ...]
+    func: IndicatorFunc = field(repr=False, compare=False)
+    minimums: Mapping[str, ParamValue] = field(default_factory=dict, repr=False, compare=False)
+    namer: Namer | None = field(default=None, repr=False, compare=False)
+
+    def resolve(self, params: Mapping[str, Any] | None = None) -> dict[str, ParamValue]:
+        """The full parameter dict in signature order: defaults filled in, types and ranges checked."""
+        given = dict(params or {})
+        unknown = sorted(set(given) - set(self.params))
+        if unknown:
+            raise InvalidRequestError(
+                f"indicator {self.name!r} has no parameter {', '.join(map(repr, unknown))}; "
+                f"its parameters are {', '.join(self.params) or 'none'}"
+            )
+        resolved: dict[str, ParamValue] = {}
+        for key, default in self.params.items():
+            value = given.get(key, default)
+            resolved[key] = _coerce(self.name, key, value, integer=isinstance(default, int))
+            low = self.minimums.get(key)
+            got = resolved[key]
+            if isinstance(default, int):
+                bound = 1 if low is None else low
+                if got < bound:
+                    raise InvalidRequestError(
+                        f"parameter {key!r} of indicator {self.name!r} must be >= {bound}, got {value!r}"
+                    )
+            elif got <= 0.0 or (low is not None and got < low):
+                raise InvalidRequestError(
+                    f"parameter {key!r} of indicator {self.name!r} must be > 0"
+                    f"{'' if low is None else f' and >= {low}'}, got {value!r}"
+                )
+        return resolved
+
+    def columns(self, params: Mapping[str, Any] | None = None) -> list[str]:
+        resolved = self.resolve(params)
+        if self.namer is not None:
+            return self.namer(resolved)
+        suffix = "_".join(format_param(v) for v in resolved.values())
+        return [f"{out}_{suffix}" if suffix else out for out in self.outputs]
+
+    def compute(self, bars: BarData, params: Mapping[str, Any] | None = None) -> Outputs:
+        resolved = self.resolve(params)
+        return self.func(bars, **resolved)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-friendly metadata (for the API and the CLI)."""
+        return {
+            "name": self.name,
+            "category": self.category,
+            "description": self.description,
+            "params": dict(self.params),
+            "outputs": list(self.outputs),
+            "columns": self.columns(),
+        }
+
+
+def _coerce(name: str, key: str, value: Any, *, integer: bool) -> ParamValue:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise InvalidRequestError(f"parameter {key!r} of indicator {name!r} must be a number, got {value!r}")
+    if not np.isfinite(value):
+        raise InvalidRequestError(f"parameter {key!r} of indicator {name!r} must be finite, got {value!r}")
+    if integer:
+        if float(value) != int(value):
+            raise InvalidRequestError(
+                f"parameter {key!r} of indicator {name!r} must be an integer, got {value!r}"
+            )
+        return int(value)
+    return float(value)
+
+
+def indicator(
+    name: str,
+    *,
+    category: Category,
+    description: str,
+    outputs: Iterable[str] | None = None,
+    minimums: Mapping[str, ParamValue] | None = None,
+    namer: Namer | None = None,
+) -> Callable[[F], F]:
+    """Register ``func`` under ``name``; its keyword parameters (all with defaults) are its params."""
+
+    def register(func: F) -> F:
+        if name in _REGISTRY:
+            raise ValueError(f"indicator {name!r} is registered twice")
+        if category not in CATEGORIES:
+            raise ValueError(f"indicator {name!r}: unknown category {category!r}")
+        params: dict[str, ParamValue] = {}
+        for param in list(inspect.signature(func).parameters.values())[1:]:
+            default = param.default
+            if isinstance(default, bool) or not isinstance(default, int | float):
+                raise TypeError(f"indicator {name!r}: parameter {param.name!r} needs an int or float default")
+            params[param.name] = default
+        _REGISTRY[name] = Indicator(
+            name=name,
+            category=category,
+            description=description,
+            params=MappingProxyType(params),
+            outputs=tuple(outputs) if outputs is not None else (name,),
+            func=func,
+            minimums=MappingProxyType(dict(minimums or {})),
+            namer=namer,
+        )
+        return func
+
+    return register
+
+
+def get_indicator(name: str) -> Indicator:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise InvalidRequestError(
+            f"unknown indicator {name!r}; known indicators: {', '.join(sorted(_REGISTRY))}"
+        ) from None
+
+
+def list_indicators(category: str | None = None) -> list[Indicator]:
+    """Every registered indicator (optionally of one category), sorted by category then name."""
+    if category is not None and category not in CATEGORIES:
+        raise InvalidRequestError(f"unknown category {category!r}; expected one of {', '.join(CATEGORIES)}")
+    found = [ind for ind in _REGISTRY.values() if category is None or ind.category == category]
+    return sorted(found, key=lambda ind: (CATEGORIES.index(ind.category), ind.name))
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorSpec:
+    """One indicator with (some of) its parameters; missing ones take their defaults."""
+
+    indicator_name: str
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+
+    @property
+    def indicator(self) -> Indicator:
+        return get_indicator(self.indicator_name)
+
+    @property
+    def columns(self) -> list[str]:
+        return self.indicator.columns(self.params)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSet:
+    """A named list of indicator specs; validated when built (unknown names, bad params, clashes)."""
+
+    name: str
+    indicators: tuple[IndicatorSpec, ...]
+
+    def __post_init__(self) -> None:
+        specs = tuple(self.indicators)
+        object.__setattr__(self, "indicators", specs)
+        seen: set[str] = set()
+        for spec in specs:
+            for col in spec.columns:
+                if col in seen or col == "timestamp":
+                    raise InvalidRequestError(f"feature set {self.name!r} produces column {col!r} twice")
+                seen.add(col)
+
+    @property
+    def columns(self) -> list[str]:
+        return [col for spec in self.indicators for col in spec.columns]

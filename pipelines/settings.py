@@ -1,0 +1,99 @@
+"""One settings object; every path and URL of the platform comes from here.
+
+Settings are read when a command or app starts (``get_settings()``), never at import time.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "UniverseEntry", "get_settings"]
+
+
+class UniverseEntry(BaseModel):
+    """One symbol of the default universe and how it is ingested."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: str
+    source: str = "synthetic"
+    timeframes: list[str] = Field(default_factory=lambda: ["1d"])
+
+
+def _default_universe() -> list[UniverseEntry]:
+    return [
+        UniverseEntry(symbol="AAPL", timeframes=["1d", "1h"]),
+        UniverseEntry(symbol="MSFT", timeframes=["1d", "1h"]),
+        UniverseEntry(symbol="SPY", timeframes=["1d", "1h"]),
+        UniverseEntry(symbol="BTC/USDT", timeframes=["1d", "1h"]),
+        UniverseEntry(symbol="ETH/USDT", timeframes=["1d", "1h"]),
+    ]
+
+
+class Settings(BaseSettings):
+    """Environment-driven settings (prefix ``TRADEFORGE_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="TRADEFORGE_", extra="ignore", populate_by_name=True)
+
+    home: Path = Field(default_factory=lambda: Path.cwd() / ".tradeforge")
+    database_url: str | None = None
+    mlflow_tracking_uri: str | None = Field(
+        default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "mlflow_tracking_uri")
+    )
+    redis_url: str | None = None
+    secret_key: str | None = None
+    encryption_key: str | None = None
+
+    # Data
+    universe: list[UniverseEntry] = Field(default_factory=_default_universe)
+    history_start: str = "2019-01-01"
+    synthetic_seed: int = 42
+    stock_source: str = "synthetic"
+    crypto_source: str = "synthetic"
+    ccxt_exchange: str = "binance"
+    provider_max_retries: int = 4
+    provider_backoff_seconds: float = 1.0
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _expand_home(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return Path(value).expanduser()
+        return value
+
+    @property
+    def market_dir(self) -> Path:
+        return self.home / "market"
+
+    @property
+    def features_dir(self) -> Path:
+        return self.home / "features"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def dagster_dir(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.home / "locks"
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home.resolve() / 'app.db'}"
+
+    def resolved_mlflow_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.home.resolve() / 'mlflow' / 'mlflow.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment on first use."""
+    return Settings()

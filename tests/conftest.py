@@ -1,0 +1,59 @@
+"""Shared fixtures. Tests build their own Settings on a temp home; nothing reaches the network."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines.settings import Settings, UniverseEntry, get_settings
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: object) -> None:
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None:
+        try:
+            if not ipaddress.ip_address(host).is_loopback:
+                raise OSError(f"tests may not reach the network ({host})")
+        except ValueError:
+            if host != "localhost":
+                raise OSError(f"tests may not reach the network ({host})") from None
+    _real_connect(self, address)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """A small universe on a fresh home under the test's temp folder."""
+    return Settings(
+        home=tmp_path / "home",
+        history_start="2024-01-01",
+        universe=[
+            UniverseEntry(symbol="AAPL", timeframes=["1d"]),
+            UniverseEntry(symbol="BTC/USDT", timeframes=["1d", "1h"]),
+        ],
+    )
+
+
+@pytest.fixture
+def env_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """TRADEFORGE_HOME set for code that reads settings from the environment (the CLI)."""
+    home = tmp_path / "envhome"
+    monkeypatch.setenv("TRADEFORGE_HOME", str(home))
+    monkeypatch.setenv("TRADEFORGE_HISTORY_START", "2024-01-01")
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
+
+
+FIXED_NOW = pd.Timestamp("2025-06-30T12:00", tz="UTC")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.market import build_market_assets
-from assets.resources import TradeforgeResource
+from assets.resources import settings_resource
 from assets.schedules import ingest_schedule
 from pipelines.data.universe import resolve_universe
 from pipelines.settings import Settings, get_settings
@@ -28,7 +28,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=[market_bars, features],
         jobs=[ingest_job, features_job],
         schedules=schedules,
-        resources={"tradeforge": TradeforgeResource()},
+        resources={"tradeforge": settings_resource(settings)},
     )
 
 

@@ -4,17 +4,15 @@ Each asset is a thin call into ``pipelines``; the checks report the rules of
 ``pipelines.data.quality`` for the data the run wrote.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 
 import dagster as dg
 
 from assets.partitions import market_partitions, symbol_partitions
-from assets.resources import TradeforgeResource
 from pipelines.data.quality import QualityReport
 from pipelines.data.universe import UniverseItem, ingest_partition, universe_item
 from pipelines.features.store import build_features
+from pipelines.errors import InvalidRequestError
 from pipelines.settings import Settings
 
 HARD_CHECKS = {
@@ -49,6 +47,7 @@ def build_market_assets(settings: Settings, items: list[UniverseItem]) -> list[d
     @dg.asset(
         partitions_def=partitions,
         group_name="market_data",
+        required_resource_keys={"tradeforge"},
         kinds={"parquet", "duckdb"},
         check_specs=[dg.AssetCheckSpec(name, asset="market_bars") for name in HARD_CHECKS]
         + [dg.AssetCheckSpec("no_unexpected_gaps", asset="market_bars", description="Reported, not failed.")],
@@ -56,12 +55,13 @@ def build_market_assets(settings: Settings, items: list[UniverseItem]) -> list[d
         description="OHLCV bars of one universe symbol for one calendar year, at each configured timeframe, "
         "fetched incrementally into $TRADEFORGE_HOME/market (Parquet) and the DuckDB view `bars`.",
     )
-    def market_bars(
-        context: dg.AssetExecutionContext, tradeforge: TradeforgeResource
-    ) -> dg.MaterializeResult:
+    def market_bars(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         keys = context.partition_key.keys_by_dimension
-        run = ingest_partition(tradeforge.settings(), keys["symbol"], int(keys["year"]))
-        if run.errors():
+        try:
+            run = ingest_partition(context.resources.tradeforge, keys["symbol"], int(keys["year"]))
+        except InvalidRequestError as exc:  # bad configuration: retrying cannot help
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        if run.errors():  # the source failed after its own retries; the run-level policy tries again later
             raise dg.Failure(description="ingest failed: " + "; ".join(run.errors()))
         return dg.MaterializeResult(
             metadata={
@@ -78,6 +78,7 @@ def build_market_assets(settings: Settings, items: list[UniverseItem]) -> list[d
     @dg.asset(
         partitions_def=symbol_partitions(items),
         group_name="features",
+        required_resource_keys={"tradeforge"},
         kinds={"parquet", "numba"},
         deps=[
             dg.AssetDep(
@@ -88,11 +89,11 @@ def build_market_assets(settings: Settings, items: list[UniverseItem]) -> list[d
             )
         ],
         automation_condition=dg.AutomationCondition.eager(),
-        description="The default feature set and forward labels over all stored bars of one symbol, per timeframe "
-        "($TRADEFORGE_HOME/features, DuckDB view `features`).",
+        description="The default feature set and forward labels over all stored bars of one symbol, "
+        "per timeframe ($TRADEFORGE_HOME/features, DuckDB view `features`).",
     )
-    def features(context: dg.AssetExecutionContext, tradeforge: TradeforgeResource) -> dg.MaterializeResult:
-        settings = tradeforge.settings()
+    def features(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        settings: Settings = context.resources.tradeforge
         item = universe_item(settings, context.partition_key)
         builds = {
             tf.name: build_features(settings, source=item.source, symbol=item.symbol.name, timeframe=tf.name)

@@ -1,19 +1,10 @@
-"""Dagster resources: the Tradeforge settings, passed to every asset."""
-
-from __future__ import annotations
-
-from pathlib import Path
+"""Dagster resources: the Tradeforge settings, passed in to every asset (never read globally)."""
 
 import dagster as dg
 
-from pipelines.settings import Settings, get_settings
+from pipelines.settings import Settings
 
 
-class TradeforgeResource(dg.ConfigurableResource):  # type: ignore[misc]
-    """Settings from the environment; ``home`` overrides TRADEFORGE_HOME (tests, ad-hoc runs)."""
-
-    home: str | None = None
-
-    def settings(self) -> Settings:
-        base = get_settings()
-        return base.model_copy(update={"home": Path(self.home)}) if self.home else base
+def settings_resource(settings: Settings) -> dg.ResourceDefinition:
+    """The very Settings the definitions were built from (home, universe, sources)."""
+    return dg.ResourceDefinition.hardcoded_resource(settings, "Tradeforge settings: home, universe, sources")

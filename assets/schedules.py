@@ -1,8 +1,7 @@
 """Jobs and schedules: stocks ingested daily after the US close, crypto hourly."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
@@ -10,7 +9,7 @@ from pipelines.data.universe import UniverseItem
 
 
 def ingest_schedule(
-    name: str, cron: str, items: list[UniverseItem], job: dg.UnresolvedAssetJobDefinition
+    name: str, cron: str, items: list[UniverseItem], job: dg.JobDefinition | Any
 ) -> dg.ScheduleDefinition:
     """A schedule that asks for the current year's partition of each of ``items``."""
 

@@ -18,7 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pipelines.errors import DataNotFoundError, InvalidRequestError, TradeforgeError
-from pipelines.settings import Settings, get_settings
+from pipelines.runtime import REPO_ROOT, dagster_env
+from pipelines.settings import get_settings
 
 __all__ = ["app"]
 
@@ -30,7 +31,6 @@ app.add_typer(data_app, name="data")
 
 err = Console(stderr=True)
 out = Console()
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 SourceOpt = Annotated[str, typer.Option("--source", help="synthetic | yfinance | ccxt | file")]
@@ -256,28 +256,13 @@ def dagster(
     host: Annotated[str, typer.Option(help="Dagster UI host")] = "127.0.0.1",
 ) -> None:
     """Open the Dagster UI (`dagster dev`) on this repository's workspace and instance."""
-    settings = get_settings()
-    env = dagster_env(settings)
+    env = {**os.environ, **dagster_env(get_settings())}
     exe = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
     # The pool limit lives in the instance; set it on every start so a fresh home gets it too.
     subprocess.run(
         [exe, "instance", "concurrency", "set", "gpu", "1"], env=env, check=False, capture_output=True
     )
     os.execve(exe, [exe, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", host, "-p", str(port)], env)
-
-
-def dagster_env(settings: Settings) -> dict[str, str]:
-    """The environment Dagster needs: its instance config from the repo, storage in the home."""
-    storage = settings.dagster_dir.resolve()
-    storage.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env.update(
-        DAGSTER_HOME=str(REPO_ROOT),
-        TRADEFORGE_HOME=str(settings.home.resolve()),
-        TRADEFORGE_DAGSTER_STORAGE=str(storage),
-        TRADEFORGE_DAGSTER_LOGS=str(storage / "logs"),
-    )
-    return env
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -112,7 +112,9 @@ class Catalog:
         """Run read-only SQL against the warehouse (views ``bars`` and ``features``)."""
         self.refresh()
         with self._connect(read_only=True) as con:
-            return con.execute(sql, params or []).to_arrow_table().to_pandas()
+            result = con.execute(sql, params or [])
+            frame: pd.DataFrame = result.to_arrow_table().to_pandas()  # type: ignore[union-attr]
+            return frame
 
     def resample(
         self,

@@ -33,7 +33,7 @@ def with_labels(frame: pd.DataFrame, *, symbol: str, timeframe: str, source: str
     """Set the constant ``symbol``, ``timeframe`` and ``source`` columns (categorical: one value each)."""
     codes = np.zeros(len(frame), dtype=np.int8)
     for col, value in (("symbol", symbol), ("timeframe", timeframe), ("source", source)):
-        frame[col] = pd.Categorical.from_codes(codes, categories=[value])
+        frame[col] = pd.Categorical.from_codes(codes, categories=pd.Index([value]))
     return frame
 
 

@@ -71,7 +71,7 @@ def atomic_write_table(table: pa.Table, path: Path, **kwargs: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        pq.write_table(table, tmp, **kwargs)  # type: ignore[arg-type]
+        pq.write_table(table, tmp, **kwargs)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -165,7 +165,7 @@ class ParquetStore:
             mask = upper if mask is None else pc.and_(mask, upper)
         if mask is not None:
             table = table.filter(mask)
-        frame = table.replace_schema_metadata(None).to_pandas()
+        frame: pd.DataFrame = table.replace_schema_metadata(None).to_pandas()
         return frame.reset_index(drop=True)
 
     # -- write ---------------------------------------------------------------------------------
@@ -192,14 +192,14 @@ class ParquetStore:
             existing = dict(self._year_files(key))
             jobs = [(int(years[a]), bars.iloc[a:b]) for a, b in zip(starts, stops, strict=True)]
             with ThreadPoolExecutor(max_workers=min(4, len(jobs))) as pool:
-                written = list(pool.map(lambda job: self._write_year(key, *job, existing.get(job[0])), jobs))
+                written = list(pool.map(lambda job: self._write_year(key, job[0], job[1], existing.get(job[0])), jobs))
             bounds = self.bounds(key)
         assert bounds is not None
         return WriteResult(rows_written=sum(written), rows_total=bounds.rows, path=self.dataset_dir(key))
 
     def _write_year(self, key: DatasetKey, year: int, part: pd.DataFrame, current: Path | None) -> int:
         table = _to_table(part)
-        new_rows = table.num_rows
+        new_rows: int = table.num_rows
         if current is not None:
             old = pq.read_table(current, schema=_WRITE_SCHEMA).replace_schema_metadata(None)
             old_ts = old.column("timestamp").to_numpy().view(np.int64)

@@ -23,6 +23,6 @@ def parse_time(value: str | dt.datetime | dt.date | pd.Timestamp, *, name: str =
         raise InvalidRequestError(
             f"{name} {value!r} is not a date or time (expected e.g. 2020-01-01)"
         ) from None
-    if ts is pd.NaT:
+    if pd.isna(ts):
         raise InvalidRequestError(f"{name} is missing")
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

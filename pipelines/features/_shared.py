@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipelines.features import _kernels as k
-from pipelines.features._kernels import FloatArray, IntArray
+from pipelines.features._kernels import FloatArray
 from pipelines.features.inputs import BarData
 
 __all__ = [
@@ -36,9 +36,7 @@ def nan_like(x: FloatArray) -> FloatArray:
 
 
 def sma(x: FloatArray, period: int) -> FloatArray:
-    out = k.rolling_sum(x, period)
-    out /= period
-    return out
+    return k.rolling_sum(x, period, 1.0 / period)
 
 
 def ema(x: FloatArray, period: int) -> FloatArray:
@@ -81,7 +79,7 @@ def true_range(b: BarData) -> FloatArray:
 
 def atr(b: BarData, period: int) -> FloatArray:
     """TA-Lib ATR: Wilder smoothing of the true range seeded with its first ``period``-bar mean."""
-    return b.memo(("atr", period), lambda: k.ema(true_range(b), period, 1.0 / period, wilder=True))
+    return b.memo(("atr", period), lambda: k.ema(true_range(b), period, 1.0 / period))
 
 
 def typical_price(b: BarData) -> FloatArray:
@@ -104,13 +102,15 @@ def close_mean_std(b: BarData, period: int, ddof: int = 0) -> tuple[FloatArray, 
     return b.memo(("close_mean_std", period, ddof), lambda: k.rolling_mean_std(b.close, period, ddof))
 
 
-def highest(b: BarData, period: int, column: str = "high") -> tuple[FloatArray, IntArray]:
-    """Rolling max of a bar column and its index (latest on ties)."""
+def highest(b: BarData, period: int, column: str = "high") -> FloatArray:
+    """Rolling max of a bar column over ``period`` bars."""
     return b.memo(("max", column, period), lambda: k.rolling_extreme(getattr(b, column), period, is_max=True))
 
 
-def lowest(b: BarData, period: int, column: str = "low") -> tuple[FloatArray, IntArray]:
-    return b.memo(("min", column, period), lambda: k.rolling_extreme(getattr(b, column), period, is_max=False))
+def lowest(b: BarData, period: int, column: str = "low") -> FloatArray:
+    return b.memo(
+        ("min", column, period), lambda: k.rolling_extreme(getattr(b, column), period, is_max=False)
+    )
 
 
 def log_prices(b: BarData) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from pipelines.features import _kernels as k
+from pipelines.features import _ta_kernels as ta
 from pipelines.features._kernels import FloatArray
 from pipelines.features._shared import close_ema, close_sma, ema, nan_like, sma
 from pipelines.features.inputs import BarData
@@ -72,7 +73,7 @@ def _trima(b: BarData, period: int = 20) -> tuple[FloatArray]:
     description="Kaufman adaptive moving average, efficiency ratio over n bars, 2/30 constants (TA-Lib).",
 )
 def _kama(b: BarData, period: int = 10) -> tuple[FloatArray]:
-    return (k.kama(b.close, period),)
+    return (ta.kama(b.close, period),)
 
 
 def hull(x: FloatArray, period: int) -> FloatArray:

@@ -102,7 +102,9 @@ def _values(column: pd.Series) -> Any:
 def utc_nanos(timestamps: pd.Series) -> IntArray:
     """Epoch nanoseconds of a datetime column; tz-naive values are taken to be UTC."""
     if not pd.api.types.is_datetime64_any_dtype(timestamps.dtype):
-        raise InvalidRequestError(f"bars column 'timestamp' must hold datetimes, got dtype {timestamps.dtype}")
+        raise InvalidRequestError(
+            f"bars column 'timestamp' must hold datetimes, got dtype {timestamps.dtype}"
+        )
     index = pd.DatetimeIndex(timestamps)
     index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
     if index.hasnans:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipelines.features import _kernels as k
+from pipelines.features import _ta_kernels as ta
 from pipelines.features._kernels import FloatArray
 from pipelines.features._shared import (
     close_ema,
@@ -19,7 +20,6 @@ from pipelines.features._shared import (
     true_range,
     typical_price,
 )
-from pipelines.features.averages import aligned_ema
 from pipelines.features.inputs import BarData
 from pipelines.features.registry import indicator
 
@@ -27,7 +27,7 @@ __all__ = ["rsi", "stoch_k"]
 
 
 def rsi(b: BarData, period: int) -> FloatArray:
-    return b.memo(("rsi", period), lambda: k.rsi_cmo(b.close, period, cmo=False))
+    return b.memo(("rsi", period), lambda: ta.rsi_cmo(b.close, period, cmo=False))
 
 
 def stoch_k(close: FloatArray, hh: FloatArray, ll: FloatArray) -> FloatArray:
@@ -51,7 +51,7 @@ def _rsi(b: BarData, period: int = 14) -> tuple[FloatArray]:
     description="Chande momentum oscillator, 100*(gain - loss)/(gain + loss), Wilder-smoothed (TA-Lib CMO).",
 )
 def _cmo(b: BarData, period: int = 14) -> tuple[FloatArray]:
-    return (k.rsi_cmo(b.close, period, cmo=True),)
+    return (ta.rsi_cmo(b.close, period, cmo=True),)
 
 
 @indicator(
@@ -64,7 +64,7 @@ def _cmo(b: BarData, period: int = 14) -> tuple[FloatArray]:
     ),
 )
 def _stoch(b: BarData, k_period: int = 14, d_period: int = 3) -> tuple[FloatArray, ...]:
-    fast = stoch_k(b.close, highest(b, k_period)[0], lowest(b, k_period)[0])
+    fast = stoch_k(b.close, highest(b, k_period), lowest(b, k_period))
     slow_k = sma(fast, d_period)
     slow_d = sma(slow_k, d_period)
     slow_k[: k.first_valid(slow_d)] = np.nan
@@ -79,8 +79,8 @@ def _stoch(b: BarData, k_period: int = 14, d_period: int = 3) -> tuple[FloatArra
 )
 def _stochrsi(b: BarData, period: int = 14, k_period: int = 14, d_period: int = 3) -> tuple[FloatArray, ...]:
     r = rsi(b, period)
-    hh, _ = k.rolling_extreme(r, k_period, is_max=True)
-    ll, _ = k.rolling_extreme(r, k_period, is_max=False)
+    hh = k.rolling_extreme(r, k_period, is_max=True)
+    ll = k.rolling_extreme(r, k_period, is_max=False)
     fast_k = stoch_k(r, hh, ll)
     fast_d = sma(fast_k, d_period)
     fast_k[: k.first_valid(fast_d)] = np.nan
@@ -93,8 +93,8 @@ def _stochrsi(b: BarData, period: int = 14, k_period: int = 14, d_period: int = 
     description="Williams %R: -100*(highest high - close)/(highest high - lowest low) (TA-Lib WILLR).",
 )
 def _willr(b: BarData, period: int = 14) -> tuple[FloatArray]:
-    hh = highest(b, period)[0]
-    return (safe_div(hh - b.close, (hh - lowest(b, period)[0]) * -0.01),)
+    hh = highest(b, period)
+    return (safe_div(hh - b.close, (hh - lowest(b, period)) * -0.01),)
 
 
 @indicator("roc", category="momentum", description="Rate of change in percent over n bars (TA-Lib ROC).")
@@ -164,8 +164,9 @@ def _ultosc(b: BarData, short: int = 7, medium: int = 14, long: int = 28) -> tup
 
 
 def _price_oscillator(b: BarData, fast: int, slow: int) -> tuple[FloatArray, FloatArray]:
+    """Fast and slow EMAs of close, each seeded on its own (unlike MACD's aligned fast EMA)."""
     fast, slow = min(fast, slow), max(fast, slow)
-    return aligned_ema(b.close, fast, slow), close_ema(b, slow)
+    return close_ema(b, fast), close_ema(b, slow)
 
 
 @indicator(

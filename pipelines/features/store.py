@@ -26,9 +26,10 @@ from pipelines.features.labels import make_labels
 from pipelines.features.sets import get_feature_set
 from pipelines.settings import Settings
 
-__all__ = ["FeatureBuild", "build_features", "features_path", "load_features"]
+__all__ = ["FeatureBuild", "build_features", "feature_count", "features_path", "load_features"]
 
 LABEL_HORIZONS = (1, 5, 20)
+_IDENTITY = ("timestamp", "symbol", "timeframe", "source", "close")
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def build_features(
         [
             bars[["timestamp", "symbol", "timeframe", "source", "close"]].reset_index(drop=True),
             feats.drop(columns=["timestamp"]).reset_index(drop=True),
-            labels.reset_index(drop=True),
+            labels.drop(columns=["timestamp"], errors="ignore").reset_index(drop=True),
         ],
         axis=1,
     )
@@ -114,4 +115,14 @@ def load_features(settings: Settings, *, source: str, symbol: str, timeframe: st
         raise DataNotFoundError(
             f"no features for {sym.name} {tf.name} from {src!r}; run `tradeforge features`"
         )
-    return pq.read_table(path).to_pandas()
+    frame: pd.DataFrame = pq.read_table(path).to_pandas()
+    return frame
+
+
+def feature_count(settings: Settings, *, source: str, symbol: str, timeframe: str) -> int | None:
+    """How many features the stored table of one dataset holds (None when there is none)."""
+    path = features_path(settings, source, timeframe, symbol)
+    if not path.is_file():
+        return None
+    names = pq.read_schema(path).names
+    return sum(1 for n in names if n not in _IDENTITY and not n.startswith("label_"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from pipelines.features import _kernels as k
-from pipelines.features._kernels import FloatArray
+from pipelines.features import _ta_kernels as ta
+from pipelines.features._kernels import FloatArray, IntArray
 from pipelines.features._shared import ema, highest, lowest, safe_div, shift, true_range, typical_price
 from pipelines.features.inputs import BarData
 from pipelines.features.registry import indicator
@@ -15,7 +16,7 @@ __all__ = ["dmi_lines", "midprice"]
 
 def dmi_lines(b: BarData, period: int) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """(+DI, -DI, DX, ADX), computed once per period."""
-    return b.memo(("dmi", period), lambda: k.dmi(b.high, b.low, b.close, period))
+    return b.memo(("dmi", period), lambda: ta.dmi(b.high, b.low, b.close, period))
 
 
 @indicator(
@@ -61,6 +62,17 @@ def _adxr(b: BarData, period: int = 14) -> tuple[FloatArray]:
     return ((adx + shift(adx, period - 1)) / 2.0,)
 
 
+def _aroon_indices(b: BarData, period: int) -> tuple[IntArray, IntArray]:
+    """Where the (period+1)-bar highest high and lowest low occur (latest on ties)."""
+    return b.memo(
+        ("aroon", period),
+        lambda: (
+            k.rolling_argextreme(b.high, period + 1, is_max=True),
+            k.rolling_argextreme(b.low, period + 1, is_max=False),
+        ),
+    )
+
+
 @indicator(
     "aroon",
     category="trend",
@@ -70,8 +82,7 @@ def _adxr(b: BarData, period: int = 14) -> tuple[FloatArray]:
 def _aroon(b: BarData, period: int = 25) -> tuple[FloatArray, ...]:
     factor = 100.0 / period
     index = np.arange(len(b), dtype=np.float64)
-    _, hi_idx = highest(b, period + 1)
-    _, lo_idx = lowest(b, period + 1)
+    hi_idx, lo_idx = _aroon_indices(b, period)
     up = factor * (period - (index - hi_idx))
     down = factor * (period - (index - lo_idx))
     up[hi_idx < 0] = np.nan
@@ -85,8 +96,7 @@ def _aroon(b: BarData, period: int = 25) -> tuple[FloatArray, ...]:
     description="Aroon oscillator: Aroon up - Aroon down (TA-Lib AROONOSC).",
 )
 def _aroonosc(b: BarData, period: int = 25) -> tuple[FloatArray]:
-    _, hi_idx = highest(b, period + 1)
-    _, lo_idx = lowest(b, period + 1)
+    hi_idx, lo_idx = _aroon_indices(b, period)
     out = (100.0 / period) * (hi_idx - lo_idx).astype(np.float64)
     out[hi_idx < 0] = np.nan
     return (out,)
@@ -96,7 +106,7 @@ def midprice(b: BarData, period: int) -> FloatArray:
     """(highest high + lowest low) / 2 over ``period`` bars (TA-Lib MIDPRICE)."""
 
     def make() -> FloatArray:
-        out = highest(b, period)[0] + lowest(b, period)[0]
+        out = highest(b, period) + lowest(b, period)
         out /= 2.0
         return out
 
@@ -127,7 +137,7 @@ def _ichimoku(b: BarData, tenkan: int = 9, kijun: int = 26, senkou: int = 52) ->
     description="Parabolic stop and reverse (TA-Lib SAR): acceleration step and maximum.",
 )
 def _psar(b: BarData, accel: float = 0.02, maximum: float = 0.2) -> tuple[FloatArray]:
-    return (k.sar(b.high, b.low, accel, maximum),)
+    return (ta.sar(b.high, b.low, accel, maximum),)
 
 
 @indicator(
@@ -181,7 +191,7 @@ def _mass_index(b: BarData, fast: int = 9, slow: int = 25) -> tuple[FloatArray]:
     minimums={"period": 2},
 )
 def _linreg_slope(b: BarData, period: int = 14) -> tuple[FloatArray]:
-    return (k.linreg_slope(b.close, period),)
+    return (ta.linreg_slope(b.close, period),)
 
 
 @indicator(
@@ -191,4 +201,4 @@ def _linreg_slope(b: BarData, period: int = 14) -> tuple[FloatArray]:
     minimums={"period": 2},
 )
 def _cci(b: BarData, period: int = 20) -> tuple[FloatArray]:
-    return (k.cci(typical_price(b), period),)
+    return (ta.cci(typical_price(b), period),)

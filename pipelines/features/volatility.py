@@ -109,8 +109,8 @@ def _kc(b: BarData, period: int = 20, mult: float = 2.0) -> tuple[FloatArray, ..
     description="Donchian channel: n-bar highest high, lowest low and their midpoint.",
 )
 def _donchian(b: BarData, period: int = 20) -> tuple[FloatArray, ...]:
-    upper = highest(b, period)[0]
-    lower = lowest(b, period)[0]
+    upper = highest(b, period)
+    lower = lowest(b, period)
     return upper, lower, (upper + lower) / 2.0
 
 
@@ -176,7 +176,7 @@ def _rogers_satchell(b: BarData, period: int = 20) -> tuple[FloatArray]:
     description="Ulcer index: root mean square over n bars of the % drawdown from the n-bar highest close.",
 )
 def _ulcer(b: BarData, period: int = 14) -> tuple[FloatArray]:
-    peak = highest(b, period, "close")[0]
+    peak = highest(b, period, "close")
     dd = 100.0 * safe_div(b.close - peak, peak)
     dd *= dd
     return (_root_mean(dd, period),)

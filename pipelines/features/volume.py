@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipelines.features import _kernels as k
+from pipelines.features import _ta_kernels as ta
 from pipelines.features._kernels import FloatArray
 from pipelines.features._shared import ema, median_price, nan_like, safe_div, sma, typical_price
 from pipelines.features.inputs import BarData
@@ -62,7 +63,7 @@ def _obv(b: BarData) -> tuple[FloatArray]:
 )
 def _vwap(b: BarData) -> tuple[FloatArray]:
     day = np.floor_divide(b.ts_ns, NS_PER_DAY)
-    return (k.vwap(typical_price(b), b.volume, day),)
+    return (ta.vwap(typical_price(b), b.volume, day),)
 
 
 @indicator("ad", category="volume", description="Chaikin accumulation/distribution line (TA-Lib AD).")

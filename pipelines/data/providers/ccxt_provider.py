@@ -106,9 +106,6 @@ class CcxtProvider:
         start, end = _utc(start), _utc(end)
         if start > end:
             raise InvalidRequestError(f"start {start} is after end {end}")
-        market = self.markets().get(symbol.name)
-        if market is None:
-            raise UnknownSymbolError(f"{self.exchange_id} has no market {symbol.name!r}")
         exchange = self.exchange
         timeframes = dict(getattr(exchange, "timeframes", None) or {})
         if timeframe.ccxt_timeframe not in timeframes:
@@ -118,6 +115,9 @@ class CcxtProvider:
             )
         if not exchange.has.get("fetchOHLCV"):
             raise InvalidRequestError(f"{self.exchange_id} does not serve OHLCV candles")
+        market = self.markets().get(symbol.name)
+        if market is None:
+            raise UnknownSymbolError(f"{self.exchange_id} has no market {symbol.name!r}")
         bars = empty_bars()
         if start < end:
             limit = _page_limit(exchange, market)

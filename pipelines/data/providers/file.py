@@ -63,9 +63,9 @@ class FileProvider:
         by_name: dict[str, str] = {}
         for col in raw.columns:
             key = str(col).strip().lower()
-            if key in by_name:
+            if key in by_name and key in (*TIMESTAMP_COLUMNS, *_REQUIRED, "volume"):
                 self._fail(f"has two columns named {key!r} (case-insensitively): {by_name[key]!r}, {col!r}")
-            by_name[key] = str(col)
+            by_name.setdefault(key, str(col))
         ts_col = next((by_name[k] for k in by_name if k in TIMESTAMP_COLUMNS), None)
         if ts_col is None:
             wanted = ", ".join(TIMESTAMP_COLUMNS)

@@ -85,7 +85,7 @@ def _profile(symbol: Symbol) -> _Profile:
     return _Profile(float(10 ** (1 + 2.3 * u)), 0.18 + 0.25 * u, 1.0e6 * (1 + 50 * u))
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)
 def _garch_path(
     z: F64, zg: F64, omega: float, alpha: float, beta: float, x0: float, kappa: float, gap_share: float
 ) -> tuple[F64, F64, F64]:
@@ -258,7 +258,7 @@ class SyntheticProvider:
         return _frame(ts, block)
 
 
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@njit(cache=True, nogil=True)
 def _intraday_kernel(
     open_log: F64,
     target: F64,

@@ -124,19 +124,20 @@ class YahooProvider:
             raise InvalidRequestError(f"start {start} is after end {end}")
         self.notes = []
         now = _utc(self._now())
-        interval, windows = self._plan(symbol, timeframe, start, end, now)
+        source, windows = self._plan(symbol, timeframe, start, end, now) if start < end else (timeframe, [])
         bars = empty_bars()
         if windows:
             yf.config.debug.hide_exceptions = False  # see the module docstring
             ticker = yf.Ticker(_yahoo_ticker(symbol))
-            raws = [self._history(ticker, symbol, interval, window) for window in windows]
-            daily = not TIMEFRAMES[interval].is_intraday
-            parts = [_bars(raw, daily=daily) for raw in raws if raw is not None and not raw.empty]
+            raws = [self._history(ticker, symbol, source, window) for window in windows]
+            parts = [
+                _bars(raw, daily=not source.is_intraday) for raw in raws if raw is not None and not raw.empty
+            ]
             if parts:
                 bars = to_canonical(
-                    pd.concat(parts), symbol=symbol.name, timeframe=interval, source=self.name
+                    pd.concat(parts), symbol=symbol.name, timeframe=source.name, source=self.name
                 )
-        if interval != timeframe.yahoo_interval:
+        if source != timeframe:
             bars = _aggregate(bars, timeframe)
         ends = _bar_end(bars["timestamp"], timeframe)
         keep = (bars["timestamp"] >= start) & (bars["timestamp"] < end) & (ends <= now)
@@ -145,17 +146,17 @@ class YahooProvider:
 
     def _plan(
         self, symbol: Symbol, timeframe: Timeframe, start: pd.Timestamp, end: pd.Timestamp, now: pd.Timestamp
-    ) -> tuple[str, list[Window]]:
-        """The Yahoo interval to request and the (start, end) windows, oldest first."""
+    ) -> tuple[Timeframe, list[Window]]:
+        """The timeframe to request from Yahoo and the (start, end) windows, oldest first."""
+        first = timeframe.floor(start)
         if not timeframe.is_intraday:
-            first, last = timeframe.floor(start), end.ceil("D")
-            return timeframe.yahoo_interval, ([(first, last)] if first < last else [])
-        interval = "1h" if timeframe.name == "4h" else timeframe.yahoo_interval
+            return timeframe, ([(first, end.ceil("D"))] if first <= now else [])
+        source = TIMEFRAMES["1h"] if timeframe.name == "4h" else timeframe
+        interval = source.yahoo_interval
         if interval not in _INTRADAY_LIMITS:
             raise InvalidRequestError(f"Yahoo has no {timeframe.name} bars")
         lookback, chunk = _INTRADAY_LIMITS[interval]
-        first, last = timeframe.floor(start), end.ceil(timeframe.pandas_freq)
-        last = min(last, now + pd.Timedelta(seconds=TIMEFRAMES[interval].seconds))
+        last = min(end.ceil(timeframe.pandas_freq), now + pd.Timedelta(seconds=source.seconds))
         oldest = now - lookback + LOOKBACK_MARGIN
         if first < oldest:
             if last <= oldest:
@@ -174,21 +175,21 @@ class YahooProvider:
         while first < last:
             windows.append((first, min(first + chunk, last)))
             first = windows[-1][1]
-        return interval, windows
+        return source, windows
 
-    def _history(self, ticker: Any, symbol: Symbol, interval: str, window: Window) -> pd.DataFrame | None:
+    def _history(self, ticker: Any, symbol: Symbol, source: Timeframe, window: Window) -> pd.DataFrame | None:
         """One request, retried; ``None`` when Yahoo has no bars in the window."""
         first, last = window
-        daily = not TIMEFRAMES[interval].is_intraday
+        daily = not source.is_intraday
         kwargs: dict[str, Any] = {
-            "interval": interval,
+            "interval": source.yahoo_interval,
             "start": first.date() if daily else first,
             "end": last.date() if daily else last,
             "auto_adjust": True,
             "actions": False,
             "prepost": False,
         }
-        what = f"Yahoo {symbol.name} {interval} {first} -> {last}"
+        what = f"Yahoo {symbol.name} {source.yahoo_interval} {first} -> {last}"
         try:
             frame: pd.DataFrame = with_retries(
                 lambda: ticker.history(**kwargs),

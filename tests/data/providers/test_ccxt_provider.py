@@ -60,13 +60,14 @@ def test_pages_are_stitched_without_duplicates(binance, monkeypatch: pytest.Monk
     exchange, recorded = binance
     monkeypatch.setitem(exchange.features["spot"]["fetchOHLCV"], "limit", 5)  # as the pages were recorded
     recorded.use_pages("ccxt_binance_BTCUSDT_1h_pages.json")
-    bars = provider(exchange).fetch(BTC, TIMEFRAMES["1h"], ts("2024-06-01 00:00"), ts("2024-06-01 12:00"))
+    bars = provider(exchange).fetch(BTC, TIMEFRAMES["1h"], ts("2024-06-01 00:00"), ts("2024-06-01 13:00"))
 
-    # since starts at `start` and then moves just past the last candle of each page
+    # since starts at `start`, then moves just past the last candle of each page; the 12:00 candle
+    # is the last one before `end`, so no fourth page is asked for
     assert recorded.since_calls == [T0_MS, T0_MS + 4 * HOUR_MS + 1, T0_MS + 8 * HOUR_MS + 1]
     assert [c["limit"] for c in recorded.ohlcv_calls] == [5, 5, 5]
     assert {(c["symbol"], c["timeframe"]) for c in recorded.ohlcv_calls} == {("BTC/USDT", "1h")}
-    assert list(bars["timestamp"]) == list(pd.date_range("2024-06-01", periods=12, freq="1h", tz="UTC"))
+    assert list(bars["timestamp"]) == list(pd.date_range("2024-06-01", periods=13, freq="1h", tz="UTC"))
     # the overlapping 04:00 candle appears once, with the later page's values
     assert bars.loc[bars["timestamp"] == ts("2024-06-01 04:00"), "volume"].tolist() == [999.125]
     assert list(bars.columns) == list(BAR_COLUMNS)
@@ -168,6 +169,7 @@ def test_timeframe_the_exchange_lacks_is_invalid(binance) -> None:
         provider(exchange).fetch(BTC, TIMEFRAMES["2m"], ts("2024-06-01"), ts("2024-06-02"))
     assert "1M" in str(info.value)
     assert recorded.since_calls == []
+    assert recorded.markets_calls == 0  # checked before anything touches the exchange
 
 
 def test_unknown_exchange_id_is_invalid() -> None:

@@ -263,3 +263,16 @@ def test_start_after_end_is_invalid(yahoo) -> None:
     with pytest.raises(InvalidRequestError, match="after end"):
         provider().fetch(AAPL, TIMEFRAMES["1d"], ts("2024-01-10"), ts("2024-01-02"))
     assert yahoo.calls == []
+
+
+def test_empty_range_makes_no_request(yahoo) -> None:
+    bars = provider().fetch(AAPL, TIMEFRAMES["1h"], ts("2024-06-03 12:00"), ts("2024-06-03 12:00"))
+    assert bars.empty and list(bars.columns) == list(BAR_COLUMNS)
+    assert yahoo.calls == []
+
+
+def test_crypto_pair_uses_yahoo_dash_name(yahoo) -> None:
+    yahoo.add("BTC-USD", "1d", "yahoo_AAPL_1d.csv")  # any recorded daily frame will do for the name
+    bars = provider().fetch(parse_symbol("BTC/USD"), TIMEFRAMES["1d"], ts("2024-01-02"), ts("2024-01-04"))
+    assert [call.ticker for call in yahoo.calls] == ["BTC-USD"]
+    assert set(bars["symbol"].astype(str)) == {"BTC/USD"}

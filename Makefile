@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export TRADEFORGE_HOME ?= $(CURDIR)/.tradeforge
 
-.PHONY: install demo test bench lint dagster clean
+.PHONY: install demo test bench lint dagster mlflow clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ bench: install
 
 dagster: install
 	$(BIN)/tradeforge dagster
+
+mlflow: install
+	mlflow/server.sh
 
 clean:
 	rm -rf $(VENV) .venv-bench .tradeforge .pytest_cache .mypy_cache .ruff_cache

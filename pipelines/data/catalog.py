@@ -112,8 +112,7 @@ class Catalog:
         """Run read-only SQL against the warehouse (views ``bars`` and ``features``)."""
         self.refresh()
         with self._connect(read_only=True) as con:
-            result = con.execute(sql, params or [])
-            frame: pd.DataFrame = result.to_arrow_table().to_pandas()  # type: ignore[union-attr]
+            frame: pd.DataFrame = con.sql(sql, params=params or None).to_arrow_table().to_pandas()
             return frame
 
     def resample(

@@ -144,7 +144,8 @@ def _bar_ends(ts: pd.DatetimeIndex, timeframe: Timeframe) -> pd.DatetimeIndex:
 
 def _closed(bars: pd.DataFrame, timeframe: Timeframe, now: pd.Timestamp) -> pd.DataFrame:
     """Only bars that have closed by ``now`` (a bar still forming would be stored half-made)."""
-    return bars.loc[np.asarray(_bar_ends(pd.DatetimeIndex(bars["timestamp"]), timeframe) <= now)]
+    closed = np.asarray(_bar_ends(pd.DatetimeIndex(bars["timestamp"]), timeframe) <= now)
+    return bars if closed.all() else bars.loc[closed]
 
 
 def _missing_ranges(

@@ -47,11 +47,29 @@ def to_canonical(
     """
     if frame.empty:
         return empty_bars()
-    ts = pd.to_datetime(frame[timestamp_column], utc=True).astype("datetime64[ns, UTC]")
-    out = pd.DataFrame({"timestamp": pd.DatetimeIndex(ts)})
+    if _already_canonical(frame, timestamp_column):  # the common case: no copy at all
+        out = frame.loc[:, ["timestamp", *PRICE_COLUMNS]]
+        return with_labels(out, symbol=symbol, timeframe=timeframe, source=source)
+    ts = pd.DatetimeIndex(pd.to_datetime(frame[timestamp_column], utc=True)).as_unit("ns")
+    columns: dict[str, object] = {"timestamp": ts}
     for col in PRICE_COLUMNS:
-        out[col] = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64)
-    out = out.dropna(subset=["open", "high", "low", "close"])
-    out["volume"] = out["volume"].fillna(0.0)
-    out = out.sort_values("timestamp", kind="stable").drop_duplicates("timestamp", keep="last")
+        columns[col] = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64)
+    out = pd.DataFrame(columns)
+    # Each repair below costs a copy of the frame, so it runs only when it is needed.
+    if out[["open", "high", "low", "close"]].isna().to_numpy().any():
+        out = out.dropna(subset=["open", "high", "low", "close"])
+    if out["volume"].isna().any():
+        out["volume"] = out["volume"].fillna(0.0)
+    stamps = pd.DatetimeIndex(out["timestamp"]).asi8
+    if not (np.diff(stamps) > 0).all():
+        out = out.sort_values("timestamp", kind="stable").drop_duplicates("timestamp", keep="last")
     return with_labels(out.reset_index(drop=True), symbol=symbol, timeframe=timeframe, source=source)
+
+
+def _already_canonical(frame: pd.DataFrame, timestamp_column: str) -> bool:
+    if timestamp_column != "timestamp" or str(frame["timestamp"].dtype) != "datetime64[ns, UTC]":
+        return False
+    for col in PRICE_COLUMNS:
+        if frame[col].dtype != np.float64 or np.isnan(frame[col].to_numpy()).any():
+            return False
+    return bool((np.diff(pd.DatetimeIndex(frame["timestamp"]).asi8) > 0).all())

@@ -9,7 +9,7 @@ as TA-Lib does where TA-Lib has the indicator, and a value at row t uses bars 0.
 from __future__ import annotations
 
 # Importing the indicator modules registers their indicators.
-from pipelines.features import averages, calendar, momentum, returns, trend, volatility, volume
+from pipelines.features import averages, calendar, momentum, returns, trend, volatility, volume  # noqa: F401
 from pipelines.features.compute import compute_features, feature_columns, resolve_feature_set, warmup
 from pipelines.features.inputs import REQUIRED_COLUMNS, BarData
 from pipelines.features.labels import label_columns, make_labels

@@ -30,7 +30,6 @@ __all__ = [
     "ema",
     "first_valid",
     "jit",
-    "rolling_argextreme",
     "rolling_extreme",
     "rolling_mean_std",
     "rolling_sum",
@@ -109,23 +108,43 @@ _rolling_sum = jit(_rolling_sum_impl)
 
 
 def _rolling_mean_std_impl(
-    x: FloatArray, w: int, ddof: int, mean_out: FloatArray, std_out: FloatArray
+    x: FloatArray,
+    w: int,
+    ddof: int,
+    mean_out: FloatArray,
+    std_out: FloatArray,
+    nbdev: float,
+    upper: FloatArray,
+    lower: FloatArray,
 ) -> None:
+    """Rolling mean and std by Welford's add/remove update; bands mean +/- nbdev*std when given.
+
+    An empty ``std_out`` (or ``upper``/``lower``) is not written.
+
+    M2 (the sum of squared deviations) moves by (x_in - x_out)*((x_in - new mean) + (x_out - old
+    mean)); the window sum and M2 are re-computed exactly (two passes) every RESYNC bars.
+    """
     n = x.size
     s = _first_valid(x)
-    _nan_head(mean_out, s + w - 1)
-    _nan_head(std_out, s + w - 1)
-    if n - s < w or w - ddof <= 0:
-        mean_out[:] = np.nan
-        std_out[:] = np.nan
+    has_std = std_out.size > 0
+    bands = upper.size > 0
+    head = n if (n - s < w or w - ddof <= 0) else s + w - 1
+    _nan_head(mean_out, head)
+    if has_std:
+        _nan_head(std_out, head)
+    if bands:
+        _nan_head(upper, head)
+        _nan_head(lower, head)
+    if head == n:
         return
     inv_w = 1.0 / w
     inv_dof = 1.0 / (w - ddof)
     countdown = 0
+    acc = 0.0
     mean = 0.0
     m2 = 0.0
     for i in range(s + w - 1, n):
-        if countdown == 0:  # exact two-pass over the window, then cheap add/remove updates
+        if countdown == 0:
             countdown = RESYNC
             acc = 0.0
             for j in range(i - w + 1, i + 1):
@@ -138,89 +157,58 @@ def _rolling_mean_std_impl(
         else:
             x_in = x[i]
             x_out = x[i - w]
-            delta = x_in - x_out
-            new_mean = mean + delta * inv_w
-            m2 = max(m2 + delta * (x_in - new_mean + x_out - mean), 0.0)
+            acc += x_in - x_out
+            new_mean = acc * inv_w
+            m2 += (x_in - x_out) * ((x_in - new_mean) + (x_out - mean))
             mean = new_mean
         countdown -= 1
+        std = np.sqrt(max(m2, 0.0) * inv_dof)
         mean_out[i] = mean
-        std_out[i] = np.sqrt(m2 * inv_dof)
+        if has_std:
+            std_out[i] = std
+        if bands:
+            upper[i] = mean + nbdev * std
+            lower[i] = mean - nbdev * std
 
 
 _rolling_mean_std = jit(_rolling_mean_std_impl)
 
 
-def _rolling_extreme_impl(x: FloatArray, w: int, is_max: bool, suffix: FloatArray, out: FloatArray) -> None:
-    """Rolling max/min by van Herk/Gil-Werman: block suffix extremes + running prefix extremes.
+def _rolling_extreme_impl(x: FloatArray, w: int, is_max: bool, out: FloatArray) -> None:
+    """Rolling max/min by van Herk/Gil-Werman: running prefix extremes + the previous block's suffixes.
 
-    Blocks of ``w`` bars start at the first valid value; a window spans the tail of one block and
-    the head of the next, so its extreme is one comparison. Branch-free, ~3 comparisons per bar.
+    Blocks of ``w`` bars start at the first valid value; a window spans the tail of the previous
+    block and the head of the current one, so its extreme is one comparison. ~3 comparisons per
+    bar, no data-dependent branches, and an O(w) buffer.
     """
     n = x.size
     s = _first_valid(x)
     _nan_head(out, s + w - 1)
     if n - s < w:
         return
-    b = s
-    while b < n:
+    suffix = np.empty(w)
+    for b in range(s, n, w):
         e = min(b + w, n)
-        acc = x[e - 1]
-        suffix[e - 1 - s] = acc
-        for j in range(e - 2, b - 1, -1):
-            v = x[j]
-            acc = (v if v > acc else acc) if is_max else (v if v < acc else acc)
-            suffix[j - s] = acc
-        b = e
-    prefix = 0.0
-    count = 0
-    for i in range(s, n):
-        v = x[i]
-        if count == 0:
-            prefix = v
+        acc = x[b]
+        if is_max:
+            for i in range(b, e):
+                acc = max(acc, x[i])
+                j = i - b + 1
+                out[i] = max(suffix[j], acc) if j < w else acc
         else:
-            prefix = (v if v > prefix else prefix) if is_max else (v if v < prefix else prefix)
-        count += 1
-        if count == w:
-            count = 0
-        if i >= s + w - 1:
-            a = suffix[i - w + 1 - s]
-            out[i] = (a if a > prefix else prefix) if is_max else (a if a < prefix else prefix)
+            for i in range(b, e):
+                acc = min(acc, x[i])
+                j = i - b + 1
+                out[i] = min(suffix[j], acc) if j < w else acc
+        acc = x[e - 1]
+        suffix[e - 1 - b] = acc
+        for i in range(e - 2, b - 1, -1):
+            acc = max(acc, x[i]) if is_max else min(acc, x[i])
+            suffix[i - b] = acc
+    _nan_head(out, s + w - 1)  # the first block wrote partial windows
 
 
 _rolling_extreme = jit(_rolling_extreme_impl)
-
-
-def _rolling_argextreme_impl(x: FloatArray, w: int, is_max: bool, suffix: IntArray, out: IntArray) -> None:
-    """Index of the rolling max/min (latest index on ties, TA-Lib's AROON rule); -1 in warm-up."""
-    n = x.size
-    s = _first_valid(x)
-    out[: min(s + w - 1, n)] = -1
-    if n - s < w:
-        return
-    b = s
-    while b < n:
-        e = min(b + w, n)
-        best = e - 1
-        suffix[best - s] = best
-        for j in range(e - 2, b - 1, -1):
-            if (x[j] > x[best]) if is_max else (x[j] < x[best]):  # strict: the later index wins ties
-                best = j
-            suffix[j - s] = best
-        b = e
-    prefix = s
-    count = 0
-    for i in range(s, n):
-        if count == 0 or ((x[i] >= x[prefix]) if is_max else (x[i] <= x[prefix])):
-            prefix = i
-        count += 1
-        if count == w:
-            count = 0
-        if i >= s + w - 1:
-            a = suffix[i - w + 1 - s]
-            out[i] = prefix if ((x[prefix] >= x[a]) if is_max else (x[prefix] <= x[a])) else a
-
-
-_rolling_argextreme = jit(_rolling_argextreme_impl)
 
 
 def _wma_impl(x: FloatArray, w: int, out: FloatArray) -> None:
@@ -258,7 +246,11 @@ def _wma_impl(x: FloatArray, w: int, out: FloatArray) -> None:
 _wma = jit(_wma_impl)
 
 
-# --- typed wrappers -------------------------------------------------------------------------------
+# --- typed wrappers: ``out`` (a fresh array when None) must not alias an input --------------------
+
+
+def _out(n: int, out: FloatArray | None) -> FloatArray:
+    return np.empty(n) if out is None else out
 
 
 def first_valid(x: FloatArray) -> int:
@@ -266,45 +258,62 @@ def first_valid(x: FloatArray) -> int:
     return int(_first_valid(x))
 
 
-def ema(x: FloatArray, seed_len: int, alpha: float) -> FloatArray:
+def ema(x: FloatArray, seed_len: int, alpha: float, out: FloatArray | None = None) -> FloatArray:
     """EMA with smoothing ``alpha``, seeded with the mean of the first ``seed_len`` values.
 
     TA-Lib's EMA is (n, 2/(n+1)); Wilder's smoothing (RSI, ATR) is (n, 1/n); ADOSC seeds with the
     first value, (1, 2/(n+1)).
     """
-    out = np.empty(x.size)
+    out = _out(x.size, out)
     _ema(x, int(seed_len), float(alpha), out)
     return out
 
 
-def rolling_sum(x: FloatArray, window: int, scale: float = 1.0) -> FloatArray:
+def rolling_sum(x: FloatArray, window: int, scale: float = 1.0, out: FloatArray | None = None) -> FloatArray:
     """``scale`` * the sum of the last ``window`` values (scale 1/window gives the SMA)."""
-    out = np.empty(x.size)
+    out = _out(x.size, out)
     _rolling_sum(x, int(window), float(scale), out)
     return out
 
 
-def rolling_mean_std(x: FloatArray, window: int, ddof: int = 0) -> tuple[FloatArray, FloatArray]:
-    mean, std = np.empty(x.size), np.empty(x.size)
-    _rolling_mean_std(x, int(window), int(ddof), mean, std)
+def rolling_mean_std(
+    x: FloatArray,
+    window: int,
+    ddof: int = 0,
+    mean: FloatArray | None = None,
+    std: FloatArray | None = None,
+    *,
+    nbdev: float = 0.0,
+    upper: FloatArray | None = None,
+    lower: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Rolling mean and standard deviation (``ddof`` 0: population, as TA-Lib's STDDEV).
+
+    With ``upper`` and ``lower`` it also writes the bands mean +/- ``nbdev`` * std (Bollinger).
+    """
+    mean, std = _out(x.size, mean), _out(x.size, std)
+    no_band = np.empty(0)
+    _rolling_mean_std(
+        x,
+        int(window),
+        int(ddof),
+        mean,
+        std,
+        float(nbdev),
+        no_band if upper is None else upper,
+        no_band if lower is None else lower,
+    )
     return mean, std
 
 
-def rolling_extreme(x: FloatArray, window: int, *, is_max: bool) -> FloatArray:
+def rolling_extreme(x: FloatArray, window: int, *, is_max: bool, out: FloatArray | None = None) -> FloatArray:
     """Rolling max (or min) over ``window`` values."""
-    out = np.empty(x.size)
-    _rolling_extreme(x, int(window), bool(is_max), np.empty(x.size), out)
+    out = _out(x.size, out)
+    _rolling_extreme(x, int(window), bool(is_max), out)
     return out
 
 
-def rolling_argextreme(x: FloatArray, window: int, *, is_max: bool) -> IntArray:
-    """Index of the rolling max (or min), the latest on ties; -1 during warm-up."""
-    out = np.empty(x.size, dtype=np.int64)
-    _rolling_argextreme(x, int(window), bool(is_max), np.empty(x.size, dtype=np.int64), out)
-    return out
-
-
-def wma(x: FloatArray, window: int) -> FloatArray:
-    out = np.empty(x.size)
+def wma(x: FloatArray, window: int, out: FloatArray | None = None) -> FloatArray:
+    out = _out(x.size, out)
     _wma(x, int(window), out)
     return out

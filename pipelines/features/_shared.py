@@ -1,7 +1,9 @@
-"""Intermediate series several indicators share, cached on the BarData for one computation.
+"""Series helpers shared by the indicator modules.
 
-Array helpers (``sma``, ``ema``, ``safe_div``, ...) work on any series; the ``b``-taking helpers
-memoize series of the bars themselves (the ATR, the rolling highest high, ...).
+Array helpers (``sma``, ``ema``, ``safe_div``, ``shift``) work on any series and write into ``out``
+when given. The ``b``-taking helpers memoize series of the bars (the ATR, the rolling highest high)
+for one computation; with ``out`` they land there (see ``BarData.memo_into``). ``out`` must never
+alias an input of a kernel (``safe_div`` and numpy ufuncs are element-wise, so they may).
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ __all__ = [
     "close_ema",
     "close_mean_std",
     "close_sma",
+    "diff",
     "ema",
     "highest",
     "log_prices",
     "lowest",
     "median_price",
-    "nan_like",
     "safe_div",
     "shift",
     "sma",
@@ -31,32 +33,44 @@ __all__ = [
 ]
 
 
-def nan_like(x: FloatArray) -> FloatArray:
-    return np.full(x.size, np.nan)
+def sma(x: FloatArray, period: int, out: FloatArray | None = None) -> FloatArray:
+    return k.rolling_sum(x, period, 1.0 / period, out)
 
 
-def sma(x: FloatArray, period: int) -> FloatArray:
-    return k.rolling_sum(x, period, 1.0 / period)
-
-
-def ema(x: FloatArray, period: int) -> FloatArray:
+def ema(x: FloatArray, period: int, out: FloatArray | None = None) -> FloatArray:
     """TA-Lib EMA: k = 2/(n+1), seeded with the SMA of the first n values."""
-    return k.ema(x, period, 2.0 / (period + 1))
+    return k.ema(x, period, 2.0 / (period + 1), out)
 
 
-def shift(x: FloatArray, periods: int) -> FloatArray:
-    """``x`` delayed by ``periods`` bars (NaN-padded at the start); only ever looks back."""
-    out = np.full(x.size, np.nan)
-    if periods < x.size:
-        out[periods:] = x[: x.size - periods]
+def shift(x: FloatArray, periods: int, out: FloatArray | None = None) -> FloatArray:
+    """``x`` delayed by ``periods`` bars (NaN first); it only ever looks back."""
+    out = np.empty(x.size) if out is None else out
+    p = min(periods, x.size)
+    out[:p] = np.nan
+    out[p:] = x[: x.size - p]
     return out
 
 
-def safe_div(num: FloatArray, den: FloatArray, *, zero: float = 0.0) -> FloatArray:
-    """num / den, with ``zero`` where den == 0 (TA-Lib's convention) and NaN where either is NaN."""
+def diff(x: FloatArray, out: FloatArray | None = None) -> FloatArray:
+    """x[t] - x[t-1], NaN on the first bar."""
+    out = np.empty(x.size) if out is None else out
+    if x.size:
+        out[0] = np.nan
+        np.subtract(x[1:], x[:-1], out=out[1:])
+    return out
+
+
+def safe_div(
+    num: FloatArray, den: FloatArray, *, zero: float = 0.0, out: FloatArray | None = None
+) -> FloatArray:
+    """num / den, ``zero`` where den == 0 (TA-Lib's convention), NaN where either is NaN.
+
+    ``out`` may be ``num`` or ``den`` (element-wise).
+    """
+    zeros = den == 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = num / den
-    out[den == 0.0] = zero
+        out = np.divide(num, den, out=out)
+    out[zeros] = zero
     return out
 
 
@@ -65,51 +79,69 @@ def true_range(b: BarData) -> FloatArray:
 
     def make() -> FloatArray:
         out = np.empty(len(b))
-        if len(b) == 0:
-            return out
-        prev_close = b.close[:-1]
-        hi = np.maximum(b.high[1:], prev_close)
-        lo = np.minimum(b.low[1:], prev_close)
-        np.subtract(hi, lo, out=out[1:])
-        out[0] = np.nan
+        if len(b):
+            prev_close = b.close[:-1]
+            with b.scratch(1) as (hi,):
+                np.maximum(b.high[1:], prev_close, out=hi[1:])
+                np.minimum(b.low[1:], prev_close, out=out[1:])
+                np.subtract(hi[1:], out[1:], out=out[1:])
+            out[0] = np.nan
         return out
 
     return b.memo("true_range", make)
 
 
-def atr(b: BarData, period: int) -> FloatArray:
-    """TA-Lib ATR: Wilder smoothing of the true range seeded with its first ``period``-bar mean."""
-    return b.memo(("atr", period), lambda: k.ema(true_range(b), period, 1.0 / period))
+def atr(b: BarData, period: int, out: FloatArray | None = None) -> FloatArray:
+    """TA-Lib ATR: Wilder smoothing (1/n) of the true range seeded with its first n-bar mean."""
+    return b.memo_into(("atr", period), lambda o: k.ema(true_range(b), period, 1.0 / period, o), out)
 
 
 def typical_price(b: BarData) -> FloatArray:
-    return b.memo("typical_price", lambda: (b.high + b.low + b.close) / 3.0)
+    def make() -> FloatArray:
+        out = b.high + b.low
+        out += b.close
+        out /= 3.0
+        return out
+
+    return b.memo("typical_price", make)
 
 
 def median_price(b: BarData) -> FloatArray:
-    return b.memo("median_price", lambda: (b.high + b.low) / 2.0)
+    def make() -> FloatArray:
+        out = b.high + b.low
+        out *= 0.5
+        return out
+
+    return b.memo("median_price", make)
 
 
-def close_sma(b: BarData, period: int) -> FloatArray:
-    return b.memo(("close_sma", period), lambda: sma(b.close, period))
+def close_sma(b: BarData, period: int, out: FloatArray | None = None) -> FloatArray:
+    return b.memo_into(("close_sma", period), lambda o: sma(b.close, period, o), out)
 
 
-def close_ema(b: BarData, period: int) -> FloatArray:
-    return b.memo(("close_ema", period), lambda: ema(b.close, period))
+def close_ema(b: BarData, period: int, out: FloatArray | None = None) -> FloatArray:
+    return b.memo_into(("close_ema", period), lambda o: ema(b.close, period, o), out)
 
 
 def close_mean_std(b: BarData, period: int, ddof: int = 0) -> tuple[FloatArray, FloatArray]:
     return b.memo(("close_mean_std", period, ddof), lambda: k.rolling_mean_std(b.close, period, ddof))
 
 
-def highest(b: BarData, period: int, column: str = "high") -> FloatArray:
+def highest(b: BarData, period: int, column: str = "high", out: FloatArray | None = None) -> FloatArray:
     """Rolling max of a bar column over ``period`` bars."""
-    return b.memo(("max", column, period), lambda: k.rolling_extreme(getattr(b, column), period, is_max=True))
+    return b.memo_into(
+        ("max", column, period),
+        lambda o: k.rolling_extreme(getattr(b, column), period, is_max=True, out=o),
+        out,
+    )
 
 
-def lowest(b: BarData, period: int, column: str = "low") -> FloatArray:
-    return b.memo(
-        ("min", column, period), lambda: k.rolling_extreme(getattr(b, column), period, is_max=False)
+def lowest(b: BarData, period: int, column: str = "low", out: FloatArray | None = None) -> FloatArray:
+    """Rolling min of a bar column over ``period`` bars."""
+    return b.memo_into(
+        ("min", column, period),
+        lambda o: k.rolling_extreme(getattr(b, column), period, is_max=False, out=o),
+        out,
     )
 
 

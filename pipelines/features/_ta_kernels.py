@@ -1,4 +1,4 @@
-"""Numba kernels for indicators with their own recursion: RSI/CMO, DMI/ADX, KAMA, SAR, CCI, ...
+"""Numba kernels for the recursive TA-Lib indicators: RSI/CMO, DMI/ADX, KAMA, SAR, MACD.
 
 Each mirrors the TA-Lib C function it is named after (same seeding and first output bar); see
 ``_kernels`` for the conventions (typed wrappers, first-valid start, constants instead of divisions).
@@ -7,9 +7,10 @@ Each mirrors the TA-Lib C function it is named after (same seeding and first out
 from __future__ import annotations
 
 import numpy as np
-from pipelines.features._kernels import RESYNC, FloatArray, IntArray, _first_valid, _nan_head, jit
 
-__all__ = ["cci", "dmi", "kama", "linreg_slope", "rsi_cmo", "sar", "vwap"]
+from pipelines.features._kernels import FloatArray, _first_valid, _nan_head, _out, jit
+
+__all__ = ["dmi", "kama", "macd", "rsi_cmo", "sar"]
 
 _EPS = 1e-14  # TA-Lib's TA_EPSILON: |v| < _EPS counts as zero before a division
 
@@ -209,102 +210,63 @@ def _sar_impl(high: FloatArray, low: FloatArray, accel: float, maximum: float, o
 _sar = jit(_sar_impl)
 
 
-def _cci_impl(tp: FloatArray, period: int, out: FloatArray) -> None:
-    """TA-Lib CCI: (tp - SMA) / (0.015 * mean absolute deviation); 0 when either part is 0.
+def _macd_impl(
+    x: FloatArray, fast: int, slow: int, signal: int, line: FloatArray, sig: FloatArray, hist: FloatArray
+) -> None:
+    """TA-Lib MACD in one pass (fast <= slow).
 
-    The deviation needs a pass over each window; four accumulators let the CPU overlap the adds.
-    """
-    n = tp.size
-    s = _first_valid(tp)
-    _nan_head(out, s + period - 1)
-    inv = 1.0 / period
-    m = period - period % 4
-    for i in range(s + period - 1, n):
-        w = tp[i - period + 1 : i + 1]
-        a0 = a1 = a2 = a3 = 0.0
-        for j in range(0, m, 4):
-            a0 += w[j]
-            a1 += w[j + 1]
-            a2 += w[j + 2]
-            a3 += w[j + 3]
-        for j in range(m, period):
-            a0 += w[j]
-        mean = ((a0 + a1) + (a2 + a3)) * inv
-        a0 = a1 = a2 = a3 = 0.0
-        for j in range(0, m, 4):
-            a0 += abs(w[j] - mean)
-            a1 += abs(w[j + 1] - mean)
-            a2 += abs(w[j + 2] - mean)
-            a3 += abs(w[j + 3] - mean)
-        for j in range(m, period):
-            a0 += abs(w[j] - mean)
-        dev = (a0 + a1) + (a2 + a3)
-        num = tp[i] - mean
-        out[i] = num / (0.015 * (dev * inv)) if (num != 0.0 and dev != 0.0) else 0.0
-
-
-_cci = jit(_cci_impl)
-
-
-def _linreg_slope_impl(x: FloatArray, period: int, out: FloatArray) -> None:
-    """TA-Lib LINEARREG_SLOPE: least-squares slope per bar over the last ``period`` values.
-
-    Keeps the window sum S and the position-weighted sum T (oldest at position 0) by O(1) updates,
-    re-computed every RESYNC bars; the slope is (p*T - sum_x*S) / (p*sum_x2 - sum_x^2).
+    Both EMAs start on the slow EMA's first bar, each seeded with the mean of its last n values
+    there; the signal is an EMA of the line seeded with the mean of its first ``signal`` values,
+    and all three outputs start where the signal does.
     """
     n = x.size
     s = _first_valid(x)
-    _nan_head(out, s + period - 1)
-    if n - s < period:
+    start = s + slow - 1
+    first = start + signal - 1
+    _nan_head(line, first)
+    _nan_head(sig, first)
+    _nan_head(hist, first)
+    if first >= n:
         return
-    sum_x = period * (period - 1) * 0.5
-    sum_x_sqr = period * (period - 1) * (2 * period - 1) / 6.0
-    inv_divisor = 1.0 / (period * sum_x_sqr - sum_x * sum_x)
-    total = 0.0
-    weighted = 0.0
-    countdown = 0
-    for i in range(s + period - 1, n):
-        if countdown == 0:
-            countdown = RESYNC
-            total = 0.0
-            weighted = 0.0
-            base = i - period + 1
-            for j in range(period):
-                total += x[base + j]
-                weighted += j * x[base + j]
+    acc_fast = 0.0
+    acc_slow = 0.0
+    for i in range(s, start + 1):
+        acc_slow += x[i]
+        if i > start - fast:
+            acc_fast += x[i]
+    ema_fast = acc_fast / fast
+    ema_slow = acc_slow / slow
+    kf = 2.0 / (fast + 1)
+    ks = 2.0 / (slow + 1)
+    kg = 2.0 / (signal + 1)
+    line_sum = 0.0
+    ema_sig = 0.0
+    for i in range(start, n):
+        if i > start:
+            ema_fast = ema_fast * (1.0 - kf) + x[i] * kf
+            ema_slow = ema_slow * (1.0 - ks) + x[i] * ks
+        value = ema_fast - ema_slow
+        if i < first:
+            line_sum += value
+            continue
+        if i == first:
+            ema_sig = (line_sum + value) / signal
         else:
-            dropped = x[i - period]
-            weighted += (period - 1) * x[i] - (total - dropped)
-            total += x[i] - dropped
-        countdown -= 1
-        out[i] = (period * weighted - sum_x * total) * inv_divisor
+            ema_sig = ema_sig * (1.0 - kg) + value * kg
+        line[i] = value
+        sig[i] = ema_sig
+        hist[i] = value - ema_sig
 
 
-_linreg_slope = jit(_linreg_slope_impl)
+_macd = jit(_macd_impl)
 
 
-def _vwap_impl(tp: FloatArray, volume: FloatArray, day: IntArray, out: FloatArray) -> None:
-    n = tp.size
-    pv = 0.0
-    vol = 0.0
-    for i in range(n):
-        if i == 0 or day[i] != day[i - 1]:
-            pv = 0.0
-            vol = 0.0
-        pv += tp[i] * volume[i]
-        vol += volume[i]
-        out[i] = pv / vol if vol != 0.0 else tp[i]
+# --- typed wrappers: ``out`` (a fresh array when None) must not alias an input --------------------
 
 
-_vwap = jit(_vwap_impl)
-
-
-# --- typed wrappers -------------------------------------------------------------------------------
-
-
-def rsi_cmo(x: FloatArray, period: int, *, cmo: bool) -> FloatArray:
+def rsi_cmo(x: FloatArray, period: int, *, cmo: bool, out: FloatArray | None = None) -> FloatArray:
     """TA-Lib RSI, or CMO when ``cmo``."""
-    out = np.empty(x.size)
+    out = _out(x.size, out)
     _rsi_cmo(x, int(period), bool(cmo), out)
     return out
 
@@ -318,32 +280,23 @@ def dmi(
     return plus_di, minus_di, dx, adx
 
 
-def kama(x: FloatArray, period: int) -> FloatArray:
-    out = np.empty(x.size)
+def kama(x: FloatArray, period: int, out: FloatArray | None = None) -> FloatArray:
+    out = _out(x.size, out)
     _kama(x, int(period), out)
     return out
 
 
-def sar(high: FloatArray, low: FloatArray, accel: float, maximum: float) -> FloatArray:
-    out = np.empty(high.size)
+def sar(
+    high: FloatArray, low: FloatArray, accel: float, maximum: float, out: FloatArray | None = None
+) -> FloatArray:
+    out = _out(high.size, out)
     _sar(high, low, float(accel), float(maximum), out)
     return out
 
 
-def cci(tp: FloatArray, period: int) -> FloatArray:
-    out = np.empty(tp.size)
-    _cci(tp, int(period), out)
-    return out
-
-
-def linreg_slope(x: FloatArray, period: int) -> FloatArray:
-    out = np.empty(x.size)
-    _linreg_slope(x, int(period), out)
-    return out
-
-
-def vwap(tp: FloatArray, volume: FloatArray, day: IntArray) -> FloatArray:
-    """Cumulative tp*volume / cumulative volume, restarting whenever ``day`` changes."""
-    out = np.empty(tp.size)
-    _vwap(tp, volume, day, out)
-    return out
+def macd(
+    x: FloatArray, fast: int, slow: int, signal: int, line: FloatArray, sig: FloatArray, hist: FloatArray
+) -> None:
+    """TA-Lib MACD (fast and slow swapped when reversed, as TA-Lib does) into the three outputs."""
+    fast, slow = sorted((int(fast), int(slow)))
+    _macd(x, fast, slow, int(signal), line, sig, hist)

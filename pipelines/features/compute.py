@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.errors import InvalidRequestError
-from pipelines.features.inputs import BarData
+from pipelines.features.inputs import BarData, utc_timestamps
 from pipelines.features.labels import make_labels
 from pipelines.features.registry import FeatureSet
 from pipelines.features.sets import get_feature_set
@@ -42,16 +42,12 @@ def compute_features(bars: pd.DataFrame, feature_set: str | FeatureSet = "defaul
     row = 0
     for spec in fs.indicators:
         ind = spec.indicator
-        outputs = ind.compute(data, spec.params)
-        expected = len(ind.columns(spec.params))
-        if len(outputs) != expected:
-            raise RuntimeError(f"indicator {ind.name!r} returned {len(outputs)} outputs, expected {expected}")
-        for values in outputs:
-            block[row] = values
-            row += 1
+        width = len(ind.columns(spec.params))
+        ind.compute(data, spec.params, out=list(block[row : row + width]))
+        row += width
     # block.T is a no-copy view; pandas stores it back as one (columns x rows) float64 block.
     frame = pd.DataFrame(block.T, index=bars.index, columns=columns, copy=False)
-    frame.insert(0, "timestamp", pd.DatetimeIndex(data.ts_ns.view("datetime64[ns]"), tz="UTC"))
+    frame.insert(0, "timestamp", utc_timestamps(bars["timestamp"], data.ts_ns))
     return frame
 
 

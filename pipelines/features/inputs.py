@@ -2,45 +2,108 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from pipelines.errors import InvalidRequestError
 from pipelines.features._kernels import FloatArray, IntArray
 
-__all__ = ["PRICE_FIELDS", "REQUIRED_COLUMNS", "BarData", "utc_nanos"]
+__all__ = ["PRICE_FIELDS", "REQUIRED_COLUMNS", "BarData", "read_only", "utc_nanos", "utc_timestamps"]
 
 PRICE_FIELDS = ("open", "high", "low", "close", "volume")
 REQUIRED_COLUMNS = ("timestamp", *PRICE_FIELDS)
 T = TypeVar("T")
+S = TypeVar("S", bound=np.generic)
 
 
 class BarData:
-    """OHLCV as writable C-contiguous float64 arrays plus UTC epoch nanoseconds.
+    """OHLCV as read-only C-contiguous float64 arrays plus UTC epoch nanoseconds.
 
-    A price column is converted on first use only (pandas hands out read-only views, and numba
-    compiles read-only arrays separately, so each used column is copied once). ``memo`` caches
+    A price column is viewed (not copied) on first use. The views are always read-only: pandas
+    hands out read-only views, numba compiles read-only and writable arrays separately, and a
+    consistent flag keeps that to one specialisation per kernel and input kind. ``memo`` caches
     intermediate series (an SMA, the ATR, rolling extremes) for one computation, so indicators that
     share them compute them once. Cached arrays are shared: callers must not modify them.
     """
 
-    __slots__ = ("_cache", "_sources", "ts_ns")
+    __slots__ = ("_cache", "_pool", "_sources", "ts_ns")
 
     def __init__(self, sources: Mapping[str, Any], ts_ns: IntArray) -> None:
         self._sources = dict(sources)
         self._cache: dict[Hashable, object] = {}
-        self.ts_ns = ts_ns
+        self._pool: list[FloatArray] = []
+        self.ts_ns = read_only(ts_ns)
 
     def __len__(self) -> int:
         return int(self.ts_ns.size)
+
+    @contextmanager
+    def scratch(self, count: int) -> Iterator[list[FloatArray]]:
+        """``count`` work arrays for the duration of a ``with`` block, recycled afterwards.
+
+        Fresh memory costs page faults (more than the arithmetic, for most indicators), so
+        temporaries come from this pool; they must not escape the block (returned or memoized).
+        """
+        arrays = [self._pool.pop() if self._pool else np.empty(len(self)) for _ in range(count)]
+        try:
+            yield arrays
+        finally:
+            self._pool.extend(arrays)
+
+    def cached(self, key: Hashable) -> object | None:
+        """The memoized value under ``key``, or None."""
+        return self._cache.get(key)
+
+    def store(self, key: Hashable, value: object) -> None:
+        """Memoize ``value`` under ``key`` (for series computed as a by-product)."""
+        self._cache[key] = value
 
     def memo(self, key: Hashable, make: Callable[[], T]) -> T:
         if key not in self._cache:
             self._cache[key] = make()
         return cast(T, self._cache[key])
+
+    def memo_into(
+        self, key: Hashable, make: Callable[[FloatArray | None], FloatArray], out: FloatArray | None
+    ) -> FloatArray:
+        """Like ``memo`` for one series that ``make(out)`` writes into ``out`` (or a new array).
+
+        The first computation lands directly in ``out`` and is cached there; later ones copy it.
+        """
+        cached = self._cache.get(key)
+        if cached is None:
+            result = make(out)
+            self._cache[key] = result
+            return result
+        series = cast(FloatArray, cached)
+        if out is None:
+            return series
+        np.copyto(out, series)
+        return out
+
+    def memo_into_many(
+        self,
+        key: Hashable,
+        make: Callable[[Sequence[FloatArray] | None], tuple[FloatArray, ...]],
+        out: Sequence[FloatArray] | None,
+    ) -> tuple[FloatArray, ...]:
+        """``memo_into`` for a function of several output series."""
+        cached = self._cache.get(key)
+        if cached is None:
+            result = make(out)
+            self._cache[key] = result
+            return result
+        series = cast(tuple[FloatArray, ...], cached)
+        if out is None:
+            return series
+        for target, value in zip(out, series, strict=True):
+            np.copyto(target, value)
+        return tuple(out)
 
     def _column(self, name: str) -> FloatArray:
         def make() -> FloatArray:
@@ -48,7 +111,7 @@ class BarData:
                 arr = np.asarray(self._sources[name], dtype=np.float64)
             except (TypeError, ValueError) as exc:
                 raise InvalidRequestError(f"bars column {name!r} is not numeric: {exc}") from None
-            return np.require(arr, requirements=["C", "W"])
+            return read_only(arr)
 
         return self.memo(("column", name), make)
 
@@ -89,6 +152,8 @@ class BarData:
         ts_ns = utc_nanos(bars["timestamp"])
         if ts_ns.size > 1 and not bool((ts_ns[1:] > ts_ns[:-1]).all()):
             raise InvalidRequestError("bars must be sorted by timestamp with no duplicate timestamps")
+        if ts_ns.size and ts_ns[0] == np.iinfo(np.int64).min:  # NaT sorts first, so only here
+            raise InvalidRequestError("bars column 'timestamp' contains missing values")
         return cls({col: _values(bars[col]) for col in PRICE_FIELDS}, ts_ns)
 
 
@@ -99,6 +164,13 @@ def _values(column: pd.Series) -> Any:
     return column.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def read_only(arr: npt.NDArray[S]) -> npt.NDArray[S]:
+    """A C-contiguous read-only view of ``arr`` (a copy first only when it is not contiguous)."""
+    view = np.ascontiguousarray(arr).view()
+    view.flags.writeable = False
+    return view
+
+
 def utc_nanos(timestamps: pd.Series) -> IntArray:
     """Epoch nanoseconds of a datetime column; tz-naive values are taken to be UTC."""
     if not pd.api.types.is_datetime64_any_dtype(timestamps.dtype):
@@ -107,6 +179,15 @@ def utc_nanos(timestamps: pd.Series) -> IntArray:
         )
     index = pd.DatetimeIndex(timestamps)
     index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
-    if index.hasnans:
-        raise InvalidRequestError("bars column 'timestamp' contains missing values")
-    return np.ascontiguousarray(index.as_unit("ns").asi8)
+    if index.unit != "ns":
+        index = index.as_unit("ns")
+    return read_only(index.asi8)
+
+
+def utc_timestamps(timestamps: pd.Series, ts_ns: IntArray) -> pd.Series:
+    """The output ``timestamp`` column: the input column itself (a copy-on-write reference) when it
+    already holds UTC nanoseconds, else ``ts_ns`` as UTC datetimes on the same index."""
+    if timestamps.dtype == pd.DatetimeTZDtype("ns", "UTC"):
+        return timestamps
+    values = pd.DatetimeIndex(ts_ns.view("datetime64[ns]"), tz="UTC")
+    return pd.Series(values, index=timestamps.index, name="timestamp")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.errors import InvalidRequestError
-from pipelines.features.inputs import BarData
+from pipelines.features.inputs import BarData, utc_timestamps
 
 __all__ = ["DEFAULT_HORIZONS", "LABEL_PREFIX", "label_columns", "make_labels"]
 
@@ -52,5 +52,5 @@ def make_labels(bars: pd.DataFrame, horizons: Iterable[int] = DEFAULT_HORIZONS) 
         columns[f"label_fwd_ret_{h}"] = ret
         columns[f"label_fwd_dir_{h}"] = direction
     out = pd.DataFrame(columns, index=bars.index)
-    out.insert(0, "timestamp", pd.DatetimeIndex(data.ts_ns.view("datetime64[ns]"), tz="UTC"))
+    out.insert(0, "timestamp", utc_timestamps(bars["timestamp"], data.ts_ns))
     return out

@@ -6,34 +6,37 @@ import numpy as np
 
 from pipelines.features import _kernels as k
 from pipelines.features import _ta_kernels as ta
+from pipelines.features import _window_kernels as wk
 from pipelines.features._kernels import FloatArray
 from pipelines.features._shared import (
     close_ema,
+    diff,
     ema,
     highest,
     lowest,
     median_price,
-    nan_like,
     safe_div,
     shift,
     sma,
-    true_range,
-    typical_price,
 )
 from pipelines.features.inputs import BarData
-from pipelines.features.registry import indicator
+from pipelines.features.registry import Outputs, indicator
 
 __all__ = ["rsi", "stoch_k"]
 
 
-def rsi(b: BarData, period: int) -> FloatArray:
-    return b.memo(("rsi", period), lambda: ta.rsi_cmo(b.close, period, cmo=False))
+def rsi(b: BarData, period: int, out: FloatArray | None = None) -> FloatArray:
+    return b.memo_into(("rsi", period), lambda o: ta.rsi_cmo(b.close, period, cmo=False, out=o), out)
 
 
-def stoch_k(close: FloatArray, hh: FloatArray, ll: FloatArray) -> FloatArray:
+def stoch_k(
+    close: FloatArray, hh: FloatArray, ll: FloatArray, out: FloatArray, work: FloatArray
+) -> FloatArray:
     """Fast %K as TA-Lib computes it: (close - low) / ((high - low) / 100), 0 on a flat window."""
-    out = safe_div(close - ll, (hh - ll) / 100.0)
-    return out
+    rng = np.subtract(hh, ll, out=work)
+    rng *= 0.01
+    res = np.subtract(close, ll, out=out)
+    return safe_div(res, rng, out=res)
 
 
 @indicator(
@@ -41,8 +44,8 @@ def stoch_k(close: FloatArray, hh: FloatArray, ll: FloatArray) -> FloatArray:
     category="momentum",
     description="Relative strength index, Wilder smoothing seeded with the first n-bar means (TA-Lib RSI).",
 )
-def _rsi(b: BarData, period: int = 14) -> tuple[FloatArray]:
-    return (rsi(b, period),)
+def _rsi(b: BarData, out: Outputs, period: int = 14) -> None:
+    rsi(b, period, out[0])
 
 
 @indicator(
@@ -50,8 +53,8 @@ def _rsi(b: BarData, period: int = 14) -> tuple[FloatArray]:
     category="momentum",
     description="Chande momentum oscillator, 100*(gain - loss)/(gain + loss), Wilder-smoothed (TA-Lib CMO).",
 )
-def _cmo(b: BarData, period: int = 14) -> tuple[FloatArray]:
-    return (ta.rsi_cmo(b.close, period, cmo=True),)
+def _cmo(b: BarData, out: Outputs, period: int = 14) -> None:
+    ta.rsi_cmo(b.close, period, cmo=True, out=out[0])
 
 
 @indicator(
@@ -63,12 +66,12 @@ def _cmo(b: BarData, period: int = 14) -> tuple[FloatArray]:
         "%D its d-bar SMA; both start where %D does."
     ),
 )
-def _stoch(b: BarData, k_period: int = 14, d_period: int = 3) -> tuple[FloatArray, ...]:
-    fast = stoch_k(b.close, highest(b, k_period), lowest(b, k_period))
-    slow_k = sma(fast, d_period)
-    slow_d = sma(slow_k, d_period)
+def _stoch(b: BarData, out: Outputs, k_period: int = 14, d_period: int = 3) -> None:
+    with b.scratch(2) as (fast, work):
+        stoch_k(b.close, highest(b, k_period), lowest(b, k_period), fast, work)
+        slow_k = sma(fast, d_period, out[0])
+    slow_d = sma(slow_k, d_period, out[1])
     slow_k[: k.first_valid(slow_d)] = np.nan
-    return slow_k, slow_d
 
 
 @indicator(
@@ -77,14 +80,14 @@ def _stoch(b: BarData, k_period: int = 14, d_period: int = 3) -> tuple[FloatArra
     outputs=("stochrsi_k", "stochrsi_d"),
     description="Fast stochastic of the RSI: %K over k bars, %D its d-bar SMA (TA-Lib STOCHRSI).",
 )
-def _stochrsi(b: BarData, period: int = 14, k_period: int = 14, d_period: int = 3) -> tuple[FloatArray, ...]:
+def _stochrsi(b: BarData, out: Outputs, period: int = 14, k_period: int = 14, d_period: int = 3) -> None:
     r = rsi(b, period)
-    hh = k.rolling_extreme(r, k_period, is_max=True)
-    ll = k.rolling_extreme(r, k_period, is_max=False)
-    fast_k = stoch_k(r, hh, ll)
-    fast_d = sma(fast_k, d_period)
+    with b.scratch(3) as (hh, ll, work):
+        k.rolling_extreme(r, k_period, is_max=True, out=hh)
+        k.rolling_extreme(r, k_period, is_max=False, out=ll)
+        fast_k = stoch_k(r, hh, ll, out[0], work)
+    fast_d = sma(fast_k, d_period, out[1])
     fast_k[: k.first_valid(fast_d)] = np.nan
-    return fast_k, fast_d
 
 
 @indicator(
@@ -92,24 +95,27 @@ def _stochrsi(b: BarData, period: int = 14, k_period: int = 14, d_period: int = 
     category="momentum",
     description="Williams %R: -100*(highest high - close)/(highest high - lowest low) (TA-Lib WILLR).",
 )
-def _willr(b: BarData, period: int = 14) -> tuple[FloatArray]:
+def _willr(b: BarData, out: Outputs, period: int = 14) -> None:
     hh = highest(b, period)
-    return (safe_div(hh - b.close, (hh - lowest(b, period)) * -0.01),)
+    res = np.subtract(hh, b.close, out=out[0])
+    with b.scratch(1) as (rng,):
+        np.subtract(hh, lowest(b, period), out=rng)
+        rng *= -0.01
+        safe_div(res, rng, out=res)
 
 
 @indicator("roc", category="momentum", description="Rate of change in percent over n bars (TA-Lib ROC).")
-def _roc(b: BarData, period: int = 10) -> tuple[FloatArray]:
-    prev = shift(b.close, period)
-    out = safe_div(b.close, prev)
-    out -= 1.0
-    out *= 100.0
-    out[prev == 0.0] = 0.0
-    return (out,)
+def _roc(b: BarData, out: Outputs, period: int = 10) -> None:
+    with b.scratch(1) as (prev,):
+        res = safe_div(b.close, shift(b.close, period, prev), zero=1.0, out=out[0])  # 0 if the base is 0
+    res -= 1.0
+    res *= 100.0
 
 
 @indicator("mom", category="momentum", description="Momentum: close - close n bars ago (TA-Lib MOM).")
-def _mom(b: BarData, period: int = 10) -> tuple[FloatArray]:
-    return (b.close - shift(b.close, period),)
+def _mom(b: BarData, out: Outputs, period: int = 10) -> None:
+    res = shift(b.close, period, out[0])
+    np.subtract(b.close, res, out=res)
 
 
 @indicator(
@@ -117,21 +123,8 @@ def _mom(b: BarData, period: int = 10) -> tuple[FloatArray]:
     category="momentum",
     description="Money flow index: volume-weighted RSI of the typical price (TA-Lib MFI).",
 )
-def _mfi(b: BarData, period: int = 14) -> tuple[FloatArray]:
-    tp = typical_price(b)
-    flow = tp * b.volume
-    pos = nan_like(tp)
-    neg = nan_like(tp)
-    up = tp[1:] > tp[:-1]
-    down = tp[1:] < tp[:-1]
-    pos[1:] = np.where(up, flow[1:], 0.0)
-    neg[1:] = np.where(down, flow[1:], 0.0)
-    pos_sum = k.rolling_sum(pos, period)
-    total = pos_sum + k.rolling_sum(neg, period)
-    out = safe_div(100.0 * pos_sum, total)
-    out[total < 1.0] = 0.0  # TA-Lib reports 0 when less than one unit of money flowed
-    out[np.isnan(total)] = np.nan
-    return (out,)
+def _mfi(b: BarData, out: Outputs, period: int = 14) -> None:
+    wk.mfi(b.high, b.low, b.close, b.volume, period, out[0])
 
 
 @indicator(
@@ -139,12 +132,14 @@ def _mfi(b: BarData, period: int = 14) -> tuple[FloatArray]:
     category="momentum",
     description="True strength index: 100 * double-smoothed change / double-smoothed |change| (seeded EMAs).",
 )
-def _tsi(b: BarData, long: int = 25, short: int = 13) -> tuple[FloatArray]:
-    change = nan_like(b.close)
-    np.subtract(b.close[1:], b.close[:-1], out=change[1:])
-    num = ema(ema(change, long), short)
-    den = ema(ema(np.abs(change), long), short)
-    return (100.0 * safe_div(num, den),)
+def _tsi(b: BarData, out: Outputs, long: int = 25, short: int = 13) -> None:
+    with b.scratch(2) as (change, work):
+        diff(b.close, change)
+        num = ema(ema(change, long, work), short, out[0])
+        np.abs(change, out=change)
+        den = ema(ema(change, long, work), short, change)
+        den *= 0.01
+        safe_div(num, den, out=num)
 
 
 @indicator(
@@ -152,15 +147,8 @@ def _tsi(b: BarData, long: int = 25, short: int = 13) -> tuple[FloatArray]:
     category="momentum",
     description="Ultimate oscillator: 4:2:1 weighted buying pressure / true range over 3 windows (TA-Lib).",
 )
-def _ultosc(b: BarData, short: int = 7, medium: int = 14, long: int = 28) -> tuple[FloatArray]:
-    tr = true_range(b)
-    bp = nan_like(tr)
-    np.subtract(b.close[1:], np.minimum(b.low[1:], b.close[:-1]), out=bp[1:])
-    out = np.zeros(len(b))
-    for weight, period in zip((4.0, 2.0, 1.0), sorted((short, medium, long)), strict=True):
-        out += weight * safe_div(k.rolling_sum(bp, period), k.rolling_sum(tr, period))
-    out *= 100.0 / 7.0
-    return (out,)
+def _ultosc(b: BarData, out: Outputs, short: int = 7, medium: int = 14, long: int = 28) -> None:
+    wk.ultosc(b.high, b.low, b.close, (short, medium, long), out[0])
 
 
 def _price_oscillator(b: BarData, fast: int, slow: int) -> tuple[FloatArray, FloatArray]:
@@ -174,9 +162,11 @@ def _price_oscillator(b: BarData, fast: int, slow: int) -> tuple[FloatArray, Flo
     category="momentum",
     description="Percentage price oscillator 100*(EMA fast - EMA slow)/EMA slow (TA-Lib PPO, matype EMA).",
 )
-def _ppo(b: BarData, fast: int = 12, slow: int = 26) -> tuple[FloatArray]:
+def _ppo(b: BarData, out: Outputs, fast: int = 12, slow: int = 26) -> None:
     f, s = _price_oscillator(b, fast, slow)
-    return (100.0 * safe_div(f - s, s),)
+    res = np.subtract(f, s, out=out[0])
+    res *= 100.0
+    safe_div(res, s, out=res)
 
 
 @indicator(
@@ -184,9 +174,9 @@ def _ppo(b: BarData, fast: int = 12, slow: int = 26) -> tuple[FloatArray]:
     category="momentum",
     description="Absolute price oscillator EMA fast - EMA slow (TA-Lib APO, matype EMA).",
 )
-def _apo(b: BarData, fast: int = 12, slow: int = 26) -> tuple[FloatArray]:
+def _apo(b: BarData, out: Outputs, fast: int = 12, slow: int = 26) -> None:
     f, s = _price_oscillator(b, fast, slow)
-    return (f - s,)
+    np.subtract(f, s, out=out[0])
 
 
 @indicator(
@@ -194,11 +184,12 @@ def _apo(b: BarData, fast: int = 12, slow: int = 26) -> tuple[FloatArray]:
     category="momentum",
     description="Balance of power: (close - open)/(high - low), 0 on a zero-range bar (TA-Lib BOP).",
 )
-def _bop(b: BarData) -> tuple[FloatArray]:
-    rng = b.high - b.low
-    out = safe_div(b.close - b.open, rng)
-    out[rng < 1e-14] = 0.0
-    return (out,)
+def _bop(b: BarData, out: Outputs) -> None:
+    res = np.subtract(b.close, b.open, out=out[0])
+    with b.scratch(1) as (rng,):
+        np.subtract(b.high, b.low, out=rng)
+        safe_div(res, rng, out=res)
+        res[rng < 1e-14] = 0.0
 
 
 @indicator(
@@ -206,6 +197,8 @@ def _bop(b: BarData) -> tuple[FloatArray]:
     category="momentum",
     description="Awesome oscillator: SMA(fast) - SMA(slow) of the median price (high+low)/2.",
 )
-def _ao(b: BarData, fast: int = 5, slow: int = 34) -> tuple[FloatArray]:
+def _ao(b: BarData, out: Outputs, fast: int = 5, slow: int = 34) -> None:
     mp = median_price(b)
-    return (sma(mp, fast) - sma(mp, slow),)
+    res = sma(mp, fast, out[0])
+    with b.scratch(1) as (work,):
+        res -= sma(mp, slow, work)

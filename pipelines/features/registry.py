@@ -1,7 +1,9 @@
 """Indicators, their registry, column naming, and feature sets.
 
-An indicator is a function ``f(bars: BarData, **params) -> tuple[array, ...]`` registered with
-:func:`indicator`; its parameters, their defaults and their order come from its signature.
+An indicator is a function ``f(bars: BarData, out: list[array], **params) -> None`` registered with
+:func:`indicator`: it writes each of its outputs, warm-up NaNs included, into the preallocated
+``out`` arrays (in the final feature block, so nothing is copied afterwards). Its parameters, their
+defaults and their order come from its signature.
 Columns are named ``{output}_{params}``: ``macd_signal_12_26_9``, ``psar_0p02_0p2``, or the bare
 output name when the indicator takes no parameters (``obv``).
 """
@@ -36,8 +38,8 @@ __all__ = [
 Category: TypeAlias = Literal["trend", "momentum", "volatility", "volume", "returns", "calendar"]
 CATEGORIES: tuple[Category, ...] = get_args(Category)
 ParamValue: TypeAlias = int | float
-Outputs: TypeAlias = tuple[FloatArray, ...]
-IndicatorFunc: TypeAlias = Callable[..., Outputs]
+Outputs: TypeAlias = list[FloatArray]
+IndicatorFunc: TypeAlias = Callable[..., None]
 Namer: TypeAlias = Callable[[Mapping[str, ParamValue]], list[str]]
 F = TypeVar("F", bound=IndicatorFunc)
 
@@ -100,9 +102,18 @@ class Indicator:
         suffix = "_".join(format_param(v) for v in resolved.values())
         return [f"{out}_{suffix}" if suffix else out for out in self.outputs]
 
-    def compute(self, bars: BarData, params: Mapping[str, Any] | None = None) -> Outputs:
+    def compute(
+        self, bars: BarData, params: Mapping[str, Any] | None = None, out: Outputs | None = None
+    ) -> Outputs:
+        """The indicator's output arrays, written into ``out`` (one array per column) when given."""
         resolved = self.resolve(params)
-        return self.func(bars, **resolved)
+        n_out = len(self.columns(resolved))
+        if out is None:
+            out = [np.empty(len(bars)) for _ in range(n_out)]
+        elif len(out) != n_out:
+            raise ValueError(f"indicator {self.name!r} has {n_out} outputs, got {len(out)} arrays")
+        self.func(bars, out, **resolved)
+        return out
 
     def describe(self) -> dict[str, Any]:
         """JSON-friendly metadata (for the API and the CLI)."""
@@ -139,7 +150,7 @@ def indicator(
     minimums: Mapping[str, ParamValue] | None = None,
     namer: Namer | None = None,
 ) -> Callable[[F], F]:
-    """Register ``func`` under ``name``; its keyword parameters (all with defaults) are its params."""
+    """Register ``func(bars, out, **params)`` under ``name``; every param needs an int/float default."""
 
     def register(func: F) -> F:
         if name in _REGISTRY:
@@ -147,7 +158,7 @@ def indicator(
         if category not in CATEGORIES:
             raise ValueError(f"indicator {name!r}: unknown category {category!r}")
         params: dict[str, ParamValue] = {}
-        for param in list(inspect.signature(func).parameters.values())[1:]:
+        for param in list(inspect.signature(func).parameters.values())[2:]:
             default = param.default
             if isinstance(default, bool) or not isinstance(default, int | float):
                 raise TypeError(f"indicator {name!r}: parameter {param.name!r} needs an int or float default")

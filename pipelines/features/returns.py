@@ -1,4 +1,4 @@
-"""Returns, lagged returns and distances of close from its moving averages."""
+"""Returns, lagged returns, z-score and distance of close from its moving averages."""
 
 from __future__ import annotations
 
@@ -7,39 +7,40 @@ from collections.abc import Mapping
 import numpy as np
 
 from pipelines.features._kernels import FloatArray
-from pipelines.features._shared import close_mean_std, close_sma, nan_like, safe_div, shift
+from pipelines.features._shared import close_mean_std, close_sma, safe_div, shift
 from pipelines.features.inputs import BarData
-from pipelines.features.registry import ParamValue, indicator
+from pipelines.features.registry import Outputs, ParamValue, indicator
 
 __all__ = ["simple_return"]
 
 
-def simple_return(b: BarData, period: int) -> FloatArray:
-    """close[t] / close[t-period] - 1."""
+def simple_return(b: BarData, period: int, out: FloatArray | None = None) -> FloatArray:
+    """close[t] / close[t-period] - 1 (NaN for the first ``period`` bars)."""
 
-    def make() -> FloatArray:
-        out = nan_like(b.close)
-        if period < len(b):
-            ratio = safe_div(b.close[period:], b.close[:-period])
-            ratio -= 1.0
-            out[period:] = ratio
-        return out
+    def make(o: FloatArray | None) -> FloatArray:
+        res = np.empty(len(b)) if o is None else o
+        p = min(period, len(b))
+        res[:p] = np.nan
+        ratio = safe_div(b.close[p:], b.close[: len(b) - p], out=res[p:])
+        ratio -= 1.0
+        return res
 
-    return b.memo(("ret", period), make)
+    return b.memo_into(("ret", period), make, out)
 
 
 @indicator("ret", category="returns", description="Simple return over n bars: close/close[n bars ago] - 1.")
-def _ret(b: BarData, period: int = 1) -> tuple[FloatArray]:
-    return (simple_return(b, period),)
+def _ret(b: BarData, out: Outputs, period: int = 1) -> None:
+    simple_return(b, period, out[0])
 
 
 @indicator("log_ret", category="returns", description="Log return over n bars: ln(close/close[n bars ago]).")
-def _log_ret(b: BarData, period: int = 1) -> tuple[FloatArray]:
-    out = nan_like(b.close)
-    if period < len(b):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[period:] = np.log(b.close[period:] / b.close[:-period])
-    return (out,)
+def _log_ret(b: BarData, out: Outputs, period: int = 1) -> None:
+    res = out[0]
+    p = min(period, len(b))
+    res[:p] = np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.divide(b.close[p:], b.close[: len(b) - p], out=res[p:])
+        np.log(ratio, out=ratio)
 
 
 def _lag_names(params: Mapping[str, ParamValue]) -> list[str]:
@@ -53,9 +54,10 @@ def _lag_names(params: Mapping[str, ParamValue]) -> list[str]:
     namer=_lag_names,
     description="The n-bar simple return 1..lags bars earlier (columns ret_{period}_lag_{lag}).",
 )
-def _ret_lag(b: BarData, period: int = 1, lags: int = 5) -> tuple[FloatArray, ...]:
+def _ret_lag(b: BarData, out: Outputs, period: int = 1, lags: int = 5) -> None:
     ret = simple_return(b, period)
-    return tuple(shift(ret, lag) for lag in range(1, lags + 1))
+    for lag, res in enumerate(out, start=1):
+        shift(ret, lag, res)
 
 
 @indicator(
@@ -63,13 +65,13 @@ def _ret_lag(b: BarData, period: int = 1, lags: int = 5) -> tuple[FloatArray, ..
     category="returns",
     description="(close - n-bar SMA) / n-bar population std of close; 0 on a flat window.",
 )
-def _zscore(b: BarData, period: int = 20) -> tuple[FloatArray]:
+def _zscore(b: BarData, out: Outputs, period: int = 20) -> None:
     mean, std = close_mean_std(b, period)
-    return (safe_div(b.close - mean, std),)
+    res = np.subtract(b.close, mean, out=out[0])
+    safe_div(res, std, out=res)
 
 
 @indicator("dist_sma", category="returns", description="Distance of close from its n-bar SMA: close/SMA - 1.")
-def _dist_sma(b: BarData, period: int = 20) -> tuple[FloatArray]:
-    out = safe_div(b.close, close_sma(b, period))
-    out -= 1.0
-    return (out,)
+def _dist_sma(b: BarData, out: Outputs, period: int = 20) -> None:
+    res = safe_div(b.close, close_sma(b, period), out=out[0])
+    res -= 1.0

@@ -78,6 +78,7 @@ DEFAULT = FeatureSet(
         ("atr", {"period": 14}),
         ("natr", {"period": 14}),
         "trange",
+        ("stddev", {"period": 20}),  # before bb: bb then reuses its rolling std
         ("bb", {"period": 20, "nbdev": 2.0}),
         ("bb_width", {"period": 20, "nbdev": 2.0}),
         ("bb_pctb", {"period": 20, "nbdev": 2.0}),
@@ -88,7 +89,6 @@ DEFAULT = FeatureSet(
         ("garman_klass", {"period": 20}),
         ("rogers_satchell", {"period": 20}),
         ("ulcer", {"period": 14}),
-        ("stddev", {"period": 20}),
         # volume
         "obv",
         "vwap",

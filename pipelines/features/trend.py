@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from pipelines.features import _kernels as k
 from pipelines.features import _ta_kernels as ta
-from pipelines.features._kernels import FloatArray, IntArray
-from pipelines.features._shared import ema, highest, lowest, safe_div, shift, true_range, typical_price
+from pipelines.features import _window_kernels as wk
+from pipelines.features._kernels import FloatArray
+from pipelines.features._shared import (
+    ema,
+    safe_div,
+    shift,
+    typical_price,
+)
 from pipelines.features.inputs import BarData
-from pipelines.features.registry import indicator
+from pipelines.features.registry import Outputs, indicator
 
-__all__ = ["dmi_lines", "midprice"]
+__all__ = ["aroon_lines", "dmi_lines", "midprice"]
 
 
 def dmi_lines(b: BarData, period: int) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
@@ -25,8 +33,8 @@ def dmi_lines(b: BarData, period: int) -> tuple[FloatArray, FloatArray, FloatArr
     description="Average directional index, Wilder smoothing with TA-Lib's seeding (first value at 2n-1).",
     minimums={"period": 2},
 )
-def _adx(b: BarData, period: int = 14) -> tuple[FloatArray]:
-    return (dmi_lines(b, period)[3],)
+def _adx(b: BarData, out: Outputs, period: int = 14) -> None:
+    np.copyto(out[0], dmi_lines(b, period)[3])
 
 
 @indicator(
@@ -36,9 +44,10 @@ def _adx(b: BarData, period: int = 14) -> tuple[FloatArray]:
     description="Plus and minus directional indicators, Wilder-smoothed DM over TR (TA-Lib PLUS_DI/MINUS_DI).",
     minimums={"period": 2},
 )
-def _dmi(b: BarData, period: int = 14) -> tuple[FloatArray, ...]:
+def _dmi(b: BarData, out: Outputs, period: int = 14) -> None:
     plus_di, minus_di, _, _ = dmi_lines(b, period)
-    return plus_di, minus_di
+    np.copyto(out[0], plus_di)
+    np.copyto(out[1], minus_di)
 
 
 @indicator(
@@ -47,8 +56,8 @@ def _dmi(b: BarData, period: int = 14) -> tuple[FloatArray, ...]:
     description="Directional movement index 100*|+DI - -DI|/(+DI + -DI) (TA-Lib DX).",
     minimums={"period": 2},
 )
-def _dx(b: BarData, period: int = 14) -> tuple[FloatArray]:
-    return (dmi_lines(b, period)[2],)
+def _dx(b: BarData, out: Outputs, period: int = 14) -> None:
+    np.copyto(out[0], dmi_lines(b, period)[2])
 
 
 @indicator(
@@ -57,20 +66,22 @@ def _dx(b: BarData, period: int = 14) -> tuple[FloatArray]:
     description="ADX rating: mean of today's ADX and the ADX n-1 bars ago (TA-Lib ADXR).",
     minimums={"period": 2},
 )
-def _adxr(b: BarData, period: int = 14) -> tuple[FloatArray]:
+def _adxr(b: BarData, out: Outputs, period: int = 14) -> None:
     adx = dmi_lines(b, period)[3]
-    return ((adx + shift(adx, period - 1)) / 2.0,)
+    res = shift(adx, period - 1, out[0])
+    res += adx
+    res *= 0.5
 
 
-def _aroon_indices(b: BarData, period: int) -> tuple[IntArray, IntArray]:
-    """Where the (period+1)-bar highest high and lowest low occur (latest on ties)."""
-    return b.memo(
-        ("aroon", period),
-        lambda: (
-            k.rolling_argextreme(b.high, period + 1, is_max=True),
-            k.rolling_argextreme(b.low, period + 1, is_max=False),
-        ),
-    )
+def aroon_lines(b: BarData, period: int, out: Outputs | None = None) -> tuple[FloatArray, ...]:
+    """(Aroon up, Aroon down), computed once per period (into ``out`` the first time)."""
+
+    def make(o: Sequence[FloatArray] | None) -> tuple[FloatArray, ...]:
+        up, down = (np.empty(len(b)), np.empty(len(b))) if o is None else o
+        wk.aroon(b.high, b.low, period, up, down)
+        return up, down
+
+    return b.memo_into_many(("aroon", period), make, out)
 
 
 @indicator(
@@ -79,15 +90,8 @@ def _aroon_indices(b: BarData, period: int) -> tuple[IntArray, IntArray]:
     outputs=("aroon_up", "aroon_down"),
     description="Aroon up/down: 100*(n - bars since the n+1-bar high/low)/n (TA-Lib AROON).",
 )
-def _aroon(b: BarData, period: int = 25) -> tuple[FloatArray, ...]:
-    factor = 100.0 / period
-    index = np.arange(len(b), dtype=np.float64)
-    hi_idx, lo_idx = _aroon_indices(b, period)
-    up = factor * (period - (index - hi_idx))
-    down = factor * (period - (index - lo_idx))
-    up[hi_idx < 0] = np.nan
-    down[lo_idx < 0] = np.nan
-    return up, down
+def _aroon(b: BarData, out: Outputs, period: int = 25) -> None:
+    aroon_lines(b, period, out)
 
 
 @indicator(
@@ -95,22 +99,18 @@ def _aroon(b: BarData, period: int = 25) -> tuple[FloatArray, ...]:
     category="trend",
     description="Aroon oscillator: Aroon up - Aroon down (TA-Lib AROONOSC).",
 )
-def _aroonosc(b: BarData, period: int = 25) -> tuple[FloatArray]:
-    hi_idx, lo_idx = _aroon_indices(b, period)
-    out = (100.0 / period) * (hi_idx - lo_idx).astype(np.float64)
-    out[hi_idx < 0] = np.nan
-    return (out,)
+def _aroonosc(b: BarData, out: Outputs, period: int = 25) -> None:
+    up, down = aroon_lines(b, period)
+    np.subtract(up, down, out=out[0])
 
 
-def midprice(b: BarData, period: int) -> FloatArray:
-    """(highest high + lowest low) / 2 over ``period`` bars (TA-Lib MIDPRICE)."""
-
-    def make() -> FloatArray:
-        out = highest(b, period) + lowest(b, period)
-        out /= 2.0
-        return out
-
-    return b.memo(("midprice", period), make)
+def midprice(b: BarData, period: int, out: FloatArray) -> FloatArray:
+    """(highest high + lowest low) / 2 over ``period`` bars (TA-Lib MIDPRICE), into ``out``."""
+    with b.scratch(1) as (low,):
+        k.rolling_extreme(b.high, period, is_max=True, out=out)
+        out += k.rolling_extreme(b.low, period, is_max=False, out=low)
+    out *= 0.5
+    return out
 
 
 @indicator(
@@ -123,12 +123,14 @@ def midprice(b: BarData, period: int) -> FloatArray:
         "is left out because it is the future close."
     ),
 )
-def _ichimoku(b: BarData, tenkan: int = 9, kijun: int = 26, senkou: int = 52) -> tuple[FloatArray, ...]:
-    conv = midprice(b, tenkan)
-    base = midprice(b, kijun)
-    span_a = shift((conv + base) / 2.0, kijun)
-    span_b = shift(midprice(b, senkou), kijun)
-    return conv, base, span_a, span_b
+def _ichimoku(b: BarData, out: Outputs, tenkan: int = 9, kijun: int = 26, senkou: int = 52) -> None:
+    conv = midprice(b, tenkan, out[0])
+    base = midprice(b, kijun, out[1])
+    with b.scratch(1) as (work,):
+        np.add(conv, base, out=work)
+        work *= 0.5
+        shift(work, kijun, out[2])
+        shift(midprice(b, senkou, work), kijun, out[3])
 
 
 @indicator(
@@ -136,8 +138,8 @@ def _ichimoku(b: BarData, tenkan: int = 9, kijun: int = 26, senkou: int = 52) ->
     category="trend",
     description="Parabolic stop and reverse (TA-Lib SAR): acceleration step and maximum.",
 )
-def _psar(b: BarData, accel: float = 0.02, maximum: float = 0.2) -> tuple[FloatArray]:
-    return (ta.sar(b.high, b.low, accel, maximum),)
+def _psar(b: BarData, out: Outputs, accel: float = 0.02, maximum: float = 0.2) -> None:
+    ta.sar(b.high, b.low, accel, maximum, out[0])
 
 
 @indicator(
@@ -145,14 +147,14 @@ def _psar(b: BarData, accel: float = 0.02, maximum: float = 0.2) -> tuple[FloatA
     category="trend",
     description="1-bar rate of change (%) of a triple EMA of close (TA-Lib TRIX).",
 )
-def _trix(b: BarData, period: int = 15) -> tuple[FloatArray]:
-    e3 = ema(ema(ema(b.close, period), period), period)
-    prev = shift(e3, 1)
-    out = safe_div(e3, prev)
-    out -= 1.0
-    out *= 100.0
-    out[prev == 0.0] = 0.0
-    return (out,)
+def _trix(b: BarData, out: Outputs, period: int = 15) -> None:
+    with b.scratch(3) as (e1, e2, prev):
+        ema(b.close, period, e1)
+        ema(e1, period, e2)
+        e3 = ema(e2, period, e1)
+        res = safe_div(e3, shift(e3, 1, prev), zero=1.0, out=out[0])  # TA-Lib: 0 if the base is 0
+    res -= 1.0
+    res *= 100.0
 
 
 @indicator(
@@ -161,16 +163,8 @@ def _trix(b: BarData, period: int = 15) -> tuple[FloatArray]:
     outputs=("vortex_plus", "vortex_minus"),
     description="Vortex indicator: n-bar sums of |high - prior low| and |low - prior high| over the true range.",
 )
-def _vortex(b: BarData, period: int = 14) -> tuple[FloatArray, ...]:
-    vm_plus = np.full(len(b), np.nan)
-    vm_minus = np.full(len(b), np.nan)
-    np.abs(b.high[1:] - b.low[:-1], out=vm_plus[1:])
-    np.abs(b.low[1:] - b.high[:-1], out=vm_minus[1:])
-    tr_sum = k.rolling_sum(true_range(b), period)
-    return (
-        safe_div(k.rolling_sum(vm_plus, period), tr_sum),
-        safe_div(k.rolling_sum(vm_minus, period), tr_sum),
-    )
+def _vortex(b: BarData, out: Outputs, period: int = 14) -> None:
+    wk.vortex(b.high, b.low, b.close, period, out[0], out[1])
 
 
 @indicator(
@@ -178,10 +172,12 @@ def _vortex(b: BarData, period: int = 14) -> tuple[FloatArray, ...]:
     category="trend",
     description="Mass index: slow-bar sum of EMA(high-low)/EMA(EMA(high-low)) with the fast period.",
 )
-def _mass_index(b: BarData, fast: int = 9, slow: int = 25) -> tuple[FloatArray]:
-    e1 = ema(b.high - b.low, fast)
-    e2 = ema(e1, fast)
-    return (k.rolling_sum(safe_div(e1, e2), slow),)
+def _mass_index(b: BarData, out: Outputs, fast: int = 9, slow: int = 25) -> None:
+    with b.scratch(3) as (rng, e1, e2):
+        np.subtract(b.high, b.low, out=rng)
+        ema(rng, fast, e1)
+        ema(e1, fast, e2)
+        k.rolling_sum(safe_div(e1, e2, out=e2), slow, 1.0, out[0])
 
 
 @indicator(
@@ -190,8 +186,8 @@ def _mass_index(b: BarData, fast: int = 9, slow: int = 25) -> tuple[FloatArray]:
     description="Least-squares slope of close over the last n bars, per bar (TA-Lib LINEARREG_SLOPE).",
     minimums={"period": 2},
 )
-def _linreg_slope(b: BarData, period: int = 14) -> tuple[FloatArray]:
-    return (ta.linreg_slope(b.close, period),)
+def _linreg_slope(b: BarData, out: Outputs, period: int = 14) -> None:
+    wk.linreg_slope(b.close, period, out[0])
 
 
 @indicator(
@@ -200,5 +196,5 @@ def _linreg_slope(b: BarData, period: int = 14) -> tuple[FloatArray]:
     description="Commodity channel index of the typical price (TA-Lib CCI).",
     minimums={"period": 2},
 )
-def _cci(b: BarData, period: int = 20) -> tuple[FloatArray]:
-    return (ta.cci(typical_price(b), period),)
+def _cci(b: BarData, out: Outputs, period: int = 20) -> None:
+    wk.cci(typical_price(b), period, out[0])

@@ -16,16 +16,16 @@ from pipelines.features._shared import (
     atr,
     close_ema,
     close_mean_std,
+    diff,
     highest,
     log_prices,
     lowest,
-    nan_like,
     safe_div,
     sma,
     true_range,
 )
 from pipelines.features.inputs import BarData
-from pipelines.features.registry import indicator
+from pipelines.features.registry import Outputs, indicator
 
 __all__ = ["bollinger"]
 
@@ -35,13 +35,14 @@ __all__ = ["bollinger"]
     category="volatility",
     description="Average true range, Wilder smoothing seeded with the first n-bar mean (TA-Lib ATR).",
 )
-def _atr(b: BarData, period: int = 14) -> tuple[FloatArray]:
-    return (atr(b, period),)
+def _atr(b: BarData, out: Outputs, period: int = 14) -> None:
+    atr(b, period, out[0])
 
 
 @indicator("natr", category="volatility", description="ATR as a percentage of close (TA-Lib NATR).")
-def _natr(b: BarData, period: int = 14) -> tuple[FloatArray]:
-    return (100.0 * safe_div(atr(b, period), b.close),)
+def _natr(b: BarData, out: Outputs, period: int = 14) -> None:
+    res = np.multiply(atr(b, period), 100.0, out=out[0])
+    safe_div(res, b.close, out=res)
 
 
 @indicator(
@@ -49,15 +50,25 @@ def _natr(b: BarData, period: int = 14) -> tuple[FloatArray]:
     category="volatility",
     description="True range: max(high, prior close) - min(low, prior close) (TA-Lib TRANGE).",
 )
-def _trange(b: BarData) -> tuple[FloatArray]:
-    return (true_range(b),)
+def _trange(b: BarData, out: Outputs) -> None:
+    np.copyto(out[0], true_range(b))
 
 
-def bollinger(b: BarData, period: int, nbdev: float) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """(upper, middle, lower): SMA of close +/- nbdev population standard deviations (TA-Lib BBANDS)."""
-    middle, std = close_mean_std(b, period)
-    width = nbdev * std
-    return middle + width, middle, middle - width
+def bollinger(b: BarData, period: int, nbdev: float, out: Outputs) -> None:
+    """[upper, middle, lower] into ``out``: SMA of close +/- nbdev population std devs (BBANDS).
+
+    Reuses the rolling (mean, std) when another indicator has computed it; otherwise one kernel
+    pass writes the three bands and nothing else.
+    """
+    upper, middle, lower = out
+    if b.cached(("close_mean_std", period, 0)) is None:
+        k.rolling_mean_std(b.close, period, 0, middle, np.empty(0), nbdev=nbdev, upper=upper, lower=lower)
+        return
+    mean, std = close_mean_std(b, period)
+    np.multiply(std, nbdev, out=upper)
+    np.subtract(mean, upper, out=lower)
+    upper += mean
+    np.copyto(middle, mean)
 
 
 @indicator(
@@ -66,8 +77,8 @@ def bollinger(b: BarData, period: int, nbdev: float) -> tuple[FloatArray, FloatA
     outputs=("bb_upper", "bb_middle", "bb_lower"),
     description="Bollinger bands: SMA of close +/- nbdev population std devs (TA-Lib BBANDS).",
 )
-def _bb(b: BarData, period: int = 20, nbdev: float = 2.0) -> tuple[FloatArray, ...]:
-    return bollinger(b, period, nbdev)
+def _bb(b: BarData, out: Outputs, period: int = 20, nbdev: float = 2.0) -> None:
+    bollinger(b, period, nbdev, out)
 
 
 @indicator(
@@ -75,9 +86,10 @@ def _bb(b: BarData, period: int = 20, nbdev: float = 2.0) -> tuple[FloatArray, .
     category="volatility",
     description="Bollinger band width relative to the middle band: (upper - lower)/middle.",
 )
-def _bb_width(b: BarData, period: int = 20, nbdev: float = 2.0) -> tuple[FloatArray]:
-    upper, middle, lower = bollinger(b, period, nbdev)
-    return (safe_div(upper - lower, middle),)
+def _bb_width(b: BarData, out: Outputs, period: int = 20, nbdev: float = 2.0) -> None:
+    mean, std = close_mean_std(b, period)
+    res = np.multiply(std, 2.0 * nbdev, out=out[0])
+    safe_div(res, mean, out=res)
 
 
 @indicator(
@@ -85,9 +97,14 @@ def _bb_width(b: BarData, period: int = 20, nbdev: float = 2.0) -> tuple[FloatAr
     category="volatility",
     description="Bollinger %b: (close - lower)/(upper - lower); 0.5 when the bands collapse.",
 )
-def _bb_pctb(b: BarData, period: int = 20, nbdev: float = 2.0) -> tuple[FloatArray]:
-    upper, _, lower = bollinger(b, period, nbdev)
-    return (safe_div(b.close - lower, upper - lower, zero=0.5),)
+def _bb_pctb(b: BarData, out: Outputs, period: int = 20, nbdev: float = 2.0) -> None:
+    mean, std = close_mean_std(b, period)
+    res = np.subtract(b.close, mean, out=out[0])
+    with b.scratch(1) as (width,):
+        np.multiply(std, nbdev, out=width)
+        res += width  # close - lower
+        width *= 2.0
+        safe_div(res, width, zero=0.5, out=res)
 
 
 @indicator(
@@ -96,10 +113,12 @@ def _bb_pctb(b: BarData, period: int = 20, nbdev: float = 2.0) -> tuple[FloatArr
     outputs=("kc_upper", "kc_middle", "kc_lower"),
     description="Keltner channel: EMA(n) of close +/- mult * ATR(n).",
 )
-def _kc(b: BarData, period: int = 20, mult: float = 2.0) -> tuple[FloatArray, ...]:
-    middle = close_ema(b, period)
-    width = mult * atr(b, period)
-    return middle + width, middle, middle - width
+def _kc(b: BarData, out: Outputs, period: int = 20, mult: float = 2.0) -> None:
+    upper, middle, lower = out
+    close_ema(b, period, middle)
+    np.multiply(atr(b, period), mult, out=upper)
+    np.subtract(middle, upper, out=lower)
+    upper += middle
 
 
 @indicator(
@@ -108,16 +127,19 @@ def _kc(b: BarData, period: int = 20, mult: float = 2.0) -> tuple[FloatArray, ..
     outputs=("dc_upper", "dc_lower", "dc_middle"),
     description="Donchian channel: n-bar highest high, lowest low and their midpoint.",
 )
-def _donchian(b: BarData, period: int = 20) -> tuple[FloatArray, ...]:
-    upper = highest(b, period)
-    lower = lowest(b, period)
-    return upper, lower, (upper + lower) / 2.0
+def _donchian(b: BarData, out: Outputs, period: int = 20) -> None:
+    upper, lower, middle = out
+    highest(b, period, out=upper)
+    lowest(b, period, out=lower)
+    np.add(upper, lower, out=middle)
+    middle *= 0.5
 
 
-def _root_mean(x: FloatArray, period: int) -> FloatArray:
-    out = sma(x, period)
-    np.maximum(out, 0.0, out=out)  # a running sum of non-negative terms may round just below 0
-    return np.sqrt(out, out=out)
+def _root_mean(x: FloatArray, period: int, out: FloatArray) -> None:
+    """sqrt of the n-bar mean of ``x`` into ``out``."""
+    res = sma(x, period, out)
+    np.maximum(res, 0.0, out=res)  # a running sum of non-negative terms may round just below 0
+    np.sqrt(res, out=res)
 
 
 @indicator(
@@ -126,11 +148,9 @@ def _root_mean(x: FloatArray, period: int) -> FloatArray:
     description="Sample standard deviation (ddof=1) of 1-bar log returns over n bars; not annualised.",
     minimums={"period": 2},
 )
-def _realized_vol(b: BarData, period: int = 20) -> tuple[FloatArray]:
-    _, _, _, log_c = log_prices(b)
-    ret = nan_like(log_c)
-    np.subtract(log_c[1:], log_c[:-1], out=ret[1:])
-    return (k.rolling_mean_std(ret, period, 1)[1],)
+def _realized_vol(b: BarData, out: Outputs, period: int = 20) -> None:
+    with b.scratch(2) as (ret, mean):
+        k.rolling_mean_std(diff(log_prices(b)[3], ret), period, 1, mean, out[0])
 
 
 @indicator(
@@ -138,12 +158,13 @@ def _realized_vol(b: BarData, period: int = 20) -> tuple[FloatArray]:
     category="volatility",
     description="Parkinson range volatility: sqrt(mean(ln(high/low)^2) / (4 ln 2)) over n bars.",
 )
-def _parkinson(b: BarData, period: int = 20) -> tuple[FloatArray]:
+def _parkinson(b: BarData, out: Outputs, period: int = 20) -> None:
     _, log_h, log_l, _ = log_prices(b)
-    hl = log_h - log_l
-    hl *= hl
-    hl /= 4.0 * math.log(2.0)
-    return (_root_mean(hl, period),)
+    with b.scratch(1) as (hl,):
+        np.subtract(log_h, log_l, out=hl)
+        hl *= hl
+        hl *= 1.0 / (4.0 * math.log(2.0))
+        _root_mean(hl, period, out[0])
 
 
 @indicator(
@@ -151,12 +172,17 @@ def _parkinson(b: BarData, period: int = 20) -> tuple[FloatArray]:
     category="volatility",
     description="Garman-Klass volatility: sqrt(mean(0.5 ln(H/L)^2 - (2 ln 2 - 1) ln(C/O)^2)) over n bars.",
 )
-def _garman_klass(b: BarData, period: int = 20) -> tuple[FloatArray]:
+def _garman_klass(b: BarData, out: Outputs, period: int = 20) -> None:
     log_o, log_h, log_l, log_c = log_prices(b)
-    hl = log_h - log_l
-    co = log_c - log_o
-    term = 0.5 * hl * hl - (2.0 * math.log(2.0) - 1.0) * co * co
-    return (_root_mean(term, period),)
+    with b.scratch(2) as (hl, co):
+        np.subtract(log_h, log_l, out=hl)
+        hl *= hl
+        hl *= 0.5
+        np.subtract(log_c, log_o, out=co)
+        co *= co
+        co *= 2.0 * math.log(2.0) - 1.0
+        hl -= co
+        _root_mean(hl, period, out[0])
 
 
 @indicator(
@@ -164,10 +190,15 @@ def _garman_klass(b: BarData, period: int = 20) -> tuple[FloatArray]:
     category="volatility",
     description="Rogers-Satchell volatility: sqrt(mean(ln(H/C) ln(H/O) + ln(L/C) ln(L/O))) over n bars.",
 )
-def _rogers_satchell(b: BarData, period: int = 20) -> tuple[FloatArray]:
+def _rogers_satchell(b: BarData, out: Outputs, period: int = 20) -> None:
     log_o, log_h, log_l, log_c = log_prices(b)
-    term = (log_h - log_c) * (log_h - log_o) + (log_l - log_c) * (log_l - log_o)
-    return (_root_mean(term, period),)
+    with b.scratch(2) as (term, work):
+        np.subtract(log_h, log_c, out=term)
+        term *= np.subtract(log_h, log_o, out=work)
+        np.subtract(log_l, log_c, out=work)
+        work *= log_l - log_o
+        term += work
+        _root_mean(term, period, out[0])
 
 
 @indicator(
@@ -175,11 +206,14 @@ def _rogers_satchell(b: BarData, period: int = 20) -> tuple[FloatArray]:
     category="volatility",
     description="Ulcer index: root mean square over n bars of the % drawdown from the n-bar highest close.",
 )
-def _ulcer(b: BarData, period: int = 14) -> tuple[FloatArray]:
-    peak = highest(b, period, "close")
-    dd = 100.0 * safe_div(b.close - peak, peak)
-    dd *= dd
-    return (_root_mean(dd, period),)
+def _ulcer(b: BarData, out: Outputs, period: int = 14) -> None:
+    with b.scratch(2) as (peak, dd):
+        k.rolling_extreme(b.close, period, is_max=True, out=peak)
+        np.subtract(b.close, peak, out=dd)
+        safe_div(dd, peak, out=dd)
+        dd *= dd
+        dd *= 1e4  # (100 * drawdown)^2
+        _root_mean(dd, period, out[0])
 
 
 @indicator(
@@ -187,5 +221,5 @@ def _ulcer(b: BarData, period: int = 14) -> tuple[FloatArray]:
     category="volatility",
     description="Population standard deviation of close over n bars (TA-Lib STDDEV, nbdev 1).",
 )
-def _stddev(b: BarData, period: int = 20) -> tuple[FloatArray]:
-    return (close_mean_std(b, period)[1],)
+def _stddev(b: BarData, out: Outputs, period: int = 20) -> None:
+    np.copyto(out[0], close_mean_std(b, period)[1])

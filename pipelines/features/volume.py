@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from pipelines.features import _kernels as k
-from pipelines.features import _ta_kernels as ta
+from pipelines.features import _window_kernels as wk
 from pipelines.features._kernels import FloatArray
-from pipelines.features._shared import ema, median_price, nan_like, safe_div, sma, typical_price
+from pipelines.features._shared import diff, ema, median_price, safe_div, sma, typical_price
 from pipelines.features.inputs import BarData
-from pipelines.features.registry import indicator
+from pipelines.features.registry import Outputs, indicator
 
 __all__ = ["NS_PER_DAY", "ad_line"]
 
@@ -20,22 +20,26 @@ def _money_flow_multiplier(b: BarData) -> FloatArray:
     """((close - low) - (high - close)) / (high - low); 0 on a zero-range bar."""
 
     def make() -> FloatArray:
-        rng = b.high - b.low
-        out = safe_div((b.close - b.low) - (b.high - b.close), rng)
-        out[rng <= 0.0] = 0.0
-        return out
+        res = np.empty(len(b))
+        with b.scratch(1) as (work,):
+            np.subtract(b.close, b.low, out=res)
+            res -= np.subtract(b.high, b.close, out=work)
+            np.subtract(b.high, b.low, out=work)
+            safe_div(res, work, out=res)
+            res[work <= 0.0] = 0.0
+        return res
 
     return b.memo("mf_multiplier", make)
 
 
-def ad_line(b: BarData) -> FloatArray:
+def ad_line(b: BarData, out: FloatArray | None = None) -> FloatArray:
     """Chaikin accumulation/distribution line (TA-Lib AD), from the first bar."""
 
-    def make() -> FloatArray:
-        out = _money_flow_multiplier(b) * b.volume
-        return np.cumsum(out, out=out)
+    def make(o: FloatArray | None) -> FloatArray:
+        res = np.multiply(_money_flow_multiplier(b), b.volume, out=o)
+        return np.cumsum(res, out=res)
 
-    return b.memo("ad_line", make)
+    return b.memo_into("ad_line", make, out)
 
 
 @indicator(
@@ -43,13 +47,13 @@ def ad_line(b: BarData) -> FloatArray:
     category="volume",
     description="On-balance volume starting at the first bar's volume (TA-Lib OBV).",
 )
-def _obv(b: BarData) -> tuple[FloatArray]:
-    out = np.empty(len(b))
+def _obv(b: BarData, out: Outputs) -> None:
+    res = out[0]
     if len(b):
-        out[0] = b.volume[0]
-        np.multiply(np.sign(b.close[1:] - b.close[:-1]), b.volume[1:], out=out[1:])
-        np.cumsum(out, out=out)
-    return (out,)
+        res[0] = b.volume[0]
+        np.sign(np.subtract(b.close[1:], b.close[:-1], out=res[1:]), out=res[1:])
+        res[1:] *= b.volume[1:]
+        np.cumsum(res, out=res)
 
 
 @indicator(
@@ -61,14 +65,14 @@ def _obv(b: BarData) -> tuple[FloatArray]:
         "it equals the bar's typical price; a session with no volume yet also gives the typical price."
     ),
 )
-def _vwap(b: BarData) -> tuple[FloatArray]:
+def _vwap(b: BarData, out: Outputs) -> None:
     day = np.floor_divide(b.ts_ns, NS_PER_DAY)
-    return (ta.vwap(typical_price(b), b.volume, day),)
+    wk.vwap(typical_price(b), b.volume, day, out[0])
 
 
 @indicator("ad", category="volume", description="Chaikin accumulation/distribution line (TA-Lib AD).")
-def _ad(b: BarData) -> tuple[FloatArray]:
-    return (ad_line(b),)
+def _ad(b: BarData, out: Outputs) -> None:
+    ad_line(b, out[0])
 
 
 @indicator(
@@ -76,11 +80,12 @@ def _ad(b: BarData) -> tuple[FloatArray]:
     category="volume",
     description="Chaikin A/D oscillator: EMA(fast) - EMA(slow) of the A/D line, seeded with its first value.",
 )
-def _adosc(b: BarData, fast: int = 3, slow: int = 10) -> tuple[FloatArray]:
+def _adosc(b: BarData, out: Outputs, fast: int = 3, slow: int = 10) -> None:
     ad = ad_line(b)
-    out = k.ema(ad, 1, 2.0 / (fast + 1)) - k.ema(ad, 1, 2.0 / (slow + 1))
-    out[: max(fast, slow) - 1] = np.nan
-    return (out,)
+    res = k.ema(ad, 1, 2.0 / (fast + 1), out[0])
+    with b.scratch(1) as (work,):
+        res -= k.ema(ad, 1, 2.0 / (slow + 1), work)
+    res[: max(fast, slow) - 1] = np.nan
 
 
 @indicator(
@@ -88,9 +93,11 @@ def _adosc(b: BarData, fast: int = 3, slow: int = 10) -> tuple[FloatArray]:
     category="volume",
     description="Chaikin money flow: n-bar sum of money-flow volume / n-bar sum of volume (0 if none).",
 )
-def _cmf(b: BarData, period: int = 20) -> tuple[FloatArray]:
-    flow = _money_flow_multiplier(b) * b.volume
-    return (safe_div(k.rolling_sum(flow, period), k.rolling_sum(b.volume, period)),)
+def _cmf(b: BarData, out: Outputs, period: int = 20) -> None:
+    with b.scratch(1) as (work,):
+        flow = np.multiply(_money_flow_multiplier(b), b.volume, out=work)
+        res = k.rolling_sum(flow, period, 1.0, out[0])
+        safe_div(res, k.rolling_sum(b.volume, period, 1.0, work), out=res)
 
 
 @indicator(
@@ -98,10 +105,11 @@ def _cmf(b: BarData, period: int = 20) -> tuple[FloatArray]:
     category="volume",
     description="Force index: EMA(n) (SMA-seeded) of close change * volume.",
 )
-def _force_index(b: BarData, period: int = 13) -> tuple[FloatArray]:
-    raw = nan_like(b.close)
-    np.multiply(b.close[1:] - b.close[:-1], b.volume[1:], out=raw[1:])
-    return (ema(raw, period),)
+def _force_index(b: BarData, out: Outputs, period: int = 13) -> None:
+    with b.scratch(1) as (raw,):
+        diff(b.close, raw)
+        raw *= b.volume
+        ema(raw, period, out[0])
 
 
 @indicator(
@@ -112,12 +120,13 @@ def _force_index(b: BarData, period: int = 13) -> tuple[FloatArray]:
         "(the `ta` package's scaling); 0 on a zero-volume bar."
     ),
 )
-def _eom(b: BarData, period: int = 14) -> tuple[FloatArray]:
-    mid = median_price(b)
-    raw = nan_like(mid)
-    raw[1:] = safe_div((mid[1:] - mid[:-1]) * (b.high[1:] - b.low[1:]), b.volume[1:])
-    raw *= 1e8
-    return (sma(raw, period),)
+def _eom(b: BarData, out: Outputs, period: int = 14) -> None:
+    with b.scratch(2) as (raw, rng):
+        diff(median_price(b), raw)
+        raw *= np.subtract(b.high, b.low, out=rng)
+        raw *= 1e8
+        safe_div(raw, b.volume, out=raw)
+        sma(raw, period, out[0])
 
 
 @indicator(
@@ -125,14 +134,14 @@ def _eom(b: BarData, period: int = 14) -> tuple[FloatArray]:
     category="volume",
     description="Volume-price trend: running sum of volume * 1-bar return, from the second bar.",
 )
-def _vpt(b: BarData) -> tuple[FloatArray]:
-    out = nan_like(b.close)
-    if len(b) > 1:
-        step = safe_div(b.close[1:], b.close[:-1])
+def _vpt(b: BarData, out: Outputs) -> None:
+    res = out[0]
+    if len(b):
+        res[0] = np.nan
+        step = safe_div(b.close[1:], b.close[:-1], out=res[1:])
         step -= 1.0
         step *= b.volume[1:]
-        out[1:] = np.cumsum(step)
-    return (out,)
+        np.cumsum(step, out=step)
 
 
 @indicator(
@@ -140,5 +149,6 @@ def _vpt(b: BarData) -> tuple[FloatArray]:
     category="volume",
     description="Relative volume: volume / its n-bar SMA (0 when the average is 0).",
 )
-def _rvol(b: BarData, period: int = 20) -> tuple[FloatArray]:
-    return (safe_div(b.volume, sma(b.volume, period)),)
+def _rvol(b: BarData, out: Outputs, period: int = 20) -> None:
+    with b.scratch(1) as (avg,):
+        safe_div(b.volume, sma(b.volume, period, avg), out=out[0])

@@ -1,75 +1,29 @@
-"""The ``tradeforge`` command line: parse, call the core, print. No domain logic lives here."""
+"""Data commands: ingest, features, resample, data list/check, query."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipelines.errors import DataNotFoundError, InvalidRequestError, TradeforgeError
-from pipelines.runtime import REPO_ROOT, dagster_env
-from pipelines.settings import get_settings
-
-__all__ = ["app"]
-
-app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="Tradeforge: data, features, models, serving."
+from pipelines.cli._common import (
+    JsonOpt,
+    SourceOpt,
+    TimeframeOpt,
+    app,
+    data_app,
+    emit_json,
+    err,
+    errors,
+    fail,
+    out,
+    progress,
 )
-data_app = typer.Typer(no_args_is_help=True, help="Inspect stored market data.")
-app.add_typer(data_app, name="data")
-
-err = Console(stderr=True)
-out = Console()
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
-SourceOpt = Annotated[str, typer.Option("--source", help="synthetic | yfinance | ccxt | file")]
-TimeframeOpt = Annotated[str, typer.Option("--timeframe", help="1m 2m 5m 15m 30m 1h 4h 1d 1wk 1mo")]
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Bad input and missing data exit 2; failures of a data source exit 1."""
-    try:
-        yield
-    except (InvalidRequestError, DataNotFoundError) as exc:
-        raise _fail(str(exc), 2) from None
-    except TradeforgeError as exc:
-        raise _fail(str(exc), 1) from None
-
-
-def _emit_json(payload: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(payload, default=str) + "\n")
-
-
-@contextmanager
-def _progress(enabled: bool, total: int, label: str) -> Iterator[Callable[[str, int, int], None]]:
-    if not enabled:
-        yield lambda *_: None
-        return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task(label, total=total)
-
-        def update(name: str, done: int, _total: int) -> None:
-            bar.update(task, completed=done, description=f"{label} {name}")
-
-        yield update
+from pipelines.errors import InvalidRequestError
+from pipelines.settings import get_settings
 
 
 @app.command()
@@ -89,15 +43,15 @@ def ingest(
     from pipelines.data.ingest import plan_ingest
 
     settings = get_settings()
-    with _errors():
+    with errors():
         names = [s for s in (x.strip() for x in symbols.split(",")) if s]
         request = plan_ingest(
             settings, source=source, symbols=names, timeframe=timeframe, start=start, end=end, path=path
         )
-        with _progress(not as_json, len(request.symbols), "ingest") as update:
+        with progress(not as_json, len(request.symbols), "ingest") as update:
             report = run_ingest(settings, request, on_progress=update)
     if as_json:
-        _emit_json(report.as_dict())
+        emit_json(report.as_dict())
     else:
         table = Table(title=f"ingest {report.source} {report.timeframe} ({report.seconds:.2f} s)")
         for col in ("symbol", "written", "total", "first", "last", "status"):
@@ -109,7 +63,7 @@ def ingest(
             )
         out.print(table)
     if report.failed:
-        raise _fail("failed: " + "; ".join(f"{s.symbol}: {s.error}" for s in report.failed), 1)
+        raise fail("failed: " + "; ".join(f"{s.symbol}: {s.error}" for s in report.failed), 1)
 
 
 @app.command()
@@ -124,7 +78,7 @@ def features(
     from pipelines.features.store import build_features
 
     settings = get_settings()
-    with _errors():
+    with errors():
         if as_json:
             result = build_features(
                 settings, source=source, symbol=symbol, timeframe=timeframe, feature_set=feature_set
@@ -135,7 +89,7 @@ def features(
                     settings, source=source, symbol=symbol, timeframe=timeframe, feature_set=feature_set
                 )
     if as_json:
-        _emit_json(result.as_dict())
+        emit_json(result.as_dict())
     else:
         out.print(
             f"{result.rows} rows x {result.columns} columns ({len(result.feature_columns)} features) "
@@ -156,7 +110,7 @@ def resample(
     from pipelines.data.catalog import Catalog
 
     settings = get_settings()
-    with _errors():
+    with errors():
         if output is not None and output.suffix not in (".csv", ".parquet"):
             raise InvalidRequestError(f"--output must end in .csv or .parquet, not {output.suffix!r}")
         bars = Catalog(settings).resample(
@@ -167,7 +121,7 @@ def resample(
         bars.to_csv(tmp, index=False) if output.suffix == ".csv" else bars.to_parquet(tmp, index=False)
         os.replace(tmp, output)
     if as_json:
-        _emit_json(
+        emit_json(
             {
                 "rows": len(bars),
                 "path": str(output) if output else None,
@@ -187,7 +141,7 @@ def data_list(as_json: JsonOpt = False) -> None:
 
     rows = open_store(get_settings()).datasets()
     if as_json:
-        _emit_json(
+        emit_json(
             {
                 "datasets": [
                     {
@@ -222,10 +176,10 @@ def data_check(
     """Run the quality rules over one stored dataset (exit 1 when a hard rule fails)."""
     from pipelines.data.service import check_dataset
 
-    with _errors():
+    with errors():
         report = check_dataset(get_settings(), source=source, symbol=symbol, timeframe=timeframe)
     if as_json:
-        _emit_json(report.as_dict())
+        emit_json(report.as_dict())
     else:
         out.print(
             f"{report.rows} rows, {report.gap_count} gaps; " + ("passed" if report.passed else "FAILED")
@@ -246,24 +200,5 @@ def query(sql: Annotated[str, typer.Argument(help="SQL over the views bars and f
     try:
         frame = Catalog(get_settings()).query(sql)
     except duckdb.Error as exc:
-        raise _fail(f"query failed: {exc}", 2) from None
+        raise fail(f"query failed: {exc}", 2) from None
     out.print(frame.to_string(index=False))
-
-
-@app.command()
-def dagster(
-    port: Annotated[int, typer.Option(help="Dagster UI port")] = 3000,
-    host: Annotated[str, typer.Option(help="Dagster UI host")] = "127.0.0.1",
-) -> None:
-    """Open the Dagster UI (`dagster dev`) on this repository's workspace and instance."""
-    env = {**os.environ, **dagster_env(get_settings())}
-    exe = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
-    # The pool limit lives in the instance; set it on every start so a fresh home gets it too.
-    subprocess.run(
-        [exe, "instance", "concurrency", "set", "gpu", "1"], env=env, check=False, capture_output=True
-    )
-    os.execve(exe, [exe, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", host, "-p", str(port)], env)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

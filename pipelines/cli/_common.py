@@ -1,0 +1,80 @@
+"""Shared pieces of the ``tradeforge`` command line: the app, options, error handling, output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pipelines.errors import DataNotFoundError, InvalidRequestError, TradeforgeError
+
+__all__ = [
+    "JsonOpt",
+    "SourceOpt",
+    "TimeframeOpt",
+    "app",
+    "data_app",
+    "emit_json",
+    "err",
+    "errors",
+    "fail",
+    "models_app",
+    "out",
+    "progress",
+]
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Tradeforge: data, features, models, serving."
+)
+data_app = typer.Typer(no_args_is_help=True, help="Inspect stored market data.")
+app.add_typer(data_app, name="data")
+models_app = typer.Typer(no_args_is_help=True, help="Registered models (MLflow registry).")
+app.add_typer(models_app, name="models")
+
+err = Console(stderr=True)
+out = Console()
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+SourceOpt = Annotated[str, typer.Option("--source", help="synthetic | yfinance | ccxt | file")]
+TimeframeOpt = Annotated[str, typer.Option("--timeframe", help="1m 2m 5m 15m 30m 1h 4h 1d 1wk 1mo")]
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def errors() -> Iterator[None]:
+    """Bad input and missing data exit 2; failures of a data source exit 1."""
+    try:
+        yield
+    except (InvalidRequestError, DataNotFoundError) as exc:
+        raise fail(str(exc), 2) from None
+    except TradeforgeError as exc:
+        raise fail(str(exc), 1) from None
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload, default=str) + "\n")
+
+
+@contextmanager
+def progress(enabled: bool, total: int, label: str) -> Iterator[Callable[[str, int, int], None]]:
+    if not enabled:
+        yield lambda *_: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+
+        def update(name: str, done: int, _total: int) -> None:
+            bar.update(task, completed=done, description=f"{label} {name}")
+
+        yield update

@@ -1,0 +1,120 @@
+"""Model commands: train, models list."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pipelines.cli._common import (
+    JsonOpt,
+    SourceOpt,
+    TimeframeOpt,
+    app,
+    emit_json,
+    err,
+    errors,
+    models_app,
+    out,
+)
+from pipelines.errors import InvalidRequestError
+from pipelines.settings import get_settings
+
+
+@app.command()
+def train(
+    model_type: Annotated[
+        str, typer.Option(help="simple | random_forest | lightgbm | xgboost | lstm | ensemble | multi_ohlc")
+    ],
+    model_name: Annotated[str, typer.Option(help="Registered model name (the API's model_name)")],
+    symbol: Annotated[str, typer.Option(help="AAPL, BTC/USDT, ...")],
+    timeframe: TimeframeOpt = "1d",
+    source: SourceOpt = "synthetic",
+    start: Annotated[str | None, typer.Option(help="First training day")] = None,
+    end: Annotated[str | None, typer.Option(help="Exclusive end")] = None,
+    params: Annotated[
+        str | None, typer.Option(help="Hyperparameters as JSON, e.g. '{\"n_estimators\": 500}'")
+    ] = None,
+    validation_split: Annotated[float, typer.Option(help="Share of the most recent rows held out")] = 0.2,
+    horizon: Annotated[int, typer.Option(help="Bars ahead the model predicts")] = 1,
+    feature_set: Annotated[str, typer.Option(help="default | minimal")] = "default",
+    gpu: Annotated[
+        bool | None, typer.Option("--gpu/--cpu", help="Force the device (default: CUDA when present)")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a model, log it to MLflow, register a version and promote it if it beats the champion."""
+    from pipelines.models.tracking import open_tracker
+    from pipelines.models.training import plan_training
+    from pipelines.models.training import train as run_training
+
+    settings = get_settings()
+    with errors():
+        try:
+            parsed = json.loads(params) if params else {}
+        except json.JSONDecodeError as exc:
+            raise InvalidRequestError(f"--params is not valid JSON: {exc.msg}") from None
+        if not isinstance(parsed, dict):
+            raise InvalidRequestError('--params must be a JSON object such as {"n_estimators": 500}')
+        request = plan_training(
+            settings,
+            model_type=model_type,
+            model_name=model_name,
+            symbol=symbol,
+            timeframe=timeframe,
+            source=source,
+            start=start,
+            end=end,
+            params=parsed,
+            validation_split=validation_split,
+            horizon=horizon,
+            feature_set=feature_set,
+            gpu_enabled=gpu,
+        )
+        if as_json:
+            result = run_training(settings, request, open_tracker(settings))
+        else:
+            with err.status(
+                f"training {request.kind.value} {model_name} on {request.symbol} {request.timeframe}"
+            ):
+                result = run_training(settings, request, open_tracker(settings))
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    out.print(
+        f"[bold]{result.model_name}[/] version {result.version} ({result.kind}, {result.device}, "
+        f"{result.seconds:.1f} s): {result.decision}"
+    )
+    for key in ("val_r2", "val_rmse", "val_ic", "val_directional_accuracy"):
+        if key in result.metrics:
+            out.print(f"  {key:<26}{result.metrics[key]: .5f}")
+
+
+@models_app.command("list")
+def models_list(as_json: JsonOpt = False) -> None:
+    """Registered models with their champion versions and validation metrics."""
+    from pipelines.models.catalog import list_models
+    from pipelines.models.tracking import open_tracker
+
+    models = list_models(open_tracker(get_settings()))
+    if as_json:
+        emit_json({"models": [m.as_dict() for m in models], "count": len(models)})
+        return
+    table = Table(title="registered models")
+    for col in ("model", "type", "symbol", "tf", "device", "champion", "latest", "val_ic", "val_dir_acc"):
+        table.add_column(col)
+    for m in models:
+        table.add_row(
+            m.name,
+            m.kind,
+            m.symbol,
+            m.timeframe,
+            m.device,
+            m.champion_version or "-",
+            m.latest_version,
+            f"{m.metrics.get('val_ic', float('nan')):.4f}",
+            f"{m.metrics.get('val_directional_accuracy', float('nan')):.3f}",
+        )
+    out.print(table)

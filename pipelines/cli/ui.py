@@ -1,0 +1,48 @@
+"""Commands that open the UIs: dagster, mlflow."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipelines.cli._common import (
+    app,
+)
+from pipelines.runtime import REPO_ROOT, dagster_env
+from pipelines.settings import get_settings
+
+
+@app.command()
+def dagster(
+    port: Annotated[int, typer.Option(help="Dagster UI port")] = 3000,
+    host: Annotated[str, typer.Option(help="Dagster UI host")] = "127.0.0.1",
+) -> None:
+    """Open the Dagster UI (`dagster dev`) on this repository's workspace and instance."""
+    env = {**os.environ, **dagster_env(get_settings())}
+    exe = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
+    # The pool limit lives in the instance; set it on every start so a fresh home gets it too.
+    subprocess.run(
+        [exe, "instance", "concurrency", "set", "gpu", "1"], env=env, check=False, capture_output=True
+    )
+    os.execve(exe, [exe, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", host, "-p", str(port)], env)
+
+
+@app.command("mlflow")
+def mlflow_ui(
+    port: Annotated[int, typer.Option(help="MLflow UI port")] = 5000,
+    host: Annotated[str, typer.Option(help="MLflow UI host")] = "127.0.0.1",
+) -> None:
+    """Open the MLflow tracking server and UI on this home's store."""
+    settings = get_settings()
+    uri = settings.resolved_mlflow_uri()
+    artifacts = (settings.home / "mlflow" / "artifacts").resolve()
+    artifacts.mkdir(parents=True, exist_ok=True)
+    exe = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
+    args = [exe, "server", "--backend-store-uri", uri, "--default-artifact-root", artifacts.as_uri()]
+    os.execve(exe, [*args, "--host", host, "--port", str(port)], {**os.environ, "MLFLOW_TRACKING_URI": uri})

@@ -1,0 +1,220 @@
+"""Experiment tracking and the model registry behind one interface (qlib's Recorder idea).
+
+``Tracker`` is what training code talks to; ``MlflowTracker`` implements it on an explicit
+``MlflowClient`` (no fluent API, no process-global tracking URI), so two trackers on two stores
+can live in one process and tests use a real store in a temp dir.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from pipelines.settings import Settings
+
+__all__ = ["MlflowTracker", "RegisteredVersion", "RunHandle", "Tracker", "open_tracker"]
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    name: str
+    version: str
+    run_id: str
+    source: str
+    aliases: tuple[str, ...]
+    tags: dict[str, str]
+    metrics: dict[str, float]
+    created_ms: int
+
+
+class RunHandle(Protocol):
+    run_id: str
+
+    def log_params(self, params: Mapping[str, Any]) -> None: ...
+    def log_metrics(self, metrics: Mapping[str, float]) -> None: ...
+    def set_tags(self, tags: Mapping[str, str]) -> None: ...
+    def log_dict(self, data: Mapping[str, Any], name: str) -> None: ...
+    def log_figure(self, figure: Any, name: str) -> None: ...
+    def log_model_dir(self, local_dir: Path, name: str) -> str: ...
+
+
+class Tracker(Protocol):
+    uri: str
+
+    def run(self, experiment: str, run_name: str, tags: Mapping[str, str]) -> Any: ...
+    def register(self, name: str, source: str, run_id: str, tags: Mapping[str, str]) -> str: ...
+    def alias_version(self, name: str, alias: str) -> RegisteredVersion | None: ...
+    def set_alias(self, name: str, alias: str, version: str) -> None: ...
+    def get_version(self, name: str, version: str) -> RegisteredVersion: ...
+    def list_models(self) -> list[tuple[str, list[RegisteredVersion]]]: ...
+    def delete_model(self, name: str) -> None: ...
+    def download(self, source: str, dst: Path) -> Path: ...
+
+
+class _MlflowRun:
+    def __init__(self, client: Any, run_id: str) -> None:
+        self._client = client
+        self.run_id = run_id
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, _param_text(v)) for k, v in params.items()]
+        for i in range(0, len(items), 100):
+            self._client.log_batch(self.run_id, params=items[i : i + 100])
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, 0) for k, v in metrics.items() if v == v]  # NaN is not logged
+        for i in range(0, len(items), 500):
+            self._client.log_batch(self.run_id, metrics=items[i : i + 500])
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        from mlflow.entities import RunTag
+
+        self._client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+    def log_dict(self, data: Mapping[str, Any], name: str) -> None:
+        self._client.log_dict(self.run_id, dict(data), name)
+
+    def log_figure(self, figure: Any, name: str) -> None:
+        self._client.log_figure(self.run_id, figure, name)
+
+    def log_model_dir(self, local_dir: Path, name: str) -> str:
+        self._client.log_artifacts(self.run_id, str(local_dir), name)
+        run = self._client.get_run(self.run_id)
+        return f"{run.info.artifact_uri.rstrip('/')}/{name}"
+
+
+def _param_text(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text[:6000]
+
+
+class MlflowTracker:
+    """The ``Tracker`` on an MLflow tracking server or store (``sqlite:///...``, ``http://...``)."""
+
+    def __init__(self, uri: str, artifact_root: Path | None = None) -> None:
+        from mlflow import MlflowClient
+
+        self.uri = uri
+        self.artifact_root = artifact_root
+        # Downloads of model folders are internal steps, not something to draw progress bars for.
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        self._client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+    @property
+    def client(self) -> Any:
+        return self._client
+
+    def _experiment_id(self, name: str) -> str:
+        found = self._client.get_experiment_by_name(name)
+        if found is not None:
+            return str(found.experiment_id)
+        location = None
+        if self.artifact_root is not None:
+            location = (self.artifact_root / name).resolve().as_uri()
+        try:
+            return str(self._client.create_experiment(name, artifact_location=location))
+        except Exception:  # another process created it first
+            again = self._client.get_experiment_by_name(name)
+            if again is None:
+                raise
+            return str(again.experiment_id)
+
+    @contextmanager
+    def run(self, experiment: str, run_name: str, tags: Mapping[str, str]) -> Iterator[_MlflowRun]:
+        """A run that ends FINISHED, or FAILED when the body raises."""
+        created = self._client.create_run(self._experiment_id(experiment), run_name=run_name, tags=dict(tags))
+        handle = _MlflowRun(self._client, created.info.run_id)
+        try:
+            yield handle
+        except BaseException:
+            self._client.set_terminated(handle.run_id, status="FAILED")
+            raise
+        self._client.set_terminated(handle.run_id, status="FINISHED")
+
+    def register(self, name: str, source: str, run_id: str, tags: Mapping[str, str]) -> str:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self._client.create_registered_model(name)
+        except MlflowException as exc:
+            if "RESOURCE_ALREADY_EXISTS" not in str(exc.error_code):
+                raise
+        version = self._client.create_model_version(name, source=source, run_id=run_id, tags=dict(tags))
+        return str(version.version)
+
+    def _version(self, mv: Any) -> RegisteredVersion:
+        metrics: dict[str, float] = {}
+        if mv.run_id:
+            metrics = dict(self._client.get_run(mv.run_id).data.metrics)
+        return RegisteredVersion(
+            name=mv.name,
+            version=str(mv.version),
+            run_id=mv.run_id or "",
+            source=mv.source,
+            aliases=tuple(getattr(mv, "aliases", []) or []),
+            tags=dict(mv.tags or {}),
+            metrics=metrics,
+            created_ms=int(mv.creation_timestamp or 0),
+        )
+
+    def alias_version(self, name: str, alias: str) -> RegisteredVersion | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self._version(self._client.get_model_version_by_alias(name, alias))
+        except MlflowException:
+            return None
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        self._client.set_registered_model_alias(name, alias, version)
+
+    def get_version(self, name: str, version: str) -> RegisteredVersion:
+        return self._version(self._client.get_model_version(name, version))
+
+    def list_models(self) -> list[tuple[str, list[RegisteredVersion]]]:
+        out = []
+        token = None
+        while True:
+            page = self._client.search_registered_models(max_results=100, page_token=token)
+            for rm in page:
+                by_version: dict[str, list[str]] = {}
+                for alias, version in (getattr(rm, "aliases", None) or {}).items():
+                    by_version.setdefault(str(version), []).append(alias)
+                versions = [
+                    replace(self._version(v), aliases=tuple(sorted(by_version.get(str(v.version), []))))
+                    for v in self._client.search_model_versions(f"name = '{rm.name}'")
+                ]
+                out.append((rm.name, sorted(versions, key=lambda v: int(v.version))))
+            token = page.token
+            if not token:
+                return sorted(out)
+
+    def delete_model(self, name: str) -> None:
+        self._client.delete_registered_model(name)
+
+    def download(self, source: str, dst: Path) -> Path:
+        from mlflow.artifacts import download_artifacts
+
+        dst.mkdir(parents=True, exist_ok=True)
+        return Path(download_artifacts(artifact_uri=source, dst_path=str(dst), tracking_uri=self.uri))
+
+
+def open_tracker(settings: Settings) -> MlflowTracker:
+    """The tracker of this home: ``MLFLOW_TRACKING_URI`` or a SQLite store under the home."""
+    uri = settings.resolved_mlflow_uri()
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return MlflowTracker(uri, artifact_root=settings.home / "mlflow" / "artifacts")
+
+

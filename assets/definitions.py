@@ -1,22 +1,27 @@
 """The Dagster code location (``workspace.yaml``: python_module assets.definitions)."""
 
-from __future__ import annotations
+from pathlib import Path
 
 import dagster as dg
 
 from assets.market import build_market_assets
-from assets.resources import settings_resource
+from assets.models import TRAIN_JOB, build_model_assets, data_growth_sensor, nightly_retrain
+from assets.resources import settings_resource, tracker_resource
 from assets.schedules import ingest_schedule
 from pipelines.data.universe import resolve_universe
+from pipelines.models.specs import load_specs
 from pipelines.settings import Settings, get_settings
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
-    """Everything Dagster serves for one configuration of the universe."""
+def build_definitions(settings: Settings, specs_path: Path | None = None) -> dg.Definitions:
+    """Everything Dagster serves for one configuration of the universe and the model specs."""
     items = resolve_universe(settings)
+    specs = load_specs(specs_path)
     market_bars, features = build_market_assets(settings, items)
+    trained_models = build_model_assets(specs, items, features)
     ingest_job = dg.define_asset_job("ingest_market_data", selection=[market_bars])
     features_job = dg.define_asset_job("build_features", selection=[features])
+    train_job = dg.define_asset_job(TRAIN_JOB, selection=[trained_models])
     stocks = [i for i in items if not i.symbol.is_crypto]
     crypto = [i for i in items if i.symbol.is_crypto]
     schedules = []
@@ -24,11 +29,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         schedules.append(ingest_schedule("daily_stock_ingest", "30 22 * * 1-5", stocks, ingest_job))
     if crypto:
         schedules.append(ingest_schedule("hourly_crypto_ingest", "5 * * * *", crypto, ingest_job))
+    schedules.append(nightly_retrain(specs))
     return dg.Definitions(
-        assets=[market_bars, features],
-        jobs=[ingest_job, features_job],
+        assets=[market_bars, features, trained_models],
+        jobs=[ingest_job, features_job, train_job],
         schedules=schedules,
-        resources={"tradeforge": settings_resource(settings)},
+        sensors=[data_growth_sensor(specs, settings)],
+        resources={"tradeforge": settings_resource(settings), "tracker": tracker_resource(settings)},
     )
 
 

@@ -11,8 +11,8 @@ import dagster as dg
 from assets.partitions import market_partitions, symbol_partitions
 from pipelines.data.quality import QualityReport
 from pipelines.data.universe import UniverseItem, ingest_partition, universe_item
-from pipelines.features.store import build_features
 from pipelines.errors import InvalidRequestError
+from pipelines.features.store import build_features
 from pipelines.settings import Settings
 
 HARD_CHECKS = {

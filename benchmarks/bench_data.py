@@ -24,7 +24,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
@@ -61,7 +60,9 @@ def bench_ingest(home: Path, symbol: str, start: str, end: str, repeat: int) -> 
     rows = 0
     for i in range(repeat):
         settings = Settings(home=home / f"ingest{i}", synthetic_seed=SEED)
-        request = plan_ingest(settings, source="synthetic", symbols=[symbol], timeframe="1m", start=start, end=end)
+        request = plan_ingest(
+            settings, source="synthetic", symbols=[symbol], timeframe="1m", start=start, end=end
+        )
         provider = SyntheticProvider(SEED, now=lambda: now)
         t0 = time.perf_counter()
         report = ingest(settings, request, provider=provider, now=now)
@@ -137,7 +138,9 @@ def bench_indicators(bars: pd.DataFrame, repeat: int, ta_repeat: int) -> list[di
         cases["atr_14"]["ta"] = lambda: ta.volatility.AverageTrueRange(h, lo, c, 14).average_true_range()
         cases["adx_14"]["ta"] = lambda: ta.trend.ADXIndicator(h, lo, c, 14).adx()
     except ImportError:
-        print("ta is not installed: run through `make bench`, which installs it in .venv-bench", file=sys.stderr)
+        print(
+            "ta is not installed: run through `make bench`, which installs it in .venv-bench", file=sys.stderr
+        )
     try:
         import talib
 
@@ -174,37 +177,51 @@ def _ta_bb(ta: Any, c: pd.Series) -> Any:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--symbol", default="BTC/USDT", help="24/7 crypto gives 2.63M bars in five years")
     parser.add_argument("--start", default="2019-01-01")
     parser.add_argument("--end", default="2024-01-01")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--ta-repeat", type=int, default=1, help="ta's ADX is a Python loop: one run is enough")
+    parser.add_argument(
+        "--ta-repeat", type=int, default=1, help="ta's ADX is a Python loop: one run is enough"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(HERE.parent))
     pinned = pin_to_one_core()
     results: dict[str, Any] = {
         "seed": SEED,
-        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
-                    "cores_available": os.cpu_count(), "affinity": pinned},
+        "machine": {
+            "python": platform.python_version(),
+            "cpu": platform.processor() or platform.machine(),
+            "cores_available": os.cpu_count(),
+            "affinity": pinned,
+        },
         "when": pd.Timestamp.now(tz="UTC").isoformat(),
     }
     with tempfile.TemporaryDirectory(prefix="tradeforge-bench-") as tmp:
         home = Path(tmp)
         results["ingest"] = ing = bench_ingest(home, args.symbol, args.start, args.end, args.repeat)
-        print(f"ingest   {ing['bars']:,} 1m bars of {ing['symbol']} in {ing['seconds']:.3f} s = "
-              f"{ing['bars_per_s'] / 1e6:.2f}M bars/s (target >= 2M); pandas to_parquet alone "
-              f"{ing['pandas_to_parquet_seconds']:.3f} s, ratio {ing['ratio_vs_pandas_to_parquet']:.2f}x")
+        print(
+            f"ingest   {ing['bars']:,} 1m bars of {ing['symbol']} in {ing['seconds']:.3f} s = "
+            f"{ing['bars_per_s'] / 1e6:.2f}M bars/s (target >= 2M); pandas to_parquet alone "
+            f"{ing['pandas_to_parquet_seconds']:.3f} s, ratio {ing['ratio_vs_pandas_to_parquet']:.2f}x"
+        )
         bars = load_bars(home, args.symbol)
     results["features"] = fe = bench_features(bars, args.repeat)
-    print(f"features {fe['columns']} columns over {fe['rows']:,} rows in {fe['seconds']:.3f} s = "
-          f"{fe['rows_per_s'] / 1e6:.2f}M rows/s on one core (target >= 1M)")
+    print(
+        f"features {fe['columns']} columns over {fe['rows']:,} rows in {fe['seconds']:.3f} s = "
+        f"{fe['rows_per_s'] / 1e6:.2f}M rows/s on one core (target >= 1M)"
+    )
     results["indicators"] = inds = bench_indicators(bars, args.repeat, args.ta_repeat)
     print(f"{'indicator':<14}{'ours s':>10}{'ta s':>10}{'x vs ta':>10}{'talib s':>10}{'x vs talib':>12}")
     for r in inds:
-        print(f"{r['indicator']:<14}{r['ours_seconds']:>10.4f}{r.get('ta_seconds', float('nan')):>10.4f}"
-              f"{r.get('speedup_vs_ta', float('nan')):>10.1f}{r.get('talib_seconds', float('nan')):>10.4f}"
-              f"{r.get('ratio_vs_talib', float('nan')):>12.2f}")
+        print(
+            f"{r['indicator']:<14}{r['ours_seconds']:>10.4f}{r.get('ta_seconds', float('nan')):>10.4f}"
+            f"{r.get('speedup_vs_ta', float('nan')):>10.1f}{r.get('talib_seconds', float('nan')):>10.4f}"
+            f"{r.get('ratio_vs_talib', float('nan')):>12.2f}"
+        )
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "bench_data.json").write_text(json.dumps(results, indent=2, default=float))

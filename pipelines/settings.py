@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         return self.home / "dagster"
 
     @property
+    def models_cache_dir(self) -> Path:
+        """Registered model folders downloaded for prediction."""
+        return self.home / "models"
+
+    @property
     def locks_dir(self) -> Path:
         return self.home / "locks"
 

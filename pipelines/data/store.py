@@ -192,7 +192,9 @@ class ParquetStore:
             existing = dict(self._year_files(key))
             jobs = [(int(years[a]), bars.iloc[a:b]) for a, b in zip(starts, stops, strict=True)]
             with ThreadPoolExecutor(max_workers=min(4, len(jobs))) as pool:
-                written = list(pool.map(lambda job: self._write_year(key, job[0], job[1], existing.get(job[0])), jobs))
+                written = list(
+                    pool.map(lambda job: self._write_year(key, job[0], job[1], existing.get(job[0])), jobs)
+                )
             bounds = self.bounds(key)
         assert bounds is not None
         return WriteResult(rows_written=sum(written), rows_total=bounds.rows, path=self.dataset_dir(key))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.features._kernels import FloatArray, _first_valid, _nan_head, _out, jit
+from pipelines.features._kernels import FloatArray, _first_valid, _nan_head, _out, jit, jit_fma
 
 __all__ = ["dmi", "kama", "macd", "rsi_cmo", "sar"]
 
@@ -51,7 +51,7 @@ def _rsi_cmo_impl(x: FloatArray, period: int, cmo: bool, out: FloatArray) -> Non
             out[i] = 100.0 * (gain / total)
 
 
-_rsi_cmo = jit(_rsi_cmo_impl)
+_rsi_cmo = jit_fma(_rsi_cmo_impl)
 
 
 def _dmi_impl(
@@ -125,7 +125,7 @@ def _dmi_impl(
             adx[i] = prev_adx
 
 
-_dmi = jit(_dmi_impl)
+_dmi = jit_fma(_dmi_impl)
 
 
 def _kama_impl(x: FloatArray, period: int, out: FloatArray) -> None:
@@ -145,17 +145,14 @@ def _kama_impl(x: FloatArray, period: int, out: FloatArray) -> None:
         if i > s + period:
             sum_roc += abs(x[i] - x[i - 1]) - abs(x[i - period - 1] - x[i - period])
         roc = x[i] - x[i - period]
-        if sum_roc <= roc or (-_EPS < sum_roc < _EPS):
-            er = 1.0
-        else:
-            er = abs(roc / sum_roc)
+        er = 1.0 if (sum_roc <= roc or -_EPS < sum_roc < _EPS) else abs(roc / sum_roc)
         sc = er * const_diff + const_max
         sc *= sc
         prev = (x[i] - prev) * sc + prev
         out[i] = prev
 
 
-_kama = jit(_kama_impl)
+_kama = jit_fma(_kama_impl)
 
 
 def _sar_impl(high: FloatArray, low: FloatArray, accel: float, maximum: float, out: FloatArray) -> None:
@@ -249,16 +246,14 @@ def _macd_impl(
         if i < first:
             line_sum += value
             continue
-        if i == first:
-            ema_sig = (line_sum + value) / signal
-        else:
-            ema_sig = ema_sig * (1.0 - kg) + value * kg
+        # the signal is seeded with the mean of the first ``signal`` line values
+        ema_sig = (line_sum + value) / signal if i == first else ema_sig * (1.0 - kg) + value * kg
         line[i] = value
         sig[i] = ema_sig
         hist[i] = value - ema_sig
 
 
-_macd = jit(_macd_impl)
+_macd = jit_fma(_macd_impl)
 
 
 # --- typed wrappers: ``out`` (a fresh array when None) must not alias an input --------------------

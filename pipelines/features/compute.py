@@ -30,10 +30,12 @@ def feature_columns(feature_set: str | FeatureSet = "default") -> list[str]:
 def compute_features(bars: pd.DataFrame, feature_set: str | FeatureSet = "default") -> pd.DataFrame:
     """Every feature of ``feature_set`` for ``bars``, row-aligned with it (same index and order).
 
-    Returns ``timestamp`` (UTC) followed by one float64 column per feature; values are NaN during
-    an indicator's warm-up (so too few rows just gives NaN). A value at row t depends on rows 0..t
-    only. Raises InvalidRequestError for a missing/ill-typed column, unsorted or duplicated
-    timestamps, or an unknown feature set.
+    ``bars`` needs ``timestamp`` (tz-naive values are taken as UTC) and float ``open high low close
+    volume``, sorted by strictly increasing time; other columns are ignored. Returns ``timestamp``
+    (UTC, ns) followed by one float64 column per feature; values are NaN during an indicator's
+    warm-up (so too few rows just gives NaN). A value at row t depends on rows 0..t only. Raises
+    InvalidRequestError for a missing/ill-typed column, unsorted, duplicated or missing timestamps,
+    or an unknown feature set.
     """
     fs = resolve_feature_set(feature_set)
     data = BarData.from_frame(bars)

@@ -150,9 +150,12 @@ class BarData:
             if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
                 raise InvalidRequestError(f"bars column {col!r} must be numeric, got dtype {dtype}")
         ts_ns = utc_nanos(bars["timestamp"])
+        nat = np.iinfo(np.int64).min
         if ts_ns.size > 1 and not bool((ts_ns[1:] > ts_ns[:-1]).all()):
+            if bool((ts_ns == nat).any()):
+                raise InvalidRequestError("bars column 'timestamp' contains missing values")
             raise InvalidRequestError("bars must be sorted by timestamp with no duplicate timestamps")
-        if ts_ns.size and ts_ns[0] == np.iinfo(np.int64).min:  # NaT sorts first, so only here
+        if ts_ns.size and ts_ns[0] == nat:  # NaT is the smallest value, so in sorted data only here
             raise InvalidRequestError("bars column 'timestamp' contains missing values")
         return cls({col: _values(bars[col]) for col in PRICE_FIELDS}, ts_ns)
 

@@ -11,7 +11,7 @@ output name when the indicator takes no parameters (``obv``).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias, TypeVar, get_args
@@ -43,6 +43,7 @@ IndicatorFunc: TypeAlias = Callable[..., None]
 Namer: TypeAlias = Callable[[Mapping[str, ParamValue]], list[str]]
 F = TypeVar("F", bound=IndicatorFunc)
 
+# Filled once, at import, by the @indicator decorators of the indicator modules; read-only after.
 _REGISTRY: dict[str, Indicator] = {}
 
 
@@ -54,9 +55,9 @@ def format_param(value: ParamValue) -> str:
     return text.replace(".", "p").replace("-", "m").lower()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Indicator:
-    """A registered indicator: metadata plus the function that computes it."""
+    """A registered indicator: metadata plus the function that computes it (compared by identity)."""
 
     name: str
     category: Category
@@ -200,7 +201,7 @@ class IndicatorSpec:
     """One indicator with (some of) its parameters; missing ones take their defaults."""
 
     indicator_name: str
-    params: Mapping[str, ParamValue] = field(default_factory=dict)
+    params: Mapping[str, ParamValue] = field(default_factory=dict, hash=False)
 
     @property
     def indicator(self) -> Indicator:
@@ -216,7 +217,7 @@ class FeatureSet:
     """A named list of indicator specs; validated when built (unknown names, bad params, clashes)."""
 
     name: str
-    indicators: tuple[IndicatorSpec, ...]
+    indicators: Sequence[IndicatorSpec]  # stored as a tuple
 
     def __post_init__(self) -> None:
         specs = tuple(self.indicators)

@@ -41,7 +41,7 @@ def _adx(b: BarData, out: Outputs, period: int = 14) -> None:
     "dmi",
     category="trend",
     outputs=("plus_di", "minus_di"),
-    description="Plus and minus directional indicators, Wilder-smoothed DM over TR (TA-Lib PLUS_DI/MINUS_DI).",
+    description="Plus/minus directional indicators, Wilder-smoothed DM over TR (TA-Lib PLUS_DI/MINUS_DI).",
     minimums={"period": 2},
 )
 def _dmi(b: BarData, out: Outputs, period: int = 14) -> None:
@@ -161,7 +161,7 @@ def _trix(b: BarData, out: Outputs, period: int = 15) -> None:
     "vortex",
     category="trend",
     outputs=("vortex_plus", "vortex_minus"),
-    description="Vortex indicator: n-bar sums of |high - prior low| and |low - prior high| over the true range.",
+    description="Vortex: n-bar sums of |high - prior low| and |low - prior high| over the n-bar true range.",
 )
 def _vortex(b: BarData, out: Outputs, period: int = 14) -> None:
     wk.vortex(b.high, b.low, b.close, period, out[0], out[1])

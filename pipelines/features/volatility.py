@@ -192,11 +192,11 @@ def _garman_klass(b: BarData, out: Outputs, period: int = 20) -> None:
 )
 def _rogers_satchell(b: BarData, out: Outputs, period: int = 20) -> None:
     log_o, log_h, log_l, log_c = log_prices(b)
-    with b.scratch(2) as (term, work):
+    with b.scratch(3) as (term, work, factor):
         np.subtract(log_h, log_c, out=term)
         term *= np.subtract(log_h, log_o, out=work)
         np.subtract(log_l, log_c, out=work)
-        work *= log_l - log_o
+        work *= np.subtract(log_l, log_o, out=factor)
         term += work
         _root_mean(term, period, out[0])
 

@@ -41,14 +41,20 @@ class Regressor(Protocol):
     without enough history, and callers pass at least ``context_rows`` rows for a prediction.
     """
 
-    kind: ModelKind
+    @property
+    def kind(self) -> ModelKind: ...
+
     params: dict[str, Any]
     device: str
     feature_names: list[str]
     context_rows: int
 
     def fit(
-        self, x: FloatMatrix, y: FloatMatrix, x_val: FloatMatrix | None = None, y_val: FloatMatrix | None = None
+        self,
+        x: FloatMatrix,
+        y: FloatMatrix,
+        x_val: FloatMatrix | None = None,
+        y_val: FloatMatrix | None = None,
     ) -> None: ...
 
     def predict(self, x: FloatMatrix) -> FloatMatrix: ...

@@ -77,7 +77,9 @@ class TradeforgePyfunc(_Base):  # type: ignore[misc]
         self.meta = read_meta(path)
         self.model = load_model(path)
 
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         x = model_input[self.meta.feature_names].to_numpy(dtype=np.float64)
         pred = np.asarray(self.model.predict(x), dtype=np.float64)
         if pred.ndim == 1:

@@ -216,5 +216,3 @@ def open_tracker(settings: Settings) -> MlflowTracker:
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     return MlflowTracker(uri, artifact_root=settings.home / "mlflow" / "artifacts")
-
-

@@ -134,38 +134,70 @@ def plan_training(
         raise InvalidRequestError(f"start {start_ts.date()} must be before end {end_ts.date()}")
     device = "auto" if gpu_enabled is None else ("cuda" if gpu_enabled else "cpu")
     return TrainRequest(
-        kind, model_name, sym.name, tf.name, src, start_ts, end_ts, checked,
-        validation_split, horizon, feature_set, device, selection_metric,
+        kind,
+        model_name,
+        sym.name,
+        tf.name,
+        src,
+        start_ts,
+        end_ts,
+        checked,
+        validation_split,
+        horizon,
+        feature_set,
+        device,
+        selection_metric,
     )
 
 
 def _ensure_bars(settings: Settings, request: TrainRequest) -> pd.DataFrame:
     if request.source != "file":
         plan = plan_ingest(
-            settings, source=request.source, symbols=[request.symbol], timeframe=request.timeframe,
-            start=request.start, end=request.end,
+            settings,
+            source=request.source,
+            symbols=[request.symbol],
+            timeframe=request.timeframe,
+            start=request.start,
+            end=request.end,
         )
         report = ingest(settings, plan)
         if report.failed:
             raise ProviderError(f"could not fetch the training data: {report.failed[0].error}")
     return load_bars(
-        settings, source=request.source, symbol=request.symbol, timeframe=request.timeframe,
-        start=request.start, end=request.end,
+        settings,
+        source=request.source,
+        symbol=request.symbol,
+        timeframe=request.timeframe,
+        start=request.start,
+        end=request.end,
     )
 
 
-def train(settings: Settings, request: TrainRequest, tracker: Tracker, *, member_loader: Any = None) -> TrainResult:
+def train(
+    settings: Settings, request: TrainRequest, tracker: Tracker, *, member_loader: Any = None
+) -> TrainResult:
     """Fit, evaluate, log, register, and move ``champion`` when the new version wins."""
     began = time.perf_counter()
     bars = _ensure_bars(settings, request)
     fset = get_feature_set(request.feature_set)
     features = compute_features(bars, fset)
     data = build_training_data(
-        bars, features, fset.columns, kind=request.kind, horizon=request.horizon,
-        validation_split=request.validation_split, params=request.params,
+        bars,
+        features,
+        fset.columns,
+        kind=request.kind,
+        horizon=request.horizon,
+        validation_split=request.validation_split,
+        params=request.params,
     )
+    if member_loader is None and request.kind is ModelKind.ENSEMBLE:
+        from pipelines.models.registry import ModelRegistry
+
+        member_loader = ModelRegistry(tracker, settings.models_cache_dir).member_loader
     choice = resolve_device(request.device)
-    model = create_model(request.kind, request.params, list(fset.columns), choice.device, member_loader=member_loader)
+    model = create_model(
+        request.kind, request.params, list(fset.columns), choice.device, member_loader=member_loader
+    )
     model.fit(data.x_train, data.y_train, data.x_val, data.y_val)
     metrics = {
         **prefixed(regression_metrics(data.y_train, model.predict(data.x_train)), "train_"),
@@ -173,30 +205,58 @@ def train(settings: Settings, request: TrainRequest, tracker: Tracker, *, member
     }
     scale = float(np.nanstd(data.y_train)) or 1e-9
     meta = ServingMeta(
-        model_name=request.model_name, kind=request.kind.value, symbol=request.symbol,
-        timeframe=request.timeframe, source=request.source, feature_set=fset.name,
-        feature_names=list(fset.columns), horizon=request.horizon, scale=scale,
-        flat_threshold=0.1 * scale, device=model.device, context_rows=model.context_rows,
-        outputs=data.outputs, metrics=metrics, data_range=data.ranges, seed=int(request.params.get("seed", 42)),
+        model_name=request.model_name,
+        kind=request.kind.value,
+        symbol=request.symbol,
+        timeframe=request.timeframe,
+        source=request.source,
+        feature_set=fset.name,
+        feature_names=list(fset.columns),
+        horizon=request.horizon,
+        scale=scale,
+        flat_threshold=0.1 * scale,
+        device=model.device,
+        context_rows=model.context_rows,
+        outputs=data.outputs,
+        metrics=metrics,
+        data_range=data.ranges,
+        seed=int(request.params.get("seed", 42)),
     )
     tags = {
-        "tradeforge.kind": request.kind.value, "tradeforge.symbol": request.symbol,
-        "tradeforge.timeframe": request.timeframe, "tradeforge.source": request.source,
+        "tradeforge.kind": request.kind.value,
+        "tradeforge.symbol": request.symbol,
+        "tradeforge.timeframe": request.timeframe,
+        "tradeforge.source": request.source,
         "tradeforge.device": model.device,
     }
-    with tracker.run(request.model_name, f"{request.kind.value}-{request.symbol}-{request.timeframe}", tags) as run:
-        run.log_params({
-            **request.params, "model_type": request.kind.value, "symbol": request.symbol,
-            "timeframe": request.timeframe, "source": request.source, "horizon": request.horizon,
-            "validation_split": request.validation_split, "feature_set": fset.name,
-            "n_features": len(fset.columns), "device": model.device, "device_note": choice.note,
-            "train_rows": data.train_rows, "val_rows": data.val_rows, "embargo": data.embargo,
-            **{f"data_{k}": v for k, v in data.ranges.items()},
-        })
+    with tracker.run(
+        request.model_name, f"{request.kind.value}-{request.symbol}-{request.timeframe}", tags
+    ) as run:
+        run.log_params(
+            {
+                **request.params,
+                "model_type": request.kind.value,
+                "symbol": request.symbol,
+                "timeframe": request.timeframe,
+                "source": request.source,
+                "horizon": request.horizon,
+                "validation_split": request.validation_split,
+                "feature_set": fset.name,
+                "n_features": len(fset.columns),
+                "device": model.device,
+                "device_note": choice.note,
+                "train_rows": data.train_rows,
+                "val_rows": data.val_rows,
+                "embargo": data.embargo,
+                **{f"data_{k}": v for k, v in data.ranges.items()},
+            }
+        )
         run.log_dict({"features": list(fset.columns), "outputs": data.outputs}, "features.json")
         importance = model.feature_importance()
         if importance:
-            run.log_figure(feature_importance_figure(importance, request.model_name), "feature_importance.png")
+            run.log_figure(
+                feature_importance_figure(importance, request.model_name), "feature_importance.png"
+            )
             run.log_dict(importance, "feature_importance.json")
         with tempfile.TemporaryDirectory(prefix="tradeforge-train-") as tmp:
             regressor_dir = Path(tmp) / "regressor"
@@ -212,13 +272,27 @@ def train(settings: Settings, request: TrainRequest, tracker: Tracker, *, member
         if promoted:
             tracker.set_alias(request.model_name, "champion", version)
     return TrainResult(
-        request.model_name, version, run.run_id, request.kind.value, metrics, promoted, decision,
-        model.device, seconds, data.ranges, list(fset.columns),
+        request.model_name,
+        version,
+        run.run_id,
+        request.kind.value,
+        metrics,
+        promoted,
+        decision,
+        model.device,
+        seconds,
+        data.ranges,
+        list(fset.columns),
     )
 
 
 def _decide_champion(
-    tracker: Tracker, request: TrainRequest, data: Any, model: Any, metrics: dict[str, float], member_loader: Any
+    tracker: Tracker,
+    request: TrainRequest,
+    data: Any,
+    model: Any,
+    metrics: dict[str, float],
+    member_loader: Any,
 ) -> tuple[bool, str, dict[str, float]]:
     name, metric = request.selection_metric, request.selection_metric
     higher = SELECTION_METRICS[metric]
@@ -232,7 +306,9 @@ def _decide_champion(
         old_meta = read_meta(regressor_dir)
         if old_meta.feature_names == list(data.feature_names) and old_meta.outputs == data.outputs:
             old_model = load_model(regressor_dir, member_loader=member_loader)
-            old_score = prefixed(regression_metrics(data.y_val, old_model.predict(data.x_val)), "val_")[metric]
+            old_score = prefixed(regression_metrics(data.y_val, old_model.predict(data.x_val)), "val_")[
+                metric
+            ]
             basis = "on this run's validation window"
         else:
             old_score = current.metrics.get(metric, float("nan"))

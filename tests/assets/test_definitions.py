@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 import pytest
@@ -23,10 +26,15 @@ def test_module_defs_resolve_every_job_and_schedule() -> None:
     from assets.definitions import defs as module_defs
 
     repo = module_defs.get_repository_def()
-    assert {j.name for j in repo.get_all_jobs()} >= {"ingest_market_data", "build_features"}
-    assert {s.name for s in repo.schedule_defs} == {"daily_stock_ingest", "hourly_crypto_ingest"}
+    assert {j.name for j in repo.get_all_jobs()} >= {"ingest_market_data", "build_features", "train_models"}
+    assert {s.name for s in repo.schedule_defs} == {
+        "daily_stock_ingest",
+        "hourly_crypto_ingest",
+        "nightly_retrain",
+    }
+    assert {s.name for s in repo.sensor_defs} >= {"retrain_on_data_growth"}
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
-    assert keys == {"market_bars", "features"}
+    assert keys == {"market_bars", "features", "trained_models"}
 
 
 def test_partitions_are_symbol_by_year(defs: dg.Definitions) -> None:
@@ -34,7 +42,11 @@ def test_partitions_are_symbol_by_year(defs: dg.Definitions) -> None:
     assert isinstance(market.partitions_def, dg.MultiPartitionsDefinition)
     keys = market.partitions_def.get_partition_keys(current_time=pd.Timestamp("2025-03-01", tz="UTC"))
     assert sorted(str(k) for k in keys) == ["AAPL|2024", "AAPL|2025", "BTC-USDT|2024", "BTC-USDT|2025"]
-    checks = {k.name for k in defs.resolve_asset_graph().asset_check_keys}
+    checks = {
+        k.name
+        for k in defs.resolve_asset_graph().asset_check_keys
+        if k.asset_key == dg.AssetKey("market_bars")
+    }
     assert checks == {
         "timestamps_unique_increasing",
         "ohlc_consistent",
@@ -101,3 +113,75 @@ def test_schedules_request_the_current_year_per_symbol(defs: dg.Definitions) -> 
     assert daily.cron_schedule == "30 22 * * 1-5"
     requests = list(daily.evaluate_tick(context).run_requests or [])
     assert [r.partition_key for r in requests] == ["AAPL|2025"]
+
+
+SPECS = """
+defaults: {source: synthetic, lookback_days: 900, validation_split: 0.2, horizon: 1}
+specs:
+  - {kind: lightgbm, symbol: AAPL, timeframe: 1d, model_name: lgbm_aapl, params: {n_estimators: 30}}
+  - {kind: simple, symbol: BTC/USDT, timeframe: 1d, model_name: ridge_btc, retrain_growth: 0.5}
+"""
+
+
+def test_trained_models_asset_trains_registers_and_checks(settings: Settings, tmp_path: Path) -> None:
+    from pipelines.models.tracking import MlflowTracker
+
+    specs = tmp_path / "specs.yaml"
+    specs.write_text(SPECS)
+    defs = build_definitions(settings, specs_path=specs)
+    assert defs.resolve_assets_def("trained_models").partitions_def.get_partition_keys() == [
+        "lightgbm-AAPL-1d",
+        "simple-BTC-USDT-1d",
+    ]
+    job = defs.resolve_job_def("train_models")
+    result = job.execute_in_process(partition_key="lightgbm-AAPL-1d")
+    assert result.success
+    (mat,) = result.asset_materializations_for_node("trained_models")
+    assert mat.metadata["version"].value == "1" and mat.metadata["champion"].value is True
+    assert mat.metadata["device"].value == "cpu"
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["validation_metrics_finite"].passed
+    assert "directional_accuracy_above_chance" in checks
+    tracker = MlflowTracker(settings.resolved_mlflow_uri())
+    assert tracker.alias_version("lgbm_aapl", "champion") is not None
+    assert defs.resolve_assets_def("trained_models").op.pool == "gpu"
+
+
+def test_nightly_schedule_and_growth_sensor(settings: Settings, tmp_path: Path) -> None:
+    from pipelines.data.ingest import ingest, plan_ingest
+
+    specs = tmp_path / "specs.yaml"
+    specs.write_text(SPECS)
+    defs = build_definitions(settings, specs_path=specs)
+    nightly = defs.resolve_schedule_def("nightly_retrain")
+    assert nightly.cron_schedule == "0 2 * * *"
+    context = dg.build_schedule_context(
+        scheduled_execution_time=pd.Timestamp("2025-05-01 02:00", tz="UTC"),
+        repository_def=defs.get_repository_def(),
+    )
+    assert [r.partition_key for r in nightly.evaluate_tick(context).run_requests or []] == [
+        "lightgbm-AAPL-1d",
+        "simple-BTC-USDT-1d",
+    ]
+    sensor = defs.resolve_sensor_def("retrain_on_data_growth")
+
+    def tick(cursor: str | None) -> dg.SensorResult:
+        ctx = dg.build_sensor_context(cursor=cursor, repository_def=defs.get_repository_def())
+        return sensor.evaluate_tick(ctx)
+
+    def load(end: str) -> None:
+        plan = plan_ingest(
+            settings, source="synthetic", symbols=["BTC/USDT"], timeframe="1d", start="2024-01-01", end=end
+        )
+        ingest(settings, plan)
+
+    load("2024-03-01")
+    first = tick(None)
+    assert not first.run_requests  # first sight sets the baseline
+    load("2024-03-20")  # 60 -> 79 bars: +32%, below the spec's 50%
+    second = tick(first.cursor)
+    assert not second.run_requests
+    load("2024-04-01")  # 91 bars: +52%
+    third = tick(second.cursor)
+    assert [r.partition_key for r in third.run_requests or []] == ["simple-BTC-USDT-1d"]
+    assert json.loads(third.cursor or "{}")["simple-BTC-USDT-1d"] == 91

@@ -31,6 +31,7 @@ bench: install
 	.venv-bench/bin/pip install --quiet --upgrade pip
 	.venv-bench/bin/pip install --quiet -e '.[bench]'
 	.venv-bench/bin/python benchmarks/bench_data.py
+	.venv-bench/bin/python benchmarks/bench_models.py
 
 dagster: install
 	$(BIN)/tradeforge dagster

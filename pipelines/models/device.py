@@ -8,8 +8,9 @@ answer: LightGBM uses it only when the installed build has a GPU tree learner
 from __future__ import annotations
 
 import contextlib
-import io
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -52,26 +53,41 @@ def resolve_device(requested: str = "auto") -> DeviceChoice:
     return DeviceChoice("cpu", f"{requested!r} was requested but no CUDA device is available; using the CPU")
 
 
+@contextlib.contextmanager
+def _silenced_fds() -> Iterator[None]:
+    """Send the process's stdout/stderr file descriptors to /dev/null: LightGBM reports a failed
+    GPU probe with a C-level ``[Fatal]`` print that Python-level redirection cannot catch."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+
+
 @cache
 def lightgbm_device() -> str:
     """LightGBM's ``device_type`` for GPU training: "cuda" or "gpu" (OpenCL) if this build can train
     on one, else "cpu". Probed once per process by training one tree on tiny data: the only reliable
-    test, since the PyPI wheels and conda builds differ in what they were compiled with."""
+    test, since the PyPI wheels and conda builds differ in what they were compiled with. Only asked
+    when a model is to train on cuda, so CPU-only machines never probe."""
     import lightgbm as lgb
 
     rng = np.random.default_rng(0)
     x, y = rng.random((64, 2)), rng.random(64)
     for device_type in ("cuda", "gpu"):
         params = {"device_type": device_type, "verbose": -1, "num_leaves": 2, "min_data_in_leaf": 1}
-        # LightGBM's C++ side prints "[Fatal] ..." on failure; keep the probe quiet.
-        with (
-            open(os.devnull, "w") as sink,
-            contextlib.redirect_stderr(sink),
-            contextlib.redirect_stdout(io.StringIO()),
-        ):
-            try:
+        try:
+            with _silenced_fds():
                 lgb.train(params, lgb.Dataset(x, y), num_boost_round=1)
-            except Exception:  # LightGBMError, or an OpenCL/CUDA runtime failure
-                continue
+        except Exception:  # LightGBMError, or an OpenCL/CUDA runtime failure
+            continue
         return device_type
     return "cpu"

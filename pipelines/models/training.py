@@ -198,7 +198,9 @@ def train(
     model = create_model(
         request.kind, request.params, list(fset.columns), choice.device, member_loader=member_loader
     )
+    fit_began = time.perf_counter()
     model.fit(data.x_train, data.y_train, data.x_val, data.y_val)
+    fit_seconds = time.perf_counter() - fit_began
     metrics = {
         **prefixed(regression_metrics(data.y_train, model.predict(data.x_train)), "train_"),
         **prefixed(regression_metrics(data.y_val, model.predict(data.x_val)), "val_"),
@@ -267,7 +269,15 @@ def train(
         version = tracker.register(request.model_name, source, run.run_id, tags)
         promoted, decision, scores = _decide_champion(tracker, request, data, model, metrics, member_loader)
         seconds = time.perf_counter() - began
-        run.log_metrics({**metrics, "training_seconds": seconds, "promoted": float(promoted), **scores})
+        run.log_metrics(
+            {
+                **metrics,
+                "training_seconds": seconds,
+                "fit_seconds": fit_seconds,
+                "promoted": float(promoted),
+                **scores,
+            }
+        )
         run.set_tags({"tradeforge.champion_decision": decision, "tradeforge.version": version})
         if promoted:
             tracker.set_alias(request.model_name, "champion", version)

@@ -127,11 +127,11 @@ def test_build_training_data_on_synthetic_bars(synthetic: tuple[pd.DataFrame, pd
     # train ends, an embargo of 5 bars passes, validation starts
     train_end, val_start = pd.Timestamp(data.ranges["train_end"]), pd.Timestamp(data.ranges["val_start"])
     ts = pd.DatetimeIndex(bars["timestamp"])
-    assert ts.get_loc(val_start) - ts.get_loc(train_end) == 6
+    last_train, first_val = int(ts.searchsorted(train_end)), int(ts.searchsorted(val_start))
+    assert first_val - last_train == 6
     # the last training label ends before the validation period starts
-    assert ts.get_loc(train_end) + 5 < ts.get_loc(val_start)
+    assert last_train + 5 < first_val
     close = bars["close"].to_numpy()
-    first_val = ts.get_loc(val_start)
     assert data.y_val[0] == pytest.approx(math.log(close[first_val + 5] / close[first_val]))
 
 

@@ -132,4 +132,4 @@ def test_parse_params_is_typed_and_frozen() -> None:
     parsed = parse_params(ModelKind.LSTM, {"hidden_size": 8})
     assert parsed.model_dump()["hidden_size"] == 8
     with pytest.raises(Exception, match="frozen"):
-        parsed.random_state = 1
+        parsed.random_state = 1  # type: ignore[misc]

@@ -2,14 +2,18 @@
 
 ``regression_metrics(y_true, y_pred)`` drops pairs where either side is NaN or infinite, then gives:
 
-* ``r2``, ``mae``, ``rmse``; for 2-D targets (multi_ohlc) ``r2`` is the mean of the per-column R²
-  (scikit-learn's "uniform_average") and the others pool every cell;
+* ``r2``, ``mae``, ``rmse``;
 * ``directional_accuracy``: share of rows whose predicted sign equals the realized sign, over rows
   with a non-zero realized return (a zero prediction counts as wrong);
 * ``ic``: the information coefficient, Spearman's rank correlation of predictions and targets;
 * ``accuracy``, ``precision``, ``recall``, ``f1`` of the "up" call (``y_pred > 0``) against
   ``y_true > 0``; precision/recall with nothing to divide by are 0, as scikit-learn's default;
 * ``count``: pairs used.
+
+For 2-D targets (multi_ohlc) each metric is the mean of the per-column metrics that are defined
+(``count`` the total): R² as scikit-learn's "uniform_average", and direction and IC judged within
+each column, so that the built-in signs of the high/low columns (above/below the current close)
+cannot inflate them.
 
 A metric that is undefined on the data (no pairs; R² or IC of a constant) is NaN, never an error.
 ``prefixed(m, "val_")`` renames them ``val_r2``, ``val_mae``, ... (the Trading bot API's names).
@@ -58,6 +62,11 @@ def _pearson(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> float:
     return NAN if den == 0.0 else float(np.dot(da, db)) / den
 
 
+def _mean_defined(values: list[float]) -> float:
+    defined = [v for v in values if not math.isnan(v)]
+    return float(np.mean(defined)) if defined else NAN
+
+
 def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else 0.0
 
@@ -70,13 +79,17 @@ def regression_metrics(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> dict[str
         raise InvalidRequestError(
             f"y_true and y_pred must have one 1-D or 2-D shape, got {t.shape} and {p.shape}"
         )
-    ok = np.isfinite(t) & np.isfinite(p)
-    if t.ndim == 2:
-        r2_cols = [_r2(t[ok[:, j], j], p[ok[:, j], j]) for j in range(t.shape[1])]
-        r2 = float(np.mean(r2_cols)) if r2_cols and not any(math.isnan(v) for v in r2_cols) else NAN
-    tv, pv = t[ok], p[ok]
     if t.ndim == 1:
-        r2 = _r2(tv, pv)
+        return _metrics(t, p)
+    columns = [_metrics(t[:, j], p[:, j]) for j in range(t.shape[1])]
+    out = {name: _mean_defined([c[name] for c in columns]) for name in METRIC_NAMES}
+    out["count"] = float(sum(c["count"] for c in columns))
+    return out
+
+
+def _metrics(t: npt.NDArray[np.float64], p: npt.NDArray[np.float64]) -> dict[str, float]:
+    ok = np.isfinite(t) & np.isfinite(p)
+    tv, pv = t[ok], p[ok]
     n = tv.size
     if n == 0:
         return {name: (0.0 if name == "count" else NAN) for name in METRIC_NAMES}
@@ -88,7 +101,7 @@ def regression_metrics(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> dict[str
     precision = _ratio(tp, float(np.sum(pred_up)))
     recall = _ratio(tp, float(np.sum(true_up)))
     return {
-        "r2": r2,
+        "r2": _r2(tv, pv),
         "mae": float(np.mean(np.abs(err))),
         "rmse": math.sqrt(float(np.mean(err**2))),
         "directional_accuracy": directional,

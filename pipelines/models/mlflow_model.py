@@ -7,8 +7,6 @@ a pyfunc; Tradeforge's serving loads the regressor directly, skipping pyfunc's p
 enforcement on the hot path.
 """
 
-from __future__ import annotations
-
 import json
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -34,7 +32,7 @@ class ServingMeta:
     feature_set: str
     feature_names: list[str]
     horizon: int
-    scale: float  # std of the training targets: the typical move, used for signal and confidence
+    scale: float  # std of the training targets: the typical move, scales the signal
     flat_threshold: float
     device: str
     context_rows: int
@@ -43,6 +41,7 @@ class ServingMeta:
     metrics: dict[str, float] = field(default_factory=dict)
     data_range: dict[str, str] = field(default_factory=dict)
     seed: int = 42
+    error_scale: float = 0.0  # validation RMSE: how far off predictions typically are (confidence)
 
 
 def read_meta(regressor_dir: Path) -> ServingMeta:
@@ -78,7 +77,7 @@ class TradeforgePyfunc(_Base):  # type: ignore[misc]
         self.model = load_model(path)
 
     def predict(
-        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+        self, context: object, model_input: pd.DataFrame, params: dict[str, str] | None = None
     ) -> pd.DataFrame:
         x = model_input[self.meta.feature_names].to_numpy(dtype=np.float64)
         pred = np.asarray(self.model.predict(x), dtype=np.float64)
@@ -96,7 +95,7 @@ def save_pyfunc(regressor_dir: Path, meta: ServingMeta, out_dir: Path, input_exa
     output = pd.DataFrame(np.zeros((len(input_example), len(meta.outputs))), columns=meta.outputs)
     mlflow.pyfunc.save_model(
         path=str(out_dir),
-        python_model=TradeforgePyfunc(),
+        python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
         artifacts={"regressor": str(regressor_dir)},
         signature=infer_signature(input_example, output),
         input_example=input_example,

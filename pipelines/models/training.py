@@ -205,7 +205,7 @@ def train(
         **prefixed(regression_metrics(data.y_train, model.predict(data.x_train)), "train_"),
         **prefixed(regression_metrics(data.y_val, model.predict(data.x_val)), "val_"),
     }
-    scale = float(np.nanstd(data.y_train)) or 1e-9
+    scale = float(getattr(model, "target_scale", 0.0) or np.nanstd(data.y_train)) or 1e-9
     meta = ServingMeta(
         model_name=request.model_name,
         kind=request.kind.value,
@@ -222,7 +222,8 @@ def train(
         outputs=data.outputs,
         metrics=metrics,
         data_range=data.ranges,
-        seed=int(request.params.get("seed", 42)),
+        seed=int(request.params.get("random_state", 42)),
+        error_scale=float(getattr(model, "error_scale", 0.0) or 0.0),
     )
     tags = {
         "tradeforge.kind": request.kind.value,

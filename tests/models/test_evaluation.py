@@ -77,8 +77,20 @@ def test_two_dimensional_targets_average_column_r2() -> None:
     m = regression_metrics(y, p)
     # column 0 perfect (r2 1); column 1: ss_res 900, ss_tot 200 -> r2 -3.5; mean -1.25
     assert m["r2"] == pytest.approx(-1.25)
-    assert m["mae"] == pytest.approx(30.0 / 6.0)
+    assert m["mae"] == pytest.approx((0.0 + 10.0) / 2)
+    assert m["rmse"] == pytest.approx((0.0 + math.sqrt(300.0)) / 2)
     assert m["count"] == 6.0
+
+
+def test_two_dimensional_direction_is_judged_per_column() -> None:
+    """A "high" column that is always up cannot lift direction or IC above the real skill."""
+    rng = np.random.default_rng(0)
+    close = rng.normal(size=200)
+    y = np.column_stack([close, np.abs(close) + 0.1])
+    p = np.column_stack([-close, np.full(200, 0.5)])  # wrong on close, trivially right on high
+    m = regression_metrics(y, p)
+    assert m["directional_accuracy"] == pytest.approx(0.5)
+    assert m["ic"] == pytest.approx(-1.0)  # the constant column has no IC and is left out
 
 
 def test_shape_mismatch_is_rejected() -> None:

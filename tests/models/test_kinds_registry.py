@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +12,18 @@ import pytest
 
 from pipelines.errors import InvalidRequestError
 from pipelines.models.base import ModelKind
-from pipelines.models.kinds import KIND_CLASSES, create_model, load_model
+from pipelines.models.kinds import create_model, kind_class, load_model
 
 
 def test_every_kind_has_a_class() -> None:
-    assert set(KIND_CLASSES) == set(ModelKind)
-    assert all(cls.kind is kind for kind, cls in KIND_CLASSES.items())
+    assert all(kind_class(kind).kind is kind for kind in ModelKind)
+    assert kind_class("lstm").__name__ == "LSTMRegressor"
+
+
+def test_importing_the_kinds_does_not_import_torch() -> None:
+    code = "import sys, pipelines.models.kinds, pipelines.models.dataset; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_create_model_validates_kind_and_params() -> None:

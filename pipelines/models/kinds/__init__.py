@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import InvalidRequestError
 from pipelines.models.base import ModelKind, Regressor
@@ -20,13 +20,14 @@ from pipelines.models.kinds.ensemble import EnsembleRegressor, MemberLoader
 from pipelines.models.kinds.forest import RandomForestRegressorModel
 from pipelines.models.kinds.lgbm import LightGBMRegressor
 from pipelines.models.kinds.linear import SimpleRegressor
-from pipelines.models.kinds.lstm import LSTMRegressor
 from pipelines.models.kinds.multi_ohlc import MultiOHLCRegressor, ohlc_output_names
 from pipelines.models.kinds.xgb import XGBoostRegressor
 from pipelines.models.params import validate_params
 
+if TYPE_CHECKING:
+    from pipelines.models.kinds.lstm import LSTMRegressor
+
 __all__ = [
-    "KIND_CLASSES",
     "BaseRegressor",
     "EnsembleRegressor",
     "LSTMRegressor",
@@ -38,20 +39,37 @@ __all__ = [
     "SimpleRegressor",
     "XGBoostRegressor",
     "create_model",
+    "kind_class",
     "load_model",
     "native_predict_fn",
     "ohlc_output_names",
 ]
 
-KIND_CLASSES: dict[ModelKind, type[BaseRegressor]] = {
+_CLASSES: dict[ModelKind, type[BaseRegressor]] = {
     ModelKind.SIMPLE: SimpleRegressor,
     ModelKind.RANDOM_FOREST: RandomForestRegressorModel,
     ModelKind.LIGHTGBM: LightGBMRegressor,
     ModelKind.XGBOOST: XGBoostRegressor,
-    ModelKind.LSTM: LSTMRegressor,
     ModelKind.ENSEMBLE: EnsembleRegressor,
     ModelKind.MULTI_OHLC: MultiOHLCRegressor,
 }
+
+
+def kind_class(kind: ModelKind | str) -> type[BaseRegressor]:
+    """The class of ``kind``. PyTorch (about a second to import) loads only when an lstm is used;
+    the other libraries are imported inside the kinds' methods, so this package imports fast."""
+    k = ModelKind(kind)
+    if k is ModelKind.LSTM:
+        from pipelines.models.kinds.lstm import LSTMRegressor
+
+        return LSTMRegressor
+    return _CLASSES[k]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LSTMRegressor":
+        return kind_class(ModelKind.LSTM)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def create_model(
@@ -80,7 +98,7 @@ def create_model(
             for m in checked["members"]
         ]
         return EnsembleRegressor(members, feature_names, checked)
-    cls: Any = KIND_CLASSES[k]
+    cls: Any = kind_class(k)
     model: BaseRegressor = cls(checked, list(feature_names), device)
     return model
 
@@ -89,7 +107,7 @@ def load_model(path: Path, member_loader: MemberLoader | None = None) -> BaseReg
     """The model saved under ``path``; an ensemble resolves its members through ``member_loader``."""
     meta = read_meta(Path(path))
     try:
-        cls = KIND_CLASSES[ModelKind(meta["kind"])]
+        cls = kind_class(meta["kind"])
     except (KeyError, ValueError):
         raise InvalidRequestError(f"{path}: unknown model kind {meta.get('kind')!r}") from None
     return cls.load(Path(path), meta, member_loader=member_loader)

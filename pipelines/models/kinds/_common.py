@@ -27,6 +27,7 @@ __all__ = [
     "META_FILE",
     "BaseRegressor",
     "MedianImputer",
+    "NativePredict",
     "as_matrix",
     "library_versions",
     "normalized",

@@ -59,10 +59,12 @@ class MultiOHLCRegressor(BaseRegressor):
         std = y.std(axis=0)
         self.y_std = np.where(std > 1e-12, std, 1.0)
         z = (y - self.y_mean) / self.y_std
-        _, sing, vt = np.linalg.svd(z, full_matrices=False)
-        k = min(int(self.params["target_components"]), self.n_outputs, len(sing))
-        self.components = vt[:k]
-        var = sing**2
+        # Principal axes from the (outputs x outputs) covariance: no (rows x outputs) SVD factor to hold.
+        var, vecs = np.linalg.eigh(z.T @ z / len(z))
+        order = np.argsort(var)[::-1]
+        k = min(int(self.params["target_components"]), self.n_outputs)
+        self.components = vecs[:, order[:k]].T
+        var = np.clip(var[order], 0.0, None)
         self.explained = var[:k] / var.sum() if var.sum() > 0 else np.zeros(k)
         scores = z @ self.components.T
         val_scores = None

@@ -13,18 +13,20 @@ import time
 
 import dagster as dg
 from rich.console import Console
-from rich.table import Table
 
 from assets.definitions import build_definitions
+from pipelines.cli.tables import datasets_table, models_table
 from pipelines.data.service import dataset_summaries
 from pipelines.data.universe import history_years, resolve_universe
 from pipelines.models.catalog import list_models
 from pipelines.models.specs import load_specs
 from pipelines.models.tracking import open_tracker
 from pipelines.runtime import dagster_env
-from pipelines.settings import Settings, get_settings
+from pipelines.settings import get_settings
 
 console = Console()
+# Every event is in the Dagster UI; the terminal shows progress and problems only.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def main() -> None:
@@ -48,51 +50,18 @@ def main() -> None:
     with console.status("") as status:
         for job_name, key, label in steps:
             status.update(f"{job_name} {label}")
-            defs.resolve_job_def(job_name).execute_in_process(instance=instance, partition_key=key)
+            defs.resolve_job_def(job_name).execute_in_process(
+                instance=instance, partition_key=key, run_config=QUIET
+            )
     console.print(f"ran {len(steps)} Dagster runs in {time.perf_counter() - began:.1f} s")
-    datasets(settings)
-    models(settings)
+    console.print(datasets_table(dataset_summaries(settings)))
+    console.print(models_table(list_models(open_tracker(settings))))
     console.print(
         "\nDagster UI  make dagster  -> http://127.0.0.1:3000  (assets, checks, runs, schedules)\n"
         "MLflow UI   make mlflow   -> http://127.0.0.1:5000  (an experiment per model; Models tab:\n"
         "            versions and the `champion` alias)\n"
         "CLI         .venv/bin/tradeforge --help   (data list, models list, train, query, ...)"
     )
-
-
-def datasets(settings: Settings) -> None:
-    table = Table(title="stored datasets")
-    for col in ("symbol", "tf", "bars", "first", "last", "close", "features"):
-        table.add_column(col, justify="right" if col in ("bars", "close", "features") else "left")
-    for d in dataset_summaries(settings):
-        table.add_row(
-            d.symbol,
-            d.timeframe,
-            f"{d.rows:,}",
-            str(d.first.date()),
-            str(d.last.date()),
-            f"{d.last_close:,.2f}",
-            "" if d.feature_count is None else str(d.feature_count),
-        )
-    console.print(table)
-
-
-def models(settings: Settings) -> None:
-    table = Table(title="registered models")
-    for col in ("model", "type", "symbol", "tf", "device", "champion", "val_ic", "val_dir_acc"):
-        table.add_column(col)
-    for m in list_models(open_tracker(settings)):
-        table.add_row(
-            m.name,
-            m.kind,
-            m.symbol,
-            m.timeframe,
-            m.device,
-            m.champion_version or "-",
-            f"{m.metrics.get('val_ic', float('nan')):.4f}",
-            f"{m.metrics.get('val_directional_accuracy', float('nan')):.3f}",
-        )
-    console.print(table)
 
 
 if __name__ == "__main__":

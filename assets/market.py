@@ -4,6 +4,7 @@ Each asset is a thin call into ``pipelines``; the checks report the rules of
 ``pipelines.data.quality`` for the data the run wrote.
 """
 
+import warnings
 from collections.abc import Iterable
 
 import dagster as dg
@@ -39,6 +40,13 @@ def _check_results(quality: dict[str, QualityReport]) -> Iterable[dg.AssetCheckR
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"gap_count": gaps, "largest_gaps": largest},
     )
+
+
+def _by_symbol() -> dg.PartitionMapping:
+    """Each symbol's features depend on all of its years of bars."""
+    with warnings.catch_warnings():  # Dagster marks this mapping beta; we rely on it knowingly
+        warnings.filterwarnings("ignore", message="Class `MultiToSingleDimensionPartitionMapping`")
+        return dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="symbol")
 
 
 def build_market_assets(settings: Settings, items: list[UniverseItem]) -> list[dg.AssetsDefinition]:
@@ -80,14 +88,7 @@ def build_market_assets(settings: Settings, items: list[UniverseItem]) -> list[d
         group_name="features",
         required_resource_keys={"tradeforge"},
         kinds={"parquet", "numba"},
-        deps=[
-            dg.AssetDep(
-                market_bars,
-                partition_mapping=dg.MultiToSingleDimensionPartitionMapping(
-                    partition_dimension_name="symbol"
-                ),
-            )
-        ],
+        deps=[dg.AssetDep(market_bars, partition_mapping=_by_symbol())],
         automation_condition=dg.AutomationCondition.eager(),
         description="The default feature set and forward labels over all stored bars of one symbol, "
         "per timeframe ($TRADEFORGE_HOME/features, DuckDB view `features`).",

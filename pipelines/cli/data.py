@@ -136,34 +136,31 @@ def resample(
 
 @data_app.command("list")
 def data_list(as_json: JsonOpt = False) -> None:
-    """Every stored dataset with its first and last bar."""
-    from pipelines.data.ingest import open_store
+    """Every stored dataset: its span, latest close and feature table."""
+    from pipelines.cli.tables import datasets_table
+    from pipelines.data.service import dataset_summaries
 
-    rows = open_store(get_settings()).datasets()
+    rows = dataset_summaries(get_settings())
     if as_json:
         emit_json(
             {
                 "datasets": [
                     {
-                        "source": b.key.source,
-                        "timeframe": b.key.timeframe,
-                        "symbol": b.key.symbol,
-                        "rows": b.rows,
-                        "first": b.first.isoformat(),
-                        "last": b.last.isoformat(),
-                        "path": str(b.path),
+                        "source": d.source,
+                        "timeframe": d.timeframe,
+                        "symbol": d.symbol,
+                        "rows": d.rows,
+                        "first": d.first.isoformat(),
+                        "last": d.last.isoformat(),
+                        "last_close": d.last_close,
+                        "feature_count": d.feature_count,
                     }
-                    for b in rows
+                    for d in rows
                 ]
             }
         )
         return
-    table = Table(title="stored datasets")
-    for col in ("source", "timeframe", "symbol", "rows", "first", "last"):
-        table.add_column(col)
-    for b in rows:
-        table.add_row(b.key.source, b.key.timeframe, b.key.symbol, str(b.rows), str(b.first), str(b.last))
-    out.print(table)
+    out.print(datasets_table(rows))
 
 
 @data_app.command("check")

@@ -6,7 +6,6 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from pipelines.cli._common import (
     JsonOpt,
@@ -95,6 +94,7 @@ def train(
 @models_app.command("list")
 def models_list(as_json: JsonOpt = False) -> None:
     """Registered models with their champion versions and validation metrics."""
+    from pipelines.cli.tables import models_table
     from pipelines.models.catalog import list_models
     from pipelines.models.tracking import open_tracker
 
@@ -102,19 +102,4 @@ def models_list(as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json({"models": [m.as_dict() for m in models], "count": len(models)})
         return
-    table = Table(title="registered models")
-    for col in ("model", "type", "symbol", "tf", "device", "champion", "latest", "val_ic", "val_dir_acc"):
-        table.add_column(col)
-    for m in models:
-        table.add_row(
-            m.name,
-            m.kind,
-            m.symbol,
-            m.timeframe,
-            m.device,
-            m.champion_version or "-",
-            m.latest_version,
-            f"{m.metrics.get('val_ic', float('nan')):.4f}",
-            f"{m.metrics.get('val_directional_accuracy', float('nan')):.3f}",
-        )
-    out.print(table)
+    out.print(models_table(models))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -11,10 +12,10 @@ from pipelines.data.quality import QualityReport, check_bars
 from pipelines.data.store import DatasetKey, ParquetStore
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
-from pipelines.errors import DataNotFoundError
+from pipelines.errors import DataNotFoundError, ProviderError
 from pipelines.settings import Settings
 
-__all__ = ["DatasetSummary", "check_dataset", "dataset_summaries", "load_bars"]
+__all__ = ["DatasetSummary", "check_dataset", "dataset_summaries", "ensure_bars", "load_bars"]
 
 
 def load_bars(
@@ -79,3 +80,34 @@ def dataset_summaries(settings: Settings) -> list[DatasetSummary]:
             )
         )
     return out
+
+
+def ensure_bars(
+    settings: Settings,
+    *,
+    source: str,
+    symbol: str,
+    timeframe: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    path: str | Path | None = None,
+) -> pd.DataFrame:
+    """Bars for [start, end): a user's file is read as it is (nothing stored); any other source is
+    first brought up to date in the store (incremental ingest), then read from it."""
+    from pipelines.data.ingest import ingest, plan_ingest
+    from pipelines.data.providers import get_provider
+
+    src = normalize_source(source)
+    plan = plan_ingest(
+        settings, source=src, symbols=[symbol], timeframe=timeframe, start=start, end=end, path=path
+    )
+    if src == "file":
+        provider = get_provider(src, settings, path=plan.path)
+        bars = provider.fetch(plan.symbols[0], plan.timeframe, plan.start, plan.end)
+        if bars.empty:
+            raise DataNotFoundError(f"{plan.path} has no bars between {start.date()} and {end.date()}")
+        return bars
+    report = ingest(settings, plan)
+    if report.failed:
+        raise ProviderError(f"could not fetch {symbol} {timeframe} from {src}: {report.failed[0].error}")
+    return load_bars(settings, source=src, symbol=symbol, timeframe=timeframe, start=start, end=end)

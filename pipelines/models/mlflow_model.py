@@ -32,7 +32,7 @@ class ServingMeta:
     feature_set: str
     feature_names: list[str]
     horizon: int
-    scale: float  # std of the training targets: the typical move, scales the signal
+    scale: float  # std of the model's predictions on its training rows: scales the signal
     flat_threshold: float
     device: str
     context_rows: int

@@ -17,12 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.data.ingest import ingest, plan_ingest
 from pipelines.data.providers import normalize_source
-from pipelines.data.service import load_bars
+from pipelines.data.service import ensure_bars
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
-from pipelines.errors import InvalidRequestError, ProviderError
+from pipelines.errors import InvalidRequestError
 from pipelines.features import compute_features, get_feature_set
 from pipelines.models.base import ModelKind
 from pipelines.models.dataset import build_training_data
@@ -150,20 +149,12 @@ def plan_training(
     )
 
 
-def _ensure_bars(settings: Settings, request: TrainRequest) -> pd.DataFrame:
-    if request.source != "file":
-        plan = plan_ingest(
-            settings,
-            source=request.source,
-            symbols=[request.symbol],
-            timeframe=request.timeframe,
-            start=request.start,
-            end=request.end,
-        )
-        report = ingest(settings, plan)
-        if report.failed:
-            raise ProviderError(f"could not fetch the training data: {report.failed[0].error}")
-    return load_bars(
+def train(
+    settings: Settings, request: TrainRequest, tracker: Tracker, *, member_loader: Any = None
+) -> TrainResult:
+    """Fit, evaluate, log, register, and move ``champion`` when the new version wins."""
+    began = time.perf_counter()
+    bars = ensure_bars(
         settings,
         source=request.source,
         symbol=request.symbol,
@@ -171,14 +162,6 @@ def _ensure_bars(settings: Settings, request: TrainRequest) -> pd.DataFrame:
         start=request.start,
         end=request.end,
     )
-
-
-def train(
-    settings: Settings, request: TrainRequest, tracker: Tracker, *, member_loader: Any = None
-) -> TrainResult:
-    """Fit, evaluate, log, register, and move ``champion`` when the new version wins."""
-    began = time.perf_counter()
-    bars = _ensure_bars(settings, request)
     fset = get_feature_set(request.feature_set)
     features = compute_features(bars, fset)
     data = build_training_data(
@@ -201,11 +184,15 @@ def train(
     fit_began = time.perf_counter()
     model.fit(data.x_train, data.y_train, data.x_val, data.y_val)
     fit_seconds = time.perf_counter() - fit_began
+    train_pred = np.asarray(model.predict(data.x_train), dtype=np.float64)
     metrics = {
-        **prefixed(regression_metrics(data.y_train, model.predict(data.x_train)), "train_"),
+        **prefixed(regression_metrics(data.y_train, train_pred), "train_"),
         **prefixed(regression_metrics(data.y_val, model.predict(data.x_val)), "val_"),
     }
-    scale = float(getattr(model, "target_scale", 0.0) or np.nanstd(data.y_train)) or 1e-9
+    # The signal's scale is the spread of the model's own predictions: a typical-strength call maps
+    # to tanh(1) = 0.76, while a shrunk regressor (boosting predicts a small fraction of the target's
+    # spread) still reaches the +-0.2 BUY/SELL lines when it is confident by its own standards.
+    scale = float(np.nanstd(train_pred)) or float(np.nanstd(data.y_train)) or 1e-9
     meta = ServingMeta(
         model_name=request.model_name,
         kind=request.kind.value,

@@ -1,0 +1,50 @@
+"""Several strategies over the same bars and settings, side by side with buy-and-hold."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from pipelines.backtest.config import BacktestConfig
+from pipelines.backtest.runner import run_strategy
+from pipelines.backtest.strategies import StrategyContext
+from pipelines.errors import InvalidRequestError
+
+__all__ = ["BENCHMARK_LABEL", "compare_strategies"]
+
+BENCHMARK_LABEL = "benchmark"
+
+
+def _row(label: str, strategy: str, params: Mapping[str, Any], result: Any) -> dict[str, Any]:
+    return {
+        "label": label,
+        "strategy": strategy,
+        "params": dict(params),
+        "final_equity": result.final_equity,
+        **result.metrics,
+    }
+
+
+def compare_strategies(
+    bars: pd.DataFrame,
+    runs: Sequence[tuple[str, str, Mapping[str, Any] | None]],
+    config: BacktestConfig,
+    context: StrategyContext | None = None,
+) -> list[dict[str, Any]]:
+    """One row of metrics per ``(label, strategy, params)`` run, then a ``benchmark`` row: buy and
+    hold with the same costs and position size (stops off: a benchmark does not trade)."""
+    labels = [label for label, _, _ in runs]
+    if len(set(labels)) != len(labels):
+        raise InvalidRequestError("compare_strategies needs distinct labels")
+    if BENCHMARK_LABEL in labels:
+        raise InvalidRequestError(f"the label {BENCHMARK_LABEL!r} is reserved for buy and hold")
+    rows = []
+    for label, strategy, params in runs:
+        result = run_strategy(bars, strategy, params, config, context)
+        rows.append(_row(label, strategy, params or {}, result))
+    bench_config = config.with_overrides(stop_loss=None, take_profit=None)
+    bench = run_strategy(bars, "buy_and_hold", {}, bench_config)
+    rows.append(_row(BENCHMARK_LABEL, "buy_and_hold", {}, bench))
+    return rows

@@ -1,0 +1,187 @@
+"""``run_backtest``: target exposures in, equity curve, trades and metrics out.
+
+The strategy says *what* exposure it wants after each bar's close; the engine decides *how* it is
+traded: clipped to [-1, 1], shorts clipped to 0 unless ``allow_short``, scaled by
+``position_size``, NaN read as flat, filled at the next bar's open by the compiled kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from pipelines.backtest import _kernel as k
+from pipelines.backtest.config import BacktestConfig
+from pipelines.backtest.metrics import compute_metrics, held_bars
+from pipelines.errors import InvalidRequestError
+from pipelines.features.inputs import utc_nanos
+
+__all__ = ["EXIT_REASONS", "BacktestResult", "Trades", "bar_arrays", "run_backtest", "to_exposure"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+EXIT_REASONS = ("signal", "stop_loss", "take_profit", "end")
+_OHLC = ("open", "high", "low", "close")
+
+
+@dataclass(frozen=True)
+class Trades:
+    """Round trips as columns (one row per trade; cheap for 100k trades, records on demand).
+
+    Prices are average fills (slippage included); ``size`` the largest number of units held;
+    ``pnl`` in account currency after fees; ``pnl_pct`` = pnl / entry notional.
+    """
+
+    matrix: FloatArray  # columns as in _kernel.T_*
+    timestamps_ns: IntArray = field(repr=False)
+
+    def __len__(self) -> int:
+        return int(self.matrix.shape[0])
+
+    def column(self, index: int) -> FloatArray:
+        col: FloatArray = self.matrix[:, index]
+        return col
+
+    @property
+    def pnl(self) -> FloatArray:
+        return self.column(k.T_PNL)
+
+    @property
+    def exit_reasons(self) -> list[str]:
+        return [EXIT_REASONS[int(r)] for r in self.column(k.T_REASON)]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """JSON-safe dicts: times as ISO strings, durations in bars and seconds."""
+        m = self.matrix
+        entry = m[:, k.T_ENTRY_IDX].astype(np.int64)
+        exit_ = m[:, k.T_EXIT_IDX].astype(np.int64)
+        t_in = pd.to_datetime(self.timestamps_ns[entry], utc=True)
+        t_out = pd.to_datetime(self.timestamps_ns[exit_], utc=True)
+        bars = held_bars(m)
+        return [
+            {
+                "entry_time": t_in[j].isoformat(),
+                "exit_time": t_out[j].isoformat(),
+                "entry_bar": int(entry[j]),
+                "exit_bar": int(exit_[j]),
+                "side": "long" if m[j, k.T_SIDE] > 0 else "short",
+                "size": float(m[j, k.T_SIZE]),
+                "entry_price": float(m[j, k.T_ENTRY_PRICE]),
+                "exit_price": float(m[j, k.T_EXIT_PRICE]),
+                "pnl": float(m[j, k.T_PNL]),
+                "pnl_pct": float(m[j, k.T_PNL_PCT]),
+                "commission": float(m[j, k.T_COMMISSION]),
+                "duration_bars": int(bars[j]),
+                "duration_seconds": float(
+                    (self.timestamps_ns[exit_[j]] - self.timestamps_ns[entry[j]]) / 1e9
+                ),
+                "exit_reason": EXIT_REASONS[int(m[j, k.T_REASON])],
+            }
+            for j in range(len(self))
+        ]
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """``equity`` and ``position`` (signed units) at each bar's close, aligned with ``timestamps_ns``."""
+
+    timestamps_ns: IntArray
+    equity: FloatArray
+    position: FloatArray
+    trades: Trades
+    metrics: dict[str, Any]
+    config: BacktestConfig
+
+    @property
+    def final_equity(self) -> float:
+        return float(self.equity[-1]) if self.equity.size else self.config.initial_capital
+
+    @property
+    def num_bars(self) -> int:
+        return int(self.equity.size)
+
+    @property
+    def timestamps(self) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(pd.to_datetime(self.timestamps_ns, utc=True))
+
+    def equity_series(self) -> pd.Series:
+        return pd.Series(self.equity, index=self.timestamps, name="equity")
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe: ``equity_curve`` as [[ISO timestamp, equity], ...], trades as records."""
+        iso = self.timestamps.map(lambda t: t.isoformat())
+        return {
+            "config": self.config.as_dict(),
+            "metrics": dict(self.metrics),
+            "final_equity": self.final_equity,
+            "num_bars": self.num_bars,
+            "equity_curve": [[t, float(e)] for t, e in zip(iso, self.equity, strict=True)],
+            "trades": self.trades.to_records(),
+        }
+
+
+def bar_arrays(bars: pd.DataFrame) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """(timestamps ns, open, high, low, close), checked: columns present, finite positive prices,
+    strictly increasing time."""
+    if not isinstance(bars, pd.DataFrame):
+        raise InvalidRequestError(f"bars must be a pandas DataFrame, got {type(bars).__name__}")
+    missing = [c for c in ("timestamp", *_OHLC) if c not in bars.columns]
+    if missing:
+        raise InvalidRequestError(f"bars are missing column(s) {', '.join(missing)}")
+    try:
+        cols = [np.ascontiguousarray(bars[c].to_numpy(dtype=np.float64, na_value=np.nan)) for c in _OHLC]
+    except (TypeError, ValueError):
+        raise InvalidRequestError("bars columns open, high, low, close must be numeric") from None
+    for name, col in zip(_OHLC, cols, strict=True):
+        if col.size and not (np.min(col) > 0.0 and np.isfinite(np.max(col))):
+            raise InvalidRequestError(f"bars column {name!r} must hold finite prices > 0")
+    ts = utc_nanos(bars["timestamp"])
+    if ts.size > 1 and not bool((ts[1:] > ts[:-1]).all()):
+        raise InvalidRequestError("bars must be sorted by timestamp with no duplicate or missing timestamps")
+    return ts, cols[0], cols[1], cols[2], cols[3]
+
+
+def to_exposure(target: npt.ArrayLike, n: int, config: BacktestConfig) -> FloatArray:
+    """The exposures the engine trades: clipped, long-only unless allowed, sized, NaN = flat."""
+    arr = np.asarray(target, dtype=np.float64)
+    if arr.shape != (n,):
+        raise InvalidRequestError(f"target must have one value per bar ({n}), got shape {arr.shape}")
+    lo = -1.0 if config.allow_short else 0.0
+    out = np.clip(arr, lo, 1.0)
+    out[np.isnan(out)] = 0.0
+    if config.position_size != 1.0:
+        out *= config.position_size
+    return out
+
+
+def run_backtest(bars: pd.DataFrame, target: npt.ArrayLike, config: BacktestConfig) -> BacktestResult:
+    """Trade ``target`` (exposure in [-1, 1] decided at each bar's close) over ``bars``."""
+    if not isinstance(config, BacktestConfig):
+        raise InvalidRequestError("config must be a BacktestConfig")
+    ts, open_, high, low, close = bar_arrays(bars)
+    exposure = to_exposure(target, ts.size, config)
+    equity, position, trades = k.simulate(
+        open_,
+        high,
+        low,
+        close,
+        exposure,
+        initial=float(config.initial_capital),
+        commission=float(config.commission),
+        slippage=float(config.slippage),
+        stop_loss=float(config.stop_loss or 0.0),
+        take_profit=float(config.take_profit or 0.0),
+    )
+    metrics = compute_metrics(
+        equity,
+        position,
+        trades,
+        ts,
+        initial_capital=float(config.initial_capital),
+        bars_per_year=config.bars_per_year,
+    )
+    return BacktestResult(ts, equity, position, Trades(trades, ts), metrics, config)

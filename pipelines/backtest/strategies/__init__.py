@@ -1,0 +1,31 @@
+"""Strategies: the registry and the built-in ones (importing this package registers them)."""
+
+from __future__ import annotations
+
+from pipelines.backtest.strategies import technical  # noqa: F401  (registers the built-ins)
+from pipelines.backtest.strategies.ml import RegistrySignals, ml_predictive, model_signal, signal_targets
+from pipelines.backtest.strategies.registry import (
+    ParamSpec,
+    Strategy,
+    StrategyContext,
+    StrategyFn,
+    get_strategy,
+    list_strategies,
+    register_strategy,
+    validate_strategy_params,
+)
+
+__all__ = [
+    "ParamSpec",
+    "RegistrySignals",
+    "Strategy",
+    "StrategyContext",
+    "StrategyFn",
+    "get_strategy",
+    "list_strategies",
+    "ml_predictive",
+    "model_signal",
+    "register_strategy",
+    "signal_targets",
+    "validate_strategy_params",
+]

@@ -1,0 +1,160 @@
+"""The strategy registry: names, parameter schemas, validation.
+
+A strategy is ``fn(bars, params, context) -> target`` with one target exposure in [-1, 1] per bar,
+decided at that bar's close from bars up to and including it (the engine fills it at the next
+open). The registry is filled once, at import, by ``@register_strategy`` and read-only afterwards.
+A parameter with ``config_field`` overrides that :class:`BacktestConfig` setting when given
+(``ml_predictive``'s ``stop_loss_pct`` is the engine's ``stop_loss``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from pipelines.errors import InvalidRequestError
+
+__all__ = [
+    "ParamSpec",
+    "Strategy",
+    "StrategyContext",
+    "StrategyFn",
+    "get_strategy",
+    "list_strategies",
+    "register_strategy",
+    "validate_strategy_params",
+]
+
+FloatArray = npt.NDArray[np.float64]
+_TYPE_NAMES: dict[type, str] = {int: "integer", float: "number", str: "string", bool: "boolean"}
+
+
+class StrategyContext(Protocol):
+    """What a strategy may ask beyond the bars: a registered model's signals."""
+
+    def model_signal(self, model_name: str, bars: pd.DataFrame) -> FloatArray:
+        """The model's signal in [-1, 1] for each bar, NaN where it lacks history."""
+        ...
+
+
+StrategyFn = Callable[[pd.DataFrame, dict[str, Any], StrategyContext | None], FloatArray]
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    name: str
+    type: type
+    default: Any = None
+    required: bool = False
+    description: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    config_field: str | None = None
+
+    def check(self, strategy: str, value: Any) -> Any:
+        """``value`` coerced to the declared type (an int where a float belongs), or an error."""
+        where = f"parameter {self.name!r} of strategy {strategy!r}"
+        if value is None:
+            if self.required:
+                raise InvalidRequestError(f"{where} is required")
+            return None
+        if self.type is float and isinstance(value, int | np.integer) and not isinstance(value, bool):
+            value = float(value)
+        ok = isinstance(value, self.type) and not (self.type is not bool and isinstance(value, bool))
+        if not ok:
+            raise InvalidRequestError(f"{where} must be a {_TYPE_NAMES[self.type]}, got {value!r}")
+        if self.type in (int, float):
+            if not math.isfinite(value):
+                raise InvalidRequestError(f"{where} must be finite, got {value!r}")
+            if self.minimum is not None and value < self.minimum:
+                raise InvalidRequestError(f"{where} must be >= {self.minimum}, got {value!r}")
+            if self.maximum is not None and value > self.maximum:
+                raise InvalidRequestError(f"{where} must be <= {self.maximum}, got {value!r}")
+        if self.type is str and not value:
+            raise InvalidRequestError(f"{where} must not be empty")
+        return value
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "type": _TYPE_NAMES[self.type],
+            "default": self.default,
+            "required": self.required,
+            "description": self.description,
+        }
+        if self.minimum is not None:
+            out["minimum"] = self.minimum
+        if self.maximum is not None:
+            out["maximum"] = self.maximum
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Strategy:
+    name: str
+    fn: StrategyFn = field(repr=False)
+    params: tuple[ParamSpec, ...]
+    description: str
+    needs_context: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "params": [p.describe() for p in self.params],
+        }
+
+
+# Filled once, at import, by the decorators of the strategy modules; read-only after.
+_REGISTRY: dict[str, Strategy] = {}
+
+
+def register_strategy(
+    name: str, *, params: Sequence[ParamSpec] = (), description: str, needs_context: bool = False
+) -> Callable[[StrategyFn], StrategyFn]:
+    def register(fn: StrategyFn) -> StrategyFn:
+        if name in _REGISTRY:
+            raise ValueError(f"strategy {name!r} is registered twice")
+        for p in params:
+            if p.type not in _TYPE_NAMES:
+                raise TypeError(f"strategy {name!r}: parameter {p.name!r} has unsupported type {p.type}")
+            if p.default is not None:
+                p.check(name, p.default)
+        _REGISTRY[name] = Strategy(name, fn, tuple(params), description, needs_context)
+        return fn
+
+    return register
+
+
+def get_strategy(name: str) -> Strategy:
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise InvalidRequestError(
+            f"unknown strategy {name!r}; available: {', '.join(sorted(_REGISTRY))}"
+        ) from None
+
+
+def list_strategies() -> list[dict[str, Any]]:
+    """The JSON-able schema of every strategy, sorted by name (the API's available strategies)."""
+    return [_REGISTRY[name].describe() for name in sorted(_REGISTRY)]
+
+
+def validate_strategy_params(name: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Every parameter of strategy ``name``, defaults filled in; unknown or ill-typed ones raise."""
+    strategy = get_strategy(name)
+    given = dict(params or {})
+    known = {p.name for p in strategy.params}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise InvalidRequestError(
+            f"strategy {name!r} has no parameter {', '.join(map(repr, unknown))}; "
+            f"its parameters are {', '.join(sorted(known)) or 'none'}"
+        )
+    return {p.name: p.check(name, given.get(p.name, p.default)) for p in strategy.params}

@@ -1,0 +1,233 @@
+"""Walk-forward analysis: retrain on a moving window, trade the window after it, chain the results.
+
+Features are computed once over all bars (they are causal: row t uses bars <= t). Each fold's
+training set comes from its train window alone, and its labels are computed inside that window,
+so the last ``horizon`` rows (whose forward return would reach into the test window) have no label
+and are dropped. Models train in threads: LightGBM, XGBoost and scikit-learn release the GIL while
+fitting, so threads scale without pickling data to worker processes (each fit gets one OpenMP
+thread when folds run in parallel). The backtests then run in order, each fold starting with the
+previous fold's final equity, flat; incomplete trailing windows are not traded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from pipelines.backtest import _kernel as k
+from pipelines.backtest.config import BacktestConfig
+from pipelines.backtest.engine import BacktestResult, Trades, run_backtest
+from pipelines.backtest.metrics import compute_metrics
+from pipelines.backtest.strategies.ml import signal_targets
+from pipelines.errors import InvalidRequestError
+from pipelines.features import compute_features, resolve_feature_set
+from pipelines.models.base import Regressor
+from pipelines.models.dataset import make_dataset
+from pipelines.models.kinds import create_model
+from pipelines.models.params import validate_params
+from pipelines.models.signals import derive_signals
+
+__all__ = ["FOLD_DEFAULTS", "FoldResult", "ModelFactory", "WalkForwardResult", "fold_bounds", "walk_forward"]
+
+FloatArray = npt.NDArray[np.float64]
+ModelFactory = Callable[[list[str]], Regressor]
+# Small-but-sane settings for models retrained per fold (a few hundred rows each); params override.
+FOLD_DEFAULTS: dict[str, dict[str, Any]] = {
+    "lightgbm": {"n_estimators": 100, "num_leaves": 15, "min_child_samples": 10},
+    "xgboost": {"n_estimators": 100, "max_depth": 4},
+    "random_forest": {"n_estimators": 100},
+}
+MODES = ("rolling", "expanding")
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    index: int
+    train: range  # row positions in the bars
+    test: range
+    train_rows: int  # rows that had features and a label
+    result: BacktestResult
+
+    def as_dict(self, ts: pd.DatetimeIndex) -> dict[str, Any]:
+        return {
+            "fold": self.index,
+            "train_start": ts[self.train.start].isoformat(),
+            "train_end": ts[self.train.stop - 1].isoformat(),
+            "test_start": ts[self.test.start].isoformat(),
+            "test_end": ts[self.test.stop - 1].isoformat(),
+            "train_rows": self.train_rows,
+            "test_rows": len(self.test),
+            "final_equity": self.result.final_equity,
+            "metrics": dict(self.result.metrics),
+        }
+
+
+@dataclass(frozen=True)
+class WalkForwardResult:
+    folds: list[FoldResult]
+    timestamps_ns: npt.NDArray[np.int64]
+    equity: FloatArray  # the stitched out-of-sample curve
+    trades: Trades
+    metrics: dict[str, Any]
+    bar_timestamps: pd.DatetimeIndex
+
+    @property
+    def final_equity(self) -> float:
+        return float(self.equity[-1])
+
+    def as_dict(self) -> dict[str, Any]:
+        iso = pd.to_datetime(self.timestamps_ns, utc=True).map(lambda t: t.isoformat())
+        return {
+            "folds": [f.as_dict(self.bar_timestamps) for f in self.folds],
+            "metrics": dict(self.metrics),
+            "final_equity": self.final_equity,
+            "equity_curve": [[t, float(e)] for t, e in zip(iso, self.equity, strict=True)],
+            "trades": self.trades.to_records(),
+        }
+
+
+def _window(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise InvalidRequestError(f"{name} must be a whole number of bars >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def fold_bounds(
+    n: int, train_window: int, test_window: int, mode: str = "rolling"
+) -> list[tuple[range, range]]:
+    """(train rows, test rows) of every complete fold; test windows tile the data after the first
+    train window. ``expanding`` trains on every row before the test window."""
+    if mode not in MODES:
+        raise InvalidRequestError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if train_window + test_window > n:
+        raise InvalidRequestError(
+            f"train_window ({train_window}) + test_window ({test_window}) is longer than the data "
+            f"({n} bars): no complete fold"
+        )
+    folds = []
+    for test_start in range(train_window, n - test_window + 1, test_window):
+        train_start = 0 if mode == "expanding" else test_start - train_window
+        folds.append((range(train_start, test_start), range(test_start, test_start + test_window)))
+    return folds
+
+
+def _fold_params(model_type: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    merged = {**FOLD_DEFAULTS.get(model_type, {}), **(params or {})}
+    validate_params(model_type, merged)
+    return merged
+
+
+def walk_forward(
+    bars: pd.DataFrame,
+    model_type: str,
+    params: dict[str, Any] | None = None,
+    *,
+    train_window: int = 252,
+    test_window: int = 63,
+    config: BacktestConfig | None = None,
+    mode: str = "rolling",
+    feature_set: str = "default",
+    horizon: int = 1,
+    threshold: float = 0.2,
+    n_jobs: int = 2,
+    model_factory: ModelFactory | None = None,
+) -> WalkForwardResult:
+    """Retrain ``model_type`` per fold, trade its signals (> threshold long, < -threshold short or
+    flat) on the following test window, and stitch the out-of-sample equity curve.
+
+    ``model_factory(feature_names)`` replaces ``create_model`` (to inject or observe models).
+    """
+    cfg = config or BacktestConfig()
+    train_window = _window("train_window", train_window, 20)
+    test_window = _window("test_window", test_window, 2)
+    horizon = _window("horizon", horizon, 1)
+    n_jobs = _window("n_jobs", n_jobs, 1)
+    if not 0.0 <= float(threshold) < 1.0:
+        raise InvalidRequestError(f"threshold must be >= 0 and < 1, got {threshold!r}")
+    if horizon >= train_window:
+        raise InvalidRequestError(f"horizon ({horizon}) must be shorter than train_window ({train_window})")
+    folds = fold_bounds(len(bars), train_window, test_window, mode)
+    names = resolve_feature_set(feature_set).columns
+    if model_factory is None:
+        kind_params = _fold_params(model_type, params)
+
+        def factory(feature_names: list[str]) -> Regressor:
+            return create_model(model_type, kind_params, feature_names)
+
+        model_factory = factory
+    features = compute_features(bars, feature_set)
+    x_all = features[names].to_numpy(dtype=np.float64, na_value=np.nan)
+    usable = np.isfinite(x_all).all(axis=1)
+    close = bars["close"].to_numpy(dtype=np.float64)
+    limit = _thread_limit() if n_jobs > 1 else None
+
+    def fit_predict(fold: tuple[range, range]) -> tuple[FloatArray, int]:
+        train, test = fold
+        rows = slice(train.start, train.stop)
+        data = make_dataset(features.iloc[rows], names, horizon, bars.iloc[rows])
+        model = model_factory(names)
+        with limit() if limit is not None else nullcontext():
+            model.fit(data.x, data.y)
+        x_test = x_all[test.start : test.stop]
+        pred = np.asarray(model.predict(x_test), dtype=np.float64)
+        pred[~usable[test.start : test.stop]] = np.nan
+        scale = float(np.std(data.y)) or 1e-12
+        signal = derive_signals(pred, close[test.start : test.stop], scale)["signal"]
+        return signal_targets(signal, threshold), len(data)
+
+    if n_jobs > 1 and len(folds) > 1:
+        with ThreadPoolExecutor(max_workers=min(n_jobs, len(folds))) as pool:
+            outputs = list(pool.map(fit_predict, folds))
+    else:
+        outputs = [fit_predict(f) for f in folds]
+    return _stitch(bars, folds, outputs, cfg)
+
+
+def _thread_limit() -> Callable[[], Any] | None:
+    try:
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - scikit-learn depends on it
+        return None
+    return lambda: threadpool_limits(limits=1)
+
+
+def _stitch(
+    bars: pd.DataFrame,
+    folds: Sequence[tuple[range, range]],
+    outputs: Sequence[tuple[FloatArray, int]],
+    config: BacktestConfig,
+) -> WalkForwardResult:
+    capital = config.initial_capital
+    results: list[FoldResult] = []
+    for i, ((train, test), (target, rows)) in enumerate(zip(folds, outputs, strict=True)):
+        fold_cfg = config.with_overrides(initial_capital=capital)
+        res = run_backtest(bars.iloc[test.start : test.stop], target, fold_cfg)
+        results.append(FoldResult(i, train, test, rows, res))
+        capital = res.final_equity
+    start = folds[0][1].start
+    ts = np.concatenate([r.result.timestamps_ns for r in results])
+    equity = np.concatenate([r.result.equity for r in results])
+    position = np.concatenate([r.result.position for r in results])
+    parts = []
+    for r in results:
+        m = r.result.trades.matrix.copy()
+        m[:, [k.T_ENTRY_IDX, k.T_EXIT_IDX]] += r.test.start - start
+        parts.append(m)
+    trades = np.concatenate(parts) if parts else np.empty((0, k.N_FIELDS))
+    metrics = compute_metrics(
+        equity,
+        position,
+        trades,
+        ts,
+        initial_capital=config.initial_capital,
+        bars_per_year=config.bars_per_year,
+    )
+    bar_ts = pd.DatetimeIndex(pd.to_datetime(bars["timestamp"], utc=True))
+    return WalkForwardResult(results, ts, equity, Trades(trades, ts), metrics, bar_ts)

@@ -1,0 +1,116 @@
+"""Backtest commands: backtest, walk-forward."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pipelines.cli._common import JsonOpt, SourceOpt, TimeframeOpt, app, emit_json, err, errors, out
+from pipelines.errors import InvalidRequestError
+from pipelines.settings import get_settings
+
+
+def _json_object(text: str | None, flag: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequestError(f"{flag} is not valid JSON: {exc.msg}") from None
+    if not isinstance(value, dict):
+        raise InvalidRequestError(f'{flag} must be a JSON object such as {{"fast": 10}}')
+    return value
+
+
+HEADLINE = (
+    "total_return",
+    "annual_return",
+    "sharpe_ratio",
+    "max_drawdown",
+    "num_trades",
+    "win_rate",
+    "exposure",
+)
+
+
+def _print_metrics(metrics: dict[str, Any]) -> None:
+    for key in HEADLINE:
+        value = metrics.get(key)
+        text = "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+        out.print(f"  {key:<16}{text:>12}")
+
+
+@app.command()
+def backtest(
+    strategy: Annotated[
+        str,
+        typer.Option(help="buy_and_hold | sma_cross | rsi_reversion | bollinger_breakout | ml_predictive"),
+    ],
+    symbol: Annotated[str, typer.Option(help="AAPL, BTC/USDT, ...")],
+    params: Annotated[
+        str | None, typer.Option(help='Strategy parameters as JSON, e.g. \'{"fast": 10, "slow": 20}\'')
+    ] = None,
+    source: SourceOpt = "synthetic",
+    path: Annotated[Path | None, typer.Option(help="CSV or Parquet file for --source file")] = None,
+    timeframe: TimeframeOpt = "1d",
+    start: Annotated[str | None, typer.Option(help="First day")] = None,
+    end: Annotated[str | None, typer.Option(help="Exclusive end")] = None,
+    initial_capital: Annotated[float, typer.Option(help="Starting equity")] = 10_000.0,
+    commission: Annotated[float, typer.Option(help="Fraction of traded notional per fill")] = 0.001,
+    slippage: Annotated[float, typer.Option(help="Fraction of price against the trader")] = 0.0,
+    position_size: Annotated[float, typer.Option(help="Fraction of equity committed")] = 1.0,
+    allow_short: Annotated[bool, typer.Option("--allow-short", help="Go short instead of flat")] = False,
+    stop_loss: Annotated[
+        float | None, typer.Option(help="Stop-loss as a fraction of the entry price")
+    ] = None,
+    take_profit: Annotated[
+        float | None, typer.Option(help="Take-profit as a fraction of the entry price")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Backtest a registered strategy: fills at the next bar's open, with commission and slippage."""
+    from pipelines.analysis.backtests import plan_backtest, run_backtest_request
+
+    settings = get_settings()
+    with errors():
+        request = plan_backtest(
+            settings,
+            strategy=strategy,
+            symbol=symbol,
+            params=_json_object(params, "--params"),
+            source=source,
+            timeframe=timeframe,
+            start=start,
+            end=end,
+            path=path,
+            initial_capital=initial_capital,
+            commission=commission,
+            slippage=slippage,
+            position_size=position_size,
+            allow_short=allow_short,
+            stop_loss=stop_loss,
+            take_profit=take_profit,
+        )
+        if as_json:
+            result = run_backtest_request(settings, request)
+        else:
+            with err.status(f"backtesting {request.strategy} on {request.symbol} {request.timeframe}"):
+                result = run_backtest_request(settings, request)
+    if as_json:
+        emit_json(
+            {
+                "strategy": request.strategy,
+                "params": request.params,
+                "symbol": request.symbol,
+                **result.as_dict(),
+            }
+        )
+        return
+    out.print(
+        f"[bold]{request.strategy}[/] on {request.symbol} {request.timeframe}: {result.num_bars} bars, "
+        f"final equity {result.final_equity:,.2f}"
+    )
+    _print_metrics(result.metrics)

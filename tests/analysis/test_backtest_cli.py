@@ -1,0 +1,141 @@
+"""`tradeforge backtest`: JSON shape, file source, model strategies, bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from pipelines.data.providers.synthetic import SyntheticProvider
+from pipelines.data.symbols import parse_symbol
+from pipelines.data.timeframes import parse_timeframe
+
+runner = CliRunner()
+DESIGN_METRICS = {
+    "total_return",
+    "annual_return",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "calmar_ratio",
+    "max_drawdown",
+    "volatility",
+    "num_trades",
+    "win_rate",
+    "profit_factor",
+    "avg_win",
+    "avg_loss",
+    "avg_trade_duration",
+    "winning_trades",
+    "losing_trades",
+    "exposure",
+}
+
+
+@pytest.fixture
+def goog_csv(tmp_path: Path) -> Path:
+    now = pd.Timestamp("2025-01-01", tz="UTC")
+    bars = SyntheticProvider(7, now=lambda: now).fetch(
+        parse_symbol("GOOG"), parse_timeframe("1d"), pd.Timestamp("2020-01-01", tz="UTC"), now
+    )
+    frame = pd.DataFrame(
+        {
+            "Date": bars["timestamp"].dt.strftime("%Y-%m-%d"),
+            "Open": bars["open"],
+            "High": bars["high"],
+            "Low": bars["low"],
+            "Close": bars["close"],
+            "Volume": bars["volume"],
+        }
+    )
+    path = tmp_path / "GOOG.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_backtest_json_from_a_file(env_home: Path, goog_csv: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "backtest",
+            "--strategy",
+            "sma_cross",
+            "--params",
+            '{"fast": 10, "slow": 20}',
+            "--symbol",
+            "GOOG",
+            "--source",
+            "file",
+            "--path",
+            str(goog_csv),
+            "--timeframe",
+            "1d",
+            "--initial-capital",
+            "10000",
+            "--commission",
+            "0.002",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert set(payload["metrics"]) >= DESIGN_METRICS
+    assert payload["num_bars"] == len(pd.read_csv(goog_csv))
+    assert payload["final_equity"] == pytest.approx(payload["equity_curve"][-1][1])
+    assert payload["equity_curve"][0][0].startswith("2020-01-02")
+    assert payload["metrics"]["num_trades"] == len(payload["trades"]) > 0
+    assert {"entry_time", "exit_time", "entry_price", "exit_price", "pnl", "exit_reason"} <= set(
+        payload["trades"][0]
+    )
+    assert not (env_home / "market").exists(), "a user's file is read, not stored"
+
+
+def test_shorting_and_stops_change_the_result(env_home: Path, goog_csv: Path) -> None:
+    base = [
+        "backtest",
+        "--strategy",
+        "sma_cross",
+        "--symbol",
+        "GOOG",
+        "--source",
+        "file",
+        "--path",
+        str(goog_csv),
+        "--json",
+    ]
+    long_only = json.loads(runner.invoke(app, base).stdout)
+    both = json.loads(runner.invoke(app, [*base, "--allow-short"]).stdout)
+    stopped = json.loads(runner.invoke(app, [*base, "--stop-loss", "0.01"]).stdout)
+    assert both["metrics"]["exposure"] > long_only["metrics"]["exposure"]
+    assert any(t["exit_reason"] == "stop_loss" for t in stopped["trades"])
+    assert np.isfinite(both["final_equity"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--strategy", "moon"], "moon"),
+        (["--params", '{"fast": "ten"}'], "fast"),
+        (["--params", '{"speed": 3}'], "speed"),
+        (["--commission", "0.5"], "commission"),
+        (["--position-size", "2"], "position_size"),
+        (["--source", "file"], "--path"),
+        (["--start", "2024-02-01", "--end", "2024-01-01"], "must be before end"),
+        (["--strategy", "ml_predictive", "--params", '{"model_name": "nobody"}'], "nobody"),
+    ],
+)
+def test_bad_input_exits_2(env_home: Path, args: list[str], message: str) -> None:
+    base = {"--strategy": "sma_cross", "--symbol": "AAPL", "--start": "2024-01-01", "--end": "2024-06-01"}
+    flat = [x for kv in base.items() for x in kv]
+    for i in range(0, len(args), 2):
+        if args[i] in base:
+            flat[flat.index(args[i]) + 1] = args[i + 1]
+        else:
+            flat += args[i : i + 2]
+    result = runner.invoke(app, ["backtest", *flat])
+    assert result.exit_code == 2, result.stdout
+    assert message in result.stderr.replace("\n", " ")

@@ -32,6 +32,7 @@ bench: install
 	.venv-bench/bin/pip install --quiet -e '.[bench]'
 	.venv-bench/bin/python benchmarks/bench_data.py
 	.venv-bench/bin/python benchmarks/bench_models.py
+	.venv-bench/bin/python benchmarks/bench_backtest.py
 
 dagster: install
 	$(BIN)/tradeforge dagster

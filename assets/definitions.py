@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.market import build_market_assets
 from assets.models import TRAIN_JOB, build_model_assets, data_growth_sensor, nightly_retrain
+from assets.reports import build_report_assets
 from assets.resources import settings_resource, tracker_resource
 from assets.schedules import ingest_schedule
 from pipelines.data.universe import resolve_universe
@@ -22,6 +23,8 @@ def build_definitions(settings: Settings, specs_path: Path | None = None) -> dg.
     ingest_job = dg.define_asset_job("ingest_market_data", selection=[market_bars])
     features_job = dg.define_asset_job("build_features", selection=[features])
     train_job = dg.define_asset_job(TRAIN_JOB, selection=[trained_models])
+    backtest_reports, walk_forward_reports = build_report_assets(specs, trained_models)
+    reports_job = dg.define_asset_job("backtest_models", selection=[backtest_reports, walk_forward_reports])
     stocks = [i for i in items if not i.symbol.is_crypto]
     crypto = [i for i in items if i.symbol.is_crypto]
     schedules = []
@@ -31,8 +34,8 @@ def build_definitions(settings: Settings, specs_path: Path | None = None) -> dg.
         schedules.append(ingest_schedule("hourly_crypto_ingest", "5 * * * *", crypto, ingest_job))
     schedules.append(nightly_retrain(specs))
     return dg.Definitions(
-        assets=[market_bars, features, trained_models],
-        jobs=[ingest_job, features_job, train_job],
+        assets=[market_bars, features, trained_models, backtest_reports, walk_forward_reports],
+        jobs=[ingest_job, features_job, train_job, reports_job],
         schedules=schedules,
         sensors=[data_growth_sensor(specs, settings)],
         resources={"tradeforge": settings_resource(settings), "tracker": tracker_resource(settings)},

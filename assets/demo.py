@@ -2,8 +2,9 @@
 
 Runs the real Dagster jobs against the Dagster instance under $TRADEFORGE_HOME, so every run
 appears in the Dagster UI afterwards: ``ingest_market_data`` for every universe symbol and year,
-``build_features`` per symbol, then ``train_models`` per model spec (MLflow runs, registered
-versions, the ``champion`` alias). Synthetic data, no network.
+``build_features`` per symbol, then ``train_models`` and ``backtest_models`` per model spec
+(MLflow runs, registered versions, the ``champion`` alias, backtest and walk-forward reports).
+Synthetic data, no network.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import dagster as dg
 from rich.console import Console
 
 from assets.definitions import build_definitions
-from pipelines.cli.tables import datasets_table, models_table
+from pipelines.analysis.reports import latest_reports
+from pipelines.cli.tables import datasets_table, models_table, reports_table
 from pipelines.data.service import dataset_summaries
 from pipelines.data.universe import history_years, resolve_universe
 from pipelines.models.catalog import list_models
@@ -41,10 +43,11 @@ def main() -> None:
         for y in history_years(settings)
     ]
     steps += [("build_features", i.key, i.symbol.name) for i in items]
+    specs = load_specs()
     steps += [
-        ("train_models", s.key, f"{s.model_name} ({s.kind.value}, {s.symbol} {s.timeframe})")
-        for s in load_specs()
+        ("train_models", s.key, f"{s.model_name} ({s.kind.value}, {s.symbol} {s.timeframe})") for s in specs
     ]
+    steps += [("backtest_models", s.key, f"{s.model_name}: backtest and walk-forward") for s in specs]
     console.rule(f"Tradeforge demo - home {settings.home.resolve()}")
     began = time.perf_counter()
     with console.status("") as status:
@@ -55,7 +58,9 @@ def main() -> None:
             )
     console.print(f"ran {len(steps)} Dagster runs in {time.perf_counter() - began:.1f} s")
     console.print(datasets_table(dataset_summaries(settings)))
-    console.print(models_table(list_models(open_tracker(settings))))
+    tracker = open_tracker(settings)
+    console.print(models_table(list_models(tracker)))
+    console.print(reports_table(latest_reports(tracker, [s.model_name for s in specs])))
     console.print(
         "\nDagster UI  make dagster  -> http://127.0.0.1:3000  (assets, checks, runs, schedules)\n"
         "MLflow UI   make mlflow   -> http://127.0.0.1:5000  (an experiment per model; Models tab:\n"

@@ -8,9 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from pipelines.backtest import BacktestConfig, BacktestResult, run_strategy, validate_strategy_params
+from pipelines.backtest import (
+    BacktestConfig,
+    BacktestResult,
+    get_strategy,
+    run_backtest,
+    validate_strategy_params,
+)
+from pipelines.backtest.runner import strategy_config
 from pipelines.data.providers import normalize_source
 from pipelines.data.service import ensure_bars
 from pipelines.data.symbols import parse_symbol
@@ -19,7 +27,19 @@ from pipelines.data.timeutil import parse_time, utc_now
 from pipelines.errors import InvalidRequestError
 from pipelines.settings import Settings
 
-__all__ = ["BacktestRequest", "LazyRegistrySignals", "plan_backtest", "run_backtest_request"]
+__all__ = [
+    "WARMUP_BARS",
+    "BacktestRequest",
+    "LazyRegistrySignals",
+    "plan_backtest",
+    "run_backtest_request",
+    "run_strategy_from",
+    "warmup_start",
+]
+
+# Bars of history loaded before a backtest's start so indicators (up to SMA 200) and model features
+# are warm on its first day; trading starts at the requested start.
+WARMUP_BARS = 260
 
 
 @dataclass(frozen=True)
@@ -102,20 +122,44 @@ class LazyRegistrySignals:
         return self._inner.model_signal(model_name, bars)
 
 
+def warmup_start(start: pd.Timestamp, timeframe: str, *, crypto: bool) -> pd.Timestamp:
+    """A start early enough to hold ``WARMUP_BARS`` bars before ``start`` (sessions, weekends)."""
+    tf = parse_timeframe(timeframe)
+    per_day = tf.bars_per_year(crypto=crypto) / (365.0 if crypto else 252.0)
+    days = WARMUP_BARS / max(per_day, 1e-9) * (1.0 if crypto else 7 / 5 * 1.1)
+    return start - pd.Timedelta(days=max(days, 1.0))
+
+
+def run_strategy_from(
+    bars: pd.DataFrame,
+    start: pd.Timestamp,
+    strategy: str,
+    params: Mapping[str, Any] | None,
+    config: BacktestConfig,
+    context: Any = None,
+) -> BacktestResult:
+    """Targets computed over all of ``bars`` (history warms the indicators), traded from ``start``."""
+    checked = validate_strategy_params(strategy, params)
+    target = np.asarray(get_strategy(strategy).fn(bars, checked, context), dtype=np.float64)
+    keep = np.asarray(pd.DatetimeIndex(bars["timestamp"]) >= start)
+    if keep.sum() < 2:
+        raise InvalidRequestError(f"only {int(keep.sum())} bar(s) from {start.date()}: nothing to trade")
+    traded = bars.loc[keep].reset_index(drop=True)
+    return run_backtest(traded, target[keep], strategy_config(strategy, checked, config))
+
+
 def run_backtest_request(settings: Settings, request: BacktestRequest, context: Any = None) -> BacktestResult:
+    first = request.start
+    if request.source != "file":
+        first = warmup_start(request.start, request.timeframe, crypto=request.config.crypto)
     bars = ensure_bars(
         settings,
         source=request.source,
         symbol=request.symbol,
         timeframe=request.timeframe,
-        start=request.start,
+        start=first,
         end=request.end,
         path=request.path,
     )
-    if len(bars) < 2:
-        raise InvalidRequestError(
-            f"only {len(bars)} bar(s) of {request.symbol} in that range: nothing to trade"
-        )
-    return run_strategy(
-        bars, request.strategy, request.params, request.config, context or LazyRegistrySignals(settings)
-    )
+    context = context or LazyRegistrySignals(settings)
+    return run_strategy_from(bars, request.start, request.strategy, request.params, request.config, context)

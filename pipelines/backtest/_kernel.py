@@ -6,8 +6,9 @@ check the stop-loss then the take-profit against the bar's low/high (the stop fi
 touched: the conservative reading of an unknown intrabar path); (3) mark to the close. Fills and
 fees come from :mod:`pipelines.backtest.costs`, compiled as is.
 
-Trades are rows of a float matrix (columns ``T_*``) grown by doubling, so memory follows the number
-of trades, not of bars. A trade's pnl is the sum of its cash flows (fees included), plus the
+Trades are rows of float matrices (columns ``T_*``): the kernel fills a buffer, returns when it is
+nearly full, and ``simulate`` resumes it with one twice as large, so memory follows the number of
+trades, not of bars. A trade's pnl is the sum of its cash flows (fees included), plus the
 mark-to-market value for one still open at the end, so trade pnls add up to the equity change.
 """
 

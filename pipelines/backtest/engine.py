@@ -14,11 +14,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pipelines.backtest import _fast
 from pipelines.backtest import _kernel as k
 from pipelines.backtest.config import BacktestConfig
 from pipelines.backtest.metrics import compute_metrics, held_bars
 from pipelines.errors import InvalidRequestError
-from pipelines.features.inputs import utc_nanos
 
 __all__ = ["EXIT_REASONS", "BacktestResult", "Trades", "bar_arrays", "run_backtest", "to_exposure"]
 
@@ -124,37 +124,50 @@ class BacktestResult:
         }
 
 
+def _nanos(column: pd.Series) -> IntArray:
+    """Epoch nanoseconds (UTC; naive values taken as UTC) without a time-zone conversion pass."""
+    if not pd.api.types.is_datetime64_any_dtype(column.dtype):
+        raise InvalidRequestError(f"bars column 'timestamp' must hold datetimes, got dtype {column.dtype}")
+    arr: Any = column.array
+    if arr.unit != "ns":
+        arr = arr.as_unit("ns")
+    ts: IntArray = np.ascontiguousarray(arr.asi8)
+    return ts
+
+
 def bar_arrays(bars: pd.DataFrame) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-    """(timestamps ns, open, high, low, close), checked: columns present, finite positive prices,
-    strictly increasing time."""
+    """(timestamps ns, open, high, low, close), checked: columns present, finite prices > 0,
+    strictly increasing time. Float64 columns are viewed, not copied."""
     if not isinstance(bars, pd.DataFrame):
         raise InvalidRequestError(f"bars must be a pandas DataFrame, got {type(bars).__name__}")
     missing = [c for c in ("timestamp", *_OHLC) if c not in bars.columns]
     if missing:
         raise InvalidRequestError(f"bars are missing column(s) {', '.join(missing)}")
-    try:
-        cols = [np.ascontiguousarray(bars[c].to_numpy(dtype=np.float64, na_value=np.nan)) for c in _OHLC]
-    except (TypeError, ValueError):
-        raise InvalidRequestError("bars columns open, high, low, close must be numeric") from None
-    for name, col in zip(_OHLC, cols, strict=True):
-        if col.size and not (np.min(col) > 0.0 and np.isfinite(np.max(col))):
-            raise InvalidRequestError(f"bars column {name!r} must hold finite prices > 0")
-    ts = utc_nanos(bars["timestamp"])
-    if ts.size > 1 and not bool((ts[1:] > ts[:-1]).all()):
+    cols = []
+    for name in _OHLC:
+        try:
+            col = np.ascontiguousarray(bars[name].to_numpy(dtype=np.float64, na_value=np.nan))
+        except (TypeError, ValueError):
+            raise InvalidRequestError(f"bars column {name!r} must be numeric") from None
+        if _fast.count_bad_prices(col):
+            bad = int(np.flatnonzero(~((col > 0.0) & np.isfinite(col)))[0])
+            raise InvalidRequestError(
+                f"bars column {name!r} must hold finite prices > 0; row {bad} has {col[bad]!r}"
+            )
+        cols.append(col)
+    ts = _nanos(bars["timestamp"])
+    if (ts.size and ts[0] == np.iinfo(np.int64).min) or not _fast.is_strictly_increasing(ts):
         raise InvalidRequestError("bars must be sorted by timestamp with no duplicate or missing timestamps")
     return ts, cols[0], cols[1], cols[2], cols[3]
 
 
 def to_exposure(target: npt.ArrayLike, n: int, config: BacktestConfig) -> FloatArray:
     """The exposures the engine trades: clipped, long-only unless allowed, sized, NaN = flat."""
-    arr = np.asarray(target, dtype=np.float64)
+    arr = np.ascontiguousarray(target, dtype=np.float64)
     if arr.shape != (n,):
         raise InvalidRequestError(f"target must have one value per bar ({n}), got shape {arr.shape}")
-    lo = -1.0 if config.allow_short else 0.0
-    out = np.clip(arr, lo, 1.0)
-    out[np.isnan(out)] = 0.0
-    if config.position_size != 1.0:
-        out *= config.position_size
+    out = np.empty(n)
+    _fast.to_exposure(arr, -1.0 if config.allow_short else 0.0, float(config.position_size), out)
     return out
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from pipelines.backtest import _fast
 from pipelines.backtest import _kernel as k
 
 __all__ = ["METRIC_NAMES", "compute_metrics", "held_bars"]
@@ -68,7 +69,9 @@ def held_bars(trades: FloatArray) -> npt.NDArray[np.int64]:
     return held
 
 
-def _curve_metrics(equity: FloatArray, initial: float, per_year: float) -> dict[str, float | None]:
+def _curve_metrics(
+    equity: FloatArray, position: FloatArray, initial: float, per_year: float
+) -> dict[str, Any]:
     final = float(equity[-1]) if equity.size else initial
     total = final / initial - 1.0
     n_ret = max(equity.size - 1, 0)
@@ -78,17 +81,8 @@ def _curve_metrics(equity: FloatArray, initial: float, per_year: float) -> dict[
         annual = -1.0
     else:
         annual = float(math.expm1(math.log(final / initial) * per_year / n_ret))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = equity[1:] / equity[:-1] - 1.0 if n_ret else np.empty(0)
+    mean, std, downside, max_dd, held = _fast.curve_stats(equity, position, initial)
     root = math.sqrt(per_year)
-    std = float(r.std(ddof=1)) if r.size > 1 else 0.0
-    mean = float(r.mean()) if r.size else 0.0
-    downside = float(np.sqrt(np.mean(np.minimum(r, 0.0) ** 2))) if r.size else 0.0
-    if equity.size:
-        peak = np.maximum.accumulate(np.maximum(equity, initial))
-        max_dd = float(np.min(equity / peak - 1.0))
-    else:
-        max_dd = 0.0
     sharpe = _ratio(mean, std)
     sortino = _ratio(mean, downside)
     calmar = _ratio(annual, abs(max_dd))
@@ -100,6 +94,7 @@ def _curve_metrics(equity: FloatArray, initial: float, per_year: float) -> dict[
         "calmar_ratio": calmar,
         "max_drawdown": min(max_dd, 0.0),
         "volatility": std * root if math.isfinite(std) else None,
+        "exposure": held / equity.size if equity.size else 0.0,
     }
 
 
@@ -141,8 +136,7 @@ def compute_metrics(
 ) -> dict[str, Any]:
     """Every metric of :data:`METRIC_NAMES` (see the module docstring), JSON-safe."""
     out: dict[str, Any] = {
-        **_curve_metrics(equity, initial_capital, bars_per_year),
+        **_curve_metrics(equity, position, initial_capital, bars_per_year),
         **_trade_metrics(trades, timestamps_ns),
     }
-    out["exposure"] = float(np.count_nonzero(position) / position.size) if position.size else 0.0
     return {name: out[name] for name in METRIC_NAMES}

@@ -114,3 +114,65 @@ def backtest(
         f"final equity {result.final_equity:,.2f}"
     )
     _print_metrics(result.metrics)
+
+
+@app.command("walk-forward")
+def walk_forward_cmd(
+    model_type: Annotated[str, typer.Option(help="simple | random_forest | lightgbm | xgboost | lstm")],
+    symbol: Annotated[str, typer.Option(help="AAPL, BTC/USDT, ...")],
+    source: SourceOpt = "synthetic",
+    path: Annotated[Path | None, typer.Option(help="CSV or Parquet file for --source file")] = None,
+    timeframe: TimeframeOpt = "1d",
+    start: Annotated[str | None, typer.Option(help="First day")] = None,
+    end: Annotated[str | None, typer.Option(help="Exclusive end")] = None,
+    train_window: Annotated[int, typer.Option(help="Training bars per fold")] = 252,
+    test_window: Annotated[int, typer.Option(help="Out-of-sample bars per fold")] = 63,
+    mode: Annotated[str, typer.Option(help="rolling | expanding training window")] = "rolling",
+    params: Annotated[str | None, typer.Option(help="Model hyperparameters as JSON")] = None,
+    threshold: Annotated[
+        float, typer.Option(help="Signal above it goes long, below minus it short/flat")
+    ] = 0.2,
+    initial_capital: Annotated[float, typer.Option(help="Starting equity")] = 10_000.0,
+    commission: Annotated[float, typer.Option(help="Fraction of traded notional per fill")] = 0.001,
+    slippage: Annotated[float, typer.Option(help="Fraction of price against the trader")] = 0.0,
+    allow_short: Annotated[bool, typer.Option("--allow-short", help="Go short instead of flat")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Retrain the model on each rolling window, trade the next one, stitch the out-of-sample result."""
+    from pipelines.analysis.walk_forward import plan_walk_forward, run_walk_forward
+
+    settings = get_settings()
+    with errors():
+        request = plan_walk_forward(
+            settings,
+            model_type=model_type,
+            symbol=symbol,
+            params=_json_object(params, "--params"),
+            train_window=train_window,
+            test_window=test_window,
+            mode=mode,
+            threshold=threshold,
+            source=source,
+            path=path,
+            timeframe=timeframe,
+            start=start,
+            end=end,
+            initial_capital=initial_capital,
+            commission=commission,
+            slippage=slippage,
+            allow_short=allow_short,
+        )
+        if as_json:
+            result = run_walk_forward(settings, request)
+        else:
+            with err.status(f"walk-forward {request.model_type} on {request.symbol} {request.timeframe}"):
+                result = run_walk_forward(settings, request)
+    payload = result.as_dict()
+    if as_json:
+        emit_json({"model_type": request.model_type, "symbol": request.symbol, **payload})
+        return
+    out.print(
+        f"[bold]walk-forward[/] {request.model_type} on {request.symbol}: {len(result.folds)} folds, "
+        f"final equity {result.final_equity:,.2f}"
+    )
+    _print_metrics(result.metrics)

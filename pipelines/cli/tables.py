@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from rich.table import Table
 
 from pipelines.data.service import DatasetSummary
 from pipelines.models.catalog import ModelSummary
 
-__all__ = ["datasets_table", "models_table"]
+__all__ = ["datasets_table", "models_table", "reports_table"]
 
 
 def datasets_table(datasets: Iterable[DatasetSummary]) -> Table:
@@ -45,5 +46,30 @@ def models_table(models: Iterable[ModelSummary]) -> Table:
             m.latest_version,
             f"{m.metrics.get('val_ic', float('nan')):.4f}",
             f"{m.metrics.get('val_directional_accuracy', float('nan')):.3f}",
+        )
+    return table
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{100 * value:+.1f}%"
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def reports_table(rows: Iterable[dict[str, Any]]) -> Table:
+    table = Table(title="out of sample: champion backtest | walk-forward (retrained per fold)")
+    for col in ("model", "bt return", "bt sharpe", "bt max dd", "wf return", "wf sharpe", "wf max dd"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for r in rows:
+        table.add_row(
+            r["model_name"],
+            _pct(r.get("bt_total_return")),
+            _num(r.get("bt_sharpe_ratio")),
+            _pct(r.get("bt_max_drawdown")),
+            _pct(r.get("wf_total_return")),
+            _num(r.get("wf_sharpe_ratio")),
+            _pct(r.get("wf_max_drawdown")),
         )
     return table

@@ -26,7 +26,12 @@ def test_module_defs_resolve_every_job_and_schedule() -> None:
     from assets.definitions import defs as module_defs
 
     repo = module_defs.get_repository_def()
-    assert {j.name for j in repo.get_all_jobs()} >= {"ingest_market_data", "build_features", "train_models"}
+    assert {j.name for j in repo.get_all_jobs()} >= {
+        "ingest_market_data",
+        "build_features",
+        "train_models",
+        "backtest_models",
+    }
     assert {s.name for s in repo.schedule_defs} == {
         "daily_stock_ingest",
         "hourly_crypto_ingest",
@@ -34,7 +39,7 @@ def test_module_defs_resolve_every_job_and_schedule() -> None:
     }
     assert {s.name for s in repo.sensor_defs} >= {"retrain_on_data_growth"}
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
-    assert keys == {"market_bars", "features", "trained_models"}
+    assert keys == {"market_bars", "features", "trained_models", "backtest_reports", "walk_forward_reports"}
 
 
 def test_partitions_are_symbol_by_year(defs: dg.Definitions) -> None:
@@ -185,3 +190,36 @@ def test_nightly_schedule_and_growth_sensor(settings: Settings, tmp_path: Path) 
     third = tick(second.cursor)
     assert [r.partition_key for r in third.run_requests or []] == ["simple-BTC-USDT-1d"]
     assert json.loads(third.cursor or "{}")["simple-BTC-USDT-1d"] == 91
+
+
+def test_backtest_and_walk_forward_reports_land_in_mlflow(settings: Settings, tmp_path: Path) -> None:
+    from pipelines.models.tracking import MlflowTracker
+
+    specs = tmp_path / "specs.yaml"
+    specs.write_text(SPECS)
+    defs = build_definitions(settings, specs_path=specs)
+    assert defs.resolve_job_def("train_models").execute_in_process(partition_key="lightgbm-AAPL-1d").success
+    result = defs.resolve_job_def("backtest_models").execute_in_process(partition_key="lightgbm-AAPL-1d")
+    assert result.success
+    meta = {
+        m.asset_key.to_user_string(): m.metadata
+        for m in result.get_asset_materialization_events()
+        for m in [m.event_specific_data.materialization]
+    }
+    assert meta["backtest_reports"]["model_version"].value == "1"
+    assert set(meta["backtest_reports"]["comparison"].value) == {"model", "sma_cross", "buy_and_hold"}
+    assert meta["walk_forward_reports"]["folds"].value >= 5
+    tracker = MlflowTracker(settings.resolved_mlflow_uri())
+    runs = tracker.client.search_runs(
+        [tracker.client.get_experiment_by_name("lgbm_aapl").experiment_id],
+        filter_string="tags.`tradeforge.report` != ''",
+    )
+    by_kind = {r.data.tags["tradeforge.report"]: r for r in runs}
+    assert set(by_kind) == {"backtest", "walk_forward"}
+    assert "bt_total_return" in by_kind["backtest"].data.metrics
+    assert (
+        "wf_sharpe_ratio" in by_kind["walk_forward"].data.metrics
+        or "wf_total_return" in by_kind["walk_forward"].data.metrics
+    )
+    for run in by_kind.values():
+        assert "equity_curve.png" in {a.path for a in tracker.client.list_artifacts(run.info.run_id)}

@@ -68,7 +68,8 @@ class ParamSpec:
             value = float(value)
         ok = isinstance(value, self.type) and not (self.type is not bool and isinstance(value, bool))
         if not ok:
-            raise InvalidRequestError(f"{where} must be a {_TYPE_NAMES[self.type]}, got {value!r}")
+            article = "an" if self.type is int else "a"
+            raise InvalidRequestError(f"{where} must be {article} {_TYPE_NAMES[self.type]}, got {value!r}")
         if self.type in (int, float):
             if not math.isfinite(value):
                 raise InvalidRequestError(f"{where} must be finite, got {value!r}")

@@ -1,0 +1,59 @@
+"""Assets ``backtest_reports`` and ``walk_forward_reports``: one per model spec, logged to MLflow
+beside the model (``pipelines.analysis.reports``)."""
+
+import dagster as dg
+
+from pipelines.analysis.reports import backtest_report, walk_forward_report
+from pipelines.models.specs import ModelSpec
+
+HEADLINE = ("total_return", "sharpe_ratio", "max_drawdown", "num_trades", "win_rate")
+
+
+def _headline(metrics: dict[str, object]) -> dict[str, float]:
+    return {k: float(v) for k in HEADLINE if isinstance((v := metrics.get(k)), int | float)}
+
+
+def build_report_assets(
+    specs: list[ModelSpec], trained_models: dg.AssetsDefinition
+) -> list[dg.AssetsDefinition]:
+    by_key = {s.key: s for s in specs}
+    partitions = trained_models.partitions_def
+
+    @dg.asset(
+        partitions_def=partitions,
+        group_name="backtests",
+        kinds={"mlflow", "numba"},
+        required_resource_keys={"tradeforge", "tracker"},
+        deps=[trained_models],
+        description="The champion traded over its validation window to now (fills at the next open, "
+        "0.1% commission), beside sma_cross and buy and hold; metrics and an equity-curve PNG in MLflow.",
+    )
+    def backtest_reports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        spec = by_key[context.partition_key]
+        report = backtest_report(context.resources.tradeforge, context.resources.tracker, spec.model_name)
+        return dg.MaterializeResult(
+            metadata={
+                "model_version": report.version,
+                "mlflow_run_id": report.run_id,
+                **_headline(report.metrics),
+                "comparison": {r["label"]: r.get("total_return") for r in report.rows},
+            }
+        )
+
+    @dg.asset(
+        partitions_def=partitions,
+        group_name="backtests",
+        kinds={"mlflow", "lightgbm"},
+        required_resource_keys={"tradeforge", "tracker"},
+        deps=[trained_models],
+        description="The spec's model kind retrained per fold (train 252 / test 63 bars) over six years; "
+        "per-fold and stitched out-of-sample metrics and equity curve in MLflow.",
+    )
+    def walk_forward_reports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        spec = by_key[context.partition_key]
+        report = walk_forward_report(context.resources.tradeforge, context.resources.tracker, spec)
+        return dg.MaterializeResult(
+            metadata={"folds": len(report.rows), "mlflow_run_id": report.run_id, **_headline(report.metrics)}
+        )
+
+    return [backtest_reports, walk_forward_reports]

@@ -1,0 +1,109 @@
+"""Walk-forward requests: validated up front, run on stored (or user-file) bars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.analysis.backtests import plan_backtest
+from pipelines.backtest import BacktestConfig, WalkForwardResult, walk_forward
+from pipelines.data.service import ensure_bars
+from pipelines.errors import InvalidRequestError
+from pipelines.models.base import ModelKind
+from pipelines.models.params import validate_params
+from pipelines.settings import Settings
+
+__all__ = ["WalkForwardRequest", "plan_walk_forward", "run_walk_forward"]
+
+
+@dataclass(frozen=True)
+class WalkForwardRequest:
+    model_type: str
+    params: dict[str, Any]
+    symbol: str
+    timeframe: str
+    source: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    train_window: int
+    test_window: int
+    mode: str
+    threshold: float
+    config: BacktestConfig
+    path: Path | None = None
+
+
+def plan_walk_forward(
+    settings: Settings,
+    *,
+    model_type: str,
+    symbol: str,
+    params: dict[str, Any] | None = None,
+    train_window: int = 252,
+    test_window: int = 63,
+    mode: str = "rolling",
+    threshold: float = 0.2,
+    **backtest: Any,
+) -> WalkForwardRequest:
+    """Check the model, windows and (through ``plan_backtest``) the data and trading settings."""
+    try:
+        kind = ModelKind(model_type)
+    except ValueError:
+        raise InvalidRequestError(
+            f"unknown model_type {model_type!r}; expected one of {', '.join(k.value for k in ModelKind)}"
+        ) from None
+    if kind in (ModelKind.ENSEMBLE, ModelKind.MULTI_OHLC):
+        raise InvalidRequestError(f"walk-forward retrains a single-target model; {kind.value} is not one")
+    checked = validate_params(kind, params or {})
+    if train_window < 20 or test_window < 1:
+        raise InvalidRequestError("train_window must be at least 20 bars and test_window at least 1")
+    if mode not in ("rolling", "expanding"):
+        raise InvalidRequestError("mode must be 'rolling' or 'expanding'")
+    if not 0.0 <= threshold < 1.0:
+        raise InvalidRequestError("threshold must be in [0, 1)")
+    base = plan_backtest(settings, strategy="buy_and_hold", symbol=symbol, **backtest)
+    return WalkForwardRequest(
+        kind.value,
+        checked,
+        base.symbol,
+        base.timeframe,
+        base.source,
+        base.start,
+        base.end,
+        train_window,
+        test_window,
+        mode,
+        threshold,
+        base.config,
+        base.path,
+    )
+
+
+def run_walk_forward(settings: Settings, request: WalkForwardRequest) -> WalkForwardResult:
+    bars = ensure_bars(
+        settings,
+        source=request.source,
+        symbol=request.symbol,
+        timeframe=request.timeframe,
+        start=request.start,
+        end=request.end,
+        path=request.path,
+    )
+    if len(bars) < request.train_window + request.test_window:
+        raise InvalidRequestError(
+            f"{len(bars)} bars of {request.symbol} cannot hold one fold of {request.train_window} training "
+            f"and {request.test_window} test bars; widen the dates or shrink the windows"
+        )
+    return walk_forward(
+        bars,
+        request.model_type,
+        request.params,
+        train_window=request.train_window,
+        test_window=request.test_window,
+        config=request.config,
+        mode=request.mode,
+        threshold=request.threshold,
+    )

@@ -19,6 +19,7 @@ from pipelines.backtest import _kernel as k
 from pipelines.backtest.config import BacktestConfig
 from pipelines.backtest.metrics import compute_metrics, held_bars
 from pipelines.errors import InvalidRequestError
+from pipelines.features.inputs import utc_nanos
 
 __all__ = ["EXIT_REASONS", "BacktestResult", "Trades", "bar_arrays", "run_backtest", "to_exposure"]
 
@@ -124,17 +125,6 @@ class BacktestResult:
         }
 
 
-def _nanos(column: pd.Series) -> IntArray:
-    """Epoch nanoseconds (UTC; naive values taken as UTC) without a time-zone conversion pass."""
-    if not pd.api.types.is_datetime64_any_dtype(column.dtype):
-        raise InvalidRequestError(f"bars column 'timestamp' must hold datetimes, got dtype {column.dtype}")
-    arr: Any = column.array
-    if arr.unit != "ns":
-        arr = arr.as_unit("ns")
-    ts: IntArray = np.ascontiguousarray(arr.asi8)
-    return ts
-
-
 def bar_arrays(bars: pd.DataFrame) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """(timestamps ns, open, high, low, close), checked: columns present, finite prices > 0,
     strictly increasing time. Float64 columns are viewed, not copied."""
@@ -146,7 +136,12 @@ def bar_arrays(bars: pd.DataFrame) -> tuple[IntArray, FloatArray, FloatArray, Fl
     cols = []
     for name in _OHLC:
         try:
-            col = np.ascontiguousarray(bars[name].to_numpy(dtype=np.float64, na_value=np.nan))
+            series = bars[name]
+            if series.dtype == np.float64:
+                raw = series.to_numpy()
+            else:
+                raw = series.to_numpy(np.float64, na_value=np.nan)
+            col = np.ascontiguousarray(raw)
         except (TypeError, ValueError):
             raise InvalidRequestError(f"bars column {name!r} must be numeric") from None
         if _fast.count_bad_prices(col):
@@ -155,7 +150,7 @@ def bar_arrays(bars: pd.DataFrame) -> tuple[IntArray, FloatArray, FloatArray, Fl
                 f"bars column {name!r} must hold finite prices > 0; row {bad} has {col[bad]!r}"
             )
         cols.append(col)
-    ts = _nanos(bars["timestamp"])
+    ts = np.ascontiguousarray(utc_nanos(bars["timestamp"]))
     if (ts.size and ts[0] == np.iinfo(np.int64).min) or not _fast.is_strictly_increasing(ts):
         raise InvalidRequestError("bars must be sorted by timestamp with no duplicate or missing timestamps")
     return ts, cols[0], cols[1], cols[2], cols[3]

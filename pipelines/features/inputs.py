@@ -145,10 +145,18 @@ class BarData:
             raise InvalidRequestError(
                 f"bars are missing column(s) {', '.join(missing)}; required: {', '.join(REQUIRED_COLUMNS)}"
             )
+        values: dict[str, Any] = {}
         for col in PRICE_FIELDS:
-            dtype = bars[col].dtype
-            if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
+            series = bars[col]  # one lookup per column: pandas column access dominates small frames
+            dtype = series.dtype
+            numeric = (
+                dtype.kind in "fiu"
+                if isinstance(dtype, np.dtype)
+                else pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+            )
+            if not numeric:
                 raise InvalidRequestError(f"bars column {col!r} must be numeric, got dtype {dtype}")
+            values[col] = _values(series)
         ts_ns = utc_nanos(bars["timestamp"])
         nat = np.iinfo(np.int64).min
         if ts_ns.size > 1 and not bool((ts_ns[1:] > ts_ns[:-1]).all()):
@@ -157,7 +165,7 @@ class BarData:
             raise InvalidRequestError("bars must be sorted by timestamp with no duplicate timestamps")
         if ts_ns.size and ts_ns[0] == nat:  # NaT is the smallest value, so in sorted data only here
             raise InvalidRequestError("bars column 'timestamp' contains missing values")
-        return cls({col: _values(bars[col]) for col in PRICE_FIELDS}, ts_ns)
+        return cls(values, ts_ns)
 
 
 def _values(column: pd.Series) -> Any:
@@ -180,11 +188,12 @@ def utc_nanos(timestamps: pd.Series) -> IntArray:
         raise InvalidRequestError(
             f"bars column 'timestamp' must hold datetimes, got dtype {timestamps.dtype}"
         )
-    index = pd.DatetimeIndex(timestamps)
-    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
-    if index.unit != "ns":
-        index = index.as_unit("ns")
-    return read_only(index.asi8)
+    # A datetime array stores UTC epoch values whatever its time zone, so no conversion pass is
+    # needed: naive values are read as UTC, aware ones are already UTC underneath.
+    arr: Any = timestamps.array
+    if arr.unit != "ns":
+        arr = arr.as_unit("ns")
+    return read_only(np.asarray(arr.asi8))
 
 
 def utc_timestamps(timestamps: pd.Series, ts_ns: IntArray) -> pd.Series:

@@ -19,7 +19,7 @@ from pipelines.backtest import _kernel as k
 from pipelines.backtest.config import BacktestConfig
 from pipelines.backtest.metrics import compute_metrics, held_bars
 from pipelines.errors import InvalidRequestError
-from pipelines.features.inputs import utc_nanos
+from pipelines.features.inputs import BarData, utc_nanos
 
 __all__ = ["EXIT_REASONS", "BacktestResult", "Trades", "bar_arrays", "run_backtest", "to_exposure"]
 
@@ -125,9 +125,25 @@ class BacktestResult:
         }
 
 
-def bar_arrays(bars: pd.DataFrame) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+def _checked_prices(name: str, col: FloatArray) -> FloatArray:
+    if _fast.count_bad_prices(col):
+        bad = int(np.flatnonzero(~((col > 0.0) & np.isfinite(col)))[0])
+        raise InvalidRequestError(
+            f"bars column {name!r} must hold finite prices > 0; row {bad} has {col[bad]!r}"
+        )
+    return col
+
+
+def bar_arrays(
+    bars: pd.DataFrame, data: BarData | None = None
+) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """(timestamps ns, open, high, low, close), checked: columns present, finite prices > 0,
-    strictly increasing time. Float64 columns are viewed, not copied."""
+    strictly increasing time. Float64 columns are viewed, not copied. ``data``, when the caller
+    already holds the frame's validated ``BarData`` (a strategy run does), saves a second pass
+    through pandas: on small frames, column access costs more than the backtest itself."""
+    if data is not None:
+        cols = [_checked_prices(name, np.ascontiguousarray(getattr(data, name))) for name in _OHLC]
+        return np.ascontiguousarray(data.ts_ns), cols[0], cols[1], cols[2], cols[3]
     if not isinstance(bars, pd.DataFrame):
         raise InvalidRequestError(f"bars must be a pandas DataFrame, got {type(bars).__name__}")
     missing = [c for c in ("timestamp", *_OHLC) if c not in bars.columns]
@@ -144,12 +160,7 @@ def bar_arrays(bars: pd.DataFrame) -> tuple[IntArray, FloatArray, FloatArray, Fl
             col = np.ascontiguousarray(raw)
         except (TypeError, ValueError):
             raise InvalidRequestError(f"bars column {name!r} must be numeric") from None
-        if _fast.count_bad_prices(col):
-            bad = int(np.flatnonzero(~((col > 0.0) & np.isfinite(col)))[0])
-            raise InvalidRequestError(
-                f"bars column {name!r} must hold finite prices > 0; row {bad} has {col[bad]!r}"
-            )
-        cols.append(col)
+        cols.append(_checked_prices(name, col))
     ts = np.ascontiguousarray(utc_nanos(bars["timestamp"]))
     if (ts.size and ts[0] == np.iinfo(np.int64).min) or not _fast.is_strictly_increasing(ts):
         raise InvalidRequestError("bars must be sorted by timestamp with no duplicate or missing timestamps")
@@ -166,11 +177,14 @@ def to_exposure(target: npt.ArrayLike, n: int, config: BacktestConfig) -> FloatA
     return out
 
 
-def run_backtest(bars: pd.DataFrame, target: npt.ArrayLike, config: BacktestConfig) -> BacktestResult:
-    """Trade ``target`` (exposure in [-1, 1] decided at each bar's close) over ``bars``."""
+def run_backtest(
+    bars: pd.DataFrame, target: npt.ArrayLike, config: BacktestConfig, *, data: BarData | None = None
+) -> BacktestResult:
+    """Trade ``target`` (exposure in [-1, 1] decided at each bar's close) over ``bars``
+    (``data``: the same bars already validated by ``BarData.from_frame``)."""
     if not isinstance(config, BacktestConfig):
         raise InvalidRequestError("config must be a BacktestConfig")
-    ts, open_, high, low, close = bar_arrays(bars)
+    ts, open_, high, low, close = bar_arrays(bars, data)
     exposure = to_exposure(target, ts.size, config)
     equity, position, trades = k.simulate(
         open_,

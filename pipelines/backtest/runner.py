@@ -10,6 +10,7 @@ import pandas as pd
 from pipelines.backtest.config import BacktestConfig
 from pipelines.backtest.engine import BacktestResult, run_backtest
 from pipelines.backtest.strategies import StrategyContext, get_strategy, validate_strategy_params
+from pipelines.features import BarData
 
 __all__ = ["run_strategy", "strategy_config"]
 
@@ -33,5 +34,13 @@ def run_strategy(
 ) -> BacktestResult:
     """Backtest ``strategy`` with ``params`` (validated, defaults filled in) over ``bars``."""
     checked = validate_strategy_params(strategy, params)
-    target = get_strategy(strategy).fn(bars, checked, context)
-    return run_backtest(bars, target, strategy_config(strategy, checked, config))
+    strat = get_strategy(strategy)
+    if not strat.accepts_data:
+        return run_backtest(
+            bars, strat.fn(bars, checked, context), strategy_config(strategy, checked, config)
+        )
+    # One pass through pandas for the strategy's indicators and the engine's prices alike.
+    data = BarData.from_frame(bars)
+    fn: Any = strat.fn  # registered with an extra ``data`` keyword (``Strategy.accepts_data``)
+    target = fn(bars, checked, context, data=data)
+    return run_backtest(bars, target, strategy_config(strategy, checked, config), data=data)

@@ -9,6 +9,7 @@ A parameter with ``config_field`` overrides that :class:`BacktestConfig` setting
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -103,6 +104,7 @@ class Strategy:
     params: tuple[ParamSpec, ...]
     description: str
     needs_context: bool = False
+    accepts_data: bool = False  # the fn takes ``data=BarData`` (the runner's extraction, reused)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -127,7 +129,8 @@ def register_strategy(
                 raise TypeError(f"strategy {name!r}: parameter {p.name!r} has unsupported type {p.type}")
             if p.default is not None:
                 p.check(name, p.default)
-        _REGISTRY[name] = Strategy(name, fn, tuple(params), description, needs_context)
+        accepts_data = "data" in inspect.signature(fn).parameters
+        _REGISTRY[name] = Strategy(name, fn, tuple(params), description, needs_context, accepts_data)
         return fn
 
     return register

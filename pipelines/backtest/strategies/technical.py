@@ -37,11 +37,13 @@ def buy_and_hold(bars: pd.DataFrame, params: dict[str, Any], context: StrategyCo
     ],
     description="Long while SMA(fast) > SMA(slow), otherwise short (flat unless shorting is allowed).",
 )
-def sma_cross(bars: pd.DataFrame, params: dict[str, Any], context: StrategyContext | None) -> FloatArray:
+def sma_cross(
+    bars: pd.DataFrame, params: dict[str, Any], context: StrategyContext | None, data: BarData | None = None
+) -> FloatArray:
     fast, slow = params["fast"], params["slow"]
     if fast >= slow:
         raise InvalidRequestError(f"sma_cross needs fast < slow, got fast={fast}, slow={slow}")
-    data = BarData.from_frame(bars)
+    data = BarData.from_frame(bars) if data is None else data
     f = _indicator(data, "sma", period=fast)[0]
     s = _indicator(data, "sma", period=slow)[0]
     out: FloatArray = np.where(f > s, 1.0, -1.0)
@@ -73,10 +75,13 @@ def _latch(enter_long: npt.NDArray[np.bool_], enter_short: npt.NDArray[np.bool_]
         "overbought, where it turns short (flat unless shorting is allowed) until oversold again."
     ),
 )
-def rsi_reversion(bars: pd.DataFrame, params: dict[str, Any], context: StrategyContext | None) -> FloatArray:
+def rsi_reversion(
+    bars: pd.DataFrame, params: dict[str, Any], context: StrategyContext | None, data: BarData | None = None
+) -> FloatArray:
     if params["oversold"] >= params["overbought"]:
         raise InvalidRequestError("rsi_reversion needs oversold < overbought")
-    rsi = _indicator(BarData.from_frame(bars), "rsi", period=params["period"])[0]
+    data = BarData.from_frame(bars) if data is None else data
+    rsi = _indicator(data, "rsi", period=params["period"])[0]
     return _latch(rsi < params["oversold"], rsi > params["overbought"])
 
 
@@ -113,9 +118,9 @@ _band_state = njit(cache=True, nogil=True)(_band_state_impl)
     ),
 )
 def bollinger_breakout(
-    bars: pd.DataFrame, params: dict[str, Any], context: StrategyContext | None
+    bars: pd.DataFrame, params: dict[str, Any], context: StrategyContext | None, data: BarData | None = None
 ) -> FloatArray:
-    data = BarData.from_frame(bars)
+    data = BarData.from_frame(bars) if data is None else data
     upper, middle, lower = _indicator(data, "bb", period=params["period"], nbdev=params["nbdev"])
     close = np.ascontiguousarray(bars["close"].to_numpy(dtype=np.float64))
     out: FloatArray = _band_state(close, upper, middle, lower)

@@ -24,6 +24,7 @@ __all__ = [
     "err",
     "errors",
     "fail",
+    "json_object",
     "models_app",
     "out",
     "progress",
@@ -78,3 +79,16 @@ def progress(enabled: bool, total: int, label: str) -> Iterator[Callable[[str, i
             bar.update(task, completed=done, description=f"{label} {name}")
 
         yield update
+
+
+def json_object(text: str | None, flag: str) -> dict[str, Any]:
+    """The JSON object given to ``flag`` (empty when the flag was not given)."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequestError(f"{flag} is not valid JSON: {exc.msg}") from None
+    if not isinstance(value, dict):
+        raise InvalidRequestError(f'{flag} must be a JSON object such as {{"n_estimators": 500}}')
+    return value

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from pipelines.cli._common import JsonOpt, SourceOpt, TimeframeOpt, app, emit_json, err, errors, out
-from pipelines.errors import InvalidRequestError
+from pipelines.cli._common import (
+    JsonOpt,
+    SourceOpt,
+    TimeframeOpt,
+    app,
+    emit_json,
+    err,
+    errors,
+    json_object,
+    out,
+)
 from pipelines.settings import get_settings
-
-
-def _json_object(text: str | None, flag: str) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidRequestError(f"{flag} is not valid JSON: {exc.msg}") from None
-    if not isinstance(value, dict):
-        raise InvalidRequestError(f'{flag} must be a JSON object such as {{"fast": 10}}')
-    return value
-
 
 HEADLINE = (
     "total_return",
@@ -80,7 +75,7 @@ def backtest(
             settings,
             strategy=strategy,
             symbol=symbol,
-            params=_json_object(params, "--params"),
+            params=json_object(params, "--params"),
             source=source,
             timeframe=timeframe,
             start=start,
@@ -147,7 +142,7 @@ def walk_forward_cmd(
             settings,
             model_type=model_type,
             symbol=symbol,
-            params=_json_object(params, "--params"),
+            params=json_object(params, "--params"),
             train_window=train_window,
             test_window=test_window,
             mode=mode,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
@@ -15,10 +14,10 @@ from pipelines.cli._common import (
     emit_json,
     err,
     errors,
+    json_object,
     models_app,
     out,
 )
-from pipelines.errors import InvalidRequestError
 from pipelines.settings import get_settings
 
 
@@ -51,12 +50,7 @@ def train(
 
     settings = get_settings()
     with errors():
-        try:
-            parsed = json.loads(params) if params else {}
-        except json.JSONDecodeError as exc:
-            raise InvalidRequestError(f"--params is not valid JSON: {exc.msg}") from None
-        if not isinstance(parsed, dict):
-            raise InvalidRequestError('--params must be a JSON object such as {"n_estimators": 500}')
+        parsed = json_object(params, "--params")
         request = plan_training(
             settings,
             model_type=model_type,

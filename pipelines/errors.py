@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 __all__ = [
+    "AuthenticationError",
+    "ConflictError",
     "DataNotFoundError",
     "InvalidRequestError",
     "InvalidSymbolError",
+    "ModelError",
+    "PermissionDeniedError",
     "ProviderError",
+    "RateLimitedError",
     "TradeforgeError",
     "UnknownSymbolError",
 ]
@@ -46,3 +51,33 @@ class ProviderError(TradeforgeError):
     """A data provider failed after its retries (network down, exchange unavailable, ...)."""
 
     code = "PROVIDER_ERROR"
+
+
+class AuthenticationError(TradeforgeError):
+    """Missing, malformed, expired or revoked credentials (bad password, token or API key)."""
+
+    code = "UNAUTHORIZED"
+
+
+class PermissionDeniedError(TradeforgeError):
+    """Authenticated, but the role does not allow this (a user asking for another user's data)."""
+
+    code = "FORBIDDEN"
+
+
+class ConflictError(TradeforgeError):
+    """The request would duplicate something unique (a username, an API key name)."""
+
+    code = "CONFLICT"
+
+
+class RateLimitedError(TradeforgeError):
+    """The caller's tier allows no more requests in the current window."""
+
+    code = "RATE_LIMITED"
+
+
+class ModelError(TradeforgeError):
+    """A model failed to compute a prediction on valid input (a server-side fault)."""
+
+    code = "MODEL_ERROR"

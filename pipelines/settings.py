@@ -59,6 +59,19 @@ class Settings(BaseSettings):
     provider_max_retries: int = 4
     provider_backoff_seconds: float = 1.0
 
+    # Serving
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000", "http://localhost:8000"])
+    access_token_minutes: int = 30
+    refresh_token_days: int = 7
+    # Requests per hour by tier (None: unlimited), the 000 document's tiers.
+    rate_limits: dict[str, int | None] = Field(
+        default_factory=lambda: {"free": 100, "pro": 1000, "enterprise": None}
+    )
+    rate_limit_window_seconds: int = 3600
+    default_tier: str = "free"
+    # How long a cached latest-feature row is trusted before the store is asked for newer bars.
+    feature_cache_ttl_seconds: float = 5.0
+
     @field_validator("home", mode="before")
     @classmethod
     def _expand_home(cls, value: Any) -> Any:
@@ -90,6 +103,16 @@ class Settings(BaseSettings):
     @property
     def locks_dir(self) -> Path:
         return self.home / "locks"
+
+    @property
+    def secret_key_path(self) -> Path:
+        """Where a generated dev JWT key lives when ``TRADEFORGE_SECRET_KEY`` is unset."""
+        return self.home / "secret_key"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Saved monitoring snapshots (``POST /api/v1/monitoring/save``)."""
+        return self.home / "metrics"
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home.resolve() / 'app.db'}"

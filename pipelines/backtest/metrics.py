@@ -99,29 +99,18 @@ def _curve_metrics(
 
 
 def _trade_metrics(trades: FloatArray, timestamps_ns: npt.NDArray[np.int64]) -> dict[str, Any]:
-    pnl = trades[:, k.T_PNL]
-    wins = pnl[pnl > 0.0]
-    losses = pnl[pnl < 0.0]
-    n = int(pnl.size)
-    gross_loss = float(-losses.sum())
-    if n:
-        entry = trades[:, k.T_ENTRY_IDX].astype(np.int64)
-        exit_ = trades[:, k.T_EXIT_IDX].astype(np.int64)
-        seconds = (timestamps_ns[exit_] - timestamps_ns[entry]) / 1e9
-        avg_bars: float | None = float(held_bars(trades).mean())
-        avg_seconds: float | None = float(seconds.mean())
-    else:
-        avg_bars = avg_seconds = None
+    n = int(trades.shape[0])
+    wins, win_sum, losses, loss_sum, avg_bars, avg_seconds = _fast.trade_stats(trades, timestamps_ns)
     return {
         "num_trades": n,
-        "win_rate": _ratio(float(wins.size), float(n)),
-        "profit_factor": _ratio(float(wins.sum()), gross_loss),
-        "avg_win": float(wins.mean()) if wins.size else None,
-        "avg_loss": float(losses.mean()) if losses.size else None,
-        "avg_trade_duration": avg_bars,
-        "avg_trade_duration_seconds": avg_seconds,
-        "winning_trades": int(wins.size),
-        "losing_trades": int(losses.size),
+        "win_rate": _ratio(float(wins), float(n)),
+        "profit_factor": _ratio(win_sum, -loss_sum),
+        "avg_win": win_sum / wins if wins else None,
+        "avg_loss": loss_sum / losses if losses else None,
+        "avg_trade_duration": avg_bars if n else None,
+        "avg_trade_duration_seconds": avg_seconds if n else None,
+        "winning_trades": int(wins),
+        "losing_trades": int(losses),
     }
 
 

@@ -13,7 +13,15 @@ import pandas as pd
 from pipelines.errors import InvalidRequestError
 from pipelines.features._kernels import FloatArray, IntArray
 
-__all__ = ["PRICE_FIELDS", "REQUIRED_COLUMNS", "BarData", "read_only", "utc_nanos", "utc_timestamps"]
+__all__ = [
+    "PRICE_FIELDS",
+    "REQUIRED_COLUMNS",
+    "BarData",
+    "column_arrays",
+    "read_only",
+    "utc_nanos",
+    "utc_timestamps",
+]
 
 PRICE_FIELDS = ("open", "high", "low", "close", "volume")
 REQUIRED_COLUMNS = ("timestamp", *PRICE_FIELDS)
@@ -145,10 +153,11 @@ class BarData:
             raise InvalidRequestError(
                 f"bars are missing column(s) {', '.join(missing)}; required: {', '.join(REQUIRED_COLUMNS)}"
             )
+        arrays = column_arrays(bars, REQUIRED_COLUMNS)
         values: dict[str, Any] = {}
         for col in PRICE_FIELDS:
-            series = bars[col]  # one lookup per column: pandas column access dominates small frames
-            dtype = series.dtype
+            arr = arrays[col]
+            dtype = arr.dtype
             numeric = (
                 dtype.kind in "fiu"
                 if isinstance(dtype, np.dtype)
@@ -156,8 +165,8 @@ class BarData:
             )
             if not numeric:
                 raise InvalidRequestError(f"bars column {col!r} must be numeric, got dtype {dtype}")
-            values[col] = _values(series)
-        ts_ns = utc_nanos(bars["timestamp"])
+            values[col] = _values(arr)
+        ts_ns = utc_nanos(arrays["timestamp"])
         nat = np.iinfo(np.int64).min
         if ts_ns.size > 1 and not bool((ts_ns[1:] > ts_ns[:-1]).all()):
             if bool((ts_ns == nat).any()):
@@ -168,10 +177,29 @@ class BarData:
         return cls(values, ts_ns)
 
 
-def _values(column: pd.Series) -> Any:
-    """The column's values without a copy for numpy dtypes; nullable dtypes get NaN for NA."""
+def column_arrays(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, Any]:
+    """The arrays behind ``frame``'s columns ``names``, without building a Series for each.
+
+    On a year of daily bars, ``frame[col]`` (a Series with its index and flags) costs more than a
+    whole backtest; pandas' own column accessor returns the stored array in about a tenth of the
+    time. It is private API, so any frame where it is missing or ambiguous takes the public route.
+    """
+    columns = frame.columns
+    if not columns.is_unique:
+        dupes = sorted({str(c) for c in columns[columns.duplicated()]})
+        raise InvalidRequestError(f"bars have duplicate column name(s): {', '.join(dupes)}")
+    get = getattr(frame, "_get_column_array", None)
+    if get is None:
+        return {name: frame[name].array for name in names}
+    return {name: get(columns.get_loc(name)) for name in names}
+
+
+def _values(column: Any) -> Any:
+    """The values without a copy for numpy dtypes; nullable dtypes get NaN for NA."""
+    if isinstance(column, np.ndarray):
+        return column
     if isinstance(column.dtype, np.dtype):
-        return column.to_numpy()
+        return np.asarray(column)
     return column.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
@@ -182,15 +210,17 @@ def read_only(arr: npt.NDArray[S]) -> npt.NDArray[S]:
     return view
 
 
-def utc_nanos(timestamps: pd.Series) -> IntArray:
-    """Epoch nanoseconds of a datetime column; tz-naive values are taken to be UTC."""
+def utc_nanos(timestamps: pd.Series | Any) -> IntArray:
+    """Epoch nanoseconds of a datetime column (a Series or its array); tz-naive values are UTC."""
     if not pd.api.types.is_datetime64_any_dtype(timestamps.dtype):
         raise InvalidRequestError(
             f"bars column 'timestamp' must hold datetimes, got dtype {timestamps.dtype}"
         )
     # A datetime array stores UTC epoch values whatever its time zone, so no conversion pass is
     # needed: naive values are read as UTC, aware ones are already UTC underneath.
-    arr: Any = timestamps.array
+    arr: Any = timestamps.array if isinstance(timestamps, pd.Series) else timestamps
+    if isinstance(arr, np.ndarray):
+        return read_only(arr.astype("datetime64[ns]", copy=False).view(np.int64))
     if arr.unit != "ns":
         arr = arr.as_unit("ns")
     return read_only(np.asarray(arr.asi8))

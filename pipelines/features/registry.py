@@ -11,6 +11,7 @@ output name when the indicator takes no parameters (``obv``).
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -108,7 +109,7 @@ class Indicator:
     ) -> Outputs:
         """The indicator's output arrays, written into ``out`` (one array per column) when given."""
         resolved = self.resolve(params)
-        n_out = len(self.columns(resolved))
+        n_out = len(self.outputs) if self.namer is None else len(self.namer(resolved))
         if out is None:
             out = [np.empty(len(bars)) for _ in range(n_out)]
         elif len(out) != n_out:
@@ -131,7 +132,7 @@ class Indicator:
 def _coerce(name: str, key: str, value: Any, *, integer: bool) -> ParamValue:
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise InvalidRequestError(f"parameter {key!r} of indicator {name!r} must be a number, got {value!r}")
-    if not np.isfinite(value):
+    if not math.isfinite(value):
         raise InvalidRequestError(f"parameter {key!r} of indicator {name!r} must be finite, got {value!r}")
     if integer:
         if float(value) != int(value):

@@ -329,3 +329,32 @@ def test_feature_sets_are_hashable_value_objects() -> None:
     assert a != FeatureSet("x", [IndicatorSpec("sma", {"period": 6})])
     with pytest.raises(AttributeError):
         a.name = "y"  # type: ignore[misc]
+
+
+def test_nullable_and_public_route_columns_agree(make_bars: Callable[..., pd.DataFrame]) -> None:
+    """Nullable Float64 columns (NA read as NaN) and frames without pandas' private column accessor
+    give the same arrays as plain float64 columns."""
+    from pipelines.features.inputs import BarData, column_arrays
+
+    frame = make_bars(40, seed=5)
+    nullable = frame.astype({"close": "Float64"})
+    nullable.loc[3, "close"] = pd.NA
+    data = BarData.from_frame(nullable)
+    assert np.isnan(data.close[3])
+    np.testing.assert_array_equal(np.delete(data.close, 3), np.delete(frame["close"].to_numpy(), 3))
+
+    class PublicOnly(pd.DataFrame):
+        _get_column_array = None  # as if pandas dropped the private accessor
+
+    public = column_arrays(PublicOnly(frame), ["open", "timestamp"])
+    np.testing.assert_array_equal(np.asarray(public["open"]), frame["open"].to_numpy())
+    assert BarData.from_frame(PublicOnly(frame)).ts_ns.tolist() == BarData.from_frame(frame).ts_ns.tolist()
+
+
+def test_duplicate_column_names_are_rejected(make_bars: Callable[..., pd.DataFrame]) -> None:
+    from pipelines.features.inputs import BarData
+
+    frame = make_bars(10, seed=6)
+    doubled = pd.concat([frame, frame[["close"]]], axis=1)
+    with pytest.raises(InvalidRequestError, match="duplicate column name.*close"):
+        BarData.from_frame(doubled)

@@ -8,17 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from pipelines.backtest import (
     BacktestConfig,
     BacktestResult,
-    get_strategy,
-    run_backtest,
     validate_strategy_params,
 )
-from pipelines.backtest.runner import strategy_config
+from pipelines.backtest.runner import run_strategy_from
 from pipelines.data.providers import normalize_source
 from pipelines.data.service import ensure_bars
 from pipelines.data.symbols import parse_symbol
@@ -128,24 +125,6 @@ def warmup_start(start: pd.Timestamp, timeframe: str, *, crypto: bool) -> pd.Tim
     per_day = tf.bars_per_year(crypto=crypto) / (365.0 if crypto else 252.0)
     days = WARMUP_BARS / max(per_day, 1e-9) * (1.0 if crypto else 7 / 5 * 1.1)
     return start - pd.Timedelta(days=max(days, 1.0))
-
-
-def run_strategy_from(
-    bars: pd.DataFrame,
-    start: pd.Timestamp,
-    strategy: str,
-    params: Mapping[str, Any] | None,
-    config: BacktestConfig,
-    context: Any = None,
-) -> BacktestResult:
-    """Targets computed over all of ``bars`` (history warms the indicators), traded from ``start``."""
-    checked = validate_strategy_params(strategy, params)
-    target = np.asarray(get_strategy(strategy).fn(bars, checked, context), dtype=np.float64)
-    keep = np.asarray(pd.DatetimeIndex(bars["timestamp"]) >= start)
-    if keep.sum() < 2:
-        raise InvalidRequestError(f"only {int(keep.sum())} bar(s) from {start.date()}: nothing to trade")
-    traded = bars.loc[keep].reset_index(drop=True)
-    return run_backtest(traded, target[keep], strategy_config(strategy, checked, config))
 
 
 def run_backtest_request(settings: Settings, request: BacktestRequest, context: Any = None) -> BacktestResult:

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.backtest.config import BacktestConfig
-from pipelines.backtest.runner import run_strategy
+from pipelines.backtest.runner import run_strategy, run_strategy_from
 from pipelines.backtest.strategies import StrategyContext
 from pipelines.errors import InvalidRequestError
 
@@ -32,9 +32,18 @@ def compare_strategies(
     runs: Sequence[tuple[str, str, Mapping[str, Any] | None]],
     config: BacktestConfig,
     context: StrategyContext | None = None,
+    *,
+    start: pd.Timestamp | None = None,
 ) -> list[dict[str, Any]]:
     """One row of metrics per ``(label, strategy, params)`` run, then a ``benchmark`` row: buy and
-    hold with the same costs and position size (stops off: a benchmark does not trade)."""
+    hold with the same costs and position size (stops off: a benchmark does not trade). With
+    ``start``, bars before it only warm the indicators; trading starts there."""
+
+    def run(strategy: str, params: Mapping[str, Any] | None, cfg: BacktestConfig, ctx: Any) -> Any:
+        if start is None:
+            return run_strategy(bars, strategy, params, cfg, ctx)
+        return run_strategy_from(bars, start, strategy, params, cfg, ctx)
+
     labels = [label for label, _, _ in runs]
     if len(set(labels)) != len(labels):
         raise InvalidRequestError("compare_strategies needs distinct labels")
@@ -42,9 +51,9 @@ def compare_strategies(
         raise InvalidRequestError(f"the label {BENCHMARK_LABEL!r} is reserved for buy and hold")
     rows = []
     for label, strategy, params in runs:
-        result = run_strategy(bars, strategy, params, config, context)
+        result = run(strategy, params, config, context)
         rows.append(_row(label, strategy, params or {}, result))
     bench_config = config.with_overrides(stop_loss=None, take_profit=None)
-    bench = run_strategy(bars, "buy_and_hold", {}, bench_config)
+    bench = run("buy_and_hold", {}, bench_config, None)
     rows.append(_row(BENCHMARK_LABEL, "buy_and_hold", {}, bench))
     return rows

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipelines.backtest.config import BacktestConfig
 from pipelines.backtest.engine import BacktestResult, run_backtest
 from pipelines.backtest.strategies import StrategyContext, get_strategy, validate_strategy_params
+from pipelines.errors import InvalidRequestError
 from pipelines.features import BarData
 
-__all__ = ["run_strategy", "strategy_config"]
+__all__ = ["run_strategy", "run_strategy_from", "strategy_config"]
 
 
 def strategy_config(name: str, params: Mapping[str, Any], config: BacktestConfig) -> BacktestConfig:
@@ -44,3 +46,21 @@ def run_strategy(
     fn: Any = strat.fn  # registered with an extra ``data`` keyword (``Strategy.accepts_data``)
     target = fn(bars, checked, context, data=data)
     return run_backtest(bars, target, strategy_config(strategy, checked, config), data=data)
+
+
+def run_strategy_from(
+    bars: pd.DataFrame,
+    start: pd.Timestamp,
+    strategy: str,
+    params: Mapping[str, Any] | None,
+    config: BacktestConfig,
+    context: Any = None,
+) -> BacktestResult:
+    """Targets computed over all of ``bars`` (history warms the indicators), traded from ``start``."""
+    checked = validate_strategy_params(strategy, params)
+    target = np.asarray(get_strategy(strategy).fn(bars, checked, context), dtype=np.float64)
+    keep = np.asarray(pd.DatetimeIndex(bars["timestamp"]) >= start)
+    if keep.sum() < 2:
+        raise InvalidRequestError(f"only {int(keep.sum())} bar(s) from {start.date()}: nothing to trade")
+    traded = bars.loc[keep].reset_index(drop=True)
+    return run_backtest(traded, target[keep], strategy_config(strategy, checked, config))

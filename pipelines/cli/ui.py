@@ -46,3 +46,26 @@ def mlflow_ui(
     exe = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
     args = [exe, "server", "--backend-store-uri", uri, "--default-artifact-root", artifacts.as_uri()]
     os.execve(exe, [*args, "--host", host, "--port", str(port)], {**os.environ, "MLFLOW_TRACKING_URI": uri})
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes", min=1, max=64)] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Serve the REST API (Litestar on uvicorn): docs at /docs, metrics at /metrics."""
+    import uvicorn
+
+    get_settings()  # fail here, not in a worker, on a bad environment
+    uvicorn.run(
+        "serving.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,  # the app logs requests itself (request log table, Prometheus)
+        app_dir=str(REPO_ROOT),
+    )

@@ -6,9 +6,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pipelines.errors import InvalidRequestError
 from pipelines.models.tracking import RegisteredVersion, Tracker
 
-__all__ = ["ModelSummary", "list_models"]
+__all__ = [
+    "CATEGORIES",
+    "STATUSES",
+    "ModelSummary",
+    "category_of",
+    "list_models",
+    "model_status",
+    "query_models",
+]
 
 
 @dataclass
@@ -59,3 +68,63 @@ def _summary(name: str, versions: list[RegisteredVersion]) -> ModelSummary:
 
 def list_models(tracker: Tracker) -> list[ModelSummary]:
     return [_summary(name, versions) for name, versions in tracker.list_models() if versions]
+
+
+# The 000 document's catalogue groups models by category.
+CATEGORIES = {
+    "simple": "machine_learning",
+    "random_forest": "machine_learning",
+    "lightgbm": "machine_learning",
+    "xgboost": "machine_learning",
+    "lstm": "deep_learning",
+    "multi_ohlc": "deep_learning",
+    "ensemble": "ensemble",
+}
+STATUSES = ("active", "training", "deprecated")
+_CATEGORY_ALIASES = {"ml": "machine_learning", "dl": "deep_learning"}
+
+
+def category_of(kind: str) -> str:
+    return CATEGORIES.get(kind, "machine_learning")
+
+
+def model_status(summary: ModelSummary, training: frozenset[str] = frozenset()) -> str:
+    """``training`` while a run for the name is in progress; ``active`` with a champion to serve;
+    ``deprecated`` when no version holds the champion alias any more."""
+    if summary.name in training:
+        return "training"
+    return "active" if summary.champion_version is not None else "deprecated"
+
+
+def query_models(
+    summaries: list[ModelSummary],
+    *,
+    category: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    limit: int = 20,
+    training: frozenset[str] = frozenset(),
+) -> tuple[list[tuple[ModelSummary, str]], dict[str, int]]:
+    """Filter (000 document: category, status) and paginate; returns ((summary, status) rows, pagination)."""
+    if page < 1:
+        raise InvalidRequestError(f"page must be >= 1, got {page}")
+    if not 1 <= limit <= 500:
+        raise InvalidRequestError(f"limit must be between 1 and 500, got {limit}")
+    wanted_category = _CATEGORY_ALIASES.get(category, category) if category else None
+    known = set(CATEGORIES.values())
+    if wanted_category is not None and wanted_category not in known:
+        choices = ", ".join(sorted(known | set(_CATEGORY_ALIASES)))
+        raise InvalidRequestError(f"unknown category {category!r}; expected one of {choices}")
+    if status is not None and status not in STATUSES:
+        raise InvalidRequestError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+    rows = [(s, model_status(s, training)) for s in sorted(summaries, key=lambda s: s.name)]
+    rows = [
+        (s, st)
+        for s, st in rows
+        if (wanted_category is None or category_of(s.kind) == wanted_category)
+        and (status is None or st == status)
+    ]
+    total = len(rows)
+    total_pages = max(1, -(-total // limit))
+    chunk = rows[(page - 1) * limit : page * limit]
+    return chunk, {"page": page, "limit": limit, "total_pages": total_pages, "total_items": total}

@@ -1,0 +1,253 @@
+"""The Trading ML API document's backtest requests (run, compare, walk-forward, metrics), answered
+by the same planners and engine as the CLI and the Dagster assets.
+
+A request names a registered model (``model_name``: traded with ``ml_predictive``) or a strategy
+(``strategy`` + ``params``: the strategies registry); dates are ``start_date``/``end_date``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pipelines.analysis.backtests import (
+    LazyRegistrySignals,
+    plan_backtest,
+    run_backtest_request,
+    warmup_start,
+)
+from pipelines.analysis.walk_forward import plan_walk_forward, run_walk_forward
+from pipelines.backtest import compare_strategies
+from pipelines.backtest.metrics import METRIC_NAMES
+from pipelines.data.service import ensure_bars
+from pipelines.errors import DataNotFoundError, InvalidRequestError
+from pipelines.models.tracking import Tracker
+from pipelines.settings import Settings
+
+__all__ = ["METRIC_DESCRIPTIONS", "api_backtest", "api_compare", "api_walk_forward", "metric_catalog"]
+
+METRIC_DESCRIPTIONS: dict[str, str] = {
+    "total_return": "final equity / initial capital - 1",
+    "annual_return": "geometric annualized return (252 bars a year for daily stocks, 365 for crypto)",
+    "sharpe_ratio": "mean bar return / std of bar returns * sqrt(bars per year), risk-free rate 0",
+    "sortino_ratio": "mean bar return / downside deviation below 0 * sqrt(bars per year)",
+    "calmar_ratio": "annual_return / |max_drawdown|",
+    "max_drawdown": "deepest fall of equity from its running peak, as a negative fraction",
+    "volatility": "std of bar returns * sqrt(bars per year)",
+    "num_trades": "round trips (entry to exit), a trade open at the end included",
+    "win_rate": "winning trades / num_trades",
+    "profit_factor": "gross profit / gross loss",
+    "avg_win": "mean pnl of winning trades, account currency",
+    "avg_loss": "mean pnl of losing trades, account currency (negative)",
+    "avg_trade_duration": "mean bars a position was held",
+    "avg_trade_duration_seconds": "mean wall-clock time from entry bar to exit bar",
+    "winning_trades": "trades with pnl > 0",
+    "losing_trades": "trades with pnl < 0",
+    "exposure": "share of bars that close with a position open",
+}
+assert set(METRIC_DESCRIPTIONS) == set(METRIC_NAMES)
+
+_TRADING_FIELDS = (
+    "initial_capital",
+    "commission",
+    "slippage",
+    "position_size",
+    "allow_short",
+    "stop_loss",
+    "take_profit",
+)
+
+
+def metric_catalog() -> dict[str, Any]:
+    return {
+        "metrics": [{"name": n, "description": METRIC_DESCRIPTIONS[n]} for n in METRIC_NAMES],
+        "count": len(METRIC_NAMES),
+    }
+
+
+def _strategy_of(
+    model_name: str | None, strategy: str | None, params: Mapping[str, Any] | None
+) -> tuple[str, dict[str, Any]]:
+    given = dict(params or {})
+    if strategy is None and model_name is None:
+        raise InvalidRequestError("name a registered model (model_name) or a strategy (strategy, params)")
+    if strategy is None or strategy == "ml_predictive":
+        if model_name is None and "model_name" not in given:
+            raise InvalidRequestError("strategy 'ml_predictive' needs model_name")
+        if model_name is not None:
+            given["model_name"] = model_name
+        return "ml_predictive", given
+    if model_name is not None:
+        raise InvalidRequestError(f"model_name is only for ml_predictive; strategy {strategy!r} takes params")
+    return strategy, given
+
+
+def _trading(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: fields[k] for k in _TRADING_FIELDS if fields.get(k) is not None}
+
+
+def api_backtest(
+    settings: Settings,
+    *,
+    symbol: str,
+    model_name: str | None = None,
+    strategy: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    start_date: Any = None,
+    end_date: Any = None,
+    timeframe: str = "1d",
+    source: str | None = None,
+    **trading: Any,
+) -> dict[str, Any]:
+    name, checked = _strategy_of(model_name, strategy, params)
+    request = plan_backtest(
+        settings,
+        strategy=name,
+        params=checked,
+        symbol=symbol,
+        source=source or _source_for(settings, symbol),
+        timeframe=timeframe,
+        start=start_date,
+        end=end_date,
+        **_trading(trading),
+    )
+    result = run_backtest_request(settings, request)
+    body = result.as_dict()
+    return {
+        "model_name": model_name,
+        "strategy": name,
+        "params": checked,
+        "symbol": request.symbol,
+        "timeframe": request.timeframe,
+        "period": {"start": request.start.date().isoformat(), "end": request.end.date().isoformat()},
+        **body,
+        "status": "success",
+    }
+
+
+def api_compare(
+    settings: Settings,
+    *,
+    symbol: str,
+    model_names: Sequence[str] = (),
+    strategies: Sequence[Mapping[str, Any]] = (),
+    start_date: Any = None,
+    end_date: Any = None,
+    timeframe: str = "1d",
+    source: str | None = None,
+    **trading: Any,
+) -> dict[str, Any]:
+    """One metrics row per model and per strategy ({"strategy", "params", "label"?}), plus buy and hold."""
+    runs: list[tuple[str, str, Mapping[str, Any] | None]] = []
+    for name in model_names:
+        runs.append((name, "ml_predictive", {"model_name": name}))
+    for i, spec in enumerate(strategies):
+        if not isinstance(spec, Mapping) or "strategy" not in spec:
+            raise InvalidRequestError(f"strategies[{i}] must be an object with a 'strategy' name")
+        label = str(spec.get("label") or spec["strategy"])
+        runs.append((label, str(spec["strategy"]), spec.get("params") or {}))
+    if not runs:
+        raise InvalidRequestError("compare needs at least one of model_names or strategies")
+    if len(runs) > 20:
+        raise InvalidRequestError(f"compare takes at most 20 runs, got {len(runs)}")
+    base = plan_backtest(
+        settings,
+        strategy="buy_and_hold",
+        symbol=symbol,
+        source=source or _source_for(settings, symbol),
+        timeframe=timeframe,
+        start=start_date,
+        end=end_date,
+        **_trading(trading),
+    )
+    for label, strat, params in runs:  # validate every run before any data is read
+        plan_backtest(settings, strategy=strat, params=params, symbol=base.symbol, source=base.source)
+        del label
+    first = warmup_start(base.start, base.timeframe, crypto=base.config.crypto)
+    bars = ensure_bars(
+        settings, source=base.source, symbol=base.symbol, timeframe=base.timeframe, start=first, end=base.end
+    )
+    rows = compare_strategies(bars, runs, base.config, LazyRegistrySignals(settings), start=base.start)
+    return {
+        "symbol": base.symbol,
+        "timeframe": base.timeframe,
+        "period": {"start": base.start.date().isoformat(), "end": base.end.date().isoformat()},
+        "models_compared": list(model_names),
+        "results": rows,
+        "best": max((r for r in rows if r["label"] != "benchmark"), key=_sharpe)["label"],
+        "status": "success",
+    }
+
+
+def _sharpe(row: Mapping[str, Any]) -> float:
+    value = row.get("sharpe_ratio")
+    return float(value) if value is not None else float("-inf")
+
+
+def api_walk_forward(
+    settings: Settings,
+    tracker: Tracker,
+    *,
+    symbol: str,
+    model_name: str | None = None,
+    model_type: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    start_date: Any = None,
+    end_date: Any = None,
+    train_window: int = 252,
+    test_window: int = 63,
+    mode: str = "rolling",
+    threshold: float = 0.2,
+    timeframe: str | None = None,
+    source: str | None = None,
+    **trading: Any,
+) -> dict[str, Any]:
+    """Retrain per fold the kind of ``model_name`` (its registered kind and timeframe) or ``model_type``."""
+    if model_type is None:
+        if model_name is None:
+            raise InvalidRequestError("walk-forward needs model_name (a registered model) or model_type")
+        model_type, model_timeframe = _registered_kind(tracker, model_name)
+        timeframe = timeframe or model_timeframe
+    request = plan_walk_forward(
+        settings,
+        model_type=model_type,
+        symbol=symbol,
+        params=dict(parameters or {}),
+        train_window=train_window,
+        test_window=test_window,
+        mode=mode,
+        threshold=threshold,
+        source=source or _source_for(settings, symbol),
+        timeframe=timeframe or "1d",
+        start=start_date,
+        end=end_date,
+        **_trading(trading),
+    )
+    result = run_walk_forward(settings, request)
+    return {
+        "model_name": model_name,
+        "model_type": request.model_type,
+        "symbol": request.symbol,
+        "timeframe": request.timeframe,
+        "period": {"start": request.start.date().isoformat(), "end": request.end.date().isoformat()},
+        "train_window": request.train_window,
+        "test_window": request.test_window,
+        "mode": request.mode,
+        "num_folds": len(result.folds),
+        **result.as_dict(),
+        "status": "success",
+    }
+
+
+def _registered_kind(tracker: Tracker, model_name: str) -> tuple[str, str]:
+    versions = dict(tracker.list_models()).get(model_name)
+    if not versions:
+        raise DataNotFoundError(f"no registered model named {model_name!r}")
+    shown = next((v for v in versions if "champion" in v.aliases), versions[-1])
+    return shown.tags.get("tradeforge.kind", ""), shown.tags.get("tradeforge.timeframe", "1d")
+
+
+def _source_for(settings: Settings, symbol: str) -> str:
+    from pipelines.data.symbols import parse_symbol
+
+    return settings.crypto_source if parse_symbol(symbol).is_crypto else settings.stock_source

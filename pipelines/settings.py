@@ -60,7 +60,9 @@ class Settings(BaseSettings):
     provider_backoff_seconds: float = 1.0
 
     # Serving
-    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000", "http://localhost:8000"])
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:3000", "http://localhost:8000"]
+    )
     access_token_minutes: int = 30
     refresh_token_days: int = 7
     # Requests per hour by tier (None: unlimited), the 000 document's tiers.

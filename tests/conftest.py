@@ -6,6 +6,7 @@ import ipaddress
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -57,3 +58,22 @@ def env_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 FIXED_NOW = pd.Timestamp("2025-06-30T12:00", tz="UTC")
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A home with lightgbm and xgboost champions of AAPL (trained once per session) for API tests."""
+    from tests.serving_support import served_settings, train_models
+
+    settings = served_settings(tmp_path_factory.mktemp("served") / "home")
+    train_models(settings)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def client(trained_home: Settings) -> Iterator[Any]:
+    """Litestar's test client over the real app on ``trained_home`` (one app per test module)."""
+    from tests.serving_support import app_client
+
+    with app_client(trained_home) as c:
+        yield c

@@ -356,5 +356,5 @@ def test_duplicate_column_names_are_rejected(make_bars: Callable[..., pd.DataFra
 
     frame = make_bars(10, seed=6)
     doubled = pd.concat([frame, frame[["close"]]], axis=1)
-    with pytest.raises(InvalidRequestError, match="duplicate column name.*close"):
+    with pytest.raises(InvalidRequestError, match=r"duplicate column name.*close"):
         BarData.from_frame(doubled)

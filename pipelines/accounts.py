@@ -1,0 +1,166 @@
+"""Accounts: registration, password login and JWT token pairs (documents 003 and 004).
+
+Functions take a Session and flush; the caller owns the transaction (``Database.transaction()``).
+Password hashing takes a fraction of a second by design: call these off the event loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pipelines.db.models import ROLES, TIERS, User
+from pipelines.db.types import isoformat_utc
+from pipelines.db.users import create_user, get_user_by_email, get_user_by_username
+from pipelines.errors import AuthenticationError, ConflictError, InvalidRequestError
+from pipelines.security.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from pipelines.security.tokens import TokenPolicy, decode_token, issue_access_token, issue_refresh_token
+
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "authenticate",
+    "issue_tokens",
+    "public_user",
+    "refresh_tokens",
+    "register_user",
+    "validate_registration",
+]
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+_USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,64}")
+# Deliberately loose: one @, no spaces, a dot in the domain. Deliverability is not checked here.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+_BAD_LOGIN = "invalid username or password"
+
+
+def validate_registration(
+    username: str,
+    password: str,
+    *,
+    email: str | None = None,
+    full_name: str | None = None,
+    role: str = "user",
+    tier: str = "free",
+) -> str | None:
+    """Check what a person typed (InvalidRequestError naming the problem); returns the clean email."""
+    if not _USERNAME.fullmatch(username):
+        raise InvalidRequestError(
+            f"username {username!r} must be 3-64 characters of letters, digits, '_', '.' or '-'"
+        )
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise InvalidRequestError(
+            f"password must be {MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters, got {len(password)}"
+        )
+    if full_name is not None and len(full_name) > 200:
+        raise InvalidRequestError("full_name must be at most 200 characters")
+    if role not in ROLES:
+        raise InvalidRequestError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if tier not in TIERS:
+        raise InvalidRequestError(f"tier must be one of {', '.join(TIERS)}, got {tier!r}")
+    if email is None or not email.strip():
+        return None
+    clean = email.strip().lower()
+    if len(clean) > 254 or not _EMAIL.fullmatch(clean):
+        raise InvalidRequestError(f"email {email!r} is not an email address")
+    return clean
+
+
+def register_user(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    email: str | None = None,
+    full_name: str | None = None,
+    role: str = "user",
+    tier: str = "free",
+) -> User:
+    """Create an account (pass ``tier=settings.default_tier``); ConflictError for a taken name or email."""
+    clean_email = validate_registration(
+        username, password, email=email, full_name=full_name, role=role, tier=tier
+    )
+    if get_user_by_username(session, username) is not None:
+        raise ConflictError(f"username {username!r} is already taken")
+    if clean_email is not None and get_user_by_email(session, clean_email) is not None:
+        raise ConflictError(f"email {clean_email!r} is already registered")
+    password_hash = hash_password(password)
+    try:
+        with session.begin_nested():  # a concurrent registration may win between check and insert
+            return create_user(
+                session,
+                username=username,
+                password_hash=password_hash,
+                email=clean_email,
+                full_name=full_name.strip() if full_name else None,
+                role=role,
+                tier=tier,
+            )
+    except IntegrityError:
+        raise ConflictError(f"username {username!r} or its email is already registered") from None
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    """The user whose password this is; one message for an unknown user and a wrong password."""
+    user = get_user_by_username(session, username)
+    if user is None:
+        verify_password(DUMMY_HASH, password)  # same cost as a real check: no timing oracle
+        raise AuthenticationError(_BAD_LOGIN)
+    if not verify_password(user.password_hash, password):
+        raise AuthenticationError(_BAD_LOGIN)
+    if not user.is_active:
+        raise AuthenticationError("this account is disabled")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.flush()
+    return user
+
+
+def _access_answer(user: User, policy: TokenPolicy, now: dt.datetime | None) -> dict[str, Any]:
+    token = issue_access_token(
+        policy.secret, sub=user.id, role=user.role, tier=user.tier, ttl=policy.access_ttl, now=now
+    )
+    return {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_in": int(policy.access_ttl.total_seconds()),
+    }
+
+
+def issue_tokens(user: User, policy: TokenPolicy, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Document 004's login answer: access and refresh tokens, ``token_type`` and ``expires_in``."""
+    moment = now or dt.datetime.now(dt.UTC)  # one issue time for both tokens
+    refresh = issue_refresh_token(
+        policy.secret, sub=user.id, role=user.role, tier=user.tier, ttl=policy.refresh_ttl, now=moment
+    )
+    answer = _access_answer(user, policy, moment)
+    return {"access_token": answer["access_token"], "refresh_token": refresh, **answer}
+
+
+def refresh_tokens(
+    session: Session, refresh_token: str, policy: TokenPolicy, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """A new access token for the refresh token's user, if still active (role and tier read afresh)."""
+    claims = decode_token(refresh_token, policy.secret, "refresh")
+    user = session.get(User, claims.sub)
+    if user is None or not user.is_active:
+        raise AuthenticationError("the account of this refresh token no longer exists or is disabled")
+    return _access_answer(user, policy, now)
+
+
+def public_user(user: User) -> dict[str, Any]:
+    """What the API and the CLI show of a user (never the password hash)."""
+    return {
+        "id": user.id,
+        "username": user.username,
+        "email": user.email,
+        "full_name": user.full_name,
+        "role": user.role,
+        "tier": user.tier,
+        "is_active": user.is_active,
+        "created_at": isoformat_utc(user.created_at),
+    }

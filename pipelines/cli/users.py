@@ -1,0 +1,102 @@
+"""User commands: ``tradeforge users create`` and ``tradeforge users list`` (the app database)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pipelines.cli._common import JsonOpt, app, emit_json, errors, fail, out
+from pipelines.errors import ConflictError
+from pipelines.settings import get_settings
+
+__all__ = ["users_app"]
+
+users_app = typer.Typer(no_args_is_help=True, help="API users of the app database.")
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="3-64 characters: letters, digits, '_', '.', '-'")],
+    password: Annotated[
+        str | None, typer.Option(help="At least 8 characters (prompted, with confirmation, when left out)")
+    ] = None,
+    email: Annotated[str | None, typer.Option(help="Unique email address")] = None,
+    full_name: Annotated[str | None, typer.Option("--full-name", help="Display name")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Give the user the admin role")] = False,
+    tier: Annotated[
+        str | None, typer.Option(help="free | pro | enterprise (default: TRADEFORGE_DEFAULT_TIER)")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a user who can log in to the API (POST /api/auth/login) and create API keys."""
+    from pipelines.accounts import public_user, register_user, validate_registration
+    from pipelines.db.engine import open_database
+
+    settings = get_settings()
+    role = "admin" if admin else "user"
+    chosen_tier = tier or settings.default_tier
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    with errors():
+        # Checked before the database is opened, so that bad input creates no file at all.
+        validate_registration(
+            username, password, email=email, full_name=full_name, role=role, tier=chosen_tier
+        )
+        database = open_database(settings)
+        try:
+            with database.transaction() as session:
+                user = public_user(
+                    register_user(
+                        session,
+                        username,
+                        password,
+                        email=email,
+                        full_name=full_name,
+                        role=role,
+                        tier=chosen_tier,
+                    )
+                )
+        except ConflictError as exc:
+            raise fail(str(exc), 2) from None
+        finally:
+            database.close()
+    if as_json:
+        emit_json(user)
+        return
+    out.print(
+        f"created user [bold]{user['username']}[/] ({user['role']}, {user['tier']} tier), id {user['id']}"
+    )
+
+
+@users_app.command("list")
+def users_list(as_json: JsonOpt = False) -> None:
+    """Every user with role, tier and status (``--json`` adds the ids)."""
+    from pipelines.accounts import public_user
+    from pipelines.db.engine import open_database
+    from pipelines.db.users import list_users
+
+    database = open_database(get_settings())
+    try:
+        with database.session() as session:
+            users = [public_user(user) for user in list_users(session)]
+    finally:
+        database.close()
+    if as_json:
+        emit_json({"users": users, "count": len(users)})
+        return
+    table = Table(title="users")
+    for column in ("username", "email", "role", "tier", "active", "created"):
+        table.add_column(column)
+    for user in users:
+        table.add_row(
+            user["username"],
+            user["email"] or "-",
+            user["role"],
+            user["tier"],
+            "yes" if user["is_active"] else "no",
+            user["created_at"][:19].replace("T", " "),
+        )
+    out.print(table)

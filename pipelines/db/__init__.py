@@ -1,0 +1,62 @@
+"""The app-state database: SQLAlchemy models, Alembic migrations, repositories, the log writer."""
+
+from __future__ import annotations
+
+from pipelines.db.api_keys import (
+    NewApiKey,
+    authenticate_api_key,
+    create_api_key,
+    list_api_keys,
+    revoke_api_key,
+)
+from pipelines.db.engine import Database, create_db_engine, migrate, open_database, session_factory
+from pipelines.db.logs import add_many, recent, recent_errors, recent_predictions, recent_requests
+from pipelines.db.models import (
+    ROLES,
+    TIERS,
+    ApiKey,
+    Base,
+    ErrorLog,
+    LogRow,
+    MetricsSnapshot,
+    PredictionLog,
+    RequestLog,
+    User,
+)
+from pipelines.db.users import create_user, get_user, get_user_by_email, get_user_by_username, list_users
+from pipelines.db.writer import BufferedLogWriter, WriterStats
+
+__all__ = [
+    "ROLES",
+    "TIERS",
+    "ApiKey",
+    "Base",
+    "BufferedLogWriter",
+    "Database",
+    "ErrorLog",
+    "LogRow",
+    "MetricsSnapshot",
+    "NewApiKey",
+    "PredictionLog",
+    "RequestLog",
+    "User",
+    "WriterStats",
+    "add_many",
+    "authenticate_api_key",
+    "create_api_key",
+    "create_db_engine",
+    "create_user",
+    "get_user",
+    "get_user_by_email",
+    "get_user_by_username",
+    "list_api_keys",
+    "list_users",
+    "migrate",
+    "open_database",
+    "recent",
+    "recent_errors",
+    "recent_predictions",
+    "recent_requests",
+    "revoke_api_key",
+    "session_factory",
+]

@@ -1,0 +1,141 @@
+"""The API's model requests (train, describe, delete), on the same planner and trainer as the CLI.
+
+Document 000 names training data by ``dataset``; here a dataset is ``SYMBOL``, ``SYMBOL@TIMEFRAME``
+or ``SOURCE:SYMBOL@TIMEFRAME`` (e.g. ``yfinance:AAPL@1d``), the coordinates of a stored dataset.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from pipelines.errors import DataNotFoundError, InvalidRequestError
+from pipelines.models.catalog import category_of, list_models, model_status
+from pipelines.models.registry import ModelRegistry
+from pipelines.models.tracking import RegisteredVersion, Tracker
+from pipelines.models.training import plan_training, train
+from pipelines.settings import Settings
+
+__all__ = ["api_train", "default_model_name", "describe_model", "parse_dataset", "summary_row"]
+
+_DATASET = re.compile(r"^(?:(?P<source>[a-z_]+):)?(?P<symbol>[^@:]+)(?:@(?P<timeframe>[0-9a-z]+))?$")
+
+
+def parse_dataset(dataset: str) -> tuple[str | None, str, str | None]:
+    """(source, symbol, timeframe) of a dataset reference; absent parts are None."""
+    m = _DATASET.match(dataset.strip())
+    if m is None:
+        raise InvalidRequestError(
+            f"dataset {dataset!r} is not SYMBOL, SYMBOL@TIMEFRAME or SOURCE:SYMBOL@TIMEFRAME "
+            "(e.g. yfinance:AAPL@1d)"
+        )
+    return m.group("source"), m.group("symbol"), m.group("timeframe")
+
+
+def default_model_name(model_type: str, symbol: str, timeframe: str) -> str:
+    base = f"{model_type}_{symbol}_{timeframe}".lower()
+    return re.sub(r"[^a-z0-9_.-]+", "_", base).strip("_")[:100]
+
+
+def api_train(
+    settings: Settings,
+    tracker: Tracker,
+    registry: ModelRegistry,
+    *,
+    model_type: str,
+    model_name: str | None = None,
+    symbol: str | None = None,
+    dataset: str | None = None,
+    start_date: Any = None,
+    end_date: Any = None,
+    timeframe: str = "1d",
+    source: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    validation_split: float = 0.2,
+    gpu_enabled: bool | None = None,
+    horizon: int = 1,
+    feature_set: str = "default",
+) -> dict[str, Any]:
+    """Validate completely, train, register, promote; the answer carries both documents' fields."""
+    from pipelines.data.symbols import parse_symbol
+
+    ds_source = ds_timeframe = None
+    if dataset is not None:
+        ds_source, ds_symbol, ds_timeframe = parse_dataset(dataset)
+        if symbol is not None and parse_symbol(symbol).name != parse_symbol(ds_symbol).name:
+            raise InvalidRequestError(f"symbol {symbol!r} and dataset {dataset!r} name different symbols")
+        symbol = ds_symbol
+    if symbol is None:
+        raise InvalidRequestError("training needs a symbol (or a dataset naming one)")
+    sym = parse_symbol(symbol)
+    tf = ds_timeframe or timeframe
+    src = source or ds_source or (settings.crypto_source if sym.is_crypto else settings.stock_source)
+    name = model_name or default_model_name(model_type, sym.name, tf)
+    request = plan_training(
+        settings,
+        model_type=model_type,
+        model_name=name,
+        symbol=sym.name,
+        timeframe=tf,
+        source=src,
+        start=start_date,
+        end=end_date,
+        params=parameters,
+        validation_split=validation_split,
+        horizon=horizon,
+        feature_set=feature_set,
+        gpu_enabled=gpu_enabled,
+    )
+    result = train(settings, request, tracker, member_loader=registry.member_loader)
+    registry.reload(result.model_name)
+    body = result.as_dict()
+    return {
+        "status": "success",
+        **body,
+        "symbol": request.symbol,
+        "timeframe": request.timeframe,
+        "source": request.source,
+        "dataset": f"{request.source}:{request.symbol}@{request.timeframe}",
+        "parameters": request.params,
+        "message": f"Model trained in {result.seconds:.2f}s",
+        "training_time": round(result.seconds, 3),
+    }
+
+
+def _version_row(v: RegisteredVersion) -> dict[str, Any]:
+    return {
+        "version": v.version,
+        "aliases": list(v.aliases),
+        "run_id": v.run_id,
+        "created_at": datetime.fromtimestamp(v.created_ms / 1000, tz=UTC).isoformat(),
+        "device": v.tags.get("tradeforge.device", ""),
+        "metrics": {k: val for k, val in sorted(v.metrics.items()) if k.startswith(("val_", "train_"))},
+    }
+
+
+def summary_row(summary: Any, status: str, loaded: bool) -> dict[str, Any]:
+    """One catalogue row with both documents' fields (000: id, name, category, status, accuracy,
+    last_trained; 001: name, type, symbol, trained_date, parameters, status)."""
+    body = summary.as_dict()
+    return {
+        "id": summary.name,
+        "name": summary.name,
+        "type": summary.kind,
+        "category": category_of(summary.kind),
+        "status": status,
+        "loaded": loaded,
+        "accuracy": summary.metrics.get("val_directional_accuracy"),
+        "trained_date": summary.last_trained,
+        **body,
+    }
+
+
+def describe_model(tracker: Tracker, name: str, *, loaded_versions: set[str] | None = None) -> dict[str, Any]:
+    versions = dict(tracker.list_models()).get(name)
+    if not versions:
+        raise DataNotFoundError(f"no registered model named {name!r}")
+    summary = next(s for s in list_models(tracker) if s.name == name)
+    loaded = loaded_versions or set()
+    row = summary_row(summary, model_status(summary), bool(loaded))
+    return {**row, "versions_detail": [_version_row(v) for v in versions], "loaded_versions": sorted(loaded)}

@@ -1,0 +1,36 @@
+"""Monitoring numbers (document 001) computed from the app database's log tables, never from memory."""
+
+from __future__ import annotations
+
+from pipelines.monitoring.queries import (
+    dashboard,
+    errors_by_code,
+    format_duration,
+    model,
+    model_summaries,
+    predictions_per_hour,
+    requests_by_route,
+    requests_by_status,
+    requests_per_minute,
+    system,
+)
+from pipelines.monitoring.recent import log_row_dict, recent_errors, recent_predictions
+from pipelines.monitoring.snapshots import history, save_snapshot
+
+__all__ = [
+    "dashboard",
+    "errors_by_code",
+    "format_duration",
+    "history",
+    "log_row_dict",
+    "model",
+    "model_summaries",
+    "predictions_per_hour",
+    "recent_errors",
+    "recent_predictions",
+    "requests_by_route",
+    "requests_by_status",
+    "requests_per_minute",
+    "save_snapshot",
+    "system",
+]

@@ -1,0 +1,40 @@
+"""Serving predictions of registered models: one symbol, batches, ensembles, signal histories."""
+
+from __future__ import annotations
+
+from pipelines.prediction.ensemble import MAX_BATCH_SYMBOLS, MAX_ENSEMBLE_MODELS, normalize_weights
+from pipelines.prediction.features import FeatureCache, FeatureRows, FeatureTable
+from pipelines.prediction.resolve import ModelCatalog
+from pipelines.prediction.results import (
+    BatchError,
+    BatchPrediction,
+    EnsembleMember,
+    EnsemblePrediction,
+    ForecastStep,
+    Prediction,
+    SignalHistory,
+    SignalPoint,
+)
+from pipelines.prediction.service import MAX_HISTORY_DAYS, PredictionService
+from pipelines.prediction.signals import SignalRule
+
+__all__ = [
+    "MAX_BATCH_SYMBOLS",
+    "MAX_ENSEMBLE_MODELS",
+    "MAX_HISTORY_DAYS",
+    "BatchError",
+    "BatchPrediction",
+    "EnsembleMember",
+    "EnsemblePrediction",
+    "FeatureCache",
+    "FeatureRows",
+    "FeatureTable",
+    "ForecastStep",
+    "ModelCatalog",
+    "Prediction",
+    "PredictionService",
+    "SignalHistory",
+    "SignalPoint",
+    "SignalRule",
+    "normalize_weights",
+]

@@ -1,0 +1,165 @@
+"""The latest feature rows of each dataset, cached for serving.
+
+An entry is keyed by (source, symbol, timeframe, feature set) and holds the latest bar's timestamp and
+close and the last few feature rows as a read-only float64 matrix in the feature set's column order
+(at least as many rows as the longest model context asked of it). Features are computed with the
+training code (``compute_features``) over the stored bars from ``settings.history_start``, the bars a
+training run reads by default, so a served row equals the training row of the same bar.
+
+Validity: an entry checked less than ``ttl`` seconds ago is returned as it is, without any I/O. An
+older one costs one metadata read of the store (``ParquetStore.bounds``) and is recomputed only when
+the latest stored bar has changed. ``invalidate`` drops entries at once (for a live feed).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from pipelines.data.market import ensure_stored, iso_utc, source_for
+from pipelines.data.store import DatasetKey, ParquetStore
+from pipelines.data.symbols import Symbol, parse_symbol
+from pipelines.data.timeframes import Timeframe, parse_timeframe
+from pipelines.data.timeutil import parse_time
+from pipelines.errors import DataNotFoundError
+from pipelines.features import compute_features, get_feature_set
+from pipelines.models.base import FloatMatrix
+from pipelines.settings import Settings
+
+__all__ = ["FeatureCache", "FeatureRows", "FeatureTable"]
+
+CacheKey = tuple[str, str, str, str]  # source, symbol, timeframe, feature set
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureRows:
+    """The tail of one dataset's feature table (see the module docstring)."""
+
+    source: str
+    last_ns: int
+    timestamp: str
+    latest_date: str
+    last_close: float
+    matrix: FloatMatrix  # (rows, features), read-only; the last row is the latest bar
+    data_points: int  # bars the features were computed from
+    checked: float  # when the entry was last found valid (the cache's clock)
+
+    def covers(self, rows: int) -> bool:
+        held = int(self.matrix.shape[0])
+        return held >= rows or held == self.data_points
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureTable:
+    """Every row of one dataset's features (for signal histories)."""
+
+    source: str
+    timestamps: np.ndarray  # epoch ns
+    close: FloatMatrix
+    matrix: FloatMatrix  # (bars, features) in the feature set's column order
+
+
+class FeatureCache:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ParquetStore,
+        *,
+        ttl: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.ttl = settings.feature_cache_ttl_seconds if ttl is None else float(ttl)
+        self._clock = clock
+        self._entries: dict[CacheKey, FeatureRows] = {}
+        self._wanted: dict[CacheKey, int] = {}
+        self._key_locks: dict[CacheKey, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def rows(self, symbol: Symbol, timeframe: Timeframe, feature_set: str, need: int = 1) -> FeatureRows:
+        """The cached tail with at least ``need`` rows (fewer only when fewer bars are stored)."""
+        source = source_for(self.settings, symbol)
+        key = (source, symbol.name, timeframe.name, feature_set)
+        entry = self._entries.get(key)  # a dict read is atomic: the hot path takes no lock
+        if entry is not None and self._clock() - entry.checked < self.ttl and entry.covers(need):
+            return entry
+        with self._key_lock(key):
+            now = self._clock()
+            entry = self._entries.get(key)
+            if entry is not None and now - entry.checked < self.ttl and entry.covers(need):
+                return entry
+            want = max(need, self._wanted.get(key, 1))
+            self._wanted[key] = want
+            dataset = DatasetKey(source, timeframe.name, symbol.name)
+            bounds = self.store.bounds(dataset)
+            if bounds is None:
+                bounds = ensure_stored(self.settings, symbol, timeframe, store=self.store)
+            if entry is not None and entry.last_ns == bounds.last.value and entry.covers(want):
+                entry = replace(entry, checked=now)
+            else:
+                entry = self._compute(dataset, feature_set, want, now)
+            self._entries[key] = entry
+            return entry
+
+    def table(self, symbol: Symbol, timeframe: Timeframe, feature_set: str) -> FeatureTable:
+        """Every feature row of the dataset, computed afresh (not cached)."""
+        source = source_for(self.settings, symbol)
+        dataset = DatasetKey(source, timeframe.name, symbol.name)
+        if self.store.bounds(dataset) is None:
+            ensure_stored(self.settings, symbol, timeframe, store=self.store)
+        ts, close, matrix = self._features(dataset, feature_set)
+        return FeatureTable(source, ts, close, matrix)
+
+    def invalidate(self, symbol: str, timeframe: str | None = None) -> int:
+        """Drop the entries of ``symbol`` (at ``timeframe``, or all); returns how many were dropped."""
+        name = parse_symbol(symbol).name
+        tf = parse_timeframe(timeframe).name if timeframe is not None else None
+        keys = [k for k in list(self._entries) if k[1] == name and (tf is None or k[2] == tf)]
+        return sum(self._entries.pop(k, None) is not None for k in keys)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def _key_lock(self, key: CacheKey) -> threading.Lock:
+        with self._lock:
+            lock = self._key_locks.get(key)
+            if lock is None:
+                lock = self._key_locks[key] = threading.Lock()
+            return lock
+
+    def _features(self, dataset: DatasetKey, feature_set: str) -> tuple[np.ndarray, FloatMatrix, FloatMatrix]:
+        fset = get_feature_set(feature_set)
+        start = parse_time(self.settings.history_start, name="history_start")
+        bars = self.store.read(dataset, start)
+        if bars.empty:
+            raise DataNotFoundError(
+                f"no stored {dataset.timeframe} bars of {dataset.symbol} from source {dataset.source!r} "
+                f"since {start.date().isoformat()}"
+            )
+        features = compute_features(bars, fset)
+        matrix: FloatMatrix = features[fset.columns].to_numpy(dtype=np.float64)
+        ts = bars["timestamp"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        close: FloatMatrix = bars["close"].to_numpy(dtype=np.float64)
+        return ts, close, matrix
+
+    def _compute(self, dataset: DatasetKey, feature_set: str, rows: int, now: float) -> FeatureRows:
+        ts, close, matrix = self._features(dataset, feature_set)
+        tail = np.array(matrix[-rows:], dtype=np.float64, order="C")
+        tail.setflags(write=False)
+        last_ns = int(ts[-1])
+        return FeatureRows(
+            source=dataset.source,
+            last_ns=last_ns,
+            timestamp=iso_utc(last_ns),
+            latest_date=pd.Timestamp(last_ns, tz="UTC").date().isoformat(),
+            last_close=float(close[-1]),
+            matrix=tail,
+            data_points=len(ts),
+            checked=now,
+        )

@@ -1,0 +1,103 @@
+"""``create_app(settings)`` builds the Litestar app; ``tradeforge serve`` runs it on uvicorn.
+
+Routes are grouped by resource in ``serving/controllers``; handlers are thin: parse, call one
+function of ``pipelines/``, shape the answer. Services (database, registry, limiter, ...) are opened
+in the app's lifespan and injected as ``services``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from pipelines.errors import AuthenticationError
+from pipelines.settings import Settings, get_settings
+from serving.context import Principal, principal_of
+from serving.controllers import ROUTE_HANDLERS
+from serving.errors import exception_handlers
+from serving.middleware import ApiMiddleware, before_send
+from serving.services import Services, open_services
+
+__all__ = ["create_app", "create_app_from_env"]
+
+VERSION = "0.1.0"
+
+
+def _services(state: State) -> Services:
+    services: Services = state.services
+    return services
+
+
+def _principal(request: Request[Any, Any, Any]) -> Principal:
+    """The authenticated caller (the middleware has refused anonymous calls to non-public routes)."""
+    principal = principal_of(request.scope)
+    if principal is None:
+        raise AuthenticationError("authentication required")
+    return principal
+
+
+def create_app(settings: Settings) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.services = await open_services(settings)
+        try:
+            yield
+        finally:
+            await app.state.services.aclose()
+
+    return Litestar(
+        route_handlers=ROUTE_HANDLERS,
+        lifespan=[lifespan],
+        dependencies={
+            "services": Provide(_services, sync_to_thread=False),
+            "principal": Provide(_principal, sync_to_thread=False),
+        },
+        middleware=[ApiMiddleware],
+        before_send=[before_send],
+        exception_handlers=exception_handlers,
+        cors_config=CORSConfig(
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
+            expose_headers=[
+                "X-Request-ID",
+                "X-RateLimit-Limit",
+                "X-RateLimit-Remaining",
+                "X-RateLimit-Reset",
+            ],
+            allow_credentials=True,
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Tradeforge API",
+            version=VERSION,
+            description=(
+                "Predictions, models, market data, backtests and monitoring of the Tradeforge ML trading "
+                "platform. Authenticate with `Authorization: Bearer <access token>` (POST /auth/login) "
+                "or `X-API-Key` (POST /api/v1/auth/keys)."
+            ),
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(path="/swagger"), RedocRenderPlugin(path="/redoc")],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                    "ApiKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+                }
+            ),
+            security=[{"BearerToken": []}, {"ApiKey": []}],
+        ),
+        debug=False,
+    )
+
+
+def create_app_from_env() -> Litestar:
+    """The app on the environment's settings (the uvicorn factory of ``tradeforge serve``)."""
+    return create_app(get_settings())

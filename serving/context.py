@@ -1,0 +1,72 @@
+"""Per-request values the middleware stores in the ASGI scope (request id, principal, limits)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.di import NamedDependency
+
+__all__ = ["Principal", "PrincipalDep", "principal_of", "request_id_of", "user_id_of"]
+
+_KEY = "tradeforge"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: from a JWT access token or an API key."""
+
+    user_id: str
+    role: str
+    tier: str
+    via: str  # "jwt" | "api_key"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def scope_user_id(self) -> str | None:
+        """The user id to filter owned rows by; None for an admin, who sees everything."""
+        return None if self.is_admin else self.user_id
+
+
+def _slot(scope: MutableMapping[str, Any]) -> dict[str, Any]:
+    slot: dict[str, Any] | None = scope.get(_KEY)
+    if slot is None:
+        slot = {}
+        scope[_KEY] = slot
+    return slot
+
+
+def request_id_of(scope: MutableMapping[str, Any]) -> str:
+    """The request's id, made on first use (requests that never reach the middleware get one too)."""
+    slot = _slot(scope)
+    rid: str | None = slot.get("request_id")
+    if rid is None:
+        rid = "req_" + secrets.token_hex(8)
+        slot["request_id"] = rid
+    return rid
+
+
+def principal_of(scope: MutableMapping[str, Any]) -> Principal | None:
+    return _slot(scope).get("principal")
+
+
+def user_id_of(scope: MutableMapping[str, Any]) -> str | None:
+    p = principal_of(scope)
+    return p.user_id if p is not None else None
+
+
+def set_value(scope: MutableMapping[str, Any], key: str, value: Any) -> None:
+    _slot(scope)[key] = value
+
+
+def get_value(scope: MutableMapping[str, Any], key: str) -> Any:
+    return _slot(scope).get(key)
+
+
+PrincipalDep = NamedDependency[Principal]
+"""How a handler asks for its authenticated caller: ``principal: PrincipalDep``."""

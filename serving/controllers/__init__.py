@@ -1,0 +1,31 @@
+"""Route handlers grouped by resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from serving.controllers.auth import ApiKeyController, AuthController, legacy_login
+from serving.controllers.backtests import BacktestController, StrategyController
+from serving.controllers.docs import docs_handlers
+from serving.controllers.health import health_handlers
+from serving.controllers.market import MarketController
+from serving.controllers.models import ModelController
+from serving.controllers.monitoring import MonitoringController
+from serving.controllers.predictions import PredictController, PredictionsController
+
+__all__ = ["ROUTE_HANDLERS"]
+
+ROUTE_HANDLERS: list[Any] = [
+    *docs_handlers,
+    *health_handlers,
+    AuthController,
+    legacy_login,
+    ApiKeyController,
+    ModelController,
+    PredictController,
+    PredictionsController,
+    MarketController,
+    BacktestController,
+    StrategyController,
+    MonitoringController,
+]

@@ -1,0 +1,128 @@
+"""Accounts and credentials: register/login/refresh (004), /api/auth/login (003), API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, delete, get, post
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from pipelines.accounts import authenticate, issue_tokens, public_user, refresh_tokens, register_user
+from pipelines.db import create_api_key, get_user, list_api_keys, revoke_api_key
+from serving.context import PrincipalDep
+from serving.dto import ApiKeyCreate, Login, Refresh, Register
+from serving.services import ServicesDep
+
+__all__ = ["ApiKeyController", "AuthController", "legacy_login"]
+
+_PUBLIC = {"public": True}
+
+
+def _key_dict(record: Any) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "prefix": record.prefix,
+        "user_id": record.user_id,
+        "created_at": record.created_at.isoformat(),
+        "last_used_at": record.last_used_at.isoformat() if record.last_used_at else None,
+        "revoked_at": record.revoked_at.isoformat() if record.revoked_at else None,
+        "active": record.revoked_at is None,
+    }
+
+
+def _login(services: ServicesDep, data: Login) -> dict[str, Any]:
+    with services.database.transaction() as session:
+        user = authenticate(session, data.username, data.password)
+        tokens = issue_tokens(user, services.tokens)
+        return {**tokens, "user": public_user(user)}
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["auth"]
+    opt = _PUBLIC
+
+    @post("/register", status_code=HTTP_201_CREATED, summary="Register a user account", sync_to_thread=True)
+    def register(self, services: ServicesDep, data: Register) -> dict[str, Any]:
+        with services.database.transaction() as session:
+            user = register_user(
+                session,
+                data.username,
+                data.password,
+                email=data.email,
+                full_name=data.full_name,
+                tier=services.settings.default_tier,
+            )
+            return public_user(user)
+
+    @post(
+        "/login",
+        status_code=HTTP_200_OK,
+        summary="Log in: JWT access and refresh tokens",
+        sync_to_thread=True,
+    )
+    def login(self, services: ServicesDep, data: Login) -> dict[str, Any]:
+        return _login(services, data)
+
+    @post(
+        "/refresh",
+        status_code=HTTP_200_OK,
+        summary="A new access token for a refresh token",
+        sync_to_thread=True,
+    )
+    def refresh(self, services: ServicesDep, data: Refresh) -> dict[str, Any]:
+        with services.database.transaction() as session:
+            return refresh_tokens(session, data.refresh_token, services.tokens)
+
+
+@post(
+    "/api/auth/login",
+    status_code=HTTP_200_OK,
+    opt=_PUBLIC,
+    tags=["auth"],
+    summary="Log in (Market7 form): token in the success envelope",
+    sync_to_thread=True,
+)
+def legacy_login(services: ServicesDep, data: Login) -> dict[str, Any]:
+    tokens = _login(services, data)
+    return {"status": "success", "data": {**tokens, "token": tokens["access_token"]}, **tokens}
+
+
+class ApiKeyController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @get("/me", summary="The authenticated user", sync_to_thread=True)
+    def me(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
+        with services.database.session() as session:
+            user = get_user(session, principal.user_id)
+            return {**public_user(user), "authenticated_via": principal.via}
+
+    @post(
+        "/keys", status_code=HTTP_201_CREATED, summary="Create an API key (shown once)", sync_to_thread=True
+    )
+    def create_key(
+        self, services: ServicesDep, data: ApiKeyCreate, principal: PrincipalDep
+    ) -> dict[str, Any]:
+        with services.database.transaction() as session:
+            new = create_api_key(session, principal.user_id, data.name)
+            return {
+                **_key_dict(new.record),
+                "key": new.key,
+                "note": "store this key now: it is not shown again",
+            }
+
+    @get("/keys", summary="API keys (yours; an admin sees all)", sync_to_thread=True)
+    def list_keys(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
+        with services.database.session() as session:
+            keys = [_key_dict(k) for k in list_api_keys(session, principal.scope_user_id)]
+        return {"keys": keys, "count": len(keys)}
+
+    @delete("/keys/{key_id:str}", status_code=HTTP_200_OK, summary="Revoke an API key", sync_to_thread=True)
+    def revoke_key(self, services: ServicesDep, key_id: str, principal: PrincipalDep) -> dict[str, Any]:
+        with services.database.transaction() as session:
+            record = revoke_api_key(session, key_id, user_id=principal.user_id, is_admin=principal.is_admin)
+            answer = _key_dict(record)
+        services.forget_api_keys(answer["user_id"])
+        return {**answer, "status": "revoked"}

@@ -1,0 +1,82 @@
+"""/api/v1/backtest: run, compare, walk-forward (document 001) and the metric catalogue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.status_codes import HTTP_200_OK
+
+from pipelines.analysis.api import api_backtest, api_compare, api_walk_forward, metric_catalog
+from pipelines.backtest.strategies import list_strategies
+from serving.dto import BacktestRun, Compare, WalkForward
+from serving.services import ServicesDep
+
+__all__ = ["BacktestController", "StrategyController"]
+
+
+class BacktestController(Controller):
+    path = "/api/v1/backtest"
+    tags = ["backtests"]
+
+    @post("/run", status_code=HTTP_200_OK, summary="Backtest a model or a strategy", sync_to_thread=True)
+    def run(self, services: ServicesDep, data: BacktestRun) -> dict[str, Any]:
+        return api_backtest(
+            services.settings,
+            symbol=data.symbol,
+            model_name=data.model_name,
+            strategy=data.strategy,
+            params=data.params,
+            start_date=data.start_date,
+            end_date=data.end_date,
+            timeframe=data.timeframe or "1d",
+            **data.trading(),
+        )
+
+    @post("/compare", status_code=HTTP_200_OK, summary="Compare models and strategies", sync_to_thread=True)
+    def compare(self, services: ServicesDep, data: Compare) -> dict[str, Any]:
+        return api_compare(
+            services.settings,
+            symbol=data.symbol,
+            model_names=data.model_names,
+            strategies=[
+                {"strategy": s.strategy, "params": s.params, "label": s.label} for s in data.strategies
+            ],
+            start_date=data.start_date,
+            end_date=data.end_date,
+            timeframe=data.timeframe or "1d",
+            **data.trading(),
+        )
+
+    @post("/walk-forward", status_code=HTTP_200_OK, summary="Walk-forward analysis", sync_to_thread=True)
+    def walk_forward(self, services: ServicesDep, data: WalkForward) -> dict[str, Any]:
+        return api_walk_forward(
+            services.settings,
+            services.registry.tracker,
+            symbol=data.symbol,
+            model_name=data.model_name,
+            model_type=data.model_type,
+            parameters=data.parameters,
+            start_date=data.start_date,
+            end_date=data.end_date,
+            train_window=data.train_window,
+            test_window=data.test_window,
+            mode=data.mode,
+            threshold=data.threshold,
+            timeframe=data.timeframe,
+            **data.trading(),
+        )
+
+    @get("/metrics", summary="The metrics a backtest reports", sync_to_thread=False)
+    def metrics(self) -> dict[str, Any]:
+        return metric_catalog()
+
+
+class StrategyController(Controller):
+    path = "/api/strategies"
+    tags = ["backtests"]
+
+    @get("/available", summary="Registered strategies and their parameter schemas", sync_to_thread=False)
+    def available(self) -> dict[str, Any]:
+        strategies = list_strategies()
+        return {"status": "success", "strategies": strategies, "count": len(strategies)}

@@ -1,0 +1,115 @@
+"""/api/v1/models: catalogue (000 filters and pagination, 001 count), detail, train, delete, reload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, delete, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK
+
+from pipelines.errors import PermissionDeniedError
+from pipelines.models.catalog import query_models
+from pipelines.models.requests import api_train, describe_model, summary_row
+from serving.context import PrincipalDep
+from serving.dto import Train
+from serving.errors import ApiError
+from serving.services import ServicesDep
+
+__all__ = ["ModelController"]
+
+
+class ModelController(Controller):
+    path = "/api/v1/models"
+    tags = ["models"]
+
+    @get("/", summary="List registered models (filters: category, status; pagination)", sync_to_thread=True)
+    def list_models(
+        self,
+        services: ServicesDep,
+        category: str | None = Parameter(
+            default=None, description="machine_learning, deep_learning, ensemble"
+        ),
+        status: str | None = Parameter(default=None, description="active, training, deprecated"),
+        page: int = Parameter(default=1, ge=1),
+        limit: int = Parameter(default=20, ge=1, le=500),
+    ) -> dict[str, Any]:
+        summaries = services.predictions.catalog.summaries()
+        rows, pagination = query_models(
+            summaries,
+            category=category,
+            status=status,
+            page=page,
+            limit=limit,
+            training=frozenset(services.training),
+        )
+        loaded = {m.name for m in services.registry.loaded()}
+        models = [summary_row(s, st, s.name in loaded) for s, st in rows]
+        return {"models": models, "count": len(models), "pagination": pagination}
+
+    @post(
+        "/train", status_code=HTTP_200_OK, summary="Train, register and promote a model", sync_to_thread=True
+    )
+    def train(self, services: ServicesDep, data: Train) -> dict[str, Any]:
+        name = data.model_name or "(default)"
+        if name in services.training:
+            raise ApiError(409, "CONFLICT", f"model {name!r} is being trained already")
+        services.training.add(name)
+        try:
+            answer = api_train(
+                services.settings,
+                services.registry.tracker,
+                services.registry,
+                model_type=data.model_type,
+                model_name=data.model_name,
+                symbol=data.symbol,
+                dataset=data.dataset,
+                start_date=data.start_date,
+                end_date=data.end_date,
+                timeframe=data.timeframe,
+                source=data.source,
+                parameters=data.parameters,
+                validation_split=data.validation_split,
+                gpu_enabled=data.gpu_enabled,
+                horizon=data.horizon,
+                feature_set=data.feature_set,
+            )
+        finally:
+            services.training.discard(name)
+        services.predictions.reload(answer["model_name"])
+        return answer
+
+    @get("/{model_name:str}", summary="One model: versions, metrics, device, status", sync_to_thread=True)
+    def get_model(self, services: ServicesDep, model_name: str) -> dict[str, Any]:
+        loaded = {m.version for m in services.registry.loaded() if m.name == model_name}
+        return describe_model(services.registry.tracker, model_name, loaded_versions=loaded)
+
+    @delete(
+        "/{model_name:str}", status_code=HTTP_200_OK, summary="Delete a model (admin)", sync_to_thread=True
+    )
+    def delete_model(self, services: ServicesDep, model_name: str, principal: PrincipalDep) -> dict[str, Any]:
+        if not principal.is_admin:
+            raise PermissionDeniedError("deleting a registered model needs the admin role")
+        describe_model(services.registry.tracker, model_name)  # 404 when unknown
+        services.registry.tracker.delete_model(model_name)
+        services.predictions.reload(model_name)
+        return {"status": "success", "model_name": model_name, "message": f"Model {model_name} deleted"}
+
+    @post(
+        "/{model_name:str}/reload",
+        status_code=HTTP_200_OK,
+        summary="Reload from the registry",
+        sync_to_thread=True,
+    )
+    def reload_model(self, services: ServicesDep, model_name: str) -> dict[str, Any]:
+        services.predictions.reload(model_name)
+        loaded = services.registry.load(model_name)
+        services.metrics.model_load.labels(model_name).observe(loaded.load_seconds)
+        return {
+            "status": "success",
+            "model_name": model_name,
+            "version": loaded.version,
+            "aliases": list(loaded.aliases),
+            "load_seconds": round(loaded.load_seconds, 4),
+            "message": f"Model {model_name} v{loaded.version} reloaded",
+        }

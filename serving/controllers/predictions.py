@@ -1,0 +1,239 @@
+"""Predictions: 000's /api/v1/predict (+ /predict/batch) and 001's /api/v1/predictions/*.
+
+Every served prediction is logged (buffered) against its caller for the monitoring endpoints."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK
+
+from pipelines.errors import DataNotFoundError, InvalidRequestError
+from pipelines.features import list_indicators
+from pipelines.prediction import Prediction
+from serving.context import PrincipalDep, request_id_of
+from serving.dto import BatchPredict, EnsemblePredict, Predict, SignalPredict
+from serving.services import ServicesDep
+
+__all__ = ["PredictController", "PredictionsController"]
+
+# Without a model, 000's /predict uses the best registered model of the first kind found here.
+_DEFAULT_KINDS = ("ensemble", "lightgbm", "xgboost", "random_forest", "simple", "lstm")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _log(
+    services: ServicesDep,
+    request: Request[Any, Any, Any],
+    principal: PrincipalDep,
+    endpoint: str,
+    p: Prediction,
+) -> None:
+    services.record_prediction(
+        p.as_dict(),
+        user_id=principal.user_id,
+        endpoint=endpoint,
+        request_id=request_id_of(request.scope),
+        latency_ms=p.computation_time_ms,
+    )
+
+
+def _resolve(services: ServicesDep, model: str | None, symbol: str | None, timeframe: str | None) -> str:
+    if model is not None:
+        return services.predictions.resolve_model(model, symbol, timeframe)
+    for kind in _DEFAULT_KINDS:
+        try:
+            return services.predictions.resolve_model(kind, symbol, timeframe)
+        except DataNotFoundError:
+            continue
+    raise DataNotFoundError(
+        "no registered model to predict with: train one first (POST /api/v1/models/train)"
+    )
+
+
+def _requested_indicators(names: list[str], feature_names: list[str]) -> dict[str, list[str]]:
+    """000's ``features.technical_indicators``: each must be a known indicator; maps each to the
+    model's feature columns computed from it (the model always sees its trained features)."""
+    known = {i.name for i in list_indicators()}
+    unknown = [n for n in names if n.lower() not in known]
+    if unknown:
+        bad = ", ".join(map(repr, unknown))
+        raise InvalidRequestError(f"unknown technical indicator(s) {bad}; known: {', '.join(sorted(known))}")
+    return {n: [f for f in feature_names if f == n.lower() or f.startswith(n.lower() + "_")] for n in names}
+
+
+class PredictController(Controller):
+    """Document 000's prediction endpoints."""
+
+    path = "/api/v1/predict"
+    tags = ["predictions"]
+
+    @post("/", status_code=HTTP_200_OK, summary="Predict a symbol's next move (000)", sync_to_thread=True)
+    def predict(
+        self, services: ServicesDep, data: Predict, principal: PrincipalDep, request: Request[Any, Any, Any]
+    ) -> dict[str, Any]:
+        name = _resolve(services, data.model, data.symbol, data.timeframe)
+        p = services.predictions.predict(name, data.symbol, data.timeframe)
+        _log(services, request, principal, "/api/v1/predict", p)
+        metadata: dict[str, Any] = {
+            "model_name": p.model_name,
+            "model_type": p.model_kind,
+            "model_version": p.model_version,
+            "features_used": p.features_used,
+            "computation_time_ms": round(p.computation_time_ms, 3),
+            "data_points": p.data_points,
+            "horizon": p.horizon,
+            "source": p.source,
+        }
+        if data.features is not None:
+            feature_names = services.registry.load(p.model_name).meta.feature_names
+            metadata["features_requested"] = _requested_indicators(
+                data.features.technical_indicators, feature_names
+            )
+            metadata["volume_features"] = [f for f in feature_names if "volume" in f or f in ("obv", "vwap")]
+        body = p.as_dict()
+        return {
+            "status": "success",
+            "prediction": {**body, "model": data.model or p.model_name},
+            "metadata": metadata,
+        }
+
+    @post(
+        "/batch",
+        status_code=HTTP_200_OK,
+        summary="Predictions for several symbols (000)",
+        sync_to_thread=True,
+    )
+    def predict_batch(
+        self,
+        services: ServicesDep,
+        data: BatchPredict,
+        principal: PrincipalDep,
+        request: Request[Any, Any, Any],
+    ) -> dict[str, Any]:
+        return _batch(services, data, principal, request, "/api/v1/predict/batch")
+
+
+def _batch(
+    services: ServicesDep,
+    data: BatchPredict,
+    principal: PrincipalDep,
+    request: Request[Any, Any, Any],
+    endpoint: str,
+) -> dict[str, Any]:
+    if data.run_async:
+        raise InvalidRequestError(
+            'asynchronous batch jobs are not enabled on this server; send "async": false for an answer now'
+        )
+    if data.model is not None and data.model_name is not None and data.model != data.model_name:
+        raise InvalidRequestError("give model or model_name, not two different models")
+    first = data.symbols[0] if data.symbols else None
+    name = _resolve(services, data.model_name or data.model, first, data.timeframe)
+    batch = services.predictions.predict_batch(name, data.symbols, timeframe=data.timeframe)
+    for p in batch.predictions:
+        _log(services, request, principal, endpoint, p)
+    body = batch.as_dict()
+    return {"status": "success", "model": data.model or name, **body, "timestamp": _now()}
+
+
+class PredictionsController(Controller):
+    """Document 001's prediction endpoints."""
+
+    path = "/api/v1/predictions"
+    tags = ["predictions"]
+
+    @post(
+        "/predict",
+        status_code=HTTP_200_OK,
+        summary="Signal, confidence and recommendation (001)",
+        sync_to_thread=True,
+    )
+    def predict(
+        self,
+        services: ServicesDep,
+        data: SignalPredict,
+        principal: PrincipalDep,
+        request: Request[Any, Any, Any],
+    ) -> dict[str, Any]:
+        p = services.predictions.predict(data.model_name, data.symbol, data.timeframe)
+        _log(services, request, principal, "/api/v1/predictions/predict", p)
+        body = p.as_dict()
+        return {
+            **body,
+            "metadata": {
+                "model_type": p.model_kind,
+                "model_version": p.model_version,
+                "data_points": min(p.data_points, data.days_lookback),
+                "bars_available": p.data_points,
+                "days_lookback": data.days_lookback,
+                "latest_date": p.latest_date,
+                "features_used": p.features_used,
+                "computation_time_ms": round(p.computation_time_ms, 3),
+            },
+        }
+
+    @post(
+        "/predict/batch",
+        status_code=HTTP_200_OK,
+        summary="Signals for several symbols (001)",
+        sync_to_thread=True,
+    )
+    def predict_batch(
+        self,
+        services: ServicesDep,
+        data: BatchPredict,
+        principal: PrincipalDep,
+        request: Request[Any, Any, Any],
+    ) -> dict[str, Any]:
+        return _batch(services, data, principal, request, "/api/v1/predictions/predict/batch")
+
+    @post(
+        "/predict/ensemble",
+        status_code=HTTP_200_OK,
+        summary="Weighted ensemble of models (001)",
+        sync_to_thread=True,
+    )
+    def predict_ensemble(
+        self,
+        services: ServicesDep,
+        data: EnsemblePredict,
+        principal: PrincipalDep,
+        request: Request[Any, Any, Any],
+    ) -> dict[str, Any]:
+        result = services.predictions.predict_ensemble(data.model_names, data.symbol, data.weights)
+        body = result.as_dict()
+        services.record_prediction(
+            {
+                "model_name": ("ensemble:" + "+".join(result.models_used))[:200],
+                "symbol": result.symbol,
+                "signal": body["ensemble_signal"],
+                "confidence": body["ensemble_confidence"],
+                "recommendation": result.recommendation,
+                "current_price": body["current_price"],
+            },
+            user_id=principal.user_id,
+            endpoint="/api/v1/predictions/predict/ensemble",
+            request_id=request_id_of(request.scope),
+            latency_ms=0.0,
+        )
+        return body
+
+    @get(
+        "/models/{model_name:str}/signals/{symbol:str}",
+        summary="The model's signals over the last days (001)",
+        sync_to_thread=True,
+    )
+    def signals(
+        self,
+        services: ServicesDep,
+        model_name: str,
+        symbol: str,
+        days: int = Parameter(default=30, ge=1, le=3650, description="bars of history"),
+    ) -> dict[str, Any]:
+        return services.predictions.signal_history(model_name, symbol, days).as_dict()

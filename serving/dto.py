@@ -1,0 +1,171 @@
+"""Request bodies (msgspec: validated while decoding, unknown fields rejected with their name).
+
+Where two documents name one thing differently, both spellings are accepted (``model`` and
+``model_name``; ``parameters`` and ``params``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+__all__ = [
+    "ApiKeyCreate",
+    "BacktestRun",
+    "BatchPredict",
+    "Compare",
+    "EnsemblePredict",
+    "Login",
+    "Predict",
+    "Refresh",
+    "Register",
+    "SignalPredict",
+    "Train",
+    "WalkForward",
+]
+
+Symbol = Annotated[str, msgspec.Meta(min_length=1, max_length=40, examples=["AAPL", "BTC/USDT"])]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100, examples=["lgbm_aapl"])]
+Date = Annotated[str, msgspec.Meta(min_length=4, max_length=40, examples=["2023-01-01"])]
+Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+
+
+class _Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class Register(_Body, kw_only=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["alice"])]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    email: str | None = None
+    full_name: str | None = None
+
+
+class Login(_Body, kw_only=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["alice"])]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class Refresh(_Body, kw_only=True):
+    refresh_token: Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class ApiKeyCreate(_Body, kw_only=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100, examples=["trading-bot"])]
+
+
+class Train(_Body, kw_only=True):
+    """Both documents' fields: 000 (model_type, dataset, parameters, validation_split, gpu_enabled)
+    and 001 (model_type, model_name, symbol, start_date, end_date)."""
+
+    model_type: Annotated[str, msgspec.Meta(examples=["lightgbm"])]
+    model_name: Name | None = None
+    symbol: Symbol | None = None
+    dataset: Annotated[str, msgspec.Meta(examples=["AAPL", "synthetic/1d/AAPL"])] | None = None
+    start_date: Date | None = None
+    end_date: Date | None = None
+    timeframe: str = "1d"
+    source: str | None = None
+    parameters: dict[str, Any] | None = None
+    validation_split: float = 0.2
+    gpu_enabled: bool | None = None
+    horizon: int = 1
+    feature_set: str = "default"
+
+
+class FeatureRequest(_Body, kw_only=True):
+    volume: bool = True
+    technical_indicators: list[str] = msgspec.field(default_factory=list)
+
+
+class Predict(_Body, kw_only=True):
+    """000: ``model`` is a registered model name or a model kind (the best model of that kind)."""
+
+    symbol: Symbol
+    model: Name | None = None
+    timeframe: str | None = None
+    features: FeatureRequest | None = None
+
+
+class SignalPredict(_Body, kw_only=True):
+    model_name: Name
+    symbol: Symbol | None = None
+    days_lookback: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 60
+    timeframe: str | None = None
+
+
+class BatchPredict(_Body, kw_only=True):
+    symbols: Annotated[list[Symbol], msgspec.Meta(min_length=1, max_length=100)]
+    model_name: Name | None = None
+    model: Name | None = None
+    days_lookback: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 60
+    timeframe: str | None = None
+    run_async: bool = msgspec.field(default=False, name="async")
+
+
+class EnsemblePredict(_Body, kw_only=True):
+    model_names: Annotated[list[Name], msgspec.Meta(min_length=1, max_length=20)]
+    symbol: Symbol | None = None
+    weights: list[float] | None = None
+
+
+class _Trading(_Body, kw_only=True):
+    initial_capital: Annotated[float, msgspec.Meta(gt=0)] = 10_000.0
+    commission: Annotated[float, msgspec.Meta(ge=0, lt=0.1)] = 0.001
+    slippage: Annotated[float, msgspec.Meta(ge=0, lt=0.1)] = 0.0
+    position_size: Annotated[float, msgspec.Meta(gt=0, le=1)] = 1.0
+    allow_short: bool = False
+    stop_loss: Annotated[float, msgspec.Meta(gt=0, lt=1)] | None = None
+    take_profit: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    timeframe: str | None = None
+    source: str | None = None
+
+    def trading(self) -> dict[str, Any]:
+        return {
+            "initial_capital": self.initial_capital,
+            "commission": self.commission,
+            "slippage": self.slippage,
+            "position_size": self.position_size,
+            "allow_short": self.allow_short,
+            "stop_loss": self.stop_loss,
+            "take_profit": self.take_profit,
+            "source": self.source,
+        }
+
+
+class BacktestRun(_Trading, kw_only=True):
+    symbol: Symbol
+    model_name: Name | None = None
+    strategy: str | None = None
+    params: dict[str, Any] | None = None
+    start_date: Date | None = None
+    end_date: Date | None = None
+
+
+class StrategySpec(_Body, kw_only=True):
+    strategy: str
+    params: dict[str, Any] | None = None
+    label: str | None = None
+
+
+class Compare(_Trading, kw_only=True):
+    symbol: Symbol
+    model_names: Annotated[list[Name], msgspec.Meta(max_length=20)] = msgspec.field(default_factory=list)
+    strategies: Annotated[list[StrategySpec], msgspec.Meta(max_length=20)] = msgspec.field(
+        default_factory=list
+    )
+    start_date: Date | None = None
+    end_date: Date | None = None
+
+
+class WalkForward(_Trading, kw_only=True):
+    symbol: Symbol
+    model_name: Name | None = None
+    model_type: str | None = None
+    parameters: dict[str, Any] | None = None
+    start_date: Date | None = None
+    end_date: Date | None = None
+    train_window: Annotated[int, msgspec.Meta(ge=20, le=100_000)] = 252
+    test_window: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 63
+    mode: str = "rolling"
+    threshold: Annotated[float, msgspec.Meta(ge=0, lt=1)] = 0.2

@@ -1,0 +1,62 @@
+"""Prometheus metrics of one app (its own registry: two apps in one process never share counters)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["ApiMetrics"]
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class ApiMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "tradeforge_http_requests_total",
+            "HTTP requests by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "tradeforge_http_request_duration_seconds",
+            "HTTP request latency by method and route template.",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "tradeforge_predictions_total",
+            "Predictions served, by model and recommendation.",
+            ["model", "recommendation"],
+            registry=self.registry,
+        )
+        self.model_load = Histogram(
+            "tradeforge_model_load_seconds",
+            "Time to load a registered model version into memory.",
+            ["model"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+            registry=self.registry,
+        )
+        self.models_loaded = Gauge(
+            "tradeforge_models_loaded", "Model versions held in memory.", registry=self.registry
+        )
+        self.rate_limited = Counter(
+            "tradeforge_rate_limited_total",
+            "Requests refused with 429, by tier.",
+            ["tier"],
+            registry=self.registry,
+        )
+        self.rate_limit_degraded = Counter(
+            "tradeforge_rate_limit_degraded_total",
+            "Requests admitted without counting because the rate-limit store was unreachable.",
+            registry=self.registry,
+        )
+        self.log_drops = Gauge(
+            "tradeforge_log_rows_dropped",
+            "Log rows dropped because the writer queue was full.",
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,301 @@
+"""Everything a request handler needs, opened once per app (no globals): the app database and its
+buffered log writer, the model registry and prediction service, the rate limiter, the token policy
+and the Prometheus metrics. Handlers reach it through dependency injection (``services``)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from litestar.di import NamedDependency
+from litestar.types import Scope
+from sqlalchemy import text
+
+from pipelines.backtest.strategies import list_strategies
+from pipelines.db import (
+    BufferedLogWriter,
+    Database,
+    ErrorLog,
+    PredictionLog,
+    RequestLog,
+    authenticate_api_key,
+    open_database,
+)
+from pipelines.errors import AuthenticationError
+from pipelines.models.base import ModelKind
+from pipelines.models.catalog import list_models
+from pipelines.models.registry import ModelRegistry
+from pipelines.models.tracking import open_tracker
+from pipelines.monitoring import requests_per_minute
+from pipelines.prediction import PredictionService
+from pipelines.ratelimit import (
+    AsyncRateLimiter,
+    RateDecision,
+    limit_for_tier,
+    open_async_rate_limiter,
+    redact_url,
+)
+from pipelines.security.tokens import TokenPolicy, decode_token
+from pipelines.settings import Settings
+from serving.context import Principal, request_id_of
+from serving.metrics import ApiMetrics
+
+__all__ = ["Services", "ServicesDep", "open_services"]
+
+log = logging.getLogger("tradeforge.serving")
+_KEY_CACHE_SECONDS = 30.0
+
+
+class Services:
+    """A plain class, not a dataclass: Litestar would otherwise try to validate it field by field
+    when injecting it into handlers."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        database: Database,
+        log_writer: BufferedLogWriter,
+        registry: ModelRegistry,
+        predictions: PredictionService,
+        limiter: AsyncRateLimiter,
+        tokens: TokenPolicy,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.log_writer = log_writer
+        self.registry = registry
+        self.predictions = predictions
+        self.limiter = limiter
+        self.tokens = tokens
+        self.metrics = ApiMetrics()
+        self.started_at = datetime.now(UTC)
+        self.training: set[str] = set()
+        self._keys: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    # --- authentication -------------------------------------------------------------------------
+    def authenticate(self, headers: Iterable[tuple[bytes, bytes]]) -> Principal | None:
+        """The caller of a request with these raw ASGI headers; None when it sent no credentials."""
+        bearer: str | None = None
+        api_key: str | None = None
+        for name, value in headers:
+            if name == b"authorization":
+                scheme, _, credentials = value.decode("latin-1").partition(" ")
+                if scheme.lower() != "bearer" or not credentials.strip():
+                    raise AuthenticationError("the Authorization header must be 'Bearer <access token>'")
+                bearer = credentials.strip()
+            elif name == b"x-api-key":
+                api_key = value.decode("latin-1").strip()
+        if bearer is not None:
+            claims = decode_token(bearer, self.tokens.secret, "access")
+            return Principal(user_id=claims.sub, role=claims.role, tier=claims.tier, via="jwt")
+        if api_key is not None:
+            return self._principal_for_key(api_key)
+        return None
+
+    def _principal_for_key(self, key: str) -> Principal:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        now = time.monotonic()
+        cached = self._keys.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        with self.database.transaction() as session:
+            user = authenticate_api_key(session, key)
+            principal = Principal(user_id=user.id, role=user.role, tier=user.tier, via="api_key")
+        self._keys[digest] = (principal, now + _KEY_CACHE_SECONDS)
+        return principal
+
+    def forget_api_keys(self, user_id: str | None = None) -> None:
+        """Drop cached keys (of one user, or all) after a revocation or a role change."""
+        with self._lock:
+            for digest in [d for d, (p, _) in self._keys.items() if user_id is None or p.user_id == user_id]:
+                self._keys.pop(digest, None)
+
+    # --- rate limits ----------------------------------------------------------------------------
+    async def rate_limit(self, scope: Scope, principal: Principal | None) -> RateDecision:
+        if principal is not None:
+            key, tier = f"user:{principal.user_id}", principal.tier
+        else:
+            client = scope.get("client")
+            key, tier = f"ip:{client[0] if client else 'unknown'}", self.settings.default_tier
+        try:
+            limit = limit_for_tier(self.settings, tier)
+        except Exception:
+            limit = limit_for_tier(self.settings, None)
+        decision = await self.limiter.hit(key, limit, self.settings.rate_limit_window_seconds)
+        if decision.degraded:
+            self.metrics.rate_limit_degraded.inc()
+        return decision
+
+    # --- observation ----------------------------------------------------------------------------
+    def observe_request(self, scope: Scope, *, method: str, route: str, status: int, seconds: float) -> None:
+        self.metrics.requests.labels(method, route, str(status)).inc()
+        self.metrics.latency.labels(method, route).observe(seconds)
+        principal = scope.get("tradeforge", {}).get("principal")
+        self.log_writer.submit(
+            RequestLog(
+                user_id=principal.user_id if principal else None,
+                method=method,
+                route=route,
+                status_code=status,
+                duration_ms=seconds * 1000.0,
+                request_id=request_id_of(scope),
+                created_at=datetime.now(UTC),
+            )
+        )
+
+    def record_error(
+        self,
+        *,
+        request_id: str,
+        user_id: str | None,
+        method: str,
+        path: str,
+        status_code: int,
+        code: str,
+        message: str,
+    ) -> None:
+        self.log_writer.submit(
+            ErrorLog(
+                user_id=user_id,
+                request_id=request_id,
+                method=method,
+                path=path,
+                status_code=status_code,
+                code=code,
+                message=message[:1000],
+                created_at=datetime.now(UTC),
+            )
+        )
+
+    def record_prediction(
+        self,
+        prediction: dict[str, Any],
+        *,
+        user_id: str | None,
+        endpoint: str,
+        request_id: str,
+        latency_ms: float,
+    ) -> None:
+        self.metrics.predictions.labels(prediction["model_name"], prediction["recommendation"]).inc()
+        self.log_writer.submit(
+            PredictionLog(
+                user_id=user_id,
+                endpoint=endpoint,
+                model_name=prediction["model_name"],
+                model_version=str(prediction.get("model_version", "")),
+                symbol=prediction["symbol"],
+                timeframe=prediction.get("timeframe", ""),
+                signal=prediction.get("signal"),
+                confidence=prediction.get("confidence"),
+                predicted_return=prediction.get("predicted_return"),
+                value=prediction.get("value"),
+                direction=prediction.get("direction", ""),
+                recommendation=prediction["recommendation"],
+                current_price=prediction.get("current_price"),
+                latency_ms=latency_ms,
+                request_id=request_id,
+                created_at=datetime.now(UTC),
+            )
+        )
+
+    # --- health ---------------------------------------------------------------------------------
+    def check_health(self) -> dict[str, Any]:
+        """Each backing service's state; ``status`` is "healthy" only when all of them are."""
+        services: dict[str, str] = {}
+        try:
+            with self.database.session() as session:
+                session.execute(text("SELECT 1"))
+            services["database"] = "healthy"
+        except Exception as exc:
+            services["database"] = f"unhealthy: {type(exc).__name__}"
+        services["cache"] = self._cache_health()
+        active = 0
+        try:
+            active = sum(1 for s in list_models(self.registry.tracker) if s.champion_version is not None)
+            services["ml_engine"] = "healthy"
+        except Exception as exc:
+            services["ml_engine"] = f"unhealthy: {type(exc).__name__}"
+        market = self.settings.market_dir
+        services["market_data"] = (
+            "healthy" if market.is_dir() or not market.exists() else "unhealthy: not a folder"
+        )
+        ok = all(v == "healthy" for v in services.values())
+        return {"status": "healthy" if ok else "degraded", "services": services, "active_models": active}
+
+    def _cache_health(self) -> str:
+        if not self.settings.redis_url:
+            return "healthy"
+        try:
+            client = redis.Redis.from_url(
+                self.settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5
+            )
+            try:
+                client.ping()
+            finally:
+                client.close()
+            return "healthy"
+        except Exception as exc:
+            return f"unhealthy: {type(exc).__name__}"
+
+    def requests_per_minute(self) -> int:
+        self.log_writer.flush()
+        with self.database.session() as session:
+            return int(requests_per_minute(session))
+
+    def describe(self) -> dict[str, Any]:
+        """Configuration a user may see (no secrets: URLs are shown without their passwords)."""
+        s = self.settings
+        return {
+            "configuration": {
+                "home": str(s.home),
+                "database": redact_url(s.resolved_database_url()),
+                "mlflow_tracking_uri": redact_url(s.resolved_mlflow_uri()),
+                "redis": redact_url(s.redis_url) if s.redis_url else None,
+                "rate_limits_per_window": dict(s.rate_limits),
+                "rate_limit_window_seconds": s.rate_limit_window_seconds,
+                "cors_origins": list(s.cors_origins),
+                "stock_source": s.stock_source,
+                "crypto_source": s.crypto_source,
+            },
+            "models_loaded": [
+                {"model_name": m.name, "version": m.version, "load_seconds": round(m.load_seconds, 4)}
+                for m in self.registry.loaded()
+            ],
+            "strategies": [st["name"] for st in list_strategies()],
+            "model_types": [k.value for k in ModelKind],
+        }
+
+    def uptime_seconds(self) -> float:
+        return (datetime.now(UTC) - self.started_at).total_seconds()
+
+    async def aclose(self) -> None:
+        self.log_writer.close()
+        await self.limiter.aclose()
+        self.database.close()
+
+
+async def open_services(settings: Settings) -> Services:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    database = open_database(settings)
+    registry = ModelRegistry(open_tracker(settings), settings.models_cache_dir)
+    return Services(
+        settings=settings,
+        database=database,
+        log_writer=BufferedLogWriter(database),
+        registry=registry,
+        predictions=PredictionService(settings, registry),
+        limiter=await open_async_rate_limiter(settings),
+        tokens=TokenPolicy.from_settings(settings),
+    )
+
+
+ServicesDep = NamedDependency[Services]
+"""How a handler asks for the services: ``services: ServicesDep``."""

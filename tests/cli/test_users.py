@@ -1,0 +1,81 @@
+"""`tradeforge users create` and `tradeforge users list` against the app database in the env home."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from pipelines.db import open_database
+from pipelines.security import verify_password
+from pipelines.settings import Settings
+
+runner = CliRunner()
+
+
+def invoke(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_create_and_list(env_home: Path) -> None:
+    code, out, err = invoke(
+        "users", "create", "root", "--password", "s3cret-pass", "--admin", "--tier", "enterprise", "--json"
+    )
+    assert code == 0, err
+    root = json.loads(out)
+    assert (root["username"], root["role"], root["tier"], root["is_active"]) == (
+        "root",
+        "admin",
+        "enterprise",
+        True,
+    )
+    assert "password" not in out
+
+    code, out, err = invoke(
+        "users", "create", "ann", "--email", "ann@example.com", stdin="pass-word-1\npass-word-1\n"
+    )
+    assert code == 0, err
+    assert "created user ann (user, free tier)" in out
+    assert "Password" in err and "pass-word-1" not in out + err  # prompted on stderr, hidden
+
+    code, out, _ = invoke("users", "list", "--json")
+    listing = json.loads(out)
+    assert code == 0 and listing["count"] == 2
+    assert [(u["username"], u["email"]) for u in listing["users"]] == [
+        ("root", None),
+        ("ann", "ann@example.com"),
+    ]
+    code, out, _ = invoke("users", "list")
+    assert code == 0 and "ann@example.com" in out and "enterprise" in out
+
+    database = open_database(Settings(home=env_home))
+    with database.session() as s:
+        from pipelines.accounts import authenticate
+
+        assert authenticate(s, "ann", "pass-word-1").email == "ann@example.com"
+        assert verify_password(authenticate(s, "root", "s3cret-pass").password_hash, "s3cret-pass")
+    database.close()
+
+
+def test_bad_input_exits_2_and_writes_nothing(env_home: Path) -> None:
+    for args, message in (
+        (("ab", "--password", "s3cret-pass"), "username 'ab' must be 3-64"),
+        (("ann", "--password", "short"), "password must be 8-1024"),
+        (("ann", "--password", "s3cret-pass", "--tier", "gold"), "tier must be one of"),
+        (("ann", "--password", "s3cret-pass", "--email", "nope"), "not an email address"),
+    ):
+        code, out, err = invoke("users", "create", *args)
+        assert code == 2, (args, err)
+        assert message in err and out == ""
+    assert not (env_home / "app.db").exists()
+
+
+def test_duplicate_username_exits_2(env_home: Path) -> None:
+    assert invoke("users", "create", "ann", "--password", "s3cret-pass")[0] == 0
+    code, _, err = invoke("users", "create", "ann", "--password", "other-pass-2", "--json")
+    assert code == 2 and "username 'ann' is already taken" in err
+    code, out, _ = invoke("users", "list", "--json")
+    assert json.loads(out)["count"] == 1

@@ -1,0 +1,96 @@
+"""The feature-row cache: no I/O on a hit, one metadata read after the TTL, refresh on new bars."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from pipelines.data.ingest import ingest, plan_ingest
+from pipelines.prediction import PredictionService
+from pipelines.settings import Settings
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, obj: object, name: str) -> list[int]:
+    calls: list[int] = []
+    real: Callable[..., Any] = getattr(obj, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(obj, name, counted)
+    return calls
+
+
+def store_until(settings: Settings, symbol: str, end: str) -> None:
+    report = ingest(
+        settings, plan_ingest(settings, source="synthetic", symbols=[symbol], timeframe="1d", end=end)
+    )
+    assert not report.failed
+
+
+def test_cache_hit_does_no_io(service: PredictionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = service.predict("lgbm_aapl", "AAPL")
+    reads = count_calls(monkeypatch, service.store, "read")
+    bounds = count_calls(monkeypatch, service.store, "bounds")
+    again = service.predict("lgbm_aapl", "AAPL")
+    assert (len(reads), len(bounds)) == (0, 0)
+    assert again.predicted_return == first.predicted_return and again.timestamp == first.timestamp
+    service.predict("lgbm_msft", "AAPL")  # another model on the same dataset shares the entry
+    assert (len(reads), len(bounds)) == (0, 0)
+    service.features.ttl = 0.0  # expired: one metadata read, no new bars, so no recompute
+    service.predict("lgbm_aapl", "AAPL")
+    assert (len(reads), len(bounds)) == (0, 1)
+
+
+def test_new_bars_refresh_after_the_ttl(
+    service: PredictionService, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_until(settings, "AAPL", "2025-01-01")
+    old = service.predict("lgbm_aapl", "AAPL")
+    assert old.latest_date == "2024-12-31"
+    store_until(settings, "AAPL", "2025-03-01")
+    assert service.predict("lgbm_aapl", "AAPL").timestamp == old.timestamp  # still fresh: cached
+    reads = count_calls(monkeypatch, service.store, "read")
+    service.features.ttl = 0.0
+    new = service.predict("lgbm_aapl", "AAPL")
+    assert new.latest_date == "2025-02-28" and len(reads) == 1
+    assert new.data_points > old.data_points
+    assert new.current_price != old.current_price or new.predicted_return != old.predicted_return
+
+
+def test_invalidate_drops_entries(service: PredictionService, settings: Settings) -> None:
+    store_until(settings, "AAPL", "2025-01-01")
+    service.predict("lgbm_aapl", "AAPL")
+    store_until(settings, "AAPL", "2025-02-01")
+    assert service.invalidate("aapl", "1h") == 0
+    assert service.invalidate("aapl", "1d") == 1
+    assert service.predict("lgbm_aapl", "AAPL").latest_date == "2025-01-31"
+    assert service.invalidate("AAPL") == 1 and service.invalidate("AAPL") == 0
+
+
+def test_concurrent_predictions_agree(service: PredictionService) -> None:
+    expected = {s: service.predict("lgbm_aapl", s).predicted_return for s in ("AAPL", "MSFT")}
+    service.features.clear()
+    results: list[tuple[str, float]] = []
+    errors: list[BaseException] = []
+
+    def work(symbol: str) -> None:
+        try:
+            for _ in range(20):
+                results.append((symbol, service.predict("lgbm_aapl", symbol).predicted_return))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in ("AAPL", "MSFT") * 4]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(results) == 160
+    assert all(value == expected[symbol] for symbol, value in results)
+    assert pd.Series([s for s, _ in results]).value_counts().to_dict() == {"AAPL": 80, "MSFT": 80}

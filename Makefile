@@ -17,6 +17,7 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/python -m assets.demo
+	$(BIN)/tradeforge serve --port $(or $(PORT),8000)
 
 test: install
 	$(BIN)/pytest -q

@@ -20,6 +20,7 @@ from pipelines.analysis.reports import latest_reports
 from pipelines.cli.tables import datasets_table, models_table, reports_table
 from pipelines.data.service import dataset_summaries
 from pipelines.data.universe import history_years, resolve_universe
+from pipelines.demo_credentials import ensure_demo_credentials
 from pipelines.models.catalog import list_models
 from pipelines.models.specs import load_specs
 from pipelines.models.tracking import open_tracker
@@ -61,11 +62,21 @@ def main() -> None:
     tracker = open_tracker(settings)
     console.print(models_table(list_models(tracker)))
     console.print(reports_table(latest_reports(tracker, [s.model_name for s in specs])))
+    creds = ensure_demo_credentials(settings)
+    model = specs[0].model_name
     console.print(
         "\nDagster UI  make dagster  -> http://127.0.0.1:3000  (assets, checks, runs, schedules)\n"
         "MLflow UI   make mlflow   -> http://127.0.0.1:5000  (an experiment per model; Models tab:\n"
         "            versions and the `champion` alias)\n"
-        "CLI         .venv/bin/tradeforge --help   (data list, models list, train, query, ...)"
+        "CLI         .venv/bin/tradeforge --help   (data list, models list, train, query, ...)\n"
+        "API         http://127.0.0.1:8000/docs  (Swagger UI; ReDoc at /redoc, OpenAPI at /openapi.json,\n"
+        "            Prometheus at /metrics), served now: stop it with Ctrl-C\n"
+        f"Demo login  user {creds['username']!r}, password {creds['password']!r} (admin, unlimited);\n"
+        f"            API key {creds['api_key']}\n"
+        f"            (kept in {settings.home.resolve() / 'demo_credentials.json'})\n"
+        f"Try         curl -s -X POST http://127.0.0.1:8000/api/v1/predictions/predict \\\n"
+        f"              -H 'X-API-Key: {creds['api_key']}' -H 'Content-Type: application/json' \\\n"
+        f'              -d \'{{"model_name": "{model}"}}\''
     )
 
 

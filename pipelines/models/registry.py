@@ -73,6 +73,11 @@ class ModelRegistry:
                 self._models[key] = self._load(registered)
             return self._models[key]
 
+    def cached(self, name: str, ref: str = "champion") -> LoadedModel | None:
+        """The loaded model ``ref`` names when it is in memory already (no I/O), else None."""
+        version = self._aliases.get((name, ref)) if not str(ref).isdigit() else str(ref)
+        return None if version is None else self._models.get((name, version))
+
     def _load(self, registered: RegisteredVersion) -> LoadedModel:
         began = time.perf_counter()
         target = self.cache_dir / registered.name / registered.version

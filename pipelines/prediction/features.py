@@ -107,6 +107,12 @@ class FeatureCache:
             self._entries[key] = entry
             return entry
 
+    def fresh(self, symbol: Symbol, timeframe: Timeframe, feature_set: str, need: int = 1) -> bool:
+        """Whether ``rows`` would answer from memory right now (no I/O, no feature work)."""
+        key = (source_for(self.settings, symbol), symbol.name, timeframe.name, feature_set)
+        entry = self._entries.get(key)
+        return entry is not None and self._clock() - entry.checked < self.ttl and entry.covers(need)
+
     def table(self, symbol: Symbol, timeframe: Timeframe, feature_set: str) -> FeatureTable:
         """Every feature row of the dataset, computed afresh (not cached)."""
         source = source_for(self.settings, symbol)

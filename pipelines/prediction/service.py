@@ -173,6 +173,21 @@ class PredictionService:
             )
         return sym
 
+    def ready(
+        self, model_name: str, symbol: str | None = None, timeframe: str | None = None, ref: str = "champion"
+    ) -> bool:
+        """Whether ``predict`` would answer from memory (model loaded, feature row fresh): cheap
+        enough to call on an event loop; otherwise run it in a worker thread."""
+        loaded = self.registry.cached(model_name, ref)
+        plan = None if loaded is None else self._plans.get((loaded.name, loaded.version))
+        if plan is None:
+            return False
+        try:
+            sym = self._target(plan, symbol, timeframe)
+        except TradeforgeError:
+            return True  # bad input: answered at once with its error
+        return self.features.fresh(sym, plan.timeframe, plan.loaded.meta.feature_set, plan.context_rows)
+
     # -- one prediction --------------------------------------------------------------------------
     def predict(
         self,

@@ -5,8 +5,10 @@ Every served prediction is logged (buffered) against its caller for the monitori
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
+import anyio.to_thread
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
@@ -42,6 +44,17 @@ def _log(
         request_id=request_id_of(request.scope),
         latency_ms=p.computation_time_ms,
     )
+
+
+async def _predict(
+    services: ServicesDep, model_name: str, symbol: str | None, timeframe: str | None
+) -> Prediction:
+    """Inline when the answer is in memory (tens of microseconds); in a worker thread when it needs
+    I/O (loading the model, reading or ingesting bars), so the event loop never waits on disk."""
+    predictions = services.predictions
+    if predictions.ready(model_name, symbol, timeframe):
+        return predictions.predict(model_name, symbol, timeframe)
+    return await anyio.to_thread.run_sync(partial(predictions.predict, model_name, symbol, timeframe))
 
 
 def _resolve(services: ServicesDep, model: str | None, symbol: str | None, timeframe: str | None) -> str:
@@ -148,20 +161,15 @@ class PredictionsController(Controller):
     path = "/api/v1/predictions"
     tags = ["predictions"]
 
-    @post(
-        "/predict",
-        status_code=HTTP_200_OK,
-        summary="Signal, confidence and recommendation (001)",
-        sync_to_thread=True,
-    )
-    def predict(
+    @post("/predict", status_code=HTTP_200_OK, summary="Signal, confidence and recommendation (001)")
+    async def predict(
         self,
         services: ServicesDep,
         data: SignalPredict,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
     ) -> dict[str, Any]:
-        p = services.predictions.predict(data.model_name, data.symbol, data.timeframe)
+        p = await _predict(services, data.model_name, data.symbol, data.timeframe)
         _log(services, request, principal, "/api/v1/predictions/predict", p)
         body = p.as_dict()
         return {

@@ -94,3 +94,15 @@ def test_concurrent_predictions_agree(service: PredictionService) -> None:
     assert errors == [] and len(results) == 160
     assert all(value == expected[symbol] for symbol, value in results)
     assert pd.Series([s for s, _ in results]).value_counts().to_dict() == {"AAPL": 80, "MSFT": 80}
+
+
+def test_ready_says_when_predict_answers_from_memory(service: PredictionService) -> None:
+    """The API predicts inline on its event loop only when ``ready``; otherwise in a thread."""
+    assert not service.ready("lgbm_aapl", "AAPL")  # nothing loaded yet
+    service.predict("lgbm_aapl", "AAPL")
+    assert service.ready("lgbm_aapl", "AAPL")
+    assert not service.ready("lgbm_aapl", "MSFT")  # that symbol's features are not cached
+    assert not service.ready("no_such_model", "AAPL")
+    assert service.ready("lgbm_aapl", "AAPL", "1h")  # bad input fails at once: nothing to wait for
+    service.invalidate("AAPL")
+    assert not service.ready("lgbm_aapl", "AAPL")

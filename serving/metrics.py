@@ -31,11 +31,10 @@ class ApiMetrics:
             ["model", "recommendation"],
             registry=self.registry,
         )
-        self.model_load = Histogram(
+        self.model_load = Gauge(
             "tradeforge_model_load_seconds",
-            "Time to load a registered model version into memory.",
-            ["model"],
-            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+            "Seconds it took to load each model version held in memory.",
+            ["model", "version"],
             registry=self.registry,
         )
         self.models_loaded = Gauge(

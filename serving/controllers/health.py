@@ -89,7 +89,10 @@ def api_health(services: ServicesDep) -> dict[str, Any]:
 
 @get("/metrics", opt=_PUBLIC, tags=["health"], summary="Prometheus metrics", sync_to_thread=False)
 def metrics(services: ServicesDep) -> Response[bytes]:
-    services.metrics.models_loaded.set(len(services.registry.loaded()))
+    loaded = services.registry.loaded()
+    services.metrics.models_loaded.set(len(loaded))
+    for model in loaded:
+        services.metrics.model_load.labels(model.name, model.version).set(model.load_seconds)
     services.metrics.log_drops.set(services.log_writer.stats.dropped)
     return Response(services.metrics.render(), media_type=MediaType.TEXT + "; version=0.0.4")
 

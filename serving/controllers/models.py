@@ -104,7 +104,6 @@ class ModelController(Controller):
     def reload_model(self, services: ServicesDep, model_name: str) -> dict[str, Any]:
         services.predictions.reload(model_name)
         loaded = services.registry.load(model_name)
-        services.metrics.model_load.labels(model_name).observe(loaded.load_seconds)
         return {
             "status": "success",
             "model_name": model_name,

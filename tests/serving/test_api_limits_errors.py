@@ -132,6 +132,7 @@ def test_prometheus_metrics(client: Any) -> None:
     )
     assert "tradeforge_http_request_duration_seconds_bucket" in text
     assert 'tradeforge_predictions_total{model="lgbm_aapl"' in text
+    assert 'tradeforge_model_load_seconds{model="lgbm_aapl",version="1"}' in text
 
 
 def test_openapi_documents_every_route(client: Any) -> None:

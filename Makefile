@@ -34,6 +34,7 @@ bench: install
 	.venv-bench/bin/python benchmarks/bench_data.py
 	.venv-bench/bin/python benchmarks/bench_models.py
 	.venv-bench/bin/python benchmarks/bench_backtest.py
+	.venv-bench/bin/python benchmarks/bench_serving.py
 
 dagster: install
 	$(BIN)/tradeforge dagster

@@ -140,14 +140,17 @@ class Services:
         self.metrics.latency.labels(method, route).observe(seconds)
         principal = scope.get("tradeforge", {}).get("principal")
         self.log_writer.submit(
-            RequestLog(
-                user_id=principal.user_id if principal else None,
-                method=method,
-                route=route,
-                status_code=status,
-                duration_ms=seconds * 1000.0,
-                request_id=request_id_of(scope),
-                created_at=datetime.now(UTC),
+            (
+                RequestLog,
+                {
+                    "user_id": principal.user_id if principal else None,
+                    "method": method,
+                    "route": route,
+                    "status_code": status,
+                    "duration_ms": seconds * 1000.0,
+                    "request_id": request_id_of(scope),
+                    "created_at": datetime.now(UTC),
+                },
             )
         )
 
@@ -163,15 +166,18 @@ class Services:
         message: str,
     ) -> None:
         self.log_writer.submit(
-            ErrorLog(
-                user_id=user_id,
-                request_id=request_id,
-                method=method,
-                path=path,
-                status_code=status_code,
-                code=code,
-                message=message[:1000],
-                created_at=datetime.now(UTC),
+            (
+                ErrorLog,
+                {
+                    "user_id": user_id,
+                    "request_id": request_id,
+                    "method": method,
+                    "path": path,
+                    "status_code": status_code,
+                    "code": code,
+                    "message": message[:1000],
+                    "created_at": datetime.now(UTC),
+                },
             )
         )
 
@@ -186,23 +192,26 @@ class Services:
     ) -> None:
         self.metrics.predictions.labels(prediction["model_name"], prediction["recommendation"]).inc()
         self.log_writer.submit(
-            PredictionLog(
-                user_id=user_id,
-                endpoint=endpoint,
-                model_name=prediction["model_name"],
-                model_version=str(prediction.get("model_version", "")),
-                symbol=prediction["symbol"],
-                timeframe=prediction.get("timeframe", ""),
-                signal=prediction.get("signal"),
-                confidence=prediction.get("confidence"),
-                predicted_return=prediction.get("predicted_return"),
-                value=prediction.get("value"),
-                direction=prediction.get("direction", ""),
-                recommendation=prediction["recommendation"],
-                current_price=prediction.get("current_price"),
-                latency_ms=latency_ms,
-                request_id=request_id,
-                created_at=datetime.now(UTC),
+            (
+                PredictionLog,
+                {
+                    "user_id": user_id,
+                    "endpoint": endpoint,
+                    "model_name": prediction["model_name"],
+                    "model_version": str(prediction.get("model_version", "")),
+                    "symbol": prediction["symbol"],
+                    "timeframe": prediction.get("timeframe", ""),
+                    "signal": prediction.get("signal"),
+                    "confidence": prediction.get("confidence"),
+                    "predicted_return": prediction.get("predicted_return"),
+                    "value": prediction.get("value"),
+                    "direction": prediction.get("direction", ""),
+                    "recommendation": prediction["recommendation"],
+                    "current_price": prediction.get("current_price"),
+                    "latency_ms": latency_ms,
+                    "request_id": request_id,
+                    "created_at": datetime.now(UTC),
+                },
             )
         )
 

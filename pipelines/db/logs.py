@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from pipelines.db.models import ErrorLog, LogRow, PredictionLog, RequestLog
+from pipelines.db.models import ErrorLog, LogRow, PendingLog, PredictionLog, RequestLog
 from pipelines.errors import InvalidRequestError
 
 __all__ = ["MAX_RECENT", "add_many", "recent", "recent_errors", "recent_predictions", "recent_requests"]
@@ -17,12 +17,24 @@ MAX_RECENT = 1000
 _Row = TypeVar("_Row", PredictionLog, RequestLog, ErrorLog)
 
 
-def add_many(session: Session, rows: Iterable[LogRow]) -> int:
-    """Add log rows and flush (the caller commits); returns how many."""
-    batch = list(rows)
-    session.add_all(batch)
-    session.flush()
-    return len(batch)
+def add_many(session: Session, rows: Iterable[LogRow | PendingLog]) -> int:
+    """Add log rows (ORM objects, or ``(table, values)`` pairs inserted in bulk through Core) and
+    flush (the caller commits); returns how many."""
+    objects: list[LogRow] = []
+    values: dict[type[LogRow], list[dict[str, Any]]] = {}
+    count = 0
+    for row in rows:
+        count += 1
+        if isinstance(row, tuple):
+            values.setdefault(row[0], []).append(row[1])
+        else:
+            objects.append(row)
+    if objects:
+        session.add_all(objects)
+        session.flush()
+    for table, batch in values.items():
+        session.execute(insert(table), batch)
+    return count
 
 
 def recent(session: Session, table: type[_Row], limit: int, user_id: str | None) -> Sequence[_Row]:

@@ -11,7 +11,7 @@ from types import TracebackType
 
 from pipelines.db.engine import Database
 from pipelines.db.logs import add_many
-from pipelines.db.models import LogRow
+from pipelines.db.models import LogRow, PendingLog
 from pipelines.db.types import utc_now
 
 __all__ = ["BufferedLogWriter", "WriterStats"]
@@ -58,7 +58,7 @@ class BufferedLogWriter:
         self._database = database
         self._batch_size = batch_size
         self._interval = interval
-        self._queue: queue.Queue[LogRow | _Flush | _Stop] = queue.Queue(maxsize=max_pending)
+        self._queue: queue.Queue[LogRow | PendingLog | _Flush | _Stop] = queue.Queue(maxsize=max_pending)
         self._lock = threading.Lock()
         self._written = 0
         self._dropped = 0
@@ -68,9 +68,12 @@ class BufferedLogWriter:
         self._thread.start()
 
     # -- callers -----------------------------------------------------------------------------------
-    def submit(self, row: LogRow) -> bool:
+    def submit(self, row: LogRow | PendingLog) -> bool:
         """Enqueue ``row`` (stamping ``created_at`` now if unset); False when it was dropped."""
-        if row.created_at is None:
+        if isinstance(row, tuple):
+            if row[1].get("created_at") is None:
+                row[1]["created_at"] = utc_now()
+        elif row.created_at is None:
             row.created_at = utc_now()
         if not self._closed:
             try:
@@ -125,7 +128,7 @@ class BufferedLogWriter:
     def _run(self) -> None:
         while True:
             item = self._queue.get()
-            batch: list[LogRow] = []
+            batch: list[LogRow | PendingLog] = []
             waiters: list[threading.Event] = []
             stop = False
             deadline = time.monotonic() + self._interval
@@ -151,7 +154,7 @@ class BufferedLogWriter:
             if stop:
                 return
 
-    def _write(self, batch: list[LogRow]) -> None:
+    def _write(self, batch: list[LogRow | PendingLog]) -> None:
         try:
             with self._database.transaction() as session:
                 add_many(session, batch)

@@ -110,3 +110,23 @@ def test_close_writes_what_is_queued(sqlite_db: Database) -> None:
 def test_rejects_nonsense_settings(sqlite_db: Database) -> None:
     with pytest.raises(ValueError, match="max_pending"):
         BufferedLogWriter(sqlite_db, max_pending=0)
+
+
+def test_plain_value_rows_are_inserted_in_bulk(database: Database) -> None:
+    """The API submits (table, values) pairs: same rows, NaN stored as NULL, time stamped if unset."""
+    with BufferedLogWriter(database, batch_size=100, interval=5.0) as writer:
+        for i in range(250):
+            assert writer.submit(
+                (RequestLog, {"method": "POST", "route": "/p", "status_code": 200, "duration_ms": i})
+            )
+        writer.submit((PredictionLog, {"endpoint": "/p", "model_name": "m", "signal": float("nan")}))
+        writer.submit(request_row(7))  # ORM rows and value rows mix in one batch
+        assert writer.flush()
+    assert count(database, RequestLog) == 251
+    with database.session() as s:
+        stored = s.scalars(select(PredictionLog)).one()
+        assert (
+            stored.signal is None and stored.created_at is not None and stored.created_at.tzinfo is not None
+        )
+        durations = sorted(s.scalars(select(RequestLog.duration_ms).where(RequestLog.route == "/p")).all())
+        assert durations == [float(i) for i in range(250)]

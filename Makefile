@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(BIN)/python -m assets.demo
+	PORT=$(or $(PORT),8000) $(BIN)/python -m assets.demo
 	$(BIN)/tradeforge serve --port $(or $(PORT),8000)
 
 test: install

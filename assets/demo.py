@@ -64,19 +64,21 @@ def main() -> None:
     console.print(reports_table(latest_reports(tracker, [s.model_name for s in specs])))
     creds = ensure_demo_credentials(settings)
     model = specs[0].model_name
+    api = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
     console.print(
         "\nDagster UI  make dagster  -> http://127.0.0.1:3000  (assets, checks, runs, schedules)\n"
         "MLflow UI   make mlflow   -> http://127.0.0.1:5000  (an experiment per model; Models tab:\n"
         "            versions and the `champion` alias)\n"
         "CLI         .venv/bin/tradeforge --help   (data list, models list, train, query, ...)\n"
-        "API         http://127.0.0.1:8000/docs  (Swagger UI; ReDoc at /redoc, OpenAPI at /openapi.json,\n"
+        f"API         {api}/docs  (Swagger UI; ReDoc at /redoc, OpenAPI at /openapi.json,\n"
         "            Prometheus at /metrics), served now: stop it with Ctrl-C\n"
         f"Demo login  user {creds['username']!r}, password {creds['password']!r} (admin, unlimited);\n"
         f"            API key {creds['api_key']}\n"
         f"            (kept in {settings.home.resolve() / 'demo_credentials.json'})\n"
-        f"Try         curl -s -X POST http://127.0.0.1:8000/api/v1/predictions/predict \\\n"
+        f"Try         curl -s -X POST {api}/api/v1/predictions/predict \\\n"
         f"              -H 'X-API-Key: {creds['api_key']}' -H 'Content-Type: application/json' \\\n"
-        f'              -d \'{{"model_name": "{model}"}}\''
+        f'              -d \'{{"model_name": "{model}"}}\'',
+        soft_wrap=True,
     )
 
 

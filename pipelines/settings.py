@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     )
     rate_limit_window_seconds: int = 3600
     default_tier: str = "free"
+    # Webhook URLs on private or loopback addresses are refused unless this is set (tests, a LAN).
+    webhook_allow_private_urls: bool = False
     # How long a cached latest-feature row is trusted before the store is asked for newer bars.
     feature_cache_ttl_seconds: float = 5.0
 

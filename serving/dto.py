@@ -22,6 +22,7 @@ __all__ = [
     "SignalPredict",
     "Train",
     "WalkForward",
+    "WebhookCreate",
 ]
 
 Symbol = Annotated[str, msgspec.Meta(min_length=1, max_length=40, examples=["AAPL", "BTC/USDT"])]
@@ -169,3 +170,17 @@ class WalkForward(_Trading, kw_only=True):
     test_window: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 63
     mode: str = "rolling"
     threshold: Annotated[float, msgspec.Meta(ge=0, lt=1)] = 0.2
+
+
+class WebhookCreate(_Body, kw_only=True):
+    """Documents 000/004: where to POST, which events, and the signing secret (generated if absent)."""
+
+    url: Annotated[
+        str,
+        msgspec.Meta(min_length=8, max_length=2000, examples=["https://your-app.com/webhooks/tradeforge"]),
+    ]
+    events: Annotated[
+        list[str],
+        msgspec.Meta(min_length=1, max_length=20, examples=[["prediction.completed", "training.finished"]]),
+    ]
+    secret: str | None = None

@@ -43,6 +43,7 @@ from pipelines.ratelimit import (
 )
 from pipelines.security.tokens import TokenPolicy, decode_token
 from pipelines.settings import Settings
+from pipelines.webhooks import SecretBox, WebhookDispatcher, WebhookService
 from serving.context import Principal, request_id_of
 from serving.metrics import ApiMetrics
 
@@ -66,6 +67,8 @@ class Services:
         predictions: PredictionService,
         limiter: AsyncRateLimiter,
         tokens: TokenPolicy,
+        webhooks: WebhookService,
+        dispatcher: WebhookDispatcher,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -74,6 +77,8 @@ class Services:
         self.predictions = predictions
         self.limiter = limiter
         self.tokens = tokens
+        self.webhooks = webhooks
+        self.dispatcher = dispatcher
         self.metrics = ApiMetrics()
         self.started_at = datetime.now(UTC)
         self.training: set[str] = set()
@@ -285,7 +290,16 @@ class Services:
     def uptime_seconds(self) -> float:
         return (datetime.now(UTC) - self.started_at).total_seconds()
 
+    def publish(self, event: str, payload: dict[str, Any], user_id: str) -> None:
+        """Notify the user's webhooks of ``event`` (recorded now, sent by the dispatcher's threads);
+        a failure to record never fails the request that caused the event."""
+        try:
+            self.dispatcher.publish(event, payload, user_id)
+        except Exception as exc:
+            log.warning("could not record webhook event %s: %s", event, type(exc).__name__)
+
     async def aclose(self) -> None:
+        self.dispatcher.close(timeout=5.0)
         self.log_writer.close()
         await self.limiter.aclose()
         self.database.close()
@@ -295,7 +309,11 @@ async def open_services(settings: Settings) -> Services:
     settings.home.mkdir(parents=True, exist_ok=True)
     database = open_database(settings)
     registry = ModelRegistry(open_tracker(settings), settings.models_cache_dir)
+    box = SecretBox.from_settings(settings)
+    allow_private = settings.webhook_allow_private_urls
     return Services(
+        webhooks=WebhookService(box, allow_private_urls=allow_private),
+        dispatcher=WebhookDispatcher(database, box, allow_private_urls=allow_private),
         settings=settings,
         database=database,
         log_writer=BufferedLogWriter(database),

@@ -10,6 +10,7 @@ from pipelines.db.api_keys import (
     revoke_api_key,
 )
 from pipelines.db.engine import Database, create_db_engine, migrate, open_database, session_factory
+from pipelines.db.job_models import Job
 from pipelines.db.logs import add_many, recent, recent_errors, recent_predictions, recent_requests
 from pipelines.db.models import (
     ROLES,
@@ -25,9 +26,11 @@ from pipelines.db.models import (
     User,
 )
 from pipelines.db.users import create_user, get_user, get_user_by_email, get_user_by_username, list_users
+from pipelines.db.webhook_models import DELIVERY_STATUSES, Webhook, WebhookDelivery
 from pipelines.db.writer import BufferedLogWriter, WriterStats
 
 __all__ = [
+    "DELIVERY_STATUSES",
     "ROLES",
     "TIERS",
     "ApiKey",
@@ -35,6 +38,7 @@ __all__ = [
     "BufferedLogWriter",
     "Database",
     "ErrorLog",
+    "Job",
     "LogRow",
     "MetricsSnapshot",
     "NewApiKey",
@@ -42,6 +46,8 @@ __all__ = [
     "PredictionLog",
     "RequestLog",
     "User",
+    "Webhook",
+    "WebhookDelivery",
     "WriterStats",
     "add_many",
     "authenticate_api_key",

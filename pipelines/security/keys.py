@@ -1,4 +1,4 @@
-"""The JWT signing key: ``TRADEFORGE_SECRET_KEY``, or a dev key generated once into the home."""
+"""Generated dev keys: the JWT signing key and any other key kept in a file of the home."""
 
 from __future__ import annotations
 
@@ -8,18 +8,23 @@ from pathlib import Path
 
 from pipelines.settings import Settings
 
-__all__ = ["resolve_secret_key"]
+__all__ = ["read_or_create_key", "resolve_secret_key"]
 
 
 def resolve_secret_key(settings: Settings) -> str:
     """``settings.secret_key``, else the key in ``settings.secret_key_path`` (created 0600 if absent).
 
-    The file is written to a private temp file and hard-linked into place, so concurrent workers
-    starting together all end up with the one key that won the race. The key is never logged.
+    The key is never logged.
     """
-    if settings.secret_key:
-        return settings.secret_key
-    path = settings.secret_key_path
+    return settings.secret_key or read_or_create_key(settings.secret_key_path, nbytes=64)
+
+
+def read_or_create_key(path: Path, *, nbytes: int = 32) -> str:
+    """The key stored in ``path``, created (0600, ``nbytes`` random bytes) if absent.
+
+    The file is written to a private temp file and hard-linked into place, so concurrent workers
+    starting together all end up with the one key that won the race.
+    """
     existing = _read(path)
     if existing:
         return existing
@@ -28,7 +33,7 @@ def resolve_secret_key(settings: Settings) -> str:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_urlsafe(64) + "\n")
+            handle.write(secrets.token_urlsafe(nbytes) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
         try:
@@ -40,7 +45,7 @@ def resolve_secret_key(settings: Settings) -> str:
         tmp.unlink(missing_ok=True)
     key = _read(path)
     if not key:
-        raise RuntimeError(f"could not create the secret key file {path}")
+        raise RuntimeError(f"could not create the key file {path}")
     return key
 
 

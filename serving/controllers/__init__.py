@@ -12,6 +12,7 @@ from serving.controllers.market import MarketController
 from serving.controllers.models import ModelController
 from serving.controllers.monitoring import MonitoringController
 from serving.controllers.predictions import PredictController, PredictionsController
+from serving.controllers.webhooks import WebhookController
 
 __all__ = ["ROUTE_HANDLERS"]
 
@@ -28,4 +29,5 @@ ROUTE_HANDLERS: list[Any] = [
     BacktestController,
     StrategyController,
     MonitoringController,
+    WebhookController,
 ]

@@ -10,7 +10,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from pipelines.accounts import authenticate, issue_tokens, public_user, refresh_tokens, register_user
 from pipelines.db import create_api_key, get_user, list_api_keys, revoke_api_key
 from serving.context import PrincipalDep
-from serving.dto import ApiKeyCreate, Login, Refresh, Register
+from serving.dto import Login
+from serving.schemas import admin as a
+from serving.schemas import admin_examples as ex
+from serving.schemas import doc
+from serving.schemas.requests import ApiKeyCreateBody, LoginBody, RefreshBody, RegisterBody
 from serving.services import ServicesDep
 
 __all__ = ["ApiKeyController", "AuthController", "legacy_login"]
@@ -43,8 +47,14 @@ class AuthController(Controller):
     tags = ["auth"]
     opt = _PUBLIC
 
-    @post("/register", status_code=HTTP_201_CREATED, summary="Register a user account", sync_to_thread=True)
-    def register(self, services: ServicesDep, data: Register) -> dict[str, Any]:
+    @post(
+        "/register",
+        status_code=HTTP_201_CREATED,
+        summary="Register a user account",
+        responses=doc(a.User, ex.USER, 400, 409, status=201, description="The new account"),
+        sync_to_thread=True,
+    )
+    def register(self, services: ServicesDep, data: RegisterBody) -> dict[str, Any]:
         with services.database.transaction() as session:
             user = register_user(
                 session,
@@ -60,18 +70,20 @@ class AuthController(Controller):
         "/login",
         status_code=HTTP_200_OK,
         summary="Log in: JWT access and refresh tokens",
+        responses=doc(a.Tokens, ex.TOKENS, 400, 401),
         sync_to_thread=True,
     )
-    def login(self, services: ServicesDep, data: Login) -> dict[str, Any]:
+    def login(self, services: ServicesDep, data: LoginBody) -> dict[str, Any]:
         return _login(services, data)
 
     @post(
         "/refresh",
         status_code=HTTP_200_OK,
         summary="A new access token for a refresh token",
+        responses=doc(a.AccessToken, ex.ACCESS_TOKEN, 400, 401),
         sync_to_thread=True,
     )
-    def refresh(self, services: ServicesDep, data: Refresh) -> dict[str, Any]:
+    def refresh(self, services: ServicesDep, data: RefreshBody) -> dict[str, Any]:
         with services.database.transaction() as session:
             return refresh_tokens(session, data.refresh_token, services.tokens)
 
@@ -82,9 +94,10 @@ class AuthController(Controller):
     opt=_PUBLIC,
     tags=["auth"],
     summary="Log in (Market7 form): token in the success envelope",
+    responses=doc(a.LegacyLogin, ex.LEGACY_LOGIN, 400, 401),
     sync_to_thread=True,
 )
-def legacy_login(services: ServicesDep, data: Login) -> dict[str, Any]:
+def legacy_login(services: ServicesDep, data: LoginBody) -> dict[str, Any]:
     tokens = _login(services, data)
     return {"status": "success", "data": {**tokens, "token": tokens["access_token"]}, **tokens}
 
@@ -93,17 +106,21 @@ class ApiKeyController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @get("/me", summary="The authenticated user", sync_to_thread=True)
+    @get("/me", summary="The authenticated user", responses=doc(a.Me, ex.ME, 401), sync_to_thread=True)
     def me(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
         with services.database.session() as session:
             user = get_user(session, principal.user_id)
             return {**public_user(user), "authenticated_via": principal.via}
 
     @post(
-        "/keys", status_code=HTTP_201_CREATED, summary="Create an API key (shown once)", sync_to_thread=True
+        "/keys",
+        status_code=HTTP_201_CREATED,
+        summary="Create an API key (shown once)",
+        responses=doc(a.NewApiKey, ex.NEW_API_KEY, 400, 401, 409, status=201, description="The new key"),
+        sync_to_thread=True,
     )
     def create_key(
-        self, services: ServicesDep, data: ApiKeyCreate, principal: PrincipalDep
+        self, services: ServicesDep, data: ApiKeyCreateBody, principal: PrincipalDep
     ) -> dict[str, Any]:
         with services.database.transaction() as session:
             new = create_api_key(session, principal.user_id, data.name)
@@ -113,13 +130,24 @@ class ApiKeyController(Controller):
                 "note": "store this key now: it is not shown again",
             }
 
-    @get("/keys", summary="API keys (yours; an admin sees all)", sync_to_thread=True)
+    @get(
+        "/keys",
+        summary="API keys (yours; an admin sees all)",
+        responses=doc(a.ApiKeyList, ex.API_KEYS, 401),
+        sync_to_thread=True,
+    )
     def list_keys(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
         with services.database.session() as session:
             keys = [_key_dict(k) for k in list_api_keys(session, principal.scope_user_id)]
         return {"keys": keys, "count": len(keys)}
 
-    @delete("/keys/{key_id:str}", status_code=HTTP_200_OK, summary="Revoke an API key", sync_to_thread=True)
+    @delete(
+        "/keys/{key_id:str}",
+        status_code=HTTP_200_OK,
+        summary="Revoke an API key",
+        responses=doc(a.RevokedApiKey, ex.REVOKED_API_KEY, 400, 401, 403, 404),
+        sync_to_thread=True,
+    )
     def revoke_key(self, services: ServicesDep, key_id: str, principal: PrincipalDep) -> dict[str, Any]:
         with services.database.transaction() as session:
             record = revoke_api_key(session, key_id, user_id=principal.user_id, is_admin=principal.is_admin)

@@ -9,7 +9,10 @@ from litestar.status_codes import HTTP_200_OK
 
 from pipelines.analysis.api import api_backtest, api_compare, api_walk_forward, metric_catalog
 from pipelines.backtest.strategies import list_strategies
-from serving.dto import BacktestRun, Compare, WalkForward
+from serving.schemas import doc
+from serving.schemas import trading as t
+from serving.schemas import trading_examples as tx
+from serving.schemas.requests import BacktestRunBody, CompareBody, WalkForwardBody
 from serving.services import ServicesDep
 
 __all__ = ["BacktestController", "StrategyController"]
@@ -19,8 +22,14 @@ class BacktestController(Controller):
     path = "/api/v1/backtest"
     tags = ["backtests"]
 
-    @post("/run", status_code=HTTP_200_OK, summary="Backtest a model or a strategy", sync_to_thread=True)
-    def run(self, services: ServicesDep, data: BacktestRun) -> dict[str, Any]:
+    @post(
+        "/run",
+        status_code=HTTP_200_OK,
+        summary="Backtest a model or a strategy",
+        responses=doc(t.Backtest, tx.BACKTEST, 400, 401, 404),
+        sync_to_thread=True,
+    )
+    def run(self, services: ServicesDep, data: BacktestRunBody) -> dict[str, Any]:
         return api_backtest(
             services.settings,
             symbol=data.symbol,
@@ -33,8 +42,14 @@ class BacktestController(Controller):
             **data.trading(),
         )
 
-    @post("/compare", status_code=HTTP_200_OK, summary="Compare models and strategies", sync_to_thread=True)
-    def compare(self, services: ServicesDep, data: Compare) -> dict[str, Any]:
+    @post(
+        "/compare",
+        status_code=HTTP_200_OK,
+        summary="Compare models and strategies",
+        responses=doc(t.Comparison, tx.COMPARISON, 400, 401, 404),
+        sync_to_thread=True,
+    )
+    def compare(self, services: ServicesDep, data: CompareBody) -> dict[str, Any]:
         return api_compare(
             services.settings,
             symbol=data.symbol,
@@ -48,8 +63,14 @@ class BacktestController(Controller):
             **data.trading(),
         )
 
-    @post("/walk-forward", status_code=HTTP_200_OK, summary="Walk-forward analysis", sync_to_thread=True)
-    def walk_forward(self, services: ServicesDep, data: WalkForward) -> dict[str, Any]:
+    @post(
+        "/walk-forward",
+        status_code=HTTP_200_OK,
+        summary="Walk-forward analysis",
+        responses=doc(t.WalkForwardResult, tx.WALK_FORWARD_RESULT, 400, 401, 404),
+        sync_to_thread=True,
+    )
+    def walk_forward(self, services: ServicesDep, data: WalkForwardBody) -> dict[str, Any]:
         return api_walk_forward(
             services.settings,
             services.registry.tracker,
@@ -67,7 +88,12 @@ class BacktestController(Controller):
             **data.trading(),
         )
 
-    @get("/metrics", summary="The metrics a backtest reports", sync_to_thread=False)
+    @get(
+        "/metrics",
+        summary="The metrics a backtest reports",
+        responses=doc(t.MetricCatalog, tx.METRIC_CATALOG, 401),
+        sync_to_thread=False,
+    )
     def metrics(self) -> dict[str, Any]:
         return metric_catalog()
 
@@ -76,7 +102,12 @@ class StrategyController(Controller):
     path = "/api/strategies"
     tags = ["backtests"]
 
-    @get("/available", summary="Registered strategies and their parameter schemas", sync_to_thread=False)
+    @get(
+        "/available",
+        summary="Registered strategies and their parameter schemas",
+        responses=doc(t.StrategyList, tx.STRATEGIES, 401),
+        sync_to_thread=False,
+    )
     def available(self) -> dict[str, Any]:
         strategies = list_strategies()
         return {"status": "success", "strategies": strategies, "count": len(strategies)}

@@ -8,19 +8,30 @@ from typing import Any
 from litestar import MediaType, Response, get
 
 from pipelines.system import platform_info, system_stats
+from serving.schemas import admin as a
+from serving.schemas import admin_examples as ex
+from serving.schemas import doc, doc_text
 from serving.services import ServicesDep
 
 __all__ = ["health_handlers"]
 
 _PUBLIC = {"public": True}
 VERSION = "0.1.0"
+_PROMETHEUS = MediaType.TEXT + "; version=0.0.4"
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-@get("/", opt=_PUBLIC, tags=["health"], summary="API information", sync_to_thread=False)
+@get(
+    "/",
+    opt=_PUBLIC,
+    tags=["health"],
+    summary="API information",
+    responses=doc(a.ApiIndex, ex.ROOT),
+    sync_to_thread=False,
+)
 def root() -> dict[str, Any]:
     return {
         "name": "Tradeforge API",
@@ -45,7 +56,14 @@ def root() -> dict[str, Any]:
     }
 
 
-@get("/health", opt=_PUBLIC, tags=["health"], summary="Health check with system metrics", sync_to_thread=True)
+@get(
+    "/health",
+    opt=_PUBLIC,
+    tags=["health"],
+    summary="Health check with system metrics",
+    responses=doc(a.Health, ex.HEALTH),
+    sync_to_thread=True,
+)
 def health(services: ServicesDep) -> dict[str, Any]:
     checks = services.check_health()
     return {
@@ -59,7 +77,14 @@ def health(services: ServicesDep) -> dict[str, Any]:
     }
 
 
-@get("/info", opt=_PUBLIC, tags=["health"], summary="Detailed system information", sync_to_thread=True)
+@get(
+    "/info",
+    opt=_PUBLIC,
+    tags=["health"],
+    summary="Detailed system information",
+    responses=doc(a.Info, ex.INFO),
+    sync_to_thread=True,
+)
 def info(services: ServicesDep) -> dict[str, Any]:
     return {
         "name": "Tradeforge API",
@@ -72,7 +97,14 @@ def info(services: ServicesDep) -> dict[str, Any]:
     }
 
 
-@get("/api/v1/health", opt=_PUBLIC, tags=["health"], summary="System health check", sync_to_thread=True)
+@get(
+    "/api/v1/health",
+    opt=_PUBLIC,
+    tags=["health"],
+    summary="System health check",
+    responses=doc(a.ApiHealth, ex.API_HEALTH),
+    sync_to_thread=True,
+)
 def api_health(services: ServicesDep) -> dict[str, Any]:
     checks = services.check_health()
     return {
@@ -87,7 +119,14 @@ def api_health(services: ServicesDep) -> dict[str, Any]:
     }
 
 
-@get("/metrics", opt=_PUBLIC, tags=["health"], summary="Prometheus metrics", sync_to_thread=False)
+@get(
+    "/metrics",
+    opt=_PUBLIC,
+    tags=["health"],
+    summary="Prometheus metrics",
+    responses=doc_text(_PROMETHEUS, ex.PROMETHEUS, "Prometheus text exposition format"),
+    sync_to_thread=False,
+)
 def metrics(services: ServicesDep) -> Response[bytes]:
     loaded = services.registry.loaded()
     services.metrics.models_loaded.set(len(loaded))

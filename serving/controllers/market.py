@@ -8,6 +8,9 @@ from litestar import Controller, get
 from litestar.params import Parameter
 
 from pipelines.data.market import history, quote
+from serving.schemas import doc
+from serving.schemas import trading as t
+from serving.schemas import trading_examples as tx
 from serving.services import ServicesDep
 
 __all__ = ["MarketController"]
@@ -17,11 +20,21 @@ class MarketController(Controller):
     path = "/api/v1/market"
     tags = ["market"]
 
-    @get("/quote/{symbol:str}", summary="Latest quote of a symbol", sync_to_thread=True)
+    @get(
+        "/quote/{symbol:str}",
+        summary="Latest quote of a symbol",
+        responses=doc(t.Quote, tx.QUOTE, 400, 401, 404),
+        sync_to_thread=True,
+    )
     def get_quote(self, services: ServicesDep, symbol: str) -> dict[str, Any]:
         return quote(services.settings, symbol)
 
-    @get("/history/{symbol:str}", summary="Historical bars of a symbol", sync_to_thread=True)
+    @get(
+        "/history/{symbol:str}",
+        summary="Historical bars of a symbol",
+        responses=doc(t.History, tx.HISTORY, 400, 401, 404),
+        sync_to_thread=True,
+    )
     def get_history(
         self,
         services: ServicesDep,

@@ -8,12 +8,15 @@ from litestar import Controller, delete, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 
-from pipelines.errors import PermissionDeniedError
+from pipelines.errors import PermissionDeniedError, TradeforgeError
 from pipelines.models.catalog import query_models
 from pipelines.models.requests import api_train, describe_model, summary_row
 from serving.context import PrincipalDep
-from serving.dto import Train
 from serving.errors import ApiError
+from serving.schemas import admin as a
+from serving.schemas import admin_examples as ex
+from serving.schemas import doc
+from serving.schemas.requests import TrainBody
 from serving.services import ServicesDep
 
 __all__ = ["ModelController"]
@@ -23,7 +26,12 @@ class ModelController(Controller):
     path = "/api/v1/models"
     tags = ["models"]
 
-    @get("/", summary="List registered models (filters: category, status; pagination)", sync_to_thread=True)
+    @get(
+        "/",
+        summary="List registered models (filters: category, status; pagination)",
+        responses=doc(a.ModelList, ex.MODEL_LIST, 400, 401),
+        sync_to_thread=True,
+    )
     def list_models(
         self,
         services: ServicesDep,
@@ -48,14 +56,20 @@ class ModelController(Controller):
         return {"models": models, "count": len(models), "pagination": pagination}
 
     @post(
-        "/train", status_code=HTTP_200_OK, summary="Train, register and promote a model", sync_to_thread=True
+        "/train",
+        status_code=HTTP_200_OK,
+        summary="Train, register and promote a model",
+        responses=doc(a.Trained, ex.TRAINED, 400, 401, 404, 409),
+        sync_to_thread=True,
     )
-    def train(self, services: ServicesDep, data: Train) -> dict[str, Any]:
+    def train(self, services: ServicesDep, data: TrainBody, principal: PrincipalDep) -> dict[str, Any]:
         name = data.model_name or "(default)"
         if name in services.training:
             raise ApiError(409, "CONFLICT", f"model {name!r} is being trained already")
         services.training.add(name)
+        event = {"model_type": data.model_type, "model_name": data.model_name, "symbol": data.symbol}
         try:
+            services.publish("training.started", event, principal.user_id)
             answer = api_train(
                 services.settings,
                 services.registry.tracker,
@@ -74,18 +88,34 @@ class ModelController(Controller):
                 horizon=data.horizon,
                 feature_set=data.feature_set,
             )
+        except TradeforgeError as exc:
+            services.publish(
+                "training.failed", {**event, "error": str(exc), "code": exc.code}, principal.user_id
+            )
+            raise
         finally:
             services.training.discard(name)
         services.predictions.reload(answer["model_name"])
+        for done in ("training.finished", "training.completed"):  # 000 and 004 name it differently
+            services.publish(done, answer, principal.user_id)
         return answer
 
-    @get("/{model_name:str}", summary="One model: versions, metrics, device, status", sync_to_thread=True)
+    @get(
+        "/{model_name:str}",
+        summary="One model: versions, metrics, device, status",
+        responses=doc(a.ModelDetail, ex.MODEL_DETAIL, 400, 401, 404),
+        sync_to_thread=True,
+    )
     def get_model(self, services: ServicesDep, model_name: str) -> dict[str, Any]:
         loaded = {m.version for m in services.registry.loaded() if m.name == model_name}
         return describe_model(services.registry.tracker, model_name, loaded_versions=loaded)
 
     @delete(
-        "/{model_name:str}", status_code=HTTP_200_OK, summary="Delete a model (admin)", sync_to_thread=True
+        "/{model_name:str}",
+        status_code=HTTP_200_OK,
+        summary="Delete a model (admin)",
+        responses=doc(a.ModelDeleted, ex.MODEL_DELETED, 400, 401, 403, 404),
+        sync_to_thread=True,
     )
     def delete_model(self, services: ServicesDep, model_name: str, principal: PrincipalDep) -> dict[str, Any]:
         if not principal.is_admin:
@@ -99,6 +129,7 @@ class ModelController(Controller):
         "/{model_name:str}/reload",
         status_code=HTTP_200_OK,
         summary="Reload from the registry",
+        responses=doc(a.ModelReloaded, ex.MODEL_RELOADED, 400, 401, 404),
         sync_to_thread=True,
     )
     def reload_model(self, services: ServicesDep, model_name: str) -> dict[str, Any]:

@@ -17,7 +17,11 @@ from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.features import list_indicators
 from pipelines.prediction import Prediction
 from serving.context import PrincipalDep, request_id_of
-from serving.dto import BatchPredict, EnsemblePredict, Predict, SignalPredict
+from serving.dto import BatchPredict
+from serving.schemas import doc
+from serving.schemas import trading as t
+from serving.schemas import trading_examples as tx
+from serving.schemas.requests import BatchPredictBody, EnsemblePredictBody, PredictBody, SignalPredictBody
 from serving.services import ServicesDep
 
 __all__ = ["PredictController", "PredictionsController"]
@@ -87,9 +91,19 @@ class PredictController(Controller):
     path = "/api/v1/predict"
     tags = ["predictions"]
 
-    @post("/", status_code=HTTP_200_OK, summary="Predict a symbol's next move (000)", sync_to_thread=True)
+    @post(
+        "/",
+        status_code=HTTP_200_OK,
+        summary="Predict a symbol's next move (000)",
+        responses=doc(t.Predicted, tx.PREDICTED, 400, 401, 404),
+        sync_to_thread=True,
+    )
     def predict(
-        self, services: ServicesDep, data: Predict, principal: PrincipalDep, request: Request[Any, Any, Any]
+        self,
+        services: ServicesDep,
+        data: PredictBody,
+        principal: PrincipalDep,
+        request: Request[Any, Any, Any],
     ) -> dict[str, Any]:
         name = _resolve(services, data.model, data.symbol, data.timeframe)
         p = services.predictions.predict(name, data.symbol, data.timeframe)
@@ -121,12 +135,13 @@ class PredictController(Controller):
         "/batch",
         status_code=HTTP_200_OK,
         summary="Predictions for several symbols (000)",
+        responses=doc(t.BatchPredicted, tx.BATCH_PREDICTED, 400, 401, 404),
         sync_to_thread=True,
     )
     def predict_batch(
         self,
         services: ServicesDep,
-        data: BatchPredict,
+        data: BatchPredictBody,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
     ) -> dict[str, Any]:
@@ -161,11 +176,16 @@ class PredictionsController(Controller):
     path = "/api/v1/predictions"
     tags = ["predictions"]
 
-    @post("/predict", status_code=HTTP_200_OK, summary="Signal, confidence and recommendation (001)")
+    @post(
+        "/predict",
+        status_code=HTTP_200_OK,
+        summary="Signal, confidence and recommendation (001)",
+        responses=doc(t.SignalPredicted, tx.SIGNAL_PREDICTED, 400, 401, 404),
+    )
     async def predict(
         self,
         services: ServicesDep,
-        data: SignalPredict,
+        data: SignalPredictBody,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
     ) -> dict[str, Any]:
@@ -190,12 +210,13 @@ class PredictionsController(Controller):
         "/predict/batch",
         status_code=HTTP_200_OK,
         summary="Signals for several symbols (001)",
+        responses=doc(t.BatchPredicted, tx.BATCH_PREDICTED, 400, 401, 404),
         sync_to_thread=True,
     )
     def predict_batch(
         self,
         services: ServicesDep,
-        data: BatchPredict,
+        data: BatchPredictBody,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
     ) -> dict[str, Any]:
@@ -205,12 +226,13 @@ class PredictionsController(Controller):
         "/predict/ensemble",
         status_code=HTTP_200_OK,
         summary="Weighted ensemble of models (001)",
+        responses=doc(t.EnsemblePredicted, tx.ENSEMBLE_PREDICTED, 400, 401, 404),
         sync_to_thread=True,
     )
     def predict_ensemble(
         self,
         services: ServicesDep,
-        data: EnsemblePredict,
+        data: EnsemblePredictBody,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
     ) -> dict[str, Any]:
@@ -235,6 +257,7 @@ class PredictionsController(Controller):
     @get(
         "/models/{model_name:str}/signals/{symbol:str}",
         summary="The model's signals over the last days (001)",
+        responses=doc(t.SignalHistory, tx.SIGNAL_HISTORY, 400, 401, 404),
         sync_to_thread=True,
     )
     def signals(

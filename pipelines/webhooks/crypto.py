@@ -1,0 +1,60 @@
+"""Webhook signing secrets at rest: Fernet under a key derived from the platform's encryption key.
+
+The key material is ``TRADEFORGE_ENCRYPTION_KEY`` or, in development, a random key generated once
+into ``$TRADEFORGE_HOME/encryption_key`` (mode 0600). HKDF with a purpose label turns it into this
+use's Fernet key, so the same material can key other purposes (exchange credentials) independently.
+Losing or changing the material makes stored secrets unreadable: deliveries then fail, saying so.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from pipelines.security.keys import read_or_create_key
+from pipelines.settings import Settings
+
+__all__ = ["SecretBox", "SecretDecryptionError", "encryption_key_material"]
+
+PURPOSE = b"tradeforge/webhook-secrets/v1"
+
+
+class SecretDecryptionError(RuntimeError):
+    """A stored secret cannot be decrypted: the encryption key changed since it was stored."""
+
+
+class SecretBox:
+    """Encrypts and decrypts short strings (webhook secrets) with a key derived from ``material``."""
+
+    __slots__ = ("_fernet",)
+
+    def __init__(self, material: str, *, purpose: bytes = PURPOSE) -> None:
+        if not material:
+            raise ValueError("the encryption key material is empty")
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
+            material.encode("utf-8")
+        )
+        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SecretBox:
+        return cls(encryption_key_material(settings))
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+        except (InvalidToken, UnicodeError):
+            raise SecretDecryptionError(
+                "a stored webhook secret cannot be decrypted: the encryption key has changed"
+            ) from None
+
+
+def encryption_key_material(settings: Settings) -> str:
+    """``settings.encryption_key``, else the dev key in ``$HOME/encryption_key`` (created if absent)."""
+    return settings.encryption_key or read_or_create_key(settings.home / "encryption_key")

@@ -1,0 +1,110 @@
+"""Request bodies annotated with the seed documents' example requests for the OpenAPI schema:
+``data: PredictBody`` is ``data: dto.Predict`` at runtime, with the examples in the schema."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar.openapi.spec import Example
+from litestar.params import Body
+
+from serving import dto
+from serving.schemas.admin_examples import REFRESH_TOKEN
+
+__all__ = [
+    "API_KEY_CREATE", "BACKTEST_RUN", "BATCH_PREDICT", "COMPARE", "ENSEMBLE_PREDICT", "LOGIN",
+    "PREDICT", "REFRESH", "REGISTER", "SIGNAL_PREDICT", "TRAIN", "WALK_FORWARD", "ApiKeyCreateBody",
+    "BacktestRunBody", "BatchPredictBody", "CompareBody", "EnsemblePredictBody", "LoginBody",
+    "PredictBody", "RefreshBody", "RegisterBody", "SignalPredictBody", "TrainBody", "WalkForwardBody",
+]  # fmt: skip
+
+Json = dict[str, Any]
+
+REGISTER: Json = {
+    "username": "alice",
+    "password": "correct-horse-battery",
+    "email": "alice@example.com",
+    "full_name": "Alice Doe",
+}
+LOGIN: Json = {"username": "alice", "password": "correct-horse-battery"}
+REFRESH: Json = {"refresh_token": REFRESH_TOKEN}
+API_KEY_CREATE: Json = {"name": "trading-bot"}
+TRAIN: list[tuple[str, Json]] = [
+    (
+        "001",
+        {
+            "model_type": "ensemble",
+            "model_name": "ensemble_spy",
+            "symbol": "SPY",
+            "start_date": "2022-01-01",
+            "end_date": "2024-01-01",
+        },
+    ),
+    (
+        "000",
+        {
+            "model_type": "xgboost",
+            "dataset": "AAPL",
+            "parameters": {"n_estimators": 1000, "max_depth": 10, "learning_rate": 0.01},
+            "validation_split": 0.2,
+            "gpu_enabled": True,
+        },
+    ),
+]
+PREDICT: Json = {
+    "symbol": "AAPL",
+    "model": "random_forest",
+    "timeframe": "1d",
+    "features": {"volume": True, "technical_indicators": ["RSI", "MACD", "BB"]},
+}
+BATCH_PREDICT: list[tuple[str, Json]] = [
+    ("001", {"model_name": "ensemble_spy", "symbols": ["SPY", "QQQ", "IWM"], "days_lookback": 60}),
+    ("000", {"symbols": ["AAPL", "GOOGL", "MSFT"], "model": "ensemble", "async": False}),
+]
+SIGNAL_PREDICT: Json = {"model_name": "ensemble_spy", "symbol": "SPY", "days_lookback": 60}
+ENSEMBLE_PREDICT: Json = {
+    "model_names": ["model1", "model2", "model3"],
+    "symbol": "SPY",
+    "weights": [0.5, 0.3, 0.2],
+}
+_SPAN = {"symbol": "SPY", "start_date": "2023-01-01", "end_date": "2024-01-01"}
+BACKTEST_RUN: list[tuple[str, Json]] = [
+    (
+        "001: a model",
+        {
+            "model_name": "ensemble_spy",
+            **_SPAN,
+            "initial_capital": 100000,
+            "commission": 0.001,
+            "position_size": 1.0,
+        },
+    ),
+    ("a strategy", {"strategy": "sma_cross", "params": {"fast": 10, "slow": 30}, **_SPAN}),
+]
+COMPARE: Json = {"model_names": ["model1", "model2", "model3"], **_SPAN}
+WALK_FORWARD: Json = {
+    "model_name": "ensemble_spy",
+    "symbol": "SPY",
+    "start_date": "2022-01-01",
+    "end_date": "2024-01-01",
+    "train_window": 252,
+    "test_window": 63,
+}
+
+
+def _body(*examples: tuple[str, dict[str, Any]]) -> Any:
+    return Body(examples=[Example(summary=summary, value=value) for summary, value in examples])
+
+
+RegisterBody = Annotated[dto.Register, _body(("004", REGISTER))]
+LoginBody = Annotated[dto.Login, _body(("004", LOGIN))]
+RefreshBody = Annotated[dto.Refresh, _body(("004", REFRESH))]
+ApiKeyCreateBody = Annotated[dto.ApiKeyCreate, _body(("a named key", API_KEY_CREATE))]
+TrainBody = Annotated[dto.Train, _body(*TRAIN)]
+PredictBody = Annotated[dto.Predict, _body(("000", PREDICT))]
+BatchPredictBody = Annotated[dto.BatchPredict, _body(*BATCH_PREDICT)]
+SignalPredictBody = Annotated[dto.SignalPredict, _body(("001", SIGNAL_PREDICT))]
+EnsemblePredictBody = Annotated[dto.EnsemblePredict, _body(("001", ENSEMBLE_PREDICT))]
+BacktestRunBody = Annotated[dto.BacktestRun, _body(*BACKTEST_RUN)]
+CompareBody = Annotated[dto.Compare, _body(("001", COMPARE))]
+WalkForwardBody = Annotated[dto.WalkForward, _body(("001", WALK_FORWARD))]

@@ -1,0 +1,346 @@
+"""Response shapes of the prediction, market-data and backtest routes (documentation only)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from serving.schemas.admin import Num, Shape
+
+__all__ = [
+    "Backtest", "Bar", "BatchError", "BatchPredicted", "BatchSummary", "CompareRow", "Comparison",
+    "EnsembleMember", "EnsemblePredicted", "EquityPoint", "Fold", "ForecastStep", "History",
+    "MetricCatalog", "MetricInfo", "Metrics", "NamedPrediction", "Period", "PredictMetadata",
+    "Predicted", "Prediction", "Quote", "SignalHistory", "SignalMetadata", "SignalPoint",
+    "SignalPredicted", "StrategyInfo", "StrategyList", "StrategyParam", "Trade", "TradingConfig",
+    "WalkForwardResult",
+]  # fmt: skip
+
+
+# --- predictions --------------------------------------------------------------------------------
+
+
+class ForecastStep(Shape):
+    step: int
+    open: Num
+    high: Num
+    low: Num
+    close: Num
+
+
+class Prediction(Shape):
+    model_name: str
+    model_version: str
+    model_kind: str
+    symbol: str
+    timeframe: str
+    timestamp: str
+    latest_date: str
+    current_price: Num
+    predicted_return: Num
+    value: Num
+    direction: Literal["up", "down", "flat"]
+    signal: Num
+    confidence: Num
+    recommendation: Literal["BUY", "SELL", "HOLD"]
+    horizon: int
+    features_used: int
+    data_points: int
+    source: str
+    computation_time_ms: float
+    forecast: list[ForecastStep] | None = None
+
+
+class NamedPrediction(Prediction, kw_only=True):
+    model: str
+
+
+class PredictMetadata(Shape):
+    model_name: str
+    model_type: str
+    model_version: str
+    features_used: int
+    computation_time_ms: float
+    data_points: int
+    horizon: int
+    source: str
+    features_requested: dict[str, list[str]] | None = None
+    volume_features: list[str] | None = None
+
+
+class Predicted(Shape):
+    status: Literal["success"]
+    prediction: NamedPrediction
+    metadata: PredictMetadata
+
+
+class BatchError(Shape):
+    symbol: str
+    code: str
+    message: str
+
+
+class BatchSummary(Shape):
+    total: int
+    successful: int
+    failed: int
+    buy_signals: int
+    sell_signals: int
+    hold_signals: int
+
+
+class BatchPredicted(Shape):
+    status: Literal["success"]
+    model: str
+    model_name: str
+    predictions: list[Prediction]
+    errors: list[BatchError]
+    summary: BatchSummary
+    timestamp: str
+
+
+class SignalMetadata(Shape):
+    model_type: str
+    model_version: str
+    data_points: int
+    bars_available: int
+    days_lookback: int
+    latest_date: str
+    features_used: int
+    computation_time_ms: float
+
+
+class SignalPredicted(Prediction, kw_only=True):
+    metadata: SignalMetadata
+
+
+class EnsembleMember(Shape):
+    model_name: str
+    signal: Num
+    confidence: Num
+    weight: float
+    weighted_signal: Num
+
+
+class EnsemblePredicted(Shape):
+    models_used: list[str]
+    symbol: str
+    timestamp: str
+    ensemble_signal: Num
+    ensemble_confidence: Num
+    individual_predictions: list[EnsembleMember]
+    recommendation: Literal["BUY", "SELL", "HOLD"]
+    current_price: Num
+
+
+class SignalPoint(Shape):
+    timestamp: str
+    price: Num
+    predicted_return: Num
+    signal: Num
+    confidence: Num
+    recommendation: Literal["BUY", "SELL", "HOLD"]
+
+
+class SignalHistory(Shape):
+    model_name: str
+    model_version: str
+    symbol: str
+    timeframe: str
+    source: str
+    days: int
+    count: int
+    signals: list[SignalPoint]
+
+
+# --- market -------------------------------------------------------------------------------------
+
+
+class Quote(Shape):
+    symbol: str
+    price: float
+    change: Num
+    change_percent: Num
+    volume: float
+    timestamp: str
+    previous_close: Num
+    source: str
+    timeframe: str
+
+
+class Bar(Shape):
+    timestamp: str
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class History(Shape):
+    symbol: str
+    period: str
+    interval: str
+    source: str
+    timeframe: str
+    resampled: bool
+    start: str | None
+    end: str | None
+    count: int
+    bars: list[Bar]
+
+
+# --- backtests ----------------------------------------------------------------------------------
+
+
+class Period(Shape):
+    start: str
+    end: str
+
+
+class Metrics(Shape):
+    """Undefined ratios (no trades, no losses, a flat curve) are null."""
+
+    total_return: Num
+    annual_return: Num
+    sharpe_ratio: Num
+    sortino_ratio: Num
+    calmar_ratio: Num
+    max_drawdown: Num
+    volatility: Num
+    num_trades: int
+    win_rate: Num
+    profit_factor: Num
+    avg_win: Num
+    avg_loss: Num
+    avg_trade_duration: Num
+    avg_trade_duration_seconds: Num
+    winning_trades: int
+    losing_trades: int
+    exposure: Num
+
+
+class TradingConfig(Shape):
+    initial_capital: float
+    commission: float
+    slippage: float
+    position_size: float
+    allow_short: bool
+    stop_loss: float | None
+    take_profit: float | None
+    timeframe: str
+    crypto: bool
+
+
+class Trade(Shape):
+    entry_time: str
+    exit_time: str
+    entry_bar: int
+    exit_bar: int
+    side: Literal["long", "short"]
+    size: float
+    entry_price: float
+    exit_price: float
+    pnl: float
+    pnl_pct: float
+    commission: float
+    duration_bars: int
+    duration_seconds: float
+    exit_reason: str
+
+
+EquityPoint = tuple[str, float]  # [ISO timestamp, equity]
+
+
+class Backtest(Shape):
+    model_name: str | None
+    strategy: str
+    params: dict[str, Any]
+    symbol: str
+    timeframe: str
+    period: Period
+    config: TradingConfig
+    metrics: Metrics
+    final_equity: float
+    num_bars: int
+    equity_curve: list[EquityPoint]
+    trades: list[Trade]
+    status: Literal["success"]
+
+
+class CompareRow(Metrics):
+    label: str
+    strategy: str
+    params: dict[str, Any]
+    final_equity: float
+
+
+class Comparison(Shape):
+    symbol: str
+    timeframe: str
+    period: Period
+    models_compared: list[str]
+    results: list[CompareRow]
+    best: str
+    status: Literal["success"]
+
+
+class Fold(Shape):
+    fold: int
+    train_start: str
+    train_end: str
+    test_start: str
+    test_end: str
+    train_rows: int
+    test_rows: int
+    final_equity: float
+    metrics: Metrics
+
+
+class WalkForwardResult(Shape):
+    model_name: str | None
+    model_type: str
+    symbol: str
+    timeframe: str
+    period: Period
+    train_window: int
+    test_window: int
+    mode: str
+    num_folds: int
+    folds: list[Fold]
+    metrics: Metrics
+    final_equity: float
+    equity_curve: list[EquityPoint]
+    trades: list[Trade]
+    status: Literal["success"]
+
+
+class MetricInfo(Shape):
+    name: str
+    description: str
+
+
+class MetricCatalog(Shape):
+    metrics: list[MetricInfo]
+    count: int
+
+
+class StrategyParam(Shape):
+    name: str
+    type: str
+    default: Any
+    required: bool
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+class StrategyInfo(Shape):
+    name: str
+    description: str
+    params: list[StrategyParam]
+
+
+class StrategyList(Shape):
+    status: Literal["success"]
+    strategies: list[StrategyInfo]
+    count: int

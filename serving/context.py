@@ -24,6 +24,11 @@ class Principal:
     via: str  # "jwt" | "api_key"
 
     @property
+    def id(self) -> str:
+        """The user id (what the job queue's ownership checks read)."""
+        return self.user_id
+
+    @property
     def is_admin(self) -> bool:
         return self.role == "admin"
 

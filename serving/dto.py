@@ -23,6 +23,7 @@ __all__ = [
     "Train",
     "WalkForward",
     "WebhookCreate",
+    "job_params",
 ]
 
 Symbol = Annotated[str, msgspec.Meta(min_length=1, max_length=40, examples=["AAPL", "BTC/USDT"])]
@@ -72,6 +73,7 @@ class Train(_Body, kw_only=True):
     gpu_enabled: bool | None = None
     horizon: int = 1
     feature_set: str = "default"
+    run_async: bool = msgspec.field(default=False, name="async")
 
 
 class FeatureRequest(_Body, kw_only=True):
@@ -141,6 +143,7 @@ class BacktestRun(_Trading, kw_only=True):
     params: dict[str, Any] | None = None
     start_date: Date | None = None
     end_date: Date | None = None
+    run_async: bool = msgspec.field(default=False, name="async")
 
 
 class StrategySpec(_Body, kw_only=True):
@@ -170,6 +173,7 @@ class WalkForward(_Trading, kw_only=True):
     test_window: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 63
     mode: str = "rolling"
     threshold: Annotated[float, msgspec.Meta(ge=0, lt=1)] = 0.2
+    run_async: bool = msgspec.field(default=False, name="async")
 
 
 class WebhookCreate(_Body, kw_only=True):
@@ -184,3 +188,13 @@ class WebhookCreate(_Body, kw_only=True):
         msgspec.Meta(min_length=1, max_length=20, examples=[["prediction.completed", "training.finished"]]),
     ]
     secret: str | None = None
+
+
+def job_params(body: msgspec.Struct, *, drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A request body as the keyword arguments of the job that runs it (``async`` and unset fields out)."""
+    out = {k: v for k, v in msgspec.structs.asdict(body).items() if k != "run_async" and k not in drop}
+    return {
+        k: (msgspec.to_builtins(v) if isinstance(v, msgspec.Struct | list) else v)
+        for k, v in out.items()
+        if v is not None
+    }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_to_bytes
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -43,9 +44,22 @@ def _incoming_request_id(scope: Scope) -> None:
             return
 
 
-async def admit(scope: Scope, services: Services, *, public: bool) -> None:
+def _headers_with_query_token(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """EventSource cannot send headers: routes marked ``query_token`` accept ``?token=<access token>``."""
+    headers = list(scope["headers"])
+    if any(name in (b"authorization", b"x-api-key") for name, _ in headers):
+        return headers
+    for part in scope.get("query_string", b"").split(b"&"):
+        name, _, value = part.partition(b"=")
+        if name == b"token" and value:
+            return [*headers, (b"authorization", b"Bearer " + unquote_to_bytes(value))]
+    return headers
+
+
+async def admit(scope: Scope, services: Services, *, public: bool, query_token: bool = False) -> None:
     """Authenticate and rate-limit ``scope``'s caller, or raise the 401/429 ``ApiError``."""
-    principal = services.authenticate(scope["headers"])  # AuthenticationError on bad credentials
+    headers = _headers_with_query_token(scope) if query_token else scope["headers"]
+    principal = services.authenticate(headers)  # AuthenticationError on bad credentials
     set_value(scope, "principal", principal)
     if principal is None and not public:
         raise AuthenticationError(
@@ -85,7 +99,10 @@ class ApiMiddleware:
 
         handler = scope["route_handler"]
         try:
-            await admit(scope, services, public=bool(handler.opt.get("public")))
+            opt = handler.opt
+            await admit(
+                scope, services, public=bool(opt.get("public")), query_token=bool(opt.get("query_token"))
+            )
             await self.app(scope, receive, send_wrapper)
         finally:
             services.observe_request(

@@ -28,6 +28,8 @@ from pipelines.db import (
     open_database,
 )
 from pipelines.errors import AuthenticationError
+from pipelines.jobs import JobQueue
+from pipelines.jobs.tasks import default_tasks
 from pipelines.models.base import ModelKind
 from pipelines.models.catalog import list_models
 from pipelines.models.registry import ModelRegistry
@@ -45,6 +47,7 @@ from pipelines.security.tokens import TokenPolicy, decode_token
 from pipelines.settings import Settings
 from pipelines.webhooks import SecretBox, WebhookDispatcher, WebhookService
 from serving.context import Principal, request_id_of
+from serving.jobstreams import JobStreams, job_webhook_event
 from serving.metrics import ApiMetrics
 
 __all__ = ["Services", "ServicesDep", "open_services"]
@@ -69,6 +72,7 @@ class Services:
         tokens: TokenPolicy,
         webhooks: WebhookService,
         dispatcher: WebhookDispatcher,
+        jobs: JobQueue,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -79,6 +83,9 @@ class Services:
         self.tokens = tokens
         self.webhooks = webhooks
         self.dispatcher = dispatcher
+        self.jobs = jobs
+        self.job_streams = JobStreams()
+        jobs.subscribe(self._on_job_event)
         self.metrics = ApiMetrics()
         self.started_at = datetime.now(UTC)
         self.training: set[str] = set()
@@ -298,7 +305,21 @@ class Services:
         except Exception as exc:
             log.warning("could not record webhook event %s: %s", event, type(exc).__name__)
 
+    def _on_job_event(self, event: dict[str, Any]) -> None:
+        """From the queue's scheduler thread: to the SSE streams, the webhooks, the model registry."""
+        self.job_streams.publish(event)
+        user_id = event.get("user_id")
+        data = event["data"]
+        if event["type"] == "task_completed" and data.get("task_type") == "training":
+            result = data.get("result") or {}
+            if result.get("model_name"):
+                self.predictions.reload(str(result["model_name"]))
+        webhook_event = job_webhook_event(event)
+        if webhook_event is not None and user_id:
+            self.publish(webhook_event, {"job_id": data.get("task_id"), **data}, str(user_id))
+
     async def aclose(self) -> None:
+        self.jobs.close(wait=False)
         self.dispatcher.close(timeout=5.0)
         self.log_writer.close()
         await self.limiter.aclose()
@@ -310,8 +331,10 @@ async def open_services(settings: Settings) -> Services:
     database = open_database(settings)
     registry = ModelRegistry(open_tracker(settings), settings.models_cache_dir)
     box = SecretBox.from_settings(settings)
+    jobs = JobQueue(settings, database, default_tasks()).start()
     allow_private = settings.webhook_allow_private_urls
     return Services(
+        jobs=jobs,
         webhooks=WebhookService(box, allow_private_urls=allow_private),
         dispatcher=WebhookDispatcher(database, box, allow_private_urls=allow_private),
         settings=settings,

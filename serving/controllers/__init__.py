@@ -8,6 +8,7 @@ from serving.controllers.auth import ApiKeyController, AuthController, legacy_lo
 from serving.controllers.backtests import BacktestController, StrategyController
 from serving.controllers.docs import docs_handlers
 from serving.controllers.health import health_handlers
+from serving.controllers.jobs import JobController, SystemController, job_alias
 from serving.controllers.market import MarketController
 from serving.controllers.models import ModelController
 from serving.controllers.monitoring import MonitoringController
@@ -30,4 +31,7 @@ ROUTE_HANDLERS: list[Any] = [
     StrategyController,
     MonitoringController,
     WebhookController,
+    JobController,
+    job_alias,
+    SystemController,
 ]

@@ -9,9 +9,13 @@ from litestar.status_codes import HTTP_200_OK
 
 from pipelines.analysis.api import api_backtest, api_compare, api_walk_forward, metric_catalog
 from pipelines.backtest.strategies import list_strategies
+from serving.context import PrincipalDep
+from serving.controllers.jobs import submit_job
+from serving.dto import job_params
 from serving.schemas import doc
 from serving.schemas import trading as t
 from serving.schemas import trading_examples as tx
+from serving.schemas.jobs import accepted_doc
 from serving.schemas.requests import BacktestRunBody, CompareBody, WalkForwardBody
 from serving.services import ServicesDep
 
@@ -26,10 +30,12 @@ class BacktestController(Controller):
         "/run",
         status_code=HTTP_200_OK,
         summary="Backtest a model or a strategy",
-        responses=doc(t.Backtest, tx.BACKTEST, 400, 401, 404),
+        responses={**doc(t.Backtest, tx.BACKTEST, 400, 401, 404), **accepted_doc()},
         sync_to_thread=True,
     )
-    def run(self, services: ServicesDep, data: BacktestRunBody) -> dict[str, Any]:
+    def run(self, services: ServicesDep, data: BacktestRunBody, principal: PrincipalDep) -> Any:
+        if data.run_async:
+            return submit_job(services, "backtest", job_params(data), principal)
         return api_backtest(
             services.settings,
             symbol=data.symbol,
@@ -67,10 +73,12 @@ class BacktestController(Controller):
         "/walk-forward",
         status_code=HTTP_200_OK,
         summary="Walk-forward analysis",
-        responses=doc(t.WalkForwardResult, tx.WALK_FORWARD_RESULT, 400, 401, 404),
+        responses={**doc(t.WalkForwardResult, tx.WALK_FORWARD_RESULT, 400, 401, 404), **accepted_doc()},
         sync_to_thread=True,
     )
-    def walk_forward(self, services: ServicesDep, data: WalkForwardBody) -> dict[str, Any]:
+    def walk_forward(self, services: ServicesDep, data: WalkForwardBody, principal: PrincipalDep) -> Any:
+        if data.run_async:
+            return submit_job(services, "walk_forward", job_params(data), principal)
         return api_walk_forward(
             services.settings,
             services.registry.tracker,

@@ -12,10 +12,13 @@ from pipelines.errors import PermissionDeniedError, TradeforgeError
 from pipelines.models.catalog import query_models
 from pipelines.models.requests import api_train, describe_model, summary_row
 from serving.context import PrincipalDep
+from serving.controllers.jobs import submit_job
+from serving.dto import job_params
 from serving.errors import ApiError
 from serving.schemas import admin as a
 from serving.schemas import admin_examples as ex
 from serving.schemas import doc
+from serving.schemas.jobs import accepted_doc
 from serving.schemas.requests import TrainBody
 from serving.services import ServicesDep
 
@@ -59,10 +62,12 @@ class ModelController(Controller):
         "/train",
         status_code=HTTP_200_OK,
         summary="Train, register and promote a model",
-        responses=doc(a.Trained, ex.TRAINED, 400, 401, 404, 409),
+        responses={**doc(a.Trained, ex.TRAINED, 400, 401, 404, 409), **accepted_doc()},
         sync_to_thread=True,
     )
-    def train(self, services: ServicesDep, data: TrainBody, principal: PrincipalDep) -> dict[str, Any]:
+    def train(self, services: ServicesDep, data: TrainBody, principal: PrincipalDep) -> Any:
+        if data.run_async:
+            return submit_job(services, "training", job_params(data), principal)
         name = data.model_name or "(default)"
         if name in services.training:
             raise ApiError(409, "CONFLICT", f"model {name!r} is being trained already")

@@ -17,10 +17,12 @@ from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.features import list_indicators
 from pipelines.prediction import Prediction
 from serving.context import PrincipalDep, request_id_of
+from serving.controllers.jobs import submit_job
 from serving.dto import BatchPredict
 from serving.schemas import doc
 from serving.schemas import trading as t
 from serving.schemas import trading_examples as tx
+from serving.schemas.jobs import accepted_doc
 from serving.schemas.requests import BatchPredictBody, EnsemblePredictBody, PredictBody, SignalPredictBody
 from serving.services import ServicesDep
 
@@ -135,7 +137,7 @@ class PredictController(Controller):
         "/batch",
         status_code=HTTP_200_OK,
         summary="Predictions for several symbols (000)",
-        responses=doc(t.BatchPredicted, tx.BATCH_PREDICTED, 400, 401, 404),
+        responses={**doc(t.BatchPredicted, tx.BATCH_PREDICTED, 400, 401, 404), **accepted_doc()},
         sync_to_thread=True,
     )
     def predict_batch(
@@ -144,7 +146,7 @@ class PredictController(Controller):
         data: BatchPredictBody,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
-    ) -> dict[str, Any]:
+    ) -> Any:
         return _batch(services, data, principal, request, "/api/v1/predict/batch")
 
 
@@ -154,15 +156,20 @@ def _batch(
     principal: PrincipalDep,
     request: Request[Any, Any, Any],
     endpoint: str,
-) -> dict[str, Any]:
-    if data.run_async:
-        raise InvalidRequestError(
-            'asynchronous batch jobs are not enabled on this server; send "async": false for an answer now'
-        )
+) -> Any:
     if data.model is not None and data.model_name is not None and data.model != data.model_name:
         raise InvalidRequestError("give model or model_name, not two different models")
     first = data.symbols[0] if data.symbols else None
     name = _resolve(services, data.model_name or data.model, first, data.timeframe)
+    if data.run_async:  # 000: "status": "accepted", a job id and the URL to follow it at
+        params = {"model_name": name, "symbols": list(data.symbols), "timeframe": data.timeframe}
+        response = submit_job(services, "batch_prediction", {k: v for k, v in params.items() if v}, principal)
+        response.content = {
+            **response.content,
+            "status": "accepted",
+            "job_status": response.content["status"],
+        }
+        return response
     batch = services.predictions.predict_batch(name, data.symbols, timeframe=data.timeframe)
     for p in batch.predictions:
         _log(services, request, principal, endpoint, p)
@@ -210,7 +217,7 @@ class PredictionsController(Controller):
         "/predict/batch",
         status_code=HTTP_200_OK,
         summary="Signals for several symbols (001)",
-        responses=doc(t.BatchPredicted, tx.BATCH_PREDICTED, 400, 401, 404),
+        responses={**doc(t.BatchPredicted, tx.BATCH_PREDICTED, 400, 401, 404), **accepted_doc()},
         sync_to_thread=True,
     )
     def predict_batch(
@@ -219,7 +226,7 @@ class PredictionsController(Controller):
         data: BatchPredictBody,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
-    ) -> dict[str, Any]:
+    ) -> Any:
         return _batch(services, data, principal, request, "/api/v1/predictions/predict/batch")
 
     @post(

@@ -58,7 +58,6 @@ def test_bad_bodies_get_a_400_envelope(client: Any, path: str, payload: bytes) -
         ("/api/v1/predictions/predict", {"model_name": "lgbm_aapl", "symbol": "??"}, "symbol"),
         ("/api/v1/predict", {"symbol": "AAPL", "model": "lgbm_aapl", "timeframe": "1h"}, "1h"),
         ("/api/v1/predict/batch", {"symbols": [], "model": "lgbm_aapl"}, "symbols"),
-        ("/api/v1/predict/batch", {"symbols": ["AAPL"], "model": "lgbm_aapl", "async": True}, "async"),
         ("/api/v1/backtest/run", {"symbol": "AAPL", "strategy": "nope"}, "nope"),
         (
             "/api/v1/backtest/run",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,12 @@ def test_training_events_arrive_signed(tmp_path: Path) -> None:
         finished = json.loads(got[1].body)
         assert finished["event"] == "training.finished" and finished["data"]["model_name"] == "hooked"
 
-        log = c.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=alice["headers"]).json()
+        deadline = time.monotonic() + 15  # the receiver answers before the dispatcher records it
+        while True:
+            log = c.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=alice["headers"]).json()
+            if {d["status"] for d in log["deliveries"]} == {"delivered"} or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         assert log["count"] == 2 and {d["status"] for d in log["deliveries"]} == {"delivered"}
         assert_envelope(
             c.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=bob["headers"]), 403, "FORBIDDEN"

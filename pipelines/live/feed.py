@@ -1,0 +1,345 @@
+"""The live market feed: appends bars to the Parquet store as they close and tells subscribers.
+
+Every tick brings each symbol's dataset up to the clock's ``now`` through the normal incremental
+ingest (``plan_ingest`` / ``ingest``, so live bars are exactly the bars the provider gives for that
+range), then reads what is new since the last bar the feed had seen and emits one ``bar`` event per
+new bar, oldest first. There is one code path; only the clock differs:
+
+* production: the wall clock; each symbol's configured provider (yfinance/ccxt/synthetic) is polled
+  when the current bar should have closed, plus a small delay for the source to publish it;
+* demo: a ``VirtualClock`` that runs ``speed`` times faster than the wall clock (speed=60: a 1m bar
+  closes every wall second) and the synthetic provider reading that clock, so the feed continues the
+  deterministic synthetic series.
+
+A dataset that is not stored yet is backfilled with ``backfill_bars`` bars on the first tick; those
+are a baseline, not events. A failing provider (or any error) is logged and retried at the next
+tick; it never stops the thread. Subscriber callbacks and then the ``on_new_bars`` hook (once per
+symbol with new bars; the API invalidates cached features and pushes predictions there) run on the
+feed thread; their errors are logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pandas as pd
+
+from pipelines.data.ingest import ingest, open_store, plan_ingest
+from pipelines.data.market import iso_utc, source_for
+from pipelines.data.providers import Provider, get_provider
+from pipelines.data.store import DatasetKey
+from pipelines.data.symbols import Symbol, parse_symbol
+from pipelines.data.timeframes import Timeframe, parse_timeframe
+from pipelines.data.timeutil import utc_now
+from pipelines.errors import InvalidRequestError, ProviderError
+from pipelines.settings import Settings
+
+__all__ = [
+    "BarCallback",
+    "Clock",
+    "FeedStats",
+    "LiveFeed",
+    "NewBarsHook",
+    "VirtualClock",
+    "WallClock",
+    "open_live_feed",
+    "price_update",
+]
+
+log = logging.getLogger(__name__)
+
+BarCallback = Callable[[dict[str, Any]], None]
+NewBarsHook = Callable[[str, str], None]
+
+
+class Clock(Protocol):
+    """Market time: ``now()`` and how many market seconds pass per wall second."""
+
+    @property
+    def speed(self) -> float: ...
+
+    def now(self) -> pd.Timestamp: ...
+
+
+class WallClock:
+    """Real time."""
+
+    speed = 1.0
+
+    def now(self) -> pd.Timestamp:
+        return utc_now()
+
+
+class VirtualClock:
+    """Market time starting at ``start`` and running ``speed`` times faster than the wall clock."""
+
+    def __init__(
+        self, start: pd.Timestamp, speed: float, *, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        if not speed > 0:
+            raise InvalidRequestError(f"speed must be positive, got {speed}")
+        self.start = pd.Timestamp(start).tz_convert("UTC")
+        self.speed = float(speed)
+        self._monotonic = monotonic
+        self._t0 = monotonic()
+
+    def now(self) -> pd.Timestamp:
+        return self.start + pd.Timedelta(seconds=(self._monotonic() - self._t0) * self.speed)
+
+
+@dataclass
+class FeedStats:
+    ticks: int = 0
+    bars: int = 0
+    errors: int = 0
+    last_error: str | None = None
+
+
+def price_update(event: dict[str, Any]) -> dict[str, Any]:
+    """The documented ``price_update`` WebSocket message for a ``bar`` event."""
+    bar = event["bar"]
+    return {
+        "type": "price_update",
+        "symbol": event["symbol"],
+        "price": bar["close"],
+        "timestamp": bar["timestamp"],
+        "volume": bar["volume"],
+        "timeframe": event["timeframe"],
+    }
+
+
+def _next_close(tf: Timeframe, now: pd.Timestamp) -> pd.Timestamp:
+    """When the bar forming at ``now`` closes."""
+    start = tf.floor(now)
+    return start + (pd.offsets.MonthBegin(1) if tf.name == "1mo" else pd.Timedelta(seconds=tf.seconds))
+
+
+class LiveFeed:
+    """Keeps ``symbols`` at ``timeframe`` up to date in the store; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        symbols: Sequence[str],
+        timeframe: str,
+        *,
+        clock: Clock | None = None,
+        providers: Mapping[str, Provider] | None = None,
+        on_new_bars: NewBarsHook | None = None,
+        backfill_bars: int = 500,
+        poll_delay: float = 2.0,
+        min_interval: float = 0.02,
+    ) -> None:
+        if not symbols:
+            raise InvalidRequestError("a live feed needs at least one symbol")
+        if backfill_bars < 1:
+            raise InvalidRequestError(f"backfill_bars must be at least 1, got {backfill_bars}")
+        self.settings = settings
+        self.timeframe = parse_timeframe(timeframe)
+        self.symbols: tuple[Symbol, ...] = tuple(dict.fromkeys(parse_symbol(s) for s in symbols))
+        self.sources = {s.name: source_for(settings, s) for s in self.symbols}
+        if "file" in self.sources.values():
+            raise InvalidRequestError("a user's file is no live source")
+        self.clock: Clock = clock or WallClock()
+        self.on_new_bars = on_new_bars
+        self.backfill_bars = backfill_bars
+        self.poll_delay = poll_delay
+        self.min_interval = min_interval
+        self.stats = FeedStats()
+        self._providers: dict[str, Provider] = dict(providers or {})
+        self._store = open_store(settings)
+        self._last: dict[str, pd.Timestamp] = {}  # symbol -> the latest bar the feed has seen
+        self._subscribers: dict[int, BarCallback] = {}
+        self._next_id = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- subscribers ---------------------------------------------------------------------------
+    def subscribe(self, callback: BarCallback) -> Callable[[], None]:
+        """Call ``callback(event)`` for every new bar (on the feed thread); returns the unsubscribe."""
+        with self._lock:
+            token = self._next_id
+            self._next_id += 1
+            self._subscribers[token] = callback
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._subscribers.pop(token, None)
+
+        return unsubscribe
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, name=f"live-feed-{self.timeframe.name}", daemon=True
+        )
+        self._thread.start()
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def __enter__(self) -> LiveFeed:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.poll_once()
+            self._stop.wait(self.seconds_to_next_tick())
+
+    def seconds_to_next_tick(self) -> float:
+        """Wall seconds until the forming bar closes (plus ``poll_delay``)."""
+        now = self.clock.now()
+        market = (_next_close(self.timeframe, now) - now).total_seconds()
+        return max(self.min_interval, market / self.clock.speed + self.poll_delay)
+
+    # -- one tick ------------------------------------------------------------------------------
+    def poll_once(self) -> list[dict[str, Any]]:
+        """Bring every symbol up to the clock's now; emit and return the events of new bars."""
+        now = self.clock.now()
+        self.stats.ticks += 1
+        events: list[dict[str, Any]] = []
+        for symbol in self.symbols:
+            try:
+                new = self._advance(symbol, now)
+            except Exception as exc:  # a provider or store failure: retried at the next tick
+                self.stats.errors += 1
+                self.stats.last_error = f"{symbol.name}: {type(exc).__name__}: {exc}"
+                log.warning("live feed %s %s failed: %s", symbol.name, self.timeframe.name, exc)
+                continue
+            if not new:
+                continue
+            self.stats.bars += len(new)
+            events.extend(new)
+            self._emit(new)
+            if self.on_new_bars is not None:
+                try:
+                    self.on_new_bars(symbol.name, self.timeframe.name)
+                except Exception:
+                    log.exception("live feed on_new_bars hook failed for %s", symbol.name)
+        return events
+
+    def _provider(self, source: str) -> Provider:
+        provider = self._providers.get(source)
+        if provider is None:
+            if source == "synthetic":  # reads the feed's clock: a virtual one continues the series
+                from pipelines.data.providers.synthetic import SyntheticProvider
+
+                provider = SyntheticProvider(self.settings.synthetic_seed, now=self.clock.now)
+            else:
+                provider = get_provider(source, self.settings)
+            self._providers[source] = provider
+        return provider
+
+    def _advance(self, symbol: Symbol, now: pd.Timestamp) -> list[dict[str, Any]]:
+        source, tf = self.sources[symbol.name], self.timeframe
+        key = DatasetKey(source, tf.name, symbol.name)
+        seen = self._last.get(symbol.name)
+        if seen is not None and _next_close(tf, seen + pd.Timedelta(seconds=tf.seconds)) > now:
+            return []  # the bar after the last one seen cannot have closed yet
+        bounds = self._store.bounds(key)
+        start = (
+            bounds.first
+            if bounds is not None
+            else tf.floor(now - self.backfill_bars * pd.Timedelta(seconds=tf.seconds))
+        )
+        plan = plan_ingest(
+            self.settings, source=source, symbols=[symbol.name], timeframe=tf.name, start=start, end=now
+        )
+        report = ingest(self.settings, plan, provider=self._provider(source), now=now)
+        if report.failed:
+            raise ProviderError(report.failed[0].error or "ingest failed")
+        if seen is None:  # the first tick sets the baseline (a backfill is no news)
+            after = self._store.bounds(key)
+            self._last[symbol.name] = after.last if after is not None else start
+            return []
+        bars = self._store.read(key, seen + pd.Timedelta(1, "ns"))
+        if bars.empty:
+            return []
+        self._last[symbol.name] = pd.Timestamp(bars["timestamp"].iloc[-1])
+        return [self._event(symbol.name, source, row) for row in bars.itertuples(index=False)]
+
+    def _event(self, symbol: str, source: str, row: Any) -> dict[str, Any]:
+        return {
+            "type": "bar",
+            "symbol": symbol,
+            "timeframe": self.timeframe.name,
+            "bar": {
+                "timestamp": iso_utc(row.timestamp),
+                "open": float(row.open),
+                "high": float(row.high),
+                "low": float(row.low),
+                "close": float(row.close),
+                "volume": float(row.volume),
+            },
+            "source": source,
+        }
+
+    def _emit(self, events: list[dict[str, Any]]) -> None:
+        with self._lock:
+            callbacks = list(self._subscribers.values())
+        for callback in callbacks:
+            for event in events:
+                try:
+                    callback(event)
+                except Exception:
+                    log.exception("live feed subscriber failed on %s", event["symbol"])
+
+
+def open_live_feed(
+    settings: Settings,
+    symbols: Sequence[str],
+    timeframe: str,
+    *,
+    speed: float | None = None,
+    on_new_bars: NewBarsHook | None = None,
+    backfill_bars: int = 500,
+) -> LiveFeed:
+    """A production feed (wall clock), or with ``speed`` a demo feed on a virtual clock.
+
+    The demo clock starts where the stored series ends (or now, whichever is later), so a restarted
+    demo continues it. Only synthetic sources can be sped up.
+    """
+    feed_symbols = [parse_symbol(s) for s in symbols]
+    if speed is None:
+        return LiveFeed(settings, symbols, timeframe, on_new_bars=on_new_bars, backfill_bars=backfill_bars)
+    sources = {source_for(settings, s) for s in feed_symbols}
+    if sources != {"synthetic"}:
+        raise InvalidRequestError(
+            f"only the synthetic source can run at a speed-up; configured: {', '.join(sorted(sources))}"
+        )
+    tf = parse_timeframe(timeframe)
+    store = open_store(settings)
+    start = utc_now()
+    for s in feed_symbols:
+        bounds = store.bounds(DatasetKey("synthetic", tf.name, s.name))
+        if bounds is not None:
+            start = max(start, bounds.last + pd.Timedelta(seconds=tf.seconds))
+    return LiveFeed(
+        settings,
+        symbols,
+        timeframe,
+        clock=VirtualClock(start, speed),
+        on_new_bars=on_new_bars,
+        backfill_bars=backfill_bars,
+        poll_delay=0.0,
+    )

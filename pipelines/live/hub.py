@@ -1,0 +1,334 @@
+"""Fan-out of live messages to many subscribers: in process (``LocalHub``) or through Redis (``RedisHub``).
+
+A message is serialized once per publish (JSON text) and the same ``str`` object is handed to every
+subscriber. Each subscriber has a bounded queue; a full queue never blocks the publisher: that
+subscriber is closed with a reason (``close_code`` 1008, for the WebSocket layer) and others go on.
+
+Subscriptions belong to the asyncio loop they were made on. ``publish`` is thread-safe: called on
+that loop it fans out inline; from another thread (a feed thread) it schedules one fan-out per loop
+with ``call_soon_threadsafe``, so the cost per subscriber is one ``put_nowait``.
+
+``RedisHub`` publishes to Redis channels ``<prefix><topic>``; each hub (one per worker process) runs
+one listener task on a pattern subscription to ``<prefix>*`` and fans what arrives out to its local
+subscribers, so several workers share one stream. Publishing uses a synchronous client (thread-safe,
+one loopback round trip), so feed threads can call it directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import redis
+import redis.asyncio as aioredis
+
+__all__ = [
+    "CLOSE_GOING_AWAY",
+    "CLOSE_NORMAL",
+    "CLOSE_OVERFLOW",
+    "DEFAULT_QUEUE_SIZE",
+    "Hub",
+    "LocalHub",
+    "RedisHub",
+    "Subscription",
+    "SubscriptionClosed",
+    "dumps",
+    "open_hub",
+    "prediction_topic",
+    "price_topic",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUEUE_SIZE = 256
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_OVERFLOW = 1008  # policy violation: the consumer fell too far behind
+
+
+def price_topic(symbol: str) -> str:
+    return f"prices:{symbol}"
+
+
+def prediction_topic(model_name: str, symbol: str) -> str:
+    return f"predictions:{model_name}:{symbol}"
+
+
+def dumps(message: dict[str, Any]) -> str:
+    """The wire form of a message (compact JSON); called once per publish."""
+    return json.dumps(message, separators=(",", ":"), default=str)
+
+
+class SubscriptionClosed(Exception):
+    """Raised by ``Subscription.get`` once the subscription is closed; carries the close code and reason."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+_CLOSED = object()  # wakes a consumer waiting on an empty queue
+
+
+class Subscription:
+    """One subscriber's bounded queue of serialized messages of one topic."""
+
+    def __init__(
+        self,
+        topic: str,
+        maxsize: int,
+        loop: asyncio.AbstractEventLoop,
+        detach: Callable[[Subscription], None],
+    ) -> None:
+        self.topic = topic
+        self.loop = loop
+        self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize)
+        self._detach = detach
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.close_code is not None
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def offer(self, payload: str) -> bool:
+        """Queue ``payload`` (on the subscription's loop); a full queue closes the subscription."""
+        if self.close_code is not None:
+            return False
+        try:
+            self._queue.put_nowait(payload)
+        except asyncio.QueueFull:
+            self.close(
+                CLOSE_OVERFLOW,
+                f"slow consumer: {self._queue.maxsize} messages of {self.topic} were not read in time",
+            )
+            return False
+        return True
+
+    async def get(self) -> str:
+        """The next message; ``SubscriptionClosed`` once closed (pending messages are dropped)."""
+        if self.close_code is not None:
+            raise SubscriptionClosed(self.close_code, self.close_reason or "")
+        item = await self._queue.get()
+        if item is _CLOSED or self.close_code is not None:
+            raise SubscriptionClosed(self.close_code or CLOSE_NORMAL, self.close_reason or "")
+        assert isinstance(item, str)
+        return item
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> str:
+        try:
+            return await self.get()
+        except SubscriptionClosed:
+            raise StopAsyncIteration from None
+
+    def close(self, code: int = CLOSE_NORMAL, reason: str = "unsubscribed") -> None:
+        """Detach from the hub and wake the consumer (idempotent; call on the subscription's loop)."""
+        if self.close_code is not None:
+            return
+        self.close_code, self.close_reason = code, reason
+        self._detach(self)
+        if self._queue.empty():
+            self._queue.put_nowait(_CLOSED)
+
+
+class Hub(Protocol):
+    """What the WebSocket layer and the feed need of a hub."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def subscribe(self, topic: str, *, maxsize: int | None = None) -> Subscription: ...
+
+    def publish(self, topic: str, message: dict[str, Any]) -> int: ...
+
+    def subscriber_count(self, topic: str | None = None) -> int: ...
+
+
+class LocalHub:
+    """In-process fan-out; see the module docstring."""
+
+    def __init__(self, *, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+        if queue_size < 1:
+            raise ValueError("queue_size must be at least 1")
+        self.queue_size = queue_size
+        self._lock = threading.Lock()
+        # topic -> loop -> subscriptions (dicts keep insertion order: delivery in subscription order)
+        self._topics: dict[str, dict[asyncio.AbstractEventLoop, dict[Subscription, None]]] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        """Close every subscription of this loop (and schedule it for other loops)."""
+        with self._lock:
+            subs = [s for loops in self._topics.values() for group in loops.values() for s in group]
+        for sub in subs:
+            self._close_on_loop(sub, CLOSE_GOING_AWAY, "server shutting down")
+
+    def subscribe(self, topic: str, *, maxsize: int | None = None) -> Subscription:
+        """A new subscription of ``topic`` bound to the running loop (call from a coroutine)."""
+        loop = asyncio.get_running_loop()
+        sub = Subscription(topic, maxsize or self.queue_size, loop, self._detach)
+        with self._lock:
+            self._topics.setdefault(topic, {}).setdefault(loop, {})[sub] = None
+        return sub
+
+    def subscriber_count(self, topic: str | None = None) -> int:
+        with self._lock:
+            topics = [self._topics.get(topic, {})] if topic is not None else list(self._topics.values())
+            return sum(len(group) for loops in topics for group in loops.values())
+
+    def publish(self, topic: str, message: dict[str, Any]) -> int:
+        """Serialize ``message`` once and deliver it to the topic's subscribers; returns how many."""
+        return self.publish_payload(topic, dumps(message))
+
+    def publish_payload(self, topic: str, payload: str) -> int:
+        """Deliver an already serialized message (the same object to every subscriber)."""
+        with self._lock:
+            loops = self._topics.get(topic)
+            if not loops:
+                return 0
+            groups = [(loop, tuple(group)) for loop, group in loops.items()]
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        count = 0
+        for loop, subs in groups:
+            count += len(subs)
+            if loop is current:
+                _fan_out(subs, payload)
+                continue
+            try:
+                loop.call_soon_threadsafe(_fan_out, subs, payload)
+            except RuntimeError:  # that loop is closed: its subscribers are gone
+                for sub in subs:
+                    self._detach(sub)
+        return count
+
+    def _detach(self, sub: Subscription) -> None:
+        with self._lock:
+            loops = self._topics.get(sub.topic)
+            group = loops.get(sub.loop) if loops else None
+            if group is None or loops is None:
+                return
+            group.pop(sub, None)
+            if not group:
+                del loops[sub.loop]
+            if not loops:
+                del self._topics[sub.topic]
+
+    def _close_on_loop(self, sub: Subscription, code: int, reason: str) -> None:
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if sub.loop is current:
+            sub.close(code, reason)
+            return
+        try:
+            sub.loop.call_soon_threadsafe(sub.close, code, reason)
+        except RuntimeError:
+            self._detach(sub)
+
+
+def _fan_out(subs: tuple[Subscription, ...], payload: str) -> None:
+    for sub in subs:
+        sub.offer(payload)
+
+
+class RedisHub:
+    """Fan-out through Redis pub/sub across worker processes; see the module docstring."""
+
+    def __init__(
+        self, url: str, *, queue_size: int = DEFAULT_QUEUE_SIZE, prefix: str = "tradeforge:live:"
+    ) -> None:
+        self.url = url
+        self.prefix = prefix
+        self._local = LocalHub(queue_size=queue_size)
+        self._publisher = redis.Redis.from_url(url, decode_responses=True)
+        self._client: aioredis.Redis | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._ready: asyncio.Event | None = None
+
+    async def start(self) -> None:
+        """Start this process's listener (once); returns when Redis confirmed the subscription."""
+        if self._listener is not None:
+            return
+        self._client = aioredis.Redis.from_url(self.url, decode_responses=True)
+        self._ready = asyncio.Event()
+        self._listener = asyncio.get_running_loop().create_task(self._listen(), name="redis-hub-listener")
+        ready = asyncio.ensure_future(self._ready.wait())
+        done, _ = await asyncio.wait({ready, self._listener}, return_when=asyncio.FIRST_COMPLETED)
+        if self._listener in done:
+            ready.cancel()
+            self._listener.result()  # raises the listener's error (e.g. Redis unreachable)
+
+    async def close(self) -> None:
+        await self._local.close()
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        self._publisher.close()
+
+    def subscribe(self, topic: str, *, maxsize: int | None = None) -> Subscription:
+        return self._local.subscribe(topic, maxsize=maxsize)
+
+    def subscriber_count(self, topic: str | None = None) -> int:
+        """Local subscribers of this process."""
+        return self._local.subscriber_count(topic)
+
+    def publish(self, topic: str, message: dict[str, Any]) -> int:
+        """Serialize once and publish to Redis; returns how many hubs (processes) received it."""
+        return int(self._publisher.publish(self.prefix + topic, dumps(message)))
+
+    async def _listen(self) -> None:
+        assert self._client is not None and self._ready is not None
+        pubsub = self._client.pubsub()
+        await pubsub.psubscribe(self.prefix + "*")
+        # The psubscribe confirmation arrives first; reading it proves the subscription is live.
+        while (await pubsub.get_message(timeout=5.0)) is None:
+            pass
+        self._ready.set()
+        cut = len(self.prefix)
+        try:
+            while True:
+                try:
+                    msg = await pubsub.get_message(timeout=1.0)
+                except (redis.ConnectionError, redis.TimeoutError) as exc:
+                    # redis-py reconnects and re-subscribes on the next read; what was published
+                    # meanwhile is lost (live streams move on).
+                    log.warning("redis hub listener lost its connection (%s); retrying", exc)
+                    await asyncio.sleep(1.0)
+                    continue
+                if msg is None or msg.get("type") != "pmessage":
+                    continue
+                self._local.publish_payload(str(msg["channel"])[cut:], str(msg["data"]))
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+
+
+def open_hub(redis_url: str | None, *, queue_size: int = DEFAULT_QUEUE_SIZE) -> LocalHub | RedisHub:
+    """A ``RedisHub`` when a Redis URL is configured (several workers), a ``LocalHub`` otherwise."""
+    if redis_url:
+        return RedisHub(redis_url, queue_size=queue_size)
+    return LocalHub(queue_size=queue_size)

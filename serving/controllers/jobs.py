@@ -1,0 +1,178 @@
+"""Jobs: status, progress and result of long work (training, batch predictions, backtests), and the
+002 document's system endpoints: resources, queue and the task-event stream (SSE)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Controller, Response, get, post
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
+
+from pipelines.errors import PermissionDeniedError
+from serving.context import PrincipalDep
+from serving.schemas import doc, doc_text
+from serving.schemas import jobs as j
+from serving.services import ServicesDep
+
+__all__ = ["JobController", "SystemController", "job_alias", "submit_job"]
+
+HEARTBEAT_SECONDS = 5.0
+
+
+class JobController(Controller):
+    path = "/api/v1/jobs"
+    tags = ["jobs"]
+
+    @get(
+        "/",
+        summary="Your jobs (an admin sees all)",
+        responses=doc(j.JobList, j.JOBS, 400, 401),
+        sync_to_thread=True,
+    )
+    def list_jobs(
+        self,
+        services: ServicesDep,
+        principal: PrincipalDep,
+        status: str | None = Parameter(
+            default=None, description="queued, running, completed, failed, cancelled"
+        ),
+        kind: str | None = Parameter(
+            default=None, description="training, batch_prediction, backtest, walk_forward"
+        ),
+        limit: int = Parameter(default=100, ge=1, le=1000),
+    ) -> dict[str, Any]:
+        jobs = [
+            j.as_dict() for j in services.jobs.list_jobs(principal, status=status, kind=kind, limit=limit)
+        ]
+        return {"jobs": jobs, "count": len(jobs)}
+
+    @get(
+        "/{job_id:str}",
+        summary="A job's status, progress and result",
+        responses=doc(j.Job, j.JOB, 400, 401, 403, 404),
+        sync_to_thread=True,
+    )
+    def get_job(self, services: ServicesDep, principal: PrincipalDep, job_id: str) -> dict[str, Any]:
+        return services.jobs.get(job_id, principal).as_dict()
+
+    @post(
+        "/{job_id:str}/cancel",
+        status_code=HTTP_200_OK,
+        summary="Cancel a queued or running job",
+        responses=doc(j.Job, {**j.JOB, "status": "cancelled"}, 400, 401, 403, 404, 409),
+        sync_to_thread=True,
+    )
+    def cancel(self, services: ServicesDep, principal: PrincipalDep, job_id: str) -> dict[str, Any]:
+        return services.jobs.cancel(job_id, principal).as_dict()
+
+
+@get(
+    "/jobs/{job_id:str}",
+    tags=["jobs"],
+    summary="A job's status (000's job URL)",
+    responses=doc(j.Job, j.JOB, 400, 401, 403, 404),
+    sync_to_thread=True,
+)
+def job_alias(services: ServicesDep, principal: PrincipalDep, job_id: str) -> dict[str, Any]:
+    return services.jobs.get(job_id, principal).as_dict()
+
+
+def _event(kind: str, payload: dict[str, Any]) -> ServerSentEventMessage:
+    return ServerSentEventMessage(data=json.dumps(payload, default=str), event=kind)
+
+
+class SystemController(Controller):
+    path = "/api/system"
+    tags = ["jobs"]
+
+    @get(
+        "/resources",
+        summary="Resources and tasks (a user sees only their own tasks)",
+        responses=doc(j.SystemResources, j.SYSTEM, 401),
+        sync_to_thread=True,
+    )
+    def resources(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "queue": services.jobs.snapshot(principal.scope_user_id),
+            "is_admin": principal.is_admin,
+        }
+        if principal.is_admin:
+            answer["resources"] = services.jobs.resources()
+        return answer
+
+    @get(
+        "/resources-only",
+        summary="CPU and RAM (admin only)",
+        responses=doc(j.ResourcesOnly, j.RESOURCES, 401, 403),
+        sync_to_thread=True,
+    )
+    def resources_only(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
+        if not principal.is_admin:
+            raise PermissionDeniedError("system resources are for admins only")
+        return {"resources": services.jobs.resources()}
+
+    @get(
+        "/queue",
+        summary="Running and queued tasks",
+        responses=doc(j.QueueSnapshot, j.QUEUE, 401),
+        sync_to_thread=True,
+    )
+    def queue(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
+        return services.jobs.snapshot(principal.scope_user_id)
+
+    @get(
+        "/task-events",
+        summary="Task events (SSE): initial_state, task_queued, task_running, task_completed, "
+        "task_description_update, heartbeat every 5 s; ?token= for EventSource",
+        opt={"query_token": True},
+        responses={
+            **doc_text("text/event-stream", j.SSE_EXAMPLE, "Task events, one SSE message each"),
+            401: doc(j.Job, j.JOB, 401)[401],
+        },
+    )
+    async def task_events(self, services: ServicesDep, principal: PrincipalDep) -> ServerSentEvent:
+        mine = principal.scope_user_id
+        initial = await asyncio.to_thread(services.jobs.snapshot, mine)
+        token, queue = services.job_streams.open()
+
+        async def stream() -> AsyncIterator[ServerSentEventMessage]:
+            try:
+                yield _event(
+                    "initial_state",
+                    {"type": "initial_state", "data": initial, "is_admin": principal.is_admin},
+                )
+                while True:
+                    try:
+                        event = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                    except TimeoutError:
+                        yield _event("heartbeat", {"type": "heartbeat"})
+                        continue
+                    if mine is not None and event.get("user_id") != mine:
+                        continue
+                    yield _event(event["type"], {"type": event["type"], "data": event["data"]})
+            finally:
+                services.job_streams.close(token)
+
+        return ServerSentEvent(stream())
+
+
+def submit_job(services: Any, kind: str, params: dict[str, Any], principal: Any) -> Response[dict[str, Any]]:
+    """Queue ``kind`` for the caller (bad params are a 400 now, never a failed job) and answer 202
+    with the job's id, position, the reason it waits (if it does) and where to follow it."""
+    info = services.jobs.submit(kind, params, principal.user_id).as_dict()
+    url = f"/api/v1/jobs/{info['job_id']}"
+    body = {
+        **info,
+        "status": info["status"],
+        "accepted": True,
+        "job_url": url,
+        "webhook_url": url,
+        "events_url": "/api/system/task-events",
+        "estimated_completion": None,
+    }
+    return Response(body, status_code=HTTP_202_ACCEPTED)

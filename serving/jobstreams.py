@@ -1,0 +1,74 @@
+"""Job events from the queue's scheduler thread to the event loop's SSE streams and to webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+__all__ = ["JobStreams", "job_webhook_event"]
+
+_QUEUE_SIZE = 1000
+
+
+def job_webhook_event(event: dict[str, Any]) -> str | None:
+    """The webhook event (000/004 names) a job event stands for, or None."""
+    data = event["data"]
+    kind = data.get("task_type")
+    kind_events = {
+        "training": "training.completed",
+        "backtest": "backtest.completed",
+        "walk_forward": "backtest.completed",
+        "batch_prediction": "prediction.completed",
+    }
+    if event["type"] == "task_running" and kind == "training":
+        return "training.started"
+    if event["type"] == "task_description_update" and kind == "training":
+        return "training.progress"
+    if event["type"] == "task_completed":
+        if data.get("status") == "completed":
+            return kind_events.get(str(kind))
+        if data.get("status") == "failed" and kind == "training":
+            return "training.failed"
+    return None
+
+
+class JobStreams:
+    """Open SSE streams: each has a bounded asyncio queue filled thread-safely; a stream that falls
+    behind by a whole queue loses events (it still has the heartbeat and can reconnect for a fresh
+    ``initial_state``) rather than slowing the scheduler down."""
+
+    def __init__(self) -> None:
+        self._streams: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Queue[dict[str, Any]]]] = {}
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def open(self) -> tuple[int, asyncio.Queue[dict[str, Any]]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=_QUEUE_SIZE)
+        with self._lock:
+            token = self._next
+            self._next += 1
+            self._streams[token] = (asyncio.get_running_loop(), queue)
+        return token, queue
+
+    def close(self, token: int) -> None:
+        with self._lock:
+            self._streams.pop(token, None)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            streams = list(self._streams.values())
+        for loop, queue in streams:
+            try:
+                loop.call_soon_threadsafe(_offer, queue, event)
+            except RuntimeError:  # the loop is closed: the stream is going away
+                continue
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._streams)
+
+
+def _offer(queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:
+    if not queue.full():
+        queue.put_nowait(event)

@@ -1,0 +1,150 @@
+"""Response shapes and examples of the job and system routes (documentation only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+
+from serving.schemas.admin import Shape
+from serving.schemas.admin_examples import NOW, USER_ID
+
+__all__ = [
+    "JOB", "JOBS", "JOB_ACCEPTED", "QUEUE", "RESOURCES", "SSE_EXAMPLE", "SYSTEM", "Job", "JobAccepted",
+    "JobList", "QueueSnapshot", "ResourcesOnly", "SystemResources", "accepted_doc",
+]  # fmt: skip
+
+
+class Job(Shape):
+    job_id: str
+    task_id: str
+    task_type: str
+    status: str
+    progress: float
+    description: str | None
+    params: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    user_id: str | None
+    queue_position: int | None
+    reason: str | None
+    message: str | None
+    estimated_cpu_cores: float
+    estimated_ram_gb: float
+    cancel_requested: bool
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+
+
+class JobAccepted(Job):
+    accepted: bool
+    job_url: str
+    webhook_url: str
+    events_url: str
+    estimated_completion: str | None
+    job_status: str | None = None
+
+
+class JobList(Shape):
+    jobs: list[Job]
+    count: int
+
+
+class QueueSnapshot(Shape):
+    running_count: int
+    queued_count: int
+    running_tasks: list[dict[str, Any]]
+    queued_tasks: list[dict[str, Any]]
+
+
+class ResourcesOnly(Shape):
+    resources: dict[str, Any]
+
+
+class SystemResources(Shape):
+    queue: QueueSnapshot
+    is_admin: bool
+    resources: dict[str, Any] | None = None
+
+
+JOB: dict[str, Any] = {
+    "job_id": "5f0c1d2e-8a1b-4c3d-9e8f-0a1b2c3d4e5f",
+    "task_id": "5f0c1d2e-8a1b-4c3d-9e8f-0a1b2c3d4e5f",
+    "task_type": "training",
+    "status": "completed",
+    "progress": 100.0,
+    "description": "Training lightgbm lgbm_aapl on AAPL 1d...",
+    "params": {"model_type": "lightgbm", "model_name": "lgbm_aapl", "symbol": "AAPL"},
+    "result": {"model_name": "lgbm_aapl", "version": "2", "champion": True},
+    "error": None,
+    "user_id": USER_ID,
+    "queue_position": None,
+    "reason": None,
+    "message": None,
+    "estimated_cpu_cores": 2.0,
+    "estimated_ram_gb": 2.0,
+    "cancel_requested": False,
+    "created_at": NOW,
+    "started_at": NOW,
+    "finished_at": NOW,
+}
+JOB_ACCEPTED: dict[str, Any] = {
+    **JOB,
+    "status": "queued",
+    "progress": 0.0,
+    "result": None,
+    "queue_position": 3,
+    "reason": "Insufficient RAM: 8.5 GB available, 12.0 GB required",
+    "message": "Model training queued due to insufficient resources. Position in queue: 3",
+    "started_at": None,
+    "finished_at": None,
+    "accepted": True,
+    "job_url": "/api/v1/jobs/5f0c1d2e-8a1b-4c3d-9e8f-0a1b2c3d4e5f",
+    "webhook_url": "/api/v1/jobs/5f0c1d2e-8a1b-4c3d-9e8f-0a1b2c3d4e5f",
+    "events_url": "/api/system/task-events",
+    "estimated_completion": None,
+}
+JOBS: dict[str, Any] = {"jobs": [JOB], "count": 1}
+QUEUE: dict[str, Any] = {
+    "running_count": 1,
+    "queued_count": 1,
+    "running_tasks": [
+        {"task_id": JOB["task_id"], "task_type": "training", "description": JOB["description"]}
+    ],
+    "queued_tasks": [
+        {
+            "task_id": "77aa0c1d-2e3f-4a5b-8c9d-0e1f2a3b4c5d",
+            "task_type": "backtest",
+            "queue_position": 1,
+            "estimated_cpu_cores": 1.0,
+            "estimated_ram_gb": 1.0,
+            "queued_at": NOW,
+        }
+    ],
+}
+RESOURCES: dict[str, Any] = {
+    "resources": {
+        "cpu": {"available_cores": 8, "in_use_cores": 2.5, "usage_percent": 31.25},
+        "ram": {"total_gb": 16.0, "available_gb": 8.5, "in_use_gb": 7.5, "usage_percent": 46.88},
+    }
+}
+SYSTEM: dict[str, Any] = {"queue": QUEUE, "is_admin": True, **RESOURCES}
+SSE_EXAMPLE = (
+    'event: initial_state\ndata: {"type": "initial_state", "data": {"running_count": 0, "queued_count": 0, '
+    '"running_tasks": [], "queued_tasks": []}, "is_admin": false}\n\n'
+    'event: task_queued\ndata: {"type": "task_queued", "data": {"task_id": "...", "task_type": "training", '
+    '"queue_position": 1}}\n\nevent: heartbeat\ndata: {"type": "heartbeat"}\n\n'
+)
+
+
+def accepted_doc() -> dict[int, ResponseSpec]:
+    """The 202 answer of a request sent with ``"async": true``: the queued (or started) job."""
+    spec = ResponseSpec(
+        data_container=JobAccepted,
+        description='Accepted ("async": true): the job, its queue position and where to follow it',
+        generate_examples=False,
+        examples=[Example(summary="queued", value=JOB_ACCEPTED)],
+    )
+    return {202: spec}

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     )
     rate_limit_window_seconds: int = 3600
     default_tier: str = "free"
+    # Live feed: None serves no feed; a number runs the synthetic feed that many times faster than
+    # real time (demo); 1.0 polls the configured providers at the timeframe's cadence (production).
+    live_speed: float | None = None
+    live_timeframe: str = "1m"
+    live_symbols: list[str] | None = None  # None: the universe's symbols
+    ws_queue_size: int = 256  # messages a WebSocket may fall behind before it is closed
     # Webhook URLs on private or loopback addresses are refused unless this is set (tests, a LAN).
     webhook_allow_private_urls: bool = False
     # How long a cached latest-feature row is trusted before the store is asked for newer bars.

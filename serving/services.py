@@ -48,6 +48,7 @@ from pipelines.settings import Settings
 from pipelines.webhooks import SecretBox, WebhookDispatcher, WebhookService
 from serving.context import Principal, request_id_of
 from serving.jobstreams import JobStreams, job_webhook_event
+from serving.live import LiveService
 from serving.metrics import ApiMetrics
 
 __all__ = ["Services", "ServicesDep", "open_services"]
@@ -84,6 +85,7 @@ class Services:
         self.webhooks = webhooks
         self.dispatcher = dispatcher
         self.jobs = jobs
+        self.live = LiveService(settings, predictions)
         self.job_streams = JobStreams()
         jobs.subscribe(self._on_job_event)
         self.metrics = ApiMetrics()
@@ -319,6 +321,7 @@ class Services:
             self.publish(webhook_event, {"job_id": data.get("task_id"), **data}, str(user_id))
 
     async def aclose(self) -> None:
+        await self.live.close()
         self.jobs.close(wait=False)
         self.dispatcher.close(timeout=5.0)
         self.log_writer.close()
@@ -333,7 +336,7 @@ async def open_services(settings: Settings) -> Services:
     box = SecretBox.from_settings(settings)
     jobs = JobQueue(settings, database, default_tasks()).start()
     allow_private = settings.webhook_allow_private_urls
-    return Services(
+    services = Services(
         jobs=jobs,
         webhooks=WebhookService(box, allow_private_urls=allow_private),
         dispatcher=WebhookDispatcher(database, box, allow_private_urls=allow_private),
@@ -345,6 +348,8 @@ async def open_services(settings: Settings) -> Services:
         limiter=await open_async_rate_limiter(settings),
         tokens=TokenPolicy.from_settings(settings),
     )
+    await services.live.start()
+    return services
 
 
 ServicesDep = NamedDependency[Services]

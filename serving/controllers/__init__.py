@@ -14,6 +14,7 @@ from serving.controllers.models import ModelController
 from serving.controllers.monitoring import MonitoringController
 from serving.controllers.predictions import PredictController, PredictionsController
 from serving.controllers.webhooks import WebhookController
+from serving.controllers.ws import ws_handlers
 
 __all__ = ["ROUTE_HANDLERS"]
 
@@ -34,4 +35,5 @@ ROUTE_HANDLERS: list[Any] = [
     JobController,
     job_alias,
     SystemController,
+    *ws_handlers,
 ]

@@ -1,0 +1,309 @@
+"""WebSockets (documents 000 and 001): prices, predictions, the live command channel and /ws.
+
+Auth: ``?token=<access token>`` or ``?api_key=<key>`` in the URL, or a first message
+``{"action": "auth", "token": ...}`` / ``{"action": "auth", "api_key": ...}`` within 10 s.
+Every stream reads from the hub through a bounded queue: a client that falls too far behind is
+closed (1008, with the reason) and never slows the others. ``{"action": "ping"}`` answers
+``{"type": "pong"}``; uvicorn also pings at the protocol level. Actions count against the caller's
+rate limit; malformed JSON and unknown actions are answered with an error message, the connection
+kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from pipelines.data.market import quote
+from pipelines.data.symbols import parse_symbol
+from pipelines.errors import AuthenticationError, TradeforgeError
+from pipelines.live import Subscription, SubscriptionClosed
+from pipelines.live.hub import prediction_topic, price_topic
+from serving.context import Principal, set_value
+from serving.services import Services
+
+__all__ = ["ws_handlers"]
+
+AUTH_TIMEOUT_S = 10.0
+CLOSE_POLICY = 1008
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _services(socket: WebSocket[Any, Any, Any]) -> Services:
+    services: Services = socket.app.state.services
+    return services
+
+
+def _error(message: str, code: str = "INVALID_REQUEST", **extra: Any) -> dict[str, Any]:
+    return {"type": "error", "error": {"code": code, "message": message}, **extra, "timestamp": _now()}
+
+
+async def _authenticate(socket: WebSocket[Any, Any, Any], services: Services) -> Principal | None:
+    """Accept, then authenticate from the query string or the first message; None after closing."""
+    await socket.accept()
+    token = socket.query_params.get("token")
+    key = socket.query_params.get("api_key")
+    try:
+        if token is None and key is None:
+            first = await asyncio.wait_for(socket.receive_text(), AUTH_TIMEOUT_S)
+            message = json.loads(first)
+            if not isinstance(message, dict) or message.get("action") != "auth":
+                raise AuthenticationError(
+                    'send {"action": "auth", "token": ...} first, or ?token= in the URL'
+                )
+            token, key = message.get("token"), message.get("api_key")
+        headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
+        if key:
+            headers.append((b"x-api-key", str(key).encode()))
+        principal = await asyncio.to_thread(services.authenticate, headers)
+        if principal is None:
+            raise AuthenticationError("no credentials")
+    except (AuthenticationError, ValueError, TimeoutError) as exc:
+        reason = str(exc) if isinstance(exc, AuthenticationError) else "authentication required"
+        with suppress(Exception):
+            await socket.send_json(_error(reason, "UNAUTHORIZED"))
+            await socket.close(code=CLOSE_POLICY, reason=reason[:120])
+        return None
+    set_value(socket.scope, "principal", principal)
+    await socket.send_json({"type": "authenticated", "user_id": principal.user_id, "timestamp": _now()})
+    return principal
+
+
+async def _allowed(socket: WebSocket[Any, Any, Any], services: Services, principal: Principal) -> bool:
+    decision = await services.rate_limit(socket.scope, principal)
+    if not decision.allowed:
+        await socket.send_json(
+            _error(f"rate limit exceeded; retry in {decision.retry_after} s", "RATE_LIMITED")
+        )
+    return bool(decision.allowed)
+
+
+async def _pump(socket: WebSocket[Any, Any, Any], sub: Subscription) -> None:
+    """Forward one subscription's (already serialized) messages; close the socket if it overflows."""
+    try:
+        while True:
+            await socket.send_text(await sub.get())
+    except SubscriptionClosed as closed:
+        if closed.code == CLOSE_POLICY:
+            with suppress(Exception):
+                await socket.close(code=CLOSE_POLICY, reason=closed.reason[:120])
+
+
+async def _client_messages(socket: WebSocket[Any, Any, Any], on_message: Any) -> None:
+    while True:
+        text = await socket.receive_text()
+        try:
+            message = json.loads(text)
+        except ValueError:
+            await socket.send_json(_error("malformed JSON", "INVALID_REQUEST"))
+            continue
+        if not isinstance(message, dict):
+            await socket.send_json(_error("a message must be a JSON object", "INVALID_REQUEST"))
+            continue
+        await on_message(message)
+
+
+async def _run(socket: WebSocket[Any, Any, Any], *tasks: Any) -> None:
+    """Run the coroutines until the client leaves or one of them ends (an overflow closes)."""
+    running = [asyncio.ensure_future(t) for t in tasks]
+    try:
+        await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in running:
+            task.cancel()
+        for task in running:
+            with suppress(BaseException):
+                await task
+
+
+async def _ping_only(socket: WebSocket[Any, Any, Any], services: Services, principal: Principal) -> Any:
+    async def on_message(message: dict[str, Any]) -> None:
+        if message.get("action") == "ping":
+            await socket.send_json({"type": "pong", "timestamp": _now()})
+        elif await _allowed(socket, services, principal):
+            await socket.send_json(
+                _error(f"unknown action {message.get('action')!r}; this stream takes ping")
+            )
+
+    return _client_messages(socket, on_message)
+
+
+@websocket("/api/v1/ws/prices/{symbol:str}")
+async def prices(socket: WebSocket[Any, Any, Any], symbol: str) -> None:
+    """001: ``price_update`` messages for ``symbol`` as bars close (the latest price first)."""
+    services = _services(socket)
+    principal = await _authenticate(socket, services)
+    if principal is None:
+        return
+    try:
+        name = parse_symbol(symbol).name
+        first = await asyncio.to_thread(quote, services.settings, name)
+    except TradeforgeError as exc:
+        await socket.send_json(_error(str(exc), exc.code))
+        await socket.close(code=CLOSE_POLICY, reason="bad symbol")
+        return
+    sub = services.live.hub.subscribe(price_topic(name))
+    try:
+        keys = ("price", "timestamp", "volume")
+        await socket.send_json({"type": "price_update", "symbol": name, **{k: first[k] for k in keys}})
+        await _run(socket, _pump(socket, sub), await _ping_only(socket, services, principal))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        sub.close()
+
+
+@websocket("/api/v1/ws/predictions/{model_name:str}/{symbol:str}")
+async def predictions(socket: WebSocket[Any, Any, Any], model_name: str, symbol: str) -> None:
+    """001: ``prediction_update`` messages (signal, confidence, recommendation, current_price)."""
+    services = _services(socket)
+    principal = await _authenticate(socket, services)
+    if principal is None:
+        return
+    live = services.live
+    try:
+        name = parse_symbol(symbol).name
+        first = await asyncio.to_thread(live.publish_prediction_now, model_name, name)
+    except TradeforgeError as exc:
+        await socket.send_json(_error(str(exc), exc.code))
+        await socket.close(code=CLOSE_POLICY, reason=exc.code)
+        return
+    sub = live.hub.subscribe(prediction_topic(model_name, name))
+    live.watch(model_name, name)
+    try:
+        await socket.send_json(first)
+        await _run(socket, _pump(socket, sub), await _ping_only(socket, services, principal))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        live.unwatch(model_name, name)
+        sub.close()
+
+
+class _Channel:
+    """The subscriptions of one command connection (/api/v1/ws/live and /ws)."""
+
+    def __init__(self, socket: WebSocket[Any, Any, Any], services: Services, principal: Principal) -> None:
+        self.socket, self.services, self.principal = socket, services, principal
+        self.subs: dict[str, tuple[Subscription, asyncio.Task[None]]] = {}
+        self.watching: set[tuple[str, str]] = set()
+
+    def add(self, topic: str) -> bool:
+        if topic in self.subs:
+            return False
+        sub = self.services.live.hub.subscribe(topic)
+        self.subs[topic] = (sub, asyncio.ensure_future(_pump(self.socket, sub)))
+        return True
+
+    def remove(self, topic: str) -> bool:
+        entry = self.subs.pop(topic, None)
+        if entry is None:
+            return False
+        entry[0].close()
+        entry[1].cancel()
+        return True
+
+    def close(self) -> None:
+        for topic in list(self.subs):
+            self.remove(topic)
+        for model, symbol in self.watching:
+            self.services.live.unwatch(model, symbol)
+
+    async def predict(self, model: str, symbol: str) -> None:
+        try:
+            update = await asyncio.to_thread(self.services.live.publish_prediction_now, model, symbol, False)
+            await self.socket.send_json(update)
+        except TradeforgeError as exc:
+            await self.socket.send_json(_error(str(exc), exc.code, action="predict"))
+
+
+def _symbols(message: dict[str, Any]) -> list[str]:
+    raw = message.get("symbols") if "symbols" in message else [message.get("symbol")]
+    if not isinstance(raw, list) or not raw or not all(isinstance(s, str) and s for s in raw):
+        raise ValueError("give 'symbol' (a string) or 'symbols' (a non-empty list of strings)")
+    return [parse_symbol(s).name for s in raw]
+
+
+async def _command_loop(socket: WebSocket[Any, Any, Any], services: Services, principal: Principal) -> None:
+    channel = _Channel(socket, services, principal)
+
+    async def on_message(message: dict[str, Any]) -> None:
+        action = message.get("action")
+        if action == "ping":
+            await socket.send_json({"type": "pong", "timestamp": _now()})
+            return
+        if not await _allowed(socket, services, principal):
+            return
+        try:
+            if action in ("subscribe", "unsubscribe"):
+                symbols = _symbols(message)
+                channels = message.get("channels") or ["market_data"]
+                if not isinstance(channels, list) or not set(channels) <= {"market_data", "predictions"}:
+                    raise ValueError("channels must be a list of 'market_data' and/or 'predictions'")
+                model = message.get("model")
+                topics = [price_topic(s) for s in symbols] if "market_data" in channels else []
+                if "predictions" in channels:
+                    if not isinstance(model, str) or not model:
+                        model = services.predictions.resolve_model("lightgbm", symbols[0])
+                    topics += [prediction_topic(model, s) for s in symbols]
+                    for s in symbols:
+                        if action == "subscribe" and (model, s) not in channel.watching:
+                            channel.watching.add((model, s))
+                            services.live.watch(model, s)
+                        elif action == "unsubscribe" and (model, s) in channel.watching:
+                            channel.watching.discard((model, s))
+                            services.live.unwatch(model, s)
+                for topic in topics:
+                    channel.add(topic) if action == "subscribe" else channel.remove(topic)
+                ack = {"type": f"{action}d", "action": action, "symbols": symbols, "channels": channels}
+                await socket.send_json({**ack, "topics": topics, "timestamp": _now()})
+            elif action == "predict":
+                model, symbol = message.get("model") or message.get("model_name"), message.get("symbol")
+                if not isinstance(model, str) or not isinstance(symbol, str):
+                    raise ValueError("predict needs 'model' and 'symbol' strings")
+                await socket.send_json({"type": "ack", "action": "predict", "model": model, "symbol": symbol})
+                await channel.predict(model, parse_symbol(symbol).name)
+            else:
+                await socket.send_json(
+                    _error(f"unknown action {action!r}; actions: subscribe, unsubscribe, predict, ping")
+                )
+        except (ValueError, TradeforgeError) as exc:
+            code = exc.code if isinstance(exc, TradeforgeError) else "INVALID_REQUEST"
+            await socket.send_json(_error(str(exc), code, action=action))
+
+    try:
+        await _client_messages(socket, on_message)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        channel.close()
+
+
+@websocket("/api/v1/ws/live")
+async def live(socket: WebSocket[Any, Any, Any]) -> None:
+    """001: subscribe / unsubscribe (a symbol's prices) and predict (a model on a symbol), acknowledged."""
+    services = _services(socket)
+    principal = await _authenticate(socket, services)
+    if principal is not None:
+        await _command_loop(socket, services, principal)
+
+
+@websocket("/ws")
+async def ws_000(socket: WebSocket[Any, Any, Any]) -> None:
+    """000: ``{"action": "subscribe", "channels": ["predictions", "market_data"], "symbols": [...]}``."""
+    services = _services(socket)
+    principal = await _authenticate(socket, services)
+    if principal is not None:
+        await _command_loop(socket, services, principal)
+
+
+ws_handlers = [prices, predictions, live, ws_000]

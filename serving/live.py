@@ -1,0 +1,109 @@
+"""The live side of the app: the fan-out hub, the optional live feed, and prediction updates.
+
+A new bar from the feed goes to ``prices:<symbol>`` (001 ``price_update``) and, for every model
+someone watches on that symbol, invalidates the cached feature row and publishes one
+``prediction_update`` to ``predictions:<model>:<symbol>``: computed once, serialized once, whatever
+the number of subscribers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from pipelines.errors import TradeforgeError
+from pipelines.live import LiveFeed, open_hub, open_live_feed, price_update
+from pipelines.live.hub import prediction_topic, price_topic
+from pipelines.prediction import PredictionService
+from pipelines.settings import Settings
+
+__all__ = ["LiveService", "prediction_update"]
+
+log = logging.getLogger("tradeforge.serving.live")
+
+
+def prediction_update(p: dict[str, Any]) -> dict[str, Any]:
+    """001's ``prediction_update`` message (plus the 000 fields) for a prediction's ``as_dict()``."""
+    return {
+        "type": "prediction_update",
+        "model_name": p["model_name"],
+        "symbol": p["symbol"],
+        "signal": p["signal"],
+        "confidence": p["confidence"],
+        "recommendation": p["recommendation"],
+        "current_price": p["current_price"],
+        "value": p["value"],
+        "direction": p["direction"],
+        "timestamp": p["timestamp"],
+        "sent_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
+
+
+class LiveService:
+    def __init__(self, settings: Settings, predictions: PredictionService) -> None:
+        self.settings = settings
+        self.predictions = predictions
+        self.hub = open_hub(settings.redis_url, queue_size=settings.ws_queue_size)
+        self.feed: LiveFeed | None = None
+        self._watched: Counter[tuple[str, str]] = Counter()  # (model, symbol) -> open streams
+        self._lock = threading.Lock()
+
+    async def start(self) -> None:
+        await self.hub.start()
+        if self.settings.live_speed is not None:
+            symbols = self.settings.live_symbols or [u.symbol for u in self.settings.universe]
+            speed = None if self.settings.live_speed == 1.0 else self.settings.live_speed
+            self.feed = open_live_feed(
+                self.settings,
+                symbols,
+                self.settings.live_timeframe,
+                speed=speed,
+                on_new_bars=self.on_new_bars,
+            )
+            self.feed.subscribe(self.on_bar)
+            self.feed.start()
+
+    async def close(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
+        await self.hub.close()
+
+    # -- from the feed's thread ---------------------------------------------------------------------
+    def on_bar(self, event: dict[str, Any]) -> None:
+        self.hub.publish(price_topic(event["symbol"]), price_update(event))
+
+    def on_new_bars(self, symbol: str, timeframe: str) -> None:
+        self.predictions.invalidate(symbol, timeframe)
+        with self._lock:
+            watched = [key for key, n in self._watched.items() if n > 0 and key[1] == symbol]
+        for model, sym in watched:
+            self.publish_prediction(model, sym)
+
+    def publish_prediction_now(self, model: str, symbol: str, publish: bool = True) -> dict[str, Any]:
+        """The prediction update of ``model`` on ``symbol`` now (errors raised), also published."""
+        message = prediction_update(self.predictions.predict(model, symbol).as_dict())
+        if publish:
+            self.hub.publish(prediction_topic(model, symbol), message)
+        return message
+
+    def publish_prediction(self, model: str, symbol: str) -> dict[str, Any] | None:
+        try:
+            message = prediction_update(self.predictions.predict(model, symbol).as_dict())
+        except TradeforgeError as exc:
+            log.warning("no prediction update for %s on %s: %s", model, symbol, exc)
+            return None
+        self.hub.publish(prediction_topic(model, symbol), message)
+        return message
+
+    # -- watch bookkeeping (which predictions to recompute on a new bar) ---------------------------
+    def watch(self, model: str, symbol: str) -> None:
+        with self._lock:
+            self._watched[(model, symbol)] += 1
+
+    def unwatch(self, model: str, symbol: str) -> None:
+        with self._lock:
+            self._watched[(model, symbol)] -= 1
+            if self._watched[(model, symbol)] <= 0:
+                del self._watched[(model, symbol)]

@@ -1,0 +1,106 @@
+"""WebSockets over the test client's real connections: prices, predictions, the live channel, /ws."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.exceptions import WebSocketDisconnect
+
+from tests.serving_support import app_client, make_user, served_settings
+
+
+def _token(user: dict[str, Any]) -> str:
+    return str(user["headers"]["Authorization"].split()[1])
+
+
+def test_prediction_stream_gets_updates_on_new_bars(client: Any) -> None:
+    user = make_user(client)
+    with client.websocket_connect(f"/api/v1/ws/predictions/lgbm_aapl/AAPL?token={_token(user)}") as ws:
+        assert ws.receive_json()["type"] == "authenticated"
+        first = ws.receive_json()
+        assert first["type"] == "prediction_update" and first["model_name"] == "lgbm_aapl"
+        assert first["recommendation"] in ("BUY", "SELL", "HOLD") and first["current_price"] > 0
+        client.app.state.services.live.on_new_bars("AAPL", "1d")  # what the feed calls on a new bar
+        update = ws.receive_json()
+        assert update["type"] == "prediction_update" and update["symbol"] == "AAPL"
+        ws.send_json({"action": "ping"})
+        assert ws.receive_json()["type"] == "pong"
+
+
+def test_live_channel_actions_errors_and_acks(client: Any) -> None:
+    user = make_user(client)
+    with client.websocket_connect("/api/v1/ws/live") as ws:
+        ws.send_json({"action": "auth", "token": _token(user)})
+        assert ws.receive_json()["type"] == "authenticated"
+        ws.send_text("{not json")
+        assert ws.receive_json()["error"]["message"] == "malformed JSON"
+        ws.send_json(["a", "list"])
+        assert ws.receive_json()["type"] == "error"
+        ws.send_json({"action": "dance"})
+        assert "unknown action 'dance'" in ws.receive_json()["error"]["message"]
+        ws.send_json({"action": "subscribe", "symbol": "SPY"})
+        ack = ws.receive_json()
+        assert ack["type"] == "subscribed" and ack["topics"] == ["prices:SPY"]
+        ws.send_json({"action": "predict", "model": "lgbm_aapl", "symbol": "SPY"})
+        assert ws.receive_json() == {
+            "type": "ack",
+            "action": "predict",
+            "model": "lgbm_aapl",
+            "symbol": "SPY",
+        }
+        prediction = ws.receive_json()
+        assert prediction["type"] == "prediction_update" and prediction["symbol"] == "SPY"
+        ws.send_json({"action": "predict", "model": "no_such_model", "symbol": "SPY"})
+        ws.receive_json()  # the ack
+        assert ws.receive_json()["error"]["code"] == "NOT_FOUND"
+        ws.send_json({"action": "unsubscribe", "symbol": "SPY"})
+        assert ws.receive_json()["type"] == "unsubscribed"
+        ws.send_json({"action": "ping"})
+        assert ws.receive_json()["type"] == "pong"  # still connected after every error
+
+
+def test_ws_000_subscribe_channels(client: Any) -> None:
+    user = make_user(client)
+    with client.websocket_connect(f"/ws?token={_token(user)}") as ws:
+        assert ws.receive_json()["type"] == "authenticated"
+        ws.send_json({"action": "subscribe", "channels": ["predictions", "market_data"], "symbols": ["AAPL"]})
+        ack = ws.receive_json()
+        assert ack["type"] == "subscribed" and "prices:AAPL" in ack["topics"]
+        assert any(t.startswith("predictions:") and t.endswith(":AAPL") for t in ack["topics"])
+        client.app.state.services.live.on_new_bars("AAPL", "1d")
+        assert ws.receive_json()["type"] == "prediction_update"
+        ws.send_json({"action": "subscribe", "channels": ["gossip"], "symbols": ["AAPL"]})
+        assert "channels" in ws.receive_json()["error"]["message"]
+
+
+def test_bad_credentials_close_the_socket(client: Any) -> None:
+    with client.websocket_connect("/api/v1/ws/live?token=garbage") as ws:
+        assert ws.receive_json()["error"]["code"] == "UNAUTHORIZED"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert closed.value.code == 1008
+    with client.websocket_connect("/api/v1/ws/prices/AAPL") as ws:
+        ws.send_json({"action": "subscribe"})  # not an auth message
+        assert ws.receive_json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_price_stream_from_the_synthetic_live_feed(tmp_path: Path) -> None:
+    """The demo's live feed (synthetic series continued 600x faster than real time) pushes
+    price_update messages as its 1-minute bars close."""
+    settings = served_settings(
+        tmp_path / "home", live_speed=600.0, live_symbols=["BTC/USDT"], live_timeframe="1m"
+    )
+    with app_client(settings) as c:
+        user = make_user(c)
+        with c.websocket_connect(f"/api/v1/ws/prices/BTC_USDT?token={_token(user)}") as ws:
+            assert ws.receive_json()["type"] == "authenticated"
+            first = ws.receive_json()
+            assert first["type"] == "price_update" and first["symbol"] == "BTC/USDT" and first["price"] > 0
+            began = time.monotonic()
+            update = ws.receive_json()
+            assert update["type"] == "price_update" and update["symbol"] == "BTC/USDT"
+            assert time.monotonic() - began < 30
+            assert update["timestamp"] >= first["timestamp"]

@@ -17,7 +17,8 @@ install: $(STAMP)
 
 demo: install
 	PORT=$(or $(PORT),8000) $(BIN)/python -m assets.demo
-	$(BIN)/tradeforge serve --port $(or $(PORT),8000)
+	TRADEFORGE_LIVE_SPEED=$(or $(LIVE_SPEED),60) TRADEFORGE_LIVE_TIMEFRAME=1h \
+		$(BIN)/tradeforge serve --port $(or $(PORT),8000)
 
 test: install
 	$(BIN)/pytest -q

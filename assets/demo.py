@@ -72,6 +72,8 @@ def main() -> None:
         "CLI         .venv/bin/tradeforge --help   (data list, models list, train, query, ...)\n"
         f"API         {api}/docs  (Swagger UI; ReDoc at /redoc, OpenAPI at /openapi.json,\n"
         "            Prometheus at /metrics), served now: stop it with Ctrl-C\n"
+        "Live        the synthetic market continues 60x faster than real time (an hourly bar a\n"
+        f"            minute): {api.replace('http', 'ws', 1)}/api/v1/ws/prices/BTC_USDT?api_key=<key>\n"
         f"Demo login  user {creds['username']!r}, password {creds['password']!r} (admin, unlimited);\n"
         f"            API key {creds['api_key']}\n"
         f"            (kept in {settings.home.resolve() / 'demo_credentials.json'})\n"

@@ -172,7 +172,7 @@ async def predictions(socket: WebSocket[Any, Any, Any], model_name: str, symbol:
     live = services.live
     try:
         name = parse_symbol(symbol).name
-        first = await asyncio.to_thread(live.publish_prediction_now, model_name, name)
+        first = await asyncio.to_thread(live.publish_prediction_now, model_name, name, False)
     except TradeforgeError as exc:
         await socket.send_json(_error(str(exc), exc.code))
         await socket.close(code=CLOSE_POLICY, reason=exc.code)

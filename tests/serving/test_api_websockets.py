@@ -104,3 +104,28 @@ def test_price_stream_from_the_synthetic_live_feed(tmp_path: Path) -> None:
             assert update["type"] == "price_update" and update["symbol"] == "BTC/USDT"
             assert time.monotonic() - began < 30
             assert update["timestamp"] >= first["timestamp"]
+
+
+def _redis_up() -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        return s.connect_ex(("127.0.0.1", 6379)) == 0
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not _redis_up(), reason="no Redis server on 127.0.0.1:6379")
+def test_fan_out_across_workers_through_redis(trained_home: Any, tmp_path: Path) -> None:
+    """Two app instances (two workers) on one Redis: a bar's prediction update computed by one
+    reaches a subscriber connected to the other."""
+    settings = trained_home.model_copy(update={"redis_url": "redis://127.0.0.1:6379/0"})
+    with app_client(settings) as first, app_client(settings) as second:
+        user = make_user(first)
+        with second.websocket_connect(f"/api/v1/ws/predictions/lgbm_aapl/AAPL?token={_token(user)}") as ws:
+            assert ws.receive_json()["type"] == "authenticated"
+            assert ws.receive_json()["type"] == "prediction_update"  # the first, from its own worker
+            first.app.state.services.live.watch("lgbm_aapl", "AAPL")
+            first.app.state.services.live.on_new_bars("AAPL", "1d")  # the other worker's feed
+            update = ws.receive_json()
+            assert update["type"] == "prediction_update" and update["model_name"] == "lgbm_aapl"

@@ -129,3 +129,33 @@ def test_fan_out_across_workers_through_redis(trained_home: Any, tmp_path: Path)
             first.app.state.services.live.on_new_bars("AAPL", "1d")  # the other worker's feed
             update = ws.receive_json()
             assert update["type"] == "prediction_update" and update["model_name"] == "lgbm_aapl"
+
+
+MALFORMED = [
+    ("", "malformed JSON"),
+    ("nul", "malformed JSON"),
+    ("42", "JSON object"),
+    ("null", "JSON object"),
+    ('"subscribe"', "JSON object"),
+    ("{}", "unknown action None"),
+    ('{"action": 5}', "unknown action 5"),
+    ('{"action": "subscribe"}', "symbol"),
+    ('{"action": "subscribe", "symbols": "AAPL"}', "symbols"),
+    ('{"action": "subscribe", "symbols": []}', "symbols"),
+    ('{"action": "subscribe", "symbol": "??"}', "symbol"),
+    ('{"action": "subscribe", "symbol": "AAPL", "channels": "market_data"}', "channels"),
+    ('{"action": "predict", "symbol": "AAPL"}', "model"),
+    ('{"action": "predict", "model": "lgbm_aapl", "symbol": 3}', "symbol"),
+]
+
+
+@pytest.mark.parametrize(("text", "needle"), MALFORMED)
+def test_malformed_messages_are_answered_and_the_connection_kept(client: Any, text: str, needle: str) -> None:
+    user = make_user(client)
+    with client.websocket_connect(f"/api/v1/ws/live?token={_token(user)}") as ws:
+        assert ws.receive_json()["type"] == "authenticated"
+        ws.send_text(text)
+        answer = ws.receive_json()
+        assert answer["type"] == "error" and needle in answer["error"]["message"], answer
+        ws.send_json({"action": "ping"})
+        assert ws.receive_json()["type"] == "pong"

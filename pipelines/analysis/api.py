@@ -24,7 +24,18 @@ from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.models.tracking import Tracker
 from pipelines.settings import Settings
 
-__all__ = ["METRIC_DESCRIPTIONS", "api_backtest", "api_compare", "api_walk_forward", "metric_catalog"]
+__all__ = [
+    "METRIC_DESCRIPTIONS",
+    "TRADING_FIELDS",
+    "api_backtest",
+    "api_compare",
+    "api_walk_forward",
+    "metric_catalog",
+    "registered_kind",
+    "source_for",
+    "strategy_of",
+    "trading_fields",
+]
 
 METRIC_DESCRIPTIONS: dict[str, str] = {
     "total_return": "final equity / initial capital - 1",
@@ -47,7 +58,7 @@ METRIC_DESCRIPTIONS: dict[str, str] = {
 }
 assert set(METRIC_DESCRIPTIONS) == set(METRIC_NAMES)
 
-_TRADING_FIELDS = (
+TRADING_FIELDS = (
     "initial_capital",
     "commission",
     "slippage",
@@ -65,7 +76,7 @@ def metric_catalog() -> dict[str, Any]:
     }
 
 
-def _strategy_of(
+def strategy_of(
     model_name: str | None, strategy: str | None, params: Mapping[str, Any] | None
 ) -> tuple[str, dict[str, Any]]:
     given = dict(params or {})
@@ -82,8 +93,8 @@ def _strategy_of(
     return strategy, given
 
 
-def _trading(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: fields[k] for k in _TRADING_FIELDS if fields.get(k) is not None}
+def trading_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: fields[k] for k in TRADING_FIELDS if fields.get(k) is not None}
 
 
 def api_backtest(
@@ -99,17 +110,17 @@ def api_backtest(
     source: str | None = None,
     **trading: Any,
 ) -> dict[str, Any]:
-    name, checked = _strategy_of(model_name, strategy, params)
+    name, checked = strategy_of(model_name, strategy, params)
     request = plan_backtest(
         settings,
         strategy=name,
         params=checked,
         symbol=symbol,
-        source=source or _source_for(settings, symbol),
+        source=source or source_for(settings, symbol),
         timeframe=timeframe,
         start=start_date,
         end=end_date,
-        **_trading(trading),
+        **trading_fields(trading),
     )
     result = run_backtest_request(settings, request)
     body = result.as_dict()
@@ -154,11 +165,11 @@ def api_compare(
         settings,
         strategy="buy_and_hold",
         symbol=symbol,
-        source=source or _source_for(settings, symbol),
+        source=source or source_for(settings, symbol),
         timeframe=timeframe,
         start=start_date,
         end=end_date,
-        **_trading(trading),
+        **trading_fields(trading),
     )
     for label, strat, params in runs:  # validate every run before any data is read
         plan_backtest(settings, strategy=strat, params=params, symbol=base.symbol, source=base.source)
@@ -206,7 +217,7 @@ def api_walk_forward(
     if model_type is None:
         if model_name is None:
             raise InvalidRequestError("walk-forward needs model_name (a registered model) or model_type")
-        model_type, model_timeframe = _registered_kind(tracker, model_name)
+        model_type, model_timeframe = registered_kind(tracker, model_name)
         timeframe = timeframe or model_timeframe
     request = plan_walk_forward(
         settings,
@@ -217,11 +228,11 @@ def api_walk_forward(
         test_window=test_window,
         mode=mode,
         threshold=threshold,
-        source=source or _source_for(settings, symbol),
+        source=source or source_for(settings, symbol),
         timeframe=timeframe or "1d",
         start=start_date,
         end=end_date,
-        **_trading(trading),
+        **trading_fields(trading),
     )
     result = run_walk_forward(settings, request)
     return {
@@ -239,7 +250,7 @@ def api_walk_forward(
     }
 
 
-def _registered_kind(tracker: Tracker, model_name: str) -> tuple[str, str]:
+def registered_kind(tracker: Tracker, model_name: str) -> tuple[str, str]:
     versions = dict(tracker.list_models()).get(model_name)
     if not versions:
         raise DataNotFoundError(f"no registered model named {model_name!r}")
@@ -247,7 +258,9 @@ def _registered_kind(tracker: Tracker, model_name: str) -> tuple[str, str]:
     return shown.tags.get("tradeforge.kind", ""), shown.tags.get("tradeforge.timeframe", "1d")
 
 
-def _source_for(settings: Settings, symbol: str) -> str:
+def source_for(settings: Settings, symbol: str) -> str:
+    """The source configured for ``symbol``'s asset class (a symbol given as text)."""
+    from pipelines.data.market import source_for as market_source_for
     from pipelines.data.symbols import parse_symbol
 
-    return settings.crypto_source if parse_symbol(symbol).is_crypto else settings.stock_source
+    return market_source_for(settings, parse_symbol(symbol))

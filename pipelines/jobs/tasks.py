@@ -71,13 +71,13 @@ def _require_model(settings: Settings, name: str) -> None:
 
 # -- backtests --------------------------------------------------------------------------------------
 def _validate_backtest(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    from pipelines.analysis.api import _TRADING_FIELDS, _source_for, _strategy_of, _trading, api_backtest
+    from pipelines.analysis.api import TRADING_FIELDS, api_backtest, source_for, strategy_of, trading_fields
     from pipelines.analysis.backtests import plan_backtest
 
-    _only_known(params, api_backtest, skip=("settings",), extra=_TRADING_FIELDS)
+    _only_known(params, api_backtest, skip=("settings",), extra=TRADING_FIELDS)
     symbol = str(_text(params, "symbol"))
     name, checked = _checked(
-        lambda: _strategy_of(params.get("model_name"), params.get("strategy"), params.get("params"))
+        lambda: strategy_of(params.get("model_name"), params.get("strategy"), params.get("params"))
     )
     _checked(
         lambda: plan_backtest(
@@ -85,11 +85,11 @@ def _validate_backtest(params: dict[str, Any], settings: Settings) -> dict[str, 
             strategy=name,
             params=checked,
             symbol=symbol,
-            source=params.get("source") or _source_for(settings, symbol),
+            source=params.get("source") or source_for(settings, symbol),
             timeframe=params.get("timeframe", "1d"),
             start=params.get("start_date"),
             end=params.get("end_date"),
-            **_trading(params),
+            **trading_fields(params),
         )
     )
     if name == "ml_predictive":
@@ -116,15 +116,15 @@ def backtest_task(params: dict[str, Any], progress: ProgressReporter) -> dict[st
 # -- walk-forward -----------------------------------------------------------------------------------
 def _validate_walk_forward(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
     from pipelines.analysis.api import (
-        _TRADING_FIELDS,
-        _registered_kind,
-        _source_for,
-        _trading,
+        TRADING_FIELDS,
         api_walk_forward,
+        registered_kind,
+        source_for,
+        trading_fields,
     )
     from pipelines.analysis.walk_forward import plan_walk_forward
 
-    _only_known(params, api_walk_forward, skip=("settings", "tracker"), extra=_TRADING_FIELDS)
+    _only_known(params, api_walk_forward, skip=("settings", "tracker"), extra=TRADING_FIELDS)
     symbol = str(_text(params, "symbol"))
     normalized = dict(params)
     if params.get("model_type") is None:
@@ -133,7 +133,7 @@ def _validate_walk_forward(params: dict[str, Any], settings: Settings) -> dict[s
             raise InvalidRequestError("walk-forward needs model_name (a registered model) or model_type")
         from pipelines.models.tracking import open_tracker
 
-        kind, timeframe = _registered_kind(open_tracker(settings), model_name)
+        kind, timeframe = registered_kind(open_tracker(settings), model_name)
         normalized["model_type"] = kind
         normalized["timeframe"] = params.get("timeframe") or timeframe
     _checked(
@@ -146,11 +146,11 @@ def _validate_walk_forward(params: dict[str, Any], settings: Settings) -> dict[s
             test_window=normalized.get("test_window", 63),
             mode=normalized.get("mode", "rolling"),
             threshold=normalized.get("threshold", 0.2),
-            source=normalized.get("source") or _source_for(settings, symbol),
+            source=normalized.get("source") or source_for(settings, symbol),
             timeframe=normalized.get("timeframe") or "1d",
             start=normalized.get("start_date"),
             end=normalized.get("end_date"),
-            **_trading(normalized),
+            **trading_fields(normalized),
         )
     )
     return normalized
@@ -173,6 +173,7 @@ def walk_forward_task(params: dict[str, Any], progress: ProgressReporter) -> dic
 
 # -- training ---------------------------------------------------------------------------------------
 def _validate_training(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    from pipelines.data.market import source_for as market_source_for
     from pipelines.data.symbols import parse_symbol
     from pipelines.models.requests import api_train, default_model_name, parse_dataset
     from pipelines.models.training import plan_training
@@ -190,7 +191,7 @@ def _validate_training(params: dict[str, Any], settings: Settings) -> dict[str, 
     if not isinstance(symbol, str) or not symbol.strip():
         raise InvalidRequestError("training needs a symbol (or a dataset naming one)")
     sym = parse_symbol(symbol)
-    source = source or (settings.crypto_source if sym.is_crypto else settings.stock_source)
+    source = source or market_source_for(settings, sym)
     name = params.get("model_name") or default_model_name(model_type, sym.name, str(timeframe))
     request = _checked(
         lambda: plan_training(

@@ -58,6 +58,7 @@ def api_train(
     feature_set: str = "default",
 ) -> dict[str, Any]:
     """Validate completely, train, register, promote; the answer carries both documents' fields."""
+    from pipelines.data.market import source_for as market_source_for
     from pipelines.data.symbols import parse_symbol
 
     ds_source = ds_timeframe = None
@@ -70,7 +71,7 @@ def api_train(
         raise InvalidRequestError("training needs a symbol (or a dataset naming one)")
     sym = parse_symbol(symbol)
     tf = ds_timeframe or timeframe
-    src = source or ds_source or (settings.crypto_source if sym.is_crypto else settings.stock_source)
+    src = source or ds_source or market_source_for(settings, sym)
     name = model_name or default_model_name(model_type, sym.name, tf)
     request = plan_training(
         settings,

@@ -178,7 +178,7 @@ def _validate_training(params: dict[str, Any], settings: Settings) -> dict[str, 
     from pipelines.models.requests import api_train, default_model_name, parse_dataset
     from pipelines.models.training import plan_training
 
-    _only_known(params, api_train, skip=("settings", "tracker", "registry"))
+    _only_known(params, api_train, skip=("settings", "tracker", "registry", "progress"))
     model_type = str(_text(params, "model_type"))
     normalized = dict(params)
     symbol, timeframe, source = params.get("symbol"), params.get("timeframe") or "1d", params.get("source")
@@ -235,7 +235,10 @@ def training_task(params: dict[str, Any], progress: ProgressReporter) -> dict[st
     settings = progress.settings
     tracker = open_tracker(settings)
     progress.update(5.0, f"Training {params['model_name']}: loading data and features...")
-    result = api_train(settings, tracker, ModelRegistry(tracker, settings.models_cache_dir), **params)
+    registry = ModelRegistry(tracker, settings.models_cache_dir)
+    result = api_train(
+        settings, tracker, registry, **params, progress=lambda pct, text: progress.update(pct, text)
+    )
     progress.update(95.0, f"Training {params['model_name']}: registered version {result.get('version')}")
     return result
 

@@ -7,6 +7,7 @@ or ``SOURCE:SYMBOL@TIMEFRAME`` (e.g. ``yfinance:AAPL@1d``), the coordinates of a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,6 +57,7 @@ def api_train(
     gpu_enabled: bool | None = None,
     horizon: int = 1,
     feature_set: str = "default",
+    progress: Callable[[float, str], None] | None = None,
 ) -> dict[str, Any]:
     """Validate completely, train, register, promote; the answer carries both documents' fields."""
     from pipelines.data.market import source_for as market_source_for
@@ -88,7 +90,7 @@ def api_train(
         feature_set=feature_set,
         gpu_enabled=gpu_enabled,
     )
-    result = train(settings, request, tracker, member_loader=registry.member_loader)
+    result = train(settings, request, tracker, member_loader=registry.member_loader, progress=progress)
     registry.reload(result.model_name)
     body = result.as_dict()
     return {

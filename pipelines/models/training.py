@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,10 +151,19 @@ def plan_training(
 
 
 def train(
-    settings: Settings, request: TrainRequest, tracker: Tracker, *, member_loader: Any = None
+    settings: Settings,
+    request: TrainRequest,
+    tracker: Tracker,
+    *,
+    member_loader: Any = None,
+    progress: Callable[[float, str], None] | None = None,
 ) -> TrainResult:
-    """Fit, evaluate, log, register, and move ``champion`` when the new version wins."""
+    """Fit, evaluate, log, register, and move ``champion`` when the new version wins.
+
+    ``progress(percent, description)`` hears of each stage (a job reports it to its followers)."""
+    report = progress or (lambda _pct, _text: None)
     began = time.perf_counter()
+    report(5.0, f"{request.model_name}: loading {request.symbol} {request.timeframe} bars")
     bars = ensure_bars(
         settings,
         source=request.source,
@@ -162,6 +172,7 @@ def train(
         start=request.start,
         end=request.end,
     )
+    report(20.0, f"{request.model_name}: computing features on {len(bars)} bars")
     fset = get_feature_set(request.feature_set)
     features = compute_features(bars, fset)
     data = build_training_data(
@@ -181,9 +192,11 @@ def train(
     model = create_model(
         request.kind, request.params, list(fset.columns), choice.device, member_loader=member_loader
     )
+    report(35.0, f"{request.model_name}: fitting {request.kind.value} on {choice.device}")
     fit_began = time.perf_counter()
     model.fit(data.x_train, data.y_train, data.x_val, data.y_val)
     fit_seconds = time.perf_counter() - fit_began
+    report(75.0, f"{request.model_name}: evaluating")
     train_pred = np.asarray(model.predict(data.x_train), dtype=np.float64)
     metrics = {
         **prefixed(regression_metrics(data.y_train, train_pred), "train_"),
@@ -219,6 +232,7 @@ def train(
         "tradeforge.source": request.source,
         "tradeforge.device": model.device,
     }
+    report(85.0, f"{request.model_name}: logging to MLflow and registering")
     with tracker.run(
         request.model_name, f"{request.kind.value}-{request.symbol}-{request.timeframe}", tags
     ) as run:

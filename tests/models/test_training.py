@@ -166,3 +166,11 @@ def test_bad_requests_register_nothing(
         request(settings, **overrides)
     assert tracker.list_models() == []
     assert not settings.market_dir.exists()
+
+
+def test_progress_hears_every_stage_in_order(settings: Settings, tracker: MlflowTracker) -> None:
+    heard: list[tuple[float, str]] = []
+    train(settings, request(settings), tracker, progress=lambda pct, text: heard.append((pct, text)))
+    percents = [pct for pct, _ in heard]
+    assert percents == sorted(percents) and percents[0] == 5.0 and len(percents) >= 5
+    assert any("fitting" in text for _, text in heard) and any("registering" in text for _, text in heard)

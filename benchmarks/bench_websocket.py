@@ -1,0 +1,650 @@
+"""WebSocket fan-out benchmark (issue 6), run by ``make bench``.
+
+``tradeforge serve`` (one uvicorn worker, in-process hub, the live feed on a virtual clock at
+``--speed`` 60: a 1-minute BTC/USDT bar closes every wall second) serves a LightGBM champion trained
+on synthetic 1-minute BTC/USDT bars. This process is the client: it opens N (100, then 1,000)
+``/api/v1/ws/predictions/<model>/BTCUSDT`` streams plus one ``/api/v1/ws/prices/BTCUSDT`` stream, and
+records every message of ``--bars`` bars.
+
+The client is a plain epoll loop over raw sockets (its own minimal RFC 6455 client: handshake,
+unmasked server frames, pong, close) with ``SO_TIMESTAMPNS``: the kernel stamps each received
+segment with the real-time clock, so a delivery time is when the server's ``send`` reached the
+subscriber's socket (loopback), not when this client got round to reading it. The client's own lag
+(user-space read time minus kernel stamp) is reported beside it.
+
+Per bar (one ``prediction_update`` publish, identified by its ``sent_at``):
+
+* fan-out: last subscriber's delivery - ``sent_at``. ``sent_at`` (serving/live.py
+  ``prediction_update``) is taken after the prediction is computed, just before ``hub.publish``,
+  so this is serialization + hand-off from the feed thread to the event loop + queues + one
+  ``send`` per socket;
+* prediction: ``sent_at`` - delivery of the bar's ``price_update`` (published by the feed just
+  before ``on_new_bars``): invalidating the cached features, recomputing them, predicting;
+* bar -> last subscriber: the sum (the feed's own ingest of the bar comes before and is excluded).
+
+"Serialized once": the server is started through this file (``--serve``), which wraps
+``pipelines.live.hub.dumps`` (the hub's only serializer) with a counter and then runs the same
+``tradeforge serve`` command function; the count of ``prediction_update`` serializations during the
+window must equal the number of publishes seen, and every subscriber's payload of a publish must be
+byte-identical.
+
+The server and the client are pinned to different CPUs when there are two or more. Seeded
+(synthetic seed 42, model seed 42). JSON results in benchmarks/results/websocket.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import platform
+import resource
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psutil
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+SEED = 42
+HOST = "127.0.0.1"
+MODEL = "lgbm_btc_1m"
+SYMBOL, WIRE_SYMBOL = "BTC/USDT", "BTCUSDT"  # a slash cannot travel in a path segment
+USER, PASSWORD = "bench", "bench-password-42"
+SECRET = "bench-websocket-secret-key-0123456789abcdef"
+TARGETS_MS = {100: 5.0, 1000: 25.0}  # p99 of the fan-out (publish -> last subscriber)
+PROMISE_MS = 50.0  # document 001: updates within 50 ms
+nan, inf = float("nan"), float("inf")
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; Python does not export it
+
+
+# --- the instrumented server (``--serve``) ----------------------------------------------------------
+def serve_instrumented(port: int, counts_path: Path) -> None:
+    """``tradeforge serve --workers 1`` with the hub's serializer counted (by message type)."""
+    import pipelines.live.hub as hub
+    from pipelines.cli.ui import serve
+
+    counts: Counter[str] = Counter()
+    original = hub.dumps
+
+    def counted(message: dict[str, Any]) -> str:
+        counts[str(message.get("type"))] += 1
+        return original(message)
+
+    hub.dumps = counted  # a module global, looked up at each publish
+
+    def writer() -> None:  # off the hot path: a snapshot every 0.1 s
+        while True:
+            tmp = counts_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({**counts, "at": time.time()}))
+            tmp.replace(counts_path)
+            time.sleep(0.1)
+
+    threading.Thread(target=writer, daemon=True).start()
+    serve(port=port, workers=1, log_level="warning")
+
+
+# --- a minimal WebSocket client on epoll ------------------------------------------------------------
+@dataclass
+class Conn:
+    index: int
+    sock: socket.socket
+    kind: str  # "prediction" | "price"
+    open: bool = False
+    texts: int = 0  # text frames received
+    buf: bytearray = field(default_factory=bytearray)
+    close: tuple[int, str] | None = None
+
+
+def _handshake(port: int, path: str) -> socket.socket:
+    sock = socket.create_connection((HOST, port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    sock.setblocking(False)
+    return sock
+
+
+def _masked(opcode: int, payload: bytes) -> bytes:
+    mask = os.urandom(4)
+    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + body
+
+
+class Client:
+    """Many WebSocket connections on one epoll; records (conn, kernel time, user time, payload)."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port, self.token = port, token
+        self.epoll = select.epoll()
+        self.conns: dict[int, Conn] = {}
+        self.recording = False
+        self.records: list[tuple[int, float, float, bytes]] = []
+        self.frames = 0
+        self.user_seconds = 0.0  # this process's time spent reading and parsing
+
+    def connect(self, kind: str, count: int, in_flight: int = 32) -> list[Conn]:
+        path = (
+            f"/api/v1/ws/predictions/{MODEL}/{WIRE_SYMBOL}?token={self.token}"
+            if kind == "prediction"
+            else f"/api/v1/ws/prices/{WIRE_SYMBOL}?token={self.token}"
+        )
+        made: list[Conn] = []
+        deadline = time.monotonic() + 60 + count * 0.2
+        while len(made) < count or not all(c.texts >= 2 or c.close for c in made):
+            pending = sum(1 for c in made if c.texts < 2 and not c.close)
+            while len(made) < count and pending < in_flight:
+                sock = _handshake(self.port, path)
+                conn = Conn(len(self.conns), sock, kind)
+                self.conns[sock.fileno()] = conn
+                self.epoll.register(sock.fileno(), select.EPOLLIN)
+                made.append(conn)
+                pending += 1
+            self.poll(0.01)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {sum(c.texts >= 2 for c in made)} of {count} {kind} streams opened")
+        failed = [c.close for c in made if c.close]
+        if failed:
+            raise RuntimeError(f"{len(failed)} {kind} streams were closed while opening: {failed[:3]}")
+        return made
+
+    def poll(self, timeout: float) -> None:
+        for fd, _ in self.epoll.poll(timeout):
+            conn = self.conns.get(fd)
+            if conn is not None:
+                self._read(conn)
+
+    def run_for(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self.poll(min(left, 0.1))
+
+    def _read(self, conn: Conn) -> None:
+        t0 = time.perf_counter()
+        try:
+            data, anc, _, _ = conn.sock.recvmsg(1 << 16, socket.CMSG_SPACE(16))
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._drop(conn, (1006, repr(exc)))
+            return
+        user_ts = time.time()
+        kernel_ts = user_ts
+        for level, kind, raw in anc:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) >= 16:
+                sec, nsec = struct.unpack("qq", raw[:16])
+                kernel_ts = sec + nsec * 1e-9
+        if not data:
+            self._drop(conn, conn.close or (1006, "connection closed"))
+            return
+        conn.buf += data
+        if not conn.open:
+            end = conn.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not conn.buf.startswith(b"HTTP/1.1 101"):
+                self._drop(conn, (0, bytes(conn.buf[:200]).decode("latin-1")))
+                return
+            del conn.buf[: end + 4]
+            conn.open = True
+        self._frames(conn, kernel_ts, user_ts)
+        self.user_seconds += time.perf_counter() - t0
+
+    def _frames(self, conn: Conn, kernel_ts: float, user_ts: float) -> None:
+        buf = conn.buf
+        while len(buf) >= 2:
+            opcode, size, head = buf[0] & 0x0F, buf[1] & 0x7F, 2
+            if size == 126:
+                if len(buf) < 4:
+                    return
+                size, head = struct.unpack_from(">H", buf, 2)[0], 4
+            elif size == 127:
+                if len(buf) < 10:
+                    return
+                size, head = struct.unpack_from(">Q", buf, 2)[0], 10
+            if len(buf) < head + size:
+                return
+            payload = bytes(buf[head : head + size])
+            del buf[: head + size]
+            if opcode == 0x1:
+                conn.texts += 1
+                self.frames += 1
+                if self.recording:
+                    self.records.append((conn.index, kernel_ts, user_ts, payload))
+            elif opcode == 0x9:
+                conn.sock.sendall(_masked(0xA, payload))
+            elif opcode == 0x8:
+                code = struct.unpack_from(">H", payload)[0] if len(payload) >= 2 else 1005
+                conn.close = (code, payload[2:].decode("utf-8", "replace"))
+
+    def _drop(self, conn: Conn, why: tuple[int, str]) -> None:
+        conn.close = conn.close or why
+        fd = conn.sock.fileno()
+        if fd >= 0 and self.conns.pop(fd, None) is not None:
+            with suppress(OSError):
+                self.epoll.unregister(fd)
+            conn.sock.close()
+
+    def close_all(self) -> None:
+        for conn in list(self.conns.values()):
+            with suppress(OSError):
+                conn.sock.sendall(_masked(0x8, struct.pack(">H", 1000)))
+            self._drop(conn, (1000, "client closed"))
+        self.epoll.close()
+
+
+# --- one measurement --------------------------------------------------------------------------------
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def _pct(values: list[float]) -> dict[str, float]:
+    a = np.asarray(values, dtype=np.float64)
+    if a.size == 0:
+        return {"n": 0}
+    return {
+        "n": int(a.size),
+        "p50": float(np.percentile(a, 50)),
+        "p90": float(np.percentile(a, 90)),
+        "p99": float(np.percentile(a, 99)),
+        "max": float(a.max()),
+        "mean": float(a.mean()),
+    }
+
+
+def _counts(path: Path) -> dict[str, float]:
+    with suppress(FileNotFoundError, ValueError):
+        out: dict[str, float] = json.loads(path.read_text())
+        return out
+    return {}
+
+
+def measure(
+    port: int, token: str, n: int, bars: int, speed: float, server_pid: int, counts_path: Path
+) -> dict[str, Any]:
+    client = Client(port, token)
+    try:
+        t0 = time.perf_counter()
+        price = client.connect("price", 1)[0]
+        subs = client.connect("prediction", n)
+        setup_s = time.perf_counter() - t0
+        client.run_for(3.0)  # let the connection-time publishes drain
+        client.recording = True  # before the first counter snapshot: no publish counted unseen
+        client.run_for(0.25)
+        before, cpu0, user0 = _counts(counts_path), _cpu(server_pid), client.user_seconds
+        window_start = time.time()
+        client.run_for(bars * 60.0 / speed + 0.5)
+        after, cpu = _counts(counts_path), _cpu(server_pid) - cpu0
+        window_end = time.time()
+        client.run_for(0.3)  # the deliveries of the last counted publish
+        client.recording = False
+        client_seconds = client.user_seconds - user0
+        closed = [c.close for c in subs if c.close]
+    finally:
+        client.close_all()
+    return analyse(
+        client.records,
+        price.index,
+        n,
+        window_start,
+        window_end,
+        {
+            "setup_seconds": setup_s,
+            "serializations": {k: after.get(k, 0) - before.get(k, 0) for k in after if k != "at"},
+            "counted_between": (before.get("at", 0.0), after.get("at", 0.0)),
+            "server_cpu_seconds": cpu,
+            "client_read_seconds": client_seconds,
+            "closed_streams": len(closed),
+            "close_reasons": [list(c) for c in closed[:3]],
+        },
+    )
+
+
+def analyse(
+    records: list[tuple[int, float, float, bytes]],
+    price_index: int,
+    n: int,
+    start: float,
+    end: float,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    parsed: dict[bytes, dict[str, Any]] = {}
+    prices: list[tuple[float, str]] = []  # (kernel time, bar timestamp)
+    publishes: dict[str, dict[str, Any]] = defaultdict(lambda: {"k": [], "u": [], "payloads": set()})
+    for index, kts, uts, payload in records:
+        msg = parsed.get(payload)
+        if msg is None:
+            msg = parsed[payload] = json.loads(payload)
+        if index == price_index:
+            if msg.get("type") == "price_update":
+                prices.append((kts, str(msg["timestamp"])))
+            continue
+        if msg.get("type") != "prediction_update":
+            continue
+        p = publishes[msg["sent_at"]]
+        p["k"].append(kts)
+        p["u"].append(uts)
+        p["payloads"].add(payload)
+        p["bar"] = str(msg["timestamp"])
+    fan_last, fan_first, fan_median, predict, bar_to_last, lag = [], [], [], [], [], []
+    incomplete, not_identical, unmatched = 0, 0, 0
+    bars_seen = 0
+    for sent_at, p in sorted(publishes.items()):
+        s = _epoch(sent_at)
+        if not (start + 0.05 < s < end - 0.3):  # only publishes whose whole fan-out is in the window
+            continue
+        bars_seen += 1
+        if len(p["k"]) < n:
+            incomplete += 1
+            continue
+        not_identical += len(p["payloads"]) != 1
+        k = np.asarray(p["k"])
+        fan_last.append((k.max() - s) * 1e3)
+        fan_first.append((k.min() - s) * 1e3)
+        fan_median.append((float(np.median(k)) - s) * 1e3)
+        lag.append(float(np.max(np.asarray(p["u"]) - k)) * 1e3)
+        seen = [t for t, bar in prices if bar == p["bar"]] or [t for t, _ in prices if t <= s]
+        if not seen:
+            unmatched += 1
+            continue
+        bar_at = seen[-1]
+        predict.append((s - bar_at) * 1e3)
+        bar_to_last.append((k.max() - bar_at) * 1e3)
+    served = extra["serializations"].get("prediction_update", 0)
+    lo, hi = extra["counted_between"]
+    in_window = sum(1 for s in publishes if lo < _epoch(s) < hi)
+    return {
+        "subscribers": n,
+        "bars": bars_seen,
+        "incomplete_bars": incomplete,
+        "fanout_last_ms": _pct(fan_last),
+        "fanout_first_ms": _pct(fan_first),
+        "fanout_median_subscriber_ms": _pct(fan_median),
+        "prediction_ms": _pct(predict),
+        "bar_to_last_subscriber_ms": _pct(bar_to_last),
+        "client_read_lag_ms": _pct(lag),
+        "price_bars_unmatched": unmatched,
+        "serialized_once": {
+            "prediction_update_serializations": served,
+            "prediction_update_publishes_seen": in_window,
+            "publishes_with_differing_payloads": not_identical,
+            "ok": served == in_window and not_identical == 0 and in_window > 0,
+        },
+        **extra,
+    }
+
+
+# --- processes and setup (as in bench_serving.py) ---------------------------------------------------
+def _cpu(pid: int) -> float:
+    total = 0.0
+    with suppress(psutil.NoSuchProcess):
+        proc = psutil.Process(pid)
+        for p in [proc, *proc.children(recursive=True)]:
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _pin(cpus: set[int] | None) -> Callable[[], None] | None:
+    return (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+
+
+@contextmanager
+def server(
+    args: list[str], env: dict[str, str], log: Path, cpus: set[int] | None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process in its own session; the whole group is ended on exit, failure included."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_pin(cpus)
+        )
+    try:
+        yield proc
+    finally:
+        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+            try:
+                proc.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        with suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        time.sleep(0.25)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+def cli(env: dict[str, str], *args: str) -> dict[str, Any]:
+    done = subprocess.run([str(BIN / "tradeforge"), *args, "--json"], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"tradeforge {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
+def environment(root: Path, history_days: int) -> dict[str, str]:
+    """This benchmark's own home, seed and secret; TRADEFORGE_*/MLFLOW_* of the caller are dropped."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRADEFORGE_", "MLFLOW_"))}
+    start = (datetime.now(UTC) - timedelta(days=history_days)).date().isoformat()
+    return env | {
+        "TRADEFORGE_HOME": str(root / "home"),
+        "TRADEFORGE_HISTORY_START": start,
+        "TRADEFORGE_SECRET_KEY": SECRET,
+        "TRADEFORGE_SYNTHETIC_SEED": str(SEED),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'home' / 'mlflow' / 'mlflow.db'}",
+        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        "TQDM_DISABLE": "1",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    }
+
+
+def prepare(env: dict[str, str]) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    model = ["--model-type", "lightgbm", "--model-name", MODEL, "--symbol", SYMBOL, "--timeframe", "1m"]
+    params = json.dumps({"seed": SEED, "n_estimators": 100})
+    trained = cli(env, "train", *model, "--source", "synthetic", "--params", params)
+    seconds = time.perf_counter() - t0
+    cli(env, "users", "create", USER, "--password", PASSWORD, "--tier", "enterprise")
+    return {
+        "train_seconds": seconds,
+        "model_version": trained["version"],
+        "features": trained["features_used"],
+    }
+
+
+def login(port: int) -> str:
+    body = {"username": USER, "password": PASSWORD}
+    r = httpx.post(f"http://{HOST}:{port}/auth/login", json=body, timeout=30)
+    r.raise_for_status()
+    token: str = r.json()["access_token"]
+    return token
+
+
+def _versions(*names: str) -> dict[str, str]:
+    out = {}
+    for name in names:
+        with suppress(PackageNotFoundError):
+            out[name] = version(name)
+    return out
+
+
+# --- the run ----------------------------------------------------------------------------------------
+Pins = tuple[set[int], set[int]] | None
+
+
+def run(root: Path, env: dict[str, str], args: argparse.Namespace, pins: Pins) -> dict[str, Any]:
+    port = free_port()
+    counts = root / "serializations.json"
+    serve_env = env | {
+        "TRADEFORGE_LIVE_SPEED": str(args.speed),
+        "TRADEFORGE_LIVE_SYMBOLS": json.dumps([SYMBOL]),
+        "TRADEFORGE_LIVE_TIMEFRAME": "1m",
+        "TRADEFORGE_WS_QUEUE_SIZE": str(args.queue_size),
+    }
+    if pins:
+        os.sched_setaffinity(0, pins[1])
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", str(port), "--counts", str(counts)]
+    out: dict[str, Any] = {"runs": {}}
+    with server(cmd, serve_env, root / "serve.log", pins[0] if pins else None) as proc:
+        wait_http(f"http://{HOST}:{port}/health", proc, root / "serve.log")
+        token = login(port)
+        print(f"server up (pid {proc.pid}); pinned (server, client): {pins}", flush=True)
+        for n in args.subscribers:
+            r = measure(port, token, n, args.bars, args.speed, proc.pid, counts)
+            out["runs"][str(n)] = r
+            f, p, e = r["fanout_last_ms"], r["prediction_ms"], r["bar_to_last_subscriber_ms"]
+            print(
+                f"  N={n:>5}: {r['bars']} bars; publish -> last subscriber p50 {f.get('p50', nan):.2f} ms "
+                f"p99 {f.get('p99', nan):.2f} ms | prediction p50 {p.get('p50', nan):.2f} ms | "
+                f"bar -> last p99 {e.get('p99', nan):.2f} ms | setup {r['setup_seconds']:.1f} s",
+                flush=True,
+            )
+    out["server_log_tail"] = (root / "serve.log").read_text()[-2000:]
+    return out
+
+
+def report(results: dict[str, Any]) -> None:
+    print(
+        f"\n{'subscribers':>11} {'bars':>5} | {'publish -> last subscriber (ms)':^31} | "
+        f"{'prediction (ms)':^15} | {'bar -> last (ms)':^17} | {'client lag p99':>14} | target"
+    )
+    cols = f"{'p50':>9} {'p99':>9} {'max':>9}  | {'p50':>6} {'p99':>7} | {'p50':>7} {'p99':>8} |"
+    print(f"{'':>11} {'':>5} | {cols}")
+    for n, r in results["runs"].items():
+        f, p, e = r["fanout_last_ms"], r["prediction_ms"], r["bar_to_last_subscriber_ms"]
+        lag, target = r["client_read_lag_ms"], TARGETS_MS.get(int(n))
+        ok = "met" if r["targets_met"]["fanout_p99"] else "NOT met"
+        met = "" if target is None else f"p99 <= {target:g} ms: {ok}"
+        print(
+            f"{n:>11} {r['bars']:>5} | {f.get('p50', nan):9.2f} {f.get('p99', nan):9.2f} "
+            f"{f.get('max', nan):9.2f}  | {p.get('p50', nan):6.2f} {p.get('p99', nan):7.2f} | "
+            f"{e.get('p50', nan):7.2f} {e.get('p99', nan):8.2f} | "
+            f"{lag.get('p99', np.nan):11.2f} ms | {met}"
+        )
+    for n, r in results["runs"].items():
+        s = r["serialized_once"]
+        print(
+            f"  N={n}: {s['prediction_update_serializations']} prediction_update serializations for "
+            f"{s['prediction_update_publishes_seen']} publishes, "
+            f"{s['publishes_with_differing_payloads']} publishes with differing payloads "
+            f"-> serialized once: {'yes' if s['ok'] else 'NO'}; "
+            f"{r['incomplete_bars']} bars missing a subscriber, {r['closed_streams']} streams closed; "
+            f"server CPU {r['server_cpu_seconds'] * 1e3 / max(1, r['bars']):.1f} ms per bar"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="WebSocket fan-out benchmark (issue 6)")
+    parser.add_argument("--subscribers", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--bars", type=int, default=40, help="bars measured per subscriber count")
+    parser.add_argument("--speed", type=float, default=60.0, help="virtual clock speed-up (60: 1m bar/s)")
+    parser.add_argument("--history-days", type=int, default=4, help="days of 1m bars to train on")
+    parser.add_argument("--queue-size", type=int, default=4096, help="TRADEFORGE_WS_QUEUE_SIZE")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin server and client to CPUs")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--counts", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve is not None:
+        serve_instrumented(args.serve, args.counts)
+        return
+    if args.bars < 3 or min(args.subscribers) < 1 or args.speed <= 0:
+        parser.error("--bars must be at least 3, --subscribers and --speed positive")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = max(args.subscribers) + 64
+    if soft < need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, need * 2), hard))
+
+    cpus = sorted(os.sched_getaffinity(0))
+    pins = ({cpus[0]}, {cpus[1]}) if len(cpus) >= 2 and not args.no_pin else None
+    results: dict[str, Any] = {
+        "seed": SEED,
+        "model_seed": SEED,
+        "python": platform.python_version(),
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "cpus_usable": len(cpus),
+            "processor": platform.processor() or platform.machine(),
+            "loadavg_before": os.getloadavg(),
+            "pinned": {"server": sorted(pins[0]), "client": sorted(pins[1])} if pins else None,
+        },
+        "versions": _versions("litestar", "uvicorn", "uvloop", "websockets", "lightgbm"),
+        "setup": {
+            "model": f"{MODEL}: lightgbm (100 trees), synthetic {SYMBOL} 1m, last {args.history_days} days",
+            "workers": 1,
+            "hub": "LocalHub (no TRADEFORGE_REDIS_URL)",
+            "client": "epoll over raw sockets, SO_TIMESTAMPNS kernel receive stamps",
+        },
+        "params": {k: v for k, v in vars(args).items() if k not in ("serve", "counts")},
+        "targets_ms": {"fanout_p99": TARGETS_MS, "promise_001": PROMISE_MS},
+    }
+    with tempfile.TemporaryDirectory(prefix="tradeforge-bench-ws-") as tmp:
+        root = Path(tmp)
+        env = environment(root, args.history_days)
+        results["setup"] |= prepare(env)
+        results |= run(root, env, args, pins)
+    for n, r in results["runs"].items():
+        target = TARGETS_MS.get(int(n))
+        p99 = r["fanout_last_ms"].get("p99", float("inf"))
+        r["targets_met"] = {
+            "fanout_p99": None if target is None else p99 <= target,
+            "bar_to_last_p99_under_50ms": r["bar_to_last_subscriber_ms"].get("p99", inf) < PROMISE_MS,
+            "serialized_once": r["serialized_once"]["ok"],
+        }
+    results["machine"]["loadavg_after"] = os.getloadavg()
+    report(results)
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "websocket.json").write_text(json.dumps(results, indent=2, default=float))
+    load = results["machine"]
+    print(
+        f"seed {SEED}; load average {load['loadavg_before'][0]:.2f} before, {load['loadavg_after'][0]:.2f} "
+        f"after; results in {out / 'websocket.json'}"
+    )
+    runs = results["runs"].items()
+    bad = [n for n, r in runs if r["incomplete_bars"] or r["closed_streams"] or not r["bars"]]
+    if bad:
+        raise SystemExit(f"subscriber counts with lost messages or no bars: {bad}")
+
+
+if __name__ == "__main__":
+    main()

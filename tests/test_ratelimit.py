@@ -195,6 +195,7 @@ def test_threads_never_over_admit(make_limiter: MakeLimiter) -> None:
 
 
 def test_memory_evicts_expired_windows(clock: FakeClock) -> None:
+    clock.now = (int(time.time()) // 3600) * 3600 + 10.5  # early in an hour: the hourly window stays
     limiter = MemoryRateLimiter(clock)
     for i in range(100):
         limiter.hit(f"user:{i}", 10, WINDOW)

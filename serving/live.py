@@ -50,9 +50,10 @@ class LiveService:
         self._watched: Counter[tuple[str, str]] = Counter()  # (model, symbol) -> open streams
         self._lock = threading.Lock()
 
-    async def start(self) -> None:
+    async def start(self, *, run_feed: bool = True) -> None:
+        """Start the hub; the feed too when configured and ``run_feed`` (one process per home runs it)."""
         await self.hub.start()
-        if self.settings.live_speed is not None:
+        if self.settings.live_speed is not None and run_feed:
             symbols = self.settings.live_symbols or [u.symbol for u in self.settings.universe]
             speed = None if self.settings.live_speed == 1.0 else self.settings.live_speed
             self.feed = open_live_feed(

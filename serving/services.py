@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
+from filelock import FileLock, Timeout
 from litestar.di import NamedDependency
 from litestar.types import Scope
 from sqlalchemy import text
@@ -86,6 +87,7 @@ class Services:
         self.dispatcher = dispatcher
         self.jobs = jobs
         self.live = LiveService(settings, predictions)
+        self.leader: FileLock | None = None
         self.job_streams = JobStreams()
         jobs.subscribe(self._on_job_event)
         self.metrics = ApiMetrics()
@@ -326,6 +328,8 @@ class Services:
         self.dispatcher.close(timeout=5.0)
         self.log_writer.close()
         await self.limiter.aclose()
+        if self.leader is not None:
+            self.leader.release()
         self.database.close()
 
 
@@ -334,7 +338,12 @@ async def open_services(settings: Settings) -> Services:
     database = open_database(settings)
     registry = ModelRegistry(open_tracker(settings), settings.models_cache_dir)
     box = SecretBox.from_settings(settings)
-    jobs = JobQueue(settings, database, default_tasks()).start()
+    # One process per home schedules jobs and runs the live feed (the first worker to take the
+    # lock); the others submit jobs (the leader admits them) and serve their streams.
+    leader = _leader_lock(settings)
+    jobs = JobQueue(settings, database, default_tasks())
+    if leader is not None:
+        jobs.start()
     allow_private = settings.webhook_allow_private_urls
     services = Services(
         jobs=jobs,
@@ -348,8 +357,21 @@ async def open_services(settings: Settings) -> Services:
         limiter=await open_async_rate_limiter(settings),
         tokens=TokenPolicy.from_settings(settings),
     )
-    await services.live.start()
+    services.leader = leader
+    await services.live.start(run_feed=leader is not None)
     return services
+
+
+def _leader_lock(settings: Settings) -> FileLock | None:
+    """The home's scheduler lock when this process got it (held until the app stops), else None."""
+    settings.locks_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(settings.locks_dir / "api-leader.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.info("another worker schedules jobs and runs the live feed for this home")
+        return None
+    return lock
 
 
 ServicesDep = NamedDependency[Services]

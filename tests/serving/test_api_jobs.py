@@ -186,3 +186,19 @@ def test_async_training_end_to_end_over_sse_and_webhook(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_one_worker_schedules_for_the_home(client: Any, trained_home: Any) -> None:
+    """A second worker on the same home does not run a second scheduler (it would fail the first's
+    running jobs as "interrupted"); jobs it accepts are run by the first."""
+    from tests.serving_support import app_client
+
+    assert client.app.state.services.leader is not None
+    with app_client(trained_home) as second:
+        assert second.app.state.services.leader is None
+        user = make_user(second)
+        body = {"symbol": "AAPL", "strategy": "buy_and_hold", "start_date": "2024-01-01", "async": True}
+        ticket = second.post("/api/v1/backtest/run", json=body, headers=user["headers"])
+        assert ticket.status_code == 202, ticket.text
+        job = _wait_done(second, ticket.json()["job_id"], user["headers"])
+        assert job["status"] == "completed" and "metrics" in job["result"]

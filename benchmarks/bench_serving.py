@@ -32,28 +32,23 @@ import multiprocessing
 import os
 import platform
 import re
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
-import psutil
+from _processes import BIN, HOST, cli, cpu_seconds, free_port, server, versions, wait_http
 
 HERE = Path(__file__).resolve().parent
-BIN = Path(sys.executable).parent
 SEED = 42
-HOST = "127.0.0.1"
 MODEL = "lgbm_aapl"
 USER, PASSWORD = "bench", "bench-password-42"
 SECRET = "bench-serving-secret-key-0123456789abcdef"
@@ -182,26 +177,13 @@ def _run_async(coro: Any) -> Any:
     return uvloop.run(coro)
 
 
-def _cpu_seconds(pids: tuple[int, ...]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            proc = psutil.Process(pid)
-            for p in [proc, *proc.children(recursive=True)]:
-                t = p.cpu_times()
-                total += t.user + t.system
-        except psutil.NoSuchProcess:
-            continue
-    return total
-
-
 def measure(
     target: Target, concurrency: int, *, requests: int | None = None, seconds: float | None = None
 ) -> dict[str, Any]:
-    cpu0 = _cpu_seconds(target.pids)
+    cpu0 = cpu_seconds(*target.pids)
     result: dict[str, Any] = _run_async(_load(target, concurrency, requests, seconds))
     if target.pids:
-        cpu = _cpu_seconds(target.pids) - cpu0
+        cpu = cpu_seconds(*target.pids) - cpu0
         result["server_cpu_seconds"] = cpu
         result["server_cpu_ms_per_request"] = cpu * 1e3 / max(1, result["requests"])
     result["loadavg_1m"] = os.getloadavg()[0]
@@ -243,61 +225,6 @@ def _null_server(port: int, ready: Any) -> None:
 
 
 # --- processes ------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _pin(cpus: set[int] | None) -> Callable[[], None] | None:
-    if not cpus:
-        return None
-    return lambda: os.sched_setaffinity(0, cpus)
-
-
-@contextmanager
-def server(
-    args: list[str], env: dict[str, str], log: Path, cpus: set[int] | None
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A server process in its own session; the whole group is ended on exit, failure included."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_pin(cpus)
-        )
-    try:
-        yield proc
-    finally:
-        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-            with suppress(ProcessLookupError):
-                os.killpg(proc.pid, sig)
-            try:
-                proc.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        with suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.25)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def cli(env: dict[str, str], *args: str) -> dict[str, Any]:
-    done = subprocess.run([str(BIN / "tradeforge"), *args, "--json"], env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"tradeforge {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return out
-
-
 def api_key(port: int) -> str:
     base = f"http://{HOST}:{port}"
     login = httpx.post(f"{base}/auth/login", json={"username": USER, "password": PASSWORD}, timeout=30)
@@ -325,14 +252,6 @@ def feature_row(tracking_uri: str, dst: Path) -> dict[str, Any]:
     )
     split = json.loads((folder / "serving_input_example.json").read_text())["dataframe_split"]
     return {"dataframe_split": {"columns": split["columns"], "data": split["data"][-1:]}}
-
-
-def _versions(*names: str) -> dict[str, str]:
-    out = {}
-    for name in names:
-        with suppress(PackageNotFoundError):
-            out[name] = version(name)
-    return out
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -527,7 +446,7 @@ def main() -> None:
             "loadavg_before": os.getloadavg(),
             "pinned": {"servers": sorted(pins[0]), "client": sorted(pins[1])} if pins else None,
         },
-        "versions": _versions("litestar", "uvicorn", "uvloop", "httptools", "mlflow", "lightgbm", "httpx"),
+        "versions": versions("litestar", "uvicorn", "uvloop", "httptools", "mlflow", "lightgbm", "httpx"),
         "setup": {
             "model": f"{MODEL}: lightgbm, synthetic AAPL 1d since 2021-01-01, champion",
             "workers": 1,

@@ -41,31 +41,25 @@ import os
 import platform
 import resource
 import select
-import signal
 import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
-import psutil
+from _processes import BIN, HOST, cli, cpu_seconds, free_port, server, versions, wait_http
 
 HERE = Path(__file__).resolve().parent
-BIN = Path(sys.executable).parent
 SEED = 42
-HOST = "127.0.0.1"
 MODEL = "lgbm_btc_1m"
 SYMBOL, WIRE_SYMBOL = "BTC/USDT", "BTCUSDT"  # a slash cannot travel in a path segment
 USER, PASSWORD = "bench", "bench-password-42"
@@ -295,10 +289,10 @@ def measure(
         client.run_for(3.0)  # let the connection-time publishes drain
         client.recording = True  # before the first counter snapshot: no publish counted unseen
         client.run_for(0.25)
-        before, cpu0, user0 = _counts(counts_path), _cpu(server_pid), client.user_seconds
+        before, cpu0, user0 = _counts(counts_path), cpu_seconds(server_pid), client.user_seconds
         window_start = time.time()
         client.run_for(bars * 60.0 / speed + 0.5)
-        after, cpu = _counts(counts_path), _cpu(server_pid) - cpu0
+        after, cpu = _counts(counts_path), cpu_seconds(server_pid) - cpu0
         window_end = time.time()
         client.run_for(0.3)  # the deliveries of the last counted publish
         client.recording = False
@@ -398,70 +392,7 @@ def analyse(
     }
 
 
-# --- processes and setup (as in bench_serving.py) ---------------------------------------------------
-def _cpu(pid: int) -> float:
-    total = 0.0
-    with suppress(psutil.NoSuchProcess):
-        proc = psutil.Process(pid)
-        for p in [proc, *proc.children(recursive=True)]:
-            t = p.cpu_times()
-            total += t.user + t.system
-    return total
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _pin(cpus: set[int] | None) -> Callable[[], None] | None:
-    return (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
-
-
-@contextmanager
-def server(
-    args: list[str], env: dict[str, str], log: Path, cpus: set[int] | None
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A server process in its own session; the whole group is ended on exit, failure included."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_pin(cpus)
-        )
-    try:
-        yield proc
-    finally:
-        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-            with suppress(ProcessLookupError):
-                os.killpg(proc.pid, sig)
-            try:
-                proc.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        with suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.25)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def cli(env: dict[str, str], *args: str) -> dict[str, Any]:
-    done = subprocess.run([str(BIN / "tradeforge"), *args, "--json"], env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"tradeforge {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return out
-
-
+# --- setup (processes: _processes.py) ---------------------------------------------------
 def environment(root: Path, history_days: int) -> dict[str, str]:
     """This benchmark's own home, seed and secret; TRADEFORGE_*/MLFLOW_* of the caller are dropped."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRADEFORGE_", "MLFLOW_"))}
@@ -498,14 +429,6 @@ def login(port: int) -> str:
     r.raise_for_status()
     token: str = r.json()["access_token"]
     return token
-
-
-def _versions(*names: str) -> dict[str, str]:
-    out = {}
-    for name in names:
-        with suppress(PackageNotFoundError):
-            out[name] = version(name)
-    return out
 
 
 # --- the run ----------------------------------------------------------------------------------------
@@ -607,7 +530,7 @@ def main() -> None:
             "loadavg_before": os.getloadavg(),
             "pinned": {"server": sorted(pins[0]), "client": sorted(pins[1])} if pins else None,
         },
-        "versions": _versions("litestar", "uvicorn", "uvloop", "websockets", "lightgbm"),
+        "versions": versions("litestar", "uvicorn", "uvloop", "websockets", "lightgbm"),
         "setup": {
             "model": f"{MODEL}: lightgbm (100 trees), synthetic {SYMBOL} 1m, last {args.history_days} days",
             "workers": 1,

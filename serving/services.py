@@ -4,7 +4,6 @@ and the Prometheus metrics. Handlers reach it through dependency injection (``se
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -44,6 +43,7 @@ from pipelines.ratelimit import (
     open_async_rate_limiter,
     redact_url,
 )
+from pipelines.security.api_keys import hash_api_key
 from pipelines.security.tokens import TokenPolicy, decode_token
 from pipelines.settings import Settings
 from pipelines.webhooks import SecretBox, WebhookDispatcher, WebhookService
@@ -117,7 +117,7 @@ class Services:
         return None
 
     def _principal_for_key(self, key: str) -> Principal:
-        digest = hashlib.sha256(key.encode()).hexdigest()
+        digest = hash_api_key(key)
         now = time.monotonic()
         cached = self._keys.get(digest)
         if cached is not None and cached[1] > now:

@@ -16,11 +16,13 @@ Per bar (one ``prediction_update`` publish, identified by its ``sent_at``):
 
 * fan-out: last subscriber's delivery - ``sent_at``. ``sent_at`` (serving/live.py
   ``prediction_update``) is taken after the prediction is computed, just before ``hub.publish``,
-  so this is serialization + hand-off from the feed thread to the event loop + queues + one
-  ``send`` per socket;
+  so this is serialization + hand-off from the feed thread to the event loop + framing once + one
+  socket write per subscriber (the frame sinks of serving/wsprotocol.py);
 * prediction: ``sent_at`` - delivery of the bar's ``price_update`` (published by the feed just
   before ``on_new_bars``): invalidating the cached features, recomputing them, predicting;
 * bar -> last subscriber: the sum (the feed's own ingest of the bar comes before and is excluded).
+  This is the issue's measure ("time from a new bar to the last subscriber's message"); the
+  targets are checked on it and, separately, on the fan-out alone.
 
 "Serialized once": the server is started through this file (``--serve``), which wraps
 ``pipelines.live.hub.dumps`` (the hub's only serializer) with a counter and then runs the same
@@ -64,7 +66,9 @@ MODEL = "lgbm_btc_1m"
 SYMBOL, WIRE_SYMBOL = "BTC/USDT", "BTCUSDT"  # a slash cannot travel in a path segment
 USER, PASSWORD = "bench", "bench-password-42"
 SECRET = "bench-websocket-secret-key-0123456789abcdef"
-TARGETS_MS = {100: 5.0, 1000: 25.0}  # p99 of the fan-out (publish -> last subscriber)
+# Issue 6: p99 of the time from a new bar to the last subscriber's message. Checked on that span
+# (bar -> last subscriber) and on its fan-out part alone (publish -> last subscriber).
+TARGETS_MS = {100: 5.0, 1000: 25.0}
 PROMISE_MS = 50.0  # document 001: updates within 50 ms
 nan, inf = float("nan"), float("inf")
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; Python does not export it
@@ -476,8 +480,13 @@ def report(results: dict[str, Any]) -> None:
     for n, r in results["runs"].items():
         f, p, e = r["fanout_last_ms"], r["prediction_ms"], r["bar_to_last_subscriber_ms"]
         lag, target = r["client_read_lag_ms"], TARGETS_MS.get(int(n))
-        ok = "met" if r["targets_met"]["fanout_p99"] else "NOT met"
-        met = "" if target is None else f"p99 <= {target:g} ms: {ok}"
+        t = r["targets_met"]
+        met = (
+            ""
+            if target is None
+            else f"p99 <= {target:g} ms: bar -> last {'met' if t['bar_to_last_p99'] else 'NOT met'}, "
+            f"fan-out {'met' if t['fanout_p99'] else 'NOT met'}"
+        )
         print(
             f"{n:>11} {r['bars']:>5} | {f.get('p50', nan):9.2f} {f.get('p99', nan):9.2f} "
             f"{f.get('max', nan):9.2f}  | {p.get('p50', nan):6.2f} {p.get('p99', nan):7.2f} | "
@@ -538,7 +547,7 @@ def main() -> None:
             "client": "epoll over raw sockets, SO_TIMESTAMPNS kernel receive stamps",
         },
         "params": {k: v for k, v in vars(args).items() if k not in ("serve", "counts")},
-        "targets_ms": {"fanout_p99": TARGETS_MS, "promise_001": PROMISE_MS},
+        "targets_ms": {"bar_to_last_and_fanout_p99": TARGETS_MS, "promise_001": PROMISE_MS},
     }
     with tempfile.TemporaryDirectory(prefix="tradeforge-bench-ws-") as tmp:
         root = Path(tmp)
@@ -547,8 +556,10 @@ def main() -> None:
         results |= run(root, env, args, pins)
     for n, r in results["runs"].items():
         target = TARGETS_MS.get(int(n))
-        p99 = r["fanout_last_ms"].get("p99", float("inf"))
+        p99 = r["fanout_last_ms"].get("p99", inf)
+        bar_p99 = r["bar_to_last_subscriber_ms"].get("p99", inf)
         r["targets_met"] = {
+            "bar_to_last_p99": None if target is None else bar_p99 <= target,
             "fanout_p99": None if target is None else p99 <= target,
             "bar_to_last_p99_under_50ms": r["bar_to_last_subscriber_ms"].get("p99", inf) < PROMISE_MS,
             "serialized_once": r["serialized_once"]["ok"],

@@ -13,6 +13,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
+
 from pipelines.errors import TradeforgeError
 from pipelines.live import LiveFeed, open_hub, open_live_feed, price_update
 from pipelines.live.hub import prediction_topic, price_topic
@@ -75,8 +77,12 @@ class LiveService:
     def on_bar(self, event: dict[str, Any]) -> None:
         self.hub.publish(price_topic(event["symbol"]), price_update(event))
 
-    def on_new_bars(self, symbol: str, timeframe: str) -> None:
-        self.predictions.invalidate(symbol, timeframe)
+    def on_new_bars(self, symbol: str, timeframe: str, bars: pd.DataFrame | None = None) -> None:
+        """Bars of ``symbol`` were stored: refresh its features, publish the watched predictions."""
+        if bars is None:
+            self.predictions.invalidate(symbol, timeframe)
+        else:
+            self.predictions.extend(symbol, timeframe, bars)
         with self._lock:
             watched = [key for key, n in self._watched.items() if n > 0 and key[1] == symbol]
         for model, sym in watched:

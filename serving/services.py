@@ -4,6 +4,8 @@ and the Prometheus metrics. Handlers reach it through dependency injection (``se
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -48,7 +50,7 @@ from pipelines.security.tokens import TokenPolicy, decode_token
 from pipelines.settings import Settings
 from pipelines.webhooks import SecretBox, WebhookDispatcher, WebhookService
 from serving.context import Principal, request_id_of
-from serving.jobstreams import JobStreams, job_webhook_event
+from serving.jobstreams import JOB_EVENTS_TOPIC, JobStreams, job_webhook_event, relay_job_events
 from serving.live import LiveService
 from serving.metrics import ApiMetrics
 
@@ -89,6 +91,7 @@ class Services:
         self.live = LiveService(settings, predictions)
         self.leader: FileLock | None = None
         self.job_streams = JobStreams()
+        self._relay: asyncio.Future[None] | None = None
         jobs.subscribe(self._on_job_event)
         self.metrics = ApiMetrics()
         self.started_at = datetime.now(UTC)
@@ -310,20 +313,38 @@ class Services:
             log.warning("could not record webhook event %s: %s", event, type(exc).__name__)
 
     def _on_job_event(self, event: dict[str, Any]) -> None:
-        """From the queue's scheduler thread: to the SSE streams, the webhooks, the model registry."""
-        self.job_streams.publish(event)
+        """A job event of this process (queue thread or request): its webhooks, then every worker's
+        streams through the hub (``serving/jobstreams.py``)."""
         user_id = event.get("user_id")
+        data = event["data"]
+        webhook_event = job_webhook_event(event)
+        if webhook_event is not None and user_id:
+            self.publish(webhook_event, {"job_id": data.get("task_id"), **data}, str(user_id))
+        try:
+            self.live.hub.publish(JOB_EVENTS_TOPIC, event)
+        except Exception as exc:  # Redis unreachable: this worker's own streams still get it
+            log.warning("could not publish job event to the hub (%s); local streams only", exc)
+            self._deliver_job_event(event)
+
+    def _deliver_job_event(self, event: dict[str, Any]) -> None:
+        """A job event from any worker: to this worker's SSE streams and model cache."""
+        self.job_streams.publish(event)
         data = event["data"]
         if event["type"] == "task_completed" and data.get("task_type") == "training":
             result = data.get("result") or {}
             if result.get("model_name"):
                 self.predictions.reload(str(result["model_name"]))
-        webhook_event = job_webhook_event(event)
-        if webhook_event is not None and user_id:
-            self.publish(webhook_event, {"job_id": data.get("task_id"), **data}, str(user_id))
+
+    async def start_job_relay(self) -> None:
+        """Relay the hub's job events to this worker (subscribed when this returns)."""
+        self._relay = asyncio.ensure_future(relay_job_events(self.live.hub, self._deliver_job_event))
+        await asyncio.sleep(0)  # the relay's first step subscribes
 
     async def aclose(self) -> None:
-        await self.live.close()
+        await self.live.close()  # closes the hub, which ends the job relay
+        if self._relay is not None:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self._relay, 5.0)
         self.jobs.close(wait=False)
         self.dispatcher.close(timeout=5.0)
         self.log_writer.close()
@@ -359,6 +380,7 @@ async def open_services(settings: Settings) -> Services:
     )
     services.leader = leader
     await services.live.start(run_feed=leader is not None)
+    await services.start_job_relay()
     return services
 
 

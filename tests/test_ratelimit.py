@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -30,8 +29,8 @@ from pipelines.ratelimit import (
     redact_url,
 )
 from pipelines.settings import Settings
+from tests.net_support import REDIS_URL, free_port
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 WINDOW = 60
 
 
@@ -226,15 +225,8 @@ def test_open_without_redis_is_in_memory(settings: Settings) -> None:
     assert not asyncio.run(async_limiter.hit("user:1", 1, WINDOW)).allowed
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_unreachable_redis_fails_at_construction_without_leaking_the_password() -> None:
-    url = f"redis://:s3cret-pw@127.0.0.1:{_free_port()}/0"
+    url = f"redis://:s3cret-pw@127.0.0.1:{free_port()}/0"
     with pytest.raises(ConnectionError, match="unreachable") as err:
         RedisRateLimiter(url)
     assert "s3cret-pw" not in str(err.value) and "***" in str(err.value)
@@ -306,7 +298,7 @@ def _start_redis(port: int, workdir: Path) -> subprocess.Popen[bytes]:
 def test_redis_outage_fails_open_and_recovers(
     tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    port = _free_port()
+    port = free_port()
     proc = _start_redis(port, tmp_path)
     try:
         limiter = RedisRateLimiter(f"redis://127.0.0.1:{port}/0", clock=clock)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from pipelines.errors import InvalidRequestError
@@ -11,7 +12,7 @@ from pipelines.features.labels import make_labels
 from pipelines.features.registry import FeatureSet
 from pipelines.features.sets import get_feature_set
 
-__all__ = ["compute_features", "feature_columns", "resolve_feature_set", "warmup"]
+__all__ = ["compute_features", "feature_block", "feature_columns", "resolve_feature_set", "warmup"]
 
 
 def resolve_feature_set(feature_set: str | FeatureSet) -> FeatureSet:
@@ -39,18 +40,24 @@ def compute_features(bars: pd.DataFrame, feature_set: str | FeatureSet = "defaul
     """
     fs = resolve_feature_set(feature_set)
     data = BarData.from_frame(bars)
-    columns = fs.columns
-    block = np.empty((len(columns), len(data)))
-    row = 0
-    for spec in fs.indicators:
-        ind = spec.indicator
-        width = len(ind.columns(spec.params))
-        ind.compute(data, spec.params, out=list(block[row : row + width]))
-        row += width
+    block = feature_block(data, fs)
     # block.T is a no-copy view; pandas stores it back as one (columns x rows) float64 block.
-    frame = pd.DataFrame(block.T, index=bars.index, columns=columns, copy=False)
+    frame = pd.DataFrame(block.T, index=bars.index, columns=fs.columns, copy=False)
     frame.insert(0, "timestamp", utc_timestamps(bars["timestamp"], data.ts_ns))
     return frame
+
+
+def feature_block(data: BarData, feature_set: FeatureSet) -> npt.NDArray[np.float64]:
+    """The features of validated bars as one (columns, bars) float64 block, in ``columns`` order.
+
+    ``compute_features`` without the frame around it: what serving uses for the latest rows.
+    """
+    block = np.empty((len(feature_set.columns), len(data)))
+    row = 0
+    for step in feature_set.plan:
+        step.func(data, list(block[row : row + step.width]), **step.params)
+        row += step.width
+    return block
 
 
 def warmup() -> None:

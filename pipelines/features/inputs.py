@@ -143,6 +143,19 @@ class BarData:
     def volume(self) -> FloatArray:
         return self._column("volume")
 
+    def fresh(self) -> BarData:
+        """The same bars (arrays shared, not copied) with an empty memo cache."""
+        return BarData(self._sources, self.ts_ns)
+
+    def append(self, more: BarData) -> BarData:
+        """These bars followed by ``more`` (a new object); ``more`` must start after the last bar."""
+        if not len(more):
+            return self.fresh()
+        if len(self) and int(more.ts_ns[0]) <= int(self.ts_ns[-1]):
+            raise InvalidRequestError("appended bars must start after the last bar")
+        columns = {name: np.concatenate((self._column(name), more._column(name))) for name in PRICE_FIELDS}
+        return BarData(columns, np.concatenate((self.ts_ns, more.ts_ns)))
+
     @classmethod
     def from_frame(cls, bars: pd.DataFrame) -> BarData:
         """Validate a canonical bars frame: required columns, datetimes, strictly increasing time."""

@@ -30,6 +30,7 @@ __all__ = [
     "Indicator",
     "IndicatorSpec",
     "ParamValue",
+    "PlannedIndicator",
     "format_param",
     "get_indicator",
     "indicator",
@@ -214,22 +215,44 @@ class IndicatorSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedIndicator:
+    """One indicator of a feature set, resolved once: its function, full parameters and width."""
+
+    func: IndicatorFunc
+    params: Mapping[str, ParamValue]
+    width: int
+
+
+@dataclass(frozen=True, slots=True)
 class FeatureSet:
-    """A named list of indicator specs; validated when built (unknown names, bad params, clashes)."""
+    """A named list of indicator specs; validated when built (unknown names, bad params, clashes).
+
+    Parameters and column names are resolved once here (``plan``, ``columns``), so computing a set
+    costs only the indicator kernels: that per-call overhead is what a live update pays per bar.
+    """
 
     name: str
     indicators: Sequence[IndicatorSpec]  # stored as a tuple
+    plan: tuple[PlannedIndicator, ...] = field(init=False, repr=False, compare=False)
+    _columns: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         specs = tuple(self.indicators)
         object.__setattr__(self, "indicators", specs)
-        seen: set[str] = set()
+        seen: dict[str, None] = {}
+        plan: list[PlannedIndicator] = []
         for spec in specs:
-            for col in spec.columns:
+            ind = spec.indicator
+            params = MappingProxyType(ind.resolve(spec.params))
+            columns = ind.columns(params)
+            for col in columns:
                 if col in seen or col == "timestamp":
                     raise InvalidRequestError(f"feature set {self.name!r} produces column {col!r} twice")
-                seen.add(col)
+                seen[col] = None
+            plan.append(PlannedIndicator(ind.func, params, len(columns)))
+        object.__setattr__(self, "plan", tuple(plan))
+        object.__setattr__(self, "_columns", tuple(seen))
 
     @property
     def columns(self) -> list[str]:
-        return [col for spec in self.indicators for col in spec.columns]
+        return list(self._columns)

@@ -32,6 +32,7 @@ import pandas as pd
 from pipelines.data.ingest import ingest, open_store, plan_ingest
 from pipelines.data.market import iso_utc, source_for
 from pipelines.data.providers import Provider, get_provider
+from pipelines.data.schema import empty_bars
 from pipelines.data.store import DatasetKey
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
@@ -54,7 +55,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 BarCallback = Callable[[dict[str, Any]], None]
-NewBarsHook = Callable[[str, str], None]
+NewBarsHook = Callable[[str, str, pd.DataFrame], None]  # symbol, timeframe, the new bars
 
 
 class Clock(Protocol):
@@ -220,7 +221,7 @@ class LiveFeed:
         events: list[dict[str, Any]] = []
         for symbol in self.symbols:
             try:
-                new = self._advance(symbol, now)
+                new, bars = self._advance(symbol, now)
             except Exception as exc:  # a provider or store failure: retried at the next tick
                 self.stats.errors += 1
                 self.stats.last_error = f"{symbol.name}: {type(exc).__name__}: {exc}"
@@ -233,7 +234,7 @@ class LiveFeed:
             self._emit(new)
             if self.on_new_bars is not None:
                 try:
-                    self.on_new_bars(symbol.name, self.timeframe.name)
+                    self.on_new_bars(symbol.name, self.timeframe.name, bars)
                 except Exception:
                     log.exception("live feed on_new_bars hook failed for %s", symbol.name)
         return events
@@ -250,12 +251,13 @@ class LiveFeed:
             self._providers[source] = provider
         return provider
 
-    def _advance(self, symbol: Symbol, now: pd.Timestamp) -> list[dict[str, Any]]:
+    def _advance(self, symbol: Symbol, now: pd.Timestamp) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+        """The events of the bars that closed since the last tick, and those bars."""
         source, tf = self.sources[symbol.name], self.timeframe
         key = DatasetKey(source, tf.name, symbol.name)
         seen = self._last.get(symbol.name)
         if seen is not None and _next_close(tf, seen + pd.Timedelta(seconds=tf.seconds)) > now:
-            return []  # the bar after the last one seen cannot have closed yet
+            return [], empty_bars()  # the bar after the last one seen cannot have closed yet
         bounds = self._store.bounds(key)
         start = (
             bounds.first
@@ -271,12 +273,12 @@ class LiveFeed:
         if seen is None:  # the first tick sets the baseline (a backfill is no news)
             after = self._store.bounds(key)
             self._last[symbol.name] = after.last if after is not None else start
-            return []
+            return [], empty_bars()
         bars = self._store.read(key, seen + pd.Timedelta(1, "ns"))
         if bars.empty:
-            return []
+            return [], bars
         self._last[symbol.name] = pd.Timestamp(bars["timestamp"].iloc[-1])
-        return [self._event(symbol.name, source, row) for row in bars.itertuples(index=False)]
+        return [self._event(symbol.name, source, row) for row in bars.itertuples(index=False)], bars
 
     def _event(self, symbol: str, source: str, row: Any) -> dict[str, Any]:
         return {

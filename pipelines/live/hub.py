@@ -8,6 +8,13 @@ Subscriptions belong to the asyncio loop they were made on. ``publish`` is threa
 that loop it fans out inline; from another thread (a feed thread) it schedules one fan-out per loop
 with ``call_soon_threadsafe``, so the cost per subscriber is one ``put_nowait``.
 
+Direct frames: a subscription can be ``attach``-ed to a ``FrameSink`` (the serving layer's uvicorn
+protocol exposes one per WebSocket connection). The fan-out then frames the message once (one RFC
+6455 text frame, the same bytes for every subscriber) and writes it to each sink in one loop: no
+queue, no task switch and no per-subscriber ASGI send, which is what a thousand subscribers cost
+before. A sink's unsent bytes play the queue's part: past ``maxsize`` messages' worth the subscriber
+is closed as a slow consumer, exactly as with the queue.
+
 ``RedisHub`` publishes to Redis channels ``<prefix><topic>``; each hub (one per worker process) runs
 one listener task on a pattern subscription to ``<prefix>*`` and fans what arrives out to its local
 subscribers, so several workers share one stream. Publishing uses a synchronous client (thread-safe,
@@ -20,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import struct
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -32,6 +40,7 @@ __all__ = [
     "CLOSE_NORMAL",
     "CLOSE_OVERFLOW",
     "DEFAULT_QUEUE_SIZE",
+    "FrameSink",
     "Hub",
     "LocalHub",
     "RedisHub",
@@ -41,6 +50,7 @@ __all__ = [
     "open_hub",
     "prediction_topic",
     "price_topic",
+    "text_frame",
 ]
 
 log = logging.getLogger(__name__)
@@ -62,6 +72,34 @@ def prediction_topic(model_name: str, symbol: str) -> str:
 def dumps(message: dict[str, Any]) -> str:
     """The wire form of a message (compact JSON); called once per publish."""
     return json.dumps(message, separators=(",", ":"), default=str)
+
+
+def text_frame(payload: str) -> bytes:
+    """``payload`` as one unmasked, unfragmented, uncompressed WebSocket text frame (server side).
+
+    Uncompressed frames are valid on a connection that negotiated permessage-deflate (RFC 7692: a
+    frame without RSV1 is not compressed), so the same bytes suit every subscriber.
+    """
+    data = payload.encode()
+    n = len(data)
+    if n < 126:
+        header = struct.pack("!BB", 0x81, n)
+    elif n < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, n)
+    return header + data
+
+
+class FrameSink(Protocol):
+    """Where a subscription can write framed messages directly (one WebSocket connection)."""
+
+    def write_frame(self, frame: bytes) -> int | None:
+        """Write ``frame``; the bytes still unsent afterwards, or None when the connection is closed."""
+        ...
+
+
+MIN_SINK_BUFFER = 64 * 1024  # a sink may hold this much unsent before its consumer counts as slow
 
 
 class SubscriptionClosed(Exception):
@@ -90,6 +128,8 @@ class Subscription:
         self.loop = loop
         self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize)
         self._detach = detach
+        self._maxsize = maxsize
+        self.sink: FrameSink | None = None  # set by ``attach``
         self.close_code: int | None = None
         self.close_reason: str | None = None
 
@@ -108,12 +148,49 @@ class Subscription:
         try:
             self._queue.put_nowait(payload)
         except asyncio.QueueFull:
-            self.close(
-                CLOSE_OVERFLOW,
-                f"slow consumer: {self._queue.maxsize} messages of {self.topic} were not read in time",
-            )
+            self.close(CLOSE_OVERFLOW, self._overflow_reason())
             return False
         return True
+
+    @property
+    def direct(self) -> bool:
+        """Whether messages go straight to a ``FrameSink`` (see the module docstring)."""
+        return self.sink is not None
+
+    def attach(self, sink: FrameSink) -> None:
+        """Deliver through ``sink`` from now on; what is queued is written first, in order.
+
+        Call on the subscription's loop once the consumer's own first messages are sent. ``get``
+        then only waits for the close (the consumer still learns why it was closed).
+        """
+        if self.close_code is not None:
+            return
+        self.sink = sink
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if isinstance(item, str) and not self.write(text_frame(item)):
+                return
+
+    def write(self, frame: bytes) -> bool:
+        """Write a framed message to the attached sink (the fan-out's per-subscriber step).
+
+        False once closed: the connection went away, or its unsent bytes passed ``maxsize``
+        messages' worth (at least ``MIN_SINK_BUFFER``), which closes it as a slow consumer.
+        """
+        sink = self.sink
+        if sink is None or self.close_code is not None:
+            return False
+        unsent = sink.write_frame(frame)
+        if unsent is None:
+            self.close(CLOSE_GOING_AWAY, "connection closed")
+            return False
+        if unsent > MIN_SINK_BUFFER and unsent > self._maxsize * len(frame):
+            self.close(CLOSE_OVERFLOW, self._overflow_reason())
+            return False
+        return True
+
+    def _overflow_reason(self) -> str:
+        return f"slow consumer: {self._maxsize} messages of {self.topic} were not read in time"
 
     async def get(self) -> str:
         """The next message; ``SubscriptionClosed`` once closed (pending messages are dropped)."""
@@ -192,6 +269,11 @@ class LocalHub:
             topics = [self._topics.get(topic, {})] if topic is not None else list(self._topics.values())
             return sum(len(group) for loops in topics for group in loops.values())
 
+    def subscriptions(self, topic: str) -> list[Subscription]:
+        """The open subscriptions of ``topic`` (every loop), in delivery order."""
+        with self._lock:
+            return [sub for group in self._topics.get(topic, {}).values() for sub in group]
+
     def publish(self, topic: str, message: dict[str, Any]) -> int:
         """Serialize ``message`` once and deliver it to the topic's subscribers; returns how many."""
         return self.publish_payload(topic, dumps(message))
@@ -247,8 +329,14 @@ class LocalHub:
 
 
 def _fan_out(subs: tuple[Subscription, ...], payload: str) -> None:
+    frame: bytes | None = None  # framed once, for every direct subscriber
     for sub in subs:
-        sub.offer(payload)
+        if sub.sink is None:
+            sub.offer(payload)
+            continue
+        if frame is None:
+            frame = text_frame(payload)
+        sub.write(frame)
 
 
 class RedisHub:
@@ -296,6 +384,10 @@ class RedisHub:
     def subscriber_count(self, topic: str | None = None) -> int:
         """Local subscribers of this process."""
         return self._local.subscriber_count(topic)
+
+    def subscriptions(self, topic: str) -> list[Subscription]:
+        """This process's open subscriptions of ``topic``."""
+        return self._local.subscriptions(topic)
 
     def publish(self, topic: str, message: dict[str, Any]) -> int:
         """Serialize once and publish to Redis; returns how many hubs (processes) received it."""

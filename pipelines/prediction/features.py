@@ -8,7 +8,14 @@ training run reads by default, so a served row equals the training row of the sa
 
 Validity: an entry checked less than ``ttl`` seconds ago is returned as it is, without any I/O. An
 older one costs one metadata read of the store (``ParquetStore.bounds``) and is recomputed only when
-the latest stored bar has changed. ``invalidate`` drops entries at once (for a live feed).
+the latest stored bar has changed. ``invalidate`` drops entries at once.
+
+Live datasets: ``extend`` (the live feed's hook) hands over the bars just stored. The cache then keeps
+that dataset's bars in memory and appends new ones, so the recompute of a new bar reads no Parquet:
+a metadata read proves the held bars end where the store ends, and only the indicator kernels run
+(the features of every bar are recomputed, so they stay exactly the training features); within ``ttl``
+of the append not even that read is needed: the feed stored those very bars. Bars are held
+for live datasets only: a 1-minute history held for every dataset a request touched would not fit.
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.data.timeutil import parse_time
 from pipelines.errors import DataNotFoundError
-from pipelines.features import compute_features, get_feature_set
+from pipelines.features import get_feature_set
+from pipelines.features.compute import feature_block
+from pipelines.features.inputs import BarData
 from pipelines.models.base import FloatMatrix
 from pipelines.settings import Settings
 
@@ -81,6 +90,8 @@ class FeatureCache:
         self._wanted: dict[CacheKey, int] = {}
         self._key_locks: dict[CacheKey, threading.Lock] = {}
         self._lock = threading.Lock()
+        self._live: set[DatasetKey] = set()  # datasets whose bars are held (see ``extend``)
+        self._held: dict[DatasetKey, tuple[BarData, float]] = {}  # bars, when they matched the store
 
     def rows(self, symbol: Symbol, timeframe: Timeframe, feature_set: str, need: int = 1) -> FeatureRows:
         """The cached tail with at least ``need`` rows (fewer only when fewer bars are stored)."""
@@ -97,13 +108,18 @@ class FeatureCache:
             want = max(need, self._wanted.get(key, 1))
             self._wanted[key] = want
             dataset = DatasetKey(source, timeframe.name, symbol.name)
-            bounds = self.store.bounds(dataset)
-            if bounds is None:
-                bounds = ensure_stored(self.settings, symbol, timeframe, store=self.store)
-            if entry is not None and entry.last_ns == bounds.last.value and entry.covers(want):
+            held = self._held.get(dataset)
+            if held is not None and now - held[1] < self.ttl:  # the feed stored them just now
+                last_ns = int(held[0].ts_ns[-1])
+            else:
+                bounds = self.store.bounds(dataset)
+                if bounds is None:
+                    bounds = ensure_stored(self.settings, symbol, timeframe, store=self.store)
+                last_ns = bounds.last.value
+            if entry is not None and entry.last_ns == last_ns and entry.covers(want):
                 entry = replace(entry, checked=now)
             else:
-                entry = self._compute(dataset, feature_set, want, now)
+                entry = self._compute(dataset, feature_set, want, now, last_ns)
             self._entries[key] = entry
             return entry
 
@@ -117,9 +133,10 @@ class FeatureCache:
         """Every feature row of the dataset, computed afresh (not cached)."""
         source = source_for(self.settings, symbol)
         dataset = DatasetKey(source, timeframe.name, symbol.name)
-        if self.store.bounds(dataset) is None:
-            ensure_stored(self.settings, symbol, timeframe, store=self.store)
-        ts, close, matrix = self._features(dataset, feature_set)
+        bounds = self.store.bounds(dataset)
+        if bounds is None:
+            bounds = ensure_stored(self.settings, symbol, timeframe, store=self.store)
+        ts, close, matrix = self._features(dataset, feature_set, bounds.last.value)
         return FeatureTable(source, ts, close, matrix)
 
     def invalidate(self, symbol: str, timeframe: str | None = None) -> int:
@@ -129,8 +146,28 @@ class FeatureCache:
         keys = [k for k in list(self._entries) if k[1] == name and (tf is None or k[2] == tf)]
         return sum(self._entries.pop(k, None) is not None for k in keys)
 
+    def extend(self, symbol: str, timeframe: str, bars: pd.DataFrame) -> int:
+        """New ``bars`` of ``symbol`` were just stored: hold them and drop stale feature rows.
+
+        From now on the dataset's bars are kept in memory (see the module docstring); bars that do not
+        follow the held ones (a gap cannot be seen here, an overlap can) drop the held copy, which the
+        next computation reads afresh. Returns how many feature entries were dropped.
+        """
+        sym, tf = parse_symbol(symbol), parse_timeframe(timeframe)
+        dataset = DatasetKey(source_for(self.settings, sym), tf.name, sym.name)
+        more = BarData.from_frame(bars)
+        with self._lock:
+            self._live.add(dataset)
+            entry = self._held.pop(dataset, None)
+            held = entry[0] if entry is not None else None
+            if held is not None and len(more) and (not len(held) or more.ts_ns[0] > held.ts_ns[-1]):
+                self._held[dataset] = (held.append(more), self._clock())
+        return self.invalidate(sym.name, tf.name)
+
     def clear(self) -> None:
         self._entries.clear()
+        with self._lock:
+            self._held.clear()
 
     def _key_lock(self, key: CacheKey) -> threading.Lock:
         with self._lock:
@@ -139,23 +176,36 @@ class FeatureCache:
                 lock = self._key_locks[key] = threading.Lock()
             return lock
 
-    def _features(self, dataset: DatasetKey, feature_set: str) -> tuple[np.ndarray, FloatMatrix, FloatMatrix]:
-        fset = get_feature_set(feature_set)
+    def _bars(self, dataset: DatasetKey, last_ns: int) -> BarData:
+        """The dataset's bars from ``history_start`` up to the stored bar ``last_ns``."""
+        with self._lock:
+            entry = self._held.get(dataset)
+        if entry is not None and len(entry[0]) and int(entry[0].ts_ns[-1]) == last_ns:
+            return entry[0].fresh()
         start = parse_time(self.settings.history_start, name="history_start")
-        bars = self.store.read(dataset, start)
-        if bars.empty:
+        frame = self.store.read(dataset, start)
+        if frame.empty:
             raise DataNotFoundError(
                 f"no stored {dataset.timeframe} bars of {dataset.symbol} from source {dataset.source!r} "
                 f"since {start.date().isoformat()}"
             )
-        features = compute_features(bars, fset)
-        matrix: FloatMatrix = features[fset.columns].to_numpy(dtype=np.float64)
-        ts = bars["timestamp"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-        close: FloatMatrix = bars["close"].to_numpy(dtype=np.float64)
-        return ts, close, matrix
+        data = BarData.from_frame(frame)
+        with self._lock:
+            if dataset in self._live:
+                self._held[dataset] = (data, self._clock())
+        return data.fresh()
 
-    def _compute(self, dataset: DatasetKey, feature_set: str, rows: int, now: float) -> FeatureRows:
-        ts, close, matrix = self._features(dataset, feature_set)
+    def _features(
+        self, dataset: DatasetKey, feature_set: str, last_ns: int
+    ) -> tuple[np.ndarray, FloatMatrix, FloatMatrix]:
+        data = self._bars(dataset, last_ns)
+        matrix: FloatMatrix = feature_block(data, get_feature_set(feature_set)).T
+        return data.ts_ns, data.close, matrix
+
+    def _compute(
+        self, dataset: DatasetKey, feature_set: str, rows: int, now: float, last_ns: int
+    ) -> FeatureRows:
+        ts, close, matrix = self._features(dataset, feature_set, last_ns)
         tail = np.array(matrix[-rows:], dtype=np.float64, order="C")
         tail.setflags(write=False)
         last_ns = int(ts[-1])

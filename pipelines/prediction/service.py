@@ -146,6 +146,10 @@ class PredictionService:
         """Drop cached feature rows of ``symbol`` (new bars arrived); returns how many entries."""
         return self.features.invalidate(symbol, timeframe)
 
+    def extend(self, symbol: str, timeframe: str, bars: pd.DataFrame) -> int:
+        """New ``bars`` of ``symbol`` were stored (a live feed): see ``FeatureCache.extend``."""
+        return self.features.extend(symbol, timeframe, bars)
+
     def _model(self, model_name: str, ref: str) -> _Plan:
         loaded = self.registry.load(model_name, ref)
         plan = self._plans.get((loaded.name, loaded.version))

@@ -27,6 +27,7 @@ from pipelines.live import Subscription, SubscriptionClosed
 from pipelines.live.hub import prediction_topic, price_topic
 from serving.context import Principal, set_value
 from serving.services import Services
+from serving.wsprotocol import FRAMES_EXTENSION
 
 __all__ = ["ws_handlers"]
 
@@ -87,8 +88,22 @@ async def _allowed(socket: WebSocket[Any, Any, Any], services: Services, princip
     return bool(decision.allowed)
 
 
+def _direct(socket: WebSocket[Any, Any, Any], sub: Subscription) -> Subscription:
+    """Let the hub write ``sub``'s messages straight to the connection where the server allows it.
+
+    Call once the stream's own first messages are sent; see ``serving/wsprotocol.py``.
+    """
+    sink = socket.scope.get("extensions", {}).get(FRAMES_EXTENSION)
+    if sink is not None:
+        sub.attach(sink)
+    return sub
+
+
 async def _pump(socket: WebSocket[Any, Any, Any], sub: Subscription) -> None:
-    """Forward one subscription's (already serialized) messages; close the socket if it overflows."""
+    """Forward one subscription's (already serialized) messages; close the socket if it overflows.
+
+    A direct subscription (``_direct``) has its messages written by the hub: this only waits for
+    its end."""
     try:
         while True:
             await socket.send_text(await sub.get())
@@ -155,6 +170,7 @@ async def prices(socket: WebSocket[Any, Any, Any], symbol: str) -> None:
     try:
         keys = ("price", "timestamp", "volume")
         await socket.send_json({"type": "price_update", "symbol": name, **{k: first[k] for k in keys}})
+        _direct(socket, sub)
         await _run(socket, _pump(socket, sub), await _ping_only(socket, services, principal))
     except WebSocketDisconnect:
         pass
@@ -181,6 +197,7 @@ async def predictions(socket: WebSocket[Any, Any, Any], model_name: str, symbol:
     live.watch(model_name, name)
     try:
         await socket.send_json(first)
+        _direct(socket, sub)
         await _run(socket, _pump(socket, sub), await _ping_only(socket, services, principal))
     except WebSocketDisconnect:
         pass
@@ -200,7 +217,7 @@ class _Channel:
     def add(self, topic: str) -> bool:
         if topic in self.subs:
             return False
-        sub = self.services.live.hub.subscribe(topic)
+        sub = _direct(self.socket, self.services.live.hub.subscribe(topic))  # nothing awaited between
         self.subs[topic] = (sub, asyncio.ensure_future(_pump(self.socket, sub)))
         return True
 

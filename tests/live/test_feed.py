@@ -66,7 +66,7 @@ def _expected(settings: Settings, first: pd.Timestamp, last: pd.Timestamp) -> pd
 
 def test_sped_up_synthetic_feed_appends_exactly_the_provider_bars(settings: Settings) -> None:
     events: list[dict[str, Any]] = []
-    hooks: list[tuple[str, str]] = []
+    hooks: list[tuple[str, str, int]] = []
     feed = LiveFeed(
         settings,
         ["BTC/USDT"],
@@ -74,7 +74,7 @@ def test_sped_up_synthetic_feed_appends_exactly_the_provider_bars(settings: Sett
         clock=VirtualClock(START, speed=3600),  # a 1m bar closes every 1/60 s
         backfill_bars=30,
         poll_delay=0.0,
-        on_new_bars=lambda s, tf: hooks.append((s, tf)),
+        on_new_bars=lambda s, tf, bars: hooks.append((s, tf, len(bars))),
     )
     feed.subscribe(events.append)
     with feed:
@@ -101,7 +101,8 @@ def test_sped_up_synthetic_feed_appends_exactly_the_provider_bars(settings: Sett
         "source": "synthetic",
     }
     assert set(events[0]["bar"]) == {"timestamp", "open", "high", "low", "close", "volume"}
-    assert hooks and set(hooks) == {("BTC/USDT", "1m")}
+    assert hooks and {(s, tf) for s, tf, _ in hooks} == {("BTC/USDT", "1m")}
+    assert sum(n for _, _, n in hooks) == len(events)  # the hook gets exactly the new bars
 
 
 def test_a_failing_provider_is_retried_and_the_thread_survives(settings: Settings) -> None:

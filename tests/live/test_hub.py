@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import statistics
 import threading
 import time
@@ -22,16 +21,7 @@ from pipelines.live.hub import (
     open_hub,
     price_topic,
 )
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
+from tests.net_support import NO_REDIS, REDIS_URL, redis_up
 
 
 def test_every_subscriber_gets_the_same_payload_serialized_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,7 +141,7 @@ def test_open_hub_picks_the_implementation() -> None:
 
 
 @pytest.mark.redis
-@pytest.mark.skipif(not _redis_up(), reason="no Redis server on 127.0.0.1:6379")
+@pytest.mark.skipif(not redis_up(), reason=NO_REDIS)
 def test_redis_hub_shares_one_stream_across_two_workers() -> None:
     prefix = f"tradeforge-test:{uuid.uuid4().hex}:"
 
@@ -178,3 +168,107 @@ def test_redis_hub_shares_one_stream_across_two_workers() -> None:
         assert a[0].close_code == CLOSE_GOING_AWAY
 
     asyncio.run(scenario())
+
+
+class BufferSink:
+    """A FrameSink over a bytearray with a pretend unsent backlog (a socket the peer stopped reading)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.unsent = 0
+        self.closed = False
+        self.reading = True
+
+    def write_frame(self, frame: bytes) -> int | None:
+        if self.closed:
+            return None
+        self.data += frame
+        if not self.reading:
+            self.unsent += len(frame)
+        return self.unsent
+
+
+def _frames(data: bytes) -> list[str]:
+    """Parse server frames with the websockets library's own parser."""
+    from websockets.frames import Frame
+    from websockets.streams import StreamReader
+
+    reader = StreamReader()
+    reader.feed_data(data)
+    reader.feed_eof()
+    texts = []
+    while reader.buffer:
+        parser = Frame.parse(reader.read_exact, mask=False)
+        try:
+            next(parser)
+        except StopIteration as done:
+            frame = done.value
+            assert frame.fin and frame.opcode.name == "TEXT" and not frame.rsv1
+            texts.append(frame.data.decode())
+    return texts
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 200_000])
+def test_text_frame_is_one_valid_websocket_frame(size: int) -> None:
+    payload = "é" * (size // 2) + "x" * (size % 2)  # multi-byte UTF-8: lengths count bytes
+    assert _frames(hub_module.text_frame(payload)) == [payload]
+
+
+def test_direct_subscribers_get_one_frame_built_once_and_queued_ones_the_text() -> None:
+    async def main() -> None:
+        hub = LocalHub(queue_size=4)
+        topic = price_topic("BTC/USDT")
+        direct, queued = hub.subscribe(topic), hub.subscribe(topic)
+        hub.publish(topic, {"n": 0})  # queued before attach: flushed first, in order
+        sink = BufferSink()
+        direct.attach(sink)
+        assert direct.direct and not queued.direct
+        built = []
+        real = hub_module.text_frame
+
+        def counted(payload: str) -> bytes:
+            built.append(payload)
+            return real(payload)
+
+        hub_module.text_frame = counted
+        try:
+            for n in (1, 2):
+                hub.publish(topic, {"n": n})
+        finally:
+            hub_module.text_frame = real
+        assert len(built) == 2  # one frame per publish, whatever the number of direct subscribers
+        assert _frames(bytes(sink.data)) == ['{"n":0}', '{"n":1}', '{"n":2}']
+        assert [await queued.get() for _ in range(3)] == ['{"n":0}', '{"n":1}', '{"n":2}']
+
+    asyncio.run(main())
+
+
+def test_a_direct_subscriber_whose_socket_backs_up_is_closed_as_slow() -> None:
+    async def main() -> None:
+        hub = LocalHub(queue_size=4)
+        topic = price_topic("BTC/USDT")
+        slow, fast = hub.subscribe(topic), hub.subscribe(topic)
+        slow_sink, fast_sink = BufferSink(), BufferSink()
+        slow.attach(slow_sink)
+        fast.attach(fast_sink)
+        slow_sink.reading = False
+        pad = "x" * 10_000  # 4 messages' worth is 40 KB: below the 64 KiB floor, so ~7 fit
+        sent = 0
+        while not slow.closed:
+            assert sent < 20
+            hub.publish(topic, {"n": sent, "pad": pad})
+            sent += 1
+        assert slow.close_code == CLOSE_OVERFLOW and "slow consumer" in (slow.close_reason or "")
+        assert 64 * 1024 < slow_sink.unsent <= 64 * 1024 + 10_100 and sent == 7
+        with pytest.raises(SubscriptionClosed) as closed:
+            await slow.get()  # the stream's pump learns why
+        assert closed.value.code == CLOSE_OVERFLOW
+        hub.publish(topic, {"n": sent, "pad": pad})
+        assert len(_frames(bytes(fast_sink.data))) == sent + 1 and not fast.closed
+        assert hub.subscriber_count(topic) == 1
+        # A sink whose connection is gone ends the subscription quietly (going away, not overflow).
+        fast_sink.closed = True
+        hub.publish(topic, {"n": 0})
+        assert fast.close_code == CLOSE_GOING_AWAY and hub.subscriber_count(topic) == 0
+
+    asyncio.run(main())

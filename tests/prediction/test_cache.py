@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from pipelines.data.ingest import ingest, plan_ingest
+from pipelines.data.store import DatasetKey
 from pipelines.prediction import PredictionService
 from pipelines.settings import Settings
 
@@ -106,3 +107,38 @@ def test_ready_says_when_predict_answers_from_memory(service: PredictionService)
     assert service.ready("lgbm_aapl", "AAPL", "1h")  # bad input fails at once: nothing to wait for
     service.invalidate("AAPL")
     assert not service.ready("lgbm_aapl", "AAPL")
+
+
+def test_live_bars_are_held_and_appended_without_reading_parquet(
+    service: PredictionService, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``extend`` (the live feed's hook) keeps a live dataset's bars in memory and appends new ones:
+    a new bar recomputes the features with no Parquet read, and they equal a cold computation."""
+    key = DatasetKey("synthetic", "1d", "AAPL")
+    store_until(settings, "AAPL", "2025-01-01")
+    service.predict("lgbm_aapl", "AAPL")
+    before = service.store.read(key)
+    assert service.extend("AAPL", "1d", before.tail(1)) == 1  # marks the dataset live, drops the row
+    service.predict("lgbm_aapl", "AAPL")  # reads the store once and holds the bars
+    reads = count_calls(monkeypatch, service.store, "read")
+    bounds = count_calls(monkeypatch, service.store, "bounds")
+    for end in ("2025-01-08", "2025-01-15"):
+        seen = pd.Timestamp(service.predict("lgbm_aapl", "AAPL").timestamp)
+        store_until(settings, "AAPL", end)
+        cold = PredictionService(settings, service.registry)  # its own store object: not counted
+        expected = cold.predict("lgbm_aapl", "AAPL")
+        stored = cold.store.read(key)
+        added = stored[stored["timestamp"] > seen]
+        assert len(added) >= 4
+        reads.clear()
+        bounds.clear()
+        assert service.extend("AAPL", "1d", added) == 1
+        live = service.predict("lgbm_aapl", "AAPL")
+        assert (reads, bounds) == ([], [])  # the held bars were extended: no Parquet read at all
+        assert (live.timestamp, live.predicted_return) == (expected.timestamp, expected.predicted_return)
+        assert live.data_points == expected.data_points
+    # Bars that do not follow the held ones drop the held copy: the next computation reads afresh.
+    service.extend("AAPL", "1d", before.tail(3))
+    reads.clear()
+    assert service.predict("lgbm_aapl", "AAPL").latest_date == "2025-01-14"
+    assert len(reads) == 1

@@ -4,9 +4,7 @@ progress and the signed webhook)."""
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +16,7 @@ import httpx
 import pytest
 
 from pipelines.webhooks import SIGNATURE_HEADER, verify_signature
+from tests.net_support import follow_sse, free_port
 from tests.serving_support import SECRET, assert_envelope, make_user
 from tests.webhooks.support import running_receiver
 
@@ -107,17 +106,11 @@ def test_system_endpoints(client: Any) -> None:
     assert client.get("/api/system/queue", headers=user["headers"]).json()["queued_count"] >= 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_async_training_end_to_end_over_sse_and_webhook(tmp_path: Path) -> None:
     """A real server: train asynchronously, follow the job over SSE (token in the query string, as
     EventSource sends it), receive the signed webhook, then find the registered model."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -150,16 +143,8 @@ def test_async_training_end_to_end_over_sse_and_webhook(tmp_path: Path) -> None:
                 headers=auth,
             ).json()
 
-            def follow() -> None:
-                with httpx.stream("GET", f"{base}/api/system/task-events?token={token}", timeout=120) as r:
-                    for line in r.iter_lines():
-                        if line.startswith("data:"):
-                            event = json.loads(line[5:])
-                            events.append(event)
-                            if event["type"] == "task_completed":
-                                return
-
-            reader = threading.Thread(target=follow, daemon=True)
+            url = f"{base}/api/system/task-events?token={token}"
+            reader = threading.Thread(target=follow_sse, args=(url, events, "task_completed"), daemon=True)
             reader.start()
             time.sleep(0.5)
             body = {

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from litestar.exceptions import WebSocketDisconnect
 
+from tests.net_support import NO_REDIS, REDIS_URL, redis_up
 from tests.serving_support import app_client, make_user, served_settings
 
 
@@ -106,20 +107,12 @@ def test_price_stream_from_the_synthetic_live_feed(tmp_path: Path) -> None:
             assert update["price"] > 0 and update["timeframe"] == "1m" and update["timestamp"].endswith("Z")
 
 
-def _redis_up() -> bool:
-    import socket
-
-    with socket.socket() as s:
-        s.settimeout(0.3)
-        return s.connect_ex(("127.0.0.1", 6379)) == 0
-
-
 @pytest.mark.redis
-@pytest.mark.skipif(not _redis_up(), reason="no Redis server on 127.0.0.1:6379")
+@pytest.mark.skipif(not redis_up(), reason=NO_REDIS)
 def test_fan_out_across_workers_through_redis(trained_home: Any, tmp_path: Path) -> None:
     """Two app instances (two workers) on one Redis: a bar's prediction update computed by one
     reaches a subscriber connected to the other."""
-    settings = trained_home.model_copy(update={"redis_url": "redis://127.0.0.1:6379/0"})
+    settings = trained_home.model_copy(update={"redis_url": REDIS_URL})
     with app_client(settings) as first, app_client(settings) as second:
         user = make_user(first)
         with second.websocket_connect(f"/api/v1/ws/predictions/lgbm_aapl/AAPL?token={_token(user)}") as ws:

@@ -1,0 +1,51 @@
+"""Local network helpers for tests: the local Redis, free ports, waiting for a server, SSE reading."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from typing import Any
+
+import httpx
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+NO_REDIS = "no Redis server on 127.0.0.1:6379"
+
+
+def redis_up() -> bool:
+    """Whether the local Redis accepts connections (tests that need it skip otherwise)."""
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", 6379)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_http(url: str, proc: subprocess.Popen[Any] | None = None, timeout: float = 60.0) -> httpx.Response:
+    """GET ``url`` until the server answers (failing early if ``proc`` exits)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            assert proc is None or proc.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, f"no answer from {url} within {timeout:.0f} s"
+            time.sleep(0.3)
+
+
+def follow_sse(url: str, events: list[dict[str, Any]], until: str, timeout: float = 120.0) -> None:
+    """Append every SSE ``data:`` message of ``url`` (JSON) to ``events`` until one of type ``until``."""
+    with httpx.stream("GET", url, timeout=timeout) as r:
+        for line in r.iter_lines():
+            if line.startswith("data:"):
+                event = json.loads(line[5:])
+                events.append(event)
+                if event["type"] == until:
+                    return

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
+
+from filelock import FileLock
 
 from pipelines.settings import Settings
 
@@ -210,9 +213,25 @@ class MlflowTracker:
         return Path(download_artifacts(artifact_uri=source, dst_path=str(dst), tracking_uri=self.uri))
 
 
+_READY_STORES: set[str] = set()  # SQLite stores this process has created or migrated
+_READY_LOCK = threading.Lock()
+
+
 def open_tracker(settings: Settings) -> MlflowTracker:
-    """The tracker of this home: ``MLFLOW_TRACKING_URI`` or a SQLite store under the home."""
+    """The tracker of this home: ``MLFLOW_TRACKING_URI`` or a SQLite store under the home.
+
+    A SQLite store is created (or migrated) the first time under a file lock: MLflow builds its
+    tables on first use, and two processes doing that at once (``tradeforge serve --workers 2`` on
+    a fresh home) collide on the same migration ("duplicate column name").
+    """
     uri = settings.resolved_mlflow_uri()
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return MlflowTracker(uri, artifact_root=settings.home / "mlflow" / "artifacts")
+    artifacts = settings.home / "mlflow" / "artifacts"
+    if not uri.startswith("sqlite:///") or uri in _READY_STORES:
+        return MlflowTracker(uri, artifact_root=artifacts)
+    Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    settings.locks_dir.mkdir(parents=True, exist_ok=True)
+    with _READY_LOCK, FileLock(str(settings.locks_dir / "mlflow-store.lock"), timeout=300):
+        tracker = MlflowTracker(uri, artifact_root=artifacts)  # creates the tracking store's tables
+        tracker.client.search_registered_models(max_results=1)  # and the registry's
+        _READY_STORES.add(uri)
+    return tracker

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.net_support import free_port
+from tests.net_support import free_port, wait_http
 from tests.serving_support import SECRET
 
 
@@ -42,3 +42,37 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_two_workers_start_on_a_fresh_home_and_stream(tmp_path: Path) -> None:
+    """``--workers 2`` on an empty home: both workers create the stores at once (MLflow's tables are
+    built under a lock, else its migrations collide), and WebSocket streams work on the spawned
+    workers through the fan-out protocol."""
+    import json
+
+    from websockets.sync.client import connect
+
+    port = free_port()
+    env = {**os.environ, "TRADEFORGE_HOME": str(tmp_path / "home"), "TRADEFORGE_SECRET_KEY": SECRET}
+    exe = Path(sys.executable).with_name("tradeforge")
+    cmd = [str(exe), "serve", "--port", str(port), "--workers", "2", "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            assert wait_http(f"{base}/health", proc).status_code == 200
+        except AssertionError:
+            proc.terminate()
+            raise AssertionError(proc.communicate(timeout=30)[0].decode()[-3000:]) from None
+        account = {"username": "twoworkers", "password": "long-enough-pw"}
+        httpx.post(f"{base}/auth/register", json=account)
+        login = httpx.post(f"{base}/auth/login", json=account)
+        token = login.json()["access_token"]
+        for _ in range(4):  # connections land on either worker
+            with connect(f"ws://127.0.0.1:{port}/api/v1/ws/prices/AAPL?token={token}") as ws:
+                assert json.loads(ws.recv(timeout=30))["type"] == "authenticated"
+                first = json.loads(ws.recv(timeout=30))
+                assert first["type"] == "price_update" and first["price"] > 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -2,7 +2,8 @@
 
 A job event is raised in the process where it happens (the worker that accepted a job, or the one
 that schedules and runs the jobs). That process records the webhook deliveries once and publishes
-the event to the live hub's ``jobs`` topic; every worker relays that topic to its own SSE streams.
+the event to the live hub's ``jobs`` topic; every worker relays that topic to its own SSE streams
+(``pipelines.live.hub.relay``).
 With ``TRADEFORGE_REDIS_URL`` the hub is Redis, so a stream on any worker sees every job; without
 it the hub is in-process, which is all a single worker needs.
 """
@@ -10,39 +11,13 @@ it the hub is in-process, which is all a single worker needs.
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 import threading
-from collections.abc import Callable
 from typing import Any
 
-from pipelines.live.hub import CLOSE_OVERFLOW, Hub
-
-__all__ = ["JOB_EVENTS_TOPIC", "JobStreams", "job_webhook_event", "relay_job_events"]
-
-log = logging.getLogger("tradeforge.serving.jobs")
+__all__ = ["JOB_EVENTS_TOPIC", "JobStreams", "job_webhook_event"]
 
 JOB_EVENTS_TOPIC = "jobs"
 _QUEUE_SIZE = 1000
-_RELAY_QUEUE_SIZE = 10_000
-
-
-async def relay_job_events(hub: Hub, deliver: Callable[[dict[str, Any]], None]) -> None:
-    """Hand every job event published to ``hub`` (by any worker) to ``deliver``, until the hub closes.
-
-    Should this worker ever fall a whole queue behind, the hub drops its subscription; it subscribes
-    again (the events in between are lost to its streams, which keep their heartbeat).
-    """
-    while True:
-        sub = hub.subscribe(JOB_EVENTS_TOPIC, maxsize=_RELAY_QUEUE_SIZE)
-        try:
-            async for payload in sub:
-                deliver(json.loads(payload))
-        finally:
-            sub.close()
-        if sub.close_code != CLOSE_OVERFLOW:
-            return
-        log.warning("job event relay fell behind (%s); subscribing again", sub.close_reason)
 
 
 def job_webhook_event(event: dict[str, Any]) -> str | None:

@@ -32,6 +32,7 @@ from pipelines.db import (
 from pipelines.errors import AuthenticationError
 from pipelines.jobs import JobQueue
 from pipelines.jobs.tasks import default_tasks
+from pipelines.live.hub import relay
 from pipelines.models.base import ModelKind
 from pipelines.models.catalog import list_models
 from pipelines.models.registry import ModelRegistry
@@ -50,7 +51,7 @@ from pipelines.security.tokens import TokenPolicy, decode_token
 from pipelines.settings import Settings
 from pipelines.webhooks import SecretBox, WebhookDispatcher, WebhookService
 from serving.context import Principal, request_id_of
-from serving.jobstreams import JOB_EVENTS_TOPIC, JobStreams, job_webhook_event, relay_job_events
+from serving.jobstreams import JOB_EVENTS_TOPIC, JobStreams, job_webhook_event
 from serving.live import LiveService
 from serving.metrics import ApiMetrics
 
@@ -58,6 +59,7 @@ __all__ = ["Services", "ServicesDep", "open_services"]
 
 log = logging.getLogger("tradeforge.serving")
 _KEY_CACHE_SECONDS = 30.0
+KEY_REVOCATIONS_TOPIC = "auth:revocations"
 
 
 class Services:
@@ -91,7 +93,7 @@ class Services:
         self.live = LiveService(settings, predictions)
         self.leader: FileLock | None = None
         self.job_streams = JobStreams()
-        self._relay: asyncio.Future[None] | None = None
+        self._relays: list[asyncio.Future[None]] = []
         jobs.subscribe(self._on_job_event)
         self.metrics = ApiMetrics()
         self.started_at = datetime.now(UTC)
@@ -132,7 +134,16 @@ class Services:
         return principal
 
     def forget_api_keys(self, user_id: str | None = None) -> None:
-        """Drop cached keys (of one user, or all) after a revocation or a role change."""
+        """Drop cached keys (of one user, or all) after a revocation or a role change: here at once,
+        and in the other workers through the hub (with Redis; each worker caches keys for 30 s)."""
+        self._drop_cached_keys({"user_id": user_id})
+        try:
+            self.live.hub.publish(KEY_REVOCATIONS_TOPIC, {"user_id": user_id})
+        except Exception as exc:  # Redis unreachable: the others' caches expire within 30 s
+            log.warning("could not tell the other workers of a key revocation (%s)", exc)
+
+    def _drop_cached_keys(self, message: dict[str, Any]) -> None:
+        user_id = message.get("user_id")
         with self._lock:
             for digest in [d for d, (p, _) in self._keys.items() if user_id is None or p.user_id == user_id]:
                 self._keys.pop(digest, None)
@@ -335,16 +346,20 @@ class Services:
             if result.get("model_name"):
                 self.predictions.reload(str(result["model_name"]))
 
-    async def start_job_relay(self) -> None:
-        """Relay the hub's job events to this worker (subscribed when this returns)."""
-        self._relay = asyncio.ensure_future(relay_job_events(self.live.hub, self._deliver_job_event))
-        await asyncio.sleep(0)  # the relay's first step subscribes
+    async def start_relays(self) -> None:
+        """Follow the hub's job events and key revocations (subscribed when this returns)."""
+        hub = self.live.hub
+        self._relays = [
+            asyncio.ensure_future(relay(hub, JOB_EVENTS_TOPIC, self._deliver_job_event)),
+            asyncio.ensure_future(relay(hub, KEY_REVOCATIONS_TOPIC, self._drop_cached_keys)),
+        ]
+        await asyncio.sleep(0)  # each relay's first step subscribes
 
     async def aclose(self) -> None:
-        await self.live.close()  # closes the hub, which ends the job relay
-        if self._relay is not None:
+        await self.live.close()  # closes the hub, which ends the relays
+        for task in self._relays:
             with contextlib.suppress(BaseException):
-                await asyncio.wait_for(self._relay, 5.0)
+                await asyncio.wait_for(task, 5.0)
         self.jobs.close(wait=False)
         self.dispatcher.close(timeout=5.0)
         self.log_writer.close()
@@ -380,7 +395,7 @@ async def open_services(settings: Settings) -> Services:
     )
     services.leader = leader
     await services.live.start(run_feed=leader is not None)
-    await services.start_job_relay()
+    await services.start_relays()
     return services
 
 

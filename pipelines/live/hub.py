@@ -50,6 +50,7 @@ __all__ = [
     "open_hub",
     "prediction_topic",
     "price_topic",
+    "relay",
     "text_frame",
 ]
 
@@ -417,6 +418,28 @@ class RedisHub:
                 self._local.publish_payload(str(msg["channel"])[cut:], str(msg["data"]))
         finally:
             await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+
+
+async def relay(hub: Hub, topic: str, deliver: Callable[[Any], None], *, maxsize: int = 10_000) -> None:
+    """Hand every message published to ``topic`` (by any worker, decoded from JSON) to ``deliver``
+    until the hub closes: how a process follows a topic that is not a client's stream.
+
+    Should the consumer ever fall a whole queue behind, the hub drops its subscription; it subscribes
+    again (the messages in between are lost to it).
+    """
+    while True:
+        sub = hub.subscribe(topic, maxsize=maxsize)
+        try:
+            async for payload in sub:
+                try:
+                    deliver(json.loads(payload))
+                except Exception:  # one bad message must not end the relay
+                    log.exception("relay of %s failed on a message", topic)
+        finally:
+            sub.close()
+        if sub.close_code != CLOSE_OVERFLOW:
+            return
+        log.warning("relay of %s fell behind (%s); subscribing again", topic, sub.close_reason)
 
 
 def open_hub(redis_url: str | None, *, queue_size: int = DEFAULT_QUEUE_SIZE) -> LocalHub | RedisHub:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import jwt
 import pytest
 
-from tests.serving_support import PASSWORD, SECRET, assert_envelope, make_user
+from tests.net_support import NO_REDIS, REDIS_URL, redis_up
+from tests.serving_support import PASSWORD, SECRET, app_client, assert_envelope, make_user
 
 
 def test_register_login_refresh_flow(client: Any) -> None:
@@ -151,3 +153,21 @@ def test_password_is_stored_hashed(client: Any) -> None:
         stored = get_user_by_username(session, made["username"])
         assert stored is not None and stored.password_hash.startswith("$argon2")
         assert PASSWORD not in stored.password_hash
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not redis_up(), reason=NO_REDIS)
+def test_a_revoked_key_is_refused_at_once_by_every_worker(trained_home: Any) -> None:
+    """Workers cache a key for 30 s; a revocation on one worker reaches the others through Redis."""
+    settings = trained_home.model_copy(update={"redis_url": REDIS_URL})
+    with app_client(settings) as first, app_client(settings) as second:
+        user = make_user(first)
+        created = first.post("/api/v1/auth/keys", json={"name": "shared"}, headers=user["headers"]).json()
+        headers = {"X-API-Key": created["key"]}
+        assert second.get("/api/v1/auth/me", headers=headers).status_code == 200  # now cached there
+        assert first.delete(f"/api/v1/auth/keys/{created['id']}", headers=user["headers"]).status_code == 200
+        deadline = time.monotonic() + 5  # the relay is asynchronous: milliseconds, not the cache's 30 s
+        while (answer := second.get("/api/v1/auth/me", headers=headers)).status_code == 200:
+            assert time.monotonic() < deadline, "the other worker still accepts the revoked key"
+            time.sleep(0.02)
+        assert_envelope(answer, 401, "UNAUTHORIZED")

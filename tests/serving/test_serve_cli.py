@@ -39,6 +39,17 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
         denied = httpx.get(f"http://127.0.0.1:{port}/api/v1/models", timeout=5)
         assert denied.status_code == 401 and denied.json()["error"]["code"] == "UNAUTHORIZED"
         assert (tmp_path / "home" / "app.db").is_file()
+        # Behind a reverse proxy on this host (uvicorn trusts X-Forwarded-For from FORWARDED_ALLOW_IPS,
+        # 127.0.0.1 by default) anonymous callers are limited per real client, not per proxy.
+        url = f"http://127.0.0.1:{port}/api/v1/models"
+
+        def remaining(client: str) -> int:
+            answer = httpx.get(url, headers={"X-Forwarded-For": client}, timeout=5)
+            return int(answer.headers["x-ratelimit-remaining"])
+
+        first = remaining("203.0.113.7")
+        assert remaining("203.0.113.7") == first - 1
+        assert remaining("198.51.100.9") == first  # another client: its own bucket
     finally:
         proc.terminate()
         proc.wait(timeout=20)

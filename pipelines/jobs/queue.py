@@ -20,9 +20,7 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
-from multiprocessing.process import BaseProcess
+from multiprocessing.connection import wait
 from types import TracebackType
 from typing import Any
 
@@ -37,40 +35,28 @@ from pipelines.jobs.records import (
     RESTART_REASON,
     JobInfo,
     Requester,
+    cancel_requested,
     check_owner,
+    claim,
+    fail_running,
     load_job,
     queue_position,
+    queued_demands,
     queued_ids,
+    save_outcome,
+    save_progress,
+    save_reasons,
 )
 from pipelines.jobs.registry import TaskRegistry
 from pipelines.jobs.resources import Demand, Free, PsutilProbe, ResourceProbe, insufficiency
 from pipelines.jobs.resources import too_large_for_machine as _too_large
 from pipelines.jobs.views import queue_snapshot, resource_view
-from pipelines.jobs.worker import run_job
+from pipelines.jobs.workers import WorkerRun
 from pipelines.settings import Settings
 
 __all__ = ["JobQueue"]
 
 log = logging.getLogger(__name__)
-
-_TERMINATE_GRACE_SECONDS = 5.0
-
-
-@dataclass(eq=False)
-class _Running:
-    job_id: str
-    kind: str
-    user_id: str | None
-    demand: Demand
-    process: BaseProcess
-    conn: Connection
-    description: str
-    progress: float = 0.0
-    dirty: bool = False  # progress/description changed since the last write
-    last_flush: float = 0.0
-    eof: bool = False
-    outcome: tuple[str, Any] | None = None
-    cancelled: bool = False
 
 
 class JobQueue:
@@ -100,7 +86,7 @@ class JobQueue:
         self._context = multiprocessing.get_context("spawn")
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
-        self._running: dict[str, _Running] = {}
+        self._running: dict[str, WorkerRun] = {}
         self._wake_r, self._wake_w = self._context.Pipe(duplex=False)
         self._thread: threading.Thread | None = None
         self._closing = False
@@ -138,8 +124,7 @@ class JobQueue:
             self._thread.join()
         with self._lock:
             for run in list(self._running.values()):
-                _stop(run.process)
-                run.conn.close()
+                run.abandon()
             self._running.clear()
             self._changed.notify_all()
 
@@ -276,15 +261,8 @@ class JobQueue:
             self._wake_w.send_bytes(b"!")
 
     def _recover(self) -> None:
-        now = utc_now()
         with self.database.transaction() as s:
-            stale = list(s.execute(select(Job.id, Job.kind, Job.user_id).where(Job.status == "running")))
-            if stale:
-                s.execute(
-                    update(Job)
-                    .where(Job.status == "running")
-                    .values(status="failed", error=RESTART_REASON, finished_at=now, worker_pid=None)
-                )
+            stale = fail_running(s)
         for job_id, kind, owner in stale:
             log.warning("job %s (%s) failed: %s", job_id, kind, RESTART_REASON)
             self._completed(job_id, kind, owner, "failed", None, RESTART_REASON)
@@ -310,9 +288,7 @@ class JobQueue:
                             timeout = min(timeout, due)
                 waitables: list[Any] = [self._wake_r]
                 for run in self._running.values():
-                    waitables.append(run.process.sentinel)
-                    if not run.eof:
-                        waitables.append(run.conn)
+                    waitables.extend(run.waitables())
             ready = wait(waitables, max(0.0, timeout))
             with self._lock:
                 if self._closing:
@@ -336,13 +312,7 @@ class JobQueue:
         free = Free.of(self.probe, [r.demand for r in self._running.values()])
         reasons: dict[str, str | None] = {}
         with self.database.session() as s:
-            queued = list(
-                s.execute(
-                    select(Job.id, Job.est_cpu_cores, Job.est_ram_gb, Job.reason)
-                    .where(Job.status == "queued")
-                    .order_by(Job.created_at, Job.id)
-                )
-            )
+            queued = queued_demands(s)
         waiting = 0
         for job_id, cores, ram, old_reason in queued:
             demand = Demand(cores, ram)
@@ -363,103 +333,60 @@ class JobQueue:
                 reasons[job_id] = reason
         if reasons:
             with self.database.transaction() as s:
-                for job_id, reason in reasons.items():
-                    s.execute(
-                        update(Job).where(Job.id == job_id, Job.status == "queued").values(reason=reason)
-                    )
+                save_reasons(s, reasons)
 
     def _launch(self, job_id: str, demand: Demand) -> bool:
         """Claim a queued job and start its worker; False when someone else took or cancelled it."""
         with self.database.transaction() as s:
-            claimed = s.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.status == "queued")
-                .values(status="running", started_at=utc_now(), reason=None)
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            job = claim(s, job_id)
+            if job is None:
                 return False
-            job = s.get_one(Job, job_id)
             kind, params, owner, description = job.kind, dict(job.params), job.user_id, job.description
         try:
-            spec = self.tasks.get(kind)
-            parent_end, child_end = self._context.Pipe(duplex=False)
-            process = self._context.Process(
-                target=run_job,
-                args=(spec.fn, params, job_id, self.settings, child_end),
-                name=f"tradeforge-job-{job_id[:8]}",
+            run = WorkerRun.start(
+                self._context,
+                self.tasks.get(kind).fn,
+                params,
+                self.settings,
+                job_id=job_id,
+                kind=kind,
+                user_id=owner,
+                demand=demand,
+                description=description,
             )
-            process.start()
-            child_end.close()
         except Exception as exc:
             log.exception("job %s could not start", job_id)
             self._write_outcome(job_id, "failed", None, f"the job could not start: {exc}")
             self._completed(job_id, kind, owner, "failed", None, f"the job could not start: {exc}")
             return True
-        run = _Running(job_id, kind, owner, demand, process, parent_end, description)
-        run.last_flush = time.monotonic()
         self._running[job_id] = run
         with self.database.transaction() as s:
-            s.execute(update(Job).where(Job.id == job_id).values(worker_pid=process.pid))
+            s.execute(update(Job).where(Job.id == job_id).values(worker_pid=run.process.pid))
         data = {"task_id": job_id, "task_type": kind, "description": description}
         self.events.publish("task_running", data, owner)
         self._changed.notify_all()
         return True
 
-    def _drain(self, run: _Running) -> None:
-        while not run.eof:
-            try:
-                if not run.conn.poll():
-                    return
-                message = run.conn.recv()
-            except (EOFError, OSError):
-                run.eof = True
-                return
-            if message[0] == "progress":
-                _, progress, description = message
-                if progress is not None:
-                    run.progress = progress
-                if description is not None:
-                    run.description = description
-                run.dirty = True
-            else:
-                run.outcome = message
+    def _drain(self, run: WorkerRun) -> None:
+        run.read()
         if run.dirty and time.monotonic() - run.last_flush >= self.progress_interval:
             self._flush(run, time.monotonic())
 
-    def _flush(self, run: _Running, now: float) -> None:
+    def _flush(self, run: WorkerRun, now: float) -> None:
         with self.database.transaction() as s:
-            s.execute(
-                update(Job)
-                .where(Job.id == run.job_id)
-                .values(progress=run.progress, description=run.description)
-            )
+            save_progress(s, run.job_id, run.progress, run.description)
         run.dirty, run.last_flush = False, now
         data = {"task_id": run.job_id, "description": run.description, "progress": round(run.progress, 2)}
         self.events.publish("task_description_update", data, run.user_id)
 
-    def _terminate(self, run: _Running) -> None:
-        run.cancelled = True
-        _stop(run.process)
-        self._drain(run)
+    def _terminate(self, run: WorkerRun) -> None:
+        run.stop()
         self._finish(run)
 
-    def _finish(self, run: _Running) -> None:
+    def _finish(self, run: WorkerRun) -> None:
         """The worker has exited: record the job's outcome and free its resources."""
-        run.process.join(_TERMINATE_GRACE_SECONDS)
+        status, result, error = run.reap()
         self._running.pop(run.job_id, None)
-        run.conn.close()
-        result: dict[str, Any] | None = None
-        error: str | None = None
-        if run.cancelled:
-            status, error = "cancelled", "cancelled by request"
-        elif run.outcome is not None and run.outcome[0] == "done":
-            status, result = "completed", run.outcome[1]
-            run.progress, run.dirty = 100.0, True
-        elif run.outcome is not None:
-            status, error = "failed", str(run.outcome[1])
-        else:
-            status = "failed"
-            error = f"the worker process exited unexpectedly (exit code {run.process.exitcode})"
         if run.dirty:
             self._flush(run, time.monotonic())
         self._write_outcome(run.job_id, status, result, error)
@@ -469,11 +396,7 @@ class JobQueue:
         self, job_id: str, status: str, result: dict[str, Any] | None, error: str | None
     ) -> None:
         with self.database.transaction() as s:
-            s.execute(
-                update(Job)
-                .where(Job.id == job_id)
-                .values(status=status, result=result, error=error, finished_at=utc_now(), reason=None)
-            )
+            save_outcome(s, job_id, status, result, error)
 
     def _completed(
         self, job_id: str, kind: str, owner: str | None, status: str, result: Any, error: str | None
@@ -491,21 +414,7 @@ class JobQueue:
         if not self._running:
             return
         with self.database.session() as s:
-            wanted = set(
-                s.scalars(
-                    select(Job.id).where(Job.id.in_(list(self._running)), Job.cancel_requested.is_(True))
-                )
-            )
+            wanted = cancel_requested(s, list(self._running))
         for job_id in wanted:
             if job_id in self._running:
                 self._terminate(self._running[job_id])
-
-
-def _stop(process: BaseProcess) -> None:
-    """Terminate a worker and reap it (SIGTERM, then SIGKILL after a grace period)."""
-    if process.is_alive():
-        process.terminate()
-        process.join(_TERMINATE_GRACE_SECONDS)
-    if process.is_alive():
-        process.kill()
-        process.join(_TERMINATE_GRACE_SECONDS)

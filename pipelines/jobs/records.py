@@ -1,27 +1,35 @@
-"""Jobs as callers see them (``JobInfo``), who may see them, and the queue-order queries."""
+"""Jobs as callers see them (``JobInfo``), who may see them, and the queries and writes of the queue."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from pipelines.db.job_models import Job
-from pipelines.db.types import isoformat_utc
+from pipelines.db.types import isoformat_utc, utc_now
 from pipelines.errors import DataNotFoundError, PermissionDeniedError
 
 __all__ = [
     "RESTART_REASON",
     "JobInfo",
     "Requester",
+    "cancel_requested",
     "check_owner",
+    "claim",
+    "fail_running",
     "kind_label",
     "load_job",
     "queue_position",
+    "queued_demands",
     "queued_ids",
+    "save_outcome",
+    "save_progress",
+    "save_reasons",
 ]
 
 RESTART_REASON = "the server restarted while this job was running"
@@ -164,3 +172,69 @@ def load_job(session: Session, job_id: str) -> Job:
     if job is None:
         raise DataNotFoundError(f"no job with id {job_id!r}")
     return job
+
+
+# -- the scheduler's reads and writes ------------------------------------------------------------------
+def queued_demands(session: Session) -> list[tuple[str, float, float, str | None]]:
+    """Queued jobs in admission order: id, declared CPU cores and RAM (GB), the reason it waits."""
+    rows = session.execute(
+        select(Job.id, Job.est_cpu_cores, Job.est_ram_gb, Job.reason)
+        .where(Job.status == "queued")
+        .order_by(Job.created_at, Job.id)
+    )
+    return [(job_id, cores, ram, reason) for job_id, cores, ram, reason in rows]
+
+
+def save_reasons(session: Session, reasons: Mapping[str, str | None]) -> None:
+    """Why each still-queued job waits (None: it no longer does)."""
+    for job_id, reason in reasons.items():
+        session.execute(update(Job).where(Job.id == job_id, Job.status == "queued").values(reason=reason))
+
+
+def claim(session: Session, job_id: str) -> Job | None:
+    """Mark a queued job running (atomically); None when another scheduler or a cancel got it first."""
+    claimed = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "queued")
+        .values(status="running", started_at=utc_now(), reason=None)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.get_one(Job, job_id)
+
+
+def save_progress(session: Session, job_id: str, progress: float, description: str) -> None:
+    session.execute(update(Job).where(Job.id == job_id).values(progress=progress, description=description))
+
+
+def save_outcome(
+    session: Session, job_id: str, status: str, result: dict[str, Any] | None, error: str | None
+) -> None:
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(status=status, result=result, error=error, finished_at=utc_now(), reason=None)
+    )
+
+
+def fail_running(session: Session) -> list[tuple[str, str, str | None]]:
+    """Fail the jobs a previous process left running (``RESTART_REASON``); their id, kind, owner."""
+    stale = [
+        (job_id, kind, owner)
+        for job_id, kind, owner in session.execute(
+            select(Job.id, Job.kind, Job.user_id).where(Job.status == "running")
+        )
+    ]
+    if stale:
+        session.execute(
+            update(Job)
+            .where(Job.status == "running")
+            .values(status="failed", error=RESTART_REASON, finished_at=utc_now(), worker_pid=None)
+        )
+    return stale
+
+
+def cancel_requested(session: Session, job_ids: list[str]) -> set[str]:
+    """Which of ``job_ids`` someone asked (through the database) to cancel."""
+    rows = session.scalars(select(Job.id).where(Job.id.in_(job_ids), Job.cancel_requested.is_(True)))
+    return set(rows)

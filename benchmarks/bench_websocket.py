@@ -26,9 +26,10 @@ Per bar (one ``prediction_update`` publish, identified by its ``sent_at``):
 
 "Serialized once": the server is started through this file (``--serve``), which wraps
 ``pipelines.live.hub.dumps`` (the hub's only serializer) with a counter and then runs the same
-``tradeforge serve`` command function; the count of ``prediction_update`` serializations during the
-window must equal the number of publishes seen, and every subscriber's payload of a publish must be
-byte-identical.
+``tradeforge serve`` command function; the client reads the counts at the window's start and end
+(SIGUSR1 asks the server to write them, so no timer runs in the server meanwhile). The count of
+``prediction_update`` serializations during the window must equal the number of publishes seen, and
+every subscriber's payload of a publish must be byte-identical.
 
 The server and the client are pinned to different CPUs when there are two or more. Seeded
 (synthetic seed 42, model seed 42). JSON results in benchmarks/results/websocket.json.
@@ -43,11 +44,11 @@ import os
 import platform
 import resource
 import select
+import signal
 import socket
 import struct
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter, defaultdict
 from contextlib import suppress
@@ -89,14 +90,12 @@ def serve_instrumented(port: int, counts_path: Path) -> None:
 
     hub.dumps = counted  # a module global, looked up at each publish
 
-    def writer() -> None:  # off the hot path: a snapshot every 0.1 s
-        while True:
-            tmp = counts_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({**counts, "at": time.time()}))
-            tmp.replace(counts_path)
-            time.sleep(0.1)
+    def snapshot(*_: object) -> None:  # on demand (SIGUSR1), so no timer competes with the fan-out
+        tmp = counts_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({**counts, "at": time.time()}))
+        tmp.replace(counts_path)
 
-    threading.Thread(target=writer, daemon=True).start()
+    signal.signal(signal.SIGUSR1, snapshot)
     serve(port=port, workers=1, log_level="warning")
 
 
@@ -274,10 +273,18 @@ def _pct(values: list[float]) -> dict[str, float]:
     }
 
 
-def _counts(path: Path) -> dict[str, float]:
-    with suppress(FileNotFoundError, ValueError):
-        out: dict[str, float] = json.loads(path.read_text())
-        return out
+def _counts(path: Path, server_pid: int, client: Client) -> dict[str, float]:
+    """The server's serialization counts now: asks for a snapshot (SIGUSR1) and waits for it,
+    reading the subscribers' sockets meanwhile."""
+    asked = time.time()
+    os.kill(server_pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        with suppress(FileNotFoundError, ValueError):
+            out: dict[str, float] = json.loads(path.read_text())
+            if out.get("at", 0.0) >= asked:
+                return out
+        client.poll(0.01)
     return {}
 
 
@@ -293,10 +300,14 @@ def measure(
         client.run_for(3.0)  # let the connection-time publishes drain
         client.recording = True  # before the first counter snapshot: no publish counted unseen
         client.run_for(0.25)
-        before, cpu0, user0 = _counts(counts_path), cpu_seconds(server_pid), client.user_seconds
+        before, cpu0, user0 = (
+            _counts(counts_path, server_pid, client),
+            cpu_seconds(server_pid),
+            client.user_seconds,
+        )
         window_start = time.time()
         client.run_for(bars * 60.0 / speed + 0.5)
-        after, cpu = _counts(counts_path), cpu_seconds(server_pid) - cpu0
+        after, cpu = _counts(counts_path, server_pid, client), cpu_seconds(server_pid) - cpu0
         window_end = time.time()
         client.run_for(0.3)  # the deliveries of the last counted publish
         client.recording = False

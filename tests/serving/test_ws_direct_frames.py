@@ -7,7 +7,10 @@ frames must survive.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,9 +18,9 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import httpx
-import pytest
 import uvicorn
-from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+from websockets.streams import StreamReader
 from websockets.sync.client import ClientConnection, connect
 
 from pipelines.accounts import register_user
@@ -107,34 +110,83 @@ def test_streams_are_written_directly_and_arrive_in_order(trained_home: Settings
             assert _json(channel) == {"type": "price_update", "symbol": "SPY", "price": 1.5}
 
 
+def _raw_client(base: str, path: str) -> socket.socket:
+    """A WebSocket client that completes the handshake and then never reads (a stalled consumer);
+    its small receive buffer keeps what the kernel absorbs for it small."""
+    host, port = base.removeprefix("ws://").split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    return sock
+
+
+def _drain_frames(sock: socket.socket) -> tuple[list[str], Frame]:
+    """Everything the server sent after the handshake: the text messages and the close frame."""
+    sock.settimeout(10)
+    data = bytearray()
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    data = data[data.index(b"\r\n\r\n") + 4 :]
+    texts: list[str] = []
+    while True:
+        reader = StreamReader()
+        reader.feed_data(bytes(data))
+        parser = Frame.parse(reader.read_exact, mask=False)
+        try:
+            next(parser)
+        except StopIteration as done:
+            frame: Frame = done.value
+            data = data[len(data) - len(reader.buffer) :] if reader.buffer else bytearray()
+            if frame.opcode == Opcode.CLOSE:
+                return texts, frame
+            texts.append(frame.data.decode())
+            continue
+        chunk = sock.recv(1 << 20)  # the frame is not complete yet
+        assert chunk, "the server closed the socket without a close frame"
+        data += chunk
+
+
 def test_a_slow_direct_subscriber_is_closed_and_the_others_get_everything(trained_home: Settings) -> None:
     with serve(trained_home.model_copy(update={"ws_queue_size": 4})) as (services, base, token):
         hub, topic = services.live.hub, price_topic("SPY")
-        url = f"{base}/api/v1/ws/prices/SPY?token={token}"
-        with connect(url) as fast, connect(url, max_queue=1) as slow:  # slow: stops reading at 1 message
-            for ws in (fast, slow):
-                assert _json(ws)["type"] == "authenticated"
-                assert _json(ws)["type"] == "price_update"
-            _wait(
-                lambda: len(hub.subscriptions(topic)) == 2 and all(s.direct for s in hub.subscriptions(topic))
-            )
-            subs = hub.subscriptions(topic)
-            pad = "x" * 16_000
-            sent = 0
-            while subs[1].close_code is None:
-                assert sent < 5_000, "the slow subscriber was never closed"
+        path = f"/api/v1/ws/prices/SPY?token={token}"
+        with connect(base + path) as fast:
+            assert _json(fast)["type"] == "authenticated"
+            assert _json(fast)["type"] == "price_update"
+            _wait(lambda: [s.direct for s in hub.subscriptions(topic)] == [True])
+            fast_sub = hub.subscriptions(topic)[0]
+            slow = _raw_client(base, path)
+            try:
+                _wait(
+                    lambda: (
+                        len(hub.subscriptions(topic)) == 2 and all(s.direct for s in hub.subscriptions(topic))
+                    )
+                )
+                slow_sub = next(s for s in hub.subscriptions(topic) if s is not fast_sub)
+                pad = "x" * 16_000
+                sent = 0
+                while slow_sub.close_code is None:
+                    assert sent < 5_000, "the slow subscriber was never closed"
+                    hub.publish(topic, {"type": "price_update", "seq": sent, "pad": pad})
+                    assert _json(fast)["seq"] == sent  # the fast one keeps up, message by message
+                    sent += 1
+                assert slow_sub.close_code == CLOSE_OVERFLOW and "slow consumer" in (
+                    slow_sub.close_reason or ""
+                )
+                assert fast_sub.close_code is None  # nobody else is affected
                 hub.publish(topic, {"type": "price_update", "seq": sent, "pad": pad})
-                assert _json(fast)["seq"] == sent  # the fast one keeps up, message by message
-                sent += 1
-            assert subs[1].close_code == CLOSE_OVERFLOW and "slow consumer" in (subs[1].close_reason or "")
-            assert subs[0].close_code is None  # nobody else is affected
-            hub.publish(topic, {"type": "price_update", "seq": sent, "pad": pad})
-            assert _json(fast)["seq"] == sent
-            # The slow client, reading at last, gets what was written and then the close with the reason.
-            seqs = []
-            with pytest.raises(ConnectionClosed) as closed:
-                while True:
-                    seqs.append(json.loads(slow.recv(timeout=10))["seq"])
-            assert closed.value.rcvd is not None and closed.value.rcvd.code == CLOSE_OVERFLOW
-            assert "slow consumer" in closed.value.rcvd.reason
-            assert seqs == list(range(sent))  # all it was sent before the close, in order; none after
+                assert _json(fast)["seq"] == sent
+                # The stalled client, reading at last, gets what was written, then the close and its reason.
+                texts, close = _drain_frames(slow)
+            finally:
+                slow.close()
+        messages = [json.loads(t) for t in texts]
+        assert [m["type"] for m in messages[:2]] == ["authenticated", "price_update"]
+        assert [m["seq"] for m in messages[2:]] == list(range(sent))  # in order, none after the close
+        code, reason = int.from_bytes(close.data[:2], "big"), close.data[2:].decode()
+        assert code == CLOSE_OVERFLOW and "slow consumer" in reason

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, delete, get, post
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from pipelines.accounts import authenticate, issue_tokens, public_user, refresh_tokens, register_user
@@ -148,7 +149,9 @@ class ApiKeyController(Controller):
         responses=doc(a.RevokedApiKey, ex.REVOKED_API_KEY, 400, 401, 403, 404),
         sync_to_thread=True,
     )
-    def revoke_key(self, services: ServicesDep, key_id: str, principal: PrincipalDep) -> dict[str, Any]:
+    def revoke_key(
+        self, services: ServicesDep, key_id: FromPath[str], principal: PrincipalDep
+    ) -> dict[str, Any]:
         with services.database.transaction() as session:
             record = revoke_api_key(session, key_id, user_id=principal.user_id, is_admin=principal.is_admin)
             answer = _key_dict(record)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
@@ -57,7 +57,9 @@ class JobController(Controller):
         responses=doc(j.Job, j.JOB, 400, 401, 403, 404),
         sync_to_thread=True,
     )
-    def get_job(self, services: ServicesDep, principal: PrincipalDep, job_id: str) -> dict[str, Any]:
+    def get_job(
+        self, services: ServicesDep, principal: PrincipalDep, job_id: FromPath[str]
+    ) -> dict[str, Any]:
         return services.jobs.get(job_id, principal).as_dict()
 
     @post(
@@ -67,7 +69,7 @@ class JobController(Controller):
         responses=doc(j.Job, {**j.JOB, "status": "cancelled"}, 400, 401, 403, 404, 409),
         sync_to_thread=True,
     )
-    def cancel(self, services: ServicesDep, principal: PrincipalDep, job_id: str) -> dict[str, Any]:
+    def cancel(self, services: ServicesDep, principal: PrincipalDep, job_id: FromPath[str]) -> dict[str, Any]:
         return services.jobs.cancel(job_id, principal).as_dict()
 
 
@@ -78,7 +80,7 @@ class JobController(Controller):
     responses=doc(j.Job, j.JOB, 400, 401, 403, 404),
     sync_to_thread=True,
 )
-def job_alias(services: ServicesDep, principal: PrincipalDep, job_id: str) -> dict[str, Any]:
+def job_alias(services: ServicesDep, principal: PrincipalDep, job_id: FromPath[str]) -> dict[str, Any]:
     return services.jobs.get(job_id, principal).as_dict()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from pipelines.data.market import history, quote
 from serving.schemas import doc
@@ -26,7 +26,7 @@ class MarketController(Controller):
         responses=doc(t.Quote, tx.QUOTE, 400, 401, 404),
         sync_to_thread=True,
     )
-    def get_quote(self, services: ServicesDep, symbol: str) -> dict[str, Any]:
+    def get_quote(self, services: ServicesDep, symbol: FromPath[str]) -> dict[str, Any]:
         return quote(services.settings, symbol)
 
     @get(
@@ -38,7 +38,7 @@ class MarketController(Controller):
     def get_history(
         self,
         services: ServicesDep,
-        symbol: str,
+        symbol: FromPath[str],
         period: str = Parameter(default="1mo", description="1d 5d 1mo 3mo 6mo 1y 2y 5y 10y ytd max"),
         interval: str = Parameter(default="1d", description="1m 2m 5m 15m 30m 60m 90m 1h 1d 5d 1wk 1mo 3mo"),
     ) -> dict[str, Any]:

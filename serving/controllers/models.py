@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_200_OK
 
 from pipelines.errors import PermissionDeniedError, TradeforgeError
@@ -111,7 +111,7 @@ class ModelController(Controller):
         responses=doc(a.ModelDetail, ex.MODEL_DETAIL, 400, 401, 404),
         sync_to_thread=True,
     )
-    def get_model(self, services: ServicesDep, model_name: str) -> dict[str, Any]:
+    def get_model(self, services: ServicesDep, model_name: FromPath[str]) -> dict[str, Any]:
         loaded = {m.version for m in services.registry.loaded() if m.name == model_name}
         return describe_model(services.registry.tracker, model_name, loaded_versions=loaded)
 
@@ -122,7 +122,9 @@ class ModelController(Controller):
         responses=doc(a.ModelDeleted, ex.MODEL_DELETED, 400, 401, 403, 404),
         sync_to_thread=True,
     )
-    def delete_model(self, services: ServicesDep, model_name: str, principal: PrincipalDep) -> dict[str, Any]:
+    def delete_model(
+        self, services: ServicesDep, model_name: FromPath[str], principal: PrincipalDep
+    ) -> dict[str, Any]:
         if not principal.is_admin:
             raise PermissionDeniedError("deleting a registered model needs the admin role")
         describe_model(services.registry.tracker, model_name)  # 404 when unknown
@@ -137,7 +139,7 @@ class ModelController(Controller):
         responses=doc(a.ModelReloaded, ex.MODEL_RELOADED, 400, 401, 404),
         sync_to_thread=True,
     )
-    def reload_model(self, services: ServicesDep, model_name: str) -> dict[str, Any]:
+    def reload_model(self, services: ServicesDep, model_name: FromPath[str]) -> dict[str, Any]:
         services.predictions.reload(model_name)
         loaded = services.registry.load(model_name)
         return {

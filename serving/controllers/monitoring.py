@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from pipelines import monitoring
@@ -39,7 +39,9 @@ class MonitoringController(Controller):
         responses=doc(a.ModelUsage, ex.MODEL_USAGE, 400, 401),
         sync_to_thread=True,
     )
-    def model(self, services: ServicesDep, principal: PrincipalDep, model_name: str) -> dict[str, Any]:
+    def model(
+        self, services: ServicesDep, principal: PrincipalDep, model_name: FromPath[str]
+    ) -> dict[str, Any]:
         services.log_writer.flush()
         with services.database.session() as session:
             return monitoring.model(session, model_name, principal.scope_user_id)

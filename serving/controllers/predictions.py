@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_200_OK
 
 from pipelines.errors import DataNotFoundError, InvalidRequestError
@@ -270,8 +270,8 @@ class PredictionsController(Controller):
     def signals(
         self,
         services: ServicesDep,
-        model_name: str,
-        symbol: str,
+        model_name: FromPath[str],
+        symbol: FromPath[str],
         days: int = Parameter(default=30, ge=1, le=3650, description="bars of history"),
     ) -> dict[str, Any]:
         return services.predictions.signal_history(model_name, symbol, days).as_dict()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from pipelines.webhooks import EVENTS
@@ -89,7 +89,9 @@ class WebhookController(Controller):
         responses=doc(w.WebhookDeleted, w.DELETED, 400, 401, 403, 404),
         sync_to_thread=True,
     )
-    def delete_hook(self, services: ServicesDep, principal: PrincipalDep, webhook_id: str) -> dict[str, Any]:
+    def delete_hook(
+        self, services: ServicesDep, principal: PrincipalDep, webhook_id: FromPath[str]
+    ) -> dict[str, Any]:
         with services.database.transaction() as session:
             services.webhooks.delete(
                 session, webhook_id, user_id=principal.user_id, is_admin=principal.is_admin
@@ -106,7 +108,7 @@ class WebhookController(Controller):
         self,
         services: ServicesDep,
         principal: PrincipalDep,
-        webhook_id: str,
+        webhook_id: FromPath[str],
         status: str | None = Parameter(default=None, description="pending, delivered or failed"),
         limit: int = Parameter(default=100, ge=1, le=500),
     ) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath
 
 from pipelines.data.market import quote
 from pipelines.data.symbols import parse_symbol
@@ -153,7 +154,7 @@ async def _ping_only(socket: WebSocket[Any, Any, Any], services: Services, princ
 
 
 @websocket("/api/v1/ws/prices/{symbol:str}")
-async def prices(socket: WebSocket[Any, Any, Any], symbol: str) -> None:
+async def prices(socket: WebSocket[Any, Any, Any], symbol: FromPath[str]) -> None:
     """001: ``price_update`` messages for ``symbol`` as bars close (the latest price first)."""
     services = _services(socket)
     principal = await _authenticate(socket, services)
@@ -179,7 +180,9 @@ async def prices(socket: WebSocket[Any, Any, Any], symbol: str) -> None:
 
 
 @websocket("/api/v1/ws/predictions/{model_name:str}/{symbol:str}")
-async def predictions(socket: WebSocket[Any, Any, Any], model_name: str, symbol: str) -> None:
+async def predictions(
+    socket: WebSocket[Any, Any, Any], model_name: FromPath[str], symbol: FromPath[str]
+) -> None:
     """001: ``prediction_update`` messages (signal, confidence, recommendation, current_price)."""
     services = _services(socket)
     principal = await _authenticate(socket, services)

@@ -10,9 +10,9 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from pipelines import monitoring
 from serving.context import PrincipalDep
-from serving.schemas import admin as a
-from serving.schemas import admin_examples as ex
 from serving.schemas import doc
+from serving.schemas import monitoring as a
+from serving.schemas import monitoring_examples as ex
 from serving.services import ServicesDep
 
 __all__ = ["MonitoringController"]

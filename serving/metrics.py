@@ -51,6 +51,21 @@ class ApiMetrics:
             "Requests admitted without counting because the rate-limit store was unreachable.",
             registry=self.registry,
         )
+        self.stream_subscriptions = Gauge(
+            "tradeforge_stream_subscriptions",
+            "Open live subscriptions of this worker by kind: prices, predictions (WebSocket streams) and "
+            "the worker's own relays (jobs, auth).",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.sse_streams = Gauge(
+            "tradeforge_sse_streams", "Open task-event (SSE) streams of this worker.", registry=self.registry
+        )
+        self.slow_consumers = Counter(
+            "tradeforge_ws_slow_consumers_total",
+            "WebSocket streams closed (1008) because the client fell too far behind.",
+            registry=self.registry,
+        )
         self.log_drops = Gauge(
             "tradeforge_log_rows_dropped",
             "Log rows dropped because the writer queue was full.",

@@ -270,6 +270,11 @@ class LocalHub:
             topics = [self._topics.get(topic, {})] if topic is not None else list(self._topics.values())
             return sum(len(group) for loops in topics for group in loops.values())
 
+    def topic_counts(self) -> dict[str, int]:
+        """Open subscriptions per topic (for metrics)."""
+        with self._lock:
+            return {topic: sum(len(g) for g in loops.values()) for topic, loops in self._topics.items()}
+
     def subscriptions(self, topic: str) -> list[Subscription]:
         """The open subscriptions of ``topic`` (every loop), in delivery order."""
         with self._lock:
@@ -385,6 +390,10 @@ class RedisHub:
     def subscriber_count(self, topic: str | None = None) -> int:
         """Local subscribers of this process."""
         return self._local.subscriber_count(topic)
+
+    def topic_counts(self) -> dict[str, int]:
+        """This process's open subscriptions per topic."""
+        return self._local.topic_counts()
 
     def subscriptions(self, topic: str) -> list[Subscription]:
         """This process's open subscriptions of ``topic``."""

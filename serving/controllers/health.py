@@ -133,6 +133,13 @@ def metrics(services: ServicesDep) -> Response[bytes]:
     for model in loaded:
         services.metrics.model_load.labels(model.name, model.version).set(model.load_seconds)
     services.metrics.log_drops.set(services.log_writer.stats.dropped)
+    kinds: dict[str, int] = {"prices": 0, "predictions": 0}
+    for topic, count in services.live.hub.topic_counts().items():
+        kind = topic.split(":", 1)[0]
+        kinds[kind] = kinds.get(kind, 0) + count
+    for kind, count in kinds.items():
+        services.metrics.stream_subscriptions.labels(kind).set(count)
+    services.metrics.sse_streams.set(len(services.job_streams))
     return Response(services.metrics.render(), media_type=MediaType.TEXT + "; version=0.0.4")
 
 

@@ -110,6 +110,7 @@ async def _pump(socket: WebSocket[Any, Any, Any], sub: Subscription) -> None:
             await socket.send_text(await sub.get())
     except SubscriptionClosed as closed:
         if closed.code == CLOSE_POLICY:
+            _services(socket).metrics.slow_consumers.inc()
             with suppress(Exception):
                 await socket.close(code=CLOSE_POLICY, reason=closed.reason[:120])
 

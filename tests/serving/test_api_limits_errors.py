@@ -132,6 +132,15 @@ def test_prometheus_metrics(client: Any) -> None:
     assert "tradeforge_http_request_duration_seconds_bucket" in text
     assert 'tradeforge_predictions_total{model="lgbm_aapl"' in text
     assert 'tradeforge_model_load_seconds{model="lgbm_aapl",version="1"}' in text
+    # Live streams: the worker's own relays (job events, key revocations) and open WebSocket streams.
+    assert 'tradeforge_stream_subscriptions{kind="jobs"} 1.0' in text
+    assert 'tradeforge_stream_subscriptions{kind="auth"} 1.0' in text
+    token = user["headers"]["Authorization"].split()[1]
+    with client.websocket_connect(f"/api/v1/ws/prices/AAPL?token={token}") as ws:
+        assert ws.receive_json()["type"] == "authenticated"
+        assert ws.receive_json()["type"] == "price_update"
+        assert 'tradeforge_stream_subscriptions{kind="prices"} 1.0' in client.get("/metrics").text
+    assert "tradeforge_sse_streams 0.0" in text and "tradeforge_ws_slow_consumers_total 0.0" in text
 
 
 def test_openapi_documents_every_route(client: Any) -> None:

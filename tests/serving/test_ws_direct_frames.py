@@ -190,3 +190,5 @@ def test_a_slow_direct_subscriber_is_closed_and_the_others_get_everything(traine
         assert [m["seq"] for m in messages[2:]] == list(range(sent))  # in order, none after the close
         code, reason = int.from_bytes(close.data[:2], "big"), close.data[2:].decode()
         assert code == CLOSE_OVERFLOW and "slow consumer" in reason
+        metrics = httpx.get(base.replace("ws://", "http://") + "/metrics").text
+        assert "tradeforge_ws_slow_consumers_total 1.0" in metrics

@@ -221,14 +221,16 @@ class LiveFeed:
         events: list[dict[str, Any]] = []
         for symbol in self.symbols:
             try:
-                new, bars = self._advance(symbol, now)
+                bars = self._advance(symbol, now)
             except Exception as exc:  # a provider or store failure: retried at the next tick
                 self.stats.errors += 1
                 self.stats.last_error = f"{symbol.name}: {type(exc).__name__}: {exc}"
                 log.warning("live feed %s %s failed: %s", symbol.name, self.timeframe.name, exc)
                 continue
-            if not new:
+            if bars.empty:
                 continue
+            source = self.sources[symbol.name]
+            new = [self._event(symbol.name, source, row) for row in bars.itertuples(index=False)]
             self.stats.bars += len(new)
             events.extend(new)
             self._emit(new)
@@ -251,13 +253,14 @@ class LiveFeed:
             self._providers[source] = provider
         return provider
 
-    def _advance(self, symbol: Symbol, now: pd.Timestamp) -> tuple[list[dict[str, Any]], pd.DataFrame]:
-        """The events of the bars that closed since the last tick, and those bars."""
+    def _advance(self, symbol: Symbol, now: pd.Timestamp) -> pd.DataFrame:
+        """Store the bars of ``symbol`` that closed since the last tick; those bars (none on the first
+        tick, whose backfill is a baseline, not news)."""
         source, tf = self.sources[symbol.name], self.timeframe
         key = DatasetKey(source, tf.name, symbol.name)
         seen = self._last.get(symbol.name)
         if seen is not None and _next_close(tf, seen + pd.Timedelta(seconds=tf.seconds)) > now:
-            return [], empty_bars()  # the bar after the last one seen cannot have closed yet
+            return empty_bars()  # the bar after the last one seen cannot have closed yet
         bounds = self._store.bounds(key)
         start = (
             bounds.first
@@ -273,12 +276,11 @@ class LiveFeed:
         if seen is None:  # the first tick sets the baseline (a backfill is no news)
             after = self._store.bounds(key)
             self._last[symbol.name] = after.last if after is not None else start
-            return [], empty_bars()
+            return empty_bars()
         bars = self._store.read(key, seen + pd.Timedelta(1, "ns"))
-        if bars.empty:
-            return [], bars
-        self._last[symbol.name] = pd.Timestamp(bars["timestamp"].iloc[-1])
-        return [self._event(symbol.name, source, row) for row in bars.itertuples(index=False)], bars
+        if not bars.empty:
+            self._last[symbol.name] = pd.Timestamp(bars["timestamp"].iloc[-1])
+        return bars
 
     def _event(self, symbol: str, source: str, row: Any) -> dict[str, Any]:
         return {

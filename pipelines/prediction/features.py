@@ -20,6 +20,7 @@ for live datasets only: a 1-minute history held for every dataset a request touc
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from pipelines.data.store import DatasetKey, ParquetStore
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.data.timeutil import parse_time
-from pipelines.errors import DataNotFoundError
+from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.features import get_feature_set
 from pipelines.features.compute import feature_block
 from pipelines.features.inputs import BarData
@@ -159,9 +160,9 @@ class FeatureCache:
         with self._lock:
             self._live.add(dataset)
             entry = self._held.pop(dataset, None)
-            held = entry[0] if entry is not None else None
-            if held is not None and len(more) and (not len(held) or more.ts_ns[0] > held.ts_ns[-1]):
-                self._held[dataset] = (held.append(more), self._clock())
+            if entry is not None and len(more):
+                with contextlib.suppress(InvalidRequestError):  # an overlap: read afresh next time
+                    self._held[dataset] = (entry[0].append(more), self._clock())
         return self.invalidate(sym.name, tf.name)
 
     def clear(self) -> None:

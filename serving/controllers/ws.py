@@ -309,22 +309,15 @@ async def _command_loop(socket: WebSocket[Any, Any, Any], services: Services, pr
         channel.close()
 
 
-@websocket("/api/v1/ws/live")
+@websocket(["/api/v1/ws/live", "/ws"])
 async def live(socket: WebSocket[Any, Any, Any]) -> None:
-    """001: subscribe / unsubscribe (a symbol's prices) and predict (a model on a symbol), acknowledged."""
+    """The command channel of both documents, one protocol: 001's ``/api/v1/ws/live`` (subscribe /
+    unsubscribe a symbol's prices, predict a model on a symbol, each acknowledged) and 000's ``/ws``
+    (``{"action": "subscribe", "channels": ["predictions", "market_data"], "symbols": [...]}``)."""
     services = _services(socket)
     principal = await _authenticate(socket, services)
     if principal is not None:
         await _command_loop(socket, services, principal)
 
 
-@websocket("/ws")
-async def ws_000(socket: WebSocket[Any, Any, Any]) -> None:
-    """000: ``{"action": "subscribe", "channels": ["predictions", "market_data"], "symbols": [...]}``."""
-    services = _services(socket)
-    principal = await _authenticate(socket, services)
-    if principal is not None:
-        await _command_loop(socket, services, principal)
-
-
-ws_handlers = [prices, predictions, live, ws_000]
+ws_handlers = [prices, predictions, live]

@@ -1,10 +1,12 @@
 """Process helpers shared by the server benchmarks (bench_serving.py, bench_websocket.py): free
-ports, CPU pinning, a server process that is always ended, waiting for HTTP, the CLI, CPU time."""
+ports, CPU pinning, a server process that is always ended, waiting for HTTP, the CLI, CPU time, and
+the machine description that goes into the results."""
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -19,10 +21,40 @@ from typing import Any
 import httpx
 import psutil
 
-__all__ = ["BIN", "HOST", "cli", "cpu_seconds", "free_port", "server", "versions", "wait_http"]
+__all__ = [
+    "BIN",
+    "HOST",
+    "Pins",
+    "cli",
+    "cpu_pins",
+    "cpu_seconds",
+    "free_port",
+    "machine",
+    "server",
+    "versions",
+    "wait_http",
+]
 
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
+Pins = tuple[set[int], set[int]] | None  # (server CPUs, client CPUs)
+
+
+def cpu_pins(no_pin: bool) -> Pins:
+    """Server on the first usable CPU, client on the second (None with fewer CPUs or ``no_pin``)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return ({cpus[0]}, {cpus[1]}) if len(cpus) >= 2 and not no_pin else None
+
+
+def machine(pins: Pins, server_label: str = "server") -> dict[str, Any]:
+    """The machine a run was measured on (load average before the run included)."""
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "processor": platform.processor() or platform.machine(),
+        "loadavg_before": os.getloadavg(),
+        "pinned": {server_label: sorted(pins[0]), "client": sorted(pins[1])} if pins else None,
+    }
 
 
 def free_port() -> int:

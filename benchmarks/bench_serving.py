@@ -45,7 +45,19 @@ from typing import Any
 
 import httpx
 import numpy as np
-from _processes import BIN, HOST, cli, cpu_seconds, free_port, server, versions, wait_http
+from _processes import (
+    BIN,
+    HOST,
+    Pins,
+    cli,
+    cpu_pins,
+    cpu_seconds,
+    free_port,
+    machine,
+    server,
+    versions,
+    wait_http,
+)
 
 HERE = Path(__file__).resolve().parent
 SEED = 42
@@ -343,9 +355,7 @@ def prepare(env: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def run(
-    root: Path, env: dict[str, str], args: argparse.Namespace, pins: tuple[set[int], set[int]] | None
-) -> dict[str, Any]:
+def run(root: Path, env: dict[str, str], args: argparse.Namespace, pins: Pins) -> dict[str, Any]:
     """Start both servers and the null server, measure, and end them all (failure included)."""
     server_cpus = pins[0] if pins else None
     ports = [free_port() for _ in range(3)]
@@ -433,19 +443,12 @@ def main() -> None:
     if min(args.rounds, args.requests, args.concurrency) < 1 or args.seconds <= 0:
         parser.error("--rounds, --requests, --concurrency and --seconds must be positive")
 
-    cpus = sorted(os.sched_getaffinity(0))
-    pins = ({cpus[0]}, {cpus[1]}) if len(cpus) >= 2 and not args.no_pin else None
+    pins = cpu_pins(args.no_pin)
     results: dict[str, Any] = {
         "seed": SEED,
         "model_seed": SEED,
         "python": platform.python_version(),
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "cpus_usable": len(cpus),
-            "processor": platform.processor() or platform.machine(),
-            "loadavg_before": os.getloadavg(),
-            "pinned": {"servers": sorted(pins[0]), "client": sorted(pins[1])} if pins else None,
-        },
+        "machine": machine(pins, "servers"),
         "versions": versions("litestar", "uvicorn", "uvloop", "httptools", "mlflow", "lightgbm", "httpx"),
         "setup": {
             "model": f"{MODEL}: lightgbm, synthetic AAPL 1d since 2021-01-01, champion",

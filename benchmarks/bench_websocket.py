@@ -59,7 +59,19 @@ from typing import Any
 
 import httpx
 import numpy as np
-from _processes import BIN, HOST, cli, cpu_seconds, free_port, server, versions, wait_http
+from _processes import (
+    BIN,
+    HOST,
+    Pins,
+    cli,
+    cpu_pins,
+    cpu_seconds,
+    free_port,
+    machine,
+    server,
+    versions,
+    wait_http,
+)
 
 HERE = Path(__file__).resolve().parent
 SEED = 42
@@ -447,7 +459,6 @@ def login(port: int) -> str:
 
 
 # --- the run ----------------------------------------------------------------------------------------
-Pins = tuple[set[int], set[int]] | None
 
 
 def run(root: Path, env: dict[str, str], args: argparse.Namespace, pins: Pins) -> dict[str, Any]:
@@ -537,19 +548,12 @@ def main() -> None:
     if soft < need:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, need * 2), hard))
 
-    cpus = sorted(os.sched_getaffinity(0))
-    pins = ({cpus[0]}, {cpus[1]}) if len(cpus) >= 2 and not args.no_pin else None
+    pins = cpu_pins(args.no_pin)
     results: dict[str, Any] = {
         "seed": SEED,
         "model_seed": SEED,
         "python": platform.python_version(),
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "cpus_usable": len(cpus),
-            "processor": platform.processor() or platform.machine(),
-            "loadavg_before": os.getloadavg(),
-            "pinned": {"server": sorted(pins[0]), "client": sorted(pins[1])} if pins else None,
-        },
+        "machine": machine(pins, "server"),
         "versions": versions("litestar", "uvicorn", "uvloop", "websockets", "lightgbm"),
         "setup": {
             "model": f"{MODEL}: lightgbm (100 trees), synthetic {SYMBOL} 1m, last {args.history_days} days",

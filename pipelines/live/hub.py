@@ -1,4 +1,5 @@
-"""Fan-out of live messages to many subscribers: in process (``LocalHub``) or through Redis (``RedisHub``).
+"""Fan-out of live messages to many subscribers, in process (``LocalHub``; across worker processes:
+``pipelines.live.redis_hub.RedisHub``).
 
 A message is serialized once per publish (JSON text) and the same ``str`` object is handed to every
 subscriber. Each subscriber has a bounded queue; a full queue never blocks the publisher: that
@@ -14,26 +15,17 @@ protocol exposes one per WebSocket connection). The fan-out then frames the mess
 queue, no task switch and no per-subscriber ASGI send, which is what a thousand subscribers cost
 before. A sink's unsent bytes play the queue's part: past ``maxsize`` messages' worth the subscriber
 is closed as a slow consumer, exactly as with the queue.
-
-``RedisHub`` publishes to Redis channels ``<prefix><topic>``; each hub (one per worker process) runs
-one listener task on a pattern subscription to ``<prefix>*`` and fans what arrives out to its local
-subscribers, so several workers share one stream. Publishing uses a synchronous client (thread-safe,
-one loopback round trip), so feed threads can call it directly.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import struct
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol
-
-import redis
-import redis.asyncio as aioredis
 
 __all__ = [
     "CLOSE_GOING_AWAY",
@@ -43,11 +35,9 @@ __all__ = [
     "FrameSink",
     "Hub",
     "LocalHub",
-    "RedisHub",
     "Subscription",
     "SubscriptionClosed",
     "dumps",
-    "open_hub",
     "prediction_topic",
     "price_topic",
     "relay",
@@ -345,90 +335,6 @@ def _fan_out(subs: tuple[Subscription, ...], payload: str) -> None:
         sub.write(frame)
 
 
-class RedisHub:
-    """Fan-out through Redis pub/sub across worker processes; see the module docstring."""
-
-    def __init__(
-        self, url: str, *, queue_size: int = DEFAULT_QUEUE_SIZE, prefix: str = "tradeforge:live:"
-    ) -> None:
-        self.url = url
-        self.prefix = prefix
-        self._local = LocalHub(queue_size=queue_size)
-        self._publisher = redis.Redis.from_url(url, decode_responses=True)
-        self._client: aioredis.Redis | None = None
-        self._listener: asyncio.Task[None] | None = None
-        self._ready: asyncio.Event | None = None
-
-    async def start(self) -> None:
-        """Start this process's listener (once); returns when Redis confirmed the subscription."""
-        if self._listener is not None:
-            return
-        self._client = aioredis.Redis.from_url(self.url, decode_responses=True)
-        self._ready = asyncio.Event()
-        self._listener = asyncio.get_running_loop().create_task(self._listen(), name="redis-hub-listener")
-        ready = asyncio.ensure_future(self._ready.wait())
-        done, _ = await asyncio.wait({ready, self._listener}, return_when=asyncio.FIRST_COMPLETED)
-        if self._listener in done:
-            ready.cancel()
-            self._listener.result()  # raises the listener's error (e.g. Redis unreachable)
-
-    async def close(self) -> None:
-        await self._local.close()
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-        self._publisher.close()
-
-    def subscribe(self, topic: str, *, maxsize: int | None = None) -> Subscription:
-        return self._local.subscribe(topic, maxsize=maxsize)
-
-    def subscriber_count(self, topic: str | None = None) -> int:
-        """Local subscribers of this process."""
-        return self._local.subscriber_count(topic)
-
-    def topic_counts(self) -> dict[str, int]:
-        """This process's open subscriptions per topic."""
-        return self._local.topic_counts()
-
-    def subscriptions(self, topic: str) -> list[Subscription]:
-        """This process's open subscriptions of ``topic``."""
-        return self._local.subscriptions(topic)
-
-    def publish(self, topic: str, message: dict[str, Any]) -> int:
-        """Serialize once and publish to Redis; returns how many hubs (processes) received it."""
-        return int(self._publisher.publish(self.prefix + topic, dumps(message)))
-
-    async def _listen(self) -> None:
-        assert self._client is not None and self._ready is not None
-        pubsub = self._client.pubsub()
-        await pubsub.psubscribe(self.prefix + "*")
-        # The psubscribe confirmation arrives first; reading it proves the subscription is live.
-        while (await pubsub.get_message(timeout=5.0)) is None:
-            pass
-        self._ready.set()
-        cut = len(self.prefix)
-        try:
-            while True:
-                try:
-                    msg = await pubsub.get_message(timeout=1.0)
-                except (redis.ConnectionError, redis.TimeoutError) as exc:
-                    # redis-py reconnects and re-subscribes on the next read; what was published
-                    # meanwhile is lost (live streams move on).
-                    log.warning("redis hub listener lost its connection (%s); retrying", exc)
-                    await asyncio.sleep(1.0)
-                    continue
-                if msg is None or msg.get("type") != "pmessage":
-                    continue
-                self._local.publish_payload(str(msg["channel"])[cut:], str(msg["data"]))
-        finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
-
-
 async def relay(hub: Hub, topic: str, deliver: Callable[[Any], None], *, maxsize: int = 10_000) -> None:
     """Hand every message published to ``topic`` (by any worker, decoded from JSON) to ``deliver``
     until the hub closes: how a process follows a topic that is not a client's stream.
@@ -449,10 +355,3 @@ async def relay(hub: Hub, topic: str, deliver: Callable[[Any], None], *, maxsize
         if sub.close_code != CLOSE_OVERFLOW:
             return
         log.warning("relay of %s fell behind (%s); subscribing again", topic, sub.close_reason)
-
-
-def open_hub(redis_url: str | None, *, queue_size: int = DEFAULT_QUEUE_SIZE) -> LocalHub | RedisHub:
-    """A ``RedisHub`` when a Redis URL is configured (several workers), a ``LocalHub`` otherwise."""
-    if redis_url:
-        return RedisHub(redis_url, queue_size=queue_size)
-    return LocalHub(queue_size=queue_size)

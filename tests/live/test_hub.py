@@ -16,11 +16,10 @@ from pipelines.live.hub import (
     CLOSE_GOING_AWAY,
     CLOSE_OVERFLOW,
     LocalHub,
-    RedisHub,
     SubscriptionClosed,
-    open_hub,
     price_topic,
 )
+from pipelines.live.redis_hub import RedisHub, open_hub
 from tests.net_support import NO_REDIS, REDIS_URL, redis_up
 
 

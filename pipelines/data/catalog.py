@@ -49,6 +49,9 @@ _INTERVALS = {
     "1wk": "1 week",
     "1mo": "1 month",
 }
+# Warehouse file -> (its views, its (mtime, size) when they were read or written). ``refresh`` runs
+# after every ingest, a live feed's every bar included; opening DuckDB to compare views costs ~10 ms.
+_CONFIRMED: dict[Path, tuple[dict[str, str], tuple[int, int]]] = {}
 
 
 class Catalog:
@@ -72,7 +75,11 @@ class Catalog:
     def refresh(self) -> None:
         """Create or update the views when the files they cover have changed shape."""
         wanted = {name: self._view_sql(name) for name in ("bars", "features")}
-        if self.path.exists() and self._current_views() == wanted:
+        stamp = self._stamp()
+        if stamp is not None and _CONFIRMED.get(self.path) == (wanted, stamp):
+            return  # this process saw these very views in this very file
+        if stamp is not None and self._current_views() == wanted:
+            _CONFIRMED[self.path] = (wanted, stamp)
             return
         self._lock.parent.mkdir(parents=True, exist_ok=True)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,6 +88,16 @@ class Catalog:
             for name, sql in wanted.items():
                 con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
                 con.execute("INSERT OR REPLACE INTO tradeforge_views VALUES (?, ?)", [name, sql])
+        stamp = self._stamp()
+        if stamp is not None:
+            _CONFIRMED[self.path] = (wanted, stamp)
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return st.st_mtime_ns, st.st_size
 
     def _current_views(self) -> dict[str, str]:
         try:

@@ -9,35 +9,44 @@ from __future__ import annotations
 import numpy as np
 
 from pipelines.features._kernels import FloatArray, _first_valid, _nan_head, _out, jit, jit_fma
+from pipelines.features._tape import run_kernel
 
 __all__ = ["dmi", "kama", "macd", "rsi_cmo", "sar"]
 
 _EPS = 1e-14  # TA-Lib's TA_EPSILON: |v| < _EPS counts as zero before a division
 
 
-def _rsi_cmo_impl(x: FloatArray, period: int, cmo: bool, out: FloatArray) -> None:
+def _rsi_cmo_impl(
+    x: FloatArray, period: int, cmo: bool, out: FloatArray, start: int, state: FloatArray
+) -> bool:
     """Wilder-smoothed gains and losses seeded with their plain n-bar means (TA-Lib RSI, CMO)."""
     n = x.size
-    s = _first_valid(x)
-    _nan_head(out, s + period)
-    if n - s <= period:
-        return
-    prev = x[s]
-    gain = 0.0
-    loss = 0.0
-    for i in range(s + 1, s + period + 1):
-        d = x[i] - prev
-        prev = x[i]
-        if d < 0.0:
-            loss -= d
-        else:
-            gain += d
-    gain /= period
-    loss /= period
     keep = (period - 1) / period
     inv = 1.0 / period
-    for i in range(s + period, n):
-        if i > s + period:
+    if start:
+        prev, gain, loss = state[0], state[1], state[2]
+        begin = start
+        seeded = start - 1  # every bar from ``begin`` on updates the averages
+    else:
+        s = _first_valid(x)
+        _nan_head(out, s + period)
+        if n - s <= period:
+            return False
+        prev = x[s]
+        gain = 0.0
+        loss = 0.0
+        for i in range(s + 1, s + period + 1):
+            d = x[i] - prev
+            prev = x[i]
+            if d < 0.0:
+                loss -= d
+            else:
+                gain += d
+        gain /= period
+        loss /= period
+        begin = seeded = s + period
+    for i in range(begin, n):
+        if i > seeded:
             d = x[i] - prev
             prev = x[i]
             gain = gain * keep + (d * inv if d > 0.0 else 0.0)
@@ -49,6 +58,10 @@ def _rsi_cmo_impl(x: FloatArray, period: int, cmo: bool, out: FloatArray) -> Non
             out[i] = 100.0 * ((gain - loss) / total)
         else:
             out[i] = 100.0 * (gain / total)
+    state[0] = prev
+    state[1] = gain
+    state[2] = loss
+    return True
 
 
 _rsi_cmo = jit_fma(_rsi_cmo_impl)
@@ -63,7 +76,9 @@ def _dmi_impl(
     minus_di: FloatArray,
     dx: FloatArray,
     adx: FloatArray,
-) -> None:
+    start: int,
+    state: FloatArray,
+) -> bool:
     """+DI, -DI, DX and ADX exactly as TA-Lib seeds them.
 
     The DM and TR sums start with period-1 raw values and are Wilder-smoothed from bar ``period``
@@ -71,25 +86,29 @@ def _dmi_impl(
     2*period-1 and Wilder-smoothed after that. A DX whose DI sum is ~0 is skipped, as in TA-Lib.
     """
     n = close.size
-    _nan_head(plus_di, period)
-    _nan_head(minus_di, period)
-    _nan_head(dx, period)
-    _nan_head(adx, 2 * period - 1)
     keep = 1.0 - 1.0 / period
     adx_keep = (period - 1) / period
     inv = 1.0 / period
-    p_dm = 0.0
-    m_dm = 0.0
-    tr = 0.0
-    sum_dx = 0.0
-    prev_adx = 0.0
-    for i in range(1, n):
+    if start:
+        p_dm, m_dm, tr, sum_dx, prev_adx = state[0], state[1], state[2], state[3], state[4]
+        begin = start
+        offset = 2 * period  # a resumed run is past both seeding phases
+    else:
+        _nan_head(plus_di, period)
+        _nan_head(minus_di, period)
+        _nan_head(dx, period)
+        _nan_head(adx, 2 * period - 1)
+        p_dm = m_dm = tr = sum_dx = prev_adx = 0.0
+        begin = 1
+        offset = 0
+    for i in range(begin, n):
+        at = i + offset
         diff_p = high[i] - high[i - 1]
         diff_m = low[i - 1] - low[i]
         rng = max(high[i] - low[i], abs(high[i] - close[i - 1]), abs(low[i] - close[i - 1]))
         plus = diff_p if (diff_p > 0 and diff_p > diff_m) else 0.0
         minus = diff_m if (diff_m > 0 and diff_p < diff_m) else 0.0
-        if i < period:
+        if at < period:
             m_dm += minus
             p_dm += plus
             tr += rng
@@ -113,36 +132,48 @@ def _dmi_impl(
                 dx_i = 100.0 * (abs(mdi - pdi) / total)
                 has_dx = True
         dx[i] = dx_i
-        if i < 2 * period:
+        if at < 2 * period:
             if has_dx:
                 sum_dx += dx_i
-            if i == 2 * period - 1:
+            if at == 2 * period - 1:
                 prev_adx = sum_dx * inv
                 adx[i] = prev_adx
         else:
             if has_dx:
                 prev_adx = prev_adx * adx_keep + dx_i * inv
             adx[i] = prev_adx
+    state[0] = p_dm
+    state[1] = m_dm
+    state[2] = tr
+    state[3] = sum_dx
+    state[4] = prev_adx
+    return n >= 2 * period
 
 
 _dmi = jit_fma(_dmi_impl)
 
 
-def _kama_impl(x: FloatArray, period: int, out: FloatArray) -> None:
+def _kama_impl(x: FloatArray, period: int, out: FloatArray, start: int, state: FloatArray) -> bool:
     """TA-Lib KAMA: efficiency ratio over ``period`` changes, fast 2 / slow 30 constants."""
     n = x.size
-    s = _first_valid(x)
-    _nan_head(out, s + period)
-    if n - s <= period:
-        return
     const_max = 2.0 / (30.0 + 1.0)
     const_diff = 2.0 / (2.0 + 1.0) - const_max
-    sum_roc = 0.0
-    for i in range(s, s + period):
-        sum_roc += abs(x[i] - x[i + 1])
-    prev = x[s + period - 1]
-    for i in range(s + period, n):
-        if i > s + period:
+    if start:
+        sum_roc, prev = state[0], state[1]
+        begin = start
+        seeded = start - 1
+    else:
+        s = _first_valid(x)
+        _nan_head(out, s + period)
+        if n - s <= period:
+            return False
+        sum_roc = 0.0
+        for i in range(s, s + period):
+            sum_roc += abs(x[i] - x[i + 1])
+        prev = x[s + period - 1]
+        begin = seeded = s + period
+    for i in range(begin, n):
+        if i > seeded:
             sum_roc += abs(x[i] - x[i - 1]) - abs(x[i - period - 1] - x[i - period])
         roc = x[i] - x[i - period]
         er = 1.0 if (sum_roc <= roc or -_EPS < sum_roc < _EPS) else abs(roc / sum_roc)
@@ -150,27 +181,44 @@ def _kama_impl(x: FloatArray, period: int, out: FloatArray) -> None:
         sc *= sc
         prev = (x[i] - prev) * sc + prev
         out[i] = prev
+    state[0] = sum_roc
+    state[1] = prev
+    return True
 
 
 _kama = jit_fma(_kama_impl)
 
 
-def _sar_impl(high: FloatArray, low: FloatArray, accel: float, maximum: float, out: FloatArray) -> None:
+def _sar_impl(
+    high: FloatArray,
+    low: FloatArray,
+    accel: float,
+    maximum: float,
+    out: FloatArray,
+    start: int,
+    state: FloatArray,
+) -> bool:
     """TA-Lib SAR: the first trend is short when bar 1 has a positive minus-DM, long otherwise."""
     n = high.size
-    _nan_head(out, 1)
-    if n < 2:
-        return
     accel = min(accel, maximum)
-    af = accel
-    diff_m = low[0] - low[1]
-    diff_p = high[1] - high[0]
-    is_long = not (diff_m > 0 and diff_p < diff_m)
-    ep = high[1] if is_long else low[1]
-    sar = low[0] if is_long else high[0]
-    new_low = low[1]
-    new_high = high[1]
-    for i in range(1, n):
+    if start:
+        is_long = state[0] != 0.0
+        af, ep, sar, new_low, new_high = state[1], state[2], state[3], state[4], state[5]
+        begin = start
+    else:
+        _nan_head(out, 1)
+        if n < 2:
+            return False
+        af = accel
+        diff_m = low[0] - low[1]
+        diff_p = high[1] - high[0]
+        is_long = not (diff_m > 0 and diff_p < diff_m)
+        ep = high[1] if is_long else low[1]
+        sar = low[0] if is_long else high[0]
+        new_low = low[1]
+        new_high = high[1]
+        begin = 1
+    for i in range(begin, n):
         prev_low = new_low
         prev_high = new_high
         new_low = low[i]
@@ -202,14 +250,29 @@ def _sar_impl(high: FloatArray, low: FloatArray, accel: float, maximum: float, o
                 ep = new_low
                 af = min(af + accel, maximum)
             sar = max(sar + af * (ep - sar), prev_high, new_high)
+    state[0] = 1.0 if is_long else 0.0
+    state[1] = af
+    state[2] = ep
+    state[3] = sar
+    state[4] = new_low
+    state[5] = new_high
+    return True
 
 
 _sar = jit(_sar_impl)
 
 
 def _macd_impl(
-    x: FloatArray, fast: int, slow: int, signal: int, line: FloatArray, sig: FloatArray, hist: FloatArray
-) -> None:
+    x: FloatArray,
+    fast: int,
+    slow: int,
+    signal: int,
+    line: FloatArray,
+    sig: FloatArray,
+    hist: FloatArray,
+    start: int,
+    state: FloatArray,
+) -> bool:
     """TA-Lib MACD in one pass (fast <= slow).
 
     Both EMAs start on the slow EMA's first bar, each seeded with the mean of its last n values
@@ -217,29 +280,35 @@ def _macd_impl(
     and all three outputs start where the signal does.
     """
     n = x.size
-    s = _first_valid(x)
-    start = s + slow - 1
-    first = start + signal - 1
-    _nan_head(line, first)
-    _nan_head(sig, first)
-    _nan_head(hist, first)
-    if first >= n:
-        return
-    acc_fast = 0.0
-    acc_slow = 0.0
-    for i in range(s, start + 1):
-        acc_slow += x[i]
-        if i > start - fast:
-            acc_fast += x[i]
-    ema_fast = acc_fast / fast
-    ema_slow = acc_slow / slow
     kf = 2.0 / (fast + 1)
     ks = 2.0 / (slow + 1)
     kg = 2.0 / (signal + 1)
-    line_sum = 0.0
-    ema_sig = 0.0
-    for i in range(start, n):
-        if i > start:
+    if start:
+        ema_fast, ema_slow, line_sum, ema_sig = state[0], state[1], state[2], state[3]
+        begin = start
+        seeded = first = -1  # past both seeds
+    else:
+        s = _first_valid(x)
+        seeded = s + slow - 1
+        first = seeded + signal - 1
+        _nan_head(line, first)
+        _nan_head(sig, first)
+        _nan_head(hist, first)
+        if first >= n:
+            return False
+        acc_fast = 0.0
+        acc_slow = 0.0
+        for i in range(s, seeded + 1):
+            acc_slow += x[i]
+            if i > seeded - fast:
+                acc_fast += x[i]
+        ema_fast = acc_fast / fast
+        ema_slow = acc_slow / slow
+        line_sum = 0.0
+        ema_sig = 0.0
+        begin = seeded
+    for i in range(begin, n):
+        if i > seeded:
             ema_fast = ema_fast * (1.0 - kf) + x[i] * kf
             ema_slow = ema_slow * (1.0 - ks) + x[i] * ks
         value = ema_fast - ema_slow
@@ -251,6 +320,11 @@ def _macd_impl(
         line[i] = value
         sig[i] = ema_sig
         hist[i] = value - ema_sig
+    state[0] = ema_fast
+    state[1] = ema_slow
+    state[2] = line_sum
+    state[3] = ema_sig
+    return True
 
 
 _macd = jit_fma(_macd_impl)
@@ -262,7 +336,7 @@ _macd = jit_fma(_macd_impl)
 def rsi_cmo(x: FloatArray, period: int, *, cmo: bool, out: FloatArray | None = None) -> FloatArray:
     """TA-Lib RSI, or CMO when ``cmo``."""
     out = _out(x.size, out)
-    _rsi_cmo(x, int(period), bool(cmo), out)
+    run_kernel(_rsi_cmo, (out,), 3, x, int(period), bool(cmo), out)
     return out
 
 
@@ -270,14 +344,14 @@ def dmi(
     high: FloatArray, low: FloatArray, close: FloatArray, period: int
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """(+DI, -DI, DX, ADX) with TA-Lib's seeding."""
-    plus_di, minus_di, dx, adx = (np.empty(close.size) for _ in range(4))
-    _dmi(high, low, close, int(period), plus_di, minus_di, dx, adx)
+    lines = plus_di, minus_di, dx, adx = tuple(np.empty(close.size) for _ in range(4))
+    run_kernel(_dmi, lines, 5, high, low, close, int(period), plus_di, minus_di, dx, adx)
     return plus_di, minus_di, dx, adx
 
 
 def kama(x: FloatArray, period: int, out: FloatArray | None = None) -> FloatArray:
     out = _out(x.size, out)
-    _kama(x, int(period), out)
+    run_kernel(_kama, (out,), 2, x, int(period), out)
     return out
 
 
@@ -285,7 +359,7 @@ def sar(
     high: FloatArray, low: FloatArray, accel: float, maximum: float, out: FloatArray | None = None
 ) -> FloatArray:
     out = _out(high.size, out)
-    _sar(high, low, float(accel), float(maximum), out)
+    run_kernel(_sar, (out,), 6, high, low, float(accel), float(maximum), out)
     return out
 
 
@@ -294,4 +368,4 @@ def macd(
 ) -> None:
     """TA-Lib MACD (fast and slow swapped when reversed, as TA-Lib does) into the three outputs."""
     fast, slow = sorted((int(fast), int(slow)))
-    _macd(x, fast, slow, int(signal), line, sig, hist)
+    run_kernel(_macd, (line, sig, hist), 4, x, fast, slow, int(signal), line, sig, hist)

@@ -147,6 +147,11 @@ class BarData:
         """The same bars (arrays shared, not copied) with an empty memo cache."""
         return BarData(self._sources, self.ts_ns)
 
+    def window(self, start: int, stop: int) -> BarData:
+        """Bars ``start:stop`` as views of these (nothing copied), with an empty memo cache."""
+        columns = {name: self._column(name)[start:stop] for name in PRICE_FIELDS}
+        return BarData(columns, self.ts_ns[start:stop])
+
     def append(self, more: BarData) -> BarData:
         """These bars followed by ``more`` (a new object); ``more`` must start after the last bar."""
         if not len(more):

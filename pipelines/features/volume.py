@@ -37,7 +37,7 @@ def ad_line(b: BarData, out: FloatArray | None = None) -> FloatArray:
 
     def make(o: FloatArray | None) -> FloatArray:
         res = np.multiply(_money_flow_multiplier(b), b.volume, out=o)
-        return np.cumsum(res, out=res)
+        return k.cumsum(res, out=res)
 
     return b.memo_into("ad_line", make, out)
 
@@ -53,7 +53,7 @@ def _obv(b: BarData, out: Outputs) -> None:
         res[0] = b.volume[0]
         np.sign(np.subtract(b.close[1:], b.close[:-1], out=res[1:]), out=res[1:])
         res[1:] *= b.volume[1:]
-        np.cumsum(res, out=res)
+        k.cumsum(res, out=res)
 
 
 @indicator(
@@ -141,7 +141,7 @@ def _vpt(b: BarData, out: Outputs) -> None:
         step = safe_div(b.close[1:], b.close[:-1], out=res[1:])
         step -= 1.0
         step *= b.volume[1:]
-        np.cumsum(step, out=step)
+        k.cumsum(res, out=res)  # from bar 1: res[0] is NaN
 
 
 @indicator(

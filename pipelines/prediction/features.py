@@ -12,10 +12,12 @@ the latest stored bar has changed. ``invalidate`` drops entries at once.
 
 Live datasets: ``extend`` (the live feed's hook) hands over the bars just stored. The cache then keeps
 that dataset's bars in memory and appends new ones, so the recompute of a new bar reads no Parquet:
-a metadata read proves the held bars end where the store ends, and only the indicator kernels run
-(the features of every bar are recomputed, so they stay exactly the training features); within ``ttl``
-of the append not even that read is needed: the feed stored those very bars. Bars are held
-for live datasets only: a 1-minute history held for every dataset a request touched would not fit.
+a metadata read proves the held bars end where the store ends (within ``ttl`` of the append not even
+that: the feed stored those very bars). The features of a live dataset come from a
+``FeatureStream``: the whole history once, then only the new bars, resumed from the indicator
+kernels' states, bit-for-bit the rows the whole history gives, in time that does not grow with it.
+Bars are held for live datasets only: a 1-minute history held for every dataset a request touched
+would not fit.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.features import get_feature_set
 from pipelines.features.compute import feature_block
 from pipelines.features.inputs import BarData
+from pipelines.features.stream import FeatureStream
 from pipelines.models.base import FloatMatrix
 from pipelines.settings import Settings
 
@@ -93,6 +96,8 @@ class FeatureCache:
         self._lock = threading.Lock()
         self._live: set[DatasetKey] = set()  # datasets whose bars are held (see ``extend``)
         self._held: dict[DatasetKey, tuple[BarData, float]] = {}  # bars, when they matched the store
+        # Per live dataset and feature set; valid while the held bars only grow (see ``_bars``).
+        self._streams: dict[tuple[DatasetKey, str], FeatureStream] = {}
 
     def rows(self, symbol: Symbol, timeframe: Timeframe, feature_set: str, need: int = 1) -> FeatureRows:
         """The cached tail with at least ``need`` rows (fewer only when fewer bars are stored)."""
@@ -165,10 +170,16 @@ class FeatureCache:
                     self._held[dataset] = (entry[0].append(more), self._clock())
         return self.invalidate(sym.name, tf.name)
 
+    @property
+    def streamed(self) -> int:
+        """New-bar feature rows computed from kernel states rather than the whole history."""
+        return sum(stream.replays for stream in list(self._streams.values()))
+
     def clear(self) -> None:
         self._entries.clear()
         with self._lock:
             self._held.clear()
+            self._streams.clear()
 
     def _key_lock(self, key: CacheKey) -> threading.Lock:
         with self._lock:
@@ -194,6 +205,9 @@ class FeatureCache:
         with self._lock:
             if dataset in self._live:
                 self._held[dataset] = (data, self._clock())
+            # Bars read afresh may differ from what a stream saw before (a re-ingest): start over.
+            for key in [k for k in self._streams if k[0] == dataset]:
+                del self._streams[key]
         return data.fresh()
 
     def _features(
@@ -206,9 +220,20 @@ class FeatureCache:
     def _compute(
         self, dataset: DatasetKey, feature_set: str, rows: int, now: float, last_ns: int
     ) -> FeatureRows:
-        ts, close, matrix = self._features(dataset, feature_set, last_ns)
-        tail = np.array(matrix[-rows:], dtype=np.float64, order="C")
-        tail.setflags(write=False)
+        if dataset in self._live:
+            data = self._bars(dataset, last_ns)
+            ts, close = data.ts_ns, data.close
+            with self._lock:
+                stream = self._streams.get((dataset, feature_set))
+                if stream is None:
+                    stream = self._streams[(dataset, feature_set)] = FeatureStream(
+                        get_feature_set(feature_set)
+                    )
+            tail = stream.tail(data, rows)
+        else:
+            ts, close, matrix = self._features(dataset, feature_set, last_ns)
+            tail = np.array(matrix[-rows:], dtype=np.float64, order="C")
+            tail.setflags(write=False)
         last_ns = int(ts[-1])
         return FeatureRows(
             source=dataset.source,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -51,6 +53,38 @@ def test_new_files_are_visible_without_redefining_views(settings: Settings) -> N
     assert catalog.query("SELECT count(*) AS n FROM bars")["n"].iloc[0] == 31
     load(settings, ["ETH/USDT"], "1d", "2024-01-01", "2024-02-01")
     assert catalog.query("SELECT count(DISTINCT symbol) AS n FROM bars")["n"].iloc[0] == 2
+
+
+def test_refresh_after_each_ingest_opens_duckdb_only_when_the_views_may_differ(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live feed refreshes after every bar: unchanged views in an unchanged file cost no connection,
+    while a file changed by someone else is read (and mended) again."""
+    load(settings, ["BTC/USDT"], "1d", "2024-01-01", "2024-02-01")
+    catalog = Catalog(settings)
+    opened: list[bool] = []
+    connect = Catalog._connect
+
+    def counted(self: Catalog, *, read_only: bool) -> Any:
+        opened.append(read_only)
+        return connect(self, read_only=read_only)
+
+    monkeypatch.setattr(Catalog, "_connect", counted)
+    load(settings, ["BTC/USDT"], "1d", "2024-01-01", "2024-02-03")  # new bars in the same files
+    catalog.refresh()
+    assert opened == []
+    with duckdb.connect(str(settings.warehouse_path)) as con:  # another process writes to the file
+        con.execute("CREATE TABLE notes (x INTEGER)")
+    catalog.refresh()
+    assert opened == [True]  # read the views again: still the wanted ones
+    catalog.refresh()
+    assert opened == [True]
+    with duckdb.connect(str(settings.warehouse_path)) as con:  # ... and drops a view
+        con.execute("DROP VIEW bars")
+        con.execute("DELETE FROM tradeforge_views WHERE name = 'bars'")
+    catalog.refresh()
+    assert opened == [True, True, False]  # read the views, found one missing, recreated them
+    assert catalog.query("SELECT count(*) AS n FROM bars")["n"].iloc[0] == 33
 
 
 def test_resample_crypto_minutes_to_five_minutes_and_hours(settings: Settings) -> None:

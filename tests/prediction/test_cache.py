@@ -6,11 +6,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from pipelines.data.ingest import ingest, plan_ingest
 from pipelines.data.store import DatasetKey
+from pipelines.data.symbols import parse_symbol
+from pipelines.data.timeframes import parse_timeframe
 from pipelines.prediction import PredictionService
 from pipelines.settings import Settings
 
@@ -113,7 +116,10 @@ def test_live_bars_are_held_and_appended_without_reading_parquet(
     service: PredictionService, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``extend`` (the live feed's hook) keeps a live dataset's bars in memory and appends new ones:
-    a new bar recomputes the features with no Parquet read, and they equal a cold computation."""
+    a new bar's features are computed with no Parquet read, from the kernels' states (a history
+    longer than the default set's lookback of 432 bars), and they equal a cold computation."""
+    settings = settings.model_copy(update={"history_start": "2022-06-01"})
+    service = PredictionService(settings, service.registry)
     key = DatasetKey("synthetic", "1d", "AAPL")
     store_until(settings, "AAPL", "2025-01-01")
     service.predict("lgbm_aapl", "AAPL")
@@ -133,10 +139,16 @@ def test_live_bars_are_held_and_appended_without_reading_parquet(
         reads.clear()
         bounds.clear()
         assert service.extend("AAPL", "1d", added) == 1
+        streamed = service.features.streamed
         live = service.predict("lgbm_aapl", "AAPL")
         assert (reads, bounds) == ([], [])  # the held bars were extended: no Parquet read at all
+        # ... and only the new bars' features were computed, resumed from the kernels' states
+        assert service.features.streamed == streamed + 1
         assert (live.timestamp, live.predicted_return) == (expected.timestamp, expected.predicted_return)
         assert live.data_points == expected.data_points
+        sym, tf = parse_symbol("AAPL"), parse_timeframe("1d")
+        held = service.features.rows(sym, tf, "default", 5).matrix
+        assert np.array_equal(held, cold.features.rows(sym, tf, "default", 5).matrix, equal_nan=True)
     # Bars that do not follow the held ones drop the held copy: the next computation reads afresh.
     service.extend("AAPL", "1d", before.tail(3))
     reads.clear()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from pipelines.features import _kernels as k
+from pipelines.features import _ring_kernels as rk
 from pipelines.features import _ta_kernels as ta
-from pipelines.features import _window_kernels as wk
 from pipelines.features._kernels import FloatArray
 from pipelines.features._shared import (
     close_ema,
@@ -124,7 +124,7 @@ def _mom(b: BarData, out: Outputs, period: int = 10) -> None:
     description="Money flow index: volume-weighted RSI of the typical price (TA-Lib MFI).",
 )
 def _mfi(b: BarData, out: Outputs, period: int = 14) -> None:
-    wk.mfi(b.high, b.low, b.close, b.volume, period, out[0])
+    rk.mfi(b.high, b.low, b.close, b.volume, period, out[0])
 
 
 @indicator(
@@ -148,7 +148,7 @@ def _tsi(b: BarData, out: Outputs, long: int = 25, short: int = 13) -> None:
     description="Ultimate oscillator: 4:2:1 weighted buying pressure / true range over 3 windows (TA-Lib).",
 )
 def _ultosc(b: BarData, out: Outputs, short: int = 7, medium: int = 14, long: int = 28) -> None:
-    wk.ultosc(b.high, b.low, b.close, (short, medium, long), out[0])
+    rk.ultosc(b.high, b.low, b.close, (short, medium, long), out[0])
 
 
 def _price_oscillator(b: BarData, fast: int, slow: int) -> tuple[FloatArray, FloatArray]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pipelines.features import _kernels as k
+from pipelines.features import _ring_kernels as rk
 from pipelines.features import _ta_kernels as ta
 from pipelines.features import _window_kernels as wk
 from pipelines.features._kernels import FloatArray
@@ -164,7 +165,7 @@ def _trix(b: BarData, out: Outputs, period: int = 15) -> None:
     description="Vortex: n-bar sums of |high - prior low| and |low - prior high| over the n-bar true range.",
 )
 def _vortex(b: BarData, out: Outputs, period: int = 14) -> None:
-    wk.vortex(b.high, b.low, b.close, period, out[0], out[1])
+    rk.vortex(b.high, b.low, b.close, period, out[0], out[1])
 
 
 @indicator(

@@ -67,11 +67,7 @@ class FeatureStream:
         n = len(data)
         rows = max(1, rows)
         seen = self._seen
-        extends = (
-            0 < seen < n
-            and int(data.ts_ns[seen - 1]) == self._last_ns
-            and np.array_equal(_bar(data, seen - 1), self._last_bar, equal_nan=True)
-        )
+        extends = 0 < seen < n and self._is_last_seen(data, seen - 1)
         if extends and rows <= self._rows.shape[0] and self._tape.replayable:
             try:
                 with self._tape.replaying(n - seen):
@@ -83,14 +79,15 @@ class FeatureStream:
             self._keep(np.concatenate((self._rows, fresh))[-held:], data)
             self.replays += 1
             return self._rows[-rows:]
-        if (
-            seen == n
-            and rows <= self._rows.shape[0]
-            and int(data.ts_ns[-1]) == self._last_ns
-            and np.array_equal(_bar(data, n - 1), self._last_bar, equal_nan=True)
-        ):
+        if seen == n and rows <= self._rows.shape[0] and self._is_last_seen(data, n - 1):
             return self._rows[-rows:]
         return self._full(data, rows)
+
+    def _is_last_seen(self, data: BarData, i: int) -> bool:
+        """Whether bar ``i`` of ``data`` is the last bar the held rows reach (time and prices)."""
+        return int(data.ts_ns[i]) == self._last_ns and np.array_equal(
+            _bar(data, i), self._last_bar, equal_nan=True
+        )
 
     def _full(self, data: BarData, rows: int) -> FloatMatrix:
         with self._tape.recording(len(data)):

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gc
 import json
 import os
 import platform
@@ -89,26 +90,68 @@ SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; Python does not
 
 # --- the instrumented server (``--serve``) ----------------------------------------------------------
 def serve_instrumented(port: int, counts_path: Path) -> None:
-    """``tradeforge serve --workers 1`` with the hub's serializer counted (by message type)."""
+    """``tradeforge serve --workers 1`` with the hub's serializer counted (by message type) and the
+    steps of each bar stamped (wall clock, comparable with the client's kernel stamps): the feed's
+    price publish, ``on_new_bars`` from entry to exit, and each fan-out on the event loop."""
     import pipelines.live.hub as hub
+    import serving.live as live
     from pipelines.cli.ui import serve
 
     counts: Counter[str] = Counter()
-    original = hub.dumps
+    trace: list[tuple[str, float, float, int, str]] = []  # (step, start, end, subscribers, payload)
+    original, fan_out = hub.dumps, hub._fan_out
+    on_bar, on_new_bars = live.LiveService.on_bar, live.LiveService.on_new_bars
 
     def counted(message: dict[str, Any]) -> str:
         counts[str(message.get("type"))] += 1
         return original(message)
 
-    hub.dumps = counted  # a module global, looked up at each publish
+    def fanned(subs: tuple[Any, ...], payload: str) -> None:
+        t0 = time.time()
+        fan_out(subs, payload)
+        trace.append(("fan_out", t0, time.time(), len(subs), payload))
+
+    def priced(self: Any, event: dict[str, Any]) -> None:
+        t0 = time.time()
+        on_bar(self, event)
+        trace.append(("price_publish", t0, time.time(), 0, ""))
+
+    def stamped(self: Any, *args: Any, **kwargs: Any) -> None:
+        t0, c0, g0 = time.time(), time.thread_time(), _collections()
+        on_new_bars(self, *args, **kwargs)
+        t1, c1, g1 = time.time(), time.thread_time(), _collections()
+        trace.append(("on_new_bars", t0, t1, 0, ""))
+        trace.append(("on_new_bars_cpu", t0, t0 + c1 - c0, g1 - g0, ""))
+
+    # module and class attributes, looked up at each call (the feed binds ``on_new_bars`` at start)
+    hub.dumps, hub._fan_out = counted, fanned
+    live.LiveService.on_bar, live.LiveService.on_new_bars = priced, stamped  # type: ignore[method-assign]
 
     def snapshot(*_: object) -> None:  # on demand (SIGUSR1), so no timer competes with the fan-out
+        steps = [
+            [step, t0, t1, n, _sent_at(payload) if step == "fan_out" else ""]
+            for step, t0, t1, n, payload in trace[:]
+        ]
         tmp = counts_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({**counts, "at": time.time()}))
+        tmp.write_text(json.dumps({**counts, "at": time.time(), "trace": steps}))
         tmp.replace(counts_path)
 
     signal.signal(signal.SIGUSR1, snapshot)
     serve(port=port, workers=1, log_level="warning")
+
+
+def _collections() -> int:
+    """Garbage collections so far (every generation)."""
+    return sum(int(g["collections"]) for g in gc.get_stats())
+
+
+def _sent_at(payload: str) -> str:
+    """The ``sent_at`` of a ``prediction_update`` payload ("" for other messages)."""
+    with suppress(ValueError):
+        message = json.loads(payload)
+        if message.get("type") == "prediction_update":
+            return str(message["sent_at"])
+    return ""
 
 
 # --- a minimal WebSocket client on epoll ------------------------------------------------------------
@@ -300,6 +343,48 @@ def _counts(path: Path, server_pid: int, client: Client) -> dict[str, float]:
     return {}
 
 
+def _steps(trace: list[list[Any]], n: int) -> dict[str, dict[str, float]]:
+    """The server's stamps of each prediction publish (by ``sent_at``): the bar's price publish and
+    ``on_new_bars`` around it, and its fan-out to the ``n`` subscribers."""
+    out: dict[str, dict[str, float]] = {}
+    price: float | None = None
+    hooks = [(t0, t1) for step, t0, t1, _, _ in trace if step == "on_new_bars"]
+    cpu = {t0: (t1 - t0, n) for step, t0, t1, n, _ in trace if step == "on_new_bars_cpu"}
+    for step, t0, t1, count, sent_at in trace:
+        if step == "price_publish":
+            price = t0
+        elif step == "fan_out" and sent_at and count == n and price is not None:
+            s = _epoch(sent_at)
+            hook = next(((a, b) for a, b in hooks if a <= s <= b), None)
+            if hook is not None:
+                spent, collections = cpu.get(hook[0], (float("nan"), 0))
+                out[sent_at] = {
+                    "price": price,
+                    "hook0": hook[0],
+                    "hook1": hook[1],
+                    "hook_cpu": spent,
+                    "hook_gc": collections,
+                    "fan0": t0,
+                    "fan1": t1,
+                }
+    return out
+
+
+def _spans(step: dict[str, float], bar_at: float, sent: float, last: float) -> dict[str, float]:
+    """Milliseconds between the server's stamps of one bar and the client's kernel stamps."""
+    return {
+        "feed_price_publish_to_last_subscriber": (last - step["price"]) * 1e3,
+        "price_publish_to_price_socket": (bar_at - step["price"]) * 1e3,
+        "on_new_bars_to_sent_at": (sent - step["hook0"]) * 1e3,
+        "on_new_bars_cpu": step["hook_cpu"] * 1e3,
+        "on_new_bars_wall_minus_cpu": (step["hook1"] - step["hook0"] - step["hook_cpu"]) * 1e3,
+        "sent_at_to_on_new_bars_return": (step["hook1"] - sent) * 1e3,
+        "sent_at_to_fan_out_start": (step["fan0"] - sent) * 1e3,
+        "fan_out_loop": (step["fan1"] - step["fan0"]) * 1e3,
+        "fan_out_end_to_last_socket": (last - step["fan1"]) * 1e3,
+    }
+
+
 def measure(
     port: int, token: str, n: int, bars: int, speed: float, server_pid: int, counts_path: Path
 ) -> dict[str, Any]:
@@ -335,7 +420,10 @@ def measure(
         window_end,
         {
             "setup_seconds": setup_s,
-            "serializations": {k: after.get(k, 0) - before.get(k, 0) for k in after if k != "at"},
+            "serializations": {
+                k: after.get(k, 0) - before.get(k, 0) for k in after if k not in ("at", "trace")
+            },
+            "trace": after.get("trace", []),
             "counted_between": (before.get("at", 0.0), after.get("at", 0.0)),
             "server_cpu_seconds": cpu,
             "client_read_seconds": client_seconds,
@@ -371,7 +459,10 @@ def analyse(
         p["u"].append(uts)
         p["payloads"].add(payload)
         p["bar"] = str(msg["timestamp"])
+    steps = _steps(extra.pop("trace"), n)
     fan_last, fan_first, fan_median, predict, bar_to_last, lag = [], [], [], [], [], []
+    server: dict[str, list[float]] = defaultdict(list)
+    worst: list[dict[str, float]] = []  # the slowest bars, step by step
     incomplete, not_identical, unmatched = 0, 0, 0
     bars_seen = 0
     for sent_at, p in sorted(publishes.items()):
@@ -395,6 +486,12 @@ def analyse(
         bar_at = seen[-1]
         predict.append((s - bar_at) * 1e3)
         bar_to_last.append((k.max() - bar_at) * 1e3)
+        step = steps.get(sent_at)
+        if step is not None:
+            spans = _spans(step, bar_at, s, float(k.max()))
+            for name, span in spans.items():
+                server[name].append(span)
+            worst.append({"bar_to_last_ms": bar_to_last[-1], **spans, "gc_runs": step["hook_gc"]})
     served = extra["serializations"].get("prediction_update", 0)
     lo, hi = extra["counted_between"]
     in_window = sum(1 for s in publishes if lo < _epoch(s) < hi)
@@ -408,6 +505,8 @@ def analyse(
         "prediction_ms": _pct(predict),
         "bar_to_last_subscriber_ms": _pct(bar_to_last),
         "client_read_lag_ms": _pct(lag),
+        "server_steps_ms": {name: _pct(spans) for name, spans in server.items()},
+        "slowest_bars": sorted(worst, key=lambda w: -w["bar_to_last_ms"])[:3],
         "price_bars_unmatched": unmatched,
         "serialized_once": {
             "prediction_update_serializations": served,
@@ -525,6 +624,8 @@ def report(results: dict[str, Any]) -> None:
             f"{r['incomplete_bars']} bars missing a subscriber, {r['closed_streams']} streams closed; "
             f"server CPU {r['server_cpu_seconds'] * 1e3 / max(1, r['bars']):.1f} ms per bar"
         )
+        for name, span in r["server_steps_ms"].items():
+            print(f"    {name:<40} p50 {span.get('p50', nan):7.3f}  p99 {span.get('p99', nan):7.3f}  ms")
 
 
 def main() -> None:

@@ -105,7 +105,7 @@ class RedisHub:
                     continue
                 self._local.publish_payload(str(msg["channel"])[cut:], str(msg["data"]))
         finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # untyped before redis-py 8
 
 
 def open_hub(redis_url: str | None, *, queue_size: int = DEFAULT_QUEUE_SIZE) -> LocalHub | RedisHub:

@@ -37,16 +37,16 @@ from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.data.timeutil import parse_time
 from pipelines.errors import DataNotFoundError, InvalidRequestError
-from pipelines.features import get_feature_set
-from pipelines.features.compute import feature_block
+from pipelines.features.compute import feature_block, resolve_feature_set
 from pipelines.features.inputs import BarData
+from pipelines.features.registry import FeatureSet
 from pipelines.features.stream import FeatureStream
 from pipelines.models.base import FloatMatrix
 from pipelines.settings import Settings
 
 __all__ = ["FeatureCache", "FeatureRows", "FeatureTable"]
 
-CacheKey = tuple[str, str, str, str]  # source, symbol, timeframe, feature set
+CacheKey = tuple[str, str, str, str]  # source, symbol, timeframe, feature set name
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +99,16 @@ class FeatureCache:
         # Per live dataset and feature set; valid while the held bars only grow (see ``_bars``).
         self._streams: dict[tuple[DatasetKey, str], FeatureStream] = {}
 
-    def rows(self, symbol: Symbol, timeframe: Timeframe, feature_set: str, need: int = 1) -> FeatureRows:
-        """The cached tail with at least ``need`` rows (fewer only when fewer bars are stored)."""
+    def rows(
+        self, symbol: Symbol, timeframe: Timeframe, feature_set: str | FeatureSet, need: int = 1
+    ) -> FeatureRows:
+        """The cached tail with at least ``need`` rows (fewer only when fewer bars are stored).
+
+        ``feature_set``: a registered name or a set (a subset, ``FeatureSet.subset``, is cached
+        under its own name)."""
+        fs = resolve_feature_set(feature_set)
         source = source_for(self.settings, symbol)
-        key = (source, symbol.name, timeframe.name, feature_set)
+        key = (source, symbol.name, timeframe.name, fs.name)
         entry = self._entries.get(key)  # a dict read is atomic: the hot path takes no lock
         if entry is not None and self._clock() - entry.checked < self.ttl and entry.covers(need):
             return entry
@@ -125,24 +131,27 @@ class FeatureCache:
             if entry is not None and entry.last_ns == last_ns and entry.covers(want):
                 entry = replace(entry, checked=now)
             else:
-                entry = self._compute(dataset, feature_set, want, now, last_ns)
+                entry = self._compute(dataset, fs, want, now, last_ns)
             self._entries[key] = entry
             return entry
 
-    def fresh(self, symbol: Symbol, timeframe: Timeframe, feature_set: str, need: int = 1) -> bool:
+    def fresh(
+        self, symbol: Symbol, timeframe: Timeframe, feature_set: str | FeatureSet, need: int = 1
+    ) -> bool:
         """Whether ``rows`` would answer from memory right now (no I/O, no feature work)."""
-        key = (source_for(self.settings, symbol), symbol.name, timeframe.name, feature_set)
+        name = feature_set if isinstance(feature_set, str) else feature_set.name
+        key = (source_for(self.settings, symbol), symbol.name, timeframe.name, name)
         entry = self._entries.get(key)
         return entry is not None and self._clock() - entry.checked < self.ttl and entry.covers(need)
 
-    def table(self, symbol: Symbol, timeframe: Timeframe, feature_set: str) -> FeatureTable:
+    def table(self, symbol: Symbol, timeframe: Timeframe, feature_set: str | FeatureSet) -> FeatureTable:
         """Every feature row of the dataset, computed afresh (not cached)."""
         source = source_for(self.settings, symbol)
         dataset = DatasetKey(source, timeframe.name, symbol.name)
         bounds = self.store.bounds(dataset)
         if bounds is None:
             bounds = ensure_stored(self.settings, symbol, timeframe, store=self.store)
-        ts, close, matrix = self._features(dataset, feature_set, bounds.last.value)
+        ts, close, matrix = self._features(dataset, resolve_feature_set(feature_set), bounds.last.value)
         return FeatureTable(source, ts, close, matrix)
 
     def invalidate(self, symbol: str, timeframe: str | None = None) -> int:
@@ -169,6 +178,14 @@ class FeatureCache:
                 with contextlib.suppress(InvalidRequestError):  # an overlap: read afresh next time
                     self._held[dataset] = (entry[0].append(more), self._clock())
         return self.invalidate(sym.name, tf.name)
+
+    def forget(self, feature_set: str) -> None:
+        """Drop the rows and live streams of ``feature_set`` (a name no longer asked for)."""
+        for key in [k for k in list(self._entries) if k[3] == feature_set]:
+            self._entries.pop(key, None)
+        with self._lock:
+            for stream in [k for k in self._streams if k[1] == feature_set]:
+                del self._streams[stream]
 
     @property
     def streamed(self) -> int:
@@ -211,24 +228,22 @@ class FeatureCache:
         return data.fresh()
 
     def _features(
-        self, dataset: DatasetKey, feature_set: str, last_ns: int
+        self, dataset: DatasetKey, feature_set: FeatureSet, last_ns: int
     ) -> tuple[np.ndarray, FloatMatrix, FloatMatrix]:
         data = self._bars(dataset, last_ns)
-        matrix: FloatMatrix = feature_block(data, get_feature_set(feature_set)).T
+        matrix: FloatMatrix = feature_block(data, feature_set).T
         return data.ts_ns, data.close, matrix
 
     def _compute(
-        self, dataset: DatasetKey, feature_set: str, rows: int, now: float, last_ns: int
+        self, dataset: DatasetKey, feature_set: FeatureSet, rows: int, now: float, last_ns: int
     ) -> FeatureRows:
         if dataset in self._live:
             data = self._bars(dataset, last_ns)
             ts, close = data.ts_ns, data.close
             with self._lock:
-                stream = self._streams.get((dataset, feature_set))
+                stream = self._streams.get((dataset, feature_set.name))
                 if stream is None:
-                    stream = self._streams[(dataset, feature_set)] = FeatureStream(
-                        get_feature_set(feature_set)
-                    )
+                    stream = self._streams[(dataset, feature_set.name)] = FeatureStream(feature_set)
             tail = stream.tail(data, rows)
         else:
             ts, close, matrix = self._features(dataset, feature_set, last_ns)

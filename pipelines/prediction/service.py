@@ -5,7 +5,8 @@ and shares it between threads. A model predicts any symbol of its own asset clas
 timeframe, on the latest cached feature rows (see ``features.py``); a symbol with no stored data is
 ingested first from its configured source. The cached path of ``predict`` is numpy and scalar math
 only: the model's columns picked from a cached matrix, the model called on that row, and the signal
-rules applied to one float (``SignalRule.one``).
+rules applied to one float (``SignalRule.one``). The cached features are those the loaded models
+read, not the whole feature set (see ``inputs.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from pipelines.data.store import ParquetStore
@@ -26,10 +26,12 @@ from pipelines.data.symbols import AssetClass, Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.errors import DataNotFoundError, InvalidRequestError, ModelError, TradeforgeError
 from pipelines.features import get_feature_set
+from pipelines.features.registry import FeatureSet
 from pipelines.models.base import FloatMatrix
 from pipelines.models.registry import LoadedModel, ModelRegistry
 from pipelines.prediction.ensemble import ensemble_of, validate_symbols
 from pipelines.prediction.features import FeatureCache, FeatureRows
+from pipelines.prediction.inputs import InputSets, ModelInputs, features_read
 from pipelines.prediction.resolve import ModelCatalog
 from pipelines.prediction.results import (
     BatchError,
@@ -55,7 +57,8 @@ class _Plan:
     loaded: LoadedModel
     symbol: Symbol
     timeframe: Timeframe
-    columns: npt.NDArray[np.intp] | None  # the model's features in its feature set; None: same order
+    feature_set: FeatureSet  # the registered set the model was trained on
+    inputs: ModelInputs  # its input rows from the computed features
     rule: SignalRule
     context_rows: int
     output: int | None  # column of the predicted return in a multi-output prediction
@@ -65,16 +68,14 @@ class _Plan:
 
 def _plan(loaded: LoadedModel) -> _Plan:
     meta = loaded.meta
-    columns = get_feature_set(meta.feature_set).columns
-    position = {name: i for i, name in enumerate(columns)}
-    missing = [n for n in meta.feature_names if n not in position]
+    feature_set = get_feature_set(meta.feature_set)
+    produced = set(feature_set.columns)
+    missing = [n for n in meta.feature_names if n not in produced]
     if missing:
         raise ModelError(
             f"model {loaded.name!r} v{loaded.version} uses features that feature set {meta.feature_set!r} "
             f"does not produce: {', '.join(missing[:5])}"
         )
-    order = np.array([position[n] for n in meta.feature_names], dtype=np.intp)
-    identity = len(order) == len(columns) and bool((order == np.arange(len(columns))).all())
     output, n_steps = None, 0
     if len(meta.outputs) > 1:
         n_steps = len(meta.outputs) // 4
@@ -88,7 +89,8 @@ def _plan(loaded: LoadedModel) -> _Plan:
         loaded=loaded,
         symbol=parse_symbol(meta.symbol),
         timeframe=parse_timeframe(meta.timeframe),
-        columns=None if identity else order,
+        feature_set=feature_set,
+        inputs=ModelInputs(meta.feature_names, features_read(loaded.model)),
         rule=SignalRule.from_meta(meta),
         context_rows=max(1, int(meta.context_rows)),
         output=output,
@@ -122,6 +124,7 @@ class PredictionService:
         self.registry = registry
         self.store = store or ParquetStore(settings.market_dir, settings.locks_dir)
         self.features = FeatureCache(settings, self.store)
+        self.inputs = InputSets(self.features.forget)  # the features predictions compute
         self.catalog = ModelCatalog(registry.tracker, ttl=catalog_ttl)
         self._plans: dict[tuple[str, str], _Plan] = {}
         self._lock = threading.Lock()
@@ -155,6 +158,7 @@ class PredictionService:
         plan = self._plans.get((loaded.name, loaded.version))
         if plan is None or plan.loaded is not loaded:
             plan = _plan(loaded)
+            self.inputs.widen(plan.feature_set, plan.inputs.reads)
             with self._lock:
                 self._plans[(loaded.name, loaded.version)] = plan
         return plan
@@ -190,7 +194,7 @@ class PredictionService:
             sym = self._target(plan, symbol, timeframe)
         except TradeforgeError:
             return True  # bad input: answered at once with its error
-        return self.features.fresh(sym, plan.timeframe, plan.loaded.meta.feature_set, plan.context_rows)
+        return self.features.fresh(sym, plan.timeframe, self.inputs.get(plan.feature_set), plan.context_rows)
 
     # -- one prediction --------------------------------------------------------------------------
     def predict(
@@ -205,10 +209,9 @@ class PredictionService:
         plan = self._model(model_name, ref)
         sym = self._target(plan, symbol, timeframe)
         meta = plan.loaded.meta
-        rows = self.features.rows(sym, plan.timeframe, meta.feature_set, plan.context_rows)
-        x = rows.matrix[-plan.context_rows :]
-        if plan.columns is not None:
-            x = x[:, plan.columns]
+        computed = self.inputs.get(plan.feature_set)
+        rows = self.features.rows(sym, plan.timeframe, computed, plan.context_rows)
+        x = plan.inputs.gather(rows.matrix[-plan.context_rows :], computed)
         if x.shape[0] < plan.context_rows:
             raise DataNotFoundError(
                 f"model {model_name!r} needs {plan.context_rows} consecutive bars; {sym.name} has "
@@ -260,8 +263,9 @@ class PredictionService:
         """The features the model sees for the latest bar of ``symbol``, by name."""
         plan = self._model(model_name, ref)
         sym = self._target(plan, symbol, timeframe)
-        rows: FeatureRows = self.features.rows(sym, plan.timeframe, plan.loaded.meta.feature_set, 1)
-        row = rows.matrix[-1] if plan.columns is None else rows.matrix[-1, plan.columns]
+        # every feature, also those the model never reads (predictions leave them out)
+        rows: FeatureRows = self.features.rows(sym, plan.timeframe, plan.feature_set, 1)
+        row = plan.inputs.gather(rows.matrix[-1:], plan.feature_set)[0]
         values = [None if not math.isfinite(v) else v for v in row.tolist()]
         return {
             "symbol": sym.name,
@@ -310,10 +314,11 @@ class PredictionService:
             )
         plan = self._model(model_name, ref)
         sym = self._target(plan, symbol, None)
-        table = self.features.table(sym, plan.timeframe, plan.loaded.meta.feature_set)
+        computed = self.inputs.get(plan.feature_set)
+        table = self.features.table(sym, plan.timeframe, computed)
         keep = min(int(days), len(table.timestamps))
         take = min(len(table.timestamps), keep + plan.context_rows - 1)
-        x = table.matrix[-take:] if plan.columns is None else table.matrix[-take:, plan.columns]
+        x = plan.inputs.gather(table.matrix[-take:], computed)
         out = _call(plan, x)
         predicted = (out if plan.output is None else out[:, plan.output])[-keep:]
         close = table.close[-keep:]

@@ -358,3 +358,18 @@ def test_duplicate_column_names_are_rejected(make_bars: Callable[..., pd.DataFra
     doubled = pd.concat([frame, frame[["close"]]], axis=1)
     with pytest.raises(InvalidRequestError, match=r"duplicate column name.*close"):
         BarData.from_frame(doubled)
+
+
+def test_a_subset_keeps_the_indicators_of_its_columns_with_the_same_values(
+    bars: pd.DataFrame, features: pd.DataFrame
+) -> None:
+    full = get_feature_set("default")
+    wanted = ["rsi_14", "macd_signal_12_26_9", full.columns[-1]]
+    sub = full.subset(wanted)
+    assert set(wanted) <= set(sub.columns) < set(full.columns)
+    assert sub.name.startswith("default[") and sub.name != full.subset(["rsi_14"]).name
+    part = compute_features(bars, sub)
+    np.testing.assert_array_equal(part[sub.columns].to_numpy(), features[sub.columns].to_numpy())
+    assert full.subset(full.columns) is full
+    with pytest.raises(InvalidRequestError, match="no column"):
+        full.subset(["rsi_14", "not_a_feature"])

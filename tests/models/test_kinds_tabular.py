@@ -63,6 +63,23 @@ def test_predicts_one_row_and_reports_cpu(fitted: dict[str, BaseRegressor], kind
     assert isinstance(model, Regressor)
 
 
+@pytest.mark.parametrize("kind", ["lightgbm", "xgboost"])
+def test_small_inputs_predict_single_threaded_with_the_same_values(
+    fitted: dict[str, BaseRegressor], kind: str
+) -> None:
+    """A few rows (a serving request) skip the OpenMP team; a batch keeps it. Same trees, same sums."""
+    model = fitted[kind]
+    x, _ = signal_data(600, seed=3)  # over both kinds' serial limits: the threaded path
+    batch = model.predict(x)
+    one_by_one = np.concatenate([model.predict(x[i : i + 1]) for i in range(0, 600, 97)])
+    np.testing.assert_array_equal(one_by_one, batch[::97])
+    if kind == "xgboost":  # the single-threaded copy is made once, on the first small input
+        serial = model._serial  # type: ignore[attr-defined]
+        assert serial is not None and serial is not model.booster  # type: ignore[attr-defined]
+        model.predict(x[:3])
+        assert model._serial is serial  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_feature_importance_ranks_the_signal_first(fitted: dict[str, BaseRegressor], kind: str) -> None:
     imp = fitted[kind].feature_importance()

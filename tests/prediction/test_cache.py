@@ -14,6 +14,7 @@ from pipelines.data.ingest import ingest, plan_ingest
 from pipelines.data.store import DatasetKey
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
+from pipelines.features import get_feature_set
 from pipelines.prediction import PredictionService
 from pipelines.settings import Settings
 
@@ -38,6 +39,7 @@ def store_until(settings: Settings, symbol: str, end: str) -> None:
 
 
 def test_cache_hit_does_no_io(service: PredictionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    service.predict("lgbm_msft", "AAPL")  # loaded first: the features computed cover both models
     first = service.predict("lgbm_aapl", "AAPL")
     reads = count_calls(monkeypatch, service.store, "read")
     bounds = count_calls(monkeypatch, service.store, "bounds")
@@ -147,8 +149,11 @@ def test_live_bars_are_held_and_appended_without_reading_parquet(
         assert (live.timestamp, live.predicted_return) == (expected.timestamp, expected.predicted_return)
         assert live.data_points == expected.data_points
         sym, tf = parse_symbol("AAPL"), parse_timeframe("1d")
-        held = service.features.rows(sym, tf, "default", 5).matrix
-        assert np.array_equal(held, cold.features.rows(sym, tf, "default", 5).matrix, equal_nan=True)
+        default = get_feature_set("default")
+        computed = service.inputs.get(default)  # what the model reads, no more
+        assert computed.name.startswith("default[") and len(computed.plan) < len(default.plan)
+        held = service.features.rows(sym, tf, computed, 5).matrix
+        assert np.array_equal(held, cold.features.rows(sym, tf, computed, 5).matrix, equal_nan=True)
     # Bars that do not follow the held ones drop the held copy: the next computation reads afresh.
     service.extend("AAPL", "1d", before.tail(3))
     reads.clear()

@@ -81,6 +81,12 @@ def test_served_features_equal_training_features(
     want = loaded.model.predict(training.x[rows])
     np.testing.assert_array_equal([pt.predicted_return for pt in history.points[:-1]], want)
 
+    # Serving computed only the indicators the trees split on, yet predicts what the full row gives.
+    computed = trained_service.inputs.get(get_feature_set(loaded.meta.feature_set))
+    assert len(computed.plan) < len(get_feature_set(loaded.meta.feature_set).plan)
+    full_row = loaded.model.predict(latest.reshape(1, -1))[0]
+    assert trained_service.predict("lgbm_aapl").predicted_return == full_row
+
 
 def test_predict_another_stock_ingests_it(service: PredictionService, settings: Settings) -> None:
     key = DatasetKey("synthetic", "1d", "MSFT")

@@ -153,6 +153,14 @@ class BaseRegressor(ABC):
     def feature_importance(self) -> dict[str, float] | None:
         return None
 
+    def features_read(self) -> list[str] | None:
+        """The features a prediction can depend on, in ``feature_names`` order; None: all of them.
+
+        Tree ensembles report the features some split uses: the others never change a prediction,
+        so serving need not compute them (it passes NaN there).
+        """
+        return None
+
     def native_predict(self) -> NativePredict | None:
         """The library's own predict on the fitted native model (for overhead benchmarks), if any."""
         return None

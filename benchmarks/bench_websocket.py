@@ -24,6 +24,11 @@ Per bar (one ``prediction_update`` publish, identified by its ``sent_at``):
   This is the issue's measure ("time from a new bar to the last subscriber's message"); the
   targets are checked on it and, separately, on the fan-out alone.
 
+Server-side stamps (wall clock, the same clock as the kernel stamps): the instrumented server also
+records when the feed published the bar's price, when ``on_new_bars`` ran (and its thread CPU time
+and garbage collections) and when each fan-out ran on the event loop, so every bar's span splits into
+its steps (``server_steps_ms``; the three slowest bars step by step in ``slowest_bars``).
+
 "Serialized once": the server is started through this file (``--serve``), which wraps
 ``pipelines.live.hub.dumps`` (the hub's only serializer) with a counter and then runs the same
 ``tradeforge serve`` command function; the client reads the counts at the window's start and end
@@ -631,7 +636,7 @@ def report(results: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="WebSocket fan-out benchmark (issue 6)")
     parser.add_argument("--subscribers", type=int, nargs="+", default=[100, 1000])
-    parser.add_argument("--bars", type=int, default=40, help="bars measured per subscriber count")
+    parser.add_argument("--bars", type=int, default=100, help="bars measured per subscriber count")
     parser.add_argument("--speed", type=float, default=60.0, help="virtual clock speed-up (60: 1m bar/s)")
     parser.add_argument("--history-days", type=int, default=4, help="days of 1m bars to train on")
     parser.add_argument("--queue-size", type=int, default=4096, help="TRADEFORGE_WS_QUEUE_SIZE")

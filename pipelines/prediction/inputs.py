@@ -35,13 +35,13 @@ def features_read(model: BaseRegressor) -> list[str]:
     reads = model.features_read()
     if reads is None or not reads or len(reads) == len(names) or model.context_rows != 1:
         return names
-    unread = [i for i, name in enumerate(names) if name not in set(reads)]
+    read = set(reads)
     probe = np.linspace(-1.0, 1.0, len(names)).reshape(1, -1)
     masked = probe.copy()
-    masked[0, unread] = np.nan
+    masked[0, [i for i, name in enumerate(names) if name not in read]] = np.nan
     if not np.array_equal(model.predict(probe), model.predict(masked), equal_nan=True):
         return names
-    return [name for name in names if name in set(reads)]
+    return [name for name in names if name in read]
 
 
 class ModelInputs:

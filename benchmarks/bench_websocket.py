@@ -98,7 +98,7 @@ def serve_instrumented(port: int, counts_path: Path) -> None:
     from pipelines.cli.ui import serve
 
     counts: Counter[str] = Counter()
-    trace: list[tuple[str, float, float, int, str]] = []  # (step, start, end, subscribers, payload)
+    trace: list[dict[str, Any]] = []  # one entry per step: its name, start and end, and what it saw
     original, fan_out = hub.dumps, hub._fan_out
     on_bar, on_new_bars = live.LiveService.on_bar, live.LiveService.on_new_bars
 
@@ -109,19 +109,20 @@ def serve_instrumented(port: int, counts_path: Path) -> None:
     def fanned(subs: tuple[Any, ...], payload: str) -> None:
         t0 = time.time()
         fan_out(subs, payload)
-        trace.append(("fan_out", t0, time.time(), len(subs), payload))
+        trace.append(
+            {"step": "fan_out", "t0": t0, "t1": time.time(), "subscribers": len(subs), "payload": payload}
+        )
 
     def priced(self: Any, event: dict[str, Any]) -> None:
         t0 = time.time()
         on_bar(self, event)
-        trace.append(("price_publish", t0, time.time(), 0, ""))
+        trace.append({"step": "price_publish", "t0": t0, "t1": time.time()})
 
     def stamped(self: Any, *args: Any, **kwargs: Any) -> None:
         t0, c0, g0 = time.time(), time.thread_time(), _collections()
         on_new_bars(self, *args, **kwargs)
         t1, c1, g1 = time.time(), time.thread_time(), _collections()
-        trace.append(("on_new_bars", t0, t1, 0, ""))
-        trace.append(("on_new_bars_cpu", t0, t0 + c1 - c0, g1 - g0, ""))
+        trace.append({"step": "on_new_bars", "t0": t0, "t1": t1, "cpu": c1 - c0, "gc": g1 - g0})
 
     # module and class attributes, looked up at each call (the feed binds ``on_new_bars`` at start)
     hub.dumps, hub._fan_out = counted, fanned
@@ -129,8 +130,9 @@ def serve_instrumented(port: int, counts_path: Path) -> None:
 
     def snapshot(*_: object) -> None:  # on demand (SIGUSR1), so no timer competes with the fan-out
         steps = [
-            [step, t0, t1, n, _sent_at(payload) if step == "fan_out" else ""]
-            for step, t0, t1, n, payload in trace[:]
+            {k: v for k, v in entry.items() if k != "payload"}
+            | ({"sent_at": _sent_at(entry["payload"])} if "payload" in entry else {})
+            for entry in trace[:]
         ]
         tmp = counts_path.with_suffix(".tmp")
         tmp.write_text(json.dumps({**counts, "at": time.time(), "trace": steps}))
@@ -188,29 +190,33 @@ def _counts(path: Path, server_pid: int, client: Client) -> dict[str, float]:
     return {}
 
 
-def _steps(trace: list[list[Any]], n: int) -> dict[str, dict[str, float]]:
+def _steps(trace: list[dict[str, Any]], n: int) -> dict[str, dict[str, float]]:
     """The server's stamps of each prediction publish (by ``sent_at``): the bar's price publish and
     ``on_new_bars`` around it, and its fan-out to the ``n`` subscribers."""
     out: dict[str, dict[str, float]] = {}
     price: float | None = None
-    hooks = [(t0, t1) for step, t0, t1, _, _ in trace if step == "on_new_bars"]
-    cpu = {t0: (t1 - t0, n) for step, t0, t1, n, _ in trace if step == "on_new_bars_cpu"}
-    for step, t0, t1, count, sent_at in trace:
-        if step == "price_publish":
-            price = t0
-        elif step == "fan_out" and sent_at and count == n and price is not None:
+    hooks = [entry for entry in trace if entry["step"] == "on_new_bars"]
+    for entry in trace:
+        if entry["step"] == "price_publish":
+            price = entry["t0"]
+        elif (
+            entry["step"] == "fan_out"
+            and entry["sent_at"]
+            and entry["subscribers"] == n
+            and price is not None
+        ):
+            sent_at = entry["sent_at"]
             s = _epoch(sent_at)
-            hook = next(((a, b) for a, b in hooks if a <= s <= b), None)
+            hook = next((h for h in hooks if h["t0"] <= s <= h["t1"]), None)
             if hook is not None:
-                spent, collections = cpu.get(hook[0], (float("nan"), 0))
                 out[sent_at] = {
                     "price": price,
-                    "hook0": hook[0],
-                    "hook1": hook[1],
-                    "hook_cpu": spent,
-                    "hook_gc": collections,
-                    "fan0": t0,
-                    "fan1": t1,
+                    "hook0": hook["t0"],
+                    "hook1": hook["t1"],
+                    "hook_cpu": hook["cpu"],
+                    "hook_gc": hook["gc"],
+                    "fan0": entry["t0"],
+                    "fan1": entry["t1"],
                 }
     return out
 

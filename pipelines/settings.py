@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     webhook_allow_private_urls: bool = False
     # How long a cached latest-feature row is trusted before the store is asked for newer bars.
     feature_cache_ttl_seconds: float = 5.0
+    # Uploaded datasets (POST /datasets/upload): the largest file accepted, and for a ZIP the most
+    # its contents may expand to.
+    dataset_max_upload_mb: int = Field(default=200, ge=1)
+    dataset_max_unzipped_mb: int = Field(default=1000, ge=1)
 
     @field_validator("home", mode="before")
     @classmethod
@@ -118,6 +122,11 @@ class Settings(BaseSettings):
     def secret_key_path(self) -> Path:
         """Where a generated dev JWT key lives when ``TRADEFORGE_SECRET_KEY`` is unset."""
         return self.home / "secret_key"
+
+    @property
+    def datasets_dir(self) -> Path:
+        """Uploaded datasets, one folder per dataset id."""
+        return self.home / "datasets"
 
     @property
     def metrics_dir(self) -> Path:

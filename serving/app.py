@@ -24,6 +24,7 @@ from pipelines.errors import AuthenticationError
 from pipelines.settings import Settings, get_settings
 from serving.context import Principal, principal_of
 from serving.controllers import ROUTE_HANDLERS
+from serving.controllers.datasets import dataset_router
 from serving.errors import exception_handlers
 from serving.middleware import ApiMiddleware, before_send
 from serving.services import Services, ServicesDep, open_services
@@ -64,7 +65,7 @@ def create_app(settings: Settings) -> Litestar:
             await app.state.services.aclose()
 
     return Litestar(
-        route_handlers=ROUTE_HANDLERS,
+        route_handlers=[*ROUTE_HANDLERS, dataset_router(settings)],
         lifespan=[lifespan],
         dependencies={
             "services": Provide(_services, sync_to_thread=False),

@@ -35,6 +35,8 @@ def job_webhook_event(event: dict[str, Any]) -> str | None:
     if event["type"] == "task_description_update" and kind == "training":
         return "training.progress"
     if event["type"] == "task_completed":
+        if kind == "dataset" and data.get("status") in ("completed", "failed"):
+            return "dataset.processed"  # ready or failed: the payload's status says which
         if data.get("status") == "completed":
             return kind_events.get(str(kind))
         if data.get("status") == "failed" and kind == "training":

@@ -20,6 +20,7 @@ from litestar.types import Scope
 from sqlalchemy import text
 
 from pipelines.backtest.strategies import list_strategies
+from pipelines.datasets import DatasetCatalog
 from pipelines.db import (
     BufferedLogWriter,
     Database,
@@ -90,6 +91,7 @@ class Services:
         self.webhooks = webhooks
         self.dispatcher = dispatcher
         self.jobs = jobs
+        self.datasets = DatasetCatalog(settings, database, jobs)
         self.live = LiveService(settings, predictions)
         self.leader: FileLock | None = None
         self.job_streams = JobStreams()
@@ -330,7 +332,15 @@ class Services:
         data = event["data"]
         webhook_event = job_webhook_event(event)
         if webhook_event is not None and user_id:
-            self.publish(webhook_event, {"job_id": data.get("task_id"), **data}, str(user_id))
+            try:
+                if webhook_event == "dataset.processed":
+                    payload = self.datasets.processed_event(data)
+                else:
+                    payload = {"job_id": data.get("task_id"), **data}
+            except Exception as exc:  # the streams below must still get the event
+                log.warning("could not build the %s webhook payload: %s", webhook_event, exc)
+            else:
+                self.publish(webhook_event, payload, str(user_id))
         try:
             self.live.hub.publish(JOB_EVENTS_TOPIC, event)
         except Exception as exc:  # Redis unreachable: this worker's own streams still get it

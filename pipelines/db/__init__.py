@@ -9,6 +9,7 @@ from pipelines.db.api_keys import (
     list_api_keys,
     revoke_api_key,
 )
+from pipelines.db.dataset_models import Dataset
 from pipelines.db.engine import Database, create_db_engine, migrate, open_database, session_factory
 from pipelines.db.job_models import Job
 from pipelines.db.logs import add_many, recent, recent_errors, recent_predictions, recent_requests
@@ -37,6 +38,7 @@ __all__ = [
     "Base",
     "BufferedLogWriter",
     "Database",
+    "Dataset",
     "ErrorLog",
     "Job",
     "LogRow",

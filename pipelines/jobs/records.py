@@ -38,6 +38,7 @@ _LABELS = {
     "batch_prediction": "Batch prediction",
     "backtest": "Backtest",
     "walk_forward": "Walk-forward analysis",
+    "dataset": "Dataset processing",
 }
 
 

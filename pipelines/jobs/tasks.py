@@ -292,5 +292,9 @@ def batch_prediction_task(params: dict[str, Any], progress: ProgressReporter) ->
 
 
 def default_tasks() -> TaskRegistry:
-    """The job kinds of the server: training, batch_prediction, backtest, walk_forward."""
-    return TaskRegistry([training_task, batch_prediction_task, backtest_task, walk_forward_task])
+    """The job kinds of the server: training, batch_prediction, backtest, walk_forward, dataset."""
+    from pipelines.datasets.task import dataset_task
+
+    return TaskRegistry(
+        [training_task, batch_prediction_task, backtest_task, walk_forward_task, dataset_task]
+    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
@@ -100,10 +102,15 @@ class Client:
         *,
         json: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         query = {k: v for k, v in (params or {}).items() if v is not None}
+        form = {k: v for k, v in (data or {}).items() if v is not None} or None
         try:
-            response = self._http.request(method, path, json=json, params=query, headers=self._auth_headers())
+            response = self._http.request(
+                method, path, json=json, params=query, files=files, data=form, headers=self._auth_headers()
+            )
         except httpx.TransportError as exc:
             url = safe_url(f"{self.base_url}{path}")
             kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
@@ -235,6 +242,54 @@ class Client:
     def walk_forward(self, **fields: Any) -> dict[str, Any]:
         """``POST /api/v1/backtest/walk-forward`` (model_name, symbol, train_window, test_window, ...)."""
         return self._request("POST", "/api/v1/backtest/walk-forward", json=_body(**fields))
+
+    # -- datasets (004) ---------------------------------------------------------------------------
+
+    def upload_dataset(
+        self,
+        path: str | Path,
+        name: str,
+        dataset_type: str,
+        description: str | None = None,
+        target: str | None = None,
+    ) -> dict[str, Any]:
+        """``POST /datasets/upload`` of a CSV, JSON, Parquet or ZIP file; answers ``status: processing``."""
+        file = Path(path)
+        form = {"name": name, "dataset_type": dataset_type, "description": description, "target": target}
+        with file.open("rb") as handle:
+            return self._request("POST", "/datasets/upload", files={"file": (file.name, handle)}, data=form)
+
+    def datasets(
+        self,
+        page: int = 1,
+        limit: int = 10,
+        sort_by: str = "created_at",
+        order: str = "desc",
+        dataset_type: str | None = None,
+        status: str | None = None,
+    ) -> dict[str, Any]:
+        """``GET /datasets``: one page of your datasets."""
+        params = {"page": page, "limit": limit, "sort_by": sort_by, "order": order}
+        return self._request(
+            "GET", "/datasets", params={**params, "dataset_type": dataset_type, "status": status}
+        )
+
+    def dataset(self, dataset_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/datasets/{_segment(dataset_id)}")
+
+    def wait_for_dataset(
+        self, dataset_id: str, timeout: float = 300.0, interval: float = 0.5
+    ) -> dict[str, Any]:
+        """The dataset once it is ``ready`` or ``failed`` (polled); TimeoutError after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while (answer := self.dataset(dataset_id))["status"] == "processing":
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"dataset {dataset_id} is still processing after {timeout:g} s")
+            time.sleep(interval)
+        return answer
+
+    def delete_dataset(self, dataset_id: str) -> None:
+        self._request("DELETE", f"/datasets/{_segment(dataset_id)}")
 
     # -- market data and health -------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ class JobController(Controller):
             default=None, description="queued, running, completed, failed, cancelled"
         ),
         kind: str | None = Parameter(
-            default=None, description="training, batch_prediction, backtest, walk_forward"
+            default=None, description="training, batch_prediction, backtest, walk_forward, dataset"
         ),
         limit: int = Parameter(default=100, ge=1, le=1000),
     ) -> dict[str, Any]:

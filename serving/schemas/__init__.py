@@ -27,6 +27,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     403: "Authenticated, but the caller's role may not do this",
     404: "Not found: an unknown model, symbol or key, or a symbol without data",
     409: "Conflict with the current state (a name taken, a training already running)",
+    413: "The request body is larger than this route accepts (an upload over the size limit)",
     429: "Rate limit of the caller's tier exceeded (see the X-RateLimit-* headers)",
 }
 

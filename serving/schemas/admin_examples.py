@@ -69,6 +69,7 @@ ERRORS: dict[int, Json] = {
     403: _error(403, "FORBIDDEN", "deleting a registered model needs the admin role"),
     404: _error(404, "NOT_FOUND", "no registered model named 'ensemble_spy'"),
     409: _error(409, "CONFLICT", "username 'alice' is already taken"),
+    413: _error(413, "PAYLOAD_TOO_LARGE", "Request Entity Too Large"),
     429: _error(
         429,
         "RATE_LIMITED",

@@ -9,12 +9,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
 
-from pipelines.db.engine import Database, open_database
+from pipelines.db.engine import Database, _alembic_config, create_db_engine, migrate, open_database
 from pipelines.db.models import Base
 from pipelines.settings import Settings
 
@@ -76,3 +80,36 @@ def database(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Dat
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with database.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def _table_diff(engine: Engine, tables: set[str]) -> list[Any]:
+    """Differences between the database and the models that concern ``tables``."""
+
+    def ours(obj: Any, name: str | None, kind: str, _reflected: bool, _compare_to: Any) -> bool:
+        table = name if kind == "table" else getattr(getattr(obj, "table", None), "name", None)
+        return table in tables
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": ours})
+        return list(compare_metadata(context, Base.metadata))
+
+
+def assert_migration_builds(url: str, tables: set[str], revision: str, previous: str) -> None:
+    """Migration ``revision`` builds exactly the models' ``tables``; its downgrade to ``previous``
+    removes them (and the comparison then sees them missing), and upgrading again restores them."""
+    migrate(url)
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT version_num FROM alembic_version")) >= revision
+        assert set(inspect(engine).get_table_names()) >= tables
+        assert _table_diff(engine, tables) == []
+        with engine.begin() as conn:
+            command.downgrade(_alembic_config(conn), previous)
+        assert not tables & set(inspect(engine).get_table_names())
+        assert {d[1].name for d in _table_diff(engine, tables) if d[0] == "add_table"} == tables
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), "head")
+        assert _table_diff(engine, tables) == []
+    finally:
+        engine.dispose()

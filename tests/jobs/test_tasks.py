@@ -110,7 +110,13 @@ def test_the_registry_maps_kinds_to_marked_functions() -> None:
     tasks = TaskRegistry([echo, backtest_task])
     assert tasks.kinds == ("backtest", "echo")
     assert tasks.get("echo").fn is echo and task_spec(echo).ram_gb == 1.0
-    assert set(default_tasks().kinds) == {"training", "batch_prediction", "backtest", "walk_forward"}
+    assert set(default_tasks().kinds) == {
+        "training",
+        "batch_prediction",
+        "backtest",
+        "walk_forward",
+        "dataset",
+    }
 
     @register_task("echo")
     def other(params: dict[str, Any], progress: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -56,3 +57,26 @@ def test_client_raises_typed_errors_with_the_envelope_code(client: Any, api: Cli
         with pytest.raises(AuthenticationFailed) as denied:
             anon.models()
         assert "tf_wrong" not in str(denied.value)
+
+
+def test_client_uploads_and_follows_a_dataset(api: Client, tmp_path: Path) -> None:
+    path = tmp_path / "prices.csv"
+    path.write_text(
+        "Date,Open,High,Low,Close,Volume\n"
+        + "".join(
+            f"2024-03-{d:02d}T00:00:00Z,{10 + d},{11 + d},{9 + d},{10.5 + d},{100 * d}\n"
+            for d in range(1, 11)
+        )
+    )
+    created = api.upload_dataset(path, "client prices", "ohlcv", description="ten days")
+    assert created["status"] == "processing" and created["file_name"] == "prices.csv"
+    done = api.wait_for_dataset(created["id"], timeout=60, interval=0.1)
+    assert (
+        done["status"] == "ready" and done["metadata"]["timeframe"] == "1d" and done["metadata"]["rows"] == 10
+    )
+    assert any(d["id"] == created["id"] for d in api.datasets(dataset_type="ohlcv")["datasets"])
+    with pytest.raises(InvalidRequest, match="unknown dataset_type"):
+        api.upload_dataset(path, "bad", "images")
+    api.delete_dataset(created["id"])
+    with pytest.raises(NotFound):
+        api.dataset(created["id"])

@@ -22,7 +22,7 @@ from pipelines.data.symbols import Symbol
 from pipelines.data.timeframes import Timeframe
 from pipelines.errors import InvalidRequestError
 
-__all__ = ["TIMESTAMP_COLUMNS", "FileProvider"]
+__all__ = ["TIMESTAMP_COLUMNS", "FileProvider", "bars_from_frame"]
 
 TIMESTAMP_COLUMNS = ("date", "datetime", "timestamp", "time", "date_time")
 _REQUIRED = ("open", "high", "low", "close")
@@ -59,32 +59,7 @@ class FileProvider:
 
     def read(self) -> pd.DataFrame:
         """The whole file as ``timestamp`` (UTC) + float OHLCV columns, in file order."""
-        raw = self._load()
-        by_name: dict[str, str] = {}
-        for col in raw.columns:
-            key = str(col).strip().lower()
-            if key in by_name and key in (*TIMESTAMP_COLUMNS, *_REQUIRED, "volume"):
-                self._fail(f"has two columns named {key!r} (case-insensitively): {by_name[key]!r}, {col!r}")
-            by_name.setdefault(key, str(col))
-        ts_col = next((by_name[k] for k in by_name if k in TIMESTAMP_COLUMNS), None)
-        if ts_col is None:
-            wanted = ", ".join(TIMESTAMP_COLUMNS)
-            self._fail(f"has no timestamp column (one of {wanted}); columns: {list(by_name.values())}")
-        missing = [c for c in _REQUIRED if c not in by_name]
-        if missing:
-            self._fail(f"is missing column(s) {', '.join(missing)}; columns: {list(by_name.values())}")
-        out = pd.DataFrame({"timestamp": self._timestamps(raw[ts_col], ts_col)})
-        for col in (*_REQUIRED, "volume"):
-            if col not in by_name:
-                out[col] = 0.0
-                continue
-            values = raw[by_name[col]]
-            numbers = pd.to_numeric(values, errors="coerce")
-            bad = numbers.isna() & values.notna()
-            if bad.any():
-                self._fail(f"column {by_name[col]!r} has non-numeric value {values[bad].iloc[0]!r}")
-            out[col] = numbers.astype("float64").to_numpy()
-        return out
+        return bars_from_frame(self._load(), f"file {self.path}")
 
     def _load(self) -> pd.DataFrame:
         name = self.path.name.lower()
@@ -102,25 +77,64 @@ class FileProvider:
         except Exception as exc:  # pandas/pyarrow raise many types for unreadable files
             self._fail(f"cannot be read: {type(exc).__name__}: {exc}")
 
-    def _timestamps(self, values: pd.Series, column: str) -> pd.DatetimeIndex:
-        if values.isna().any():
-            self._fail(f"column {column!r} has {int(values.isna().sum())} empty timestamp(s)")
-        try:
-            if ptypes.is_datetime64_any_dtype(values):
-                stamps = pd.DatetimeIndex(values)
-                return stamps.tz_localize("UTC") if stamps.tz is None else stamps.tz_convert("UTC")
-            if ptypes.is_numeric_dtype(values) and not ptypes.is_bool_dtype(values):
-                biggest = float(values.abs().max()) if len(values) else 0.0
-                unit: Literal["s", "ms", "us", "ns"] = next(
-                    (u for limit, u in _EPOCH_UNITS if biggest < limit), "ns"
-                )
-                return pd.DatetimeIndex(pd.to_datetime(values.astype("int64"), unit=unit, utc=True))
-            return pd.DatetimeIndex(pd.to_datetime(values.astype(str), utc=True, format="ISO8601"))
-        except (ValueError, TypeError, OverflowError) as exc:
-            self._fail(
-                f"column {column!r} has unparseable timestamps ({exc}); "
-                "expected ISO 8601 strings or epoch seconds/milliseconds"
-            )
-
     def _fail(self, problem: str) -> NoReturn:
-        raise InvalidRequestError(f"file {self.path}: {problem}")
+        _fail(f"file {self.path}", problem)
+
+
+def _fail(origin: str, problem: str) -> NoReturn:
+    raise InvalidRequestError(f"{origin}: {problem}")
+
+
+def bars_from_frame(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
+    """``raw`` (a table as read from a user's file) as ``timestamp`` (UTC) + float OHLCV columns.
+
+    Columns are matched as the module docstring says; every problem is an InvalidRequestError that
+    starts with ``origin`` (the file's name, as the user knows it).
+    """
+    by_name: dict[str, str] = {}
+    for col in raw.columns:
+        key = str(col).strip().lower()
+        if key in by_name and key in (*TIMESTAMP_COLUMNS, *_REQUIRED, "volume"):
+            _fail(origin, f"has two columns named {key!r} (case-insensitively): {by_name[key]!r}, {col!r}")
+        by_name.setdefault(key, str(col))
+    ts_col = next((by_name[k] for k in by_name if k in TIMESTAMP_COLUMNS), None)
+    if ts_col is None:
+        wanted = ", ".join(TIMESTAMP_COLUMNS)
+        _fail(origin, f"has no timestamp column (one of {wanted}); columns: {list(by_name.values())}")
+    missing = [c for c in _REQUIRED if c not in by_name]
+    if missing:
+        _fail(origin, f"is missing column(s) {', '.join(missing)}; columns: {list(by_name.values())}")
+    out = pd.DataFrame({"timestamp": _timestamps(raw[ts_col], ts_col, origin)})
+    for col in (*_REQUIRED, "volume"):
+        if col not in by_name:
+            out[col] = 0.0
+            continue
+        values = raw[by_name[col]]
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = numbers.isna() & values.notna()
+        if bad.any():
+            _fail(origin, f"column {by_name[col]!r} has non-numeric value {values[bad].iloc[0]!r}")
+        out[col] = numbers.astype("float64").to_numpy()
+    return out
+
+
+def _timestamps(values: pd.Series, column: str, origin: str) -> pd.DatetimeIndex:
+    if values.isna().any():
+        _fail(origin, f"column {column!r} has {int(values.isna().sum())} empty timestamp(s)")
+    try:
+        if ptypes.is_datetime64_any_dtype(values):
+            stamps = pd.DatetimeIndex(values)
+            return stamps.tz_localize("UTC") if stamps.tz is None else stamps.tz_convert("UTC")
+        if ptypes.is_numeric_dtype(values) and not ptypes.is_bool_dtype(values):
+            biggest = float(values.abs().max()) if len(values) else 0.0
+            unit: Literal["s", "ms", "us", "ns"] = next(
+                (u for limit, u in _EPOCH_UNITS if biggest < limit), "ns"
+            )
+            return pd.DatetimeIndex(pd.to_datetime(values.astype("int64"), unit=unit, utc=True))
+        return pd.DatetimeIndex(pd.to_datetime(values.astype(str), utc=True, format="ISO8601"))
+    except (ValueError, TypeError, OverflowError) as exc:
+        _fail(
+            origin,
+            f"column {column!r} has unparseable timestamps ({exc}); "
+            "expected ISO 8601 strings or epoch seconds/milliseconds",
+        )

@@ -1,0 +1,86 @@
+"""Where a dataset's files live: ``$TRADEFORGE_HOME/datasets/<id>/``.
+
+``upload<suffix>`` is the file as uploaded, kept until processing has read it; ``data.parquet`` is
+the processed table. Both are written to a temporary name and renamed into place, so a reader never
+sees half a file and a failed upload leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pandas as pd
+import pyarrow as pa
+
+from pipelines.data.store import atomic_write_table
+from pipelines.errors import InvalidRequestError
+
+__all__ = ["DatasetFiles", "SavedUpload"]
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class SavedUpload:
+    path: Path
+    size: int
+    sha256: str
+
+
+class DatasetFiles:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def folder(self, dataset_id: str) -> Path:
+        try:
+            canonical = str(uuid.UUID(dataset_id))
+        except ValueError:
+            raise InvalidRequestError(f"dataset id {dataset_id!r} is not a UUID") from None
+        return self.root / canonical
+
+    def upload_path(self, dataset_id: str, suffix: str) -> Path:
+        return self.folder(dataset_id) / f"upload{suffix}"
+
+    def data_path(self, dataset_id: str) -> Path:
+        return self.folder(dataset_id) / "data.parquet"
+
+    def save_upload(self, dataset_id: str, source: BinaryIO, suffix: str, *, max_bytes: int) -> SavedUpload:
+        """Copy ``source`` into the dataset's folder (new), hashing it; too big or empty is refused."""
+        folder = self.folder(dataset_id)
+        folder.mkdir(parents=True, exist_ok=False)
+        target = self.upload_path(dataset_id, suffix)
+        digest, size = hashlib.sha256(), 0
+        try:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".upload-", delete=False) as tmp:
+                while chunk := source.read(_CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise InvalidRequestError(
+                            f"the file is larger than the {max_bytes / 1e6:.0f} MB an upload may be"
+                        )
+                    digest.update(chunk)
+                    tmp.write(chunk)
+            if size == 0:
+                raise InvalidRequestError("the uploaded file is empty")
+            os.replace(tmp.name, target)
+        except BaseException:
+            self.remove(dataset_id)
+            raise
+        return SavedUpload(target, size, digest.hexdigest())
+
+    def write_data(self, dataset_id: str, frame: pd.DataFrame) -> Path:
+        path = self.data_path(dataset_id)
+        if not path.parent.is_dir():  # deleted while it was processed: do not bring it back
+            raise InvalidRequestError(f"dataset {dataset_id} was deleted while it was processed")
+        atomic_write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        return path
+
+    def remove(self, dataset_id: str) -> None:
+        shutil.rmtree(self.folder(dataset_id), ignore_errors=True)

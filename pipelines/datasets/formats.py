@@ -1,0 +1,187 @@
+"""Reading an uploaded dataset file into a table: CSV, JSON, Parquet, or a ZIP of them.
+
+The format comes from the file's name (``file_format``). A ZIP holds one or more data files of
+those formats (folders, ``__MACOSX/`` and hidden files are skipped); several files must have the
+same columns and are stacked in name order. What a ZIP may expand to is bounded, so a small
+upload cannot fill the disk. Every problem is an InvalidRequestError naming the file as uploaded.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any, NoReturn
+
+import pandas as pd
+
+from pipelines.errors import InvalidRequestError
+
+__all__ = ["FORMATS", "file_format", "file_suffix", "read_table"]
+
+# suffix -> format; the longest matching suffix wins (".csv.gz" before ".gz" would matter).
+_SUFFIXES = {
+    ".csv": "csv",
+    ".csv.gz": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".zip": "zip",
+}
+FORMATS = tuple(dict.fromkeys(_SUFFIXES.values()))
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def file_format(file_name: str) -> str:
+    """The format of ``file_name`` from its suffix, or InvalidRequestError listing the accepted ones."""
+    return _SUFFIXES[file_suffix(file_name)]
+
+
+def file_suffix(file_name: str) -> str:
+    """The accepted suffix ``file_name`` ends with (lower case, e.g. ``.csv.gz``)."""
+    lower = file_name.strip().lower()
+    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
+        if lower.endswith(suffix) and len(lower) > len(suffix):
+            return suffix
+    raise InvalidRequestError(
+        f"file {file_name!r} has an unsupported type; upload one of: {', '.join(sorted(_SUFFIXES))}"
+    )
+
+
+def read_table(path: Path, fmt: str, *, origin: str, max_unzipped_bytes: int) -> pd.DataFrame:
+    """The table in ``path`` (of format ``fmt``); ``origin`` names it in errors."""
+    if fmt == "zip":
+        return _read_zip(path, origin, max_unzipped_bytes)
+    return _read_one(path, fmt, origin)
+
+
+def _fail(origin: str, problem: str) -> NoReturn:
+    raise InvalidRequestError(f"file {origin!r} {problem}")
+
+
+def _read_one(path: Path, fmt: str, origin: str) -> pd.DataFrame:
+    try:
+        if fmt in ("csv", "tsv"):
+            frame = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",")
+        elif fmt == "parquet":
+            frame = pd.read_parquet(path)
+            if not isinstance(frame.index, pd.RangeIndex) and frame.index.name is not None:
+                frame = frame.reset_index()
+        elif fmt in ("json", "jsonl"):
+            frame = _read_json(path, fmt, origin)
+        else:
+            _fail(origin, f"has format {fmt!r}, which cannot be read here")
+    except InvalidRequestError:
+        raise
+    except UnicodeDecodeError:
+        _fail(origin, "is not UTF-8 text")
+    except pd.errors.EmptyDataError:
+        _fail(origin, "is empty")
+    except Exception as exc:  # pandas, pyarrow and json raise many types for unreadable files
+        _fail(origin, f"cannot be read as {fmt.upper()}: {type(exc).__name__}: {exc}")
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _read_json(path: Path, fmt: str, origin: str) -> pd.DataFrame:
+    """An array of row objects, an object of equally long column arrays, or (``jsonl``) one row
+    object per line. Values must be scalars: a nested value is named with its row and column."""
+    with path.open("r", encoding="utf-8") as handle:
+        if fmt == "jsonl":
+            document: Any = [json.loads(line) for line in handle if line.strip()]
+        else:
+            document = json.load(handle)
+    if isinstance(document, dict):
+        if not all(isinstance(v, list) for v in document.values()):
+            _fail(origin, "must hold an array of row objects or an object of column arrays")
+        lengths = {len(v) for v in document.values()}
+        if len(lengths) > 1:
+            _fail(origin, f"has column arrays of different lengths: {sorted(lengths)}")
+        _check_scalars(origin, ((i, k, x) for k, v in document.items() for i, x in enumerate(v)))
+        return pd.DataFrame(document)
+    if not isinstance(document, list):
+        _fail(origin, "must hold an array of row objects or an object of column arrays")
+    rows: list[Any] = document
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            _fail(origin, f"row {i + 1} is a {type(row).__name__}, not an object of column values")
+    _check_scalars(origin, ((i, k, x) for i, row in enumerate(rows) for k, x in row.items()))
+    return pd.DataFrame.from_records(rows)
+
+
+def _check_scalars(origin: str, cells: Any) -> None:
+    for i, column, value in cells:
+        if not isinstance(value, _SCALARS):
+            _fail(
+                origin,
+                f"row {i + 1}, column {column!r} holds a nested {type(value).__name__}; "
+                "values must be scalars",
+            )
+
+
+def _read_zip(path: Path, origin: str, max_bytes: int) -> pd.DataFrame:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        _fail(origin, f"is not a readable ZIP archive: {exc}")
+    with archive:
+        members = [m for m in archive.infolist() if not _skipped(m)]
+        if not members:
+            _fail(origin, "holds no data file")
+        total = sum(m.file_size for m in members)
+        if total > max_bytes:
+            _fail(origin, f"expands to {total / 1e6:.1f} MB; at most {max_bytes / 1e6:.0f} MB is allowed")
+        frames: list[pd.DataFrame] = []
+        work = path.parent / f".{path.name}.members"
+        work.mkdir(exist_ok=True)
+        try:
+            for member in sorted(members, key=lambda m: m.filename):
+                inner = f"{origin}:{member.filename}"
+                fmt = file_format(PurePosixPath(member.filename).name)
+                if fmt == "zip":
+                    _fail(inner, "is a ZIP inside the ZIP; put the data files in one archive")
+                if member.flag_bits & 0x1:
+                    _fail(inner, "is encrypted")
+                # The member's own suffix is kept (pandas reads ``.csv.gz`` compressed by its name).
+                target = work / f"{len(frames)}-{PurePosixPath(member.filename).name}"
+                try:
+                    with archive.open(member) as src, target.open("wb") as dst:
+                        _copy_bounded(src, dst, member.file_size)
+                except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                    _fail(inner, f"cannot be extracted: {exc}")
+                frames.append(_read_one(target, fmt, inner))
+                target.unlink()
+        finally:
+            for leftover in work.iterdir():
+                leftover.unlink()
+            work.rmdir()
+    first = list(frames[0].columns)
+    for member, frame in zip(sorted(members, key=lambda m: m.filename), frames, strict=True):
+        if list(frame.columns) != first:
+            _fail(
+                f"{origin}:{member.filename}",
+                f"has columns {list(frame.columns)}, not those of the first file {first}",
+            )
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _skipped(member: zipfile.ZipInfo) -> bool:
+    parts = PurePosixPath(member.filename).parts
+    return member.is_dir() or not parts or parts[0] == "__MACOSX" or parts[-1].startswith(".")
+
+
+def _copy_bounded(src: Any, dst: Any, limit: int) -> None:
+    """Copy at most ``limit`` bytes (the member's declared size, already checked against the cap)."""
+    left = limit
+    while True:
+        chunk = src.read(min(1 << 20, left + 1))
+        if not chunk:
+            return
+        left -= len(chunk)
+        if left < 0:
+            raise OSError("the member is larger than its declared size")
+        dst.write(chunk)

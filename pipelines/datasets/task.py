@@ -1,0 +1,71 @@
+"""The job that processes an uploaded dataset: read, check against its type, store as Parquet.
+
+It runs in a job worker (``pipelines.jobs``), so a large file is parsed off the server's threads,
+within the queue's resource admission, with progress on the task-event stream. Its result is the
+dataset's metadata; the catalogue reads status and metadata from the job, and the server sends
+the ``dataset.processed`` webhook when it finishes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.datasets.files import DatasetFiles
+from pipelines.datasets.formats import FORMATS, file_suffix, read_table
+from pipelines.datasets.profile import check_dataset_type, process
+from pipelines.errors import InvalidRequestError
+from pipelines.jobs.registry import ProgressReporter, register_task
+from pipelines.settings import Settings
+
+__all__ = ["DATASET_JOB", "dataset_task"]
+
+DATASET_JOB = "dataset"
+_KEYS = ("dataset_id", "name", "file_name", "file_format", "dataset_type", "target")
+
+
+def _validate(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    unknown = sorted(set(params) - set(_KEYS))
+    missing = sorted(set(_KEYS) - set(params) - {"target"})
+    if unknown or missing:
+        raise InvalidRequestError(
+            f"dataset job parameters: unknown {unknown or 'none'}, missing {missing or 'none'}"
+        )
+    if params["file_format"] not in FORMATS:
+        raise InvalidRequestError(f"unknown file_format {params['file_format']!r}")
+    dataset_type = check_dataset_type(str(params["dataset_type"]))
+    suffix = file_suffix(str(params["file_name"]))
+    upload = DatasetFiles(settings.datasets_dir).upload_path(str(params["dataset_id"]), suffix)
+    if not upload.is_file():
+        raise InvalidRequestError(f"dataset {params['dataset_id']} has no uploaded file to process")
+    return dict(params, dataset_type=dataset_type, target=params.get("target"))
+
+
+@register_task(
+    DATASET_JOB,
+    cpu_cores=0.5,
+    ram_gb=1.0,
+    validate=_validate,
+    describe=lambda p: f"Processing dataset {p.get('name')} ({p.get('file_name')})...",
+)
+def dataset_task(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
+    settings = progress.settings
+    files = DatasetFiles(settings.datasets_dir)
+    dataset_id, origin = str(params["dataset_id"]), str(params["file_name"])
+    upload = files.upload_path(dataset_id, file_suffix(origin))
+    progress.update(5.0, f"Processing dataset {params['name']}: reading {origin}...")
+    try:  # the upload is not kept after processing, whatever its outcome: a failed one is re-uploaded
+        frame = read_table(
+            upload,
+            str(params["file_format"]),
+            origin=origin,
+            max_unzipped_bytes=settings.dataset_max_unzipped_mb * 1_000_000,
+        )
+        progress.update(50.0, f"Processing dataset {params['name']}: checking {len(frame):,} rows...")
+        processed = process(frame, str(params["dataset_type"]), target=params.get("target"), origin=origin)
+        progress.update(
+            80.0, f"Processing dataset {params['name']}: storing {len(processed.frame):,} rows..."
+        )
+        files.write_data(dataset_id, processed.frame)
+    finally:
+        upload.unlink(missing_ok=True)
+    return {"dataset_id": dataset_id, "metadata": processed.metadata}

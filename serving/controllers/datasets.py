@@ -1,0 +1,125 @@
+"""Document 004's datasets: upload a file (processed by a job), list, read and delete them.
+
+The routes sit under a router made per app (``dataset_router``) so that the upload's size limit is
+the app's setting, not Litestar's 10 MB default for every body.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Router, delete, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, Parameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from pipelines.datasets import check_upload
+from pipelines.settings import Settings
+from serving.context import PrincipalDep
+from serving.schemas import datasets as d
+from serving.schemas import doc
+from serving.services import ServicesDep
+
+__all__ = ["DatasetController", "dataset_router"]
+
+# The multipart framing around the file: the form's other fields and part headers.
+_FORM_OVERHEAD = 1 << 20
+
+
+class DatasetController(Controller):
+    path = "/"
+    tags = ["datasets"]
+
+    @post(
+        "/upload",
+        status_code=HTTP_201_CREATED,
+        summary="Upload a dataset (CSV, JSON, Parquet or ZIP); it is processed by a job",
+        description=(
+            "Multipart form: `file`, `name`, `dataset_type` (classification, regression or ohlcv), "
+            "optional `description` and `target` (the target column; else one named target, label, y "
+            "or class, else the last column). The answer has `status: processing` and the `job_id` to "
+            "follow (GET /api/v1/jobs/{job_id}, /api/system/task-events); the `dataset.processed` "
+            "webhook fires when it is ready or has failed."
+        ),
+        responses=doc(d.Dataset, d.DATASET, 400, 401, 409, 413, status=201, description="Accepted"),
+        sync_to_thread=True,
+    )
+    def upload(
+        self,
+        services: ServicesDep,
+        principal: PrincipalDep,
+        data: Annotated[d.UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> dict[str, Any]:
+        try:
+            request = check_upload(
+                name=data.name,
+                description=data.description,
+                dataset_type=data.dataset_type,
+                file_name=data.file.filename,
+                target=data.target,
+            )
+            view = services.datasets.upload(principal.user_id, request, data.file.file)
+        finally:
+            data.file.file.close()
+        return view.as_dict(detail=False)
+
+    @get(
+        "/",
+        summary="Your datasets, a page at a time (an admin sees all)",
+        responses=doc(d.DatasetList, d.DATASETS, 400, 401),
+        sync_to_thread=True,
+    )
+    def list_datasets(
+        self,
+        services: ServicesDep,
+        principal: PrincipalDep,
+        page: int = Parameter(default=1, ge=1),
+        limit: int = Parameter(default=10, ge=1, le=100),
+        sort_by: str = Parameter(default="created_at", description="name, created_at or size"),
+        order: str = Parameter(default="desc", description="asc or desc"),
+        dataset_type: str | None = Parameter(default=None, description="classification, regression, ohlcv"),
+        status: str | None = Parameter(default=None, description="processing, ready or failed"),
+    ) -> dict[str, Any]:
+        return services.datasets.list(
+            principal.scope_user_id,
+            page=page,
+            limit=limit,
+            sort_by=sort_by,
+            order=order,
+            dataset_type=dataset_type,
+            status=status,
+        ).as_dict()
+
+    @get(
+        "/{dataset_id:str}",
+        summary="A dataset, with its metadata once it is ready",
+        responses=doc(d.DatasetDetail, d.DATASET_DETAIL, 400, 401, 403, 404),
+        sync_to_thread=True,
+    )
+    def get_dataset(
+        self, services: ServicesDep, principal: PrincipalDep, dataset_id: FromPath[str]
+    ) -> dict[str, Any]:
+        return services.datasets.get(dataset_id, principal).as_dict()
+
+    @delete(
+        "/{dataset_id:str}",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Delete a dataset and its files (processing under way is cancelled)",
+        responses={
+            k: v for k, v in doc(d.DatasetDetail, d.DATASET_DETAIL, 400, 401, 403, 404).items() if k != 200
+        },
+        sync_to_thread=True,
+    )
+    def delete_dataset(
+        self, services: ServicesDep, principal: PrincipalDep, dataset_id: FromPath[str]
+    ) -> None:
+        services.datasets.delete(dataset_id, principal)
+
+
+def dataset_router(settings: Settings) -> Router:
+    """The /datasets routes, accepting a body as large as the app's upload limit (plus the form)."""
+    return Router(
+        path="/datasets",
+        route_handlers=[DatasetController],
+        request_max_body_size=settings.dataset_max_upload_mb * 1_000_000 + _FORM_OVERHEAD,
+    )

@@ -1,0 +1,128 @@
+"""Datasets through the API: multipart uploads processed by the job queue, the signed
+``dataset.processed`` webhook on a real local receiver, owners, paging, and refused uploads."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from pipelines.webhooks import SIGNATURE_HEADER, verify_signature
+from serving.schemas import datasets as shapes
+from tests.serving_support import app_client, assert_envelope, make_user, served_settings
+from tests.webhooks.support import running_receiver
+
+CSV = b"rsi,volume,label\n30,100,up\n70,200,down\n55,150,up\n45,120,down\n"
+ONE_CLASS = json.dumps([{"x": 1, "label": "up"}, {"x": 2, "label": "up"}]).encode()
+
+
+def _upload(
+    client: Any, headers: dict[str, str], name: str, file_name: str, content: bytes, **form: str
+) -> Any:
+    data = {"name": name, "dataset_type": "classification", **form}
+    return client.post("/datasets/upload", files={"file": (file_name, content)}, data=data, headers=headers)
+
+
+def _settle(client: Any, headers: dict[str, str], dataset_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while True:
+        body: dict[str, Any] = client.get(f"/datasets/{dataset_id}", headers=headers).json()
+        if body["status"] != "processing" or time.monotonic() > deadline:
+            return body
+        time.sleep(0.1)
+
+
+def test_uploads_are_processed_and_announced_by_signed_webhooks(tmp_path: Path) -> None:
+    settings = served_settings(tmp_path / "home", webhook_allow_private_urls=True)
+    with running_receiver() as receiver, app_client(settings) as c:
+        alice, bob = make_user(c), make_user(c)
+        a = alice["headers"]
+        hook = c.post(
+            "/api/v1/webhooks", json={"url": receiver.url(), "events": ["dataset.processed"]}, headers=a
+        )
+        assert hook.status_code == 201, hook.text
+        secret = hook.json()["secret"]
+
+        good = _upload(c, a, "signals", "signals.csv", CSV, description="RSI and volume")
+        assert good.status_code == 201, good.text
+        accepted = msgspec.convert(good.json(), shapes.Dataset)
+        assert accepted.status == "processing" and accepted.file_size == len(CSV)
+        assert accepted.description == "RSI and volume" and accepted.job_id
+        bad = _upload(c, a, "one class", "one.json", ONE_CLASS)
+        assert bad.status_code == 201, bad.text
+
+        got = receiver.wait_for(2, timeout=60)
+        assert [r.headers["X-Tradeforge-Event"] for r in got] == ["dataset.processed"] * 2
+        payloads = {}
+        for r in got:
+            verify_signature(secret, r.headers[SIGNATURE_HEADER], r.body)
+            body = json.loads(r.body)
+            assert body["event"] == "dataset.processed"
+            payloads[body["data"]["dataset_id"]] = body["data"]
+        ready, failed = payloads[accepted.id], payloads[bad.json()["id"]]
+        assert ready["status"] == "ready" and ready["metadata"]["rows"] == 4
+        assert ready["metadata"]["target"] == "label" and ready["job_id"] == accepted.job_id
+        assert failed["status"] == "failed" and "single class 'up'" in failed["error"]
+
+        detail = _settle(c, a, accepted.id)
+        shaped = msgspec.convert(detail, shapes.DatasetDetail)
+        assert shaped.status == "ready" and shaped.metadata is not None
+        assert shaped.metadata["features"] == ["rsi", "volume"] and shaped.metadata["columns"] == 3
+        gone_wrong = msgspec.convert(_settle(c, a, bad.json()["id"]), shapes.DatasetDetail)
+        assert gone_wrong.status == "failed" and gone_wrong.error and "one.json" in gone_wrong.error
+        job = c.get(f"/api/v1/jobs/{accepted.job_id}", headers=a).json()
+        assert job["status"] == "completed" and job["result"]["dataset_id"] == accepted.id
+
+        listed = msgspec.convert(
+            c.get("/datasets?sort_by=name&order=asc", headers=a).json(), shapes.DatasetList
+        )
+        assert listed.total == 2 and [d.name for d in listed.datasets] == ["one class", "signals"]
+        assert c.get("/datasets?status=ready", headers=a).json()["total"] == 1
+        assert c.get("/datasets", headers=bob["headers"]).json()["total"] == 0
+        assert_envelope(c.get("/datasets?sort_by=rows", headers=a), 400, "INVALID_REQUEST")
+        assert_envelope(c.get("/datasets?limit=0", headers=a), 400, "VALIDATION_ERROR")
+
+        assert_envelope(c.get(f"/datasets/{accepted.id}", headers=bob["headers"]), 403, "FORBIDDEN")
+        assert_envelope(c.delete(f"/datasets/{accepted.id}", headers=bob["headers"]), 403, "FORBIDDEN")
+        removed = c.delete(f"/datasets/{accepted.id}", headers=a)
+        assert removed.status_code == 204 and removed.content == b""
+        assert_envelope(c.get(f"/datasets/{accepted.id}", headers=a), 404, "NOT_FOUND")
+        assert not (settings.datasets_dir / accepted.id).exists()
+        deliveries = c.get(f"/api/v1/webhooks/{hook.json()['id']}/deliveries", headers=a).json()
+        assert deliveries["count"] == 2 and {d["event"] for d in deliveries["deliveries"]} == {
+            "dataset.processed"
+        }
+
+
+def test_bad_uploads_are_refused_and_store_nothing(tmp_path: Path) -> None:
+    settings = served_settings(tmp_path / "home", dataset_max_upload_mb=1)
+    with app_client(settings) as c:
+        user = make_user(c)
+        h = user["headers"]
+        assert _upload(c, h, "kept", "kept.csv", CSV).status_code == 201
+        assert_envelope(_upload(c, {}, "anon", "a.csv", CSV), 401, "UNAUTHORIZED")
+        form = {"name": "x", "dataset_type": "regression"}
+        misnamed = c.post("/datasets/upload", files={"attachment": ("a.csv", CSV)}, data=form, headers=h)
+        assert "`file`" in assert_envelope(misnamed, 400, "VALIDATION_ERROR")["error"]["message"]
+        not_multipart = c.post("/datasets/upload", data=form, headers=h)
+        assert "multipart" in assert_envelope(not_multipart, 400, "INVALID_REQUEST")["error"]["message"]
+        no_name = c.post(
+            "/datasets/upload", files={"file": ("a.csv", CSV)}, data={"dataset_type": "regression"}, headers=h
+        )
+        assert "name" in assert_envelope(no_name, 400, "VALIDATION_ERROR")["error"]["message"]
+        cases = [
+            (_upload(c, h, "t", "a.csv", CSV, dataset_type="images"), 400, "unknown dataset_type 'images'"),
+            (_upload(c, h, "x", "a.xlsx", CSV), 400, "unsupported type"),
+            (_upload(c, h, "e", "a.csv", b""), 400, "the uploaded file is empty"),
+            (_upload(c, h, "kept", "b.csv", CSV), 409, "already have a dataset named 'kept'"),
+            (_upload(c, h, "big", "big.csv", b"a,label\n" + b"1,x\n" * 600_000), 413, "Too Large"),
+        ]
+        for answer, status, problem in cases:
+            code = {400: "INVALID_REQUEST", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE"}[status]
+            assert problem in assert_envelope(answer, status, code)["error"]["message"]
+        assert c.get("/datasets", headers=h).json()["total"] == 1
+        assert len(list(settings.datasets_dir.iterdir())) == 1
+        assert c.get("/api/v1/jobs?kind=dataset", headers=h).json()["count"] == 1

@@ -388,8 +388,6 @@ async def open_services(settings: Settings) -> Services:
     # lock); the others submit jobs (the leader admits them) and serve their streams.
     leader = _leader_lock(settings)
     jobs = JobQueue(settings, database, default_tasks())
-    if leader is not None:
-        jobs.start()
     allow_private = settings.webhook_allow_private_urls
     services = Services(
         jobs=jobs,
@@ -404,6 +402,8 @@ async def open_services(settings: Settings) -> Services:
         tokens=TokenPolicy.from_settings(settings),
     )
     services.leader = leader
+    if leader is not None:  # after Services subscribed: jobs a restart fails get their webhooks too
+        jobs.start()
     await services.live.start(run_feed=leader is not None)
     await services.start_relays()
     return services

@@ -10,6 +10,8 @@ from typing import Any
 
 import msgspec
 
+from pipelines.db import Dataset, Job, open_database
+from pipelines.jobs import RESTART_REASON
 from pipelines.webhooks import SIGNATURE_HEADER, verify_signature
 from serving.schemas import datasets as shapes
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings
@@ -126,3 +128,40 @@ def test_bad_uploads_are_refused_and_store_nothing(tmp_path: Path) -> None:
         assert c.get("/datasets", headers=h).json()["total"] == 1
         assert len(list(settings.datasets_dir.iterdir())) == 1
         assert c.get("/api/v1/jobs?kind=dataset", headers=h).json()["count"] == 1
+
+
+def test_a_restart_fails_processing_that_was_running_and_says_so(tmp_path: Path) -> None:
+    settings = served_settings(tmp_path / "home", webhook_allow_private_urls=True)
+    with running_receiver() as receiver:
+        with app_client(settings) as c:
+            alice = make_user(c)
+            body = {"url": receiver.url(), "events": ["dataset.processed"]}
+            assert c.post("/api/v1/webhooks", json=body, headers=alice["headers"]).status_code == 201
+        database = open_database(settings)
+        # As a crash leaves it: the dataset's job row still says running, its worker is gone.
+        with database.transaction() as session:
+            params = {"dataset_id": "5b1f0f0e-8f7c-4c59-9a53-0d3f7f8b2a11", "name": "half done"}
+            job = Job(kind="dataset", status="running", params=params, user_id=alice["id"], progress=40.0)
+            session.add(job)
+            session.flush()
+            session.add(
+                Dataset(
+                    id=params["dataset_id"],
+                    user_id=alice["id"],
+                    name="half done",
+                    dataset_type="regression",
+                    file_name="x.csv",
+                    file_format="csv",
+                    file_size=10,
+                    sha256="0" * 64,
+                    job_id=job.id,
+                )
+            )
+        database.close()
+        with app_client(settings) as c:
+            got = receiver.wait_for(1, timeout=30)
+            data = json.loads(got[0].body)["data"]
+            assert data["dataset_id"] == params["dataset_id"] and data["status"] == "failed"
+            assert data["error"] == RESTART_REASON
+            view = c.get(f"/datasets/{params['dataset_id']}", headers=alice["headers"]).json()
+            assert view["status"] == "failed" and view["error"] == RESTART_REASON

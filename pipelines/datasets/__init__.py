@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pipelines.datasets.catalog import (
     DATASET_STATUSES,
+    OPERATOR,
     SORT_FIELDS,
     DatasetCatalog,
     DatasetPage,
@@ -22,6 +23,7 @@ __all__ = [
     "DATASET_STATUSES",
     "DATASET_TYPES",
     "FORMATS",
+    "OPERATOR",
     "SORT_FIELDS",
     "DatasetCatalog",
     "DatasetFiles",

@@ -32,6 +32,7 @@ from pipelines.settings import Settings
 
 __all__ = [
     "DATASET_STATUSES",
+    "OPERATOR",
     "SORT_FIELDS",
     "DatasetCatalog",
     "DatasetPage",
@@ -301,7 +302,7 @@ class DatasetCatalog:
 
     def _abandon(self, dataset_id: str, job_id: str) -> None:
         with contextlib.suppress(ConflictError):
-            self.jobs.cancel(job_id, _Owner(None, admin=True))
+            self.jobs.cancel(job_id, OPERATOR)
         self.files.remove(dataset_id)
 
 
@@ -319,3 +320,7 @@ class _Owner:
     @property
     def is_admin(self) -> bool:
         return self.admin
+
+
+OPERATOR = _Owner(None, admin=True)
+"""The requester of the catalogue's own clean-up and of the CLI (an operator of the machine)."""

@@ -153,7 +153,7 @@ class JobQueue:
             json.dumps(checked, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise InvalidRequestError(f"job parameters must be JSON values: {exc}") from None
-        demand = Demand(spec.cpu_cores, spec.ram_gb)
+        demand = Demand(spec.cpu_cores, spec.ram_for(checked))
         refusal = _too_large(self.probe, kind, demand)
         if refusal is not None:
             raise InvalidRequestError(refusal)

@@ -19,6 +19,7 @@ from pipelines.settings import Settings
 
 __all__ = [
     "ProgressReporter",
+    "RamEstimate",
     "TaskFunction",
     "TaskRegistry",
     "TaskSpec",
@@ -47,6 +48,8 @@ class ProgressReporter(Protocol):
 
 
 TaskFunction = Callable[[dict[str, Any], ProgressReporter], dict[str, Any]]
+# The RAM (GB) one job of a kind needs, from its checked parameters (a file's size, say).
+RamEstimate = Callable[[dict[str, Any]], float]
 # Checks (and normalizes) a job's parameters before it is queued: raise InvalidRequestError on bad input.
 Validator = Callable[[dict[str, Any], Settings], dict[str, Any]]
 Describer = Callable[[dict[str, Any]], str]
@@ -60,6 +63,14 @@ class TaskSpec:
     ram_gb: float
     validate: Validator | None = None
     describe: Describer | None = None
+    estimate_ram: RamEstimate | None = None
+
+    def ram_for(self, params: dict[str, Any]) -> float:
+        """The RAM this job declares: the kind's ``ram_gb``, or more when its estimate says so."""
+        if self.estimate_ram is None:
+            return self.ram_gb
+        estimate = float(self.estimate_ram(params))
+        return max(self.ram_gb, estimate) if math.isfinite(estimate) else self.ram_gb
 
     def description(self, params: dict[str, Any]) -> str:
         if self.describe is None:
@@ -74,8 +85,10 @@ def register_task(
     ram_gb: float = 0.5,
     validate: Validator | None = None,
     describe: Describer | None = None,
+    estimate_ram: RamEstimate | None = None,
 ) -> Callable[[TaskFunction], TaskFunction]:
-    """Mark ``fn`` as the runner of ``kind`` with its declared CPU cores and RAM (GB)."""
+    """Mark ``fn`` as the runner of ``kind`` with its declared CPU cores and RAM (GB); a job whose
+    need depends on its input declares more through ``estimate_ram`` (``ram_gb`` is the floor)."""
     if not kind or len(kind) > 64:
         raise ValueError("a task kind is 1-64 characters")
     for name, value in (("cpu_cores", cpu_cores), ("ram_gb", ram_gb)):
@@ -83,7 +96,7 @@ def register_task(
             raise ValueError(f"{name} must be a positive number, got {value}")
 
     def mark(fn: TaskFunction) -> TaskFunction:
-        spec = TaskSpec(kind, fn, float(cpu_cores), float(ram_gb), validate, describe)
+        spec = TaskSpec(kind, fn, float(cpu_cores), float(ram_gb), validate, describe, estimate_ram)
         setattr(fn, _SPEC_ATTRIBUTE, spec)
         return fn
 

@@ -3,7 +3,9 @@ by real worker processes."""
 
 from __future__ import annotations
 
+import gzip
 import io
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 
 from pipelines.accounts import register_user
 from pipelines.datasets import DatasetCatalog, DatasetView, check_upload
+from pipelines.datasets.task import data_bytes, estimate_ram_gb
 from pipelines.db import Database, Dataset
 from pipelines.errors import ConflictError, DataNotFoundError, InvalidRequestError, PermissionDeniedError
 from pipelines.jobs import JobQueue
@@ -210,3 +213,31 @@ def test_a_windows_path_keeps_only_the_file_name() -> None:
     request = check_upload(name="n", description=None, dataset_type="regression", file_name="C:\\data\\x.CSV")
     assert request.file_name == "x.CSV" and request.file_format == "csv"
     assert Path(request.file_name).name == request.file_name
+
+
+def test_processing_declares_the_ram_its_file_needs(tmp_path: Path) -> None:
+    csv_gz = gzip.compress(b"a,label\n" + b"1,x\n" * 1000)
+    archive = tmp_path / "upload.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("rows.json", b"[" + b"{}," * 333 + b"{}]")
+        z.writestr("more.csv.gz", csv_gz)
+        z.writestr("notes.docx", b"ignored")
+    assert data_bytes(archive, "zip") == {"json": 1003, "csv": 5 * len(csv_gz)}
+    plain = tmp_path / "upload.parquet"
+    plain.write_bytes(b"x" * 100)
+    assert data_bytes(plain, "parquet") == {"parquet": 100}
+    assert estimate_ram_gb({"data_bytes": {"json": 1e9, "csv": 2e9}}) == pytest.approx(0.5 + 12 + 6)
+    assert estimate_ram_gb({}) == pytest.approx(0.5)
+
+
+def test_a_file_too_big_for_the_machine_is_refused_and_removed(
+    catalog: DatasetCatalog, database: Database, probe: FakeProbe, settings: Settings
+) -> None:
+    probe.total_gb = 0.9
+    owner = _user(database, "hal")
+    with pytest.raises(
+        InvalidRequestError, match=r"a dataset job needs 1\.0 GB of RAM; this machine has 0\.9 GB"
+    ):
+        _upload(catalog, owner, "too big")
+    assert not settings.datasets_dir.exists() or not any(settings.datasets_dir.iterdir())
+    assert catalog.list(owner.id).total == 0

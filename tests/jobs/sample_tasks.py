@@ -72,5 +72,11 @@ def huge(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
     return {}
 
 
+@register_task("sized", cpu_cores=1.0, ram_gb=1.0, estimate_ram=lambda p: float(p.get("gb", 0)))
+def sized(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
+    """Declares the RAM its parameters name (at least 1 GB)."""
+    return {}
+
+
 def sample_tasks() -> TaskRegistry:
-    return TaskRegistry([echo, sleep, big, fail, crash, huge])
+    return TaskRegistry([echo, sleep, big, fail, crash, huge, sized])

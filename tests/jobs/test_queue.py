@@ -224,6 +224,7 @@ def test_a_restart_fails_the_interrupted_job_and_resumes_the_queue(
         ("echo", {"value": object()}, "must be JSON values"),
         ("echo", {"value": float("nan")}, "must be JSON values"),
         ("huge", {}, "needs 64.0 CPU cores; this machine has 8.0 in all"),
+        ("sized", {"gb": 20}, "a sized job needs 20.0 GB of RAM; this machine has 16.0 GB in all"),
     ],
 )
 def test_bad_input_is_refused_at_submission_and_nothing_is_queued(
@@ -246,3 +247,15 @@ def test_close_waiting_lets_running_jobs_finish(make_queue: MakeQueue) -> None:
     assert queue.info(job.id).status == "completed"
     with pytest.raises(ConflictError, match="shutting down"):
         queue.submit("echo", {})
+
+
+def test_a_job_declares_the_ram_its_parameters_need(make_queue: MakeQueue, probe: Any) -> None:
+    probe.available_gb = 4.0
+    queue = make_queue()  # not started: the jobs stay queued
+    small, large = queue.submit("sized", {"gb": 0.2}), queue.submit("sized", {"gb": 6.5})
+    assert (small.est_ram_gb, large.est_ram_gb) == (1.0, 6.5)  # the kind's ram_gb is the floor
+    queue.start()
+    assert queue.wait(small.id, timeout=30).status == "completed"
+    waiting = queue.info(large.id)
+    assert waiting.status == "queued"
+    assert waiting.reason == "Insufficient RAM: 4.0 GB available, 6.5 GB required"

@@ -27,7 +27,8 @@ from serving.controllers import ROUTE_HANDLERS
 from serving.controllers.datasets import dataset_router
 from serving.errors import exception_handlers
 from serving.middleware import ApiMiddleware, before_send
-from serving.services import Services, ServicesDep, open_services
+from serving.services import Services, ServicesDep
+from serving.startup import open_services
 
 __all__ = ["create_app", "create_app_from_env"]
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
-from filelock import FileLock, Timeout
+from filelock import FileLock
 from litestar.di import NamedDependency
 from litestar.types import Scope
 from sqlalchemy import text
@@ -28,35 +28,31 @@ from pipelines.db import (
     PredictionLog,
     RequestLog,
     authenticate_api_key,
-    open_database,
 )
 from pipelines.errors import AuthenticationError
 from pipelines.jobs import JobQueue
-from pipelines.jobs.tasks import default_tasks
 from pipelines.live.hub import relay
 from pipelines.models.base import ModelKind
 from pipelines.models.catalog import list_models
 from pipelines.models.registry import ModelRegistry
-from pipelines.models.tracking import open_tracker
 from pipelines.monitoring import requests_per_minute
 from pipelines.prediction import PredictionService
 from pipelines.ratelimit import (
     AsyncRateLimiter,
     RateDecision,
     limit_for_tier,
-    open_async_rate_limiter,
     redact_url,
 )
 from pipelines.security.api_keys import hash_api_key
 from pipelines.security.tokens import TokenPolicy, decode_token
 from pipelines.settings import Settings
-from pipelines.webhooks import SecretBox, WebhookDispatcher, WebhookService
+from pipelines.webhooks import WebhookDispatcher, WebhookService
 from serving.context import Principal, request_id_of
 from serving.jobstreams import JOB_EVENTS_TOPIC, JobStreams, job_webhook_event
 from serving.live import LiveService
 from serving.metrics import ApiMetrics
 
-__all__ = ["Services", "ServicesDep", "open_services"]
+__all__ = ["Services", "ServicesDep"]
 
 log = logging.getLogger("tradeforge.serving")
 _KEY_CACHE_SECONDS = 30.0
@@ -377,48 +373,6 @@ class Services:
         if self.leader is not None:
             self.leader.release()
         self.database.close()
-
-
-async def open_services(settings: Settings) -> Services:
-    settings.home.mkdir(parents=True, exist_ok=True)
-    database = open_database(settings)
-    registry = ModelRegistry(open_tracker(settings), settings.models_cache_dir)
-    box = SecretBox.from_settings(settings)
-    # One process per home schedules jobs and runs the live feed (the first worker to take the
-    # lock); the others submit jobs (the leader admits them) and serve their streams.
-    leader = _leader_lock(settings)
-    jobs = JobQueue(settings, database, default_tasks())
-    allow_private = settings.webhook_allow_private_urls
-    services = Services(
-        jobs=jobs,
-        webhooks=WebhookService(box, allow_private_urls=allow_private),
-        dispatcher=WebhookDispatcher(database, box, allow_private_urls=allow_private),
-        settings=settings,
-        database=database,
-        log_writer=BufferedLogWriter(database),
-        registry=registry,
-        predictions=PredictionService(settings, registry),
-        limiter=await open_async_rate_limiter(settings),
-        tokens=TokenPolicy.from_settings(settings),
-    )
-    services.leader = leader
-    if leader is not None:  # after Services subscribed: jobs a restart fails get their webhooks too
-        jobs.start()
-    await services.live.start(run_feed=leader is not None)
-    await services.start_relays()
-    return services
-
-
-def _leader_lock(settings: Settings) -> FileLock | None:
-    """The home's scheduler lock when this process got it (held until the app stops), else None."""
-    settings.locks_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(settings.locks_dir / "api-leader.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        log.info("another worker schedules jobs and runs the live feed for this home")
-        return None
-    return lock
 
 
 ServicesDep = NamedDependency[Services]

@@ -1,0 +1,66 @@
+"""Opening the services of an app: the database, registry, job queue and webhooks, the rate limiter,
+and which worker leads (schedules jobs and runs the live feed)."""
+
+from __future__ import annotations
+
+import logging
+
+from filelock import FileLock, Timeout
+
+from pipelines.db import BufferedLogWriter, open_database
+from pipelines.jobs import JobQueue
+from pipelines.jobs.tasks import default_tasks
+from pipelines.models.registry import ModelRegistry
+from pipelines.models.tracking import open_tracker
+from pipelines.prediction import PredictionService
+from pipelines.ratelimit import open_async_rate_limiter
+from pipelines.security.tokens import TokenPolicy
+from pipelines.settings import Settings
+from pipelines.webhooks import SecretBox, WebhookDispatcher, WebhookService
+from serving.services import Services
+
+__all__ = ["open_services"]
+
+log = logging.getLogger("tradeforge.serving")
+
+
+async def open_services(settings: Settings) -> Services:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    database = open_database(settings)
+    registry = ModelRegistry(open_tracker(settings), settings.models_cache_dir)
+    box = SecretBox.from_settings(settings)
+    # One process per home schedules jobs and runs the live feed (the first worker to take the
+    # lock); the others submit jobs (the leader admits them) and serve their streams.
+    leader = _leader_lock(settings)
+    jobs = JobQueue(settings, database, default_tasks())
+    allow_private = settings.webhook_allow_private_urls
+    services = Services(
+        jobs=jobs,
+        webhooks=WebhookService(box, allow_private_urls=allow_private),
+        dispatcher=WebhookDispatcher(database, box, allow_private_urls=allow_private),
+        settings=settings,
+        database=database,
+        log_writer=BufferedLogWriter(database),
+        registry=registry,
+        predictions=PredictionService(settings, registry),
+        limiter=await open_async_rate_limiter(settings),
+        tokens=TokenPolicy.from_settings(settings),
+    )
+    services.leader = leader
+    if leader is not None:  # after Services subscribed: jobs a restart fails get their webhooks too
+        jobs.start()
+    await services.live.start(run_feed=leader is not None)
+    await services.start_relays()
+    return services
+
+
+def _leader_lock(settings: Settings) -> FileLock | None:
+    """The home's scheduler lock when this process got it (held until the app stops), else None."""
+    settings.locks_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(settings.locks_dir / "api-leader.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.info("another worker schedules jobs and runs the live feed for this home")
+        return None
+    return lock

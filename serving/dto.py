@@ -143,6 +143,7 @@ class BacktestRun(_Trading, kw_only=True):
     params: dict[str, Any] | None = None
     start_date: Date | None = None
     end_date: Date | None = None
+    dataset_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None  # bars of an ohlcv upload
     run_async: bool = msgspec.field(default=False, name="async")
 
 

@@ -108,8 +108,10 @@ def api_backtest(
     end_date: Any = None,
     timeframe: str = "1d",
     source: str | None = None,
+    path: str | None = None,
     **trading: Any,
 ) -> dict[str, Any]:
+    """``path``: the bars file of source ``file`` (an uploaded dataset's Parquet, for the API)."""
     name, checked = strategy_of(model_name, strategy, params)
     request = plan_backtest(
         settings,
@@ -120,6 +122,7 @@ def api_backtest(
         timeframe=timeframe,
         start=start_date,
         end=end_date,
+        path=path,
         **trading_fields(trading),
     )
     result = run_backtest_request(settings, request)

@@ -34,6 +34,7 @@ __all__ = [
     "DATASET_STATUSES",
     "OPERATOR",
     "SORT_FIELDS",
+    "BarsSource",
     "DatasetCatalog",
     "DatasetPage",
     "DatasetView",
@@ -120,6 +121,15 @@ class DatasetView:
         if detail:
             out["metadata"] = self.metadata
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class BarsSource:
+    """Where an ``ohlcv`` dataset's bars are read from: source ``file`` at ``path``."""
+
+    path: str
+    timeframe: str
+    symbol: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +265,30 @@ class DatasetCatalog:
             row = self._owned(session, dataset_id, user)
             job = session.get(Job, row.job_id) if row.job_id else None
             return _view(row, job)
+
+    def bars_source(self, dataset_id: str, user: Requester, symbol: str) -> BarsSource:
+        """The stored bars of a ready ``ohlcv`` dataset, as a ``file`` source for ``symbol`` (which
+        must be the dataset's own symbol when it names one)."""
+        from pipelines.data.symbols import parse_symbol
+
+        view = self.get(dataset_id, user)
+        row = view.record
+        if row.dataset_type != "ohlcv":
+            raise InvalidRequestError(
+                f"dataset {row.name!r} is a {row.dataset_type} dataset; bars come from an ohlcv dataset"
+            )
+        if view.status == "processing":
+            raise ConflictError(f"dataset {row.name!r} is still processing; wait until its status is ready")
+        if view.status == "failed" or view.metadata is None:
+            raise InvalidRequestError(f"dataset {row.name!r} failed processing: {view.error}")
+        own = view.metadata.get("symbol")
+        wanted = parse_symbol(symbol).name
+        if own is not None and parse_symbol(str(own)).name != wanted:
+            raise InvalidRequestError(f"dataset {row.name!r} holds {own} bars, not {wanted}")
+        path = self.files.data_path(row.id)
+        if not path.is_file():
+            raise DataNotFoundError(f"dataset {row.name!r} has lost its stored bars; upload it again")
+        return BarsSource(str(path), str(view.metadata["timeframe"]), wanted)
 
     def delete(self, dataset_id: str, user: Requester) -> None:
         """Delete the dataset and its files; processing still under way is cancelled first."""

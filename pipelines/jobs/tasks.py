@@ -89,6 +89,7 @@ def _validate_backtest(params: dict[str, Any], settings: Settings) -> dict[str, 
             timeframe=params.get("timeframe", "1d"),
             start=params.get("start_date"),
             end=params.get("end_date"),
+            path=params.get("path"),
             **trading_fields(params),
         )
     )

@@ -9,6 +9,8 @@ from litestar.status_codes import HTTP_200_OK
 
 from pipelines.analysis.api import api_backtest, api_compare, api_walk_forward, metric_catalog
 from pipelines.backtest.strategies import list_strategies
+from pipelines.data.timeframes import parse_timeframe
+from pipelines.errors import InvalidRequestError
 from serving.context import PrincipalDep
 from serving.controllers.jobs import submit_job
 from serving.dto import job_params
@@ -34,19 +36,17 @@ class BacktestController(Controller):
         sync_to_thread=True,
     )
     def run(self, services: ServicesDep, data: BacktestRunBody, principal: PrincipalDep) -> Any:
+        params = job_params(data, drop=("dataset_id",))
+        if data.dataset_id is not None:  # the bars of the caller's uploaded ohlcv dataset
+            if data.source is not None:
+                raise InvalidRequestError("give either dataset_id or source, not both")
+            bars = services.datasets.bars_source(data.dataset_id, principal, data.symbol)
+            if data.timeframe is not None and parse_timeframe(data.timeframe).name != bars.timeframe:
+                raise InvalidRequestError(f"the dataset holds {bars.timeframe} bars, not {data.timeframe}")
+            params.update(source="file", path=bars.path, timeframe=bars.timeframe, symbol=bars.symbol)
         if data.run_async:
-            return submit_job(services, "backtest", job_params(data), principal)
-        return api_backtest(
-            services.settings,
-            symbol=data.symbol,
-            model_name=data.model_name,
-            strategy=data.strategy,
-            params=data.params,
-            start_date=data.start_date,
-            end_date=data.end_date,
-            timeframe=data.timeframe or "1d",
-            **data.trading(),
-        )
+            return submit_job(services, "backtest", params, principal)
+        return api_backtest(services.settings, **params)
 
     @post(
         "/compare",

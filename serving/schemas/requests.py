@@ -80,6 +80,15 @@ BACKTEST_RUN: list[tuple[str, Json]] = [
         },
     ),
     ("a strategy", {"strategy": "sma_cross", "params": {"fast": 10, "slow": 30}, **_SPAN}),
+    (
+        "the bars of an uploaded ohlcv dataset",
+        {
+            "symbol": "AAPL",
+            "dataset_id": "3f2b8c1e-7d4a-4e9b-a0c5-6e1f2d3c4b5a",
+            "strategy": "sma_cross",
+            "params": {"fast": 10, "slow": 30},
+        },
+    ),
 ]
 COMPARE: Json = {"model_names": ["model1", "model2", "model3"], **_SPAN}
 WALK_FORWARD: Json = {

@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
+import pandas as pd
 
+from pipelines.analysis.api import api_backtest
 from pipelines.db import Dataset, Job, open_database
 from pipelines.jobs import RESTART_REASON
 from pipelines.webhooks import SIGNATURE_HEADER, verify_signature
@@ -165,3 +168,77 @@ def test_a_restart_fails_processing_that_was_running_and_says_so(tmp_path: Path)
             assert data["error"] == RESTART_REASON
             view = c.get(f"/datasets/{params['dataset_id']}", headers=alice["headers"]).json()
             assert view["status"] == "failed" and view["error"] == RESTART_REASON
+
+
+def _bars_csv(days: int = 300) -> bytes:
+    rng = np.random.default_rng(7)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, days)))
+    stamps = pd.bdate_range("2023-01-02", periods=days, tz="UTC")
+    frame = pd.DataFrame(
+        {
+            "Date": stamps.strftime("%Y-%m-%d"),
+            "Open": close * (1 + rng.normal(0, 0.003, days)),
+            "Close": close,
+            "Volume": rng.integers(1_000, 5_000, days),
+            "Symbol": "AAPL",
+        }
+    )
+    frame["High"] = frame[["Open", "Close"]].max(axis=1) * 1.01
+    frame["Low"] = frame[["Open", "Close"]].min(axis=1) * 0.99
+    return frame.to_csv(index=False).encode()
+
+
+def test_an_uploaded_bar_series_is_backtested_as_its_file_would_be(tmp_path: Path) -> None:
+    settings = served_settings(tmp_path / "home")
+    raw = tmp_path / "aapl.csv"
+    raw.write_bytes(_bars_csv())
+    strategy: dict[str, Any] = {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}}
+    direct = api_backtest(settings, symbol="AAPL", source="file", path=str(raw), **strategy)
+    with app_client(settings) as c:
+        alice, bob = make_user(c), make_user(c)
+        a = alice["headers"]
+        up = _upload(c, a, "aapl daily", "aapl.csv", raw.read_bytes(), dataset_type="ohlcv")
+        assert up.status_code == 201, up.text
+        dataset_id = up.json()["id"]
+        assert _settle(c, a, dataset_id)["status"] == "ready"
+
+        body = {"symbol": "AAPL", "dataset_id": dataset_id, **strategy}
+        ran = c.post("/api/v1/backtest/run", json=body, headers=a)
+        assert ran.status_code == 200, ran.text
+        assert ran.json()["metrics"] == direct["metrics"] and ran.json()["metrics"]["num_trades"] > 0
+        assert ran.json()["period"] == direct["period"] and ran.json()["timeframe"] == "1d"
+
+        ticket = c.post("/api/v1/backtest/run", json={**body, "async": True}, headers=a)
+        assert ticket.status_code == 202, ticket.text
+        job = c.app.state.services.jobs.wait(ticket.json()["job_id"], timeout=60)
+        assert job.status == "completed" and job.result["metrics"] == direct["metrics"]
+
+        table = _upload(c, a, "table", "t.csv", CSV)
+        _settle(c, a, table.json()["id"])
+        refusals = [
+            (c.post("/api/v1/backtest/run", json=body, headers=bob["headers"]), 403, "another user"),
+            (
+                c.post("/api/v1/backtest/run", json={**body, "symbol": "MSFT"}, headers=a),
+                400,
+                "holds AAPL bars",
+            ),
+            (
+                c.post("/api/v1/backtest/run", json={**body, "timeframe": "1h"}, headers=a),
+                400,
+                "holds 1d bars",
+            ),
+            (c.post("/api/v1/backtest/run", json={**body, "source": "yfinance"}, headers=a), 400, "not both"),
+            (
+                c.post("/api/v1/backtest/run", json={**body, "dataset_id": table.json()["id"]}, headers=a),
+                400,
+                "bars come from an ohlcv dataset",
+            ),
+            (
+                c.post("/api/v1/backtest/run", json={**body, "dataset_id": "nope"}, headers=a),
+                404,
+                "no dataset",
+            ),
+        ]
+        for answer, status, problem in refusals:
+            code = {400: "INVALID_REQUEST", 403: "FORBIDDEN", 404: "NOT_FOUND"}[status]
+            assert problem in assert_envelope(answer, status, code)["error"]["message"]

@@ -174,6 +174,7 @@ class WalkForward(_Trading, kw_only=True):
     test_window: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 63
     mode: str = "rolling"
     threshold: Annotated[float, msgspec.Meta(ge=0, lt=1)] = 0.2
+    dataset_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None  # bars of an ohlcv upload
     run_async: bool = msgspec.field(default=False, name="async")
 
 

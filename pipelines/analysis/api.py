@@ -214,9 +214,11 @@ def api_walk_forward(
     threshold: float = 0.2,
     timeframe: str | None = None,
     source: str | None = None,
+    path: str | None = None,
     **trading: Any,
 ) -> dict[str, Any]:
-    """Retrain per fold the kind of ``model_name`` (its registered kind and timeframe) or ``model_type``."""
+    """Retrain per fold the kind of ``model_name`` (its registered kind and timeframe) or ``model_type``;
+    ``path``: the bars file of source ``file``."""
     if model_type is None:
         if model_name is None:
             raise InvalidRequestError("walk-forward needs model_name (a registered model) or model_type")
@@ -235,6 +237,7 @@ def api_walk_forward(
         timeframe=timeframe or "1d",
         start=start_date,
         end=end_date,
+        path=path,
         **trading_fields(trading),
     )
     result = run_walk_forward(settings, request)

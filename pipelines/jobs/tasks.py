@@ -151,6 +151,7 @@ def _validate_walk_forward(params: dict[str, Any], settings: Settings) -> dict[s
             timeframe=normalized.get("timeframe") or "1d",
             start=normalized.get("start_date"),
             end=normalized.get("end_date"),
+            path=normalized.get("path"),
             **trading_fields(normalized),
         )
     )

@@ -13,7 +13,7 @@ from pipelines.data.timeframes import parse_timeframe
 from pipelines.errors import InvalidRequestError
 from serving.context import PrincipalDep
 from serving.controllers.jobs import submit_job
-from serving.dto import job_params
+from serving.dto import BacktestRun, WalkForward, job_params
 from serving.schemas import doc
 from serving.schemas import trading as t
 from serving.schemas import trading_examples as tx
@@ -36,14 +36,7 @@ class BacktestController(Controller):
         sync_to_thread=True,
     )
     def run(self, services: ServicesDep, data: BacktestRunBody, principal: PrincipalDep) -> Any:
-        params = job_params(data, drop=("dataset_id",))
-        if data.dataset_id is not None:  # the bars of the caller's uploaded ohlcv dataset
-            if data.source is not None:
-                raise InvalidRequestError("give either dataset_id or source, not both")
-            bars = services.datasets.bars_source(data.dataset_id, principal, data.symbol)
-            if data.timeframe is not None and parse_timeframe(data.timeframe).name != bars.timeframe:
-                raise InvalidRequestError(f"the dataset holds {bars.timeframe} bars, not {data.timeframe}")
-            params.update(source="file", path=bars.path, timeframe=bars.timeframe, symbol=bars.symbol)
+        params = _arguments(services, data, principal)
         if data.run_async:
             return submit_job(services, "backtest", params, principal)
         return api_backtest(services.settings, **params)
@@ -77,24 +70,10 @@ class BacktestController(Controller):
         sync_to_thread=True,
     )
     def walk_forward(self, services: ServicesDep, data: WalkForwardBody, principal: PrincipalDep) -> Any:
+        params = _arguments(services, data, principal)
         if data.run_async:
-            return submit_job(services, "walk_forward", job_params(data), principal)
-        return api_walk_forward(
-            services.settings,
-            services.registry.tracker,
-            symbol=data.symbol,
-            model_name=data.model_name,
-            model_type=data.model_type,
-            parameters=data.parameters,
-            start_date=data.start_date,
-            end_date=data.end_date,
-            train_window=data.train_window,
-            test_window=data.test_window,
-            mode=data.mode,
-            threshold=data.threshold,
-            timeframe=data.timeframe,
-            **data.trading(),
-        )
+            return submit_job(services, "walk_forward", params, principal)
+        return api_walk_forward(services.settings, services.registry.tracker, **params)
 
     @get(
         "/metrics",
@@ -104,6 +83,21 @@ class BacktestController(Controller):
     )
     def metrics(self) -> dict[str, Any]:
         return metric_catalog()
+
+
+def _arguments(services: Any, data: BacktestRun | WalkForward, principal: Any) -> dict[str, Any]:
+    """The body as the keyword arguments of its API function (and job); a ``dataset_id`` becomes
+    the caller's uploaded bars: source ``file`` at the dataset's Parquet, in its timeframe."""
+    params = job_params(data, drop=("dataset_id",))
+    if data.dataset_id is None:
+        return params
+    if data.source is not None:
+        raise InvalidRequestError("give either dataset_id or source, not both")
+    bars = services.datasets.bars_source(data.dataset_id, principal, data.symbol)
+    if data.timeframe is not None and parse_timeframe(data.timeframe).name != bars.timeframe:
+        raise InvalidRequestError(f"the dataset holds {bars.timeframe} bars, not {data.timeframe}")
+    params.update(source="file", path=bars.path, timeframe=bars.timeframe, symbol=bars.symbol)
+    return params
 
 
 class StrategyController(Controller):

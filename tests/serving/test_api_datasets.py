@@ -12,9 +12,10 @@ import msgspec
 import numpy as np
 import pandas as pd
 
-from pipelines.analysis.api import api_backtest
+from pipelines.analysis.api import api_backtest, api_walk_forward
 from pipelines.db import Dataset, Job, open_database
 from pipelines.jobs import RESTART_REASON
+from pipelines.models.tracking import open_tracker
 from pipelines.webhooks import SIGNATURE_HEADER, verify_signature
 from serving.schemas import datasets as shapes
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings
@@ -170,7 +171,7 @@ def test_a_restart_fails_processing_that_was_running_and_says_so(tmp_path: Path)
             assert view["status"] == "failed" and view["error"] == RESTART_REASON
 
 
-def _bars_csv(days: int = 300) -> bytes:
+def _bars_csv(days: int = 600) -> bytes:
     rng = np.random.default_rng(7)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, days)))
     stamps = pd.bdate_range("2023-01-02", periods=days, tz="UTC")
@@ -212,6 +213,13 @@ def test_an_uploaded_bar_series_is_backtested_as_its_file_would_be(tmp_path: Pat
         assert ticket.status_code == 202, ticket.text
         job = c.app.state.services.jobs.wait(ticket.json()["job_id"], timeout=60)
         assert job.status == "completed" and job.result["metrics"] == direct["metrics"]
+
+        walk = {"symbol": "AAPL", "model_type": "simple", "train_window": 300, "test_window": 60}
+        wf = c.post("/api/v1/backtest/walk-forward", json={**walk, "dataset_id": dataset_id}, headers=a)
+        assert wf.status_code == 200, wf.text
+        wf_direct = api_walk_forward(settings, open_tracker(settings), source="file", path=str(raw), **walk)
+        assert wf.json()["num_folds"] == wf_direct["num_folds"] == 5
+        assert wf.json()["metrics"] == wf_direct["metrics"] and wf.json()["folds"] == wf_direct["folds"]
 
         table = _upload(c, a, "table", "t.csv", CSV)
         _settle(c, a, table.json()["id"])

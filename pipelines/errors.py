@@ -9,6 +9,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidSymbolError",
     "ModelError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "ProviderError",
     "RateLimitedError",
@@ -27,6 +28,12 @@ class InvalidRequestError(TradeforgeError, ValueError):
     """The caller's input is malformed or inconsistent (bad timeframe, start after end, ...)."""
 
     code = "INVALID_REQUEST"
+
+
+class PayloadTooLargeError(InvalidRequestError):
+    """An upload is larger than the limit it is held to."""
+
+    code = "PAYLOAD_TOO_LARGE"
 
 
 class InvalidSymbolError(InvalidRequestError):

@@ -328,6 +328,7 @@ class Services:
         data = event["data"]
         webhook_event = job_webhook_event(event)
         if webhook_event is not None and user_id:
+            payload: dict[str, Any] | None = None
             try:
                 if webhook_event == "dataset.processed":
                     payload = self.datasets.processed_event(data)
@@ -335,7 +336,7 @@ class Services:
                     payload = {"job_id": data.get("task_id"), **data}
             except Exception as exc:  # the streams below must still get the event
                 log.warning("could not build the %s webhook payload: %s", webhook_event, exc)
-            else:
+            if payload is not None:
                 self.publish(webhook_event, payload, str(user_id))
         try:
             self.live.hub.publish(JOB_EVENTS_TOPIC, event)

@@ -20,6 +20,7 @@ from pipelines.analysis.walk_forward import plan_walk_forward, run_walk_forward
 from pipelines.backtest import compare_strategies
 from pipelines.backtest.metrics import METRIC_NAMES
 from pipelines.data.service import ensure_bars
+from pipelines.datasets.files import stored_bars
 from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.models.tracking import Tracker
 from pipelines.settings import Settings
@@ -108,24 +109,25 @@ def api_backtest(
     end_date: Any = None,
     timeframe: str = "1d",
     source: str | None = None,
-    path: str | None = None,
+    dataset_id: str | None = None,
     **trading: Any,
 ) -> dict[str, Any]:
-    """``path``: the bars file of source ``file`` (an uploaded dataset's Parquet, for the API)."""
+    """``dataset_id``: the bars of an uploaded ``ohlcv`` dataset (the caller checked its owner)."""
     name, checked = strategy_of(model_name, strategy, params)
-    request = plan_backtest(
-        settings,
-        strategy=name,
-        params=checked,
-        symbol=symbol,
-        source=source or source_for(settings, symbol),
-        timeframe=timeframe,
-        start=start_date,
-        end=end_date,
-        path=path,
-        **trading_fields(trading),
-    )
-    result = run_backtest_request(settings, request)
+    with stored_bars(settings, dataset_id) as path:
+        request = plan_backtest(
+            settings,
+            strategy=name,
+            params=checked,
+            symbol=symbol,
+            source="file" if path else source or source_for(settings, symbol),
+            timeframe=timeframe,
+            start=start_date,
+            end=end_date,
+            path=path,
+            **trading_fields(trading),
+        )
+        result = run_backtest_request(settings, request)
     body = result.as_dict()
     return {
         "model_name": model_name,
@@ -214,33 +216,34 @@ def api_walk_forward(
     threshold: float = 0.2,
     timeframe: str | None = None,
     source: str | None = None,
-    path: str | None = None,
+    dataset_id: str | None = None,
     **trading: Any,
 ) -> dict[str, Any]:
     """Retrain per fold the kind of ``model_name`` (its registered kind and timeframe) or ``model_type``;
-    ``path``: the bars file of source ``file``."""
+    ``dataset_id``: the bars of an uploaded ``ohlcv`` dataset (the caller checked its owner)."""
     if model_type is None:
         if model_name is None:
             raise InvalidRequestError("walk-forward needs model_name (a registered model) or model_type")
         model_type, model_timeframe = registered_kind(tracker, model_name)
         timeframe = timeframe or model_timeframe
-    request = plan_walk_forward(
-        settings,
-        model_type=model_type,
-        symbol=symbol,
-        params=dict(parameters or {}),
-        train_window=train_window,
-        test_window=test_window,
-        mode=mode,
-        threshold=threshold,
-        source=source or source_for(settings, symbol),
-        timeframe=timeframe or "1d",
-        start=start_date,
-        end=end_date,
-        path=path,
-        **trading_fields(trading),
-    )
-    result = run_walk_forward(settings, request)
+    with stored_bars(settings, dataset_id) as path:
+        request = plan_walk_forward(
+            settings,
+            model_type=model_type,
+            symbol=symbol,
+            params=dict(parameters or {}),
+            train_window=train_window,
+            test_window=test_window,
+            mode=mode,
+            threshold=threshold,
+            source="file" if path else source or source_for(settings, symbol),
+            timeframe=timeframe or "1d",
+            start=start_date,
+            end=end_date,
+            path=path,
+            **trading_fields(trading),
+        )
+        result = run_walk_forward(settings, request)
     return {
         "model_name": model_name,
         "model_type": request.model_type,

@@ -80,7 +80,7 @@ def check_upload(
     if not base or len(base) > 255:
         raise InvalidRequestError("the uploaded file needs a name of 1-255 characters")
     file_format(base)  # the type is known, or a clear error
-    column = target.strip() if target else None
+    column = (target or "").strip() or None
     if column is not None and len(column) > 200:
         raise InvalidRequestError("target must be at most 200 characters")
     kind = check_dataset_type(dataset_type or "")
@@ -125,9 +125,10 @@ class DatasetView:
 
 @dataclass(frozen=True, slots=True)
 class BarsSource:
-    """Where an ``ohlcv`` dataset's bars are read from: source ``file`` at ``path``."""
+    """An ``ohlcv`` dataset checked for use as bars: its id (the API functions take ``dataset_id``
+    and read its stored table as source ``file``), timeframe and symbol."""
 
-    path: str
+    dataset_id: str
     timeframe: str
     symbol: str
 
@@ -208,9 +209,11 @@ class DatasetCatalog:
         try:
             with self.database.transaction() as session:
                 session.add(row)
-        except IntegrityError:  # the same name, uploaded at the same moment
+        except IntegrityError as exc:
             self._abandon(row.id, job.id)
-            raise ConflictError(f"you already have a dataset named {request.name!r}") from None
+            if "name" in str(exc.orig):  # the unique (user, name): the same name uploaded at once
+                raise ConflictError(f"you already have a dataset named {request.name!r}") from None
+            raise
         except BaseException:
             self._abandon(row.id, job.id)
             raise
@@ -285,10 +288,9 @@ class DatasetCatalog:
         wanted = parse_symbol(symbol).name
         if own is not None and parse_symbol(str(own)).name != wanted:
             raise InvalidRequestError(f"dataset {row.name!r} holds {own} bars, not {wanted}")
-        path = self.files.data_path(row.id)
-        if not path.is_file():
+        if not self.files.bars_path(row.id).is_file():
             raise DataNotFoundError(f"dataset {row.name!r} has lost its stored bars; upload it again")
-        return BarsSource(str(path), str(view.metadata["timeframe"]), wanted)
+        return BarsSource(row.id, str(view.metadata["timeframe"]), wanted)
 
     def delete(self, dataset_id: str, user: Requester) -> None:
         """Delete the dataset and its files; processing still under way is cancelled first."""
@@ -302,10 +304,14 @@ class DatasetCatalog:
                 session.delete(row)
         self.files.remove(dataset_id)
 
-    def processed_event(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        """The ``dataset.processed`` webhook payload of a finished dataset job's event data."""
+    def processed_event(self, data: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The ``dataset.processed`` webhook payload of a finished dataset job's event data; None
+        when the dataset is gone (deleted, or its upload abandoned), which is then not announced."""
         job = self.jobs.info(str(data["task_id"]))
         dataset_id = str(job.params.get("dataset_id"))
+        with self.database.session() as session:
+            if session.get(Dataset, dataset_id) is None:
+                return None
         payload: dict[str, Any] = {
             "dataset_id": dataset_id,
             "name": job.params.get("name"),

@@ -12,17 +12,20 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from pipelines.data.store import atomic_write_table
-from pipelines.errors import InvalidRequestError
+from pipelines.errors import InvalidRequestError, PayloadTooLargeError, TradeforgeError
+from pipelines.settings import Settings
 
-__all__ = ["DatasetFiles", "SavedUpload"]
+__all__ = ["DatasetFiles", "SavedUpload", "stored_bars"]
 
 _CHUNK = 1 << 20
 
@@ -62,7 +65,7 @@ class DatasetFiles:
                 while chunk := source.read(_CHUNK):
                     size += len(chunk)
                     if size > max_bytes:
-                        raise InvalidRequestError(
+                        raise PayloadTooLargeError(
                             f"the file is larger than the {max_bytes / 1e6:.0f} MB an upload may be"
                         )
                     digest.update(chunk)
@@ -76,11 +79,40 @@ class DatasetFiles:
         return SavedUpload(target, size, digest.hexdigest())
 
     def write_data(self, dataset_id: str, frame: pd.DataFrame) -> Path:
+        """Write the processed table atomically into the dataset's folder, which must still exist:
+        a dataset deleted while it was processed is not brought back."""
         path = self.data_path(dataset_id)
-        if not path.parent.is_dir():  # deleted while it was processed: do not bring it back
-            raise InvalidRequestError(f"dataset {dataset_id} was deleted while it was processed")
-        atomic_write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            pq.write_table(table, tmp)
+            os.replace(tmp, path)
+        except FileNotFoundError:
+            raise InvalidRequestError(f"dataset {dataset_id} was deleted while it was processed") from None
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
+
+    def bars_path(self, dataset_id: str) -> Path:
+        """The stored table of a ready ``ohlcv`` dataset (canonical bars), read as source ``file``."""
+        return self.data_path(dataset_id)
 
     def remove(self, dataset_id: str) -> None:
         shutil.rmtree(self.folder(dataset_id), ignore_errors=True)
+
+
+@contextmanager
+def stored_bars(settings: Settings, dataset_id: str | None) -> Iterator[str | None]:
+    """The path of ``dataset_id``'s stored bars (None when no dataset is given), for source
+    ``file``; an error raised inside that names the path names the dataset instead, so the
+    server's folders never reach the caller."""
+    if dataset_id is None:
+        yield None
+        return
+    path = str(DatasetFiles(settings.datasets_dir).bars_path(dataset_id))
+    try:
+        yield path
+    except TradeforgeError as exc:
+        if path not in str(exc):
+            raise
+        raise type(exc)(str(exc).replace(path, f"dataset {dataset_id}")) from None

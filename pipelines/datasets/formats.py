@@ -2,22 +2,25 @@
 
 The format comes from the file's name (``file_format``). A ZIP holds one or more data files of
 those formats (folders, ``__MACOSX/`` and hidden files are skipped); several files must have the
-same columns and are stacked in name order. What a ZIP may expand to is bounded, so a small
-upload cannot fill the disk. Every problem is an InvalidRequestError naming the file as uploaded.
+same columns and are stacked in name order (at most ``MAX_ZIP_MEMBERS``). Everything a file
+unpacks to (ZIP members, gzip, Parquet pages) is bounded, so a small upload cannot fill the disk or
+the memory. Every problem is an InvalidRequestError naming the file as uploaded.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipelines.errors import InvalidRequestError
 
-__all__ = ["FORMATS", "file_format", "file_suffix", "read_table"]
+__all__ = ["FORMATS", "MAX_ZIP_MEMBERS", "file_format", "file_suffix", "read_table"]
 
 # suffix -> format; the longest matching suffix wins (".csv.gz" before ".gz" would matter).
 _SUFFIXES = {
@@ -33,6 +36,7 @@ _SUFFIXES = {
     ".zip": "zip",
 }
 FORMATS = tuple(dict.fromkeys(_SUFFIXES.values()))
+MAX_ZIP_MEMBERS = 1_000
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -53,21 +57,50 @@ def file_suffix(file_name: str) -> str:
 
 
 def read_table(path: Path, fmt: str, *, origin: str, max_unzipped_bytes: int) -> pd.DataFrame:
-    """The table in ``path`` (of format ``fmt``); ``origin`` names it in errors."""
+    """The table in ``path`` (of format ``fmt``); ``origin`` names it in errors. Whatever the file
+    decompresses to (ZIP members, gzip, Parquet pages) counts against ``max_unzipped_bytes``."""
+    budget = _Budget(max_unzipped_bytes)
     if fmt == "zip":
-        return _read_zip(path, origin, max_unzipped_bytes)
-    return _read_one(path, fmt, origin)
+        return _read_zip(path, origin, budget)
+    return _read_one(path, fmt, origin, budget)
+
+
+class _Budget:
+    """Bytes a dataset may still unpack to; taking more than is left is the upload's error."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.left = limit
+
+    def take(self, size: int, origin: str) -> None:
+        self.left -= size
+        if self.left < 0:
+            _fail(origin, f"unpacks to more than the {self.limit / 1e6:.0f} MB a dataset may hold")
 
 
 def _fail(origin: str, problem: str) -> NoReturn:
     raise InvalidRequestError(f"file {origin!r} {problem}")
 
 
-def _read_one(path: Path, fmt: str, origin: str) -> pd.DataFrame:
+def _read_one(path: Path, fmt: str, origin: str, budget: _Budget) -> pd.DataFrame:
+    if path.name.lower().endswith(".gz"):
+        plain = path.with_name(f".{path.name}.plain")
+        try:
+            try:
+                with gzip.open(path, "rb") as src, plain.open("wb") as dst:
+                    _copy_bounded(src, dst, budget, origin)
+            except InvalidRequestError:
+                raise
+            except Exception as exc:  # gzip.BadGzipFile, EOFError, zlib.error
+                _fail(origin, f"is not readable gzip data: {type(exc).__name__}")
+            return _read_one(plain, fmt, origin, budget)
+        finally:
+            plain.unlink(missing_ok=True)
     try:
         if fmt in ("csv", "tsv"):
-            frame = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",")
+            frame = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", compression=None)
         elif fmt == "parquet":
+            budget.take(_parquet_size(path), origin)
             frame = pd.read_parquet(path)
             if not isinstance(frame.index, pd.RangeIndex) and frame.index.name is not None:
                 frame = frame.reset_index()
@@ -82,9 +115,19 @@ def _read_one(path: Path, fmt: str, origin: str) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         _fail(origin, "is empty")
     except Exception as exc:  # pandas, pyarrow and json raise many types for unreadable files
-        _fail(origin, f"cannot be read as {fmt.upper()}: {type(exc).__name__}: {exc}")
+        # Their messages may name the stored file: the user knows it by its upload name only.
+        reason = str(exc).replace(str(path), origin).replace(str(path.parent), "")
+        _fail(origin, f"cannot be read as {fmt.upper()}: {type(exc).__name__}: {reason}")
     frame.columns = [str(c) for c in frame.columns]
     return frame
+
+
+def _parquet_size(path: Path) -> int:
+    """What the Parquet file holds unpacked, from its footer: its pages' encoded size, or 8 bytes a
+    value when that is more (run-length and dictionary encoding make repeated values tiny)."""
+    meta = pq.ParquetFile(path).metadata
+    encoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    return int(max(encoded, meta.num_rows * meta.num_columns * 8))
 
 
 def _read_json(path: Path, fmt: str, origin: str) -> pd.DataFrame:
@@ -123,44 +166,48 @@ def _check_scalars(origin: str, cells: Any) -> None:
             )
 
 
-def _read_zip(path: Path, origin: str, max_bytes: int) -> pd.DataFrame:
+def _read_zip(path: Path, origin: str, budget: _Budget) -> pd.DataFrame:
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        _fail(origin, f"is not a readable ZIP archive: {exc}")
+    except Exception as exc:  # BadZipFile, NotImplementedError (version), UnicodeDecodeError (names)
+        _fail(origin, f"is not a readable ZIP archive: {type(exc).__name__}: {exc}")
     with archive:
-        members = [m for m in archive.infolist() if not _skipped(m)]
+        members = sorted((m for m in archive.infolist() if not _skipped(m)), key=lambda m: m.filename)
         if not members:
             _fail(origin, "holds no data file")
+        if len(members) > MAX_ZIP_MEMBERS:
+            _fail(origin, f"holds {len(members)} data files; at most {MAX_ZIP_MEMBERS} are allowed")
         total = sum(m.file_size for m in members)
-        if total > max_bytes:
-            _fail(origin, f"expands to {total / 1e6:.1f} MB; at most {max_bytes / 1e6:.0f} MB is allowed")
+        if total > budget.left:
+            _fail(origin, f"expands to {total / 1e6:.1f} MB; at most {budget.limit / 1e6:.0f} MB is allowed")
         frames: list[pd.DataFrame] = []
         work = path.parent / f".{path.name}.members"
         work.mkdir(exist_ok=True)
         try:
-            for member in sorted(members, key=lambda m: m.filename):
+            for member in members:
                 inner = f"{origin}:{member.filename}"
                 fmt = file_format(PurePosixPath(member.filename).name)
                 if fmt == "zip":
                     _fail(inner, "is a ZIP inside the ZIP; put the data files in one archive")
                 if member.flag_bits & 0x1:
                     _fail(inner, "is encrypted")
-                # The member's own suffix is kept (pandas reads ``.csv.gz`` compressed by its name).
+                # The member's own suffix is kept (``.csv.gz`` is decompressed by its name).
                 target = work / f"{len(frames)}-{PurePosixPath(member.filename).name}"
                 try:
                     with archive.open(member) as src, target.open("wb") as dst:
-                        _copy_bounded(src, dst, member.file_size)
-                except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                    _fail(inner, f"cannot be extracted: {exc}")
-                frames.append(_read_one(target, fmt, inner))
+                        _copy_bounded(src, dst, budget, inner)
+                except InvalidRequestError:
+                    raise
+                except Exception as exc:  # BadZipFile (CRC), NotImplementedError (method), zlib.error
+                    _fail(inner, f"cannot be extracted: {type(exc).__name__}: {exc}")
+                frames.append(_read_one(target, fmt, inner, budget))
                 target.unlink()
         finally:
             for leftover in work.iterdir():
                 leftover.unlink()
             work.rmdir()
     first = list(frames[0].columns)
-    for member, frame in zip(sorted(members, key=lambda m: m.filename), frames, strict=True):
+    for member, frame in zip(members, frames, strict=True):
         if list(frame.columns) != first:
             _fail(
                 f"{origin}:{member.filename}",
@@ -174,14 +221,8 @@ def _skipped(member: zipfile.ZipInfo) -> bool:
     return member.is_dir() or not parts or parts[0] == "__MACOSX" or parts[-1].startswith(".")
 
 
-def _copy_bounded(src: Any, dst: Any, limit: int) -> None:
-    """Copy at most ``limit`` bytes (the member's declared size, already checked against the cap)."""
-    left = limit
-    while True:
-        chunk = src.read(min(1 << 20, left + 1))
-        if not chunk:
-            return
-        left -= len(chunk)
-        if left < 0:
-            raise OSError("the member is larger than its declared size")
+def _copy_bounded(src: Any, dst: Any, budget: _Budget, origin: str) -> None:
+    """Copy ``src`` to ``dst`` a megabyte at a time, each counted against ``budget``."""
+    while chunk := src.read(1 << 20):
+        budget.take(len(chunk), origin)
         dst.write(chunk)

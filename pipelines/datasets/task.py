@@ -16,7 +16,7 @@ from typing import Any
 from pipelines.datasets.files import DatasetFiles
 from pipelines.datasets.formats import FORMATS, file_format, file_suffix, read_table
 from pipelines.datasets.profile import check_dataset_type, process
-from pipelines.errors import InvalidRequestError
+from pipelines.errors import InvalidRequestError, TradeforgeError
 from pipelines.jobs.registry import ProgressReporter, register_task
 from pipelines.settings import Settings
 
@@ -64,8 +64,8 @@ def data_bytes(upload: Path, fmt: str) -> dict[str, int]:
                     size = member.file_size * (_GZIP_RATIO if name.lower().endswith(".gz") else 1)
                     inner = file_format(name)
                     sizes[inner] = sizes.get(inner, 0) + size
-    except (zipfile.BadZipFile, OSError):
-        pass  # not a ZIP after all: the job fails with the reason
+    except Exception:  # BadZipFile, NotImplementedError, UnicodeDecodeError: the job says what is wrong
+        pass
     return sizes
 
 
@@ -90,6 +90,19 @@ def dataset_task(params: dict[str, Any], progress: ProgressReporter) -> dict[str
     dataset_id, origin = str(params["dataset_id"]), str(params["file_name"])
     upload = files.upload_path(dataset_id, file_suffix(origin))
     progress.update(5.0, f"Processing dataset {params['name']}: reading {origin}...")
+    try:
+        return _process(params, progress, files, upload)
+    except Exception as exc:  # the reason reaches the user: it names the upload, never the server's paths
+        text = str(exc) if isinstance(exc, TradeforgeError) else f"{type(exc).__name__}: {exc}"
+        folder = str(files.folder(dataset_id))
+        raise InvalidRequestError(text.replace(str(upload), origin).replace(folder, "")) from None
+
+
+def _process(
+    params: dict[str, Any], progress: ProgressReporter, files: DatasetFiles, upload: Path
+) -> dict[str, Any]:
+    settings = progress.settings
+    dataset_id, origin = str(params["dataset_id"]), str(params["file_name"])
     try:  # the upload is not kept after processing, whatever its outcome: a failed one is re-uploaded
         frame = read_table(
             upload,

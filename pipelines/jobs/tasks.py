@@ -12,6 +12,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from pipelines.datasets.files import stored_bars
 from pipelines.errors import DataNotFoundError, InvalidRequestError, TradeforgeError
 from pipelines.jobs.registry import ProgressReporter, TaskRegistry, register_task
 from pipelines.settings import Settings
@@ -79,20 +80,21 @@ def _validate_backtest(params: dict[str, Any], settings: Settings) -> dict[str, 
     name, checked = _checked(
         lambda: strategy_of(params.get("model_name"), params.get("strategy"), params.get("params"))
     )
-    _checked(
-        lambda: plan_backtest(
-            settings,
-            strategy=name,
-            params=checked,
-            symbol=symbol,
-            source=params.get("source") or source_for(settings, symbol),
-            timeframe=params.get("timeframe", "1d"),
-            start=params.get("start_date"),
-            end=params.get("end_date"),
-            path=params.get("path"),
-            **trading_fields(params),
+    with stored_bars(settings, params.get("dataset_id")) as path:
+        _checked(
+            lambda: plan_backtest(
+                settings,
+                strategy=name,
+                params=checked,
+                symbol=symbol,
+                source="file" if path else params.get("source") or source_for(settings, symbol),
+                timeframe=params.get("timeframe", "1d"),
+                start=params.get("start_date"),
+                end=params.get("end_date"),
+                path=path,
+                **trading_fields(params),
+            )
         )
-    )
     if name == "ml_predictive":
         _require_model(settings, str(checked["model_name"]))
     return params
@@ -137,24 +139,25 @@ def _validate_walk_forward(params: dict[str, Any], settings: Settings) -> dict[s
         kind, timeframe = registered_kind(open_tracker(settings), model_name)
         normalized["model_type"] = kind
         normalized["timeframe"] = params.get("timeframe") or timeframe
-    _checked(
-        lambda: plan_walk_forward(
-            settings,
-            model_type=normalized["model_type"],
-            symbol=symbol,
-            params=dict(normalized.get("parameters") or {}),
-            train_window=normalized.get("train_window", 252),
-            test_window=normalized.get("test_window", 63),
-            mode=normalized.get("mode", "rolling"),
-            threshold=normalized.get("threshold", 0.2),
-            source=normalized.get("source") or source_for(settings, symbol),
-            timeframe=normalized.get("timeframe") or "1d",
-            start=normalized.get("start_date"),
-            end=normalized.get("end_date"),
-            path=normalized.get("path"),
-            **trading_fields(normalized),
+    with stored_bars(settings, normalized.get("dataset_id")) as path:
+        _checked(
+            lambda: plan_walk_forward(
+                settings,
+                model_type=normalized["model_type"],
+                symbol=symbol,
+                params=dict(normalized.get("parameters") or {}),
+                train_window=normalized.get("train_window", 252),
+                test_window=normalized.get("test_window", 63),
+                mode=normalized.get("mode", "rolling"),
+                threshold=normalized.get("threshold", 0.2),
+                source="file" if path else normalized.get("source") or source_for(settings, symbol),
+                timeframe=normalized.get("timeframe") or "1d",
+                start=normalized.get("start_date"),
+                end=normalized.get("end_date"),
+                path=path,
+                **trading_fields(normalized),
+            )
         )
-    )
     return normalized
 
 

@@ -86,9 +86,9 @@ class BacktestController(Controller):
 
 
 def _arguments(services: Any, data: BacktestRun | WalkForward, principal: Any) -> dict[str, Any]:
-    """The body as the keyword arguments of its API function (and job); a ``dataset_id`` becomes
-    the caller's uploaded bars: source ``file`` at the dataset's Parquet, in its timeframe."""
-    params = job_params(data, drop=("dataset_id",))
+    """The body as the keyword arguments of its API function (and job); a ``dataset_id`` is checked
+    here (the caller's, ready, ohlcv, the same symbol and timeframe) and read there."""
+    params = job_params(data)
     if data.dataset_id is None:
         return params
     if data.source is not None:
@@ -96,7 +96,7 @@ def _arguments(services: Any, data: BacktestRun | WalkForward, principal: Any) -
     bars = services.datasets.bars_source(data.dataset_id, principal, data.symbol)
     if data.timeframe is not None and parse_timeframe(data.timeframe).name != bars.timeframe:
         raise InvalidRequestError(f"the dataset holds {bars.timeframe} bars, not {data.timeframe}")
-    params.update(source="file", path=bars.path, timeframe=bars.timeframe, symbol=bars.symbol)
+    params.update(timeframe=bars.timeframe, symbol=bars.symbol)
     return params
 
 

@@ -190,6 +190,10 @@ def test_owners_and_deletion(catalog: DatasetCatalog, database: Database, probe:
     assert not catalog.files.folder(view.record.id).exists()
     with pytest.raises(DataNotFoundError):
         catalog.get(view.record.id, frank)
+    assert catalog.processed_event({"task_id": view.record.job_id}) is None  # nothing to announce
+    with pytest.raises(InvalidRequestError, match="deleted while it was processed"):
+        catalog.files.write_data(view.record.id, pd.DataFrame({"x": [1]}))
+    assert not catalog.files.folder(view.record.id).exists(), "a late write does not bring it back"
     _upload(catalog, frank, "mine")  # the name is free again
 
 
@@ -207,6 +211,11 @@ def test_upload_fields_are_checked(fields: dict[str, str], problem: str) -> None
     base = {"name": "n", "description": None, "dataset_type": "classification", "file_name": "x.csv"}
     with pytest.raises(InvalidRequestError, match=problem):
         check_upload(**{**base, **fields})  # type: ignore[arg-type]
+
+
+def test_a_blank_target_is_no_target() -> None:
+    request = check_upload(name="n", description=None, dataset_type="ohlcv", file_name="b.csv", target="  ")
+    assert request.target is None
 
 
 def test_a_windows_path_keeps_only_the_file_name() -> None:

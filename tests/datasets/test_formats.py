@@ -143,3 +143,43 @@ def test_file_types_come_from_the_name() -> None:
     for bad in ("data.xlsx", ".csv", "noext", "archive.tar.gz"):
         with pytest.raises(InvalidRequestError, match="unsupported type"):
             file_format(bad)
+
+
+def test_gzip_and_parquet_count_what_they_unpack_to(tmp_path: Path) -> None:
+    bomb = _write(tmp_path, "bomb.csv.gz", gzip.compress(b"a,label\n" + b"1,x\n" * 400_000))
+    assert bomb.stat().st_size < 20_000
+    with pytest.raises(InvalidRequestError, match="unpacks to more than the 1 MB a dataset may hold"):
+        _read(bomb)
+    inside = _zip(tmp_path, "inner-bomb.zip", {"rows.csv.gz": bomb.read_bytes()})
+    with pytest.raises(InvalidRequestError, match=r"inner-bomb\.zip:rows\.csv\.gz' unpacks to more than"):
+        _read(inside)
+    wide = tmp_path / "wide.parquet"
+    pd.DataFrame({"x": [7] * 400_000}).to_parquet(wide)  # run-length encoded: tiny on disk
+    with pytest.raises(InvalidRequestError, match="unpacks to more than"):
+        _read(wide)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.csv.gz", "inner-bomb.zip", "wide.parquet"]
+
+
+def test_a_zip_of_too_many_files_is_refused(tmp_path: Path) -> None:
+    many = _zip(tmp_path, "many.zip", {f"part{i}.csv": b"a\n1\n" for i in range(1_001)})
+    with pytest.raises(InvalidRequestError, match="holds 1001 data files; at most 1000"):
+        _read(many)
+
+
+def test_an_archive_zipfile_cannot_open_is_the_uploads_error(tmp_path: Path) -> None:
+    path = _zip(tmp_path, "future.zip", {"a.csv": CSV.encode()})
+    raw = bytearray(path.read_bytes())
+    central = raw.rindex(b"PK\x01\x02")
+    raw[central + 6 : central + 8] = (124).to_bytes(2, "little")  # "version needed to extract" 12.4
+    path.write_bytes(bytes(raw))
+    with pytest.raises(InvalidRequestError, match=r"future\.zip"):
+        _read(path)
+
+
+def test_unreadable_file_errors_do_not_name_the_stored_path(tmp_path: Path) -> None:
+    stored = tmp_path / "datasets" / "0b9c" / "upload.parquet"
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(b"PAR1 garbage that is not parquet PAR1")
+    with pytest.raises(InvalidRequestError) as err:
+        read_table(stored, "parquet", origin="prices.parquet", max_unzipped_bytes=MB)
+    assert "prices.parquet" in str(err.value) and str(tmp_path) not in str(err.value)

@@ -114,13 +114,13 @@ def api_backtest(
 ) -> dict[str, Any]:
     """``dataset_id``: the bars of an uploaded ``ohlcv`` dataset (the caller checked its owner)."""
     name, checked = strategy_of(model_name, strategy, params)
-    with stored_bars(settings, dataset_id) as path:
+    with stored_bars(settings, dataset_id, source) as (source, path):
         request = plan_backtest(
             settings,
             strategy=name,
             params=checked,
             symbol=symbol,
-            source="file" if path else source or source_for(settings, symbol),
+            source=source or source_for(settings, symbol),
             timeframe=timeframe,
             start=start_date,
             end=end_date,
@@ -226,7 +226,7 @@ def api_walk_forward(
             raise InvalidRequestError("walk-forward needs model_name (a registered model) or model_type")
         model_type, model_timeframe = registered_kind(tracker, model_name)
         timeframe = timeframe or model_timeframe
-    with stored_bars(settings, dataset_id) as path:
+    with stored_bars(settings, dataset_id, source) as (source, path):
         request = plan_walk_forward(
             settings,
             model_type=model_type,
@@ -236,7 +236,7 @@ def api_walk_forward(
             test_window=test_window,
             mode=mode,
             threshold=threshold,
-            source="file" if path else source or source_for(settings, symbol),
+            source=source or source_for(settings, symbol),
             timeframe=timeframe or "1d",
             start=start_date,
             end=end_date,

@@ -66,9 +66,11 @@ class WriteResult:
     path: Path
 
 
-def atomic_write_table(table: pa.Table, path: Path, **kwargs: object) -> None:
-    """Write ``table`` to ``path`` through a hidden temp file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def atomic_write_table(table: pa.Table, path: Path, *, make_parent: bool = True, **kwargs: object) -> None:
+    """Write ``table`` to ``path`` through a hidden temp file in the same folder and a rename.
+    ``make_parent=False``: a missing folder is FileNotFoundError (the caller's data was removed)."""
+    if make_parent:
+        path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         pq.write_table(table, tmp, **kwargs)

@@ -288,7 +288,7 @@ class DatasetCatalog:
         wanted = parse_symbol(symbol).name
         if own is not None and parse_symbol(str(own)).name != wanted:
             raise InvalidRequestError(f"dataset {row.name!r} holds {own} bars, not {wanted}")
-        if not self.files.bars_path(row.id).is_file():
+        if not self.files.data_path(row.id).is_file():
             raise DataNotFoundError(f"dataset {row.name!r} has lost its stored bars; upload it again")
         return BarsSource(row.id, str(view.metadata["timeframe"]), wanted)
 
@@ -307,21 +307,22 @@ class DatasetCatalog:
     def processed_event(self, data: Mapping[str, Any]) -> dict[str, Any] | None:
         """The ``dataset.processed`` webhook payload of a finished dataset job's event data; None
         when the dataset is gone (deleted, or its upload abandoned), which is then not announced."""
-        job = self.jobs.info(str(data["task_id"]))
-        dataset_id = str(job.params.get("dataset_id"))
+        job_id = str(data["task_id"])
         with self.database.session() as session:
-            if session.get(Dataset, dataset_id) is None:
+            row = session.scalar(select(Dataset).where(Dataset.job_id == job_id))
+            if row is None:
                 return None
+            view = _view(row, session.get(Job, job_id))
         payload: dict[str, Any] = {
-            "dataset_id": dataset_id,
-            "name": job.params.get("name"),
-            "job_id": job.id,
-            "status": "ready" if job.status == "completed" else "failed",
+            "dataset_id": row.id,
+            "name": row.name,
+            "job_id": job_id,
+            "status": view.status,
         }
-        if job.status == "completed":
-            payload["metadata"] = (job.result or {}).get("metadata")
+        if view.status == "ready":
+            payload["metadata"] = view.metadata
         else:
-            payload["error"] = job.error
+            payload["error"] = view.error
         return payload
 
     # -- helpers -----------------------------------------------------------------------------------

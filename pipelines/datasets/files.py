@@ -20,8 +20,8 @@ from typing import BinaryIO
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from pipelines.data.store import atomic_write_table
 from pipelines.errors import InvalidRequestError, PayloadTooLargeError, TradeforgeError
 from pipelines.settings import Settings
 
@@ -82,36 +82,29 @@ class DatasetFiles:
         """Write the processed table atomically into the dataset's folder, which must still exist:
         a dataset deleted while it was processed is not brought back."""
         path = self.data_path(dataset_id)
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
-            pq.write_table(table, tmp)
-            os.replace(tmp, path)
+            atomic_write_table(pa.Table.from_pandas(frame, preserve_index=False), path, make_parent=False)
         except FileNotFoundError:
             raise InvalidRequestError(f"dataset {dataset_id} was deleted while it was processed") from None
-        finally:
-            tmp.unlink(missing_ok=True)
         return path
-
-    def bars_path(self, dataset_id: str) -> Path:
-        """The stored table of a ready ``ohlcv`` dataset (canonical bars), read as source ``file``."""
-        return self.data_path(dataset_id)
 
     def remove(self, dataset_id: str) -> None:
         shutil.rmtree(self.folder(dataset_id), ignore_errors=True)
 
 
 @contextmanager
-def stored_bars(settings: Settings, dataset_id: str | None) -> Iterator[str | None]:
-    """The path of ``dataset_id``'s stored bars (None when no dataset is given), for source
-    ``file``; an error raised inside that names the path names the dataset instead, so the
-    server's folders never reach the caller."""
+def stored_bars(
+    settings: Settings, dataset_id: str | None, source: str | None
+) -> Iterator[tuple[str | None, str | None]]:
+    """(source, path) of the bars to read: ``("file", <the dataset's stored table>)`` for a
+    ``dataset_id``, else ``(source, None)``. An error raised inside that names the path names the
+    dataset instead, so the server's folders never reach the caller."""
     if dataset_id is None:
-        yield None
+        yield source, None
         return
-    path = str(DatasetFiles(settings.datasets_dir).bars_path(dataset_id))
+    path = str(DatasetFiles(settings.datasets_dir).data_path(dataset_id))
     try:
-        yield path
+        yield "file", path
     except TradeforgeError as exc:
         if path not in str(exc):
             raise

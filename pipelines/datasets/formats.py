@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from pipelines.errors import InvalidRequestError
 
-__all__ = ["FORMATS", "MAX_ZIP_MEMBERS", "file_format", "file_suffix", "read_table"]
+__all__ = ["FORMATS", "MAX_ZIP_MEMBERS", "data_members", "fail", "file_format", "file_suffix", "read_table"]
 
 # suffix -> format; the longest matching suffix wins (".csv.gz" before ".gz" would matter).
 _SUFFIXES = {
@@ -75,10 +75,11 @@ class _Budget:
     def take(self, size: int, origin: str) -> None:
         self.left -= size
         if self.left < 0:
-            _fail(origin, f"unpacks to more than the {self.limit / 1e6:.0f} MB a dataset may hold")
+            fail(origin, f"unpacks to more than the {self.limit / 1e6:.0f} MB a dataset may hold")
 
 
-def _fail(origin: str, problem: str) -> NoReturn:
+def fail(origin: str, problem: str) -> NoReturn:
+    """The upload's error: ``problem`` with the file as the user named it."""
     raise InvalidRequestError(f"file {origin!r} {problem}")
 
 
@@ -92,7 +93,7 @@ def _read_one(path: Path, fmt: str, origin: str, budget: _Budget) -> pd.DataFram
             except InvalidRequestError:
                 raise
             except Exception as exc:  # gzip.BadGzipFile, EOFError, zlib.error
-                _fail(origin, f"is not readable gzip data: {type(exc).__name__}")
+                fail(origin, f"is not readable gzip data: {type(exc).__name__}")
             return _read_one(plain, fmt, origin, budget)
         finally:
             plain.unlink(missing_ok=True)
@@ -107,17 +108,17 @@ def _read_one(path: Path, fmt: str, origin: str, budget: _Budget) -> pd.DataFram
         elif fmt in ("json", "jsonl"):
             frame = _read_json(path, fmt, origin)
         else:
-            _fail(origin, f"has format {fmt!r}, which cannot be read here")
+            fail(origin, f"has format {fmt!r}, which cannot be read here")
     except InvalidRequestError:
         raise
     except UnicodeDecodeError:
-        _fail(origin, "is not UTF-8 text")
+        fail(origin, "is not UTF-8 text")
     except pd.errors.EmptyDataError:
-        _fail(origin, "is empty")
+        fail(origin, "is empty")
     except Exception as exc:  # pandas, pyarrow and json raise many types for unreadable files
         # Their messages may name the stored file: the user knows it by its upload name only.
         reason = str(exc).replace(str(path), origin).replace(str(path.parent), "")
-        _fail(origin, f"cannot be read as {fmt.upper()}: {type(exc).__name__}: {reason}")
+        fail(origin, f"cannot be read as {fmt.upper()}: {type(exc).__name__}: {reason}")
     frame.columns = [str(c) for c in frame.columns]
     return frame
 
@@ -140,18 +141,18 @@ def _read_json(path: Path, fmt: str, origin: str) -> pd.DataFrame:
             document = json.load(handle)
     if isinstance(document, dict):
         if not all(isinstance(v, list) for v in document.values()):
-            _fail(origin, "must hold an array of row objects or an object of column arrays")
+            fail(origin, "must hold an array of row objects or an object of column arrays")
         lengths = {len(v) for v in document.values()}
         if len(lengths) > 1:
-            _fail(origin, f"has column arrays of different lengths: {sorted(lengths)}")
+            fail(origin, f"has column arrays of different lengths: {sorted(lengths)}")
         _check_scalars(origin, ((i, k, x) for k, v in document.items() for i, x in enumerate(v)))
         return pd.DataFrame(document)
     if not isinstance(document, list):
-        _fail(origin, "must hold an array of row objects or an object of column arrays")
+        fail(origin, "must hold an array of row objects or an object of column arrays")
     rows: list[Any] = document
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
-            _fail(origin, f"row {i + 1} is a {type(row).__name__}, not an object of column values")
+            fail(origin, f"row {i + 1} is a {type(row).__name__}, not an object of column values")
     _check_scalars(origin, ((i, k, x) for i, row in enumerate(rows) for k, x in row.items()))
     return pd.DataFrame.from_records(rows)
 
@@ -159,7 +160,7 @@ def _read_json(path: Path, fmt: str, origin: str) -> pd.DataFrame:
 def _check_scalars(origin: str, cells: Any) -> None:
     for i, column, value in cells:
         if not isinstance(value, _SCALARS):
-            _fail(
+            fail(
                 origin,
                 f"row {i + 1}, column {column!r} holds a nested {type(value).__name__}; "
                 "values must be scalars",
@@ -170,16 +171,16 @@ def _read_zip(path: Path, origin: str, budget: _Budget) -> pd.DataFrame:
     try:
         archive = zipfile.ZipFile(path)
     except Exception as exc:  # BadZipFile, NotImplementedError (version), UnicodeDecodeError (names)
-        _fail(origin, f"is not a readable ZIP archive: {type(exc).__name__}: {exc}")
+        fail(origin, f"is not a readable ZIP archive: {type(exc).__name__}: {exc}")
     with archive:
-        members = sorted((m for m in archive.infolist() if not _skipped(m)), key=lambda m: m.filename)
+        members = data_members(archive)
         if not members:
-            _fail(origin, "holds no data file")
+            fail(origin, "holds no data file")
         if len(members) > MAX_ZIP_MEMBERS:
-            _fail(origin, f"holds {len(members)} data files; at most {MAX_ZIP_MEMBERS} are allowed")
+            fail(origin, f"holds {len(members)} data files; at most {MAX_ZIP_MEMBERS} are allowed")
         total = sum(m.file_size for m in members)
         if total > budget.left:
-            _fail(origin, f"expands to {total / 1e6:.1f} MB; at most {budget.limit / 1e6:.0f} MB is allowed")
+            fail(origin, f"expands to {total / 1e6:.1f} MB; at most {budget.limit / 1e6:.0f} MB is allowed")
         frames: list[pd.DataFrame] = []
         work = path.parent / f".{path.name}.members"
         work.mkdir(exist_ok=True)
@@ -188,9 +189,9 @@ def _read_zip(path: Path, origin: str, budget: _Budget) -> pd.DataFrame:
                 inner = f"{origin}:{member.filename}"
                 fmt = file_format(PurePosixPath(member.filename).name)
                 if fmt == "zip":
-                    _fail(inner, "is a ZIP inside the ZIP; put the data files in one archive")
+                    fail(inner, "is a ZIP inside the ZIP; put the data files in one archive")
                 if member.flag_bits & 0x1:
-                    _fail(inner, "is encrypted")
+                    fail(inner, "is encrypted")
                 # The member's own suffix is kept (``.csv.gz`` is decompressed by its name).
                 target = work / f"{len(frames)}-{PurePosixPath(member.filename).name}"
                 try:
@@ -199,7 +200,7 @@ def _read_zip(path: Path, origin: str, budget: _Budget) -> pd.DataFrame:
                 except InvalidRequestError:
                     raise
                 except Exception as exc:  # BadZipFile (CRC), NotImplementedError (method), zlib.error
-                    _fail(inner, f"cannot be extracted: {type(exc).__name__}: {exc}")
+                    fail(inner, f"cannot be extracted: {type(exc).__name__}: {exc}")
                 frames.append(_read_one(target, fmt, inner, budget))
                 target.unlink()
         finally:
@@ -209,11 +210,16 @@ def _read_zip(path: Path, origin: str, budget: _Budget) -> pd.DataFrame:
     first = list(frames[0].columns)
     for member, frame in zip(members, frames, strict=True):
         if list(frame.columns) != first:
-            _fail(
+            fail(
                 f"{origin}:{member.filename}",
                 f"has columns {list(frame.columns)}, not those of the first file {first}",
             )
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def data_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The archive's data files in name order: folders, ``__MACOSX/`` and hidden files left out."""
+    return sorted((m for m in archive.infolist() if not _skipped(m)), key=lambda m: m.filename)
 
 
 def _skipped(member: zipfile.ZipInfo) -> bool:

@@ -9,7 +9,7 @@ The target is the column the user named, else the first column called target, la
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from pipelines.data.providers.file import bars_from_frame
 from pipelines.data.quality import check_bars
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import TIMEFRAMES, Timeframe
+from pipelines.datasets.formats import fail
 from pipelines.errors import InvalidRequestError
 
 __all__ = ["DATASET_TYPES", "MAX_CLASSES", "MAX_COLUMNS", "Processed", "check_dataset_type", "process"]
@@ -53,21 +54,17 @@ def check_dataset_type(value: str) -> str:
 def process(frame: pd.DataFrame, dataset_type: str, *, target: str | None, origin: str) -> Processed:
     """Check ``frame`` as a dataset of ``dataset_type``; every problem names ``origin``."""
     if frame.empty or len(frame.columns) == 0:
-        _fail(origin, "has no rows" if len(frame.columns) else "has no columns")
+        fail(origin, "has no rows" if len(frame.columns) else "has no columns")
     if len(frame.columns) > MAX_COLUMNS:
-        _fail(origin, f"has {len(frame.columns)} columns; at most {MAX_COLUMNS} are allowed")
+        fail(origin, f"has {len(frame.columns)} columns; at most {MAX_COLUMNS} are allowed")
     blank = [
         i + 1 for i, c in enumerate(frame.columns) if not str(c).strip() or str(c).startswith("Unnamed: ")
     ]
     if blank:
-        _fail(origin, f"has column(s) without a name at position(s) {blank[:10]}")
+        fail(origin, f"has column(s) without a name at position(s) {blank[:10]}")
     if dataset_type == "ohlcv":
         return _bars(frame, origin)
     return _tabular(frame, dataset_type, target, origin)
-
-
-def _fail(origin: str, problem: str) -> NoReturn:
-    raise InvalidRequestError(f"file {origin!r} {problem}")
 
 
 # -- tabular ----------------------------------------------------------------------------------------
@@ -75,33 +72,33 @@ def _tabular(frame: pd.DataFrame, dataset_type: str, target: str | None, origin:
     column, source = _target_column(frame, target, origin)
     features = [c for c in frame.columns if c != column]
     if not features:
-        _fail(origin, f"has only the target column {column!r}; a dataset needs feature columns too")
+        fail(origin, f"has only the target column {column!r}; a dataset needs feature columns too")
     values = frame[column]
     labelled = values.notna()
     if not labelled.any():
-        _fail(origin, f"has no value in its target column {column!r}")
+        fail(origin, f"has no value in its target column {column!r}")
     if dataset_type == "regression":
         numbers = pd.to_numeric(values, errors="coerce")
         bad = numbers.isna() & labelled
         if bad.any():
-            _fail(
+            fail(
                 origin,
                 f"target column {column!r} has non-numeric value {values[bad].iloc[0]!r} "
                 f"({int(bad.sum())} rows); a regression target is a number",
             )
         if not np.isfinite(numbers[labelled].to_numpy(dtype=np.float64)).all():
-            _fail(origin, f"target column {column!r} has infinite values")
+            fail(origin, f"target column {column!r} has infinite values")
         summary: dict[str, Any] = _numeric_summary(numbers[labelled])
     else:
         counts = values.value_counts(dropna=True)  # counted first, named as text after: no copy
         counts = counts.groupby(counts.index.map(str)).sum().sort_values(ascending=False, kind="stable")
         if len(counts) < 2:
-            _fail(
+            fail(
                 origin,
                 f"target column {column!r} has a single class {counts.index[0]!r}; classification needs two",
             )
         if len(counts) > MAX_CLASSES:
-            _fail(
+            fail(
                 origin,
                 f"target column {column!r} has {len(counts)} classes (at most {MAX_CLASSES}); "
                 "is it a regression target?",
@@ -129,7 +126,7 @@ def _target_column(frame: pd.DataFrame, target: str | None, origin: str) -> tupl
         folded = [c for c in columns if c.lower() == target.strip().lower()]
         if len(folded) == 1:
             return folded[0], "given"
-        _fail(origin, f"has no target column {target!r}; its columns: {columns[:50]}")
+        fail(origin, f"has no target column {target!r}; its columns: {columns[:50]}")
     for name in TARGET_NAMES:
         found = [c for c in columns if c.strip().lower() == name]
         if found:
@@ -193,7 +190,7 @@ def _bars(frame: pd.DataFrame, origin: str) -> Processed:
     bars = bars_from_frame(frame, f"file {origin!r}")
     symbol = _symbol(frame, origin)
     if len(bars) < 2:
-        _fail(origin, "has fewer than two bars; a bar series needs at least two")
+        fail(origin, "has fewer than two bars; a bar series needs at least two")
     bars["timestamp"] = pd.DatetimeIndex(bars["timestamp"]).as_unit("ns")  # the canonical unit
     bars = bars.sort_values("timestamp", kind="stable").reset_index(drop=True)
     timeframe = _timeframe(bars, origin)
@@ -201,7 +198,7 @@ def _bars(frame: pd.DataFrame, origin: str) -> Processed:
     crypto = symbol.is_crypto if symbol is not None else bool((stamps.day_of_week >= 5).any())
     report = check_bars(bars, timeframe, crypto=crypto)
     if not report.passed:
-        _fail(origin, f"breaks the bar quality rules: {'; '.join(report.failures())}")
+        fail(origin, f"breaks the bar quality rules: {'; '.join(report.failures())}")
     metadata: dict[str, Any] = {
         "rows": len(bars),
         "columns": len(bars.columns),
@@ -223,9 +220,7 @@ def _symbol(frame: pd.DataFrame, origin: str) -> Symbol | None:
     names = frame[column].dropna().astype(str).unique()
     if len(names) != 1:
         shown = ", ".join(sorted(names)[:10]) or "none"
-        _fail(
-            origin, f"column {column!r} names {len(names)} symbols ({shown}); upload one symbol per dataset"
-        )
+        fail(origin, f"column {column!r} names {len(names)} symbols ({shown}); upload one symbol per dataset")
     return parse_symbol(str(names[0]))
 
 
@@ -234,14 +229,14 @@ def _timeframe(bars: pd.DataFrame, origin: str) -> Timeframe:
     month lengths aside: the median spacing, matched within 10%, months within 28-31 days)."""
     stamps = np.unique(pd.DatetimeIndex(bars["timestamp"]).asi8)  # duplicates are the quality check's
     if len(stamps) < 2:
-        _fail(origin, "has a single distinct timestamp; a bar series needs at least two")
+        fail(origin, "has a single distinct timestamp; a bar series needs at least two")
     seconds = float(np.median(np.diff(stamps))) / 1e9
     if 28 * 86_400 <= seconds <= 31 * 86_400:
         return TIMEFRAMES["1mo"]
     for tf in TIMEFRAMES.values():
         if abs(seconds - tf.seconds) <= 0.1 * tf.seconds:
             return tf
-    _fail(
+    fail(
         origin,
         f"has bars {seconds:g} s apart (median), which is no timeframe; "
         f"expected one of: {', '.join(TIMEFRAMES)}",

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pipelines.datasets.files import DatasetFiles
-from pipelines.datasets.formats import FORMATS, file_format, file_suffix, read_table
+from pipelines.datasets.formats import FORMATS, data_members, file_format, file_suffix, read_table
 from pipelines.datasets.profile import check_dataset_type, process
 from pipelines.errors import InvalidRequestError, TradeforgeError
 from pipelines.jobs.registry import ProgressReporter, register_task
@@ -58,7 +58,7 @@ def data_bytes(upload: Path, fmt: str) -> dict[str, int]:
     sizes: dict[str, int] = {}
     try:
         with zipfile.ZipFile(upload) as archive:
-            for member in archive.infolist():
+            for member in data_members(archive):
                 with contextlib.suppress(InvalidRequestError):  # the job says what is wrong with it
                     name = PurePosixPath(member.filename).name
                     size = member.file_size * (_GZIP_RATIO if name.lower().endswith(".gz") else 1)
@@ -91,7 +91,7 @@ def dataset_task(params: dict[str, Any], progress: ProgressReporter) -> dict[str
     upload = files.upload_path(dataset_id, file_suffix(origin))
     progress.update(5.0, f"Processing dataset {params['name']}: reading {origin}...")
     try:
-        return _process(params, progress, files, upload)
+        return _process(params, progress, files, upload, dataset_id, origin)
     except Exception as exc:  # the reason reaches the user: it names the upload, never the server's paths
         text = str(exc) if isinstance(exc, TradeforgeError) else f"{type(exc).__name__}: {exc}"
         folder = str(files.folder(dataset_id))
@@ -99,10 +99,14 @@ def dataset_task(params: dict[str, Any], progress: ProgressReporter) -> dict[str
 
 
 def _process(
-    params: dict[str, Any], progress: ProgressReporter, files: DatasetFiles, upload: Path
+    params: dict[str, Any],
+    progress: ProgressReporter,
+    files: DatasetFiles,
+    upload: Path,
+    dataset_id: str,
+    origin: str,
 ) -> dict[str, Any]:
     settings = progress.settings
-    dataset_id, origin = str(params["dataset_id"]), str(params["file_name"])
     try:  # the upload is not kept after processing, whatever its outcome: a failed one is re-uploaded
         frame = read_table(
             upload,

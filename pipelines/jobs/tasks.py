@@ -80,14 +80,14 @@ def _validate_backtest(params: dict[str, Any], settings: Settings) -> dict[str, 
     name, checked = _checked(
         lambda: strategy_of(params.get("model_name"), params.get("strategy"), params.get("params"))
     )
-    with stored_bars(settings, params.get("dataset_id")) as path:
+    with stored_bars(settings, params.get("dataset_id"), params.get("source")) as (source, path):
         _checked(
             lambda: plan_backtest(
                 settings,
                 strategy=name,
                 params=checked,
                 symbol=symbol,
-                source="file" if path else params.get("source") or source_for(settings, symbol),
+                source=source or source_for(settings, symbol),
                 timeframe=params.get("timeframe", "1d"),
                 start=params.get("start_date"),
                 end=params.get("end_date"),
@@ -139,7 +139,7 @@ def _validate_walk_forward(params: dict[str, Any], settings: Settings) -> dict[s
         kind, timeframe = registered_kind(open_tracker(settings), model_name)
         normalized["model_type"] = kind
         normalized["timeframe"] = params.get("timeframe") or timeframe
-    with stored_bars(settings, normalized.get("dataset_id")) as path:
+    with stored_bars(settings, normalized.get("dataset_id"), normalized.get("source")) as (source, path):
         _checked(
             lambda: plan_walk_forward(
                 settings,
@@ -150,7 +150,7 @@ def _validate_walk_forward(params: dict[str, Any], settings: Settings) -> dict[s
                 test_window=normalized.get("test_window", 63),
                 mode=normalized.get("mode", "rolling"),
                 threshold=normalized.get("threshold", 0.2),
-                source="file" if path else normalized.get("source") or source_for(settings, symbol),
+                source=source or source_for(settings, symbol),
                 timeframe=normalized.get("timeframe") or "1d",
                 start=normalized.get("start_date"),
                 end=normalized.get("end_date"),

@@ -216,5 +216,6 @@ def test_real_answers_decode_as_the_documented_shapes(client: Any) -> None:
 
 
 def test_the_document_is_a_valid_openapi_31_document(spec: dict[str, Any]) -> None:
-    validator = pytest.importorskip("openapi_spec_validator", reason="openapi-spec-validator not installed")
-    validator.validate(spec)
+    import openapi_spec_validator
+
+    openapi_spec_validator.validate(spec)

@@ -6,7 +6,8 @@ header), separate date and time columns, ``;`` or tab separators with decimal co
 matched without case, spaces or punctuation: Open, High, Low, Close and an optional Volume
 (missing -> 0.0). Other columns (``Adj Close``, ...) are ignored: ``close`` is the traded close, not
 the dividend-adjusted one. A Parquet file's named datetime index counts as a column. Timestamps
-may be ISO 8601 strings, naive (taken as UTC) or with an offset, datetimes, or integer epoch
+may be ISO 8601 strings, naive (taken as UTC) or with an offset, ``day.month.year`` dates (with an
+optional time), datetimes, or integer epoch
 seconds / milliseconds / microseconds (told apart by magnitude).
 Every problem with the file is an ``InvalidRequestError`` that names the file; when no layout
 fits, it names the columns found and the ones looked for.
@@ -41,6 +42,7 @@ _PARQUET_SUFFIXES = (".parquet", ".pq")
 _SUFFIXES = _CSV_SUFFIXES + _PARQUET_SUFFIXES
 # Epoch values below this many units are seconds; below 1e14 milliseconds (1e11 s is the year 5138).
 _CHECK_ROWS = 50
+_DOTTED_DATE = r"^\d{1,2}\.\d{1,2}\.\d{4}(?:\s|$)"
 _TIMESTAMP_KEYS = tuple(column_key(n) for n in TIMESTAMP_NAMES)
 _EPOCH_UNITS: tuple[tuple[float, Literal["s", "ms", "us"]], ...] = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))
 
@@ -155,10 +157,13 @@ def _timestamps(values: pd.Series, column: str, origin: str) -> pd.DatetimeIndex
                 (u for limit, u in _EPOCH_UNITS if biggest < limit), "ns"
             )
             return pd.DatetimeIndex(pd.to_datetime(values.astype("int64"), unit=unit, utc=True))
-        return pd.DatetimeIndex(pd.to_datetime(values.astype(str), utc=True, format="ISO8601"))
+        text = values.astype(str).str.strip()
+        if text.str.match(_DOTTED_DATE).all():  # 02.01.2024: day first, as European exports write it
+            return pd.DatetimeIndex(pd.to_datetime(text, utc=True, dayfirst=True, format="mixed"))
+        return pd.DatetimeIndex(pd.to_datetime(text, utc=True, format="ISO8601"))
     except (ValueError, TypeError, OverflowError) as exc:
         _fail(
             origin,
             f"column {column!r} has unparseable timestamps ({exc}); "
-            "expected ISO 8601 strings or epoch seconds/milliseconds/microseconds",
+            "expected ISO 8601 strings, day.month.year dates or epoch seconds/milliseconds/microseconds",
         )

@@ -94,6 +94,20 @@ def semicolons_and_decimal_commas(path: Path) -> None:
     assert "10,25" in path.read_text()  # the file really has decimal commas
 
 
+def semicolons_and_dotted_dates(path: Path) -> None:
+    """A European export: day.month.year dates, ``;`` between fields, decimal commas."""
+
+    def comma(value: float) -> str:
+        return str(value).replace(".", ",")
+
+    lines = ["Date;Open;High;Low;Close;Volume"]
+    lines += [
+        f"{t:%d.%m.%Y %H:%M};{comma(o)};{comma(h)};{comma(lo)};{comma(c)};{comma(v)}"
+        for t, o, h, lo, c, v in zip(MINUTES, OPEN, HIGH, LOW, CLOSE, VOLUME, strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
 LAYOUTS = {
     "pandas-unnamed-index": (pandas_index(None), "1d", DAYS),
     "pandas-index-named-Date": (pandas_index("Date"), "1d", DAYS),
@@ -106,6 +120,7 @@ LAYOUTS = {
     "date-time-compact": (date_and_time_compact, "1m", MINUTES),
     "date-time-iso": (date_and_time_iso, "1m", MINUTES),
     "semicolons": (semicolons_and_decimal_commas, "1d", DAYS),
+    "semicolons-dotted-dates": (semicolons_and_dotted_dates, "1m", MINUTES),
 }
 
 

@@ -3,8 +3,8 @@ and which worker leads (schedules jobs and runs the live feed)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import threading
 
 from filelock import FileLock, Timeout
 
@@ -52,8 +52,12 @@ async def open_services(settings: Settings) -> Services:
     services.leader = leader
     if leader is not None:  # after Services subscribed: jobs a restart fails get their webhooks too
         jobs.start()
-        # After the queue failed the jobs a crash interrupted, so their uploads count as abandoned.
-        await asyncio.to_thread(recover, settings, tracker=tracker, database=database)
+        # After the queue failed the jobs a crash interrupted, so their uploads count as abandoned; in
+        # the background, so that an MLflow server slow to answer does not hold up start-up.
+        recovery = {"tracker": tracker, "database": database}
+        threading.Thread(
+            target=recover, args=(settings,), kwargs=recovery, name="recovery", daemon=True
+        ).start()
     await services.live.start(run_feed=leader is not None)
     await services.start_relays()
     return services

@@ -180,7 +180,7 @@ def data_check(
     as_json: JsonOpt = False,
 ) -> None:
     """Run the quality rules over one stored dataset (exit 1 when a hard rule fails); with
-    ``--repair``, first clean up what killed processes left behind."""
+    --repair, first clean up what killed processes left behind."""
     from pipelines.data.service import check_dataset
 
     settings = get_settings()

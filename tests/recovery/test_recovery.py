@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,10 +151,19 @@ def test_a_cancelled_dataset_job_loses_its_upload(settings: Settings, database: 
     assert queue.cancel(job_id, _Admin()).status == "cancelled"
     folder = settings.datasets_dir / cancelled
     assert (folder / "upload.csv").is_file()  # what a cancelled job used to leave behind
+    # folders no dataset records: an upload whose server died before recording it, and one under way
+    crashed, streaming = (settings.datasets_dir / str(uuid.UUID(int=n)) for n in (1, 2))
+    for orphan in (crashed, streaming):
+        orphan.mkdir()
+        (orphan / "upload.csv").write_bytes(b"x,y\n")
+    _age(crashed / "upload.csv", 2 * HOUR)
+    _age(crashed, 2 * HOUR)
+    _age(streaming, 2 * HOUR)  # its file is still being written
 
     report = recover(settings, database=database)
 
-    assert report.removed_uploads == [cancelled]
+    assert sorted(report.removed_uploads) == sorted([cancelled, crashed.name])
+    assert not crashed.exists() and (streaming / "upload.csv").is_file()
     assert not (folder / "upload.csv").exists()
     assert (settings.datasets_dir / waiting / "upload.csv").is_file()  # still to be processed
 
@@ -191,4 +201,7 @@ def test_the_serving_leader_recovers_at_start_up(tmp_path: Path) -> None:
     _age(stale, 2 * HOUR)
     with app_client(settings) as client:
         assert client.get("/health").status_code == 200
+        deadline = time.monotonic() + 30  # recovery runs beside start-up, not before it
+        while stale.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert not stale.exists()

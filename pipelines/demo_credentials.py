@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.accounts import register_user
+from pipelines.atomic import replace_durably
 from pipelines.db import create_api_key, get_user_by_username, open_database
 from pipelines.settings import Settings
 
@@ -31,7 +32,7 @@ def _write_private(path: Path, data: dict[str, Any]) -> None:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh, indent=2)
-        os.replace(tmp, path)
+        replace_durably(Path(tmp), path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

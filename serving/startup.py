@@ -4,6 +4,7 @@ and which worker leads (schedules jobs and runs the live feed)."""
 from __future__ import annotations
 
 import logging
+import threading
 
 from filelock import FileLock, Timeout
 
@@ -14,6 +15,7 @@ from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import open_tracker
 from pipelines.prediction import PredictionService
 from pipelines.ratelimit import open_async_rate_limiter
+from pipelines.recovery import recover
 from pipelines.security.tokens import TokenPolicy
 from pipelines.settings import Settings
 from pipelines.webhooks import SecretBox, WebhookDispatcher, WebhookService
@@ -27,7 +29,8 @@ log = logging.getLogger("tradeforge.serving")
 async def open_services(settings: Settings) -> Services:
     settings.home.mkdir(parents=True, exist_ok=True)
     database = open_database(settings)
-    registry = ModelRegistry(open_tracker(settings), settings.models_cache_dir)
+    tracker = open_tracker(settings)
+    registry = ModelRegistry(tracker, settings.models_cache_dir)
     box = SecretBox.from_settings(settings)
     # One process per home schedules jobs and runs the live feed (the first worker to take the
     # lock); the others submit jobs (the leader admits them) and serve their streams.
@@ -49,6 +52,12 @@ async def open_services(settings: Settings) -> Services:
     services.leader = leader
     if leader is not None:  # after Services subscribed: jobs a restart fails get their webhooks too
         jobs.start()
+        # After the queue failed the jobs a crash interrupted, so their uploads count as abandoned; in
+        # the background, so that an MLflow server slow to answer does not hold up start-up.
+        recovery = {"tracker": tracker, "database": database}
+        threading.Thread(
+            target=recover, args=(settings,), kwargs=recovery, name="recovery", daemon=True
+        ).start()
     await services.live.start(run_feed=leader is not None)
     await services.start_relays()
     return services

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -23,7 +22,10 @@ from pipelines.cli._common import (
     progress,
 )
 from pipelines.errors import InvalidRequestError
-from pipelines.settings import get_settings
+from pipelines.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from pipelines.recovery import RecoveryReport
 
 
 @app.command()
@@ -107,6 +109,7 @@ def resample(
     as_json: JsonOpt = False,
 ) -> None:
     """Aggregate stored bars to a longer timeframe through DuckDB."""
+    from pipelines.atomic import atomic_target
     from pipelines.data.catalog import Catalog
 
     settings = get_settings()
@@ -117,9 +120,8 @@ def resample(
             source=source, symbol=symbol, from_timeframe=from_timeframe, to_timeframe=to_timeframe
         )
     if output is not None:
-        tmp = output.with_name(f".{output.name}.tmp")
-        bars.to_csv(tmp, index=False) if output.suffix == ".csv" else bars.to_parquet(tmp, index=False)
-        os.replace(tmp, output)
+        with atomic_target(output) as tmp:
+            bars.to_csv(tmp, index=False) if output.suffix == ".csv" else bars.to_parquet(tmp, index=False)
     if as_json:
         emit_json(
             {
@@ -165,19 +167,36 @@ def data_list(as_json: JsonOpt = False) -> None:
 
 @data_app.command("check")
 def data_check(
-    symbol: Annotated[str, typer.Option(help="AAPL, BTC/USDT, ...")],
+    symbol: Annotated[str | None, typer.Option(help="AAPL, BTC/USDT, ...")] = None,
     source: SourceOpt = "synthetic",
     timeframe: TimeframeOpt = "1d",
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Clean up after crashes: stale temp files, MLflow runs of dead trainings, abandoned uploads",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the quality rules over one stored dataset (exit 1 when a hard rule fails)."""
+    """Run the quality rules over one stored dataset (exit 1 when a hard rule fails); with
+    --repair, first clean up what killed processes left behind."""
     from pipelines.data.service import check_dataset
 
+    settings = get_settings()
     with errors():
-        report = check_dataset(get_settings(), source=source, symbol=symbol, timeframe=timeframe)
+        if symbol is None and not repair:
+            raise InvalidRequestError("give --symbol to check a dataset, or --repair to clean up")
+    repaired = _repair(settings) if repair else None
+    if symbol is None:
+        _print_repair(repaired, as_json)
+        return
+    with errors():
+        report = check_dataset(settings, source=source, symbol=symbol, timeframe=timeframe)
     if as_json:
-        emit_json(report.as_dict())
+        emit_json({**report.as_dict(), **({"repair": repaired.as_dict()} if repaired else {})})
     else:
+        _print_repair(repaired, as_json)
         out.print(
             f"{report.rows} rows, {report.gap_count} gaps; " + ("passed" if report.passed else "FAILED")
         )
@@ -185,6 +204,37 @@ def data_check(
             out.print(f"  - {line}")
     if not report.passed:
         raise typer.Exit(1)
+
+
+def _repair(settings: Settings) -> RecoveryReport:
+    from pipelines.db import open_database
+    from pipelines.models.tracking import open_tracker
+    from pipelines.recovery import recover
+
+    database = open_database(settings)
+    try:
+        return recover(settings, tracker=open_tracker(settings), database=database)
+    finally:
+        database.close()
+
+
+def _print_repair(report: RecoveryReport | None, as_json: bool) -> None:
+    if report is None:
+        return
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    out.print(
+        f"repair: {len(report.temp_files)} stale temp files ({report.temp_bytes / 1e6:.1f} MB), "
+        f"{len(report.failed_runs)} orphaned MLflow runs failed, "
+        f"{len(report.removed_uploads)} abandoned uploads removed"
+    )
+    for line in (*report.temp_files, *(f"run {r}" for r in report.failed_runs)):
+        out.print(f"  - {line}")
+    for dataset in report.removed_uploads:
+        out.print(f"  - dataset {dataset}")
+    for problem in report.errors:
+        err.print(f"  ! {problem}")
 
 
 @app.command()

@@ -18,6 +18,7 @@ import pandas as pd
 
 from pipelines.data.catalog import Catalog
 from pipelines.data.providers import Provider, get_provider, normalize_source
+from pipelines.data.providers.file import FileProvider
 from pipelines.data.schema import to_canonical
 from pipelines.data.store import DatasetKey, ParquetStore
 from pipelines.data.symbols import Symbol, parse_symbol
@@ -126,6 +127,7 @@ def plan_ingest(
             raise InvalidRequestError(f"cannot read {file_path}: no such file")
         if len(parsed) != 1:
             raise InvalidRequestError("source 'file' ingests one symbol per file")
+        FileProvider(file_path).check()  # an unreadable layout is bad input, found before any write
     elif path is not None:
         raise InvalidRequestError(f"--path is only for source 'file', not {name!r}")
     default_start = "1970-01-02" if name == "file" else settings.history_start

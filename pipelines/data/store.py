@@ -7,8 +7,6 @@ and last timestamp and row count in its key-value metadata, so bounds need no da
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -22,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from filelock import FileLock
 
+from pipelines.atomic import atomic_target
 from pipelines.data.schema import BAR_SCHEMA, PRICE_COLUMNS, empty_bars
 from pipelines.data.symbols import path_safe
 from pipelines.errors import InvalidRequestError
@@ -67,16 +66,12 @@ class WriteResult:
 
 
 def atomic_write_table(table: pa.Table, path: Path, *, make_parent: bool = True, **kwargs: object) -> None:
-    """Write ``table`` to ``path`` through a hidden temp file in the same folder and a rename.
+    """Write ``table`` to ``path`` through a hidden temp file in the same folder, fsynced and renamed.
     ``make_parent=False``: a missing folder is FileNotFoundError (the caller's data was removed)."""
     if make_parent:
         path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
+    with atomic_target(path) as tmp:
         pq.write_table(table, tmp, **kwargs)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class ParquetStore:

@@ -8,9 +8,7 @@ sees half a file and a failed upload leaves nothing behind.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +19,7 @@ from typing import BinaryIO
 import pandas as pd
 import pyarrow as pa
 
+from pipelines.atomic import atomic_target
 from pipelines.data.store import atomic_write_table
 from pipelines.errors import InvalidRequestError, PayloadTooLargeError, TradeforgeError
 from pipelines.settings import Settings
@@ -61,7 +60,7 @@ class DatasetFiles:
         target = self.upload_path(dataset_id, suffix)
         digest, size = hashlib.sha256(), 0
         try:
-            with tempfile.NamedTemporaryFile(dir=folder, prefix=".upload-", delete=False) as tmp:
+            with atomic_target(target) as tmp_path, tmp_path.open("xb") as tmp:
                 while chunk := source.read(_CHUNK):
                     size += len(chunk)
                     if size > max_bytes:
@@ -70,9 +69,8 @@ class DatasetFiles:
                         )
                     digest.update(chunk)
                     tmp.write(chunk)
-            if size == 0:
-                raise InvalidRequestError("the uploaded file is empty")
-            os.replace(tmp.name, target)
+                if size == 0:
+                    raise InvalidRequestError("the uploaded file is empty")
         except BaseException:
             self.remove(dataset_id)
             raise

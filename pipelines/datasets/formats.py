@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import pandas as pd
 import pyarrow.parquet as pq
 
+from pipelines.data.providers.layouts import read_csv_sniffed
 from pipelines.errors import InvalidRequestError
 
 __all__ = ["FORMATS", "MAX_ZIP_MEMBERS", "data_members", "fail", "file_format", "file_suffix", "read_table"]
@@ -99,7 +100,11 @@ def _read_one(path: Path, fmt: str, origin: str, budget: _Budget) -> pd.DataFram
             plain.unlink(missing_ok=True)
     try:
         if fmt in ("csv", "tsv"):
-            frame = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", compression=None)
+            frame = (
+                read_csv_sniffed(path, compression=None)
+                if fmt == "csv"
+                else pd.read_csv(path, sep="\t", compression=None)
+            )
         elif fmt == "parquet":
             budget.take(_parquet_size(path), origin)
             frame = pd.read_parquet(path)

@@ -12,6 +12,7 @@ import logging
 import math
 import multiprocessing
 import os
+import signal
 import threading
 import traceback
 from collections.abc import Mapping
@@ -88,9 +89,20 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def _exit_on_sigterm() -> None:
+    """A cancelled job's worker gets SIGTERM: unwind as SystemExit, so open runs and files close
+    (an MLflow run ends KILLED) before the scheduler's SIGKILL after a grace period."""
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def run_job(fn: Any, params: dict[str, Any], job_id: str, settings: Settings, conn: Connection) -> None:
     """The worker process's entry point: run ``fn(params, reporter)`` and send its outcome."""
     _exit_with_parent()
+    _exit_on_sigterm()
     try:
         result = fn(params, PipeReporter(job_id, settings, conn))
         if not isinstance(result, Mapping):
@@ -98,7 +110,9 @@ def run_job(fn: Any, params: dict[str, Any], job_id: str, settings: Settings, co
         message: tuple[str, Any] = ("done", json_safe(result))
     except TradeforgeError as exc:
         message = ("error", str(exc) or type(exc).__name__)
-    except BaseException as exc:  # report everything, even SystemExit, as the job's failure
+    except SystemExit as exc:  # SIGTERM (cancelled, or the server stops) or a task's own exit
+        message = ("error", f"stopped (exit status {exc.code})")
+    except BaseException as exc:  # report everything else as the job's failure
         traceback.print_exc()
         message = ("error", f"{type(exc).__name__}: {exc}")
     try:

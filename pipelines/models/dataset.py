@@ -13,7 +13,9 @@ from the bars, features matched on timestamp, split and summarized for logging. 
 
 ``time_split`` never shuffles: the validation rows are the latest, and an embargo of ``embargo``
 rows (default: the horizon) between the two sets keeps a training label's future window from
-overlapping the validation period.
+overlapping the validation period. Kinds that stop early (boosted trees, the LSTM) watch a slice of
+their own at the end of the training part, behind an embargo of its own, so the validation rows stay
+unseen until scoring: ``fit rows | embargo | early-stopping rows | embargo | validation rows``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pipelines.models.kinds.multi_ohlc import ohlc_output_names
 from pipelines.models.params import validate_params
 
 __all__ = [
+    "EARLY_STOP_FRACTION",
     "MIN_TRAIN_ROWS",
     "MIN_VAL_ROWS",
     "PreparedData",
@@ -38,6 +41,7 @@ __all__ = [
     "TrainValSplit",
     "TrainingData",
     "build_training_data",
+    "early_stops",
     "make_dataset",
     "make_ohlc_dataset",
     "time_split",
@@ -45,16 +49,21 @@ __all__ = [
 
 MIN_TRAIN_ROWS = 20
 MIN_VAL_ROWS = 5
+EARLY_STOP_FRACTION = 0.15  # of the training part, for kinds that stop early
 _OHLC = ("open", "high", "low", "close")
 
 
 @dataclass(frozen=True)
 class Split:
-    """Row positions: ``train`` = [0, train.stop), then ``embargo`` unused rows, then ``val`` to the end."""
+    """Row positions: ``train`` = [0, train.stop), then ``embargo`` unused rows, then ``val`` to the end.
+
+    With early stopping, ``stop`` (else empty) lies between them: ``train``, ``embargo`` rows,
+    ``stop``, ``embargo`` rows, ``val``."""
 
     train: range
     val: range
     embargo: int
+    stop: range = range(0)
 
 
 def time_split(
@@ -64,9 +73,11 @@ def time_split(
     *,
     min_train: int = MIN_TRAIN_ROWS,
     min_val: int = MIN_VAL_ROWS,
+    early_stop: float = 0.0,
 ) -> Split:
     """Split ``n`` time-ordered rows: the last ``round(n * validation_split)`` validate, the
-    ``embargo`` rows before them are left out, the rest train."""
+    ``embargo`` rows before them are left out, the rest train. ``early_stop`` > 0 takes that fraction
+    of the training part, at its end and after another ``embargo`` rows, as the early-stopping slice."""
     vs = float(validation_split)
     if not 0.0 < vs < 0.9:
         raise InvalidRequestError(f"validation_split must be > 0 and < 0.9, got {validation_split!r}")
@@ -81,7 +92,18 @@ def time_split(
             "needed "
             "(use a longer date range or a smaller validation_split)"
         )
-    return Split(train=range(0, n_train), val=range(n_train + embargo, n), embargo=embargo)
+    val = range(n_train + embargo, n)
+    if early_stop <= 0.0:
+        return Split(train=range(0, n_train), val=val, embargo=embargo)
+    n_stop = round(n_train * early_stop)
+    n_fit = n_train - n_stop - embargo
+    if n_stop < min_val or n_fit < min_train:
+        raise InvalidRequestError(
+            f"too few rows to train with early stopping: {n_train} training rows give {max(n_fit, 0)} to "
+            f"fit, {embargo} embargo and {n_stop} early-stopping rows; at least {min_train} and {min_val} "
+            "are needed (use a longer date range, or set early_stopping_rounds to 0)"
+        )
+    return Split(train=range(0, n_fit), val=val, embargo=embargo, stop=range(n_fit + embargo, n_train))
 
 
 @dataclass(frozen=True)
@@ -95,10 +117,13 @@ class TrainValSplit:
     train_end: pd.Timestamp
     val_start: pd.Timestamp
     val_end: pd.Timestamp
+    x_stop: FloatMatrix | None = None  # the early-stopping slice, when the split has one
+    y_stop: FloatMatrix | None = None
+    stop_range: tuple[pd.Timestamp, pd.Timestamp] | None = None
 
     def data_range(self) -> dict[str, str | int]:
         """What a training run logs about its data."""
-        return {
+        out: dict[str, str | int] = {
             "train_start": self.train_start.isoformat(),
             "train_end": self.train_end.isoformat(),
             "val_start": self.val_start.isoformat(),
@@ -106,7 +131,12 @@ class TrainValSplit:
             "train_rows": len(self.rows.train),
             "val_rows": len(self.rows.val),
             "embargo_rows": self.rows.embargo,
+            "early_stopping_rows": len(self.rows.stop),
         }
+        if self.stop_range is not None:
+            out["early_stopping_start"] = self.stop_range[0].isoformat()
+            out["early_stopping_end"] = self.stop_range[1].isoformat()
+        return out
 
 
 @dataclass(frozen=True)
@@ -124,10 +154,14 @@ class TrainingData:
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
-    def split(self, validation_split: float = 0.2, embargo: int | None = None) -> TrainValSplit:
-        rows = time_split(len(self), validation_split, self.horizon if embargo is None else embargo)
-        tr, va = slice(rows.train.start, rows.train.stop), slice(rows.val.start, rows.val.stop)
+    def split(
+        self, validation_split: float = 0.2, embargo: int | None = None, *, early_stop: float = 0.0
+    ) -> TrainValSplit:
+        gap = self.horizon if embargo is None else embargo
+        rows = time_split(len(self), validation_split, gap, early_stop=early_stop)
+        tr, va, st = (slice(r.start, r.stop) for r in (rows.train, rows.val, rows.stop))
         ts = self.timestamps
+        stop = bool(len(rows.stop))
         return TrainValSplit(
             x_train=self.x[tr],
             y_train=self.y[tr],
@@ -138,6 +172,9 @@ class TrainingData:
             train_end=ts[rows.train.stop - 1],
             val_start=ts[rows.val.start],
             val_end=ts[rows.val.stop - 1],
+            x_stop=self.x[st] if stop else None,
+            y_stop=self.y[st] if stop else None,
+            stop_range=(ts[rows.stop.start], ts[rows.stop.stop - 1]) if stop else None,
         )
 
 
@@ -262,6 +299,21 @@ class PreparedData:
     val_rows: int
     embargo: int
     dropped_rows: int
+    x_stop: FloatMatrix | None = None  # rows early stopping watches (None: the kind does not stop early)
+    y_stop: FloatMatrix | None = None
+
+    @property
+    def early_stopping_rows(self) -> int:
+        return 0 if self.x_stop is None else int(self.x_stop.shape[0])
+
+
+def early_stops(kind: ModelKind, params: dict[str, Any] | None) -> bool:
+    """Whether ``kind`` with ``params`` watches a held-out slice to stop training early."""
+    if kind is ModelKind.LSTM:
+        return True
+    if kind not in (ModelKind.LIGHTGBM, ModelKind.XGBOOST, ModelKind.MULTI_OHLC):
+        return False
+    return int(validate_params(kind, params)["early_stopping_rounds"]) > 0
 
 
 def build_training_data(
@@ -277,7 +329,8 @@ def build_training_data(
 ) -> PreparedData:
     """Targets for ``kind`` from ``bars``, features from ``features`` (matched on timestamp), split in
     time with an embargo (default: the horizon). ``multi_ohlc`` forecasts ``params["n_steps"]`` bars
-    and uses that as its horizon; every other kind predicts the log return over ``horizon`` bars."""
+    and uses that as its horizon; every other kind predicts the log return over ``horizon`` bars.
+    Kinds that stop early get their early-stopping slice (see :func:`time_split`)."""
     k = ModelKind(kind)
     if k is ModelKind.MULTI_OHLC:
         n_steps = int(validate_params(k, params)["n_steps"])
@@ -286,7 +339,8 @@ def build_training_data(
     else:
         data = make_dataset(features, feature_names, horizon, bars)
         outputs = ["predicted_return"]
-    part = data.split(validation_split, embargo)
+    stop = EARLY_STOP_FRACTION if early_stops(k, params) else 0.0
+    part = data.split(validation_split, embargo, early_stop=stop)
     ranges = {key: str(value) for key, value in part.data_range().items()}
     return PreparedData(
         x_train=part.x_train,
@@ -302,4 +356,6 @@ def build_training_data(
         val_rows=len(part.rows.val),
         embargo=part.rows.embargo,
         dropped_rows=data.dropped_rows,
+        x_stop=part.x_stop,
+        y_stop=part.y_stop,
     )

@@ -7,8 +7,10 @@ can live in one process and tests use a real store in a temp dir.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -21,7 +23,33 @@ from filelock import FileLock
 
 from pipelines.settings import Settings
 
-__all__ = ["MlflowTracker", "RegisteredVersion", "RunHandle", "Tracker", "open_tracker"]
+__all__ = [
+    "FAILURE_TAG",
+    "HOST_TAG",
+    "PID_TAG",
+    "PROCESS_STARTED_TAG",
+    "MlflowTracker",
+    "RegisteredVersion",
+    "RunHandle",
+    "Tracker",
+    "open_tracker",
+    "process_tags",
+]
+
+PID_TAG, HOST_TAG = "tradeforge.pid", "tradeforge.host"
+PROCESS_STARTED_TAG = "tradeforge.process_started"  # the pid's start time: a reused pid is another process
+FAILURE_TAG = "tradeforge.failure_reason"
+
+
+def process_tags() -> dict[str, str]:
+    """The tags naming this process: its pid, host and start time."""
+    import psutil
+
+    return {
+        PID_TAG: str(os.getpid()),
+        HOST_TAG: socket.gethostname(),
+        PROCESS_STARTED_TAG: repr(psutil.Process().create_time()),
+    }
 
 
 @dataclass(frozen=True)
@@ -135,13 +163,21 @@ class MlflowTracker:
 
     @contextmanager
     def run(self, experiment: str, run_name: str, tags: Mapping[str, str]) -> Iterator[_MlflowRun]:
-        """A run that ends FINISHED, or FAILED when the body raises."""
-        created = self._client.create_run(self._experiment_id(experiment), run_name=run_name, tags=dict(tags))
+        """A run that ends FINISHED; KILLED when the process is told to stop (a cancelled job), FAILED
+        when the body raises, either with the reason as the ``tradeforge.failure_reason`` tag. The
+        run records the process that owns it, so a run its killed process left RUNNING can be
+        told apart (see :func:`pipelines.recovery.fail_orphaned_runs`)."""
+        owner = {**dict(tags), **process_tags()}
+        created = self._client.create_run(self._experiment_id(experiment), run_name=run_name, tags=owner)
         handle = _MlflowRun(self._client, created.info.run_id)
         try:
             yield handle
-        except BaseException:
-            self._client.set_terminated(handle.run_id, status="FAILED")
+        except BaseException as exc:
+            stopped = isinstance(exc, KeyboardInterrupt | SystemExit)
+            reason = "the process was stopped" if stopped else f"{type(exc).__name__}: {exc}"
+            with contextlib.suppress(Exception):  # the original error matters more
+                handle.set_tags({FAILURE_TAG: reason[:5000]})
+            self._client.set_terminated(handle.run_id, status="KILLED" if stopped else "FAILED")
             raise
         self._client.set_terminated(handle.run_id, status="FINISHED")
 

@@ -194,7 +194,11 @@ def train(
     )
     report(35.0, f"{request.model_name}: fitting {request.kind.value} on {choice.device}")
     fit_began = time.perf_counter()
-    model.fit(data.x_train, data.y_train, data.x_val, data.y_val)
+    # Kinds that stop early watch their own slice; the others only score x_val after fitting.
+    if data.x_stop is not None and data.y_stop is not None:
+        model.fit(data.x_train, data.y_train, data.x_stop, data.y_stop)
+    else:
+        model.fit(data.x_train, data.y_train, data.x_val, data.y_val)
     fit_seconds = time.perf_counter() - fit_began
     report(75.0, f"{request.model_name}: evaluating")
     train_pred = np.asarray(model.predict(data.x_train), dtype=np.float64)
@@ -252,6 +256,8 @@ def train(
                 "train_rows": data.train_rows,
                 "val_rows": data.val_rows,
                 "embargo": data.embargo,
+                "early_stopping_rows": data.early_stopping_rows,
+                "early_stopping_best_iteration": _best_iteration(model.fit_info),
                 **{f"data_{k}": v for k, v in data.ranges.items()},
             }
         )
@@ -296,6 +302,14 @@ def train(
         data.ranges,
         list(fset.columns),
     )
+
+
+def _best_iteration(fit_info: dict[str, Any]) -> Any:
+    """The boosting round (or LSTM epoch) early stopping kept, as the kind reports it; None without."""
+    for key in ("best_iteration", "best_epoch"):
+        if key in fit_info:
+            return fit_info[key]
+    return None
 
 
 def _decide_champion(

@@ -129,7 +129,7 @@ def test_stock_days_with_weekends_are_daily_bars_of_the_named_symbol() -> None:
         (_bars(1), "fewer than two bars"),
         (_bars(10, "3D"), "259200 s apart"),
         (_bars(10, symbol=["AAPL", "MSFT"] * 5), "names 2 symbols (AAPL, MSFT)"),
-        (_bars(10).drop(columns=["Close"]), "missing column(s) close"),
+        (_bars(10).drop(columns=["Close"]), "no column(s) close; found columns"),
     ],
 )
 def test_bad_bars_are_refused_with_the_reason(frame: pd.DataFrame, problem: str) -> None:

@@ -117,8 +117,8 @@ def synthetic() -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_build_training_data_on_synthetic_bars(synthetic: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     bars, features = synthetic
     names = [c for c in features.columns if c != "timestamp"]
-    data = build_training_data(bars, features, names, kind="lightgbm", horizon=5, validation_split=0.25)
-    assert data.embargo == 5
+    data = build_training_data(bars, features, names, kind="random_forest", horizon=5, validation_split=0.25)
+    assert data.embargo == 5 and data.x_stop is None and data.early_stopping_rows == 0
     assert data.x_train.shape[1] == len(names)
     assert np.isfinite(data.x_train).all() and np.isfinite(data.y_val).all()
     n = data.train_rows + data.embargo + data.val_rows

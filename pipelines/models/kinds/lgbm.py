@@ -1,4 +1,5 @@
-"""``lightgbm``: gradient-boosted trees (LightGBM), early-stopped on the validation set when given.
+"""``lightgbm``: gradient-boosted trees (LightGBM), early-stopped on ``x_val`` when given (a training
+run passes its early-stopping slice there, never the validation rows it scores on).
 
 LightGBM trains on the GPU only when the model's device is cuda *and* the installed build has a GPU
 tree learner (:func:`pipelines.models.device.lightgbm_device`); otherwise it trains on the CPU and
@@ -90,6 +91,8 @@ class LightGBMRegressor(BaseRegressor):
         settings, self.device, note = lightgbm_settings(self.params, self.device)
         self.booster, trees = fit_booster(settings, self.params["early_stopping_rounds"], x, y, x_val, y_val)
         self.fit_info = {"trees": trees, "lightgbm_device_type": settings.get("device_type", "cpu")}
+        if x_val is not None and self.params["early_stopping_rounds"] > 0:
+            self.fit_info["best_iteration"] = trees  # the booster is cut at its best round
         if note:
             self.fit_info["device_note"] = note
 

@@ -90,6 +90,8 @@ class MultiOHLCRegressor(BaseRegressor):
             "trees": trees,
             "lightgbm_device_type": settings.get("device_type", "cpu"),
         }
+        if val_scores is not None and self.params["early_stopping_rounds"] > 0:
+            self.fit_info["best_iteration"] = trees  # per component: each booster is cut at its best round
         if note:
             self.fit_info["device_note"] = note
 

@@ -1,10 +1,11 @@
 """``xgboost``: gradient-boosted trees (XGBoost ``hist``), on CUDA when the device is cuda.
 
-Early stopping watches the validation set when given; the booster is then cut at the best
-iteration, so every later prediction (and the saved ``.ubj`` file) uses exactly the trees that
-won. Prediction calls ``Booster.inplace_predict`` on the numpy input directly (no DMatrix, no
-scikit-learn wrapper); a CUDA-trained booster is switched to predict on the CPU, where serving
-inputs live, which avoids a host-to-device copy per call.
+Early stopping watches ``x_val`` when given (a training run passes its early-stopping slice, never
+its validation rows); the booster is then cut at the best iteration, so every later prediction (and
+the saved ``.ubj`` file) uses exactly the trees that won. Prediction calls
+``Booster.inplace_predict`` on the numpy input directly (no DMatrix, no scikit-learn wrapper); a
+CUDA-trained booster is switched to predict on the CPU, where serving inputs live, which avoids a
+host-to-device copy per call.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ class XGBoostRegressor(BaseRegressor):
         self.booster.set_param({"device": "cpu"})
         self._serial = None
         self.fit_info = {"trees": int(self.booster.num_boosted_rounds())}
+        if best is not None:
+            self.fit_info["best_iteration"] = int(best) + 1  # rounds kept, as LightGBM counts them
         if trained_on != self.device:
             self.fit_info["device_note"] = (
                 f"XGBoost found no usable {self.device} device; trained on {trained_on}"

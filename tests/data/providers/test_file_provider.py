@@ -107,7 +107,7 @@ def test_unsupported_extension(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
-        ("Date,Open,High,Low,Volume\n2024-01-02,1,2,0.5,10\n", "missing column.*close"),
+        ("Date,Open,High,Low,Volume\n2024-01-02,1,2,0.5,10\n", "no column\\(s\\) close; found columns"),
         ("When,Open,High,Low,Close\n2024-01-02,1,2,0.5,1\n", "no timestamp column"),
         ("Date,Open,High,Low,Close\nyesterday,1,2,0.5,1\n", "unparseable timestamps"),
         ("Date,Open,High,Low,Close\n2024-01-02,1,2,0.5,n/a?\n", "non-numeric value 'n/a\\?'"),

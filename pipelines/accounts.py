@@ -143,7 +143,7 @@ def login(database: Database, username: str, password: str, throttle: ThrottlePo
     """``authenticate`` behind the per-account backoff (``pipelines.db.login_throttle``): a locked
     username is refused (RateLimitedError) before its password is even checked; each failure is
     recorded in its own transaction, so that it counts although the login fails."""
-    with database.transaction() as session:
+    with database.session() as session:  # a read: no write lock
         check_login_allowed(session, username)
     try:
         with database.transaction() as session:

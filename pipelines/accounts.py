@@ -13,20 +13,32 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pipelines.db.engine import Database
+from pipelines.db.login_throttle import ThrottlePolicy, check_login_allowed, clear_failures, record_failure
 from pipelines.db.models import ROLES, TIERS, User
 from pipelines.db.types import isoformat_utc
-from pipelines.db.users import create_user, get_user_by_email, get_user_by_username
+from pipelines.db.users import UserState, create_user, get_user_by_email, get_user_by_username
 from pipelines.errors import AuthenticationError, ConflictError, InvalidRequestError
+from pipelines.security.password_strength import check_password_strength
 from pipelines.security.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
-from pipelines.security.tokens import TokenPolicy, decode_token, issue_access_token, issue_refresh_token
+from pipelines.security.tokens import (
+    TokenClaims,
+    TokenPolicy,
+    decode_token,
+    issue_access_token,
+    issue_refresh_token,
+)
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
     "authenticate",
+    "check_token_state",
     "issue_tokens",
+    "login",
     "public_user",
     "refresh_tokens",
     "register_user",
+    "validate_password",
     "validate_registration",
 ]
 
@@ -36,6 +48,16 @@ _USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,64}")
 # Deliberately loose: one @, no spaces, a dot in the domain. Deliverability is not checked here.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _BAD_LOGIN = "invalid username or password"
+
+
+def validate_password(password: str, user_inputs: tuple[str | None, ...] = ()) -> None:
+    """A password fit to set (at registration or any change): its length, then its strength, with
+    the account's own name and email counted as easy to guess (``user_inputs``)."""
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise InvalidRequestError(
+            f"password must be {MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters, got {len(password)}"
+        )
+    check_password_strength(password, user_inputs)
 
 
 def validate_registration(
@@ -52,10 +74,7 @@ def validate_registration(
         raise InvalidRequestError(
             f"username {username!r} must be 3-64 characters of letters, digits, '_', '.' or '-'"
         )
-    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise InvalidRequestError(
-            f"password must be {MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters, got {len(password)}"
-        )
+    validate_password(password, (username, email, full_name))
     if full_name is not None and len(full_name) > 200:
         raise InvalidRequestError("full_name must be at most 200 characters")
     if role not in ROLES:
@@ -120,9 +139,44 @@ def authenticate(session: Session, username: str, password: str) -> User:
     return user
 
 
+def login(database: Database, username: str, password: str, throttle: ThrottlePolicy) -> User:
+    """``authenticate`` behind the per-account backoff (``pipelines.db.login_throttle``): a locked
+    username is refused (RateLimitedError) before its password is even checked; each failure is
+    recorded in its own transaction, so that it counts although the login fails."""
+    with database.session() as session:  # a read: no write lock
+        check_login_allowed(session, username)
+    try:
+        with database.transaction() as session:
+            user = authenticate(session, username, password)
+            clear_failures(session, username)
+            return user
+    except AuthenticationError:
+        with database.transaction() as session:
+            record_failure(session, username, throttle)
+        raise
+
+
+def check_token_state(claims: TokenClaims, state: UserState | None) -> UserState:
+    """The user's current state if a token with these claims is still good: its user exists, is
+    active, and has not had its tokens revoked since (disable, delete, role change) by a version bump."""
+    if state is None:
+        raise AuthenticationError("the account of this token no longer exists")
+    if not state.is_active:
+        raise AuthenticationError("this account is disabled")
+    if claims.version != state.token_version:
+        raise AuthenticationError("this token has been revoked; log in again")
+    return state
+
+
 def _access_answer(user: User, policy: TokenPolicy, now: dt.datetime | None) -> dict[str, Any]:
     token = issue_access_token(
-        policy.secret, sub=user.id, role=user.role, tier=user.tier, ttl=policy.access_ttl, now=now
+        policy.secret,
+        sub=user.id,
+        role=user.role,
+        tier=user.tier,
+        ttl=policy.access_ttl,
+        now=now,
+        version=user.token_version,
     )
     return {
         "access_token": token,
@@ -135,7 +189,13 @@ def issue_tokens(user: User, policy: TokenPolicy, *, now: dt.datetime | None = N
     """Document 004's login answer: access and refresh tokens, ``token_type`` and ``expires_in``."""
     moment = now or dt.datetime.now(dt.UTC)  # one issue time for both tokens
     refresh = issue_refresh_token(
-        policy.secret, sub=user.id, role=user.role, tier=user.tier, ttl=policy.refresh_ttl, now=moment
+        policy.secret,
+        sub=user.id,
+        role=user.role,
+        tier=user.tier,
+        ttl=policy.refresh_ttl,
+        now=moment,
+        version=user.token_version,
     )
     answer = _access_answer(user, policy, moment)
     return {"access_token": answer["access_token"], "refresh_token": refresh, **answer}
@@ -147,8 +207,10 @@ def refresh_tokens(
     """A new access token for the refresh token's user, if still active (role and tier read afresh)."""
     claims = decode_token(refresh_token, policy.secret, "refresh")
     user = session.get(User, claims.sub)
-    if user is None or not user.is_active:
-        raise AuthenticationError("the account of this refresh token no longer exists or is disabled")
+    if user is None or not user.is_active or user.token_version != claims.version:
+        raise AuthenticationError(
+            "the account of this refresh token no longer exists, is disabled, or has had its tokens revoked"
+        )
     return _access_answer(user, policy, now)
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings", "UniverseEntry", "get_settings"]
 
@@ -86,11 +86,33 @@ class Settings(BaseSettings):
     dataset_max_upload_mb: int = Field(default=200, ge=1)
     dataset_max_unzipped_mb: int = Field(default=1000, ge=1)
 
+    # Accounts and sign-in
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For/-Proto headers are believed,
+    # comma-separated in the environment; empty (the default): the client is always the peer of
+    # the connection, so a caller cannot pick its own address for the per-address limits.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # How long a worker trusts what it read of a user (active, role, tier, token version); changes
+    # made through this worker, or announced through Redis, apply at once regardless.
+    user_state_cache_seconds: float = Field(default=2.0, ge=0)
+    # After this many failed logins for one username within the window, that username is refused
+    # (429) for login_backoff_seconds, doubling with each further failure up to the maximum.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    login_backoff_seconds: float = Field(default=30.0, gt=0)
+    login_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+
     @field_validator("home", mode="before")
     @classmethod
     def _expand_home(cls, value: Any) -> Any:
         if isinstance(value, str):
             return Path(value).expanduser()
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @property

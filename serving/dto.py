@@ -5,7 +5,7 @@ Where two documents name one thing differently, both spellings are accepted (``m
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -54,6 +54,13 @@ class Refresh(_Body, kw_only=True):
 
 class ApiKeyCreate(_Body, kw_only=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100, examples=["trading-bot"])]
+
+
+class UserUpdate(_Body, kw_only=True):
+    """An admin's change to an account: enable or disable it, or change its role."""
+
+    is_active: bool | None = None
+    role: Literal["user", "admin"] | None = None
 
 
 class Train(_Body, kw_only=True):

@@ -105,7 +105,9 @@ def _classify(exc: Exception) -> tuple[int, str, str, Any, dict[str, str]]:
         status = status_for(exc)
         details = dict(getattr(exc, "details", None) or {})
         message = str(exc) if status < 500 or isinstance(exc, ProviderError) else "model computation failed"
-        return status, exc.code, message, details, {}
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
+        return status, exc.code, message, details, headers
     if isinstance(exc, ValidationException):
         fields = exc.extra if isinstance(exc.extra, list) else ([exc.extra] if exc.extra else [])
         message = _validation_message(str(exc.detail), fields)

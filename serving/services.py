@@ -19,6 +19,7 @@ from litestar.di import NamedDependency
 from litestar.types import Scope
 from sqlalchemy import text
 
+from pipelines.accounts import check_token_state
 from pipelines.backtest.strategies import list_strategies
 from pipelines.datasets import DatasetCatalog
 from pipelines.db import (
@@ -46,17 +47,19 @@ from pipelines.ratelimit import (
 from pipelines.security.api_keys import hash_api_key
 from pipelines.security.tokens import TokenPolicy, decode_token
 from pipelines.settings import Settings
+from pipelines.user_admin import USER_CHANGES_TOPIC
 from pipelines.webhooks import WebhookDispatcher, WebhookService
 from serving.context import Principal, request_id_of
 from serving.jobstreams import JOB_EVENTS_TOPIC, JobStreams, job_webhook_event
 from serving.live import LiveService
 from serving.metrics import ApiMetrics
+from serving.usercache import UserStateCache
 
 __all__ = ["Services", "ServicesDep"]
 
 log = logging.getLogger("tradeforge.serving")
 _KEY_CACHE_SECONDS = 30.0
-KEY_REVOCATIONS_TOPIC = "auth:revocations"
+KEY_REVOCATIONS_TOPIC = USER_CHANGES_TOPIC
 
 
 class Services:
@@ -96,7 +99,8 @@ class Services:
         self.metrics = ApiMetrics()
         self.started_at = datetime.now(UTC)
         self.training: set[str] = set()
-        self._keys: dict[str, tuple[Principal, float]] = {}
+        self._keys: dict[str, tuple[str, float]] = {}  # API key digest -> (user id, valid until)
+        self.user_states = UserStateCache(database, settings.user_state_cache_seconds)
         self._lock = threading.Lock()
 
     # --- authentication -------------------------------------------------------------------------
@@ -113,8 +117,10 @@ class Services:
             elif name == b"x-api-key":
                 api_key = value.decode("latin-1").strip()
         if bearer is not None:
+            # Role and tier come from the user's current state, never from the token alone.
             claims = decode_token(bearer, self.tokens.secret, "access")
-            return Principal(user_id=claims.sub, role=claims.role, tier=claims.tier, via="jwt")
+            state = check_token_state(claims, self.user_states.get(claims.sub))
+            return Principal(user_id=state.id, role=state.role, tier=state.tier, via="jwt")
         if api_key is not None:
             return self._principal_for_key(api_key)
         return None
@@ -123,28 +129,31 @@ class Services:
         digest = hash_api_key(key)
         now = time.monotonic()
         cached = self._keys.get(digest)
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        with self.database.transaction() as session:
-            user = authenticate_api_key(session, key)
-            principal = Principal(user_id=user.id, role=user.role, tier=user.tier, via="api_key")
-        self._keys[digest] = (principal, now + _KEY_CACHE_SECONDS)
-        return principal
+        if cached is None or cached[1] <= now:
+            with self.database.transaction() as session:
+                cached = (authenticate_api_key(session, key).id, now + _KEY_CACHE_SECONDS)
+            self._keys[digest] = cached
+        state = self.user_states.get(cached[0])
+        if state is None or not state.is_active:
+            raise AuthenticationError("the account owning this API key is disabled or deleted")
+        return Principal(user_id=state.id, role=state.role, tier=state.tier, via="api_key")
 
-    def forget_api_keys(self, user_id: str | None = None) -> None:
-        """Drop cached keys (of one user, or all) after a revocation or a role change: here at once,
-        and in the other workers through the hub (with Redis; each worker caches keys for 30 s)."""
+    def forget_user(self, user_id: str | None = None) -> None:
+        """Drop what is cached of a user (or of everyone) after a key revocation or an account
+        change: here at once, and in the other workers through the hub (with Redis; otherwise
+        they re-read a user within ``user_state_cache_seconds`` and a key within 30 s)."""
         self._drop_cached_keys({"user_id": user_id})
         try:
             self.live.hub.publish(KEY_REVOCATIONS_TOPIC, {"user_id": user_id})
-        except Exception as exc:  # Redis unreachable: the others' caches expire within 30 s
-            log.warning("could not tell the other workers of a key revocation (%s)", exc)
+        except Exception as exc:  # Redis unreachable: the others' caches expire on their own
+            log.warning("could not tell the other workers of a user change (%s)", exc)
 
     def _drop_cached_keys(self, message: dict[str, Any]) -> None:
         user_id = message.get("user_id")
         with self._lock:
-            for digest in [d for d, (p, _) in self._keys.items() if user_id is None or p.user_id == user_id]:
+            for digest in [d for d, (u, _) in self._keys.items() if user_id is None or u == user_id]:
                 self._keys.pop(digest, None)
+        self.user_states.forget(user_id)
 
     # --- rate limits ----------------------------------------------------------------------------
     async def rate_limit(self, scope: Scope, principal: Principal | None) -> RateDecision:

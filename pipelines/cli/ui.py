@@ -58,7 +58,8 @@ def serve(
     """Serve the REST API (Litestar on uvicorn): docs at /docs, metrics at /metrics."""
     import uvicorn
 
-    get_settings()  # fail here, not in a worker, on a bad environment
+    settings = get_settings()  # fail here, not in a worker, on a bad environment
+    proxies = settings.trusted_proxies
     uvicorn.run(
         "serving.app:create_app_from_env",
         factory=True,
@@ -67,6 +68,10 @@ def serve(
         workers=workers,
         log_level=log_level,
         access_log=False,  # the app logs requests itself (request log table, Prometheus)
+        # X-Forwarded-For/-Proto are believed only from TRADEFORGE_TRUSTED_PROXIES (none by default):
+        # otherwise any caller could choose the address its per-address limits are counted under.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=",".join(proxies) if proxies else "",
         # uvicorn's sans-I/O protocol plus a frame sink per connection, so the live fan-out writes one
         # framed message to every subscriber in one loop (serving/wsprotocol.py).
         ws="serving.wsprotocol:FanOutWebSocketProtocol",

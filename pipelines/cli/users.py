@@ -1,8 +1,10 @@
-"""User commands: ``tradeforge users create`` and ``tradeforge users list`` (the app database)."""
+"""User commands on the app database: ``tradeforge users create | list | disable | enable | delete |
+set-role``."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -10,6 +12,11 @@ from rich.table import Table
 from pipelines.cli._common import JsonOpt, app, emit_json, errors, fail, out
 from pipelines.errors import ConflictError
 from pipelines.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from pipelines.db.models import User
 
 __all__ = ["users_app"]
 
@@ -100,3 +107,69 @@ def users_list(as_json: JsonOpt = False) -> None:
             user["created_at"][:19].replace("T", " "),
         )
     out.print(table)
+
+
+NameArg = Annotated[str, typer.Argument(help="Username (any case) or user id")]
+
+
+def _change(name: str, action: str, change: Callable[[Session, str], User], as_json: bool) -> None:
+    """Apply ``change`` to the user in one transaction, then tell running API workers (through
+    Redis when configured; otherwise they see it within TRADEFORGE_USER_STATE_CACHE_SECONDS)."""
+    from pipelines.accounts import public_user
+    from pipelines.db.engine import open_database
+    from pipelines.user_admin import announce_user_change
+
+    settings = get_settings()
+    with errors():
+        database = open_database(settings)
+        try:
+            with database.transaction() as session:
+                user = public_user(change(session, name))
+        except ConflictError as exc:
+            raise fail(str(exc), 2) from None
+        finally:
+            database.close()
+    announce_user_change(settings, user["id"])
+    if as_json:
+        emit_json(user)
+        return
+    out.print(f"{action} user [bold]{user['username']}[/] ({user['role']}, active: {user['is_active']})")
+
+
+@users_app.command("disable")
+def users_disable(name: NameArg, as_json: JsonOpt = False) -> None:
+    """Disable a user: their tokens and API keys stop working at once (``enable`` restores keys)."""
+    from pipelines.user_admin import set_active
+
+    _change(name, "disabled", lambda s, n: set_active(s, n, False), as_json)
+
+
+@users_app.command("enable")
+def users_enable(name: NameArg, as_json: JsonOpt = False) -> None:
+    """Enable a disabled user again (they log in anew; their API keys work again)."""
+    from pipelines.user_admin import set_active
+
+    _change(name, "enabled", lambda s, n: set_active(s, n, True), as_json)
+
+
+@users_app.command("set-role")
+def users_set_role(
+    name: NameArg,
+    role: Annotated[str, typer.Argument(help="user | admin")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a user's role; their tokens issued before stop working at once."""
+    from pipelines.db.models import ROLES
+    from pipelines.user_admin import set_role
+
+    if role not in ROLES:  # before the database is opened: bad input creates nothing
+        raise fail(f"role must be one of {', '.join(ROLES)}, got {role!r}", 2)
+    _change(name, f"made {role}:", lambda s, n: set_role(s, n, role), as_json)
+
+
+@users_app.command("delete")
+def users_delete(name: NameArg, as_json: JsonOpt = False) -> None:
+    """Delete a user with their API keys, webhooks and dataset records."""
+    from pipelines.user_admin import delete_user
+
+    _change(name, "deleted", delete_user, as_json)

@@ -19,6 +19,7 @@ from pipelines.db.models import (
     ApiKey,
     Base,
     ErrorLog,
+    LoginThrottle,
     LogRow,
     MetricsSnapshot,
     PendingLog,
@@ -26,7 +27,16 @@ from pipelines.db.models import (
     RequestLog,
     User,
 )
-from pipelines.db.users import create_user, get_user, get_user_by_email, get_user_by_username, list_users
+from pipelines.db.users import (
+    UserState,
+    create_user,
+    find_user,
+    get_user,
+    get_user_by_email,
+    get_user_by_username,
+    list_users,
+    load_user_state,
+)
 from pipelines.db.webhook_models import DELIVERY_STATUSES, Webhook, WebhookDelivery
 from pipelines.db.writer import BufferedLogWriter, WriterStats
 
@@ -42,12 +52,14 @@ __all__ = [
     "ErrorLog",
     "Job",
     "LogRow",
+    "LoginThrottle",
     "MetricsSnapshot",
     "NewApiKey",
     "PendingLog",
     "PredictionLog",
     "RequestLog",
     "User",
+    "UserState",
     "Webhook",
     "WebhookDelivery",
     "WriterStats",
@@ -56,11 +68,13 @@ __all__ = [
     "create_api_key",
     "create_db_engine",
     "create_user",
+    "find_user",
     "get_user",
     "get_user_by_email",
     "get_user_by_username",
     "list_api_keys",
     "list_users",
+    "load_user_state",
     "migrate",
     "open_database",
     "recent",

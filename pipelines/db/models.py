@@ -9,7 +9,17 @@ import datetime as dt
 import uuid
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from pipelines.db.types import FiniteFloat, UTCDateTime, utc_now
@@ -21,6 +31,7 @@ __all__ = [
     "Base",
     "ErrorLog",
     "LogRow",
+    "LoginThrottle",
     "MetricsSnapshot",
     "PendingLog",
     "PredictionLog",
@@ -49,6 +60,15 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
+def username_key(username: str) -> str:
+    """The form usernames are compared in: case-insensitive, so "ALICE" and "alice" are one name."""
+    return username.lower()
+
+
+def _username_key_default(context: Any) -> str:
+    return username_key(str(context.get_current_parameters()["username"]))
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime(), float: FiniteFloat()}
@@ -59,16 +79,23 @@ class User(Base):
     __table_args__ = (
         CheckConstraint("role IN ('user', 'admin')", name="role"),
         CheckConstraint("tier IN ('free', 'pro', 'enterprise')", name="tier"),
+        # Unique, so that two names differing only by case cannot both exist, even under a race.
+        Index("uq_users_username_key", "username_key", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_id)
     username: Mapped[str] = mapped_column(String(64), unique=True)
+    # ``username_key(username)``; wider than a username, as accounts whose names clashed before
+    # names were compared this way keep a key suffixed with their id (they are reached by id).
+    username_key: Mapped[str] = mapped_column(String(128), default=_username_key_default)
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     full_name: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="user")
     tier: Mapped[str] = mapped_column(String(16), default="free")
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Carried in every JWT; raised on a disable, delete or role change, so older tokens stop working.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
     @property
@@ -87,6 +114,18 @@ class ApiKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     last_used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+
+
+class LoginThrottle(Base):
+    """Failed password logins per username key (whether or not such a user exists, so that the
+    answers tell nothing about which accounts exist), and until when further attempts are refused."""
+
+    __tablename__ = "login_throttle"
+
+    username_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(index=True)
+    locked_until: Mapped[dt.datetime | None]
 
 
 class PredictionLog(Base):

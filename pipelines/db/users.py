@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipelines.db.models import User
+from pipelines.db.models import User, username_key
 from pipelines.errors import DataNotFoundError
 
-__all__ = ["create_user", "get_user", "get_user_by_email", "get_user_by_username", "list_users"]
+__all__ = [
+    "UserState",
+    "create_user",
+    "find_user",
+    "get_user",
+    "get_user_by_email",
+    "get_user_by_username",
+    "list_users",
+    "load_user_state",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class UserState:
+    """What a request's authentication needs to know of its user, read afresh from the database."""
+
+    id: str
+    role: str
+    tier: str
+    is_active: bool
+    token_version: int
 
 
 def create_user(
@@ -47,7 +68,29 @@ def get_user(session: Session, user_id: str) -> User:
 
 
 def get_user_by_username(session: Session, username: str) -> User | None:
-    return session.scalars(select(User).where(User.username == username)).one_or_none()
+    """The user of this name, compared case-insensitively ("Alice" finds "alice")."""
+    return session.scalars(select(User).where(User.username_key == username_key(username))).one_or_none()
+
+
+def find_user(session: Session, name_or_id: str) -> User:
+    """The user with this username (any case), else with this id, for operators; DataNotFoundError
+    otherwise."""
+    user = get_user_by_username(session, name_or_id) or session.get(User, name_or_id)
+    if user is None:
+        raise DataNotFoundError(f"no user named {name_or_id!r}")
+    return user
+
+
+def load_user_state(session: Session, user_id: str) -> UserState | None:
+    """The user's current state; None when no such user exists (any more)."""
+    row = session.execute(
+        select(User.id, User.role, User.tier, User.is_active, User.token_version).where(User.id == user_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return UserState(
+        id=row.id, role=row.role, tier=row.tier, is_active=row.is_active, token_version=row.token_version
+    )
 
 
 def get_user_by_email(session: Session, email: str) -> User | None:

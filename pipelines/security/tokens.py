@@ -34,6 +34,7 @@ class TokenClaims:
     role: str
     tier: str
     type: TokenType
+    version: int  # the user's token version when issued (claim ``ver``; absent in older tokens: 0)
     jti: str
     iat: dt.datetime
     exp: dt.datetime
@@ -64,12 +65,14 @@ def _issue(
     tier: str,
     ttl: dt.timedelta,
     now: dt.datetime | None,
+    version: int,
 ) -> str:
     issued = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     claims: dict[str, Any] = {
         "sub": sub,
         "role": role,
         "tier": tier,
+        "ver": version,
         "type": token_type,
         "jti": uuid.uuid4().hex,
         "iat": issued,
@@ -79,15 +82,29 @@ def _issue(
 
 
 def issue_access_token(
-    secret: str, *, sub: str, role: str, tier: str, ttl: dt.timedelta, now: dt.datetime | None = None
+    secret: str,
+    *,
+    sub: str,
+    role: str,
+    tier: str,
+    ttl: dt.timedelta,
+    now: dt.datetime | None = None,
+    version: int = 0,
 ) -> str:
-    return _issue(secret, "access", sub, role, tier, ttl, now)
+    return _issue(secret, "access", sub, role, tier, ttl, now, version)
 
 
 def issue_refresh_token(
-    secret: str, *, sub: str, role: str, tier: str, ttl: dt.timedelta, now: dt.datetime | None = None
+    secret: str,
+    *,
+    sub: str,
+    role: str,
+    tier: str,
+    ttl: dt.timedelta,
+    now: dt.datetime | None = None,
+    version: int = 0,
 ) -> str:
-    return _issue(secret, "refresh", sub, role, tier, ttl, now)
+    return _issue(secret, "refresh", sub, role, tier, ttl, now, version)
 
 
 def decode_token(token: str, secret: str, expected_type: TokenType) -> TokenClaims:
@@ -102,11 +119,15 @@ def decode_token(token: str, secret: str, expected_type: TokenType) -> TokenClai
         raise AuthenticationError(f"wrong token type: expected {expected_type}, got {claims['type']!r}")
     if not isinstance(claims["sub"], str) or not claims["sub"]:
         raise AuthenticationError(f"invalid {expected_type} token: no subject")
+    version = claims.get("ver", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise AuthenticationError(f"invalid {expected_type} token: bad version")
     return TokenClaims(
         sub=claims["sub"],
         role=str(claims.get("role", "user")),
         tier=str(claims.get("tier", "free")),
         type=expected_type,
+        version=version,
         jti=str(claims["jti"]),
         iat=dt.datetime.fromtimestamp(claims["iat"], dt.UTC),
         exp=dt.datetime.fromtimestamp(claims["exp"], dt.UTC),

@@ -13,6 +13,7 @@ from serving.controllers.market import MarketController
 from serving.controllers.models import ModelController
 from serving.controllers.monitoring import MonitoringController
 from serving.controllers.predictions import PredictController, PredictionsController
+from serving.controllers.users import UserController
 from serving.controllers.webhooks import WebhookController
 from serving.controllers.ws import ws_handlers
 
@@ -24,6 +25,7 @@ ROUTE_HANDLERS: list[Any] = [
     AuthController,
     legacy_login,
     ApiKeyController,
+    UserController,
     ModelController,
     PredictController,
     PredictionsController,

@@ -8,8 +8,9 @@ from litestar import Controller, delete, get, post
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from pipelines.accounts import authenticate, issue_tokens, public_user, refresh_tokens, register_user
+from pipelines.accounts import issue_tokens, login, public_user, refresh_tokens, register_user
 from pipelines.db import create_api_key, get_user, list_api_keys, revoke_api_key
+from pipelines.db.login_throttle import ThrottlePolicy
 from serving.context import PrincipalDep
 from serving.dto import Login
 from serving.schemas import admin as a
@@ -37,10 +38,10 @@ def _key_dict(record: Any) -> dict[str, Any]:
 
 
 def _login(services: ServicesDep, data: Login) -> dict[str, Any]:
-    with services.database.transaction() as session:
-        user = authenticate(session, data.username, data.password)
-        tokens = issue_tokens(user, services.tokens)
-        return {**tokens, "user": public_user(user)}
+    """Usernames match in any case; after repeated failures the account is refused for a while (429)."""
+    policy = ThrottlePolicy.from_settings(services.settings)
+    user = login(services.database, data.username, data.password, policy)
+    return {**issue_tokens(user, services.tokens), "user": public_user(user)}
 
 
 class AuthController(Controller):
@@ -72,6 +73,9 @@ class AuthController(Controller):
         status_code=HTTP_200_OK,
         summary="Log in: JWT access and refresh tokens",
         responses=doc(a.Tokens, ex.TOKENS, 400, 401),
+        description="Usernames match in any case. After repeated failed logins for one username, "
+        "that username is refused with 429 and Retry-After for a delay that doubles with each "
+        "further failure, whatever the address or password; a successful login clears it.",
         sync_to_thread=True,
     )
     def login(self, services: ServicesDep, data: LoginBody) -> dict[str, Any]:
@@ -155,5 +159,5 @@ class ApiKeyController(Controller):
         with services.database.transaction() as session:
             record = revoke_api_key(session, key_id, user_id=principal.user_id, is_admin=principal.is_admin)
             answer = _key_dict(record)
-        services.forget_api_keys(answer["user_id"])
+        services.forget_user(answer["user_id"])
         return {**answer, "status": "revoked"}

@@ -22,7 +22,15 @@ def invoke(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
 
 def test_create_and_list(env_home: Path) -> None:
     code, out, err = invoke(
-        "users", "create", "root", "--password", "s3cret-pass", "--admin", "--tier", "enterprise", "--json"
+        "users",
+        "create",
+        "root",
+        "--password",
+        "s3cret-pass-phrase",
+        "--admin",
+        "--tier",
+        "enterprise",
+        "--json",
     )
     assert code == 0, err
     root = json.loads(out)
@@ -56,16 +64,19 @@ def test_create_and_list(env_home: Path) -> None:
         from pipelines.accounts import authenticate
 
         assert authenticate(s, "ann", "pass-word-1").email == "ann@example.com"
-        assert verify_password(authenticate(s, "root", "s3cret-pass").password_hash, "s3cret-pass")
+        assert verify_password(
+            authenticate(s, "root", "s3cret-pass-phrase").password_hash, "s3cret-pass-phrase"
+        )
     database.close()
 
 
 def test_bad_input_exits_2_and_writes_nothing(env_home: Path) -> None:
     for args, message in (
-        (("ab", "--password", "s3cret-pass"), "username 'ab' must be 3-64"),
+        (("ab", "--password", "s3cret-pass-phrase"), "username 'ab' must be 3-64"),
         (("ann", "--password", "short"), "password must be 8-1024"),
-        (("ann", "--password", "s3cret-pass", "--tier", "gold"), "tier must be one of"),
-        (("ann", "--password", "s3cret-pass", "--email", "nope"), "not an email address"),
+        (("ann", "--password", "s3cret-pass-phrase", "--tier", "gold"), "tier must be one of"),
+        (("ann", "--password", "s3cret-pass-phrase", "--email", "nope"), "not an email address"),
+        (("ann", "--password", "password123"), "password is too easy to guess"),
     ):
         code, out, err = invoke("users", "create", *args)
         assert code == 2, (args, err)
@@ -74,8 +85,34 @@ def test_bad_input_exits_2_and_writes_nothing(env_home: Path) -> None:
 
 
 def test_duplicate_username_exits_2(env_home: Path) -> None:
-    assert invoke("users", "create", "ann", "--password", "s3cret-pass")[0] == 0
+    assert invoke("users", "create", "ann", "--password", "s3cret-pass-phrase")[0] == 0
     code, _, err = invoke("users", "create", "ann", "--password", "other-pass-2", "--json")
     assert code == 2 and "username 'ann' is already taken" in err
+    code, _, err = invoke("users", "create", "ANN", "--password", "other-pass-2", "--json")
+    assert code == 2 and "username 'ANN' is already taken" in err
     code, out, _ = invoke("users", "list", "--json")
     assert json.loads(out)["count"] == 1
+
+
+def test_disable_enable_set_role_delete(env_home: Path) -> None:
+    assert invoke("users", "create", "root", "--password", "s3cret-pass-phrase", "--admin")[0] == 0
+    assert invoke("users", "create", "ann", "--password", "s3cret-pass-phrase")[0] == 0
+
+    def state(name: str) -> dict[str, object] | None:
+        users = json.loads(invoke("users", "list", "--json")[1])["users"]
+        return next((u for u in users if u["username"] == name), None)
+
+    code, out, err = invoke("users", "disable", "ANN")
+    assert code == 0 and "disabled user ann" in out, err
+    assert state("ann") is not None and state("ann")["is_active"] is False  # type: ignore[index]
+    assert json.loads(invoke("users", "enable", "ann", "--json")[1])["is_active"] is True
+    assert json.loads(invoke("users", "set-role", "ann", "admin", "--json")[1])["role"] == "admin"
+    assert invoke("users", "delete", "ann")[0] == 0 and state("ann") is None
+    for args, message in (
+        (("disable", "ann"), "no user named 'ann'"),
+        (("delete", "nobody"), "no user named 'nobody'"),
+        (("set-role", "root", "root"), "role must be one of user, admin, got 'root'"),
+        (("set-role", "root", "user"), "it is the last active admin"),
+    ):
+        code, out, err = invoke("users", *args)
+        assert code == 2 and message in err and out == "", (args, err)

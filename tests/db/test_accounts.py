@@ -25,7 +25,9 @@ def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(password_module, "PasswordHasher", CHEAP)
 
 
-def register(database: Database, username: str = "ann", password: str = "s3cret-pass", **kw: str) -> User:
+def register(
+    database: Database, username: str = "ann", password: str = "s3cret-pass-phrase", **kw: str
+) -> User:
     with database.transaction() as s:
         return accounts.register_user(s, username, password, **kw)
 
@@ -43,7 +45,7 @@ def test_register_returns_a_public_user(database: Database) -> None:
     )
     assert (shown["role"], shown["tier"], shown["is_active"]) == ("user", "pro", True)
     assert shown["created_at"].endswith("Z") and "password_hash" not in shown
-    assert user.password_hash.startswith("$argon2id$") and "s3cret-pass" not in user.password_hash
+    assert user.password_hash.startswith("$argon2id$") and "s3cret-pass-phrase" not in user.password_hash
 
 
 @pytest.mark.parametrize(
@@ -61,7 +63,7 @@ def test_register_returns_a_public_user(database: Database) -> None:
     ],
 )
 def test_register_validation(database: Database, kwargs: dict[str, str], message: str) -> None:
-    args = {"username": "ann", "password": "s3cret-pass", **kwargs}
+    args = {"username": "ann", "password": "s3cret-pass-phrase", **kwargs}
     with pytest.raises(InvalidRequestError, match=message):
         register(database, **args)
     assert user_count(database) == 0
@@ -82,28 +84,30 @@ def test_register_conflicts(database: Database) -> None:
 def test_authenticate(database: Database) -> None:
     ann = register(database)
     with database.transaction() as s:
-        assert accounts.authenticate(s, "ann", "s3cret-pass").id == ann.id
-        for username, password in (("ann", "wrong-pass"), ("nobody", "s3cret-pass")):
+        assert accounts.authenticate(s, "ann", "s3cret-pass-phrase").id == ann.id
+        for username, password in (("ann", "wrong-pass"), ("nobody", "s3cret-pass-phrase")):
             with pytest.raises(AuthenticationError) as caught:
                 accounts.authenticate(s, username, password)
             assert str(caught.value) == "invalid username or password"  # no hint which one was wrong
         s.get_one(User, ann.id).is_active = False
     with pytest.raises(AuthenticationError, match="disabled"), database.session() as s:
-        accounts.authenticate(s, "ann", "s3cret-pass")
+        accounts.authenticate(s, "ann", "s3cret-pass-phrase")
 
 
 def test_login_upgrades_an_outdated_hash(database: Database) -> None:
-    old_hash = hash_password("s3cret-pass", PasswordHasher(time_cost=2, memory_cost=1024, parallelism=1))
+    old_hash = hash_password(
+        "s3cret-pass-phrase", PasswordHasher(time_cost=2, memory_cost=1024, parallelism=1)
+    )
     assert needs_rehash(old_hash)
     with database.transaction() as s:
         user_id = create_user(s, username="old", password_hash=old_hash).id
     with database.transaction() as s:
-        accounts.authenticate(s, "old", "s3cret-pass")
+        accounts.authenticate(s, "old", "s3cret-pass-phrase")
     with database.session() as s:
         new_hash = s.get_one(User, user_id).password_hash
     assert new_hash != old_hash and not needs_rehash(new_hash)
     with database.session() as s:
-        assert accounts.authenticate(s, "old", "s3cret-pass").id == user_id
+        assert accounts.authenticate(s, "old", "s3cret-pass-phrase").id == user_id
 
 
 def test_token_pair_and_refresh(database: Database) -> None:

@@ -40,7 +40,7 @@ def head_revision(url: str) -> str:
 def assert_no_drift(url: str) -> None:
     migrate(url)
     migrate(url)  # idempotent
-    assert head_revision(url) == "0004"
+    assert head_revision(url) == "0005"
     assert schema_diff(url) == []
     # The comparison does see drift: a column the migrations never created shows up.
     drifted = MetaData()
@@ -119,3 +119,58 @@ def test_times_come_back_aware_utc_and_nan_as_null(database: Any) -> None:
         assert row.signal is None and row.confidence is None
     with pytest.raises(StatementError, match="naive datetime"), database.transaction() as s:
         s.add(User(username="bob", password_hash="x", created_at=dt.datetime(2025, 1, 1)))
+
+
+def _migrate_users_from_0004(url: str, users: list[tuple[str, str, str]]) -> list[Any]:
+    """Users (id, username, created_at) written under revision 0004, then the database upgraded."""
+    engine = create_db_engine(url)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), "0004")
+            for user_id, username, created in users:
+                conn.execute(
+                    text(
+                        "INSERT INTO users (id, username, password_hash, role, tier, is_active, created_at)"
+                        " VALUES (:id, :name, 'x', 'user', 'free', true, :created)"
+                    ),
+                    {"id": user_id, "name": username, "created": created},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, created_at)"
+                    " VALUES ('k1', 'u1', 'k', 'tf_x', :h, '2025-01-01')"
+                ),
+                {"h": "a" * 64},
+            )
+        migrate(url)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, username_key, token_version FROM users ORDER BY created_at")
+            ).all()
+            assert conn.scalar(text("SELECT count(*) FROM api_keys")) == 1  # no cascade on upgrade
+            return list(rows)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_existing_users_migrate_with_case_insensitive_keys(
+    backend: str, tmp_path: Any, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'app.db'}" if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    users = [("u1", "Ann", "2025-01-01"), ("u2", "ANN", "2025-02-01"), ("u3", "bob", "2025-03-01")]
+    rows = _migrate_users_from_0004(url, users)
+    assert [tuple(r) for r in rows] == [("u1", "ann", 0), ("u2", "ann:u2", 0), ("u3", "bob", 0)]
+    engine = create_db_engine(url)
+    try:
+        with pytest.raises(IntegrityError), engine.begin() as conn:  # the database enforces it
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, username_key, password_hash, role, tier, is_active,"
+                    " created_at) VALUES ('u4', 'BOB', 'bob', 'x', 'user', 'free', true, '2025-04-01')"
+                )
+            )
+    finally:
+        engine.dispose()

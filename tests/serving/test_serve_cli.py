@@ -39,17 +39,55 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
         denied = httpx.get(f"http://127.0.0.1:{port}/api/v1/models", timeout=5)
         assert denied.status_code == 401 and denied.json()["error"]["code"] == "UNAUTHORIZED"
         assert (tmp_path / "home" / "app.db").is_file()
-        # Behind a reverse proxy on this host (uvicorn trusts X-Forwarded-For from FORWARDED_ALLOW_IPS,
-        # 127.0.0.1 by default) anonymous callers are limited per real client, not per proxy.
+        # No proxy is trusted by default: a caller cannot pick the address it is limited under.
         url = f"http://127.0.0.1:{port}/api/v1/models"
+        first = _remaining(url, "203.0.113.7")
+        assert _remaining(url, "198.51.100.9") == first - 1
+        assert _remaining(url, "192.0.2.1, 198.51.100.9") == first - 2
+        # Nor escape the per-account login backoff by rotating the header.
+        base = f"http://127.0.0.1:{port}"
+        account = {"username": "xff-user", "password": "long-enough-pw"}
+        assert httpx.post(f"{base}/auth/register", json=account, timeout=10).status_code == 201
+        for n in range(5):
+            wrong = {**account, "password": f"wrong-guess-{n}"}
+            answer = httpx.post(f"{base}/auth/login", json=wrong, headers=_xff(n), timeout=10)
+            assert answer.status_code == 401, answer.text
+        locked = httpx.post(f"{base}/auth/login", json=account, headers=_xff(99), timeout=10)
+        assert locked.status_code == 429 and locked.json()["error"]["code"] == "RATE_LIMITED"
+        assert int(locked.headers["retry-after"]) > 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
-        def remaining(client: str) -> int:
-            answer = httpx.get(url, headers={"X-Forwarded-For": client}, timeout=5)
-            return int(answer.headers["x-ratelimit-remaining"])
 
-        first = remaining("203.0.113.7")
-        assert remaining("203.0.113.7") == first - 1
-        assert remaining("198.51.100.9") == first  # another client: its own bucket
+def _xff(n: int) -> dict[str, str]:
+    return {"X-Forwarded-For": f"203.0.113.{n}"}
+
+
+def _remaining(url: str, forwarded_for: str) -> int:
+    answer = httpx.get(url, headers={"X-Forwarded-For": forwarded_for}, timeout=5)
+    return int(answer.headers["x-ratelimit-remaining"])
+
+
+def test_serve_believes_forwarded_for_only_from_trusted_proxies(tmp_path: Path) -> None:
+    """Behind a reverse proxy named in TRADEFORGE_TRUSTED_PROXIES, anonymous callers are limited
+    per real client (the proxy's X-Forwarded-For), not per proxy."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "TRADEFORGE_HOME": str(tmp_path / "home"),
+        "TRADEFORGE_SECRET_KEY": SECRET,
+        "TRADEFORGE_TRUSTED_PROXIES": "127.0.0.1",
+    }
+    exe = Path(sys.executable).with_name("tradeforge")
+    cmd = [str(exe), "serve", "--port", str(port), "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert wait_http(f"http://127.0.0.1:{port}/health", proc).status_code == 200
+        url = f"http://127.0.0.1:{port}/api/v1/models"
+        first = _remaining(url, "203.0.113.7")
+        assert _remaining(url, "203.0.113.7") == first - 1
+        assert _remaining(url, "198.51.100.9") == first  # another client: its own bucket
     finally:
         proc.terminate()
         proc.wait(timeout=20)

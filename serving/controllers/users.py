@@ -1,0 +1,85 @@
+"""Accounts for admins: disable or enable a user, change their role, delete them. Each change
+revokes the user's live tokens at once and applies to their API keys at their next request."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, delete, patch
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath
+from litestar.status_codes import HTTP_200_OK
+
+from pipelines.accounts import public_user
+from pipelines.errors import InvalidRequestError, PermissionDeniedError
+from pipelines.user_admin import delete_user, set_active, set_role
+from serving import dto
+from serving.context import Principal, PrincipalDep
+from serving.schemas import admin as a
+from serving.schemas import admin_examples as ex
+from serving.schemas import doc
+from serving.services import ServicesDep
+
+__all__ = ["UserController"]
+
+UserUpdateBody = Annotated[
+    dto.UserUpdate,
+    Body(
+        examples=[
+            Example(summary="disable", value={"is_active": False}),
+            Example(summary="make admin", value={"role": "admin"}),
+        ]
+    ),
+]
+
+
+def _admin_only(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise PermissionDeniedError("managing users needs the admin role")
+
+
+class UserController(Controller):
+    path = "/api/v1/users"
+    tags = ["auth"]
+
+    @patch(
+        "/{username:str}",
+        status_code=HTTP_200_OK,
+        summary="Enable or disable a user, or change their role (admin)",
+        description="The user's access tokens stop working at once; their API keys follow the "
+        "account's new state. The last active admin cannot be disabled or demoted (409).",
+        responses=doc(a.User, ex.USER, 400, 401, 403, 404, 409),
+        sync_to_thread=True,
+    )
+    def update_user(
+        self, services: ServicesDep, username: FromPath[str], data: UserUpdateBody, principal: PrincipalDep
+    ) -> dict[str, Any]:
+        _admin_only(principal)
+        if data.is_active is None and data.role is None:
+            raise InvalidRequestError("give is_active or role (or both)")
+        with services.database.transaction() as session:
+            user = None
+            if data.is_active is not None:
+                user = set_active(session, username, data.is_active)
+            if data.role is not None:
+                user = set_role(session, username, data.role)
+            assert user is not None
+            answer = public_user(user)
+        services.forget_user(answer["id"])
+        return answer
+
+    @delete(
+        "/{username:str}",
+        status_code=HTTP_200_OK,
+        summary="Delete a user with their API keys, webhooks and datasets (admin)",
+        responses=doc(a.User, ex.USER, 400, 401, 403, 404, 409, description="The deleted account"),
+        sync_to_thread=True,
+    )
+    def delete_user(
+        self, services: ServicesDep, username: FromPath[str], principal: PrincipalDep
+    ) -> dict[str, Any]:
+        _admin_only(principal)
+        with services.database.transaction() as session:
+            answer = public_user(delete_user(session, username))
+        services.forget_user(answer["id"])
+        return answer

@@ -58,6 +58,8 @@ def serve(
     """Serve the REST API (Litestar on uvicorn): docs at /docs, metrics at /metrics."""
     import uvicorn
 
+    from pipelines.cli.serve_logging import uvicorn_log_config
+
     get_settings()  # fail here, not in a worker, on a bad environment
     uvicorn.run(
         "serving.app:create_app_from_env",
@@ -66,6 +68,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
+        log_config=uvicorn_log_config(),  # query credentials masked in every log line
         access_log=False,  # the app logs requests itself (request log table, Prometheus)
         # uvicorn's sans-I/O protocol plus a frame sink per connection, so the live fan-out writes one
         # framed message to every subscriber in one loop (serving/wsprotocol.py).

@@ -14,6 +14,7 @@ from pipelines.data.catalog import Catalog
 from pipelines.db import open_database
 from pipelines.demo_credentials import ensure_demo_credentials
 from pipelines.models.tracking import open_tracker
+from pipelines.runtime import dagster_env
 from pipelines.security import resolve_secret_key
 from pipelines.security.files import private_file
 from pipelines.settings import Settings
@@ -84,6 +85,11 @@ def test_a_key_at_the_old_place_is_moved_not_replaced(settings: Settings) -> Non
     assert encryption_key_material(settings) == "old-enc"  # stored webhook secrets stay readable
     assert not legacy.exists() and not (settings.home / "encryption_key").exists()
     assert mode(settings.secret_key_path) == 0o600 and mode(settings.secrets_dir) == 0o700
+
+
+def test_dagster_storage_folder_is_private(settings: Settings) -> None:
+    dagster_env(settings)
+    assert mode(settings.dagster_dir) == 0o700
 
 
 def test_demo_credentials_are_private(settings: Settings) -> None:

@@ -14,6 +14,7 @@ from litestar.testing import AsyncTestClient
 
 import serving.services
 from serving.app import create_app
+from serving.probes import HealthCache
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings
 
 PROBES = (
@@ -142,3 +143,25 @@ def test_info_shows_configuration_to_admins_only(client: Any) -> None:
     admin = client.get("/info", headers=make_user(client, role="admin")["headers"]).json()
     assert admin["configuration"]["home"] == str(settings.home)
     assert admin["system"]["process_id"] > 0
+
+
+def test_a_stale_value_is_answered_while_one_refresh_runs() -> None:
+    calls: list[int] = []
+
+    def check() -> dict[str, Any]:
+        calls.append(1)
+        return {"n": len(calls)}
+
+    async def run() -> list[dict[str, Any]]:
+        cache = HealthCache(check, ttl_seconds=1.0)
+        seen = [await cache.get()]
+        await asyncio.sleep(1.1)  # stale, but younger than three intervals
+        seen += await asyncio.gather(*(cache.get() for _ in range(8)))  # answered at once, one refresh
+        while len(calls) < 2:
+            await asyncio.sleep(0.01)
+        seen.append(await cache.get())
+        return seen
+
+    seen = asyncio.run(run())
+    assert [s["n"] for s in seen] == [1] * 9 + [2]
+    assert len(calls) == 2

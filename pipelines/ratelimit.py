@@ -27,7 +27,6 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol, Self
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 import redis.asyncio
@@ -36,6 +35,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from pipelines.errors import InvalidRequestError
+from pipelines.redaction import redact_url
 from pipelines.settings import Settings
 
 __all__ = [
@@ -218,17 +218,6 @@ class AsyncMemoryRateLimiter:
 
     async def aclose(self) -> None:
         self.limiter.close()
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password, fit for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}"
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class _Pending(NamedTuple):

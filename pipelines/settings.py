@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     # its contents may expand to.
     dataset_max_upload_mb: int = Field(default=200, ge=1)
     dataset_max_unzipped_mb: int = Field(default=1000, ge=1)
+    # Probes: /health and /health/ready reuse their backing-service checks for this long.
+    health_cache_seconds: float = Field(default=5.0, ge=0)
+    # When set, GET /metrics needs "Authorization: Bearer <this token>"; unset, it is public.
+    metrics_token: str | None = None
 
     # Accounts and sign-in
     # Addresses (or networks) of reverse proxies whose X-Forwarded-For/-Proto headers are believed,
@@ -141,9 +145,19 @@ class Settings(BaseSettings):
         return self.home / "locks"
 
     @property
+    def secrets_dir(self) -> Path:
+        """Generated dev keys (0700, files 0600), outside what ``tradeforge query`` may read."""
+        return self.home / "secrets"
+
+    @property
     def secret_key_path(self) -> Path:
         """Where a generated dev JWT key lives when ``TRADEFORGE_SECRET_KEY`` is unset."""
-        return self.home / "secret_key"
+        return self.secrets_dir / "secret_key"
+
+    @property
+    def encryption_key_path(self) -> Path:
+        """Where a generated dev encryption key lives when ``TRADEFORGE_ENCRYPTION_KEY`` is unset."""
+        return self.secrets_dir / "encryption_key"
 
     @property
     def datasets_dir(self) -> Path:

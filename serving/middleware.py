@@ -3,8 +3,10 @@
 In order: request id (a sane incoming ``X-Request-ID`` is kept), authentication (JWT bearer or
 ``X-API-Key``; routes marked ``opt={"public": True}`` accept anonymous callers), the caller's rate
 limit (per user and tier; anonymous callers per client address at the default tier), then the
-handler; afterwards the latency and status go to Prometheus and the request log (buffered, never a
-database write on the request path). ``before_send`` adds the id and limit headers to every
+handler. Probes and scrapes (routes marked ``opt={"probe": True}`` and the ``/schema`` pages) skip
+authentication and limits altogether: a load balancer or Prometheus is never refused with a 429.
+Afterwards the latency and status go to Prometheus and (probes aside) the request log (buffered,
+never a database write on the request path). ``before_send`` adds the id and limit headers to every
 response, including the ones of unknown routes, which never reach a route's middleware.
 """
 
@@ -97,12 +99,15 @@ class ApiMiddleware:
                 status = message["status"]
             await send(message)
 
-        handler = scope["route_handler"]
+        opt = scope["route_handler"].opt
+        probe = _is_probe(scope, opt)
         try:
-            opt = handler.opt
-            await admit(
-                scope, services, public=bool(opt.get("public")), query_token=bool(opt.get("query_token"))
-            )
+            if probe:
+                set_value(scope, "probe", True)
+            else:
+                await admit(
+                    scope, services, public=bool(opt.get("public")), query_token=bool(opt.get("query_token"))
+                )
             await self.app(scope, receive, send_wrapper)
         finally:
             services.observe_request(
@@ -111,7 +116,16 @@ class ApiMiddleware:
                 route=scope.get("path_template") or scope["path"],
                 status=status,
                 seconds=time.perf_counter() - began,
+                logged=not probe,
             )
+
+
+def _is_probe(scope: Scope, opt: dict[str, Any]) -> bool:
+    """A probe or scrape: never authenticated, never rate-limited, counted in Prometheus only."""
+    if opt.get("probe"):
+        return True
+    path: str = scope["path"]
+    return path == "/schema" or path.startswith("/schema/")
 
 
 async def before_send(message: Message, scope: Scope) -> None:
@@ -119,6 +133,9 @@ async def before_send(message: Message, scope: Scope) -> None:
         return
     headers = MutableScopeHeaders.from_message(message)
     if get_value(scope, "ratelimit") is None and get_value(scope, "admitting") is None:
+        if get_value(scope, "probe"):
+            headers["X-Request-ID"] = request_id_of(scope)
+            return
         # A response that never passed the middleware (an unknown route): count it against the
         # caller all the same, best effort (bad credentials here are simply anonymous).
         set_value(scope, "admitting", True)

@@ -47,12 +47,14 @@ from pipelines.ratelimit import (
 from pipelines.security.api_keys import hash_api_key
 from pipelines.security.tokens import TokenPolicy, decode_token
 from pipelines.settings import Settings
+from pipelines.system import system_stats
 from pipelines.user_admin import USER_CHANGES_TOPIC
 from pipelines.webhooks import WebhookDispatcher, WebhookService
 from serving.context import Principal, request_id_of
 from serving.jobstreams import JOB_EVENTS_TOPIC, JobStreams, job_webhook_event
 from serving.live import LiveService
 from serving.metrics import ApiMetrics
+from serving.probes import HealthCache
 from serving.usercache import UserStateCache
 
 __all__ = ["Services", "ServicesDep"]
@@ -102,6 +104,7 @@ class Services:
         self._keys: dict[str, tuple[str, float]] = {}  # API key digest -> (user id, valid until)
         self.user_states = UserStateCache(database, settings.user_state_cache_seconds)
         self._lock = threading.Lock()
+        self.health = HealthCache(self._probe_checks, settings.health_cache_seconds)
 
     # --- authentication -------------------------------------------------------------------------
     def authenticate(self, headers: Iterable[tuple[bytes, bytes]]) -> Principal | None:
@@ -172,9 +175,14 @@ class Services:
         return decision
 
     # --- observation ----------------------------------------------------------------------------
-    def observe_request(self, scope: Scope, *, method: str, route: str, status: int, seconds: float) -> None:
+    def observe_request(
+        self, scope: Scope, *, method: str, route: str, status: int, seconds: float, logged: bool = True
+    ) -> None:
+        """Count the request in Prometheus and (unless not ``logged``: probes) the request log."""
         self.metrics.requests.labels(method, route, str(status)).inc()
         self.metrics.latency.labels(method, route).observe(seconds)
+        if not logged:
+            return
         principal = scope.get("tradeforge", {}).get("principal")
         self.log_writer.submit(
             (
@@ -275,6 +283,9 @@ class Services:
         )
         ok = all(v == "healthy" for v in services.values())
         return {"status": "healthy" if ok else "degraded", "services": services, "active_models": active}
+
+    def _probe_checks(self) -> dict[str, Any]:
+        return {**self.check_health(), "system": system_stats(self.settings.home)}
 
     def _cache_health(self) -> str:
         if not self.settings.redis_url:

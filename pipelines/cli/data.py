@@ -238,14 +238,18 @@ def _print_repair(report: RecoveryReport | None, as_json: bool) -> None:
 
 
 @app.command()
-def query(sql: Annotated[str, typer.Argument(help="SQL over the views bars and features")]) -> None:
-    """Run read-only SQL against the DuckDB warehouse."""
+def query(
+    sql: Annotated[str, typer.Argument(help="One read statement over the views bars and features")],
+) -> None:
+    """Run one read-only statement (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) against the
+    DuckDB warehouse; anything that writes, attaches, loads or reads other files exits 2."""
     import duckdb
 
     from pipelines.data.catalog import Catalog
 
     try:
-        frame = Catalog(get_settings()).query(sql)
+        with errors():
+            frame = Catalog(get_settings()).query_readonly(sql)
     except duckdb.Error as exc:
         raise fail(f"query failed: {exc}", 2) from None
     out.print(frame.to_string(index=False))

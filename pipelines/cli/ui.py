@@ -58,6 +58,8 @@ def serve(
     """Serve the REST API (Litestar on uvicorn): docs at /docs, metrics at /metrics."""
     import uvicorn
 
+    from pipelines.cli.serve_logging import uvicorn_log_config
+
     settings = get_settings()  # fail here, not in a worker, on a bad environment
     proxies = settings.trusted_proxies
     uvicorn.run(
@@ -67,6 +69,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
+        log_config=uvicorn_log_config(),  # query credentials masked in every log line
         access_log=False,  # the app logs requests itself (request log table, Prometheus)
         # X-Forwarded-For/-Proto are believed only from TRADEFORGE_TRUSTED_PROXIES (none by default):
         # otherwise any caller could choose the address its per-address limits are counted under.

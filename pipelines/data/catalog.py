@@ -17,10 +17,12 @@ import duckdb
 import pandas as pd
 from filelock import FileLock
 
+from pipelines.data.readonly_sql import read_statement
 from pipelines.data.schema import with_labels
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.errors import DataNotFoundError, InvalidRequestError
+from pipelines.security.files import restrict
 from pipelines.settings import Settings
 
 __all__ = ["Catalog"]
@@ -84,6 +86,7 @@ class Catalog:
         self._lock.parent.mkdir(parents=True, exist_ok=True)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self._lock), timeout=120), self._connect(read_only=False) as con:
+            restrict(self.path)
             con.execute("CREATE TABLE IF NOT EXISTS tradeforge_views (name VARCHAR PRIMARY KEY, sql VARCHAR)")
             for name, sql in wanted.items():
                 con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
@@ -130,6 +133,25 @@ class Catalog:
         self.refresh()
         with self._connect(read_only=True) as con:
             frame: pd.DataFrame = con.sql(sql, params=params or None).to_arrow_table().to_pandas()
+            return frame
+
+    def query_readonly(self, sql: str) -> pd.DataFrame:
+        """Run one untrusted read statement (``InvalidRequestError`` for anything else).
+
+        The connection is read-only and may open no file but the warehouse and the Parquet files
+        of the market and feature folders (no COPY ... TO, ATTACH, INSTALL/LOAD, nor ``read_text``
+        of a key anywhere else), and its configuration is locked before the statement runs.
+        """
+        statement = read_statement(sql)
+        self.refresh()
+        folders = [str(root.resolve()) + "/" for root, _, _ in self._views.values()]
+        with self._connect(read_only=True) as con:
+            con.execute("SET allowed_directories = ?", [folders])
+            con.execute("SET enable_external_access = false")
+            con.execute("SET autoinstall_known_extensions = false")
+            con.execute("SET autoload_known_extensions = false")
+            con.execute("SET lock_configuration = true")
+            frame: pd.DataFrame = con.sql(statement).to_arrow_table().to_pandas()
             return frame
 
     def resample(

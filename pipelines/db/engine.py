@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from pipelines.security.files import private_file
 from pipelines.settings import Settings
 
 __all__ = ["Database", "create_db_engine", "migrate", "open_database", "session_factory"]
@@ -71,8 +72,11 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         return create_engine(parsed, **kwargs)
     connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     connect_args.update(kwargs.pop("connect_args", {}))
-    if _sqlite_file(parsed) is None:
+    path = _sqlite_file(parsed)
+    if path is None:
         kwargs.setdefault("poolclass", StaticPool)  # one shared in-memory database
+    else:  # it holds password and key hashes: 0600 from the start (SQLite gives -wal/-shm its mode)
+        private_file(path)
     engine = create_engine(parsed, connect_args=connect_args, **kwargs)
     event.listen(engine, "connect", _on_sqlite_connect)
     event.listen(engine, "begin", _on_sqlite_begin)

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from filelock import FileLock
 
+from pipelines.security.files import private_file
 from pipelines.settings import Settings
 
 __all__ = [
@@ -264,7 +265,7 @@ def open_tracker(settings: Settings) -> MlflowTracker:
     artifacts = settings.home / "mlflow" / "artifacts"
     if not uri.startswith("sqlite:///") or uri in _READY_STORES:
         return MlflowTracker(uri, artifact_root=artifacts)
-    Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    private_file(Path(uri.removeprefix("sqlite:///")))  # 0600 before MLflow's engine creates it
     settings.locks_dir.mkdir(parents=True, exist_ok=True)
     with _READY_LOCK, FileLock(str(settings.locks_dir / "mlflow-store.lock"), timeout=300):
         tracker = MlflowTracker(uri, artifact_root=artifacts)  # creates the tracking store's tables

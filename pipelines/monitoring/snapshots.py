@@ -1,4 +1,7 @@
-"""Saved dashboards (``POST /api/v1/monitoring/save``, ``GET /api/v1/monitoring/history``)."""
+"""Saved dashboards (``POST /api/v1/monitoring/save``, ``GET /api/v1/monitoring/history``).
+
+A snapshot is known to callers by its file name only; where the server keeps it is not theirs to see.
+"""
 
 from __future__ import annotations
 
@@ -53,7 +56,6 @@ def save_snapshot(
         raise
     return {
         "name": name,
-        "path": str(path),
         "size_bytes": path.stat().st_size,
         "created_at": isoformat_utc(moment),
     }
@@ -72,7 +74,6 @@ def history(session: Session, user_id: str | None, *, limit: int = 100) -> list[
         answer.append(
             {
                 "name": snap.name,
-                "path": snap.path,
                 "user_id": snap.user_id,
                 "created_at": isoformat_utc(snap.created_at),
                 "size_bytes": path.stat().st_size if path.is_file() else None,

@@ -1,7 +1,7 @@
 """Webhook signing secrets at rest: Fernet under a key derived from the platform's encryption key.
 
 The key material is ``TRADEFORGE_ENCRYPTION_KEY`` or, in development, a random key generated once
-into ``$TRADEFORGE_HOME/encryption_key`` (mode 0600). HKDF with a purpose label turns it into this
+into ``$TRADEFORGE_HOME/secrets/encryption_key`` (mode 0600). HKDF with a purpose label turns it into this
 use's Fernet key, so the same material can key other purposes (exchange credentials) independently.
 Losing or changing the material makes stored secrets unreadable: deliveries then fail, saying so.
 """
@@ -56,5 +56,8 @@ class SecretBox:
 
 
 def encryption_key_material(settings: Settings) -> str:
-    """``settings.encryption_key``, else the dev key in ``$HOME/encryption_key`` (created if absent)."""
-    return settings.encryption_key or read_or_create_key(settings.home / "encryption_key")
+    """``settings.encryption_key``, else the dev key in ``$HOME/secrets/encryption_key`` (created if
+    absent; moved there from ``$HOME/encryption_key``, where older versions kept it)."""
+    if settings.encryption_key:
+        return settings.encryption_key
+    return read_or_create_key(settings.encryption_key_path, legacy=settings.home / "encryption_key")

@@ -1,21 +1,34 @@
-"""/, /health, /info, /api/v1/health and /metrics: public, cheap, never touching a model."""
+"""/, /health, /health/live, /health/ready, /info, /api/v1/health and /metrics: public, cheap,
+never touching a model.
+
+The probes (/health, /health/live, /health/ready) and the Prometheus scrape (/metrics) are never
+rate-limited nor authenticated (``opt["probe"]``); their backing-service checks are cached
+(``serving/probes.py``). /metrics may be closed by the ``metrics_token`` setting.
+"""
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import MediaType, Response, get
+import anyio.to_thread
+from litestar import MediaType, Request, Response, get
 
+from pipelines.errors import AuthenticationError
 from pipelines.system import platform_info, system_stats
+from serving.context import principal_of
+from serving.errors import ApiError
 from serving.schemas import admin as a
 from serving.schemas import admin_examples as ex
 from serving.schemas import doc, doc_text
-from serving.services import ServicesDep
+from serving.services import Services, ServicesDep
 
 __all__ = ["health_handlers"]
 
 _PUBLIC = {"public": True}
+_PROBE = {"public": True, "probe": True}
+_READY_NEEDS = ("database", "ml_engine", "cache")
 VERSION = "0.1.0"
 _PROMETHEUS = MediaType.TEXT + "; version=0.0.4"
 
@@ -58,14 +71,14 @@ def root() -> dict[str, Any]:
 
 @get(
     "/health",
-    opt=_PUBLIC,
+    opt=_PROBE,
     tags=["health"],
     summary="Health check with system metrics",
+    description="Backing-service checks and system figures are refreshed at most every few seconds.",
     responses=doc(a.Health, ex.HEALTH),
-    sync_to_thread=True,
 )
-def health(services: ServicesDep) -> dict[str, Any]:
-    checks = services.check_health()
+async def health(services: ServicesDep) -> dict[str, Any]:
+    checks = await services.health.get()
     return {
         "status": checks["status"],
         "timestamp": _now(),
@@ -73,28 +86,71 @@ def health(services: ServicesDep) -> dict[str, Any]:
         "uptime_seconds": round(services.uptime_seconds(), 3),
         "models_loaded": len(services.registry.loaded()),
         "services": checks["services"],
-        "system": system_stats(services.settings.home),
+        "system": checks["system"],
     }
+
+
+@get(
+    "/health/live",
+    opt=_PROBE,
+    tags=["health"],
+    summary="Liveness probe",
+    description="200 while the process serves requests; touches no backing service.",
+    responses=doc(a.Liveness, ex.LIVENESS),
+    sync_to_thread=False,
+)
+def live() -> dict[str, Any]:
+    return {"status": "alive", "version": VERSION, "timestamp": _now()}
+
+
+@get(
+    "/health/ready",
+    opt=_PROBE,
+    tags=["health"],
+    summary="Readiness probe",
+    description=(
+        "200 when the database, the MLflow registry and the cache answer (checks refreshed at most "
+        "every few seconds); 503 with the failing services otherwise."
+    ),
+    responses=doc(a.Readiness, ex.READINESS, 503),
+)
+async def ready(services: ServicesDep) -> dict[str, Any]:
+    checks = (await services.health.get())["services"]
+    failing = {name: checks[name] for name in _READY_NEEDS if checks[name] != "healthy"}
+    if failing:
+        raise ApiError(503, "SERVICE_UNAVAILABLE", f"not ready: {', '.join(failing)} unhealthy", failing)
+    return {"status": "ready", "timestamp": _now(), "services": {n: checks[n] for n in _READY_NEEDS}}
 
 
 @get(
     "/info",
     opt=_PUBLIC,
     tags=["health"],
-    summary="Detailed system information",
+    summary="System information",
+    description=(
+        "Name, version, uptime, loaded models, strategies and model types; an admin also sees the "
+        "configuration (URLs without credentials) and the host."
+    ),
     responses=doc(a.Info, ex.INFO),
     sync_to_thread=True,
 )
-def info(services: ServicesDep) -> dict[str, Any]:
-    return {
+def info(services: ServicesDep, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    described = services.describe()
+    body = {
         "name": "Tradeforge API",
         "version": VERSION,
         "started_at": services.started_at.isoformat(),
         "uptime_seconds": round(services.uptime_seconds(), 3),
-        **services.describe(),
-        "system": {**platform_info(), **system_stats(services.settings.home)},
+        "models_loaded": described["models_loaded"],
+        "strategies": described["strategies"],
+        "model_types": described["model_types"],
         "timestamp": _now(),
     }
+    principal = principal_of(request.scope)
+    if principal is not None and principal.is_admin:
+        body["configuration"] = described["configuration"]
+        body["system"] = {**platform_info(), **system_stats(services.settings.home)}
+    return body
 
 
 @get(
@@ -103,10 +159,9 @@ def info(services: ServicesDep) -> dict[str, Any]:
     tags=["health"],
     summary="System health check",
     responses=doc(a.ApiHealth, ex.API_HEALTH),
-    sync_to_thread=True,
 )
-def api_health(services: ServicesDep) -> dict[str, Any]:
-    checks = services.check_health()
+async def api_health(services: ServicesDep) -> dict[str, Any]:
+    checks = await services.health.get()
     return {
         "status": checks["status"],
         "timestamp": _now(),
@@ -114,20 +169,22 @@ def api_health(services: ServicesDep) -> dict[str, Any]:
         "metrics": {
             "uptime_seconds": round(services.uptime_seconds(), 3),
             "active_models": checks["active_models"],
-            "requests_per_minute": services.requests_per_minute(),
+            "requests_per_minute": await anyio.to_thread.run_sync(services.requests_per_minute),
         },
     }
 
 
 @get(
     "/metrics",
-    opt=_PUBLIC,
+    opt=_PROBE,
     tags=["health"],
     summary="Prometheus metrics",
-    responses=doc_text(_PROMETHEUS, ex.PROMETHEUS, "Prometheus text exposition format"),
+    description="Needs 'Authorization: Bearer <metrics token>' when the metrics_token setting is set.",
+    responses=doc_text(_PROMETHEUS, ex.PROMETHEUS, "Prometheus text exposition format", 401),
     sync_to_thread=False,
 )
-def metrics(services: ServicesDep) -> Response[bytes]:
+def metrics(services: ServicesDep, request: Request[Any, Any, Any]) -> Response[bytes]:
+    _check_metrics_token(services, request.headers.get("authorization"))
     loaded = services.registry.loaded()
     services.metrics.models_loaded.set(len(loaded))
     for model in loaded:
@@ -143,4 +200,13 @@ def metrics(services: ServicesDep) -> Response[bytes]:
     return Response(services.metrics.render(), media_type=MediaType.TEXT + "; version=0.0.4")
 
 
-health_handlers = [root, health, info, api_health, metrics]
+def _check_metrics_token(services: Services, authorization: str | None) -> None:
+    expected = services.settings.metrics_token
+    if not expected:
+        return
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise AuthenticationError("/metrics needs 'Authorization: Bearer <metrics token>'")
+
+
+health_handlers = [root, health, live, ready, info, api_health, metrics]

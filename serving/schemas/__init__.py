@@ -29,6 +29,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     409: "Conflict with the current state (a name taken, a training already running)",
     413: "The request body is larger than this route accepts (an upload over the size limit)",
     429: "Rate limit of the caller's tier exceeded (see the X-RateLimit-* headers)",
+    503: "Not ready: a backing service (database, model registry, cache) does not answer",
 }
 
 
@@ -46,8 +47,9 @@ def doc(
     return {status: success, **{code: _error(code) for code in sorted({*errors, 429})}}
 
 
-def doc_text(media_type: str, example: str, description: str) -> dict[int, ResponseSpec]:
-    """``responses`` of a plain-text route (the Prometheus metrics): text at 200, and 429."""
+def doc_text(media_type: str, example: str, description: str, *errors: int) -> dict[int, ResponseSpec]:
+    """``responses`` of a plain-text route (the Prometheus metrics): text at 200, the error envelope
+    at each status of ``errors``, and 429."""
     text = ResponseSpec(
         data_container=str,
         description=description,
@@ -55,7 +57,7 @@ def doc_text(media_type: str, example: str, description: str) -> dict[int, Respo
         generate_examples=False,
         examples=[Example(summary=description, value=example)],
     )
-    return {200: text, 429: _error(429)}
+    return {200: text, **{code: _error(code) for code in sorted({*errors, 429})}}
 
 
 def _error(code: int) -> ResponseSpec:

@@ -10,9 +10,9 @@ import msgspec
 __all__ = [
     "AccessToken", "ApiHealth", "ApiIndex", "ApiKey", "ApiKeyList", "Configuration",
     "ErrorEnvelope", "ErrorInfo", "Health", "HealthMetrics",
-    "Info", "LegacyLogin", "LegacyTokens", "LoadedModel", "Me", "ModelDeleted", "ModelDetail",
+    "Info", "LegacyLogin", "LegacyTokens", "Liveness", "LoadedModel", "Me", "ModelDeleted", "ModelDetail",
     "ModelList", "ModelReloaded", "ModelRow", "ModelVersion", "NewApiKey", "Num",
-    "Pagination", "PlatformStats",
+    "Pagination", "PlatformStats", "Readiness", "ReadinessChecks",
     "RevokedApiKey", "ServiceChecks", "Shape",
     "SystemStats", "Tokens", "Trained", "User",
 ]  # fmt: skip
@@ -100,6 +100,24 @@ class Health(Shape):
     system: SystemStats
 
 
+class Liveness(Shape):
+    status: Literal["alive"]
+    version: str
+    timestamp: str
+
+
+class ReadinessChecks(Shape):
+    database: str
+    ml_engine: str
+    cache: str
+
+
+class Readiness(Shape):
+    status: Literal["ready"]
+    timestamp: str
+    services: ReadinessChecks
+
+
 class Configuration(Shape):
     home: str
     database: str
@@ -123,12 +141,12 @@ class Info(Shape):
     version: str
     started_at: str
     uptime_seconds: float
-    configuration: Configuration
     models_loaded: list[LoadedModel]
     strategies: list[str]
     model_types: list[str]
-    system: PlatformStats
     timestamp: str
+    configuration: Configuration | None = None  # admins only
+    system: PlatformStats | None = None  # admins only
 
 
 class HealthMetrics(Shape):

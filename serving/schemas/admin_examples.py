@@ -15,6 +15,7 @@ __all__ = [
     "HOME_DIR",
     "INFO",
     "LEGACY_LOGIN",
+    "LIVENESS",
     "ME",
     "MODEL_DELETED",
     "MODEL_DETAIL",
@@ -23,6 +24,7 @@ __all__ = [
     "NEW_API_KEY",
     "NOW",
     "PROMETHEUS",
+    "READINESS",
     "REFRESH_TOKEN",
     "REVOKED_API_KEY",
     "ROOT",
@@ -75,6 +77,12 @@ ERRORS: dict[int, Json] = {
         "RATE_LIMITED",
         "rate limit of 100 requests per 3600 s exceeded; retry in 1260 s",
         {"limit": 100, "reset": 1720626660, "retry_after": 1260},
+    ),
+    503: _error(
+        503,
+        "SERVICE_UNAVAILABLE",
+        "not ready: database unhealthy",
+        {"database": "unhealthy: OperationalError"},
     ),
 }
 
@@ -149,6 +157,12 @@ INFO: Json = {
         **_SYSTEM,
     },
     "timestamp": NOW,
+}
+LIVENESS: Json = {"status": "alive", "version": "0.1.0", "timestamp": NOW}
+READINESS: Json = {
+    "status": "ready",
+    "timestamp": NOW,
+    "services": {"database": "healthy", "ml_engine": "healthy", "cache": "healthy"},
 }
 API_HEALTH: Json = {
     "status": "healthy",

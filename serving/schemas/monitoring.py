@@ -125,14 +125,12 @@ class RecentErrors(Shape):
 class SavedSnapshot(Shape):
     status: Literal["success"]
     name: str
-    path: str
     size_bytes: int
     created_at: str
 
 
 class SnapshotFile(Shape):
     name: str
-    path: str
     user_id: str | None
     created_at: str
     size_bytes: int | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from serving.schemas.admin_examples import HOME_DIR, NOW, USER_ID, Json
+from serving.schemas.admin_examples import NOW, USER_ID, Json
 
 __all__ = [
     "DASHBOARD",
@@ -103,7 +103,6 @@ _SNAPSHOT = "metrics_20240710T153000_123456Z_305bee2f.json"
 SAVED_SNAPSHOT: Json = {
     "status": "success",
     "name": _SNAPSHOT,
-    "path": f"{HOME_DIR}/metrics/{_SNAPSHOT}",
     "size_bytes": 7124,
     "created_at": NOW,
 }
@@ -111,7 +110,6 @@ SNAPSHOTS: Json = {
     "files": [
         {
             "name": _SNAPSHOT,
-            "path": f"{HOME_DIR}/metrics/{_SNAPSHOT}",
             "user_id": USER_ID,
             "created_at": NOW,
             "size_bytes": 7124,

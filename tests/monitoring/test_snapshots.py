@@ -33,7 +33,8 @@ def test_save_snapshot_and_history(database: Database, settings: Settings) -> No
         saved = monitoring.save_snapshot(settings, s, "ann", started_at=NOW - dt.timedelta(hours=1), now=NOW)
         later = monitoring.save_snapshot(settings, s, None, now=NOW + dt.timedelta(seconds=1))
     path = settings.metrics_dir / saved["name"]
-    assert saved["path"] == str(path) and saved["created_at"] == "2025-06-30T12:30:05.250000Z"
+    assert "path" not in saved and str(settings.home) not in str(saved)  # the name, never a server path
+    assert saved["created_at"] == "2025-06-30T12:30:05.250000Z"
     assert saved["name"].startswith("metrics_20250630T123005_250000Z_") and saved["name"].endswith(".json")
     assert saved["size_bytes"] == path.stat().st_size > 0
     payload = json.loads(path.read_text())
@@ -52,7 +53,6 @@ def test_save_snapshot_and_history(database: Database, settings: Settings) -> No
     assert [h["name"] for h in all_history] == [later["name"], saved["name"]]
     assert all_history[1] == {
         "name": saved["name"],
-        "path": str(path),
         "user_id": "ann",
         "created_at": saved["created_at"],
         "size_bytes": saved["size_bytes"],

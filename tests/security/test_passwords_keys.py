@@ -74,7 +74,7 @@ def test_concurrent_first_starts_agree_on_one_key(settings: Settings) -> None:
 
 
 def test_blank_key_file_is_replaced(settings: Settings) -> None:
-    settings.home.mkdir(parents=True)
+    settings.secrets_dir.mkdir(parents=True)
     settings.secret_key_path.write_text("\n")
     key = resolve_secret_key(settings)
     assert key and settings.secret_key_path.read_text().strip() == key

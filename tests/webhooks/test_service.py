@@ -138,7 +138,7 @@ def test_ownership_of_list_delete_and_deliveries(
 
 def test_dev_key_is_generated_once_private_and_the_setting_wins(settings: Settings) -> None:
     first = SecretBox.from_settings(settings)
-    path = settings.home / "encryption_key"
+    path = settings.encryption_key_path
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     token = first.encrypt("whsec_abc")
     assert SecretBox.from_settings(settings).decrypt(token) == "whsec_abc"  # the same key next start

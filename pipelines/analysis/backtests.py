@@ -21,6 +21,7 @@ from pipelines.data.providers import normalize_source
 from pipelines.data.service import ensure_bars
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
+from pipelines.data.timeutil import EARLIEST_YEAR
 from pipelines.errors import InvalidRequestError
 from pipelines.settings import Settings
 
@@ -131,7 +132,8 @@ def warmup_start(start: pd.Timestamp, timeframe: str, *, crypto: bool) -> pd.Tim
     tf = parse_timeframe(timeframe)
     per_day = tf.bars_per_year(crypto=crypto) / (365.0 if crypto else 252.0)
     days = WARMUP_BARS / max(per_day, 1e-9) * (1.0 if crypto else 7 / 5 * 1.1)
-    return start - pd.Timedelta(days=max(days, 1.0))
+    earliest = pd.Timestamp(year=EARLIEST_YEAR, month=1, day=1, tz="UTC")  # no market data before it
+    return max(start - pd.Timedelta(days=max(days, 1.0)), earliest)
 
 
 def run_backtest_request(settings: Settings, request: BacktestRequest, context: Any = None) -> BacktestResult:

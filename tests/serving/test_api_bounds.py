@@ -114,6 +114,21 @@ def test_huge_page_numbers_are_a_400_naming_the_parameter(bare: Any, path: str, 
     assert field in body["error"]["message"]
 
 
+def test_a_1900_start_within_the_limit_is_answered(bare: Any) -> None:
+    """The earliest allowed date on a new daily symbol: its warm-up does not reach before 1900."""
+    client, headers, _ = bare
+    body = {
+        "symbol": "XRP/USDT",
+        **SMA,
+        "timeframe": "1d",
+        "start_date": "1900-01-01",
+        "end_date": "1995-01-01",
+    }
+    answer = client.post(RUN, json=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["period"]["start"] == "1900-01-01" and answer.json()["num_bars"] > 1000
+
+
 def test_a_long_backtest_answers_a_downsampled_curve(tmp_path: Path) -> None:
     settings = served_settings(tmp_path / "home", max_response_points=300)
     with app_client(settings) as client:

@@ -20,6 +20,7 @@ import uvicorn
 from pipelines.accounts import register_user
 from pipelines.settings import Settings
 from serving.app import create_app
+from serving.jsondepth import json_depth
 from tests.net_support import free_port
 from tests.serving_support import PASSWORD, app_client, assert_envelope, make_user, served_settings
 
@@ -97,6 +98,20 @@ def test_bad_or_oversized_requests_are_4xx_and_write_nothing(
     assert field in message
     assert _files(settings) == before  # nothing fetched or stored
     assert client.get("/api/v1/jobs", headers=headers).json() == jobs  # nothing queued
+
+
+@pytest.mark.parametrize(
+    ("body", "depth", "key"),
+    [
+        (b'{"symbol": "A", "params": ' + b'{"a":' * 40 + b"1" + b"}" * 40 + b"}", 41, "params"),
+        (b'{"x": "[[[{{{", "y": {"z": [1, [2]]}}', 4, "y"),  # brackets inside strings do not count
+        (rb'{"k\"[": "\\", "q": [[[[]]]]}', 5, "q"),  # escaped quotes and backslashes
+        (b"[[[]]]", 3, None),
+        (b"", 0, None),
+    ],
+)
+def test_json_depth_is_measured_without_parsing(body: bytes, depth: int, key: str | None) -> None:
+    assert json_depth(body) == (depth, key)
 
 
 @pytest.mark.parametrize(

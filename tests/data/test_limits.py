@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.analysis.backtests import plan_backtest
+from pipelines.analysis.backtests import plan_backtest, run_backtest_request
 from pipelines.analysis.walk_forward import plan_walk_forward
 from pipelines.data.ingest import open_store
 from pipelines.data.limits import check_bar_span, estimate_bars, latest_start
@@ -122,3 +122,19 @@ def test_ingest_on_demand_is_bounded(tmp_path: Path) -> None:
     assert bounds.first >= latest_start(settings, "1m", bounds.last, crypto=True) - pd.Timedelta(minutes=2)
     store = open_store(settings)
     assert store.bounds(DatasetKey("synthetic", "1m", "DOGE/USDT")) == bounds
+
+
+def test_a_users_file_is_counted_when_it_is_read(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", max_bars_per_request=1_000)
+    stamps = pd.date_range("2024-01-01", periods=2_000, freq="min", tz=UTC)
+    frame = pd.DataFrame(
+        {"timestamp": stamps, "open": 1.0, "high": 2.0, "low": 0.5, "close": 1.5, "volume": 10.0}
+    )
+    path = tmp_path / "bars.csv"
+    frame.to_csv(path, index=False)
+    request = plan_backtest(
+        settings, strategy="sma_cross", symbol="BTC/USDT", source="file", path=path, timeframe="1m"
+    )
+    with pytest.raises(InvalidRequestError, match=r"the file holds 2,000 bars .*\(max_bars_per_request\)"):
+        run_backtest_request(settings, request)
+    assert not settings.market_dir.exists()

@@ -431,8 +431,7 @@ class JobQueue:
         """Workers holding more memory than they declared (plus the margin) fail with the reason."""
         for run in list(self._running.values()):
             if run.over_memory(memory_ceiling_gb(run.demand, self.memory_margin_gb)):
-                log.warning("job %s stopped: %.2f GB used, %.2f GB declared", run.job_id,
-                            run.memory_used_gb, run.demand.ram_gb)  # fmt: skip
+                log.warning("job %s stopped for its memory: %s GB used", run.job_id, run.memory_used_gb)
                 self._finish(run)
 
     def _poll_cancel_requests(self) -> None:

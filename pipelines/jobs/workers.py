@@ -133,14 +133,8 @@ class WorkerRun:
         if self.cancelled:
             return "cancelled", None, "cancelled by request"
         if self.memory_used_gb is not None:
-            return (
-                "failed",
-                None,
-                (
-                    f"the job exceeded its declared memory of {_gb(self.demand.ram_gb)} "
-                    f"(used {_gb(self.memory_used_gb)}) and was stopped"
-                ),
-            )
+            declared, used = _gb(self.demand.ram_gb), _gb(self.memory_used_gb)
+            return "failed", None, f"the job exceeded its declared memory of {declared} (used {used})"
         if self.outcome is not None and self.outcome[0] == "done":
             self.progress, self.dirty = 100.0, True
             result: dict[str, Any] | None = self.outcome[1]

@@ -183,7 +183,8 @@ def test_health_keeps_answering_while_a_maximal_backtest_runs(tmp_path: Path) ->
     """A backtest at the bar limit (bars ingested on demand) runs off the event loop: /health answers
     fast all along. The limit is lowered so the test stays quick; the code path is the same."""
     limit = 300_000
-    settings = served_settings(tmp_path / "home", max_bars_per_request=limit)
+    unlimited = {"free": None, "pro": None, "enterprise": None}  # the probes are anonymous
+    settings = served_settings(tmp_path / "home", max_bars_per_request=limit, rate_limits=unlimited)
     days = (limit - 400) // 1440  # 1m crypto bars, with room for the warm-up
     start = dt.date(2025, 6, 1) - dt.timedelta(days=days)
     span = {"start_date": str(start), "end_date": "2025-06-01"}

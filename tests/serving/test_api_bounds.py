@@ -69,6 +69,8 @@ def _raw(body: dict[str, Any]) -> bytes:
          "strategies": [SMA]}, "INVALID_REQUEST", "max_bars_per_request"),
         (RUN, {"symbol": "AAPL", "strategy": "sma_cross", "params": "SOMEWHAT_DEEP"}, "VALIDATION_ERROR",
          "params nests deeper than 8 levels"),
+        (RUN, {"symbol": "AAPL", "strategy": "sma_cross", "params": {"x": [0] * 1001}}, "VALIDATION_ERROR",
+         "params holds more than 1000 values"),
         ("/api/v1/backtest/compare", {"symbol": "AAPL", "strategies": [{"strategy": "sma_cross",
          "params": {"fast": "SOMEWHAT_DEEP"}}]}, "VALIDATION_ERROR", "params nests deeper than 8 levels"),
         (WALK, {"symbol": "SOL/USDT", "model_type": "simple", "timeframe": "1h", "start_date": "2024-01-01",

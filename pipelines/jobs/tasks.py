@@ -135,7 +135,7 @@ def _validate_backtest(params: dict[str, Any], settings: Settings) -> dict[str, 
     "backtest",
     cpu_cores=0.5,
     ram_gb=0.5,
-    estimate_ram=_bars_ram(0.5, 1.2),
+    estimate_ram=_bars_ram(0.5, 1.5),
     validate=_validate_backtest,
     describe=lambda p: f"Running backtest for {p.get('symbol')}...",
 )
@@ -197,7 +197,7 @@ def _validate_walk_forward(params: dict[str, Any], settings: Settings) -> dict[s
     "walk_forward",
     cpu_cores=1.0,
     ram_gb=2.0,
-    estimate_ram=_bars_ram(1.0, 1.5),
+    estimate_ram=_bars_ram(1.0, 2.0),
     validate=_validate_walk_forward,
     describe=lambda p: f"Walk-forward analysis of {p.get('model_type')} on {p.get('symbol')}...",
 )

@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     login_backoff_seconds: float = Field(default=30.0, gt=0)
     login_backoff_max_seconds: float = Field(default=3600.0, gt=0)
 
+    # Request limits, checked before a request fetches, stores or computes anything. Bars are counted
+    # from the timeframe and the date range (an upper bound: stocks trade in sessions, crypto 24/7).
+    max_bars_per_request: int = Field(default=1_000_000, ge=1_000)
+    max_walk_forward_folds: int = Field(default=500, ge=1)
+    max_symbols_per_request: int = Field(default=100, ge=1)  # a prediction batch: one row each
+    max_response_points: int = Field(default=5_000, ge=10)  # equity curves and trades in an answer
+
     @field_validator("home", mode="before")
     @classmethod
     def _expand_home(cls, value: Any) -> Any:

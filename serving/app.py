@@ -26,6 +26,7 @@ from serving.context import Principal, principal_of
 from serving.controllers import ROUTE_HANDLERS
 from serving.controllers.datasets import dataset_router
 from serving.errors import exception_handlers
+from serving.jsondepth import refuse_deep_json
 from serving.middleware import ApiMiddleware, before_send
 from serving.services import Services, ServicesDep
 from serving.startup import open_services
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> Litestar:
             "principal": Provide(_principal, sync_to_thread=False),
         },
         middleware=[ApiMiddleware],
+        before_request=refuse_deep_json,
         before_send=[before_send],
         exception_handlers=exception_handlers,
         cors_config=CORSConfig(

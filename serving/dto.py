@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 __all__ = [
+    "MAX_PAGE",
     "ApiKeyCreate",
     "BacktestRun",
     "BatchPredict",
@@ -26,10 +27,39 @@ __all__ = [
     "job_params",
 ]
 
+# The highest page number a list route accepts: beyond it the offset outgrows a 64-bit SQL integer.
+MAX_PAGE = 1_000_000
+
 Symbol = Annotated[str, msgspec.Meta(min_length=1, max_length=40, examples=["AAPL", "BTC/USDT"])]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100, examples=["lgbm_aapl"])]
 Date = Annotated[str, msgspec.Meta(min_length=4, max_length=40, examples=["2023-01-01"])]
 Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+
+
+# Free-form objects (strategy ``params``, model ``parameters``) hold at most this much: hyperparameters
+# are a flat object or a shallow one, and deeper JSON would only make the server recurse.
+MAX_FREE_FORM_DEPTH = 8
+MAX_FREE_FORM_ITEMS = 1_000
+
+
+def _check_free_form(field: str, value: Any) -> None:
+    """A ValueError naming ``field`` when ``value`` nests deeper or holds more than the limits above
+    (walked without recursion, so any depth is safe to check)."""
+    if value is None:
+        return
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    items = 0
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for child in children:
+            items += 1
+            if items > MAX_FREE_FORM_ITEMS:
+                raise ValueError(f"{field} holds more than {MAX_FREE_FORM_ITEMS} values")
+            if isinstance(child, dict | list):
+                if depth + 1 > MAX_FREE_FORM_DEPTH:
+                    raise ValueError(f"{field} nests deeper than {MAX_FREE_FORM_DEPTH} levels")
+                stack.append((child, depth + 1))
 
 
 class _Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -81,6 +111,9 @@ class Train(_Body, kw_only=True):
     horizon: int = 1
     feature_set: str = "default"
     run_async: bool = msgspec.field(default=False, name="async")
+
+    def __post_init__(self) -> None:
+        _check_free_form("parameters", self.parameters)
 
 
 class FeatureRequest(_Body, kw_only=True):
@@ -153,11 +186,17 @@ class BacktestRun(_Trading, kw_only=True):
     dataset_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None  # bars of an ohlcv upload
     run_async: bool = msgspec.field(default=False, name="async")
 
+    def __post_init__(self) -> None:
+        _check_free_form("params", self.params)
+
 
 class StrategySpec(_Body, kw_only=True):
     strategy: str
     params: dict[str, Any] | None = None
     label: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_free_form("params", self.params)
 
 
 class Compare(_Trading, kw_only=True):
@@ -183,6 +222,9 @@ class WalkForward(_Trading, kw_only=True):
     threshold: Annotated[float, msgspec.Meta(ge=0, lt=1)] = 0.2
     dataset_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None  # bars of an ohlcv upload
     run_async: bool = msgspec.field(default=False, name="async")
+
+    def __post_init__(self) -> None:
+        _check_free_form("parameters", self.parameters)
 
 
 class WebhookCreate(_Body, kw_only=True):

@@ -128,7 +128,7 @@ def api_backtest(
             **trading_fields(trading),
         )
         result = run_backtest_request(settings, request)
-    body = result.as_dict()
+    body = result.as_dict(settings.max_response_points)
     return {
         "model_name": model_name,
         "strategy": name,
@@ -254,7 +254,7 @@ def api_walk_forward(
         "test_window": request.test_window,
         "mode": request.mode,
         "num_folds": len(result.folds),
-        **result.as_dict(),
+        **result.as_dict(settings.max_response_points),
         "status": "success",
     }
 

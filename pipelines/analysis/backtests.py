@@ -16,11 +16,12 @@ from pipelines.backtest import (
     validate_strategy_params,
 )
 from pipelines.backtest.runner import run_strategy_from
+from pipelines.data.limits import request_span
 from pipelines.data.providers import normalize_source
 from pipelines.data.service import ensure_bars
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
-from pipelines.data.timeutil import parse_time, utc_now
+from pipelines.data.timeutil import EARLIEST_YEAR
 from pipelines.errors import InvalidRequestError
 from pipelines.settings import Settings
 
@@ -71,7 +72,8 @@ def plan_backtest(
     stop_loss: float | None = None,
     take_profit: float | None = None,
 ) -> BacktestRequest:
-    """Everything checked before any data is read: strategy and params, symbol, dates, costs."""
+    """Everything checked before any data is read: strategy and params, symbol, dates, costs, and
+    the bars the range holds against ``max_bars_per_request``."""
     checked = validate_strategy_params(strategy, params)
     sym = parse_symbol(symbol)
     tf = parse_timeframe(timeframe)
@@ -80,11 +82,17 @@ def plan_backtest(
         raise InvalidRequestError("source 'file' needs --path to a CSV or Parquet file")
     if path is not None and not Path(path).is_file():
         raise InvalidRequestError(f"cannot read {path}: no such file")
-    default_start = "1970-01-02" if src == "file" else settings.history_start
-    start_ts = parse_time(start if start is not None else default_start, name="start")
-    end_ts = parse_time(end, name="end") if end is not None else utc_now()
-    if start_ts >= end_ts:
-        raise InvalidRequestError(f"start {start_ts.date()} must be before end {end_ts.date()}")
+    # A user's file is bounded by its size; its rows are counted when it is read (ensure_bars).
+    start_ts, end_ts = request_span(
+        settings,
+        start,
+        end,
+        default_start="1970-01-02" if src == "file" else settings.history_start,
+        timeframe=tf,
+        crypto=sym.is_crypto,
+        extra=WARMUP_BARS,
+        bounded=src != "file",
+    )
     config = BacktestConfig(
         initial_capital=initial_capital,
         commission=commission,
@@ -124,7 +132,8 @@ def warmup_start(start: pd.Timestamp, timeframe: str, *, crypto: bool) -> pd.Tim
     tf = parse_timeframe(timeframe)
     per_day = tf.bars_per_year(crypto=crypto) / (365.0 if crypto else 252.0)
     days = WARMUP_BARS / max(per_day, 1e-9) * (1.0 if crypto else 7 / 5 * 1.1)
-    return start - pd.Timedelta(days=max(days, 1.0))
+    earliest = pd.Timestamp(year=EARLIEST_YEAR, month=1, day=1, tz="UTC")  # no market data before it
+    return max(start - pd.Timedelta(days=max(days, 1.0)), earliest)
 
 
 def run_backtest_request(settings: Settings, request: BacktestRequest, context: Any = None) -> BacktestResult:

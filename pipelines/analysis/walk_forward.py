@@ -10,13 +10,14 @@ import pandas as pd
 
 from pipelines.analysis.backtests import plan_backtest
 from pipelines.backtest import BacktestConfig, WalkForwardResult, walk_forward
+from pipelines.data.limits import estimate_bars
 from pipelines.data.service import ensure_bars
 from pipelines.errors import InvalidRequestError
 from pipelines.models.base import ModelKind
 from pipelines.models.params import validate_params
 from pipelines.settings import Settings
 
-__all__ = ["WalkForwardRequest", "plan_walk_forward", "run_walk_forward"]
+__all__ = ["WalkForwardRequest", "check_folds", "plan_walk_forward", "run_walk_forward"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ def plan_walk_forward(
     if not 0.0 <= threshold < 1.0:
         raise InvalidRequestError("threshold must be in [0, 1)")
     base = plan_backtest(settings, strategy="buy_and_hold", symbol=symbol, **backtest)
+    if base.source != "file":  # a user's file is counted when it is read
+        bars = estimate_bars(base.timeframe, base.start, base.end, crypto=base.config.crypto)
+        check_folds(settings, bars, train_window, test_window)
     return WalkForwardRequest(
         kind.value,
         checked,
@@ -82,6 +86,21 @@ def plan_walk_forward(
     )
 
 
+def check_folds(settings: Settings, bars: int, train_window: int, test_window: int) -> int:
+    """The folds ``bars`` bars give (rolling or expanding alike); an InvalidRequestError naming
+    ``max_walk_forward_folds`` and how to fit it when they are more than the limit."""
+    folds = max(0, bars - train_window) // max(1, test_window)
+    limit = settings.max_walk_forward_folds
+    if folds > limit:
+        wider = -(-(bars - train_window) // limit)
+        raise InvalidRequestError(
+            f"train_window {train_window} and test_window {test_window} over about {bars:,} bars give "
+            f"{folds:,} folds, over the limit of {limit:,} walk-forward folds (max_walk_forward_folds); "
+            f"use a test_window of at least {wider}, a shorter range or a coarser timeframe"
+        )
+    return folds
+
+
 def run_walk_forward(settings: Settings, request: WalkForwardRequest) -> WalkForwardResult:
     bars = ensure_bars(
         settings,
@@ -92,6 +111,7 @@ def run_walk_forward(settings: Settings, request: WalkForwardRequest) -> WalkFor
         end=request.end,
         path=request.path,
     )
+    check_folds(settings, len(bars), request.train_window, request.test_window)
     if len(bars) < request.train_window + request.test_window:
         raise InvalidRequestError(
             f"{len(bars)} bars of {request.symbol} cannot hold one fold of {request.train_window} training "

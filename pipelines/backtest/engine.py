@@ -17,6 +17,7 @@ import pandas as pd
 from pipelines.backtest import _fast
 from pipelines.backtest import _kernel as k
 from pipelines.backtest.config import BacktestConfig
+from pipelines.backtest.curves import curve_points
 from pipelines.backtest.metrics import compute_metrics, held_bars
 from pipelines.errors import InvalidRequestError
 from pipelines.features.inputs import BarData, utc_nanos
@@ -54,6 +55,14 @@ class Trades:
     @property
     def exit_reasons(self) -> list[str]:
         return [EXIT_REASONS[int(r)] for r in self.column(k.T_REASON)]
+
+    def shown(self, max_trades: int | None) -> dict[str, Any]:
+        """``trades`` as records, the first ``max_trades`` of them (None: all), with their count."""
+        kept = self if max_trades is None or len(self) <= max_trades else self.head(max_trades)
+        return {"trades": kept.to_records(), "trades_total": len(self), "trades_truncated": kept is not self}
+
+    def head(self, count: int) -> Trades:
+        return Trades(self.matrix[:count], self.timestamps_ns)
 
     def to_records(self) -> list[dict[str, Any]]:
         """JSON-safe dicts: times as ISO strings, durations in bars and seconds."""
@@ -112,16 +121,16 @@ class BacktestResult:
     def equity_series(self) -> pd.Series:
         return pd.Series(self.equity, index=self.timestamps, name="equity")
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-safe: ``equity_curve`` as [[ISO timestamp, equity], ...], trades as records."""
-        iso = self.timestamps.map(lambda t: t.isoformat())
+    def as_dict(self, max_points: int | None = None) -> dict[str, Any]:
+        """JSON-safe: ``equity_curve`` as [[ISO timestamp, equity], ...], trades as records; with
+        ``max_points`` the curve is downsampled and the trades cut to that many (``curves``)."""
         return {
             "config": self.config.as_dict(),
             "metrics": dict(self.metrics),
             "final_equity": self.final_equity,
             "num_bars": self.num_bars,
-            "equity_curve": [[t, float(e)] for t, e in zip(iso, self.equity, strict=True)],
-            "trades": self.trades.to_records(),
+            **curve_points(self.timestamps_ns, self.equity, max_points),
+            **self.trades.shown(max_points),
         }
 
 

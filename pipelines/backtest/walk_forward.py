@@ -23,6 +23,7 @@ import pandas as pd
 
 from pipelines.backtest import _kernel as k
 from pipelines.backtest.config import BacktestConfig
+from pipelines.backtest.curves import curve_points
 from pipelines.backtest.engine import BacktestResult, Trades, run_backtest
 from pipelines.backtest.metrics import compute_metrics
 from pipelines.backtest.strategies.ml import signal_targets
@@ -82,14 +83,14 @@ class WalkForwardResult:
     def final_equity(self) -> float:
         return float(self.equity[-1])
 
-    def as_dict(self) -> dict[str, Any]:
-        iso = pd.to_datetime(self.timestamps_ns, utc=True).map(lambda t: t.isoformat())
+    def as_dict(self, max_points: int | None = None) -> dict[str, Any]:
+        """JSON-safe; with ``max_points`` the curve is downsampled and the trades cut to that many."""
         return {
             "folds": [f.as_dict(self.bar_timestamps) for f in self.folds],
             "metrics": dict(self.metrics),
             "final_equity": self.final_equity,
-            "equity_curve": [[t, float(e)] for t, e in zip(iso, self.equity, strict=True)],
-            "trades": self.trades.to_records(),
+            **curve_points(self.timestamps_ns, self.equity, max_points),
+            **self.trades.shown(max_points),
         }
 
 

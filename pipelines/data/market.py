@@ -22,11 +22,12 @@ import numpy as np
 import pandas as pd
 
 from pipelines.data.ingest import ingest, open_store, plan_ingest
+from pipelines.data.limits import latest_start
 from pipelines.data.providers import Provider, get_provider, normalize_source
 from pipelines.data.store import DatasetBounds, DatasetKey, ParquetStore
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import TIMEFRAMES, Timeframe, parse_timeframe
-from pipelines.data.timeutil import utc_now
+from pipelines.data.timeutil import parse_time, utc_now
 from pipelines.errors import DataNotFoundError, InvalidRequestError, ProviderError, TradeforgeError
 from pipelines.settings import Settings
 
@@ -111,9 +112,10 @@ def ensure_stored(
 ) -> DatasetBounds:
     """The bounds of the stored dataset of ``symbol`` at ``timeframe`` from its configured source.
 
-    When nothing is stored it is ingested first, from ``start`` (default ``settings.history_start``)
-    to now. A malformed symbol raises InvalidSymbolError; one the provider does not know, the
-    provider's UnknownSymbolError; a provider failure, its ProviderError.
+    When nothing is stored it is ingested first, from ``start`` (default ``settings.history_start``,
+    moved later when the range would hold more than ``max_bars_per_request`` bars) to now. A malformed
+    symbol raises InvalidSymbolError; one the provider does not know, the provider's
+    UnknownSymbolError; a provider failure, its ProviderError.
     """
     sym = symbol if isinstance(symbol, Symbol) else parse_symbol(symbol)
     tf = parse_timeframe(timeframe)
@@ -123,13 +125,10 @@ def ensure_stored(
     bounds = store.bounds(key)
     if bounds is not None:
         return bounds
-    plan = plan_ingest(
-        settings,
-        source=source,
-        symbols=[sym.name],
-        timeframe=tf.name,
-        start=start if start is not None else settings.history_start,
-    )
+    now = utc_now()
+    first = parse_time(start if start is not None else settings.history_start, name="history_start")
+    first = max(first, latest_start(settings, tf, now, crypto=sym.is_crypto))
+    plan = plan_ingest(settings, source=source, symbols=[sym.name], timeframe=tf.name, start=first, end=now)
     recording = _Recording(provider or get_provider(source, settings))
     report = ingest(settings, plan, provider=recording)
     if report.failed:

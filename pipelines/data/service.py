@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.data.limits import check_bar_count
 from pipelines.data.providers import normalize_source
 from pipelines.data.quality import QualityReport, check_bars
 from pipelines.data.store import DatasetKey, ParquetStore
@@ -106,6 +107,7 @@ def ensure_bars(
         bars = provider.fetch(plan.symbols[0], plan.timeframe, plan.start, plan.end)
         if bars.empty:
             raise DataNotFoundError(f"{plan.path} has no bars between {start.date()} and {end.date()}")
+        check_bar_count(settings, len(bars), "the file")
         return bars
     report = ingest(settings, plan)
     if report.failed:

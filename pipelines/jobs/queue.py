@@ -4,7 +4,9 @@ Jobs live in the app database (``pipelines.db.job_models.Job``); the queue's sch
 queued jobs strictly first-in first-out when the resources they declare fit what is free (a large job
 at the head is not overtaken, so it cannot starve), and runs each in its own spawned worker process,
 never on the caller's thread or event loop. Workers report progress over a pipe; the scheduler writes
-it to the database at most every ``progress_interval`` seconds per job and publishes events.
+it to the database at most every ``progress_interval`` seconds per job and publishes events. A worker
+whose resident memory grows past what its job declared (plus a margin) is killed and the job failed
+with the reason.
 
 Durability: the database is the queue. On ``start()`` jobs left ``running`` by a previous process
 are failed (``RESTART_REASON``) and queued jobs run in their order. One queue (one process) schedules
@@ -48,7 +50,14 @@ from pipelines.jobs.records import (
     save_reasons,
 )
 from pipelines.jobs.registry import TaskRegistry
-from pipelines.jobs.resources import Demand, Free, PsutilProbe, ResourceProbe, insufficiency
+from pipelines.jobs.resources import (
+    Demand,
+    Free,
+    PsutilProbe,
+    ResourceProbe,
+    insufficiency,
+    memory_ceiling_gb,
+)
 from pipelines.jobs.resources import too_large_for_machine as _too_large
 from pipelines.jobs.views import queue_snapshot, resource_view
 from pipelines.jobs.workers import WorkerRun
@@ -72,7 +81,11 @@ class JobQueue:
         probe: ResourceProbe | None = None,
         progress_interval: float = 0.2,
         poll_interval: float = 0.5,
+        memory_margin_gb: float = 0.5,
+        memory_interval: float = 0.2,
     ) -> None:
+        """``memory_margin_gb``: how far past its declared RAM a worker may grow before it is stopped
+        (``memory_ceiling_gb``); its memory is read every ``memory_interval`` seconds."""
         if max_workers is not None and max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self.settings = settings
@@ -82,6 +95,8 @@ class JobQueue:
         self.probe: ResourceProbe = probe or PsutilProbe()
         self.progress_interval = progress_interval
         self.poll_interval = poll_interval
+        self.memory_margin_gb = memory_margin_gb
+        self.memory_interval = memory_interval
         self.events = EventBus()
         self._context = multiprocessing.get_context("spawn")
         self._lock = threading.RLock()
@@ -268,17 +283,20 @@ class JobQueue:
             self._completed(job_id, kind, owner, "failed", None, RESTART_REASON)
 
     def _loop(self) -> None:
-        next_poll = 0.0
+        next_poll = next_memory = 0.0
         while True:
             with self._lock:
                 if self._closing:
                     return
                 now = time.monotonic()
+                if now >= next_memory:
+                    self._stop_overgrown()
+                    next_memory = now + self.memory_interval
                 if now >= next_poll:
                     self._poll_cancel_requests()
                     self._admit()
                     next_poll = now + self.poll_interval
-                timeout = next_poll - now
+                timeout = min(next_poll, next_memory) - now if self._running else next_poll - now
                 for run in self._running.values():
                     if run.dirty:
                         due = run.last_flush + self.progress_interval - now
@@ -408,6 +426,13 @@ class JobQueue:
             data["error"] = error
         self.events.publish("task_completed", data, owner)
         self._changed.notify_all()
+
+    def _stop_overgrown(self) -> None:
+        """Workers holding more memory than they declared (plus the margin) fail with the reason."""
+        for run in list(self._running.values()):
+            if run.over_memory(memory_ceiling_gb(run.demand, self.memory_margin_gb)):
+                log.warning("job %s stopped for its memory: %s GB used", run.job_id, run.memory_used_gb)
+                self._finish(run)
 
     def _poll_cancel_requests(self) -> None:
         """Cancellation asked for through the database (by another process) reaches our workers."""

@@ -14,7 +14,16 @@ from typing import Protocol
 
 import psutil
 
-__all__ = ["Demand", "Free", "PsutilProbe", "ResourceProbe", "insufficiency", "too_large_for_machine"]
+__all__ = [
+    "Demand",
+    "Free",
+    "PsutilProbe",
+    "ResourceProbe",
+    "insufficiency",
+    "memory_ceiling_gb",
+    "process_rss_gb",
+    "too_large_for_machine",
+]
 
 _GB = 1024**3
 _EPSILON = 1e-9
@@ -89,3 +98,27 @@ def too_large_for_machine(probe: ResourceProbe, kind: str, demand: Demand) -> st
     if demand.ram_gb > ram + _EPSILON:
         return f"a {kind} job needs {demand.ram_gb:.1f} GB of RAM; this machine has {ram:.1f} GB in all"
     return None
+
+
+def memory_ceiling_gb(demand: Demand, margin_gb: float) -> float:
+    """The resident memory above which a job's worker is stopped: what the job declared plus a margin
+    (``margin_gb``, or a quarter of the declaration when that is more) for the interpreter, its
+    libraries and short peaks."""
+    return demand.ram_gb + max(margin_gb, 0.25 * demand.ram_gb)
+
+
+def process_rss_gb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (GB); 0 when it is gone. Resident, not
+    virtual: numpy, torch and their allocators reserve address space they never touch."""
+    try:
+        root = psutil.Process(pid)
+        family = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0
+    for proc in family:
+        try:
+            total += proc.memory_info().rss
+        except psutil.Error:  # exited meanwhile
+            continue
+    return total / _GB

@@ -63,6 +63,37 @@ def _text(params: dict[str, Any], name: str, *, required: bool = True) -> str | 
     return value
 
 
+_LIBRARIES_GB = 0.4  # a worker's interpreter with pandas, numpy, numba and pyarrow loaded
+
+
+def _bars_ram(floor_gb: float, kb_per_bar: float) -> Callable[[dict[str, Any]], float]:
+    """A RAM estimate growing with the bars a job reads: its ``start_date``/``end_date`` at its
+    ``timeframe`` (the backtest validators write the planned dates in; without both dates the floor);
+    bars of an upload add nothing here (the upload's size bounds them)."""
+
+    def estimate(params: dict[str, Any]) -> float:
+        from pipelines.data.limits import estimate_bars
+        from pipelines.data.symbols import parse_symbol
+        from pipelines.data.timeutil import parse_time
+
+        if params.get("dataset_id") or not params.get("start_date") or not params.get("end_date"):
+            return floor_gb
+        bars = estimate_bars(
+            str(params.get("timeframe") or "1d"),
+            parse_time(params["start_date"]),
+            parse_time(params["end_date"]),
+            crypto=parse_symbol(str(params["symbol"])).is_crypto,
+        )
+        return max(floor_gb, _LIBRARIES_GB + bars * kb_per_bar / 1024**2)
+
+    return estimate
+
+
+def _with_span(params: dict[str, Any], request: Any) -> dict[str, Any]:
+    """The job's parameters with the planned dates, so the job reads what was checked at submission."""
+    return {**params, "start_date": request.start.isoformat(), "end_date": request.end.isoformat()}
+
+
 def _require_model(settings: Settings, name: str) -> None:
     from pipelines.models.tracking import open_tracker
 
@@ -81,7 +112,7 @@ def _validate_backtest(params: dict[str, Any], settings: Settings) -> dict[str, 
         lambda: strategy_of(params.get("model_name"), params.get("strategy"), params.get("params"))
     )
     with stored_bars(settings, params.get("dataset_id"), params.get("source")) as (source, path):
-        _checked(
+        request = _checked(
             lambda: plan_backtest(
                 settings,
                 strategy=name,
@@ -97,13 +128,14 @@ def _validate_backtest(params: dict[str, Any], settings: Settings) -> dict[str, 
         )
     if name == "ml_predictive":
         _require_model(settings, str(checked["model_name"]))
-    return params
+    return params if params.get("dataset_id") else _with_span(params, request)
 
 
 @register_task(
     "backtest",
     cpu_cores=0.5,
     ram_gb=0.5,
+    estimate_ram=_bars_ram(0.5, 1.5),
     validate=_validate_backtest,
     describe=lambda p: f"Running backtest for {p.get('symbol')}...",
 )
@@ -140,7 +172,7 @@ def _validate_walk_forward(params: dict[str, Any], settings: Settings) -> dict[s
         normalized["model_type"] = kind
         normalized["timeframe"] = params.get("timeframe") or timeframe
     with stored_bars(settings, normalized.get("dataset_id"), normalized.get("source")) as (source, path):
-        _checked(
+        request = _checked(
             lambda: plan_walk_forward(
                 settings,
                 model_type=normalized["model_type"],
@@ -158,13 +190,14 @@ def _validate_walk_forward(params: dict[str, Any], settings: Settings) -> dict[s
                 **trading_fields(normalized),
             )
         )
-    return normalized
+    return normalized if normalized.get("dataset_id") else _with_span(normalized, request)
 
 
 @register_task(
     "walk_forward",
     cpu_cores=1.0,
     ram_gb=2.0,
+    estimate_ram=_bars_ram(1.0, 2.0),
     validate=_validate_walk_forward,
     describe=lambda p: f"Walk-forward analysis of {p.get('model_type')} on {p.get('symbol')}...",
 )
@@ -228,6 +261,7 @@ def _validate_training(params: dict[str, Any], settings: Settings) -> dict[str, 
     "training",
     cpu_cores=1.0,
     ram_gb=2.0,
+    estimate_ram=_bars_ram(1.0, 2.0),
     validate=_validate_training,
     describe=lambda p: f"Training {p.get('model_type')} model {p.get('model_name')} on {p.get('symbol')}...",
 )
@@ -265,7 +299,8 @@ def _validate_batch(params: dict[str, Any], settings: Settings) -> dict[str, Any
     symbols = params.get("symbols")
     if not isinstance(symbols, list):
         raise InvalidRequestError("symbols must be a list of symbols")
-    normalized = dict(params, symbols=_checked(lambda: validate_symbols(symbols)))
+    limit = settings.max_symbols_per_request
+    normalized = dict(params, symbols=_checked(lambda: validate_symbols(symbols, limit)))
     if params.get("timeframe") is not None:
         normalized["timeframe"] = parse_timeframe(str(params["timeframe"])).name
     _require_model(settings, model_name)

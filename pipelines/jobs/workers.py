@@ -15,7 +15,7 @@ from multiprocessing.context import SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from pipelines.jobs.resources import Demand
+from pipelines.jobs.resources import Demand, process_rss_gb
 from pipelines.jobs.worker import run_job
 from pipelines.settings import Settings
 
@@ -39,6 +39,7 @@ class WorkerRun:
     eof: bool = False
     outcome: tuple[str, Any] | None = None
     cancelled: bool = False
+    memory_used_gb: float | None = None  # set when stopped for using more memory than declared
 
     @classmethod
     def start(
@@ -97,6 +98,18 @@ class WorkerRun:
         self._end_process()
         self.read()
 
+    def over_memory(self, ceiling_gb: float) -> bool:
+        """Whether the worker (with its children) holds more than ``ceiling_gb``; if so it is killed at
+        once (memory can grow by gigabytes in the grace a SIGTERM gets) and the job fails with why."""
+        used = process_rss_gb(self.process.pid) if self.process.pid is not None else 0.0
+        if used <= ceiling_gb:
+            return False
+        self.memory_used_gb = used
+        self.process.kill()
+        self.process.join(TERMINATE_GRACE_SECONDS)
+        self.read()
+        return True
+
     def abandon(self) -> None:
         """The scheduler is shutting down: end the worker and close its pipe, recording nothing (the
         job stays ``running`` in the database, and the next start fails it with the reason)."""
@@ -119,6 +132,9 @@ class WorkerRun:
         self.conn.close()
         if self.cancelled:
             return "cancelled", None, "cancelled by request"
+        if self.memory_used_gb is not None:
+            declared, used = _gb(self.demand.ram_gb), _gb(self.memory_used_gb)
+            return "failed", None, f"the job exceeded its declared memory of {declared} (used {used})"
         if self.outcome is not None and self.outcome[0] == "done":
             self.progress, self.dirty = 100.0, True
             result: dict[str, Any] | None = self.outcome[1]
@@ -126,3 +142,7 @@ class WorkerRun:
         if self.outcome is not None:
             return "failed", None, str(self.outcome[1])
         return "failed", None, f"the worker process exited unexpectedly (exit code {self.process.exitcode})"
+
+
+def _gb(value: float) -> str:
+    return f"{round(value, 2):g} GB"

@@ -107,7 +107,7 @@ def plan_training(
     selection_metric: str = "val_ic",
 ) -> TrainRequest:
     """Validate a training request completely before anything is fetched, trained or registered."""
-    from pipelines.data.timeutil import parse_time, utc_now
+    from pipelines.data.limits import request_span
 
     try:
         kind = ModelKind(model_type)
@@ -128,10 +128,15 @@ def plan_training(
     get_feature_set(feature_set)
     if selection_metric not in SELECTION_METRICS:
         raise InvalidRequestError(f"selection_metric must be one of {', '.join(SELECTION_METRICS)}")
-    start_ts = parse_time(start if start is not None else settings.history_start, name="start")
-    end_ts = parse_time(end, name="end") if end is not None else utc_now()
-    if start_ts >= end_ts:
-        raise InvalidRequestError(f"start {start_ts.date()} must be before end {end_ts.date()}")
+    start_ts, end_ts = request_span(
+        settings,
+        start,
+        end,
+        default_start=settings.history_start,
+        timeframe=tf,
+        crypto=sym.is_crypto,
+        bounded=src != "file",
+    )
     device = "auto" if gpu_enabled is None else ("cuda" if gpu_enabled else "cpu")
     return TrainRequest(
         kind,

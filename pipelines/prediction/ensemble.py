@@ -34,10 +34,11 @@ def _names(values: object, what: str, limit: int) -> list[str]:
     return list(values)
 
 
-def validate_symbols(symbols: Sequence[str]) -> list[str]:
-    """The batch's symbols: 1 to 100 strings, none repeated (``BTC_USDT`` repeats ``BTC/USDT``).
-    A malformed symbol is not rejected here: the batch reports it as that symbol's error."""
-    names = _names(symbols, "symbols", MAX_BATCH_SYMBOLS)
+def validate_symbols(symbols: Sequence[str], limit: int = MAX_BATCH_SYMBOLS) -> list[str]:
+    """The batch's symbols: 1 to ``limit`` strings (``max_symbols_per_request``), none repeated
+    (``BTC_USDT`` repeats ``BTC/USDT``). A malformed symbol is not rejected here: the batch reports it
+    as that symbol's error."""
+    names = _names(symbols, "symbols", limit)
     seen: dict[str, str] = {}
     repeated: list[str] = []
     for raw in names:

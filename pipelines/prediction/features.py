@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from pipelines.data.limits import latest_start
 from pipelines.data.market import ensure_stored, iso_utc, source_for
 from pipelines.data.store import DatasetKey, ParquetStore
 from pipelines.data.symbols import Symbol, parse_symbol
@@ -206,12 +207,16 @@ class FeatureCache:
             return lock
 
     def _bars(self, dataset: DatasetKey, last_ns: int) -> BarData:
-        """The dataset's bars from ``history_start`` up to the stored bar ``last_ns``."""
+        """The dataset's bars from ``history_start`` up to the stored bar ``last_ns``, at most
+        ``max_bars_per_request`` of them (the latest)."""
         with self._lock:
             entry = self._held.get(dataset)
         if entry is not None and len(entry[0]) and int(entry[0].ts_ns[-1]) == last_ns:
             return entry[0].fresh()
         start = parse_time(self.settings.history_start, name="history_start")
+        last = pd.Timestamp(last_ns, tz="UTC")
+        crypto = parse_symbol(dataset.symbol).is_crypto
+        start = max(start, latest_start(self.settings, dataset.timeframe, last, crypto=crypto))
         frame = self.store.read(dataset, start)
         if frame.empty:
             raise DataNotFoundError(

@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pipelines.datasets import check_upload
 from pipelines.settings import Settings
 from serving.context import PrincipalDep
+from serving.dto import MAX_PAGE
 from serving.schemas import datasets as d
 from serving.schemas import doc
 from serving.services import ServicesDep
@@ -73,7 +74,7 @@ class DatasetController(Controller):
         self,
         services: ServicesDep,
         principal: PrincipalDep,
-        page: int = Parameter(default=1, ge=1),
+        page: int = Parameter(default=1, ge=1, le=MAX_PAGE),
         limit: int = Parameter(default=10, ge=1, le=100),
         sort_by: str = Parameter(default="created_at", description="name, created_at or size"),
         order: str = Parameter(default="desc", description="asc or desc"),

@@ -13,7 +13,7 @@ from pipelines.models.catalog import query_models
 from pipelines.models.requests import api_train, describe_model, summary_row
 from serving.context import PrincipalDep
 from serving.controllers.jobs import submit_job
-from serving.dto import job_params
+from serving.dto import MAX_PAGE, job_params
 from serving.errors import ApiError
 from serving.schemas import admin as a
 from serving.schemas import admin_examples as ex
@@ -42,7 +42,7 @@ class ModelController(Controller):
             default=None, description="machine_learning, deep_learning, ensemble"
         ),
         status: str | None = Parameter(default=None, description="active, training, deprecated"),
-        page: int = Parameter(default=1, ge=1),
+        page: int = Parameter(default=1, ge=1, le=MAX_PAGE),
         limit: int = Parameter(default=20, ge=1, le=500),
     ) -> dict[str, Any]:
         summaries = services.predictions.catalog.summaries()

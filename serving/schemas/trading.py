@@ -251,7 +251,19 @@ class Trade(Shape):
 EquityPoint = tuple[str, float]  # [ISO timestamp, equity]
 
 
-class Backtest(Shape):
+class CurveInfo(Shape, kw_only=True):
+    """How a per-bar answer was cut to ``max_response_points``: the curve keeps each bucket's low and
+    high, its first and last points and its deepest drawdown; trades are the first ones."""
+
+    equity_curve_points: int
+    equity_curve_total_points: int
+    equity_curve_downsampled: bool
+    equity_curve_method: str | None = None
+    trades_total: int
+    trades_truncated: bool
+
+
+class Backtest(CurveInfo, kw_only=True):
     model_name: str | None
     strategy: str
     params: dict[str, Any]
@@ -296,7 +308,7 @@ class Fold(Shape):
     metrics: Metrics
 
 
-class WalkForwardResult(Shape):
+class WalkForwardResult(CurveInfo, kw_only=True):
     model_name: str | None
     model_type: str
     symbol: str

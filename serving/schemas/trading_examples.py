@@ -266,7 +266,12 @@ BACKTEST: Json = {
     "final_equity": 120100.0,
     "num_bars": 250,
     "equity_curve": _CURVE,
+    "equity_curve_points": len(_CURVE),
+    "equity_curve_total_points": len(_CURVE),
+    "equity_curve_downsampled": False,
     "trades": [_TRADE],
+    "trades_total": 1,
+    "trades_truncated": False,
     "status": "success",
 }
 COMPARISON: Json = {
@@ -313,7 +318,12 @@ WALK_FORWARD_RESULT: Json = {
     "metrics": _FLAT,
     "final_equity": 10000.0,
     "equity_curve": _CURVE[:1],
+    "equity_curve_points": 1,
+    "equity_curve_total_points": 1,
+    "equity_curve_downsampled": False,
     "trades": [],
+    "trades_total": 0,
+    "trades_truncated": False,
     "status": "success",
 }
 METRIC_CATALOG: Json = {

@@ -78,5 +78,15 @@ def sized(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
     return {}
 
 
+@register_task("hog", cpu_cores=1.0, ram_gb=0.25)
+def hog(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
+    """Declares 0.25 GB, then touches 100 MB more every 50 ms up to ``gb`` GB."""
+    held = []
+    for _ in range(int(float(params.get("gb", 3)) * 10)):
+        held.append(b"x" * 100_000_000)  # written, so resident (a calloc'd buffer would not be)
+        time.sleep(0.05)
+    return {"held_gb": len(held) / 10}
+
+
 def sample_tasks() -> TaskRegistry:
-    return TaskRegistry([echo, sleep, big, fail, crash, huge, sized])
+    return TaskRegistry([echo, sleep, big, fail, crash, huge, sized, hog])

@@ -160,6 +160,21 @@ def test_a_failure_is_captured_with_its_message(make_queue: MakeQueue) -> None:
     assert crashed.error == "the worker process exited unexpectedly (exit code 7)"
 
 
+def test_a_worker_that_outgrows_its_declared_memory_is_stopped_with_the_reason(make_queue: MakeQueue) -> None:
+    queue = make_queue(memory_margin_gb=0.25, memory_interval=0.1).start()
+    began = time.monotonic()
+    job = queue.wait(queue.submit("hog", {"gb": 4}).id, timeout=30)
+    assert job.status == "failed" and job.result is None
+    assert job.error is not None
+    assert job.error.startswith("the job exceeded its declared memory of 0.25 GB (used 0.")
+    used = float(job.error.split("(used ")[1].split(" GB")[0])
+    assert 0.5 < used < 1.5  # stopped soon after it passed 0.5 GB, far from the 4 GB it wanted
+    assert time.monotonic() - began < 20
+    assert queue.resources()["cpu"]["in_use_cores"] == 0.0
+    echoed = queue.wait(queue.submit("echo", {"value": 1}).id, timeout=20)  # the queue goes on
+    assert echoed.status == "completed"
+
+
 def test_a_user_sees_and_cancels_only_their_own_jobs(make_queue: MakeQueue, database: Database) -> None:
     queue = make_queue()  # not started: jobs stay queued
     mine = queue.submit("echo", {}, owner="ann")

@@ -92,6 +92,18 @@ def test_bad_parameters_are_refused_before_anything_is_queued(
         assert s.scalar(select(func.count()).select_from(Job)) == 0
 
 
+def test_a_job_declares_ram_for_the_bars_it_reads(make_queue: MakeQueue) -> None:
+    queue = make_queue(tasks=default_tasks())  # not started: the jobs only wait
+    daily = queue.submit("backtest", {"symbol": "BTC/USDT", "strategy": "sma_cross", "timeframe": "1d"})
+    assert daily.est_ram_gb == 0.5  # the floor: a few thousand bars
+    assert daily.params["start_date"].startswith("2024-01-01")  # the planned range travels with the job
+    assert daily.params["end_date"] is not None
+    minutes = {"symbol": "BTC/USDT", "strategy": "sma_cross", "timeframe": "1m", "start_date": "2024-01-01",
+               "end_date": "2025-06-01"}  # fmt: skip
+    big = queue.submit("backtest", minutes)
+    assert 1.3 < big.est_ram_gb < 1.6  # about 745,000 bars at 1.5 KB each, over the 0.5 GB floor
+
+
 def test_training_parameters_are_normalized_at_submission(make_queue: MakeQueue) -> None:
     queue = make_queue(tasks=default_tasks())  # not started: the job only waits
     job = queue.submit("training", {"model_type": "lightgbm", "dataset": "AAPL@1d"})

@@ -1,0 +1,63 @@
+"""JSON bodies nested deeper than any request needs are refused before they are parsed.
+
+Decoders recurse once per level, so a body nested a thousand levels deep would exhaust the stack
+while being parsed. Its depth is measured first, without recursion (vectorized over the bytes:
+string contents are masked out, brackets counted), and a body deeper than ``MAX_JSON_DEPTH`` is a
+400 naming the top-level field that holds the deep value. Shallower free-form fields are held to
+their own, tighter limit by the request DTOs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+from litestar import Request
+
+from serving.errors import ApiError
+
+__all__ = ["MAX_JSON_DEPTH", "json_depth", "refuse_deep_json"]
+
+MAX_JSON_DEPTH = 32
+_OPEN = np.frombuffer(b"{[", dtype=np.uint8)
+_CLOSE = np.frombuffer(b"}]", dtype=np.uint8)
+_KEY_BEFORE = re.compile(rb'"((?:[^"\\]|\\.){1,100})"\s*:\s*$')
+
+
+def json_depth(body: bytes) -> tuple[int, str | None]:
+    """The deepest nesting of ``body`` (a JSON text) and the top-level key holding it (None if none)."""
+    text = body.replace(b"\\\\", b"__").replace(b'\\"', b"__")  # escapes only occur inside strings
+    raw = np.frombuffer(text, dtype=np.uint8)
+    if raw.size == 0:
+        return 0, None
+    quote = raw == ord('"')
+    outside = (np.cumsum(quote) - quote) % 2 == 0  # not between an opening and its closing quote
+    step = (np.isin(raw, _OPEN) & outside).astype(np.int64) - (np.isin(raw, _CLOSE) & outside)
+    depth = np.cumsum(step)
+    deepest = int(np.argmax(depth))
+    top = np.flatnonzero(depth[:deepest] <= 1)
+    if top.size == 0:
+        return int(depth[deepest]), None
+    match = _KEY_BEFORE.search(text[max(0, int(top[-1]) - 200) : int(top[-1]) + 1])
+    return int(depth[deepest]), match.group(1).decode("utf-8", "replace") if match else None
+
+
+async def refuse_deep_json(request: Request[Any, Any, Any]) -> None:
+    """``before_request`` hook: a JSON body nested deeper than ``MAX_JSON_DEPTH`` is a 400."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    if "json" not in request.headers.get("content-type", ""):
+        return
+    body = await request.body()
+    if body.count(b"{") + body.count(b"[") <= MAX_JSON_DEPTH:  # too few brackets to nest that deep
+        return
+    depth, key = json_depth(body)
+    if depth > MAX_JSON_DEPTH:
+        where = f"{key} nests" if key else "the JSON body nests"
+        raise ApiError(
+            400,
+            "VALIDATION_ERROR",
+            f"{where} {depth} levels deep; request bodies nest at most {MAX_JSON_DEPTH} levels",
+            {"errors": [{"key": key, "message": f"nested deeper than {MAX_JSON_DEPTH} levels"}]},
+        )

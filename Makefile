@@ -39,7 +39,6 @@ bench: install
 	.venv-bench/bin/python benchmarks/bench_serving.py
 	.venv-bench/bin/python benchmarks/bench_health.py
 	.venv-bench/bin/python benchmarks/bench_websocket.py
-	.venv-bench/bin/python benchmarks/bench_probe_under_backtest.py
 
 dagster: install
 	$(BIN)/tradeforge dagster

@@ -10,9 +10,9 @@ ceiling of any Litestar route here; the ratio ours/peer says what the platform's
 
 Then the largest backtest the API allows runs in another connection: ``sma_cross`` on synthetic 1m
 bars of a crypto symbol never fetched before (so the bars are generated and stored too), over
-``--backtest-start`` .. ``--backtest-end`` (default about 1.5M one-minute bars: the request limits
-of the API bound the range; pass the longest range they allow). While it runs, ``/health`` is called
-in a closed loop at concurrency 1; its p50, p99 and max are reported.
+``--backtest-start`` .. ``--backtest-end`` (default: the longest range ``max_bars_per_request``,
+1,000,000 bars with the indicators' warm-up, allows: 694 days of 1m bars). While it runs,
+``/health`` is called in a closed loop at concurrency 1; its p50, p99 and max are reported.
 
 The client is bench_serving.py's load generator (asyncio + uvloop, raw HTTP/1.1 streams); with two
 or more CPUs the servers are pinned to one CPU and the client to another. JSON results in
@@ -222,7 +222,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument(
-        "--backtest-start", default="2022-01-01", help="first day of the 1m backtest (default: ~1.5M bars)"
+        "--backtest-start", default="2022-12-14", help="first day of the 1m backtest (default: the limit)"
     )
     parser.add_argument("--backtest-end", default="2024-11-07", help="exclusive end of the 1m backtest")
     parser.add_argument("--skip-backtest", action="store_true")

@@ -183,7 +183,7 @@ def _validate_training(params: dict[str, Any], settings: Settings) -> dict[str, 
     from pipelines.models.requests import api_train, default_model_name, parse_dataset
     from pipelines.models.training import plan_training
 
-    _only_known(params, api_train, skip=("settings", "tracker", "registry", "progress"))
+    _only_known(params, api_train, skip=("settings", "tracker", "registry", "progress", "owners", "actor"))
     model_type = str(_text(params, "model_type"))
     normalized = dict(params)
     symbol, timeframe, source = params.get("symbol"), params.get("timeframe") or "1d", params.get("source")
@@ -232,7 +232,12 @@ def _validate_training(params: dict[str, Any], settings: Settings) -> dict[str, 
     describe=lambda p: f"Training {p.get('model_type')} model {p.get('model_name')} on {p.get('symbol')}...",
 )
 def training_task(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
-    """Train and register; the server reloads ``result["model_name"]`` in its own registry afterwards."""
+    """Train and register; the server reloads ``result["model_name"]`` in its own registry afterwards.
+
+    The user who queued the job must still own the model (or be an admin) when it runs: ownership is
+    checked again here, with the user's role of now."""
+    from pipelines.db import open_database
+    from pipelines.models.ownership import ModelOwners, job_actor
     from pipelines.models.registry import ModelRegistry
     from pipelines.models.requests import api_train
     from pipelines.models.tracking import open_tracker
@@ -241,9 +246,20 @@ def training_task(params: dict[str, Any], progress: ProgressReporter) -> dict[st
     tracker = open_tracker(settings)
     progress.update(5.0, f"Training {params['model_name']}: loading data and features...")
     registry = ModelRegistry(tracker, settings.models_cache_dir)
-    result = api_train(
-        settings, tracker, registry, **params, progress=lambda pct, text: progress.update(pct, text)
-    )
+    database = open_database(settings)
+    try:
+        actor = job_actor(database, progress.job_id)
+        result = api_train(
+            settings,
+            tracker,
+            registry,
+            **params,
+            progress=lambda pct, text: progress.update(pct, text),
+            owners=ModelOwners(database, tracker),
+            actor=actor,
+        )
+    finally:
+        database.close()
     progress.update(95.0, f"Training {params['model_name']}: registered version {result.get('version')}")
     return result
 

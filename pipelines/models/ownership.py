@@ -60,19 +60,21 @@ class ModelOwners:
             raise DataNotFoundError(f"no registered model named {name!r}")
         _allow(name, owner or (tags or {}).get(OWNER_TAG) or None, actor, action)
 
-    def claim(self, name: str, actor: Actor) -> None:
+    def claim(self, name: str, actor: Actor) -> bool:
         """Before training a version of ``name``: forbidden unless ``actor`` may change it; a name
-        nobody has registered nor claimed becomes ``actor``'s (one insert: one winner in a race)."""
+        nobody has registered nor claimed becomes ``actor``'s (one insert: one winner in a race).
+        True when this call made the claim."""
         action = "train a new version of"
-        owner = self._row(name)
+        owner, created = self._row(name), False
         if owner is None:
             tags = self.tracker.model_tags(name)
             if tags is not None:  # registered without an owner row
                 _allow(name, tags.get(OWNER_TAG) or None, actor, action)
-                return
+                return False
             with self.database.transaction() as session:
-                owner, _ = claim_model(session, name, actor.user_id)
+                owner, created = claim_model(session, name, actor.user_id)
         _allow(name, owner, actor, action)
+        return created
 
     def release(self, name: str, actor: Actor) -> None:
         """Give up ``actor``'s claim on ``name`` when no model of that name got registered."""
@@ -94,13 +96,14 @@ class ModelOwners:
 
     @contextmanager
     def training(self, name: str, actor: Actor) -> Iterator[None]:
-        """Around training (or queueing the training of) ``name``: claim first; on failure give a
-        claim with nothing registered back, on success tag the registered model with its owner."""
-        self.claim(name, actor)
+        """Around training (or queueing the training of) ``name``: claim first; on failure give back
+        a claim this call made if nothing got registered; on success tag the registered model."""
+        created = self.claim(name, actor)
         try:
             yield
         except BaseException:
-            self.release(name, actor)
+            if created:
+                self.release(name, actor)
             raise
         self.record(name)
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, delete, get, post
 from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_200_OK
 
 from pipelines.errors import TradeforgeError
-from pipelines.models.catalog import query_models
+from pipelines.models.catalog import CATEGORY_SPELLINGS, STATUSES, query_models
 from pipelines.models.ownership import Actor, ModelOwners
 from pipelines.models.requests import api_train, describe_model, summary_row, training_target
 from serving.context import Principal, PrincipalDep
@@ -25,6 +25,8 @@ from serving.services import Services, ServicesDep
 
 __all__ = ["ModelController"]
 
+ModelCategory = Literal.__getitem__(CATEGORY_SPELLINGS)
+ModelStatus = Literal.__getitem__(STATUSES)
 _OWNERSHIP = (
     " Only the model's owner (the user who first trained that name through the API) or an admin may"
     " do this; a model registered before owners were recorded, or trained by the CLI or Dagster, is"
@@ -51,10 +53,10 @@ class ModelController(Controller):
     def list_models(
         self,
         services: ServicesDep,
-        category: str | None = Parameter(
-            default=None, description="machine_learning, deep_learning, ensemble"
-        ),
-        status: str | None = Parameter(default=None, description="active, training, deprecated"),
+        category: Annotated[
+            ModelCategory | None, Parameter(description="Only models of this category")
+        ] = None,
+        status: Annotated[ModelStatus | None, Parameter(description="Only models in this status")] = None,
         page: int = Parameter(default=1, ge=1),
         limit: int = Parameter(default=20, ge=1, le=500),
     ) -> dict[str, Any]:
@@ -83,50 +85,14 @@ class ModelController(Controller):
     )
     def train(self, services: ServicesDep, data: TrainBody, principal: PrincipalDep) -> Any:
         owners, actor = _ownership(services, principal)
-        if data.run_async:  # checked (and a new name claimed) now, and again when the job runs
-            *_, target = training_target(
-                data.model_type, data.model_name, data.symbol, data.dataset, data.timeframe
-            )
-            with owners.training(target, actor):
+        *_, name = training_target(
+            data.model_type, data.model_name, data.symbol, data.dataset, data.timeframe
+        )
+        # Checked (and a new name claimed) before anything runs; a queued job checks again when it runs.
+        with owners.training(name, actor):
+            if data.run_async:
                 return submit_job(services, "training", job_params(data), principal)
-        name = data.model_name or "(default)"
-        if name in services.training:
-            raise ApiError(409, "CONFLICT", f"model {name!r} is being trained already")
-        services.training.add(name)
-        event = {"model_type": data.model_type, "model_name": data.model_name, "symbol": data.symbol}
-        try:
-            services.publish("training.started", event, principal.user_id)
-            answer = api_train(
-                services.settings,
-                services.registry.tracker,
-                services.registry,
-                model_type=data.model_type,
-                model_name=data.model_name,
-                symbol=data.symbol,
-                dataset=data.dataset,
-                start_date=data.start_date,
-                end_date=data.end_date,
-                timeframe=data.timeframe,
-                source=data.source,
-                parameters=data.parameters,
-                validation_split=data.validation_split,
-                gpu_enabled=data.gpu_enabled,
-                horizon=data.horizon,
-                feature_set=data.feature_set,
-                owners=owners,
-                actor=actor,
-            )
-        except TradeforgeError as exc:
-            services.publish(
-                "training.failed", {**event, "error": str(exc), "code": exc.code}, principal.user_id
-            )
-            raise
-        finally:
-            services.training.discard(name)
-        services.predictions.reload(answer["model_name"])
-        for done in ("training.finished", "training.completed"):  # 000 and 004 name it differently
-            services.publish(done, answer, principal.user_id)
-        return answer
+            return _train_now(services, data, principal, name)
 
     @get(
         "/{model_name:str}",
@@ -177,3 +143,39 @@ class ModelController(Controller):
             "load_seconds": round(loaded.load_seconds, 4),
             "message": f"Model {model_name} v{loaded.version} reloaded",
         }
+
+
+def _train_now(services: Services, data: TrainBody, principal: Principal, name: str) -> dict[str, Any]:
+    if name in services.training:
+        raise ApiError(409, "CONFLICT", f"model {name!r} is being trained already")
+    services.training.add(name)
+    event = {"model_type": data.model_type, "model_name": data.model_name, "symbol": data.symbol}
+    try:
+        services.publish("training.started", event, principal.user_id)
+        answer = api_train(
+            services.settings,
+            services.registry.tracker,
+            services.registry,
+            model_type=data.model_type,
+            model_name=data.model_name,
+            symbol=data.symbol,
+            dataset=data.dataset,
+            start_date=data.start_date,
+            end_date=data.end_date,
+            timeframe=data.timeframe,
+            source=data.source,
+            parameters=data.parameters,
+            validation_split=data.validation_split,
+            gpu_enabled=data.gpu_enabled,
+            horizon=data.horizon,
+            feature_set=data.feature_set,
+        )
+    except TradeforgeError as exc:
+        services.publish("training.failed", {**event, "error": str(exc), "code": exc.code}, principal.user_id)
+        raise
+    finally:
+        services.training.discard(name)
+    services.predictions.reload(answer["model_name"])
+    for done in ("training.finished", "training.completed"):  # 000 and 004 name it differently
+        services.publish(done, answer, principal.user_id)
+    return answer

@@ -13,6 +13,7 @@ import pytest
 from litestar.testing import TestClient
 
 from pipelines.backtest.strategies import get_strategy, list_strategies
+from pipelines.data.market import INTERVALS, PERIODS
 from pipelines.data.providers import normalize_source
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import TIMEFRAMES, parse_timeframe
@@ -99,6 +100,8 @@ def test_query_filters_are_enums(spec: dict[str, Any]) -> None:
         query_models([], category=category)  # accepted by the server's own check
     assert _query_enum(spec, "/datasets", "sort_by") == {"name", "created_at", "size"}
     assert _query_enum(spec, "/datasets", "order") == {"asc", "desc"}
+    assert _query_enum(spec, "/api/v1/market/history/{symbol}", "period") == set(PERIODS)
+    assert _query_enum(spec, "/api/v1/market/history/{symbol}", "interval") == set(INTERVALS)
 
 
 def test_values_outside_the_spec_are_400s(client: TestClient[Any]) -> None:

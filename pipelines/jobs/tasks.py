@@ -179,25 +179,23 @@ def walk_forward_task(params: dict[str, Any], progress: ProgressReporter) -> dic
 # -- training ---------------------------------------------------------------------------------------
 def _validate_training(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
     from pipelines.data.market import source_for as market_source_for
-    from pipelines.data.symbols import parse_symbol
-    from pipelines.models.requests import api_train, default_model_name, parse_dataset
+    from pipelines.models.requests import api_train, training_target
     from pipelines.models.training import plan_training
 
     _only_known(params, api_train, skip=("settings", "tracker", "registry", "progress", "owners", "actor"))
     model_type = str(_text(params, "model_type"))
     normalized = dict(params)
-    symbol, timeframe, source = params.get("symbol"), params.get("timeframe") or "1d", params.get("source")
     dataset = normalized.pop("dataset", None)
-    if dataset is not None:  # the dataset's coordinates become explicit parameters (api_train's rules)
-        ds_source, ds_symbol, ds_timeframe = _checked(lambda: parse_dataset(str(dataset)))
-        if symbol is not None and parse_symbol(str(symbol)).name != parse_symbol(ds_symbol).name:
-            raise InvalidRequestError(f"symbol {symbol!r} and dataset {dataset!r} name different symbols")
-        symbol, timeframe, source = ds_symbol, ds_timeframe or timeframe, source or ds_source
-    if not isinstance(symbol, str) or not symbol.strip():
-        raise InvalidRequestError("training needs a symbol (or a dataset naming one)")
-    sym = parse_symbol(symbol)
-    source = source or market_source_for(settings, sym)
-    name = params.get("model_name") or default_model_name(model_type, sym.name, str(timeframe))
+    sym, timeframe, ds_source, name = _checked(
+        lambda: training_target(
+            model_type,
+            params.get("model_name"),
+            params.get("symbol"),
+            None if dataset is None else str(dataset),
+            params.get("timeframe") or "1d",
+        )
+    )
+    source = params.get("source") or ds_source or market_source_for(settings, sym)
     request = _checked(
         lambda: plan_training(
             settings,

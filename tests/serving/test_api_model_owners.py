@@ -100,3 +100,16 @@ def test_an_async_training_claims_a_new_name_and_a_refused_one_claims_nothing(cl
     assert accepted.status_code == 202, accepted.text
     assert _owner(client, "async_model") == ann["id"]
     assert_envelope(_train(client, bob, "async_model"), 403, "FORBIDDEN")
+
+
+def test_the_mlflow_tag_names_the_owner_when_the_database_has_no_row(client: Any, home: Any) -> None:
+    ann, bob = make_user(client), make_user(client)
+    request = plan_training(home, model_type="simple", model_name="tagged_only", symbol="AAPL")
+    tracker = client.app.state.services.registry.tracker
+    train(home, request, tracker)
+    tracker.set_model_tag("tagged_only", OWNER_TAG, ann["id"])  # e.g. an app database restored older
+    assert _owner(client, "tagged_only") is None
+    reload = "/api/v1/models/tagged_only/reload"
+    assert_envelope(client.post(reload, headers=bob["headers"]), 403, "FORBIDDEN")
+    assert client.post(reload, headers=ann["headers"]).status_code == 200
+    assert _train(client, ann, "tagged_only").status_code == 200

@@ -15,6 +15,7 @@ from pipelines.data.timeframes import TIMEFRAME_SPELLINGS
 from pipelines.features.sets import FEATURE_SETS
 from pipelines.models.base import ModelKind
 from pipelines.models.training import MODEL_NAME_PATTERN
+from pipelines.webhooks.events import EVENTS
 
 __all__ = [
     "ApiKeyCreate",
@@ -63,6 +64,7 @@ Timeframe = _one_of(TIMEFRAME_SPELLINGS)
 Source = _one_of(SOURCE_SPELLINGS)
 Strategy = _one_of(s["name"] for s in list_strategies())
 FeatureSet = _one_of(FEATURE_SETS)
+WebhookEvent = _one_of(EVENTS)
 Date = Annotated[str, msgspec.Meta(min_length=4, max_length=40, examples=["2023-01-01"])]
 Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 
@@ -225,7 +227,7 @@ class WebhookCreate(_Body, kw_only=True):
         msgspec.Meta(min_length=8, max_length=2000, examples=["https://your-app.com/webhooks/tradeforge"]),
     ]
     events: Annotated[
-        list[str],
+        list[WebhookEvent],
         msgspec.Meta(min_length=1, max_length=20, examples=[["prediction.completed", "training.finished"]]),
     ]
     secret: str | None = None

@@ -19,6 +19,7 @@ from pipelines.models.ownership import Actor, ModelOwners
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import RegisteredVersion, Tracker
 from pipelines.models.training import plan_training, train
+from pipelines.names import name_problem
 from pipelines.settings import Settings
 
 __all__ = [
@@ -35,7 +36,10 @@ _DATASET = re.compile(r"^(?:(?P<source>[a-z_]+):)?(?P<symbol>[^@:]+)(?:@(?P<time
 
 def parse_dataset(dataset: str) -> tuple[str | None, str, str | None]:
     """(source, symbol, timeframe) of a dataset reference; absent parts are None."""
-    m = _DATASET.match(dataset.strip())
+    problem = name_problem(dataset)
+    if problem is not None:
+        raise InvalidRequestError(f"dataset {dataset!r} {problem}")
+    m = _DATASET.fullmatch(dataset)
     if m is None:
         raise InvalidRequestError(
             f"dataset {dataset!r} is not SYMBOL, SYMBOL@TIMEFRAME or SOURCE:SYMBOL@TIMEFRAME "

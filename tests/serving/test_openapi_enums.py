@@ -21,6 +21,7 @@ from pipelines.db.job_models import JOB_STATUSES
 from pipelines.features.sets import FEATURE_SETS
 from pipelines.models.base import ModelKind
 from pipelines.models.catalog import STATUSES, query_models
+from pipelines.webhooks.events import EVENTS
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings
 
 
@@ -72,6 +73,8 @@ def test_body_choices_are_enums_the_server_accepts(spec: dict[str, Any]) -> None
     for schema in ("Train", "BacktestRun", "WalkForward"):
         assert all(normalize_source(s) for s in _enum(spec, schema, "source")), schema
     assert all(get_strategy(s) for s in strategies if s != "ml_predictive")
+    events = spec["components"]["schemas"]["WebhookCreate"]["properties"]["events"]["items"]["enum"]
+    assert set(events) == set(EVENTS)
     for schema, name in (("Train", "async"), ("Train", "gpu_enabled"), ("BacktestRun", "allow_short")):
         assert _enum(spec, schema, name) == {True, False}, (schema, name)
 

@@ -44,13 +44,6 @@ class ModelOwners:
         with self.database.session() as session:
             return model_owner(session, name)
 
-    def owner_of(self, name: str) -> str | None:
-        """The owner's user id: the database's, else the MLflow tag's; None when owned by nobody."""
-        owner = self._row(name)
-        if owner is None:
-            owner = (self.tracker.model_tags(name) or {}).get(OWNER_TAG) or None
-        return owner
-
     def require(self, name: str, actor: Actor, action: str) -> None:
         """For a registered model: not found when none has the name, forbidden unless ``actor`` owns
         it or is an admin."""

@@ -9,6 +9,14 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from pipelines.backtest.strategies import list_strategies
+from pipelines.data.providers import SOURCE_SPELLINGS
+from pipelines.data.timeframes import TIMEFRAME_SPELLINGS
+from pipelines.features.sets import FEATURE_SETS
+from pipelines.models.base import ModelKind
+from pipelines.models.training import MODEL_NAME_PATTERN
+from pipelines.webhooks.events import EVENTS
+
 __all__ = [
     "MAX_PAGE",
     "ApiKeyCreate",
@@ -30,8 +38,37 @@ __all__ = [
 # The highest page number a list route accepts: beyond it the offset outgrows a 64-bit SQL integer.
 MAX_PAGE = 1_000_000
 
-Symbol = Annotated[str, msgspec.Meta(min_length=1, max_length=40, examples=["AAPL", "BTC/USDT"])]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100, examples=["lgbm_aapl"])]
+
+def _one_of(values: Any) -> Any:
+    """``Literal[...]`` of ``values``: the server refuses anything else, and the spec lists them."""
+    return Literal.__getitem__(tuple(values))
+
+
+# Strict booleans: Litestar converts bodies leniently (0, 1, "true" would pass as bool); a Literal of
+# the two values accepts JSON true and false only, and is documented as a boolean enum.
+StrictBool = Literal[True, False]
+Symbol = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=40,
+        pattern=r"^\^?[A-Za-z0-9][A-Za-z0-9./_=-]*$",
+        examples=["AAPL", "BTC/USDT"],
+        description="A ticker (AAPL, ^GSPC, EURUSD=X) or a crypto pair (BTC/USDT, BTC_USDT, BTCUSDT)",
+    ),
+]
+Name = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=100, pattern=MODEL_NAME_PATTERN, examples=["lgbm_aapl"])
+]
+# No control characters, no whitespace at either end (the server checks invisible formatting too).
+PRINTABLE_NAME = r"^[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
+USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,64}$"
+ModelType = _one_of(k.value for k in ModelKind)
+Timeframe = _one_of(TIMEFRAME_SPELLINGS)
+Source = _one_of(SOURCE_SPELLINGS)
+Strategy = _one_of(s["name"] for s in list_strategies())
+FeatureSet = _one_of(FEATURE_SETS)
+WebhookEvent = _one_of(EVENTS)
 Date = Annotated[str, msgspec.Meta(min_length=4, max_length=40, examples=["2023-01-01"])]
 Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 
@@ -67,7 +104,9 @@ class _Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class Register(_Body, kw_only=True):
-    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["alice"])]
+    username: Annotated[
+        str, msgspec.Meta(min_length=3, max_length=64, pattern=USERNAME_PATTERN, examples=["alice"])
+    ]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
     email: str | None = None
     full_name: str | None = None
@@ -83,7 +122,9 @@ class Refresh(_Body, kw_only=True):
 
 
 class ApiKeyCreate(_Body, kw_only=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100, examples=["trading-bot"])]
+    name: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=100, pattern=PRINTABLE_NAME, examples=["trading-bot"])
+    ]
 
 
 class UserUpdate(_Body, kw_only=True):
@@ -97,27 +138,27 @@ class Train(_Body, kw_only=True):
     """Both documents' fields: 000 (model_type, dataset, parameters, validation_split, gpu_enabled)
     and 001 (model_type, model_name, symbol, start_date, end_date)."""
 
-    model_type: Annotated[str, msgspec.Meta(examples=["lightgbm"])]
+    model_type: Annotated[ModelType, msgspec.Meta(examples=["lightgbm"])]
     model_name: Name | None = None
     symbol: Symbol | None = None
     dataset: Annotated[str, msgspec.Meta(examples=["AAPL", "synthetic/1d/AAPL"])] | None = None
     start_date: Date | None = None
     end_date: Date | None = None
-    timeframe: str = "1d"
-    source: str | None = None
+    timeframe: Timeframe = "1d"
+    source: Source | None = None
     parameters: dict[str, Any] | None = None
     validation_split: float = 0.2
-    gpu_enabled: bool | None = None
+    gpu_enabled: StrictBool | None = None
     horizon: int = 1
-    feature_set: str = "default"
-    run_async: bool = msgspec.field(default=False, name="async")
+    feature_set: FeatureSet = "default"
+    run_async: StrictBool = msgspec.field(default=False, name="async")
 
     def __post_init__(self) -> None:
         _check_free_form("parameters", self.parameters)
 
 
 class FeatureRequest(_Body, kw_only=True):
-    volume: bool = True
+    volume: StrictBool = True
     technical_indicators: list[str] = msgspec.field(default_factory=list)
 
 
@@ -126,7 +167,7 @@ class Predict(_Body, kw_only=True):
 
     symbol: Symbol
     model: Name | None = None
-    timeframe: str | None = None
+    timeframe: Timeframe | None = None
     features: FeatureRequest | None = None
 
 
@@ -134,7 +175,7 @@ class SignalPredict(_Body, kw_only=True):
     model_name: Name
     symbol: Symbol | None = None
     days_lookback: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 60
-    timeframe: str | None = None
+    timeframe: Timeframe | None = None
 
 
 class BatchPredict(_Body, kw_only=True):
@@ -142,8 +183,8 @@ class BatchPredict(_Body, kw_only=True):
     model_name: Name | None = None
     model: Name | None = None
     days_lookback: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 60
-    timeframe: str | None = None
-    run_async: bool = msgspec.field(default=False, name="async")
+    timeframe: Timeframe | None = None
+    run_async: StrictBool = msgspec.field(default=False, name="async")
 
 
 class EnsemblePredict(_Body, kw_only=True):
@@ -157,11 +198,11 @@ class _Trading(_Body, kw_only=True):
     commission: Annotated[float, msgspec.Meta(ge=0, lt=0.1)] = 0.001
     slippage: Annotated[float, msgspec.Meta(ge=0, lt=0.1)] = 0.0
     position_size: Annotated[float, msgspec.Meta(gt=0, le=1)] = 1.0
-    allow_short: bool = False
+    allow_short: StrictBool = False
     stop_loss: Annotated[float, msgspec.Meta(gt=0, lt=1)] | None = None
     take_profit: Annotated[float, msgspec.Meta(gt=0)] | None = None
-    timeframe: str | None = None
-    source: str | None = None
+    timeframe: Timeframe | None = None
+    source: Source | None = None
 
     def trading(self) -> dict[str, Any]:
         return {
@@ -179,19 +220,19 @@ class _Trading(_Body, kw_only=True):
 class BacktestRun(_Trading, kw_only=True):
     symbol: Symbol
     model_name: Name | None = None
-    strategy: str | None = None
+    strategy: Strategy | None = None
     params: dict[str, Any] | None = None
     start_date: Date | None = None
     end_date: Date | None = None
     dataset_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None  # bars of an ohlcv upload
-    run_async: bool = msgspec.field(default=False, name="async")
+    run_async: StrictBool = msgspec.field(default=False, name="async")
 
     def __post_init__(self) -> None:
         _check_free_form("params", self.params)
 
 
 class StrategySpec(_Body, kw_only=True):
-    strategy: str
+    strategy: Strategy
     params: dict[str, Any] | None = None
     label: str | None = None
 
@@ -212,16 +253,16 @@ class Compare(_Trading, kw_only=True):
 class WalkForward(_Trading, kw_only=True):
     symbol: Symbol
     model_name: Name | None = None
-    model_type: str | None = None
+    model_type: ModelType | None = None
     parameters: dict[str, Any] | None = None
     start_date: Date | None = None
     end_date: Date | None = None
     train_window: Annotated[int, msgspec.Meta(ge=20, le=100_000)] = 252
     test_window: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 63
-    mode: str = "rolling"
+    mode: Literal["rolling", "expanding"] = "rolling"
     threshold: Annotated[float, msgspec.Meta(ge=0, lt=1)] = 0.2
     dataset_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None  # bars of an ohlcv upload
-    run_async: bool = msgspec.field(default=False, name="async")
+    run_async: StrictBool = msgspec.field(default=False, name="async")
 
     def __post_init__(self) -> None:
         _check_free_form("parameters", self.parameters)
@@ -235,7 +276,7 @@ class WebhookCreate(_Body, kw_only=True):
         msgspec.Meta(min_length=8, max_length=2000, examples=["https://your-app.com/webhooks/tradeforge"]),
     ]
     events: Annotated[
-        list[str],
+        list[WebhookEvent],
         msgspec.Meta(min_length=1, max_length=20, examples=[["prediction.completed", "training.finished"]]),
     ]
     secret: str | None = None

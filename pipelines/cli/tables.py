@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from pipelines.data.service import DatasetSummary
 from pipelines.models.catalog import ModelSummary
 
-__all__ = ["datasets_table", "models_table", "reports_table"]
+__all__ = ["datasets_table", "models_table", "reports_table", "safe_cell"]
+
+
+def safe_cell(text: str) -> str:
+    """Stored text as one table cell: non-printable characters shown as escapes (a newline as
+    ``\\n``), markup brackets shown literally, so a stored name cannot break or restyle the table."""
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return escape(shown)
 
 
 def datasets_table(datasets: Iterable[DatasetSummary]) -> Table:
@@ -19,9 +27,9 @@ def datasets_table(datasets: Iterable[DatasetSummary]) -> Table:
         table.add_column(col, justify="right" if col in ("bars", "close", "features") else "left")
     for d in datasets:
         table.add_row(
-            d.symbol,
-            d.source,
-            d.timeframe,
+            safe_cell(d.symbol),
+            safe_cell(d.source),
+            safe_cell(d.timeframe),
             f"{d.rows:,}",
             str(d.first.date()),
             str(d.last.date()),
@@ -37,11 +45,11 @@ def models_table(models: Iterable[ModelSummary]) -> Table:
         table.add_column(col)
     for m in models:
         table.add_row(
-            m.name,
-            m.kind,
-            m.symbol,
-            m.timeframe,
-            m.device,
+            safe_cell(m.name),
+            safe_cell(m.kind),
+            safe_cell(m.symbol),
+            safe_cell(m.timeframe),
+            safe_cell(m.device),
             m.champion_version or "-",
             m.latest_version,
             f"{m.metrics.get('val_ic', float('nan')):.4f}",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from pipelines.errors import InvalidSymbolError
+from pipelines.names import name_problem
 
 __all__ = ["AssetClass", "Symbol", "parse_symbol", "path_safe"]
 
@@ -56,6 +57,9 @@ def parse_symbol(raw: str, *, crypto: bool | None = None) -> Symbol:
     """
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidSymbolError("symbol must be a non-empty string")
+    problem = name_problem(raw)
+    if problem is not None:
+        raise InvalidSymbolError(f"symbol {raw!r} {problem}")
     text = raw.strip().upper()
     for sep in ("/", "_"):
         if sep in text:

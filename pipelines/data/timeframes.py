@@ -9,7 +9,7 @@ import pandas as pd
 
 from pipelines.errors import InvalidRequestError
 
-__all__ = ["TIMEFRAMES", "Timeframe", "parse_timeframe"]
+__all__ = ["TIMEFRAMES", "TIMEFRAME_SPELLINGS", "Timeframe", "parse_timeframe"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +82,9 @@ _ALIASES = {
     "1W": "1wk",
     "1M": "1mo",
 }
+
+TIMEFRAME_SPELLINGS: tuple[str, ...] = (*TIMEFRAMES, *_ALIASES)
+"""Every name ``parse_timeframe`` accepts: the canonical names, then their aliases."""
 
 
 def parse_timeframe(value: str | Timeframe) -> Timeframe:

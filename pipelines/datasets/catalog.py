@@ -28,6 +28,7 @@ from pipelines.db.job_models import Job
 from pipelines.errors import ConflictError, DataNotFoundError, InvalidRequestError, PermissionDeniedError
 from pipelines.jobs.queue import JobQueue
 from pipelines.jobs.records import Requester
+from pipelines.names import check_name
 from pipelines.settings import Settings
 
 __all__ = [
@@ -71,14 +72,13 @@ def check_upload(
     *, name: str, description: str | None, dataset_type: str, file_name: str, target: str | None = None
 ) -> UploadRequest:
     """The upload's fields, or InvalidRequestError naming the first bad one."""
-    clean = (name or "").strip()
-    if not clean or len(clean) > 200:
-        raise InvalidRequestError("name must be 1-200 characters")
+    clean = check_name(name or "", "name", max_length=200)
     if description is not None and len(description) > 10_000:
         raise InvalidRequestError("description must be at most 10,000 characters")
     base = (file_name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
     if not base or len(base) > 255:
         raise InvalidRequestError("the uploaded file needs a name of 1-255 characters")
+    check_name(base, "file name", max_length=255)
     file_format(base)  # the type is known, or a clear error
     column = (target or "").strip() or None
     if column is not None and len(column) > 200:

@@ -221,7 +221,7 @@ def _symbol(frame: pd.DataFrame, origin: str) -> Symbol | None:
     if len(names) != 1:
         shown = ", ".join(sorted(names)[:10]) or "none"
         fail(origin, f"column {column!r} names {len(names)} symbols ({shown}); upload one symbol per dataset")
-    return parse_symbol(str(names[0]))
+    return parse_symbol(str(names[0]).strip())  # a file cell may be padded
 
 
 def _timeframe(bars: pd.DataFrame, origin: str) -> Timeframe:

@@ -13,6 +13,7 @@ from pipelines.db.dataset_models import Dataset
 from pipelines.db.engine import Database, create_db_engine, migrate, open_database, session_factory
 from pipelines.db.job_models import Job
 from pipelines.db.logs import add_many, recent, recent_errors, recent_predictions, recent_requests
+from pipelines.db.model_owners import ModelOwner, claim_model, drop_model_owner, model_owner
 from pipelines.db.models import (
     ROLES,
     TIERS,
@@ -54,6 +55,7 @@ __all__ = [
     "LogRow",
     "LoginThrottle",
     "MetricsSnapshot",
+    "ModelOwner",
     "NewApiKey",
     "PendingLog",
     "PredictionLog",
@@ -65,9 +67,11 @@ __all__ = [
     "WriterStats",
     "add_many",
     "authenticate_api_key",
+    "claim_model",
     "create_api_key",
     "create_db_engine",
     "create_user",
+    "drop_model_owner",
     "find_user",
     "get_user",
     "get_user_by_email",
@@ -76,6 +80,7 @@ __all__ = [
     "list_users",
     "load_user_state",
     "migrate",
+    "model_owner",
     "open_database",
     "recent",
     "recent_errors",

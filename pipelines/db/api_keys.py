@@ -15,9 +15,9 @@ from pipelines.errors import (
     AuthenticationError,
     ConflictError,
     DataNotFoundError,
-    InvalidRequestError,
     PermissionDeniedError,
 )
+from pipelines.names import check_name
 from pipelines.security.api_keys import API_KEY_PREFIX, display_prefix, generate_api_key, hash_api_key
 
 __all__ = ["NewApiKey", "authenticate_api_key", "create_api_key", "list_api_keys", "revoke_api_key"]
@@ -38,9 +38,7 @@ class NewApiKey:
 
 def create_api_key(session: Session, user_id: str, name: str) -> NewApiKey:
     """A new key for ``user_id``; a name already used by one of the user's active keys is a conflict."""
-    clean = name.strip()
-    if not clean or len(clean) > MAX_NAME_LENGTH:
-        raise InvalidRequestError(f"API key name must be 1-{MAX_NAME_LENGTH} characters, got {name!r}")
+    clean = check_name(name, "API key name", max_length=MAX_NAME_LENGTH)
     if session.get(User, user_id) is None:
         raise DataNotFoundError(f"no user with id {user_id!r}")
     taken = session.scalars(

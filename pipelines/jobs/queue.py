@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from pipelines.db.engine import Database
-from pipelines.db.job_models import Job
+from pipelines.db.job_models import JOB_STATUSES, Job
 from pipelines.db.types import utc_now
 from pipelines.errors import ConflictError, InvalidRequestError
 from pipelines.jobs.events import EventBus, Subscriber
@@ -216,6 +216,8 @@ class JobQueue:
         """Newest first: the user's own jobs, or everyone's for an admin."""
         if not 1 <= limit <= 1000:
             raise InvalidRequestError(f"limit must be between 1 and 1000, got {limit}")
+        if status is not None and status not in JOB_STATUSES:
+            raise InvalidRequestError(f"unknown status {status!r}; expected one of {', '.join(JOB_STATUSES)}")
         query = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
         if not user.is_admin:
             query = query.where(Job.user_id == user.id)

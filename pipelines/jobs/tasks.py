@@ -212,25 +212,23 @@ def walk_forward_task(params: dict[str, Any], progress: ProgressReporter) -> dic
 # -- training ---------------------------------------------------------------------------------------
 def _validate_training(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
     from pipelines.data.market import source_for as market_source_for
-    from pipelines.data.symbols import parse_symbol
-    from pipelines.models.requests import api_train, default_model_name, parse_dataset
+    from pipelines.models.requests import api_train, training_target
     from pipelines.models.training import plan_training
 
-    _only_known(params, api_train, skip=("settings", "tracker", "registry", "progress"))
+    _only_known(params, api_train, skip=("settings", "tracker", "registry", "progress", "owners", "actor"))
     model_type = str(_text(params, "model_type"))
     normalized = dict(params)
-    symbol, timeframe, source = params.get("symbol"), params.get("timeframe") or "1d", params.get("source")
     dataset = normalized.pop("dataset", None)
-    if dataset is not None:  # the dataset's coordinates become explicit parameters (api_train's rules)
-        ds_source, ds_symbol, ds_timeframe = _checked(lambda: parse_dataset(str(dataset)))
-        if symbol is not None and parse_symbol(str(symbol)).name != parse_symbol(ds_symbol).name:
-            raise InvalidRequestError(f"symbol {symbol!r} and dataset {dataset!r} name different symbols")
-        symbol, timeframe, source = ds_symbol, ds_timeframe or timeframe, source or ds_source
-    if not isinstance(symbol, str) or not symbol.strip():
-        raise InvalidRequestError("training needs a symbol (or a dataset naming one)")
-    sym = parse_symbol(symbol)
-    source = source or market_source_for(settings, sym)
-    name = params.get("model_name") or default_model_name(model_type, sym.name, str(timeframe))
+    sym, timeframe, ds_source, name = _checked(
+        lambda: training_target(
+            model_type,
+            params.get("model_name"),
+            params.get("symbol"),
+            None if dataset is None else str(dataset),
+            params.get("timeframe") or "1d",
+        )
+    )
+    source = params.get("source") or ds_source or market_source_for(settings, sym)
     request = _checked(
         lambda: plan_training(
             settings,
@@ -266,7 +264,12 @@ def _validate_training(params: dict[str, Any], settings: Settings) -> dict[str, 
     describe=lambda p: f"Training {p.get('model_type')} model {p.get('model_name')} on {p.get('symbol')}...",
 )
 def training_task(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
-    """Train and register; the server reloads ``result["model_name"]`` in its own registry afterwards."""
+    """Train and register; the server reloads ``result["model_name"]`` in its own registry afterwards.
+
+    The user who queued the job must still own the model (or be an admin) when it runs: ownership is
+    checked again here, with the user's role of now."""
+    from pipelines.db import open_database
+    from pipelines.models.ownership import ModelOwners, job_actor
     from pipelines.models.registry import ModelRegistry
     from pipelines.models.requests import api_train
     from pipelines.models.tracking import open_tracker
@@ -275,9 +278,20 @@ def training_task(params: dict[str, Any], progress: ProgressReporter) -> dict[st
     tracker = open_tracker(settings)
     progress.update(5.0, f"Training {params['model_name']}: loading data and features...")
     registry = ModelRegistry(tracker, settings.models_cache_dir)
-    result = api_train(
-        settings, tracker, registry, **params, progress=lambda pct, text: progress.update(pct, text)
-    )
+    database = open_database(settings)
+    try:
+        actor = job_actor(database, progress.job_id)
+        result = api_train(
+            settings,
+            tracker,
+            registry,
+            **params,
+            progress=lambda pct, text: progress.update(pct, text),
+            owners=ModelOwners(database, tracker),
+            actor=actor,
+        )
+    finally:
+        database.close()
     progress.update(95.0, f"Training {params['model_name']}: registered version {result.get('version')}")
     return result
 

@@ -11,6 +11,7 @@ from pipelines.models.tracking import RegisteredVersion, Tracker
 
 __all__ = [
     "CATEGORIES",
+    "CATEGORY_SPELLINGS",
     "STATUSES",
     "ModelSummary",
     "category_of",
@@ -82,6 +83,8 @@ CATEGORIES = {
 }
 STATUSES = ("active", "training", "deprecated")
 _CATEGORY_ALIASES = {"ml": "machine_learning", "dl": "deep_learning"}
+CATEGORY_SPELLINGS: tuple[str, ...] = (*dict.fromkeys(CATEGORIES.values()), *_CATEGORY_ALIASES)
+"""Every category filter ``query_models`` accepts: the categories, then their aliases."""
 
 
 def category_of(kind: str) -> str:

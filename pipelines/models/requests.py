@@ -8,24 +8,38 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
+from pipelines.data.symbols import Symbol
 from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.models.catalog import category_of, list_models, model_status
+from pipelines.models.ownership import Actor, ModelOwners
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import RegisteredVersion, Tracker
 from pipelines.models.training import plan_training, train
+from pipelines.names import name_problem
 from pipelines.settings import Settings
 
-__all__ = ["api_train", "default_model_name", "describe_model", "parse_dataset", "summary_row"]
+__all__ = [
+    "api_train",
+    "default_model_name",
+    "describe_model",
+    "parse_dataset",
+    "summary_row",
+    "training_target",
+]
 
 _DATASET = re.compile(r"^(?:(?P<source>[a-z_]+):)?(?P<symbol>[^@:]+)(?:@(?P<timeframe>[0-9a-z]+))?$")
 
 
 def parse_dataset(dataset: str) -> tuple[str | None, str, str | None]:
     """(source, symbol, timeframe) of a dataset reference; absent parts are None."""
-    m = _DATASET.match(dataset.strip())
+    problem = name_problem(dataset)
+    if problem is not None:
+        raise InvalidRequestError(f"dataset {dataset!r} {problem}")
+    m = _DATASET.fullmatch(dataset)
     if m is None:
         raise InvalidRequestError(
             f"dataset {dataset!r} is not SYMBOL, SYMBOL@TIMEFRAME or SOURCE:SYMBOL@TIMEFRAME "
@@ -37,6 +51,30 @@ def parse_dataset(dataset: str) -> tuple[str | None, str, str | None]:
 def default_model_name(model_type: str, symbol: str, timeframe: str) -> str:
     base = f"{model_type}_{symbol}_{timeframe}".lower()
     return re.sub(r"[^a-z0-9_.-]+", "_", base).strip("_")[:100]
+
+
+def training_target(
+    model_type: str,
+    model_name: str | None,
+    symbol: str | None,
+    dataset: str | None,
+    timeframe: str,
+) -> tuple[Symbol, str, str | None, str]:
+    """(symbol, timeframe, the dataset's source, model name) a training request names; the model
+    name defaults to ``{model_type}_{symbol}_{timeframe}``."""
+    from pipelines.data.symbols import parse_symbol
+
+    ds_source = ds_timeframe = None
+    if dataset is not None:
+        ds_source, ds_symbol, ds_timeframe = parse_dataset(dataset)
+        if symbol is not None and parse_symbol(symbol).name != parse_symbol(ds_symbol).name:
+            raise InvalidRequestError(f"symbol {symbol!r} and dataset {dataset!r} name different symbols")
+        symbol = ds_symbol
+    if symbol is None:
+        raise InvalidRequestError("training needs a symbol (or a dataset naming one)")
+    sym = parse_symbol(symbol)
+    tf = ds_timeframe or timeframe
+    return sym, tf, ds_source, model_name or default_model_name(model_type, sym.name, tf)
 
 
 def api_train(
@@ -58,23 +96,18 @@ def api_train(
     horizon: int = 1,
     feature_set: str = "default",
     progress: Callable[[float, str], None] | None = None,
+    owners: ModelOwners | None = None,
+    actor: Actor | None = None,
 ) -> dict[str, Any]:
-    """Validate completely, train, register, promote; the answer carries both documents' fields."""
-    from pipelines.data.market import source_for as market_source_for
-    from pipelines.data.symbols import parse_symbol
+    """Validate completely, train, register, promote; the answer carries both documents' fields.
 
-    ds_source = ds_timeframe = None
-    if dataset is not None:
-        ds_source, ds_symbol, ds_timeframe = parse_dataset(dataset)
-        if symbol is not None and parse_symbol(symbol).name != parse_symbol(ds_symbol).name:
-            raise InvalidRequestError(f"symbol {symbol!r} and dataset {dataset!r} name different symbols")
-        symbol = ds_symbol
-    if symbol is None:
-        raise InvalidRequestError("training needs a symbol (or a dataset naming one)")
-    sym = parse_symbol(symbol)
-    tf = ds_timeframe or timeframe
+    With ``owners`` and ``actor`` (an API user), ``actor`` must own the model or be an admin, and
+    becomes the owner of a new name; without them (CLI, Dagster) nothing is checked or claimed.
+    """
+    from pipelines.data.market import source_for as market_source_for
+
+    sym, tf, ds_source, name = training_target(model_type, model_name, symbol, dataset, timeframe)
     src = source or ds_source or market_source_for(settings, sym)
-    name = model_name or default_model_name(model_type, sym.name, tf)
     request = plan_training(
         settings,
         model_type=model_type,
@@ -90,7 +123,9 @@ def api_train(
         feature_set=feature_set,
         gpu_enabled=gpu_enabled,
     )
-    result = train(settings, request, tracker, member_loader=registry.member_loader, progress=progress)
+    guard = owners.training(name, actor) if owners is not None and actor is not None else nullcontext()
+    with guard:
+        result = train(settings, request, tracker, member_loader=registry.member_loader, progress=progress)
     registry.reload(result.model_name)
     body = result.as_dict()
     return {

@@ -86,6 +86,8 @@ class Tracker(Protocol):
     def get_version(self, name: str, version: str) -> RegisteredVersion: ...
     def list_models(self) -> list[tuple[str, list[RegisteredVersion]]]: ...
     def delete_model(self, name: str) -> None: ...
+    def model_tags(self, name: str) -> dict[str, str] | None: ...
+    def set_model_tag(self, name: str, key: str, value: str) -> None: ...
     def download(self, source: str, dst: Path) -> Path: ...
 
 
@@ -242,6 +244,22 @@ class MlflowTracker:
 
     def delete_model(self, name: str) -> None:
         self._client.delete_registered_model(name)
+
+    def model_tags(self, name: str) -> dict[str, str] | None:
+        """The tags of registered model ``name``; None when no model has that name."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            model = self._client.get_registered_model(name)
+        except MlflowException as exc:
+            if "RESOURCE_DOES_NOT_EXIST" in str(exc.error_code):
+                return None
+            raise
+        return dict(model.tags or {})
+
+    def set_model_tag(self, name: str, key: str, value: str) -> None:
+        """Tag the registered model ``name`` (not one of its versions)."""
+        self._client.set_registered_model_tag(name, key, value)
 
     def download(self, source: str, dst: Path) -> Path:
         from mlflow.artifacts import download_artifacts

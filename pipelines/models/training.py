@@ -35,9 +35,10 @@ from pipelines.models.plots import feature_importance_figure
 from pipelines.models.tracking import Tracker
 from pipelines.settings import Settings
 
-__all__ = ["SELECTION_METRICS", "TrainRequest", "TrainResult", "plan_training", "train"]
+__all__ = ["MODEL_NAME_PATTERN", "SELECTION_METRICS", "TrainRequest", "TrainResult", "plan_training", "train"]
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,100}$"  # matched whole (fullmatch): no trailing newline
+_NAME_RE = re.compile(MODEL_NAME_PATTERN)
 # metric -> True when higher is better
 SELECTION_METRICS = {"val_ic": True, "val_directional_accuracy": True, "val_r2": True, "val_rmse": False}
 
@@ -115,8 +116,10 @@ def plan_training(
         raise InvalidRequestError(
             f"unknown model_type {model_type!r}; expected one of {', '.join(k.value for k in ModelKind)}"
         ) from None
-    if not _NAME_RE.match(model_name or ""):
-        raise InvalidRequestError("model_name must be 1-100 characters of letters, digits, '_', '-' or '.'")
+    if not _NAME_RE.fullmatch(model_name or ""):
+        raise InvalidRequestError(
+            f"model_name {model_name!r} must be 1-100 characters of letters, digits, '_', '-' or '.'"
+        )
     sym = parse_symbol(symbol)
     tf = parse_timeframe(timeframe)
     src = normalize_source(source)

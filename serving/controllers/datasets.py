@@ -6,14 +6,14 @@ the app's setting, not Litestar's 10 MB default for every body.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Router, delete, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from pipelines.datasets import check_upload
+from pipelines.datasets import DATASET_STATUSES, SORT_FIELDS, check_upload
 from pipelines.settings import Settings
 from serving.context import PrincipalDep
 from serving.dto import MAX_PAGE
@@ -22,6 +22,9 @@ from serving.schemas import doc
 from serving.services import ServicesDep
 
 __all__ = ["DatasetController", "dataset_router"]
+
+SortField = Literal.__getitem__(tuple(SORT_FIELDS))  # the spec lists what the server accepts
+DatasetStatus = Literal.__getitem__(DATASET_STATUSES)
 
 # The multipart framing around the file: the form's other fields and part headers.
 _FORM_OVERHEAD = 1 << 20
@@ -76,10 +79,10 @@ class DatasetController(Controller):
         principal: PrincipalDep,
         page: int = Parameter(default=1, ge=1, le=MAX_PAGE),
         limit: int = Parameter(default=10, ge=1, le=100),
-        sort_by: str = Parameter(default="created_at", description="name, created_at or size"),
-        order: str = Parameter(default="desc", description="asc or desc"),
+        sort_by: Annotated[SortField, Parameter()] = "created_at",
+        order: Annotated[Literal["asc", "desc"], Parameter()] = "desc",
         dataset_type: str | None = Parameter(default=None, description="classification, regression, ohlcv"),
-        status: str | None = Parameter(default=None, description="processing, ready or failed"),
+        status: Annotated[DatasetStatus | None, Parameter()] = None,
     ) -> dict[str, Any]:
         return services.datasets.list(
             principal.scope_user_id,

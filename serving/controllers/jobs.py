@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
+from pipelines.db.job_models import JOB_STATUSES
 from pipelines.errors import PermissionDeniedError
+from pipelines.jobs.tasks import default_tasks
 from serving.context import PrincipalDep
 from serving.schemas import doc, doc_text
 from serving.schemas import jobs as j
@@ -22,6 +24,8 @@ from serving.services import ServicesDep
 __all__ = ["JobController", "SystemController", "job_alias", "submit_job"]
 
 HEARTBEAT_SECONDS = 5.0
+JobStatus = Literal.__getitem__(JOB_STATUSES)  # an unknown status filter is a 400, listed in the spec
+JobKind = Literal.__getitem__(default_tasks().kinds)
 
 
 class JobController(Controller):
@@ -38,12 +42,8 @@ class JobController(Controller):
         self,
         services: ServicesDep,
         principal: PrincipalDep,
-        status: str | None = Parameter(
-            default=None, description="queued, running, completed, failed, cancelled"
-        ),
-        kind: str | None = Parameter(
-            default=None, description="training, batch_prediction, backtest, walk_forward, dataset"
-        ),
+        status: Annotated[JobStatus | None, Parameter(description="Only jobs in this status")] = None,
+        kind: Annotated[JobKind | None, Parameter(description="Only jobs of this kind")] = None,
         limit: int = Parameter(default=100, ge=1, le=1000),
     ) -> dict[str, Any]:
         jobs = [

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, get
 from litestar.params import FromPath, Parameter
 
-from pipelines.data.market import history, quote
+from pipelines.data.market import INTERVALS, PERIODS, history, quote
 from serving.schemas import doc
 from serving.schemas import trading as t
 from serving.schemas import trading_examples as tx
 from serving.services import ServicesDep
 
 __all__ = ["MarketController"]
+
+Period = Literal.__getitem__(PERIODS)  # the spec lists what the server accepts
+Interval = Literal.__getitem__(INTERVALS)
 
 
 class MarketController(Controller):
@@ -39,7 +42,7 @@ class MarketController(Controller):
         self,
         services: ServicesDep,
         symbol: FromPath[str],
-        period: str = Parameter(default="1mo", description="1d 5d 1mo 3mo 6mo 1y 2y 5y 10y ytd max"),
-        interval: str = Parameter(default="1d", description="1m 2m 5m 15m 30m 60m 90m 1h 1d 5d 1wk 1mo 3mo"),
+        period: Annotated[Period, Parameter(description="How far back")] = "1mo",
+        interval: Annotated[Interval, Parameter(description="Bar length")] = "1d",
     ) -> dict[str, Any]:
         return history(services.settings, symbol, period=period, interval=interval)

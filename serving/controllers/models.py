@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, delete, get, post
 from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_200_OK
 
-from pipelines.errors import PermissionDeniedError, TradeforgeError
-from pipelines.models.catalog import query_models
-from pipelines.models.requests import api_train, describe_model, summary_row
-from serving.context import PrincipalDep
+from pipelines.errors import TradeforgeError
+from pipelines.models.catalog import CATEGORY_SPELLINGS, STATUSES, query_models
+from pipelines.models.ownership import Actor, ModelOwners
+from pipelines.models.requests import api_train, describe_model, summary_row, training_target
+from serving.context import Principal, PrincipalDep
 from serving.controllers.jobs import submit_job
 from serving.dto import MAX_PAGE, job_params
 from serving.errors import ApiError
@@ -20,9 +21,23 @@ from serving.schemas import admin_examples as ex
 from serving.schemas import doc
 from serving.schemas.jobs import accepted_doc
 from serving.schemas.requests import TrainBody
-from serving.services import ServicesDep
+from serving.services import Services, ServicesDep
 
 __all__ = ["ModelController"]
+
+ModelCategory = Literal.__getitem__(CATEGORY_SPELLINGS)
+ModelStatus = Literal.__getitem__(STATUSES)
+_OWNERSHIP = (
+    " Only the model's owner (the user who first trained that name through the API) or an admin may"
+    " do this; a model registered before owners were recorded, or trained by the CLI or Dagster, is"
+    " owned by no user and only an admin may change it through the API. Others get 403 FORBIDDEN."
+)
+
+
+def _ownership(services: Services, principal: Principal) -> tuple[ModelOwners, Actor]:
+    return ModelOwners(services.database, services.registry.tracker), Actor(
+        principal.user_id, principal.is_admin
+    )
 
 
 class ModelController(Controller):
@@ -38,10 +53,10 @@ class ModelController(Controller):
     def list_models(
         self,
         services: ServicesDep,
-        category: str | None = Parameter(
-            default=None, description="machine_learning, deep_learning, ensemble"
-        ),
-        status: str | None = Parameter(default=None, description="active, training, deprecated"),
+        category: Annotated[
+            ModelCategory | None, Parameter(description="Only models of this category")
+        ] = None,
+        status: Annotated[ModelStatus | None, Parameter(description="Only models in this status")] = None,
         page: int = Parameter(default=1, ge=1, le=MAX_PAGE),
         limit: int = Parameter(default=20, ge=1, le=500),
     ) -> dict[str, Any]:
@@ -62,48 +77,22 @@ class ModelController(Controller):
         "/train",
         status_code=HTTP_200_OK,
         summary="Train, register and promote a model",
-        responses={**doc(a.Trained, ex.TRAINED, 400, 401, 404, 409), **accepted_doc()},
+        description="Trains a new version of `model_name` (or of `{model_type}_{symbol}_{timeframe}`), "
+        "registers it and moves its `champion` alias when it beats the current one. The first trainer"
+        " of a new name owns it." + _OWNERSHIP,
+        responses={**doc(a.Trained, ex.TRAINED, 400, 401, 403, 404, 409), **accepted_doc()},
         sync_to_thread=True,
     )
     def train(self, services: ServicesDep, data: TrainBody, principal: PrincipalDep) -> Any:
-        if data.run_async:
-            return submit_job(services, "training", job_params(data), principal)
-        name = data.model_name or "(default)"
-        if name in services.training:
-            raise ApiError(409, "CONFLICT", f"model {name!r} is being trained already")
-        services.training.add(name)
-        event = {"model_type": data.model_type, "model_name": data.model_name, "symbol": data.symbol}
-        try:
-            services.publish("training.started", event, principal.user_id)
-            answer = api_train(
-                services.settings,
-                services.registry.tracker,
-                services.registry,
-                model_type=data.model_type,
-                model_name=data.model_name,
-                symbol=data.symbol,
-                dataset=data.dataset,
-                start_date=data.start_date,
-                end_date=data.end_date,
-                timeframe=data.timeframe,
-                source=data.source,
-                parameters=data.parameters,
-                validation_split=data.validation_split,
-                gpu_enabled=data.gpu_enabled,
-                horizon=data.horizon,
-                feature_set=data.feature_set,
-            )
-        except TradeforgeError as exc:
-            services.publish(
-                "training.failed", {**event, "error": str(exc), "code": exc.code}, principal.user_id
-            )
-            raise
-        finally:
-            services.training.discard(name)
-        services.predictions.reload(answer["model_name"])
-        for done in ("training.finished", "training.completed"):  # 000 and 004 name it differently
-            services.publish(done, answer, principal.user_id)
-        return answer
+        owners, actor = _ownership(services, principal)
+        *_, name = training_target(
+            data.model_type, data.model_name, data.symbol, data.dataset, data.timeframe
+        )
+        # Checked (and a new name claimed) before anything runs; a queued job checks again when it runs.
+        with owners.training(name, actor):
+            if data.run_async:
+                return submit_job(services, "training", job_params(data), principal)
+            return _train_now(services, data, principal, name)
 
     @get(
         "/{model_name:str}",
@@ -118,28 +107,32 @@ class ModelController(Controller):
     @delete(
         "/{model_name:str}",
         status_code=HTTP_200_OK,
-        summary="Delete a model (admin)",
+        summary="Delete a model (its owner or an admin)",
+        description="Deletes the registered model and all its versions." + _OWNERSHIP,
         responses=doc(a.ModelDeleted, ex.MODEL_DELETED, 400, 401, 403, 404),
         sync_to_thread=True,
     )
     def delete_model(
         self, services: ServicesDep, model_name: FromPath[str], principal: PrincipalDep
     ) -> dict[str, Any]:
-        if not principal.is_admin:
-            raise PermissionDeniedError("deleting a registered model needs the admin role")
-        describe_model(services.registry.tracker, model_name)  # 404 when unknown
-        services.registry.tracker.delete_model(model_name)
+        owners, actor = _ownership(services, principal)
+        owners.delete(model_name, actor)
         services.predictions.reload(model_name)
         return {"status": "success", "model_name": model_name, "message": f"Model {model_name} deleted"}
 
     @post(
         "/{model_name:str}/reload",
         status_code=HTTP_200_OK,
-        summary="Reload from the registry",
-        responses=doc(a.ModelReloaded, ex.MODEL_RELOADED, 400, 401, 404),
+        summary="Reload from the registry (its owner or an admin)",
+        description="Forgets the loaded versions of the model and loads its champion afresh." + _OWNERSHIP,
+        responses=doc(a.ModelReloaded, ex.MODEL_RELOADED, 400, 401, 403, 404),
         sync_to_thread=True,
     )
-    def reload_model(self, services: ServicesDep, model_name: FromPath[str]) -> dict[str, Any]:
+    def reload_model(
+        self, services: ServicesDep, model_name: FromPath[str], principal: PrincipalDep
+    ) -> dict[str, Any]:
+        owners, actor = _ownership(services, principal)
+        owners.require(model_name, actor, "reload")
         services.predictions.reload(model_name)
         loaded = services.registry.load(model_name)
         return {
@@ -150,3 +143,39 @@ class ModelController(Controller):
             "load_seconds": round(loaded.load_seconds, 4),
             "message": f"Model {model_name} v{loaded.version} reloaded",
         }
+
+
+def _train_now(services: Services, data: TrainBody, principal: Principal, name: str) -> dict[str, Any]:
+    if name in services.training:
+        raise ApiError(409, "CONFLICT", f"model {name!r} is being trained already")
+    services.training.add(name)
+    event = {"model_type": data.model_type, "model_name": data.model_name, "symbol": data.symbol}
+    try:
+        services.publish("training.started", event, principal.user_id)
+        answer = api_train(
+            services.settings,
+            services.registry.tracker,
+            services.registry,
+            model_type=data.model_type,
+            model_name=data.model_name,
+            symbol=data.symbol,
+            dataset=data.dataset,
+            start_date=data.start_date,
+            end_date=data.end_date,
+            timeframe=data.timeframe,
+            source=data.source,
+            parameters=data.parameters,
+            validation_split=data.validation_split,
+            gpu_enabled=data.gpu_enabled,
+            horizon=data.horizon,
+            feature_set=data.feature_set,
+        )
+    except TradeforgeError as exc:
+        services.publish("training.failed", {**event, "error": str(exc), "code": exc.code}, principal.user_id)
+        raise
+    finally:
+        services.training.discard(name)
+    services.predictions.reload(answer["model_name"])
+    for done in ("training.finished", "training.completed"):  # 000 and 004 name it differently
+        services.publish(done, answer, principal.user_id)
+    return answer

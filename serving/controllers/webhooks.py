@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, delete, get, post
 from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from pipelines.db.webhook_models import DELIVERY_STATUSES
 from pipelines.webhooks import EVENTS
 from serving.context import PrincipalDep
 from serving.schemas import doc
@@ -15,6 +16,8 @@ from serving.schemas import webhooks as w
 from serving.services import ServicesDep
 
 __all__ = ["WebhookController"]
+
+DeliveryStatus = Literal.__getitem__(DELIVERY_STATUSES)  # the spec lists what the server accepts
 
 SIGNATURE_FORMAT = "X-Tradeforge-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, t + '.' + body)>"
 
@@ -109,7 +112,7 @@ class WebhookController(Controller):
         services: ServicesDep,
         principal: PrincipalDep,
         webhook_id: FromPath[str],
-        status: str | None = Parameter(default=None, description="pending, delivered or failed"),
+        status: Annotated[DeliveryStatus | None, Parameter()] = None,
         limit: int = Parameter(default=100, ge=1, le=500),
     ) -> dict[str, Any]:
         with services.database.session() as session:

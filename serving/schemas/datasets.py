@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from litestar.datastructures import UploadFile
+from litestar.params import KwargDefinition
 
+from serving.dto import PRINTABLE_NAME
 from serving.schemas.admin import Shape
 from serving.schemas.admin_examples import USER_ID
 
@@ -20,8 +22,8 @@ class UploadForm:
     """The multipart form of ``POST /datasets/upload``."""
 
     file: UploadFile
-    name: str
-    dataset_type: str  # classification, regression or ohlcv
+    name: Annotated[str, KwargDefinition(min_length=1, max_length=200, pattern=PRINTABLE_NAME)]
+    dataset_type: str  # classification, regression or ohlcv (and their aliases)
     description: str | None = None
     target: str | None = None  # the target column (classification, regression); inferred if absent
 

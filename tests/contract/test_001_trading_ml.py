@@ -38,13 +38,16 @@ def test_get_and_reload_model(client: Any, user: dict[str, Any]) -> None:
     detail = got.json()
     assert detail["model_name"] == "lgbm_aapl" and detail["champion_version"] == "1"
     assert detail["versions_detail"][0]["aliases"] == ["champion"]
-    reloaded = client.post("/api/v1/models/lgbm_aapl/reload", headers=user["headers"])
+    # lgbm_aapl was registered without an API user: owned by nobody, an admin's to reload.
+    assert_envelope(client.post("/api/v1/models/lgbm_aapl/reload", headers=user["headers"]), 403, "FORBIDDEN")
+    admin = make_user(client, role="admin")
+    reloaded = client.post("/api/v1/models/lgbm_aapl/reload", headers=admin["headers"])
     assert reloaded.status_code == 200, reloaded.text
     assert reloaded.json()["version"] == "1" and reloaded.json()["status"] == "success"
     assert_envelope(client.get("/api/v1/models/nope", headers=user["headers"]), 404, "NOT_FOUND")
 
 
-def test_train_example_and_delete_needs_admin(client: Any, user: dict[str, Any]) -> None:
+def test_train_example_and_delete_needs_the_owner(client: Any, user: dict[str, Any]) -> None:
     body = {
         "model_type": "simple",
         "model_name": "simple_spy",
@@ -57,9 +60,9 @@ def test_train_example_and_delete_needs_admin(client: Any, user: dict[str, Any])
     out = r.json()
     assert out["status"] == "success" and out["model_name"] == "simple_spy"
     assert out["message"].startswith("Model trained in") and out["training_time"] > 0
-    assert_envelope(client.delete("/api/v1/models/simple_spy", headers=user["headers"]), 403, "FORBIDDEN")
-    admin = make_user(client, role="admin")
-    gone = client.delete("/api/v1/models/simple_spy", headers=admin["headers"])
+    other = make_user(client)
+    assert_envelope(client.delete("/api/v1/models/simple_spy", headers=other["headers"]), 403, "FORBIDDEN")
+    gone = client.delete("/api/v1/models/simple_spy", headers=user["headers"])
     assert gone.status_code == 200, gone.text
     assert_envelope(client.get("/api/v1/models/simple_spy", headers=user["headers"]), 404, "NOT_FOUND")
 

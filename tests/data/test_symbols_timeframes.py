@@ -7,7 +7,7 @@ from pipelines.data.timeframes import TIMEFRAMES, parse_timeframe
 from pipelines.errors import InvalidRequestError, InvalidSymbolError
 
 
-@pytest.mark.parametrize("raw", ["BTC/USDT", "BTC_USDT", "BTCUSDT", "btc/usdt", " BTCUSDT "])
+@pytest.mark.parametrize("raw", ["BTC/USDT", "BTC_USDT", "BTCUSDT", "btc/usdt"])
 def test_crypto_forms_normalise_to_ccxt(raw: str) -> None:
     sym = parse_symbol(raw)
     assert sym.name == "BTC/USDT"

@@ -200,7 +200,8 @@ def test_owners_and_deletion(catalog: DatasetCatalog, database: Database, probe:
 @pytest.mark.parametrize(
     ("fields", "problem"),
     [
-        ({"name": "  "}, "name must be 1-200 characters"),
+        ({"name": "  "}, "name '  ' must not start or end with whitespace"),
+        ({"name": "data\n"}, "name 'data\\\\n' must not contain control"),
         ({"file_name": "data.xlsx"}, "unsupported type"),
         ({"file_name": ""}, "needs a name"),
         ({"dataset_type": "images"}, "unknown dataset_type"),

@@ -61,8 +61,10 @@ def test_users_create_get_list(database: Database) -> None:
 
 def test_api_key_is_shown_once_and_stored_hashed(database: Database) -> None:
     ann, _, _ = make_users(database)
+    with database.transaction() as s, pytest.raises(InvalidRequestError, match="whitespace"):
+        create_api_key(s, ann.id, "  laptop ")  # a name is taken as typed, never silently trimmed
     with database.transaction() as s:
-        new = create_api_key(s, ann.id, "  laptop ")
+        new = create_api_key(s, ann.id, "laptop")
     assert new.key.startswith("tf_") and len(new.key) == 46
     assert new.record.name == "laptop" and new.record.prefix == new.key[:11]
     assert new.record.key_hash == hash_api_key(new.key)

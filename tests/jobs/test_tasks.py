@@ -145,3 +145,18 @@ def test_the_registry_maps_kinds_to_marked_functions() -> None:
 def test_the_migrations_create_the_job_table(database: Database) -> None:
     assert "jobs" in inspect(database.engine).get_table_names()
     assert schema_diff(database.engine.url.render_as_string(hide_password=False)) == []
+
+
+def test_a_training_job_checks_ownership_when_it_runs(make_queue: MakeQueue, database: Database) -> None:
+    from pipelines.db import claim_model
+    from pipelines.models.tracking import open_tracker
+
+    queue = make_queue(tasks=default_tasks()).start()
+    params = {"model_type": "simple", "model_name": "someone_elses", "symbol": "AAPL"}
+    job = queue.submit("training", params, owner="bob")  # accepted: the name was free then
+    with database.transaction() as session:  # another user claims it before the job runs
+        claim_model(session, "someone_elses", "ann")
+    done = queue.wait(job.id, timeout=60)
+    assert done.status == "failed" and done.error is not None
+    assert "'someone_elses' is owned by another user" in done.error
+    assert "someone_elses" not in dict(open_tracker(queue.settings).list_models())

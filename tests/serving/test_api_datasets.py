@@ -88,7 +88,7 @@ def test_uploads_are_processed_and_announced_by_signed_webhooks(tmp_path: Path) 
         assert listed.total == 2 and [d.name for d in listed.datasets] == ["one class", "signals"]
         assert c.get("/datasets?status=ready", headers=a).json()["total"] == 1
         assert c.get("/datasets", headers=bob["headers"]).json()["total"] == 0
-        assert_envelope(c.get("/datasets?sort_by=rows", headers=a), 400, "INVALID_REQUEST")
+        assert_envelope(c.get("/datasets?sort_by=rows", headers=a), 400, "VALIDATION_ERROR")
         assert_envelope(c.get("/datasets?limit=0", headers=a), 400, "VALIDATION_ERROR")
 
         assert_envelope(c.get(f"/datasets/{accepted.id}", headers=bob["headers"]), 403, "FORBIDDEN")

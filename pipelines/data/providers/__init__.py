@@ -8,10 +8,12 @@ from pipelines.data.providers.base import Provider, with_retries
 from pipelines.errors import InvalidRequestError
 from pipelines.settings import Settings
 
-__all__ = ["SOURCES", "Provider", "get_provider", "normalize_source", "with_retries"]
+__all__ = ["SOURCES", "SOURCE_SPELLINGS", "Provider", "get_provider", "normalize_source", "with_retries"]
 
 SOURCES = ("synthetic", "yfinance", "ccxt", "file")
 _ALIASES = {"yahoo": "yfinance", "yf": "yfinance", "csv": "file", "parquet": "file"}
+SOURCE_SPELLINGS: tuple[str, ...] = (*SOURCES, *_ALIASES)
+"""Every name ``normalize_source`` accepts in lower case: the sources, then their aliases."""
 
 
 def normalize_source(name: str) -> str:

@@ -19,6 +19,7 @@ from pipelines.analysis.backtests import (
 from pipelines.analysis.walk_forward import plan_walk_forward, run_walk_forward
 from pipelines.backtest import compare_strategies
 from pipelines.backtest.metrics import METRIC_NAMES
+from pipelines.data.limits import estimate_bars
 from pipelines.data.service import ensure_bars
 from pipelines.datasets.files import stored_bars
 from pipelines.errors import DataNotFoundError, InvalidRequestError
@@ -58,6 +59,10 @@ METRIC_DESCRIPTIONS: dict[str, str] = {
     "exposure": "share of bars that close with a position open",
 }
 assert set(METRIC_DESCRIPTIONS) == set(METRIC_NAMES)
+
+# A comparison replays its range once per run: all runs together may replay this many times the bars
+# one request may read.
+COMPARE_BUDGET = 5
 
 TRADING_FIELDS = (
     "initial_capital",
@@ -179,6 +184,7 @@ def api_compare(
     for label, strat, params in runs:  # validate every run before any data is read
         plan_backtest(settings, strategy=strat, params=params, symbol=base.symbol, source=base.source)
         del label
+    _check_compare_budget(settings, base, len(runs))
     first = warmup_start(base.start, base.timeframe, crypto=base.config.crypto)
     bars = ensure_bars(
         settings, source=base.source, symbol=base.symbol, timeframe=base.timeframe, start=first, end=base.end
@@ -193,6 +199,18 @@ def api_compare(
         "best": max((r for r in rows if r["label"] != "benchmark"), key=_sharpe)["label"],
         "status": "success",
     }
+
+
+def _check_compare_budget(settings: Settings, base: Any, runs: int) -> None:
+    """Each run replays the whole range: runs x bars is held to ``COMPARE_BUDGET`` times the bar limit."""
+    bars = estimate_bars(base.timeframe, base.start, base.end, crypto=base.config.crypto)
+    budget = settings.max_bars_per_request * COMPARE_BUDGET
+    if bars * runs > budget:
+        raise InvalidRequestError(
+            f"comparing {runs} runs over about {bars:,} bars replays {bars * runs:,} bars, over the limit of "
+            f"{budget:,} ({COMPARE_BUDGET} x max_bars_per_request); compare at most "
+            f"{max(1, budget // max(bars, 1))} runs on this range, or shorten the range"
+        )
 
 
 def _sharpe(row: Mapping[str, Any]) -> float:

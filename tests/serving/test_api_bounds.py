@@ -73,6 +73,8 @@ def _raw(body: dict[str, Any]) -> bytes:
          "params holds more than 1000 values"),
         ("/api/v1/backtest/compare", {"symbol": "AAPL", "strategies": [{"strategy": "sma_cross",
          "params": {"fast": "SOMEWHAT_DEEP"}}]}, "VALIDATION_ERROR", "params nests deeper than 8 levels"),
+        ("/api/v1/backtest/compare", {"symbol": "SOL/USDT", "timeframe": "1m", "start_date": "2024-01-01",
+         "end_date": "2024-12-01", "strategies": [SMA] * 12}, "INVALID_REQUEST", "5 x max_bars_per_request"),
         (WALK, {"symbol": "SOL/USDT", "model_type": "simple", "timeframe": "1h", "start_date": "2024-01-01",
          "end_date": "2025-01-01", "train_window": 300, "test_window": 2}, "INVALID_REQUEST",
          "max_walk_forward_folds"),

@@ -27,6 +27,7 @@ lint: install
 	$(BIN)/ruff check pipelines assets serving tests benchmarks
 	$(BIN)/ruff format --check pipelines assets serving tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install
 	$(PYTHON) -m venv .venv-bench

@@ -31,6 +31,7 @@ from pipelines.db.job_models import Job
 from pipelines.db.types import isoformat_utc, utc_now
 from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.jobs.records import Requester, check_owner, load_job
+from pipelines.jobs.worker import json_safe
 from pipelines.settings import Settings
 
 __all__ = [
@@ -119,7 +120,8 @@ def _csv(table: pa.Table, options: pacsv.WriteOptions) -> bytes:
 def record_completed(
     database: Database, job_id: str, kind: str, params: dict[str, Any], owner: str, result: dict[str, Any]
 ) -> None:
-    """Record a run answered synchronously as a completed job of ``owner`` (its files' owner)."""
+    """Record a run answered synchronously as a completed job of ``owner`` (its files' owner), its
+    result stored as a worker's is (NaN and infinities as null)."""
     now = utc_now()
     with database.transaction() as session:
         session.add(
@@ -129,8 +131,8 @@ def record_completed(
                 status="completed",
                 progress=100.0,
                 description=f"{kind.replace('_', ' ').capitalize()} answered synchronously",
-                params=params,
-                result=result,
+                params=json_safe(params),
+                result=json_safe(result),
                 user_id=owner,
                 created_at=now,
                 started_at=now,

@@ -4,7 +4,9 @@
 * MLflow runs left RUNNING by a training process that is gone: marked FAILED, with the reason in the
   ``tradeforge.failure_reason`` tag;
 * the uploaded files of datasets whose processing job failed or was cancelled (they are never read
-  again), and dataset folders no dataset record points to.
+  again), and dataset folders no dataset record points to;
+* kept result files (a cut answer's full equity curve and trades) whose job no longer exists, and
+  those older than ``result_files_days``.
 
 Temp files and unrecorded dataset folders are removed only once untouched for ``min_age_seconds``
 (one hour by default), even at start-up: other processes share the home (Dagster runs, CLI ingests,
@@ -13,7 +15,7 @@ a lock held by the recovering process says nothing about theirs. A run counts as
 it was started on this host and its recorded process (pid and start time, so a reused pid does not
 count) no longer runs; runs of other hosts are left to a recovery there.
 
-:func:`recover` runs all three; the serving leader calls it at start-up and ``tradeforge data check
+:func:`recover` runs them all; the serving leader calls it at start-up and ``tradeforge data check
 --repair`` on demand.
 """
 
@@ -33,6 +35,7 @@ from sqlalchemy import select
 
 from pipelines.atomic import stale_temp_files
 from pipelines.db import Database, Dataset, Job
+from pipelines.jobs.files import prune_results
 from pipelines.models.tracking import FAILURE_TAG, HOST_TAG, PID_TAG, PROCESS_STARTED_TAG, MlflowTracker
 from pipelines.settings import Settings
 
@@ -58,11 +61,13 @@ class RecoveryReport:
     temp_bytes: int = 0
     failed_runs: list[str] = field(default_factory=list)  # MLflow run ids
     removed_uploads: list[str] = field(default_factory=list)  # dataset ids (or orphan folder names)
+    removed_results: list[str] = field(default_factory=list)  # job ids whose kept files went
     errors: list[str] = field(default_factory=list)  # a step that could not run, and why
 
     @property
     def cleaned(self) -> int:
-        return len(self.temp_files) + len(self.failed_runs) + len(self.removed_uploads)
+        lists = (self.temp_files, self.failed_runs, self.removed_uploads, self.removed_results)
+        return sum(len(items) for items in lists)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +75,7 @@ class RecoveryReport:
             "temp_bytes": self.temp_bytes,
             "failed_runs": self.failed_runs,
             "removed_uploads": self.removed_uploads,
+            "removed_results": self.removed_results,
             "errors": self.errors,
         }
 
@@ -78,7 +84,13 @@ def remove_stale_temp_files(settings: Settings, min_age_seconds: float) -> tuple
     """Delete the stale temp files under the home's data folders; the files and their total size."""
     removed: list[Path] = []
     size = 0
-    roots = (settings.market_dir, settings.features_dir, settings.datasets_dir, settings.metrics_dir)
+    roots = (
+        settings.market_dir,
+        settings.features_dir,
+        settings.datasets_dir,
+        settings.metrics_dir,
+        settings.results_dir,
+    )
     for root in roots:
         for path in list(stale_temp_files(root, min_age_seconds)):
             try:
@@ -191,6 +203,10 @@ def recover(
             report.removed_uploads = remove_abandoned_uploads(settings, database, min_age_seconds)
         except Exception as exc:  # SQLAlchemy and OS errors alike
             report.errors.append(f"dataset uploads: {type(exc).__name__}: {exc}")
+    try:
+        report.removed_results = prune_results(settings, database, min_age_seconds=min_age_seconds)
+    except Exception as exc:  # SQLAlchemy and OS errors alike
+        report.errors.append(f"result files: {type(exc).__name__}: {exc}")
     if report.cleaned or report.errors:
         log.warning("recovery: %s", report.as_dict())
     return report

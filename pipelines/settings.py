@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     max_walk_forward_folds: int = Field(default=500, ge=1)
     max_symbols_per_request: int = Field(default=100, ge=1)  # a prediction batch: one row each
     max_response_points: int = Field(default=5_000, ge=10)  # equity curves and trades in an answer
+    # The full curve and trades of a cut answer are kept as files this many days (then removed by
+    # the recovery and whenever a new result is written).
+    result_files_days: int = Field(default=30, ge=1)
 
     @field_validator("home", mode="before")
     @classmethod
@@ -175,6 +178,11 @@ class Settings(BaseSettings):
     def metrics_dir(self) -> Path:
         """Saved monitoring snapshots (``POST /api/v1/monitoring/save``)."""
         return self.home / "metrics"
+
+    @property
+    def results_dir(self) -> Path:
+        """Full equity curves and trade lists of cut answers, one folder per job id."""
+        return self.home / "results"
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home.resolve() / 'app.db'}"

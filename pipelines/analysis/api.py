@@ -16,6 +16,7 @@ from pipelines.analysis.backtests import (
     run_backtest_request,
     warmup_start,
 )
+from pipelines.analysis.full_curves import keep_full_curve
 from pipelines.analysis.walk_forward import plan_walk_forward, run_walk_forward
 from pipelines.backtest import compare_strategies
 from pipelines.backtest.metrics import METRIC_NAMES
@@ -115,9 +116,11 @@ def api_backtest(
     timeframe: str = "1d",
     source: str | None = None,
     dataset_id: str | None = None,
+    result_id: str | None = None,
     **trading: Any,
 ) -> dict[str, Any]:
-    """``dataset_id``: the bars of an uploaded ``ohlcv`` dataset (the caller checked its owner)."""
+    """``dataset_id``: the bars of an uploaded ``ohlcv`` dataset (the caller checked its owner);
+    ``result_id``: the job that keeps the full curve and trades when the answer cuts them."""
     name, checked = strategy_of(model_name, strategy, params)
     with stored_bars(settings, dataset_id, source) as (source, path):
         request = plan_backtest(
@@ -134,6 +137,7 @@ def api_backtest(
         )
         result = run_backtest_request(settings, request)
     body = result.as_dict(settings.max_response_points)
+    body["full_curve"] = keep_full_curve(settings, result_id, result, body)
     return {
         "model_name": model_name,
         "strategy": name,
@@ -235,10 +239,12 @@ def api_walk_forward(
     timeframe: str | None = None,
     source: str | None = None,
     dataset_id: str | None = None,
+    result_id: str | None = None,
     **trading: Any,
 ) -> dict[str, Any]:
     """Retrain per fold the kind of ``model_name`` (its registered kind and timeframe) or ``model_type``;
-    ``dataset_id``: the bars of an uploaded ``ohlcv`` dataset (the caller checked its owner)."""
+    ``dataset_id``: the bars of an uploaded ``ohlcv`` dataset (the caller checked its owner);
+    ``result_id``: the job that keeps the full curve and trades when the answer cuts them."""
     if model_type is None:
         if model_name is None:
             raise InvalidRequestError("walk-forward needs model_name (a registered model) or model_type")
@@ -262,6 +268,8 @@ def api_walk_forward(
             **trading_fields(trading),
         )
         result = run_walk_forward(settings, request)
+    body = result.as_dict(settings.max_response_points)
+    body["full_curve"] = keep_full_curve(settings, result_id, result, body)
     return {
         "model_name": model_name,
         "model_type": request.model_type,
@@ -272,7 +280,7 @@ def api_walk_forward(
         "test_window": request.test_window,
         "mode": request.mode,
         "num_folds": len(result.folds),
-        **result.as_dict(settings.max_response_points),
+        **body,
         "status": "success",
     }
 

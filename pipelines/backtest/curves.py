@@ -16,10 +16,18 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["DOWNSAMPLE_METHOD", "curve_points", "downsample_indices"]
+__all__ = ["DOWNSAMPLE_METHOD", "curve_points", "downsample_indices", "drawdown"]
 
 DOWNSAMPLE_METHOD = "min-max per bucket; first, last, drawdown peak and trough kept"
 IntArray = npt.NDArray[np.int64]
+
+
+def drawdown(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Each point's fall from the running peak before it, as a negative fraction (0 at a peak)."""
+    running_peak = np.maximum.accumulate(values)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: npt.NDArray[np.float64] = np.where(running_peak > 0, values / running_peak - 1.0, 0.0)
+    return out
 
 
 def downsample_indices(values: npt.NDArray[np.float64], max_points: int) -> IntArray:
@@ -27,10 +35,7 @@ def downsample_indices(values: npt.NDArray[np.float64], max_points: int) -> IntA
     n = int(values.size)
     if n <= max_points:
         return np.arange(n, dtype=np.int64)
-    running_peak = np.maximum.accumulate(values)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        drawdown = np.where(running_peak > 0, values / running_peak - 1.0, 0.0)
-    trough = int(np.argmin(drawdown))
+    trough = int(np.argmin(drawdown(values)))
     peak = int(np.argmax(values[: trough + 1]))
     keep = [0, n - 1, peak, trough]
     buckets = max(1, (max_points - len(keep)) // 2)

@@ -227,12 +227,15 @@ def _print_repair(report: RecoveryReport | None, as_json: bool) -> None:
     out.print(
         f"repair: {len(report.temp_files)} stale temp files ({report.temp_bytes / 1e6:.1f} MB), "
         f"{len(report.failed_runs)} orphaned MLflow runs failed, "
-        f"{len(report.removed_uploads)} abandoned uploads removed"
+        f"{len(report.removed_uploads)} abandoned uploads removed, "
+        f"{len(report.removed_results)} expired or orphaned result folders removed"
     )
     for line in (*report.temp_files, *(f"run {r}" for r in report.failed_runs)):
         out.print(f"  - {line}")
     for dataset in report.removed_uploads:
         out.print(f"  - dataset {dataset}")
+    for job_id in report.removed_results:
+        out.print(f"  - results of job {job_id}")
     for problem in report.errors:
         err.print(f"  ! {problem}")
 

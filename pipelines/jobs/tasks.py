@@ -106,7 +106,7 @@ def _validate_backtest(params: dict[str, Any], settings: Settings) -> dict[str, 
     from pipelines.analysis.api import TRADING_FIELDS, api_backtest, source_for, strategy_of, trading_fields
     from pipelines.analysis.backtests import plan_backtest
 
-    _only_known(params, api_backtest, skip=("settings",), extra=TRADING_FIELDS)
+    _only_known(params, api_backtest, skip=("settings", "result_id"), extra=TRADING_FIELDS)
     symbol = str(_text(params, "symbol"))
     name, checked = _checked(
         lambda: strategy_of(params.get("model_name"), params.get("strategy"), params.get("params"))
@@ -143,7 +143,7 @@ def backtest_task(params: dict[str, Any], progress: ProgressReporter) -> dict[st
     from pipelines.analysis.api import api_backtest
 
     progress.update(5.0, f"Running backtest for {params['symbol']}: loading data...")
-    result = api_backtest(progress.settings, **params)
+    result = api_backtest(progress.settings, result_id=progress.job_id, **params)
     progress.update(95.0, f"Backtest for {params['symbol']} finished")
     return result
 
@@ -159,7 +159,7 @@ def _validate_walk_forward(params: dict[str, Any], settings: Settings) -> dict[s
     )
     from pipelines.analysis.walk_forward import plan_walk_forward
 
-    _only_known(params, api_walk_forward, skip=("settings", "tracker"), extra=TRADING_FIELDS)
+    _only_known(params, api_walk_forward, skip=("settings", "tracker", "result_id"), extra=TRADING_FIELDS)
     symbol = str(_text(params, "symbol"))
     normalized = dict(params)
     if params.get("model_type") is None:
@@ -206,7 +206,8 @@ def walk_forward_task(params: dict[str, Any], progress: ProgressReporter) -> dic
     from pipelines.models.tracking import open_tracker
 
     progress.update(5.0, f"Walk-forward analysis of {params['symbol']}: retraining per fold...")
-    return api_walk_forward(progress.settings, open_tracker(progress.settings), **params)
+    tracker = open_tracker(progress.settings)
+    return api_walk_forward(progress.settings, tracker, result_id=progress.job_id, **params)
 
 
 # -- training ---------------------------------------------------------------------------------------

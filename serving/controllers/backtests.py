@@ -8,6 +8,7 @@ from litestar import Controller, get, post
 from litestar.status_codes import HTTP_200_OK
 
 from pipelines.analysis.api import api_backtest, api_compare, api_walk_forward, metric_catalog
+from pipelines.analysis.full_curves import run_keeping_files
 from pipelines.backtest.strategies import list_strategies
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.errors import InvalidRequestError
@@ -39,7 +40,13 @@ class BacktestController(Controller):
         params = _arguments(services, data, principal)
         if data.run_async:
             return submit_job(services, "backtest", params, principal)
-        return api_backtest(services.settings, **params)
+        return run_keeping_files(
+            services.database,
+            "backtest",
+            params,
+            principal.user_id,
+            lambda result_id: api_backtest(services.settings, result_id=result_id, **params),
+        )
 
     @post(
         "/compare",
@@ -73,7 +80,14 @@ class BacktestController(Controller):
         params = _arguments(services, data, principal)
         if data.run_async:
             return submit_job(services, "walk_forward", params, principal)
-        return api_walk_forward(services.settings, services.registry.tracker, **params)
+        tracker = services.registry.tracker
+        return run_keeping_files(
+            services.database,
+            "walk_forward",
+            params,
+            principal.user_id,
+            lambda result_id: api_walk_forward(services.settings, tracker, result_id=result_id, **params),
+        )
 
     @get(
         "/metrics",

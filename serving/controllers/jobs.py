@@ -10,11 +10,12 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, Parameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import File, ServerSentEvent, ServerSentEventMessage, Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from pipelines.db.job_models import JOB_STATUSES
 from pipelines.errors import PermissionDeniedError
+from pipelines.jobs.files import FILE_FORMATS, JOB_FILES, csv_chunks, job_file
 from pipelines.jobs.tasks import default_tasks
 from serving.context import PrincipalDep
 from serving.schemas import doc, doc_text
@@ -26,6 +27,8 @@ __all__ = ["JobController", "SystemController", "job_alias", "submit_job"]
 HEARTBEAT_SECONDS = 5.0
 JobStatus = Literal.__getitem__(JOB_STATUSES)  # an unknown status filter is a 400, listed in the spec
 JobKind = Literal.__getitem__(default_tasks().kinds)
+JobFile = Literal.__getitem__(JOB_FILES)
+FileFormat = Literal.__getitem__(FILE_FORMATS)
 
 
 class JobController(Controller):
@@ -71,6 +74,30 @@ class JobController(Controller):
     )
     def cancel(self, services: ServicesDep, principal: PrincipalDep, job_id: FromPath[str]) -> dict[str, Any]:
         return services.jobs.cancel(job_id, principal).as_dict()
+
+    @get(
+        "/{job_id:str}/files/{name:str}",
+        summary="Download a file of a job: the full equity curve or trades of an answer that was cut",
+        description="A backtest or walk-forward answer whose curve was downsampled or whose trades were "
+        "cut links here in its `full_curve`: `equity_curve` (timestamp, equity, drawdown per bar) and "
+        "`trades` (every round trip), as Parquet, or CSV with `format=csv`.",
+        responses=j.job_file_doc(),
+        operation_class=j.JobFileOperation,
+        sync_to_thread=True,
+    )
+    def file(
+        self,
+        services: ServicesDep,
+        principal: PrincipalDep,
+        job_id: FromPath[str],
+        name: Annotated[JobFile, Parameter(description="Which file")],
+        format: Annotated[FileFormat, Parameter(description="parquet (the default) or csv")] = "parquet",
+    ) -> Response[Any]:
+        path = job_file(services.settings, services.database, job_id, name, principal)
+        if format == "csv":
+            headers = {"Content-Disposition": f'attachment; filename="{job_id}-{name}.csv"'}
+            return Stream(csv_chunks(path), media_type="text/csv", headers=headers)
+        return File(path, filename=f"{job_id}-{name}.parquet", media_type=j.PARQUET_MEDIA_TYPE)
 
 
 @get(

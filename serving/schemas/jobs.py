@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example
+from litestar.openapi.spec import Example, OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 
+from serving.schemas import doc_text
 from serving.schemas.admin import Shape
 from serving.schemas.admin_examples import NOW, USER_ID
 
 __all__ = [
-    "JOB", "JOBS", "JOB_ACCEPTED", "QUEUE", "RESOURCES", "SSE_EXAMPLE", "SYSTEM", "Job", "JobAccepted",
-    "JobList", "QueueSnapshot", "ResourcesOnly", "SystemResources", "accepted_doc",
+    "CSV_EXAMPLE", "JOB", "JOBS", "JOB_ACCEPTED", "PARQUET_MEDIA_TYPE", "QUEUE", "RESOURCES", "SSE_EXAMPLE",
+    "SYSTEM", "Job", "JobAccepted", "JobFileOperation", "JobList", "QueueSnapshot", "ResourcesOnly",
+    "SystemResources", "accepted_doc", "job_file_doc",
 ]  # fmt: skip
 
 
@@ -148,3 +151,38 @@ def accepted_doc() -> dict[int, ResponseSpec]:
         examples=[Example(summary="queued", value=JOB_ACCEPTED)],
     )
     return {202: spec}
+
+
+PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
+CSV_EXAMPLE = (
+    "timestamp,equity,drawdown\n"
+    "2024-01-01 00:00:00.000000000Z,100000,0\n"
+    "2024-01-01 01:00:00.000000000Z,99870.5,-0.001295\n"
+)
+
+
+def job_file_doc() -> dict[int, ResponseSpec]:
+    """The download of a job's file: Parquet at 200 (CSV added by ``JobFileOperation``), the error
+    envelope at 400, 401, 403 (another user's job), 404 (an unknown job, or no such file) and 429."""
+    return doc_text(
+        PARQUET_MEDIA_TYPE,
+        "(a Parquet file)",
+        "The file: Parquet, or CSV with a header row when format=csv; sent as an attachment",
+        400,
+        401,
+        403,
+        404,
+    )
+
+
+@dataclass
+class JobFileOperation(Operation):
+    """The download's operation, documenting the CSV answer beside the Parquet one."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse) and ok.content is not None:
+            ok.content["text/csv"] = OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.STRING),
+                examples={"csv": Example(summary="format=csv", value=CSV_EXAMPLE)},
+            )

@@ -8,7 +8,7 @@ from serving.schemas.admin import Num, Shape
 
 __all__ = [
     "Backtest", "Bar", "BatchError", "BatchPredicted", "BatchSummary", "CompareRow", "Comparison",
-    "EnsembleMember", "EnsemblePredicted", "EquityPoint", "Fold", "ForecastStep", "History",
+    "EnsembleMember", "EnsemblePredicted", "EquityPoint", "Fold", "ForecastStep", "FullCurve", "History",
     "MetricCatalog", "MetricInfo", "Metrics", "NamedPrediction", "Period", "PredictMetadata",
     "Predicted", "Prediction", "Quote", "SignalHistory", "SignalMetadata", "SignalPoint",
     "SignalPredicted", "StrategyInfo", "StrategyList", "StrategyParam", "Trade", "TradingConfig",
@@ -251,9 +251,21 @@ class Trade(Shape):
 EquityPoint = tuple[str, float]  # [ISO timestamp, equity]
 
 
+class FullCurve(Shape):
+    """Where the whole curve (timestamp, equity, drawdown per bar) and every trade of a cut answer are
+    kept: files of the job ``job_id``, Parquet by default, CSV with ``?format=csv``, until ``expires_at``."""
+
+    job_id: str
+    equity_curve_url: str
+    trades_url: str
+    formats: list[Literal["parquet", "csv"]]
+    expires_at: str
+
+
 class CurveInfo(Shape, kw_only=True):
     """How a per-bar answer was cut to ``max_response_points``: the curve keeps each bucket's low and
-    high, its first and last points and its deepest drawdown; trades are the first ones."""
+    high, its first and last points and its deepest drawdown; trades are the first ones. When anything
+    was cut, ``full_curve`` says where to download all of it (null otherwise)."""
 
     equity_curve_points: int
     equity_curve_total_points: int
@@ -261,6 +273,7 @@ class CurveInfo(Shape, kw_only=True):
     equity_curve_method: str | None = None
     trades_total: int
     trades_truncated: bool
+    full_curve: FullCurve | None
 
 
 class Backtest(CurveInfo, kw_only=True):

@@ -272,6 +272,7 @@ BACKTEST: Json = {
     "trades": [_TRADE],
     "trades_total": 1,
     "trades_truncated": False,
+    "full_curve": None,
     "status": "success",
 }
 COMPARISON: Json = {
@@ -324,6 +325,7 @@ WALK_FORWARD_RESULT: Json = {
     "trades": [],
     "trades_total": 0,
     "trades_truncated": False,
+    "full_curve": None,
     "status": "success",
 }
 METRIC_CATALOG: Json = {

@@ -63,7 +63,9 @@ def build_market_assets(settings: Settings, items: list[UniverseItem]) -> list[d
         description="OHLCV bars of one universe symbol for one calendar year, at each configured timeframe, "
         "fetched incrementally into $TRADEFORGE_HOME/market (Parquet) and the DuckDB view `bars`.",
     )
-    def market_bars(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    # Bare ``MaterializeResult``: Dagster reads a subscripted one as a single output, and this asset
+    # also has its checks' outputs.
+    def market_bars(context: dg.AssetExecutionContext) -> dg.MaterializeResult:  # type: ignore[type-arg]
         keys = context.partition_key.keys_by_dimension
         try:
             run = ingest_partition(context.resources.tradeforge, keys["symbol"], int(keys["year"]))
@@ -93,7 +95,7 @@ def build_market_assets(settings: Settings, items: list[UniverseItem]) -> list[d
         description="The default feature set and forward labels over all stored bars of one symbol, "
         "per timeframe ($TRADEFORGE_HOME/features, DuckDB view `features`).",
     )
-    def features(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def features(context: dg.AssetExecutionContext) -> dg.MaterializeResult[None]:
         settings: Settings = context.resources.tradeforge
         item = universe_item(settings, context.partition_key)
         builds = {

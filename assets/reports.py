@@ -28,7 +28,7 @@ def build_report_assets(
         description="The champion traded over its validation window to now (fills at the next open, "
         "0.1% commission), beside sma_cross and buy and hold; metrics and an equity-curve PNG in MLflow.",
     )
-    def backtest_reports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def backtest_reports(context: dg.AssetExecutionContext) -> dg.MaterializeResult[None]:
         spec = by_key[context.partition_key]
         report = backtest_report(context.resources.tradeforge, context.resources.tracker, spec.model_name)
         return dg.MaterializeResult(
@@ -49,7 +49,7 @@ def build_report_assets(
         description="The spec's model kind retrained per fold (train 252 / test 63 bars) over six years; "
         "per-fold and stitched out-of-sample metrics and equity curve in MLflow.",
     )
-    def walk_forward_reports(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def walk_forward_reports(context: dg.AssetExecutionContext) -> dg.MaterializeResult[None]:
         spec = by_key[context.partition_key]
         report = walk_forward_report(context.resources.tradeforge, context.resources.tracker, spec)
         return dg.MaterializeResult(

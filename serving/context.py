@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from litestar.di import NamedDependency
+from litestar.types import Scope
 
 __all__ = ["Principal", "PrincipalDep", "principal_of", "request_id_of", "user_id_of"]
 
@@ -38,15 +39,20 @@ class Principal:
         return None if self.is_admin else self.user_id
 
 
-def _slot(scope: MutableMapping[str, Any]) -> dict[str, Any]:
-    slot: dict[str, Any] | None = scope.get(_KEY)
+# The ASGI scope of a request or a WebSocket, or any mapping standing in for one (tests).
+AnyScope = Scope | MutableMapping[str, Any]
+
+
+def _slot(scope: AnyScope) -> dict[str, Any]:
+    mapping = cast(MutableMapping[str, Any], scope)  # our own key, beside the ASGI ones
+    slot: dict[str, Any] | None = mapping.get(_KEY)
     if slot is None:
         slot = {}
-        scope[_KEY] = slot
+        mapping[_KEY] = slot
     return slot
 
 
-def request_id_of(scope: MutableMapping[str, Any]) -> str:
+def request_id_of(scope: AnyScope) -> str:
     """The request's id, made on first use (requests that never reach the middleware get one too)."""
     slot = _slot(scope)
     rid: str | None = slot.get("request_id")
@@ -56,20 +62,20 @@ def request_id_of(scope: MutableMapping[str, Any]) -> str:
     return rid
 
 
-def principal_of(scope: MutableMapping[str, Any]) -> Principal | None:
+def principal_of(scope: AnyScope) -> Principal | None:
     return _slot(scope).get("principal")
 
 
-def user_id_of(scope: MutableMapping[str, Any]) -> str | None:
+def user_id_of(scope: AnyScope) -> str | None:
     p = principal_of(scope)
     return p.user_id if p is not None else None
 
 
-def set_value(scope: MutableMapping[str, Any], key: str, value: Any) -> None:
+def set_value(scope: AnyScope, key: str, value: Any) -> None:
     _slot(scope)[key] = value
 
 
-def get_value(scope: MutableMapping[str, Any], key: str) -> Any:
+def get_value(scope: AnyScope, key: str) -> Any:
     return _slot(scope).get(key)
 
 

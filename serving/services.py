@@ -50,7 +50,7 @@ from pipelines.settings import Settings
 from pipelines.system import system_stats
 from pipelines.user_admin import USER_CHANGES_TOPIC
 from pipelines.webhooks import WebhookDispatcher, WebhookService
-from serving.context import Principal, request_id_of
+from serving.context import Principal, principal_of, request_id_of
 from serving.jobstreams import JOB_EVENTS_TOPIC, JobStreams, job_webhook_event
 from serving.live import LiveService
 from serving.metrics import ApiMetrics
@@ -183,7 +183,7 @@ class Services:
         self.metrics.latency.labels(method, route).observe(seconds)
         if not logged:
             return
-        principal = scope.get("tradeforge", {}).get("principal")
+        principal = principal_of(scope)
         self.log_writer.submit(
             (
                 RequestLog,

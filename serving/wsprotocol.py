@@ -44,4 +44,5 @@ class FanOutWebSocketProtocol(WebSocketsSansIOProtocol):
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
         if self.response.status_code == 101:  # the scope exists; the app has not started yet
-            self.scope["extensions"][FRAMES_EXTENSION] = _Sink(self)  # type: ignore[index]
+            # uvicorn types each extension as a dict; this one is an object the app calls.
+            self.scope["extensions"][FRAMES_EXTENSION] = _Sink(self)  # type: ignore[assignment]

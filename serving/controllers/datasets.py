@@ -6,7 +6,7 @@ the app's setting, not Litestar's 10 MB default for every body.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, BinaryIO, Literal, cast
 
 from litestar import Controller, Router, delete, get, post
 from litestar.enums import RequestEncodingType
@@ -62,7 +62,7 @@ class DatasetController(Controller):
                 file_name=data.file.filename,
                 target=data.target,
             )
-            view = services.datasets.upload(principal.user_id, request, data.file.file)
+            view = services.datasets.upload(principal.user_id, request, cast(BinaryIO, data.file.file))
         finally:
             data.file.file.close()
         return view.as_dict(detail=False)

@@ -94,7 +94,8 @@ def _direct(socket: WebSocket[Any, Any, Any], sub: Subscription) -> Subscription
 
     Call once the stream's own first messages are sent; see ``serving/wsprotocol.py``.
     """
-    sink = socket.scope.get("extensions", {}).get(FRAMES_EXTENSION)
+    extensions: dict[str, Any] = socket.scope.get("extensions") or {}
+    sink = extensions.get(FRAMES_EXTENSION)
     if sink is not None:
         sub.attach(sink)
     return sub

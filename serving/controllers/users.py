@@ -47,7 +47,9 @@ class UserController(Controller):
         status_code=HTTP_200_OK,
         summary="Enable or disable a user, or change their role (admin)",
         description="The user's access tokens stop working at once; their API keys follow the "
-        "account's new state. The last active admin cannot be disabled or demoted (409).",
+        "account's new state; their open WebSockets and event streams are closed when disabled "
+        "(and, when demoted, the event streams that showed every user's jobs). The last active admin "
+        "cannot be disabled or demoted (409).",
         responses=doc(a.User, ex.USER, 400, 401, 403, 404, 409),
         sync_to_thread=True,
     )

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     # How long a worker trusts what it read of a user (active, role, tier, token version); changes
     # made through this worker, or announced through Redis, apply at once regardless.
     user_state_cache_seconds: float = Field(default=2.0, ge=0)
+    # Open WebSockets and event streams end at once when their user changes (in this worker, or
+    # announced through the hub); this sweep finds every change nobody announced (the CLI without
+    # Redis): each open stream's user is re-checked this often.
+    stream_recheck_seconds: float = Field(default=30.0, gt=0)
     # After this many failed logins for one username within the window, that username is refused
     # (429) for login_backoff_seconds, doubling with each further failure up to the maximum.
     login_max_failures: int = Field(default=5, ge=1)

@@ -11,18 +11,32 @@ from another process (the CLI) when Redis is configured.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pipelines.db.dataset_models import Dataset
 from pipelines.db.models import ROLES, User
 from pipelines.db.users import find_user
 from pipelines.errors import ConflictError, InvalidRequestError
 from pipelines.settings import Settings
 
-__all__ = ["USER_CHANGES_TOPIC", "announce_user_change", "delete_user", "set_active", "set_role"]
+if TYPE_CHECKING:
+    from pipelines.datasets.files import DatasetFiles
+    from pipelines.db.engine import Database
+    from pipelines.jobs import JobQueue
+
+__all__ = [
+    "USER_CHANGES_TOPIC",
+    "announce_user_change",
+    "delete_account",
+    "delete_user",
+    "set_active",
+    "set_role",
+]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +93,45 @@ def delete_user(session: Session, name_or_id: str) -> User:
     session.delete(user)
     session.flush()
     return user
+
+
+def delete_account(
+    database: Database, jobs: JobQueue, files: DatasetFiles, name_or_id: str
+) -> dict[str, Any]:
+    """Delete an account and everything it leaves running or stored; the deleted user's public view.
+
+    Its queued and running jobs are cancelled first, while their rows (a dataset's, say) still
+    exist: through ``jobs``, which stops a running worker itself when it schedules, and otherwise
+    marks the job for the scheduling server, which stops the worker at its next poll. Then the user's
+    rows go (API keys, webhooks, datasets: the database cascades), jobs submitted meanwhile are
+    cancelled too, and the datasets' files are removed.
+    """
+    from pipelines.accounts import public_user
+
+    with database.session() as session:
+        user = find_user(session, name_or_id)
+        _keep_an_admin(session, user, "delete")
+        user_id = user.id
+    _cancel_jobs(database, jobs, user_id)
+    with database.transaction() as session:
+        dataset_ids = list(session.scalars(select(Dataset.id).where(Dataset.user_id == user_id)))
+        answer = public_user(delete_user(session, user_id))
+    _cancel_jobs(database, jobs, user_id)
+    for dataset_id in dataset_ids:
+        files.remove(dataset_id)
+    return answer
+
+
+def _cancel_jobs(database: Database, jobs: JobQueue, user_id: str) -> None:
+    from pipelines.datasets import OPERATOR
+    from pipelines.jobs.records import active_job_ids
+
+    with database.session() as session:
+        job_ids = active_job_ids(session, user_id)
+    for job_id in job_ids:
+        with contextlib.suppress(ConflictError):  # it finished meanwhile
+            jobs.cancel(job_id, OPERATOR)
+        log.info("cancelled job %s of deleted user %s", job_id, user_id)
 
 
 def announce_user_change(settings: Settings, user_id: str) -> bool:

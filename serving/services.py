@@ -55,6 +55,7 @@ from serving.jobstreams import JOB_EVENTS_TOPIC, JobStreams, job_webhook_event
 from serving.live import LiveService
 from serving.metrics import ApiMetrics
 from serving.probes import HealthCache
+from serving.streamguard import StreamGuard
 from serving.usercache import UserStateCache
 
 __all__ = ["Services", "ServicesDep"]
@@ -97,12 +98,14 @@ class Services:
         self.leader: FileLock | None = None
         self.job_streams = JobStreams()
         self._relays: list[asyncio.Future[None]] = []
+        self._stream_checks: asyncio.Future[None] | None = None
         jobs.subscribe(self._on_job_event)
         self.metrics = ApiMetrics()
         self.started_at = datetime.now(UTC)
         self.training: set[str] = set()
         self._keys: dict[str, tuple[str, float]] = {}  # API key digest -> (user id, valid until)
         self.user_states = UserStateCache(database, settings.user_state_cache_seconds)
+        self.streams = StreamGuard(self.user_states, database, settings.stream_recheck_seconds)
         self._lock = threading.Lock()
         self.health = HealthCache(self._probe_checks, settings.health_cache_seconds)
 
@@ -157,6 +160,7 @@ class Services:
             for digest in [d for d, (u, _) in self._keys.items() if user_id is None or u == user_id]:
                 self._keys.pop(digest, None)
         self.user_states.forget(user_id)
+        self.streams.user_changed(user_id)  # after the forget: its check reads the new state
 
     # --- rate limits ----------------------------------------------------------------------------
     async def rate_limit(self, scope: Scope, principal: Principal | None) -> RateDecision:
@@ -374,15 +378,19 @@ class Services:
                 self.predictions.reload(str(result["model_name"]))
 
     async def start_relays(self) -> None:
-        """Follow the hub's job events and key revocations (subscribed when this returns)."""
+        """Follow the hub's job events and user changes (subscribed when this returns), and check
+        open streams' users (``serving/streamguard.py``)."""
         hub = self.live.hub
         self._relays = [
             asyncio.ensure_future(relay(hub, JOB_EVENTS_TOPIC, self._deliver_job_event)),
             asyncio.ensure_future(relay(hub, KEY_REVOCATIONS_TOPIC, self._drop_cached_keys)),
         ]
+        self._stream_checks = asyncio.ensure_future(self.streams.run())
         await asyncio.sleep(0)  # each relay's first step subscribes
 
     async def aclose(self) -> None:
+        if self._stream_checks is not None:
+            self._stream_checks.cancel()
         await self.live.close()  # closes the hub, which ends the relays
         for task in self._relays:
             with contextlib.suppress(BaseException):

@@ -4,7 +4,7 @@ set-role``."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -16,7 +16,9 @@ from pipelines.settings import get_settings
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from pipelines.db.engine import Database
     from pipelines.db.models import User
+    from pipelines.settings import Settings
 
 __all__ = ["users_app"]
 
@@ -113,9 +115,19 @@ NameArg = Annotated[str, typer.Argument(help="Username (any case) or user id")]
 
 
 def _change(name: str, action: str, change: Callable[[Session, str], User], as_json: bool) -> None:
-    """Apply ``change`` to the user in one transaction, then tell running API workers (through
-    Redis when configured; otherwise they see it within TRADEFORGE_USER_STATE_CACHE_SECONDS)."""
+    """Apply ``change`` to the user in one transaction, then tell the running API workers."""
     from pipelines.accounts import public_user
+
+    def apply(settings: Settings, database: Database) -> dict[str, Any]:
+        with database.transaction() as session:
+            return public_user(change(session, name))
+
+    _apply(action, apply, as_json)
+
+
+def _apply(action: str, apply: Callable[[Settings, Database], dict[str, Any]], as_json: bool) -> None:
+    """Run ``apply`` on the app database, then tell running API workers (through Redis when
+    configured; otherwise they see it within TRADEFORGE_USER_STATE_CACHE_SECONDS)."""
     from pipelines.db.engine import open_database
     from pipelines.user_admin import announce_user_change
 
@@ -123,8 +135,7 @@ def _change(name: str, action: str, change: Callable[[Session, str], User], as_j
     with errors():
         database = open_database(settings)
         try:
-            with database.transaction() as session:
-                user = public_user(change(session, name))
+            user = apply(settings, database)
         except ConflictError as exc:
             raise fail(str(exc), 2) from None
         finally:
@@ -169,7 +180,20 @@ def users_set_role(
 
 @users_app.command("delete")
 def users_delete(name: NameArg, as_json: JsonOpt = False) -> None:
-    """Delete a user with their API keys, webhooks and dataset records."""
-    from pipelines.user_admin import delete_user
+    """Delete a user with their API keys, webhooks and datasets (records and files); their queued
+    and running jobs are cancelled (a running job's worker is stopped by the serving process)."""
 
-    _change(name, "deleted", delete_user, as_json)
+    def apply(settings: Settings, database: Database) -> dict[str, Any]:
+        from pipelines.datasets.files import DatasetFiles
+        from pipelines.jobs import JobQueue
+        from pipelines.jobs.tasks import default_tasks
+        from pipelines.user_admin import delete_account
+
+        # Not started: this process runs no jobs; a cancelled running job is the server's to stop.
+        queue = JobQueue(settings, database, default_tasks())
+        try:
+            return delete_account(database, queue, DatasetFiles(settings.datasets_dir), name)
+        finally:
+            queue.close()
+
+    _apply("deleted", apply, as_json)

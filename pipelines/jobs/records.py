@@ -18,6 +18,7 @@ __all__ = [
     "RESTART_REASON",
     "JobInfo",
     "Requester",
+    "active_job_ids",
     "cancel_requested",
     "check_owner",
     "claim",
@@ -148,6 +149,14 @@ class JobInfo:
 def queued_ids(session: Session) -> list[str]:
     """Queued jobs in admission order (first submitted first)."""
     rows = session.scalars(select(Job.id).where(Job.status == "queued").order_by(Job.created_at, Job.id))
+    return list(rows)
+
+
+def active_job_ids(session: Session, user_id: str) -> list[str]:
+    """The user's queued and running jobs (what deleting the user cancels)."""
+    rows = session.scalars(
+        select(Job.id).where(Job.user_id == user_id, Job.status.in_(("queued", "running"))).order_by(Job.id)
+    )
     return list(rows)
 
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, Parameter
 from litestar.response import File, ServerSentEvent, ServerSentEventMessage, Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
@@ -158,36 +158,68 @@ class SystemController(Controller):
         "/task-events",
         summary="Task events (SSE): initial_state, task_queued, task_running, task_completed, "
         "task_description_update, heartbeat every 5 s; ?token= for EventSource",
+        description="The stream ends with a `revoked` event (its reason in `error.message`) when "
+        "its user is disabled or deleted, its API key revoked, or, for an admin's stream of every "
+        "user's jobs, the admin role removed.",
         opt={"query_token": True},
         responses={
             **doc_text("text/event-stream", j.SSE_EXAMPLE, "Task events, one SSE message each"),
             401: doc(j.Job, j.JOB, 401)[401],
         },
     )
-    async def task_events(self, services: ServicesDep, principal: PrincipalDep) -> ServerSentEvent:
+    async def task_events(
+        self, services: ServicesDep, principal: PrincipalDep, request: Request[Any, Any, Any]
+    ) -> ServerSentEvent:
         mine = principal.scope_user_id
         initial = await asyncio.to_thread(services.jobs.snapshot, mine)
         token, queue = services.job_streams.open()
+        api_key = request.headers.get("x-api-key")
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
+            # An admin's stream shows every user's jobs: it ends when its user stops being an admin.
+            grant = services.streams.open(principal, api_key, needs_admin=principal.is_admin)
             try:
                 yield _event(
                     "initial_state",
                     {"type": "initial_state", "data": initial, "is_admin": principal.is_admin},
                 )
-                while True:
-                    try:
-                        event = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
-                    except TimeoutError:
+                async for event in _events_until_revoked(queue, grant.ended):
+                    if event is None:
                         yield _event("heartbeat", {"type": "heartbeat"})
-                        continue
-                    if mine is not None and event.get("user_id") != mine:
-                        continue
-                    yield _event(event["type"], {"type": event["type"], "data": event["data"]})
+                    elif mine is None or event.get("user_id") == mine:
+                        yield _event(event["type"], {"type": event["type"], "data": event["data"]})
+                reason = grant.ended.result()
+                yield _event(
+                    "revoked", {"type": "revoked", "error": {"code": "UNAUTHORIZED", "message": reason}}
+                )
             finally:
+                services.streams.close(grant)
                 services.job_streams.close(token)
 
         return ServerSentEvent(stream())
+
+
+async def _events_until_revoked(
+    queue: asyncio.Queue[dict[str, Any]], ended: asyncio.Future[str]
+) -> AsyncIterator[dict[str, Any] | None]:
+    """The stream's job events, None after each quiet heartbeat interval, until ``ended`` is set."""
+    getting: asyncio.Future[dict[str, Any]] | None = None
+    try:
+        while not ended.done():
+            getting = getting or asyncio.ensure_future(queue.get())
+            await asyncio.wait(
+                (getting, ended), timeout=HEARTBEAT_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+            if ended.done():
+                return
+            if getting.done():
+                event, getting = getting.result(), None
+                yield event
+            else:
+                yield None
+    finally:
+        if getting is not None:
+            getting.cancel()
 
 
 def submit_job(services: Any, kind: str, params: dict[str, Any], principal: Any) -> Response[dict[str, Any]]:

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from pipelines.accounts import public_user
 from pipelines.errors import InvalidRequestError, PermissionDeniedError
-from pipelines.user_admin import delete_user, set_active, set_role
+from pipelines.user_admin import delete_account, set_active, set_role
 from serving import dto
 from serving.context import Principal, PrincipalDep
 from serving.schemas import admin as a
@@ -47,7 +47,9 @@ class UserController(Controller):
         status_code=HTTP_200_OK,
         summary="Enable or disable a user, or change their role (admin)",
         description="The user's access tokens stop working at once; their API keys follow the "
-        "account's new state. The last active admin cannot be disabled or demoted (409).",
+        "account's new state; their open WebSockets and event streams are closed when disabled "
+        "(and, when demoted, the event streams that showed every user's jobs). The last active admin "
+        "cannot be disabled or demoted (409).",
         responses=doc(a.User, ex.USER, 400, 401, 403, 404, 409),
         sync_to_thread=True,
     )
@@ -72,6 +74,8 @@ class UserController(Controller):
         "/{username:str}",
         status_code=HTTP_200_OK,
         summary="Delete a user with their API keys, webhooks and datasets (admin)",
+        description="Their queued and running jobs are cancelled, their datasets' files removed, "
+        "and their open WebSockets and event streams closed.",
         responses=doc(a.User, ex.USER, 400, 401, 403, 404, 409, description="The deleted account"),
         sync_to_thread=True,
     )
@@ -79,7 +83,6 @@ class UserController(Controller):
         self, services: ServicesDep, username: FromPath[str], principal: PrincipalDep
     ) -> dict[str, Any]:
         _admin_only(principal)
-        with services.database.transaction() as session:
-            answer = public_user(delete_user(session, username))
+        answer = delete_account(services.database, services.jobs, services.datasets.files, username)
         services.forget_user(answer["id"])
         return answer

@@ -6,14 +6,16 @@ Every stream reads from the hub through a bounded queue: a client that falls too
 closed (1008, with the reason) and never slows the others. ``{"action": "ping"}`` answers
 ``{"type": "pong"}``; uvicorn also pings at the protocol level. Actions count against the caller's
 rate limit; malformed JSON and unknown actions are answered with an error message, the connection
-kept.
+kept. A connection whose user is disabled or deleted, or whose API key is revoked, gets an error
+message and is closed (4401, with the reason) at once (``serving/streamguard.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,14 +28,16 @@ from pipelines.data.symbols import parse_symbol
 from pipelines.errors import AuthenticationError, TradeforgeError
 from pipelines.live import Subscription, SubscriptionClosed
 from pipelines.live.hub import prediction_topic, price_topic
-from serving.context import Principal, set_value
+from serving.context import Principal, get_value, set_value
 from serving.services import Services
+from serving.streamguard import StreamGrant
 from serving.wsprotocol import FRAMES_EXTENSION
 
 __all__ = ["ws_handlers"]
 
 AUTH_TIMEOUT_S = 10.0
 CLOSE_POLICY = 1008
+CLOSE_REVOKED = 4401  # the user lost access while connected
 
 
 def _now() -> str:
@@ -76,6 +80,7 @@ async def _authenticate(socket: WebSocket[Any, Any, Any], services: Services) ->
             await socket.close(code=CLOSE_POLICY, reason=reason[:120])
         return None
     set_value(socket.scope, "principal", principal)
+    set_value(socket.scope, "api_key", str(key) if key else None)
     await socket.send_json({"type": "authenticated", "user_id": principal.user_id, "timestamp": _now()})
     return principal
 
@@ -130,9 +135,30 @@ async def _client_messages(socket: WebSocket[Any, Any, Any], on_message: Any) ->
         await on_message(message)
 
 
-async def _run(socket: WebSocket[Any, Any, Any], *tasks: Any) -> None:
-    """Run the coroutines until the client leaves or one of them ends (an overflow closes)."""
-    running = [asyncio.ensure_future(t) for t in tasks]
+@contextmanager
+def _guarded(
+    socket: WebSocket[Any, Any, Any], services: Services, principal: Principal
+) -> Iterator[StreamGrant]:
+    """The connection's grant, registered with the stream guard while the connection lasts."""
+    grant = services.streams.open(principal, get_value(socket.scope, "api_key"))
+    try:
+        yield grant
+    finally:
+        services.streams.close(grant)
+
+
+async def _until_revoked(socket: WebSocket[Any, Any, Any], grant: StreamGrant) -> None:
+    """Wait until the user loses access, then say why and close."""
+    reason = await asyncio.shield(grant.ended)
+    with suppress(Exception):
+        await socket.send_json(_error(reason, "UNAUTHORIZED"))
+        await socket.close(code=CLOSE_REVOKED, reason=reason[:120])
+
+
+async def _run(socket: WebSocket[Any, Any, Any], grant: StreamGrant, *tasks: Any) -> None:
+    """Run the coroutines until the client leaves, one of them ends (an overflow closes) or the
+    user loses access (closes)."""
+    running = [asyncio.ensure_future(t) for t in (*tasks, _until_revoked(socket, grant))]
     try:
         await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -171,10 +197,11 @@ async def prices(socket: WebSocket[Any, Any, Any], symbol: FromPath[str]) -> Non
         return
     sub = services.live.hub.subscribe(price_topic(name))
     try:
-        keys = ("price", "timestamp", "volume")
-        await socket.send_json({"type": "price_update", "symbol": name, **{k: first[k] for k in keys}})
-        _direct(socket, sub)
-        await _run(socket, _pump(socket, sub), await _ping_only(socket, services, principal))
+        with _guarded(socket, services, principal) as grant:
+            keys = ("price", "timestamp", "volume")
+            await socket.send_json({"type": "price_update", "symbol": name, **{k: first[k] for k in keys}})
+            _direct(socket, sub)
+            await _run(socket, grant, _pump(socket, sub), await _ping_only(socket, services, principal))
     except WebSocketDisconnect:
         pass
     finally:
@@ -201,9 +228,10 @@ async def predictions(
     sub = live.hub.subscribe(prediction_topic(model_name, name))
     live.watch(model_name, name)
     try:
-        await socket.send_json(first)
-        _direct(socket, sub)
-        await _run(socket, _pump(socket, sub), await _ping_only(socket, services, principal))
+        with _guarded(socket, services, principal) as grant:
+            await socket.send_json(first)
+            _direct(socket, sub)
+            await _run(socket, grant, _pump(socket, sub), await _ping_only(socket, services, principal))
     except WebSocketDisconnect:
         pass
     finally:
@@ -303,7 +331,8 @@ async def _command_loop(socket: WebSocket[Any, Any, Any], services: Services, pr
             await socket.send_json(_error(str(exc), code, action=action))
 
     try:
-        await _client_messages(socket, on_message)
+        with _guarded(socket, services, principal) as grant:
+            await _run(socket, grant, _client_messages(socket, on_message))
     except WebSocketDisconnect:
         pass
     finally:

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app as cli_app
+from pipelines.db import Job
 from pipelines.security import issue_access_token
 from pipelines.settings import get_settings
 from tests.net_support import NO_REDIS, REDIS_URL, redis_up
@@ -41,6 +42,32 @@ def _key(client: Any, user: dict[str, Any]) -> dict[str, str]:
 
 def _me(client: Any, headers: dict[str, str]) -> int:
     return int(client.get("/api/v1/auth/me", headers=headers).status_code)
+
+
+def _leave_work(client: Any, user_id: str, headers: dict[str, str]) -> tuple[str, Path]:
+    """An uploaded dataset (its folder on disk) and a job that waits in the queue (it asks for more
+    RAM than any machine has), both the user's."""
+    services = client.app.state.services
+    upload = client.post(
+        "/datasets/upload",
+        files={"file": ("s.csv", b"rsi,label\n30,up\n70,down\n55,up\n45,down\n")},
+        data={"name": "signals", "dataset_type": "classification"},
+        headers=headers,
+    )
+    assert upload.status_code == 201, upload.text
+    folder = services.datasets.files.folder(upload.json()["id"])
+    assert folder.is_dir()
+    with services.database.transaction() as session:
+        job = Job(kind="backtest", params={}, user_id=user_id, est_ram_gb=1e6)
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    return job_id, folder
+
+
+def _job_status(client: Any, job_id: str) -> str:
+    with client.app.state.services.database.session() as session:
+        return str(session.get(Job, job_id).status)
 
 
 def test_a_signed_admin_token_for_a_user_that_does_not_exist_is_refused(client: Any) -> None:
@@ -109,6 +136,19 @@ def test_a_deleted_user_loses_tokens_and_keys(client: Any) -> None:
     assert_envelope(again, 404, "NOT_FOUND")
 
 
+def test_deleting_a_user_cancels_their_jobs_and_removes_their_dataset_files(client: Any) -> None:
+    admin, user, other = make_user(client, role="admin"), make_user(client), make_user(client)
+    job_id, folder = _leave_work(client, user["id"], user["headers"])
+    other_job, other_folder = _leave_work(client, other["id"], other["headers"])
+    assert _job_status(client, job_id) == "queued"
+    deleted = client.delete(_ADMIN_ROUTE.format(user["username"]), headers=admin["headers"])
+    assert deleted.status_code == 200, deleted.text
+    assert _job_status(client, job_id) == "cancelled"
+    assert not folder.exists()
+    assert _job_status(client, other_job) == "queued" and other_folder.is_dir()  # others' stay
+    client.post(f"/api/v1/jobs/{other_job}/cancel", headers=other["headers"])
+
+
 def test_user_routes_are_for_admins_and_check_their_input(client: Any) -> None:
     admin, user = make_user(client, role="admin"), make_user(client)
     name = _ADMIN_ROUTE.format(admin["username"])
@@ -154,8 +194,10 @@ def test_cli_changes_reach_live_tokens_and_keys(
         assert _me(client, admin["headers"]) == 401
         assert client.get("/api/v1/auth/me", headers=admin_key).json()["role"] == "user"
 
+        job_id, folder = _leave_work(client, user["id"], key)
         assert cli("delete", user["username"]) == 0
         assert _me(client, key) == 401
+        assert _job_status(client, job_id) == "cancelled" and not folder.exists()
         assert cli("delete", user["username"]) == 2  # unknown user
         assert cli("set-role", admin["username"], "root") == 2  # bad role
     finally:

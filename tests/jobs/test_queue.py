@@ -168,7 +168,7 @@ def test_a_worker_that_outgrows_its_declared_memory_is_stopped_with_the_reason(m
     assert job.error is not None
     assert job.error.startswith("the job exceeded its declared memory of 0.25 GB (used 0.")
     used = float(job.error.split("(used ")[1].split(" GB")[0])
-    assert 0.5 < used < 1.5  # stopped soon after it passed 0.5 GB, far from the 4 GB it wanted
+    assert 0.5 <= used < 1.5  # stopped soon after it passed 0.5 GB (shown to 2 decimals), far from 4 GB
     assert time.monotonic() - began < 20
     assert queue.resources()["cpu"]["in_use_cores"] == 0.0
     echoed = queue.wait(queue.submit("echo", {"value": 1}).id, timeout=20)  # the queue goes on

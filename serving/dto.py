@@ -5,7 +5,7 @@ Where two documents name one thing differently, both spellings are accepted (``m
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 import msgspec
 
@@ -39,8 +39,10 @@ __all__ = [
 MAX_PAGE = 1_000_000
 
 
-def _one_of(values: Any) -> Any:
-    """``Literal[...]`` of ``values``: the server refuses anything else, and the spec lists them."""
+def one_of(values: Any) -> Any:
+    """``Literal[...]`` of ``values``: the server refuses anything else, and the spec lists them.
+
+    Built at run time from the registries, so the type checker sees such an alias as ``str``."""
     return Literal.__getitem__(tuple(values))
 
 
@@ -63,12 +65,20 @@ Name = Annotated[
 # No control characters, no whitespace at either end (the server checks invisible formatting too).
 PRINTABLE_NAME = r"^[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,64}$"
-ModelType = _one_of(k.value for k in ModelKind)
-Timeframe = _one_of(TIMEFRAME_SPELLINGS)
-Source = _one_of(SOURCE_SPELLINGS)
-Strategy = _one_of(s["name"] for s in list_strategies())
-FeatureSet = _one_of(FEATURE_SETS)
-WebhookEvent = _one_of(EVENTS)
+if TYPE_CHECKING:
+    ModelType: TypeAlias = str
+    Timeframe: TypeAlias = str
+    Source: TypeAlias = str
+    Strategy: TypeAlias = str
+    FeatureSet: TypeAlias = str
+    WebhookEvent: TypeAlias = str
+else:
+    ModelType = one_of(k.value for k in ModelKind)
+    Timeframe = one_of(TIMEFRAME_SPELLINGS)
+    Source = one_of(SOURCE_SPELLINGS)
+    Strategy = one_of(s["name"] for s in list_strategies())
+    FeatureSet = one_of(FEATURE_SETS)
+    WebhookEvent = one_of(EVENTS)
 Date = Annotated[str, msgspec.Meta(min_length=4, max_length=40, examples=["2023-01-01"])]
 Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 

@@ -6,7 +6,7 @@ the app's setting, not Litestar's 10 MB default for every body.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, BinaryIO, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Literal, TypeAlias, cast
 
 from litestar import Controller, Router, delete, get, post
 from litestar.enums import RequestEncodingType
@@ -16,15 +16,19 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pipelines.datasets import DATASET_STATUSES, SORT_FIELDS, check_upload
 from pipelines.settings import Settings
 from serving.context import PrincipalDep
-from serving.dto import MAX_PAGE
+from serving.dto import MAX_PAGE, one_of
 from serving.schemas import datasets as d
 from serving.schemas import doc
 from serving.services import ServicesDep
 
 __all__ = ["DatasetController", "dataset_router"]
 
-SortField = Literal.__getitem__(tuple(SORT_FIELDS))  # the spec lists what the server accepts
-DatasetStatus = Literal.__getitem__(DATASET_STATUSES)
+if TYPE_CHECKING:
+    SortField: TypeAlias = str
+    DatasetStatus: TypeAlias = str
+else:
+    SortField = one_of(SORT_FIELDS)  # the spec lists what the server accepts
+    DatasetStatus = one_of(DATASET_STATUSES)
 
 # The multipart framing around the file: the form's other fields and part headers.
 _FORM_OVERHEAD = 1 << 20

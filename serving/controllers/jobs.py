@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, Parameter
@@ -18,6 +18,7 @@ from pipelines.errors import PermissionDeniedError
 from pipelines.jobs.files import FILE_FORMATS, JOB_FILES, csv_chunks, job_file
 from pipelines.jobs.tasks import default_tasks
 from serving.context import PrincipalDep
+from serving.dto import one_of
 from serving.schemas import doc, doc_text
 from serving.schemas import jobs as j
 from serving.services import ServicesDep
@@ -25,10 +26,16 @@ from serving.services import ServicesDep
 __all__ = ["JobController", "SystemController", "job_alias", "submit_job"]
 
 HEARTBEAT_SECONDS = 5.0
-JobStatus = Literal.__getitem__(JOB_STATUSES)  # an unknown status filter is a 400, listed in the spec
-JobKind = Literal.__getitem__(default_tasks().kinds)
-JobFile = Literal.__getitem__(JOB_FILES)
-FileFormat = Literal.__getitem__(FILE_FORMATS)
+if TYPE_CHECKING:
+    JobStatus: TypeAlias = str
+    JobKind: TypeAlias = str
+    JobFile: TypeAlias = str
+    FileFormat: TypeAlias = str
+else:
+    JobStatus = one_of(JOB_STATUSES)  # an unknown status filter is a 400, listed in the spec
+    JobKind = one_of(default_tasks().kinds)
+    JobFile = one_of(JOB_FILES)
+    FileFormat = one_of(FILE_FORMATS)
 
 
 class JobController(Controller):

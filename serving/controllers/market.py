@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 from litestar import Controller, get
 from litestar.params import FromPath, Parameter
 
 from pipelines.data.market import INTERVALS, PERIODS, history, quote
+from serving.dto import one_of
 from serving.schemas import doc
 from serving.schemas import trading as t
 from serving.schemas import trading_examples as tx
@@ -15,8 +16,12 @@ from serving.services import ServicesDep
 
 __all__ = ["MarketController"]
 
-Period = Literal.__getitem__(PERIODS)  # the spec lists what the server accepts
-Interval = Literal.__getitem__(INTERVALS)
+if TYPE_CHECKING:
+    Period: TypeAlias = str
+    Interval: TypeAlias = str
+else:
+    Period = one_of(PERIODS)  # the spec lists what the server accepts
+    Interval = one_of(INTERVALS)
 
 
 class MarketController(Controller):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 from litestar import Controller, delete, get, post
 from litestar.params import FromPath, Parameter
@@ -14,7 +14,7 @@ from pipelines.models.ownership import Actor, ModelOwners
 from pipelines.models.requests import api_train, describe_model, summary_row, training_target
 from serving.context import Principal, PrincipalDep
 from serving.controllers.jobs import submit_job
-from serving.dto import MAX_PAGE, job_params
+from serving.dto import MAX_PAGE, job_params, one_of
 from serving.errors import ApiError
 from serving.schemas import admin as a
 from serving.schemas import admin_examples as ex
@@ -25,8 +25,12 @@ from serving.services import Services, ServicesDep
 
 __all__ = ["ModelController"]
 
-ModelCategory = Literal.__getitem__(CATEGORY_SPELLINGS)
-ModelStatus = Literal.__getitem__(STATUSES)
+if TYPE_CHECKING:
+    ModelCategory: TypeAlias = str
+    ModelStatus: TypeAlias = str
+else:
+    ModelCategory = one_of(CATEGORY_SPELLINGS)
+    ModelStatus = one_of(STATUSES)
 _OWNERSHIP = (
     " Only the model's owner (the user who first trained that name through the API) or an admin may"
     " do this; a model registered before owners were recorded, or trained by the CLI or Dagster, is"

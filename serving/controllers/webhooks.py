@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 from litestar import Controller, delete, get, post
 from litestar.params import FromPath, Parameter
@@ -11,13 +11,17 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from pipelines.db.webhook_models import DELIVERY_STATUSES
 from pipelines.webhooks import EVENTS
 from serving.context import PrincipalDep
+from serving.dto import one_of
 from serving.schemas import doc
 from serving.schemas import webhooks as w
 from serving.services import ServicesDep
 
 __all__ = ["WebhookController"]
 
-DeliveryStatus = Literal.__getitem__(DELIVERY_STATUSES)  # the spec lists what the server accepts
+if TYPE_CHECKING:
+    DeliveryStatus: TypeAlias = str
+else:
+    DeliveryStatus = one_of(DELIVERY_STATUSES)  # the spec lists what the server accepts
 
 SIGNATURE_FORMAT = "X-Tradeforge-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, t + '.' + body)>"
 

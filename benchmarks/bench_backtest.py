@@ -1,4 +1,4 @@
-"""Backtest benchmark (issue 4), run by ``make bench``.
+"""Backtest benchmark, run by ``make bench``.
 
 In one run on the same data:
 1. sma_cross(10, 20) on 1 and 10 years of daily bars: this engine vs backtesting.py and vectorbt,

@@ -1,4 +1,4 @@
-"""Data and feature benchmark (issue 2), run by ``make bench``.
+"""Data and feature benchmark, run by ``make bench``.
 
 1. Ingest five years of synthetic 1-minute bars for one symbol into Parquet (bars/s), beside a
    plain ``DataFrame.to_parquet`` of the same bars as the baseline.

@@ -1,4 +1,4 @@
-"""Dataset uploads (document 004): what processing costs, against plain pandas on the same file.
+"""Dataset uploads (/datasets): what processing costs, against plain pandas on the same file.
 
 One seeded table (``--rows`` rows of 12 normal features and an up/down label) as CSV, Parquet and
 a ZIP of the CSV. For each file:

@@ -1,4 +1,4 @@
-"""Model benchmark (issue 3), run by ``make bench``.
+"""Model benchmark, run by ``make bench``.
 
 1. Training time of LightGBM and XGBoost on the same feature matrix: five years of synthetic
    hourly BTC/USDT bars, the default feature set (through ``pipelines.models.training.train``,

@@ -1,4 +1,4 @@
-"""Serving benchmark (issue 5), run by ``make bench``.
+"""Serving benchmark, run by ``make bench``.
 
 ``tradeforge serve`` (one uvicorn worker) answers ``POST /api/v1/predictions/predict`` for a warm
 LightGBM champion (synthetic AAPL, daily bars), authenticated with the API key of an enterprise-tier
@@ -431,7 +431,7 @@ def summarize(results: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Serving benchmark (issue 5)")
+    parser = argparse.ArgumentParser(description="Serving benchmark")
     parser.add_argument("--requests", type=int, default=2000, help="requests at concurrency 1, per round")
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds of load at concurrency 32")
     parser.add_argument("--c1-max-seconds", type=float, default=20.0, help="cap of a concurrency-1 round")

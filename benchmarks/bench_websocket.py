@@ -1,4 +1,4 @@
-"""WebSocket fan-out benchmark (issue 6), run by ``make bench``.
+"""WebSocket fan-out benchmark, run by ``make bench``.
 
 ``tradeforge serve`` (one uvicorn worker, in-process hub, the live feed on a virtual clock at
 ``--speed`` 60: a 1-minute BTC/USDT bar closes every wall second) serves a LightGBM champion trained
@@ -21,8 +21,8 @@ Per bar (one ``prediction_update`` publish, identified by its ``sent_at``):
 * prediction: ``sent_at`` - delivery of the bar's ``price_update`` (published by the feed just
   before ``on_new_bars``): invalidating the cached features, recomputing them, predicting;
 * bar -> last subscriber: the sum (the feed's own ingest of the bar comes before and is excluded).
-  This is the issue's measure ("time from a new bar to the last subscriber's message"); the
-  targets are checked on it and, separately, on the fan-out alone.
+  This is the measure the targets are set on ("time from a new bar to the last subscriber's
+  message"); they are checked on it and, separately, on the fan-out alone.
 
 Server-side stamps (wall clock, the same clock as the kernel stamps): the instrumented server also
 records when the feed published the bar's price, when ``on_new_bars`` ran (and its thread CPU time
@@ -81,10 +81,10 @@ MODEL = "lgbm_btc_1m"
 SYMBOL, WIRE_SYMBOL = "BTC/USDT", "BTCUSDT"  # a slash cannot travel in a path segment
 USER, PASSWORD = "bench", "bench-password-42"
 SECRET = "bench-websocket-secret-key-0123456789abcdef"
-# Issue 6: p99 of the time from a new bar to the last subscriber's message. Checked on that span
+# Targets: p99 of the time from a new bar to the last subscriber's message. Checked on that span
 # (bar -> last subscriber) and on its fan-out part alone (publish -> last subscriber).
 TARGETS_MS = {100: 5.0, 1000: 25.0}
-PROMISE_MS = 50.0  # document 001: updates within 50 ms
+PROMISE_MS = 50.0  # what the WebSocket API promises: updates within 50 ms
 nan, inf = float("nan"), float("inf")
 
 
@@ -480,7 +480,7 @@ def report(results: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="WebSocket fan-out benchmark (issue 6)")
+    parser = argparse.ArgumentParser(description="WebSocket fan-out benchmark")
     parser.add_argument("--subscribers", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--bars", type=int, default=100, help="bars measured per subscriber count")
     parser.add_argument("--speed", type=float, default=60.0, help="virtual clock speed-up (60: 1m bar/s)")

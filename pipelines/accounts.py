@@ -1,4 +1,4 @@
-"""Accounts: registration, password login and JWT token pairs (documents 003 and 004).
+"""Accounts: registration, password login and JWT token pairs (``/auth/*`` and ``/api/auth/login``).
 
 Functions take a Session and flush; the caller owns the transaction (``Database.transaction()``).
 Password hashing takes a fraction of a second by design: call these off the event loop.
@@ -186,7 +186,7 @@ def _access_answer(user: User, policy: TokenPolicy, now: dt.datetime | None) -> 
 
 
 def issue_tokens(user: User, policy: TokenPolicy, *, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Document 004's login answer: access and refresh tokens, ``token_type`` and ``expires_in``."""
+    """The login answer: access and refresh tokens, ``token_type`` and ``expires_in``."""
     moment = now or dt.datetime.now(dt.UTC)  # one issue time for both tokens
     refresh = issue_refresh_token(
         policy.secret,

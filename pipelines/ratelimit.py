@@ -1,4 +1,4 @@
-"""Per-subject request limits for the API (000 document: free 100/h, pro 1000/h, enterprise unlimited).
+"""Per-subject request limits for the API (by tier: free 100/h, pro 1000/h, enterprise unlimited).
 
 Algorithm: a fixed window aligned to the window length. A window of ``window_s`` seconds starts at
 ``now // window_s * window_s`` (so every worker and every key agree on it) and ``reset`` is its end, which

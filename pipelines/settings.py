@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     )
     access_token_minutes: int = 30
     refresh_token_days: int = 7
-    # Requests per hour by tier (None: unlimited), the 000 document's tiers.
+    # Requests per hour by tier (None: unlimited): free, pro and enterprise.
     rate_limits: dict[str, int | None] = Field(
         default_factory=lambda: {"free": 100, "pro": 1000, "enterprise": None}
     )

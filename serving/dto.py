@@ -1,6 +1,6 @@
 """Request bodies (msgspec: validated while decoding, unknown fields rejected with their name).
 
-Where two documents name one thing differently, both spellings are accepted (``model`` and
+Where the two client styles name one thing differently, both spellings are accepted (``model`` and
 ``model_name``; ``parameters`` and ``params``)."""
 
 from __future__ import annotations
@@ -145,8 +145,8 @@ class UserUpdate(_Body, kw_only=True):
 
 
 class Train(_Body, kw_only=True):
-    """Both documents' fields: 000 (model_type, dataset, parameters, validation_split, gpu_enabled)
-    and 001 (model_type, model_name, symbol, start_date, end_date)."""
+    """Both client styles' fields: (model_type, dataset, parameters, validation_split, gpu_enabled)
+    and (model_type, model_name, symbol, start_date, end_date)."""
 
     model_type: Annotated[ModelType, msgspec.Meta(examples=["lightgbm"])]
     model_name: Name | None = None
@@ -173,7 +173,7 @@ class FeatureRequest(_Body, kw_only=True):
 
 
 class Predict(_Body, kw_only=True):
-    """000: ``model`` is a registered model name or a model kind (the best model of that kind)."""
+    """``model`` is a registered model name or a model kind (the best model of that kind)."""
 
     symbol: Symbol
     model: Name | None = None
@@ -279,7 +279,7 @@ class WalkForward(_Trading, kw_only=True):
 
 
 class WebhookCreate(_Body, kw_only=True):
-    """Documents 000/004: where to POST, which events, and the signing secret (generated if absent)."""
+    """Where to POST, which events, and the signing secret (generated if absent)."""
 
     url: Annotated[
         str,

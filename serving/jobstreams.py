@@ -21,7 +21,7 @@ _QUEUE_SIZE = 1000
 
 
 def job_webhook_event(event: dict[str, Any]) -> str | None:
-    """The webhook event (000/004 names) a job event stands for, or None."""
+    """The webhook event (either client style's name) a job event stands for, or None."""
     data = event["data"]
     kind = data.get("task_type")
     kind_events = {

@@ -1,6 +1,6 @@
 """The live side of the app: the fan-out hub, the optional live feed, and prediction updates.
 
-A new bar from the feed goes to ``prices:<symbol>`` (001 ``price_update``) and, for every model
+A new bar from the feed goes to ``prices:<symbol>`` (``price_update``) and, for every model
 someone watches on that symbol, invalidates the cached feature row and publishes one
 ``prediction_update`` to ``predictions:<model>:<symbol>``: computed once, serialized once, whatever
 the number of subscribers."""
@@ -27,7 +27,8 @@ log = logging.getLogger("tradeforge.serving.live")
 
 
 def prediction_update(p: dict[str, Any]) -> dict[str, Any]:
-    """001's ``prediction_update`` message (plus the 000 fields) for a prediction's ``as_dict()``."""
+    """The ``prediction_update`` message (signal, confidence, recommendation, price, value, direction)
+    for a prediction's ``as_dict()``."""
     return {
         "type": "prediction_update",
         "model_name": p["model_name"],

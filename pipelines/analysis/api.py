@@ -1,4 +1,4 @@
-"""The Trading ML API document's backtest requests (run, compare, walk-forward, metrics), answered
+"""The API's backtest requests (``/api/v1/backtest``: run, compare, walk-forward, metrics), answered
 by the same planners and engine as the CLI and the Dagster assets.
 
 A request names a registered model (``model_name``: traded with ``ml_predictive``) or a strategy

@@ -18,7 +18,7 @@ from pipelines.settings import get_settings
 
 __all__ = ["datasets_app"]
 
-datasets_app = typer.Typer(no_args_is_help=True, help="Datasets uploaded through the API (document 004).")
+datasets_app = typer.Typer(no_args_is_help=True, help="Datasets uploaded through the API (/datasets).")
 app.add_typer(datasets_app, name="datasets")
 
 

@@ -1,4 +1,4 @@
-"""Datasets users upload (document 004): formats, checks by type, storage, the processing job and
+"""Datasets users upload (``/datasets``): formats, checks by type, storage, the processing job and
 the catalogue."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The dataset catalogue (document 004): upload, list, read and delete a user's datasets.
+"""The dataset catalogue (``/datasets``): upload, list, read and delete a user's datasets.
 
 An upload is stored, then processed by a job (``pipelines.datasets.task``); the dataset's status is
 its job's: ``processing`` while queued or running, ``ready`` when it completed (its result is the

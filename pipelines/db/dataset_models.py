@@ -1,4 +1,4 @@
-"""The dataset table: files users upload (document 004) and the job that processes each.
+"""The dataset table: files users upload (``/datasets``) and the job that processes each.
 
 A dataset's status and metadata are not stored here: they are its processing job's (queued or
 running: processing; completed: ready, with the job's result as metadata; failed or cancelled:

@@ -1,6 +1,6 @@
 """A thread-safe publish/subscribe of job events.
 
-Events are dicts in the 002 document's SSE shape, ``{"type": ..., "data": {...}}``, plus ``user_id``
+Events are dicts in the task-event stream's (SSE) shape, ``{"type": ..., "data": {...}}``, plus ``user_id``
 (the job's owner) so that a front end can show a user only their own jobs. Callbacks run on the
 publishing thread (the queue's scheduler, or a thread that submits or cancels): they must be quick
 and must not block; an asyncio consumer hands the event over with ``loop.call_soon_threadsafe``.

@@ -111,7 +111,7 @@ class JobInfo:
 
     @property
     def message(self) -> str:
-        """The 002 document's sentence: "Backtest queued. Position in queue: 1" and the like."""
+        """The status as a sentence: "Backtest queued. Position in queue: 1" and the like."""
         label = kind_label(self.kind)
         if self.status == "queued":
             why = " due to insufficient resources" if self.reason and "Insufficient" in self.reason else ""

@@ -79,7 +79,7 @@ class Free:
 
 
 def insufficiency(free: Free, demand: Demand) -> str | None:
-    """Why ``demand`` cannot start now, in the 002 document's wording; None when it fits."""
+    """Why ``demand`` cannot start now ("Insufficient RAM: ...; Insufficient CPU: ..."); None if it fits."""
     reasons = []
     if demand.ram_gb > free.ram_gb + _EPSILON:
         reasons.append(f"Insufficient RAM: {free.ram_gb:.1f} GB available, {demand.ram_gb:.1f} GB required")

@@ -1,4 +1,4 @@
-"""The 002 document's views of the queue: ``/api/system/queue`` and ``/api/system/resources``."""
+"""The views of the queue served at ``/api/system/queue`` and ``/api/system/resources``."""
 
 from __future__ import annotations
 

@@ -71,7 +71,7 @@ def list_models(tracker: Tracker) -> list[ModelSummary]:
     return [_summary(name, versions) for name, versions in tracker.list_models() if versions]
 
 
-# The 000 document's catalogue groups models by category.
+# The catalogue (``GET /api/v1/models?category=...``) groups models by category.
 CATEGORIES = {
     "simple": "machine_learning",
     "random_forest": "machine_learning",
@@ -108,7 +108,7 @@ def query_models(
     limit: int = 20,
     training: frozenset[str] = frozenset(),
 ) -> tuple[list[tuple[ModelSummary, str]], dict[str, int]]:
-    """Filter (000 document: category, status) and paginate; returns ((summary, status) rows, pagination)."""
+    """Filter (by category, status) and paginate; returns ((summary, status) rows, pagination)."""
     if page < 1:
         raise InvalidRequestError(f"page must be >= 1, got {page}")
     if not 1 <= limit <= 500:

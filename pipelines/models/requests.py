@@ -1,6 +1,6 @@
 """The API's model requests (train, describe, delete), on the same planner and trainer as the CLI.
 
-Document 000 names training data by ``dataset``; here a dataset is ``SYMBOL``, ``SYMBOL@TIMEFRAME``
+A training request may name its data by ``dataset``; here a dataset is ``SYMBOL``, ``SYMBOL@TIMEFRAME``
 or ``SOURCE:SYMBOL@TIMEFRAME`` (e.g. ``yfinance:AAPL@1d``), the coordinates of a stored dataset.
 """
 
@@ -99,7 +99,7 @@ def api_train(
     owners: ModelOwners | None = None,
     actor: Actor | None = None,
 ) -> dict[str, Any]:
-    """Validate completely, train, register, promote; the answer carries both documents' fields.
+    """Validate completely, train, register, promote; the answer carries both client styles' fields.
 
     With ``owners`` and ``actor`` (an API user), ``actor`` must own the model or be an admin, and
     becomes the owner of a new name; without them (CLI, Dagster) nothing is checked or claimed.
@@ -153,8 +153,8 @@ def _version_row(v: RegisteredVersion) -> dict[str, Any]:
 
 
 def summary_row(summary: Any, status: str, loaded: bool) -> dict[str, Any]:
-    """One catalogue row with both documents' fields (000: id, name, category, status, accuracy,
-    last_trained; 001: name, type, symbol, trained_date, parameters, status)."""
+    """One catalogue row with both client styles' fields (id, name, category, status, accuracy,
+    last_trained; and name, type, symbol, trained_date, parameters, status)."""
     body = summary.as_dict()
     return {
         "id": summary.name,

@@ -14,8 +14,8 @@ All rules are vectorized over arrays of predictions. ``predicted_return`` is a *
   (the model's validation RMSE, its ``error_scale``; the target std ``scale`` when unknown), this is
   the probability that the realized return has the predicted sign, rescaled from [0.5, 1) to
   [0, 1). It grows with the predicted move and shrinks as the model's errors grow.
-* ``recommendation`` = "BUY" when ``signal > 0.2``, "SELL" when ``signal < -0.2``, else "HOLD" (the
-  Trading ML API document's reading; exactly +-0.2 is HOLD).
+* ``recommendation`` = "BUY" when ``signal > 0.2``, "SELL" when ``signal < -0.2``, else "HOLD"
+  (exactly +-0.2 is HOLD).
 
 A NaN prediction (an LSTM row without enough history) gives NaN value, signal and confidence,
 direction "flat" and recommendation "HOLD": no information, no action.

@@ -1,4 +1,4 @@
-"""Monitoring numbers (document 001) computed from the app database's log tables, never from memory."""
+"""Monitoring numbers (/api/v1/monitoring) computed from the app database's log tables, never from memory."""
 
 from __future__ import annotations
 

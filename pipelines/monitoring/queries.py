@@ -1,4 +1,4 @@
-"""The numbers behind document 001's monitoring endpoints, computed from the log tables.
+"""The numbers behind the ``/api/v1/monitoring`` endpoints, computed from the log tables.
 
 Every function takes ``user_id``: None (an admin asking) counts everyone's rows, a user id only
 that user's. ``now`` is injectable for tests; it defaults to the current UTC time.

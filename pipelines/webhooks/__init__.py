@@ -1,4 +1,4 @@
-"""Webhooks: users' endpoints, signed deliveries with retries, and the delivery log (issue 6 §4).
+"""Webhooks: users' endpoints, signed deliveries with retries, and the delivery log.
 
 ``WebhookService`` manages registrations; ``WebhookDispatcher.publish`` (or ``enqueue`` inside any
 transaction) records events, and the dispatcher's threads send them signed

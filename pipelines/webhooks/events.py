@@ -1,4 +1,5 @@
-"""The events a webhook can subscribe to (documents 000 and 004)."""
+"""The events a webhook can subscribe to (both client styles' names, e.g. training.finished and
+training.completed)."""
 
 from __future__ import annotations
 

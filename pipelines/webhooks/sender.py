@@ -43,7 +43,7 @@ def is_retryable_status(status_code: int) -> bool:
 
 
 def render_body(delivery_id: str, event: str, timestamp: str, data: dict[str, Any]) -> bytes:
-    """The request body (the 004 document's payload, plus the delivery id); the same on every retry."""
+    """The request body (id, event, timestamp and data); the same on every retry."""
     document = {"id": delivery_id, "event": event, "timestamp": timestamp, "data": data}
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 

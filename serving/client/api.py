@@ -138,7 +138,7 @@ class Client:
     def _secrets(self) -> tuple[str | None, ...]:
         return (self._api_key, self._token, self._refresh_token)
 
-    # -- predictions (000 and 001) ----------------------------------------------------------------
+    # -- predictions (/api/v1/predict and /api/v1/predictions) ------------------------------------
 
     def predict(
         self,
@@ -231,7 +231,7 @@ class Client:
     # -- backtests --------------------------------------------------------------------------------
 
     def backtest(self, **fields: Any) -> dict[str, Any]:
-        """``POST /api/v1/backtest/run`` with the document's fields (model_name, symbol, start_date, ...)."""
+        """``POST /api/v1/backtest/run`` with the request's fields (model_name, symbol, start_date, ...)."""
         return self._request("POST", "/api/v1/backtest/run", json=_body(**fields))
 
     def compare(self, model_names: Sequence[str], symbol: str, **fields: Any) -> dict[str, Any]:
@@ -243,7 +243,7 @@ class Client:
         """``POST /api/v1/backtest/walk-forward`` (model_name, symbol, train_window, test_window, ...)."""
         return self._request("POST", "/api/v1/backtest/walk-forward", json=_body(**fields))
 
-    # -- datasets (004) ---------------------------------------------------------------------------
+    # -- datasets ---------------------------------------------------------------------------------
 
     def upload_dataset(
         self,

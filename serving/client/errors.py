@@ -174,7 +174,7 @@ def _error_class(status: int) -> type[TradeforgeAPIError]:
 
 
 def _parse(response: httpx.Response) -> tuple[str, str, Any, Any]:
-    """(code, message, details, request_id) from the envelope, 001's ``{"error": "..."}`` or Litestar's."""
+    """(code, message, details, request_id) from the envelope, a plain ``{"error": "..."}`` or Litestar's."""
     code: str = _DEFAULT_CODES.get(response.status_code, f"HTTP_{response.status_code}")
     try:
         body: Any = response.json()

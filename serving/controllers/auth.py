@@ -1,4 +1,4 @@
-"""Accounts and credentials: register/login/refresh (004), /api/auth/login (003), API keys."""
+"""Accounts and credentials: /auth register/login/refresh, /api/auth/login (Market7 form), API keys."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/api/v1/backtest: run, compare, walk-forward (document 001) and the metric catalogue."""
+"""/api/v1/backtest: run, compare, walk-forward and the metric catalogue; /api/strategies."""
 
 from __future__ import annotations
 

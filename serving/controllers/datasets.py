@@ -1,4 +1,4 @@
-"""Document 004's datasets: upload a file (processed by a job), list, read and delete them.
+"""/datasets: upload a file (processed by a job), list, read and delete them.
 
 The routes sit under a router made per app (``dataset_router``) so that the upload's size limit is
 the app's setting, not Litestar's 10 MB default for every body.

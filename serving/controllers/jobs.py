@@ -1,5 +1,5 @@
 """Jobs: status, progress and result of long work (training, batch predictions, backtests), and the
-002 document's system endpoints: resources, queue and the task-event stream (SSE)."""
+system endpoints (/api/system): resources, queue and the task-event stream (SSE)."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ class JobController(Controller):
 @get(
     "/jobs/{job_id:str}",
     tags=["jobs"],
-    summary="A job's status (000's job URL)",
+    summary="A job's status (the URL an accepted request answers)",
     responses=doc(j.Job, j.JOB, 400, 401, 403, 404),
     sync_to_thread=True,
 )

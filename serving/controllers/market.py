@@ -1,4 +1,4 @@
-"""/api/v1/market: quote and history (000 document's periods and intervals)."""
+"""/api/v1/market: quote and history (by period and interval)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/api/v1/models: catalogue (000 filters and pagination, 001 count), detail, train, delete, reload."""
+"""/api/v1/models: catalogue (filters and pagination; count), detail, train, delete, reload."""
 
 from __future__ import annotations
 
@@ -180,6 +180,6 @@ def _train_now(services: Services, data: TrainBody, principal: Principal, name: 
     finally:
         services.training.discard(name)
     services.predictions.reload(answer["model_name"])
-    for done in ("training.finished", "training.completed"):  # 000 and 004 name it differently
+    for done in ("training.finished", "training.completed"):  # both client styles' names for it
         services.publish(done, answer, principal.user_id)
     return answer

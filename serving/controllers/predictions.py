@@ -1,4 +1,4 @@
-"""Predictions: 000's /api/v1/predict (+ /predict/batch) and 001's /api/v1/predictions/*.
+"""Predictions: /api/v1/predict (+ /predict/batch) and /api/v1/predictions/*.
 
 Every served prediction is logged (buffered) against its caller for the monitoring endpoints."""
 
@@ -28,7 +28,7 @@ from serving.services import ServicesDep
 
 __all__ = ["PredictController", "PredictionsController"]
 
-# Without a model, 000's /predict uses the best registered model of the first kind found here.
+# Without a model, /api/v1/predict uses the best registered model of the first kind found here.
 _DEFAULT_KINDS = ("ensemble", "lightgbm", "xgboost", "random_forest", "simple", "lstm")
 
 
@@ -77,7 +77,7 @@ def _resolve(services: ServicesDep, model: str | None, symbol: str | None, timef
 
 
 def _requested_indicators(names: list[str], feature_names: list[str]) -> dict[str, list[str]]:
-    """000's ``features.technical_indicators``: each must be a known indicator; maps each to the
+    """The request's ``features.technical_indicators``: each must be a known indicator; maps each to the
     model's feature columns computed from it (the model always sees its trained features)."""
     known = {i.name for i in list_indicators()}
     unknown = [n for n in names if n.lower() not in known]
@@ -88,7 +88,7 @@ def _requested_indicators(names: list[str], feature_names: list[str]) -> dict[st
 
 
 class PredictController(Controller):
-    """Document 000's prediction endpoints."""
+    """/api/v1/predict: a prediction by model name or kind, with optional indicators; batches."""
 
     path = "/api/v1/predict"
     tags = ["predictions"]
@@ -96,7 +96,7 @@ class PredictController(Controller):
     @post(
         "/",
         status_code=HTTP_200_OK,
-        summary="Predict a symbol's next move (000)",
+        summary="Predict a symbol's next move",
         responses=doc(t.Predicted, tx.PREDICTED, 400, 401, 404),
         sync_to_thread=True,
     )
@@ -136,7 +136,7 @@ class PredictController(Controller):
     @post(
         "/batch",
         status_code=HTTP_200_OK,
-        summary="Predictions for several symbols (000)",
+        summary="Predictions for several symbols",
         responses={**doc(t.BatchPredicted, tx.BATCH_PREDICTED, 400, 401, 404), **accepted_doc()},
         sync_to_thread=True,
     )
@@ -161,7 +161,7 @@ def _batch(
         raise InvalidRequestError("give model or model_name, not two different models")
     first = data.symbols[0] if data.symbols else None
     name = _resolve(services, data.model_name or data.model, first, data.timeframe)
-    if data.run_async:  # 000: "status": "accepted", a job id and the URL to follow it at
+    if data.run_async:  # "status": "accepted", a job id and the URL to follow it at
         params = {"model_name": name, "symbols": list(data.symbols), "timeframe": data.timeframe}
         response = submit_job(services, "batch_prediction", {k: v for k, v in params.items() if v}, principal)
         response.content = {
@@ -178,7 +178,7 @@ def _batch(
 
 
 class PredictionsController(Controller):
-    """Document 001's prediction endpoints."""
+    """/api/v1/predictions: signals, batches, ensembles and a model's signal history."""
 
     path = "/api/v1/predictions"
     tags = ["predictions"]
@@ -186,7 +186,7 @@ class PredictionsController(Controller):
     @post(
         "/predict",
         status_code=HTTP_200_OK,
-        summary="Signal, confidence and recommendation (001)",
+        summary="Signal, confidence and recommendation",
         responses=doc(t.SignalPredicted, tx.SIGNAL_PREDICTED, 400, 401, 404),
     )
     async def predict(
@@ -216,7 +216,7 @@ class PredictionsController(Controller):
     @post(
         "/predict/batch",
         status_code=HTTP_200_OK,
-        summary="Signals for several symbols (001)",
+        summary="Signals for several symbols",
         responses={**doc(t.BatchPredicted, tx.BATCH_PREDICTED, 400, 401, 404), **accepted_doc()},
         sync_to_thread=True,
     )
@@ -232,7 +232,7 @@ class PredictionsController(Controller):
     @post(
         "/predict/ensemble",
         status_code=HTTP_200_OK,
-        summary="Weighted ensemble of models (001)",
+        summary="Weighted ensemble of models",
         responses=doc(t.EnsemblePredicted, tx.ENSEMBLE_PREDICTED, 400, 401, 404),
         sync_to_thread=True,
     )
@@ -263,7 +263,7 @@ class PredictionsController(Controller):
 
     @get(
         "/models/{model_name:str}/signals/{symbol:str}",
-        summary="The model's signals over the last days (001)",
+        summary="The model's signals over the last days",
         responses=doc(t.SignalHistory, tx.SIGNAL_HISTORY, 400, 401, 404),
         sync_to_thread=True,
     )

@@ -1,4 +1,4 @@
-"""WebSockets (documents 000 and 001): prices, predictions, the live command channel and /ws.
+"""WebSockets: prices, predictions, the live command channel and /ws.
 
 Auth: ``?token=<access token>`` or ``?api_key=<key>`` in the URL, or a first message
 ``{"action": "auth", "token": ...}`` / ``{"action": "auth", "api_key": ...}`` within 10 s.
@@ -183,7 +183,7 @@ async def _ping_only(socket: WebSocket[Any, Any, Any], services: Services, princ
 
 @websocket("/api/v1/ws/prices/{symbol:str}")
 async def prices(socket: WebSocket[Any, Any, Any], symbol: FromPath[str]) -> None:
-    """001: ``price_update`` messages for ``symbol`` as bars close (the latest price first)."""
+    """``price_update`` messages for ``symbol`` as bars close (the latest price first)."""
     services = _services(socket)
     principal = await _authenticate(socket, services)
     if principal is None:
@@ -212,7 +212,7 @@ async def prices(socket: WebSocket[Any, Any, Any], symbol: FromPath[str]) -> Non
 async def predictions(
     socket: WebSocket[Any, Any, Any], model_name: FromPath[str], symbol: FromPath[str]
 ) -> None:
-    """001: ``prediction_update`` messages (signal, confidence, recommendation, current_price)."""
+    """``prediction_update`` messages (signal, confidence, recommendation, current_price)."""
     services = _services(socket)
     principal = await _authenticate(socket, services)
     if principal is None:
@@ -341,8 +341,8 @@ async def _command_loop(socket: WebSocket[Any, Any, Any], services: Services, pr
 
 @websocket(["/api/v1/ws/live", "/ws"])
 async def live(socket: WebSocket[Any, Any, Any]) -> None:
-    """The command channel of both documents, one protocol: 001's ``/api/v1/ws/live`` (subscribe /
-    unsubscribe a symbol's prices, predict a model on a symbol, each acknowledged) and 000's ``/ws``
+    """The command channel of both client styles, one protocol: ``/api/v1/ws/live`` (subscribe /
+    unsubscribe a symbol's prices, predict a model on a symbol, each acknowledged) and ``/ws``
     (``{"action": "subscribe", "channels": ["predictions", "market_data"], "symbols": [...]}``)."""
     services = _services(socket)
     principal = await _authenticate(socket, services)

@@ -3,7 +3,7 @@
 The handlers return plain dicts (cheapest to encode); what they answer is described here instead: one
 msgspec Struct per response shape (``admin``, ``monitoring``, ``trading``, ...) with a realistic
 example (``*_examples``), attached per handler with ``responses=doc(Shape, EXAMPLE, *error_statuses)``,
-and the request bodies annotated with the seed documents' example requests (``data: PredictBody``:
+and the request bodies annotated with example requests (``data: PredictBody``:
 the same type at runtime).
 tests/serving/test_openapi.py checks that every example and the app's real answers decode as the
 documented shapes, so the documentation cannot drift from the handlers unnoticed.

@@ -1,4 +1,4 @@
-"""Shapes and examples of the document 004 dataset routes (documentation only, and the upload form)."""
+"""Shapes and examples of the /datasets routes (documentation only, and the upload form)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request bodies annotated with the seed documents' example requests for the OpenAPI schema:
+"""Request bodies annotated with example requests (both client styles) for the OpenAPI schema:
 ``data: PredictBody`` is ``data: dto.Predict`` at runtime, with the examples in the schema."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ REFRESH: Json = {"refresh_token": REFRESH_TOKEN}
 API_KEY_CREATE: Json = {"name": "trading-bot"}
 TRAIN: list[tuple[str, Json]] = [
     (
-        "001",
+        "a model name, symbol and dates",
         {
             "model_type": "ensemble",
             "model_name": "ensemble_spy",
@@ -41,7 +41,7 @@ TRAIN: list[tuple[str, Json]] = [
         },
     ),
     (
-        "000",
+        "a model kind, dataset and parameters",
         {
             "model_type": "xgboost",
             "dataset": "AAPL",
@@ -58,8 +58,8 @@ PREDICT: Json = {
     "features": {"volume": True, "technical_indicators": ["RSI", "MACD", "BB"]},
 }
 BATCH_PREDICT: list[tuple[str, Json]] = [
-    ("001", {"model_name": "ensemble_spy", "symbols": ["SPY", "QQQ", "IWM"], "days_lookback": 60}),
-    ("000", {"symbols": ["AAPL", "GOOGL", "MSFT"], "model": "ensemble", "async": False}),
+    ("a model name", {"model_name": "ensemble_spy", "symbols": ["SPY", "QQQ", "IWM"], "days_lookback": 60}),
+    ("a model kind", {"symbols": ["AAPL", "GOOGL", "MSFT"], "model": "ensemble", "async": False}),
 ]
 SIGNAL_PREDICT: Json = {"model_name": "ensemble_spy", "symbol": "SPY", "days_lookback": 60}
 ENSEMBLE_PREDICT: Json = {
@@ -70,7 +70,7 @@ ENSEMBLE_PREDICT: Json = {
 _SPAN = {"symbol": "SPY", "start_date": "2023-01-01", "end_date": "2024-01-01"}
 BACKTEST_RUN: list[tuple[str, Json]] = [
     (
-        "001: a model",
+        "a model",
         {
             "model_name": "ensemble_spy",
             **_SPAN,
@@ -105,15 +105,15 @@ def _body(*examples: tuple[str, dict[str, Any]]) -> Any:
     return Body(examples=[Example(summary=summary, value=value) for summary, value in examples])
 
 
-RegisterBody = Annotated[dto.Register, _body(("004", REGISTER))]
-LoginBody = Annotated[dto.Login, _body(("004", LOGIN))]
-RefreshBody = Annotated[dto.Refresh, _body(("004", REFRESH))]
+RegisterBody = Annotated[dto.Register, _body(("an account", REGISTER))]
+LoginBody = Annotated[dto.Login, _body(("username and password", LOGIN))]
+RefreshBody = Annotated[dto.Refresh, _body(("a refresh token", REFRESH))]
 ApiKeyCreateBody = Annotated[dto.ApiKeyCreate, _body(("a named key", API_KEY_CREATE))]
 TrainBody = Annotated[dto.Train, _body(*TRAIN)]
-PredictBody = Annotated[dto.Predict, _body(("000", PREDICT))]
+PredictBody = Annotated[dto.Predict, _body(("a model kind and indicators", PREDICT))]
 BatchPredictBody = Annotated[dto.BatchPredict, _body(*BATCH_PREDICT)]
-SignalPredictBody = Annotated[dto.SignalPredict, _body(("001", SIGNAL_PREDICT))]
-EnsemblePredictBody = Annotated[dto.EnsemblePredict, _body(("001", ENSEMBLE_PREDICT))]
+SignalPredictBody = Annotated[dto.SignalPredict, _body(("a model name", SIGNAL_PREDICT))]
+EnsemblePredictBody = Annotated[dto.EnsemblePredict, _body(("three weighted models", ENSEMBLE_PREDICT))]
 BacktestRunBody = Annotated[dto.BacktestRun, _body(*BACKTEST_RUN)]
-CompareBody = Annotated[dto.Compare, _body(("001", COMPARE))]
-WalkForwardBody = Annotated[dto.WalkForward, _body(("001", WALK_FORWARD))]
+CompareBody = Annotated[dto.Compare, _body(("three models", COMPARE))]
+WalkForwardBody = Annotated[dto.WalkForward, _body(("a year to train, a quarter to test", WALK_FORWARD))]

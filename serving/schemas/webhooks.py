@@ -112,5 +112,5 @@ DELIVERIES: dict[str, Any] = {
 }
 
 WebhookCreateBody = Annotated[
-    dto.WebhookCreate, Body(examples=[Example(summary="000: a webhook", value=WEBHOOK_CREATE)])
+    dto.WebhookCreate, Body(examples=[Example(summary="a webhook", value=WEBHOOK_CREATE)])
 ]

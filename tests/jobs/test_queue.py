@@ -96,7 +96,7 @@ def test_queued_for_resources_with_the_002_reason_then_admitted_first_in_first_o
     assert first.started_at <= second.started_at
 
 
-def test_cpu_shortage_is_worded_like_the_document(make_queue: MakeQueue, probe: FakeProbe) -> None:
+def test_cpu_shortage_names_the_free_and_required_cores(make_queue: MakeQueue, probe: FakeProbe) -> None:
     probe.cores, probe.total_gb, probe.available_gb = 4.5, 64.0, 64.0
     queue = make_queue().start()
     running = queue.submit("sleep", {"seconds": 30})

@@ -1,5 +1,5 @@
 """Jobs through the API: async training, backtests and batches, their status, ownership,
-cancellation, the 002 system endpoints, and one real run end to end over a real socket (SSE
+cancellation, the /api/system endpoints, and one real run end to end over a real socket (SSE
 progress and the signed webhook)."""
 
 from __future__ import annotations

@@ -317,7 +317,7 @@ OTHER_BODIES = [
 @pytest.mark.parametrize(
     ("response", "cls", "code", "message", "request_id"),
     OTHER_BODIES,
-    ids=["001", "litestar", "text", "list"],
+    ids=["plain-error", "litestar", "text", "list"],
 )
 def test_answers_other_than_the_envelope_still_raise_by_status(
     server: Server, response: httpx.Response, cls: type, code: str, message: str, request_id: str | None

@@ -1,4 +1,5 @@
-"""Document 000 (mlTrainer API): each documented example request answers the documented fields."""
+"""mlTrainer-style clients (/api/v1/predict, /api/v1/models, /api/v1/market, /api/v1/health): each
+example request answers the fields such a client reads."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def test_predict_example(client: Any, user: dict[str, Any]) -> None:
 
 
 def test_predict_by_model_kind(client: Any, user: dict[str, Any]) -> None:
-    """000 names models by kind ("random_forest"): a kind picks the registered model of that kind."""
+    """``model`` may name a kind ("random_forest"): a kind picks the registered model of that kind."""
     r = client.post("/api/v1/predict", json={"symbol": "AAPL", "model": "xgboost"}, headers=user["headers"])
     assert r.status_code == 200, r.text
     assert r.json()["metadata"]["model_name"] == "xgb_aapl"

@@ -1,4 +1,5 @@
-"""Document 001 (Trading ML API): each documented example request answers the documented fields."""
+"""Trading ML-style clients (/api/v1/predictions, /api/v1/models, /api/v1/backtest, /api/v1/monitoring,
+/health, /info): each example request answers the fields such a client reads."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def test_root_health_info(client: Any) -> None:
     assert "secret" not in str(info).lower()
 
 
-def test_models_list_001_fields(client: Any, user: dict[str, Any]) -> None:
+def test_models_list_has_count_type_symbol_and_trained_date(client: Any, user: dict[str, Any]) -> None:
     out = client.get("/api/v1/models/", headers=user["headers"]).json()
     assert out["count"] == len(out["models"]) >= 2
     row = next(m for m in out["models"] if m["name"] == "lgbm_aapl")

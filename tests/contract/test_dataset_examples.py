@@ -1,5 +1,5 @@
-"""Document 004 (Deep Learning Platform): the dataset routes answer the documented fields, following
-the document's own SDK example (upload with name and dataset_type, then list, read and delete)."""
+"""The /datasets routes answer the fields a client reads, in the order of an SDK session (upload
+with name and dataset_type, then list, read and delete)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ DATA_CSV = b"f1,f2,label\n0.5,0.3,cat\n0.4,0.2,dog\n0.1,0.9,cat\n"
 LISTED = {"id", "name", "description", "dataset_type", "file_size", "uploaded_at", "status"}
 
 
-def test_004_dataset_lifecycle(client: Any) -> None:
+def test_dataset_lifecycle(client: Any) -> None:
     headers = make_user(client)["headers"]
     files = {"file": ("data.csv", DATA_CSV)}
     data = {"name": "My Dataset", "dataset_type": "classification"}

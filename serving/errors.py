@@ -147,7 +147,7 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         log.error("request %s failed: %s", request_id, type(exc).__name__, exc_info=exc)
     services = getattr(request.app.state, "services", None)
     if services is not None:
-        services.record_error(
+        services.observer.record_error(
             request_id=request_id,
             user_id=user_id_of(request.scope),
             method=request.method,

@@ -111,7 +111,7 @@ class ApiMiddleware:
                 )
             await self.app(scope, receive, send_wrapper)
         finally:
-            services.observe_request(
+            services.observer.observe_request(
                 scope,
                 method=scope["method"],
                 route=scope.get("path_template") or scope["path"],

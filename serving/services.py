@@ -1,6 +1,7 @@
 """Everything a request handler needs, opened once per app (no globals): the app database and its
-buffered log writer, the model registry and prediction service, the rate limiter, the token policy
-and the Prometheus metrics. Handlers reach it through dependency injection (``services``)."""
+buffered log writer, the model registry and prediction service, the rate limiter, the token policy,
+the Prometheus metrics and the observer that records requests, errors and predictions
+(``serving/observation.py``). Handlers reach it through dependency injection (``services``)."""
 
 from __future__ import annotations
 
@@ -22,14 +23,7 @@ from sqlalchemy import text
 from pipelines.accounts import check_token_state
 from pipelines.backtest.strategies import list_strategies
 from pipelines.datasets import DatasetCatalog
-from pipelines.db import (
-    BufferedLogWriter,
-    Database,
-    ErrorLog,
-    PredictionLog,
-    RequestLog,
-    authenticate_api_key,
-)
+from pipelines.db import BufferedLogWriter, Database, authenticate_api_key
 from pipelines.errors import AuthenticationError
 from pipelines.jobs import JobQueue
 from pipelines.live.hub import relay
@@ -50,10 +44,11 @@ from pipelines.settings import Settings
 from pipelines.system import system_stats
 from pipelines.user_admin import USER_CHANGES_TOPIC
 from pipelines.webhooks import WebhookDispatcher, WebhookService
-from serving.context import Principal, principal_of, request_id_of
+from serving.context import Principal
 from serving.jobstreams import JOB_EVENTS_TOPIC, JobStreams, job_webhook_event
 from serving.live import LiveService
 from serving.metrics import ApiMetrics
+from serving.observation import Observer
 from serving.probes import HealthCache
 from serving.streamguard import StreamGuard
 from serving.usercache import UserStateCache
@@ -101,6 +96,7 @@ class Services:
         self._stream_checks: asyncio.Future[None] | None = None
         jobs.subscribe(self._on_job_event)
         self.metrics = ApiMetrics()
+        self.observer = Observer(self.metrics, log_writer)
         self.started_at = datetime.now(UTC)
         self.training: set[str] = set()
         self._keys: dict[str, tuple[str, float]] = {}  # API key digest -> (user id, valid until)
@@ -177,92 +173,6 @@ class Services:
         if decision.degraded:
             self.metrics.rate_limit_degraded.inc()
         return decision
-
-    # --- observation ----------------------------------------------------------------------------
-    def observe_request(
-        self, scope: Scope, *, method: str, route: str, status: int, seconds: float, logged: bool = True
-    ) -> None:
-        """Count the request in Prometheus and (unless not ``logged``: probes) the request log."""
-        self.metrics.requests.labels(method, route, str(status)).inc()
-        self.metrics.latency.labels(method, route).observe(seconds)
-        if not logged:
-            return
-        principal = principal_of(scope)
-        self.log_writer.submit(
-            (
-                RequestLog,
-                {
-                    "user_id": principal.user_id if principal else None,
-                    "method": method,
-                    "route": route,
-                    "status_code": status,
-                    "duration_ms": seconds * 1000.0,
-                    "request_id": request_id_of(scope),
-                    "created_at": datetime.now(UTC),
-                },
-            )
-        )
-
-    def record_error(
-        self,
-        *,
-        request_id: str,
-        user_id: str | None,
-        method: str,
-        path: str,
-        status_code: int,
-        code: str,
-        message: str,
-    ) -> None:
-        self.log_writer.submit(
-            (
-                ErrorLog,
-                {
-                    "user_id": user_id,
-                    "request_id": request_id,
-                    "method": method,
-                    "path": path,
-                    "status_code": status_code,
-                    "code": code,
-                    "message": message[:1000],
-                    "created_at": datetime.now(UTC),
-                },
-            )
-        )
-
-    def record_prediction(
-        self,
-        prediction: dict[str, Any],
-        *,
-        user_id: str | None,
-        endpoint: str,
-        request_id: str,
-        latency_ms: float,
-    ) -> None:
-        self.metrics.predictions.labels(prediction["model_name"], prediction["recommendation"]).inc()
-        self.log_writer.submit(
-            (
-                PredictionLog,
-                {
-                    "user_id": user_id,
-                    "endpoint": endpoint,
-                    "model_name": prediction["model_name"],
-                    "model_version": str(prediction.get("model_version", "")),
-                    "symbol": prediction["symbol"],
-                    "timeframe": prediction.get("timeframe", ""),
-                    "signal": prediction.get("signal"),
-                    "confidence": prediction.get("confidence"),
-                    "predicted_return": prediction.get("predicted_return"),
-                    "value": prediction.get("value"),
-                    "direction": prediction.get("direction", ""),
-                    "recommendation": prediction["recommendation"],
-                    "current_price": prediction.get("current_price"),
-                    "latency_ms": latency_ms,
-                    "request_id": request_id,
-                    "created_at": datetime.now(UTC),
-                },
-            )
-        )
 
     # --- health ---------------------------------------------------------------------------------
     def check_health(self) -> dict[str, Any]:

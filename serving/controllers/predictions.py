@@ -43,7 +43,7 @@ def _log(
     endpoint: str,
     p: Prediction,
 ) -> None:
-    services.record_prediction(
+    services.observer.record_prediction(
         p.as_dict(),
         user_id=principal.user_id,
         endpoint=endpoint,
@@ -245,7 +245,7 @@ class PredictionsController(Controller):
     ) -> dict[str, Any]:
         result = services.predictions.predict_ensemble(data.model_names, data.symbol, data.weights)
         body = result.as_dict()
-        services.record_prediction(
+        services.observer.record_prediction(
             {
                 "model_name": ("ensemble:" + "+".join(result.models_used))[:200],
                 "symbol": result.symbol,

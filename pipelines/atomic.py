@@ -9,6 +9,7 @@ writer leaves behind are found by :func:`stale_temp_files`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_target", "fsync_path", "replace_durably", "stale_temp_files", "temp_path"]
+__all__ = ["atomic_target", "fsync_path", "last_change", "replace_durably", "stale_temp_files", "temp_path"]
 
 # ``.{name}.{hex}.tmp`` (hex: 16 or 32 digits), and the unpacked copy of a gzipped upload.
 _TEMP_NAME = re.compile(r"^\..+\.(?:[0-9a-f]{16}|[0-9a-f]{32})\.tmp$|^\.upload.*\.plain$")
@@ -74,3 +75,13 @@ def stale_temp_files(root: Path, min_age_seconds: float, *, now: float | None = 
             continue
         if path.is_file() and moment - stat.st_mtime >= min_age_seconds:
             yield path
+
+
+def last_change(folder: Path) -> float:
+    """When ``folder`` or a file directly in it last changed (a file being streamed into a folder
+    changes the file only): how old an abandoned folder is."""
+    times = [folder.stat().st_mtime]
+    for path in folder.iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            times.append(path.stat().st_mtime)
+    return max(times)

@@ -21,7 +21,6 @@ count) no longer runs; runs of other hosts are left to a recovery there.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
 import socket
@@ -33,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from pipelines.atomic import stale_temp_files
+from pipelines.atomic import last_change, stale_temp_files
 from pipelines.db import Database, Dataset, Job
 from pipelines.jobs.files import prune_results
 from pipelines.models.tracking import FAILURE_TAG, HOST_TAG, PID_TAG, PROCESS_STARTED_TAG, MlflowTracker
@@ -167,7 +166,7 @@ def remove_abandoned_uploads(settings: Settings, database: Database, min_age_sec
     now = time.time()
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if folder.name not in known:
-            if now - _last_change(folder) >= min_age_seconds:
+            if now - last_change(folder) >= min_age_seconds:
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder.name)
             continue
@@ -210,15 +209,6 @@ def recover(
     if report.cleaned or report.errors:
         log.warning("recovery: %s", report.as_dict())
     return report
-
-
-def _last_change(folder: Path) -> float:
-    """When ``folder`` or a file in it last changed (an upload being streamed changes its file only)."""
-    times = [folder.stat().st_mtime]
-    for path in folder.iterdir():
-        with contextlib.suppress(FileNotFoundError):
-            times.append(path.stat().st_mtime)
-    return max(times)
 
 
 def _relative(path: Path, home: Path) -> str:

@@ -22,11 +22,20 @@ from pipelines.backtest.metrics import compute_metrics, held_bars
 from pipelines.errors import InvalidRequestError
 from pipelines.features.inputs import BarData, utc_nanos
 
-__all__ = ["EXIT_REASONS", "BacktestResult", "Trades", "bar_arrays", "run_backtest", "to_exposure"]
+__all__ = [
+    "EXIT_REASONS",
+    "TIME_COLUMNS",
+    "BacktestResult",
+    "Trades",
+    "bar_arrays",
+    "run_backtest",
+    "to_exposure",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 EXIT_REASONS = ("signal", "stop_loss", "take_profit", "end")
+TIME_COLUMNS = ("entry_time", "exit_time")  # of ``Trades.columns()``: UTC epoch nanoseconds
 _OHLC = ("open", "high", "low", "close")
 
 
@@ -64,35 +73,38 @@ class Trades:
     def head(self, count: int) -> Trades:
         return Trades(self.matrix[:count], self.timestamps_ns)
 
-    def to_records(self) -> list[dict[str, Any]]:
-        """JSON-safe dicts: times as ISO strings, durations in bars and seconds."""
-        m = self.matrix
+    def columns(self) -> dict[str, npt.NDArray[Any]]:
+        """One array per field of a trade, in the order answers show them; the ``TIME_COLUMNS`` hold
+        UTC epoch nanoseconds. The answer's records and the downloadable trades file both read these."""
+        m, ts = self.matrix, self.timestamps_ns
         entry = m[:, k.T_ENTRY_IDX].astype(np.int64)
         exit_ = m[:, k.T_EXIT_IDX].astype(np.int64)
-        t_in = pd.to_datetime(self.timestamps_ns[entry], utc=True)
-        t_out = pd.to_datetime(self.timestamps_ns[exit_], utc=True)
-        bars = held_bars(m)
-        return [
-            {
-                "entry_time": t_in[j].isoformat(),
-                "exit_time": t_out[j].isoformat(),
-                "entry_bar": int(entry[j]),
-                "exit_bar": int(exit_[j]),
-                "side": "long" if m[j, k.T_SIDE] > 0 else "short",
-                "size": float(m[j, k.T_SIZE]),
-                "entry_price": float(m[j, k.T_ENTRY_PRICE]),
-                "exit_price": float(m[j, k.T_EXIT_PRICE]),
-                "pnl": float(m[j, k.T_PNL]),
-                "pnl_pct": float(m[j, k.T_PNL_PCT]),
-                "commission": float(m[j, k.T_COMMISSION]),
-                "duration_bars": int(bars[j]),
-                "duration_seconds": float(
-                    (self.timestamps_ns[exit_[j]] - self.timestamps_ns[entry[j]]) / 1e9
-                ),
-                "exit_reason": EXIT_REASONS[int(m[j, k.T_REASON])],
-            }
-            for j in range(len(self))
-        ]
+        return {
+            "entry_time": ts[entry],
+            "exit_time": ts[exit_],
+            "entry_bar": entry,
+            "exit_bar": exit_,
+            "side": np.where(m[:, k.T_SIDE] > 0, "long", "short").astype(object),
+            "size": m[:, k.T_SIZE],
+            "entry_price": m[:, k.T_ENTRY_PRICE],
+            "exit_price": m[:, k.T_EXIT_PRICE],
+            "pnl": m[:, k.T_PNL],
+            "pnl_pct": m[:, k.T_PNL_PCT],
+            "commission": m[:, k.T_COMMISSION],
+            "duration_bars": held_bars(m),
+            "duration_seconds": (ts[exit_] - ts[entry]) / 1e9,
+            "exit_reason": np.asarray(EXIT_REASONS, dtype=object)[m[:, k.T_REASON].astype(np.int64)],
+        }
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """JSON-safe dicts: times as ISO strings, durations in bars and seconds."""
+        values: dict[str, list[Any]] = {}
+        for name, column in self.columns().items():
+            if name in TIME_COLUMNS:
+                values[name] = [t.isoformat() for t in pd.to_datetime(column, utc=True)]
+            else:
+                values[name] = column.tolist()
+        return [dict(zip(values, row, strict=True)) for row in zip(*values.values(), strict=True)]
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from pipelines.backtest import _kernel as k
 from pipelines.backtest.curves import drawdown
-from pipelines.backtest.engine import EXIT_REASONS, Trades
-from pipelines.backtest.metrics import held_bars
+from pipelines.backtest.engine import TIME_COLUMNS, Trades
 
 __all__ = ["curve_table", "trades_table"]
 
@@ -30,25 +28,11 @@ def curve_table(timestamps_ns: npt.NDArray[np.int64], equity: npt.NDArray[np.flo
 
 def trades_table(trades: Trades) -> pa.Table:
     """One row per round trip, with the columns (and values) of the answer's ``trades`` records."""
-    m, ts = trades.matrix, trades.timestamps_ns
-    entry = m[:, k.T_ENTRY_IDX].astype(np.int64)
-    exit_ = m[:, k.T_EXIT_IDX].astype(np.int64)
-    reasons = np.asarray(EXIT_REASONS, dtype=object)[m[:, k.T_REASON].astype(np.int64)]
     return pa.table(
         {
-            "entry_time": pa.array(ts[entry], type=pa.int64()).cast(_UTC_NS),
-            "exit_time": pa.array(ts[exit_], type=pa.int64()).cast(_UTC_NS),
-            "entry_bar": pa.array(entry),
-            "exit_bar": pa.array(exit_),
-            "side": pa.array(np.where(m[:, k.T_SIDE] > 0, "long", "short").astype(object), type=pa.string()),
-            "size": pa.array(m[:, k.T_SIZE]),
-            "entry_price": pa.array(m[:, k.T_ENTRY_PRICE]),
-            "exit_price": pa.array(m[:, k.T_EXIT_PRICE]),
-            "pnl": pa.array(m[:, k.T_PNL]),
-            "pnl_pct": pa.array(m[:, k.T_PNL_PCT]),
-            "commission": pa.array(m[:, k.T_COMMISSION]),
-            "duration_bars": pa.array(held_bars(m)),
-            "duration_seconds": pa.array((ts[exit_] - ts[entry]) / 1e9, type=pa.float64()),
-            "exit_reason": pa.array(reasons, type=pa.string()),
+            name: pa.array(column, type=pa.int64()).cast(_UTC_NS)
+            if name in TIME_COLUMNS
+            else pa.array(column, type=pa.string() if column.dtype == object else None)
+            for name, column in trades.columns().items()
         }
     )

@@ -10,7 +10,6 @@ points to them. A synchronous run that keeps files is recorded as a completed jo
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import re
@@ -25,7 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from sqlalchemy import select
 
-from pipelines.atomic import atomic_target
+from pipelines.atomic import atomic_target, last_change
 from pipelines.db.engine import Database
 from pipelines.db.job_models import Job
 from pipelines.db.types import isoformat_utc, utc_now
@@ -155,7 +154,7 @@ def prune_results(
     now, removed = time.time(), []
     for folder in folders:
         try:
-            age = now - _last_change(folder)
+            age = now - last_change(folder)
         except FileNotFoundError:  # removed meanwhile
             continue
         expired = age >= settings.result_files_days * _DAY
@@ -173,11 +172,3 @@ def _known_jobs(database: Database, ids: list[str]) -> set[str]:
             chunk = ids[start : start + 500]
             known.update(session.scalars(select(Job.id).where(Job.id.in_(chunk))))
     return known
-
-
-def _last_change(folder: Path) -> float:
-    times = [folder.stat().st_mtime]
-    for path in folder.iterdir():
-        with contextlib.suppress(FileNotFoundError):
-            times.append(path.stat().st_mtime)
-    return max(times)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import uvicorn
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from pipelines.accounts import register_user
@@ -15,6 +19,7 @@ from pipelines.models.tracking import open_tracker
 from pipelines.models.training import plan_training, train
 from pipelines.settings import Settings
 from serving.app import create_app
+from tests.net_support import free_port
 
 HISTORY_START = "2022-01-01"
 SECRET = "test-secret-key-for-jwt-signing-0123456789"
@@ -75,3 +80,33 @@ def assert_envelope(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["request_id"] == response.headers["x-request-id"]
     assert body["timestamp"].endswith("Z")
     return body
+
+
+def wait_for_job(client: Any, job_id: str, headers: dict[str, str], timeout: float = 90.0) -> dict[str, Any]:
+    """Poll ``GET /api/v1/jobs/{id}`` until the job has finished; its last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, Any] = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("completed", "failed", "cancelled"):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+
+
+@contextmanager
+def uvicorn_thread(app: Litestar, **config: Any) -> Iterator[int]:
+    """``app`` on a real uvicorn server in a thread (``config``: more ``uvicorn.Config`` options);
+    yields its port once it serves, and stops it afterwards."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(30)

@@ -15,14 +15,19 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from pipelines.accounts import register_user
 from pipelines.settings import Settings
 from serving.app import create_app
 from serving.jsondepth import json_depth
-from tests.net_support import free_port
-from tests.serving_support import PASSWORD, app_client, assert_envelope, make_user, served_settings
+from tests.serving_support import (
+    PASSWORD,
+    app_client,
+    assert_envelope,
+    make_user,
+    served_settings,
+    uvicorn_thread,
+)
 
 RUN = "/api/v1/backtest/run"
 WALK = "/api/v1/backtest/walk-forward"
@@ -168,19 +173,8 @@ def test_a_long_backtest_answers_a_downsampled_curve(tmp_path: Path) -> None:
 def _serve(settings: Settings) -> Iterator[tuple[Any, str]]:
     """The app on a real uvicorn server in a thread; yields its services and base URL."""
     app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
+    with uvicorn_thread(app) as port:
         yield app.state.services, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def test_health_keeps_answering_while_a_maximal_backtest_runs(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ downloadable as Parquet or CSV through the job routes, by the job's owner only."
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +17,7 @@ from pipelines.analysis.backtests import plan_backtest, run_backtest_request
 from pipelines.backtest.engine import BacktestResult
 from pipelines.settings import Settings
 from serving.schemas.trading import Backtest, WalkForwardResult
-from tests.serving_support import app_client, assert_envelope, make_user, served_settings
+from tests.serving_support import app_client, assert_envelope, make_user, served_settings, wait_for_job
 
 RUN = "/api/v1/backtest/run"
 WALK = "/api/v1/backtest/walk-forward"
@@ -32,16 +31,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Sett
     settings = served_settings(tmp_path_factory.mktemp("files") / "home", max_response_points=MAX_POINTS)
     with app_client(settings) as client:
         yield client, settings
-
-
-def _wait_done(client: Any, job_id: str, headers: dict[str, str], timeout: float = 120.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("completed", "failed", "cancelled"):
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.2)
 
 
 def _engine_result(settings: Settings, body: dict[str, Any]) -> BacktestResult:
@@ -73,7 +62,7 @@ def test_an_async_cut_backtest_keeps_its_full_curve_and_trades(served: tuple[Any
     accepted = client.post(RUN, json={**LONG, "async": True}, headers=user["headers"])
     assert accepted.status_code == 202, accepted.text
     job_id = accepted.json()["job_id"]
-    job = _wait_done(client, job_id, user["headers"])
+    job = wait_for_job(client, job_id, user["headers"], timeout=120.0)
     assert job["status"] == "completed", job
     out = job["result"]
     assert out["equity_curve_downsampled"] is True and out["equity_curve_points"] <= MAX_POINTS
@@ -123,7 +112,7 @@ def test_bad_names_formats_and_unknown_jobs_are_refused(served: tuple[Any, Setti
     user = make_user(client)
     accepted = client.post(RUN, json={**LONG, "async": True}, headers=user["headers"])
     job_id = accepted.json()["job_id"]
-    _wait_done(client, job_id, user["headers"])
+    wait_for_job(client, job_id, user["headers"], timeout=120.0)
     assert_envelope(client.get(f"/api/v1/jobs/{job_id}/files/secret_key", headers=user["headers"]), 400,
                     "VALIDATION_ERROR")  # fmt: skip
     bad_format = client.get(f"/api/v1/jobs/{job_id}/files/trades?format=xlsx", headers=user["headers"])
@@ -179,7 +168,7 @@ def test_an_answer_that_was_not_cut_keeps_no_files(served: tuple[Any, Settings])
     assert answer.json()["full_curve"] is None
     accepted = client.post(RUN, json={**short, "async": True}, headers=user["headers"])
     job_id = accepted.json()["job_id"]
-    assert _wait_done(client, job_id, user["headers"])["result"]["full_curve"] is None
+    assert wait_for_job(client, job_id, user["headers"], timeout=120.0)["result"]["full_curve"] is None
     assert not (settings.results_dir / job_id).exists()
     assert_envelope(client.get(f"/api/v1/jobs/{job_id}/files/equity_curve", headers=user["headers"]), 404,
                     "NOT_FOUND")  # fmt: skip

@@ -17,18 +17,8 @@ import pytest
 
 from pipelines.webhooks import SIGNATURE_HEADER, verify_signature
 from tests.net_support import follow_sse, free_port
-from tests.serving_support import SECRET, assert_envelope, make_user
+from tests.serving_support import SECRET, assert_envelope, make_user, wait_for_job
 from tests.webhooks.support import running_receiver
-
-
-def _wait_done(client: Any, job_id: str, headers: dict[str, str], timeout: float = 90.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = client.get(f"/api/v1/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("completed", "failed", "cancelled"):
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.2)
 
 
 def test_async_backtest_matches_the_sync_answer(client: Any) -> None:
@@ -38,7 +28,7 @@ def test_async_backtest_matches_the_sync_answer(client: Any) -> None:
     assert accepted.status_code == 202, accepted.text
     ticket = accepted.json()
     assert ticket["job_url"] == f"/api/v1/jobs/{ticket['job_id']}" and ticket["task_type"] == "backtest"
-    job = _wait_done(client, ticket["job_id"], user["headers"])
+    job = wait_for_job(client, ticket["job_id"], user["headers"])
     assert job["status"] == "completed" and job["progress"] == 100
     sync = client.post("/api/v1/backtest/run", json=body, headers=user["headers"]).json()
     assert job["result"]["metrics"] == sync["metrics"]
@@ -58,7 +48,7 @@ def test_async_batch_is_accepted_with_a_job(client: Any) -> None:
     assert accepted.status_code == 202, accepted.text
     ticket = accepted.json()
     assert ticket["status"] == "accepted" and ticket["webhook_url"].endswith(ticket["job_id"])
-    job = _wait_done(client, ticket["job_id"], user["headers"])
+    job = wait_for_job(client, ticket["job_id"], user["headers"])
     assert job["status"] == "completed", job
     assert job["result"]["summary"]["successful"] == 2
 
@@ -88,7 +78,7 @@ def test_cancel_a_job(client: Any) -> None:
     ticket = client.post("/api/v1/models/train", json=body, headers=user["headers"]).json()
     cancelled = client.post(f"/api/v1/jobs/{ticket['job_id']}/cancel", headers=user["headers"])
     assert cancelled.status_code == 200, cancelled.text
-    assert _wait_done(client, ticket["job_id"], user["headers"])["status"] == "cancelled"
+    assert wait_for_job(client, ticket["job_id"], user["headers"])["status"] == "cancelled"
     again = client.post(f"/api/v1/jobs/{ticket['job_id']}/cancel", headers=user["headers"])
     assert_envelope(again, 409, "CONFLICT")
 
@@ -185,5 +175,5 @@ def test_one_worker_schedules_for_the_home(client: Any, trained_home: Any) -> No
         body = {"symbol": "AAPL", "strategy": "buy_and_hold", "start_date": "2024-01-01", "async": True}
         ticket = second.post("/api/v1/backtest/run", json=body, headers=user["headers"])
         assert ticket.status_code == 202, ticket.text
-        job = _wait_done(second, ticket.json()["job_id"], user["headers"])
+        job = wait_for_job(second, ticket.json()["job_id"], user["headers"])
         assert job["status"] == "completed" and "metrics" in job["result"]

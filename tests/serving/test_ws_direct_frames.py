@@ -11,14 +11,12 @@ import base64
 import json
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import httpx
-import uvicorn
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 from websockets.sync.client import ClientConnection, connect
@@ -28,26 +26,14 @@ from pipelines.live.hub import CLOSE_OVERFLOW, prediction_topic, price_topic
 from pipelines.settings import Settings
 from serving.app import create_app
 from serving.wsprotocol import FanOutWebSocketProtocol
-from tests.net_support import free_port
-from tests.serving_support import PASSWORD
+from tests.serving_support import PASSWORD, uvicorn_thread
 
 
 @contextmanager
 def serve(settings: Settings) -> Iterator[tuple[Any, str, str]]:
     """The app on uvicorn with the fan-out protocol; yields (services, a user's access token)."""
     app = create_app(settings)
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, ws=FanOutWebSocketProtocol, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
+    with uvicorn_thread(app, ws=FanOutWebSocketProtocol, lifespan="on") as port:
         services = app.state.services
         username = f"streamer{port}"
         with services.database.transaction() as session:
@@ -57,9 +43,6 @@ def serve(settings: Settings) -> Iterator[tuple[Any, str, str]]:
         )
         assert login.status_code == 200, login.text
         yield services, f"ws://127.0.0.1:{port}", login.json()["access_token"]
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def _json(ws: ClientConnection) -> dict[str, Any]:

@@ -51,7 +51,6 @@ __all__ = [
     "limit_for_tier",
     "open_async_rate_limiter",
     "open_rate_limiter",
-    "redact_url",
 ]
 
 log = logging.getLogger(__name__)

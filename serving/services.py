@@ -32,12 +32,8 @@ from pipelines.models.catalog import list_models
 from pipelines.models.registry import ModelRegistry
 from pipelines.monitoring import requests_per_minute
 from pipelines.prediction import PredictionService
-from pipelines.ratelimit import (
-    AsyncRateLimiter,
-    RateDecision,
-    limit_for_tier,
-    redact_url,
-)
+from pipelines.ratelimit import AsyncRateLimiter, RateDecision, limit_for_tier
+from pipelines.redaction import redact_url
 from pipelines.security.api_keys import hash_api_key
 from pipelines.security.tokens import TokenPolicy, decode_token
 from pipelines.settings import Settings

@@ -26,8 +26,8 @@ from pipelines.ratelimit import (
     limit_for_tier,
     open_async_rate_limiter,
     open_rate_limiter,
-    redact_url,
 )
+from pipelines.redaction import redact_url
 from pipelines.settings import Settings
 from tests.net_support import REDIS_URL, free_port
 

@@ -31,6 +31,7 @@ from pipelines.security.tokens import (
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
+    "USERNAME_PATTERN",
     "authenticate",
     "check_token_state",
     "issue_tokens",
@@ -44,7 +45,8 @@ __all__ = [
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
-_USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,64}")
+USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,64}$"  # matched whole (fullmatch)
+_USERNAME = re.compile(USERNAME_PATTERN)
 # Deliberately loose: one @, no spaces, a dot in the domain. Deliverability is not checked here.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _BAD_LOGIN = "invalid username or password"

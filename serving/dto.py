@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 import msgspec
 
+from pipelines.accounts import USERNAME_PATTERN
 from pipelines.backtest.strategies import list_strategies
 from pipelines.data.providers import SOURCE_SPELLINGS
 from pipelines.data.timeframes import TIMEFRAME_SPELLINGS
@@ -64,7 +65,6 @@ Name = Annotated[
 ]
 # No control characters, no whitespace at either end (the server checks invisible formatting too).
 PRINTABLE_NAME = r"^[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
-USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,64}$"
 if TYPE_CHECKING:
     ModelType: TypeAlias = str
     Timeframe: TypeAlias = str

@@ -31,25 +31,20 @@ def _mfi_impl(
     n = close.size
     pos_buf = state[5 : 5 + period]
     neg_buf = state[5 + period : 5 + 2 * period]
-    if start:
-        pos_sum, neg_sum, prev_tp = state[0], state[1], state[2]
-        slot = int(state[3])
-        countdown = int(state[4])
-        begin = start
-        ready = 0
-    else:
+    begin = start
+    ready = 0
+    if not start:
         _nan_head(out, period)
         if n <= period:
             return False
-        pos_buf[:] = 0.0
-        neg_buf[:] = 0.0
-        pos_sum = 0.0
-        neg_sum = 0.0
-        prev_tp = (high[0] + low[0] + close[0]) / 3.0
-        slot = 0
-        countdown = RESYNC
+        state[:] = 0.0
+        state[2] = (high[0] + low[0] + close[0]) / 3.0
+        state[4] = RESYNC
         begin = 1
         ready = period
+    pos_sum, neg_sum, prev_tp = state[0], state[1], state[2]
+    slot = int(state[3])
+    countdown = int(state[4])
     for i in range(begin, n):
         tp = (high[i] + low[i] + close[i]) / 3.0
         flow = tp * volume[i]
@@ -64,8 +59,7 @@ def _mfi_impl(
         countdown -= 1
         if countdown == 0:
             countdown = RESYNC
-            pos_sum = pos_buf.sum()
-            neg_sum = neg_buf.sum()
+            pos_sum, neg_sum = pos_buf.sum(), neg_buf.sum()
         if i >= ready:
             total = pos_sum + neg_sum
             out[i] = 0.0 if total < 1.0 else 100.0 * (pos_sum / total)
@@ -78,6 +72,28 @@ def _mfi_impl(
 
 
 _mfi = jit(_mfi_impl)
+
+
+def _resum_rings_impl(
+    periods: tuple[int, int, int],
+    at: int,
+    s_bp: FloatArray,
+    s_tr: FloatArray,
+    bp_buf: FloatArray,
+    tr_buf: FloatArray,
+) -> None:
+    """The re-sync: every period's sums of buying pressure and true range, from the ring buffers
+    (indexed by series position modulo their length), for the window ending at position ``at``."""
+    size = bp_buf.size
+    for k in range(3):
+        s_bp[k] = 0.0
+        s_tr[k] = 0.0
+        for j in range(at - periods[k] + 1, at + 1):
+            s_bp[k] += bp_buf[j % size]
+            s_tr[k] += tr_buf[j % size]
+
+
+_resum_rings = jit(_resum_rings_impl)
 
 
 def _ultosc_impl(
@@ -94,27 +110,23 @@ def _ultosc_impl(
     """TA-Lib ULTOSC with sorted periods p1 < p2 < p3: 100 * (4 a1 + 2 a2 + a3) / 7, where a_k is
     the p_k-bar sum of buying pressure (close - true low) over the p_k-bar sum of true range.
 
-    The ring buffers are indexed by the bar's position in the whole series, so ``state`` keeps
-    that position as well as (countdown, sums, buffers).
+    ``state``: the bar's position in the whole series (the rings' index), countdown, sums, rings.
     """
     n = close.size
-    s_bp = state[2:5]
-    s_tr = state[5:8]
-    bp_buf = state[8 : 8 + p3]  # the last p3 values, ring-indexed by bar
-    tr_buf = state[8 + p3 : 8 + 2 * p3]
-    if start:
-        offset = int(state[0]) - start  # series position minus window position
-        countdown = int(state[1])
-        begin = start
-    else:
+    s_bp, s_tr = state[2:5], state[5:8]
+    bp_buf, tr_buf = state[8 : 8 + p3], state[8 + p3 : 8 + 2 * p3]  # the last p3 values, by bar
+    begin = start
+    if not start:
         _nan_head(out, p3)
         if n <= p3:
             return False
-        state[2:] = 0.0
-        offset = 0
-        countdown = RESYNC
+        state[:] = 0.0
+        state[1] = RESYNC
         begin = 1
+    offset = int(state[0]) - start  # series position minus window position
+    countdown = int(state[1])
     periods = (p1, p2, p3)
+    weights = (4.0, 2.0, 1.0)
     for i in range(begin, n):
         at = i + offset
         true_low = min(low[i], close[i - 1])
@@ -122,11 +134,10 @@ def _ultosc_impl(
         tr = max(high[i], close[i - 1]) - true_low
         slot = at % p3
         for k in range(3):
-            p = periods[k]
             s_bp[k] += bp
             s_tr[k] += tr
-            if at > p:
-                old = (at - p) % p3
+            if at > periods[k]:
+                old = (at - periods[k]) % p3
                 s_bp[k] -= bp_buf[old]
                 s_tr[k] -= tr_buf[old]
         bp_buf[slot] = bp
@@ -134,20 +145,13 @@ def _ultosc_impl(
         countdown -= 1
         if countdown == 0:
             countdown = RESYNC
-            for k in range(3 if at >= p3 else 0):
-                s_bp[k] = 0.0
-                s_tr[k] = 0.0
-                for j in range(at - periods[k] + 1, at + 1):
-                    s_bp[k] += bp_buf[j % p3]
-                    s_tr[k] += tr_buf[j % p3]
+            if at >= p3:
+                _resum_rings(periods, at, s_bp, s_tr, bp_buf, tr_buf)
         if at >= p3:
             acc = 0.0
-            if not (-1e-14 < s_tr[0] < 1e-14):
-                acc += 4.0 * (s_bp[0] / s_tr[0])
-            if not (-1e-14 < s_tr[1] < 1e-14):
-                acc += 2.0 * (s_bp[1] / s_tr[1])
-            if not (-1e-14 < s_tr[2] < 1e-14):
-                acc += s_bp[2] / s_tr[2]
+            for k in range(3):
+                if not (-1e-14 < s_tr[k] < 1e-14):
+                    acc += weights[k] * (s_bp[k] / s_tr[k])
             out[i] = 100.0 * (acc / 7.0)
     state[0] = n + offset
     state[1] = countdown
@@ -175,25 +179,20 @@ def _vortex_impl(
     vp_buf = state[5 : 5 + period]
     vm_buf = state[5 + period : 5 + 2 * period]
     tr_buf = state[5 + 2 * period : 5 + 3 * period]
-    if start:
-        s_vp, s_vm, s_tr = state[0], state[1], state[2]
-        slot = int(state[3])
-        countdown = int(state[4])
-        begin = start
-        ready = 0
-    else:
+    begin = start
+    ready = 0
+    if not start:
         _nan_head(plus, period)
         _nan_head(minus, period)
         if n <= period:
             return False
-        state[5:] = 0.0
-        s_vp = 0.0
-        s_vm = 0.0
-        s_tr = 0.0
-        slot = 0
-        countdown = RESYNC
+        state[:] = 0.0
+        state[4] = RESYNC
         begin = 1
         ready = period
+    s_vp, s_vm, s_tr = state[0], state[1], state[2]
+    slot = int(state[3])
+    countdown = int(state[4])
     for i in range(begin, n):
         vp = abs(high[i] - low[i - 1])
         vm = abs(low[i] - high[i - 1])
@@ -208,9 +207,7 @@ def _vortex_impl(
         countdown -= 1
         if countdown == 0:
             countdown = RESYNC
-            s_vp = vp_buf.sum()
-            s_vm = vm_buf.sum()
-            s_tr = tr_buf.sum()
+            s_vp, s_vm, s_tr = vp_buf.sum(), vm_buf.sum(), tr_buf.sum()
         if i >= ready:
             plus[i] = s_vp / s_tr if s_tr != 0.0 else 0.0
             minus[i] = s_vm / s_tr if s_tr != 0.0 else 0.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipelines.features import _kernels as k
+from pipelines.features import _rolling_kernels as rw
 from pipelines.features._kernels import FloatArray
 from pipelines.features.inputs import BarData
 
@@ -34,7 +35,7 @@ __all__ = [
 
 
 def sma(x: FloatArray, period: int, out: FloatArray | None = None) -> FloatArray:
-    return k.rolling_sum(x, period, 1.0 / period, out)
+    return rw.rolling_sum(x, period, 1.0 / period, out)
 
 
 def ema(x: FloatArray, period: int, out: FloatArray | None = None) -> FloatArray:
@@ -124,14 +125,14 @@ def close_ema(b: BarData, period: int, out: FloatArray | None = None) -> FloatAr
 
 
 def close_mean_std(b: BarData, period: int, ddof: int = 0) -> tuple[FloatArray, FloatArray]:
-    return b.memo(("close_mean_std", period, ddof), lambda: k.rolling_mean_std(b.close, period, ddof))
+    return b.memo(("close_mean_std", period, ddof), lambda: rw.rolling_mean_std(b.close, period, ddof))
 
 
 def highest(b: BarData, period: int, column: str = "high", out: FloatArray | None = None) -> FloatArray:
     """Rolling max of a bar column over ``period`` bars."""
     return b.memo_into(
         ("max", column, period),
-        lambda o: k.rolling_extreme(getattr(b, column), period, is_max=True, out=o),
+        lambda o: rw.rolling_extreme(getattr(b, column), period, is_max=True, out=o),
         out,
     )
 
@@ -140,7 +141,7 @@ def lowest(b: BarData, period: int, column: str = "low", out: FloatArray | None 
     """Rolling min of a bar column over ``period`` bars."""
     return b.memo_into(
         ("min", column, period),
-        lambda o: k.rolling_extreme(getattr(b, column), period, is_max=False, out=o),
+        lambda o: rw.rolling_extreme(getattr(b, column), period, is_max=False, out=o),
         out,
     )
 

@@ -84,6 +84,10 @@ def _dmi_impl(
     The DM and TR sums start with period-1 raw values and are Wilder-smoothed from bar ``period``
     on, where +DI/-DI/DX begin; ADX is the mean of the first ``period`` DX values, output at bar
     2*period-1 and Wilder-smoothed after that. A DX whose DI sum is ~0 is skipped, as in TA-Lib.
+
+    Long because it is one fused loop over the bars: the DM/TR sums, the DIs, DX and ADX (with their
+    two seeding phases) share its loop-carried values; splitting it costs a pass per output or a
+    call per bar.
     """
     n = close.size
     keep = 1.0 - 1.0 / period
@@ -189,6 +193,23 @@ def _kama_impl(x: FloatArray, period: int, out: FloatArray, start: int, state: F
 _kama = jit_fma(_kama_impl)
 
 
+def _sar_seed_impl(high: FloatArray, low: FloatArray, accel: float, state: FloatArray) -> None:
+    """The state on bar 1: (is long, acceleration, extreme point, SAR, the bar's low and high); the
+    trend is short when bar 1 has a positive minus-DM larger than its plus-DM."""
+    diff_m = low[0] - low[1]
+    diff_p = high[1] - high[0]
+    is_long = not (diff_m > 0 and diff_p < diff_m)
+    state[0] = 1.0 if is_long else 0.0
+    state[1] = accel
+    state[2] = high[1] if is_long else low[1]
+    state[3] = low[0] if is_long else high[0]
+    state[4] = low[1]
+    state[5] = high[1]
+
+
+_sar_seed = jit(_sar_seed_impl)
+
+
 def _sar_impl(
     high: FloatArray,
     low: FloatArray,
@@ -201,23 +222,15 @@ def _sar_impl(
     """TA-Lib SAR: the first trend is short when bar 1 has a positive minus-DM, long otherwise."""
     n = high.size
     accel = min(accel, maximum)
-    if start:
-        is_long = state[0] != 0.0
-        af, ep, sar, new_low, new_high = state[1], state[2], state[3], state[4], state[5]
-        begin = start
-    else:
+    begin = start
+    if not start:
         _nan_head(out, 1)
         if n < 2:
             return False
-        af = accel
-        diff_m = low[0] - low[1]
-        diff_p = high[1] - high[0]
-        is_long = not (diff_m > 0 and diff_p < diff_m)
-        ep = high[1] if is_long else low[1]
-        sar = low[0] if is_long else high[0]
-        new_low = low[1]
-        new_high = high[1]
+        _sar_seed(high, low, accel, state)
         begin = 1
+    is_long = state[0] != 0.0
+    af, ep, sar, new_low, new_high = state[1], state[2], state[3], state[4], state[5]
     for i in range(begin, n):
         prev_low = new_low
         prev_high = new_high
@@ -262,6 +275,21 @@ def _sar_impl(
 _sar = jit(_sar_impl)
 
 
+def _macd_seeds_impl(x: FloatArray, s: int, fast: int, slow: int) -> tuple[float, float]:
+    """The fast and slow EMAs' seeds on the slow EMA's first bar: the means of their last n values."""
+    seeded = s + slow - 1
+    acc_fast = 0.0
+    acc_slow = 0.0
+    for i in range(s, seeded + 1):
+        acc_slow += x[i]
+        if i > seeded - fast:
+            acc_fast += x[i]
+    return acc_fast / fast, acc_slow / slow
+
+
+_macd_seeds = jit_fma(_macd_seeds_impl)
+
+
 def _macd_impl(
     x: FloatArray,
     fast: int,
@@ -296,14 +324,7 @@ def _macd_impl(
         _nan_head(hist, first)
         if first >= n:
             return False
-        acc_fast = 0.0
-        acc_slow = 0.0
-        for i in range(s, seeded + 1):
-            acc_slow += x[i]
-            if i > seeded - fast:
-                acc_fast += x[i]
-        ema_fast = acc_fast / fast
-        ema_slow = acc_slow / slow
+        ema_fast, ema_slow = _macd_seeds(x, s, fast, slow)
         line_sum = 0.0
         ema_sig = 0.0
         begin = seeded

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from pipelines.features import _kernels as k
+from pipelines.features import _rolling_kernels as rw
 from pipelines.features import _ta_kernels as ta
 from pipelines.features._kernels import FloatArray
 from pipelines.features._shared import close_ema, close_sma, ema, sma
@@ -32,7 +32,7 @@ def _ema(b: BarData, out: Outputs, period: int = 20) -> None:
 
 @indicator("wma", category="trend", description="Linearly weighted moving average of close (TA-Lib WMA).")
 def _wma(b: BarData, out: Outputs, period: int = 20) -> None:
-    k.wma(b.close, period, out[0])
+    rw.wma(b.close, period, out[0])
 
 
 @indicator("dema", category="trend", description="Double EMA: 2*EMA - EMA(EMA) (TA-Lib DEMA).")
@@ -79,10 +79,10 @@ def _kama(b: BarData, out: Outputs, period: int = 10) -> None:
 
 def hull(x: FloatArray, period: int, out: FloatArray, work: list[FloatArray]) -> FloatArray:
     """Hull MA: WMA(2*WMA(n/2) - WMA(n), floor(sqrt(n))); ``work`` holds two scratch arrays."""
-    raw = k.wma(x, period // 2, work[0])
+    raw = rw.wma(x, period // 2, work[0])
     raw *= 2.0
-    raw -= k.wma(x, period, work[1])
-    return k.wma(raw, max(1, math.isqrt(period)), out)
+    raw -= rw.wma(x, period, work[1])
+    return rw.wma(raw, max(1, math.isqrt(period)), out)
 
 
 @indicator("hma", category="trend", description="Hull moving average of close.", minimums={"period": 2})

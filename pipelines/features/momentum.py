@@ -6,6 +6,7 @@ import numpy as np
 
 from pipelines.features import _kernels as k
 from pipelines.features import _ring_kernels as rk
+from pipelines.features import _rolling_kernels as rw
 from pipelines.features import _ta_kernels as ta
 from pipelines.features._kernels import FloatArray
 from pipelines.features._shared import (
@@ -83,8 +84,8 @@ def _stoch(b: BarData, out: Outputs, k_period: int = 14, d_period: int = 3) -> N
 def _stochrsi(b: BarData, out: Outputs, period: int = 14, k_period: int = 14, d_period: int = 3) -> None:
     r = rsi(b, period)
     with b.scratch(3) as (hh, ll, work):
-        k.rolling_extreme(r, k_period, is_max=True, out=hh)
-        k.rolling_extreme(r, k_period, is_max=False, out=ll)
+        rw.rolling_extreme(r, k_period, is_max=True, out=hh)
+        rw.rolling_extreme(r, k_period, is_max=False, out=ll)
         fast_k = stoch_k(r, hh, ll, out[0], work)
     fast_d = sma(fast_k, d_period, out[1])
     fast_k[: k.first_valid(fast_d)] = np.nan

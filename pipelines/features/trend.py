@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pipelines.features import _kernels as k
 from pipelines.features import _ring_kernels as rk
+from pipelines.features import _rolling_kernels as rw
 from pipelines.features import _ta_kernels as ta
 from pipelines.features import _window_kernels as wk
 from pipelines.features._kernels import FloatArray
@@ -108,8 +108,8 @@ def _aroonosc(b: BarData, out: Outputs, period: int = 25) -> None:
 def midprice(b: BarData, period: int, out: FloatArray) -> FloatArray:
     """(highest high + lowest low) / 2 over ``period`` bars (TA-Lib MIDPRICE), into ``out``."""
     with b.scratch(1) as (low,):
-        k.rolling_extreme(b.high, period, is_max=True, out=out)
-        out += k.rolling_extreme(b.low, period, is_max=False, out=low)
+        rw.rolling_extreme(b.high, period, is_max=True, out=out)
+        out += rw.rolling_extreme(b.low, period, is_max=False, out=low)
     out *= 0.5
     return out
 
@@ -178,7 +178,7 @@ def _mass_index(b: BarData, out: Outputs, fast: int = 9, slow: int = 25) -> None
         np.subtract(b.high, b.low, out=rng)
         ema(rng, fast, e1)
         ema(e1, fast, e2)
-        k.rolling_sum(safe_div(e1, e2, out=e2), slow, 1.0, out[0])
+        rw.rolling_sum(safe_div(e1, e2, out=e2), slow, 1.0, out[0])
 
 
 @indicator(

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from pipelines.features import _kernels as k
+from pipelines.features import _rolling_kernels as rw
 from pipelines.features._kernels import FloatArray
 from pipelines.features._shared import (
     atr,
@@ -62,7 +62,7 @@ def bollinger(b: BarData, period: int, nbdev: float, out: Outputs) -> None:
     """
     upper, middle, lower = out
     if b.cached(("close_mean_std", period, 0)) is None:
-        k.rolling_mean_std(b.close, period, 0, middle, np.empty(0), nbdev=nbdev, upper=upper, lower=lower)
+        rw.rolling_mean_std(b.close, period, 0, middle, np.empty(0), nbdev=nbdev, upper=upper, lower=lower)
         return
     mean, std = close_mean_std(b, period)
     np.multiply(std, nbdev, out=upper)
@@ -150,7 +150,7 @@ def _root_mean(x: FloatArray, period: int, out: FloatArray) -> None:
 )
 def _realized_vol(b: BarData, out: Outputs, period: int = 20) -> None:
     with b.scratch(2) as (ret, mean):
-        k.rolling_mean_std(diff(log_prices(b)[3], ret), period, 1, mean, out[0])
+        rw.rolling_mean_std(diff(log_prices(b)[3], ret), period, 1, mean, out[0])
 
 
 @indicator(
@@ -208,7 +208,7 @@ def _rogers_satchell(b: BarData, out: Outputs, period: int = 20) -> None:
 )
 def _ulcer(b: BarData, out: Outputs, period: int = 14) -> None:
     with b.scratch(2) as (peak, dd):
-        k.rolling_extreme(b.close, period, is_max=True, out=peak)
+        rw.rolling_extreme(b.close, period, is_max=True, out=peak)
         np.subtract(b.close, peak, out=dd)
         safe_div(dd, peak, out=dd)
         dd *= dd

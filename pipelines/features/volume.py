@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipelines.features import _kernels as k
+from pipelines.features import _rolling_kernels as rw
 from pipelines.features import _window_kernels as wk
 from pipelines.features._kernels import FloatArray
 from pipelines.features._shared import diff, ema, median_price, safe_div, sma, typical_price
@@ -96,8 +97,8 @@ def _adosc(b: BarData, out: Outputs, fast: int = 3, slow: int = 10) -> None:
 def _cmf(b: BarData, out: Outputs, period: int = 20) -> None:
     with b.scratch(1) as (work,):
         flow = np.multiply(_money_flow_multiplier(b), b.volume, out=work)
-        res = k.rolling_sum(flow, period, 1.0, out[0])
-        safe_div(res, k.rolling_sum(b.volume, period, 1.0, work), out=res)
+        res = rw.rolling_sum(flow, period, 1.0, out[0])
+        safe_div(res, rw.rolling_sum(b.volume, period, 1.0, work), out=res)
 
 
 @indicator(

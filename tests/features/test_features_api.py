@@ -211,10 +211,15 @@ def test_custom_feature_set(bars: pd.DataFrame) -> None:
 
 
 def test_warmup_compiles_the_kernels() -> None:
-    from pipelines.features import _kernels, _ta_kernels, _window_kernels
+    from pipelines.features import _kernels, _rolling_kernels, _ta_kernels, _window_kernels
 
     warmup()
-    for dispatcher in (_kernels._ema, _kernels._rolling_extreme, _ta_kernels._dmi, _window_kernels._aroon):
+    for dispatcher in (
+        _kernels._ema,
+        _rolling_kernels._rolling_extreme,
+        _ta_kernels._dmi,
+        _window_kernels._aroon,
+    ):
         assert dispatcher.signatures, dispatcher
 
 

@@ -12,6 +12,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from pipelines.features import FeatureSet, IndicatorSpec, compute_features
 from pipelines.features import _kernels as k
+from pipelines.features import _rolling_kernels as rw
 from pipelines.features import _window_kernels as wk
 from pipelines.features._kernels import RESYNC
 
@@ -25,7 +26,7 @@ def test_rolling_std_keeps_precision_far_from_zero() -> None:
     rng = np.random.default_rng(0)
     x = 1e9 + np.cumsum(rng.normal(0.0, 1e-3, 3 * RESYNC + 17))
     for ddof in (0, 1):
-        mean, std = k.rolling_mean_std(x, 20, ddof)
+        mean, std = rw.rolling_mean_std(x, 20, ddof)
         expected = _windows(x, 20).std(axis=1, ddof=ddof)
         assert np.isnan(std[:19]).all() and np.isnan(mean[:19]).all()
         np.testing.assert_allclose(std[19:], expected, rtol=1e-6)
@@ -33,7 +34,7 @@ def test_rolling_std_keeps_precision_far_from_zero() -> None:
 
 
 def test_rolling_std_of_a_constant_is_zero() -> None:
-    mean, std = k.rolling_mean_std(np.full(3000, 123.456), 14)
+    mean, std = rw.rolling_mean_std(np.full(3000, 123.456), 14)
     assert (std[13:] == 0.0).all()
     np.testing.assert_allclose(mean[13:], 123.456, rtol=1e-15)
 
@@ -41,10 +42,10 @@ def test_rolling_std_of_a_constant_is_zero() -> None:
 def test_rolling_sum_over_long_series() -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(100.0, 5.0, 5 * RESYNC + 3)
-    out = k.rolling_sum(x, 37)
+    out = rw.rolling_sum(x, 37)
     assert np.isnan(out[:36]).all()
     np.testing.assert_allclose(out[36:], _windows(x, 37).sum(axis=1), rtol=1e-12)
-    sma = k.rolling_sum(x, 10, 0.1)
+    sma = rw.rolling_sum(x, 10, 0.1)
     np.testing.assert_allclose(sma[9:], _windows(x, 10).mean(axis=1), rtol=1e-12)
 
 
@@ -54,7 +55,7 @@ def test_rolling_extreme_matches_a_naive_scan(w: int, is_max: bool) -> None:
     rng = np.random.default_rng(w)
     x = rng.integers(0, 5, 500).astype(float)  # many ties
     x[:3] = np.nan  # leading NaNs are skipped
-    out = k.rolling_extreme(x, w, is_max=is_max)
+    out = rw.rolling_extreme(x, w, is_max=is_max)
     windows = _windows(x[3:], w)
     expected = windows.max(axis=1) if is_max else windows.min(axis=1)
     assert np.isnan(out[: 3 + w - 1]).all()
@@ -62,7 +63,7 @@ def test_rolling_extreme_matches_a_naive_scan(w: int, is_max: bool) -> None:
 
 
 def test_rolling_extreme_shorter_than_window() -> None:
-    assert np.isnan(k.rolling_extreme(np.arange(5.0), 6, is_max=True)).all()
+    assert np.isnan(rw.rolling_extreme(np.arange(5.0), 6, is_max=True)).all()
 
 
 def test_aroon_ties_go_to_the_latest_bar() -> None:
@@ -89,7 +90,7 @@ def test_ema_skips_leading_nans(ref: ModuleType) -> None:
 def test_wma_and_linreg_over_long_series(ref: ModuleType) -> None:
     rng = np.random.default_rng(3)
     x = 100.0 + np.cumsum(rng.normal(0.0, 1.0, 3 * RESYNC))
-    ref.assert_matches(k.wma(x, 15), ref.wma(x.tolist(), 15), name="wma")
+    ref.assert_matches(rw.wma(x, 15), ref.wma(x.tolist(), 15), name="wma")
     slope = wk.linreg_slope(x, 14)
     expected = np.array([np.polyfit(np.arange(14.0), w, 1)[0] for w in _windows(x, 14)])
     assert np.isnan(slope[:13]).all()

@@ -10,8 +10,29 @@ _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 
 
 class ApiMetrics:
+    """The app's Prometheus registry and every metric it exports, by family."""
+
+    requests: Counter
+    latency: Histogram
+    predictions: Counter
+    model_load: Gauge
+    models_loaded: Gauge
+    rate_limited: Counter
+    rate_limit_degraded: Counter
+    stream_subscriptions: Gauge
+    sse_streams: Gauge
+    slow_consumers: Counter
+    log_drops: Gauge
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._add_http_metrics()
+        self._add_model_metrics()
+        self._add_limit_metrics()
+        self._add_stream_metrics()
+
+    def _add_http_metrics(self) -> None:
+        """Requests and their latency, by route template."""
         self.requests = Counter(
             "tradeforge_http_requests_total",
             "HTTP requests by method, route template and status.",
@@ -25,6 +46,9 @@ class ApiMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+
+    def _add_model_metrics(self) -> None:
+        """Predictions served and the models held in memory."""
         self.predictions = Counter(
             "tradeforge_predictions_total",
             "Predictions served, by model and recommendation.",
@@ -40,6 +64,9 @@ class ApiMetrics:
         self.models_loaded = Gauge(
             "tradeforge_models_loaded", "Model versions held in memory.", registry=self.registry
         )
+
+    def _add_limit_metrics(self) -> None:
+        """Rate limiting: refusals, and admissions while its store was unreachable."""
         self.rate_limited = Counter(
             "tradeforge_rate_limited_total",
             "Requests refused with 429, by tier.",
@@ -51,6 +78,9 @@ class ApiMetrics:
             "Requests admitted without counting because the rate-limit store was unreachable.",
             registry=self.registry,
         )
+
+    def _add_stream_metrics(self) -> None:
+        """Live streams, slow consumers and dropped log rows of this worker."""
         self.stream_subscriptions = Gauge(
             "tradeforge_stream_subscriptions",
             "Open live subscriptions of this worker by kind: prices, predictions (WebSocket streams) and "

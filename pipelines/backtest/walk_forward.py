@@ -125,6 +125,31 @@ def _fold_params(model_type: str, params: dict[str, Any] | None) -> dict[str, An
     return merged
 
 
+def _checked_sizes(
+    train_window: Any, test_window: Any, horizon: Any, n_jobs: Any, threshold: Any
+) -> tuple[int, int, int, int]:
+    """(train window, test window, horizon, jobs) as ints, or InvalidRequestError."""
+    train_window = _window("train_window", train_window, 20)
+    test_window = _window("test_window", test_window, 2)
+    horizon = _window("horizon", horizon, 1)
+    n_jobs = _window("n_jobs", n_jobs, 1)
+    if not 0.0 <= float(threshold) < 1.0:
+        raise InvalidRequestError(f"threshold must be >= 0 and < 1, got {threshold!r}")
+    if horizon >= train_window:
+        raise InvalidRequestError(f"horizon ({horizon}) must be shorter than train_window ({train_window})")
+    return train_window, test_window, horizon, n_jobs
+
+
+def _kind_factory(model_type: str, params: dict[str, Any] | None) -> ModelFactory:
+    """A factory of fresh ``model_type`` models with the fold's parameters (validated once)."""
+    kind_params = _fold_params(model_type, params)
+
+    def factory(feature_names: list[str]) -> Regressor:
+        return create_model(model_type, kind_params, feature_names)
+
+    return factory
+
+
 def walk_forward(
     bars: pd.DataFrame,
     model_type: str,
@@ -146,23 +171,13 @@ def walk_forward(
     ``model_factory(feature_names)`` replaces ``create_model`` (to inject or observe models).
     """
     cfg = config or BacktestConfig()
-    train_window = _window("train_window", train_window, 20)
-    test_window = _window("test_window", test_window, 2)
-    horizon = _window("horizon", horizon, 1)
-    n_jobs = _window("n_jobs", n_jobs, 1)
-    if not 0.0 <= float(threshold) < 1.0:
-        raise InvalidRequestError(f"threshold must be >= 0 and < 1, got {threshold!r}")
-    if horizon >= train_window:
-        raise InvalidRequestError(f"horizon ({horizon}) must be shorter than train_window ({train_window})")
+    train_window, test_window, horizon, n_jobs = _checked_sizes(
+        train_window, test_window, horizon, n_jobs, threshold
+    )
     folds = fold_bounds(len(bars), train_window, test_window, mode)
     names = resolve_feature_set(feature_set).columns
     if model_factory is None:
-        kind_params = _fold_params(model_type, params)
-
-        def factory(feature_names: list[str]) -> Regressor:
-            return create_model(model_type, kind_params, feature_names)
-
-        model_factory = factory
+        model_factory = _kind_factory(model_type, params)
     features = compute_features(bars, feature_set)
     x_all = features[names].to_numpy(dtype=np.float64, na_value=np.nan)
     usable = np.isfinite(x_all).all(axis=1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,12 @@ from pipelines.cli._common import (
     out,
 )
 from pipelines.settings import get_settings
+
+if TYPE_CHECKING:
+    from pipelines.backtest import BacktestResult
+
+StopLossOpt = Annotated[float | None, typer.Option(help="Stop-loss as a fraction of the entry price")]
+TakeProfitOpt = Annotated[float | None, typer.Option(help="Take-profit as a fraction of the entry price")]
 
 HEADLINE = (
     "total_return",
@@ -36,6 +42,15 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
         value = metrics.get(key)
         text = "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
         out.print(f"  {key:<16}{text:>12}")
+
+
+def _report(result: BacktestResult, request: dict[str, Any], title: str, *, as_json: bool) -> None:
+    """The result as JSON (the request's fields first), or a headline and the main metrics."""
+    if as_json:
+        emit_json({**request, **result.as_dict()})
+        return
+    out.print(f"{title}: {result.num_bars} bars, final equity {result.final_equity:,.2f}")
+    _print_metrics(result.metrics)
 
 
 @app.command()
@@ -58,12 +73,8 @@ def backtest(
     slippage: Annotated[float, typer.Option(help="Fraction of price against the trader")] = 0.0,
     position_size: Annotated[float, typer.Option(help="Fraction of equity committed")] = 1.0,
     allow_short: Annotated[bool, typer.Option("--allow-short", help="Go short instead of flat")] = False,
-    stop_loss: Annotated[
-        float | None, typer.Option(help="Stop-loss as a fraction of the entry price")
-    ] = None,
-    take_profit: Annotated[
-        float | None, typer.Option(help="Take-profit as a fraction of the entry price")
-    ] = None,
+    stop_loss: StopLossOpt = None,
+    take_profit: TakeProfitOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Backtest a registered strategy: fills at the next bar's open, with commission and slippage."""
@@ -94,21 +105,12 @@ def backtest(
         else:
             with err.status(f"backtesting {request.strategy} on {request.symbol} {request.timeframe}"):
                 result = run_backtest_request(settings, request)
-    if as_json:
-        emit_json(
-            {
-                "strategy": request.strategy,
-                "params": request.params,
-                "symbol": request.symbol,
-                **result.as_dict(),
-            }
-        )
-        return
-    out.print(
-        f"[bold]{request.strategy}[/] on {request.symbol} {request.timeframe}: {result.num_bars} bars, "
-        f"final equity {result.final_equity:,.2f}"
+    _report(
+        result,
+        {"strategy": request.strategy, "params": request.params, "symbol": request.symbol},
+        f"[bold]{request.strategy}[/] on {request.symbol} {request.timeframe}",
+        as_json=as_json,
     )
-    _print_metrics(result.metrics)
 
 
 @app.command("walk-forward")

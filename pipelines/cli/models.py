@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +19,23 @@ from pipelines.cli._common import (
     out,
 )
 from pipelines.settings import get_settings
+
+if TYPE_CHECKING:
+    from pipelines.models.training import TrainResult
+
+
+def _report_training(result: TrainResult, *, as_json: bool) -> None:
+    """The result as JSON, or the version, its promotion decision and the validation metrics."""
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    out.print(
+        f"[bold]{result.model_name}[/] version {result.version} ({result.kind}, {result.device}, "
+        f"{result.seconds:.1f} s): {result.decision}"
+    )
+    for key in ("val_r2", "val_rmse", "val_ic", "val_directional_accuracy"):
+        if key in result.metrics:
+            out.print(f"  {key:<26}{result.metrics[key]: .5f}")
 
 
 @app.command()
@@ -73,16 +90,7 @@ def train(
                 f"training {request.kind.value} {model_name} on {request.symbol} {request.timeframe}"
             ):
                 result = run_training(settings, request, open_tracker(settings))
-    if as_json:
-        emit_json(result.as_dict())
-        return
-    out.print(
-        f"[bold]{result.model_name}[/] version {result.version} ({result.kind}, {result.device}, "
-        f"{result.seconds:.1f} s): {result.decision}"
-    )
-    for key in ("val_r2", "val_rmse", "val_ic", "val_directional_accuracy"):
-        if key in result.metrics:
-            out.print(f"  {key:<26}{result.metrics[key]: .5f}")
+    _report_training(result, as_json=as_json)
 
 
 @models_app.command("list")

@@ -25,6 +25,11 @@ def _utc() -> sa.DateTime:
 
 
 def upgrade() -> None:
+    """Create every table of the first schema, with its indexes.
+
+    Long because a migration is a flat list of table definitions, read top to bottom; helpers
+    would hide the schema it pins.
+    """
     op.create_table(
         "users",
         sa.Column("id", sa.String(36), nullable=False),

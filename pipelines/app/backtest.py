@@ -16,7 +16,7 @@ from pipelines.analysis.backtests import (
     run_backtest_request,
     warmup_start,
 )
-from pipelines.analysis.full_curves import keep_full_curve
+from pipelines.app.full_curves import keep_full_curve
 from pipelines.app.job_params import bars_ram, checked, only_known, require_model, text_param, with_span
 from pipelines.backtest import compare_strategies
 from pipelines.backtest.metrics import METRIC_NAMES

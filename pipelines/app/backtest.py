@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipelines.analysis.backtests import (
+from pipelines.app.backtest_plan import (
     LazyRegistrySignals,
     plan_backtest,
     run_backtest_request,

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.analysis.walk_forward import WalkForwardRequest, plan_walk_forward, run_walk_forward
 from pipelines.app.backtest import TRADING_FIELDS, source_for, trading_fields
 from pipelines.app.full_curves import keep_full_curve
 from pipelines.app.job_params import bars_ram, checked, only_known, text_param, with_span
+from pipelines.app.walk_forward_plan import WalkForwardRequest, plan_walk_forward, run_walk_forward
 from pipelines.backtest import WalkForwardResult
 from pipelines.datasets.files import stored_bars
 from pipelines.errors import DataNotFoundError, InvalidRequestError

@@ -3,6 +3,7 @@ many symbols, by the same prediction service as the API's single-symbol requests
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pipelines.app.job_params import checked, require_model, text_param
@@ -12,25 +13,30 @@ from pipelines.jobs.registry import ProgressReporter, register_task
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import open_tracker
 from pipelines.prediction.ensemble import validate_symbols
+from pipelines.prediction.results import BatchPrediction
 from pipelines.prediction.service import PredictionService
 from pipelines.settings import Settings
 
-__all__ = ["batch_prediction_task", "predict_batch"]
+__all__ = ["BatchPredictionRequest", "batch_prediction_task", "predict_batch"]
 
 _BATCH_KEYS = ("model_name", "symbols", "timeframe", "ref")
 
 
-def predict_batch(
-    settings: Settings,
-    model_name: str,
-    symbols: list[str],
-    ref: str = "champion",
-    timeframe: str | None = None,
-) -> dict[str, Any]:
-    """``model_name``'s predictions (its version ``ref``) for each of ``symbols``."""
+@dataclass(frozen=True, slots=True)
+class BatchPredictionRequest:
+    """One model's predictions for many symbols: the model's version ``ref`` (an alias or a number),
+    at ``timeframe`` (None: the model's own)."""
+
+    model_name: str
+    symbols: tuple[str, ...]
+    ref: str = "champion"
+    timeframe: str | None = None
+
+
+def predict_batch(settings: Settings, request: BatchPredictionRequest) -> BatchPrediction:
+    """The request's predictions, one per symbol; a symbol that fails is reported with its error."""
     service = PredictionService(settings, ModelRegistry(open_tracker(settings), settings.models_cache_dir))
-    batch = service.predict_batch(model_name, symbols, ref, timeframe)
-    return {"status": "success", "model": model_name, **batch.as_dict()}
+    return service.predict_batch(request.model_name, request.symbols, request.ref, request.timeframe)
 
 
 def _validate_batch(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -62,10 +68,11 @@ def _validate_batch(params: dict[str, Any], settings: Settings) -> dict[str, Any
 )
 def batch_prediction_task(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
     progress.update(10.0, f"Generating predictions of {params['model_name']}...")
-    return predict_batch(
-        progress.settings,
+    request = BatchPredictionRequest(
         params["model_name"],
-        params["symbols"],
+        tuple(params["symbols"]),
         params.get("ref") or "champion",
         params.get("timeframe"),
     )
+    batch = predict_batch(progress.settings, request)
+    return {"status": "success", "model": request.model_name, **batch.as_dict()}

@@ -16,9 +16,9 @@ import dagster as dg
 from rich.console import Console
 
 from assets.definitions import build_definitions
-from pipelines.analysis.reports import latest_reports
+from pipelines.app.market_data import dataset_summaries
+from pipelines.app.reports import latest_reports
 from pipelines.cli.tables import datasets_table, models_table, reports_table
-from pipelines.data.service import dataset_summaries
 from pipelines.data.universe import history_years, resolve_universe
 from pipelines.demo_credentials import ensure_demo_credentials
 from pipelines.models.catalog import list_models

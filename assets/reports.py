@@ -1,9 +1,9 @@
 """Assets ``backtest_reports`` and ``walk_forward_reports``: one per model spec, logged to MLflow
-beside the model (``pipelines.analysis.reports``)."""
+beside the model (``pipelines.app.reports``)."""
 
 import dagster as dg
 
-from pipelines.analysis.reports import backtest_report, walk_forward_report
+from pipelines.app.reports import backtest_report, walk_forward_report
 from pipelines.models.specs import ModelSpec
 
 HEADLINE = ("total_return", "sharpe_ratio", "max_drawdown", "num_trades", "win_rate")

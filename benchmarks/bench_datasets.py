@@ -69,11 +69,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="best of N for the in-process and pandas runs")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE.parent))
-    from pipelines.accounts import register_user
-    from pipelines.datasets import DatasetCatalog, check_upload, file_format, process, read_table
+    from pipelines.app.accounts import register_user
+    from pipelines.app.datasets import DatasetCatalog, check_upload
+    from pipelines.app.jobs import default_tasks
+    from pipelines.datasets import file_format, process, read_table
     from pipelines.db import open_database
     from pipelines.jobs import JobQueue
-    from pipelines.jobs.tasks import default_tasks
     from pipelines.settings import Settings
 
     results: dict[str, Any] = {

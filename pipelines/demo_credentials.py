@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pipelines.accounts import register_user
+from pipelines.app.accounts import register_user
 from pipelines.atomic import replace_durably
 from pipelines.db import create_api_key, get_user_by_username, open_database
 from pipelines.settings import Settings

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 import msgspec
 
-from pipelines.accounts import USERNAME_PATTERN
+from pipelines.app.accounts import USERNAME_PATTERN
 from pipelines.backtest.strategies import list_strategies
 from pipelines.data.providers import SOURCE_SPELLINGS
 from pipelines.data.timeframes import TIMEFRAME_SPELLINGS

@@ -20,9 +20,10 @@ from litestar.di import NamedDependency
 from litestar.types import Scope
 from sqlalchemy import text
 
-from pipelines.accounts import check_token_state
+from pipelines.app.account_admin import USER_CHANGES_TOPIC
+from pipelines.app.accounts import check_token_state
+from pipelines.app.datasets import DatasetCatalog
 from pipelines.backtest.strategies import list_strategies
-from pipelines.datasets import DatasetCatalog
 from pipelines.db import BufferedLogWriter, Database, authenticate_api_key
 from pipelines.errors import AuthenticationError
 from pipelines.jobs import JobQueue
@@ -38,7 +39,6 @@ from pipelines.security.api_keys import hash_api_key
 from pipelines.security.tokens import TokenPolicy, decode_token
 from pipelines.settings import Settings
 from pipelines.system import system_stats
-from pipelines.user_admin import USER_CHANGES_TOPIC
 from pipelines.webhooks import WebhookDispatcher, WebhookService
 from serving.context import Principal
 from serving.jobstreams import JOB_EVENTS_TOPIC, JobStreams, job_webhook_event

@@ -8,9 +8,9 @@ import threading
 
 from filelock import FileLock, Timeout
 
+from pipelines.app.jobs import default_tasks
 from pipelines.db import BufferedLogWriter, open_database
 from pipelines.jobs import JobQueue
-from pipelines.jobs.tasks import default_tasks
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import open_tracker
 from pipelines.prediction import PredictionService

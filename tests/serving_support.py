@@ -14,7 +14,7 @@ import uvicorn
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from pipelines.accounts import register_user
+from pipelines.app.accounts import register_user
 from pipelines.models.tracking import open_tracker
 from pipelines.models.training import plan_training, train
 from pipelines.settings import Settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import stat
 
-from pipelines.accounts import authenticate
+from pipelines.app.accounts import authenticate
 from pipelines.db import authenticate_api_key, open_database
 from pipelines.demo_credentials import ensure_demo_credentials
 from pipelines.settings import Settings

@@ -62,7 +62,7 @@ def test_a_stored_bad_name_prints_as_one_escaped_cell() -> None:
 
 @pytest.mark.parametrize("dataset", ["AAPL\n", " yfinance:AAPL@1d", "AAPL@1d\t"])
 def test_a_dataset_reference_with_control_characters_or_padding_is_refused(dataset: str) -> None:
-    from pipelines.models.requests import parse_dataset
+    from pipelines.app.train import parse_dataset
 
     with pytest.raises(InvalidRequestError, match="dataset"):
         parse_dataset(dataset)

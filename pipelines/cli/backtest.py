@@ -78,7 +78,7 @@ def backtest(
     as_json: JsonOpt = False,
 ) -> None:
     """Backtest a registered strategy: fills at the next bar's open, with commission and slippage."""
-    from pipelines.analysis.backtests import plan_backtest, run_backtest_request
+    from pipelines.app.backtest_plan import plan_backtest, run_backtest_request
 
     settings = get_settings()
     with errors():
@@ -136,7 +136,7 @@ def walk_forward_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Retrain the model on each rolling window, trade the next one, stitch the out-of-sample result."""
-    from pipelines.analysis.walk_forward import plan_walk_forward, run_walk_forward
+    from pipelines.app.walk_forward_plan import plan_walk_forward, run_walk_forward
 
     settings = get_settings()
     with errors():

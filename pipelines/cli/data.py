@@ -139,8 +139,8 @@ def resample(
 @data_app.command("list")
 def data_list(as_json: JsonOpt = False) -> None:
     """Every stored dataset: its span, latest close and feature table."""
+    from pipelines.app.market_data import dataset_summaries
     from pipelines.cli.tables import datasets_table
-    from pipelines.data.service import dataset_summaries
 
     rows = dataset_summaries(get_settings())
     if as_json:

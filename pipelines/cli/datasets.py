@@ -24,10 +24,10 @@ app.add_typer(datasets_app, name="datasets")
 
 @contextmanager
 def _catalog() -> Iterator[Any]:
-    from pipelines.datasets import DatasetCatalog
+    from pipelines.app.datasets import DatasetCatalog
+    from pipelines.app.jobs import default_tasks
     from pipelines.db.engine import open_database
     from pipelines.jobs import JobQueue
-    from pipelines.jobs.tasks import default_tasks
 
     settings = get_settings()
     database = open_database(settings)
@@ -88,7 +88,7 @@ def datasets_show(
     dataset_id: Annotated[str, typer.Argument(help="The dataset's id")], as_json: JsonOpt = False
 ) -> None:
     """One dataset: its status (and why it failed) and, once ready, its metadata."""
-    from pipelines.datasets import OPERATOR
+    from pipelines.app.datasets import OPERATOR
 
     with errors(), _catalog() as catalog:
         body = catalog.get(dataset_id, OPERATOR).as_dict()
@@ -117,7 +117,7 @@ def datasets_show(
 @datasets_app.command("delete")
 def datasets_delete(dataset_id: Annotated[str, typer.Argument(help="The dataset's id")]) -> None:
     """Delete a dataset and its files (processing under way is cancelled)."""
-    from pipelines.datasets import OPERATOR
+    from pipelines.app.datasets import OPERATOR
 
     with errors(), _catalog() as catalog:
         name = catalog.get(dataset_id, OPERATOR).record.name

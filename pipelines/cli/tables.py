@@ -8,7 +8,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from pipelines.data.service import DatasetSummary
+from pipelines.app.market_data import DatasetSummary
 from pipelines.models.catalog import ModelSummary
 
 __all__ = ["datasets_table", "models_table", "reports_table", "safe_cell"]

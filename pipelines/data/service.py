@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +15,7 @@ from pipelines.data.timeframes import parse_timeframe
 from pipelines.errors import DataNotFoundError, ProviderError
 from pipelines.settings import Settings
 
-__all__ = ["DatasetSummary", "check_dataset", "dataset_summaries", "ensure_bars", "load_bars"]
+__all__ = ["check_dataset", "ensure_bars", "load_bars"]
 
 
 def load_bars(
@@ -43,44 +42,6 @@ def check_dataset(settings: Settings, *, source: str, symbol: str, timeframe: st
     bars = load_bars(settings, source=source, symbol=symbol, timeframe=timeframe)
     sym = parse_symbol(symbol)
     return check_bars(bars, parse_timeframe(timeframe), crypto=sym.is_crypto)
-
-
-@dataclass(frozen=True)
-class DatasetSummary:
-    symbol: str
-    source: str
-    timeframe: str
-    rows: int
-    first: pd.Timestamp
-    last: pd.Timestamp
-    last_close: float
-    feature_count: int | None  # None when no feature table has been built
-
-
-def dataset_summaries(settings: Settings) -> list[DatasetSummary]:
-    """Every stored dataset with its span, latest close and the size of its feature table."""
-    from pipelines.features.store import feature_count
-
-    store = ParquetStore(settings.market_dir, settings.locks_dir)
-    out = []
-    for bounds in store.datasets():
-        key = bounds.key
-        last = store.read(key, bounds.last)
-        out.append(
-            DatasetSummary(
-                symbol=key.symbol,
-                source=key.source,
-                timeframe=key.timeframe,
-                rows=bounds.rows,
-                first=bounds.first,
-                last=bounds.last,
-                last_close=float(last["close"].iloc[-1]),
-                feature_count=feature_count(
-                    settings, source=key.source, symbol=key.symbol, timeframe=key.timeframe
-                ),
-            )
-        )
-    return out
 
 
 def ensure_bars(

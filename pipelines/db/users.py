@@ -1,4 +1,4 @@
-"""User rows. Validation of what a person types lives in ``pipelines.accounts``."""
+"""User rows. Validation of what a person types lives in ``pipelines.app.accounts``."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ import signal
 import threading
 import traceback
 from collections.abc import Mapping
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from pipelines.errors import TradeforgeError
@@ -81,8 +81,6 @@ def _exit_with_parent() -> None:
         return
 
     def watch() -> None:
-        from multiprocessing.connection import wait
-
         wait([parent.sentinel])
         os._exit(3)
 

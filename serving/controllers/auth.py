@@ -8,7 +8,7 @@ from litestar import Controller, delete, get, post
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from pipelines.accounts import issue_tokens, login, public_user, refresh_tokens, register_user
+from pipelines.app.accounts import issue_tokens, login, public_user, refresh_tokens, register_user
 from pipelines.db import create_api_key, get_user, list_api_keys, revoke_api_key
 from pipelines.db.login_throttle import ThrottlePolicy
 from serving.context import PrincipalDep

@@ -7,8 +7,9 @@ from typing import Any
 from litestar import Controller, get, post
 from litestar.status_codes import HTTP_200_OK
 
-from pipelines.analysis.api import api_backtest, api_compare, api_walk_forward, metric_catalog
-from pipelines.analysis.full_curves import run_keeping_files
+from pipelines.app.backtest import api_backtest, api_compare, metric_catalog
+from pipelines.app.full_curves import run_keeping_files
+from pipelines.app.walk_forward import api_walk_forward
 from pipelines.backtest.strategies import list_strategies
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.errors import InvalidRequestError

@@ -13,7 +13,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from pipelines.datasets import DATASET_STATUSES, SORT_FIELDS, check_upload
+from pipelines.app.datasets import DATASET_STATUSES, SORT_FIELDS, check_upload
 from pipelines.settings import Settings
 from serving.context import PrincipalDep
 from serving.dto import MAX_PAGE, one_of

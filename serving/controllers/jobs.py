@@ -13,10 +13,10 @@ from litestar.params import FromPath, Parameter
 from litestar.response import File, ServerSentEvent, ServerSentEventMessage, Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
+from pipelines.app.jobs import default_tasks
 from pipelines.db.job_models import JOB_STATUSES
 from pipelines.errors import PermissionDeniedError
 from pipelines.jobs.files import FILE_FORMATS, JOB_FILES, csv_chunks, job_file
-from pipelines.jobs.tasks import default_tasks
 from serving.context import PrincipalDep
 from serving.dto import one_of
 from serving.schemas import doc, doc_text

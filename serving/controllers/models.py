@@ -8,10 +8,10 @@ from litestar import Controller, delete, get, post
 from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_200_OK
 
+from pipelines.app.train import api_train, describe_model, summary_row, training_target
 from pipelines.errors import TradeforgeError
 from pipelines.models.catalog import CATEGORY_SPELLINGS, STATUSES, query_models
 from pipelines.models.ownership import Actor, ModelOwners
-from pipelines.models.requests import api_train, describe_model, summary_row, training_target
 from serving.context import Principal, PrincipalDep
 from serving.controllers.jobs import submit_job
 from serving.dto import MAX_PAGE, job_params, one_of

@@ -10,9 +10,9 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath
 from litestar.status_codes import HTTP_200_OK
 
-from pipelines.accounts import public_user
+from pipelines.app.account_admin import delete_account, set_active, set_role
+from pipelines.app.accounts import public_user
 from pipelines.errors import InvalidRequestError, PermissionDeniedError
-from pipelines.user_admin import delete_account, set_active, set_role
 from serving import dto
 from serving.context import Principal, PrincipalDep
 from serving.schemas import admin as a

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from pipelines.accounts import register_user
+from pipelines.app.accounts import register_user
+from pipelines.app.datasets import DatasetCatalog, DatasetView, check_upload
+from pipelines.app.jobs import default_tasks
 from pipelines.cli import app
-from pipelines.datasets import DatasetCatalog, DatasetView, check_upload
 from pipelines.db import open_database
 from pipelines.jobs import JobQueue
-from pipelines.jobs.tasks import default_tasks
 from pipelines.settings import get_settings
 
 runner = CliRunner()

@@ -61,7 +61,7 @@ def test_create_and_list(env_home: Path) -> None:
 
     database = open_database(Settings(home=env_home))
     with database.session() as s:
-        from pipelines.accounts import authenticate
+        from pipelines.app.accounts import authenticate
 
         assert authenticate(s, "ann", "pass-word-1").email == "ann@example.com"
         assert verify_password(

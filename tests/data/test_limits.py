@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.analysis.backtests import plan_backtest, run_backtest_request
-from pipelines.analysis.walk_forward import plan_walk_forward
+from pipelines.app.backtest_plan import plan_backtest, run_backtest_request
+from pipelines.app.walk_forward_plan import plan_walk_forward
 from pipelines.data.ingest import open_store
 from pipelines.data.limits import check_bar_span, estimate_bars, latest_start
 from pipelines.data.market import ensure_stored

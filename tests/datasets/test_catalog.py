@@ -13,13 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.accounts import register_user
-from pipelines.datasets import DatasetCatalog, DatasetView, check_upload
-from pipelines.datasets.task import data_bytes, estimate_ram_gb
+from pipelines.app.accounts import register_user
+from pipelines.app.dataset_job import data_bytes, estimate_ram_gb
+from pipelines.app.datasets import DatasetCatalog, DatasetView, check_upload
+from pipelines.app.jobs import default_tasks
 from pipelines.db import Database, Dataset
 from pipelines.errors import ConflictError, DataNotFoundError, InvalidRequestError, PermissionDeniedError
 from pipelines.jobs import JobQueue
-from pipelines.jobs.tasks import default_tasks
 from pipelines.settings import Settings
 from tests.jobs.sample_tasks import FakeProbe
 

@@ -1,4 +1,4 @@
-"""Account state behind authentication (pipelines.user_admin, pipelines.db.login_throttle,
+"""Account state behind authentication (pipelines.app.account_admin, pipelines.db.login_throttle,
 accounts.check_token_state), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from pipelines import accounts, user_admin
+from pipelines.app import account_admin, accounts
 from pipelines.db import Database, LoginThrottle, User, load_user_state
 from pipelines.db.login_throttle import LoginLocked, ThrottlePolicy, check_login_allowed, record_failure
 from pipelines.errors import AuthenticationError, ConflictError, DataNotFoundError, InvalidRequestError
@@ -50,9 +50,9 @@ def test_each_change_revokes_the_users_tokens(database: Database) -> None:
     claims = _claims(ann)
     assert accounts.check_token_state(claims, _state(database, ann.id)).role == "user"
     for change in (
-        lambda s: user_admin.set_active(s, "ANN", False),
-        lambda s: user_admin.set_active(s, "ann", True),
-        lambda s: user_admin.set_role(s, ann.id, "admin"),  # by id too
+        lambda s: account_admin.set_active(s, "ANN", False),
+        lambda s: account_admin.set_active(s, "ann", True),
+        lambda s: account_admin.set_role(s, ann.id, "admin"),  # by id too
     ):
         with database.transaction() as s:
             change(s)
@@ -62,7 +62,7 @@ def test_each_change_revokes_the_users_tokens(database: Database) -> None:
             claims = _claims(s.get_one(User, ann.id))  # a new login works again (when active)
     assert accounts.check_token_state(claims, _state(database, ann.id)).role == "admin"
     with database.transaction() as s:
-        user_admin.delete_user(s, "ann")
+        account_admin.delete_user(s, "ann")
     assert _state(database, ann.id) is None
     with pytest.raises(AuthenticationError, match="no longer exists"):
         accounts.check_token_state(claims, None)
@@ -72,13 +72,13 @@ def test_bad_names_roles_and_the_last_admin_are_refused(database: Database) -> N
     root = _user(database, "root", role="admin")
     with database.transaction() as s:
         with pytest.raises(DataNotFoundError, match="no user named 'nobody'"):
-            user_admin.set_active(s, "nobody", False)
+            account_admin.set_active(s, "nobody", False)
         with pytest.raises(InvalidRequestError, match="role must be one of user, admin"):
-            user_admin.set_role(s, "root", "root")
+            account_admin.set_role(s, "root", "root")
         for change in (
-            lambda: user_admin.set_active(s, "root", False),
-            lambda: user_admin.set_role(s, "root", "user"),
-            lambda: user_admin.delete_user(s, "root"),
+            lambda: account_admin.set_active(s, "root", False),
+            lambda: account_admin.set_role(s, "root", "user"),
+            lambda: account_admin.delete_user(s, "root"),
         ):
             with pytest.raises(ConflictError, match="last active admin"):
                 change()

@@ -1,4 +1,4 @@
-"""Registration, password login and token pairs (pipelines.accounts) on SQLite and PostgreSQL."""
+"""Registration, password login and token pairs (pipelines.app.accounts) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -9,13 +9,13 @@ from collections.abc import Callable
 import psutil
 import pytest
 
-from pipelines.accounts import register_user
+from pipelines.app.account_admin import delete_account
+from pipelines.app.accounts import register_user
 from pipelines.datasets.files import DatasetFiles
 from pipelines.db import Database, Dataset, Job
 from pipelines.errors import ConflictError
 from pipelines.jobs import JobQueue
 from pipelines.settings import Settings
-from pipelines.user_admin import delete_account
 from tests.jobs.test_queue import wait_until
 
 MakeQueue = Callable[..., JobQueue]

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, inspect, select
 
-from pipelines.analysis.api import api_backtest
+from pipelines.app.backtest import api_backtest, backtest_task
+from pipelines.app.jobs import default_tasks
 from pipelines.db import Database, Job
 from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.jobs import JobQueue, TaskRegistry, register_task, task_spec
-from pipelines.jobs.tasks import backtest_task, default_tasks
 from pipelines.jobs.worker import json_safe
 from tests.db.test_migrations import schema_diff
 from tests.jobs.sample_tasks import echo

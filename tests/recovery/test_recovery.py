@@ -17,15 +17,15 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.accounts import register_user
+from pipelines.app.accounts import register_user
+from pipelines.app.datasets import DatasetCatalog, check_upload
+from pipelines.app.jobs import default_tasks
 from pipelines.cli import app
 from pipelines.data.ingest import ingest, plan_ingest
 from pipelines.data.service import load_bars
-from pipelines.datasets import DatasetCatalog, check_upload
 from pipelines.db import Database, open_database
 from pipelines.jobs import JobQueue
 from pipelines.jobs.resources import Demand
-from pipelines.jobs.tasks import default_tasks
 from pipelines.jobs.workers import WorkerRun
 from pipelines.models.tracking import FAILURE_TAG, PID_TAG, open_tracker
 from pipelines.recovery import recover

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pipelines.accounts import register_user
+from pipelines.app.accounts import register_user
 from pipelines.settings import Settings
 from serving.app import create_app
 from serving.jsondepth import json_depth

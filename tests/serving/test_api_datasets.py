@@ -12,8 +12,8 @@ import msgspec
 import numpy as np
 import pandas as pd
 
-from pipelines.analysis.backtests import plan_backtest, run_backtest_request
-from pipelines.analysis.walk_forward import plan_walk_forward, run_walk_forward
+from pipelines.app.backtest_plan import plan_backtest, run_backtest_request
+from pipelines.app.walk_forward_plan import plan_walk_forward, run_walk_forward
 from pipelines.db import Dataset, Job, open_database
 from pipelines.jobs import RESTART_REASON
 from pipelines.webhooks import SIGNATURE_HEADER, verify_signature

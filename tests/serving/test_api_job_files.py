@@ -12,8 +12,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.analysis.api import strategy_of
-from pipelines.analysis.backtests import plan_backtest, run_backtest_request
+from pipelines.app.backtest import strategy_of
+from pipelines.app.backtest_plan import plan_backtest, run_backtest_request
 from pipelines.backtest.engine import BacktestResult
 from pipelines.settings import Settings
 from serving.schemas.trading import Backtest, WalkForwardResult

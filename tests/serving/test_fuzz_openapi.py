@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pipelines.accounts import register_user
+from pipelines.app.accounts import register_user
 from pipelines.db.engine import open_database
 from pipelines.settings import Settings
 from tests.net_support import free_port, wait_http

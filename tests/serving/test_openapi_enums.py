@@ -125,10 +125,10 @@ def test_values_outside_the_spec_are_400s(client: TestClient[Any]) -> None:
 
 
 def test_the_job_list_refuses_an_unknown_status_in_the_core(tmp_path: Path) -> None:
+    from pipelines.app.jobs import default_tasks
     from pipelines.db import open_database
     from pipelines.errors import InvalidRequestError
     from pipelines.jobs import JobQueue
-    from pipelines.jobs.tasks import default_tasks
     from tests.jobs.conftest import Who
 
     settings = served_settings(tmp_path / "home")

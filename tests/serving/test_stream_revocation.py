@@ -18,8 +18,8 @@ from litestar.exceptions import WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from pipelines.accounts import register_user
-from pipelines.user_admin import set_active
+from pipelines.app.account_admin import set_active
+from pipelines.app.accounts import register_user
 from tests.net_support import NO_REDIS, REDIS_URL, redis_up
 from tests.serving.test_ws_direct_frames import serve
 from tests.serving_support import PASSWORD, app_client, make_user, served_settings

@@ -21,7 +21,7 @@ from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 from websockets.sync.client import ClientConnection, connect
 
-from pipelines.accounts import register_user
+from pipelines.app.accounts import register_user
 from pipelines.live.hub import CLOSE_OVERFLOW, prediction_topic, price_topic
 from pipelines.settings import Settings
 from serving.app import create_app

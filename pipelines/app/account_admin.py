@@ -1,8 +1,9 @@
 """Operators' control over accounts: disable, enable, delete, change role.
 
 Each change raises the user's token version, so every JWT issued before it stops working at the
-next request (``accounts.check_token_state``); API keys follow the user's current state (a disabled
-or deleted user's keys are refused, a re-enabled user's work again, a role change applies at once).
+next request (``check_token_state`` in ``pipelines.app.accounts``); API keys follow the user's
+current state (a disabled or deleted user's keys are refused, a re-enabled user's work again, a
+role change applies at once).
 Workers cache a user's state briefly: the serving layer forgets it at once in its own process and
 tells the others on the hub topic ``USER_CHANGES_TOPIC``; ``announce_user_change`` does the same
 from another process (the CLI) when Redis is configured.
@@ -13,21 +14,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pipelines.app.accounts import public_user
+from pipelines.app.datasets import OPERATOR
+from pipelines.datasets.files import DatasetFiles
 from pipelines.db.dataset_models import Dataset
+from pipelines.db.engine import Database
 from pipelines.db.models import ROLES, User
 from pipelines.db.users import find_user
 from pipelines.errors import ConflictError, InvalidRequestError
+from pipelines.jobs.queue import JobQueue
+from pipelines.jobs.records import active_job_ids
+from pipelines.live.redis_hub import RedisHub
 from pipelines.settings import Settings
-
-if TYPE_CHECKING:
-    from pipelines.datasets.files import DatasetFiles
-    from pipelines.db.engine import Database
-    from pipelines.jobs import JobQueue
 
 __all__ = [
     "USER_CHANGES_TOPIC",
@@ -106,8 +109,6 @@ def delete_account(
     rows go (API keys, webhooks, datasets: the database cascades), jobs submitted meanwhile are
     cancelled too, and the datasets' files are removed.
     """
-    from pipelines.accounts import public_user
-
     with database.session() as session:
         user = find_user(session, name_or_id)
         _keep_an_admin(session, user, "delete")
@@ -123,9 +124,6 @@ def delete_account(
 
 
 def _cancel_jobs(database: Database, jobs: JobQueue, user_id: str) -> None:
-    from pipelines.datasets import OPERATOR
-    from pipelines.jobs.records import active_job_ids
-
     with database.session() as session:
         job_ids = active_job_ids(session, user_id)
     for job_id in job_ids:
@@ -139,8 +137,6 @@ def announce_user_change(settings: Settings, user_id: str) -> bool:
     configured; without it they re-read the user within ``user_state_cache_seconds``)."""
     if not settings.redis_url:
         return False
-    from pipelines.live.redis_hub import RedisHub
-
     hub = RedisHub(settings.redis_url)
     message: dict[str, Any] = {"user_id": user_id}
     try:

@@ -1,6 +1,6 @@
 """The dataset catalogue (``/datasets``): upload, list, read and delete a user's datasets.
 
-An upload is stored, then processed by a job (``pipelines.datasets.task``); the dataset's status is
+An upload is stored, then processed by a job (``pipelines.app.dataset_job``); the dataset's status is
 its job's: ``processing`` while queued or running, ``ready`` when it completed (its result is the
 metadata), ``failed`` when it failed or was cancelled (its error says why).
 """
@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pipelines.app.dataset_job import DATASET_JOB
+from pipelines.data.symbols import parse_symbol
 from pipelines.datasets.files import DatasetFiles
 from pipelines.datasets.formats import file_format, file_suffix
 from pipelines.datasets.profile import check_dataset_type
-from pipelines.datasets.task import DATASET_JOB
 from pipelines.db.dataset_models import Dataset
 from pipelines.db.engine import Database
 from pipelines.db.job_models import Job
@@ -272,8 +273,6 @@ class DatasetCatalog:
     def bars_source(self, dataset_id: str, user: Requester, symbol: str) -> BarsSource:
         """The stored bars of a ready ``ohlcv`` dataset, as a ``file`` source for ``symbol`` (which
         must be the dataset's own symbol when it names one)."""
-        from pipelines.data.symbols import parse_symbol
-
         view = self.get(dataset_id, user)
         row = view.record
         if row.dataset_type != "ohlcv":

@@ -118,6 +118,7 @@ class LazyRegistrySignals:
 
     def model_signal(self, model_name: str, bars: pd.DataFrame) -> Any:
         if self._inner is None:
+            # Imported here: the registry loads MLflow (heavy), which a backtest without a model never needs.
             from pipelines.backtest.strategies.ml import RegistrySignals
             from pipelines.models.registry import ModelRegistry
             from pipelines.models.tracking import open_tracker

@@ -1,5 +1,5 @@
-"""The API's backtest requests (``/api/v1/backtest``: run, compare, walk-forward, metrics), answered
-by the same planners and engine as the CLI and the Dagster assets.
+"""The backtest use cases (``/api/v1/backtest``: run, compare, metrics; the ``backtest`` job kind),
+answered by the same planners and engine as the CLI and the Dagster assets.
 
 A request names a registered model (``model_name``: traded with ``ml_predictive``) or a strategy
 (``strategy`` + ``params``: the strategies registry); dates are ``start_date``/``end_date``.
@@ -10,21 +10,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipelines.analysis.backtests import (
+from pipelines.app.backtest_plan import (
     LazyRegistrySignals,
     plan_backtest,
     run_backtest_request,
     warmup_start,
 )
-from pipelines.analysis.full_curves import keep_full_curve
-from pipelines.analysis.walk_forward import plan_walk_forward, run_walk_forward
+from pipelines.app.full_curves import keep_full_curve
+from pipelines.app.job_params import bars_ram, checked, only_known, require_model, text_param, with_span
 from pipelines.backtest import compare_strategies
 from pipelines.backtest.metrics import METRIC_NAMES
 from pipelines.data.limits import estimate_bars
+from pipelines.data.market import source_for as market_source_for
 from pipelines.data.service import ensure_bars
+from pipelines.data.symbols import parse_symbol
 from pipelines.datasets.files import stored_bars
-from pipelines.errors import DataNotFoundError, InvalidRequestError
-from pipelines.models.tracking import Tracker
+from pipelines.errors import InvalidRequestError
+from pipelines.jobs.registry import ProgressReporter, register_task
 from pipelines.settings import Settings
 
 __all__ = [
@@ -32,9 +34,8 @@ __all__ = [
     "TRADING_FIELDS",
     "api_backtest",
     "api_compare",
-    "api_walk_forward",
+    "backtest_task",
     "metric_catalog",
-    "registered_kind",
     "source_for",
     "strategy_of",
     "trading_fields",
@@ -222,80 +223,48 @@ def _sharpe(row: Mapping[str, Any]) -> float:
     return float(value) if value is not None else float("-inf")
 
 
-def api_walk_forward(
-    settings: Settings,
-    tracker: Tracker,
-    *,
-    symbol: str,
-    model_name: str | None = None,
-    model_type: str | None = None,
-    parameters: Mapping[str, Any] | None = None,
-    start_date: Any = None,
-    end_date: Any = None,
-    train_window: int = 252,
-    test_window: int = 63,
-    mode: str = "rolling",
-    threshold: float = 0.2,
-    timeframe: str | None = None,
-    source: str | None = None,
-    dataset_id: str | None = None,
-    result_id: str | None = None,
-    **trading: Any,
-) -> dict[str, Any]:
-    """Retrain per fold the kind of ``model_name`` (its registered kind and timeframe) or ``model_type``;
-    ``dataset_id``: the bars of an uploaded ``ohlcv`` dataset (the caller checked its owner);
-    ``result_id``: the job that keeps the full curve and trades when the answer cuts them."""
-    if model_type is None:
-        if model_name is None:
-            raise InvalidRequestError("walk-forward needs model_name (a registered model) or model_type")
-        model_type, model_timeframe = registered_kind(tracker, model_name)
-        timeframe = timeframe or model_timeframe
-    with stored_bars(settings, dataset_id, source) as (source, path):
-        request = plan_walk_forward(
-            settings,
-            model_type=model_type,
-            symbol=symbol,
-            params=dict(parameters or {}),
-            train_window=train_window,
-            test_window=test_window,
-            mode=mode,
-            threshold=threshold,
-            source=source or source_for(settings, symbol),
-            timeframe=timeframe or "1d",
-            start=start_date,
-            end=end_date,
-            path=path,
-            **trading_fields(trading),
-        )
-        result = run_walk_forward(settings, request)
-    body = result.as_dict(settings.max_response_points)
-    body["full_curve"] = keep_full_curve(settings, result_id, result, body)
-    return {
-        "model_name": model_name,
-        "model_type": request.model_type,
-        "symbol": request.symbol,
-        "timeframe": request.timeframe,
-        "period": {"start": request.start.date().isoformat(), "end": request.end.date().isoformat()},
-        "train_window": request.train_window,
-        "test_window": request.test_window,
-        "mode": request.mode,
-        "num_folds": len(result.folds),
-        **body,
-        "status": "success",
-    }
-
-
-def registered_kind(tracker: Tracker, model_name: str) -> tuple[str, str]:
-    versions = dict(tracker.list_models()).get(model_name)
-    if not versions:
-        raise DataNotFoundError(f"no registered model named {model_name!r}")
-    shown = next((v for v in versions if "champion" in v.aliases), versions[-1])
-    return shown.tags.get("tradeforge.kind", ""), shown.tags.get("tradeforge.timeframe", "1d")
-
-
 def source_for(settings: Settings, symbol: str) -> str:
     """The source configured for ``symbol``'s asset class (a symbol given as text)."""
-    from pipelines.data.market import source_for as market_source_for
-    from pipelines.data.symbols import parse_symbol
-
     return market_source_for(settings, parse_symbol(symbol))
+
+
+# -- the ``backtest`` job kind: the parameters are ``api_backtest``'s keywords ------------------------
+def _validate_backtest(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    only_known(params, api_backtest, skip=("settings", "result_id"), extra=TRADING_FIELDS)
+    symbol = str(text_param(params, "symbol"))
+    name, strategy_params = checked(
+        lambda: strategy_of(params.get("model_name"), params.get("strategy"), params.get("params"))
+    )
+    with stored_bars(settings, params.get("dataset_id"), params.get("source")) as (source, path):
+        request = checked(
+            lambda: plan_backtest(
+                settings,
+                strategy=name,
+                params=strategy_params,
+                symbol=symbol,
+                source=source or source_for(settings, symbol),
+                timeframe=params.get("timeframe", "1d"),
+                start=params.get("start_date"),
+                end=params.get("end_date"),
+                path=path,
+                **trading_fields(params),
+            )
+        )
+    if name == "ml_predictive":
+        require_model(settings, str(strategy_params["model_name"]))
+    return params if params.get("dataset_id") else with_span(params, request)
+
+
+@register_task(
+    "backtest",
+    cpu_cores=0.5,
+    ram_gb=0.5,
+    estimate_ram=bars_ram(0.5, 1.5),
+    validate=_validate_backtest,
+    describe=lambda p: f"Running backtest for {p.get('symbol')}...",
+)
+def backtest_task(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
+    progress.update(5.0, f"Running backtest for {params['symbol']}: loading data...")
+    result = api_backtest(progress.settings, result_id=progress.job_id, **params)
+    progress.update(95.0, f"Backtest for {params['symbol']} finished")
+    return result

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.analysis.backtests import plan_backtest
+from pipelines.app.backtest_plan import plan_backtest
 from pipelines.backtest import BacktestConfig, WalkForwardResult, walk_forward
 from pipelines.data.limits import estimate_bars
 from pipelines.data.service import ensure_bars

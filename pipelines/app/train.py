@@ -1,4 +1,5 @@
-"""The API's model requests (train, describe, delete), on the same planner and trainer as the CLI.
+"""The model use cases (train, describe; the ``training`` job kind), on the same planner and trainer
+as the CLI and the Dagster assets.
 
 A training request may name its data by ``dataset``; here a dataset is ``SYMBOL``, ``SYMBOL@TIMEFRAME``
 or ``SOURCE:SYMBOL@TIMEFRAME`` (e.g. ``yfinance:AAPL@1d``), the coordinates of a stored dataset.
@@ -12,13 +13,17 @@ from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-from pipelines.data.symbols import Symbol
+from pipelines.app.job_params import bars_ram, checked, only_known, text_param
+from pipelines.data.market import source_for as market_source_for
+from pipelines.data.symbols import Symbol, parse_symbol
+from pipelines.db import open_database
 from pipelines.errors import DataNotFoundError, InvalidRequestError
+from pipelines.jobs.registry import ProgressReporter, register_task
 from pipelines.models.catalog import category_of, list_models, model_status
-from pipelines.models.ownership import Actor, ModelOwners
+from pipelines.models.ownership import Actor, ModelOwners, job_actor
 from pipelines.models.registry import ModelRegistry
-from pipelines.models.tracking import RegisteredVersion, Tracker
-from pipelines.models.training import plan_training, train
+from pipelines.models.tracking import RegisteredVersion, Tracker, open_tracker
+from pipelines.models.training import TrainRequest, TrainResult, plan_training, train
 from pipelines.names import name_problem
 from pipelines.settings import Settings
 
@@ -29,6 +34,7 @@ __all__ = [
     "parse_dataset",
     "summary_row",
     "training_target",
+    "training_task",
 ]
 
 _DATASET = re.compile(r"^(?:(?P<source>[a-z_]+):)?(?P<symbol>[^@:]+)(?:@(?P<timeframe>[0-9a-z]+))?$")
@@ -62,8 +68,6 @@ def training_target(
 ) -> tuple[Symbol, str, str | None, str]:
     """(symbol, timeframe, the dataset's source, model name) a training request names; the model
     name defaults to ``{model_type}_{symbol}_{timeframe}``."""
-    from pipelines.data.symbols import parse_symbol
-
     ds_source = ds_timeframe = None
     if dataset is not None:
         ds_source, ds_symbol, ds_timeframe = parse_dataset(dataset)
@@ -104,8 +108,6 @@ def api_train(
     With ``owners`` and ``actor`` (an API user), ``actor`` must own the model or be an admin, and
     becomes the owner of a new name; without them (CLI, Dagster) nothing is checked or claimed.
     """
-    from pipelines.data.market import source_for as market_source_for
-
     sym, tf, ds_source, name = training_target(model_type, model_name, symbol, dataset, timeframe)
     src = source or ds_source or market_source_for(settings, sym)
     request = plan_training(
@@ -127,6 +129,10 @@ def api_train(
     with guard:
         result = train(settings, request, tracker, member_loader=registry.member_loader, progress=progress)
     registry.reload(result.model_name)
+    return _answer(request, result)
+
+
+def _answer(request: TrainRequest, result: TrainResult) -> dict[str, Any]:
     body = result.as_dict()
     return {
         "status": "success",
@@ -177,3 +183,80 @@ def describe_model(tracker: Tracker, name: str, *, loaded_versions: set[str] | N
     loaded = loaded_versions or set()
     row = summary_row(summary, model_status(summary), bool(loaded))
     return {**row, "versions_detail": [_version_row(v) for v in versions], "loaded_versions": sorted(loaded)}
+
+
+# -- the ``training`` job kind: the parameters are ``api_train``'s keywords ---------------------------
+def _validate_training(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    only_known(params, api_train, skip=("settings", "tracker", "registry", "progress", "owners", "actor"))
+    model_type = str(text_param(params, "model_type"))
+    normalized = dict(params)
+    dataset = normalized.pop("dataset", None)
+    sym, timeframe, ds_source, name = checked(
+        lambda: training_target(
+            model_type,
+            params.get("model_name"),
+            params.get("symbol"),
+            None if dataset is None else str(dataset),
+            params.get("timeframe") or "1d",
+        )
+    )
+    source = params.get("source") or ds_source or market_source_for(settings, sym)
+    request = checked(
+        lambda: plan_training(
+            settings,
+            model_type=model_type,
+            model_name=name,
+            symbol=sym.name,
+            timeframe=str(timeframe),
+            source=str(source),
+            start=params.get("start_date"),
+            end=params.get("end_date"),
+            params=params.get("parameters"),
+            validation_split=params.get("validation_split", 0.2),
+            horizon=params.get("horizon", 1),
+            feature_set=params.get("feature_set", "default"),
+            gpu_enabled=params.get("gpu_enabled"),
+        )
+    )
+    normalized.update(
+        model_name=request.model_name,
+        symbol=request.symbol,
+        timeframe=request.timeframe,
+        source=request.source,
+    )
+    return normalized
+
+
+@register_task(
+    "training",
+    cpu_cores=1.0,
+    ram_gb=2.0,
+    estimate_ram=bars_ram(1.0, 2.0),
+    validate=_validate_training,
+    describe=lambda p: f"Training {p.get('model_type')} model {p.get('model_name')} on {p.get('symbol')}...",
+)
+def training_task(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
+    """Train and register; the server reloads ``result["model_name"]`` in its own registry afterwards.
+
+    The user who queued the job must still own the model (or be an admin) when it runs: ownership is
+    checked again here, with the user's role of now."""
+    settings = progress.settings
+    tracker = open_tracker(settings)
+    progress.update(5.0, f"Training {params['model_name']}: loading data and features...")
+    registry = ModelRegistry(tracker, settings.models_cache_dir)
+    database = open_database(settings)
+    try:
+        actor = job_actor(database, progress.job_id)
+        result = api_train(
+            settings,
+            tracker,
+            registry,
+            **params,
+            progress=lambda pct, text: progress.update(pct, text),
+            owners=ModelOwners(database, tracker),
+            actor=actor,
+        )
+    finally:
+        database.close()
+    progress.update(95.0, f"Training {params['model_name']}: registered version {result.get('version')}")
+    return result

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.analysis.backtests import run_strategy_from, warmup_start
+from pipelines.app.backtest_plan import run_strategy_from, warmup_start
 from pipelines.backtest import BacktestConfig, walk_forward
 from pipelines.backtest.strategies.ml import RegistrySignals
 from pipelines.data.service import ensure_bars

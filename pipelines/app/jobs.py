@@ -1,0 +1,26 @@
+"""The job kinds the platform runs: training, batch predictions, backtests, walk-forward analyses and
+dataset processing.
+
+Each kind lives with its use case (``pipelines.app.train``, ``predict``, ``backtest``,
+``walk_forward``, ``dataset_job``); the generic queue (``pipelines.jobs``) knows none of them and runs
+the ``TaskRegistry`` it is given: ``default_tasks()`` is the one the server, the CLI and the recovery
+hand it.
+"""
+
+from __future__ import annotations
+
+from pipelines.app.backtest import backtest_task
+from pipelines.app.dataset_job import dataset_task
+from pipelines.app.predict import batch_prediction_task
+from pipelines.app.train import training_task
+from pipelines.app.walk_forward import walk_forward_task
+from pipelines.jobs.registry import TaskRegistry
+
+__all__ = ["default_tasks"]
+
+
+def default_tasks() -> TaskRegistry:
+    """The job kinds of the server: training, batch_prediction, backtest, walk_forward, dataset."""
+    return TaskRegistry(
+        [training_task, batch_prediction_task, backtest_task, walk_forward_task, dataset_task]
+    )

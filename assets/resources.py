@@ -32,7 +32,7 @@ def _without_secrets(value: Any) -> Any:
     return value
 
 
-class TradeforgeResource(dg.ConfigurableResource):  # type: ignore[misc]
+class TradeforgeResource(dg.ConfigurableResource):  # type: ignore[type-arg]  # it vends itself
     """The Tradeforge settings of a run (home, universe, sources) and the stores under its home."""
 
     settings_json: str
@@ -51,7 +51,7 @@ class TradeforgeResource(dg.ConfigurableResource):  # type: ignore[misc]
         return read_feature_table(self.settings, source=source, symbol=symbol, timeframe=timeframe)
 
 
-class TrackerResource(dg.ConfigurableResource):  # type: ignore[misc]
+class TrackerResource(dg.ConfigurableResource):  # type: ignore[type-arg]  # it vends itself
     """The MLflow tracking store and model registry of the run's home."""
 
     tradeforge: TradeforgeResource

@@ -87,6 +87,16 @@ def test_training_records_the_materialized_features_version(
         )
         (mat,) = bars.asset_materializations_for_node("market_bars")
         assert _data_version(bars, "market_bars") == mat.metadata["data_versions"].value["1d"]
+    # A partition ingested again with nothing new keeps its version: nothing downstream goes stale.
+    first_year = dg.MultiPartitionKey({"symbol": "AAPL", "year": history_years(one_symbol)[0]})
+    versions = [
+        _data_version(
+            dg.materialize(everything, selection=[market], partition_key=first_year, resources=resources),
+            "market_bars",
+        )
+        for _ in range(2)
+    ]
+    assert versions[0] == versions[1]
     built = dg.materialize(
         everything, selection=[features], partition_key="AAPL", resources=resources, instance=instance
     )

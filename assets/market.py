@@ -61,7 +61,7 @@ def _bars_result(tradeforge: TradeforgeResource, run: PartitionIngest) -> dg.Mat
     versions = {}
     for tf in run.reports:
         key = DatasetKey(run.item.source, tf, run.item.symbol.name)
-        version = stored_version(settings, key, year=run.year)
+        version = stored_version(settings, key, years=range(run.year, run.year + 1))
         if version is not None:
             versions[tf] = version.content_hash
     return dg.MaterializeResult(

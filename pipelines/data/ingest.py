@@ -223,14 +223,14 @@ def ingest(
     return IngestReport(request.source, request.timeframe.name, results, time.perf_counter() - began)
 
 
-def stored_version(settings: Settings, key: DatasetKey, *, year: int | None = None) -> DataVersion | None:
-    """The data version of one dataset's stored bars: every year's file, or only ``year``'s.
+def stored_version(settings: Settings, key: DatasetKey, *, years: range | None = None) -> DataVersion | None:
+    """The data version of one dataset's stored bars: every year's file, or those of ``years``.
     None when nothing is stored there."""
     store = open_store(settings)
     base = store.dataset_dir(key)
     files = sorted(base.glob("year=*/data.parquet"), key=lambda p: int(p.parent.name[5:]))
-    if year is not None:
-        files = [p for p in files if p.parent.name == f"year={year}"]
+    if years is not None:
+        files = [p for p in files if int(p.parent.name[5:]) in years]
     if not files:
         return None
     rows = sum(pq.read_metadata(p).num_rows for p in files)

@@ -4,9 +4,11 @@ A table holds the bars themselves (timestamp, OHLCV and the dataset labels), eve
 chosen set and the forward labels (``label_*``, the only columns that look ahead). It is rebuilt
 from the stored bars in full, which is cheap at the library's speed, and replaced atomically.
 
-The table is the one source training and the reports read (:func:`read_feature_table`): bars and
-features of one snapshot, with the :class:`DataVersion` of the file, so the MLflow run records the
-data the ``features`` asset materialized.
+:class:`FeatureTable` is the one source training and the reports read: bars and features of one
+snapshot with its :class:`DataVersion`. The Dagster assets read the materialized table
+(:func:`read_feature_table`), so the MLflow run records the data the ``features`` asset wrote; a CLI
+or API request reads the stored bars it asked for (:func:`ensure_feature_table`), its features
+computed from them, versioned by the bar files read.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.data.catalog import Catalog
-from pipelines.data.ingest import ingest, open_store, plan_ingest
+from pipelines.data.ingest import ingest, open_store, plan_ingest, stored_version
 from pipelines.data.providers import normalize_source
 from pipelines.data.schema import BAR_COLUMNS
-from pipelines.data.store import DatasetBounds, DatasetKey, ParquetStore, atomic_write_table
+from pipelines.data.store import DatasetKey, ParquetStore, atomic_write_table
 from pipelines.data.symbols import parse_symbol, path_safe
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.data.version import DataVersion, bytes_hash
@@ -44,6 +46,7 @@ __all__ = [
     "features_path",
     "load_features",
     "read_feature_table",
+    "stored_bars_table",
 ]
 
 LABEL_HORIZONS = (1, 5, 20)
@@ -152,13 +155,16 @@ def feature_count(settings: Settings, *, source: str, symbol: str, timeframe: st
 
 @dataclass(frozen=True)
 class FeatureTable:
-    """One dataset's stored feature table as a snapshot: its bars, its features and its version."""
+    """One dataset's data as a snapshot: its bars, its stored features (if any) and its version.
+
+    ``frame`` holds the bars and, for a materialized table, the features of ``feature_set`` and the
+    labels; ``feature_set`` is empty when no features are stored (they are computed on demand)."""
 
     key: DatasetKey
     frame: pd.DataFrame
     feature_set: str
     version: DataVersion
-    path: Path
+    path: Path  # the table file, or the dataset's folder of bars
 
     def _window(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> pd.DataFrame:
         ts = self.frame["timestamp"]
@@ -227,15 +233,21 @@ def read_feature_table(settings: Settings, *, source: str, symbol: str, timefram
     )
 
 
-def _built_from(table: FeatureTable, bounds: DatasetBounds) -> bool:
-    """Whether ``table`` was built from the bars the store holds now (same span and count)."""
-    frame = table.frame
-    return (
-        len(frame) == bounds.rows
-        and len(frame) > 0
-        and pd.Timestamp(frame["timestamp"].iloc[0]) == bounds.first
-        and pd.Timestamp(frame["timestamp"].iloc[-1]) == bounds.last
-    )
+def stored_bars_table(
+    settings: Settings, key: DatasetKey, start: pd.Timestamp, end: pd.Timestamp
+) -> FeatureTable:
+    """The stored bars of [start, end) as a table without stored features (they are computed from
+    these bars), versioned by the year files read; read under the dataset's lock, so the version is
+    that of the very bars read."""
+    store = open_store(settings)
+    with store.lock(key):
+        bars = store.read(key, start, end)
+        version = stored_version(settings, key, years=range(start.year, end.year + 1))
+    if bars.empty or version is None:
+        raise DataNotFoundError(
+            f"no stored {key.timeframe} bars of {key.symbol} from source {key.source!r} in that range"
+        )
+    return FeatureTable(key=key, frame=bars, feature_set="", version=version, path=store.dataset_dir(key))
 
 
 def ensure_feature_table(
@@ -247,12 +259,12 @@ def ensure_feature_table(
     start: pd.Timestamp,
     end: pd.Timestamp,
 ) -> FeatureTable:
-    """The feature table of one dataset, made ready for a CLI or API request over [start, end).
+    """The data of one dataset for a CLI or API request over [start, end).
 
     The bars the store lacks in that window are fetched by :func:`pipelines.data.ingest.ingest`, the
-    ingest the ``market_bars`` asset runs (nothing is fetched when the store has them), and the
-    table is rebuilt when it is missing or was built from other bars than the store holds. It runs
-    in the caller's thread: the API calls it from its job workers, never in a request handler."""
+    ingest the ``market_bars`` asset runs (nothing is fetched when the store has them); the table is
+    then :func:`stored_bars_table`, so a request writes no feature table. It runs in the caller's
+    thread: the API calls it from a worker thread or a job, never on the event loop."""
     plan = plan_ingest(settings, source=source, symbols=[symbol], timeframe=timeframe, start=start, end=end)
     key = DatasetKey(plan.source, plan.timeframe.name, plan.symbols[0].name)
     report = ingest(settings, plan)
@@ -260,15 +272,4 @@ def ensure_feature_table(
         raise ProviderError(
             f"could not fetch {key.symbol} {key.timeframe} from {key.source}: {report.failed[0].error}"
         )
-    bounds = open_store(settings).bounds(key)
-    if bounds is None:
-        raise DataNotFoundError(
-            f"no stored {key.timeframe} bars of {key.symbol} from source {key.source!r} in that range"
-        )
-    names = {"source": key.source, "symbol": key.symbol, "timeframe": key.timeframe}
-    if features_path(settings, key.source, key.timeframe, key.symbol).is_file():
-        table = read_feature_table(settings, **names)
-        if _built_from(table, bounds):
-            return table
-    build_features(settings, **names)
-    return read_feature_table(settings, **names)
+    return stored_bars_table(settings, key, plan.start, plan.end)

@@ -1,10 +1,10 @@
 """Train, evaluate, register and promote one model (used by the CLI, Dagster and the API).
 
-A run reads its bars and features from the stored feature table of its dataset
-(:class:`pipelines.features.store.FeatureTable`), the table the ``features`` asset materializes, and
-records that table's data version on the MLflow run. The Dagster asset hands in the materialized
-table and never ingests; the CLI and the API jobs let :func:`pipelines.features.store.ensure_feature_table`
-fetch what the request asks for and the store lacks, then rebuild the table when the bars changed.
+A run reads its bars and features from one snapshot, a
+:class:`pipelines.features.store.FeatureTable`, and records the snapshot's data version on the
+MLflow run. The Dagster asset hands in the table the ``features`` asset materialized and never
+ingests; the CLI and the API let :func:`pipelines.features.store.ensure_feature_table` fetch what
+the request asks for and the store lacks, then read the stored bars.
 
 The champion alias moves to a new version only when it wins (:mod:`pipelines.models.champion`);
 the decision and both scores are logged on the run.
@@ -196,9 +196,9 @@ class _Fitted:
 
 
 def training_table(settings: Settings, request: TrainRequest) -> FeatureTable:
-    """The feature table a CLI or API request trains on: the store is brought up to date for the
-    request's window first (only what is missing is fetched), and the table rebuilt when the bars
-    changed. The Dagster asset does not call this: it reads the materialized table as it is."""
+    """The data a CLI or API request trains on: the store is brought up to date for the request's
+    window first (only what is missing is fetched), then its bars are read. The Dagster asset does
+    not call this: it reads the materialized feature table as it is."""
     return ensure_feature_table(
         settings,
         source=request.source,

@@ -1,7 +1,7 @@
-"""What a training run reads: one stored feature table (bars, features, data version).
+"""What a training run reads: one snapshot of stored data (bars, features, data version).
 
-The CLI and API path (``train`` without a table) fetches only what the store lacks and rebuilds the
-table when the bars changed; a run given a table trains on it as it is and records its version.
+The CLI and API path (``train`` without a table) fetches only what the store lacks and reads the
+stored bars; a run given a materialized table trains on it as it is and records its version.
 """
 
 from __future__ import annotations
@@ -54,15 +54,15 @@ def _ensure(settings: Settings, end: str, start: str = "2024-01-02") -> Any:
     return ensure_feature_table(settings, **WINDOW, start=start, end=stop)
 
 
-def test_ensure_fetches_only_what_is_missing_and_rebuilds_only_on_new_bars(
+def test_ensure_fetches_only_what_is_missing_and_versions_the_bars_read(
     settings: Settings, counting: list[_Counting]
 ) -> None:
     first = _ensure(settings, "2024-06-01")
     assert sum(c.fetches for c in counting) == 1 and first.version.rows == len(first.frame) > 100
-    stamp = first.path.stat().st_mtime_ns
+    assert not settings.features_dir.exists()  # a request writes no feature table
     again = _ensure(settings, "2024-06-01")
     assert sum(c.fetches for c in counting) == 1  # the store holds the window: nothing fetched
-    assert again.version == first.version and again.path.stat().st_mtime_ns == stamp  # not rebuilt
+    assert again.version == first.version
     grown = _ensure(settings, "2024-09-01")
     assert sum(c.fetches for c in counting) == 2
     assert (
@@ -72,7 +72,9 @@ def test_ensure_fetches_only_what_is_missing_and_rebuilds_only_on_new_bars(
 
 
 def test_stored_features_equal_features_computed_from_the_window(settings: Settings) -> None:
-    table = _ensure(settings, "2024-09-01")
+    _ensure(settings, "2024-09-01")
+    build_features(settings, **WINDOW)
+    table = read_feature_table(settings, **WINDOW)
     fset = get_feature_set("default")
     bars, stored = table.features(fset)  # the whole table: its stored columns
     _, computed = table.features(fset, start=bars["timestamp"].iloc[40])  # a later start: computed
@@ -87,6 +89,7 @@ def test_a_run_given_a_table_trains_on_it_and_records_its_version(
     settings: Settings, tracker: MlflowTracker, counting: list[_Counting]
 ) -> None:
     _ensure(settings, "2024-09-01", start="2023-01-01")
+    build_features(settings, **WINDOW)
     fetched = sum(c.fetches for c in counting)
     table = read_feature_table(settings, **WINDOW)
     request = plan_training(
@@ -100,13 +103,13 @@ def test_a_run_given_a_table_trains_on_it_and_records_its_version(
     assert result.data_range["val_end"] <= table.version.last_bar_iso
 
 
-def test_the_cli_path_records_the_table_it_made(settings: Settings, tracker: MlflowTracker) -> None:
+def test_the_cli_path_records_the_bars_it_read(settings: Settings, tracker: MlflowTracker) -> None:
     request = plan_training(
         settings, model_type="simple", model_name="ridge", symbol="AAPL", start="2023-01-01", end="2024-09-01"
     )
     result = train(settings, request, tracker)
-    table = read_feature_table(settings, **WINDOW)
-    assert result.data_version == table.version
+    table = _ensure(settings, "2024-09-01", start="2023-01-01")
+    assert result.data_version == table.version and table.feature_set == ""
     assert tracker.client.get_run(result.run_id).data.tags[DATA_VERSION_TAG] == table.version.content_hash
 
 

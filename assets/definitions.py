@@ -7,7 +7,7 @@ import dagster as dg
 from assets.market import build_market_assets
 from assets.models import TRAIN_JOB, build_model_assets, data_growth_sensor, nightly_retrain
 from assets.reports import build_report_assets
-from assets.resources import settings_resource, tracker_resource
+from assets.resources import TrackerResource, TradeforgeResource
 from assets.schedules import ingest_schedule
 from pipelines.data.universe import resolve_universe
 from pipelines.models.specs import load_specs
@@ -33,12 +33,13 @@ def build_definitions(settings: Settings, specs_path: Path | None = None) -> dg.
     if crypto:
         schedules.append(ingest_schedule("hourly_crypto_ingest", "5 * * * *", crypto, ingest_job))
     schedules.append(nightly_retrain(specs))
+    tradeforge = TradeforgeResource.of(settings)
     return dg.Definitions(
         assets=[market_bars, features, trained_models, backtest_reports, walk_forward_reports],
         jobs=[ingest_job, features_job, train_job, reports_job],
         schedules=schedules,
         sensors=[data_growth_sensor(specs, settings)],
-        resources={"tradeforge": settings_resource(settings), "tracker": tracker_resource(settings)},
+        resources={"tradeforge": tradeforge, "tracker": TrackerResource(tradeforge=tradeforge)},
     )
 
 

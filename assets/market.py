@@ -1,7 +1,9 @@
 """Assets ``market_bars`` (symbol x year) and ``features`` (symbol), with quality checks.
 
 Each asset is a thin call into ``pipelines``; the checks report the rules of
-``pipelines.data.quality`` for the data the run wrote.
+``pipelines.data.quality`` for the data the run wrote. Both report a Dagster data version, the
+content hash of the Parquet files they wrote (:mod:`pipelines.data.version`), so the UI marks the
+assets downstream of a changed partition stale.
 """
 
 import warnings
@@ -10,8 +12,12 @@ from collections.abc import Iterable
 import dagster as dg
 
 from assets.partitions import market_partitions, symbol_partitions
+from assets.resources import TradeforgeResource
+from pipelines.data.ingest import stored_version
 from pipelines.data.quality import QualityReport
-from pipelines.data.universe import UniverseItem, ingest_partition, universe_item
+from pipelines.data.store import DatasetKey
+from pipelines.data.universe import PartitionIngest, UniverseItem, ingest_partition, universe_item
+from pipelines.data.version import combine_hashes
 from pipelines.errors import InvalidRequestError
 from pipelines.features.store import build_features
 from pipelines.settings import Settings
@@ -49,13 +55,34 @@ def _by_symbol() -> dg.PartitionMapping:
         return dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="symbol")
 
 
-def build_market_assets(settings: Settings, items: list[UniverseItem]) -> list[dg.AssetsDefinition]:
-    partitions = market_partitions(settings, items)
+def _bars_result(tradeforge: TradeforgeResource, run: PartitionIngest) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """The materialization of one ``market_bars`` partition: metadata, checks and data version."""
+    settings = tradeforge.settings
+    versions = {}
+    for tf in run.reports:
+        key = DatasetKey(run.item.source, tf, run.item.symbol.name)
+        version = stored_version(settings, key, years=range(run.year, run.year + 1))
+        if version is not None:
+            versions[tf] = version.content_hash
+    return dg.MaterializeResult(
+        metadata={
+            "symbol": run.item.symbol.name,
+            "source": run.item.source,
+            "rows_written": run.rows_written,
+            "rows": {tf: q.rows for tf, q in run.quality.items()},
+            "fetched": {tf: r.symbols[0].fetched for tf, r in run.reports.items()},
+            "path": run.reports[next(iter(run.reports))].symbols[0].path,
+            "data_versions": versions,
+        },
+        check_results=list(_check_results(run.quality)),
+        data_version=dg.DataVersion(combine_hashes(versions)) if versions else None,
+    )
 
+
+def _market_bars_asset(settings: Settings, items: list[UniverseItem]) -> dg.AssetsDefinition:
     @dg.asset(
-        partitions_def=partitions,
+        partitions_def=market_partitions(settings, items),
         group_name="market_data",
-        required_resource_keys={"tradeforge"},
         kinds={"parquet", "duckdb"},
         check_specs=[dg.AssetCheckSpec(name, asset="market_bars") for name in HARD_CHECKS]
         + [dg.AssetCheckSpec("no_unexpected_gaps", asset="market_bars", description="Reported, not failed.")],
@@ -65,50 +92,58 @@ def build_market_assets(settings: Settings, items: list[UniverseItem]) -> list[d
     )
     # Bare ``MaterializeResult``: Dagster reads a subscripted one as a single output, and this asset
     # also has its checks' outputs.
-    def market_bars(context: dg.AssetExecutionContext) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    def market_bars(
+        context: dg.AssetExecutionContext, tradeforge: TradeforgeResource
+    ) -> dg.MaterializeResult:  # type: ignore[type-arg]
         keys = context.partition_key.keys_by_dimension
         try:
-            run = ingest_partition(context.resources.tradeforge, keys["symbol"], int(keys["year"]))
+            run = ingest_partition(tradeforge.settings, keys["symbol"], int(keys["year"]))
         except InvalidRequestError as exc:  # bad configuration: retrying cannot help
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         if run.errors():  # the source failed after its own retries; the run-level policy tries again later
             raise dg.Failure(description="ingest failed: " + "; ".join(run.errors()))
-        return dg.MaterializeResult(
-            metadata={
-                "symbol": run.item.symbol.name,
-                "source": run.item.source,
-                "rows_written": run.rows_written,
-                "rows": {tf: q.rows for tf, q in run.quality.items()},
-                "fetched": {tf: r.symbols[0].fetched for tf, r in run.reports.items()},
-                "path": run.reports[next(iter(run.reports))].symbols[0].path,
-            },
-            check_results=list(_check_results(run.quality)),
-        )
+        return _bars_result(tradeforge, run)
 
+    return market_bars
+
+
+def _features_asset(items: list[UniverseItem], market_bars: dg.AssetsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         partitions_def=symbol_partitions(items),
         group_name="features",
-        required_resource_keys={"tradeforge"},
         kinds={"parquet", "numba"},
         deps=[dg.AssetDep(market_bars, partition_mapping=_by_symbol())],
         automation_condition=dg.AutomationCondition.eager(),
-        description="The default feature set and forward labels over all stored bars of one symbol, "
-        "per timeframe ($TRADEFORGE_HOME/features, DuckDB view `features`).",
+        description="The bars and the default feature set and forward labels over all stored bars of one "
+        "symbol, per timeframe ($TRADEFORGE_HOME/features, DuckDB view `features`). Training and the "
+        "reports read these tables; the data version is the hash of their files.",
     )
-    def features(context: dg.AssetExecutionContext) -> dg.MaterializeResult[None]:
-        settings: Settings = context.resources.tradeforge
+    def features(
+        context: dg.AssetExecutionContext, tradeforge: TradeforgeResource
+    ) -> dg.MaterializeResult[None]:
+        settings = tradeforge.settings
         item = universe_item(settings, context.partition_key)
         builds = {
             tf.name: build_features(settings, source=item.source, symbol=item.symbol.name, timeframe=tf.name)
             for tf in item.timeframes
         }
+        versions = {tf: b.version.content_hash for tf, b in builds.items()}
         return dg.MaterializeResult(
             metadata={
                 "rows": {tf: b.rows for tf, b in builds.items()},
                 "feature_count": len(next(iter(builds.values())).feature_columns),
                 "paths": {tf: str(b.path) for tf, b in builds.items()},
                 "seconds": round(sum(b.seconds for b in builds.values()), 3),
-            }
+                "data_versions": versions,
+                "last_bars": {tf: b.version.last_bar_iso for tf, b in builds.items()},
+            },
+            data_version=dg.DataVersion(combine_hashes(versions)),
         )
 
-    return [market_bars, features]
+    return features
+
+
+def build_market_assets(settings: Settings, items: list[UniverseItem]) -> list[dg.AssetsDefinition]:
+    """``market_bars`` (symbol x year) and ``features`` (symbol), which depends on all its years."""
+    market_bars = _market_bars_asset(settings, items)
+    return [market_bars, _features_asset(items, market_bars)]

@@ -3,6 +3,7 @@ beside the model (``pipelines.app.reports``)."""
 
 import dagster as dg
 
+from assets.resources import TrackerResource, TradeforgeResource
 from pipelines.app.reports import backtest_report, walk_forward_report
 from pipelines.models.specs import ModelSpec
 
@@ -23,14 +24,15 @@ def build_report_assets(
         partitions_def=partitions,
         group_name="backtests",
         kinds={"mlflow", "numba"},
-        required_resource_keys={"tradeforge", "tracker"},
         deps=[trained_models],
         description="The champion traded over its validation window to now (fills at the next open, "
         "0.1% commission), beside sma_cross and buy and hold; metrics and an equity-curve PNG in MLflow.",
     )
-    def backtest_reports(context: dg.AssetExecutionContext) -> dg.MaterializeResult[None]:
+    def backtest_reports(
+        context: dg.AssetExecutionContext, tradeforge: TradeforgeResource, tracker: TrackerResource
+    ) -> dg.MaterializeResult[None]:
         spec = by_key[context.partition_key]
-        report = backtest_report(context.resources.tradeforge, context.resources.tracker, spec.model_name)
+        report = backtest_report(tradeforge.settings, tracker.open(), spec.model_name)
         return dg.MaterializeResult(
             metadata={
                 "model_version": report.version,
@@ -44,14 +46,15 @@ def build_report_assets(
         partitions_def=partitions,
         group_name="backtests",
         kinds={"mlflow", "lightgbm"},
-        required_resource_keys={"tradeforge", "tracker"},
         deps=[trained_models],
         description="The spec's model kind retrained per fold (train 252 / test 63 bars) over six years; "
         "per-fold and stitched out-of-sample metrics and equity curve in MLflow.",
     )
-    def walk_forward_reports(context: dg.AssetExecutionContext) -> dg.MaterializeResult[None]:
+    def walk_forward_reports(
+        context: dg.AssetExecutionContext, tradeforge: TradeforgeResource, tracker: TrackerResource
+    ) -> dg.MaterializeResult[None]:
         spec = by_key[context.partition_key]
-        report = walk_forward_report(context.resources.tradeforge, context.resources.tracker, spec)
+        report = walk_forward_report(tradeforge.settings, tracker.open(), spec)
         return dg.MaterializeResult(
             metadata={"folds": len(report.rows), "mlflow_run_id": report.run_id, **_headline(report.metrics)}
         )

@@ -1,18 +1,60 @@
-"""Dagster resources: the Tradeforge settings, passed in to every asset (never read globally)."""
+"""Dagster resources: the Tradeforge settings and the MLflow tracker, typed and injected by type.
+
+``TradeforgeResource`` carries the very Settings the definitions were built from (home, universe,
+sources) as its config, so every asset reads them from its run, never from the environment.
+Secrets are left out of that config (Dagster shows a resource's config in its UI and run storage),
+and no asset needs them. ``TrackerResource`` opens the MLflow tracker of that home when a run asks
+for it (MLflow imports are slow).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
 
 import dagster as dg
 
-from pipelines.models.tracking import open_tracker
+from pipelines.features.store import FeatureTable, read_feature_table
+from pipelines.models.tracking import MlflowTracker, open_tracker
 from pipelines.settings import Settings
 
+__all__ = ["SECRET_FIELDS", "TrackerResource", "TradeforgeResource"]
 
-def settings_resource(settings: Settings) -> dg.ResourceDefinition:
-    """The very Settings the definitions were built from (home, universe, sources)."""
-    return dg.ResourceDefinition.hardcoded_resource(settings, "Tradeforge settings: home, universe, sources")
+# Settings fields never written into a resource's config, at whatever depth they are nested.
+SECRET_FIELDS = frozenset({"secret_key", "encryption_key", "database_url", "redis_url"})
 
 
-def tracker_resource(settings: Settings) -> dg.ResourceDefinition:
-    """The MLflow tracker of this home, opened when a run needs it (MLflow imports are slow)."""
-    return dg.ResourceDefinition(
-        resource_fn=lambda _context: open_tracker(settings), description="MLflow tracking and registry"
-    )
+def _without_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_secrets(v) for k, v in value.items() if k not in SECRET_FIELDS}
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
+
+
+class TradeforgeResource(dg.ConfigurableResource):  # type: ignore[type-arg]  # it vends itself
+    """The Tradeforge settings of a run (home, universe, sources) and the stores under its home."""
+
+    settings_json: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> TradeforgeResource:
+        document = _without_secrets(json.loads(settings.model_dump_json()))
+        return cls(settings_json=json.dumps(document, sort_keys=True))
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.model_validate_json(self.settings_json)
+
+    def feature_table(self, *, source: str, symbol: str, timeframe: str) -> FeatureTable:
+        """The materialized feature table of one dataset (``DataNotFoundError`` names the asset)."""
+        return read_feature_table(self.settings, source=source, symbol=symbol, timeframe=timeframe)
+
+
+class TrackerResource(dg.ConfigurableResource):  # type: ignore[type-arg]  # it vends itself
+    """The MLflow tracking store and model registry of the run's home."""
+
+    tradeforge: TradeforgeResource
+
+    def open(self) -> MlflowTracker:
+        return open_tracker(self.tradeforge.settings)

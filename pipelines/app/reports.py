@@ -1,5 +1,8 @@
 """Reports on registered models, logged to MLflow beside the model they evaluate (its experiment),
-so backtests and walk-forwards can be compared with the training runs in the MLflow UI."""
+so backtests and walk-forwards can be compared with the training runs in the MLflow UI.
+
+A report reads its bars from the materialized feature table of its dataset, as training does,
+never fetching, and records that table's data version on its run."""
 
 from __future__ import annotations
 
@@ -11,10 +14,10 @@ import pandas as pd
 from pipelines.app.backtest_plan import run_strategy_from, warmup_start
 from pipelines.backtest import BacktestConfig, walk_forward
 from pipelines.backtest.strategies.ml import RegistrySignals
-from pipelines.data.service import ensure_bars
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.data.timeutil import utc_now
+from pipelines.features.store import read_feature_table
 from pipelines.models.plots import equity_figure
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.specs import ModelSpec
@@ -49,14 +52,8 @@ def backtest_report(
     meta = loaded.meta
     start = pd.Timestamp(meta.data_range["val_start"])
     crypto = parse_symbol(meta.symbol).is_crypto
-    bars = ensure_bars(
-        settings,
-        source=meta.source,
-        symbol=meta.symbol,
-        timeframe=meta.timeframe,
-        start=warmup_start(start, meta.timeframe, crypto=crypto),
-        end=utc_now(),
-    )
+    table = read_feature_table(settings, source=meta.source, symbol=meta.symbol, timeframe=meta.timeframe)
+    bars = table.bars(warmup_start(start, meta.timeframe, crypto=crypto), utc_now())
     config = config or BacktestConfig(timeframe=meta.timeframe, crypto=crypto)
     context = RegistrySignals(registry)
     runs: dict[str, tuple[str, dict[str, Any]]] = {
@@ -73,7 +70,11 @@ def backtest_report(
         for label, r in results.items()
     ]
     first, last = results["model"].timestamps[0], results["model"].timestamps[-1]
-    tags = {"tradeforge.report": "backtest", "tradeforge.model_version": loaded.version}
+    tags = {
+        "tradeforge.report": "backtest",
+        "tradeforge.model_version": loaded.version,
+        **table.version.tags(),
+    }
     with tracker.run(model_name, f"backtest-v{loaded.version}", tags) as run:
         run.log_params(
             {
@@ -104,14 +105,8 @@ def walk_forward_report(settings: Settings, tracker: Tracker, spec: ModelSpec, y
     """The spec's model kind retrained per fold over the last ``years``: a trading year of
     training and a quarter of testing per fold, in bars of the spec's timeframe."""
     end = utc_now()
-    bars = ensure_bars(
-        settings,
-        source=spec.source,
-        symbol=spec.symbol,
-        timeframe=spec.timeframe,
-        start=end - pd.Timedelta(days=365 * years),
-        end=end,
-    )
+    table = read_feature_table(settings, source=spec.source, symbol=spec.symbol, timeframe=spec.timeframe)
+    bars = table.bars(end - pd.Timedelta(days=365 * years), end)
     crypto = parse_symbol(spec.symbol).is_crypto
     config = BacktestConfig(timeframe=spec.timeframe, crypto=crypto)
     per_day = parse_timeframe(spec.timeframe).bars_per_year(crypto=crypto) / (365.0 if crypto else 252.0)
@@ -122,7 +117,7 @@ def walk_forward_report(settings: Settings, tracker: Tracker, spec: ModelSpec, y
     payload = result.as_dict()
     current = tracker.alias_version(spec.model_name, "champion")
     version = current.version if current else ""
-    tags = {"tradeforge.report": "walk_forward", "tradeforge.model_version": version}
+    tags = {"tradeforge.report": "walk_forward", "tradeforge.model_version": version, **table.version.tags()}
     with tracker.run(spec.model_name, f"walk-forward-{spec.kind.value}", tags) as run:
         run.log_params(
             {

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipelines.data.catalog import Catalog
 from pipelines.data.providers import Provider, get_provider, normalize_source
@@ -24,10 +25,19 @@ from pipelines.data.store import DatasetKey, ParquetStore
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.data.timeutil import parse_time, utc_now
+from pipelines.data.version import DataVersion
 from pipelines.errors import InvalidRequestError, TradeforgeError
 from pipelines.settings import Settings
 
-__all__ = ["IngestReport", "IngestRequest", "SymbolIngest", "ingest", "open_store", "plan_ingest"]
+__all__ = [
+    "IngestReport",
+    "IngestRequest",
+    "SymbolIngest",
+    "ingest",
+    "open_store",
+    "plan_ingest",
+    "stored_version",
+]
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -211,3 +221,19 @@ def ingest(
     if any(r.rows_written for r in results):
         Catalog(settings).refresh()
     return IngestReport(request.source, request.timeframe.name, results, time.perf_counter() - began)
+
+
+def stored_version(settings: Settings, key: DatasetKey, *, years: range | None = None) -> DataVersion | None:
+    """The data version of one dataset's stored bars: every year's file, or those of ``years``.
+    None when nothing is stored there."""
+    store = open_store(settings)
+    base = store.dataset_dir(key)
+    files = sorted(base.glob("year=*/data.parquet"), key=lambda p: int(p.parent.name[5:]))
+    if years is not None:
+        files = [p for p in files if int(p.parent.name[5:]) in years]
+    if not files:
+        return None
+    rows = sum(pq.read_metadata(p).num_rows for p in files)
+    stamps = pq.read_table(files[-1], columns=["timestamp"]).column("timestamp")
+    last = pd.Timestamp(stamps[len(stamps) - 1].as_py())
+    return DataVersion.of_files(files, last_bar=last, rows=rows)

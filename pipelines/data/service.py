@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.data.ingest import ingest, plan_ingest
 from pipelines.data.limits import check_bar_count
-from pipelines.data.providers import normalize_source
+from pipelines.data.providers import get_provider, normalize_source
 from pipelines.data.quality import QualityReport, check_bars
 from pipelines.data.store import DatasetKey, ParquetStore
 from pipelines.data.symbols import parse_symbol
@@ -55,10 +56,9 @@ def ensure_bars(
     path: str | Path | None = None,
 ) -> pd.DataFrame:
     """Bars for [start, end): a user's file is read as it is (nothing stored); any other source is
-    first brought up to date in the store (incremental ingest), then read from it."""
-    from pipelines.data.ingest import ingest, plan_ingest
-    from pipelines.data.providers import get_provider
-
+    first brought up to date in the store (:func:`pipelines.data.ingest.ingest`, the ingest the
+    ``market_bars`` asset runs, which fetches only what the store lacks), then read from it. For the
+    API's backtests and walk-forwards; training and the Dagster reports read the feature table."""
     src = normalize_source(source)
     plan = plan_ingest(
         settings, source=src, symbols=[symbol], timeframe=timeframe, start=start, end=end, path=path

@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -79,7 +79,9 @@ class RunHandle(Protocol):
 class Tracker(Protocol):
     uri: str
 
-    def run(self, experiment: str, run_name: str, tags: Mapping[str, str]) -> Any: ...
+    def run(
+        self, experiment: str, run_name: str, tags: Mapping[str, str]
+    ) -> AbstractContextManager[RunHandle]: ...
     def register(self, name: str, source: str, run_id: str, tags: Mapping[str, str]) -> str: ...
     def alias_version(self, name: str, alias: str) -> RegisteredVersion | None: ...
     def set_alias(self, name: str, alias: str, version: str) -> None: ...

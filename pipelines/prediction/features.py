@@ -18,6 +18,9 @@ that: the feed stored those very bars). The features of a live dataset come from
 kernels' states, bit-for-bit the rows the whole history gives, in time that does not grow with it.
 Bars are held for live datasets only: a 1-minute history held for every dataset a request touched
 would not fit.
+
+Each entry carries a :class:`DataVersion`: the latest bar, the bars the features were computed from,
+and a hash of the latest bar's feature row, made once per recompute. A prediction records it.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from pipelines.data.store import DatasetKey, ParquetStore
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.data.timeutil import parse_time
+from pipelines.data.version import DataVersion, bytes_hash
 from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.features.compute import feature_block, resolve_feature_set
 from pipelines.features.inputs import BarData
@@ -62,6 +66,7 @@ class FeatureRows:
     matrix: FloatMatrix  # (rows, features), read-only; the last row is the latest bar
     data_points: int  # bars the features were computed from
     checked: float  # when the entry was last found valid (the cache's clock)
+    version: DataVersion  # the latest bar, data_points, and the hash of the latest feature row
 
     def covers(self, rows: int) -> bool:
         held = int(self.matrix.shape[0])
@@ -255,13 +260,16 @@ class FeatureCache:
             tail = np.array(matrix[-rows:], dtype=np.float64, order="C")
             tail.setflags(write=False)
         last_ns = int(ts[-1])
+        latest = pd.Timestamp(last_ns, tz="UTC")
+        version = DataVersion(latest, len(ts), bytes_hash([np.ascontiguousarray(tail[-1]).tobytes()]))
         return FeatureRows(
             source=dataset.source,
             last_ns=last_ns,
             timestamp=iso_utc(last_ns),
-            latest_date=pd.Timestamp(last_ns, tz="UTC").date().isoformat(),
+            latest_date=latest.date().isoformat(),
             last_close=float(close[-1]),
             matrix=tail,
             data_points=len(ts),
             checked=now,
+            version=version,
         )

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.data.version import DataVersion
+
 __all__ = [
     "BatchError",
     "BatchPrediction",
@@ -68,6 +70,8 @@ class Prediction:
     source: str
     computation_time_ms: float
     forecast: tuple[ForecastStep, ...] | None = None
+    # The features' version (for the prediction log and MLflow; not part of the response shape).
+    data_version: DataVersion | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -246,6 +246,7 @@ class PredictionService:
             source=rows.source,
             computation_time_ms=round((time.perf_counter() - began) * 1000.0, 3),
             forecast=forecast,
+            data_version=rows.version,
         )
 
     @staticmethod

@@ -11,8 +11,9 @@ import pytest
 
 from assets.definitions import build_definitions
 from assets.market import build_market_assets
+from assets.resources import TradeforgeResource
 from pipelines.data.catalog import Catalog
-from pipelines.data.universe import resolve_universe
+from pipelines.data.universe import history_years, resolve_universe
 from pipelines.features.store import load_features
 from pipelines.settings import Settings
 
@@ -62,7 +63,7 @@ def test_partitions_are_symbol_by_year(defs: dg.Definitions) -> None:
 
 def test_materialize_market_bars_then_features(settings: Settings) -> None:
     market, features = build_market_assets(settings, resolve_universe(settings))
-    resources = {"tradeforge": settings}
+    resources = {"tradeforge": TradeforgeResource.of(settings)}
     key = dg.MultiPartitionKey({"symbol": "BTC-USDT", "year": "2024"})
     result = dg.materialize([market], partition_key=key, resources=resources)
     assert result.success
@@ -120,6 +121,15 @@ def test_schedules_request_the_current_year_per_symbol(defs: dg.Definitions) -> 
     assert [r.partition_key for r in requests] == ["AAPL|2025"]
 
 
+def materialize_data(defs: dg.Definitions, settings: Settings, symbol: str) -> None:
+    """``market_bars`` for every year of ``symbol``, then its ``features``: what training reads."""
+    ingest = defs.resolve_job_def("ingest_market_data")
+    for year in history_years(settings):
+        key = dg.MultiPartitionKey({"symbol": symbol, "year": year})
+        assert ingest.execute_in_process(partition_key=key).success
+    assert defs.resolve_job_def("build_features").execute_in_process(partition_key=symbol).success
+
+
 SPECS = """
 defaults: {source: synthetic, lookback_days: 900, validation_split: 0.2, horizon: 1}
 specs:
@@ -138,6 +148,7 @@ def test_trained_models_asset_trains_registers_and_checks(settings: Settings, tm
         "lightgbm-AAPL-1d",
         "simple-BTC-USDT-1d",
     ]
+    materialize_data(defs, settings, "AAPL")
     job = defs.resolve_job_def("train_models")
     result = job.execute_in_process(partition_key="lightgbm-AAPL-1d")
     assert result.success
@@ -198,6 +209,7 @@ def test_backtest_and_walk_forward_reports_land_in_mlflow(settings: Settings, tm
     specs = tmp_path / "specs.yaml"
     specs.write_text(SPECS)
     defs = build_definitions(settings, specs_path=specs)
+    materialize_data(defs, settings, "AAPL")
     assert defs.resolve_job_def("train_models").execute_in_process(partition_key="lightgbm-AAPL-1d").success
     result = defs.resolve_job_def("backtest_models").execute_in_process(partition_key="lightgbm-AAPL-1d")
     assert result.success

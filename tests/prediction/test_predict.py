@@ -173,3 +173,19 @@ def test_signal_history(trained_service: PredictionService, trained_settings: Se
     for bad in (0, 3651, -1, True, 2.5, "30"):
         with pytest.raises(InvalidRequestError, match="days"):
             trained_service.signal_history("lgbm_aapl", days=bad)  # type: ignore[arg-type]
+
+
+def test_a_prediction_records_the_version_of_its_features(
+    trained_service: PredictionService, trained_settings: Settings
+) -> None:
+    """The data version names the latest bar, the bars read and the features of that bar."""
+    first = trained_service.predict("lgbm_aapl")
+    again = trained_service.predict("lgbm_aapl")
+    other = trained_service.predict("lgbm_msft")
+    bars = stored_bars(trained_settings, "AAPL")
+    version = first.data_version
+    assert version is not None and again.data_version == version
+    assert version.last_bar == bars["timestamp"].iloc[-1] and version.rows == len(bars)
+    assert len(version.content_hash) == 32
+    assert other.data_version is not None and other.data_version.content_hash != version.content_hash
+    assert "data_version" not in first.as_dict()  # the documented response shape is unchanged

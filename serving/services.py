@@ -30,23 +30,23 @@ from pipelines.live.hub import relay
 from pipelines.models.base import ModelKind
 from pipelines.models.catalog import list_models
 from pipelines.models.registry import ModelRegistry
-from pipelines.monitoring import requests_per_minute
 from pipelines.prediction import PredictionService
-from pipelines.ratelimit import AsyncRateLimiter, RateDecision, limit_for_tier
 from pipelines.redaction import redact_url
 from pipelines.security.api_keys import hash_api_key
 from pipelines.security.tokens import TokenPolicy, decode_token
 from pipelines.settings import Settings
-from pipelines.system import system_stats
 from pipelines.user_admin import USER_CHANGES_TOPIC
 from pipelines.webhooks import WebhookDispatcher, WebhookService
 from serving.context import Principal
 from serving.jobstreams import JOB_EVENTS_TOPIC, JobStreams, job_webhook_event
 from serving.live import LiveService
 from serving.metrics import ApiMetrics
+from serving.monitoring import requests_per_minute
 from serving.observation import Observer
 from serving.probes import HealthCache
+from serving.ratelimit import AsyncRateLimiter, RateDecision, limit_for_tier
 from serving.streamguard import StreamGuard
+from serving.system import system_stats
 from serving.usercache import UserStateCache
 
 __all__ = ["Services", "ServicesDep"]

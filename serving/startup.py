@@ -14,11 +14,11 @@ from pipelines.jobs.tasks import default_tasks
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import open_tracker
 from pipelines.prediction import PredictionService
-from pipelines.ratelimit import open_async_rate_limiter
 from pipelines.recovery import recover
 from pipelines.security.tokens import TokenPolicy
 from pipelines.settings import Settings
 from pipelines.webhooks import SecretBox, WebhookDispatcher, WebhookService
+from serving.ratelimit import open_async_rate_limiter
 from serving.services import Services
 
 __all__ = ["open_services"]

@@ -16,13 +16,13 @@ import anyio.to_thread
 from litestar import MediaType, Request, Response, get
 
 from pipelines.errors import AuthenticationError
-from pipelines.system import platform_info, system_stats
 from serving.context import principal_of
 from serving.errors import ApiError
 from serving.schemas import admin as a
 from serving.schemas import admin_examples as ex
 from serving.schemas import doc, doc_text
 from serving.services import Services, ServicesDep
+from serving.system import platform_info, system_stats
 
 __all__ = ["health_handlers"]
 

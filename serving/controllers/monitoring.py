@@ -8,7 +8,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from pipelines import monitoring
+from serving import monitoring
 from serving.context import PrincipalDep
 from serving.schemas import doc
 from serving.schemas import monitoring as a

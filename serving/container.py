@@ -85,15 +85,24 @@ class AppContainer:
             access=self.access,
         )
         jobs.subscribe(self.events.on_job_event)
+        self._build_providers(tokens, webhooks)
+
+    def _build_providers(self, tokens: TokenPolicy, webhooks: WebhookService) -> None:
+        """One provider per controller family, over the shared resources."""
+        settings, database, registry, jobs = self.settings, self.database, self.registry, self.jobs
         self.accounts_provider = AccountsProvider(
-            settings=settings, database=database, tokens=tokens, jobs=jobs, datasets=self.datasets,
+            settings=settings,
+            database=database,
+            tokens=tokens,
+            jobs=jobs,
+            datasets=self.datasets,
             access=self.access,
-        )  # fmt: skip
+        )
         self.models_provider = ModelsProvider(
             settings=settings,
             database=database,
             registry=registry,
-            predictions=predictions,
+            predictions=self.predictions,
             jobs=jobs,
             training=TrainingGuard(database),
             observer=self.observer,
@@ -107,12 +116,12 @@ class AppContainer:
         )
         self.webhooks_provider = WebhooksProvider(database=database, webhooks=webhooks)
         self.monitoring_provider = MonitoringProvider(
-            settings=settings, database=database, log_writer=log_writer, started_at=self.started_at
+            settings=settings, database=database, log_writer=self.log_writer, started_at=self.started_at
         )
         self.health_provider = HealthProvider(
             settings=settings,
             database=database,
-            log_writer=log_writer,
+            log_writer=self.log_writer,
             registry=registry,
             metrics=self.metrics,
             live=self.live,
@@ -122,7 +131,7 @@ class AppContainer:
         self.live_provider = LiveProvider(
             settings=settings,
             live=self.live,
-            predictions=predictions,
+            predictions=self.predictions,
             access=self.access,
             metrics=self.metrics,
         )

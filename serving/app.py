@@ -1,8 +1,9 @@
 """``create_app(settings)`` builds the Litestar app; ``tradeforge serve`` runs it on uvicorn.
 
 Routes are grouped by resource in ``serving/controllers``; handlers are thin: parse, call one
-function of ``pipelines/``, shape the answer. Services (database, registry, limiter, ...) are opened
-in the app's lifespan and injected as ``services``.
+function of ``pipelines/``, shape the answer. The app container (database, registry, limiter, ...) is
+opened in the app's lifespan; each controller family is injected its own provider
+(``serving/providers``), never the container.
 """
 
 from __future__ import annotations
@@ -14,48 +15,36 @@ from typing import Any
 
 from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from pipelines.errors import AuthenticationError
 from pipelines.settings import Settings, get_settings
-from serving.context import Principal, principal_of
+from serving.context import Principal
 from serving.controllers import ROUTE_HANDLERS
 from serving.controllers.datasets import dataset_router
 from serving.errors import exception_handlers
 from serving.jsondepth import refuse_deep_json
 from serving.middleware import ApiMiddleware, before_send
-from serving.services import Services, ServicesDep
-from serving.startup import open_services
+from serving.providers.wiring import authenticated
+from serving.startup import open_container
 
 __all__ = ["create_app", "create_app_from_env"]
 
 VERSION = "0.1.0"
 
 
-def _services(state: State) -> Services:
-    services: Services = state.services
-    return services
-
-
-def _principal(services: ServicesDep, request: Request[Any, Any, Any]) -> Principal:
-    """The authenticated caller (the middleware has refused anonymous calls to non-public routes).
-
-    It takes ``services`` only to chain the two dependencies: independent ones are resolved in an
-    anyio task group per request, which costs more than either of them."""
-    principal = principal_of(request.scope)
-    if principal is None:
-        raise AuthenticationError("authentication required")
-    return principal
+def _principal(request: Request[Any, Any, Any]) -> Principal:
+    """The authenticated caller of a handler outside the controller families (each family chains
+    its own ``principal`` after its provider: ``serving/providers/wiring.py``)."""
+    return authenticated(request)
 
 
 def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state.services = await open_services(settings)
+        app.state.container = await open_container(settings)
         # Everything made at start-up lives as long as the app: keep it out of the collector's
         # full passes, which otherwise set the tail latency under load.
         gc.collect()
@@ -64,15 +53,12 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             gc.unfreeze()
-            await app.state.services.aclose()
+            await app.state.container.aclose()
 
     return Litestar(
         route_handlers=[*ROUTE_HANDLERS, dataset_router(settings)],
         lifespan=[lifespan],
-        dependencies={
-            "services": Provide(_services, sync_to_thread=False),
-            "principal": Provide(_principal, sync_to_thread=False),
-        },
+        dependencies={"principal": Provide(_principal, sync_to_thread=False)},
         middleware=[ApiMiddleware],
         before_request=refuse_deep_json,
         before_send=[before_send],

@@ -145,9 +145,9 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         log.warning("request %s failed: %s: %s", request_id, code, message)
     elif status >= 500:
         log.error("request %s failed: %s", request_id, type(exc).__name__, exc_info=exc)
-    services = getattr(request.app.state, "services", None)
-    if services is not None:
-        services.observer.record_error(
+    container = getattr(request.app.state, "container", None)
+    if container is not None:
+        container.observer.record_error(
             request_id=request_id,
             user_id=user_id_of(request.scope),
             method=request.method,

@@ -26,16 +26,16 @@ from serving.context import get_value, principal_of, request_id_of, set_value
 from serving.errors import ApiError
 
 if TYPE_CHECKING:
-    from serving.services import Services
+    from serving.container import AppContainer
 
 __all__ = ["ApiMiddleware", "before_send"]
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
-def _services(scope: Scope) -> Services:
-    services: Services = scope["litestar_app"].state.services
-    return services
+def _container(scope: Scope) -> AppContainer:
+    container: AppContainer = scope["litestar_app"].state.container
+    return container
 
 
 def _incoming_request_id(scope: Scope) -> None:
@@ -59,23 +59,23 @@ def _headers_with_query_token(scope: Scope) -> list[tuple[bytes, bytes]]:
     return headers
 
 
-async def admit(scope: Scope, services: Services, *, public: bool, query_token: bool = False) -> None:
+async def admit(scope: Scope, container: AppContainer, *, public: bool, query_token: bool = False) -> None:
     """Authenticate and rate-limit ``scope``'s caller, or raise the 401/429 ``ApiError``."""
     headers = _headers_with_query_token(scope) if query_token else scope["headers"]
-    principal = services.authenticate(headers)  # AuthenticationError on bad credentials
+    principal = container.access.authenticate(headers)  # AuthenticationError on bad credentials
     set_value(scope, "principal", principal)
     if principal is None and not public:
         raise AuthenticationError(
             "authentication required: send 'Authorization: Bearer <access token>' or 'X-API-Key: <key>'"
         )
-    decision = await services.rate_limit(scope, principal)
+    decision = await container.access.rate_limit(scope, principal)
     set_value(scope, "ratelimit", decision)
     if not decision.allowed:
-        services.metrics.rate_limited.labels(principal.tier if principal else "anonymous").inc()
+        container.metrics.rate_limited.labels(principal.tier if principal else "anonymous").inc()
         raise ApiError(
             429,
             "RATE_LIMITED",
-            f"rate limit of {decision.limit} requests per {services.settings.rate_limit_window_seconds} s "
+            f"rate limit of {decision.limit} requests per {container.settings.rate_limit_window_seconds} s "
             f"exceeded; retry in {decision.retry_after} s",
             {"limit": decision.limit, "reset": decision.reset, "retry_after": decision.retry_after},
         )
@@ -90,7 +90,7 @@ class ApiMiddleware:
             await self.app(scope, receive, send)
             return
         began = time.perf_counter()
-        services = _services(scope)
+        container = _container(scope)
         _incoming_request_id(scope)
         status = 500
 
@@ -107,11 +107,11 @@ class ApiMiddleware:
                 set_value(scope, "probe", True)
             else:
                 await admit(
-                    scope, services, public=bool(opt.get("public")), query_token=bool(opt.get("query_token"))
+                    scope, container, public=bool(opt.get("public")), query_token=bool(opt.get("query_token"))
                 )
             await self.app(scope, receive, send_wrapper)
         finally:
-            services.observer.observe_request(
+            container.observer.observe_request(
                 scope,
                 method=scope["method"],
                 route=scope.get("path_template") or scope["path"],
@@ -140,12 +140,12 @@ async def before_send(message: Message, scope: Scope) -> None:
         # A response that never passed the middleware (an unknown route): count it against the
         # caller all the same, best effort (bad credentials here are simply anonymous).
         set_value(scope, "admitting", True)
-        services = _services(scope)
+        access = _container(scope).access
         try:
-            principal = services.authenticate(scope["headers"])
+            principal = access.authenticate(scope["headers"])
         except AuthenticationError:
             principal = None
-        set_value(scope, "ratelimit", await services.rate_limit(scope, principal))
+        set_value(scope, "ratelimit", await access.rate_limit(scope, principal))
         if principal_of(scope) is None:
             set_value(scope, "principal", principal)
     headers["X-Request-ID"] = request_id_of(scope)

@@ -1,4 +1,4 @@
-"""Opening the services of an app: the database, registry, job queue and webhooks, the rate limiter,
+"""Opening the app container: the database, registry, job queue and webhooks, the rate limiter,
 and which worker leads (schedules jobs and runs the live feed)."""
 
 from __future__ import annotations
@@ -14,19 +14,19 @@ from pipelines.jobs import JobQueue
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import open_tracker
 from pipelines.prediction import PredictionService
-from pipelines.ratelimit import open_async_rate_limiter
 from pipelines.recovery import recover
 from pipelines.security.tokens import TokenPolicy
 from pipelines.settings import Settings
 from pipelines.webhooks import SecretBox, WebhookDispatcher, WebhookService
-from serving.services import Services
+from serving.container import AppContainer
+from serving.ratelimit import open_async_rate_limiter
 
-__all__ = ["open_services"]
+__all__ = ["open_container"]
 
 log = logging.getLogger("tradeforge.serving")
 
 
-async def open_services(settings: Settings) -> Services:
+async def open_container(settings: Settings) -> AppContainer:
     settings.home.mkdir(parents=True, exist_ok=True)
     database = open_database(settings)
     tracker = open_tracker(settings)
@@ -37,7 +37,7 @@ async def open_services(settings: Settings) -> Services:
     leader = _leader_lock(settings)
     jobs = JobQueue(settings, database, default_tasks())
     allow_private = settings.webhook_allow_private_urls
-    services = Services(
+    container = AppContainer(
         jobs=jobs,
         webhooks=WebhookService(box, allow_private_urls=allow_private),
         dispatcher=WebhookDispatcher(database, box, allow_private_urls=allow_private),
@@ -48,9 +48,9 @@ async def open_services(settings: Settings) -> Services:
         predictions=PredictionService(settings, registry),
         limiter=await open_async_rate_limiter(settings),
         tokens=TokenPolicy.from_settings(settings),
+        leader=leader,
     )
-    services.leader = leader
-    if leader is not None:  # after Services subscribed: jobs a restart fails get their webhooks too
+    if leader is not None:  # after the container subscribed: jobs a restart fails get their webhooks too
         jobs.start()
         # After the queue failed the jobs a crash interrupted, so their uploads count as abandoned; in
         # the background, so that an MLflow server slow to answer does not hold up start-up.
@@ -58,9 +58,8 @@ async def open_services(settings: Settings) -> Services:
         threading.Thread(
             target=recover, args=(settings,), kwargs=recovery, name="recovery", daemon=True
         ).start()
-    await services.live.start(run_feed=leader is not None)
-    await services.start_relays()
-    return services
+    await container.start(leader=leader is not None)
+    return container
 
 
 def _leader_lock(settings: Settings) -> FileLock | None:

@@ -53,7 +53,7 @@ def app_client(settings: Settings) -> Iterator[TestClient[Any]]:
 
 def make_user(client: TestClient[Any], *, role: str = "user", tier: str = "enterprise") -> dict[str, Any]:
     """A new user straight in the app DB (any role and tier), logged in: id, username, headers."""
-    services = client.app.state.services
+    services = client.app.state.container
     username = f"user{next(_names)}_{role}"
     with services.database.transaction() as session:
         user = register_user(session, username, PASSWORD, role=role, tier=tier)

@@ -16,7 +16,9 @@ import pytest
 import redis
 
 from pipelines.errors import InvalidRequestError
-from pipelines.ratelimit import (
+from pipelines.redaction import redact_url
+from pipelines.settings import Settings
+from serving.ratelimit import (
     AsyncMemoryRateLimiter,
     AsyncRedisRateLimiter,
     MemoryRateLimiter,
@@ -27,8 +29,6 @@ from pipelines.ratelimit import (
     open_async_rate_limiter,
     open_rate_limiter,
 )
-from pipelines.redaction import redact_url
-from pipelines.settings import Settings
 from tests.net_support import REDIS_URL, free_port
 
 WINDOW = 60
@@ -305,7 +305,7 @@ def test_redis_outage_fails_open_and_recovers(
         assert limiter.hit("user:1", 1, WINDOW).allowed
         proc.terminate()
         proc.wait(5)
-        with caplog.at_level(logging.INFO, logger="pipelines.ratelimit"):
+        with caplog.at_level(logging.INFO, logger="serving.ratelimit"):
             outage = [limiter.hit("user:1", 1, WINDOW) for _ in range(3)]
             assert all(d.allowed and d.degraded and d.remaining is None for d in outage)
             assert "X-RateLimit-Remaining" not in outage[0].headers()

@@ -179,7 +179,9 @@ def describe_model(tracker: Tracker, name: str, *, loaded_versions: set[str] | N
     versions = dict(tracker.list_models()).get(name)
     if not versions:
         raise DataNotFoundError(f"no registered model named {name!r}")
-    summary = next(s for s in list_models(tracker) if s.name == name)
+    summary = next((s for s in list_models(tracker) if s.name == name), None)
+    if summary is None:  # its first version is still being registered
+        raise DataNotFoundError(f"no registered model named {name!r}")
     loaded = loaded_versions or set()
     row = summary_row(summary, model_status(summary), bool(loaded))
     return {**row, "versions_detail": [_version_row(v) for v in versions], "loaded_versions": sorted(loaded)}

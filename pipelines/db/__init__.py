@@ -28,6 +28,14 @@ from pipelines.db.models import (
     RequestLog,
     User,
 )
+from pipelines.db.training_claims import (
+    TrainingClaim,
+    TrainingGuard,
+    active_trainings,
+    claim_training,
+    release_training,
+    renew_training,
+)
 from pipelines.db.users import (
     UserState,
     create_user,
@@ -60,14 +68,18 @@ __all__ = [
     "PendingLog",
     "PredictionLog",
     "RequestLog",
+    "TrainingClaim",
+    "TrainingGuard",
     "User",
     "UserState",
     "Webhook",
     "WebhookDelivery",
     "WriterStats",
+    "active_trainings",
     "add_many",
     "authenticate_api_key",
     "claim_model",
+    "claim_training",
     "create_api_key",
     "create_db_engine",
     "create_user",
@@ -86,6 +98,8 @@ __all__ = [
     "recent_errors",
     "recent_predictions",
     "recent_requests",
+    "release_training",
+    "renew_training",
     "revoke_api_key",
     "session_factory",
 ]

@@ -8,46 +8,23 @@ from litestar import Controller, delete, get, post
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from pipelines.app.accounts import issue_tokens, login, public_user, refresh_tokens, register_user
-from pipelines.db import create_api_key, get_user, list_api_keys, revoke_api_key
-from pipelines.db.login_throttle import ThrottlePolicy
 from serving.context import PrincipalDep
-from serving.dto import Login
+from serving.providers.accounts import ACCOUNTS, AccountsDep
 from serving.schemas import admin as a
 from serving.schemas import admin_examples as ex
 from serving.schemas import doc
 from serving.schemas.requests import ApiKeyCreateBody, LoginBody, RefreshBody, RegisterBody
-from serving.services import ServicesDep
 
 __all__ = ["ApiKeyController", "AuthController", "legacy_login"]
 
 _PUBLIC = {"public": True}
 
 
-def _key_dict(record: Any) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "name": record.name,
-        "prefix": record.prefix,
-        "user_id": record.user_id,
-        "created_at": record.created_at.isoformat(),
-        "last_used_at": record.last_used_at.isoformat() if record.last_used_at else None,
-        "revoked_at": record.revoked_at.isoformat() if record.revoked_at else None,
-        "active": record.revoked_at is None,
-    }
-
-
-def _login(services: ServicesDep, data: Login) -> dict[str, Any]:
-    """Usernames match in any case; after repeated failures the account is refused for a while (429)."""
-    policy = ThrottlePolicy.from_settings(services.settings)
-    user = login(services.database, data.username, data.password, policy)
-    return {**issue_tokens(user, services.tokens), "user": public_user(user)}
-
-
 class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
     opt = _PUBLIC
+    dependencies = ACCOUNTS
 
     @post(
         "/register",
@@ -56,17 +33,8 @@ class AuthController(Controller):
         responses=doc(a.User, ex.USER, 400, 409, status=201, description="The new account"),
         sync_to_thread=True,
     )
-    def register(self, services: ServicesDep, data: RegisterBody) -> dict[str, Any]:
-        with services.database.transaction() as session:
-            user = register_user(
-                session,
-                data.username,
-                data.password,
-                email=data.email,
-                full_name=data.full_name,
-                tier=services.settings.default_tier,
-            )
-            return public_user(user)
+    def register(self, accounts: AccountsDep, data: RegisterBody) -> dict[str, Any]:
+        return accounts.register(data.username, data.password, email=data.email, full_name=data.full_name)
 
     @post(
         "/login",
@@ -78,8 +46,8 @@ class AuthController(Controller):
         "further failure, whatever the address or password; a successful login clears it.",
         sync_to_thread=True,
     )
-    def login(self, services: ServicesDep, data: LoginBody) -> dict[str, Any]:
-        return _login(services, data)
+    def login(self, accounts: AccountsDep, data: LoginBody) -> dict[str, Any]:
+        return accounts.login(data.username, data.password)
 
     @post(
         "/refresh",
@@ -88,9 +56,8 @@ class AuthController(Controller):
         responses=doc(a.AccessToken, ex.ACCESS_TOKEN, 400, 401),
         sync_to_thread=True,
     )
-    def refresh(self, services: ServicesDep, data: RefreshBody) -> dict[str, Any]:
-        with services.database.transaction() as session:
-            return refresh_tokens(session, data.refresh_token, services.tokens)
+    def refresh(self, accounts: AccountsDep, data: RefreshBody) -> dict[str, Any]:
+        return accounts.refresh(data.refresh_token)
 
 
 @post(
@@ -98,24 +65,24 @@ class AuthController(Controller):
     status_code=HTTP_200_OK,
     opt=_PUBLIC,
     tags=["auth"],
+    dependencies=ACCOUNTS,
     summary="Log in (Market7 form): token in the success envelope",
     responses=doc(a.LegacyLogin, ex.LEGACY_LOGIN, 400, 401),
     sync_to_thread=True,
 )
-def legacy_login(services: ServicesDep, data: LoginBody) -> dict[str, Any]:
-    tokens = _login(services, data)
+def legacy_login(accounts: AccountsDep, data: LoginBody) -> dict[str, Any]:
+    tokens = accounts.login(data.username, data.password)
     return {"status": "success", "data": {**tokens, "token": tokens["access_token"]}, **tokens}
 
 
 class ApiKeyController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
+    dependencies = ACCOUNTS
 
     @get("/me", summary="The authenticated user", responses=doc(a.Me, ex.ME, 401), sync_to_thread=True)
-    def me(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
-        with services.database.session() as session:
-            user = get_user(session, principal.user_id)
-            return {**public_user(user), "authenticated_via": principal.via}
+    def me(self, accounts: AccountsDep, principal: PrincipalDep) -> dict[str, Any]:
+        return accounts.me(principal)
 
     @post(
         "/keys",
@@ -125,15 +92,12 @@ class ApiKeyController(Controller):
         sync_to_thread=True,
     )
     def create_key(
-        self, services: ServicesDep, data: ApiKeyCreateBody, principal: PrincipalDep
+        self, accounts: AccountsDep, data: ApiKeyCreateBody, principal: PrincipalDep
     ) -> dict[str, Any]:
-        with services.database.transaction() as session:
-            new = create_api_key(session, principal.user_id, data.name)
-            return {
-                **_key_dict(new.record),
-                "key": new.key,
-                "note": "store this key now: it is not shown again",
-            }
+        return {
+            **accounts.create_key(principal, data.name),
+            "note": "store this key now: it is not shown again",
+        }
 
     @get(
         "/keys",
@@ -141,9 +105,8 @@ class ApiKeyController(Controller):
         responses=doc(a.ApiKeyList, ex.API_KEYS, 401),
         sync_to_thread=True,
     )
-    def list_keys(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
-        with services.database.session() as session:
-            keys = [_key_dict(k) for k in list_api_keys(session, principal.scope_user_id)]
+    def list_keys(self, accounts: AccountsDep, principal: PrincipalDep) -> dict[str, Any]:
+        keys = accounts.list_keys(principal)
         return {"keys": keys, "count": len(keys)}
 
     @delete(
@@ -154,10 +117,6 @@ class ApiKeyController(Controller):
         sync_to_thread=True,
     )
     def revoke_key(
-        self, services: ServicesDep, key_id: FromPath[str], principal: PrincipalDep
+        self, accounts: AccountsDep, key_id: FromPath[str], principal: PrincipalDep
     ) -> dict[str, Any]:
-        with services.database.transaction() as session:
-            record = revoke_api_key(session, key_id, user_id=principal.user_id, is_admin=principal.is_admin)
-            answer = _key_dict(record)
-        services.forget_user(answer["user_id"])
-        return {**answer, "status": "revoked"}
+        return {**accounts.revoke_key(principal, key_id), "status": "revoked"}

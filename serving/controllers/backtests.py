@@ -8,7 +8,6 @@ from litestar import Controller, get, post
 from litestar.status_codes import HTTP_200_OK
 
 from pipelines.app.backtest import api_backtest, api_compare, metric_catalog
-from pipelines.app.full_curves import run_keeping_files
 from pipelines.app.walk_forward import api_walk_forward
 from pipelines.backtest.strategies import list_strategies
 from pipelines.data.timeframes import parse_timeframe
@@ -16,12 +15,12 @@ from pipelines.errors import InvalidRequestError
 from serving.context import PrincipalDep
 from serving.controllers.jobs import submit_job
 from serving.dto import BacktestRun, WalkForward, job_params
+from serving.providers.analysis import ANALYSIS, AnalysisDep, AnalysisProvider
 from serving.schemas import doc
 from serving.schemas import trading as t
 from serving.schemas import trading_examples as tx
 from serving.schemas.jobs import accepted_doc
 from serving.schemas.requests import BacktestRunBody, CompareBody, WalkForwardBody
-from serving.services import ServicesDep
 
 __all__ = ["BacktestController", "StrategyController"]
 
@@ -29,6 +28,7 @@ __all__ = ["BacktestController", "StrategyController"]
 class BacktestController(Controller):
     path = "/api/v1/backtest"
     tags = ["backtests"]
+    dependencies = ANALYSIS
 
     @post(
         "/run",
@@ -37,16 +37,15 @@ class BacktestController(Controller):
         responses={**doc(t.Backtest, tx.BACKTEST, 400, 401, 404), **accepted_doc()},
         sync_to_thread=True,
     )
-    def run(self, services: ServicesDep, data: BacktestRunBody, principal: PrincipalDep) -> Any:
-        params = _arguments(services, data, principal)
+    def run(self, analysis: AnalysisDep, data: BacktestRunBody, principal: PrincipalDep) -> Any:
+        params = _arguments(analysis, data, principal)
         if data.run_async:
-            return submit_job(services, "backtest", params, principal)
-        return run_keeping_files(
-            services.database,
+            return submit_job(analysis.jobs, "backtest", params, principal)
+        return analysis.run_keeping_files(
             "backtest",
             params,
             principal.user_id,
-            lambda result_id: api_backtest(services.settings, result_id=result_id, **params),
+            lambda result_id: api_backtest(analysis.settings, result_id=result_id, **params),
         )
 
     @post(
@@ -56,9 +55,9 @@ class BacktestController(Controller):
         responses=doc(t.Comparison, tx.COMPARISON, 400, 401, 404),
         sync_to_thread=True,
     )
-    def compare(self, services: ServicesDep, data: CompareBody) -> dict[str, Any]:
+    def compare(self, analysis: AnalysisDep, data: CompareBody) -> dict[str, Any]:
         return api_compare(
-            services.settings,
+            analysis.settings,
             symbol=data.symbol,
             model_names=data.model_names,
             strategies=[
@@ -77,17 +76,16 @@ class BacktestController(Controller):
         responses={**doc(t.WalkForwardResult, tx.WALK_FORWARD_RESULT, 400, 401, 404), **accepted_doc()},
         sync_to_thread=True,
     )
-    def walk_forward(self, services: ServicesDep, data: WalkForwardBody, principal: PrincipalDep) -> Any:
-        params = _arguments(services, data, principal)
+    def walk_forward(self, analysis: AnalysisDep, data: WalkForwardBody, principal: PrincipalDep) -> Any:
+        params = _arguments(analysis, data, principal)
         if data.run_async:
-            return submit_job(services, "walk_forward", params, principal)
-        tracker = services.registry.tracker
-        return run_keeping_files(
-            services.database,
+            return submit_job(analysis.jobs, "walk_forward", params, principal)
+        tracker = analysis.tracker
+        return analysis.run_keeping_files(
             "walk_forward",
             params,
             principal.user_id,
-            lambda result_id: api_walk_forward(services.settings, tracker, result_id=result_id, **params),
+            lambda result_id: api_walk_forward(analysis.settings, tracker, result_id=result_id, **params),
         )
 
     @get(
@@ -100,7 +98,7 @@ class BacktestController(Controller):
         return metric_catalog()
 
 
-def _arguments(services: Any, data: BacktestRun | WalkForward, principal: Any) -> dict[str, Any]:
+def _arguments(analysis: AnalysisProvider, data: BacktestRun | WalkForward, principal: Any) -> dict[str, Any]:
     """The body as the keyword arguments of its API function (and job); a ``dataset_id`` is checked
     here (the caller's, ready, ohlcv, the same symbol and timeframe) and read there."""
     params = job_params(data)
@@ -108,7 +106,7 @@ def _arguments(services: Any, data: BacktestRun | WalkForward, principal: Any) -
         return params
     if data.source is not None:
         raise InvalidRequestError("give either dataset_id or source, not both")
-    bars = services.datasets.bars_source(data.dataset_id, principal, data.symbol)
+    bars = analysis.datasets.bars_source(data.dataset_id, principal, data.symbol)
     if data.timeframe is not None and parse_timeframe(data.timeframe).name != bars.timeframe:
         raise InvalidRequestError(f"the dataset holds {bars.timeframe} bars, not {data.timeframe}")
     params.update(timeframe=bars.timeframe, symbol=bars.symbol)
@@ -118,6 +116,7 @@ def _arguments(services: Any, data: BacktestRun | WalkForward, principal: Any) -
 class StrategyController(Controller):
     path = "/api/strategies"
     tags = ["backtests"]
+    dependencies = ANALYSIS
 
     @get(
         "/available",

@@ -17,9 +17,9 @@ from pipelines.app.datasets import DATASET_STATUSES, SORT_FIELDS, check_upload
 from pipelines.settings import Settings
 from serving.context import PrincipalDep
 from serving.dto import MAX_PAGE, one_of
+from serving.providers.datasets import DATASETS, DatasetsDep
 from serving.schemas import datasets as d
 from serving.schemas import doc
-from serving.services import ServicesDep
 
 __all__ = ["DatasetController", "dataset_router"]
 
@@ -37,6 +37,7 @@ _FORM_OVERHEAD = 1 << 20
 class DatasetController(Controller):
     path = "/"
     tags = ["datasets"]
+    dependencies = DATASETS
 
     @post(
         "/upload",
@@ -54,7 +55,7 @@ class DatasetController(Controller):
     )
     def upload(
         self,
-        services: ServicesDep,
+        datasets: DatasetsDep,
         principal: PrincipalDep,
         data: Annotated[d.UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> dict[str, Any]:
@@ -66,7 +67,7 @@ class DatasetController(Controller):
                 file_name=data.file.filename,
                 target=data.target,
             )
-            view = services.datasets.upload(principal.user_id, request, cast(BinaryIO, data.file.file))
+            view = datasets.upload(principal.user_id, request, cast(BinaryIO, data.file.file))
         finally:
             data.file.file.close()
         return view.as_dict(detail=False)
@@ -79,7 +80,7 @@ class DatasetController(Controller):
     )
     def list_datasets(
         self,
-        services: ServicesDep,
+        datasets: DatasetsDep,
         principal: PrincipalDep,
         page: int = Parameter(default=1, ge=1, le=MAX_PAGE),
         limit: int = Parameter(default=10, ge=1, le=100),
@@ -88,7 +89,7 @@ class DatasetController(Controller):
         dataset_type: str | None = Parameter(default=None, description="classification, regression, ohlcv"),
         status: Annotated[DatasetStatus | None, Parameter()] = None,
     ) -> dict[str, Any]:
-        return services.datasets.list(
+        return datasets.list(
             principal.scope_user_id,
             page=page,
             limit=limit,
@@ -105,9 +106,9 @@ class DatasetController(Controller):
         sync_to_thread=True,
     )
     def get_dataset(
-        self, services: ServicesDep, principal: PrincipalDep, dataset_id: FromPath[str]
+        self, datasets: DatasetsDep, principal: PrincipalDep, dataset_id: FromPath[str]
     ) -> dict[str, Any]:
-        return services.datasets.get(dataset_id, principal).as_dict()
+        return datasets.get(dataset_id, principal).as_dict()
 
     @delete(
         "/{dataset_id:str}",
@@ -119,9 +120,9 @@ class DatasetController(Controller):
         sync_to_thread=True,
     )
     def delete_dataset(
-        self, services: ServicesDep, principal: PrincipalDep, dataset_id: FromPath[str]
+        self, datasets: DatasetsDep, principal: PrincipalDep, dataset_id: FromPath[str]
     ) -> None:
-        services.datasets.delete(dataset_id, principal)
+        datasets.delete(dataset_id, principal)
 
 
 def dataset_router(settings: Settings) -> Router:

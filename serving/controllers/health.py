@@ -16,13 +16,13 @@ import anyio.to_thread
 from litestar import MediaType, Request, Response, get
 
 from pipelines.errors import AuthenticationError
-from pipelines.system import platform_info, system_stats
 from serving.context import principal_of
 from serving.errors import ApiError
+from serving.providers.health import HEALTH, HealthDep, HealthProvider
 from serving.schemas import admin as a
 from serving.schemas import admin_examples as ex
 from serving.schemas import doc, doc_text
-from serving.services import Services, ServicesDep
+from serving.system import platform_info, system_stats
 
 __all__ = ["health_handlers"]
 
@@ -71,20 +71,21 @@ def root() -> dict[str, Any]:
 
 @get(
     "/health",
+    dependencies=HEALTH,
     opt=_PROBE,
     tags=["health"],
     summary="Health check with system metrics",
     description="Backing-service checks and system figures are refreshed at most every few seconds.",
     responses=doc(a.Health, ex.HEALTH),
 )
-async def health(services: ServicesDep) -> dict[str, Any]:
-    checks = await services.health.get()
+async def health(health: HealthDep) -> dict[str, Any]:
+    checks = await health.checks.get()
     return {
         "status": checks["status"],
         "timestamp": _now(),
         "version": VERSION,
-        "uptime_seconds": round(services.uptime_seconds(), 3),
-        "models_loaded": len(services.registry.loaded()),
+        "uptime_seconds": round(health.uptime_seconds(), 3),
+        "models_loaded": len(health.registry.loaded()),
         "services": checks["services"],
         "system": checks["system"],
     }
@@ -105,6 +106,7 @@ def live() -> dict[str, Any]:
 
 @get(
     "/health/ready",
+    dependencies=HEALTH,
     opt=_PROBE,
     tags=["health"],
     summary="Readiness probe",
@@ -114,8 +116,8 @@ def live() -> dict[str, Any]:
     ),
     responses=doc(a.Readiness, ex.READINESS, 503),
 )
-async def ready(services: ServicesDep) -> dict[str, Any]:
-    checks = (await services.health.get())["services"]
+async def ready(health: HealthDep) -> dict[str, Any]:
+    checks = (await health.checks.get())["services"]
     failing = {name: checks[name] for name in _READY_NEEDS if checks[name] != "healthy"}
     if failing:
         raise ApiError(503, "SERVICE_UNAVAILABLE", f"not ready: {', '.join(failing)} unhealthy", failing)
@@ -124,6 +126,7 @@ async def ready(services: ServicesDep) -> dict[str, Any]:
 
 @get(
     "/info",
+    dependencies=HEALTH,
     opt=_PUBLIC,
     tags=["health"],
     summary="System information",
@@ -134,13 +137,13 @@ async def ready(services: ServicesDep) -> dict[str, Any]:
     responses=doc(a.Info, ex.INFO),
     sync_to_thread=True,
 )
-def info(services: ServicesDep, request: Request[Any, Any, Any]) -> dict[str, Any]:
-    described = services.describe()
+def info(health: HealthDep, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    described = health.describe()
     body = {
         "name": "Tradeforge API",
         "version": VERSION,
-        "started_at": services.started_at.isoformat(),
-        "uptime_seconds": round(services.uptime_seconds(), 3),
+        "started_at": health.started_at.isoformat(),
+        "uptime_seconds": round(health.uptime_seconds(), 3),
         "models_loaded": described["models_loaded"],
         "strategies": described["strategies"],
         "model_types": described["model_types"],
@@ -149,33 +152,35 @@ def info(services: ServicesDep, request: Request[Any, Any, Any]) -> dict[str, An
     principal = principal_of(request.scope)
     if principal is not None and principal.is_admin:
         body["configuration"] = described["configuration"]
-        body["system"] = {**platform_info(), **system_stats(services.settings.home)}
+        body["system"] = {**platform_info(), **system_stats(health.settings.home)}
     return body
 
 
 @get(
     "/api/v1/health",
+    dependencies=HEALTH,
     opt=_PUBLIC,
     tags=["health"],
     summary="System health check",
     responses=doc(a.ApiHealth, ex.API_HEALTH),
 )
-async def api_health(services: ServicesDep) -> dict[str, Any]:
-    checks = await services.health.get()
+async def api_health(health: HealthDep) -> dict[str, Any]:
+    checks = await health.checks.get()
     return {
         "status": checks["status"],
         "timestamp": _now(),
         "services": checks["services"],
         "metrics": {
-            "uptime_seconds": round(services.uptime_seconds(), 3),
+            "uptime_seconds": round(health.uptime_seconds(), 3),
             "active_models": checks["active_models"],
-            "requests_per_minute": await anyio.to_thread.run_sync(services.requests_per_minute),
+            "requests_per_minute": await anyio.to_thread.run_sync(health.requests_per_minute),
         },
     }
 
 
 @get(
     "/metrics",
+    dependencies=HEALTH,
     opt=_PROBE,
     tags=["health"],
     summary="Prometheus metrics",
@@ -183,25 +188,13 @@ async def api_health(services: ServicesDep) -> dict[str, Any]:
     responses=doc_text(_PROMETHEUS, ex.PROMETHEUS, "Prometheus text exposition format", 401),
     sync_to_thread=False,
 )
-def metrics(services: ServicesDep, request: Request[Any, Any, Any]) -> Response[bytes]:
-    _check_metrics_token(services, request.headers.get("authorization"))
-    loaded = services.registry.loaded()
-    services.metrics.models_loaded.set(len(loaded))
-    for model in loaded:
-        services.metrics.model_load.labels(model.name, model.version).set(model.load_seconds)
-    services.metrics.log_drops.set(services.log_writer.stats.dropped)
-    kinds: dict[str, int] = {"prices": 0, "predictions": 0}
-    for topic, count in services.live.hub.topic_counts().items():
-        kind = topic.split(":", 1)[0]
-        kinds[kind] = kinds.get(kind, 0) + count
-    for kind, count in kinds.items():
-        services.metrics.stream_subscriptions.labels(kind).set(count)
-    services.metrics.sse_streams.set(len(services.job_streams))
-    return Response(services.metrics.render(), media_type=MediaType.TEXT + "; version=0.0.4")
+def metrics(health: HealthDep, request: Request[Any, Any, Any]) -> Response[bytes]:
+    _check_metrics_token(health, request.headers.get("authorization"))
+    return Response(health.prometheus_text(), media_type=_PROMETHEUS)
 
 
-def _check_metrics_token(services: Services, authorization: str | None) -> None:
-    expected = services.settings.metrics_token
+def _check_metrics_token(health: HealthProvider, authorization: str | None) -> None:
+    expected = health.settings.metrics_token
     if not expected:
         return
     scheme, _, token = (authorization or "").partition(" ")

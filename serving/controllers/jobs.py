@@ -16,12 +16,13 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from pipelines.app.jobs import default_tasks
 from pipelines.db.job_models import JOB_STATUSES
 from pipelines.errors import PermissionDeniedError
-from pipelines.jobs.files import FILE_FORMATS, JOB_FILES, csv_chunks, job_file
+from pipelines.jobs import JobQueue
+from pipelines.jobs.files import FILE_FORMATS, JOB_FILES, csv_chunks
 from serving.context import PrincipalDep
 from serving.dto import one_of
+from serving.providers.jobs import JOBS, JobsDep
 from serving.schemas import doc, doc_text
 from serving.schemas import jobs as j
-from serving.services import ServicesDep
 
 __all__ = ["JobController", "SystemController", "job_alias", "submit_job"]
 
@@ -41,6 +42,7 @@ else:
 class JobController(Controller):
     path = "/api/v1/jobs"
     tags = ["jobs"]
+    dependencies = JOBS
 
     @get(
         "/",
@@ -50,16 +52,14 @@ class JobController(Controller):
     )
     def list_jobs(
         self,
-        services: ServicesDep,
+        jobs: JobsDep,
         principal: PrincipalDep,
         status: Annotated[JobStatus | None, Parameter(description="Only jobs in this status")] = None,
         kind: Annotated[JobKind | None, Parameter(description="Only jobs of this kind")] = None,
         limit: int = Parameter(default=100, ge=1, le=1000),
     ) -> dict[str, Any]:
-        jobs = [
-            j.as_dict() for j in services.jobs.list_jobs(principal, status=status, kind=kind, limit=limit)
-        ]
-        return {"jobs": jobs, "count": len(jobs)}
+        listed = [j.as_dict() for j in jobs.queue.list_jobs(principal, status=status, kind=kind, limit=limit)]
+        return {"jobs": listed, "count": len(listed)}
 
     @get(
         "/{job_id:str}",
@@ -67,10 +67,8 @@ class JobController(Controller):
         responses=doc(j.Job, j.JOB, 400, 401, 403, 404),
         sync_to_thread=True,
     )
-    def get_job(
-        self, services: ServicesDep, principal: PrincipalDep, job_id: FromPath[str]
-    ) -> dict[str, Any]:
-        return services.jobs.get(job_id, principal).as_dict()
+    def get_job(self, jobs: JobsDep, principal: PrincipalDep, job_id: FromPath[str]) -> dict[str, Any]:
+        return jobs.queue.get(job_id, principal).as_dict()
 
     @post(
         "/{job_id:str}/cancel",
@@ -79,8 +77,8 @@ class JobController(Controller):
         responses=doc(j.Job, {**j.JOB, "status": "cancelled"}, 400, 401, 403, 404, 409),
         sync_to_thread=True,
     )
-    def cancel(self, services: ServicesDep, principal: PrincipalDep, job_id: FromPath[str]) -> dict[str, Any]:
-        return services.jobs.cancel(job_id, principal).as_dict()
+    def cancel(self, jobs: JobsDep, principal: PrincipalDep, job_id: FromPath[str]) -> dict[str, Any]:
+        return jobs.queue.cancel(job_id, principal).as_dict()
 
     @get(
         "/{job_id:str}/files/{name:str}",
@@ -94,13 +92,13 @@ class JobController(Controller):
     )
     def file(
         self,
-        services: ServicesDep,
+        jobs: JobsDep,
         principal: PrincipalDep,
         job_id: FromPath[str],
         name: Annotated[JobFile, Parameter(description="Which file")],
         format: Annotated[FileFormat, Parameter(description="parquet (the default) or csv")] = "parquet",
     ) -> Response[Any]:
-        path = job_file(services.settings, services.database, job_id, name, principal)
+        path = jobs.job_file(job_id, name, principal)
         if format == "csv":
             headers = {"Content-Disposition": f'attachment; filename="{job_id}-{name}.csv"'}
             return Stream(csv_chunks(path), media_type="text/csv", headers=headers)
@@ -110,12 +108,13 @@ class JobController(Controller):
 @get(
     "/jobs/{job_id:str}",
     tags=["jobs"],
+    dependencies=JOBS,
     summary="A job's status (the URL an accepted request answers)",
     responses=doc(j.Job, j.JOB, 400, 401, 403, 404),
     sync_to_thread=True,
 )
-def job_alias(services: ServicesDep, principal: PrincipalDep, job_id: FromPath[str]) -> dict[str, Any]:
-    return services.jobs.get(job_id, principal).as_dict()
+def job_alias(jobs: JobsDep, principal: PrincipalDep, job_id: FromPath[str]) -> dict[str, Any]:
+    return jobs.queue.get(job_id, principal).as_dict()
 
 
 def _event(kind: str, payload: dict[str, Any]) -> ServerSentEventMessage:
@@ -125,6 +124,7 @@ def _event(kind: str, payload: dict[str, Any]) -> ServerSentEventMessage:
 class SystemController(Controller):
     path = "/api/system"
     tags = ["jobs"]
+    dependencies = JOBS
 
     @get(
         "/resources",
@@ -132,13 +132,13 @@ class SystemController(Controller):
         responses=doc(j.SystemResources, j.SYSTEM, 401),
         sync_to_thread=True,
     )
-    def resources(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
+    def resources(self, jobs: JobsDep, principal: PrincipalDep) -> dict[str, Any]:
         answer: dict[str, Any] = {
-            "queue": services.jobs.snapshot(principal.scope_user_id),
+            "queue": jobs.queue.snapshot(principal.scope_user_id),
             "is_admin": principal.is_admin,
         }
         if principal.is_admin:
-            answer["resources"] = services.jobs.resources()
+            answer["resources"] = jobs.queue.resources()
         return answer
 
     @get(
@@ -147,10 +147,10 @@ class SystemController(Controller):
         responses=doc(j.ResourcesOnly, j.RESOURCES, 401, 403),
         sync_to_thread=True,
     )
-    def resources_only(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
+    def resources_only(self, jobs: JobsDep, principal: PrincipalDep) -> dict[str, Any]:
         if not principal.is_admin:
             raise PermissionDeniedError("system resources are for admins only")
-        return {"resources": services.jobs.resources()}
+        return {"resources": jobs.queue.resources()}
 
     @get(
         "/queue",
@@ -158,8 +158,8 @@ class SystemController(Controller):
         responses=doc(j.QueueSnapshot, j.QUEUE, 401),
         sync_to_thread=True,
     )
-    def queue(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
-        return services.jobs.snapshot(principal.scope_user_id)
+    def queue(self, jobs: JobsDep, principal: PrincipalDep) -> dict[str, Any]:
+        return jobs.queue.snapshot(principal.scope_user_id)
 
     @get(
         "/task-events",
@@ -175,16 +175,16 @@ class SystemController(Controller):
         },
     )
     async def task_events(
-        self, services: ServicesDep, principal: PrincipalDep, request: Request[Any, Any, Any]
+        self, jobs: JobsDep, principal: PrincipalDep, request: Request[Any, Any, Any]
     ) -> ServerSentEvent:
         mine = principal.scope_user_id
-        initial = await asyncio.to_thread(services.jobs.snapshot, mine)
-        token, queue = services.job_streams.open()
+        initial = await asyncio.to_thread(jobs.queue.snapshot, mine)
+        token, queue = jobs.job_streams.open()
         api_key = request.headers.get("x-api-key")
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
             # An admin's stream shows every user's jobs: it ends when its user stops being an admin.
-            grant = services.streams.open(principal, api_key, needs_admin=principal.is_admin)
+            grant = jobs.streams.open(principal, api_key, needs_admin=principal.is_admin)
             try:
                 yield _event(
                     "initial_state",
@@ -200,8 +200,8 @@ class SystemController(Controller):
                     "revoked", {"type": "revoked", "error": {"code": "UNAUTHORIZED", "message": reason}}
                 )
             finally:
-                services.streams.close(grant)
-                services.job_streams.close(token)
+                jobs.streams.close(grant)
+                jobs.job_streams.close(token)
 
         return ServerSentEvent(stream())
 
@@ -229,10 +229,12 @@ async def _events_until_revoked(
             getting.cancel()
 
 
-def submit_job(services: Any, kind: str, params: dict[str, Any], principal: Any) -> Response[dict[str, Any]]:
+def submit_job(
+    queue: JobQueue, kind: str, params: dict[str, Any], principal: Any
+) -> Response[dict[str, Any]]:
     """Queue ``kind`` for the caller (bad params are a 400 now, never a failed job) and answer 202
     with the job's id, position, the reason it waits (if it does) and where to follow it."""
-    info = services.jobs.submit(kind, params, principal.user_id).as_dict()
+    info = queue.submit(kind, params, principal.user_id).as_dict()
     url = f"/api/v1/jobs/{info['job_id']}"
     body = {
         **info,

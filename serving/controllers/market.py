@@ -9,10 +9,10 @@ from litestar.params import FromPath, Parameter
 
 from pipelines.data.market import INTERVALS, PERIODS, history, quote
 from serving.dto import one_of
+from serving.providers.analysis import ANALYSIS, AnalysisDep
 from serving.schemas import doc
 from serving.schemas import trading as t
 from serving.schemas import trading_examples as tx
-from serving.services import ServicesDep
 
 __all__ = ["MarketController"]
 
@@ -27,6 +27,7 @@ else:
 class MarketController(Controller):
     path = "/api/v1/market"
     tags = ["market"]
+    dependencies = ANALYSIS
 
     @get(
         "/quote/{symbol:str}",
@@ -34,8 +35,8 @@ class MarketController(Controller):
         responses=doc(t.Quote, tx.QUOTE, 400, 401, 404),
         sync_to_thread=True,
     )
-    def get_quote(self, services: ServicesDep, symbol: FromPath[str]) -> dict[str, Any]:
-        return quote(services.settings, symbol)
+    def get_quote(self, analysis: AnalysisDep, symbol: FromPath[str]) -> dict[str, Any]:
+        return quote(analysis.settings, symbol)
 
     @get(
         "/history/{symbol:str}",
@@ -45,9 +46,9 @@ class MarketController(Controller):
     )
     def get_history(
         self,
-        services: ServicesDep,
+        analysis: AnalysisDep,
         symbol: FromPath[str],
         period: Annotated[Period, Parameter(description="How far back")] = "1mo",
         interval: Annotated[Interval, Parameter(description="Bar length")] = "1d",
     ) -> dict[str, Any]:
-        return history(services.settings, symbol, period=period, interval=interval)
+        return history(analysis.settings, symbol, period=period, interval=interval)

@@ -11,17 +11,15 @@ from litestar.status_codes import HTTP_200_OK
 from pipelines.app.train import api_train, describe_model, summary_row, training_target
 from pipelines.errors import TradeforgeError
 from pipelines.models.catalog import CATEGORY_SPELLINGS, STATUSES, query_models
-from pipelines.models.ownership import Actor, ModelOwners
 from serving.context import Principal, PrincipalDep
 from serving.controllers.jobs import submit_job
 from serving.dto import MAX_PAGE, job_params, one_of
-from serving.errors import ApiError
+from serving.providers.models import MODELS, ModelsDep, ModelsProvider
 from serving.schemas import admin as a
 from serving.schemas import admin_examples as ex
 from serving.schemas import doc
 from serving.schemas.jobs import accepted_doc
 from serving.schemas.requests import TrainBody
-from serving.services import Services, ServicesDep
 
 __all__ = ["ModelController"]
 
@@ -38,15 +36,10 @@ _OWNERSHIP = (
 )
 
 
-def _ownership(services: Services, principal: Principal) -> tuple[ModelOwners, Actor]:
-    return ModelOwners(services.database, services.registry.tracker), Actor(
-        principal.user_id, principal.is_admin
-    )
-
-
 class ModelController(Controller):
     path = "/api/v1/models"
     tags = ["models"]
+    dependencies = MODELS
 
     @get(
         "/",
@@ -56,7 +49,7 @@ class ModelController(Controller):
     )
     def list_models(
         self,
-        services: ServicesDep,
+        models: ModelsDep,
         category: Annotated[
             ModelCategory | None, Parameter(description="Only models of this category")
         ] = None,
@@ -64,18 +57,18 @@ class ModelController(Controller):
         page: int = Parameter(default=1, ge=1, le=MAX_PAGE),
         limit: int = Parameter(default=20, ge=1, le=500),
     ) -> dict[str, Any]:
-        summaries = services.predictions.catalog.summaries()
+        summaries = models.predictions.catalog.summaries()
         rows, pagination = query_models(
             summaries,
             category=category,
             status=status,
             page=page,
             limit=limit,
-            training=frozenset(services.training),
+            training=models.training.active(),
         )
-        loaded = {m.name for m in services.registry.loaded()}
-        models = [summary_row(s, st, s.name in loaded) for s, st in rows]
-        return {"models": models, "count": len(models), "pagination": pagination}
+        loaded = {m.name for m in models.registry.loaded()}
+        listed = [summary_row(s, st, s.name in loaded) for s, st in rows]
+        return {"models": listed, "count": len(listed), "pagination": pagination}
 
     @post(
         "/train",
@@ -87,16 +80,16 @@ class ModelController(Controller):
         responses={**doc(a.Trained, ex.TRAINED, 400, 401, 403, 404, 409), **accepted_doc()},
         sync_to_thread=True,
     )
-    def train(self, services: ServicesDep, data: TrainBody, principal: PrincipalDep) -> Any:
-        owners, actor = _ownership(services, principal)
+    def train(self, models: ModelsDep, data: TrainBody, principal: PrincipalDep) -> Any:
+        owners, actor = models.ownership(principal)
         *_, name = training_target(
             data.model_type, data.model_name, data.symbol, data.dataset, data.timeframe
         )
         # Checked (and a new name claimed) before anything runs; a queued job checks again when it runs.
         with owners.training(name, actor):
             if data.run_async:
-                return submit_job(services, "training", job_params(data), principal)
-            return _train_now(services, data, principal, name)
+                return submit_job(models.jobs, "training", job_params(data), principal)
+            return _train_now(models, data, principal, name)
 
     @get(
         "/{model_name:str}",
@@ -104,9 +97,9 @@ class ModelController(Controller):
         responses=doc(a.ModelDetail, ex.MODEL_DETAIL, 400, 401, 404),
         sync_to_thread=True,
     )
-    def get_model(self, services: ServicesDep, model_name: FromPath[str]) -> dict[str, Any]:
-        loaded = {m.version for m in services.registry.loaded() if m.name == model_name}
-        return describe_model(services.registry.tracker, model_name, loaded_versions=loaded)
+    def get_model(self, models: ModelsDep, model_name: FromPath[str]) -> dict[str, Any]:
+        loaded = {m.version for m in models.registry.loaded() if m.name == model_name}
+        return describe_model(models.registry.tracker, model_name, loaded_versions=loaded)
 
     @delete(
         "/{model_name:str}",
@@ -117,11 +110,11 @@ class ModelController(Controller):
         sync_to_thread=True,
     )
     def delete_model(
-        self, services: ServicesDep, model_name: FromPath[str], principal: PrincipalDep
+        self, models: ModelsDep, model_name: FromPath[str], principal: PrincipalDep
     ) -> dict[str, Any]:
-        owners, actor = _ownership(services, principal)
+        owners, actor = models.ownership(principal)
         owners.delete(model_name, actor)
-        services.predictions.reload(model_name)
+        models.predictions.reload(model_name)
         return {"status": "success", "model_name": model_name, "message": f"Model {model_name} deleted"}
 
     @post(
@@ -133,12 +126,12 @@ class ModelController(Controller):
         sync_to_thread=True,
     )
     def reload_model(
-        self, services: ServicesDep, model_name: FromPath[str], principal: PrincipalDep
+        self, models: ModelsDep, model_name: FromPath[str], principal: PrincipalDep
     ) -> dict[str, Any]:
-        owners, actor = _ownership(services, principal)
+        owners, actor = models.ownership(principal)
         owners.require(model_name, actor, "reload")
-        services.predictions.reload(model_name)
-        loaded = services.registry.load(model_name)
+        models.predictions.reload(model_name)
+        loaded = models.registry.load(model_name)
         return {
             "status": "success",
             "model_name": model_name,
@@ -149,17 +142,26 @@ class ModelController(Controller):
         }
 
 
-def _train_now(services: Services, data: TrainBody, principal: Principal, name: str) -> dict[str, Any]:
-    if name in services.training:
-        raise ApiError(409, "CONFLICT", f"model {name!r} is being trained already")
-    services.training.add(name)
+def _train_now(models: ModelsProvider, data: TrainBody, principal: Principal, name: str) -> dict[str, Any]:
+    """Trains under the model's training claim (409 CONFLICT while any worker trains it)."""
     event = {"model_type": data.model_type, "model_name": data.model_name, "symbol": data.symbol}
+    with models.training.hold(name):
+        answer = _train_claimed(models, data, principal, event)
+    models.predictions.reload(answer["model_name"])
+    for done in ("training.finished", "training.completed"):  # both client styles' names for it
+        models.publish(done, answer, principal.user_id)
+    return answer
+
+
+def _train_claimed(
+    models: ModelsProvider, data: TrainBody, principal: Principal, event: dict[str, Any]
+) -> dict[str, Any]:
     try:
-        services.publish("training.started", event, principal.user_id)
+        models.publish("training.started", event, principal.user_id)
         answer = api_train(
-            services.settings,
-            services.registry.tracker,
-            services.registry,
+            models.settings,
+            models.registry.tracker,
+            models.registry,
             model_type=data.model_type,
             model_name=data.model_name,
             symbol=data.symbol,
@@ -175,11 +177,6 @@ def _train_now(services: Services, data: TrainBody, principal: Principal, name: 
             feature_set=data.feature_set,
         )
     except TradeforgeError as exc:
-        services.publish("training.failed", {**event, "error": str(exc), "code": exc.code}, principal.user_id)
+        models.publish("training.failed", {**event, "error": str(exc), "code": exc.code}, principal.user_id)
         raise
-    finally:
-        services.training.discard(name)
-    services.predictions.reload(answer["model_name"])
-    for done in ("training.finished", "training.completed"):  # both client styles' names for it
-        services.publish(done, answer, principal.user_id)
     return answer

@@ -8,12 +8,11 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from pipelines import monitoring
 from serving.context import PrincipalDep
+from serving.providers.monitoring import MONITORING, MonitoringDep
 from serving.schemas import doc
 from serving.schemas import monitoring as a
 from serving.schemas import monitoring_examples as ex
-from serving.services import ServicesDep
 
 __all__ = ["MonitoringController"]
 
@@ -21,6 +20,7 @@ __all__ = ["MonitoringController"]
 class MonitoringController(Controller):
     path = "/api/v1/monitoring"
     tags = ["monitoring"]
+    dependencies = MONITORING
 
     @get(
         "/system",
@@ -28,10 +28,8 @@ class MonitoringController(Controller):
         responses=doc(a.SystemUsage, ex.SYSTEM_USAGE, 401),
         sync_to_thread=True,
     )
-    def system(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
-        services.log_writer.flush()
-        with services.database.session() as session:
-            return monitoring.system(session, principal.scope_user_id, services.started_at)
+    def system(self, monitoring: MonitoringDep, principal: PrincipalDep) -> dict[str, Any]:
+        return monitoring.system(principal)
 
     @get(
         "/models/{model_name:str}",
@@ -40,11 +38,9 @@ class MonitoringController(Controller):
         sync_to_thread=True,
     )
     def model(
-        self, services: ServicesDep, principal: PrincipalDep, model_name: FromPath[str]
+        self, monitoring: MonitoringDep, principal: PrincipalDep, model_name: FromPath[str]
     ) -> dict[str, Any]:
-        services.log_writer.flush()
-        with services.database.session() as session:
-            return monitoring.model(session, model_name, principal.scope_user_id)
+        return monitoring.model(principal, model_name)
 
     @get(
         "/dashboard",
@@ -52,10 +48,8 @@ class MonitoringController(Controller):
         responses=doc(a.Dashboard, ex.DASHBOARD, 401),
         sync_to_thread=True,
     )
-    def dashboard(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
-        services.log_writer.flush()
-        with services.database.session() as session:
-            return monitoring.dashboard(session, principal.scope_user_id, services.started_at)
+    def dashboard(self, monitoring: MonitoringDep, principal: PrincipalDep) -> dict[str, Any]:
+        return monitoring.dashboard(principal)
 
     @get(
         "/predictions/recent",
@@ -65,13 +59,11 @@ class MonitoringController(Controller):
     )
     def recent_predictions(
         self,
-        services: ServicesDep,
+        monitoring: MonitoringDep,
         principal: PrincipalDep,
         limit: int = Parameter(default=100, ge=1, le=1000),
     ) -> dict[str, Any]:
-        services.log_writer.flush()
-        with services.database.session() as session:
-            rows = monitoring.recent_predictions(session, limit, principal.scope_user_id)
+        rows = monitoring.recent_predictions(principal, limit)
         return {"predictions": rows, "count": len(rows)}
 
     @get(
@@ -82,13 +74,11 @@ class MonitoringController(Controller):
     )
     def recent_errors(
         self,
-        services: ServicesDep,
+        monitoring: MonitoringDep,
         principal: PrincipalDep,
         limit: int = Parameter(default=50, ge=1, le=1000),
     ) -> dict[str, Any]:
-        services.log_writer.flush()
-        with services.database.session() as session:
-            rows = monitoring.recent_errors(session, limit, principal.scope_user_id)
+        rows = monitoring.recent_errors(principal, limit)
         return {"errors": rows, "count": len(rows)}
 
     @post(
@@ -98,12 +88,8 @@ class MonitoringController(Controller):
         responses=doc(a.SavedSnapshot, ex.SAVED_SNAPSHOT, 401, status=201, description="The saved file"),
         sync_to_thread=True,
     )
-    def save(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
-        services.log_writer.flush()
-        with services.database.transaction() as session:
-            saved = monitoring.save_snapshot(
-                services.settings, session, principal.scope_user_id, started_at=services.started_at
-            )
+    def save(self, monitoring: MonitoringDep, principal: PrincipalDep) -> dict[str, Any]:
+        saved = monitoring.save(principal)
         return {"status": "success", **saved}
 
     @get(
@@ -112,7 +98,6 @@ class MonitoringController(Controller):
         responses=doc(a.SnapshotList, ex.SNAPSHOTS, 401),
         sync_to_thread=True,
     )
-    def history(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
-        with services.database.session() as session:
-            files = monitoring.history(session, principal.scope_user_id)
+    def history(self, monitoring: MonitoringDep, principal: PrincipalDep) -> dict[str, Any]:
+        files = monitoring.history(principal)
         return {"files": files, "count": len(files)}

@@ -19,12 +19,12 @@ from pipelines.prediction import Prediction
 from serving.context import PrincipalDep, request_id_of
 from serving.controllers.jobs import submit_job
 from serving.dto import BatchPredict
+from serving.providers.models import MODELS, ModelsDep
 from serving.schemas import doc
 from serving.schemas import trading as t
 from serving.schemas import trading_examples as tx
 from serving.schemas.jobs import accepted_doc
 from serving.schemas.requests import BatchPredictBody, EnsemblePredictBody, PredictBody, SignalPredictBody
-from serving.services import ServicesDep
 
 __all__ = ["PredictController", "PredictionsController"]
 
@@ -37,13 +37,13 @@ def _now() -> str:
 
 
 def _log(
-    services: ServicesDep,
+    models: ModelsDep,
     request: Request[Any, Any, Any],
     principal: PrincipalDep,
     endpoint: str,
     p: Prediction,
 ) -> None:
-    services.observer.record_prediction(
+    models.observer.record_prediction(
         p.as_dict(),
         user_id=principal.user_id,
         endpoint=endpoint,
@@ -53,22 +53,22 @@ def _log(
 
 
 async def _predict(
-    services: ServicesDep, model_name: str, symbol: str | None, timeframe: str | None
+    models: ModelsDep, model_name: str, symbol: str | None, timeframe: str | None
 ) -> Prediction:
     """Inline when the answer is in memory (tens of microseconds); in a worker thread when it needs
     I/O (loading the model, reading or ingesting bars), so the event loop never waits on disk."""
-    predictions = services.predictions
+    predictions = models.predictions
     if predictions.ready(model_name, symbol, timeframe):
         return predictions.predict(model_name, symbol, timeframe)
     return await anyio.to_thread.run_sync(partial(predictions.predict, model_name, symbol, timeframe))
 
 
-def _resolve(services: ServicesDep, model: str | None, symbol: str | None, timeframe: str | None) -> str:
+def _resolve(models: ModelsDep, model: str | None, symbol: str | None, timeframe: str | None) -> str:
     if model is not None:
-        return services.predictions.resolve_model(model, symbol, timeframe)
+        return models.predictions.resolve_model(model, symbol, timeframe)
     for kind in _DEFAULT_KINDS:
         try:
-            return services.predictions.resolve_model(kind, symbol, timeframe)
+            return models.predictions.resolve_model(kind, symbol, timeframe)
         except DataNotFoundError:
             continue
     raise DataNotFoundError(
@@ -92,6 +92,7 @@ class PredictController(Controller):
 
     path = "/api/v1/predict"
     tags = ["predictions"]
+    dependencies = MODELS
 
     @post(
         "/",
@@ -102,14 +103,14 @@ class PredictController(Controller):
     )
     def predict(
         self,
-        services: ServicesDep,
+        models: ModelsDep,
         data: PredictBody,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
     ) -> dict[str, Any]:
-        name = _resolve(services, data.model, data.symbol, data.timeframe)
-        p = services.predictions.predict(name, data.symbol, data.timeframe)
-        _log(services, request, principal, "/api/v1/predict", p)
+        name = _resolve(models, data.model, data.symbol, data.timeframe)
+        p = models.predictions.predict(name, data.symbol, data.timeframe)
+        _log(models, request, principal, "/api/v1/predict", p)
         metadata: dict[str, Any] = {
             "model_name": p.model_name,
             "model_type": p.model_kind,
@@ -121,7 +122,7 @@ class PredictController(Controller):
             "source": p.source,
         }
         if data.features is not None:
-            feature_names = services.registry.load(p.model_name).meta.feature_names
+            feature_names = models.registry.load(p.model_name).meta.feature_names
             metadata["features_requested"] = _requested_indicators(
                 data.features.technical_indicators, feature_names
             )
@@ -142,16 +143,16 @@ class PredictController(Controller):
     )
     def predict_batch(
         self,
-        services: ServicesDep,
+        models: ModelsDep,
         data: BatchPredictBody,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
     ) -> Any:
-        return _batch(services, data, principal, request, "/api/v1/predict/batch")
+        return _batch(models, data, principal, request, "/api/v1/predict/batch")
 
 
 def _batch(
-    services: ServicesDep,
+    models: ModelsDep,
     data: BatchPredict,
     principal: PrincipalDep,
     request: Request[Any, Any, Any],
@@ -160,19 +161,21 @@ def _batch(
     if data.model is not None and data.model_name is not None and data.model != data.model_name:
         raise InvalidRequestError("give model or model_name, not two different models")
     first = data.symbols[0] if data.symbols else None
-    name = _resolve(services, data.model_name or data.model, first, data.timeframe)
+    name = _resolve(models, data.model_name or data.model, first, data.timeframe)
     if data.run_async:  # "status": "accepted", a job id and the URL to follow it at
         params = {"model_name": name, "symbols": list(data.symbols), "timeframe": data.timeframe}
-        response = submit_job(services, "batch_prediction", {k: v for k, v in params.items() if v}, principal)
+        response = submit_job(
+            models.jobs, "batch_prediction", {k: v for k, v in params.items() if v}, principal
+        )
         response.content = {
             **response.content,
             "status": "accepted",
             "job_status": response.content["status"],
         }
         return response
-    batch = services.predictions.predict_batch(name, data.symbols, timeframe=data.timeframe)
+    batch = models.predictions.predict_batch(name, data.symbols, timeframe=data.timeframe)
     for p in batch.predictions:
-        _log(services, request, principal, endpoint, p)
+        _log(models, request, principal, endpoint, p)
     body = batch.as_dict()
     return {"status": "success", "model": data.model or name, **body, "timestamp": _now()}
 
@@ -182,6 +185,7 @@ class PredictionsController(Controller):
 
     path = "/api/v1/predictions"
     tags = ["predictions"]
+    dependencies = MODELS
 
     @post(
         "/predict",
@@ -191,13 +195,13 @@ class PredictionsController(Controller):
     )
     async def predict(
         self,
-        services: ServicesDep,
+        models: ModelsDep,
         data: SignalPredictBody,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
     ) -> dict[str, Any]:
-        p = await _predict(services, data.model_name, data.symbol, data.timeframe)
-        _log(services, request, principal, "/api/v1/predictions/predict", p)
+        p = await _predict(models, data.model_name, data.symbol, data.timeframe)
+        _log(models, request, principal, "/api/v1/predictions/predict", p)
         body = p.as_dict()
         return {
             **body,
@@ -222,12 +226,12 @@ class PredictionsController(Controller):
     )
     def predict_batch(
         self,
-        services: ServicesDep,
+        models: ModelsDep,
         data: BatchPredictBody,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
     ) -> Any:
-        return _batch(services, data, principal, request, "/api/v1/predictions/predict/batch")
+        return _batch(models, data, principal, request, "/api/v1/predictions/predict/batch")
 
     @post(
         "/predict/ensemble",
@@ -238,14 +242,14 @@ class PredictionsController(Controller):
     )
     def predict_ensemble(
         self,
-        services: ServicesDep,
+        models: ModelsDep,
         data: EnsemblePredictBody,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
     ) -> dict[str, Any]:
-        result = services.predictions.predict_ensemble(data.model_names, data.symbol, data.weights)
+        result = models.predictions.predict_ensemble(data.model_names, data.symbol, data.weights)
         body = result.as_dict()
-        services.observer.record_prediction(
+        models.observer.record_prediction(
             {
                 "model_name": ("ensemble:" + "+".join(result.models_used))[:200],
                 "symbol": result.symbol,
@@ -269,9 +273,9 @@ class PredictionsController(Controller):
     )
     def signals(
         self,
-        services: ServicesDep,
+        models: ModelsDep,
         model_name: FromPath[str],
         symbol: FromPath[str],
         days: int = Parameter(default=30, ge=1, le=3650, description="bars of history"),
     ) -> dict[str, Any]:
-        return services.predictions.signal_history(model_name, symbol, days).as_dict()
+        return models.predictions.signal_history(model_name, symbol, days).as_dict()

@@ -10,15 +10,13 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath
 from litestar.status_codes import HTTP_200_OK
 
-from pipelines.app.account_admin import delete_account, set_active, set_role
-from pipelines.app.accounts import public_user
 from pipelines.errors import InvalidRequestError, PermissionDeniedError
 from serving import dto
 from serving.context import Principal, PrincipalDep
+from serving.providers.accounts import ACCOUNTS, AccountsDep
 from serving.schemas import admin as a
 from serving.schemas import admin_examples as ex
 from serving.schemas import doc
-from serving.services import ServicesDep
 
 __all__ = ["UserController"]
 
@@ -41,6 +39,7 @@ def _admin_only(principal: Principal) -> None:
 class UserController(Controller):
     path = "/api/v1/users"
     tags = ["auth"]
+    dependencies = ACCOUNTS
 
     @patch(
         "/{username:str}",
@@ -54,21 +53,12 @@ class UserController(Controller):
         sync_to_thread=True,
     )
     def update_user(
-        self, services: ServicesDep, username: FromPath[str], data: UserUpdateBody, principal: PrincipalDep
+        self, accounts: AccountsDep, username: FromPath[str], data: UserUpdateBody, principal: PrincipalDep
     ) -> dict[str, Any]:
         _admin_only(principal)
         if data.is_active is None and data.role is None:
             raise InvalidRequestError("give is_active or role (or both)")
-        with services.database.transaction() as session:
-            user = None
-            if data.is_active is not None:
-                user = set_active(session, username, data.is_active)
-            if data.role is not None:
-                user = set_role(session, username, data.role)
-            assert user is not None
-            answer = public_user(user)
-        services.forget_user(answer["id"])
-        return answer
+        return accounts.update_user(username, is_active=data.is_active, role=data.role)
 
     @delete(
         "/{username:str}",
@@ -80,9 +70,7 @@ class UserController(Controller):
         sync_to_thread=True,
     )
     def delete_user(
-        self, services: ServicesDep, username: FromPath[str], principal: PrincipalDep
+        self, accounts: AccountsDep, username: FromPath[str], principal: PrincipalDep
     ) -> dict[str, Any]:
         _admin_only(principal)
-        answer = delete_account(services.database, services.jobs, services.datasets.files, username)
-        services.forget_user(answer["id"])
-        return answer
+        return accounts.delete_user(username)

@@ -12,9 +12,9 @@ from pipelines.db.webhook_models import DELIVERY_STATUSES
 from pipelines.webhooks import EVENTS
 from serving.context import PrincipalDep
 from serving.dto import one_of
+from serving.providers.webhooks import WEBHOOKS, WebhooksDep
 from serving.schemas import doc
 from serving.schemas import webhooks as w
-from serving.services import ServicesDep
 
 __all__ = ["WebhookController"]
 
@@ -26,35 +26,10 @@ else:
 SIGNATURE_FORMAT = "X-Tradeforge-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, t + '.' + body)>"
 
 
-def _hook(record: Any) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "url": record.url,
-        "events": list(record.events),
-        "active": record.active,
-        "user_id": record.user_id,
-        "created_at": record.created_at.isoformat(),
-    }
-
-
-def _delivery(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "event": row.event,
-        "status": row.status,
-        "attempts": row.attempts,
-        "last_status_code": row.last_status_code,
-        "last_error": row.last_error,
-        "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
-        "created_at": row.created_at.isoformat(),
-        "delivered_at": row.delivered_at.isoformat() if row.delivered_at else None,
-        "payload": row.payload,
-    }
-
-
 class WebhookController(Controller):
     path = "/api/v1/webhooks"
     tags = ["webhooks"]
+    dependencies = WEBHOOKS
 
     @post(
         "/",
@@ -66,14 +41,12 @@ class WebhookController(Controller):
         sync_to_thread=True,
     )
     def create(
-        self, services: ServicesDep, principal: PrincipalDep, data: w.WebhookCreateBody
+        self, webhooks: WebhooksDep, principal: PrincipalDep, data: w.WebhookCreateBody
     ) -> dict[str, Any]:
-        with services.database.transaction() as session:
-            new = services.webhooks.create(session, principal.user_id, data.url, data.events, data.secret)
-            body = _hook(new.record)
+        body, secret = webhooks.create(principal, data.url, data.events, data.secret)
         return {
             **body,
-            "secret": new.secret,
+            "secret": secret,
             "signature_header": SIGNATURE_FORMAT,
             "note": "store the secret now: it is not shown again",
         }
@@ -84,9 +57,8 @@ class WebhookController(Controller):
         responses=doc(w.WebhookList, w.WEBHOOKS, 401),
         sync_to_thread=True,
     )
-    def list_hooks(self, services: ServicesDep, principal: PrincipalDep) -> dict[str, Any]:
-        with services.database.session() as session:
-            hooks = [_hook(h) for h in services.webhooks.list(session, principal.scope_user_id)]
+    def list_hooks(self, webhooks: WebhooksDep, principal: PrincipalDep) -> dict[str, Any]:
+        hooks = webhooks.hooks(principal)
         return {"webhooks": hooks, "count": len(hooks), "events": list(EVENTS)}
 
     @delete(
@@ -97,12 +69,9 @@ class WebhookController(Controller):
         sync_to_thread=True,
     )
     def delete_hook(
-        self, services: ServicesDep, principal: PrincipalDep, webhook_id: FromPath[str]
+        self, webhooks: WebhooksDep, principal: PrincipalDep, webhook_id: FromPath[str]
     ) -> dict[str, Any]:
-        with services.database.transaction() as session:
-            services.webhooks.delete(
-                session, webhook_id, user_id=principal.user_id, is_admin=principal.is_admin
-            )
+        webhooks.delete(principal, webhook_id)
         return {"status": "deleted", "id": webhook_id}
 
     @get(
@@ -113,20 +82,11 @@ class WebhookController(Controller):
     )
     def deliveries(
         self,
-        services: ServicesDep,
+        webhooks: WebhooksDep,
         principal: PrincipalDep,
         webhook_id: FromPath[str],
         status: Annotated[DeliveryStatus | None, Parameter()] = None,
         limit: int = Parameter(default=100, ge=1, le=500),
     ) -> dict[str, Any]:
-        with services.database.session() as session:
-            rows = services.webhooks.deliveries(
-                session,
-                webhook_id,
-                user_id=principal.user_id,
-                is_admin=principal.is_admin,
-                status=status,
-                limit=limit,
-            )
-            out = [_delivery(r) for r in rows]
+        out = webhooks.deliveries(principal, webhook_id, status=status, limit=limit)
         return {"webhook_id": webhook_id, "deliveries": out, "count": len(out)}

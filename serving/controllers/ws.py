@@ -29,7 +29,7 @@ from pipelines.errors import AuthenticationError, TradeforgeError
 from pipelines.live import Subscription, SubscriptionClosed
 from pipelines.live.hub import prediction_topic, price_topic
 from serving.context import Principal, get_value, set_value
-from serving.services import Services
+from serving.providers.live import LIVE, LiveDep, LiveProvider
 from serving.streamguard import StreamGrant
 from serving.wsprotocol import FRAMES_EXTENSION
 
@@ -44,16 +44,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _services(socket: WebSocket[Any, Any, Any]) -> Services:
-    services: Services = socket.app.state.services
-    return services
-
-
 def _error(message: str, code: str = "INVALID_REQUEST", **extra: Any) -> dict[str, Any]:
     return {"type": "error", "error": {"code": code, "message": message}, **extra, "timestamp": _now()}
 
 
-async def _authenticate(socket: WebSocket[Any, Any, Any], services: Services) -> Principal | None:
+async def _authenticate(socket: WebSocket[Any, Any, Any], feeds: LiveProvider) -> Principal | None:
     """Accept, then authenticate from the query string or the first message; None after closing."""
     await socket.accept()
     token = socket.query_params.get("token")
@@ -70,7 +65,7 @@ async def _authenticate(socket: WebSocket[Any, Any, Any], services: Services) ->
         headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
         if key:
             headers.append((b"x-api-key", str(key).encode()))
-        principal = await asyncio.to_thread(services.authenticate, headers)
+        principal = await asyncio.to_thread(feeds.authenticate, headers)
         if principal is None:
             raise AuthenticationError("no credentials")
     except (AuthenticationError, ValueError, TimeoutError) as exc:
@@ -85,8 +80,8 @@ async def _authenticate(socket: WebSocket[Any, Any, Any], services: Services) ->
     return principal
 
 
-async def _allowed(socket: WebSocket[Any, Any, Any], services: Services, principal: Principal) -> bool:
-    decision = await services.rate_limit(socket.scope, principal)
+async def _allowed(socket: WebSocket[Any, Any, Any], feeds: LiveProvider, principal: Principal) -> bool:
+    decision = await feeds.rate_limit(socket.scope, principal)
     if not decision.allowed:
         await socket.send_json(
             _error(f"rate limit exceeded; retry in {decision.retry_after} s", "RATE_LIMITED")
@@ -106,7 +101,7 @@ def _direct(socket: WebSocket[Any, Any, Any], sub: Subscription) -> Subscription
     return sub
 
 
-async def _pump(socket: WebSocket[Any, Any, Any], sub: Subscription) -> None:
+async def _pump(socket: WebSocket[Any, Any, Any], sub: Subscription, feeds: LiveProvider) -> None:
     """Forward one subscription's (already serialized) messages; close the socket if it overflows.
 
     A direct subscription (``_direct``) has its messages written by the hub: this only waits for
@@ -116,7 +111,7 @@ async def _pump(socket: WebSocket[Any, Any, Any], sub: Subscription) -> None:
             await socket.send_text(await sub.get())
     except SubscriptionClosed as closed:
         if closed.code == CLOSE_POLICY:
-            _services(socket).metrics.slow_consumers.inc()
+            feeds.metrics.slow_consumers.inc()
             with suppress(Exception):
                 await socket.close(code=CLOSE_POLICY, reason=closed.reason[:120])
 
@@ -137,14 +132,14 @@ async def _client_messages(socket: WebSocket[Any, Any, Any], on_message: Any) ->
 
 @contextmanager
 def _guarded(
-    socket: WebSocket[Any, Any, Any], services: Services, principal: Principal
+    socket: WebSocket[Any, Any, Any], feeds: LiveProvider, principal: Principal
 ) -> Iterator[StreamGrant]:
     """The connection's grant, registered with the stream guard while the connection lasts."""
-    grant = services.streams.open(principal, get_value(socket.scope, "api_key"))
+    grant = feeds.streams.open(principal, get_value(socket.scope, "api_key"))
     try:
         yield grant
     finally:
-        services.streams.close(grant)
+        feeds.streams.close(grant)
 
 
 async def _until_revoked(socket: WebSocket[Any, Any, Any], grant: StreamGrant) -> None:
@@ -169,11 +164,11 @@ async def _run(socket: WebSocket[Any, Any, Any], grant: StreamGrant, *tasks: Any
                 await task
 
 
-async def _ping_only(socket: WebSocket[Any, Any, Any], services: Services, principal: Principal) -> Any:
+async def _ping_only(socket: WebSocket[Any, Any, Any], feeds: LiveProvider, principal: Principal) -> Any:
     async def on_message(message: dict[str, Any]) -> None:
         if message.get("action") == "ping":
             await socket.send_json({"type": "pong", "timestamp": _now()})
-        elif await _allowed(socket, services, principal):
+        elif await _allowed(socket, feeds, principal):
             await socket.send_json(
                 _error(f"unknown action {message.get('action')!r}; this stream takes ping")
             )
@@ -181,43 +176,41 @@ async def _ping_only(socket: WebSocket[Any, Any, Any], services: Services, princ
     return _client_messages(socket, on_message)
 
 
-@websocket("/api/v1/ws/prices/{symbol:str}")
-async def prices(socket: WebSocket[Any, Any, Any], symbol: FromPath[str]) -> None:
+@websocket("/api/v1/ws/prices/{symbol:str}", dependencies=LIVE)
+async def prices(socket: WebSocket[Any, Any, Any], symbol: FromPath[str], feeds: LiveDep) -> None:
     """``price_update`` messages for ``symbol`` as bars close (the latest price first)."""
-    services = _services(socket)
-    principal = await _authenticate(socket, services)
+    principal = await _authenticate(socket, feeds)
     if principal is None:
         return
     try:
         name = parse_symbol(symbol).name
-        first = await asyncio.to_thread(quote, services.settings, name)
+        first = await asyncio.to_thread(quote, feeds.settings, name)
     except TradeforgeError as exc:
         await socket.send_json(_error(str(exc), exc.code))
         await socket.close(code=CLOSE_POLICY, reason="bad symbol")
         return
-    sub = services.live.hub.subscribe(price_topic(name))
+    sub = feeds.live.hub.subscribe(price_topic(name))
     try:
-        with _guarded(socket, services, principal) as grant:
+        with _guarded(socket, feeds, principal) as grant:
             keys = ("price", "timestamp", "volume")
             await socket.send_json({"type": "price_update", "symbol": name, **{k: first[k] for k in keys}})
             _direct(socket, sub)
-            await _run(socket, grant, _pump(socket, sub), await _ping_only(socket, services, principal))
+            await _run(socket, grant, _pump(socket, sub, feeds), await _ping_only(socket, feeds, principal))
     except WebSocketDisconnect:
         pass
     finally:
         sub.close()
 
 
-@websocket("/api/v1/ws/predictions/{model_name:str}/{symbol:str}")
+@websocket("/api/v1/ws/predictions/{model_name:str}/{symbol:str}", dependencies=LIVE)
 async def predictions(
-    socket: WebSocket[Any, Any, Any], model_name: FromPath[str], symbol: FromPath[str]
+    socket: WebSocket[Any, Any, Any], model_name: FromPath[str], symbol: FromPath[str], feeds: LiveDep
 ) -> None:
     """``prediction_update`` messages (signal, confidence, recommendation, current_price)."""
-    services = _services(socket)
-    principal = await _authenticate(socket, services)
+    principal = await _authenticate(socket, feeds)
     if principal is None:
         return
-    live = services.live
+    live = feeds.live
     try:
         name = parse_symbol(symbol).name
         first = await asyncio.to_thread(live.publish_prediction_now, model_name, name, False)
@@ -228,10 +221,10 @@ async def predictions(
     sub = live.hub.subscribe(prediction_topic(model_name, name))
     live.watch(model_name, name)
     try:
-        with _guarded(socket, services, principal) as grant:
+        with _guarded(socket, feeds, principal) as grant:
             await socket.send_json(first)
             _direct(socket, sub)
-            await _run(socket, grant, _pump(socket, sub), await _ping_only(socket, services, principal))
+            await _run(socket, grant, _pump(socket, sub, feeds), await _ping_only(socket, feeds, principal))
     except WebSocketDisconnect:
         pass
     finally:
@@ -242,16 +235,16 @@ async def predictions(
 class _Channel:
     """The subscriptions of one command connection (/api/v1/ws/live and /ws)."""
 
-    def __init__(self, socket: WebSocket[Any, Any, Any], services: Services, principal: Principal) -> None:
-        self.socket, self.services, self.principal = socket, services, principal
+    def __init__(self, socket: WebSocket[Any, Any, Any], feeds: LiveProvider, principal: Principal) -> None:
+        self.socket, self.feeds, self.principal = socket, feeds, principal
         self.subs: dict[str, tuple[Subscription, asyncio.Task[None]]] = {}
         self.watching: set[tuple[str, str]] = set()
 
     def add(self, topic: str) -> bool:
         if topic in self.subs:
             return False
-        sub = _direct(self.socket, self.services.live.hub.subscribe(topic))  # nothing awaited between
-        self.subs[topic] = (sub, asyncio.ensure_future(_pump(self.socket, sub)))
+        sub = _direct(self.socket, self.feeds.live.hub.subscribe(topic))  # nothing awaited between
+        self.subs[topic] = (sub, asyncio.ensure_future(_pump(self.socket, sub, self.feeds)))
         return True
 
     def remove(self, topic: str) -> bool:
@@ -266,11 +259,11 @@ class _Channel:
         for topic in list(self.subs):
             self.remove(topic)
         for model, symbol in self.watching:
-            self.services.live.unwatch(model, symbol)
+            self.feeds.live.unwatch(model, symbol)
 
     async def predict(self, model: str, symbol: str) -> None:
         try:
-            update = await asyncio.to_thread(self.services.live.publish_prediction_now, model, symbol, False)
+            update = await asyncio.to_thread(self.feeds.live.publish_prediction_now, model, symbol, False)
             await self.socket.send_json(update)
         except TradeforgeError as exc:
             await self.socket.send_json(_error(str(exc), exc.code, action="predict"))
@@ -283,15 +276,15 @@ def _symbols(message: dict[str, Any]) -> list[str]:
     return [parse_symbol(s).name for s in raw]
 
 
-async def _command_loop(socket: WebSocket[Any, Any, Any], services: Services, principal: Principal) -> None:
-    channel = _Channel(socket, services, principal)
+async def _command_loop(socket: WebSocket[Any, Any, Any], feeds: LiveProvider, principal: Principal) -> None:
+    channel = _Channel(socket, feeds, principal)
 
     async def on_message(message: dict[str, Any]) -> None:
         action = message.get("action")
         if action == "ping":
             await socket.send_json({"type": "pong", "timestamp": _now()})
             return
-        if not await _allowed(socket, services, principal):
+        if not await _allowed(socket, feeds, principal):
             return
         try:
             if action in ("subscribe", "unsubscribe"):
@@ -303,15 +296,15 @@ async def _command_loop(socket: WebSocket[Any, Any, Any], services: Services, pr
                 topics = [price_topic(s) for s in symbols] if "market_data" in channels else []
                 if "predictions" in channels:
                     if not isinstance(model, str) or not model:
-                        model = services.predictions.resolve_model("lightgbm", symbols[0])
+                        model = feeds.predictions.resolve_model("lightgbm", symbols[0])
                     topics += [prediction_topic(model, s) for s in symbols]
                     for s in symbols:
                         if action == "subscribe" and (model, s) not in channel.watching:
                             channel.watching.add((model, s))
-                            services.live.watch(model, s)
+                            feeds.live.watch(model, s)
                         elif action == "unsubscribe" and (model, s) in channel.watching:
                             channel.watching.discard((model, s))
-                            services.live.unwatch(model, s)
+                            feeds.live.unwatch(model, s)
                 for topic in topics:
                     channel.add(topic) if action == "subscribe" else channel.remove(topic)
                 ack = {"type": f"{action}d", "action": action, "symbols": symbols, "channels": channels}
@@ -331,7 +324,7 @@ async def _command_loop(socket: WebSocket[Any, Any, Any], services: Services, pr
             await socket.send_json(_error(str(exc), code, action=action))
 
     try:
-        with _guarded(socket, services, principal) as grant:
+        with _guarded(socket, feeds, principal) as grant:
             await _run(socket, grant, _client_messages(socket, on_message))
     except WebSocketDisconnect:
         pass
@@ -339,15 +332,14 @@ async def _command_loop(socket: WebSocket[Any, Any, Any], services: Services, pr
         channel.close()
 
 
-@websocket(["/api/v1/ws/live", "/ws"])
-async def live(socket: WebSocket[Any, Any, Any]) -> None:
+@websocket(["/api/v1/ws/live", "/ws"], dependencies=LIVE)
+async def live(socket: WebSocket[Any, Any, Any], feeds: LiveDep) -> None:
     """The command channel of both client styles, one protocol: ``/api/v1/ws/live`` (subscribe /
     unsubscribe a symbol's prices, predict a model on a symbol, each acknowledged) and ``/ws``
     (``{"action": "subscribe", "channels": ["predictions", "market_data"], "symbols": [...]}``)."""
-    services = _services(socket)
-    principal = await _authenticate(socket, services)
+    principal = await _authenticate(socket, feeds)
     if principal is not None:
-        await _command_loop(socket, services, principal)
+        await _command_loop(socket, feeds, principal)
 
 
 ws_handlers = [prices, predictions, live]

@@ -211,7 +211,7 @@ def test_monitoring_counts_come_from_the_logs(client: Any) -> None:
     assert saved.status_code == 201, saved.text
     history = client.get("/api/v1/monitoring/history", headers=me["headers"]).json()
     assert history["count"] == 1 and history["files"][0]["name"] == saved.json()["name"]
-    home = str(client.app.state.services.settings.home.resolve())
+    home = str(client.app.state.container.settings.home.resolve())
     assert home not in saved.text and home not in str(history)  # a file name, never a server path
     other = make_user(client)  # another user sees none of it
     assert client.get("/api/v1/monitoring/system", headers=other["headers"]).json()["total_predictions"] == 0

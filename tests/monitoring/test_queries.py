@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from pipelines import monitoring
 from pipelines.db import Database, ErrorLog, PredictionLog, RequestLog, add_many
+from serving import monitoring
 
 NOW = dt.datetime(2025, 6, 30, 12, 30, tzinfo=dt.UTC)
 STARTED = NOW - dt.timedelta(days=1, hours=2, minutes=3, seconds=4)

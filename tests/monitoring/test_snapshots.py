@@ -8,10 +8,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from pipelines import monitoring
 from pipelines.db import Database, MetricsSnapshot, RequestLog, add_many
 from pipelines.errors import InvalidRequestError
 from pipelines.settings import Settings
+from serving import monitoring
 
 NOW = dt.datetime(2025, 6, 30, 12, 30, 5, 250000, tzinfo=dt.UTC)
 

@@ -47,7 +47,7 @@ def _me(client: Any, headers: dict[str, str]) -> int:
 def _leave_work(client: Any, user_id: str, headers: dict[str, str]) -> tuple[str, Path]:
     """An uploaded dataset (its folder on disk) and a job that waits in the queue (it asks for more
     RAM than any machine has), both the user's."""
-    services = client.app.state.services
+    services = client.app.state.container
     upload = client.post(
         "/datasets/upload",
         files={"file": ("s.csv", b"rsi,label\n30,up\n70,down\n55,up\n45,down\n")},
@@ -66,7 +66,7 @@ def _leave_work(client: Any, user_id: str, headers: dict[str, str]) -> tuple[str
 
 
 def _job_status(client: Any, job_id: str) -> str:
-    with client.app.state.services.database.session() as session:
+    with client.app.state.container.database.session() as session:
         return str(session.get(Job, job_id).status)
 
 
@@ -172,12 +172,12 @@ def test_cli_changes_reach_live_tokens_and_keys(
     monkeypatch.setenv("TRADEFORGE_HOME", str(home))
     monkeypatch.setenv("TRADEFORGE_SECRET_KEY", SECRET)
     get_settings.cache_clear()
-    services = client.app.state.services
+    services = client.app.state.container
     runner = CliRunner()
 
     def cli(*args: str) -> int:
         result = runner.invoke(cli_app, ["users", *args])
-        services.user_states.forget()  # what the cache's expiry does a moment later
+        services.access.user_states.forget()  # what the cache's expiry does a moment later
         return result.exit_code
 
     try:

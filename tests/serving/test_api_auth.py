@@ -149,7 +149,7 @@ def test_password_is_stored_hashed(client: Any) -> None:
     from pipelines.db import get_user_by_username
 
     made = make_user(client)
-    with client.app.state.services.database.session() as session:
+    with client.app.state.container.database.session() as session:
         stored = get_user_by_username(session, made["username"])
         assert stored is not None and stored.password_hash.startswith("$argon2")
         assert PASSWORD not in stored.password_hash

@@ -174,7 +174,7 @@ def _serve(settings: Settings) -> Iterator[tuple[Any, str]]:
     """The app on a real uvicorn server in a thread; yields its services and base URL."""
     app = create_app(settings)
     with uvicorn_thread(app) as port:
-        yield app.state.services, f"http://127.0.0.1:{port}"
+        yield app.state.container, f"http://127.0.0.1:{port}"
 
 
 def test_health_keeps_answering_while_a_maximal_backtest_runs(tmp_path: Path) -> None:

@@ -218,7 +218,7 @@ def test_an_uploaded_bar_series_is_backtested_as_its_file_would_be(tmp_path: Pat
 
         ticket = c.post("/api/v1/backtest/run", json={**body, "async": True}, headers=a)
         assert ticket.status_code == 202, ticket.text
-        job = c.app.state.services.jobs.wait(ticket.json()["job_id"], timeout=60)
+        job = c.app.state.container.jobs.wait(ticket.json()["job_id"], timeout=60)
         assert job.status == "completed" and job.result["metrics"] == direct["metrics"]
 
         walk = {"symbol": "AAPL", "model_type": "simple", "train_window": 300, "test_window": 60}

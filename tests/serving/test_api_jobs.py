@@ -168,9 +168,9 @@ def test_one_worker_schedules_for_the_home(client: Any, trained_home: Any) -> No
     running jobs as "interrupted"); jobs it accepts are run by the first."""
     from tests.serving_support import app_client
 
-    assert client.app.state.services.leader is not None
+    assert client.app.state.container.leader is not None
     with app_client(trained_home) as second:
-        assert second.app.state.services.leader is None
+        assert second.app.state.container.leader is None
         user = make_user(second)
         body = {"symbol": "AAPL", "strategy": "buy_and_hold", "start_date": "2024-01-01", "async": True}
         ticket = second.post("/api/v1/backtest/run", json=body, headers=user["headers"])

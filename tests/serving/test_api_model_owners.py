@@ -33,13 +33,13 @@ def client(home: Any) -> Iterator[Any]:
 
 
 def _versions(client: Any, name: str) -> tuple[int, str | None]:
-    versions = dict(client.app.state.services.registry.tracker.list_models()).get(name) or []
+    versions = dict(client.app.state.container.registry.tracker.list_models()).get(name) or []
     champion = next((v.version for v in versions if "champion" in v.aliases), None)
     return len(versions), champion
 
 
 def _owner(client: Any, name: str) -> str | None:
-    with client.app.state.services.database.session() as session:
+    with client.app.state.container.database.session() as session:
         return model_owner(session, name)
 
 
@@ -52,7 +52,7 @@ def test_only_the_owner_or_an_admin_changes_a_model(client: Any) -> None:
     ann, bob, admin = make_user(client), make_user(client), make_user(client, role="admin")
     assert _train(client, ann, "anns_model").status_code == 200
     assert _owner(client, "anns_model") == ann["id"]
-    tags = client.app.state.services.registry.tracker.model_tags("anns_model")
+    tags = client.app.state.container.registry.tracker.model_tags("anns_model")
     assert tags[OWNER_TAG] == ann["id"]
     before = _versions(client, "anns_model")
     assert before == (1, "1")
@@ -105,7 +105,7 @@ def test_an_async_training_claims_a_new_name_and_a_refused_one_claims_nothing(cl
 def test_the_mlflow_tag_names_the_owner_when_the_database_has_no_row(client: Any, home: Any) -> None:
     ann, bob = make_user(client), make_user(client)
     request = plan_training(home, model_type="simple", model_name="tagged_only", symbol="AAPL")
-    tracker = client.app.state.services.registry.tracker
+    tracker = client.app.state.container.registry.tracker
     train(home, request, tracker)
     tracker.set_model_tag("tagged_only", OWNER_TAG, ann["id"])  # e.g. an app database restored older
     assert _owner(client, "tagged_only") is None

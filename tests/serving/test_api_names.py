@@ -11,7 +11,7 @@ from tests.serving_support import make_user
 def test_control_characters_in_names_are_400s_naming_the_field(client: Any) -> None:
     user = make_user(client)
     h = user["headers"]
-    tracker = client.app.state.services.registry.tracker
+    tracker = client.app.state.container.registry.tracker
     before = dict(tracker.list_models())
     train = {"model_type": "simple", "model_name": "nl_model\n", "symbol": "AAPL"}
     trained = client.post("/api/v1/models/train", json=train, headers=h)

@@ -24,7 +24,7 @@ def test_prediction_stream_gets_updates_on_new_bars(client: Any) -> None:
         first = ws.receive_json()
         assert first["type"] == "prediction_update" and first["model_name"] == "lgbm_aapl"
         assert first["recommendation"] in ("BUY", "SELL", "HOLD") and first["current_price"] > 0
-        client.app.state.services.live.on_new_bars("AAPL", "1d")  # what the feed calls on a new bar
+        client.app.state.container.live.on_new_bars("AAPL", "1d")  # what the feed calls on a new bar
         update = ws.receive_json()
         assert update["type"] == "prediction_update" and update["symbol"] == "AAPL"
         ws.send_json({"action": "ping"})
@@ -71,7 +71,7 @@ def test_ws_000_subscribe_channels(client: Any) -> None:
         ack = ws.receive_json()
         assert ack["type"] == "subscribed" and "prices:AAPL" in ack["topics"]
         assert any(t.startswith("predictions:") and t.endswith(":AAPL") for t in ack["topics"])
-        client.app.state.services.live.on_new_bars("AAPL", "1d")
+        client.app.state.container.live.on_new_bars("AAPL", "1d")
         assert ws.receive_json()["type"] == "prediction_update"
         ws.send_json({"action": "subscribe", "channels": ["gossip"], "symbols": ["AAPL"]})
         assert "channels" in ws.receive_json()["error"]["message"]
@@ -118,8 +118,8 @@ def test_fan_out_across_workers_through_redis(trained_home: Any, tmp_path: Path)
         with second.websocket_connect(f"/api/v1/ws/predictions/lgbm_aapl/AAPL?token={_token(user)}") as ws:
             assert ws.receive_json()["type"] == "authenticated"
             assert ws.receive_json()["type"] == "prediction_update"  # the first, from its own worker
-            first.app.state.services.live.watch("lgbm_aapl", "AAPL")
-            first.app.state.services.live.on_new_bars("AAPL", "1d")  # the other worker's feed
+            first.app.state.container.live.watch("lgbm_aapl", "AAPL")
+            first.app.state.container.live.on_new_bars("AAPL", "1d")  # the other worker's feed
             update = ws.receive_json()
             assert update["type"] == "prediction_update" and update["model_name"] == "lgbm_aapl"
 

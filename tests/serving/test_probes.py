@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-import serving.services
+import serving.providers.health
 from serving.app import create_app
 from serving.probes import HealthCache
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings
@@ -33,13 +33,13 @@ PROBES = (
 def registry_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """One entry per query of the MLflow registry by the health checks."""
     calls: list[int] = []
-    real = serving.services.list_models
+    real = serving.providers.health.list_models
 
     def counting(tracker: Any) -> Any:
         calls.append(1)
         return real(tracker)
 
-    monkeypatch.setattr(serving.services, "list_models", counting)
+    monkeypatch.setattr(serving.providers.health, "list_models", counting)
     return calls
 
 
@@ -100,7 +100,7 @@ def test_checks_are_recomputed_after_the_interval(tmp_path: Path, registry_calls
 
 
 def test_ready_is_503_when_the_database_is_unreadable(client: Any) -> None:
-    services = client.app.state.services
+    services = client.app.state.container
     database = Path(services.settings.resolved_database_url().removeprefix("sqlite:///"))
     services.database.engine.dispose()
     for companion in (database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
@@ -124,7 +124,7 @@ def test_metrics_token_protects_metrics(tmp_path: Path) -> None:
 
 
 def test_info_shows_configuration_to_admins_only(client: Any) -> None:
-    settings = client.app.state.services.settings
+    settings = client.app.state.container.settings
     anonymous = client.get("/info").json()
     user = client.get("/info", headers=make_user(client)["headers"]).json()
     for body in (anonymous, user):

@@ -189,7 +189,7 @@ def test_a_change_nobody_announced_is_found_by_the_sweep(tmp_path: Path) -> None
         token = user["headers"]["Authorization"].split()[1]
         with client.websocket_connect(f"/ws?token={token}") as ws:
             assert ws.receive_json()["type"] == "authenticated"
-            with client.app.state.services.database.transaction() as session:
+            with client.app.state.container.database.transaction() as session:
                 set_active(session, user["id"], False)
             _ws_closed(ws, "account disabled", within=3.0)
 

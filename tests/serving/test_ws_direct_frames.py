@@ -34,7 +34,7 @@ def serve(settings: Settings) -> Iterator[tuple[Any, str, str]]:
     """The app on uvicorn with the fan-out protocol; yields (services, a user's access token)."""
     app = create_app(settings)
     with uvicorn_thread(app, ws=FanOutWebSocketProtocol, lifespan="on") as port:
-        services = app.state.services
+        services = app.state.container
         username = f"streamer{port}"
         with services.database.transaction() as session:
             register_user(session, username, PASSWORD, tier="enterprise")

@@ -18,8 +18,8 @@ from pipelines.atomic import atomic_target
 from pipelines.db.models import MetricsSnapshot
 from pipelines.db.types import isoformat_utc, utc_now
 from pipelines.errors import InvalidRequestError
-from pipelines.monitoring.queries import dashboard
 from pipelines.settings import Settings
+from serving.monitoring.queries import dashboard
 
 __all__ = ["history", "save_snapshot"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.monitoring.queries import (
+from serving.monitoring.queries import (
     dashboard,
     errors_by_code,
     format_duration,
@@ -14,8 +14,8 @@ from pipelines.monitoring.queries import (
     requests_per_minute,
     system,
 )
-from pipelines.monitoring.recent import log_row_dict, recent_errors, recent_predictions
-from pipelines.monitoring.snapshots import history, save_snapshot
+from serving.monitoring.recent import log_row_dict, recent_errors, recent_predictions
+from serving.monitoring.snapshots import history, save_snapshot
 
 __all__ = [
     "dashboard",

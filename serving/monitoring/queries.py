@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from pipelines.db.models import ErrorLog, PredictionLog, RequestLog
 from pipelines.db.types import isoformat_utc, utc_now
-from pipelines.monitoring._sql import epoch_hour
+from serving.monitoring._sql import epoch_hour
 
 __all__ = [
     "dashboard",

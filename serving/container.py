@@ -1,0 +1,154 @@
+"""The app-lifetime container: the resources every feature shares (database and log writer, model
+registry and prediction service, job queue, webhooks, live hub, rate limiter), opened once at start
+(``serving/startup.py``) and closed in order at shutdown. Handlers never receive it: each controller
+family is given its own provider (``serving/providers``), built here from these resources."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from filelock import FileLock
+
+from pipelines.app.datasets import DatasetCatalog
+from pipelines.db import BufferedLogWriter, Database, TrainingGuard
+from pipelines.jobs import JobQueue
+from pipelines.models.registry import ModelRegistry
+from pipelines.prediction import PredictionService
+from pipelines.security.tokens import TokenPolicy
+from pipelines.settings import Settings
+from pipelines.webhooks import WebhookDispatcher, WebhookService
+from serving.access import AccessControl
+from serving.events import EventRouter
+from serving.live import LiveService
+from serving.metrics import ApiMetrics
+from serving.observation import Observer
+from serving.providers import (
+    AccountsProvider,
+    AnalysisProvider,
+    HealthProvider,
+    JobsProvider,
+    LiveProvider,
+    ModelsProvider,
+    MonitoringProvider,
+    WebhooksProvider,
+)
+from serving.ratelimit import AsyncRateLimiter
+
+__all__ = ["AppContainer"]
+
+
+class AppContainer:
+    """A plain class, not a dataclass: it is never validated nor injected field by field."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        database: Database,
+        log_writer: BufferedLogWriter,
+        registry: ModelRegistry,
+        predictions: PredictionService,
+        limiter: AsyncRateLimiter,
+        tokens: TokenPolicy,
+        webhooks: WebhookService,
+        dispatcher: WebhookDispatcher,
+        jobs: JobQueue,
+        leader: FileLock | None,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.log_writer = log_writer
+        self.registry = registry
+        self.predictions = predictions
+        self.limiter = limiter
+        self.dispatcher = dispatcher
+        self.jobs = jobs
+        self.leader = leader
+        self.started_at = datetime.now(UTC)
+        self.datasets = DatasetCatalog(settings, database, jobs)
+        self.live = LiveService(settings, predictions)
+        self.metrics = ApiMetrics()
+        self.observer = Observer(self.metrics, log_writer)
+        self.access = AccessControl(
+            settings=settings,
+            database=database,
+            tokens=tokens,
+            limiter=limiter,
+            metrics=self.metrics,
+            hub=self.live.hub,
+        )
+        self.events = EventRouter(
+            hub=self.live.hub,
+            dispatcher=dispatcher,
+            datasets=self.datasets,
+            predictions=predictions,
+            access=self.access,
+        )
+        jobs.subscribe(self.events.on_job_event)
+        self._build_providers(tokens, webhooks)
+
+    def _build_providers(self, tokens: TokenPolicy, webhooks: WebhookService) -> None:
+        """One provider per controller family, over the shared resources."""
+        settings, database, registry, jobs = self.settings, self.database, self.registry, self.jobs
+        self.accounts_provider = AccountsProvider(
+            settings=settings,
+            database=database,
+            tokens=tokens,
+            jobs=jobs,
+            datasets=self.datasets,
+            access=self.access,
+        )
+        self.models_provider = ModelsProvider(
+            settings=settings,
+            database=database,
+            registry=registry,
+            predictions=self.predictions,
+            jobs=jobs,
+            training=TrainingGuard(database),
+            observer=self.observer,
+            events=self.events,
+        )
+        self.analysis_provider = AnalysisProvider(
+            settings=settings, database=database, registry=registry, jobs=jobs, datasets=self.datasets
+        )
+        self.jobs_provider = JobsProvider(
+            settings=settings, database=database, jobs=jobs, events=self.events, access=self.access
+        )
+        self.webhooks_provider = WebhooksProvider(database=database, webhooks=webhooks)
+        self.monitoring_provider = MonitoringProvider(
+            settings=settings, database=database, log_writer=self.log_writer, started_at=self.started_at
+        )
+        self.health_provider = HealthProvider(
+            settings=settings,
+            database=database,
+            log_writer=self.log_writer,
+            registry=registry,
+            metrics=self.metrics,
+            live=self.live,
+            events=self.events,
+            started_at=self.started_at,
+        )
+        self.live_provider = LiveProvider(
+            settings=settings,
+            live=self.live,
+            predictions=self.predictions,
+            access=self.access,
+            metrics=self.metrics,
+        )
+
+    async def start(self, *, leader: bool) -> None:
+        """Start the live hub (and the feed, in the leader) and the event relays."""
+        await self.live.start(run_feed=leader)
+        await self.events.start()
+
+    async def aclose(self) -> None:
+        self.events.stop_stream_checks()
+        await self.live.close()  # closes the hub, which ends the relays
+        await self.events.wait_relays()
+        self.jobs.close(wait=False)
+        self.dispatcher.close(timeout=5.0)
+        self.log_writer.close()
+        await self.limiter.aclose()
+        if self.leader is not None:
+            self.leader.release()
+        self.database.close()

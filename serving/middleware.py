@@ -75,7 +75,8 @@ async def admit(scope: Scope, services: Services, *, public: bool, query_token: 
         raise ApiError(
             429,
             "RATE_LIMITED",
-            f"rate limit of {decision.limit} requests per {services.settings.rate_limit_window_seconds} s "
+            f"rate limit of {decision.limit} requests per "
+            f"{services.settings.limits.rate_limit_window_seconds} s "
             f"exceeded; retry in {decision.retry_after} s",
             {"limit": decision.limit, "reset": decision.reset, "retry_after": decision.retry_after},
         )

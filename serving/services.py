@@ -96,10 +96,10 @@ class Services:
         self.started_at = datetime.now(UTC)
         self.training: set[str] = set()
         self._keys: dict[str, tuple[str, float]] = {}  # API key digest -> (user id, valid until)
-        self.user_states = UserStateCache(database, settings.user_state_cache_seconds)
-        self.streams = StreamGuard(self.user_states, database, settings.stream_recheck_seconds)
+        self.user_states = UserStateCache(database, settings.auth.user_state_cache_seconds)
+        self.streams = StreamGuard(self.user_states, database, settings.auth.stream_recheck_seconds)
         self._lock = threading.Lock()
-        self.health = HealthCache(self._probe_checks, settings.health_cache_seconds)
+        self.health = HealthCache(self._probe_checks, settings.serving.health_cache_seconds)
 
     # --- authentication -------------------------------------------------------------------------
     def authenticate(self, headers: Iterable[tuple[bytes, bytes]]) -> Principal | None:
@@ -160,12 +160,12 @@ class Services:
             key, tier = f"user:{principal.user_id}", principal.tier
         else:
             client = scope.get("client")
-            key, tier = f"ip:{client[0] if client else 'unknown'}", self.settings.default_tier
+            key, tier = f"ip:{client[0] if client else 'unknown'}", self.settings.limits.default_tier
         try:
             limit = limit_for_tier(self.settings, tier)
         except Exception:
             limit = limit_for_tier(self.settings, None)
-        decision = await self.limiter.hit(key, limit, self.settings.rate_limit_window_seconds)
+        decision = await self.limiter.hit(key, limit, self.settings.limits.rate_limit_window_seconds)
         if decision.degraded:
             self.metrics.rate_limit_degraded.inc()
         return decision
@@ -226,11 +226,11 @@ class Services:
                 "database": redact_url(s.resolved_database_url()),
                 "mlflow_tracking_uri": redact_url(s.resolved_mlflow_uri()),
                 "redis": redact_url(s.redis_url) if s.redis_url else None,
-                "rate_limits_per_window": dict(s.rate_limits),
-                "rate_limit_window_seconds": s.rate_limit_window_seconds,
-                "cors_origins": list(s.cors_origins),
-                "stock_source": s.stock_source,
-                "crypto_source": s.crypto_source,
+                "rate_limits_per_window": dict(s.limits.rate_limits),
+                "rate_limit_window_seconds": s.limits.rate_limit_window_seconds,
+                "cors_origins": list(s.serving.cors_origins),
+                "stock_source": s.data.stock_source,
+                "crypto_source": s.data.crypto_source,
             },
             "models_loaded": [
                 {"model_name": m.name, "version": m.version, "load_seconds": round(m.load_seconds, 4)}

@@ -64,7 +64,7 @@ class AuthController(Controller):
                 data.password,
                 email=data.email,
                 full_name=data.full_name,
-                tier=services.settings.default_tier,
+                tier=services.settings.limits.default_tier,
             )
             return public_user(user)
 

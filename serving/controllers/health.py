@@ -201,7 +201,7 @@ def metrics(services: ServicesDep, request: Request[Any, Any, Any]) -> Response[
 
 
 def _check_metrics_token(services: Services, authorization: str | None) -> None:
-    expected = services.settings.metrics_token
+    expected = services.settings.serving.metrics_token
     if not expected:
         return
     scheme, _, token = (authorization or "").partition(" ")

@@ -7,7 +7,8 @@ some accesses were migrated and others (from other branches) were not. Two passe
    ``<receiver>.<field>`` whose receiver clearly is a Settings object (``settings``, ``self.settings``,
    ``services.settings``, ``context.resources.tradeforge``, ``get_settings()``, ``s``, and names the
    file binds to ``Settings(...)``, ``get_settings()``, ``<settings>.model_copy(...)`` or annotates
-   ``: Settings``), where ``<field>`` is a field of a settings group.
+   ``: Settings``), where ``<field>`` is a field of a settings group; likewise the receiver of
+   ``getattr``/``setattr``/``hasattr``/``delattr(<receiver>, "<field>", ...)``.
 2. By type, with mypy: every ``"Settings" has no attribute "X"`` error whose X is a group field gets
    the first ``.X`` at the error's line and column rewritten to ``.group.X``; repeated until mypy
    reports none (mypy checks pipelines/, serving/ and assets/).
@@ -79,7 +80,21 @@ def rewrite_by_name(text: str, groups: dict[str, str]) -> tuple[str, int]:
     fields = "|".join(sorted(groups, key=len, reverse=True))
     receiver = "|".join(receivers_of(text))
     pattern = re.compile(rf"(?<![\w.])(?P<recv>{receiver})\.(?P<attr>{fields})\b(?!\s*\()")
-    return pattern.subn(lambda m: f"{m.group('recv')}.{groups[m.group('attr')]}.{m.group('attr')}", text)
+
+    def grouped(m: re.Match[str]) -> str:
+        return f"{m['recv']}.{groups[m['attr']]}.{m['attr']}"
+
+    def grouped_receiver(m: re.Match[str]) -> str:
+        return f"{m['call']}{m['recv']}.{groups[m['attr']]}{m['rest']}"
+
+    text, moved = pattern.subn(grouped, text)
+    # getattr/setattr/hasattr/delattr(settings, "field", ...), monkeypatch.setattr(settings, "field", ...)
+    by_string = re.compile(
+        rf"\b(?P<call>(?:get|set|has|del)attr\(\s*)(?P<recv>(?<![\w.])(?:{receiver}))"
+        rf"(?P<rest>\s*,\s*(?P<quote>[\"'])(?P<attr>{fields})(?P=quote))"
+    )
+    text, named = by_string.subn(grouped_receiver, text)
+    return text, moved + named
 
 
 def name_pass(root: Path, groups: dict[str, str], *, write: bool) -> list[Path]:

@@ -27,6 +27,8 @@ def f(settings, services, request, context, self):
     g = small.dataset_max_upload_mb
     copy = settings.model_copy(update={"ws_queue_size": 4})
     h = copy.ws_queue_size, settings.home, settings.data.history_start
+    monkeypatch.setattr(settings, "live_speed", 2.0)
+    i = getattr(s, 'history_start'), getattr(settings, "home"), getattr(request, "default_tier")
     return f"{settings.result_files_days} days"
 """
 
@@ -44,6 +46,8 @@ def f(settings, services, request, context, self):
     g = small.uploads.dataset_max_upload_mb
     copy = settings.model_copy(update={"ws_queue_size": 4})
     h = copy.live.ws_queue_size, settings.home, settings.data.history_start
+    monkeypatch.setattr(settings.live, "live_speed", 2.0)
+    i = getattr(s.data, 'history_start'), getattr(settings, "home"), getattr(request, "default_tier")
     return f"{settings.jobs.result_files_days} days"
 """
 
@@ -60,7 +64,7 @@ def codemod() -> ModuleType:
 def test_name_pass_moves_clear_accesses_only(codemod: ModuleType) -> None:
     rewritten, count = codemod.rewrite_by_name(BEFORE, field_groups())
     assert rewritten == AFTER
-    assert count == 7
+    assert count == 9
 
 
 def test_name_pass_is_idempotent(codemod: ModuleType) -> None:

@@ -69,25 +69,17 @@ class DataSettings(SettingsGroup):
     """Which market data is ingested, from where, and how providers are retried."""
 
     universe: list[UniverseEntry] = Field(
-        default_factory=_default_universe,
-        description="Symbols ingested by default, with source and timeframes.",
+        default_factory=_default_universe, description="Symbols ingested by default (JSON list of entries)."
     )
     history_start: str = Field(default="2019-01-01", description="First day the universe is ingested from.")
     synthetic_seed: int = Field(default=42, description="Seed of the synthetic market.")
-    stock_source: str = Field(
-        default="synthetic", description="Provider of stock symbols not in the universe."
-    )
-    crypto_source: str = Field(
-        default="synthetic", description="Provider of crypto pairs not in the universe."
-    )
+    stock_source: str = Field(default="synthetic", description="Provider of stocks the API has no data for.")
+    crypto_source: str = Field(default="synthetic", description="Provider of pairs the API has no data for.")
     ccxt_exchange: str = Field(default="binance", description="Default ccxt exchange of crypto pairs.")
     provider_max_retries: int = Field(default=4, description="Retries of a transient provider failure.")
-    provider_backoff_seconds: float = Field(
-        default=1.0, description="First wait before a provider retry; it doubles with each retry."
-    )
+    provider_backoff_seconds: float = Field(default=1.0, description="First wait before a provider retry.")
     feature_cache_ttl_seconds: float = Field(
-        default=5.0,
-        description="How long a cached latest-feature row is trusted before newer bars are looked for.",
+        default=5.0, description="How long a cached latest-feature row is trusted before the store is asked."
     )
 
 
@@ -98,19 +90,17 @@ class ServingSettings(SettingsGroup):
         default_factory=lambda: ["http://localhost:3000", "http://localhost:8000"],
         description="Browser origins allowed to call the API.",
     )
+    # Empty (the default): the client is always the connection's peer, so a caller cannot pick its
+    # own address for the per-address limits (anonymous rate limits, login backoff, logs).
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For/-Proto "
-        "headers are believed; empty: the client is always the connection's peer.",
+        description="Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed.",
     )
     health_cache_seconds: float = Field(
-        default=5.0,
-        ge=0,
-        description="How long /health and /health/ready reuse their backing-service checks.",
+        default=5.0, ge=0, description="How long /health and /health/ready reuse their service checks."
     )
     metrics_token: str | None = Field(
-        default=None,
-        description='When set, GET /metrics needs "Authorization: Bearer <token>"; unset, it is public.',
+        default=None, description="When set, GET /metrics needs it as a Bearer token; unset, it is public."
     )
     webhook_allow_private_urls: bool = Field(
         default=False, description="Accept webhook URLs on private or loopback addresses (tests, a LAN)."
@@ -129,18 +119,17 @@ class AuthSettings(SettingsGroup):
 
     access_token_minutes: int = Field(default=30, description="Lifetime of an access token.")
     refresh_token_days: int = Field(default=7, description="Lifetime of a refresh token.")
+    # Changes made through this worker, or announced through Redis, apply at once regardless.
     user_state_cache_seconds: float = Field(
-        default=2.0,
-        ge=0,
-        description="How long a worker trusts a user's active/role/tier/token version read.",
+        default=2.0, ge=0, description="How long a worker trusts what it read of a user (active, role, tier)."
     )
+    # Streams end at once when a change is announced (this worker, the hub); the sweep finds the
+    # changes nobody announced (the CLI without Redis).
     stream_recheck_seconds: float = Field(
         default=30.0, gt=0, description="How often each open WebSocket or event stream re-checks its user."
     )
     login_max_failures: int = Field(
-        default=5,
-        ge=1,
-        description="Failed logins of one username within the window before it is refused (429).",
+        default=5, ge=1, description="Failed logins of one username in the window before it is refused (429)."
     )
     login_failure_window_seconds: int = Field(
         default=900, ge=1, description="Window in which failed logins of one username are counted."
@@ -148,7 +137,7 @@ class AuthSettings(SettingsGroup):
     login_backoff_seconds: float = Field(
         default=30.0,
         gt=0,
-        description="First refusal after too many failed logins; doubles with each further one.",
+        description="First refusal after too many failures; doubles with each further one.",
     )
     login_backoff_max_seconds: float = Field(
         default=3600.0, gt=0, description="Longest refusal after repeated failed logins."
@@ -162,19 +151,15 @@ class LimitsSettings(SettingsGroup):
         default_factory=lambda: {"free": 100, "pro": 1000, "enterprise": None},
         description="Requests per window by tier (null: unlimited).",
     )
-    rate_limit_window_seconds: int = Field(
-        default=3600, description="Window the per-tier request counts cover."
-    )
+    rate_limit_window_seconds: int = Field(default=3600, description="Window the per-tier counts cover.")
     default_tier: str = Field(default="free", description="Tier of new accounts and of anonymous callers.")
+    # Bars are counted from the timeframe and the date range: an upper bound, as stocks trade in
+    # sessions and crypto 24/7.
     max_bars_per_request: int = Field(
-        default=1_000_000,
-        ge=1_000,
-        description="Bars one request may read, fetch or ingest (counted from the range).",
+        default=1_000_000, ge=1_000, description="Bars one request may read, fetch or ingest."
     )
     max_walk_forward_folds: int = Field(default=500, ge=1, description="Folds of one walk-forward.")
-    max_symbols_per_request: int = Field(
-        default=100, ge=1, description="Symbols (rows) of one prediction batch."
-    )
+    max_symbols_per_request: int = Field(default=100, ge=1, description="Symbols of one prediction batch.")
     max_response_points: int = Field(
         default=5_000,
         ge=10,
@@ -185,18 +170,14 @@ class LimitsSettings(SettingsGroup):
 class LiveSettings(SettingsGroup):
     """The live bar feed and the WebSockets that carry it."""
 
-    live_speed: float | None = Field(
-        default=None,
-        description="Unset: no feed; a number runs the synthetic feed that many times faster than real time; "
-        "1.0 polls the providers at the timeframe's cadence.",
-    )
+    # A number runs the synthetic feed that many times faster than real time (demo); 1.0 polls the
+    # configured providers at the timeframe's cadence (production).
+    live_speed: float | None = Field(default=None, description="Speed of the live feed (unset: no feed).")
     live_timeframe: str = Field(default="1m", description="Bar size the live feed appends.")
     live_symbols: list[str] | None = Field(
         default=None, description="Symbols the live feed appends (unset: the universe's symbols)."
     )
-    ws_queue_size: int = Field(
-        default=256, description="Messages a WebSocket may fall behind before it is closed."
-    )
+    ws_queue_size: int = Field(default=256, description="Messages a WebSocket may lag before it is closed.")
 
 
 class UploadsSettings(SettingsGroup):
@@ -209,6 +190,7 @@ class UploadsSettings(SettingsGroup):
 class JobsSettings(SettingsGroup):
     """What background jobs keep after they finish."""
 
+    # Then removed by the recovery and whenever a new result is written.
     result_files_days: int = Field(
         default=30, ge=1, description="Days the full curve and trades of a cut answer are kept as files."
     )

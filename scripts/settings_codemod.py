@@ -6,7 +6,8 @@ some accesses were migrated and others (from other branches) were not. Two passe
 1. By name, in every Python file under pipelines/, serving/, assets/, tests/ and benchmarks/: an access
    ``<receiver>.<field>`` whose receiver clearly is a Settings object (``settings``, ``self.settings``,
    ``services.settings``, ``context.resources.tradeforge``, ``get_settings()``, ``s``, and names the
-   file binds to ``Settings(...)``, ``get_settings()``, ``<settings>.model_copy(...)`` or annotates
+   file binds to ``Settings(...)``, ``get_settings()``, a call of any function of the tree declared
+   ``-> Settings`` (fixtures, test helpers) or ``<settings>.model_copy(...)``, or annotates
    ``: Settings``), where ``<field>`` is a field of a settings group; likewise the receiver of
    ``getattr``/``setattr``/``hasattr``/``delattr(<receiver>, "<field>", ...)``.
 2. By type, with mypy: every ``"Settings" has no attribute "X"`` error whose X is a group field gets
@@ -48,10 +49,9 @@ _KNOWN_RECEIVERS = (
     r"get_settings\(\)",
     r"s",
 )
-_BINDING = re.compile(
-    r"(?<![\w.])(?P<name>[A-Za-z_]\w*)\s*(?::\s*Settings\s*)?=\s*(?:Settings\(|get_settings\(\)|"
-    r"(?:[A-Za-z_]\w*\.)*(?:_?settings|trained_home|trained_settings)\.model_copy\()"
-)
+BASE_FACTORIES = frozenset({"Settings", "get_settings"})
+# A function declared to return a Settings (a fixture, a helper): ``def served_settings(...) -> Settings:``.
+_FACTORY = re.compile(r"\bdef\s+(?P<name>\w+)\s*\((?:[^()]|\([^()]*\))*\)\s*->\s*[\"']?Settings[\"']?\s*:")
 _ANNOTATED = re.compile(r"(?<![\w.])(?P<name>[A-Za-z_]\w*)\s*:\s*(?:\"Settings\"|Settings)\b(?!\w)")
 _MYPY_ERROR = re.compile(
     r"^(?P<path>[^:\n]+\.py):(?P<line>\d+):(?P<col>\d+): error: "
@@ -67,18 +67,37 @@ def load_field_groups(root: Path) -> dict[str, str]:
     return field_groups()
 
 
-def receivers_of(text: str) -> list[str]:
-    """Receiver patterns for one file: the known ones and the names the file binds to a Settings."""
-    names = {m.group("name") for m in _BINDING.finditer(text)}
+def factories_in(root: Path) -> frozenset[str]:
+    """``Settings``, ``get_settings`` and every function of the tree declared to return a Settings."""
+    found = {
+        m["name"]
+        for folder in FOLDERS
+        for path in (root / folder).rglob("*.py")
+        for m in _FACTORY.finditer(path.read_text())
+    }
+    return BASE_FACTORIES | found
+
+
+def receivers_of(text: str, factories: frozenset[str] = BASE_FACTORIES) -> list[str]:
+    """Receiver patterns for one file: the known ones and the names the file binds to a Settings
+    (``x = Settings(...)``, ``x = <factory>(...)``, ``x = settings.model_copy(...)``, ``x: Settings``)."""
+    calls = "|".join(re.escape(name) for name in sorted(factories))
+    binding = re.compile(
+        rf"(?<![\w.])(?P<name>[A-Za-z_]\w*)\s*(?::\s*Settings\s*)?=\s*(?:(?:{calls})\(|"
+        r"(?:[A-Za-z_]\w*\.)*(?:_?settings|trained_home|trained_settings)\.model_copy\()"
+    )
+    names = {m.group("name") for m in binding.finditer(text)}
     names |= {m.group("name") for m in _ANNOTATED.finditer(text)}
     names -= {"self", "cls"}
     return [*_KNOWN_RECEIVERS, *(re.escape(name) for name in sorted(names))]
 
 
-def rewrite_by_name(text: str, groups: dict[str, str]) -> tuple[str, int]:
+def rewrite_by_name(
+    text: str, groups: dict[str, str], factories: frozenset[str] = BASE_FACTORIES
+) -> tuple[str, int]:
     """``text`` with every clear settings access moved into its group, and how many were moved."""
     fields = "|".join(sorted(groups, key=len, reverse=True))
-    receiver = "|".join(receivers_of(text))
+    receiver = "|".join(receivers_of(text, factories))
     pattern = re.compile(rf"(?<![\w.])(?P<recv>{receiver})\.(?P<attr>{fields})\b(?!\s*\()")
 
     def grouped(m: re.Match[str]) -> str:
@@ -99,12 +118,13 @@ def rewrite_by_name(text: str, groups: dict[str, str]) -> tuple[str, int]:
 
 def name_pass(root: Path, groups: dict[str, str], *, write: bool) -> list[Path]:
     changed: list[Path] = []
+    factories = factories_in(root)
     for folder in FOLDERS:
         for path in sorted((root / folder).rglob("*.py")):
             text = path.read_text()
             if SKIP_MARKER in text:
                 continue
-            new, count = rewrite_by_name(text, groups)
+            new, count = rewrite_by_name(text, groups, factories)
             if count:
                 changed.append(path)
                 print(f"{path.relative_to(root)}: {count} access(es) by name")

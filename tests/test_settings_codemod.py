@@ -71,6 +71,24 @@ def test_name_pass_is_idempotent(codemod: ModuleType) -> None:
     assert codemod.rewrite_by_name(AFTER, field_groups()) == (AFTER, 0)
 
 
+def test_names_bound_to_a_settings_factory_are_receivers(codemod: ModuleType, tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    helper = (
+        "def served_settings(home: Path, **overrides: Any) -> Settings:\n    return Settings(home=home)\n"
+    )
+    (tmp_path / "tests" / "support.py").write_text(helper)
+    factories = codemod.factories_in(tmp_path)
+    assert factories == {"Settings", "get_settings", "served_settings"}
+    text = "cfg = served_settings(home, live_speed=2.0)\nx = cfg.live_speed, other.live_speed\n"
+    rewritten, count = codemod.rewrite_by_name(text, field_groups(), factories)
+    assert (
+        rewritten
+        == "cfg = served_settings(home, live_speed=2.0)\nx = cfg.live.live_speed, other.live_speed\n"
+    )
+    assert count == 1
+    assert codemod.rewrite_by_name(text, field_groups()) == (text, 0)  # unknown factory: left alone
+
+
 def test_mypy_errors_rewrite_the_access_they_point_at(codemod: ModuleType, tmp_path: Path) -> None:
     source = tmp_path / "pkg" / "mod.py"
     source.parent.mkdir()

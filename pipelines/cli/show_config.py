@@ -55,13 +55,10 @@ def settings_view(settings: Settings) -> dict[str, dict[str, Any]]:
     general = {
         n: i for n, i in Settings.model_fields.items() if not isinstance(getattr(settings, n), SettingsGroup)
     }
+    description = "Where everything is stored, and the shared services and keys."
     view: dict[str, dict[str, Any]] = {
-        GENERAL: {
-            "description": "Where everything is stored, and the shared services and keys.",
-            "fields": {},
-        }
+        GENERAL: {"description": description, "fields": _fields(settings, general)}
     }
-    view[GENERAL]["fields"] = _fields(settings, general)
     for name, info in Settings.model_fields.items():
         group = getattr(settings, name)
         if isinstance(group, SettingsGroup):

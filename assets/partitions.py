@@ -14,7 +14,7 @@ def symbol_partitions(items: list[UniverseItem]) -> dg.StaticPartitionsDefinitio
 
 
 def market_partitions(settings: Settings, items: list[UniverseItem]) -> dg.MultiPartitionsDefinition:
-    first_year = parse_time(settings.history_start).year
+    first_year = parse_time(settings.data.history_start).year
     years = dg.TimeWindowPartitionsDefinition(
         cron_schedule="0 0 1 1 *", start=str(first_year), fmt="%Y", timezone="UTC", end_offset=1
     )

@@ -21,7 +21,7 @@ from pipelines.settings import Settings
 __all__ = ["SECRET_FIELDS", "TrackerResource", "TradeforgeResource"]
 
 # Settings fields never written into a resource's config, at whatever depth they are nested.
-SECRET_FIELDS = frozenset({"secret_key", "encryption_key", "database_url", "redis_url"})
+SECRET_FIELDS = frozenset({"secret_key", "encryption_key", "database_url", "redis_url", "metrics_token"})
 
 
 def _without_secrets(value: Any) -> Any:

@@ -1,18 +1,42 @@
 """One settings object; every path and URL of the platform comes from here.
 
-Settings are read when a command or app starts (``get_settings()``), never at import time.
+Settings are read when a command or app starts (``get_settings()``), never at import time. Fields
+are grouped by concern (``settings.data.history_start``, ``settings.live.live_speed``) while each
+keeps its flat environment variable (``TRADEFORGE_HISTORY_START``, ``TRADEFORGE_LIVE_SPEED``); a
+flat keyword (``Settings(history_start=...)``) or ``model_copy(update={"history_start": ...})``
+lands in its group too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
-__all__ = ["Settings", "UniverseEntry", "get_settings"]
+__all__ = [
+    "AuthSettings",
+    "DataSettings",
+    "JobsSettings",
+    "LimitsSettings",
+    "LiveSettings",
+    "ServingSettings",
+    "Settings",
+    "SettingsGroup",
+    "UniverseEntry",
+    "UploadsSettings",
+    "field_groups",
+    "get_settings",
+]
 
 
 class UniverseEntry(BaseModel):
@@ -20,9 +44,9 @@ class UniverseEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    symbol: str
-    source: str = "synthetic"
-    timeframes: list[str] = Field(default_factory=lambda: ["1d"])
+    symbol: str = Field(description="Ticker or pair, e.g. AAPL or BTC/USDT.")
+    source: str = Field(default="synthetic", description="Provider it is ingested from.")
+    timeframes: list[str] = Field(default_factory=lambda: ["1d"], description="Bar sizes ingested.")
 
 
 def _default_universe() -> list[UniverseEntry]:
@@ -35,89 +59,241 @@ def _default_universe() -> list[UniverseEntry]:
     ]
 
 
+class SettingsGroup(BaseModel):
+    """One group of related settings; each field reads the flat ``TRADEFORGE_<FIELD>`` variable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataSettings(SettingsGroup):
+    """Which market data is ingested, from where, and how providers are retried."""
+
+    universe: list[UniverseEntry] = Field(
+        default_factory=_default_universe, description="Symbols ingested by default (JSON list of entries)."
+    )
+    history_start: str = Field(default="2019-01-01", description="First day the universe is ingested from.")
+    synthetic_seed: int = Field(default=42, description="Seed of the synthetic market.")
+    stock_source: str = Field(default="synthetic", description="Provider of stocks the API has no data for.")
+    crypto_source: str = Field(default="synthetic", description="Provider of pairs the API has no data for.")
+    ccxt_exchange: str = Field(default="binance", description="Default ccxt exchange of crypto pairs.")
+    provider_max_retries: int = Field(default=4, description="Retries of a transient provider failure.")
+    provider_backoff_seconds: float = Field(default=1.0, description="First wait before a provider retry.")
+    feature_cache_ttl_seconds: float = Field(
+        default=5.0, description="How long a cached latest-feature row is trusted before the store is asked."
+    )
+
+
+class ServingSettings(SettingsGroup):
+    """How the API meets browsers, proxies, probes and webhook targets."""
+
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:3000", "http://localhost:8000"],
+        description="Browser origins allowed to call the API.",
+    )
+    # Empty (the default): the client is always the connection's peer, so a caller cannot pick its
+    # own address for the per-address limits (anonymous rate limits, login backoff, logs).
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed.",
+    )
+    health_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long /health and /health/ready reuse their service checks."
+    )
+    metrics_token: str | None = Field(
+        default=None, description="When set, GET /metrics needs it as a Bearer token; unset, it is public."
+    )
+    webhook_allow_private_urls: bool = Field(
+        default=False, description="Accept webhook URLs on private or loopback addresses (tests, a LAN)."
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
+class AuthSettings(SettingsGroup):
+    """Tokens, sign-in backoff and how long a worker trusts what it read of a user."""
+
+    access_token_minutes: int = Field(default=30, description="Lifetime of an access token.")
+    refresh_token_days: int = Field(default=7, description="Lifetime of a refresh token.")
+    # Changes made through this worker, or announced through Redis, apply at once regardless.
+    user_state_cache_seconds: float = Field(
+        default=2.0, ge=0, description="How long a worker trusts what it read of a user (active, role, tier)."
+    )
+    # Streams end at once when a change is announced (this worker, the hub); the sweep finds the
+    # changes nobody announced (the CLI without Redis).
+    stream_recheck_seconds: float = Field(
+        default=30.0, gt=0, description="How often each open WebSocket or event stream re-checks its user."
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins of one username in the window before it is refused (429)."
+    )
+    login_failure_window_seconds: int = Field(
+        default=900, ge=1, description="Window in which failed logins of one username are counted."
+    )
+    login_backoff_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="First refusal after too many failures; doubles with each further one.",
+    )
+    login_backoff_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest refusal after repeated failed logins."
+    )
+
+
+class LimitsSettings(SettingsGroup):
+    """Rate limits by tier, and request sizes checked before anything is fetched, stored or computed."""
+
+    rate_limits: dict[str, int | None] = Field(
+        default_factory=lambda: {"free": 100, "pro": 1000, "enterprise": None},
+        description="Requests per window by tier (null: unlimited).",
+    )
+    rate_limit_window_seconds: int = Field(default=3600, description="Window the per-tier counts cover.")
+    default_tier: str = Field(default="free", description="Tier of new accounts and of anonymous callers.")
+    # Bars are counted from the timeframe and the date range: an upper bound, as stocks trade in
+    # sessions and crypto 24/7.
+    max_bars_per_request: int = Field(
+        default=1_000_000, ge=1_000, description="Bars one request may read, fetch or ingest."
+    )
+    max_walk_forward_folds: int = Field(default=500, ge=1, description="Folds of one walk-forward.")
+    max_symbols_per_request: int = Field(default=100, ge=1, description="Symbols of one prediction batch.")
+    max_response_points: int = Field(
+        default=5_000,
+        ge=10,
+        description="Equity-curve points and trades in one backtest or walk-forward answer.",
+    )
+
+
+class LiveSettings(SettingsGroup):
+    """The live bar feed and the WebSockets that carry it."""
+
+    # A number runs the synthetic feed that many times faster than real time (demo); 1.0 polls the
+    # configured providers at the timeframe's cadence (production).
+    live_speed: float | None = Field(default=None, description="Speed of the live feed (unset: no feed).")
+    live_timeframe: str = Field(default="1m", description="Bar size the live feed appends.")
+    live_symbols: list[str] | None = Field(
+        default=None, description="Symbols the live feed appends (unset: the universe's symbols)."
+    )
+    ws_queue_size: int = Field(default=256, description="Messages a WebSocket may lag before it is closed.")
+
+
+class UploadsSettings(SettingsGroup):
+    """Sizes of uploaded datasets (POST /datasets/upload)."""
+
+    dataset_max_upload_mb: int = Field(default=200, ge=1, description="Largest dataset file accepted.")
+    dataset_max_unzipped_mb: int = Field(default=1000, ge=1, description="Most a ZIP upload may expand to.")
+
+
+class JobsSettings(SettingsGroup):
+    """What background jobs keep after they finish."""
+
+    # Then removed by the recovery and whenever a new result is written.
+    result_files_days: int = Field(
+        default=30, ge=1, description="Days the full curve and trades of a cut answer are kept as files."
+    )
+
+
+class _FlatEnvSource(EnvSettingsSource):
+    """The environment, with each group field read from its flat ``TRADEFORGE_<FIELD>`` variable."""
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        for group, model in _group_models(self.settings_cls).items():
+            found: dict[str, Any] = {}
+            for name, info in model.model_fields.items():
+                raw, _env_name, is_complex = self.get_field_value(info, name)
+                value = self.prepare_field_value(name, info, raw, is_complex)
+                if value is not None:
+                    found[name] = value
+            if found:
+                existing = values.get(group)
+                values[group] = {**existing, **found} if isinstance(existing, dict) else found
+        return values
+
+
+def _group_models(settings_cls: type[BaseModel]) -> dict[str, type[SettingsGroup]]:
+    groups: dict[str, type[SettingsGroup]] = {}
+    for name, info in settings_cls.model_fields.items():
+        if isinstance(info.annotation, type) and issubclass(info.annotation, SettingsGroup):
+            groups[name] = info.annotation
+    return groups
+
+
+def field_groups() -> dict[str, str]:
+    """Each grouped field's name -> the group holding it (``"history_start" -> "data"``)."""
+    return {name: group for group, model in _group_models(Settings).items() for name in model.model_fields}
+
+
+def _into_groups(values: Mapping[str, Any], groups: Mapping[str, BaseModel]) -> dict[str, Any]:
+    """``values`` with every flat group field moved into its group's dict (flat names win)."""
+    owner = field_groups()
+    result: dict[str, Any] = {}
+    moved: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        if key in owner:
+            moved.setdefault(owner[key], {})[key] = value
+        else:
+            result[key] = value
+    for group, fields in moved.items():
+        current = result.get(group, groups.get(group))
+        if isinstance(current, BaseModel):
+            current = current.model_dump()
+        result[group] = {**(current if isinstance(current, dict) else {}), **fields}
+    return result
+
+
 class Settings(BaseSettings):
-    """Environment-driven settings (prefix ``TRADEFORGE_``)."""
+    """Environment-driven settings (prefix ``TRADEFORGE_``), grouped by concern."""
 
     model_config = SettingsConfigDict(env_prefix="TRADEFORGE_", extra="ignore", populate_by_name=True)
 
-    home: Path = Field(default_factory=lambda: Path.cwd() / ".tradeforge")
-    database_url: str | None = None
+    home: Path = Field(
+        default_factory=lambda: Path.cwd() / ".tradeforge",
+        description="Folder of everything the platform stores: bars, features, models, databases, secrets.",
+    )
+    database_url: str | None = Field(default=None, description="The app database (unset: SQLite in home).")
     mlflow_tracking_uri: str | None = Field(
-        default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "mlflow_tracking_uri")
+        default=None,
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "mlflow_tracking_uri"),
+        description="MLflow tracking and registry (MLFLOW_TRACKING_URI; unset: SQLite in home).",
     )
-    redis_url: str | None = None
-    secret_key: str | None = None
-    encryption_key: str | None = None
-
-    # Data
-    universe: list[UniverseEntry] = Field(default_factory=_default_universe)
-    history_start: str = "2019-01-01"
-    synthetic_seed: int = 42
-    stock_source: str = "synthetic"
-    crypto_source: str = "synthetic"
-    ccxt_exchange: str = "binance"
-    provider_max_retries: int = 4
-    provider_backoff_seconds: float = 1.0
-
-    # Serving
-    cors_origins: list[str] = Field(
-        default_factory=lambda: ["http://localhost:3000", "http://localhost:8000"]
+    redis_url: str | None = Field(
+        default=None, description="Redis shared by the workers: rate limits, WebSocket messages, job events."
     )
-    access_token_minutes: int = 30
-    refresh_token_days: int = 7
-    # Requests per hour by tier (None: unlimited): free, pro and enterprise.
-    rate_limits: dict[str, int | None] = Field(
-        default_factory=lambda: {"free": 100, "pro": 1000, "enterprise": None}
+    secret_key: str | None = Field(default=None, description="JWT signing key (unset: generated into home).")
+    encryption_key: str | None = Field(
+        default=None, description="Key webhook secrets are encrypted under (unset: generated into home)."
     )
-    rate_limit_window_seconds: int = 3600
-    default_tier: str = "free"
-    # Live feed: None serves no feed; a number runs the synthetic feed that many times faster than
-    # real time (demo); 1.0 polls the configured providers at the timeframe's cadence (production).
-    live_speed: float | None = None
-    live_timeframe: str = "1m"
-    live_symbols: list[str] | None = None  # None: the universe's symbols
-    ws_queue_size: int = 256  # messages a WebSocket may fall behind before it is closed
-    # Webhook URLs on private or loopback addresses are refused unless this is set (tests, a LAN).
-    webhook_allow_private_urls: bool = False
-    # How long a cached latest-feature row is trusted before the store is asked for newer bars.
-    feature_cache_ttl_seconds: float = 5.0
-    # Uploaded datasets (POST /datasets/upload): the largest file accepted, and for a ZIP the most
-    # its contents may expand to.
-    dataset_max_upload_mb: int = Field(default=200, ge=1)
-    dataset_max_unzipped_mb: int = Field(default=1000, ge=1)
-    # Probes: /health and /health/ready reuse their backing-service checks for this long.
-    health_cache_seconds: float = Field(default=5.0, ge=0)
-    # When set, GET /metrics needs "Authorization: Bearer <this token>"; unset, it is public.
-    metrics_token: str | None = None
 
-    # Accounts and sign-in
-    # Addresses (or networks) of reverse proxies whose X-Forwarded-For/-Proto headers are believed,
-    # comma-separated in the environment; empty (the default): the client is always the peer of
-    # the connection, so a caller cannot pick its own address for the per-address limits.
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # How long a worker trusts what it read of a user (active, role, tier, token version); changes
-    # made through this worker, or announced through Redis, apply at once regardless.
-    user_state_cache_seconds: float = Field(default=2.0, ge=0)
-    # Open WebSockets and event streams end at once when their user changes (in this worker, or
-    # announced through the hub); this sweep finds every change nobody announced (the CLI without
-    # Redis): each open stream's user is re-checked this often.
-    stream_recheck_seconds: float = Field(default=30.0, gt=0)
-    # After this many failed logins for one username within the window, that username is refused
-    # (429) for login_backoff_seconds, doubling with each further failure up to the maximum.
-    login_max_failures: int = Field(default=5, ge=1)
-    login_failure_window_seconds: int = Field(default=900, ge=1)
-    login_backoff_seconds: float = Field(default=30.0, gt=0)
-    login_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    data: DataSettings = Field(default_factory=DataSettings, description=DataSettings.__doc__)
+    serving: ServingSettings = Field(default_factory=ServingSettings, description=ServingSettings.__doc__)
+    auth: AuthSettings = Field(default_factory=AuthSettings, description=AuthSettings.__doc__)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings, description=LimitsSettings.__doc__)
+    live: LiveSettings = Field(default_factory=LiveSettings, description=LiveSettings.__doc__)
+    uploads: UploadsSettings = Field(default_factory=UploadsSettings, description=UploadsSettings.__doc__)
+    jobs: JobsSettings = Field(default_factory=JobsSettings, description=JobsSettings.__doc__)
 
-    # Request limits, checked before a request fetches, stores or computes anything. Bars are counted
-    # from the timeframe and the date range (an upper bound: stocks trade in sessions, crypto 24/7).
-    max_bars_per_request: int = Field(default=1_000_000, ge=1_000)
-    max_walk_forward_folds: int = Field(default=500, ge=1)
-    max_symbols_per_request: int = Field(default=100, ge=1)  # a prediction batch: one row each
-    max_response_points: int = Field(default=5_000, ge=10)  # equity curves and trades in an answer
-    # The full curve and trades of a cut answer are kept as files this many days (then removed by
-    # the recovery and whenever a new result is written).
-    result_files_days: int = Field(default=30, ge=1)
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments first, then the environment with its flat names read into the groups."""
+        return (init_settings, _FlatEnvSource(settings_cls), dotenv_settings, file_secret_settings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _group_flat_names(cls, values: Any) -> Any:
+        if isinstance(values, Mapping):
+            return _into_groups(values, {})
+        return values
 
     @field_validator("home", mode="before")
     @classmethod
@@ -126,12 +302,18 @@ class Settings(BaseSettings):
             return Path(value).expanduser()
         return value
 
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _split_proxies(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with ``update`` applied; a flat group field name updates a copy of its group."""
+        if update:
+            current = {name: getattr(self, name) for name in _group_models(type(self))}
+            grouped = _into_groups(update, current)
+            update = {
+                key: type(current[key]).model_validate(value)
+                if key in current and isinstance(value, dict)
+                else value
+                for key, value in grouped.items()
+            }
+        return super().model_copy(update=update, deep=deep)
 
     @property
     def market_dir(self) -> Path:

@@ -54,8 +54,8 @@ class AccessControl:
         self._hub = hub
         self._keys: dict[str, tuple[str, float]] = {}  # API key digest -> (user id, valid until)
         self._lock = threading.Lock()
-        self.user_states = UserStateCache(database, settings.user_state_cache_seconds)
-        self.streams = StreamGuard(self.user_states, database, settings.stream_recheck_seconds)
+        self.user_states = UserStateCache(database, settings.auth.user_state_cache_seconds)
+        self.streams = StreamGuard(self.user_states, database, settings.auth.stream_recheck_seconds)
 
     def authenticate(self, headers: Iterable[tuple[bytes, bytes]]) -> Principal | None:
         """The caller of a request with these raw ASGI headers; None when it sent no credentials."""
@@ -117,12 +117,12 @@ class AccessControl:
             key, tier = f"user:{principal.user_id}", principal.tier
         else:
             client = scope.get("client")
-            key, tier = f"ip:{client[0] if client else 'unknown'}", self.settings.default_tier
+            key, tier = f"ip:{client[0] if client else 'unknown'}", self.settings.limits.default_tier
         try:
             limit = limit_for_tier(self.settings, tier)
         except Exception:
             limit = limit_for_tier(self.settings, None)
-        decision = await self._limiter.hit(key, limit, self.settings.rate_limit_window_seconds)
+        decision = await self._limiter.hit(key, limit, self.settings.limits.rate_limit_window_seconds)
         if decision.degraded:
             self._metrics.rate_limit_degraded.inc()
         return decision

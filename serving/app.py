@@ -64,7 +64,7 @@ def create_app(settings: Settings) -> Litestar:
         before_send=[before_send],
         exception_handlers=exception_handlers,
         cors_config=CORSConfig(
-            allow_origins=list(settings.cors_origins),
+            allow_origins=list(settings.serving.cors_origins),
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
             expose_headers=[

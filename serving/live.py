@@ -48,7 +48,7 @@ class LiveService:
     def __init__(self, settings: Settings, predictions: PredictionService) -> None:
         self.settings = settings
         self.predictions = predictions
-        self.hub = open_hub(settings.redis_url, queue_size=settings.ws_queue_size)
+        self.hub = open_hub(settings.redis_url, queue_size=settings.live.ws_queue_size)
         self.feed: LiveFeed | None = None
         self._watched: Counter[tuple[str, str]] = Counter()  # (model, symbol) -> open streams
         self._lock = threading.Lock()
@@ -56,13 +56,13 @@ class LiveService:
     async def start(self, *, run_feed: bool = True) -> None:
         """Start the hub; the feed too when configured and ``run_feed`` (one process per home runs it)."""
         await self.hub.start()
-        if self.settings.live_speed is not None and run_feed:
-            symbols = self.settings.live_symbols or [u.symbol for u in self.settings.universe]
-            speed = None if self.settings.live_speed == 1.0 else self.settings.live_speed
+        if self.settings.live.live_speed is not None and run_feed:
+            symbols = self.settings.live.live_symbols or [u.symbol for u in self.settings.data.universe]
+            speed = None if self.settings.live.live_speed == 1.0 else self.settings.live.live_speed
             self.feed = open_live_feed(
                 self.settings,
                 symbols,
-                self.settings.live_timeframe,
+                self.settings.live.live_timeframe,
                 speed=speed,
                 on_new_bars=self.on_new_bars,
             )

@@ -75,7 +75,8 @@ async def admit(scope: Scope, container: AppContainer, *, public: bool, query_to
         raise ApiError(
             429,
             "RATE_LIMITED",
-            f"rate limit of {decision.limit} requests per {container.settings.rate_limit_window_seconds} s "
+            f"rate limit of {decision.limit} requests per "
+            f"{container.settings.limits.rate_limit_window_seconds} s "
             f"exceeded; retry in {decision.retry_after} s",
             {"limit": decision.limit, "reset": decision.reset, "retry_after": decision.retry_after},
         )

@@ -124,12 +124,12 @@ class AsyncRateLimiter(Protocol):
 
 
 def limit_for_tier(settings: Settings, tier: str | None) -> int | None:
-    """The requests per window of ``tier`` (``settings.default_tier`` when None); None means unlimited."""
-    name = tier or settings.default_tier
-    if name not in settings.rate_limits:
-        known = ", ".join(sorted(settings.rate_limits))
+    """Requests per window of ``tier`` (``settings.limits.default_tier`` when None); None means unlimited."""
+    name = tier or settings.limits.default_tier
+    if name not in settings.limits.rate_limits:
+        known = ", ".join(sorted(settings.limits.rate_limits))
         raise InvalidRequestError(f"unknown rate-limit tier {name!r}; known tiers: {known}")
-    return settings.rate_limits[name]
+    return settings.limits.rate_limits[name]
 
 
 def _window(now: float, key: str, limit: int | None, window_s: int) -> tuple[int, int]:

@@ -36,7 +36,7 @@ async def open_container(settings: Settings) -> AppContainer:
     # lock); the others submit jobs (the leader admits them) and serve their streams.
     leader = _leader_lock(settings)
     jobs = JobQueue(settings, database, default_tasks())
-    allow_private = settings.webhook_allow_private_urls
+    allow_private = settings.serving.webhook_allow_private_urls
     container = AppContainer(
         jobs=jobs,
         webhooks=WebhookService(box, allow_private_urls=allow_private),

@@ -101,7 +101,10 @@ def register_user(
     role: str = "user",
     tier: str = "free",
 ) -> User:
-    """Create an account (pass ``tier=settings.default_tier``); ConflictError for a taken name or email."""
+    """Create an account (pass ``tier=settings.limits.default_tier``).
+
+    ConflictError for a taken name or email.
+    """
     clean_email = validate_registration(
         username, password, email=email, full_name=full_name, role=role, tier=tier
     )

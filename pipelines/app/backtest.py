@@ -137,7 +137,7 @@ def api_backtest(
             **trading_fields(trading),
         )
         result = run_backtest_request(settings, request)
-    body = result.as_dict(settings.max_response_points)
+    body = result.as_dict(settings.limits.max_response_points)
     body["full_curve"] = keep_full_curve(settings, result_id, result, body)
     return {
         "model_name": model_name,
@@ -209,7 +209,7 @@ def api_compare(
 def _check_compare_budget(settings: Settings, base: Any, runs: int) -> None:
     """Each run replays the whole range: runs x bars is held to ``COMPARE_BUDGET`` times the bar limit."""
     bars = estimate_bars(base.timeframe, base.start, base.end, crypto=base.config.crypto)
-    budget = settings.max_bars_per_request * COMPARE_BUDGET
+    budget = settings.limits.max_bars_per_request * COMPARE_BUDGET
     if bars * runs > budget:
         raise InvalidRequestError(
             f"comparing {runs} runs over about {bars:,} bars replays {bars * runs:,} bars, over the limit of "

@@ -87,7 +87,7 @@ def plan_backtest(
         settings,
         start,
         end,
-        default_start="1970-01-02" if src == "file" else settings.history_start,
+        default_start="1970-01-02" if src == "file" else settings.data.history_start,
         timeframe=tf,
         crypto=sym.is_crypto,
         extra=WARMUP_BARS,

@@ -112,7 +112,7 @@ def _process(
             upload,
             str(params["file_format"]),
             origin=origin,
-            max_unzipped_bytes=settings.dataset_max_unzipped_mb * 1_000_000,
+            max_unzipped_bytes=settings.uploads.dataset_max_unzipped_mb * 1_000_000,
         )
         progress.update(50.0, f"Processing dataset {params['name']}: checking {len(frame):,} rows...")
         processed = process(frame, str(params["dataset_type"]), target=params.get("target"), origin=origin)

@@ -187,7 +187,7 @@ class DatasetCatalog:
             row.id,
             source,
             file_suffix(request.file_name),
-            max_bytes=self.settings.dataset_max_upload_mb * 1_000_000,
+            max_bytes=self.settings.uploads.dataset_max_upload_mb * 1_000_000,
         )
         row.file_size, row.sha256 = saved.size, saved.sha256
         try:

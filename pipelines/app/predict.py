@@ -49,7 +49,7 @@ def _validate_batch(params: dict[str, Any], settings: Settings) -> dict[str, Any
     symbols = params.get("symbols")
     if not isinstance(symbols, list):
         raise InvalidRequestError("symbols must be a list of symbols")
-    limit = settings.max_symbols_per_request
+    limit = settings.limits.max_symbols_per_request
     normalized = dict(params, symbols=checked(lambda: validate_symbols(symbols, limit)))
     if params.get("timeframe") is not None:
         normalized["timeframe"] = parse_timeframe(str(params["timeframe"])).name

@@ -67,7 +67,7 @@ def api_walk_forward(
             **trading_fields(trading),
         )
         result = run_walk_forward(settings, request)
-    body = result.as_dict(settings.max_response_points)
+    body = result.as_dict(settings.limits.max_response_points)
     body["full_curve"] = keep_full_curve(settings, result_id, result, body)
     return _answer(model_name, request, result, body)
 

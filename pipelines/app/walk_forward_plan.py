@@ -90,7 +90,7 @@ def check_folds(settings: Settings, bars: int, train_window: int, test_window: i
     """The folds ``bars`` bars give (rolling or expanding alike); an InvalidRequestError naming
     ``max_walk_forward_folds`` and how to fit it when they are more than the limit."""
     folds = max(0, bars - train_window) // max(1, test_window)
-    limit = settings.max_walk_forward_folds
+    limit = settings.limits.max_walk_forward_folds
     if folds > limit:
         wider = -(-(bars - train_window) // limit)
         raise InvalidRequestError(

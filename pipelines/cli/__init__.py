@@ -5,7 +5,7 @@ Commands register on the shared ``app`` when their module is imported.
 
 from __future__ import annotations
 
-from pipelines.cli import backtest, data, datasets, models, ui, users  # noqa: F401  (registers the commands)
+from pipelines.cli import backtest, data, datasets, models, show_config, ui, users  # noqa: F401  (registers the commands)
 from pipelines.cli._common import app
 
 __all__ = ["app"]

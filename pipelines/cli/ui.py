@@ -61,7 +61,7 @@ def serve(
     from pipelines.cli.serve_logging import uvicorn_log_config
 
     settings = get_settings()  # fail here, not in a worker, on a bad environment
-    proxies = settings.trusted_proxies
+    proxies = settings.serving.trusted_proxies
     uvicorn.run(
         "serving.app:create_app_from_env",
         factory=True,

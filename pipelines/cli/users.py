@@ -46,7 +46,7 @@ def users_create(
 
     settings = get_settings()
     role = "admin" if admin else "user"
-    chosen_tier = tier or settings.default_tier
+    chosen_tier = tier or settings.limits.default_tier
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     with errors():

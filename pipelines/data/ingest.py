@@ -140,7 +140,7 @@ def plan_ingest(
         FileProvider(file_path).check()  # an unreadable layout is bad input, found before any write
     elif path is not None:
         raise InvalidRequestError(f"--path is only for source 'file', not {name!r}")
-    default_start = "1970-01-02" if name == "file" else settings.history_start
+    default_start = "1970-01-02" if name == "file" else settings.data.history_start
     start_ts = parse_time(start if start is not None else default_start, name="start")
     end_ts = parse_time(end, name="end") if end is not None else utc_now()
     if start_ts >= end_ts:

@@ -49,7 +49,7 @@ def latest_start(
 ) -> pd.Timestamp:
     """The earliest start from which [start, end) holds at most ``max_bars_per_request`` bars."""
     tf = parse_timeframe(timeframe)
-    days = (settings.max_bars_per_request - 2) / _bars_per_day(tf, crypto=crypto)
+    days = (settings.limits.max_bars_per_request - 2) / _bars_per_day(tf, crypto=crypto)
     earliest = pd.Timestamp(year=EARLIEST_YEAR, month=1, day=1, tz="UTC")
     if days >= (end - earliest).days:
         return earliest
@@ -81,7 +81,7 @@ def check_bar_span(
     ``max_bars_per_request`` and how to fit it when that is over the limit."""
     tf = parse_timeframe(timeframe)
     bars = estimate_bars(tf, start, end, crypto=crypto) + extra
-    limit = settings.max_bars_per_request
+    limit = settings.limits.max_bars_per_request
     if bars > limit:
         raise InvalidRequestError(
             f"start_date {start.date()} to end_date {end.date()} at timeframe {tf.name} is about "
@@ -93,7 +93,7 @@ def check_bar_span(
 
 def check_bar_count(settings: Settings, rows: int, what: str) -> None:
     """A read that is already bounded by its source (a user's file) still holds at most the limit."""
-    limit = settings.max_bars_per_request
+    limit = settings.limits.max_bars_per_request
     if rows > limit:
         raise InvalidRequestError(
             f"{what} holds {rows:,} bars in the requested range, over the limit of {limit:,} bars per "

@@ -1,8 +1,9 @@
 """Market data for the API: a quote from the freshest stored bars, history by period and interval.
 
 Both read the Parquet store. A dataset that is not stored yet is ingested first from the provider
-configured for the symbol's asset class (``settings.stock_source`` / ``settings.crypto_source``), never
-from another source; a stored dataset is served as it is (the ingest jobs keep it fresh).
+configured for the symbol's asset class (``settings.data.stock_source`` /
+``settings.data.crypto_source``), never from another source; a stored dataset is served as it is
+(the ingest jobs keep it fresh).
 
 ``history`` speaks Yahoo's vocabulary. Periods count back from the end of the latest stored bar (so a
 ``1d`` period on a weekend still shows the last session); ``ytd`` starts on 1 January of that bar's
@@ -82,7 +83,7 @@ def iso_utc(ts: pd.Timestamp | int) -> str:
 
 def source_for(settings: Settings, symbol: Symbol) -> str:
     """The source configured for the symbol's asset class."""
-    return normalize_source(settings.crypto_source if symbol.is_crypto else settings.stock_source)
+    return normalize_source(settings.data.crypto_source if symbol.is_crypto else settings.data.stock_source)
 
 
 class _Recording:
@@ -112,7 +113,7 @@ def ensure_stored(
 ) -> DatasetBounds:
     """The bounds of the stored dataset of ``symbol`` at ``timeframe`` from its configured source.
 
-    When nothing is stored it is ingested first, from ``start`` (default ``settings.history_start``,
+    When nothing is stored it is ingested first, from ``start`` (default ``settings.data.history_start``,
     moved later when the range would hold more than ``max_bars_per_request`` bars) to now. A malformed
     symbol raises InvalidSymbolError; one the provider does not know, the provider's
     UnknownSymbolError; a provider failure, its ProviderError.
@@ -126,7 +127,7 @@ def ensure_stored(
     if bounds is not None:
         return bounds
     now = utc_now()
-    first = parse_time(start if start is not None else settings.history_start, name="history_start")
+    first = parse_time(start if start is not None else settings.data.history_start, name="history_start")
     first = max(first, latest_start(settings, tf, now, crypto=sym.is_crypto))
     plan = plan_ingest(settings, source=source, symbols=[sym.name], timeframe=tf.name, start=first, end=now)
     recording = _Recording(provider or get_provider(source, settings))

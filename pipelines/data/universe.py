@@ -42,7 +42,7 @@ class UniverseItem:
 def resolve_universe(settings: Settings) -> list[UniverseItem]:
     """The validated universe; a bad entry is an error that names it."""
     items = []
-    for entry in settings.universe:
+    for entry in settings.data.universe:
         source = normalize_source(entry.source)
         crypto = True if source == "ccxt" else False if source == "yfinance" else None
         items.append(
@@ -66,17 +66,19 @@ def universe_item(settings: Settings, key: str) -> UniverseItem:
 
 
 def history_years(settings: Settings, now: pd.Timestamp | None = None) -> list[str]:
-    start = parse_time(settings.history_start, name="history_start")
+    start = parse_time(settings.data.history_start, name="history_start")
     last = (now or pd.Timestamp.now(tz="UTC")).year
     return [str(y) for y in range(start.year, last + 1)]
 
 
 def year_window(settings: Settings, year: int, now: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The part of calendar ``year`` that lies inside the configured history and before ``now``."""
-    start = max(pd.Timestamp(year=year, month=1, day=1, tz="UTC"), parse_time(settings.history_start))
+    start = max(pd.Timestamp(year=year, month=1, day=1, tz="UTC"), parse_time(settings.data.history_start))
     end = min(pd.Timestamp(year=year + 1, month=1, day=1, tz="UTC"), now)
     if start >= end:
-        raise InvalidRequestError(f"year {year} lies outside the history ({settings.history_start} to now)")
+        raise InvalidRequestError(
+            f"year {year} lies outside the history ({settings.data.history_start} to now)"
+        )
     return start, end
 
 

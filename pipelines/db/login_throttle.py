@@ -35,10 +35,10 @@ class ThrottlePolicy:
     @classmethod
     def from_settings(cls, settings: Settings) -> ThrottlePolicy:
         return cls(
-            max_failures=settings.login_max_failures,
-            window=dt.timedelta(seconds=settings.login_failure_window_seconds),
-            base_delay=dt.timedelta(seconds=settings.login_backoff_seconds),
-            max_delay=dt.timedelta(seconds=settings.login_backoff_max_seconds),
+            max_failures=settings.auth.login_max_failures,
+            window=dt.timedelta(seconds=settings.auth.login_failure_window_seconds),
+            base_delay=dt.timedelta(seconds=settings.auth.login_backoff_seconds),
+            max_delay=dt.timedelta(seconds=settings.auth.login_backoff_max_seconds),
         )
 
     def delay(self, failures: int) -> dt.timedelta:

@@ -73,7 +73,7 @@ def write_job_files(settings: Settings, job_id: str, tables: Mapping[str, pa.Tab
 def file_links(settings: Settings, job_id: str) -> dict[str, Any]:
     """Where to download a job's files, in which formats, and until when they are kept."""
     base = f"/api/v1/jobs/{job_id}/files"
-    kept_until = utc_now() + dt.timedelta(days=settings.result_files_days)
+    kept_until = utc_now() + dt.timedelta(days=settings.jobs.result_files_days)
     return {
         "job_id": job_id,
         "equity_curve_url": f"{base}/equity_curve",
@@ -93,7 +93,7 @@ def job_file(settings: Settings, database: Database, job_id: str, name: str, use
     if not path.is_file():
         raise DataNotFoundError(
             f"job {job_id} has no {name} file: only an answer whose curve or trades were cut keeps "
-            f"them, for {settings.result_files_days} days"
+            f"them, for {settings.jobs.result_files_days} days"
         )
     return path
 
@@ -157,7 +157,7 @@ def prune_results(
             age = now - last_change(folder)
         except FileNotFoundError:  # removed meanwhile
             continue
-        expired = age >= settings.result_files_days * _DAY
+        expired = age >= settings.jobs.result_files_days * _DAY
         orphaned = known is not None and folder.name not in known and age >= min_age_seconds
         if expired or orphaned:
             shutil.rmtree(folder, ignore_errors=True)

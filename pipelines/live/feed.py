@@ -247,7 +247,7 @@ class LiveFeed:
             if source == "synthetic":  # reads the feed's clock: a virtual one continues the series
                 from pipelines.data.providers.synthetic import SyntheticProvider
 
-                provider = SyntheticProvider(self.settings.synthetic_seed, now=self.clock.now)
+                provider = SyntheticProvider(self.settings.data.synthetic_seed, now=self.clock.now)
             else:
                 provider = get_provider(source, self.settings)
             self._providers[source] = provider

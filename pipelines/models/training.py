@@ -154,7 +154,7 @@ def plan_training(
         settings,
         start,
         end,
-        default_start=settings.history_start,
+        default_start=settings.data.history_start,
         timeframe=tf,
         crypto=sym.is_crypto,
         bounded=src != "file",

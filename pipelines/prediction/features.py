@@ -3,7 +3,7 @@
 An entry is keyed by (source, symbol, timeframe, feature set) and holds the latest bar's timestamp and
 close and the last few feature rows as a read-only float64 matrix in the feature set's column order
 (at least as many rows as the longest model context asked of it). Features are computed with the
-training code (``compute_features``) over the stored bars from ``settings.history_start``, the bars a
+training code (``compute_features``) over the stored bars from ``settings.data.history_start``, the bars a
 training run reads by default, so a served row equals the training row of the same bar.
 
 Validity: an entry checked less than ``ttl`` seconds ago is returned as it is, without any I/O. An
@@ -94,7 +94,7 @@ class FeatureCache:
     ) -> None:
         self.settings = settings
         self.store = store
-        self.ttl = settings.feature_cache_ttl_seconds if ttl is None else float(ttl)
+        self.ttl = settings.data.feature_cache_ttl_seconds if ttl is None else float(ttl)
         self._clock = clock
         self._entries: dict[CacheKey, FeatureRows] = {}
         self._wanted: dict[CacheKey, int] = {}
@@ -218,7 +218,7 @@ class FeatureCache:
             entry = self._held.get(dataset)
         if entry is not None and len(entry[0]) and int(entry[0].ts_ns[-1]) == last_ns:
             return entry[0].fresh()
-        start = parse_time(self.settings.history_start, name="history_start")
+        start = parse_time(self.settings.data.history_start, name="history_start")
         last = pd.Timestamp(last_ns, tz="UTC")
         crypto = parse_symbol(dataset.symbol).is_crypto
         start = max(start, latest_start(self.settings, dataset.timeframe, last, crypto=crypto))

@@ -279,7 +279,7 @@ class PredictionService:
         self, model_name: str, symbols: Sequence[str], ref: str = "champion", timeframe: str | None = None
     ) -> BatchPrediction:
         """One prediction per symbol; a symbol that fails is reported with its error code and message."""
-        checked = validate_symbols(symbols, self.settings.max_symbols_per_request)
+        checked = validate_symbols(symbols, self.settings.limits.max_symbols_per_request)
         plan = self._model(model_name, ref)
         self._target(plan, None, timeframe)
         done: list[Prediction] = []

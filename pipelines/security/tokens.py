@@ -52,8 +52,8 @@ class TokenPolicy:
     def from_settings(cls, settings: Settings) -> TokenPolicy:
         return cls(
             secret=resolve_secret_key(settings),
-            access_ttl=dt.timedelta(minutes=settings.access_token_minutes),
-            refresh_ttl=dt.timedelta(days=settings.refresh_token_days),
+            access_ttl=dt.timedelta(minutes=settings.auth.access_token_minutes),
+            refresh_ttl=dt.timedelta(days=settings.auth.refresh_token_days),
         )
 
 

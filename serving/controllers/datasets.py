@@ -130,5 +130,5 @@ def dataset_router(settings: Settings) -> Router:
     return Router(
         path="/datasets",
         route_handlers=[DatasetController],
-        request_max_body_size=settings.dataset_max_upload_mb * 1_000_000 + _FORM_OVERHEAD,
+        request_max_body_size=settings.uploads.dataset_max_upload_mb * 1_000_000 + _FORM_OVERHEAD,
     )

@@ -194,7 +194,7 @@ def metrics(health: HealthDep, request: Request[Any, Any, Any]) -> Response[byte
 
 
 def _check_metrics_token(health: HealthProvider, authorization: str | None) -> None:
-    expected = health.settings.metrics_token
+    expected = health.settings.serving.metrics_token
     if not expected:
         return
     scheme, _, token = (authorization or "").partition(" ")

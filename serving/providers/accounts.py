@@ -63,7 +63,12 @@ class AccountsProvider:
         """A new account at the default tier; its public fields."""
         with self._database.transaction() as session:
             user = register_user(
-                session, username, password, email=email, full_name=full_name, tier=self.settings.default_tier
+                session,
+                username,
+                password,
+                email=email,
+                full_name=full_name,
+                tier=self.settings.limits.default_tier,
             )
             return public_user(user)
 

@@ -50,7 +50,7 @@ class HealthProvider:
         self._metrics = metrics
         self._live = live
         self._events = events
-        self.checks = HealthCache(self._probe_checks, settings.health_cache_seconds)
+        self.checks = HealthCache(self._probe_checks, settings.serving.health_cache_seconds)
         """The cached checks with the system figures (``await checks.get()``)."""
 
     def check_health(self) -> dict[str, Any]:
@@ -108,11 +108,11 @@ class HealthProvider:
                 "database": redact_url(s.resolved_database_url()),
                 "mlflow_tracking_uri": redact_url(s.resolved_mlflow_uri()),
                 "redis": redact_url(s.redis_url) if s.redis_url else None,
-                "rate_limits_per_window": dict(s.rate_limits),
-                "rate_limit_window_seconds": s.rate_limit_window_seconds,
-                "cors_origins": list(s.cors_origins),
-                "stock_source": s.stock_source,
-                "crypto_source": s.crypto_source,
+                "rate_limits_per_window": dict(s.limits.rate_limits),
+                "rate_limit_window_seconds": s.limits.rate_limit_window_seconds,
+                "cors_origins": list(s.serving.cors_origins),
+                "stock_source": s.data.stock_source,
+                "crypto_source": s.data.crypto_source,
             },
             "models_loaded": [
                 {"model_name": m.name, "version": m.version, "load_seconds": round(m.load_seconds, 4)}

@@ -58,7 +58,7 @@ def _wait(condition: Callable[[], bool], timeout: float = 60.0) -> None:
 
 
 def _expected(settings: Settings, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
-    provider = SyntheticProvider(settings.synthetic_seed, now=lambda: last + pd.Timedelta(days=1))
+    provider = SyntheticProvider(settings.data.synthetic_seed, now=lambda: last + pd.Timedelta(days=1))
     return provider.fetch(
         parse_symbol("BTC/USDT"), parse_timeframe("1m"), first, last + pd.Timedelta(minutes=1)
     )
@@ -107,7 +107,7 @@ def test_sped_up_synthetic_feed_appends_exactly_the_provider_bars(settings: Sett
 
 def test_a_failing_provider_is_retried_and_the_thread_survives(settings: Settings) -> None:
     clock = VirtualClock(START, speed=3600)
-    flaky = FlakyProvider(clock.now, settings.synthetic_seed)
+    flaky = FlakyProvider(clock.now, settings.data.synthetic_seed)
     feed = LiveFeed(
         settings,
         ["BTC/USDT"],

@@ -26,7 +26,7 @@ from .conftest import HISTORY_START
 
 
 def stored_bars(settings: Settings, symbol: str) -> pd.DataFrame:
-    start = parse_time(settings.history_start)
+    start = parse_time(settings.data.history_start)
     return load_bars(settings, source="synthetic", symbol=symbol, timeframe="1d", start=start)
 
 
@@ -95,7 +95,7 @@ def test_predict_another_stock_ingests_it(service: PredictionService, settings: 
     bars = stored_bars(settings, "MSFT")
     assert p.symbol == "MSFT" and p.model_name == "lgbm_aapl"
     assert p.current_price == bars["close"].iloc[-1] and p.data_points == len(bars)
-    assert bars["timestamp"].iloc[0] >= pd.Timestamp(settings.history_start, tz="UTC")
+    assert bars["timestamp"].iloc[0] >= pd.Timestamp(settings.data.history_start, tz="UTC")
     assert math.isfinite(p.predicted_return)
 
 

@@ -54,7 +54,7 @@ def test_the_recovery_removes_orphaned_and_expired_results(settings: Settings, d
     live = _kept(settings, database, age=2 * HOUR)
     orphan = _kept(settings, None, age=2 * HOUR)  # its job is gone (or was never recorded)
     writing = _kept(settings, None, age=0)  # a synchronous run about to record its job
-    expired = _kept(settings, database, age=settings.result_files_days * DAY + HOUR)  # written last
+    expired = _kept(settings, database, age=settings.jobs.result_files_days * DAY + HOUR)  # written last
     stale_tmp = settings.results_dir / live / f".trades.parquet.{'e' * 32}.tmp"
     stale_tmp.write_bytes(b"x")
     _age(settings.results_dir / live, 2 * HOUR)
@@ -70,8 +70,8 @@ def test_the_recovery_removes_orphaned_and_expired_results(settings: Settings, d
 
 
 def test_writing_results_drops_expired_ones(settings: Settings) -> None:
-    old = _kept(settings, None, age=settings.result_files_days * DAY + HOUR)
-    recent = _kept(settings, None, age=(settings.result_files_days - 1) * DAY)
+    old = _kept(settings, None, age=settings.jobs.result_files_days * DAY + HOUR)
+    recent = _kept(settings, None, age=(settings.jobs.result_files_days - 1) * DAY)
     _kept(settings, None, age=0)
     assert not (settings.results_dir / old).exists()
     assert (settings.results_dir / recent).is_dir()

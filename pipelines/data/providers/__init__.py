@@ -32,20 +32,20 @@ def get_provider(
     if name == "synthetic":
         from pipelines.data.providers.synthetic import SyntheticProvider
 
-        return SyntheticProvider(settings.synthetic_seed)
+        return SyntheticProvider(settings.data.synthetic_seed)
     if name == "yfinance":
         from pipelines.data.providers.yahoo import YahooProvider
 
         return YahooProvider(
-            max_retries=settings.provider_max_retries, backoff=settings.provider_backoff_seconds
+            max_retries=settings.data.provider_max_retries, backoff=settings.data.provider_backoff_seconds
         )
     if name == "ccxt":
         from pipelines.data.providers.ccxt_provider import CcxtProvider
 
         return CcxtProvider(
-            exchange or settings.ccxt_exchange,
-            max_retries=settings.provider_max_retries,
-            backoff=settings.provider_backoff_seconds,
+            exchange or settings.data.ccxt_exchange,
+            max_retries=settings.data.provider_max_retries,
+            backoff=settings.data.provider_backoff_seconds,
         )
     if path is None:
         raise InvalidRequestError("source 'file' needs a path to a CSV or Parquet file (--path)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from serving.schemas.admin import Num, Shape
+from serving.responses import Num, Shape
 
 __all__ = [
     "Dashboard",

@@ -357,8 +357,8 @@ class StrategyParam(Shape):
     default: Any
     required: bool
     description: str
-    minimum: float | None | UnsetType = UNSET
-    maximum: float | None | UnsetType = UNSET
+    minimum: int | float | None | UnsetType = UNSET  # an int for an int parameter
+    maximum: int | float | None | UnsetType = UNSET
 
 
 class StrategyInfo(Shape):

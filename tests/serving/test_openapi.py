@@ -4,14 +4,17 @@ the documentation true to the app (its examples and the app's real answers decod
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import msgspec
 import pytest
 from litestar import Litestar
+from litestar.serialization import encode_json
 from litestar.testing import TestClient
 
 from pipelines.settings import Settings
+from serving import responses
 from serving.app import create_app
 from serving.responses import admin
 from tests.serving_support import make_user
@@ -138,8 +141,25 @@ def _shape(app: Litestar, method: str, path: str, status: int = 200) -> Any:
     raise AssertionError(f"no route {method} {path}")
 
 
+def _strict_shaped(shape: type[Any], value: Any) -> Any:
+    """``shaped`` that refuses a key the shape lacks (the app's drops it)."""
+    decode_strict(msgspec.json.decode(encode_json(value)), shape)
+    return responses.shaped(shape, value)
+
+
+@pytest.fixture
+def strict_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every handler builds its answer refusing undeclared keys, so a field that a domain result
+    holds and the documented shape lacks fails the test instead of being dropped."""
+    for module in list(sys.modules.values()):
+        if module.__name__.startswith("serving.controllers.") and hasattr(module, "shaped"):
+            monkeypatch.setattr(module, "shaped", _strict_shaped)
+
+
+@pytest.mark.usefixtures("strict_answers")
 def test_real_answers_decode_as_the_documented_shapes(client: Any) -> None:
-    """The app's answers hold exactly the documented fields (decoded refusing unknown ones)."""
+    """The app's answers and the domain results they are built from hold exactly the documented
+    fields (decoded refusing unknown ones)."""
     app = client.app
     user = make_user(client)
     h = user["headers"]

@@ -138,8 +138,8 @@ class Info(Shape):
     strategies: list[str]
     model_types: list[str]
     timestamp: str
-    configuration: Configuration | None | UnsetType = UNSET  # admins only
-    system: PlatformStats | None | UnsetType = UNSET  # admins only
+    configuration: Configuration | UnsetType | None = UNSET  # admins only
+    system: PlatformStats | UnsetType | None = UNSET  # admins only
 
 
 class HealthMetrics(Shape):

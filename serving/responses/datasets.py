@@ -25,7 +25,7 @@ class Dataset(Shape):
     progress: float
     job_id: str | None
     user_id: str
-    error: str | None | UnsetType = UNSET  # when processing failed
+    error: str | UnsetType | None = UNSET  # when processing failed
 
 
 class DatasetDetail(Dataset, kw_only=True):

@@ -39,7 +39,7 @@ class JobAccepted(Job):
     webhook_url: str
     events_url: str
     estimated_completion: str | None
-    job_status: str | None | UnsetType = UNSET  # batch predictions sent async
+    job_status: str | UnsetType | None = UNSET  # batch predictions sent async
 
 
 class JobList(Shape):
@@ -61,4 +61,4 @@ class ResourcesOnly(Shape):
 class SystemResources(Shape):
     queue: QueueSnapshot
     is_admin: bool
-    resources: dict[str, Any] | None | UnsetType = UNSET  # admins only
+    resources: dict[str, Any] | UnsetType | None = UNSET  # admins only

@@ -49,7 +49,7 @@ class Prediction(Shape):
     data_points: int
     source: str
     computation_time_ms: float
-    forecast: list[ForecastStep] | None | UnsetType = UNSET  # multi_ohlc models only
+    forecast: list[ForecastStep] | UnsetType | None = UNSET  # multi_ohlc models only
 
 
 class NamedPrediction(Prediction, kw_only=True):
@@ -65,8 +65,8 @@ class PredictMetadata(Shape):
     data_points: int
     horizon: int
     source: str
-    features_requested: dict[str, list[str]] | None | UnsetType = UNSET  # with ``features``
-    volume_features: list[str] | None | UnsetType = UNSET  # with ``features``
+    features_requested: dict[str, list[str]] | UnsetType | None = UNSET  # with ``features``
+    volume_features: list[str] | UnsetType | None = UNSET  # with ``features``
 
 
 class Predicted(Shape):
@@ -272,7 +272,7 @@ class CurveInfo(Shape, kw_only=True):
     equity_curve_points: int
     equity_curve_total_points: int
     equity_curve_downsampled: bool
-    equity_curve_method: str | None | UnsetType = UNSET  # when the curve was cut
+    equity_curve_method: str | UnsetType | None = UNSET  # when the curve was cut
     trades_total: int
     trades_truncated: bool
     full_curve: FullCurve | None
@@ -357,8 +357,8 @@ class StrategyParam(Shape):
     default: Any
     required: bool
     description: str
-    minimum: int | float | None | UnsetType = UNSET  # an int for an int parameter
-    maximum: int | float | None | UnsetType = UNSET
+    minimum: int | float | UnsetType | None = UNSET  # an int for an int parameter
+    maximum: int | float | UnsetType | None = UNSET
 
 
 class StrategyInfo(Shape):

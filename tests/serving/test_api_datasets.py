@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import numpy as np
 import pandas as pd
 
@@ -18,8 +17,8 @@ from pipelines.db import Dataset, Job, open_database
 from pipelines.jobs import RESTART_REASON
 from pipelines.webhooks import SIGNATURE_HEADER, verify_signature
 from serving.responses import datasets as shapes
-from tests.shape_support import decode_strict
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings
+from tests.shape_support import decode_strict
 from tests.webhooks.support import running_receiver
 
 CSV = b"rsi,volume,label\n30,100,up\n70,200,down\n55,150,up\n45,120,down\n"

@@ -7,7 +7,6 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-import msgspec
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -17,8 +16,8 @@ from pipelines.app.backtest_plan import plan_backtest, run_backtest_request
 from pipelines.backtest.engine import BacktestResult
 from pipelines.settings import Settings
 from serving.responses.trading import Backtest, WalkForwardResult
-from tests.shape_support import decode_strict
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings, wait_for_job
+from tests.shape_support import decode_strict
 
 RUN = "/api/v1/backtest/run"
 WALK = "/api/v1/backtest/walk-forward"

@@ -357,8 +357,8 @@ class StrategyParam(Shape):
     default: Any
     required: bool
     description: str
-    minimum: int | float | UnsetType | None = UNSET  # an int for an int parameter
-    maximum: int | float | UnsetType | None = UNSET
+    minimum: float | UnsetType | None = UNSET
+    maximum: float | UnsetType | None = UNSET
 
 
 class StrategyInfo(Shape):

@@ -1,5 +1,4 @@
-"""Response shapes of the monitoring routes (documentation only: the handlers return plain dicts;
-tests/serving/test_openapi.py checks the two agree)."""
+"""Answers of the monitoring routes."""
 
 from __future__ import annotations
 

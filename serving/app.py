@@ -28,6 +28,7 @@ from serving.errors import exception_handlers
 from serving.jsondepth import refuse_deep_json
 from serving.middleware import ApiMiddleware, before_send
 from serving.providers.wiring import authenticated
+from serving.schemas import document_answers
 from serving.startup import open_container
 
 __all__ = ["create_app", "create_app_from_env"]
@@ -55,7 +56,7 @@ def create_app(settings: Settings) -> Litestar:
             gc.unfreeze()
             await app.state.container.aclose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, dataset_router(settings)],
         lifespan=[lifespan],
         dependencies={"principal": Provide(_principal, sync_to_thread=False)},
@@ -95,6 +96,8 @@ def create_app(settings: Settings) -> Litestar:
         ),
         debug=False,
     )
+    document_answers(app)
+    return app
 
 
 def create_app_from_env() -> Litestar:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, get, post
-from litestar.status_codes import HTTP_200_OK
+from litestar import Controller, Response, get, post
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from pipelines.app.backtest import api_backtest, api_compare, metric_catalog
 from pipelines.app.walk_forward import api_walk_forward
@@ -16,8 +16,10 @@ from serving.context import PrincipalDep
 from serving.controllers.jobs import submit_job
 from serving.dto import BacktestRun, WalkForward, job_params
 from serving.providers.analysis import ANALYSIS, AnalysisDep, AnalysisProvider
+from serving.responses import shaped
+from serving.responses import trading as t
+from serving.responses.jobs import JobAccepted
 from serving.schemas import doc
-from serving.schemas import trading as t
 from serving.schemas import trading_examples as tx
 from serving.schemas.jobs import accepted_doc
 from serving.schemas.requests import BacktestRunBody, CompareBody, WalkForwardBody
@@ -34,68 +36,86 @@ class BacktestController(Controller):
         "/run",
         status_code=HTTP_200_OK,
         summary="Backtest a model or a strategy",
-        responses={**doc(t.Backtest, tx.BACKTEST, 400, 401, 404), **accepted_doc()},
+        responses={**doc(tx.BACKTEST, 400, 401, 404), **accepted_doc()},
         sync_to_thread=True,
     )
-    def run(self, analysis: AnalysisDep, data: BacktestRunBody, principal: PrincipalDep) -> Any:
+    def run(
+        self, analysis: AnalysisDep, data: BacktestRunBody, principal: PrincipalDep
+    ) -> Response[t.Backtest | JobAccepted]:
         params = _arguments(analysis, data, principal)
         if data.run_async:
-            return submit_job(analysis.jobs, "backtest", params, principal)
-        return analysis.run_keeping_files(
-            "backtest",
-            params,
-            principal.user_id,
-            lambda result_id: api_backtest(analysis.settings, result_id=result_id, **params),
+            return Response(
+                submit_job(analysis.jobs, "backtest", params, principal), status_code=HTTP_202_ACCEPTED
+            )
+        answer = shaped(
+            t.Backtest,
+            analysis.run_keeping_files(
+                "backtest",
+                params,
+                principal.user_id,
+                lambda result_id: api_backtest(analysis.settings, result_id=result_id, **params),
+            ),
         )
+        return Response(answer)
 
     @post(
         "/compare",
         status_code=HTTP_200_OK,
         summary="Compare models and strategies",
-        responses=doc(t.Comparison, tx.COMPARISON, 400, 401, 404),
+        responses=doc(tx.COMPARISON, 400, 401, 404),
         sync_to_thread=True,
     )
-    def compare(self, analysis: AnalysisDep, data: CompareBody) -> dict[str, Any]:
-        return api_compare(
-            analysis.settings,
-            symbol=data.symbol,
-            model_names=data.model_names,
-            strategies=[
-                {"strategy": s.strategy, "params": s.params, "label": s.label} for s in data.strategies
-            ],
-            start_date=data.start_date,
-            end_date=data.end_date,
-            timeframe=data.timeframe or "1d",
-            **data.trading(),
+    def compare(self, analysis: AnalysisDep, data: CompareBody) -> t.Comparison:
+        return shaped(
+            t.Comparison,
+            api_compare(
+                analysis.settings,
+                symbol=data.symbol,
+                model_names=data.model_names,
+                strategies=[
+                    {"strategy": s.strategy, "params": s.params, "label": s.label} for s in data.strategies
+                ],
+                start_date=data.start_date,
+                end_date=data.end_date,
+                timeframe=data.timeframe or "1d",
+                **data.trading(),
+            ),
         )
 
     @post(
         "/walk-forward",
         status_code=HTTP_200_OK,
         summary="Walk-forward analysis",
-        responses={**doc(t.WalkForwardResult, tx.WALK_FORWARD_RESULT, 400, 401, 404), **accepted_doc()},
+        responses={**doc(tx.WALK_FORWARD_RESULT, 400, 401, 404), **accepted_doc()},
         sync_to_thread=True,
     )
-    def walk_forward(self, analysis: AnalysisDep, data: WalkForwardBody, principal: PrincipalDep) -> Any:
+    def walk_forward(
+        self, analysis: AnalysisDep, data: WalkForwardBody, principal: PrincipalDep
+    ) -> Response[t.WalkForwardResult | JobAccepted]:
         params = _arguments(analysis, data, principal)
         if data.run_async:
-            return submit_job(analysis.jobs, "walk_forward", params, principal)
+            job = submit_job(analysis.jobs, "walk_forward", params, principal)
+            return Response(job, status_code=HTTP_202_ACCEPTED)
         tracker = analysis.tracker
-        return analysis.run_keeping_files(
-            "walk_forward",
-            params,
-            principal.user_id,
-            lambda result_id: api_walk_forward(analysis.settings, tracker, result_id=result_id, **params),
+        answer = shaped(
+            t.WalkForwardResult,
+            analysis.run_keeping_files(
+                "walk_forward",
+                params,
+                principal.user_id,
+                lambda result_id: api_walk_forward(analysis.settings, tracker, result_id=result_id, **params),
+            ),
         )
+        return Response(answer)
 
     @get(
         "/metrics",
         summary="The metrics a backtest reports",
-        responses=doc(t.MetricCatalog, tx.METRIC_CATALOG, 401),
+        responses=doc(tx.METRIC_CATALOG, 401),
         sync_to_thread=False,
     )
-    def metrics(self) -> dict[str, Any]:
-        return metric_catalog()
+    def metrics(self) -> t.MetricCatalog:
+        return shaped(t.MetricCatalog, metric_catalog())
 
 
 def _arguments(analysis: AnalysisProvider, data: BacktestRun | WalkForward, principal: Any) -> dict[str, Any]:
@@ -121,9 +141,11 @@ class StrategyController(Controller):
     @get(
         "/available",
         summary="Registered strategies and their parameter schemas",
-        responses=doc(t.StrategyList, tx.STRATEGIES, 401),
+        responses=doc(tx.STRATEGIES, 401),
         sync_to_thread=False,
     )
-    def available(self) -> dict[str, Any]:
+    def available(self) -> t.StrategyList:
         strategies = list_strategies()
-        return {"status": "success", "strategies": strategies, "count": len(strategies)}
+        return shaped(
+            t.StrategyList, {"status": "success", "strategies": strategies, "count": len(strategies)}
+        )

@@ -6,7 +6,7 @@ the app's setting, not Litestar's 10 MB default for every body.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Literal, TypeAlias, cast
+from typing import TYPE_CHECKING, Annotated, BinaryIO, Literal, TypeAlias, cast
 
 from litestar import Controller, Router, delete, get, post
 from litestar.enums import RequestEncodingType
@@ -18,6 +18,8 @@ from pipelines.settings import Settings
 from serving.context import PrincipalDep
 from serving.dto import MAX_PAGE, one_of
 from serving.providers.datasets import DATASETS, DatasetsDep
+from serving.responses import datasets as dr
+from serving.responses import shaped
 from serving.schemas import datasets as d
 from serving.schemas import doc
 
@@ -50,7 +52,7 @@ class DatasetController(Controller):
             "follow (GET /api/v1/jobs/{job_id}, /api/system/task-events); the `dataset.processed` "
             "webhook fires when it is ready or has failed."
         ),
-        responses=doc(d.Dataset, d.DATASET, 400, 401, 409, 413, status=201, description="Accepted"),
+        responses=doc(d.DATASET, 400, 401, 409, 413, status=201, description="Accepted"),
         sync_to_thread=True,
     )
     def upload(
@@ -58,7 +60,7 @@ class DatasetController(Controller):
         datasets: DatasetsDep,
         principal: PrincipalDep,
         data: Annotated[d.UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
-    ) -> dict[str, Any]:
+    ) -> dr.Dataset:
         try:
             request = check_upload(
                 name=data.name,
@@ -70,12 +72,12 @@ class DatasetController(Controller):
             view = datasets.upload(principal.user_id, request, cast(BinaryIO, data.file.file))
         finally:
             data.file.file.close()
-        return view.as_dict(detail=False)
+        return shaped(dr.Dataset, view.as_dict(detail=False))
 
     @get(
         "/",
         summary="Your datasets, a page at a time (an admin sees all)",
-        responses=doc(d.DatasetList, d.DATASETS, 400, 401),
+        responses=doc(d.DATASETS, 400, 401),
         sync_to_thread=True,
     )
     def list_datasets(
@@ -88,35 +90,36 @@ class DatasetController(Controller):
         order: Annotated[Literal["asc", "desc"], Parameter()] = "desc",
         dataset_type: str | None = Parameter(default=None, description="classification, regression, ohlcv"),
         status: Annotated[DatasetStatus | None, Parameter()] = None,
-    ) -> dict[str, Any]:
-        return datasets.list(
-            principal.scope_user_id,
-            page=page,
-            limit=limit,
-            sort_by=sort_by,
-            order=order,
-            dataset_type=dataset_type,
-            status=status,
-        ).as_dict()
+    ) -> dr.DatasetList:
+        return shaped(
+            dr.DatasetList,
+            datasets.list(
+                principal.scope_user_id,
+                page=page,
+                limit=limit,
+                sort_by=sort_by,
+                order=order,
+                dataset_type=dataset_type,
+                status=status,
+            ).as_dict(),
+        )
 
     @get(
         "/{dataset_id:str}",
         summary="A dataset, with its metadata once it is ready",
-        responses=doc(d.DatasetDetail, d.DATASET_DETAIL, 400, 401, 403, 404),
+        responses=doc(d.DATASET_DETAIL, 400, 401, 403, 404),
         sync_to_thread=True,
     )
     def get_dataset(
         self, datasets: DatasetsDep, principal: PrincipalDep, dataset_id: FromPath[str]
-    ) -> dict[str, Any]:
-        return datasets.get(dataset_id, principal).as_dict()
+    ) -> dr.DatasetDetail:
+        return shaped(dr.DatasetDetail, datasets.get(dataset_id, principal).as_dict())
 
     @delete(
         "/{dataset_id:str}",
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete a dataset and its files (processing under way is cancelled)",
-        responses={
-            k: v for k, v in doc(d.DatasetDetail, d.DATASET_DETAIL, 400, 401, 403, 404).items() if k != 200
-        },
+        responses={k: v for k, v in doc(d.DATASET_DETAIL, 400, 401, 403, 404).items() if k != 200},
         sync_to_thread=True,
     )
     def delete_dataset(

@@ -19,7 +19,8 @@ from pipelines.errors import AuthenticationError
 from serving.context import principal_of
 from serving.errors import ApiError
 from serving.providers.health import HEALTH, HealthDep, HealthProvider
-from serving.schemas import admin as a
+from serving.responses import admin as a
+from serving.responses import shaped
 from serving.schemas import admin_examples as ex
 from serving.schemas import doc, doc_text
 from serving.system import platform_info, system_stats
@@ -42,31 +43,34 @@ def _now() -> str:
     opt=_PUBLIC,
     tags=["health"],
     summary="API information",
-    responses=doc(a.ApiIndex, ex.ROOT),
+    responses=doc(ex.ROOT),
     sync_to_thread=False,
 )
-def root() -> dict[str, Any]:
-    return {
-        "name": "Tradeforge API",
-        "version": VERSION,
-        "status": "running",
-        "description": "ML trading platform: predictions, models, market data, backtests, monitoring.",
-        "docs": "/docs",
-        "redoc": "/redoc",
-        "openapi": "/openapi.json",
-        "health": "/health",
-        "metrics": "/metrics",
-        "endpoints": {
-            "auth": "/auth/login",
-            "models": "/api/v1/models",
-            "predictions": "/api/v1/predictions/predict",
-            "predict": "/api/v1/predict",
-            "market": "/api/v1/market/quote/{symbol}",
-            "backtest": "/api/v1/backtest/run",
-            "monitoring": "/api/v1/monitoring/system",
+def root() -> a.ApiIndex:
+    return shaped(
+        a.ApiIndex,
+        {
+            "name": "Tradeforge API",
+            "version": VERSION,
+            "status": "running",
+            "description": "ML trading platform: predictions, models, market data, backtests, monitoring.",
+            "docs": "/docs",
+            "redoc": "/redoc",
+            "openapi": "/openapi.json",
+            "health": "/health",
+            "metrics": "/metrics",
+            "endpoints": {
+                "auth": "/auth/login",
+                "models": "/api/v1/models",
+                "predictions": "/api/v1/predictions/predict",
+                "predict": "/api/v1/predict",
+                "market": "/api/v1/market/quote/{symbol}",
+                "backtest": "/api/v1/backtest/run",
+                "monitoring": "/api/v1/monitoring/system",
+            },
+            "timestamp": _now(),
         },
-        "timestamp": _now(),
-    }
+    )
 
 
 @get(
@@ -76,19 +80,22 @@ def root() -> dict[str, Any]:
     tags=["health"],
     summary="Health check with system metrics",
     description="Backing-service checks and system figures are refreshed at most every few seconds.",
-    responses=doc(a.Health, ex.HEALTH),
+    responses=doc(ex.HEALTH),
 )
-async def health(health: HealthDep) -> dict[str, Any]:
+async def health(health: HealthDep) -> a.Health:
     checks = await health.checks.get()
-    return {
-        "status": checks["status"],
-        "timestamp": _now(),
-        "version": VERSION,
-        "uptime_seconds": round(health.uptime_seconds(), 3),
-        "models_loaded": len(health.registry.loaded()),
-        "services": checks["services"],
-        "system": checks["system"],
-    }
+    return shaped(
+        a.Health,
+        {
+            "status": checks["status"],
+            "timestamp": _now(),
+            "version": VERSION,
+            "uptime_seconds": round(health.uptime_seconds(), 3),
+            "models_loaded": len(health.registry.loaded()),
+            "services": checks["services"],
+            "system": checks["system"],
+        },
+    )
 
 
 @get(
@@ -97,11 +104,11 @@ async def health(health: HealthDep) -> dict[str, Any]:
     tags=["health"],
     summary="Liveness probe",
     description="200 while the process serves requests; touches no backing service.",
-    responses=doc(a.Liveness, ex.LIVENESS),
+    responses=doc(ex.LIVENESS),
     sync_to_thread=False,
 )
-def live() -> dict[str, Any]:
-    return {"status": "alive", "version": VERSION, "timestamp": _now()}
+def live() -> a.Liveness:
+    return shaped(a.Liveness, {"status": "alive", "version": VERSION, "timestamp": _now()})
 
 
 @get(
@@ -114,14 +121,17 @@ def live() -> dict[str, Any]:
         "200 when the database, the MLflow registry and the cache answer (checks refreshed at most "
         "every few seconds); 503 with the failing services otherwise."
     ),
-    responses=doc(a.Readiness, ex.READINESS, 503),
+    responses=doc(ex.READINESS, 503),
 )
-async def ready(health: HealthDep) -> dict[str, Any]:
+async def ready(health: HealthDep) -> a.Readiness:
     checks = (await health.checks.get())["services"]
     failing = {name: checks[name] for name in _READY_NEEDS if checks[name] != "healthy"}
     if failing:
         raise ApiError(503, "SERVICE_UNAVAILABLE", f"not ready: {', '.join(failing)} unhealthy", failing)
-    return {"status": "ready", "timestamp": _now(), "services": {n: checks[n] for n in _READY_NEEDS}}
+    return shaped(
+        a.Readiness,
+        {"status": "ready", "timestamp": _now(), "services": {n: checks[n] for n in _READY_NEEDS}},
+    )
 
 
 @get(
@@ -134,10 +144,10 @@ async def ready(health: HealthDep) -> dict[str, Any]:
         "Name, version, uptime, loaded models, strategies and model types; an admin also sees the "
         "configuration (URLs without credentials) and the host."
     ),
-    responses=doc(a.Info, ex.INFO),
+    responses=doc(ex.INFO),
     sync_to_thread=True,
 )
-def info(health: HealthDep, request: Request[Any, Any, Any]) -> dict[str, Any]:
+def info(health: HealthDep, request: Request[Any, Any, Any]) -> a.Info:
     described = health.describe()
     body = {
         "name": "Tradeforge API",
@@ -153,7 +163,7 @@ def info(health: HealthDep, request: Request[Any, Any, Any]) -> dict[str, Any]:
     if principal is not None and principal.is_admin:
         body["configuration"] = described["configuration"]
         body["system"] = {**platform_info(), **system_stats(health.settings.home)}
-    return body
+    return shaped(a.Info, body)
 
 
 @get(
@@ -162,20 +172,23 @@ def info(health: HealthDep, request: Request[Any, Any, Any]) -> dict[str, Any]:
     opt=_PUBLIC,
     tags=["health"],
     summary="System health check",
-    responses=doc(a.ApiHealth, ex.API_HEALTH),
+    responses=doc(ex.API_HEALTH),
 )
-async def api_health(health: HealthDep) -> dict[str, Any]:
+async def api_health(health: HealthDep) -> a.ApiHealth:
     checks = await health.checks.get()
-    return {
-        "status": checks["status"],
-        "timestamp": _now(),
-        "services": checks["services"],
-        "metrics": {
-            "uptime_seconds": round(health.uptime_seconds(), 3),
-            "active_models": checks["active_models"],
-            "requests_per_minute": await anyio.to_thread.run_sync(health.requests_per_minute),
+    return shaped(
+        a.ApiHealth,
+        {
+            "status": checks["status"],
+            "timestamp": _now(),
+            "services": checks["services"],
+            "metrics": {
+                "uptime_seconds": round(health.uptime_seconds(), 3),
+                "active_models": checks["active_models"],
+                "requests_per_minute": await anyio.to_thread.run_sync(health.requests_per_minute),
+            },
         },
-    }
+    )
 
 
 @get(

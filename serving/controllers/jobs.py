@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, Parameter
 from litestar.response import File, ServerSentEvent, ServerSentEventMessage, Stream
-from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
+from litestar.status_codes import HTTP_200_OK
 
 from pipelines.app.jobs import default_tasks
 from pipelines.db.job_models import JOB_STATUSES
@@ -21,6 +21,8 @@ from pipelines.jobs.files import FILE_FORMATS, JOB_FILES, csv_chunks
 from serving.context import PrincipalDep
 from serving.dto import one_of
 from serving.providers.jobs import JOBS, JobsDep
+from serving.responses import jobs as jr
+from serving.responses import shaped
 from serving.schemas import doc, doc_text
 from serving.schemas import jobs as j
 
@@ -47,7 +49,7 @@ class JobController(Controller):
     @get(
         "/",
         summary="Your jobs (an admin sees all)",
-        responses=doc(j.JobList, j.JOBS, 400, 401),
+        responses=doc(j.JOBS, 400, 401),
         sync_to_thread=True,
     )
     def list_jobs(
@@ -57,28 +59,28 @@ class JobController(Controller):
         status: Annotated[JobStatus | None, Parameter(description="Only jobs in this status")] = None,
         kind: Annotated[JobKind | None, Parameter(description="Only jobs of this kind")] = None,
         limit: int = Parameter(default=100, ge=1, le=1000),
-    ) -> dict[str, Any]:
+    ) -> jr.JobList:
         listed = [j.as_dict() for j in jobs.queue.list_jobs(principal, status=status, kind=kind, limit=limit)]
-        return {"jobs": listed, "count": len(listed)}
+        return shaped(jr.JobList, {"jobs": listed, "count": len(listed)})
 
     @get(
         "/{job_id:str}",
         summary="A job's status, progress and result",
-        responses=doc(j.Job, j.JOB, 400, 401, 403, 404),
+        responses=doc(j.JOB, 400, 401, 403, 404),
         sync_to_thread=True,
     )
-    def get_job(self, jobs: JobsDep, principal: PrincipalDep, job_id: FromPath[str]) -> dict[str, Any]:
-        return jobs.queue.get(job_id, principal).as_dict()
+    def get_job(self, jobs: JobsDep, principal: PrincipalDep, job_id: FromPath[str]) -> jr.Job:
+        return shaped(jr.Job, jobs.queue.get(job_id, principal).as_dict())
 
     @post(
         "/{job_id:str}/cancel",
         status_code=HTTP_200_OK,
         summary="Cancel a queued or running job",
-        responses=doc(j.Job, {**j.JOB, "status": "cancelled"}, 400, 401, 403, 404, 409),
+        responses=doc({**j.JOB, "status": "cancelled"}, 400, 401, 403, 404, 409),
         sync_to_thread=True,
     )
-    def cancel(self, jobs: JobsDep, principal: PrincipalDep, job_id: FromPath[str]) -> dict[str, Any]:
-        return jobs.queue.cancel(job_id, principal).as_dict()
+    def cancel(self, jobs: JobsDep, principal: PrincipalDep, job_id: FromPath[str]) -> jr.Job:
+        return shaped(jr.Job, jobs.queue.cancel(job_id, principal).as_dict())
 
     @get(
         "/{job_id:str}/files/{name:str}",
@@ -110,11 +112,11 @@ class JobController(Controller):
     tags=["jobs"],
     dependencies=JOBS,
     summary="A job's status (the URL an accepted request answers)",
-    responses=doc(j.Job, j.JOB, 400, 401, 403, 404),
+    responses=doc(j.JOB, 400, 401, 403, 404),
     sync_to_thread=True,
 )
-def job_alias(jobs: JobsDep, principal: PrincipalDep, job_id: FromPath[str]) -> dict[str, Any]:
-    return jobs.queue.get(job_id, principal).as_dict()
+def job_alias(jobs: JobsDep, principal: PrincipalDep, job_id: FromPath[str]) -> jr.Job:
+    return shaped(jr.Job, jobs.queue.get(job_id, principal).as_dict())
 
 
 def _event(kind: str, payload: dict[str, Any]) -> ServerSentEventMessage:
@@ -129,37 +131,37 @@ class SystemController(Controller):
     @get(
         "/resources",
         summary="Resources and tasks (a user sees only their own tasks)",
-        responses=doc(j.SystemResources, j.SYSTEM, 401),
+        responses=doc(j.SYSTEM, 401),
         sync_to_thread=True,
     )
-    def resources(self, jobs: JobsDep, principal: PrincipalDep) -> dict[str, Any]:
+    def resources(self, jobs: JobsDep, principal: PrincipalDep) -> jr.SystemResources:
         answer: dict[str, Any] = {
             "queue": jobs.queue.snapshot(principal.scope_user_id),
             "is_admin": principal.is_admin,
         }
         if principal.is_admin:
             answer["resources"] = jobs.queue.resources()
-        return answer
+        return shaped(jr.SystemResources, answer)
 
     @get(
         "/resources-only",
         summary="CPU and RAM (admin only)",
-        responses=doc(j.ResourcesOnly, j.RESOURCES, 401, 403),
+        responses=doc(j.RESOURCES, 401, 403),
         sync_to_thread=True,
     )
-    def resources_only(self, jobs: JobsDep, principal: PrincipalDep) -> dict[str, Any]:
+    def resources_only(self, jobs: JobsDep, principal: PrincipalDep) -> jr.ResourcesOnly:
         if not principal.is_admin:
             raise PermissionDeniedError("system resources are for admins only")
-        return {"resources": jobs.queue.resources()}
+        return shaped(jr.ResourcesOnly, {"resources": jobs.queue.resources()})
 
     @get(
         "/queue",
         summary="Running and queued tasks",
-        responses=doc(j.QueueSnapshot, j.QUEUE, 401),
+        responses=doc(j.QUEUE, 401),
         sync_to_thread=True,
     )
-    def queue(self, jobs: JobsDep, principal: PrincipalDep) -> dict[str, Any]:
-        return jobs.queue.snapshot(principal.scope_user_id)
+    def queue(self, jobs: JobsDep, principal: PrincipalDep) -> jr.QueueSnapshot:
+        return shaped(jr.QueueSnapshot, jobs.queue.snapshot(principal.scope_user_id))
 
     @get(
         "/task-events",
@@ -171,7 +173,7 @@ class SystemController(Controller):
         opt={"query_token": True},
         responses={
             **doc_text("text/event-stream", j.SSE_EXAMPLE, "Task events, one SSE message each"),
-            401: doc(j.Job, j.JOB, 401)[401],
+            401: doc(j.JOB, 401)[401],
         },
     )
     async def task_events(
@@ -229,11 +231,10 @@ async def _events_until_revoked(
             getting.cancel()
 
 
-def submit_job(
-    queue: JobQueue, kind: str, params: dict[str, Any], principal: Any
-) -> Response[dict[str, Any]]:
-    """Queue ``kind`` for the caller (bad params are a 400 now, never a failed job) and answer 202
-    with the job's id, position, the reason it waits (if it does) and where to follow it."""
+def submit_job(queue: JobQueue, kind: str, params: dict[str, Any], principal: Any) -> jr.JobAccepted:
+    """Queue ``kind`` for the caller (bad params are a 400 now, never a failed job): the job's id,
+    position, the reason it waits (if it does) and where to follow it, which the handler answers
+    with 202 (:func:`accepted`)."""
     info = queue.submit(kind, params, principal.user_id).as_dict()
     url = f"/api/v1/jobs/{info['job_id']}"
     body = {
@@ -245,4 +246,4 @@ def submit_job(
         "events_url": "/api/system/task-events",
         "estimated_completion": None,
     }
-    return Response(body, status_code=HTTP_202_ACCEPTED)
+    return shaped(jr.JobAccepted, body)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 from litestar import Controller, get
 from litestar.params import FromPath, Parameter
@@ -10,8 +10,9 @@ from litestar.params import FromPath, Parameter
 from pipelines.data.market import INTERVALS, PERIODS, history, quote
 from serving.dto import one_of
 from serving.providers.analysis import ANALYSIS, AnalysisDep
+from serving.responses import shaped
+from serving.responses import trading as t
 from serving.schemas import doc
-from serving.schemas import trading as t
 from serving.schemas import trading_examples as tx
 
 __all__ = ["MarketController"]
@@ -32,16 +33,16 @@ class MarketController(Controller):
     @get(
         "/quote/{symbol:str}",
         summary="Latest quote of a symbol",
-        responses=doc(t.Quote, tx.QUOTE, 400, 401, 404),
+        responses=doc(tx.QUOTE, 400, 401, 404),
         sync_to_thread=True,
     )
-    def get_quote(self, analysis: AnalysisDep, symbol: FromPath[str]) -> dict[str, Any]:
-        return quote(analysis.settings, symbol)
+    def get_quote(self, analysis: AnalysisDep, symbol: FromPath[str]) -> t.Quote:
+        return shaped(t.Quote, quote(analysis.settings, symbol))
 
     @get(
         "/history/{symbol:str}",
         summary="Historical bars of a symbol",
-        responses=doc(t.History, tx.HISTORY, 400, 401, 404),
+        responses=doc(tx.HISTORY, 400, 401, 404),
         sync_to_thread=True,
     )
     def get_history(
@@ -50,5 +51,5 @@ class MarketController(Controller):
         symbol: FromPath[str],
         period: Annotated[Period, Parameter(description="How far back")] = "1mo",
         interval: Annotated[Interval, Parameter(description="Bar length")] = "1d",
-    ) -> dict[str, Any]:
-        return history(analysis.settings, symbol, period=period, interval=interval)
+    ) -> t.History:
+        return shaped(t.History, history(analysis.settings, symbol, period=period, interval=interval))

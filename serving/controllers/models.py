@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.params import FromPath, Parameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from pipelines.app.train import api_train, describe_model, summary_row, training_target
 from pipelines.errors import TradeforgeError
@@ -15,7 +15,9 @@ from serving.context import Principal, PrincipalDep
 from serving.controllers.jobs import submit_job
 from serving.dto import MAX_PAGE, job_params, one_of
 from serving.providers.models import MODELS, ModelsDep, ModelsProvider
-from serving.schemas import admin as a
+from serving.responses import admin as a
+from serving.responses import shaped
+from serving.responses.jobs import JobAccepted
 from serving.schemas import admin_examples as ex
 from serving.schemas import doc
 from serving.schemas.jobs import accepted_doc
@@ -44,7 +46,7 @@ class ModelController(Controller):
     @get(
         "/",
         summary="List registered models (filters: category, status; pagination)",
-        responses=doc(a.ModelList, ex.MODEL_LIST, 400, 401),
+        responses=doc(ex.MODEL_LIST, 400, 401),
         sync_to_thread=True,
     )
     def list_models(
@@ -56,7 +58,7 @@ class ModelController(Controller):
         status: Annotated[ModelStatus | None, Parameter(description="Only models in this status")] = None,
         page: int = Parameter(default=1, ge=1, le=MAX_PAGE),
         limit: int = Parameter(default=20, ge=1, le=500),
-    ) -> dict[str, Any]:
+    ) -> a.ModelList:
         summaries = models.predictions.catalog.summaries()
         rows, pagination = query_models(
             summaries,
@@ -68,7 +70,7 @@ class ModelController(Controller):
         )
         loaded = {m.name for m in models.registry.loaded()}
         listed = [summary_row(s, st, s.name in loaded) for s, st in rows]
-        return {"models": listed, "count": len(listed), "pagination": pagination}
+        return shaped(a.ModelList, {"models": listed, "count": len(listed), "pagination": pagination})
 
     @post(
         "/train",
@@ -77,10 +79,12 @@ class ModelController(Controller):
         description="Trains a new version of `model_name` (or of `{model_type}_{symbol}_{timeframe}`), "
         "registers it and moves its `champion` alias when it beats the current one. The first trainer"
         " of a new name owns it." + _OWNERSHIP,
-        responses={**doc(a.Trained, ex.TRAINED, 400, 401, 403, 404, 409), **accepted_doc()},
+        responses={**doc(ex.TRAINED, 400, 401, 403, 404, 409), **accepted_doc()},
         sync_to_thread=True,
     )
-    def train(self, models: ModelsDep, data: TrainBody, principal: PrincipalDep) -> Any:
+    def train(
+        self, models: ModelsDep, data: TrainBody, principal: PrincipalDep
+    ) -> Response[a.Trained | JobAccepted]:
         owners, actor = models.ownership(principal)
         *_, name = training_target(
             data.model_type, data.model_name, data.symbol, data.dataset, data.timeframe
@@ -88,58 +92,67 @@ class ModelController(Controller):
         # Checked (and a new name claimed) before anything runs; a queued job checks again when it runs.
         with owners.training(name, actor):
             if data.run_async:
-                return submit_job(models.jobs, "training", job_params(data), principal)
-            return _train_now(models, data, principal, name)
+                job = submit_job(models.jobs, "training", job_params(data), principal)
+                return Response(job, status_code=HTTP_202_ACCEPTED)
+            return Response(shaped(a.Trained, _train_now(models, data, principal, name)))
 
     @get(
         "/{model_name:str}",
         summary="One model: versions, metrics, device, status",
-        responses=doc(a.ModelDetail, ex.MODEL_DETAIL, 400, 401, 404),
+        responses=doc(ex.MODEL_DETAIL, 400, 401, 404),
         sync_to_thread=True,
     )
-    def get_model(self, models: ModelsDep, model_name: FromPath[str]) -> dict[str, Any]:
+    def get_model(self, models: ModelsDep, model_name: FromPath[str]) -> a.ModelDetail:
         loaded = {m.version for m in models.registry.loaded() if m.name == model_name}
-        return describe_model(models.registry.tracker, model_name, loaded_versions=loaded)
+        return shaped(
+            a.ModelDetail, describe_model(models.registry.tracker, model_name, loaded_versions=loaded)
+        )
 
     @delete(
         "/{model_name:str}",
         status_code=HTTP_200_OK,
         summary="Delete a model (its owner or an admin)",
         description="Deletes the registered model and all its versions." + _OWNERSHIP,
-        responses=doc(a.ModelDeleted, ex.MODEL_DELETED, 400, 401, 403, 404),
+        responses=doc(ex.MODEL_DELETED, 400, 401, 403, 404),
         sync_to_thread=True,
     )
     def delete_model(
         self, models: ModelsDep, model_name: FromPath[str], principal: PrincipalDep
-    ) -> dict[str, Any]:
+    ) -> a.ModelDeleted:
         owners, actor = models.ownership(principal)
         owners.delete(model_name, actor)
         models.predictions.reload(model_name)
-        return {"status": "success", "model_name": model_name, "message": f"Model {model_name} deleted"}
+        return shaped(
+            a.ModelDeleted,
+            {"status": "success", "model_name": model_name, "message": f"Model {model_name} deleted"},
+        )
 
     @post(
         "/{model_name:str}/reload",
         status_code=HTTP_200_OK,
         summary="Reload from the registry (its owner or an admin)",
         description="Forgets the loaded versions of the model and loads its champion afresh." + _OWNERSHIP,
-        responses=doc(a.ModelReloaded, ex.MODEL_RELOADED, 400, 401, 403, 404),
+        responses=doc(ex.MODEL_RELOADED, 400, 401, 403, 404),
         sync_to_thread=True,
     )
     def reload_model(
         self, models: ModelsDep, model_name: FromPath[str], principal: PrincipalDep
-    ) -> dict[str, Any]:
+    ) -> a.ModelReloaded:
         owners, actor = models.ownership(principal)
         owners.require(model_name, actor, "reload")
         models.predictions.reload(model_name)
         loaded = models.registry.load(model_name)
-        return {
-            "status": "success",
-            "model_name": model_name,
-            "version": loaded.version,
-            "aliases": list(loaded.aliases),
-            "load_seconds": round(loaded.load_seconds, 4),
-            "message": f"Model {model_name} v{loaded.version} reloaded",
-        }
+        return shaped(
+            a.ModelReloaded,
+            {
+                "status": "success",
+                "model_name": model_name,
+                "version": loaded.version,
+                "aliases": list(loaded.aliases),
+                "load_seconds": round(loaded.load_seconds, 4),
+                "message": f"Model {model_name} v{loaded.version} reloaded",
+            },
+        )
 
 
 def _train_now(models: ModelsProvider, data: TrainBody, principal: Principal, name: str) -> dict[str, Any]:

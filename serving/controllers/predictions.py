@@ -9,9 +9,10 @@ from functools import partial
 from typing import Any
 
 import anyio.to_thread
-from litestar import Controller, Request, get, post
+import msgspec
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, Parameter
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.features import list_indicators
@@ -20,8 +21,10 @@ from serving.context import PrincipalDep, request_id_of
 from serving.controllers.jobs import submit_job
 from serving.dto import BatchPredict
 from serving.providers.models import MODELS, ModelsDep
+from serving.responses import shaped
+from serving.responses import trading as t
+from serving.responses.jobs import JobAccepted
 from serving.schemas import doc
-from serving.schemas import trading as t
 from serving.schemas import trading_examples as tx
 from serving.schemas.jobs import accepted_doc
 from serving.schemas.requests import BatchPredictBody, EnsemblePredictBody, PredictBody, SignalPredictBody
@@ -98,7 +101,7 @@ class PredictController(Controller):
         "/",
         status_code=HTTP_200_OK,
         summary="Predict a symbol's next move",
-        responses=doc(t.Predicted, tx.PREDICTED, 400, 401, 404),
+        responses=doc(tx.PREDICTED, 400, 401, 404),
         sync_to_thread=True,
     )
     def predict(
@@ -107,7 +110,7 @@ class PredictController(Controller):
         data: PredictBody,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
-    ) -> dict[str, Any]:
+    ) -> t.Predicted:
         name = _resolve(models, data.model, data.symbol, data.timeframe)
         p = models.predictions.predict(name, data.symbol, data.timeframe)
         _log(models, request, principal, "/api/v1/predict", p)
@@ -128,17 +131,20 @@ class PredictController(Controller):
             )
             metadata["volume_features"] = [f for f in feature_names if "volume" in f or f in ("obv", "vwap")]
         body = p.as_dict()
-        return {
-            "status": "success",
-            "prediction": {**body, "model": data.model or p.model_name},
-            "metadata": metadata,
-        }
+        return shaped(
+            t.Predicted,
+            {
+                "status": "success",
+                "prediction": {**body, "model": data.model or p.model_name},
+                "metadata": metadata,
+            },
+        )
 
     @post(
         "/batch",
         status_code=HTTP_200_OK,
         summary="Predictions for several symbols",
-        responses={**doc(t.BatchPredicted, tx.BATCH_PREDICTED, 400, 401, 404), **accepted_doc()},
+        responses={**doc(tx.BATCH_PREDICTED, 400, 401, 404), **accepted_doc()},
         sync_to_thread=True,
     )
     def predict_batch(
@@ -147,7 +153,7 @@ class PredictController(Controller):
         data: BatchPredictBody,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
-    ) -> Any:
+    ) -> Response[t.BatchPredicted | JobAccepted]:
         return _batch(models, data, principal, request, "/api/v1/predict/batch")
 
 
@@ -157,27 +163,22 @@ def _batch(
     principal: PrincipalDep,
     request: Request[Any, Any, Any],
     endpoint: str,
-) -> Any:
+) -> Response[t.BatchPredicted | JobAccepted]:
     if data.model is not None and data.model_name is not None and data.model != data.model_name:
         raise InvalidRequestError("give model or model_name, not two different models")
     first = data.symbols[0] if data.symbols else None
     name = _resolve(models, data.model_name or data.model, first, data.timeframe)
     if data.run_async:  # "status": "accepted", a job id and the URL to follow it at
         params = {"model_name": name, "symbols": list(data.symbols), "timeframe": data.timeframe}
-        response = submit_job(
-            models.jobs, "batch_prediction", {k: v for k, v in params.items() if v}, principal
-        )
-        response.content = {
-            **response.content,
-            "status": "accepted",
-            "job_status": response.content["status"],
-        }
-        return response
+        job = submit_job(models.jobs, "batch_prediction", {k: v for k, v in params.items() if v}, principal)
+        job = msgspec.structs.replace(job, status="accepted", job_status=job.status)
+        return Response(job, status_code=HTTP_202_ACCEPTED)
     batch = models.predictions.predict_batch(name, data.symbols, timeframe=data.timeframe)
     for p in batch.predictions:
         _log(models, request, principal, endpoint, p)
     body = batch.as_dict()
-    return {"status": "success", "model": data.model or name, **body, "timestamp": _now()}
+    answer = {"status": "success", "model": data.model or name, **body, "timestamp": _now()}
+    return Response(shaped(t.BatchPredicted, answer))
 
 
 class PredictionsController(Controller):
@@ -191,7 +192,7 @@ class PredictionsController(Controller):
         "/predict",
         status_code=HTTP_200_OK,
         summary="Signal, confidence and recommendation",
-        responses=doc(t.SignalPredicted, tx.SIGNAL_PREDICTED, 400, 401, 404),
+        responses=doc(tx.SIGNAL_PREDICTED, 400, 401, 404),
     )
     async def predict(
         self,
@@ -199,29 +200,32 @@ class PredictionsController(Controller):
         data: SignalPredictBody,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
-    ) -> dict[str, Any]:
+    ) -> t.SignalPredicted:
         p = await _predict(models, data.model_name, data.symbol, data.timeframe)
         _log(models, request, principal, "/api/v1/predictions/predict", p)
         body = p.as_dict()
-        return {
-            **body,
-            "metadata": {
-                "model_type": p.model_kind,
-                "model_version": p.model_version,
-                "data_points": min(p.data_points, data.days_lookback),
-                "bars_available": p.data_points,
-                "days_lookback": data.days_lookback,
-                "latest_date": p.latest_date,
-                "features_used": p.features_used,
-                "computation_time_ms": round(p.computation_time_ms, 3),
+        return shaped(
+            t.SignalPredicted,
+            {
+                **body,
+                "metadata": {
+                    "model_type": p.model_kind,
+                    "model_version": p.model_version,
+                    "data_points": min(p.data_points, data.days_lookback),
+                    "bars_available": p.data_points,
+                    "days_lookback": data.days_lookback,
+                    "latest_date": p.latest_date,
+                    "features_used": p.features_used,
+                    "computation_time_ms": round(p.computation_time_ms, 3),
+                },
             },
-        }
+        )
 
     @post(
         "/predict/batch",
         status_code=HTTP_200_OK,
         summary="Signals for several symbols",
-        responses={**doc(t.BatchPredicted, tx.BATCH_PREDICTED, 400, 401, 404), **accepted_doc()},
+        responses={**doc(tx.BATCH_PREDICTED, 400, 401, 404), **accepted_doc()},
         sync_to_thread=True,
     )
     def predict_batch(
@@ -230,14 +234,14 @@ class PredictionsController(Controller):
         data: BatchPredictBody,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
-    ) -> Any:
+    ) -> Response[t.BatchPredicted | JobAccepted]:
         return _batch(models, data, principal, request, "/api/v1/predictions/predict/batch")
 
     @post(
         "/predict/ensemble",
         status_code=HTTP_200_OK,
         summary="Weighted ensemble of models",
-        responses=doc(t.EnsemblePredicted, tx.ENSEMBLE_PREDICTED, 400, 401, 404),
+        responses=doc(tx.ENSEMBLE_PREDICTED, 400, 401, 404),
         sync_to_thread=True,
     )
     def predict_ensemble(
@@ -246,7 +250,7 @@ class PredictionsController(Controller):
         data: EnsemblePredictBody,
         principal: PrincipalDep,
         request: Request[Any, Any, Any],
-    ) -> dict[str, Any]:
+    ) -> t.EnsemblePredicted:
         result = models.predictions.predict_ensemble(data.model_names, data.symbol, data.weights)
         body = result.as_dict()
         models.observer.record_prediction(
@@ -263,12 +267,12 @@ class PredictionsController(Controller):
             request_id=request_id_of(request.scope),
             latency_ms=0.0,
         )
-        return body
+        return shaped(t.EnsemblePredicted, body)
 
     @get(
         "/models/{model_name:str}/signals/{symbol:str}",
         summary="The model's signals over the last days",
-        responses=doc(t.SignalHistory, tx.SIGNAL_HISTORY, 400, 401, 404),
+        responses=doc(tx.SIGNAL_HISTORY, 400, 401, 404),
         sync_to_thread=True,
     )
     def signals(
@@ -277,5 +281,5 @@ class PredictionsController(Controller):
         model_name: FromPath[str],
         symbol: FromPath[str],
         days: int = Parameter(default=30, ge=1, le=3650, description="bars of history"),
-    ) -> dict[str, Any]:
-        return models.predictions.signal_history(model_name, symbol, days).as_dict()
+    ) -> t.SignalHistory:
+        return shaped(t.SignalHistory, models.predictions.signal_history(model_name, symbol, days).as_dict())

@@ -3,7 +3,7 @@ revokes the user's live tokens at once and applies to their API keys at their ne
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, delete, patch
 from litestar.openapi.spec import Example
@@ -14,7 +14,8 @@ from pipelines.errors import InvalidRequestError, PermissionDeniedError
 from serving import dto
 from serving.context import Principal, PrincipalDep
 from serving.providers.accounts import ACCOUNTS, AccountsDep
-from serving.schemas import admin as a
+from serving.responses import admin as a
+from serving.responses import shaped
 from serving.schemas import admin_examples as ex
 from serving.schemas import doc
 
@@ -49,16 +50,16 @@ class UserController(Controller):
         "account's new state; their open WebSockets and event streams are closed when disabled "
         "(and, when demoted, the event streams that showed every user's jobs). The last active admin "
         "cannot be disabled or demoted (409).",
-        responses=doc(a.User, ex.USER, 400, 401, 403, 404, 409),
+        responses=doc(ex.USER, 400, 401, 403, 404, 409),
         sync_to_thread=True,
     )
     def update_user(
         self, accounts: AccountsDep, username: FromPath[str], data: UserUpdateBody, principal: PrincipalDep
-    ) -> dict[str, Any]:
+    ) -> a.User:
         _admin_only(principal)
         if data.is_active is None and data.role is None:
             raise InvalidRequestError("give is_active or role (or both)")
-        return accounts.update_user(username, is_active=data.is_active, role=data.role)
+        return shaped(a.User, accounts.update_user(username, is_active=data.is_active, role=data.role))
 
     @delete(
         "/{username:str}",
@@ -66,11 +67,9 @@ class UserController(Controller):
         summary="Delete a user with their API keys, webhooks and datasets (admin)",
         description="Their queued and running jobs are cancelled, their datasets' files removed, "
         "and their open WebSockets and event streams closed.",
-        responses=doc(a.User, ex.USER, 400, 401, 403, 404, 409, description="The deleted account"),
+        responses=doc(ex.USER, 400, 401, 403, 404, 409, description="The deleted account"),
         sync_to_thread=True,
     )
-    def delete_user(
-        self, accounts: AccountsDep, username: FromPath[str], principal: PrincipalDep
-    ) -> dict[str, Any]:
+    def delete_user(self, accounts: AccountsDep, username: FromPath[str], principal: PrincipalDep) -> a.User:
         _admin_only(principal)
-        return accounts.delete_user(username)
+        return shaped(a.User, accounts.delete_user(username))

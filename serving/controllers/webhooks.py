@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 from litestar import Controller, delete, get, post
 from litestar.params import FromPath, Parameter
@@ -13,6 +13,8 @@ from pipelines.webhooks import EVENTS
 from serving.context import PrincipalDep
 from serving.dto import one_of
 from serving.providers.webhooks import WEBHOOKS, WebhooksDep
+from serving.responses import shaped
+from serving.responses import webhooks as wr
 from serving.schemas import doc
 from serving.schemas import webhooks as w
 
@@ -35,49 +37,50 @@ class WebhookController(Controller):
         "/",
         status_code=HTTP_201_CREATED,
         summary="Register a webhook (secret shown once)",
-        responses=doc(
-            w.NewWebhook, w.NEW_WEBHOOK, 400, 401, 404, 409, status=201, description="The new webhook"
-        ),
+        responses=doc(w.NEW_WEBHOOK, 400, 401, 404, 409, status=201, description="The new webhook"),
         sync_to_thread=True,
     )
     def create(
         self, webhooks: WebhooksDep, principal: PrincipalDep, data: w.WebhookCreateBody
-    ) -> dict[str, Any]:
+    ) -> wr.NewWebhook:
         body, secret = webhooks.create(principal, data.url, data.events, data.secret)
-        return {
-            **body,
-            "secret": secret,
-            "signature_header": SIGNATURE_FORMAT,
-            "note": "store the secret now: it is not shown again",
-        }
+        return shaped(
+            wr.NewWebhook,
+            {
+                **body,
+                "secret": secret,
+                "signature_header": SIGNATURE_FORMAT,
+                "note": "store the secret now: it is not shown again",
+            },
+        )
 
     @get(
         "/",
         summary="Your webhooks (an admin sees all)",
-        responses=doc(w.WebhookList, w.WEBHOOKS, 401),
+        responses=doc(w.WEBHOOKS, 401),
         sync_to_thread=True,
     )
-    def list_hooks(self, webhooks: WebhooksDep, principal: PrincipalDep) -> dict[str, Any]:
+    def list_hooks(self, webhooks: WebhooksDep, principal: PrincipalDep) -> wr.WebhookList:
         hooks = webhooks.hooks(principal)
-        return {"webhooks": hooks, "count": len(hooks), "events": list(EVENTS)}
+        return shaped(wr.WebhookList, {"webhooks": hooks, "count": len(hooks), "events": list(EVENTS)})
 
     @delete(
         "/{webhook_id:str}",
         status_code=HTTP_200_OK,
         summary="Delete a webhook",
-        responses=doc(w.WebhookDeleted, w.DELETED, 400, 401, 403, 404),
+        responses=doc(w.DELETED, 400, 401, 403, 404),
         sync_to_thread=True,
     )
     def delete_hook(
         self, webhooks: WebhooksDep, principal: PrincipalDep, webhook_id: FromPath[str]
-    ) -> dict[str, Any]:
+    ) -> wr.WebhookDeleted:
         webhooks.delete(principal, webhook_id)
-        return {"status": "deleted", "id": webhook_id}
+        return shaped(wr.WebhookDeleted, {"status": "deleted", "id": webhook_id})
 
     @get(
         "/{webhook_id:str}/deliveries",
         summary="The webhook's delivery log",
-        responses=doc(w.DeliveryLog, w.DELIVERIES, 400, 401, 403, 404),
+        responses=doc(w.DELIVERIES, 400, 401, 403, 404),
         sync_to_thread=True,
     )
     def deliveries(
@@ -87,6 +90,6 @@ class WebhookController(Controller):
         webhook_id: FromPath[str],
         status: Annotated[DeliveryStatus | None, Parameter()] = None,
         limit: int = Parameter(default=100, ge=1, le=500),
-    ) -> dict[str, Any]:
+    ) -> wr.DeliveryLog:
         out = webhooks.deliveries(principal, webhook_id, status=status, limit=limit)
-        return {"webhook_id": webhook_id, "deliveries": out, "count": len(out)}
+        return shaped(wr.DeliveryLog, {"webhook_id": webhook_id, "deliveries": out, "count": len(out)})

@@ -1,4 +1,4 @@
-"""Shapes and examples of the /datasets routes (documentation only, and the upload form)."""
+"""Examples of the /datasets routes, and the upload form."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from litestar.datastructures import UploadFile
 from litestar.params import KwargDefinition
 
 from serving.dto import PRINTABLE_NAME
-from serving.schemas.admin import Shape
 from serving.schemas.admin_examples import USER_ID
 
 __all__ = [
-    "DATASET", "DATASETS", "DATASET_DETAIL", "Dataset", "DatasetDetail", "DatasetList", "UploadForm",
+    "DATASET", "DATASETS", "DATASET_DETAIL", "UploadForm",
 ]  # fmt: skip
 
 
@@ -26,35 +25,6 @@ class UploadForm:
     dataset_type: str  # classification, regression or ohlcv (and their aliases)
     description: str | None = None
     target: str | None = None  # the target column (classification, regression); inferred if absent
-
-
-class Dataset(Shape):
-    id: str
-    name: str
-    description: str | None
-    dataset_type: str
-    file_name: str
-    file_format: str
-    file_size: int
-    sha256: str
-    uploaded_at: str
-    status: str  # processing, ready or failed
-    progress: float
-    job_id: str | None
-    user_id: str
-    error: str | None = None
-
-
-class DatasetDetail(Dataset, kw_only=True):
-    metadata: dict[str, Any] | None
-
-
-class DatasetList(Shape):
-    total: int
-    page: int
-    limit: int
-    pages: int
-    datasets: list[Dataset]
 
 
 _ID = "3f2b8c1e-7d4a-4e9b-a0c5-6e1f2d3c4b5a"

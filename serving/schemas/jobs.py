@@ -1,4 +1,4 @@
-"""Response shapes and examples of the job and system routes (documentation only)."""
+"""Examples of the job and system routes, and the documentation of their 202 and file answers."""
 
 from __future__ import annotations
 
@@ -8,68 +8,14 @@ from typing import Any
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example, OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 
+from serving.responses.jobs import JobAccepted
 from serving.schemas import doc_text
-from serving.schemas.admin import Shape
 from serving.schemas.admin_examples import NOW, USER_ID
 
 __all__ = [
     "CSV_EXAMPLE", "JOB", "JOBS", "JOB_ACCEPTED", "PARQUET_MEDIA_TYPE", "QUEUE", "RESOURCES", "SSE_EXAMPLE",
-    "SYSTEM", "Job", "JobAccepted", "JobFileOperation", "JobList", "QueueSnapshot", "ResourcesOnly",
-    "SystemResources", "accepted_doc", "job_file_doc",
+    "SYSTEM", "JobFileOperation", "accepted_doc", "job_file_doc",
 ]  # fmt: skip
-
-
-class Job(Shape):
-    job_id: str
-    task_id: str
-    task_type: str
-    status: str
-    progress: float
-    description: str | None
-    params: dict[str, Any]
-    result: dict[str, Any] | None
-    error: str | None
-    user_id: str | None
-    queue_position: int | None
-    reason: str | None
-    message: str | None
-    estimated_cpu_cores: float
-    estimated_ram_gb: float
-    cancel_requested: bool
-    created_at: str | None
-    started_at: str | None
-    finished_at: str | None
-
-
-class JobAccepted(Job):
-    accepted: bool
-    job_url: str
-    webhook_url: str
-    events_url: str
-    estimated_completion: str | None
-    job_status: str | None = None
-
-
-class JobList(Shape):
-    jobs: list[Job]
-    count: int
-
-
-class QueueSnapshot(Shape):
-    running_count: int
-    queued_count: int
-    running_tasks: list[dict[str, Any]]
-    queued_tasks: list[dict[str, Any]]
-
-
-class ResourcesOnly(Shape):
-    resources: dict[str, Any]
-
-
-class SystemResources(Shape):
-    queue: QueueSnapshot
-    is_admin: bool
-    resources: dict[str, Any] | None = None
 
 
 JOB: dict[str, Any] = {

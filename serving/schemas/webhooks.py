@@ -1,65 +1,18 @@
-"""Response shapes and examples of the /api/v1/webhooks routes (documentation only)."""
+"""Examples of the /api/v1/webhooks routes, and the annotated request body."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
 from serving import dto
-from serving.schemas.admin import Shape
 from serving.schemas.admin_examples import NOW, USER_ID
 
 __all__ = [
-    "DELETED", "DELIVERIES", "NEW_WEBHOOK", "WEBHOOK", "WEBHOOKS", "WEBHOOK_CREATE", "Delivery",
-    "DeliveryLog", "NewWebhook", "Webhook", "WebhookCreateBody", "WebhookDeleted", "WebhookList",
+    "DELETED", "DELIVERIES", "NEW_WEBHOOK", "WEBHOOK", "WEBHOOKS", "WEBHOOK_CREATE", "WebhookCreateBody",
 ]  # fmt: skip
-
-
-class Webhook(Shape):
-    id: str
-    url: str
-    events: list[str]
-    active: bool
-    user_id: str
-    created_at: str
-
-
-class NewWebhook(Webhook):
-    secret: str
-    signature_header: str
-    note: str
-
-
-class WebhookList(Shape):
-    webhooks: list[Webhook]
-    count: int
-    events: list[str]  # every event one may subscribe to
-
-
-class WebhookDeleted(Shape):
-    status: Literal["deleted"]
-    id: str
-
-
-class Delivery(Shape):
-    id: str
-    event: str
-    status: str  # pending, delivered or failed
-    attempts: int
-    last_status_code: int | None
-    last_error: str | None
-    next_attempt_at: str | None
-    created_at: str
-    delivered_at: str | None
-    payload: dict[str, Any]
-
-
-class DeliveryLog(Shape):
-    webhook_id: str
-    deliveries: list[Delivery]
-    count: int
 
 
 _ID = "5c0e2d1f-8a47-4c3e-9b0e-2f6d7a1c9e42"

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import numpy as np
 import pandas as pd
 
@@ -17,8 +16,9 @@ from pipelines.app.walk_forward_plan import plan_walk_forward, run_walk_forward
 from pipelines.db import Dataset, Job, open_database
 from pipelines.jobs import RESTART_REASON
 from pipelines.webhooks import SIGNATURE_HEADER, verify_signature
-from serving.schemas import datasets as shapes
+from serving.responses import datasets as shapes
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings
+from tests.shape_support import decode_strict
 from tests.webhooks.support import running_receiver
 
 CSV = b"rsi,volume,label\n30,100,up\n70,200,down\n55,150,up\n45,120,down\n"
@@ -54,7 +54,7 @@ def test_uploads_are_processed_and_announced_by_signed_webhooks(tmp_path: Path) 
 
         good = _upload(c, a, "signals", "signals.csv", CSV, description="RSI and volume")
         assert good.status_code == 201, good.text
-        accepted = msgspec.convert(good.json(), shapes.Dataset)
+        accepted = decode_strict(good.json(), shapes.Dataset)
         assert accepted.status == "processing" and accepted.file_size == len(CSV)
         assert accepted.description == "RSI and volume" and accepted.job_id
         bad = _upload(c, a, "one class", "one.json", ONE_CLASS)
@@ -74,15 +74,15 @@ def test_uploads_are_processed_and_announced_by_signed_webhooks(tmp_path: Path) 
         assert failed["status"] == "failed" and "single class 'up'" in failed["error"]
 
         detail = _settle(c, a, accepted.id)
-        shaped = msgspec.convert(detail, shapes.DatasetDetail)
+        shaped = decode_strict(detail, shapes.DatasetDetail)
         assert shaped.status == "ready" and shaped.metadata is not None
         assert shaped.metadata["features"] == ["rsi", "volume"] and shaped.metadata["columns"] == 3
-        gone_wrong = msgspec.convert(_settle(c, a, bad.json()["id"]), shapes.DatasetDetail)
+        gone_wrong = decode_strict(_settle(c, a, bad.json()["id"]), shapes.DatasetDetail)
         assert gone_wrong.status == "failed" and gone_wrong.error and "one.json" in gone_wrong.error
         job = c.get(f"/api/v1/jobs/{accepted.job_id}", headers=a).json()
         assert job["status"] == "completed" and job["result"]["dataset_id"] == accepted.id
 
-        listed = msgspec.convert(
+        listed = decode_strict(
             c.get("/datasets?sort_by=name&order=asc", headers=a).json(), shapes.DatasetList
         )
         assert listed.total == 2 and [d.name for d in listed.datasets] == ["one class", "signals"]

@@ -7,7 +7,6 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-import msgspec
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -16,8 +15,9 @@ from pipelines.app.backtest import strategy_of
 from pipelines.app.backtest_plan import plan_backtest, run_backtest_request
 from pipelines.backtest.engine import BacktestResult
 from pipelines.settings import Settings
-from serving.schemas.trading import Backtest, WalkForwardResult
+from serving.responses.trading import Backtest, WalkForwardResult
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings, wait_for_job
+from tests.shape_support import decode_strict
 
 RUN = "/api/v1/backtest/run"
 WALK = "/api/v1/backtest/walk-forward"
@@ -67,7 +67,7 @@ def test_an_async_cut_backtest_keeps_its_full_curve_and_trades(served: tuple[Any
     out = job["result"]
     assert out["equity_curve_downsampled"] is True and out["equity_curve_points"] <= MAX_POINTS
     full = out["full_curve"]
-    assert msgspec.convert(out, Backtest).full_curve is not None  # the documented shape
+    assert decode_strict(out, Backtest).full_curve is not None  # the documented shape
     assert full["job_id"] == job_id and full["formats"] == ["parquet", "csv"]
     assert full["equity_curve_url"] == f"/api/v1/jobs/{job_id}/files/equity_curve"
     assert (settings.results_dir / job_id / "equity_curve.parquet").is_file()
@@ -150,7 +150,7 @@ def test_a_cut_walk_forward_keeps_its_stitched_curve(served: tuple[Any, Settings
     assert answer.status_code == 200, answer.text
     out = answer.json()
     assert out["equity_curve_downsampled"] is True
-    assert msgspec.convert(out, WalkForwardResult).full_curve is not None
+    assert decode_strict(out, WalkForwardResult).full_curve is not None
     curve = _parquet(client.get(out["full_curve"]["equity_curve_url"], headers=user["headers"]))
     assert len(curve) == out["equity_curve_total_points"] > MAX_POINTS
     assert curve["equity"].iloc[-1] == out["final_equity"]

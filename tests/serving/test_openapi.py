@@ -4,17 +4,21 @@ the documentation true to the app (its examples and the app's real answers decod
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import msgspec
 import pytest
 from litestar import Litestar
+from litestar.serialization import encode_json
 from litestar.testing import TestClient
 
 from pipelines.settings import Settings
+from serving import responses
 from serving.app import create_app
-from serving.schemas import admin
+from serving.responses import admin
 from tests.serving_support import make_user
+from tests.shape_support import decode_strict
 
 _ENVELOPE = "#/components/schemas/ErrorEnvelope"
 # Routes answering text or files: Prometheus, SSE, a job's Parquet or CSV file.
@@ -118,7 +122,7 @@ def test_examples_decode_as_their_documented_shapes(app: Litestar) -> None:
         for status, response in (handler.responses or {}).items():
             for example in response.examples or []:
                 try:
-                    msgspec.convert(example.value, response.data_container)
+                    decode_strict(example.value, response.data_container)
                 except msgspec.ValidationError as exc:
                     pytest.fail(f"{method.upper()} {path} {status} example: {exc}")
                 checked += 1
@@ -137,14 +141,31 @@ def _shape(app: Litestar, method: str, path: str, status: int = 200) -> Any:
     raise AssertionError(f"no route {method} {path}")
 
 
+def _strict_shaped(shape: type[Any], value: Any) -> Any:
+    """``shaped`` that refuses a key the shape lacks (the app's drops it)."""
+    decode_strict(msgspec.json.decode(encode_json(value)), shape)
+    return responses.shaped(shape, value)
+
+
+@pytest.fixture
+def strict_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every handler builds its answer refusing undeclared keys, so a field that a domain result
+    holds and the documented shape lacks fails the test instead of being dropped."""
+    for module in list(sys.modules.values()):
+        if module.__name__.startswith("serving.controllers.") and hasattr(module, "shaped"):
+            monkeypatch.setattr(module, "shaped", _strict_shaped)
+
+
+@pytest.mark.usefixtures("strict_answers")
 def test_real_answers_decode_as_the_documented_shapes(client: Any) -> None:
-    """The app's answers hold exactly the documented fields (the shapes refuse unknown ones)."""
+    """The app's answers and the domain results they are built from hold exactly the documented
+    fields (decoded refusing unknown ones)."""
     app = client.app
     user = make_user(client)
     h = user["headers"]
     created = client.post("/api/v1/auth/keys", json={"name": "doc-key"}, headers=h)
     assert created.status_code == 201, created.text
-    key = msgspec.convert(created.json(), _shape(app, "post", "/api/v1/auth/keys", 201)).id
+    key = decode_strict(created.json(), _shape(app, "post", "/api/v1/auth/keys", 201)).id
     login = {"username": "doc_user", "password": "pw-long-enough"}
     calls: list[tuple[str, str, str, dict[str, Any] | None]] = [
         ("get", "/", "/", None),
@@ -192,21 +213,21 @@ def test_real_answers_decode_as_the_documented_shapes(client: Any) -> None:
         status = answer.status_code
         assert status in (200, 201), f"{method} {url}: {answer.text}"
         try:
-            msgspec.convert(answer.json(), _shape(app, method, template, status))
+            decode_strict(answer.json(), _shape(app, method, template, status))
         except msgspec.ValidationError as exc:
             pytest.fail(f"{method.upper()} {url} answers outside its documented shape: {exc}")
     admin_h = make_user(client, role="admin")["headers"]  # lgbm_aapl has no owner: an admin's to reload
     reloaded = client.post("/api/v1/models/lgbm_aapl/reload", headers=admin_h)
-    msgspec.convert(reloaded.json(), _shape(app, "post", "/api/v1/models/{model_name}/reload"))
+    decode_strict(reloaded.json(), _shape(app, "post", "/api/v1/models/{model_name}/reload"))
     form = {"name": "doc dataset", "dataset_type": "regression"}
     upload = client.post(
         "/datasets/upload", files={"file": ("d.csv", b"x,y\n1,2\n2,3\n")}, data=form, headers=h
     )
     assert upload.status_code == 201, upload.text
-    msgspec.convert(upload.json(), _shape(app, "post", "/datasets/upload", 201))
+    decode_strict(upload.json(), _shape(app, "post", "/datasets/upload", 201))
     dataset = upload.json()["id"]
     for template, url in (("/datasets", "/datasets"), ("/datasets/{dataset_id}", f"/datasets/{dataset}")):
-        msgspec.convert(client.get(url, headers=h).json(), _shape(app, "get", template))
+        decode_strict(client.get(url, headers=h).json(), _shape(app, "get", template))
     assert client.delete(f"/datasets/{dataset}", headers=h).status_code == 204
     errors = [
         client.get("/api/v1/monitoring/system"),  # 401
@@ -216,7 +237,7 @@ def test_real_answers_decode_as_the_documented_shapes(client: Any) -> None:
     ]
     assert [e.status_code for e in errors] == [401, 400, 404, 403]
     for answer in errors:
-        msgspec.convert(answer.json(), admin.ErrorEnvelope)
+        decode_strict(answer.json(), admin.ErrorEnvelope)
 
 
 def test_the_document_is_a_valid_openapi_31_document(spec: dict[str, Any]) -> None:

@@ -1,29 +1,22 @@
-"""Response shapes of the health, auth and model-management routes (documentation only:
-the handlers return plain dicts; tests/serving/test_openapi.py checks the two agree)."""
+"""Answers of the health, auth and model-management routes, and the error envelope."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-import msgspec
+from msgspec import UNSET, UnsetType
+
+from serving.responses import Num, Shape
 
 __all__ = [
     "AccessToken", "ApiHealth", "ApiIndex", "ApiKey", "ApiKeyList", "Configuration",
     "ErrorEnvelope", "ErrorInfo", "Health", "HealthMetrics",
     "Info", "LegacyLogin", "LegacyTokens", "Liveness", "LoadedModel", "Me", "ModelDeleted", "ModelDetail",
-    "ModelList", "ModelReloaded", "ModelRow", "ModelVersion", "NewApiKey", "Num",
+    "ModelList", "ModelReloaded", "ModelRow", "ModelVersion", "NewApiKey",
     "Pagination", "PlatformStats", "Readiness", "ReadinessChecks",
-    "RevokedApiKey", "ServiceChecks", "Shape",
+    "RevokedApiKey", "ServiceChecks",
     "SystemStats", "Tokens", "Trained", "User",
 ]  # fmt: skip
-
-Num = float | None  # JSON-safe floats: NaN, infinities and undefined ratios are null
-
-
-class Shape(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Base of the documented response shapes (unknown fields are refused, so the test that decodes
-    the app's real answers with them catches a field the documentation lacks)."""
-
 
 # --- errors -------------------------------------------------------------------------------------
 
@@ -145,8 +138,8 @@ class Info(Shape):
     strategies: list[str]
     model_types: list[str]
     timestamp: str
-    configuration: Configuration | None = None  # admins only
-    system: PlatformStats | None = None  # admins only
+    configuration: Configuration | UnsetType | None = UNSET  # admins only
+    system: PlatformStats | UnsetType | None = UNSET  # admins only
 
 
 class HealthMetrics(Shape):

@@ -1,11 +1,10 @@
-"""Response shapes of the monitoring routes (documentation only: the handlers return plain dicts;
-tests/serving/test_openapi.py checks the two agree)."""
+"""Answers of the monitoring routes."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from serving.schemas.admin import Num, Shape
+from serving.responses import Num, Shape
 
 __all__ = [
     "Dashboard",

@@ -1,10 +1,12 @@
-"""Response shapes of the prediction, market-data and backtest routes (documentation only)."""
+"""Answers of the prediction, market-data and backtest routes."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from serving.schemas.admin import Num, Shape
+from msgspec import UNSET, UnsetType
+
+from serving.responses import Num, Shape
 
 __all__ = [
     "Backtest", "Bar", "BatchError", "BatchPredicted", "BatchSummary", "CompareRow", "Comparison",
@@ -47,7 +49,7 @@ class Prediction(Shape):
     data_points: int
     source: str
     computation_time_ms: float
-    forecast: list[ForecastStep] | None = None
+    forecast: list[ForecastStep] | UnsetType | None = UNSET  # multi_ohlc models only
 
 
 class NamedPrediction(Prediction, kw_only=True):
@@ -63,8 +65,8 @@ class PredictMetadata(Shape):
     data_points: int
     horizon: int
     source: str
-    features_requested: dict[str, list[str]] | None = None
-    volume_features: list[str] | None = None
+    features_requested: dict[str, list[str]] | UnsetType | None = UNSET  # with ``features``
+    volume_features: list[str] | UnsetType | None = UNSET  # with ``features``
 
 
 class Predicted(Shape):
@@ -270,7 +272,7 @@ class CurveInfo(Shape, kw_only=True):
     equity_curve_points: int
     equity_curve_total_points: int
     equity_curve_downsampled: bool
-    equity_curve_method: str | None = None
+    equity_curve_method: str | UnsetType | None = UNSET  # when the curve was cut
     trades_total: int
     trades_truncated: bool
     full_curve: FullCurve | None
@@ -355,8 +357,8 @@ class StrategyParam(Shape):
     default: Any
     required: bool
     description: str
-    minimum: float | None = None
-    maximum: float | None = None
+    minimum: float | UnsetType | None = UNSET
+    maximum: float | UnsetType | None = UNSET
 
 
 class StrategyInfo(Shape):

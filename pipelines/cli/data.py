@@ -41,17 +41,14 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Fetch bars into the Parquet store (incremental: only what is missing is fetched)."""
-    from pipelines.data.ingest import ingest as run_ingest
-    from pipelines.data.ingest import plan_ingest
+    from pipelines.app.ingest import BarsRequest, ingest_bars, plan_bars, symbols_of  # pandas: load on use
 
     settings = get_settings()
     with errors():
-        names = [s for s in (x.strip() for x in symbols.split(",")) if s]
-        request = plan_ingest(
-            settings, source=source, symbols=names, timeframe=timeframe, start=start, end=end, path=path
-        )
-        with progress(not as_json, len(request.symbols), "ingest") as update:
-            report = run_ingest(settings, request, on_progress=update)
+        request = BarsRequest(source, symbols_of(symbols), timeframe, start, end, path)
+        plan = plan_bars(settings, request)
+        with progress(not as_json, len(plan.symbols), "ingest") as update:
+            report = ingest_bars(settings, plan, on_progress=update).report
     if as_json:
         emit_json(report.as_dict())
     else:

@@ -34,6 +34,7 @@ __all__ = [
     "IngestRequest",
     "SymbolIngest",
     "ingest",
+    "lacks_bars",
     "open_store",
     "plan_ingest",
     "stored_version",
@@ -174,6 +175,22 @@ def _missing_ranges(
     if end > last_end:
         ranges.append((max(start, last_end), end))
     return ranges
+
+
+def lacks_bars(settings: Settings, request: IngestRequest) -> bool:
+    """Whether the store lacks any part of ``request``'s window for one of its symbols (what
+    :func:`ingest` would fetch); reads only the stored bounds."""
+    store = open_store(settings)
+    return any(
+        _missing_ranges(
+            store,
+            DatasetKey(request.source, request.timeframe.name, symbol.name),
+            request.timeframe,
+            request.start,
+            request.end,
+        )
+        for symbol in request.symbols
+    )
 
 
 def ingest(

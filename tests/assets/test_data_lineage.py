@@ -10,8 +10,8 @@ from typing import Any
 import dagster as dg
 import pytest
 
-import pipelines.data.ingest
 import pipelines.app.ingest
+import pipelines.data.ingest
 import pipelines.features.store
 from assets.definitions import build_definitions
 from assets.market import build_market_assets

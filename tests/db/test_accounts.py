@@ -9,7 +9,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from pipelines import accounts
+from pipelines.app import accounts
 from pipelines.db import Database, User, create_user
 from pipelines.errors import AuthenticationError, ConflictError, InvalidRequestError
 from pipelines.security import TokenPolicy, decode_token, hash_password, needs_rehash

@@ -11,11 +11,11 @@ import pytest
 import xgboost
 
 from pipelines.app.ingest import DataRequest, ensure_bars_table
+from pipelines.app.train import plan_training, train_model
 from pipelines.errors import InvalidRequestError
 from pipelines.features import compute_features, get_feature_set
 from pipelines.models.dataset import EARLY_STOP_FRACTION, build_training_data, make_dataset, time_split
 from pipelines.models.tracking import MlflowTracker
-from pipelines.models.training import plan_training, train
 from pipelines.settings import Settings
 
 HORIZON = 3
@@ -109,7 +109,7 @@ def test_boosted_models_never_stop_on_validation_rows(
         params=params,
         horizon=HORIZON,
     )
-    result = train(settings, request, tracker)
+    result = train_model(settings, request, tracker)
     assert result.version == "1" and np.isfinite(result.metrics["val_ic"])
 
     # every row the library saw, placed among all usable rows of the same bars

@@ -16,11 +16,11 @@ import dagster as dg
 from rich.console import Console
 
 from assets.definitions import build_definitions
+from pipelines.app.demo_credentials import ensure_demo_credentials
 from pipelines.app.market_data import dataset_summaries
 from pipelines.app.reports import latest_reports
 from pipelines.cli.tables import datasets_table, models_table, reports_table
 from pipelines.data.universe import history_years, resolve_universe
-from pipelines.demo_credentials import ensure_demo_credentials
 from pipelines.models.catalog import list_models
 from pipelines.models.specs import load_specs
 from pipelines.models.tracking import open_tracker

@@ -1,6 +1,7 @@
 """Assets ``market_bars`` (symbol x year) and ``features`` (symbol), with quality checks.
 
-Each asset is a thin call into ``pipelines``; the checks report the rules of
+Each asset is a thin call into ``pipelines`` (``market_bars``: the ingest use case,
+:func:`pipelines.app.ingest.ingest_partition`); the checks report the rules of
 ``pipelines.data.quality`` for the data the run wrote. Both report a Dagster data version, the
 content hash of the Parquet files they wrote (:mod:`pipelines.data.version`), so the UI marks the
 assets downstream of a changed partition stale.
@@ -13,10 +14,9 @@ import dagster as dg
 
 from assets.partitions import market_partitions, symbol_partitions
 from assets.resources import TradeforgeResource
-from pipelines.data.ingest import stored_version
+from pipelines.app.ingest import PartitionIngest, PartitionRequest, ingest_partition
 from pipelines.data.quality import QualityReport
-from pipelines.data.store import DatasetKey
-from pipelines.data.universe import PartitionIngest, UniverseItem, ingest_partition, universe_item
+from pipelines.data.universe import UniverseItem, universe_item
 from pipelines.data.version import combine_hashes
 from pipelines.errors import InvalidRequestError
 from pipelines.features.store import build_features
@@ -55,15 +55,9 @@ def _by_symbol() -> dg.PartitionMapping:
         return dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="symbol")
 
 
-def _bars_result(tradeforge: TradeforgeResource, run: PartitionIngest) -> dg.MaterializeResult:  # type: ignore[type-arg]
+def _bars_result(run: PartitionIngest) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """The materialization of one ``market_bars`` partition: metadata, checks and data version."""
-    settings = tradeforge.settings
-    versions = {}
-    for tf in run.reports:
-        key = DatasetKey(run.item.source, tf, run.item.symbol.name)
-        version = stored_version(settings, key, years=range(run.year, run.year + 1))
-        if version is not None:
-            versions[tf] = version.content_hash
+    versions = {tf: v.content_hash for tf, v in run.versions().items()}
     return dg.MaterializeResult(
         metadata={
             "symbol": run.item.symbol.name,
@@ -97,12 +91,12 @@ def _market_bars_asset(settings: Settings, items: list[UniverseItem]) -> dg.Asse
     ) -> dg.MaterializeResult:  # type: ignore[type-arg]
         keys = context.partition_key.keys_by_dimension
         try:
-            run = ingest_partition(tradeforge.settings, keys["symbol"], int(keys["year"]))
+            run = ingest_partition(tradeforge.settings, PartitionRequest(keys["symbol"], int(keys["year"])))
         except InvalidRequestError as exc:  # bad configuration: retrying cannot help
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         if run.errors():  # the source failed after its own retries; the run-level policy tries again later
             raise dg.Failure(description="ingest failed: " + "; ".join(run.errors()))
-        return _bars_result(tradeforge, run)
+        return _bars_result(run)
 
     return market_bars
 

@@ -1,5 +1,6 @@
 """Asset ``trained_models`` (one partition per model spec), its checks, the nightly schedule and
-the data-growth sensor. Training itself is ``pipelines.models.training.train``.
+the data-growth sensor. Training itself is the training use case,
+:func:`pipelines.app.train.train_model`.
 
 The asset trains on the materialized ``features`` partition of its spec's symbol as it is stored
 (never ingesting, never recomputing from other bars); when that partition was not materialized it
@@ -12,12 +13,12 @@ import dagster as dg
 import pandas as pd
 
 from assets.resources import TrackerResource, TradeforgeResource
+from pipelines.app.train import TrainRequest, TrainResult, plan_training, train_model
 from pipelines.data.ingest import open_store
 from pipelines.data.store import DatasetKey
 from pipelines.data.universe import UniverseItem
 from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.models.specs import ModelSpec
-from pipelines.models.training import TrainRequest, TrainResult, plan_training, train
 from pipelines.settings import Settings
 
 TRAIN_JOB = "train_models"
@@ -126,7 +127,7 @@ def build_model_assets(
         request = _plan(settings, spec)
         try:
             table = tradeforge.feature_table(source=spec.source, symbol=spec.symbol, timeframe=spec.timeframe)
-            result = train(settings, request, tracker.open(), table=table)
+            result = train_model(settings, request, tracker.open(), table=table)
         except DataNotFoundError as exc:  # nothing to train on until the upstream asset runs
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         context.log.info(result.decision)

@@ -39,10 +39,10 @@ def per_call(fn: Callable[[], Any], calls: int, repeat: int = 5) -> float:
 
 
 def main() -> None:
+    from pipelines.app.train import plan_training, train_model
     from pipelines.models.kinds import native_predict_fn
     from pipelines.models.registry import ModelRegistry
     from pipelines.models.tracking import MlflowTracker
-    from pipelines.models.training import plan_training, train
     from pipelines.settings import Settings
 
     results: dict[str, Any] = {
@@ -72,7 +72,7 @@ def main() -> None:
                 params=params,
             )
             t0 = time.perf_counter()
-            result = train(settings, request, tracker)
+            result = train_model(settings, request, tracker)
             total = time.perf_counter() - t0
             run = tracker.client.get_run(result.run_id)
             results["models"][kind] = {

@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar.types import Scope
 
+from pipelines.data.version import DataVersion
 from pipelines.db import BufferedLogWriter, ErrorLog, PredictionLog, RequestLog
 from serving.context import principal_of, request_id_of
 from serving.metrics import ApiMetrics
@@ -85,8 +86,10 @@ class Observer:
         endpoint: str,
         request_id: str,
         latency_ms: float,
+        data_version: DataVersion | None = None,
     ) -> None:
-        """A prediction served: counted by model and recommendation, and a prediction log row."""
+        """A prediction served: counted by model and recommendation, and a prediction log row with
+        the version of the data its features came from (``data_version``, when known)."""
         self.metrics.predictions.labels(prediction["model_name"], prediction["recommendation"]).inc()
         self.log_writer.submit(
             (
@@ -108,6 +111,7 @@ class Observer:
                     "latency_ms": latency_ms,
                     "request_id": request_id,
                     "created_at": datetime.now(UTC),
+                    "data_version": data_version.content_hash if data_version is not None else None,
                 },
             )
         )

@@ -9,12 +9,12 @@ import threading
 from filelock import FileLock, Timeout
 
 from pipelines.app.jobs import default_tasks
+from pipelines.app.recovery import recover
 from pipelines.db import BufferedLogWriter, open_database
 from pipelines.jobs import JobQueue
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import open_tracker
 from pipelines.prediction import PredictionService
-from pipelines.recovery import recover
 from pipelines.security.tokens import TokenPolicy
 from pipelines.settings import Settings
 from pipelines.webhooks import SecretBox, WebhookDispatcher, WebhookService

@@ -15,8 +15,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from pipelines.app.accounts import register_user
+from pipelines.app.train import plan_training, train_model
 from pipelines.models.tracking import open_tracker
-from pipelines.models.training import plan_training, train
 from pipelines.settings import Settings
 from serving.app import create_app
 from tests.net_support import free_port
@@ -38,7 +38,7 @@ def served_settings(home: Path, **overrides: Any) -> Settings:
 def train_models(settings: Settings) -> None:
     tracker = open_tracker(settings)
     for name, (kind, symbol, params) in MODELS.items():
-        train(
+        train_model(
             settings,
             plan_training(settings, model_type=kind, model_name=name, symbol=symbol, params=params),
             tracker,

@@ -4,8 +4,11 @@ pipelines/ are import-linter contracts (pyproject.toml), checked here and by ``m
 from __future__ import annotations
 
 import ast
+import pkgutil
+import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -36,6 +39,48 @@ def test_a_broken_contract_is_reported(tmp_path: Path) -> None:
     )
     run = _lint_imports("--config", str(config))
     assert run.returncode == 1 and "BROKEN" in run.stdout, run.stdout[-2000:]
+
+
+def _layered_modules(pyproject: Path) -> set[str]:
+    """Every module the layers contracts of ``pyproject`` name (optional ones included)."""
+    config = tomllib.loads(pyproject.read_text())
+    names: set[str] = set()
+    for contract in config["tool"]["importlinter"]["contracts"]:
+        if contract["type"] != "layers":
+            continue
+        for layer in contract["layers"]:
+            names |= {part.strip(" ()") for part in re.split(r"[|:]", layer)}
+    return names
+
+
+def _top_level_modules(package: Path) -> set[str]:
+    """The modules and packages directly under ``package`` (a folder), as ``pipelines.X``."""
+    return {f"{package.name}.{m.name}" for m in pkgutil.iter_modules([str(package)])}
+
+
+def _unlayered(pyproject: Path, package: Path) -> list[str]:
+    return sorted(_top_level_modules(package) - _layered_modules(pyproject))
+
+
+def test_every_top_level_pipelines_module_has_a_layer() -> None:
+    """A new module directly under pipelines/ must be placed in the layers contract, or import-linter
+    would never check what it imports or who imports it."""
+    modules = _top_level_modules(ROOT / "pipelines")
+    assert {"pipelines.app", "pipelines.data", "pipelines.settings"} <= modules
+    assert _unlayered(ROOT / "pyproject.toml", ROOT / "pipelines") == []
+
+
+def test_the_layer_listing_check_finds_a_missing_module(tmp_path: Path) -> None:
+    package = tmp_path / "pipelines"
+    (package / "app").mkdir(parents=True)
+    for name in ("__init__.py", "app/__init__.py", "settings.py", "stray.py"):
+        (package / name).write_text("")
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[[tool.importlinter.contracts]]\nname = "l"\ntype = "layers"\n'
+        'layers = ["pipelines.app : (pipelines.gone)", "pipelines.settings | pipelines.errors"]\n'
+    )
+    assert _unlayered(pyproject, package) == ["pipelines.stray"]
 
 
 def test_mlflow_folder_never_shadows_the_library() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import stat
 
 from pipelines.app.accounts import authenticate
+from pipelines.app.demo_credentials import ensure_demo_credentials
 from pipelines.db import authenticate_api_key, open_database
-from pipelines.demo_credentials import ensure_demo_credentials
 from pipelines.settings import Settings
 
 

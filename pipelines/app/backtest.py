@@ -7,23 +7,21 @@ A request names a registered model (``model_name``: traded with ``ml_predictive`
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from pipelines.app.backtest_plan import (
-    LazyRegistrySignals,
-    plan_backtest,
-    run_backtest_request,
-    warmup_start,
-)
+from pipelines.app.backtest_plan import LazyRegistrySignals, backtest_run, plan_backtest, warmup_start
 from pipelines.app.full_curves import keep_full_curve
+from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.app.job_params import bars_ram, checked, only_known, require_model, text_param, with_span
 from pipelines.backtest import compare_strategies
 from pipelines.backtest.metrics import METRIC_NAMES
 from pipelines.data.limits import estimate_bars
 from pipelines.data.market import source_for as market_source_for
-from pipelines.data.service import ensure_bars
 from pipelines.data.symbols import parse_symbol
+from pipelines.data.version import DataVersion
 from pipelines.datasets.files import stored_bars
 from pipelines.errors import InvalidRequestError
 from pipelines.jobs.registry import ProgressReporter, register_task
@@ -32,10 +30,16 @@ from pipelines.settings import Settings
 __all__ = [
     "METRIC_DESCRIPTIONS",
     "TRADING_FIELDS",
+    "AnalysisAnswer",
+    "BacktestQuery",
+    "CompareQuery",
+    "TradingTerms",
     "api_backtest",
     "api_compare",
     "backtest_task",
     "metric_catalog",
+    "run_backtest",
+    "run_compare",
     "source_for",
     "strategy_of",
     "trading_fields",
@@ -61,6 +65,8 @@ METRIC_DESCRIPTIONS: dict[str, str] = {
     "exposure": "share of bars that close with a position open",
 }
 assert set(METRIC_DESCRIPTIONS) == set(METRIC_NAMES)
+
+log = logging.getLogger(__name__)
 
 # A comparison replays its range once per run: all runs together may replay this many times the bars
 # one request may read.
@@ -105,69 +111,114 @@ def trading_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {k: fields[k] for k in TRADING_FIELDS if fields.get(k) is not None}
 
 
-def api_backtest(
-    settings: Settings,
-    *,
-    symbol: str,
-    model_name: str | None = None,
-    strategy: str | None = None,
-    params: Mapping[str, Any] | None = None,
-    start_date: Any = None,
-    end_date: Any = None,
-    timeframe: str = "1d",
-    source: str | None = None,
-    dataset_id: str | None = None,
-    result_id: str | None = None,
-    **trading: Any,
-) -> dict[str, Any]:
-    """``dataset_id``: the bars of an uploaded ``ohlcv`` dataset (the caller checked its owner);
-    ``result_id``: the job that keeps the full curve and trades when the answer cuts them."""
-    name, checked = strategy_of(model_name, strategy, params)
-    with stored_bars(settings, dataset_id, source) as (source, path):
+@dataclass(frozen=True, kw_only=True)
+class TradingTerms:
+    """The trading settings a request may give (None: the planner's default)."""
+
+    initial_capital: float | None = None
+    commission: float | None = None
+    slippage: float | None = None
+    position_size: float | None = None
+    allow_short: bool | None = None
+    stop_loss: float | None = None
+    take_profit: float | None = None
+
+    def given(self) -> dict[str, Any]:
+        return trading_fields({k: getattr(self, k) for k in TRADING_FIELDS})
+
+
+@dataclass(frozen=True, kw_only=True)
+class BacktestQuery(TradingTerms):
+    """A backtest of a registered model (``model_name``) or a strategy (``strategy`` + ``params``);
+    ``dataset_id``: the bars of an uploaded ``ohlcv`` dataset (the caller checked its owner)."""
+
+    symbol: str
+    model_name: str | None = None
+    strategy: str | None = None
+    params: Mapping[str, Any] | None = None
+    start_date: Any = None
+    end_date: Any = None
+    timeframe: str = "1d"
+    source: str | None = None
+    dataset_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompareQuery(TradingTerms):
+    """Models and strategies ({"strategy", "params", "label"?}) traded on the same bars."""
+
+    symbol: str
+    model_names: Sequence[str] = ()
+    strategies: Sequence[Mapping[str, Any]] = ()
+    start_date: Any = None
+    end_date: Any = None
+    timeframe: str = "1d"
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class AnalysisAnswer:
+    """An analysis's answer (the API's JSON body) and the version of the bars it read (recorded in
+    the log and the job's description, not in the documented body)."""
+
+    body: dict[str, Any]
+    data_version: DataVersion
+
+    def version_note(self) -> str:
+        v = self.data_version
+        return f"data version {v.content_hash} (last bar {v.last_bar_iso}, {v.rows} rows)"
+
+
+def run_backtest(settings: Settings, query: BacktestQuery, *, result_id: str | None = None) -> AnalysisAnswer:
+    """``result_id``: the job that keeps the full curve and trades when the answer cuts them."""
+    name, checked = strategy_of(query.model_name, query.strategy, query.params)
+    with stored_bars(settings, query.dataset_id, query.source) as (source, path):
         request = plan_backtest(
             settings,
             strategy=name,
             params=checked,
-            symbol=symbol,
-            source=source or source_for(settings, symbol),
-            timeframe=timeframe,
-            start=start_date,
-            end=end_date,
+            symbol=query.symbol,
+            source=source or source_for(settings, query.symbol),
+            timeframe=query.timeframe,
+            start=query.start_date,
+            end=query.end_date,
             path=path,
-            **trading_fields(trading),
+            **query.given(),
         )
-        result = run_backtest_request(settings, request)
-    body = result.as_dict(settings.limits.max_response_points)
-    body["full_curve"] = keep_full_curve(settings, result_id, result, body)
-    return {
-        "model_name": model_name,
-        "strategy": name,
-        "params": checked,
-        "symbol": request.symbol,
-        "timeframe": request.timeframe,
-        "period": {"start": request.start.date().isoformat(), "end": request.end.date().isoformat()},
-        **body,
-        "status": "success",
-    }
+        run = backtest_run(settings, request)
+    body = run.result.as_dict(settings.limits.max_response_points)
+    body["full_curve"] = keep_full_curve(settings, result_id, run.result, body)
+    answer = AnalysisAnswer(
+        {
+            "model_name": query.model_name,
+            "strategy": name,
+            "params": checked,
+            "symbol": request.symbol,
+            "timeframe": request.timeframe,
+            "period": {"start": request.start.date().isoformat(), "end": request.end.date().isoformat()},
+            **body,
+            "status": "success",
+        },
+        run.data_version,
+    )
+    log.info(
+        "backtest of %s on %s %s read %s", name, request.symbol, request.timeframe, answer.version_note()
+    )
+    return answer
 
 
-def api_compare(
-    settings: Settings,
-    *,
-    symbol: str,
-    model_names: Sequence[str] = (),
-    strategies: Sequence[Mapping[str, Any]] = (),
-    start_date: Any = None,
-    end_date: Any = None,
-    timeframe: str = "1d",
-    source: str | None = None,
-    **trading: Any,
-) -> dict[str, Any]:
-    """One metrics row per model and per strategy ({"strategy", "params", "label"?}), plus buy and hold."""
+def api_backtest(settings: Settings, *, result_id: str | None = None, **fields: Any) -> dict[str, Any]:
+    """:func:`run_backtest` of the :class:`BacktestQuery` ``fields`` name (the JSON body or the job's
+    parameters), answered as its body."""
+    return run_backtest(settings, BacktestQuery(**fields), result_id=result_id).body
+
+
+def run_compare(settings: Settings, query: CompareQuery) -> AnalysisAnswer:
+    """One metrics row per model and per strategy, plus buy and hold, on one read of the bars."""
     runs: list[tuple[str, str, Mapping[str, Any] | None]] = []
-    for name in model_names:
+    for name in query.model_names:
         runs.append((name, "ml_predictive", {"model_name": name}))
-    for i, spec in enumerate(strategies):
+    for i, spec in enumerate(query.strategies):
         if not isinstance(spec, Mapping) or "strategy" not in spec:
             raise InvalidRequestError(f"strategies[{i}] must be an object with a 'strategy' name")
         label = str(spec.get("label") or spec["strategy"])
@@ -179,31 +230,42 @@ def api_compare(
     base = plan_backtest(
         settings,
         strategy="buy_and_hold",
-        symbol=symbol,
-        source=source or source_for(settings, symbol),
-        timeframe=timeframe,
-        start=start_date,
-        end=end_date,
-        **trading_fields(trading),
+        symbol=query.symbol,
+        source=query.source or source_for(settings, query.symbol),
+        timeframe=query.timeframe,
+        start=query.start_date,
+        end=query.end_date,
+        **query.given(),
     )
-    for label, strat, params in runs:  # validate every run before any data is read
+    for _label, strat, params in runs:  # validate every run before any data is read
         plan_backtest(settings, strategy=strat, params=params, symbol=base.symbol, source=base.source)
-        del label
     _check_compare_budget(settings, base, len(runs))
     first = warmup_start(base.start, base.timeframe, crypto=base.config.crypto)
-    bars = ensure_bars(
-        settings, source=base.source, symbol=base.symbol, timeframe=base.timeframe, start=first, end=base.end
+    table = ensure_bars_table(
+        settings, DataRequest(base.source, base.symbol, base.timeframe, first, base.end)
     )
-    rows = compare_strategies(bars, runs, base.config, LazyRegistrySignals(settings), start=base.start)
-    return {
-        "symbol": base.symbol,
-        "timeframe": base.timeframe,
-        "period": {"start": base.start.date().isoformat(), "end": base.end.date().isoformat()},
-        "models_compared": list(model_names),
-        "results": rows,
-        "best": max((r for r in rows if r["label"] != "benchmark"), key=_sharpe)["label"],
-        "status": "success",
-    }
+    rows = compare_strategies(
+        table.bars(), runs, base.config, LazyRegistrySignals(settings), start=base.start
+    )
+    answer = AnalysisAnswer(
+        {
+            "symbol": base.symbol,
+            "timeframe": base.timeframe,
+            "period": {"start": base.start.date().isoformat(), "end": base.end.date().isoformat()},
+            "models_compared": list(query.model_names),
+            "results": rows,
+            "best": max((r for r in rows if r["label"] != "benchmark"), key=_sharpe)["label"],
+            "status": "success",
+        },
+        table.version,
+    )
+    log.info("comparison on %s %s read %s", base.symbol, base.timeframe, answer.version_note())
+    return answer
+
+
+def api_compare(settings: Settings, **fields: Any) -> dict[str, Any]:
+    """:func:`run_compare` of the :class:`CompareQuery` ``fields`` name, answered as its body."""
+    return run_compare(settings, CompareQuery(**fields)).body
 
 
 def _check_compare_budget(settings: Settings, base: Any, runs: int) -> None:
@@ -230,7 +292,7 @@ def source_for(settings: Settings, symbol: str) -> str:
 
 # -- the ``backtest`` job kind: the parameters are ``api_backtest``'s keywords ------------------------
 def _validate_backtest(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    only_known(params, api_backtest, skip=("settings", "result_id"), extra=TRADING_FIELDS)
+    only_known(params, BacktestQuery, skip=())
     symbol = str(text_param(params, "symbol"))
     name, strategy_params = checked(
         lambda: strategy_of(params.get("model_name"), params.get("strategy"), params.get("params"))
@@ -264,7 +326,8 @@ def _validate_backtest(params: dict[str, Any], settings: Settings) -> dict[str, 
     describe=lambda p: f"Running backtest for {p.get('symbol')}...",
 )
 def backtest_task(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
+    """The answer of ``/api/v1/backtest/run``; the job's last description names the data version read."""
     progress.update(5.0, f"Running backtest for {params['symbol']}: loading data...")
-    result = api_backtest(progress.settings, result_id=progress.job_id, **params)
-    progress.update(95.0, f"Backtest for {params['symbol']} finished")
-    return result
+    answer = run_backtest(progress.settings, BacktestQuery(**params), result_id=progress.job_id)
+    progress.update(95.0, f"Backtest for {params['symbol']} finished on {answer.version_note()}")
+    return answer.body

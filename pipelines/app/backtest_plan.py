@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.backtest import (
     BacktestConfig,
     BacktestResult,
@@ -18,17 +19,19 @@ from pipelines.backtest import (
 from pipelines.backtest.runner import run_strategy_from
 from pipelines.data.limits import request_span
 from pipelines.data.providers import normalize_source
-from pipelines.data.service import ensure_bars
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.data.timeutil import EARLIEST_YEAR
+from pipelines.data.version import DataVersion
 from pipelines.errors import InvalidRequestError
 from pipelines.settings import Settings
 
 __all__ = [
     "WARMUP_BARS",
     "BacktestRequest",
+    "BacktestRun",
     "LazyRegistrySignals",
+    "backtest_run",
     "plan_backtest",
     "run_backtest_request",
     "run_strategy_from",
@@ -82,7 +85,7 @@ def plan_backtest(
         raise InvalidRequestError("source 'file' needs --path to a CSV or Parquet file")
     if path is not None and not Path(path).is_file():
         raise InvalidRequestError(f"cannot read {path}: no such file")
-    # A user's file is bounded by its size; its rows are counted when it is read (ensure_bars).
+    # A user's file is bounded by its size; its rows are counted when it is read (ensure_bars_table).
     start_ts, end_ts = request_span(
         settings,
         start,
@@ -137,18 +140,32 @@ def warmup_start(start: pd.Timestamp, timeframe: str, *, crypto: bool) -> pd.Tim
     return max(start - pd.Timedelta(days=max(days, 1.0)), earliest)
 
 
-def run_backtest_request(settings: Settings, request: BacktestRequest, context: Any = None) -> BacktestResult:
+@dataclass(frozen=True)
+class BacktestRun:
+    """A backtest's result and the version of the bars it read."""
+
+    result: BacktestResult
+    data_version: DataVersion
+
+
+def backtest_run(settings: Settings, request: BacktestRequest, context: Any = None) -> BacktestRun:
+    """Run ``request`` on its bars (warm-up included), read through
+    :func:`pipelines.app.ingest.ensure_bars_table`: stored bars, ingested first only when the store
+    lacks part of the window; a user's file as it is."""
     first = request.start
     if request.source != "file":
         first = warmup_start(request.start, request.timeframe, crypto=request.config.crypto)
-    bars = ensure_bars(
+    table = ensure_bars_table(
         settings,
-        source=request.source,
-        symbol=request.symbol,
-        timeframe=request.timeframe,
-        start=first,
-        end=request.end,
-        path=request.path,
+        DataRequest(request.source, request.symbol, request.timeframe, first, request.end, request.path),
     )
     context = context or LazyRegistrySignals(settings)
-    return run_strategy_from(bars, request.start, request.strategy, request.params, request.config, context)
+    result = run_strategy_from(
+        table.bars(), request.start, request.strategy, request.params, request.config, context
+    )
+    return BacktestRun(result, table.version)
+
+
+def run_backtest_request(settings: Settings, request: BacktestRequest, context: Any = None) -> BacktestResult:
+    """:func:`backtest_run`'s result alone."""
+    return backtest_run(settings, request, context).result

@@ -10,16 +10,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.app.job_params import bars_ram, checked, only_known, text_param
 from pipelines.data.market import source_for as market_source_for
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.db import open_database
 from pipelines.errors import DataNotFoundError, InvalidRequestError
+from pipelines.features.store import FeatureTable
 from pipelines.jobs.registry import ProgressReporter, register_task
 from pipelines.models.catalog import category_of, list_models, model_status
+from pipelines.models.kinds import MemberLoader
 from pipelines.models.ownership import Actor, ModelOwners, job_actor
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import RegisteredVersion, Tracker, open_tracker
@@ -28,11 +32,18 @@ from pipelines.names import name_problem
 from pipelines.settings import Settings
 
 __all__ = [
+    "TrainQuery",
+    "TrainRequest",
+    "TrainResult",
     "api_train",
     "default_model_name",
     "describe_model",
     "parse_dataset",
+    "plan_query",
+    "plan_training",
+    "run_training",
     "summary_row",
+    "train_model",
     "training_target",
     "training_task",
 ]
@@ -81,24 +92,75 @@ def training_target(
     return sym, tf, ds_source, model_name or default_model_name(model_type, sym.name, tf)
 
 
-def api_train(
+@dataclass(frozen=True, kw_only=True)
+class TrainQuery:
+    """A training request as the API and the ``training`` job kind give it: the model kind, its
+    name (default ``{model_type}_{symbol}_{timeframe}``) and the data (``symbol`` or ``dataset``)."""
+
+    model_type: str
+    model_name: str | None = None
+    symbol: str | None = None
+    dataset: str | None = None
+    start_date: Any = None
+    end_date: Any = None
+    timeframe: str = "1d"
+    source: str | None = None
+    parameters: dict[str, Any] | None = None
+    validation_split: float = 0.2
+    gpu_enabled: bool | None = None
+    horizon: int = 1
+    feature_set: str = "default"
+
+
+def plan_query(settings: Settings, query: TrainQuery) -> TrainRequest:
+    """``query`` checked completely and resolved to its dataset, before any data is read."""
+    sym, tf, ds_source, name = training_target(
+        query.model_type, query.model_name, query.symbol, query.dataset, query.timeframe
+    )
+    return plan_training(
+        settings,
+        model_type=query.model_type,
+        model_name=name,
+        symbol=sym.name,
+        timeframe=tf,
+        source=query.source or ds_source or market_source_for(settings, sym),
+        start=query.start_date,
+        end=query.end_date,
+        params=query.parameters,
+        validation_split=query.validation_split,
+        horizon=query.horizon,
+        feature_set=query.feature_set,
+        gpu_enabled=query.gpu_enabled,
+    )
+
+
+def train_model(
+    settings: Settings,
+    request: TrainRequest,
+    tracker: Tracker,
+    *,
+    table: FeatureTable | None = None,
+    member_loader: MemberLoader | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> TrainResult:
+    """The training use case of every front end: fit, log (with the data version read), register,
+    promote. ``table``: the data to train on (the Dagster asset passes the materialized ``features``
+    table and nothing is fetched); None reads the stored bars of the request's window through
+    :func:`pipelines.app.ingest.ensure_bars_table`, which ingests only what the store lacks."""
+    if table is None:
+        table = ensure_bars_table(
+            settings,
+            DataRequest(request.source, request.symbol, request.timeframe, request.start, request.end),
+        )
+    return train(settings, request, tracker, table=table, member_loader=member_loader, progress=progress)
+
+
+def run_training(
     settings: Settings,
     tracker: Tracker,
     registry: ModelRegistry,
+    query: TrainQuery,
     *,
-    model_type: str,
-    model_name: str | None = None,
-    symbol: str | None = None,
-    dataset: str | None = None,
-    start_date: Any = None,
-    end_date: Any = None,
-    timeframe: str = "1d",
-    source: str | None = None,
-    parameters: dict[str, Any] | None = None,
-    validation_split: float = 0.2,
-    gpu_enabled: bool | None = None,
-    horizon: int = 1,
-    feature_set: str = "default",
     progress: Callable[[float, str], None] | None = None,
     owners: ModelOwners | None = None,
     actor: Actor | None = None,
@@ -108,28 +170,31 @@ def api_train(
     With ``owners`` and ``actor`` (an API user), ``actor`` must own the model or be an admin, and
     becomes the owner of a new name; without them (CLI, Dagster) nothing is checked or claimed.
     """
-    sym, tf, ds_source, name = training_target(model_type, model_name, symbol, dataset, timeframe)
-    src = source or ds_source or market_source_for(settings, sym)
-    request = plan_training(
-        settings,
-        model_type=model_type,
-        model_name=name,
-        symbol=sym.name,
-        timeframe=tf,
-        source=src,
-        start=start_date,
-        end=end_date,
-        params=parameters,
-        validation_split=validation_split,
-        horizon=horizon,
-        feature_set=feature_set,
-        gpu_enabled=gpu_enabled,
-    )
+    request = plan_query(settings, query)
+    name = request.model_name
     guard = owners.training(name, actor) if owners is not None and actor is not None else nullcontext()
     with guard:
-        result = train(settings, request, tracker, member_loader=registry.member_loader, progress=progress)
+        result = train_model(
+            settings, request, tracker, member_loader=registry.member_loader, progress=progress
+        )
     registry.reload(result.model_name)
     return _answer(request, result)
+
+
+def api_train(
+    settings: Settings,
+    tracker: Tracker,
+    registry: ModelRegistry,
+    *,
+    progress: Callable[[float, str], None] | None = None,
+    owners: ModelOwners | None = None,
+    actor: Actor | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """:func:`run_training` of the :class:`TrainQuery` ``fields`` name (the JSON body or the job's
+    parameters)."""
+    query = TrainQuery(**fields)
+    return run_training(settings, tracker, registry, query, progress=progress, owners=owners, actor=actor)
 
 
 def _answer(request: TrainRequest, result: TrainResult) -> dict[str, Any]:
@@ -189,7 +254,7 @@ def describe_model(tracker: Tracker, name: str, *, loaded_versions: set[str] | N
 
 # -- the ``training`` job kind: the parameters are ``api_train``'s keywords ---------------------------
 def _validate_training(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    only_known(params, api_train, skip=("settings", "tracker", "registry", "progress", "owners", "actor"))
+    only_known(params, TrainQuery, skip=())
     model_type = str(text_param(params, "model_type"))
     normalized = dict(params)
     dataset = normalized.pop("dataset", None)

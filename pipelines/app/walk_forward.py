@@ -4,13 +4,15 @@ the CLI."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from pipelines.app.backtest import TRADING_FIELDS, source_for, trading_fields
+from pipelines.app.backtest import AnalysisAnswer, TradingTerms, source_for, trading_fields
 from pipelines.app.full_curves import keep_full_curve
 from pipelines.app.job_params import bars_ram, checked, only_known, text_param, with_span
-from pipelines.app.walk_forward_plan import WalkForwardRequest, plan_walk_forward, run_walk_forward
+from pipelines.app.walk_forward_plan import WalkForwardRequest, plan_walk_forward, walk_forward_run
 from pipelines.backtest import WalkForwardResult
 from pipelines.datasets.files import stored_bars
 from pipelines.errors import DataNotFoundError, InvalidRequestError
@@ -18,58 +20,80 @@ from pipelines.jobs.registry import ProgressReporter, register_task
 from pipelines.models.tracking import Tracker, open_tracker
 from pipelines.settings import Settings
 
-__all__ = ["api_walk_forward", "registered_kind", "walk_forward_task"]
+__all__ = [
+    "WalkForwardQuery",
+    "api_walk_forward",
+    "registered_kind",
+    "run_walk_forward_query",
+    "walk_forward_task",
+]
+
+log = logging.getLogger(__name__)
 
 
-def api_walk_forward(
-    settings: Settings,
-    tracker: Tracker,
-    *,
-    symbol: str,
-    model_name: str | None = None,
-    model_type: str | None = None,
-    parameters: Mapping[str, Any] | None = None,
-    start_date: Any = None,
-    end_date: Any = None,
-    train_window: int = 252,
-    test_window: int = 63,
-    mode: str = "rolling",
-    threshold: float = 0.2,
-    timeframe: str | None = None,
-    source: str | None = None,
-    dataset_id: str | None = None,
-    result_id: str | None = None,
-    **trading: Any,
-) -> dict[str, Any]:
-    """Retrain per fold the kind of ``model_name`` (its registered kind and timeframe) or ``model_type``;
-    ``dataset_id``: the bars of an uploaded ``ohlcv`` dataset (the caller checked its owner);
-    ``result_id``: the job that keeps the full curve and trades when the answer cuts them."""
+@dataclass(frozen=True, kw_only=True)
+class WalkForwardQuery(TradingTerms):
+    """A walk-forward of the kind of ``model_name`` (its registered kind and timeframe) or of
+    ``model_type``; ``dataset_id``: the bars of an uploaded ``ohlcv`` dataset (the caller checked
+    its owner)."""
+
+    symbol: str
+    model_name: str | None = None
+    model_type: str | None = None
+    parameters: Mapping[str, Any] | None = None
+    start_date: Any = None
+    end_date: Any = None
+    train_window: int = 252
+    test_window: int = 63
+    mode: str = "rolling"
+    threshold: float = 0.2
+    timeframe: str | None = None
+    source: str | None = None
+    dataset_id: str | None = None
+
+
+def run_walk_forward_query(
+    settings: Settings, tracker: Tracker, query: WalkForwardQuery, *, result_id: str | None = None
+) -> AnalysisAnswer:
+    """Retrain per fold and trade each test window; ``result_id``: the job that keeps the full curve
+    and trades when the answer cuts them."""
+    model_type, timeframe = query.model_type, query.timeframe
     if model_type is None:
-        if model_name is None:
+        if query.model_name is None:
             raise InvalidRequestError("walk-forward needs model_name (a registered model) or model_type")
-        model_type, model_timeframe = registered_kind(tracker, model_name)
+        model_type, model_timeframe = registered_kind(tracker, query.model_name)
         timeframe = timeframe or model_timeframe
-    with stored_bars(settings, dataset_id, source) as (source, path):
+    with stored_bars(settings, query.dataset_id, query.source) as (source, path):
         request = plan_walk_forward(
             settings,
             model_type=model_type,
-            symbol=symbol,
-            params=dict(parameters or {}),
-            train_window=train_window,
-            test_window=test_window,
-            mode=mode,
-            threshold=threshold,
-            source=source or source_for(settings, symbol),
+            symbol=query.symbol,
+            params=dict(query.parameters or {}),
+            train_window=query.train_window,
+            test_window=query.test_window,
+            mode=query.mode,
+            threshold=query.threshold,
+            source=source or source_for(settings, query.symbol),
             timeframe=timeframe or "1d",
-            start=start_date,
-            end=end_date,
+            start=query.start_date,
+            end=query.end_date,
             path=path,
-            **trading_fields(trading),
+            **query.given(),
         )
-        result = run_walk_forward(settings, request)
-    body = result.as_dict(settings.limits.max_response_points)
-    body["full_curve"] = keep_full_curve(settings, result_id, result, body)
-    return _answer(model_name, request, result, body)
+        run = walk_forward_run(settings, request)
+    body = run.result.as_dict(settings.limits.max_response_points)
+    body["full_curve"] = keep_full_curve(settings, result_id, run.result, body)
+    answer = AnalysisAnswer(_answer(query.model_name, request, run.result, body), run.data_version)
+    log.info("walk-forward of %s on %s read %s", request.model_type, request.symbol, answer.version_note())
+    return answer
+
+
+def api_walk_forward(
+    settings: Settings, tracker: Tracker, *, result_id: str | None = None, **fields: Any
+) -> dict[str, Any]:
+    """:func:`run_walk_forward_query` of the :class:`WalkForwardQuery` ``fields`` name (the JSON body
+    or the job's parameters), answered as its body."""
+    return run_walk_forward_query(settings, tracker, WalkForwardQuery(**fields), result_id=result_id).body
 
 
 def _answer(
@@ -101,7 +125,7 @@ def registered_kind(tracker: Tracker, model_name: str) -> tuple[str, str]:
 
 # -- the ``walk_forward`` job kind: the parameters are ``api_walk_forward``'s keywords ----------------
 def _validate_walk_forward(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    only_known(params, api_walk_forward, skip=("settings", "tracker", "result_id"), extra=TRADING_FIELDS)
+    only_known(params, WalkForwardQuery, skip=())
     symbol = str(text_param(params, "symbol"))
     normalized = dict(params)
     if params.get("model_type") is None:
@@ -142,6 +166,11 @@ def _validate_walk_forward(params: dict[str, Any], settings: Settings) -> dict[s
     describe=lambda p: f"Walk-forward analysis of {p.get('model_type')} on {p.get('symbol')}...",
 )
 def walk_forward_task(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
+    """The answer of ``/api/v1/backtest/walk-forward``; the job's last description names the data
+    version read."""
     progress.update(5.0, f"Walk-forward analysis of {params['symbol']}: retraining per fold...")
     tracker = open_tracker(progress.settings)
-    return api_walk_forward(progress.settings, tracker, result_id=progress.job_id, **params)
+    query = WalkForwardQuery(**params)
+    answer = run_walk_forward_query(progress.settings, tracker, query, result_id=progress.job_id)
+    progress.update(95.0, f"Walk-forward analysis of {params['symbol']} finished on {answer.version_note()}")
+    return answer.body

@@ -9,15 +9,23 @@ from typing import Any
 import pandas as pd
 
 from pipelines.app.backtest_plan import plan_backtest
+from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.backtest import BacktestConfig, WalkForwardResult, walk_forward
 from pipelines.data.limits import estimate_bars
-from pipelines.data.service import ensure_bars
+from pipelines.data.version import DataVersion
 from pipelines.errors import InvalidRequestError
 from pipelines.models.base import ModelKind
 from pipelines.models.params import validate_params
 from pipelines.settings import Settings
 
-__all__ = ["WalkForwardRequest", "check_folds", "plan_walk_forward", "run_walk_forward"]
+__all__ = [
+    "WalkForwardRequest",
+    "WalkForwardRun",
+    "check_folds",
+    "plan_walk_forward",
+    "run_walk_forward",
+    "walk_forward_run",
+]
 
 
 @dataclass(frozen=True)
@@ -101,23 +109,31 @@ def check_folds(settings: Settings, bars: int, train_window: int, test_window: i
     return folds
 
 
-def run_walk_forward(settings: Settings, request: WalkForwardRequest) -> WalkForwardResult:
-    bars = ensure_bars(
+@dataclass(frozen=True)
+class WalkForwardRun:
+    """A walk-forward's result and the version of the bars it read."""
+
+    result: WalkForwardResult
+    data_version: DataVersion
+
+
+def walk_forward_run(settings: Settings, request: WalkForwardRequest) -> WalkForwardRun:
+    """Run ``request`` on its bars, read through :func:`pipelines.app.ingest.ensure_bars_table`
+    (stored bars, ingested first only when the store lacks part of the window; a user's file as it is)."""
+    table = ensure_bars_table(
         settings,
-        source=request.source,
-        symbol=request.symbol,
-        timeframe=request.timeframe,
-        start=request.start,
-        end=request.end,
-        path=request.path,
+        DataRequest(
+            request.source, request.symbol, request.timeframe, request.start, request.end, request.path
+        ),
     )
+    bars = table.bars()
     check_folds(settings, len(bars), request.train_window, request.test_window)
     if len(bars) < request.train_window + request.test_window:
         raise InvalidRequestError(
             f"{len(bars)} bars of {request.symbol} cannot hold one fold of {request.train_window} training "
             f"and {request.test_window} test bars; widen the dates or shrink the windows"
         )
-    return walk_forward(
+    result = walk_forward(
         bars,
         request.model_type,
         request.params,
@@ -127,3 +143,9 @@ def run_walk_forward(settings: Settings, request: WalkForwardRequest) -> WalkFor
         mode=request.mode,
         threshold=request.threshold,
     )
+    return WalkForwardRun(result, table.version)
+
+
+def run_walk_forward(settings: Settings, request: WalkForwardRequest) -> WalkForwardResult:
+    """:func:`walk_forward_run`'s result alone."""
+    return walk_forward_run(settings, request).result

@@ -78,6 +78,7 @@ def backtest(
     as_json: JsonOpt = False,
 ) -> None:
     """Backtest a registered strategy: fills at the next bar's open, with commission and slippage."""
+    # Imported on use, for the CLI's start-up time: pandas, numba.
     from pipelines.app.backtest_plan import plan_backtest, run_backtest_request
 
     settings = get_settings()
@@ -136,6 +137,7 @@ def walk_forward_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Retrain the model on each rolling window, trade the next one, stitch the out-of-sample result."""
+    # Imported on use, for the CLI's start-up time: pandas, numba, the model libraries.
     from pipelines.app.walk_forward_plan import plan_walk_forward, run_walk_forward
 
     settings = get_settings()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from pipelines.atomic import atomic_target
 from pipelines.cli._common import (
     JsonOpt,
     SourceOpt,
@@ -25,7 +26,7 @@ from pipelines.errors import InvalidRequestError
 from pipelines.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from pipelines.recovery import RecoveryReport
+    from pipelines.app.recovery import RecoveryReport
 
 
 @app.command()
@@ -41,17 +42,15 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Fetch bars into the Parquet store (incremental: only what is missing is fetched)."""
-    from pipelines.data.ingest import ingest as run_ingest
-    from pipelines.data.ingest import plan_ingest
+    # Imported on use, for the CLI's start-up time: pandas, pyarrow.
+    from pipelines.app.ingest import BarsRequest, ingest_bars, plan_bars, symbols_of
 
     settings = get_settings()
     with errors():
-        names = [s for s in (x.strip() for x in symbols.split(",")) if s]
-        request = plan_ingest(
-            settings, source=source, symbols=names, timeframe=timeframe, start=start, end=end, path=path
-        )
-        with progress(not as_json, len(request.symbols), "ingest") as update:
-            report = run_ingest(settings, request, on_progress=update)
+        request = BarsRequest(source, symbols_of(symbols), timeframe, start, end, path)
+        plan = plan_bars(settings, request)
+        with progress(not as_json, len(plan.symbols), "ingest") as update:
+            report = ingest_bars(settings, plan, on_progress=update).report
     if as_json:
         emit_json(report.as_dict())
     else:
@@ -77,6 +76,7 @@ def features(
     as_json: JsonOpt = False,
 ) -> None:
     """Compute the feature set and labels over the stored bars of one symbol."""
+    # Imported on use, for the CLI's start-up time: pandas, numba.
     from pipelines.features.store import build_features
 
     settings = get_settings()
@@ -109,7 +109,7 @@ def resample(
     as_json: JsonOpt = False,
 ) -> None:
     """Aggregate stored bars to a longer timeframe through DuckDB."""
-    from pipelines.atomic import atomic_target
+    # Imported on use, for the CLI's start-up time: DuckDB.
     from pipelines.data.catalog import Catalog
 
     settings = get_settings()
@@ -139,6 +139,7 @@ def resample(
 @data_app.command("list")
 def data_list(as_json: JsonOpt = False) -> None:
     """Every stored dataset: its span, latest close and feature table."""
+    # Imported on use, for the CLI's start-up time: pandas.
     from pipelines.app.market_data import dataset_summaries
     from pipelines.cli.tables import datasets_table
 
@@ -181,6 +182,7 @@ def data_check(
 ) -> None:
     """Run the quality rules over one stored dataset (exit 1 when a hard rule fails); with
     --repair, first clean up what killed processes left behind."""
+    # Imported on use, for the CLI's start-up time: pandas.
     from pipelines.data.service import check_dataset
 
     settings = get_settings()
@@ -207,9 +209,10 @@ def data_check(
 
 
 def _repair(settings: Settings) -> RecoveryReport:
+    # Imported on use, for the CLI's start-up time: SQLAlchemy, MLflow.
+    from pipelines.app.recovery import recover
     from pipelines.db import open_database
     from pipelines.models.tracking import open_tracker
-    from pipelines.recovery import recover
 
     database = open_database(settings)
     try:
@@ -246,6 +249,7 @@ def query(
 ) -> None:
     """Run one read-only statement (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) against the
     DuckDB warehouse; anything that writes, attaches, loads or reads other files exits 2."""
+    # Imported on use, for the CLI's start-up time: DuckDB.
     import duckdb
 
     from pipelines.data.catalog import Catalog

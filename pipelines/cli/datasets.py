@@ -24,6 +24,7 @@ app.add_typer(datasets_app, name="datasets")
 
 @contextmanager
 def _catalog() -> Iterator[Any]:
+    # Imported on use, for the CLI's start-up time: SQLAlchemy.
     from pipelines.app.datasets import DatasetCatalog
     from pipelines.app.jobs import default_tasks
     from pipelines.db.engine import open_database
@@ -88,6 +89,7 @@ def datasets_show(
     dataset_id: Annotated[str, typer.Argument(help="The dataset's id")], as_json: JsonOpt = False
 ) -> None:
     """One dataset: its status (and why it failed) and, once ready, its metadata."""
+    # Imported on use, for the CLI's start-up time: SQLAlchemy.
     from pipelines.app.datasets import OPERATOR
 
     with errors(), _catalog() as catalog:
@@ -117,6 +119,7 @@ def datasets_show(
 @datasets_app.command("delete")
 def datasets_delete(dataset_id: Annotated[str, typer.Argument(help="The dataset's id")]) -> None:
     """Delete a dataset and its files (processing under way is cancelled)."""
+    # Imported on use, for the CLI's start-up time: SQLAlchemy.
     from pipelines.app.datasets import OPERATOR
 
     with errors(), _catalog() as catalog:

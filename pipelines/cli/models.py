@@ -21,7 +21,7 @@ from pipelines.cli._common import (
 from pipelines.settings import get_settings
 
 if TYPE_CHECKING:
-    from pipelines.models.training import TrainResult
+    from pipelines.app.train import TrainResult
 
 
 def _report_training(result: TrainResult, *, as_json: bool) -> None:
@@ -61,9 +61,10 @@ def train(
     as_json: JsonOpt = False,
 ) -> None:
     """Train a model, log it to MLflow, register a version and promote it if it beats the champion."""
+    # Imported on use: training loads pandas, MLflow and the model libraries, which the other
+    # commands (and ``--help``) never need.
+    from pipelines.app.train import plan_training, train_model
     from pipelines.models.tracking import open_tracker
-    from pipelines.models.training import plan_training
-    from pipelines.models.training import train as run_training
 
     settings = get_settings()
     with errors():
@@ -84,18 +85,19 @@ def train(
             gpu_enabled=gpu,
         )
         if as_json:
-            result = run_training(settings, request, open_tracker(settings))
+            result = train_model(settings, request, open_tracker(settings))
         else:
             with err.status(
                 f"training {request.kind.value} {model_name} on {request.symbol} {request.timeframe}"
             ):
-                result = run_training(settings, request, open_tracker(settings))
+                result = train_model(settings, request, open_tracker(settings))
     _report_training(result, as_json=as_json)
 
 
 @models_app.command("list")
 def models_list(as_json: JsonOpt = False) -> None:
     """Registered models with their champion versions and validation metrics."""
+    # Imported on use, for the CLI's start-up time: pandas, MLflow.
     from pipelines.cli.tables import models_table
     from pipelines.models.catalog import list_models
     from pipelines.models.tracking import open_tracker

@@ -14,6 +14,7 @@ import typer
 from pipelines.cli._common import (
     app,
 )
+from pipelines.cli.serve_logging import uvicorn_log_config
 from pipelines.runtime import REPO_ROOT, dagster_env
 from pipelines.settings import get_settings
 
@@ -56,9 +57,8 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Serve the REST API (Litestar on uvicorn): docs at /docs, metrics at /metrics."""
+    # Imported on use, for the CLI's start-up time: uvicorn.
     import uvicorn
-
-    from pipelines.cli.serve_logging import uvicorn_log_config
 
     settings = get_settings()  # fail here, not in a worker, on a bad environment
     proxies = settings.serving.trusted_proxies

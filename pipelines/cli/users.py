@@ -41,6 +41,7 @@ def users_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a user who can log in to the API (POST /api/auth/login) and create API keys."""
+    # Imported on use, for the CLI's start-up time: SQLAlchemy.
     from pipelines.app.accounts import public_user, register_user, validate_registration
     from pipelines.db.engine import open_database
 
@@ -83,6 +84,7 @@ def users_create(
 @users_app.command("list")
 def users_list(as_json: JsonOpt = False) -> None:
     """Every user with role, tier and status (``--json`` adds the ids)."""
+    # Imported on use, for the CLI's start-up time: SQLAlchemy.
     from pipelines.app.accounts import public_user
     from pipelines.db.engine import open_database
     from pipelines.db.users import list_users
@@ -116,6 +118,7 @@ NameArg = Annotated[str, typer.Argument(help="Username (any case) or user id")]
 
 def _change(name: str, action: str, change: Callable[[Session, str], User], as_json: bool) -> None:
     """Apply ``change`` to the user in one transaction, then tell the running API workers."""
+    # Imported on use, for the CLI's start-up time: SQLAlchemy.
     from pipelines.app.accounts import public_user
 
     def apply(settings: Settings, database: Database) -> dict[str, Any]:
@@ -128,6 +131,7 @@ def _change(name: str, action: str, change: Callable[[Session, str], User], as_j
 def _apply(action: str, apply: Callable[[Settings, Database], dict[str, Any]], as_json: bool) -> None:
     """Run ``apply`` on the app database, then tell running API workers (through Redis when
     configured; otherwise they see it within TRADEFORGE_USER_STATE_CACHE_SECONDS)."""
+    # Imported on use, for the CLI's start-up time: SQLAlchemy.
     from pipelines.app.account_admin import announce_user_change
     from pipelines.db.engine import open_database
 
@@ -150,6 +154,7 @@ def _apply(action: str, apply: Callable[[Settings, Database], dict[str, Any]], a
 @users_app.command("disable")
 def users_disable(name: NameArg, as_json: JsonOpt = False) -> None:
     """Disable a user: their tokens and API keys stop working at once (``enable`` restores keys)."""
+    # Imported on use, for the CLI's start-up time: SQLAlchemy.
     from pipelines.app.account_admin import set_active
 
     _change(name, "disabled", lambda s, n: set_active(s, n, False), as_json)
@@ -158,6 +163,7 @@ def users_disable(name: NameArg, as_json: JsonOpt = False) -> None:
 @users_app.command("enable")
 def users_enable(name: NameArg, as_json: JsonOpt = False) -> None:
     """Enable a disabled user again (they log in anew; their API keys work again)."""
+    # Imported on use, for the CLI's start-up time: SQLAlchemy.
     from pipelines.app.account_admin import set_active
 
     _change(name, "enabled", lambda s, n: set_active(s, n, True), as_json)
@@ -170,6 +176,7 @@ def users_set_role(
     as_json: JsonOpt = False,
 ) -> None:
     """Change a user's role; their tokens issued before stop working at once."""
+    # Imported on use, for the CLI's start-up time: SQLAlchemy.
     from pipelines.app.account_admin import set_role
     from pipelines.db.models import ROLES
 
@@ -184,6 +191,7 @@ def users_delete(name: NameArg, as_json: JsonOpt = False) -> None:
     and running jobs are cancelled (a running job's worker is stopped by the serving process)."""
 
     def apply(settings: Settings, database: Database) -> dict[str, Any]:
+        # Imported on use, for the CLI's start-up time: SQLAlchemy.
         from pipelines.app.account_admin import delete_account
         from pipelines.app.jobs import default_tasks
         from pipelines.datasets.files import DatasetFiles

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from pipelines.data.calendar import nyse_holidays
 from pipelines.data.catalog import Catalog
 from pipelines.data.providers import Provider, get_provider, normalize_source
 from pipelines.data.providers.file import FileProvider
@@ -34,6 +35,7 @@ __all__ = [
     "IngestRequest",
     "SymbolIngest",
     "ingest",
+    "lacks_bars",
     "open_store",
     "plan_ingest",
     "stored_version",
@@ -174,6 +176,26 @@ def _missing_ranges(
     if end > last_end:
         ranges.append((max(start, last_end), end))
     return ranges
+
+
+def _holds_sessions(lo: pd.Timestamp, hi: pd.Timestamp) -> bool:
+    """Whether [lo, hi) touches an NYSE session day (a day of ``lo``'s or a later one before ``hi``)."""
+    first = np.datetime64(lo.tz_convert("UTC").date(), "D")
+    last = np.datetime64(hi.tz_convert("UTC").ceil("D").date(), "D")
+    return bool(np.busday_count(first, last, holidays=nyse_holidays()) > 0)
+
+
+def lacks_bars(settings: Settings, request: IngestRequest) -> bool:
+    """Whether the store lacks any part of ``request``'s window for one of its symbols: what
+    :func:`ingest` would fetch, less the ranges of a stock that hold no NYSE session (a weekend or
+    holiday at either end of the window has no bar to fetch). Reads only the stored bounds."""
+    store = open_store(settings)
+    for symbol in request.symbols:
+        key = DatasetKey(request.source, request.timeframe.name, symbol.name)
+        ranges = _missing_ranges(store, key, request.timeframe, request.start, request.end)
+        if any(symbol.is_crypto or _holds_sessions(lo, hi) for lo, hi in ranges):
+            return True
+    return False
 
 
 def ingest(

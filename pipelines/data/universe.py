@@ -6,10 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from pipelines.data.ingest import IngestReport, ingest, open_store, plan_ingest
 from pipelines.data.providers import normalize_source
-from pipelines.data.quality import QualityReport, check_bars
-from pipelines.data.store import DatasetKey
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.data.timeutil import parse_time
@@ -17,10 +14,8 @@ from pipelines.errors import InvalidRequestError
 from pipelines.settings import Settings
 
 __all__ = [
-    "PartitionIngest",
     "UniverseItem",
     "history_years",
-    "ingest_partition",
     "resolve_universe",
     "universe_item",
     "year_window",
@@ -80,41 +75,3 @@ def year_window(settings: Settings, year: int, now: pd.Timestamp) -> tuple[pd.Ti
             f"year {year} lies outside the history ({settings.data.history_start} to now)"
         )
     return start, end
-
-
-@dataclass
-class PartitionIngest:
-    """What one (symbol, year) partition run did, per timeframe."""
-
-    item: UniverseItem
-    year: int
-    reports: dict[str, IngestReport]
-    quality: dict[str, QualityReport]
-
-    @property
-    def rows_written(self) -> int:
-        return sum(r.rows_written for r in self.reports.values())
-
-    def errors(self) -> list[str]:
-        return [f"{tf}: {s.symbol}: {s.error}" for tf, r in self.reports.items() for s in r.failed]
-
-
-def ingest_partition(
-    settings: Settings, key: str, year: int, now: pd.Timestamp | None = None
-) -> PartitionIngest:
-    """Ingest one universe symbol for one calendar year at each of its timeframes, then apply the
-    quality rules to that year's stored bars."""
-    now = now or pd.Timestamp.now(tz="UTC")
-    item = universe_item(settings, key)
-    start, end = year_window(settings, year, now)
-    reports: dict[str, IngestReport] = {}
-    quality: dict[str, QualityReport] = {}
-    for tf in item.timeframes:
-        request = plan_ingest(
-            settings, source=item.source, symbols=[item.symbol.name], timeframe=tf.name, start=start, end=end
-        )
-        reports[tf.name] = ingest(settings, request, now=now)
-        stored = open_store(settings).read(DatasetKey(item.source, tf.name, item.symbol.name), start, end)
-        if not stored.empty:
-            quality[tf.name] = check_bars(stored, tf, crypto=item.symbol.is_crypto)
-    return PartitionIngest(item, year, reports, quality)

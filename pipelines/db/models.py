@@ -148,6 +148,9 @@ class PredictionLog(Base):
     latency_ms: Mapped[float | None]
     request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now, index=True)
+    # The content hash of the data the prediction's features came from (None: not known, e.g. an
+    # ensemble's combined answer or a row logged before versions were recorded).
+    data_version: Mapped[str | None] = mapped_column(String(64))
 
 
 class RequestLog(Base):

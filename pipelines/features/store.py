@@ -7,8 +7,8 @@ from the stored bars in full, which is cheap at the library's speed, and replace
 :class:`FeatureTable` is the one source training and the reports read: bars and features of one
 snapshot with its :class:`DataVersion`. The Dagster assets read the materialized table
 (:func:`read_feature_table`), so the MLflow run records the data the ``features`` asset wrote; a CLI
-or API request reads the stored bars it asked for (:func:`ensure_feature_table`), its features
-computed from them, versioned by the bar files read.
+or API request reads the stored bars it asked for (:func:`stored_bars_table`, after the ingest use
+case fetched what the store lacked), its features computed from them, versioned by the bar files read.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.data.catalog import Catalog
-from pipelines.data.ingest import ingest, open_store, plan_ingest, stored_version
+from pipelines.data.ingest import open_store, stored_version
 from pipelines.data.providers import normalize_source
 from pipelines.data.schema import BAR_COLUMNS
 from pipelines.data.store import DatasetKey, ParquetStore, atomic_write_table
 from pipelines.data.symbols import parse_symbol, path_safe
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.data.version import DataVersion, bytes_hash
-from pipelines.errors import DataNotFoundError, ProviderError
+from pipelines.errors import DataNotFoundError
 from pipelines.features.compute import compute_features
 from pipelines.features.labels import make_labels
 from pipelines.features.registry import FeatureSet
@@ -41,7 +41,6 @@ __all__ = [
     "FeatureBuild",
     "FeatureTable",
     "build_features",
-    "ensure_feature_table",
     "feature_count",
     "features_path",
     "load_features",
@@ -248,28 +247,3 @@ def stored_bars_table(
             f"no stored {key.timeframe} bars of {key.symbol} from source {key.source!r} in that range"
         )
     return FeatureTable(key=key, frame=bars, feature_set="", version=version, path=store.dataset_dir(key))
-
-
-def ensure_feature_table(
-    settings: Settings,
-    *,
-    source: str,
-    symbol: str,
-    timeframe: str,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-) -> FeatureTable:
-    """The data of one dataset for a CLI or API request over [start, end).
-
-    The bars the store lacks in that window are fetched by :func:`pipelines.data.ingest.ingest`, the
-    ingest the ``market_bars`` asset runs (nothing is fetched when the store has them); the table is
-    then :func:`stored_bars_table`, so a request writes no feature table. It runs in the caller's
-    thread: the API calls it from a worker thread or a job, never on the event loop."""
-    plan = plan_ingest(settings, source=source, symbols=[symbol], timeframe=timeframe, start=start, end=end)
-    key = DatasetKey(plan.source, plan.timeframe.name, plan.symbols[0].name)
-    report = ingest(settings, plan)
-    if report.failed:
-        raise ProviderError(
-            f"could not fetch {key.symbol} {key.timeframe} from {key.source}: {report.failed[0].error}"
-        )
-    return stored_bars_table(settings, key, plan.start, plan.end)

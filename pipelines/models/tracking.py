@@ -171,7 +171,7 @@ class MlflowTracker:
         """A run that ends FINISHED; KILLED when the process is told to stop (a cancelled job), FAILED
         when the body raises, either with the reason as the ``tradeforge.failure_reason`` tag. The
         run records the process that owns it, so a run its killed process left RUNNING can be
-        told apart (see :func:`pipelines.recovery.fail_orphaned_runs`)."""
+        told apart (see :func:`pipelines.app.recovery.fail_orphaned_runs`)."""
         owner = {**dict(tags), **process_tags()}
         created = self._client.create_run(self._experiment_id(experiment), run_name=run_name, tags=owner)
         handle = _MlflowRun(self._client, created.info.run_id)

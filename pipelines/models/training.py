@@ -2,9 +2,10 @@
 
 A run reads its bars and features from one snapshot, a
 :class:`pipelines.features.store.FeatureTable`, and records the snapshot's data version on the
-MLflow run. The Dagster asset hands in the table the ``features`` asset materialized and never
-ingests; the CLI and the API let :func:`pipelines.features.store.ensure_feature_table` fetch what
-the request asks for and the store lacks, then read the stored bars.
+MLflow run. The caller hands the snapshot in and nothing here fetches: the Dagster asset passes the
+table the ``features`` asset materialized; the CLI and the API go through the training use case
+(:func:`pipelines.app.train.train_model`), which reads the stored bars of the request's window after
+fetching what the store lacks (:func:`pipelines.app.ingest.ensure_bars_table`).
 
 The champion alias moves to a new version only when it wins (:mod:`pipelines.models.champion`);
 the decision and both scores are logged on the run.
@@ -30,7 +31,7 @@ from pipelines.data.timeframes import parse_timeframe
 from pipelines.data.version import DataVersion
 from pipelines.errors import InvalidRequestError
 from pipelines.features import FeatureSet, get_feature_set
-from pipelines.features.store import FeatureTable, ensure_feature_table
+from pipelines.features.store import FeatureTable
 from pipelines.models.base import FloatMatrix, ModelKind
 from pipelines.models.champion import SELECTION_METRICS, decide_champion
 from pipelines.models.dataset import PreparedData, build_training_data
@@ -195,20 +196,6 @@ class _Fitted:
     fit_seconds: float
 
 
-def training_table(settings: Settings, request: TrainRequest) -> FeatureTable:
-    """The data a CLI or API request trains on: the store is brought up to date for the request's
-    window first (only what is missing is fetched), then its bars are read. The Dagster asset does
-    not call this: it reads the materialized feature table as it is."""
-    return ensure_feature_table(
-        settings,
-        source=request.source,
-        symbol=request.symbol,
-        timeframe=request.timeframe,
-        start=request.start,
-        end=request.end,
-    )
-
-
 def _prepare(request: TrainRequest, table: FeatureTable, report: Progress) -> tuple[FeatureSet, PreparedData]:
     """The training matrices of the request's window, read from ``table`` (one snapshot)."""
     fset = get_feature_set(request.feature_set)
@@ -333,19 +320,19 @@ def train(
     request: TrainRequest,
     tracker: Tracker,
     *,
-    table: FeatureTable | None = None,
+    table: FeatureTable,
     member_loader: MemberLoader | None = None,
     progress: Progress | None = None,
 ) -> TrainResult:
     """Fit, evaluate, log, register, and move ``champion`` when the new version wins.
 
-    ``table``: the stored feature table to train on (the Dagster asset passes the materialized
-    one); None reads it through :func:`training_table`. ``progress(percent, description)`` hears of
-    each stage (a job reports it to its followers)."""
+    ``table``: the data to train on, one snapshot (the Dagster asset passes the materialized feature
+    table; :func:`pipelines.app.train.train_model` passes the stored bars of a CLI or API request).
+    Nothing here fetches. ``progress(percent, description)`` hears of each stage (a job reports it
+    to its followers)."""
     report = progress or _silent
     began = time.perf_counter()
     report(5.0, f"{request.model_name}: loading {request.symbol} {request.timeframe} bars")
-    table = table if table is not None else training_table(settings, request)
     fset, data = _prepare(request, table, report)
     if member_loader is None and request.kind is ModelKind.ENSEMBLE:
         member_loader = ModelRegistry(tracker, settings.models_cache_dir).member_loader

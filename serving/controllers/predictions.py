@@ -52,6 +52,7 @@ def _log(
         endpoint=endpoint,
         request_id=request_id_of(request.scope),
         latency_ms=p.computation_time_ms,
+        data_version=p.data_version,
     )
 
 

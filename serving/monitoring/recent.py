@@ -28,11 +28,19 @@ def log_row_dict(row: LogRow) -> dict[str, Any]:
     return {attr.key: _json_value(getattr(row, attr.key)) for attr in row.__mapper__.column_attrs}
 
 
+# Recorded for lineage (which data a prediction's features came from), not part of the documented
+# answer of /api/v1/monitoring/predictions/recent.
+_PREDICTION_ONLY_LOGGED = frozenset({"data_version"})
+
+
 def recent_predictions(
     session: Session, limit: int = 100, user_id: str | None = None
 ) -> list[dict[str, Any]]:
     """The newest ``limit`` predictions (a user's own, or everyone's when ``user_id`` is None)."""
-    return [log_row_dict(row) for row in recent(session, PredictionLog, limit, user_id)]
+    return [
+        {k: v for k, v in log_row_dict(row).items() if k not in _PREDICTION_ONLY_LOGGED}
+        for row in recent(session, PredictionLog, limit, user_id)
+    ]
 
 
 def recent_errors(session: Session, limit: int = 50, user_id: str | None = None) -> list[dict[str, Any]]:

@@ -10,9 +10,8 @@ from typing import Any
 import dagster as dg
 import pytest
 
+import pipelines.app.ingest
 import pipelines.data.ingest
-import pipelines.data.universe
-import pipelines.features.store
 from assets.definitions import build_definitions
 from assets.market import build_market_assets
 from assets.models import build_model_assets
@@ -108,8 +107,7 @@ def test_training_records_the_materialized_features_version(
     }
 
     # From here on, any fetch is a failure: training must read the stored partition as it is.
-    for module in (pipelines.features.store, pipelines.data.universe):
-        monkeypatch.setattr(module, "ingest", _refuse)
+    monkeypatch.setattr(pipelines.app.ingest, "ingest", _refuse)
     monkeypatch.setattr(pipelines.data.ingest, "get_provider", _refuse)
     trained_run = dg.materialize(
         everything,
@@ -133,8 +131,7 @@ def test_training_without_the_features_partition_fails_and_fetches_nothing(
     one_symbol: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     defs = build_definitions(one_symbol, specs_path=_specs(tmp_path))
-    for module in (pipelines.features.store, pipelines.data.universe):
-        monkeypatch.setattr(module, "ingest", _refuse)
+    monkeypatch.setattr(pipelines.app.ingest, "ingest", _refuse)
     result = defs.resolve_job_def("train_models").execute_in_process(
         partition_key="simple-AAPL-1d", raise_on_error=False
     )

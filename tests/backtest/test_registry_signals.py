@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.app.train import plan_training, train_model
 from pipelines.backtest import BacktestConfig, RegistrySignals, run_strategy
 from pipelines.data.providers.synthetic import SyntheticProvider
 from pipelines.data.symbols import parse_symbol
@@ -17,7 +18,6 @@ from pipelines.features import compute_features
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.signals import derive_signals
 from pipelines.models.tracking import MlflowTracker
-from pipelines.models.training import plan_training, train
 from pipelines.settings import Settings
 
 
@@ -36,7 +36,7 @@ def test_registry_signals_drive_ml_predictive(
         end="2023-01-01",
         params={"n_estimators": 40, "num_leaves": 15},
     )
-    assert train(settings, request, tracker).champion
+    assert train_model(settings, request, tracker).champion
     registry = ModelRegistry(tracker, tmp_path / "cache")
     context = RegistrySignals(registry)
     bars = SyntheticProvider().fetch(

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 import xgboost
 
-from pipelines.data.service import ensure_bars
+from pipelines.app.ingest import DataRequest, ensure_bars_table
+from pipelines.app.train import plan_training, train_model
 from pipelines.errors import InvalidRequestError
 from pipelines.features import compute_features, get_feature_set
 from pipelines.models.dataset import EARLY_STOP_FRACTION, build_training_data, make_dataset, time_split
 from pipelines.models.tracking import MlflowTracker
-from pipelines.models.training import plan_training, train
 from pipelines.settings import Settings
 
 HORIZON = 3
@@ -41,14 +41,10 @@ def test_time_split_with_an_early_stopping_slice() -> None:
     ],
 )
 def test_which_kinds_get_a_slice(kind: str, params: dict[str, Any], stops: bool, settings: Settings) -> None:
-    bars = ensure_bars(
-        settings,
-        source="synthetic",
-        symbol="AAPL",
-        timeframe="1d",
-        start=pd.Timestamp("2021-01-01", tz="UTC"),
-        end=pd.Timestamp("2024-01-01", tz="UTC"),
+    window = DataRequest(
+        "synthetic", "AAPL", "1d", pd.Timestamp("2021-01-01", tz="UTC"), pd.Timestamp("2024-01-01", tz="UTC")
     )
+    bars = ensure_bars_table(settings, window).bars()
     features = compute_features(bars, "default")
     names = list(get_feature_set("default").columns)
     data = build_training_data(bars, features, names, kind=kind, horizon=HORIZON, params=params)
@@ -113,13 +109,12 @@ def test_boosted_models_never_stop_on_validation_rows(
         params=params,
         horizon=HORIZON,
     )
-    result = train(settings, request, tracker)
+    result = train_model(settings, request, tracker)
     assert result.version == "1" and np.isfinite(result.metrics["val_ic"])
 
     # every row the library saw, placed among all usable rows of the same bars
-    bars = ensure_bars(
-        settings, source="synthetic", symbol="AAPL", timeframe="1d", start=request.start, end=request.end
-    )
+    window = DataRequest("synthetic", "AAPL", "1d", request.start, request.end)
+    bars = ensure_bars_table(settings, window).bars()
     fset = get_feature_set("default")
     everything = make_dataset(compute_features(bars, fset), fset.columns, HORIZON, bars)
     fit_rows = _row_positions(everything.x, seen["fit"])

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.app.train import plan_training, train_model
 from pipelines.errors import InvalidRequestError
 from pipelines.models.catalog import list_models
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import MlflowTracker
-from pipelines.models.training import plan_training, train
 from pipelines.settings import Settings
 
 FAST = {"n_estimators": 40, "num_leaves": 15}
@@ -35,7 +35,7 @@ def request(settings: Settings, **overrides: object):
 
 
 def test_train_logs_registers_and_promotes(settings: Settings, tracker: MlflowTracker) -> None:
-    result = train(settings, request(settings), tracker)
+    result = train_model(settings, request(settings), tracker)
     assert (result.model_name, result.version, result.champion, result.device) == (
         "lgbm_aapl",
         "1",
@@ -75,8 +75,8 @@ def test_train_logs_registers_and_promotes(settings: Settings, tracker: MlflowTr
 
 
 def test_champion_moves_only_when_beaten(settings: Settings, tracker: MlflowTracker) -> None:
-    first = train(settings, request(settings), tracker)
-    same = train(settings, request(settings), tracker)  # identical seed and data: a tie does not win
+    first = train_model(settings, request(settings), tracker)
+    same = train_model(settings, request(settings), tracker)  # identical seed and data: a tie does not win
     assert same.version == "2" and not same.champion
     assert "champion stays version 1" in same.decision and "on this run's validation window" in same.decision
     assert tracker.alias_version("lgbm_aapl", "champion").version == first.version  # type: ignore[union-attr]
@@ -90,7 +90,7 @@ def test_registered_version_is_a_real_mlflow_model(
 ) -> None:
     import mlflow.pyfunc
 
-    result = train(settings, request(settings), tracker)
+    result = train_model(settings, request(settings), tracker)
     registry = ModelRegistry(tracker, tmp_path / "cache")
     loaded = registry.load("lgbm_aapl")
     assert loaded.version == result.version and loaded.meta.symbol == "AAPL" and loaded.meta.scale > 0
@@ -107,10 +107,10 @@ def test_registered_version_is_a_real_mlflow_model(
 def test_registry_reload_follows_a_new_champion(
     settings: Settings, tracker: MlflowTracker, tmp_path: Path
 ) -> None:
-    train(settings, request(settings), tracker)
+    train_model(settings, request(settings), tracker)
     registry = ModelRegistry(tracker, tmp_path / "cache")
     assert registry.load("lgbm_aapl").version == "1"
-    train(settings, request(settings, params={"n_estimators": 80, "num_leaves": 7}), tracker)
+    train_model(settings, request(settings, params={"n_estimators": 80, "num_leaves": 7}), tracker)
     tracker.set_alias("lgbm_aapl", "champion", "2")
     assert registry.load("lgbm_aapl").version == "1", "cached until reload"
     registry.reload("lgbm_aapl")
@@ -119,8 +119,8 @@ def test_registry_reload_follows_a_new_champion(
 
 
 def test_ensemble_of_registered_models(settings: Settings, tracker: MlflowTracker, tmp_path: Path) -> None:
-    train(settings, request(settings), tracker)
-    train(
+    train_model(settings, request(settings), tracker)
+    train_model(
         settings,
         request(
             settings, model_type="xgboost", model_name="xgb_aapl", params={"n_estimators": 40, "max_depth": 3}
@@ -131,7 +131,7 @@ def test_ensemble_of_registered_models(settings: Settings, tracker: MlflowTracke
         {"model_name": "lgbm_aapl", "version": "champion", "weight": 3},
         {"model_name": "xgb_aapl", "version": 1, "weight": 1},
     ]
-    result = train(
+    result = train_model(
         settings,
         request(settings, model_type="ensemble", model_name="ens_aapl", params={"members": members}),
         tracker,
@@ -170,7 +170,7 @@ def test_bad_requests_register_nothing(
 
 def test_progress_hears_every_stage_in_order(settings: Settings, tracker: MlflowTracker) -> None:
     heard: list[tuple[float, str]] = []
-    train(settings, request(settings), tracker, progress=lambda pct, text: heard.append((pct, text)))
+    train_model(settings, request(settings), tracker, progress=lambda pct, text: heard.append((pct, text)))
     percents = [pct for pct, _ in heard]
     assert percents == sorted(percents) and percents[0] == 5.0 and len(percents) >= 5
     assert any("fitting" in text for _, text in heard) and any("registering" in text for _, text in heard)

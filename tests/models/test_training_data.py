@@ -13,12 +13,13 @@ import pandas as pd
 import pytest
 
 import pipelines.data.ingest
+from pipelines.app.ingest import DataRequest, ensure_bars_table
+from pipelines.app.train import plan_training, train_model
 from pipelines.data.providers import Provider, get_provider
 from pipelines.data.version import DATA_VERSION_TAG, DataVersion, combine_hashes, content_hash
 from pipelines.features import compute_features, get_feature_set
-from pipelines.features.store import build_features, ensure_feature_table, read_feature_table
+from pipelines.features.store import build_features, read_feature_table
 from pipelines.models.tracking import MlflowTracker
-from pipelines.models.training import plan_training, train
 from pipelines.settings import Settings
 
 WINDOW = {"source": "synthetic", "symbol": "AAPL", "timeframe": "1d"}
@@ -51,7 +52,7 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> list[_Counting]:
 def _ensure(settings: Settings, end: str, start: str = "2024-01-02") -> Any:
     """2 January 2024 is the first trading day (a window from a holiday fetches that empty day)."""
     start, stop = pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC")
-    return ensure_feature_table(settings, **WINDOW, start=start, end=stop)
+    return ensure_bars_table(settings, DataRequest("synthetic", "AAPL", "1d", start, stop))
 
 
 def test_ensure_fetches_only_what_is_missing_and_versions_the_bars_read(
@@ -95,7 +96,7 @@ def test_a_run_given_a_table_trains_on_it_and_records_its_version(
     request = plan_training(
         settings, model_type="simple", model_name="ridge", symbol="AAPL", start="2023-01-01", end="2025-01-01"
     )
-    result = train(settings, request, tracker, table=table)
+    result = train_model(settings, request, tracker, table=table)
     assert sum(c.fetches for c in counting) == fetched  # nothing fetched, though the window runs on
     assert result.data_version == table.version
     tags = tracker.client.get_run(result.run_id).data.tags
@@ -107,7 +108,7 @@ def test_the_cli_path_records_the_bars_it_read(settings: Settings, tracker: Mlfl
     request = plan_training(
         settings, model_type="simple", model_name="ridge", symbol="AAPL", start="2023-01-01", end="2024-09-01"
     )
-    result = train(settings, request, tracker)
+    result = train_model(settings, request, tracker)
     table = _ensure(settings, "2024-09-01", start="2023-01-01")
     assert result.data_version == table.version and table.feature_set == ""
     assert tracker.client.get_run(result.run_id).data.tags[DATA_VERSION_TAG] == table.version.content_hash

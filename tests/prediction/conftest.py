@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from pipelines.app.train import plan_training, train_model
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import MlflowTracker
-from pipelines.models.training import plan_training, train
 from pipelines.prediction import PredictionService
 from pipelines.settings import Settings
 
@@ -33,7 +33,7 @@ def tracker(trained_settings: Settings) -> MlflowTracker:
         request = plan_training(
             trained_settings, model_type=kind, model_name=name, symbol=symbol, params=params
         )
-        train(trained_settings, request, tracker)
+        train_model(trained_settings, request, tracker)
     return tracker
 
 

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from pipelines.app.accounts import register_user
 from pipelines.app.datasets import DatasetCatalog, check_upload
 from pipelines.app.jobs import default_tasks
+from pipelines.app.recovery import recover
 from pipelines.cli import app
 from pipelines.data.ingest import ingest, plan_ingest
 from pipelines.data.service import load_bars
@@ -28,7 +29,6 @@ from pipelines.jobs import JobQueue
 from pipelines.jobs.resources import Demand
 from pipelines.jobs.workers import WorkerRun
 from pipelines.models.tracking import FAILURE_TAG, PID_TAG, open_tracker
-from pipelines.recovery import recover
 from pipelines.settings import Settings, get_settings
 from tests.recovery.tasks import hold_a_run
 from tests.serving_support import app_client, served_settings

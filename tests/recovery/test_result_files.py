@@ -13,10 +13,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from pipelines.app.recovery import recover
 from pipelines.backtest.full_curve import curve_table
 from pipelines.db import Database, open_database
 from pipelines.jobs.files import record_completed, write_job_files
-from pipelines.recovery import recover
 from pipelines.settings import Settings
 
 HOUR, DAY = 3600.0, 86_400.0

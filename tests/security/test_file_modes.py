@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from pipelines.app.demo_credentials import ensure_demo_credentials
 from pipelines.data.catalog import Catalog
 from pipelines.db import open_database
-from pipelines.demo_credentials import ensure_demo_credentials
 from pipelines.models.tracking import open_tracker
 from pipelines.runtime import dagster_env
 from pipelines.security import resolve_secret_key

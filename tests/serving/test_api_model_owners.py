@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from pipelines.app.train import plan_training, train_model
 from pipelines.db import model_owner
 from pipelines.models.ownership import OWNER_TAG
 from pipelines.models.tracking import open_tracker
-from pipelines.models.training import plan_training, train
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings
 
 TRAIN = "/api/v1/models/train"
@@ -22,7 +22,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Any:
     settings = served_settings(tmp_path_factory.mktemp("owners") / "home")
     # A model registered without an API user (as the CLI and Dagster do): owned by nobody.
     request = plan_training(settings, model_type="simple", model_name="legacy_aapl", symbol="AAPL")
-    train(settings, request, open_tracker(settings))
+    train_model(settings, request, open_tracker(settings))
     return settings
 
 
@@ -106,7 +106,7 @@ def test_the_mlflow_tag_names_the_owner_when_the_database_has_no_row(client: Any
     ann, bob = make_user(client), make_user(client)
     request = plan_training(home, model_type="simple", model_name="tagged_only", symbol="AAPL")
     tracker = client.app.state.container.registry.tracker
-    train(home, request, tracker)
+    train_model(home, request, tracker)
     tracker.set_model_tag("tagged_only", OWNER_TAG, ann["id"])  # e.g. an app database restored older
     assert _owner(client, "tagged_only") is None
     reload = "/api/v1/models/tagged_only/reload"

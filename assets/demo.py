@@ -21,8 +21,8 @@ from pipelines.app.market_data import dataset_summaries
 from pipelines.app.reports import latest_reports
 from pipelines.cli.tables import datasets_table, models_table, reports_table
 from pipelines.data.universe import history_years, resolve_universe
-from pipelines.models.catalog import list_models
 from pipelines.models.specs import load_specs
+from pipelines.models.summaries import list_models
 from pipelines.models.tracking import open_tracker
 from pipelines.runtime import dagster_env
 from pipelines.settings import get_settings

@@ -15,7 +15,7 @@ import pandas as pd
 from assets.resources import TrackerResource, TradeforgeResource
 from pipelines.app.train import TrainRequest, TrainResult, plan_training, train_model
 from pipelines.data.ingest import open_store
-from pipelines.data.store import DatasetKey
+from pipelines.data.store import SeriesKey
 from pipelines.data.universe import UniverseItem
 from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.models.specs import ModelSpec
@@ -160,7 +160,7 @@ def data_growth_sensor(specs: list[ModelSpec], settings: Settings) -> dg.SensorD
         store = open_store(settings)
         requests = []
         for spec in specs:
-            bounds = store.bounds(DatasetKey(spec.source, spec.timeframe, spec.symbol))
+            bounds = store.bounds(SeriesKey(spec.source, spec.timeframe, spec.symbol))
             rows = bounds.rows if bounds else 0
             last = seen.get(spec.key)
             if last is None:

@@ -135,7 +135,7 @@ def daily(repeat: int) -> list[dict[str, Any]]:
 def minute(home: Path, repeat: int) -> dict[str, Any]:
     from pipelines.data.ingest import ingest, plan_ingest
     from pipelines.data.providers.synthetic import SyntheticProvider
-    from pipelines.data.service import load_bars
+    from pipelines.data.stored_bars import load_bars
     from pipelines.settings import Settings
 
     settings = Settings(home=home)

@@ -101,7 +101,7 @@ def _sym_tf(symbol: str) -> tuple[Any, Any]:
 
 
 def load_bars(home: Path, symbol: str) -> pd.DataFrame:
-    from pipelines.data.service import load_bars as load
+    from pipelines.data.stored_bars import load_bars as load
     from pipelines.settings import Settings
 
     return load(Settings(home=home / "ingest0"), source="synthetic", symbol=symbol, timeframe="1m")

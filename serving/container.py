@@ -13,10 +13,10 @@ from pipelines.app.datasets import DatasetCatalog
 from pipelines.db import BufferedLogWriter, Database, TrainingGuard
 from pipelines.jobs import JobQueue
 from pipelines.models.registry import ModelRegistry
-from pipelines.prediction import PredictionService
+from pipelines.prediction import Predictor
 from pipelines.security.tokens import TokenPolicy
 from pipelines.settings import Settings
-from pipelines.webhooks import WebhookDispatcher, WebhookService
+from pipelines.webhooks import WebhookDispatcher, WebhookSubscriptions
 from serving.access import AccessControl
 from serving.events import EventRouter
 from serving.live import LiveService
@@ -47,10 +47,10 @@ class AppContainer:
         database: Database,
         log_writer: BufferedLogWriter,
         registry: ModelRegistry,
-        predictions: PredictionService,
+        predictions: Predictor,
         limiter: AsyncRateLimiter,
         tokens: TokenPolicy,
-        webhooks: WebhookService,
+        webhooks: WebhookSubscriptions,
         dispatcher: WebhookDispatcher,
         jobs: JobQueue,
         leader: FileLock | None,
@@ -87,7 +87,7 @@ class AppContainer:
         jobs.subscribe(self.events.on_job_event)
         self._build_providers(tokens, webhooks)
 
-    def _build_providers(self, tokens: TokenPolicy, webhooks: WebhookService) -> None:
+    def _build_providers(self, tokens: TokenPolicy, webhooks: WebhookSubscriptions) -> None:
         """One provider per controller family, over the shared resources."""
         settings, database, registry, jobs = self.settings, self.database, self.registry, self.jobs
         self.accounts_provider = AccountsProvider(

@@ -11,7 +11,7 @@ from typing import Any
 
 from pipelines.app.datasets import DatasetCatalog
 from pipelines.live.hub import Hub, relay
-from pipelines.prediction import PredictionService
+from pipelines.prediction import Predictor
 from pipelines.webhooks import WebhookDispatcher
 from serving.access import KEY_REVOCATIONS_TOPIC, AccessControl
 from serving.jobstreams import JOB_EVENTS_TOPIC, JobStreams, job_webhook_event
@@ -30,7 +30,7 @@ class EventRouter:
         hub: Hub,
         dispatcher: WebhookDispatcher,
         datasets: DatasetCatalog,
-        predictions: PredictionService,
+        predictions: Predictor,
         access: AccessControl,
     ) -> None:
         self._hub = hub

@@ -18,7 +18,7 @@ import pandas as pd
 from pipelines.errors import TradeforgeError
 from pipelines.live import LiveFeed, open_hub, open_live_feed, price_update
 from pipelines.live.hub import prediction_topic, price_topic
-from pipelines.prediction import PredictionService
+from pipelines.prediction import Predictor
 from pipelines.settings import Settings
 
 __all__ = ["LiveService", "prediction_update"]
@@ -45,7 +45,7 @@ def prediction_update(p: dict[str, Any]) -> dict[str, Any]:
 
 
 class LiveService:
-    def __init__(self, settings: Settings, predictions: PredictionService) -> None:
+    def __init__(self, settings: Settings, predictions: Predictor) -> None:
         self.settings = settings
         self.predictions = predictions
         self.hub = open_hub(settings.redis_url, queue_size=settings.live.ws_queue_size)

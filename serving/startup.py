@@ -14,10 +14,10 @@ from pipelines.db import BufferedLogWriter, open_database
 from pipelines.jobs import JobQueue
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import open_tracker
-from pipelines.prediction import PredictionService
+from pipelines.prediction import Predictor
 from pipelines.security.tokens import TokenPolicy
 from pipelines.settings import Settings
-from pipelines.webhooks import SecretBox, WebhookDispatcher, WebhookService
+from pipelines.webhooks import SecretBox, WebhookDispatcher, WebhookSubscriptions
 from serving.container import AppContainer
 from serving.ratelimit import open_async_rate_limiter
 
@@ -39,13 +39,13 @@ async def open_container(settings: Settings) -> AppContainer:
     allow_private = settings.serving.webhook_allow_private_urls
     container = AppContainer(
         jobs=jobs,
-        webhooks=WebhookService(box, allow_private_urls=allow_private),
+        webhooks=WebhookSubscriptions(box, allow_private_urls=allow_private),
         dispatcher=WebhookDispatcher(database, box, allow_private_urls=allow_private),
         settings=settings,
         database=database,
         log_writer=BufferedLogWriter(database),
         registry=registry,
-        predictions=PredictionService(settings, registry),
+        predictions=Predictor(settings, registry),
         limiter=await open_async_rate_limiter(settings),
         tokens=TokenPolicy.from_settings(settings),
         leader=leader,

@@ -9,7 +9,7 @@ from rich.console import Console
 from pipelines.cli.tables import models_table, safe_cell
 from pipelines.data.symbols import parse_symbol
 from pipelines.errors import InvalidRequestError, InvalidSymbolError
-from pipelines.models.catalog import ModelSummary
+from pipelines.models.summaries import ModelSummary
 from pipelines.names import check_name
 
 BAD = [

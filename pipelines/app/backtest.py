@@ -24,7 +24,7 @@ from pipelines.data.symbols import parse_symbol
 from pipelines.data.version import DataVersion
 from pipelines.datasets.files import stored_bars
 from pipelines.errors import InvalidRequestError
-from pipelines.jobs.registry import ProgressReporter, register_task
+from pipelines.jobs.task_kinds import ProgressReporter, register_task
 from pipelines.settings import Settings
 
 __all__ = [

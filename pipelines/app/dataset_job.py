@@ -17,7 +17,7 @@ from pipelines.datasets.files import DatasetFiles
 from pipelines.datasets.formats import FORMATS, data_members, file_format, file_suffix, read_table
 from pipelines.datasets.profile import check_dataset_type, process
 from pipelines.errors import InvalidRequestError, TradeforgeError
-from pipelines.jobs.registry import ProgressReporter, register_task
+from pipelines.jobs.task_kinds import ProgressReporter, register_task
 from pipelines.settings import Settings
 
 __all__ = ["DATASET_JOB", "data_bytes", "dataset_task", "estimate_ram_gb"]

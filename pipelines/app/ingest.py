@@ -34,7 +34,7 @@ from pipelines.data.ingest import (
 from pipelines.data.limits import check_bar_count
 from pipelines.data.providers import Provider, get_provider
 from pipelines.data.quality import QualityReport, check_bars
-from pipelines.data.store import DatasetKey
+from pipelines.data.store import SeriesKey
 from pipelines.data.universe import UniverseItem, universe_item, year_window
 from pipelines.data.version import DataVersion
 from pipelines.errors import DataNotFoundError, ProviderError
@@ -120,7 +120,7 @@ def ingest_bars(
     versions = {}
     for done in report.symbols:
         version = stored_version(
-            settings, DatasetKey(report.source, report.timeframe, done.symbol), years=years
+            settings, SeriesKey(report.source, report.timeframe, done.symbol), years=years
         )
         if version is not None:
             versions[done.symbol] = version
@@ -177,7 +177,7 @@ def ingest_partition(
             settings, source=item.source, symbols=[item.symbol.name], timeframe=tf.name, start=start, end=end
         )
         results[tf.name] = ingest_bars(settings, plan, now=now)
-        stored = open_store(settings).read(DatasetKey(item.source, tf.name, item.symbol.name), start, end)
+        stored = open_store(settings).read(SeriesKey(item.source, tf.name, item.symbol.name), start, end)
         if not stored.empty:
             quality[tf.name] = check_bars(stored, tf, crypto=item.symbol.is_crypto)
     return PartitionIngest(item, request.year, results, quality)
@@ -221,7 +221,7 @@ def ensure_bars_table(settings: Settings, request: DataRequest) -> FeatureTable:
                 f"could not fetch {request.symbol} {request.timeframe} from {plan.source}: "
                 f"{result.failed[0].error}"
             )
-    key = DatasetKey(plan.source, plan.timeframe.name, plan.symbols[0].name)
+    key = SeriesKey(plan.source, plan.timeframe.name, plan.symbols[0].name)
     return stored_bars_table(settings, key, plan.start, plan.end)
 
 
@@ -236,7 +236,7 @@ def _file_table(settings: Settings, plan: IngestRequest) -> FeatureTable:
     version = DataVersion.of_files(
         [plan.path], last_bar=pd.Timestamp(bars["timestamp"].iloc[-1]), rows=len(bars)
     )
-    key = DatasetKey(plan.source, plan.timeframe.name, plan.symbols[0].name)
+    key = SeriesKey(plan.source, plan.timeframe.name, plan.symbols[0].name)
     return FeatureTable(key=key, frame=bars, feature_set="", version=version, path=plan.path)
 
 

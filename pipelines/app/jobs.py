@@ -3,7 +3,7 @@ dataset processing.
 
 Each kind lives with its use case (``pipelines.app.train``, ``predict``, ``backtest``,
 ``walk_forward``, ``dataset_job``); the generic queue (``pipelines.jobs``) knows none of them and runs
-the ``TaskRegistry`` it is given: ``default_tasks()`` is the one the server, the CLI and the recovery
+the ``TaskKinds`` it is given: ``default_tasks()`` is the one the server, the CLI and the recovery
 hand it.
 """
 
@@ -14,13 +14,11 @@ from pipelines.app.dataset_job import dataset_task
 from pipelines.app.predict import batch_prediction_task
 from pipelines.app.train import training_task
 from pipelines.app.walk_forward import walk_forward_task
-from pipelines.jobs.registry import TaskRegistry
+from pipelines.jobs.task_kinds import TaskKinds
 
 __all__ = ["default_tasks"]
 
 
-def default_tasks() -> TaskRegistry:
+def default_tasks() -> TaskKinds:
     """The job kinds of the server: training, batch_prediction, backtest, walk_forward, dataset."""
-    return TaskRegistry(
-        [training_task, batch_prediction_task, backtest_task, walk_forward_task, dataset_task]
-    )
+    return TaskKinds([training_task, batch_prediction_task, backtest_task, walk_forward_task, dataset_task])

@@ -9,12 +9,12 @@ from typing import Any
 from pipelines.app.job_params import checked, require_model, text_param
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.errors import InvalidRequestError
-from pipelines.jobs.registry import ProgressReporter, register_task
+from pipelines.jobs.task_kinds import ProgressReporter, register_task
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import open_tracker
 from pipelines.prediction.ensemble import validate_symbols
+from pipelines.prediction.predictor import Predictor
 from pipelines.prediction.results import BatchPrediction
-from pipelines.prediction.service import PredictionService
 from pipelines.settings import Settings
 
 __all__ = ["BatchPredictionRequest", "batch_prediction_task", "predict_batch"]
@@ -35,7 +35,7 @@ class BatchPredictionRequest:
 
 def predict_batch(settings: Settings, request: BatchPredictionRequest) -> BatchPrediction:
     """The request's predictions, one per symbol; a symbol that fails is reported with its error."""
-    service = PredictionService(settings, ModelRegistry(open_tracker(settings), settings.models_cache_dir))
+    service = Predictor(settings, ModelRegistry(open_tracker(settings), settings.models_cache_dir))
     return service.predict_batch(request.model_name, request.symbols, request.ref, request.timeframe)
 
 

@@ -21,11 +21,11 @@ from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.db import open_database
 from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.features.store import FeatureTable
-from pipelines.jobs.registry import ProgressReporter, register_task
-from pipelines.models.catalog import category_of, list_models, model_status
+from pipelines.jobs.task_kinds import ProgressReporter, register_task
 from pipelines.models.kinds import MemberLoader
 from pipelines.models.ownership import Actor, ModelOwners, job_actor
 from pipelines.models.registry import ModelRegistry
+from pipelines.models.summaries import category_of, list_models, model_status
 from pipelines.models.tracking import RegisteredVersion, Tracker, open_tracker
 from pipelines.models.training import TrainRequest, TrainResult, plan_training, train
 from pipelines.names import name_problem

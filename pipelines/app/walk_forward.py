@@ -16,7 +16,7 @@ from pipelines.app.walk_forward_plan import WalkForwardRequest, plan_walk_forwar
 from pipelines.backtest import WalkForwardResult
 from pipelines.datasets.files import stored_bars
 from pipelines.errors import DataNotFoundError, InvalidRequestError
-from pipelines.jobs.registry import ProgressReporter, register_task
+from pipelines.jobs.task_kinds import ProgressReporter, register_task
 from pipelines.models.tracking import Tracker, open_tracker
 from pipelines.settings import Settings
 

@@ -30,10 +30,10 @@ from pipelines.backtest.strategies.ml import signal_targets
 from pipelines.errors import InvalidRequestError
 from pipelines.features import compute_features, resolve_feature_set
 from pipelines.models.base import Regressor
-from pipelines.models.dataset import make_dataset
 from pipelines.models.kinds import create_model
 from pipelines.models.params import validate_params
 from pipelines.models.signals import derive_signals
+from pipelines.models.training_matrix import make_training_data
 
 __all__ = ["FOLD_DEFAULTS", "FoldResult", "ModelFactory", "WalkForwardResult", "fold_bounds", "walk_forward"]
 
@@ -187,7 +187,7 @@ def walk_forward(
     def fit_predict(fold: tuple[range, range]) -> tuple[FloatArray, int]:
         train, test = fold
         rows = slice(train.start, train.stop)
-        data = make_dataset(features.iloc[rows], names, horizon, bars.iloc[rows])
+        data = make_training_data(features.iloc[rows], names, horizon, bars.iloc[rows])
         model = model_factory(names)
         with limit() if limit is not None else nullcontext():
             model.fit(data.x, data.y)

@@ -110,13 +110,13 @@ def resample(
 ) -> None:
     """Aggregate stored bars to a longer timeframe through DuckDB."""
     # Imported on use, for the CLI's start-up time: DuckDB.
-    from pipelines.data.catalog import Catalog
+    from pipelines.data.warehouse import Warehouse
 
     settings = get_settings()
     with errors():
         if output is not None and output.suffix not in (".csv", ".parquet"):
             raise InvalidRequestError(f"--output must end in .csv or .parquet, not {output.suffix!r}")
-        bars = Catalog(settings).resample(
+        bars = Warehouse(settings).resample(
             source=source, symbol=symbol, from_timeframe=from_timeframe, to_timeframe=to_timeframe
         )
     if output is not None:
@@ -183,7 +183,7 @@ def data_check(
     """Run the quality rules over one stored dataset (exit 1 when a hard rule fails); with
     --repair, first clean up what killed processes left behind."""
     # Imported on use, for the CLI's start-up time: pandas.
-    from pipelines.data.service import check_dataset
+    from pipelines.data.stored_bars import check_stored_bars
 
     settings = get_settings()
     with errors():
@@ -194,7 +194,7 @@ def data_check(
         _print_repair(repaired, as_json)
         return
     with errors():
-        report = check_dataset(settings, source=source, symbol=symbol, timeframe=timeframe)
+        report = check_stored_bars(settings, source=source, symbol=symbol, timeframe=timeframe)
     if as_json:
         emit_json({**report.as_dict(), **({"repair": repaired.as_dict()} if repaired else {})})
     else:
@@ -252,11 +252,11 @@ def query(
     # Imported on use, for the CLI's start-up time: DuckDB.
     import duckdb
 
-    from pipelines.data.catalog import Catalog
+    from pipelines.data.warehouse import Warehouse
 
     try:
         with errors():
-            frame = Catalog(get_settings()).query_readonly(sql)
+            frame = Warehouse(get_settings()).query_readonly(sql)
     except duckdb.Error as exc:
         raise fail(f"query failed: {exc}", 2) from None
     out.print(frame.to_string(index=False))

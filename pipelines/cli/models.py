@@ -99,7 +99,7 @@ def models_list(as_json: JsonOpt = False) -> None:
     """Registered models with their champion versions and validation metrics."""
     # Imported on use, for the CLI's start-up time: pandas, MLflow.
     from pipelines.cli.tables import models_table
-    from pipelines.models.catalog import list_models
+    from pipelines.models.summaries import list_models
     from pipelines.models.tracking import open_tracker
 
     models = list_models(open_tracker(get_settings()))

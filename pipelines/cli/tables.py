@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pipelines.app.market_data import DatasetSummary
-from pipelines.models.catalog import ModelSummary
+from pipelines.models.summaries import ModelSummary
 
 __all__ = ["datasets_table", "models_table", "reports_table", "safe_cell"]
 

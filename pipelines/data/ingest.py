@@ -18,15 +18,15 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from pipelines.data.calendar import nyse_holidays
-from pipelines.data.catalog import Catalog
 from pipelines.data.providers import Provider, get_provider, normalize_source
 from pipelines.data.providers.file import FileProvider
 from pipelines.data.schema import to_canonical
-from pipelines.data.store import DatasetKey, ParquetStore
+from pipelines.data.store import ParquetStore, SeriesKey
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.data.timeutil import parse_time, utc_now
 from pipelines.data.version import DataVersion
+from pipelines.data.warehouse import Warehouse
 from pipelines.errors import InvalidRequestError, TradeforgeError
 from pipelines.settings import Settings
 
@@ -163,7 +163,7 @@ def _closed(bars: pd.DataFrame, timeframe: Timeframe, now: pd.Timestamp) -> pd.D
 
 
 def _missing_ranges(
-    store: ParquetStore, key: DatasetKey, timeframe: Timeframe, start: pd.Timestamp, end: pd.Timestamp
+    store: ParquetStore, key: SeriesKey, timeframe: Timeframe, start: pd.Timestamp, end: pd.Timestamp
 ) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     """What the store lacks of [start, end): before its first bar and after its last bar's end."""
     bounds = store.bounds(key)
@@ -191,7 +191,7 @@ def lacks_bars(settings: Settings, request: IngestRequest) -> bool:
     holiday at either end of the window has no bar to fetch). Reads only the stored bounds."""
     store = open_store(settings)
     for symbol in request.symbols:
-        key = DatasetKey(request.source, request.timeframe.name, symbol.name)
+        key = SeriesKey(request.source, request.timeframe.name, symbol.name)
         ranges = _missing_ranges(store, key, request.timeframe, request.start, request.end)
         if any(symbol.is_crypto or _holds_sessions(lo, hi) for lo, hi in ranges):
             return True
@@ -213,8 +213,8 @@ def ingest(
     now = now or utc_now()
     results = []
     for done, symbol in enumerate(request.symbols):
-        key = DatasetKey(request.source, request.timeframe.name, symbol.name)
-        result = SymbolIngest(symbol.name, path=str(store.dataset_dir(key)))
+        key = SeriesKey(request.source, request.timeframe.name, symbol.name)
+        result = SymbolIngest(symbol.name, path=str(store.series_dir(key)))
         try:
             with store.lock(key):
                 ranges = _missing_ranges(store, key, request.timeframe, request.start, request.end)
@@ -241,15 +241,15 @@ def ingest(
         if on_progress is not None:
             on_progress(symbol.name, done + 1, len(request.symbols))
     if any(r.rows_written for r in results):
-        Catalog(settings).refresh()
+        Warehouse(settings).refresh()
     return IngestReport(request.source, request.timeframe.name, results, time.perf_counter() - began)
 
 
-def stored_version(settings: Settings, key: DatasetKey, *, years: range | None = None) -> DataVersion | None:
+def stored_version(settings: Settings, key: SeriesKey, *, years: range | None = None) -> DataVersion | None:
     """The data version of one dataset's stored bars: every year's file, or those of ``years``.
     None when nothing is stored there."""
     store = open_store(settings)
-    base = store.dataset_dir(key)
+    base = store.series_dir(key)
     files = sorted(base.glob("year=*/data.parquet"), key=lambda p: int(p.parent.name[5:]))
     if years is not None:
         files = [p for p in files if int(p.parent.name[5:]) in years]

@@ -25,7 +25,7 @@ import pandas as pd
 from pipelines.data.ingest import ingest, open_store, plan_ingest
 from pipelines.data.limits import latest_start
 from pipelines.data.providers import Provider, get_provider, normalize_source
-from pipelines.data.store import DatasetBounds, DatasetKey, ParquetStore
+from pipelines.data.store import ParquetStore, SeriesBounds, SeriesKey
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import TIMEFRAMES, Timeframe, parse_timeframe
 from pipelines.data.timeutil import parse_time, utc_now
@@ -110,7 +110,7 @@ def ensure_stored(
     start: pd.Timestamp | None = None,
     store: ParquetStore | None = None,
     provider: Provider | None = None,
-) -> DatasetBounds:
+) -> SeriesBounds:
     """The bounds of the stored dataset of ``symbol`` at ``timeframe`` from its configured source.
 
     When nothing is stored it is ingested first, from ``start`` (default ``settings.data.history_start``,
@@ -122,7 +122,7 @@ def ensure_stored(
     tf = parse_timeframe(timeframe)
     source = source_for(settings, sym)
     store = store or open_store(settings)
-    key = DatasetKey(source, tf.name, sym.name)
+    key = SeriesKey(source, tf.name, sym.name)
     bounds = store.bounds(key)
     if bounds is not None:
         return bounds
@@ -165,7 +165,7 @@ def quote(settings: Settings, symbol: str) -> dict[str, Any]:
     sym = parse_symbol(symbol)
     source = source_for(settings, sym)
     store = open_store(settings)
-    stored = [b for tf in TIMEFRAMES if (b := store.bounds(DatasetKey(source, tf, sym.name))) is not None]
+    stored = [b for tf in TIMEFRAMES if (b := store.bounds(SeriesKey(source, tf, sym.name))) is not None]
     if not stored:
         stored = [ensure_stored(settings, sym, "1d", store=store)]
     best = max(stored, key=lambda b: (b.last, -TIMEFRAMES[b.key.timeframe].seconds))
@@ -215,7 +215,7 @@ def _check_span(period: str, interval: _Interval) -> None:
 def _base(store: ParquetStore, source: str, sym: Symbol, interval: _Interval) -> Timeframe:
     """The stored timeframe to read: the first of the interval's bases that is stored, else the first."""
     for name in interval.bases:
-        if store.bounds(DatasetKey(source, name, sym.name)) is not None:
+        if store.bounds(SeriesKey(source, name, sym.name)) is not None:
             return TIMEFRAMES[name]
     return TIMEFRAMES[interval.bases[0]]
 

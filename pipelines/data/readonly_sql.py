@@ -1,7 +1,7 @@
 """What ``tradeforge query`` accepts: exactly one statement that only reads, by DuckDB's own parser.
 
 This is the first of two guards; the second is the connection itself (read-only, file access
-limited to the market and feature folders, configuration locked: see ``Catalog.query_readonly``).
+limited to the market and feature folders, configuration locked: see ``Warehouse.query_readonly``).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from pipelines.data.schema import BAR_SCHEMA, PRICE_COLUMNS, empty_bars
 from pipelines.data.symbols import path_safe
 from pipelines.errors import InvalidRequestError
 
-__all__ = ["DatasetBounds", "DatasetKey", "ParquetStore", "WriteResult", "atomic_write_table"]
+__all__ = ["ParquetStore", "SeriesBounds", "SeriesKey", "WriteResult", "atomic_write_table"]
 
 _META_FIRST, _META_LAST, _META_ROWS, _META_SYMBOL = (
     b"tradeforge.first",
@@ -43,15 +43,15 @@ _WRITE_SCHEMA = pa.schema(
 
 
 @dataclass(frozen=True, slots=True)
-class DatasetKey:
+class SeriesKey:
     source: str
     timeframe: str
     symbol: str  # canonical name, e.g. BTC/USDT
 
 
 @dataclass(frozen=True, slots=True)
-class DatasetBounds:
-    key: DatasetKey
+class SeriesBounds:
+    key: SeriesKey
     first: pd.Timestamp
     last: pd.Timestamp
     rows: int
@@ -82,7 +82,7 @@ class ParquetStore:
         self.locks_dir = locks_dir
 
     # -- layout --------------------------------------------------------------------------------
-    def dataset_dir(self, key: DatasetKey) -> Path:
+    def series_dir(self, key: SeriesKey) -> Path:
         return (
             self.root
             / f"source={key.source}"
@@ -90,8 +90,8 @@ class ParquetStore:
             / f"symbol={path_safe(key.symbol)}"
         )
 
-    def _year_files(self, key: DatasetKey) -> list[tuple[int, Path]]:
-        base = self.dataset_dir(key)
+    def _year_files(self, key: SeriesKey) -> list[tuple[int, Path]]:
+        base = self.series_dir(key)
         if not base.is_dir():
             return []
         found = []
@@ -101,29 +101,29 @@ class ParquetStore:
         return sorted(found)
 
     @contextmanager
-    def lock(self, key: DatasetKey) -> Iterator[None]:
+    def lock(self, key: SeriesKey) -> Iterator[None]:
         self.locks_dir.mkdir(parents=True, exist_ok=True)
         name = f"{key.source}__{key.timeframe}__{path_safe(key.symbol)}.lock"
         with FileLock(str(self.locks_dir / name), timeout=600):
             yield
 
     # -- metadata ------------------------------------------------------------------------------
-    def bounds(self, key: DatasetKey) -> DatasetBounds | None:
+    def bounds(self, key: SeriesKey) -> SeriesBounds | None:
         files = self._year_files(key)
         if not files:
             return None
         first_meta = pq.read_schema(files[0][1]).metadata or {}
         last_meta = pq.read_schema(files[-1][1]).metadata or {}
         rows = sum(int((pq.read_schema(p).metadata or {}).get(_META_ROWS, b"0")) for _, p in files)
-        return DatasetBounds(
+        return SeriesBounds(
             key=key,
             first=pd.Timestamp(int(first_meta[_META_FIRST]), tz="UTC"),
             last=pd.Timestamp(int(last_meta[_META_LAST]), tz="UTC"),
             rows=rows,
-            path=self.dataset_dir(key),
+            path=self.series_dir(key),
         )
 
-    def datasets(self) -> list[DatasetBounds]:
+    def datasets(self) -> list[SeriesBounds]:
         """Every stored dataset with its bounds."""
         out = []
         for source_dir in sorted(self.root.glob("source=*")):
@@ -134,7 +134,7 @@ class ParquetStore:
                         continue
                     meta = pq.read_schema(files[0]).metadata or {}
                     symbol = meta.get(_META_SYMBOL, sym_dir.name[7:].encode()).decode()
-                    key = DatasetKey(source_dir.name[7:], tf_dir.name[10:], symbol)
+                    key = SeriesKey(source_dir.name[7:], tf_dir.name[10:], symbol)
                     bounds = self.bounds(key)
                     if bounds is not None:
                         out.append(bounds)
@@ -142,7 +142,7 @@ class ParquetStore:
 
     # -- read ----------------------------------------------------------------------------------
     def read(
-        self, key: DatasetKey, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+        self, key: SeriesKey, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
     ) -> pd.DataFrame:
         """Stored bars with ``start <= timestamp < end`` (an empty frame when nothing is stored)."""
         files = [
@@ -175,7 +175,7 @@ class ParquetStore:
             raise InvalidRequestError("no bars to write")
         if any(len(pd.unique(bars[c])) != 1 for c in _LABELS):
             raise InvalidRequestError("bars to write must belong to one symbol, timeframe and source")
-        key = DatasetKey(
+        key = SeriesKey(
             source=str(bars["source"].iloc[0]),
             timeframe=str(bars["timeframe"].iloc[0]),
             symbol=str(bars["symbol"].iloc[0]),
@@ -194,9 +194,9 @@ class ParquetStore:
                 )
             bounds = self.bounds(key)
         assert bounds is not None
-        return WriteResult(rows_written=sum(written), rows_total=bounds.rows, path=self.dataset_dir(key))
+        return WriteResult(rows_written=sum(written), rows_total=bounds.rows, path=self.series_dir(key))
 
-    def _write_year(self, key: DatasetKey, year: int, part: pd.DataFrame, current: Path | None) -> int:
+    def _write_year(self, key: SeriesKey, year: int, part: pd.DataFrame, current: Path | None) -> int:
         table = _to_table(part)
         new_rows: int = table.num_rows
         if current is not None:
@@ -216,7 +216,7 @@ class ParquetStore:
                 _META_SYMBOL: key.symbol.encode(),
             }
         )
-        path = self.dataset_dir(key) / f"year={year}" / "data.parquet"
+        path = self.series_dir(key) / f"year={year}" / "data.parquet"
         atomic_write_table(
             table,
             path,

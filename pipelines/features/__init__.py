@@ -11,9 +11,7 @@ from __future__ import annotations
 # Importing the indicator modules registers their indicators.
 from pipelines.features import averages, calendar, momentum, returns, trend, volatility, volume  # noqa: F401
 from pipelines.features.compute import compute_features, feature_columns, resolve_feature_set, warmup
-from pipelines.features.inputs import REQUIRED_COLUMNS, BarData
-from pipelines.features.labels import label_columns, make_labels
-from pipelines.features.registry import (
+from pipelines.features.indicators import (
     CATEGORIES,
     FeatureSet,
     Indicator,
@@ -22,6 +20,8 @@ from pipelines.features.registry import (
     indicator,
     list_indicators,
 )
+from pipelines.features.inputs import REQUIRED_COLUMNS, BarData
+from pipelines.features.labels import label_columns, make_labels
 from pipelines.features.sets import FEATURE_SETS, get_feature_set
 
 __all__ = [

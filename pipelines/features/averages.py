@@ -10,8 +10,8 @@ from pipelines.features import _rolling_kernels as rw
 from pipelines.features import _ta_kernels as ta
 from pipelines.features._kernels import FloatArray
 from pipelines.features._shared import close_ema, close_sma, ema, sma
+from pipelines.features.indicators import Outputs, indicator
 from pipelines.features.inputs import BarData
-from pipelines.features.registry import Outputs, indicator
 
 __all__ = ["hull", "trima"]
 

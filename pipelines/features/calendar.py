@@ -11,8 +11,8 @@ import math
 import numpy as np
 
 from pipelines.features._kernels import FloatArray, IntArray, jit
+from pipelines.features.indicators import Outputs, indicator
 from pipelines.features.inputs import BarData
-from pipelines.features.registry import Outputs, indicator
 
 __all__ = ["calendar_field"]
 

@@ -7,9 +7,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from pipelines.errors import InvalidRequestError
+from pipelines.features.indicators import FeatureSet
 from pipelines.features.inputs import BarData, utc_timestamps
 from pipelines.features.labels import make_labels
-from pipelines.features.registry import FeatureSet
 from pipelines.features.sets import get_feature_set
 
 __all__ = ["compute_features", "feature_block", "feature_columns", "resolve_feature_set", "warmup"]

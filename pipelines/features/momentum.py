@@ -20,8 +20,8 @@ from pipelines.features._shared import (
     shift,
     sma,
 )
+from pipelines.features.indicators import Outputs, indicator
 from pipelines.features.inputs import BarData
-from pipelines.features.registry import Outputs, indicator
 
 __all__ = ["rsi", "stoch_k"]
 

@@ -8,8 +8,8 @@ import numpy as np
 
 from pipelines.features._kernels import FloatArray
 from pipelines.features._shared import close_mean_std, close_sma, safe_div, shift
+from pipelines.features.indicators import Outputs, ParamValue, indicator
 from pipelines.features.inputs import BarData
-from pipelines.features.registry import Outputs, ParamValue, indicator
 
 __all__ = ["simple_return"]
 

@@ -7,7 +7,7 @@ from types import MappingProxyType
 from typing import Any
 
 from pipelines.errors import InvalidRequestError
-from pipelines.features.registry import FeatureSet, IndicatorSpec
+from pipelines.features.indicators import FeatureSet, IndicatorSpec
 
 __all__ = ["DEFAULT", "FEATURE_SETS", "MINIMAL", "get_feature_set"]
 

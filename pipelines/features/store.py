@@ -22,18 +22,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.data.catalog import Catalog
 from pipelines.data.ingest import open_store, stored_version
 from pipelines.data.providers import normalize_source
 from pipelines.data.schema import BAR_COLUMNS
-from pipelines.data.store import DatasetKey, ParquetStore, atomic_write_table
+from pipelines.data.store import ParquetStore, SeriesKey, atomic_write_table
 from pipelines.data.symbols import parse_symbol, path_safe
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.data.version import DataVersion, bytes_hash
+from pipelines.data.warehouse import Warehouse
 from pipelines.errors import DataNotFoundError
 from pipelines.features.compute import compute_features
+from pipelines.features.indicators import FeatureSet
 from pipelines.features.labels import make_labels
-from pipelines.features.registry import FeatureSet
 from pipelines.features.sets import get_feature_set
 from pipelines.settings import Settings
 
@@ -96,7 +96,7 @@ def build_features(
     sym = parse_symbol(symbol)
     fset = get_feature_set(feature_set)
     store = ParquetStore(settings.market_dir, settings.locks_dir)
-    bars = store.read(DatasetKey(src, tf.name, sym.name))
+    bars = store.read(SeriesKey(src, tf.name, sym.name))
     if bars.empty:
         raise DataNotFoundError(
             f"no stored {tf.name} bars of {sym.name} from source {src!r}; run `tradeforge ingest` first"
@@ -117,7 +117,7 @@ def build_features(
     )
     path = features_path(settings, src, tf.name, sym.name)
     atomic_write_table(table, path, compression="zstd", compression_level=1)
-    Catalog(settings).refresh()
+    Warehouse(settings).refresh()
     last = pd.Timestamp(bars["timestamp"].iloc[-1])
     return FeatureBuild(
         path=path,
@@ -159,7 +159,7 @@ class FeatureTable:
     ``frame`` holds the bars and, for a materialized table, the features of ``feature_set`` and the
     labels; ``feature_set`` is empty when no features are stored (they are computed on demand)."""
 
-    key: DatasetKey
+    key: SeriesKey
     frame: pd.DataFrame
     feature_set: str
     version: DataVersion
@@ -224,7 +224,7 @@ def read_feature_table(settings: Settings, *, source: str, symbol: str, timefram
     last = pd.Timestamp(frame["timestamp"].iloc[-1]) if len(frame) else pd.Timestamp(0, tz="UTC")
     version = DataVersion(last_bar=last, rows=len(frame), content_hash=bytes_hash([blob]))
     return FeatureTable(
-        key=DatasetKey(src, tf.name, sym.name),
+        key=SeriesKey(src, tf.name, sym.name),
         frame=frame,
         feature_set=meta.get(_FEATURE_SET_KEY, b"default").decode(),
         version=version,
@@ -233,7 +233,7 @@ def read_feature_table(settings: Settings, *, source: str, symbol: str, timefram
 
 
 def stored_bars_table(
-    settings: Settings, key: DatasetKey, start: pd.Timestamp, end: pd.Timestamp
+    settings: Settings, key: SeriesKey, start: pd.Timestamp, end: pd.Timestamp
 ) -> FeatureTable:
     """The stored bars of [start, end) as a table without stored features (they are computed from
     these bars), versioned by the year files read; read under the dataset's lock, so the version is
@@ -246,4 +246,4 @@ def stored_bars_table(
         raise DataNotFoundError(
             f"no stored {key.timeframe} bars of {key.symbol} from source {key.source!r} in that range"
         )
-    return FeatureTable(key=key, frame=bars, feature_set="", version=version, path=store.dataset_dir(key))
+    return FeatureTable(key=key, frame=bars, feature_set="", version=version, path=store.series_dir(key))

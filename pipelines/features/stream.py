@@ -16,8 +16,8 @@ import numpy.typing as npt
 
 from pipelines.features._tape import Tape, TapeMismatchError
 from pipelines.features.compute import feature_block
+from pipelines.features.indicators import FeatureSet
 from pipelines.features.inputs import BarData
-from pipelines.features.registry import FeatureSet
 
 __all__ = ["FeatureStream", "stream_lookback"]
 

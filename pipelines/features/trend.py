@@ -17,8 +17,8 @@ from pipelines.features._shared import (
     shift,
     typical_price,
 )
+from pipelines.features.indicators import Outputs, indicator
 from pipelines.features.inputs import BarData
-from pipelines.features.registry import Outputs, indicator
 
 __all__ = ["aroon_lines", "dmi_lines", "midprice"]
 

@@ -24,8 +24,8 @@ from pipelines.features._shared import (
     sma,
     true_range,
 )
+from pipelines.features.indicators import Outputs, indicator
 from pipelines.features.inputs import BarData
-from pipelines.features.registry import Outputs, indicator
 
 __all__ = ["bollinger"]
 

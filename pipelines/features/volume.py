@@ -9,8 +9,8 @@ from pipelines.features import _rolling_kernels as rw
 from pipelines.features import _window_kernels as wk
 from pipelines.features._kernels import FloatArray
 from pipelines.features._shared import diff, ema, median_price, safe_div, sma, typical_price
+from pipelines.features.indicators import Outputs, indicator
 from pipelines.features.inputs import BarData
-from pipelines.features.registry import Outputs, indicator
 
 __all__ = ["NS_PER_DAY", "ad_line"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pipelines.jobs.events import EventBus, JobEvent, Subscriber
 from pipelines.jobs.queue import JobQueue
 from pipelines.jobs.records import RESTART_REASON, JobInfo, Requester, kind_label
-from pipelines.jobs.registry import ProgressReporter, TaskRegistry, TaskSpec, register_task, task_spec
 from pipelines.jobs.resources import Demand, Free, PsutilProbe, ResourceProbe, insufficiency
+from pipelines.jobs.task_kinds import ProgressReporter, TaskKinds, TaskSpec, register_task, task_spec
 
 __all__ = [
     "RESTART_REASON",
@@ -21,7 +21,7 @@ __all__ = [
     "Requester",
     "ResourceProbe",
     "Subscriber",
-    "TaskRegistry",
+    "TaskKinds",
     "TaskSpec",
     "insufficiency",
     "kind_label",

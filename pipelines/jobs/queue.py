@@ -26,10 +26,10 @@ from pipelines.db.types import utc_now
 from pipelines.errors import ConflictError, InvalidRequestError
 from pipelines.jobs.events import EventBus, Subscriber
 from pipelines.jobs.records import JobInfo, Requester, check_owner, load_job, queue_position, queued_ids
-from pipelines.jobs.registry import TaskRegistry
 from pipelines.jobs.resources import Demand, PsutilProbe, ResourceProbe
 from pipelines.jobs.resources import too_large_for_machine as _too_large
 from pipelines.jobs.scheduler import Scheduler
+from pipelines.jobs.task_kinds import TaskKinds
 from pipelines.jobs.views import queue_snapshot, resource_view
 from pipelines.settings import Settings
 
@@ -43,7 +43,7 @@ class JobQueue:
         self,
         settings: Settings,
         database: Database,
-        tasks: TaskRegistry,
+        tasks: TaskKinds,
         *,
         max_workers: int | None = None,
         probe: ResourceProbe | None = None,

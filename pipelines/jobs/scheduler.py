@@ -35,8 +35,8 @@ from pipelines.jobs.records import (
     save_progress,
     save_reasons,
 )
-from pipelines.jobs.registry import TaskRegistry
 from pipelines.jobs.resources import Demand, Free, ResourceProbe, insufficiency, memory_ceiling_gb
+from pipelines.jobs.task_kinds import TaskKinds
 from pipelines.jobs.workers import WorkerRun
 from pipelines.settings import Settings
 
@@ -53,7 +53,7 @@ class Scheduler:
         self,
         settings: Settings,
         database: Database,
-        tasks: TaskRegistry,
+        tasks: TaskKinds,
         events: EventBus,
         *,
         max_workers: int | None,

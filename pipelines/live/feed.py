@@ -33,7 +33,7 @@ from pipelines.data.ingest import ingest, open_store, plan_ingest
 from pipelines.data.market import iso_utc, source_for
 from pipelines.data.providers import Provider, get_provider
 from pipelines.data.schema import empty_bars
-from pipelines.data.store import DatasetKey
+from pipelines.data.store import SeriesKey
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.data.timeutil import utc_now
@@ -257,7 +257,7 @@ class LiveFeed:
         """Store the bars of ``symbol`` that closed since the last tick; those bars (none on the first
         tick, whose backfill is a baseline, not news)."""
         source, tf = self.sources[symbol.name], self.timeframe
-        key = DatasetKey(source, tf.name, symbol.name)
+        key = SeriesKey(source, tf.name, symbol.name)
         seen = self._last.get(symbol.name)
         if seen is not None and _next_close(tf, seen + pd.Timedelta(seconds=tf.seconds)) > now:
             return empty_bars()  # the bar after the last one seen cannot have closed yet
@@ -335,7 +335,7 @@ def open_live_feed(
     store = open_store(settings)
     start = utc_now()
     for s in feed_symbols:
-        bounds = store.bounds(DatasetKey("synthetic", tf.name, s.name))
+        bounds = store.bounds(SeriesKey("synthetic", tf.name, s.name))
         if bounds is not None:
             start = max(start, bounds.last + pd.Timedelta(seconds=tf.seconds))
     return LiveFeed(

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.models.dataset import PreparedData
 from pipelines.models.evaluation import prefixed, regression_metrics
 from pipelines.models.kinds import MemberLoader, load_model
 from pipelines.models.mlflow_model import read_meta
 from pipelines.models.tracking import Tracker
+from pipelines.models.training_matrix import PreparedData
 
 __all__ = ["SELECTION_METRICS", "decide_champion"]
 

@@ -1,7 +1,7 @@
 """From predicted returns to what the API serves: value, direction, signal, confidence, recommendation.
 
 All rules are vectorized over arrays of predictions. ``predicted_return`` is a **log** return,
-``log(close[t+h] / close[t])``, the training target of every kind (see ``dataset.py``):
+``log(close[t+h] / close[t])``, the training target of every kind (see ``training_matrix.py``):
 
 * ``value`` = ``last_close * exp(predicted_return)``: the predicted price h bars ahead.
 * ``direction`` = "flat" when ``|predicted_return| < flat_threshold``, else "up" (> 0) or "down".

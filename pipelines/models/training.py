@@ -34,7 +34,6 @@ from pipelines.features import FeatureSet, get_feature_set
 from pipelines.features.store import FeatureTable
 from pipelines.models.base import FloatMatrix, ModelKind
 from pipelines.models.champion import SELECTION_METRICS, decide_champion
-from pipelines.models.dataset import PreparedData, build_training_data
 from pipelines.models.device import DeviceChoice, resolve_device
 from pipelines.models.evaluation import prefixed, regression_metrics
 from pipelines.models.kinds import BaseRegressor, MemberLoader, create_model
@@ -43,6 +42,7 @@ from pipelines.models.params import validate_params
 from pipelines.models.plots import feature_importance_figure
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import RunHandle, Tracker
+from pipelines.models.training_matrix import PreparedData, build_training_data
 from pipelines.settings import Settings
 
 __all__ = ["MODEL_NAME_PATTERN", "SELECTION_METRICS", "TrainRequest", "TrainResult", "plan_training", "train"]

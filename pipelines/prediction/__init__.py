@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pipelines.prediction.ensemble import MAX_BATCH_SYMBOLS, MAX_ENSEMBLE_MODELS, normalize_weights
 from pipelines.prediction.features import FeatureCache, FeatureRows, FeatureTable
-from pipelines.prediction.resolve import ModelCatalog
+from pipelines.prediction.predictor import MAX_HISTORY_DAYS, Predictor
+from pipelines.prediction.resolve import ModelResolver
 from pipelines.prediction.results import (
     BatchError,
     BatchPrediction,
@@ -15,7 +16,6 @@ from pipelines.prediction.results import (
     SignalHistory,
     SignalPoint,
 )
-from pipelines.prediction.service import MAX_HISTORY_DAYS, PredictionService
 from pipelines.prediction.signals import SignalRule
 
 __all__ = [
@@ -30,9 +30,9 @@ __all__ = [
     "FeatureRows",
     "FeatureTable",
     "ForecastStep",
-    "ModelCatalog",
+    "ModelResolver",
     "Prediction",
-    "PredictionService",
+    "Predictor",
     "SignalHistory",
     "SignalPoint",
     "SignalRule",

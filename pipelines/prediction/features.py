@@ -36,15 +36,15 @@ import pandas as pd
 
 from pipelines.data.limits import latest_start
 from pipelines.data.market import ensure_stored, iso_utc, source_for
-from pipelines.data.store import DatasetKey, ParquetStore
+from pipelines.data.store import ParquetStore, SeriesKey
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.data.timeutil import parse_time
 from pipelines.data.version import DataVersion, bytes_hash
 from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.features.compute import feature_block, resolve_feature_set
+from pipelines.features.indicators import FeatureSet
 from pipelines.features.inputs import BarData
-from pipelines.features.registry import FeatureSet
 from pipelines.features.stream import FeatureStream
 from pipelines.models.base import FloatMatrix
 from pipelines.settings import Settings
@@ -100,10 +100,10 @@ class FeatureCache:
         self._wanted: dict[CacheKey, int] = {}
         self._key_locks: dict[CacheKey, threading.Lock] = {}
         self._lock = threading.Lock()
-        self._live: set[DatasetKey] = set()  # datasets whose bars are held (see ``extend``)
-        self._held: dict[DatasetKey, tuple[BarData, float]] = {}  # bars, when they matched the store
+        self._live: set[SeriesKey] = set()  # datasets whose bars are held (see ``extend``)
+        self._held: dict[SeriesKey, tuple[BarData, float]] = {}  # bars, when they matched the store
         # Per live dataset and feature set; valid while the held bars only grow (see ``_bars``).
-        self._streams: dict[tuple[DatasetKey, str], FeatureStream] = {}
+        self._streams: dict[tuple[SeriesKey, str], FeatureStream] = {}
 
     def rows(
         self, symbol: Symbol, timeframe: Timeframe, feature_set: str | FeatureSet, need: int = 1
@@ -125,7 +125,7 @@ class FeatureCache:
                 return entry
             want = max(need, self._wanted.get(key, 1))
             self._wanted[key] = want
-            dataset = DatasetKey(source, timeframe.name, symbol.name)
+            dataset = SeriesKey(source, timeframe.name, symbol.name)
             held = self._held.get(dataset)
             if held is not None and now - held[1] < self.ttl:  # the feed stored them just now
                 last_ns = int(held[0].ts_ns[-1])
@@ -153,7 +153,7 @@ class FeatureCache:
     def table(self, symbol: Symbol, timeframe: Timeframe, feature_set: str | FeatureSet) -> FeatureTable:
         """Every feature row of the dataset, computed afresh (not cached)."""
         source = source_for(self.settings, symbol)
-        dataset = DatasetKey(source, timeframe.name, symbol.name)
+        dataset = SeriesKey(source, timeframe.name, symbol.name)
         bounds = self.store.bounds(dataset)
         if bounds is None:
             bounds = ensure_stored(self.settings, symbol, timeframe, store=self.store)
@@ -175,7 +175,7 @@ class FeatureCache:
         next computation reads afresh. Returns how many feature entries were dropped.
         """
         sym, tf = parse_symbol(symbol), parse_timeframe(timeframe)
-        dataset = DatasetKey(source_for(self.settings, sym), tf.name, sym.name)
+        dataset = SeriesKey(source_for(self.settings, sym), tf.name, sym.name)
         more = BarData.from_frame(bars)
         with self._lock:
             self._live.add(dataset)
@@ -211,7 +211,7 @@ class FeatureCache:
                 lock = self._key_locks[key] = threading.Lock()
             return lock
 
-    def _bars(self, dataset: DatasetKey, last_ns: int) -> BarData:
+    def _bars(self, dataset: SeriesKey, last_ns: int) -> BarData:
         """The dataset's bars from ``history_start`` up to the stored bar ``last_ns``, at most
         ``max_bars_per_request`` of them (the latest)."""
         with self._lock:
@@ -238,14 +238,14 @@ class FeatureCache:
         return data.fresh()
 
     def _features(
-        self, dataset: DatasetKey, feature_set: FeatureSet, last_ns: int
+        self, dataset: SeriesKey, feature_set: FeatureSet, last_ns: int
     ) -> tuple[np.ndarray, FloatMatrix, FloatMatrix]:
         data = self._bars(dataset, last_ns)
         matrix: FloatMatrix = feature_block(data, feature_set).T
         return data.ts_ns, data.close, matrix
 
     def _compute(
-        self, dataset: DatasetKey, feature_set: FeatureSet, rows: int, now: float, last_ns: int
+        self, dataset: SeriesKey, feature_set: FeatureSet, rows: int, now: float, last_ns: int
     ) -> FeatureRows:
         if dataset in self._live:
             data = self._bars(dataset, last_ns)

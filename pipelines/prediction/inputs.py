@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import numpy.typing as npt
 
-from pipelines.features.registry import FeatureSet
+from pipelines.features.indicators import FeatureSet
 from pipelines.models.base import FloatMatrix
 from pipelines.models.kinds import BaseRegressor
 

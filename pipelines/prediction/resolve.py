@@ -17,10 +17,10 @@ from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.models.base import ModelKind
-from pipelines.models.catalog import ModelSummary, list_models
+from pipelines.models.summaries import ModelSummary, list_models
 from pipelines.models.tracking import Tracker
 
-__all__ = ["ModelCatalog"]
+__all__ = ["ModelResolver"]
 
 _KINDS = {k.value for k in ModelKind}
 T = TypeVar("T")
@@ -40,7 +40,7 @@ def _asset_class(symbol: str) -> str | None:
     return parsed.asset_class.value if parsed is not None else None
 
 
-class ModelCatalog:
+class ModelResolver:
     """The registered models, listed from the tracker and cached briefly."""
 
     def __init__(self, tracker: Tracker, *, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic):

@@ -1,6 +1,6 @@
 """Webhooks: users' endpoints, signed deliveries with retries, and the delivery log.
 
-``WebhookService`` manages registrations; ``WebhookDispatcher.publish`` (or ``enqueue`` inside any
+``WebhookSubscriptions`` manages registrations; ``WebhookDispatcher.publish`` (or ``enqueue`` inside any
 transaction) records events, and the dispatcher's threads send them signed
 (``X-Tradeforge-Signature``, checked by receivers with ``verify_signature``).
 """
@@ -12,7 +12,6 @@ from pipelines.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
 from pipelines.webhooks.events import EVENTS, check_event, check_events
 from pipelines.webhooks.outbox import enqueue
 from pipelines.webhooks.sender import render_body
-from pipelines.webhooks.service import NewWebhook, WebhookService, generate_secret
 from pipelines.webhooks.signing import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -21,6 +20,7 @@ from pipelines.webhooks.signing import (
     signature_header,
     verify_signature,
 )
+from pipelines.webhooks.subscriptions import NewWebhook, WebhookSubscriptions, generate_secret
 from pipelines.webhooks.urls import Target, check_url, is_public_address
 
 __all__ = [
@@ -34,8 +34,8 @@ __all__ = [
     "SecretDecryptionError",
     "Target",
     "WebhookDispatcher",
-    "WebhookService",
     "WebhookSignatureError",
+    "WebhookSubscriptions",
     "check_event",
     "check_events",
     "check_url",

@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from pipelines.app.train import api_train, describe_model, summary_row, training_target
 from pipelines.errors import TradeforgeError
-from pipelines.models.catalog import CATEGORY_SPELLINGS, STATUSES, query_models
+from pipelines.models.summaries import CATEGORY_SPELLINGS, STATUSES, query_models
 from serving.context import Principal, PrincipalDep
 from serving.controllers.jobs import submit_job
 from serving.dto import MAX_PAGE, job_params, one_of
@@ -59,7 +59,7 @@ class ModelController(Controller):
         page: int = Parameter(default=1, ge=1, le=MAX_PAGE),
         limit: int = Parameter(default=20, ge=1, le=500),
     ) -> a.ModelList:
-        summaries = models.predictions.catalog.summaries()
+        summaries = models.predictions.resolver.summaries()
         rows, pagination = query_models(
             summaries,
             category=category,

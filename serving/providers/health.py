@@ -15,8 +15,8 @@ from sqlalchemy import text
 from pipelines.backtest.strategies import list_strategies
 from pipelines.db import BufferedLogWriter, Database
 from pipelines.models.base import ModelKind
-from pipelines.models.catalog import list_models
 from pipelines.models.registry import ModelRegistry
+from pipelines.models.summaries import list_models
 from pipelines.redaction import redact_url
 from pipelines.settings import Settings
 from serving.events import EventRouter

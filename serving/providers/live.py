@@ -9,7 +9,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.types import Scope
 
-from pipelines.prediction import PredictionService
+from pipelines.prediction import Predictor
 from pipelines.settings import Settings
 from serving.access import AccessControl
 from serving.context import Principal
@@ -26,7 +26,7 @@ class LiveProvider:
         *,
         settings: Settings,
         live: LiveService,
-        predictions: PredictionService,
+        predictions: Predictor,
         access: AccessControl,
         metrics: ApiMetrics,
     ) -> None:

@@ -14,7 +14,7 @@ from pipelines.db import Database, TrainingGuard
 from pipelines.jobs import JobQueue
 from pipelines.models.ownership import Actor, ModelOwners
 from pipelines.models.registry import ModelRegistry
-from pipelines.prediction import PredictionService
+from pipelines.prediction import Predictor
 from pipelines.settings import Settings
 from serving.context import Principal
 from serving.events import EventRouter
@@ -31,7 +31,7 @@ class ModelsProvider:
         settings: Settings,
         database: Database,
         registry: ModelRegistry,
-        predictions: PredictionService,
+        predictions: Predictor,
         jobs: JobQueue,
         training: TrainingGuard,
         observer: Observer,

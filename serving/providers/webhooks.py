@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 
 from pipelines.db import Database
 from pipelines.db.webhook_models import Webhook, WebhookDelivery
-from pipelines.webhooks import WebhookService
+from pipelines.webhooks import WebhookSubscriptions
 from serving.context import Principal
 from serving.providers.wiring import authenticated, provides
 
@@ -47,7 +47,7 @@ def delivery_row(row: WebhookDelivery) -> dict[str, Any]:
 
 
 class WebhooksProvider:
-    def __init__(self, *, database: Database, webhooks: WebhookService) -> None:
+    def __init__(self, *, database: Database, webhooks: WebhookSubscriptions) -> None:
         self._database = database
         self._webhooks = webhooks
 

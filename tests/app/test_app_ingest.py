@@ -23,12 +23,12 @@ from pipelines.app.ingest import (
 )
 from pipelines.app.walk_forward import walk_forward_task
 from pipelines.data.ingest import stored_version
-from pipelines.data.store import DatasetKey
+from pipelines.data.store import SeriesKey
 from pipelines.features.store import stored_bars_table
 from pipelines.settings import Settings
 
 START, END = pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2024-07-01", tz="UTC")
-AAPL = DatasetKey("synthetic", "1d", "AAPL")
+AAPL = SeriesKey("synthetic", "1d", "AAPL")
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[Any]:

@@ -11,7 +11,7 @@ import pytest
 
 import pipelines.app.ingest
 from pipelines.app.train import TrainQuery, plan_query, plan_training, train_model
-from pipelines.data.store import DatasetKey
+from pipelines.data.store import SeriesKey
 from pipelines.data.version import DATA_VERSION_TAG
 from pipelines.features.store import stored_bars_table
 from pipelines.models.tracking import MlflowTracker
@@ -39,7 +39,7 @@ def test_training_ingests_only_what_is_missing_and_records_the_version(
     assert len(calls) == 1  # nothing stored: fetched through the ingest use case
     second = train_model(settings, request, tracker)
     assert len(calls) == 1  # the store holds the window: nothing fetched
-    table = stored_bars_table(settings, DatasetKey("synthetic", "1d", "AAPL"), request.start, request.end)
+    table = stored_bars_table(settings, SeriesKey("synthetic", "1d", "AAPL"), request.start, request.end)
     assert first.data_version == second.data_version == table.version
     assert table.version.last_bar == pd.Timestamp("2024-08-30", tz="UTC")
     assert tracker.client.get_run(second.run_id).data.tags[DATA_VERSION_TAG] == table.version.content_hash

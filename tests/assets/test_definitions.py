@@ -12,8 +12,8 @@ import pytest
 from assets.definitions import build_definitions
 from assets.market import build_market_assets
 from assets.resources import TradeforgeResource
-from pipelines.data.catalog import Catalog
 from pipelines.data.universe import history_years, resolve_universe
+from pipelines.data.warehouse import Warehouse
 from pipelines.features.store import load_features
 from pipelines.settings import Settings
 
@@ -87,7 +87,7 @@ def test_materialize_market_bars_then_features(settings: Settings) -> None:
     assert feats.success
     table = load_features(settings, source="synthetic", symbol="BTC/USDT", timeframe="1h")
     assert len(table) == 366 * 24 and "rsi_14" in table.columns and "label_fwd_ret_1" in table.columns
-    counted = Catalog(settings).query("SELECT count(*) AS n FROM features WHERE timeframe = '1h'")
+    counted = Warehouse(settings).query("SELECT count(*) AS n FROM features WHERE timeframe = '1h'")
     assert counted["n"].iloc[0] == 366 * 24
 
 

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.data.catalog import Catalog
 from pipelines.data.ingest import ingest, plan_ingest
 from pipelines.data.providers.synthetic import SyntheticProvider
 from pipelines.data.quality import check_bars
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
+from pipelines.data.warehouse import Warehouse
 from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.settings import Settings
 
@@ -34,7 +34,7 @@ def synthetic(symbol: str, tf: str, a: str, b: str) -> pd.DataFrame:
 
 
 def test_views_exist_before_and_after_data(settings: Settings) -> None:
-    catalog = Catalog(settings)
+    catalog = Warehouse(settings)
     assert catalog.query("SELECT count(*) AS n FROM bars")["n"].iloc[0] == 0
     load(settings, ["AAPL", "BTC/USDT"], "1d", "2024-01-01", "2024-03-01")
     counts = catalog.query("SELECT symbol, count(*) AS n FROM bars GROUP BY symbol ORDER BY symbol")
@@ -49,7 +49,7 @@ def test_views_exist_before_and_after_data(settings: Settings) -> None:
 
 def test_new_files_are_visible_without_redefining_views(settings: Settings) -> None:
     load(settings, ["BTC/USDT"], "1d", "2024-01-01", "2024-02-01")
-    catalog = Catalog(settings)
+    catalog = Warehouse(settings)
     assert catalog.query("SELECT count(*) AS n FROM bars")["n"].iloc[0] == 31
     load(settings, ["ETH/USDT"], "1d", "2024-01-01", "2024-02-01")
     assert catalog.query("SELECT count(DISTINCT symbol) AS n FROM bars")["n"].iloc[0] == 2
@@ -61,15 +61,15 @@ def test_refresh_after_each_ingest_opens_duckdb_only_when_the_views_may_differ(
     """A live feed refreshes after every bar: unchanged views in an unchanged file cost no connection,
     while a file changed by someone else is read (and mended) again."""
     load(settings, ["BTC/USDT"], "1d", "2024-01-01", "2024-02-01")
-    catalog = Catalog(settings)
+    catalog = Warehouse(settings)
     opened: list[bool] = []
-    connect = Catalog._connect
+    connect = Warehouse._connect
 
-    def counted(self: Catalog, *, read_only: bool) -> Any:
+    def counted(self: Warehouse, *, read_only: bool) -> Any:
         opened.append(read_only)
         return connect(self, read_only=read_only)
 
-    monkeypatch.setattr(Catalog, "_connect", counted)
+    monkeypatch.setattr(Warehouse, "_connect", counted)
     load(settings, ["BTC/USDT"], "1d", "2024-01-01", "2024-02-03")  # new bars in the same files
     catalog.refresh()
     assert opened == []
@@ -93,7 +93,7 @@ def test_resample_crypto_minutes_to_five_minutes_and_hours(settings: Settings) -
     expected = minute.resample("5min").agg(
         {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
     )
-    got = Catalog(settings).resample(
+    got = Warehouse(settings).resample(
         source="synthetic", symbol="BTC/USDT", from_timeframe="1m", to_timeframe="5m"
     )
     assert len(got) == len(expected) == 2 * 288
@@ -102,7 +102,7 @@ def test_resample_crypto_minutes_to_five_minutes_and_hours(settings: Settings) -
         np.testing.assert_allclose(got[col].to_numpy(), expected[col].to_numpy())
     np.testing.assert_allclose(got["volume"].to_numpy(), expected["volume"].to_numpy(), rtol=1e-12)
     assert set(got["timeframe"].astype(str)) == {"5m"}
-    hourly = Catalog(settings).resample(
+    hourly = Warehouse(settings).resample(
         source="synthetic", symbol="BTC/USDT", from_timeframe="1m", to_timeframe="4h"
     )
     assert len(hourly) == 12 and hourly["timestamp"].iloc[1] == pd.Timestamp("2024-01-01 04:00", tz="UTC")
@@ -110,7 +110,7 @@ def test_resample_crypto_minutes_to_five_minutes_and_hours(settings: Settings) -
 
 def test_resample_stock_minutes_keeps_session_alignment(settings: Settings) -> None:
     load(settings, ["AAPL"], "1m", "2024-03-08", "2024-03-12")
-    hourly = Catalog(settings).resample(
+    hourly = Warehouse(settings).resample(
         source="synthetic", symbol="AAPL", from_timeframe="1m", to_timeframe="1h"
     )
     direct = synthetic("AAPL", "1h", "2024-03-08", "2024-03-12")
@@ -119,7 +119,7 @@ def test_resample_stock_minutes_keeps_session_alignment(settings: Settings) -> N
     )  # 09:30 aligned
     last_of_day = hourly.groupby(hourly["timestamp"].dt.date)["close"].last().to_numpy()
     np.testing.assert_allclose(last_of_day, synthetic("AAPL", "1d", "2024-03-08", "2024-03-12")["close"])
-    daily = Catalog(settings).resample(
+    daily = Warehouse(settings).resample(
         source="synthetic", symbol="AAPL", from_timeframe="1m", to_timeframe="1d"
     )
     np.testing.assert_allclose(
@@ -129,11 +129,11 @@ def test_resample_stock_minutes_keeps_session_alignment(settings: Settings) -> N
 
 def test_resample_daily_to_weeks_and_months(settings: Settings) -> None:
     load(settings, ["ETH/USDT"], "1d", "2024-01-01", "2024-04-01")
-    weekly = Catalog(settings).resample(
+    weekly = Warehouse(settings).resample(
         source="synthetic", symbol="ETH/USDT", from_timeframe="1d", to_timeframe="1wk"
     )
     assert (pd.DatetimeIndex(weekly["timestamp"]).day_of_week == 0).all()
-    monthly = Catalog(settings).resample(
+    monthly = Warehouse(settings).resample(
         source="synthetic", symbol="ETH/USDT", from_timeframe="1d", to_timeframe="1mo"
     )
     direct = synthetic("ETH/USDT", "1mo", "2024-01-01", "2024-04-01")
@@ -144,7 +144,7 @@ def test_resample_daily_to_weeks_and_months(settings: Settings) -> None:
 
 
 def test_resample_rejects_bad_requests(settings: Settings) -> None:
-    catalog = Catalog(settings)
+    catalog = Warehouse(settings)
     with pytest.raises(InvalidRequestError, match="must be longer"):
         catalog.resample(source="synthetic", symbol="AAPL", from_timeframe="1h", to_timeframe="5m")
     with pytest.raises(DataNotFoundError, match="no stored 1m bars of AAPL"):

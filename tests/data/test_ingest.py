@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.data.ingest import ingest, open_store, plan_ingest
 from pipelines.data.providers.synthetic import SyntheticProvider
-from pipelines.data.store import DatasetKey
+from pipelines.data.store import SeriesKey
 from pipelines.data.symbols import Symbol
 from pipelines.data.timeframes import Timeframe
 from pipelines.errors import InvalidRequestError, InvalidSymbolError, ProviderError
@@ -70,7 +70,7 @@ def test_second_run_fetches_nothing_and_extension_fetches_only_new_bars(settings
     assert provider.calls == [
         ("BTC/USDT", pd.Timestamp("2023-12-25", tz="UTC"), pd.Timestamp("2024-01-01", tz="UTC"))
     ]
-    stored = open_store(settings).read(DatasetKey("synthetic", "1d", "BTC/USDT"))
+    stored = open_store(settings).read(SeriesKey("synthetic", "1d", "BTC/USDT"))
     assert stored["timestamp"].is_unique and len(stored) == 7 + 31 + 9
 
 
@@ -80,7 +80,7 @@ def test_incremental_equals_one_shot(settings: Settings, tmp_path: Path) -> None
         run(settings, provider, ["ETH/USDT"], "2024-01-01", end, tf="1h")
     other = settings.model_copy(update={"home": tmp_path / "other"})
     run(other, CountingProvider(), ["ETH/USDT"], "2024-01-01", "2024-02-01", tf="1h")
-    key = DatasetKey("synthetic", "1h", "ETH/USDT")
+    key = SeriesKey("synthetic", "1h", "ETH/USDT")
     pd.testing.assert_frame_equal(open_store(settings).read(key), open_store(other).read(key))
 
 
@@ -88,8 +88,8 @@ def test_a_failing_symbol_writes_nothing_and_others_go_on(settings: Settings) ->
     report = run(settings, CountingProvider(broken=("MSFT",)), ["AAPL", "MSFT"], "2024-01-01", "2024-02-01")
     assert [s.symbol for s in report.failed] == ["MSFT"]
     assert "exchange unavailable for MSFT" in (report.failed[0].error or "")
-    assert open_store(settings).bounds(DatasetKey("synthetic", "1d", "MSFT")) is None
-    assert open_store(settings).bounds(DatasetKey("synthetic", "1d", "AAPL")) is not None
+    assert open_store(settings).bounds(SeriesKey("synthetic", "1d", "MSFT")) is None
+    assert open_store(settings).bounds(SeriesKey("synthetic", "1d", "AAPL")) is not None
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from pipelines.app.walk_forward_plan import plan_walk_forward
 from pipelines.data.ingest import open_store
 from pipelines.data.limits import check_bar_span, estimate_bars, latest_start
 from pipelines.data.market import ensure_stored
-from pipelines.data.store import DatasetKey
+from pipelines.data.store import SeriesKey
 from pipelines.data.timeutil import parse_time
 from pipelines.errors import InvalidRequestError
 from pipelines.models.training import plan_training
@@ -121,7 +121,7 @@ def test_ingest_on_demand_is_bounded(tmp_path: Path) -> None:
     assert 4_000 <= bounds.rows <= 5_000
     assert bounds.first >= latest_start(settings, "1m", bounds.last, crypto=True) - pd.Timedelta(minutes=2)
     store = open_store(settings)
-    assert store.bounds(DatasetKey("synthetic", "1m", "DOGE/USDT")) == bounds
+    assert store.bounds(SeriesKey("synthetic", "1m", "DOGE/USDT")) == bounds
 
 
 def test_a_users_file_is_counted_when_it_is_read(tmp_path: Path) -> None:

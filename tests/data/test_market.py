@@ -7,7 +7,7 @@ import pytest
 
 from pipelines.data.ingest import ingest, open_store, plan_ingest
 from pipelines.data.market import INTERVALS, PERIODS, ensure_stored, history, quote
-from pipelines.data.store import DatasetKey
+from pipelines.data.store import SeriesKey
 from pipelines.data.symbols import Symbol
 from pipelines.data.timeframes import Timeframe
 from pipelines.errors import InvalidRequestError, InvalidSymbolError, UnknownSymbolError
@@ -23,7 +23,7 @@ def store(settings: Settings, symbol: str, timeframe: str, start: str, end: str 
         settings, source="synthetic", symbols=[symbol], timeframe=timeframe, start=start, end=end
     )
     assert not ingest(settings, plan).failed
-    return open_store(settings).read(DatasetKey("synthetic", timeframe, plan.symbols[0].name))
+    return open_store(settings).read(SeriesKey("synthetic", timeframe, plan.symbols[0].name))
 
 
 def as_frame(result: dict) -> pd.DataFrame:
@@ -42,7 +42,7 @@ def assert_same_bars(result: dict, expected: pd.DataFrame) -> None:
 
 def test_quote_ingests_daily_bars_when_nothing_is_stored(settings: Settings) -> None:
     q = quote(settings, "aapl")
-    bars = open_store(settings).read(DatasetKey("synthetic", "1d", "AAPL"))
+    bars = open_store(settings).read(SeriesKey("synthetic", "1d", "AAPL"))
     assert [b.key.timeframe for b in open_store(settings).datasets()] == ["1d"]
     assert set(q) == {
         "symbol",

@@ -10,13 +10,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.data.providers.synthetic import SyntheticProvider
-from pipelines.data.store import DatasetKey, ParquetStore
+from pipelines.data.store import ParquetStore, SeriesKey
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.errors import InvalidRequestError
 
 NOW = pd.Timestamp("2025-06-30T12:00", tz="UTC")
-KEY = DatasetKey("synthetic", "1h", "BTC/USDT")
+KEY = SeriesKey("synthetic", "1h", "BTC/USDT")
 
 
 def bars(a: str, b: str, symbol: str = "BTC/USDT", tf: str = "1h") -> pd.DataFrame:
@@ -84,7 +84,7 @@ def test_failed_write_leaves_stored_data_untouched(
     store: ParquetStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store.write(bars("2024-01-01", "2024-01-03"))
-    path = store.dataset_dir(KEY) / "year=2024" / "data.parquet"
+    path = store.series_dir(KEY) / "year=2024" / "data.parquet"
     before = path.read_bytes()
 
     def broken(table: object, where: object, **kwargs: object) -> None:

@@ -25,7 +25,7 @@ from pipelines.features import (
     make_labels,
     warmup,
 )
-from pipelines.features.registry import format_param
+from pipelines.features.indicators import format_param
 
 DESIGN_NAMES = [
     "sma_20",

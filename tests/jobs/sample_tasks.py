@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from pipelines.errors import InvalidRequestError
-from pipelines.jobs import ProgressReporter, TaskRegistry, register_task
+from pipelines.jobs import ProgressReporter, TaskKinds, register_task
 from pipelines.settings import Settings
 
 __all__ = ["FakeProbe", "sample_tasks"]
@@ -88,5 +88,5 @@ def hog(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
     return {"held_gb": len(held) / 10}
 
 
-def sample_tasks() -> TaskRegistry:
-    return TaskRegistry([echo, sleep, big, fail, crash, huge, sized, hog])
+def sample_tasks() -> TaskKinds:
+    return TaskKinds([echo, sleep, big, fail, crash, huge, sized, hog])

@@ -12,7 +12,7 @@ from pipelines.app.backtest import api_backtest, backtest_task
 from pipelines.app.jobs import default_tasks
 from pipelines.db import Database, Job
 from pipelines.errors import DataNotFoundError, InvalidRequestError
-from pipelines.jobs import JobQueue, TaskRegistry, register_task, task_spec
+from pipelines.jobs import JobQueue, TaskKinds, register_task, task_spec
 from pipelines.jobs.worker import json_safe
 from tests.db.test_migrations import schema_diff
 from tests.jobs.sample_tasks import echo
@@ -119,7 +119,7 @@ def test_training_parameters_are_normalized_at_submission(make_queue: MakeQueue)
 
 
 def test_the_registry_maps_kinds_to_marked_functions() -> None:
-    tasks = TaskRegistry([echo, backtest_task])
+    tasks = TaskKinds([echo, backtest_task])
     assert tasks.kinds == ("backtest", "echo")
     assert tasks.get("echo").fn is echo and task_spec(echo).ram_gb == 1.0
     assert set(default_tasks().kinds) == {

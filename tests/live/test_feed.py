@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.data.ingest import open_store
 from pipelines.data.providers.synthetic import SyntheticProvider
-from pipelines.data.store import DatasetKey
+from pipelines.data.store import SeriesKey
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.errors import InvalidRequestError, ProviderError
@@ -20,7 +20,7 @@ from pipelines.live.feed import LiveFeed, VirtualClock, open_live_feed, price_up
 from pipelines.settings import Settings
 
 START = pd.Timestamp("2025-06-30T12:00", tz="UTC")
-KEY = DatasetKey("synthetic", "1m", "BTC/USDT")
+KEY = SeriesKey("synthetic", "1m", "BTC/USDT")
 
 
 class ManualClock:

@@ -13,7 +13,12 @@ from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.errors import InvalidRequestError
 from pipelines.features import compute_features
-from pipelines.models.dataset import build_training_data, make_dataset, make_ohlc_dataset, time_split
+from pipelines.models.training_matrix import (
+    build_training_data,
+    make_ohlc_training_data,
+    make_training_data,
+    time_split,
+)
 
 
 def _bars(n: int = 6) -> pd.DataFrame:
@@ -61,7 +66,7 @@ def test_too_few_rows_says_why() -> None:
 
 def test_log_return_target_and_dropped_rows() -> None:
     bars = _bars()
-    data = make_dataset(_table(bars), ["f"], horizon=2)
+    data = make_training_data(_table(bars), ["f"], horizon=2)
     # row 0 dropped (NaN feature), rows 4 and 5 dropped (no bar 2 ahead)
     assert data.dropped_rows == 3
     assert data.x[:, 0].tolist() == [1.0, 2.0, 3.0]
@@ -73,13 +78,13 @@ def test_log_return_target_and_dropped_rows() -> None:
 def test_targets_come_from_bars_when_given() -> None:
     bars = _bars()
     table = _table(bars).drop(columns="close").iloc[[1, 3]]  # features on a subset of the bars
-    data = make_dataset(table, ["f"], horizon=1, bars=bars)
+    data = make_training_data(table, ["f"], horizon=1, bars=bars)
     np.testing.assert_allclose(data.y, [math.log(99 / 110), math.log(121 / 120)])
 
 
 def test_ohlc_targets_are_step_major_log_ratios() -> None:
     bars = _bars()
-    data = make_ohlc_dataset(_table(bars), ["f"], bars, n_steps=2)
+    data = make_ohlc_training_data(_table(bars), ["f"], bars, n_steps=2)
     assert data.y.shape == (3, 8)  # rows 1..3 have a feature and two bars ahead
     # row 1 (close 110): bar 2 (o 98, h 101, l 96, c 99), then bar 3 (o 119, h 122, l 117, c 120)
     np.testing.assert_allclose(data.y[0], np.log(np.array([98, 101, 96, 99, 119, 122, 117, 120]) / 110.0))
@@ -91,15 +96,15 @@ def test_ohlc_targets_are_step_major_log_ratios() -> None:
 def test_bad_inputs() -> None:
     bars = _bars()
     with pytest.raises(InvalidRequestError, match=r"lacks columns \['g'\]"):
-        make_dataset(_table(bars), ["g"], 1)
+        make_training_data(_table(bars), ["g"], 1)
     with pytest.raises(InvalidRequestError, match="horizon must be"):
-        make_dataset(_table(bars), ["f"], 0)
+        make_training_data(_table(bars), ["f"], 0)
     with pytest.raises(InvalidRequestError, match="strictly increasing"):
-        make_dataset(_table(bars).iloc[::-1], ["f"], 1)
+        make_training_data(_table(bars).iloc[::-1], ["f"], 1)
     with pytest.raises(InvalidRequestError, match="no bar with the same timestamp"):
-        make_ohlc_dataset(_table(bars), ["f"], bars.iloc[2:], 1)
+        make_ohlc_training_data(_table(bars), ["f"], bars.iloc[2:], 1)
     with pytest.raises(InvalidRequestError, match="no usable rows"):
-        make_dataset(_table(bars), ["f"], 6)
+        make_training_data(_table(bars), ["f"], 6)
 
 
 @pytest.fixture(scope="module")

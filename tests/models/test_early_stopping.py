@@ -14,8 +14,13 @@ from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.app.train import plan_training, train_model
 from pipelines.errors import InvalidRequestError
 from pipelines.features import compute_features, get_feature_set
-from pipelines.models.dataset import EARLY_STOP_FRACTION, build_training_data, make_dataset, time_split
 from pipelines.models.tracking import MlflowTracker
+from pipelines.models.training_matrix import (
+    EARLY_STOP_FRACTION,
+    build_training_data,
+    make_training_data,
+    time_split,
+)
 from pipelines.settings import Settings
 
 HORIZON = 3
@@ -116,7 +121,7 @@ def test_boosted_models_never_stop_on_validation_rows(
     window = DataRequest("synthetic", "AAPL", "1d", request.start, request.end)
     bars = ensure_bars_table(settings, window).bars()
     fset = get_feature_set("default")
-    everything = make_dataset(compute_features(bars, fset), fset.columns, HORIZON, bars)
+    everything = make_training_data(compute_features(bars, fset), fset.columns, HORIZON, bars)
     fit_rows = _row_positions(everything.x, seen["fit"])
     (stop_x,) = seen["stop"]
     stop_rows = _row_positions(everything.x, stop_x)

@@ -11,8 +11,8 @@ import pytest
 
 from pipelines.app.train import plan_training, train_model
 from pipelines.errors import InvalidRequestError
-from pipelines.models.catalog import list_models
 from pipelines.models.registry import ModelRegistry
+from pipelines.models.summaries import list_models
 from pipelines.models.tracking import MlflowTracker
 from pipelines.settings import Settings
 

@@ -7,7 +7,7 @@ import pytest
 from pipelines.app.train import plan_training, train_model
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import MlflowTracker
-from pipelines.prediction import PredictionService
+from pipelines.prediction import Predictor
 from pipelines.settings import Settings
 
 HISTORY_START = "2022-01-01"
@@ -43,12 +43,12 @@ def registry(tracker: MlflowTracker, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(scope="session")
-def trained_service(trained_settings: Settings, registry: ModelRegistry) -> PredictionService:
+def trained_service(trained_settings: Settings, registry: ModelRegistry) -> Predictor:
     """A service on the training home (shared: tests on it must not write to its store)."""
-    return PredictionService(trained_settings, registry)
+    return Predictor(trained_settings, registry)
 
 
 @pytest.fixture
-def service(settings: Settings, registry: ModelRegistry) -> PredictionService:
+def service(settings: Settings, registry: ModelRegistry) -> Predictor:
     """A service on a fresh, empty home of its own."""
-    return PredictionService(settings, registry)
+    return Predictor(settings, registry)

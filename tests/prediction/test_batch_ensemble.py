@@ -8,10 +8,10 @@ import math
 import pytest
 
 from pipelines.errors import InvalidRequestError
-from pipelines.prediction import PredictionService, normalize_weights
+from pipelines.prediction import Predictor, normalize_weights
 
 
-def test_batch_summary_and_per_symbol_errors(trained_service: PredictionService) -> None:
+def test_batch_summary_and_per_symbol_errors(trained_service: Predictor) -> None:
     batch = trained_service.predict_batch("lgbm_aapl", ["AAPL", "MSFT", "not a symbol!", "BTC/USDT"])
     assert [p.symbol for p in batch.predictions] == ["AAPL", "MSFT"]
     assert [(e.symbol, e.code) for e in batch.errors] == [
@@ -44,14 +44,12 @@ def test_batch_summary_and_per_symbol_errors(trained_service: PredictionService)
         ([f"S{i}" for i in range(101)], "at most 100"),
     ],
 )
-def test_batch_rejects_bad_symbol_lists(
-    trained_service: PredictionService, symbols: object, message: str
-) -> None:
+def test_batch_rejects_bad_symbol_lists(trained_service: Predictor, symbols: object, message: str) -> None:
     with pytest.raises(InvalidRequestError, match=message):
         trained_service.predict_batch("lgbm_aapl", symbols)  # type: ignore[arg-type]
 
 
-def test_ensemble_normalizes_weights(trained_service: PredictionService) -> None:
+def test_ensemble_normalizes_weights(trained_service: Predictor) -> None:
     a = trained_service.predict("lgbm_aapl")
     b = trained_service.predict("lgbm_msft", "AAPL")
     out = trained_service.predict_ensemble(["lgbm_aapl", "lgbm_msft"], "AAPL", weights=[3, 1])
@@ -89,14 +87,12 @@ def test_ensemble_normalizes_weights(trained_service: PredictionService) -> None
         (["1", 1.0], "weight 1"),
     ],
 )
-def test_ensemble_rejects_bad_weights(
-    trained_service: PredictionService, weights: list[float], message: str
-) -> None:
+def test_ensemble_rejects_bad_weights(trained_service: Predictor, weights: list[float], message: str) -> None:
     with pytest.raises(InvalidRequestError, match=message):
         trained_service.predict_ensemble(["lgbm_aapl", "lgbm_msft"], "AAPL", weights)
 
 
-def test_ensemble_rejects_bad_model_lists(trained_service: PredictionService) -> None:
+def test_ensemble_rejects_bad_model_lists(trained_service: Predictor) -> None:
     with pytest.raises(InvalidRequestError, match="repeated: lgbm_aapl"):
         trained_service.predict_ensemble(["lgbm_aapl", "lgbm_aapl"], "AAPL")
     with pytest.raises(InvalidRequestError, match="at least one"):

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from pipelines.data.ingest import ingest, plan_ingest
-from pipelines.data.store import DatasetKey
+from pipelines.data.store import SeriesKey
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.features import get_feature_set
-from pipelines.prediction import PredictionService
+from pipelines.prediction import Predictor
 from pipelines.settings import Settings
 
 
@@ -38,7 +38,7 @@ def store_until(settings: Settings, symbol: str, end: str) -> None:
     assert not report.failed
 
 
-def test_cache_hit_does_no_io(service: PredictionService, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_hit_does_no_io(service: Predictor, monkeypatch: pytest.MonkeyPatch) -> None:
     service.predict("lgbm_msft", "AAPL")  # loaded first: the features computed cover both models
     first = service.predict("lgbm_aapl", "AAPL")
     reads = count_calls(monkeypatch, service.store, "read")
@@ -54,7 +54,7 @@ def test_cache_hit_does_no_io(service: PredictionService, monkeypatch: pytest.Mo
 
 
 def test_new_bars_refresh_after_the_ttl(
-    service: PredictionService, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    service: Predictor, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store_until(settings, "AAPL", "2025-01-01")
     old = service.predict("lgbm_aapl", "AAPL")
@@ -69,7 +69,7 @@ def test_new_bars_refresh_after_the_ttl(
     assert new.current_price != old.current_price or new.predicted_return != old.predicted_return
 
 
-def test_invalidate_drops_entries(service: PredictionService, settings: Settings) -> None:
+def test_invalidate_drops_entries(service: Predictor, settings: Settings) -> None:
     store_until(settings, "AAPL", "2025-01-01")
     service.predict("lgbm_aapl", "AAPL")
     store_until(settings, "AAPL", "2025-02-01")
@@ -79,7 +79,7 @@ def test_invalidate_drops_entries(service: PredictionService, settings: Settings
     assert service.invalidate("AAPL") == 1 and service.invalidate("AAPL") == 0
 
 
-def test_concurrent_predictions_agree(service: PredictionService) -> None:
+def test_concurrent_predictions_agree(service: Predictor) -> None:
     expected = {s: service.predict("lgbm_aapl", s).predicted_return for s in ("AAPL", "MSFT")}
     service.features.clear()
     results: list[tuple[str, float]] = []
@@ -102,7 +102,7 @@ def test_concurrent_predictions_agree(service: PredictionService) -> None:
     assert pd.Series([s for s, _ in results]).value_counts().to_dict() == {"AAPL": 80, "MSFT": 80}
 
 
-def test_ready_says_when_predict_answers_from_memory(service: PredictionService) -> None:
+def test_ready_says_when_predict_answers_from_memory(service: Predictor) -> None:
     """The API predicts inline on its event loop only when ``ready``; otherwise in a thread."""
     assert not service.ready("lgbm_aapl", "AAPL")  # nothing loaded yet
     service.predict("lgbm_aapl", "AAPL")
@@ -115,14 +115,14 @@ def test_ready_says_when_predict_answers_from_memory(service: PredictionService)
 
 
 def test_live_bars_are_held_and_appended_without_reading_parquet(
-    service: PredictionService, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    service: Predictor, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``extend`` (the live feed's hook) keeps a live dataset's bars in memory and appends new ones:
     a new bar's features are computed with no Parquet read, from the kernels' states (a history
     longer than the default set's lookback of 432 bars), and they equal a cold computation."""
     settings = settings.model_copy(update={"history_start": "2022-06-01"})
-    service = PredictionService(settings, service.registry)
-    key = DatasetKey("synthetic", "1d", "AAPL")
+    service = Predictor(settings, service.registry)
+    key = SeriesKey("synthetic", "1d", "AAPL")
     store_until(settings, "AAPL", "2025-01-01")
     service.predict("lgbm_aapl", "AAPL")
     before = service.store.read(key)
@@ -133,7 +133,7 @@ def test_live_bars_are_held_and_appended_without_reading_parquet(
     for end in ("2025-01-08", "2025-01-15"):
         seen = pd.Timestamp(service.predict("lgbm_aapl", "AAPL").timestamp)
         store_until(settings, "AAPL", end)
-        cold = PredictionService(settings, service.registry)  # its own store object: not counted
+        cold = Predictor(settings, service.registry)  # its own store object: not counted
         expected = cold.predict("lgbm_aapl", "AAPL")
         stored = cold.store.read(key)
         added = stored[stored["timestamp"] > seen]

@@ -9,17 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.data.service import load_bars
-from pipelines.data.store import DatasetKey
+from pipelines.data.store import SeriesKey
+from pipelines.data.stored_bars import load_bars
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.data.timeutil import parse_time
 from pipelines.errors import DataNotFoundError, InvalidRequestError, InvalidSymbolError
 from pipelines.features import compute_features, get_feature_set
-from pipelines.models.dataset import make_dataset
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.signals import derive_signals
-from pipelines.prediction import PredictionService
+from pipelines.models.training_matrix import make_training_data
+from pipelines.prediction import Predictor
 from pipelines.settings import Settings
 
 from .conftest import HISTORY_START
@@ -30,7 +30,7 @@ def stored_bars(settings: Settings, symbol: str) -> pd.DataFrame:
     return load_bars(settings, source="synthetic", symbol=symbol, timeframe="1d", start=start)
 
 
-def test_predict_own_symbol(trained_service: PredictionService, trained_settings: Settings) -> None:
+def test_predict_own_symbol(trained_service: Predictor, trained_settings: Settings) -> None:
     p = trained_service.predict("lgbm_aapl")
     bars = stored_bars(trained_settings, "AAPL")
     meta = trained_service.registry.load("lgbm_aapl").meta
@@ -59,15 +59,15 @@ def test_predict_own_symbol(trained_service: PredictionService, trained_settings
 
 
 def test_served_features_equal_training_features(
-    trained_service: PredictionService, trained_settings: Settings
+    trained_service: Predictor, trained_settings: Settings
 ) -> None:
-    """What training saw (compute_features over the bars it read, then make_dataset) is what serving
+    """What training saw (compute_features over the bars it read, then make_training_data) is what serving
     feeds the model, row for row."""
     loaded = trained_service.registry.load("lgbm_aapl")
     names = loaded.meta.feature_names
     bars = stored_bars(trained_settings, "AAPL")
     features = compute_features(bars, get_feature_set(loaded.meta.feature_set))
-    training = make_dataset(features, names, 1, bars)  # every bar but the last has a target
+    training = make_training_data(features, names, 1, bars)  # every bar but the last has a target
 
     served = trained_service.feature_row("lgbm_aapl")
     latest = features[names].iloc[-1].to_numpy()
@@ -88,8 +88,8 @@ def test_served_features_equal_training_features(
     assert trained_service.predict("lgbm_aapl").predicted_return == full_row
 
 
-def test_predict_another_stock_ingests_it(service: PredictionService, settings: Settings) -> None:
-    key = DatasetKey("synthetic", "1d", "MSFT")
+def test_predict_another_stock_ingests_it(service: Predictor, settings: Settings) -> None:
+    key = SeriesKey("synthetic", "1d", "MSFT")
     assert service.store.bounds(key) is None
     p = service.predict("lgbm_aapl", "msft")
     bars = stored_bars(settings, "MSFT")
@@ -99,7 +99,7 @@ def test_predict_another_stock_ingests_it(service: PredictionService, settings: 
     assert math.isfinite(p.predicted_return)
 
 
-def test_lstm_predicts_from_its_context_rows(trained_service: PredictionService) -> None:
+def test_lstm_predicts_from_its_context_rows(trained_service: Predictor) -> None:
     loaded = trained_service.registry.load("lstm_aapl")
     assert loaded.meta.context_rows == 5
     p = trained_service.predict("lstm_aapl")
@@ -113,7 +113,7 @@ def test_lstm_predicts_from_its_context_rows(trained_service: PredictionService)
     assert history.points[-1].predicted_return == pytest.approx(p.predicted_return, rel=1e-6)
 
 
-def test_multi_ohlc_returns_its_forecast(trained_service: PredictionService) -> None:
+def test_multi_ohlc_returns_its_forecast(trained_service: Predictor) -> None:
     p = trained_service.predict("ohlc_aapl")
     assert p.forecast is not None and [s.step for s in p.forecast] == [1, 2, 3]
     assert p.horizon == 3
@@ -123,7 +123,7 @@ def test_multi_ohlc_returns_its_forecast(trained_service: PredictionService) -> 
     assert [set(s) for s in body["forecast"]] == [{"step", "open", "high", "low", "close"}] * 3
 
 
-def test_timeframe_and_symbol_errors(service: PredictionService) -> None:
+def test_timeframe_and_symbol_errors(service: Predictor) -> None:
     with pytest.raises(InvalidRequestError, match=r"1d.*'1h'|'1h'.*1d"):
         service.predict("lgbm_aapl", "AAPL", timeframe="1h")
     with pytest.raises(InvalidRequestError, match="unknown timeframe"):
@@ -140,7 +140,7 @@ def test_timeframe_and_symbol_errors(service: PredictionService) -> None:
 
 
 def test_resolve_model_by_name_or_kind(registry: ModelRegistry, settings: Settings) -> None:
-    service = PredictionService(settings, ModelRegistry(registry.tracker, settings.models_cache_dir))
+    service = Predictor(settings, ModelRegistry(registry.tracker, settings.models_cache_dir))
     assert service.resolve_model("lgbm_msft") == "lgbm_msft"
     assert service.resolve_model("lightgbm", "MSFT") == "lgbm_msft"
     assert service.resolve_model("lightgbm", "AAPL") == "lgbm_aapl"
@@ -156,7 +156,7 @@ def test_resolve_model_by_name_or_kind(registry: ModelRegistry, settings: Settin
         service.resolve_model("  ")
 
 
-def test_signal_history(trained_service: PredictionService, trained_settings: Settings) -> None:
+def test_signal_history(trained_service: Predictor, trained_settings: Settings) -> None:
     history = trained_service.signal_history("lgbm_aapl", "AAPL", days=25)
     stamps = [pt.timestamp for pt in history.points]
     assert len(stamps) == 25 and stamps == sorted(set(stamps))
@@ -176,7 +176,7 @@ def test_signal_history(trained_service: PredictionService, trained_settings: Se
 
 
 def test_a_prediction_records_the_version_of_its_features(
-    trained_service: PredictionService, trained_settings: Settings
+    trained_service: Predictor, trained_settings: Settings
 ) -> None:
     """The data version names the latest bar, the bars read and the features of that bar."""
     first = trained_service.predict("lgbm_aapl")

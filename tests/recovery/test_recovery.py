@@ -23,7 +23,7 @@ from pipelines.app.jobs import default_tasks
 from pipelines.app.recovery import recover
 from pipelines.cli import app
 from pipelines.data.ingest import ingest, plan_ingest
-from pipelines.data.service import load_bars
+from pipelines.data.stored_bars import load_bars
 from pipelines.db import Database, open_database
 from pipelines.jobs import JobQueue
 from pipelines.jobs.resources import Demand

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from pipelines.app.demo_credentials import ensure_demo_credentials
-from pipelines.data.catalog import Catalog
+from pipelines.data.warehouse import Warehouse
 from pipelines.db import open_database
 from pipelines.models.tracking import open_tracker
 from pipelines.runtime import dagster_env
@@ -62,7 +62,7 @@ def test_mlflow_store_is_private(settings: Settings) -> None:
 
 
 def test_warehouse_is_private(settings: Settings) -> None:
-    Catalog(settings).refresh()
+    Warehouse(settings).refresh()
     assert mode(settings.warehouse_path) == 0o600
 
 

@@ -20,7 +20,7 @@ from pipelines.data.timeframes import TIMEFRAMES, parse_timeframe
 from pipelines.db.job_models import JOB_STATUSES
 from pipelines.features.sets import FEATURE_SETS
 from pipelines.models.base import ModelKind
-from pipelines.models.catalog import STATUSES, query_models
+from pipelines.models.summaries import STATUSES, query_models
 from pipelines.webhooks.events import EVENTS
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from pipelines.db import Database, User
-from pipelines.webhooks import SecretBox, WebhookService
+from pipelines.webhooks import SecretBox, WebhookSubscriptions
 from tests.db.support import database, fresh_pg_url, pg_database, pg_server
 from tests.webhooks.support import Receiver, running_receiver
 
@@ -20,9 +20,9 @@ def box() -> SecretBox:
 
 
 @pytest.fixture
-def service(box: SecretBox) -> WebhookService:
+def service(box: SecretBox) -> WebhookSubscriptions:
     """Loopback allowed: the tests' receivers listen on 127.0.0.1."""
-    return WebhookService(box, allow_private_urls=True)
+    return WebhookSubscriptions(box, allow_private_urls=True)
 
 
 @pytest.fixture

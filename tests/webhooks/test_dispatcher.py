@@ -14,7 +14,13 @@ from sqlalchemy import func, select
 
 from pipelines.db import Database, WebhookDelivery
 from pipelines.errors import InvalidRequestError
-from pipelines.webhooks import RetryPolicy, SecretBox, WebhookDispatcher, WebhookService, verify_signature
+from pipelines.webhooks import (
+    RetryPolicy,
+    SecretBox,
+    WebhookDispatcher,
+    WebhookSubscriptions,
+    verify_signature,
+)
 from pipelines.webhooks.urls import Resolver, resolve_host
 from tests.webhooks.support import Receiver
 
@@ -40,7 +46,7 @@ class World:
         resolver: Resolver = resolve_host,
         allow_private: bool = True,
     ) -> None:
-        service = WebhookService(self.box, allow_private_urls=allow_private, resolver=resolver)
+        service = WebhookSubscriptions(self.box, allow_private_urls=allow_private, resolver=resolver)
         with self.database.transaction() as s:
             service.create(s, self.users[user], url or self.receiver.url(), events, SECRET)
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from pipelines.db import Database, Webhook, WebhookDelivery
 from pipelines.errors import ConflictError, DataNotFoundError, InvalidRequestError, PermissionDeniedError
 from pipelines.settings import Settings
-from pipelines.webhooks import EVENTS, SecretBox, SecretDecryptionError, WebhookService, enqueue
+from pipelines.webhooks import EVENTS, SecretBox, SecretDecryptionError, WebhookSubscriptions, enqueue
 
 URL = "http://127.0.0.1:9/hook"
 
@@ -21,7 +21,7 @@ def count(database: Database, model: type[Webhook] | type[WebhookDelivery]) -> i
 
 
 def test_create_generates_a_secret_once_and_stores_it_encrypted(
-    database: Database, service: WebhookService, box: SecretBox, users: dict[str, str]
+    database: Database, service: WebhookSubscriptions, box: SecretBox, users: dict[str, str]
 ) -> None:
     with database.transaction() as s:
         new = service.create(s, users["ann"], URL, ["training.completed", "prediction.completed"])
@@ -38,7 +38,7 @@ def test_create_generates_a_secret_once_and_stores_it_encrypted(
 
 
 def test_given_secret_is_kept_and_events_deduplicated(
-    database: Database, service: WebhookService, users: dict[str, str]
+    database: Database, service: WebhookSubscriptions, users: dict[str, str]
 ) -> None:
     with database.transaction() as s:
         new = service.create(
@@ -61,7 +61,7 @@ def test_given_secret_is_kept_and_events_deduplicated(
 )
 def test_bad_input_is_refused_and_changes_nothing(
     database: Database,
-    service: WebhookService,
+    service: WebhookSubscriptions,
     users: dict[str, str],
     url: str,
     events: object,
@@ -74,7 +74,7 @@ def test_bad_input_is_refused_and_changes_nothing(
 
 
 def test_every_listed_event_is_accepted(
-    database: Database, service: WebhookService, users: dict[str, str]
+    database: Database, service: WebhookSubscriptions, users: dict[str, str]
 ) -> None:
     with database.transaction() as s:
         assert service.create(s, users["ann"], URL, list(EVENTS)).record.events == list(EVENTS)
@@ -83,14 +83,14 @@ def test_every_listed_event_is_accepted(
 def test_loopback_refused_unless_the_service_allows_private_urls(
     database: Database, box: SecretBox, users: dict[str, str]
 ) -> None:
-    strict = WebhookService(box)
+    strict = WebhookSubscriptions(box)
     with pytest.raises(InvalidRequestError, match="loopback"), database.transaction() as s:
         strict.create(s, users["ann"], URL, ["training.started"])
     assert count(database, Webhook) == 0
 
 
 def test_unknown_user_and_duplicate_url(
-    database: Database, service: WebhookService, users: dict[str, str]
+    database: Database, service: WebhookSubscriptions, users: dict[str, str]
 ) -> None:
     with pytest.raises(DataNotFoundError, match="no user"), database.transaction() as s:
         service.create(s, "missing-user", URL, ["training.started"])
@@ -104,7 +104,7 @@ def test_unknown_user_and_duplicate_url(
 
 
 def test_ownership_of_list_delete_and_deliveries(
-    database: Database, service: WebhookService, users: dict[str, str]
+    database: Database, service: WebhookSubscriptions, users: dict[str, str]
 ) -> None:
     ann, bob, root = users["ann"], users["bob"], users["root"]
     with database.transaction() as s:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from pipelines.backtest.strategies import technical  # noqa: F401  (registers the built-ins)
-from pipelines.backtest.strategies.ml import RegistrySignals, ml_predictive, model_signal, signal_targets
-from pipelines.backtest.strategies.registry import (
+from pipelines.backtest.strategies.lookup import (
     ParamSpec,
     Strategy,
     StrategyContext,
@@ -14,6 +13,7 @@ from pipelines.backtest.strategies.registry import (
     register_strategy,
     validate_strategy_params,
 )
+from pipelines.backtest.strategies.ml import RegistrySignals, ml_predictive, model_signal, signal_targets
 
 __all__ = [
     "ParamSpec",

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipelines.backtest.strategies.registry import ParamSpec, StrategyContext, register_strategy
+from pipelines.backtest.strategies.lookup import ParamSpec, StrategyContext, register_strategy
 from pipelines.errors import InvalidRequestError
 from pipelines.features import compute_features
 from pipelines.models.kinds import BaseRegressor

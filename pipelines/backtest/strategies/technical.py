@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pandas as pd
 from numba import njit
 
-from pipelines.backtest.strategies.registry import ParamSpec, StrategyContext, register_strategy
+from pipelines.backtest.strategies.lookup import ParamSpec, StrategyContext, register_strategy
 from pipelines.errors import InvalidRequestError
 from pipelines.features import BarData, get_indicator
 

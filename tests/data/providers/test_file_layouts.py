@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.data.providers.file import FileProvider
-from pipelines.data.service import load_bars
+from pipelines.data.stored_bars import load_bars
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import TIMEFRAMES
 from pipelines.errors import InvalidRequestError

@@ -8,8 +8,8 @@ computed here from ``close`` over the full, time-ordered table, not taken from t
 Rows with a non-finite feature or target are dropped after the targets are computed.
 
 ``build_training_data(bars, features, names, kind=..., ...)`` is what a training run calls: targets
-from the bars, features matched on timestamp, split and summarized for logging. ``make_dataset`` /
-``make_ohlc_dataset`` build the unsplit :class:`TrainingData` from a stored feature table.
+from the bars, features matched on timestamp, split and summarized for logging. ``make_training_data`` /
+``make_ohlc_training_data`` build the unsplit :class:`TrainingData` from a stored feature table.
 
 ``time_split`` never shuffles: the validation rows are the latest, and an embargo of ``embargo``
 rows (default: the horizon) between the two sets keeps a training label's future window from
@@ -42,8 +42,8 @@ __all__ = [
     "TrainingData",
     "build_training_data",
     "early_stops",
-    "make_dataset",
-    "make_ohlc_dataset",
+    "make_ohlc_training_data",
+    "make_training_data",
     "time_split",
 ]
 
@@ -239,7 +239,7 @@ def _positions(
     return _columns(bars, _OHLC, "bars"), pos
 
 
-def make_dataset(
+def make_training_data(
     table: pd.DataFrame, feature_names: Sequence[str], horizon: int, bars: pd.DataFrame | None = None
 ) -> TrainingData:
     """X from ``feature_names`` and y = log(close[t+horizon] / close[t]), close from the table's
@@ -257,7 +257,7 @@ def make_dataset(
     return _assemble(x, y, ts, names, f"log_fwd_ret_{h}", h)
 
 
-def make_ohlc_dataset(
+def make_ohlc_training_data(
     table: pd.DataFrame, feature_names: Sequence[str], bars: pd.DataFrame, n_steps: int
 ) -> TrainingData:
     """X from the feature table; y (n, 4*n_steps) = log(OHLC of the next n_steps bars / close[t])."""
@@ -334,10 +334,10 @@ def build_training_data(
     k = ModelKind(kind)
     if k is ModelKind.MULTI_OHLC:
         n_steps = int(validate_params(k, params)["n_steps"])
-        data = make_ohlc_dataset(features, feature_names, bars, n_steps)
+        data = make_ohlc_training_data(features, feature_names, bars, n_steps)
         outputs = ohlc_output_names(n_steps)
     else:
-        data = make_dataset(features, feature_names, horizon, bars)
+        data = make_training_data(features, feature_names, horizon, bars)
         outputs = ["predicted_return"]
     stop = EARLY_STOP_FRACTION if early_stops(k, params) else 0.0
     part = data.split(validation_split, embargo, early_stop=stop)

@@ -25,7 +25,7 @@ from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.security.files import restrict
 from pipelines.settings import Settings
 
-__all__ = ["Catalog"]
+__all__ = ["Warehouse"]
 
 _EMPTY_BARS = (
     "SELECT CAST(NULL AS TIMESTAMPTZ) AS timestamp, CAST(NULL AS DOUBLE) AS open, "
@@ -56,7 +56,7 @@ _INTERVALS = {
 _CONFIRMED: dict[Path, tuple[dict[str, str], tuple[int, int]]] = {}
 
 
-class Catalog:
+class Warehouse:
     """DuckDB over the Parquet store of one Tradeforge home."""
 
     def __init__(self, settings: Settings) -> None:

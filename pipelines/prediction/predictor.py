@@ -1,6 +1,6 @@
 """Predictions of registered models for the API: one symbol, a batch, an ensemble, a signal history.
 
-``PredictionService(settings, registry)`` owns no global state; the serving app (or a test) makes one
+``Predictor(settings, registry)`` owns no global state; the serving app (or a test) makes one
 and shares it between threads. A model predicts any symbol of its own asset class at its own
 timeframe, on the latest cached feature rows (see ``features.py``); a symbol with no stored data is
 ingested first from its configured source. The cached path of ``predict`` is numpy and scalar math
@@ -26,13 +26,13 @@ from pipelines.data.symbols import AssetClass, Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.errors import DataNotFoundError, InvalidRequestError, ModelError, TradeforgeError
 from pipelines.features import get_feature_set
-from pipelines.features.registry import FeatureSet
+from pipelines.features.indicators import FeatureSet
 from pipelines.models.base import FloatMatrix
 from pipelines.models.registry import LoadedModel, ModelRegistry
 from pipelines.prediction.ensemble import ensemble_of, validate_symbols
 from pipelines.prediction.features import FeatureCache, FeatureRows
 from pipelines.prediction.inputs import InputSets, ModelInputs, features_read
-from pipelines.prediction.resolve import ModelCatalog
+from pipelines.prediction.resolve import ModelResolver
 from pipelines.prediction.results import (
     BatchError,
     BatchPrediction,
@@ -45,7 +45,7 @@ from pipelines.prediction.results import (
 from pipelines.prediction.signals import SignalRule
 from pipelines.settings import Settings
 
-__all__ = ["MAX_HISTORY_DAYS", "PredictionService"]
+__all__ = ["MAX_HISTORY_DAYS", "Predictor"]
 
 MAX_HISTORY_DAYS = 3650
 
@@ -111,36 +111,36 @@ def _call(plan: _Plan, x: FloatMatrix) -> FloatMatrix:
     return out
 
 
-class PredictionService:
+class Predictor:
     def __init__(
         self,
         settings: Settings,
         registry: ModelRegistry,
         *,
         store: ParquetStore | None = None,
-        catalog_ttl: float = 30.0,
+        resolver_ttl: float = 30.0,
     ) -> None:
         self.settings = settings
         self.registry = registry
         self.store = store or ParquetStore(settings.market_dir, settings.locks_dir)
         self.features = FeatureCache(settings, self.store)
         self.inputs = InputSets(self.features.forget)  # the features predictions compute
-        self.catalog = ModelCatalog(registry.tracker, ttl=catalog_ttl)
+        self.resolver = ModelResolver(registry.tracker, ttl=resolver_ttl)
         self._plans: dict[tuple[str, str], _Plan] = {}
         self._lock = threading.Lock()
 
     # -- models ----------------------------------------------------------------------------------
     def resolve_model(self, model: str, symbol: str | None = None, timeframe: str | None = None) -> str:
         """The registered model that ``model`` names: itself when registered, else the best model
-        of the kind ``model`` for ``symbol`` and ``timeframe`` (see ``resolve.ModelCatalog``)."""
+        of the kind ``model`` for ``symbol`` and ``timeframe`` (see ``resolve.ModelResolver``)."""
         if isinstance(model, str) and any(m.name == model for m in self.registry.loaded()):
             return model
-        return self.catalog.resolve(model, symbol, timeframe)
+        return self.resolver.resolve(model, symbol, timeframe)
 
     def reload(self, model_name: str | None = None) -> None:
         """Forget loaded versions and aliases (of one model or all): the next call reloads them."""
         self.registry.reload(model_name)
-        self.catalog.invalidate()
+        self.resolver.invalidate()
         with self._lock:
             for key in [k for k in self._plans if model_name is None or k[0] == model_name]:
                 del self._plans[key]

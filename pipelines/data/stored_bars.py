@@ -7,13 +7,13 @@ import pandas as pd
 
 from pipelines.data.providers import normalize_source
 from pipelines.data.quality import QualityReport, check_bars
-from pipelines.data.store import DatasetKey, ParquetStore
+from pipelines.data.store import ParquetStore, SeriesKey
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.errors import DataNotFoundError
 from pipelines.settings import Settings
 
-__all__ = ["check_dataset", "load_bars"]
+__all__ = ["check_stored_bars", "load_bars"]
 
 
 def load_bars(
@@ -28,14 +28,14 @@ def load_bars(
     """Stored bars of one dataset; ``DataNotFoundError`` when there are none in the range."""
     src, tf, sym = normalize_source(source), parse_timeframe(timeframe), parse_symbol(symbol)
     bars = ParquetStore(settings.market_dir, settings.locks_dir).read(
-        DatasetKey(src, tf.name, sym.name), start, end
+        SeriesKey(src, tf.name, sym.name), start, end
     )
     if bars.empty:
         raise DataNotFoundError(f"no stored {tf.name} bars of {sym.name} from source {src!r} in that range")
     return bars
 
 
-def check_dataset(settings: Settings, *, source: str, symbol: str, timeframe: str) -> QualityReport:
+def check_stored_bars(settings: Settings, *, source: str, symbol: str, timeframe: str) -> QualityReport:
     """The quality rules applied to everything stored for one dataset."""
     bars = load_bars(settings, source=source, symbol=symbol, timeframe=timeframe)
     sym = parse_symbol(symbol)

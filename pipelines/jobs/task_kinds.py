@@ -1,7 +1,7 @@
 """Task kinds: what a job runs, what it declares it needs, how its parameters are checked.
 
 ``@register_task(kind, cpu_cores=..., ram_gb=...)`` marks a plain module-level function
-``fn(params, progress) -> dict`` as the runner of ``kind``; a ``TaskRegistry`` is built from the
+``fn(params, progress) -> dict`` as the runner of ``kind``; a ``TaskKinds`` is built from the
 marked functions the caller chooses (no process-wide registry). The function runs in a spawned worker
 process, so it must be importable by its module and name (pickled by reference), and its parameters
 and result must be JSON values.
@@ -21,7 +21,7 @@ __all__ = [
     "ProgressReporter",
     "RamEstimate",
     "TaskFunction",
-    "TaskRegistry",
+    "TaskKinds",
     "TaskSpec",
     "Validator",
     "register_task",
@@ -110,7 +110,7 @@ def task_spec(fn: Callable[..., Any]) -> TaskSpec:
     return spec
 
 
-class TaskRegistry:
+class TaskKinds:
     """The task kinds one queue runs, from functions marked with ``@register_task``."""
 
     def __init__(self, functions: Iterable[Callable[..., Any]] = ()) -> None:

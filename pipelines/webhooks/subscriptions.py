@@ -16,7 +16,7 @@ from pipelines.webhooks.crypto import SecretBox
 from pipelines.webhooks.events import check_events
 from pipelines.webhooks.urls import Resolver, check_url, resolve_host
 
-__all__ = ["MAX_WEBHOOKS_PER_USER", "NewWebhook", "WebhookService", "generate_secret"]
+__all__ = ["MAX_WEBHOOKS_PER_USER", "NewWebhook", "WebhookSubscriptions", "generate_secret"]
 
 MAX_WEBHOOKS_PER_USER = 20
 SECRET_PREFIX = "whsec_"
@@ -38,7 +38,7 @@ class NewWebhook:
     secret: str
 
 
-class WebhookService:
+class WebhookSubscriptions:
     """Webhook registrations; the caller owns the session and commits (``Database.transaction()``)."""
 
     def __init__(

@@ -47,7 +47,7 @@ class TradeforgeResource(dg.ConfigurableResource):  # type: ignore[type-arg]  # 
         return Settings.model_validate_json(self.settings_json)
 
     def feature_table(self, *, source: str, symbol: str, timeframe: str) -> FeatureTable:
-        """The materialized feature table of one dataset (``DataNotFoundError`` names the asset)."""
+        """The materialized feature table of one series (``DataNotFoundError`` names the asset)."""
         return read_feature_table(self.settings, source=source, symbol=symbol, timeframe=timeframe)
 
 

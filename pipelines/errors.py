@@ -49,7 +49,7 @@ class UnknownSymbolError(TradeforgeError):
 
 
 class DataNotFoundError(TradeforgeError):
-    """Nothing is stored for the requested dataset."""
+    """Nothing is stored for the requested series."""
 
     code = "NOT_FOUND"
 

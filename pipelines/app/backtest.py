@@ -2,7 +2,7 @@
 answered by the same planners and engine as the CLI and the Dagster assets.
 
 A request names a registered model (``model_name``: traded with ``ml_predictive``) or a strategy
-(``strategy`` + ``params``: the strategies registry); dates are ``start_date``/``end_date``.
+(``strategy`` + ``params``: one of ``pipelines.backtest.strategies``); dates are ``start_date``/``end_date``.
 """
 
 from __future__ import annotations

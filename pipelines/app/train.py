@@ -224,7 +224,7 @@ def _version_row(v: RegisteredVersion) -> dict[str, Any]:
 
 
 def summary_row(summary: Any, status: str, loaded: bool) -> dict[str, Any]:
-    """One catalogue row with both client styles' fields (id, name, category, status, accuracy,
+    """One row of the model list with both client styles' fields (id, name, category, status, accuracy,
     last_trained; and name, type, symbol, trained_date, parameters, status)."""
     body = summary.as_dict()
     return {

@@ -246,7 +246,7 @@ def ingest(
 
 
 def stored_version(settings: Settings, key: SeriesKey, *, years: range | None = None) -> DataVersion | None:
-    """The data version of one dataset's stored bars: every year's file, or those of ``years``.
+    """The data version of one series' stored bars: every year's file, or those of ``years``.
     None when nothing is stored there."""
     store = open_store(settings)
     base = store.series_dir(key)

@@ -1,8 +1,8 @@
 """Market data for the API: a quote from the freshest stored bars, history by period and interval.
 
-Both read the Parquet store. A dataset that is not stored yet is ingested first from the provider
+Both read the Parquet store. A series that is not stored yet is ingested first from the provider
 configured for the symbol's asset class (``settings.data.stock_source`` /
-``settings.data.crypto_source``), never from another source; a stored dataset is served as it is
+``settings.data.crypto_source``), never from another source; a stored series is served as it is
 (the ingest jobs keep it fresh).
 
 ``history`` speaks Yahoo's vocabulary. Periods count back from the end of the latest stored bar (so a
@@ -111,7 +111,7 @@ def ensure_stored(
     store: ParquetStore | None = None,
     provider: Provider | None = None,
 ) -> SeriesBounds:
-    """The bounds of the stored dataset of ``symbol`` at ``timeframe`` from its configured source.
+    """The bounds of the stored series of ``symbol`` at ``timeframe`` from its configured source.
 
     When nothing is stored it is ingested first, from ``start`` (default ``settings.data.history_start``,
     moved later when the range would hold more than ``max_bars_per_request`` bars) to now. A malformed

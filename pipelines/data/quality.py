@@ -1,6 +1,6 @@
 """Quality rules for stored bars: ordering, OHLC consistency, volume sign, and gaps.
 
-The first four are hard rules (a dataset that breaks one fails its check); gaps are reported, not
+The first four are hard rules (a series that breaks one fails its check); gaps are reported, not
 failed, since markets close (a stock's nights, weekends and NYSE holidays are not gaps).
 """
 
@@ -39,7 +39,7 @@ class QualityReport:
 
     @property
     def passed(self) -> bool:
-        """True when every hard rule holds (gaps do not fail a dataset)."""
+        """True when every hard rule holds (gaps do not fail a series)."""
         return not (
             self.duplicate_timestamps
             or self.non_increasing_timestamps

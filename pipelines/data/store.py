@@ -75,7 +75,7 @@ def atomic_write_table(table: pa.Table, path: Path, *, make_parent: bool = True,
 
 
 class ParquetStore:
-    """Bars on disk. All writes of one dataset are serialised by a file lock."""
+    """Bars on disk. All writes of one series are serialised by a file lock."""
 
     def __init__(self, root: Path, locks_dir: Path) -> None:
         self.root = root
@@ -124,7 +124,7 @@ class ParquetStore:
         )
 
     def datasets(self) -> list[SeriesBounds]:
-        """Every stored dataset with its bounds."""
+        """Every stored series with its bounds."""
         out = []
         for source_dir in sorted(self.root.glob("source=*")):
             for tf_dir in sorted(source_dir.glob("timeframe=*")):
@@ -167,9 +167,9 @@ class ParquetStore:
 
     # -- write ---------------------------------------------------------------------------------
     def write(self, bars: pd.DataFrame, *, locked: bool = False) -> WriteResult:
-        """Merge canonical ``bars`` (one dataset) into the store; returns rows new to the store.
+        """Merge canonical ``bars`` (one series) into the store; returns rows new to the store.
 
-        ``locked`` says the caller already holds this dataset's lock (``with store.lock(key)``).
+        ``locked`` says the caller already holds this series' lock (``with store.lock(key)``).
         """
         if bars.empty:
             raise InvalidRequestError("no bars to write")

@@ -25,7 +25,7 @@ def load_bars(
     start: pd.Timestamp | None = None,
     end: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
-    """Stored bars of one dataset; ``DataNotFoundError`` when there are none in the range."""
+    """Stored bars of one series; ``DataNotFoundError`` when there are none in the range."""
     src, tf, sym = normalize_source(source), parse_timeframe(timeframe), parse_symbol(symbol)
     bars = ParquetStore(settings.market_dir, settings.locks_dir).read(
         SeriesKey(src, tf.name, sym.name), start, end
@@ -36,7 +36,7 @@ def load_bars(
 
 
 def check_stored_bars(settings: Settings, *, source: str, symbol: str, timeframe: str) -> QualityReport:
-    """The quality rules applied to everything stored for one dataset."""
+    """The quality rules applied to everything stored for one series."""
     bars = load_bars(settings, source=source, symbol=symbol, timeframe=timeframe)
     sym = parse_symbol(symbol)
     return check_bars(bars, parse_timeframe(timeframe), crypto=sym.is_crypto)

@@ -1,4 +1,4 @@
-"""Indicators, their registry, column naming, and feature sets.
+"""Indicators and their table by name, column naming, and feature sets.
 
 An indicator is a function ``f(bars: BarData, out: list[array], **params) -> None`` registered with
 :func:`indicator`: it writes each of its outputs, warm-up NaNs included, into the preallocated
@@ -46,7 +46,7 @@ Namer: TypeAlias = Callable[[Mapping[str, ParamValue]], list[str]]
 F = TypeVar("F", bound=IndicatorFunc)
 
 # Filled once, at import, by the @indicator decorators of the indicator modules; read-only after.
-_REGISTRY: dict[str, Indicator] = {}
+_INDICATORS: dict[str, Indicator] = {}
 
 
 def format_param(value: ParamValue) -> str:
@@ -156,7 +156,7 @@ def indicator(
     """Register ``func(bars, out, **params)`` under ``name``; every param needs an int/float default."""
 
     def register(func: F) -> F:
-        if name in _REGISTRY:
+        if name in _INDICATORS:
             raise ValueError(f"indicator {name!r} is registered twice")
         if category not in CATEGORIES:
             raise ValueError(f"indicator {name!r}: unknown category {category!r}")
@@ -166,7 +166,7 @@ def indicator(
             if isinstance(default, bool) or not isinstance(default, int | float):
                 raise TypeError(f"indicator {name!r}: parameter {param.name!r} needs an int or float default")
             params[param.name] = default
-        _REGISTRY[name] = Indicator(
+        _INDICATORS[name] = Indicator(
             name=name,
             category=category,
             description=description,
@@ -183,10 +183,10 @@ def indicator(
 
 def get_indicator(name: str) -> Indicator:
     try:
-        return _REGISTRY[name]
+        return _INDICATORS[name]
     except KeyError:
         raise InvalidRequestError(
-            f"unknown indicator {name!r}; known indicators: {', '.join(sorted(_REGISTRY))}"
+            f"unknown indicator {name!r}; known indicators: {', '.join(sorted(_INDICATORS))}"
         ) from None
 
 
@@ -194,7 +194,7 @@ def list_indicators(category: str | None = None) -> list[Indicator]:
     """Every registered indicator (optionally of one category), sorted by category then name."""
     if category is not None and category not in CATEGORIES:
         raise InvalidRequestError(f"unknown category {category!r}; expected one of {', '.join(CATEGORIES)}")
-    found = [ind for ind in _REGISTRY.values() if category is None or ind.category == category]
+    found = [ind for ind in _INDICATORS.values() if category is None or ind.category == category]
     return sorted(found, key=lambda ind: (CATEGORIES.index(ind.category), ind.name))
 
 

@@ -1,6 +1,6 @@
 """A feature set over a growing series of bars: the history once, then only the new bars.
 
-Serving a live dataset needs the features of each new bar, exactly as training computed them over
+Serving a live series needs the features of each new bar, exactly as training computed them over
 the whole history. Recomputing the history per bar costs O(history) (about 2 ms for 101 features
 over 6,750 one-minute bars, and growing by 1,440 bars a day); a :class:`FeatureStream` records the
 kernels' states on the first full computation and afterwards computes a window of ``lookback`` seen
@@ -43,7 +43,7 @@ def stream_lookback(feature_set: FeatureSet) -> int:
 class FeatureStream:
     """The last rows of a feature set over bars that only grow (see the module docstring).
 
-    Not thread-safe: one caller at a time (the feature cache holds a lock per dataset).
+    Not thread-safe: one caller at a time (the feature cache holds a lock per series).
     """
 
     def __init__(self, feature_set: FeatureSet) -> None:

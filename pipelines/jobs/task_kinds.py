@@ -2,7 +2,7 @@
 
 ``@register_task(kind, cpu_cores=..., ram_gb=...)`` marks a plain module-level function
 ``fn(params, progress) -> dict`` as the runner of ``kind``; a ``TaskKinds`` is built from the
-marked functions the caller chooses (no process-wide registry). The function runs in a spawned worker
+marked functions the caller chooses (no process-wide table). The function runs in a spawned worker
 process, so it must be importable by its module and name (pickled by reference), and its parameters
 and result must be JSON values.
 """

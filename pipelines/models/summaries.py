@@ -71,7 +71,7 @@ def list_models(tracker: Tracker) -> list[ModelSummary]:
     return [_summary(name, versions) for name, versions in tracker.list_models() if versions]
 
 
-# The catalogue (``GET /api/v1/models?category=...``) groups models by category.
+# The model list (``GET /api/v1/models?category=...``) groups models by category.
 CATEGORIES = {
     "simple": "machine_learning",
     "random_forest": "machine_learning",

@@ -1,4 +1,4 @@
-"""The latest feature rows of each dataset, cached for serving.
+"""The latest feature rows of each series, cached for serving.
 
 An entry is keyed by (source, symbol, timeframe, feature set) and holds the latest bar's timestamp and
 close and the last few feature rows as a read-only float64 matrix in the feature set's column order
@@ -10,13 +10,13 @@ Validity: an entry checked less than ``ttl`` seconds ago is returned as it is, w
 older one costs one metadata read of the store (``ParquetStore.bounds``) and is recomputed only when
 the latest stored bar has changed. ``invalidate`` drops entries at once.
 
-Live datasets: ``extend`` (the live feed's hook) hands over the bars just stored. The cache then keeps
-that dataset's bars in memory and appends new ones, so the recompute of a new bar reads no Parquet:
+Live series: ``extend`` (the live feed's hook) hands over the bars just stored. The cache then keeps
+that series' bars in memory and appends new ones, so the recompute of a new bar reads no Parquet:
 a metadata read proves the held bars end where the store ends (within ``ttl`` of the append not even
-that: the feed stored those very bars). The features of a live dataset come from a
+that: the feed stored those very bars). The features of a live series come from a
 ``FeatureStream``: the whole history once, then only the new bars, resumed from the indicator
 kernels' states, bit-for-bit the rows the whole history gives, in time that does not grow with it.
-Bars are held for live datasets only: a 1-minute history held for every dataset a request touched
+Bars are held for live series only: a 1-minute history held for every series a request touched
 would not fit.
 
 Each entry carries a :class:`DataVersion`: the latest bar, the bars the features were computed from,
@@ -56,7 +56,7 @@ CacheKey = tuple[str, str, str, str]  # source, symbol, timeframe, feature set n
 
 @dataclass(frozen=True, slots=True)
 class FeatureRows:
-    """The tail of one dataset's feature table (see the module docstring)."""
+    """The tail of one series' feature table (see the module docstring)."""
 
     source: str
     last_ns: int
@@ -75,7 +75,7 @@ class FeatureRows:
 
 @dataclass(frozen=True, slots=True)
 class FeatureTable:
-    """Every row of one dataset's features (for signal histories)."""
+    """Every row of one series' features (for signal histories)."""
 
     source: str
     timestamps: np.ndarray  # epoch ns
@@ -100,9 +100,9 @@ class FeatureCache:
         self._wanted: dict[CacheKey, int] = {}
         self._key_locks: dict[CacheKey, threading.Lock] = {}
         self._lock = threading.Lock()
-        self._live: set[SeriesKey] = set()  # datasets whose bars are held (see ``extend``)
+        self._live: set[SeriesKey] = set()  # series whose bars are held (see ``extend``)
         self._held: dict[SeriesKey, tuple[BarData, float]] = {}  # bars, when they matched the store
-        # Per live dataset and feature set; valid while the held bars only grow (see ``_bars``).
+        # Per live series and feature set; valid while the held bars only grow (see ``_bars``).
         self._streams: dict[tuple[SeriesKey, str], FeatureStream] = {}
 
     def rows(
@@ -125,19 +125,19 @@ class FeatureCache:
                 return entry
             want = max(need, self._wanted.get(key, 1))
             self._wanted[key] = want
-            dataset = SeriesKey(source, timeframe.name, symbol.name)
-            held = self._held.get(dataset)
+            series = SeriesKey(source, timeframe.name, symbol.name)
+            held = self._held.get(series)
             if held is not None and now - held[1] < self.ttl:  # the feed stored them just now
                 last_ns = int(held[0].ts_ns[-1])
             else:
-                bounds = self.store.bounds(dataset)
+                bounds = self.store.bounds(series)
                 if bounds is None:
                     bounds = ensure_stored(self.settings, symbol, timeframe, store=self.store)
                 last_ns = bounds.last.value
             if entry is not None and entry.last_ns == last_ns and entry.covers(want):
                 entry = replace(entry, checked=now)
             else:
-                entry = self._compute(dataset, fs, want, now, last_ns)
+                entry = self._compute(series, fs, want, now, last_ns)
             self._entries[key] = entry
             return entry
 
@@ -151,13 +151,13 @@ class FeatureCache:
         return entry is not None and self._clock() - entry.checked < self.ttl and entry.covers(need)
 
     def table(self, symbol: Symbol, timeframe: Timeframe, feature_set: str | FeatureSet) -> FeatureTable:
-        """Every feature row of the dataset, computed afresh (not cached)."""
+        """Every feature row of the series, computed afresh (not cached)."""
         source = source_for(self.settings, symbol)
-        dataset = SeriesKey(source, timeframe.name, symbol.name)
-        bounds = self.store.bounds(dataset)
+        series = SeriesKey(source, timeframe.name, symbol.name)
+        bounds = self.store.bounds(series)
         if bounds is None:
             bounds = ensure_stored(self.settings, symbol, timeframe, store=self.store)
-        ts, close, matrix = self._features(dataset, resolve_feature_set(feature_set), bounds.last.value)
+        ts, close, matrix = self._features(series, resolve_feature_set(feature_set), bounds.last.value)
         return FeatureTable(source, ts, close, matrix)
 
     def invalidate(self, symbol: str, timeframe: str | None = None) -> int:
@@ -170,19 +170,19 @@ class FeatureCache:
     def extend(self, symbol: str, timeframe: str, bars: pd.DataFrame) -> int:
         """New ``bars`` of ``symbol`` were just stored: hold them and drop stale feature rows.
 
-        From now on the dataset's bars are kept in memory (see the module docstring); bars that do not
+        From now on the series' bars are kept in memory (see the module docstring); bars that do not
         follow the held ones (a gap cannot be seen here, an overlap can) drop the held copy, which the
         next computation reads afresh. Returns how many feature entries were dropped.
         """
         sym, tf = parse_symbol(symbol), parse_timeframe(timeframe)
-        dataset = SeriesKey(source_for(self.settings, sym), tf.name, sym.name)
+        series = SeriesKey(source_for(self.settings, sym), tf.name, sym.name)
         more = BarData.from_frame(bars)
         with self._lock:
-            self._live.add(dataset)
-            entry = self._held.pop(dataset, None)
+            self._live.add(series)
+            entry = self._held.pop(series, None)
             if entry is not None and len(more):
                 with contextlib.suppress(InvalidRequestError):  # an overlap: read afresh next time
-                    self._held[dataset] = (entry[0].append(more), self._clock())
+                    self._held[series] = (entry[0].append(more), self._clock())
         return self.invalidate(sym.name, tf.name)
 
     def forget(self, feature_set: str) -> None:
@@ -211,59 +211,59 @@ class FeatureCache:
                 lock = self._key_locks[key] = threading.Lock()
             return lock
 
-    def _bars(self, dataset: SeriesKey, last_ns: int) -> BarData:
-        """The dataset's bars from ``history_start`` up to the stored bar ``last_ns``, at most
+    def _bars(self, series: SeriesKey, last_ns: int) -> BarData:
+        """The series's bars from ``history_start`` up to the stored bar ``last_ns``, at most
         ``max_bars_per_request`` of them (the latest)."""
         with self._lock:
-            entry = self._held.get(dataset)
+            entry = self._held.get(series)
         if entry is not None and len(entry[0]) and int(entry[0].ts_ns[-1]) == last_ns:
             return entry[0].fresh()
         start = parse_time(self.settings.data.history_start, name="history_start")
         last = pd.Timestamp(last_ns, tz="UTC")
-        crypto = parse_symbol(dataset.symbol).is_crypto
-        start = max(start, latest_start(self.settings, dataset.timeframe, last, crypto=crypto))
-        frame = self.store.read(dataset, start)
+        crypto = parse_symbol(series.symbol).is_crypto
+        start = max(start, latest_start(self.settings, series.timeframe, last, crypto=crypto))
+        frame = self.store.read(series, start)
         if frame.empty:
             raise DataNotFoundError(
-                f"no stored {dataset.timeframe} bars of {dataset.symbol} from source {dataset.source!r} "
+                f"no stored {series.timeframe} bars of {series.symbol} from source {series.source!r} "
                 f"since {start.date().isoformat()}"
             )
         data = BarData.from_frame(frame)
         with self._lock:
-            if dataset in self._live:
-                self._held[dataset] = (data, self._clock())
+            if series in self._live:
+                self._held[series] = (data, self._clock())
             # Bars read afresh may differ from what a stream saw before (a re-ingest): start over.
-            for key in [k for k in self._streams if k[0] == dataset]:
+            for key in [k for k in self._streams if k[0] == series]:
                 del self._streams[key]
         return data.fresh()
 
     def _features(
-        self, dataset: SeriesKey, feature_set: FeatureSet, last_ns: int
+        self, series: SeriesKey, feature_set: FeatureSet, last_ns: int
     ) -> tuple[np.ndarray, FloatMatrix, FloatMatrix]:
-        data = self._bars(dataset, last_ns)
+        data = self._bars(series, last_ns)
         matrix: FloatMatrix = feature_block(data, feature_set).T
         return data.ts_ns, data.close, matrix
 
     def _compute(
-        self, dataset: SeriesKey, feature_set: FeatureSet, rows: int, now: float, last_ns: int
+        self, series: SeriesKey, feature_set: FeatureSet, rows: int, now: float, last_ns: int
     ) -> FeatureRows:
-        if dataset in self._live:
-            data = self._bars(dataset, last_ns)
+        if series in self._live:
+            data = self._bars(series, last_ns)
             ts, close = data.ts_ns, data.close
             with self._lock:
-                stream = self._streams.get((dataset, feature_set.name))
+                stream = self._streams.get((series, feature_set.name))
                 if stream is None:
-                    stream = self._streams[(dataset, feature_set.name)] = FeatureStream(feature_set)
+                    stream = self._streams[(series, feature_set.name)] = FeatureStream(feature_set)
             tail = stream.tail(data, rows)
         else:
-            ts, close, matrix = self._features(dataset, feature_set, last_ns)
+            ts, close, matrix = self._features(series, feature_set, last_ns)
             tail = np.array(matrix[-rows:], dtype=np.float64, order="C")
             tail.setflags(write=False)
         last_ns = int(ts[-1])
         latest = pd.Timestamp(last_ns, tz="UTC")
         version = DataVersion(latest, len(ts), bytes_hash([np.ascontiguousarray(tail[-1]).tobytes()]))
         return FeatureRows(
-            source=dataset.source,
+            source=series.source,
             last_ns=last_ns,
             timestamp=iso_utc(last_ns),
             latest_date=latest.date().isoformat(),

@@ -1,4 +1,4 @@
-"""Strategies: the registry and the built-in ones (importing this package registers them)."""
+"""Strategies: the lookup by name and the built-in ones (importing this package registers them)."""
 
 from __future__ import annotations
 

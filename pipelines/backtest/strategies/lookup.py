@@ -1,8 +1,9 @@
-"""The strategy registry: names, parameter schemas, validation.
+"""Strategies by name: the strategy type, parameter schemas, validation.
 
 A strategy is ``fn(bars, params, context) -> target`` with one target exposure in [-1, 1] per bar,
 decided at that bar's close from bars up to and including it (the engine fills it at the next
-open). The registry is filled once, at import, by ``@register_strategy`` and read-only afterwards.
+open). The name -> strategy table is filled once, at import, by ``@register_strategy`` and read-only
+afterwards.
 A parameter with ``config_field`` overrides that :class:`BacktestConfig` setting when given
 (``ml_predictive``'s ``stop_loss_pct`` is the engine's ``stop_loss``).
 """
@@ -115,14 +116,14 @@ class Strategy:
 
 
 # Filled once, at import, by the decorators of the strategy modules; read-only after.
-_REGISTRY: dict[str, Strategy] = {}
+_STRATEGIES: dict[str, Strategy] = {}
 
 
 def register_strategy(
     name: str, *, params: Sequence[ParamSpec] = (), description: str, needs_context: bool = False
 ) -> Callable[[StrategyFn], StrategyFn]:
     def register(fn: StrategyFn) -> StrategyFn:
-        if name in _REGISTRY:
+        if name in _STRATEGIES:
             raise ValueError(f"strategy {name!r} is registered twice")
         for p in params:
             if p.type not in _TYPE_NAMES:
@@ -130,7 +131,7 @@ def register_strategy(
             if p.default is not None:
                 p.check(name, p.default)
         accepts_data = "data" in inspect.signature(fn).parameters
-        _REGISTRY[name] = Strategy(name, fn, tuple(params), description, needs_context, accepts_data)
+        _STRATEGIES[name] = Strategy(name, fn, tuple(params), description, needs_context, accepts_data)
         return fn
 
     return register
@@ -138,16 +139,16 @@ def register_strategy(
 
 def get_strategy(name: str) -> Strategy:
     try:
-        return _REGISTRY[name]
+        return _STRATEGIES[name]
     except (KeyError, TypeError):
         raise InvalidRequestError(
-            f"unknown strategy {name!r}; available: {', '.join(sorted(_REGISTRY))}"
+            f"unknown strategy {name!r}; available: {', '.join(sorted(_STRATEGIES))}"
         ) from None
 
 
 def list_strategies() -> list[dict[str, Any]]:
     """The JSON-able schema of every strategy, sorted by name (the API's available strategies)."""
-    return [_REGISTRY[name].describe() for name in sorted(_REGISTRY)]
+    return [_STRATEGIES[name].describe() for name in sorted(_STRATEGIES)]
 
 
 def validate_strategy_params(name: str, params: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Market-data providers behind one interface, and the registry that builds them by name."""
+"""Market-data providers behind one interface, and the lookup that builds them by name."""
 
 from __future__ import annotations
 

@@ -4,10 +4,12 @@ pipelines/ are import-linter contracts (pyproject.toml), checked here and by ``m
 from __future__ import annotations
 
 import ast
+import io
 import pkgutil
 import re
 import subprocess
 import sys
+import tokenize
 import tomllib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -158,3 +160,80 @@ def test_the_size_check_reads_modules_and_docstrings(tmp_path: Path) -> None:
         f"pkg/short.py:A.m ({MAX_FUNCTION_LINES + 2} lines)",
         f"pkg/short.py:A.m.inner ({MAX_FUNCTION_LINES + 1} lines)",
     ]
+
+
+# --- citations -------------------------------------------------------------------------------------
+
+# Comments, docstrings, strings (OpenAPI summaries and descriptions among them) and the READMEs describe
+# behaviour or name a route; they never send a reader to a document or an issue they do not have.
+CITATION_CHECKED = ("pipelines", "serving", "assets")
+CITATION_DOCS = ("README.md", "benchmarks/README.md")
+_CITATION = re.compile(
+    r"\b(?:seed|spec)\s+doc(?:ument)?s?\b"  # "the seed documents"
+    r"|\bdoc(?:ument)?s?\.?\s*#?\d{1,3}\b"  # "document 004", "doc 2", "documents 000 and 001"
+    r"|\b(?:seed|spec)\s*#?0\d{2}\b"  # "seed 003"
+    r"|(?<![\w.,:+-])00\d(?![\w.,%])"  # a bare "004" (not 0.004, 1,004, 0004, 12:004)
+    r"|\b(?:issue|ticket)s?\s*#?\d+\b"  # "issue 12", "issue #12"
+    r"|(?<![\w&/])#\d{1,5}(?!\w)",  # "#12" (not a colour such as #000000, nor &#39;)
+    re.IGNORECASE,
+)
+# Python 3.12 splits an f-string into tokens; its text parts are FSTRING_MIDDLE.
+_TEXT_TOKENS = {tokenize.COMMENT, tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+
+
+def citations_in_python(source: str) -> list[tuple[int, str]]:
+    """(line, text) of every comment and string of ``source`` that cites a document or an issue."""
+    found = []
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type in _TEXT_TOKENS:
+            found.extend(
+                (token.start[0] + token.string.count("\n", 0, m.start()), m[0])
+                for m in _CITATION.finditer(token.string)
+            )
+    return found
+
+
+def citations(root: Path) -> list[str]:
+    found = [
+        f"{path.relative_to(root).as_posix()}:{line}: {text!r}"
+        for package in CITATION_CHECKED
+        for path in sorted((root / package).rglob("*.py"))
+        for line, text in citations_in_python(path.read_text(encoding="utf-8"))
+    ]
+    for doc in CITATION_DOCS:
+        for number, line in enumerate((root / doc).read_text(encoding="utf-8").splitlines(), 1):
+            found.extend(f"{doc}:{number}: {m[0]!r}" for m in _CITATION.finditer(line))
+    return found
+
+
+def test_no_comment_docstring_or_string_cites_a_document_or_an_issue() -> None:
+    found = citations(ROOT)
+    assert not found, "describe the behaviour or name the route instead:\n" + "\n".join(found)
+
+
+def test_the_citation_check_finds_citations_and_only_them() -> None:
+    cited = '''\
+"""Answers in the envelope of document 004."""
+x = 1  # see issue 12
+y = {"summary": "Upload (004)", "description": "as the seed documents show"}
+z = 2  # fixed in #31, like doc 2 says
+w = "the 003 routes (000: subscribe)"
+'''
+    assert [text for _, text in citations_in_python(cited)] == [
+        "document 004",
+        "issue 12",
+        "004",
+        "seed documents",
+        "#31",
+        "doc 2",
+        "003",
+        "000",
+    ]
+    assert [line for line, _ in citations_in_python(cited)] == [1, 2, 3, 3, 4, 4, 5, 5]
+    clean = '''\
+"""A 404 answers NOT_FOUND; commission 0.001 (10 bp) and slippage 0.002; 1,000,000 bars at most."""
+COLOUR = "#000000"  # matplotlib's black
+revision = "0004"  # migration 0004_datasets, at 00:00:05 UTC
+issued = issue_tokens(user)  # the documents a user uploads; seed 42
+'''
+    assert citations_in_python(clean) == []

@@ -10,6 +10,8 @@ from typing import Any
 
 import psutil
 
+from pipelines.models.device import cuda_available
+
 __all__ = ["platform_info", "system_stats"]
 
 _GB = 1024**3
@@ -33,7 +35,6 @@ def system_stats(path: Path) -> dict[str, Any]:
 
 
 def platform_info() -> dict[str, Any]:
-    from pipelines.models.device import cuda_available
 
     return {
         "python": sys.version.split()[0],

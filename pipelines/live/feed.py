@@ -245,6 +245,7 @@ class LiveFeed:
         provider = self._providers.get(source)
         if provider is None:
             if source == "synthetic":  # reads the feed's clock: a virtual one continues the series
+                # Imported on first use, as get_provider does: its numba kernels compile at import.
                 from pipelines.data.providers.synthetic import SyntheticProvider
 
                 provider = SyntheticProvider(self.settings.data.synthetic_seed, now=self.clock.now)

@@ -70,6 +70,8 @@ class TradeforgePyfunc(_Base):  # type: ignore[misc]
     """pyfunc face of a regressor: DataFrame of features in, predicted returns out."""
 
     def load_context(self, context: Any) -> None:
+        # Imported when MLflow loads the model: the kinds import LightGBM, XGBoost and torch, which
+        # reading a model's metadata (this module's other use) never needs.
         from pipelines.models.kinds import load_model
 
         path = Path(context.artifacts["regressor"])

@@ -24,8 +24,8 @@ test: install
 	$(BIN)/pytest -q
 
 lint: install
-	$(BIN)/ruff check pipelines assets serving tests benchmarks
-	$(BIN)/ruff format --check pipelines assets serving tests benchmarks
+	$(BIN)/ruff check pipelines assets serving tests benchmarks scripts
+	$(BIN)/ruff format --check pipelines assets serving tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

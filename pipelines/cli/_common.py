@@ -11,12 +11,15 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer import _click
+from typer.core import TyperGroup, TyperOption
 
 from pipelines.errors import DataNotFoundError, InvalidRequestError, TradeforgeError
 
 __all__ = [
     "JsonOpt",
     "SourceOpt",
+    "SwitchGroup",
     "TimeframeOpt",
     "app",
     "data_app",
@@ -30,12 +33,38 @@ __all__ = [
     "progress",
 ]
 
+
+def _plain_switches(params: list[_click.Parameter]) -> list[_click.Parameter]:
+    """Give every flag an empty metavar, so typer's help panel prints it without a type."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class SwitchGroup(TyperGroup):
+    """A command group whose help shows flags as plain switches (``--json``): typer's rich help
+    panel otherwise prints each flag's type (``--json <bool>``), as if it took a value."""
+
+    def get_params(self, ctx: _click.Context) -> list[_click.Parameter]:
+        return _plain_switches(super().get_params(ctx))
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _plain_switches(command.get_params(ctx))
+        return command
+
+
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="Tradeforge: data, features, models, serving."
+    cls=SwitchGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    help="Tradeforge: data, features, models, serving.",
 )
-data_app = typer.Typer(no_args_is_help=True, help="Inspect stored market data.")
+data_app = typer.Typer(cls=SwitchGroup, no_args_is_help=True, help="Inspect stored market data.")
 app.add_typer(data_app, name="data")
-models_app = typer.Typer(no_args_is_help=True, help="Registered models (MLflow registry).")
+models_app = typer.Typer(cls=SwitchGroup, no_args_is_help=True, help="Registered models (MLflow registry).")
 app.add_typer(models_app, name="models")
 
 err = Console(stderr=True)

@@ -13,12 +13,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from pipelines.cli._common import JsonOpt, app, emit_json, errors, out
+from pipelines.cli._common import JsonOpt, SwitchGroup, app, emit_json, errors, out
 from pipelines.settings import get_settings
 
 __all__ = ["datasets_app"]
 
-datasets_app = typer.Typer(no_args_is_help=True, help="Datasets uploaded through the API (/datasets).")
+datasets_app = typer.Typer(
+    cls=SwitchGroup, no_args_is_help=True, help="Datasets uploaded through the API (/datasets)."
+)
 app.add_typer(datasets_app, name="datasets")
 
 

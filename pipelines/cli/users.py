@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from pipelines.cli._common import JsonOpt, app, emit_json, errors, fail, out
+from pipelines.cli._common import JsonOpt, SwitchGroup, app, emit_json, errors, fail, out
 from pipelines.errors import ConflictError
 from pipelines.settings import get_settings
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["users_app"]
 
-users_app = typer.Typer(no_args_is_help=True, help="API users of the app database.")
+users_app = typer.Typer(cls=SwitchGroup, no_args_is_help=True, help="API users of the app database.")
 app.add_typer(users_app, name="users")
 
 
@@ -83,7 +83,7 @@ def users_create(
 
 @users_app.command("list")
 def users_list(as_json: JsonOpt = False) -> None:
-    """Every user with role, tier and status (``--json`` adds the ids)."""
+    """Every user with role, tier and status (--json adds the ids)."""
     # Imported on use, for the CLI's start-up time: SQLAlchemy.
     from pipelines.app.accounts import public_user
     from pipelines.db.engine import open_database
@@ -153,7 +153,7 @@ def _apply(action: str, apply: Callable[[Settings, Database], dict[str, Any]], a
 
 @users_app.command("disable")
 def users_disable(name: NameArg, as_json: JsonOpt = False) -> None:
-    """Disable a user: their tokens and API keys stop working at once (``enable`` restores keys)."""
+    """Disable a user: their tokens and API keys stop working at once ("enable" restores keys)."""
     # Imported on use, for the CLI's start-up time: SQLAlchemy.
     from pipelines.app.account_admin import set_active
 

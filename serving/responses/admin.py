@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from msgspec import UNSET, UnsetType
+from msgspec import UNSET, Meta, UnsetType
 
 from serving.responses import Num, Shape
 
@@ -17,6 +17,27 @@ __all__ = [
     "RevokedApiKey", "ServiceChecks",
     "SystemStats", "Tokens", "Trained", "User",
 ]  # fmt: skip
+
+# The two model counts of the health routes, each saying what it counts.
+ModelsInMemory = Annotated[
+    int,
+    Meta(
+        description=(
+            "Model versions held in memory by the worker that answered (a version loads on its first "
+            "prediction); /api/v1/health's metrics.active_models counts registered models with a "
+            "champion instead."
+        )
+    ),
+]
+ChampionModels = Annotated[
+    int,
+    Meta(
+        description=(
+            "Registered models with a champion version (the models the API can serve); /health's "
+            "models_loaded counts the versions held in memory by one worker instead."
+        )
+    ),
+]
 
 # --- errors -------------------------------------------------------------------------------------
 
@@ -88,7 +109,7 @@ class Health(Shape):
     timestamp: str
     version: str
     uptime_seconds: float
-    models_loaded: int
+    models_loaded: ModelsInMemory
     services: ServiceChecks
     system: SystemStats
 
@@ -144,7 +165,7 @@ class Info(Shape):
 
 class HealthMetrics(Shape):
     uptime_seconds: float
-    active_models: int
+    active_models: ChampionModels
     requests_per_minute: int
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from msgspec import UNSET, UnsetType
+from msgspec import UNSET, Meta, UnsetType
 
 from serving.responses import Num, Shape
 
@@ -19,6 +19,27 @@ __all__ = [
 
 
 # --- predictions --------------------------------------------------------------------------------
+
+
+# What each bar count of a prediction counts: the signal route's metadata reports both.
+BarsComputedFrom = Annotated[
+    int,
+    Meta(
+        description=(
+            "Bars the features were computed from: the stored series up to its latest bar, so the "
+            "indicators are warmed up (the signal route's metadata.bars_available)."
+        )
+    ),
+]
+LookbackBars = Annotated[
+    int,
+    Meta(
+        description=(
+            "Bars of the requested lookback window: days_lookback, capped at bars_available; the "
+            "prediction's own data_points counts every bar the features were computed from."
+        )
+    ),
+]
 
 
 class ForecastStep(Shape):
@@ -46,7 +67,7 @@ class Prediction(Shape):
     recommendation: Literal["BUY", "SELL", "HOLD"]
     horizon: int
     features_used: int
-    data_points: int
+    data_points: BarsComputedFrom
     source: str
     computation_time_ms: float
     forecast: list[ForecastStep] | UnsetType | None = UNSET  # multi_ohlc models only
@@ -62,7 +83,7 @@ class PredictMetadata(Shape):
     model_version: str
     features_used: int
     computation_time_ms: float
-    data_points: int
+    data_points: BarsComputedFrom
     horizon: int
     source: str
     features_requested: dict[str, list[str]] | UnsetType | None = UNSET  # with ``features``
@@ -103,8 +124,8 @@ class BatchPredicted(Shape):
 class SignalMetadata(Shape):
     model_type: str
     model_version: str
-    data_points: int
-    bars_available: int
+    data_points: LookbackBars
+    bars_available: BarsComputedFrom
     days_lookback: int
     latest_date: str
     features_used: int

@@ -136,8 +136,7 @@ def walk_forward_cmd(
     allow_short: Annotated[bool, typer.Option("--allow-short", help="Go short instead of flat")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Retrain the model on each training window (rolling: the last --train-window bars; expanding:
-    every bar so far), trade the next --test-window bars, stitch the out-of-sample result."""
+    """Retrain per window (rolling: last --train-window bars; expanding: all so far), trade the next."""
     # Imported on use, for the CLI's start-up time: pandas, numba, the model libraries.
     from pipelines.app.walk_forward_plan import plan_walk_forward, run_walk_forward
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +35,22 @@ def dagster(
     os.execve(exe, [exe, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", host, "-p", str(port)], env)
 
 
+# MLflow's server imports starlette.middleware.wsgi, which warns in every worker process; the
+# warning is about MLflow's own code, so it is dropped by its exact message and nothing else.
+MLFLOW_WARNING_FILTER = "ignore:starlette.middleware.wsgi is deprecated"
+
+
+def mlflow_server_command(
+    exe: str, uri: str, artifacts: Path, host: str, port: int, environ: Mapping[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """The ``mlflow server`` command line and environment: one worker (a local UI needs no more,
+    and MLflow's default of four prints every start-up message four times)."""
+    args = [exe, "server", "--backend-store-uri", uri, "--default-artifact-root", artifacts.as_uri()]
+    args += ["--host", host, "--port", str(port), "--workers", "1"]
+    warnings = ",".join(w for w in (environ.get("PYTHONWARNINGS"), MLFLOW_WARNING_FILTER) if w)
+    return args, {**environ, "MLFLOW_TRACKING_URI": uri, "PYTHONWARNINGS": warnings}
+
+
 @app.command("mlflow")
 def mlflow_ui(
     port: Annotated[int, typer.Option(help="MLflow UI port")] = 5000,
@@ -45,8 +62,8 @@ def mlflow_ui(
     artifacts = (settings.home / "mlflow" / "artifacts").resolve()
     artifacts.mkdir(parents=True, exist_ok=True)
     exe = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
-    args = [exe, "server", "--backend-store-uri", uri, "--default-artifact-root", artifacts.as_uri()]
-    os.execve(exe, [*args, "--host", host, "--port", str(port)], {**os.environ, "MLFLOW_TRACKING_URI": uri})
+    args, env = mlflow_server_command(exe, uri, artifacts, host, port, os.environ)
+    os.execve(exe, args, env)
 
 
 @app.command()

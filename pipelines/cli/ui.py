@@ -25,8 +25,13 @@ def dagster(
     port: Annotated[int, typer.Option(help="Dagster UI port")] = 3000,
     host: Annotated[str, typer.Option(help="Dagster UI host")] = "127.0.0.1",
 ) -> None:
-    """Open the Dagster UI (`dagster dev`) on this repository's workspace and instance."""
+    """Open the Dagster UI (`dagster dev`) on this repository's workspace and instance.
+
+    It runs in the instance folder (``DAGSTER_HOME``), so what it writes to its working directory
+    stays under the home, with this repository first on ``PYTHONPATH`` for the code location."""
     env = {**os.environ, **dagster_env(get_settings())}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
+    os.chdir(env["DAGSTER_HOME"])
     exe = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
     # The pool limit lives in the instance; set it on every start so a fresh home gets it too.
     subprocess.run(

@@ -3,6 +3,7 @@ MLflow server starts one worker with no deprecated option."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +11,10 @@ from pathlib import Path
 import pytest
 from dagster._core.nux import set_nux_seen
 
+from pipelines.cli import ui
 from pipelines.cli.ui import MLFLOW_WARNING_FILTER, mlflow_server_command
 from pipelines.runtime import REPO_ROOT, dagster_env
-from pipelines.settings import Settings
+from pipelines.settings import Settings, get_settings
 
 
 def test_dagster_home_is_under_the_home_with_the_repository_instance(
@@ -57,3 +59,25 @@ def test_the_mlflow_filter_drops_only_the_starlette_wsgi_warning(tmp_path: Path)
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert "something else is deprecated" in done.stderr
     assert "starlette" not in done.stderr
+
+
+def test_dagster_dev_runs_in_the_instance_folder_on_this_repository(
+    env_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: dict[str, object] = {}
+
+    def execve(exe: str, args: list[str], env: dict[str, str]) -> None:
+        seen.update(args=args, env=env, cwd=Path.cwd())
+
+    monkeypatch.chdir(tmp_path)  # restored after the test
+    monkeypatch.setattr(ui.os, "execve", execve)
+    monkeypatch.setattr(ui.subprocess, "run", lambda *a, **k: None)
+    get_settings.cache_clear()
+    ui.dagster(port=3001, host="127.0.0.1")
+    env = seen["env"]
+    assert isinstance(env, dict)
+    assert seen["cwd"] == Path(env["DAGSTER_HOME"]) == get_settings().dagster_dir.resolve()
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(REPO_ROOT)
+    args = seen["args"]
+    assert isinstance(args, list)
+    assert args[1:] == ["dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", "3001"]

@@ -8,7 +8,7 @@ from assets.market import build_market_assets
 from assets.models import TRAIN_JOB, build_model_assets, data_growth_sensor, nightly_retrain
 from assets.reports import build_report_assets
 from assets.resources import TrackerResource, TradeforgeResource
-from assets.schedules import ingest_schedule
+from assets.schedules import ingest_schedule, sensor_status
 from pipelines.data.universe import resolve_universe
 from pipelines.models.specs import load_specs
 from pipelines.settings import Settings, get_settings
@@ -27,18 +27,29 @@ def build_definitions(settings: Settings, specs_path: Path | None = None) -> dg.
     reports_job = dg.define_asset_job("backtest_models", selection=[backtest_reports, walk_forward_reports])
     stocks = [i for i in items if not i.symbol.is_crypto]
     crypto = [i for i in items if i.symbol.is_crypto]
+    running = settings.jobs.automations_running
     schedules = []
     if stocks:  # 22:30 UTC on weekdays: after the 16:00 New York close in summer and winter time
-        schedules.append(ingest_schedule("daily_stock_ingest", "30 22 * * 1-5", stocks, ingest_job))
+        schedules.append(
+            ingest_schedule("daily_stock_ingest", "30 22 * * 1-5", stocks, ingest_job, running=running)
+        )
     if crypto:
-        schedules.append(ingest_schedule("hourly_crypto_ingest", "5 * * * *", crypto, ingest_job))
-    schedules.append(nightly_retrain(specs))
+        schedules.append(
+            ingest_schedule("hourly_crypto_ingest", "5 * * * *", crypto, ingest_job, running=running)
+        )
+    schedules.append(nightly_retrain(specs, running=running))
+    # Evaluates the eager condition of `features`; Dagster's implicit one would start stopped.
+    automation = dg.AutomationConditionSensorDefinition(
+        "default_automation_condition_sensor",
+        target=dg.AssetSelection.all(),
+        default_status=sensor_status(running),
+    )
     tradeforge = TradeforgeResource.of(settings)
     return dg.Definitions(
         assets=[market_bars, features, trained_models, backtest_reports, walk_forward_reports],
         jobs=[ingest_job, features_job, train_job, reports_job],
         schedules=schedules,
-        sensors=[data_growth_sensor(specs, settings)],
+        sensors=[automation, data_growth_sensor(specs, settings)],
         resources={"tradeforge": tradeforge, "tracker": TrackerResource(tradeforge=tradeforge)},
     )
 

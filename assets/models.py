@@ -13,6 +13,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.resources import TrackerResource, TradeforgeResource
+from assets.schedules import schedule_status, sensor_status
 from pipelines.app.train import TrainRequest, TrainResult, plan_training, train_model
 from pipelines.data.ingest import open_store
 from pipelines.data.store import SeriesKey
@@ -136,11 +137,15 @@ def build_model_assets(
     return trained_models
 
 
-def nightly_retrain(specs: list[ModelSpec]) -> dg.ScheduleDefinition:
+def nightly_retrain(specs: list[ModelSpec], *, running: bool = True) -> dg.ScheduleDefinition:
     """02:00 UTC every day: every spec; the `gpu` pool runs their training one at a time."""
 
     @dg.schedule(
-        name="nightly_retrain", cron_schedule="0 2 * * *", job_name=TRAIN_JOB, execution_timezone="UTC"
+        name="nightly_retrain",
+        cron_schedule="0 2 * * *",
+        job_name=TRAIN_JOB,
+        execution_timezone="UTC",
+        default_status=schedule_status(running),
     )
     def _nightly(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
         day = context.scheduled_execution_time.date().isoformat()
@@ -154,7 +159,12 @@ def data_growth_sensor(specs: list[ModelSpec], settings: Settings) -> dg.SensorD
     """Asks for retraining when a spec's stored bars grew by its ``retrain_growth`` since the last
     request. The cursor remembers the row count each spec was last trained for."""
 
-    @dg.sensor(name="retrain_on_data_growth", job_name=TRAIN_JOB, minimum_interval_seconds=600)
+    @dg.sensor(
+        name="retrain_on_data_growth",
+        job_name=TRAIN_JOB,
+        minimum_interval_seconds=600,
+        default_status=sensor_status(settings.jobs.automations_running),
+    )
     def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         seen: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
         store = open_store(settings)

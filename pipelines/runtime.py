@@ -13,11 +13,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def dagster_env(settings: Settings) -> dict[str, str]:
-    """Variables for ``dagster.yaml``: instance config from the repo, storage under the home (0700:
-    it holds Dagster's SQLite databases of runs, events and schedules)."""
+    """Variables for the Dagster instance: ``DAGSTER_HOME`` is the private storage folder under the
+    home (0700: it holds Dagster's SQLite databases of runs, events and schedules, and the UI's
+    ``.nux/``), holding a copy of the repository's ``dagster.yaml``, refreshed on every call."""
     storage = private_dir(settings.dagster_dir.resolve())
+    config = (REPO_ROOT / "dagster.yaml").read_text()
+    instance_yaml = storage / "dagster.yaml"
+    if not instance_yaml.exists() or instance_yaml.read_text() != config:
+        instance_yaml.write_text(config)
     return {
-        "DAGSTER_HOME": str(REPO_ROOT),
+        "DAGSTER_HOME": str(storage),
         "TRADEFORGE_HOME": str(settings.home.resolve()),
         "TRADEFORGE_DAGSTER_STORAGE": str(storage),
         "TRADEFORGE_DAGSTER_LOGS": str(storage / "logs"),

@@ -188,11 +188,14 @@ class UploadsSettings(SettingsGroup):
 
 
 class JobsSettings(SettingsGroup):
-    """What background jobs keep after they finish."""
+    """What background jobs keep after they finish, and whether Dagster's automations start running."""
 
     # Then removed by the recovery and whenever a new result is written.
     result_files_days: int = Field(
         default=30, ge=1, description="Days the full curve and trades of a cut answer are kept as files."
+    )
+    automations_running: bool = Field(
+        default=True, description="Dagster's schedules and sensors start running (false: stopped)."
     )
 
 

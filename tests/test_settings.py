@@ -51,6 +51,7 @@ ENV_CASES: dict[str, tuple[str, Any]] = {
     "dataset_max_upload_mb": ("2", 2),
     "dataset_max_unzipped_mb": ("3", 3),
     "result_files_days": ("5", 5),
+    "automations_running": ("false", False),
 }
 
 

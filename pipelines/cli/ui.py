@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -24,14 +25,35 @@ def dagster(
     port: Annotated[int, typer.Option(help="Dagster UI port")] = 3000,
     host: Annotated[str, typer.Option(help="Dagster UI host")] = "127.0.0.1",
 ) -> None:
-    """Open the Dagster UI (`dagster dev`) on this repository's workspace and instance."""
+    """Open the Dagster UI (`dagster dev`) on this repository's workspace and instance.
+
+    It runs in the instance folder (``DAGSTER_HOME``), so what it writes to its working directory
+    stays under the home, with this repository first on ``PYTHONPATH`` for the code location."""
     env = {**os.environ, **dagster_env(get_settings())}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
+    os.chdir(env["DAGSTER_HOME"])
     exe = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
     # The pool limit lives in the instance; set it on every start so a fresh home gets it too.
     subprocess.run(
         [exe, "instance", "concurrency", "set", "gpu", "1"], env=env, check=False, capture_output=True
     )
     os.execve(exe, [exe, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", host, "-p", str(port)], env)
+
+
+# MLflow's server imports starlette.middleware.wsgi, which warns in every worker process; the
+# warning is about MLflow's own code, so it is dropped by its exact message and nothing else.
+MLFLOW_WARNING_FILTER = "ignore:starlette.middleware.wsgi is deprecated"
+
+
+def mlflow_server_command(
+    exe: str, uri: str, artifacts: Path, host: str, port: int, environ: Mapping[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """The ``mlflow server`` command line and environment: one worker (a local UI needs no more,
+    and MLflow's default of four prints every start-up message four times)."""
+    args = [exe, "server", "--backend-store-uri", uri, "--default-artifact-root", artifacts.as_uri()]
+    args += ["--host", host, "--port", str(port), "--workers", "1"]
+    warnings = ",".join(w for w in (environ.get("PYTHONWARNINGS"), MLFLOW_WARNING_FILTER) if w)
+    return args, {**environ, "MLFLOW_TRACKING_URI": uri, "PYTHONWARNINGS": warnings}
 
 
 @app.command("mlflow")
@@ -45,8 +67,8 @@ def mlflow_ui(
     artifacts = (settings.home / "mlflow" / "artifacts").resolve()
     artifacts.mkdir(parents=True, exist_ok=True)
     exe = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
-    args = [exe, "server", "--backend-store-uri", uri, "--default-artifact-root", artifacts.as_uri()]
-    os.execve(exe, [*args, "--host", host, "--port", str(port)], {**os.environ, "MLFLOW_TRACKING_URI": uri})
+    args, env = mlflow_server_command(exe, uri, artifacts, host, port, os.environ)
+    os.execve(exe, args, env)
 
 
 @app.command()

@@ -235,3 +235,28 @@ def test_backtest_and_walk_forward_reports_land_in_mlflow(settings: Settings, tm
     )
     for run in by_kind.values():
         assert "equity_curve.png" in {a.path for a in tracker.client.list_artifacts(run.info.run_id)}
+
+
+def _automation_statuses(defs: dg.Definitions) -> dict[str, str]:
+    repo = defs.get_repository_def()
+    statuses = {s.name: s.default_status.value for s in repo.schedule_defs}
+    statuses.update({s.name: s.default_status.value for s in repo.sensor_defs})
+    return statuses
+
+
+def test_automations_start_running_unless_turned_off(settings: Settings) -> None:
+    names = {
+        "daily_stock_ingest",
+        "hourly_crypto_ingest",
+        "nightly_retrain",
+        "retrain_on_data_growth",
+        "default_automation_condition_sensor",
+    }
+    running = _automation_statuses(build_definitions(settings))
+    assert running == dict.fromkeys(names, "RUNNING")
+    automation = build_definitions(settings).resolve_sensor_def("default_automation_condition_sensor")
+    assert isinstance(automation, dg.AutomationConditionSensorDefinition)
+    stopped = _automation_statuses(
+        build_definitions(settings.model_copy(update={"automations_running": False}))
+    )
+    assert stopped == dict.fromkeys(names, "STOPPED")

@@ -27,8 +27,8 @@ def dagster(
 ) -> None:
     """Open the Dagster UI (`dagster dev`) on this repository's workspace and instance.
 
-    It runs in the instance folder (``DAGSTER_HOME``), so what it writes to its working directory
-    stays under the home, with this repository first on ``PYTHONPATH`` for the code location."""
+    It runs in the instance folder (DAGSTER_HOME), so what it writes to its working directory
+    stays under the home, with this repository first on PYTHONPATH for the code location."""
     env = {**os.environ, **dagster_env(get_settings())}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
     os.chdir(env["DAGSTER_HOME"])

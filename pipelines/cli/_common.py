@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from pipelines.errors import DataNotFoundError, InvalidRequestError, TradeforgeError
 
 __all__ = [
+    "DefaultSourceOpt",
     "JsonOpt",
     "SourceOpt",
     "TimeframeOpt",
@@ -43,6 +44,14 @@ out = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 SourceOpt = Annotated[str, typer.Option("--source", help="synthetic | yfinance | ccxt | file")]
+DefaultSourceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--source",
+        help="synthetic | yfinance | ccxt | file (default: synthetic for the universe's symbols, "
+        "else what the store holds, else yfinance for stocks and ccxt for pairs)",
+    ),
+]
 TimeframeOpt = Annotated[str, typer.Option("--timeframe", help="1m 2m 5m 15m 30m 1h 4h 1d 1wk 1mo")]
 
 

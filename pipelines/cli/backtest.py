@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from pipelines.cli._common import (
+    DefaultSourceOpt,
     JsonOpt,
-    SourceOpt,
     TimeframeOpt,
     app,
     emit_json,
@@ -63,7 +63,7 @@ def backtest(
     params: Annotated[
         str | None, typer.Option(help='Strategy parameters as JSON, e.g. \'{"fast": 10, "slow": 20}\'')
     ] = None,
-    source: SourceOpt = "synthetic",
+    source: DefaultSourceOpt = None,
     path: Annotated[Path | None, typer.Option(help="CSV or Parquet file for --source file")] = None,
     timeframe: TimeframeOpt = "1d",
     start: Annotated[str | None, typer.Option(help="First day")] = None,
@@ -80,6 +80,7 @@ def backtest(
     """Backtest a registered strategy: fills at the next bar's open, with commission and slippage."""
     # Imported on use, for the CLI's start-up time: pandas, numba.
     from pipelines.app.backtest_plan import plan_backtest, run_backtest_request
+    from pipelines.data.default_source import default_source
 
     settings = get_settings()
     with errors():
@@ -88,7 +89,7 @@ def backtest(
             strategy=strategy,
             symbol=symbol,
             params=json_object(params, "--params"),
-            source=source,
+            source=source or default_source(settings, symbol, timeframe),
             timeframe=timeframe,
             start=start,
             end=end,
@@ -118,7 +119,7 @@ def backtest(
 def walk_forward_cmd(
     model_type: Annotated[str, typer.Option(help="simple | random_forest | lightgbm | xgboost | lstm")],
     symbol: Annotated[str, typer.Option(help="AAPL, BTC/USDT, ...")],
-    source: SourceOpt = "synthetic",
+    source: DefaultSourceOpt = None,
     path: Annotated[Path | None, typer.Option(help="CSV or Parquet file for --source file")] = None,
     timeframe: TimeframeOpt = "1d",
     start: Annotated[str | None, typer.Option(help="First day")] = None,
@@ -139,6 +140,7 @@ def walk_forward_cmd(
     """Retrain the model on each rolling window, trade the next one, stitch the out-of-sample result."""
     # Imported on use, for the CLI's start-up time: pandas, numba, the model libraries.
     from pipelines.app.walk_forward_plan import plan_walk_forward, run_walk_forward
+    from pipelines.data.default_source import default_source
 
     settings = get_settings()
     with errors():
@@ -151,7 +153,7 @@ def walk_forward_cmd(
             test_window=test_window,
             mode=mode,
             threshold=threshold,
-            source=source,
+            source=source or default_source(settings, symbol, timeframe),
             path=path,
             timeframe=timeframe,
             start=start,

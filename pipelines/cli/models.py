@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pipelines.cli._common import (
+    DefaultSourceOpt,
     JsonOpt,
-    SourceOpt,
     TimeframeOpt,
     app,
     emit_json,
@@ -46,7 +46,7 @@ def train(
     model_name: Annotated[str, typer.Option(help="Registered model name (the API's model_name)")],
     symbol: Annotated[str, typer.Option(help="AAPL, BTC/USDT, ...")],
     timeframe: TimeframeOpt = "1d",
-    source: SourceOpt = "synthetic",
+    source: DefaultSourceOpt = None,
     start: Annotated[str | None, typer.Option(help="First training day")] = None,
     end: Annotated[str | None, typer.Option(help="Exclusive end")] = None,
     params: Annotated[
@@ -64,6 +64,7 @@ def train(
     # Imported on use: training loads pandas, MLflow and the model libraries, which the other
     # commands (and ``--help``) never need.
     from pipelines.app.train import plan_training, train_model
+    from pipelines.data.default_source import default_source
     from pipelines.models.tracking import open_tracker
 
     settings = get_settings()
@@ -75,7 +76,7 @@ def train(
             model_name=model_name,
             symbol=symbol,
             timeframe=timeframe,
-            source=source,
+            source=source or default_source(settings, symbol, timeframe),
             start=start,
             end=end,
             params=parsed,

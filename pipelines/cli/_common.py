@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipelines.errors import DataNotFoundError, InvalidRequestError, TradeforgeError
+from pipelines.settings import Settings
 
 __all__ = [
     "DefaultSourceOpt",
@@ -29,6 +30,7 @@ __all__ = [
     "models_app",
     "out",
     "progress",
+    "source_or_default",
 ]
 
 app = typer.Typer(
@@ -53,6 +55,15 @@ DefaultSourceOpt = Annotated[
     ),
 ]
 TimeframeOpt = Annotated[str, typer.Option("--timeframe", help="1m 2m 5m 15m 30m 1h 4h 1d 1wk 1mo")]
+
+
+def source_or_default(settings: Settings, source: str | None, symbol: str, timeframe: str) -> str:
+    """``source`` when given, else the default source of ``symbol``'s bars (synthetic only for the
+    universe's symbols; another symbol is read from its real provider, or refused when that fails)."""
+    # Imported on use, for the CLI's start-up time: it loads pandas and the data store.
+    from pipelines.data.default_source import default_source
+
+    return source or default_source(settings, symbol, timeframe)
 
 
 def fail(message: str, code: int) -> typer.Exit:

@@ -17,6 +17,7 @@ from pipelines.cli._common import (
     errors,
     json_object,
     out,
+    source_or_default,
 )
 from pipelines.settings import get_settings
 
@@ -80,7 +81,6 @@ def backtest(
     """Backtest a registered strategy: fills at the next bar's open, with commission and slippage."""
     # Imported on use, for the CLI's start-up time: pandas, numba.
     from pipelines.app.backtest_plan import plan_backtest, run_backtest_request
-    from pipelines.data.default_source import default_source
 
     settings = get_settings()
     with errors():
@@ -89,7 +89,7 @@ def backtest(
             strategy=strategy,
             symbol=symbol,
             params=json_object(params, "--params"),
-            source=source or default_source(settings, symbol, timeframe),
+            source=source_or_default(settings, source, symbol, timeframe),
             timeframe=timeframe,
             start=start,
             end=end,
@@ -140,7 +140,6 @@ def walk_forward_cmd(
     """Retrain the model on each rolling window, trade the next one, stitch the out-of-sample result."""
     # Imported on use, for the CLI's start-up time: pandas, numba, the model libraries.
     from pipelines.app.walk_forward_plan import plan_walk_forward, run_walk_forward
-    from pipelines.data.default_source import default_source
 
     settings = get_settings()
     with errors():
@@ -153,7 +152,7 @@ def walk_forward_cmd(
             test_window=test_window,
             mode=mode,
             threshold=threshold,
-            source=source or default_source(settings, symbol, timeframe),
+            source=source_or_default(settings, source, symbol, timeframe),
             path=path,
             timeframe=timeframe,
             start=start,

@@ -17,6 +17,7 @@ from pipelines.cli._common import (
     json_object,
     models_app,
     out,
+    source_or_default,
 )
 from pipelines.settings import get_settings
 
@@ -64,7 +65,6 @@ def train(
     # Imported on use: training loads pandas, MLflow and the model libraries, which the other
     # commands (and ``--help``) never need.
     from pipelines.app.train import plan_training, train_model
-    from pipelines.data.default_source import default_source
     from pipelines.models.tracking import open_tracker
 
     settings = get_settings()
@@ -76,7 +76,7 @@ def train(
             model_name=model_name,
             symbol=symbol,
             timeframe=timeframe,
-            source=source or default_source(settings, symbol, timeframe),
+            source=source_or_default(settings, source, symbol, timeframe),
             start=start,
             end=end,
             params=parsed,

@@ -18,8 +18,8 @@ from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.app.job_params import bars_ram, checked, only_known, require_model, text_param, with_span
 from pipelines.backtest import compare_strategies
 from pipelines.backtest.metrics import METRIC_NAMES
+from pipelines.data.default_source import default_source
 from pipelines.data.limits import estimate_bars
-from pipelines.data.market import source_for as market_source_for
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.version import DataVersion
 from pipelines.datasets.files import stored_bars
@@ -178,7 +178,7 @@ def run_backtest(settings: Settings, query: BacktestQuery, *, result_id: str | N
             strategy=name,
             params=checked,
             symbol=query.symbol,
-            source=source or source_for(settings, query.symbol),
+            source=source or source_for(settings, query.symbol, query.timeframe),
             timeframe=query.timeframe,
             start=query.start_date,
             end=query.end_date,
@@ -231,7 +231,7 @@ def run_compare(settings: Settings, query: CompareQuery) -> AnalysisAnswer:
         settings,
         strategy="buy_and_hold",
         symbol=query.symbol,
-        source=query.source or source_for(settings, query.symbol),
+        source=query.source or source_for(settings, query.symbol, query.timeframe),
         timeframe=query.timeframe,
         start=query.start_date,
         end=query.end_date,
@@ -285,9 +285,10 @@ def _sharpe(row: Mapping[str, Any]) -> float:
     return float(value) if value is not None else float("-inf")
 
 
-def source_for(settings: Settings, symbol: str) -> str:
-    """The source configured for ``symbol``'s asset class (a symbol given as text)."""
-    return market_source_for(settings, parse_symbol(symbol))
+def source_for(settings: Settings, symbol: str, timeframe: str = "1d") -> str:
+    """The source of ``symbol``'s bars when the caller names none (a symbol given as text): see
+    :func:`pipelines.data.default_source.default_source`."""
+    return default_source(settings, parse_symbol(symbol), timeframe)
 
 
 # -- the ``backtest`` job kind: the parameters are ``api_backtest``'s keywords ------------------------
@@ -304,7 +305,8 @@ def _validate_backtest(params: dict[str, Any], settings: Settings) -> dict[str, 
                 strategy=name,
                 params=strategy_params,
                 symbol=symbol,
-                source=source or source_for(settings, symbol),
+                source=source
+                or checked(lambda: source_for(settings, symbol, str(params.get("timeframe", "1d")))),
                 timeframe=params.get("timeframe", "1d"),
                 start=params.get("start_date"),
                 end=params.get("end_date"),

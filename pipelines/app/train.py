@@ -16,7 +16,7 @@ from typing import Any
 
 from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.app.job_params import bars_ram, checked, only_known, text_param
-from pipelines.data.market import source_for as market_source_for
+from pipelines.data.default_source import default_source
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.db import open_database
 from pipelines.errors import DataNotFoundError, InvalidRequestError
@@ -123,7 +123,7 @@ def plan_query(settings: Settings, query: TrainQuery) -> TrainRequest:
         model_name=name,
         symbol=sym.name,
         timeframe=tf,
-        source=query.source or ds_source or market_source_for(settings, sym),
+        source=query.source or ds_source or default_source(settings, sym, tf),
         start=query.start_date,
         end=query.end_date,
         params=query.parameters,
@@ -267,7 +267,9 @@ def _validate_training(params: dict[str, Any], settings: Settings) -> dict[str, 
             params.get("timeframe") or "1d",
         )
     )
-    source = params.get("source") or ds_source or market_source_for(settings, sym)
+    source = (
+        params.get("source") or ds_source or checked(lambda: default_source(settings, sym, str(timeframe)))
+    )
     request = checked(
         lambda: plan_training(
             settings,

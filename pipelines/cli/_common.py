@@ -15,8 +15,10 @@ from typer import _click
 from typer.core import TyperGroup, TyperOption
 
 from pipelines.errors import DataNotFoundError, InvalidRequestError, TradeforgeError
+from pipelines.settings import Settings
 
 __all__ = [
+    "DefaultSourceOpt",
     "JsonOpt",
     "SourceOpt",
     "SwitchGroup",
@@ -31,6 +33,7 @@ __all__ = [
     "models_app",
     "out",
     "progress",
+    "source_or_default",
 ]
 
 
@@ -72,7 +75,24 @@ out = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 SourceOpt = Annotated[str, typer.Option("--source", help="synthetic | yfinance | ccxt | file")]
+DefaultSourceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--source",
+        help="synthetic | yfinance | ccxt | file (default: synthetic for the universe's symbols, "
+        "else what the store holds, else yfinance for stocks and ccxt for pairs)",
+    ),
+]
 TimeframeOpt = Annotated[str, typer.Option("--timeframe", help="1m 2m 5m 15m 30m 1h 4h 1d 1wk 1mo")]
+
+
+def source_or_default(settings: Settings, source: str | None, symbol: str, timeframe: str) -> str:
+    """``source`` when given, else the default source of ``symbol``'s bars (synthetic only for the
+    universe's symbols; another symbol is read from its real provider, or refused when that fails)."""
+    # Imported on use, for the CLI's start-up time: it loads pandas and the data store.
+    from pipelines.data.default_source import default_source
+
+    return source or default_source(settings, symbol, timeframe)
 
 
 def fail(message: str, code: int) -> typer.Exit:

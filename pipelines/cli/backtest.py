@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from pipelines.cli._common import (
+    DefaultSourceOpt,
     JsonOpt,
-    SourceOpt,
     TimeframeOpt,
     app,
     emit_json,
@@ -17,6 +17,7 @@ from pipelines.cli._common import (
     errors,
     json_object,
     out,
+    source_or_default,
 )
 from pipelines.settings import get_settings
 
@@ -63,7 +64,7 @@ def backtest(
     params: Annotated[
         str | None, typer.Option(help='Strategy parameters as JSON, e.g. \'{"fast": 10, "slow": 20}\'')
     ] = None,
-    source: SourceOpt = "synthetic",
+    source: DefaultSourceOpt = None,
     path: Annotated[Path | None, typer.Option(help="CSV or Parquet file for --source file")] = None,
     timeframe: TimeframeOpt = "1d",
     start: Annotated[str | None, typer.Option(help="First day")] = None,
@@ -88,7 +89,7 @@ def backtest(
             strategy=strategy,
             symbol=symbol,
             params=json_object(params, "--params"),
-            source=source,
+            source=source_or_default(settings, source, symbol, timeframe),
             timeframe=timeframe,
             start=start,
             end=end,
@@ -118,7 +119,7 @@ def backtest(
 def walk_forward_cmd(
     model_type: Annotated[str, typer.Option(help="simple | random_forest | lightgbm | xgboost | lstm")],
     symbol: Annotated[str, typer.Option(help="AAPL, BTC/USDT, ...")],
-    source: SourceOpt = "synthetic",
+    source: DefaultSourceOpt = None,
     path: Annotated[Path | None, typer.Option(help="CSV or Parquet file for --source file")] = None,
     timeframe: TimeframeOpt = "1d",
     start: Annotated[str | None, typer.Option(help="First day")] = None,
@@ -151,7 +152,7 @@ def walk_forward_cmd(
             test_window=test_window,
             mode=mode,
             threshold=threshold,
-            source=source,
+            source=source_or_default(settings, source, symbol, timeframe),
             path=path,
             timeframe=timeframe,
             start=start,

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pipelines.cli._common import (
+    DefaultSourceOpt,
     JsonOpt,
-    SourceOpt,
     TimeframeOpt,
     app,
     emit_json,
@@ -17,6 +17,7 @@ from pipelines.cli._common import (
     json_object,
     models_app,
     out,
+    source_or_default,
 )
 from pipelines.settings import get_settings
 
@@ -46,7 +47,7 @@ def train(
     model_name: Annotated[str, typer.Option(help="Registered model name (the API's model_name)")],
     symbol: Annotated[str, typer.Option(help="AAPL, BTC/USDT, ...")],
     timeframe: TimeframeOpt = "1d",
-    source: SourceOpt = "synthetic",
+    source: DefaultSourceOpt = None,
     start: Annotated[str | None, typer.Option(help="First training day")] = None,
     end: Annotated[str | None, typer.Option(help="Exclusive end")] = None,
     params: Annotated[
@@ -75,7 +76,7 @@ def train(
             model_name=model_name,
             symbol=symbol,
             timeframe=timeframe,
-            source=source,
+            source=source_or_default(settings, source, symbol, timeframe),
             start=start,
             end=end,
             params=parsed,

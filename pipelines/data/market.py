@@ -110,8 +110,10 @@ def ensure_stored(
     start: pd.Timestamp | None = None,
     store: ParquetStore | None = None,
     provider: Provider | None = None,
+    source: str | None = None,
 ) -> SeriesBounds:
-    """The bounds of the stored series of ``symbol`` at ``timeframe`` from its configured source.
+    """The bounds of the stored series of ``symbol`` at ``timeframe`` from ``source`` (default: the
+    source configured for its asset class).
 
     When nothing is stored it is ingested first, from ``start`` (default ``settings.data.history_start``,
     moved later when the range would hold more than ``max_bars_per_request`` bars) to now. A malformed
@@ -120,7 +122,7 @@ def ensure_stored(
     """
     sym = symbol if isinstance(symbol, Symbol) else parse_symbol(symbol)
     tf = parse_timeframe(timeframe)
-    source = source_for(settings, sym)
+    source = normalize_source(source) if source is not None else source_for(settings, sym)
     store = store or open_store(settings)
     key = SeriesKey(source, tf.name, sym.name)
     bounds = store.bounds(key)

@@ -32,6 +32,8 @@ from tests.serving_support import (
 RUN = "/api/v1/backtest/run"
 WALK = "/api/v1/backtest/walk-forward"
 SMA = {"strategy": "sma_cross", "params": {"fast": 10, "slow": 30}}
+# A pair outside the universe, asked for on synthetic bars explicitly (no data is read before the checks).
+SOL = {"symbol": "SOL/USDT", "source": "synthetic"}
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +66,13 @@ def _raw(body: dict[str, Any]) -> bytes:
         (RUN, {"symbol": "AAPL", **SMA, "end_date": "9999-12-31"}, "INVALID_REQUEST", "end_date"),
         (RUN, {"symbol": "AAPL", **SMA, "start_date": "2024-02-01", "end_date": "2024-01-01"},
          "INVALID_REQUEST", "start_date"),
-        (RUN, {"symbol": "SOL/USDT", **SMA, "timeframe": "1m", "start_date": "1900-01-01"},
+        (RUN, {**SOL, **SMA, "timeframe": "1m", "start_date": "1900-01-01"},
          "INVALID_REQUEST", "max_bars_per_request"),
-        (RUN, {"symbol": "SOL/USDT", **SMA, "timeframe": "1m", "start_date": "2020-01-01", "async": True},
+        (RUN, {**SOL, **SMA, "timeframe": "1m", "start_date": "2020-01-01", "async": True},
          "INVALID_REQUEST", "max_bars_per_request"),
         (RUN, {"symbol": "AAPL", "strategy": "sma_cross", "params": DEEP}, "VALIDATION_ERROR",
          "params"),
-        ("/api/v1/backtest/compare", {"symbol": "SOL/USDT", "timeframe": "1m", "start_date": "2019-01-01",
+        ("/api/v1/backtest/compare", {**SOL, "timeframe": "1m", "start_date": "2019-01-01",
          "strategies": [SMA]}, "INVALID_REQUEST", "max_bars_per_request"),
         (RUN, {"symbol": "AAPL", "strategy": "sma_cross", "params": "SOMEWHAT_DEEP"}, "VALIDATION_ERROR",
          "params nests deeper than 8 levels"),
@@ -78,17 +80,17 @@ def _raw(body: dict[str, Any]) -> bytes:
          "params holds more than 1000 values"),
         ("/api/v1/backtest/compare", {"symbol": "AAPL", "strategies": [{"strategy": "sma_cross",
          "params": {"fast": "SOMEWHAT_DEEP"}}]}, "VALIDATION_ERROR", "params nests deeper than 8 levels"),
-        ("/api/v1/backtest/compare", {"symbol": "SOL/USDT", "timeframe": "1m", "start_date": "2024-01-01",
+        ("/api/v1/backtest/compare", {**SOL, "timeframe": "1m", "start_date": "2024-01-01",
          "end_date": "2024-12-01", "strategies": [SMA] * 12}, "INVALID_REQUEST", "5 x max_bars_per_request"),
-        (WALK, {"symbol": "SOL/USDT", "model_type": "simple", "timeframe": "1h", "start_date": "2024-01-01",
+        (WALK, {**SOL, "model_type": "simple", "timeframe": "1h", "start_date": "2024-01-01",
          "end_date": "2025-01-01", "train_window": 300, "test_window": 2}, "INVALID_REQUEST",
          "max_walk_forward_folds"),
-        (WALK, {"symbol": "SOL/USDT", "model_type": "simple", "timeframe": "1h", "start_date": "2024-01-01",
+        (WALK, {**SOL, "model_type": "simple", "timeframe": "1h", "start_date": "2024-01-01",
          "end_date": "2025-01-01", "train_window": 300, "test_window": 2, "async": True}, "INVALID_REQUEST",
          "max_walk_forward_folds"),
         (WALK, {"symbol": "AAPL", "model_type": "simple", "parameters": DEEP}, "VALIDATION_ERROR",
          "parameters"),
-        ("/api/v1/models/train", {"model_type": "simple", "symbol": "SOL/USDT", "timeframe": "1m",
+        ("/api/v1/models/train", {"model_type": "simple", **SOL, "timeframe": "1m",
          "start_date": "2019-01-01"}, "INVALID_REQUEST", "max_bars_per_request"),
         ("/api/v1/models/train", {"model_type": "simple", "symbol": "AAPL", "start_date": "0001-01-01",
          "async": True}, "INVALID_REQUEST", "start_date"),
@@ -143,6 +145,7 @@ def test_a_1900_start_within_the_limit_is_answered(bare: Any) -> None:
     client, headers, _ = bare
     body = {
         "symbol": "XRP/USDT",
+        "source": "synthetic",
         **SMA,
         "timeframe": "1d",
         "start_date": "1900-01-01",

@@ -17,13 +17,13 @@ from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from pipelines.settings import Settings, get_settings
 from serving.context import Principal
 from serving.controllers import ROUTE_HANDLERS
 from serving.controllers.datasets import dataset_router
+from serving.controllers.docs import redoc_plugin, swagger_plugin
 from serving.errors import exception_handlers
 from serving.jsondepth import refuse_deep_json
 from serving.middleware import ApiMiddleware, before_send
@@ -85,7 +85,7 @@ def create_app(settings: Settings) -> Litestar:
                 "or `X-API-Key` (POST /api/v1/auth/keys)."
             ),
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(path="/swagger"), RedocRenderPlugin(path="/redoc")],
+            render_plugins=[swagger_plugin("/swagger"), redoc_plugin("/redoc")],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),

@@ -25,6 +25,7 @@ PROBES = (
     "/openapi.json",
     "/docs",
     "/redoc",
+    "/docs/static/swagger-ui/favicon-32x32.png",
     "/schema/openapi.json",
 )
 

@@ -105,6 +105,9 @@ class ServingSettings(SettingsGroup):
     webhook_allow_private_urls: bool = Field(
         default=False, description="Accept webhook URLs on private or loopback addresses (tests, a LAN)."
     )
+    environment: str = Field(
+        default="development", description="The deployment's name (development, staging, production...)."
+    )
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -24,6 +24,7 @@ from serving.context import Principal
 from serving.controllers import ROUTE_HANDLERS
 from serving.controllers.datasets import dataset_router
 from serving.controllers.docs import redoc_plugin, swagger_plugin
+from serving.controllers.status import status_handlers
 from serving.errors import exception_handlers
 from serving.jsondepth import refuse_deep_json
 from serving.middleware import ApiMiddleware, before_send
@@ -57,7 +58,7 @@ def create_app(settings: Settings) -> Litestar:
             await app.state.container.aclose()
 
     app = Litestar(
-        route_handlers=[*ROUTE_HANDLERS, dataset_router(settings)],
+        route_handlers=[*ROUTE_HANDLERS, *status_handlers, dataset_router(settings)],
         lifespan=[lifespan],
         dependencies={"principal": Provide(_principal, sync_to_thread=False)},
         middleware=[ApiMiddleware],

@@ -32,6 +32,8 @@ from serving.providers import (
     MonitoringProvider,
     WebhooksProvider,
 )
+from serving.providers.ml import MlProvider
+from serving.providers.status import StatusProvider
 from serving.ratelimit import AsyncRateLimiter
 
 __all__ = ["AppContainer"]
@@ -67,7 +69,7 @@ class AppContainer:
         self.started_at = datetime.now(UTC)
         self.datasets = DatasetCatalog(settings, database, jobs)
         self.live = LiveService(settings, predictions)
-        self.metrics = ApiMetrics()
+        self.metrics = ApiMetrics(disk_path=settings.home)
         self.observer = Observer(self.metrics, log_writer)
         self.access = AccessControl(
             settings=settings,
@@ -127,6 +129,16 @@ class AppContainer:
             live=self.live,
             events=self.events,
             started_at=self.started_at,
+        )
+        self.status_provider = StatusProvider(
+            settings=settings,
+            database=database,
+            health=self.health_provider,
+            metrics=self.metrics,
+            predictions=self.predictions,
+        )
+        self.ml_provider = MlProvider(
+            database=database, log_writer=self.log_writer, models=self.models_provider
         )
         self.live_provider = LiveProvider(
             settings=settings,

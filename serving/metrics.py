@@ -1,10 +1,36 @@
-"""Prometheus metrics of one app (its own registry: two apps in one process never share counters)."""
+"""Prometheus metrics of one app (its own registry: two apps in one process never share counters).
+
+Families by group (``render(group)``; no group: all of them): ``http``, ``trading``, ``ml`` and
+``system`` (this process and the host, read when scraped)."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
-__all__ = ["ApiMetrics"]
+import psutil
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+__all__ = ["METRIC_GROUPS", "ApiMetrics"]
+
+METRIC_GROUPS: dict[str, tuple[str, ...]] = {
+    "http": ("tradeforge_http_", "tradeforge_rate_limit"),
+    "trading": ("tradeforge_trading_", "tradeforge_active_trades", "tradeforge_dca_"),
+    "ml": ("tradeforge_ml_", "tradeforge_predictions", "tradeforge_model_load", "tradeforge_models_loaded"),
+    "system": ("process_", "python_", "tradeforge_memory_", "tradeforge_cpu_", "tradeforge_disk_"),
+}
+"""The family name prefixes of each group of ``/api/metrics/{group}``."""
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -23,13 +49,26 @@ class ApiMetrics:
     sse_streams: Gauge
     slow_consumers: Counter
     log_drops: Gauge
+    ml_predictions: Counter
+    ml_accuracy: Gauge
+    ml_training_duration: Gauge
+    trading_errors: Counter
+    active_trades: Gauge
+    trading_volume: Gauge
+    dca_successful: Counter
+    dca_failed: Counter
 
-    def __init__(self) -> None:
+    def __init__(self, disk_path: Path | None = None) -> None:
         self.registry = CollectorRegistry()
         self._add_http_metrics()
         self._add_model_metrics()
         self._add_limit_metrics()
         self._add_stream_metrics()
+        self._add_ml_metrics()
+        self._add_trading_metrics()
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        self.registry.register(_HostCollector(disk_path))
 
     def _add_http_metrics(self) -> None:
         """Requests and their latency, by route template."""
@@ -102,5 +141,102 @@ class ApiMetrics:
             registry=self.registry,
         )
 
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
+    def _add_ml_metrics(self) -> None:
+        """Predictions by model and outcome; each registered model's last evaluation and training time."""
+        self.ml_predictions = Counter(
+            "tradeforge_ml_predictions_total",
+            "Predictions by model and status.",
+            ["model_type", "status"],
+            registry=self.registry,
+        )
+        self.ml_accuracy = Gauge(
+            "tradeforge_ml_model_accuracy",
+            "Validation directional accuracy of each model's serving version.",
+            ["model_type"],
+            registry=self.registry,
+        )
+        self.ml_training_duration = Gauge(
+            "tradeforge_ml_training_duration_seconds",
+            "Seconds each model's serving version took to train.",
+            ["model_type"],
+            registry=self.registry,
+        )
+
+    def _add_trading_metrics(self) -> None:
+        """Trades and DCA orders (zeros while no trading runs in this app)."""
+        self.trading_errors = Counter(
+            "tradeforge_trading_errors_total",
+            "Trading errors by type and service.",
+            ["error_type", "service"],
+            registry=self.registry,
+        )
+        self.active_trades = Gauge("tradeforge_active_trades_total", "Open trades.", registry=self.registry)
+        self.trading_volume = Gauge(
+            "tradeforge_trading_volume_usd", "Notional of the open trades, in USD.", registry=self.registry
+        )
+        self.dca_successful = Counter(
+            "tradeforge_dca_successful_attempts_total", "DCA orders filled.", registry=self.registry
+        )
+        self.dca_failed = Counter(
+            "tradeforge_dca_failed_attempts_total",
+            "DCA orders refused, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+
+    def observe_models(self, models: Iterable[Any]) -> None:
+        """Set the per-model gauges from model summaries (``name``, ``metrics``, ``training_seconds``)."""
+        accuracy, duration = self.ml_accuracy, self.ml_training_duration
+        accuracy.clear()
+        duration.clear()
+        for model in models:
+            value = model.metrics.get("val_directional_accuracy")
+            if value is not None:
+                accuracy.labels(model.name).set(value)
+            if model.training_seconds is not None:
+                duration.labels(model.name).set(model.training_seconds)
+
+    def render(self, group: str | None = None) -> bytes:
+        """The text exposition of every family, or of those of one of ``METRIC_GROUPS``."""
+        if group is None:
+            return generate_latest(self.registry)
+        return generate_latest(_Selected(self.registry, METRIC_GROUPS[group]))
+
+
+class _Selected:
+    """The families of ``registry`` whose names start with one of ``prefixes``."""
+
+    def __init__(self, registry: CollectorRegistry, prefixes: Sequence[str]) -> None:
+        self._registry = registry
+        self._prefixes = tuple(prefixes)
+
+    def collect(self) -> Iterator[Metric]:
+        return (m for m in self._registry.collect() if m.name.startswith(self._prefixes))
+
+
+class _HostCollector(Collector):
+    """Host memory and CPU in use, and the disk holding the app's home, read at each scrape."""
+
+    def __init__(self, disk_path: Path | None) -> None:
+        self._disk_path = disk_path
+
+    def collect(self) -> Iterator[Metric]:
+        memory = psutil.virtual_memory()
+        path = self._disk_path if self._disk_path is not None and self._disk_path.exists() else Path.cwd()
+        disk = psutil.disk_usage(str(path))
+        for name, doc, value in (
+            (
+                "tradeforge_memory_usage_bytes",
+                "Host memory in use, in bytes.",
+                memory.total - memory.available,
+            ),
+            ("tradeforge_memory_total_bytes", "Host memory, in bytes.", memory.total),
+            (
+                "tradeforge_cpu_usage_percent",
+                "Host CPU use since the last scrape, in percent.",
+                psutil.cpu_percent(interval=None),
+            ),
+            ("tradeforge_disk_usage_bytes", "Bytes used on the volume of the app's home.", disk.used),
+            ("tradeforge_disk_total_bytes", "Size of the volume of the app's home, in bytes.", disk.total),
+        ):
+            yield GaugeMetricFamily(name, doc, value=float(value))

@@ -87,10 +87,13 @@ class Observer:
         request_id: str,
         latency_ms: float,
         data_version: DataVersion | None = None,
+        features: dict[str, float | None] | None = None,
     ) -> None:
         """A prediction served: counted by model and recommendation, and a prediction log row with
-        the version of the data its features came from (``data_version``, when known)."""
+        the version of the data its features came from (``data_version``, when known) and the
+        indicator values of the bar it was made on (``features``, when known)."""
         self.metrics.predictions.labels(prediction["model_name"], prediction["recommendation"]).inc()
+        self.metrics.ml_predictions.labels(prediction["model_name"], "success").inc()
         self.log_writer.submit(
             (
                 PredictionLog,
@@ -112,6 +115,7 @@ class Observer:
                     "request_id": request_id,
                     "created_at": datetime.now(UTC),
                     "data_version": data_version.content_hash if data_version is not None else None,
+                    "features": features,
                 },
             )
         )

@@ -29,6 +29,7 @@ ENV_CASES: dict[str, tuple[str, Any]] = {
     "health_cache_seconds": ("9", 9.0),
     "metrics_token": ("tok", "tok"),
     "webhook_allow_private_urls": ("true", True),
+    "environment": ("production", "production"),
     "access_token_minutes": ("11", 11),
     "refresh_token_days": ("3", 3),
     "user_state_cache_seconds": ("0.25", 0.25),

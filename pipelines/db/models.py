@@ -151,6 +151,9 @@ class PredictionLog(Base):
     # The content hash of the data the prediction's features came from (None: not known, e.g. an
     # ensemble's combined answer or a row logged before versions were recorded).
     data_version: Mapped[str | None] = mapped_column(String(64))
+    # The indicator values of the bar the prediction was made on (``rsi``, ``macd``,
+    # ``bollinger_position``; None: not recorded, e.g. an ensemble's answer or an older row).
+    features: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class RequestLog(Base):

@@ -33,6 +33,8 @@ class ModelSummary:
     champion_version: str | None
     metrics: dict[str, float] = field(default_factory=dict)  # the champion's (else the latest's)
     last_trained: str = ""
+    training_seconds: float | None = None  # the shown version's whole training run
+    training_samples: int | None = None  # its training rows (None: trained before they were logged)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +55,7 @@ def _summary(name: str, versions: list[RegisteredVersion]) -> ModelSummary:
     latest = versions[-1]
     champion = next((v for v in versions if "champion" in v.aliases), None)
     shown = champion or latest
+    samples = shown.metrics.get("training_samples")
     return ModelSummary(
         name=name,
         kind=shown.tags.get("tradeforge.kind", ""),
@@ -64,6 +67,8 @@ def _summary(name: str, versions: list[RegisteredVersion]) -> ModelSummary:
         champion_version=champion.version if champion else None,
         metrics={k: v for k, v in sorted(shown.metrics.items()) if k.startswith(("val_", "train_"))},
         last_trained=datetime.fromtimestamp(latest.created_ms / 1000, tz=UTC).isoformat(),
+        training_seconds=shown.metrics.get("training_seconds"),
+        training_samples=None if samples is None else int(samples),
     )
 
 

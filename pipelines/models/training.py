@@ -295,6 +295,7 @@ def _log_inputs(
             **{f"data_{k}": v for k, v in data.ranges.items()},
         }
     )
+    run.log_metrics({"training_samples": float(data.train_rows)})  # a metric: model lists read metrics only
     run.log_dict({"features": list(fset.columns), "outputs": data.outputs}, "features.json")
     importance = fitted.model.feature_importance()
     if importance:

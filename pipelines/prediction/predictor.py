@@ -31,6 +31,7 @@ from pipelines.models.base import FloatMatrix
 from pipelines.models.registry import LoadedModel, ModelRegistry
 from pipelines.prediction.ensemble import ensemble_of, validate_symbols
 from pipelines.prediction.features import FeatureCache, FeatureRows
+from pipelines.prediction.indicators import IndicatorColumns, logged_columns
 from pipelines.prediction.inputs import InputSets, ModelInputs, features_read
 from pipelines.prediction.resolve import ModelResolver
 from pipelines.prediction.results import (
@@ -127,6 +128,7 @@ class Predictor:
         self.inputs = InputSets(self.features.forget)  # the features predictions compute
         self.resolver = ModelResolver(registry.tracker, ttl=resolver_ttl)
         self._plans: dict[tuple[str, str], _Plan] = {}
+        self._indicators: dict[str, IndicatorColumns] = {}  # by computed feature set name
         self._lock = threading.Lock()
 
     # -- models ----------------------------------------------------------------------------------
@@ -158,7 +160,8 @@ class Predictor:
         plan = self._plans.get((loaded.name, loaded.version))
         if plan is None or plan.loaded is not loaded:
             plan = _plan(loaded)
-            self.inputs.widen(plan.feature_set, plan.inputs.reads)
+            logged = logged_columns(plan.feature_set.columns)  # recorded with each prediction
+            self.inputs.widen(plan.feature_set, plan.inputs.reads.union(logged))
             with self._lock:
                 self._plans[(loaded.name, loaded.version)] = plan
         return plan
@@ -225,6 +228,7 @@ class Predictor:
             predicted = float(out[plan.output])
             forecast = self._forecast(out, rows.last_close, plan.n_steps)
         value, direction, signal, confidence, recommendation = plan.rule.one(predicted, rows.last_close)
+        indicators = self._indicator_columns(computed).values(rows.matrix[-1], rows.last_close)
         return Prediction(
             model_name=plan.loaded.name,
             model_version=plan.loaded.version,
@@ -247,7 +251,14 @@ class Predictor:
             computation_time_ms=round((time.perf_counter() - began) * 1000.0, 3),
             forecast=forecast,
             data_version=rows.version,
+            indicators=indicators,
         )
+
+    def _indicator_columns(self, computed: FeatureSet) -> IndicatorColumns:
+        columns = self._indicators.get(computed.name)
+        if columns is None:
+            columns = self._indicators[computed.name] = IndicatorColumns(computed.columns)
+        return columns
 
     @staticmethod
     def _forecast(out: FloatMatrix, close: float, n_steps: int) -> tuple[ForecastStep, ...]:

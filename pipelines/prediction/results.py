@@ -72,6 +72,8 @@ class Prediction:
     forecast: tuple[ForecastStep, ...] | None = None
     # The features' version (for the prediction log and MLflow; not part of the response shape).
     data_version: DataVersion | None = None
+    # RSI, MACD and Bollinger position of the bar predicted on (for the prediction log; not answered).
+    indicators: dict[str, float | None] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -25,7 +25,7 @@ from serving.schemas import admin_examples as ex
 from serving.schemas import doc, doc_text
 from serving.system import platform_info, system_stats
 
-__all__ = ["health_handlers"]
+__all__ = ["check_metrics_token", "health_handlers"]
 
 _PUBLIC = {"public": True}
 _PROBE = {"public": True, "probe": True}
@@ -202,11 +202,11 @@ async def api_health(health: HealthDep) -> a.ApiHealth:
     sync_to_thread=False,
 )
 def metrics(health: HealthDep, request: Request[Any, Any, Any]) -> Response[bytes]:
-    _check_metrics_token(health, request.headers.get("authorization"))
+    check_metrics_token(health, request.headers.get("authorization"))
     return Response(health.prometheus_text(), media_type=_PROMETHEUS)
 
 
-def _check_metrics_token(health: HealthProvider, authorization: str | None) -> None:
+def check_metrics_token(health: HealthProvider, authorization: str | None) -> None:
     expected = health.settings.serving.metrics_token
     if not expected:
         return

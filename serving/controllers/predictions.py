@@ -53,6 +53,7 @@ def _log(
         request_id=request_id_of(request.scope),
         latency_ms=p.computation_time_ms,
         data_version=p.data_version,
+        features=p.indicators,
     )
 
 

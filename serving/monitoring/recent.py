@@ -30,7 +30,7 @@ def log_row_dict(row: LogRow) -> dict[str, Any]:
 
 # Recorded for lineage (which data a prediction's features came from), not part of the documented
 # answer of /api/v1/monitoring/predictions/recent.
-_PREDICTION_ONLY_LOGGED = frozenset({"data_version"})
+_PREDICTION_ONLY_LOGGED = frozenset({"data_version", "features"})
 
 
 def recent_predictions(

@@ -65,7 +65,9 @@ class HealthProvider:
         services["cache"] = self._cache_health()
         active = 0
         try:
-            active = sum(1 for s in list_models(self.registry.tracker) if s.champion_version is not None)
+            summaries = list_models(self.registry.tracker)
+            self._metrics.observe_models(summaries)
+            active = sum(1 for s in summaries if s.champion_version is not None)
             services["ml_engine"] = "healthy"
         except Exception as exc:
             services["ml_engine"] = f"unhealthy: {type(exc).__name__}"

@@ -150,7 +150,7 @@ def test_live_bars_are_held_and_appended_without_reading_parquet(
         assert live.data_points == expected.data_points
         sym, tf = parse_symbol("AAPL"), parse_timeframe("1d")
         default = get_feature_set("default")
-        computed = service.inputs.get(default)  # what the model reads, no more
+        computed = service.inputs.get(default)  # what the model reads and the logged indicators
         assert computed.name.startswith("default[") and len(computed.plan) < len(default.plan)
         held = service.features.rows(sym, tf, computed, 5).matrix
         assert np.array_equal(held, cold.features.rows(sym, tf, computed, 5).matrix, equal_nan=True)

@@ -22,7 +22,15 @@ from tests.shape_support import decode_strict
 
 _ENVELOPE = "#/components/schemas/ErrorEnvelope"
 # Routes answering text or files: Prometheus, SSE, a job's Parquet or CSV file.
-_NOT_JSON = ("/metrics", "/api/system/task-events", "/api/v1/jobs/{job_id}/files/{name}")
+_NOT_JSON = (
+    "/metrics",
+    "/api/metrics",
+    "/api/metrics/trading",
+    "/api/metrics/ml",
+    "/api/metrics/system",
+    "/api/system/task-events",
+    "/api/v1/jobs/{job_id}/files/{name}",
+)
 
 
 @pytest.fixture(scope="module")

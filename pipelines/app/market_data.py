@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.app.ingest import ingest_missing
 from pipelines.data.default_source import default_source
@@ -78,20 +79,22 @@ ASSET_TYPES = ("all", "crypto", "forex", "indices", "stocks")
 
 @dataclass(frozen=True)
 class Candles:
-    """Stored bars of one series inside ``[start, end]``, ascending."""
+    """Stored bars of one series inside ``[start, end]``, ascending (``bars``: the store's columns)."""
 
     symbol: str
     timeframe: str
     source: str
     start: pd.Timestamp
     end: pd.Timestamp
-    bars: pd.DataFrame
+    bars: pa.Table | None  # None: nothing stored in the range
 
     def columns(self) -> tuple[list[str], list[float], list[float], list[float], list[float], list[float]]:
         """Timestamps (``2025-01-01T00:00:00Z``), open, high, low, close and volume as plain lists."""
-        ts = self.bars["timestamp"].to_numpy(dtype="datetime64[ns]").astype("datetime64[s]")
-        stamps = np.char.add(np.datetime_as_string(ts, unit="s"), "Z").tolist()
-        prices = [self.bars[c].to_numpy(dtype=np.float64).tolist() for c in PRICE_COLUMNS]
+        if self.bars is None:
+            return [], [], [], [], [], []
+        ts = self.bars.column("timestamp").to_numpy().astype("datetime64[s]")
+        stamps: list[str] = np.datetime_as_string(ts, unit="s", timezone="UTC").tolist()
+        prices = [self.bars.column(c).to_numpy().tolist() for c in PRICE_COLUMNS]
         return stamps, prices[0], prices[1], prices[2], prices[3], prices[4]
 
     def rows(self) -> list[dict[str, Any]]:
@@ -137,7 +140,7 @@ def market_candles(
         return key
 
     key = stored(default_source(settings, sym, tf.name, probe=stored))
-    bars = open_store(settings).read(key, first, stop)
+    bars = open_store(settings).read_table(key, first, stop)
     return Candles(sym.name, tf.name, key.source, first, last, bars)
 
 

@@ -97,10 +97,6 @@ class Candles:
         prices = [self.bars.column(c).to_numpy().tolist() for c in PRICE_COLUMNS]
         return stamps, prices[0], prices[1], prices[2], prices[3], prices[4]
 
-    def rows(self) -> list[dict[str, Any]]:
-        names = ("timestamp", *PRICE_COLUMNS)
-        return [dict(zip(names, row, strict=True)) for row in zip(*self.columns(), strict=True)]
-
 
 def candle_window(
     settings: Settings, timeframe: Timeframe, start: Any, end: Any, *, crypto: bool

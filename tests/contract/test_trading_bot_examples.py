@@ -85,17 +85,18 @@ def offline_yahoo(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield asked
 
 
-def _market(settings: Settings) -> dict[str, int]:
-    """Every file under the market folder with its size (the store's state)."""
+def _market(settings: Settings) -> dict[str, tuple[int, int]]:
+    """Every file under the market folder with its size and modification time (the store's state)."""
     root = settings.market_dir
-    return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
+    files = [p for p in root.rglob("*") if p.is_file()]
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in files}
 
 
 def _stamps(candles: list[dict[str, Any]]) -> pd.DatetimeIndex:
     return pd.DatetimeIndex([pd.Timestamp(c["timestamp"]) for c in candles])
 
 
-def test_market_data_example(bot: Any) -> None:
+def test_market_data_example(bot: Any, home: Settings) -> None:
     query = "symbol=ETH_USDT&timeframe=1h&start=2025-01-01T00:00:00Z&end=2025-01-15T00:00:00Z"
     answer = bot.get(f"/api/market/data?{query}")
     assert answer.status_code == 200, answer.text
@@ -109,8 +110,9 @@ def test_market_data_example(bot: Any) -> None:
     for c in candles:
         assert c["low"] <= min(c["open"], c["close"]) <= max(c["open"], c["close"]) <= c["high"], c
         assert c["volume"] >= 0
-    again = bot.get(f"/api/market/data?{query}")  # now served from the store as it is
-    assert again.json() == candles
+    stored = _market(home)
+    again = bot.get(f"/api/market/data?{query}")  # now served from the store as it is: nothing fetched
+    assert again.json() == candles and _market(home) == stored
 
 
 def test_pair_spellings_and_stocks_are_detected_by_form(bot: Any) -> None:

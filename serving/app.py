@@ -22,6 +22,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from pipelines.settings import Settings, get_settings
 from serving.context import Principal
 from serving.controllers import ROUTE_HANDLERS
+from serving.controllers.botapi_market import BotMarketController
+from serving.controllers.botapi_models import BotModelController
 from serving.controllers.datasets import dataset_router
 from serving.controllers.docs import redoc_plugin, swagger_plugin
 from serving.controllers.status import status_handlers
@@ -58,7 +60,13 @@ def create_app(settings: Settings) -> Litestar:
             await app.state.container.aclose()
 
     app = Litestar(
-        route_handlers=[*ROUTE_HANDLERS, *status_handlers, dataset_router(settings)],
+        route_handlers=[
+            *ROUTE_HANDLERS,
+            *status_handlers,
+            dataset_router(settings),
+            BotMarketController,
+            BotModelController,
+        ],
         lifespan=[lifespan],
         dependencies={"principal": Provide(_principal, sync_to_thread=False)},
         middleware=[ApiMiddleware],

@@ -4,7 +4,8 @@ lacks them.
 :func:`ingest_bars` is the one ingest every front end runs: ``tradeforge ingest`` (a
 :class:`BarsRequest`), the Dagster ``market_bars`` asset (:func:`ingest_partition`, one universe
 symbol and year at each of its timeframes) and the API's backtests, walk-forwards and trainings
-(:func:`ensure_bars_table`, which ingests only when the store lacks part of the requested window).
+(:func:`ensure_bars_table`, which ingests only when the store lacks part of the requested window) and
+its market-data route (:func:`ingest_missing`, the same without the versioned snapshot).
 Each run answers an :class:`IngestResult`: what was fetched and written, and the data version of the
 stored bars of the requested years afterwards.
 
@@ -49,6 +50,7 @@ __all__ = [
     "PartitionRequest",
     "ensure_bars_table",
     "ingest_bars",
+    "ingest_missing",
     "ingest_partition",
     "plan_bars",
     "symbols_of",
@@ -214,15 +216,22 @@ def ensure_bars_table(settings: Settings, request: DataRequest) -> FeatureTable:
     )
     if plan.source == "file":
         return _file_table(settings, plan)
+    key = ingest_missing(settings, plan)
+    return stored_bars_table(settings, key, plan.start, plan.end)
+
+
+def ingest_missing(settings: Settings, plan: IngestRequest) -> SeriesKey:
+    """The key of ``plan``'s (one symbol's) stored series, after :func:`ingest_bars` has fetched what
+    the store lacks of its window; nothing is fetched when the store holds it. A failed fetch is a
+    ProviderError and writes nothing."""
     if lacks_bars(settings, plan):
         result = ingest_bars(settings, plan)
         if result.failed:
             raise ProviderError(
-                f"could not fetch {request.symbol} {request.timeframe} from {plan.source}: "
+                f"could not fetch {plan.symbols[0].name} {plan.timeframe.name} from {plan.source}: "
                 f"{result.failed[0].error}"
             )
-    key = SeriesKey(plan.source, plan.timeframe.name, plan.symbols[0].name)
-    return stored_bars_table(settings, key, plan.start, plan.end)
+    return SeriesKey(plan.source, plan.timeframe.name, plan.symbols[0].name)
 
 
 def _file_table(settings: Settings, plan: IngestRequest) -> FeatureTable:

@@ -10,6 +10,8 @@ is refused with a DataNotFoundError naming the symbol and the sources tried, and
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pipelines.data.ingest import open_store
 from pipelines.data.market import ensure_stored, source_for
 from pipelines.data.store import SeriesKey
@@ -37,9 +39,17 @@ def in_universe(settings: Settings, symbol: Symbol) -> bool:
     return symbol.name in names
 
 
-def default_source(settings: Settings, symbol: str | Symbol, timeframe: str = "1d") -> str:
+def default_source(
+    settings: Settings,
+    symbol: str | Symbol,
+    timeframe: str = "1d",
+    *,
+    probe: Callable[[str], object] | None = None,
+) -> str:
     """The source to read ``symbol``'s ``timeframe`` bars from when the caller names none (see the
-    module docstring). May ingest the symbol's bars from its real provider, the check that it exists."""
+    module docstring). May ingest the symbol's bars from its real provider, the check that it exists:
+    ``probe(source)`` when given (a caller that needs one window ingests just that window; it raises a
+    TradeforgeError when the source has no bars), else its recent history (``ensure_stored``)."""
     sym = symbol if isinstance(symbol, Symbol) else parse_symbol(symbol)
     configured = source_for(settings, sym)
     if configured != "synthetic" or in_universe(settings, sym):
@@ -51,7 +61,10 @@ def default_source(settings: Settings, symbol: str | Symbol, timeframe: str = "1
         if store.bounds(SeriesKey(stored, tf.name, sym.name)) is not None:
             return stored
     try:
-        ensure_stored(settings, sym, tf, store=store, source=real)
+        if probe is None:
+            ensure_stored(settings, sym, tf, store=store, source=real)
+        else:
+            probe(real)
     except TradeforgeError as exc:
         raise DataNotFoundError(
             f"no data for {sym.name}: not in the universe (synthetic is only used for it, or with "

@@ -76,15 +76,17 @@ def check_bar_span(
     *,
     crypto: bool,
     extra: int = 0,
+    names: tuple[str, str] = ("start_date", "end_date"),
 ) -> int:
     """The estimated bars of [start, end) plus ``extra`` (warm-up bars); an InvalidRequestError naming
-    ``max_bars_per_request`` and how to fit it when that is over the limit."""
+    ``max_bars_per_request`` and how to fit it when that is over the limit (``names``: what the
+    request calls its start and end)."""
     tf = parse_timeframe(timeframe)
     bars = estimate_bars(tf, start, end, crypto=crypto) + extra
     limit = settings.limits.max_bars_per_request
     if bars > limit:
         raise InvalidRequestError(
-            f"start_date {start.date()} to end_date {end.date()} at timeframe {tf.name} is about "
+            f"{names[0]} {start.date()} to {names[1]} {end.date()} at timeframe {tf.name} is about "
             f"{bars:,} bars, over the limit of {limit:,} bars per request (max_bars_per_request); "
             + _advice(tf, start, end, limit - extra, crypto)
         )

@@ -145,13 +145,23 @@ class ParquetStore:
         self, key: SeriesKey, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
     ) -> pd.DataFrame:
         """Stored bars with ``start <= timestamp < end`` (an empty frame when nothing is stored)."""
+        table = self.read_table(key, start, end)
+        if table is None:
+            return empty_bars()
+        frame: pd.DataFrame = table.to_pandas()
+        return frame.reset_index(drop=True)
+
+    def read_table(
+        self, key: SeriesKey, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+    ) -> pa.Table | None:
+        """:meth:`read` as an Arrow table, without metadata (None when nothing is stored)."""
         files = [
             p
             for year, p in self._year_files(key)
             if (start is None or year >= start.year) and (end is None or year <= end.year)
         ]
         if not files:
-            return empty_bars()
+            return None
         table = pa.concat_tables([pq.read_table(p, schema=_WRITE_SCHEMA) for p in files])
         ts = table.column("timestamp")
         mask = None
@@ -162,8 +172,7 @@ class ParquetStore:
             mask = upper if mask is None else pc.and_(mask, upper)
         if mask is not None:
             table = table.filter(mask)
-        frame: pd.DataFrame = table.replace_schema_metadata(None).to_pandas()
-        return frame.reset_index(drop=True)
+        return table.replace_schema_metadata(None)
 
     # -- write ---------------------------------------------------------------------------------
     def write(self, bars: pd.DataFrame, *, locked: bool = False) -> WriteResult:

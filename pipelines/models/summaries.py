@@ -1,23 +1,31 @@
-"""The registered models as users see them: champion, latest version, metrics, device."""
+"""The registered models as users see them: champion, latest version, metrics, device; and the model
+catalogue rows of the ``/api/models`` routes (size, steps ahead, performance)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pipelines.errors import InvalidRequestError
+from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.models.tracking import RegisteredVersion, Tracker
 
 __all__ = [
     "CATEGORIES",
     "CATEGORY_SPELLINGS",
+    "PERFORMANCE_METRICS",
     "STATUSES",
     "ModelSummary",
+    "catalogue_model",
+    "catalogue_row",
     "category_of",
     "list_models",
+    "model_catalogue",
     "model_status",
     "query_models",
+    "steps_ahead",
 ]
 
 
@@ -35,6 +43,11 @@ class ModelSummary:
     last_trained: str = ""
     training_seconds: float | None = None  # the shown version's whole training run
     training_samples: int | None = None  # its training rows (None: trained before they were logged)
+    # Of the version shown (the champion, else the latest): its run's parameters, its model
+    # folder's artifact source and when it was registered.
+    params: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+    shown_ms: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +82,9 @@ def _summary(name: str, versions: list[RegisteredVersion]) -> ModelSummary:
         last_trained=datetime.fromtimestamp(latest.created_ms / 1000, tz=UTC).isoformat(),
         training_seconds=shown.metrics.get("training_seconds"),
         training_samples=None if samples is None else int(samples),
+        params=dict(shown.params),
+        source=shown.source,
+        shown_ms=shown.created_ms,
     )
 
 
@@ -136,3 +152,61 @@ def query_models(
     total_pages = max(1, -(-total // limit))
     chunk = rows[(page - 1) * limit : page * limit]
     return chunk, {"page": page, "limit": limit, "total_pages": total_pages, "total_items": total}
+
+
+# -- the model catalogue (``GET /api/models/``): one row per registered model ------------------------
+PERFORMANCE_METRICS = ("train_r2", "val_r2", "train_mae", "val_mae", "train_rmse", "val_rmse")
+
+
+def steps_ahead(summary: ModelSummary) -> int:
+    """Bars ahead the model forecasts: a multi_ohlc model's ``n_steps``, else its ``horizon``."""
+    value = summary.params.get("n_steps") if summary.kind == "multi_ohlc" else None
+    try:
+        return int(value or summary.params.get("horizon") or 1)
+    except ValueError:
+        return 1
+
+
+def catalogue_row(summary: ModelSummary, tracker: Tracker) -> dict[str, Any]:
+    """``name``, ``type``, ``symbol`` (pairs as ``BTC_USDT``), ``timeframe``, ``n_steps_ahead``,
+    ``model_size_kb`` (the shown version's model folder; null when its artifacts cannot be listed),
+    ``trained_at`` and ``performance`` (train/val R², MAE, RMSE; null when not logged)."""
+    try:
+        size_kb: float | None = round(tracker.artifact_bytes(summary.source) / 1024, 2)
+    except Exception:  # an artifact store that is gone or unreachable: the row still lists the model
+        size_kb = None
+    performance = {}
+    for name in PERFORMANCE_METRICS:
+        value = summary.metrics.get(name)
+        performance[name] = None if value is None or not math.isfinite(value) else float(value)
+    trained = datetime.fromtimestamp(summary.shown_ms / 1000, tz=UTC)
+    return {
+        "name": summary.name,
+        "type": summary.kind,
+        "symbol": summary.symbol.replace("/", "_"),
+        "timeframe": summary.timeframe,
+        "n_steps_ahead": steps_ahead(summary),
+        "model_size_kb": size_kb,
+        "trained_at": trained.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "performance": performance,
+    }
+
+
+def model_catalogue(summaries: list[ModelSummary], tracker: Tracker) -> list[dict[str, Any]]:
+    """Every registered model's catalogue row, by name."""
+    return [catalogue_row(s, tracker) for s in sorted(summaries, key=lambda s: s.name)]
+
+
+def catalogue_model(
+    listing: Callable[[bool], list[ModelSummary]], tracker: Tracker, name: str
+) -> dict[str, Any]:
+    """The catalogue row of model ``name``; ``listing(refresh)`` lists the models (a cached listing is
+    re-read once before the name is declared unknown: a DataNotFoundError naming the registered ones)."""
+    found: list[ModelSummary] = []
+    for refresh in (False, True):
+        found = listing(refresh)
+        for summary in found:
+            if summary.name == name:
+                return catalogue_row(summary, tracker)
+    registered = ", ".join(sorted(s.name for s in found)) or "none"
+    raise DataNotFoundError(f"no registered model named {name!r}; registered models: {registered}")

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -63,6 +63,7 @@ class RegisteredVersion:
     tags: dict[str, str]
     metrics: dict[str, float]
     created_ms: int
+    params: dict[str, str] = field(default_factory=dict)  # its run's parameters
 
 
 class RunHandle(Protocol):
@@ -92,6 +93,7 @@ class Tracker(Protocol):
     def model_tags(self, name: str) -> dict[str, str] | None: ...
     def set_model_tag(self, name: str, key: str, value: str) -> None: ...
     def download(self, source: str, dst: Path) -> Path: ...
+    def artifact_bytes(self, source: str) -> int: ...
 
 
 class _MlflowRun:
@@ -200,8 +202,10 @@ class MlflowTracker:
 
     def _version(self, mv: Any) -> RegisteredVersion:
         metrics: dict[str, float] = {}
+        params: dict[str, str] = {}
         if mv.run_id:
-            metrics = dict(self._client.get_run(mv.run_id).data.metrics)
+            data = self._client.get_run(mv.run_id).data
+            metrics, params = dict(data.metrics), dict(data.params)
         return RegisteredVersion(
             name=mv.name,
             version=str(mv.version),
@@ -211,6 +215,7 @@ class MlflowTracker:
             tags=dict(mv.tags or {}),
             metrics=metrics,
             created_ms=int(mv.creation_timestamp or 0),
+            params=params,
         )
 
     def alias_version(self, name: str, alias: str) -> RegisteredVersion | None:
@@ -273,6 +278,21 @@ class MlflowTracker:
 
         dst.mkdir(parents=True, exist_ok=True)
         return Path(download_artifacts(artifact_uri=source, dst_path=str(dst), tracking_uri=self.uri))
+
+    def artifact_bytes(self, source: str) -> int:
+        """The size in bytes of the files under the artifact ``source`` (a model folder), listed
+        without downloading them."""
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        repo = get_artifact_repository(artifact_uri=source, tracking_uri=self.uri)
+        total, folders = 0, list[str | None]([None])
+        while folders:
+            for info in repo.list_artifacts(folders.pop()):
+                if info.is_dir:
+                    folders.append(info.path)
+                else:
+                    total += int(info.file_size or 0)
+        return total
 
 
 _READY_STORES: set[str] = set()  # SQLite stores this process has created or migrated

@@ -45,7 +45,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
 
 
 def doc(
-    example: dict[str, Any], *errors: int, status: int = 200, description: str = "Success"
+    example: dict[str, Any] | list[Any], *errors: int, status: int = 200, description: str = "Success"
 ) -> dict[int, ResponseSpec]:
     """A handler's ``responses``: its return type with ``example`` at ``status``, and the error envelope
     with an example at each status of ``errors`` and at 429 (every route is rate-limited)."""
@@ -93,11 +93,16 @@ def document_answers(app: Litestar) -> None:
                     responses[status] = dataclasses.replace(spec, data_container=shape)
 
 
-def _success_shape(annotation: Any, responses: dict[int, ResponseSpec]) -> type[Shape]:
+def _success_shape(annotation: Any, responses: dict[int, ResponseSpec]) -> Any:
     """The Struct a handler answers with: its return annotation, inside ``Response[...]``; of a union
-    (``Response[Backtest | JobAccepted]``), the one member no other status documents."""
+    (``Response[Backtest | JobAccepted]``), the one member no other status documents; a list of
+    Structs (``list[Bar]``) as it is."""
     if get_origin(annotation) is Response:
         (annotation,) = get_args(annotation)
+    if get_origin(annotation) is list:
+        (item,) = get_args(annotation)
+        if isinstance(item, type) and issubclass(item, Shape):
+            return annotation
     members = get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else (annotation,)
     others = {spec.data_container for spec in responses.values()}
     left = [m for m in members if isinstance(m, type) and issubclass(m, Shape) and m not in others]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
+from collections.abc import Sequence
 
 import dagster as dg
 from rich.console import Console
@@ -19,6 +21,7 @@ from assets.definitions import build_definitions
 from pipelines.app.demo_credentials import ensure_demo_credentials
 from pipelines.app.market_data import dataset_summaries
 from pipelines.app.reports import latest_reports
+from pipelines.cli.progress import stage_progress
 from pipelines.cli.tables import datasets_table, models_table, reports_table
 from pipelines.data.universe import history_years, resolve_universe
 from pipelines.models.specs import load_specs
@@ -30,6 +33,19 @@ from pipelines.settings import get_settings
 console = Console()
 # Every event is in the Dagster UI; the terminal shows progress and problems only.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+Step = tuple[str, str | dg.MultiPartitionKey]  # (job, partition key)
+
+
+def step_labels(steps: Sequence[Step]) -> list[str]:
+    """Each step as ``job partition (i/n)``, counted within its job: ``ingest_market_data AAPL|2019 (3/70)``
+    is the third of 70 ingest runs."""
+    totals = Counter(job for job, _ in steps)
+    seen: Counter[str] = Counter()
+    labels = []
+    for job, key in steps:
+        seen[job] += 1
+        labels.append(f"{job} {key} ({seen[job]}/{totals[job]})")
+    return labels
 
 
 def main() -> None:
@@ -38,22 +54,21 @@ def main() -> None:
     defs = build_definitions(settings)
     instance = dg.DagsterInstance.get()
     items = resolve_universe(settings)
-    steps: list[tuple[str, str | dg.MultiPartitionKey, str]] = [
-        ("ingest_market_data", dg.MultiPartitionKey({"symbol": i.key, "year": y}), f"{i.symbol.name} {y}")
+    steps: list[Step] = [
+        ("ingest_market_data", dg.MultiPartitionKey({"symbol": i.key, "year": y}))
         for i in items
         for y in history_years(settings)
     ]
-    steps += [("build_features", i.key, i.symbol.name) for i in items]
+    steps += [("build_features", i.key) for i in items]
     specs = load_specs()
-    steps += [
-        ("train_models", s.key, f"{s.model_name} ({s.kind.value}, {s.symbol} {s.timeframe})") for s in specs
-    ]
-    steps += [("backtest_models", s.key, f"{s.model_name}: backtest and walk-forward") for s in specs]
+    steps += [("train_models", s.key) for s in specs]
+    steps += [("backtest_models", s.key) for s in specs]
     console.rule(f"Tradeforge demo - home {settings.home.resolve()}")
     began = time.perf_counter()
-    with console.status("") as status:
-        for job_name, key, label in steps:
-            status.update(f"{job_name} {label}")
+    # A bar on a terminal, a line per run in a log; MLflow's INFO lines stay out of it.
+    with stage_progress(True, "Dagster run", total=len(steps)) as update:
+        for done, ((job_name, key), label) in enumerate(zip(steps, step_labels(steps), strict=True)):
+            update(done, label)
             defs.resolve_job_def(job_name).execute_in_process(
                 instance=instance, partition_key=key, run_config=QUIET
             )

@@ -35,6 +35,7 @@ __all__ = [
     "plan_backtest",
     "run_backtest_request",
     "run_strategy_from",
+    "warm_from",
     "warmup_start",
 ]
 
@@ -140,6 +141,12 @@ def warmup_start(start: pd.Timestamp, timeframe: str, *, crypto: bool) -> pd.Tim
     return max(start - pd.Timedelta(days=max(days, 1.0)), earliest)
 
 
+def warm_from(source: str, start: pd.Timestamp, timeframe: str, *, crypto: bool) -> pd.Timestamp:
+    """The first bar a run from ``start`` reads: :func:`warmup_start` for stored bars; ``start`` for a
+    user's file, read as it is."""
+    return start if source == "file" else warmup_start(start, timeframe, crypto=crypto)
+
+
 @dataclass(frozen=True)
 class BacktestRun:
     """A backtest's result and the version of the bars it read."""
@@ -152,9 +159,7 @@ def backtest_run(settings: Settings, request: BacktestRequest, context: Any = No
     """Run ``request`` on its bars (warm-up included), read through
     :func:`pipelines.app.ingest.ensure_bars_table`: stored bars, ingested first only when the store
     lacks part of the window; a user's file as it is."""
-    first = request.start
-    if request.source != "file":
-        first = warmup_start(request.start, request.timeframe, crypto=request.config.crypto)
+    first = warm_from(request.source, request.start, request.timeframe, crypto=request.config.crypto)
     table = ensure_bars_table(
         settings,
         DataRequest(request.source, request.symbol, request.timeframe, first, request.end, request.path),

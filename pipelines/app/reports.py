@@ -102,17 +102,19 @@ def backtest_report(
 
 
 def walk_forward_report(settings: Settings, tracker: Tracker, spec: ModelSpec, years: int = 6) -> Report:
-    """The spec's model kind retrained per fold over the last ``years``: a trading year of
-    training and a quarter of testing per fold, in bars of the spec's timeframe."""
+    """The spec's model kind retrained per fold over the last ``years`` (the bars before them warm the
+    features): a trading year of training and a quarter of testing per fold, in bars of the spec's
+    timeframe."""
     end = utc_now()
-    table = read_feature_table(settings, source=spec.source, symbol=spec.symbol, timeframe=spec.timeframe)
-    bars = table.bars(end - pd.Timedelta(days=365 * years), end)
+    begin = end - pd.Timedelta(days=365 * years)
     crypto = parse_symbol(spec.symbol).is_crypto
+    table = read_feature_table(settings, source=spec.source, symbol=spec.symbol, timeframe=spec.timeframe)
+    bars = table.bars(warmup_start(begin, spec.timeframe, crypto=crypto), end)
     config = BacktestConfig(timeframe=spec.timeframe, crypto=crypto)
     per_day = parse_timeframe(spec.timeframe).bars_per_year(crypto=crypto) / (365.0 if crypto else 252.0)
     train, test = max(60, round(252 * per_day)), max(20, round(63 * per_day))
     result = walk_forward(
-        bars, spec.kind.value, spec.params, train_window=train, test_window=test, config=config
+        bars, spec.kind.value, spec.params, start=begin, train_window=train, test_window=test, config=config
     )
     payload = result.as_dict()
     current = tracker.alias_version(spec.model_name, "champion")

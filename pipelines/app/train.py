@@ -148,6 +148,8 @@ def train_model(
     table and nothing is fetched); None reads the stored bars of the request's window through
     :func:`pipelines.app.ingest.ensure_bars_table`, which ingests only what the store lacks."""
     if table is None:
+        if progress is not None:
+            progress(2.0, f"{request.model_name}: loading {request.symbol} {request.timeframe} bars")
         table = ensure_bars_table(
             settings,
             DataRequest(request.source, request.symbol, request.timeframe, request.start, request.end),

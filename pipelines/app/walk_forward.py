@@ -5,7 +5,7 @@ the CLI."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,10 +53,15 @@ class WalkForwardQuery(TradingTerms):
 
 
 def run_walk_forward_query(
-    settings: Settings, tracker: Tracker, query: WalkForwardQuery, *, result_id: str | None = None
+    settings: Settings,
+    tracker: Tracker,
+    query: WalkForwardQuery,
+    *,
+    result_id: str | None = None,
+    progress: Callable[[float, str], None] | None = None,
 ) -> AnalysisAnswer:
     """Retrain per fold and trade each test window; ``result_id``: the job that keeps the full curve
-    and trades when the answer cuts them."""
+    and trades when the answer cuts them; ``progress(percent, description)`` hears of each fold."""
     model_type, timeframe = query.model_type, query.timeframe
     if model_type is None:
         if query.model_name is None:
@@ -80,7 +85,7 @@ def run_walk_forward_query(
             path=path,
             **query.given(),
         )
-        run = walk_forward_run(settings, request)
+        run = walk_forward_run(settings, request, progress)
     body = run.result.as_dict(settings.limits.max_response_points)
     body["full_curve"] = keep_full_curve(settings, result_id, run.result, body)
     answer = AnalysisAnswer(_answer(query.model_name, request, run.result, body), run.data_version)
@@ -171,6 +176,14 @@ def walk_forward_task(params: dict[str, Any], progress: ProgressReporter) -> dic
     progress.update(5.0, f"Walk-forward analysis of {params['symbol']}: retraining per fold...")
     tracker = open_tracker(progress.settings)
     query = WalkForwardQuery(**params)
-    answer = run_walk_forward_query(progress.settings, tracker, query, result_id=progress.job_id)
+    answer = run_walk_forward_query(
+        progress.settings,
+        tracker,
+        query,
+        result_id=progress.job_id,
+        progress=lambda pct, text: progress.update(
+            5.0 + 0.9 * pct, f"Walk-forward analysis of {params['symbol']}: {text}"
+        ),
+    )
     progress.update(95.0, f"Walk-forward analysis of {params['symbol']} finished on {answer.version_note()}")
     return answer.body

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from pipelines.app.backtest_plan import plan_backtest
+from pipelines.app.backtest_plan import plan_backtest, warm_from
 from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.backtest import BacktestConfig, WalkForwardResult, walk_forward
 from pipelines.data.limits import estimate_bars
@@ -117,35 +118,45 @@ class WalkForwardRun:
     data_version: DataVersion
 
 
-def walk_forward_run(settings: Settings, request: WalkForwardRequest) -> WalkForwardRun:
+def walk_forward_run(
+    settings: Settings, request: WalkForwardRequest, progress: Callable[[float, str], None] | None = None
+) -> WalkForwardRun:
     """Run ``request`` on its bars, read through :func:`pipelines.app.ingest.ensure_bars_table`
-    (stored bars, ingested first only when the store lacks part of the window; a user's file as it is)."""
+    (stored bars, ingested first only when the store lacks part of the window; a user's file as it is).
+    The bars before the request's start warm the features, as a backtest's do, so the first folds train
+    on full windows. ``progress(percent, description)`` hears of each stage and fold."""
+    if progress is not None:
+        progress(2.0, f"loading {request.symbol} {request.timeframe} bars")
+    first = warm_from(request.source, request.start, request.timeframe, crypto=request.config.crypto)
     table = ensure_bars_table(
         settings,
-        DataRequest(
-            request.source, request.symbol, request.timeframe, request.start, request.end, request.path
-        ),
+        DataRequest(request.source, request.symbol, request.timeframe, first, request.end, request.path),
     )
     bars = table.bars()
-    check_folds(settings, len(bars), request.train_window, request.test_window)
-    if len(bars) < request.train_window + request.test_window:
+    period = int((pd.to_datetime(bars["timestamp"], utc=True) >= request.start).sum())
+    check_folds(settings, period, request.train_window, request.test_window)
+    if period < request.train_window + request.test_window:
         raise InvalidRequestError(
-            f"{len(bars)} bars of {request.symbol} cannot hold one fold of {request.train_window} training "
+            f"{period} bars of {request.symbol} cannot hold one fold of {request.train_window} training "
             f"and {request.test_window} test bars; widen the dates or shrink the windows"
         )
     result = walk_forward(
         bars,
         request.model_type,
         request.params,
+        start=request.start,
         train_window=request.train_window,
         test_window=request.test_window,
         config=request.config,
         mode=request.mode,
         threshold=request.threshold,
+        progress=progress,
     )
     return WalkForwardRun(result, table.version)
 
 
-def run_walk_forward(settings: Settings, request: WalkForwardRequest) -> WalkForwardResult:
+def run_walk_forward(
+    settings: Settings, request: WalkForwardRequest, progress: Callable[[float, str], None] | None = None
+) -> WalkForwardResult:
     """:func:`walk_forward_run`'s result alone."""
-    return walk_forward_run(settings, request).result
+    return walk_forward_run(settings, request, progress).result

@@ -1,16 +1,21 @@
 """Walk-forward analysis: retrain on a moving window, trade the window after it, chain the results.
 
-Features are computed once over all bars (they are causal: row t uses bars <= t). Each fold's
-training set comes from its train window alone, and its labels are computed inside that window,
-so the last ``horizon`` rows (whose forward return would reach into the test window) have no label
-and are dropped. Models train in threads: LightGBM, XGBoost and scikit-learn release the GIL while
-fitting, so threads scale without pickling data to worker processes (each fit gets one OpenMP
-thread when folds run in parallel). The backtests then run in order, each fold starting with the
+Features are computed once over all bars (they are causal: row t uses bars <= t); the bars before
+``start`` only warm them. Each fold's training set comes from its train window alone, and its labels
+are computed inside that window, so the last ``horizon`` rows (whose forward return would reach into
+the test window) have no label and are dropped: the window reaches ``horizon`` bars further back to
+keep ``train_window`` labelled rows. A fold that still trains on fewer rows (no older bars to warm
+the indicators) is named in the result's ``warnings``.
+
+Models train in threads: LightGBM, XGBoost and scikit-learn release the GIL while fitting, so
+threads scale without pickling data to worker processes (each fit gets one OpenMP thread when
+folds run in parallel). The backtests then run in order, each fold starting with the
 previous fold's final equity, flat; incomplete trailing windows are not traded.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -35,10 +40,21 @@ from pipelines.models.params import validate_params
 from pipelines.models.signals import derive_signals
 from pipelines.models.training_matrix import make_training_data
 
-__all__ = ["FOLD_DEFAULTS", "FoldResult", "ModelFactory", "WalkForwardResult", "fold_bounds", "walk_forward"]
+__all__ = [
+    "FOLD_DEFAULTS",
+    "FoldResult",
+    "ModelFactory",
+    "Progress",
+    "WalkForwardResult",
+    "fold_bounds",
+    "walk_forward",
+]
 
 FloatArray = npt.NDArray[np.float64]
 ModelFactory = Callable[[list[str]], Regressor]
+# progress(percent, description): hears of the features, of each fitted fold and of the backtests.
+Progress = Callable[[float, str], None]
+FoldOutput = tuple[FloatArray, int]
 # Small-but-sane settings for models retrained per fold (a few hundred rows each); params override.
 FOLD_DEFAULTS: dict[str, dict[str, Any]] = {
     "lightgbm": {"n_estimators": 100, "num_leaves": 15, "min_child_samples": 10},
@@ -78,6 +94,7 @@ class WalkForwardResult:
     trades: Trades
     metrics: dict[str, Any]
     bar_timestamps: pd.DatetimeIndex
+    warnings: tuple[str, ...] = ()
 
     @property
     def final_equity(self) -> float:
@@ -91,6 +108,7 @@ class WalkForwardResult:
             "final_equity": self.final_equity,
             **curve_points(self.timestamps_ns, self.equity, max_points),
             **self.trades.shown(max_points),
+            "warnings": list(self.warnings),
         }
 
 
@@ -101,21 +119,23 @@ def _window(name: str, value: Any, minimum: int) -> int:
 
 
 def fold_bounds(
-    n: int, train_window: int, test_window: int, mode: str = "rolling"
+    n: int, train_window: int, test_window: int, mode: str = "rolling", *, start: int = 0, horizon: int = 0
 ) -> list[tuple[range, range]]:
-    """(train rows, test rows) of every complete fold; test windows tile the data after the first
-    train window. ``expanding`` trains on every row before the test window."""
+    """(train rows, test rows) of every complete fold; test windows tile the rows after ``start`` and
+    the first train window. A train range holds the ``train_window`` rows before its test window
+    (``expanding``: every row from ``start``) and ``horizon`` rows before those (never before row 0)."""
     if mode not in MODES:
         raise InvalidRequestError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if train_window + test_window > n:
+    if train_window + test_window > n - start:
         raise InvalidRequestError(
             f"train_window ({train_window}) + test_window ({test_window}) is longer than the data "
-            f"({n} bars): no complete fold"
+            f"({n - start} bars): no complete fold"
         )
     folds = []
-    for test_start in range(train_window, n - test_window + 1, test_window):
-        train_start = 0 if mode == "expanding" else test_start - train_window
-        folds.append((range(train_start, test_start), range(test_start, test_start + test_window)))
+    for test_start in range(start + train_window, n - test_window + 1, test_window):
+        first = start if mode == "expanding" else test_start - train_window
+        train = range(max(0, first - horizon), test_start)
+        folds.append((train, range(test_start, test_start + test_window)))
     return folds
 
 
@@ -155,6 +175,7 @@ def walk_forward(
     model_type: str,
     params: dict[str, Any] | None = None,
     *,
+    start: pd.Timestamp | None = None,
     train_window: int = 252,
     test_window: int = 63,
     config: BacktestConfig | None = None,
@@ -164,27 +185,33 @@ def walk_forward(
     threshold: float = 0.2,
     n_jobs: int = 2,
     model_factory: ModelFactory | None = None,
+    progress: Progress | None = None,
 ) -> WalkForwardResult:
     """Retrain ``model_type`` per fold, trade its signals (> threshold long, < -threshold short or
     flat) on the following test window, and stitch the out-of-sample equity curve.
 
-    ``model_factory(feature_names)`` replaces ``create_model`` (to inject or observe models).
+    ``start``: where the first train window begins; the bars before it only warm the features
+    (None: the first bar). ``model_factory(feature_names)`` replaces ``create_model`` (to inject or
+    observe models).
     """
+    report = progress or _silent
     cfg = config or BacktestConfig()
     train_window, test_window, horizon, n_jobs = _checked_sizes(
         train_window, test_window, horizon, n_jobs, threshold
     )
-    folds = fold_bounds(len(bars), train_window, test_window, mode)
+    offset = _first_row(bars, start)
+    folds = fold_bounds(len(bars), train_window, test_window, mode, start=offset, horizon=horizon)
     names = resolve_feature_set(feature_set).columns
     if model_factory is None:
         model_factory = _kind_factory(model_type, params)
+    report(10.0, f"features of {len(bars)} bars")
     features = compute_features(bars, feature_set)
     x_all = features[names].to_numpy(dtype=np.float64, na_value=np.nan)
     usable = np.isfinite(x_all).all(axis=1)
     close = bars["close"].to_numpy(dtype=np.float64)
     limit = _thread_limit() if n_jobs > 1 else None
 
-    def fit_predict(fold: tuple[range, range]) -> tuple[FloatArray, int]:
+    def fit_predict(fold: tuple[range, range]) -> FoldOutput:
         train, test = fold
         rows = slice(train.start, train.stop)
         data = make_training_data(features.iloc[rows], names, horizon, bars.iloc[rows])
@@ -198,12 +225,71 @@ def walk_forward(
         signal = derive_signals(pred, close[test.start : test.stop], scale)["signal"]
         return signal_targets(signal, threshold), len(data)
 
+    outputs = _fit_folds(fit_predict, folds, n_jobs, report)
+    wanted = [train_window if mode == "rolling" else test.start - offset for _, test in folds]
+    warnings = _short_folds(folds, [rows for _, rows in outputs], wanted, usable, bars)
+    report(90.0, f"backtesting {len(folds)} test windows")
+    return _stitch(bars, folds, outputs, cfg, tuple(warnings))
+
+
+def _silent(_pct: float, _text: str) -> None:
+    return None
+
+
+def _first_row(bars: pd.DataFrame, start: pd.Timestamp | None) -> int:
+    """The position of the first bar at or after ``start`` (a naive ``start`` is UTC)."""
+    if start is None:
+        return 0
+    when = pd.Timestamp(start)
+    when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
+    ts = pd.DatetimeIndex(pd.to_datetime(bars["timestamp"], utc=True))
+    return int(ts.searchsorted(when))
+
+
+def _fit_folds(
+    fit_predict: Callable[[tuple[range, range]], FoldOutput],
+    folds: Sequence[tuple[range, range]],
+    n_jobs: int,
+    report: Progress,
+) -> list[FoldOutput]:
+    """Every fold's output in order, in ``n_jobs`` threads; ``report`` hears "fold i/N" as each ends."""
+    lock = threading.Lock()
+    done = [0]
+
+    def counted(fold: tuple[range, range]) -> FoldOutput:
+        output = fit_predict(fold)
+        with lock:  # one report at a time, in the order the folds finish
+            done[0] += 1
+            report(15.0 + 75.0 * done[0] / len(folds), f"fold {done[0]}/{len(folds)} fitted")
+        return output
+
     if n_jobs > 1 and len(folds) > 1:
         with ThreadPoolExecutor(max_workers=min(n_jobs, len(folds))) as pool:
-            outputs = list(pool.map(fit_predict, folds))
-    else:
-        outputs = [fit_predict(f) for f in folds]
-    return _stitch(bars, folds, outputs, cfg)
+            return list(pool.map(counted, folds))
+    return [counted(f) for f in folds]
+
+
+def _short_folds(
+    folds: Sequence[tuple[range, range]],
+    rows: Sequence[int],
+    wanted: Sequence[int],
+    usable: npt.NDArray[np.bool_],
+    bars: pd.DataFrame,
+) -> list[str]:
+    """A warning for each fold that trained on fewer rows than its window holds, with the reason."""
+    warm = int(np.argmax(usable)) if usable.any() else len(usable)  # rows before the features are complete
+    first = pd.Timestamp(bars["timestamp"].iloc[0])
+    since = first.date().isoformat() if first == first.normalize() else first.isoformat()
+    out = []
+    for i, ((train, _), got, want) in enumerate(zip(folds, rows, wanted, strict=True)):
+        if got >= want:
+            continue
+        if train.start < warm or len(train) < want:
+            why = f"the features need {warm} bars of history to warm up and no bars before {since} exist"
+        else:
+            why = "rows with a missing feature or label were left out"
+        out.append(f"fold {i} trained on {got} rows, not {want}: {why}")
+    return out
 
 
 def _thread_limit() -> Callable[[], Any] | None:
@@ -217,8 +303,9 @@ def _thread_limit() -> Callable[[], Any] | None:
 def _stitch(
     bars: pd.DataFrame,
     folds: Sequence[tuple[range, range]],
-    outputs: Sequence[tuple[FloatArray, int]],
+    outputs: Sequence[FoldOutput],
     config: BacktestConfig,
+    warnings: tuple[str, ...] = (),
 ) -> WalkForwardResult:
     capital = config.initial_capital
     results: list[FoldResult] = []
@@ -246,4 +333,4 @@ def _stitch(
         bars_per_year=config.bars_per_year,
     )
     bar_ts = pd.DatetimeIndex(pd.to_datetime(bars["timestamp"], utc=True))
-    return WalkForwardResult(results, ts, equity, Trades(trades, ts), metrics, bar_ts)
+    return WalkForwardResult(results, ts, equity, Trades(trades, ts), metrics, bar_ts, warnings)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from pipelines.cli._common import (
     DefaultSourceOpt,
@@ -19,6 +20,7 @@ from pipelines.cli._common import (
     out,
     source_or_default,
 )
+from pipelines.cli.progress import stage_progress
 from pipelines.settings import get_settings
 
 if TYPE_CHECKING:
@@ -162,11 +164,11 @@ def walk_forward_cmd(
             slippage=slippage,
             allow_short=allow_short,
         )
-        if as_json:
-            result = run_walk_forward(settings, request)
-        else:
-            with err.status(f"walk-forward {request.model_type} on {request.symbol} {request.timeframe}"):
-                result = run_walk_forward(settings, request)
+        label = f"walk-forward {request.model_type} on {request.symbol} {request.timeframe}"
+        with stage_progress(not as_json, label) as update:
+            result = run_walk_forward(settings, request, update)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     payload = result.as_dict()
     if as_json:
         emit_json({"model_type": request.model_type, "symbol": request.symbol, **payload})

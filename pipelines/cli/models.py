@@ -12,13 +12,13 @@ from pipelines.cli._common import (
     TimeframeOpt,
     app,
     emit_json,
-    err,
     errors,
     json_object,
     models_app,
     out,
     source_or_default,
 )
+from pipelines.cli.progress import stage_progress
 from pipelines.settings import get_settings
 
 if TYPE_CHECKING:
@@ -85,13 +85,15 @@ def train(
             feature_set=feature_set,
             gpu_enabled=gpu,
         )
-        if as_json:
-            result = train_model(settings, request, open_tracker(settings))
-        else:
-            with err.status(
-                f"training {request.kind.value} {model_name} on {request.symbol} {request.timeframe}"
-            ):
-                result = train_model(settings, request, open_tracker(settings))
+        label = f"training {request.kind.value} {model_name} on {request.symbol} {request.timeframe}"
+        prefix = f"{request.model_name}: "  # the label names the model already
+        with stage_progress(not as_json, label) as update:
+            result = train_model(
+                settings,
+                request,
+                open_tracker(settings),
+                progress=lambda done, text: update(done, text.removeprefix(prefix)),
+            )
     _report_training(result, as_json=as_json)
 
 

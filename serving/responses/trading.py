@@ -345,6 +345,9 @@ class Fold(Shape):
 
 
 class WalkForwardResult(CurveInfo, kw_only=True):
+    """``warnings``: each fold that trained on fewer than ``train_window`` rows, and why (no bars
+    before ``start_date`` to warm its features); empty when every fold trained on a full window."""
+
     model_name: str | None
     model_type: str
     symbol: str
@@ -359,6 +362,7 @@ class WalkForwardResult(CurveInfo, kw_only=True):
     final_equity: float
     equity_curve: list[EquityPoint]
     trades: list[Trade]
+    warnings: list[str]
     status: Literal["success"]
 
 

@@ -326,6 +326,7 @@ WALK_FORWARD_RESULT: Json = {
     "trades_total": 0,
     "trades_truncated": False,
     "full_curve": None,
+    "warnings": [],
     "status": "success",
 }
 METRIC_CATALOG: Json = {

@@ -116,6 +116,12 @@ def test_a_walk_forward_job_records_the_data_version(settings: Settings) -> None
     progress = _Progress(settings)
     result = walk_forward_task(params, progress)
     assert result["status"] == "success" and "data_version" not in result
-    read = stored_bars_table(settings, AAPL, pd.Timestamp("2022-01-03", tz="UTC"), END).version
+    first = warmup_start(pd.Timestamp("2022-01-03", tz="UTC"), "1d", crypto=False)  # the features' warm-up
+    read = stored_bars_table(settings, AAPL, first, END).version
     last = progress.seen[-1][1] or ""
     assert read.content_hash in last and read.last_bar_iso in last
+    folds = len(result["folds"])
+    said = [text for _, text in progress.seen]
+    assert f"Walk-forward analysis of AAPL: fold 1/{folds} fitted" in said
+    assert f"Walk-forward analysis of AAPL: fold {folds}/{folds} fitted" in said
+    assert [f["train_rows"] for f in result["folds"]] == [300] * folds and result["warnings"] == []

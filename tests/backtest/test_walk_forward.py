@@ -31,6 +31,36 @@ def test_fold_bounds_rolling_and_expanding() -> None:
         fold_bounds(1_000, 252, 63, "sliding")
 
 
+def test_fold_bounds_from_a_start_reach_back_a_horizon() -> None:
+    folds = fold_bounds(1_000, 252, 63, "rolling", start=260, horizon=2)
+    assert folds[0] == (range(258, 512), range(512, 575))  # 252 labelled rows + 2 without a label
+    assert len(folds) == (1_000 - 260 - 252) // 63
+    assert all(len(train) == 254 and train.stop == test.start for train, test in folds)
+    exp = fold_bounds(1_000, 252, 63, "expanding", start=260, horizon=2)
+    assert [f[0] for f in exp[:2]] == [range(258, 512), range(258, 575)]
+    assert fold_bounds(400, 100, 50, start=0, horizon=3)[0][0] == range(0, 100)  # never before row 0
+    with pytest.raises(InvalidRequestError, match=r"\(240 bars\): no complete fold"):
+        fold_bounds(500, 200, 50, start=260)
+
+
+def test_bars_before_the_start_fill_every_train_window(rand_bars: Any) -> None:
+    bars = rand_bars(900, seed=3)
+    start = bars["timestamp"].iloc[300]
+    common: dict[str, Any] = {"train_window": 252, "test_window": 63, "n_jobs": 1}
+    seen: list[tuple[float, str]] = []
+    warm = walk_forward(bars, "simple", start=start, progress=lambda p, t: seen.append((p, t)), **common)
+    assert [f.train_rows for f in warm.folds] == [252] * len(warm.folds) and len(warm.folds) == 5
+    assert warm.folds[0].test.start == 300 + 252 and warm.folds[0].train.start == 300 - 1
+    assert warm.warnings == () and warm.as_dict()["warnings"] == []
+    assert [t for _, t in seen if t.startswith("fold")] == [f"fold {i}/5 fitted" for i in range(1, 6)]
+    assert [p for p, _ in seen] == sorted(p for p, _ in seen) and seen[0][1] == "features of 900 bars"
+    # Without older bars the first folds lose the indicators' warm-up (the longest is SMA 200), and say so.
+    cold = walk_forward(bars.iloc[300:].reset_index(drop=True), "simple", **common)
+    assert [f.train_rows for f in cold.folds][:2] == [252 - 199 - 1, 252 - 199 - 1 + 63]  # and the horizon
+    assert len(cold.warnings) == 4 and cold.warnings[0].startswith("fold 0 trained on 52 rows, not 252")
+    assert "need 199 bars of history" in cold.warnings[0] and "before 2024-10-27 exist" in cold.warnings[0]
+
+
 class Recorder:
     """Wraps a real model and records the rows it was fitted on."""
 

@@ -171,6 +171,8 @@ def test_walk_forward_example(client: Any, user: dict[str, Any]) -> None:
     out = r.json()
     assert out["model_type"] == "lightgbm" and out["num_folds"] == len(out["folds"]) >= 3
     assert "sharpe_ratio" in out["metrics"]
+    # the bars before start_date warm the features: every fold trains on a full window
+    assert [f["train_rows"] for f in out["folds"]] == [252] * out["num_folds"] and out["warnings"] == []
     too_long = {**body, "train_window": 5000}
     assert_envelope(
         client.post("/api/v1/backtest/walk-forward", json=too_long, headers=user["headers"]),

@@ -38,6 +38,9 @@ __all__ = ["create_app", "create_app_from_env"]
 
 VERSION = "0.1.0"
 
+# Market data and the model catalogue under /api/market and /api/models.
+BOT_API = [BotMarketController, BotModelController]
+
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:
     """The authenticated caller of a handler outside the controller families (each family chains
@@ -60,13 +63,7 @@ def create_app(settings: Settings) -> Litestar:
             await app.state.container.aclose()
 
     app = Litestar(
-        route_handlers=[
-            *ROUTE_HANDLERS,
-            *status_handlers,
-            dataset_router(settings),
-            BotMarketController,
-            BotModelController,
-        ],
+        route_handlers=[*ROUTE_HANDLERS, *status_handlers, *BOT_API, dataset_router(settings)],
         lifespan=[lifespan],
         dependencies={"principal": Provide(_principal, sync_to_thread=False)},
         middleware=[ApiMiddleware],

@@ -28,7 +28,15 @@ from pipelines.models.kinds import MemberLoader, load_model
 from pipelines.models.mlflow_model import read_meta
 from pipelines.models.tracking import RegisteredVersion, Tracker
 
-__all__ = ["SELECTION_METRICS", "ChampionDecision", "Comparison", "Contender", "Contest", "decide_champion"]
+__all__ = [
+    "SELECTION_METRICS",
+    "ChampionDecision",
+    "Comparison",
+    "Contender",
+    "Contest",
+    "beats",
+    "decide_champion",
+]
 
 # metric -> True when higher is better
 SELECTION_METRICS = {"val_ic": True, "val_directional_accuracy": True, "val_r2": True, "val_rmse": False}
@@ -177,17 +185,22 @@ def _too_few(window: Window, rows: int) -> str:
     )
 
 
-def _beats(metric: str, new: float, old: float) -> bool:
+def beats(metric: str, new: float, old: float) -> bool:
     """Strictly better on ``metric``; an undefined score counts as no skill."""
     new = _NO_SKILL[metric] if math.isnan(new) else new
     old = _NO_SKILL[metric] if math.isnan(old) else old
     return new > old if SELECTION_METRICS[metric] else new < old
 
 
+def _shown(score: float) -> str:
+    return "undefined (no skill)" if math.isnan(score) else f"{score:.6g}"
+
+
 def _verdict(contest: Contest, c: Comparison, problem: str | None) -> ChampionDecision:
     basis = (
-        f"{c.metric} {c.candidate:.6g} vs champion v{c.champion_version} {c.champion:.6g} on {c.rows} rows "
-        f"of the {c.window_of}'s validation window ({c.window_start[:10]} to {c.window_end[:10]})"
+        f"{c.metric} {_shown(c.candidate)} vs champion v{c.champion_version} {_shown(c.champion)} on "
+        f"{c.rows} rows of the {c.window_of}'s validation window "
+        f"({c.window_start[:10]} to {c.window_end[:10]})"
     )
     stays = f"champion stays version {c.champion_version}"
     if contest.force:
@@ -196,7 +209,7 @@ def _verdict(contest: Contest, c: Comparison, problem: str | None) -> ChampionDe
         return ChampionDecision(True, reason, forced=True, comparison=c)
     if problem is not None:
         return ChampionDecision(False, f"{stays}: {problem}", comparison=c)
-    won = _beats(c.metric, c.candidate, c.champion)
+    won = beats(c.metric, c.candidate, c.champion)
     verdict = "promoted to champion" if won else stays
     return ChampionDecision(won, f"{basis}: {verdict}", comparison=c)
 

@@ -268,8 +268,9 @@ def train(
 
     ``table``: the data to train on, one snapshot (the Dagster asset passes the materialized feature
     table; :func:`pipelines.app.train.train_model` passes the stored bars of a CLI or API request).
-    Nothing here fetches. ``progress(percent, description)`` hears of each stage (a job reports it
-    to its followers)."""
+    Nothing here fetches; when the champion's validation window is the later one, the stored bars of
+    the champion's data range are read for the comparison. ``progress(percent, description)`` hears
+    of each stage (a job reports it to its followers)."""
     report = progress or _silent
     began = time.perf_counter()
     report(5.0, f"{request.model_name}: loading {request.symbol} {request.timeframe} bars")

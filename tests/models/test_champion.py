@@ -14,6 +14,7 @@ from pipelines.app.train import TrainResult, plan_training, train_model
 from pipelines.data.ingest import open_store
 from pipelines.data.store import SeriesKey
 from pipelines.features.store import stored_bars_table
+from pipelines.models.champion import beats
 from pipelines.models.champion_window import MIN_COMPARE_ROWS
 from pipelines.models.tracking import MlflowTracker
 from pipelines.settings import Settings
@@ -138,3 +139,20 @@ def test_too_few_held_out_rows_keep_the_champion(regimes: Settings, tracker: Mlf
     assert (
         "champion stays version 1: only" in tiny.decision and f"at least {MIN_COMPARE_ROWS}" in tiny.decision
     )
+
+
+@pytest.mark.parametrize(
+    ("metric", "new", "old", "wins"),
+    [
+        ("val_ic", 0.1, 0.1, False),  # a tie keeps the champion
+        ("val_ic", 0.1000001, 0.1, True),
+        ("val_ic", -0.05, float("nan"), False),  # constant predictions (no skill) beat a negative IC
+        ("val_ic", 0.01, float("nan"), True),
+        ("val_ic", float("nan"), float("nan"), False),
+        ("val_rmse", 0.9, 1.0, True),
+        ("val_rmse", float("nan"), 1.0, False),
+        ("val_directional_accuracy", 0.49, float("nan"), False),
+    ],
+)
+def test_strictly_better_undefined_as_no_skill(metric: str, new: float, old: float, wins: bool) -> None:
+    assert beats(metric, new, old) is wins

@@ -73,6 +73,7 @@ def _trained_result(result: TrainResult) -> dg.MaterializeResult:  # type: ignor
             "run_id": result.run_id,
             "champion": result.champion,
             "decision": result.decision,
+            **({"champion_comparison": result.comparison} if result.comparison else {}),
             "device": result.device,
             "seconds": round(result.seconds, 2),
             "data_range": result.data_range,

@@ -161,6 +161,13 @@ class Train(_Body, kw_only=True):
     gpu_enabled: StrictBool | None = None
     horizon: int = 1
     feature_set: FeatureSet = "default"
+    force: Annotated[
+        StrictBool,
+        msgspec.Meta(
+            description="Make the new version champion even when it does not beat the current one "
+            "(the run records that it was forced)"
+        ),
+    ] = False
     run_async: StrictBool = msgspec.field(default=False, name="async")
 
     def __post_init__(self) -> None:

@@ -110,6 +110,7 @@ class TrainQuery:
     gpu_enabled: bool | None = None
     horizon: int = 1
     feature_set: str = "default"
+    force: bool = False  # promote to champion whatever the comparison says
 
 
 def plan_query(settings: Settings, query: TrainQuery) -> TrainRequest:
@@ -131,6 +132,7 @@ def plan_query(settings: Settings, query: TrainQuery) -> TrainRequest:
         horizon=query.horizon,
         feature_set=query.feature_set,
         gpu_enabled=query.gpu_enabled,
+        force=query.force,
     )
 
 
@@ -287,6 +289,7 @@ def _validate_training(params: dict[str, Any], settings: Settings) -> dict[str, 
             horizon=params.get("horizon", 1),
             feature_set=params.get("feature_set", "default"),
             gpu_enabled=params.get("gpu_enabled"),
+            force=params.get("force", False),
         )
     )
     normalized.update(

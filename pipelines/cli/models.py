@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from pipelines.cli._common import (
     DefaultSourceOpt,
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
     from pipelines.app.train import TrainResult
 
 
+def _num(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.5f}"
+
+
 def _report_training(result: TrainResult, *, as_json: bool) -> None:
     """The result as JSON, or the version, its promotion decision and the validation metrics."""
     if as_json:
@@ -32,8 +37,15 @@ def _report_training(result: TrainResult, *, as_json: bool) -> None:
         return
     out.print(
         f"[bold]{result.model_name}[/] version {result.version} ({result.kind}, {result.device}, "
-        f"{result.seconds:.1f} s): {result.decision}"
+        f"{result.seconds:.1f} s): {escape(result.decision)}"
     )
+    compared = result.comparison
+    if compared is not None and compared["rows"]:
+        out.print(
+            f"  compared on {compared['rows']} rows, {compared['window_start'][:10]} to "
+            f"{compared['window_end'][:10]}: {compared['metric']} new {_num(compared['candidate'])}, "
+            f"champion v{compared['champion_version']} {_num(compared['champion'])}"
+        )
     for key in ("val_r2", "val_rmse", "val_ic", "val_directional_accuracy"):
         if key in result.metrics:
             out.print(f"  {key:<26}{result.metrics[key]: .5f}")
@@ -59,9 +71,13 @@ def train(
     gpu: Annotated[
         bool | None, typer.Option("--gpu/--cpu", help="Force the device (default: CUDA when present)")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Make the new version champion without beating the current one")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train a model, log it to MLflow, register a version and promote it if it beats the champion."""
+    """Train a model, log it to MLflow, register a version and make it champion if it beats the
+    current one on the later of their two validation windows (or with --force)."""
     # Imported on use: training loads pandas, MLflow and the model libraries, which the other
     # commands (and ``--help``) never need.
     from pipelines.app.train import plan_training, train_model
@@ -84,6 +100,7 @@ def train(
             horizon=horizon,
             feature_set=feature_set,
             gpu_enabled=gpu,
+            force=force,
         )
         label = f"training {request.kind.value} {model_name} on {request.symbol} {request.timeframe}"
         prefix = f"{request.model_name}: "  # the label names the model already

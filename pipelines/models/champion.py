@@ -1,73 +1,225 @@
 """Whether a new model version takes the ``champion`` alias.
 
-The champion alias moves to a new version only when it beats the current champion on the
-selection metric, both scored on the new run's validation window: metrics recorded on different
-periods are not comparable. When the two versions read different features, the champion's score
-is the one its own run recorded.
+Both versions are scored on one held-out window, the later of their two validation windows, with
+the rows either of them trained on cut out (:mod:`pipelines.models.champion_window`). The new
+version wins only when it is strictly better there on the selection metric; a tie, too few rows
+or a comparison that cannot be made keeps the champion. A score the metric leaves undefined (the
+IC of constant predictions) counts as no skill. ``force`` promotes regardless, and says so.
 """
 
 from __future__ import annotations
 
+import math
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
-from pipelines.models.evaluation import prefixed, regression_metrics
+from pipelines.errors import DataNotFoundError, InvalidRequestError
+from pipelines.models.champion_window import (
+    MIN_COMPARE_ROWS,
+    BarsOf,
+    Contender,
+    Window,
+    comparison_window,
+    score_window,
+)
 from pipelines.models.kinds import MemberLoader, load_model
 from pipelines.models.mlflow_model import read_meta
-from pipelines.models.tracking import Tracker
-from pipelines.models.training_matrix import PreparedData
+from pipelines.models.tracking import RegisteredVersion, Tracker
 
-__all__ = ["SELECTION_METRICS", "decide_champion"]
+__all__ = [
+    "SELECTION_METRICS",
+    "ChampionDecision",
+    "Comparison",
+    "Contender",
+    "Contest",
+    "beats",
+    "decide_champion",
+]
 
 # metric -> True when higher is better
 SELECTION_METRICS = {"val_ic": True, "val_directional_accuracy": True, "val_r2": True, "val_rmse": False}
+# what an undefined score counts as: no skill
+_NO_SKILL = {"val_ic": 0.0, "val_directional_accuracy": 0.5, "val_r2": 0.0, "val_rmse": math.inf}
 
 
-def _champion_score(
-    tracker: Tracker,
-    source: str,
-    data: PreparedData,
-    metric: str,
-    recorded: dict[str, float],
-    member_loader: MemberLoader | None,
-) -> tuple[float, str]:
-    """The champion's ``metric``: rescored on this run's validation rows when it reads the same
-    features and outputs, else as its own run recorded it."""
-    with tempfile.TemporaryDirectory(prefix="tradeforge-champion-") as tmp:
-        folder = tracker.download(source, Path(tmp))
-        regressor_dir = folder / "artifacts" / "regressor"
-        old_meta = read_meta(regressor_dir)
-        if old_meta.feature_names == list(data.feature_names) and old_meta.outputs == data.outputs:
-            old_model = load_model(regressor_dir, member_loader=member_loader)
-            scored = prefixed(regression_metrics(data.y_val, old_model.predict(data.x_val)), "val_")
-            return scored[metric], "on this run's validation window"
-    return recorded.get(metric, float("nan")), "as recorded (the feature sets differ)"
+@dataclass(frozen=True)
+class Contest:
+    """A new version against the current champion of ``model_name``. ``bars_of(start, end)``: the
+    stored bars of the new version's dataset (its own snapshot for its own range)."""
+
+    model_name: str
+    metric: str
+    candidate: Contender
+    bars_of: BarsOf
+    member_loader: MemberLoader | None = None
+    force: bool = False
 
 
-def decide_champion(
-    tracker: Tracker,
-    model_name: str,
-    metric: str,
-    data: PreparedData,
-    metrics: dict[str, float],
-    member_loader: MemberLoader | None,
-) -> tuple[bool, str, dict[str, float]]:
-    """(won, the decision in words, the scores to log) for the version just trained on ``data``."""
-    name = metric
-    higher = SELECTION_METRICS[metric]
-    new_score = metrics.get(metric, float("nan"))
-    current = tracker.alias_version(model_name, "champion")
+@dataclass(frozen=True)
+class Comparison:
+    """Both versions' selection metric on the compared rows (NaN where it could not be scored)."""
+
+    metric: str
+    champion_version: str
+    candidate: float = math.nan
+    champion: float = math.nan
+    window_of: str = ""  # whose validation window: "candidate" or "champion"
+    window_start: str = ""  # first and last compared rows
+    window_end: str = ""
+    rows: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        def clean(v: float) -> float | None:
+            return None if math.isnan(v) else v
+
+        return {
+            "metric": self.metric,
+            "candidate": clean(self.candidate),
+            "champion": clean(self.champion),
+            "champion_version": self.champion_version,
+            "window_of": self.window_of,
+            "window_start": self.window_start or None,
+            "window_end": self.window_end or None,
+            "rows": self.rows,
+        }
+
+
+@dataclass(frozen=True)
+class ChampionDecision:
+    promoted: bool
+    reason: str
+    forced: bool = False
+    comparison: Comparison | None = None
+
+    def metrics(self) -> dict[str, float]:
+        """What the run logs as metrics: the decision and, when compared, both scores and the rows."""
+        out = {"promoted": float(self.promoted), "champion_forced": float(self.forced)}
+        c = self.comparison
+        if c is not None and c.rows:
+            short = c.metric.removeprefix("val_")
+            out |= {
+                f"champion_compare_candidate_{short}": c.candidate,
+                f"champion_compare_champion_{short}": c.champion,
+                "champion_compare_rows": float(c.rows),
+            }
+        return out
+
+    def params(self) -> dict[str, str]:
+        c = self.comparison
+        if c is None:
+            return {}
+        params = {
+            "champion_compare_metric": c.metric,
+            "champion_compare_champion_version": c.champion_version,
+            "champion_compare_window_of": c.window_of,
+            "champion_compare_window_start": c.window_start,
+            "champion_compare_window_end": c.window_end,
+        }
+        return {k: v for k, v in params.items() if v}
+
+    def as_dict(self) -> dict[str, Any] | None:
+        return None if self.comparison is None else {**self.comparison.as_dict(), "forced": self.forced}
+
+
+def _load_champion(
+    tracker: Tracker, current: RegisteredVersion, tmp: Path, member_loader: MemberLoader | None
+) -> Contender:
+    folder = tracker.download(current.source, tmp)
+    regressor_dir = folder / "artifacts" / "regressor"
+    meta = read_meta(regressor_dir)
+    horizon = meta.horizon if meta.outputs == ["predicted_return"] else len(meta.outputs) // 4
+    return Contender(
+        model=load_model(regressor_dir, member_loader=member_loader),
+        feature_set=meta.feature_set,
+        feature_names=list(meta.feature_names),
+        outputs=list(meta.outputs),
+        horizon=horizon,
+        ranges=dict(meta.data_range),
+    )
+
+
+def _why_not(contest: Contest, champion: Contender) -> str | None:
+    """Why the two cannot be compared at all, or None."""
+    missing = champion.missing_ranges()
+    if missing:
+        return f"the champion's run recorded no {', '.join(missing)}"
+    if champion.outputs != contest.candidate.outputs:
+        return f"the champion predicts {champion.outputs[:4]}, this version {contest.candidate.outputs[:4]}"
+    return None
+
+
+def _compare(contest: Contest, champion: Contender, version: str) -> tuple[Comparison, str | None]:
+    """The comparison on the later validation window and, when it decides nothing, why."""
+    blank = Comparison(contest.metric, version)
+    problem = _why_not(contest, champion)
+    if problem is not None:
+        return blank, problem
+    window = comparison_window(contest.candidate, champion)
+    try:
+        scores = score_window(window, contest.candidate, champion, contest.bars_of)
+    except (DataNotFoundError, InvalidRequestError) as exc:  # no stored bars, no usable rows
+        return Comparison(contest.metric, version, window_of=window.of), f"cannot score both: {exc}"
+    key = contest.metric.removeprefix("val_")
+    comparison = Comparison(
+        contest.metric,
+        version,
+        scores.candidate.get(key, math.nan),
+        scores.champion.get(key, math.nan),
+        window.of,
+        "" if scores.first is None else scores.first.isoformat(),
+        "" if scores.last is None else scores.last.isoformat(),
+        scores.rows,
+    )
+    if scores.rows < MIN_COMPARE_ROWS:
+        return comparison, _too_few(window, scores.rows)
+    return comparison, None
+
+
+def _too_few(window: Window, rows: int) -> str:
+    return (
+        f"only {rows} rows of the {window.of}'s validation window ({window.start.date()} to "
+        f"{window.end.date()}) lie after both versions' training (to {window.fit_end.date()}) and a "
+        f"{window.embargo}-bar embargo; at least {MIN_COMPARE_ROWS} are needed"
+    )
+
+
+def beats(metric: str, new: float, old: float) -> bool:
+    """Strictly better on ``metric``; an undefined score counts as no skill."""
+    new = _NO_SKILL[metric] if math.isnan(new) else new
+    old = _NO_SKILL[metric] if math.isnan(old) else old
+    return new > old if SELECTION_METRICS[metric] else new < old
+
+
+def _shown(score: float) -> str:
+    return "undefined (no skill)" if math.isnan(score) else f"{score:.6g}"
+
+
+def _verdict(contest: Contest, c: Comparison, problem: str | None) -> ChampionDecision:
+    basis = (
+        f"{c.metric} {_shown(c.candidate)} vs champion v{c.champion_version} {_shown(c.champion)} on "
+        f"{c.rows} rows of the {c.window_of}'s validation window "
+        f"({c.window_start[:10]} to {c.window_end[:10]})"
+    )
+    stays = f"champion stays version {c.champion_version}"
+    if contest.force:
+        said = basis if problem is None else f"not compared: {problem}"
+        reason = f"forced: promoted to champion over v{c.champion_version} ({said})"
+        return ChampionDecision(True, reason, forced=True, comparison=c)
+    if problem is not None:
+        return ChampionDecision(False, f"{stays}: {problem}", comparison=c)
+    won = beats(c.metric, c.candidate, c.champion)
+    verdict = "promoted to champion" if won else stays
+    return ChampionDecision(won, f"{basis}: {verdict}", comparison=c)
+
+
+def decide_champion(tracker: Tracker, contest: Contest) -> ChampionDecision:
+    """Whether the new version described by ``contest`` becomes champion, and why."""
+    current = tracker.alias_version(contest.model_name, "champion")
     if current is None:
-        return True, "first version: promoted to champion", {"selection_new": new_score}
-    old_score, basis = _champion_score(tracker, current.source, data, metric, current.metrics, member_loader)
-    if np.isnan(new_score):
-        won = False
-    elif np.isnan(old_score):
-        won = True
-    else:
-        won = new_score > old_score if higher else new_score < old_score
-    verdict = "promoted to champion" if won else f"champion stays version {current.version}"
-    decision = f"{name} {new_score:.6g} vs champion v{current.version} {old_score:.6g} {basis}: {verdict}"
-    return won, decision, {"selection_new": new_score, "selection_champion": old_score}
+        return ChampionDecision(True, "first version: promoted to champion", contest.force)
+    with tempfile.TemporaryDirectory(prefix="tradeforge-champion-") as tmp:
+        champion = _load_champion(tracker, current, Path(tmp), contest.member_loader)
+        comparison, problem = _compare(contest, champion, current.version)
+    return _verdict(contest, comparison, problem)

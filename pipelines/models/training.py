@@ -7,65 +7,40 @@ table the ``features`` asset materialized; the CLI and the API go through the tr
 (:func:`pipelines.app.train.train_model`), which reads the stored bars of the request's window after
 fetching what the store lacks (:func:`pipelines.app.ingest.ensure_bars_table`).
 
-The champion alias moves to a new version only when it wins (:mod:`pipelines.models.champion`);
-the decision and both scores are logged on the run.
+The champion alias moves to a new version only when it beats the champion on the later of their
+two validation windows (:mod:`pipelines.models.champion`), or when the request forces it; the
+decision, both scores and the window are logged on the run.
 """
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pipelines.data.limits import request_span
-from pipelines.data.providers import normalize_source
-from pipelines.data.symbols import parse_symbol
-from pipelines.data.timeframes import parse_timeframe
 from pipelines.data.version import DataVersion
-from pipelines.errors import InvalidRequestError
 from pipelines.features import FeatureSet, get_feature_set
-from pipelines.features.store import FeatureTable
+from pipelines.features.store import FeatureTable, stored_bars_table
 from pipelines.models.base import FloatMatrix, ModelKind
-from pipelines.models.champion import SELECTION_METRICS, decide_champion
+from pipelines.models.champion import SELECTION_METRICS, ChampionDecision, Contender, Contest, decide_champion
 from pipelines.models.device import DeviceChoice, resolve_device
 from pipelines.models.evaluation import prefixed, regression_metrics
 from pipelines.models.kinds import BaseRegressor, MemberLoader, create_model
 from pipelines.models.mlflow_model import ServingMeta, save_pyfunc
-from pipelines.models.params import validate_params
 from pipelines.models.plots import feature_importance_figure
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import RunHandle, Tracker
+from pipelines.models.train_request import MODEL_NAME_PATTERN, TrainRequest, plan_training
 from pipelines.models.training_matrix import PreparedData, build_training_data
 from pipelines.settings import Settings
 
 __all__ = ["MODEL_NAME_PATTERN", "SELECTION_METRICS", "TrainRequest", "TrainResult", "plan_training", "train"]
-
-MODEL_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,100}$"  # matched whole (fullmatch): no trailing newline
-_NAME_RE = re.compile(MODEL_NAME_PATTERN)
-
-
-@dataclass(frozen=True)
-class TrainRequest:
-    kind: ModelKind
-    model_name: str
-    symbol: str
-    timeframe: str
-    source: str
-    start: pd.Timestamp
-    end: pd.Timestamp
-    params: dict[str, Any]
-    validation_split: float = 0.2
-    horizon: int = 1
-    feature_set: str = "default"
-    device: str = "auto"
-    selection_metric: str = "val_ic"
 
 
 @dataclass
@@ -82,6 +57,7 @@ class TrainResult:
     data_range: dict[str, str]
     feature_names: list[str] = field(default_factory=list)
     data_version: DataVersion | None = None  # the feature table read (on the run, not in as_dict)
+    comparison: dict[str, Any] | None = None  # the champion comparison (None for a first version)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -96,86 +72,8 @@ class TrainResult:
             "seconds": round(self.seconds, 3),
             "data_range": self.data_range,
             "features_used": len(self.feature_names),
+            "comparison": self.comparison,
         }
-
-
-def _parse_kind(model_type: str) -> ModelKind:
-    try:
-        return ModelKind(model_type)
-    except ValueError:
-        raise InvalidRequestError(
-            f"unknown model_type {model_type!r}; expected one of {', '.join(k.value for k in ModelKind)}"
-        ) from None
-
-
-def _check_name(model_name: str) -> None:
-    if not _NAME_RE.fullmatch(model_name or ""):
-        raise InvalidRequestError(
-            f"model_name {model_name!r} must be 1-100 characters of letters, digits, '_', '-' or '.'"
-        )
-
-
-def _check_shape(validation_split: float, horizon: int, feature_set: str, selection_metric: str) -> None:
-    """The request's split, horizon, feature set and selection metric, or InvalidRequestError."""
-    if not 0.0 < validation_split < 0.9:
-        raise InvalidRequestError(f"validation_split must be between 0 and 0.9, got {validation_split}")
-    if not 1 <= horizon <= 100:
-        raise InvalidRequestError(f"horizon must be between 1 and 100 bars, got {horizon}")
-    get_feature_set(feature_set)
-    if selection_metric not in SELECTION_METRICS:
-        raise InvalidRequestError(f"selection_metric must be one of {', '.join(SELECTION_METRICS)}")
-
-
-def plan_training(
-    settings: Settings,
-    *,
-    model_type: str,
-    model_name: str,
-    symbol: str,
-    timeframe: str = "1d",
-    source: str = "synthetic",
-    start: Any = None,
-    end: Any = None,
-    params: dict[str, Any] | None = None,
-    validation_split: float = 0.2,
-    horizon: int = 1,
-    feature_set: str = "default",
-    gpu_enabled: bool | None = None,
-    selection_metric: str = "val_ic",
-) -> TrainRequest:
-    """Validate a training request completely before anything is fetched, trained or registered."""
-    kind = _parse_kind(model_type)
-    _check_name(model_name)
-    sym = parse_symbol(symbol)
-    tf = parse_timeframe(timeframe)
-    src = normalize_source(source)
-    checked = validate_params(kind, params or {})
-    _check_shape(validation_split, horizon, feature_set, selection_metric)
-    start_ts, end_ts = request_span(
-        settings,
-        start,
-        end,
-        default_start=settings.data.history_start,
-        timeframe=tf,
-        crypto=sym.is_crypto,
-        bounded=src != "file",
-    )
-    device = "auto" if gpu_enabled is None else ("cuda" if gpu_enabled else "cpu")
-    return TrainRequest(
-        kind,
-        model_name,
-        sym.name,
-        tf.name,
-        src,
-        start_ts,
-        end_ts,
-        checked,
-        validation_split,
-        horizon,
-        feature_set,
-        device,
-        selection_metric,
-    )
 
 
 Progress = Callable[[float, str], None]
@@ -210,7 +108,8 @@ def _prepare(request: TrainRequest, table: FeatureTable, report: Progress) -> tu
         validation_split=request.validation_split,
         params=request.params,
     )
-    return fset, data
+    span = {"request_start": request.start.isoformat(), "request_end": request.end.isoformat()}
+    return fset, replace(data, ranges={**data.ranges, **span})
 
 
 def _fit(
@@ -316,6 +215,47 @@ def _log_model(
         return run.log_model_dir(model_dir, "model")
 
 
+def _contest(
+    settings: Settings,
+    request: TrainRequest,
+    table: FeatureTable,
+    data: PreparedData,
+    fitted: _Fitted,
+    member_loader: MemberLoader | None,
+) -> Contest:
+    """The new version against the champion; the bars of the request's own range are its snapshot,
+    other ranges (the champion's validation window) are read from the store."""
+
+    def bars_of(start: pd.Timestamp, end: pd.Timestamp) -> FeatureTable:
+        if (start, end) == (request.start, request.end):
+            return table
+        return stored_bars_table(settings, table.key, start, end)
+
+    candidate = Contender(
+        model=fitted.model,
+        feature_set=request.feature_set,
+        feature_names=list(data.feature_names),
+        outputs=list(data.outputs),
+        horizon=data.horizon,
+        ranges=data.ranges,
+    )
+    return Contest(
+        request.model_name, request.selection_metric, candidate, bars_of, member_loader, request.force
+    )
+
+
+def _log_decision(run: RunHandle, decision: ChampionDecision, version: str, timing: dict[str, float]) -> None:
+    run.log_metrics({**timing, **decision.metrics()})
+    run.log_params(decision.params())
+    run.set_tags(
+        {
+            "tradeforge.champion_decision": decision.reason,
+            "tradeforge.champion_forced": str(decision.forced).lower(),
+            "tradeforge.version": version,
+        }
+    )
+
+
 def train(
     settings: Settings,
     request: TrainRequest,
@@ -329,8 +269,9 @@ def train(
 
     ``table``: the data to train on, one snapshot (the Dagster asset passes the materialized feature
     table; :func:`pipelines.app.train.train_model` passes the stored bars of a CLI or API request).
-    Nothing here fetches. ``progress(percent, description)`` hears of each stage (a job reports it
-    to its followers)."""
+    Nothing here fetches; when the champion's validation window is the later one, the stored bars of
+    the champion's data range are read for the comparison. ``progress(percent, description)`` hears
+    of each stage (a job reports it to its followers)."""
     report = progress or _silent
     began = time.perf_counter()
     report(5.0, f"{request.model_name}: loading {request.symbol} {request.timeframe} bars")
@@ -352,14 +293,13 @@ def train(
         version = tracker.register(
             request.model_name, _log_model(run, request, fset, data, fitted), run.run_id, tags
         )
-        promoted, decision, scores = decide_champion(
-            tracker, request.model_name, request.selection_metric, data, fitted.metrics, member_loader
-        )
+        report(90.0, f"{request.model_name}: comparing with the champion")
+        loader = member_loader or ModelRegistry(tracker, settings.models_cache_dir).member_loader
+        decision = decide_champion(tracker, _contest(settings, request, table, data, fitted, loader))
         seconds = time.perf_counter() - began
-        extra = {"training_seconds": seconds, "fit_seconds": fitted.fit_seconds, "promoted": float(promoted)}
-        run.log_metrics({**fitted.metrics, **extra, **scores})
-        run.set_tags({"tradeforge.champion_decision": decision, "tradeforge.version": version})
-        if promoted:
+        timing = {"training_seconds": seconds, "fit_seconds": fitted.fit_seconds}
+        _log_decision(run, decision, version, {**fitted.metrics, **timing})
+        if decision.promoted:
             tracker.set_alias(request.model_name, "champion", version)
     return TrainResult(
         request.model_name,
@@ -367,13 +307,14 @@ def train(
         run.run_id,
         request.kind.value,
         fitted.metrics,
-        promoted,
-        decision,
+        decision.promoted,
+        decision.reason,
         fitted.model.device,
         seconds,
         data.ranges,
         list(fset.columns),
         table.version,
+        decision.as_dict(),
     )
 
 

@@ -197,6 +197,7 @@ class Client:
         parameters: Mapping[str, Any] | None = None,
         validation_split: float | None = None,
         gpu_enabled: bool | None = None,
+        force: bool | None = None,
     ) -> dict[str, Any]:
         """``POST /api/v1/models/train``; fields left at None take the server's defaults."""
         body = _body(
@@ -209,6 +210,7 @@ class Client:
             parameters=None if parameters is None else dict(parameters),
             validation_split=validation_split,
             gpu_enabled=gpu_enabled,
+            force=force,
         )
         return self._request("POST", "/api/v1/models/train", json=body)
 

@@ -77,7 +77,8 @@ class ModelController(Controller):
         status_code=HTTP_200_OK,
         summary="Train, register and promote a model",
         description="Trains a new version of `model_name` (or of `{model_type}_{symbol}_{timeframe}`), "
-        "registers it and moves its `champion` alias when it beats the current one. The first trainer"
+        "registers it and moves its `champion` alias when it beats the current one on the later of their "
+        "two validation windows (or when `force` is true). The first trainer"
         " of a new name owns it." + _OWNERSHIP,
         responses={**doc(ex.TRAINED, 400, 401, 403, 404, 409), **accepted_doc()},
         sync_to_thread=True,
@@ -188,6 +189,7 @@ def _train_claimed(
             gpu_enabled=data.gpu_enabled,
             horizon=data.horizon,
             feature_set=data.feature_set,
+            force=data.force,
         )
     except TradeforgeError as exc:
         models.publish("training.failed", {**event, "error": str(exc), "code": exc.code}, principal.user_id)

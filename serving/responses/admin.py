@@ -9,7 +9,7 @@ from msgspec import UNSET, Meta, UnsetType
 from serving.responses import Num, Shape
 
 __all__ = [
-    "AccessToken", "ApiHealth", "ApiIndex", "ApiKey", "ApiKeyList", "Configuration",
+    "AccessToken", "ApiHealth", "ApiIndex", "ApiKey", "ApiKeyList", "ChampionComparison", "Configuration",
     "ErrorEnvelope", "ErrorInfo", "Health", "HealthMetrics",
     "Info", "LegacyLogin", "LegacyTokens", "Liveness", "LoadedModel", "Me", "ModelDeleted", "ModelDetail",
     "ModelList", "ModelReloaded", "ModelRow", "ModelVersion", "NewApiKey",
@@ -290,6 +290,21 @@ class ModelDetail(ModelRow):
     loaded_versions: list[str]
 
 
+class ChampionComparison(Shape):
+    """The new version and the champion scored on the same held-out rows: the later of their two
+    validation windows, after both versions' training rows and an embargo of the longer horizon."""
+
+    metric: Annotated[str, Meta(description="The selection metric, e.g. val_ic")]
+    candidate: Annotated[float | None, Meta(description="The new version's score (null: undefined)")]
+    champion: Annotated[float | None, Meta(description="The champion's score on the same rows")]
+    champion_version: str
+    window_of: Annotated[str, Meta(description="Whose validation window: candidate or champion")]
+    window_start: Annotated[str | None, Meta(description="First compared row")]
+    window_end: Annotated[str | None, Meta(description="Last compared row")]
+    rows: int
+    forced: Annotated[bool, Meta(description="Promoted by force, whatever the scores")]
+
+
 class Trained(Shape):
     status: Literal["success"]
     model_name: str
@@ -310,6 +325,10 @@ class Trained(Shape):
     parameters: dict[str, Any]
     message: str
     training_time: float
+    comparison: Annotated[
+        ChampionComparison | None,
+        Meta(description="How the new version compared with the champion (null for a first version)"),
+    ] = None
 
 
 class ModelDeleted(Shape):

@@ -161,6 +161,13 @@ def test_trained_models_asset_trains_registers_and_checks(settings: Settings, tm
     tracker = MlflowTracker(settings.resolved_mlflow_uri())
     assert tracker.alias_version("lgbm_aapl", "champion") is not None
     assert defs.resolve_assets_def("trained_models").op.pool == "gpu"
+    # The nightly retrain of the same spec is judged by the same rule as the CLI and the API.
+    again = job.execute_in_process(partition_key="lightgbm-AAPL-1d")
+    assert again.success
+    (mat,) = again.asset_materializations_for_node("trained_models")
+    compared = mat.metadata["champion_comparison"].value
+    assert compared["window_of"] == "candidate" and compared["rows"] > 0 and compared["champion_version"]
+    assert mat.metadata["version"].value == "2" and "validation window" in mat.metadata["decision"].value
 
 
 def test_nightly_schedule_and_growth_sensor(settings: Settings, tmp_path: Path) -> None:

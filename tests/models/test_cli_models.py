@@ -89,3 +89,24 @@ def test_bad_input_exits_2_and_registers_nothing(
     assert message in result.stderr.replace("\n", " ")
     assert tracker.list_models() == []
     assert not (cli_home / "market").exists()
+
+
+def test_retrain_shows_the_comparison_and_force_promotes(cli_home: Path, tracker: MlflowTracker) -> None:
+    assert runner.invoke(app, [*ARGS, "--json"]).exit_code == 0
+    again = runner.invoke(app, [*ARGS, "--json"])
+    assert again.exit_code == 0, again.stderr
+    payload = json.loads(again.stdout)
+    compared = payload["comparison"]
+    assert payload["champion"] is False and "champion stays version 1" in payload["decision"]
+    assert compared["metric"] == "val_ic" and compared["champion_version"] == "1"
+    assert compared["candidate"] == compared["champion"] == payload["metrics"]["val_ic"]  # a tie keeps it
+    assert compared["window_of"] == "candidate" and compared["rows"] > 0 and not compared["forced"]
+    assert compared["window_start"] >= payload["data_range"]["val_start"]
+
+    forced = runner.invoke(app, [*ARGS, "--force"])
+    assert forced.exit_code == 0, forced.stderr
+    text = " ".join(forced.stdout.split())
+    assert "forced: promoted to champion over v1" in text and "compared on" in text
+    champion = tracker.alias_version("lgbm_aapl", "champion")
+    assert champion is not None and champion.version == "3"
+    assert tracker.client.get_run(champion.run_id).data.tags["tradeforge.champion_forced"] == "true"

@@ -78,11 +78,13 @@ def test_champion_moves_only_when_beaten(settings: Settings, tracker: MlflowTrac
     first = train_model(settings, request(settings), tracker)
     same = train_model(settings, request(settings), tracker)  # identical seed and data: a tie does not win
     assert same.version == "2" and not same.champion
-    assert "champion stays version 1" in same.decision and "on this run's validation window" in same.decision
+    assert "champion stays version 1" in same.decision and "candidate's validation window" in same.decision
     assert tracker.alias_version("lgbm_aapl", "champion").version == first.version  # type: ignore[union-attr]
     run = tracker.client.get_run(same.run_id)
     assert run.data.metrics["promoted"] == 0.0
-    assert run.data.metrics["selection_new"] == pytest.approx(run.data.metrics["selection_champion"])
+    scores = [run.data.metrics[f"champion_compare_{who}_ic"] for who in ("candidate", "champion")]
+    assert scores == pytest.approx([same.metrics["val_ic"]] * 2)  # its own window, both the same model
+    assert run.data.metrics["champion_compare_rows"] == float(same.data_range["val_rows"])
 
 
 def test_registered_version_is_a_real_mlflow_model(

@@ -113,3 +113,17 @@ def test_the_mlflow_tag_names_the_owner_when_the_database_has_no_row(client: Any
     assert_envelope(client.post(reload, headers=bob["headers"]), 403, "FORBIDDEN")
     assert client.post(reload, headers=ann["headers"]).status_code == 200
     assert _train(client, ann, "tagged_only").status_code == 200
+
+
+def test_force_moves_the_champion_for_the_owner_only(client: Any) -> None:
+    ann, bob = make_user(client), make_user(client)
+    assert _train(client, ann, "forced_model").status_code == 200
+    assert_envelope(_train(client, ann, "forced_model", force="yes"), 400, "VALIDATION_ERROR")
+    assert_envelope(_train(client, bob, "forced_model", force=True), 403, "FORBIDDEN")
+    same = _train(client, ann, "forced_model").json()  # the same data and seed: a tie keeps the champion
+    assert same["champion"] is False and same["comparison"]["forced"] is False
+    assert same["comparison"]["candidate"] == same["comparison"]["champion"]
+    forced = _train(client, ann, "forced_model", force=True).json()
+    assert forced["champion"] is True and forced["comparison"]["forced"] is True
+    assert forced["decision"].startswith("forced: promoted to champion over v1")
+    assert _versions(client, "forced_model") == (3, "3")

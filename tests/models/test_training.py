@@ -174,5 +174,6 @@ def test_progress_hears_every_stage_in_order(settings: Settings, tracker: Mlflow
     heard: list[tuple[float, str]] = []
     train_model(settings, request(settings), tracker, progress=lambda pct, text: heard.append((pct, text)))
     percents = [pct for pct, _ in heard]
-    assert percents == sorted(percents) and percents[0] == 5.0 and len(percents) >= 5
+    assert percents == sorted(percents) and percents[0] <= 5.0 and len(percents) >= 5
+    assert "loading" in heard[0][1]
     assert any("fitting" in text for _, text in heard) and any("registering" in text for _, text in heard)

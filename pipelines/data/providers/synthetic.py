@@ -10,8 +10,8 @@ incremental ingest stitches seamlessly onto an earlier one. Construction:
   of 1m), each finer level a conditioned bridge inside the coarser bars (``synthetic_split``), so
   every timeframe aggregates to the coarser ones exactly; stock sessions run 09:30-16:00 New York
   on NYSE trading days with a U-shaped intraday volatility and volume profile;
-* a day's high/low extend beyond open/close by a half-normal multiple of its volatility (valid
-  OHLC); volume grows with the bar's absolute return.
+* a day's high and low are the extremes of a Brownian bridge from its open to its close (valid
+  OHLC); its volume grows with its absolute return.
 
 Only closed bars are returned (a bar whose end lies after ``now`` does not exist yet).
 """
@@ -116,7 +116,8 @@ class _DailyPath:
     logp: F64  # log close of each day
     gap: F64  # overnight log gap into each day's open
     sigma: F64  # each day's conditional volatility
-    noise: F64  # (3, days) standard normals for each day's high, low and volume
+    intraday: F64  # each day's volatility from its open to its close (without the overnight gap)
+    noise: F64  # (5, days) standard normals: high, low, volume, then the high's and low's second
     profile: _Profile
 
 
@@ -146,8 +147,9 @@ def _daily_path(symbol: Symbol, seed: int) -> _DailyPath:
         1 / 750,
         gap_share,
     )
-    noise = rng.standard_normal((3, days.shape[0]))
-    return _DailyPath(days, logp, gap if not symbol.is_crypto else np.zeros_like(gap), sigma, noise, profile)
+    noise = rng.standard_normal((5, days.shape[0]))
+    gap = gap if not symbol.is_crypto else np.zeros_like(gap)
+    return _DailyPath(days, logp, gap, sigma, sigma * np.sqrt(1.0 - gap_share), noise, profile)
 
 
 class SyntheticProvider:
@@ -205,7 +207,7 @@ class SyntheticProvider:
         if idx.size == 0:
             return empty_bars()
         stock = not symbol.is_crypto
-        sig_day = path.sigma[idx] * np.sqrt(1.0 - (_GAP_SHARE if stock else 0.0))
+        sig_day = path.intraday[idx]
         days = path.days[idx].astype(np.int64)
         block, parent = _day_bars(path, idx), 0
         target = 1 if timeframe.minutes == 2 else timeframe.minutes
@@ -229,17 +231,21 @@ class SyntheticProvider:
 
 
 def _day_bars(path: _DailyPath, idx: npt.NDArray[np.int64]) -> F64:
-    """OHLCV (5, days) of the days ``idx`` (each > 0) of the path, prices on the tick."""
-    close = np.exp(path.logp[idx])
-    open_ = np.exp(path.logp[idx - 1] + path.gap[idx])
-    sig = path.sigma[idx]
+    """OHLCV (5, days) of the days ``idx`` (each > 0) of the path, prices on the tick.
+
+    High and low are drawn as the extremes of a Brownian bridge from the open to the close (as the
+    finer bars inside the day are), volume grows with the day's absolute return."""
+    open_log = path.logp[idx - 1] + path.gap[idx]
+    body = path.logp[idx] - open_log
+    var = path.intraday[idx] ** 2
     noise = path.noise[:, idx]
-    high = np.maximum(open_, close) * np.exp(np.abs(noise[0]) * sig * 0.5)
-    low = np.minimum(open_, close) * np.exp(-np.abs(noise[1]) * sig * 0.5)
+    up = 0.5 * (body + np.sqrt(body**2 + var * (noise[0] ** 2 + noise[3] ** 2)))
+    down = 0.5 * (body - np.sqrt(body**2 + var * (noise[1] ** 2 + noise[4] ** 2)))
     ret = np.abs(path.logp[idx] - path.logp[idx - 1])
-    volume = path.profile.daily_volume * np.exp(0.25 * noise[2]) * (0.5 + ret / sig)
+    volume = path.profile.daily_volume * np.exp(0.25 * noise[2]) * (0.5 + ret / path.sigma[idx])
     tick = path.profile.tick
-    prices = np.round(np.vstack([open_, high, low, close]) / tick) * tick
+    logs = np.vstack([open_log, open_log + up, open_log + down, path.logp[idx]])
+    prices = np.round(np.exp(logs) / tick) * tick
     return np.vstack([prices, np.round(volume, 4)[None, :]])
 
 

@@ -6,10 +6,12 @@ of one parent bar are a conditioned bridge:
 
 * closes: a random walk of Student-t(4) increments (each child's share of the day's variance: flat
   for crypto, U-shaped for a stock's session) pinned to the parent's open and close, its excursions
-  above and below them rescaled to stay inside the parent's high and low;
-* the child holding the path's highest (lowest) point gets the parent's high (low); the others a
-  half-normal wick squashed to stay inside it; prices are on the tick;
-* the parent's volume is split by each child's activity share, noise and |return|.
+  above and below them rescaled (at most doubled) to reach 80-100% of the way to the parent's high
+  and low;
+* the child holding the path's highest (lowest) point gets the parent's high (low); the others the
+  extremes of a Brownian bridge over their own open and close, squashed to stay inside the
+  parent's; prices are on the tick;
+* the parent's volume is split by each child's activity share and noise.
 
 Aggregating the children therefore gives the parent exactly (first open, max high, min low, last
 close; volume the sum up to float rounding), whichever level is asked for. The random numbers are
@@ -39,7 +41,7 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _TWO32 = 4294967296.0
-_STREAMS = 8  # hashes per child: t-increment (2), high, low, volume, parent's rescale
+_STREAMS = 8  # hash counters per child: t-increment (2), high and low, volume, the parent's rescale
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ def _bridge(
     x = 0.0
     y[0] = 0.0
     for i in range(n):
-        x += _student(key, day, (c0 + i) * _STREAMS) * sig * np.sqrt(var[c0 + i])
+        x += _student(key, day, (c0 + i) * _STREAMS) * sig * math.sqrt(var[c0 + i])
         y[i + 1] = x
     miss = x - (c - o)
     total = 0.0
@@ -142,14 +144,15 @@ def _bridge(
 
 @njit(cache=True, nogil=True)
 def _fit_range(y: F64, n: int, key: np.uint64, day: int, c0: int, high: float, low: float) -> None:
-    """Rescale the bridge's excursions beyond its ends to reach 60-100% of the way to high/low."""
+    """Rescale the bridge's excursions beyond its ends (at most doubled) to reach 80-100% of the way
+    to ``high`` and ``low``."""
     up, down = max(y[0], y[n]), min(y[0], y[n])
     top, bottom = up, down
     for i in range(1, n):
         top, bottom = max(top, y[i]), min(bottom, y[i])
     ru, rd = _uniforms(key, day, c0 * _STREAMS + 7)
-    fu = (0.6 + 0.4 * ru) * (high - up) / (top - up) if top > up else 0.0
-    fd = (0.6 + 0.4 * rd) * (down - low) / (down - bottom) if bottom < down else 0.0
+    fu = min(2.0, (0.8 + 0.2 * ru) * (high - up) / (top - up)) if top > up else 0.0
+    fd = min(2.0, (0.8 + 0.2 * rd) * (down - low) / (down - bottom)) if bottom < down else 0.0
     for i in range(1, n):
         if y[i] > up:
             y[i] = up + (y[i] - up) * fu
@@ -158,13 +161,20 @@ def _fit_range(y: F64, n: int, key: np.uint64, day: int, c0: int, high: float, l
 
 
 @njit(cache=True, nogil=True)
-def _wick(m: float, bound: float, z: float, s: float) -> float:
-    """A price beyond ``m`` by a half-normal multiple of ``s``, squashed to stay short of ``bound``."""
+def _extreme(o: float, c: float, s: float, u: float, sign: float) -> float:
+    """The maximum (sign 1) or minimum (-1) of a Brownian bridge from ``o`` to ``c`` with
+    volatility ``s`` (log prices), drawn from the exact distribution by the uniform ``u``."""
+    b = c - o
+    return o + 0.5 * (b + sign * math.sqrt(b * b - 2.0 * s * s * math.log(u)))
+
+
+@njit(cache=True, nogil=True)
+def _within(m: float, x: float, bound: float) -> float:
+    """``x`` beyond ``m`` squashed so that it stays short of ``bound`` (on the same side)."""
     room = bound - m
     if room == 0.0:
         return m
-    ext = m * (math.exp(math.copysign(abs(z) * s * 0.5, room)) - 1.0)
-    return m + room * (1.0 - math.exp(-ext / room))
+    return m + room * (1.0 - math.exp(-(x - m) / room))
 
 
 @njit(cache=True, nogil=True)
@@ -183,12 +193,15 @@ def _children(
         o, c, s, counter = p[i], p[i + 1], sig[c0 + i], (c0 + i) * _STREAMS
         hi, lo = max(o, c), min(o, c)
         out[0, col + i], out[3, col + i] = o, c
-        up = _wick(hi, bar[1], _normal(key, day, counter + 3), s)
-        down = _wick(lo, bar[2], _normal(key, day, counter + 4), s)
+        u1, u2 = _uniforms(key, day, counter + 3)
+        lo_c, lc = math.log(o), math.log(c)
+        up = _within(hi, math.exp(_extreme(lo_c, lc, s, u1, 1.0)), bar[1])
+        down = _within(lo, math.exp(_extreme(lo_c, lc, s, u2, -1.0)), bar[2])
         out[1, col + i] = bar[1] if i == ih else _on_tick(up, tick, hi, bar[1])
         out[2, col + i] = bar[2] if i == il else _on_tick(down, tick, bar[2], lo)
-        r = abs(np.log(c / o)) / max(s, 1e-12)
-        out[4, col + i] = np.exp(0.25 * _normal(key, day, counter + 5)) * (0.5 + r)  # a weight
+        # A weight of the parent's volume: noise only, as a child's volume tied to its own return
+        # would tell the bars before it the size of their parent's move.
+        out[4, col + i] = math.exp(0.25 * _normal(key, day, counter + 5))
 
 
 @njit(cache=True, nogil=True)

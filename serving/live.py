@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.data.symbols import parse_symbol
 from pipelines.errors import TradeforgeError
 from pipelines.live import LiveFeed, open_hub, open_live_feed, price_update
 from pipelines.live.hub import prediction_topic, price_topic
@@ -74,6 +75,15 @@ class LiveService:
             self.feed.close()
         await self.hub.close()
 
+    def source_of(self, symbol: str) -> str | None:
+        """The source the feed stores ``symbol`` under (a replay's own) once stored; None: the default."""
+        if self.feed is None:
+            return None
+        try:
+            return self.feed.stored_source(parse_symbol(symbol).name)
+        except TradeforgeError:  # a bad symbol: the prediction reports it
+            return None
+
     # -- from the feed's thread ---------------------------------------------------------------------
     def on_bar(self, event: dict[str, Any]) -> None:
         self.hub.publish(price_topic(event["symbol"]), price_update(event))
@@ -83,7 +93,7 @@ class LiveService:
         if bars is None:
             self.predictions.invalidate(symbol, timeframe)
         else:
-            self.predictions.extend(symbol, timeframe, bars)
+            self.predictions.extend(symbol, timeframe, bars, self.source_of(symbol))
         with self._lock:
             watched = [key for key, n in self._watched.items() if n > 0 and key[1] == symbol]
         for model, sym in watched:
@@ -91,14 +101,16 @@ class LiveService:
 
     def publish_prediction_now(self, model: str, symbol: str, publish: bool = True) -> dict[str, Any]:
         """The prediction update of ``model`` on ``symbol`` now (errors raised), also published."""
-        message = prediction_update(self.predictions.predict(model, symbol).as_dict())
+        prediction = self.predictions.predict(model, symbol, source=self.source_of(symbol))
+        message = prediction_update(prediction.as_dict())
         if publish:
             self.hub.publish(prediction_topic(model, symbol), message)
         return message
 
     def publish_prediction(self, model: str, symbol: str) -> dict[str, Any] | None:
         try:
-            message = prediction_update(self.predictions.predict(model, symbol).as_dict())
+            prediction = self.predictions.predict(model, symbol, source=self.source_of(symbol))
+            message = prediction_update(prediction.as_dict())
         except TradeforgeError as exc:
             log.warning("no prediction update for %s on %s: %s", model, symbol, exc)
             return None

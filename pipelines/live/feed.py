@@ -7,9 +7,10 @@ new bar, oldest first. There is one code path; only the clock differs:
 
 * production: the wall clock; each symbol's configured provider (yfinance/ccxt/synthetic) is polled
   when the current bar should have closed, plus a small delay for the source to publish it;
-* demo: a ``VirtualClock`` that runs ``speed`` times faster than the wall clock (speed=60: a 1m bar
-  closes every wall second) and the synthetic provider reading that clock, so the feed continues the
-  deterministic synthetic series.
+* demo: a replay. A ``VirtualClock`` that starts in the past and runs ``speed`` times faster than the
+  wall clock (speed=60: a 1m bar closes every wall second) but never passes it, and the synthetic
+  provider reading that clock under the source ``replay``: the feed replays the deterministic
+  synthetic series apart from the real one, and the store never holds a bar from the future.
 
 A dataset that is not stored yet is backfilled with ``backfill_bars`` bars on the first tick; those
 are a baseline, not events. A failing provider (or any error) is logged and retried at the next
@@ -41,6 +42,7 @@ from pipelines.errors import InvalidRequestError, ProviderError
 from pipelines.settings import Settings
 
 __all__ = [
+    "REPLAY_SOURCE",
     "BarCallback",
     "Clock",
     "FeedStats",
@@ -53,6 +55,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+REPLAY_SOURCE = "replay"  # where a sped-up feed stores the synthetic series it replays
+REPLAY_WALL_HOURS = 24.0  # how long (wall time) a fresh replay runs before it catches up with now
 
 BarCallback = Callable[[dict[str, Any]], None]
 NewBarsHook = Callable[[str, str, pd.DataFrame], None]  # symbol, timeframe, the new bars
@@ -77,20 +82,39 @@ class WallClock:
 
 
 class VirtualClock:
-    """Market time starting at ``start`` and running ``speed`` times faster than the wall clock."""
+    """Market time starting at ``start`` and running ``speed`` times faster than the wall clock.
+
+    With ``wall`` (a replay) it never runs ahead of ``wall()``: once it has caught up it is the wall
+    clock, and its speed is 1."""
 
     def __init__(
-        self, start: pd.Timestamp, speed: float, *, monotonic: Callable[[], float] = time.monotonic
+        self,
+        start: pd.Timestamp,
+        speed: float,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], pd.Timestamp] | None = None,
     ) -> None:
         if not speed > 0:
             raise InvalidRequestError(f"speed must be positive, got {speed}")
         self.start = pd.Timestamp(start).tz_convert("UTC")
-        self.speed = float(speed)
+        self._speed = float(speed)
         self._monotonic = monotonic
+        self._wall = wall
         self._t0 = monotonic()
 
+    def _virtual(self) -> pd.Timestamp:
+        return self.start + pd.Timedelta(seconds=(self._monotonic() - self._t0) * self._speed)
+
+    @property
+    def speed(self) -> float:
+        if self._wall is not None and self._virtual() >= self._wall():
+            return 1.0
+        return self._speed
+
     def now(self) -> pd.Timestamp:
-        return self.start + pd.Timedelta(seconds=(self._monotonic() - self._t0) * self.speed)
+        virtual = self._virtual()
+        return virtual if self._wall is None else min(virtual, self._wall())
 
 
 @dataclass
@@ -135,6 +159,7 @@ class LiveFeed:
         backfill_bars: int = 500,
         poll_delay: float = 2.0,
         min_interval: float = 0.02,
+        source: str | None = None,
     ) -> None:
         if not symbols:
             raise InvalidRequestError("a live feed needs at least one symbol")
@@ -143,7 +168,7 @@ class LiveFeed:
         self.settings = settings
         self.timeframe = parse_timeframe(timeframe)
         self.symbols: tuple[Symbol, ...] = tuple(dict.fromkeys(parse_symbol(s) for s in symbols))
-        self.sources = {s.name: source_for(settings, s) for s in self.symbols}
+        self.sources = {s.name: source or source_for(settings, s) for s in self.symbols}
         if "file" in self.sources.values():
             raise InvalidRequestError("a user's file is no live source")
         self.clock: Clock = clock or WallClock()
@@ -174,6 +199,10 @@ class LiveFeed:
                 self._subscribers.pop(token, None)
 
         return unsubscribe
+
+    def stored_source(self, symbol: str) -> str | None:
+        """The source the feed stores ``symbol`` under, once it has stored its series (else None)."""
+        return self.sources.get(symbol) if symbol in self._last else None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -244,11 +273,12 @@ class LiveFeed:
     def _provider(self, source: str) -> Provider:
         provider = self._providers.get(source)
         if provider is None:
-            if source == "synthetic":  # reads the feed's clock: a virtual one continues the series
+            if source in ("synthetic", REPLAY_SOURCE):  # reads the feed's clock (a replay's)
                 # Imported on first use, as get_provider does: its numba kernels compile at import.
                 from pipelines.data.providers.synthetic import SyntheticProvider
 
-                provider = SyntheticProvider(self.settings.data.synthetic_seed, now=self.clock.now)
+                seed = self.settings.data.synthetic_seed
+                provider = SyntheticProvider(seed, now=self.clock.now, name=source)
             else:
                 provider = get_provider(source, self.settings)
             self._providers[source] = provider
@@ -319,10 +349,12 @@ def open_live_feed(
     on_new_bars: NewBarsHook | None = None,
     backfill_bars: int = 500,
 ) -> LiveFeed:
-    """A production feed (wall clock), or with ``speed`` a demo feed on a virtual clock.
+    """A production feed (wall clock), or with ``speed`` a demo feed: a replay of the synthetic series.
 
-    The demo clock starts where the stored series ends (or now, whichever is later), so a restarted
-    demo continues it. Only synthetic sources can be sped up.
+    The replay stores its bars under the source ``replay``, apart from the real series, and its clock
+    never passes the wall clock, so no stored bar lies in the future. It starts where the stored
+    replay ends (a restarted demo continues it), or ``REPLAY_WALL_HOURS`` of replay before the wall
+    clock; once it has caught up it runs in real time. Only synthetic sources can be sped up.
     """
     feed_symbols = [parse_symbol(s) for s in symbols]
     if speed is None:
@@ -332,19 +364,23 @@ def open_live_feed(
         raise InvalidRequestError(
             f"only the synthetic source can run at a speed-up; configured: {', '.join(sorted(sources))}"
         )
+    if not speed > 0:
+        raise InvalidRequestError(f"speed must be positive, got {speed}")
     tf = parse_timeframe(timeframe)
     store = open_store(settings)
-    start = utc_now()
+    now = utc_now()
+    start = tf.floor(now - pd.Timedelta(hours=REPLAY_WALL_HOURS) * max(speed - 1.0, 0.0))
     for s in feed_symbols:
-        bounds = store.bounds(SeriesKey("synthetic", tf.name, s.name))
+        bounds = store.bounds(SeriesKey(REPLAY_SOURCE, tf.name, s.name))
         if bounds is not None:
             start = max(start, bounds.last + pd.Timedelta(seconds=tf.seconds))
     return LiveFeed(
         settings,
         symbols,
         timeframe,
-        clock=VirtualClock(start, speed),
+        clock=VirtualClock(min(start, now), speed, wall=utc_now),
         on_new_bars=on_new_bars,
         backfill_bars=backfill_bars,
         poll_delay=0.0,
+        source=REPLAY_SOURCE,
     )

@@ -106,14 +106,19 @@ class FeatureCache:
         self._streams: dict[tuple[SeriesKey, str], FeatureStream] = {}
 
     def rows(
-        self, symbol: Symbol, timeframe: Timeframe, feature_set: str | FeatureSet, need: int = 1
+        self,
+        symbol: Symbol,
+        timeframe: Timeframe,
+        feature_set: str | FeatureSet,
+        need: int = 1,
+        source: str | None = None,
     ) -> FeatureRows:
         """The cached tail with at least ``need`` rows (fewer only when fewer bars are stored).
 
         ``feature_set``: a registered name or a set (a subset, ``FeatureSet.subset``, is cached
-        under its own name)."""
+        under its own name); ``source``: default the one configured for the symbol."""
         fs = resolve_feature_set(feature_set)
-        source = source_for(self.settings, symbol)
+        source = source or source_for(self.settings, symbol)
         key = (source, symbol.name, timeframe.name, fs.name)
         entry = self._entries.get(key)  # a dict read is atomic: the hot path takes no lock
         if entry is not None and self._clock() - entry.checked < self.ttl and entry.covers(need):
@@ -132,7 +137,7 @@ class FeatureCache:
             else:
                 bounds = self.store.bounds(series)
                 if bounds is None:
-                    bounds = ensure_stored(self.settings, symbol, timeframe, store=self.store)
+                    bounds = ensure_stored(self.settings, symbol, timeframe, store=self.store, source=source)
                 last_ns = bounds.last.value
             if entry is not None and entry.last_ns == last_ns and entry.covers(want):
                 entry = replace(entry, checked=now)
@@ -167,15 +172,15 @@ class FeatureCache:
         keys = [k for k in list(self._entries) if k[1] == name and (tf is None or k[2] == tf)]
         return sum(self._entries.pop(k, None) is not None for k in keys)
 
-    def extend(self, symbol: str, timeframe: str, bars: pd.DataFrame) -> int:
-        """New ``bars`` of ``symbol`` were just stored: hold them and drop stale feature rows.
+    def extend(self, symbol: str, timeframe: str, bars: pd.DataFrame, source: str | None = None) -> int:
+        """New ``bars`` of ``symbol`` (from ``source``) were just stored: hold them, drop stale rows.
 
         From now on the series' bars are kept in memory (see the module docstring); bars that do not
         follow the held ones (a gap cannot be seen here, an overlap can) drop the held copy, which the
         next computation reads afresh. Returns how many feature entries were dropped.
         """
         sym, tf = parse_symbol(symbol), parse_timeframe(timeframe)
-        series = SeriesKey(source_for(self.settings, sym), tf.name, sym.name)
+        series = SeriesKey(source or source_for(self.settings, sym), tf.name, sym.name)
         more = BarData.from_frame(bars)
         with self._lock:
             self._live.add(series)

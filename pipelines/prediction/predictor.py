@@ -151,9 +151,9 @@ class Predictor:
         """Drop cached feature rows of ``symbol`` (new bars arrived); returns how many entries."""
         return self.features.invalidate(symbol, timeframe)
 
-    def extend(self, symbol: str, timeframe: str, bars: pd.DataFrame) -> int:
+    def extend(self, symbol: str, timeframe: str, bars: pd.DataFrame, source: str | None = None) -> int:
         """New ``bars`` of ``symbol`` were stored (a live feed): see ``FeatureCache.extend``."""
-        return self.features.extend(symbol, timeframe, bars)
+        return self.features.extend(symbol, timeframe, bars, source)
 
     def _model(self, model_name: str, ref: str) -> _Plan:
         loaded = self.registry.load(model_name, ref)
@@ -206,14 +206,16 @@ class Predictor:
         symbol: str | None = None,
         timeframe: str | None = None,
         ref: str = "champion",
+        source: str | None = None,
     ) -> Prediction:
-        """The model's prediction for the latest bar of ``symbol`` (default: its own symbol)."""
+        """The model's prediction for the latest bar of ``symbol`` (default: its own symbol) from
+        ``source`` (default: the one configured for the symbol; a live replay names its own)."""
         began = time.perf_counter()
         plan = self._model(model_name, ref)
         sym = self._target(plan, symbol, timeframe)
         meta = plan.loaded.meta
         computed = self.inputs.get(plan.feature_set)
-        rows = self.features.rows(sym, plan.timeframe, computed, plan.context_rows)
+        rows = self.features.rows(sym, plan.timeframe, computed, plan.context_rows, source)
         x = plan.inputs.gather(rows.matrix[-plan.context_rows :], computed)
         if x.shape[0] < plan.context_rows:
             raise DataNotFoundError(

@@ -15,8 +15,9 @@ from pipelines.data.providers.synthetic import SyntheticProvider
 from pipelines.data.store import SeriesKey
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
+from pipelines.data.warehouse import Warehouse
 from pipelines.errors import InvalidRequestError, ProviderError
-from pipelines.live.feed import LiveFeed, VirtualClock, open_live_feed, price_update
+from pipelines.live.feed import REPLAY_SOURCE, LiveFeed, VirtualClock, open_live_feed, price_update
 from pipelines.settings import Settings
 
 START = pd.Timestamp("2025-06-30T12:00", tz="UTC")
@@ -177,19 +178,52 @@ def test_next_tick_waits_for_the_forming_bar_to_close(settings: Settings) -> Non
     assert monthly.seconds_to_next_tick() == pytest.approx((15 * 86_400 + 14 * 3600) / 60)
 
 
-def test_open_live_feed_validates_and_continues_the_stored_series(settings: Settings) -> None:
+def test_open_live_feed_validates_and_continues_the_stored_replay(settings: Settings) -> None:
     with pytest.raises(InvalidRequestError, match="only the synthetic source"):
         open_live_feed(settings.model_copy(update={"stock_source": "yfinance"}), ["AAPL"], "1m", speed=60)
     with pytest.raises(InvalidRequestError, match="speed must be positive"):
         open_live_feed(settings, ["BTC/USDT"], "1m", speed=0)
     with pytest.raises(InvalidRequestError):
         LiveFeed(settings, [], "1m")
-    future = pd.Timestamp("2040-01-01", tz="UTC")
-    LiveFeed(settings, ["BTC/USDT"], "1m", clock=ManualClock(future), backfill_bars=3).poll_once()
+    fresh = open_live_feed(settings, ["BTC/USDT"], "1h", speed=60)
+    assert isinstance(fresh.clock, VirtualClock) and fresh.clock.speed == 60
+    assert fresh.sources == {"BTC/USDT": REPLAY_SOURCE} and fresh.stored_source("BTC/USDT") is None
+    behind = pd.Timestamp.now(tz="UTC") - fresh.clock.start
+    assert pd.Timedelta(hours=59 * 24) <= behind <= pd.Timedelta(hours=59 * 24 + 1)  # a day of replay
+    stored_end = pd.Timestamp.now(tz="UTC").floor("1min") - pd.Timedelta(days=3)
+    clock = ManualClock(stored_end)
+    LiveFeed(settings, ["BTC/USDT"], "1m", clock=clock, backfill_bars=3, source=REPLAY_SOURCE).poll_once()
     feed = open_live_feed(settings, ["BTC/USDT"], "1m", speed=60)
-    assert isinstance(feed.clock, VirtualClock) and feed.clock.speed == 60
-    assert feed.clock.start == future  # the last stored bar (23:59 the day before) ends at 2040-01-01
+    assert feed.clock.start == stored_end  # the last stored replay bar (a minute before) ends there
     assert open_live_feed(settings, ["BTC/USDT"], "1m").clock.speed == 1.0
+
+
+def test_a_replay_clock_never_passes_the_wall_clock() -> None:
+    wall = [pd.Timestamp("2025-06-30T12:00", tz="UTC")]
+    ticks = [0.0]
+    clock = VirtualClock(
+        wall[0] - pd.Timedelta(hours=1), 60, monotonic=lambda: ticks[0], wall=lambda: wall[0]
+    )
+    ticks[0] = 30.0
+    assert clock.now() == wall[0] - pd.Timedelta(minutes=30) and clock.speed == 60
+    ticks[0] = 120.0
+    assert clock.now() == wall[0] and clock.speed == 1.0
+
+
+def test_a_sped_up_feed_stores_no_bar_from_the_future(settings: Settings) -> None:
+    events: list[dict[str, Any]] = []
+    feed = open_live_feed(settings, ["BTC/USDT", "AAPL"], "1m", speed=3600, backfill_bars=20)
+    feed.subscribe(events.append)
+    with feed:
+        _wait(lambda: len(events) >= 30)
+    now = pd.Timestamp.now(tz="UTC")
+    assert {e["source"] for e in events} == {REPLAY_SOURCE} and feed.stored_source("AAPL") == REPLAY_SOURCE
+    stamps = pd.to_datetime([e["bar"]["timestamp"] for e in events if e["symbol"] == "BTC/USDT"], utc=True)
+    assert ((stamps[1:] - stamps[:-1]) == pd.Timedelta(minutes=1)).all()  # prices keep moving
+    newest = Warehouse(settings).query("SELECT max(timestamp) AS t, count(*) AS n FROM bars")
+    assert newest["n"].iloc[0] >= 20 + 30
+    assert pd.Timestamp(newest["t"].iloc[0]) + pd.Timedelta(minutes=1) <= now  # closed bars of the past
+    assert not open_store(settings).bounds(KEY), "the real synthetic series is untouched"
 
 
 def test_close_stops_a_waiting_thread_promptly(settings: Settings) -> None:

@@ -10,7 +10,7 @@ from pipelines.settings import Settings
 
 __all__ = ["SOURCES", "SOURCE_SPELLINGS", "Provider", "get_provider", "normalize_source", "with_retries"]
 
-SOURCES = ("synthetic", "yfinance", "ccxt", "file")
+SOURCES = ("synthetic", "yfinance", "ccxt", "file", "replay")
 _ALIASES = {"yahoo": "yfinance", "yf": "yfinance", "csv": "file", "parquet": "file"}
 SOURCE_SPELLINGS: tuple[str, ...] = (*SOURCES, *_ALIASES)
 """Every name ``normalize_source`` accepts in lower case: the sources, then their aliases."""
@@ -33,6 +33,10 @@ def get_provider(
         from pipelines.data.providers.synthetic import SyntheticProvider
 
         return SyntheticProvider(settings.data.synthetic_seed)
+    if name == "replay":  # the synthetic series under the name the accelerated live feed stores it
+        from pipelines.data.providers.synthetic import SyntheticProvider
+
+        return SyntheticProvider(settings.data.synthetic_seed, name="replay")
     if name == "yfinance":
         from pipelines.data.providers.yahoo import YahooProvider
 

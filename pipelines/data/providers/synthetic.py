@@ -6,11 +6,12 @@ incremental ingest stitches seamlessly onto an earlier one. Construction:
 * a daily log-price path from a fixed anchor (1990-01-01): GARCH(1,1) variance with standardized
   Student-t(4) shocks (fat tails, volatility clustering) and a slow pull towards the symbol's base
   price (plausible levels over decades); stocks have an overnight gap, crypto trades 24/7;
-* intraday bars inside each day as a Brownian bridge of t-distributed increments pinned to that
-  day's open and close, so daily closes agree across timeframes; stock sessions run 09:30-16:00
-  New York on NYSE trading days with a U-shaped intraday volatility and volume profile;
-* high/low extend beyond open/close by a half-normal multiple of the bar's volatility (valid OHLC);
-  volume grows with the bar's absolute return.
+* intraday bars split from each day's bar level by level (4h, 1h, 30m, 15m, 5m, 1m; 2m as pairs
+  of 1m), each finer level a conditioned bridge inside the coarser bars (``synthetic_split``), so
+  every timeframe aggregates to the coarser ones exactly; stock sessions run 09:30-16:00 New York
+  on NYSE trading days with a U-shaped intraday volatility and volume profile;
+* a day's high and low are the extremes of a Brownian bridge from its open to its close (valid
+  OHLC); its volume grows with its absolute return.
 
 Only closed bars are returned (a bar whose end lies after ``now`` does not exist yet).
 """
@@ -28,6 +29,7 @@ import pandas as pd
 from numba import njit
 
 from pipelines.data.calendar import nyse_holidays
+from pipelines.data.providers.synthetic_split import LEVELS, layout, split
 from pipelines.data.schema import empty_bars, with_labels
 from pipelines.data.symbols import Symbol
 from pipelines.data.timeframes import Timeframe
@@ -40,7 +42,6 @@ ANCHOR = np.datetime64("1990-01-01", "D")
 HORIZON = np.datetime64("2061-01-01", "D")
 _T_DF = 4.0
 _T_SCALE = float(np.sqrt((_T_DF - 2.0) / _T_DF))  # makes t(4) draws unit-variance
-_SESSION_MINUTES = 390
 _GAP_SHARE = 0.2  # share of a stock's daily variance that arrives overnight
 
 # Plausible levels for well-known names; others get a level derived from the symbol's hash.
@@ -115,7 +116,8 @@ class _DailyPath:
     logp: F64  # log close of each day
     gap: F64  # overnight log gap into each day's open
     sigma: F64  # each day's conditional volatility
-    noise: F64  # (3, days) standard normals for each day's high, low and volume
+    intraday: F64  # each day's volatility from its open to its close (without the overnight gap)
+    noise: F64  # (5, days) standard normals: high, low, volume, then the high's and low's second
     profile: _Profile
 
 
@@ -145,27 +147,19 @@ def _daily_path(symbol: Symbol, seed: int) -> _DailyPath:
         1 / 750,
         gap_share,
     )
-    noise = rng.standard_normal((3, days.shape[0]))
-    return _DailyPath(days, logp, gap if not symbol.is_crypto else np.zeros_like(gap), sigma, noise, profile)
-
-
-def _minute_profile(stock: bool) -> F64:
-    """Relative variance of each minute of a session (U-shape for stocks), summing to 1."""
-    if not stock:
-        return np.full(1440, 1.0 / 1440)
-    t = np.linspace(0.0, 1.0, _SESSION_MINUTES)
-    w = 1.0 + 2.5 * (t - 0.5) ** 2 * 4  # open and close about 3.5x as active as midday
-    out: F64 = w / w.sum()
-    return out
+    noise = rng.standard_normal((5, days.shape[0]))
+    gap = gap if not symbol.is_crypto else np.zeros_like(gap)
+    return _DailyPath(days, logp, gap, sigma, sigma * np.sqrt(1.0 - gap_share), noise, profile)
 
 
 class SyntheticProvider:
     """Deterministic synthetic bars for any well-formed stock or crypto symbol."""
 
-    name = "synthetic"
-
-    def __init__(self, seed: int = 42, *, now: Callable[[], pd.Timestamp] | None = None) -> None:
+    def __init__(
+        self, seed: int = 42, *, now: Callable[[], pd.Timestamp] | None = None, name: str = "synthetic"
+    ) -> None:
         self.seed = int(seed)
+        self.name = name
         self._now = now or (lambda: pd.Timestamp.now(tz="UTC"))
 
     def fetch(
@@ -199,55 +193,33 @@ class SyntheticProvider:
     def _daily(self, path: _DailyPath, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         lo = int(np.searchsorted(path.days, np.datetime64(start.date(), "D"), side="left"))
         hi = int(np.searchsorted(path.days, np.datetime64(end.date(), "D"), side="right"))
-        lo = max(lo, 1)
-        idx = np.arange(lo, hi)
-        close = np.exp(path.logp[idx])
-        open_ = np.exp(path.logp[idx - 1] + path.gap[idx])
-        sig = path.sigma[idx]
-        noise = path.noise[:, idx]
-        high = np.maximum(open_, close) * np.exp(np.abs(noise[0]) * sig * 0.5)
-        low = np.minimum(open_, close) * np.exp(-np.abs(noise[1]) * sig * 0.5)
-        ret = np.abs(path.logp[idx] - path.logp[idx - 1])
-        volume = path.profile.daily_volume * np.exp(0.25 * noise[2]) * (0.5 + ret / sig)
-        ts = path.days[idx].astype("datetime64[ns]").view("i8")
-        tick = path.profile.tick
-        prices = np.round(np.vstack([open_, high, low, close]) / tick) * tick
-        return _frame(ts, np.vstack([prices, np.round(volume, 4)[None, :]]))
+        idx = np.arange(max(lo, 1), hi)
+        return _frame(path.days[idx].astype("datetime64[ns]").view("i8"), _day_bars(path, idx))
 
     # -- intraday ------------------------------------------------------------------------------
     def _intraday(
         self, symbol: Symbol, timeframe: Timeframe, path: _DailyPath, start: pd.Timestamp, end: pd.Timestamp
     ) -> pd.DataFrame:
+        """The day's bars split level by level down to ``timeframe`` (2m: pairs of 1m bars)."""
         lo = int(np.searchsorted(path.days, np.datetime64((start - pd.Timedelta(days=1)).date(), "D")))
         hi = int(np.searchsorted(path.days, np.datetime64(end.date(), "D"), side="right"))
-        lo = max(lo, 1)
-        idx = np.arange(lo, hi)
+        idx = np.arange(max(lo, 1), hi)
         if idx.size == 0:
             return empty_bars()
         stock = not symbol.is_crypto
-        minutes = _minute_profile(stock)
-        step = timeframe.minutes
-        n_min = minutes.shape[0]
-        n = -(-n_min // step)
-        edges = np.minimum(np.arange(n + 1) * step, n_min)
-        bar_var = np.add.reduceat(minutes, edges[:-1])  # share of the day's variance per bar
-        bar_w = np.sqrt(bar_var)
-        bar_len = np.diff(edges).astype(np.float64)
-        # Per-day draws from a generator keyed by the day: independent of the requested range.
-        key = _key(symbol.name)
-        draws = np.empty((idx.shape[0], 4, n))
-        for row, d in enumerate(idx):
-            rng = np.random.Generator(np.random.PCG64([self.seed, key, timeframe.seconds, int(d)]))
-            draws[row, 0] = rng.standard_t(_T_DF, n)
-            draws[row, 1:] = rng.standard_normal((3, n))
-        sig_day = path.sigma[idx] * np.sqrt(1.0 - (_GAP_SHARE if stock else 0.0))
-        open_log = path.logp[idx - 1] + path.gap[idx]
-        target = path.logp[idx] - open_log
-        vol_share = bar_var if stock else bar_len / bar_len.sum()
-        day_volume = path.profile.daily_volume * (0.5 + np.abs(target) / np.maximum(sig_day, 1e-12))
-        block = _intraday_kernel(
-            open_log, target, sig_day, bar_var, bar_w, vol_share, day_volume, draws, path.profile.tick
-        )
+        sig_day = path.intraday[idx]
+        days = path.days[idx].astype(np.int64)
+        block, parent = _day_bars(path, idx), 0
+        target = 1 if timeframe.minutes == 2 else timeframe.minutes
+        for step in LEVELS:
+            lay = layout(stock, parent, step)
+            key = _key(f"{self.seed}:{symbol.name}:{step}m")
+            block, parent = split(block, days, key, lay, sig_day, path.profile.tick), step
+            if step == target:
+                break
+        edges = lay.edges
+        if timeframe.minutes == 2:
+            block, edges = _pairs(block), edges[::2]
         day_start = path.days[idx].astype("datetime64[ns]")
         if stock:
             local = pd.DatetimeIndex(day_start) + pd.Timedelta(hours=9, minutes=30)
@@ -258,48 +230,29 @@ class SyntheticProvider:
         return _frame(ts, block)
 
 
-@njit(cache=True, nogil=True)
-def _intraday_kernel(
-    open_log: F64,
-    target: F64,
-    sig_day: F64,
-    bar_var: F64,
-    bar_w: F64,
-    vol_share: F64,
-    day_volume: F64,
-    draws: npt.NDArray[np.float64],
-    tick: float,
-) -> F64:
-    """OHLCV of every bar of every day, as a (5, days * bars) block (one row per column).
+def _day_bars(path: _DailyPath, idx: npt.NDArray[np.int64]) -> F64:
+    """OHLCV (5, days) of the days ``idx`` (each > 0) of the path, prices on the tick.
 
-    Prices are rounded to ``tick``; rounding is monotonic, so high >= max(open, close) survives it.
-    """
-    days, _, n = draws.shape
-    out = np.empty((5, days * n))
-    cum_var = np.cumsum(bar_var)
-    for d in range(days):
-        base = d * n
-        x = 0.0
-        for i in range(n):
-            x += draws[d, 0, i] * _T_SCALE * sig_day[d] * bar_w[i]
-            out[3, base + i] = x
-        miss = x - target[d]
-        prev = np.exp(open_log[d])
-        for i in range(n):
-            s = sig_day[d] * bar_w[i]
-            c = np.exp(open_log[d] + out[3, base + i] - cum_var[i] * miss)
-            o = prev
-            hi = o if o > c else c
-            lo = c if o > c else o
-            out[0, base + i] = np.round(o / tick) * tick
-            out[1, base + i] = np.round(hi * np.exp(abs(draws[d, 1, i]) * s * 0.5) / tick) * tick
-            out[2, base + i] = np.round(lo * np.exp(-abs(draws[d, 2, i]) * s * 0.5) / tick) * tick
-            out[3, base + i] = np.round(c / tick) * tick
-            r = abs(np.log(c / o)) / max(s, 1e-12)
-            v = day_volume[d] * vol_share[i] * np.exp(0.25 * draws[d, 3, i]) * (0.5 + r)
-            out[4, base + i] = np.round(v, 4)
-            prev = c
-    return out
+    High and low are drawn as the extremes of a Brownian bridge from the open to the close (as the
+    finer bars inside the day are), volume grows with the day's absolute return."""
+    open_log = path.logp[idx - 1] + path.gap[idx]
+    body = path.logp[idx] - open_log
+    var = path.intraday[idx] ** 2
+    noise = path.noise[:, idx]
+    up = 0.5 * (body + np.sqrt(body**2 + var * (noise[0] ** 2 + noise[3] ** 2)))
+    down = 0.5 * (body - np.sqrt(body**2 + var * (noise[1] ** 2 + noise[4] ** 2)))
+    ret = np.abs(path.logp[idx] - path.logp[idx - 1])
+    volume = path.profile.daily_volume * np.exp(0.25 * noise[2]) * (0.5 + ret / path.sigma[idx])
+    tick = path.profile.tick
+    logs = np.vstack([open_log, open_log + up, open_log + down, path.logp[idx]])
+    prices = np.round(np.exp(logs) / tick) * tick
+    return np.vstack([prices, np.round(volume, 4)[None, :]])
+
+
+def _pairs(block: F64) -> F64:
+    """Bars of two consecutive bars each (sessions have an even number of minutes)."""
+    b = block.reshape(5, -1, 2)
+    return np.vstack([b[0, :, 0], b[1].max(axis=1), b[2].min(axis=1), b[3, :, 1], b[4].sum(axis=1)])
 
 
 def _frame(ts: npt.NDArray[np.int64], block: F64) -> pd.DataFrame:

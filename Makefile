@@ -43,10 +43,10 @@ bench: install
 	.venv-bench/bin/python benchmarks/bench_websocket.py
 
 dagster: install
-	$(BIN)/tradeforge dagster
+	$(BIN)/tradeforge dagster $(if $(PORT),--port $(PORT))
 
 mlflow: install
-	mlflow/server.sh
+	mlflow/server.sh $(if $(PORT),--port $(PORT))
 
 clean:
 	rm -rf $(VENV) .venv-bench .tradeforge .pytest_cache .mypy_cache .ruff_cache

@@ -4,4 +4,10 @@
 # Usage: mlflow/server.sh [--host 127.0.0.1] [--port 5000]
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-exec "$here/.venv/bin/tradeforge" mlflow "$@"
+# The repository's .venv, else the tradeforge of the environment in use.
+tradeforge="$here/.venv/bin/tradeforge"
+[ -x "$tradeforge" ] || tradeforge="$(command -v tradeforge)" || {
+    echo "tradeforge not found: run make install" >&2
+    exit 1
+}
+exec "$tradeforge" mlflow "$@"

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from pipelines.data.feature_files import feature_count
 from pipelines.data.store import ParquetStore
-from pipelines.features.store import feature_count
 from pipelines.settings import Settings
 
 __all__ = ["DatasetSummary", "dataset_summaries"]

@@ -77,6 +77,7 @@ def _files(root: Path) -> list[Path]:
         (["models", "list", "--json"], "No registered models in"),
         (["data", "list"], "No stored market data in"),
         (["datasets", "list"], "No uploaded datasets in"),
+        (["users", "list"], "No users in"),
     ],
 )
 def test_a_read_in_an_empty_place_creates_nothing_and_names_the_home(

@@ -41,6 +41,7 @@ bench: install
 	.venv-bench/bin/python benchmarks/bench_serving.py
 	.venv-bench/bin/python benchmarks/bench_health.py
 	.venv-bench/bin/python benchmarks/bench_websocket.py
+	.venv-bench/bin/python benchmarks/bench_cli.py
 
 dagster: install
 	$(BIN)/tradeforge dagster $(if $(PORT),--port $(PORT))

@@ -23,6 +23,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from pipelines.home import describe_home, find_home
+
 __all__ = [
     "AuthSettings",
     "DataSettings",
@@ -257,8 +259,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRADEFORGE_", extra="ignore", populate_by_name=True)
 
     home: Path = Field(
-        default_factory=lambda: Path.cwd() / ".tradeforge",
-        description="Folder of everything the platform stores: bars, features, models, databases, secrets.",
+        default_factory=lambda: find_home().path,
+        description="Folder of everything the platform stores: bars, features, models, databases, secrets "
+        "(unset: the nearest .tradeforge/ folder in the working directory or above it, else the per-user "
+        "data folder).",
     )
     database_url: str | None = Field(default=None, description="The app database (unset: SQLite in home).")
     mlflow_tracking_uri: str | None = Field(
@@ -320,6 +324,11 @@ class Settings(BaseSettings):
                 for key, value in grouped.items()
             }
         return super().model_copy(update=update, deep=deep)
+
+    @property
+    def home_origin(self) -> str:
+        """How the home was found, in words (``tradeforge config``, notes on an empty home)."""
+        return describe_home(self.home)
 
     @property
     def market_dir(self) -> Path:

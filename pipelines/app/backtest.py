@@ -15,7 +15,7 @@ from typing import Any
 from pipelines.app.backtest_plan import LazyRegistrySignals, backtest_run, plan_backtest, warmup_start
 from pipelines.app.full_curves import keep_full_curve
 from pipelines.app.ingest import DataRequest, ensure_bars_table
-from pipelines.app.job_params import bars_ram, checked, only_known, require_model, text_param, with_span
+from pipelines.app.job_params import bars_ram, checked, only_known, text_param, with_span
 from pipelines.backtest import compare_strategies
 from pipelines.backtest.metrics import METRIC_NAMES
 from pipelines.data.default_source import default_source
@@ -314,8 +314,6 @@ def _validate_backtest(params: dict[str, Any], settings: Settings) -> dict[str, 
                 **trading_fields(params),
             )
         )
-    if name == "ml_predictive":
-        require_model(settings, str(strategy_params["model_name"]))
     return params if params.get("dataset_id") else with_span(params, request)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.app.ingest import DataRequest, ensure_bars_table
+from pipelines.app.job_params import require_model
 from pipelines.backtest import (
     BacktestConfig,
     BacktestResult,
@@ -76,9 +77,11 @@ def plan_backtest(
     stop_loss: float | None = None,
     take_profit: float | None = None,
 ) -> BacktestRequest:
-    """Everything checked before any data is read: strategy and params, symbol, dates, costs, and
-    the bars the range holds against ``max_bars_per_request``."""
+    """Everything checked before any data is read: strategy and params (a model named by them is
+    registered), symbol, dates, costs, and the bars the range holds against ``max_bars_per_request``."""
     checked = validate_strategy_params(strategy, params)
+    if isinstance(checked.get("model_name"), str):
+        require_model(settings, checked["model_name"])
     sym = parse_symbol(symbol)
     tf = parse_timeframe(timeframe)
     src = normalize_source(source)

@@ -12,7 +12,7 @@ from pipelines.data.limits import estimate_bars
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeutil import parse_time
 from pipelines.errors import DataNotFoundError, InvalidRequestError, TradeforgeError
-from pipelines.models.tracking import open_tracker
+from pipelines.models.registry_read import registered_models
 from pipelines.settings import Settings
 
 __all__ = ["bars_ram", "checked", "only_known", "require_model", "text_param", "with_span"]
@@ -85,6 +85,7 @@ def with_span(params: dict[str, Any], request: Any) -> dict[str, Any]:
 
 
 def require_model(settings: Settings, name: str) -> None:
-    """DataNotFoundError unless a model called ``name`` is registered."""
-    if not dict(open_tracker(settings).list_models()).get(name):
+    """DataNotFoundError unless a model called ``name`` is registered (read without MLflow from a
+    local store, so a wrong name fails in a moment)."""
+    if not dict(registered_models(settings)).get(name):
         raise DataNotFoundError(f"no registered model named {name!r}")

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from pipelines.app.ingest import ingest_missing
 from pipelines.data.default_source import default_source
+from pipelines.data.feature_files import feature_count
 from pipelines.data.ingest import open_store, plan_ingest
 from pipelines.data.limits import check_bar_span
 from pipelines.data.schema import PRICE_COLUMNS
@@ -21,7 +22,6 @@ from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.data.timeutil import parse_time, utc_now
 from pipelines.errors import DataNotFoundError, InvalidRequestError, TradeforgeError
-from pipelines.features.store import feature_count
 from pipelines.settings import Settings
 
 __all__ = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from typer import _click
 from typer.core import TyperGroup, TyperOption
@@ -31,6 +33,7 @@ __all__ = [
     "fail",
     "json_object",
     "models_app",
+    "note_empty_home",
     "out",
     "progress",
     "source_or_default",
@@ -73,6 +76,23 @@ app.add_typer(models_app, name="models")
 err = Console(stderr=True)
 out = Console()
 
+
+class _StderrNotes(logging.Handler):
+    """Warnings of the data providers (a source being retried) printed on stderr as they happen."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(f"[yellow]{escape(record.getMessage())}[/]", highlight=False, soft_wrap=True)
+
+
+@app.callback()
+def _show_provider_warnings() -> None:
+    notes = logging.getLogger("pipelines.data.providers")
+    if not any(isinstance(h, _StderrNotes) for h in notes.handlers):
+        handler = _StderrNotes(logging.WARNING)
+        notes.addHandler(handler)
+        notes.setLevel(min(notes.getEffectiveLevel(), logging.WARNING))
+
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 SourceOpt = Annotated[str, typer.Option("--source", help="synthetic | yfinance | ccxt | file")]
 DefaultSourceOpt = Annotated[
@@ -93,6 +113,12 @@ def source_or_default(settings: Settings, source: str | None, symbol: str, timef
     from pipelines.data.default_source import default_source
 
     return source or default_source(settings, symbol, timeframe)
+
+
+def note_empty_home(settings: Settings, what: str) -> None:
+    """Say on stderr which home a read found nothing in, and how that home was chosen."""
+    note = f"No {what} in {settings.home} ({settings.home_origin})"
+    err.print(note, highlight=False, markup=False, soft_wrap=True)
 
 
 def fail(message: str, code: int) -> typer.Exit:

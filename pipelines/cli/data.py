@@ -19,10 +19,12 @@ from pipelines.cli._common import (
     err,
     errors,
     fail,
+    note_empty_home,
     out,
     progress,
 )
-from pipelines.errors import InvalidRequestError
+from pipelines.cli.tables import datasets_table
+from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -141,9 +143,11 @@ def data_list(as_json: JsonOpt = False) -> None:
     """Every stored dataset: its span, latest close and feature table."""
     # Imported on use, for the CLI's start-up time: pandas.
     from pipelines.app.market_data import dataset_summaries
-    from pipelines.cli.tables import datasets_table
 
-    rows = dataset_summaries(get_settings())
+    settings = get_settings()
+    rows = dataset_summaries(settings) if settings.market_dir.is_dir() else []
+    if not rows:
+        note_empty_home(settings, "stored market data")
     if as_json:
         emit_json(
             {
@@ -163,7 +167,8 @@ def data_list(as_json: JsonOpt = False) -> None:
             }
         )
         return
-    out.print(datasets_table(rows))
+    if rows:
+        out.print(datasets_table(rows))
 
 
 @data_app.command("check")
@@ -254,9 +259,15 @@ def query(
 
     from pipelines.data.warehouse import Warehouse
 
+    settings = get_settings()
     try:
         with errors():
-            frame = Warehouse(get_settings()).query_readonly(sql)
+            if not settings.home.is_dir():
+                raise DataNotFoundError(
+                    f"no Tradeforge home at {settings.home} ({settings.home_origin}); "
+                    "run `tradeforge ingest` first"
+                )
+            frame = Warehouse(settings).query_readonly(sql)
     except duckdb.Error as exc:
         raise fail(f"query failed: {exc}", 2) from None
     out.print(frame.to_string(index=False))

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from pipelines.cli._common import JsonOpt, SwitchGroup, app, emit_json, errors, out
+from pipelines.cli._common import JsonOpt, SwitchGroup, app, emit_json, errors, note_empty_home, out
 from pipelines.settings import get_settings
 
 __all__ = ["datasets_app"]
@@ -56,17 +56,23 @@ def datasets_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Every user's datasets, a page at a time, with their processing status."""
-    with errors(), _catalog() as catalog:
-        listing = catalog.list(
-            None,
-            page=page,
-            limit=limit,
-            sort_by=sort_by,
-            order=order,
-            dataset_type=dataset_type,
-            status=status,
-        )
-    body = listing.as_dict()
+    settings = get_settings()
+    if settings.database_url is None and not settings.home.is_dir():  # nothing to read, nothing created
+        body: dict[str, Any] = {"total": 0, "page": page, "limit": limit, "pages": 0, "datasets": []}
+    else:
+        with errors(), _catalog() as catalog:
+            listing = catalog.list(
+                None,
+                page=page,
+                limit=limit,
+                sort_by=sort_by,
+                order=order,
+                dataset_type=dataset_type,
+                status=status,
+            )
+        body = listing.as_dict()
+    if not body["total"]:
+        note_empty_home(settings, "uploaded datasets")
     if as_json:
         emit_json(body)
         return

@@ -16,10 +16,13 @@ from pipelines.cli._common import (
     errors,
     json_object,
     models_app,
+    note_empty_home,
     out,
     source_or_default,
 )
 from pipelines.cli.progress import stage_progress
+from pipelines.cli.tables import models_table
+from pipelines.models.summaries import home_models
 from pipelines.settings import get_settings
 
 if TYPE_CHECKING:
@@ -117,13 +120,11 @@ def train(
 @models_app.command("list")
 def models_list(as_json: JsonOpt = False) -> None:
     """Registered models with their champion versions and validation metrics."""
-    # Imported on use, for the CLI's start-up time: pandas, MLflow.
-    from pipelines.cli.tables import models_table
-    from pipelines.models.summaries import list_models
-    from pipelines.models.tracking import open_tracker
-
-    models = list_models(open_tracker(get_settings()))
+    settings = get_settings()
+    models = home_models(settings)
+    if not models:
+        note_empty_home(settings, "registered models")
     if as_json:
         emit_json({"models": [m.as_dict() for m in models], "count": len(models)})
-        return
-    out.print(models_table(models))
+    elif models:
+        out.print(models_table(models))

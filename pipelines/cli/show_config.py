@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import AliasChoices
 from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
+from rich.markup import escape
 from rich.table import Table
 
 from pipelines.cli._common import JsonOpt, app, emit_json, out
@@ -51,14 +52,15 @@ def _fields(model: Any, fields: dict[str, FieldInfo]) -> dict[str, dict[str, Any
 
 def settings_view(settings: Settings) -> dict[str, dict[str, Any]]:
     """Each group (cross-cutting fields first, under ``general``): its description and fields, each
-    field's value (secrets masked, URL passwords removed), environment variable and description."""
+    field's value (secrets masked, URL passwords removed), environment variable and description; the
+    home also says how it was found (``found_by``)."""
     general = {
         n: i for n, i in Settings.model_fields.items() if not isinstance(getattr(settings, n), SettingsGroup)
     }
     description = "Where everything is stored, and the shared services and keys."
-    view: dict[str, dict[str, Any]] = {
-        GENERAL: {"description": description, "fields": _fields(settings, general)}
-    }
+    fields = _fields(settings, general)
+    fields["home"]["found_by"] = settings.home_origin
+    view: dict[str, dict[str, Any]] = {GENERAL: {"description": description, "fields": fields}}
     for name, info in Settings.model_fields.items():
         group = getattr(settings, name)
         if isinstance(group, SettingsGroup):
@@ -77,11 +79,14 @@ def _text(value: Any) -> str:
 
 @app.command()
 def config(as_json: JsonOpt = False) -> None:
-    """Show the settings in effect, group by group: value, variable and meaning (secrets masked)."""
-    view = settings_view(get_settings())
+    """Show the home and how it was found, then the settings in effect, group by group: value,
+    variable and meaning (secrets masked)."""
+    settings = get_settings()
+    view = settings_view(settings)
     if as_json:
         emit_json(view)
         return
+    out.print(f"[bold]home[/] {escape(f'{settings.home} ({settings.home_origin})')}", highlight=False)
     for group, body in view.items():
         table = Table(title=f"{group}: {body['description']}", title_justify="left")
         for column in ("field", "value", "variable", "meaning"):

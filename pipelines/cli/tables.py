@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
 
-from pipelines.app.market_data import DatasetSummary
-from pipelines.models.summaries import ModelSummary
+if TYPE_CHECKING:  # both modules import pandas, which listing models never needs
+    from pipelines.app.market_data import DatasetSummary
+    from pipelines.models.summaries import ModelSummary
 
 __all__ = ["datasets_table", "models_table", "reports_table", "safe_cell"]
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from pipelines.cli._common import JsonOpt, SwitchGroup, app, emit_json, errors, fail, out
+from pipelines.cli._common import JsonOpt, SwitchGroup, app, emit_json, errors, fail, note_empty_home, out
 from pipelines.errors import ConflictError
 from pipelines.settings import get_settings
 
@@ -89,12 +89,17 @@ def users_list(as_json: JsonOpt = False) -> None:
     from pipelines.db.engine import open_database
     from pipelines.db.users import list_users
 
-    database = open_database(get_settings())
-    try:
-        with database.session() as session:
-            users = [public_user(user) for user in list_users(session)]
-    finally:
-        database.close()
+    settings = get_settings()
+    users: list[dict[str, Any]] = []
+    if settings.database_url is not None or settings.home.is_dir():  # else nothing to read, nothing created
+        database = open_database(settings)
+        try:
+            with database.session() as session:
+                users = [public_user(user) for user in list_users(session)]
+        finally:
+            database.close()
+    if not users:
+        note_empty_home(settings, "users")
     if as_json:
         emit_json({"users": users, "count": len(users)})
         return

@@ -22,11 +22,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.data.feature_files import feature_count, features_path
 from pipelines.data.ingest import open_store, stored_version
 from pipelines.data.providers import normalize_source
 from pipelines.data.schema import BAR_COLUMNS
 from pipelines.data.store import ParquetStore, SeriesKey, atomic_write_table
-from pipelines.data.symbols import parse_symbol, path_safe
+from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.data.version import DataVersion, bytes_hash
 from pipelines.data.warehouse import Warehouse
@@ -49,7 +50,6 @@ __all__ = [
 ]
 
 LABEL_HORIZONS = (1, 5, 20)
-_IDENTITY = BAR_COLUMNS
 _FEATURE_SET_KEY = b"tradeforge.feature_set"
 
 
@@ -74,16 +74,6 @@ class FeatureBuild:
             "last": self.last,
             "seconds": round(self.seconds, 4),
         }
-
-
-def features_path(settings: Settings, source: str, timeframe: str, symbol: str) -> Path:
-    return (
-        settings.features_dir
-        / f"source={source}"
-        / f"timeframe={timeframe}"
-        / f"symbol={path_safe(symbol)}"
-        / "features.parquet"
-    )
 
 
 def build_features(
@@ -141,15 +131,6 @@ def load_features(settings: Settings, *, source: str, symbol: str, timeframe: st
         )
     frame: pd.DataFrame = pq.read_table(path).to_pandas()
     return frame
-
-
-def feature_count(settings: Settings, *, source: str, symbol: str, timeframe: str) -> int | None:
-    """How many features the stored table of one dataset holds (None when there is none)."""
-    path = features_path(settings, source, timeframe, symbol)
-    if not path.is_file():
-        return None
-    names = pq.read_schema(path).names
-    return sum(1 for n in names if n not in _IDENTITY and not n.startswith("label_"))
 
 
 @dataclass(frozen=True)

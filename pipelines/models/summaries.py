@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipelines.errors import DataNotFoundError, InvalidRequestError
+from pipelines.models.registry_read import registered_models
 from pipelines.models.tracking import RegisteredVersion, Tracker
+from pipelines.settings import Settings
 
 __all__ = [
     "CATEGORIES",
@@ -21,6 +23,7 @@ __all__ = [
     "catalogue_model",
     "catalogue_row",
     "category_of",
+    "home_models",
     "list_models",
     "model_catalogue",
     "model_status",
@@ -90,6 +93,11 @@ def _summary(name: str, versions: list[RegisteredVersion]) -> ModelSummary:
 
 def list_models(tracker: Tracker) -> list[ModelSummary]:
     return [_summary(name, versions) for name, versions in tracker.list_models() if versions]
+
+
+def home_models(settings: Settings) -> list[ModelSummary]:
+    """:func:`list_models` of the home's registry, read without MLflow from a local SQLite store."""
+    return [_summary(name, versions) for name, versions in registered_models(settings) if versions]
 
 
 # The model list (``GET /api/v1/models?category=...``) groups models by category.

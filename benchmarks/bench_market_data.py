@@ -74,7 +74,7 @@ def main() -> None:
     import pandas as pd
     from litestar.testing import TestClient
 
-    from pipelines.app.market_data import market_candles
+    from pipelines.app.candles import market_candles
     from pipelines.data.ingest import ingest, plan_ingest
     from pipelines.settings import Settings
     from serving.app import create_app

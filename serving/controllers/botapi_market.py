@@ -12,8 +12,8 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import Parameter
 
-from pipelines.app.market_data import ASSET_TYPES, market_candles
-from pipelines.app.market_data import available_symbols as symbols_of
+from pipelines.app.candles import ASSET_TYPES, market_candles
+from pipelines.app.candles import available_symbols as symbols_of
 from pipelines.data.timeframes import TIMEFRAMES
 from serving.providers.analysis import ANALYSIS, AnalysisDep
 from serving.responses import botapi as b

@@ -4,14 +4,13 @@ Bars depend only on (symbol, seed, timeframe, bar time), never on the requested 
 incremental ingest stitches seamlessly onto an earlier one. Construction:
 
 * a daily log-price path from a fixed anchor (1990-01-01): GARCH(1,1) variance with standardized
-  Student-t(4) shocks (fat tails, volatility clustering) and a slow pull towards the symbol's base
-  price (plausible levels over decades); stocks have an overnight gap, crypto trades 24/7;
-* intraday bars split from each day's bar level by level (4h, 1h, 30m, 15m, 5m, 1m; 2m as pairs
-  of 1m), each finer level a conditioned bridge inside the coarser bars (``synthetic_split``), so
-  every timeframe aggregates to the coarser ones exactly; stock sessions run 09:30-16:00 New York
-  on NYSE trading days with a U-shaped intraday volatility and volume profile;
-* a day's high and low are the extremes of a Brownian bridge from its open to its close (valid
-  OHLC); its volume grows with its absolute return.
+  Student-t(4) shocks (a normal times a per-day scale: fat tails, volatility clustering) and a
+  slow pull towards the symbol's base price (plausible levels over decades); crypto trades 24/7;
+* a stock's overnight gap: a share of the day's variance, uncorrelated with the session's move;
+* a day's volume grows with its volatility (the t-scale), never with its return;
+* one 1-minute path per day, a Brownian bridge from its open to its close, and every bar of every
+  timeframe (1d included) aggregated from it (``synthetic_intraday``); stock sessions run
+  09:30-16:00 New York on NYSE trading days with a U-shaped intraday volatility and volume profile.
 
 Only closed bars are returned (a bar whose end lies after ``now`` does not exist yet).
 """
@@ -29,7 +28,7 @@ import pandas as pd
 from numba import njit
 
 from pipelines.data.calendar import nyse_holidays
-from pipelines.data.providers.synthetic_split import LEVELS, layout, split
+from pipelines.data.providers.synthetic_intraday import bucket_edges, minute_bars
 from pipelines.data.schema import empty_bars, with_labels
 from pipelines.data.symbols import Symbol
 from pipelines.data.timeframes import Timeframe
@@ -42,6 +41,7 @@ ANCHOR = np.datetime64("1990-01-01", "D")
 HORIZON = np.datetime64("2061-01-01", "D")
 _T_DF = 4.0
 _T_SCALE = float(np.sqrt((_T_DF - 2.0) / _T_DF))  # makes t(4) draws unit-variance
+_CHUNK = 128  # days per cached block of daily and hourly bars
 _GAP_SHARE = 0.2  # share of a stock's daily variance that arrives overnight
 
 # Plausible levels for well-known names; others get a level derived from the symbol's hash.
@@ -101,7 +101,8 @@ def _garch_path(
         h = omega + alpha * eps * eps + beta * h
         s = np.sqrt(h)
         eps = s * z[d]
-        g = np.sqrt(gap_share) * s * zg[d]
+        # The gap: the share ``gap_share`` of the day's variance, uncorrelated with the rest of it.
+        g = gap_share * eps + np.sqrt(gap_share * (1.0 - gap_share)) * s * zg[d]
         x_new = x + eps - kappa * (x - x0) - 0.5 * h
         gap[d] = g
         sig[d] = s
@@ -114,10 +115,9 @@ def _garch_path(
 class _DailyPath:
     days: npt.NDArray[np.datetime64]  # trading days (datetime64[D])
     logp: F64  # log close of each day
-    gap: F64  # overnight log gap into each day's open
-    sigma: F64  # each day's conditional volatility
-    intraday: F64  # each day's volatility from its open to its close (without the overnight gap)
-    noise: F64  # (5, days) standard normals: high, low, volume, then the high's and low's second
+    open_log: F64  # log open of each day (the close before plus the overnight gap)
+    intraday: F64  # each day's volatility from its open to its close (given its t-scale, no gap)
+    volume: F64  # each day's volume
     profile: _Profile
 
 
@@ -133,23 +133,52 @@ def _daily_path(symbol: Symbol, seed: int) -> _DailyPath:
         days = np.busday_offset(ANCHOR, np.arange(n), roll="forward", holidays=holidays)
         per_year, gap_share = 252.0, _GAP_SHARE
     rng = np.random.default_rng([seed, _key(symbol.name), 0])
-    z = rng.standard_t(_T_DF, size=days.shape[0]) * _T_SCALE
-    zg = rng.standard_t(_T_DF, size=days.shape[0]) * _T_SCALE
+    # Student-t(4) shocks as normals times a per-day scale: given that scale a day's return is
+    # Gaussian, so the minute path bridged to it is exactly a Gaussian random walk.
+    normals = rng.standard_normal((2, days.shape[0]))
+    scale = _T_SCALE / np.sqrt(rng.chisquare(_T_DF, days.shape[0]) / _T_DF)
     daily_var = profile.annual_vol**2 / per_year
     alpha, beta = 0.08, 0.90
+    x0 = float(np.log(profile.base_price))
     logp, gap, sigma = _garch_path(
-        z,
-        zg,
+        normals[0] * scale,
+        normals[1] * scale,
         daily_var * (1 - alpha - beta),
         alpha,
         beta,
-        float(np.log(profile.base_price)),
+        x0,
         1 / 750,
         gap_share,
     )
-    noise = rng.standard_normal((5, days.shape[0]))
-    gap = gap if not symbol.is_crypto else np.zeros_like(gap)
-    return _DailyPath(days, logp, gap, sigma, sigma * np.sqrt(1.0 - gap_share), noise, profile)
+    open_log = np.concatenate([[x0], logp[:-1]]) + gap
+    # Volume grows with the day's volatility (not its return, which the minutes before the close
+    # would otherwise reveal through their volume).
+    volume = profile.daily_volume * np.exp(0.25 * rng.standard_normal(days.shape[0])) * (0.5 + 0.8 * scale)
+    intraday = sigma * scale * np.sqrt(1.0 - gap_share)
+    return _DailyPath(days, logp, open_log, intraday, volume, profile)
+
+
+def _day_bars(symbol: Symbol, seed: int, minutes: int, path: _DailyPath, idx: npt.NDArray[np.int64]) -> F64:
+    """OHLCV (5, bars) of the ``minutes``-long bars (0: daily) of the days ``idx``."""
+    return minute_bars(
+        path.days[idx].astype(np.int64),
+        path.open_log[idx],
+        path.logp[idx],
+        path.intraday[idx],
+        path.volume[idx],
+        _key(f"{seed}:{symbol.name}:minutes"),
+        not symbol.is_crypto,
+        minutes,
+        path.profile.tick,
+    )
+
+
+@lru_cache(maxsize=256)
+def _chunk(symbol: Symbol, seed: int, minutes: int, chunk: int) -> F64:
+    """The bars of the days [chunk * _CHUNK, (chunk + 1) * _CHUNK); callers copy before handing out."""
+    path = _daily_path(symbol, seed)
+    idx = np.arange(chunk * _CHUNK, min((chunk + 1) * _CHUNK, path.days.shape[0]))
+    return _day_bars(symbol, seed, minutes, path, idx)
 
 
 class SyntheticProvider:
@@ -175,9 +204,9 @@ class SyntheticProvider:
             return empty_bars()
         path = _daily_path(symbol, self.seed)
         if timeframe.is_intraday:
-            frame = self._intraday(symbol, timeframe, path, start, end)
+            frame = self._bars(symbol, timeframe, path, start - pd.Timedelta(days=1), end)
         else:
-            frame = self._daily(path, start - pd.Timedelta(days=35), end)
+            frame = self._bars(symbol, timeframe, path, start - pd.Timedelta(days=35), end)
             if timeframe.name != "1d":
                 frame = _aggregate(frame, timeframe)
         ts = frame["timestamp"].to_numpy(dtype="datetime64[ns]").view("i8")
@@ -189,70 +218,36 @@ class SyntheticProvider:
         out = frame.iloc[lo : max(lo, hi)].reset_index(drop=True)
         return with_labels(out, symbol=symbol.name, timeframe=timeframe.name, source=self.name)
 
-    # -- daily ---------------------------------------------------------------------------------
-    def _daily(self, path: _DailyPath, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-        lo = int(np.searchsorted(path.days, np.datetime64(start.date(), "D"), side="left"))
-        hi = int(np.searchsorted(path.days, np.datetime64(end.date(), "D"), side="right"))
-        idx = np.arange(max(lo, 1), hi)
-        return _frame(path.days[idx].astype("datetime64[ns]").view("i8"), _day_bars(path, idx))
-
-    # -- intraday ------------------------------------------------------------------------------
-    def _intraday(
+    def _bars(
         self, symbol: Symbol, timeframe: Timeframe, path: _DailyPath, start: pd.Timestamp, end: pd.Timestamp
     ) -> pd.DataFrame:
-        """The day's bars split level by level down to ``timeframe`` (2m: pairs of 1m bars)."""
-        lo = int(np.searchsorted(path.days, np.datetime64((start - pd.Timedelta(days=1)).date(), "D")))
+        """Bars of ``timeframe`` (at most a day) of the days from ``start``'s to ``end``'s."""
+        lo = int(np.searchsorted(path.days, np.datetime64(start.date(), "D")))
         hi = int(np.searchsorted(path.days, np.datetime64(end.date(), "D"), side="right"))
-        idx = np.arange(max(lo, 1), hi)
+        idx = np.arange(lo, hi)
         if idx.size == 0:
             return empty_bars()
         stock = not symbol.is_crypto
-        sig_day = path.intraday[idx]
-        days = path.days[idx].astype(np.int64)
-        block, parent = _day_bars(path, idx), 0
-        target = 1 if timeframe.minutes == 2 else timeframe.minutes
-        for step in LEVELS:
-            lay = layout(stock, parent, step)
-            key = _key(f"{self.seed}:{symbol.name}:{step}m")
-            block, parent = split(block, days, key, lay, sig_day, path.profile.tick), step
-            if step == target:
-                break
-        edges = lay.edges
-        if timeframe.minutes == 2:
-            block, edges = _pairs(block), edges[::2]
+        minutes = timeframe.minutes if timeframe.is_intraday else 0
+        if minutes == 0 or minutes >= 60:  # few bars a day: cached in blocks of days
+            first, last = lo // _CHUNK, (hi - 1) // _CHUNK
+            chunks = [_chunk(symbol, self.seed, minutes, c) for c in range(first, last + 1)]
+            per_day = bucket_edges(stock, minutes).shape[0] - 1
+            skip = (lo - first * _CHUNK) * per_day
+            block = np.concatenate(chunks, axis=1)[:, skip : skip + idx.size * per_day]  # a copy
+        else:
+            block = _day_bars(symbol, self.seed, minutes, path, idx)
         day_start = path.days[idx].astype("datetime64[ns]")
+        if not timeframe.is_intraday:
+            return _frame(day_start.view("i8"), block)
         if stock:
             local = pd.DatetimeIndex(day_start) + pd.Timedelta(hours=9, minutes=30)
             open_ns = local.tz_localize("America/New_York").tz_convert("UTC").asi8
         else:
             open_ns = day_start.view("i8")
+        edges = bucket_edges(stock, minutes)
         ts = (open_ns[:, None] + (edges[:-1] * 60_000_000_000)[None, :]).ravel()
         return _frame(ts, block)
-
-
-def _day_bars(path: _DailyPath, idx: npt.NDArray[np.int64]) -> F64:
-    """OHLCV (5, days) of the days ``idx`` (each > 0) of the path, prices on the tick.
-
-    High and low are drawn as the extremes of a Brownian bridge from the open to the close (as the
-    finer bars inside the day are), volume grows with the day's absolute return."""
-    open_log = path.logp[idx - 1] + path.gap[idx]
-    body = path.logp[idx] - open_log
-    var = path.intraday[idx] ** 2
-    noise = path.noise[:, idx]
-    up = 0.5 * (body + np.sqrt(body**2 + var * (noise[0] ** 2 + noise[3] ** 2)))
-    down = 0.5 * (body - np.sqrt(body**2 + var * (noise[1] ** 2 + noise[4] ** 2)))
-    ret = np.abs(path.logp[idx] - path.logp[idx - 1])
-    volume = path.profile.daily_volume * np.exp(0.25 * noise[2]) * (0.5 + ret / path.sigma[idx])
-    tick = path.profile.tick
-    logs = np.vstack([open_log, open_log + up, open_log + down, path.logp[idx]])
-    prices = np.round(np.exp(logs) / tick) * tick
-    return np.vstack([prices, np.round(volume, 4)[None, :]])
-
-
-def _pairs(block: F64) -> F64:
-    """Bars of two consecutive bars each (sessions have an even number of minutes)."""
-    b = block.reshape(5, -1, 2)
-    return np.vstack([b[0, :, 0], b[1].max(axis=1), b[2].min(axis=1), b[3, :, 1], b[4].sum(axis=1)])
 
 
 def _frame(ts: npt.NDArray[np.int64], block: F64) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from pipelines.backtest import (
     validate_strategy_params,
 )
 from pipelines.backtest.runner import run_strategy_from
+from pipelines.backtest.strategies import strategy_name
 from pipelines.data.limits import request_span
 from pipelines.data.providers import normalize_source
 from pipelines.data.symbols import parse_symbol
@@ -79,6 +80,7 @@ def plan_backtest(
     """Everything checked before any data is read: strategy and params, symbol, dates, costs, and
     the bars the range holds against ``max_bars_per_request``."""
     checked = validate_strategy_params(strategy, params)
+    strategy = strategy_name(strategy)
     sym = parse_symbol(symbol)
     tf = parse_timeframe(timeframe)
     src = normalize_source(source)

@@ -22,6 +22,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from pipelines.settings import Settings, get_settings
 from serving.context import Principal
 from serving.controllers import ROUTE_HANDLERS
+from serving.controllers.botapi_backtests import BotBacktestController
 from serving.controllers.botapi_market import BotMarketController
 from serving.controllers.botapi_models import BotModelController
 from serving.controllers.datasets import dataset_router
@@ -38,8 +39,8 @@ __all__ = ["create_app", "create_app_from_env"]
 
 VERSION = "0.1.0"
 
-# Market data and the model catalogue under /api/market and /api/models.
-BOT_API = [BotMarketController, BotModelController]
+# Market data, the model catalogue and backtests under /api/market, /api/models and /api/backtests.
+BOT_API = [BotMarketController, BotModelController, BotBacktestController]
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:

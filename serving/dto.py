@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 import msgspec
 
 from pipelines.app.accounts import USERNAME_PATTERN
-from pipelines.backtest.strategies import list_strategies
+from pipelines.backtest.strategies import strategy_spellings
 from pipelines.data.providers import SOURCE_SPELLINGS
 from pipelines.data.timeframes import TIMEFRAME_SPELLINGS
 from pipelines.features.sets import FEATURE_SETS
@@ -76,7 +76,7 @@ else:
     ModelType = one_of(k.value for k in ModelKind)
     Timeframe = one_of(TIMEFRAME_SPELLINGS)
     Source = one_of(SOURCE_SPELLINGS)
-    Strategy = one_of(s["name"] for s in list_strategies())
+    Strategy = one_of(strategy_spellings())
     FeatureSet = one_of(FEATURE_SETS)
     WebhookEvent = one_of(EVENTS)
 Date = Annotated[str, msgspec.Meta(min_length=4, max_length=40, examples=["2023-01-01"])]

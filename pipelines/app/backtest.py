@@ -18,6 +18,7 @@ from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.app.job_params import bars_ram, checked, only_known, text_param, with_span
 from pipelines.backtest import compare_strategies
 from pipelines.backtest.metrics import METRIC_NAMES
+from pipelines.backtest.strategies import strategy_name
 from pipelines.data.default_source import default_source
 from pipelines.data.limits import estimate_bars
 from pipelines.data.symbols import parse_symbol
@@ -94,6 +95,7 @@ def strategy_of(
     model_name: str | None, strategy: str | None, params: Mapping[str, Any] | None
 ) -> tuple[str, dict[str, Any]]:
     given = dict(params or {})
+    strategy = None if strategy is None else strategy_name(strategy)
     if strategy is None and model_name is None:
         raise InvalidRequestError("name a registered model (model_name) or a strategy (strategy, params)")
     if strategy is None or strategy == "ml_predictive":

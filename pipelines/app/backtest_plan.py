@@ -18,6 +18,7 @@ from pipelines.backtest import (
     validate_strategy_params,
 )
 from pipelines.backtest.runner import run_strategy_from
+from pipelines.backtest.strategies import strategy_name
 from pipelines.data.limits import request_span
 from pipelines.data.providers import normalize_source
 from pipelines.data.symbols import parse_symbol
@@ -80,6 +81,7 @@ def plan_backtest(
     """Everything checked before any data is read: strategy and params (a model named by them is
     registered), symbol, dates, costs, and the bars the range holds against ``max_bars_per_request``."""
     checked = validate_strategy_params(strategy, params)
+    strategy = strategy_name(strategy)
     if isinstance(checked.get("model_name"), str):
         require_model(settings, checked["model_name"])
     sym = parse_symbol(symbol)

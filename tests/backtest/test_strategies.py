@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.app.backtest_plan import plan_backtest
 from pipelines.backtest import (
     BacktestConfig,
     get_strategy,
@@ -16,7 +18,9 @@ from pipelines.backtest import (
     run_strategy,
     validate_strategy_params,
 )
+from pipelines.backtest.strategies import strategy_name
 from pipelines.errors import InvalidRequestError
+from pipelines.settings import Settings
 
 BUILTINS = ("bollinger_breakout", "buy_and_hold", "ml_predictive", "rsi_reversion", "sma_cross")
 
@@ -54,6 +58,25 @@ def test_validation() -> None:
         validate_strategy_params("ml_predictive", {})
     with pytest.raises(InvalidRequestError, match=">= 1"):
         validate_strategy_params("sma_cross", {"fast": 0})
+
+
+def test_names_differing_only_in_case_and_underscores_find_the_registered_strategy(
+    rand_bars: Any, tmp_path: Path
+) -> None:
+    assert strategy_name("MLPredictive") == "ml_predictive" == strategy_name("ml_predictive")
+    assert strategy_name("SmaCross") == "sma_cross" == strategy_name("SMA_CROSS")
+    assert strategy_name("BuyAndHold") == "buy_and_hold"
+    assert get_strategy("RsiReversion") is get_strategy("rsi_reversion")
+    with pytest.raises(InvalidRequestError, match=r"unknown strategy 'SmaCrossing'; available: .*sma_cross"):
+        strategy_name("SmaCrossing")
+    with pytest.raises(InvalidRequestError, match="strategy 'ml_predictive' has no parameter 'model_path'"):
+        validate_strategy_params("MLPredictive", {"model_path": "m"})
+    bars = rand_bars(120, seed=3)
+    camel = run_strategy(bars, "SmaCross", {"fast": 5, "slow": 20}, BacktestConfig())
+    snake = run_strategy(bars, "sma_cross", {"fast": 5, "slow": 20}, BacktestConfig())
+    assert camel.metrics == snake.metrics and camel.metrics["num_trades"] > 0
+    plan = plan_backtest(Settings(home=tmp_path), strategy="SmaCross", symbol="AAPL", end="2024-01-01")
+    assert plan.strategy == "sma_cross"
 
 
 def test_sma_cross_matches_pandas(rand_bars: Any) -> None:

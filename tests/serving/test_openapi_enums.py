@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from pipelines.backtest.strategies import get_strategy, list_strategies
+from pipelines.backtest.strategies import class_style, get_strategy, list_strategies
 from pipelines.data.market import INTERVALS, PERIODS
 from pipelines.data.providers import normalize_source
 from pipelines.data.symbols import parse_symbol
@@ -55,7 +55,9 @@ def test_body_choices_are_enums_the_server_accepts(spec: dict[str, Any]) -> None
     assert _enum(spec, "Train", "model_type") == {k.value for k in ModelKind}
     assert _enum(spec, "WalkForward", "model_type") == {k.value for k in ModelKind}
     assert _enum(spec, "Train", "feature_set") == set(FEATURE_SETS)
-    strategies = {s["name"] for s in list_strategies()}
+    names = {s["name"] for s in list_strategies()}
+    strategies = names | {class_style(n) for n in names}
+    assert {"ml_predictive", "MLPredictive", "sma_cross", "SmaCross"} <= strategies
     assert _enum(spec, "BacktestRun", "strategy") == strategies == _enum(spec, "StrategySpec", "strategy")
     assert _enum(spec, "WalkForward", "mode") == {"rolling", "expanding"}
     for schema in (
@@ -72,7 +74,7 @@ def test_body_choices_are_enums_the_server_accepts(spec: dict[str, Any]) -> None
         assert all(parse_timeframe(t) for t in timeframes)
     for schema in ("Train", "BacktestRun", "WalkForward"):
         assert all(normalize_source(s) for s in _enum(spec, schema, "source")), schema
-    assert all(get_strategy(s) for s in strategies if s != "ml_predictive")
+    assert all(get_strategy(s) for s in strategies if s not in ("ml_predictive", "MLPredictive"))
     events = spec["components"]["schemas"]["WebhookCreate"]["properties"]["events"]["items"]["enum"]
     assert set(events) == set(EVENTS)
     for schema, name in (("Train", "async"), ("Train", "gpu_enabled"), ("BacktestRun", "allow_short")):

@@ -8,9 +8,12 @@ from pipelines.backtest.strategies.lookup import (
     Strategy,
     StrategyContext,
     StrategyFn,
+    class_style,
     get_strategy,
     list_strategies,
     register_strategy,
+    strategy_name,
+    strategy_spellings,
     validate_strategy_params,
 )
 from pipelines.backtest.strategies.ml import RegistrySignals, ml_predictive, model_signal, signal_targets
@@ -21,11 +24,14 @@ __all__ = [
     "Strategy",
     "StrategyContext",
     "StrategyFn",
+    "class_style",
     "get_strategy",
     "list_strategies",
     "ml_predictive",
     "model_signal",
     "register_strategy",
     "signal_targets",
+    "strategy_name",
+    "strategy_spellings",
     "validate_strategy_params",
 ]

@@ -3,7 +3,8 @@
 A strategy is ``fn(bars, params, context) -> target`` with one target exposure in [-1, 1] per bar,
 decided at that bar's close from bars up to and including it (the engine fills it at the next
 open). The name -> strategy table is filled once, at import, by ``@register_strategy`` and read-only
-afterwards.
+afterwards. A strategy is found by its registered name (``ml_predictive``) or by any spelling that
+differs from it only in case and underscores (``MLPredictive``, ``SmaCross``): :func:`strategy_name`.
 A parameter with ``config_field`` overrides that :class:`BacktestConfig` setting when given
 (``ml_predictive``'s ``stop_loss_pct`` is the engine's ``stop_loss``).
 """
@@ -27,9 +28,12 @@ __all__ = [
     "Strategy",
     "StrategyContext",
     "StrategyFn",
+    "class_style",
     "get_strategy",
     "list_strategies",
     "register_strategy",
+    "strategy_name",
+    "strategy_spellings",
     "validate_strategy_params",
 ]
 
@@ -123,8 +127,8 @@ def register_strategy(
     name: str, *, params: Sequence[ParamSpec] = (), description: str, needs_context: bool = False
 ) -> Callable[[StrategyFn], StrategyFn]:
     def register(fn: StrategyFn) -> StrategyFn:
-        if name in _STRATEGIES:
-            raise ValueError(f"strategy {name!r} is registered twice")
+        if any(_compact(name) == _compact(known) for known in _STRATEGIES):
+            raise ValueError(f"strategy {name!r} is registered twice (names differing in case or _ clash)")
         for p in params:
             if p.type not in _TYPE_NAMES:
                 raise TypeError(f"strategy {name!r}: parameter {p.name!r} has unsupported type {p.type}")
@@ -137,13 +141,35 @@ def register_strategy(
     return register
 
 
+def _compact(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+def strategy_name(name: str) -> str:
+    """The registered name that ``name`` spells (``MLPredictive`` -> ``ml_predictive``), or an error
+    listing the available ones."""
+    if isinstance(name, str):
+        if name in _STRATEGIES:
+            return name
+        wanted = _compact(name)
+        for registered in _STRATEGIES:
+            if _compact(registered) == wanted:
+                return registered
+    raise InvalidRequestError(f"unknown strategy {name!r}; available: {', '.join(sorted(_STRATEGIES))}")
+
+
+def class_style(name: str) -> str:
+    """``ml_predictive`` as ``MLPredictive``, ``sma_cross`` as ``SmaCross`` (short words upper-cased)."""
+    return "".join(part.upper() if len(part) <= 2 else part.capitalize() for part in name.split("_"))
+
+
+def strategy_spellings() -> list[str]:
+    """Every registered name and its class-style spelling (what an API schema lists as accepted)."""
+    return [spelling for name in sorted(_STRATEGIES) for spelling in (name, class_style(name))]
+
+
 def get_strategy(name: str) -> Strategy:
-    try:
-        return _STRATEGIES[name]
-    except (KeyError, TypeError):
-        raise InvalidRequestError(
-            f"unknown strategy {name!r}; available: {', '.join(sorted(_STRATEGIES))}"
-        ) from None
+    return _STRATEGIES[strategy_name(name)]
 
 
 def list_strategies() -> list[dict[str, Any]]:
@@ -154,6 +180,7 @@ def list_strategies() -> list[dict[str, Any]]:
 def validate_strategy_params(name: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
     """Every parameter of strategy ``name``, defaults filled in; unknown or ill-typed ones raise."""
     strategy = get_strategy(name)
+    name = strategy.name
     given = dict(params or {})
     known = {p.name for p in strategy.params}
     unknown = sorted(set(given) - known)

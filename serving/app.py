@@ -24,6 +24,7 @@ from serving.context import Principal
 from serving.controllers import ROUTE_HANDLERS
 from serving.controllers.botapi_market import BotMarketController
 from serving.controllers.botapi_models import BotModelController
+from serving.controllers.botapi_predictions import BotPredictionController
 from serving.controllers.datasets import dataset_router
 from serving.controllers.docs import redoc_plugin, swagger_plugin
 from serving.controllers.status import status_handlers
@@ -38,8 +39,8 @@ __all__ = ["create_app", "create_app_from_env"]
 
 VERSION = "0.1.0"
 
-# Market data and the model catalogue under /api/market and /api/models.
-BOT_API = [BotMarketController, BotModelController]
+# Market data, the model catalogue and forecasts under /api/market, /api/models and /api/predictions.
+BOT_API = [BotMarketController, BotModelController, BotPredictionController]
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:

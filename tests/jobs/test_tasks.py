@@ -125,6 +125,7 @@ def test_the_registry_maps_kinds_to_marked_functions() -> None:
     assert set(default_tasks().kinds) == {
         "training",
         "batch_prediction",
+        "prediction",
         "backtest",
         "walk_forward",
         "dataset",

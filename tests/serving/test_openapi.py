@@ -29,6 +29,7 @@ _NOT_JSON = (
     "/api/metrics/ml",
     "/api/metrics/system",
     "/api/system/task-events",
+    "/api/predictions/stream",
     "/api/v1/jobs/{job_id}/files/{name}",
 )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -23,9 +24,10 @@ from pipelines.app.forecast import ForecastQuery, Progress, age_limit_days, fore
 from pipelines.app.forecast_jobs import prediction_record, prediction_records, submit_prediction, sync_trainer
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import TIMEFRAMES, parse_timeframe
-from pipelines.errors import TradeforgeError
+from pipelines.errors import BusyError, ProviderError, TradeforgeError
 from pipelines.models.ownership import Actor
 from serving.context import PrincipalDep, principal_of
+from serving.errors import status_for
 from serving.providers.models import MODELS, ModelsDep, ModelsProvider
 from serving.responses import botapi as b
 from serving.responses import shaped
@@ -33,6 +35,8 @@ from serving.schemas import botapi_examples as bx
 from serving.schemas import doc, doc_text
 
 __all__ = ["BotPredictionController"]
+
+log = logging.getLogger("tradeforge.serving")
 
 _PUBLIC = {"public": True}
 _AGES = ", ".join(f"{tf}: {age_limit_days(parse_timeframe(tf)):g} days" for tf in ("1m", "1h", "1d"))
@@ -60,6 +64,12 @@ def _run(
     actor = None if principal is None else Actor(principal.user_id, principal.is_admin)
     train = sync_trainer(models.predictions, models.jobs, models.training, models.owners, actor)
     return forecast(models.predictions, query, train, progress=progress)
+
+
+def _error(exc: TradeforgeError) -> dict[str, Any]:
+    """An error event's payload: the message a 4xx (or a 503) would carry; no internals of a fault."""
+    shown = status_for(exc) < 500 or isinstance(exc, ProviderError | BusyError)
+    return {"message": str(exc) if shown else "prediction failed", "code": exc.code}
 
 
 def _event(kind: str, payload: dict[str, Any]) -> ServerSentEventMessage:
@@ -153,10 +163,11 @@ class BotPredictionController(Controller):
                 body = await asyncio.to_thread(_run, models, request, query, progress)
                 final = ("complete", body)
             except TradeforgeError as exc:
-                final = ("error", {"message": str(exc), "code": exc.code})
+                final = ("error", _error(exc))
             except Exception:
+                log.exception("the forecast stream of %s %s failed", symbol, timeframe)
                 final = ("error", {"message": "prediction failed", "code": "INTERNAL_ERROR"})
-            loop.call_soon_threadsafe(events.put_nowait, final)
+            events.put_nowait(final)
 
         async def messages() -> AsyncIterator[ServerSentEventMessage]:
             task = asyncio.ensure_future(produce())

@@ -38,6 +38,7 @@ bench: install
 	.venv-bench/bin/python benchmarks/bench_backtest.py
 	.venv-bench/bin/python benchmarks/bench_datasets.py
 	.venv-bench/bin/python benchmarks/bench_market_data.py
+	.venv-bench/bin/python benchmarks/bench_forecast.py
 	.venv-bench/bin/python benchmarks/bench_serving.py
 	.venv-bench/bin/python benchmarks/bench_health.py
 	.venv-bench/bin/python benchmarks/bench_websocket.py

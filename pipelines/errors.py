@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "AuthenticationError",
+    "BusyError",
     "ConflictError",
     "DataNotFoundError",
     "InvalidRequestError",
@@ -88,3 +89,9 @@ class ModelError(TradeforgeError):
     """A model failed to compute a prediction on valid input (a server-side fault)."""
 
     code = "MODEL_ERROR"
+
+
+class BusyError(TradeforgeError):
+    """The machine lacks the resources for the work asked for now; the message says what is short."""
+
+    code = "SERVICE_UNAVAILABLE"

@@ -28,6 +28,7 @@ from pipelines.home import describe_home, find_home
 __all__ = [
     "AuthSettings",
     "DataSettings",
+    "ForecastSettings",
     "JobsSettings",
     "LimitsSettings",
     "LiveSettings",
@@ -204,6 +205,14 @@ class JobsSettings(SettingsGroup):
     )
 
 
+class ForecastSettings(SettingsGroup):
+    """The N-step OHLC forecasters that /api/predictions trains when a symbol has none (multi_ohlc)."""
+
+    forecast_steps: int = Field(default=300, ge=1, le=500, description="Bars ahead such a model forecasts.")
+    forecast_days_history: int = Field(default=30, ge=1, description="Days of bars such a model trains on.")
+    forecast_params: dict[str, Any] = Field(default_factory=dict, description="Their multi_ohlc parameters.")
+
+
 class _FlatEnvSource(EnvSettingsSource):
     """The environment, with each group field read from its flat ``TRADEFORGE_<FIELD>`` variable."""
 
@@ -285,6 +294,7 @@ class Settings(BaseSettings):
     live: LiveSettings = Field(default_factory=LiveSettings, description=LiveSettings.__doc__)
     uploads: UploadsSettings = Field(default_factory=UploadsSettings, description=UploadsSettings.__doc__)
     jobs: JobsSettings = Field(default_factory=JobsSettings, description=JobsSettings.__doc__)
+    forecast: ForecastSettings = Field(default_factory=ForecastSettings, description=ForecastSettings.__doc__)
 
     @classmethod
     def settings_customise_sources(

@@ -25,6 +25,7 @@ from serving.controllers import ROUTE_HANDLERS
 from serving.controllers.botapi_backtests import BotBacktestController
 from serving.controllers.botapi_market import BotMarketController
 from serving.controllers.botapi_models import BotModelController
+from serving.controllers.botapi_predictions import BotPredictionController
 from serving.controllers.datasets import dataset_router
 from serving.controllers.docs import redoc_plugin, swagger_plugin
 from serving.controllers.status import status_handlers
@@ -39,8 +40,9 @@ __all__ = ["create_app", "create_app_from_env"]
 
 VERSION = "0.1.0"
 
-# Market data, the model catalogue and backtests under /api/market, /api/models and /api/backtests.
-BOT_API = [BotMarketController, BotModelController, BotBacktestController]
+# Market data, the model catalogue, forecasts and backtests under /api/market, /api/models,
+# /api/predictions and /api/backtests.
+BOT_API = [BotMarketController, BotModelController, BotPredictionController, BotBacktestController]
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:

@@ -25,6 +25,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from pipelines.errors import (
     AuthenticationError,
+    BusyError,
     ConflictError,
     DataNotFoundError,
     InvalidRequestError,
@@ -52,6 +53,7 @@ _STATUS: list[tuple[type[TradeforgeError], int]] = [
     (PayloadTooLargeError, 413),
     (InvalidRequestError, 400),
     (ProviderError, 503),
+    (BusyError, 503),
     (ModelError, 500),
 ]
 _HTTP_CODES = {
@@ -104,7 +106,11 @@ def _classify(exc: Exception) -> tuple[int, str, str, Any, dict[str, str]]:
     if isinstance(exc, TradeforgeError):
         status = status_for(exc)
         details = dict(getattr(exc, "details", None) or {})
-        message = str(exc) if status < 500 or isinstance(exc, ProviderError) else "model computation failed"
+        message = (
+            str(exc)
+            if status < 500 or isinstance(exc, ProviderError | BusyError)
+            else "model computation failed"
+        )
         retry_after = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
         return status, exc.code, message, details, headers

@@ -29,6 +29,7 @@ def job_webhook_event(event: dict[str, Any]) -> str | None:
         "backtest": "backtest.completed",
         "walk_forward": "backtest.completed",
         "batch_prediction": "prediction.completed",
+        "prediction": "prediction.completed",
     }
     if event["type"] == "task_running" and kind == "training":
         return "training.started"

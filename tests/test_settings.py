@@ -53,6 +53,9 @@ ENV_CASES: dict[str, tuple[str, Any]] = {
     "dataset_max_unzipped_mb": ("3", 3),
     "result_files_days": ("5", 5),
     "automations_running": ("false", False),
+    "forecast_steps": ("12", 12),
+    "forecast_days_history": ("9", 9),
+    "forecast_params": ('{"n_estimators": 5}', {"n_estimators": 5}),
 }
 
 
@@ -62,7 +65,7 @@ def _grouped(settings: Settings, name: str) -> Any:
 
 def test_the_groups_are_the_documented_ones() -> None:
     groups = set(field_groups().values())
-    assert groups == {"data", "serving", "auth", "limits", "live", "uploads", "jobs"}
+    assert groups == {"data", "serving", "auth", "limits", "live", "uploads", "jobs", "forecast"}
     top_level = set(Settings.model_fields) - groups
     assert top_level == {
         "home",

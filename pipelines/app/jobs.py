@@ -1,5 +1,5 @@
-"""The job kinds the platform runs: training, batch predictions, backtests, walk-forward analyses and
-dataset processing.
+"""The job kinds the platform runs: training, batch predictions, N-step forecasts, backtests,
+walk-forward analyses and dataset processing.
 
 Each kind lives with its use case (``pipelines.app.train``, ``predict``, ``backtest``,
 ``walk_forward``, ``dataset_job``); the generic queue (``pipelines.jobs``) knows none of them and runs
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pipelines.app.backtest import backtest_task
 from pipelines.app.dataset_job import dataset_task
+from pipelines.app.forecast_jobs import prediction_task
 from pipelines.app.predict import batch_prediction_task
 from pipelines.app.train import training_task
 from pipelines.app.walk_forward import walk_forward_task
@@ -20,5 +21,15 @@ __all__ = ["default_tasks"]
 
 
 def default_tasks() -> TaskKinds:
-    """The job kinds of the server: training, batch_prediction, backtest, walk_forward, dataset."""
-    return TaskKinds([training_task, batch_prediction_task, backtest_task, walk_forward_task, dataset_task])
+    """The job kinds of the server: training, batch_prediction, prediction (an N-step forecast),
+    backtest, walk_forward, dataset."""
+    return TaskKinds(
+        [
+            training_task,
+            batch_prediction_task,
+            prediction_task,
+            backtest_task,
+            walk_forward_task,
+            dataset_task,
+        ]
+    )

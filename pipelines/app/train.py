@@ -301,11 +301,21 @@ def _validate_training(params: dict[str, Any], settings: Settings) -> dict[str, 
     return normalized
 
 
+def _training_ram(params: dict[str, Any]) -> float:
+    """RAM of a training job: 2 KB per bar, and a multi_ohlc model's 4 * n_steps float64 targets per bar
+    about four times over (the targets, their standardized copy and the fit's working arrays)."""
+    steps = 0
+    if params.get("model_type") == "multi_ohlc":
+        raw = (params.get("parameters") or {}).get("n_steps", 5)
+        steps = raw if isinstance(raw, int) and not isinstance(raw, bool) else 5
+    return bars_ram(1.0, 2.0 + 0.125 * steps)(params)
+
+
 @register_task(
     "training",
     cpu_cores=1.0,
     ram_gb=2.0,
-    estimate_ram=bars_ram(1.0, 2.0),
+    estimate_ram=_training_ram,
     validate=_validate_training,
     describe=lambda p: f"Training {p.get('model_type')} model {p.get('model_name')} on {p.get('symbol')}...",
 )

@@ -148,6 +148,12 @@ class JobQueue:
             self._scheduler.submitted()
             return self.info(job_id)
 
+    def admission(self, kind: str, params: Mapping[str, Any]) -> str | None:
+        """Why a ``kind`` job of ``params`` (already checked) would wait if submitted now; None when
+        the queue would start it at once. Work run outside the queue asks this first."""
+        spec = self.tasks.get(kind)
+        return self._scheduler.wait_reason(Demand(spec.cpu_cores, spec.ram_for(dict(params))))
+
     def info(self, job_id: str) -> JobInfo:
         """A job by id, without an ownership check (for the server's own use)."""
         with self.database.session() as s:

@@ -37,6 +37,7 @@ RESTART_REASON = "the server restarted while this job was running"
 _LABELS = {
     "training": "Model training",
     "batch_prediction": "Batch prediction",
+    "prediction": "Prediction",
     "backtest": "Backtest",
     "walk_forward": "Walk-forward analysis",
     "dataset": "Dataset processing",

@@ -134,6 +134,20 @@ class Scheduler:
         if job_id in self._running:
             self._terminate(self._running[job_id])
 
+    def wait_reason(self, demand: Demand) -> str | None:
+        """Why a job declaring ``demand`` would wait if it were queued now (the admission rules of
+        ``_admit``: busy workers, earlier queued jobs, resources short); None when it would start."""
+        with self.lock:
+            free = Free.of(self.probe, [r.demand for r in self._running.values()])
+            short = insufficiency(free, demand)
+            if self.max_workers is not None and len(self._running) >= self.max_workers:
+                return short or f"All {self.max_workers} job workers are busy"
+            with self.database.session() as s:
+                waiting = len(queued_demands(s))
+            if waiting:
+                return short or f"Waiting for {waiting} earlier queued job(s)"
+            return short
+
     def demands(self) -> list[Demand]:
         """What the running jobs declared."""
         with self.lock:

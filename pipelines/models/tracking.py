@@ -264,7 +264,8 @@ class MlflowTracker:
         try:
             model = self._client.get_registered_model(name)
         except MlflowException as exc:
-            if "RESOURCE_DOES_NOT_EXIST" in str(exc.error_code):
+            # Unknown, or a name no model can have (MLflow refuses '/' and ':').
+            if str(exc.error_code) in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
                 return None
             raise
         return dict(model.tags or {})

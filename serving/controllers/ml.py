@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
@@ -79,7 +79,7 @@ class MlController(Controller):
         responses=doc(ex.RETRAIN_STARTED, 400, 401, 403, 404, 409, status=202, description="Queued"),
         sync_to_thread=True,
     )
-    def retrain(self, ml: MlDep, principal: PrincipalDep, data: RetrainBody) -> Response[s.RetrainAnswer]:
+    def retrain(self, ml: MlDep, principal: PrincipalDep, data: RetrainBody) -> s.RetrainAnswer:
         job, estimate = ml.retrain(principal, data.model_type, force=data.force)
         started = {
             "model_type": data.model_type,
@@ -89,5 +89,4 @@ class MlController(Controller):
             "job_id": job.id,
             "job_url": f"/api/v1/jobs/{job.id}",
         }
-        answer = shaped(s.RetrainAnswer, {"status": "success", "data": started, "timestamp": _now()})
-        return Response(answer, status_code=HTTP_202_ACCEPTED)
+        return shaped(s.RetrainAnswer, {"status": "success", "data": started, "timestamp": _now()})

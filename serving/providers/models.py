@@ -47,6 +47,11 @@ class ModelsProvider:
         self._owners = ModelOwners(database, registry.tracker)
         self._events = events
 
+    @property
+    def owners(self) -> ModelOwners:
+        """The model owners' table (who may train, reload or delete a model)."""
+        return self._owners
+
     def ownership(self, principal: Principal) -> tuple[ModelOwners, Actor]:
         """The model owners' table and the caller as an actor on it."""
         return self._owners, Actor(principal.user_id, principal.is_admin)

@@ -29,7 +29,17 @@ def test_json_shows_every_group_and_field(configured: Path) -> None:
     result = runner.invoke(app, ["config", "--json"])
     assert result.exit_code == 0, result.output
     view = json.loads(result.stdout)
-    assert list(view) == ["general", "data", "serving", "auth", "limits", "live", "uploads", "jobs"]
+    assert list(view) == [
+        "general",
+        "data",
+        "serving",
+        "auth",
+        "limits",
+        "live",
+        "uploads",
+        "jobs",
+        "forecast",
+    ]
     shown = {name: group for group, body in view.items() if group != "general" for name in body["fields"]}
     assert shown == field_groups()
     for group, body in view.items():

@@ -104,6 +104,19 @@ def test_a_job_declares_ram_for_the_bars_it_reads(make_queue: MakeQueue) -> None
     assert 1.3 < big.est_ram_gb < 1.6  # about 745,000 bars at 1.5 KB each, over the 0.5 GB floor
 
 
+def test_a_multi_ohlc_training_declares_ram_for_its_targets(make_queue: MakeQueue) -> None:
+    queue = make_queue(tasks=default_tasks())  # not started: the jobs only wait
+    window = {"symbol": "ETH/USDT", "timeframe": "1m", "source": "synthetic", "start_date": "2024-01-01",
+              "end_date": "2024-03-01"}  # fmt: skip
+    plain = queue.submit("training", {"model_type": "lightgbm", **window})
+    params = {"n_steps": 300, "n_estimators": 5}
+    paths = queue.submit("training", {"model_type": "multi_ohlc", "parameters": params, **window})
+    assert plain.est_ram_gb == 2.0  # the floor: about 86,000 bars at 2 KB
+    # 1,200 float64 targets a bar, about four copies: 39.5 KB a bar (a fit on half as many bars was
+    # seen to hold 2 GB).
+    assert 3.5 < paths.est_ram_gb < 3.8
+
+
 def test_training_parameters_are_normalized_at_submission(make_queue: MakeQueue) -> None:
     queue = make_queue(tasks=default_tasks())  # not started: the job only waits
     job = queue.submit("training", {"model_type": "lightgbm", "dataset": "AAPL@1d"})
@@ -125,6 +138,7 @@ def test_the_registry_maps_kinds_to_marked_functions() -> None:
     assert set(default_tasks().kinds) == {
         "training",
         "batch_prediction",
+        "prediction",
         "backtest",
         "walk_forward",
         "dataset",

@@ -89,6 +89,9 @@ def test_a_model_of_no_owner_is_an_admins_to_change(client: Any) -> None:
     assert _train(client, admin, "legacy_aapl").status_code == 200
     assert _owner(client, "legacy_aapl") is None  # an admin's new version does not take it over
     assert_envelope(client.post("/api/v1/models/nope/reload", headers=user["headers"]), 404, "NOT_FOUND")
+    # A name no registered model can have (an ensemble answer's "ensemble:a+b") is unknown, not a fault.
+    odd = "/api/v1/models/ensemble%3Alegacy_aapl%2Bother"
+    assert_envelope(client.delete(odd, headers=admin["headers"]), 404, "NOT_FOUND")
 
 
 def test_an_async_training_claims_a_new_name_and_a_refused_one_claims_nothing(client: Any) -> None:

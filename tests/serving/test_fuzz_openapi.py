@@ -31,8 +31,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.fuzz]
 
 # Generated cases per operation and caller (the examples and boundary cases come on top).
 MAX_EXAMPLES = int(os.environ.get("TRADEFORGE_FUZZ_EXAMPLES", "5"))
-# The event streams never end by themselves (they are tested where they are defined).
-_EXCLUDE = r"(/stream|/task-events)$"
+# The event streams never end by themselves (they are tested where they are defined); the bot API's
+# training trains the 300-step forecaster of its example on 43,200 bars per valid case, a minute each
+# here (tests/contract/test_trading_bot_predictions.py runs it small).
+_EXCLUDE = r"(/stream|/task-events)$|^/api/models/train$"
 
 
 def _login(base: str, username: str) -> str:
@@ -61,6 +63,10 @@ def served(trained_home: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
         "TRADEFORGE_HISTORY_START": HISTORY_START,
         # Requests may name the real providers: they must fail at once, here, not reach the network.
         "TRADEFORGE_PROVIDER_MAX_RETRIES": "0",
+        # Forecasters that GET /api/predictions/ trains for a caller: small, so that a case takes seconds.
+        "TRADEFORGE_FORECAST_STEPS": "3",
+        "TRADEFORGE_FORECAST_DAYS_HISTORY": "5",
+        "TRADEFORGE_FORECAST_PARAMS": '{"n_estimators": 5, "num_leaves": 7, "target_components": 2}',
         "HTTP_PROXY": "http://127.0.0.1:9",
         "HTTPS_PROXY": "http://127.0.0.1:9",
         "http_proxy": "http://127.0.0.1:9",

@@ -30,6 +30,7 @@ _NOT_JSON = (
     "/api/metrics/system",
     "/api/system/task-events",
     "/api/backtests/stream",
+    "/api/predictions/stream",
     "/api/v1/jobs/{job_id}/files/{name}",
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -20,24 +21,61 @@ from pipelines.runtime import REPO_ROOT, dagster_env
 from pipelines.settings import get_settings
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def dagster_commands(bindir: Path, host: str, port: int) -> tuple[list[str], list[str]]:
+    """The daemon and the webserver command lines: what ``dagster dev`` runs, through the two
+    commands a deployment uses (``dagster dev`` now warns that it is superseded)."""
+    workspace = ["-w", str(REPO_ROOT / "workspace.yaml")]
+
+    def exe(name: str) -> str:
+        return shutil.which(name, path=str(bindir)) or name
+
+    daemon = [exe("dagster-daemon"), "run", *workspace]
+    webserver = [exe("dagster-webserver"), *workspace, "-h", host, "-p", str(port)]
+    return daemon, webserver
+
+
 @app.command()
 def dagster(
     port: Annotated[int, typer.Option(help="Dagster UI port")] = 3000,
     host: Annotated[str, typer.Option(help="Dagster UI host")] = "127.0.0.1",
 ) -> None:
-    """Open the Dagster UI (`dagster dev`) on this repository's workspace and instance.
+    """Open the Dagster UI with its daemon (schedules, sensors, run queue) on this repository's
+    workspace and instance.
 
-    It runs in the instance folder (DAGSTER_HOME), so what it writes to its working directory
+    Both run in the instance folder (DAGSTER_HOME), so what they write to their working directory
     stays under the home, with this repository first on PYTHONPATH for the code location."""
     env = {**os.environ, **dagster_env(get_settings())}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
-    os.chdir(env["DAGSTER_HOME"])
-    exe = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
+    bindir = Path(sys.executable).parent
+    daemon, webserver = dagster_commands(bindir, host, port)
+    cwd = env["DAGSTER_HOME"]
     # The pool limit lives in the instance; set it on every start so a fresh home gets it too.
+    dagster_exe = shutil.which("dagster", path=str(bindir)) or "dagster"
     subprocess.run(
-        [exe, "instance", "concurrency", "set", "gpu", "1"], env=env, check=False, capture_output=True
+        [dagster_exe, "instance", "concurrency", "set", "gpu", "1"],
+        env=env,
+        cwd=cwd,
+        check=False,
+        capture_output=True,
     )
-    os.execve(exe, [exe, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", host, "-p", str(port)], env)
+    # A SIGTERM ends the command like Ctrl-C: both children are stopped, none is left behind.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    background = subprocess.Popen(daemon, env=env, cwd=cwd)
+    try:
+        code = subprocess.run(webserver, env=env, cwd=cwd, check=False).returncode
+    except KeyboardInterrupt:
+        code = 0
+    finally:
+        background.terminate()
+        try:
+            background.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            background.kill()
+    raise typer.Exit(code)
 
 
 # MLflow's server imports starlette.middleware.wsgi, which warns in every worker process; the

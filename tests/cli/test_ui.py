@@ -4,17 +4,21 @@ MLflow server starts one worker with no deprecated option."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 from dagster._core.nux import set_nux_seen
 
-from pipelines.cli import ui
 from pipelines.cli.ui import MLFLOW_WARNING_FILTER, mlflow_server_command
 from pipelines.runtime import REPO_ROOT, dagster_env
-from pipelines.settings import Settings, get_settings
+from pipelines.settings import Settings
+from tests.net_support import free_port
 
 
 def test_dagster_home_is_under_the_home_with_the_repository_instance(
@@ -61,23 +65,33 @@ def test_the_mlflow_filter_drops_only_the_starlette_wsgi_warning(tmp_path: Path)
     assert "starlette" not in done.stderr
 
 
-def test_dagster_dev_runs_in_the_instance_folder_on_this_repository(
-    env_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    seen: dict[str, object] = {}
-
-    def execve(exe: str, args: list[str], env: dict[str, str]) -> None:
-        seen.update(args=args, env=env, cwd=Path.cwd())
-
-    monkeypatch.chdir(tmp_path)  # restored after the test
-    monkeypatch.setattr(ui.os, "execve", execve)
-    monkeypatch.setattr(ui.subprocess, "run", lambda *a, **k: None)
-    get_settings.cache_clear()
-    ui.dagster(port=3001, host="127.0.0.1")
-    env = seen["env"]
-    assert isinstance(env, dict)
-    assert seen["cwd"] == Path(env["DAGSTER_HOME"]) == get_settings().dagster_dir.resolve()
-    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(REPO_ROOT)
-    args = seen["args"]
-    assert isinstance(args, list)
-    assert args[1:] == ["dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", "3001"]
+def test_dagster_runs_the_webserver_and_daemon_not_the_superseded_dev_command(tmp_path: Path) -> None:
+    """A real start: the UI answers, the daemon runs beside it in the instance folder, nothing says a
+    command is superseded, and a SIGTERM to the command stops both."""
+    home, port = tmp_path / "home", free_port()
+    env = {**os.environ, "TRADEFORGE_HOME": str(home), "TRADEFORGE_AUTOMATIONS_RUNNING": "false"}
+    log = tmp_path / "dagster.log"
+    with log.open("wb") as out:
+        command = [str(Path(sys.executable).with_name("tradeforge")), "dagster", "--port", str(port)]
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        deadline, answered = time.monotonic() + 120, False
+        while time.monotonic() < deadline and process.poll() is None and not answered:
+            try:
+                answered = (
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2).status == 200
+                )
+            except OSError:
+                time.sleep(0.5)
+        assert answered, log.read_text()
+        children = {" ".join(c.cmdline()[1:3]): c for c in psutil.Process(process.pid).children()}
+        daemon = next(c for k, c in children.items() if "dagster-daemon" in k)
+        assert Path(daemon.cwd()) == (home / "dagster").resolve()
+        assert not any("dev" in c.cmdline()[1:3] for c in children.values())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children.values())
+    text = log.read_text()
+    assert "superseded" not in text and "dg dev" not in text, text
+    assert not (tmp_path / ".nux").exists()  # the working directory gets nothing

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from platformdirs import user_data_path
 
-__all__ = ["HOME_DIR_NAME", "HOME_ENV", "HomeChoice", "describe_home", "find_home"]
+__all__ = ["HOME_DIR_NAME", "HOME_ENV", "HomeChoice", "HomePaths", "describe_home", "find_home"]
 
 HOME_ENV = "TRADEFORGE_HOME"
 HOME_DIR_NAME = ".tradeforge"
@@ -54,3 +54,69 @@ def describe_home(home: Path, cwd: Path | None = None, environ: Mapping[str, str
     if found.path.absolute() == home.absolute():
         return found.reason
     return "set explicitly, not from the environment"
+
+
+class HomePaths:
+    """The folders and files of the home, as properties of the settings that name it."""
+
+    home: Path
+
+    @property
+    def home_origin(self) -> str:
+        """How the home was found, in words (``tradeforge config``, notes on an empty home)."""
+        return describe_home(self.home)
+
+    @property
+    def market_dir(self) -> Path:
+        return self.home / "market"
+
+    @property
+    def features_dir(self) -> Path:
+        return self.home / "features"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def dagster_dir(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def models_cache_dir(self) -> Path:
+        """Registered model folders downloaded for prediction."""
+        return self.home / "models"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.home / "locks"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Generated dev keys (0700, files 0600), outside what ``tradeforge query`` may read."""
+        return self.home / "secrets"
+
+    @property
+    def secret_key_path(self) -> Path:
+        """Where a generated dev JWT key lives when ``TRADEFORGE_SECRET_KEY`` is unset."""
+        return self.secrets_dir / "secret_key"
+
+    @property
+    def encryption_key_path(self) -> Path:
+        """Where a generated dev encryption key lives when ``TRADEFORGE_ENCRYPTION_KEY`` is unset."""
+        return self.secrets_dir / "encryption_key"
+
+    @property
+    def datasets_dir(self) -> Path:
+        """Uploaded datasets, one folder per dataset id."""
+        return self.home / "datasets"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Saved monitoring snapshots (``POST /api/v1/monitoring/save``)."""
+        return self.home / "metrics"
+
+    @property
+    def results_dir(self) -> Path:
+        """Full equity curves and trade lists of cut answers, one folder per job id."""
+        return self.home / "results"

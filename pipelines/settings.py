@@ -23,7 +23,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from pipelines.home import describe_home, find_home
+from pipelines.home import HomePaths, find_home
 
 __all__ = [
     "AuthSettings",
@@ -262,7 +262,7 @@ def _into_groups(values: Mapping[str, Any], groups: Mapping[str, BaseModel]) -> 
     return result
 
 
-class Settings(BaseSettings):
+class Settings(HomePaths, BaseSettings):
     """Environment-driven settings (prefix ``TRADEFORGE_``), grouped by concern."""
 
     model_config = SettingsConfigDict(env_prefix="TRADEFORGE_", extra="ignore", populate_by_name=True)
@@ -334,66 +334,6 @@ class Settings(BaseSettings):
                 for key, value in grouped.items()
             }
         return super().model_copy(update=update, deep=deep)
-
-    @property
-    def home_origin(self) -> str:
-        """How the home was found, in words (``tradeforge config``, notes on an empty home)."""
-        return describe_home(self.home)
-
-    @property
-    def market_dir(self) -> Path:
-        return self.home / "market"
-
-    @property
-    def features_dir(self) -> Path:
-        return self.home / "features"
-
-    @property
-    def warehouse_path(self) -> Path:
-        return self.home / "warehouse.duckdb"
-
-    @property
-    def dagster_dir(self) -> Path:
-        return self.home / "dagster"
-
-    @property
-    def models_cache_dir(self) -> Path:
-        """Registered model folders downloaded for prediction."""
-        return self.home / "models"
-
-    @property
-    def locks_dir(self) -> Path:
-        return self.home / "locks"
-
-    @property
-    def secrets_dir(self) -> Path:
-        """Generated dev keys (0700, files 0600), outside what ``tradeforge query`` may read."""
-        return self.home / "secrets"
-
-    @property
-    def secret_key_path(self) -> Path:
-        """Where a generated dev JWT key lives when ``TRADEFORGE_SECRET_KEY`` is unset."""
-        return self.secrets_dir / "secret_key"
-
-    @property
-    def encryption_key_path(self) -> Path:
-        """Where a generated dev encryption key lives when ``TRADEFORGE_ENCRYPTION_KEY`` is unset."""
-        return self.secrets_dir / "encryption_key"
-
-    @property
-    def datasets_dir(self) -> Path:
-        """Uploaded datasets, one folder per dataset id."""
-        return self.home / "datasets"
-
-    @property
-    def metrics_dir(self) -> Path:
-        """Saved monitoring snapshots (``POST /api/v1/monitoring/save``)."""
-        return self.home / "metrics"
-
-    @property
-    def results_dir(self) -> Path:
-        """Full equity curves and trade lists of cut answers, one folder per job id."""
-        return self.home / "results"
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home.resolve() / 'app.db'}"

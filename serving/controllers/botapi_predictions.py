@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.params import FromPath, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_202_ACCEPTED
@@ -119,10 +119,10 @@ class BotPredictionController(Controller):
         symbol: _Symbol,
         timeframe: _Timeframe,
         auto_train: _AutoTrain = True,
-    ) -> Response[b.PredictionAccepted]:
+    ) -> b.PredictionAccepted:
         query = ForecastQuery(symbol, timeframe, auto_train)
         body = submit_prediction(models.jobs, query, principal.user_id)
-        return Response(shaped(b.PredictionAccepted, body), status_code=HTTP_202_ACCEPTED)
+        return shaped(b.PredictionAccepted, body)
 
     @get(
         "/list",

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy.special import erf  # type: ignore[import-untyped]
 
 from pipelines.app.train import TrainQuery, plan_query
-from pipelines.data.limits import check_bar_span
+from pipelines.data.limits import check_bar_span, days_for_bars
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.errors import DataNotFoundError, InvalidRequestError
@@ -49,6 +49,7 @@ __all__ = [
 
 MAX_STEPS = 500
 MAX_DAYS_HISTORY = 3650
+MIN_TRAINING_BARS = 1000  # rows an automatic training learns from, beyond warm-up and embargo
 _KIND = "multi_ohlc"
 _NAME = re.compile(r"^(?P<symbol>.+)_(?P<timeframe>[0-9a-z]+)_(?P<steps>\d+)steps_multi_ohlc$")
 _SQRT2 = math.sqrt(2.0)
@@ -93,10 +94,13 @@ def forecaster_training(
     settings: Settings, symbol: str, timeframe: str, n_steps: Any, days_history: Any
 ) -> TrainQuery:
     """The training of ``{SYMBOL}_{timeframe}_{n_steps}steps_multi_ohlc`` on the last ``days_history``
-    days of bars, checked completely (the model's parameters and the bars limit included)."""
+    days of bars (None: :func:`history_days`), checked completely (the model's parameters and the
+    bars limit included)."""
     steps = _whole(n_steps, "n_steps_ahead", 1, MAX_STEPS, " (bars ahead to forecast)")
-    days = _whole(days_history, "days_history", 1, MAX_DAYS_HISTORY)
     sym, tf = parse_symbol(symbol), parse_timeframe(timeframe)
+    if days_history is None:
+        days_history = history_days(settings, sym, tf, steps)
+    days = _whole(days_history, "days_history", 1, MAX_DAYS_HISTORY)
     end = pd.Timestamp.now(tz="UTC").floor("min")
     start = end - pd.Timedelta(days=days)
     check_bar_span(settings, tf, start, end, crypto=sym.is_crypto, names=(f"days_history {days}: from", "to"))
@@ -111,6 +115,15 @@ def forecaster_training(
     )
     plan_query(settings, query)
     return query
+
+
+def history_days(settings: Settings, symbol: Symbol, timeframe: Timeframe, n_steps: int) -> int:
+    """Days of bars an automatic training reads: the configured ``forecast_days_history``, raised so
+    that they hold the indicators' warm-up, an embargo and a validation tail of ``n_steps`` each and
+    ``MIN_TRAINING_BARS`` rows to learn from (30 days of hourly bars cannot train 300 steps ahead)."""
+    needed = days_for_bars(timeframe, MIN_TRAINING_BARS + 3 * n_steps, crypto=symbol.is_crypto)
+    by_limit = days_for_bars(timeframe, settings.limits.max_bars_per_request - 2, crypto=symbol.is_crypto)
+    return min(max(settings.forecast.forecast_days_history, needed), by_limit - 1, MAX_DAYS_HISTORY)
 
 
 def _steps_of(summary: ModelSummary) -> int | None:
@@ -250,9 +263,7 @@ def forecast(
     trained = False
     if why is not None and (query.auto_train or query.force_retrain):
         steps = _steps_of(summary) if summary is not None else settings.forecast.forecast_steps
-        plan = forecaster_training(
-            settings, sym.name, tf.name, steps, settings.forecast.forecast_days_history
-        )
+        plan = forecaster_training(settings, sym.name, tf.name, steps, None)
         _say(progress, "train", "Training model", f"Training {plan.model_name}: {why}")
         train(plan)
         predictor.reload(plan.model_name)

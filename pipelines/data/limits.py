@@ -18,7 +18,14 @@ from pipelines.data.timeutil import EARLIEST_YEAR, parse_time, utc_now
 from pipelines.errors import InvalidRequestError
 from pipelines.settings import Settings
 
-__all__ = ["check_bar_count", "check_bar_span", "estimate_bars", "latest_start", "request_span"]
+__all__ = [
+    "check_bar_count",
+    "check_bar_span",
+    "days_for_bars",
+    "estimate_bars",
+    "latest_start",
+    "request_span",
+]
 
 _DAY = 86_400.0
 _SESSION_SECONDS = 23_400
@@ -42,6 +49,12 @@ def estimate_bars(timeframe: str | Timeframe, start: pd.Timestamp, end: pd.Times
     tf = parse_timeframe(timeframe)
     days = max(0.0, (end - start).total_seconds() / _DAY)
     return math.ceil(days * _bars_per_day(tf, crypto=crypto)) + 2
+
+
+def days_for_bars(timeframe: str | Timeframe, bars: int, *, crypto: bool) -> int:
+    """About how many calendar days hold ``bars`` bars of ``timeframe`` (weekends and, for stocks,
+    the hours outside the session included)."""
+    return math.ceil(bars / _bars_per_day(parse_timeframe(timeframe), crypto=crypto))
 
 
 def latest_start(

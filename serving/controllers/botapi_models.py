@@ -52,7 +52,7 @@ class BotTrain(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     symbol: Annotated[str, msgspec.Meta(examples=["ETH_USDT"])]
     timeframe: Annotated[str, msgspec.Meta(examples=["1m"])]
     n_steps_ahead: int | None = None  # None: the configured forecast_steps
-    days_history: int | None = None  # None: the configured forecast_days_history
+    days_history: int | None = None  # None: enough for the steps, at least forecast_days_history
 
 
 class BotModelController(Controller):
@@ -103,7 +103,7 @@ class BotModelController(Controller):
             data.symbol,
             data.timeframe,
             forecast.forecast_steps if data.n_steps_ahead is None else data.n_steps_ahead,
-            forecast.forecast_days_history if data.days_history is None else data.days_history,
+            data.days_history,  # None: enough days for the steps, at least forecast_days_history
         )
         owners, actor = models.ownership(principal)
         outcome = train_or_queue(models.predictions, models.jobs, models.training, owners, actor, query)

@@ -13,6 +13,7 @@ from pipelines.app.forecast import (
     find_forecaster,
     forecaster_name,
     forecaster_training,
+    history_days,
     smoothness_score,
 )
 from pipelines.data.symbols import parse_symbol
@@ -84,3 +85,31 @@ def test_a_training_request_is_checked_before_anything_runs(
         forecaster_training(settings, "ETH_USDT", "1m", steps, days)
     assert all(w in str(raised.value) for w in words), str(raised.value)
     assert not settings.market_dir.exists()
+
+
+@pytest.mark.parametrize(
+    ("symbol", "timeframe", "at_least", "at_most"),
+    [
+        ("ETH_USDT", "1m", 30, 30),  # 30 days of minutes hold far more than 300 steps need
+        ("BTC_USDT", "1h", 79, 81),  # 1,900 hourly bars
+        ("BTC_USDT", "1d", 1900, 1900),
+        ("AAPL", "4h", 1300, 1340),  # two session bars a weekday
+    ],
+)
+def test_automatic_training_reads_enough_days_for_its_steps(
+    tmp_path: Path, symbol: str, timeframe: str, at_least: int, at_most: int
+) -> None:
+    settings = Settings(home=tmp_path / "home")
+    days = history_days(settings, parse_symbol(symbol), parse_timeframe(timeframe), 300)
+    assert at_least <= days <= at_most
+    query = forecaster_training(settings, symbol, timeframe, 300, None)
+    assert query.start_date is not None and query.end_date is not None
+    span = np.datetime64(query.end_date[:19]) - np.datetime64(query.start_date[:19])
+    assert span.astype("timedelta64[D]").astype(int) == days
+
+
+def test_automatic_history_stays_inside_the_bars_limit(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", max_bars_per_request=1500)
+    days = history_days(settings, parse_symbol("BTC_USDT"), parse_timeframe("1h"), 300)
+    assert days < 1500 / 24
+    forecaster_training(settings, "BTC_USDT", "1h", 300, None)  # within the limit: no error

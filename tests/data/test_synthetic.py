@@ -90,6 +90,9 @@ def test_ohlc_valid_and_prices_on_tick(provider: SyntheticProvider) -> None:
     assert (lo > 0).all() and (bars["volume"] > 0).all()
     cents = np.round(c * 100)
     assert np.allclose(cents / 100, c, atol=1e-9)
+    # Each price is the double nearest its decimal, so JSON shows 19712.51, not 19712.510000000002.
+    prices = np.concatenate([o, h, lo, c])
+    assert (np.round(prices * 100) / 100 == prices).all()
 
 
 def test_daily_closes_agree_across_timeframes(provider: SyntheticProvider) -> None:

@@ -135,7 +135,9 @@ def _weights(w: F64, key: np.uint64, day: int, profile: F64) -> float:
 
 @njit(cache=True, nogil=True)
 def _price(x: float, tick: float) -> float:
-    return float(np.round(math.exp(x) / tick)) * tick
+    # Ticks are powers of ten: dividing by their whole inverse gives the double nearest the decimal
+    # price (19712.51, where multiplying by 0.01 gives 19712.510000000002).
+    return float(np.round(math.exp(x) / tick)) / float(np.round(1.0 / tick))
 
 
 @njit(cache=True, nogil=True)

@@ -22,13 +22,13 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from _in_process import login, p50_ms
 
 HERE = Path(__file__).resolve().parent
 SEED = 42
@@ -38,25 +38,6 @@ MODEL = f"ETH_USDT_1m_{STEPS}steps_multi_ohlc"
 URL = "/api/predictions/?symbol=ETH_USDT&timeframe=1m"
 USER, PASSWORD = "benchforecast", "bench-forecast-password-42"
 SECRET = "bench-forecast-secret-key-0123456789abcdef"
-
-
-def p50_ms(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
-
-
-def _login(client: Any) -> dict[str, str]:
-    from pipelines.app.accounts import register_user
-
-    with client.app.state.container.database.transaction() as session:
-        register_user(session, USER, PASSWORD, role="user", tier="enterprise")
-    login = client.post("/auth/login", json={"username": USER, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return {"Authorization": f"Bearer {login.json()['access_token']}"}
 
 
 def _never(query: Any) -> None:
@@ -119,7 +100,7 @@ def main() -> None:
             forecast_params={"n_estimators": args.estimators, "early_stopping_rounds": 0},
         )
         with TestClient(create_app(settings)) as client:
-            headers = _login(client)
+            headers = login(client, USER, PASSWORD)
             began = time.perf_counter()
             train = {
                 "symbol": "ETH_USDT",

@@ -23,13 +23,12 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from _in_process import login, p50_ms
 
 HERE = Path(__file__).resolve().parent
 SEED = 42
@@ -37,27 +36,6 @@ START = "2024-03-01T00:00:00Z"
 GOAL_RATIO = 2.0
 USER, PASSWORD = "benchmarket", "bench-market-password-42"
 SECRET = "bench-market-secret-key-0123456789abcdef"
-
-
-def p50_ms(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
-
-
-def _login(client: Any) -> dict[str, str]:
-    """A bearer token of a new enterprise-tier user (unlimited: every call still authenticates and
-    passes the limiter)."""
-    from pipelines.app.accounts import register_user
-
-    with client.app.state.container.database.transaction() as session:
-        register_user(session, USER, PASSWORD, role="user", tier="enterprise")
-    login = client.post("/auth/login", json={"username": USER, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return {"Authorization": f"Bearer {login.json()['access_token']}"}
 
 
 def main() -> None:
@@ -124,7 +102,7 @@ def main() -> None:
             return market_candles(settings, "BTC_USDT", "1m", START, end_iso).columns()
 
         with TestClient(create_app(settings)) as client:
-            headers = _login(client)
+            headers = login(client, USER, PASSWORD)
 
             def route() -> bytes:
                 answer = client.get(url, headers=headers)

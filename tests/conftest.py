@@ -77,3 +77,20 @@ def client(trained_home: Settings) -> Iterator[Any]:
 
     with app_client(trained_home) as c:
         yield c
+
+
+@pytest.fixture
+def offline_yahoo(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """``yfinance.Ticker.history`` fails as without a network; yields the tickers asked for."""
+    # Imported here, not for every test: yfinance and curl_cffi.
+    import curl_cffi.requests.exceptions as curl_errors
+    import yfinance as yf
+
+    asked: list[str] = []
+
+    def history(self: yf.Ticker, *args: Any, **kwargs: Any) -> Any:
+        asked.append(self.ticker)
+        raise curl_errors.ConnectionError("Could not resolve host: query2.finance.yahoo.com")
+
+    monkeypatch.setattr(yf.Ticker, "history", history)
+    yield asked

@@ -4,13 +4,9 @@ refused with a message naming the sources tried, before anything is stored or tr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import curl_cffi.requests.exceptions as curl_errors
 import pytest
-import yfinance as yf
 from typer.testing import CliRunner
 
 from pipelines.app.train import TrainQuery, plan_query
@@ -26,18 +22,10 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def offline_yahoo(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """``yfinance.Ticker.history`` fails as without a network; yields the tickers asked for."""
-    asked: list[str] = []
-
-    def history(self: yf.Ticker, *args: Any, **kwargs: Any) -> Any:
-        asked.append(self.ticker)
-        raise curl_errors.ConnectionError("Could not resolve host: query2.finance.yahoo.com")
-
-    monkeypatch.setattr(yf.Ticker, "history", history)
+def offline_yahoo(offline_yahoo: list[str], monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Yahoo offline (tests/conftest.py), with no retries to wait through."""
     monkeypatch.setenv("TRADEFORGE_PROVIDER_MAX_RETRIES", "0")
-    monkeypatch.setenv("TRADEFORGE_PROVIDER_BACKOFF_SECONDS", "0")
-    yield asked
+    return offline_yahoo
 
 
 def _market_files(settings: Settings) -> list[Path]:

@@ -9,9 +9,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import curl_cffi.requests.exceptions as curl_errors
 import pytest
-import yfinance as yf
 
 from pipelines.app.train import train_model
 from pipelines.models.tracking import open_tracker
@@ -156,19 +154,6 @@ def test_a_caller_sees_only_their_own_backtests(
     mine = {r["id"] for r in bot.get("/api/backtests/", headers=owner["headers"]).json()}
     assert finished["backtest_id"] in mine
     assert_envelope(bot.post("/api/backtests/run", json=RUN), 401, "UNAUTHORIZED")
-
-
-@pytest.fixture
-def offline_yahoo(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """``yfinance.Ticker.history`` fails as without a network; yields the tickers asked for."""
-    asked: list[str] = []
-
-    def history(self: yf.Ticker, *args: Any, **kwargs: Any) -> Any:
-        asked.append(self.ticker)
-        raise curl_errors.ConnectionError("Could not resolve host: query2.finance.yahoo.com")
-
-    monkeypatch.setattr(yf.Ticker, "history", history)
-    yield asked
 
 
 _SPAN = {"start_date": "2025-01-01", "end_date": "2025-01-15"}

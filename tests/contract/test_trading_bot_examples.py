@@ -8,10 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import curl_cffi.requests.exceptions as curl_errors
 import pandas as pd
 import pytest
-import yfinance as yf
 
 from pipelines.app.train import train_model
 from pipelines.data.ingest import ingest, plan_ingest
@@ -70,19 +68,6 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def bot(home: Settings) -> Iterator[Any]:
     with app_client(home) as c:
         yield c
-
-
-@pytest.fixture
-def offline_yahoo(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """``yfinance.Ticker.history`` fails as without a network; yields the tickers asked for."""
-    asked: list[str] = []
-
-    def history(self: yf.Ticker, *args: Any, **kwargs: Any) -> Any:
-        asked.append(self.ticker)
-        raise curl_errors.ConnectionError("Could not resolve host: query2.finance.yahoo.com")
-
-    monkeypatch.setattr(yf.Ticker, "history", history)
-    yield asked
 
 
 def _market(settings: Settings) -> dict[str, tuple[int, int]]:

@@ -146,8 +146,9 @@ def _validation_message(detail: str, fields: list[Any]) -> str:
 def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     status, code, message, details, headers = _classify(exc)
     request_id = request_id_of(request.scope)
-    if isinstance(exc, ProviderError):
-        # A market-data provider failing is the outside world, and the answer says so: one line.
+    if isinstance(exc, ProviderError | BusyError):
+        # A provider failing (the outside world) or the job queue being full is answered as
+        # documented, and the answer says why: one line, no traceback.
         log.warning("request %s failed: %s: %s", request_id, code, message)
     elif status >= 500:
         log.error("request %s failed: %s", request_id, type(exc).__name__, exc_info=exc)

@@ -25,15 +25,18 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
 
 @schemathesis.check
 def no_server_fault(ctx: Any, response: Any, case: Any) -> bool | None:
-    """No 5xx, except the 503 that says a market-data provider cannot be reached (these test machines
-    reach no exchange and no Yahoo): that is the outside world failing, answered as documented."""
+    """No 5xx, except two documented 503s: a market-data provider cannot be reached (these test
+    machines reach no exchange and no Yahoo), and a forecast needs a training that the job queue
+    cannot start now (the fuzzer's concurrent jobs hold the cores): each answered as documented."""
     if response.status_code < 500:
         return None
     if response.status_code == 503:
         try:
-            code = response.json()["error"]["code"]
+            error = response.json()["error"]
         except Exception:
-            code = None
-        if code == "PROVIDER_ERROR":
+            error = {}
+        if error.get("code") == "PROVIDER_ERROR":
+            return None
+        if error.get("code") == "SERVICE_UNAVAILABLE" and "resources are short" in error.get("message", ""):
             return None
     raise AssertionError(f"server error {response.status_code}: {response.text[:500]}")

@@ -34,6 +34,7 @@ from serving.providers import (
 )
 from serving.providers.ml import MlProvider
 from serving.providers.status import StatusProvider
+from serving.providers.trading_config import ConfigProvider
 from serving.ratelimit import AsyncRateLimiter
 
 __all__ = ["AppContainer"]
@@ -140,6 +141,7 @@ class AppContainer:
         self.ml_provider = MlProvider(
             database=database, log_writer=self.log_writer, models=self.models_provider
         )
+        self.config_provider = ConfigProvider(database=database)
         self.live_provider = LiveProvider(
             settings=settings,
             live=self.live,

@@ -28,6 +28,7 @@ from pipelines.db.models import (
     RequestLog,
     User,
 )
+from pipelines.db.trading_config import TradingConfigRow, load_trading_config_row
 from pipelines.db.training_claims import (
     TrainingClaim,
     TrainingGuard,
@@ -68,6 +69,7 @@ __all__ = [
     "PendingLog",
     "PredictionLog",
     "RequestLog",
+    "TradingConfigRow",
     "TrainingClaim",
     "TrainingGuard",
     "User",
@@ -90,6 +92,7 @@ __all__ = [
     "get_user_by_username",
     "list_api_keys",
     "list_users",
+    "load_trading_config_row",
     "load_user_state",
     "migrate",
     "model_owner",

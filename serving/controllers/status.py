@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar import MediaType, Request, Response, get
 
+from serving.controllers.config import ConfigController
 from serving.controllers.health import VERSION, check_metrics_token
 from serving.controllers.ml import MlController
 from serving.providers.status import STATUS, StatusDep, StatusProvider
@@ -140,4 +141,5 @@ status_handlers: list[Any] = [
     api_metrics_ml,
     api_metrics_system,
     MlController,
+    ConfigController,
 ]

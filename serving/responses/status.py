@@ -8,9 +8,15 @@ from typing import Literal
 from serving.responses import Num, Shape
 
 __all__ = [
+    "ConfigAnswer",
+    "ConfigData",
+    "ConfigUpdated",
+    "ConfigUpdatedAnswer",
     "DatabaseStatus",
+    "DcaConfig",
     "HealthServices",
     "IndicatorValues",
+    "MlConfig",
     "MlPerformance",
     "MlPerformanceAnswer",
     "MlPrediction",
@@ -22,9 +28,11 @@ __all__ = [
     "RedisStatus",
     "RetrainAnswer",
     "RetrainStarted",
+    "RiskConfig",
     "StatusAnswer",
     "StatusServices",
     "SystemStatus",
+    "TradingLimits",
     "TradingStatus",
 ]
 
@@ -161,4 +169,57 @@ class RetrainStarted(Shape):
 class RetrainAnswer(Shape):
     status: Literal["success"]
     data: RetrainStarted
+    timestamp: str
+
+
+class TradingLimits(Shape):
+    enabled: bool
+    max_position_size: str  # decimal strings: amounts in the quote currency
+    daily_loss_limit: str
+    max_drawdown: str  # a fraction, "0.10"
+    kill_switch: bool
+    allow_short: bool
+
+
+class DcaConfig(Shape):
+    enabled: bool
+    max_attempts: int
+    base_volume: str
+    volume_scaling: float
+    step: str  # the fraction below the average entry that places the next safety order
+
+
+class MlConfig(Shape):
+    enabled: bool
+    confidence_threshold: float
+    update_frequency: str
+
+
+class RiskConfig(Shape):
+    safu_enabled: bool
+    stop_loss: str
+    take_profit: str
+
+
+class ConfigData(Shape):
+    trading: TradingLimits
+    dca: DcaConfig
+    ml: MlConfig
+    risk: RiskConfig
+
+
+class ConfigAnswer(Shape):
+    status: Literal["success"]
+    data: ConfigData
+    timestamp: str
+
+
+class ConfigUpdated(Shape):
+    message: str
+    updated_fields: list[str]
+
+
+class ConfigUpdatedAnswer(Shape):
+    status: Literal["success"]
+    data: ConfigUpdated
     timestamp: str

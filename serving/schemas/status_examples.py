@@ -3,7 +3,7 @@ running app, trimmed), and the retrain request body."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar.openapi.spec import Example
@@ -14,6 +14,9 @@ from serving.schemas.admin_examples import NOW, Json
 
 __all__ = [
     "API_PROBE_HEALTH",
+    "CONFIG",
+    "CONFIG_PATCH",
+    "CONFIG_UPDATED",
     "ML_PERFORMANCE",
     "ML_PREDICTIONS",
     "ML_PROMETHEUS",
@@ -23,6 +26,7 @@ __all__ = [
     "SYSTEM_PROMETHEUS",
     "SYSTEM_STATUS",
     "TRADING_PROMETHEUS",
+    "ConfigPatchBody",
     "Retrain",
     "RetrainBody",
 ]
@@ -159,3 +163,49 @@ class Retrain(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 RetrainBody = Annotated[Retrain, Body(examples=[Example(summary="a registered model", value=RETRAIN)])]
+
+
+CONFIG: Json = _envelope(
+    {
+        "trading": {
+            "enabled": True,
+            "max_position_size": "1000.00",
+            "daily_loss_limit": "100.00",
+            "max_drawdown": "0.10",
+            "kill_switch": False,
+            "allow_short": False,
+        },
+        "dca": {
+            "enabled": True,
+            "max_attempts": 5,
+            "base_volume": "100.00",
+            "volume_scaling": 1.5,
+            "step": "0.02",
+        },
+        "ml": {"enabled": True, "confidence_threshold": 0.8, "update_frequency": "1h"},
+        "risk": {"safu_enabled": True, "stop_loss": "0.05", "take_profit": "0.10"},
+    }
+)
+CONFIG_PATCH: Json = {
+    "trading": {"max_position_size": "2000.00", "daily_loss_limit": "200.00"},
+    "dca": {"max_attempts": 7, "base_volume": "150.00"},
+}
+CONFIG_UPDATED: Json = _envelope(
+    {
+        "message": "Configuration updated successfully",
+        "updated_fields": [
+            "trading.max_position_size",
+            "trading.daily_loss_limit",
+            "dca.max_attempts",
+            "dca.base_volume",
+        ],
+    }
+)
+
+ConfigPatchBody = Annotated[
+    dict[str, Any],
+    Body(
+        description="The sections and fields to change (each section an object of fields)",
+        examples=[Example(summary="raise the position limits and DCA attempts", value=CONFIG_PATCH)],
+    ),
+]

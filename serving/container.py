@@ -16,6 +16,7 @@ from pipelines.models.registry import ModelRegistry
 from pipelines.prediction import Predictor
 from pipelines.security.tokens import TokenPolicy
 from pipelines.settings import Settings
+from pipelines.trading.events import install_trading_hub, uninstall_trading_hub
 from pipelines.webhooks import WebhookDispatcher, WebhookSubscriptions
 from serving.access import AccessControl
 from serving.events import EventRouter
@@ -151,12 +152,14 @@ class AppContainer:
         )
 
     async def start(self, *, leader: bool) -> None:
-        """Start the live hub (and the feed, in the leader) and the event relays."""
+        """Start the live hub (and the feed, in the leader), the event relays and trading events."""
         await self.live.start(run_feed=leader)
         await self.events.start()
+        install_trading_hub(self.live.hub)  # the trading core's events reach every worker's streams
 
     async def aclose(self) -> None:
         self.events.stop_stream_checks()
+        uninstall_trading_hub(self.live.hub)
         await self.live.close()  # closes the hub, which ends the relays
         await self.events.wait_relays()
         self.jobs.close(wait=False)

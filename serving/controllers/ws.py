@@ -8,6 +8,14 @@ closed (1008, with the reason) and never slows the others. ``{"action": "ping"}`
 rate limit; malformed JSON and unknown actions are answered with an error message, the connection
 kept. A connection whose user is disabled or deleted, or whose API key is revoked, gets an error
 message and is closed (4401, with the reason) at once (``serving/streamguard.py``).
+
+Trading events (``/api/v1/ws/live`` and ``/ws``): ``{"action": "subscribe", "channels": ["trading"]}``
+follows the caller's own events (no symbols needed), acknowledged with ``{"type": "subscribed",
+"channels": ["trading"], "topics": [...]}``. An admin may add ``"all_users": true`` (everyone's) or
+``"user_id": "<id>"`` (one user's); anyone else asking for those gets a FORBIDDEN error message. Each
+event: ``{"type": "order_filled" | "trade_closed" | "portfolio_changed", "channel": "trading",
+"user_id", "data": {...}, "timestamp"}`` (``pipelines.trading.events``), from whichever worker or
+thread the trading runs in (through Redis when configured).
 """
 
 from __future__ import annotations
@@ -25,9 +33,10 @@ from litestar.params import FromPath
 
 from pipelines.data.market import quote
 from pipelines.data.symbols import parse_symbol
-from pipelines.errors import AuthenticationError, TradeforgeError
+from pipelines.errors import AuthenticationError, PermissionDeniedError, TradeforgeError
 from pipelines.live import Subscription, SubscriptionClosed
 from pipelines.live.hub import prediction_topic, price_topic
+from pipelines.trading.events import ALL_TRADING_TOPIC, trading_topic
 from serving.context import Principal, get_value, set_value
 from serving.providers.live import LIVE, LiveDep, LiveProvider
 from serving.streamguard import StreamGrant
@@ -38,6 +47,7 @@ __all__ = ["ws_handlers"]
 AUTH_TIMEOUT_S = 10.0
 CLOSE_POLICY = 1008
 CLOSE_REVOKED = 4401  # the user lost access while connected
+CHANNELS = ("market_data", "predictions", "trading")
 
 
 def _now() -> str:
@@ -276,6 +286,53 @@ def _symbols(message: dict[str, Any]) -> list[str]:
     return [parse_symbol(s).name for s in raw]
 
 
+def _channels(message: dict[str, Any]) -> list[str]:
+    channels = message.get("channels") or ["market_data"]
+    if not isinstance(channels, list) or not channels or not set(channels) <= set(CHANNELS):
+        raise ValueError("channels must be a list of 'market_data', 'predictions' and/or 'trading'")
+    return list(dict.fromkeys(channels))
+
+
+def _trading_topics(principal: Principal, message: dict[str, Any]) -> list[str]:
+    """The caller's trading topic; an admin's ``"all_users": true`` everyone's, ``"user_id"`` one user's."""
+    everyone, user_id = message.get("all_users") is True, message.get("user_id")
+    if not everyone and user_id in (None, principal.user_id):
+        return [trading_topic(principal.user_id)]
+    if not principal.is_admin:
+        raise PermissionDeniedError("only an admin may follow other users' trading events")
+    if everyone:
+        return [ALL_TRADING_TOPIC]
+    if not isinstance(user_id, str) or not 0 < len(user_id) <= 64:
+        raise ValueError("'user_id' must be a user id string")
+    return [trading_topic(user_id)]
+
+
+async def _subscription(channel: _Channel, action: str, message: dict[str, Any]) -> None:
+    """Subscribe or unsubscribe the channels and symbols of ``message``, then acknowledge."""
+    socket, feeds = channel.socket, channel.feeds
+    channels = _channels(message)
+    topics = _trading_topics(channel.principal, message) if "trading" in channels else []
+    symbols = _symbols(message) if set(channels) - {"trading"} else []
+    if "market_data" in channels:
+        topics += [price_topic(s) for s in symbols]
+    if "predictions" in channels:
+        model = message.get("model")
+        if not isinstance(model, str) or not model:
+            model = feeds.predictions.resolve_model("lightgbm", symbols[0])
+        topics += [prediction_topic(model, s) for s in symbols]
+        for s in symbols:
+            if action == "subscribe" and (model, s) not in channel.watching:
+                channel.watching.add((model, s))
+                feeds.live.watch(model, s)
+            elif action == "unsubscribe" and (model, s) in channel.watching:
+                channel.watching.discard((model, s))
+                feeds.live.unwatch(model, s)
+    for topic in topics:
+        channel.add(topic) if action == "subscribe" else channel.remove(topic)
+    ack = {"type": f"{action}d", "action": action, "symbols": symbols, "channels": channels}
+    await socket.send_json({**ack, "topics": topics, "timestamp": _now()})
+
+
 async def _command_loop(socket: WebSocket[Any, Any, Any], feeds: LiveProvider, principal: Principal) -> None:
     channel = _Channel(socket, feeds, principal)
 
@@ -288,27 +345,7 @@ async def _command_loop(socket: WebSocket[Any, Any, Any], feeds: LiveProvider, p
             return
         try:
             if action in ("subscribe", "unsubscribe"):
-                symbols = _symbols(message)
-                channels = message.get("channels") or ["market_data"]
-                if not isinstance(channels, list) or not set(channels) <= {"market_data", "predictions"}:
-                    raise ValueError("channels must be a list of 'market_data' and/or 'predictions'")
-                model = message.get("model")
-                topics = [price_topic(s) for s in symbols] if "market_data" in channels else []
-                if "predictions" in channels:
-                    if not isinstance(model, str) or not model:
-                        model = feeds.predictions.resolve_model("lightgbm", symbols[0])
-                    topics += [prediction_topic(model, s) for s in symbols]
-                    for s in symbols:
-                        if action == "subscribe" and (model, s) not in channel.watching:
-                            channel.watching.add((model, s))
-                            feeds.live.watch(model, s)
-                        elif action == "unsubscribe" and (model, s) in channel.watching:
-                            channel.watching.discard((model, s))
-                            feeds.live.unwatch(model, s)
-                for topic in topics:
-                    channel.add(topic) if action == "subscribe" else channel.remove(topic)
-                ack = {"type": f"{action}d", "action": action, "symbols": symbols, "channels": channels}
-                await socket.send_json({**ack, "topics": topics, "timestamp": _now()})
+                await _subscription(channel, action, message)
             elif action == "predict":
                 model, symbol = message.get("model") or message.get("model_name"), message.get("symbol")
                 if not isinstance(model, str) or not isinstance(symbol, str):

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
 
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.errors import InvalidRequestError
@@ -26,9 +35,11 @@ __all__ = [
     "merge",
 ]
 
-# Amounts: positive, at most 18 digits with 8 decimals; fractions strictly between 0 and 1.
-Amount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=8, allow_inf_nan=False)]
-Fraction = Annotated[Decimal, Field(gt=0, lt=1, max_digits=12, decimal_places=8, allow_inf_nan=False)]
+# Amounts: positive, at most 18 digits with 8 decimals; fractions strictly between 0 and 1. Written
+# as plain decimal strings ("1000", "0.0000001"), never in exponent notation.
+_Plain = PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json")
+Amount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=8, allow_inf_nan=False), _Plain]
+Fraction = Annotated[Decimal, Field(gt=0, lt=1, max_digits=12, decimal_places=8, allow_inf_nan=False), _Plain]
 
 
 class ConfigValidationError(InvalidRequestError):

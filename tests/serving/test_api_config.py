@@ -10,27 +10,10 @@ from typing import Any
 
 import pytest
 
+from serving.schemas import status_examples as ex
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings
 
-DEFAULTS = {
-    "trading": {
-        "enabled": True,
-        "max_position_size": "1000.00",
-        "daily_loss_limit": "100.00",
-        "max_drawdown": "0.10",
-        "kill_switch": False,
-        "allow_short": False,
-    },
-    "dca": {
-        "enabled": True,
-        "max_attempts": 5,
-        "base_volume": "100.00",
-        "volume_scaling": 1.5,
-        "step": "0.02",
-    },
-    "ml": {"enabled": True, "confidence_threshold": 0.8, "update_frequency": "1h"},
-    "risk": {"safu_enabled": True, "stop_loss": "0.05", "take_profit": "0.10"},
-}
+DEFAULTS = ex.CONFIG["data"]  # the documented example is the defaults
 
 
 @pytest.fixture(scope="module")

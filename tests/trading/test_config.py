@@ -54,3 +54,9 @@ def test_risk_limits_and_dca_settings_are_plain_decimals() -> None:
         volume_scaling=Decimal("2.25"),
         step=Decimal("0.015"),
     )
+
+
+def test_decimals_are_written_without_exponents() -> None:
+    new, _ = merge(default_config(), {"trading": {"max_position_size": "2E+3"}, "dca": {"step": "1E-7"}})
+    assert new.as_json()["trading"]["max_position_size"] == "2000"
+    assert new.as_json()["dca"]["step"] == "0.0000001"

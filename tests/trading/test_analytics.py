@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.backtest.metrics import compute_metrics
 from pipelines.errors import InvalidRequestError
 from pipelines.trading.analytics import (
     ClosedTrade,
@@ -168,3 +169,13 @@ def test_risk_report() -> None:
     assert short["var_95"] is None and short["portfolio_risk"] is None and short["beta"] is None
     assert any("20 daily returns" in n for n in short["notes"])
     assert short["concentration_risk"] is None and short["correlation_matrix"] == {}
+
+
+def test_sharpe_and_drawdown_are_the_backtesters() -> None:
+    curve = np.array(list(EQUITY.values()))
+    days = np.arange(curve.size, dtype=np.int64) * 86_400_000_000_000
+    bt = compute_metrics(
+        curve, np.zeros_like(curve), np.zeros((0, 10)), days, initial_capital=100.0, bars_per_year=252.0
+    )
+    m = performance("all", EQUITY)["metrics"]
+    assert m["sharpe_ratio"] == bt["sharpe_ratio"] and m["max_drawdown"] == -bt["max_drawdown"]

@@ -7,6 +7,7 @@ __all__ = [
     "BusyError",
     "ConflictError",
     "DataNotFoundError",
+    "InvalidParameterError",
     "InvalidRequestError",
     "InvalidSymbolError",
     "ModelError",
@@ -35,6 +36,13 @@ class PayloadTooLargeError(InvalidRequestError):
     """An upload is larger than the limit it is held to."""
 
     code = "PAYLOAD_TOO_LARGE"
+
+
+class InvalidParameterError(InvalidRequestError):
+    """A query parameter fails validation (not one of the allowed values, a date that is not one);
+    answered as VALIDATION_ERROR like the fields the API framework itself refuses."""
+
+    code = "VALIDATION_ERROR"
 
 
 class InvalidSymbolError(InvalidRequestError):

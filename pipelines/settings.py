@@ -84,6 +84,10 @@ class DataSettings(SettingsGroup):
     feature_cache_ttl_seconds: float = Field(
         default=5.0, description="How long a cached latest-feature row is trusted before the store is asked."
     )
+    benchmark_symbol: str = Field(
+        default="BTC/USDT",
+        description="Symbol whose daily returns the portfolio's beta is measured against (risk analytics).",
+    )
 
 
 class ServingSettings(SettingsGroup):

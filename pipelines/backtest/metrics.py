@@ -30,7 +30,7 @@ import numpy.typing as npt
 from pipelines.backtest import _fast
 from pipelines.backtest import _kernel as k
 
-__all__ = ["METRIC_NAMES", "compute_metrics", "held_bars"]
+__all__ = ["METRIC_NAMES", "compute_metrics", "curve_ratios", "held_bars"]
 
 FloatArray = npt.NDArray[np.float64]
 METRIC_NAMES = (
@@ -67,6 +67,18 @@ def held_bars(trades: FloatArray) -> npt.NDArray[np.int64]:
     exit_ = trades[:, k.T_EXIT_IDX].astype(np.int64)
     held: npt.NDArray[np.int64] = exit_ - entry + (trades[:, k.T_REASON] != k.REASON_SIGNAL)
     return held
+
+
+def curve_ratios(equity: FloatArray, *, per_year: float) -> tuple[float | None, float]:
+    """(``sharpe_ratio``, ``max_drawdown``) of an equity curve that starts at its first value, as
+    :func:`compute_metrics` defines them (Sharpe None with fewer than 2 returns or no variance;
+    drawdown <= 0). The trading analytics use it on daily portfolio values."""
+    if equity.size == 0:
+        return None, 0.0
+    curve = np.ascontiguousarray(equity, dtype=np.float64)
+    mean, std, _, max_dd, _ = _fast.curve_stats(curve, np.zeros_like(curve), float(curve[0]))
+    sharpe = _ratio(mean, std)
+    return (None if sharpe is None else sharpe * math.sqrt(per_year)), min(max_dd, 0.0)
 
 
 def _curve_metrics(

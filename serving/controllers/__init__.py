@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from serving.controllers.analytics import AnalyticsController
 from serving.controllers.auth import ApiKeyController, AuthController, legacy_login
 from serving.controllers.backtests import BacktestController, StrategyController
 from serving.controllers.docs import docs_handlers
@@ -30,6 +31,7 @@ ROUTE_HANDLERS: list[Any] = [
     PredictController,
     PredictionsController,
     MarketController,
+    AnalyticsController,
     BacktestController,
     StrategyController,
     MonitoringController,

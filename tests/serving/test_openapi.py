@@ -209,6 +209,8 @@ def test_real_answers_decode_as_the_documented_shapes(client: Any) -> None:
         ("get", "/api/market/data", "/api/market/data?symbol=AAPL&timeframe=1d&start=2023-01-02&end=2023-02",
          None),
         ("get", "/api/market/symbols", "/api/market/symbols?asset_type=stocks", None),
+        ("get", "/api/analytics/market",
+         "/api/analytics/market?symbol=AAPL&timeframe=1d&end_date=2023-02-01&limit=3", None),
         ("get", "/api/models", "/api/models/", None),
         ("get", "/api/models/{model_name}", "/api/models/lgbm_aapl", None),
         ("post", "/api/v1/backtest/run", "/api/v1/backtest/run",

@@ -1,0 +1,99 @@
+"""/api/analytics/market: a symbol's latest candles with RSI, MACD and Bollinger bands of the latest
+one, in the ``status``/``data``/``timestamp`` envelope."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from pipelines.app.market_analytics import (
+    DEFAULT_LIMIT,
+    INDICATOR_BARS,
+    MARKET_TIMEFRAMES,
+    MAX_LIMIT,
+    decimal_string,
+    market_view,
+)
+from serving.context import PrincipalDep
+from serving.providers.analysis import ANALYSIS, AnalysisDep
+from serving.responses import analytics as a
+from serving.responses import shaped
+from serving.schemas import analytics_examples as ex
+from serving.schemas import doc
+
+__all__ = ["AnalyticsController"]
+
+_MARKET = (
+    "The last `limit` candles of `symbol` at `timeframe` with `start_date <= timestamp <= end_date` "
+    "(`end_date` defaults to now), ascending, prices and volumes as decimal strings; the part of the "
+    "range the store lacks is ingested first, as for /api/market/data. `indicators` are RSI(14), "
+    "MACD(12, 26, 9) and the Bollinger bands (20, 2) of the latest candle, with the definitions the "
+    f"models train on, computed over the {INDICATOR_BARS} bars ending at it (null without enough bars "
+    "or candles). Pairs are accepted as `BTC_USDT`, `BTCUSDT` or `BTC/USDT`. A malformed symbol is a "
+    "400 INVALID_SYMBOL; an unknown timeframe, a bad date, a start after the end or a limit out of "
+    "range a 400 VALIDATION_ERROR; a symbol no source has a 404 NOT_FOUND."
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _price(value: float | None) -> str | None:
+    return None if value is None else decimal_string(value)
+
+
+class AnalyticsController(Controller):
+    path = "/api/analytics"
+    tags = ["analytics"]
+    dependencies = ANALYSIS
+
+    @get(
+        "/market",
+        summary="A symbol's latest candles with RSI, MACD and Bollinger bands",
+        description=_MARKET,
+        responses=doc(ex.MARKET, 400, 401, 404, 503),
+        sync_to_thread=True,
+    )
+    def market(
+        self,
+        analysis: AnalysisDep,
+        principal: PrincipalDep,
+        symbol: Annotated[
+            str, Parameter(max_length=40, description="Ticker (AAPL) or pair (BTCUSDT, BTC_USDT, BTC/USDT)")
+        ],
+        timeframe: Annotated[str, Parameter(description=f"One of {', '.join(MARKET_TIMEFRAMES)}")] = "1h",
+        start_date: Annotated[str | None, Parameter(max_length=40, description="ISO 8601, inclusive")] = None,
+        end_date: Annotated[str | None, Parameter(max_length=40, description="ISO 8601, inclusive")] = None,
+        limit: Annotated[
+            int, Parameter(ge=1, le=MAX_LIMIT, description=f"Most candles answered (1 to {MAX_LIMIT})")
+        ] = DEFAULT_LIMIT,
+    ) -> a.MarketAnswer:
+        view = market_view(analysis.settings, symbol, timeframe, start_date, end_date, limit)
+        bars = view.candles
+        stamps = bars["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").tolist()
+        columns = [
+            [decimal_string(v) for v in bars[c].tolist()] for c in ("open", "high", "low", "close", "volume")
+        ]
+        candles = [
+            {"timestamp": ts, "open": o, "high": h, "low": lo, "close": c, "volume": v}
+            for ts, o, h, lo, c, v in zip(stamps, *columns, strict=True)
+        ]
+        ind = view.indicators
+        indicators = {
+            "rsi": ind["rsi"],
+            "macd": ind["macd"],
+            "bollinger_upper": _price(ind["bollinger_upper"]),
+            "bollinger_lower": _price(ind["bollinger_lower"]),
+            "bollinger_middle": _price(ind["bollinger_middle"]),
+        }
+        data = {
+            "symbol": view.symbol,
+            "timeframe": view.timeframe,
+            "candles": candles,
+            "indicators": indicators,
+        }
+        return shaped(a.MarketAnswer, {"status": "success", "data": data, "timestamp": _now()})

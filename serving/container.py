@@ -32,6 +32,7 @@ from serving.providers import (
     MonitoringProvider,
     WebhooksProvider,
 )
+from serving.providers.exchanges import ExchangesProvider
 from serving.providers.ml import MlProvider
 from serving.providers.status import StatusProvider
 from serving.ratelimit import AsyncRateLimiter
@@ -140,6 +141,7 @@ class AppContainer:
         self.ml_provider = MlProvider(
             database=database, log_writer=self.log_writer, models=self.models_provider
         )
+        self.exchanges_provider = ExchangesProvider(settings=settings, database=database)
         self.live_provider = LiveProvider(
             settings=settings,
             live=self.live,

@@ -10,6 +10,7 @@ lot size and tick) and ``market`` (those rules), everything in ``Decimal``. ccxt
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -45,6 +46,19 @@ _SPOT_OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+class _ScrubbedLog:
+    """The logger handed to ccxt: its debug lines (each request's URL, headers and body) with the
+    credentials and signatures masked."""
+
+    def __init__(self, credentials: Credentials | None) -> None:
+        self._log = logging.getLogger("tradeforge.trading.ccxt")
+        self._credentials = credentials
+
+    def debug(self, message: str, *args: Any) -> None:
+        if self._log.isEnabledFor(logging.DEBUG):
+            self._log.debug("%s", scrub(message % args if args else message, self._credentials, limit=2000))
+
+
 def _rebase(urls: Any, base: str) -> Any:
     """``urls`` (a URL or a nest of them) with each scheme and host replaced by ``base``'s."""
     if isinstance(urls, str):
@@ -70,6 +84,7 @@ def open_ccxt(
     config: dict[str, Any] = {
         "timeout": int(timeout_seconds * 1000),
         "enableRateLimit": True,
+        "logger": _ScrubbedLog(credentials),
         "options": {"maxRetriesOnFailure": 0, **_SPOT_OPTIONS.get(provider_id, {})},
     }
     if credentials is not None:

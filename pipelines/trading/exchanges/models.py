@@ -38,7 +38,7 @@ class Credentials(NamedTuple):
         return self.__repr__()
 
 
-def scrub(message: str, credentials: Credentials | None) -> str:
+def scrub(message: str, credentials: Credentials | None, *, limit: int = _MAX_MESSAGE) -> str:
     """``message`` fit for an answer or a log line: the credentials and the signatures and keys of
     query strings masked, cut short."""
     text = redact_query_values(message)
@@ -46,7 +46,7 @@ def scrub(message: str, credentials: Credentials | None) -> str:
         for secret in credentials:
             if secret:
                 text = text.replace(secret, MASK)
-    return text[:_MAX_MESSAGE]
+    return text[:limit]
 
 
 class ExchangeError(ProviderError):

@@ -52,6 +52,8 @@ BOT_API = [
     BotBacktestController,
 ]
 
+HANDLERS = [*ROUTE_HANDLERS, *status_handlers, *venue_handlers, *BOT_API]
+
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:
     """The authenticated caller of a handler outside the controller families (each family chains
@@ -74,13 +76,7 @@ def create_app(settings: Settings) -> Litestar:
             await app.state.container.aclose()
 
     app = Litestar(
-        route_handlers=[
-            *ROUTE_HANDLERS,
-            *status_handlers,
-            *venue_handlers,
-            *BOT_API,
-            dataset_router(settings),
-        ],
+        route_handlers=[*HANDLERS, dataset_router(settings)],
         lifespan=[lifespan],
         dependencies={"principal": Provide(_principal, sync_to_thread=False)},
         middleware=[ApiMiddleware],

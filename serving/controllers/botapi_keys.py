@@ -87,7 +87,7 @@ class BotKeyController(Controller):
         status_code=HTTP_200_OK,
         summary="Deactivate an exchange API key",
         description="The key is no longer listed nor used by any connection.",
-        responses=doc(ex.KEY_DELETED, 401, 404),
+        responses=doc(ex.KEY_DELETED, 400, 401, 404),
         sync_to_thread=True,
     )
     def delete_key(

@@ -4,11 +4,11 @@ checked with one authenticated request (a short timeout). Never an error for a f
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import get
 
+from pipelines.db.types import isoformat_utc, utc_now
 from serving.context import PrincipalDep
 from serving.providers.exchanges import EXCHANGES, ExchangesDep
 from serving.responses import exchanges as r
@@ -24,8 +24,8 @@ _WHY = (
 )
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+def _success(data: dict[str, Any]) -> dict[str, Any]:
+    return {"status": "success", "data": data, "timestamp": isoformat_utc(utc_now())}
 
 
 @get(
@@ -41,7 +41,7 @@ def _now() -> str:
 )
 def binance_health(exchanges: ExchangesDep, principal: PrincipalDep) -> r.BinanceHealthAnswer:
     data = exchanges.health.binance(principal.user_id)
-    return shaped(r.BinanceHealthAnswer, {"status": "success", "data": data, "timestamp": _now()})
+    return shaped(r.BinanceHealthAnswer, _success(data))
 
 
 @get(
@@ -56,7 +56,7 @@ def binance_health(exchanges: ExchangesDep, principal: PrincipalDep) -> r.Binanc
 )
 def three_commas_health(exchanges: ExchangesDep, principal: PrincipalDep) -> r.ThreeCommasHealthAnswer:
     data = exchanges.health.three_commas(principal.user_id)
-    return shaped(r.ThreeCommasHealthAnswer, {"status": "success", "data": data, "timestamp": _now()})
+    return shaped(r.ThreeCommasHealthAnswer, _success(data))
 
 
 venue_handlers: list[Any] = [binance_health, three_commas_health]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ class Replay:
     url: str
     requests: list[Seen] = field(default_factory=list)
     refuse: bool = False  # answer 401 with the venue's recorded refusal to every signed call
+    delay: float = 0.0  # seconds to wait before answering (a venue slower than the client's timeout)
 
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]
@@ -57,6 +59,8 @@ def _handler(replay: Replay) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             seen = Seen(self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body)
             replay.requests.append(seen)
+            if replay.delay:
+                time.sleep(replay.delay)
             signed = "signature" in seen.query or "Signature" in seen.headers
             name = ROUTES.get((self.command, parts.path))
             status = 200
@@ -66,11 +70,14 @@ def _handler(replay: Replay) -> type[BaseHTTPRequestHandler]:
             elif name is None:
                 status, name = 404, None
             payload = (RECORDED / name).read_bytes() if name else b'{"error": "not recorded"}'
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a timeout test)
+                pass
 
         do_GET = do_POST = do_DELETE = _answer
 

@@ -4,6 +4,7 @@ client code signs and sends each request; answers come back as Decimals; errors 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from pipelines.errors import InvalidRequestError
 from pipelines.trading.exchanges import (
     Credentials,
     ExchangeAuthError,
+    ExchangeError,
     ThreeCommasClient,
     check_venue,
     open_ccxt,
@@ -111,6 +113,19 @@ def test_three_commas_refusal_is_an_auth_error(replay: Replay) -> None:
         client.accounts()
     assert SECRET not in str(caught.value) and KEY not in str(caught.value)
     assert len(replay.requests) == 1  # no retries
+
+
+def test_a_slow_venue_times_out_once_without_retries(replay: Replay) -> None:
+    replay.delay = 1.5
+    started = time.monotonic()
+    binance = open_ccxt("binance", CREDENTIALS, environment="live", timeout_seconds=0.3, api_url=replay.url)
+    with pytest.raises(ExchangeError, match="RequestTimeout"):
+        binance.fetch_balance()
+    three = ThreeCommasClient(CREDENTIALS, environment="live", timeout_seconds=0.3, api_url=replay.url)
+    with pytest.raises(ExchangeError, match="3Commas failed"):
+        three.accounts()
+    assert time.monotonic() - started < 1.5
+    assert len(replay.requests) == 2  # one each: no retries
 
 
 def test_venues_and_environments() -> None:

@@ -100,6 +100,9 @@ class KeyCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     environment: Literal["testnet", "live"] | None = None
     label: LabelText = ""
 
+    def __repr__(self) -> str:  # never the credentials
+        return f"KeyCreate(provider_id={self.provider_id!r}, environment={self.environment!r})"
+
 
 class KeyUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """What to change; an omitted field keeps its stored value."""
@@ -107,6 +110,9 @@ class KeyUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     api_key: ApiKeyText | None = None
     api_secret: ApiSecretText | None = None
     label: LabelText | None = None
+
+    def __repr__(self) -> str:  # never the credentials
+        return f"KeyUpdate(label={self.label!r})"
 
 
 KeyCreateBody = Annotated[

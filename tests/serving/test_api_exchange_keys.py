@@ -15,6 +15,9 @@ from sqlalchemy import func, select
 from pipelines.app.venue_health import SYNC_JOB_KIND
 from pipelines.db import ExchangeKey, Job
 from pipelines.db.types import utc_now
+from pipelines.trading.credentials import KeyChange
+from pipelines.trading.exchanges import Credentials
+from serving.schemas.exchange_examples import KeyCreate, KeyUpdate
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings
 from tests.trading.replay import Replay, replay_server
 
@@ -203,3 +206,14 @@ def test_health_of_a_refused_key_is_not_connected_with_the_reason(
     )
     for text in (binance.text, three.text, caplog.text):
         assert SECRET not in text and KEY not in text
+
+
+def test_bodies_and_changes_never_print_their_credentials() -> None:
+    made = KeyCreate(provider_id="binance", api_key="k-value-1", api_secret="s-value-1")
+    shown = [
+        repr(made),
+        repr(KeyUpdate(api_key="k-value-1", api_secret="s-value-1")),
+        repr(KeyChange("k-value-1", "s-value-1")),
+    ]
+    shown.append(repr(Credentials("k-value-1", "s-value-1")))
+    assert all("value-1" not in text for text in shown), shown

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from pipelines.db.exchange_keys import ENVIRONMENTS
 from pipelines.errors import InvalidRequestError
 
 __all__ = [
@@ -21,7 +22,6 @@ __all__ = [
 ]
 
 THREE_COMMAS = "3commas"
-ENVIRONMENTS = ("testnet", "live")
 
 
 def ccxt_module() -> Any:

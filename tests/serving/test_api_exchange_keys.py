@@ -120,7 +120,7 @@ def test_bad_input_is_refused_and_nothing_stored(app: Any) -> None:
         answer = app.post("/api/keys/", json=payload, headers=user["headers"])
         assert 400 <= answer.status_code < 500, (payload, answer.text)
         assert problem in answer.json()["detail"], answer.text
-        assert SECRET not in answer.text and KEY not in answer.text
+        assert SECRET not in answer.text and KEY not in answer.text and "yyyyyyyy" not in answer.text
     assert stored(app) == before
     key_id = app.post("/api/keys/", json=body(), headers=user["headers"]).json()["id"]
     assert app.get("/api/keys/", headers=user["headers"]).json()[0]["environment"] == "testnet"
@@ -206,6 +206,24 @@ def test_health_of_a_refused_key_is_not_connected_with_the_reason(
     )
     for text in (binance.text, three.text, caplog.text):
         assert SECRET not in text and KEY not in text
+
+
+def test_health_of_a_key_that_cannot_be_decrypted(app: Any) -> None:
+    user = make_user(app)
+    with app.app.state.container.database.transaction() as s:
+        s.add(
+            ExchangeKey(
+                user_id=user["id"],
+                provider_id="binance",
+                environment="live",
+                encrypted_key="x",
+                encrypted_secret="y",
+                key_hint="...",
+                secret_hint="...",
+            )
+        )
+    data = app.get("/api/binance/health", headers=user["headers"]).json()["data"]
+    assert data["connected"] is False and "cannot be decrypted" in data["reason"]
 
 
 def test_bodies_and_changes_never_print_their_credentials() -> None:

@@ -22,6 +22,8 @@ ROUTES = {
     ("GET", "/api/v3/account"): "binance_account.json",
     ("GET", "/api/v3/myTrades"): "binance_my_trades.json",
     ("POST", "/api/v3/order"): "binance_order.json",
+    ("GET", "/api/v3/order"): "binance_order_status.json",
+    ("DELETE", "/api/v3/order"): "binance_order_canceled.json",
     ("GET", "/public/api/ver1/accounts"): "three_commas_accounts.json",
     ("GET", "/public/api/ver1/bots"): "three_commas_bots.json",
 }

@@ -73,6 +73,19 @@ def test_orders_carry_the_client_order_id_and_trades_come_back(replay: Replay) -
     assert trades[1].side == "sell" and trades[1].timestamp.tzinfo is not None
 
 
+def test_an_order_is_found_and_cancelled_by_its_client_order_id(replay: Replay) -> None:
+    client = open_ccxt("binance", CREDENTIALS, environment="live", timeout_seconds=5, api_url=replay.url)
+    order = client.fetch_order("BTC/USDT", client_order_id="tf-order-0003")
+    assert replay.requests[-1].query["origClientOrderId"] == ["tf-order-0003"]
+    assert (order.status, order.order_type, order.price) == ("open", "limit", Decimal("95000"))
+    assert (order.quantity, order.filled) == (Decimal("0.01"), Decimal("0.004"))
+    cancelled = client.cancel_order("BTC/USDT", order_id=order.order_id)
+    assert replay.requests[-1].method == "DELETE" and replay.requests[-1].query["orderId"] == ["100455"]
+    assert cancelled.status == "canceled" and cancelled.filled == Decimal("0.004")
+    with pytest.raises(InvalidRequestError, match="order's id"):
+        client.fetch_order("BTC/USDT")
+
+
 def parse_form(body: bytes) -> dict[str, str]:
     from urllib.parse import parse_qsl
 

@@ -3,7 +3,8 @@ own throttle and no automatic retries (a failing venue is reported, never hammer
 
 ``CcxtClient`` is what the brokers and the health check use: ``fetch_balance``, ``fetch_my_trades``,
 ``create_order`` (with the caller's client order id, the quantity and price rounded to the market's
-lot size and tick) and ``market`` (those rules), everything in ``Decimal``. ccxt's errors become
+lot size and tick), ``fetch_order`` and ``cancel_order`` (by either id) and ``market`` (those rules),
+everything in ``Decimal``. ccxt's errors become
 :class:`ExchangeAuthError` or :class:`ExchangeError` with messages scrubbed of the credentials.
 """
 
@@ -215,6 +216,26 @@ class CcxtClient:
         )
         return _order(row, client_order_id)
 
+    def fetch_order(
+        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
+    ) -> ExchangeOrder:
+        """An order's state, by the venue's id or by the client order id it was placed with."""
+        order_id, params = _which(order_id, client_order_id)
+        return _order(self._call(self._exchange.fetch_order, order_id, symbol, params), client_order_id)
+
+    def cancel_order(
+        self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
+    ) -> ExchangeOrder:
+        order_id, params = _which(order_id, client_order_id)
+        return _order(self._call(self._exchange.cancel_order, order_id, symbol, params), client_order_id)
+
+
+def _which(order_id: str | None, client_order_id: str | None) -> tuple[str | None, dict[str, Any]]:
+    """ccxt's (id, params) naming one order by either of its ids."""
+    if order_id is None and client_order_id is None:
+        raise InvalidRequestError("give the order's id or its client order id")
+    return order_id, ({} if client_order_id is None else {"clientOrderId": client_order_id})
+
 
 def _amounts(values: Any) -> dict[str, Decimal]:
     if not isinstance(values, dict):
@@ -248,7 +269,7 @@ def _trade(row: dict[str, Any]) -> ExchangeTrade:
     )
 
 
-def _order(row: dict[str, Any], client_order_id: str) -> ExchangeOrder:
+def _order(row: dict[str, Any], client_order_id: str | None) -> ExchangeOrder:
     return ExchangeOrder(
         order_id=str(row["id"]),
         client_order_id=row.get("clientOrderId") or client_order_id,

@@ -39,9 +39,9 @@ def test_binance_balance_is_read_signed_in_decimals(replay: Replay) -> None:
     assert balance.account_type == "spot" and balance.trading_enabled is True
     assert balance.total["USDT"] == Decimal("5000.00000000")
     assert balance.free["USDT"] == Decimal("4250.12345678") and balance.used["ETH"] == Decimal("0.25")
-    # Only the spot markets and the account: no futures, margin or currency listings.
-    assert replay.paths() == ["/api/v3/exchangeInfo", "/api/v3/account"]
-    account = replay.requests[1]
+    # Only the account: no market listing, no futures, margin or currency listings.
+    assert replay.paths() == ["/api/v3/account"]
+    account = replay.requests[0]
     assert account.headers["X-MBX-APIKEY"] == KEY and account.query["signature"]
     assert SECRET not in str(account.query) and SECRET not in str(account.headers)
 
@@ -49,6 +49,7 @@ def test_binance_balance_is_read_signed_in_decimals(replay: Replay) -> None:
 def test_market_rules_round_to_lot_and_tick(replay: Replay) -> None:
     client = open_ccxt("binance", None, environment="live", timeout_seconds=5, api_url=replay.url)
     rules = client.market("BTC/USDT")
+    assert replay.paths() == ["/api/v3/exchangeInfo"]  # the spot markets only
     assert (rules.lot_size, rules.tick_size) == (Decimal("0.00001"), Decimal("0.01"))
     assert rules.min_quantity == Decimal("0.00001") and rules.min_notional == Decimal("5")
     assert rules.quantity(Decimal("0.0123456789")) == Decimal("0.01234")

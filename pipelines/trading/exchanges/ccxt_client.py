@@ -60,6 +60,11 @@ class _ScrubbedLog:
             self._log.debug("%s", scrub(message % args if args else message, self._credentials, limit=2000))
 
 
+# Venues whose balances parse without their market listing (Binance's is megabytes, too much to
+# download for a balance or a health check; it is loaded when a market's rules are first asked for).
+_BALANCE_WITHOUT_MARKETS = frozenset({"binance"})
+
+
 def _rebase(urls: Any, base: str) -> Any:
     """``urls`` (a URL or a nest of them) with each scheme and host replaced by ``base``'s."""
     if isinstance(urls, str):
@@ -171,6 +176,8 @@ class CcxtClient:
         )
 
     def fetch_balance(self) -> AccountBalance:
+        if self._exchange.markets is None and self.venue in _BALANCE_WITHOUT_MARKETS:
+            self._exchange.markets = {}  # empty, not None: ccxt skips loading, load_markets still loads
         raw = self._call(self._exchange.fetch_balance)
         info = raw.get("info") if isinstance(raw.get("info"), dict) else {}
         return AccountBalance(

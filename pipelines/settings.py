@@ -28,6 +28,7 @@ from pipelines.home import HomePaths, find_home
 __all__ = [
     "AuthSettings",
     "DataSettings",
+    "ExchangeSettings",
     "ForecastSettings",
     "JobsSettings",
     "LimitsSettings",
@@ -217,6 +218,20 @@ class ForecastSettings(SettingsGroup):
     forecast_params: dict[str, Any] = Field(default_factory=dict, description="Their multi_ohlc parameters.")
 
 
+class ExchangeSettings(SettingsGroup):
+    """Users' exchange credentials and the connections made with them (ccxt exchanges, 3Commas)."""
+
+    exchange_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="Longest wait for one request to an exchange."
+    )
+    exchange_api_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Base URL per venue (binance, 3commas...) in place of its own: a proxy, a replay.",
+    )
+    max_exchange_keys_per_user: int = Field(default=20, ge=1, description="Active exchange keys per user.")
+    quote_asset: str = Field(default="USDT", description="Asset an exchange account's balance is shown in.")
+
+
 class _FlatEnvSource(EnvSettingsSource):
     """The environment, with each group field read from its flat ``TRADEFORGE_<FIELD>`` variable."""
 
@@ -288,7 +303,8 @@ class Settings(HomePaths, BaseSettings):
     )
     secret_key: str | None = Field(default=None, description="JWT signing key (unset: generated into home).")
     encryption_key: str | None = Field(
-        default=None, description="Key webhook secrets are encrypted under (unset: generated into home)."
+        default=None,
+        description="Key webhook secrets and exchange keys are encrypted under (unset: generated into home).",
     )
 
     data: DataSettings = Field(default_factory=DataSettings, description=DataSettings.__doc__)
@@ -299,6 +315,9 @@ class Settings(HomePaths, BaseSettings):
     uploads: UploadsSettings = Field(default_factory=UploadsSettings, description=UploadsSettings.__doc__)
     jobs: JobsSettings = Field(default_factory=JobsSettings, description=JobsSettings.__doc__)
     forecast: ForecastSettings = Field(default_factory=ForecastSettings, description=ForecastSettings.__doc__)
+    exchanges: ExchangeSettings = Field(
+        default_factory=ExchangeSettings, description=ExchangeSettings.__doc__
+    )
 
     @classmethod
     def settings_customise_sources(

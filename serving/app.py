@@ -23,12 +23,14 @@ from pipelines.settings import Settings, get_settings
 from serving.context import Principal
 from serving.controllers import ROUTE_HANDLERS
 from serving.controllers.botapi_backtests import BotBacktestController
+from serving.controllers.botapi_keys import BotKeyController
 from serving.controllers.botapi_market import BotMarketController
 from serving.controllers.botapi_models import BotModelController
 from serving.controllers.botapi_predictions import BotPredictionController
 from serving.controllers.datasets import dataset_router
 from serving.controllers.docs import redoc_plugin, swagger_plugin
 from serving.controllers.status import status_handlers
+from serving.controllers.venues import venue_handlers
 from serving.errors import exception_handlers
 from serving.jsondepth import refuse_deep_json
 from serving.middleware import ApiMiddleware, before_send
@@ -40,9 +42,17 @@ __all__ = ["create_app", "create_app_from_env"]
 
 VERSION = "0.1.0"
 
-# Market data, the model catalogue, forecasts and backtests under /api/market, /api/models,
-# /api/predictions and /api/backtests.
-BOT_API = [BotMarketController, BotModelController, BotPredictionController, BotBacktestController]
+# Exchange keys, market data, the model catalogue, forecasts and backtests under /api/keys,
+# /api/market, /api/models, /api/predictions and /api/backtests.
+BOT_API = [
+    BotKeyController,
+    BotMarketController,
+    BotModelController,
+    BotPredictionController,
+    BotBacktestController,
+]
+
+HANDLERS = [*ROUTE_HANDLERS, *status_handlers, *venue_handlers, *BOT_API]
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:
@@ -66,7 +76,7 @@ def create_app(settings: Settings) -> Litestar:
             await app.state.container.aclose()
 
     app = Litestar(
-        route_handlers=[*ROUTE_HANDLERS, *status_handlers, *BOT_API, dataset_router(settings)],
+        route_handlers=[*HANDLERS, dataset_router(settings)],
         lifespan=[lifespan],
         dependencies={"principal": Provide(_principal, sync_to_thread=False)},
         middleware=[ApiMiddleware],

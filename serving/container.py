@@ -33,6 +33,7 @@ from serving.providers import (
     MonitoringProvider,
     WebhooksProvider,
 )
+from serving.providers.exchanges import ExchangesProvider
 from serving.providers.ml import MlProvider
 from serving.providers.status import StatusProvider
 from serving.providers.trading_config import ConfigProvider
@@ -143,6 +144,7 @@ class AppContainer:
             database=database, log_writer=self.log_writer, models=self.models_provider
         )
         self.config_provider = ConfigProvider(database=database)
+        self.exchanges_provider = ExchangesProvider(settings=settings, database=database)
         self.live_provider = LiveProvider(
             settings=settings,
             live=self.live,

@@ -15,9 +15,10 @@ from pipelines.jobs import JobQueue
 from pipelines.models.registry import ModelRegistry
 from pipelines.models.tracking import open_tracker
 from pipelines.prediction import Predictor
+from pipelines.security.secretbox import WEBHOOK_SECRETS, SecretBox
 from pipelines.security.tokens import TokenPolicy
 from pipelines.settings import Settings
-from pipelines.webhooks import SecretBox, WebhookDispatcher, WebhookSubscriptions
+from pipelines.webhooks import WebhookDispatcher, WebhookSubscriptions
 from serving.container import AppContainer
 from serving.ratelimit import open_async_rate_limiter
 
@@ -31,7 +32,7 @@ async def open_container(settings: Settings) -> AppContainer:
     database = open_database(settings)
     tracker = open_tracker(settings)
     registry = ModelRegistry(tracker, settings.models_cache_dir)
-    box = SecretBox.from_settings(settings)
+    box = SecretBox.from_settings(settings, purpose=WEBHOOK_SECRETS)
     # One process per home schedules jobs and runs the live feed (the first worker to take the
     # lock); the others submit jobs (the leader admits them) and serve their streams.
     leader = _leader_lock(settings)

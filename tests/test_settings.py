@@ -57,6 +57,10 @@ ENV_CASES: dict[str, tuple[str, Any]] = {
     "forecast_steps": ("12", 12),
     "forecast_days_history": ("9", 9),
     "forecast_params": ('{"n_estimators": 5}', {"n_estimators": 5}),
+    "exchange_timeout_seconds": ("3.5", 3.5),
+    "exchange_api_urls": ('{"binance": "http://127.0.0.1:9"}', {"binance": "http://127.0.0.1:9"}),
+    "max_exchange_keys_per_user": ("4", 4),
+    "quote_asset": ("USDC", "USDC"),
 }
 
 
@@ -66,7 +70,7 @@ def _grouped(settings: Settings, name: str) -> Any:
 
 def test_the_groups_are_the_documented_ones() -> None:
     groups = set(field_groups().values())
-    assert groups == {"data", "serving", "auth", "limits", "live", "uploads", "jobs", "forecast"}
+    assert groups == {"data", "serving", "auth", "limits", "live", "uploads", "jobs", "forecast", "exchanges"}
     top_level = set(Settings.model_fields) - groups
     assert top_level == {
         "home",

@@ -7,7 +7,6 @@ transaction) records events, and the dispatcher's threads send them signed
 
 from __future__ import annotations
 
-from pipelines.webhooks.crypto import SecretBox, SecretDecryptionError, encryption_key_material
 from pipelines.webhooks.dispatcher import RetryPolicy, WebhookDispatcher
 from pipelines.webhooks.events import EVENTS, check_event, check_events
 from pipelines.webhooks.outbox import enqueue
@@ -30,8 +29,6 @@ __all__ = [
     "SIGNATURE_HEADER",
     "NewWebhook",
     "RetryPolicy",
-    "SecretBox",
-    "SecretDecryptionError",
     "Target",
     "WebhookDispatcher",
     "WebhookSignatureError",
@@ -39,7 +36,6 @@ __all__ = [
     "check_event",
     "check_events",
     "check_url",
-    "encryption_key_material",
     "enqueue",
     "generate_secret",
     "is_public_address",

@@ -24,8 +24,8 @@ from pipelines.db.engine import Database
 from pipelines.db.types import isoformat_utc, utc_now
 from pipelines.db.webhook_models import Webhook, WebhookDelivery
 from pipelines.errors import InvalidRequestError
+from pipelines.security.secretbox import WEBHOOK_SECRETS, SecretBox, SecretDecryptionError
 from pipelines.settings import Settings
-from pipelines.webhooks.crypto import SecretBox, SecretDecryptionError
 from pipelines.webhooks.outbox import enqueue
 from pipelines.webhooks.sender import Attempt, render_body, send
 from pipelines.webhooks.urls import Resolver, UnresolvableHostError, check_url, resolve_host
@@ -112,7 +112,10 @@ class WebhookDispatcher:
         cls, database: Database, settings: Settings, *, allow_private_urls: bool = False, **options: Any
     ) -> WebhookDispatcher:
         return cls(
-            database, SecretBox.from_settings(settings), allow_private_urls=allow_private_urls, **options
+            database,
+            SecretBox.from_settings(settings, purpose=WEBHOOK_SECRETS),
+            allow_private_urls=allow_private_urls,
+            **options,
         )
 
     def start(self) -> None:

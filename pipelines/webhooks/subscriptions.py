@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from pipelines.db.models import User
 from pipelines.db.webhook_models import DELIVERY_STATUSES, Webhook, WebhookDelivery
 from pipelines.errors import ConflictError, DataNotFoundError, InvalidRequestError, PermissionDeniedError
-from pipelines.webhooks.crypto import SecretBox
+from pipelines.security.secretbox import SecretBox
 from pipelines.webhooks.events import check_events
 from pipelines.webhooks.urls import Resolver, check_url, resolve_host
 

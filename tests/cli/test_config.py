@@ -39,6 +39,7 @@ def test_json_shows_every_group_and_field(configured: Path) -> None:
         "uploads",
         "jobs",
         "forecast",
+        "exchanges",
     ]
     shown = {name: group for group, body in view.items() if group != "general" for name in body["fields"]}
     assert shown == field_groups()

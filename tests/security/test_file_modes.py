@@ -17,8 +17,8 @@ from pipelines.models.tracking import open_tracker
 from pipelines.runtime import dagster_env
 from pipelines.security import resolve_secret_key
 from pipelines.security.files import private_file
+from pipelines.security.secretbox import encryption_key_material
 from pipelines.settings import Settings
-from pipelines.webhooks.crypto import encryption_key_material
 
 
 def mode(path: Path) -> int:

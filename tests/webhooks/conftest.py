@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from pipelines.db import Database, User
-from pipelines.webhooks import SecretBox, WebhookSubscriptions
+from pipelines.security.secretbox import WEBHOOK_SECRETS, SecretBox
+from pipelines.webhooks import WebhookSubscriptions
 from tests.db.support import database, fresh_pg_url, pg_database, pg_server
 from tests.webhooks.support import Receiver, running_receiver
 
@@ -16,7 +17,7 @@ __all__ = ["box", "database", "fresh_pg_url", "pg_database", "pg_server", "recei
 
 @pytest.fixture
 def box() -> SecretBox:
-    return SecretBox("test-encryption-key-material")
+    return SecretBox("test-encryption-key-material", purpose=WEBHOOK_SECRETS)
 
 
 @pytest.fixture

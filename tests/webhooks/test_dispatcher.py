@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from pipelines.db import Database, WebhookDelivery
 from pipelines.errors import InvalidRequestError
+from pipelines.security.secretbox import SecretBox
 from pipelines.webhooks import (
     RetryPolicy,
-    SecretBox,
     WebhookDispatcher,
     WebhookSubscriptions,
     verify_signature,

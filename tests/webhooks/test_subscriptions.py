@@ -9,8 +9,14 @@ from sqlalchemy import func, select, text
 
 from pipelines.db import Database, Webhook, WebhookDelivery
 from pipelines.errors import ConflictError, DataNotFoundError, InvalidRequestError, PermissionDeniedError
+from pipelines.security.secretbox import (
+    EXCHANGE_CREDENTIALS,
+    WEBHOOK_SECRETS,
+    SecretBox,
+    SecretDecryptionError,
+)
 from pipelines.settings import Settings
-from pipelines.webhooks import EVENTS, SecretBox, SecretDecryptionError, WebhookSubscriptions, enqueue
+from pipelines.webhooks import EVENTS, WebhookSubscriptions, enqueue
 
 URL = "http://127.0.0.1:9/hook"
 
@@ -34,7 +40,7 @@ def test_create_generates_a_secret_once_and_stores_it_encrypted(
     assert new.secret not in raw[0] and raw[0] != new.secret
     assert box.decrypt(raw[0]) == new.secret == service.secret_of(record)
     with pytest.raises(SecretDecryptionError, match="encryption key has changed"):
-        SecretBox("some-other-key-material").decrypt(raw[0])
+        SecretBox("some-other-key-material", purpose=WEBHOOK_SECRETS).decrypt(raw[0])
 
 
 def test_given_secret_is_kept_and_events_deduplicated(
@@ -137,12 +143,17 @@ def test_ownership_of_list_delete_and_deliveries(
 
 
 def test_dev_key_is_generated_once_private_and_the_setting_wins(settings: Settings) -> None:
-    first = SecretBox.from_settings(settings)
+    first = SecretBox.from_settings(settings, purpose=WEBHOOK_SECRETS)
     path = settings.encryption_key_path
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     token = first.encrypt("whsec_abc")
-    assert SecretBox.from_settings(settings).decrypt(token) == "whsec_abc"  # the same key next start
-    configured = SecretBox.from_settings(settings.model_copy(update={"encryption_key": "from-env"}))
+    again = SecretBox.from_settings(settings, purpose=WEBHOOK_SECRETS)
+    assert again.decrypt(token) == "whsec_abc"  # the same key next start
+    with pytest.raises(SecretDecryptionError):  # another purpose's key never opens it
+        SecretBox.from_settings(settings, purpose=EXCHANGE_CREDENTIALS).decrypt(token)
+    configured = SecretBox.from_settings(
+        settings.model_copy(update={"encryption_key": "from-env"}), purpose=WEBHOOK_SECRETS
+    )
     with pytest.raises(SecretDecryptionError):
         configured.decrypt(token)
-    assert configured.decrypt(SecretBox("from-env").encrypt("x")) == "x"
+    assert configured.decrypt(SecretBox("from-env", purpose=WEBHOOK_SECRETS).encrypt("x")) == "x"

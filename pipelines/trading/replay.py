@@ -1,0 +1,126 @@
+"""Replay recorded bars through a :class:`~pipelines.trading.runner.StrategyRunner` in batch.
+
+Strategies are causal, so the targets of a whole batch are computed at once; Python then steps
+only where something happens: a bar whose pending target changed (the runner's
+``act_at_open``) or a bar touching the open position's stop-loss / take-profit level (found with
+numpy, then resolved by the runner's ``check_exits``). Between events the position is constant,
+so the equity curve is filled with the kernel's own expression, ``cash + units * close``. The
+per-event arithmetic is the runner's, i.e. the kernel's: a replay equals ``run_backtest``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from pipelines.backtest import _kernel as k
+from pipelines.backtest.engine import bar_arrays, to_exposure
+from pipelines.trading.runner import Bar, PlannedOrder, StrategyRunner
+
+__all__ = ["ReplayResult", "replay"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """Equity and position at each replayed bar's close, and the orders planned, in order."""
+
+    equity: FloatArray
+    position: FloatArray
+    orders: list[PlannedOrder]
+
+
+def _first_touch(
+    st: FloatArray, high: FloatArray, low: FloatArray, a: int, b: int, stop: float, take: float
+) -> int:
+    """The first bar in [a, b) whose range reaches a stop/take-profit level of the open position
+    (the same comparisons as ``_intrabar_exit``), or -1."""
+    ref = st[k.ADD_V] / st[k.ADD_U]
+    hit = np.zeros(b - a, dtype=bool)
+    if st[k.SIDE] > 0:
+        if stop > 0.0:
+            hit |= low[a:b] <= ref * (1.0 - stop)
+        if take > 0.0:
+            hit |= high[a:b] >= ref * (1.0 + take)
+    else:
+        if stop > 0.0:
+            hit |= high[a:b] >= ref * (1.0 + stop)
+        if take > 0.0:
+            hit |= low[a:b] <= ref * (1.0 - take)
+    found = np.flatnonzero(hit)
+    return a + int(found[0]) if found.size else -1
+
+
+def _signal_bars(runner: StrategyRunner, exposure: FloatArray) -> npt.NDArray[np.int64]:
+    """Batch positions where the pending target differs from the last one acted on."""
+    prev = np.concatenate(([runner.pending], exposure[:-1]))  # the target pending at each bar
+    acted = np.concatenate(([runner.st[k.LAST_TGT]], prev[:-1]))
+    change = prev != acted
+    change[1:] = prev[1:] != prev[:-1]
+    if runner.count == 0:
+        change[0] = False
+    return np.flatnonzero(change)
+
+
+def replay(runner: StrategyRunner, bars: pd.DataFrame) -> ReplayResult:
+    """Advance ``runner`` over ``bars`` (newer than its last bar), as ``on_bar`` would bar by bar."""
+    ts, open_, high, low, close = bar_arrays(bars)
+    n = ts.size
+    history = pd.concat([runner.window_frame(), bars[list(runner.window_frame().columns)]], ignore_index=True)
+    raw = runner.strategy_targets(history)[len(runner.window) :]
+    exposure = to_exposure(raw, n, runner.config.backtest)
+    signals = _signal_bars(runner, exposure)
+    stop, take = runner.kernel_stops
+    stops = stop > 0.0 or take > 0.0
+    equity, position = np.empty(n), np.empty(n)
+    orders: list[PlannedOrder] = []
+    base = runner.count
+    i, s = 0, 0
+    while i < n:
+        while s < signals.size and signals[s] < i:
+            s += 1
+        end = int(signals[s]) if s < signals.size else n
+        if end == i:  # a target change: trade it at this bar's open
+            runner.count = base + i
+            runner.pending = exposure[i - 1] if i > 0 else runner.pending
+            orders += runner.act_at_open(int(ts[i]), float(open_[i]))
+            end = int(signals[s + 1]) if s + 1 < signals.size else n
+        touch = -1
+        if stops and runner.st[k.UNITS] != 0.0:
+            touch = _first_touch(runner.st, high, low, i, end, stop, take)
+        stop_at = end if touch < 0 else touch
+        cash, units = runner.st[k.CASH], runner.st[k.UNITS]
+        equity[i:stop_at] = cash + units * close[i:stop_at]
+        position[i:stop_at] = units
+        if touch >= 0:
+            runner.count = base + touch
+            orders += runner.check_exits(
+                int(ts[touch]), float(open_[touch]), float(high[touch]), float(low[touch])
+            )
+            equity[touch] = runner.st[k.CASH] + runner.st[k.UNITS] * close[touch]
+            position[touch] = runner.st[k.UNITS]
+            stop_at = touch + 1
+        i = stop_at
+    _finish(runner, bars, base, exposure, equity)
+    return ReplayResult(equity, position, orders)
+
+
+def _finish(
+    runner: StrategyRunner, bars: pd.DataFrame, base: int, exposure: FloatArray, equity: FloatArray
+) -> None:
+    """Leave the runner as ``on_bar`` would after the last bar: window, pending target, counters."""
+    n = exposure.size
+    if n == 0:
+        return
+    tail = bars.iloc[-runner.lookback :]
+    ts = bar_arrays(tail)[0]
+    cols = [tail[c].to_numpy(np.float64) for c in ("open", "high", "low", "close", "volume")]
+    runner.window.extend(Bar(int(t), *map(float, vals)) for t, *vals in zip(ts, *cols, strict=True))
+    runner.pending = float(exposure[-1])
+    runner.count = base + n
+    runner.last_ts = int(ts[-1])
+    runner.equity = float(equity[-1])

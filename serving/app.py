@@ -26,6 +26,7 @@ from serving.controllers.botapi_backtests import BotBacktestController
 from serving.controllers.botapi_market import BotMarketController
 from serving.controllers.botapi_models import BotModelController
 from serving.controllers.botapi_predictions import BotPredictionController
+from serving.controllers.botapi_strategies import BotStrategyController
 from serving.controllers.datasets import dataset_router
 from serving.controllers.docs import redoc_plugin, swagger_plugin
 from serving.controllers.status import status_handlers
@@ -41,8 +42,14 @@ __all__ = ["create_app", "create_app_from_env"]
 VERSION = "0.1.0"
 
 # Market data, the model catalogue, forecasts and backtests under /api/market, /api/models,
-# /api/predictions and /api/backtests.
-BOT_API = [BotMarketController, BotModelController, BotPredictionController, BotBacktestController]
+# /api/predictions, /api/backtests and /api/strategies.
+BOT_API = [
+    BotMarketController,
+    BotModelController,
+    BotPredictionController,
+    BotBacktestController,
+    BotStrategyController,
+]
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:

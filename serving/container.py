@@ -16,6 +16,7 @@ from pipelines.models.registry import ModelRegistry
 from pipelines.prediction import Predictor
 from pipelines.security.tokens import TokenPolicy
 from pipelines.settings import Settings
+from pipelines.trading.strategy_store import StrategyStore
 from pipelines.webhooks import WebhookDispatcher, WebhookSubscriptions
 from serving.access import AccessControl
 from serving.events import EventRouter
@@ -34,6 +35,7 @@ from serving.providers import (
 )
 from serving.providers.ml import MlProvider
 from serving.providers.status import StatusProvider
+from serving.providers.strategies import StrategiesProvider
 from serving.ratelimit import AsyncRateLimiter
 
 __all__ = ["AppContainer"]
@@ -117,6 +119,7 @@ class AppContainer:
             settings=settings, database=database, jobs=jobs, events=self.events, access=self.access
         )
         self.webhooks_provider = WebhooksProvider(database=database, webhooks=webhooks)
+        self.strategies_provider = StrategiesProvider(database=database, store=StrategyStore())
         self.monitoring_provider = MonitoringProvider(
             settings=settings, database=database, log_writer=self.log_writer, started_at=self.started_at
         )

@@ -28,6 +28,7 @@ from pipelines.db.models import (
     RequestLog,
     User,
 )
+from pipelines.db.strategy_models import STRATEGY_STATUSES, LiveStrategy
 from pipelines.db.training_claims import (
     TrainingClaim,
     TrainingGuard,
@@ -52,6 +53,7 @@ from pipelines.db.writer import BufferedLogWriter, WriterStats
 __all__ = [
     "DELIVERY_STATUSES",
     "ROLES",
+    "STRATEGY_STATUSES",
     "TIERS",
     "ApiKey",
     "Base",
@@ -60,6 +62,7 @@ __all__ = [
     "Dataset",
     "ErrorLog",
     "Job",
+    "LiveStrategy",
     "LogRow",
     "LoginThrottle",
     "MetricsSnapshot",

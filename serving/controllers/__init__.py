@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from serving.controllers.auth import ApiKeyController, AuthController, legacy_login
-from serving.controllers.backtests import BacktestController, StrategyController
+from serving.controllers.backtests import BacktestController
 from serving.controllers.docs import docs_handlers
 from serving.controllers.health import health_handlers
 from serving.controllers.jobs import JobController, SystemController, job_alias
@@ -31,7 +31,6 @@ ROUTE_HANDLERS: list[Any] = [
     PredictionsController,
     MarketController,
     BacktestController,
-    StrategyController,
     MonitoringController,
     WebhookController,
     JobController,

@@ -114,7 +114,7 @@ class BotStrategyController(Controller):
     @get(
         "/{strategy_id:str}",
         summary="One of your live strategies",
-        responses=doc(sx.STRATEGY, 401, 404),
+        responses=doc(sx.STRATEGY, 400, 401, 404),
         sync_to_thread=True,
     )
     def get_strategy(
@@ -146,7 +146,7 @@ class BotStrategyController(Controller):
         "/{strategy_id:str}",
         status_code=HTTP_200_OK,
         summary="Delete a strategy (an active one is deactivated first)",
-        responses=doc(sx.DELETED, 401, 404),
+        responses=doc(sx.DELETED, 400, 401, 404),
         sync_to_thread=True,
     )
     def delete_strategy(
@@ -171,7 +171,7 @@ class BotStrategyController(Controller):
         "/{strategy_id:str}/deactivate",
         status_code=HTTP_200_OK,
         summary="Deactivate a strategy: its runners stop",
-        responses=doc(sx.STRATEGY, 401, 404),
+        responses=doc(sx.STRATEGY, 400, 401, 404),
         sync_to_thread=True,
     )
     def deactivate(

@@ -100,7 +100,9 @@ def test_users_see_only_their_own_and_admin_sees_all(client: Any) -> None:
     assert client.get(f"/api/strategies/{a_id}", headers=alice["headers"]).json()["name"] == "majors"
     everyone = {s["id"] for s in client.get("/api/strategies/?limit=500", headers=admin["headers"]).json()}
     assert {a_id, b_id} <= everyone
-    assert client.post(f"/api/strategies/{b_id}/activate", headers=admin["headers"]).json()["status"] == "active"
+    assert (
+        client.post(f"/api/strategies/{b_id}/activate", headers=admin["headers"]).json()["status"] == "active"
+    )
     assert client.get("/api/strategies/", headers={}).status_code == 401
 
 

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from numba import njit
 
 from pipelines.backtest import _kernel as k
 from pipelines.backtest.engine import bar_arrays, to_exposure
-from pipelines.trading.runner import Bar, PlannedOrder, StrategyRunner
+from pipelines.trading.runner import PlannedOrder, StrategyRunner
+from pipelines.trading.window import Bar
 
 __all__ = ["ReplayResult", "replay"]
 
@@ -34,25 +36,37 @@ class ReplayResult:
     orders: list[PlannedOrder]
 
 
-def _first_touch(
-    st: FloatArray, high: FloatArray, low: FloatArray, a: int, b: int, stop: float, take: float
+def _first_exit_impl(
+    st: FloatArray,
+    open_: FloatArray,
+    high: FloatArray,
+    low: FloatArray,
+    a: int,
+    b: int,
+    stop: float,
+    take: float,
 ) -> int:
-    """The first bar in [a, b) whose range reaches a stop/take-profit level of the open position
-    (the same comparisons as ``_intrabar_exit``), or -1."""
-    ref = st[k.ADD_V] / st[k.ADD_U]
-    hit = np.zeros(b - a, dtype=bool)
-    if st[k.SIDE] > 0:
-        if stop > 0.0:
-            hit |= low[a:b] <= ref * (1.0 - stop)
-        if take > 0.0:
-            hit |= high[a:b] >= ref * (1.0 + take)
-    else:
-        if stop > 0.0:
-            hit |= high[a:b] >= ref * (1.0 + stop)
-        if take > 0.0:
-            hit |= low[a:b] <= ref * (1.0 - take)
-    found = np.flatnonzero(hit)
-    return a + int(found[0]) if found.size else -1
+    """The first bar in [a, b) where the kernel's own ``_intrabar_exit`` fires for the open
+    position, or -1 (a compiled scan: between events the position and its levels are fixed)."""
+    for j in range(a, b):
+        reason, _ = _intrabar_exit(st, open_[j], high[j], low[j], stop, take)
+        if reason >= 0:
+            return j
+    return -1
+
+
+def _mark_impl(
+    equity: FloatArray, position: FloatArray, close: FloatArray, a: int, b: int, cash: float, units: float
+) -> None:
+    """Equity and position over [a, b) of a constant position: the kernel's own expression."""
+    for j in range(a, b):
+        equity[j] = cash + units * close[j]
+        position[j] = units
+
+
+_intrabar_exit = k._intrabar_exit
+_first_exit = njit(cache=True, nogil=True)(_first_exit_impl)
+_mark = njit(cache=True, nogil=True)(_mark_impl)
 
 
 def _signal_bars(runner: StrategyRunner, exposure: FloatArray) -> npt.NDArray[np.int64]:
@@ -70,8 +84,9 @@ def replay(runner: StrategyRunner, bars: pd.DataFrame) -> ReplayResult:
     """Advance ``runner`` over ``bars`` (newer than its last bar), as ``on_bar`` would bar by bar."""
     ts, open_, high, low, close = bar_arrays(bars)
     n = ts.size
-    history = pd.concat([runner.window_frame(), bars[list(runner.window_frame().columns)]], ignore_index=True)
-    raw = runner.strategy_targets(history)[len(runner.window) :]
+    window = runner.window_frame()
+    history = pd.concat([window, bars[list(window.columns)]], ignore_index=True) if len(window) else bars
+    raw = runner.strategy_targets(history)[len(window) :]
     exposure = to_exposure(raw, n, runner.config.backtest)
     signals = _signal_bars(runner, exposure)
     stop, take = runner.kernel_stops
@@ -91,11 +106,9 @@ def replay(runner: StrategyRunner, bars: pd.DataFrame) -> ReplayResult:
             end = int(signals[s + 1]) if s + 1 < signals.size else n
         touch = -1
         if stops and runner.st[k.UNITS] != 0.0:
-            touch = _first_touch(runner.st, high, low, i, end, stop, take)
+            touch = _first_exit(runner.st, open_, high, low, i, end, stop, take)
         stop_at = end if touch < 0 else touch
-        cash, units = runner.st[k.CASH], runner.st[k.UNITS]
-        equity[i:stop_at] = cash + units * close[i:stop_at]
-        position[i:stop_at] = units
+        _mark(equity, position, close, i, stop_at, runner.st[k.CASH], runner.st[k.UNITS])
         if touch >= 0:
             runner.count = base + touch
             orders += runner.check_exits(
@@ -119,7 +132,8 @@ def _finish(
     tail = bars.iloc[-runner.lookback :]
     ts = bar_arrays(tail)[0]
     cols = [tail[c].to_numpy(np.float64) for c in ("open", "high", "low", "close", "volume")]
-    runner.window.extend(Bar(int(t), *map(float, vals)) for t, *vals in zip(ts, *cols, strict=True))
+    for t, *vals in zip(ts, *cols, strict=True):
+        runner.window.append(Bar(int(t), *map(float, vals)))
     runner.pending = float(exposure[-1])
     runner.count = base + n
     runner.last_ts = int(ts[-1])

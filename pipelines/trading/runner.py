@@ -21,7 +21,6 @@ symbol, bar time, leg), so replaying a bar after a restart re-submits the same i
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -38,24 +37,13 @@ from pipelines.backtest.strategies import get_strategy, validate_strategy_params
 from pipelines.errors import InvalidRequestError
 from pipelines.features import BarData
 from pipelines.trading.broker import OrderRequest, OrderState, OrderType, Side
+from pipelines.trading.window import Bar, BarWindow
 
 __all__ = ["Bar", "PlannedOrder", "RunnerConfig", "StrategyRunner", "client_order_id", "default_lookback"]
 
 FloatArray = npt.NDArray[np.float64]
 LEGS = {k.REASON_SIGNAL: "exit", k.REASON_STOP: "stop", k.REASON_TAKE_PROFIT: "take_profit"}
 _MIN_LOOKBACK = 300
-
-
-@dataclass(frozen=True, slots=True)
-class Bar:
-    """One complete bar; ``ts_ns`` is its open time in UTC epoch nanoseconds."""
-
-    ts_ns: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +65,32 @@ class RunnerConfig:
 
 @dataclass(frozen=True, slots=True)
 class PlannedOrder:
-    """An order the runner wants placed, with the fill (price after slippage, fee) it books."""
+    """An order the runner wants placed, with the fill (price after slippage, fee) it books.
+    ``request`` (the broker's :class:`OrderRequest`) is built when asked for: a replay plans
+    thousands of orders that only some callers submit."""
 
-    request: OrderRequest
+    config: RunnerConfig = field(repr=False)
     bar_ts_ns: int
     leg: str
     units: float  # signed: + buys
+    price: float  # before slippage: the bar's open, or the exit level of a stop / take-profit
+    order_type: OrderType
     expected_price: float
     expected_commission: float
+
+    @property
+    def request(self) -> OrderRequest:
+        cfg = self.config
+        market = self.order_type is OrderType.MARKET
+        return OrderRequest(
+            user_id=cfg.user_id,
+            symbol=cfg.symbol,
+            side=Side.BUY if self.units > 0.0 else Side.SELL,
+            quantity=Decimal(repr(abs(self.units))),
+            client_order_id=client_order_id(cfg.strategy_id, cfg.symbol, self.bar_ts_ns, self.leg),
+            order_type=self.order_type,
+            price=None if market else Decimal(repr(self.price)),
+        )
 
 
 def default_lookback(strategy: str, params: dict[str, Any]) -> int:
@@ -125,8 +131,9 @@ class StrategyRunner:
         self.trades: list[list[float]] = []  # kernel trade rows (T_* columns), bar indices
         self.trade_times: list[tuple[int, int]] = []  # (entry, exit) bar open times, ns
         self.drift: list[dict[str, Any]] = []  # fills that differed from the model
-        self.window: deque[Bar] = deque(maxlen=self.lookback)
+        self.window = BarWindow(self.lookback)
         self._entry_ts = 0
+        self._row: FloatArray = np.empty((1, k.N_FIELDS))  # the kernel writes a closed trade here
 
     # -- the per-bar path -------------------------------------------------------------------------
 
@@ -134,6 +141,7 @@ class StrategyRunner:
         """Process one complete bar; the orders to place now (empty for a bar already processed)."""
         if self.last_ts is not None and bar.ts_ns <= self.last_ts:
             return []
+        self.window.check(bar)
         orders = self.act_at_open(bar.ts_ns, bar.open)
         orders += self.check_exits(bar.ts_ns, bar.open, bar.high, bar.low)
         self.equity = float(self.st[k.CASH] + self.st[k.UNITS] * bar.close)
@@ -173,35 +181,29 @@ class StrategyRunner:
 
     def target_now(self) -> float:
         """The strategy's exposure at the newest bar's close, from the window (engine-clipped)."""
-        bars = self.window_frame()
-        raw = self.strategy_targets(bars)
+        raw = self.strategy_targets(None)
         return float(to_exposure(raw[-1:], 1, self.config.backtest)[0])
 
-    def strategy_targets(self, bars: pd.DataFrame) -> FloatArray:
-        """The strategy's raw targets over ``bars`` (one per bar)."""
+    def strategy_targets(self, bars: pd.DataFrame | None) -> FloatArray:
+        """The strategy's raw targets over ``bars`` (one per bar; None: the window). A strategy
+        that reads the validated arrays (``data``) gets the window's own, with a price-only frame."""
         fn: Any = self._strategy.fn
+        if bars is None and self._strategy.accepts_data:
+            data = self.window.bar_data()
+            return np.asarray(fn(self.window.price_frame(), self.params, None, data=data), dtype=np.float64)
+        frame = self.window.frame() if bars is None else bars
         if self._strategy.accepts_data:
-            return np.asarray(fn(bars, self.params, None, data=BarData.from_frame(bars)), dtype=np.float64)
-        return np.asarray(fn(bars, self.params, None), dtype=np.float64)
+            return np.asarray(fn(frame, self.params, None, data=BarData.from_frame(frame)), dtype=np.float64)
+        return np.asarray(fn(frame, self.params, None), dtype=np.float64)
 
     def window_frame(self) -> pd.DataFrame:
-        w = self.window
-        return pd.DataFrame(
-            {
-                "timestamp": pd.to_datetime(np.fromiter((b.ts_ns for b in w), np.int64, len(w)), utc=True),
-                "open": np.fromiter((b.open for b in w), np.float64, len(w)),
-                "high": np.fromiter((b.high for b in w), np.float64, len(w)),
-                "low": np.fromiter((b.low for b in w), np.float64, len(w)),
-                "close": np.fromiter((b.close for b in w), np.float64, len(w)),
-                "volume": np.fromiter((b.volume for b in w), np.float64, len(w)),
-            }
-        )
+        return self.window.frame()
 
     # -- legs -------------------------------------------------------------------------------------
 
     def _close(self, ts_ns: int, price: float, reason: int, kind: OrderType) -> PlannedOrder:
         units = self.st[k.UNITS]
-        row = np.empty((1, k.N_FIELDS))
+        row = self._row
         k._close(self.st, row, 0, self.count, price, self._slip, self._rate, reason)
         self.trades.append(row[0].tolist())
         self.trade_times.append((self._entry_ts, ts_ns))
@@ -211,19 +213,9 @@ class StrategyRunner:
         self, ts_ns: int, leg: str, units: float, price: float, kind: OrderType = OrderType.MARKET
     ) -> PlannedOrder:
         units, price = float(units), float(price)
-        side = costs.BUY if units > 0.0 else costs.SELL
-        fill = costs.fill_price(side, price, self._slip)
-        cfg = self.config
-        request = OrderRequest(
-            user_id=cfg.user_id,
-            symbol=cfg.symbol,
-            side=Side.BUY if side == costs.BUY else Side.SELL,
-            quantity=Decimal(repr(abs(units))),
-            client_order_id=client_order_id(cfg.strategy_id, cfg.symbol, ts_ns, leg),
-            order_type=kind,
-            price=None if kind is OrderType.MARKET else Decimal(repr(price)),
-        )
-        return PlannedOrder(request, ts_ns, leg, units, fill, costs.commission(units * fill, self._rate))
+        fill = costs.fill_price(costs.BUY if units > 0.0 else costs.SELL, price, self._slip)
+        fee = costs.commission(units * fill, self._rate)
+        return PlannedOrder(self.config, ts_ns, leg, units, price, kind, fill, fee)
 
     def confirm(self, planned: PlannedOrder, state: OrderState) -> None:
         """Record the broker's answer; a fill that differs from the model's is kept in ``drift``."""
@@ -253,7 +245,7 @@ class StrategyRunner:
             "entry_ts": self._entry_ts,
             "trades": [list(r) for r in self.trades],
             "trade_times": [list(t) for t in self.trade_times],
-            "window": [[b.ts_ns, b.open, b.high, b.low, b.close, b.volume] for b in self.window],
+            "window": self.window.rows(),
         }
 
     @classmethod
@@ -267,7 +259,8 @@ class StrategyRunner:
         runner._entry_ts = int(state["entry_ts"])
         runner.trades = [list(map(float, r)) for r in state["trades"]]
         runner.trade_times = [(int(a), int(b)) for a, b in state["trade_times"]]
-        runner.window.extend(Bar(int(r[0]), *map(float, r[1:])) for r in state["window"])
+        for r in state["window"]:
+            runner.window.append(Bar(int(r[0]), *map(float, r[1:])))
         return runner
 
     @property

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import pandas as pd
+
 from pipelines.backtest.config import BacktestConfig
 from pipelines.backtest.runner import strategy_config
-from pipelines.backtest.strategies import strategy_name, validate_strategy_params
+from pipelines.backtest.strategies import get_strategy, strategy_name, validate_strategy_params
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.errors import InvalidRequestError
@@ -85,8 +87,16 @@ def _capital(raw: Any) -> str:
     return str(value)
 
 
-def _costs(given: Mapping[str, Any]) -> dict[str, Any]:
-    costs = {key: given[key] for key in COST_KEYS if key in given}
+def _split(name: str, params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the strategy's own parameters, the engine settings); a name both declare is the strategy's
+    (``ml_predictive``'s ``position_size`` overrides the engine's through its ``config_field``)."""
+    declared = {p.name for p in get_strategy(name).params}
+    own = {key: value for key, value in params.items() if key not in RUN_KEYS or key in declared}
+    costs = {key: params[key] for key in COST_KEYS if key in params and key not in declared}
+    return own, costs
+
+
+def _costs(costs: dict[str, Any]) -> dict[str, Any]:
     try:
         BacktestConfig(**costs)  # validated with the engine's own rules
     except TypeError as exc:
@@ -109,24 +119,40 @@ def checked_spec(type_: Any, params: Any) -> StrategySpec:
     timeframe = params.get("timeframe", "1m")
     if not isinstance(timeframe, str):
         raise InvalidRequestError(f"params.timeframe must be a string such as 1m, got {timeframe!r}")
-    own = {key: value for key, value in params.items() if key not in RUN_KEYS}
+    own, costs = _split(name, params)
+    checked_own = validate_strategy_params(name, own)
+    _try_on_bars(name, checked_own)
     normalised = {
         "symbols": _symbols(params.get("symbols")),
         "timeframe": parse_timeframe(timeframe).name,
         "broker": broker,
         "capital": _capital(params.get("capital")),
-        **_costs(params),
-        **validate_strategy_params(name, own),
+        **_costs(costs),
+        **checked_own,
     }
     return StrategySpec(name, normalised)
+
+
+def _try_on_bars(name: str, params: dict[str, Any]) -> None:
+    """Run the strategy once on a few flat bars, so parameters it refuses only in combination
+    (``sma_cross`` with fast >= slow) are refused now, not when it first trades."""
+    strategy = get_strategy(name)
+    if strategy.needs_context:
+        return
+    bars = pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-01-01", periods=3, freq="min", tz="UTC"),
+            **{column: [1.0, 1.0, 1.0] for column in ("open", "high", "low", "close", "volume")},
+        }
+    )
+    strategy.fn(bars, params, None)
 
 
 def runner_configs(
     strategy_id: str, user_id: str, type_: str, params: Mapping[str, Any]
 ) -> list[RunnerConfig]:
     """One runner per symbol of a stored strategy; each symbol's sleeve starts with the capital."""
-    own = {key: value for key, value in params.items() if key not in RUN_KEYS}
-    costs = {key: params[key] for key in COST_KEYS if key in params}
+    own, costs = _split(type_, params)
     base = BacktestConfig(
         initial_capital=float(Decimal(params["capital"])), timeframe=params["timeframe"], **costs
     )

@@ -120,6 +120,7 @@ def test_users_see_only_their_own_and_admin_sees_all(client: Any) -> None:
         ({**BODY, "params": {**BODY["params"], "capital": -5}}, "capital"),
         ({**BODY, "params": {**BODY["params"], "broker": "binance"}}, "broker"),
         ({**BODY, "params": {**BODY["params"], "stop_loss": 2}}, "stop_loss"),
+        ({**BODY, "params": {**BODY["params"], "fast": 30}}, "fast < slow"),
         ({**BODY, "name": ""}, "name"),
     ],
 )
@@ -130,3 +131,29 @@ def test_bad_input_is_a_4xx_naming_it_and_stores_nothing(client: Any, body: Any,
     assert answer.status_code in (400, 422), answer.text
     assert named in answer.json()["detail"]
     assert stored(client) == before
+
+
+class Switch:
+    """Records what the routes asked of the live service."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def start(self, strategy: Any) -> None:
+        self.calls.append(("start", strategy.id))
+
+    def stop(self, strategy_id: str) -> None:
+        self.calls.append(("stop", strategy_id))
+
+
+def test_activation_starts_and_stops_the_runners(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    switch = Switch()
+    monkeypatch.setattr(client.app.state.container.strategies_provider.store, "runners", switch)
+    h = make_user(client)["headers"]
+    sid = client.post("/api/strategies/", json=BODY, headers=h).json()["id"]
+    client.post(f"/api/strategies/{sid}/activate", headers=h)
+    client.post(f"/api/strategies/{sid}/activate", headers=h)  # already active: nothing more
+    client.post(f"/api/strategies/{sid}/deactivate", headers=h)
+    client.post(f"/api/strategies/{sid}/activate", headers=h)
+    client.delete(f"/api/strategies/{sid}", headers=h)
+    assert switch.calls == [("start", sid), ("stop", sid), ("start", sid), ("stop", sid)]

@@ -16,6 +16,7 @@ from pipelines.backtest import costs
 from pipelines.backtest.config import BacktestConfig
 from pipelines.backtest.engine import BacktestResult
 from pipelines.backtest.runner import run_strategy
+from pipelines.errors import InvalidRequestError
 from pipelines.features.inputs import utc_nanos
 from pipelines.trading.broker import Fill, OrderRequest, OrderState, OrderStatus, OrderType, Side
 from pipelines.trading.replay import replay
@@ -208,3 +209,27 @@ def test_window_target_equals_full_history_target() -> None:
         for end in range(cfg.lookback or 0, 1500, 97):  # type: ignore[operator]
             window = frame.iloc[end - (cfg.lookback or 0) : end].reset_index(drop=True)
             assert runner.strategy_targets(window)[-1] == full[end - 1], (name, end)
+
+
+def test_a_short_window_refilled_many_times_still_equals_the_backtest() -> None:
+    frame = random_bars(1300, seed=13)
+    cfg = config_for("bollinger_breakout", {"period": 20, "nbdev": 1.5}, (0.004, 0.006))
+    cfg = RunnerConfig(cfg.strategy_id, cfg.user_id, cfg.symbol, cfg.strategy, cfg.params, cfg.backtest, 300)
+    expected = run_strategy(frame, cfg.strategy, cfg.params, cfg.backtest)
+    runner = StrategyRunner(cfg)
+    equity, _ = drive(runner, SimBroker(0.0005, 0.001), bars_of(frame))  # the buffer compacts 3 times
+    assert len(runner.window) == 300
+    assert np.array_equal(np.asarray(equity), expected.equity)
+    assert_same_trades(runner, frame, expected)
+
+
+def test_a_bad_bar_is_refused_and_changes_nothing() -> None:
+    runner = StrategyRunner(config_for("sma_cross", {"fast": 5, "slow": 20}, (None, None)))
+    good = bars_of(random_bars(30))
+    for bar in good[:25]:
+        runner.on_bar(bar)
+    before = json.dumps(runner.state())
+    for bad in (Bar(good[25].ts_ns, float("nan"), 1.0, 1.0, 1.0), Bar(good[25].ts_ns, 1.0, 1.0, -1.0, 1.0)):
+        with pytest.raises(InvalidRequestError, match="finite prices > 0"):
+            runner.on_bar(bad)
+    assert json.dumps(runner.state()) == before

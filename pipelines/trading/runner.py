@@ -21,6 +21,7 @@ symbol, bar time, leg), so replaying a bar after a restart re-submits the same i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -133,16 +134,28 @@ class StrategyRunner:
         self.drift: list[dict[str, Any]] = []  # fills that differed from the model
         self.window = BarWindow(self.lookback)
         self._entry_ts = 0
+        self.opened_ts: int | None = None  # the bar whose open ``on_open`` already traded
         self._row: FloatArray = np.empty((1, k.N_FIELDS))  # the kernel writes a closed trade here
 
     # -- the per-bar path -------------------------------------------------------------------------
+
+    def on_open(self, ts_ns: int, open_: float) -> list[PlannedOrder]:
+        """A new bar has opened at ``open_``: the orders for the target decided at the last close,
+        placed now rather than when the bar completes (``on_bar`` then skips this step; it must
+        be given the same open for the backtest's arithmetic to hold). Idempotent per bar."""
+        if (self.last_ts is not None and ts_ns <= self.last_ts) or self.opened_ts == ts_ns:
+            return []
+        if not (open_ > 0.0 and math.isfinite(open_)):
+            raise InvalidRequestError(f"the open at {ts_ns} must be a finite price > 0, got {open_!r}")
+        self.opened_ts = ts_ns
+        return self.act_at_open(ts_ns, open_)
 
     def on_bar(self, bar: Bar) -> list[PlannedOrder]:
         """Process one complete bar; the orders to place now (empty for a bar already processed)."""
         if self.last_ts is not None and bar.ts_ns <= self.last_ts:
             return []
         self.window.check(bar)
-        orders = self.act_at_open(bar.ts_ns, bar.open)
+        orders = [] if self.opened_ts == bar.ts_ns else self.act_at_open(bar.ts_ns, bar.open)
         orders += self.check_exits(bar.ts_ns, bar.open, bar.high, bar.low)
         self.equity = float(self.st[k.CASH] + self.st[k.UNITS] * bar.close)
         self.window.append(bar)
@@ -243,6 +256,7 @@ class StrategyRunner:
             "last_ts": self.last_ts,
             "equity": self.equity,
             "entry_ts": self._entry_ts,
+            "opened_ts": self.opened_ts,
             "trades": [list(r) for r in self.trades],
             "trade_times": [list(t) for t in self.trade_times],
             "window": self.window.rows(),
@@ -257,6 +271,7 @@ class StrategyRunner:
         runner.last_ts = None if state["last_ts"] is None else int(state["last_ts"])
         runner.equity = float(state["equity"])
         runner._entry_ts = int(state["entry_ts"])
+        runner.opened_ts = None if state.get("opened_ts") is None else int(state["opened_ts"])
         runner.trades = [list(map(float, r)) for r in state["trades"]]
         runner.trade_times = [(int(a), int(b)) for a, b in state["trade_times"]]
         for r in state["window"]:

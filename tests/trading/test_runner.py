@@ -233,3 +233,19 @@ def test_a_bad_bar_is_refused_and_changes_nothing() -> None:
         with pytest.raises(InvalidRequestError, match="finite prices > 0"):
             runner.on_bar(bad)
     assert json.dumps(runner.state()) == before
+
+
+def test_orders_placed_at_the_open_are_those_of_the_complete_bar() -> None:
+    frame = random_bars(700, seed=17)
+    cfg = config_for("rsi_reversion", {"period": 14, "oversold": 40.0, "overbought": 60.0}, (0.004, 0.006))
+    _, at_close = drive(StrategyRunner(cfg), SimBroker(0.0005, 0.001), bars_of(frame))
+    runner, broker, placed = StrategyRunner(cfg), SimBroker(0.0005, 0.001), []
+    for bar in bars_of(frame):
+        broker.bar = bar
+        opened = runner.on_open(bar.ts_ns, bar.open)
+        assert runner.on_open(bar.ts_ns, bar.open) == []  # a repeated open places nothing
+        for planned in opened + runner.on_bar(bar):
+            runner.confirm(planned, broker.submit(planned.request))
+            placed.append(planned)
+    assert [p.request for p in placed] == [p.request for p in at_close]
+    assert runner.drift == [] and broker.submitted == len(at_close)

@@ -94,30 +94,33 @@ def replay(runner: StrategyRunner, bars: pd.DataFrame) -> ReplayResult:
     equity, position = np.empty(n), np.empty(n)
     orders: list[PlannedOrder] = []
     base = runner.count
+    st = runner.st
+    sig = [*signals.tolist(), n]  # the bars where a target change trades, then a sentinel
     i, s = 0, 0
     while i < n:
-        while s < signals.size and signals[s] < i:
+        while sig[s] < i:
             s += 1
-        end = int(signals[s]) if s < signals.size else n
+        end = sig[s]
         if end == i:  # a target change: trade it at this bar's open
             runner.count = base + i
-            runner.pending = exposure[i - 1] if i > 0 else runner.pending
+            if i > 0:
+                runner.pending = float(exposure[i - 1])
             orders += runner.act_at_open(int(ts[i]), float(open_[i]))
-            end = int(signals[s + 1]) if s + 1 < signals.size else n
+            end = sig[s + 1]
         touch = -1
-        if stops and runner.st[k.UNITS] != 0.0:
-            touch = _first_exit(runner.st, open_, high, low, i, end, stop, take)
-        stop_at = end if touch < 0 else touch
-        _mark(equity, position, close, i, stop_at, runner.st[k.CASH], runner.st[k.UNITS])
-        if touch >= 0:
-            runner.count = base + touch
-            orders += runner.check_exits(
-                int(ts[touch]), float(open_[touch]), float(high[touch]), float(low[touch])
-            )
-            equity[touch] = runner.st[k.CASH] + runner.st[k.UNITS] * close[touch]
-            position[touch] = runner.st[k.UNITS]
-            stop_at = touch + 1
-        i = stop_at
+        if stops and st[k.UNITS] != 0.0:
+            touch = _first_exit(st, open_, high, low, i, end, stop, take)
+        if touch < 0:
+            _mark(equity, position, close, i, end, st[k.CASH], st[k.UNITS])
+            i = end
+            continue
+        _mark(equity, position, close, i, touch, st[k.CASH], st[k.UNITS])
+        runner.count = base + touch
+        orders += runner.check_exits(
+            int(ts[touch]), float(open_[touch]), float(high[touch]), float(low[touch])
+        )
+        _mark(equity, position, close, touch, touch + 1, st[k.CASH], st[k.UNITS])
+        i = touch + 1
     _finish(runner, bars, base, exposure, equity)
     return ReplayResult(equity, position, orders)
 

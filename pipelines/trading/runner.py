@@ -67,8 +67,8 @@ class RunnerConfig:
 @dataclass(frozen=True, slots=True)
 class PlannedOrder:
     """An order the runner wants placed, with the fill (price after slippage, fee) it books.
-    ``request`` (the broker's :class:`OrderRequest`) is built when asked for: a replay plans
-    thousands of orders that only some callers submit."""
+    ``request`` (the broker's :class:`OrderRequest`) and the expected fill are computed when asked
+    for: a replay plans thousands of orders that only some callers submit."""
 
     config: RunnerConfig = field(repr=False)
     bar_ts_ns: int
@@ -76,8 +76,16 @@ class PlannedOrder:
     units: float  # signed: + buys
     price: float  # before slippage: the bar's open, or the exit level of a stop / take-profit
     order_type: OrderType
-    expected_price: float
-    expected_commission: float
+
+    @property
+    def expected_price(self) -> float:
+        """The fill the model books: the cost model's price after slippage."""
+        side = costs.BUY if self.units > 0.0 else costs.SELL
+        return costs.fill_price(side, self.price, float(self.config.backtest.slippage))
+
+    @property
+    def expected_commission(self) -> float:
+        return costs.commission(self.units * self.expected_price, float(self.config.backtest.commission))
 
     @property
     def request(self) -> OrderRequest:
@@ -225,10 +233,7 @@ class StrategyRunner:
     def _planned(
         self, ts_ns: int, leg: str, units: float, price: float, kind: OrderType = OrderType.MARKET
     ) -> PlannedOrder:
-        units, price = float(units), float(price)
-        fill = costs.fill_price(costs.BUY if units > 0.0 else costs.SELL, price, self._slip)
-        fee = costs.commission(units * fill, self._rate)
-        return PlannedOrder(self.config, ts_ns, leg, units, price, kind, fill, fee)
+        return PlannedOrder(self.config, ts_ns, leg, float(units), float(price), kind)
 
     def confirm(self, planned: PlannedOrder, state: OrderState) -> None:
         """Record the broker's answer; a fill that differs from the model's is kept in ``drift``."""

@@ -37,6 +37,7 @@ from pipelines.backtest.engine import to_exposure
 from pipelines.backtest.strategies import get_strategy, validate_strategy_params
 from pipelines.errors import InvalidRequestError
 from pipelines.features import BarData
+from pipelines.features.inputs import utc_nanos
 from pipelines.trading.broker import OrderRequest, OrderState, OrderType, Side
 from pipelines.trading.window import Bar, BarWindow
 
@@ -252,9 +253,12 @@ class StrategyRunner:
 
     # -- state ------------------------------------------------------------------------------------
 
-    def state(self) -> dict[str, Any]:
-        """Everything needed to resume (JSON-able; floats round-trip exactly through ``json``)."""
-        return {
+    def state(self, *, window: bool = True, trades: bool = True) -> dict[str, Any]:
+        """Everything needed to resume (JSON-able; floats round-trip exactly through ``json``).
+        Without ``window`` the state stays small (the bars come back from the bar store at
+        :meth:`restore`); without ``trades`` the closed trades (kept by the trade store) are left out:
+        neither changes the orders that follow."""
+        out = {
             "st": self.st.tolist(),
             "pending": self.pending,
             "count": self.count,
@@ -262,13 +266,19 @@ class StrategyRunner:
             "equity": self.equity,
             "entry_ts": self._entry_ts,
             "opened_ts": self.opened_ts,
-            "trades": [list(r) for r in self.trades],
-            "trade_times": [list(t) for t in self.trade_times],
-            "window": self.window.rows(),
+            "trades": [list(r) for r in self.trades] if trades else [],
+            "trade_times": [list(t) for t in self.trade_times] if trades else [],
         }
+        if window:
+            out["window"] = self.window.rows()
+        return out
 
     @classmethod
-    def restore(cls, config: RunnerConfig, state: dict[str, Any]) -> StrategyRunner:
+    def restore(
+        cls, config: RunnerConfig, state: dict[str, Any], history: pd.DataFrame | None = None
+    ) -> StrategyRunner:
+        """The runner saved in ``state``; a state saved without its window takes the bars up to its
+        last one from ``history`` (a bars frame; at least the window's length of them)."""
         runner = cls(config)
         runner.st = np.asarray(state["st"], dtype=np.float64)
         runner.pending = float(state["pending"])
@@ -279,9 +289,26 @@ class StrategyRunner:
         runner.opened_ts = None if state.get("opened_ts") is None else int(state["opened_ts"])
         runner.trades = [list(map(float, r)) for r in state["trades"]]
         runner.trade_times = [(int(a), int(b)) for a, b in state["trade_times"]]
-        for r in state["window"]:
-            runner.window.append(Bar(int(r[0]), *map(float, r[1:])))
+        if "window" in state:
+            for r in state["window"]:
+                runner.window.append(Bar(int(r[0]), *map(float, r[1:])))
+        elif runner.last_ts is not None:
+            runner._refill(history, runner.last_ts)
         return runner
+
+    def _refill(self, history: pd.DataFrame | None, last_ts: int) -> None:
+        if history is None:
+            raise InvalidRequestError(
+                "this state was saved without its window: give the bars up to its last one"
+            )
+        ts = utc_nanos(history["timestamp"])
+        upto = int(np.searchsorted(ts, last_ts, side="right"))
+        if upto == 0 or ts[upto - 1] != last_ts:
+            raise InvalidRequestError("the history does not hold the state's last bar")
+        first = max(0, upto - self.lookback)
+        cols = [history[c].to_numpy(np.float64) for c in ("open", "high", "low", "close", "volume")]
+        for j in range(first, upto):
+            self.window.append(Bar(int(ts[j]), *(float(c[j]) for c in cols)))
 
     @property
     def position(self) -> float:

@@ -249,3 +249,19 @@ def test_orders_placed_at_the_open_are_those_of_the_complete_bar() -> None:
             placed.append(planned)
     assert [p.request for p in placed] == [p.request for p in at_close]
     assert runner.drift == [] and broker.submitted == len(at_close)
+
+
+def test_a_compact_state_resumes_from_the_bar_history() -> None:
+    frame = random_bars(700, seed=19)
+    bars = bars_of(frame)
+    cfg = config_for("sma_cross", {"fast": 5, "slow": 20}, (0.004, 0.006))
+    _, all_orders = drive(StrategyRunner(cfg), SimBroker(0.0005, 0.001), bars)
+    first = StrategyRunner(cfg)
+    _, before = drive(first, SimBroker(0.0005, 0.001), bars[:350])
+    compact = json.loads(json.dumps(first.state(window=False, trades=False)))
+    assert "window" not in compact and compact["trades"] == []
+    with pytest.raises(InvalidRequestError, match="without its window"):
+        StrategyRunner.restore(cfg, compact)
+    resumed = StrategyRunner.restore(cfg, compact, history=frame.iloc[:400])
+    _, after = drive(resumed, SimBroker(0.0005, 0.001), bars[350:])
+    assert [p.request for p in before + after] == [p.request for p in all_orders]

@@ -27,6 +27,7 @@ from serving.controllers.botapi_keys import BotKeyController
 from serving.controllers.botapi_market import BotMarketController
 from serving.controllers.botapi_models import BotModelController
 from serving.controllers.botapi_predictions import BotPredictionController
+from serving.controllers.botapi_strategies import BotStrategyController
 from serving.controllers.datasets import dataset_router
 from serving.controllers.docs import redoc_plugin, swagger_plugin
 from serving.controllers.status import status_handlers
@@ -42,14 +43,15 @@ __all__ = ["create_app", "create_app_from_env"]
 
 VERSION = "0.1.0"
 
-# Exchange keys, market data, the model catalogue, forecasts and backtests under /api/keys,
-# /api/market, /api/models, /api/predictions and /api/backtests.
+# Exchange keys, market data, the model catalogue, forecasts, backtests and live strategies under
+# /api/keys, /api/market, /api/models, /api/predictions, /api/backtests and /api/strategies.
 BOT_API = [
     BotKeyController,
     BotMarketController,
     BotModelController,
     BotPredictionController,
     BotBacktestController,
+    BotStrategyController,
 ]
 
 HANDLERS = [*ROUTE_HANDLERS, *status_handlers, *venue_handlers, *BOT_API]

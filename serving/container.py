@@ -17,6 +17,7 @@ from pipelines.prediction import Predictor
 from pipelines.security.tokens import TokenPolicy
 from pipelines.settings import Settings
 from pipelines.trading.events import install_trading_hub, uninstall_trading_hub
+from pipelines.trading.strategy_store import StrategyStore
 from pipelines.webhooks import WebhookDispatcher, WebhookSubscriptions
 from serving.access import AccessControl
 from serving.events import EventRouter
@@ -36,6 +37,7 @@ from serving.providers import (
 from serving.providers.exchanges import ExchangesProvider
 from serving.providers.ml import MlProvider
 from serving.providers.status import StatusProvider
+from serving.providers.strategies import StrategiesProvider
 from serving.providers.trading_config import ConfigProvider
 from serving.ratelimit import AsyncRateLimiter
 
@@ -143,8 +145,7 @@ class AppContainer:
         self.ml_provider = MlProvider(
             database=database, log_writer=self.log_writer, models=self.models_provider
         )
-        self.config_provider = ConfigProvider(database=database)
-        self.exchanges_provider = ExchangesProvider(settings=settings, database=database)
+        self._build_trading_providers()
         self.live_provider = LiveProvider(
             settings=settings,
             live=self.live,
@@ -152,6 +153,13 @@ class AppContainer:
             access=self.access,
             metrics=self.metrics,
         )
+
+    def _build_trading_providers(self) -> None:
+        """The trading families: configuration, exchange keys and venues, live strategies."""
+        settings, database = self.settings, self.database
+        self.config_provider = ConfigProvider(database=database)
+        self.exchanges_provider = ExchangesProvider(settings=settings, database=database)
+        self.strategies_provider = StrategiesProvider(database=database, store=StrategyStore())
 
     async def start(self, *, leader: bool) -> None:
         """Start the live hub (and the feed, in the leader), the event relays and trading events."""

@@ -82,7 +82,7 @@ def _rebalance_impl(st: FloatArray, i: int, tgt: float, price: float, slip: floa
     have = abs(st[UNITS]) * price
     if want > have:  # enter or add: buy for a long, sell for a short
         if st[UNITS] == 0.0:
-            st[ADD_U:] = 0.0
+            st[ADD_U:LAST_TGT] = 0.0  # a new trade's books; the last target acted on stays
             st[SIDE] = new_side
             st[ENTRY] = i
         units = _entry_units(want - have, _fill_price(new_side, price, slip), rate)

@@ -29,6 +29,7 @@ from pipelines.db.models import (
     RequestLog,
     User,
 )
+from pipelines.db.strategy_models import STRATEGY_STATUSES, LiveStrategy
 from pipelines.db.trading_config import TradingConfigRow, load_trading_config_row
 from pipelines.db.training_claims import (
     TrainingClaim,
@@ -54,6 +55,7 @@ from pipelines.db.writer import BufferedLogWriter, WriterStats
 __all__ = [
     "DELIVERY_STATUSES",
     "ROLES",
+    "STRATEGY_STATUSES",
     "TIERS",
     "ApiKey",
     "Base",
@@ -63,6 +65,7 @@ __all__ = [
     "ErrorLog",
     "ExchangeKey",
     "Job",
+    "LiveStrategy",
     "LogRow",
     "LoginThrottle",
     "MetricsSnapshot",

@@ -6,7 +6,7 @@ from typing import Any
 
 from serving.controllers.analytics import AnalyticsController
 from serving.controllers.auth import ApiKeyController, AuthController, legacy_login
-from serving.controllers.backtests import BacktestController, StrategyController
+from serving.controllers.backtests import BacktestController
 from serving.controllers.docs import docs_handlers
 from serving.controllers.health import health_handlers
 from serving.controllers.jobs import JobController, SystemController, job_alias
@@ -33,7 +33,6 @@ ROUTE_HANDLERS: list[Any] = [
     MarketController,
     AnalyticsController,
     BacktestController,
-    StrategyController,
     MonitoringController,
     WebhookController,
     JobController,

@@ -9,7 +9,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from pipelines.app.backtest import api_backtest, api_compare, metric_catalog
 from pipelines.app.walk_forward import api_walk_forward
-from pipelines.backtest.strategies import list_strategies
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.errors import InvalidRequestError
 from serving.context import PrincipalDep
@@ -24,7 +23,7 @@ from serving.schemas import trading_examples as tx
 from serving.schemas.jobs import accepted_doc
 from serving.schemas.requests import BacktestRunBody, CompareBody, WalkForwardBody
 
-__all__ = ["BacktestController", "StrategyController"]
+__all__ = ["BacktestController"]
 
 
 class BacktestController(Controller):
@@ -131,21 +130,3 @@ def _arguments(analysis: AnalysisProvider, data: BacktestRun | WalkForward, prin
         raise InvalidRequestError(f"the dataset holds {bars.timeframe} bars, not {data.timeframe}")
     params.update(timeframe=bars.timeframe, symbol=bars.symbol)
     return params
-
-
-class StrategyController(Controller):
-    path = "/api/strategies"
-    tags = ["backtests"]
-    dependencies = ANALYSIS
-
-    @get(
-        "/available",
-        summary="Registered strategies and their parameter schemas",
-        responses=doc(tx.STRATEGIES, 401),
-        sync_to_thread=False,
-    )
-    def available(self) -> t.StrategyList:
-        strategies = list_strategies()
-        return shaped(
-            t.StrategyList, {"status": "success", "strategies": strategies, "count": len(strategies)}
-        )

@@ -13,7 +13,7 @@ __all__ = [
     "EnsembleMember", "EnsemblePredicted", "EquityPoint", "Fold", "ForecastStep", "FullCurve", "History",
     "MetricCatalog", "MetricInfo", "Metrics", "NamedPrediction", "Period", "PredictMetadata",
     "Predicted", "Prediction", "Quote", "SignalHistory", "SignalMetadata", "SignalPoint",
-    "SignalPredicted", "StrategyInfo", "StrategyList", "StrategyParam", "Trade", "TradingConfig",
+    "SignalPredicted", "Trade", "TradingConfig",
     "WalkForwardResult",
 ]  # fmt: skip
 
@@ -373,26 +373,4 @@ class MetricInfo(Shape):
 
 class MetricCatalog(Shape):
     metrics: list[MetricInfo]
-    count: int
-
-
-class StrategyParam(Shape):
-    name: str
-    type: str
-    default: Any
-    required: bool
-    description: str
-    minimum: float | UnsetType | None = UNSET
-    maximum: float | UnsetType | None = UNSET
-
-
-class StrategyInfo(Shape):
-    name: str
-    description: str
-    params: list[StrategyParam]
-
-
-class StrategyList(Shape):
-    status: Literal["success"]
-    strategies: list[StrategyInfo]
     count: int

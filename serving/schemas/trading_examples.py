@@ -9,7 +9,7 @@ from serving.schemas.admin_examples import NOW
 
 __all__ = [
     "BACKTEST", "BATCH_PREDICTED", "COMPARISON", "ENSEMBLE_PREDICTED", "HISTORY", "METRIC_CATALOG",
-    "PREDICTED", "QUOTE", "SIGNAL_HISTORY", "SIGNAL_PREDICTED", "STRATEGIES", "WALK_FORWARD_RESULT",
+    "PREDICTED", "QUOTE", "SIGNAL_HISTORY", "SIGNAL_PREDICTED", "WALK_FORWARD_RESULT",
 ]  # fmt: skip
 
 Json = dict[str, Any]
@@ -333,40 +333,6 @@ METRIC_CATALOG: Json = {
     "metrics": [
         {"name": "total_return", "description": "final equity / initial capital - 1"},
         {"name": "calmar_ratio", "description": "annual_return / |max_drawdown|"},
-    ],
-    "count": 2,
-}
-STRATEGIES: Json = {
-    "status": "success",
-    "strategies": [
-        {
-            "name": "sma_cross",
-            "description": "Long while SMA(fast) > SMA(slow), otherwise short (flat unless shorting is "
-            "allowed).",
-            "params": [
-                {
-                    "name": "fast",
-                    "type": "integer",
-                    "default": 10,
-                    "required": False,
-                    "description": "fast SMA period",
-                    "minimum": 1,
-                },
-                {
-                    "name": "slow",
-                    "type": "integer",
-                    "default": 20,
-                    "required": False,
-                    "description": "slow SMA period",
-                    "minimum": 2,
-                },
-            ],
-        },
-        {
-            "name": "buy_and_hold",
-            "description": "Long from the first bar to the last (the benchmark).",
-            "params": [],
-        },
     ],
     "count": 2,
 }

@@ -252,3 +252,17 @@ def test_bad_inputs(bars_from: Any) -> None:
         run_backtest(broken, np.ones(6), cfg())
     with pytest.raises(InvalidRequestError, match="sorted"):
         run_backtest(bars.iloc[::-1], np.ones(6), cfg())
+
+
+def test_position_changes_only_after_a_target_change_across_trade_buffer_refills(
+    rand_bars: Any,
+) -> None:
+    """The kernel refills its trade buffer every few dozen trades; resuming must not re-trade an
+    unchanged target (it once read the last target back as 0 after an entry, resizing the trade)."""
+    bars = rand_bars(2000, seed=4)
+    target = np.where((np.arange(2000) // 7) % 2 == 0, 1.0, -1.0)
+    result = run_backtest(bars, target, BacktestConfig(allow_short=True, commission=0.001))
+    assert len(result.trades) > 200
+    moved = np.flatnonzero(np.diff(result.position) != 0.0) + 1
+    pending = np.concatenate(([0.0], target[:-1]))  # decided at close i - 1, traded at open i
+    assert moved.tolist() == (np.flatnonzero(pending[1:] != pending[:-1]) + 1).tolist()

@@ -122,6 +122,6 @@ def bollinger_breakout(
 ) -> FloatArray:
     data = BarData.from_frame(bars) if data is None else data
     upper, middle, lower = _indicator(data, "bb", period=params["period"], nbdev=params["nbdev"])
-    close = np.ascontiguousarray(bars["close"].to_numpy(dtype=np.float64))
+    close = np.ascontiguousarray(data.close)  # the validated closes (what the bands are computed on)
     out: FloatArray = _band_state(close, upper, middle, lower)
     return out

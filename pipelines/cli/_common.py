@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -62,7 +63,29 @@ class SwitchGroup(TyperGroup):
         return command
 
 
-app = typer.Typer(
+class _Tradeforge(typer.Typer):
+    """The ``tradeforge`` entry point, with the cyclic garbage collector set for a short process.
+
+    A command's start-up builds a large heap that lives until exit (pandas' and numba's modules,
+    numba's type and lowering registries: ~180,000 tracked objects for ``features``). With Python's
+    default thresholds the collector traverses it again and again while it grows (0.2 s of CPU in
+    ``features``), and again when the interpreter clears its modules at exit (0.3 s). So the young
+    generation is collected every 10,000 allocations instead of 700 and the middle one every 50 of
+    those instead of 10, and the heap is frozen when the command has finished: exit frees it without
+    the collector's passes (objects still in reference cycles then are not finalized, which Python
+    never promises at exit; atexit handlers and logging's flush still run). Only the console script
+    goes through here, not in-process test runs."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        young, older, oldest = gc.get_threshold()
+        gc.set_threshold(max(young, 10_000), max(older, 50), oldest)
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            gc.freeze()
+
+
+app = _Tradeforge(
     cls=SwitchGroup,
     no_args_is_help=True,
     add_completion=False,

@@ -78,3 +78,31 @@ def test_a_retried_source_says_so_as_it_happens(env_home: Path, monkeypatch: pyt
     assert len(retries) == 2, result.stderr
     assert "(attempt 2/3)" in retries[0] and "(attempt 3/3)" in retries[1]
     assert "load_markets in 0.01s" in retries[0]
+
+
+_GC_PROBE = """
+import atexit, gc, json, sys
+state = lambda: {"frozen": gc.get_freeze_count(), "thresholds": gc.get_threshold()[:2]}
+atexit.register(lambda: print(json.dumps(state()), file=sys.stderr))
+from pipelines.cli import app
+app(sys.argv[1:], prog_name="tradeforge")
+"""
+
+
+def test_the_entry_point_freezes_its_heap_for_a_quick_exit(tmp_path: Path) -> None:
+    """The console script collects young objects less often and freezes the heap once the command
+    is done (exit then frees it without the collector's passes); the command's output is whole."""
+    env = {**os.environ, "TRADEFORGE_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    run = subprocess.run(
+        [sys.executable, "-c", _GC_PROBE, "config", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert json.loads(run.stdout)["general"]["fields"]["home"]["value"] == str(tmp_path / "home")
+    gc_state = json.loads(run.stderr.strip().splitlines()[-1])
+    assert gc_state["frozen"] > 10_000  # the interpreter's and the CLI's objects, at least
+    assert gc_state["thresholds"] == [10_000, 50]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,12 @@ ENV_CASES: dict[str, tuple[str, Any]] = {
     "forecast_steps": ("12", 12),
     "forecast_days_history": ("9", 9),
     "forecast_params": ('{"n_estimators": 5}', {"n_estimators": 5}),
+    "paper_initial_balance": ("500.5", Decimal("500.5")),
+    "paper_commission": ("0.002", 0.002),
+    "paper_slippage": ("0.0001", 0.0001),
+    "paper_lot_size": ("0.001", Decimal("0.001")),
+    "paper_tick_size": ("0.01", Decimal("0.01")),
+    "paper_timeframe": ("1h", "1h"),
 }
 
 
@@ -65,7 +72,7 @@ def _grouped(settings: Settings, name: str) -> Any:
 
 def test_the_groups_are_the_documented_ones() -> None:
     groups = set(field_groups().values())
-    assert groups == {"data", "serving", "auth", "limits", "live", "uploads", "jobs", "forecast"}
+    assert groups == {"data", "serving", "auth", "limits", "live", "uploads", "jobs", "forecast", "paper"}
     top_level = set(Settings.model_fields) - groups
     assert top_level == {
         "home",

@@ -46,10 +46,14 @@ from pipelines.db.users import (
     list_users,
     load_user_state,
 )
+from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
 from pipelines.db.webhook_models import DELIVERY_STATUSES, Webhook, WebhookDelivery
 from pipelines.db.writer import BufferedLogWriter, WriterStats
 
 __all__ = [
+    "OrderRow",
+    "PaperBalanceRow",
+    "TradeRow",
     "DELIVERY_STATUSES",
     "ROLES",
     "TIERS",
@@ -57,6 +61,7 @@ __all__ = [
     "Base",
     "BufferedLogWriter",
     "Database",
+    "DcaAttemptRow",
     "Dataset",
     "ErrorLog",
     "Job",

@@ -28,6 +28,7 @@ from pipelines.db.models import (
     RequestLog,
     User,
 )
+from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
 from pipelines.db.training_claims import (
     TrainingClaim,
     TrainingGuard,
@@ -46,14 +47,10 @@ from pipelines.db.users import (
     list_users,
     load_user_state,
 )
-from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
 from pipelines.db.webhook_models import DELIVERY_STATUSES, Webhook, WebhookDelivery
 from pipelines.db.writer import BufferedLogWriter, WriterStats
 
 __all__ = [
-    "OrderRow",
-    "PaperBalanceRow",
-    "TradeRow",
     "DELIVERY_STATUSES",
     "ROLES",
     "TIERS",
@@ -61,8 +58,8 @@ __all__ = [
     "Base",
     "BufferedLogWriter",
     "Database",
-    "DcaAttemptRow",
     "Dataset",
+    "DcaAttemptRow",
     "ErrorLog",
     "Job",
     "LogRow",
@@ -70,9 +67,12 @@ __all__ = [
     "MetricsSnapshot",
     "ModelOwner",
     "NewApiKey",
+    "OrderRow",
+    "PaperBalanceRow",
     "PendingLog",
     "PredictionLog",
     "RequestLog",
+    "TradeRow",
     "TrainingClaim",
     "TrainingGuard",
     "User",

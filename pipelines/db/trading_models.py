@@ -1,7 +1,7 @@
 """The paper-trading tables: balances per user and currency, orders, trades and DCA attempts.
 
-Migration ``0010_trading`` creates exactly this schema; a test compares the two. Money is ``Numeric``
-(exact decimals on SQLite and PostgreSQL alike).
+Migration ``0010_trading`` creates exactly this schema; a test compares the two. Money is
+exact decimals on SQLite and PostgreSQL alike (``ExactDecimal``).
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipelines.db.models import Base
-from pipelines.db.types import utc_now
+from pipelines.db.types import ExactDecimal, utc_now
 
 __all__ = ["DcaAttemptRow", "OrderRow", "PaperBalanceRow", "TradeRow"]
 
-Money = Numeric(36, 18, asdecimal=True)
+Money = ExactDecimal()
 
 
 def _new_id() -> str:

@@ -22,8 +22,9 @@ def _utc() -> sa.DateTime:
     return sa.DateTime(timezone=True)
 
 
-def _money() -> sa.Numeric:  # type: ignore[type-arg]
-    return sa.Numeric(36, 18)
+def _money() -> sa.types.TypeEngine[object]:
+    """Exact decimals: NUMERIC(36, 18) on PostgreSQL, their text on SQLite (whose NUMERIC is a float)."""
+    return sa.Numeric(36, 18).with_variant(sa.String(64), "sqlite")
 
 
 def _user_fk(table: str) -> sa.ForeignKeyConstraint:

@@ -74,6 +74,8 @@ class PaperBook:
         self.trades: dict[str, Trade] = {}
         self.attempts: dict[str, list[DcaAttempt]] = {}
         self.realized_today: dict[str, Decimal] = {}  # per user, from trades closed before loading
+        # Per (user, symbol): notional of open trades a store did not load (counted by the risk rules).
+        self.notional_offset: dict[tuple[str, str], Decimal] = {}
         self.changes = Changes()
 
     # -- loading -------------------------------------------------------------------------------
@@ -95,7 +97,7 @@ class PaperBook:
 
     def exposure(self, user_id: str, symbol: str) -> Exposure:
         """The risk rules' view from the records held (a store may hold only a user's open trades)."""
-        notional = ZERO
+        notional = self.notional_offset.get((user_id, symbol), ZERO)
         for t in self.trades.values():
             if t.user_id == user_id and t.symbol == symbol and t.is_open:
                 notional += t.quantity * (t.last_price or t.entry_price or ZERO)
@@ -145,16 +147,21 @@ class PaperBook:
         """Apply one bar of ``symbol``: fill the open orders placed before it started, then check each
         active trade's stop-loss and take-profit, mark it to the close and place a due DCA order."""
         fills: list[Fill] = []
+        fresh = {
+            t.id: t
+            for t in self.trades.values()
+            if t.symbol == symbol and t.is_open and (t.settled_to is None or t.settled_to < bar.timestamp)
+        }
         for order in [o for o in self.orders.values() if o.symbol == symbol and o.status is OrderStatus.OPEN]:
-            if order.created_at < bar.timestamp:
+            if order.created_at < bar.timestamp and (order.trade_id is None or order.trade_id in fresh):
                 fill = self._try_fill(order, bar)
                 if fill is not None:
                     fills.append(fill)
-        for trade in [
-            t for t in self.trades.values() if t.symbol == symbol and t.status is TradeStatus.ACTIVE
-        ]:
-            if trade.opened_at is not None and trade.opened_at <= bar.timestamp:
+        for trade in fresh.values():
+            if trade.status is TradeStatus.ACTIVE and trade.opened_at is not None:
                 self._watch(trade, bar)
+            trade.settled_to = bar.timestamp
+            self.changes.trades.add(trade.id)
         return fills
 
     def _try_fill(self, order: Order, bar: Bar) -> Fill | None:

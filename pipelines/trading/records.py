@@ -149,6 +149,7 @@ class Trade:
     updated_at: dt.datetime | None = None
     closed_at: dt.datetime | None = None
     opened_at: dt.datetime | None = None  # the entry bar's open time
+    settled_to: dt.datetime | None = None  # the last bar applied to it (never applied twice)
 
     @property
     def sign(self) -> int:

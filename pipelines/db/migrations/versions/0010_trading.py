@@ -8,6 +8,7 @@ Create Date: 2026-12-06
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 import sqlalchemy as sa
 from alembic import op
@@ -22,7 +23,7 @@ def _utc() -> sa.DateTime:
     return sa.DateTime(timezone=True)
 
 
-def _money() -> sa.types.TypeEngine[object]:
+def _money() -> sa.types.TypeEngine[Decimal]:
     """Exact decimals: NUMERIC(36, 18) on PostgreSQL, their text on SQLite (whose NUMERIC is a float)."""
     return sa.Numeric(36, 18).with_variant(sa.String(64), "sqlite")
 

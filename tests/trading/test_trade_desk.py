@@ -53,7 +53,7 @@ def counts(desk: TradeDesk) -> tuple[int, ...]:
 
 
 def test_market_trade_fills_on_the_next_stored_bar_and_closes_on_take_profit(desk: Any) -> None:
-    desk, settings, user, clock = desk
+    desk, settings, user, _clock = desk
     opened = desk.open_trade(user, TradeRequest("BTCUSDT", Side.BUY, Decimal("2"), take_profit=Decimal(105)))
     assert opened["status"] == "pending" and opened["symbol"] == "BTC/USDT"
     write_bars(settings, "BTC/USDT", [(minute(T0, 1), 101.0, 102.0, 100.0, 101.5)])

@@ -29,6 +29,7 @@ from serving.controllers.botapi_predictions import BotPredictionController
 from serving.controllers.datasets import dataset_router
 from serving.controllers.docs import redoc_plugin, swagger_plugin
 from serving.controllers.status import status_handlers
+from serving.controllers.trades import DcaController, TradesController
 from serving.errors import exception_handlers
 from serving.jsondepth import refuse_deep_json
 from serving.middleware import ApiMiddleware, before_send
@@ -43,6 +44,8 @@ VERSION = "0.1.0"
 # Market data, the model catalogue, forecasts and backtests under /api/market, /api/models,
 # /api/predictions and /api/backtests.
 BOT_API = [BotMarketController, BotModelController, BotPredictionController, BotBacktestController]
+# Paper trades and DCA under /api/trades and /api/dca.
+TRADING_API = [TradesController, DcaController]
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:
@@ -66,7 +69,7 @@ def create_app(settings: Settings) -> Litestar:
             await app.state.container.aclose()
 
     app = Litestar(
-        route_handlers=[*ROUTE_HANDLERS, *status_handlers, *BOT_API, dataset_router(settings)],
+        route_handlers=[*ROUTE_HANDLERS, *status_handlers, *BOT_API, *TRADING_API, dataset_router(settings)],
         lifespan=[lifespan],
         dependencies={"principal": Provide(_principal, sync_to_thread=False)},
         middleware=[ApiMiddleware],

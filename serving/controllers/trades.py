@@ -116,7 +116,7 @@ class TradesController(Controller):
         summary="One paper trade with its DCA attempts",
         description="`ml_confidence` is null unless a model decided the trade; `risk_level` says how far "
         "the stop-loss lies from the entry (within 2%: low, 5%: medium, further or none: high).",
-        responses=doc(ex.TRADE_DETAIL, 401, 404),
+        responses=doc(ex.TRADE_DETAIL, 400, 401, 404),
         sync_to_thread=True,
     )
     def detail(self, trades: TradesDep, principal: PrincipalDep, trade_id: str = _ID) -> r.TradeDetailAnswer:

@@ -37,6 +37,12 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield c
 
 
+@pytest.fixture(scope="module")
+def trader(client: Any) -> dict[str, Any]:
+    """One user for the refusals (a login costs a password hash)."""
+    return make_user(client)
+
+
 def _bar(client: Any, offset: int, o: float, h: float, low: float, c: float, pair: str = SYM) -> None:
     """A new bar, stored and announced as the live feed does."""
     when = _minute(offset)
@@ -114,9 +120,9 @@ def test_a_trade_fills_on_the_next_bar_is_marked_and_closes_once(client: Any) ->
     ],
 )
 def test_bad_trades_are_refused_and_store_nothing(
-    client: Any, body: dict[str, Any], status: int, code: str
+    client: Any, trader: dict[str, Any], body: dict[str, Any], status: int, code: str
 ) -> None:
-    user = make_user(client)
+    user = trader
     before = _counts(client)
     answer = client.post(
         "/api/trades",

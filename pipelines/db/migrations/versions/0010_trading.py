@@ -41,6 +41,13 @@ def _trade_fk(table: str) -> sa.ForeignKeyConstraint:
 
 
 def upgrade() -> None:
+    _balances()
+    _trades()
+    _orders()
+    _attempts()
+
+
+def _balances() -> None:
     op.create_table(
         "paper_balances",
         sa.Column("user_id", sa.String(36), nullable=False),
@@ -51,6 +58,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "asset", name=op.f("pk_paper_balances")),
         _user_fk("paper_balances"),
     )
+
+
+def _trades() -> None:
     op.create_table(
         "trades",
         sa.Column("id", sa.String(36), nullable=False),
@@ -82,6 +92,9 @@ def upgrade() -> None:
     op.create_index(op.f("ix_trades_created_at"), "trades", ["created_at"])
     op.create_index("ix_trades_user_id_status", "trades", ["user_id", "status"])
     op.create_index("ix_trades_user_id_symbol", "trades", ["user_id", "symbol"])
+
+
+def _orders() -> None:
     op.create_table(
         "orders",
         sa.Column("id", sa.String(36), nullable=False),
@@ -109,6 +122,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_orders_user_id_status", "orders", ["user_id", "status"])
     op.create_index(op.f("ix_orders_trade_id"), "orders", ["trade_id"])
+
+
+def _attempts() -> None:
     op.create_table(
         "dca_attempts",
         sa.Column("id", sa.String(36), nullable=False),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from pipelines.app.paper_bars import StoredBars
@@ -39,6 +39,12 @@ from pipelines.trading.risk import RiskLimits
 __all__ = ["TradeDesk", "TradeRequest"]
 
 Limits = Callable[[Session, str], tuple[RiskLimits, DcaSettings]]
+# Per symbol of a user's open trades: the oldest time a bar has been applied up to (or the creation).
+_UNSETTLED = (
+    select(TradeRow.symbol, func.min(func.coalesce(TradeRow.settled_to, TradeRow.created_at)))
+    .where(TradeRow.user_id == bindparam("user"), TradeRow.status.in_(OPEN_STATUSES))
+    .group_by(TradeRow.symbol)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +106,9 @@ class TradeDesk:
 
     def settle_into(self, session: Session, book: PaperBook, user_id: str) -> None:
         """Apply the stored bars the user's open trades have not seen yet."""
-        symbols = session.scalars(
-            select(TradeRow.symbol)
-            .distinct()
-            .where(TradeRow.user_id == user_id, TradeRow.status.in_(OPEN_STATUSES))
-        ).all()
-        for symbol in symbols:
+        for symbol, oldest in session.execute(_UNSETTLED, {"user": user_id}):
             last = self.bars.last_time(symbol)
-            if last is None:
+            if last is None or oldest >= last:
                 continue
             rows = session.scalars(
                 select(TradeRow).where(

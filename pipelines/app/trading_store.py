@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
-from pipelines.trading.book import PaperBook, quote_asset
+from pipelines.trading.book import PaperBook
 from pipelines.trading.broker import OrderStatus, OrderType, Side
 from pipelines.trading.records import (
     ZERO,
@@ -68,6 +69,27 @@ _ORDER_FIELDS = [
 ]
 
 
+_BALANCES_OF = select(PaperBalanceRow).where(PaperBalanceRow.user_id == bindparam("user"))
+_REALIZED_SINCE = select(TradeRow.realized_pnl).where(
+    TradeRow.user_id == bindparam("user"),
+    TradeRow.status == "closed",
+    TradeRow.closed_at >= bindparam("since"),
+)
+_NOTIONAL = select(
+    func.sum(TradeRow.quantity * func.coalesce(TradeRow.last_price, TradeRow.entry_price))
+).where(
+    TradeRow.user_id == bindparam("user"),
+    TradeRow.symbol == bindparam("symbol"),
+    TradeRow.status.in_(OPEN_STATUSES),
+)
+_BALANCES = PaperBalanceRow.__table__
+_UPDATE_BALANCE = (
+    update(_BALANCES)
+    .where(_BALANCES.c.user_id == bindparam("b_user"), _BALANCES.c.asset == bindparam("b_asset"))
+    .values(balance=bindparam("balance"), peak=bindparam("peak"), updated_at=bindparam("updated_at"))
+)
+
+
 def trade_of(row: TradeRow) -> Trade:
     values = {name: getattr(row, name) for name in _TRADE_FIELDS}
     return Trade(side=TradeSide(row.side), status=TradeStatus(row.status), **values)
@@ -92,14 +114,10 @@ def attempt_of(row: DcaAttemptRow) -> DcaAttempt:
 
 def load_accounts(session: Session, book: PaperBook, user_id: str) -> None:
     """The user's balances, and today's realized pnl (the daily loss rule's)."""
-    for row in session.scalars(select(PaperBalanceRow).where(PaperBalanceRow.user_id == user_id)):
+    for row in session.scalars(_BALANCES_OF, {"user": user_id}):
         book.accounts[(user_id, row.asset)] = Account(user_id, row.asset, row.balance, row.peak)
     today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    realized = session.scalars(
-        select(TradeRow.realized_pnl).where(
-            TradeRow.user_id == user_id, TradeRow.status == "closed", TradeRow.closed_at >= today
-        )
-    )
+    realized = session.scalars(_REALIZED_SINCE, {"user": user_id, "since": today})
     book.realized_today[user_id] = sum(realized, ZERO)
 
 
@@ -122,16 +140,14 @@ def load_trades(session: Session, book: PaperBook, rows: Iterable[TradeRow]) -> 
 
 
 def open_notional(session: Session, user_id: str, symbol: str, skip: Iterable[str]) -> Decimal:
-    """Notional of the user's open trades of ``symbol`` other than ``skip`` (marked to their last price)."""
-    rows = session.execute(
-        select(TradeRow.quantity, func.coalesce(TradeRow.last_price, TradeRow.entry_price)).where(
-            TradeRow.user_id == user_id,
-            TradeRow.symbol == symbol,
-            TradeRow.status.in_(OPEN_STATUSES),
-            TradeRow.id.not_in(list(skip)),
-        )
-    )
-    return sum((qty * (price or ZERO) for qty, price in rows), ZERO)
+    """Notional of the user's open trades of ``symbol`` other than ``skip``, marked to their last price
+    (summed by the database: a float on SQLite, which is precise enough for a limit check)."""
+    skipped = list(skip)
+    query = _NOTIONAL if not skipped else _NOTIONAL.where(TradeRow.id.not_in(skipped))
+    total = session.scalar(query, {"user": user_id, "symbol": symbol})
+    if total is None:
+        return ZERO
+    return Decimal(repr(total)) if isinstance(total, float) else Decimal(total)
 
 
 def _copy(row: object, record: object, names: Iterable[str]) -> None:
@@ -139,44 +155,55 @@ def _copy(row: object, record: object, names: Iterable[str]) -> None:
         setattr(row, name, getattr(record, name))
 
 
-def save(session: Session, book: PaperBook) -> None:
-    """Write what ``book.changes`` lists (new rows added, existing ones updated)."""
-    changes = book.changes
-    for key in changes.accounts:
+def _trade_values(trade: Trade) -> dict[str, Any]:
+    values = {name: getattr(trade, name) for name in _TRADE_FIELDS}
+    return {**values, "side": trade.side.value, "status": trade.status.value}
+
+
+def _order_values(order: Order) -> dict[str, Any]:
+    values = {name: getattr(order, name) for name in _ORDER_FIELDS}
+    enums = {"side": order.side.value, "type": order.order_type.value, "purpose": order.purpose.value}
+    return {**values, **enums, "status": order.status.value}
+
+
+def _save_accounts(session: Session, book: PaperBook) -> None:
+    now = dt.datetime.now(dt.UTC)
+    for key in book.changes.accounts:
         account = book.accounts[key]
-        row = session.get(PaperBalanceRow, key) or PaperBalanceRow(user_id=key[0], asset=key[1])
-        row.balance, row.peak, row.updated_at = account.balance, account.peak, dt.datetime.now(dt.UTC)
-        session.add(row)
-    for trade_id in changes.trades:
-        trade = book.trades[trade_id]
-        trow = session.get(TradeRow, trade_id) or TradeRow(id=trade_id)
-        _copy(trow, trade, _TRADE_FIELDS)
-        trow.side, trow.status = trade.side.value, trade.status.value
-        session.add(trow)
-    session.flush()
-    for order_id in changes.orders:
-        order = book.orders[order_id]
-        orow = session.get(OrderRow, order_id) or OrderRow(id=order_id)
-        _copy(orow, order, _ORDER_FIELDS)
-        orow.side, orow.type, orow.purpose = order.side.value, order.order_type.value, order.purpose.value
-        orow.status = order.status.value
-        session.add(orow)
-    for attempt in changes.attempts:
-        session.add(
-            DcaAttemptRow(
-                id=attempt.id,
-                trade_id=attempt.trade_id,
-                attempt=attempt.attempt,
-                price=attempt.price,
-                volume=attempt.volume,
-                success=attempt.success,
-                reason=attempt.reason,
-                timestamp=attempt.timestamp,
-            )
-        )
+        values = {"balance": account.balance, "peak": account.peak, "updated_at": now}
+        if key in book.changes.created_accounts:
+            session.execute(insert(PaperBalanceRow), [{"user_id": key[0], "asset": key[1], **values}])
+        else:
+            session.execute(_UPDATE_BALANCE, [{"b_user": key[0], "b_asset": key[1], **values}])
+
+
+def save(session: Session, book: PaperBook) -> None:
+    """Write what ``book.changes`` lists: new rows inserted, the others updated."""
+    changes = book.changes
+    _save_accounts(session, book)
+    new_trades = [_trade_values(book.trades[i]) for i in changes.trades if i in changes.created]
+    if new_trades:
+        session.execute(insert(TradeRow), new_trades)
+    for trade_id in changes.trades - changes.created:
+        trow = session.get(TradeRow, trade_id)
+        assert trow is not None  # loaded from it
+        _copy(trow, book.trades[trade_id], _TRADE_FIELDS)
+        trow.status = book.trades[trade_id].status.value
+    new_orders = [_order_values(book.orders[i]) for i in changes.orders if i in changes.created]
+    if new_orders:
+        session.execute(insert(OrderRow), new_orders)
+    for order_id in changes.orders - changes.created:
+        orow = session.get(OrderRow, order_id)
+        if orow is None:  # placed and settled within this request
+            continue
+        _copy(orow, book.orders[order_id], _ORDER_FIELDS)
+        orow.status = book.orders[order_id].status.value
+    if changes.attempts:
+        session.execute(insert(DcaAttemptRow), [_attempt_values(a) for a in changes.attempts])
     session.flush()
     book.changes = type(changes)()
 
 
-def quote_of(symbol: str) -> str:
-    return quote_asset(symbol)
+def _attempt_values(attempt: DcaAttempt) -> dict[str, Any]:
+    names = ("id", "trade_id", "attempt", "price", "volume", "success", "reason", "timestamp")
+    return {name: getattr(attempt, name) for name in names}

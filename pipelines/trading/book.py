@@ -51,6 +51,8 @@ class Changes:
     orders: set[str] = field(default_factory=set)
     trades: set[str] = field(default_factory=set)
     attempts: list[DcaAttempt] = field(default_factory=list)
+    created: set[str] = field(default_factory=set)  # orders and trades new to the store
+    created_accounts: set[tuple[str, str]] = field(default_factory=set)
 
 
 class PaperBook:
@@ -93,6 +95,7 @@ class PaperBook:
             found = Account(user_id, asset, self.initial_balance, self.initial_balance)
             self.accounts[(user_id, asset)] = found
             self.changes.accounts.add((user_id, asset))
+            self.changes.created_accounts.add((user_id, asset))
         return found
 
     def exposure(self, user_id: str, symbol: str) -> Exposure:
@@ -133,8 +136,10 @@ class PaperBook:
             return existing
         self.add(order=order, trade=trade)
         self.changes.orders.add(order.id)
+        self.changes.created.add(order.id)
         if trade is not None:
             self.changes.trades.add(trade.id)
+            self.changes.created.add(trade.id)
         return order
 
     def cancel(self, order: Order, reason: str, at: dt.datetime) -> None:

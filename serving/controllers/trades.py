@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from pipelines.app import trade_queries as q
 from pipelines.app.trades import TradeRequest
+from pipelines.data.timeutil import parse_time
 from pipelines.trading.broker import Side
 from serving.context import PrincipalDep
 from serving.providers.trades import TRADES, TradesDep
@@ -40,8 +41,18 @@ _IDEMPOTENCY = HeaderParameter(
     pattern=r"^[A-Za-z0-9_.:\-]+$",
     description="Makes a retry safe: the same key again returns the first trade (like client_order_id)",
 )
-_START = Parameter(default=None, description="From this time (ISO 8601; UTC when no zone is given)")
-_END = Parameter(default=None, description="Before this time (ISO 8601; UTC when no zone is given)")
+_START = Parameter(
+    default=None,
+    min_length=4,
+    max_length=40,
+    description="From this date or time (ISO 8601; UTC unless zoned)",
+)
+_END = Parameter(
+    default=None,
+    min_length=4,
+    max_length=40,
+    description="Before this date or time (ISO 8601; UTC unless zoned)",
+)
 
 
 def _now() -> str:
@@ -52,10 +63,9 @@ def _ok(value: Any) -> dict[str, Any]:
     return {"status": "success", "data": value, "timestamp": _now()}
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
+def _time(value: str | None, name: str) -> dt.datetime | None:
+    """``2024-01-01`` or an ISO 8601 time, naive taken as UTC (400 INVALID_REQUEST naming ``name``)."""
+    return None if value is None else parse_time(value, name=name).to_pydatetime()
 
 
 class TradesController(Controller):
@@ -92,8 +102,8 @@ class TradesController(Controller):
         self,
         trades: TradesDep,
         principal: PrincipalDep,
-        start_date: dt.datetime | None = _START,
-        end_date: dt.datetime | None = _END,
+        start_date: str | None = _START,
+        end_date: str | None = _END,
         symbol: str | None = _SYMBOL,
         status: Literal["pending", "active", "closed", "cancelled"] | None = Parameter(default=None),
         limit: int = Parameter(default=100, ge=1, le=500),
@@ -102,8 +112,8 @@ class TradesController(Controller):
         data = q.trade_history(
             trades,
             principal.scope_user_id,
-            start=_utc(start_date),
-            end=_utc(end_date),
+            start=_time(start_date, "start_date"),
+            end=_time(end_date, "end_date"),
             symbol=symbol,
             status=status,
             limit=limit,
@@ -214,16 +224,16 @@ class DcaController(Controller):
         trades: TradesDep,
         principal: PrincipalDep,
         trade_id: str | None = Parameter(default=None, max_length=64, description="Only this trade's"),
-        start_date: dt.datetime | None = _START,
-        end_date: dt.datetime | None = _END,
+        start_date: str | None = _START,
+        end_date: str | None = _END,
         limit: int = Parameter(default=100, ge=1, le=500),
     ) -> r.DcaHistoryAnswer:
         data = q.dca_history(
             trades,
             principal.scope_user_id,
             trade_id=trade_id,
-            start=_utc(start_date),
-            end=_utc(end_date),
+            start=_time(start_date, "start_date"),
+            end=_time(end_date, "end_date"),
             limit=limit,
         )
         return shaped(r.DcaHistoryAnswer, _ok(data))

@@ -243,3 +243,32 @@ def test_lists_are_bounded(client: Any) -> None:
         client.get("/api/dca/history", params={"limit": 0}, headers=user["headers"]), 400, "VALIDATION_ERROR"
     )
     assert_envelope(client.get("/api/trades/active"), 401, "UNAUTHORIZED")
+
+
+def test_the_documented_example_request_opens_a_limit_trade(client: Any) -> None:
+    user = make_user(client)
+    key = client.post("/api/v1/auth/keys", json={"name": "k"}, headers=user["headers"]).json()["key"]
+    body = {
+        "symbol": "BTCUSDT",
+        "side": "buy",
+        "amount": "0.001",
+        "price": "45000.00",
+        "stop_loss": "43000.00",
+        "take_profit": "47000.00",
+        "dca_enabled": True,
+        "max_dca_attempts": 3,
+    }
+    answer = client.post("/api/trades", json=body, headers={"X-API-Key": key})
+    assert answer.status_code == 201, answer.text
+    envelope = answer.json()
+    assert envelope["status"] == "success" and envelope["timestamp"].endswith("Z")
+    data = envelope["data"]
+    assert (data["symbol"], data["side"], data["amount"], data["status"]) == (SYM, "buy", "0.001", "pending")
+    assert (data["stop_loss"], data["take_profit"], data["max_dca_attempts"]) == ("43000", "47000", 3)
+    window = {"start_date": "2024-01-01", "end_date": "2100-01-01T00:00:00Z"}
+    listed = client.get("/api/trades/history", params=window, headers=user["headers"]).json()["data"]
+    assert [t["id"] for t in listed["trades"]] == [data["id"]]
+    backwards = {"start_date": "2100-01-01", "end_date": "2024-01-01"}
+    assert_envelope(
+        client.get("/api/trades/history", params=backwards, headers=user["headers"]), 400, "INVALID_REQUEST"
+    )

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
@@ -82,7 +82,7 @@ _NOTIONAL = select(
     TradeRow.symbol == bindparam("symbol"),
     TradeRow.status.in_(OPEN_STATUSES),
 )
-_BALANCES = PaperBalanceRow.__table__
+_BALANCES = cast(Table, PaperBalanceRow.__table__)
 _UPDATE_BALANCE = (
     update(_BALANCES)
     .where(_BALANCES.c.user_id == bindparam("b_user"), _BALANCES.c.asset == bindparam("b_asset"))

@@ -226,9 +226,8 @@ class TradeDesk:
             if not trade.is_open:
                 raise TradeClosedError(f"trade {trade_id} is {trade.status.value} already")
             if trade.status is TradeStatus.PENDING:
-                for order in list(book.orders.values()):
-                    if order.trade_id == trade.id:
-                        book.cancel(order, reason, now)
+                for order in book.open_orders(trade.id):
+                    book.cancel(order, reason, now)
                 trade.status, trade.close_reason, trade.closed_at, trade.updated_at = (
                     TradeStatus.CANCELLED,
                     reason,

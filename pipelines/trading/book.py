@@ -72,6 +72,8 @@ class PaperBook:
         self.broker = broker
         self.accounts: dict[tuple[str, str], Account] = {}
         self.orders: dict[str, Order] = {}
+        self._open_orders: dict[str, Order] = {}  # the subset still open (a bar looks at these only)
+        self._open_trades: dict[str, Trade] = {}
         self.by_client: dict[tuple[str, str], str] = {}
         self.trades: dict[str, Trade] = {}
         self.attempts: dict[str, list[DcaAttempt]] = {}
@@ -86,8 +88,12 @@ class PaperBook:
         if order is not None:
             self.orders[order.id] = order
             self.by_client[(order.user_id, order.client_order_id)] = order.id
+            if order.status is OrderStatus.OPEN:
+                self._open_orders[order.id] = order
         if trade is not None:
             self.trades[trade.id] = trade
+            if trade.is_open:
+                self._open_trades[trade.id] = trade
 
     def account(self, user_id: str, asset: str) -> Account:
         found = self.accounts.get((user_id, asset))
@@ -154,10 +160,12 @@ class PaperBook:
         fills: list[Fill] = []
         fresh = {
             t.id: t
-            for t in self.trades.values()
+            for t in self._open_trades.values()
             if t.symbol == symbol and t.is_open and (t.settled_to is None or t.settled_to < bar.timestamp)
         }
-        for order in [o for o in self.orders.values() if o.symbol == symbol and o.status is OrderStatus.OPEN]:
+        for order in [
+            o for o in self._open_orders.values() if o.symbol == symbol and o.status is OrderStatus.OPEN
+        ]:
             if order.created_at < bar.timestamp and (order.trade_id is None or order.trade_id in fresh):
                 fill = self._try_fill(order, bar)
                 if fill is not None:
@@ -167,7 +175,20 @@ class PaperBook:
                 self._watch(trade, bar)
             trade.settled_to = bar.timestamp
             self.changes.trades.add(trade.id)
+        self.prune()
         return fills
+
+    def prune(self) -> None:
+        """Forget, as open, the orders and trades that are no longer open."""
+        for order_id in [k for k, o in self._open_orders.items() if o.status is not OrderStatus.OPEN]:
+            del self._open_orders[order_id]
+        for trade_id in [k for k, t in self._open_trades.items() if not t.is_open]:
+            del self._open_trades[trade_id]
+
+    def open_orders(self, trade_id: str) -> list[Order]:
+        return [
+            o for o in self._open_orders.values() if o.trade_id == trade_id and o.status is OrderStatus.OPEN
+        ]
 
     def _try_fill(self, order: Order, bar: Bar) -> Fill | None:
         cost = fill_in_bar(self.costs, order, bar)
@@ -249,9 +270,8 @@ class PaperBook:
     # -- closing and DCA -----------------------------------------------------------------------
     def close(self, trade: Trade, raw: float, reason: str, at: dt.datetime) -> None:
         """Close an active trade at ``raw`` (before slippage) now; cancel its open orders."""
-        for order in self.orders.values():
-            if order.trade_id == trade.id:
-                self.cancel(order, f"trade closed: {reason}", at)
+        for order in self.open_orders(trade.id):
+            self.cancel(order, f"trade closed: {reason}", at)
         cost = priced(self.costs, trade.side.exit, raw, trade.quantity)
         trade.commission += cost.commission
         self._book_cash(
@@ -275,7 +295,7 @@ class PaperBook:
         """Place the trade's next DCA order when ``price`` is a step past its average entry."""
         _, dca = self.limits_for(trade.user_id)
         made = self.attempts_of(trade.id)
-        if any(o.trade_id == trade.id and o.status is OrderStatus.OPEN for o in self.orders.values()):
+        if self.open_orders(trade.id):
             return
         last_failed = made[-1].price if made and not made[-1].success else None
         probe = price if last_failed is None else price * (trade.entry_price or price) / last_failed

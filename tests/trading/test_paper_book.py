@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.backtest.costs import commission, fill_price, limit_fill, stop_fill
 from pipelines.trading.book import PaperBook
-from pipelines.trading.broker import OrderRequest, OrderStatus, OrderType, Side
+from pipelines.trading.broker import Broker, OrderRequest, OrderStatus, OrderType, Side
 from pipelines.trading.dca import DcaSettings
 from pipelines.trading.errors import RiskRuleError, TradingDisabledError
 from pipelines.trading.fills import CostModel
@@ -181,3 +181,42 @@ def test_risk_rules_refuse_before_anything_is_held() -> None:
         book.check("u1", SYM, Side.SELL, Decimal(1), Decimal(100), opens=True)
     assert err.value.rule == "allow_short"
     assert not book.orders and not book.trades
+
+
+def test_paper_broker_is_a_broker_and_cancels() -> None:
+    b = broker()
+    assert isinstance(b, Broker)
+    state = b.submit(req(Side.BUY, "1", OrderType.LIMIT, "50"))
+    assert b.cancel("u1", state.order_id).status is OrderStatus.CANCELLED
+    assert b.on_bar(SYM, bar(1, 40.0, 41.0, 39.0, 40.0)) == []  # a cancelled order never fills
+    assert b.order("u1", state.order_id).reason == "cancelled by the user"
+
+
+def test_daily_loss_and_drawdown_rules_name_themselves() -> None:
+    book = PaperBook(CostModel())
+    book.realized_today["u1"] = Decimal(-100)
+    with pytest.raises(RiskRuleError) as err:
+        book.check("u1", SYM, Side.BUY, Decimal(1), Decimal(10), opens=True)
+    assert err.value.rule == "daily_loss_limit"
+    book = PaperBook(CostModel())
+    account = book.account("u1", "USDT")
+    account.balance, account.peak = Decimal(8900), Decimal(10000)
+    with pytest.raises(RiskRuleError) as err:
+        book.check("u1", SYM, Side.BUY, Decimal(1), Decimal(10), opens=True)
+    assert err.value.rule == "max_drawdown"
+
+
+def test_a_short_where_allowed_gains_when_the_price_falls() -> None:
+    limits = RiskLimits(allow_short=True)
+    book = PaperBook(CostModel(commission=0.0), limits_for=lambda _u: (limits, DcaSettings()))
+    book.check("u1", SYM, Side.SELL, Decimal(2), Decimal(100), opens=True)  # allowed now
+    trade = Trade("u1", SYM, TradeSide.SHORT, "paper", Decimal(2), T0, stop_loss=Decimal(110))
+    order = Order(
+        "u1", "s1", "paper", SYM, Side.SELL, OrderType.MARKET, Decimal(2), None, T0, trade_id=trade.id
+    )
+    book.place(order, trade)
+    book.on_bar(SYM, bar(1, 100.0, 100.0, 100.0, 95.0))
+    assert trade.pnl() == Decimal(10)
+    book.on_bar(SYM, bar(2, 105.0, 111.0, 104.0, 108.0))  # the stop above the entry
+    assert (trade.close_reason, trade.realized_pnl) == ("stop_loss", Decimal(-20))
+    assert book.accounts[("u1", "USDT")].balance == Decimal(10000) - 20

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pipelines.app.paper_bars import StoredBars
@@ -152,18 +153,33 @@ class TradeDesk:
         Refused (nothing written) on a bad price level, a risk rule or too little balance."""
         symbol = self.bars.symbol(request.symbol).name
         client_id = request.client_order_id or str(uuid.uuid4())
-        with self.ledger(user_id) as (session, book):
-            repeat = session.scalar(
-                select(OrderRow.trade_id).where(
-                    OrderRow.user_id == user_id, OrderRow.client_order_id == client_id
-                )
-            )
-            if repeat is not None:
-                return trade_view(self.owned(session, book, user_id, repeat))
-            self.settle_into(session, book, user_id)
-            trade, order = self._new_trade(session, book, user_id, symbol, request, client_id)
-            book.place(order, trade)
-            return trade_view(trade)
+        try:
+            with self.ledger(user_id) as (session, book):
+                first = self._first(session, book, user_id, request.client_order_id)
+                if first is not None:
+                    return first
+                self.settle_into(session, book, user_id)
+                trade, order = self._new_trade(session, book, user_id, symbol, request, client_id)
+                book.place(order, trade)
+                return trade_view(trade)
+        except IntegrityError:  # the same client order id placed concurrently (another worker)
+            with self.ledger(user_id) as (session, book):
+                first = self._first(session, book, user_id, request.client_order_id)
+            if first is None:
+                raise
+            return first
+
+    def _first(
+        self, session: Session, book: PaperBook, user_id: str, client_id: str | None
+    ) -> dict[str, Any] | None:
+        """The trade an earlier request with this client order id opened (None: no such request)."""
+        if client_id is None:
+            return None
+        query = select(OrderRow.trade_id).where(
+            OrderRow.user_id == user_id, OrderRow.client_order_id == client_id
+        )
+        trade_id = session.scalar(query)
+        return None if trade_id is None else trade_view(self.owned(session, book, user_id, trade_id))
 
     def _reference(self, symbol: str, request: TradeRequest) -> Decimal:
         if request.price is not None:

@@ -69,7 +69,8 @@ _ORDER_FIELDS = [
 ]
 
 
-_BALANCES_OF = select(PaperBalanceRow).where(PaperBalanceRow.user_id == bindparam("user"))
+# Locked on PostgreSQL, so that two workers serialise one user's ledger (SQLite locks the database).
+_BALANCES_OF = select(PaperBalanceRow).where(PaperBalanceRow.user_id == bindparam("user")).with_for_update()
 _REALIZED_SINCE = select(TradeRow.realized_pnl).where(
     TradeRow.user_id == bindparam("user"),
     TradeRow.status == "closed",

@@ -30,9 +30,10 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def desk(tmp_path: Path) -> Any:
-    settings = Settings(home=tmp_path / "home", paper_commission=0.0)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    url = request.getfixturevalue("fresh_pg_url") if request.param == "postgres" else None
+    settings = Settings(home=tmp_path / "home", paper_commission=0.0, database_url=url)
     database = open_database(settings)
     with database.transaction() as session:
         user = register_user(session, "alice", "correct-horse-battery")

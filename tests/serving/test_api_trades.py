@@ -137,9 +137,9 @@ def test_bad_trades_are_refused_and_store_nothing(
 
 
 def test_kill_switch_and_dca_on_a_trade_without_dca_are_refused(
-    client: Any, monkeypatch: pytest.MonkeyPatch
+    client: Any, trader: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    user = make_user(client)
+    user = trader
     trade = _open(client, user, symbol="ETHUSDT")
     _bar(client, 2, 100.0, 100.0, 100.0, 100.0, "ETH/USDT")
     before = _counts(client)
@@ -216,8 +216,8 @@ def test_users_see_only_their_trades_and_an_admin_sees_all(client: Any) -> None:
     assert [t["id"] for t in mine["trades"]] == [trade["id"]]
 
 
-def test_a_retried_request_never_doubles_a_trade(client: Any) -> None:
-    user = make_user(client)
+def test_a_retried_request_never_doubles_a_trade(client: Any, trader: dict[str, Any]) -> None:
+    user = trader
     headers = {**user["headers"], "Idempotency-Key": "order-0001"}
     first = client.post(
         "/api/trades", json={"symbol": "BTCUSDT", "side": "buy", "amount": "1"}, headers=headers
@@ -232,8 +232,8 @@ def test_a_retried_request_never_doubles_a_trade(client: Any) -> None:
     assert by_body["id"] == first.json()["data"]["id"]
 
 
-def test_lists_are_bounded(client: Any) -> None:
-    user = make_user(client)
+def test_lists_are_bounded(client: Any, trader: dict[str, Any]) -> None:
+    user = trader
     assert_envelope(
         client.get("/api/trades/active", params={"limit": 501}, headers=user["headers"]),
         400,

@@ -43,6 +43,7 @@ class StoredBars:
         self._lock = threading.Lock()
         self._ends: dict[SeriesKey, tuple[float, pd.Timestamp | None]] = {}
         self._series: dict[SeriesKey, _Series] = {}
+        self._latest: dict[SeriesKey, Bar] = {}
 
     def symbol(self, raw: str) -> Symbol:
         """``raw`` in canonical form, refused unless bars of it are stored for paper trading."""
@@ -113,8 +114,15 @@ class StoredBars:
         last = self._end(key)
         if last is None:
             return None
+        with self._lock:
+            known = self._latest.get(key)
+        if known is not None and known.timestamp == last.to_pydatetime():
+            return known
         series = self._read(key, last.floor("D"))
         if series is None or not series.ts.size:
             return None
         row = series.ohlc[-1]
-        return Bar(pd.Timestamp(int(series.ts[-1]), tz="UTC").to_pydatetime(), *map(float, row))
+        bar = Bar(pd.Timestamp(int(series.ts[-1]), tz="UTC").to_pydatetime(), *map(float, row))
+        with self._lock:
+            self._latest[key] = bar
+        return bar

@@ -79,6 +79,7 @@ class Target:
     check: Callable[[bytes], bool]  # is a 200 answer's body a real answer?
     headers: dict[str, str] = field(default_factory=dict)
     pids: tuple[int, ...] = ()  # the server's processes (for CPU time)
+    status: int = 200  # the status of a good answer (201 for a route that creates)
 
     def raw_request(self) -> bytes:
         head = [f"POST {self.path} HTTP/1.1", f"Host: {HOST}:{self.port}", "Content-Type: application/json"]
@@ -136,7 +137,7 @@ async def _load(
                 conns[i] = await Connection.open(target.port)
                 continue
             latencies.append(time.perf_counter_ns() - t0)
-            if status != 200 or not target.check(body):
+            if status != target.status or not target.check(body):
                 bad.append(f"{status}: {body[:300]!r}")
 
     try:

@@ -10,6 +10,7 @@ lands in its group too.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Self
@@ -33,6 +34,7 @@ __all__ = [
     "JobsSettings",
     "LimitsSettings",
     "LiveSettings",
+    "PaperSettings",
     "ServingSettings",
     "Settings",
     "SettingsGroup",
@@ -232,6 +234,23 @@ class ExchangeSettings(SettingsGroup):
     quote_asset: str = Field(default="USDT", description="Asset an exchange account's balance is shown in.")
 
 
+class PaperSettings(SettingsGroup):
+    """The paper broker: starting cash, its cost model and the bars it fills from."""
+
+    paper_initial_balance: Decimal = Field(
+        default=Decimal(10000), gt=0, description="Paper cash a user starts with, per quote currency."
+    )
+    paper_commission: float = Field(default=0.001, ge=0, lt=1, description="Fee per fill, a fraction.")
+    paper_slippage: float = Field(default=0.0, ge=0, lt=1, description="Slippage per fill, a fraction.")
+    paper_lot_size: Decimal = Field(
+        default=Decimal(0), ge=0, description="Quantities are rounded down to it (0: not rounded)."
+    )
+    paper_tick_size: Decimal = Field(
+        default=Decimal(0), ge=0, description="Prices are rounded to it (0: not)."
+    )
+    paper_timeframe: str = Field(default="1m", description="Stored bars the paper broker fills from.")
+
+
 class _FlatEnvSource(EnvSettingsSource):
     """The environment, with each group field read from its flat ``TRADEFORGE_<FIELD>`` variable."""
 
@@ -318,6 +337,8 @@ class Settings(HomePaths, BaseSettings):
     exchanges: ExchangeSettings = Field(
         default_factory=ExchangeSettings, description=ExchangeSettings.__doc__
     )
+
+    paper: PaperSettings = Field(default_factory=PaperSettings, description=PaperSettings.__doc__)
 
     @classmethod
     def settings_customise_sources(

@@ -31,6 +31,7 @@ from serving.controllers.botapi_strategies import BotStrategyController
 from serving.controllers.datasets import dataset_router
 from serving.controllers.docs import redoc_plugin, swagger_plugin
 from serving.controllers.status import status_handlers
+from serving.controllers.trades import DcaController, TradesController
 from serving.controllers.venues import venue_handlers
 from serving.errors import exception_handlers
 from serving.jsondepth import refuse_deep_json
@@ -53,8 +54,10 @@ BOT_API = [
     BotBacktestController,
     BotStrategyController,
 ]
+# Paper trades and DCA under /api/trades and /api/dca.
+TRADING_API = [TradesController, DcaController]
 
-HANDLERS = [*ROUTE_HANDLERS, *status_handlers, *venue_handlers, *BOT_API]
+HANDLERS = [*ROUTE_HANDLERS, *status_handlers, *venue_handlers, *BOT_API, *TRADING_API]
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:

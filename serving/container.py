@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from filelock import FileLock
 
 from pipelines.app.datasets import DatasetCatalog
+from pipelines.app.trades import TradeDesk
 from pipelines.db import BufferedLogWriter, Database, TrainingGuard
 from pipelines.jobs import JobQueue
 from pipelines.models.registry import ModelRegistry
@@ -73,6 +74,7 @@ class AppContainer:
         self.leader = leader
         self.started_at = datetime.now(UTC)
         self.datasets = DatasetCatalog(settings, database, jobs)
+        self.trade_desk = TradeDesk(settings, database)
         self.live = LiveService(settings, predictions)
         self.metrics = ApiMetrics(disk_path=settings.home)
         self.observer = Observer(self.metrics, log_writer)

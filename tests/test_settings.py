@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,12 @@ ENV_CASES: dict[str, tuple[str, Any]] = {
     "exchange_api_urls": ('{"binance": "http://127.0.0.1:9"}', {"binance": "http://127.0.0.1:9"}),
     "max_exchange_keys_per_user": ("4", 4),
     "quote_asset": ("USDC", "USDC"),
+    "paper_initial_balance": ("500.5", Decimal("500.5")),
+    "paper_commission": ("0.002", 0.002),
+    "paper_slippage": ("0.0001", 0.0001),
+    "paper_lot_size": ("0.001", Decimal("0.001")),
+    "paper_tick_size": ("0.01", Decimal("0.01")),
+    "paper_timeframe": ("1h", "1h"),
 }
 
 
@@ -70,7 +77,9 @@ def _grouped(settings: Settings, name: str) -> Any:
 
 def test_the_groups_are_the_documented_ones() -> None:
     groups = set(field_groups().values())
-    assert groups == {"data", "serving", "auth", "limits", "live", "uploads", "jobs", "forecast", "exchanges"}
+    assert groups == {
+        "data", "serving", "auth", "limits", "live", "uploads", "jobs", "forecast", "exchanges", "paper"
+    }  # fmt: skip
     top_level = set(Settings.model_fields) - groups
     assert top_level == {
         "home",

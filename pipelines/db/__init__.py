@@ -31,6 +31,7 @@ from pipelines.db.models import (
 )
 from pipelines.db.strategy_models import STRATEGY_STATUSES, LiveStrategy
 from pipelines.db.trading_config import TradingConfigRow, load_trading_config_row
+from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
 from pipelines.db.training_claims import (
     TrainingClaim,
     TrainingGuard,
@@ -62,6 +63,7 @@ __all__ = [
     "BufferedLogWriter",
     "Database",
     "Dataset",
+    "DcaAttemptRow",
     "ErrorLog",
     "ExchangeKey",
     "Job",
@@ -71,9 +73,12 @@ __all__ = [
     "MetricsSnapshot",
     "ModelOwner",
     "NewApiKey",
+    "OrderRow",
+    "PaperBalanceRow",
     "PendingLog",
     "PredictionLog",
     "RequestLog",
+    "TradeRow",
     "TradingConfigRow",
     "TrainingClaim",
     "TrainingGuard",

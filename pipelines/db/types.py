@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Float
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import DateTime, Dialect, Float, Numeric, String
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["FiniteFloat", "UTCDateTime", "isoformat_utc", "utc_now"]
+__all__ = ["ExactDecimal", "FiniteFloat", "UTCDateTime", "isoformat_utc", "utc_now"]
 
 
 def utc_now() -> dt.datetime:
@@ -52,6 +53,32 @@ class FiniteFloat(TypeDecorator[float]):
             return None
         number = float(value)
         return number if math.isfinite(number) else None
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """A decimal that comes back exactly as stored: ``NUMERIC(36, 18)`` on PostgreSQL; on SQLite, whose
+    NUMERIC is a binary float, the decimal's text (``45000.123456789`` stays that, not
+    ``45000.123456788998737466``). Migrations create it as ``exact_decimal()``."""
+
+    impl = Numeric(36, 18)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(64))
+        return dialect.type_descriptor(Numeric(36, 18, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        number = Decimal(value)
+        return str(number) if dialect.name == "sqlite" else number
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        number = Decimal(value)  # PostgreSQL's has 18 places: 1.500000000000000000 -> 1.5
+        return number.quantize(Decimal(1)) if number == number.to_integral_value() else number.normalize()
 
 
 def isoformat_utc(value: dt.datetime) -> str:

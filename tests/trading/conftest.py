@@ -1,4 +1,4 @@
-"""Trading fixtures: the migrated app database and two users."""
+"""Trading fixtures: the migrated app database (SQLite, and PostgreSQL where it runs) and two users."""
 
 from __future__ import annotations
 

@@ -1,0 +1,75 @@
+"""Trades, orders and DCA attempts as the API shows them: decimals as strings, times in UTC."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from pipelines.db.types import isoformat_utc
+from pipelines.trading.records import DcaAttempt, Trade, TradeSide
+
+__all__ = ["attempt_view", "dec", "percent", "trade_view"]
+
+_CENT = Decimal("0.01")
+
+
+def dec(value: Decimal | None) -> str | None:
+    """A decimal as plain text (no exponent, no trailing zeros): ``45000.5``, ``0.00001``."""
+    if value is None:
+        return None
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def percent(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(_CENT))
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    return None if value is None else isoformat_utc(value)
+
+
+def trade_view(trade: Trade) -> dict[str, Any]:
+    """One trade: ``side`` buy/sell (its entry), ``position_side`` long/short; pnl marked to the latest
+    price while active, realized once closed."""
+    return {
+        "id": trade.id,
+        "user_id": trade.user_id,
+        "symbol": trade.symbol,
+        "side": "buy" if trade.side is TradeSide.LONG else "sell",
+        "position_side": trade.side.value,
+        "broker": trade.broker,
+        "amount": dec(trade.quantity),
+        "price": dec(trade.entry_price),
+        "entry_price": dec(trade.entry_price),
+        "current_price": dec(trade.last_price),
+        "exit_price": dec(trade.exit_price),
+        "stop_loss": dec(trade.stop_loss),
+        "take_profit": dec(trade.take_profit),
+        "pnl": dec(trade.pnl()),
+        "pnl_percent": percent(trade.pnl_percent()),
+        "commission": dec(trade.commission),
+        "status": trade.status.value,
+        "dca_enabled": trade.dca_enabled,
+        "max_dca_attempts": trade.max_dca_attempts,
+        "strategy_id": trade.strategy_id,
+        "close_reason": trade.close_reason,
+        "created_at": _time(trade.created_at),
+        "updated_at": _time(trade.updated_at or trade.created_at),
+        "closed_at": _time(trade.closed_at),
+    }
+
+
+def attempt_view(attempt: DcaAttempt) -> dict[str, Any]:
+    return {
+        "id": attempt.id,
+        "trade_id": attempt.trade_id,
+        "attempt": attempt.attempt,
+        "price": dec(attempt.price),
+        "volume": dec(attempt.volume),
+        "amount": dec(attempt.volume),
+        "success": attempt.success,
+        "reason": attempt.reason,
+        "timestamp": _time(attempt.timestamp),
+    }

@@ -1,0 +1,288 @@
+"""Paper trading use cases: open and close trades, DCA by hand, and the settlement that applies the
+stored bars to a user's open trades before any of their trades is read or written.
+
+Every write runs in one transaction under the user's lock: the user's slice is loaded into a
+:class:`PaperBook`, the book does the arithmetic, the store writes back what changed. A refused request
+raises before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pipelines.app.paper_bars import StoredBars
+from pipelines.app.trade_views import trade_view
+from pipelines.app.trading_limits import trading_limits
+from pipelines.app.trading_store import OPEN_STATUSES, load_accounts, load_trades, open_notional, save
+from pipelines.db import Database
+from pipelines.db.trading_models import OrderRow, TradeRow
+from pipelines.errors import ConflictError, InvalidRequestError
+from pipelines.settings import Settings
+from pipelines.trading.book import PaperBook
+from pipelines.trading.broker import OrderType, Side
+from pipelines.trading.dca import DcaSettings
+from pipelines.trading.errors import TradeClosedError, TradeNotFoundError
+from pipelines.trading.fills import CostModel
+from pipelines.trading.records import Bar, Order, Trade, TradeSide, TradeStatus, round_price, round_quantity
+from pipelines.trading.risk import RiskLimits
+
+__all__ = ["TradeDesk", "TradeRequest"]
+
+Limits = Callable[[Session, str], tuple[RiskLimits, DcaSettings]]
+# Per symbol of a user's open trades: the oldest time a bar has been applied up to (or the creation).
+_UNSETTLED = (
+    select(TradeRow.symbol, func.min(func.coalesce(TradeRow.settled_to, TradeRow.created_at)))
+    .where(TradeRow.user_id == bindparam("user"), TradeRow.status.in_(OPEN_STATUSES))
+    .group_by(TradeRow.symbol)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRequest:
+    """A new trade: ``price`` makes its entry a limit order (else market at the next bar's open)."""
+
+    symbol: str
+    side: Side
+    amount: Decimal
+    price: Decimal | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    dca_enabled: bool = False
+    max_dca_attempts: int | None = None
+    client_order_id: str | None = None
+    strategy_id: str | None = None
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class TradeDesk:
+    """The paper trading facade every front end calls (routes, the strategy runner, the live feed)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        *,
+        clock: Callable[[], dt.datetime] = _utc_now,
+        limits: Limits = trading_limits,
+    ) -> None:
+        paper = settings.paper
+        self.database = database
+        self.bars = StoredBars(settings)
+        self.costs = CostModel(
+            paper.paper_commission, paper.paper_slippage, paper.paper_lot_size, paper.paper_tick_size
+        )
+        self.initial_balance = paper.paper_initial_balance
+        self.clock = clock
+        self.limits = limits
+        self._guard = threading.Lock()
+        self._user_locks: dict[str, threading.Lock] = {}
+
+    # -- plumbing --------------------------------------------------------------------------------
+    @contextmanager
+    def ledger(self, user_id: str) -> Iterator[tuple[Session, PaperBook]]:
+        """The user's transaction and a book holding their balances; written back on success."""
+        with self._guard:
+            lock = self._user_locks.setdefault(user_id, threading.Lock())
+        with lock, self.database.transaction() as session:
+            book = PaperBook(
+                self.costs, initial_balance=self.initial_balance, limits_for=lambda u: self.limits(session, u)
+            )
+            load_accounts(session, book, user_id)
+            yield session, book
+            save(session, book)
+
+    def settle_into(self, session: Session, book: PaperBook, user_id: str) -> None:
+        """Apply the stored bars the user's open trades have not seen yet."""
+        for symbol, oldest in session.execute(_UNSETTLED, {"user": user_id}):
+            last = self.bars.last_time(symbol)
+            if last is None or oldest >= last:
+                continue
+            rows = session.scalars(
+                select(TradeRow).where(
+                    TradeRow.user_id == user_id,
+                    TradeRow.symbol == symbol,
+                    TradeRow.status.in_(OPEN_STATUSES),
+                    TradeRow.created_at < last,
+                    or_(TradeRow.settled_to.is_(None), TradeRow.settled_to < last),
+                )
+            ).all()
+            trades = load_trades(session, book, rows)
+            if not trades:
+                continue
+            since = min(t.settled_to or t.created_at for t in trades)
+            for bar in self.bars.after(symbol, since):
+                book.on_bar(symbol, bar)
+
+    def settle(self, user_id: str) -> None:
+        """Bring the user's open trades up to the newest stored bar."""
+        with self.ledger(user_id) as (session, book):
+            self.settle_into(session, book, user_id)
+
+    def owned(self, session: Session, book: PaperBook, scope: str | None, trade_id: str) -> Trade:
+        row = session.get(TradeRow, trade_id)
+        if row is None or (scope is not None and row.user_id != scope):
+            raise TradeNotFoundError(f"no trade {trade_id!r}")
+        held = book.trades.get(trade_id)
+        return held if held is not None else load_trades(session, book, [row])[0]
+
+    def owner_of(self, scope: str | None, trade_id: str) -> str:
+        """The trade's owner (TradeNotFoundError for another user's trade unless ``scope`` is None)."""
+        with self.database.session() as session:
+            owner = session.scalar(select(TradeRow.user_id).where(TradeRow.id == trade_id))
+        if owner is None or (scope is not None and owner != scope):
+            raise TradeNotFoundError(f"no trade {trade_id!r}")
+        return owner
+
+    # -- opening ---------------------------------------------------------------------------------
+    def open_trade(self, user_id: str, request: TradeRequest) -> dict[str, Any]:
+        """Open a trade with its entry order; a repeated ``client_order_id`` gives the first trade back.
+        Refused (nothing written) on a bad price level, a risk rule or too little balance."""
+        symbol = self.bars.symbol(request.symbol).name
+        client_id = request.client_order_id or str(uuid.uuid4())
+        try:
+            with self.ledger(user_id) as (session, book):
+                first = self._first(session, book, user_id, request.client_order_id)
+                if first is not None:
+                    return first
+                self.settle_into(session, book, user_id)
+                trade, order = self._new_trade(session, book, user_id, symbol, request, client_id)
+                book.place(order, trade)
+                return trade_view(trade)
+        except IntegrityError:  # the same client order id placed concurrently (another worker)
+            with self.ledger(user_id) as (session, book):
+                first = self._first(session, book, user_id, request.client_order_id)
+            if first is None:
+                raise
+            return first
+
+    def _first(
+        self, session: Session, book: PaperBook, user_id: str, client_id: str | None
+    ) -> dict[str, Any] | None:
+        """The trade an earlier request with this client order id opened (None: no such request)."""
+        if client_id is None:
+            return None
+        query = select(OrderRow.trade_id).where(
+            OrderRow.user_id == user_id, OrderRow.client_order_id == client_id
+        )
+        trade_id = session.scalar(query)
+        return None if trade_id is None else trade_view(self.owned(session, book, user_id, trade_id))
+
+    def _reference(self, symbol: str, request: TradeRequest) -> Decimal:
+        if request.price is not None:
+            return request.price
+        bar = self.bars.latest(symbol)
+        if bar is None:
+            raise InvalidRequestError(f"no price of {symbol} is stored yet")
+        return Decimal(repr(bar.close))
+
+    def _new_trade(
+        self,
+        session: Session,
+        book: PaperBook,
+        user_id: str,
+        symbol: str,
+        request: TradeRequest,
+        client_id: str,
+    ) -> tuple[Trade, Order]:
+        side = TradeSide.LONG if request.side is Side.BUY else TradeSide.SHORT
+        quantity = round_quantity(request.amount, self.costs.lot_size)
+        if quantity <= 0:
+            raise InvalidRequestError(f"amount {request.amount} is below one lot ({self.costs.lot_size})")
+        price = None if request.price is None else round_price(request.price, self.costs.tick_size)
+        reference = self._reference(symbol, request)
+        _check_levels(side, reference, request.stop_loss, request.take_profit)
+        book.notional_offset[(user_id, symbol)] = open_notional(session, user_id, symbol, book.trades)
+        book.check(user_id, symbol, request.side, quantity, reference, opens=True)
+        _, dca = book.limits_for(user_id)
+        now = self.clock()
+        attempts = request.max_dca_attempts if request.max_dca_attempts is not None else dca.max_attempts
+        trade = Trade(
+            user_id,
+            symbol,
+            side,
+            "paper",
+            quantity,
+            now,
+            request.stop_loss,
+            request.take_profit,
+            request.dca_enabled,
+            attempts if request.dca_enabled else 0,
+            request.strategy_id,
+            last_price=reference,
+        )
+        kind = OrderType.MARKET if price is None else OrderType.LIMIT
+        order = Order(
+            user_id, client_id, "paper", symbol, request.side, kind, quantity, price, now, trade_id=trade.id
+        )
+        return trade, order
+
+    # -- closing and DCA -------------------------------------------------------------------------
+    def close_trade(self, scope: str | None, trade_id: str, *, reason: str, force: bool) -> dict[str, Any]:
+        """Close an active trade at the newest stored close (slippage and commission applied); a pending
+        one is cancelled. ``force`` closes at the entry price when no newer price is known."""
+        owner = self.owner_of(scope, trade_id)
+        with self.ledger(owner) as (session, book):
+            self.settle_into(session, book, owner)
+            trade = self.owned(session, book, owner, trade_id)
+            now = self.clock()
+            if not trade.is_open:
+                raise TradeClosedError(f"trade {trade_id} is {trade.status.value} already")
+            if trade.status is TradeStatus.PENDING:
+                for order in book.open_orders(trade.id):
+                    book.cancel(order, reason, now)
+                trade.status, trade.close_reason, trade.closed_at, trade.updated_at = (
+                    TradeStatus.CANCELLED,
+                    reason,
+                    now,
+                    now,
+                )
+                book.changes.trades.add(trade.id)
+                return trade_view(trade)
+            latest = self.bars.latest(trade.symbol)
+            if latest is None and not force:
+                raise ConflictError(
+                    f"no price of {trade.symbol} is stored to close at; pass force to close at entry"
+                )
+            raw = latest.close if latest is not None else float(trade.entry_price or 0)
+            book.close(trade, raw, reason, now)
+            return trade_view(trade)
+
+    def on_bar(self, symbol: str, bar: Bar) -> None:
+        """A new bar of ``symbol`` (the live runner's entry point): settle every user holding it open."""
+        del bar  # the store holds it already; settlement reads it from there, in order
+        self.bars.forget(symbol)
+        with self.database.session() as session:
+            users = session.scalars(
+                select(TradeRow.user_id)
+                .distinct()
+                .where(TradeRow.symbol == symbol, TradeRow.status.in_(OPEN_STATUSES))
+            ).all()
+        for user_id in users:
+            self.settle(user_id)
+
+
+def _check_levels(
+    side: TradeSide, price: Decimal, stop_loss: Decimal | None, take_profit: Decimal | None
+) -> None:
+    """A long's stop-loss lies below its price and its take-profit above; a short's the other way."""
+    below, above = ("stop_loss", "take_profit") if side is TradeSide.LONG else ("take_profit", "stop_loss")
+    levels = {"stop_loss": stop_loss, "take_profit": take_profit}
+    low, high = levels[below], levels[above]
+    if low is not None and low >= price:
+        raise InvalidRequestError(f"{below} {low} must be below the price {price} for a {side.value} trade")
+    if high is not None and high <= price:
+        raise InvalidRequestError(f"{above} {high} must be above the price {price} for a {side.value} trade")

@@ -1,0 +1,210 @@
+"""The database side of the paper ledger: a user's slice of rows loaded into a :class:`PaperBook`, and
+what the book changed written back in the caller's transaction (a thin layer: no arithmetic here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
+from pipelines.trading.book import PaperBook
+from pipelines.trading.broker import OrderStatus, OrderType, Side
+from pipelines.trading.records import (
+    ZERO,
+    Account,
+    DcaAttempt,
+    Order,
+    OrderPurpose,
+    Trade,
+    TradeSide,
+    TradeStatus,
+)
+
+__all__ = ["OPEN_STATUSES", "attempt_of", "load_accounts", "load_trades", "save", "trade_of"]
+
+OPEN_STATUSES = (TradeStatus.PENDING.value, TradeStatus.ACTIVE.value)
+_TRADE_FIELDS = [
+    "user_id",
+    "symbol",
+    "broker",
+    "quantity",
+    "created_at",
+    "stop_loss",
+    "take_profit",
+    "dca_enabled",
+    "max_dca_attempts",
+    "strategy_id",
+    "id",
+    "entry_price",
+    "exit_price",
+    "last_price",
+    "realized_pnl",
+    "commission",
+    "close_reason",
+    "updated_at",
+    "closed_at",
+    "opened_at",
+    "settled_to",
+]
+_ORDER_FIELDS = [
+    "user_id",
+    "client_order_id",
+    "broker",
+    "symbol",
+    "quantity",
+    "price",
+    "created_at",
+    "trade_id",
+    "id",
+    "filled_quantity",
+    "average_price",
+    "commission",
+    "reason",
+    "updated_at",
+]
+
+
+# Locked on PostgreSQL, so that two workers serialise one user's ledger (SQLite locks the database).
+_BALANCES_OF = select(PaperBalanceRow).where(PaperBalanceRow.user_id == bindparam("user")).with_for_update()
+_REALIZED_SINCE = select(TradeRow.realized_pnl).where(
+    TradeRow.user_id == bindparam("user"),
+    TradeRow.status == "closed",
+    TradeRow.closed_at >= bindparam("since"),
+)
+_NOTIONAL = select(
+    func.sum(TradeRow.quantity * func.coalesce(TradeRow.last_price, TradeRow.entry_price))
+).where(
+    TradeRow.user_id == bindparam("user"),
+    TradeRow.symbol == bindparam("symbol"),
+    TradeRow.status.in_(OPEN_STATUSES),
+)
+_BALANCES = cast(Table, PaperBalanceRow.__table__)
+_UPDATE_BALANCE = (
+    update(_BALANCES)
+    .where(_BALANCES.c.user_id == bindparam("b_user"), _BALANCES.c.asset == bindparam("b_asset"))
+    .values(balance=bindparam("balance"), peak=bindparam("peak"), updated_at=bindparam("updated_at"))
+)
+
+
+def trade_of(row: TradeRow) -> Trade:
+    values = {name: getattr(row, name) for name in _TRADE_FIELDS}
+    return Trade(side=TradeSide(row.side), status=TradeStatus(row.status), **values)
+
+
+def _order_of(row: OrderRow) -> Order:
+    values = {name: getattr(row, name) for name in _ORDER_FIELDS}
+    return Order(
+        side=Side(row.side),
+        order_type=OrderType(row.type),
+        purpose=OrderPurpose(row.purpose),
+        status=OrderStatus(row.status),
+        **values,
+    )
+
+
+def attempt_of(row: DcaAttemptRow) -> DcaAttempt:
+    return DcaAttempt(
+        row.trade_id, row.attempt, row.price, row.volume, row.success, row.timestamp, row.reason, row.id
+    )
+
+
+def load_accounts(session: Session, book: PaperBook, user_id: str) -> None:
+    """The user's balances, and today's realized pnl (the daily loss rule's)."""
+    for row in session.scalars(_BALANCES_OF, {"user": user_id}):
+        book.accounts[(user_id, row.asset)] = Account(user_id, row.asset, row.balance, row.peak)
+    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    realized = session.scalars(_REALIZED_SINCE, {"user": user_id, "since": today})
+    book.realized_today[user_id] = sum(realized, ZERO)
+
+
+def load_trades(session: Session, book: PaperBook, rows: Iterable[TradeRow]) -> list[Trade]:
+    """Hold ``rows`` with their open orders and their DCA attempts."""
+    trades = [trade_of(row) for row in rows]
+    for trade in trades:
+        book.add(trade=trade)
+    ids = [t.id for t in trades]
+    if ids:
+        orders = select(OrderRow).where(OrderRow.trade_id.in_(ids), OrderRow.status == OrderStatus.OPEN.value)
+        for row in session.scalars(orders):
+            book.add(order=_order_of(row))
+        attempts = (
+            select(DcaAttemptRow).where(DcaAttemptRow.trade_id.in_(ids)).order_by(DcaAttemptRow.attempt)
+        )
+        for attempt_row in session.scalars(attempts):
+            book.attempts_of(attempt_row.trade_id).append(attempt_of(attempt_row))
+    return trades
+
+
+def open_notional(session: Session, user_id: str, symbol: str, skip: Iterable[str]) -> Decimal:
+    """Notional of the user's open trades of ``symbol`` other than ``skip``, marked to their last price
+    (summed by the database: a float on SQLite, which is precise enough for a limit check)."""
+    skipped = list(skip)
+    query = _NOTIONAL if not skipped else _NOTIONAL.where(TradeRow.id.not_in(skipped))
+    total = session.scalar(query, {"user": user_id, "symbol": symbol})
+    if total is None:
+        return ZERO
+    return Decimal(repr(total)) if isinstance(total, float) else Decimal(total)
+
+
+def _copy(row: object, record: object, names: Iterable[str]) -> None:
+    for name in names:
+        setattr(row, name, getattr(record, name))
+
+
+def _trade_values(trade: Trade) -> dict[str, Any]:
+    values = {name: getattr(trade, name) for name in _TRADE_FIELDS}
+    return {**values, "side": trade.side.value, "status": trade.status.value}
+
+
+def _order_values(order: Order) -> dict[str, Any]:
+    values = {name: getattr(order, name) for name in _ORDER_FIELDS}
+    enums = {"side": order.side.value, "type": order.order_type.value, "purpose": order.purpose.value}
+    return {**values, **enums, "status": order.status.value}
+
+
+def _save_accounts(session: Session, book: PaperBook) -> None:
+    now = dt.datetime.now(dt.UTC)
+    for key in book.changes.accounts:
+        account = book.accounts[key]
+        values = {"balance": account.balance, "peak": account.peak, "updated_at": now}
+        if key in book.changes.created_accounts:
+            session.execute(insert(PaperBalanceRow), [{"user_id": key[0], "asset": key[1], **values}])
+        else:
+            session.execute(_UPDATE_BALANCE, [{"b_user": key[0], "b_asset": key[1], **values}])
+
+
+def save(session: Session, book: PaperBook) -> None:
+    """Write what ``book.changes`` lists: new rows inserted, the others updated."""
+    changes = book.changes
+    _save_accounts(session, book)
+    new_trades = [_trade_values(book.trades[i]) for i in changes.trades if i in changes.created]
+    if new_trades:
+        session.execute(insert(TradeRow), new_trades)
+    for trade_id in changes.trades - changes.created:
+        trow = session.get(TradeRow, trade_id)
+        assert trow is not None  # loaded from it
+        _copy(trow, book.trades[trade_id], _TRADE_FIELDS)
+        trow.status = book.trades[trade_id].status.value
+    new_orders = [_order_values(book.orders[i]) for i in changes.orders if i in changes.created]
+    if new_orders:
+        session.execute(insert(OrderRow), new_orders)
+    for order_id in changes.orders - changes.created:
+        orow = session.get(OrderRow, order_id)
+        if orow is None:  # placed and settled within this request
+            continue
+        _copy(orow, book.orders[order_id], _ORDER_FIELDS)
+        orow.status = book.orders[order_id].status.value
+    if changes.attempts:
+        session.execute(insert(DcaAttemptRow), [_attempt_values(a) for a in changes.attempts])
+    session.flush()
+    book.changes = type(changes)()
+
+
+def _attempt_values(attempt: DcaAttempt) -> dict[str, Any]:
+    names = ("id", "trade_id", "attempt", "price", "volume", "success", "reason", "timestamp")
+    return {name: getattr(attempt, name) for name in names}

@@ -1,0 +1,109 @@
+"""The paper-trading tables: balances per user and currency, orders, trades and DCA attempts.
+
+Migration ``0010_trading`` creates exactly this schema; a test compares the two. Money is
+exact decimals on SQLite and PostgreSQL alike (``ExactDecimal``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pipelines.db.models import Base
+from pipelines.db.types import ExactDecimal, utc_now
+
+__all__ = ["DcaAttemptRow", "OrderRow", "PaperBalanceRow", "TradeRow"]
+
+Money = ExactDecimal()
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class PaperBalanceRow(Base):
+    """A user's paper cash in one quote currency and its highest value (the drawdown rule's peak)."""
+
+    __tablename__ = "paper_balances"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    asset: Mapped[str] = mapped_column(String(16), primary_key=True)
+    balance: Mapped[Decimal] = mapped_column(Money)
+    peak: Mapped[Decimal] = mapped_column(Money)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class TradeRow(Base):
+    __tablename__ = "trades"
+    __table_args__ = (
+        Index("ix_trades_user_id_status", "user_id", "status"),
+        Index("ix_trades_user_id_symbol", "user_id", "symbol"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    symbol: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(8))  # long | short
+    broker: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # pending | active | closed | cancelled
+    quantity: Mapped[Decimal] = mapped_column(Money)
+    entry_price: Mapped[Decimal | None] = mapped_column(Money)
+    exit_price: Mapped[Decimal | None] = mapped_column(Money)
+    last_price: Mapped[Decimal | None] = mapped_column(Money)
+    stop_loss: Mapped[Decimal | None] = mapped_column(Money)
+    take_profit: Mapped[Decimal | None] = mapped_column(Money)
+    dca_enabled: Mapped[bool] = mapped_column(default=False)
+    max_dca_attempts: Mapped[int] = mapped_column(default=0)
+    strategy_id: Mapped[str | None] = mapped_column(String(64))
+    realized_pnl: Mapped[Decimal] = mapped_column(Money)
+    commission: Mapped[Decimal] = mapped_column(Money)
+    close_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now, index=True)
+    updated_at: Mapped[dt.datetime | None]
+    opened_at: Mapped[dt.datetime | None]  # the entry bar's open time
+    closed_at: Mapped[dt.datetime | None]
+    settled_to: Mapped[dt.datetime | None]  # the last stored bar applied to it
+
+
+class OrderRow(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("user_id", "client_order_id", name="uq_orders_user_id_client_order_id"),
+        Index("ix_orders_user_id_status", "user_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    client_order_id: Mapped[str] = mapped_column(String(64))
+    broker: Mapped[str] = mapped_column(String(32))
+    symbol: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(8))  # buy | sell
+    type: Mapped[str] = mapped_column(String(8))  # market | limit | stop
+    purpose: Mapped[str] = mapped_column(String(8))  # entry | dca | exit
+    quantity: Mapped[Decimal] = mapped_column(Money)
+    price: Mapped[Decimal | None] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(16))
+    filled_quantity: Mapped[Decimal] = mapped_column(Money)
+    average_price: Mapped[Decimal | None] = mapped_column(Money)
+    commission: Mapped[Decimal] = mapped_column(Money)
+    trade_id: Mapped[str | None] = mapped_column(ForeignKey("trades.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[dt.datetime | None]
+
+
+class DcaAttemptRow(Base):
+    __tablename__ = "dca_attempts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_id)
+    trade_id: Mapped[str] = mapped_column(ForeignKey("trades.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int]
+    price: Mapped[Decimal | None] = mapped_column(Money)
+    volume: Mapped[Decimal] = mapped_column(Money)
+    success: Mapped[bool]
+    reason: Mapped[str | None] = mapped_column(Text)
+    timestamp: Mapped[dt.datetime] = mapped_column(default=utc_now)

@@ -1,0 +1,335 @@
+"""The paper ledger's in-memory core: balances, orders, trades and DCA attempts, and what one new bar
+does to them. Usable without a database (the strategy runner replays bars through it); the database
+store loads a user's slice into one, applies a request, and writes back what ``changes`` lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from pipelines.backtest.costs import entry_units, fill_price
+from pipelines.trading.broker import Fill, OrderStatus, OrderType, Side
+from pipelines.trading.dca import DcaSettings, dca_due, dca_volume
+from pipelines.trading.errors import InsufficientBalanceError, RiskRuleError, TradingDisabledError
+from pipelines.trading.fills import CostModel, Priced, exit_in_bar, fill_in_bar, priced
+from pipelines.trading.records import (
+    ZERO,
+    Account,
+    Bar,
+    DcaAttempt,
+    Order,
+    OrderPurpose,
+    Trade,
+    TradeStatus,
+    exact,
+    round_quantity,
+)
+from pipelines.trading.risk import Exposure, RiskLimits, check_order
+
+__all__ = ["Changes", "PaperBook", "quote_asset"]
+
+LimitsFor = Callable[[str], tuple[RiskLimits, DcaSettings]]
+
+
+def quote_asset(symbol: str) -> str:
+    """The currency a symbol is priced in: ``BTC/USDT`` -> USDT, a stock -> USD."""
+    return symbol.partition("/")[2] or "USD"
+
+
+def _defaults(_user_id: str) -> tuple[RiskLimits, DcaSettings]:
+    return RiskLimits(), DcaSettings()
+
+
+@dataclass(slots=True)
+class Changes:
+    """What a store must write back: ids of the records touched and the attempts added."""
+
+    accounts: set[tuple[str, str]] = field(default_factory=set)
+    orders: set[str] = field(default_factory=set)
+    trades: set[str] = field(default_factory=set)
+    attempts: list[DcaAttempt] = field(default_factory=list)
+    created: set[str] = field(default_factory=set)  # orders and trades new to the store
+    created_accounts: set[tuple[str, str]] = field(default_factory=set)
+
+
+class PaperBook:
+    """Balances per (user, quote currency), orders, trades and attempts, all in memory."""
+
+    def __init__(
+        self,
+        costs: CostModel,
+        *,
+        initial_balance: Decimal = Decimal(10000),
+        limits_for: LimitsFor = _defaults,
+        broker: str = "paper",
+    ) -> None:
+        self.costs = costs
+        self.initial_balance = initial_balance
+        self.limits_for = limits_for
+        self.broker = broker
+        self.accounts: dict[tuple[str, str], Account] = {}
+        self.orders: dict[str, Order] = {}
+        self._open_orders: dict[str, Order] = {}  # the subset still open (a bar looks at these only)
+        self._open_trades: dict[str, Trade] = {}
+        self.by_client: dict[tuple[str, str], str] = {}
+        self.trades: dict[str, Trade] = {}
+        self.attempts: dict[str, list[DcaAttempt]] = {}
+        self.realized_today: dict[str, Decimal] = {}  # per user, from trades closed before loading
+        # Per (user, symbol): notional of open trades a store did not load (counted by the risk rules).
+        self.notional_offset: dict[tuple[str, str], Decimal] = {}
+        self.changes = Changes()
+
+    # -- loading -------------------------------------------------------------------------------
+    def add(self, *, order: Order | None = None, trade: Trade | None = None) -> None:
+        """Hold an existing record (a store loading its slice); not a change."""
+        if order is not None:
+            self.orders[order.id] = order
+            self.by_client[(order.user_id, order.client_order_id)] = order.id
+            if order.status is OrderStatus.OPEN:
+                self._open_orders[order.id] = order
+        if trade is not None:
+            self.trades[trade.id] = trade
+            if trade.is_open:
+                self._open_trades[trade.id] = trade
+
+    def account(self, user_id: str, asset: str) -> Account:
+        found = self.accounts.get((user_id, asset))
+        if found is None:
+            found = Account(user_id, asset, self.initial_balance, self.initial_balance)
+            self.accounts[(user_id, asset)] = found
+            self.changes.accounts.add((user_id, asset))
+            self.changes.created_accounts.add((user_id, asset))
+        return found
+
+    def exposure(self, user_id: str, symbol: str) -> Exposure:
+        """The risk rules' view from the records held (a store may hold only a user's open trades)."""
+        notional = self.notional_offset.get((user_id, symbol), ZERO)
+        for t in self.trades.values():
+            if t.user_id == user_id and t.symbol == symbol and t.is_open:
+                notional += t.quantity * (t.last_price or t.entry_price or ZERO)
+        account = self.account(user_id, quote_asset(symbol))
+        return Exposure(notional, self.realized_today.get(user_id, ZERO), account.balance, account.peak)
+
+    # -- placing -------------------------------------------------------------------------------
+    def find(self, user_id: str, client_order_id: str) -> Order | None:
+        order_id = self.by_client.get((user_id, client_order_id))
+        return None if order_id is None else self.orders[order_id]
+
+    def check(
+        self, user_id: str, symbol: str, side: Side, quantity: Decimal, price: Decimal, *, opens: bool
+    ) -> None:
+        """Refuse (raise) an order the risk rules or the balance forbid; changes nothing."""
+        limits, _ = self.limits_for(user_id)
+        notional = quantity * price
+        check_order(
+            limits, self.exposure(user_id, symbol), notional=notional, opens_short=opens and side is Side.SELL
+        )
+        cost = priced(self.costs, side, float(price), quantity)
+        need = quantity * cost.price + cost.commission if side is Side.BUY else cost.commission
+        balance = self.account(user_id, quote_asset(symbol)).balance
+        if need > balance:
+            raise InsufficientBalanceError(
+                f"the order needs about {need:.2f} {quote_asset(symbol)}, the paper balance is {balance:.2f}"
+            )
+
+    def place(self, order: Order, trade: Trade | None = None) -> Order:
+        """Hold a new order (and the trade it opens); a repeated client order id gives the first order."""
+        existing = self.find(order.user_id, order.client_order_id)
+        if existing is not None:
+            return existing
+        self.add(order=order, trade=trade)
+        self.changes.orders.add(order.id)
+        self.changes.created.add(order.id)
+        if trade is not None:
+            self.changes.trades.add(trade.id)
+            self.changes.created.add(trade.id)
+        return order
+
+    def cancel(self, order: Order, reason: str, at: dt.datetime) -> None:
+        if order.status is OrderStatus.OPEN:
+            order.status, order.reason, order.updated_at = OrderStatus.CANCELLED, reason, at
+            self.changes.orders.add(order.id)
+
+    # -- bars ----------------------------------------------------------------------------------
+    def on_bar(self, symbol: str, bar: Bar) -> list[Fill]:
+        """Apply one bar of ``symbol``: fill the open orders placed before it started, then check each
+        active trade's stop-loss and take-profit, mark it to the close and place a due DCA order."""
+        fills: list[Fill] = []
+        fresh = {
+            t.id: t
+            for t in self._open_trades.values()
+            if t.symbol == symbol and t.is_open and (t.settled_to is None or t.settled_to < bar.timestamp)
+        }
+        for order in [
+            o for o in self._open_orders.values() if o.symbol == symbol and o.status is OrderStatus.OPEN
+        ]:
+            if order.created_at < bar.timestamp and (order.trade_id is None or order.trade_id in fresh):
+                fill = self._try_fill(order, bar)
+                if fill is not None:
+                    fills.append(fill)
+        for trade in fresh.values():
+            if trade.status is TradeStatus.ACTIVE and trade.opened_at is not None:
+                self._watch(trade, bar)
+            trade.settled_to = bar.timestamp
+            self.changes.trades.add(trade.id)
+        self.prune()
+        return fills
+
+    def prune(self) -> None:
+        """Forget, as open, the orders and trades that are no longer open."""
+        for order_id in [k for k, o in self._open_orders.items() if o.status is not OrderStatus.OPEN]:
+            del self._open_orders[order_id]
+        for trade_id in [k for k, t in self._open_trades.items() if not t.is_open]:
+            del self._open_trades[trade_id]
+
+    def open_orders(self, trade_id: str) -> list[Order]:
+        return [
+            o for o in self._open_orders.values() if o.trade_id == trade_id and o.status is OrderStatus.OPEN
+        ]
+
+    def _try_fill(self, order: Order, bar: Bar) -> Fill | None:
+        cost = fill_in_bar(self.costs, order, bar)
+        if cost is None:
+            return None
+        trade = self.trades.get(order.trade_id or "")
+        account = self.account(order.user_id, quote_asset(order.symbol))
+        if order.side is Side.BUY and order.quantity * cost.price + cost.commission > account.balance:
+            self._reject(order, trade, "insufficient balance", bar.timestamp)
+            return None
+        order.status, order.filled_quantity = OrderStatus.FILLED, order.quantity
+        order.average_price, order.commission, order.updated_at = cost.price, cost.commission, bar.timestamp
+        self.changes.orders.add(order.id)
+        self._book_cash(account, order.side, order.quantity, cost)
+        if trade is not None:
+            self._apply(trade, order, cost, bar)
+        return Fill(
+            order.id,
+            order.client_order_id,
+            order.symbol,
+            order.side,
+            order.quantity,
+            cost.price,
+            cost.commission,
+            bar.timestamp,
+        )
+
+    def _reject(self, order: Order, trade: Trade | None, reason: str, at: dt.datetime) -> None:
+        order.status, order.reason, order.updated_at = OrderStatus.REJECTED, reason, at
+        self.changes.orders.add(order.id)
+        if trade is None:
+            return
+        if order.purpose is OrderPurpose.ENTRY:
+            trade.status, trade.close_reason, trade.updated_at = TradeStatus.CANCELLED, reason, at
+            self.changes.trades.add(trade.id)
+        elif order.purpose is OrderPurpose.DCA:
+            self._attempt(trade, None, order.quantity, at, reason)
+
+    def _book_cash(self, account: Account, side: Side, quantity: Decimal, cost: Priced) -> None:
+        flow = quantity * cost.price
+        account.balance += (-flow if side is Side.BUY else flow) - cost.commission
+        account.peak = max(account.peak, account.balance)
+        self.changes.accounts.add((account.user_id, account.asset))
+
+    def _apply(self, trade: Trade, order: Order, cost: Priced, bar: Bar) -> None:
+        trade.commission += cost.commission
+        trade.updated_at = bar.timestamp
+        self.changes.trades.add(trade.id)
+        if order.purpose is OrderPurpose.ENTRY:
+            trade.status, trade.entry_price, trade.quantity = TradeStatus.ACTIVE, cost.price, order.quantity
+            trade.opened_at, trade.last_price = bar.timestamp, cost.price
+        elif order.purpose is OrderPurpose.DCA:
+            held, avg = float(trade.quantity), float(trade.entry_price or cost.price)
+            added = float(order.quantity)
+            trade.entry_price = exact((held * avg + added * float(cost.price)) / (held + added))
+            trade.quantity += order.quantity
+            self._attempt(trade, cost.price, order.quantity, bar.timestamp, None)
+        else:
+            self._settle_exit(trade, cost, order.reason or "exit", bar.timestamp)
+
+    def _settle_exit(self, trade: Trade, cost: Priced, reason: str, at: dt.datetime) -> None:
+        entry = trade.entry_price or cost.price
+        trade.realized_pnl = trade.sign * (cost.price - entry) * trade.quantity - trade.commission
+        trade.status, trade.exit_price, trade.close_reason = TradeStatus.CLOSED, cost.price, reason
+        trade.closed_at = trade.updated_at = at
+        trade.last_price = cost.price
+        self.realized_today[trade.user_id] = self.realized_today.get(trade.user_id, ZERO) + trade.realized_pnl
+        self.changes.trades.add(trade.id)
+
+    def _watch(self, trade: Trade, bar: Bar) -> None:
+        hit = exit_in_bar(trade, bar)
+        if hit is not None:
+            self.close(trade, hit[1], hit[0], bar.timestamp)
+            return
+        trade.last_price, trade.updated_at = exact(bar.close), bar.timestamp
+        self.changes.trades.add(trade.id)
+        self.maybe_dca(trade, trade.last_price, bar.timestamp)
+
+    # -- closing and DCA -----------------------------------------------------------------------
+    def close(self, trade: Trade, raw: float, reason: str, at: dt.datetime) -> None:
+        """Close an active trade at ``raw`` (before slippage) now; cancel its open orders."""
+        for order in self.open_orders(trade.id):
+            self.cancel(order, f"trade closed: {reason}", at)
+        cost = priced(self.costs, trade.side.exit, raw, trade.quantity)
+        trade.commission += cost.commission
+        self._book_cash(
+            self.account(trade.user_id, quote_asset(trade.symbol)), trade.side.exit, trade.quantity, cost
+        )
+        self._settle_exit(trade, cost, reason, at)
+
+    def attempts_of(self, trade_id: str) -> list[DcaAttempt]:
+        return self.attempts.setdefault(trade_id, [])
+
+    def _attempt(
+        self, trade: Trade, price: Decimal | None, volume: Decimal, at: dt.datetime, reason: str | None
+    ) -> DcaAttempt:
+        made = self.attempts_of(trade.id)
+        attempt = DcaAttempt(trade.id, len(made) + 1, price, volume, reason is None, at, reason)
+        made.append(attempt)
+        self.changes.attempts.append(attempt)
+        return attempt
+
+    def maybe_dca(self, trade: Trade, price: Decimal, at: dt.datetime) -> None:
+        """Place the trade's next DCA order when ``price`` is a step past its average entry."""
+        _, dca = self.limits_for(trade.user_id)
+        made = self.attempts_of(trade.id)
+        if self.open_orders(trade.id):
+            return
+        last_failed = made[-1].price if made and not made[-1].success else None
+        probe = price if last_failed is None else price * (trade.entry_price or price) / last_failed
+        if dca_due(dca, trade, len(made), probe):
+            volume = dca_volume(dca, len(made) + 1)
+            side = 1 if trade.side.entry is Side.BUY else -1
+            estimate = fill_price(side, float(price), self.costs.slippage)
+            units = exact(entry_units(float(volume), estimate, self.costs.commission))
+            self.dca_order(trade, units, price, at, f"dca-{trade.id}-{len(made) + 1}")
+
+    def dca_order(
+        self, trade: Trade, quantity: Decimal, price: Decimal, at: dt.datetime, client_id: str
+    ) -> Order | DcaAttempt:
+        """A DCA market order of ``quantity`` for the next bar (``price``: the latest, for the checks),
+        or the failed attempt when the balance or a risk rule forbids it (recorded with the reason)."""
+        units = round_quantity(quantity, self.costs.lot_size)
+        try:
+            if units <= 0:
+                raise InsufficientBalanceError("the volume is below one lot")
+            self.check(trade.user_id, trade.symbol, trade.side.entry, units, price, opens=False)
+        except (InsufficientBalanceError, RiskRuleError, TradingDisabledError) as exc:
+            rule = getattr(exc, "rule", None)
+            return self._attempt(trade, price, units, at, f"{rule}: {exc}" if rule else str(exc))
+        order = Order(
+            trade.user_id,
+            client_id,
+            self.broker,
+            trade.symbol,
+            trade.side.entry,
+            OrderType.MARKET,
+            units,
+            None,
+            at,
+            purpose=OrderPurpose.DCA,
+            trade_id=trade.id,
+        )
+        return self.place(order)

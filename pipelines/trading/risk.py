@@ -1,0 +1,61 @@
+"""Risk controls, checked before an order is written: an order that breaks a rule is refused with
+the rule's name and nothing is stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from pipelines.trading.errors import RiskRuleError, TradingDisabledError
+from pipelines.trading.records import ZERO
+
+__all__ = ["Exposure", "RiskLimits", "check_order"]
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimits:
+    enabled: bool = True  # trading on at all
+    kill_switch: bool = False  # on: every new order is refused
+    allow_short: bool = False
+    max_position_size: Decimal = Decimal(1000)  # notional of one symbol's open trades, quote currency
+    daily_loss_limit: Decimal = Decimal(100)  # realized loss today (UTC) after which orders stop
+    max_drawdown: Decimal = Decimal("0.10")  # fraction of the balance's peak
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """What the rules read: the symbol's open notional, today's realized pnl, balance and its peak."""
+
+    position_notional: Decimal
+    realized_today: Decimal
+    balance: Decimal
+    peak: Decimal
+
+
+def check_order(limits: RiskLimits, exposure: Exposure, *, notional: Decimal, opens_short: bool) -> None:
+    """Raise naming the first rule an order of ``notional`` (quote currency) would break."""
+    if not limits.enabled:
+        raise TradingDisabledError("trading is disabled")
+    if limits.kill_switch:
+        raise TradingDisabledError("the kill switch is on: no new orders")
+    if opens_short and not limits.allow_short:
+        raise RiskRuleError("allow_short", "short trades are not allowed (allow_short is off)")
+    after = exposure.position_notional + notional
+    if after > limits.max_position_size:
+        raise RiskRuleError(
+            "max_position_size",
+            f"the position would be {after:.2f} in notional, over max_position_size "
+            f"{limits.max_position_size}",
+        )
+    if exposure.realized_today < ZERO and -exposure.realized_today >= limits.daily_loss_limit:
+        raise RiskRuleError(
+            "daily_loss_limit",
+            f"today's realized loss {-exposure.realized_today:.2f} reached daily_loss_limit "
+            f"{limits.daily_loss_limit}",
+        )
+    if exposure.peak > 0 and (exposure.peak - exposure.balance) / exposure.peak >= limits.max_drawdown:
+        raise RiskRuleError(
+            "max_drawdown",
+            f"the balance is {(exposure.peak - exposure.balance) / exposure.peak:.2%} below its peak, "
+            f"at or over max_drawdown {limits.max_drawdown}",
+        )

@@ -1,0 +1,122 @@
+"""The paper trading use cases over a real SQLite database and stored bars."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from pipelines.app.accounts import register_user
+from pipelines.app.trade_queries import active_trades, dca_history, execute_dca, trade_detail, trade_history
+from pipelines.app.trades import TradeDesk, TradeRequest
+from pipelines.db import open_database
+from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
+from pipelines.settings import Settings
+from pipelines.trading.broker import Side
+from tests.trading.support import minute, write_bars
+
+T0 = dt.datetime(2025, 1, 6, 10, 0, tzinfo=dt.UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    url = request.getfixturevalue("fresh_pg_url") if request.param == "postgres" else None
+    settings = Settings(home=tmp_path / "home", paper_commission=0.0, database_url=url)
+    database = open_database(settings)
+    with database.transaction() as session:
+        user = register_user(session, "alice", "correct-horse-battery")
+        user_id = user.id
+    write_bars(settings, "BTC/USDT", [(minute(T0, -1), 100.0, 100.0, 100.0, 100.0)])
+    clock = Clock()
+    desk = TradeDesk(settings, database, clock=clock)
+    yield desk, settings, user_id, clock
+    database.close()
+
+
+def counts(desk: TradeDesk) -> tuple[int, ...]:
+    with desk.database.session() as s:
+        return tuple(
+            s.scalar(select(func.count()).select_from(t)) or 0
+            for t in (TradeRow, OrderRow, DcaAttemptRow, PaperBalanceRow)
+        )
+
+
+def test_market_trade_fills_on_the_next_stored_bar_and_closes_on_take_profit(desk: Any) -> None:
+    desk, settings, user, _clock = desk
+    opened = desk.open_trade(user, TradeRequest("BTCUSDT", Side.BUY, Decimal("2"), take_profit=Decimal(105)))
+    assert opened["status"] == "pending" and opened["symbol"] == "BTC/USDT"
+    write_bars(settings, "BTC/USDT", [(minute(T0, 1), 101.0, 102.0, 100.0, 101.5)])
+    desk.bars.forget("BTC/USDT")
+    (live,) = active_trades(desk, user, symbol=None, limit=50, offset=0)["trades"]
+    assert (live["status"], live["entry_price"], live["current_price"], live["pnl"]) == (
+        "active",
+        "101",
+        "101.5",
+        "1",
+    )
+    write_bars(settings, "BTC/USDT", [(minute(T0, 2), 103.0, 106.0, 102.0, 104.0)])
+    desk.bars.forget("BTC/USDT")
+    detail = trade_detail(desk, user, opened["id"])
+    assert (detail["status"], detail["exit_price"], detail["close_reason"]) == (
+        "closed",
+        "105",
+        "take_profit",
+    )
+    assert detail["pnl"] == "8"
+    history = trade_history(
+        desk, user, start=None, end=None, symbol="BTC_USDT", status="closed", limit=10, offset=0
+    )
+    assert history["count"] == 1
+    with desk.database.session() as s:
+        assert s.get(PaperBalanceRow, (user, "USDT")).balance == Decimal(10008)
+
+
+def test_retried_client_order_id_never_doubles_and_refusals_store_nothing(desk: Any) -> None:
+    desk, _settings, user, _clock = desk
+    first = desk.open_trade(user, TradeRequest("BTC/USDT", Side.BUY, Decimal(1), client_order_id="k1"))
+    again = desk.open_trade(user, TradeRequest("BTC/USDT", Side.BUY, Decimal(3), client_order_id="k1"))
+    assert again["id"] == first["id"] and again["amount"] == "1"
+    before = counts(desk)
+    for bad in (
+        TradeRequest("BTC/USDT", Side.BUY, Decimal(1), stop_loss=Decimal(101)),
+        TradeRequest("BTC/USDT", Side.BUY, Decimal(1), take_profit=Decimal(99)),
+        TradeRequest("BTC/USDT", Side.BUY, Decimal(50)),  # 5000 notional > 1000
+        TradeRequest("BTC/USDT", Side.SELL, Decimal(1)),  # no shorts
+        TradeRequest("ETH/USDT", Side.BUY, Decimal(1)),  # no bars stored
+    ):
+        with pytest.raises(Exception) as err:
+            desk.open_trade(user, bad)
+        assert getattr(err.value, "code", None) in {
+            "INVALID_REQUEST",
+            "RISK_LIMIT_EXCEEDED",
+            "INVALID_SYMBOL",
+        }
+    assert counts(desk) == before
+
+
+def test_manual_dca_adds_at_the_next_open_and_recomputes_the_average(desk: Any) -> None:
+    desk, settings, user, _clock = desk
+    trade = desk.open_trade(
+        user, TradeRequest("BTC/USDT", Side.BUY, Decimal(1), dca_enabled=True, max_dca_attempts=2)
+    )
+    write_bars(settings, "BTC/USDT", [(minute(T0, 1), 100.0, 100.0, 100.0, 99.0)])
+    desk.bars.forget("BTC/USDT")
+    placed = execute_dca(desk, user, trade["id"], volume=Decimal(1), reason="manual_dca")
+    assert placed["success"] is True and placed["dca_attempt"] == 1
+    write_bars(settings, "BTC/USDT", [(minute(T0, 2), 90.0, 91.0, 89.0, 90.0)])
+    desk.bars.forget("BTC/USDT")
+    detail = trade_detail(desk, user, trade["id"])
+    assert (detail["amount"], detail["entry_price"], detail["dca_attempts"]) == ("2", "95", 1)
+    assert dca_history(desk, user, trade_id=trade["id"], start=None, end=None, limit=10)["count"] == 1

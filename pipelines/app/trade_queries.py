@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from pipelines.app.trade_ml import ml_confidence
 from pipelines.app.trade_views import attempt_view, dec, trade_view
 from pipelines.app.trades import TradeDesk
 from pipelines.app.trading_store import OPEN_STATUSES, attempt_of, trade_of
@@ -125,7 +126,8 @@ def _risk_level(trade: Trade) -> str:
 
 
 def trade_detail(desk: TradeDesk, scope: str | None, trade_id: str) -> dict[str, Any]:
-    """One trade with its DCA attempts; ``ml_confidence`` is null unless a model decided it."""
+    """One trade with its DCA attempts; ``ml_confidence`` the model's confidence when a stored
+    ``ml_predictive`` strategy opened it, else null."""
     owner = desk.owner_of(scope, trade_id)
     desk.settle(owner)
     with desk.database.session() as session:
@@ -133,12 +135,13 @@ def trade_detail(desk: TradeDesk, scope: str | None, trade_id: str) -> dict[str,
         assert row is not None  # owner_of found it; trades are never deleted
         trade = trade_of(row)
         attempts = _attempts(session, [trade_id])
+        confidence = ml_confidence(session, trade)
     return {
         **trade_view(trade),
         "dca_attempts": len(attempts),
         "dca_success_rate": _rate(attempts),
         "risk_level": _risk_level(trade),
-        "ml_confidence": None,
+        "ml_confidence": confidence,
         "dca_history": [attempt_view(a) for a in attempts],
     }
 
@@ -146,9 +149,11 @@ def trade_detail(desk: TradeDesk, scope: str | None, trade_id: str) -> dict[str,
 def execute_dca(
     desk: TradeDesk, scope: str | None, trade_id: str, *, volume: Decimal, reason: str
 ) -> dict[str, Any]:
-    """Place a DCA order of ``volume`` units on an active trade with DCA on (filled at the next bar's
-    open). Refused by the balance or a risk rule, the failed attempt is recorded and answered."""
+    """Place a DCA order of ``volume`` units (base currency: ``0.0005`` BTC) on an active trade with
+    DCA on, filled at the next bar's open. An attempt the balance or a risk rule refuses is recorded
+    (the DCA history keeps every attempt) and then raised: the refusal is the answer."""
     owner = desk.owner_of(scope, trade_id)
+    refusals: list[Exception] = []
     with desk.ledger(owner) as (session, book):
         desk.settle_into(session, book, owner)
         trade = desk.owned(session, book, owner, trade_id)
@@ -159,31 +164,37 @@ def execute_dca(
             raise DcaDisabledError(f"DCA is not enabled for trade {trade_id}")
         if trade.status is not TradeStatus.ACTIVE:
             raise InvalidRequestError(f"trade {trade_id} is not filled yet")
-        made = len(book.attempts_of(trade.id))
-        if made >= trade.max_dca_attempts:
-            raise InvalidRequestError(f"trade {trade_id} has made all {trade.max_dca_attempts} DCA attempts")
+        made, allowed = len(book.attempts_of(trade.id)), min(trade.max_dca_attempts, dca.max_attempts)
+        if made >= allowed:
+            raise InvalidRequestError(f"trade {trade_id} has made all {allowed} DCA attempts")
         latest = desk.bars.latest(trade.symbol)
         price = Decimal(repr(latest.close)) if latest is not None else trade.last_price or ZERO
         now = desk.clock()
-        placed = book.dca_order(trade, volume, price, now, f"dca-{trade_id}-{uuid.uuid4().hex[:12]}")
-        answer = {"trade_id": trade_id, "dca_attempt": made + 1, "volume": dec(volume), "price": dec(price)}
-        if isinstance(placed, DcaAttempt):
-            return {
-                **answer,
-                "timestamp": isoformat_utc(now),
-                "success": False,
-                "status": "failed",
-                "reason": placed.reason,
-            }
-        placed.reason = reason
-        return {
-            **answer,
-            "timestamp": isoformat_utc(now),
-            "success": True,
-            "status": "open",
-            "order_id": placed.id,
-            "reason": reason,
-        }
+        client_id = f"dca-{trade_id}-{uuid.uuid4().hex[:12]}"
+        placed = book.dca_order(trade, volume, price, now, client_id, refusals=refusals)
+        if not isinstance(placed, DcaAttempt):
+            placed.reason = reason
+    if refusals:  # the failed attempt is committed; the refusal answers
+        raise _recorded(refusals[0], made + 1)
+    assert not isinstance(placed, DcaAttempt)
+    return {
+        "trade_id": trade_id,
+        "dca_attempt": made + 1,
+        "volume": dec(volume),
+        "price": dec(price),
+        "timestamp": isoformat_utc(now),
+        "success": True,
+        "status": "open",
+        "order_id": placed.id,
+        "reason": reason,
+    }
+
+
+def _recorded(refusal: Exception, attempt: int) -> Exception:
+    """``refusal`` with the recorded attempt's number in its details."""
+    details = dict(getattr(refusal, "details", None) or {})
+    refusal.details = {**details, "dca_attempt": attempt, "recorded": True}  # type: ignore[attr-defined]
+    return refusal
 
 
 def dca_history(

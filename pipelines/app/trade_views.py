@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from pipelines.db.types import isoformat_utc
-from pipelines.trading.records import DcaAttempt, Trade, TradeSide
+from pipelines.trading.records import DcaAttempt, Order, Trade, TradeSide
 
-__all__ = ["attempt_view", "dec", "percent", "trade_view"]
+__all__ = ["attempt_view", "dec", "order_view", "percent", "trade_view"]
 
 _CENT = Decimal("0.01")
 
@@ -72,4 +72,25 @@ def attempt_view(attempt: DcaAttempt) -> dict[str, Any]:
         "success": attempt.success,
         "reason": attempt.reason,
         "timestamp": _time(attempt.timestamp),
+    }
+
+
+def order_view(order: Order) -> dict[str, Any]:
+    """One order: ``purpose`` entry, dca or exit; ``price`` the limit price, ``average_price`` the fill."""
+    return {
+        "order_id": order.id,
+        "client_order_id": order.client_order_id,
+        "trade_id": order.trade_id,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "type": order.order_type.value,
+        "purpose": order.purpose.value,
+        "status": order.status.value,
+        "amount": dec(order.quantity),
+        "filled_amount": dec(order.filled_quantity),
+        "price": dec(order.price),
+        "average_price": dec(order.average_price),
+        "commission": dec(order.commission),
+        "reason": order.reason,
+        "timestamp": _time(order.updated_at or order.created_at),
     }

@@ -22,9 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pipelines.app.paper_bars import StoredBars
+from pipelines.app.trade_events import collect, publish
 from pipelines.app.trade_views import trade_view
 from pipelines.app.trading_limits import trading_limits
 from pipelines.app.trading_store import OPEN_STATUSES, load_accounts, load_trades, open_notional, save
+from pipelines.data.symbols import as_spelled
 from pipelines.db import Database
 from pipelines.db.trading_models import OrderRow, TradeRow
 from pipelines.errors import ConflictError, InvalidRequestError
@@ -35,7 +37,7 @@ from pipelines.trading.dca import DcaSettings
 from pipelines.trading.errors import TradeClosedError, TradeNotFoundError
 from pipelines.trading.fills import CostModel
 from pipelines.trading.records import Bar, Order, Trade, TradeSide, TradeStatus, round_price, round_quantity
-from pipelines.trading.risk import RiskLimits
+from pipelines.trading.risk import RiskLimits, default_levels
 
 __all__ = ["TradeDesk", "TradeRequest"]
 
@@ -94,16 +96,26 @@ class TradeDesk:
     # -- plumbing --------------------------------------------------------------------------------
     @contextmanager
     def ledger(self, user_id: str) -> Iterator[tuple[Session, PaperBook]]:
-        """The user's transaction and a book holding their balances; written back on success."""
+        """The user's transaction and a book holding their balances (under the user's stored limits);
+        written back on success, then its trading events published."""
         with self._guard:
             lock = self._user_locks.setdefault(user_id, threading.Lock())
-        with lock, self.database.transaction() as session:
-            book = PaperBook(
-                self.costs, initial_balance=self.initial_balance, limits_for=lambda u: self.limits(session, u)
-            )
-            load_accounts(session, book, user_id)
-            yield session, book
-            save(session, book)
+        with lock:
+            with self.database.transaction() as session:
+                read: dict[str, tuple[RiskLimits, DcaSettings]] = {}  # each user's, read once
+
+                def limits_for(user: str) -> tuple[RiskLimits, DcaSettings]:
+                    if user not in read:
+                        read[user] = self.limits(session, user)
+                    return read[user]
+
+                book = PaperBook(self.costs, initial_balance=self.initial_balance, limits_for=limits_for)
+                load_accounts(session, book, user_id)
+                yield session, book
+                changes = book.changes
+                save(session, book)
+                events = collect(session, book, changes)
+            publish(events)  # committed: never an event of a rolled-back write
 
     def settle_into(self, session: Session, book: PaperBook, user_id: str) -> None:
         """Apply the stored bars the user's open trades have not seen yet."""
@@ -150,24 +162,27 @@ class TradeDesk:
     # -- opening ---------------------------------------------------------------------------------
     def open_trade(self, user_id: str, request: TradeRequest) -> dict[str, Any]:
         """Open a trade with its entry order; a repeated ``client_order_id`` gives the first trade back.
-        Refused (nothing written) on a bad price level, a risk rule or too little balance."""
+        Refused (nothing written) on a bad price level, a risk rule or too little balance. Without a
+        stop-loss or take-profit, the user's default distance (SAFU on) from the reference price
+        sets it. The answer's ``symbol`` is the caller's spelling."""
         symbol = self.bars.symbol(request.symbol).name
         client_id = request.client_order_id or str(uuid.uuid4())
+        echo = {"symbol": as_spelled(request.symbol)}  # the answer names the pair as the caller did
         try:
             with self.ledger(user_id) as (session, book):
                 first = self._first(session, book, user_id, request.client_order_id)
                 if first is not None:
-                    return first
+                    return {**first, **echo}
                 self.settle_into(session, book, user_id)
                 trade, order = self._new_trade(session, book, user_id, symbol, request, client_id)
                 book.place(order, trade)
-                return trade_view(trade)
+                return {**trade_view(trade), **echo}
         except IntegrityError:  # the same client order id placed concurrently (another worker)
             with self.ledger(user_id) as (session, book):
                 first = self._first(session, book, user_id, request.client_order_id)
             if first is None:
                 raise
-            return first
+            return {**first, **echo}
 
     def _first(
         self, session: Session, book: PaperBook, user_id: str, client_id: str | None
@@ -207,7 +222,11 @@ class TradeDesk:
         _check_levels(side, reference, request.stop_loss, request.take_profit)
         book.notional_offset[(user_id, symbol)] = open_notional(session, user_id, symbol, book.trades)
         book.check(user_id, symbol, request.side, quantity, reference, opens=True)
-        _, dca = book.limits_for(user_id)
+        limits, dca = book.limits_for(user_id)
+        stop, target = default_levels(limits, long=side is TradeSide.LONG, price=reference)
+        tick = self.costs.tick_size
+        stop = request.stop_loss if request.stop_loss is not None else _level(stop, tick)
+        target = request.take_profit if request.take_profit is not None else _level(target, tick)
         now = self.clock()
         attempts = request.max_dca_attempts if request.max_dca_attempts is not None else dca.max_attempts
         trade = Trade(
@@ -217,8 +236,8 @@ class TradeDesk:
             "paper",
             quantity,
             now,
-            request.stop_loss,
-            request.take_profit,
+            stop,
+            target,
             request.dca_enabled,
             attempts if request.dca_enabled else 0,
             request.strategy_id,
@@ -273,6 +292,13 @@ class TradeDesk:
             ).all()
         for user_id in users:
             self.settle(user_id)
+
+
+def _level(price: Decimal | None, tick: Decimal) -> Decimal | None:
+    """A default level on the tick grid (8 decimals without one), or None."""
+    if price is None:
+        return None
+    return round_price(price, tick) if tick > 0 else price.quantize(Decimal("1e-8")).normalize()
 
 
 def _check_levels(

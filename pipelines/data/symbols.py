@@ -9,7 +9,7 @@ from enum import StrEnum
 from pipelines.errors import InvalidSymbolError
 from pipelines.names import name_problem
 
-__all__ = ["AssetClass", "Symbol", "parse_symbol", "path_safe"]
+__all__ = ["AssetClass", "Symbol", "as_spelled", "parse_symbol", "path_safe"]
 
 # Quote currencies recognised when a crypto pair is written without a separator (BTCUSDT).
 _QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "DAI", "USD", "EUR", "BTC", "ETH", "BNB")
@@ -47,6 +47,12 @@ def _crypto(base: str, quote: str, raw: str) -> Symbol:
     if not (_CRYPTO_PART_RE.match(base) and _CRYPTO_PART_RE.match(quote)):
         raise InvalidSymbolError(f"malformed crypto symbol {raw!r}; expected BASE/QUOTE such as BTC/USDT")
     return Symbol(f"{base}/{quote}", AssetClass.CRYPTO)
+
+
+def as_spelled(raw: str) -> str:
+    """The caller's own spelling of a symbol they sent (``BTCUSDT``, ``BTC_USDT`` or ``BTC/USDT``),
+    trimmed and upper-cased: what an answer about that one symbol echoes (lists answer ``name``)."""
+    return raw.strip().upper()
 
 
 def parse_symbol(raw: str, *, crypto: bool | None = None) -> Symbol:

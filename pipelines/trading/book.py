@@ -53,6 +53,8 @@ class Changes:
     attempts: list[DcaAttempt] = field(default_factory=list)
     created: set[str] = field(default_factory=set)  # orders and trades new to the store
     created_accounts: set[tuple[str, str]] = field(default_factory=set)
+    fills: list[Order] = field(default_factory=list)  # orders filled, in order (entries, DCA, exits)
+    closed: list[str] = field(default_factory=list)  # trades closed, in order
 
 
 class PaperBook:
@@ -202,6 +204,7 @@ class PaperBook:
         order.status, order.filled_quantity = OrderStatus.FILLED, order.quantity
         order.average_price, order.commission, order.updated_at = cost.price, cost.commission, bar.timestamp
         self.changes.orders.add(order.id)
+        self.changes.fills.append(order)
         self._book_cash(account, order.side, order.quantity, cost)
         if trade is not None:
             self._apply(trade, order, cost, bar)
@@ -257,6 +260,7 @@ class PaperBook:
         trade.last_price = cost.price
         self.realized_today[trade.user_id] = self.realized_today.get(trade.user_id, ZERO) + trade.realized_pnl
         self.changes.trades.add(trade.id)
+        self.changes.closed.append(trade.id)
 
     def _watch(self, trade: Trade, bar: Bar) -> None:
         hit = exit_in_bar(trade, bar)
@@ -269,10 +273,32 @@ class PaperBook:
 
     # -- closing and DCA -----------------------------------------------------------------------
     def close(self, trade: Trade, raw: float, reason: str, at: dt.datetime) -> None:
-        """Close an active trade at ``raw`` (before slippage) now; cancel its open orders."""
+        """Close an active trade at ``raw`` (before slippage) now, recorded as a filled exit order;
+        cancel its open orders."""
         for order in self.open_orders(trade.id):
             self.cancel(order, f"trade closed: {reason}", at)
         cost = priced(self.costs, trade.side.exit, raw, trade.quantity)
+        exit_order = Order(
+            trade.user_id,
+            f"exit-{trade.id}",
+            self.broker,
+            trade.symbol,
+            trade.side.exit,
+            OrderType.MARKET,
+            trade.quantity,
+            None,
+            at,
+            purpose=OrderPurpose.EXIT,
+            trade_id=trade.id,
+            status=OrderStatus.FILLED,
+            filled_quantity=trade.quantity,
+            average_price=cost.price,
+            commission=cost.commission,
+            reason=reason,
+            updated_at=at,
+        )
+        self.place(exit_order)
+        self.changes.fills.append(exit_order)
         trade.commission += cost.commission
         self._book_cash(
             self.account(trade.user_id, quote_asset(trade.symbol)), trade.side.exit, trade.quantity, cost
@@ -307,16 +333,26 @@ class PaperBook:
             self.dca_order(trade, units, price, at, f"dca-{trade.id}-{len(made) + 1}")
 
     def dca_order(
-        self, trade: Trade, quantity: Decimal, price: Decimal, at: dt.datetime, client_id: str
+        self,
+        trade: Trade,
+        quantity: Decimal,
+        price: Decimal,
+        at: dt.datetime,
+        client_id: str,
+        *,
+        refusals: list[Exception] | None = None,
     ) -> Order | DcaAttempt:
         """A DCA market order of ``quantity`` for the next bar (``price``: the latest, for the checks),
-        or the failed attempt when the balance or a risk rule forbids it (recorded with the reason)."""
+        or the failed attempt when the balance or a risk rule forbids it (recorded with the reason;
+        the refusal itself appended to ``refusals`` when given)."""
         units = round_quantity(quantity, self.costs.lot_size)
         try:
             if units <= 0:
                 raise InsufficientBalanceError("the volume is below one lot")
             self.check(trade.user_id, trade.symbol, trade.side.entry, units, price, opens=False)
         except (InsufficientBalanceError, RiskRuleError, TradingDisabledError) as exc:
+            if refusals is not None:
+                refusals.append(exc)
             rule = getattr(exc, "rule", None)
             return self._attempt(trade, price, units, at, f"{rule}: {exc}" if rule else str(exc))
         order = Order(

@@ -3,12 +3,12 @@
 ``merge(current, patch)`` applies a partial update (the body of ``PUT /api/config``): unknown
 sections or fields and bad values are refused together, each named by its dotted path, and nothing
 is applied; a field set to the value it already has keeps its stored form and is not reported as
-updated. ``risk_limits()`` and ``dca_settings()`` give the trading core plain frozen values.
+updated. ``risk_limits()`` and ``dca_settings()`` give the trading core its own frozen values
+(``pipelines.trading.risk.RiskLimits``, ``pipelines.trading.dca.DcaSettings``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -25,11 +25,11 @@ from pydantic import (
 
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.errors import InvalidRequestError
+from pipelines.trading.dca import DcaSettings
+from pipelines.trading.risk import RiskLimits
 
 __all__ = [
     "ConfigValidationError",
-    "DcaSettings",
-    "RiskLimits",
     "TradingConfig",
     "default_config",
     "merge",
@@ -92,30 +92,6 @@ class RiskSection(_Section):
     take_profit: Fraction = Decimal("0.10")
 
 
-@dataclass(frozen=True, slots=True)
-class RiskLimits:
-    """What the risk controls enforce before an order is placed."""
-
-    enabled: bool
-    kill_switch: bool
-    allow_short: bool
-    max_position_size: Decimal
-    daily_loss_limit: Decimal
-    max_drawdown: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class DcaSettings:
-    """How DCA places safety orders: ``step`` below the average entry, each ``volume_scaling`` times
-    the previous one's volume, starting at ``base_volume``, at most ``max_attempts``."""
-
-    enabled: bool
-    max_attempts: int
-    base_volume: Decimal
-    volume_scaling: Decimal
-    step: Decimal
-
-
 class TradingConfig(_Section):
     """One user's configuration; the defaults are what a user without a stored one gets."""
 
@@ -129,7 +105,8 @@ class TradingConfig(_Section):
         return self.model_dump(mode="json")
 
     def risk_limits(self) -> RiskLimits:
-        t = self.trading
+        """The trading limits, and the default stop-loss/take-profit distances while SAFU is on."""
+        t, safu = self.trading, self.risk.safu_enabled
         return RiskLimits(
             enabled=t.enabled,
             kill_switch=t.kill_switch,
@@ -137,6 +114,8 @@ class TradingConfig(_Section):
             max_position_size=t.max_position_size,
             daily_loss_limit=t.daily_loss_limit,
             max_drawdown=t.max_drawdown,
+            default_stop_loss=self.risk.stop_loss if safu else None,
+            default_take_profit=self.risk.take_profit if safu else None,
         )
 
     def dca_settings(self) -> DcaSettings:

@@ -13,6 +13,11 @@ __all__ = ["DcaSettings", "dca_due", "dca_volume"]
 
 @dataclass(frozen=True, slots=True)
 class DcaSettings:
+    """How DCA places safety orders: ``step`` below the average entry, each ``volume_scaling`` times
+    the previous one's volume, starting at ``base_volume``, at most ``max_attempts`` per trade (and
+    never more than the trade's own ``max_dca_attempts``). A user's stored configuration gives them
+    (``TradingConfig.dca_settings()``)."""
+
     enabled: bool = True
     max_attempts: int = 5
     base_volume: Decimal = Decimal(100)  # quote currency of the first attempt

@@ -26,9 +26,14 @@ class InsufficientBalanceError(InvalidRequestError):
 
 
 class TradingDisabledError(PermissionDeniedError):
-    """Trading is off (disabled, or the kill switch is on)."""
+    """Trading is off (disabled, or the kill switch is on); ``rule`` names the setting."""
 
     code = "TRADING_DISABLED"
+
+    def __init__(self, message: str, rule: str = "enabled") -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.details = {"rule": rule}
 
 
 class RiskRuleError(InvalidRequestError):

@@ -17,6 +17,7 @@ from pipelines.app.market_analytics import (
     decimal_string,
     market_view,
 )
+from pipelines.data.symbols import as_spelled
 from serving.context import PrincipalDep
 from serving.providers.analysis import ANALYSIS, AnalysisDep
 from serving.responses import analytics as a
@@ -32,7 +33,8 @@ _MARKET = (
     "range the store lacks is ingested first, as for /api/market/data. `indicators` are RSI(14), "
     "MACD(12, 26, 9) and the Bollinger bands (20, 2) of the latest candle, with the definitions the "
     f"models train on, computed over the {INDICATOR_BARS} bars ending at it (null without enough bars "
-    "or candles). Pairs are accepted as `BTC_USDT`, `BTCUSDT` or `BTC/USDT`. A malformed symbol is a "
+    "or candles). Pairs are accepted as `BTC_USDT`, `BTCUSDT` or `BTC/USDT`, and `symbol` is answered "
+    "in the caller's spelling. A malformed symbol is a "
     "400 INVALID_SYMBOL; an unknown timeframe, a bad date, a start after the end or a limit out of "
     "range a 400 VALIDATION_ERROR; a symbol no source has a 404 NOT_FOUND."
 )
@@ -91,7 +93,7 @@ class AnalyticsController(Controller):
             "bollinger_middle": _price(ind["bollinger_middle"]),
         }
         data = {
-            "symbol": view.symbol,
+            "symbol": as_spelled(symbol),
             "timeframe": view.timeframe,
             "candles": candles,
             "indicators": indicators,

@@ -1,7 +1,10 @@
 """/api/trades and /api/dca: paper trades (open, list, inspect, close) and DCA (status, a hand-placed
 order, history). A user sees and changes only their own trades (another user's is 404
 TRADE_NOT_FOUND); an admin sees and closes everyone's. Stored bars are settled into the caller's open
-trades before each answer, so fills, stop-losses, take-profits and DCA orders are current."""
+trades before each answer, so fills, stop-losses, take-profits and DCA orders are current.
+
+Symbols: an answer about the one pair the request named (``POST /api/trades``) echoes the caller's
+spelling (``BTCUSDT``); lists and answers by id name pairs canonically (``BTC/USDT``)."""
 
 from __future__ import annotations
 
@@ -26,6 +29,10 @@ from serving.schemas import trades_examples as ex
 
 __all__ = ["DcaController", "TradesController"]
 
+_LIMITS = (
+    " The risk rules and DCA settings are the caller's trading configuration (GET/PUT /api/config),"
+    " read on each request."
+)
 _REFUSALS = (
     " Refused with nothing stored: an unknown symbol (400 INVALID_SYMBOL), a stop-loss or take-profit on"
     " the wrong side of the price (400 INVALID_REQUEST), a risk rule (400 RISK_LIMIT_EXCEEDED naming the"
@@ -33,7 +40,11 @@ _REFUSALS = (
     " or the kill switch on (403 TRADING_DISABLED), too little paper balance (400 INSUFFICIENT_BALANCE)."
 )
 _ID = Parameter(min_length=1, max_length=64, description="The trade's id")
-_SYMBOL = Parameter(default=None, max_length=40, description="Only this pair: BTCUSDT, BTC/USDT or BTC_USDT")
+_SYMBOL = Parameter(
+    default=None,
+    max_length=40,
+    description="Only this pair: BTCUSDT, BTC/USDT or BTC_USDT (listed trades name it BTC/USDT)",
+)
 _IDEMPOTENCY = HeaderParameter(
     name="Idempotency-Key",
     min_length=1,
@@ -76,7 +87,8 @@ class TradesController(Controller):
     @get(
         "/active",
         summary="Your open paper trades (pending and active), newest first",
-        description="`current_price` is the newest stored close; `pnl` is marked to it, net of commission.",
+        description="`current_price` is the newest stored close; `pnl` is marked to it, net of commission. "
+        "Pairs are named canonically (`BTC/USDT`) whatever the filter's spelling.",
         responses=doc(ex.ACTIVE_TRADES, 400, 401),
         sync_to_thread=True,
     )
@@ -94,7 +106,8 @@ class TradesController(Controller):
     @get(
         "/history",
         summary="Your paper trades of every status, newest first",
-        description="`start_date`/`end_date` bound the creation time; `status` picks one status.",
+        description="`start_date`/`end_date` bound the creation time; `status` picks one status. Pairs are "
+        "named canonically (`BTC/USDT`).",
         responses=doc(ex.TRADE_HISTORY, 400, 401),
         sync_to_thread=True,
     )
@@ -124,8 +137,10 @@ class TradesController(Controller):
     @get(
         "/{trade_id:str}",
         summary="One paper trade with its DCA attempts",
-        description="`ml_confidence` is null unless a model decided the trade; `risk_level` says how far "
-        "the stop-loss lies from the entry (within 2%: low, 5%: medium, further or none: high).",
+        description="`ml_confidence` is the model's confidence (0 to 1) when a stored `ml_predictive` "
+        "strategy opened the trade (its newest logged prediction of the pair before the trade), null for "
+        "every other trade; `risk_level` says how far the stop-loss lies from the entry (within 2%: low, "
+        "5%: medium, further or none: high). The pair is named canonically (`BTC/USDT`).",
         responses=doc(ex.TRADE_DETAIL, 400, 401, 404),
         sync_to_thread=True,
     )
@@ -139,7 +154,12 @@ class TradesController(Controller):
         description="A market entry fills at the open of the first stored bar that starts after the "
         "request (the trade is `pending` until then); with `price`, a limit entry fills when a later bar "
         "reaches it. Fills use the backtester's slippage and commission. The same `client_order_id` (or "
-        "`Idempotency-Key` header) again returns the first trade and places nothing." + _REFUSALS,
+        "`Idempotency-Key` header) again returns the first trade and places nothing. Without `stop_loss` "
+        "or `take_profit`, while `risk.safu_enabled` is on, the trade gets the configured `risk.stop_loss` / "
+        "`risk.take_profit` distance (a fraction) from the limit price or the newest close. A `sell` opens a "
+        "short, allowed only with `trading.allow_short`. `symbol` is answered in the caller's spelling."
+        + _LIMITS
+        + _REFUSALS,
         responses=doc(ex.NEW_TRADE, 400, 401, 403, status=201, description="Opened"),
         sync_to_thread=True,
     )
@@ -167,9 +187,10 @@ class TradesController(Controller):
         "/{trade_id:str}/close",
         status_code=200,
         summary="Close a paper trade at the newest stored close",
-        description="An active trade closes at the newest stored close (slippage and commission applied); "
-        "a pending one is cancelled. A closed or cancelled trade is 409 TRADE_CLOSED. `force` closes at "
-        "the entry price when no price is stored.",
+        description="A manual close is a market exit at the latest price: an active trade closes right "
+        "away at the newest stored close (slippage and commission applied), recorded as a filled exit "
+        "order; a pending one is cancelled. A closed or cancelled trade is 409 TRADE_CLOSED. `force` "
+        "closes at the entry price when no price is stored.",
         responses=doc(ex.CLOSED_TRADE, 400, 401, 404, 409),
         sync_to_thread=True,
     )
@@ -200,10 +221,14 @@ class DcaController(Controller):
         "/execute",
         status_code=200,
         summary="Add to a paper trade now (a DCA order filled at the next bar's open)",
-        description="The trade must be active with DCA on (400 DCA_DISABLED otherwise) and have attempts "
-        "left. An attempt that the balance or a risk rule refuses is recorded and answered with "
-        "`success: false` and the reason.",
-        responses=doc(ex.DCA_EXECUTED, 400, 401, 404, 409),
+        description="`volume` is in units of the base currency (`0.0005` BTC), like a trade's `amount`. "
+        "The trade must be active with DCA on, for the trade and in the caller's configuration (400 "
+        "DCA_DISABLED otherwise), and have attempts left (the smaller of its `max_dca_attempts` and "
+        "`dca.max_attempts`). An attempt the balance or a risk rule refuses is still recorded as a failed "
+        "attempt (the DCA history keeps every attempt, with its reason) and answered 400 "
+        "INSUFFICIENT_BALANCE, 400 RISK_LIMIT_EXCEEDED (`details.rule`) or 403 TRADING_DISABLED, with "
+        "`details.dca_attempt` its number.",
+        responses=doc(ex.DCA_EXECUTED, 400, 401, 403, 404, 409),
         sync_to_thread=True,
     )
     def execute(self, trades: TradesDep, principal: PrincipalDep, data: ex.DcaBody) -> r.DcaExecutedAnswer:

@@ -10,7 +10,7 @@ __all__ = ["MARKET"]
 MARKET: Json = {
     "status": "success",
     "data": {
-        "symbol": "BTC/USDT",
+        "symbol": "BTCUSDT",
         "timeframe": "1h",
         "candles": [
             {

@@ -72,7 +72,8 @@ class CloseTrade(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class DcaExecute(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A further entry of ``volume`` units on a trade with DCA on."""
+    """A further entry of ``volume`` units of the base currency (``0.0005`` BTC) on a trade with DCA
+    on."""
 
     trade_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     volume: Decimal
@@ -177,6 +178,7 @@ TRADE_DETAIL = _envelope(
 NEW_TRADE = _envelope(
     {
         **_TRADE,
+        "symbol": "BTCUSDT",
         "status": "pending",
         "price": None,
         "entry_price": None,

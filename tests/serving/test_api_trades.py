@@ -72,7 +72,7 @@ def test_a_trade_fills_on_the_next_bar_is_marked_and_closes_once(client: Any) ->
     opened = _open(client, user, stop_loss="90", take_profit="120")
     assert (opened["status"], opened["symbol"], opened["amount"], opened["price"]) == (
         "pending",
-        SYM,
+        "BTCUSDT",  # the caller's spelling; lists name it canonically
         "1",
         None,
     )
@@ -263,11 +263,16 @@ def test_the_documented_example_request_opens_a_limit_trade(client: Any) -> None
     envelope = answer.json()
     assert envelope["status"] == "success" and envelope["timestamp"].endswith("Z")
     data = envelope["data"]
-    assert (data["symbol"], data["side"], data["amount"], data["status"]) == (SYM, "buy", "0.001", "pending")
+    assert (data["symbol"], data["side"], data["amount"], data["status"]) == (
+        "BTCUSDT",
+        "buy",
+        "0.001",
+        "pending",
+    )
     assert (data["stop_loss"], data["take_profit"], data["max_dca_attempts"]) == ("43000", "47000", 3)
     window = {"start_date": "2024-01-01", "end_date": "2100-01-01T00:00:00Z"}
     listed = client.get("/api/trades/history", params=window, headers=user["headers"]).json()["data"]
-    assert [t["id"] for t in listed["trades"]] == [data["id"]]
+    assert [(t["id"], t["symbol"]) for t in listed["trades"]] == [(data["id"], SYM)]
     backwards = {"start_date": "2100-01-01", "end_date": "2024-01-01"}
     assert_envelope(
         client.get("/api/trades/history", params=backwards, headers=user["headers"]), 400, "INVALID_REQUEST"

@@ -6,13 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from pipelines.trading.config import (
-    ConfigValidationError,
-    DcaSettings,
-    RiskLimits,
-    default_config,
-    merge,
-)
+from pipelines.trading.config import ConfigValidationError, default_config, merge
+from pipelines.trading.dca import DcaSettings
+from pipelines.trading.risk import RiskLimits
 
 
 def test_merge_reports_only_changed_fields_and_keeps_stored_form() -> None:
@@ -46,7 +42,11 @@ def test_risk_limits_and_dca_settings_are_plain_decimals() -> None:
         max_position_size=Decimal("1000.00"),
         daily_loss_limit=Decimal("100.00"),
         max_drawdown=Decimal("0.10"),
+        default_stop_loss=Decimal("0.05"),
+        default_take_profit=Decimal("0.10"),
     )
+    off, _ = merge(config, {"risk": {"safu_enabled": False}})
+    assert (off.risk_limits().default_stop_loss, off.risk_limits().default_take_profit) == (None, None)
     assert config.dca_settings() == DcaSettings(
         enabled=True,
         max_attempts=5,

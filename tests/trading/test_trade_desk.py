@@ -56,11 +56,13 @@ def counts(desk: TradeDesk) -> tuple[int, ...]:
 def test_market_trade_fills_on_the_next_stored_bar_and_closes_on_take_profit(desk: Any) -> None:
     desk, settings, user, _clock = desk
     opened = desk.open_trade(user, TradeRequest("BTCUSDT", Side.BUY, Decimal("2"), take_profit=Decimal(105)))
-    assert opened["status"] == "pending" and opened["symbol"] == "BTC/USDT"
+    assert opened["status"] == "pending" and opened["symbol"] == "BTCUSDT"  # as the caller spelled it
+    assert opened["stop_loss"] == "95"  # the configured 5% (SAFU on by default)
     write_bars(settings, "BTC/USDT", [(minute(T0, 1), 101.0, 102.0, 100.0, 101.5)])
     desk.bars.forget("BTC/USDT")
     (live,) = active_trades(desk, user, symbol=None, limit=50, offset=0)["trades"]
-    assert (live["status"], live["entry_price"], live["current_price"], live["pnl"]) == (
+    assert (live["symbol"], live["status"], live["entry_price"], live["current_price"], live["pnl"]) == (
+        "BTC/USDT",
         "active",
         "101",
         "101.5",
@@ -109,7 +111,10 @@ def test_retried_client_order_id_never_doubles_and_refusals_store_nothing(desk: 
 def test_manual_dca_adds_at_the_next_open_and_recomputes_the_average(desk: Any) -> None:
     desk, settings, user, _clock = desk
     trade = desk.open_trade(
-        user, TradeRequest("BTC/USDT", Side.BUY, Decimal(1), dca_enabled=True, max_dca_attempts=2)
+        user,
+        TradeRequest(
+            "BTC/USDT", Side.BUY, Decimal(1), stop_loss=Decimal(80), dca_enabled=True, max_dca_attempts=2
+        ),
     )
     write_bars(settings, "BTC/USDT", [(minute(T0, 1), 100.0, 100.0, 100.0, 99.0)])
     desk.bars.forget("BTC/USDT")

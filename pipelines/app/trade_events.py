@@ -1,0 +1,82 @@
+"""The trading events a committed ledger write announces on the user's ``trading`` WebSocket
+channel: ``order_filled`` for every paper fill (entries, DCA orders, exits), ``trade_closed`` (with
+its pnl and reason) and ``portfolio_changed`` (cash and positions value after the change).
+
+:func:`collect` builds them inside the transaction from what the book changed (before the store
+forgets it); :func:`publish` sends them once the transaction has committed, so a rolled-back write
+announces nothing. Trades and orders have the API's shapes (``trade_view``), symbols the canonical
+spelling (``BTC/USDT``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from pipelines.app.trade_views import dec, order_view, trade_view
+from pipelines.db.trading_models import PaperBalanceRow, TradeRow
+from pipelines.trading.book import Changes, PaperBook, quote_asset
+from pipelines.trading.events import publish_trading_event
+from pipelines.trading.records import ZERO
+
+__all__ = ["Event", "collect", "publish"]
+
+Event = tuple[str, str, dict[str, Any]]  # (user id, kind, payload)
+
+_ACTIVE = select(
+    TradeRow.symbol, TradeRow.side, TradeRow.quantity, TradeRow.last_price, TradeRow.entry_price
+).where(TradeRow.user_id == bindparam("user"), TradeRow.status == "active")
+_CASH = select(PaperBalanceRow.asset, PaperBalanceRow.balance).where(
+    PaperBalanceRow.user_id == bindparam("user")
+)
+
+
+def _portfolio(session: Session, user_id: str, assets: Iterable[str]) -> list[dict[str, Any]]:
+    """Per quote currency touched: the cash, the active positions' value marked to their last price
+    (signed: a short counts against the cash its sale brought in) and their sum."""
+    wanted = set(assets)
+    cash = {a: b for a, b in session.execute(_CASH, {"user": user_id}) if a in wanted}
+    held = dict.fromkeys(wanted, ZERO)
+    for symbol, side, quantity, last, entry in session.execute(_ACTIVE, {"user": user_id}):
+        asset = quote_asset(symbol)
+        if asset in held:
+            sign = 1 if side == "long" else -1
+            held[asset] += sign * quantity * (last or entry or ZERO)
+    return [
+        {
+            "asset": asset,
+            "cash": dec(cash.get(asset, ZERO)),
+            "positions_value": dec(held[asset]),
+            "equity": dec(cash.get(asset, ZERO) + held[asset]),
+        }
+        for asset in sorted(wanted)
+    ]
+
+
+def collect(session: Session, book: PaperBook, changes: Changes) -> list[Event]:
+    """The events of ``changes`` (what ``book`` changed; call once the store has flushed the rows,
+    before the commit). Trades appear as they stand after the whole change."""
+    events: list[Event] = []
+    for order in changes.fills:
+        trade = book.trades.get(order.trade_id or "")
+        payload = {**order_view(order), "trade": None if trade is None else trade_view(trade)}
+        events.append((order.user_id, "order_filled", payload))
+    for trade_id in changes.closed:
+        trade = book.trades[trade_id]
+        view = trade_view(trade)
+        events.append((trade.user_id, "trade_closed", {**view, "reason": trade.close_reason}))
+    touched: dict[str, set[str]] = {}
+    for order in changes.fills:
+        touched.setdefault(order.user_id, set()).add(quote_asset(order.symbol))
+    for user_id, assets in touched.items():
+        for value in _portfolio(session, user_id, assets):
+            events.append((user_id, "portfolio_changed", value))
+    return events
+
+
+def publish(events: Iterable[Event]) -> None:
+    """Send ``events`` (after the commit); publishing never raises into the trading code."""
+    for user_id, kind, payload in events:
+        publish_trading_event(user_id, kind, payload)

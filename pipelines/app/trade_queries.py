@@ -20,7 +20,7 @@ from pipelines.db.trading_models import DcaAttemptRow, TradeRow
 from pipelines.db.types import isoformat_utc
 from pipelines.errors import InvalidRequestError
 from pipelines.trading.errors import DcaDisabledError, TradeClosedError
-from pipelines.trading.records import ZERO, DcaAttempt, Trade, TradeStatus
+from pipelines.trading.records import ZERO, DcaAttempt, OrderPurpose, Trade, TradeStatus
 
 _T = TypeVar("_T")
 
@@ -164,7 +164,9 @@ def execute_dca(
             raise DcaDisabledError(f"DCA is not enabled for trade {trade_id}")
         if trade.status is not TradeStatus.ACTIVE:
             raise InvalidRequestError(f"trade {trade_id} is not filled yet")
-        made, allowed = len(book.attempts_of(trade.id)), min(trade.max_dca_attempts, dca.max_attempts)
+        waiting = [o for o in book.open_orders(trade.id) if o.purpose is OrderPurpose.DCA]
+        made = len(book.attempts_of(trade.id)) + len(waiting)  # an order waiting for its bar counts
+        allowed = min(trade.max_dca_attempts, dca.max_attempts)
         if made >= allowed:
             raise InvalidRequestError(f"trade {trade_id} has made all {allowed} DCA attempts")
         latest = desk.bars.latest(trade.symbol)

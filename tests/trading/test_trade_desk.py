@@ -13,7 +13,10 @@ from sqlalchemy import func, select
 from pipelines.app.accounts import register_user
 from pipelines.app.trade_queries import active_trades, dca_history, execute_dca, trade_detail, trade_history
 from pipelines.app.trades import TradeDesk, TradeRequest
+from pipelines.app.trading_config import update_config
 from pipelines.db import open_database
+from pipelines.db.models import PredictionLog
+from pipelines.db.strategy_models import LiveStrategy
 from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
 from pipelines.settings import Settings
 from pipelines.trading.broker import Side
@@ -125,3 +128,62 @@ def test_manual_dca_adds_at_the_next_open_and_recomputes_the_average(desk: Any) 
     detail = trade_detail(desk, user, trade["id"])
     assert (detail["amount"], detail["entry_price"], detail["dca_attempts"]) == ("2", "95", 1)
     assert dca_history(desk, user, trade_id=trade["id"], start=None, end=None, limit=10)["count"] == 1
+
+
+def test_automatic_dca_follows_the_stored_configuration(desk: Any) -> None:
+    """Safety orders when a close falls ``step`` below the average entry, each scaled, capped by the
+    smaller of the trade's and the configuration's attempts; the configuration is read per request."""
+    desk, settings, user, _clock = desk
+    patch = {"dca": {"step": "0.02", "base_volume": "100", "volume_scaling": 2.0, "max_attempts": 2}}
+    update_config(desk.database.transaction, user, patch)
+    request = TradeRequest(
+        "BTC/USDT", Side.BUY, Decimal(1), stop_loss=Decimal(50), dca_enabled=True, max_dca_attempts=3
+    )
+    trade = desk.open_trade(user, request)
+    closes = [(100.0, 100.0), (100.0, 97.0), (97.0, 97.0), (97.0, 95.0), (95.0, 80.0), (80.0, 80.0)]
+    write_bars(settings, "BTC/USDT", [(minute(T0, i + 1), o, o, c, c) for i, (o, c) in enumerate(closes)])
+    desk.bars.forget("BTC/USDT")
+    detail = trade_detail(desk, user, trade["id"])
+    attempts = [(a["attempt"], a["price"], a["success"]) for a in detail["dca_history"]]
+    assert attempts == [(1, "97", True), (2, "95", True)]  # no third: the configuration allows 2
+    first, second = (float(a["volume"]) for a in detail["dca_history"])
+    assert (first, second) == (pytest.approx(100 / 97), pytest.approx(200 / 95))  # 100, then 100 x 2
+    assert float(detail["amount"]) == pytest.approx(1 + first + second)
+    average = (100 + first * 97 + second * 95) / (1 + first + second)
+    assert float(detail["entry_price"]) == pytest.approx(average)
+    # More attempts allowed, but a position limit the third one breaks: recorded with the rule.
+    patch = {"dca": {"max_attempts": 5}, "trading": {"max_position_size": "500"}}
+    update_config(desk.database.transaction, user, patch)
+    write_bars(
+        settings, "BTC/USDT", [(minute(T0, 7), 80.0, 80.0, 78.0, 78.0), (minute(T0, 8), 70, 70, 70, 70)]
+    )
+    desk.bars.forget("BTC/USDT")
+    history = dca_history(desk, user, trade_id=trade["id"], start=None, end=None, limit=10)["dca_attempts"]
+    assert [(a["attempt"], a["success"]) for a in history] == [(3, False), (2, True), (1, True)]
+    assert history[0]["reason"].startswith("max_position_size") and float(history[0]["volume"]) > 0
+
+
+def test_ml_confidence_is_the_opening_ml_strategys_models(desk: Any) -> None:
+    desk, _settings, user, _clock = desk
+    with desk.database.transaction() as s:
+        strategy = LiveStrategy(user_id=user, name="ml", type="ml_predictive", params={"model_name": "m1"})
+        rule = LiveStrategy(user_id=user, name="sma", type="sma_cross", params={})
+        s.add_all([strategy, rule])
+        for minutes, confidence in ((-30, 0.7), (-5, 0.85), (5, 0.5)):  # the last one comes after
+            s.add(
+                PredictionLog(
+                    endpoint="/predict",
+                    model_name="m1",
+                    symbol="BTCUSDT",
+                    confidence=confidence,
+                    created_at=minute(T0, minutes),
+                )
+            )
+        s.flush()
+        ids = (strategy.id, rule.id)
+    by_model = desk.open_trade(user, TradeRequest("BTC/USDT", Side.BUY, Decimal(1), strategy_id=ids[0]))
+    by_rule = desk.open_trade(user, TradeRequest("BTC/USDT", Side.BUY, Decimal(1), strategy_id=ids[1]))
+    by_hand = desk.open_trade(user, TradeRequest("BTC/USDT", Side.BUY, Decimal(1)))
+    assert trade_detail(desk, user, by_model["id"])["ml_confidence"] == 0.85
+    assert trade_detail(desk, user, by_rule["id"])["ml_confidence"] is None
+    assert trade_detail(desk, user, by_hand["id"])["ml_confidence"] is None

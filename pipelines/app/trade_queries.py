@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from pipelines.app.trade_ml import ml_confidence
 from pipelines.app.trade_views import attempt_view, dec, trade_view
 from pipelines.app.trades import TradeDesk
-from pipelines.app.trading_store import OPEN_STATUSES, attempt_of, trade_of
+from pipelines.app.trading_store import OPEN_STATUSES, attempt_of, limit_prices, trade_of
 from pipelines.db.trading_models import DcaAttemptRow, TradeRow
 from pipelines.db.types import isoformat_utc
 from pipelines.errors import InvalidRequestError
@@ -51,11 +51,12 @@ def _page(session: Session, query: Select[TradeRow], limit: int, offset: int) ->
     return [trade_of(row) for row in rows], total
 
 
-def _listing(trades: list[Trade], total: int) -> dict[str, Any]:
+def _listing(session: Session, trades: list[Trade], total: int) -> dict[str, Any]:
     pnl = sum((t.pnl() for t in trades), ZERO)
     volume = sum((t.quantity * (t.entry_price or ZERO) for t in trades), ZERO)
+    limits = limit_prices(session, trades)
     return {
-        "trades": [trade_view(t) for t in trades],
+        "trades": [trade_view(t, limits.get(t.id)) for t in trades],
         "count": len(trades),
         "total": total,
         "total_pnl": dec(pnl),
@@ -72,7 +73,7 @@ def active_trades(
     if symbol is not None:
         query = query.where(TradeRow.symbol == desk.bars.symbol(symbol).name)
     with desk.database.session() as session:
-        return _listing(*_page(session, query, limit, offset))
+        return _listing(session, *_page(session, query, limit, offset))
 
 
 def trade_history(
@@ -100,7 +101,7 @@ def trade_history(
     if end is not None:
         query = query.where(TradeRow.created_at < end)
     with desk.database.session() as session:
-        return _listing(*_page(session, query, limit, offset))
+        return _listing(session, *_page(session, query, limit, offset))
 
 
 def _attempts(session: Session, trade_ids: list[str]) -> list[DcaAttempt]:
@@ -136,8 +137,9 @@ def trade_detail(desk: TradeDesk, scope: str | None, trade_id: str) -> dict[str,
         trade = trade_of(row)
         attempts = _attempts(session, [trade_id])
         confidence = ml_confidence(session, trade)
+        limit = limit_prices(session, [trade]).get(trade_id)
     return {
-        **trade_view(trade),
+        **trade_view(trade, limit),
         "dca_attempts": len(attempts),
         "dca_success_rate": _rate(attempts),
         "risk_level": _risk_level(trade),

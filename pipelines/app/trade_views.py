@@ -30,8 +30,9 @@ def _time(value: dt.datetime | None) -> str | None:
     return None if value is None else isoformat_utc(value)
 
 
-def trade_view(trade: Trade) -> dict[str, Any]:
-    """One trade: ``side`` buy/sell (its entry), ``position_side`` long/short; pnl marked to the latest
+def trade_view(trade: Trade, limit: Decimal | None = None) -> dict[str, Any]:
+    """One trade: ``side`` buy/sell (its entry), ``position_side`` long/short; ``price`` the entry fill,
+    or until then the entry's limit price ``limit`` (null for a market entry); pnl marked to the latest
     price while active, realized once closed."""
     return {
         "id": trade.id,
@@ -41,7 +42,7 @@ def trade_view(trade: Trade) -> dict[str, Any]:
         "position_side": trade.side.value,
         "broker": trade.broker,
         "amount": dec(trade.quantity),
-        "price": dec(trade.entry_price),
+        "price": dec(trade.entry_price if trade.entry_price is not None else limit),
         "entry_price": dec(trade.entry_price),
         "current_price": dec(trade.last_price),
         "exit_price": dec(trade.exit_price),

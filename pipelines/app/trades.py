@@ -25,7 +25,14 @@ from pipelines.app.paper_bars import StoredBars
 from pipelines.app.trade_events import collect, publish
 from pipelines.app.trade_views import trade_view
 from pipelines.app.trading_limits import trading_limits
-from pipelines.app.trading_store import OPEN_STATUSES, load_accounts, load_trades, open_notional, save
+from pipelines.app.trading_store import (
+    OPEN_STATUSES,
+    limit_prices,
+    load_accounts,
+    load_trades,
+    open_notional,
+    save,
+)
 from pipelines.data.symbols import as_spelled
 from pipelines.db import Database
 from pipelines.db.trading_models import OrderRow, TradeRow
@@ -36,7 +43,16 @@ from pipelines.trading.broker import OrderType, Side
 from pipelines.trading.dca import DcaSettings
 from pipelines.trading.errors import TradeClosedError, TradeNotFoundError
 from pipelines.trading.fills import CostModel
-from pipelines.trading.records import Bar, Order, Trade, TradeSide, TradeStatus, round_price, round_quantity
+from pipelines.trading.records import (
+    Bar,
+    Order,
+    OrderPurpose,
+    Trade,
+    TradeSide,
+    TradeStatus,
+    round_price,
+    round_quantity,
+)
 from pipelines.trading.risk import RiskLimits, default_levels
 
 __all__ = ["TradeDesk", "TradeRequest"]
@@ -176,7 +192,7 @@ class TradeDesk:
                 self.settle_into(session, book, user_id)
                 trade, order = self._new_trade(session, book, user_id, symbol, request, client_id)
                 book.place(order, trade)
-                return {**trade_view(trade), **echo}
+                return {**trade_view(trade, order.price), **echo}
         except IntegrityError:  # the same client order id placed concurrently (another worker)
             with self.ledger(user_id) as (session, book):
                 first = self._first(session, book, user_id, request.client_order_id)
@@ -194,7 +210,10 @@ class TradeDesk:
             OrderRow.user_id == user_id, OrderRow.client_order_id == client_id
         )
         trade_id = session.scalar(query)
-        return None if trade_id is None else trade_view(self.owned(session, book, user_id, trade_id))
+        if trade_id is None:
+            return None
+        trade = self.owned(session, book, user_id, trade_id)
+        return trade_view(trade, limit_prices(session, [trade]).get(trade_id))
 
     def _reference(self, symbol: str, request: TradeRequest) -> Decimal:
         if request.price is not None:
@@ -261,7 +280,9 @@ class TradeDesk:
             if not trade.is_open:
                 raise TradeClosedError(f"trade {trade_id} is {trade.status.value} already")
             if trade.status is TradeStatus.PENDING:
+                limit = None
                 for order in book.open_orders(trade.id):
+                    limit = order.price if order.purpose is OrderPurpose.ENTRY else limit
                     book.cancel(order, reason, now)
                 trade.status, trade.close_reason, trade.closed_at, trade.updated_at = (
                     TradeStatus.CANCELLED,
@@ -270,7 +291,7 @@ class TradeDesk:
                     now,
                 )
                 book.changes.trades.add(trade.id)
-                return trade_view(trade)
+                return trade_view(trade, limit)
             latest = self.bars.latest(trade.symbol)
             if latest is None and not force:
                 raise ConflictError(

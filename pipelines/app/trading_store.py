@@ -25,7 +25,15 @@ from pipelines.trading.records import (
     TradeStatus,
 )
 
-__all__ = ["OPEN_STATUSES", "attempt_of", "load_accounts", "load_trades", "save", "trade_of"]
+__all__ = [
+    "OPEN_STATUSES",
+    "attempt_of",
+    "limit_prices",
+    "load_accounts",
+    "load_trades",
+    "save",
+    "trade_of",
+]
 
 OPEN_STATUSES = (TradeStatus.PENDING.value, TradeStatus.ACTIVE.value)
 _TRADE_FIELDS = [
@@ -149,6 +157,20 @@ def open_notional(session: Session, user_id: str, symbol: str, skip: Iterable[st
     if total is None:
         return ZERO
     return Decimal(repr(total)) if isinstance(total, float) else Decimal(total)
+
+
+def limit_prices(session: Session, trades: Iterable[Trade]) -> dict[str, Decimal]:
+    """The limit price of each not yet filled trade's entry order (market entries have none)."""
+    pending = [t.id for t in trades if t.entry_price is None]
+    if not pending:
+        return {}
+    query = select(OrderRow.trade_id, OrderRow.price).where(
+        OrderRow.trade_id.in_(pending),
+        OrderRow.purpose == OrderPurpose.ENTRY.value,
+        OrderRow.price.is_not(None),
+    )
+    rows = session.execute(query)
+    return {trade_id: price for trade_id, price in rows if trade_id is not None and price is not None}
 
 
 def _copy(row: object, record: object, names: Iterable[str]) -> None:

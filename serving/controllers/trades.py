@@ -157,7 +157,8 @@ class TradesController(Controller):
         "`Idempotency-Key` header) again returns the first trade and places nothing. Without `stop_loss` "
         "or `take_profit`, while `risk.safu_enabled` is on, the trade gets the configured `risk.stop_loss` / "
         "`risk.take_profit` distance (a fraction) from the limit price or the newest close. A `sell` opens a "
-        "short, allowed only with `trading.allow_short`. `symbol` is answered in the caller's spelling."
+        "short, allowed only with `trading.allow_short`. `symbol` is answered in the caller's spelling; "
+        "`price` is the entry fill once filled, until then the limit price (null for a market entry)."
         + _LIMITS
         + _REFUSALS,
         responses=doc(ex.NEW_TRADE, 400, 401, 403, status=201, description="Opened"),

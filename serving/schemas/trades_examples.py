@@ -180,7 +180,7 @@ NEW_TRADE = _envelope(
         **_TRADE,
         "symbol": "BTCUSDT",
         "status": "pending",
-        "price": None,
+        "price": "45000",
         "entry_price": None,
         "current_price": "45000",
         "pnl": "0",

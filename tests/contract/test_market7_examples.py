@@ -1,15 +1,19 @@
-"""Status, metrics and ML clients (/api/health, /api/status, /api/metrics*, /api/ml/*): each example
-request answers the documented shape (the ``status``/``data``/``timestamp`` envelope), with a Bearer
+"""Status, metrics, ML clients, trading, DCA and configuration (/api/health, /api/status,
+/api/metrics*, /api/ml/*, /api/trades*, /api/dca*, /api/config): each example request answers the
+documented shape (the ``status``/``data``/``timestamp`` envelope), with a Bearer
 token and an X-API-Key alike, and bad input is a 4xx in the error envelope that changes nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.serving_support import assert_envelope, make_user, wait_for_job
+from tests.serving_support import app_client, assert_envelope, make_user, served_settings, wait_for_job
+from tests.trading.support import write_bars
 
 _METRIC_ROUTES = ("/api/metrics", "/api/metrics/trading", "/api/metrics/ml", "/api/metrics/system")
 
@@ -195,3 +199,141 @@ def test_openapi_documents_every_route_with_examples_and_errors(client: Any) -> 
             assert next(iter(error["examples"].values()))["value"]["status"] == "error", (path, code)
     body = paths["/api/ml/retrain"]["post"]["requestBody"]["content"]["application/json"]
     assert {"model_type": "lightgbm_btc_usdt_1h", "force": False} in body["schema"]["examples"]
+
+
+# -- trading, DCA and configuration: the document's own requests on a fresh app with stored bars --
+
+_TRADE_BODY = {
+    "symbol": "BTCUSDT",
+    "side": "buy",
+    "amount": "0.001",
+    "price": "45000.00",
+    "stop_loss": "43000.00",
+    "take_profit": "47000.00",
+    "dca_enabled": True,
+    "max_dca_attempts": 3,
+}
+_TRADE_FIELDS = {
+    "id": str,
+    "symbol": str,
+    "side": str,
+    "amount": str,
+    "price": str,
+    "current_price": str,
+    "pnl": str,
+    "pnl_percent": str,
+    "status": str,
+    "created_at": str,
+    "updated_at": str,
+}
+_ATTEMPT_FIELDS = {"id": str, "trade_id": str, "attempt": int, "volume": str, "price": str, "success": bool}
+
+
+def _minute(offset: int) -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=offset)
+
+
+def _typed(value: dict[str, Any], fields: dict[str, type]) -> None:
+    for name, kind in fields.items():
+        assert isinstance(value.get(name), kind), (name, value.get(name))
+
+
+@pytest.fixture(scope="module")
+def desk_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A fresh app whose store holds 1-minute BTC/USDT bars near the document's prices."""
+    settings = served_settings(tmp_path_factory.mktemp("market7-trading") / "home")
+    bars = [(_minute(-3 + i), 45100.0, 45200.0, 45050.0, 45100.0) for i in range(3)]
+    write_bars(settings, "BTC/USDT", bars)
+    with app_client(settings) as c:
+        c.settings = settings
+        yield c
+
+
+def _bar(client: Any, offset: int, o: float, h: float, low: float, c: float) -> None:
+    write_bars(client.settings, "BTC/USDT", [(_minute(offset), o, h, low, c)])
+    client.app.state.container.trade_desk.bars.forget("BTC/USDT")
+
+
+def test_the_trading_and_dca_examples_answer_their_documented_shapes(desk_client: Any) -> None:
+    client = desk_client
+    user = make_user(client)
+    created = _success(client.post("/api/trades", json=_TRADE_BODY, headers=user["headers"]), 201)
+    _typed(created, {"id": str, "symbol": str, "side": str, "amount": str, "price": str, "status": str})
+    assert (created["symbol"], created["side"], created["amount"], created["price"]) == (
+        "BTCUSDT",
+        "buy",
+        "0.001",
+        "45000",
+    )
+    _bar(client, 1, 44900.0, 45100.0, 44800.0, 44900.0)  # the limit buy fills at this open
+    listed = _success(client.get("/api/trades/active", headers=user["headers"]))
+    _typed(listed, {"trades": list, "count": int, "total_pnl": str, "total_volume": str})
+    _typed(listed["trades"][0], _TRADE_FIELDS)
+    dca_body = {"trade_id": created["id"], "volume": "0.0005", "reason": "manual_dca"}
+    executed = _success(client.post("/api/dca/execute", json=dca_body, headers=user["headers"]))
+    _typed(executed, {"trade_id": str, "dca_attempt": int, "volume": str, "price": str, "timestamp": str})
+    assert (executed["volume"], executed["success"]) == ("0.0005", True)  # units of BTC
+    _bar(client, 2, 44800.0, 44900.0, 44700.0, 44850.0)
+    detail = _success(client.get(f"/api/trades/{created['id']}", headers=user["headers"]))
+    _typed(detail, {**_TRADE_FIELDS, "entry_price": str, "dca_attempts": int, "dca_success_rate": str})
+    assert detail["risk_level"] in {"low", "medium", "high"} and detail["dca_success_rate"] == "100%"
+    assert detail["ml_confidence"] is None  # opened by hand, not by a model
+    _typed(detail["dca_history"][0], {"attempt": int, "price": str, "amount": str, "timestamp": str})
+    assert detail["dca_history"][0]["amount"] == "0.0005"
+    history = _success(client.get("/api/dca/history", headers=user["headers"]))
+    _typed(history, {"dca_attempts": list, "count": int, "success_rate": str})
+    _typed(history["dca_attempts"][0], {**_ATTEMPT_FIELDS, "timestamp": str})
+    status = _success(client.get("/api/dca/status", headers=user["headers"]))
+    _typed(
+        status,
+        {
+            "enabled": bool,
+            "active_trades": int,
+            "total_attempts": int,
+            "successful_attempts": int,
+            "success_rate": str,
+            "total_volume": str,
+        },
+    )
+    close_body = {"reason": "manual_close", "force": False}
+    closed = _success(
+        client.post(f"/api/trades/{created['id']}/close", json=close_body, headers=user["headers"])
+    )
+    _typed(
+        closed,
+        {"id": str, "status": str, "exit_price": str, "pnl": str, "pnl_percent": str, "closed_at": str},
+    )
+    assert (closed["status"], closed["exit_price"]) == ("closed", "44850")  # the newest stored close
+    window = {"start_date": "2024-01-01", "end_date": "2100-01-01"}
+    past = _success(client.get("/api/trades/history", params=window, headers=user["headers"]))
+    _typed(past["trades"][0], {"entry_price": str, "exit_price": str, "closed_at": str})
+    assert past["trades"][0]["symbol"] == "BTC/USDT"  # lists name pairs canonically
+
+
+def test_the_configuration_examples_answer_the_documented_values(desk_client: Any) -> None:
+    user = make_user(desk_client)
+    config = _success(desk_client.get("/api/config", headers=user["headers"]))
+    documented = {
+        "trading": {
+            "enabled": True,
+            "max_position_size": "1000.00",
+            "daily_loss_limit": "100.00",
+            "max_drawdown": "0.10",
+        },
+        "dca": {"enabled": True, "max_attempts": 5, "base_volume": "100.00", "volume_scaling": 1.5},
+        "ml": {"enabled": True, "confidence_threshold": 0.8, "update_frequency": "1h"},
+        "risk": {"safu_enabled": True, "stop_loss": "0.05", "take_profit": "0.10"},
+    }
+    for section, values in documented.items():
+        assert {k: config[section][k] for k in values} == values, section
+    patch = {
+        "trading": {"max_position_size": "2000.00", "daily_loss_limit": "200.00"},
+        "dca": {"max_attempts": 7, "base_volume": "150.00"},
+    }
+    updated = _success(desk_client.put("/api/config", json=patch, headers=user["headers"]))
+    assert isinstance(updated["message"], str) and updated["updated_fields"] == [
+        "trading.max_position_size",
+        "trading.daily_loss_limit",
+        "dca.max_attempts",
+        "dca.base_volume",
+    ]

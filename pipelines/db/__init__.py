@@ -31,7 +31,13 @@ from pipelines.db.models import (
 )
 from pipelines.db.strategy_models import STRATEGY_STATUSES, LiveStrategy
 from pipelines.db.trading_config import TradingConfigRow, load_trading_config_row
-from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, PortfolioSnapshotRow, TradeRow
+from pipelines.db.trading_models import (
+    DcaAttemptRow,
+    OrderRow,
+    PaperBalanceRow,
+    PortfolioSnapshotRow,
+    TradeRow,
+)
 from pipelines.db.training_claims import (
     TrainingClaim,
     TrainingGuard,
@@ -75,8 +81,8 @@ __all__ = [
     "NewApiKey",
     "OrderRow",
     "PaperBalanceRow",
-    "PortfolioSnapshotRow",
     "PendingLog",
+    "PortfolioSnapshotRow",
     "PredictionLog",
     "RequestLog",
     "TradeRow",

@@ -1,8 +1,8 @@
 """The paper-trading tables: balances per user and currency, orders, trades, DCA attempts and the
 daily portfolio snapshots.
 
-Migrations ``0013_trading`` and ``0015_portfolio_snapshots`` create exactly this schema; a test compares the two. Money is
-exact decimals on SQLite and PostgreSQL alike (``ExactDecimal``).
+Migrations ``0013_trading`` and ``0015_portfolio_snapshots`` create exactly this schema; a test
+compares the two. Money is exact decimals on SQLite and PostgreSQL alike (``ExactDecimal``).
 """
 
 from __future__ import annotations

@@ -43,9 +43,18 @@ def portfolio_snapshots(
 
 
 def build_portfolio_assets(*, running: bool = True) -> tuple[dg.AssetsDefinition, Any, dg.ScheduleDefinition]:
-    """The asset, its job, and the schedule taking each day's partition at 00:05 UTC the next day."""
-    job = dg.define_asset_job(PORTFOLIO_JOB, selection=[portfolio_snapshots], partitions_def=DAYS)
-    schedule = dg.build_schedule_from_partitioned_job(
-        job, name="daily_portfolio_snapshot", minute_of_hour=5, default_status=schedule_status(running)
+    """The asset, its job, and the schedule taking the day that ended at 00:05 UTC the next day."""
+    job = dg.define_asset_job(PORTFOLIO_JOB, selection=[portfolio_snapshots])
+
+    @dg.schedule(
+        name="daily_portfolio_snapshot",
+        cron_schedule="5 0 * * *",
+        job=job,
+        execution_timezone="UTC",
+        default_status=schedule_status(running),
     )
-    return portfolio_snapshots, job, schedule
+    def _daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        day = (context.scheduled_execution_time - dt.timedelta(days=1)).date().isoformat()
+        return dg.RunRequest(run_key=f"portfolio:{day}", partition_key=day)
+
+    return portfolio_snapshots, job, _daily

@@ -117,7 +117,7 @@ def value_series(desk: TradeDesk, user_id: str, since: dt.date | None = None) ->
     if since is not None:
         query = query.where(PortfolioSnapshotRow.day >= since)
     with desk.database.session() as session:
-        return dict(session.execute(query.order_by(PortfolioSnapshotRow.day)).tuples().all())
+        return {day: value for day, value in session.execute(query.order_by(PortfolioSnapshotRow.day))}
 
 
 def portfolio_history(

@@ -120,12 +120,7 @@ class AppContainer:
             events=self.events,
         )
         self.analysis_provider = AnalysisProvider(
-            settings=settings,
-            database=database,
-            registry=registry,
-            jobs=jobs,
-            datasets=self.datasets,
-            trade_desk=self.trade_desk,
+            settings=settings, database=database, registry=registry, jobs=jobs, datasets=self.datasets
         )
         self.jobs_provider = JobsProvider(
             settings=settings, database=database, jobs=jobs, events=self.events, access=self.access

@@ -22,6 +22,7 @@ from pipelines.app.portfolio_analytics import RISK_DAYS, performance_view, risk_
 from pipelines.trading.analytics import MIN_VAR_RETURNS, PERIODS
 from serving.context import PrincipalDep
 from serving.providers.analysis import ANALYSIS, AnalysisDep
+from serving.providers.trades import TRADES, TradesDep
 from serving.responses import analytics as a
 from serving.responses import portfolio as pr
 from serving.responses import shaped
@@ -42,6 +43,7 @@ _MARKET = (
 )
 
 
+_DESK = {"trades": TRADES["trades"]}  # the paper trading desk, beside the analysis provider
 _PERFORMANCE = (
     "Your paper portfolio over `period` ending today (UTC): returns, Sharpe ratio (annualized over 365 "
     "days when every traded symbol is crypto, else 252) and maximum drawdown from its daily snapshots "
@@ -125,18 +127,19 @@ class AnalyticsController(Controller):
         summary="Performance of your paper portfolio over a period",
         description=_PERFORMANCE,
         responses=doc(ex.PERFORMANCE, 400, 401),
+        dependencies=_DESK,
         sync_to_thread=True,
     )
     def performance(
         self,
-        analysis: AnalysisDep,
+        trades: TradesDep,
         principal: PrincipalDep,
         period: Annotated[str, Parameter(max_length=8, description=f"One of {', '.join(PERIODS)}")] = "30d",
         symbol: Annotated[
             str | None, Parameter(max_length=40, description="Only this pair's trades: BTCUSDT, BTC/USDT")
         ] = None,
     ) -> pr.PerformanceAnswer:
-        data = performance_view(analysis.trade_desk, principal.user_id, period, symbol)
+        data = performance_view(trades, principal.user_id, period, symbol)
         return shaped(pr.PerformanceAnswer, {"status": "success", "data": data, "timestamp": _now()})
 
     @get(
@@ -144,8 +147,9 @@ class AnalyticsController(Controller):
         summary="Risk of your paper portfolio: VaR, beta, correlations, concentration, liquidity",
         description=_RISK,
         responses=doc(ex.RISK, 401),
+        dependencies=_DESK,
         sync_to_thread=True,
     )
-    def risk(self, analysis: AnalysisDep, principal: PrincipalDep) -> pr.RiskAnswer:
-        data = risk_view(analysis.trade_desk, principal.user_id)
+    def risk(self, trades: TradesDep, principal: PrincipalDep) -> pr.RiskAnswer:
+        data = risk_view(trades, principal.user_id)
         return shaped(pr.RiskAnswer, {"status": "success", "data": data, "timestamp": _now()})

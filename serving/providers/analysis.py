@@ -13,7 +13,6 @@ from litestar.di import NamedDependency
 
 from pipelines.app.datasets import DatasetCatalog
 from pipelines.app.full_curves import run_keeping_files
-from pipelines.app.trades import TradeDesk
 from pipelines.db import Database
 from pipelines.jobs import JobQueue
 from pipelines.models.registry import ModelRegistry
@@ -33,10 +32,8 @@ class AnalysisProvider:
         registry: ModelRegistry,
         jobs: JobQueue,
         datasets: DatasetCatalog,
-        trade_desk: TradeDesk,
     ) -> None:
         self.settings = settings
-        self.trade_desk = trade_desk  # the paper portfolio the performance and risk routes read
         self.tracker = registry.tracker
         self.jobs = jobs
         self.datasets = datasets

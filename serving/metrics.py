@@ -5,6 +5,7 @@ Families by group (``render(group)``; no group: all of them): ``http``, ``tradin
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,13 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 
 from pipelines.app.trading_metrics import TradingFigures
 
 __all__ = ["METRIC_GROUPS", "ApiMetrics"]
+
+log = logging.getLogger("tradeforge.serving")
 
 METRIC_GROUPS: dict[str, tuple[str, ...]] = {
     "http": ("tradeforge_http_", "tradeforge_rate_limit"),
@@ -230,7 +234,11 @@ class _TradingCollector(Collector):
         return iter(())  # nothing read at registration: the store is asked at each scrape
 
     def collect(self) -> Iterator[Metric]:
-        f = self._figures()
+        try:
+            f = self._figures()
+        except SQLAlchemyError as exc:  # the store unreachable: the scrape still answers the rest
+            log.warning("trading metrics left out: the trade store is unreachable (%s)", type(exc).__name__)
+            return
         errors = CounterMetricFamily(
             "tradeforge_trading_errors",
             "Rejected orders by reason (a risk rule, insufficient_balance, trading_disabled, other) "

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from pipelines.app.portfolio import take_snapshot
-from pipelines.db.trading_models import PortfolioSnapshotRow
+from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PortfolioSnapshotRow, TradeRow
 from pipelines.trading.records import Bar
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings
 from tests.trading.support import write_bars
@@ -115,33 +115,124 @@ def test_a_day_taken_again_replaces_its_row(client: Any, users: Any) -> None:
     assert client.get("/portfolio", headers=users["bob"]["headers"]).json()["daily_pnl"] == 0.0
 
 
-def test_performance_and_risk_of_the_callers_portfolio(client: Any, users: Any) -> None:
-    headers = users["alice"]["headers"]
-    answer = client.get("/api/analytics/performance", params={"period": "7d"}, headers=headers)
+def _closed_eth_trade(client: Any, user: dict[str, Any]) -> None:
+    """A trade on ETH/USDT bought at 101 and closed at 102 (pnl 1)."""
+    desk = client.app.state.container.trade_desk
+    write_bars(client.settings, "ETH/USDT", [(_minute(-3), 100.0, 100.0, 100.0, 100.0)])
+    opened = client.post(
+        "/api/trades", json={"symbol": "ETHUSDT", "side": "buy", "amount": "1"}, headers=user["headers"]
+    )
+    assert opened.status_code == 201, opened.text
+    when = _minute(1)
+    write_bars(client.settings, "ETH/USDT", [(when, 101.0, 103.0, 100.5, 102.0)])
+    desk.on_bar("ETH/USDT", Bar(when, 101.0, 103.0, 100.5, 102.0))
+    closed = desk.close_trade(user["id"], opened.json()["data"]["id"], reason="manual", force=False)
+    assert closed["status"] == "closed"
+
+
+def test_performance_from_the_snapshots_and_the_closed_trades(client: Any, users: Any) -> None:
+    alice = users["alice"]
+    desk = client.app.state.container.trade_desk
+    today = dt.datetime.now(dt.UTC).date()
+    with desk.database.transaction() as session:  # two earlier days; today's row is there already
+        for back, value in ((2, 9800), (1, 10000)):
+            day = today - dt.timedelta(days=back)
+            session.add(
+                PortfolioSnapshotRow(
+                    user_id=alice["id"],
+                    day=day,
+                    total_value=value,
+                    cash=value,
+                    positions_value=0,
+                    positions=[],
+                )
+            )
+    _closed_eth_trade(client, alice)
+    answer = client.get("/api/analytics/performance", params={"period": "7d"}, headers=alice["headers"])
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["status"] == "success" and body["timestamp"].endswith("Z")
     data = body["data"]
-    assert (data["period"], data["symbol"], data["metrics"]["total_trades"]) == ("7d", None, 0)
-    assert data["end_date"] == dt.datetime.now(dt.UTC).date().isoformat()
-    only = client.get("/api/analytics/performance", params={"symbol": "ETH_USDT"}, headers=headers).json()
-    assert only["data"]["symbol"] == "ETH/USDT"
+    assert (data["period"], data["symbol"], data["end_date"]) == ("7d", None, today.isoformat())
+    assert [r["return"] for r in data["daily_returns"]] == pytest.approx(
+        [10000 / 9800 - 1, 10001 / 10000 - 1]
+    )
+    metrics = data["metrics"]
+    assert metrics["total_return"] == pytest.approx(10001 / 9800 - 1)
+    assert metrics["max_drawdown"] == 0.0
+    assert (metrics["total_trades"], metrics["winning_trades"], metrics["win_rate"]) == (1, 1, 1.0)
+    assert metrics["average_win"] == pytest.approx(1 / 101)
+    day = client.get("/api/analytics/performance", params={"period": "1d"}, headers=alice["headers"]).json()
+    assert len(day["data"]["daily_returns"]) == 1
+    for symbol, count in (("ETH_USDT", 1), ("BTCUSDT", 0)):
+        only = client.get(
+            "/api/analytics/performance", params={"symbol": symbol}, headers=alice["headers"]
+        ).json()["data"]
+        assert only["metrics"]["total_trades"] == count
+    bob = client.get("/api/analytics/performance", headers=users["bob"]["headers"]).json()["data"]
+    assert bob["metrics"]["total_trades"] == 0  # Alice's trades are hers
     assert_envelope(
-        client.get("/api/analytics/performance", params={"period": "2w"}, headers=headers),
+        client.get("/api/analytics/performance", params={"period": "2w"}, headers=alice["headers"]),
         400,
         "VALIDATION_ERROR",
     )
+    bad = client.get("/api/analytics/performance", params={"symbol": "??"}, headers=alice["headers"])
+    assert bad.status_code == 400, bad.text
     assert client.get("/api/analytics/performance").status_code == 401
-    risk = client.get("/api/analytics/risk", headers=headers)
+
+
+def test_risk_of_the_callers_open_positions(client: Any, users: Any) -> None:
+    risk = client.get("/api/analytics/risk", headers=users["alice"]["headers"])
     assert risk.status_code == 200, risk.text
     data = risk.json()["data"]
     assert data["concentration_risk"] == 1.0  # everything in one symbol
     assert data["var_95"] is None and any("VaR" in n for n in data["notes"])
+    assert data["liquidity_risk"] in ("low", "medium", "high")
     bob = client.get("/api/analytics/risk", headers=users["bob"]["headers"]).json()["data"]
     assert bob["concentration_risk"] is None and bob["liquidity_risk"] is None
+    assert client.get("/api/analytics/risk").status_code == 401
+
+
+def _failures(client: Any, user_id: str) -> None:
+    """Two refused DCA attempts and a rejected order, stored as the broker stores them."""
+    with client.app.state.container.database.transaction() as session:
+        trade_id = session.scalar(
+            select(TradeRow.id).where(TradeRow.user_id == user_id, TradeRow.status == "active")
+        )
+        for n, reason in enumerate(
+            (
+                "max_position_size: 1200 over 1000",
+                "the order needs about 12.50 USDT, the paper balance is 3.00",
+            )
+        ):
+            session.add(
+                DcaAttemptRow(
+                    trade_id=trade_id, attempt=n + 1, price=1, volume=1, success=False, reason=reason
+                )
+            )
+        session.add(
+            OrderRow(
+                user_id=user_id,
+                client_order_id="x",
+                broker="paper",
+                symbol=SYM,
+                side="buy",
+                type="market",
+                purpose="entry",
+                quantity=1,
+                price=None,
+                status="rejected",
+                filled_quantity=0,
+                average_price=None,
+                commission=0,
+                trade_id=None,
+                reason="insufficient balance",
+            )
+        )
 
 
 def test_trading_metrics_and_status_come_from_the_trade_store(client: Any, users: Any) -> None:
+    _failures(client, users["alice"]["id"])
     text = client.get("/api/metrics/trading").text
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
@@ -151,7 +242,12 @@ def test_trading_metrics_and_status_come_from_the_trade_store(client: Any, users
     assert samples[("tradeforge_active_trades_total", ())] == 1.0
     assert samples[("tradeforge_trading_volume_usd", ())] == 102.0
     assert samples[("tradeforge_dca_successful_attempts_total", ())] == 0.0
-    families = {f.name for f in text_string_to_metric_families(text)}
-    assert {"tradeforge_trading_errors", "tradeforge_dca_failed_attempts"} <= families
+    assert samples[("tradeforge_dca_failed_attempts_total", (("reason", "max_position_size"),))] == 1.0
+    assert samples[("tradeforge_dca_failed_attempts_total", (("reason", "insufficient_balance"),))] == 1.0
+    errors = (
+        "tradeforge_trading_errors_total",
+        (("error_type", "insufficient_balance"), ("service", "paper")),
+    )
+    assert samples[errors] == 1.0
     status = client.get("/api/status", headers=users["bob"]["headers"]).json()["data"]["services"]["trading"]
     assert status == {"status": "active", "active_trades": 1, "total_volume": "102.00"}

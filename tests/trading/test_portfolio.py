@@ -12,7 +12,13 @@ T0 = dt.datetime(2025, 1, 15, 8, 30, tzinfo=dt.UTC)
 
 
 def _trade(
-    symbol: str, side: TradeSide, qty: str, entry: str, status: TradeStatus, commission: str = "0"
+    symbol: str,
+    side: TradeSide,
+    qty: str,
+    entry: str,
+    status: TradeStatus,
+    commission: str = "0",
+    hours: int = 0,
 ) -> Trade:
     return Trade(
         "u1",
@@ -25,19 +31,19 @@ def _trade(
         entry_price=D(entry),
         last_price=D(entry),
         commission=D(commission),
-        opened_at=T0,
+        opened_at=T0 + dt.timedelta(hours=hours),
     )
 
 
 def test_cash_plus_marked_positions_and_the_pnl_against_the_start_and_yesterday() -> None:
-    long = _trade("ETH/USDT", TradeSide.LONG, "3", "2300", TradeStatus.ACTIVE, commission="6.9")
+    long = _trade("ETH/USDT", TradeSide.LONG, "3", "2300", TradeStatus.ACTIVE, commission="6.9", hours=1)
     short = _trade("BTC/USDT", TradeSide.SHORT, "0.1", "40000", TradeStatus.ACTIVE, commission="4")
     pending = _trade("SOL/USDT", TradeSide.LONG, "10", "100", TradeStatus.PENDING)
     closed = _trade("ADA/USDT", TradeSide.LONG, "10", "1", TradeStatus.CLOSED)
     # Cash after the fills: 10000 - 3 * 2300 - 6.9 (long) + 0.1 * 40000 - 4 (short) = 7089.1
     cash = D("7089.1")
     positions = holdings([short, long, pending, closed], {"ETH/USDT": D("2345.67"), "BTC/USDT": D("41000")})
-    assert [h.symbol for h in positions] == ["BTC/USDT", "ETH/USDT"]  # active only
+    assert [h.symbol for h in positions] == ["BTC/USDT", "ETH/USDT"]  # active ones, oldest first
     eth = next(h for h in positions if h.symbol == "ETH/USDT")
     assert eth.pnl == D("130.11")  # 3 * 45.67 - 6.9
     assert eth.pnl_pct == D("130.11") / D("6900") * 100

@@ -10,10 +10,12 @@ for it (MLflow imports are slow).
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import dagster as dg
 
+from pipelines.db import Database, open_database
 from pipelines.features.store import FeatureTable, read_feature_table
 from pipelines.models.tracking import MlflowTracker, open_tracker
 from pipelines.settings import Settings
@@ -45,6 +47,13 @@ class TradeforgeResource(dg.ConfigurableResource):  # type: ignore[type-arg]  # 
     @property
     def settings(self) -> Settings:
         return Settings.model_validate_json(self.settings_json)
+
+    def database(self) -> Database:
+        """The app database: its URL (a secret, left out of the config) from the run's environment
+        (``TRADEFORGE_DATABASE_URL``), else SQLite in the home."""
+        url = os.environ.get("TRADEFORGE_DATABASE_URL")
+        settings = self.settings if not url else self.settings.model_copy(update={"database_url": url})
+        return open_database(settings)
 
     def feature_table(self, *, source: str, symbol: str, timeframe: str) -> FeatureTable:
         """The materialized feature table of one series (``DataNotFoundError`` names the asset)."""

@@ -30,6 +30,7 @@ from serving.controllers.botapi_predictions import BotPredictionController
 from serving.controllers.botapi_strategies import BotStrategyController
 from serving.controllers.datasets import dataset_router
 from serving.controllers.docs import redoc_plugin, swagger_plugin
+from serving.controllers.portfolio import PortfolioController
 from serving.controllers.status import status_handlers
 from serving.controllers.trades import DcaController, TradesController
 from serving.controllers.venues import venue_handlers
@@ -54,8 +55,8 @@ BOT_API = [
     BotBacktestController,
     BotStrategyController,
 ]
-# Paper trades and DCA under /api/trades and /api/dca.
-TRADING_API = [TradesController, DcaController]
+# Paper trades and DCA under /api/trades and /api/dca; the paper portfolio under /portfolio.
+TRADING_API = [TradesController, DcaController, PortfolioController]
 
 HANDLERS = [*ROUTE_HANDLERS, *status_handlers, *venue_handlers, *BOT_API, *TRADING_API]
 

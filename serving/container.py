@@ -11,6 +11,7 @@ from filelock import FileLock
 
 from pipelines.app.datasets import DatasetCatalog
 from pipelines.app.trades import TradeDesk
+from pipelines.app.trading_metrics import trading_figures
 from pipelines.db import BufferedLogWriter, Database, TrainingGuard
 from pipelines.jobs import JobQueue
 from pipelines.models.registry import ModelRegistry
@@ -77,6 +78,7 @@ class AppContainer:
         self.trade_desk = TradeDesk(settings, database)
         self.live = LiveService(settings, predictions)
         self.metrics = ApiMetrics(disk_path=settings.home)
+        self.metrics.watch_trading(lambda: trading_figures(database))
         self.observer = Observer(self.metrics, log_writer)
         self.access = AccessControl(
             settings=settings,

@@ -5,7 +5,8 @@ Families by group (``render(group)``; no group: all of them): ``http``, ``tradin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,15 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
+
+from pipelines.app.trading_metrics import TradingFigures
 
 __all__ = ["METRIC_GROUPS", "ApiMetrics"]
+
+log = logging.getLogger("tradeforge.serving")
 
 METRIC_GROUPS: dict[str, tuple[str, ...]] = {
     "http": ("tradeforge_http_", "tradeforge_rate_limit"),
@@ -52,11 +58,6 @@ class ApiMetrics:
     ml_predictions: Counter
     ml_accuracy: Gauge
     ml_training_duration: Gauge
-    trading_errors: Counter
-    active_trades: Gauge
-    trading_volume: Gauge
-    dca_successful: Counter
-    dca_failed: Counter
 
     def __init__(self, disk_path: Path | None = None) -> None:
         self.registry = CollectorRegistry()
@@ -65,7 +66,6 @@ class ApiMetrics:
         self._add_limit_metrics()
         self._add_stream_metrics()
         self._add_ml_metrics()
-        self._add_trading_metrics()
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         self.registry.register(_HostCollector(disk_path))
@@ -162,27 +162,9 @@ class ApiMetrics:
             registry=self.registry,
         )
 
-    def _add_trading_metrics(self) -> None:
-        """Trades and DCA orders (zeros while no trading runs in this app)."""
-        self.trading_errors = Counter(
-            "tradeforge_trading_errors_total",
-            "Trading errors by type and service.",
-            ["error_type", "service"],
-            registry=self.registry,
-        )
-        self.active_trades = Gauge("tradeforge_active_trades_total", "Open trades.", registry=self.registry)
-        self.trading_volume = Gauge(
-            "tradeforge_trading_volume_usd", "Notional of the open trades, in USD.", registry=self.registry
-        )
-        self.dca_successful = Counter(
-            "tradeforge_dca_successful_attempts_total", "DCA orders filled.", registry=self.registry
-        )
-        self.dca_failed = Counter(
-            "tradeforge_dca_failed_attempts_total",
-            "DCA orders refused, by reason.",
-            ["reason"],
-            registry=self.registry,
-        )
+    def watch_trading(self, figures: Callable[[], TradingFigures]) -> None:
+        """Export the trading families, read from ``figures()`` (the trade store) at each scrape."""
+        self.registry.register(_TradingCollector(figures))
 
     def observe_models(self, models: Iterable[Any]) -> None:
         """Set the per-model gauges from model summaries (``name``, ``metrics``, ``training_seconds``)."""
@@ -240,3 +222,46 @@ class _HostCollector(Collector):
             ("tradeforge_disk_total_bytes", "Size of the volume of the app's home, in bytes.", disk.total),
         ):
             yield GaugeMetricFamily(name, doc, value=float(value))
+
+
+class _TradingCollector(Collector):
+    """Trades and DCA attempts as the trade store holds them at the scrape (all workers alike)."""
+
+    def __init__(self, figures: Callable[[], TradingFigures]) -> None:
+        self._figures = figures
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # nothing read at registration: the store is asked at each scrape
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            f = self._figures()
+        except SQLAlchemyError as exc:  # the store unreachable: the scrape still answers the rest
+            log.warning("trading metrics left out: the trade store is unreachable (%s)", type(exc).__name__)
+            return
+        errors = CounterMetricFamily(
+            "tradeforge_trading_errors",
+            "Rejected orders by reason (a risk rule, insufficient_balance, trading_disabled, other) "
+            "and broker.",
+            labels=["error_type", "service"],
+        )
+        for (kind, service), count in sorted(f.errors.items()):
+            errors.add_metric([kind, service], count)
+        yield errors
+        yield GaugeMetricFamily("tradeforge_active_trades_total", "Open trades.", value=f.active_trades)
+        yield GaugeMetricFamily(
+            "tradeforge_trading_volume_usd",
+            "Notional of the open trades at their latest price, in USD.",
+            value=float(f.volume),
+        )
+        yield CounterMetricFamily(
+            "tradeforge_dca_successful_attempts", "DCA orders placed.", value=f.dca_successful
+        )
+        failed = CounterMetricFamily(
+            "tradeforge_dca_failed_attempts",
+            "DCA orders refused, by reason (a risk rule, insufficient_balance, trading_disabled, other).",
+            labels=["reason"],
+        )
+        for reason, count in sorted(f.dca_failed.items()):
+            failed.add_metric([reason], count)
+        yield failed

@@ -31,7 +31,13 @@ from pipelines.db.models import (
 )
 from pipelines.db.strategy_models import STRATEGY_STATUSES, LiveStrategy
 from pipelines.db.trading_config import TradingConfigRow, load_trading_config_row
-from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
+from pipelines.db.trading_models import (
+    DcaAttemptRow,
+    OrderRow,
+    PaperBalanceRow,
+    PortfolioSnapshotRow,
+    TradeRow,
+)
 from pipelines.db.training_claims import (
     TrainingClaim,
     TrainingGuard,
@@ -76,6 +82,7 @@ __all__ = [
     "OrderRow",
     "PaperBalanceRow",
     "PendingLog",
+    "PortfolioSnapshotRow",
     "PredictionLog",
     "RequestLog",
     "TradeRow",

@@ -1,7 +1,8 @@
-"""The paper-trading tables: balances per user and currency, orders, trades and DCA attempts.
+"""The paper-trading tables: balances per user and currency, orders, trades, DCA attempts and the
+daily portfolio snapshots.
 
-Migration ``0010_trading`` creates exactly this schema; a test compares the two. Money is
-exact decimals on SQLite and PostgreSQL alike (``ExactDecimal``).
+Migrations ``0013_trading`` and ``0015_portfolio_snapshots`` create exactly this schema; a test
+compares the two. Money is exact decimals on SQLite and PostgreSQL alike (``ExactDecimal``).
 """
 
 from __future__ import annotations
@@ -9,14 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipelines.db.models import Base
 from pipelines.db.types import ExactDecimal, utc_now
 
-__all__ = ["DcaAttemptRow", "OrderRow", "PaperBalanceRow", "TradeRow"]
+__all__ = ["DcaAttemptRow", "OrderRow", "PaperBalanceRow", "PortfolioSnapshotRow", "TradeRow"]
 
 Money = ExactDecimal()
 
@@ -107,3 +109,18 @@ class DcaAttemptRow(Base):
     success: Mapped[bool]
     reason: Mapped[str | None] = mapped_column(Text)
     timestamp: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class PortfolioSnapshotRow(Base):
+    """A user's portfolio at the end of one UTC day (the latest taken that day): one row per user and
+    date, replaced when the day is taken again."""
+
+    __tablename__ = "portfolio_snapshots"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    total_value: Mapped[Decimal] = mapped_column(Money)
+    cash: Mapped[Decimal] = mapped_column(Money)
+    positions_value: Mapped[Decimal] = mapped_column(Money)
+    positions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    taken_at: Mapped[dt.datetime] = mapped_column(default=utc_now)

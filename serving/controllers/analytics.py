@@ -1,5 +1,6 @@
 """/api/analytics/market: a symbol's latest candles with RSI, MACD and Bollinger bands of the latest
-one, in the ``status``/``data``/``timestamp`` envelope."""
+one; /api/analytics/performance and /api/analytics/risk: the caller's paper portfolio. All in the
+``status``/``data``/``timestamp`` envelope."""
 
 from __future__ import annotations
 
@@ -17,10 +18,14 @@ from pipelines.app.market_analytics import (
     decimal_string,
     market_view,
 )
+from pipelines.app.portfolio_analytics import RISK_DAYS, performance_view, risk_view
 from pipelines.data.symbols import as_spelled
+from pipelines.trading.analytics import MIN_VAR_RETURNS, PERIODS
 from serving.context import PrincipalDep
 from serving.providers.analysis import ANALYSIS, AnalysisDep
+from serving.providers.trades import TRADES, TradesDep
 from serving.responses import analytics as a
+from serving.responses import portfolio as pr
 from serving.responses import shaped
 from serving.schemas import analytics_examples as ex
 from serving.schemas import doc
@@ -37,6 +42,25 @@ _MARKET = (
     "in the caller's spelling. A malformed symbol is a "
     "400 INVALID_SYMBOL; an unknown timeframe, a bad date, a start after the end or a limit out of "
     "range a 400 VALIDATION_ERROR; a symbol no source has a 404 NOT_FOUND."
+)
+
+
+_DESK = {"trades": TRADES["trades"]}  # the paper trading desk, beside the analysis provider
+_PERFORMANCE = (
+    "Your paper portfolio over `period` ending today (UTC): returns, Sharpe ratio (annualized over 365 "
+    "days when every traded symbol is crypto, else 252) and maximum drawdown from its daily snapshots "
+    "(today's taken when missing); win rate, average win and loss (fractions of each trade's entry "
+    "notional), profit factor and counts from the trades closed in the period, only `symbol`'s when "
+    "given. Undefined ratios are null. An unknown period or a bad symbol is a 400 VALIDATION_ERROR / "
+    "INVALID_SYMBOL. Needs a caller; each user sees only their own portfolio."
+)
+_RISK = (
+    f"Your paper portfolio over the last {RISK_DAYS} days: historical VaR at 95% and 99% of its daily "
+    f"returns (null under {MIN_VAR_RETURNS} returns) and the risk level from the 95% VaR (below 2% low, "
+    "below 5% medium, else high), beta against the benchmark symbol's daily closes, correlations of the "
+    "held symbols' daily returns, concentration (the largest position's share of the open notional) "
+    "and liquidity (the worst position's notional against its symbol's average daily traded value). "
+    "`notes` says why a value is null. Needs a caller; each user sees only their own portfolio."
 )
 
 
@@ -99,3 +123,35 @@ class AnalyticsController(Controller):
             "indicators": indicators,
         }
         return shaped(a.MarketAnswer, {"status": "success", "data": data, "timestamp": _now()})
+
+    @get(
+        "/performance",
+        summary="Performance of your paper portfolio over a period",
+        description=_PERFORMANCE,
+        responses=doc(ex.PERFORMANCE, 400, 401),
+        dependencies=_DESK,
+        sync_to_thread=True,
+    )
+    def performance(
+        self,
+        trades: TradesDep,
+        principal: PrincipalDep,
+        period: Annotated[str, Parameter(max_length=8, description=f"One of {', '.join(PERIODS)}")] = "30d",
+        symbol: Annotated[
+            str | None, Parameter(max_length=40, description="Only this pair's trades: BTCUSDT, BTC/USDT")
+        ] = None,
+    ) -> pr.PerformanceAnswer:
+        data = performance_view(trades, principal.user_id, period, symbol)
+        return shaped(pr.PerformanceAnswer, {"status": "success", "data": data, "timestamp": _now()})
+
+    @get(
+        "/risk",
+        summary="Risk of your paper portfolio: VaR, beta, correlations, concentration, liquidity",
+        description=_RISK,
+        responses=doc(ex.RISK, 401),
+        dependencies=_DESK,
+        sync_to_thread=True,
+    )
+    def risk(self, trades: TradesDep, principal: PrincipalDep) -> pr.RiskAnswer:
+        data = risk_view(trades, principal.user_id)
+        return shaped(pr.RiskAnswer, {"status": "success", "data": data, "timestamp": _now()})

@@ -96,7 +96,9 @@ def api_metrics(status: StatusDep, request: Request[Any, Any, Any]) -> Response[
     opt=_PROBE,
     tags=["health"],
     summary="Prometheus metrics of trading: errors, DCA orders, open trades and volume",
-    description="Zeros while no trading runs in this app." + _TOKEN,
+    description="Read from the trade store at each scrape (every worker answers the same): rejected "
+    "orders by "
+    "reason and broker, DCA attempts placed and refused by reason, open trades and their notional." + _TOKEN,
     responses=doc_text(_PROMETHEUS, ex.TRADING_PROMETHEUS, "Prometheus text exposition format", 401),
     sync_to_thread=True,
 )

@@ -4,12 +4,14 @@ Prometheus registry by group (with each registered model's gauges read first).""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import redis
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
+from pipelines.app.trading_metrics import trading_figures
 from pipelines.db import Database
 from pipelines.db.stats import connection_stats
 from pipelines.prediction import Predictor
@@ -66,14 +68,12 @@ class StatusProvider:
         return {"status": "healthy", "memory_usage": memory.get("used_memory_human"), "keys": keys}
 
     def trading(self) -> dict[str, Any]:
-        """Open trades and their notional: the trading gauges (zeros while no trading runs here)."""
-        registry = self._metrics.registry
-        active = int(registry.get_sample_value("tradeforge_active_trades_total") or 0)
-        volume = float(registry.get_sample_value("tradeforge_trading_volume_usd") or 0.0)
+        """Open trades and the notional of the active ones, from the trade store."""
+        figures = trading_figures(self._database)
         return {
-            "status": "active" if active else "idle",
-            "active_trades": active,
-            "total_volume": f"{volume:.2f}",
+            "status": "active" if figures.active_trades else "idle",
+            "active_trades": figures.active_trades,
+            "total_volume": f"{figures.volume.quantize(Decimal('0.01'))}",
         }
 
     def prometheus_text(self, group: str | None) -> bytes:

@@ -125,13 +125,27 @@ _HTTP = """# HELP tradeforge_http_requests_total HTTP requests by method, route 
 # TYPE tradeforge_http_requests_total counter
 tradeforge_http_requests_total{method="GET",route="/api/status",status="200"} 150.0
 """
-TRADING_PROMETHEUS = """# HELP tradeforge_active_trades_total Open trades.
+TRADING_PROMETHEUS = (
+    "# HELP tradeforge_trading_errors_total Rejected orders by reason (a risk rule, insufficient_balance, "
+    "trading_disabled, other) and broker.\n"
+    """# TYPE tradeforge_trading_errors_total counter
+tradeforge_trading_errors_total{error_type="insufficient_balance",service="paper"} 2.0
+# HELP tradeforge_active_trades_total Open trades.
 # TYPE tradeforge_active_trades_total gauge
-tradeforge_active_trades_total 0.0
-# HELP tradeforge_trading_volume_usd Notional of the open trades, in USD.
+tradeforge_active_trades_total 3.0
+# HELP tradeforge_trading_volume_usd Notional of the open trades at their latest price, in USD.
 # TYPE tradeforge_trading_volume_usd gauge
-tradeforge_trading_volume_usd 0.0
+tradeforge_trading_volume_usd 12450.5
+# HELP tradeforge_dca_successful_attempts_total DCA orders placed.
+# TYPE tradeforge_dca_successful_attempts_total counter
+tradeforge_dca_successful_attempts_total 4.0
 """
+    "# HELP tradeforge_dca_failed_attempts_total DCA orders refused, by reason (a risk rule, "
+    "insufficient_balance, trading_disabled, other).\n"
+    """# TYPE tradeforge_dca_failed_attempts_total counter
+tradeforge_dca_failed_attempts_total{reason="max_position_size"} 1.0
+"""
+)
 ML_PROMETHEUS = """# HELP tradeforge_ml_predictions_total Predictions by model and status.
 # TYPE tradeforge_ml_predictions_total counter
 tradeforge_ml_predictions_total{model_type="lgbm_aapl",status="success"} 1000.0

@@ -32,15 +32,24 @@ def test_module_defs_resolve_every_job_and_schedule() -> None:
         "build_features",
         "train_models",
         "backtest_models",
+        "snapshot_portfolios",
     }
     assert {s.name for s in repo.schedule_defs} == {
         "daily_stock_ingest",
         "hourly_crypto_ingest",
         "nightly_retrain",
+        "daily_portfolio_snapshot",
     }
     assert {s.name for s in repo.sensor_defs} >= {"retrain_on_data_growth"}
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
-    assert keys == {"market_bars", "features", "trained_models", "backtest_reports", "walk_forward_reports"}
+    assert keys == {
+        "market_bars",
+        "features",
+        "trained_models",
+        "backtest_reports",
+        "walk_forward_reports",
+        "portfolio_snapshots",
+    }
 
 
 def test_partitions_are_symbol_by_year(defs: dg.Definitions) -> None:
@@ -256,6 +265,7 @@ def test_automations_start_running_unless_turned_off(settings: Settings) -> None
         "daily_stock_ingest",
         "hourly_crypto_ingest",
         "nightly_retrain",
+        "daily_portfolio_snapshot",
         "retrain_on_data_growth",
         "default_automation_condition_sensor",
     }

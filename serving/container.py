@@ -160,7 +160,7 @@ class AppContainer:
         """The trading families: configuration, exchange keys and venues, live strategies."""
         settings, database = self.settings, self.database
         self.config_provider = ConfigProvider(database=database)
-        self.exchanges_provider = ExchangesProvider(settings=settings, database=database)
+        self.exchanges_provider = ExchangesProvider(settings=settings, database=database, jobs=self.jobs)
         self.strategies_provider = StrategiesProvider(database=database, store=StrategyStore())
 
     async def start(self, *, leader: bool) -> None:

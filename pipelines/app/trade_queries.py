@@ -13,7 +13,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from pipelines.app.trade_views import attempt_view, dec, trade_view
-from pipelines.app.trades import TradeDesk
+from pipelines.app.trades import TradeDesk, paper_only
 from pipelines.app.trading_store import OPEN_STATUSES, attempt_of, trade_of
 from pipelines.db.trading_models import DcaAttemptRow, TradeRow
 from pipelines.db.types import isoformat_utc
@@ -152,6 +152,7 @@ def execute_dca(
     with desk.ledger(owner) as (session, book):
         desk.settle_into(session, book, owner)
         trade = desk.owned(session, book, owner, trade_id)
+        paper_only(trade)
         _, dca = book.limits_for(owner)
         if not trade.is_open:
             raise TradeClosedError(f"trade {trade_id} is {trade.status.value}")

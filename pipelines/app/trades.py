@@ -37,13 +37,18 @@ from pipelines.trading.fills import CostModel
 from pipelines.trading.records import Bar, Order, Trade, TradeSide, TradeStatus, round_price, round_quantity
 from pipelines.trading.risk import RiskLimits
 
-__all__ = ["TradeDesk", "TradeRequest"]
+__all__ = ["PAPER", "TradeDesk", "TradeRequest", "paper_only"]
 
 Limits = Callable[[Session, str], tuple[RiskLimits, DcaSettings]]
+PAPER = "paper"  # the broker whose open trades settle from stored bars (venues settle themselves)
 # Per symbol of a user's open trades: the oldest time a bar has been applied up to (or the creation).
 _UNSETTLED = (
     select(TradeRow.symbol, func.min(func.coalesce(TradeRow.settled_to, TradeRow.created_at)))
-    .where(TradeRow.user_id == bindparam("user"), TradeRow.status.in_(OPEN_STATUSES))
+    .where(
+        TradeRow.user_id == bindparam("user"),
+        TradeRow.status.in_(OPEN_STATUSES),
+        TradeRow.broker == PAPER,
+    )
     .group_by(TradeRow.symbol)
 )
 
@@ -116,6 +121,7 @@ class TradeDesk:
                     TradeRow.user_id == user_id,
                     TradeRow.symbol == symbol,
                     TradeRow.status.in_(OPEN_STATUSES),
+                    TradeRow.broker == PAPER,
                     TradeRow.created_at < last,
                     or_(TradeRow.settled_to.is_(None), TradeRow.settled_to < last),
                 )
@@ -238,6 +244,7 @@ class TradeDesk:
         with self.ledger(owner) as (session, book):
             self.settle_into(session, book, owner)
             trade = self.owned(session, book, owner, trade_id)
+            paper_only(trade)
             now = self.clock()
             if not trade.is_open:
                 raise TradeClosedError(f"trade {trade_id} is {trade.status.value} already")
@@ -273,6 +280,12 @@ class TradeDesk:
             ).all()
         for user_id in users:
             self.settle(user_id)
+
+
+def paper_only(trade: Trade) -> None:
+    """Refuse to change a venue's trade with paper arithmetic (it is the venue's to change)."""
+    if trade.broker != PAPER:
+        raise ConflictError(f"trade {trade.id} is on {trade.broker}: change it there, it syncs back")
 
 
 def _check_levels(

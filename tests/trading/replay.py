@@ -26,6 +26,7 @@ ROUTES = {
     ("DELETE", "/api/v3/order"): "binance_order_canceled.json",
     ("GET", "/public/api/ver1/accounts"): "three_commas_accounts.json",
     ("GET", "/public/api/ver1/bots"): "three_commas_bots.json",
+    ("GET", "/public/api/ver1/deals"): "three_commas_deals.json",
 }
 REFUSED = {"/api/": "binance_401.json", "/public/": "three_commas_401.json"}
 

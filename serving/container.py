@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from filelock import FileLock
 
 from pipelines.app.datasets import DatasetCatalog
+from pipelines.app.exchange_trades import ExchangeTrades
 from pipelines.app.trades import TradeDesk
 from pipelines.db import BufferedLogWriter, Database, TrainingGuard
 from pipelines.jobs import JobQueue
@@ -161,6 +162,7 @@ class AppContainer:
         settings, database = self.settings, self.database
         self.config_provider = ConfigProvider(database=database)
         self.exchanges_provider = ExchangesProvider(settings=settings, database=database, jobs=self.jobs)
+        self.trade_desk.venues = ExchangeTrades(settings, database, self.exchanges_provider.store)
         self.strategies_provider = StrategiesProvider(database=database, store=StrategyStore())
 
     async def start(self, *, leader: bool) -> None:

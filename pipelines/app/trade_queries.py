@@ -29,6 +29,7 @@ __all__ = ["active_trades", "dca_history", "dca_status", "execute_dca", "trade_d
 def _settle_scope(desk: TradeDesk, scope: str | None) -> None:
     if scope is not None:
         desk.settle(scope)
+        desk.refresh_venues(scope)
         return
     with desk.database.session() as session:
         users = session.scalars(
@@ -128,6 +129,7 @@ def trade_detail(desk: TradeDesk, scope: str | None, trade_id: str) -> dict[str,
     """One trade with its DCA attempts; ``ml_confidence`` is null unless a model decided it."""
     owner = desk.owner_of(scope, trade_id)
     desk.settle(owner)
+    desk.refresh_venues(owner)
     with desk.database.session() as session:
         row = session.get(TradeRow, trade_id)
         assert row is not None  # owner_of found it; trades are never deleted

@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pipelines.app.exchange_trades import ExchangeTrades
 from pipelines.app.paper_bars import StoredBars
 from pipelines.app.trade_views import trade_view
 from pipelines.app.trading_limits import trading_limits
@@ -30,7 +31,7 @@ from pipelines.db.trading_models import OrderRow, TradeRow
 from pipelines.errors import ConflictError, InvalidRequestError
 from pipelines.settings import Settings
 from pipelines.trading.book import PaperBook
-from pipelines.trading.broker import OrderType, Side
+from pipelines.trading.broker import OrderRequest, OrderType, Side
 from pipelines.trading.dca import DcaSettings
 from pipelines.trading.errors import TradeClosedError, TradeNotFoundError
 from pipelines.trading.fills import CostModel
@@ -67,6 +68,7 @@ class TradeRequest:
     max_dca_attempts: int | None = None
     client_order_id: str | None = None
     strategy_id: str | None = None
+    broker: str = "paper"  # or a ccxt exchange id the user stored a key for
 
 
 def _utc_now() -> dt.datetime:
@@ -95,6 +97,7 @@ class TradeDesk:
         self.limits = limits
         self._guard = threading.Lock()
         self._user_locks: dict[str, threading.Lock] = {}
+        self.venues: ExchangeTrades | None = None  # exchange trades, where the server set them up
 
     # -- plumbing --------------------------------------------------------------------------------
     @contextmanager
@@ -157,6 +160,8 @@ class TradeDesk:
     def open_trade(self, user_id: str, request: TradeRequest) -> dict[str, Any]:
         """Open a trade with its entry order; a repeated ``client_order_id`` gives the first trade back.
         Refused (nothing written) on a bad price level, a risk rule or too little balance."""
+        if request.broker != PAPER:
+            return self._venue_trade(user_id, request)
         symbol = self.bars.symbol(request.symbol).name
         client_id = request.client_order_id or str(uuid.uuid4())
         try:
@@ -174,6 +179,35 @@ class TradeDesk:
             if first is None:
                 raise
             return first
+
+    def _venue_trade(self, user_id: str, request: TradeRequest) -> dict[str, Any]:
+        """A trade whose entry order goes to the exchange ``request.broker``."""
+        if self.venues is None:
+            raise InvalidRequestError("exchange trading is not set up on this server")
+        if request.dca_enabled:
+            raise InvalidRequestError("DCA runs on paper trades only")
+        if request.price is not None:
+            side = TradeSide.LONG if request.side is Side.BUY else TradeSide.SHORT
+            _check_levels(side, request.price, request.stop_loss, request.take_profit)
+        kind = OrderType.MARKET if request.price is None else OrderType.LIMIT
+        order = OrderRequest(
+            user_id,
+            request.symbol,
+            request.side,
+            request.amount,
+            request.client_order_id or "",
+            kind,
+            request.price,
+        )
+        levels = {"stop_loss": request.stop_loss, "take_profit": request.take_profit}
+        return self.venues.open_trade(
+            user_id, request.broker, order, levels | {"strategy_id": request.strategy_id}
+        )
+
+    def refresh_venues(self, user_id: str) -> None:
+        """Bring the user's open exchange orders up to date from their venues."""
+        if self.venues is not None:
+            self.venues.refresh(user_id)
 
     def _first(
         self, session: Session, book: PaperBook, user_id: str, client_id: str | None

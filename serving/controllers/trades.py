@@ -160,6 +160,7 @@ class TradesController(Controller):
             dca_enabled=data.dca_enabled,
             max_dca_attempts=data.max_dca_attempts,
             client_order_id=data.client_order_id or idempotency_key,
+            broker=data.broker,
         )
         return shaped(r.TradeAnswer, _ok(trades.open_trade(principal.user_id, request)))
 

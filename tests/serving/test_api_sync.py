@@ -1,6 +1,9 @@
-"""POST /api/sync over the real app and job queue, with Binance and 3Commas replayed locally: the venue's
-trades land in the trade store once however often it syncs, a running sync is answered instead of a
-second one, the health routes show when it finished, and a failing venue stores nothing."""
+"""Exchange trading over the real app and job queue, with Binance and 3Commas replayed locally.
+
+POST /api/sync: the venue's trades land in the trade store once however often it syncs, a running sync
+is answered instead of a second one, the health routes show when it finished, and a failing venue
+stores nothing. POST /api/trades with a ``broker``: the order goes to the venue once per client order
+id and the trade's fills are read back from the venue."""
 
 from __future__ import annotations
 
@@ -125,3 +128,36 @@ def test_a_failing_venue_fails_the_job_and_stores_nothing(app: Any, replay: Repl
     assert venue_trades(app, user, "binance") == []
     health = app.get("/api/binance/health", headers=user["headers"]).json()["data"]
     assert health["last_sync"] is None
+
+
+def test_an_exchange_trade_is_placed_once_and_fills_from_the_venue(app: Any, replay: Replay) -> None:
+    user = with_key(app, "binance")
+    replay.orders, replay.fill_orders = {}, False
+    order = {"symbol": "BTC/USDT", "side": "buy", "amount": "0.0123456", "broker": "binance"}
+    try:
+        placed = app.post("/api/trades", json=order | {"client_order_id": "tf-x-1"}, headers=user["headers"])
+        assert placed.status_code == 201, placed.text
+        trade = placed.json()["data"]
+        assert (trade["broker"], trade["status"], trade["amount"]) == ("binance", "pending", "0.0123456")
+        again = app.post("/api/trades", json=order | {"client_order_id": "tf-x-1"}, headers=user["headers"])
+        assert again.json()["data"]["id"] == trade["id"] and replay.count("POST", "/api/v3/order") == 1
+        assert "quantity=0.01234" in next(r for r in replay.requests if r.method == "POST").body.decode()
+
+        replay.fill("tf-x-1")  # the venue fills it; reading the trade asks the venue, not the bars
+        read = app.get(f"/api/trades/{trade['id']}", headers=user["headers"]).json()["data"]
+        assert (read["status"], read["amount"], read["entry_price"]) == ("active", "0.01234", "98120.4")
+        assert Decimal(read["commission"]) == Decimal("0.00001234") * Decimal("98120.4")
+        assert replay.requests[-1].method == "GET" and replay.requests[-1].query["orderId"] == ["100402"]
+        close = app.post(f"/api/trades/{trade['id']}/close", json={}, headers=user["headers"])
+        assert_envelope(close, 409, "CONFLICT")
+    finally:
+        replay.orders, replay.fill_orders = None, True
+
+    for broker, problem in (("kraken", "no Kraken live API key"), ("3commas", "opened by its bots")):
+        refused = app.post("/api/trades", json=order | {"broker": broker}, headers=user["headers"])
+        assert problem in assert_envelope(refused, 400, "INVALID_REQUEST")["error"]["message"]
+    poor = make_user(app)
+    refused = app.post("/api/trades", json=order, headers=poor["headers"])
+    assert (
+        "no Binance testnet API key" in assert_envelope(refused, 400, "INVALID_REQUEST")["error"]["message"]
+    )

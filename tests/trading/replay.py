@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,15 @@ class Replay:
     # Binance orders kept by client order id (a venue that remembers what was placed): None answers
     # every order call with its recorded file; a dict places, finds and refuses unknown orders
     orders: dict[str, dict[str, Any]] | None = None
+    fill_orders: bool = True  # False: a placed order waits open, unfilled (fill it with ``fill``)
+
+    def fill(self, client_order_id: str) -> None:
+        """The venue filled a waiting order in full at the recorded fill's price."""
+        assert self.orders is not None
+        order = self.orders[client_order_id]
+        filled = recorded("binance_order.json")["fills"][0] | {"qty": order["origQty"]}
+        order |= {"status": "FILLED", "executedQty": order["origQty"], "fills": [filled]}
+        order["cummulativeQuoteQty"] = str(Decimal(order["origQty"]) * Decimal(filled["price"]))
 
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]
@@ -77,6 +87,8 @@ def _order_book(replay: Replay, seen: Seen) -> tuple[int, bytes] | None:
         order |= {"clientOrderId": form["newClientOrderId"], "orderId": 100402 + len(replay.orders)}
         order |= {"origQty": qty, "executedQty": qty, "symbol": form.get("symbol", "BTCUSDT")}
         order["fills"] = [order["fills"][0] | {"qty": qty}]
+        if not replay.fill_orders:
+            order |= {"status": "NEW", "executedQty": "0", "cummulativeQuoteQty": "0", "fills": []}
         replay.orders[form["newClientOrderId"]] = order
         return 200, json.dumps(order).encode()
     client_id = (seen.query.get("origClientOrderId") or [""])[0]

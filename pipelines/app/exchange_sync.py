@@ -23,13 +23,14 @@ from sqlalchemy.orm import Session
 from pipelines.app.venue_health import SYNC_JOB_KIND
 from pipelines.db import Database, open_database
 from pipelines.db.job_models import Job
-from pipelines.db.trading_models import TradeRow
+from pipelines.db.trading_models import OrderRow, TradeRow
 from pipelines.db.types import isoformat_utc, utc_now
 from pipelines.errors import InvalidRequestError
 from pipelines.jobs import JobQueue, ProgressReporter, register_task
 from pipelines.security.secretbox import EXCHANGE_CREDENTIALS, SecretBox
 from pipelines.settings import Settings
 from pipelines.trading.credentials import ExchangeKeyStore
+from pipelines.trading.exchange_broker import order_key
 from pipelines.trading.exchanges import (
     THREE_COMMAS,
     CcxtClient,
@@ -61,6 +62,7 @@ class Pulled:
 
     balances: dict[str, Decimal] = field(default_factory=dict)
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # by external id
+    orders: dict[str, str] = field(default_factory=dict)  # external id -> broker order id of its fill
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -107,7 +109,10 @@ def pull_ccxt(client: CcxtClient, known: list[str], quote: str) -> Pulled:
                 commission = fill.fee
             elif fill.fee is not None and fill.fee_currency == base:
                 commission = fill.fee * fill.price
-            pulled.rows[f"trade:{symbol}:{fill.trade_id}"] = {
+            external_id = f"trade:{symbol}:{fill.trade_id}"
+            if fill.order_id is not None:
+                pulled.orders[external_id] = order_key(symbol, fill.order_id)
+            pulled.rows[external_id] = {
                 "symbol": symbol,
                 "side": "long" if fill.side == "buy" else "short",
                 "status": "closed",
@@ -125,7 +130,7 @@ def pull_ccxt(client: CcxtClient, known: list[str], quote: str) -> Pulled:
     return pulled
 
 
-def _deal_row(deal: dict[str, Any]) -> dict[str, Any] | None:
+def deal_values(deal: dict[str, Any]) -> dict[str, Any] | None:
     """A 3Commas deal as trade-row values (None: not a pair, or nothing bought yet)."""
     quote, _, base = str(deal.get("pair") or "").partition("_")
     bought = _decimal(deal.get("bought_amount")) or _ZERO
@@ -160,7 +165,7 @@ def pull_three_commas(client: ThreeCommasClient) -> Pulled:
     for page in range(MAX_DEAL_PAGES):
         deals = client.deals(offset=page * 100)
         for deal in deals:
-            row = _deal_row(deal)
+            row = deal_values(deal)
             if row is not None:
                 pulled.rows[f"deal:{deal.get('id')}"] = row
         if len(deals) < 100:
@@ -170,8 +175,18 @@ def pull_three_commas(client: ThreeCommasClient) -> Pulled:
 
 # -- writing (one transaction) ---------------------------------------------------------------------
 def store_pulled(session: Session, user_id: str, venue: str, pulled: Pulled) -> tuple[int, int]:
-    """Insert the new trades, update the changed ones: (added, updated)."""
-    ids = list(pulled.rows)
+    """Insert the new trades, update the changed ones: (added, updated). A fill of an order placed
+    here (``POST /api/trades`` with this broker) is that trade already: left out."""
+    placed = set(
+        session.scalars(
+            select(OrderRow.venue_order_id).where(
+                OrderRow.user_id == user_id,
+                OrderRow.broker == venue,
+                OrderRow.venue_order_id.in_(set(pulled.orders.values())),
+            )
+        )
+    )
+    ids = [i for i in pulled.rows if pulled.orders.get(i) not in placed]
     existing: dict[str, TradeRow] = {}
     for start in range(0, len(ids), 500):
         query = select(TradeRow).where(
@@ -182,8 +197,8 @@ def store_pulled(session: Session, user_id: str, venue: str, pulled: Pulled) -> 
         existing |= {row.external_id or "": row for row in session.scalars(query)}
     added = updated = 0
     now = utc_now()
-    for external_id, values in pulled.rows.items():
-        row = existing.get(external_id)
+    for external_id in ids:
+        values, row = pulled.rows[external_id], existing.get(external_id)
         if row is None:
             session.add(TradeRow(user_id=user_id, broker=venue, external_id=external_id, **values))
             added += 1

@@ -32,6 +32,13 @@ _REFUSALS = (
     " rule in `details.rule`: max_position_size, daily_loss_limit, max_drawdown, allow_short), trading off"
     " or the kill switch on (403 TRADING_DISABLED), too little paper balance (400 INSUFFICIENT_BALANCE)."
 )
+_VENUE = (
+    " With `broker` an exchange id (`binance`...), the entry order goes to that exchange with your newest"
+    " key of its testnet (live where it has none; 400 naming the missing key), its quantity rounded down"
+    " to the market's lot size and its price to the tick; the trade's fills are read from the exchange"
+    " whenever your trades are read. Too little balance there is 400 INSUFFICIENT_BALANCE, a failing or"
+    " refusing exchange 503 EXTERNAL_API_ERROR; the same client order id never places a second order."
+)
 _ID = Parameter(min_length=1, max_length=64, description="The trade's id")
 _SYMBOL = Parameter(default=None, max_length=40, description="Only this pair: BTCUSDT, BTC/USDT or BTC_USDT")
 _IDEMPOTENCY = HeaderParameter(
@@ -135,12 +142,12 @@ class TradesController(Controller):
     @post(
         "",
         status_code=HTTP_201_CREATED,
-        summary="Open a paper trade",
+        summary="Open a paper trade, or a trade on an exchange you stored a key for",
         description="A market entry fills at the open of the first stored bar that starts after the "
         "request (the trade is `pending` until then); with `price`, a limit entry fills when a later bar "
         "reaches it. Fills use the backtester's slippage and commission. The same `client_order_id` (or "
-        "`Idempotency-Key` header) again returns the first trade and places nothing." + _REFUSALS,
-        responses=doc(ex.NEW_TRADE, 400, 401, 403, status=201, description="Opened"),
+        "`Idempotency-Key` header) again returns the first trade and places nothing." + _REFUSALS + _VENUE,
+        responses=doc(ex.NEW_TRADE, 400, 401, 403, 503, status=201, description="Opened"),
         sync_to_thread=True,
     )
     def create(

@@ -13,6 +13,7 @@ nothing. The balances are the job's result. One sync per user and venue runs at 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -53,6 +54,7 @@ _FINISHED_DEALS = {
     "cancelled": "cancelled",
     "failed": "cancelled",
 }
+_STARTING = threading.Lock()
 _UPDATED = ("status", "quantity", "entry_price", "exit_price", "last_price", "realized_pnl", "closed_at")
 
 
@@ -287,23 +289,26 @@ def exchange_sync_task(params: dict[str, Any], progress: ProgressReporter) -> di
 def start_sync(
     jobs: JobQueue, store: ExchangeKeyStore, user_id: str, source: str, *, force: bool
 ) -> dict[str, Any]:
-    """Start a sync job of ``source`` for the user (their running one, unless ``force``)."""
+    """Start a sync job of ``source`` for the user (their running one, unless ``force``); one request
+    of this process decides at a time, so two at once start one job."""
     venue, _ = check_venue(source, None)
-    with jobs.database.session() as session:
-        if store.newest(session, user_id, venue) is None:
-            raise InvalidRequestError(_no_key(venue))
-        running = session.scalars(
-            select(Job)
-            .where(Job.kind == SYNC_JOB_KIND, Job.user_id == user_id, Job.status.in_(("queued", "running")))
-            .order_by(Job.created_at.desc())
-            .limit(50)
-        ).all()
-        job_id = next((j.id for j in running if (j.params or {}).get("source") == venue), None)
-    info = (
-        jobs.info(job_id)
-        if job_id is not None and not force
-        else jobs.submit(SYNC_JOB_KIND, {"source": venue}, user_id)
-    )
+    with _STARTING:
+        with jobs.database.session() as session:
+            if store.newest(session, user_id, venue) is None:
+                raise InvalidRequestError(_no_key(venue))
+            running = session.scalars(
+                select(Job)
+                .where(
+                    Job.kind == SYNC_JOB_KIND, Job.user_id == user_id, Job.status.in_(("queued", "running"))
+                )
+                .order_by(Job.created_at.desc())
+                .limit(50)
+            ).all()
+            job_id = next((j.id for j in running if (j.params or {}).get("source") == venue), None)
+        joined = job_id is not None and not force
+        info = (
+            jobs.info(job_id) if joined and job_id else jobs.submit(SYNC_JOB_KIND, {"source": venue}, user_id)
+        )
     return {
         "source": venue,
         "sync_started": isoformat_utc(info.started_at or info.created_at),
@@ -311,5 +316,5 @@ def start_sync(
         "status": "syncing",
         "job_id": info.id,
         "job_status": info.status,
-        "already_running": job_id is not None and not force,
+        "already_running": joined,
     }

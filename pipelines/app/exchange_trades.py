@@ -26,13 +26,14 @@ from pipelines.data.symbols import parse_symbol
 from pipelines.db import Database
 from pipelines.db.trading_models import OrderRow, TradeRow
 from pipelines.db.types import utc_now
-from pipelines.errors import InvalidRequestError
+from pipelines.errors import InvalidRequestError, TradeforgeError
+from pipelines.security.secretbox import SecretDecryptionError
 from pipelines.settings import Settings
 from pipelines.trading.broker import OrderRequest, OrderState, OrderStatus, Side
 from pipelines.trading.credentials import ExchangeKeyStore
 from pipelines.trading.errors import TradingDisabledError
 from pipelines.trading.exchange_broker import ExchangeBroker
-from pipelines.trading.exchanges import THREE_COMMAS, ExchangeError, check_venue, open_ccxt, venue_name
+from pipelines.trading.exchanges import THREE_COMMAS, check_venue, open_ccxt, venue_name
 
 __all__ = ["MAX_REFRESHED_ORDERS", "ExchangeTrades"]
 
@@ -130,7 +131,7 @@ class ExchangeTrades:
                     states.append(
                         (order.id, brokers[order.broker].order(user_id, order.venue_order_id or ""))
                     )
-                except (ExchangeError, InvalidRequestError) as exc:
+                except (TradeforgeError, SecretDecryptionError) as exc:  # the venue, the key, the order
                     log.info("%s order %s of user %s not refreshed: %s", order.broker, order.id, user_id, exc)
         with self.database.transaction() as session:
             for order_id, state in states:

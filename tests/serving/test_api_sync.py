@@ -143,6 +143,10 @@ def test_an_exchange_trade_is_placed_once_and_fills_from_the_venue(app: Any, rep
         assert again.json()["data"]["id"] == trade["id"] and replay.count("POST", "/api/v3/order") == 1
         assert "quantity=0.01234" in next(r for r in replay.requests if r.method == "POST").body.decode()
 
+        replay.answers[("GET", "/api/v3/order")] = (503, "binance_unavailable.json")
+        down = app.get(f"/api/trades/{trade['id']}", headers=user["headers"])  # the venue fails: as stored
+        assert down.status_code == 200 and down.json()["data"]["status"] == "pending"
+        replay.answers.clear()
         replay.fill("tf-x-1")  # the venue fills it; reading the trade asks the venue, not the bars
         read = app.get(f"/api/trades/{trade['id']}", headers=user["headers"]).json()["data"]
         assert (read["status"], read["amount"], read["entry_price"]) == ("active", "0.01234", "98120.4")

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from filelock import FileLock
 
 from pipelines.app.datasets import DatasetCatalog
+from pipelines.app.exchange_trades import ExchangeTrades
 from pipelines.app.trades import TradeDesk
 from pipelines.app.trading_metrics import trading_figures
 from pipelines.db import BufferedLogWriter, Database, TrainingGuard
@@ -162,7 +163,8 @@ class AppContainer:
         """The trading families: configuration, exchange keys and venues, live strategies."""
         settings, database = self.settings, self.database
         self.config_provider = ConfigProvider(database=database)
-        self.exchanges_provider = ExchangesProvider(settings=settings, database=database)
+        self.exchanges_provider = ExchangesProvider(settings=settings, database=database, jobs=self.jobs)
+        self.trade_desk.venues = ExchangeTrades(settings, database, self.exchanges_provider.store)
         self.strategies_provider = StrategiesProvider(database=database, store=StrategyStore())
 
     async def start(self, *, leader: bool) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pipelines.app.backtest import backtest_task
 from pipelines.app.dataset_job import dataset_task
+from pipelines.app.exchange_sync import exchange_sync_task
 from pipelines.app.forecast_jobs import prediction_task
 from pipelines.app.predict import batch_prediction_task
 from pipelines.app.train import training_task
@@ -22,7 +23,7 @@ __all__ = ["default_tasks"]
 
 def default_tasks() -> TaskKinds:
     """The job kinds of the server: training, batch_prediction, prediction (an N-step forecast),
-    backtest, walk_forward, dataset."""
+    backtest, walk_forward, dataset, exchange_sync."""
     return TaskKinds(
         [
             training_task,
@@ -31,5 +32,6 @@ def default_tasks() -> TaskKinds:
             backtest_task,
             walk_forward_task,
             dataset_task,
+            exchange_sync_task,
         ]
     )

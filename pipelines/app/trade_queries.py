@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from pipelines.app.trade_ml import ml_confidence
 from pipelines.app.trade_views import attempt_view, dec, trade_view
-from pipelines.app.trades import TradeDesk
+from pipelines.app.trades import TradeDesk, paper_only
 from pipelines.app.trading_store import OPEN_STATUSES, attempt_of, limit_prices, trade_of
 from pipelines.db.trading_models import DcaAttemptRow, TradeRow
 from pipelines.db.types import isoformat_utc
@@ -30,6 +30,7 @@ __all__ = ["active_trades", "dca_history", "dca_status", "execute_dca", "trade_d
 def _settle_scope(desk: TradeDesk, scope: str | None) -> None:
     if scope is not None:
         desk.settle(scope)
+        desk.refresh_venues(scope)
         return
     with desk.database.session() as session:
         users = session.scalars(
@@ -131,6 +132,7 @@ def trade_detail(desk: TradeDesk, scope: str | None, trade_id: str) -> dict[str,
     ``ml_predictive`` strategy opened it, else null."""
     owner = desk.owner_of(scope, trade_id)
     desk.settle(owner)
+    desk.refresh_venues(owner)
     with desk.database.session() as session:
         row = session.get(TradeRow, trade_id)
         assert row is not None  # owner_of found it; trades are never deleted
@@ -159,6 +161,7 @@ def execute_dca(
     with desk.ledger(owner) as (session, book):
         desk.settle_into(session, book, owner)
         trade = desk.owned(session, book, owner, trade_id)
+        paper_only(trade)
         _, dca = book.limits_for(owner)
         if not trade.is_open:
             raise TradeClosedError(f"trade {trade_id} is {trade.status.value}")

@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pipelines.app.exchange_trades import ExchangeTrades
 from pipelines.app.paper_bars import StoredBars
 from pipelines.app.trade_events import collect, publish
 from pipelines.app.trade_views import trade_view
@@ -39,7 +40,7 @@ from pipelines.db.trading_models import OrderRow, TradeRow
 from pipelines.errors import ConflictError, InvalidRequestError
 from pipelines.settings import Settings
 from pipelines.trading.book import PaperBook
-from pipelines.trading.broker import OrderType, Side
+from pipelines.trading.broker import OrderRequest, OrderType, Side
 from pipelines.trading.dca import DcaSettings
 from pipelines.trading.errors import TradeClosedError, TradeNotFoundError
 from pipelines.trading.fills import CostModel
@@ -55,13 +56,18 @@ from pipelines.trading.records import (
 )
 from pipelines.trading.risk import RiskLimits, default_levels
 
-__all__ = ["TradeDesk", "TradeRequest"]
+__all__ = ["PAPER", "TradeDesk", "TradeRequest", "paper_only"]
 
 Limits = Callable[[Session, str], tuple[RiskLimits, DcaSettings]]
+PAPER = "paper"  # the broker whose open trades settle from stored bars (venues settle themselves)
 # Per symbol of a user's open trades: the oldest time a bar has been applied up to (or the creation).
 _UNSETTLED = (
     select(TradeRow.symbol, func.min(func.coalesce(TradeRow.settled_to, TradeRow.created_at)))
-    .where(TradeRow.user_id == bindparam("user"), TradeRow.status.in_(OPEN_STATUSES))
+    .where(
+        TradeRow.user_id == bindparam("user"),
+        TradeRow.status.in_(OPEN_STATUSES),
+        TradeRow.broker == PAPER,
+    )
     .group_by(TradeRow.symbol)
 )
 
@@ -80,6 +86,7 @@ class TradeRequest:
     max_dca_attempts: int | None = None
     client_order_id: str | None = None
     strategy_id: str | None = None
+    broker: str = "paper"  # or a ccxt exchange id the user stored a key for
 
 
 def _utc_now() -> dt.datetime:
@@ -108,6 +115,7 @@ class TradeDesk:
         self.limits = limits
         self._guard = threading.Lock()
         self._user_locks: dict[str, threading.Lock] = {}
+        self.venues: ExchangeTrades | None = None  # exchange trades, where the server set them up
 
     # -- plumbing --------------------------------------------------------------------------------
     @contextmanager
@@ -144,6 +152,7 @@ class TradeDesk:
                     TradeRow.user_id == user_id,
                     TradeRow.symbol == symbol,
                     TradeRow.status.in_(OPEN_STATUSES),
+                    TradeRow.broker == PAPER,
                     TradeRow.created_at < last,
                     or_(TradeRow.settled_to.is_(None), TradeRow.settled_to < last),
                 )
@@ -181,6 +190,8 @@ class TradeDesk:
         Refused (nothing written) on a bad price level, a risk rule or too little balance. Without a
         stop-loss or take-profit, the user's default distance (SAFU on) from the reference price
         sets it. The answer's ``symbol`` is the caller's spelling."""
+        if request.broker != PAPER:
+            return self._venue_trade(user_id, request)
         symbol = self.bars.symbol(request.symbol).name
         client_id = request.client_order_id or str(uuid.uuid4())
         echo = {"symbol": as_spelled(request.symbol)}  # the answer names the pair as the caller did
@@ -199,6 +210,35 @@ class TradeDesk:
             if first is None:
                 raise
             return {**first, **echo}
+
+    def _venue_trade(self, user_id: str, request: TradeRequest) -> dict[str, Any]:
+        """A trade whose entry order goes to the exchange ``request.broker``."""
+        if self.venues is None:
+            raise InvalidRequestError("exchange trading is not set up on this server")
+        if request.dca_enabled:
+            raise InvalidRequestError("DCA runs on paper trades only")
+        if request.price is not None:
+            side = TradeSide.LONG if request.side is Side.BUY else TradeSide.SHORT
+            _check_levels(side, request.price, request.stop_loss, request.take_profit)
+        kind = OrderType.MARKET if request.price is None else OrderType.LIMIT
+        order = OrderRequest(
+            user_id,
+            request.symbol,
+            request.side,
+            request.amount,
+            request.client_order_id or "",
+            kind,
+            request.price,
+        )
+        levels = {"stop_loss": request.stop_loss, "take_profit": request.take_profit}
+        return self.venues.open_trade(
+            user_id, request.broker, order, levels | {"strategy_id": request.strategy_id}
+        )
+
+    def refresh_venues(self, user_id: str) -> None:
+        """Bring the user's open exchange orders up to date from their venues."""
+        if self.venues is not None:
+            self.venues.refresh(user_id)
 
     def _first(
         self, session: Session, book: PaperBook, user_id: str, client_id: str | None
@@ -276,6 +316,7 @@ class TradeDesk:
         with self.ledger(owner) as (session, book):
             self.settle_into(session, book, owner)
             trade = self.owned(session, book, owner, trade_id)
+            paper_only(trade)
             now = self.clock()
             if not trade.is_open:
                 raise TradeClosedError(f"trade {trade_id} is {trade.status.value} already")
@@ -320,6 +361,12 @@ def _level(price: Decimal | None, tick: Decimal) -> Decimal | None:
     if price is None:
         return None
     return round_price(price, tick) if tick > 0 else price.quantize(Decimal("1e-8")).normalize()
+
+
+def paper_only(trade: Trade) -> None:
+    """Refuse to change a venue's trade with paper arithmetic (it is the venue's to change)."""
+    if trade.broker != PAPER:
+        raise ConflictError(f"trade {trade.id} is on {trade.broker}: change it there, it syncs back")
 
 
 def _check_levels(

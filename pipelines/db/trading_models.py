@@ -44,6 +44,7 @@ class TradeRow(Base):
     __table_args__ = (
         Index("ix_trades_user_id_status", "user_id", "status"),
         Index("ix_trades_user_id_symbol", "user_id", "symbol"),
+        Index("uq_trades_user_id_broker_external_id", "user_id", "broker", "external_id", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_id)
@@ -69,6 +70,8 @@ class TradeRow(Base):
     opened_at: Mapped[dt.datetime | None]  # the entry bar's open time
     closed_at: Mapped[dt.datetime | None]
     settled_to: Mapped[dt.datetime | None]  # the last stored bar applied to it
+    # The venue's id of a synced trade (``trade:BTC/USDT:28457``, ``deal:1234``): stored once per user
+    external_id: Mapped[str | None] = mapped_column(String(96))
 
 
 class OrderRow(Base):
@@ -96,6 +99,7 @@ class OrderRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[dt.datetime | None]
+    venue_order_id: Mapped[str | None] = mapped_column(String(96))  # an exchange order's broker order id
 
 
 class DcaAttemptRow(Base):

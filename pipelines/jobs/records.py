@@ -41,6 +41,7 @@ _LABELS = {
     "backtest": "Backtest",
     "walk_forward": "Walk-forward analysis",
     "dataset": "Dataset processing",
+    "exchange_sync": "Exchange sync",
 }
 
 

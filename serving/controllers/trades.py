@@ -39,6 +39,13 @@ _REFUSALS = (
     " rule in `details.rule`: max_position_size, daily_loss_limit, max_drawdown, allow_short), trading off"
     " or the kill switch on (403 TRADING_DISABLED), too little paper balance (400 INSUFFICIENT_BALANCE)."
 )
+_VENUE = (
+    " With `broker` an exchange id (`binance`...), the entry order goes to that exchange with your newest"
+    " key of its testnet (live where it has none; 400 naming the missing key), its quantity rounded down"
+    " to the market's lot size and its price to the tick; the trade's fills are read from the exchange"
+    " whenever your trades are read. Too little balance there is 400 INSUFFICIENT_BALANCE, a failing or"
+    " refusing exchange 503 EXTERNAL_API_ERROR; the same client order id never places a second order."
+)
 _ID = Parameter(min_length=1, max_length=64, description="The trade's id")
 _SYMBOL = Parameter(
     default=None,
@@ -150,7 +157,7 @@ class TradesController(Controller):
     @post(
         "",
         status_code=HTTP_201_CREATED,
-        summary="Open a paper trade",
+        summary="Open a paper trade, or a trade on an exchange you stored a key for",
         description="A market entry fills at the open of the first stored bar that starts after the "
         "request (the trade is `pending` until then); with `price`, a limit entry fills when a later bar "
         "reaches it. Fills use the backtester's slippage and commission. The same `client_order_id` (or "
@@ -160,8 +167,9 @@ class TradesController(Controller):
         "short, allowed only with `trading.allow_short`. `symbol` is answered in the caller's spelling; "
         "`price` is the entry fill once filled, until then the limit price (null for a market entry)."
         + _LIMITS
-        + _REFUSALS,
-        responses=doc(ex.NEW_TRADE, 400, 401, 403, status=201, description="Opened"),
+        + _REFUSALS
+        + _VENUE,
+        responses=doc(ex.NEW_TRADE, 400, 401, 403, 503, status=201, description="Opened"),
         sync_to_thread=True,
     )
     def create(
@@ -181,6 +189,7 @@ class TradesController(Controller):
             dca_enabled=data.dca_enabled,
             max_dca_attempts=data.max_dca_attempts,
             client_order_id=data.client_order_id or idempotency_key,
+            broker=data.broker,
         )
         return shaped(r.TradeAnswer, _ok(trades.open_trade(principal.user_id, request)))
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import get
+from litestar import get, post
 
+from pipelines.app.exchange_sync import start_sync
 from pipelines.db.types import isoformat_utc, utc_now
 from serving.context import PrincipalDep
 from serving.providers.exchanges import EXCHANGES, ExchangesDep
@@ -59,4 +60,25 @@ def three_commas_health(exchanges: ExchangesDep, principal: PrincipalDep) -> r.T
     return shaped(r.ThreeCommasHealthAnswer, _success(data))
 
 
-venue_handlers: list[Any] = [binance_health, three_commas_health]
+@post(
+    "/api/sync",
+    status_code=200,
+    dependencies=EXCHANGES,
+    tags=["exchanges"],
+    summary="Sync your trades and balances from an external venue (a background job)",
+    description="Starts a job that reads your account on the venue with your newest key of it: a ccxt "
+    "exchange's balances and fills of the symbols you trade or hold, 3Commas' accounts and deals. They "
+    "are stored once each (a trade synced again is not duplicated) and appear in /api/trades/history "
+    "with the venue as `broker`; the balances are the job's result. While a sync of the venue runs, "
+    "the answer is that job unless `force`. Without a key of the venue: 400 naming it. When it has "
+    "finished, the venue's health route shows its end as `last_sync`; a failing venue fails the job "
+    "with its reason and stores nothing.",
+    responses=doc(ex.SYNC_STARTED, 400, 401),
+    sync_to_thread=True,
+)
+def sync_venue(exchanges: ExchangesDep, principal: PrincipalDep, data: ex.SyncBody) -> r.SyncAnswer:
+    started = start_sync(exchanges.jobs, exchanges.store, principal.user_id, data.source, force=data.force)
+    return shaped(r.SyncAnswer, _success(started))
+
+
+venue_handlers: list[Any] = [binance_health, three_commas_health, sync_venue]

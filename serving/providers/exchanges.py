@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from pipelines.app.exchange_keys import ExchangeKeys
 from pipelines.app.venue_health import VenueHealth
 from pipelines.db import Database
+from pipelines.jobs import JobQueue
 from pipelines.security.secretbox import EXCHANGE_CREDENTIALS, SecretBox
 from pipelines.settings import Settings
 from pipelines.trading.credentials import ExchangeKeyStore
@@ -22,9 +23,11 @@ __all__ = ["EXCHANGES", "ExchangesDep", "ExchangesProvider"]
 
 
 class ExchangesProvider:
-    def __init__(self, *, settings: Settings, database: Database) -> None:
+    def __init__(self, *, settings: Settings, database: Database, jobs: JobQueue) -> None:
         box = SecretBox.from_settings(settings, purpose=EXCHANGE_CREDENTIALS)
         store = ExchangeKeyStore(box, max_per_user=settings.exchanges.max_exchange_keys_per_user)
+        self.store = store
+        self.jobs = jobs
         self.keys = ExchangeKeys(database, store)
         self.health = VenueHealth(settings, database, store)
 

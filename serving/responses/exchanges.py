@@ -15,6 +15,8 @@ __all__ = [
     "ExchangeKey",
     "KeyMessage",
     "KeyStored",
+    "SyncAnswer",
+    "SyncStarted",
     "ThreeCommasHealth",
     "ThreeCommasHealthAnswer",
 ]
@@ -70,4 +72,20 @@ class BinanceHealthAnswer(Shape):
 class ThreeCommasHealthAnswer(Shape):
     status: Literal["success"]
     data: ThreeCommasHealth
+    timestamp: str
+
+
+class SyncStarted(Shape):
+    source: str
+    sync_started: str
+    estimated_duration: str
+    status: Literal["syncing"]
+    job_id: str  # follow it at /api/v1/jobs/{job_id}
+    job_status: str  # queued or running
+    already_running: bool  # the answer is a sync of this venue that was running already
+
+
+class SyncAnswer(Shape):
+    status: Literal["success"]
+    data: SyncStarted
     timestamp: str

@@ -20,9 +20,11 @@ __all__ = [
     "KEY_STORED",
     "KEY_UPDATE",
     "KEY_UPDATED",
+    "SYNC_STARTED",
     "THREE_COMMAS_HEALTH",
     "KeyCreateBody",
     "KeyUpdateBody",
+    "SyncBody",
 ]
 
 KEYS: list[Json] = [
@@ -86,6 +88,21 @@ THREE_COMMAS_HEALTH: Json = {
     "timestamp": NOW,
 }
 
+SYNC: Json = {"source": "3commas", "force": False}
+SYNC_STARTED: Json = {
+    "status": "success",
+    "data": {
+        "source": "3commas",
+        "sync_started": "2024-01-01T10:00:00Z",
+        "estimated_duration": "1m",
+        "status": "syncing",
+        "job_id": "5f0c3c4e-2b1a-4c1e-9a51-0d5b8c1f7e22",
+        "job_status": "running",
+        "already_running": False,
+    },
+    "timestamp": NOW,
+}
+
 ApiKeyText = Annotated[str, msgspec.Meta(max_length=MAX_KEY_LENGTH)]
 ApiSecretText = Annotated[str, msgspec.Meta(max_length=MAX_SECRET_LENGTH)]
 LabelText = Annotated[str, msgspec.Meta(max_length=MAX_LABEL_LENGTH)]
@@ -121,3 +138,13 @@ KeyCreateBody = Annotated[
 KeyUpdateBody = Annotated[
     KeyUpdate, Body(examples=[Example(summary="a new key and label", value=KEY_UPDATE)])
 ]
+
+
+class Sync(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The venue to sync: ``binance``, ``3commas`` or another ccxt exchange id you stored a key for."""
+
+    source: Annotated[str, msgspec.Meta(min_length=1, max_length=40, examples=["binance"])]
+    force: bool = False
+
+
+SyncBody = Annotated[Sync, Body(examples=[Example(summary="sync 3Commas", value=SYNC)])]

@@ -142,6 +142,7 @@ def test_the_registry_maps_kinds_to_marked_functions() -> None:
         "backtest",
         "walk_forward",
         "dataset",
+        "exchange_sync",
     }
 
     @register_task("echo")

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ ROUTES = {
     ("DELETE", "/api/v3/order"): "binance_order_canceled.json",
     ("GET", "/public/api/ver1/accounts"): "three_commas_accounts.json",
     ("GET", "/public/api/ver1/bots"): "three_commas_bots.json",
+    ("GET", "/public/api/ver1/deals"): "three_commas_deals.json",
 }
 REFUSED = {"/api/": "binance_401.json", "/public/": "three_commas_401.json"}
 
@@ -49,9 +51,77 @@ class Replay:
     requests: list[Seen] = field(default_factory=list)
     refuse: bool = False  # answer 401 with the venue's recorded refusal to every signed call
     delay: float = 0.0  # seconds to wait before answering (a venue slower than the client's timeout)
+    # (method, path) -> (status, recorded file): answers that replace the recorded route's
+    answers: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    # Binance orders kept by client order id (a venue that remembers what was placed): None answers
+    # every order call with its recorded file; a dict places, finds and refuses unknown orders
+    orders: dict[str, dict[str, Any]] | None = None
+    fill_orders: bool = True  # False: a placed order waits open, unfilled (fill it with ``fill``)
+
+    def fill(self, client_order_id: str) -> None:
+        """The venue filled a waiting order in full at the recorded fill's price."""
+        assert self.orders is not None
+        order = self.orders[client_order_id]
+        filled = recorded("binance_order.json")["fills"][0] | {"qty": order["origQty"]}
+        order |= {"status": "FILLED", "executedQty": order["origQty"], "fills": [filled]}
+        order["cummulativeQuoteQty"] = str(Decimal(order["origQty"]) * Decimal(filled["price"]))
 
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]
+
+    def count(self, method: str, path: str) -> int:
+        return sum(1 for r in self.requests if (r.method, r.path) == (method, path))
+
+
+_NO_ORDER = b'{"code": -2013, "msg": "Order does not exist."}'
+
+
+def _order_book(replay: Replay, seen: Seen) -> tuple[int, bytes] | None:
+    """Binance's order calls against ``replay.orders``; None for any other call."""
+    if replay.orders is None or seen.path != "/api/v3/order":
+        return None
+    if seen.method == "POST":
+        form = {k: v[0] for k, v in parse_qs(seen.body.decode()).items()}
+        order = recorded("binance_order.json")
+        qty = form.get("quantity", order["origQty"])
+        order |= {"clientOrderId": form["newClientOrderId"], "orderId": 100402 + len(replay.orders)}
+        order |= {"origQty": qty, "executedQty": qty, "symbol": form.get("symbol", "BTCUSDT")}
+        order["fills"] = [order["fills"][0] | {"qty": qty}]
+        if not replay.fill_orders:
+            order |= {"status": "NEW", "executedQty": "0", "cummulativeQuoteQty": "0", "fills": []}
+        replay.orders[form["newClientOrderId"]] = order
+        return 200, json.dumps(order).encode()
+    client_id = (seen.query.get("origClientOrderId") or [""])[0]
+    order_id = (seen.query.get("orderId") or [""])[0]
+    for order in replay.orders.values():
+        if order["clientOrderId"] == client_id or str(order["orderId"]) == order_id:
+            return 200, json.dumps(order).encode()
+    return 400, _NO_ORDER
+
+
+def _my_trades(seen: Seen) -> bytes:
+    """The recorded trades of the asked symbol only."""
+    symbol = (seen.query.get("symbol") or [""])[0]
+    return json.dumps([t for t in recorded("binance_my_trades.json") if t["symbol"] == symbol]).encode()
+
+
+def _answer(replay: Replay, seen: Seen) -> tuple[int, bytes]:
+    signed = "signature" in seen.query or "Signature" in seen.headers
+    if replay.refuse and signed:
+        name = next(f for prefix, f in REFUSED.items() if seen.path.startswith(prefix))
+        return 401, (RECORDED / name).read_bytes()
+    if (seen.method, seen.path) in replay.answers:
+        status, name = replay.answers[(seen.method, seen.path)]
+        return status, (RECORDED / name).read_bytes()
+    booked = _order_book(replay, seen)
+    if booked is not None:
+        return booked
+    if (seen.method, seen.path) == ("GET", "/api/v3/myTrades"):
+        return 200, _my_trades(seen)
+    name = ROUTES.get((seen.method, seen.path))
+    if name is None:
+        return 404, b'{"error": "not recorded"}'
+    return 200, (RECORDED / name).read_bytes()
 
 
 def _handler(replay: Replay) -> type[BaseHTTPRequestHandler]:
@@ -63,15 +133,7 @@ def _handler(replay: Replay) -> type[BaseHTTPRequestHandler]:
             replay.requests.append(seen)
             if replay.delay:
                 time.sleep(replay.delay)
-            signed = "signature" in seen.query or "Signature" in seen.headers
-            name = ROUTES.get((self.command, parts.path))
-            status = 200
-            if replay.refuse and signed:
-                status = 401
-                name = next(f for prefix, f in REFUSED.items() if parts.path.startswith(prefix))
-            elif name is None:
-                status, name = 404, None
-            payload = (RECORDED / name).read_bytes() if name else b'{"error": "not recorded"}'
+            status, payload = _answer(replay, seen)
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -24,7 +24,9 @@ from pipelines.trading.exchanges.models import (
     Credentials,
     ExchangeAuthError,
     ExchangeError,
+    ExchangeFundsError,
     ExchangeOrder,
+    ExchangeOrderNotFound,
     ExchangeTrade,
     MarketRules,
     scrub,
@@ -145,6 +147,10 @@ class CcxtClient:
             yield
         except (ccxt.AuthenticationError, ccxt.PermissionDenied, ccxt.AccountSuspended) as exc:
             raise ExchangeAuthError(self._message("refused the credentials", exc)) from None
+        except ccxt.InsufficientFunds as exc:
+            raise ExchangeFundsError(self._message("refused the order for want of balance", exc)) from None
+        except ccxt.OrderNotFound as exc:
+            raise ExchangeOrderNotFound(self._message("has no such order", exc)) from None
         except ccxt.BaseError as exc:
             raise ExchangeError(self._message("failed", exc)) from None
 
@@ -277,6 +283,7 @@ def _trade(row: dict[str, Any]) -> ExchangeTrade:
 
 
 def _order(row: dict[str, Any], client_order_id: str | None) -> ExchangeOrder:
+    fee = row.get("fee") or {}
     return ExchangeOrder(
         order_id=str(row["id"]),
         client_order_id=row.get("clientOrderId") or client_order_id,
@@ -290,4 +297,6 @@ def _order(row: dict[str, Any], client_order_id: str | None) -> ExchangeOrder:
         average=_decimal(row.get("average")),
         timestamp=_utc(row.get("timestamp")),
         info=dict(row.get("info") or {}),
+        fee=_decimal(fee.get("cost")),
+        fee_currency=fee.get("currency"),
     )

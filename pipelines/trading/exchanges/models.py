@@ -16,7 +16,9 @@ __all__ = [
     "Credentials",
     "ExchangeAuthError",
     "ExchangeError",
+    "ExchangeFundsError",
     "ExchangeOrder",
+    "ExchangeOrderNotFound",
     "ExchangeTrade",
     "MarketRules",
     "scrub",
@@ -57,6 +59,14 @@ class ExchangeError(ProviderError):
 
 class ExchangeAuthError(ExchangeError):
     """The venue refused the credentials (wrong key or secret, missing permission, IP not allowed)."""
+
+
+class ExchangeFundsError(ExchangeError):
+    """The venue refused an order for want of balance."""
+
+
+class ExchangeOrderNotFound(ExchangeError):
+    """The venue knows no such order (by its id or its client order id)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +122,8 @@ class ExchangeOrder:
     average: Decimal | None
     timestamp: dt.datetime | None
     info: dict[str, Any] = field(default_factory=dict, repr=False)
+    fee: Decimal | None = None
+    fee_currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ __all__ = ["ThreeCommasAccount", "ThreeCommasClient"]
 
 BOTS_PAGE = 100  # 3Commas' largest page of bots
 MAX_BOT_PAGES = 10
+DEALS_PAGE = 100
 
 
 class _Rebased(HTTPAdapter):
@@ -107,6 +108,14 @@ class ThreeCommasClient:
         data = self._request("bots", "", payload)
         if not isinstance(data, list):
             raise ExchangeError("3Commas answered its bots with something else than a list")
+        return [row for row in data if isinstance(row, dict)]
+
+    def deals(self, *, offset: int = 0, limit: int = BOTS_PAGE) -> list[dict[str, Any]]:
+        """One page of the user's deals (every status), newest first."""
+        payload = {"limit": min(limit, DEALS_PAGE), "offset": offset, "order": "created_at"}
+        data = self._request("deals", "", payload)
+        if not isinstance(data, list):
+            raise ExchangeError("3Commas answered its deals with something else than a list")
         return [row for row in data if isinstance(row, dict)]
 
     def active_bots_count(self) -> int:

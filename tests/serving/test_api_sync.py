@@ -1,0 +1,167 @@
+"""Exchange trading over the real app and job queue, with Binance and 3Commas replayed locally.
+
+POST /api/sync: the venue's trades land in the trade store once however often it syncs, a running sync
+is answered instead of a second one, the health routes show when it finished, and a failing venue
+stores nothing. POST /api/trades with a ``broker``: the order goes to the venue once per client order
+id and the trade's fills are read back from the venue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.serving_support import app_client, assert_envelope, make_user, served_settings, wait_for_job
+from tests.trading.replay import Replay, replay_server
+
+KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
+SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
+
+
+@pytest.fixture(scope="module")
+def replay() -> Iterator[Replay]:
+    with replay_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, replay: Replay) -> Iterator[Any]:
+    home = tmp_path_factory.mktemp("sync") / "home"
+    settings = served_settings(home, exchange_api_urls={"binance": replay.url, "3commas": replay.url})
+    with app_client(settings) as c:
+        yield c
+
+
+def with_key(app: Any, venue: str) -> dict[str, Any]:
+    user = make_user(app)
+    body = {"provider_id": venue, "api_key": KEY, "api_secret": SECRET}
+    assert app.post("/api/keys/", json=body, headers=user["headers"]).status_code == 201
+    return user
+
+
+def sync(app: Any, user: dict[str, Any], source: str, **extra: Any) -> dict[str, Any]:
+    answer = app.post("/api/sync", json={"source": source, **extra}, headers=user["headers"])
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    assert body["status"] == "success" and body["timestamp"].endswith("Z")
+    assert body["data"]["status"] == "syncing" and body["data"]["source"] == source
+    return dict(body["data"])
+
+
+def venue_trades(app: Any, user: dict[str, Any], broker: str) -> list[dict[str, Any]]:
+    answer = app.get("/api/trades/history", headers=user["headers"])
+    assert answer.status_code == 200, answer.text
+    return [t for t in answer.json()["data"]["trades"] if t["broker"] == broker]
+
+
+def test_binance_sync_stores_each_venue_trade_once_and_sets_last_sync(app: Any, replay: Replay) -> None:
+    user = make_user(app)
+    refused = app.post("/api/sync", json={"source": "binance"}, headers=user["headers"])
+    assert "no Binance API key" in assert_envelope(refused, 400, "INVALID_REQUEST")["error"]["message"]
+    unknown = app.post("/api/sync", json={"source": "nasdaq-direct"}, headers=user["headers"])
+    assert_envelope(unknown, 400, "INVALID_REQUEST")
+    user = with_key(app, "binance")
+
+    replay.delay = 0.3  # the venue is slow: the first sync is still running when asked again
+    try:
+        first = sync(app, user, "binance")
+        again = sync(app, user, "binance")
+    finally:
+        replay.delay = 0.0
+    assert again["job_id"] == first["job_id"] and again["already_running"] is True
+    assert first["sync_started"].endswith("Z")
+    job = wait_for_job(app, first["job_id"], user["headers"])
+    assert job["status"] == "completed", job
+    assert job["result"]["balances"] == {"BTC": "0.0512", "ETH": "1.5", "USDT": "5000"}
+    assert (job["result"]["trades_seen"], job["result"]["trades_added"]) == (2, 2)
+
+    second = sync(app, user, "binance")
+    assert second["job_id"] != first["job_id"] and second["already_running"] is False
+    job2 = wait_for_job(app, second["job_id"], user["headers"])
+    assert (job2["status"], job2["result"]["trades_added"]) == ("completed", 0)
+
+    trades = venue_trades(app, user, "binance")
+    assert sorted((t["side"], t["amount"], t["price"]) for t in trades) == [
+        ("buy", "0.012", "97012.5"),
+        ("sell", "0.005", "98120.01"),
+    ]
+    assert {t["status"] for t in trades} == {"closed"}
+    assert Decimal(next(t for t in trades if t["side"] == "buy")["commission"]) == Decimal("1.16415")
+    health = app.get("/api/binance/health", headers=user["headers"]).json()["data"]
+    assert health["last_sync"] == job2["finished_at"]
+    other = make_user(app)  # another user sees none of them
+    assert venue_trades(app, other, "binance") == []
+
+
+def test_three_commas_deals_sync_as_trades(app: Any) -> None:
+    user = with_key(app, "3commas")
+    started = sync(app, user, "3commas")
+    job = wait_for_job(app, started["job_id"], user["headers"])
+    assert job["status"] == "completed", job
+    assert job["result"]["balances"] == {"account:31245678:USD": "10234.56", "account:31245990:USD": "49000"}
+    assert (job["result"]["trades_seen"], job["result"]["trades_added"]) == (2, 2)
+    forced = sync(app, user, "3commas", force=True)
+    assert wait_for_job(app, forced["job_id"], user["headers"])["result"]["trades_added"] == 0
+    trades = {t["symbol"]: t for t in venue_trades(app, user, "3commas")}
+    assert set(trades) == {"BTC/USDT", "ETH/USDT"}
+    closed, active = trades["BTC/USDT"], trades["ETH/USDT"]
+    assert (closed["status"], closed["pnl"], closed["exit_price"]) == ("closed", "13.89", "98280")
+    assert (active["status"], active["entry_price"], active["amount"]) == ("active", "3633", "0.35")
+    close = app.post(f"/api/trades/{active['id']}/close", json={}, headers=user["headers"])
+    assert "on 3commas" in assert_envelope(close, 409, "CONFLICT")["error"]["message"]
+    health = app.get("/api/3commas/health", headers=user["headers"]).json()["data"]
+    assert health["last_sync"] is not None
+
+
+def test_a_failing_venue_fails_the_job_and_stores_nothing(app: Any, replay: Replay) -> None:
+    user = with_key(app, "binance")
+    replay.answers[("GET", "/api/v3/myTrades")] = (503, "binance_unavailable.json")
+    try:
+        started = sync(app, user, "binance")
+        job = wait_for_job(app, started["job_id"], user["headers"])
+    finally:
+        replay.answers.clear()
+    assert job["status"] == "failed" and "Binance failed" in job["error"], job
+    assert SECRET not in job["error"] and KEY not in job["error"]
+    assert venue_trades(app, user, "binance") == []
+    health = app.get("/api/binance/health", headers=user["headers"]).json()["data"]
+    assert health["last_sync"] is None
+
+
+def test_an_exchange_trade_is_placed_once_and_fills_from_the_venue(app: Any, replay: Replay) -> None:
+    user = with_key(app, "binance")
+    replay.orders, replay.fill_orders = {}, False
+    order = {"symbol": "BTC/USDT", "side": "buy", "amount": "0.0123456", "broker": "binance"}
+    try:
+        placed = app.post("/api/trades", json=order | {"client_order_id": "tf-x-1"}, headers=user["headers"])
+        assert placed.status_code == 201, placed.text
+        trade = placed.json()["data"]
+        assert (trade["broker"], trade["status"], trade["amount"]) == ("binance", "pending", "0.0123456")
+        again = app.post("/api/trades", json=order | {"client_order_id": "tf-x-1"}, headers=user["headers"])
+        assert again.json()["data"]["id"] == trade["id"] and replay.count("POST", "/api/v3/order") == 1
+        assert "quantity=0.01234" in next(r for r in replay.requests if r.method == "POST").body.decode()
+
+        replay.answers[("GET", "/api/v3/order")] = (503, "binance_unavailable.json")
+        down = app.get(f"/api/trades/{trade['id']}", headers=user["headers"])  # the venue fails: as stored
+        assert down.status_code == 200 and down.json()["data"]["status"] == "pending"
+        replay.answers.clear()
+        replay.fill("tf-x-1")  # the venue fills it; reading the trade asks the venue, not the bars
+        read = app.get(f"/api/trades/{trade['id']}", headers=user["headers"]).json()["data"]
+        assert (read["status"], read["amount"], read["entry_price"]) == ("active", "0.01234", "98120.4")
+        assert Decimal(read["commission"]) == Decimal("0.00001234") * Decimal("98120.4")
+        assert replay.requests[-1].method == "GET" and replay.requests[-1].query["orderId"] == ["100402"]
+        close = app.post(f"/api/trades/{trade['id']}/close", json={}, headers=user["headers"])
+        assert_envelope(close, 409, "CONFLICT")
+    finally:
+        replay.orders, replay.fill_orders = None, True
+
+    for broker, problem in (("kraken", "no Kraken live API key"), ("3commas", "opened by its bots")):
+        refused = app.post("/api/trades", json=order | {"broker": broker}, headers=user["headers"])
+        assert problem in assert_envelope(refused, 400, "INVALID_REQUEST")["error"]["message"]
+    poor = make_user(app)
+    refused = app.post("/api/trades", json=order, headers=poor["headers"])
+    assert (
+        "no Binance testnet API key" in assert_envelope(refused, 400, "INVALID_REQUEST")["error"]["message"]
+    )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from pipelines.db import Database, Job, User, claim_model, drop_model_owner, model_owner
-from pipelines.errors import DataNotFoundError, PermissionDeniedError
+from pipelines.errors import ConflictError, DataNotFoundError, PermissionDeniedError
 from pipelines.models.tracking import Tracker
 
 __all__ = ["OWNER_TAG", "Actor", "ModelOwners", "job_actor"]
@@ -94,6 +94,10 @@ class ModelOwners:
         created = self.claim(name, actor)
         try:
             yield
+        except ConflictError:
+            # Another training of this name holds it (perhaps the same user's, on another worker,
+            # relying on this very claim): the claim stays, or its model would register ownerless.
+            raise
         except BaseException:
             if created:
                 self.release(name, actor)

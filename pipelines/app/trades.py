@@ -30,16 +30,20 @@ from pipelines.db.trading_models import OrderRow, TradeRow
 from pipelines.errors import ConflictError, InvalidRequestError
 from pipelines.settings import Settings
 from pipelines.trading.book import PaperBook
-from pipelines.trading.broker import OrderType, Side
+from pipelines.trading.broker import OrderRequest, OrderState, OrderType, Side
 from pipelines.trading.dca import DcaSettings
 from pipelines.trading.errors import TradeClosedError, TradeNotFoundError
+from pipelines.trading.execution import place_legs
 from pipelines.trading.fills import CostModel
+from pipelines.trading.paper import PaperBroker
 from pipelines.trading.records import Bar, Order, Trade, TradeSide, TradeStatus, round_price, round_quantity
 from pipelines.trading.risk import RiskLimits
+from pipelines.trading.runner import PlannedOrder
 
 __all__ = ["TradeDesk", "TradeRequest"]
 
 Limits = Callable[[Session, str], tuple[RiskLimits, DcaSettings]]
+Legs = list[tuple[PlannedOrder, OrderState]]
 # Per symbol of a user's open trades: the oldest time a bar has been applied up to (or the creation).
 _UNSETTLED = (
     select(TradeRow.symbol, func.min(func.coalesce(TradeRow.settled_to, TradeRow.created_at)))
@@ -93,13 +97,16 @@ class TradeDesk:
 
     # -- plumbing --------------------------------------------------------------------------------
     @contextmanager
-    def ledger(self, user_id: str) -> Iterator[tuple[Session, PaperBook]]:
-        """The user's transaction and a book holding their balances; written back on success."""
+    def ledger(self, user_id: str, costs: CostModel | None = None) -> Iterator[tuple[Session, PaperBook]]:
+        """The user's transaction and a book holding their balances (filling at ``costs``, default the
+        paper venue's); written back on success."""
         with self._guard:
             lock = self._user_locks.setdefault(user_id, threading.Lock())
         with lock, self.database.transaction() as session:
             book = PaperBook(
-                self.costs, initial_balance=self.initial_balance, limits_for=lambda u: self.limits(session, u)
+                costs or self.costs,
+                initial_balance=self.initial_balance,
+                limits_for=lambda u: self.limits(session, u),
             )
             load_accounts(session, book, user_id)
             yield session, book
@@ -260,6 +267,60 @@ class TradeDesk:
             raw = latest.close if latest is not None else float(trade.entry_price or 0)
             book.close(trade, raw, reason, now)
             return trade_view(trade)
+
+    # -- live strategies -------------------------------------------------------------------------
+    def execute_legs(
+        self,
+        user_id: str,
+        planned: list[PlannedOrder],
+        bar: Bar,
+        also: Callable[[Session], None] | None = None,
+    ) -> Legs:
+        """A strategy's legs planned in ``bar`` (one symbol), placed and filled in that bar in one
+        transaction, with ``also`` (the runner's saved state) written in it too. Legs whose client
+        order id is stored already are skipped (a replayed bar places nothing twice); an entry the
+        risk rules or the balance refuse comes back rejected. The legs fill at the strategy's own
+        commission and slippage, the ones its runner sized them with."""
+        ids = [p.request.client_order_id for p in planned]
+        costs = self.costs
+        if planned:
+            bt = planned[0].config.backtest
+            costs = CostModel(float(bt.commission), float(bt.slippage), costs.lot_size, costs.tick_size)
+        with self.ledger(user_id, costs) as (session, book):
+            placed = set()
+            if ids:
+                query = select(OrderRow.client_order_id).where(
+                    OrderRow.user_id == user_id, OrderRow.client_order_id.in_(ids)
+                )
+                placed = set(session.scalars(query))
+                cfg = planned[0].config
+                rows = session.scalars(
+                    select(TradeRow).where(
+                        TradeRow.user_id == user_id,
+                        TradeRow.symbol == cfg.symbol,
+                        TradeRow.strategy_id == cfg.strategy_id,
+                        TradeRow.status.in_(OPEN_STATUSES),
+                    )
+                ).all()
+                load_trades(session, book, rows)
+
+            def refuse(request: OrderRequest) -> None:
+                book.notional_offset[(user_id, request.symbol)] = open_notional(
+                    session, user_id, request.symbol, book.trades
+                )
+                book.check(
+                    user_id,
+                    request.symbol,
+                    request.side,
+                    request.quantity,
+                    Decimal(repr(bar.open)),
+                    opens=True,
+                )
+
+            done = place_legs(PaperBroker(book), planned, bar, skip=frozenset(placed), refuse=refuse)
+            if also is not None:
+                also(session)
+            return done
 
     def on_bar(self, symbol: str, bar: Bar) -> None:
         """A new bar of ``symbol`` (the live runner's entry point): settle every user holding it open."""

@@ -185,6 +185,31 @@ class PaperBook:
         for trade_id in [k for k, t in self._open_trades.items() if not t.is_open]:
             del self._open_trades[trade_id]
 
+    def sleeve_trade(self, user_id: str, strategy_id: str, symbol: str) -> Trade | None:
+        """The open trade a strategy holds in ``symbol`` (its runner keeps one position per symbol)."""
+        for trade in self._open_trades.values():
+            if (trade.strategy_id, trade.symbol, trade.user_id) == (
+                strategy_id,
+                symbol,
+                user_id,
+            ) and trade.is_open:
+                return trade
+        return None
+
+    def execute(self, order: Order, trade: Trade | None, bar: Bar) -> Order:
+        """Place ``order`` (and the trade it opens) and fill it in ``bar`` now: a leg planned at that
+        bar's open fills there (a market order at the open, a stop or limit where the bar reaches its
+        price), not at the next bar's. A repeated client order id gives the first order, untouched."""
+        placed = self.place(order, trade)
+        if placed is not order:
+            return placed
+        self._try_fill(order, bar)
+        held = self.trades.get(order.trade_id or "")
+        if held is not None and (held.settled_to is None or held.settled_to < bar.timestamp):
+            held.settled_to = bar.timestamp
+        self.prune()
+        return order
+
     def open_orders(self, trade_id: str) -> list[Order]:
         return [
             o for o in self._open_orders.values() if o.trade_id == trade_id and o.status is OrderStatus.OPEN
@@ -246,12 +271,17 @@ class PaperBook:
             trade.entry_price = exact((held * avg + added * float(cost.price)) / (held + added))
             trade.quantity += order.quantity
             self._attempt(trade, cost.price, order.quantity, bar.timestamp, None)
+        elif order.quantity < trade.quantity:  # a part of the trade: realized now, the rest stays open
+            entry = trade.entry_price or cost.price
+            trade.realized_pnl += trade.sign * (cost.price - entry) * order.quantity
+            trade.quantity -= order.quantity
         else:
             self._settle_exit(trade, cost, order.reason or "exit", bar.timestamp)
 
     def _settle_exit(self, trade: Trade, cost: Priced, reason: str, at: dt.datetime) -> None:
         entry = trade.entry_price or cost.price
-        trade.realized_pnl = trade.sign * (cost.price - entry) * trade.quantity - trade.commission
+        gross = trade.realized_pnl + trade.sign * (cost.price - entry) * trade.quantity  # + parts sold before
+        trade.realized_pnl = gross - trade.commission
         trade.status, trade.exit_price, trade.close_reason = TradeStatus.CLOSED, cost.price, reason
         trade.closed_at = trade.updated_at = at
         trade.last_price = cost.price

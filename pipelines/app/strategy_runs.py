@@ -6,8 +6,10 @@ restart is restored from its saved state and replays the bars stored since, plac
 Each new bar from the live feed (``on_new_bars``, in the worker that runs the feed) goes to the
 runners of that symbol and timeframe; a bar's orders go through :meth:`TradeDesk.execute_legs` (placed
 and filled in that bar, the trades carrying ``strategy_id``), with the runner's state saved in the same
-transaction; the states of runners without orders are saved together after the bar. Client order ids
-are derived from (strategy, symbol, bar, leg), so a bar replayed after a crash places nothing twice.
+transaction; the states of runners without orders are snapshotted after the bar and written together
+by a background thread every ``save_every`` seconds (off the bar's path). Client order ids are derived
+from (strategy, symbol, bar, leg), so the bars replayed after a crash (from whichever state was saved
+last) place nothing twice.
 
 Only the worker that runs the feed leads (:meth:`StrategyRuns.lead`); elsewhere ``start`` only checks
 that the strategy can run, and the leader picks up (de)activations made in other workers from the
@@ -70,12 +72,40 @@ class StrategyRuns:
         self._activated: dict[str, str | None] = {}  # strategy id -> the activation its states belong to
         self.leading = False
         self.sync_every = 1.0
+        self.save_every = 1.0
         self._synced = 0.0
+        self._dirty: dict[tuple[str, str], tuple[int | None, dict[str, Any]]] = {}
+        self._closed = threading.Event()
+        self._saver: threading.Thread | None = None
 
     def lead(self) -> int:
         """This worker runs the feed: run every strategy stored as active; how many run."""
         self.leading = True
+        if self._saver is None:
+            self._saver = threading.Thread(target=self._save_loop, name="strategy-states", daemon=True)
+            self._saver.start()
         return self.sync(force=True)
+
+    def _save_loop(self) -> None:
+        while not self._closed.wait(self.save_every):
+            try:
+                self.flush()
+            except Exception:
+                log.exception("saving the strategy runners' states failed (retried)")
+
+    def flush(self) -> int:
+        """Write the states snapshotted since the last flush (one transaction); how many."""
+        with self._lock:
+            dirty, self._dirty = self._dirty, {}
+        if dirty:
+            with self.database.transaction() as session:
+                for (sid, symbol), (last_ts, state) in dirty.items():
+                    session.merge(
+                        StrategyRunState(
+                            strategy_id=sid, symbol=symbol, last_ts=last_ts, state=state, updated_at=utc_now()
+                        )
+                    )
+        return len(dirty)
 
     # -- RunnerSwitch ------------------------------------------------------------------------------
     def start(self, strategy: LiveStrategy) -> None:
@@ -136,6 +166,14 @@ class StrategyRuns:
         return started
 
     def close(self) -> None:
+        self._closed.set()
+        if self._saver is not None:
+            self._saver.join(10)
+            self._saver = None
+        try:
+            self.flush()
+        except Exception:
+            log.exception("saving the strategy runners' states at shutdown failed")
         with self._lock:
             self._runners.clear()
             self._series.clear()
@@ -161,14 +199,9 @@ class StrategyRuns:
         if not rows or (behind is not None and behind < rows[0].ts_ns - step):  # a bar came in between
             start = pd.Timestamp(behind or 0, tz="UTC")
             rows = _bars(self._read(symbol, timeframe, start))
-        quiet: list[StrategyRunner] = []
         for runner in runners:
             if self._feed(runner, rows, timeframe):
-                quiet.append(runner)
-        if quiet:
-            with self.database.transaction() as session:
-                for runner in quiet:
-                    self._save(session, runner)
+                self._snapshot(runner)
 
     def _feed(self, runner: StrategyRunner, rows: list[Bar], timeframe: str) -> bool:
         """Step ``runner`` through ``rows`` (those newer than its last); True when its state is still
@@ -200,10 +233,23 @@ class StrategyRuns:
         return False
 
     # -- state -------------------------------------------------------------------------------------
+    def _state(self, runner: StrategyRunner) -> dict[str, Any]:
+        state = runner.state(window=False, trades=False)
+        state["activated"] = self._activated.get(runner.config.strategy_id)
+        return state
+
+    def _snapshot(self, runner: StrategyRunner) -> None:
+        """Keep the state of a bar without orders for the next flush (an older one saved instead is
+        safe: the bars after it are replayed at a restart and their orders are placed already)."""
+        cfg = runner.config
+        with self._lock:
+            self._dirty[(cfg.strategy_id, cfg.symbol)] = (runner.last_ts, self._state(runner))
+
     def _save(self, session: Session, runner: StrategyRunner) -> None:
         cfg = runner.config
-        state = runner.state(window=False, trades=False)
-        state["activated"] = self._activated.get(cfg.strategy_id)
+        state = self._state(runner)
+        with self._lock:
+            self._dirty.pop((cfg.strategy_id, cfg.symbol), None)
         session.merge(
             StrategyRunState(
                 strategy_id=cfg.strategy_id,
@@ -240,8 +286,7 @@ class StrategyRuns:
         if missed:
             log.info("strategy %s on %s: replaying %d missed bars", cfg.strategy_id, cfg.symbol, len(missed))
             if self._feed(runner, missed, timeframe):
-                with self.database.transaction() as session:
-                    self._save(session, runner)
+                self._snapshot(runner)
         return runner
 
     def _reload(self, runner: StrategyRunner, timeframe: str) -> None:

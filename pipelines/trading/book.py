@@ -207,7 +207,10 @@ class PaperBook:
         held = self.trades.get(order.trade_id or "")
         if held is not None and (held.settled_to is None or held.settled_to < bar.timestamp):
             held.settled_to = bar.timestamp
-        self.prune()
+        if order.status is not OrderStatus.OPEN:
+            self._open_orders.pop(order.id, None)
+        if held is not None and not held.is_open:
+            self._open_trades.pop(held.id, None)
         return order
 
     def open_orders(self, trade_id: str) -> list[Order]:

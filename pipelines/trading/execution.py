@@ -8,10 +8,8 @@ with that ``strategy_id``. An ``enter`` leg opens a new trade; ``resize``, ``exi
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import replace
-
-import pandas as pd
 
 from pipelines.trading.broker import OrderRequest, OrderState, OrderStatus
 from pipelines.trading.errors import InsufficientBalanceError, RiskRuleError, TradingDisabledError
@@ -26,10 +24,13 @@ __all__ = ["Refusal", "book_bar", "place_legs"]
 Refusal = Callable[[OrderRequest], None]
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def book_bar(bar: RunnerBar) -> Bar:
-    """The paper ledger's bar of a runner's bar (open time as a UTC datetime)."""
-    stamp = pd.Timestamp(bar.ts_ns, tz="UTC").to_pydatetime()
-    return Bar(stamp, bar.open, bar.high, bar.low, bar.close)
+    """The paper ledger's bar of a runner's bar (open time as a UTC datetime, to the microsecond)."""
+    stamp = _EPOCH + dt.timedelta(microseconds=bar.ts_ns // 1000)
+    return Bar(stamp, float(bar.open), float(bar.high), float(bar.low), float(bar.close))
 
 
 def place_legs(
@@ -45,16 +46,17 @@ def place_legs(
     open trade to act on, or an entry ``refuse`` raises for, comes back rejected, nothing placed."""
     out: list[tuple[PlannedOrder, OrderState]] = []
     for p in planned:
-        request = p.request
+        cfg = p.config
+        trade = (
+            None if p.leg == "enter" else broker.book.sleeve_trade(cfg.user_id, cfg.strategy_id, cfg.symbol)
+        )
+        request = p.request_for(None if trade is None else trade.id)
         if request.client_order_id in skip:
             continue
-        cfg = p.config
-        trade = broker.book.sleeve_trade(cfg.user_id, cfg.strategy_id, cfg.symbol)
         if p.leg != "enter":
             if trade is None:
                 out.append((p, _rejected(request, "the strategy holds no open trade in this symbol")))
                 continue
-            request = replace(request, trade_id=trade.id)
         elif refuse is not None:
             try:
                 refuse(request)

@@ -90,6 +90,10 @@ class PlannedOrder:
 
     @property
     def request(self) -> OrderRequest:
+        return self.request_for(None)
+
+    def request_for(self, trade_id: str | None) -> OrderRequest:
+        """The broker request, naming the trade it adds to or closes (None: it opens one)."""
         cfg = self.config
         market = self.order_type is OrderType.MARKET
         return OrderRequest(
@@ -100,6 +104,7 @@ class PlannedOrder:
             client_order_id=client_order_id(cfg.strategy_id, cfg.symbol, self.bar_ts_ns, self.leg),
             order_type=self.order_type,
             price=None if market else Decimal(repr(self.price)),
+            trade_id=trade_id,
             strategy_id=cfg.strategy_id,
         )
 

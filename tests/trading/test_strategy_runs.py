@@ -44,10 +44,13 @@ class Env:
             self.users = {n: register_user(s, n, "correct-horse-battery").id for n in ("ann", "bob")}
         self.frame = random_bars(400, seed=21)
         self.written = 0
+        self.services: list[StrategyRuns] = []
 
-    def service(self) -> StrategyRuns:
+    def service(self, save_every: float = 1.0) -> StrategyRuns:
         runs = StrategyRuns(self.settings, self.database, TradeDesk(self.settings, self.database))
+        runs.save_every = save_every
         runs.lead()
+        self.services.append(runs)
         return runs
 
     def store_bars(self, upto: int) -> pd.DataFrame:
@@ -87,6 +90,8 @@ class Env:
 def env(tmp_path: Path) -> Any:
     e = Env(tmp_path)
     yield e
+    for runs in e.services:
+        runs.close()
     e.database.close()
 
 
@@ -141,11 +146,18 @@ def expected_orders(env: Env, sid: str, warm: int, upto: int) -> list[str]:
     return ids
 
 
-def test_a_restart_replays_the_missed_bars_without_a_missed_or_repeated_order(env: Env) -> None:
+@pytest.mark.parametrize("flushed", [True, False])
+def test_a_restart_replays_the_missed_bars_without_a_missed_or_repeated_order(
+    env: Env, flushed: bool
+) -> None:
     env.store_bars(100)
-    first = env.service()
+    first = env.service(save_every=3600.0)
     sid = env.activate(first, "ann", "sma_cross", {"capital": 500, **SMA})
     env.feed(first, 200)
+    if flushed:  # the states of the bars without orders, as the saver thread writes them
+        first.flush()
+    else:  # a crash before: the state saved last is the last bar with orders'
+        first._dirty.clear()
     placed_before = env.orders(sid)
     assert placed_before
     env.store_bars(300)  # the service was down: 100 bars stored meanwhile

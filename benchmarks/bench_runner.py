@@ -130,12 +130,14 @@ def _assert_ledger(book: PaperBook, bars: pd.DataFrame, expected: BacktestResult
     trades = sorted(book.trades.values(), key=lambda t: t.created_at)
     assert len(trades) == len(rows)
     for trade, row in zip(trades, rows, strict=True):
+        assert trade.opened_at is not None
         assert pd.Timestamp(trade.opened_at).value == ts[int(row[k.T_ENTRY_IDX])]
         assert float(trade.quantity) == row[k.T_SIZE]
         assert abs(float(trade.entry_price or 0) / row[k.T_ENTRY_PRICE] - 1) < 1e-14
         if row[k.T_REASON] == k.REASON_END:
             assert trade.status is TradeStatus.ACTIVE
             continue
+        assert trade.closed_at is not None
         assert pd.Timestamp(trade.closed_at).value == ts[int(row[k.T_EXIT_IDX])]
         assert abs(float(trade.exit_price or 0) / row[k.T_EXIT_PRICE] - 1) < 1e-14
         assert abs(float(trade.realized_pnl) - row[k.T_PNL]) < 1e-8

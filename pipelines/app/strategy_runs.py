@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from pipelines.app.trades import TradeDesk
@@ -100,11 +100,7 @@ class StrategyRuns:
         if dirty:
             with self.database.transaction() as session:
                 for (sid, symbol), (last_ts, state) in dirty.items():
-                    session.merge(
-                        StrategyRunState(
-                            strategy_id=sid, symbol=symbol, last_ts=last_ts, state=state, updated_at=utc_now()
-                        )
-                    )
+                    _write_state(session, sid, symbol, last_ts, state)
         return len(dirty)
 
     # -- RunnerSwitch ------------------------------------------------------------------------------
@@ -250,15 +246,7 @@ class StrategyRuns:
         state = self._state(runner)
         with self._lock:
             self._dirty.pop((cfg.strategy_id, cfg.symbol), None)
-        session.merge(
-            StrategyRunState(
-                strategy_id=cfg.strategy_id,
-                symbol=cfg.symbol,
-                last_ts=runner.last_ts,
-                state=state,
-                updated_at=utc_now(),
-            )
-        )
+        _write_state(session, cfg.strategy_id, cfg.symbol, runner.last_ts, state)
 
     def _saved(self, cfg: RunnerConfig) -> dict[str, Any] | None:
         with self.database.session() as session:
@@ -314,7 +302,25 @@ class StrategyRuns:
         return self.store.read(self._key(symbol, timeframe), start)
 
 
+_UPDATE_STATE = (
+    update(StrategyRunState)
+    .where(StrategyRunState.strategy_id == bindparam("sid"), StrategyRunState.symbol == bindparam("sym"))
+    .values(last_ts=bindparam("last_ts"), state=bindparam("state"), updated_at=bindparam("at"))
+)
+
+
+def _write_state(session: Session, sid: str, symbol: str, last_ts: int | None, state: dict[str, Any]) -> None:
+    """Update the runner's row, or insert it the first time (no read first)."""
+    values = {"sid": sid, "sym": symbol, "last_ts": last_ts, "state": state, "at": utc_now()}
+    done = session.connection().execute(_UPDATE_STATE, values)
+    if done.rowcount == 0:
+        session.add(StrategyRunState(strategy_id=sid, symbol=symbol, last_ts=last_ts, state=state))
+        session.flush()
+
+
 def _bars(frame: pd.DataFrame) -> list[Bar]:
-    ts = utc_nanos(frame["timestamp"])
-    cols = [frame[c].to_numpy(np.float64) for c in ("open", "high", "low", "close", "volume")]
-    return [Bar(int(t), *map(float, v)) for t, *v in zip(ts, *cols, strict=True)]
+    if len(frame) == 0:
+        return []
+    ts = utc_nanos(frame["timestamp"]).tolist()
+    cols = frame[["open", "high", "low", "close", "volume"]].to_numpy(np.float64).tolist()
+    return [Bar(t, *v) for t, v in zip(ts, cols, strict=True)]

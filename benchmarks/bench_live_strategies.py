@@ -36,12 +36,18 @@ SYMBOLS = 100
 USERS = 10
 WARM = 1000
 STEPS = 60
-CASES = [
+CASES: list[tuple[str, dict[str, Any]]] = [
     ("sma_cross", {"fast": 5, "slow": 20}),
     ("rsi_reversion", {"period": 14, "oversold": 40.0, "overbought": 60.0}),
     ("bollinger_breakout", {"period": 20, "nbdev": 1.5}),
 ]
-RUN: dict[str, Any] = {"capital": 500, "commission": 0.001, "slippage": 0.0005, "stop_loss": 0.005, "take_profit": 0.01}
+RUN: dict[str, Any] = {
+    "capital": 500,
+    "commission": 0.001,
+    "slippage": 0.0005,
+    "stop_loss": 0.005,
+    "take_profit": 0.01,
+}
 
 
 def minute_bars(n: int, seed: int) -> pd.DataFrame:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -44,7 +43,7 @@ def test_an_activated_strategy_places_its_order_on_the_next_bar(client: Any) -> 
     assert empty["count"] == 0  # nothing traded before the next bar
     bar = _row(30, 101.0)
     write_bars(client.settings, SYM, [bar])  # the feed stores the bar, then calls its hook
-    frame = pd.DataFrame([bar[1:] + (1.0,)], columns=["open", "high", "low", "close", "volume"]).assign(
+    frame = pd.DataFrame([(*bar[1:], 1.0)], columns=["open", "high", "low", "close", "volume"]).assign(
         timestamp=pd.DatetimeIndex([bar[0]]).as_unit("ns")
     )
     runs.on_new_bars(SYM, "1m", frame)

@@ -44,6 +44,8 @@ bench: install
 	.venv-bench/bin/python benchmarks/bench_websocket.py
 	.venv-bench/bin/python benchmarks/bench_trades.py
 	.venv-bench/bin/python benchmarks/bench_cli.py
+	.venv-bench/bin/python benchmarks/bench_runner.py
+	.venv-bench/bin/python benchmarks/bench_live_strategies.py
 
 dagster: install
 	$(BIN)/tradeforge dagster $(if $(PORT),--port $(PORT))

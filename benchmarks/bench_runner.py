@@ -4,6 +4,9 @@
    bollinger_breakout, each with a 0.5% stop-loss and 1% take-profit): the runner's batch replay
    vs ``run_strategy`` (targets + ``run_backtest``) on the same bars and costs, the same trades and
    equity asserted (==). Best of 3, warm process.
+   Then the same replay with the paper broker in the loop: every planned leg submitted to a real
+   ``PaperBroker`` over a ``PaperBook`` and filled in the bar it was planned in (the book works only
+   on the bars where a leg is placed), the ledger's trades and equity asserted against the backtest.
 2. Live: 100 runners (one symbol each) fed one new 1-minute bar each; the time from the new bar
    to all 100 symbols' orders planned, per bar, over 200 bars: p50 and p99.
 
@@ -13,16 +16,24 @@ Run: ``PYTHONPATH=. python benchmarks/bench_runner.py``. Seeded.
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from pipelines.backtest import _kernel as k
 from pipelines.backtest.config import BacktestConfig
+from pipelines.backtest.engine import BacktestResult
 from pipelines.backtest.runner import run_strategy
 from pipelines.features.inputs import utc_nanos
+from pipelines.trading.book import PaperBook
+from pipelines.trading.execution import book_bar, place_legs
+from pipelines.trading.fills import CostModel
+from pipelines.trading.paper import PaperBroker
+from pipelines.trading.records import TradeStatus
 from pipelines.trading.replay import replay
-from pipelines.trading.runner import Bar, RunnerConfig, StrategyRunner
+from pipelines.trading.runner import Bar, PlannedOrder, RunnerConfig, StrategyRunner
 
 N_YEAR = 525_600
 CASES: list[tuple[str, dict[str, Any]]] = [
@@ -82,6 +93,73 @@ def _replayed(cfg: RunnerConfig, bars: pd.DataFrame) -> tuple[StrategyRunner, An
     return runner, replay(runner, bars)
 
 
+def _paper_replay(cfg: RunnerConfig, bars: pd.DataFrame) -> tuple[StrategyRunner, PaperBook, np.ndarray]:
+    """Replay, then every leg through the paper broker at its bar; the ledger's equity per bar."""
+    runner = StrategyRunner(cfg)
+    result = replay(runner, bars)
+    book = PaperBook(CostModel(0.001, 0.0005), initial_balance=Decimal(2 * 10_000))
+    broker = PaperBroker(book)
+    ts = utc_nanos(bars["timestamp"])
+    ohlcv = bars[["open", "high", "low", "close", "volume"]].to_numpy(np.float64)
+    marks: list[tuple[int, float, float]] = []  # (bar index, cash, units) after the bar's fills
+    by_bar: dict[int, list[PlannedOrder]] = {}
+    for p in result.orders:
+        by_bar.setdefault(p.bar_ts_ns, []).append(p)
+    account = book.account("u", "USDT")
+    units = 0.0
+    for bar_ts, legs in by_bar.items():
+        i = int(np.searchsorted(ts, bar_ts))
+        for p, state in place_legs(broker, legs, book_bar(Bar(bar_ts, *ohlcv[i]))):
+            runner.confirm(p, state)
+            units += p.units
+        marks.append((i, float(account.balance) - 10_000, units))
+    equity = np.empty(len(bars))
+    cash_at, units_at = np.full(len(bars), 10_000.0), np.zeros(len(bars))
+    idx = np.asarray([m[0] for m in marks], dtype=np.int64)
+    pos = np.searchsorted(idx, np.arange(len(bars)), side="right") - 1
+    has = pos >= 0
+    cash_at[has] = np.asarray([m[1] for m in marks])[pos[has]]
+    units_at[has] = np.asarray([m[2] for m in marks])[pos[has]]
+    equity[:] = cash_at + units_at * ohlcv[:, 3]
+    return runner, book, equity
+
+
+def _assert_ledger(book: PaperBook, bars: pd.DataFrame, expected: BacktestResult) -> None:
+    ts = utc_nanos(bars["timestamp"])
+    rows = expected.trades.matrix
+    trades = sorted(book.trades.values(), key=lambda t: t.created_at)
+    assert len(trades) == len(rows)
+    for trade, row in zip(trades, rows, strict=True):
+        assert trade.opened_at is not None
+        assert pd.Timestamp(trade.opened_at).value == ts[int(row[k.T_ENTRY_IDX])]
+        assert float(trade.quantity) == row[k.T_SIZE]
+        assert abs(float(trade.entry_price or 0) / row[k.T_ENTRY_PRICE] - 1) < 1e-14
+        if row[k.T_REASON] == k.REASON_END:
+            assert trade.status is TradeStatus.ACTIVE
+            continue
+        assert trade.closed_at is not None
+        assert pd.Timestamp(trade.closed_at).value == ts[int(row[k.T_EXIT_IDX])]
+        assert abs(float(trade.exit_price or 0) / row[k.T_EXIT_PRICE] - 1) < 1e-14
+        assert abs(float(trade.realized_pnl) - row[k.T_PNL]) < 1e-8
+
+
+def bench_replay_paper(bars: pd.DataFrame) -> None:
+    print(f"replay of {len(bars):,} 1-minute bars through the runner AND the paper broker (best of 3)")
+    for name, params in CASES:
+        cfg = RunnerConfig("bench", "u", "BTC/USDT", name, params, CONFIG)
+        t_bt, expected = best_of(lambda: run_strategy(bars, name, params, CONFIG))  # noqa: B023
+        t_run, out = best_of(lambda: _paper_replay(cfg, bars))  # noqa: B023
+        runner, book, equity = out
+        assert runner.drift == []  # every paper fill is the model's, to the bit
+        _assert_ledger(book, bars, expected)
+        assert np.allclose(equity, expected.equity, rtol=0, atol=1e-6)
+        print(
+            f"  {name:20s} trades {len(expected.trades):6d}  run_strategy {t_bt * 1e3:8.1f} ms  "
+            f"runner + paper broker {t_run * 1e3:8.1f} ms  ratio {t_run / t_bt:5.1f}x  "
+            f"(same trades; ledger equity within 1e-6)"
+        )
+
+
 def bench_live(symbols: int = 100, warm: int = 1000, steps: int = 200) -> None:
     bars = minute_bars(warm + steps, seed=7)
     runners = []
@@ -108,5 +186,7 @@ def bench_live(symbols: int = 100, warm: int = 1000, steps: int = 200) -> None:
 
 
 if __name__ == "__main__":
-    bench_replay(minute_bars(N_YEAR))
+    year = minute_bars(N_YEAR)
+    bench_replay(year)
+    bench_replay_paper(year)
     bench_live()

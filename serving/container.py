@@ -5,12 +5,15 @@ family is given its own provider (``serving/providers``), built here from these 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime
 
 from filelock import FileLock
 
 from pipelines.app.datasets import DatasetCatalog
 from pipelines.app.exchange_trades import ExchangeTrades
+from pipelines.app.strategy_runs import StrategyRuns
 from pipelines.app.trades import TradeDesk
 from pipelines.app.trading_metrics import trading_figures
 from pipelines.db import BufferedLogWriter, Database, TrainingGuard
@@ -46,6 +49,8 @@ from serving.ratelimit import AsyncRateLimiter
 
 __all__ = ["AppContainer"]
 
+log = logging.getLogger("tradeforge.serving")
+
 
 class AppContainer:
     """A plain class, not a dataclass: it is never validated nor injected field by field."""
@@ -78,6 +83,7 @@ class AppContainer:
         self.datasets = DatasetCatalog(settings, database, jobs)
         self.trade_desk = TradeDesk(settings, database)
         self.live = LiveService(settings, predictions)
+        self.strategy_runs = StrategyRuns(settings, database, self.trade_desk, source_of=self.live.source_of)
         self.metrics = ApiMetrics(disk_path=settings.home)
         self.metrics.watch_trading(lambda: trading_figures(database))
         self.observer = Observer(self.metrics, log_writer)
@@ -165,10 +171,17 @@ class AppContainer:
         self.config_provider = ConfigProvider(database=database)
         self.exchanges_provider = ExchangesProvider(settings=settings, database=database, jobs=self.jobs)
         self.trade_desk.venues = ExchangeTrades(settings, database, self.exchanges_provider.store)
-        self.strategies_provider = StrategiesProvider(database=database, store=StrategyStore())
+        self.strategies_provider = StrategiesProvider(
+            database=database, store=StrategyStore(self.strategy_runs)
+        )
 
     async def start(self, *, leader: bool) -> None:
-        """Start the live hub (and the feed, in the leader), the event relays and trading events."""
+        """Start the live hub (and the feed, in the leader, with the active strategies' runners fed by
+        it), the event relays and trading events."""
+        if leader:
+            started = await asyncio.to_thread(self.strategy_runs.lead)
+            log.info("%d live strategies running", started)
+            self.live.bar_listeners.append(self.strategy_runs.on_new_bars)
         await self.live.start(run_feed=leader)
         await self.events.start()
         install_trading_hub(self.live.hub)  # the trading core's events reach every worker's streams
@@ -177,6 +190,7 @@ class AppContainer:
         self.events.stop_stream_checks()
         uninstall_trading_hub(self.live.hub)
         await self.live.close()  # closes the hub, which ends the relays
+        self.strategy_runs.close()
         await self.events.wait_relays()
         self.jobs.close(wait=False)
         self.dispatcher.close(timeout=5.0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +23,9 @@ from pipelines.live.hub import prediction_topic, price_topic
 from pipelines.prediction import Predictor
 from pipelines.settings import Settings
 
-__all__ = ["LiveService", "prediction_update"]
+__all__ = ["BarsListener", "LiveService", "prediction_update"]
+
+BarsListener = Callable[[str, str, pd.DataFrame | None], None]  # symbol, timeframe, the new bars
 
 log = logging.getLogger("tradeforge.serving.live")
 
@@ -51,6 +54,7 @@ class LiveService:
         self.predictions = predictions
         self.hub = open_hub(settings.redis_url, queue_size=settings.live.ws_queue_size)
         self.feed: LiveFeed | None = None
+        self.bar_listeners: list[BarsListener] = []  # told of stored bars first (the strategy runners)
         self._watched: Counter[tuple[str, str]] = Counter()  # (model, symbol) -> open streams
         self._lock = threading.Lock()
 
@@ -89,7 +93,13 @@ class LiveService:
         self.hub.publish(price_topic(event["symbol"]), price_update(event))
 
     def on_new_bars(self, symbol: str, timeframe: str, bars: pd.DataFrame | None = None) -> None:
-        """Bars of ``symbol`` were stored: refresh its features, publish the watched predictions."""
+        """Bars of ``symbol`` were stored: the listeners step (strategies trade), then its features are
+        refreshed and the watched predictions published."""
+        for listener in self.bar_listeners:
+            try:
+                listener(symbol, timeframe, bars)
+            except Exception:
+                log.exception("a new-bars listener failed for %s", symbol)
         if bars is None:
             self.predictions.invalidate(symbol, timeframe)
         else:

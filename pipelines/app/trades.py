@@ -119,9 +119,10 @@ class TradeDesk:
 
     # -- plumbing --------------------------------------------------------------------------------
     @contextmanager
-    def ledger(self, user_id: str) -> Iterator[tuple[Session, PaperBook]]:
-        """The user's transaction and a book holding their balances (under the user's stored limits);
-        written back on success, then its trading events published."""
+    def ledger(self, user_id: str, costs: CostModel | None = None) -> Iterator[tuple[Session, PaperBook]]:
+        """The user's transaction and a book holding their balances (under the user's stored limits,
+        filling at ``costs``, default the paper venue's); written back on success, then its trading
+        events published."""
         with self._guard:
             lock = self._user_locks.setdefault(user_id, threading.Lock())
         with lock:
@@ -133,7 +134,9 @@ class TradeDesk:
                         read[user] = self.limits(session, user)
                     return read[user]
 
-                book = PaperBook(self.costs, initial_balance=self.initial_balance, limits_for=limits_for)
+                book = PaperBook(
+                    costs or self.costs, initial_balance=self.initial_balance, limits_for=limits_for
+                )
                 load_accounts(session, book, user_id)
                 yield session, book
                 changes = book.changes

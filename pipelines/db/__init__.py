@@ -29,7 +29,7 @@ from pipelines.db.models import (
     RequestLog,
     User,
 )
-from pipelines.db.strategy_models import STRATEGY_STATUSES, LiveStrategy
+from pipelines.db.strategy_models import STRATEGY_STATUSES, LiveStrategy, StrategyRunState
 from pipelines.db.trading_config import TradingConfigRow, load_trading_config_row
 from pipelines.db.trading_models import (
     DcaAttemptRow,
@@ -85,6 +85,7 @@ __all__ = [
     "PortfolioSnapshotRow",
     "PredictionLog",
     "RequestLog",
+    "StrategyRunState",
     "TradeRow",
     "TradingConfigRow",
     "TrainingClaim",

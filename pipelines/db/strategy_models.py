@@ -1,6 +1,7 @@
 """The live strategies table: a user's configured strategies and whether each is running.
 
-Migration ``0012_strategies`` creates exactly this schema; a test compares the two.
+Migrations ``0012_strategies`` and ``0014_strategy_runs`` create exactly this schema; a test compares
+the two.
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipelines.db.models import Base
 from pipelines.db.types import utc_now
 
-__all__ = ["STRATEGY_STATUSES", "LiveStrategy"]
+__all__ = ["STRATEGY_STATUSES", "LiveStrategy", "StrategyRunState"]
 
 STRATEGY_STATUSES = ("inactive", "active")
 
@@ -40,3 +41,19 @@ class LiveStrategy(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     activated_at: Mapped[dt.datetime | None]
+
+
+class StrategyRunState(Base):
+    """Where one runner of an active strategy stands (one row per symbol): its saved state, written
+    with the orders of each bar, so a restart resumes after ``last_ts`` without a missed or repeated
+    order. The window is not kept: it comes back from the stored bars."""
+
+    __tablename__ = "strategy_runs"
+
+    strategy_id: Mapped[str] = mapped_column(
+        ForeignKey("strategies.id", ondelete="CASCADE"), primary_key=True
+    )
+    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_ts: Mapped[int | None] = mapped_column(BigInteger)  # the last bar processed, ns since the epoch
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utc_now)

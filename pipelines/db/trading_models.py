@@ -83,7 +83,7 @@ class OrderRow(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    client_order_id: Mapped[str] = mapped_column(String(64))
+    client_order_id: Mapped[str] = mapped_column(String(128))  # a strategy's ids run past 64
     broker: Mapped[str] = mapped_column(String(32))
     symbol: Mapped[str] = mapped_column(String(40))
     side: Mapped[str] = mapped_column(String(8))  # buy | sell

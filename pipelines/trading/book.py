@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from pipelines.backtest.costs import entry_units, fill_price
 from pipelines.trading.broker import Fill, OrderStatus, OrderType, Side
+from pipelines.trading.changes import Changes
 from pipelines.trading.dca import DcaSettings, dca_due, dca_volume
 from pipelines.trading.errors import InsufficientBalanceError, RiskRuleError, TradingDisabledError
 from pipelines.trading.fills import CostModel, Priced, exit_in_bar, fill_in_bar, priced
@@ -41,20 +41,6 @@ def quote_asset(symbol: str) -> str:
 
 def _defaults(_user_id: str) -> tuple[RiskLimits, DcaSettings]:
     return RiskLimits(), DcaSettings()
-
-
-@dataclass(slots=True)
-class Changes:
-    """What a store must write back: ids of the records touched and the attempts added."""
-
-    accounts: set[tuple[str, str]] = field(default_factory=set)
-    orders: set[str] = field(default_factory=set)
-    trades: set[str] = field(default_factory=set)
-    attempts: list[DcaAttempt] = field(default_factory=list)
-    created: set[str] = field(default_factory=set)  # orders and trades new to the store
-    created_accounts: set[tuple[str, str]] = field(default_factory=set)
-    fills: list[Order] = field(default_factory=list)  # orders filled, in order (entries, DCA, exits)
-    closed: list[str] = field(default_factory=list)  # trades closed, in order
 
 
 class PaperBook:
@@ -187,6 +173,34 @@ class PaperBook:
         for trade_id in [k for k, t in self._open_trades.items() if not t.is_open]:
             del self._open_trades[trade_id]
 
+    def sleeve_trade(self, user_id: str, strategy_id: str, symbol: str) -> Trade | None:
+        """The open trade a strategy holds in ``symbol`` (its runner keeps one position per symbol)."""
+        for trade in self._open_trades.values():
+            if (trade.strategy_id, trade.symbol, trade.user_id) == (
+                strategy_id,
+                symbol,
+                user_id,
+            ) and trade.is_open:
+                return trade
+        return None
+
+    def execute(self, order: Order, trade: Trade | None, bar: Bar) -> Order:
+        """Place ``order`` (and the trade it opens) and fill it in ``bar`` now: a leg planned at that
+        bar's open fills there (a market order at the open, a stop or limit where the bar reaches its
+        price), not at the next bar's. A repeated client order id gives the first order, untouched."""
+        placed = self.place(order, trade)
+        if placed is not order:
+            return placed
+        self._try_fill(order, bar)
+        held = self.trades.get(order.trade_id or "")
+        if held is not None and (held.settled_to is None or held.settled_to < bar.timestamp):
+            held.settled_to = bar.timestamp
+        if order.status is not OrderStatus.OPEN:
+            self._open_orders.pop(order.id, None)
+        if held is not None and not held.is_open:
+            self._open_trades.pop(held.id, None)
+        return order
+
     def open_orders(self, trade_id: str) -> list[Order]:
         return [
             o for o in self._open_orders.values() if o.trade_id == trade_id and o.status is OrderStatus.OPEN
@@ -249,12 +263,17 @@ class PaperBook:
             trade.entry_price = exact((held * avg + added * float(cost.price)) / (held + added))
             trade.quantity += order.quantity
             self._attempt(trade, cost.price, order.quantity, bar.timestamp, None)
+        elif order.quantity < trade.quantity:  # a part of the trade: realized now, the rest stays open
+            entry = trade.entry_price or cost.price
+            trade.realized_pnl += trade.sign * (cost.price - entry) * order.quantity
+            trade.quantity -= order.quantity
         else:
             self._settle_exit(trade, cost, order.reason or "exit", bar.timestamp)
 
     def _settle_exit(self, trade: Trade, cost: Priced, reason: str, at: dt.datetime) -> None:
         entry = trade.entry_price or cost.price
-        trade.realized_pnl = trade.sign * (cost.price - entry) * trade.quantity - trade.commission
+        gross = trade.realized_pnl + trade.sign * (cost.price - entry) * trade.quantity  # + parts sold before
+        trade.realized_pnl = gross - trade.commission
         trade.status, trade.exit_price, trade.close_reason = TradeStatus.CLOSED, cost.price, reason
         trade.closed_at = trade.updated_at = at
         trade.last_price = cost.price

@@ -48,7 +48,8 @@ class OrderRequest:
     client_order_id: str
     order_type: OrderType = OrderType.MARKET
     price: Decimal | None = None  # the limit or stop price; None for market orders
-    trade_id: str | None = None  # the trade this order opens, adds to or closes
+    trade_id: str | None = None  # the trade this order adds to or closes (None: it opens a new one)
+    strategy_id: str | None = None  # the live strategy placing it (kept on the trade it opens)
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,7 +163,8 @@ class Trade:
         """Realized once closed; otherwise marked to the latest price, net of commission so far."""
         if self.status is not TradeStatus.ACTIVE or self.entry_price is None or self.last_price is None:
             return self.realized_pnl
-        return self.sign * (self.last_price - self.entry_price) * self.quantity - self.commission
+        marked = self.sign * (self.last_price - self.entry_price) * self.quantity
+        return self.realized_pnl + marked - self.commission  # realized: parts of the trade sold already
 
     def pnl_percent(self) -> Decimal | None:
         """pnl over the entry notional, in percent."""

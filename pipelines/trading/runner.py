@@ -90,6 +90,10 @@ class PlannedOrder:
 
     @property
     def request(self) -> OrderRequest:
+        return self.request_for(None)
+
+    def request_for(self, trade_id: str | None) -> OrderRequest:
+        """The broker request, naming the trade it adds to or closes (None: it opens one)."""
         cfg = self.config
         market = self.order_type is OrderType.MARKET
         return OrderRequest(
@@ -100,6 +104,8 @@ class PlannedOrder:
             client_order_id=client_order_id(cfg.strategy_id, cfg.symbol, self.bar_ts_ns, self.leg),
             order_type=self.order_type,
             price=None if market else Decimal(repr(self.price)),
+            trade_id=trade_id,
+            strategy_id=cfg.strategy_id,
         )
 
 
@@ -295,6 +301,17 @@ class StrategyRunner:
         elif runner.last_ts is not None:
             runner._refill(history, runner.last_ts)
         return runner
+
+    def warm(self, history: pd.DataFrame) -> None:
+        """Start from the strategy's view of ``history`` (the newest bars, flat): the window filled,
+        the target at its last close pending, so the next bar trades it; nothing traded before."""
+        if len(history) == 0:
+            return
+        ts = utc_nanos(history["timestamp"])
+        self._refill(history, int(ts[-1]))
+        self.count = len(self.window)
+        self.last_ts = int(ts[-1])
+        self.pending = self.target_now()
 
     def _refill(self, history: pd.DataFrame | None, last_ts: int) -> None:
         if history is None:

@@ -1,0 +1,327 @@
+"""Activated strategies trading on the paper ledger: the :class:`RunnerSwitch` the strategy routes call.
+
+``start`` builds one :class:`StrategyRunner` per symbol of a strategy: a strategy activated anew
+starts flat from the stored bars (its window warmed, nothing traded before); one still active across a
+restart is restored from its saved state and replays the bars stored since, placing their orders.
+Each new bar from the live feed (``on_new_bars``, in the worker that runs the feed) goes to the
+runners of that symbol and timeframe; a bar's orders go through ``execute_legs`` (placed
+and filled in that bar, the trades carrying ``strategy_id``), with the runner's state saved in the same
+transaction; the states of runners without orders are snapshotted after the bar and written together
+by a background thread every ``save_every`` seconds (off the bar's path). Client order ids are derived
+from (strategy, symbol, bar, leg), so the bars replayed after a crash (from whichever state was saved
+last) place nothing twice.
+
+Only the worker that runs the feed leads (:meth:`StrategyRuns.lead`); elsewhere ``start`` only checks
+that the strategy can run, and the leader picks up (de)activations made in other workers from the
+database before it steps a bar (at most ``sync_every`` seconds late).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from pipelines.app.strategy_legs import execute_legs
+from pipelines.app.trades import TradeDesk
+from pipelines.data.ingest import open_store
+from pipelines.data.market import source_for
+from pipelines.data.store import SeriesKey
+from pipelines.data.symbols import parse_symbol
+from pipelines.data.timeframes import parse_timeframe
+from pipelines.db import Database
+from pipelines.db.strategy_models import LiveStrategy, StrategyRunState
+from pipelines.db.types import utc_now
+from pipelines.features.inputs import utc_nanos
+from pipelines.settings import Settings
+from pipelines.trading.execution import book_bar
+from pipelines.trading.runner import Bar, RunnerConfig, StrategyRunner
+from pipelines.trading.strategy_specs import runner_configs
+
+__all__ = ["StrategyRuns"]
+
+log = logging.getLogger("tradeforge.trading.strategies")
+
+SourceOf = Callable[[str], str | None]
+
+
+def _iso(record: LiveStrategy) -> str | None:
+    return None if record.activated_at is None else record.activated_at.isoformat()
+
+
+class StrategyRuns:
+    """The runners of every active strategy, by (symbol, timeframe)."""
+
+    def __init__(
+        self, settings: Settings, database: Database, desk: TradeDesk, *, source_of: SourceOf | None = None
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.desk = desk
+        self.source_of = source_of
+        self.store = open_store(settings)
+        self._lock = threading.RLock()
+        self._runners: dict[str, list[StrategyRunner]] = {}  # strategy id -> one runner per symbol
+        self._series: dict[tuple[str, str], list[StrategyRunner]] = {}  # (symbol, timeframe) -> runners
+        self._activated: dict[str, str | None] = {}  # strategy id -> the activation its states belong to
+        self.leading = False
+        self.sync_every = 1.0
+        self.save_every = 1.0
+        self._synced = 0.0
+        self._dirty: dict[tuple[str, str], tuple[int | None, dict[str, Any]]] = {}
+        self._closed = threading.Event()
+        self._saver: threading.Thread | None = None
+
+    def lead(self) -> int:
+        """This worker runs the feed: run every strategy stored as active; how many run."""
+        self.leading = True
+        if self._saver is None:
+            self._saver = threading.Thread(target=self._save_loop, name="strategy-states", daemon=True)
+            self._saver.start()
+        return self.sync(force=True)
+
+    def _save_loop(self) -> None:
+        while not self._closed.wait(self.save_every):
+            try:
+                self.flush()
+            except Exception:
+                log.exception("saving the strategy runners' states failed (retried)")
+
+    def flush(self) -> int:
+        """Write the states snapshotted since the last flush (one transaction); how many."""
+        with self._lock:
+            dirty, self._dirty = self._dirty, {}
+        if dirty:
+            with self.database.transaction() as session:
+                for (sid, symbol), (last_ts, state) in dirty.items():
+                    _write_state(session, sid, symbol, last_ts, state)
+        return len(dirty)
+
+    # -- RunnerSwitch ------------------------------------------------------------------------------
+    def start(self, strategy: LiveStrategy) -> None:
+        """Run ``strategy``'s symbols (refused, nothing started, for a strategy that cannot run live:
+        ``ml_predictive`` needs a model context)."""
+        paper = self.settings.paper
+        venue = {"commission": paper.paper_commission, "slippage": paper.paper_slippage}
+        params = {**venue, **strategy.params}  # costs not set: the paper venue's
+        configs = runner_configs(strategy.id, strategy.user_id, strategy.type, params)
+        timeframe = parse_timeframe(strategy.params.get("timeframe", "1m")).name
+        activated = _iso(strategy)
+        for cfg in configs:
+            StrategyRunner(cfg)  # raises before anything runs
+        if not self.leading:
+            return
+        self.stop(strategy.id)
+        runners = [self._load(cfg, timeframe, activated) for cfg in configs]
+        with self._lock:
+            self._runners[strategy.id] = runners
+            self._activated[strategy.id] = activated
+            for runner in runners:
+                self._series.setdefault((runner.config.symbol, timeframe), []).append(runner)
+
+    def stop(self, strategy_id: str) -> None:
+        with self._lock:
+            gone = self._runners.pop(strategy_id, [])
+            self._activated.pop(strategy_id, None)
+            for key, runners in list(self._series.items()):
+                kept = [r for r in runners if r not in gone]
+                if kept:
+                    self._series[key] = kept
+                else:
+                    del self._series[key]
+
+    def sync(self, *, force: bool = False) -> int:
+        """Run the strategies stored as active, stop the others (another worker's changes); how many
+        were started. Checked at most every ``sync_every`` seconds unless ``force``."""
+        now = time.monotonic()
+        if not force and now - self._synced < self.sync_every:
+            return 0
+        self._synced = now
+        with self.database.session() as session:
+            active = session.scalars(select(LiveStrategy).where(LiveStrategy.status == "active")).all()
+            session.expunge_all()
+        wanted = {r.id: r for r in active}
+        with self._lock:
+            stale = [sid for sid in self._runners if sid not in wanted]
+            todo = [r for r in active if self._activated.get(r.id, "-") != _iso(r)]
+        for sid in stale:
+            self.stop(sid)
+        started = 0
+        for record in todo:
+            try:
+                self.start(record)
+                started += 1
+            except Exception:  # one broken strategy must not keep the others from running
+                log.exception("strategy %s could not be started", record.id)
+        return started
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._saver is not None:
+            self._saver.join(10)
+            self._saver = None
+        try:
+            self.flush()
+        except Exception:
+            log.exception("saving the strategy runners' states at shutdown failed")
+        with self._lock:
+            self._runners.clear()
+            self._series.clear()
+            self._activated.clear()
+
+    def running(self, strategy_id: str) -> list[StrategyRunner]:
+        with self._lock:
+            return list(self._runners.get(strategy_id, []))
+
+    # -- bars --------------------------------------------------------------------------------------
+    def on_new_bars(self, symbol: str, timeframe: str, bars: pd.DataFrame | None = None) -> None:
+        """Bars of ``symbol`` were stored (the live feed's hook): every runner on that series steps."""
+        if not self.leading:
+            return
+        self.sync()
+        with self._lock:
+            runners = list(self._series.get((symbol, timeframe), []))
+        if not runners:
+            return
+        rows = [] if bars is None else _bars(bars)
+        step = parse_timeframe(timeframe).seconds * 1_000_000_000
+        behind = min((r.last_ts for r in runners if r.last_ts is not None), default=None)
+        if not rows or (behind is not None and behind < rows[0].ts_ns - step):  # a bar came in between
+            start = pd.Timestamp(behind or 0, tz="UTC")
+            rows = _bars(self._read(symbol, timeframe, start))
+        for runner in runners:
+            if self._feed(runner, rows, timeframe):
+                self._snapshot(runner)
+
+    def _feed(self, runner: StrategyRunner, rows: list[Bar], timeframe: str) -> bool:
+        """Step ``runner`` through ``rows`` (those newer than its last); True when its state is still
+        to be saved (no orders came with the last bar). A failure reloads it from its saved state."""
+        unsaved = False
+        for bar in rows:
+            if runner.last_ts is not None and bar.ts_ns <= runner.last_ts:
+                continue
+            try:
+                unsaved = self.step(runner, bar)
+            except Exception:
+                log.exception("strategy %s on %s failed at %s", runner.config.strategy_id, bar.ts_ns, bar)
+                self._reload(runner, timeframe)
+                return False
+        return unsaved
+
+    def step(self, runner: StrategyRunner, bar: Bar) -> bool:
+        """One bar through one runner; its orders placed with its state (True: no orders, state unsaved)."""
+        planned = runner.on_bar(bar)
+        if not planned:
+            return True
+        legs = execute_legs(
+            self.desk, runner.config.user_id, planned, book_bar(bar), also=lambda s: self._save(s, runner)
+        )
+        for p, state in legs:
+            runner.confirm(p, state)
+            if state.fill is None:
+                log.warning("strategy order %s not filled: %s", state.client_order_id, state.reason)
+        return False
+
+    # -- state -------------------------------------------------------------------------------------
+    def _state(self, runner: StrategyRunner) -> dict[str, Any]:
+        state = runner.state(window=False, trades=False)
+        state["activated"] = self._activated.get(runner.config.strategy_id)
+        return state
+
+    def _snapshot(self, runner: StrategyRunner) -> None:
+        """Keep the state of a bar without orders for the next flush (an older one saved instead is
+        safe: the bars after it are replayed at a restart and their orders are placed already)."""
+        cfg = runner.config
+        with self._lock:
+            self._dirty[(cfg.strategy_id, cfg.symbol)] = (runner.last_ts, self._state(runner))
+
+    def _save(self, session: Session, runner: StrategyRunner) -> None:
+        cfg = runner.config
+        state = self._state(runner)
+        with self._lock:
+            self._dirty.pop((cfg.strategy_id, cfg.symbol), None)
+        _write_state(session, cfg.strategy_id, cfg.symbol, runner.last_ts, state)
+
+    def _saved(self, cfg: RunnerConfig) -> dict[str, Any] | None:
+        with self.database.session() as session:
+            row = session.get(StrategyRunState, (cfg.strategy_id, cfg.symbol))
+            return None if row is None else dict(row.state)
+
+    def _load(self, cfg: RunnerConfig, timeframe: str, activated: str | None) -> StrategyRunner:
+        """The runner of ``cfg``: restored and caught up when its saved state is of this activation,
+        else warmed flat on the newest stored bars."""
+        saved = self._saved(cfg)
+        probe = StrategyRunner(cfg)
+        step = pd.Timedelta(seconds=parse_timeframe(timeframe).seconds)
+        if saved is None or saved.get("activated") != activated or saved.get("last_ts") is None:
+            end = self._end(cfg.symbol, timeframe)
+            if end is None:
+                return probe
+            history = self._read(cfg.symbol, timeframe, end - step * (probe.lookback + 1))
+            probe.warm(history.iloc[-probe.lookback :])
+            return probe
+        last = pd.Timestamp(int(saved["last_ts"]), tz="UTC")
+        history = self._read(cfg.symbol, timeframe, last - step * (probe.lookback + 1))
+        runner = StrategyRunner.restore(cfg, saved, history=history)
+        self._activated[cfg.strategy_id] = activated
+        missed = [b for b in _bars(history) if b.ts_ns > int(saved["last_ts"])]
+        if missed:
+            log.info("strategy %s on %s: replaying %d missed bars", cfg.strategy_id, cfg.symbol, len(missed))
+            if self._feed(runner, missed, timeframe):
+                self._snapshot(runner)
+        return runner
+
+    def _reload(self, runner: StrategyRunner, timeframe: str) -> None:
+        cfg = runner.config
+        fresh = self._load(cfg, timeframe, self._activated.get(cfg.strategy_id))
+        with self._lock:
+            for runners in (
+                self._runners.get(cfg.strategy_id, []),
+                self._series.get((cfg.symbol, timeframe), []),
+            ):
+                if runner in runners:
+                    runners[runners.index(runner)] = fresh
+
+    # -- the bar store -----------------------------------------------------------------------------
+    def _key(self, symbol: str, timeframe: str) -> SeriesKey:
+        sym = parse_symbol(symbol)
+        source = (self.source_of(sym.name) if self.source_of else None) or source_for(self.settings, sym)
+        return SeriesKey(source, timeframe, sym.name)
+
+    def _end(self, symbol: str, timeframe: str) -> pd.Timestamp | None:
+        bounds = self.store.bounds(self._key(symbol, timeframe))
+        return None if bounds is None else pd.Timestamp(bounds.last)
+
+    def _read(self, symbol: str, timeframe: str, start: pd.Timestamp) -> pd.DataFrame:
+        return self.store.read(self._key(symbol, timeframe), start)
+
+
+_UPDATE_STATE = (
+    update(StrategyRunState)
+    .where(StrategyRunState.strategy_id == bindparam("sid"), StrategyRunState.symbol == bindparam("sym"))
+    .values(last_ts=bindparam("last_ts"), state=bindparam("state"), updated_at=bindparam("at"))
+)
+
+
+def _write_state(session: Session, sid: str, symbol: str, last_ts: int | None, state: dict[str, Any]) -> None:
+    """Update the runner's row, or insert it the first time (no read first)."""
+    values = {"sid": sid, "sym": symbol, "last_ts": last_ts, "state": state, "at": utc_now()}
+    done = session.connection().execute(_UPDATE_STATE, values)
+    if done.rowcount == 0:
+        session.add(StrategyRunState(strategy_id=sid, symbol=symbol, last_ts=last_ts, state=state))
+        session.flush()
+
+
+def _bars(frame: pd.DataFrame) -> list[Bar]:
+    if len(frame) == 0:
+        return []
+    ts = utc_nanos(frame["timestamp"]).tolist()
+    cols = frame[["open", "high", "low", "close", "volume"]].to_numpy(np.float64).tolist()
+    return [Bar(t, *v) for t, v in zip(ts, cols, strict=True)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipelines.app.trades import TradeDesk
@@ -92,8 +92,8 @@ def _load_sleeves(session: Session, book: PaperBook, user_id: str, groups: Seque
     rows = session.scalars(
         select(TradeRow).where(
             TradeRow.user_id == user_id,
-            tuple_(TradeRow.strategy_id, TradeRow.symbol).in_(sorted(pairs)),
+            TradeRow.strategy_id.in_(sorted({sid for sid, _ in pairs})),
             TradeRow.status.in_(OPEN_STATUSES),
         )
     ).all()
-    load_trades(session, book, rows)
+    load_trades(session, book, [r for r in rows if (r.strategy_id, r.symbol) in pairs])

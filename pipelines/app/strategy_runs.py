@@ -19,18 +19,19 @@ database before it steps a bar (at most ``sync_every`` seconds late).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipelines.app.strategy_legs import Legs, execute_batch, execute_legs
+from pipelines.app.strategy_rows import bars_of, write_states
 from pipelines.app.trades import TradeDesk
 from pipelines.data.ingest import open_store
 from pipelines.data.market import source_for
@@ -39,8 +40,6 @@ from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.db import Database
 from pipelines.db.strategy_models import LiveStrategy, StrategyRunState
-from pipelines.db.types import utc_now
-from pipelines.features.inputs import utc_nanos
 from pipelines.settings import Settings
 from pipelines.trading.execution import book_bar
 from pipelines.trading.records import Bar as BookBar
@@ -54,11 +53,17 @@ log = logging.getLogger("tradeforge.trading.strategies")
 SourceOf = Callable[[str], str | None]
 Planned = tuple[StrategyRunner, list[PlannedOrder], BookBar]  # a runner's legs of its newest bar
 Pending = dict[str, list[Planned]]  # by user
-StateRow = tuple[str, str, int | None, dict[str, Any]]  # strategy, symbol, last bar, state
+
+
+def _at(activated_at: dt.datetime | None) -> str | None:
+    return None if activated_at is None else activated_at.isoformat()
 
 
 def _iso(record: LiveStrategy) -> str | None:
-    return None if record.activated_at is None else record.activated_at.isoformat()
+    return _at(record.activated_at)
+
+
+_ACTIVE = select(LiveStrategy.id, LiveStrategy.activated_at).where(LiveStrategy.status == "active")
 
 
 class StrategyRuns:
@@ -105,7 +110,7 @@ class StrategyRuns:
             dirty, self._dirty = self._dirty, {}
         if dirty:
             with self.database.transaction() as session:
-                _write_states(session, [(sid, sym, ts, state) for (sid, sym), (ts, state) in dirty.items()])
+                write_states(session, [(sid, sym, ts, state) for (sid, sym), (ts, state) in dirty.items()])
         return len(dirty)
 
     # -- RunnerSwitch ------------------------------------------------------------------------------
@@ -148,13 +153,18 @@ class StrategyRuns:
         if not force and now - self._synced < self.sync_every:
             return 0
         self._synced = now
-        with self.database.session() as session:
-            active = session.scalars(select(LiveStrategy).where(LiveStrategy.status == "active")).all()
-            session.expunge_all()
-        wanted = {r.id: r for r in active}
-        with self._lock:
-            stale = [sid for sid in self._runners if sid not in wanted]
-            todo = [r for r in active if self._activated.get(r.id, "-") != _iso(r)]
+        with self.database.session() as session:  # ids first (cheap: on a bar's path once a second)
+            wanted = dict(session.execute(_ACTIVE).tuples().all())
+            with self._lock:
+                stale = [sid for sid in self._runners if sid not in wanted]
+                changed = [sid for sid, at in wanted.items() if self._activated.get(sid, "-") != _at(at)]
+            todo: list[LiveStrategy] = []
+            if changed:
+                query = select(LiveStrategy).where(
+                    LiveStrategy.id.in_(changed), LiveStrategy.status == "active"
+                )
+                todo = list(session.scalars(query).all())
+                session.expunge_all()
         for sid in stale:
             self.stop(sid)
         started = 0
@@ -212,12 +222,12 @@ class StrategyRuns:
         self, symbol: str, timeframe: str, runners: list[StrategyRunner], bars: pd.DataFrame | None
     ) -> list[Bar]:
         """The new bars, read back from the store when one came in between."""
-        rows = [] if bars is None else _bars(bars)
+        rows = [] if bars is None else bars_of(bars)
         step = parse_timeframe(timeframe).seconds * 1_000_000_000
         behind = min((r.last_ts for r in runners if r.last_ts is not None), default=None)
         if not rows or (behind is not None and behind < rows[0].ts_ns - step):  # a bar came in between
             start = pd.Timestamp(behind or 0, tz="UTC")
-            rows = _bars(self._read(symbol, timeframe, start))
+            rows = bars_of(self._read(symbol, timeframe, start))
         return rows
 
     def _feed(
@@ -292,7 +302,7 @@ class StrategyRuns:
         with self._lock:
             for sid, symbol, _, _ in rows:
                 self._dirty.pop((sid, symbol), None)
-        _write_states(session, rows)
+        write_states(session, rows)
 
     def _saved(self, cfg: RunnerConfig) -> dict[str, Any] | None:
         with self.database.session() as session:
@@ -316,7 +326,7 @@ class StrategyRuns:
         history = self._read(cfg.symbol, timeframe, last - step * (probe.lookback + 1))
         runner = StrategyRunner.restore(cfg, saved, history=history)
         self._activated[cfg.strategy_id] = activated
-        missed = [b for b in _bars(history) if b.ts_ns > int(saved["last_ts"])]
+        missed = [b for b in bars_of(history) if b.ts_ns > int(saved["last_ts"])]
         if missed:
             log.info("strategy %s on %s: replaying %d missed bars", cfg.strategy_id, cfg.symbol, len(missed))
             if self._feed(runner, missed, timeframe):
@@ -348,48 +358,8 @@ class StrategyRuns:
         return self.store.read(self._key(symbol, timeframe), start)
 
 
-_UPDATE_STATE = (
-    update(StrategyRunState)
-    .where(StrategyRunState.strategy_id == bindparam("sid"), StrategyRunState.symbol == bindparam("sym"))
-    .values(last_ts=bindparam("last_ts"), state=bindparam("state"), updated_at=bindparam("at"))
-)
-
-
-def _write_states(session: Session, rows: list[StateRow]) -> None:
-    """Update the runners' rows (one statement), inserting those not there yet (no read first)."""
-    if not rows:
-        return
-    now = utc_now()
-    values = [
-        {"sid": sid, "sym": sym, "last_ts": ts, "state": state, "at": now} for sid, sym, ts, state in rows
-    ]
-    conn = session.connection()
-    multi = len(values) > 1 and conn.dialect.supports_sane_multi_rowcount
-    if multi and conn.execute(_UPDATE_STATE, values).rowcount == len(values):
-        return  # else some are new: row by row below (the updates are idempotent)
-    for value in values:
-        if conn.execute(_UPDATE_STATE, value).rowcount == 0:
-            session.add(
-                StrategyRunState(
-                    strategy_id=value["sid"],
-                    symbol=value["sym"],
-                    last_ts=value["last_ts"],
-                    state=value["state"],
-                )
-            )
-            session.flush()
-
-
 def _confirm(runner: StrategyRunner, legs: Legs) -> None:
     for p, state in legs:
         runner.confirm(p, state)
         if state.fill is None:
             log.warning("strategy order %s not filled: %s", state.client_order_id, state.reason)
-
-
-def _bars(frame: pd.DataFrame) -> list[Bar]:
-    if len(frame) == 0:
-        return []
-    ts = utc_nanos(frame["timestamp"]).tolist()
-    cols = frame[["open", "high", "low", "close", "volume"]].to_numpy(np.float64).tolist()
-    return [Bar(t, *v) for t, v in zip(ts, cols, strict=True)]

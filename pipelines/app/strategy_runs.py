@@ -154,7 +154,7 @@ class StrategyRuns:
             return 0
         self._synced = now
         with self.database.session() as session:  # ids first (cheap: on a bar's path once a second)
-            wanted = dict(session.execute(_ACTIVE).tuples().all())
+            wanted = {sid: at for sid, at in session.execute(_ACTIVE)}
             with self._lock:
                 stale = [sid for sid in self._runners if sid not in wanted]
                 changed = [sid for sid, at in wanted.items() if self._activated.get(sid, "-") != _at(at)]

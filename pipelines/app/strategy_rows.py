@@ -52,9 +52,18 @@ def write_states(session: Session, rows: list[StateRow]) -> None:
             session.flush()
 
 
+_COLUMNS = ["timestamp", "open", "high", "low", "close", "volume"]
+
+
 def bars_of(frame: pd.DataFrame) -> list[Bar]:
+    """The runner's bars of a bar frame (``timestamp`` datetimes, tz-naive read as UTC)."""
     if len(frame) == 0:
         return []
+    if len(frame) <= 4:  # a feed tick's bars: row by row from one array (pandas' columns cost more)
+        names = list(frame.columns)
+        rows = frame.to_numpy()[:, [names.index(c) for c in _COLUMNS]].tolist()
+        if all(isinstance(row[0], pd.Timestamp) for row in rows):  # else checked (refused) below
+            return [Bar(t.value, *map(float, values)) for t, *values in rows]
     ts = utc_nanos(frame["timestamp"]).tolist()
-    cols = [frame[c].to_numpy(np.float64).tolist() for c in ("open", "high", "low", "close", "volume")]
+    cols = [frame[c].to_numpy(np.float64).tolist() for c in _COLUMNS[1:]]
     return [Bar(*row) for row in zip(ts, *cols, strict=True)]  # column by column: cheaper than a sub-frame

@@ -109,10 +109,10 @@ def _paper_replay(cfg: RunnerConfig, bars: pd.DataFrame) -> tuple[StrategyRunner
         by_bar.setdefault(p.bar_ts_ns, []).append(p)
     account = book.account("u", "USDT")
     units = 0.0
-    at = np.searchsorted(ts, np.fromiter(by_bar, dtype=np.int64, count=len(by_bar))).tolist()
-    rows = ohlcv.tolist()
-    for i, (bar_ts, legs) in zip(at, by_bar.items(), strict=True):
-        for p, state in place_legs(broker, legs, book_bar(Bar(bar_ts, *rows[i]))):
+    at = np.searchsorted(ts, np.fromiter(by_bar, dtype=np.int64, count=len(by_bar)))
+    rows = ohlcv[at].tolist()  # only the bars with legs
+    for j, (i, (bar_ts, legs)) in enumerate(zip(at.tolist(), by_bar.items(), strict=True)):
+        for p, state in place_legs(broker, legs, book_bar(Bar(bar_ts, *rows[j]))):
             runner.confirm(p, state)
             units += p.units
         marks.append((i, float(account.balance) - 10_000, units))

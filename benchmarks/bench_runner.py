@@ -15,6 +15,7 @@ Run: ``PYTHONPATH=. python benchmarks/bench_runner.py``. Seeded.
 
 from __future__ import annotations
 
+import itertools
 import time
 from decimal import Decimal
 from typing import Any
@@ -97,7 +98,8 @@ def _paper_replay(cfg: RunnerConfig, bars: pd.DataFrame) -> tuple[StrategyRunner
     """Replay, then every leg through the paper broker at its bar; the ledger's equity per bar."""
     runner = StrategyRunner(cfg)
     result = replay(runner, bars)
-    book = PaperBook(CostModel(0.001, 0.0005), initial_balance=Decimal(2 * 10_000))
+    ids = map(str, itertools.count()).__next__  # a replay's book is never stored: no uuids needed
+    book = PaperBook(CostModel(0.001, 0.0005), initial_balance=Decimal(2 * 10_000), ids=ids)
     broker = PaperBroker(book)
     ts = utc_nanos(bars["timestamp"])
     ohlcv = bars[["open", "high", "low", "close", "volume"]].to_numpy(np.float64)
@@ -107,9 +109,10 @@ def _paper_replay(cfg: RunnerConfig, bars: pd.DataFrame) -> tuple[StrategyRunner
         by_bar.setdefault(p.bar_ts_ns, []).append(p)
     account = book.account("u", "USDT")
     units = 0.0
-    for bar_ts, legs in by_bar.items():
-        i = int(np.searchsorted(ts, bar_ts))
-        for p, state in place_legs(broker, legs, book_bar(Bar(bar_ts, *ohlcv[i]))):
+    at = np.searchsorted(ts, np.fromiter(by_bar, dtype=np.int64, count=len(by_bar)))
+    rows = ohlcv[at].tolist()  # only the bars with legs
+    for j, (i, (bar_ts, legs)) in enumerate(zip(at.tolist(), by_bar.items(), strict=True)):
+        for p, state in place_legs(broker, legs, book_bar(Bar(bar_ts, *rows[j]))):
             runner.confirm(p, state)
             units += p.units
         marks.append((i, float(account.balance) - 10_000, units))

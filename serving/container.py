@@ -181,7 +181,7 @@ class AppContainer:
         if leader:
             started = await asyncio.to_thread(self.strategy_runs.lead)
             log.info("%d live strategies running", started)
-            self.live.bar_listeners.append(self.strategy_runs.on_new_bars)
+            self.live.tick_listeners.append(self.strategy_runs.on_bars)
         await self.live.start(run_feed=leader)
         await self.events.start()
         install_trading_hub(self.live.hub)  # the trading core's events reach every worker's streams

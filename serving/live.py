@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,9 +23,10 @@ from pipelines.live.hub import prediction_topic, price_topic
 from pipelines.prediction import Predictor
 from pipelines.settings import Settings
 
-__all__ = ["BarsListener", "LiveService", "prediction_update"]
+__all__ = ["BarsListener", "LiveService", "TickListener", "prediction_update"]
 
 BarsListener = Callable[[str, str, pd.DataFrame | None], None]  # symbol, timeframe, the new bars
+TickListener = Callable[[str, Mapping[str, pd.DataFrame]], None]  # timeframe, a tick's new bars by symbol
 
 log = logging.getLogger("tradeforge.serving.live")
 
@@ -54,7 +55,8 @@ class LiveService:
         self.predictions = predictions
         self.hub = open_hub(settings.redis_url, queue_size=settings.live.ws_queue_size)
         self.feed: LiveFeed | None = None
-        self.bar_listeners: list[BarsListener] = []  # told of stored bars first (the strategy runners)
+        self.bar_listeners: list[BarsListener] = []  # told of a symbol's stored bars first
+        self.tick_listeners: list[TickListener] = []  # told of a whole tick's bars (the strategy runners)
         self._watched: Counter[tuple[str, str]] = Counter()  # (model, symbol) -> open streams
         self._lock = threading.Lock()
 
@@ -71,6 +73,7 @@ class LiveService:
                 speed=speed,
                 on_new_bars=self.on_new_bars,
             )
+            self.feed.on_tick = self.on_tick
             self.feed.subscribe(self.on_bar)
             self.feed.start()
 
@@ -91,6 +94,15 @@ class LiveService:
     # -- from the feed's thread ---------------------------------------------------------------------
     def on_bar(self, event: dict[str, Any]) -> None:
         self.hub.publish(price_topic(event["symbol"]), price_update(event))
+
+    def on_tick(self, timeframe: str, bars: Mapping[str, pd.DataFrame]) -> None:
+        """A feed tick stored these symbols' bars: the tick listeners step (strategies trade, each
+        user's orders of the tick in one transaction)."""
+        for listener in self.tick_listeners:
+            try:
+                listener(timeframe, bars)
+            except Exception:
+                log.exception("a tick listener failed")
 
     def on_new_bars(self, symbol: str, timeframe: str, bars: pd.DataFrame | None = None) -> None:
         """Bars of ``symbol`` were stored: the listeners step (strategies trade), then its features are

@@ -1,16 +1,21 @@
-"""A live strategy's legs on the paper desk: placed and filled in the bar they were planned in."""
+"""Live strategies' legs on the paper desk: placed and filled in the bar they were planned in.
+
+All of one user's legs of a bar (across their strategies and symbols) go through one ledger
+transaction, with batched reads: the client order ids placed already, the strategies' open trades
+and the risk rules' notional of the trades not loaded, one query each; balances and limits once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipelines.app.trades import TradeDesk
-from pipelines.app.trading_store import OPEN_STATUSES, load_trades, open_notional
+from pipelines.app.trading_store import OPEN_STATUSES, load_trades, open_notionals
 from pipelines.db.trading_models import OrderRow, TradeRow
+from pipelines.trading.book import PaperBook
 from pipelines.trading.broker import OrderRequest, OrderState
 from pipelines.trading.execution import place_legs
 from pipelines.trading.fills import CostModel
@@ -18,9 +23,11 @@ from pipelines.trading.paper import PaperBroker
 from pipelines.trading.records import Bar
 from pipelines.trading.runner import PlannedOrder
 
-__all__ = ["Legs", "execute_legs"]
+__all__ = ["Legs", "execute_batch", "execute_legs"]
 
 Legs = list[tuple[PlannedOrder, OrderState]]
+# One strategy's legs planned in one bar of one symbol.
+Group = tuple[list[PlannedOrder], Bar]
 
 
 def execute_legs(
@@ -30,48 +37,63 @@ def execute_legs(
     bar: Bar,
     also: Callable[[Session], None] | None = None,
 ) -> Legs:
-    """A strategy's legs planned in ``bar`` (one symbol), placed and filled in that bar in one
-    transaction, with ``also`` (the runner's saved state) written in it too. Legs whose client
-    order id is stored already are skipped (a replayed bar places nothing twice); an entry the
-    risk rules or the balance refuse comes back rejected. The legs fill at the strategy's own
-    commission and slippage, the ones its runner sized them with."""
-    ids = [p.request.client_order_id for p in planned]
-    costs = desk.costs
-    if planned:
-        bt = planned[0].config.backtest
-        costs = CostModel(float(bt.commission), float(bt.slippage), costs.lot_size, costs.tick_size)
-    with desk.ledger(user_id, costs) as (session, book):
-        placed = set()
+    """A strategy's legs planned in ``bar`` (one symbol): :func:`execute_batch` of that one group."""
+    return execute_batch(desk, user_id, [(planned, bar)], also)[0]
+
+
+def execute_batch(
+    desk: TradeDesk,
+    user_id: str,
+    groups: Sequence[Group],
+    also: Callable[[Session], None] | None = None,
+) -> list[Legs]:
+    """The user's legs, group by group (each strategy's legs planned in its symbol's bar), placed and
+    filled in their bars in one transaction, with ``also`` (the runners' saved states) written in it
+    too; the states of each group's legs. Legs whose client order id is stored already are skipped
+    (a replayed bar places nothing twice); an entry the risk rules or the balance refuse comes back
+    rejected. Each strategy's legs fill at its own commission and slippage (its runner's sizing)."""
+    ids = [p.request.client_order_id for planned, _ in groups for p in planned]
+    with desk.ledger(user_id) as (session, book):
+        placed: frozenset[str] = frozenset()
         if ids:
             query = select(OrderRow.client_order_id).where(
                 OrderRow.user_id == user_id, OrderRow.client_order_id.in_(ids)
             )
-            placed = set(session.scalars(query))
-            cfg = planned[0].config
-            rows = session.scalars(
-                select(TradeRow).where(
-                    TradeRow.user_id == user_id,
-                    TradeRow.symbol == cfg.symbol,
-                    TradeRow.strategy_id == cfg.strategy_id,
-                    TradeRow.status.in_(OPEN_STATUSES),
-                )
-            ).all()
-            load_trades(session, book, rows)
+            placed = frozenset(session.scalars(query))
+            _load_sleeves(session, book, user_id, groups)
+        entries = sorted({p.config.symbol for planned, _ in groups for p in planned if p.leg == "enter"})
+        if entries:
+            offsets = open_notionals(session, user_id, entries, book.trades)
+            for symbol in entries:
+                book.notional_offset[(user_id, symbol)] = offsets.get(symbol, Decimal(0))
+        broker = PaperBroker(book)
+        done: list[Legs] = []
+        lot, tick = desk.costs.lot_size, desk.costs.tick_size
+        for planned, bar in groups:
+            if not planned:
+                done.append([])
+                continue
+            bt = planned[0].config.backtest
+            book.costs = CostModel(float(bt.commission), float(bt.slippage), lot, tick)
 
-        def refuse(request: OrderRequest) -> None:
-            book.notional_offset[(user_id, request.symbol)] = open_notional(
-                session, user_id, request.symbol, book.trades
-            )
-            book.check(
-                user_id,
-                request.symbol,
-                request.side,
-                request.quantity,
-                Decimal(repr(bar.open)),
-                opens=True,
-            )
+            def refuse(request: OrderRequest, bar: Bar = bar) -> None:
+                price = Decimal(repr(bar.open))
+                book.check(user_id, request.symbol, request.side, request.quantity, price, opens=True)
 
-        done = place_legs(PaperBroker(book), planned, bar, skip=frozenset(placed), refuse=refuse)
+            done.append(place_legs(broker, planned, bar, skip=placed, refuse=refuse))
         if also is not None:
             also(session)
         return done
+
+
+def _load_sleeves(session: Session, book: PaperBook, user_id: str, groups: Sequence[Group]) -> None:
+    """The open trades of the groups' (strategy, symbol) sleeves, in one query."""
+    pairs = {(p.config.strategy_id, p.config.symbol) for planned, _ in groups for p in planned}
+    rows = session.scalars(
+        select(TradeRow).where(
+            TradeRow.user_id == user_id,
+            TradeRow.strategy_id.in_(sorted({sid for sid, _ in pairs})),
+            TradeRow.status.in_(OPEN_STATUSES),
+        )
+    ).all()
+    load_trades(session, book, [r for r in rows if (r.strategy_id, r.symbol) in pairs])

@@ -4,12 +4,13 @@
 starts flat from the stored bars (its window warmed, nothing traded before); one still active across a
 restart is restored from its saved state and replays the bars stored since, placing their orders.
 Each new bar from the live feed (``on_new_bars``, in the worker that runs the feed) goes to the
-runners of that symbol and timeframe; a bar's orders go through ``execute_legs`` (placed
-and filled in that bar, the trades carrying ``strategy_id``), with the runner's state saved in the same
-transaction; the states of runners without orders are snapshotted after the bar and written together
-by a background thread every ``save_every`` seconds (off the bar's path). Client order ids are derived
-from (strategy, symbol, bar, leg), so the bars replayed after a crash (from whichever state was saved
-last) place nothing twice.
+runners of that symbol and timeframe (``on_bars``: the bars of a whole tick, several symbols); a bar's
+orders go through ``execute_batch`` (placed and filled in that bar, the trades carrying ``strategy_id``),
+all of one user's orders of the bar in one transaction with their runners' states; the states of
+runners without orders are snapshotted after the bar and written together by a background thread
+every ``save_every`` seconds (off the bar's path). Client order ids are derived from (strategy,
+symbol, bar, leg), so the bars replayed after a crash (from whichever state was saved last) place
+nothing twice.
 
 Only the worker that runs the feed leads (:meth:`StrategyRuns.lead`); elsewhere ``start`` only checks
 that the strategy can run, and the leader picks up (de)activations made in other workers from the
@@ -18,18 +19,19 @@ database before it steps a bar (at most ``sync_every`` seconds late).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipelines.app.strategy_legs import execute_legs
+from pipelines.app.strategy_legs import Legs, execute_batch, execute_legs
+from pipelines.app.strategy_rows import bars_of, write_states
 from pipelines.app.trades import TradeDesk
 from pipelines.data.ingest import open_store
 from pipelines.data.market import source_for
@@ -38,11 +40,10 @@ from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.db import Database
 from pipelines.db.strategy_models import LiveStrategy, StrategyRunState
-from pipelines.db.types import utc_now
-from pipelines.features.inputs import utc_nanos
 from pipelines.settings import Settings
 from pipelines.trading.execution import book_bar
-from pipelines.trading.runner import Bar, RunnerConfig, StrategyRunner
+from pipelines.trading.records import Bar as BookBar
+from pipelines.trading.runner import Bar, PlannedOrder, RunnerConfig, StrategyRunner
 from pipelines.trading.strategy_specs import runner_configs
 
 __all__ = ["StrategyRuns"]
@@ -50,10 +51,19 @@ __all__ = ["StrategyRuns"]
 log = logging.getLogger("tradeforge.trading.strategies")
 
 SourceOf = Callable[[str], str | None]
+Planned = tuple[StrategyRunner, list[PlannedOrder], BookBar]  # a runner's legs of its newest bar
+Pending = dict[str, list[Planned]]  # by user
+
+
+def _at(activated_at: dt.datetime | None) -> str | None:
+    return None if activated_at is None else activated_at.isoformat()
 
 
 def _iso(record: LiveStrategy) -> str | None:
-    return None if record.activated_at is None else record.activated_at.isoformat()
+    return _at(record.activated_at)
+
+
+_ACTIVE = select(LiveStrategy.id, LiveStrategy.activated_at).where(LiveStrategy.status == "active")
 
 
 class StrategyRuns:
@@ -100,8 +110,7 @@ class StrategyRuns:
             dirty, self._dirty = self._dirty, {}
         if dirty:
             with self.database.transaction() as session:
-                for (sid, symbol), (last_ts, state) in dirty.items():
-                    _write_state(session, sid, symbol, last_ts, state)
+                write_states(session, [(sid, sym, ts, state) for (sid, sym), (ts, state) in dirty.items()])
         return len(dirty)
 
     # -- RunnerSwitch ------------------------------------------------------------------------------
@@ -144,13 +153,18 @@ class StrategyRuns:
         if not force and now - self._synced < self.sync_every:
             return 0
         self._synced = now
-        with self.database.session() as session:
-            active = session.scalars(select(LiveStrategy).where(LiveStrategy.status == "active")).all()
-            session.expunge_all()
-        wanted = {r.id: r for r in active}
-        with self._lock:
-            stale = [sid for sid in self._runners if sid not in wanted]
-            todo = [r for r in active if self._activated.get(r.id, "-") != _iso(r)]
+        with self.database.session() as session:  # ids first (cheap: on a bar's path once a second)
+            wanted = {sid: at for sid, at in session.execute(_ACTIVE)}
+            with self._lock:
+                stale = [sid for sid in self._runners if sid not in wanted]
+                changed = [sid for sid, at in wanted.items() if self._activated.get(sid, "-") != _at(at)]
+            todo: list[LiveStrategy] = []
+            if changed:
+                query = select(LiveStrategy).where(
+                    LiveStrategy.id.in_(changed), LiveStrategy.status == "active"
+                )
+                todo = list(session.scalars(query).all())
+                session.expunge_all()
         for sid in stale:
             self.stop(sid)
         started = 0
@@ -183,32 +197,57 @@ class StrategyRuns:
     # -- bars --------------------------------------------------------------------------------------
     def on_new_bars(self, symbol: str, timeframe: str, bars: pd.DataFrame | None = None) -> None:
         """Bars of ``symbol`` were stored (the live feed's hook): every runner on that series steps."""
+        self.on_bars(timeframe, {symbol: bars})
+
+    def on_bars(self, timeframe: str, batch: Mapping[str, pd.DataFrame | None]) -> None:
+        """Bars of several symbols were stored (one feed tick): every runner on those series steps, and
+        each user's orders of the newest bars are placed in one transaction (with the runners' states)."""
         if not self.leading:
             return
         self.sync()
-        with self._lock:
-            runners = list(self._series.get((symbol, timeframe), []))
-        if not runners:
-            return
-        rows = [] if bars is None else _bars(bars)
+        pending: Pending = {}
+        for symbol, bars in batch.items():
+            with self._lock:
+                runners = list(self._series.get((symbol, timeframe), []))
+            if not runners:
+                continue
+            rows = self._rows(symbol, timeframe, runners, bars)
+            for runner in runners:
+                if self._feed(runner, rows, timeframe, pending):
+                    self._snapshot(runner)
+        for user_id, items in pending.items():
+            self._place(user_id, items, timeframe)
+
+    def _rows(
+        self, symbol: str, timeframe: str, runners: list[StrategyRunner], bars: pd.DataFrame | None
+    ) -> list[Bar]:
+        """The new bars, read back from the store when one came in between."""
+        rows = [] if bars is None else bars_of(bars)
         step = parse_timeframe(timeframe).seconds * 1_000_000_000
         behind = min((r.last_ts for r in runners if r.last_ts is not None), default=None)
         if not rows or (behind is not None and behind < rows[0].ts_ns - step):  # a bar came in between
             start = pd.Timestamp(behind or 0, tz="UTC")
-            rows = _bars(self._read(symbol, timeframe, start))
-        for runner in runners:
-            if self._feed(runner, rows, timeframe):
-                self._snapshot(runner)
+            rows = bars_of(self._read(symbol, timeframe, start))
+        return rows
 
-    def _feed(self, runner: StrategyRunner, rows: list[Bar], timeframe: str) -> bool:
+    def _feed(
+        self, runner: StrategyRunner, rows: list[Bar], timeframe: str, pending: Pending | None = None
+    ) -> bool:
         """Step ``runner`` through ``rows`` (those newer than its last); True when its state is still
-        to be saved (no orders came with the last bar). A failure reloads it from its saved state."""
+        to be saved (no orders came with the last bar). With ``pending``, the last bar's orders are
+        left there to be placed (with the user's others). A failure reloads it from its saved state."""
         unsaved = False
-        for bar in rows:
+        for i, bar in enumerate(rows):
             if runner.last_ts is not None and bar.ts_ns <= runner.last_ts:
                 continue
             try:
-                unsaved = self.step(runner, bar)
+                if pending is not None and i == len(rows) - 1:
+                    planned = runner.on_bar(bar)
+                    if planned:
+                        pending.setdefault(runner.config.user_id, []).append((runner, planned, book_bar(bar)))
+                    unsaved = not planned
+                else:
+                    unsaved = self.step(runner, bar)
             except Exception:
                 log.exception("strategy %s on %s failed at %s", runner.config.strategy_id, bar.ts_ns, bar)
                 self._reload(runner, timeframe)
@@ -221,13 +260,29 @@ class StrategyRuns:
         if not planned:
             return True
         legs = execute_legs(
-            self.desk, runner.config.user_id, planned, book_bar(bar), also=lambda s: self._save(s, runner)
+            self.desk, runner.config.user_id, planned, book_bar(bar), also=lambda s: self._save(s, [runner])
         )
-        for p, state in legs:
-            runner.confirm(p, state)
-            if state.fill is None:
-                log.warning("strategy order %s not filled: %s", state.client_order_id, state.reason)
+        _confirm(runner, legs)
         return False
+
+    def _place(self, user_id: str, items: list[Planned], timeframe: str) -> None:
+        """One user's legs of a bar, across strategies and symbols, in one transaction; a failure
+        reloads those runners from their saved states (the bar is replayed from there)."""
+        runners = [runner for runner, _, _ in items]
+        try:
+            done = execute_batch(
+                self.desk,
+                user_id,
+                [(planned, bar) for _, planned, bar in items],
+                also=lambda s: self._save(s, runners),
+            )
+        except Exception:
+            log.exception("the strategy orders of user %s failed", user_id)
+            for runner in runners:
+                self._reload(runner, timeframe)
+            return
+        for runner, legs in zip(runners, done, strict=True):
+            _confirm(runner, legs)
 
     # -- state -------------------------------------------------------------------------------------
     def _state(self, runner: StrategyRunner) -> dict[str, Any]:
@@ -242,12 +297,12 @@ class StrategyRuns:
         with self._lock:
             self._dirty[(cfg.strategy_id, cfg.symbol)] = (runner.last_ts, self._state(runner))
 
-    def _save(self, session: Session, runner: StrategyRunner) -> None:
-        cfg = runner.config
-        state = self._state(runner)
+    def _save(self, session: Session, runners: list[StrategyRunner]) -> None:
+        rows = [(r.config.strategy_id, r.config.symbol, r.last_ts, self._state(r)) for r in runners]
         with self._lock:
-            self._dirty.pop((cfg.strategy_id, cfg.symbol), None)
-        _write_state(session, cfg.strategy_id, cfg.symbol, runner.last_ts, state)
+            for sid, symbol, _, _ in rows:
+                self._dirty.pop((sid, symbol), None)
+        write_states(session, rows)
 
     def _saved(self, cfg: RunnerConfig) -> dict[str, Any] | None:
         with self.database.session() as session:
@@ -271,7 +326,7 @@ class StrategyRuns:
         history = self._read(cfg.symbol, timeframe, last - step * (probe.lookback + 1))
         runner = StrategyRunner.restore(cfg, saved, history=history)
         self._activated[cfg.strategy_id] = activated
-        missed = [b for b in _bars(history) if b.ts_ns > int(saved["last_ts"])]
+        missed = [b for b in bars_of(history) if b.ts_ns > int(saved["last_ts"])]
         if missed:
             log.info("strategy %s on %s: replaying %d missed bars", cfg.strategy_id, cfg.symbol, len(missed))
             if self._feed(runner, missed, timeframe):
@@ -303,25 +358,8 @@ class StrategyRuns:
         return self.store.read(self._key(symbol, timeframe), start)
 
 
-_UPDATE_STATE = (
-    update(StrategyRunState)
-    .where(StrategyRunState.strategy_id == bindparam("sid"), StrategyRunState.symbol == bindparam("sym"))
-    .values(last_ts=bindparam("last_ts"), state=bindparam("state"), updated_at=bindparam("at"))
-)
-
-
-def _write_state(session: Session, sid: str, symbol: str, last_ts: int | None, state: dict[str, Any]) -> None:
-    """Update the runner's row, or insert it the first time (no read first)."""
-    values = {"sid": sid, "sym": symbol, "last_ts": last_ts, "state": state, "at": utc_now()}
-    done = session.connection().execute(_UPDATE_STATE, values)
-    if done.rowcount == 0:
-        session.add(StrategyRunState(strategy_id=sid, symbol=symbol, last_ts=last_ts, state=state))
-        session.flush()
-
-
-def _bars(frame: pd.DataFrame) -> list[Bar]:
-    if len(frame) == 0:
-        return []
-    ts = utc_nanos(frame["timestamp"]).tolist()
-    cols = frame[["open", "high", "low", "close", "volume"]].to_numpy(np.float64).tolist()
-    return [Bar(t, *v) for t, v in zip(ts, cols, strict=True)]
+def _confirm(runner: StrategyRunner, legs: Legs) -> None:
+    for p, state in legs:
+        runner.confirm(p, state)
+        if state.fill is None:
+            log.warning("strategy order %s not filled: %s", state.client_order_id, state.reason)

@@ -84,9 +84,8 @@ _REALIZED_SINCE = select(TradeRow.realized_pnl).where(
     TradeRow.status == "closed",
     TradeRow.closed_at >= bindparam("since"),
 )
-_NOTIONAL = select(
-    func.sum(TradeRow.quantity * func.coalesce(TradeRow.last_price, TradeRow.entry_price))
-).where(
+_NOTIONAL_SUM = func.sum(TradeRow.quantity * func.coalesce(TradeRow.last_price, TradeRow.entry_price))
+_NOTIONAL = select(_NOTIONAL_SUM).where(
     TradeRow.user_id == bindparam("user"),
     TradeRow.symbol == bindparam("symbol"),
     TradeRow.status.in_(OPEN_STATUSES),
@@ -157,6 +156,29 @@ def open_notional(session: Session, user_id: str, symbol: str, skip: Iterable[st
     if total is None:
         return ZERO
     return Decimal(repr(total)) if isinstance(total, float) else Decimal(total)
+
+
+def open_notionals(
+    session: Session, user_id: str, symbols: Iterable[str], skip: Iterable[str]
+) -> dict[str, Decimal]:
+    """:func:`open_notional` of each of ``symbols``, in one query (a symbol without any: absent)."""
+    skipped = list(skip)
+    query = (
+        select(TradeRow.symbol, _NOTIONAL_SUM)
+        .where(
+            TradeRow.user_id == user_id,
+            TradeRow.symbol.in_(list(symbols)),
+            TradeRow.status.in_(OPEN_STATUSES),
+        )
+        .group_by(TradeRow.symbol)
+    )
+    if skipped:
+        query = query.where(TradeRow.id.not_in(skipped))
+    out: dict[str, Decimal] = {}
+    for symbol, total in session.execute(query):
+        if total is not None:
+            out[symbol] = Decimal(repr(total)) if isinstance(total, float) else Decimal(total)
+    return out
 
 
 def limit_prices(session: Session, trades: Iterable[Trade]) -> dict[str, Decimal]:

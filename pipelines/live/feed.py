@@ -14,9 +14,9 @@ new bar, oldest first. There is one code path; only the clock differs:
 
 A dataset that is not stored yet is backfilled with ``backfill_bars`` bars on the first tick; those
 are a baseline, not events. A failing provider (or any error) is logged and retried at the next
-tick; it never stops the thread. Subscriber callbacks and then the ``on_new_bars`` hook (once per
-symbol with new bars; the API invalidates cached features and pushes predictions there) run on the
-feed thread; their errors are logged.
+tick; it never stops the thread. Subscriber callbacks, the ``on_new_bars`` hook (per symbol with new
+bars: cached features, predictions) and then ``on_tick`` (once per tick, every symbol's new bars: the
+strategy runners) run on the feed thread; their errors are logged.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ __all__ = [
     "FeedStats",
     "LiveFeed",
     "NewBarsHook",
+    "TickHook",
     "VirtualClock",
     "WallClock",
     "open_live_feed",
@@ -61,6 +62,7 @@ REPLAY_WALL_HOURS = 24.0  # how long (wall time) a fresh replay runs before it c
 
 BarCallback = Callable[[dict[str, Any]], None]
 NewBarsHook = Callable[[str, str, pd.DataFrame], None]  # symbol, timeframe, the new bars
+TickHook = Callable[[str, Mapping[str, pd.DataFrame]], None]  # timeframe, the new bars by symbol
 
 
 class Clock(Protocol):
@@ -173,6 +175,7 @@ class LiveFeed:
             raise InvalidRequestError("a user's file is no live source")
         self.clock: Clock = clock or WallClock()
         self.on_new_bars = on_new_bars
+        self.on_tick: TickHook | None = None  # set by the caller
         self.backfill_bars = backfill_bars
         self.poll_delay = poll_delay
         self.min_interval = min_interval
@@ -248,6 +251,7 @@ class LiveFeed:
         now = self.clock.now()
         self.stats.ticks += 1
         events: list[dict[str, Any]] = []
+        ticked: dict[str, pd.DataFrame] = {}
         for symbol in self.symbols:
             try:
                 bars = self._advance(symbol, now)
@@ -263,11 +267,17 @@ class LiveFeed:
             self.stats.bars += len(new)
             events.extend(new)
             self._emit(new)
+            ticked[symbol.name] = bars
             if self.on_new_bars is not None:
                 try:
                     self.on_new_bars(symbol.name, self.timeframe.name, bars)
                 except Exception:
                     log.exception("live feed on_new_bars hook failed for %s", symbol.name)
+        if self.on_tick is not None and ticked:
+            try:
+                self.on_tick(self.timeframe.name, ticked)
+            except Exception:
+                log.exception("live feed on_tick hook failed")
         return events
 
     def _provider(self, source: str) -> Provider:

@@ -25,6 +25,7 @@ from pipelines.trading.records import (
     Trade,
     TradeStatus,
     exact,
+    new_id,
     round_quantity,
 )
 from pipelines.trading.risk import Exposure, RiskLimits, check_order
@@ -53,8 +54,10 @@ class PaperBook:
         initial_balance: Decimal = Decimal(10000),
         limits_for: LimitsFor = _defaults,
         broker: str = "paper",
+        ids: Callable[[], str] = new_id,
     ) -> None:
         self.costs = costs
+        self.new_id = ids  # the new records' ids: uuids (stored), or cheaper ones for a replay's book
         self.initial_balance = initial_balance
         self.limits_for = limits_for
         self.broker = broker
@@ -307,6 +310,7 @@ class PaperBook:
             trade.quantity,
             None,
             at,
+            id=self.new_id(),
             purpose=OrderPurpose.EXIT,
             trade_id=trade.id,
             status=OrderStatus.FILLED,
@@ -386,5 +390,6 @@ class PaperBook:
             at,
             purpose=OrderPurpose.DCA,
             trade_id=trade.id,
+            id=self.new_id(),
         )
         return self.place(order)

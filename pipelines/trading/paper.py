@@ -70,7 +70,16 @@ def order_records(
     trade, purpose, reason = None, OrderPurpose.ENTRY, None
     if order.trade_id is None:
         side = TradeSide.LONG if order.side is Side.BUY else TradeSide.SHORT
-        trade = Trade(order.user_id, order.symbol, side, broker, quantity, at, strategy_id=order.strategy_id)
+        trade = Trade(
+            order.user_id,
+            order.symbol,
+            side,
+            broker,
+            quantity,
+            at,
+            strategy_id=order.strategy_id,
+            id=book.new_id(),
+        )
         trade_id = trade.id
     else:
         held = book.trades.get(order.trade_id)
@@ -96,6 +105,7 @@ def order_records(
         purpose=purpose,
         trade_id=trade_id,
         reason=reason,
+        id=book.new_id(),
     )
     return record, trade
 

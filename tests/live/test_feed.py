@@ -77,6 +77,8 @@ def test_sped_up_synthetic_feed_appends_exactly_the_provider_bars(settings: Sett
         poll_delay=0.0,
         on_new_bars=lambda s, tf, bars: hooks.append((s, tf, len(bars))),
     )
+    ticks: list[tuple[str, dict[str, int]]] = []
+    feed.on_tick = lambda tf, bars: ticks.append((tf, {s: len(b) for s, b in bars.items()}))
     feed.subscribe(events.append)
     with feed:
         _wait(lambda: len(events) >= 20)
@@ -104,6 +106,8 @@ def test_sped_up_synthetic_feed_appends_exactly_the_provider_bars(settings: Sett
     assert set(events[0]["bar"]) == {"timestamp", "open", "high", "low", "close", "volume"}
     assert hooks and {(s, tf) for s, tf, _ in hooks} == {("BTC/USDT", "1m")}
     assert sum(n for _, _, n in hooks) == len(events)  # the hook gets exactly the new bars
+    assert {tf for tf, _ in ticks} == {"1m"} and all(set(b) == {"BTC/USDT"} for _, b in ticks)
+    assert sum(b["BTC/USDT"] for _, b in ticks) == len(events)  # once per tick, the same bars
 
 
 def test_a_failing_provider_is_retried_and_the_thread_survives(settings: Settings) -> None:

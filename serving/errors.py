@@ -9,7 +9,6 @@ NOT_FOUND, and anything unexpected INTERNAL_ERROR with no internals leaked.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -38,6 +37,7 @@ from pipelines.errors import (
     UnknownSymbolError,
 )
 from serving.context import request_id_of, user_id_of
+from serving.responses import now_stamp
 
 __all__ = ["ApiError", "envelope", "exception_handlers", "status_for"]
 
@@ -95,7 +95,7 @@ def envelope(status: int, code: str, message: str, details: Any, request_id: str
         "detail": message,
         "status_code": status,
         "request_id": request_id,
-        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "timestamp": now_stamp(),
     }
 
 

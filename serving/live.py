@@ -11,7 +11,6 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -22,6 +21,7 @@ from pipelines.live import LiveFeed, open_hub, open_live_feed, price_update
 from pipelines.live.hub import prediction_topic, price_topic
 from pipelines.prediction import Predictor
 from pipelines.settings import Settings
+from serving.responses import now_stamp
 
 __all__ = ["BarsListener", "LiveService", "TickListener", "prediction_update"]
 
@@ -45,7 +45,7 @@ def prediction_update(p: dict[str, Any]) -> dict[str, Any]:
         "value": p["value"],
         "direction": p["direction"],
         "timestamp": p["timestamp"],
-        "sent_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "sent_at": now_stamp(),
     }
 
 

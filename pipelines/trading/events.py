@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from pipelines.db.types import isoformat_utc
 from pipelines.live.hub import Hub
 
 __all__ = [
@@ -60,7 +61,7 @@ def trading_event(user_id: str, kind: str, payload: Mapping[str, Any]) -> dict[s
         "channel": TRADING_CHANNEL,
         "user_id": user_id,
         "data": dict(payload),
-        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "timestamp": isoformat_utc(datetime.now(UTC)),
     }
 
 

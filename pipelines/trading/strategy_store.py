@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipelines.db.strategy_models import LiveStrategy
-from pipelines.db.types import utc_now
+from pipelines.db.types import isoformat_utc, utc_now
 from pipelines.errors import ConflictError, DataNotFoundError, InvalidRequestError
 from pipelines.trading.strategy_specs import checked_name, checked_spec
 
@@ -44,7 +44,7 @@ class NoRunners:
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
+    return None if value is None else isoformat_utc(value)
 
 
 def strategy_row(record: LiveStrategy) -> dict[str, Any]:

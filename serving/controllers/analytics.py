@@ -4,7 +4,6 @@ one; /api/analytics/performance and /api/analytics/risk: the caller's paper port
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Controller, get
@@ -25,8 +24,8 @@ from serving.context import PrincipalDep
 from serving.providers.analysis import ANALYSIS, AnalysisDep
 from serving.providers.trades import TRADES, TradesDep
 from serving.responses import analytics as a
+from serving.responses import now_stamp, shaped
 from serving.responses import portfolio as pr
-from serving.responses import shaped
 from serving.schemas import analytics_examples as ex
 from serving.schemas import doc
 
@@ -62,10 +61,6 @@ _RISK = (
     "and liquidity (the worst position's notional against its symbol's average daily traded value). "
     "`notes` says why a value is null. Needs a caller; each user sees only their own portfolio."
 )
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _price(value: float | None) -> str | None:
@@ -122,7 +117,7 @@ class AnalyticsController(Controller):
             "candles": candles,
             "indicators": indicators,
         }
-        return shaped(a.MarketAnswer, {"status": "success", "data": data, "timestamp": _now()})
+        return shaped(a.MarketAnswer, {"status": "success", "data": data, "timestamp": now_stamp()})
 
     @get(
         "/performance",
@@ -142,7 +137,7 @@ class AnalyticsController(Controller):
         ] = None,
     ) -> pr.PerformanceAnswer:
         data = performance_view(trades, principal.user_id, period, symbol)
-        return shaped(pr.PerformanceAnswer, {"status": "success", "data": data, "timestamp": _now()})
+        return shaped(pr.PerformanceAnswer, {"status": "success", "data": data, "timestamp": now_stamp()})
 
     @get(
         "/risk",
@@ -154,4 +149,4 @@ class AnalyticsController(Controller):
     )
     def risk(self, trades: TradesDep, principal: PrincipalDep) -> pr.RiskAnswer:
         data = risk_view(trades, principal.user_id)
-        return shaped(pr.RiskAnswer, {"status": "success", "data": data, "timestamp": _now()})
+        return shaped(pr.RiskAnswer, {"status": "success", "data": data, "timestamp": now_stamp()})

@@ -3,14 +3,13 @@ read whole and updated field by field."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, get, put
 
 from serving.context import PrincipalDep
 from serving.providers.trading_config import CONFIG, ConfigDep
-from serving.responses import shaped
+from serving.responses import now_stamp, shaped
 from serving.responses import status as s
 from serving.schemas import doc
 from serving.schemas import status_examples as ex
@@ -30,10 +29,6 @@ _FIELDS = (
 )
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
 class ConfigController(Controller):
     path = "/api/config"
     tags = ["config"]
@@ -47,7 +42,7 @@ class ConfigController(Controller):
     )
     def get_config(self, config: ConfigDep, principal: PrincipalDep) -> s.ConfigAnswer:
         data = config.get(principal)
-        return shaped(s.ConfigAnswer, {"status": "success", "data": data, "timestamp": _now()})
+        return shaped(s.ConfigAnswer, {"status": "success", "data": data, "timestamp": now_stamp()})
 
     @put(
         summary="Change fields of your trading configuration",
@@ -65,4 +60,4 @@ class ConfigController(Controller):
     ) -> s.ConfigUpdatedAnswer:
         updated = config.update(principal, data)
         answer: dict[str, Any] = {"message": "Configuration updated successfully", "updated_fields": updated}
-        return shaped(s.ConfigUpdatedAnswer, {"status": "success", "data": answer, "timestamp": _now()})
+        return shaped(s.ConfigUpdatedAnswer, {"status": "success", "data": answer, "timestamp": now_stamp()})

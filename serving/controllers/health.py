@@ -9,7 +9,6 @@ rate-limited nor authenticated (``opt["probe"]``); their backing-service checks 
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
 from typing import Any
 
 import anyio.to_thread
@@ -20,7 +19,7 @@ from serving.context import principal_of
 from serving.errors import ApiError
 from serving.providers.health import HEALTH, HealthDep, HealthProvider
 from serving.responses import admin as a
-from serving.responses import shaped
+from serving.responses import now_stamp, shaped
 from serving.schemas import admin_examples as ex
 from serving.schemas import doc, doc_text
 from serving.system import platform_info, system_stats
@@ -32,10 +31,6 @@ _PROBE = {"public": True, "probe": True}
 _READY_NEEDS = ("database", "ml_engine", "cache")
 VERSION = "0.1.0"
 _PROMETHEUS = MediaType.TEXT + "; version=0.0.4"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 @get(
@@ -68,7 +63,7 @@ def root() -> a.ApiIndex:
                 "backtest": "/api/v1/backtest/run",
                 "monitoring": "/api/v1/monitoring/system",
             },
-            "timestamp": _now(),
+            "timestamp": now_stamp(),
         },
     )
 
@@ -88,7 +83,7 @@ async def health(health: HealthDep) -> a.Health:
         a.Health,
         {
             "status": checks["status"],
-            "timestamp": _now(),
+            "timestamp": now_stamp(),
             "version": VERSION,
             "uptime_seconds": round(health.uptime_seconds(), 3),
             "models_loaded": len(health.registry.loaded()),
@@ -108,7 +103,7 @@ async def health(health: HealthDep) -> a.Health:
     sync_to_thread=False,
 )
 def live() -> a.Liveness:
-    return shaped(a.Liveness, {"status": "alive", "version": VERSION, "timestamp": _now()})
+    return shaped(a.Liveness, {"status": "alive", "version": VERSION, "timestamp": now_stamp()})
 
 
 @get(
@@ -130,7 +125,7 @@ async def ready(health: HealthDep) -> a.Readiness:
         raise ApiError(503, "SERVICE_UNAVAILABLE", f"not ready: {', '.join(failing)} unhealthy", failing)
     return shaped(
         a.Readiness,
-        {"status": "ready", "timestamp": _now(), "services": {n: checks[n] for n in _READY_NEEDS}},
+        {"status": "ready", "timestamp": now_stamp(), "services": {n: checks[n] for n in _READY_NEEDS}},
     )
 
 
@@ -157,7 +152,7 @@ def info(health: HealthDep, request: Request[Any, Any, Any]) -> a.Info:
         "models_loaded": described["models_loaded"],
         "strategies": described["strategies"],
         "model_types": described["model_types"],
-        "timestamp": _now(),
+        "timestamp": now_stamp(),
     }
     principal = principal_of(request.scope)
     if principal is not None and principal.is_admin:
@@ -180,7 +175,7 @@ async def api_health(health: HealthDep) -> a.ApiHealth:
         a.ApiHealth,
         {
             "status": checks["status"],
-            "timestamp": _now(),
+            "timestamp": now_stamp(),
             "services": checks["services"],
             "metrics": {
                 "uptime_seconds": round(health.uptime_seconds(), 3),

@@ -3,15 +3,14 @@ last evaluation with the prediction log's totals, and retraining a registered mo
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from litestar import Controller, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
+from pipelines.db.types import isoformat_utc
 from serving.context import PrincipalDep
 from serving.providers.ml import ML, MlDep
-from serving.responses import shaped
+from serving.responses import now_stamp, shaped
 from serving.responses import status as s
 from serving.schemas import doc
 from serving.schemas import status_examples as ex
@@ -23,10 +22,6 @@ _OWNERSHIP = (
     " Only the model's owner or an admin may retrain it (403 FORBIDDEN otherwise); an unknown model is"
     " 404 NOT_FOUND; a model already training or queued to is 409 CONFLICT unless `force` is true."
 )
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 class MlController(Controller):
@@ -54,7 +49,7 @@ class MlController(Controller):
     ) -> s.MlPredictionsAnswer:
         rows = ml.predictions(principal, limit=limit, symbol=symbol, model_type=model_type)
         data = {"predictions": rows, "count": len(rows)}
-        return shaped(s.MlPredictionsAnswer, {"status": "success", "data": data, "timestamp": _now()})
+        return shaped(s.MlPredictionsAnswer, {"status": "success", "data": data, "timestamp": now_stamp()})
 
     @get(
         "/performance",
@@ -67,7 +62,7 @@ class MlController(Controller):
     )
     def performance(self, ml: MlDep, principal: PrincipalDep) -> s.MlPerformanceAnswer:
         data = ml.performance(principal)
-        return shaped(s.MlPerformanceAnswer, {"status": "success", "data": data, "timestamp": _now()})
+        return shaped(s.MlPerformanceAnswer, {"status": "success", "data": data, "timestamp": now_stamp()})
 
     @post(
         "/retrain",
@@ -83,10 +78,10 @@ class MlController(Controller):
         job, estimate = ml.retrain(principal, data.model_type, force=data.force)
         started = {
             "model_type": data.model_type,
-            "training_started": job.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "training_started": isoformat_utc(job.created_at),
             "estimated_duration": estimate,
             "status": "training" if job.status == "running" else "queued",
             "job_id": job.id,
             "job_url": f"/api/v1/jobs/{job.id}",
         }
-        return shaped(s.RetrainAnswer, {"status": "success", "data": started, "timestamp": _now()})
+        return shaped(s.RetrainAnswer, {"status": "success", "data": started, "timestamp": now_stamp()})

@@ -4,7 +4,6 @@ Every served prediction is logged (buffered) against its caller for the monitori
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -21,7 +20,7 @@ from serving.context import PrincipalDep, request_id_of
 from serving.controllers.jobs import submit_job
 from serving.dto import BatchPredict
 from serving.providers.models import MODELS, ModelsDep
-from serving.responses import shaped
+from serving.responses import now_stamp, shaped
 from serving.responses import trading as t
 from serving.responses.jobs import JobAccepted
 from serving.schemas import doc
@@ -33,10 +32,6 @@ __all__ = ["PredictController", "PredictionsController"]
 
 # Without a model, /api/v1/predict uses the best registered model of the first kind found here.
 _DEFAULT_KINDS = ("ensemble", "lightgbm", "xgboost", "random_forest", "simple", "lstm")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _log(
@@ -179,7 +174,7 @@ def _batch(
     for p in batch.predictions:
         _log(models, request, principal, endpoint, p)
     body = batch.as_dict()
-    answer = {"status": "success", "model": data.model or name, **body, "timestamp": _now()}
+    answer = {"status": "success", "model": data.model or name, **body, "timestamp": now_stamp()}
     return Response(shaped(t.BatchPredicted, answer))
 
 

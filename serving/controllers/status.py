@@ -8,7 +8,6 @@ caller (Bearer token or X-API-Key).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import MediaType, Request, Response, get
@@ -17,7 +16,7 @@ from serving.controllers.config import ConfigController
 from serving.controllers.health import VERSION, check_metrics_token
 from serving.controllers.ml import MlController
 from serving.providers.status import STATUS, StatusDep, StatusProvider
-from serving.responses import shaped
+from serving.responses import now_stamp, shaped
 from serving.responses import status as s
 from serving.schemas import doc, doc_text
 from serving.schemas import status_examples as ex
@@ -27,10 +26,6 @@ __all__ = ["status_handlers"]
 _PROBE = {"public": True, "probe": True}
 _PROMETHEUS = MediaType.TEXT + "; version=0.0.4"
 _TOKEN = " Needs 'Authorization: Bearer <metrics token>' when the metrics_token setting is set."
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 @get(
@@ -52,7 +47,7 @@ async def api_probe_health(status: StatusDep) -> s.ProbeHealth:
         {
             "status": checks["status"],
             "version": VERSION,
-            "timestamp": _now(),
+            "timestamp": now_stamp(),
             "services": {**services, "backend": "healthy", "redis": redis},
         },
     )
@@ -68,7 +63,7 @@ async def api_probe_health(status: StatusDep) -> s.ProbeHealth:
 )
 def api_status(status: StatusDep) -> s.StatusAnswer:
     data = {**status.status(), "version": VERSION}
-    return shaped(s.StatusAnswer, {"status": "success", "data": data, "timestamp": _now()})
+    return shaped(s.StatusAnswer, {"status": "success", "data": data, "timestamp": now_stamp()})
 
 
 def _scrape(status: StatusProvider, request: Request[Any, Any, Any], group: str | None) -> Response[bytes]:

@@ -22,7 +22,7 @@ from pipelines.data.timeutil import parse_time
 from pipelines.trading.broker import Side
 from serving.context import PrincipalDep
 from serving.providers.trades import TRADES, TradesDep
-from serving.responses import shaped
+from serving.responses import now_stamp, shaped
 from serving.responses import trades as r
 from serving.schemas import doc
 from serving.schemas import trades_examples as ex
@@ -73,12 +73,8 @@ _END = Parameter(
 )
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
 def _ok(value: Any) -> dict[str, Any]:
-    return {"status": "success", "data": value, "timestamp": _now()}
+    return {"status": "success", "data": value, "timestamp": now_stamp()}
 
 
 def _time(value: str | None, name: str) -> dt.datetime | None:

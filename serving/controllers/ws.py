@@ -24,7 +24,6 @@ import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import WebSocket, websocket
@@ -39,6 +38,7 @@ from pipelines.live.hub import prediction_topic, price_topic
 from pipelines.trading.events import ALL_TRADING_TOPIC, trading_topic
 from serving.context import Principal, get_value, set_value
 from serving.providers.live import LIVE, LiveDep, LiveProvider
+from serving.responses import now_stamp
 from serving.streamguard import StreamGrant
 from serving.wsprotocol import FRAMES_EXTENSION
 
@@ -50,12 +50,8 @@ CLOSE_REVOKED = 4401  # the user lost access while connected
 CHANNELS = ("market_data", "predictions", "trading")
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _error(message: str, code: str = "INVALID_REQUEST", **extra: Any) -> dict[str, Any]:
-    return {"type": "error", "error": {"code": code, "message": message}, **extra, "timestamp": _now()}
+    return {"type": "error", "error": {"code": code, "message": message}, **extra, "timestamp": now_stamp()}
 
 
 async def _authenticate(socket: WebSocket[Any, Any, Any], feeds: LiveProvider) -> Principal | None:
@@ -86,7 +82,7 @@ async def _authenticate(socket: WebSocket[Any, Any, Any], feeds: LiveProvider) -
         return None
     set_value(socket.scope, "principal", principal)
     set_value(socket.scope, "api_key", str(key) if key else None)
-    await socket.send_json({"type": "authenticated", "user_id": principal.user_id, "timestamp": _now()})
+    await socket.send_json({"type": "authenticated", "user_id": principal.user_id, "timestamp": now_stamp()})
     return principal
 
 
@@ -177,7 +173,7 @@ async def _run(socket: WebSocket[Any, Any, Any], grant: StreamGrant, *tasks: Any
 async def _ping_only(socket: WebSocket[Any, Any, Any], feeds: LiveProvider, principal: Principal) -> Any:
     async def on_message(message: dict[str, Any]) -> None:
         if message.get("action") == "ping":
-            await socket.send_json({"type": "pong", "timestamp": _now()})
+            await socket.send_json({"type": "pong", "timestamp": now_stamp()})
         elif await _allowed(socket, feeds, principal):
             await socket.send_json(
                 _error(f"unknown action {message.get('action')!r}; this stream takes ping")
@@ -330,7 +326,7 @@ async def _subscription(channel: _Channel, action: str, message: dict[str, Any])
     for topic in topics:
         channel.add(topic) if action == "subscribe" else channel.remove(topic)
     ack = {"type": f"{action}d", "action": action, "symbols": symbols, "channels": channels}
-    await socket.send_json({**ack, "topics": topics, "timestamp": _now()})
+    await socket.send_json({**ack, "topics": topics, "timestamp": now_stamp()})
 
 
 async def _command_loop(socket: WebSocket[Any, Any, Any], feeds: LiveProvider, principal: Principal) -> None:
@@ -339,7 +335,7 @@ async def _command_loop(socket: WebSocket[Any, Any, Any], feeds: LiveProvider, p
     async def on_message(message: dict[str, Any]) -> None:
         action = message.get("action")
         if action == "ping":
-            await socket.send_json({"type": "pong", "timestamp": _now()})
+            await socket.send_json({"type": "pong", "timestamp": now_stamp()})
             return
         if not await _allowed(socket, feeds, principal):
             return

@@ -15,12 +15,15 @@ to ``msgspec.UNSET``, which the encoder omits, so "absent" stays absent and "nul
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import msgspec
 from litestar.serialization import encode_json
 
-__all__ = ["Num", "Shape", "shaped"]
+from pipelines.db.types import isoformat_utc
+
+__all__ = ["Num", "Shape", "now_stamp", "shaped"]
 
 Num = float | None  # JSON-safe floats: NaN, infinities and undefined ratios are null
 
@@ -43,3 +46,8 @@ def shaped(shape: type[S], value: Mapping[str, Any]) -> S:
         return msgspec.convert(value, shape)
     except msgspec.ValidationError:
         return msgspec.json.decode(encode_json(value), type=shape)
+
+
+def now_stamp() -> str:
+    """The current UTC time in the API's spelling (``...Z``): answers' and events' ``timestamp``."""
+    return isoformat_utc(datetime.now(UTC))

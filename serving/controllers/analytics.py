@@ -24,8 +24,8 @@ from serving.context import PrincipalDep
 from serving.providers.analysis import ANALYSIS, AnalysisDep
 from serving.providers.trades import TRADES, TradesDep
 from serving.responses import analytics as a
-from serving.responses import now_stamp, shaped
 from serving.responses import portfolio as pr
+from serving.responses import shaped, success
 from serving.schemas import analytics_examples as ex
 from serving.schemas import doc
 
@@ -117,7 +117,7 @@ class AnalyticsController(Controller):
             "candles": candles,
             "indicators": indicators,
         }
-        return shaped(a.MarketAnswer, {"status": "success", "data": data, "timestamp": now_stamp()})
+        return shaped(a.MarketAnswer, success(data))
 
     @get(
         "/performance",
@@ -137,7 +137,7 @@ class AnalyticsController(Controller):
         ] = None,
     ) -> pr.PerformanceAnswer:
         data = performance_view(trades, principal.user_id, period, symbol)
-        return shaped(pr.PerformanceAnswer, {"status": "success", "data": data, "timestamp": now_stamp()})
+        return shaped(pr.PerformanceAnswer, success(data))
 
     @get(
         "/risk",
@@ -149,4 +149,4 @@ class AnalyticsController(Controller):
     )
     def risk(self, trades: TradesDep, principal: PrincipalDep) -> pr.RiskAnswer:
         data = risk_view(trades, principal.user_id)
-        return shaped(pr.RiskAnswer, {"status": "success", "data": data, "timestamp": now_stamp()})
+        return shaped(pr.RiskAnswer, success(data))

@@ -9,7 +9,7 @@ from litestar import Controller, get, put
 
 from serving.context import PrincipalDep
 from serving.providers.trading_config import CONFIG, ConfigDep
-from serving.responses import now_stamp, shaped
+from serving.responses import shaped, success
 from serving.responses import status as s
 from serving.schemas import doc
 from serving.schemas import status_examples as ex
@@ -42,7 +42,7 @@ class ConfigController(Controller):
     )
     def get_config(self, config: ConfigDep, principal: PrincipalDep) -> s.ConfigAnswer:
         data = config.get(principal)
-        return shaped(s.ConfigAnswer, {"status": "success", "data": data, "timestamp": now_stamp()})
+        return shaped(s.ConfigAnswer, success(data))
 
     @put(
         summary="Change fields of your trading configuration",
@@ -60,4 +60,4 @@ class ConfigController(Controller):
     ) -> s.ConfigUpdatedAnswer:
         updated = config.update(principal, data)
         answer: dict[str, Any] = {"message": "Configuration updated successfully", "updated_fields": updated}
-        return shaped(s.ConfigUpdatedAnswer, {"status": "success", "data": answer, "timestamp": now_stamp()})
+        return shaped(s.ConfigUpdatedAnswer, success(answer))

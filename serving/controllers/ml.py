@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from pipelines.db.types import isoformat_utc
 from serving.context import PrincipalDep
 from serving.providers.ml import ML, MlDep
-from serving.responses import now_stamp, shaped
+from serving.responses import shaped, success
 from serving.responses import status as s
 from serving.schemas import doc
 from serving.schemas import status_examples as ex
@@ -49,7 +49,7 @@ class MlController(Controller):
     ) -> s.MlPredictionsAnswer:
         rows = ml.predictions(principal, limit=limit, symbol=symbol, model_type=model_type)
         data = {"predictions": rows, "count": len(rows)}
-        return shaped(s.MlPredictionsAnswer, {"status": "success", "data": data, "timestamp": now_stamp()})
+        return shaped(s.MlPredictionsAnswer, success(data))
 
     @get(
         "/performance",
@@ -62,7 +62,7 @@ class MlController(Controller):
     )
     def performance(self, ml: MlDep, principal: PrincipalDep) -> s.MlPerformanceAnswer:
         data = ml.performance(principal)
-        return shaped(s.MlPerformanceAnswer, {"status": "success", "data": data, "timestamp": now_stamp()})
+        return shaped(s.MlPerformanceAnswer, success(data))
 
     @post(
         "/retrain",
@@ -84,4 +84,4 @@ class MlController(Controller):
             "job_id": job.id,
             "job_url": f"/api/v1/jobs/{job.id}",
         }
-        return shaped(s.RetrainAnswer, {"status": "success", "data": started, "timestamp": now_stamp()})
+        return shaped(s.RetrainAnswer, success(started))

@@ -16,7 +16,7 @@ from serving.controllers.config import ConfigController
 from serving.controllers.health import VERSION, check_metrics_token
 from serving.controllers.ml import MlController
 from serving.providers.status import STATUS, StatusDep, StatusProvider
-from serving.responses import now_stamp, shaped
+from serving.responses import now_stamp, shaped, success
 from serving.responses import status as s
 from serving.schemas import doc, doc_text
 from serving.schemas import status_examples as ex
@@ -63,7 +63,7 @@ async def api_probe_health(status: StatusDep) -> s.ProbeHealth:
 )
 def api_status(status: StatusDep) -> s.StatusAnswer:
     data = {**status.status(), "version": VERSION}
-    return shaped(s.StatusAnswer, {"status": "success", "data": data, "timestamp": now_stamp()})
+    return shaped(s.StatusAnswer, success(data))
 
 
 def _scrape(status: StatusProvider, request: Request[Any, Any, Any], group: str | None) -> Response[bytes]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from litestar import Controller, get, post
 from litestar.params import HeaderParameter, Parameter
@@ -22,7 +22,7 @@ from pipelines.data.timeutil import parse_time
 from pipelines.trading.broker import Side
 from serving.context import PrincipalDep
 from serving.providers.trades import TRADES, TradesDep
-from serving.responses import now_stamp, shaped
+from serving.responses import shaped, success
 from serving.responses import trades as r
 from serving.schemas import doc
 from serving.schemas import trades_examples as ex
@@ -73,10 +73,6 @@ _END = Parameter(
 )
 
 
-def _ok(value: Any) -> dict[str, Any]:
-    return {"status": "success", "data": value, "timestamp": now_stamp()}
-
-
 def _time(value: str | None, name: str) -> dt.datetime | None:
     """``2024-01-01`` or an ISO 8601 time, naive taken as UTC (400 INVALID_REQUEST naming ``name``)."""
     return None if value is None else parse_time(value, name=name).to_pydatetime()
@@ -104,7 +100,7 @@ class TradesController(Controller):
         offset: int = Parameter(default=0, ge=0, le=1_000_000),
     ) -> r.TradeListAnswer:
         data = q.active_trades(trades, principal.scope_user_id, symbol=symbol, limit=limit, offset=offset)
-        return shaped(r.TradeListAnswer, _ok(data))
+        return shaped(r.TradeListAnswer, success(data))
 
     @get(
         "/history",
@@ -135,7 +131,7 @@ class TradesController(Controller):
             limit=limit,
             offset=offset,
         )
-        return shaped(r.TradeListAnswer, _ok(data))
+        return shaped(r.TradeListAnswer, success(data))
 
     @get(
         "/{trade_id:str}",
@@ -148,7 +144,7 @@ class TradesController(Controller):
         sync_to_thread=True,
     )
     def detail(self, trades: TradesDep, principal: PrincipalDep, trade_id: str = _ID) -> r.TradeDetailAnswer:
-        return shaped(r.TradeDetailAnswer, _ok(q.trade_detail(trades, principal.scope_user_id, trade_id)))
+        return shaped(r.TradeDetailAnswer, success(q.trade_detail(trades, principal.scope_user_id, trade_id)))
 
     @post(
         "",
@@ -187,7 +183,7 @@ class TradesController(Controller):
             client_order_id=data.client_order_id or idempotency_key,
             broker=data.broker,
         )
-        return shaped(r.TradeAnswer, _ok(trades.open_trade(principal.user_id, request)))
+        return shaped(r.TradeAnswer, success(trades.open_trade(principal.user_id, request)))
 
     @post(
         "/{trade_id:str}/close",
@@ -204,7 +200,7 @@ class TradesController(Controller):
         self, trades: TradesDep, principal: PrincipalDep, data: ex.CloseBody, trade_id: str = _ID
     ) -> r.TradeAnswer:
         closed = trades.close_trade(principal.scope_user_id, trade_id, reason=data.reason, force=data.force)
-        return shaped(r.TradeAnswer, _ok(closed))
+        return shaped(r.TradeAnswer, success(closed))
 
 
 class DcaController(Controller):
@@ -221,7 +217,7 @@ class DcaController(Controller):
         sync_to_thread=True,
     )
     def status(self, trades: TradesDep, principal: PrincipalDep) -> r.DcaStatusAnswer:
-        return shaped(r.DcaStatusAnswer, _ok(q.dca_status(trades, principal.scope_user_id)))
+        return shaped(r.DcaStatusAnswer, success(q.dca_status(trades, principal.scope_user_id)))
 
     @post(
         "/execute",
@@ -242,7 +238,7 @@ class DcaController(Controller):
         placed = q.execute_dca(
             trades, principal.scope_user_id, data.trade_id, volume=volume, reason=data.reason
         )
-        return shaped(r.DcaExecutedAnswer, _ok(placed))
+        return shaped(r.DcaExecutedAnswer, success(placed))
 
     @get(
         "/history",
@@ -267,4 +263,4 @@ class DcaController(Controller):
             end=_time(end_date, "end_date"),
             limit=limit,
         )
-        return shaped(r.DcaHistoryAnswer, _ok(data))
+        return shaped(r.DcaHistoryAnswer, success(data))

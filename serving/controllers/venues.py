@@ -9,11 +9,10 @@ from typing import Any
 from litestar import get, post
 
 from pipelines.app.exchange_sync import start_sync
-from pipelines.db.types import isoformat_utc, utc_now
 from serving.context import PrincipalDep
 from serving.providers.exchanges import EXCHANGES, ExchangesDep
 from serving.responses import exchanges as r
-from serving.responses import shaped
+from serving.responses import shaped, success
 from serving.schemas import doc
 from serving.schemas import exchange_examples as ex
 
@@ -23,10 +22,6 @@ _WHY = (
     " `connected` is false, with the `reason`, when you have no key for it or it refuses or fails the "
     "call; `last_sync` is when your last sync of it finished (null: never)."
 )
-
-
-def _success(data: dict[str, Any]) -> dict[str, Any]:
-    return {"status": "success", "data": data, "timestamp": isoformat_utc(utc_now())}
 
 
 @get(
@@ -42,7 +37,7 @@ def _success(data: dict[str, Any]) -> dict[str, Any]:
 )
 def binance_health(exchanges: ExchangesDep, principal: PrincipalDep) -> r.BinanceHealthAnswer:
     data = exchanges.health.binance(principal.user_id)
-    return shaped(r.BinanceHealthAnswer, _success(data))
+    return shaped(r.BinanceHealthAnswer, success(data))
 
 
 @get(
@@ -57,7 +52,7 @@ def binance_health(exchanges: ExchangesDep, principal: PrincipalDep) -> r.Binanc
 )
 def three_commas_health(exchanges: ExchangesDep, principal: PrincipalDep) -> r.ThreeCommasHealthAnswer:
     data = exchanges.health.three_commas(principal.user_id)
-    return shaped(r.ThreeCommasHealthAnswer, _success(data))
+    return shaped(r.ThreeCommasHealthAnswer, success(data))
 
 
 @post(
@@ -78,7 +73,7 @@ def three_commas_health(exchanges: ExchangesDep, principal: PrincipalDep) -> r.T
 )
 def sync_venue(exchanges: ExchangesDep, principal: PrincipalDep, data: ex.SyncBody) -> r.SyncAnswer:
     started = start_sync(exchanges.jobs, exchanges.store, principal.user_id, data.source, force=data.force)
-    return shaped(r.SyncAnswer, _success(started))
+    return shaped(r.SyncAnswer, success(started))
 
 
 venue_handlers: list[Any] = [binance_health, three_commas_health, sync_venue]

@@ -23,7 +23,7 @@ from litestar.serialization import encode_json
 
 from pipelines.db.types import isoformat_utc
 
-__all__ = ["Num", "Shape", "now_stamp", "shaped"]
+__all__ = ["Num", "Shape", "now_stamp", "shaped", "success"]
 
 Num = float | None  # JSON-safe floats: NaN, infinities and undefined ratios are null
 
@@ -51,3 +51,9 @@ def shaped(shape: type[S], value: Mapping[str, Any]) -> S:
 def now_stamp() -> str:
     """The current UTC time in the API's spelling (``...Z``): answers' and events' ``timestamp``."""
     return isoformat_utc(datetime.now(UTC))
+
+
+def success(data: Any) -> dict[str, Any]:
+    """The ``{"status": "success", "data", "timestamp"}`` envelope of the status, ML, configuration,
+    trading and analytics routes, stamped now."""
+    return {"status": "success", "data": data, "timestamp": now_stamp()}

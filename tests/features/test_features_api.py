@@ -316,14 +316,20 @@ def test_feature_set_argument_type(bars: pd.DataFrame) -> None:
 
 @pytest.mark.slow
 def test_throughput_smoke(make_bars: Callable[..., pd.DataFrame]) -> None:
-    """A generous bound (the benchmark measures the real figure): 200k bars well under 2 s."""
+    """A generous bound (the benchmark measures the real figure): 200k bars well under 2 s.
+
+    The best of three runs is judged, so one run slowed by a busy machine does not fail it.
+    """
     import time
 
     frame = make_bars(200_000, seed=9, freq="1min")
     compute_features(frame.iloc[:1000], "default")
-    started = time.perf_counter()
-    out = compute_features(frame, "default")
-    assert time.perf_counter() - started < 2.0
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        out = compute_features(frame, "default")
+        best = min(best, time.perf_counter() - started)
+    assert best < 2.0, f"best of three runs took {best:.2f} s"
     assert out.shape == (200_000, len(feature_columns("default")) + 1)
 
 

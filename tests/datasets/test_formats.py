@@ -46,7 +46,7 @@ CSV = "a,b,label\n1,2.5,up\n3,,down\n"
         ("rows.csv", CSV),
         ("rows.txt", CSV),
         ("rows.tsv", CSV.replace(",", "\t")),
-        ("rows.csv.gz", gzip.compress(CSV.encode())),
+        ("rows.csv.gz", gzip.compress(CSV.encode(), mtime=0)),
         ("rows.json", json.dumps(ROWS)),
         ("columns.json", json.dumps({"a": [1, 3], "b": [2.5, None], "label": ["up", "down"]})),
         ("rows.jsonl", "\n".join(json.dumps(r) for r in ROWS) + "\n\n"),

@@ -10,6 +10,7 @@ from tests.net_support import NO_REDIS, REDIS_URL, redis_up
 from tests.serving_support import app_client, make_user, served_settings
 
 
+@pytest.mark.redis
 @pytest.mark.skipif(not redis_up(), reason=NO_REDIS)
 def test_status_reads_redis_memory_and_keys(tmp_path: Path) -> None:
     settings = served_settings(tmp_path / "home", redis_url=REDIS_URL, environment="staging")

@@ -37,6 +37,7 @@ def _serve(env: dict[str, str]) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
+@pytest.mark.redis
 @pytest.mark.skipif(not redis_up(), reason=NO_REDIS)
 def test_sse_on_another_worker_sees_the_jobs_the_scheduler_runs(tmp_path: Path) -> None:
     env = {

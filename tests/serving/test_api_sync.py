@@ -7,12 +7,15 @@ id and the trade's fills are read back from the venue."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from pipelines.db.trading_models import TradeRow
+from pipelines.trading.records import Bar
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings, wait_for_job
 from tests.trading.replay import Replay, replay_server
 
@@ -152,8 +155,24 @@ def test_an_exchange_trade_is_placed_once_and_fills_from_the_venue(app: Any, rep
         assert (read["status"], read["amount"], read["entry_price"]) == ("active", "0.01234", "98120.4")
         assert Decimal(read["commission"]) == Decimal("0.00001234") * Decimal("98120.4")
         assert replay.requests[-1].method == "GET" and replay.requests[-1].query["orderId"] == ["100402"]
+
+        replay.fill_orders = True  # the closing market order fills at once
         close = app.post(f"/api/trades/{trade['id']}/close", json={}, headers=user["headers"])
-        assert_envelope(close, 409, "CONFLICT")
+        assert close.status_code == 200, close.text
+        closed = close.json()["data"]
+        sent = [r.body.decode() for r in replay.requests if r.method == "POST"][-1]
+        exit_id = "tfx" + trade["id"].replace("-", "")
+        assert "side=SELL" in sent and "quantity=0.01234" in sent and f"newClientOrderId={exit_id}" in sent
+        fee = Decimal("0.00001234") * Decimal("98120.4")
+        assert (closed["status"], closed["exit_price"], closed["close_reason"]) == (
+            "closed",
+            "98120.4",
+            "manual_close",
+        )
+        assert Decimal(closed["commission"]) == 2 * fee and Decimal(closed["pnl"]) == -2 * fee
+        again = app.post(f"/api/trades/{trade['id']}/close", json={}, headers=user["headers"])
+        assert_envelope(again, 409, "TRADE_CLOSED")
+        assert replay.count("POST", "/api/v3/order") == 2  # one entry, one exit: never doubled
     finally:
         replay.orders, replay.fill_orders = None, True
 
@@ -165,3 +184,74 @@ def test_an_exchange_trade_is_placed_once_and_fills_from_the_venue(app: Any, rep
     assert (
         "no Binance testnet API key" in assert_envelope(refused, 400, "INVALID_REQUEST")["error"]["message"]
     )
+
+
+def test_exchange_entries_are_funded_cancelled_gated_and_stopped_at_the_venue(
+    app: Any, replay: Replay
+) -> None:
+    user = with_key(app, "binance")
+    container = app.app.state.container
+    order = {"symbol": "BTC/USDT", "side": "buy", "amount": "0.01", "broker": "binance"}
+    replay.orders, replay.fill_orders = {}, False
+    try:
+        for body, asset in (
+            (order | {"amount": "0.05"}, "USDT"),
+            (order | {"side": "sell", "amount": "0.06"}, "BTC"),
+        ):
+            poor = app.post("/api/trades", json=body, headers=user["headers"])
+            message = assert_envelope(poor, 400, "INSUFFICIENT_BALANCE")["error"]["message"]
+            assert f"free {asset}" in message and "short by" in message and SECRET not in message
+        assert replay.count("POST", "/api/v3/order") == 0 and venue_trades(app, user, "binance") == []
+
+        pending = app.post("/api/trades", json=order, headers=user["headers"]).json()["data"]
+        cancel = app.post(f"/api/trades/{pending['id']}/close", json={}, headers=user["headers"])
+        assert cancel.status_code == 200 and cancel.json()["data"]["status"] == "cancelled", cancel.text
+        assert replay.count("DELETE", "/api/v3/order") == 1 and replay.count("POST", "/api/v3/order") == 1
+
+        replay.fill_orders = True
+        levels = {"stop_loss": "97000", "take_profit": "99000", "client_order_id": "tf-sl-1"}
+        held = app.post("/api/trades", json=order | levels, headers=user["headers"]).json()["data"]
+        assert held["status"] == "active"
+        when = dt.datetime.now(dt.UTC)
+        container.trade_desk.on_bar("BTC/USDT", Bar(when, 98000.0, 98500.0, 97500.0, 98100.0))  # no level
+        assert replay.count("POST", "/api/v3/order") == 2
+        container.trade_desk.on_bar("BTC/USDT", Bar(when, 98000.0, 98100.0, 96900.0, 97000.0))
+        stopped = app.get(f"/api/trades/{held['id']}", headers=user["headers"]).json()["data"]
+        assert (stopped["status"], stopped["close_reason"]) == ("closed", "stop_loss")
+        assert "side=SELL" in [r for r in replay.requests if r.method == "POST"][-1].body.decode()
+
+        live = {"provider_id": "binance", "environment": "live", "api_key": KEY[::-1], "api_secret": SECRET}
+        assert app.post("/api/keys/", json=live, headers=user["headers"]).status_code == 201
+        refused = app.post("/api/trades", json=order | {"environment": "live"}, headers=user["headers"])
+        body = assert_envelope(refused, 403, "TRADING_DISABLED")["error"]
+        assert (
+            "TRADEFORGE_ALLOW_LIVE_TRADING" in body["message"]
+            and body["details"]["rule"] == "allow_live_trading"
+        )
+        assert replay.count("POST", "/api/v3/order") == 3
+        exchanges = container.trade_desk.venues._settings.exchanges
+        exchanges.allow_live_trading = True
+        try:
+            opened = app.post("/api/trades", json=order | {"environment": "live"}, headers=user["headers"])
+        finally:
+            exchanges.allow_live_trading = False
+        assert opened.status_code == 201 and replay.requests[-1].headers["X-MBX-APIKEY"] == KEY[::-1]
+        with container.database.session() as s:
+            assert s.get(TradeRow, opened.json()["data"]["id"]).environment == "live"  # closes with it too
+    finally:
+        replay.orders, replay.fill_orders = None, True
+
+    only_live = make_user(app)
+    body = {"provider_id": "binance", "environment": "live", "api_key": KEY, "api_secret": SECRET}
+    assert app.post("/api/keys/", json=body, headers=only_live["headers"]).status_code == 201
+    missing = app.post("/api/trades", json=order, headers=only_live["headers"])
+    assert "environment 'live'" in assert_envelope(missing, 400, "INVALID_REQUEST")["error"]["message"]
+    replay.refuse = True  # a refusing key on close: 503 without the secret, the trade untouched
+    try:
+        closing = app.post(
+            f"/api/trades/{opened.json()['data']['id']}/close", json={}, headers=user["headers"]
+        )
+    finally:
+        replay.refuse = False
+    error = assert_envelope(closing, 503, "EXTERNAL_API_ERROR")["error"]["message"]
+    assert SECRET not in error and KEY not in error and KEY[::-1] not in error

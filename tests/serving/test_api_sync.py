@@ -85,17 +85,30 @@ def test_binance_sync_stores_each_venue_trade_once_and_sets_last_sync(app: Any, 
     job2 = wait_for_job(app, second["job_id"], user["headers"])
     assert (job2["status"], job2["result"]["trades_added"]) == ("completed", 0)
 
-    trades = venue_trades(app, user, "binance")
-    assert sorted((t["side"], t["amount"], t["price"]) for t in trades) == [
-        ("buy", "0.012", "97012.5"),
-        ("sell", "0.005", "98120.01"),
+    trades = venue_trades(app, user, "binance")  # the sell closed part of the buy: one round trip
+    assert sorted((t["status"], t["amount"], t["entry_price"], t["exit_price"]) for t in trades) == [
+        ("active", "0.007", "97012.5", None),
+        ("closed", "0.005", "97012.5", "98120.01"),
     ]
-    assert {t["status"] for t in trades} == {"closed"}
-    assert Decimal(next(t for t in trades if t["side"] == "buy")["commission"]) == Decimal("1.16415")
+    trip = next(t for t in trades if t["status"] == "closed")
+    commission = Decimal("1.16415") * 5 / 12 + Decimal("0.49060005")
+    assert Decimal(trip["commission"]) == commission
+    assert Decimal(trip["pnl"]) == (Decimal("98120.01") - Decimal("97012.5")) * Decimal("0.005") - commission
+    portfolio = app.get("/portfolio", headers=user["headers"]).json()
+    balances = {(b["venue"], b["environment"], b["asset"]): b for b in portfolio["exchange_balances"]}
+    assert set(balances) == {("binance", "testnet", a) for a in ("BTC", "ETH", "USDT")}
+    assert (
+        balances[("binance", "testnet", "USDT")]["total"],
+        balances[("binance", "testnet", "USDT")]["free"],
+    ) == (
+        5000.0,
+        4250.12345678,
+    )
     health = app.get("/api/binance/health", headers=user["headers"]).json()["data"]
     assert health["last_sync"] == job2["finished_at"]
     other = make_user(app)  # another user sees none of them
     assert venue_trades(app, other, "binance") == []
+    assert app.get("/portfolio", headers=other["headers"]).json()["exchange_balances"] == []
 
 
 def test_three_commas_deals_sync_as_trades(app: Any) -> None:
@@ -193,6 +206,11 @@ def test_exchange_entries_are_funded_cancelled_gated_and_stopped_at_the_venue(
     container = app.app.state.container
     order = {"symbol": "BTC/USDT", "side": "buy", "amount": "0.01", "broker": "binance"}
     replay.orders, replay.fill_orders = {}, False
+    base = (replay.count("POST", "/api/v3/order"), replay.count("DELETE", "/api/v3/order"))
+
+    def sent(method: str = "POST") -> int:  # orders this test sent (the replay is the module's)
+        return replay.count(method, "/api/v3/order") - base[method == "DELETE"]
+
     try:
         for body, asset in (
             (order | {"amount": "0.05"}, "USDT"),
@@ -201,12 +219,12 @@ def test_exchange_entries_are_funded_cancelled_gated_and_stopped_at_the_venue(
             poor = app.post("/api/trades", json=body, headers=user["headers"])
             message = assert_envelope(poor, 400, "INSUFFICIENT_BALANCE")["error"]["message"]
             assert f"free {asset}" in message and "short by" in message and SECRET not in message
-        assert replay.count("POST", "/api/v3/order") == 0 and venue_trades(app, user, "binance") == []
+        assert sent() == 0 and venue_trades(app, user, "binance") == []
 
         pending = app.post("/api/trades", json=order, headers=user["headers"]).json()["data"]
         cancel = app.post(f"/api/trades/{pending['id']}/close", json={}, headers=user["headers"])
         assert cancel.status_code == 200 and cancel.json()["data"]["status"] == "cancelled", cancel.text
-        assert replay.count("DELETE", "/api/v3/order") == 1 and replay.count("POST", "/api/v3/order") == 1
+        assert sent("DELETE") == 1 and sent() == 1
 
         replay.fill_orders = True
         levels = {"stop_loss": "97000", "take_profit": "99000", "client_order_id": "tf-sl-1"}
@@ -214,7 +232,7 @@ def test_exchange_entries_are_funded_cancelled_gated_and_stopped_at_the_venue(
         assert held["status"] == "active"
         when = dt.datetime.now(dt.UTC)
         container.trade_desk.on_bar("BTC/USDT", Bar(when, 98000.0, 98500.0, 97500.0, 98100.0))  # no level
-        assert replay.count("POST", "/api/v3/order") == 2
+        assert sent() == 2
         container.trade_desk.on_bar("BTC/USDT", Bar(when, 98000.0, 98100.0, 96900.0, 97000.0))
         stopped = app.get(f"/api/trades/{held['id']}", headers=user["headers"]).json()["data"]
         assert (stopped["status"], stopped["close_reason"]) == ("closed", "stop_loss")
@@ -228,7 +246,7 @@ def test_exchange_entries_are_funded_cancelled_gated_and_stopped_at_the_venue(
             "TRADEFORGE_ALLOW_LIVE_TRADING" in body["message"]
             and body["details"]["rule"] == "allow_live_trading"
         )
-        assert replay.count("POST", "/api/v3/order") == 3
+        assert sent() == 3
         exchanges = container.trade_desk.venues._settings.exchanges
         exchanges.allow_live_trading = True
         try:

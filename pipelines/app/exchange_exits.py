@@ -1,5 +1,6 @@
 """Closing exchange trades at their venue: by hand (``POST /api/trades/{id}/close``) or when a new bar
-crosses an open trade's stop-loss or take-profit (:func:`enforce_levels`, the live feed's bar hook).
+crosses an open trade's stop-loss or take-profit (:func:`enforce_levels`: the live feed's ticks reach it
+through :func:`on_tick`, and ``TradeDesk.on_bar`` calls it).
 
 An active trade closes with a market order the other way for its filled quantity, under a client order
 id derived from the trade, so a retried close finds the order the venue took instead of sending a
@@ -11,14 +12,18 @@ closed the same way). A synced trade (``external_id``) belongs to its venue: 409
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from pipelines.app.exchange_trades import ExchangeTrades
+from pipelines.app.strategy_rows import bars_of
 from pipelines.app.trade_views import trade_view
 from pipelines.app.trading_store import trade_of
 from pipelines.app.venue_orders import ENTRY, EXIT, exit_request, record_exit
@@ -30,7 +35,7 @@ from pipelines.trading.errors import TradeClosedError
 from pipelines.trading.exchange_broker import ExchangeBroker
 from pipelines.trading.records import Bar
 
-__all__ = ["close_exchange_trade", "crossed", "enforce_levels"]
+__all__ = ["close_exchange_trade", "crossed", "enforce_levels", "on_tick"]
 
 log = logging.getLogger("tradeforge.trading")
 _OPEN = ("pending", "active")
@@ -151,3 +156,11 @@ def enforce_levels(venues: ExchangeTrades, symbol: str, bar: Bar) -> int:
         except (TradeforgeError, SecretDecryptionError) as exc:
             log.warning("%s of exchange trade %s not sent: %s", reason, trade_id, exc)
     return sent
+
+
+def on_tick(venues: ExchangeTrades, batch: Mapping[str, pd.DataFrame | None]) -> None:
+    """A live feed tick's new bars (by symbol): each enforces the levels of its symbol's trades."""
+    for symbol, frame in batch.items():
+        for row in [] if frame is None else bars_of(frame):
+            when = dt.datetime.fromtimestamp(row.ts_ns / 1e9, dt.UTC)
+            enforce_levels(venues, symbol, Bar(when, row.open, row.high, row.low, row.close))

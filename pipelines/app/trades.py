@@ -183,11 +183,7 @@ class TradeDesk:
 
     def owner_of(self, scope: str | None, trade_id: str) -> str:
         """The trade's owner (TradeNotFoundError for another user's trade unless ``scope`` is None)."""
-        with self.database.session() as session:
-            owner = session.scalar(select(TradeRow.user_id).where(TradeRow.id == trade_id))
-        if owner is None or (scope is not None and owner != scope):
-            raise TradeNotFoundError(f"no trade {trade_id!r}")
-        return owner
+        return self._owner_broker(scope, trade_id)[0]
 
     def _owner_broker(self, scope: str | None, trade_id: str) -> tuple[str, str]:
         """(owner, broker) of a trade (TradeNotFoundError as :meth:`owner_of`)."""

@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 import pytest
 
+from pipelines.app.exchange_exits import on_tick
 from pipelines.db.trading_models import TradeRow
 from pipelines.trading.records import Bar
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings, wait_for_job
@@ -237,6 +239,13 @@ def test_exchange_entries_are_funded_cancelled_gated_and_stopped_at_the_venue(
         stopped = app.get(f"/api/trades/{held['id']}", headers=user["headers"]).json()["data"]
         assert (stopped["status"], stopped["close_reason"]) == ("closed", "stop_loss")
         assert "side=SELL" in [r for r in replay.requests if r.method == "POST"][-1].body.decode()
+        target = app.post("/api/trades", json=order | {"take_profit": "99000"}, headers=user["headers"])
+        bar = {"timestamp": [pd.Timestamp.now(tz="UTC")], "open": [98e3], "high": [99.1e3], "low": [97.9e3]}
+        on_tick(
+            container.trade_desk.venues, {"BTC/USDT": pd.DataFrame(bar | {"close": [99e3], "volume": [1.0]})}
+        )
+        taken = app.get(f"/api/trades/{target.json()['data']['id']}", headers=user["headers"]).json()["data"]
+        assert (taken["status"], taken["close_reason"], sent()) == ("closed", "take_profit", 5)
 
         live = {"provider_id": "binance", "environment": "live", "api_key": KEY[::-1], "api_secret": SECRET}
         assert app.post("/api/keys/", json=live, headers=user["headers"]).status_code == 201
@@ -246,7 +255,7 @@ def test_exchange_entries_are_funded_cancelled_gated_and_stopped_at_the_venue(
             "TRADEFORGE_ALLOW_LIVE_TRADING" in body["message"]
             and body["details"]["rule"] == "allow_live_trading"
         )
-        assert sent() == 3
+        assert sent() == 5
         exchanges = container.trade_desk.venues._settings.exchanges
         exchanges.allow_live_trading = True
         try:

@@ -8,6 +8,7 @@ id and the trade's fills are read back from the venue."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -202,7 +203,7 @@ def test_an_exchange_trade_is_placed_once_and_fills_from_the_venue(app: Any, rep
 
 
 def test_exchange_entries_are_funded_cancelled_gated_and_stopped_at_the_venue(
-    app: Any, replay: Replay
+    app: Any, replay: Replay, caplog: pytest.LogCaptureFixture
 ) -> None:
     user = with_key(app, "binance")
     container = app.app.state.container
@@ -259,7 +260,8 @@ def test_exchange_entries_are_funded_cancelled_gated_and_stopped_at_the_venue(
         exchanges = container.trade_desk.venues._settings.exchanges
         exchanges.allow_live_trading = True
         try:
-            opened = app.post("/api/trades", json=order | {"environment": "live"}, headers=user["headers"])
+            live_order = order | {"environment": "live", "stop_loss": "90000"}
+            opened = app.post("/api/trades", json=live_order, headers=user["headers"])
         finally:
             exchanges.allow_live_trading = False
         assert opened.status_code == 201 and replay.requests[-1].headers["X-MBX-APIKEY"] == KEY[::-1]
@@ -273,12 +275,18 @@ def test_exchange_entries_are_funded_cancelled_gated_and_stopped_at_the_venue(
     assert app.post("/api/keys/", json=body, headers=only_live["headers"]).status_code == 201
     missing = app.post("/api/trades", json=order, headers=only_live["headers"])
     assert "environment 'live'" in assert_envelope(missing, 400, "INVALID_REQUEST")["error"]["message"]
+    live_id = opened.json()["data"]["id"]
     replay.refuse = True  # a refusing key on close: 503 without the secret, the trade untouched
     try:
-        closing = app.post(
-            f"/api/trades/{opened.json()['data']['id']}/close", json={}, headers=user["headers"]
-        )
+        closing = app.post(f"/api/trades/{live_id}/close", json={}, headers=user["headers"])
+        with caplog.at_level(logging.INFO, logger="tradeforge"):
+            container.trade_desk.on_bar("BTC/USDT", Bar(when, 9e4, 9e4, 8.9e4, 8.9e4))  # stop crossed
     finally:
         replay.refuse = False
     error = assert_envelope(closing, 503, "EXTERNAL_API_ERROR")["error"]["message"]
-    assert SECRET not in error and KEY not in error and KEY[::-1] not in error
+    assert (
+        "refused the credentials" in caplog.text and f"stop_loss of exchange trade {live_id}" in caplog.text
+    )
+    for text in (error, caplog.text):
+        assert SECRET not in text and KEY not in text and KEY[::-1] not in text
+    assert app.get(f"/api/trades/{live_id}", headers=user["headers"]).json()["data"]["status"] == "active"

@@ -50,7 +50,11 @@ def current_portfolio(desk: TradeDesk, user_id: str, *, day: dt.date | None = No
             select(PaperBalanceRow.balance).where(PaperBalanceRow.user_id == user_id)
         ).all()
         rows = session.scalars(
-            select(TradeRow).where(TradeRow.user_id == user_id, TradeRow.status == TradeStatus.ACTIVE.value)
+            select(TradeRow).where(
+                TradeRow.user_id == user_id,
+                TradeRow.status == TradeStatus.ACTIVE.value,
+                TradeRow.external_id.is_(None),  # synced holdings: in their venue's balances instead
+            )
         ).all()
         previous = session.scalar(
             select(PortfolioSnapshotRow.total_value)

@@ -322,7 +322,8 @@ class TradeDesk:
     # -- closing and DCA -------------------------------------------------------------------------
     def close_trade(self, scope: str | None, trade_id: str, *, reason: str, force: bool) -> dict[str, Any]:
         """Close an active trade at the newest stored close (slippage and commission applied); a pending
-        one is cancelled. ``force`` closes at the entry price when no newer price is known."""
+        one is cancelled. ``force`` closes at the entry price when no newer price is known. An exchange
+        trade is closed (or cancelled) at its venue instead."""
         owner, broker = self._owner_broker(scope, trade_id)
         if broker != PAPER and self.venues is not None:  # the venue closes it
             return close_exchange_trade(self.venues, owner, trade_id, reason=reason)

@@ -34,7 +34,8 @@ _PORTFOLIO = (
     "are settled into the trades first. `daily_pnl` is against the latest snapshot before today "
     "(without one, the starting balance); `total_pnl` against the starting balance; percentages in "
     "percent. `exchange_balances` lists what each of your exchanges reported at its last sync (POST "
-    "/api/sync), per venue, environment and asset; they are not counted in the paper cash." + _PRIVATE
+    "/api/sync), per venue, environment and asset; they are not counted in the paper cash, and a synced "
+    "trade still open is held there, not among the positions." + _PRIVATE
 )
 _HISTORY = (
     "The portfolio's value at each day's snapshot (taken daily, and for today when missing) over the "

@@ -100,6 +100,7 @@ def test_binance_sync_stores_each_venue_trade_once_and_sets_last_sync(app: Any, 
     portfolio = app.get("/portfolio", headers=user["headers"]).json()
     balances = {(b["venue"], b["environment"], b["asset"]): b for b in portfolio["exchange_balances"]}
     assert set(balances) == {("binance", "testnet", a) for a in ("BTC", "ETH", "USDT")}
+    assert portfolio["positions"] == []  # the synced BTC still held is in the balances, not counted twice
     assert (
         balances[("binance", "testnet", "USDT")]["total"],
         balances[("binance", "testnet", "USDT")]["free"],

@@ -7,7 +7,8 @@ id derived from the trade, so a retried close finds the order the venue took ins
 second one; the trade is closed at the venue's fill price, commission and pnl once the venue reports
 the order filled (until then it stays active with its exit order open, refreshed on each read). A
 pending trade's entry is cancelled at the venue instead (a part filled before the cancel is then
-closed the same way). A synced trade (``external_id``) belongs to its venue: 409.
+closed the same way); an exit the venue cancelled or refused is tried again, under the next derived
+id, by the next close. A synced trade (``external_id``) belongs to its venue: 409.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pipelines.app.venue_orders import ENTRY, EXIT, exit_request, record_exit
 from pipelines.db.trading_models import OrderRow, TradeRow
 from pipelines.errors import ConflictError, DataNotFoundError, TradeforgeError
 from pipelines.security.secretbox import SecretDecryptionError
-from pipelines.trading.broker import OrderState, OrderStatus
+from pipelines.trading.broker import OrderRequest, OrderState, OrderStatus
 from pipelines.trading.errors import TradeClosedError
 from pipelines.trading.exchange_broker import ExchangeBroker
 from pipelines.trading.records import Bar
@@ -39,6 +40,7 @@ __all__ = ["close_exchange_trade", "crossed", "enforce_levels", "on_tick"]
 
 log = logging.getLogger("tradeforge.trading")
 _OPEN = ("pending", "active")
+_ENDED = (OrderStatus.CANCELLED.value, OrderStatus.REJECTED.value)  # an exit the venue did not fill
 
 
 def _view(venues: ExchangeTrades, trade_id: str) -> dict[str, Any]:
@@ -73,37 +75,41 @@ def close_exchange_trade(
             raise ConflictError(f"trade {trade_id} is on {trade.broker}: change it there, it syncs back")
         if trade.status not in _OPEN:
             raise TradeClosedError(f"trade {trade_id} is {trade.status} already")
-        orders = {
-            o.purpose: o for o in session.scalars(select(OrderRow).where(OrderRow.trade_id == trade_id))
-        }
+        orders = session.scalars(
+            select(OrderRow).where(OrderRow.trade_id == trade_id).order_by(OrderRow.created_at)
+        ).all()
         broker = venues.broker(session, user_id, trade.broker, trade.environment)
-    entry = orders.get(ENTRY)
+    entry = next((o for o in orders if o.purpose == ENTRY), None)
     if entry is not None:
         _entry_settled(venues, broker, entry)
+    exits = [o for o in orders if o.purpose == EXIT]
+    if exits and exits[-1].status not in _ENDED and exits[-1].venue_order_id is not None:
+        venues.apply([(exits[-1].id, broker.order(user_id, exits[-1].venue_order_id))])  # never resent
+        return _view(venues, trade_id)
     with venues.database.session() as session:
         trade = session.get(TradeRow, trade_id)
         if trade is None or trade.status != "active":  # cancelled at the venue: nothing to close
             return _view(venues, trade_id)
-        request = exit_request(trade)
-    placed = orders.get(EXIT)
-    if placed is not None and placed.venue_order_id is not None:  # sent before: ask, never resend
-        venues.apply([(placed.id, broker.order(user_id, placed.venue_order_id))])
-        return _view(venues, trade_id)
+        request = exit_request(trade, len(exits))
     state = broker.submit(request)  # finds the order a lost answer left at the venue
-    _record(venues, trade_id, state, reason)
+    _record(venues, trade_id, request, state, reason)
     return _view(venues, trade_id)
 
 
-def _record(venues: ExchangeTrades, trade_id: str, state: OrderState, reason: str) -> None:
+def _record(
+    venues: ExchangeTrades, trade_id: str, request: OrderRequest, state: OrderState, reason: str
+) -> None:
     try:
         with venues.database.transaction() as session:
             trade = session.get(TradeRow, trade_id)
             if trade is not None:
-                record_exit(session, trade, state, reason)
+                record_exit(session, trade, request, state, reason)
     except IntegrityError:  # a concurrent close recorded the same exit order: apply the answer to it
         with venues.database.session() as session:
             order_id = session.scalar(
-                select(OrderRow.id).where(OrderRow.trade_id == trade_id, OrderRow.purpose == EXIT)
+                select(OrderRow.id).where(
+                    OrderRow.user_id == request.user_id, OrderRow.client_order_id == request.client_order_id
+                )
             )
         if order_id is None:
             raise

@@ -27,10 +27,12 @@ __all__ = [
 ENTRY, EXIT = "entry", "exit"
 
 
-def exit_client_id(trade_id: str) -> str:
-    """The closing order's client order id, derived from the trade: a retried close finds the order
-    the venue took (36 characters at most, Binance's limit)."""
-    return f"tfx{uuid.UUID(trade_id).hex}"
+def exit_client_id(trade_id: str, attempt: int = 0) -> str:
+    """The closing order's client order id, derived from the trade and the attempt (a new attempt only
+    after the venue cancelled or refused the last): a retried close finds the order the venue took
+    (36 characters at most, Binance's limit)."""
+    digits = uuid.UUID(trade_id).hex
+    return f"tfx{digits}" if attempt == 0 else f"tfx{digits[:29]}r{attempt % 100:02d}"
 
 
 def _order_row(request: OrderRequest, venue: str, purpose: str, trade_id: str, now: dt.datetime) -> OrderRow:
@@ -86,18 +88,20 @@ def record_entry(
     return trade
 
 
-def exit_request(trade: TradeRow) -> OrderRequest:
+def exit_request(trade: TradeRow, attempt: int = 0) -> OrderRequest:
     """The trade's closing market order: the opposite side, its whole (filled) quantity."""
     side = Side.SELL if trade.side == "long" else Side.BUY
-    return OrderRequest(
-        trade.user_id, trade.symbol, side, trade.quantity, exit_client_id(trade.id), OrderType.MARKET
-    )
+    client_id = exit_client_id(trade.id, attempt)
+    return OrderRequest(trade.user_id, trade.symbol, side, trade.quantity, client_id, OrderType.MARKET)
 
 
-def record_exit(session: Session, trade: TradeRow, state: OrderState, reason: str) -> OrderRow:
-    """The trade's closing order, the venue's answer applied; ``reason`` is the trade's close reason."""
+def record_exit(
+    session: Session, trade: TradeRow, request: OrderRequest, state: OrderState, reason: str
+) -> OrderRow:
+    """The trade's closing order ``request``, the venue's answer applied; ``reason`` is the trade's
+    close reason."""
     now = utc_now()
-    order = _order_row(exit_request(trade), trade.broker, EXIT, trade.id, now)
+    order = _order_row(request, trade.broker, EXIT, trade.id, now)
     order.venue_order_id = state.order_id
     session.add(order)
     trade.close_reason = reason[:200]
@@ -142,6 +146,8 @@ def apply_exit(order: OrderRow, trade: TradeRow, state: OrderState, now: dt.date
     _onto(order, state, now)
     fill = state.fill
     trade.updated_at = now
+    if state.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED) and trade.status == "active":
+        trade.close_reason = None  # still open: a close may be tried again
     if state.status is not OrderStatus.FILLED or fill is None or trade.status == "closed":
         return
     entry = trade.entry_price if trade.entry_price is not None else fill.price

@@ -249,6 +249,21 @@ def test_exchange_entries_are_funded_cancelled_gated_and_stopped_at_the_venue(
         taken = app.get(f"/api/trades/{target.json()['data']['id']}", headers=user["headers"]).json()["data"]
         assert (taken["status"], taken["close_reason"], sent()) == ("closed", "take_profit", 5)
 
+        replay.fill_orders = False  # an exit the venue lets expire unfilled is sent again on the next close
+        body = order | {"client_order_id": "tf-exp-1"}
+        expiring = app.post("/api/trades", json=body, headers=user["headers"]).json()["data"]
+        replay.fill("tf-exp-1")
+        close_url = f"/api/trades/{expiring['id']}/close"
+        assert app.post(close_url, json={}, headers=user["headers"]).json()["data"]["status"] == "active"
+        digits = expiring["id"].replace("-", "")
+        replay.orders[f"tfx{digits}"]["status"] = "EXPIRED"
+        asked = app.post(close_url, json={}, headers=user["headers"]).json()["data"]
+        assert (asked["status"], asked["close_reason"], sent()) == ("active", None, 7)
+        replay.fill_orders = True
+        retried = app.post(close_url, json={}, headers=user["headers"]).json()["data"]
+        assert (retried["status"], retried["exit_price"], sent()) == ("closed", "98120.4", 8)
+        assert f"newClientOrderId=tfx{digits[:29]}r01" in replay.requests[-1].body.decode()
+
         live = {"provider_id": "binance", "environment": "live", "api_key": KEY[::-1], "api_secret": SECRET}
         assert app.post("/api/keys/", json=live, headers=user["headers"]).status_code == 201
         refused = app.post("/api/trades", json=order | {"environment": "live"}, headers=user["headers"])
@@ -257,7 +272,7 @@ def test_exchange_entries_are_funded_cancelled_gated_and_stopped_at_the_venue(
             "TRADEFORGE_ALLOW_LIVE_TRADING" in body["message"]
             and body["details"]["rule"] == "allow_live_trading"
         )
-        assert sent() == 5
+        assert sent() == 8
         exchanges = container.trade_desk.venues._settings.exchanges
         exchanges.allow_live_trading = True
         try:

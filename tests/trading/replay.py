@@ -90,6 +90,7 @@ def _order_book(replay: Replay, seen: Seen) -> tuple[int, bytes] | None:
         order |= {"origQty": qty, "executedQty": qty, "symbol": form.get("symbol", "BTCUSDT")}
         order |= {"side": form.get("side", order["side"]), "type": form.get("type", order["type"])}
         order["fills"] = [order["fills"][0] | {"qty": qty}]
+        order["cummulativeQuoteQty"] = str(Decimal(qty) * Decimal(order["fills"][0]["price"]))
         if not replay.fill_orders:
             order |= {"status": "NEW", "executedQty": "0", "cummulativeQuoteQty": "0", "fills": []}
         replay.orders[form["newClientOrderId"]] = order

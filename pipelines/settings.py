@@ -232,6 +232,11 @@ class ExchangeSettings(SettingsGroup):
     )
     max_exchange_keys_per_user: int = Field(default=20, ge=1, description="Active exchange keys per user.")
     quote_asset: str = Field(default="USDT", description="Asset an exchange account's balance is shown in.")
+    allow_live_trading: bool = Field(
+        default=False,
+        description="Let exchange trades use a key of a venue's live (mainnet) environment: real money. "
+        "Off, only testnet keys place orders (TRADEFORGE_ALLOW_LIVE_TRADING=true turns it on).",
+    )
 
 
 class PaperSettings(SettingsGroup):

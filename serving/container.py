@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from filelock import FileLock
 
 from pipelines.app.datasets import DatasetCatalog
+from pipelines.app.exchange_exits import on_tick
 from pipelines.app.exchange_trades import ExchangeTrades
 from pipelines.app.strategy_runs import StrategyRuns
 from pipelines.app.trades import TradeDesk
@@ -182,6 +183,9 @@ class AppContainer:
             started = await asyncio.to_thread(self.strategy_runs.lead)
             log.info("%d live strategies running", started)
             self.live.tick_listeners.append(self.strategy_runs.on_bars)
+            venues = self.trade_desk.venues
+            if venues is not None:  # exchange trades' stop-losses and take-profits, closed at the venue
+                self.live.tick_listeners.append(lambda _timeframe, bars: on_tick(venues, bars))
         await self.live.start(run_feed=leader)
         await self.events.start()
         install_trading_hub(self.live.hub)  # the trading core's events reach every worker's streams

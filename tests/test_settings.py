@@ -62,6 +62,7 @@ ENV_CASES: dict[str, tuple[str, Any]] = {
     "exchange_api_urls": ('{"binance": "http://127.0.0.1:9"}', {"binance": "http://127.0.0.1:9"}),
     "max_exchange_keys_per_user": ("4", 4),
     "quote_asset": ("USDC", "USDC"),
+    "allow_live_trading": ("true", True),
     "paper_initial_balance": ("500.5", Decimal("500.5")),
     "paper_commission": ("0.002", 0.002),
     "paper_slippage": ("0.0001", 0.0001),

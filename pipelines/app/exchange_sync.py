@@ -2,12 +2,15 @@
 ``POST /api/sync`` that starts it.
 
 A ccxt exchange (Binance...) gives its balances and the account's fills of every symbol the user
-trades or holds (one trade row per fill, ``closed``, its price the fill's); 3Commas gives its accounts
+trades or holds: the fills of one order are one entry, and each sell is paired with the earlier buys
+of its symbol first in, first out (:mod:`pipelines.app.venue_rounds`), so a round trip is one closed
+trade with entry, exit and pnl and what is still held one active trade; 3Commas gives its accounts
 and deals (one trade row per deal: ``active`` while open, ``closed`` with its profit once finished).
 Every venue answer is read before anything is written, then one transaction stores them: a row is
-keyed by the venue's id (``external_id``, unique per user and venue), so a trade synced twice is stored
-once (an open deal is updated). A failing venue fails the job with its (scrubbed) message and writes
-nothing. The balances are the job's result. One sync per user and venue runs at a time unless forced.
+keyed by the venue's ids (``external_id``, unique per user and venue), so a trade synced twice is stored
+once (an open one is updated). A failing venue fails the job with its (scrubbed) message and writes
+nothing. The balances are the job's result and are stored (``venue_balances``, shown by the portfolio).
+One sync per user and venue runs at a time unless forced.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from pipelines.app.venue_balances import store_balances
 from pipelines.app.venue_health import SYNC_JOB_KIND
+from pipelines.app.venue_rounds import VenueOrder, group_fills, round_trips
 from pipelines.db import Database, open_database
 from pipelines.db.job_models import Job
 from pipelines.db.trading_models import OrderRow, TradeRow
@@ -31,7 +36,6 @@ from pipelines.jobs import JobQueue, ProgressReporter, register_task
 from pipelines.security.secretbox import EXCHANGE_CREDENTIALS, SecretBox
 from pipelines.settings import Settings
 from pipelines.trading.credentials import ExchangeKeyStore
-from pipelines.trading.exchange_broker import order_key
 from pipelines.trading.exchanges import (
     THREE_COMMAS,
     CcxtClient,
@@ -55,16 +59,33 @@ _FINISHED_DEALS = {
     "failed": "cancelled",
 }
 _STARTING = threading.Lock()
-_UPDATED = ("status", "quantity", "entry_price", "exit_price", "last_price", "realized_pnl", "closed_at")
+_UPDATED = (
+    "status",
+    "quantity",
+    "entry_price",
+    "exit_price",
+    "last_price",
+    "realized_pnl",
+    "commission",
+    "closed_at",
+)
+_REPLACED = ("open:", "trade:")  # a held part that later sells closed; a single fill (older syncs)
 
 
 @dataclass
 class Pulled:
-    """What one venue answered: its balances and its trades as trade-row values."""
+    """What one venue answered: its balances, its trades as trade-row values and its fills by order."""
 
     balances: dict[str, Decimal] = field(default_factory=dict)
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # by external id
-    orders: dict[str, str] = field(default_factory=dict)  # external id -> broker order id of its fill
+    orders: list[VenueOrder] = field(default_factory=list)  # a ccxt venue's, paired when stored
+    free: dict[str, Decimal] = field(default_factory=dict)
+    symbols: list[str] = field(default_factory=list)  # the markets whose fills were read
+
+    @property
+    def seen(self) -> int:
+        """The venue trades read: fills of a ccxt venue, deals of 3Commas."""
+        return sum(o.fills for o in self.orders) + len(self.rows)
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -103,32 +124,10 @@ def _symbols(client: CcxtClient, known: list[str], held: dict[str, Decimal], quo
 def pull_ccxt(client: CcxtClient, known: list[str], quote: str) -> Pulled:
     balance = client.fetch_balance()
     pulled = Pulled(balances={a: v for a, v in balance.total.items() if v})
-    for symbol in _symbols(client, known, pulled.balances, quote):
-        base = symbol.partition("/")[0]
-        for fill in client.fetch_my_trades(symbol, limit=TRADES_PER_SYMBOL):
-            commission = _ZERO
-            if fill.fee is not None and fill.fee_currency == quote:
-                commission = fill.fee
-            elif fill.fee is not None and fill.fee_currency == base:
-                commission = fill.fee * fill.price
-            external_id = f"trade:{symbol}:{fill.trade_id}"
-            if fill.order_id is not None:
-                pulled.orders[external_id] = order_key(symbol, fill.order_id)
-            pulled.rows[external_id] = {
-                "symbol": symbol,
-                "side": "long" if fill.side == "buy" else "short",
-                "status": "closed",
-                "quantity": fill.quantity,
-                "entry_price": fill.price,
-                "exit_price": None,
-                "last_price": fill.price,
-                "realized_pnl": _ZERO,
-                "commission": commission,
-                "close_reason": f"{client.venue} fill (order {fill.order_id})"[:200],
-                "created_at": fill.timestamp,
-                "opened_at": fill.timestamp,
-                "closed_at": fill.timestamp,
-            }
+    pulled.free = {a: balance.free.get(a, _ZERO) for a in pulled.balances}
+    pulled.symbols = _symbols(client, known, pulled.balances, quote)
+    for symbol in pulled.symbols:
+        pulled.orders += group_fills(symbol, client.fetch_my_trades(symbol, limit=TRADES_PER_SYMBOL))
     return pulled
 
 
@@ -176,19 +175,36 @@ def pull_three_commas(client: ThreeCommasClient) -> Pulled:
 
 
 # -- writing (one transaction) ---------------------------------------------------------------------
-def store_pulled(session: Session, user_id: str, venue: str, pulled: Pulled) -> tuple[int, int]:
-    """Insert the new trades, update the changed ones: (added, updated). A fill of an order placed
-    here (``POST /api/trades`` with this broker) is that trade already: left out."""
+def _paired(session: Session, user_id: str, venue: str, pulled: Pulled) -> dict[str, dict[str, Any]]:
+    """The rows of a ccxt venue's fills paired into round trips, its stale held parts and single-fill
+    rows of the synced symbols deleted; the orders placed here (``POST /api/trades`` with this broker)
+    are those trades already: left out."""
     placed = set(
         session.scalars(
             select(OrderRow.venue_order_id).where(
                 OrderRow.user_id == user_id,
                 OrderRow.broker == venue,
-                OrderRow.venue_order_id.in_(set(pulled.orders.values())),
+                OrderRow.venue_order_id.in_({o.key for o in pulled.orders}),
             )
         )
     )
-    ids = [i for i in pulled.rows if pulled.orders.get(i) not in placed]
+    rows = round_trips(venue, [o for o in pulled.orders if o.key not in placed])
+    for symbol in pulled.symbols:
+        session.execute(
+            delete(TradeRow).where(
+                TradeRow.user_id == user_id,
+                TradeRow.broker == venue,
+                or_(*(TradeRow.external_id.startswith(f"{p}{symbol}:", autoescape=True) for p in _REPLACED)),
+                TradeRow.external_id.not_in(list(rows)),
+            )
+        )
+    return rows
+
+
+def store_pulled(session: Session, user_id: str, venue: str, pulled: Pulled) -> tuple[int, int]:
+    """Insert the new trades, update the changed ones: (added, updated)."""
+    rows = pulled.rows | _paired(session, user_id, venue, pulled) if pulled.symbols else pulled.rows
+    ids = list(rows)
     existing: dict[str, TradeRow] = {}
     for start in range(0, len(ids), 500):
         query = select(TradeRow).where(
@@ -200,7 +216,7 @@ def store_pulled(session: Session, user_id: str, venue: str, pulled: Pulled) -> 
     added = updated = 0
     now = utc_now()
     for external_id in ids:
-        values, row = pulled.rows[external_id], existing.get(external_id)
+        values, row = rows[external_id], existing.get(external_id)
         if row is None:
             session.add(TradeRow(user_id=user_id, broker=venue, external_id=external_id, **values))
             added += 1
@@ -226,13 +242,14 @@ def sync_venue(settings: Settings, database: Database, user_id: str, venue: str)
     pulled = _pull(settings, venue, credentials, environment, known[:200])
     with database.transaction() as session:
         added, updated = store_pulled(session, user_id, venue, pulled)
+        store_balances(session, user_id, venue, environment, pulled.balances, pulled.free)
     return {
         "source": venue,
         "environment": environment,
         "balances": {
             asset: format(value.normalize(), "f") for asset, value in sorted(pulled.balances.items())
         },
-        "trades_seen": len(pulled.rows),
+        "trades_seen": pulled.seen,
         "trades_added": added,
         "trades_updated": updated,
     }

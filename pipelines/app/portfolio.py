@@ -1,6 +1,6 @@
 """The portfolio use cases: a user's portfolio now (their open trades settled first, positions
-marked to the newest stored close), its daily snapshots (taken by the daily Dagster asset, and
-lazily for today when the history is read) and the value history from them."""
+marked to the newest stored close) and their venues' synced balances, its daily snapshots (taken by
+the daily Dagster asset, and lazily for today when the history is read) and the value history."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from pipelines.app.trades import TradeDesk
 from pipelines.app.trading_store import trade_of
+from pipelines.app.venue_balances import venue_balances
 from pipelines.db.models import User
 from pipelines.db.trading_models import PaperBalanceRow, PortfolioSnapshotRow, TradeRow
 from pipelines.errors import InvalidParameterError
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_HISTORY_DAYS",
     "MAX_HISTORY_DAYS",
     "current_portfolio",
+    "exchange_balances",
     "portfolio_history",
     "snapshot_everyone",
     "take_snapshot",
@@ -48,7 +50,11 @@ def current_portfolio(desk: TradeDesk, user_id: str, *, day: dt.date | None = No
             select(PaperBalanceRow.balance).where(PaperBalanceRow.user_id == user_id)
         ).all()
         rows = session.scalars(
-            select(TradeRow).where(TradeRow.user_id == user_id, TradeRow.status == TradeStatus.ACTIVE.value)
+            select(TradeRow).where(
+                TradeRow.user_id == user_id,
+                TradeRow.status == TradeStatus.ACTIVE.value,
+                TradeRow.external_id.is_(None),  # synced holdings: in their venue's balances instead
+            )
         ).all()
         previous = session.scalar(
             select(PortfolioSnapshotRow.total_value)
@@ -65,6 +71,12 @@ def current_portfolio(desk: TradeDesk, user_id: str, *, day: dt.date | None = No
     cash = sum(balances, Decimal(0)) if balances else desk.initial_balance
     starting = desk.initial_balance * max(1, len(balances))
     return portfolio_state(cash, holdings(trades, prices), starting=starting, previous_total=previous)
+
+
+def exchange_balances(desk: TradeDesk, user_id: str) -> list[dict[str, Any]]:
+    """The balances the user's venues reported at their last sync (not part of the paper cash)."""
+    with desk.database.session() as session:
+        return venue_balances(session, user_id)
 
 
 def _upsert(session: Session, values: dict[str, Any]) -> None:

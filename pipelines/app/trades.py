@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pipelines.app.exchange_exits import close_exchange_trade, enforce_levels
 from pipelines.app.exchange_trades import ExchangeTrades
 from pipelines.app.paper_bars import StoredBars
 from pipelines.app.trade_events import collect, publish
@@ -87,6 +88,7 @@ class TradeRequest:
     client_order_id: str | None = None
     strategy_id: str | None = None
     broker: str = "paper"  # or a ccxt exchange id the user stored a key for
+    environment: str | None = None  # an exchange's key environment (None: testnet where it has one)
 
 
 def _utc_now() -> dt.datetime:
@@ -181,11 +183,17 @@ class TradeDesk:
 
     def owner_of(self, scope: str | None, trade_id: str) -> str:
         """The trade's owner (TradeNotFoundError for another user's trade unless ``scope`` is None)."""
+        return self._owner_broker(scope, trade_id)[0]
+
+    def _owner_broker(self, scope: str | None, trade_id: str) -> tuple[str, str]:
+        """(owner, broker) of a trade (TradeNotFoundError as :meth:`owner_of`)."""
         with self.database.session() as session:
-            owner = session.scalar(select(TradeRow.user_id).where(TradeRow.id == trade_id))
-        if owner is None or (scope is not None and owner != scope):
+            row = session.execute(
+                select(TradeRow.user_id, TradeRow.broker).where(TradeRow.id == trade_id)
+            ).first()
+        if row is None or (scope is not None and row[0] != scope):
             raise TradeNotFoundError(f"no trade {trade_id!r}")
-        return owner
+        return row[0], row[1]
 
     # -- opening ---------------------------------------------------------------------------------
     def open_trade(self, user_id: str, request: TradeRequest) -> dict[str, Any]:
@@ -235,7 +243,7 @@ class TradeDesk:
         )
         levels = {"stop_loss": request.stop_loss, "take_profit": request.take_profit}
         return self.venues.open_trade(
-            user_id, request.broker, order, levels | {"strategy_id": request.strategy_id}
+            user_id, request.broker, order, levels | {"strategy_id": request.strategy_id}, request.environment
         )
 
     def refresh_venues(self, user_id: str) -> None:
@@ -314,8 +322,11 @@ class TradeDesk:
     # -- closing and DCA -------------------------------------------------------------------------
     def close_trade(self, scope: str | None, trade_id: str, *, reason: str, force: bool) -> dict[str, Any]:
         """Close an active trade at the newest stored close (slippage and commission applied); a pending
-        one is cancelled. ``force`` closes at the entry price when no newer price is known."""
-        owner = self.owner_of(scope, trade_id)
+        one is cancelled. ``force`` closes at the entry price when no newer price is known. An exchange
+        trade is closed (or cancelled) at its venue instead."""
+        owner, broker = self._owner_broker(scope, trade_id)
+        if broker != PAPER and self.venues is not None:  # the venue closes it
+            return close_exchange_trade(self.venues, owner, trade_id, reason=reason)
         with self.ledger(owner) as (session, book):
             self.settle_into(session, book, owner)
             trade = self.owned(session, book, owner, trade_id)
@@ -346,8 +357,9 @@ class TradeDesk:
             return trade_view(trade)
 
     def on_bar(self, symbol: str, bar: Bar) -> None:
-        """A new bar of ``symbol`` (the live runner's entry point): settle every user holding it open."""
-        del bar  # the store holds it already; settlement reads it from there, in order
+        """A new bar of ``symbol`` (the live runner's entry point): settle every user holding it open,
+        then close at their venue the exchange trades whose stop-loss or take-profit it crossed."""
+        # paper trades: the store holds the bar already; settlement reads it from there, in order
         self.bars.forget(symbol)
         with self.database.session() as session:
             users = session.scalars(
@@ -357,6 +369,8 @@ class TradeDesk:
             ).all()
         for user_id in users:
             self.settle(user_id)
+        if self.venues is not None:  # exchange trades whose stop-loss or take-profit the bar crossed
+            enforce_levels(self.venues, symbol, bar)
 
 
 def _level(price: Decimal | None, tick: Decimal) -> Decimal | None:

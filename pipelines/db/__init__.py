@@ -37,6 +37,7 @@ from pipelines.db.trading_models import (
     PaperBalanceRow,
     PortfolioSnapshotRow,
     TradeRow,
+    VenueBalanceRow,
 )
 from pipelines.db.training_claims import (
     TrainingClaim,
@@ -92,6 +93,7 @@ __all__ = [
     "TrainingGuard",
     "User",
     "UserState",
+    "VenueBalanceRow",
     "Webhook",
     "WebhookDelivery",
     "WriterStats",

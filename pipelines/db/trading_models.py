@@ -1,8 +1,9 @@
-"""The paper-trading tables: balances per user and currency, orders, trades, DCA attempts and the
-daily portfolio snapshots.
+"""The trading tables: paper balances per user and currency, orders, trades, DCA attempts, the
+daily portfolio snapshots and the venue balances read by syncs.
 
-Migrations ``0013_trading`` and ``0015_portfolio_snapshots`` create exactly this schema; a test
-compares the two. Money is exact decimals on SQLite and PostgreSQL alike (``ExactDecimal``).
+Migrations ``0013_trading``, ``0014_portfolio_snapshots``, ``0015_exchange_trades`` and
+``0017_venue_trading`` create exactly this schema; a test compares the two. Money is exact decimals
+on SQLite and PostgreSQL alike (``ExactDecimal``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from pipelines.db.models import Base
 from pipelines.db.types import ExactDecimal, utc_now
 
-__all__ = ["DcaAttemptRow", "OrderRow", "PaperBalanceRow", "PortfolioSnapshotRow", "TradeRow"]
+__all__ = [
+    "DcaAttemptRow",
+    "OrderRow",
+    "PaperBalanceRow",
+    "PortfolioSnapshotRow",
+    "TradeRow",
+    "VenueBalanceRow",
+]
 
 Money = ExactDecimal()
 
@@ -72,6 +80,7 @@ class TradeRow(Base):
     settled_to: Mapped[dt.datetime | None]  # the last stored bar applied to it
     # The venue's id of a synced trade (``trade:BTC/USDT:28457``, ``deal:1234``): stored once per user
     external_id: Mapped[str | None] = mapped_column(String(96))
+    environment: Mapped[str | None] = mapped_column(String(8))  # an exchange trade's key: testnet | live
 
 
 class OrderRow(Base):
@@ -128,3 +137,18 @@ class PortfolioSnapshotRow(Base):
     positions_value: Mapped[Decimal] = mapped_column(Money)
     positions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     taken_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class VenueBalanceRow(Base):
+    """A user's balance of one asset on one venue and environment, as its last sync read it (the
+    rows of a venue are replaced together at each sync)."""
+
+    __tablename__ = "venue_balances"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    venue: Mapped[str] = mapped_column(String(32), primary_key=True)
+    environment: Mapped[str] = mapped_column(String(8), primary_key=True)
+    asset: Mapped[str] = mapped_column(String(64), primary_key=True)
+    free: Mapped[Decimal | None] = mapped_column(Money)
+    total: Mapped[Decimal] = mapped_column(Money)
+    synced_at: Mapped[dt.datetime] = mapped_column(default=utc_now)

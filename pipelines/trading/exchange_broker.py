@@ -30,6 +30,13 @@ _STATUSES = {
     "rejected": OrderStatus.REJECTED,
 }
 _ZERO = Decimal(0)
+_DEFAULT_FEE = Decimal("0.001")  # a venue that does not say its taker fee: the common 0.1%
+
+
+def _plain(value: Decimal) -> str:
+    """A decimal as plain text, at most 8 decimal places (no exponent)."""
+    text = format(value.quantize(Decimal("1e-8")).normalize(), "f")
+    return "0" if text in ("-0", "") else text
 
 
 def order_key(symbol: str, venue_order_id: str) -> str:
@@ -60,16 +67,21 @@ class ExchangeBroker:
             raise DataNotFoundError("no such account on this broker")
 
     def submit(self, order: OrderRequest) -> OrderState:
+        """The order placed with ``order``'s client order id, placing it unless the venue has it."""
+        self._check(order)
+        found = self.find(order.user_id, order.symbol, order.client_order_id)
+        return found if found is not None else self.place(order)
+
+    def _check(self, order: OrderRequest) -> None:
         self._mine(order.user_id)
         if order.order_type is OrderType.STOP:
             raise InvalidRequestError(f"{self.name} orders are market or limit orders")
         if order.order_type is OrderType.LIMIT and (order.price is None or order.price <= 0):
             raise InvalidRequestError("a limit order needs a positive price")
-        try:
-            found = self.client.fetch_order(order.symbol, client_order_id=order.client_order_id)
-            return self.state(found)
-        except ExchangeOrderNotFound:
-            pass
+
+    def place(self, order: OrderRequest) -> OrderState:
+        """Place ``order`` without asking for an earlier one (``submit`` asks first)."""
+        self._check(order)
         try:
             placed = self.client.create_order(
                 order.symbol,
@@ -82,6 +94,27 @@ class ExchangeBroker:
         except ExchangeFundsError as exc:
             raise InsufficientBalanceError(str(exc)) from None
         return self.state(placed)
+
+    def check_funds(self, order: OrderRequest) -> None:
+        """Refuse (InsufficientBalanceError naming the shortfall) an order the account's free balance
+        does not cover: a buy's notional plus the taker commission in the quote asset (at the limit
+        price, else the last price), a sell's quantity plus that commission in the base asset."""
+        self._mine(order.user_id)
+        rules = self.client.market(order.symbol)
+        quantity = rules.quantity(order.quantity)
+        fee = rules.taker_fee if rules.taker_fee is not None else _DEFAULT_FEE
+        if order.side is Side.BUY:
+            price = order.price if order.price is not None else self.client.fetch_price(order.symbol)
+            asset, needed = rules.quote, quantity * price * (1 + fee)
+        else:
+            asset, needed = rules.base, quantity * (1 + fee)
+        free = self.client.fetch_balance().free.get(asset, _ZERO)
+        if free < needed:
+            raise InsufficientBalanceError(
+                f"{self.name} free {asset} {_plain(free)} does not cover this {order.side.value} of "
+                f"{_plain(quantity)} {rules.base} with {_plain(fee * 100)}% commission: needs "
+                f"{_plain(needed)} {asset}, short by {_plain(needed - free)} {asset}"
+            )
 
     def cancel(self, user_id: str, order_id: str) -> OrderState:
         self._mine(user_id)

@@ -15,6 +15,7 @@ from pipelines.app.portfolio import (
     DEFAULT_HISTORY_DAYS,
     MAX_HISTORY_DAYS,
     current_portfolio,
+    exchange_balances,
     portfolio_history,
 )
 from serving.context import PrincipalDep
@@ -32,7 +33,9 @@ _PORTFOLIO = (
     "the newest stored close (a short's value is negative: its proceeds are in the cash); stored bars "
     "are settled into the trades first. `daily_pnl` is against the latest snapshot before today "
     "(without one, the starting balance); `total_pnl` against the starting balance; percentages in "
-    "percent." + _PRIVATE
+    "percent. `exchange_balances` lists what each of your exchanges reported at its last sync (POST "
+    "/api/sync), per venue, environment and asset; they are not counted in the paper cash, and a synced "
+    "trade still open is held there, not among the positions." + _PRIVATE
 )
 _HISTORY = (
     "The portfolio's value at each day's snapshot (taken daily, and for today when missing) over the "
@@ -83,6 +86,10 @@ class PortfolioController(Controller):
             "daily_pnl_pct": _num(state.daily_pnl_pct),
             "total_pnl": _num(state.total_pnl),
             "total_pnl_pct": _num(state.total_pnl_pct),
+            "exchange_balances": [
+                b | {"free": _num(b["free"]), "total": _num(b["total"])}
+                for b in exchange_balances(trades, principal.user_id)
+            ],
         }
         return shaped(p.PortfolioAnswer, answer)
 

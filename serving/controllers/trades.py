@@ -41,10 +41,13 @@ _REFUSALS = (
 )
 _VENUE = (
     " With `broker` an exchange id (`binance`...), the entry order goes to that exchange with your newest"
-    " key of its testnet (live where it has none; 400 naming the missing key), its quantity rounded down"
-    " to the market's lot size and its price to the tick; the trade's fills are read from the exchange"
-    " whenever your trades are read. Too little balance there is 400 INSUFFICIENT_BALANCE, a failing or"
-    " refusing exchange 503 EXTERNAL_API_ERROR; the same client order id never places a second order."
+    " key of `environment` (default its testnet, live where it has none; 400 naming the missing key), its"
+    " quantity rounded down to the market's lot size and its price to the tick; the trade's fills are read"
+    " from the exchange whenever your trades are read, and a bar crossing its stop-loss or take-profit"
+    " closes it there. `environment` `live` trades real money: 403 TRADING_DISABLED (`details.rule`"
+    " allow_live_trading) unless the server enables it. The exchange's free balance must cover the order"
+    " and its commission (else 400 INSUFFICIENT_BALANCE naming the shortfall, nothing sent); a failing or"
+    " refusing exchange is 503 EXTERNAL_API_ERROR; the same client order id never places a second order."
 )
 _ID = Parameter(min_length=1, max_length=64, description="The trade's id")
 _SYMBOL = Parameter(
@@ -182,18 +185,23 @@ class TradesController(Controller):
             max_dca_attempts=data.max_dca_attempts,
             client_order_id=data.client_order_id or idempotency_key,
             broker=data.broker,
+            environment=data.environment,
         )
         return shaped(r.TradeAnswer, success(trades.open_trade(principal.user_id, request)))
 
     @post(
         "/{trade_id:str}/close",
         status_code=200,
-        summary="Close a paper trade at the newest stored close",
+        summary="Close a trade: paper at the newest stored close, an exchange trade at its exchange",
         description="A manual close is a market exit at the latest price: an active trade closes right "
         "away at the newest stored close (slippage and commission applied), recorded as a filled exit "
         "order; a pending one is cancelled. A closed or cancelled trade is 409 TRADE_CLOSED. `force` "
-        "closes at the entry price when no price is stored.",
-        responses=doc(ex.CLOSED_TRADE, 400, 401, 404, 409),
+        "closes at the entry price when no price is stored. An exchange trade sends a market order the "
+        "other way for its filled quantity to the exchange (once, however often retried) and closes at "
+        "the exchange's fill price, commission and pnl when it reports the order filled; its pending "
+        "entry is cancelled there instead. A synced trade (3Commas deals, synced fills) is 409: change it "
+        "at its venue.",
+        responses=doc(ex.CLOSED_TRADE, 400, 401, 404, 409, 503),
         sync_to_thread=True,
     )
     def close(

@@ -19,6 +19,7 @@ __all__ = [
     "PortfolioPosition",
     "RiskAnswer",
     "RiskData",
+    "VenueBalance",
 ]
 
 
@@ -33,6 +34,15 @@ class PortfolioPosition(Shape):
     opened_at: str | None
 
 
+class VenueBalance(Shape):
+    venue: str
+    environment: Literal["testnet", "live"]
+    asset: str
+    free: float | None
+    total: float
+    synced_at: str
+
+
 class PortfolioAnswer(Shape):
     total_value: float
     cash: float
@@ -41,6 +51,7 @@ class PortfolioAnswer(Shape):
     daily_pnl_pct: Num
     total_pnl: float
     total_pnl_pct: Num
+    exchange_balances: list[VenueBalance]
 
 
 class HistoryPoint(Shape):

@@ -25,6 +25,16 @@ PORTFOLIO: dict[str, Any] = {
     "daily_pnl_pct": 0.45,
     "total_pnl": 137.01,
     "total_pnl_pct": 1.37,
+    "exchange_balances": [
+        {
+            "venue": "binance",
+            "environment": "testnet",
+            "asset": "USDT",
+            "free": 4800.0,
+            "total": 5000.0,
+            "synced_at": "2025-01-15T08:00:00Z",
+        }
+    ],
 }
 HISTORY: list[Any] = [
     {"date": "2025-01-14T00:00:00Z", "value": 10091.51},

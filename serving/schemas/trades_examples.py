@@ -61,6 +61,7 @@ class NewTrade(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_dca_attempts: Annotated[int, msgspec.Meta(ge=0, le=50)] | None = None
     client_order_id: _Text | None = None
     broker: Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[a-z0-9_.-]+$")] = "paper"
+    environment: Literal["testnet", "live"] | None = None
 
     def __post_init__(self) -> None:
         for name in ("amount", "price", "stop_loss", "take_profit"):

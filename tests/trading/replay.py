@@ -25,6 +25,7 @@ ROUTES = {
     ("POST", "/api/v3/order"): "binance_order.json",
     ("GET", "/api/v3/order"): "binance_order_status.json",
     ("DELETE", "/api/v3/order"): "binance_order_canceled.json",
+    ("GET", "/api/v3/ticker/24hr"): "binance_ticker_24hr.json",
     ("GET", "/public/api/ver1/accounts"): "three_commas_accounts.json",
     ("GET", "/public/api/ver1/bots"): "three_commas_bots.json",
     ("GET", "/public/api/ver1/deals"): "three_commas_deals.json",
@@ -57,6 +58,7 @@ class Replay:
     # every order call with its recorded file; a dict places, finds and refuses unknown orders
     orders: dict[str, dict[str, Any]] | None = None
     fill_orders: bool = True  # False: a placed order waits open, unfilled (fill it with ``fill``)
+    my_trades: str = "binance_my_trades.json"  # the recorded fills the account's trades are read from
 
     def fill(self, client_order_id: str) -> None:
         """The venue filled a waiting order in full at the recorded fill's price."""
@@ -86,7 +88,9 @@ def _order_book(replay: Replay, seen: Seen) -> tuple[int, bytes] | None:
         qty = form.get("quantity", order["origQty"])
         order |= {"clientOrderId": form["newClientOrderId"], "orderId": 100402 + len(replay.orders)}
         order |= {"origQty": qty, "executedQty": qty, "symbol": form.get("symbol", "BTCUSDT")}
+        order |= {"side": form.get("side", order["side"]), "type": form.get("type", order["type"])}
         order["fills"] = [order["fills"][0] | {"qty": qty}]
+        order["cummulativeQuoteQty"] = str(Decimal(qty) * Decimal(order["fills"][0]["price"]))
         if not replay.fill_orders:
             order |= {"status": "NEW", "executedQty": "0", "cummulativeQuoteQty": "0", "fills": []}
         replay.orders[form["newClientOrderId"]] = order
@@ -95,14 +99,16 @@ def _order_book(replay: Replay, seen: Seen) -> tuple[int, bytes] | None:
     order_id = (seen.query.get("orderId") or [""])[0]
     for order in replay.orders.values():
         if order["clientOrderId"] == client_id or str(order["orderId"]) == order_id:
+            if seen.method == "DELETE" and order["status"] == "NEW":
+                order["status"] = "CANCELED"
             return 200, json.dumps(order).encode()
     return 400, _NO_ORDER
 
 
-def _my_trades(seen: Seen) -> bytes:
+def _my_trades(replay: Replay, seen: Seen) -> bytes:
     """The recorded trades of the asked symbol only."""
     symbol = (seen.query.get("symbol") or [""])[0]
-    return json.dumps([t for t in recorded("binance_my_trades.json") if t["symbol"] == symbol]).encode()
+    return json.dumps([t for t in recorded(replay.my_trades) if t["symbol"] == symbol]).encode()
 
 
 def _answer(replay: Replay, seen: Seen) -> tuple[int, bytes]:
@@ -117,7 +123,7 @@ def _answer(replay: Replay, seen: Seen) -> tuple[int, bytes]:
     if booked is not None:
         return booked
     if (seen.method, seen.path) == ("GET", "/api/v3/myTrades"):
-        return 200, _my_trades(seen)
+        return 200, _my_trades(replay, seen)
     name = ROUTES.get((seen.method, seen.path))
     if name is None:
         return 404, b'{"error": "not recorded"}'

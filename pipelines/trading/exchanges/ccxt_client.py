@@ -2,9 +2,9 @@
 own throttle and no automatic retries (a failing venue is reported, never hammered).
 
 ``CcxtClient`` is what the brokers and the health check use: ``fetch_balance``, ``fetch_my_trades``,
-``create_order`` (with the caller's client order id, the quantity and price rounded to the market's
-lot size and tick), ``fetch_order`` and ``cancel_order`` (by either id) and ``market`` (those rules),
-everything in ``Decimal``. ccxt's errors become
+``fetch_price``, ``create_order`` (with the caller's client order id, the quantity and price rounded to
+the market's lot size and tick), ``fetch_order`` and ``cancel_order`` (by either id) and ``market``
+(those rules), everything in ``Decimal``. ccxt's errors become
 :class:`ExchangeAuthError` or :class:`ExchangeError` with messages scrubbed of the credentials.
 """
 
@@ -179,7 +179,16 @@ class CcxtClient:
             tick_size=_step(market["precision"].get("price"), mode, places),
             min_quantity=_decimal((limits.get("amount") or {}).get("min")),
             min_notional=_decimal((limits.get("cost") or {}).get("min")),
+            taker_fee=_decimal(market.get("taker")),
         )
+
+    def fetch_price(self, symbol: str) -> Decimal:
+        """The last traded price of ``symbol`` (ExchangeError when the venue gives none)."""
+        ticker = self._call(self._exchange.fetch_ticker, symbol)
+        price = _decimal(ticker.get("last") or ticker.get("close"))
+        if price is None or price <= 0:
+            raise ExchangeError(f"{self._exchange.name} gave no price of {symbol[:40]}")
+        return price
 
     def fetch_balance(self) -> AccountBalance:
         if self._exchange.markets is None and self.venue in _BALANCE_WITHOUT_MARKETS:

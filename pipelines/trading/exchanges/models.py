@@ -97,6 +97,7 @@ class MarketRules:
     tick_size: Decimal
     min_quantity: Decimal | None = None
     min_notional: Decimal | None = None
+    taker_fee: Decimal | None = None  # the fraction of notional a market order pays
 
     def quantity(self, quantity: Decimal) -> Decimal:
         """``quantity`` rounded down to the lot size (never more than asked)."""

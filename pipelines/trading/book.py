@@ -72,6 +72,7 @@ class PaperBook:
         # Per (user, symbol): notional of open trades a store did not load (counted by the risk rules).
         self.notional_offset: dict[tuple[str, str], Decimal] = {}
         self.changes = Changes()
+        self._quotes: dict[str, str] = {}  # symbol -> quote asset, computed once per symbol
 
     # -- loading -------------------------------------------------------------------------------
     def add(self, *, order: Order | None = None, trade: Trade | None = None) -> None:
@@ -85,6 +86,13 @@ class PaperBook:
             self.trades[trade.id] = trade
             if trade.is_open:
                 self._open_trades[trade.id] = trade
+
+    def quote_of(self, symbol: str) -> str:
+        """``quote_asset(symbol)``, remembered per symbol (asked for on every fill)."""
+        found = self._quotes.get(symbol)
+        if found is None:
+            found = self._quotes[symbol] = quote_asset(symbol)
+        return found
 
     def account(self, user_id: str, asset: str) -> Account:
         found = self.accounts.get((user_id, asset))
@@ -194,8 +202,8 @@ class PaperBook:
         placed = self.place(order, trade)
         if placed is not order:
             return placed
-        self._try_fill(order, bar)
-        held = self.trades.get(order.trade_id or "")
+        self._fill(order, bar)
+        held = self.trades.get(order.trade_id) if order.trade_id is not None else None
         if held is not None and (held.settled_to is None or held.settled_to < bar.timestamp):
             held.settled_to = bar.timestamp
         if order.status is not OrderStatus.OPEN:
@@ -210,21 +218,9 @@ class PaperBook:
         ]
 
     def _try_fill(self, order: Order, bar: Bar) -> Fill | None:
-        cost = fill_in_bar(self.costs, order, bar)
+        cost = self._fill(order, bar)
         if cost is None:
             return None
-        trade = self.trades.get(order.trade_id or "")
-        account = self.account(order.user_id, quote_asset(order.symbol))
-        if order.side is Side.BUY and order.quantity * cost.price + cost.commission > account.balance:
-            self._reject(order, trade, "insufficient balance", bar.timestamp)
-            return None
-        order.status, order.filled_quantity = OrderStatus.FILLED, order.quantity
-        order.average_price, order.commission, order.updated_at = cost.price, cost.commission, bar.timestamp
-        self.changes.orders.add(order.id)
-        self.changes.fills.append(order)
-        self._book_cash(account, order.side, order.quantity, cost)
-        if trade is not None:
-            self._apply(trade, order, cost, bar)
         return Fill(
             order.id,
             order.client_order_id,
@@ -235,6 +231,32 @@ class PaperBook:
             cost.commission,
             bar.timestamp,
         )
+
+    def _fill(self, order: Order, bar: Bar) -> Priced | None:
+        """Fill ``order`` in ``bar`` when the bar reaches it and the balance allows: the order, its
+        trade and the cash booked; the fill's price and fee (None: not filled, or rejected)."""
+        cost = fill_in_bar(self.costs, order, bar)
+        if cost is None:
+            return None
+        trade = self.trades.get(order.trade_id) if order.trade_id is not None else None
+        account = self.account(order.user_id, self.quote_of(order.symbol))
+        flow = order.quantity * cost.price
+        buy = order.side is Side.BUY
+        if buy and flow + cost.commission > account.balance:
+            self._reject(order, trade, "insufficient balance", bar.timestamp)
+            return None
+        order.status, order.filled_quantity = OrderStatus.FILLED, order.quantity
+        order.average_price, order.commission, order.updated_at = cost.price, cost.commission, bar.timestamp
+        changes = self.changes
+        changes.orders.add(order.id)
+        changes.fills.append(order)
+        account.balance += (-flow if buy else flow) - cost.commission
+        if account.balance > account.peak:
+            account.peak = account.balance
+        changes.accounts.add((account.user_id, account.asset))
+        if trade is not None:
+            self._apply(trade, order, cost, bar)
+        return cost
 
     def _reject(self, order: Order, trade: Trade | None, reason: str, at: dt.datetime) -> None:
         order.status, order.reason, order.updated_at = OrderStatus.REJECTED, reason, at
@@ -250,7 +272,8 @@ class PaperBook:
     def _book_cash(self, account: Account, side: Side, quantity: Decimal, cost: Priced) -> None:
         flow = quantity * cost.price
         account.balance += (-flow if side is Side.BUY else flow) - cost.commission
-        account.peak = max(account.peak, account.balance)
+        if account.balance > account.peak:
+            account.peak = account.balance
         self.changes.accounts.add((account.user_id, account.asset))
 
     def _apply(self, trade: Trade, order: Order, cost: Priced, bar: Bar) -> None:
@@ -324,7 +347,7 @@ class PaperBook:
         self.changes.fills.append(exit_order)
         trade.commission += cost.commission
         self._book_cash(
-            self.account(trade.user_id, quote_asset(trade.symbol)), trade.side.exit, trade.quantity, cost
+            self.account(trade.user_id, self.quote_of(trade.symbol)), trade.side.exit, trade.quantity, cost
         )
         self._settle_exit(trade, cost, reason, at)
 

@@ -72,7 +72,6 @@ class PaperBook:
         # Per (user, symbol): notional of open trades a store did not load (counted by the risk rules).
         self.notional_offset: dict[tuple[str, str], Decimal] = {}
         self.changes = Changes()
-        self._quotes: dict[str, str] = {}  # symbol -> quote asset, computed once per symbol
 
     # -- loading -------------------------------------------------------------------------------
     def add(self, *, order: Order | None = None, trade: Trade | None = None) -> None:
@@ -86,13 +85,6 @@ class PaperBook:
             self.trades[trade.id] = trade
             if trade.is_open:
                 self._open_trades[trade.id] = trade
-
-    def quote_of(self, symbol: str) -> str:
-        """``quote_asset(symbol)``, remembered per symbol (asked for on every fill)."""
-        found = self._quotes.get(symbol)
-        if found is None:
-            found = self._quotes[symbol] = quote_asset(symbol)
-        return found
 
     def account(self, user_id: str, asset: str) -> Account:
         found = self.accounts.get((user_id, asset))
@@ -221,15 +213,9 @@ class PaperBook:
         cost = self._fill(order, bar)
         if cost is None:
             return None
+        o = order
         return Fill(
-            order.id,
-            order.client_order_id,
-            order.symbol,
-            order.side,
-            order.quantity,
-            cost.price,
-            cost.commission,
-            bar.timestamp,
+            o.id, o.client_order_id, o.symbol, o.side, o.quantity, cost.price, cost.commission, bar.timestamp
         )
 
     def _fill(self, order: Order, bar: Bar) -> Priced | None:
@@ -239,21 +225,16 @@ class PaperBook:
         if cost is None:
             return None
         trade = self.trades.get(order.trade_id) if order.trade_id is not None else None
-        account = self.account(order.user_id, self.quote_of(order.symbol))
-        flow = order.quantity * cost.price
-        buy = order.side is Side.BUY
-        if buy and flow + cost.commission > account.balance:
+        account = self.account(order.user_id, quote_asset(order.symbol))
+        flow = order.quantity * cost.price  # computed once: the balance check and the booking
+        if order.side is Side.BUY and flow + cost.commission > account.balance:
             self._reject(order, trade, "insufficient balance", bar.timestamp)
             return None
         order.status, order.filled_quantity = OrderStatus.FILLED, order.quantity
         order.average_price, order.commission, order.updated_at = cost.price, cost.commission, bar.timestamp
-        changes = self.changes
-        changes.orders.add(order.id)
-        changes.fills.append(order)
-        account.balance += (-flow if buy else flow) - cost.commission
-        if account.balance > account.peak:
-            account.peak = account.balance
-        changes.accounts.add((account.user_id, account.asset))
+        self.changes.orders.add(order.id)
+        self.changes.fills.append(order)
+        self._book_cash(account, order.side, flow, cost.commission)
         if trade is not None:
             self._apply(trade, order, cost, bar)
         return cost
@@ -269,9 +250,9 @@ class PaperBook:
         elif order.purpose is OrderPurpose.DCA:
             self._attempt(trade, None, order.quantity, at, reason)
 
-    def _book_cash(self, account: Account, side: Side, quantity: Decimal, cost: Priced) -> None:
-        flow = quantity * cost.price
-        account.balance += (-flow if side is Side.BUY else flow) - cost.commission
+    def _book_cash(self, account: Account, side: Side, flow: Decimal, commission: Decimal) -> None:
+        """Book a fill's cash: ``flow`` (quantity times price) out for a buy, in for a sell, less fees."""
+        account.balance += (-flow if side is Side.BUY else flow) - commission
         if account.balance > account.peak:
             account.peak = account.balance
         self.changes.accounts.add((account.user_id, account.asset))
@@ -346,9 +327,8 @@ class PaperBook:
         self.place(exit_order)
         self.changes.fills.append(exit_order)
         trade.commission += cost.commission
-        self._book_cash(
-            self.account(trade.user_id, self.quote_of(trade.symbol)), trade.side.exit, trade.quantity, cost
-        )
+        account = self.account(trade.user_id, quote_asset(trade.symbol))
+        self._book_cash(account, trade.side.exit, trade.quantity * cost.price, cost.commission)
         self._settle_exit(trade, cost, reason, at)
 
     def attempts_of(self, trade_id: str) -> list[DcaAttempt]:

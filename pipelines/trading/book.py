@@ -194,8 +194,8 @@ class PaperBook:
         placed = self.place(order, trade)
         if placed is not order:
             return placed
-        self._try_fill(order, bar)
-        held = self.trades.get(order.trade_id or "")
+        self._fill(order, bar)
+        held = self.trades.get(order.trade_id) if order.trade_id is not None else None
         if held is not None and (held.settled_to is None or held.settled_to < bar.timestamp):
             held.settled_to = bar.timestamp
         if order.status is not OrderStatus.OPEN:
@@ -210,31 +210,34 @@ class PaperBook:
         ]
 
     def _try_fill(self, order: Order, bar: Bar) -> Fill | None:
+        cost = self._fill(order, bar)
+        if cost is None:
+            return None
+        o = order
+        return Fill(
+            o.id, o.client_order_id, o.symbol, o.side, o.quantity, cost.price, cost.commission, bar.timestamp
+        )
+
+    def _fill(self, order: Order, bar: Bar) -> Priced | None:
+        """Fill ``order`` in ``bar`` when the bar reaches it and the balance allows: the order, its
+        trade and the cash booked; the fill's price and fee (None: not filled, or rejected)."""
         cost = fill_in_bar(self.costs, order, bar)
         if cost is None:
             return None
-        trade = self.trades.get(order.trade_id or "")
+        trade = self.trades.get(order.trade_id) if order.trade_id is not None else None
         account = self.account(order.user_id, quote_asset(order.symbol))
-        if order.side is Side.BUY and order.quantity * cost.price + cost.commission > account.balance:
+        flow = order.quantity * cost.price  # computed once: the balance check and the booking
+        if order.side is Side.BUY and flow + cost.commission > account.balance:
             self._reject(order, trade, "insufficient balance", bar.timestamp)
             return None
         order.status, order.filled_quantity = OrderStatus.FILLED, order.quantity
         order.average_price, order.commission, order.updated_at = cost.price, cost.commission, bar.timestamp
         self.changes.orders.add(order.id)
         self.changes.fills.append(order)
-        self._book_cash(account, order.side, order.quantity, cost)
+        self._book_cash(account, order.side, flow, cost.commission)
         if trade is not None:
             self._apply(trade, order, cost, bar)
-        return Fill(
-            order.id,
-            order.client_order_id,
-            order.symbol,
-            order.side,
-            order.quantity,
-            cost.price,
-            cost.commission,
-            bar.timestamp,
-        )
+        return cost
 
     def _reject(self, order: Order, trade: Trade | None, reason: str, at: dt.datetime) -> None:
         order.status, order.reason, order.updated_at = OrderStatus.REJECTED, reason, at
@@ -247,10 +250,11 @@ class PaperBook:
         elif order.purpose is OrderPurpose.DCA:
             self._attempt(trade, None, order.quantity, at, reason)
 
-    def _book_cash(self, account: Account, side: Side, quantity: Decimal, cost: Priced) -> None:
-        flow = quantity * cost.price
-        account.balance += (-flow if side is Side.BUY else flow) - cost.commission
-        account.peak = max(account.peak, account.balance)
+    def _book_cash(self, account: Account, side: Side, flow: Decimal, commission: Decimal) -> None:
+        """Book a fill's cash: ``flow`` (quantity times price) out for a buy, in for a sell, less fees."""
+        account.balance += (-flow if side is Side.BUY else flow) - commission
+        if account.balance > account.peak:
+            account.peak = account.balance
         self.changes.accounts.add((account.user_id, account.asset))
 
     def _apply(self, trade: Trade, order: Order, cost: Priced, bar: Bar) -> None:
@@ -323,9 +327,8 @@ class PaperBook:
         self.place(exit_order)
         self.changes.fills.append(exit_order)
         trade.commission += cost.commission
-        self._book_cash(
-            self.account(trade.user_id, quote_asset(trade.symbol)), trade.side.exit, trade.quantity, cost
-        )
+        account = self.account(trade.user_id, quote_asset(trade.symbol))
+        self._book_cash(account, trade.side.exit, trade.quantity * cost.price, cost.commission)
         self._settle_exit(trade, cost, reason, at)
 
     def attempts_of(self, trade_id: str) -> list[DcaAttempt]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from pipelines.backtest.costs import BUY, SELL, commission, fill_price, limit_fill, stop_fill
 from pipelines.trading.broker import OrderType, Side
-from pipelines.trading.records import Bar, Order, Trade, exact
+from pipelines.trading.records import Bar, Order, Trade
 
 __all__ = ["CostModel", "Priced", "exit_in_bar", "fill_in_bar", "priced"]
 
@@ -24,9 +25,8 @@ class CostModel:
     tick_size: Decimal = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
-class Priced:
-    """A fill's price after slippage and its commission on ``quantity``."""
+class Priced(NamedTuple):
+    """A fill's price after slippage and its commission on ``quantity`` (a tuple: one per fill)."""
 
     price: Decimal
     commission: Decimal
@@ -38,20 +38,21 @@ def _side(side: Side) -> int:
 
 def priced(costs: CostModel, side: Side, raw: float, quantity: Decimal) -> Priced:
     """``raw`` (before slippage) filled: the cost model's price and fee, as exact decimals."""
-    fill = fill_price(_side(side), raw, costs.slippage)
+    fill = fill_price(BUY if side is Side.BUY else SELL, raw, costs.slippage)
     fee = commission(float(quantity) * fill, costs.commission)
-    return Priced(exact(fill), exact(fee))
+    return Priced(Decimal(repr(fill)), Decimal(repr(fee)))  # ``exact``, both already floats
 
 
 def fill_in_bar(costs: CostModel, order: Order, bar: Bar) -> Priced | None:
     """Where ``order`` fills in ``bar``, or None when it does not: a market order at the open, a limit
     or stop order when the bar's range reaches its price (see the cost model)."""
-    side = _side(order.side)
-    if order.order_type is OrderType.MARKET:
-        raw = bar.open
-    elif order.price is None:
+    kind = order.order_type
+    if kind is OrderType.MARKET:
+        return priced(costs, order.side, bar.open, order.quantity)
+    if order.price is None:
         return None
-    elif order.order_type is OrderType.LIMIT:
+    side = BUY if order.side is Side.BUY else SELL
+    if kind is OrderType.LIMIT:
         raw = limit_fill(side, float(order.price), bar.open, bar.high, bar.low)
     else:
         raw = stop_fill(side, float(order.price), bar.open, bar.high, bar.low)

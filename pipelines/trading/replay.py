@@ -1,15 +1,20 @@
 """Replay recorded bars through a :class:`~pipelines.trading.runner.StrategyRunner` in batch.
 
-Strategies are causal, so the targets of a whole batch are computed at once; Python then steps
-only where something happens: a bar whose pending target changed (the runner's
-``act_at_open``) or a bar touching the open position's stop-loss / take-profit level (found with
-numpy, then resolved by the runner's ``check_exits``). Between events the position is constant,
-so the equity curve is filled with the kernel's own expression, ``cash + units * close``. The
-per-event arithmetic is the runner's, i.e. the kernel's: a replay equals ``run_backtest``.
+Strategies are causal, so the targets of a whole batch are computed at once; one compiled loop then
+walks the bars as ``on_bar`` would: at a bar whose pending target changed, the runner's
+``act_at_open`` (a close leg on a side change, then the leg to the target), then the open position's
+stop-loss / take-profit check (``check_exits``), then the equity at the close, ``cash + units *
+close``. The arithmetic is the kernel's own compiled functions (``_rebalance``, ``_close``,
+``_intrabar_exit``) on the runner's state array, in the runner's order, so a replay equals
+``run_backtest``; the loop writes the legs and closed trades into arrays, and the planned orders are
+built from them at the end (a Python call per event cost more than the whole compiled loop).
 """
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,12 +24,19 @@ from numba import njit
 
 from pipelines.backtest import _kernel as k
 from pipelines.backtest.engine import bar_arrays, to_exposure
-from pipelines.trading.runner import PlannedOrder, StrategyRunner
+from pipelines.trading.broker import OrderType
+from pipelines.trading.runner import LEGS, PlannedOrder, StrategyRunner
 from pipelines.trading.window import Bar
 
-__all__ = ["ReplayResult", "replay"]
+__all__ = ["ReplayResult", "collector_paused", "replay"]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+# A leg's code in the compiled loop: enter, resize, then the closing legs by the kernel's reason.
+_ENTER, _RESIZE, _CLOSE = -2, -1, 0
+_LEG_NAMES = {_ENTER: "enter", _RESIZE: "resize", **{_CLOSE + r: name for r, name in LEGS.items()}}
+_KINDS = {k.REASON_STOP: OrderType.STOP, k.REASON_TAKE_PROFIT: OrderType.LIMIT}
 
 
 @dataclass(frozen=True)
@@ -36,48 +48,75 @@ class ReplayResult:
     orders: list[PlannedOrder]
 
 
-def _first_exit_impl(
+def _events_impl(
     st: FloatArray,
+    ts: IntArray,
     open_: FloatArray,
     high: FloatArray,
     low: FloatArray,
-    a: int,
-    b: int,
+    close: FloatArray,
+    pending: FloatArray,
+    base: int,
+    slip: float,
+    rate: float,
     stop: float,
     take: float,
-) -> int:
-    """The first bar in [a, b) where the kernel's own ``_intrabar_exit`` fires for the open
-    position, or -1 (a compiled scan: between events the position and its levels are fixed)."""
-    for j in range(a, b):
-        reason, _ = _intrabar_exit(st, open_[j], high[j], low[j], stop, take)
-        if reason >= 0:
-            return j
-    return -1
+    entry_ts: int,
+    equity: FloatArray,
+    position: FloatArray,
+    legs: FloatArray,
+    trades: FloatArray,
+    times: IntArray,
+) -> tuple[int, int, int]:
+    """Walk the bars (``pending[i]``: the target pending at bar i's open); write each leg as a row
+    (bar, code, units, price) of ``legs``, each closed trade as a kernel row of ``trades`` with its
+    (entry, exit) open times in ``times``. Returns (legs, trades written, the open trade's entry time)."""
+    n = open_.size
+    nl = 0
+    nt = 0
+    stops = stop > 0.0 or take > 0.0
+    for i in range(n):
+        tgt = pending[i]
+        if base + i != 0 and tgt != st[k.LAST_TGT]:  # act_at_open
+            if st[k.UNITS] != 0.0 and (tgt == 0.0 or (tgt > 0.0) != (st[k.SIDE] > 0.0)):
+                units = st[k.UNITS]
+                k._close(st, trades, nt, base + i, open_[i], slip, rate, k.REASON_SIGNAL)
+                times[nt, 0] = entry_ts
+                times[nt, 1] = ts[i]
+                nt += 1
+                legs[nl, 0], legs[nl, 1], legs[nl, 2], legs[nl, 3] = (
+                    i,
+                    _CLOSE + k.REASON_SIGNAL,
+                    -units,
+                    open_[i],
+                )
+                nl += 1
+            before = st[k.UNITS]
+            if before == 0.0:
+                entry_ts = ts[i]
+            k._rebalance(st, base + i, tgt, open_[i], slip, rate)
+            st[k.LAST_TGT] = tgt
+            delta = st[k.UNITS] - before
+            if delta != 0.0:
+                legs[nl, 0], legs[nl, 2], legs[nl, 3] = i, delta, open_[i]
+                legs[nl, 1] = _ENTER if before == 0.0 else _RESIZE
+                nl += 1
+        if stops and st[k.UNITS] != 0.0:  # check_exits
+            reason, price = k._intrabar_exit(st, open_[i], high[i], low[i], stop, take)
+            if reason >= 0:
+                units = st[k.UNITS]
+                k._close(st, trades, nt, base + i, price, slip, rate, reason)
+                times[nt, 0] = entry_ts
+                times[nt, 1] = ts[i]
+                nt += 1
+                legs[nl, 0], legs[nl, 1], legs[nl, 2], legs[nl, 3] = i, _CLOSE + reason, -units, price
+                nl += 1
+        equity[i] = st[k.CASH] + st[k.UNITS] * close[i]
+        position[i] = st[k.UNITS]
+    return nl, nt, entry_ts
 
 
-def _mark_impl(
-    equity: FloatArray, position: FloatArray, close: FloatArray, a: int, b: int, cash: float, units: float
-) -> None:
-    """Equity and position over [a, b) of a constant position: the kernel's own expression."""
-    for j in range(a, b):
-        equity[j] = cash + units * close[j]
-        position[j] = units
-
-
-_intrabar_exit = k._intrabar_exit
-_first_exit = njit(cache=True, nogil=True)(_first_exit_impl)
-_mark = njit(cache=True, nogil=True)(_mark_impl)
-
-
-def _signal_bars(runner: StrategyRunner, exposure: FloatArray) -> npt.NDArray[np.int64]:
-    """Batch positions where the pending target differs from the last one acted on."""
-    prev = np.concatenate(([runner.pending], exposure[:-1]))  # the target pending at each bar
-    acted = np.concatenate(([runner.st[k.LAST_TGT]], prev[:-1]))
-    change = prev != acted
-    change[1:] = prev[1:] != prev[:-1]
-    if runner.count == 0:
-        change[0] = False
-    return np.flatnonzero(change)
+_events = njit(cache=True, nogil=True)(_events_impl)
 
 
 def replay(runner: StrategyRunner, bars: pd.DataFrame) -> ReplayResult:
@@ -88,46 +127,67 @@ def replay(runner: StrategyRunner, bars: pd.DataFrame) -> ReplayResult:
     history = pd.concat([window, bars[list(window.columns)]], ignore_index=True) if len(window) else bars
     raw = runner.strategy_targets(history)[len(window) :]
     exposure = to_exposure(raw, n, runner.config.backtest)
-    signals = _signal_bars(runner, exposure)
-    stop, take = runner.kernel_stops
-    stops = stop > 0.0 or take > 0.0
+    pending = np.concatenate(([runner.pending], exposure[:-1])) if n else exposure
+    changes = int(np.count_nonzero(pending[1:] != pending[:-1])) + 2 if n else 0
+    legs, trades = np.empty((3 * changes, 4)), np.empty((2 * changes, k.N_FIELDS))
+    times = np.empty((2 * changes, 2), dtype=np.int64)
     equity, position = np.empty(n), np.empty(n)
-    orders: list[PlannedOrder] = []
-    base = runner.count
-    st = runner.st
-    sig = [*signals.tolist(), n]  # the bars where a target change trades, then a sentinel
-    i, s = 0, 0
-    while i < n:
-        while sig[s] < i:
-            s += 1
-        end = sig[s]
-        if end == i:  # a target change: trade it at this bar's open
-            runner.count = base + i
-            if i > 0:
-                runner.pending = float(exposure[i - 1])
-            orders += runner.act_at_open(int(ts[i]), float(open_[i]))
-            end = sig[s + 1]
-        touch = -1
-        if stops and st[k.UNITS] != 0.0:
-            touch = _first_exit(st, open_, high, low, i, end, stop, take)
-        if touch < 0:
-            _mark(equity, position, close, i, end, st[k.CASH], st[k.UNITS])
-            i = end
-            continue
-        _mark(equity, position, close, i, touch, st[k.CASH], st[k.UNITS])
-        runner.count = base + touch
-        orders += runner.check_exits(
-            int(ts[touch]), float(open_[touch]), float(high[touch]), float(low[touch])
-        )
-        _mark(equity, position, close, touch, touch + 1, st[k.CASH], st[k.UNITS])
-        i = touch + 1
-    _finish(runner, bars, base, exposure, equity)
+    stop, take = runner.kernel_stops
+    slip, rate = float(runner.config.backtest.slippage), float(runner.config.backtest.commission)
+    nl, nt, runner._entry_ts = _events(
+        runner.st,
+        ts,
+        open_,
+        high,
+        low,
+        close,
+        pending,
+        runner.count,
+        slip,
+        rate,
+        stop,
+        take,
+        runner._entry_ts,
+        equity,
+        position,
+        legs,
+        trades,
+        times,
+    )
+    with collector_paused():
+        runner.trades += trades[:nt].tolist()
+        runner.trade_times += [(a, b) for a, b in times[:nt].tolist()]
+        orders = _planned(runner, ts, legs[:nl])
+    _finish(runner, bars, exposure, equity)
     return ReplayResult(equity, position, orders)
 
 
-def _finish(
-    runner: StrategyRunner, bars: pd.DataFrame, base: int, exposure: FloatArray, equity: FloatArray
-) -> None:
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while a batch builds many records that form no
+    cycles (reference counting frees them): tens of thousands of new objects that live on set off
+    full collections, each walking every object of the process (about 0.15 s in a process with
+    pandas and numba loaded), more than the batch itself. Re-enabled only if it was enabled."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _planned(runner: StrategyRunner, ts: IntArray, legs: FloatArray) -> list[PlannedOrder]:
+    """The planned orders of the loop's leg rows, in order."""
+    cfg, market = runner.config, OrderType.MARKET
+    stamps = ts[legs[:, 0].astype(np.int64)].tolist()
+    return [
+        PlannedOrder(cfg, t, _LEG_NAMES[int(code)], units, price, _KINDS.get(int(code), market))
+        for t, (_, code, units, price) in zip(stamps, legs.tolist(), strict=True)
+    ]
+
+
+def _finish(runner: StrategyRunner, bars: pd.DataFrame, exposure: FloatArray, equity: FloatArray) -> None:
     """Leave the runner as ``on_bar`` would after the last bar: window, pending target, counters."""
     n = exposure.size
     if n == 0:
@@ -138,6 +198,6 @@ def _finish(
     for t, *vals in zip(ts, *cols, strict=True):
         runner.window.append(Bar(int(t), *map(float, vals)))
     runner.pending = float(exposure[-1])
-    runner.count = base + n
+    runner.count += n
     runner.last_ts = int(ts[-1])
     runner.equity = float(equity[-1])

@@ -95,17 +95,17 @@ class PlannedOrder:
     def request_for(self, trade_id: str | None) -> OrderRequest:
         """The broker request, naming the trade it adds to or closes (None: it opens one)."""
         cfg = self.config
-        market = self.order_type is OrderType.MARKET
-        return OrderRequest(
-            user_id=cfg.user_id,
-            symbol=cfg.symbol,
-            side=Side.BUY if self.units > 0.0 else Side.SELL,
-            quantity=Decimal(repr(abs(self.units))),
-            client_order_id=client_order_id(cfg.strategy_id, cfg.symbol, self.bar_ts_ns, self.leg),
-            order_type=self.order_type,
-            price=None if market else Decimal(repr(self.price)),
-            trade_id=trade_id,
-            strategy_id=cfg.strategy_id,
+        units, kind = self.units, self.order_type
+        return OrderRequest(  # positional, in the fields' order (a replay asks for tens of thousands)
+            cfg.user_id,
+            cfg.symbol,
+            Side.BUY if units > 0.0 else Side.SELL,
+            Decimal(repr(abs(units))),
+            client_order_id(cfg.strategy_id, cfg.symbol, self.bar_ts_ns, self.leg),
+            kind,
+            None if kind is OrderType.MARKET else Decimal(repr(self.price)),
+            trade_id,
+            cfg.strategy_id,
         )
 
 

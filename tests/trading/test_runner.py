@@ -177,6 +177,19 @@ def test_replay_then_live_continues_the_backtest() -> None:
     assert_same_trades(runner, frame, expected)
 
 
+def test_live_then_replay_is_the_runner_stepped_bar_by_bar() -> None:
+    frame = random_bars(1500, seed=13)
+    cfg = config_for("sma_cross", {"fast": 5, "slow": 20}, (0.004, 0.006))
+    whole = StrategyRunner(cfg)
+    _, every = drive(whole, SimBroker(0.0005, 0.001), bars_of(frame))
+    runner = StrategyRunner(cfg)
+    _, head = drive(runner, SimBroker(0.0005, 0.001), bars_of(frame.iloc[:773]))
+    assert runner.position != 0.0  # the replay starts inside a trade
+    tail = replay(runner, frame.iloc[773:])
+    assert [p.request for p in head + tail.orders] == [p.request for p in every]
+    assert runner.state() == whole.state()  # kernel state, trades, their times, window, counters
+
+
 def test_restore_resumes_without_missed_or_duplicated_orders() -> None:
     frame = random_bars(800, seed=7)
     bars = bars_of(frame)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
 from pipelines.trading.book import PaperBook
 from pipelines.trading.broker import OrderStatus, OrderType, Side
+from pipelines.trading.fills import CostModel
 from pipelines.trading.records import (
     ZERO,
     Account,
@@ -24,10 +25,12 @@ from pipelines.trading.records import (
     TradeSide,
     TradeStatus,
 )
+from pipelines.trading.reserve import order_cost, quote_asset
 
 __all__ = [
     "OPEN_STATUSES",
     "attempt_of",
+    "held_in_store",
     "limit_prices",
     "load_accounts",
     "load_trades",
@@ -89,6 +92,24 @@ _NOTIONAL = select(_NOTIONAL_SUM).where(
     TradeRow.user_id == bindparam("user"),
     TradeRow.symbol == bindparam("symbol"),
     TradeRow.status.in_(OPEN_STATUSES),
+)
+# A user's paper orders that hold cash (open entries and additions) and active shorts (their margin).
+_HOLDING_ORDERS = (
+    select(OrderRow.trade_id, OrderRow.symbol, OrderRow.side, OrderRow.quantity, OrderRow.price)
+    .add_columns(func.coalesce(TradeRow.last_price, TradeRow.entry_price))
+    .join(TradeRow, TradeRow.id == OrderRow.trade_id)
+    .where(
+        OrderRow.user_id == bindparam("user"),
+        OrderRow.status == OrderStatus.OPEN.value,
+        OrderRow.purpose != OrderPurpose.EXIT.value,
+        OrderRow.broker == "paper",
+    )
+)
+_SHORTS = select(TradeRow.id, TradeRow.symbol, TradeRow.quantity, TradeRow.entry_price).where(
+    TradeRow.user_id == bindparam("user"),
+    TradeRow.status == TradeStatus.ACTIVE.value,
+    TradeRow.side == TradeSide.SHORT.value,
+    TradeRow.broker == "paper",
 )
 _BALANCES = cast(Table, PaperBalanceRow.__table__)
 _UPDATE_BALANCE = (
@@ -179,6 +200,23 @@ def open_notionals(
         if total is not None:
             out[symbol] = Decimal(repr(total)) if isinstance(total, float) else Decimal(total)
     return out
+
+
+def held_in_store(
+    session: Session, costs: CostModel, user_id: str, asset: str, skip: frozenset[str]
+) -> Decimal:
+    """Cash the user's stored paper records other than the trades ``skip`` (a book holds those) hold
+    in ``asset``: each open entry or addition order's estimated cost (a market order at its trade's
+    last price) and each active short's margin (see ``pipelines.trading.reserve``)."""
+    total = ZERO
+    for trade_id, symbol, side, quantity, price, last in session.execute(_HOLDING_ORDERS, {"user": user_id}):
+        mark = price if price is not None else last
+        if trade_id not in skip and mark is not None and quote_asset(symbol) == asset:
+            total += order_cost(costs, Side(side), quantity, Decimal(mark))
+    for trade_id, symbol, quantity, entry in session.execute(_SHORTS, {"user": user_id}):
+        if trade_id not in skip and quote_asset(symbol) == asset:
+            total += quantity * (entry or ZERO)
+    return total
 
 
 def limit_prices(session: Session, trades: Iterable[Trade]) -> dict[str, Decimal]:

@@ -28,16 +28,14 @@ from pipelines.trading.records import (
     new_id,
     round_quantity,
 )
+from pipelines.trading.reserve import cash_change, check_funds, held, needs_funds, quote_asset
 from pipelines.trading.risk import Exposure, RiskLimits, check_order
 
 __all__ = ["Changes", "PaperBook", "quote_asset"]
 
 LimitsFor = Callable[[str], tuple[RiskLimits, DcaSettings]]
-
-
-def quote_asset(symbol: str) -> str:
-    """The currency a symbol is priced in: ``BTC/USDT`` -> USDT, a stock -> USD."""
-    return symbol.partition("/")[2] or "USD"
+# (user, quote asset, trade ids held) -> cash held by the records of the user a store did not load
+HeldElsewhere = Callable[[str, str, frozenset[str]], Decimal]
 
 
 def _defaults(_user_id: str) -> tuple[RiskLimits, DcaSettings]:
@@ -71,6 +69,7 @@ class PaperBook:
         self.realized_today: dict[str, Decimal] = {}  # per user, from trades closed before loading
         # Per (user, symbol): notional of open trades a store did not load (counted by the risk rules).
         self.notional_offset: dict[tuple[str, str], Decimal] = {}
+        self.held_elsewhere: HeldElsewhere = lambda *_: ZERO  # a store's: the records it did not load
         self.changes = Changes()
 
     # -- loading -------------------------------------------------------------------------------
@@ -110,21 +109,29 @@ class PaperBook:
         return None if order_id is None else self.orders[order_id]
 
     def check(
-        self, user_id: str, symbol: str, side: Side, quantity: Decimal, price: Decimal, *, opens: bool
+        self,
+        user_id: str,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        price: Decimal,
+        *,
+        opens: bool,
+        adds: bool = False,
     ) -> None:
-        """Refuse (raise) an order the risk rules or the balance forbid; changes nothing."""
+        """Refuse (raise) an order the risk rules or the free balance forbid; changes nothing. An order
+        that ``opens`` or ``adds`` to a trade, or a buy, needs its cost free (see reserve.check_funds)."""
         limits, _ = self.limits_for(user_id)
-        notional = quantity * price
-        check_order(
-            limits, self.exposure(user_id, symbol), notional=notional, opens_short=opens and side is Side.SELL
-        )
-        cost = priced(self.costs, side, float(price), quantity)
-        need = quantity * cost.price + cost.commission if side is Side.BUY else cost.commission
-        balance = self.account(user_id, quote_asset(symbol)).balance
-        if need > balance:
-            raise InsufficientBalanceError(
-                f"the order needs about {need:.2f} {quote_asset(symbol)}, the paper balance is {balance:.2f}"
-            )
+        short = opens and side is Side.SELL
+        check_order(limits, self.exposure(user_id, symbol), notional=quantity * price, opens_short=short)
+        asset = quote_asset(symbol)
+        balance, reserved = self.account(user_id, asset).balance, self.reserved(user_id, asset)
+        check_funds(self.costs, side, quantity, price, opens or adds, asset, balance, reserved)
+
+    def reserved(self, user_id: str, asset: str) -> Decimal:
+        """Cash the user's open entry/DCA orders and active shorts hold in ``asset``."""
+        own = held(self.costs, self._open_orders.values(), self._open_trades, user_id, asset)
+        return own + self.held_elsewhere(user_id, asset, frozenset(self.trades))
 
     def place(self, order: Order, trade: Trade | None = None) -> Order:
         """Hold a new order (and the trade it opens); a repeated client order id gives the first order."""
@@ -179,11 +186,8 @@ class PaperBook:
     def sleeve_trade(self, user_id: str, strategy_id: str, symbol: str) -> Trade | None:
         """The open trade a strategy holds in ``symbol`` (its runner keeps one position per symbol)."""
         for trade in self._open_trades.values():
-            if (trade.strategy_id, trade.symbol, trade.user_id) == (
-                strategy_id,
-                symbol,
-                user_id,
-            ) and trade.is_open:
+            key = (trade.strategy_id, trade.symbol, trade.user_id)
+            if key == (strategy_id, symbol, user_id) and trade.is_open:
                 return trade
         return None
 
@@ -215,14 +219,14 @@ class PaperBook:
             return None
         trade = self.trades.get(order.trade_id or "")
         account = self.account(order.user_id, quote_asset(order.symbol))
-        if order.side is Side.BUY and order.quantity * cost.price + cost.commission > account.balance:
+        if needs_funds(order, trade) and order.quantity * cost.price + cost.commission > account.balance:
             self._reject(order, trade, "insufficient balance", bar.timestamp)
             return None
         order.status, order.filled_quantity = OrderStatus.FILLED, order.quantity
         order.average_price, order.commission, order.updated_at = cost.price, cost.commission, bar.timestamp
         self.changes.orders.add(order.id)
         self.changes.fills.append(order)
-        self._book_cash(account, order.side, order.quantity, cost)
+        self._book_cash(account, order.side, order.quantity, cost, trade)
         if trade is not None:
             self._apply(trade, order, cost, bar)
         return Fill(
@@ -247,9 +251,10 @@ class PaperBook:
         elif order.purpose is OrderPurpose.DCA:
             self._attempt(trade, None, order.quantity, at, reason)
 
-    def _book_cash(self, account: Account, side: Side, quantity: Decimal, cost: Priced) -> None:
-        flow = quantity * cost.price
-        account.balance += (-flow if side is Side.BUY else flow) - cost.commission
+    def _book_cash(
+        self, account: Account, side: Side, quantity: Decimal, cost: Priced, trade: Trade | None
+    ) -> None:
+        account.balance += cash_change(side, quantity, cost, trade)
         account.peak = max(account.peak, account.balance)
         self.changes.accounts.add((account.user_id, account.asset))
 
@@ -323,9 +328,8 @@ class PaperBook:
         self.place(exit_order)
         self.changes.fills.append(exit_order)
         trade.commission += cost.commission
-        self._book_cash(
-            self.account(trade.user_id, quote_asset(trade.symbol)), trade.side.exit, trade.quantity, cost
-        )
+        account = self.account(trade.user_id, quote_asset(trade.symbol))
+        self._book_cash(account, trade.side.exit, trade.quantity, cost, trade)
         self._settle_exit(trade, cost, reason, at)
 
     def attempts_of(self, trade_id: str) -> list[DcaAttempt]:
@@ -372,7 +376,7 @@ class PaperBook:
         try:
             if units <= 0:
                 raise InsufficientBalanceError("the volume is below one lot")
-            self.check(trade.user_id, trade.symbol, trade.side.entry, units, price, opens=False)
+            self.check(trade.user_id, trade.symbol, trade.side.entry, units, price, opens=False, adds=True)
         except (InsufficientBalanceError, RiskRuleError, TradingDisabledError) as exc:
             if refusals is not None:
                 refusals.append(exc)

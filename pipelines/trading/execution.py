@@ -15,7 +15,7 @@ from pipelines.trading.broker import OrderRequest, OrderState, OrderStatus
 from pipelines.trading.errors import InsufficientBalanceError, RiskRuleError, TradingDisabledError
 from pipelines.trading.paper import PaperBroker
 from pipelines.trading.records import Bar
-from pipelines.trading.runner import PlannedOrder
+from pipelines.trading.runner import NO_POSITION, PlannedOrder
 from pipelines.trading.window import Bar as RunnerBar
 
 __all__ = ["Refusal", "book_bar", "place_legs"]
@@ -55,7 +55,7 @@ def place_legs(
             continue
         if p.leg != "enter":
             if trade is None:
-                out.append((p, _rejected(request, "the strategy holds no open trade in this symbol")))
+                out.append((p, _rejected(request, NO_POSITION)))
                 continue
         elif refuse is not None:
             try:

@@ -29,10 +29,14 @@ SPARE = 10_000.0
 
 
 def book_equity(book: PaperBook, user: str, close: float) -> float:
-    """What the ledger holds marked to ``close``: cash plus the open trades' units."""
+    """What the ledger holds marked to ``close``: cash plus the open longs' units, plus the open
+    shorts' pnl (a short's sale is held as margin, never booked as cash)."""
     cash = float(book.account(user, "USDT").balance) - SPARE
-    held = sum(t.sign * float(t.quantity) for t in book.trades.values() if t.status is TradeStatus.ACTIVE)
-    return cash + held * close
+    for t in book.trades.values():
+        if t.status is TradeStatus.ACTIVE:
+            entry = float(t.entry_price or 0)
+            cash += float(t.quantity) * (close if t.sign > 0 else entry - close)
+    return cash
 
 
 def run_paper(frame: pd.DataFrame, name: str, params: dict[str, Any], stops: Any) -> tuple[Any, ...]:

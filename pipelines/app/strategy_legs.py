@@ -52,8 +52,9 @@ def execute_batch(
     """The user's legs, group by group (each strategy's legs planned in its symbol's bar), placed and
     filled in their bars in one transaction, with ``also`` (given the states: the runners confirm
     them and save their states) run in it too; the states of each group's legs. Legs whose client
-    order id is stored already are skipped (a replayed bar places nothing twice); an entry the risk rules or the balance refuse comes back
-    rejected. Each strategy's legs fill at its own commission and slippage (its runner's sizing)."""
+    order id is stored already are skipped (a replayed bar places nothing twice); an entry the risk
+    rules or the balance refuse comes back rejected. Each strategy's legs fill at its own commission
+    and slippage (its runner's sizing)."""
     ids = [p.request.client_order_id for planned, _ in groups for p in planned]
     with desk.ledger(user_id) as (session, book):
         placed: frozenset[str] = frozenset()

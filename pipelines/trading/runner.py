@@ -18,7 +18,8 @@ records any fill that differs from the model. The position follows the broker: a
 refuses leaves the runner flat (its state as before that entry; retried at the strategy's next entry
 signal, not every bar), a refused exit keeps the position and is retried at the next bar's open.
 ``client_order_id`` is derived from (strategy id, symbol, bar time, leg), so replaying a bar after
-a restart re-submits the same ids and the broker (idempotent on that id) places nothing twice. :meth:`state` / :meth:`restore` save and resume.
+a restart re-submits the same ids and the broker (idempotent on that id) places nothing twice.
+:meth:`state` / :meth:`restore` save and resume.
 """
 
 from __future__ import annotations

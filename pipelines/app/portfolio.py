@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pipelines.app.trades import TradeDesk
-from pipelines.app.trading_store import held_in_store, trade_of
+from pipelines.app.trading_store import store_holds, trade_of
 from pipelines.db.models import User
 from pipelines.db.trading_models import PaperBalanceRow, PortfolioSnapshotRow, TradeRow
 from pipelines.errors import InvalidParameterError
@@ -48,11 +48,8 @@ def current_portfolio(desk: TradeDesk, user_id: str, *, day: dt.date | None = No
             select(PaperBalanceRow.asset, PaperBalanceRow.balance).where(PaperBalanceRow.user_id == user_id)
         ).all()
         balances = [balance for _, balance in rows_by_asset]
-        held = frozenset[str]()
-        reserved = sum(
-            (held_in_store(session, desk.costs, user_id, asset, held) for asset, _ in rows_by_asset),
-            Decimal(0),
-        )
+        held = store_holds(session, lambda: desk.costs)
+        reserved = sum((held(user_id, asset, frozenset()) for asset, _ in rows_by_asset), Decimal(0))
         rows = session.scalars(
             select(TradeRow).where(TradeRow.user_id == user_id, TradeRow.status == TradeStatus.ACTIVE.value)
         ).all()

@@ -28,12 +28,12 @@ from pipelines.app.trade_views import trade_view
 from pipelines.app.trading_limits import trading_limits
 from pipelines.app.trading_store import (
     OPEN_STATUSES,
-    held_in_store,
     limit_prices,
     load_accounts,
     load_trades,
     open_notional,
     save,
+    store_holds,
 )
 from pipelines.data.symbols import as_spelled
 from pipelines.db import Database
@@ -139,9 +139,7 @@ class TradeDesk:
                     costs or self.costs, initial_balance=self.initial_balance, limits_for=limits_for
                 )
                 load_accounts(session, book, user_id)
-                book.held_elsewhere = lambda user, asset, skip: held_in_store(
-                    session, book.costs, user, asset, skip
-                )
+                book.held_elsewhere = store_holds(session, lambda: book.costs)
                 yield session, book
                 changes = book.changes
                 save(session, book)

@@ -4,7 +4,7 @@ what the book changed written back in the caller's transaction (a thin layer: no
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, cast
 
@@ -12,7 +12,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
-from pipelines.trading.book import PaperBook
+from pipelines.trading.book import HeldElsewhere, PaperBook
 from pipelines.trading.broker import OrderStatus, OrderType, Side
 from pipelines.trading.fills import CostModel
 from pipelines.trading.records import (
@@ -30,11 +30,11 @@ from pipelines.trading.reserve import order_cost, quote_asset
 __all__ = [
     "OPEN_STATUSES",
     "attempt_of",
-    "held_in_store",
     "limit_prices",
     "load_accounts",
     "load_trades",
     "save",
+    "store_holds",
     "trade_of",
 ]
 
@@ -202,21 +202,29 @@ def open_notionals(
     return out
 
 
-def held_in_store(
-    session: Session, costs: CostModel, user_id: str, asset: str, skip: frozenset[str]
-) -> Decimal:
-    """Cash the user's stored paper records other than the trades ``skip`` (a book holds those) hold
+def store_holds(session: Session, costs: Callable[[], CostModel]) -> HeldElsewhere:
+    """What the user's stored paper records other than the trades ``skip`` (a book holds those) hold
     in ``asset``: each open entry or addition order's estimated cost (a market order at its trade's
-    last price) and each active short's margin (see ``pipelines.trading.reserve``)."""
-    total = ZERO
-    for trade_id, symbol, side, quantity, price, last in session.execute(_HOLDING_ORDERS, {"user": user_id}):
-        mark = price if price is not None else last
-        if trade_id not in skip and mark is not None and quote_asset(symbol) == asset:
-            total += order_cost(costs, Side(side), quantity, Decimal(mark))
-    for trade_id, symbol, quantity, entry in session.execute(_SHORTS, {"user": user_id}):
-        if trade_id not in skip and quote_asset(symbol) == asset:
-            total += quantity * (entry or ZERO)
-    return total
+    last price, at ``costs()``) and each active short's margin (see ``pipelines.trading.reserve``).
+    The rows are read once per user (the records a book did not load do not change under it)."""
+    read: dict[str, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]] = {}
+
+    def held(user_id: str, asset: str, skip: frozenset[str]) -> Decimal:
+        if user_id not in read:
+            orders = [tuple(r) for r in session.execute(_HOLDING_ORDERS, {"user": user_id})]
+            read[user_id] = (orders, [tuple(r) for r in session.execute(_SHORTS, {"user": user_id})])
+        orders, shorts = read[user_id]
+        total = ZERO
+        for trade_id, symbol, side, quantity, price, last in orders:
+            mark = price if price is not None else last
+            if trade_id not in skip and mark is not None and quote_asset(symbol) == asset:
+                total += order_cost(costs(), Side(side), quantity, Decimal(mark))
+        for trade_id, symbol, quantity, entry in shorts:
+            if trade_id not in skip and quote_asset(symbol) == asset:
+                total += quantity * (entry or ZERO)
+        return total
+
+    return held
 
 
 def limit_prices(session: Session, trades: Iterable[Trade]) -> dict[str, Decimal]:

@@ -31,7 +31,7 @@ from pipelines.trading.records import (
 from pipelines.trading.reserve import cash_change, check_funds, held, needs_funds, quote_asset
 from pipelines.trading.risk import Exposure, RiskLimits, check_order
 
-__all__ = ["Changes", "PaperBook", "quote_asset"]
+__all__ = ["Changes", "HeldElsewhere", "PaperBook", "quote_asset"]
 
 LimitsFor = Callable[[str], tuple[RiskLimits, DcaSettings]]
 # (user, quote asset, trade ids held) -> cash held by the records of the user a store did not load

@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 
-from pipelines.trading.broker import OrderRequest, OrderState, OrderStatus
+from pipelines.trading.broker import NO_POSITION, OrderRequest, OrderState, OrderStatus
 from pipelines.trading.errors import InsufficientBalanceError, RiskRuleError, TradingDisabledError
 from pipelines.trading.paper import PaperBroker
 from pipelines.trading.records import Bar
-from pipelines.trading.runner import NO_POSITION, PlannedOrder
+from pipelines.trading.runner import PlannedOrder
 from pipelines.trading.window import Bar as RunnerBar
 
 __all__ = ["Refusal", "book_bar", "place_legs"]

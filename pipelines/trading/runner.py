@@ -42,25 +42,14 @@ from pipelines.errors import InvalidRequestError
 from pipelines.features import BarData
 from pipelines.features.inputs import utc_nanos
 from pipelines.trading.broker import OrderRequest, OrderState, OrderStatus, OrderType, Side
+from pipelines.trading.runner_undo import Undo, undo_refused
 from pipelines.trading.window import Bar, BarWindow
 
-__all__ = [
-    "NO_POSITION",
-    "Bar",
-    "PlannedOrder",
-    "RunnerConfig",
-    "StrategyRunner",
-    "client_order_id",
-    "default_lookback",
-]
+__all__ = ["Bar", "PlannedOrder", "RunnerConfig", "StrategyRunner", "client_order_id", "default_lookback"]
 
 FloatArray = npt.NDArray[np.float64]
 LEGS = {k.REASON_SIGNAL: "exit", k.REASON_STOP: "stop", k.REASON_TAKE_PROFIT: "take_profit"}
 _MIN_LOOKBACK = 300
-# A leg's rejection when the broker holds no position of the strategy (it is flat there already).
-NO_POSITION = "the strategy holds no open trade in this symbol"
-# What a leg changed, to undo when the broker refuses it: the state, trade rows, entry time, target.
-Undo = tuple[FloatArray, int, int, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +158,8 @@ class StrategyRunner:
         self.refusals = 0  # legs the broker refused (entries stay flat, exits are retried)
         self.last_refusal: str | None = None
         self.exit_due = False  # a refused exit: closed at the next bar's open
-        self._undo: dict[tuple[int, str], Undo] = {}  # this bar's legs: the state before each
-        self._last_close = 0.0
+        self.undo: dict[tuple[int, str], Undo] = {}  # this bar's legs: the state before each
+        self.last_close = 0.0
 
     # -- the per-bar path -------------------------------------------------------------------------
 
@@ -193,7 +182,7 @@ class StrategyRunner:
         orders = [] if self.opened_ts == bar.ts_ns else self.act_at_open(bar.ts_ns, bar.open)
         orders += self.check_exits(bar.ts_ns, bar.open, bar.high, bar.low)
         self.equity = float(self.st[k.CASH] + self.st[k.UNITS] * bar.close)
-        self._last_close = bar.close
+        self.last_close = bar.close
         self.window.append(bar)
         self.pending = self.target_now()
         self.count += 1
@@ -220,7 +209,7 @@ class StrategyRunner:
         delta = st[k.UNITS] - before
         if delta != 0.0:
             leg = "enter" if before == 0.0 else "resize"
-            self._undo[(ts_ns, leg)] = undo
+            self.undo[(ts_ns, leg)] = undo
             orders.append(self._planned(ts_ns, leg, delta, price))
         return orders
 
@@ -257,7 +246,7 @@ class StrategyRunner:
     # -- legs -------------------------------------------------------------------------------------
 
     def _close(self, ts_ns: int, price: float, reason: int, kind: OrderType) -> PlannedOrder:
-        self._undo[(ts_ns, LEGS[reason])] = self._snapshot(ts_ns)
+        self.undo[(ts_ns, LEGS[reason])] = self._snapshot(ts_ns)
         units = self.st[k.UNITS]
         row = self._row
         k._close(self.st, row, 0, self.count, price, self._slip, self._rate, reason)
@@ -272,39 +261,16 @@ class StrategyRunner:
 
     def _snapshot(self, ts_ns: int) -> Undo:
         """The state before a leg of bar ``ts_ns`` (the undo of an older bar's legs is dropped)."""
-        if any(ts != ts_ns for ts, _ in self._undo):
-            self._undo.clear()
-        return self.st.copy(), len(self.trades), self._entry_ts, float(self.st[k.LAST_TGT])
-
-    def _refused(self, planned: PlannedOrder, reason: str) -> None:
-        """The broker refused ``planned``: the position follows the broker. A refused entry (or
-        addition) is undone, its target kept as acted on (retried at the next signal, not every
-        bar); a refused exit is undone and retried at the next open. The later legs of that bar
-        (a stop of the entry undone) are moot. An exit of a position the broker does not hold
-        stands: the broker is flat already."""
-        undo = self._undo.pop((planned.bar_ts_ns, planned.leg), None)
-        entry = planned.leg in ("enter", "resize")
-        if undo is None or (reason == NO_POSITION and not entry):
-            return
-        self.refusals += 1
-        self.last_refusal = reason
-        target = self.st[k.LAST_TGT]
-        st, rows, self._entry_ts, _ = undo
-        self.st = st
-        del self.trades[rows:], self.trade_times[rows:]
-        if entry:
-            self.st[k.LAST_TGT] = target
-        else:
-            self.exit_due = planned.leg != "exit"  # a signal exit is retried by its pending target
-        self._undo = {key: u for key, u in self._undo.items() if key[0] != planned.bar_ts_ns}
-        self.equity = float(self.st[k.CASH] + self.st[k.UNITS] * self._last_close)
+        if any(ts != ts_ns for ts, _ in self.undo):
+            self.undo.clear()
+        return self.st.copy(), len(self.trades), self._entry_ts
 
     def confirm(self, planned: PlannedOrder, state: OrderState) -> None:
-        """Record the broker's answer: a refusal is undone (see ``_refused``); a fill that differs
+        """Record the broker's answer: a refusal is undone (``undo_refused``); a fill that differs
         from the model's is kept in ``drift``."""
         fill = state.fill
         if fill is None and state.status is OrderStatus.REJECTED:
-            self._refused(planned, state.reason or "rejected")
+            undo_refused(self, planned, state.reason or "rejected")
         elif fill is None:
             self.drift.append({"client_order_id": planned.request.client_order_id, "status": state.status})
         elif float(fill.price) != planned.expected_price or float(fill.quantity) != abs(planned.units):

@@ -93,10 +93,16 @@ _NOTIONAL = select(_NOTIONAL_SUM).where(
     TradeRow.symbol == bindparam("symbol"),
     TradeRow.status.in_(OPEN_STATUSES),
 )
-# A user's paper orders that hold cash (open entries and additions) and active shorts (their margin).
+# Per (symbol, side): the notional of a user's open paper entry and addition orders (a market order at
+# its trade's last price), and per symbol: the entry notional of their active paper shorts (margin).
 _HOLDING_ORDERS = (
-    select(OrderRow.trade_id, OrderRow.symbol, OrderRow.side, OrderRow.quantity, OrderRow.price)
-    .add_columns(func.coalesce(TradeRow.last_price, TradeRow.entry_price))
+    select(
+        OrderRow.symbol,
+        OrderRow.side,
+        func.sum(
+            OrderRow.quantity * func.coalesce(OrderRow.price, TradeRow.last_price, TradeRow.entry_price)
+        ),
+    )
     .join(TradeRow, TradeRow.id == OrderRow.trade_id)
     .where(
         OrderRow.user_id == bindparam("user"),
@@ -104,12 +110,17 @@ _HOLDING_ORDERS = (
         OrderRow.purpose != OrderPurpose.EXIT.value,
         OrderRow.broker == "paper",
     )
+    .group_by(OrderRow.symbol, OrderRow.side)
 )
-_SHORTS = select(TradeRow.id, TradeRow.symbol, TradeRow.quantity, TradeRow.entry_price).where(
-    TradeRow.user_id == bindparam("user"),
-    TradeRow.status == TradeStatus.ACTIVE.value,
-    TradeRow.side == TradeSide.SHORT.value,
-    TradeRow.broker == "paper",
+_SHORTS = (
+    select(TradeRow.symbol, func.sum(TradeRow.quantity * TradeRow.entry_price))
+    .where(
+        TradeRow.user_id == bindparam("user"),
+        TradeRow.status == TradeStatus.ACTIVE.value,
+        TradeRow.side == TradeSide.SHORT.value,
+        TradeRow.broker == "paper",
+    )
+    .group_by(TradeRow.symbol)
 )
 _BALANCES = cast(Table, PaperBalanceRow.__table__)
 _UPDATE_BALANCE = (
@@ -202,26 +213,28 @@ def open_notionals(
     return out
 
 
+def _decimal(total: Any) -> Decimal:
+    return Decimal(repr(total)) if isinstance(total, float) else Decimal(total)
+
+
 def store_holds(session: Session, costs: Callable[[], CostModel]) -> HeldElsewhere:
     """What the user's stored paper records other than the trades ``skip`` (a book holds those) hold
-    in ``asset``: each open entry or addition order's estimated cost (a market order at its trade's
-    last price, at ``costs()``) and each active short's margin (see ``pipelines.trading.reserve``).
-    The rows are read once per user (the records a book did not load do not change under it)."""
-    read: dict[str, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]] = {}
+    in ``asset``: the estimated cost of the open entry and addition orders (at ``costs()``) and the
+    active shorts' margin (see ``pipelines.trading.reserve``), summed by the database (a float on
+    SQLite, precise enough for a balance check)."""
 
     def held(user_id: str, asset: str, skip: frozenset[str]) -> Decimal:
-        if user_id not in read:
-            orders = [tuple(r) for r in session.execute(_HOLDING_ORDERS, {"user": user_id})]
-            read[user_id] = (orders, [tuple(r) for r in session.execute(_SHORTS, {"user": user_id})])
-        orders, shorts = read[user_id]
+        orders, shorts = _HOLDING_ORDERS, _SHORTS
+        if skip:
+            orders = orders.where(OrderRow.trade_id.not_in(list(skip)))
+            shorts = shorts.where(TradeRow.id.not_in(list(skip)))
         total = ZERO
-        for trade_id, symbol, side, quantity, price, last in orders:
-            mark = price if price is not None else last
-            if trade_id not in skip and mark is not None and quote_asset(symbol) == asset:
-                total += order_cost(costs(), Side(side), quantity, Decimal(mark))
-        for trade_id, symbol, quantity, entry in shorts:
-            if trade_id not in skip and quote_asset(symbol) == asset:
-                total += quantity * (entry or ZERO)
+        for symbol, side, notional in session.execute(orders, {"user": user_id}):
+            if notional is not None and quote_asset(symbol) == asset:  # cost is linear in the notional
+                total += order_cost(costs(), Side(side), Decimal(1), _decimal(notional))
+        for symbol, notional in session.execute(shorts, {"user": user_id}):
+            if notional is not None and quote_asset(symbol) == asset:
+                total += _decimal(notional)
         return total
 
     return held

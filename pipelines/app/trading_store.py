@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
@@ -93,6 +93,7 @@ _NOTIONAL = select(_NOTIONAL_SUM).where(
     TradeRow.symbol == bindparam("symbol"),
     TradeRow.status.in_(OPEN_STATUSES),
 )
+_MARGIN = "margin"  # the side column of a short's margin row
 # Per (symbol, side): the notional of a user's open paper entry and addition orders (a market order at
 # its trade's last price), and per symbol: the entry notional of their active paper shorts (margin).
 _HOLDING_ORDERS = (
@@ -113,7 +114,7 @@ _HOLDING_ORDERS = (
     .group_by(OrderRow.symbol, OrderRow.side)
 )
 _SHORTS = (
-    select(TradeRow.symbol, func.sum(TradeRow.quantity * TradeRow.entry_price))
+    select(TradeRow.symbol, literal(_MARGIN), func.sum(TradeRow.quantity * TradeRow.entry_price))
     .where(
         TradeRow.user_id == bindparam("user"),
         TradeRow.status == TradeStatus.ACTIVE.value,
@@ -229,12 +230,13 @@ def store_holds(session: Session, costs: Callable[[], CostModel]) -> HeldElsewhe
             orders = orders.where(OrderRow.trade_id.not_in(list(skip)))
             shorts = shorts.where(TradeRow.id.not_in(list(skip)))
         total = ZERO
-        for symbol, side, notional in session.execute(orders, {"user": user_id}):
-            if notional is not None and quote_asset(symbol) == asset:  # cost is linear in the notional
-                total += order_cost(costs(), Side(side), Decimal(1), _decimal(notional))
-        for symbol, notional in session.execute(shorts, {"user": user_id}):
-            if notional is not None and quote_asset(symbol) == asset:
+        for symbol, side, notional in session.execute(union_all(orders, shorts), {"user": user_id}):
+            if notional is None or quote_asset(symbol) != asset:
+                continue
+            if side == _MARGIN:
                 total += _decimal(notional)
+            else:  # an order's cost is linear in its notional
+                total += order_cost(costs(), Side(side), Decimal(1), _decimal(notional))
         return total
 
     return held

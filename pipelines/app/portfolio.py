@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pipelines.app.trades import TradeDesk
-from pipelines.app.trading_store import trade_of
+from pipelines.app.trading_store import store_holds, trade_of
 from pipelines.app.venue_balances import venue_balances
 from pipelines.db.models import User
 from pipelines.db.trading_models import PaperBalanceRow, PortfolioSnapshotRow, TradeRow
@@ -46,9 +46,12 @@ def current_portfolio(desk: TradeDesk, user_id: str, *, day: dt.date | None = No
     desk.settle(user_id)
     day = day or _today(desk)
     with desk.database.session() as session:
-        balances = session.scalars(
-            select(PaperBalanceRow.balance).where(PaperBalanceRow.user_id == user_id)
+        rows_by_asset = session.execute(
+            select(PaperBalanceRow.asset, PaperBalanceRow.balance).where(PaperBalanceRow.user_id == user_id)
         ).all()
+        balances = [balance for _, balance in rows_by_asset]
+        held = store_holds(session, lambda: desk.costs)
+        reserved = sum((held(user_id, asset, frozenset()) for asset, _ in rows_by_asset), Decimal(0))
         rows = session.scalars(
             select(TradeRow).where(
                 TradeRow.user_id == user_id,
@@ -70,7 +73,8 @@ def current_portfolio(desk: TradeDesk, user_id: str, *, day: dt.date | None = No
             prices[symbol] = exact(bar.close)
     cash = sum(balances, Decimal(0)) if balances else desk.initial_balance
     starting = desk.initial_balance * max(1, len(balances))
-    return portfolio_state(cash, holdings(trades, prices), starting=starting, previous_total=previous)
+    positions = holdings(trades, prices)
+    return portfolio_state(cash, positions, starting=starting, previous_total=previous, reserved=reserved)
 
 
 def exchange_balances(desk: TradeDesk, user_id: str) -> list[dict[str, Any]]:

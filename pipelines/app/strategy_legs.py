@@ -26,6 +26,8 @@ from pipelines.trading.runner import PlannedOrder
 __all__ = ["Legs", "execute_batch", "execute_legs"]
 
 Legs = list[tuple[PlannedOrder, OrderState]]
+# Called inside the transaction with the legs' states (the runners confirm them, then save their states).
+Also = Callable[[Session, list[Legs]], None]
 # One strategy's legs planned in one bar of one symbol.
 Group = tuple[list[PlannedOrder], Bar]
 
@@ -35,7 +37,7 @@ def execute_legs(
     user_id: str,
     planned: list[PlannedOrder],
     bar: Bar,
-    also: Callable[[Session], None] | None = None,
+    also: Also | None = None,
 ) -> Legs:
     """A strategy's legs planned in ``bar`` (one symbol): :func:`execute_batch` of that one group."""
     return execute_batch(desk, user_id, [(planned, bar)], also)[0]
@@ -45,13 +47,14 @@ def execute_batch(
     desk: TradeDesk,
     user_id: str,
     groups: Sequence[Group],
-    also: Callable[[Session], None] | None = None,
+    also: Also | None = None,
 ) -> list[Legs]:
     """The user's legs, group by group (each strategy's legs planned in its symbol's bar), placed and
-    filled in their bars in one transaction, with ``also`` (the runners' saved states) written in it
-    too; the states of each group's legs. Legs whose client order id is stored already are skipped
-    (a replayed bar places nothing twice); an entry the risk rules or the balance refuse comes back
-    rejected. Each strategy's legs fill at its own commission and slippage (its runner's sizing)."""
+    filled in their bars in one transaction, with ``also`` (given the states: the runners confirm
+    them and save their states) run in it too; the states of each group's legs. Legs whose client
+    order id is stored already are skipped (a replayed bar places nothing twice); an entry the risk
+    rules or the balance refuse comes back rejected. Each strategy's legs fill at its own commission
+    and slippage (its runner's sizing)."""
     ids = [p.request.client_order_id for planned, _ in groups for p in planned]
     with desk.ledger(user_id) as (session, book):
         placed: frozenset[str] = frozenset()
@@ -82,7 +85,7 @@ def execute_batch(
 
             done.append(place_legs(broker, planned, bar, skip=placed, refuse=refuse))
         if also is not None:
-            also(session)
+            also(session, done)
         return done
 
 

@@ -259,10 +259,13 @@ class StrategyRuns:
         planned = runner.on_bar(bar)
         if not planned:
             return True
-        legs = execute_legs(
-            self.desk, runner.config.user_id, planned, book_bar(bar), also=lambda s: self._save(s, [runner])
+        execute_legs(
+            self.desk,
+            runner.config.user_id,
+            planned,
+            book_bar(bar),
+            also=lambda s, done: self._save(s, [runner], done),
         )
-        _confirm(runner, legs)
         return False
 
     def _place(self, user_id: str, items: list[Planned], timeframe: str) -> None:
@@ -270,19 +273,16 @@ class StrategyRuns:
         reloads those runners from their saved states (the bar is replayed from there)."""
         runners = [runner for runner, _, _ in items]
         try:
-            done = execute_batch(
+            execute_batch(
                 self.desk,
                 user_id,
                 [(planned, bar) for _, planned, bar in items],
-                also=lambda s: self._save(s, runners),
+                also=lambda s, done: self._save(s, runners, done),
             )
         except Exception:
             log.exception("the strategy orders of user %s failed", user_id)
             for runner in runners:
                 self._reload(runner, timeframe)
-            return
-        for runner, legs in zip(runners, done, strict=True):
-            _confirm(runner, legs)
 
     # -- state -------------------------------------------------------------------------------------
     def _state(self, runner: StrategyRunner) -> dict[str, Any]:
@@ -297,7 +297,10 @@ class StrategyRuns:
         with self._lock:
             self._dirty[(cfg.strategy_id, cfg.symbol)] = (runner.last_ts, self._state(runner))
 
-    def _save(self, session: Session, runners: list[StrategyRunner]) -> None:
+    def _save(self, session: Session, runners: list[StrategyRunner], done: list[Legs]) -> None:
+        """The runners confirm their legs' states (a refusal undone), then their states are written."""
+        for runner, legs in zip(runners, done, strict=True):
+            _confirm(runner, legs)
         rows = [(r.config.strategy_id, r.config.symbol, r.last_ts, self._state(r)) for r in runners]
         with self._lock:
             for sid, symbol, _, _ in rows:

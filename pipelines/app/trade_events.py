@@ -35,15 +35,15 @@ _CASH = select(PaperBalanceRow.asset, PaperBalanceRow.balance).where(
 
 def _portfolio(session: Session, user_id: str, assets: Iterable[str]) -> list[dict[str, Any]]:
     """Per quote currency touched: the cash, the active positions' value marked to their last price
-    (signed: a short counts against the cash its sale brought in) and their sum."""
+    (a short's: its pnl, its margin being part of the cash) and their sum."""
     wanted = set(assets)
     cash = {a: b for a, b in session.execute(_CASH, {"user": user_id}) if a in wanted}
     held = dict.fromkeys(wanted, ZERO)
     for symbol, side, quantity, last, entry in session.execute(_ACTIVE, {"user": user_id}):
         asset = quote_asset(symbol)
         if asset in held:
-            sign = 1 if side == "long" else -1
-            held[asset] += sign * quantity * (last or entry or ZERO)
+            mark = last or entry or ZERO
+            held[asset] += quantity * (mark if side == "long" else (entry or mark) - mark)
     return [
         {
             "asset": asset,

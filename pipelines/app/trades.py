@@ -2,8 +2,7 @@
 stored bars to a user's open trades before any of their trades is read or written.
 
 Every write runs in one transaction under the user's lock: the user's slice is loaded into a
-:class:`PaperBook`, the book does the arithmetic, the store writes back what changed. A refused request
-raises before anything is written.
+:class:`PaperBook`, the book does the arithmetic, the store writes back what changed (nothing if refused).
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from pipelines.app.trading_store import (
     load_trades,
     open_notional,
     save,
+    store_holds,
 )
 from pipelines.data.symbols import as_spelled
 from pipelines.db import Database
@@ -140,6 +140,7 @@ class TradeDesk:
                     costs or self.costs, initial_balance=self.initial_balance, limits_for=limits_for
                 )
                 load_accounts(session, book, user_id)
+                book.held_elsewhere = store_holds(session, lambda: book.costs)
                 yield session, book
                 changes = book.changes
                 save(session, book)

@@ -4,16 +4,17 @@ what the book changed written back in the caller's transaction (a thin layer: no
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
-from pipelines.trading.book import PaperBook
+from pipelines.trading.book import HeldElsewhere, PaperBook
 from pipelines.trading.broker import OrderStatus, OrderType, Side
+from pipelines.trading.fills import CostModel
 from pipelines.trading.records import (
     ZERO,
     Account,
@@ -24,6 +25,7 @@ from pipelines.trading.records import (
     TradeSide,
     TradeStatus,
 )
+from pipelines.trading.reserve import order_cost, quote_asset
 
 __all__ = [
     "OPEN_STATUSES",
@@ -32,6 +34,7 @@ __all__ = [
     "load_accounts",
     "load_trades",
     "save",
+    "store_holds",
     "trade_of",
 ]
 
@@ -89,6 +92,36 @@ _NOTIONAL = select(_NOTIONAL_SUM).where(
     TradeRow.user_id == bindparam("user"),
     TradeRow.symbol == bindparam("symbol"),
     TradeRow.status.in_(OPEN_STATUSES),
+)
+_MARGIN = "margin"  # the side column of a short's margin row
+# Per (symbol, side): the notional of a user's open paper entry and addition orders (a market order at
+# its trade's last price), and per symbol: the entry notional of their active paper shorts (margin).
+_HOLDING_ORDERS = (
+    select(
+        OrderRow.symbol,
+        OrderRow.side,
+        func.sum(
+            OrderRow.quantity * func.coalesce(OrderRow.price, TradeRow.last_price, TradeRow.entry_price)
+        ),
+    )
+    .join(TradeRow, TradeRow.id == OrderRow.trade_id)
+    .where(
+        OrderRow.user_id == bindparam("user"),
+        OrderRow.status == OrderStatus.OPEN.value,
+        OrderRow.purpose != OrderPurpose.EXIT.value,
+        OrderRow.broker == "paper",
+    )
+    .group_by(OrderRow.symbol, OrderRow.side)
+)
+_SHORTS = (
+    select(TradeRow.symbol, literal(_MARGIN), func.sum(TradeRow.quantity * TradeRow.entry_price))
+    .where(
+        TradeRow.user_id == bindparam("user"),
+        TradeRow.status == TradeStatus.ACTIVE.value,
+        TradeRow.side == TradeSide.SHORT.value,
+        TradeRow.broker == "paper",
+    )
+    .group_by(TradeRow.symbol)
 )
 _BALANCES = cast(Table, PaperBalanceRow.__table__)
 _UPDATE_BALANCE = (
@@ -179,6 +212,34 @@ def open_notionals(
         if total is not None:
             out[symbol] = Decimal(repr(total)) if isinstance(total, float) else Decimal(total)
     return out
+
+
+def _decimal(total: Any) -> Decimal:
+    return Decimal(repr(total)) if isinstance(total, float) else Decimal(total)
+
+
+def store_holds(session: Session, costs: Callable[[], CostModel]) -> HeldElsewhere:
+    """What the user's stored paper records other than the trades ``skip`` (a book holds those) hold
+    in ``asset``: the estimated cost of the open entry and addition orders (at ``costs()``) and the
+    active shorts' margin (see ``pipelines.trading.reserve``), summed by the database (a float on
+    SQLite, precise enough for a balance check)."""
+
+    def held(user_id: str, asset: str, skip: frozenset[str]) -> Decimal:
+        orders, shorts = _HOLDING_ORDERS, _SHORTS
+        if skip:
+            orders = orders.where(OrderRow.trade_id.not_in(list(skip)))
+            shorts = shorts.where(TradeRow.id.not_in(list(skip)))
+        total = ZERO
+        for symbol, side, notional in session.execute(union_all(orders, shorts), {"user": user_id}):
+            if notional is None or quote_asset(symbol) != asset:
+                continue
+            if side == _MARGIN:
+                total += _decimal(notional)
+            else:  # an order's cost is linear in its notional
+                total += order_cost(costs(), Side(side), Decimal(1), _decimal(notional))
+        return total
+
+    return held
 
 
 def limit_prices(session: Session, trades: Iterable[Trade]) -> dict[str, Decimal]:

@@ -1,7 +1,5 @@
-"""The paper ledger's in-memory core: balances, orders, trades and DCA attempts, and what one new bar
-does to them. Usable without a database (the strategy runner replays bars through it); the database
-store loads a user's slice into one, applies a request, and writes back what ``changes`` lists.
-"""
+"""The paper ledger's in-memory core: balances, orders, trades, DCA attempts and what a new bar does to
+them. Used without a database by replays; a store loads a user's slice, applies, writes ``changes``."""
 
 from __future__ import annotations
 
@@ -28,16 +26,14 @@ from pipelines.trading.records import (
     new_id,
     round_quantity,
 )
+from pipelines.trading.reserve import cash_change, check_funds, held, needs_funds, quote_asset
 from pipelines.trading.risk import Exposure, RiskLimits, check_order
 
-__all__ = ["Changes", "PaperBook", "quote_asset"]
+__all__ = ["Changes", "HeldElsewhere", "PaperBook", "quote_asset"]
 
 LimitsFor = Callable[[str], tuple[RiskLimits, DcaSettings]]
-
-
-def quote_asset(symbol: str) -> str:
-    """The currency a symbol is priced in: ``BTC/USDT`` -> USDT, a stock -> USD."""
-    return symbol.partition("/")[2] or "USD"
+# (user, quote asset, trade ids held) -> cash held by the records of the user a store did not load
+HeldElsewhere = Callable[[str, str, frozenset[str]], Decimal]
 
 
 def _defaults(_user_id: str) -> tuple[RiskLimits, DcaSettings]:
@@ -71,6 +67,7 @@ class PaperBook:
         self.realized_today: dict[str, Decimal] = {}  # per user, from trades closed before loading
         # Per (user, symbol): notional of open trades a store did not load (counted by the risk rules).
         self.notional_offset: dict[tuple[str, str], Decimal] = {}
+        self.held_elsewhere: HeldElsewhere = lambda *_: ZERO  # a store's: the records it did not load
         self.changes = Changes()
 
     # -- loading -------------------------------------------------------------------------------
@@ -110,21 +107,29 @@ class PaperBook:
         return None if order_id is None else self.orders[order_id]
 
     def check(
-        self, user_id: str, symbol: str, side: Side, quantity: Decimal, price: Decimal, *, opens: bool
+        self,
+        user_id: str,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        price: Decimal,
+        *,
+        opens: bool,
+        adds: bool = False,
     ) -> None:
-        """Refuse (raise) an order the risk rules or the balance forbid; changes nothing."""
+        """Refuse (raise) an order the risk rules or the free balance forbid; changes nothing. An order
+        that ``opens`` or ``adds`` to a trade, or a buy, needs its cost free (see reserve.check_funds)."""
         limits, _ = self.limits_for(user_id)
-        notional = quantity * price
-        check_order(
-            limits, self.exposure(user_id, symbol), notional=notional, opens_short=opens and side is Side.SELL
-        )
-        cost = priced(self.costs, side, float(price), quantity)
-        need = quantity * cost.price + cost.commission if side is Side.BUY else cost.commission
-        balance = self.account(user_id, quote_asset(symbol)).balance
-        if need > balance:
-            raise InsufficientBalanceError(
-                f"the order needs about {need:.2f} {quote_asset(symbol)}, the paper balance is {balance:.2f}"
-            )
+        short = opens and side is Side.SELL
+        check_order(limits, self.exposure(user_id, symbol), notional=quantity * price, opens_short=short)
+        asset = quote_asset(symbol)
+        balance, reserved = self.account(user_id, asset).balance, self.reserved(user_id, asset)
+        check_funds(self.costs, side, quantity, price, opens or adds, asset, balance, reserved)
+
+    def reserved(self, user_id: str, asset: str) -> Decimal:
+        """Cash the user's open entry/DCA orders and active shorts hold in ``asset``."""
+        own = held(self.costs, self._open_orders.values(), self._open_trades, user_id, asset)
+        return own + self.held_elsewhere(user_id, asset, frozenset(self.trades))
 
     def place(self, order: Order, trade: Trade | None = None) -> Order:
         """Hold a new order (and the trade it opens); a repeated client order id gives the first order."""
@@ -179,11 +184,8 @@ class PaperBook:
     def sleeve_trade(self, user_id: str, strategy_id: str, symbol: str) -> Trade | None:
         """The open trade a strategy holds in ``symbol`` (its runner keeps one position per symbol)."""
         for trade in self._open_trades.values():
-            if (trade.strategy_id, trade.symbol, trade.user_id) == (
-                strategy_id,
-                symbol,
-                user_id,
-            ) and trade.is_open:
+            key = (trade.strategy_id, trade.symbol, trade.user_id)
+            if key == (strategy_id, symbol, user_id) and trade.is_open:
                 return trade
         return None
 
@@ -226,15 +228,14 @@ class PaperBook:
             return None
         trade = self.trades.get(order.trade_id) if order.trade_id is not None else None
         account = self.account(order.user_id, quote_asset(order.symbol))
-        flow = order.quantity * cost.price  # computed once: the balance check and the booking
-        if order.side is Side.BUY and flow + cost.commission > account.balance:
+        if needs_funds(order, trade) and order.quantity * cost.price + cost.commission > account.balance:
             self._reject(order, trade, "insufficient balance", bar.timestamp)
             return None
         order.status, order.filled_quantity = OrderStatus.FILLED, order.quantity
         order.average_price, order.commission, order.updated_at = cost.price, cost.commission, bar.timestamp
         self.changes.orders.add(order.id)
         self.changes.fills.append(order)
-        self._book_cash(account, order.side, flow, cost.commission)
+        self._book_cash(account, order.side, order.quantity, cost, trade)
         if trade is not None:
             self._apply(trade, order, cost, bar)
         return cost
@@ -250,11 +251,11 @@ class PaperBook:
         elif order.purpose is OrderPurpose.DCA:
             self._attempt(trade, None, order.quantity, at, reason)
 
-    def _book_cash(self, account: Account, side: Side, flow: Decimal, commission: Decimal) -> None:
-        """Book a fill's cash: ``flow`` (quantity times price) out for a buy, in for a sell, less fees."""
-        account.balance += (-flow if side is Side.BUY else flow) - commission
-        if account.balance > account.peak:
-            account.peak = account.balance
+    def _book_cash(
+        self, account: Account, side: Side, quantity: Decimal, cost: Priced, trade: Trade | None
+    ) -> None:
+        account.balance += cash_change(side, quantity, cost, trade)
+        account.peak = max(account.peak, account.balance)
         self.changes.accounts.add((account.user_id, account.asset))
 
     def _apply(self, trade: Trade, order: Order, cost: Priced, bar: Bar) -> None:
@@ -328,7 +329,7 @@ class PaperBook:
         self.changes.fills.append(exit_order)
         trade.commission += cost.commission
         account = self.account(trade.user_id, quote_asset(trade.symbol))
-        self._book_cash(account, trade.side.exit, trade.quantity * cost.price, cost.commission)
+        self._book_cash(account, trade.side.exit, trade.quantity, cost, trade)
         self._settle_exit(trade, cost, reason, at)
 
     def attempts_of(self, trade_id: str) -> list[DcaAttempt]:
@@ -375,7 +376,7 @@ class PaperBook:
         try:
             if units <= 0:
                 raise InsufficientBalanceError("the volume is below one lot")
-            self.check(trade.user_id, trade.symbol, trade.side.entry, units, price, opens=False)
+            self.check(trade.user_id, trade.symbol, trade.side.entry, units, price, opens=False, adds=True)
         except (InsufficientBalanceError, RiskRuleError, TradingDisabledError) as exc:
             if refusals is not None:
                 refusals.append(exc)

@@ -15,7 +15,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Broker", "Fill", "OrderRequest", "OrderState", "OrderStatus", "OrderType", "Side"]
+__all__ = ["NO_POSITION", "Broker", "Fill", "OrderRequest", "OrderState", "OrderStatus", "OrderType", "Side"]
+
+# A strategy leg's rejection when the broker holds no position of the strategy (flat there already).
+NO_POSITION = "the strategy holds no open trade in this symbol"
 
 
 class Side(StrEnum):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 
-from pipelines.trading.broker import OrderRequest, OrderState, OrderStatus
+from pipelines.trading.broker import NO_POSITION, OrderRequest, OrderState, OrderStatus
 from pipelines.trading.errors import InsufficientBalanceError, RiskRuleError, TradingDisabledError
 from pipelines.trading.paper import PaperBroker
 from pipelines.trading.records import Bar
@@ -43,8 +43,10 @@ def place_legs(
 ) -> list[tuple[PlannedOrder, OrderState]]:
     """Submit the legs planned in ``bar`` (in the runner's order) and fill them there; the states.
     ``skip``: client order ids already placed (a replayed bar places nothing twice). A leg with no
-    open trade to act on, or an entry ``refuse`` raises for, comes back rejected, nothing placed."""
+    open trade to act on, an entry ``refuse`` raises for, or an entry after its sleeve's refused exit
+    comes back rejected, nothing placed."""
     out: list[tuple[PlannedOrder, OrderState]] = []
+    blocked: set[tuple[str, str]] = set()  # sleeves whose exit was refused: no entry after it
     for p in planned:
         cfg = p.config
         trade = (
@@ -55,15 +57,21 @@ def place_legs(
             continue
         if p.leg != "enter":
             if trade is None:
-                out.append((p, _rejected(request, "the strategy holds no open trade in this symbol")))
+                out.append((p, _rejected(request, NO_POSITION)))
                 continue
+        elif (cfg.strategy_id, cfg.symbol) in blocked:
+            out.append((p, _rejected(request, "the exit before this entry was refused")))
+            continue
         elif refuse is not None:
             try:
                 refuse(request)
             except (InsufficientBalanceError, RiskRuleError, TradingDisabledError) as exc:
                 out.append((p, _rejected(request, str(exc))))
                 continue
-        out.append((p, broker.submit_at(request, bar)))
+        state = broker.submit_at(request, bar)
+        if p.leg != "enter" and state.status is OrderStatus.REJECTED:
+            blocked.add((cfg.strategy_id, cfg.symbol))
+        out.append((p, state))
     return out
 
 

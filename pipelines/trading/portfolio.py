@@ -2,9 +2,10 @@
 against the previous day's snapshot and against the starting balance (pure: no store, no web).
 
 Cash is the sum of the user's paper balances (one per quote currency, each started at the initial
-balance; USDT counted as USD). A long position is worth ``quantity * price``; a short one
-``-quantity * price`` (its sale's proceeds sit in the cash), so ``total_value = cash +
-positions_value`` equals the starting balance plus every pnl, net of commission.
+balance; USDT counted as USD). A long position is worth ``quantity * price``; a short one its pnl,
+``quantity * (entry - price)`` (its sale brought no cash: its notional is held as margin), so
+``total_value = cash + positions_value`` equals the starting balance plus every pnl, net of
+commission. ``reserved`` is the part of the cash open orders and short margin hold.
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ class Holding:
 
     @property
     def value(self) -> Decimal:
-        """Signed market value: a short's is negative (what buying it back costs)."""
-        sign = 1 if self.side == "long" else -1
-        return sign * self.quantity * self.current_price
+        """A long's market value; a short's pnl before commission (its margin is part of the cash)."""
+        if self.side == "long":
+            return self.quantity * self.current_price
+        return self.quantity * (self.entry_price - self.current_price)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ class PortfolioState:
     daily_pnl_pct: Decimal | None
     total_pnl: Decimal
     total_pnl_pct: Decimal | None
+    reserved: Decimal = ZERO  # the part of ``cash`` held by open orders and short margin
 
     def positions_json(self) -> list[dict[str, str | None]]:
         """The positions as JSON (decimal strings), as a snapshot stores them."""
@@ -106,6 +109,7 @@ def portfolio_state(
     *,
     starting: Decimal,
     previous_total: Decimal | None,
+    reserved: Decimal = ZERO,
 ) -> PortfolioState:
     """The portfolio from its cash and positions; ``daily_pnl`` is against ``previous_total`` (the
     previous day's snapshot; None: against ``starting``, the balance the user started with)."""
@@ -121,4 +125,5 @@ def portfolio_state(
         daily_pnl_pct=_pct(total - base, base),
         total_pnl=total - starting,
         total_pnl_pct=_pct(total - starting, starting),
+        reserved=reserved,
     )

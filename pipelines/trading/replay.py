@@ -70,7 +70,10 @@ def _events_impl(
 ) -> tuple[int, int, int]:
     """Walk the bars (``pending[i]``: the target pending at bar i's open); write each leg as a row
     (bar, code, units, price) of ``legs``, each closed trade as a kernel row of ``trades`` with its
-    (entry, exit) open times in ``times``. Returns (legs, trades written, the open trade's entry time)."""
+    (entry, exit) open times in ``times``. Returns (legs, trades written, the open trade's entry time).
+
+    Long because it is one compiled loop over the bars (numba): split, each event would cross back into
+    Python, which is what this loop exists to avoid."""
     n = open_.size
     nl = 0
     nt = 0

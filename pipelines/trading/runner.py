@@ -13,10 +13,13 @@ is the backtest of the same bars, fill for fill. Per complete bar ``i`` (:meth:`
 
 Orders come back as :class:`PlannedOrder` (the broker request plus the fill the model expects);
 the caller submits them to its :class:`~pipelines.trading.broker.Broker` (a market order fills at
-the open of the bar it was planned in) and may hand the states back to :meth:`confirm`, which
-records any fill that differs from the model. ``client_order_id`` is derived from (strategy id,
-symbol, bar time, leg), so replaying a bar after a restart re-submits the same ids and the broker
-(idempotent on that id) places nothing twice. :meth:`state` / :meth:`restore` save and resume.
+the open of the bar it was planned in) and hands the states back to :meth:`confirm`, which
+records any fill that differs from the model. The position follows the broker: an entry the broker
+refuses leaves the runner flat (its state as before that entry; retried at the strategy's next entry
+signal, not every bar), a refused exit keeps the position and is retried at the next bar's open.
+``client_order_id`` is derived from (strategy id, symbol, bar time, leg), so replaying a bar after
+a restart re-submits the same ids and the broker (idempotent on that id) places nothing twice.
+:meth:`state` / :meth:`restore` save and resume.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from pipelines.backtest.strategies import get_strategy, validate_strategy_params
 from pipelines.errors import InvalidRequestError
 from pipelines.features import BarData
 from pipelines.features.inputs import utc_nanos
-from pipelines.trading.broker import OrderRequest, OrderState, OrderType, Side
+from pipelines.trading.broker import OrderRequest, OrderState, OrderStatus, OrderType, Side
+from pipelines.trading.runner_undo import Undo, undo_refused
 from pipelines.trading.window import Bar, BarWindow
 
 __all__ = ["Bar", "PlannedOrder", "RunnerConfig", "StrategyRunner", "client_order_id", "default_lookback"]
@@ -151,6 +155,11 @@ class StrategyRunner:
         self._entry_ts = 0
         self.opened_ts: int | None = None  # the bar whose open ``on_open`` already traded
         self._row: FloatArray = np.empty((1, k.N_FIELDS))  # the kernel writes a closed trade here
+        self.refusals = 0  # legs the broker refused (entries stay flat, exits are retried)
+        self.last_refusal: str | None = None
+        self.exit_due = False  # a refused exit: closed at the next bar's open
+        self.undo: dict[tuple[int, str], Undo] = {}  # this bar's legs: the state before each
+        self.last_close = 0.0
 
     # -- the per-bar path -------------------------------------------------------------------------
 
@@ -173,6 +182,7 @@ class StrategyRunner:
         orders = [] if self.opened_ts == bar.ts_ns else self.act_at_open(bar.ts_ns, bar.open)
         orders += self.check_exits(bar.ts_ns, bar.open, bar.high, bar.low)
         self.equity = float(self.st[k.CASH] + self.st[k.UNITS] * bar.close)
+        self.last_close = bar.close
         self.window.append(bar)
         self.pending = self.target_now()
         self.count += 1
@@ -182,19 +192,25 @@ class StrategyRunner:
     def act_at_open(self, ts_ns: int, price: float) -> list[PlannedOrder]:
         """Trade the pending target at this bar's open when it changed (the kernel's step 1)."""
         st, i, tgt = self.st, self.count, self.pending
-        if i == 0 or tgt == st[k.LAST_TGT]:
-            return []
         orders: list[PlannedOrder] = []
+        if self.exit_due and st[k.UNITS] != 0.0:  # an exit the broker refused: again, at this open
+            orders.append(self._close(ts_ns, price, k.REASON_SIGNAL, OrderType.MARKET))
+        self.exit_due = False
+        if i == 0 or tgt == st[k.LAST_TGT]:
+            return orders
         if st[k.UNITS] != 0.0 and (tgt == 0.0 or (tgt > 0.0) != (st[k.SIDE] > 0.0)):
             orders.append(self._close(ts_ns, price, k.REASON_SIGNAL, OrderType.MARKET))
         before = st[k.UNITS]
+        undo = self._snapshot(ts_ns)
         if before == 0.0:
             self._entry_ts = ts_ns
         k._rebalance(st, i, tgt, price, self._slip, self._rate)
         st[k.LAST_TGT] = tgt  # after: an entry clears the state's tail (the kernel keeps it in a local)
         delta = st[k.UNITS] - before
         if delta != 0.0:
-            orders.append(self._planned(ts_ns, "enter" if before == 0.0 else "resize", delta, price))
+            leg = "enter" if before == 0.0 else "resize"
+            self.undo[(ts_ns, leg)] = undo
+            orders.append(self._planned(ts_ns, leg, delta, price))
         return orders
 
     def check_exits(self, ts_ns: int, open_: float, high: float, low: float) -> list[PlannedOrder]:
@@ -230,6 +246,7 @@ class StrategyRunner:
     # -- legs -------------------------------------------------------------------------------------
 
     def _close(self, ts_ns: int, price: float, reason: int, kind: OrderType) -> PlannedOrder:
+        self.undo[(ts_ns, LEGS[reason])] = self._snapshot(ts_ns)
         units = self.st[k.UNITS]
         row = self._row
         k._close(self.st, row, 0, self.count, price, self._slip, self._rate, reason)
@@ -242,10 +259,19 @@ class StrategyRunner:
     ) -> PlannedOrder:
         return PlannedOrder(self.config, ts_ns, leg, float(units), float(price), kind)
 
+    def _snapshot(self, ts_ns: int) -> Undo:
+        """The state before a leg of bar ``ts_ns`` (the undo of an older bar's legs is dropped)."""
+        if any(ts != ts_ns for ts, _ in self.undo):
+            self.undo.clear()
+        return self.st.copy(), len(self.trades), self._entry_ts
+
     def confirm(self, planned: PlannedOrder, state: OrderState) -> None:
-        """Record the broker's answer; a fill that differs from the model's is kept in ``drift``."""
+        """Record the broker's answer: a refusal is undone (``undo_refused``); a fill that differs
+        from the model's is kept in ``drift``."""
         fill = state.fill
-        if fill is None:
+        if fill is None and state.status is OrderStatus.REJECTED:
+            undo_refused(self, planned, state.reason or "rejected")
+        elif fill is None:
             self.drift.append({"client_order_id": planned.request.client_order_id, "status": state.status})
         elif float(fill.price) != planned.expected_price or float(fill.quantity) != abs(planned.units):
             self.drift.append(
@@ -274,6 +300,9 @@ class StrategyRunner:
             "opened_ts": self.opened_ts,
             "trades": [list(r) for r in self.trades] if trades else [],
             "trade_times": [list(t) for t in self.trade_times] if trades else [],
+            "refusals": self.refusals,
+            "last_refusal": self.last_refusal,
+            "exit_due": self.exit_due,
         }
         if window:
             out["window"] = self.window.rows()
@@ -295,6 +324,9 @@ class StrategyRunner:
         runner.opened_ts = None if state.get("opened_ts") is None else int(state["opened_ts"])
         runner.trades = [list(map(float, r)) for r in state["trades"]]
         runner.trade_times = [(int(a), int(b)) for a, b in state["trade_times"]]
+        runner.refusals = int(state.get("refusals", 0))
+        runner.last_refusal = state.get("last_refusal")
+        runner.exit_due = bool(state.get("exit_due", False))
         if "window" in state:
             for r in state["window"]:
                 runner.window.append(Bar(int(r[0]), *map(float, r[1:])))

@@ -15,12 +15,19 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipelines.db.strategy_models import LiveStrategy
+from pipelines.db.strategy_models import LiveStrategy, StrategyRunState
 from pipelines.db.types import isoformat_utc, utc_now
 from pipelines.errors import ConflictError, DataNotFoundError, InvalidRequestError
 from pipelines.trading.strategy_specs import checked_name, checked_spec
 
-__all__ = ["MAX_STRATEGIES_PER_USER", "NoRunners", "RunnerSwitch", "StrategyStore", "strategy_row"]
+__all__ = [
+    "MAX_STRATEGIES_PER_USER",
+    "NoRunners",
+    "RunnerSwitch",
+    "StrategyStore",
+    "refusals_of",
+    "strategy_row",
+]
 
 MAX_STRATEGIES_PER_USER = 100
 
@@ -45,6 +52,22 @@ class NoRunners:
 
 def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else isoformat_utc(value)
+
+
+def refusals_of(session: Session, strategy_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per strategy with runners: the orders the ledger refused its runners (``refused_orders``, over
+    its symbols) and the newest refusal's reason (``last_refusal``), from their saved states."""
+    query = (
+        select(StrategyRunState.strategy_id, StrategyRunState.state)
+        .where(StrategyRunState.strategy_id.in_(list(strategy_ids)))
+        .order_by(StrategyRunState.updated_at)
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for strategy_id, state in session.execute(query):
+        seen = out.setdefault(strategy_id, {"refused_orders": 0, "last_refusal": None})
+        seen["refused_orders"] += int(state.get("refusals", 0))
+        seen["last_refusal"] = state.get("last_refusal") or seen["last_refusal"]
+    return out
 
 
 def strategy_row(record: LiveStrategy) -> dict[str, Any]:

@@ -30,7 +30,9 @@ __all__ = ["PortfolioController"]
 _PRIVATE = " Needs a caller (401 without one): each user sees only their own portfolio."
 _PORTFOLIO = (
     "Paper cash (every quote currency's balance, USDT counted as USD) plus the active trades marked to "
-    "the newest stored close (a short's value is negative: its proceeds are in the cash); stored bars "
+    "the newest stored close (a short's value is its pnl: its notional is held from the cash as margin); "
+    "`reserved_cash` is what open entry and DCA orders and short margin hold, `free_cash` what new orders "
+    "may spend; stored bars "
     "are settled into the trades first. `daily_pnl` is against the latest snapshot before today "
     "(without one, the starting balance); `total_pnl` against the starting balance; percentages in "
     "percent. `exchange_balances` lists what each of your exchanges reported at its last sync (POST "
@@ -81,6 +83,8 @@ class PortfolioController(Controller):
         answer = {
             "total_value": _num(state.total_value),
             "cash": _num(state.cash),
+            "reserved_cash": _num(state.reserved),
+            "free_cash": _num(state.cash - state.reserved),
             "positions": positions,
             "daily_pnl": _num(state.daily_pnl),
             "daily_pnl_pct": _num(state.daily_pnl_pct),

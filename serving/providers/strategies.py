@@ -9,7 +9,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from pipelines.db import Database
-from pipelines.trading.strategy_store import StrategyStore, strategy_row
+from pipelines.trading.strategy_store import StrategyStore, refusals_of, strategy_row
 from serving.context import Principal
 from serving.providers.wiring import authenticated, provides
 
@@ -29,11 +29,13 @@ class StrategiesProvider:
         """The caller's strategies (an admin: everyone's)."""
         with self._database.session() as session:
             rows = self.store.list(session, principal.scope_user_id, limit=limit, offset=offset)
-            return [strategy_row(r) for r in rows]
+            refused = refusals_of(session, [r.id for r in rows])
+            return [{**strategy_row(r), **refused.get(r.id, {})} for r in rows]
 
     def get(self, principal: Principal, strategy_id: str) -> dict[str, Any]:
         with self._database.session() as session:
-            return strategy_row(self._owned(session, principal, strategy_id))
+            record = self._owned(session, principal, strategy_id)
+            return {**strategy_row(record), **refusals_of(session, [record.id]).get(record.id, {})}
 
     def update(self, principal: Principal, strategy_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         with self._database.transaction() as session:

@@ -46,6 +46,8 @@ class VenueBalance(Shape):
 class PortfolioAnswer(Shape):
     total_value: float
     cash: float
+    reserved_cash: float
+    free_cash: float
     positions: list[PortfolioPosition]
     daily_pnl: float
     daily_pnl_pct: Num

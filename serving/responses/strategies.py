@@ -36,6 +36,8 @@ class LiveStrategyOut(Shape):
     created_at: str
     updated_at: str
     activated_at: str | None
+    refused_orders: int = 0  # orders the ledger refused its runners (risk rules, balance)
+    last_refusal: str | None = None  # the newest refusal's reason
 
 
 class StrategyDeleted(Shape):

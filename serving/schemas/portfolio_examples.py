@@ -9,6 +9,8 @@ __all__ = ["HISTORY", "PORTFOLIO"]
 PORTFOLIO: dict[str, Any] = {
     "total_value": 10137.01,
     "cash": 3100.0,
+    "reserved_cash": 1000.0,
+    "free_cash": 2100.0,
     "positions": [
         {
             "symbol": "ETH/USDT",

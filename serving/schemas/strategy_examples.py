@@ -36,6 +36,8 @@ STRATEGY: dict[str, Any] = {
     "created_at": "2026-01-15T10:30:00Z",
     "updated_at": "2026-01-15T10:30:00Z",
     "activated_at": None,
+    "refused_orders": 0,
+    "last_refusal": None,
 }
 
 STRATEGIES: list[dict[str, Any]] = [STRATEGY]

@@ -40,7 +40,7 @@ def head_revision(url: str) -> str:
 def assert_no_drift(url: str) -> None:
     migrate(url)
     migrate(url)  # idempotent
-    assert head_revision(url) == "0017"
+    assert head_revision(url) == "0018"
     assert schema_diff(url) == []
     # The comparison does see drift: a column the migrations never created shows up.
     drifted = MetaData()
@@ -172,5 +172,42 @@ def test_existing_users_migrate_with_case_insensitive_keys(
                     " created_at) VALUES ('u4', 'BOB', 'bob', 'x', 'user', 'free', true, '2025-04-01')"
                 )
             )
+    finally:
+        engine.dispose()
+
+
+def test_open_paper_shorts_move_their_proceeds_out_of_the_balance_as_margin(tmp_path: Any) -> None:
+    """A balance written under 0016 (an open short's sale booked as cash) loses that notional at
+    the upgrade, and gets it back at the downgrade; longs and closed shorts are left alone."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'app.db'}")
+    trade = (
+        "INSERT INTO trades (id, user_id, symbol, side, broker, status, quantity, entry_price, dca_enabled,"
+        " max_dca_attempts, realized_pnl, commission, created_at) VALUES ('{}', 'u1', 'BTC/USDT', '{}',"
+        " 'paper', '{}', 2, 100, false, 0, 0, 0, '2025-01-01')"
+    )
+    balance = "SELECT balance, peak FROM paper_balances WHERE user_id = 'u1'"
+    try:
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), "0016")
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, username_key, password_hash, role, tier, is_active,"
+                    " created_at) VALUES ('u1', 'ann', 'ann', 'x', 'user', 'free', true, '2025-01-01')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO paper_balances (user_id, asset, balance, peak, updated_at)"
+                    " VALUES ('u1', 'USDT', 10199.8, 10200, '2025-01-01')"
+                )
+            )
+            for n, (side, status) in enumerate(
+                [("short", "active"), ("long", "active"), ("short", "closed")]
+            ):
+                conn.execute(text(trade.format(f"t{n}", side, status)))
+            command.upgrade(_alembic_config(conn), "head")
+            assert [tuple(map(float, r)) for r in conn.execute(text(balance))] == [(9999.8, 10000.0)]
+            command.downgrade(_alembic_config(conn), "0016")
+            assert [tuple(map(float, r)) for r in conn.execute(text(balance))] == [(10199.8, 10200.0)]
     finally:
         engine.dispose()

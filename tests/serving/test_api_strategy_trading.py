@@ -11,6 +11,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from pipelines.trading.dca import DcaSettings
+from pipelines.trading.risk import RiskLimits
 from tests.serving_support import app_client, make_user, served_settings
 from tests.trading.support import write_bars
 
@@ -31,6 +33,16 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield c
 
 
+def _announce(client: Any, n: int) -> None:
+    """Bar ``n`` stored, then the live feed's hook called with it."""
+    bar = _row(n, 101.0)
+    write_bars(client.settings, SYM, [bar])
+    frame = pd.DataFrame([(*bar[1:], 1.0)], columns=["open", "high", "low", "close", "volume"]).assign(
+        timestamp=pd.DatetimeIndex([bar[0]]).as_unit("ns")
+    )
+    client.app.state.container.strategy_runs.on_new_bars(SYM, "1m", frame)
+
+
 def test_an_activated_strategy_places_its_order_on_the_next_bar(client: Any) -> None:
     ann, bob = make_user(client), make_user(client)
     body = {"name": "hold", "type": "BuyAndHold", "params": {"symbols": ["BTC_USDT"], "capital": 500}}
@@ -41,12 +53,7 @@ def test_an_activated_strategy_places_its_order_on_the_next_bar(client: Any) -> 
     assert [r.config.symbol for r in runs.running(sid)] == [SYM]
     empty = client.get("/api/trades/active", headers=ann["headers"]).json()["data"]
     assert empty["count"] == 0  # nothing traded before the next bar
-    bar = _row(30, 101.0)
-    write_bars(client.settings, SYM, [bar])  # the feed stores the bar, then calls its hook
-    frame = pd.DataFrame([(*bar[1:], 1.0)], columns=["open", "high", "low", "close", "volume"]).assign(
-        timestamp=pd.DatetimeIndex([bar[0]]).as_unit("ns")
-    )
-    runs.on_new_bars(SYM, "1m", frame)
+    _announce(client, 30)
     active = client.get("/api/trades/active", headers=ann["headers"]).json()["data"]
     assert active["count"] == 1
     trade = active["trades"][0]
@@ -66,3 +73,24 @@ def test_ml_predictive_is_refused_at_activation_with_the_reason(client: Any) -> 
     assert "model context" in answer.text
     got = client.get(f"/api/strategies/{created.json()['id']}", headers=user["headers"]).json()
     assert got["status"] == "inactive"
+
+
+def test_an_entry_the_ledger_refuses_leaves_the_strategy_flat_with_the_refusal_shown(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = make_user(client)
+    desk = client.app.state.container.trade_desk
+    monkeypatch.setattr(desk, "limits", lambda _s, _u: (RiskLimits(kill_switch=True), DcaSettings()))
+    body = {"name": "hold", "type": "BuyAndHold", "params": {"symbols": ["BTC_USDT"], "capital": 500}}
+    sid = client.post("/api/strategies/", json=body, headers=user["headers"]).json()["id"]
+    assert client.post(f"/api/strategies/{sid}/activate", headers=user["headers"]).status_code == 200
+    _announce(client, 31)  # the entry: refused by the kill switch
+    _announce(client, 32)  # the same target: not retried bar after bar
+    (runner,) = client.app.state.container.strategy_runs.running(sid)
+    assert (runner.position, runner.cash, runner.refusals) == (0.0, 500.0, 1)
+    assert client.get("/api/trades/active", headers=user["headers"]).json()["data"]["count"] == 0
+    shown = client.get(f"/api/strategies/{sid}", headers=user["headers"]).json()
+    assert shown["refused_orders"] == 1 and "kill switch" in shown["last_refusal"]
+    listed = client.get("/api/strategies/", headers=user["headers"]).json()
+    assert [(s["id"], s["refused_orders"]) for s in listed] == [(sid, 1)]
+    assert client.post(f"/api/strategies/{sid}/deactivate", headers=user["headers"]).status_code == 200

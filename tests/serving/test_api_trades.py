@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -277,3 +278,29 @@ def test_the_documented_example_request_opens_a_limit_trade(client: Any) -> None
     assert_envelope(
         client.get("/api/trades/history", params=backwards, headers=user["headers"]), 400, "INVALID_REQUEST"
     )
+
+
+def test_open_limit_buys_hold_cash_and_the_portfolio_shows_it(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = make_user(client)
+    desk = client.app.state.container.trade_desk
+    wide = RiskLimits(max_position_size=Decimal(10**9), max_drawdown=Decimal(1))
+    monkeypatch.setattr(desk, "limits", lambda _s, _u: (wide, DcaSettings()))
+    balance = desk.initial_balance
+    amount = balance * Decimal("0.3") / 50  # each limit buy at 50 (never reached) holds 30% of the cash
+    for pair in ("LTCUSDT", "DOTUSDT", "XRPUSDT"):
+        _open(client, user, symbol=pair, amount=str(amount), price="50")
+    before = _counts(client)
+    answer = client.post(
+        "/api/trades",
+        json={"symbol": "ADAUSDT", "side": "buy", "amount": str(amount), "price": "50"},
+        headers=user["headers"],
+    )
+    message = assert_envelope(answer, 400, "INSUFFICIENT_BALANCE")["error"]["message"]
+    assert f"free paper balance is {balance * Decimal('0.1'):.2f}" in message
+    assert _counts(client) == before
+    portfolio = client.get("/portfolio", headers=user["headers"]).json()
+    assert portfolio["cash"] == float(balance)
+    assert portfolio["reserved_cash"] == pytest.approx(float(balance) * 0.9)
+    assert portfolio["free_cash"] == pytest.approx(float(balance) * 0.1)

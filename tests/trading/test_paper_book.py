@@ -11,7 +11,7 @@ from pipelines.backtest.costs import commission, fill_price, limit_fill, stop_fi
 from pipelines.trading.book import PaperBook
 from pipelines.trading.broker import Broker, OrderRequest, OrderStatus, OrderType, Side
 from pipelines.trading.dca import DcaSettings
-from pipelines.trading.errors import RiskRuleError, TradingDisabledError
+from pipelines.trading.errors import InsufficientBalanceError, RiskRuleError, TradingDisabledError
 from pipelines.trading.fills import CostModel
 from pipelines.trading.paper import PaperBroker
 from pipelines.trading.records import (
@@ -220,3 +220,46 @@ def test_a_short_where_allowed_gains_when_the_price_falls() -> None:
     book.on_bar(SYM, bar(2, 105.0, 111.0, 104.0, 108.0))  # the stop above the entry
     assert (trade.close_reason, trade.realized_pnl) == ("stop_loss", Decimal(-20))
     assert book.accounts[("u1", "USDT")].balance == Decimal(10000) - 20
+
+
+def _funded_book(**limits: object) -> PaperBook:
+    rules = RiskLimits(max_position_size=Decimal(10**9), max_drawdown=Decimal(1), **limits)  # type: ignore[arg-type]
+    return PaperBook(CostModel(commission=0.001), limits_for=lambda _u: (rules, DcaSettings()))
+
+
+def test_open_limit_and_stop_buys_hold_their_cost_until_they_fill_or_are_cancelled() -> None:
+    book = _funded_book()
+    b = PaperBroker(book, clock=lambda: T0)
+    book.check("u1", SYM, Side.BUY, Decimal(60), Decimal(100), opens=True)
+    limit = b.submit(req(Side.BUY, "60", OrderType.LIMIT, "100", cid="a"))
+    assert book.reserved("u1", "USDT") == Decimal("6006.000")  # 60 * 100 + 0.1% commission
+    with pytest.raises(InsufficientBalanceError, match=r"free paper balance is 3994\.00") as err:
+        book.check("u1", SYM, Side.BUY, Decimal(40), Decimal(100), opens=True)  # 4004 > 10000 - 6006
+    assert "6006.00 held by open orders" in str(err.value)
+    assert len(book.orders) == 1 and book.accounts[("u1", "USDT")].balance == 10000  # nothing written
+    book.check("u1", SYM, Side.BUY, Decimal(30), Decimal(110), opens=True)
+    b.submit(req(Side.BUY, "30", OrderType.STOP, "110", cid="b"))
+    assert float(book.reserved("u1", "USDT")) == pytest.approx(6006 + 3303.3)  # 30 * 110 + fee
+    b.cancel("u1", limit.order_id)
+    assert float(book.reserved("u1", "USDT")) == pytest.approx(3303.3)  # a cancelled one holds nothing
+
+
+def test_a_short_holds_its_notional_as_margin_and_releases_it_with_the_pnl_at_the_close() -> None:
+    book = _funded_book(allow_short=True)
+    b = PaperBroker(book, clock=lambda: T0)
+    book.check("u1", SYM, Side.SELL, Decimal(50), Decimal(100), opens=True)
+    state = b.submit(req(Side.SELL, "50", cid="s"))
+    trade = book.trades[book.orders[state.order_id].trade_id or ""]
+    trade.last_price = Decimal(100)  # the market entry's reference price: held until it fills
+    assert book.reserved("u1", "USDT") == Decimal("5005.000")
+    b.on_bar(SYM, bar(1, 100.0, 100.0, 100.0, 100.0))
+    account = book.accounts[("u1", "USDT")]
+    assert account.balance == Decimal("9995.0")  # only the fee: the sale is margin, not spendable cash
+    assert book.reserved("u1", "USDT") == Decimal(5000)
+    for side in (Side.BUY, Side.SELL):  # neither a buy nor another short fits the 4995 free
+        with pytest.raises(InsufficientBalanceError, match=r"free paper balance is 4995\.00"):
+            book.check("u1", SYM, side, Decimal(50), Decimal(100), opens=True)
+    book.close(trade, 90.0, "exit", T0 + dt.timedelta(minutes=2))
+    assert trade.realized_pnl == Decimal("490.5")  # 50 * 10 less 5 + 4.5 of fees
+    assert account.balance == Decimal(10000) + trade.realized_pnl
+    assert book.reserved("u1", "USDT") == 0

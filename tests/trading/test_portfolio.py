@@ -40,8 +40,8 @@ def test_cash_plus_marked_positions_and_the_pnl_against_the_start_and_yesterday(
     short = _trade("BTC/USDT", TradeSide.SHORT, "0.1", "40000", TradeStatus.ACTIVE, commission="4")
     pending = _trade("SOL/USDT", TradeSide.LONG, "10", "100", TradeStatus.PENDING)
     closed = _trade("ADA/USDT", TradeSide.LONG, "10", "1", TradeStatus.CLOSED)
-    # Cash after the fills: 10000 - 3 * 2300 - 6.9 (long) + 0.1 * 40000 - 4 (short) = 7089.1
-    cash = D("7089.1")
+    # Cash after the fills: 10000 - 3 * 2300 - 6.9 (long) - 4 (short: its sale is margin, not cash)
+    cash = D("3089.1")
     positions = holdings([short, long, pending, closed], {"ETH/USDT": D("2345.67"), "BTC/USDT": D("41000")})
     assert [h.symbol for h in positions] == ["BTC/USDT", "ETH/USDT"]  # active ones, oldest first
     eth = next(h for h in positions if h.symbol == "ETH/USDT")
@@ -49,12 +49,12 @@ def test_cash_plus_marked_positions_and_the_pnl_against_the_start_and_yesterday(
     assert eth.pnl_pct == D("130.11") / D("6900") * 100
     btc = next(h for h in positions if h.symbol == "BTC/USDT")
     assert btc.pnl == D("-104")  # -(41000 - 40000) * 0.1 - 4
-    assert btc.value == D("-4100")
+    assert btc.value == D("-100")  # a short is worth its pnl before fees: its notional is margin
 
     state = portfolio_state(cash, positions, starting=D(10000), previous_total=D("10000.5"))
-    # 7089.1 + 3 * 2345.67 - 0.1 * 41000 = 10026.11 = 10000 + 130.11 - 104
+    # 3089.1 + 3 * 2345.67 - 0.1 * (41000 - 40000) = 10026.11 = 10000 + 130.11 - 104
     assert state.total_value == D("10026.11")
-    assert state.positions_value == D("2937.01")
+    assert state.positions_value == D("6937.01")
     assert state.total_pnl == D("26.11")
     assert state.total_pnl_pct == D("0.2611")
     assert state.daily_pnl == D("25.61")

@@ -15,10 +15,13 @@ from pipelines.backtest.engine import BacktestResult
 from pipelines.backtest.runner import run_strategy
 from pipelines.features.inputs import utc_nanos
 from pipelines.trading.book import PaperBook
+from pipelines.trading.broker import OrderState, OrderStatus
+from pipelines.trading.dca import DcaSettings
 from pipelines.trading.execution import book_bar, place_legs
 from pipelines.trading.fills import CostModel
 from pipelines.trading.paper import PaperBroker
 from pipelines.trading.records import TradeStatus
+from pipelines.trading.risk import RiskLimits
 from pipelines.trading.runner import StrategyRunner
 from tests.trading.test_runner import CASES, STOPS, bars_of, config_for, random_bars
 
@@ -29,10 +32,14 @@ SPARE = 10_000.0
 
 
 def book_equity(book: PaperBook, user: str, close: float) -> float:
-    """What the ledger holds marked to ``close``: cash plus the open trades' units."""
+    """What the ledger holds marked to ``close``: cash plus the open longs' units, plus the open
+    shorts' pnl (a short's sale is held as margin, never booked as cash)."""
     cash = float(book.account(user, "USDT").balance) - SPARE
-    held = sum(t.sign * float(t.quantity) for t in book.trades.values() if t.status is TradeStatus.ACTIVE)
-    return cash + held * close
+    for t in book.trades.values():
+        if t.status is TradeStatus.ACTIVE:
+            entry = float(t.entry_price or 0)
+            cash += float(t.quantity) * (close if t.sign > 0 else entry - close)
+    return cash
 
 
 def run_paper(frame: pd.DataFrame, name: str, params: dict[str, Any], stops: Any) -> tuple[Any, ...]:
@@ -88,3 +95,62 @@ def test_runner_and_paper_broker_equal_the_backtest(name: str, params: dict[str,
     legs = {o.reason for o in book.orders.values()}
     if stops[0] is not None and name != "buy_and_hold":
         assert {"stop_loss", "take_profit"} <= legs
+
+
+def test_a_refused_entry_leaves_the_runner_flat_and_is_retried_only_at_the_next_signal() -> None:
+    frame = random_bars(600)
+    cfg = config_for("sma_cross", {"fast": 5, "slow": 20}, STOPS[0])
+    expected = run_strategy(frame, "sma_cross", {"fast": 5, "slow": 20}, cfg.backtest)
+    kill = {"on": True}
+
+    def limits(_user: str) -> tuple[RiskLimits, DcaSettings]:
+        big = Decimal(10**9)
+        rules = RiskLimits(
+            kill_switch=kill["on"], allow_short=True, max_position_size=big, daily_loss_limit=big
+        )
+        return rules, DcaSettings()
+
+    book = PaperBook(COSTS, initial_balance=Decimal(10_000 + SPARE), limits_for=limits)
+    broker, runner, n = PaperBroker(book), StrategyRunner(cfg), 300
+
+    def refuse(request: Any) -> None:
+        book.check("u1", request.symbol, request.side, request.quantity, Decimal(1), opens=True)
+
+    for i, bar in enumerate(bars_of(frame)):
+        kill["on"] = i < n
+        for planned, state in place_legs(broker, runner.on_bar(bar), book_bar(bar), refuse=refuse):
+            runner.confirm(planned, state)
+        if i < n:
+            assert runner.position == 0.0 and runner.cash == 10_000.0 and runner.trades == []
+    entries = expected.trades.matrix[:, k.T_ENTRY_IDX]
+    # One refusal per entry signal of the backtest before the switch: none retried bar after bar.
+    assert runner.refusals == int((entries < n).sum()) > 1
+    assert runner.last_refusal is not None and "kill switch" in runner.last_refusal
+    assert runner.drift == []
+    first = min(book.trades.values(), key=lambda t: t.created_at)
+    ts = utc_nanos(frame["timestamp"])
+    assert _ns(first.opened_at) == ts[int(entries[entries >= n].min())]  # the first signal after it
+    restored = StrategyRunner.restore(cfg, runner.state())
+    assert (restored.refusals, restored.last_refusal) == (runner.refusals, runner.last_refusal)
+
+
+@pytest.mark.parametrize(("stops", "leg"), [(STOPS[0], "exit"), (STOPS[1], "stop")])
+def test_a_refused_exit_keeps_the_position_and_is_retried_at_the_next_open(stops: Any, leg: str) -> None:
+    cfg = config_for("sma_cross", {"fast": 5, "slow": 20}, stops)
+    runner = StrategyRunner(cfg)
+    bars = bars_of(random_bars(600))
+    for i in range(len(bars)):
+        planned = runner.on_bar(bars[i])
+        if [p.leg for p in planned] in ([leg], [leg, "enter"]):
+            break
+        for p in planned:
+            runner.confirm(p, OrderState("x", p.request.client_order_id, OrderStatus.FILLED, None, None))
+    for p in planned:  # the exit refused (the kill switch), and the entry placed after it with it
+        reason = "the kill switch is on" if p.leg == leg else "the exit before this entry was refused"
+        runner.confirm(p, OrderState("", p.request.client_order_id, OrderStatus.REJECTED, None, reason))
+    assert runner.refusals == 1 and runner.last_refusal == "the kill switch is on"
+    kept = runner.position
+    assert kept != 0.0  # the broker still holds it
+    again = runner.on_bar(bars[i + 1])
+    assert again and again[0].leg == "exit" and again[0].units == -kept  # the whole position, at the open
+    assert again[0].price == bars[i + 1].open

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pipelines.app.accounts import register_user
+from pipelines.app.portfolio import current_portfolio
 from pipelines.app.trade_queries import active_trades, dca_history, execute_dca, trade_detail, trade_history
 from pipelines.app.trades import TradeDesk, TradeRequest
 from pipelines.app.trading_config import update_config
@@ -20,6 +21,9 @@ from pipelines.db.strategy_models import LiveStrategy
 from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
 from pipelines.settings import Settings
 from pipelines.trading.broker import Side
+from pipelines.trading.dca import DcaSettings
+from pipelines.trading.errors import InsufficientBalanceError
+from pipelines.trading.risk import RiskLimits
 from tests.trading.support import minute, write_bars
 
 T0 = dt.datetime(2025, 1, 6, 10, 0, tzinfo=dt.UTC)
@@ -187,3 +191,22 @@ def test_ml_confidence_is_the_opening_ml_strategys_models(desk: Any) -> None:
     assert trade_detail(desk, user, by_model["id"])["ml_confidence"] == 0.85
     assert trade_detail(desk, user, by_rule["id"])["ml_confidence"] is None
     assert trade_detail(desk, user, by_hand["id"])["ml_confidence"] is None
+
+
+def test_stored_open_orders_and_short_margin_hold_cash_from_new_trades(desk: Any) -> None:
+    desk, settings, user, clock = desk
+    big = Decimal(10**9)
+    rules = RiskLimits(allow_short=True, max_position_size=big, max_drawdown=Decimal(1))
+    desk.limits = lambda _s, _u: (rules, DcaSettings())
+    desk.open_trade(user, TradeRequest("BTC/USDT", Side.SELL, Decimal(30)))  # 3000 of margin once filled
+    write_bars(settings, "BTC/USDT", [(minute(T0, 1), 100.0, 100.0, 100.0, 100.0)])
+    desk.bars.forget("BTC/USDT")
+    clock.now = minute(T0, 2)  # the orders below come after the newest bar: none is loaded again
+    desk.open_trade(user, TradeRequest("BTC/USDT", Side.BUY, Decimal(100), price=Decimal(50)))  # holds 5000
+    before = counts(desk)
+    with pytest.raises(InsufficientBalanceError, match=r"free paper balance is 2000\.00"):
+        desk.open_trade(user, TradeRequest("BTC/USDT", Side.BUY, Decimal(50), price=Decimal(50)))
+    assert counts(desk) == before
+    state = current_portfolio(desk, user)
+    assert (state.cash, float(state.reserved)) == (Decimal(10000), 8000.0)  # the sale booked no cash
+    assert state.positions_value == 0  # the short at its entry price: no pnl yet

@@ -13,6 +13,7 @@ from filelock import FileLock
 
 from pipelines.app.datasets import DatasetCatalog
 from pipelines.app.exchange_trades import ExchangeTrades
+from pipelines.app.live_signals import LiveModels
 from pipelines.app.strategy_runs import StrategyRuns
 from pipelines.app.trades import TradeDesk
 from pipelines.app.trading_metrics import trading_figures
@@ -83,7 +84,10 @@ class AppContainer:
         self.datasets = DatasetCatalog(settings, database, jobs)
         self.trade_desk = TradeDesk(settings, database)
         self.live = LiveService(settings, predictions)
-        self.strategy_runs = StrategyRuns(settings, database, self.trade_desk, source_of=self.live.source_of)
+        models = LiveModels(settings, database, registry=registry, log=log_writer.submit)
+        self.strategy_runs = StrategyRuns(
+            settings, database, self.trade_desk, source_of=self.live.source_of, models=models
+        )
         self.metrics = ApiMetrics(disk_path=settings.home)
         self.metrics.watch_trading(lambda: trading_figures(database))
         self.observer = Observer(self.metrics, log_writer)

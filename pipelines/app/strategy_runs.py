@@ -30,6 +30,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipelines.app.live_signals import LiveModels
 from pipelines.app.strategy_legs import Legs, execute_batch, execute_legs
 from pipelines.app.strategy_rows import bars_of, write_states
 from pipelines.app.trades import TradeDesk
@@ -70,12 +71,19 @@ class StrategyRuns:
     """The runners of every active strategy, by (symbol, timeframe)."""
 
     def __init__(
-        self, settings: Settings, database: Database, desk: TradeDesk, *, source_of: SourceOf | None = None
+        self,
+        settings: Settings,
+        database: Database,
+        desk: TradeDesk,
+        *,
+        source_of: SourceOf | None = None,
+        models: LiveModels | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
         self.desk = desk
         self.source_of = source_of
+        self.models = models or LiveModels(settings, database)  # ml_predictive's model context
         self.store = open_store(settings)
         self._lock = threading.RLock()
         self._runners: dict[str, list[StrategyRunner]] = {}  # strategy id -> one runner per symbol
@@ -116,11 +124,12 @@ class StrategyRuns:
     # -- RunnerSwitch ------------------------------------------------------------------------------
     def start(self, strategy: LiveStrategy) -> None:
         """Run ``strategy``'s symbols (refused, nothing started, for a strategy that cannot run live:
-        ``ml_predictive`` needs a model context)."""
+        an ``ml_predictive`` whose model is not registered or forecasts no returns)."""
         paper = self.settings.paper
         venue = {"commission": paper.paper_commission, "slippage": paper.paper_slippage}
         params = {**venue, **strategy.params}  # costs not set: the paper venue's
         configs = runner_configs(strategy.id, strategy.user_id, strategy.type, params)
+        configs = self.models.bind(strategy, configs)  # a model-driven strategy's context
         timeframe = parse_timeframe(strategy.params.get("timeframe", "1m")).name
         activated = _iso(strategy)
         for cfg in configs:

@@ -187,6 +187,8 @@ class AppContainer:
             log.info("%d live strategies running", started)
             self.live.tick_listeners.append(self.strategy_runs.on_bars)
         await self.live.start(run_feed=leader)
+        if leader:  # the feed also carries the series the active strategies trade
+            await asyncio.to_thread(self.strategy_runs.follow_feed, self.live.follow)
         await self.events.start()
         install_trading_hub(self.live.hub)  # the trading core's events reach every worker's streams
 

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipelines.app.live_signals import LiveModels
+from pipelines.app.strategy_feeds import Follower, StrategyFeeds
 from pipelines.app.strategy_legs import Legs, execute_batch, execute_legs
 from pipelines.app.strategy_rows import bars_of, write_states
 from pipelines.app.trades import TradeDesk
@@ -84,6 +85,7 @@ class StrategyRuns:
         self.desk = desk
         self.source_of = source_of
         self.models = models or LiveModels(settings, database)  # ml_predictive's model context
+        self.feeds = StrategyFeeds(settings, database)  # the series the live feed follows for them
         self.store = open_store(settings)
         self._lock = threading.RLock()
         self._runners: dict[str, list[StrategyRunner]] = {}  # strategy id -> one runner per symbol
@@ -129,6 +131,7 @@ class StrategyRuns:
         venue = {"commission": paper.paper_commission, "slippage": paper.paper_slippage}
         params = {**venue, **strategy.params}  # costs not set: the paper venue's
         configs = runner_configs(strategy.id, strategy.user_id, strategy.type, params)
+        self.feeds.check(strategy)  # the feed can follow its series
         configs = self.models.bind(strategy, configs)  # a model-driven strategy's context
         timeframe = parse_timeframe(strategy.params.get("timeframe", "1m")).name
         activated = _iso(strategy)
@@ -136,15 +139,33 @@ class StrategyRuns:
             StrategyRunner(cfg)  # raises before anything runs
         if not self.leading:
             return
-        self.stop(strategy.id)
+        self._drop(strategy.id)
         runners = [self._load(cfg, timeframe, activated) for cfg in configs]
         with self._lock:
             self._runners[strategy.id] = runners
             self._activated[strategy.id] = activated
             for runner in runners:
                 self._series.setdefault((runner.config.symbol, timeframe), []).append(runner)
+        self._follow()
 
     def stop(self, strategy_id: str) -> None:
+        self._drop(strategy_id)
+        self._follow()
+
+    def follow_feed(self, follower: Follower) -> None:
+        """The live feed (where it runs) follows the running strategies' series from now on."""
+        self.feeds.follower = follower
+        self._follow()
+
+    def _follow(self) -> None:
+        with self._lock:
+            series = list(self._series)
+        try:
+            self.feeds.follow(series)
+        except Exception:  # the runners run on; the feed keeps what it carried
+            log.exception("the live feed could not follow the strategies' series")
+
+    def _drop(self, strategy_id: str) -> None:
         with self._lock:
             gone = self._runners.pop(strategy_id, [])
             self._activated.pop(strategy_id, None)

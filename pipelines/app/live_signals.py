@@ -122,7 +122,12 @@ class LiveSignal:
         self.logged_ts: int | None = None  # the newest bar whose prediction is logged
 
     def model_signal(self, model_name: str, bars: pd.DataFrame) -> FloatArray:
-        loaded = self.models.load(model_name)
+        """The signal per bar; NaN (no position) while the model cannot be loaded (deleted since)."""
+        try:
+            loaded = self.models.load(model_name)
+        except InvalidRequestError as exc:
+            log.warning("strategy %s has no model to trade on: %s", self.config.strategy_id, exc)
+            return np.full(len(bars), np.nan)
         meta = loaded.meta
         out = model_outputs(loaded.model, bars, meta.feature_set, meta.scale, meta.error_scale or None)
         if len(bars):

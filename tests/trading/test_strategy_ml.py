@@ -109,3 +109,15 @@ def test_an_unregistered_model_is_refused_at_activation_and_nothing_runs(env: An
     assert runs._runners == {}
     with env.database.session() as s:
         assert s.scalars(select(LiveStrategy)).all() == []  # the activation's transaction rolled back
+
+
+def test_a_model_gone_while_active_leaves_the_strategy_flat_and_the_others_running(env: Any) -> None:
+    runs = service(env)
+    feed(env, runs, 230)
+    sid = env.activate(runs, "ann", "ml_predictive", {"timeframe": "1d", **PARAMS})
+    hold = env.activate(runs, "bob", "buy_and_hold", {"timeframe": "1d", "capital": 500})
+    runs.models.ref = "retired"  # as if the model's champion were deleted
+    feed(env, runs, 233)
+    assert runs.running(sid)[0].pending == 0.0 and runs.running(sid)[0].last_ts is not None
+    with env.database.session() as s:
+        assert s.scalars(select(TradeRow.strategy_id).where(TradeRow.status == "active")).all() == [hold]

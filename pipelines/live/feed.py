@@ -154,8 +154,10 @@ class LiveFeed:
         """Carry ``symbols`` from the next tick on: a symbol added starts with a baseline tick (its
         backfill, no news), as at start; one removed is forgotten."""
         wanted = tuple(dict.fromkeys(parse_symbol(s) for s in symbols))
-        for sym in wanted:
-            self.sources.setdefault(sym.name, self.source or source_for(self.settings, sym))
+        sources = {s.name: self.source or source_for(self.settings, s) for s in wanted}
+        if "file" in sources.values():
+            raise InvalidRequestError("a user's file is no live source")
+        self.sources.update(sources)
         gone = {s.name for s in self.symbols} - {s.name for s in wanted}
         self.symbols = wanted  # one assignment: a tick in progress keeps the tuple it took
         for name in gone:

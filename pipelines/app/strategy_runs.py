@@ -14,7 +14,8 @@ nothing twice.
 
 Only the worker that runs the feed leads (:meth:`StrategyRuns.lead`); elsewhere ``start`` only checks
 that the strategy can run, and the leader picks up (de)activations made in other workers from the
-database before it steps a bar (at most ``sync_every`` seconds late).
+database before it steps a bar (at most ``sync_every`` seconds late). ``ml_predictive`` runners get
+their model context from ``LiveModels``; each start and stop hands the running series to the feed.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from filelock import FileLock
 from pipelines.app.datasets import DatasetCatalog
 from pipelines.app.exchange_exits import on_tick
 from pipelines.app.exchange_trades import ExchangeTrades
+from pipelines.app.live_signals import LiveModels
 from pipelines.app.strategy_runs import StrategyRuns
 from pipelines.app.trades import TradeDesk
 from pipelines.app.trading_metrics import trading_figures
@@ -84,7 +85,10 @@ class AppContainer:
         self.datasets = DatasetCatalog(settings, database, jobs)
         self.trade_desk = TradeDesk(settings, database)
         self.live = LiveService(settings, predictions)
-        self.strategy_runs = StrategyRuns(settings, database, self.trade_desk, source_of=self.live.source_of)
+        models = LiveModels(settings, database, registry=registry, log=log_writer.submit)
+        self.strategy_runs = StrategyRuns(
+            settings, database, self.trade_desk, source_of=self.live.source_of, models=models
+        )
         self.metrics = ApiMetrics(disk_path=settings.home)
         self.metrics.watch_trading(lambda: trading_figures(database))
         self.observer = Observer(self.metrics, log_writer)
@@ -187,6 +191,8 @@ class AppContainer:
             if venues is not None:  # exchange trades' stop-losses and take-profits, closed at the venue
                 self.live.tick_listeners.append(lambda _timeframe, bars: on_tick(venues, bars))
         await self.live.start(run_feed=leader)
+        if leader:  # the feed also carries the series the active strategies trade
+            await asyncio.to_thread(self.strategy_runs.follow_feed, self.live.follow)
         await self.events.start()
         install_trading_hub(self.live.hub)  # the trading core's events reach every worker's streams
 

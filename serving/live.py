@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -18,6 +18,7 @@ import pandas as pd
 from pipelines.data.symbols import parse_symbol
 from pipelines.errors import TradeforgeError
 from pipelines.live import LiveFeed, open_hub, open_live_feed, price_update
+from pipelines.live.feeds import FeedSet, Series
 from pipelines.live.hub import prediction_topic, price_topic
 from pipelines.prediction import Predictor
 from pipelines.settings import Settings
@@ -54,7 +55,8 @@ class LiveService:
         self.settings = settings
         self.predictions = predictions
         self.hub = open_hub(settings.redis_url, queue_size=settings.live.ws_queue_size)
-        self.feed: LiveFeed | None = None
+        self.feed: LiveFeed | None = None  # the configured feed
+        self.feeds: FeedSet | None = None  # it and the feeds of the series strategies follow
         self.bar_listeners: list[BarsListener] = []  # told of a symbol's stored bars first
         self.tick_listeners: list[TickListener] = []  # told of a whole tick's bars (the strategy runners)
         self._watched: Counter[tuple[str, str]] = Counter()  # (model, symbol) -> open streams
@@ -73,23 +75,34 @@ class LiveService:
                 speed=speed,
                 on_new_bars=self.on_new_bars,
             )
-            self.feed.on_tick = self.on_tick
-            self.feed.subscribe(self.on_bar)
+            self._wire(self.feed)
+            self.feeds = FeedSet(self.feed, self._wire)
             self.feed.start()
 
+    def _wire(self, feed: LiveFeed) -> None:
+        feed.on_tick = self.on_tick
+        feed.subscribe(self.on_bar)
+
+    def follow(self, series: Iterable[Series]) -> None:
+        """Carry these (symbol, timeframe) series besides the configured ones (the active strategies'),
+        where this process runs the feed."""
+        if self.feeds is not None:
+            self.feeds.follow(series)
+
     async def close(self) -> None:
-        if self.feed is not None:
-            self.feed.close()
+        if self.feeds is not None:
+            self.feeds.close()
         await self.hub.close()
 
     def source_of(self, symbol: str) -> str | None:
-        """The source the feed stores ``symbol`` under (a replay's own) once stored; None: the default."""
-        if self.feed is None:
+        """The source a feed stores ``symbol`` under (a replay's own) once stored; None: the default."""
+        if self.feeds is None:
             return None
         try:
-            return self.feed.stored_source(parse_symbol(symbol).name)
+            name = parse_symbol(symbol).name
         except TradeforgeError:  # a bad symbol: the prediction reports it
             return None
+        return next((s for f in self.feeds.feeds() if (s := f.stored_source(name)) is not None), None)
 
     # -- from the feed's thread ---------------------------------------------------------------------
     def on_bar(self, event: dict[str, Any]) -> None:

@@ -50,6 +50,7 @@ ENV_CASES: dict[str, tuple[str, Any]] = {
     "live_speed": ("60", 60.0),
     "live_timeframe": ("5m", "5m"),
     "live_symbols": ('["AAPL"]', ["AAPL"]),
+    "live_follow_max": ("3", 3),
     "ws_queue_size": ("4", 4),
     "dataset_max_upload_mb": ("2", 2),
     "dataset_max_unzipped_mb": ("3", 3),

@@ -14,7 +14,8 @@ nothing twice.
 
 Only the worker that runs the feed leads (:meth:`StrategyRuns.lead`); elsewhere ``start`` only checks
 that the strategy can run, and the leader picks up (de)activations made in other workers from the
-database before it steps a bar (at most ``sync_every`` seconds late).
+database before it steps a bar (at most ``sync_every`` seconds late). ``ml_predictive`` runners get
+their model context from ``LiveModels``; each start and stop hands the running series to the feed.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipelines.app.live_signals import LiveModels
+from pipelines.app.strategy_feeds import Follower, StrategyFeeds
 from pipelines.app.strategy_legs import Legs, execute_batch, execute_legs
 from pipelines.app.strategy_rows import bars_of, write_states
 from pipelines.app.trades import TradeDesk
@@ -70,12 +73,20 @@ class StrategyRuns:
     """The runners of every active strategy, by (symbol, timeframe)."""
 
     def __init__(
-        self, settings: Settings, database: Database, desk: TradeDesk, *, source_of: SourceOf | None = None
+        self,
+        settings: Settings,
+        database: Database,
+        desk: TradeDesk,
+        *,
+        source_of: SourceOf | None = None,
+        models: LiveModels | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
         self.desk = desk
         self.source_of = source_of
+        self.models = models or LiveModels(settings, database)  # ml_predictive's model context
+        self.feeds = StrategyFeeds(settings, database)  # the series the live feed follows for them
         self.store = open_store(settings)
         self._lock = threading.RLock()
         self._runners: dict[str, list[StrategyRunner]] = {}  # strategy id -> one runner per symbol
@@ -116,26 +127,46 @@ class StrategyRuns:
     # -- RunnerSwitch ------------------------------------------------------------------------------
     def start(self, strategy: LiveStrategy) -> None:
         """Run ``strategy``'s symbols (refused, nothing started, for a strategy that cannot run live:
-        ``ml_predictive`` needs a model context)."""
+        an ``ml_predictive`` whose model is not registered or forecasts no returns)."""
         paper = self.settings.paper
         venue = {"commission": paper.paper_commission, "slippage": paper.paper_slippage}
         params = {**venue, **strategy.params}  # costs not set: the paper venue's
         configs = runner_configs(strategy.id, strategy.user_id, strategy.type, params)
+        self.feeds.check(strategy)  # the feed can follow its series
+        configs = self.models.bind(strategy, configs)  # a model-driven strategy's context
         timeframe = parse_timeframe(strategy.params.get("timeframe", "1m")).name
         activated = _iso(strategy)
         for cfg in configs:
             StrategyRunner(cfg)  # raises before anything runs
         if not self.leading:
             return
-        self.stop(strategy.id)
+        self._drop(strategy.id)
         runners = [self._load(cfg, timeframe, activated) for cfg in configs]
         with self._lock:
             self._runners[strategy.id] = runners
             self._activated[strategy.id] = activated
             for runner in runners:
                 self._series.setdefault((runner.config.symbol, timeframe), []).append(runner)
+        self._follow()
 
     def stop(self, strategy_id: str) -> None:
+        self._drop(strategy_id)
+        self._follow()
+
+    def follow_feed(self, follower: Follower) -> None:
+        """The live feed (where it runs) follows the running strategies' series from now on."""
+        self.feeds.follower = follower
+        self._follow()
+
+    def _follow(self) -> None:
+        with self._lock:
+            series = list(self._series)
+        try:
+            self.feeds.follow(series)
+        except Exception:  # the runners run on; the feed keeps what it carried
+            log.exception("the live feed could not follow the strategies' series")
+
+    def _drop(self, strategy_id: str) -> None:
         with self._lock:
             gone = self._runners.pop(strategy_id, [])
             self._activated.pop(strategy_id, None)

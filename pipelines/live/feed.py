@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
@@ -39,6 +38,7 @@ from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.data.timeutil import utc_now
 from pipelines.errors import InvalidRequestError, ProviderError
+from pipelines.live.clock import Clock, VirtualClock, WallClock
 from pipelines.settings import Settings
 
 __all__ = [
@@ -63,60 +63,6 @@ REPLAY_WALL_HOURS = 24.0  # how long (wall time) a fresh replay runs before it c
 BarCallback = Callable[[dict[str, Any]], None]
 NewBarsHook = Callable[[str, str, pd.DataFrame], None]  # symbol, timeframe, the new bars
 TickHook = Callable[[str, Mapping[str, pd.DataFrame]], None]  # timeframe, the new bars by symbol
-
-
-class Clock(Protocol):
-    """Market time: ``now()`` and how many market seconds pass per wall second."""
-
-    @property
-    def speed(self) -> float: ...
-
-    def now(self) -> pd.Timestamp: ...
-
-
-class WallClock:
-    """Real time."""
-
-    speed = 1.0
-
-    def now(self) -> pd.Timestamp:
-        return utc_now()
-
-
-class VirtualClock:
-    """Market time starting at ``start`` and running ``speed`` times faster than the wall clock.
-
-    With ``wall`` (a replay) it never runs ahead of ``wall()``: once it has caught up it is the wall
-    clock, and its speed is 1."""
-
-    def __init__(
-        self,
-        start: pd.Timestamp,
-        speed: float,
-        *,
-        monotonic: Callable[[], float] = time.monotonic,
-        wall: Callable[[], pd.Timestamp] | None = None,
-    ) -> None:
-        if not speed > 0:
-            raise InvalidRequestError(f"speed must be positive, got {speed}")
-        self.start = pd.Timestamp(start).tz_convert("UTC")
-        self._speed = float(speed)
-        self._monotonic = monotonic
-        self._wall = wall
-        self._t0 = monotonic()
-
-    def _virtual(self) -> pd.Timestamp:
-        return self.start + pd.Timedelta(seconds=(self._monotonic() - self._t0) * self._speed)
-
-    @property
-    def speed(self) -> float:
-        if self._wall is not None and self._virtual() >= self._wall():
-            return 1.0
-        return self._speed
-
-    def now(self) -> pd.Timestamp:
-        virtual = self._virtual()
-        return virtual if self._wall is None else min(virtual, self._wall())
 
 
 @dataclass
@@ -170,6 +116,7 @@ class LiveFeed:
         self.settings = settings
         self.timeframe = parse_timeframe(timeframe)
         self.symbols: tuple[Symbol, ...] = tuple(dict.fromkeys(parse_symbol(s) for s in symbols))
+        self.source = source  # one source for every symbol (a replay's); None: each symbol's configured
         self.sources = {s.name: source or source_for(settings, s) for s in self.symbols}
         if "file" in self.sources.values():
             raise InvalidRequestError("a user's file is no live source")
@@ -203,6 +150,19 @@ class LiveFeed:
 
         return unsubscribe
 
+    def set_symbols(self, symbols: Sequence[str]) -> None:
+        """Carry ``symbols`` from the next tick on: a symbol added starts with a baseline tick (its
+        backfill, no news), as at start; one removed is forgotten."""
+        wanted = tuple(dict.fromkeys(parse_symbol(s) for s in symbols))
+        sources = {s.name: self.source or source_for(self.settings, s) for s in wanted}
+        if "file" in sources.values():
+            raise InvalidRequestError("a user's file is no live source")
+        self.sources.update(sources)
+        gone = {s.name for s in self.symbols} - {s.name for s in wanted}
+        self.symbols = wanted  # one assignment: a tick in progress keeps the tuple it took
+        for name in gone:
+            self._last.pop(name, None)
+
     def stored_source(self, symbol: str) -> str | None:
         """The source the feed stores ``symbol`` under, once it has stored its series (else None)."""
         return self.sources.get(symbol) if symbol in self._last else None
@@ -220,7 +180,8 @@ class LiveFeed:
     def close(self, timeout: float = 10.0) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout)
+            if self._thread is not threading.current_thread():  # closed by its own hook: it just ends
+                self._thread.join(timeout)
             self._thread = None
 
     def __enter__(self) -> LiveFeed:

@@ -37,7 +37,7 @@ from pipelines.backtest import _kernel as k
 from pipelines.backtest import costs
 from pipelines.backtest.config import BacktestConfig
 from pipelines.backtest.engine import to_exposure
-from pipelines.backtest.strategies import get_strategy, validate_strategy_params
+from pipelines.backtest.strategies import StrategyContext, get_strategy, validate_strategy_params
 from pipelines.errors import InvalidRequestError
 from pipelines.features import BarData
 from pipelines.features.inputs import utc_nanos
@@ -50,6 +50,7 @@ __all__ = ["Bar", "PlannedOrder", "RunnerConfig", "StrategyRunner", "client_orde
 FloatArray = npt.NDArray[np.float64]
 LEGS = {k.REASON_SIGNAL: "exit", k.REASON_STOP: "stop", k.REASON_TAKE_PROFIT: "take_profit"}
 _MIN_LOOKBACK = 300
+_MODEL_LOOKBACK = 1000  # a model's features: the longest warm-ups, and cumulative ones (obv) over more bars
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,8 @@ class RunnerConfig:
     params: dict[str, Any] = field(default_factory=dict)
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
     lookback: int | None = None  # bars kept for the strategy's window; None: default_lookback
+    # What a model-driven strategy (``ml_predictive``) reads its signals from; None for the others.
+    context: StrategyContext | None = field(default=None, repr=False, compare=False)
 
     def checked_params(self) -> dict[str, Any]:
         return validate_strategy_params(self.strategy, self.params)
@@ -116,10 +119,11 @@ class PlannedOrder:
 def default_lookback(strategy: str, params: dict[str, Any]) -> int:
     """Bars kept for the live window: ten times the longest integer period, at least 300. Enough for
     the windowed target to equal the full-history one once the indicators' recursions (Wilder's
-    RSI) have forgotten their seed; latching strategies also need their last entry inside it."""
+    RSI) have forgotten their seed; latching strategies also need their last entry inside it. A
+    model-driven strategy keeps more: its model's feature set is computed on the window."""
     periods = [v for v in params.values() if isinstance(v, int) and not isinstance(v, bool)]
-    del strategy
-    return max(_MIN_LOOKBACK, 10 * max(periods, default=0))
+    least = _MODEL_LOOKBACK if get_strategy(strategy).needs_context else _MIN_LOOKBACK
+    return max(least, 10 * max(periods, default=0))
 
 
 def client_order_id(strategy_id: str, symbol: str, bar_ts_ns: int, leg: str) -> str:
@@ -134,7 +138,7 @@ class StrategyRunner:
         self.config = config
         self.params = config.checked_params()
         self._strategy = get_strategy(config.strategy)
-        if self._strategy.needs_context:
+        if self._strategy.needs_context and config.context is None:
             raise InvalidRequestError(f"strategy {self._strategy.name!r} needs a model context to run live")
         bt = config.backtest
         self._rate = float(bt.commission)
@@ -232,13 +236,14 @@ class StrategyRunner:
         """The strategy's raw targets over ``bars`` (one per bar; None: the window). A strategy
         that reads the validated arrays (``data``) gets the window's own, with a price-only frame."""
         fn: Any = self._strategy.fn
+        ctx = self.config.context
         if bars is None and self._strategy.accepts_data:
             data = self.window.bar_data()
-            return np.asarray(fn(self.window.price_frame(), self.params, None, data=data), dtype=np.float64)
+            return np.asarray(fn(self.window.price_frame(), self.params, ctx, data=data), dtype=np.float64)
         frame = self.window.frame() if bars is None else bars
         if self._strategy.accepts_data:
-            return np.asarray(fn(frame, self.params, None, data=BarData.from_frame(frame)), dtype=np.float64)
-        return np.asarray(fn(frame, self.params, None), dtype=np.float64)
+            return np.asarray(fn(frame, self.params, ctx, data=BarData.from_frame(frame)), dtype=np.float64)
+        return np.asarray(fn(frame, self.params, ctx), dtype=np.float64)
 
     def window_frame(self) -> pd.DataFrame:
         return self.window.frame()

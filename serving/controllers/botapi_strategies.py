@@ -159,7 +159,11 @@ class BotStrategyController(Controller):
         "/{strategy_id:str}/activate",
         status_code=HTTP_200_OK,
         summary="Activate a strategy: its runners trade it on the next bars",
-        responses=doc({**sx.STRATEGY, "status": "active"}, 400, 401, 404),
+        description="The live feed also carries its symbols at its timeframe from now on; 409 when that "
+        "would make the feed follow more series than `TRADEFORGE_LIVE_FOLLOW_MAX` beyond the configured "
+        "ones. An `ml_predictive` strategy trades its model's champion (each prediction logged with its "
+        "confidence); 400 when that model is not registered or forecasts price paths, not returns.",
+        responses=doc({**sx.STRATEGY, "status": "active"}, 400, 401, 404, 409),
         sync_to_thread=True,
     )
     def activate(

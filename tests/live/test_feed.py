@@ -18,6 +18,7 @@ from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.data.warehouse import Warehouse
 from pipelines.errors import InvalidRequestError, ProviderError
 from pipelines.live.feed import REPLAY_SOURCE, LiveFeed, VirtualClock, open_live_feed, price_update
+from pipelines.live.feeds import FeedSet
 from pipelines.settings import Settings
 
 START = pd.Timestamp("2025-06-30T12:00", tz="UTC")
@@ -238,3 +239,32 @@ def test_close_stops_a_waiting_thread_promptly(settings: Settings) -> None:
     feed.close()
     assert not feed.running and time.monotonic() - began < 2.0
     assert feed.seconds_to_next_tick() > 600  # it was waiting 12 market hours at speed 60
+
+
+def test_the_feed_set_follows_the_strategies_series_and_drops_them_again(settings: Settings) -> None:
+    clock = ManualClock(START)
+    base = LiveFeed(settings, ["BTC/USDT"], "1m", clock=clock, backfill_bars=10, source="synthetic")
+    ticks: list[tuple[str, set[str]]] = []
+    wired: list[LiveFeed] = []
+
+    def wire(feed: LiveFeed) -> None:
+        feed.on_tick = lambda tf, bars: ticks.append((tf, set(bars)))
+        wired.append(feed)
+
+    wire(base)
+    feeds = FeedSet(base, wire)
+    feeds.follow({("ETH_USDT", "1m"), ("BTC/USDT", "1m"), ("BTC/USDT", "5m")})
+    assert feeds.carried() == {("BTC/USDT", "1m"), ("ETH/USDT", "1m"), ("BTC/USDT", "5m")}
+    extra = wired[-1]
+    assert extra is not base and extra.clock is base.clock and extra.running
+    extra.close()  # stepped by hand below
+    base.poll_once()  # the added symbol's backfill is its baseline, as at start
+    clock.value = START + pd.Timedelta(minutes=2, seconds=30)
+    assert {e["symbol"] for e in base.poll_once()} == {"BTC/USDT", "ETH/USDT"}
+    assert ticks[-1] == ("1m", {"BTC/USDT", "ETH/USDT"})
+    extra.poll_once()
+    clock.value = START + pd.Timedelta(minutes=10, seconds=30)
+    assert {(e["symbol"], e["timeframe"]) for e in extra.poll_once()} == {("BTC/USDT", "5m")}
+    feeds.follow(set())  # the last strategies on them gone: the configured series only
+    assert feeds.carried() == {("BTC/USDT", "1m")} and feeds.feeds() == [base]
+    assert {e["symbol"] for e in base.poll_once()} == {"BTC/USDT"}

@@ -1,6 +1,6 @@
 """An activated strategy trades over the real app: activation through the route, a new bar announced
 as the live feed does, the order and the trade in the owner's /api/trades/active only;
-ml_predictive refused at activation with the reason."""
+ml_predictive on a model that is not registered refused at activation with the reason."""
 
 from __future__ import annotations
 
@@ -63,14 +63,14 @@ def test_an_activated_strategy_places_its_order_on_the_next_bar(client: Any) -> 
     assert runs.running(sid) == []
 
 
-def test_ml_predictive_is_refused_at_activation_with_the_reason(client: Any) -> None:
+def test_ml_predictive_on_an_unknown_model_is_refused_at_activation_with_the_reason(client: Any) -> None:
     user = make_user(client)
     body = {"name": "ml", "type": "MLPredictive", "params": {"symbols": ["BTC_USDT"], "model_name": "m"}}
     created = client.post("/api/strategies/", json=body, headers=user["headers"])
     assert created.status_code == 201, created.text
     answer = client.post(f"/api/strategies/{created.json()['id']}/activate", headers=user["headers"])
     assert answer.status_code == 400, answer.text
-    assert "model context" in answer.text
+    assert "no registered model named 'm'" in answer.text
     got = client.get(f"/api/strategies/{created.json()['id']}", headers=user["headers"]).json()
     assert got["status"] == "inactive"
 

@@ -90,7 +90,7 @@ def test_bad_credentials_close_the_socket(client: Any) -> None:
 
 def test_price_stream_from_the_synthetic_live_feed(tmp_path: Path) -> None:
     """The demo's live feed (synthetic series continued 600x faster than real time) pushes
-    price_update messages as its 1-minute bars close."""
+    price_update messages as its 1-minute bars close, also of the symbols active strategies trade."""
     settings = served_settings(
         tmp_path / "home", live_speed=600.0, live_symbols=["BTC/USDT"], live_timeframe="1m"
     )
@@ -105,6 +105,17 @@ def test_price_stream_from_the_synthetic_live_feed(tmp_path: Path) -> None:
             assert update["type"] == "price_update" and update["symbol"] == "BTC/USDT"
             assert time.monotonic() - began < 30
             assert update["price"] > 0 and update["timeframe"] == "1m" and update["timestamp"].endswith("Z")
+        # a strategy on a symbol the feed does not carry: the feed follows it while it is active
+        body = {"name": "eth", "type": "buy_and_hold", "params": {"symbols": ["ETH_USDT"], "capital": 100}}
+        sid = c.post("/api/strategies/", json=body, headers=user["headers"]).json()["id"]
+        assert c.post(f"/api/strategies/{sid}/activate", headers=user["headers"]).status_code == 200
+        feeds = c.app.state.container.live.feeds
+        assert feeds.carried() == {("BTC/USDT", "1m"), ("ETH/USDT", "1m")}
+        with c.websocket_connect(f"/api/v1/ws/prices/ETH_USDT?token={_token(user)}") as ws:
+            assert ws.receive_json()["type"] == "authenticated"
+            assert ws.receive_json()["symbol"] == "ETH/USDT"
+        assert c.post(f"/api/strategies/{sid}/deactivate", headers=user["headers"]).status_code == 200
+        assert feeds.carried() == {("BTC/USDT", "1m")}
 
 
 @pytest.mark.redis

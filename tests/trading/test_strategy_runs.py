@@ -24,7 +24,7 @@ from pipelines.data.schema import with_labels
 from pipelines.db import Database, open_database
 from pipelines.db.strategy_models import LiveStrategy, StrategyRunState
 from pipelines.db.trading_models import OrderRow, TradeRow
-from pipelines.errors import InvalidRequestError
+from pipelines.errors import ConflictError, InvalidRequestError
 from pipelines.settings import Settings
 from pipelines.trading.runner import RunnerConfig, StrategyRunner
 from pipelines.trading.strategy_store import StrategyStore
@@ -67,9 +67,8 @@ class Env:
     def activate(self, runs: StrategyRuns, user: str, type_: str, params: dict[str, Any]) -> str:
         store = StrategyStore(runs)
         with self.database.transaction() as s:
-            record = store.create(
-                s, self.users[user], f"{type_} {user}", type_, {"symbols": [SYMBOL], **params}
-            )
+            params = {"symbols": [SYMBOL], **params}
+            record = store.create(s, self.users[user], f"{type_} {user}", type_, params)
             store.activate(s, record)
             return record.id
 
@@ -229,3 +228,23 @@ def test_deleting_an_active_strategy_stops_it(env: Env) -> None:
     assert env.orders() == []
     with env.database.session() as s:
         assert s.get(LiveStrategy, sid) is None
+
+
+def test_the_feed_follows_the_active_strategies_within_its_bound(env: Env) -> None:
+    env.settings = env.settings.model_copy(update={"live_symbols": [SYMBOL], "live_follow_max": 1})
+    runs = env.service()
+    followed: list[set[tuple[str, str]]] = []
+    runs.follow_feed(followed.append)
+    assert followed == [set()]  # the configured series only
+    hourly = env.activate(runs, "ann", "buy_and_hold", {"timeframe": "1h"})
+    on_configured = env.activate(runs, "bob", "buy_and_hold", {})
+    assert followed[-1] == {(SYMBOL, "1h")}
+    with pytest.raises(ConflictError, match="at most 1: live_follow_max"):
+        env.activate(runs, "bob", "buy_and_hold", {"symbols": ["ETH/USDT"]})
+    also_hourly = env.activate(runs, "bob", "buy_and_hold", {"timeframe": "1h"})  # already followed
+    with env.database.session() as s:
+        assert s.scalar(select(func.count()).select_from(LiveStrategy)) == 3  # the refused one rolled back
+    env.deactivate(runs, hourly)
+    assert followed[-1] == {(SYMBOL, "1h")}  # another strategy still trades it
+    env.deactivate(runs, also_hourly)
+    assert followed[-1] == set() and runs.running(on_configured)

@@ -16,7 +16,13 @@ from pipelines.backtest.strategies.lookup import (
     strategy_spellings,
     validate_strategy_params,
 )
-from pipelines.backtest.strategies.ml import RegistrySignals, ml_predictive, model_signal, signal_targets
+from pipelines.backtest.strategies.ml import (
+    RegistrySignals,
+    ml_predictive,
+    model_outputs,
+    model_signal,
+    signal_targets,
+)
 
 __all__ = [
     "ParamSpec",
@@ -28,6 +34,7 @@ __all__ = [
     "get_strategy",
     "list_strategies",
     "ml_predictive",
+    "model_outputs",
     "model_signal",
     "register_strategy",
     "signal_targets",

@@ -17,9 +17,30 @@ from pipelines.models.signals import derive_signals
 if TYPE_CHECKING:  # the registry pulls in mlflow, seconds to import
     from pipelines.models.registry import ModelRegistry
 
-__all__ = ["RegistrySignals", "model_signal", "signal_targets"]
+__all__ = ["RegistrySignals", "model_outputs", "model_signal", "signal_targets"]
 
 FloatArray = npt.NDArray[np.float64]
+
+
+def model_outputs(
+    model: BaseRegressor,
+    bars: pd.DataFrame,
+    feature_set: str,
+    scale: float,
+    error_scale: float | None = None,
+    features: pd.DataFrame | None = None,
+) -> dict[str, npt.NDArray[Any]]:
+    """``derive_signals``' fields (signal, confidence, predicted_return, ...) of ``model``'s predictions
+    for every bar; NaN during the features' warm-up (a model fed incomplete features says nothing we
+    should trade on)."""
+    table = compute_features(bars, feature_set) if features is None else features
+    x = table[model.feature_names].to_numpy(dtype=np.float64, na_value=np.nan)
+    pred = np.asarray(model.predict(x), dtype=np.float64)
+    if pred.ndim != 1:
+        raise InvalidRequestError(f"a {model.kind.value} model forecasts paths; ml_predictive needs returns")
+    pred[~np.isfinite(x).all(axis=1)] = np.nan
+    close = bars["close"].to_numpy(dtype=np.float64)
+    return derive_signals(pred, close, scale, error_scale=error_scale or None)
 
 
 def model_signal(
@@ -30,16 +51,8 @@ def model_signal(
     error_scale: float | None = None,
     features: pd.DataFrame | None = None,
 ) -> FloatArray:
-    """``derive_signals``' signal of ``model``'s predictions for every bar; NaN during the features'
-    warm-up (a model fed incomplete features says nothing we should trade on)."""
-    table = compute_features(bars, feature_set) if features is None else features
-    x = table[model.feature_names].to_numpy(dtype=np.float64, na_value=np.nan)
-    pred = np.asarray(model.predict(x), dtype=np.float64)
-    if pred.ndim != 1:
-        raise InvalidRequestError(f"a {model.kind.value} model forecasts paths; ml_predictive needs returns")
-    pred[~np.isfinite(x).all(axis=1)] = np.nan
-    close = bars["close"].to_numpy(dtype=np.float64)
-    signal: FloatArray = derive_signals(pred, close, scale, error_scale=error_scale or None)["signal"]
+    """The signal of :func:`model_outputs`: what ``ml_predictive`` thresholds."""
+    signal: FloatArray = model_outputs(model, bars, feature_set, scale, error_scale, features)["signal"]
     return signal
 
 

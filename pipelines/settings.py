@@ -10,7 +10,6 @@ lands in its group too.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Self
@@ -25,6 +24,7 @@ from pydantic_settings import (
 )
 
 from pipelines.home import HomePaths, find_home
+from pipelines.settings_groups import ExchangeSettings, PaperSettings, SettingsGroup
 
 __all__ = [
     "AuthSettings",
@@ -63,12 +63,6 @@ def _default_universe() -> list[UniverseEntry]:
         UniverseEntry(symbol="BTC/USDT", timeframes=["1d", "1h"]),
         UniverseEntry(symbol="ETH/USDT", timeframes=["1d", "1h"]),
     ]
-
-
-class SettingsGroup(BaseModel):
-    """One group of related settings; each field reads the flat ``TRADEFORGE_<FIELD>`` variable."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class DataSettings(SettingsGroup):
@@ -223,42 +217,6 @@ class ForecastSettings(SettingsGroup):
     forecast_steps: int = Field(default=300, ge=1, le=500, description="Bars ahead such a model forecasts.")
     forecast_days_history: int = Field(default=30, ge=1, description="Days of bars such a model trains on.")
     forecast_params: dict[str, Any] = Field(default_factory=dict, description="Their multi_ohlc parameters.")
-
-
-class ExchangeSettings(SettingsGroup):
-    """Users' exchange credentials and the connections made with them (ccxt exchanges, 3Commas)."""
-
-    exchange_timeout_seconds: float = Field(
-        default=10.0, gt=0, le=120, description="Longest wait for one request to an exchange."
-    )
-    exchange_api_urls: dict[str, str] = Field(
-        default_factory=dict,
-        description="Base URL per venue (binance, 3commas...) in place of its own: a proxy, a replay.",
-    )
-    max_exchange_keys_per_user: int = Field(default=20, ge=1, description="Active exchange keys per user.")
-    quote_asset: str = Field(default="USDT", description="Asset an exchange account's balance is shown in.")
-    allow_live_trading: bool = Field(
-        default=False,
-        description="Let exchange trades use a key of a venue's live (mainnet) environment: real money. "
-        "Off, only testnet keys place orders (TRADEFORGE_ALLOW_LIVE_TRADING=true turns it on).",
-    )
-
-
-class PaperSettings(SettingsGroup):
-    """The paper broker: starting cash, its cost model and the bars it fills from."""
-
-    paper_initial_balance: Decimal = Field(
-        default=Decimal(10000), gt=0, description="Paper cash a user starts with, per quote currency."
-    )
-    paper_commission: float = Field(default=0.001, ge=0, lt=1, description="Fee per fill, a fraction.")
-    paper_slippage: float = Field(default=0.0, ge=0, lt=1, description="Slippage per fill, a fraction.")
-    paper_lot_size: Decimal = Field(
-        default=Decimal(0), ge=0, description="Quantities are rounded down to it (0: not rounded)."
-    )
-    paper_tick_size: Decimal = Field(
-        default=Decimal(0), ge=0, description="Prices are rounded to it (0: not)."
-    )
-    paper_timeframe: str = Field(default="1m", description="Stored bars the paper broker fills from.")
 
 
 class _FlatEnvSource(EnvSettingsSource):

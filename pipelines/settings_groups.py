@@ -1,0 +1,52 @@
+"""Settings groups of trading (the paper broker, exchanges) and the base every group shares; kept apart
+from :mod:`pipelines.settings` so that module stays one readable page."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["ExchangeSettings", "PaperSettings", "SettingsGroup"]
+
+
+class SettingsGroup(BaseModel):
+    """One group of related settings; each field reads the flat ``TRADEFORGE_<FIELD>`` variable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExchangeSettings(SettingsGroup):
+    """Users' exchange credentials and the connections made with them (ccxt exchanges, 3Commas)."""
+
+    exchange_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="Longest wait for one request to an exchange."
+    )
+    exchange_api_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Base URL per venue (binance, 3commas...) in place of its own: a proxy, a replay.",
+    )
+    max_exchange_keys_per_user: int = Field(default=20, ge=1, description="Active exchange keys per user.")
+    quote_asset: str = Field(default="USDT", description="Asset an exchange account's balance is shown in.")
+    allow_live_trading: bool = Field(
+        default=False,
+        description="Let exchange trades use a key of a venue's live (mainnet) environment: real money. "
+        "Off, only testnet keys place orders (TRADEFORGE_ALLOW_LIVE_TRADING=true turns it on).",
+    )
+
+
+class PaperSettings(SettingsGroup):
+    """The paper broker: starting cash, its cost model and the bars it fills from."""
+
+    paper_initial_balance: Decimal = Field(
+        default=Decimal(10000), gt=0, description="Paper cash a user starts with, per quote currency."
+    )
+    paper_commission: float = Field(default=0.001, ge=0, lt=1, description="Fee per fill, a fraction.")
+    paper_slippage: float = Field(default=0.0, ge=0, lt=1, description="Slippage per fill, a fraction.")
+    paper_lot_size: Decimal = Field(
+        default=Decimal(0), ge=0, description="Quantities are rounded down to it (0: not rounded)."
+    )
+    paper_tick_size: Decimal = Field(
+        default=Decimal(0), ge=0, description="Prices are rounded to it (0: not)."
+    )
+    paper_timeframe: str = Field(default="1m", description="Stored bars the paper broker fills from.")

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from pipelines.app.strategy_legs import Legs, execute_batch, execute_legs
 from pipelines.app.strategy_rows import bars_of, write_states
+from pipelines.app.strategy_tick import execute_tick
 from pipelines.app.trades import TradeDesk
 from pipelines.data.ingest import open_store
 from pipelines.data.market import source_for
@@ -215,8 +216,8 @@ class StrategyRuns:
             for runner in runners:
                 if self._feed(runner, rows, timeframe, pending):
                     self._snapshot(runner)
-        for user_id, items in pending.items():
-            self._place(user_id, items, timeframe)
+        if pending:
+            self._place_tick(pending, timeframe)
 
     def _rows(
         self, symbol: str, timeframe: str, runners: list[StrategyRunner], bars: pd.DataFrame | None
@@ -264,6 +265,22 @@ class StrategyRuns:
         )
         _confirm(runner, legs)
         return False
+
+    def _place_tick(self, pending: Pending, timeframe: str) -> None:
+        """Every user's legs of a tick in one transaction; a failure there retries user by user (one
+        user's failure then leaves the others' orders placed)."""
+        runners = [runner for items in pending.values() for runner, _, _ in items]
+        batches = {user: [(planned, bar) for _, planned, bar in items] for user, items in pending.items()}
+        try:
+            done = execute_tick(self.desk, batches, also=lambda s: self._save(s, runners))
+        except Exception:
+            log.exception("the strategy orders of a tick failed together: placed user by user")
+            for user_id, items in pending.items():
+                self._place(user_id, items, timeframe)
+            return
+        for user_id, items in pending.items():
+            for (runner, _, _), legs in zip(items, done[user_id], strict=True):
+                _confirm(runner, legs)
 
     def _place(self, user_id: str, items: list[Planned], timeframe: str) -> None:
         """One user's legs of a bar, across strategies and symbols, in one transaction; a failure

@@ -207,12 +207,14 @@ class StrategyRuns:
             return
         self.sync()
         pending: Pending = {}
+        with self._lock:  # once per tick, not per symbol
+            series = {symbol: list(self._series.get((symbol, timeframe), ())) for symbol in batch}
+        step = parse_timeframe(timeframe).seconds * 1_000_000_000
         for symbol, bars in batch.items():
-            with self._lock:
-                runners = list(self._series.get((symbol, timeframe), []))
+            runners = series[symbol]
             if not runners:
                 continue
-            rows = self._rows(symbol, timeframe, runners, bars)
+            rows = self._rows(symbol, timeframe, runners, bars, step)
             for runner in runners:
                 if self._feed(runner, rows, timeframe, pending):
                     self._snapshot(runner)
@@ -220,11 +222,10 @@ class StrategyRuns:
             self._place_tick(pending, timeframe)
 
     def _rows(
-        self, symbol: str, timeframe: str, runners: list[StrategyRunner], bars: pd.DataFrame | None
+        self, symbol: str, timeframe: str, runners: list[StrategyRunner], bars: pd.DataFrame | None, step: int
     ) -> list[Bar]:
-        """The new bars, read back from the store when one came in between."""
+        """The new bars, read back from the store when one came in between (``step``: the bar, ns)."""
         rows = [] if bars is None else bars_of(bars)
-        step = parse_timeframe(timeframe).seconds * 1_000_000_000
         behind = min((r.last_ts for r in runners if r.last_ts is not None), default=None)
         if not rows or (behind is not None and behind < rows[0].ts_ns - step):  # a bar came in between
             start = pd.Timestamp(behind or 0, tz="UTC")

@@ -95,7 +95,10 @@ def _placed(session: Session, groups: Sequence[Group]) -> frozenset[tuple[str, s
     ids = [p.request.client_order_id for planned, _ in groups for p in planned]
     if not ids:
         return frozenset()
-    query = select(OrderRow.user_id, OrderRow.client_order_id).where(OrderRow.client_order_id.in_(ids))
+    users = sorted({p.config.user_id for planned, _ in groups for p in planned})
+    query = select(OrderRow.user_id, OrderRow.client_order_id).where(  # both: the unique index's search
+        OrderRow.user_id.in_(users), OrderRow.client_order_id.in_(ids)
+    )
     return frozenset((user, cid) for user, cid in session.execute(query) if cid is not None)
 
 

@@ -5,8 +5,9 @@ starts flat from the stored bars (its window warmed, nothing traded before); one
 restart is restored from its saved state and replays the bars stored since, placing their orders.
 Each new bar from the live feed (``on_new_bars``, in the worker that runs the feed) goes to the
 runners of that symbol and timeframe (``on_bars``: the bars of a whole tick, several symbols); a bar's
-orders go through ``execute_batch`` (placed and filled in that bar, the trades carrying ``strategy_id``),
-all of one user's orders of the bar in one transaction with their runners' states; the states of
+orders are placed and filled in that bar (the trades carrying ``strategy_id``), every user's orders of
+the tick in one transaction with their runners' states (``execute_tick``; after a failure there, user
+by user with ``execute_batch``, so one user's failure costs the others nothing); the states of
 runners without orders are snapshotted after the bar and written together by a background thread
 every ``save_every`` seconds (off the bar's path). Client order ids are derived from (strategy,
 symbol, bar, leg), so the bars replayed after a crash (from whichever state was saved last) place

@@ -23,7 +23,7 @@ from pipelines.trading.paper import PaperBroker
 from pipelines.trading.records import Bar
 from pipelines.trading.runner import PlannedOrder
 
-__all__ = ["Legs", "execute_batch", "execute_legs"]
+__all__ = ["Group", "Legs", "execute_batch", "execute_legs", "place_groups", "sleeve_trades"]
 
 Legs = list[tuple[PlannedOrder, OrderState]]
 # Called inside the transaction with the legs' states (the runners confirm them, then save their states).
@@ -56,47 +56,66 @@ def execute_batch(
     rules or the balance refuse comes back rejected. Each strategy's legs fill at its own commission
     and slippage (its runner's sizing)."""
     ids = [p.request.client_order_id for planned, _ in groups for p in planned]
+    held: list[TradeRow] = []
     with desk.ledger(user_id) as (session, book):
-        placed: frozenset[str] = frozenset()
+        placed: frozenset[tuple[str, str]] = frozenset()
         if ids:
             query = select(OrderRow.client_order_id).where(
                 OrderRow.user_id == user_id, OrderRow.client_order_id.in_(ids)
             )
-            placed = frozenset(session.scalars(query))
-            _load_sleeves(session, book, user_id, groups)
+            placed = frozenset((user_id, cid) for cid in session.scalars(query))
+            rows = sleeve_trades(session, [user_id], groups)
+            load_trades(session, book, rows)
+            held.extend(rows)  # the session maps its rows weakly: the save updates these, no read again
         entries = sorted({p.config.symbol for planned, _ in groups for p in planned if p.leg == "enter"})
         if entries:
             offsets = open_notionals(session, user_id, entries, book.trades)
             for symbol in entries:
                 book.notional_offset[(user_id, symbol)] = offsets.get(symbol, Decimal(0))
-        broker = PaperBroker(book)
-        done: list[Legs] = []
-        lot, tick = desk.costs.lot_size, desk.costs.tick_size
-        for planned, bar in groups:
-            if not planned:
-                done.append([])
-                continue
-            bt = planned[0].config.backtest
-            book.costs = CostModel(float(bt.commission), float(bt.slippage), lot, tick)
-
-            def refuse(request: OrderRequest, bar: Bar = bar) -> None:
-                price = Decimal(repr(bar.open))
-                book.check(user_id, request.symbol, request.side, request.quantity, price, opens=True)
-
-            done.append(place_legs(broker, planned, bar, skip=placed, refuse=refuse))
+        done = place_groups(desk, book, user_id, groups, placed)
         if also is not None:
             also(session, done)
         return done
 
 
-def _load_sleeves(session: Session, book: PaperBook, user_id: str, groups: Sequence[Group]) -> None:
+def place_groups(
+    desk: TradeDesk,
+    book: PaperBook,
+    user_id: str,
+    groups: Sequence[Group],
+    placed: frozenset[tuple[str, str]],
+) -> list[Legs]:
+    """The user's groups through ``book`` (loaded: balances, sleeves, notional offsets); ``placed``:
+    the (user, client order id) pairs stored already."""
+    skip = frozenset(cid for user, cid in placed if user == user_id)
+    broker = PaperBroker(book)
+    done: list[Legs] = []
+    lot, tick = desk.costs.lot_size, desk.costs.tick_size
+    for planned, bar in groups:
+        if not planned:
+            done.append([])
+            continue
+        bt = planned[0].config.backtest
+        book.costs = CostModel(float(bt.commission), float(bt.slippage), lot, tick)
+
+        def refuse(request: OrderRequest, bar: Bar = bar) -> None:
+            price = Decimal(repr(bar.open))
+            book.check(user_id, request.symbol, request.side, request.quantity, price, opens=True)
+
+        done.append(place_legs(broker, planned, bar, skip=skip, refuse=refuse))
+    return done
+
+
+def sleeve_trades(session: Session, users: Sequence[str], groups: Sequence[Group]) -> list[TradeRow]:
     """The open trades of the groups' (strategy, symbol) sleeves, in one query."""
     pairs = {(p.config.strategy_id, p.config.symbol) for planned, _ in groups for p in planned}
+    if not pairs:
+        return []
     rows = session.scalars(
         select(TradeRow).where(
-            TradeRow.user_id == user_id,
+            TradeRow.user_id.in_(list(users)),
             TradeRow.strategy_id.in_(sorted({sid for sid, _ in pairs})),
             TradeRow.status.in_(OPEN_STATUSES),
         )
     ).all()
-    load_trades(session, book, [r for r in rows if (r.strategy_id, r.symbol) in pairs])
+    return [r for r in rows if (r.strategy_id, r.symbol) in pairs]

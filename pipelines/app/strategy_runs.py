@@ -5,8 +5,9 @@ starts flat from the stored bars (its window warmed, nothing traded before); one
 restart is restored from its saved state and replays the bars stored since, placing their orders.
 Each new bar from the live feed (``on_new_bars``, in the worker that runs the feed) goes to the
 runners of that symbol and timeframe (``on_bars``: the bars of a whole tick, several symbols); a bar's
-orders go through ``execute_batch`` (placed and filled in that bar, the trades carrying ``strategy_id``),
-all of one user's orders of the bar in one transaction with their runners' states; the states of
+orders are placed and filled in that bar (the trades carrying ``strategy_id``), every user's orders of
+the tick in one transaction with their runners' states (``execute_tick``; after a failure there, user
+by user with ``execute_batch``, so one user's failure costs the others nothing); the states of
 runners without orders are snapshotted after the bar and written together by a background thread
 every ``save_every`` seconds (off the bar's path). Client order ids are derived from (strategy,
 symbol, bar, leg), so the bars replayed after a crash (from whichever state was saved last) place
@@ -35,6 +36,7 @@ from pipelines.app.live_signals import LiveModels
 from pipelines.app.strategy_feeds import Follower, StrategyFeeds
 from pipelines.app.strategy_legs import Legs, execute_batch, execute_legs
 from pipelines.app.strategy_rows import bars_of, write_states
+from pipelines.app.strategy_tick import execute_tick
 from pipelines.app.trades import TradeDesk
 from pipelines.data.ingest import open_store
 from pipelines.data.market import source_for
@@ -237,24 +239,25 @@ class StrategyRuns:
             return
         self.sync()
         pending: Pending = {}
+        with self._lock:  # once per tick, not per symbol
+            series = {symbol: list(self._series.get((symbol, timeframe), ())) for symbol in batch}
+        step = parse_timeframe(timeframe).seconds * 1_000_000_000
         for symbol, bars in batch.items():
-            with self._lock:
-                runners = list(self._series.get((symbol, timeframe), []))
+            runners = series[symbol]
             if not runners:
                 continue
-            rows = self._rows(symbol, timeframe, runners, bars)
+            rows = self._rows(symbol, timeframe, runners, bars, step)
             for runner in runners:
                 if self._feed(runner, rows, timeframe, pending):
                     self._snapshot(runner)
-        for user_id, items in pending.items():
-            self._place(user_id, items, timeframe)
+        if pending:
+            self._place_tick(pending, timeframe)
 
     def _rows(
-        self, symbol: str, timeframe: str, runners: list[StrategyRunner], bars: pd.DataFrame | None
+        self, symbol: str, timeframe: str, runners: list[StrategyRunner], bars: pd.DataFrame | None, step: int
     ) -> list[Bar]:
-        """The new bars, read back from the store when one came in between."""
+        """The new bars, read back from the store when one came in between (``step``: the bar, ns)."""
         rows = [] if bars is None else bars_of(bars)
-        step = parse_timeframe(timeframe).seconds * 1_000_000_000
         behind = min((r.last_ts for r in runners if r.last_ts is not None), default=None)
         if not rows or (behind is not None and behind < rows[0].ts_ns - step):  # a bar came in between
             start = pd.Timestamp(behind or 0, tz="UTC")
@@ -298,6 +301,19 @@ class StrategyRuns:
             also=lambda s, done: self._save(s, [runner], done),
         )
         return False
+
+    def _place_tick(self, pending: Pending, timeframe: str) -> None:
+        """Every user's legs of a tick in one transaction; a failure there retries user by user (one
+        user's failure then leaves the others' orders placed)."""
+        users = sorted(pending)  # the order execute_tick hands the legs' states back in
+        runners = [runner for user in users for runner, _, _ in pending[user]]
+        batches = {user: [(planned, bar) for _, planned, bar in items] for user, items in pending.items()}
+        try:
+            execute_tick(self.desk, batches, also=lambda s, done: self._save(s, runners, done))
+        except Exception:
+            log.exception("the strategy orders of a tick failed together: placed user by user")
+            for user_id, items in pending.items():
+                self._place(user_id, items, timeframe)
 
     def _place(self, user_id: str, items: list[Planned], timeframe: str) -> None:
         """One user's legs of a bar, across strategies and symbols, in one transaction; a failure

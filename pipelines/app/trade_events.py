@@ -26,33 +26,43 @@ __all__ = ["Event", "collect", "publish"]
 Event = tuple[str, str, dict[str, Any]]  # (user id, kind, payload)
 
 _ACTIVE = select(
-    TradeRow.symbol, TradeRow.side, TradeRow.quantity, TradeRow.last_price, TradeRow.entry_price
-).where(TradeRow.user_id == bindparam("user"), TradeRow.status == "active")
-_CASH = select(PaperBalanceRow.asset, PaperBalanceRow.balance).where(
-    PaperBalanceRow.user_id == bindparam("user")
+    TradeRow.user_id,
+    TradeRow.symbol,
+    TradeRow.side,
+    TradeRow.quantity,
+    TradeRow.last_price,
+    TradeRow.entry_price,
+).where(TradeRow.user_id.in_(bindparam("users", expanding=True)), TradeRow.status == "active")
+_CASH = select(PaperBalanceRow.user_id, PaperBalanceRow.asset, PaperBalanceRow.balance).where(
+    PaperBalanceRow.user_id.in_(bindparam("users", expanding=True))
 )
 
 
-def _portfolio(session: Session, user_id: str, assets: Iterable[str]) -> list[dict[str, Any]]:
-    """Per quote currency touched: the cash, the active positions' value marked to their last price
-    (a short's: its pnl, its margin being part of the cash) and their sum."""
-    wanted = set(assets)
-    cash = {a: b for a, b in session.execute(_CASH, {"user": user_id}) if a in wanted}
-    held = dict.fromkeys(wanted, ZERO)
-    for symbol, side, quantity, last, entry in session.execute(_ACTIVE, {"user": user_id}):
-        asset = quote_asset(symbol)
-        if asset in held:
+def _portfolios(session: Session, touched: dict[str, set[str]]) -> list[Event]:
+    """Per user and quote currency touched: the cash, the active positions' value marked to their last
+    price (a short's: its pnl, its margin being part of the cash) and their sum (two queries for all
+    the users)."""
+    users = sorted(touched)
+    cash = {(u, a): b for u, a, b in session.execute(_CASH, {"users": users}) if a in touched[u]}
+    held = {(u, a): ZERO for u, assets in touched.items() for a in assets}
+    for user, symbol, side, quantity, last, entry in session.execute(_ACTIVE, {"users": users}):
+        key = (user, quote_asset(symbol))
+        if key in held:
             mark = last or entry or ZERO
-            held[asset] += quantity * (mark if side == "long" else (entry or mark) - mark)
-    return [
-        {
-            "asset": asset,
-            "cash": dec(cash.get(asset, ZERO)),
-            "positions_value": dec(held[asset]),
-            "equity": dec(cash.get(asset, ZERO) + held[asset]),
-        }
-        for asset in sorted(wanted)
-    ]
+            held[key] += quantity * (mark if side == "long" else (entry or mark) - mark)
+    events: list[Event] = []
+    for user in users:
+        for asset in sorted(touched[user]):
+            money = cash.get((user, asset), ZERO)
+            value = held[(user, asset)]
+            payload = {
+                "asset": asset,
+                "cash": dec(money),
+                "positions_value": dec(value),
+                "equity": dec(money + value),
+            }
+            events.append((user, "portfolio_changed", payload))
+    return events
 
 
 def collect(session: Session, book: PaperBook, changes: Changes) -> list[Event]:
@@ -70,9 +80,8 @@ def collect(session: Session, book: PaperBook, changes: Changes) -> list[Event]:
     touched: dict[str, set[str]] = {}
     for order in changes.fills:
         touched.setdefault(order.user_id, set()).add(quote_asset(order.symbol))
-    for user_id, assets in touched.items():
-        for value in _portfolio(session, user_id, assets):
-            events.append((user_id, "portfolio_changed", value))
+    if touched:
+        events.extend(_portfolios(session, touched))
     return events
 
 

@@ -125,9 +125,7 @@ class TradeDesk:
         """The user's transaction and a book holding their balances (under the user's stored limits,
         filling at ``costs``, default the paper venue's); written back on success, then its trading
         events published."""
-        with self._guard:
-            lock = self._user_locks.setdefault(user_id, threading.Lock())
-        with lock:
+        with self.user_lock(user_id):
             with self.database.transaction() as session:
                 read: dict[str, tuple[RiskLimits, DcaSettings]] = {}  # each user's, read once
 
@@ -146,6 +144,11 @@ class TradeDesk:
                 save(session, book)
                 events = collect(session, book, changes)
             publish(events)  # committed: never an event of a rolled-back write
+
+    def user_lock(self, user_id: str) -> threading.Lock:
+        """The lock serialising the user's ledger writes in this worker."""
+        with self._guard:
+            return self._user_locks.setdefault(user_id, threading.Lock())
 
     def settle_into(self, session: Session, book: PaperBook, user_id: str) -> None:
         """Apply the stored bars the user's open trades have not seen yet."""

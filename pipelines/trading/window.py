@@ -14,7 +14,6 @@ import pandas as pd
 
 from pipelines.errors import InvalidRequestError
 from pipelines.features import BarData
-from pipelines.features.inputs import read_only
 
 __all__ = ["PRICE_COLUMNS", "Bar", "BarWindow"]
 
@@ -45,6 +44,7 @@ class BarWindow:
         self._prices: FloatArray = np.empty((2 * size, len(PRICE_COLUMNS)), order="F")
         self._ts = np.empty(2 * size, dtype=np.int64)
         self._end = 0
+        self._index: pd.RangeIndex | None = None
 
     def __len__(self) -> int:
         return min(self._end, self.size)
@@ -75,13 +75,16 @@ class BarWindow:
 
     def bar_data(self) -> BarData:
         """The window as the features package's validated arrays (read-only views)."""
-        span = self._span()
-        sources = {name: read_only(self._prices[span, j]) for j, name in enumerate(PRICE_COLUMNS)}
+        span = self._span()  # each column of the column-major buffer is contiguous: BarData views it
+        sources = {name: self._prices[span, j] for j, name in enumerate(PRICE_COLUMNS)}  # read-only on use
         return BarData(sources, self._ts[span])
 
     def price_frame(self) -> pd.DataFrame:
         """Prices only (no timestamp column), a view of the buffer."""
-        return pd.DataFrame(self._prices[self._span()], columns=_COLUMNS, copy=False)
+        n = len(self)
+        if self._index is None or len(self._index) != n:
+            self._index = pd.RangeIndex(n)  # kept: a full window's length stays the same
+        return pd.DataFrame(self._prices[self._span()], index=self._index, columns=_COLUMNS, copy=False)
 
     def frame(self) -> pd.DataFrame:
         """The window as a canonical bars frame (timestamp first)."""

@@ -1,5 +1,6 @@
-"""A feed tick of several symbols: each user's strategy orders of the tick go through one transaction
-and come out exactly as when the symbols' bars are fed one by one."""
+"""A feed tick of several symbols: every user's strategy orders of the tick go through one transaction
+and come out exactly as when the symbols' bars are fed one by one; a user whose orders fail leaves
+the others' placed."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from pipelines.app.accounts import register_user
 from pipelines.app.strategy_runs import StrategyRuns
 from pipelines.app.trades import TradeDesk
+from pipelines.app.trading_limits import trading_limits
 from pipelines.data.ingest import open_store
 from pipelines.data.schema import with_labels
 from pipelines.db import open_database
 from pipelines.db.trading_models import OrderRow, TradeRow
 from pipelines.settings import Settings
+from pipelines.trading.dca import DcaSettings
+from pipelines.trading.risk import RiskLimits
 from pipelines.trading.strategy_store import StrategyStore
 from tests.trading.test_runner import random_bars
 
@@ -23,15 +28,23 @@ SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
 RUN = {"capital": 500, "fast": 3, "slow": 8, "stop_loss": 0.01, "take_profit": 0.02}
 
 
-def _run(home: Path, by_tick: bool) -> tuple[list[Any], list[Any], list[int]]:
-    """Orders and trades after 80 ticks, and the commits of each tick (by_tick) with orders."""
+def _run(home: Path, by_tick: bool, failing: bool = False) -> tuple[list[Any], list[Any], list[int]]:
+    """Orders and trades after 80 ticks, and the commits of each tick (by_tick) with orders;
+    ``failing``: every ledger write of bob's fails (his risk limits cannot be read)."""
     settings = Settings(home=home, paper_commission=0.001, paper_initial_balance=100_000)
     database = open_database(settings)
     store = open_store(settings)
     frames = {s: random_bars(120, seed=i + 5) for i, s in enumerate(SYMBOLS)}
     for s, frame in frames.items():
         store.write(with_labels(frame.iloc[:40], symbol=s, timeframe="1m", source="synthetic"))
-    runs = StrategyRuns(settings, database, TradeDesk(settings, database))
+    broken: list[str] = []
+
+    def limits(session: Session, user: str) -> tuple[RiskLimits, DcaSettings]:
+        if user in broken:
+            raise RuntimeError("no limits")
+        return trading_limits(session, user)
+
+    runs = StrategyRuns(settings, database, TradeDesk(settings, database, limits=limits))
     runs.save_every = 3600.0  # states of bars without orders: not written during the ticks
     runs.lead()
     strategies = StrategyStore(runs)
@@ -44,6 +57,7 @@ def _run(home: Path, by_tick: bool) -> tuple[list[Any], list[Any], list[int]]:
             session, users[1], "sma bob", "sma_cross", {"symbols": [SYMBOLS[0]], **RUN}
         )
         strategies.activate(session, record)
+    broken.extend(users[1:] if failing else [])
     commits: list[int] = []
     seen = [0]
     event.listen(database.engine, "commit", lambda _conn: seen.__setitem__(0, seen[0] + 1))
@@ -78,7 +92,7 @@ def _run(home: Path, by_tick: bool) -> tuple[list[Any], list[Any], list[int]]:
     return orders, trades, commits
 
 
-def test_a_tick_places_each_users_orders_in_one_transaction_as_feeding_symbol_by_symbol(
+def test_a_tick_places_every_users_orders_in_one_transaction_as_feeding_symbol_by_symbol(
     tmp_path: Path,
 ) -> None:
     orders, trades, commits = _run(tmp_path / "tick", by_tick=True)
@@ -86,5 +100,8 @@ def test_a_tick_places_each_users_orders_in_one_transaction_as_feeding_symbol_by
     assert len(orders) > 20 and {row[0] for row in orders} == {"ann", "bob"}
     assert orders == one_by_one
     assert trades == trades_one_by_one
-    assert max(commits) <= 2  # two users: at most one transaction each per tick
+    assert max(commits) == 1  # both users' orders of a tick: one transaction
     assert any(c > 0 for c in commits)
+    failed, failed_trades, _ = _run(tmp_path / "failing", by_tick=True, failing=True)
+    assert failed == [row for row in orders if row[0] == "ann"]  # bob's failure cost ann nothing
+    assert failed_trades == [row for row in trades if row[0] == "ann"]

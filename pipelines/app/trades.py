@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,10 +27,12 @@ from pipelines.app.trade_events import collect, publish
 from pipelines.app.trade_views import trade_view
 from pipelines.app.trading_limits import trading_limits
 from pipelines.app.trading_store import (
+    NOTIONAL_SUM,
     OPEN_STATUSES,
     limit_prices,
     load_accounts,
     load_trades,
+    notional_of,
     open_notional,
     save,
 )
@@ -45,6 +47,7 @@ from pipelines.trading.dca import DcaSettings
 from pipelines.trading.errors import TradeClosedError, TradeNotFoundError
 from pipelines.trading.fills import CostModel
 from pipelines.trading.records import (
+    ZERO,
     Bar,
     Order,
     OrderPurpose,
@@ -60,14 +63,15 @@ __all__ = ["PAPER", "TradeDesk", "TradeRequest", "paper_only"]
 
 Limits = Callable[[Session, str], tuple[RiskLimits, DcaSettings]]
 PAPER = "paper"  # the broker whose open trades settle from stored bars (venues settle themselves)
-# Per symbol of a user's open trades: the oldest time a bar has been applied up to (or the creation).
-_UNSETTLED = (
-    select(TradeRow.symbol, func.min(func.coalesce(TradeRow.settled_to, TradeRow.created_at)))
-    .where(
-        TradeRow.user_id == bindparam("user"),
-        TradeRow.status.in_(OPEN_STATUSES),
-        TradeRow.broker == PAPER,
+# Per symbol of a user's open trades, in one pass: the oldest time a bar has been applied up to (or the
+# creation) of the paper ones (None: venue trades only), and the notional of all of them.
+_OPEN_BY_SYMBOL = (
+    select(
+        TradeRow.symbol,
+        func.min(case((TradeRow.broker == PAPER, func.coalesce(TradeRow.settled_to, TradeRow.created_at)))),
+        NOTIONAL_SUM,
     )
+    .where(TradeRow.user_id == bindparam("user"), TradeRow.status.in_(OPEN_STATUSES))
     .group_by(TradeRow.symbol)
 )
 
@@ -146,8 +150,15 @@ class TradeDesk:
 
     def settle_into(self, session: Session, book: PaperBook, user_id: str) -> None:
         """Apply the stored bars the user's open trades have not seen yet."""
-        for symbol, oldest in session.execute(_UNSETTLED, {"user": user_id}):
-            last = self.bars.last_time(symbol)
+        self._settle(session, book, user_id)
+
+    def _settle(self, session: Session, book: PaperBook, user_id: str) -> dict[str, Decimal]:
+        """:meth:`settle_into`, answering the open notional per symbol as stored before it (every
+        broker's trades; a symbol without open trades is absent)."""
+        notional: dict[str, Decimal] = {}
+        for symbol, oldest, total in session.connection().execute(_OPEN_BY_SYMBOL, {"user": user_id}):
+            notional[symbol] = ZERO if total is None else notional_of(total)
+            last = None if oldest is None else self.bars.last_time(symbol)
             if last is None or oldest >= last:
                 continue
             rows = session.scalars(
@@ -166,6 +177,7 @@ class TradeDesk:
             since = min(t.settled_to or t.created_at for t in trades)
             for bar in self.bars.after(symbol, since):
                 book.on_bar(symbol, bar)
+        return notional
 
     def settle(self, user_id: str) -> None:
         """Bring the user's open trades up to the newest stored bar."""
@@ -203,8 +215,11 @@ class TradeDesk:
                 first = self._first(session, book, user_id, request.client_order_id)
                 if first is not None:
                     return {**first, **echo}
-                self.settle_into(session, book, user_id)
-                trade, order = self._new_trade(session, book, user_id, symbol, request, client_id)
+                stored = self._settle(session, book, user_id)
+                # The open notional of the trades the book does not hold: as read, unless settling
+                # loaded (and maybe filled) some of them.
+                offset = stored.get(symbol, ZERO) if not book.trades else None
+                trade, order = self._new_trade(session, book, user_id, symbol, request, client_id, offset)
                 book.place(order, trade)
                 return {**trade_view(trade, order.price), **echo}
         except IntegrityError:  # the same client order id placed concurrently (another worker)
@@ -274,6 +289,7 @@ class TradeDesk:
         symbol: str,
         request: TradeRequest,
         client_id: str,
+        offset: Decimal | None,
     ) -> tuple[Trade, Order]:
         side = TradeSide.LONG if request.side is Side.BUY else TradeSide.SHORT
         quantity = round_quantity(request.amount, self.costs.lot_size)
@@ -282,7 +298,9 @@ class TradeDesk:
         price = None if request.price is None else round_price(request.price, self.costs.tick_size)
         reference = self._reference(symbol, request)
         _check_levels(side, reference, request.stop_loss, request.take_profit)
-        book.notional_offset[(user_id, symbol)] = open_notional(session, user_id, symbol, book.trades)
+        if offset is None:
+            offset = open_notional(session, user_id, symbol, book.trades)
+        book.notional_offset[(user_id, symbol)] = offset
         book.check(user_id, symbol, request.side, quantity, reference, opens=True)
         limits, dca = book.limits_for(user_id)
         stop, target = default_levels(limits, long=side is TradeSide.LONG, price=reference)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,12 +27,11 @@ from pipelines.app.trade_events import collect, publish
 from pipelines.app.trade_views import trade_view
 from pipelines.app.trading_limits import trading_limits
 from pipelines.app.trading_store import (
-    NOTIONAL_SUM,
     OPEN_STATUSES,
     limit_prices,
     load_accounts,
     load_trades,
-    notional_of,
+    open_by_symbol,
     open_notional,
     save,
 )
@@ -63,17 +62,6 @@ __all__ = ["PAPER", "TradeDesk", "TradeRequest", "paper_only"]
 
 Limits = Callable[[Session, str], tuple[RiskLimits, DcaSettings]]
 PAPER = "paper"  # the broker whose open trades settle from stored bars (venues settle themselves)
-# Per symbol of a user's open trades, in one pass: the oldest time a bar has been applied up to (or the
-# creation) of the paper ones (None: venue trades only), and the notional of all of them.
-_OPEN_BY_SYMBOL = (
-    select(
-        TradeRow.symbol,
-        func.min(case((TradeRow.broker == PAPER, func.coalesce(TradeRow.settled_to, TradeRow.created_at)))),
-        NOTIONAL_SUM,
-    )
-    .where(TradeRow.user_id == bindparam("user"), TradeRow.status.in_(OPEN_STATUSES))
-    .group_by(TradeRow.symbol)
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +144,10 @@ class TradeDesk:
         """:meth:`settle_into`, answering the open notional per symbol as stored before it (every
         broker's trades; a symbol without open trades is absent)."""
         notional: dict[str, Decimal] = {}
-        for symbol, oldest, total in session.connection().execute(_OPEN_BY_SYMBOL, {"user": user_id}):
-            notional[symbol] = ZERO if total is None else notional_of(total)
-            last = None if oldest is None else self.bars.last_time(symbol)
-            if last is None or oldest >= last:
+        for symbol, oldest, total in open_by_symbol(session, user_id, PAPER):
+            notional[symbol] = total
+            last = None if oldest is None else self.bars.last_time(symbol)  # None: venue trades only
+            if oldest is None or last is None or oldest >= last:
                 continue
             rows = session.scalars(
                 select(TradeRow).where(

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
@@ -33,6 +33,9 @@ __all__ = [
     "load_accounts",
     "load_trades",
     "notional_of",
+    "open_by_symbol",
+    "open_notional",
+    "open_notionals",
     "save",
     "trade_of",
 ]
@@ -95,6 +98,24 @@ _REALIZED_SINCE = select(TradeRow.realized_pnl).where(
 # The open notional of a set of trades, marked to their last price (summed by the database: a float on
 # SQLite, which is precise enough for a limit check; read it with ``notional_of``).
 NOTIONAL_SUM = func.sum(TradeRow.quantity * func.coalesce(TradeRow.last_price, TradeRow.entry_price))
+# Per symbol of a user's open trades, in one pass: the oldest time a bar has been applied up to (or the
+# creation) of the ones on the broker ``broker`` (None: none there), and the notional of all of them.
+_OPEN_BY_SYMBOL = (
+    select(
+        TradeRow.symbol,
+        func.min(
+            case(
+                (
+                    TradeRow.broker == bindparam("broker"),
+                    func.coalesce(TradeRow.settled_to, TradeRow.created_at),
+                )
+            )
+        ),
+        NOTIONAL_SUM,
+    )
+    .where(TradeRow.user_id == bindparam("user"), TradeRow.status.in_(OPEN_STATUSES))
+    .group_by(TradeRow.symbol)
+)
 _NOTIONAL = select(NOTIONAL_SUM).where(
     TradeRow.user_id == bindparam("user"),
     TradeRow.symbol == bindparam("symbol"),
@@ -159,6 +180,15 @@ def load_trades(session: Session, book: PaperBook, rows: Iterable[TradeRow]) -> 
         for attempt_row in session.scalars(attempts):
             book.attempts_of(attempt_row.trade_id).append(attempt_of(attempt_row))
     return trades
+
+
+def open_by_symbol(
+    session: Session, user_id: str, broker: str
+) -> list[tuple[str, dt.datetime | None, Decimal]]:
+    """Per symbol of the user's open trades: the oldest time a bar was applied up to (or the creation)
+    of those on ``broker`` (None: none there), and the notional of all of them."""
+    rows = session.connection().execute(_OPEN_BY_SYMBOL, {"user": user_id, "broker": broker})
+    return [(symbol, oldest, ZERO if total is None else notional_of(total)) for symbol, oldest, total in rows]
 
 
 def open_notional(session: Session, user_id: str, symbol: str, skip: Iterable[str]) -> Decimal:

@@ -1,6 +1,7 @@
 """Who is calling and whether they may call now: authentication (JWT bearer or ``X-API-Key``, with a
-short cache of API keys) and the per-user rate limit. The middleware and the WebSocket handlers use
-it; an account change tells every worker's copy through the hub (``forget_user``)."""
+short cache of API keys and of verified access tokens) and the per-user rate limit. The middleware
+and the WebSocket handlers use it; an account change tells every worker's copy through the hub
+(``forget_user``)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pipelines.db import Database, authenticate_api_key
 from pipelines.errors import AuthenticationError
 from pipelines.live.hub import Hub
 from pipelines.security.api_keys import hash_api_key
-from pipelines.security.tokens import TokenPolicy, decode_token
+from pipelines.security.tokens import TokenClaims, TokenPolicy, decode_token
 from pipelines.settings import Settings
 from serving.context import Principal
 from serving.metrics import ApiMetrics
@@ -30,6 +31,7 @@ __all__ = ["KEY_REVOCATIONS_TOPIC", "AccessControl"]
 
 log = logging.getLogger("tradeforge.serving")
 _KEY_CACHE_SECONDS = 30.0
+_MAX_VERIFIED = 10_000  # access tokens whose signature was checked already
 KEY_REVOCATIONS_TOPIC = USER_CHANGES_TOPIC
 
 
@@ -53,6 +55,7 @@ class AccessControl:
         self._metrics = metrics
         self._hub = hub
         self._keys: dict[str, tuple[str, float]] = {}  # API key digest -> (user id, valid until)
+        self._verified: dict[str, TokenClaims] = {}  # access token -> its verified claims
         self._lock = threading.Lock()
         self.user_states = UserStateCache(database, settings.auth.user_state_cache_seconds)
         self.streams = StreamGuard(self.user_states, database, settings.auth.stream_recheck_seconds)
@@ -71,12 +74,25 @@ class AccessControl:
                 api_key = value.decode("latin-1").strip()
         if bearer is not None:
             # Role and tier come from the user's current state, never from the token alone.
-            claims = decode_token(bearer, self._tokens.secret, "access")
+            claims = self._access_claims(bearer)
             state = check_token_state(claims, self.user_states.get(claims.sub))
             return Principal(user_id=state.id, role=state.role, tier=state.tier, via="jwt")
         if api_key is not None:
             return self._principal_for_key(api_key)
         return None
+
+    def _access_claims(self, token: str) -> TokenClaims:
+        """The verified claims of an access token: checked once (signature, type, claims), then
+        reused until it expires. Revocation is the user state's check, made on every request."""
+        cached = self._verified.get(token)
+        if cached is not None and cached.exp.timestamp() > time.time():
+            return cached
+        claims = decode_token(token, self._tokens.secret, "access")  # expired: AuthenticationError
+        with self._lock:
+            if len(self._verified) >= _MAX_VERIFIED:
+                self._verified.clear()
+            self._verified[token] = claims
+        return claims
 
     def _principal_for_key(self, key: str) -> Principal:
         digest = hash_api_key(key)

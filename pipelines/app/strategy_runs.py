@@ -25,7 +25,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -33,15 +33,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipelines.app.live_signals import LiveModels
+from pipelines.app.runner_bars import RunnerBars, SourceOf
 from pipelines.app.strategy_feeds import Follower, StrategyFeeds
 from pipelines.app.strategy_legs import Legs, execute_batch, execute_legs
 from pipelines.app.strategy_rows import bars_of, write_states
 from pipelines.app.strategy_tick import execute_tick
 from pipelines.app.trades import TradeDesk
-from pipelines.data.ingest import open_store
-from pipelines.data.market import source_for
-from pipelines.data.store import SeriesKey
-from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.db import Database
 from pipelines.db.strategy_models import LiveStrategy, StrategyRunState
@@ -55,7 +52,6 @@ __all__ = ["StrategyRuns"]
 
 log = logging.getLogger("tradeforge.trading.strategies")
 
-SourceOf = Callable[[str], str | None]
 Planned = tuple[StrategyRunner, list[PlannedOrder], BookBar]  # a runner's legs of its newest bar
 Pending = dict[str, list[Planned]]  # by user
 
@@ -89,7 +85,7 @@ class StrategyRuns:
         self.source_of = source_of
         self.models = models or LiveModels(settings, database)  # ml_predictive's model context
         self.feeds = StrategyFeeds(settings, database)  # the series the live feed follows for them
-        self.store = open_store(settings)
+        self.history = RunnerBars(settings, source_of)  # the stored bars runners warm and catch up on
         self._lock = threading.RLock()
         self._runners: dict[str, list[StrategyRunner]] = {}  # strategy id -> one runner per symbol
         self._series: dict[tuple[str, str], list[StrategyRunner]] = {}  # (symbol, timeframe) -> runners
@@ -261,7 +257,7 @@ class StrategyRuns:
         behind = min((r.last_ts for r in runners if r.last_ts is not None), default=None)
         if not rows or (behind is not None and behind < rows[0].ts_ns - step):  # a bar came in between
             start = pd.Timestamp(behind or 0, tz="UTC")
-            rows = bars_of(self._read(symbol, timeframe, start))
+            rows = bars_of(self.history.read(symbol, timeframe, start))
         return rows
 
     def _feed(
@@ -366,14 +362,14 @@ class StrategyRuns:
         probe = StrategyRunner(cfg)
         step = pd.Timedelta(seconds=parse_timeframe(timeframe).seconds)
         if saved is None or saved.get("activated") != activated or saved.get("last_ts") is None:
-            end = self._end(cfg.symbol, timeframe)
+            end = self.history.end(cfg.symbol, timeframe)
             if end is None:
                 return probe
-            history = self._read(cfg.symbol, timeframe, end - step * (probe.lookback + 1))
+            history = self.history.read(cfg.symbol, timeframe, end - step * (probe.lookback + 1))
             probe.warm(history.iloc[-probe.lookback :])
             return probe
         last = pd.Timestamp(int(saved["last_ts"]), tz="UTC")
-        history = self._read(cfg.symbol, timeframe, last - step * (probe.lookback + 1))
+        history = self.history.read(cfg.symbol, timeframe, last - step * (probe.lookback + 1))
         runner = StrategyRunner.restore(cfg, saved, history=history)
         self._activated[cfg.strategy_id] = activated
         missed = [b for b in bars_of(history) if b.ts_ns > int(saved["last_ts"])]
@@ -393,19 +389,6 @@ class StrategyRuns:
             ):
                 if runner in runners:
                     runners[runners.index(runner)] = fresh
-
-    # -- the bar store -----------------------------------------------------------------------------
-    def _key(self, symbol: str, timeframe: str) -> SeriesKey:
-        sym = parse_symbol(symbol)
-        source = (self.source_of(sym.name) if self.source_of else None) or source_for(self.settings, sym)
-        return SeriesKey(source, timeframe, sym.name)
-
-    def _end(self, symbol: str, timeframe: str) -> pd.Timestamp | None:
-        bounds = self.store.bounds(self._key(symbol, timeframe))
-        return None if bounds is None else pd.Timestamp(bounds.last)
-
-    def _read(self, symbol: str, timeframe: str, start: pd.Timestamp) -> pd.DataFrame:
-        return self.store.read(self._key(symbol, timeframe), start)
 
 
 def _confirm(runner: StrategyRunner, legs: Legs) -> None:

@@ -12,11 +12,10 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +23,7 @@ from pipelines.app.exchange_exits import close_exchange_trade, enforce_levels
 from pipelines.app.exchange_trades import ExchangeTrades
 from pipelines.app.paper_bars import StoredBars
 from pipelines.app.trade_events import collect, publish
+from pipelines.app.trade_requests import PAPER, TradeRequest, check_levels, level, paper_only
 from pipelines.app.trade_views import trade_view
 from pipelines.app.trading_limits import trading_limits
 from pipelines.app.trading_store import (
@@ -31,6 +31,7 @@ from pipelines.app.trading_store import (
     limit_prices,
     load_accounts,
     load_trades,
+    open_by_symbol,
     open_notional,
     save,
     store_holds,
@@ -46,6 +47,7 @@ from pipelines.trading.dca import DcaSettings
 from pipelines.trading.errors import TradeClosedError, TradeNotFoundError
 from pipelines.trading.fills import CostModel
 from pipelines.trading.records import (
+    ZERO,
     Bar,
     Order,
     OrderPurpose,
@@ -60,35 +62,6 @@ from pipelines.trading.risk import RiskLimits, default_levels
 __all__ = ["PAPER", "TradeDesk", "TradeRequest", "paper_only"]
 
 Limits = Callable[[Session, str], tuple[RiskLimits, DcaSettings]]
-PAPER = "paper"  # the broker whose open trades settle from stored bars (venues settle themselves)
-# Per symbol of a user's open trades: the oldest time a bar has been applied up to (or the creation).
-_UNSETTLED = (
-    select(TradeRow.symbol, func.min(func.coalesce(TradeRow.settled_to, TradeRow.created_at)))
-    .where(
-        TradeRow.user_id == bindparam("user"),
-        TradeRow.status.in_(OPEN_STATUSES),
-        TradeRow.broker == PAPER,
-    )
-    .group_by(TradeRow.symbol)
-)
-
-
-@dataclass(frozen=True, slots=True)
-class TradeRequest:
-    """A new trade: ``price`` makes its entry a limit order (else market at the next bar's open)."""
-
-    symbol: str
-    side: Side
-    amount: Decimal
-    price: Decimal | None = None
-    stop_loss: Decimal | None = None
-    take_profit: Decimal | None = None
-    dca_enabled: bool = False
-    max_dca_attempts: int | None = None
-    client_order_id: str | None = None
-    strategy_id: str | None = None
-    broker: str = "paper"  # or a ccxt exchange id the user stored a key for
-    environment: str | None = None  # an exchange's key environment (None: testnet where it has one)
 
 
 def _utc_now() -> dt.datetime:
@@ -152,9 +125,16 @@ class TradeDesk:
 
     def settle_into(self, session: Session, book: PaperBook, user_id: str) -> None:
         """Apply the stored bars the user's open trades have not seen yet."""
-        for symbol, oldest in session.execute(_UNSETTLED, {"user": user_id}):
-            last = self.bars.last_time(symbol)
-            if last is None or oldest >= last:
+        self._settle(session, book, user_id)
+
+    def _settle(self, session: Session, book: PaperBook, user_id: str) -> dict[str, Decimal]:
+        """:meth:`settle_into`, answering the open notional per symbol as stored before it (every
+        broker's trades; a symbol without open trades is absent)."""
+        notional: dict[str, Decimal] = {}
+        for symbol, oldest, total in open_by_symbol(session, user_id, PAPER):
+            notional[symbol] = total
+            last = None if oldest is None else self.bars.last_time(symbol)  # None: venue trades only
+            if oldest is None or last is None or oldest >= last:
                 continue
             rows = session.scalars(
                 select(TradeRow).where(
@@ -172,6 +152,7 @@ class TradeDesk:
             since = min(t.settled_to or t.created_at for t in trades)
             for bar in self.bars.after(symbol, since):
                 book.on_bar(symbol, bar)
+        return notional
 
     def settle(self, user_id: str) -> None:
         """Bring the user's open trades up to the newest stored bar."""
@@ -215,8 +196,11 @@ class TradeDesk:
                 first = self._first(session, book, user_id, request.client_order_id)
                 if first is not None:
                     return {**first, **echo}
-                self.settle_into(session, book, user_id)
-                trade, order = self._new_trade(session, book, user_id, symbol, request, client_id)
+                stored = self._settle(session, book, user_id)
+                # The open notional of the trades the book does not hold: as read, unless settling
+                # loaded (and maybe filled) some of them.
+                offset = stored.get(symbol, ZERO) if not book.trades else None
+                trade, order = self._new_trade(session, book, user_id, symbol, request, client_id, offset)
                 book.place(order, trade)
                 return {**trade_view(trade, order.price), **echo}
         except IntegrityError:  # the same client order id placed concurrently (another worker)
@@ -234,7 +218,7 @@ class TradeDesk:
             raise InvalidRequestError("DCA runs on paper trades only")
         if request.price is not None:
             side = TradeSide.LONG if request.side is Side.BUY else TradeSide.SHORT
-            _check_levels(side, request.price, request.stop_loss, request.take_profit)
+            check_levels(side, request.price, request.stop_loss, request.take_profit)
         kind = OrderType.MARKET if request.price is None else OrderType.LIMIT
         order = OrderRequest(
             user_id,
@@ -286,6 +270,7 @@ class TradeDesk:
         symbol: str,
         request: TradeRequest,
         client_id: str,
+        offset: Decimal | None,
     ) -> tuple[Trade, Order]:
         side = TradeSide.LONG if request.side is Side.BUY else TradeSide.SHORT
         quantity = round_quantity(request.amount, self.costs.lot_size)
@@ -293,14 +278,16 @@ class TradeDesk:
             raise InvalidRequestError(f"amount {request.amount} is below one lot ({self.costs.lot_size})")
         price = None if request.price is None else round_price(request.price, self.costs.tick_size)
         reference = self._reference(symbol, request)
-        _check_levels(side, reference, request.stop_loss, request.take_profit)
-        book.notional_offset[(user_id, symbol)] = open_notional(session, user_id, symbol, book.trades)
+        check_levels(side, reference, request.stop_loss, request.take_profit)
+        if offset is None:
+            offset = open_notional(session, user_id, symbol, book.trades)
+        book.notional_offset[(user_id, symbol)] = offset
         book.check(user_id, symbol, request.side, quantity, reference, opens=True)
         limits, dca = book.limits_for(user_id)
         stop, target = default_levels(limits, long=side is TradeSide.LONG, price=reference)
         tick = self.costs.tick_size
-        stop = request.stop_loss if request.stop_loss is not None else _level(stop, tick)
-        target = request.take_profit if request.take_profit is not None else _level(target, tick)
+        stop = request.stop_loss if request.stop_loss is not None else level(stop, tick)
+        target = request.take_profit if request.take_profit is not None else level(target, tick)
         now = self.clock()
         attempts = request.max_dca_attempts if request.max_dca_attempts is not None else dca.max_attempts
         trade = Trade(
@@ -375,29 +362,3 @@ class TradeDesk:
             self.settle(user_id)
         if self.venues is not None:  # exchange trades whose stop-loss or take-profit the bar crossed
             enforce_levels(self.venues, symbol, bar)
-
-
-def _level(price: Decimal | None, tick: Decimal) -> Decimal | None:
-    """A default level on the tick grid (8 decimals without one), or None."""
-    if price is None:
-        return None
-    return round_price(price, tick) if tick > 0 else price.quantize(Decimal("1e-8")).normalize()
-
-
-def paper_only(trade: Trade) -> None:
-    """Refuse to change a venue's trade with paper arithmetic (it is the venue's to change)."""
-    if trade.broker != PAPER:
-        raise ConflictError(f"trade {trade.id} is on {trade.broker}: change it there, it syncs back")
-
-
-def _check_levels(
-    side: TradeSide, price: Decimal, stop_loss: Decimal | None, take_profit: Decimal | None
-) -> None:
-    """A long's stop-loss lies below its price and its take-profit above; a short's the other way."""
-    below, above = ("stop_loss", "take_profit") if side is TradeSide.LONG else ("take_profit", "stop_loss")
-    levels = {"stop_loss": stop_loss, "take_profit": take_profit}
-    low, high = levels[below], levels[above]
-    if low is not None and low >= price:
-        raise InvalidRequestError(f"{below} {low} must be below the price {price} for a {side.value} trade")
-    if high is not None and high <= price:
-        raise InvalidRequestError(f"{above} {high} must be above the price {price} for a {side.value} trade")

@@ -7,7 +7,7 @@ changed. Every update bumps the version, on whichever worker it happened."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from pipelines.app.trading_config import load_config
@@ -19,11 +19,12 @@ __all__ = ["trading_limits"]
 
 _MAX_CACHED = 10_000
 _parsed: dict[tuple[str, int], tuple[RiskLimits, DcaSettings]] = {}
+_VERSION = select(TradingConfigRow.version).where(TradingConfigRow.user_id == bindparam("user"))
 
 
 def trading_limits(session: Session, user_id: str) -> tuple[RiskLimits, DcaSettings]:
     """``user_id``'s risk limits and DCA settings (the configuration's defaults until one is stored)."""
-    version = session.scalar(select(TradingConfigRow.version).where(TradingConfigRow.user_id == user_id))
+    version = session.connection().execute(_VERSION, {"user": user_id}).scalar()
     key = (user_id, 0 if version is None else version)
     hit = _parsed.get(key)
     if hit is not None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, literal, select, union_all, update
+from sqlalchemy import Table, bindparam, case, func, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
@@ -28,11 +28,16 @@ from pipelines.trading.records import (
 from pipelines.trading.reserve import order_cost, quote_asset
 
 __all__ = [
+    "NOTIONAL_SUM",
     "OPEN_STATUSES",
     "attempt_of",
     "limit_prices",
     "load_accounts",
     "load_trades",
+    "notional_of",
+    "open_by_symbol",
+    "open_notional",
+    "open_notionals",
     "save",
     "store_holds",
     "trade_of",
@@ -80,15 +85,41 @@ _ORDER_FIELDS = [
 ]
 
 
+# The ledger's reads and inserts run as Core statements on the session's connection (the rows are
+# read into the book, never into the ORM's identity map, so the unit of work has nothing to track).
 # Locked on PostgreSQL, so that two workers serialise one user's ledger (SQLite locks the database).
-_BALANCES_OF = select(PaperBalanceRow).where(PaperBalanceRow.user_id == bindparam("user")).with_for_update()
+_BALANCES_OF = (
+    select(PaperBalanceRow.asset, PaperBalanceRow.balance, PaperBalanceRow.peak)
+    .where(PaperBalanceRow.user_id == bindparam("user"))
+    .with_for_update()
+)
 _REALIZED_SINCE = select(TradeRow.realized_pnl).where(
     TradeRow.user_id == bindparam("user"),
     TradeRow.status == "closed",
     TradeRow.closed_at >= bindparam("since"),
 )
-_NOTIONAL_SUM = func.sum(TradeRow.quantity * func.coalesce(TradeRow.last_price, TradeRow.entry_price))
-_NOTIONAL = select(_NOTIONAL_SUM).where(
+# The open notional of a set of trades, marked to their last price (summed by the database: a float on
+# SQLite, which is precise enough for a limit check; read it with ``notional_of``).
+NOTIONAL_SUM = func.sum(TradeRow.quantity * func.coalesce(TradeRow.last_price, TradeRow.entry_price))
+# Per symbol of a user's open trades, in one pass: the oldest time a bar has been applied up to (or the
+# creation) of the ones on the broker ``broker`` (None: none there), and the notional of all of them.
+_OPEN_BY_SYMBOL = (
+    select(
+        TradeRow.symbol,
+        func.min(
+            case(
+                (
+                    TradeRow.broker == bindparam("broker"),
+                    func.coalesce(TradeRow.settled_to, TradeRow.created_at),
+                )
+            )
+        ),
+        NOTIONAL_SUM,
+    )
+    .where(TradeRow.user_id == bindparam("user"), TradeRow.status.in_(OPEN_STATUSES))
+    .group_by(TradeRow.symbol)
+)
+_NOTIONAL = select(NOTIONAL_SUM).where(
     TradeRow.user_id == bindparam("user"),
     TradeRow.symbol == bindparam("symbol"),
     TradeRow.status.in_(OPEN_STATUSES),
@@ -124,6 +155,9 @@ _SHORTS = (
     .group_by(TradeRow.symbol)
 )
 _BALANCES = cast(Table, PaperBalanceRow.__table__)
+_INSERT_BALANCE = insert(_BALANCES)
+_INSERT_TRADES = insert(cast(Table, TradeRow.__table__))
+_INSERT_ORDERS = insert(cast(Table, OrderRow.__table__))
 _UPDATE_BALANCE = (
     update(_BALANCES)
     .where(_BALANCES.c.user_id == bindparam("b_user"), _BALANCES.c.asset == bindparam("b_asset"))
@@ -155,10 +189,11 @@ def attempt_of(row: DcaAttemptRow) -> DcaAttempt:
 
 def load_accounts(session: Session, book: PaperBook, user_id: str) -> None:
     """The user's balances, and today's realized pnl (the daily loss rule's)."""
-    for row in session.scalars(_BALANCES_OF, {"user": user_id}):
-        book.accounts[(user_id, row.asset)] = Account(user_id, row.asset, row.balance, row.peak)
+    connection = session.connection()
+    for asset, balance, peak in connection.execute(_BALANCES_OF, {"user": user_id}):
+        book.accounts[(user_id, asset)] = Account(user_id, asset, balance, peak)
     today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    realized = session.scalars(_REALIZED_SINCE, {"user": user_id, "since": today})
+    realized = connection.execute(_REALIZED_SINCE, {"user": user_id, "since": today}).scalars()
     book.realized_today[user_id] = sum(realized, ZERO)
 
 
@@ -180,14 +215,25 @@ def load_trades(session: Session, book: PaperBook, rows: Iterable[TradeRow]) -> 
     return trades
 
 
+def open_by_symbol(
+    session: Session, user_id: str, broker: str
+) -> list[tuple[str, dt.datetime | None, Decimal]]:
+    """Per symbol of the user's open trades: the oldest time a bar was applied up to (or the creation)
+    of those on ``broker`` (None: none there), and the notional of all of them."""
+    rows = session.connection().execute(_OPEN_BY_SYMBOL, {"user": user_id, "broker": broker})
+    return [(symbol, oldest, ZERO if total is None else notional_of(total)) for symbol, oldest, total in rows]
+
+
 def open_notional(session: Session, user_id: str, symbol: str, skip: Iterable[str]) -> Decimal:
-    """Notional of the user's open trades of ``symbol`` other than ``skip``, marked to their last price
-    (summed by the database: a float on SQLite, which is precise enough for a limit check)."""
+    """Notional of the user's open trades of ``symbol`` other than ``skip``, marked to their last price."""
     skipped = list(skip)
     query = _NOTIONAL if not skipped else _NOTIONAL.where(TradeRow.id.not_in(skipped))
-    total = session.scalar(query, {"user": user_id, "symbol": symbol})
-    if total is None:
-        return ZERO
+    total = session.connection().execute(query, {"user": user_id, "symbol": symbol}).scalar()
+    return ZERO if total is None else notional_of(total)
+
+
+def notional_of(total: Any) -> Decimal:
+    """A :data:`NOTIONAL_SUM` as read (a float on SQLite, a decimal on PostgreSQL) as a decimal."""
     return Decimal(repr(total)) if isinstance(total, float) else Decimal(total)
 
 
@@ -197,7 +243,7 @@ def open_notionals(
     """:func:`open_notional` of each of ``symbols``, in one query (a symbol without any: absent)."""
     skipped = list(skip)
     query = (
-        select(TradeRow.symbol, _NOTIONAL_SUM)
+        select(TradeRow.symbol, NOTIONAL_SUM)
         .where(
             TradeRow.user_id == user_id,
             TradeRow.symbol.in_(list(symbols)),
@@ -210,7 +256,7 @@ def open_notionals(
     out: dict[str, Decimal] = {}
     for symbol, total in session.execute(query):
         if total is not None:
-            out[symbol] = Decimal(repr(total)) if isinstance(total, float) else Decimal(total)
+            out[symbol] = notional_of(total)
     return out
 
 
@@ -274,22 +320,24 @@ def _order_values(order: Order) -> dict[str, Any]:
 
 def _save_accounts(session: Session, book: PaperBook) -> None:
     now = dt.datetime.now(dt.UTC)
+    connection = session.connection()
     for key in book.changes.accounts:
         account = book.accounts[key]
         values = {"balance": account.balance, "peak": account.peak, "updated_at": now}
         if key in book.changes.created_accounts:
-            session.execute(insert(PaperBalanceRow), [{"user_id": key[0], "asset": key[1], **values}])
+            connection.execute(_INSERT_BALANCE, {"user_id": key[0], "asset": key[1], **values})
         else:
-            session.execute(_UPDATE_BALANCE, [{"b_user": key[0], "b_asset": key[1], **values}])
+            connection.execute(_UPDATE_BALANCE, {"b_user": key[0], "b_asset": key[1], **values})
 
 
 def save(session: Session, book: PaperBook) -> None:
     """Write what ``book.changes`` lists: new rows inserted, the others updated."""
     changes = book.changes
     _save_accounts(session, book)
+    connection = session.connection()
     new_trades = [_trade_values(book.trades[i]) for i in changes.trades if i in changes.created]
     if new_trades:
-        session.execute(insert(TradeRow), new_trades)
+        connection.execute(_INSERT_TRADES, new_trades)
     for trade_id in changes.trades - changes.created:
         trow = session.get(TradeRow, trade_id)
         assert trow is not None  # loaded from it
@@ -297,7 +345,7 @@ def save(session: Session, book: PaperBook) -> None:
         trow.status = book.trades[trade_id].status.value
     new_orders = [_order_values(book.orders[i]) for i in changes.orders if i in changes.created]
     if new_orders:
-        session.execute(insert(OrderRow), new_orders)
+        connection.execute(_INSERT_ORDERS, new_orders)
     for order_id in changes.orders - changes.created:
         orow = session.get(OrderRow, order_id)
         if orow is None:  # placed and settled within this request

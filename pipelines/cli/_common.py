@@ -96,8 +96,19 @@ app.add_typer(data_app, name="data")
 models_app = typer.Typer(cls=SwitchGroup, no_args_is_help=True, help="Registered models (MLflow registry).")
 app.add_typer(models_app, name="models")
 
-err = Console(stderr=True)
-out = Console()
+
+class _Console(Console):
+    """A console whose width follows ``COLUMNS`` (or the terminal) at each print. A plain ``Console``
+    fixes the ``COLUMNS`` it sees when it is made, and these are made at import, before the command's
+    environment is known (an embedding caller, a test runner)."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr)
+        self._width = None
+
+
+err = _Console(stderr=True)
+out = _Console()
 
 
 class _StderrNotes(logging.Handler):

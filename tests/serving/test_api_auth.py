@@ -8,6 +8,7 @@ from typing import Any
 import jwt
 import pytest
 
+from serving import access
 from tests.net_support import NO_REDIS, REDIS_URL, redis_up
 from tests.serving_support import PASSWORD, SECRET, app_client, assert_envelope, make_user
 
@@ -92,6 +93,34 @@ def test_wrong_password_and_unknown_user_answer_alike(client: Any) -> None:
 def test_protected_routes_refuse_bad_credentials(client: Any, headers: dict[str, str]) -> None:
     body = assert_envelope(client.get("/api/v1/models", headers=headers), 401, "UNAUTHORIZED")
     assert "secret" not in body["error"]["message"].lower()
+
+
+def test_a_verified_token_is_reused_until_its_expiry_then_checked_again(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = make_user(client)
+    real_decode, real_time = access.decode_token, time.time
+    decoded: list[str] = []
+
+    def counting(token: str, secret: str, expected: Any) -> Any:
+        decoded.append(token)
+        return real_decode(token, secret, expected)
+
+    monkeypatch.setattr(access, "decode_token", counting)
+    for _ in range(3):
+        assert client.get("/api/v1/auth/me", headers=user["headers"]).status_code == 200
+    assert len(decoded) == 1  # verified once, then reused
+
+    class AnHourLater:  # past the token's 30 minutes: the cached claims are no longer trusted
+        monotonic = staticmethod(time.monotonic)
+
+        @staticmethod
+        def time() -> float:
+            return real_time() + 3600
+
+    monkeypatch.setattr(access, "time", AnHourLater)
+    client.get("/api/v1/auth/me", headers=user["headers"])
+    assert len(decoded) == 2
 
 
 def test_public_routes_need_no_credentials(client: Any) -> None:

@@ -22,7 +22,7 @@ from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow
 from pipelines.settings import Settings
 from pipelines.trading.broker import Side
 from pipelines.trading.dca import DcaSettings
-from pipelines.trading.errors import InsufficientBalanceError
+from pipelines.trading.errors import InsufficientBalanceError, RiskRuleError
 from pipelines.trading.risk import RiskLimits
 from tests.trading.support import minute, write_bars
 
@@ -113,6 +113,22 @@ def test_retried_client_order_id_never_doubles_and_refusals_store_nothing(desk: 
             "INVALID_SYMBOL",
         }
     assert counts(desk) == before
+
+
+def test_stored_open_trades_count_against_the_position_limit_before_and_after_a_fill(desk: Any) -> None:
+    desk, settings, user, clock = desk
+    desk.open_trade(user, TradeRequest("BTC/USDT", Side.BUY, Decimal(4)))  # 400 of the 1000 allowed
+    clock.now = T0 + dt.timedelta(minutes=3)
+    desk.open_trade(user, TradeRequest("BTC/USDT", Side.BUY, Decimal(4)))
+    for moment in ("as stored", "the first settled into the request, the second as stored"):
+        before = counts(desk)
+        with pytest.raises(RiskRuleError) as err:
+            desk.open_trade(user, TradeRequest("BTC/USDT", Side.BUY, Decimal(3)))
+        assert err.value.rule == "max_position_size" and counts(desk) == before, moment
+        # A bar between the two trades' creations: the next request fills the first one only.
+        write_bars(settings, "BTC/USDT", [(minute(T0, 1), 100.0, 100.0, 100.0, 100.0)])
+        desk.bars.forget("BTC/USDT")
+    assert desk.open_trade(user, TradeRequest("BTC/USDT", Side.BUY, Decimal("1.5")))["status"] == "pending"
 
 
 def test_manual_dca_adds_at_the_next_open_and_recomputes_the_average(desk: Any) -> None:

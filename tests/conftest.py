@@ -94,15 +94,3 @@ def offline_yahoo(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     monkeypatch.setattr(yf.Ticker, "history", history)
     yield asked
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Groups for ``make test``'s two workers (``--dist loadgroup``): a module runs on one worker, so
-    its module-scoped app starts once; the tests of the one local Redis server (its pub/sub channels
-    and rate-limit keys are shared) all run on the same worker, one after another."""
-    for item in items:
-        if any(item.iter_markers("xdist_group")):
-            continue
-        group = "redis" if any(item.iter_markers("redis")) else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import time
@@ -10,7 +11,10 @@ from typing import Any
 
 import httpx
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+# One database per pytest-xdist worker (gw0 -> 1, gw1 -> 2, none -> 1): each worker's keys and, with the
+# hub's per-database channel prefix, its pub/sub messages are its own.
+REDIS_DB = 1 + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 NO_REDIS = "no Redis server on 127.0.0.1:6379"
 
 

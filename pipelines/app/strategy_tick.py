@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from pipelines.app.strategy_legs import Group, Legs, place_groups, sleeve_trades
 from pipelines.app.trade_events import Event, collect, publish
 from pipelines.app.trades import TradeDesk
-from pipelines.app.trading_store import OPEN_STATUSES, load_trades, save, store_holds
+from pipelines.app.trading_store import OPEN_STATUSES, load_trades, save, store_holds, store_values
 from pipelines.db.trading_models import OrderRow, PaperBalanceRow, TradeRow
 from pipelines.trading.book import PaperBook
 from pipelines.trading.dca import DcaSettings
@@ -74,7 +74,9 @@ def execute_tick(
 
 
 def _load_accounts(session: Session, book: PaperBook, users: list[str]) -> None:
-    """The users' balances (locked on PostgreSQL) and today's realized pnl, one query each."""
+    """The users' balances (locked on PostgreSQL) and today's realized pnl, one query each; the
+    positions not loaded valued for the equity (one query per user, when needed)."""
+    book.valuation.stored = store_values(session)
     rows = session.execute(
         select(PaperBalanceRow.user_id, PaperBalanceRow.asset, PaperBalanceRow.balance, PaperBalanceRow.peak)
         .where(PaperBalanceRow.user_id.in_(users))

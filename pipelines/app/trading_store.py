@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
 from pipelines.trading.book import HeldElsewhere, PaperBook
 from pipelines.trading.broker import OrderStatus, OrderType, Side
+from pipelines.trading.equity import StoredValue, position_value
 from pipelines.trading.fills import CostModel
 from pipelines.trading.records import (
     ZERO,
@@ -40,6 +41,7 @@ __all__ = [
     "open_notionals",
     "save",
     "store_holds",
+    "store_values",
     "trade_of",
 ]
 
@@ -154,6 +156,12 @@ _SHORTS = (
     )
     .group_by(TradeRow.symbol)
 )
+# A user's active paper trades, as the equity values them.
+_ACTIVE = select(TradeRow).where(
+    TradeRow.user_id == bindparam("user"),
+    TradeRow.status == TradeStatus.ACTIVE.value,
+    TradeRow.broker == "paper",
+)
 _BALANCES = cast(Table, PaperBalanceRow.__table__)
 _INSERT_BALANCE = insert(_BALANCES)
 _INSERT_TRADES = insert(cast(Table, TradeRow.__table__))
@@ -188,7 +196,9 @@ def attempt_of(row: DcaAttemptRow) -> DcaAttempt:
 
 
 def load_accounts(session: Session, book: PaperBook, user_id: str) -> None:
-    """The user's balances, and today's realized pnl (the daily loss rule's)."""
+    """The user's balances, today's realized pnl (the daily loss rule's) and the value of the positions
+    the book does not load (the drawdown rule's equity)."""
+    book.valuation.stored = store_values(session)
     connection = session.connection()
     for asset, balance, peak in connection.execute(_BALANCES_OF, {"user": user_id}):
         book.accounts[(user_id, asset)] = Account(user_id, asset, balance, peak)
@@ -286,6 +296,23 @@ def store_holds(session: Session, costs: Callable[[], CostModel]) -> HeldElsewhe
         return total
 
     return held
+
+
+def store_values(session: Session) -> StoredValue:
+    """The value of a user's stored active paper positions in a quote currency, marked to their last
+    price (see ``pipelines.trading.equity``); read once per user, exact."""
+    read: dict[str, dict[str, Decimal]] = {}
+
+    def value(user_id: str, asset: str) -> Decimal:
+        if user_id not in read:
+            totals: dict[str, Decimal] = {}
+            for row in session.scalars(_ACTIVE, {"user": user_id}):
+                key = quote_asset(row.symbol)
+                totals[key] = totals.get(key, ZERO) + position_value(trade_of(row))
+            read[user_id] = totals
+        return read[user_id].get(asset, ZERO)
+
+    return value
 
 
 def limit_prices(session: Session, trades: Iterable[Trade]) -> dict[str, Decimal]:

@@ -36,7 +36,8 @@ def _new_id() -> str:
 
 
 class PaperBalanceRow(Base):
-    """A user's paper cash in one quote currency and its highest value (the drawdown rule's peak)."""
+    """A user's paper cash in one quote currency and the highest equity seen (the drawdown rule's peak):
+    the cash plus the active paper positions in that currency marked to their last price."""
 
     __tablename__ = "paper_balances"
 

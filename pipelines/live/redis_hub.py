@@ -24,16 +24,21 @@ __all__ = ["RedisHub", "open_hub"]
 log = logging.getLogger(__name__)
 
 
+def channel_prefix(client: redis.Redis) -> str:
+    """``tradeforge:live:`` on database 0, ``tradeforge:db<N>:live:`` on database N: Redis pub/sub
+    channels ignore the database number, so deployments kept apart by it must be apart here too."""
+    db = int(client.connection_pool.connection_kwargs.get("db", 0) or 0)
+    return "tradeforge:live:" if db == 0 else f"tradeforge:db{db}:live:"
+
+
 class RedisHub:
     """Fan-out through Redis pub/sub across worker processes; see the module docstring."""
 
-    def __init__(
-        self, url: str, *, queue_size: int = DEFAULT_QUEUE_SIZE, prefix: str = "tradeforge:live:"
-    ) -> None:
+    def __init__(self, url: str, *, queue_size: int = DEFAULT_QUEUE_SIZE, prefix: str | None = None) -> None:
         self.url = url
-        self.prefix = prefix
         self._local = LocalHub(queue_size=queue_size)
         self._publisher = redis.Redis.from_url(url, decode_responses=True)
+        self.prefix = prefix if prefix is not None else channel_prefix(self._publisher)
         self._client: aioredis.Redis | None = None
         self._listener: asyncio.Task[None] | None = None
         self._ready: asyncio.Event | None = None

@@ -7,10 +7,10 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
-from pipelines.backtest.costs import entry_units, fill_price
 from pipelines.trading.broker import Fill, OrderStatus, OrderType, Side
 from pipelines.trading.changes import Changes
-from pipelines.trading.dca import DcaSettings, dca_due, dca_volume
+from pipelines.trading.dca import DcaSettings, maybe_dca
+from pipelines.trading.equity import Valuation
 from pipelines.trading.errors import InsufficientBalanceError, RiskRuleError, TradingDisabledError
 from pipelines.trading.fills import CostModel, Priced, exit_in_bar, fill_in_bar, priced
 from pipelines.trading.records import (
@@ -68,17 +68,20 @@ class PaperBook:
         # Per (user, symbol): notional of open trades a store did not load (counted by the risk rules).
         self.notional_offset: dict[tuple[str, str], Decimal] = {}
         self.held_elsewhere: HeldElsewhere = lambda *_: ZERO  # a store's: the records it did not load
+        self.valuation = Valuation()  # the accounts' equity (a store's: with the trades it did not load)
         self.changes = Changes()
 
     # -- loading -------------------------------------------------------------------------------
-    def add(self, *, order: Order | None = None, trade: Trade | None = None) -> None:
-        """Hold an existing record (a store loading its slice); not a change."""
+    def add(self, *, order: Order | None = None, trade: Trade | None = None, stored: bool = True) -> None:
+        """Hold an existing record (a store loading its slice; ``stored`` off: a new one); not a change."""
         if order is not None:
             self.orders[order.id] = order
             self.by_client[(order.user_id, order.client_order_id)] = order.id
             if order.status is OrderStatus.OPEN:
                 self._open_orders[order.id] = order
         if trade is not None:
+            if stored and trade.id not in self.trades:
+                self.valuation.loaded(trade)
             self.trades[trade.id] = trade
             if trade.is_open:
                 self._open_trades[trade.id] = trade
@@ -99,7 +102,15 @@ class PaperBook:
             if t.user_id == user_id and t.symbol == symbol and t.is_open:
                 notional += t.quantity * (t.last_price or t.entry_price or ZERO)
         account = self.account(user_id, quote_asset(symbol))
-        return Exposure(notional, self.realized_today.get(user_id, ZERO), account.balance, account.peak)
+        equity = self.valuation.equity(account.balance, self._open_trades.values(), *account.key)
+        return Exposure(notional, self.realized_today.get(user_id, ZERO), equity, max(account.peak, equity))
+
+    def mark_peak(self, account: Account) -> None:
+        """Raise the account's peak to its equity now: its cash plus its positions, marked."""
+        equity = self.valuation.equity(account.balance, self._open_trades.values(), *account.key)
+        if equity > account.peak:
+            account.peak = equity
+            self.changes.accounts.add(account.key)
 
     # -- placing -------------------------------------------------------------------------------
     def find(self, user_id: str, client_order_id: str) -> Order | None:
@@ -136,7 +147,7 @@ class PaperBook:
         existing = self.find(order.user_id, order.client_order_id)
         if existing is not None:
             return existing
-        self.add(order=order, trade=trade)
+        self.add(order=order, trade=trade, stored=False)
         self.changes.orders.add(order.id)
         self.changes.created.add(order.id)
         if trade is not None:
@@ -171,6 +182,8 @@ class PaperBook:
                 self._watch(trade, bar)
             trade.settled_to = bar.timestamp
             self.changes.trades.add(trade.id)
+        for key in {(t.user_id, quote_asset(symbol)) for t in fresh.values()}:
+            self.mark_peak(self.account(*key))
         self.prune()
         return fills
 
@@ -238,6 +251,7 @@ class PaperBook:
         self._book_cash(account, order.side, order.quantity, cost, trade)
         if trade is not None:
             self._apply(trade, order, cost, bar)
+        self.mark_peak(account)
         return cost
 
     def _reject(self, order: Order, trade: Trade | None, reason: str, at: dt.datetime) -> None:
@@ -255,8 +269,7 @@ class PaperBook:
         self, account: Account, side: Side, quantity: Decimal, cost: Priced, trade: Trade | None
     ) -> None:
         account.balance += cash_change(side, quantity, cost, trade)
-        account.peak = max(account.peak, account.balance)
-        self.changes.accounts.add((account.user_id, account.asset))
+        self.changes.accounts.add(account.key)
 
     def _apply(self, trade: Trade, order: Order, cost: Priced, bar: Bar) -> None:
         trade.commission += cost.commission
@@ -296,7 +309,7 @@ class PaperBook:
             return
         trade.last_price, trade.updated_at = exact(bar.close), bar.timestamp
         self.changes.trades.add(trade.id)
-        self.maybe_dca(trade, trade.last_price, bar.timestamp)
+        maybe_dca(self, trade, trade.last_price, bar.timestamp)
 
     # -- closing and DCA -----------------------------------------------------------------------
     def close(self, trade: Trade, raw: float, reason: str, at: dt.datetime) -> None:
@@ -331,6 +344,7 @@ class PaperBook:
         account = self.account(trade.user_id, quote_asset(trade.symbol))
         self._book_cash(account, trade.side.exit, trade.quantity, cost, trade)
         self._settle_exit(trade, cost, reason, at)
+        self.mark_peak(account)
 
     def attempts_of(self, trade_id: str) -> list[DcaAttempt]:
         return self.attempts.setdefault(trade_id, [])
@@ -343,21 +357,6 @@ class PaperBook:
         made.append(attempt)
         self.changes.attempts.append(attempt)
         return attempt
-
-    def maybe_dca(self, trade: Trade, price: Decimal, at: dt.datetime) -> None:
-        """Place the trade's next DCA order when ``price`` is a step past its average entry."""
-        _, dca = self.limits_for(trade.user_id)
-        made = self.attempts_of(trade.id)
-        if self.open_orders(trade.id):
-            return
-        last_failed = made[-1].price if made and not made[-1].success else None
-        probe = price if last_failed is None else price * (trade.entry_price or price) / last_failed
-        if dca_due(dca, trade, len(made), probe):
-            volume = dca_volume(dca, len(made) + 1)
-            side = 1 if trade.side.entry is Side.BUY else -1
-            estimate = fill_price(side, float(price), self.costs.slippage)
-            units = exact(entry_units(float(volume), estimate, self.costs.commission))
-            self.dca_order(trade, units, price, at, f"dca-{trade.id}-{len(made) + 1}")
 
     def dca_order(
         self,

@@ -3,12 +3,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from pipelines.trading.records import Trade, TradeStatus
+from pipelines.backtest.costs import entry_units, fill_price
+from pipelines.trading.broker import Side
+from pipelines.trading.records import Trade, TradeStatus, exact
 
-__all__ = ["DcaSettings", "dca_due", "dca_volume"]
+if TYPE_CHECKING:
+    from pipelines.trading.book import PaperBook
+
+__all__ = ["DcaSettings", "dca_due", "dca_volume", "maybe_dca"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +46,19 @@ def dca_due(settings: DcaSettings, trade: Trade, attempts_made: int, price: Deci
     if trade.sign > 0:
         return price <= trade.entry_price * (1 - settings.step)
     return price >= trade.entry_price * (1 + settings.step)
+
+
+def maybe_dca(book: PaperBook, trade: Trade, price: Decimal, at: dt.datetime) -> None:
+    """Place the trade's next DCA order in ``book`` when ``price`` is a step past its average entry."""
+    _, dca = book.limits_for(trade.user_id)
+    made = book.attempts_of(trade.id)
+    if book.open_orders(trade.id):
+        return
+    last_failed = made[-1].price if made and not made[-1].success else None
+    probe = price if last_failed is None else price * (trade.entry_price or price) / last_failed
+    if dca_due(dca, trade, len(made), probe):
+        volume = dca_volume(dca, len(made) + 1)
+        side = 1 if trade.side.entry is Side.BUY else -1
+        estimate = fill_price(side, float(price), book.costs.slippage)
+        units = exact(entry_units(float(volume), estimate, book.costs.commission))
+        book.dca_order(trade, units, price, at, f"dca-{trade.id}-{len(made) + 1}")

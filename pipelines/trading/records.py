@@ -95,12 +95,17 @@ class Bar:
 
 @dataclass(slots=True)
 class Account:
-    """A user's cash in one quote currency and its highest value (the drawdown rule's peak)."""
+    """A user's cash in one quote currency and the highest equity seen (the drawdown rule's peak): the
+    cash plus the active positions in that currency marked to their last price."""
 
     user_id: str
     asset: str
     balance: Decimal
     peak: Decimal
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.user_id, self.asset
 
 
 @dataclass(slots=True)

@@ -22,7 +22,9 @@ class RiskLimits:
     allow_short: bool = False
     max_position_size: Decimal = Decimal(1000)  # notional of one symbol's open trades, quote currency
     daily_loss_limit: Decimal = Decimal(100)  # realized loss today (UTC) after which orders stop
-    max_drawdown: Decimal = Decimal("0.10")  # fraction of the balance's peak
+    # Fraction of the equity's peak (cash plus open positions marked to their last price) that may
+    # be lost before orders stop.
+    max_drawdown: Decimal = Decimal("0.10")
     # Stop-loss / take-profit distances (fractions of the entry price) a new trade gets when it
     # names none; None: no default level (the safety exits are off).
     default_stop_loss: Decimal | None = None
@@ -42,11 +44,12 @@ def default_levels(
 
 @dataclass(frozen=True, slots=True)
 class Exposure:
-    """What the rules read: the symbol's open notional, today's realized pnl, balance and its peak."""
+    """What the rules read: the symbol's open notional, today's realized pnl, the equity (cash plus
+    the active positions marked to their last price) and its peak (never below the equity)."""
 
     position_notional: Decimal
     realized_today: Decimal
-    balance: Decimal
+    equity: Decimal
     peak: Decimal
 
 
@@ -71,9 +74,9 @@ def check_order(limits: RiskLimits, exposure: Exposure, *, notional: Decimal, op
             f"today's realized loss {-exposure.realized_today:.2f} reached daily_loss_limit "
             f"{limits.daily_loss_limit}",
         )
-    if exposure.peak > 0 and (exposure.peak - exposure.balance) / exposure.peak >= limits.max_drawdown:
+    if exposure.peak > 0 and (exposure.peak - exposure.equity) / exposure.peak >= limits.max_drawdown:
         raise RiskRuleError(
             "max_drawdown",
-            f"the balance is {(exposure.peak - exposure.balance) / exposure.peak:.2%} below its peak, "
+            f"the equity is {(exposure.peak - exposure.equity) / exposure.peak:.2%} below its peak, "
             f"at or over max_drawdown {limits.max_drawdown}",
         )

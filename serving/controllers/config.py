@@ -25,7 +25,9 @@ _FIELDS = (
     "`ml` (enabled, confidence_threshold, update_frequency), `risk` (safu_enabled, stop_loss, "
     "take_profit). Amounts are positive decimal strings; max_drawdown, step, stop_loss and take_profit "
     "fractions strictly between 0 and 1; max_attempts 0 to 50; volume_scaling 1 to 10; "
-    "confidence_threshold 0 to 1; update_frequency a bar timeframe (1m ... 1mo)."
+    "confidence_threshold 0 to 1; update_frequency a bar timeframe (1m ... 1mo). max_drawdown is the "
+    "fall of the paper equity (cash plus open positions at their last price) below its peak at which "
+    "new orders are refused."
 )
 
 

@@ -36,7 +36,8 @@ _LIMITS = (
 _REFUSALS = (
     " Refused with nothing stored: an unknown symbol (400 INVALID_SYMBOL), a stop-loss or take-profit on"
     " the wrong side of the price (400 INVALID_REQUEST), a risk rule (400 RISK_LIMIT_EXCEEDED naming the"
-    " rule in `details.rule`: max_position_size, daily_loss_limit, max_drawdown, allow_short), trading off"
+    " rule in `details.rule`: max_position_size, daily_loss_limit, max_drawdown: the equity, cash plus"
+    " open positions at their last price, that fraction below its peak, allow_short), trading off"
     " or the kill switch on (403 TRADING_DISABLED), too little free paper balance (400 INSUFFICIENT_BALANCE"
     " naming it: the balance less what your open entry and DCA orders' cost and your open shorts' margin"
     " hold; a short's sale is held as margin, not spendable cash, until its close books the pnl)."

@@ -40,7 +40,7 @@ def head_revision(url: str) -> str:
 def assert_no_drift(url: str) -> None:
     migrate(url)
     migrate(url)  # idempotent
-    assert head_revision(url) == "0018"
+    assert head_revision(url) == "0019"
     assert schema_diff(url) == []
     # The comparison does see drift: a column the migrations never created shows up.
     drifted = MetaData()
@@ -178,7 +178,8 @@ def test_existing_users_migrate_with_case_insensitive_keys(
 
 def test_open_paper_shorts_move_their_proceeds_out_of_the_balance_as_margin(tmp_path: Any) -> None:
     """A balance written under 0016 (an open short's sale booked as cash) loses that notional at
-    the upgrade, and gets it back at the downgrade; longs and closed shorts are left alone."""
+    the upgrade, and gets it back at the downgrade; longs and closed shorts are left alone. At
+    0019 the peak is raised to the equity."""
     engine = create_db_engine(f"sqlite:///{tmp_path / 'app.db'}")
     trade = (
         "INSERT INTO trades (id, user_id, symbol, side, broker, status, quantity, entry_price, dca_enabled,"
@@ -205,9 +206,13 @@ def test_open_paper_shorts_move_their_proceeds_out_of_the_balance_as_margin(tmp_
                 [("short", "active"), ("long", "active"), ("short", "closed")]
             ):
                 conn.execute(text(trade.format(f"t{n}", side, status)))
-            command.upgrade(_alembic_config(conn), "head")
+            command.upgrade(_alembic_config(conn), "0018")
             assert [tuple(map(float, r)) for r in conn.execute(text(balance))] == [(9999.8, 10000.0)]
             command.downgrade(_alembic_config(conn), "0016")
             assert [tuple(map(float, r)) for r in conn.execute(text(balance))] == [(10199.8, 10200.0)]
+            # 0019: the peak becomes the equity's when higher (the cash plus the long's 200; the
+            # short's pnl at its entry price is 0)
+            command.upgrade(_alembic_config(conn), "head")
+            assert [tuple(map(float, r)) for r in conn.execute(text(balance))] == [(9999.8, 10199.8)]
     finally:
         engine.dispose()

@@ -271,3 +271,14 @@ def test_a_direct_subscriber_whose_socket_backs_up_is_closed_as_slow() -> None:
         assert fast.close_code == CLOSE_GOING_AWAY and hub.subscriber_count(topic) == 0
 
     asyncio.run(main())
+
+
+def test_each_redis_database_has_its_own_channels() -> None:
+    """Pub/sub ignores the database number: the prefix carries it, so two deployments on one server
+    kept apart by their database never read each other's messages."""
+    from pipelines.live.redis_hub import RedisHub
+
+    assert RedisHub("redis://127.0.0.1:6379/0").prefix == "tradeforge:live:"
+    assert RedisHub("redis://127.0.0.1:6379").prefix == "tradeforge:live:"
+    assert RedisHub("redis://127.0.0.1:6379/3").prefix == "tradeforge:db3:live:"
+    assert RedisHub("redis://127.0.0.1:6379/0", prefix="x:").prefix == "x:"

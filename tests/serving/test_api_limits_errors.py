@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.net_support import REDIS_URL
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings
 
 
@@ -184,7 +185,7 @@ def test_rate_limit_per_user_tier(tmp_path: Path) -> None:
 @pytest.mark.skipif(not _reachable(6379), reason="no Redis server on 127.0.0.1:6379")
 def test_rate_limit_shared_through_redis(tmp_path: Path) -> None:
     """Two app instances (two workers) on one Redis count one user's requests together."""
-    url = "redis://127.0.0.1:6379/0"
+    url = REDIS_URL
     # Anonymous calls (the login) count per address across test runs: only the pro tier is tight.
     limits = {"free": 100_000, "pro": 4, "enterprise": None}
     settings = served_settings(tmp_path / "home", rate_limits=limits, redis_url=url)

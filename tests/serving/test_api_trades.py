@@ -304,3 +304,31 @@ def test_open_limit_buys_hold_cash_and_the_portfolio_shows_it(
     assert portfolio["cash"] == float(balance)
     assert portfolio["reserved_cash"] == pytest.approx(float(balance) * 0.9)
     assert portfolio["free_cash"] == pytest.approx(float(balance) * 0.1)
+
+
+def test_the_drawdown_rule_measures_the_equity_not_the_cash(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long worth half the balance spends half the cash but loses nothing: the next order passes.
+    Once its price falls, the equity (cash plus the position at its last price) is more than
+    max_drawdown under its peak: refused by that rule, nothing written."""
+    user = make_user(client)
+    desk = client.app.state.container.trade_desk
+    limits = RiskLimits(max_position_size=Decimal(10**9), max_drawdown=Decimal("0.10"))
+    monkeypatch.setattr(desk, "limits", lambda _s, _u: (limits, DcaSettings()))
+    _open(client, user, symbol="ADAUSDT", amount="50")  # 5000 of the 10000 at 100
+    _bar(client, 1, 100.0, 100.0, 100.0, 100.0, "ADA/USDT")
+    _open(client, user, symbol="ADAUSDT", amount="1")  # the cash is 50% under its peak: allowed
+    _bar(client, 2, 100.0, 100.0, 70.0, 70.0, "ADA/USDT")  # equity 4900 + 51 * 70 = 8470
+    before = _counts(client)
+    with desk.database.session() as s:
+        stored = s.execute(select(PaperBalanceRow.balance, PaperBalanceRow.peak)).all()
+    answer = client.post(
+        "/api/trades", json={"symbol": "ADAUSDT", "side": "buy", "amount": "1"}, headers=user["headers"]
+    )
+    error = assert_envelope(answer, 400, "RISK_LIMIT_EXCEEDED")["error"]
+    assert error["details"]["rule"] == "max_drawdown"
+    assert "15.30% below its peak" in error["message"]  # (10000 - 8470) / 10000
+    assert _counts(client) == before
+    with desk.database.session() as s:
+        assert s.execute(select(PaperBalanceRow.balance, PaperBalanceRow.peak)).all() == stored

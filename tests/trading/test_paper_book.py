@@ -206,6 +206,27 @@ def test_daily_loss_and_drawdown_rules_name_themselves() -> None:
     assert err.value.rule == "max_drawdown"
 
 
+def test_the_drawdown_rule_reads_the_equity_and_its_peak() -> None:
+    """A long worth half the balance lowers the cash, not the equity; the peak follows the equity
+    marked at each bar, and a fall of the price more than max_drawdown under it refuses orders."""
+    limits = RiskLimits(max_position_size=Decimal(10**9))  # max_drawdown 0.10
+    book = PaperBook(CostModel(commission=0.0), limits_for=lambda _u: (limits, DcaSettings()))
+    _open_long(book, "50")  # 5000 of 10000 at 100
+    account = book.accounts[("u1", "USDT")]
+    assert (account.balance, account.peak) == (5000, 10000)
+    book.check("u1", SYM, Side.BUY, Decimal(1), Decimal(100), opens=True)  # nothing lost
+    book.on_bar(SYM, bar(2, 120.0, 120.0, 120.0, 120.0))
+    assert account.peak == 11000  # 5000 + 50 * 120
+    book.on_bar(SYM, bar(3, 99.0, 99.0, 99.0, 99.0))  # equity 9950: 9.5% under the peak
+    book.check("u1", SYM, Side.BUY, Decimal(1), Decimal(99), opens=True)
+    book.on_bar(SYM, bar(4, 97.0, 97.0, 97.0, 97.0))  # equity 9850: 10.45% under the peak
+    orders = dict(book.orders)
+    with pytest.raises(RiskRuleError, match=r"10\.45% below its peak") as err:
+        book.check("u1", SYM, Side.BUY, Decimal(1), Decimal(97), opens=True)
+    assert err.value.rule == "max_drawdown" and book.orders == orders
+    assert (account.balance, account.peak) == (5000, 11000)
+
+
 def test_a_short_where_allowed_gains_when_the_price_falls() -> None:
     limits = RiskLimits(allow_short=True)
     book = PaperBook(CostModel(commission=0.0), limits_for=lambda _u: (limits, DcaSettings()))
@@ -219,7 +240,8 @@ def test_a_short_where_allowed_gains_when_the_price_falls() -> None:
     assert trade.pnl() == Decimal(10)
     book.on_bar(SYM, bar(2, 105.0, 111.0, 104.0, 108.0))  # the stop above the entry
     assert (trade.close_reason, trade.realized_pnl) == ("stop_loss", Decimal(-20))
-    assert book.accounts[("u1", "USDT")].balance == Decimal(10000) - 20
+    account = book.accounts[("u1", "USDT")]
+    assert (account.balance, account.peak) == (Decimal(10000) - 20, Decimal(10010))  # marked at 95
 
 
 def _funded_book(**limits: object) -> PaperBook:

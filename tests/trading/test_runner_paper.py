@@ -3,6 +3,7 @@ the same trades (entry and exit bars, fills, sizes, fees, pnl) and the same equi
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -132,6 +133,36 @@ def test_a_refused_entry_leaves_the_runner_flat_and_is_retried_only_at_the_next_
     assert _ns(first.opened_at) == ts[int(entries[entries >= n].min())]  # the first signal after it
     restored = StrategyRunner.restore(cfg, runner.state())
     assert (restored.refusals, restored.last_refusal) == (runner.refusals, runner.last_refusal)
+
+
+def test_a_refused_leg_confirmed_again_is_undone_once() -> None:
+    """A tick's transaction that fails after its runners confirmed their legs is rolled back and the
+    same legs are placed again user by user, then confirmed again: a refusal is undone and counted
+    once (its undo is spent), and a leg filled the first time and refused the second is undone."""
+    cfg = config_for("sma_cross", {"fast": 5, "slow": 20}, STOPS[0])
+    runner = StrategyRunner(cfg)
+    for bar in bars_of(random_bars(600)):
+        planned = runner.on_bar(bar)
+        if any(p.leg == "enter" for p in planned):
+            break
+        for p in planned:
+            runner.confirm(p, OrderState("x", p.request.client_order_id, OrderStatus.FILLED, None, None))
+    held = runner.position
+    assert held != 0.0  # the entry taken in the model
+
+    def refuse_all() -> None:
+        for p in planned:
+            state = OrderState("", p.request.client_order_id, OrderStatus.REJECTED, None, "kill switch on")
+            runner.confirm(p, state)
+
+    for p in planned:  # first placed: filled, then rolled back with the tick
+        runner.confirm(p, OrderState("x", p.request.client_order_id, OrderStatus.FILLED, None, None))
+    assert runner.position == held and runner.refusals == 0
+    refuse_all()  # placed again: refused
+    once = json.dumps(runner.state(), sort_keys=True)
+    assert runner.position == 0.0 and runner.refusals == 1
+    refuse_all()  # and confirmed once more: nothing changes
+    assert json.dumps(runner.state(), sort_keys=True) == once and runner.refusals == 1
 
 
 @pytest.mark.parametrize(("stops", "leg"), [(STOPS[0], "exit"), (STOPS[1], "stop")])

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
 from pipelines.trading.book import HeldElsewhere, PaperBook
 from pipelines.trading.broker import OrderStatus, OrderType, Side
-from pipelines.trading.equity import StoredValue, position_value
+from pipelines.trading.equity import StoredValue, active_value
 from pipelines.trading.fills import CostModel
 from pipelines.trading.records import (
     ZERO,
@@ -156,8 +156,10 @@ _SHORTS = (
     )
     .group_by(TradeRow.symbol)
 )
-# A user's active paper trades, as the equity values them.
-_ACTIVE = select(TradeRow).where(
+# A user's active paper trades, what the equity values them by.
+_ACTIVE = select(
+    TradeRow.symbol, TradeRow.side, TradeRow.quantity, TradeRow.last_price, TradeRow.entry_price
+).where(
     TradeRow.user_id == bindparam("user"),
     TradeRow.status == TradeStatus.ACTIVE.value,
     TradeRow.broker == "paper",
@@ -286,7 +288,8 @@ def store_holds(session: Session, costs: Callable[[], CostModel]) -> HeldElsewhe
             orders = orders.where(OrderRow.trade_id.not_in(list(skip)))
             shorts = shorts.where(TradeRow.id.not_in(list(skip)))
         total = ZERO
-        for symbol, side, notional in session.execute(union_all(orders, shorts), {"user": user_id}):
+        rows = session.connection().execute(union_all(orders, shorts), {"user": user_id})
+        for symbol, side, notional in rows:
             if notional is None or quote_asset(symbol) != asset:
                 continue
             if side == _MARGIN:
@@ -306,9 +309,10 @@ def store_values(session: Session) -> StoredValue:
     def value(user_id: str, asset: str) -> Decimal:
         if user_id not in read:
             totals: dict[str, Decimal] = {}
-            for row in session.scalars(_ACTIVE, {"user": user_id}):
-                key = quote_asset(row.symbol)
-                totals[key] = totals.get(key, ZERO) + position_value(trade_of(row))
+            rows = session.connection().execute(_ACTIVE, {"user": user_id})
+            for symbol, side, quantity, last, entry in rows:
+                key = quote_asset(symbol)
+                totals[key] = totals.get(key, ZERO) + active_value(side, quantity, last, entry)
             read[user_id] = totals
         return read[user_id].get(asset, ZERO)
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pipelines.trading.records import ZERO, Trade, TradeSide, TradeStatus
 from pipelines.trading.reserve import quote_asset
 
-__all__ = ["PAPER", "StoredValue", "Valuation", "position_value"]
+__all__ = ["PAPER", "StoredValue", "Valuation", "active_value", "position_value"]
 
 PAPER = "paper"  # the ledger's trades (a venue's positions are in its own balances)
 # (user, quote asset) -> the value of the user's stored active paper positions in that asset
@@ -25,10 +25,15 @@ def position_value(trade: Trade) -> Decimal:
     last price (else the entry); zero for anything else."""
     if trade.status is not TradeStatus.ACTIVE or trade.broker != PAPER:
         return ZERO
-    mark = trade.last_price or trade.entry_price or ZERO
-    if trade.side is TradeSide.LONG:
-        return trade.quantity * mark
-    return trade.quantity * ((trade.entry_price or mark) - mark)
+    return active_value(trade.side.value, trade.quantity, trade.last_price, trade.entry_price)
+
+
+def active_value(side: str, quantity: Decimal, last: Decimal | None, entry: Decimal | None) -> Decimal:
+    """:func:`position_value` of an active paper position from its stored columns."""
+    mark = last or entry or ZERO
+    if side == TradeSide.LONG.value:
+        return quantity * mark
+    return quantity * ((entry or mark) - mark)
 
 
 class Valuation:

@@ -33,7 +33,7 @@ from pipelines.trading.book import PaperBook
 from pipelines.trading.execution import book_bar, place_legs
 from pipelines.trading.fills import CostModel
 from pipelines.trading.paper import PaperBroker
-from pipelines.trading.records import TradeStatus
+from pipelines.trading.records import TradeSide, TradeStatus
 from pipelines.trading.replay import collector_paused, replay
 from pipelines.trading.runner import Bar, PlannedOrder, RunnerConfig, StrategyRunner
 
@@ -116,7 +116,13 @@ def _paper_replay(cfg: RunnerConfig, bars: pd.DataFrame) -> tuple[StrategyRunner
         for p, state in place_legs(broker, legs, book_bar(Bar(bar_ts, *rows[j]))):
             runner.confirm(p, state)
             units += p.units
-        marks.append((i, float(account.balance) - 10_000, units))
+        # An open short's notional is held as margin (not cash): its equity is its entry notional
+        # back plus units * close (units < 0), the kernel's cash + units * close.
+        short = book.sleeve_trade("u", cfg.strategy_id, cfg.symbol)
+        margin = 0.0
+        if short is not None and short.side is TradeSide.SHORT and short.entry_price is not None:
+            margin = float(short.quantity * short.entry_price)
+        marks.append((i, float(account.balance) - 10_000 + margin, units))
     equity = np.empty(len(bars))
     cash_at, units_at = np.full(len(bars), 10_000.0), np.zeros(len(bars))
     idx = np.asarray([m[0] for m in marks], dtype=np.int64)

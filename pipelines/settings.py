@@ -187,7 +187,7 @@ class LiveSettings(SettingsGroup):
     # The feed also carries the series (symbol, timeframe) active strategies trade; beyond this many
     # series not configured above, activating a strategy on one more is refused.
     live_follow_max: int = Field(
-        default=20, ge=0, description="Series beyond the configured ones the feed follows for strategies."
+        default=100, ge=0, description="Series beyond the configured ones the feed follows for strategies."
     )
     ws_queue_size: int = Field(default=256, description="Messages a WebSocket may lag before it is closed.")
 

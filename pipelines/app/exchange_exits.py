@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -164,9 +164,31 @@ def enforce_levels(venues: ExchangeTrades, symbol: str, bar: Bar) -> int:
     return sent
 
 
+def venue_symbols(venues: ExchangeTrades, symbols: Iterable[str]) -> set[str]:
+    """Those of ``symbols`` with an open (pending or active) exchange trade: one query for a tick."""
+    wanted = list(symbols)
+    if not wanted:
+        return set()
+    with venues.database.session() as session:
+        found = session.scalars(
+            select(TradeRow.symbol)
+            .distinct()
+            .where(
+                TradeRow.symbol.in_(wanted),
+                TradeRow.status.in_(("pending", "active")),
+                TradeRow.broker != "paper",
+            )
+        )
+        return set(found)
+
+
 def on_tick(venues: ExchangeTrades, batch: Mapping[str, pd.DataFrame | None]) -> None:
-    """A live feed tick's new bars (by symbol): each enforces the levels of its symbol's trades."""
+    """A live feed tick's new bars (by symbol): each enforces the levels of its symbol's trades (the
+    symbols without an open exchange trade, most of them, cost nothing beyond one query a tick)."""
+    held = venue_symbols(venues, batch)
     for symbol, frame in batch.items():
+        if symbol not in held:
+            continue
         for row in [] if frame is None else bars_of(frame):
             when = dt.datetime.fromtimestamp(row.ts_ns / 1e9, dt.UTC)
             enforce_levels(venues, symbol, Bar(when, row.open, row.high, row.low, row.close))

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipelines.app.exchange_exits import on_tick
+from pipelines.app.exchange_exits import on_tick, venue_symbols
 from pipelines.db.trading_models import TradeRow
 from pipelines.trading.records import Bar
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings, wait_for_job
@@ -234,6 +234,8 @@ def test_exchange_entries_are_funded_cancelled_gated_and_stopped_at_the_venue(
         levels = {"stop_loss": "97000", "take_profit": "99000", "client_order_id": "tf-sl-1"}
         held = app.post("/api/trades", json=order | levels, headers=user["headers"]).json()["data"]
         assert held["status"] == "active"
+        venues = container.trade_desk.venues
+        assert venue_symbols(venues, ["BTC/USDT", "XRP/USDT"]) == {"BTC/USDT"}  # a tick asks only these
         when = dt.datetime.now(dt.UTC)
         container.trade_desk.on_bar("BTC/USDT", Bar(when, 98000.0, 98500.0, 97500.0, 98100.0))  # no level
         assert sent() == 2

@@ -10,29 +10,33 @@ tick instead of one per user: the per-transaction cost (begin, lock, commit) dom
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipelines.app.strategy_legs import Group, Legs, place_groups, sleeve_trades
 from pipelines.app.trade_events import Event, collect, publish
 from pipelines.app.trades import TradeDesk
-from pipelines.app.trading_store import OPEN_STATUSES, load_trades, save, store_holds, store_values
-from pipelines.db.trading_models import OrderRow, PaperBalanceRow, TradeRow
+from pipelines.app.trading_store import (
+    NOTIONAL_SUM,
+    OPEN_STATUSES,
+    load_accounts,
+    load_trades,
+    notional_of,
+    save,
+)
+from pipelines.db.trading_models import OrderRow, TradeRow
 from pipelines.trading.book import PaperBook
 from pipelines.trading.dca import DcaSettings
-from pipelines.trading.records import ZERO, Account
+from pipelines.trading.records import ZERO
 from pipelines.trading.risk import RiskLimits
 
 __all__ = ["execute_tick"]
 
 Batches = Mapping[str, Sequence[Group]]  # each user's groups
-_NOTIONAL = func.sum(TradeRow.quantity * func.coalesce(TradeRow.last_price, TradeRow.entry_price))
 
 
 def execute_tick(
@@ -55,8 +59,7 @@ def execute_tick(
                 return read[user]
 
             book = PaperBook(desk.costs, initial_balance=desk.initial_balance, limits_for=limits_for)
-            book.held_elsewhere = store_holds(session, lambda: book.costs)  # cash held by unloaded records
-            _load_accounts(session, book, users)
+            load_accounts(session, book, users)
             groups = [g for user in users for g in batches[user]]
             placed = _placed(session, groups)
             rows = sleeve_trades(session, users, groups)  # held: the session maps its rows weakly
@@ -71,27 +74,6 @@ def execute_tick(
             events: list[Event] = collect(session, book, changes)
         publish(events)  # committed: never an event of a rolled-back write
     return done
-
-
-def _load_accounts(session: Session, book: PaperBook, users: list[str]) -> None:
-    """The users' balances (locked on PostgreSQL) and today's realized pnl, one query each; the
-    positions not loaded valued for the equity (one query per user, when needed)."""
-    book.valuation.stored = store_values(session)
-    rows = session.execute(
-        select(PaperBalanceRow.user_id, PaperBalanceRow.asset, PaperBalanceRow.balance, PaperBalanceRow.peak)
-        .where(PaperBalanceRow.user_id.in_(users))
-        .with_for_update()
-    )
-    for user, asset, balance, peak in rows:
-        book.accounts[(user, asset)] = Account(user, asset, balance, peak)
-    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    realized = dict.fromkeys(users, ZERO)
-    query = select(TradeRow.user_id, TradeRow.realized_pnl).where(
-        TradeRow.user_id.in_(users), TradeRow.status == "closed", TradeRow.closed_at >= today
-    )
-    for user, pnl in session.execute(query):
-        realized[user] += pnl
-    book.realized_today.update(realized)
 
 
 def _placed(session: Session, groups: Sequence[Group]) -> frozenset[tuple[str, str]]:
@@ -115,7 +97,7 @@ def _offsets(session: Session, book: PaperBook, groups: Sequence[Group]) -> None
     if not wanted:
         return
     query: Any = (
-        select(TradeRow.user_id, TradeRow.symbol, _NOTIONAL)
+        select(TradeRow.user_id, TradeRow.symbol, NOTIONAL_SUM)
         .where(
             TradeRow.user_id.in_(sorted({u for u, _ in wanted})),
             TradeRow.symbol.in_(sorted({s for _, s in wanted})),
@@ -128,6 +110,4 @@ def _offsets(session: Session, book: PaperBook, groups: Sequence[Group]) -> None
     totals = {(u, s): t for u, s, t in session.execute(query)}
     for key in wanted:
         total = totals.get(key)
-        book.notional_offset[key] = (
-            ZERO if total is None else Decimal(repr(total)) if isinstance(total, float) else Decimal(total)
-        )
+        book.notional_offset[key] = ZERO if total is None else notional_of(total)

@@ -34,7 +34,6 @@ from pipelines.app.trading_store import (
     open_by_symbol,
     open_notional,
     save,
-    store_holds,
 )
 from pipelines.data.symbols import as_spelled
 from pipelines.db import Database
@@ -110,8 +109,7 @@ class TradeDesk:
                 book = PaperBook(
                     costs or self.costs, initial_balance=self.initial_balance, limits_for=limits_for
                 )
-                load_accounts(session, book, user_id)
-                book.held_elsewhere = store_holds(session, lambda: book.costs)
+                load_accounts(session, book, [user_id])
                 yield session, book
                 changes = book.changes
                 save(session, book)

@@ -4,7 +4,7 @@ what the book changed written back in the caller's transaction (a thin layer: no
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, cast
 
@@ -91,12 +91,12 @@ _ORDER_FIELDS = [
 # read into the book, never into the ORM's identity map, so the unit of work has nothing to track).
 # Locked on PostgreSQL, so that two workers serialise one user's ledger (SQLite locks the database).
 _BALANCES_OF = (
-    select(PaperBalanceRow.asset, PaperBalanceRow.balance, PaperBalanceRow.peak)
-    .where(PaperBalanceRow.user_id == bindparam("user"))
+    select(PaperBalanceRow.user_id, PaperBalanceRow.asset, PaperBalanceRow.balance, PaperBalanceRow.peak)
+    .where(PaperBalanceRow.user_id.in_(bindparam("users", expanding=True)))
     .with_for_update()
 )
-_REALIZED_SINCE = select(TradeRow.realized_pnl).where(
-    TradeRow.user_id == bindparam("user"),
+_REALIZED_SINCE = select(TradeRow.user_id, TradeRow.realized_pnl).where(
+    TradeRow.user_id.in_(bindparam("users", expanding=True)),
     TradeRow.status == "closed",
     TradeRow.closed_at >= bindparam("since"),
 )
@@ -197,16 +197,20 @@ def attempt_of(row: DcaAttemptRow) -> DcaAttempt:
     )
 
 
-def load_accounts(session: Session, book: PaperBook, user_id: str) -> None:
-    """The user's balances, today's realized pnl (the daily loss rule's) and the value of the positions
-    the book does not load (the drawdown rule's equity)."""
+def load_accounts(session: Session, book: PaperBook, users: Sequence[str]) -> None:
+    """The users' balances (locked on PostgreSQL) and today's realized pnl (the daily loss rule's), one
+    query each, and what the records the book does not load count for its rules: the cash their open
+    orders and shorts hold, the value of their positions (the drawdown rule's equity), read when asked."""
     book.valuation.stored = store_values(session)
+    book.held_elsewhere = store_holds(session, lambda: book.costs)
     connection = session.connection()
-    for asset, balance, peak in connection.execute(_BALANCES_OF, {"user": user_id}):
-        book.accounts[(user_id, asset)] = Account(user_id, asset, balance, peak)
+    for user, asset, balance, peak in connection.execute(_BALANCES_OF, {"users": list(users)}):
+        book.accounts[(user, asset)] = Account(user, asset, balance, peak)
     today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    realized = connection.execute(_REALIZED_SINCE, {"user": user_id, "since": today}).scalars()
-    book.realized_today[user_id] = sum(realized, ZERO)
+    realized = dict.fromkeys(users, ZERO)
+    for user, pnl in connection.execute(_REALIZED_SINCE, {"users": list(users), "since": today}):
+        realized[user] += pnl
+    book.realized_today.update(realized)
 
 
 def load_trades(session: Session, book: PaperBook, rows: Iterable[TradeRow]) -> list[Trade]:
@@ -272,10 +276,6 @@ def open_notionals(
     return out
 
 
-def _decimal(total: Any) -> Decimal:
-    return Decimal(repr(total)) if isinstance(total, float) else Decimal(total)
-
-
 def store_holds(session: Session, costs: Callable[[], CostModel]) -> HeldElsewhere:
     """What the user's stored paper records other than the trades ``skip`` (a book holds those) hold
     in ``asset``: the estimated cost of the open entry and addition orders (at ``costs()``) and the
@@ -293,9 +293,9 @@ def store_holds(session: Session, costs: Callable[[], CostModel]) -> HeldElsewhe
             if notional is None or quote_asset(symbol) != asset:
                 continue
             if side == _MARGIN:
-                total += _decimal(notional)
+                total += notional_of(notional)
             else:  # an order's cost is linear in its notional
-                total += order_cost(costs(), Side(side), Decimal(1), _decimal(notional))
+                total += order_cost(costs(), Side(side), Decimal(1), notional_of(notional))
         return total
 
     return held

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from pipelines.app.trade_views import dec, order_view, trade_view
 from pipelines.db.trading_models import PaperBalanceRow, TradeRow
 from pipelines.trading.book import Changes, PaperBook, quote_asset
+from pipelines.trading.equity import active_value
 from pipelines.trading.events import publish_trading_event
 from pipelines.trading.records import ZERO
 
@@ -48,8 +49,7 @@ def _portfolios(session: Session, touched: dict[str, set[str]]) -> list[Event]:
     for user, symbol, side, quantity, last, entry in session.execute(_ACTIVE, {"users": users}):
         key = (user, quote_asset(symbol))
         if key in held:
-            mark = last or entry or ZERO
-            held[key] += quantity * (mark if side == "long" else (entry or mark) - mark)
+            held[key] += active_value(side, quantity, last, entry)
     events: list[Event] = []
     for user in users:
         for asset in sorted(touched[user]):

@@ -14,9 +14,11 @@ from typing import Any
 from pipelines.errors import InvalidRequestError
 from pipelines.learning import params
 from pipelines.learning.base import EarlyStopping, FieldError, Predictor, Task, Trainer
+from pipelines.learning.forest import load_forest, train_forest
 from pipelines.learning.lgbm import load_lightgbm, train_lightgbm
 from pipelines.learning.metrics import metric_names
 from pipelines.learning.params import Param
+from pipelines.learning.xgbm import load_xgboost, train_xgboost
 
 __all__ = [
     "MODEL_TYPES",
@@ -78,6 +80,28 @@ MODEL_TYPES: dict[str, ModelSpec] = {
         train_lightgbm,
         load_lightgbm,
         _rounds("rounds_per_epoch"),
+    ),
+    "xgboost": ModelSpec(
+        "xgboost",
+        "XGBoost gradient-boosted trees; an epoch is rounds_per_epoch boosting rounds",
+        ("classification", "regression"),
+        False,
+        params.PARAMS["xgboost"],
+        3e-8,
+        train_xgboost,
+        load_xgboost,
+        _rounds("rounds_per_epoch"),
+    ),
+    "random_forest": ModelSpec(
+        "random_forest",
+        "scikit-learn random forest; an epoch adds trees_per_epoch trees",
+        ("classification", "regression"),
+        False,
+        params.PARAMS["random_forest"],
+        1e-7,
+        train_forest,
+        load_forest,
+        _rounds("trees_per_epoch"),
     ),
 }
 

@@ -19,6 +19,8 @@ from tests.learning.support import Case, r2
 # Small runs that still reach the bars below on the generated tables.
 FAST: dict[str, dict[str, Any]] = {
     "lightgbm": {"n_estimators": 100, "rounds_per_epoch": 10},
+    "xgboost": {"n_estimators": 100, "rounds_per_epoch": 10},
+    "random_forest": {"n_estimators": 40, "trees_per_epoch": 10},
 }
 TABULAR = [name for name in FAST if not MODEL_TYPES[name].time_series_only]
 
@@ -102,4 +104,6 @@ def test_early_stopping_stops_and_keeps_the_best_epoch(name: str, classification
 # Settings that overfit shuffled labels quickly.
 STOPPING: dict[str, dict[str, Any]] = {
     "lightgbm": {"n_estimators": 1000, "rounds_per_epoch": 5, "learning_rate": 0.3, "min_child_samples": 2},
+    "xgboost": {"n_estimators": 1000, "rounds_per_epoch": 5, "learning_rate": 0.3, "min_child_weight": 0},
+    "random_forest": {"n_estimators": 200, "trees_per_epoch": 1, "max_depth": 3},
 }

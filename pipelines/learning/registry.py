@@ -17,7 +17,9 @@ from pipelines.learning.base import EarlyStopping, FieldError, Predictor, Task, 
 from pipelines.learning.forest import load_forest, train_forest
 from pipelines.learning.lgbm import load_lightgbm, train_lightgbm
 from pipelines.learning.metrics import metric_names
+from pipelines.learning.nets import load_torch
 from pipelines.learning.params import Param
+from pipelines.learning.torch_fit import train_gru, train_linear, train_logistic, train_lstm, train_mlp
 from pipelines.learning.xgbm import load_xgboost, train_xgboost
 
 __all__ = [
@@ -69,6 +71,10 @@ def _rounds(per_epoch_key: str) -> Callable[[Mapping[str, Any]], int]:
     return lambda hp: math.ceil(int(hp["n_estimators"]) / int(hp[per_epoch_key]))
 
 
+def _epochs(hp: Mapping[str, Any]) -> int:
+    return int(hp["epochs"])
+
+
 MODEL_TYPES: dict[str, ModelSpec] = {
     "lightgbm": ModelSpec(
         "lightgbm",
@@ -102,6 +108,61 @@ MODEL_TYPES: dict[str, ModelSpec] = {
         train_forest,
         load_forest,
         _rounds("trees_per_epoch"),
+    ),
+    "logistic": ModelSpec(
+        "logistic",
+        "logistic regression (softmax over a linear layer, PyTorch)",
+        ("classification",),
+        False,
+        params.PARAMS["logistic"],
+        2e-7,
+        train_logistic,
+        load_torch,
+        _epochs,
+    ),
+    "linear": ModelSpec(
+        "linear",
+        "linear regression fitted by gradient descent (PyTorch)",
+        ("regression",),
+        False,
+        params.PARAMS["linear"],
+        2e-7,
+        train_linear,
+        load_torch,
+        _epochs,
+    ),
+    "mlp": ModelSpec(
+        "mlp",
+        "feed-forward network with hidden_layers of ReLU units (PyTorch)",
+        ("classification", "regression"),
+        False,
+        params.PARAMS["mlp"],
+        1e-6,
+        train_mlp,
+        load_torch,
+        _epochs,
+    ),
+    "lstm": ModelSpec(
+        "lstm",
+        "LSTM over windows of sequence_length rows of a time series (PyTorch)",
+        ("classification", "regression"),
+        True,
+        params.PARAMS["lstm"],
+        2e-5,
+        train_lstm,
+        load_torch,
+        _epochs,
+    ),
+    "gru": ModelSpec(
+        "gru",
+        "GRU over windows of sequence_length rows of a time series (PyTorch)",
+        ("classification", "regression"),
+        True,
+        params.PARAMS["gru"],
+        2e-5,
+        train_gru,
+        load_torch,
+        _epochs,
     ),
 }
 

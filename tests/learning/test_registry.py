@@ -81,13 +81,67 @@ def test_unknown_keys_and_nulls_are_errors_all_at_once() -> None:
 
 
 def test_unknown_model_type_lists_the_known_ones() -> None:
+    known = "gru, lightgbm, linear, logistic, lstm, mlp, random_forest, xgboost"
     with pytest.raises(
-        InvalidRequestError, match="unknown model_type 'resnet9'; known model types: lightgbm"
+        InvalidRequestError, match=f"unknown model_type 'resnet9'; known model types: {known}$"
     ):
         validate_hyperparameters("resnet9", {})
-    with pytest.raises(InvalidRequestError, match="known model types: "):
+    with pytest.raises(InvalidRequestError, match=f"known model types: {known}$"):
         check_model_type("nope", "classification", False)
-    assert known_model_types() == sorted(MODEL_TYPES)
+    assert known_model_types() == known.split(", ")
+
+
+def test_check_model_type_refuses_the_wrong_task_or_data() -> None:
+    with pytest.raises(
+        InvalidRequestError,
+        match=r"model_type 'logistic' does not train regression; model types for regression: "
+        r"lightgbm, linear, mlp, random_forest, xgboost$",
+    ):
+        check_model_type("logistic", "regression", False)
+    with pytest.raises(InvalidRequestError, match="'lstm' trains on time series"):
+        check_model_type("lstm", "classification", False)
+    assert check_model_type("lstm", "classification", True).time_series_only
+    assert check_model_type("linear", "regression", True).name == "linear"
+
+
+@pytest.mark.parametrize(
+    ("model_type", "key", "value", "message"),
+    [
+        ("mlp", "epochs", 0, "must be in [1, 10000]"),
+        ("mlp", "epochs", 10_001, "must be in [1, 10000]"),
+        ("mlp", "batch_size", 0, "must be in [1, 65536]"),
+        ("mlp", "batch_size", 32.5, "must be an integer in [1, 65536]"),
+        ("mlp", "optimizer", "adagrad", "must be one of: adam, sgd, adamw, rmsprop"),
+        ("mlp", "optimizer", 1, "must be one of: adam, sgd, adamw, rmsprop"),
+        ("mlp", "hidden_layers", [64, 0], "must be a list of 1 to 16 integers, each in [1, 4096]"),
+        ("mlp", "hidden_layers", [], "must be a list of 1 to 16 integers, each in [1, 4096]"),
+        ("mlp", "hidden_layers", 64, "must be a list of 1 to 16 integers, each in [1, 4096]"),
+        ("mlp", "hidden_layers", [True], "must be a list of 1 to 16 integers, each in [1, 4096]"),
+        ("mlp", "dropout", 1, "must be in [0, 1)"),
+        ("mlp", "dropout", -0.1, "must be in [0, 1)"),
+        ("logistic", "l2", -1, "must be in [0, inf]"),
+        ("lstm", "sequence_length", 1, "must be in [2, 1000]"),
+        ("gru", "num_layers", 9, "must be in [1, 8]"),
+        ("random_forest", "max_features", "half", "must be one of: sqrt, log2, all"),
+        ("random_forest", "min_samples_leaf", 0, "must be in [1, 1000000]"),
+        ("xgboost", "max_depth", None, "must not be null"),
+        ("xgboost", "rounds_per_epoch", 0, "must be in [1, 1000]"),
+    ],
+)
+def test_each_model_types_rules(model_type: str, key: str, value: Any, message: str) -> None:
+    assert fields(validate_hyperparameters(model_type, {key: value})[1]) == {
+        f"hyperparameters.{key}": message
+    }
+
+
+def test_network_values_are_normalized() -> None:
+    values, errors = validate_hyperparameters(
+        "mlp", {"optimizer": " AdamW", "hidden_layers": [8.0, 4], "dropout": 0, "epochs": 3}
+    )
+    assert errors == []
+    assert values["optimizer"] == "adamw" and values["hidden_layers"] == [8, 4] and values["dropout"] == 0.0
+    assert values["batch_size"] == 32 and values["learning_rate"] == 0.001
+    assert planned_epochs("mlp", {"epochs": 3}) == 3
 
 
 def test_check_model_type_answers_the_spec() -> None:

@@ -21,6 +21,9 @@ FAST: dict[str, dict[str, Any]] = {
     "lightgbm": {"n_estimators": 100, "rounds_per_epoch": 10},
     "xgboost": {"n_estimators": 100, "rounds_per_epoch": 10},
     "random_forest": {"n_estimators": 40, "trees_per_epoch": 10},
+    "logistic": {"epochs": 15, "batch_size": 64, "learning_rate": 0.05},
+    "linear": {"epochs": 15, "batch_size": 64, "learning_rate": 0.05},
+    "mlp": {"epochs": 15, "batch_size": 64, "learning_rate": 0.01, "hidden_layers": [32]},
 }
 TABULAR = [name for name in FAST if not MODEL_TYPES[name].time_series_only]
 
@@ -106,4 +109,7 @@ STOPPING: dict[str, dict[str, Any]] = {
     "lightgbm": {"n_estimators": 1000, "rounds_per_epoch": 5, "learning_rate": 0.3, "min_child_samples": 2},
     "xgboost": {"n_estimators": 1000, "rounds_per_epoch": 5, "learning_rate": 0.3, "min_child_weight": 0},
     "random_forest": {"n_estimators": 200, "trees_per_epoch": 1, "max_depth": 3},
+    "logistic": {"epochs": 300, "learning_rate": 0.5, "optimizer": "sgd"},
+    "linear": {"epochs": 300, "learning_rate": 0.5, "optimizer": "sgd"},
+    "mlp": {"epochs": 300, "learning_rate": 0.01, "hidden_layers": [128, 128]},
 }

@@ -8,8 +8,9 @@ import pytest
 
 from pipelines.datasets.profile import process
 from pipelines.errors import InvalidRequestError
-from pipelines.learning.base import FeatureSpec
+from pipelines.learning.base import EarlyStopping, FeatureSpec
 from pipelines.learning.data import OHLCV_FEATURES, input_matrix, split_rows, train_data
+from pipelines.learning.registry import check_model_type
 
 
 def processed(frame: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, dict[str, object]]:
@@ -129,3 +130,17 @@ def test_input_matrix_refuses_a_short_window() -> None:
 def test_feature_spec_round_trips_through_json() -> None:
     spec = FeatureSpec(("x",), {"x": ("a",)}, {"y": 1.5}, "ohlcv", None)
     assert FeatureSpec.from_dict(spec.as_dict()) == spec
+
+
+def test_bar_datasets_train_a_tabular_and_a_sequence_model() -> None:
+    frame, metadata = processed(bars(120), "ohlcv")
+    data = train_data(frame, metadata, 0.25, seed=0)
+    calls: list[int] = []
+    for name, hp in (("lightgbm", {"n_estimators": 20}), ("gru", {"epochs": 2, "sequence_length": 5})):
+        spec = check_model_type(name, data.task, data.time_series)
+        fitted = spec.trainer(data, hp, EarlyStopping(), lambda e, t, m: calls.append(e))
+        x = data.x_val if name == "lightgbm" else np.stack([data.x_val[i : i + 5] for i in range(3)])
+        proba = fitted.predictor.predict_proba(x)
+        assert proba.shape == (len(x), 2)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert calls == [1, 2, 1, 2]

@@ -113,3 +113,23 @@ STOPPING: dict[str, dict[str, Any]] = {
     "linear": {"epochs": 300, "learning_rate": 0.5, "optimizer": "sgd"},
     "mlp": {"epochs": 300, "learning_rate": 0.01, "hidden_layers": [128, 128]},
 }
+
+
+# Randomness each model type draws from its seed: row sampling for boosting, bootstraps, weights.
+RANDOM: dict[str, dict[str, Any]] = {
+    "lightgbm": {"subsample": 0.5},
+    "xgboost": {"subsample": 0.5},
+    "random_forest": {},
+    "mlp": {},
+}
+
+
+@pytest.mark.parametrize("name", list(RANDOM))
+def test_the_same_seed_gives_the_same_model(name: str, regression: Case) -> None:
+    first, _ = fit(name, regression.data, seed=7, **RANDOM[name])
+    again, _ = fit(name, regression.data, seed=7, **RANDOM[name])
+    other, _ = fit(name, regression.data, seed=8, **RANDOM[name])
+    x = regression.x_test
+    assert np.array_equal(first.predictor.predict_proba(x), again.predictor.predict_proba(x))
+    assert first.history == again.history
+    assert not np.array_equal(first.predictor.predict_proba(x), other.predictor.predict_proba(x))

@@ -6,7 +6,8 @@ rows without a target are left out. Features are the other columns: numbers as t
 one gets the column's median), booleans as 0/1, text (categorical) columns as *codes* (the index of
 the value in the column's sorted values, -1 when missing), not one-hot, so that a model's input has
 one number per dataset column and a prediction input is as wide as the dataset's feature list.
-Datetime columns are not features; a table with one is a time series ordered by the first of them.
+Date columns (datetimes, or text every value of which reads as a date) are not features; a table
+with one is a time series ordered by the first of them (missing dates last).
 
 Bar datasets (ohlcv) are a classification of the next bar's direction (``down`` / ``up``: its close
 above this bar's close) from four per-bar features: ``return`` (close over the previous close, less
@@ -19,6 +20,7 @@ at random; time series keep their order and the last ``validation_split`` of the
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -139,9 +141,9 @@ def _labels(target: pd.Series) -> tuple[tuple[str, ...], NDArray[np.int64]]:
 
 def _table(frame: pd.DataFrame, target: str) -> tuple[NDArray[np.float32], pd.Series, FeatureSpec, bool]:
     labelled = frame[frame[target].notna()]
-    times = [c for c in labelled.columns if c != target and ptypes.is_datetime64_any_dtype(labelled[c])]
+    times = {c: d for c in labelled.columns if c != target and (d := _dates(labelled[c])) is not None}
     if times:
-        labelled = labelled.sort_values(times[0], kind="stable")
+        labelled = labelled.iloc[np.argsort(next(iter(times.values())).to_numpy(), kind="stable")]
     labelled = labelled.reset_index(drop=True)
     features = [c for c in labelled.columns if c != target and c not in times]
     if not features:
@@ -165,6 +167,25 @@ def _table(frame: pd.DataFrame, target: str) -> tuple[NDArray[np.float32], pd.Se
     x = np.column_stack(columns).astype(np.float32)
     spec = FeatureSpec(tuple(str(f) for f in features), categories, fill, "table", target)
     return x, labelled[target], spec, bool(times)
+
+
+def _dates(series: pd.Series) -> pd.Series | None:
+    """The column as UTC timestamps when it is one: a datetime column, or text whose every value
+    reads as a date (ISO 8601, else one format throughout); None otherwise."""
+    if ptypes.is_datetime64_any_dtype(series):
+        return series
+    if ptypes.is_numeric_dtype(series) or ptypes.is_bool_dtype(series):
+        return None
+    text = series.dropna()
+    if text.empty or not text.map(lambda v: isinstance(v, str)).all():
+        return None
+    for fmt in ("ISO8601", None):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas warns when it falls back to guessing per value
+            parsed = pd.to_datetime(series, errors="coerce", utc=True, format=fmt)
+        if parsed[series.notna()].notna().all():
+            return parsed
+    return None
 
 
 def _bars(frame: pd.DataFrame) -> tuple[NDArray[np.float32], pd.Series, FeatureSpec]:

@@ -52,9 +52,11 @@ def test_stratified_split_keeps_class_shares_and_is_seeded() -> None:
     assert not np.array_equal(val, split_rows(100, 0.2, seed=5, stratify=labels)[1])
 
 
-def test_a_table_with_dates_is_a_time_series_split_in_order() -> None:
-    stamps = pd.date_range("2024-01-01", periods=10, freq="D")
-    frame = pd.DataFrame({"day": stamps[::-1], "x": np.arange(10.0)[::-1], "y": np.arange(10.0)[::-1] * 2})
+@pytest.mark.parametrize("as_text", [False, True])
+def test_a_table_with_dates_is_a_time_series_split_in_order(as_text: bool) -> None:
+    stamps = pd.date_range("2024-01-01", periods=10, freq="D")[::-1]
+    day = stamps.strftime("%d/%m/%Y") if as_text else stamps  # a CSV's dates are text
+    frame = pd.DataFrame({"day": day, "x": np.arange(10.0)[::-1], "y": np.arange(10.0)[::-1] * 2})
     data = train_data(*processed(frame, "regression"), 0.3, seed=0)
     assert data.time_series and data.task == "regression" and data.feature_names == ("x",)
     assert data.x_train[:, 0].tolist() == [0, 1, 2, 3, 4, 5, 6]  # sorted by day, oldest first
@@ -87,6 +89,15 @@ def test_bars_are_the_next_bars_direction_in_time_order() -> None:
     assert np.array_equal(np.concatenate([data.y_train, data.y_val]), up)
     returns = close[1:-1] / close[:-2] - 1
     np.testing.assert_allclose(np.concatenate([data.x_train, data.x_val])[:, 0], returns, rtol=1e-5)
+
+
+def test_text_that_is_not_all_dates_stays_a_category() -> None:
+    frame = pd.DataFrame({"when": ["2024-01-01", "soon", "2024-01-03", "later"] * 3, "y": np.arange(12.0)})
+    data = train_data(*processed(frame, "regression"), 0.25, seed=0)
+    assert not data.time_series and data.feature_names == ("when",)
+    assert data.spec is not None and data.spec.categories == {
+        "when": ("2024-01-01", "2024-01-03", "later", "soon")
+    }
 
 
 def test_too_few_rows_are_refused() -> None:

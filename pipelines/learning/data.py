@@ -32,7 +32,14 @@ from pandas.api import types as ptypes
 from pipelines.errors import InvalidRequestError
 from pipelines.learning.base import FeatureSpec, Task, TrainData
 
-__all__ = ["OHLCV_FEATURES", "dataset_task", "input_matrix", "split_rows", "train_data"]
+__all__ = [
+    "OHLCV_FEATURES",
+    "dataset_task",
+    "input_matrix",
+    "predictions",
+    "split_rows",
+    "train_data",
+]
 
 OHLCV_FEATURES = ("return", "range", "body", "volume_change")
 MAX_PREDICTION_ROWS = 10_000
@@ -263,3 +270,16 @@ def _flatten(row: Any, sequence_length: int | None, index: int) -> list[Any]:
             )
         return [v for r in row for v in r]
     return list(row)
+
+
+def predictions(output: NDArray[np.float64], classes: Sequence[str]) -> list[dict[str, Any]]:
+    """``Predictor.predict_proba``'s output as the API answers it: per row ``class`` (the most
+    probable of ``classes``) and its ``confidence`` for classifiers, ``value`` for regressors (no
+    ``classes``)."""
+    if not classes:
+        return [{"value": float(v)} for v in output]
+    best = np.argmax(output, axis=1)
+    return [
+        {"class": classes[int(i)], "confidence": float(row[int(i)])}
+        for i, row in zip(best, output, strict=True)
+    ]

@@ -9,7 +9,7 @@ import pytest
 from pipelines.datasets.profile import process
 from pipelines.errors import InvalidRequestError
 from pipelines.learning.base import EarlyStopping, FeatureSpec
-from pipelines.learning.data import OHLCV_FEATURES, input_matrix, split_rows, train_data
+from pipelines.learning.data import OHLCV_FEATURES, input_matrix, predictions, split_rows, train_data
 from pipelines.learning.registry import check_model_type
 
 
@@ -155,3 +155,12 @@ def test_bar_datasets_train_a_tabular_and_a_sequence_model() -> None:
         assert proba.shape == (len(x), 2)
         np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
     assert calls == [1, 2, 1, 2]
+
+
+def test_predictions_name_the_class_and_its_confidence() -> None:
+    output = np.array([[0.1, 0.9], [0.7, 0.3]])
+    assert predictions(output, ("cat", "dog")) == [
+        {"class": "dog", "confidence": 0.9},
+        {"class": "cat", "confidence": 0.7},
+    ]
+    assert predictions(np.array([1.5, -2.0]), ()) == [{"value": 1.5}, {"value": -2.0}]

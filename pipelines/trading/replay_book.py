@@ -46,7 +46,7 @@ from pipelines.trading.records import (
     round_price,
     round_quantity,
 )
-from pipelines.trading.replay import ENTER, KINDS, LEG_NAMES, ReplayLegs
+from pipelines.trading.replay import ENTER, KINDS, LEG_NAMES, ReplayLegs, collector_paused
 from pipelines.trading.reserve import cash_change, margin, quote_asset
 from pipelines.trading.runner import StrategyRunner, client_order_id
 
@@ -83,7 +83,7 @@ def _fills(book: PaperBook, legs: ReplayLegs, expected_slippage: float) -> _Fill
     once, in the same float operations; the decimals as ``order_records`` and ``priced`` make them."""
     costs, units = book.costs, legs.units
     absolute = np.abs(units)
-    quantity = [Decimal(r) for r in map(repr, absolute.tolist())]  # ``request_for``'s quantity
+    quantity = _exact(absolute.tolist())  # ``request_for``'s quantity
     qf = absolute
     if costs.lot_size > 0:
         quantity = [round_quantity(q, costs.lot_size) for q in quantity]
@@ -109,13 +109,26 @@ def _fills(book: PaperBook, legs: ReplayLegs, expected_slippage: float) -> _Fill
     fee = np.abs(qf * price) * costs.commission
     expected = np.where(buy, legs.price * (1.0 + expected_slippage), legs.price * (1.0 - expected_slippage))
     drift = (price != expected) | (qf != absolute)
-    cost = list(map(Priced, map(Decimal, map(repr, price.tolist())), map(Decimal, map(repr, fee.tolist()))))
+    cost = list(map(Priced, _exact(price.tolist()), _exact(fee.tolist())))
     return _Fills(quantity, level, cost, (~np.isnan(raw)).tolist(), drift.tolist())
 
 
+def _exact(values: list[float]) -> list[Decimal]:
+    """``exact`` of each value (the decimal of its repr), converting each distinct value once (an
+    exit's quantity is its entry's, a reversal's two legs fill at one price). The values are positive
+    or NaN: no -0.0 to share a key with 0.0."""
+    distinct = dict.fromkeys(values)
+    found = dict(zip(distinct, map(Decimal, map(repr, distinct)), strict=True))
+    return list(map(found.__getitem__, values))
+
+
 def _stamps(ts: npt.NDArray[np.int64]) -> list[dt.datetime]:
-    """The legs' bar times as ``book_bar`` gives them: UTC datetimes to the microsecond."""
-    return [d.replace(tzinfo=dt.UTC) for d in (ts // 1000).astype("datetime64[us]").tolist()]
+    """The legs' bar times as ``book_bar`` gives them: UTC datetimes to the microsecond (once a bar)."""
+    micros = (ts // 1000).tolist()
+    distinct = dict.fromkeys(micros)
+    naive = np.asarray(list(distinct), dtype=np.int64).astype("datetime64[us]").tolist()
+    found = {m: d.replace(tzinfo=dt.UTC) for m, d in zip(distinct, naive, strict=True)}
+    return list(map(found.__getitem__, micros))
 
 
 def _alone(book: PaperBook, user_id: str, asset: str, sleeve: Trade | None) -> bool:
@@ -130,17 +143,29 @@ def book_replay(
     broker: PaperBroker, runner: StrategyRunner, legs: ReplayLegs, *, refuse: Refusal | None = None
 ) -> Booked:
     """Book ``legs`` (``runner``'s, from :func:`~pipelines.trading.replay.replay`) on ``broker``'s book,
-    each filled in its bar, and confirm them with ``runner`` as ``place_legs`` bar by bar would.
+    each filled in its bar, and confirm them with ``runner`` as ``place_legs`` bar by bar would. The
+    cyclic collector is held off meanwhile (the records form no cycles; see ``collector_paused``)."""
+    with collector_paused():
+        return _book_legs(broker, runner, legs, refuse)
 
-    Long because it is the one loop per leg that replaces the per-leg calls: split, each leg would pay
-    the calls this path exists to avoid."""
-    book, cfg = broker.book, runner.config
+
+def _book_legs(
+    broker: PaperBroker, runner: StrategyRunner, legs: ReplayLegs, refuse: Refusal | None
+) -> Booked:
+    """Long because it is the one loop per leg that replaces the per-leg calls: split, each leg would pay
+    the calls this path exists to avoid (the enum members are bound to locals for the same reason)."""
+    book, cfg, name = broker.book, runner.config, broker.name
     user, symbol, sid = cfg.user_id, cfg.symbol, cfg.strategy_id
     asset = quote_asset(symbol)
-    fills = _fills(book, legs, float(cfg.backtest.slippage))
+    quantity, level, costs, reached, drift = _fills(book, legs, float(cfg.backtest.slippage))
     stamps = _stamps(legs.ts)
     codes, units, tss = legs.code.tolist(), legs.units.tolist(), legs.ts.tolist()
-    new_id, by_client, changes = book.new_id, book.by_client, book.changes
+    new_id, by_client, changes, orders = book.new_id, book.by_client, book.changes, book.orders
+    trades, open_trades = book.trades, book._open_trades
+    buy, sell, long, short, active = Side.BUY, Side.SELL, TradeSide.LONG, TradeSide.SHORT, TradeStatus.ACTIVE
+    entry, exit_, dca, market, done = (
+        OrderPurpose.ENTRY, OrderPurpose.EXIT, OrderPurpose.DCA, OrderType.MARKET, OrderStatus.FILLED
+    )  # fmt: skip
     sleeve = book.sleeve_trade(user, sid, symbol)
     fast = _alone(book, user, asset, sleeve)
     account = book.accounts.get((user, asset))
@@ -149,116 +174,99 @@ def book_replay(
     cash: list[Decimal] = []
     margins: list[Decimal] = []
     for j, code in enumerate(codes):
-        at, q, cost = stamps[j], fills.quantity[j], fills.cost[j]
-        client = client_order_id(sid, symbol, tss[j], LEG_NAMES[code])
-        side = Side.BUY if units[j] > 0.0 else Side.SELL
-        enter = code == ENTER
-        ok = fast and fills.reached[j] and q > 0 and (user, client) not in by_client
-        ok = ok and (sleeve is None if enter else sleeve is not None)
-        if ok and not (enter and tss[j] == blocked):
+        at, q, cost, t = stamps[j], quantity[j], costs[j], tss[j]
+        client = client_order_id(sid, symbol, t, LEG_NAMES[code])
+        side = buy if units[j] > 0.0 else sell
+        enter, trade = code == ENTER, sleeve
+        ok = fast and reached[j] and (trade is None) is enter and (user, client) not in by_client
+        ok = ok and q > 0 and not (enter and t == blocked) and (level[j] is None or level[j] > 0)  # type: ignore[operator]
+        purpose, reason, exits = entry, None, False
+        if ok:
             if account is None:
                 account = book.account(user, asset)
-            trade = sleeve
-            purpose, reason, exits = OrderPurpose.ENTRY, None, False
             if trade is not None:
-                exits = side is trade.side.exit
-                purpose = OrderPurpose.EXIT if exits else OrderPurpose.DCA
-                reason = EXIT_REASONS[KINDS.get(code, OrderType.MARKET)] if exits else None
+                exits = side is (sell if trade.side is long else buy)
+                purpose = exit_ if exits else dca
+                reason = EXIT_REASONS[KINDS.get(code, market)] if exits else None
                 ok = not exits or q <= trade.quantity
-            level = fills.level[j]
-            ok = ok and (level is None or level > 0)
-            short = (trade is None and side is Side.SELL) or (
-                trade is not None and trade.side is TradeSide.SHORT
-            )
-            needs = (not exits) if short else side is Side.BUY
+            shorts = side is sell if trade is None else trade.side is short
+            needs = (not exits) if shorts else side is buy
             ok = ok and not (needs and q * cost.price + cost.commission > account.balance)
-        if not ok or (enter and tss[j] == blocked):
+        if not ok:
             per_leg += 1
             planned = legs.planned(j)
-            if enter and tss[j] == blocked:
+            if enter and t == blocked:
                 state = rejected(planned.request, BLOCKED)
             else:
-                bar = Bar(
-                    at, float(legs.open[j]), float(legs.high[j]), float(legs.low[j]), float(legs.close[j])
-                )
-                [(_, state)] = place_legs(broker, [planned], bar, refuse=refuse)
+                o, h, lo, c = (float(a[j]) for a in (legs.open, legs.high, legs.low, legs.close))
+                [(_, state)] = place_legs(broker, [planned], Bar(at, o, h, lo, c), refuse=refuse)
             if not enter and state.status is OrderStatus.REJECTED and state.reason != NO_POSITION:
-                blocked = tss[j]
+                blocked = t
             runner.confirm(planned, state)
             sleeve = book.sleeve_trade(user, sid, symbol)
             fast = _alone(book, user, asset, sleeve)
             account = book.accounts.get((user, asset))
-            filled.append(state.status is OrderStatus.FILLED)
+            filled.append(state.status is done)
             cash.append(book.initial_balance if account is None else account.balance)
             margins.append(_margin(sleeve))
             continue
         assert account is not None
-        if enter and refuse is not None:
-            planned = legs.planned(j)
-            request = planned.request
-            try:
-                refuse(request)
-            except (InsufficientBalanceError, RiskRuleError, TradingDisabledError) as exc:
-                runner.confirm(planned, rejected(request, str(exc)))
-                filled.append(False)
-                cash.append(account.balance)
-                margins.append(_margin(sleeve))
-                continue
-        if trade is None:
+        if enter and refuse is not None and not _passes(runner, legs, j, refuse):
+            filled.append(False)
+            cash.append(account.balance)
+            margins.append(ZERO)
+            continue
+        oid = None
+        if trade is None:  # the trade as the entry's fill leaves it, built once
+            tid, oid = new_id(), new_id()
+            price, fee = cost
             trade = Trade(
-                user,
-                symbol,
-                TradeSide.LONG if side is Side.BUY else TradeSide.SHORT,
-                broker.name,
-                q,
-                at,
-                strategy_id=sid,
-                id=new_id(),
-            )
+                user, symbol, long if side is buy else short, name, q, at, None, None, False, 0, sid, tid,
+                active, price, None, price, ZERO, ZERO + fee, None, at, None, at, at,
+            )  # fmt: skip
+            trades[tid] = open_trades[tid] = trade
+            changes.trades.add(tid)
+            changes.created.add(tid)
         order = Order(
-            user,
-            client,
-            broker.name,
-            symbol,
-            side,
-            KINDS.get(code, OrderType.MARKET),
-            q,
-            fills.level[j],
-            at,
-            purpose,
-            trade.id,
-            new_id(),
-            OrderStatus.FILLED,
-            q,
-            cost.price,
-            cost.commission,
-            reason,
-            at,
-        )
-        book.add(order=order, trade=trade if enter else None, stored=False)
+            user, client, name, symbol, side, KINDS.get(code, market), q, level[j], at, purpose, trade.id,
+            oid or new_id(), done, q, cost.price, cost.commission, reason, at,
+        )  # fmt: skip
+        orders[order.id] = order
+        by_client[(user, client)] = order.id
         changes.orders.add(order.id)
         changes.created.add(order.id)
-        if enter:
-            changes.trades.add(trade.id)
-            changes.created.add(trade.id)
         changes.fills.append(order)
         account.balance += cash_change(side, q, cost, trade)
         changes.accounts.add(account.key)
-        book._apply(trade, order, cost, at)
+        if not enter:
+            book._apply(trade, order, cost, at)
+            if trade.settled_to is None or trade.settled_to < at:
+                trade.settled_to = at
         equity = account.balance + position_value(trade)  # ``mark_peak``: the sleeve is all it holds
         if equity > account.peak:
             account.peak = equity
-        if trade.settled_to is None or trade.settled_to < at:
-            trade.settled_to = at
-        sleeve = trade if trade.is_open else None
+        sleeve = trade if trade.status is active else None
         if sleeve is None:
-            book._open_trades.pop(trade.id, None)
-        if fills.drift[j]:
+            del open_trades[trade.id]
+        if drift[j]:
             runner.confirm(legs.planned(j), state_of(order))
         filled.append(True)
         cash.append(account.balance)
-        margins.append(_margin(sleeve))
+        margins.append(ZERO if sleeve is None or sleeve.side is long else margin(sleeve))
     return Booked(filled, cash, margins, per_leg)
+
+
+def _passes(runner: StrategyRunner, legs: ReplayLegs, j: int, refuse: Refusal) -> bool:
+    """Whether ``refuse`` lets entry ``j`` be placed; a refusal confirmed with ``runner`` as
+    ``place_legs`` answers it (rejected, nothing placed)."""
+    planned = legs.planned(j)
+    request = planned.request
+    try:
+        refuse(request)
+    except (InsufficientBalanceError, RiskRuleError, TradingDisabledError) as exc:
+        runner.confirm(planned, rejected(request, str(exc)))
+        return False
+    return True
 
 
 def _margin(sleeve: Trade | None) -> Decimal:

@@ -52,7 +52,6 @@ from pipelines.trading.runner import StrategyRunner, client_order_id
 
 __all__ = ["Booked", "book_replay"]
 
-FloatArray = npt.NDArray[np.float64]
 _NAN = float("nan")
 
 

@@ -99,7 +99,7 @@ def assert_same_ledgers(
     assert json.dumps(runner_b.state(), sort_keys=True) == json.dumps(runner_a.state(), sort_keys=True)
     assert runner_b.drift == runner_a.drift
     assert booked.cash[-1] == a.accounts[("u1", "USDT")].balance
-    return booked, b
+    return booked, b, runner_b
 
 
 def _none(_book: PaperBook) -> None:
@@ -109,7 +109,7 @@ def _none(_book: PaperBook) -> None:
 @pytest.mark.parametrize("stops", STOPS)
 @pytest.mark.parametrize(("name", "params"), CASES)
 def test_one_pass_is_each_leg_through_the_broker(name: str, params: dict[str, Any], stops: Any) -> None:
-    booked, book = assert_same_ledgers(random_bars(600), (name, params, stops), _book(), _none)
+    booked, book, _ = assert_same_ledgers(random_bars(600), (name, params, stops), _book(), _none)
     assert booked.per_leg == 0 and all(booked.filled)  # every leg booked in the one pass
     assert len(book.trades) > 0
 
@@ -118,7 +118,7 @@ def test_one_pass_is_each_leg_through_the_broker(name: str, params: dict[str, An
 def test_refused_for_the_balance_the_same_legs_as_each_leg(name: str, params: dict[str, Any]) -> None:
     """A balance below the sleeve's capital: entries are refused ("insufficient balance"), the legs on
     the trade they would have opened find none, and the entries the balance covers still fill."""
-    booked, book = assert_same_ledgers(
+    booked, book, _ = assert_same_ledgers(
         random_bars(600), (name, params, STOPS[1]), _book(balance=9_990), _none
     )
     assert booked.per_leg > 0 and not all(booked.filled) and any(booked.filled)
@@ -148,7 +148,7 @@ def _kill_switch_until(n_bars: int, frame: pd.DataFrame) -> Callable[[PaperBook]
 def test_refused_by_a_risk_rule_the_same_legs_as_each_leg() -> None:
     frame = random_bars(600)
     case = ("sma_cross", {"fast": 5, "slow": 20}, STOPS[1])
-    booked, book = assert_same_ledgers(frame, case, _book(), _kill_switch_until(300, frame))
+    booked, book, _ = assert_same_ledgers(frame, case, _book(), _kill_switch_until(300, frame))
     assert not all(booked.filled) and any(booked.filled)
     opened = [t.opened_at for t in book.trades.values()]
     assert opened and min(o for o in opened if o is not None) >= frame["timestamp"].iloc[300]
@@ -157,7 +157,8 @@ def test_refused_by_a_risk_rule_the_same_legs_as_each_leg() -> None:
 def test_lots_and_ticks_round_as_each_leg_and_the_drift_is_the_same() -> None:
     costs = CostModel(commission=0.001, slippage=0.0005, lot_size=Decimal("0.001"), tick_size=Decimal("0.01"))
     case = ("bollinger_breakout", {"period": 20, "nbdev": 1.5}, STOPS[1])
-    booked, book = assert_same_ledgers(random_bars(600), case, _book(costs), _none)
+    booked, book, runner = assert_same_ledgers(random_bars(600), case, _book(costs), _none)
+    assert booked.per_leg == 0 and runner.drift  # rounded fills booked in the one pass, told as drift
     assert all(float(o.quantity * 1000) == int(o.quantity * 1000) for o in book.orders.values())
     assert any(o.price is not None for o in book.orders.values())
 
@@ -172,7 +173,7 @@ def test_a_book_holding_another_position_of_the_user_books_each_leg_as_the_broke
         PaperBroker(book).submit_at(other, book_bar(Bar(0, 100.0, 101.0, 99.0, 100.0, 1.0)))
         return book
 
-    booked, book = assert_same_ledgers(
+    booked, book, _ = assert_same_ledgers(
         random_bars(600), ("sma_cross", {"fast": 5, "slow": 20}, STOPS[1]), make, _none
     )
     assert booked.per_leg == len(booked.filled) > 0

@@ -181,8 +181,7 @@ def _book_legs(
         ok = ok and q > 0 and not (enter and t == blocked) and (level[j] is None or level[j] > 0)  # type: ignore[operator]
         purpose, reason, exits = entry, None, False
         if ok:
-            if account is None:
-                account = book.account(user, asset)
+            balance = book.initial_balance if account is None else account.balance  # made at a fill
             if trade is not None:
                 exits = side is (sell if trade.side is long else buy)
                 purpose = exit_ if exits else dca
@@ -190,7 +189,7 @@ def _book_legs(
                 ok = not exits or q <= trade.quantity
             shorts = side is sell if trade is None else trade.side is short
             needs = (not exits) if shorts else side is buy
-            ok = ok and not (needs and q * cost.price + cost.commission > account.balance)
+            ok = ok and not (needs and q * cost.price + cost.commission > balance)
         if not ok:
             per_leg += 1
             planned = legs.planned(j)
@@ -209,12 +208,14 @@ def _book_legs(
             cash.append(book.initial_balance if account is None else account.balance)
             margins.append(_margin(sleeve))
             continue
-        assert account is not None
         if enter and refuse is not None and not _passes(runner, legs, j, refuse):
+            account = book.accounts.get((user, asset))  # a refusal's check may have made it
             filled.append(False)
-            cash.append(account.balance)
+            cash.append(book.initial_balance if account is None else account.balance)
             margins.append(ZERO)
             continue
+        if account is None:
+            account = book.account(user, asset)
         oid = None
         if trade is None:  # the trade as the entry's fill leaves it, built once
             tid, oid = new_id(), new_id()

@@ -20,6 +20,7 @@ from pipelines.features.inputs import utc_nanos
 from pipelines.trading.book import PaperBook
 from pipelines.trading.broker import OrderRequest, OrderStatus, Side
 from pipelines.trading.dca import DcaSettings
+from pipelines.trading.errors import RiskRuleError
 from pipelines.trading.execution import Refusal, book_bar, place_legs
 from pipelines.trading.fills import CostModel
 from pipelines.trading.paper import PaperBroker
@@ -98,7 +99,7 @@ def assert_same_ledgers(
     assert booked.filled == statuses
     assert json.dumps(runner_b.state(), sort_keys=True) == json.dumps(runner_a.state(), sort_keys=True)
     assert runner_b.drift == runner_a.drift
-    assert booked.cash[-1] == a.accounts[("u1", "USDT")].balance
+    assert booked.cash[-1] == (a.accounts[("u1", "USDT")].balance if a.accounts else a.initial_balance)
     return booked, b, runner_b
 
 
@@ -152,6 +153,23 @@ def test_refused_by_a_risk_rule_the_same_legs_as_each_leg() -> None:
     assert not all(booked.filled) and any(booked.filled)
     opened = [t.opened_at for t in book.trades.values()]
     assert opened and min(o for o in opened if o is not None) >= frame["timestamp"].iloc[300]
+
+
+def test_entries_refused_without_reading_the_book_make_no_account() -> None:
+    """A refusal that never reads the book (unlike the risk rules' check, which makes the account):
+    every entry refused, nothing is placed and no account made, as on the per-leg path."""
+
+    def refuse_for(_book: PaperBook) -> Refusal:
+        def refuse(_request: OrderRequest) -> None:
+            raise RiskRuleError("max_position_size", "refused")
+
+        return refuse
+
+    case = ("rsi_reversion", {"period": 14, "oversold": 40.0, "overbought": 60.0}, STOPS[0])
+    booked, book, _ = assert_same_ledgers(random_bars(600), case, _book(), refuse_for)
+    assert booked.filled and not any(booked.filled)
+    assert book.accounts == {} and book.orders == {} and book.changes.created_accounts == set()
+    assert set(booked.cash) == {Decimal(10_000 + SPARE)}
 
 
 def test_lots_and_ticks_round_as_each_leg_and_the_drift_is_the_same() -> None:

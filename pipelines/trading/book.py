@@ -250,7 +250,7 @@ class PaperBook:
         self.changes.fills.append(order)
         self._book_cash(account, order.side, order.quantity, cost, trade)
         if trade is not None:
-            self._apply(trade, order, cost, bar)
+            self._apply(trade, order, cost, bar.timestamp)
         self.mark_peak(account)
         return cost
 
@@ -271,25 +271,25 @@ class PaperBook:
         account.balance += cash_change(side, quantity, cost, trade)
         self.changes.accounts.add(account.key)
 
-    def _apply(self, trade: Trade, order: Order, cost: Priced, bar: Bar) -> None:
+    def _apply(self, trade: Trade, order: Order, cost: Priced, at: dt.datetime) -> None:
         trade.commission += cost.commission
-        trade.updated_at = bar.timestamp
+        trade.updated_at = at
         self.changes.trades.add(trade.id)
         if order.purpose is OrderPurpose.ENTRY:
             trade.status, trade.entry_price, trade.quantity = TradeStatus.ACTIVE, cost.price, order.quantity
-            trade.opened_at, trade.last_price = bar.timestamp, cost.price
+            trade.opened_at, trade.last_price = at, cost.price
         elif order.purpose is OrderPurpose.DCA:
             held, avg = float(trade.quantity), float(trade.entry_price or cost.price)
             added = float(order.quantity)
             trade.entry_price = exact((held * avg + added * float(cost.price)) / (held + added))
             trade.quantity += order.quantity
-            self._attempt(trade, cost.price, order.quantity, bar.timestamp, None)
+            self._attempt(trade, cost.price, order.quantity, at, None)
         elif order.quantity < trade.quantity:  # a part of the trade: realized now, the rest stays open
             entry = trade.entry_price or cost.price
             trade.realized_pnl += trade.sign * (cost.price - entry) * order.quantity
             trade.quantity -= order.quantity
         else:
-            self._settle_exit(trade, cost, order.reason or "exit", bar.timestamp)
+            self._settle_exit(trade, cost, order.reason or "exit", at)
 
     def _settle_exit(self, trade: Trade, cost: Priced, reason: str, at: dt.datetime) -> None:
         entry = trade.entry_price or cost.price

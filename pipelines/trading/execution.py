@@ -18,13 +18,14 @@ from pipelines.trading.records import Bar
 from pipelines.trading.runner import PlannedOrder
 from pipelines.trading.window import Bar as RunnerBar
 
-__all__ = ["Refusal", "book_bar", "place_legs"]
+__all__ = ["BLOCKED", "Refusal", "book_bar", "place_legs", "rejected"]
 
 # Called with an entry's request before it is placed; raises to refuse it (the risk rules).
 Refusal = Callable[[OrderRequest], None]
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+BLOCKED = "the exit before this entry was refused"  # an entry after its sleeve's refused exit
 
 
 def book_bar(bar: RunnerBar) -> Bar:
@@ -57,16 +58,16 @@ def place_legs(
             continue
         if p.leg != "enter":
             if trade is None:
-                out.append((p, _rejected(request, NO_POSITION)))
+                out.append((p, rejected(request, NO_POSITION)))
                 continue
         elif (cfg.strategy_id, cfg.symbol) in blocked:
-            out.append((p, _rejected(request, "the exit before this entry was refused")))
+            out.append((p, rejected(request, BLOCKED)))
             continue
         elif refuse is not None:
             try:
                 refuse(request)
             except (InsufficientBalanceError, RiskRuleError, TradingDisabledError) as exc:
-                out.append((p, _rejected(request, str(exc))))
+                out.append((p, rejected(request, str(exc))))
                 continue
         state = broker.submit_at(request, bar)
         if p.leg != "enter" and state.status is OrderStatus.REJECTED:
@@ -75,5 +76,6 @@ def place_legs(
     return out
 
 
-def _rejected(request: OrderRequest, reason: str) -> OrderState:
+def rejected(request: OrderRequest, reason: str) -> OrderState:
+    """The state of a leg refused before it reached the broker (nothing placed)."""
     return OrderState("", request.client_order_id, OrderStatus.REJECTED, None, reason)

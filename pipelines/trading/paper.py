@@ -29,9 +29,9 @@ from pipelines.trading.records import (
     round_quantity,
 )
 
-__all__ = ["PaperBroker", "order_records", "state_of"]
+__all__ = ["EXIT_REASONS", "PaperBroker", "order_records", "state_of"]
 
-_EXIT_REASONS = {OrderType.STOP: "stop_loss", OrderType.LIMIT: "take_profit", OrderType.MARKET: "exit"}
+EXIT_REASONS = {OrderType.STOP: "stop_loss", OrderType.LIMIT: "take_profit", OrderType.MARKET: "exit"}
 
 
 def _now() -> dt.datetime:
@@ -88,7 +88,7 @@ def order_records(
         if order.side is held.side.exit:
             if quantity > held.quantity:
                 raise InvalidRequestError(f"the exit of {quantity} exceeds the trade's {held.quantity}")
-            purpose, reason = OrderPurpose.EXIT, _EXIT_REASONS[order.order_type]
+            purpose, reason = OrderPurpose.EXIT, EXIT_REASONS[order.order_type]
         else:
             purpose = OrderPurpose.DCA
         trade_id = held.id

@@ -16,6 +16,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -25,27 +26,60 @@ from numba import njit
 from pipelines.backtest import _kernel as k
 from pipelines.backtest.engine import bar_arrays, to_exposure
 from pipelines.trading.broker import OrderType
-from pipelines.trading.runner import LEGS, PlannedOrder, StrategyRunner
+from pipelines.trading.runner import LEGS, PlannedOrder, RunnerConfig, StrategyRunner
 from pipelines.trading.window import Bar
 
-__all__ = ["ReplayResult", "collector_paused", "replay"]
+__all__ = ["ENTER", "RESIZE", "ReplayLegs", "ReplayResult", "collector_paused", "replay"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 # A leg's code in the compiled loop: enter, resize, then the closing legs by the kernel's reason.
-_ENTER, _RESIZE, _CLOSE = -2, -1, 0
-_LEG_NAMES = {_ENTER: "enter", _RESIZE: "resize", **{_CLOSE + r: name for r, name in LEGS.items()}}
-_KINDS = {k.REASON_STOP: OrderType.STOP, k.REASON_TAKE_PROFIT: OrderType.LIMIT}
+ENTER, RESIZE, _CLOSE = -2, -1, 0
+LEG_NAMES = {ENTER: "enter", RESIZE: "resize", **{_CLOSE + r: name for r, name in LEGS.items()}}
+KINDS = {k.REASON_STOP: OrderType.STOP, k.REASON_TAKE_PROFIT: OrderType.LIMIT}
+
+
+@dataclass(frozen=True)
+class ReplayLegs:
+    """The legs a replay planned, in order, as arrays: the bar's open time (ns) and its prices, the
+    leg's code (``ENTER``, ``RESIZE``, or a closing leg's kernel reason), signed units (+
+    buys) and price before slippage (the open, or a stop / take-profit's level)."""
+
+    config: RunnerConfig
+    ts: IntArray
+    code: IntArray
+    units: FloatArray
+    price: FloatArray
+    open: FloatArray
+    high: FloatArray
+    low: FloatArray
+    close: FloatArray
+
+    def __len__(self) -> int:
+        return int(self.ts.size)
+
+    def planned(self, j: int) -> PlannedOrder:
+        """Leg ``j`` as the runner's planned order."""
+        code = int(self.code[j])
+        kind = KINDS.get(code, OrderType.MARKET)
+        units, price = float(self.units[j]), float(self.price[j])
+        return PlannedOrder(self.config, int(self.ts[j]), LEG_NAMES[code], units, price, kind)
 
 
 @dataclass(frozen=True)
 class ReplayResult:
-    """Equity and position at each replayed bar's close, and the orders planned, in order."""
+    """Equity and position at each replayed bar's close, and the legs planned, in order (``orders``:
+    as planned orders, built when first asked for)."""
 
     equity: FloatArray
     position: FloatArray
-    orders: list[PlannedOrder]
+    legs: ReplayLegs
+
+    @cached_property
+    def orders(self) -> list[PlannedOrder]:
+        with collector_paused():
+            return _planned(self.legs)
 
 
 def _events_impl(
@@ -69,7 +103,7 @@ def _events_impl(
     times: IntArray,
 ) -> tuple[int, int, int]:
     """Walk the bars (``pending[i]``: the target pending at bar i's open); write each leg as a row
-    (bar, code, units, price) of ``legs``, each closed trade as a kernel row of ``trades`` with its
+    (bar index, code, units, price) of ``legs``, each closed trade as a kernel row of ``trades`` with its
     (entry, exit) open times in ``times``. Returns (legs, trades written, the open trade's entry time).
 
     Long because it is one compiled loop over the bars (numba): split, each event would cross back into
@@ -102,7 +136,7 @@ def _events_impl(
             delta = st[k.UNITS] - before
             if delta != 0.0:
                 legs[nl, 0], legs[nl, 2], legs[nl, 3] = i, delta, open_[i]
-                legs[nl, 1] = _ENTER if before == 0.0 else _RESIZE
+                legs[nl, 1] = ENTER if before == 0.0 else RESIZE
                 nl += 1
         if stops and st[k.UNITS] != 0.0:  # check_exits
             reason, price = k._intrabar_exit(st, open_[i], high[i], low[i], stop, take)
@@ -160,9 +194,20 @@ def replay(runner: StrategyRunner, bars: pd.DataFrame) -> ReplayResult:
     with collector_paused():
         runner.trades += trades[:nt].tolist()
         runner.trade_times += [(a, b) for a, b in times[:nt].tolist()]
-        orders = _planned(runner, ts, legs[:nl])
+    at = legs[:nl, 0].astype(np.int64)
+    planned = ReplayLegs(
+        runner.config,
+        ts[at],
+        legs[:nl, 1].astype(np.int64),
+        legs[:nl, 2],
+        legs[:nl, 3],
+        open_[at],
+        high[at],
+        low[at],
+        close[at],
+    )
     _finish(runner, bars, exposure, equity)
-    return ReplayResult(equity, position, orders)
+    return ReplayResult(equity, position, planned)
 
 
 @contextmanager
@@ -180,13 +225,14 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _planned(runner: StrategyRunner, ts: IntArray, legs: FloatArray) -> list[PlannedOrder]:
-    """The planned orders of the loop's leg rows, in order."""
-    cfg, market = runner.config, OrderType.MARKET
-    stamps = ts[legs[:, 0].astype(np.int64)].tolist()
+def _planned(legs: ReplayLegs) -> list[PlannedOrder]:
+    """The planned orders of the loop's legs, in order."""
+    cfg, market = legs.config, OrderType.MARKET
     return [
-        PlannedOrder(cfg, t, _LEG_NAMES[int(code)], units, price, _KINDS.get(int(code), market))
-        for t, (_, code, units, price) in zip(stamps, legs.tolist(), strict=True)
+        PlannedOrder(cfg, t, LEG_NAMES[code], units, price, KINDS.get(code, market))
+        for t, code, units, price in zip(
+            legs.ts.tolist(), legs.code.tolist(), legs.units.tolist(), legs.price.tolist(), strict=True
+        )
     ]
 
 

@@ -1,0 +1,273 @@
+"""A replay's legs booked on a paper book in one pass: the ledger that submitting each leg through
+:func:`~pipelines.trading.execution.place_legs` (``PaperBroker.submit_at``) in its bar would leave,
+record for record (the same ids in the same order, fills, exact decimals, balances, peaks, changes),
+and the same answers handed to the runner's ``confirm``.
+
+The fill prices and fees of all legs are computed at once in float arrays (the cost model's own
+arithmetic, elementwise: the same floats) and turned into exact decimals in bulk; the loop then books
+each leg with the ledger's own decimal arithmetic in the ledger's order, building one order record
+per leg and one trade record per trade, and no request, fill or state objects. The account's equity
+after a fill is its cash plus the sleeve's position alone, which is what the ledger sums while the
+book holds no other open trade of the user in that currency and values no stored one.
+
+A leg this path cannot book so goes through ``place_legs`` itself at that point of the sequence, the
+book being up to date after every leg: a leg with no open trade to act on, one its bar's cash does not
+cover, a stop or limit its bar does not reach, a repeated client order id, a quantity or level the lot
+or tick rounds away, or any leg while the book holds other open positions of the user. So refusals,
+rejections and everything after them are the per-leg path's own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from pipelines.backtest import _kernel as k
+from pipelines.trading.book import PaperBook
+from pipelines.trading.broker import NO_POSITION, OrderStatus, OrderType, Side
+from pipelines.trading.equity import position_value
+from pipelines.trading.errors import InsufficientBalanceError, RiskRuleError, TradingDisabledError
+from pipelines.trading.execution import BLOCKED, Refusal, place_legs, rejected
+from pipelines.trading.fills import Priced
+from pipelines.trading.paper import EXIT_REASONS, PaperBroker, state_of
+from pipelines.trading.records import (
+    ZERO,
+    Bar,
+    Order,
+    OrderPurpose,
+    Trade,
+    TradeSide,
+    TradeStatus,
+    round_price,
+    round_quantity,
+)
+from pipelines.trading.replay import ENTER, KINDS, LEG_NAMES, ReplayLegs, collector_paused
+from pipelines.trading.reserve import cash_change, margin, quote_asset
+from pipelines.trading.runner import StrategyRunner, client_order_id
+
+__all__ = ["Booked", "book_replay"]
+
+_NAN = float("nan")
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """Per leg: whether it filled, the account's cash after it and the margin the sleeve's open short
+    holds after it (zero without one); ``per_leg``: how many legs went through ``place_legs``."""
+
+    filled: list[bool]
+    cash: list[Decimal]
+    margin: list[Decimal]
+    per_leg: int
+
+
+class _Fills(NamedTuple):
+    """Each leg's order quantity and level (None: a market order; a level <= 0: refused), its fill
+    (NaN price: its bar does not reach it) and whether it is not the fill the runner expects."""
+
+    quantity: list[Decimal]
+    level: list[Decimal | None]
+    cost: list[Priced]
+    reached: list[bool]
+    drift: list[bool]
+
+
+def _fills(book: PaperBook, legs: ReplayLegs, expected_slippage: float) -> _Fills:
+    """The cost model of ``fill_in_bar`` / ``priced`` and the runner's ``expected_price`` on all legs at
+    once, in the same float operations; the decimals as ``order_records`` and ``priced`` make them."""
+    costs, units = book.costs, legs.units
+    absolute = np.abs(units)
+    quantity = _exact(absolute.tolist())  # ``request_for``'s quantity
+    qf = absolute
+    if costs.lot_size > 0:
+        quantity = [round_quantity(q, costs.lot_size) for q in quantity]
+        qf = np.asarray([float(q) for q in quantity])
+    level: list[Decimal | None] = [None] * len(legs)
+    lf = np.full(len(legs), _NAN)
+    for j in np.flatnonzero(np.isin(legs.code, list(KINDS))).tolist():
+        asked = Decimal(repr(float(legs.price[j])))
+        level[j] = round_price(asked, costs.tick_size) if asked > 0 else asked
+        lf[j] = float(level[j] or 0)
+    buy = units > 0.0
+    o, h, lo = legs.open, legs.high, legs.low
+    with np.errstate(invalid="ignore"):
+        limit = np.where(
+            buy, np.where(lo <= lf, np.minimum(lf, o), _NAN), np.where(h >= lf, np.maximum(lf, o), _NAN)
+        )
+        stop = np.where(
+            buy, np.where(h >= lf, np.maximum(lf, o), _NAN), np.where(lo <= lf, np.minimum(lf, o), _NAN)
+        )
+    raw = np.where(legs.code == k.REASON_STOP, stop, np.where(legs.code == k.REASON_TAKE_PROFIT, limit, o))
+    slip = costs.slippage
+    price = np.where(buy, raw * (1.0 + slip), raw * (1.0 - slip))
+    fee = np.abs(qf * price) * costs.commission
+    expected = np.where(buy, legs.price * (1.0 + expected_slippage), legs.price * (1.0 - expected_slippage))
+    drift = (price != expected) | (qf != absolute)
+    cost = list(map(Priced, _exact(price.tolist()), _exact(fee.tolist())))
+    return _Fills(quantity, level, cost, (~np.isnan(raw)).tolist(), drift.tolist())
+
+
+def _exact(values: list[float]) -> list[Decimal]:
+    """``exact`` of each value (the decimal of its repr), converting each distinct value once (an
+    exit's quantity is its entry's, a reversal's two legs fill at one price). The values are positive
+    or NaN: no -0.0 to share a key with 0.0."""
+    distinct = dict.fromkeys(values)
+    found = dict(zip(distinct, map(Decimal, map(repr, distinct)), strict=True))
+    return list(map(found.__getitem__, values))
+
+
+def _stamps(ts: npt.NDArray[np.int64]) -> list[dt.datetime]:
+    """The legs' bar times as ``book_bar`` gives them: UTC datetimes to the microsecond (once a bar)."""
+    micros = (ts // 1000).tolist()
+    distinct = dict.fromkeys(micros)
+    naive = np.asarray(list(distinct), dtype=np.int64).astype("datetime64[us]").tolist()
+    found = {m: d.replace(tzinfo=dt.UTC) for m, d in zip(distinct, naive, strict=True)}
+    return list(map(found.__getitem__, micros))
+
+
+def _alone(book: PaperBook, user_id: str, asset: str, sleeve: Trade | None) -> bool:
+    """Whether the account's equity is its cash plus ``sleeve``'s position alone (see the module)."""
+    if book.valuation.stored is not None:
+        return False
+    mine = (t for t in book._open_trades.values() if t.user_id == user_id and quote_asset(t.symbol) == asset)
+    return all(t is sleeve for t in mine) and (sleeve is None or sleeve.status is TradeStatus.ACTIVE)
+
+
+def book_replay(
+    broker: PaperBroker, runner: StrategyRunner, legs: ReplayLegs, *, refuse: Refusal | None = None
+) -> Booked:
+    """Book ``legs`` (``runner``'s, from :func:`~pipelines.trading.replay.replay`) on ``broker``'s book,
+    each filled in its bar, and confirm them with ``runner`` as ``place_legs`` bar by bar would. The
+    cyclic collector is held off meanwhile (the records form no cycles; see ``collector_paused``)."""
+    with collector_paused():
+        return _book_legs(broker, runner, legs, refuse)
+
+
+def _book_legs(
+    broker: PaperBroker, runner: StrategyRunner, legs: ReplayLegs, refuse: Refusal | None
+) -> Booked:
+    """Long because it is the one loop per leg that replaces the per-leg calls: split, each leg would pay
+    the calls this path exists to avoid (the enum members are bound to locals for the same reason)."""
+    book, cfg, name = broker.book, runner.config, broker.name
+    user, symbol, sid = cfg.user_id, cfg.symbol, cfg.strategy_id
+    asset = quote_asset(symbol)
+    quantity, level, costs, reached, drift = _fills(book, legs, float(cfg.backtest.slippage))
+    stamps = _stamps(legs.ts)
+    codes, units, tss = legs.code.tolist(), legs.units.tolist(), legs.ts.tolist()
+    new_id, by_client, changes, orders = book.new_id, book.by_client, book.changes, book.orders
+    trades, open_trades = book.trades, book._open_trades
+    buy, sell, long, short, active = Side.BUY, Side.SELL, TradeSide.LONG, TradeSide.SHORT, TradeStatus.ACTIVE
+    entry, exit_, dca, market, done = (
+        OrderPurpose.ENTRY, OrderPurpose.EXIT, OrderPurpose.DCA, OrderType.MARKET, OrderStatus.FILLED
+    )  # fmt: skip
+    sleeve = book.sleeve_trade(user, sid, symbol)
+    fast = _alone(book, user, asset, sleeve)
+    account = book.accounts.get((user, asset))
+    blocked, per_leg = -1, 0
+    filled: list[bool] = []
+    cash: list[Decimal] = []
+    margins: list[Decimal] = []
+    for j, code in enumerate(codes):
+        at, q, cost, t = stamps[j], quantity[j], costs[j], tss[j]
+        client = client_order_id(sid, symbol, t, LEG_NAMES[code])
+        side = buy if units[j] > 0.0 else sell
+        enter, trade = code == ENTER, sleeve
+        ok = fast and reached[j] and (trade is None) is enter and (user, client) not in by_client
+        ok = ok and q > 0 and not (enter and t == blocked) and (level[j] is None or level[j] > 0)  # type: ignore[operator]
+        purpose, reason, exits = entry, None, False
+        if ok:
+            balance = book.initial_balance if account is None else account.balance  # made at a fill
+            if trade is not None:
+                exits = side is (sell if trade.side is long else buy)
+                purpose = exit_ if exits else dca
+                reason = EXIT_REASONS[KINDS.get(code, market)] if exits else None
+                ok = not exits or q <= trade.quantity
+            shorts = side is sell if trade is None else trade.side is short
+            needs = (not exits) if shorts else side is buy
+            ok = ok and not (needs and q * cost.price + cost.commission > balance)
+        if not ok:
+            per_leg += 1
+            planned = legs.planned(j)
+            if enter and t == blocked:
+                state = rejected(planned.request, BLOCKED)
+            else:
+                o, h, lo, c = (float(a[j]) for a in (legs.open, legs.high, legs.low, legs.close))
+                [(_, state)] = place_legs(broker, [planned], Bar(at, o, h, lo, c), refuse=refuse)
+            if not enter and state.status is OrderStatus.REJECTED and state.reason != NO_POSITION:
+                blocked = t
+            runner.confirm(planned, state)
+            sleeve = book.sleeve_trade(user, sid, symbol)
+            fast = _alone(book, user, asset, sleeve)
+            account = book.accounts.get((user, asset))
+            filled.append(state.status is done)
+            cash.append(book.initial_balance if account is None else account.balance)
+            margins.append(_margin(sleeve))
+            continue
+        if enter and refuse is not None and not _passes(runner, legs, j, refuse):
+            account = book.accounts.get((user, asset))  # a refusal's check may have made it
+            filled.append(False)
+            cash.append(book.initial_balance if account is None else account.balance)
+            margins.append(ZERO)
+            continue
+        if account is None:
+            account = book.account(user, asset)
+        oid = None
+        if trade is None:  # the trade as the entry's fill leaves it, built once
+            tid, oid = new_id(), new_id()
+            price, fee = cost
+            trade = Trade(
+                user, symbol, long if side is buy else short, name, q, at, None, None, False, 0, sid, tid,
+                active, price, None, price, ZERO, ZERO + fee, None, at, None, at, at,
+            )  # fmt: skip
+            trades[tid] = open_trades[tid] = trade
+            changes.trades.add(tid)
+            changes.created.add(tid)
+        order = Order(
+            user, client, name, symbol, side, KINDS.get(code, market), q, level[j], at, purpose, trade.id,
+            oid or new_id(), done, q, cost.price, cost.commission, reason, at,
+        )  # fmt: skip
+        orders[order.id] = order
+        by_client[(user, client)] = order.id
+        changes.orders.add(order.id)
+        changes.created.add(order.id)
+        changes.fills.append(order)
+        account.balance += cash_change(side, q, cost, trade)
+        changes.accounts.add(account.key)
+        if not enter:
+            book._apply(trade, order, cost, at)
+            if trade.settled_to is None or trade.settled_to < at:
+                trade.settled_to = at
+        equity = account.balance + position_value(trade)  # ``mark_peak``: the sleeve is all it holds
+        if equity > account.peak:
+            account.peak = equity
+        sleeve = trade if trade.status is active else None
+        if sleeve is None:
+            del open_trades[trade.id]
+        if drift[j]:
+            runner.confirm(legs.planned(j), state_of(order))
+        filled.append(True)
+        cash.append(account.balance)
+        margins.append(ZERO if sleeve is None or sleeve.side is long else margin(sleeve))
+    return Booked(filled, cash, margins, per_leg)
+
+
+def _passes(runner: StrategyRunner, legs: ReplayLegs, j: int, refuse: Refusal) -> bool:
+    """Whether ``refuse`` lets entry ``j`` be placed; a refusal confirmed with ``runner`` as
+    ``place_legs`` answers it (rejected, nothing placed)."""
+    planned = legs.planned(j)
+    request = planned.request
+    try:
+        refuse(request)
+    except (InsufficientBalanceError, RiskRuleError, TradingDisabledError) as exc:
+        runner.confirm(planned, rejected(request, str(exc)))
+        return False
+    return True
+
+
+def _margin(sleeve: Trade | None) -> Decimal:
+    return ZERO if sleeve is None else margin(sleeve)

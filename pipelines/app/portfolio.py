@@ -13,13 +13,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pipelines.app.trades import TradeDesk
-from pipelines.app.trading_store import store_holds, trade_of
+from pipelines.app.trading_store import trade_of
 from pipelines.app.venue_balances import venue_balances
 from pipelines.db.models import User
 from pipelines.db.trading_models import PaperBalanceRow, PortfolioSnapshotRow, TradeRow
 from pipelines.errors import InvalidParameterError
 from pipelines.trading.portfolio import PortfolioState, holdings, portfolio_state
-from pipelines.trading.records import TradeStatus, exact
+from pipelines.trading.records import Held, TradeStatus, exact
+from pipelines.trading.reserve import held_cost
 
 __all__ = [
     "DEFAULT_HISTORY_DAYS",
@@ -47,11 +48,15 @@ def current_portfolio(desk: TradeDesk, user_id: str, *, day: dt.date | None = No
     day = day or _today(desk)
     with desk.database.session() as session:
         rows_by_asset = session.execute(
-            select(PaperBalanceRow.asset, PaperBalanceRow.balance).where(PaperBalanceRow.user_id == user_id)
+            select(
+                PaperBalanceRow.balance,
+                PaperBalanceRow.held_buys,
+                PaperBalanceRow.held_sells,
+                PaperBalanceRow.margin,
+            ).where(PaperBalanceRow.user_id == user_id)
         ).all()
-        balances = [balance for _, balance in rows_by_asset]
-        held = store_holds(session, lambda: desk.costs)
-        reserved = sum((held(user_id, asset, frozenset()) for asset, _ in rows_by_asset), Decimal(0))
+        balances = [balance for balance, *_ in rows_by_asset]
+        reserved = sum((held_cost(desk.costs, Held(*held)) for _, *held in rows_by_asset), Decimal(0))
         rows = session.scalars(
             select(TradeRow).where(
                 TradeRow.user_id == user_id,

@@ -4,29 +4,29 @@ what the book changed written back in the caller's transaction (a thin layer: no
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, func, insert, literal, select, union_all, update
+from sqlalchemy import Table, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
-from pipelines.trading.book import HeldElsewhere, PaperBook
+from pipelines.trading.book import PaperBook
 from pipelines.trading.broker import OrderStatus, OrderType, Side
 from pipelines.trading.equity import StoredValue, active_value
-from pipelines.trading.fills import CostModel
 from pipelines.trading.records import (
     ZERO,
     Account,
     DcaAttempt,
+    Held,
     Order,
     OrderPurpose,
     Trade,
     TradeSide,
     TradeStatus,
 )
-from pipelines.trading.reserve import order_cost, quote_asset
+from pipelines.trading.reserve import quote_asset
 
 __all__ = [
     "NOTIONAL_SUM",
@@ -40,7 +40,6 @@ __all__ = [
     "open_notional",
     "open_notionals",
     "save",
-    "store_holds",
     "store_values",
     "trade_of",
 ]
@@ -84,14 +83,18 @@ _ORDER_FIELDS = [
     "commission",
     "reason",
     "updated_at",
+    "reserve",
 ]
 
 
 # The ledger's reads and inserts run as Core statements on the session's connection (the rows are
 # read into the book, never into the ORM's identity map, so the unit of work has nothing to track).
 # Locked on PostgreSQL, so that two workers serialise one user's ledger (SQLite locks the database).
+_HELD = (PaperBalanceRow.held_buys, PaperBalanceRow.held_sells, PaperBalanceRow.margin)
 _BALANCES_OF = (
-    select(PaperBalanceRow.user_id, PaperBalanceRow.asset, PaperBalanceRow.balance, PaperBalanceRow.peak)
+    select(
+        PaperBalanceRow.user_id, PaperBalanceRow.asset, PaperBalanceRow.balance, PaperBalanceRow.peak, *_HELD
+    )
     .where(PaperBalanceRow.user_id.in_(bindparam("users", expanding=True)))
     .with_for_update()
 )
@@ -126,36 +129,6 @@ _NOTIONAL = select(NOTIONAL_SUM).where(
     TradeRow.symbol == bindparam("symbol"),
     TradeRow.status.in_(OPEN_STATUSES),
 )
-_MARGIN = "margin"  # the side column of a short's margin row
-# Per (symbol, side): the notional of a user's open paper entry and addition orders (a market order at
-# its trade's last price), and per symbol: the entry notional of their active paper shorts (margin).
-_HOLDING_ORDERS = (
-    select(
-        OrderRow.symbol,
-        OrderRow.side,
-        func.sum(
-            OrderRow.quantity * func.coalesce(OrderRow.price, TradeRow.last_price, TradeRow.entry_price)
-        ),
-    )
-    .join(TradeRow, TradeRow.id == OrderRow.trade_id)
-    .where(
-        OrderRow.user_id == bindparam("user"),
-        OrderRow.status == OrderStatus.OPEN.value,
-        OrderRow.purpose != OrderPurpose.EXIT.value,
-        OrderRow.broker == "paper",
-    )
-    .group_by(OrderRow.symbol, OrderRow.side)
-)
-_SHORTS = (
-    select(TradeRow.symbol, literal(_MARGIN), func.sum(TradeRow.quantity * TradeRow.entry_price))
-    .where(
-        TradeRow.user_id == bindparam("user"),
-        TradeRow.status == TradeStatus.ACTIVE.value,
-        TradeRow.side == TradeSide.SHORT.value,
-        TradeRow.broker == "paper",
-    )
-    .group_by(TradeRow.symbol)
-)
 # A user's active paper trades, what the equity values them by.
 _ACTIVE = select(
     TradeRow.symbol, TradeRow.side, TradeRow.quantity, TradeRow.last_price, TradeRow.entry_price
@@ -171,7 +144,14 @@ _INSERT_ORDERS = insert(cast(Table, OrderRow.__table__))
 _UPDATE_BALANCE = (
     update(_BALANCES)
     .where(_BALANCES.c.user_id == bindparam("b_user"), _BALANCES.c.asset == bindparam("b_asset"))
-    .values(balance=bindparam("balance"), peak=bindparam("peak"), updated_at=bindparam("updated_at"))
+    .values(
+        balance=bindparam("balance"),
+        peak=bindparam("peak"),
+        held_buys=bindparam("held_buys"),
+        held_sells=bindparam("held_sells"),
+        margin=bindparam("margin"),
+        updated_at=bindparam("updated_at"),
+    )
 )
 
 
@@ -199,13 +179,13 @@ def attempt_of(row: DcaAttemptRow) -> DcaAttempt:
 
 def load_accounts(session: Session, book: PaperBook, users: Sequence[str]) -> None:
     """The users' balances (locked on PostgreSQL) and today's realized pnl (the daily loss rule's), one
-    query each, and what the records the book does not load count for its rules: the cash their open
-    orders and shorts hold, the value of their positions (the drawdown rule's equity), read when asked."""
+    query each (with what all of their open records hold, kept in the balance rows), and what the
+    records the book does not load count for its rules: the value of their positions (the drawdown
+    rule's equity), read when asked."""
     book.valuation.stored = store_values(session)
-    book.held_elsewhere = store_holds(session, lambda: book.costs)
     connection = session.connection()
-    for user, asset, balance, peak in connection.execute(_BALANCES_OF, {"users": list(users)}):
-        book.accounts[(user, asset)] = Account(user, asset, balance, peak)
+    for user, asset, balance, peak, *held in connection.execute(_BALANCES_OF, {"users": list(users)}):
+        book.accounts[(user, asset)] = Account(user, asset, balance, peak, Held(*held))
     today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     realized = dict.fromkeys(users, ZERO)
     for user, pnl in connection.execute(_REALIZED_SINCE, {"users": list(users), "since": today}):
@@ -276,31 +256,6 @@ def open_notionals(
     return out
 
 
-def store_holds(session: Session, costs: Callable[[], CostModel]) -> HeldElsewhere:
-    """What the user's stored paper records other than the trades ``skip`` (a book holds those) hold
-    in ``asset``: the estimated cost of the open entry and addition orders (at ``costs()``) and the
-    active shorts' margin (see ``pipelines.trading.reserve``), summed by the database (a float on
-    SQLite, precise enough for a balance check)."""
-
-    def held(user_id: str, asset: str, skip: frozenset[str]) -> Decimal:
-        orders, shorts = _HOLDING_ORDERS, _SHORTS
-        if skip:
-            orders = orders.where(OrderRow.trade_id.not_in(list(skip)))
-            shorts = shorts.where(TradeRow.id.not_in(list(skip)))
-        total = ZERO
-        rows = session.connection().execute(union_all(orders, shorts), {"user": user_id})
-        for symbol, side, notional in rows:
-            if notional is None or quote_asset(symbol) != asset:
-                continue
-            if side == _MARGIN:
-                total += notional_of(notional)
-            else:  # an order's cost is linear in its notional
-                total += order_cost(costs(), Side(side), Decimal(1), notional_of(notional))
-        return total
-
-    return held
-
-
 def store_values(session: Session) -> StoredValue:
     """The value of a user's stored active paper positions in a quote currency, marked to their last
     price (see ``pipelines.trading.equity``); read once per user, exact."""
@@ -354,7 +309,9 @@ def _save_accounts(session: Session, book: PaperBook) -> None:
     connection = session.connection()
     for key in book.changes.accounts:
         account = book.accounts[key]
+        held = account.held
         values = {"balance": account.balance, "peak": account.peak, "updated_at": now}
+        values |= {"held_buys": held.buys, "held_sells": held.sells, "margin": held.margin}
         if key in book.changes.created_accounts:
             connection.execute(_INSERT_BALANCE, {"user_id": key[0], "asset": key[1], **values})
         else:
@@ -362,7 +319,9 @@ def _save_accounts(session: Session, book: PaperBook) -> None:
 
 
 def save(session: Session, book: PaperBook) -> None:
-    """Write what ``book.changes`` lists: new rows inserted, the others updated."""
+    """Write what ``book.changes`` lists: new rows inserted, the others updated (with what the open
+    records hold carried into their accounts first)."""
+    book.fold_holds()
     changes = book.changes
     _save_accounts(session, book)
     connection = session.connection()

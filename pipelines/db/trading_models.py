@@ -1,9 +1,9 @@
 """The trading tables: paper balances per user and currency, orders, trades, DCA attempts, the
 daily portfolio snapshots and the venue balances read by syncs.
 
-Migrations ``0013_trading``, ``0014_portfolio_snapshots``, ``0015_exchange_trades`` and
-``0017_venue_trading`` create exactly this schema; a test compares the two. Money is exact decimals
-on SQLite and PostgreSQL alike (``ExactDecimal``).
+Migrations ``0013_trading``, ``0014_portfolio_snapshots``, ``0015_exchange_trades``,
+``0017_venue_trading`` and ``0020a_order_reserve`` create exactly this schema; a test compares the
+two. Money is exact decimals on SQLite and PostgreSQL alike (``ExactDecimal``).
 """
 
 from __future__ import annotations
@@ -36,8 +36,11 @@ def _new_id() -> str:
 
 
 class PaperBalanceRow(Base):
-    """A user's paper cash in one quote currency and the highest equity seen (the drawdown rule's peak):
-    the cash plus the active paper positions in that currency marked to their last price."""
+    """A user's paper cash in one quote currency, the highest equity seen (the drawdown rule's peak):
+    the cash plus the active paper positions in that currency marked to their last price, and what the
+    user's open paper records in that currency hold, kept by the ledger's writes: the notionals of
+    the open entry and addition orders that buy and that sell (their ``reserve``), and the active
+    shorts' margin (``pipelines.trading.reserve``)."""
 
     __tablename__ = "paper_balances"
 
@@ -45,6 +48,9 @@ class PaperBalanceRow(Base):
     asset: Mapped[str] = mapped_column(String(16), primary_key=True)
     balance: Mapped[Decimal] = mapped_column(Money)
     peak: Mapped[Decimal] = mapped_column(Money)
+    held_buys: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
+    held_sells: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
+    margin: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
     updated_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
 
@@ -110,6 +116,8 @@ class OrderRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[dt.datetime | None]
     venue_order_id: Mapped[str | None] = mapped_column(String(96))  # an exchange order's broker order id
+    # The notional an open paper entry or addition holds (fixed when stored; 0: holds nothing).
+    reserve: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
 
 
 class DcaAttemptRow(Base):

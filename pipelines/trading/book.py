@@ -26,14 +26,12 @@ from pipelines.trading.records import (
     new_id,
     round_quantity,
 )
-from pipelines.trading.reserve import cash_change, check_funds, held, needs_funds, quote_asset
+from pipelines.trading.reserve import Holds, cash_change, check_funds, needs_funds, quote_asset
 from pipelines.trading.risk import Exposure, RiskLimits, check_order
 
-__all__ = ["Changes", "HeldElsewhere", "PaperBook", "quote_asset"]
+__all__ = ["Changes", "PaperBook", "quote_asset"]
 
 LimitsFor = Callable[[str], tuple[RiskLimits, DcaSettings]]
-# (user, quote asset, trade ids held) -> cash held by the records of the user a store did not load
-HeldElsewhere = Callable[[str, str, frozenset[str]], Decimal]
 
 
 def _defaults(_user_id: str) -> tuple[RiskLimits, DcaSettings]:
@@ -67,13 +65,15 @@ class PaperBook:
         self.realized_today: dict[str, Decimal] = {}  # per user, from trades closed before loading
         # Per (user, symbol): notional of open trades a store did not load (counted by the risk rules).
         self.notional_offset: dict[tuple[str, str], Decimal] = {}
-        self.held_elsewhere: HeldElsewhere = lambda *_: ZERO  # a store's: the records it did not load
+        self.holds = Holds(self._open_orders, self._open_trades)  # against what they held loaded
         self.valuation = Valuation()  # the accounts' equity (a store's: with the trades it did not load)
         self.changes = Changes()
 
     # -- loading -------------------------------------------------------------------------------
     def add(self, *, order: Order | None = None, trade: Trade | None = None, stored: bool = True) -> None:
         """Hold an existing record (a store loading its slice; ``stored`` off: a new one); not a change."""
+        if stored:
+            self.holds.load(order, trade, self.orders, self.trades)
         if order is not None:
             self.orders[order.id] = order
             self.by_client[(order.user_id, order.client_order_id)] = order.id
@@ -138,9 +138,13 @@ class PaperBook:
         check_funds(self.costs, side, quantity, price, opens or adds, asset, balance, reserved)
 
     def reserved(self, user_id: str, asset: str) -> Decimal:
-        """Cash the user's open entry/DCA orders and active shorts hold in ``asset``."""
-        own = held(self.costs, self._open_orders.values(), self._open_trades, user_id, asset)
-        return own + self.held_elsewhere(user_id, asset, frozenset(self.trades))
+        """Cash the user's open entry/DCA orders and active shorts hold in ``asset`` (all stored)."""
+        return self.holds.reserved(self.costs, self.account(user_id, asset))
+
+    def fold_holds(self) -> None:
+        """Before a store writes: what the records here hold now into their accounts' ``held``."""
+        created = [self.orders[i] for i in self.changes.created if i in self.orders]
+        self.holds.fold(created, self.trades, self.account, self.changes.accounts)
 
     def place(self, order: Order, trade: Trade | None = None) -> Order:
         """Hold a new order (and the trade it opens); a repeated client order id gives the first order."""
@@ -229,9 +233,7 @@ class PaperBook:
         if cost is None:
             return None
         o = order
-        return Fill(
-            o.id, o.client_order_id, o.symbol, o.side, o.quantity, cost.price, cost.commission, bar.timestamp
-        )
+        return Fill(o.id, o.client_order_id, o.symbol, o.side, o.quantity, *cost, bar.timestamp)
 
     def _fill(self, order: Order, bar: Bar) -> Priced | None:
         """Fill ``order`` in ``bar`` when the bar reaches it and the balance allows: the order, its

@@ -19,6 +19,7 @@ __all__ = [
     "Account",
     "Bar",
     "DcaAttempt",
+    "Held",
     "Order",
     "OrderPurpose",
     "Trade",
@@ -93,15 +94,33 @@ class Bar:
     close: float
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """Notionals a paper account's open records hold: its open entry and addition orders that buy
+    (``buys``) and that sell (``sells``: a short's), costed when read, and its active shorts' margin."""
+
+    buys: Decimal = ZERO
+    sells: Decimal = ZERO
+    margin: Decimal = ZERO
+
+    def __add__(self, other: Held) -> Held:
+        return Held(self.buys + other.buys, self.sells + other.sells, self.margin + other.margin)
+
+    def __sub__(self, other: Held) -> Held:
+        return Held(self.buys - other.buys, self.sells - other.sells, self.margin - other.margin)
+
+
 @dataclass(slots=True)
 class Account:
-    """A user's cash in one quote currency and the highest equity seen (the drawdown rule's peak): the
-    cash plus the active positions in that currency marked to their last price."""
+    """A user's cash in one quote currency, the highest equity seen (the drawdown rule's peak): the
+    cash plus the active positions in that currency marked to their last price, and what all of the
+    user's open records in that currency hold (kept by the ledger's writes)."""
 
     user_id: str
     asset: str
     balance: Decimal
     peak: Decimal
+    held: Held = Held()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -128,6 +147,9 @@ class Order:
     commission: Decimal = ZERO
     reason: str | None = None
     updated_at: dt.datetime | None = None
+    # The notional it holds while open (an entry or addition), fixed when first stored; None: not
+    # stored yet, a market order's follows its trade's price.
+    reserve: Decimal | None = None
 
 
 @dataclass(slots=True)

@@ -40,7 +40,7 @@ def head_revision(url: str) -> str:
 def assert_no_drift(url: str) -> None:
     migrate(url)
     migrate(url)  # idempotent
-    assert head_revision(url) == "0019"
+    assert head_revision(url) == "0020a"
     assert schema_diff(url) == []
     # The comparison does see drift: a column the migrations never created shows up.
     drifted = MetaData()
@@ -214,5 +214,70 @@ def test_open_paper_shorts_move_their_proceeds_out_of_the_balance_as_margin(tmp_
             # short's pnl at its entry price is 0)
             command.upgrade(_alembic_config(conn), "head")
             assert [tuple(map(float, r)) for r in conn.execute(text(balance))] == [(9999.8, 10199.8)]
+    finally:
+        engine.dispose()
+
+
+_TRADE_0019 = (
+    "INSERT INTO trades (id, user_id, symbol, side, broker, status, quantity, entry_price, last_price,"
+    " dca_enabled, max_dca_attempts, realized_pnl, commission, created_at) VALUES"
+    " (:id, 'u1', 'BTC/USDT', :side, 'paper', :status, :q, :entry, :last, false, 0, 0, 0, '2025-01-01')"
+)
+_ORDER_0019 = (
+    "INSERT INTO orders (id, user_id, client_order_id, broker, symbol, side, type, purpose, quantity,"
+    " price, status, filled_quantity, commission, trade_id, created_at) VALUES (:id, 'u1', :id,"
+    " 'paper', 'BTC/USDT', :side, 'market', :purpose, :q, :price, :status, 0, 0, :trade, '2025-01-01')"
+)
+
+
+def _paper_ledger_0019(conn: Any) -> None:
+    """User u1's USDT balance, a pending long, an active long and an active short (3 at 120), and
+    orders: an open limit buy of 2 at 50, an open market DCA order of 0.5 on the long (last price
+    110), an open exit and a filled buy."""
+    conn.execute(
+        text(
+            "INSERT INTO users (id, username, username_key, password_hash, role, tier, is_active,"
+            " created_at) VALUES ('u1', 'ann', 'ann', 'x', 'user', 'free', true, '2025-01-01')"
+        )
+    )
+    conn.execute(
+        text(
+            "INSERT INTO paper_balances (user_id, asset, balance, peak, updated_at)"
+            " VALUES ('u1', 'USDT', 10000, 10000, '2025-01-01')"
+        )
+    )
+    names = ("id", "side", "status", "q", "entry", "last")
+    for values in (
+        ("pending", "long", "pending", "2", None, "100.5"),
+        ("long", "long", "active", "1", "90", "110"),
+        ("short", "short", "active", "3", "120", "118"),
+    ):
+        conn.execute(text(_TRADE_0019), dict(zip(names, values, strict=True)))
+    names = ("id", "side", "purpose", "q", "price", "status", "trade")
+    for values in (
+        ("limit", "buy", "entry", "2", "50", "open", "pending"),
+        ("dca", "buy", "dca", "0.5", None, "open", "long"),
+        ("exit", "buy", "exit", "1", None, "open", "short"),
+        ("filled", "buy", "entry", "1", None, "filled", "long"),
+    ):
+        conn.execute(text(_ORDER_0019), dict(zip(names, values, strict=True)))
+
+
+def test_open_paper_orders_and_shorts_get_their_holds_stored(tmp_path: Any) -> None:
+    """The upgrade stores each open entry or addition's notional as its reserve (a limit at its price,
+    a market order at its trade's last price; an exit or a filled order: nothing), their sums by
+    side and the active short's margin on the balance row; the downgrade drops the columns."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'app.db'}")
+    try:
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), "0019")
+            _paper_ledger_0019(conn)
+            command.upgrade(_alembic_config(conn), "head")
+            reserves = {k: float(v) for k, v in conn.execute(text("SELECT id, reserve FROM orders"))}
+            assert reserves == {"limit": 100.0, "dca": 55.0, "exit": 0.0, "filled": 0.0}
+            held = conn.execute(text("SELECT held_buys, held_sells, margin FROM paper_balances")).one()
+            assert tuple(map(float, held)) == (155.0, 0.0, 360.0)
+            command.downgrade(_alembic_config(conn), "0019")
+            assert "reserve" not in {c["name"] for c in inspect(conn).get_columns("orders")}
     finally:
         engine.dispose()

@@ -20,9 +20,12 @@ from pipelines.db.models import PredictionLog
 from pipelines.db.strategy_models import LiveStrategy
 from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
 from pipelines.settings import Settings
-from pipelines.trading.broker import Side
+from pipelines.trading.broker import OrderRequest, Side
 from pipelines.trading.dca import DcaSettings
 from pipelines.trading.errors import InsufficientBalanceError, RiskRuleError
+from pipelines.trading.paper import PaperBroker
+from pipelines.trading.records import Held
+from pipelines.trading.reserve import held_cost
 from pipelines.trading.risk import RiskLimits
 from tests.trading.support import minute, write_bars
 
@@ -226,3 +229,75 @@ def test_stored_open_orders_and_short_margin_hold_cash_from_new_trades(desk: Any
     state = current_portfolio(desk, user)
     assert (state.cash, float(state.reserved)) == (Decimal(10000), 8000.0)  # the sale booked no cash
     assert state.positions_value == 0  # the short at its entry price: no pnl yet
+
+
+def _recount(desk: TradeDesk, user: str) -> dict[str, Held]:
+    """What the user's open paper records hold per currency, from scratch: every open entry or
+    addition order's notional at its price (a market order's at its trade's last, else entry price)
+    and every active short's entry notional. Each open order's stored reserve is its notional."""
+    out: dict[str, Held] = {}
+    with desk.database.session() as s:
+        trades = {t.id: t for t in s.scalars(select(TradeRow).where(TradeRow.user_id == user))}
+        for o in s.scalars(select(OrderRow).where(OrderRow.user_id == user, OrderRow.status == "open")):
+            trade = trades[o.trade_id or ""]
+            price = o.price or trade.last_price or trade.entry_price or Decimal(0)
+            notional = Decimal(0) if o.purpose == "exit" else o.quantity * price
+            assert o.reserve == notional
+            hold = Held(buys=notional) if o.side == "buy" else Held(sells=notional)
+            out[o.symbol.partition("/")[2]] = out.get(o.symbol.partition("/")[2], Held()) + hold
+        for t in trades.values():
+            if t.side == "short" and t.status == "active":
+                margin = Held(margin=t.quantity * (t.entry_price or 0))
+                out[t.symbol.partition("/")[2]] = out.get(t.symbol.partition("/")[2], Held()) + margin
+    return {asset: held for asset, held in out.items() if held != Held()}
+
+
+def _assert_held_exact(desk: TradeDesk, user: str) -> Held:
+    """The stored running totals equal the recount, and the portfolio's reserved cash is their cost."""
+    reserved = current_portfolio(desk, user).reserved  # settles first
+    recount = _recount(desk, user)
+    with desk.database.session() as s:
+        rows = s.execute(
+            select(
+                PaperBalanceRow.asset,
+                PaperBalanceRow.held_buys,
+                PaperBalanceRow.held_sells,
+                PaperBalanceRow.margin,
+            ).where(PaperBalanceRow.user_id == user)
+        ).all()
+    stored = {asset: Held(*held) for asset, *held in rows if Held(*held) != Held()}
+    assert stored == recount
+    assert reserved == sum((held_cost(desk.costs, h) for h in recount.values()), Decimal(0))
+    return recount.get("USDT", Held())
+
+
+def test_stored_holds_stay_exact_through_fills_dca_partial_exits_cancels_and_closes(desk: Any) -> None:
+    desk, settings, user, clock = desk
+    rules = RiskLimits(allow_short=True, max_position_size=Decimal(10**9), max_drawdown=Decimal(1))
+    desk.limits = lambda _s, _u: (rules, DcaSettings())
+    limit = desk.open_trade(user, TradeRequest("BTC/USDT", Side.BUY, Decimal(10), price=Decimal(50)))
+    assert _assert_held_exact(desk, user) == Held(buys=Decimal(500))
+    long = desk.open_trade(user, TradeRequest("BTC/USDT", Side.BUY, Decimal(5), dca_enabled=True))
+    short = desk.open_trade(user, TradeRequest("BTC/USDT", Side.SELL, Decimal(3)))
+    assert _assert_held_exact(desk, user) == Held(buys=Decimal(1000), sells=Decimal(300))  # at 100
+    write_bars(settings, "BTC/USDT", [(minute(T0, 1), 100.0, 101.0, 99.0, 100.0)])
+    desk.bars.forget("BTC/USDT")
+    clock.now = minute(T0, 2)
+    assert _assert_held_exact(desk, user) == Held(buys=Decimal(500), margin=Decimal(300))  # both filled
+    execute_dca(desk, user, long["id"], volume=Decimal(2), reason="by hand")  # holds 2 * 100 until it fills
+    with desk.ledger(user) as (session, book):  # a third of the short bought back at the next bar
+        desk.owned(session, book, user, short["id"])
+        part = OrderRequest(user, "BTC/USDT", Side.BUY, Decimal(1), "part", trade_id=short["id"])
+        PaperBroker(book, clock=clock).submit(part)
+    assert _assert_held_exact(desk, user) == Held(buys=Decimal(700), margin=Decimal(300))
+    write_bars(settings, "BTC/USDT", [(minute(T0, 3), 100.0, 101.0, 99.0, 100.0)])
+    desk.bars.forget("BTC/USDT")
+    clock.now = minute(T0, 4)
+    assert _assert_held_exact(desk, user) == Held(buys=Decimal(500), margin=Decimal(200))
+    desk.close_trade(user, limit["id"], reason="cancelled by the user", force=False)
+    assert _assert_held_exact(desk, user) == Held(margin=Decimal(200))
+    execute_dca(desk, user, long["id"], volume=Decimal(1), reason="by hand")
+    assert _assert_held_exact(desk, user) == Held(buys=Decimal(100), margin=Decimal(200))
+    desk.close_trade(user, long["id"], reason="closed by the user", force=False)  # cancels its DCA order
+    desk.close_trade(user, short["id"], reason="closed by the user", force=False)
+    assert _assert_held_exact(desk, user) == Held()

@@ -2,7 +2,7 @@
 daily portfolio snapshots and the venue balances read by syncs.
 
 Migrations ``0013_trading``, ``0014_portfolio_snapshots``, ``0015_exchange_trades``,
-``0017_venue_trading`` and ``0020a_order_reserve`` create exactly this schema; a test compares the
+``0017_venue_trading`` and ``0020_order_reserve`` create exactly this schema; a test compares the
 two. Money is exact decimals on SQLite and PostgreSQL alike (``ExactDecimal``).
 """
 

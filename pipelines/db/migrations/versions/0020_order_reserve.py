@@ -8,7 +8,7 @@ margin), kept by the ledger's writes from now on. The upgrade computes all of th
 stored (a currency's sums go to its balance row, which the balance check of the currency's first
 order created); the downgrade drops the columns.
 
-Revision ID: 0020a
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-06
 """
@@ -23,7 +23,7 @@ from alembic import op
 
 from pipelines.db.types import ExactDecimal
 
-revision: str = "0020a"
+revision: str = "0020"
 down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

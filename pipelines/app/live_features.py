@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipelines.backtest.strategies import model_outputs
+from pipelines.backtest.strategies.ml import input_outputs
 from pipelines.features import get_feature_set
 from pipelines.features.inputs import BarData
 from pipelines.features.stream import FeatureStream, GrowingBars
@@ -46,6 +46,7 @@ class LiveFeatures:
         self._stream: FeatureStream | None = None
         self._model: tuple[str, str] | None = None  # (name, version) of the kept outputs
         self._out: Outputs = {}
+        self._columns: tuple[tuple[str, str], npt.NDArray[np.intp]] | None = None  # the model's, by version
         self._end = 0  # history bars the kept outputs reach (the last kept row is bar _end - 1)
         self.seeds = 0  # how many times the history was read from the store
 
@@ -76,11 +77,13 @@ class LiveFeatures:
             self._stream = FeatureStream(feature_set)
         rows = min(len(data), new + max(1, int(loaded.model.context_rows)) - 1)
         matrix = self._stream.tail(data, rows)
-        features = pd.DataFrame(matrix, columns=feature_set.columns, copy=False)
-        close = pd.DataFrame({"close": data.close[-rows:]})
-        out = model_outputs(
-            loaded.model, close, meta.feature_set, meta.scale, meta.error_scale or None, features
-        )
+        model = loaded.model
+        if self._columns is None or self._columns[0] != (loaded.name, loaded.version):
+            position = {name: j for j, name in enumerate(feature_set.columns)}
+            take = np.array([position[name] for name in model.feature_names], dtype=np.intp)
+            self._columns = ((loaded.name, loaded.version), take)
+        x = matrix[:, self._columns[1]]
+        out = input_outputs(model, x, data.close[-rows:], meta.scale, meta.error_scale or None)
         return {k: np.asarray(v)[-new:] for k, v in out.items()}
 
     def _history(self, given: BarData) -> BarData:

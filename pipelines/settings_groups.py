@@ -22,6 +22,13 @@ class ExchangeSettings(SettingsGroup):
     exchange_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, description="Longest wait for one request to an exchange."
     )
+    exchange_sync_max_pages: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="Pages of a symbol's fills (the venue's page size each) one exchange sync reads; "
+        "a sync that stops there says so in its result and the next one resumes there.",
+    )
     exchange_api_urls: dict[str, str] = Field(
         default_factory=dict,
         description="Base URL per venue (binance, 3commas...) in place of its own: a proxy, a replay.",

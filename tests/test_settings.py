@@ -60,6 +60,7 @@ ENV_CASES: dict[str, tuple[str, Any]] = {
     "forecast_days_history": ("9", 9),
     "forecast_params": ('{"n_estimators": 5}', {"n_estimators": 5}),
     "exchange_timeout_seconds": ("3.5", 3.5),
+    "exchange_sync_max_pages": ("7", 7),
     "exchange_api_urls": ('{"binance": "http://127.0.0.1:9"}', {"binance": "http://127.0.0.1:9"}),
     "max_exchange_keys_per_user": ("4", 4),
     "quote_asset": ("USDC", "USDC"),

@@ -2,7 +2,9 @@
 ``POST /api/sync`` that starts it.
 
 A ccxt exchange (Binance...) gives its balances and the account's fills of every symbol the user
-trades or holds: the fills of one order are one entry, and each sell is paired with the earlier buys
+trades or holds, page by page from where the key's last sync stopped (:mod:`pipelines.app.venue_fills`;
+at most ``exchange_sync_max_pages`` pages a symbol, the result says when it stopped there): the fills
+of one order are one entry, and each sell is paired with the earlier buys
 of its symbol first in, first out (:mod:`pipelines.app.venue_rounds`), so a round trip is one closed
 trade with entry, exit and pnl and what is still held one active trade; 3Commas gives its accounts
 and deals (one trade row per deal: ``active`` while open, ``closed`` with its profit once finished).
@@ -25,6 +27,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from pipelines.app.venue_balances import store_balances
+from pipelines.app.venue_fills import held_lots, read_cursors, read_fills, save_cursors
 from pipelines.app.venue_health import SYNC_JOB_KIND
 from pipelines.app.venue_rounds import VenueOrder, group_fills, round_trips
 from pipelines.db import Database, open_database
@@ -49,7 +52,6 @@ from pipelines.trading.exchanges import (
 __all__ = ["MAX_SYNC_SYMBOLS", "exchange_sync_task", "start_sync", "sync_venue"]
 
 MAX_SYNC_SYMBOLS = 20  # markets read per sync (the user's traded and held ones)
-TRADES_PER_SYMBOL = 500
 MAX_DEAL_PAGES = 5
 _ZERO = Decimal(0)
 _FINISHED_DEALS = {
@@ -81,6 +83,9 @@ class Pulled:
     orders: list[VenueOrder] = field(default_factory=list)  # a ccxt venue's, paired when stored
     free: dict[str, Decimal] = field(default_factory=dict)
     symbols: list[str] = field(default_factory=list)  # the markets whose fills were read
+    resumed: list[str] = field(default_factory=list)  # those read from where an earlier sync stopped
+    incomplete: list[str] = field(default_factory=list)  # those with fills left at the page bound
+    last_ms: dict[str, int] = field(default_factory=dict)  # per market: the newest fill read
 
     @property
     def seen(self) -> int:
@@ -121,13 +126,24 @@ def _symbols(client: CcxtClient, known: list[str], held: dict[str, Decimal], quo
     return found
 
 
-def pull_ccxt(client: CcxtClient, known: list[str], quote: str) -> Pulled:
+def pull_ccxt(
+    client: CcxtClient, known: list[str], quote: str, cursors: dict[str, int], max_pages: int
+) -> Pulled:
+    """Balances and fills; a market's fills after its cursor (the newest fill stored), when it has one."""
     balance = client.fetch_balance()
     pulled = Pulled(balances={a: v for a, v in balance.total.items() if v})
     pulled.free = {a: balance.free.get(a, _ZERO) for a in pulled.balances}
     pulled.symbols = _symbols(client, known, pulled.balances, quote)
     for symbol in pulled.symbols:
-        pulled.orders += group_fills(symbol, client.fetch_my_trades(symbol, limit=TRADES_PER_SYMBOL))
+        after = cursors.get(symbol)
+        read = read_fills(client, symbol, after, max_pages)
+        pulled.orders += group_fills(symbol, read.fills)
+        if read.last_ms is not None:
+            pulled.last_ms[symbol] = read.last_ms
+        if after is not None:
+            pulled.resumed.append(symbol)
+        if not read.complete:
+            pulled.incomplete.append(symbol)
     return pulled
 
 
@@ -188,7 +204,8 @@ def _paired(session: Session, user_id: str, venue: str, pulled: Pulled) -> dict[
             )
         )
     )
-    rows = round_trips(venue, [o for o in pulled.orders if o.key not in placed])
+    held = held_lots(session, user_id, venue, pulled.resumed)  # bought before the fills read now
+    rows = round_trips(venue, held + [o for o in pulled.orders if o.key not in placed])
     for symbol in pulled.symbols:
         session.execute(
             delete(TradeRow).where(
@@ -237,12 +254,25 @@ def sync_venue(settings: Settings, database: Database, user_id: str, venue: str)
         record = store.newest(session, user_id, venue)
         if record is None:
             raise InvalidRequestError(_no_key(venue))
-        credentials, environment = store.credentials(record), record.environment
+        credentials, environment, key_id = store.credentials(record), record.environment, record.id
         known = list(session.scalars(select(TradeRow.symbol).distinct().where(TradeRow.user_id == user_id)))
-    pulled = _pull(settings, venue, credentials, environment, known[:200])
+        cursors = read_cursors(session, key_id)
+    pulled = _pull(settings, venue, credentials, environment, known[:200], cursors)
     with database.transaction() as session:
         added, updated = store_pulled(session, user_id, venue, pulled)
         store_balances(session, user_id, venue, environment, pulled.balances, pulled.free)
+        save_cursors(session, key_id, pulled.last_ms)
+    return _result(settings, venue, environment, pulled, added, updated)
+
+
+def _result(
+    settings: Settings, venue: str, environment: str, pulled: Pulled, added: int, updated: int
+) -> dict[str, Any]:
+    pages = settings.exchanges.exchange_sync_max_pages
+    note = (
+        f"stopped after {pages} pages of fills of {', '.join(pulled.incomplete)} "
+        "(exchange_sync_max_pages): the next sync resumes there"
+    )
     return {
         "source": venue,
         "environment": environment,
@@ -252,11 +282,18 @@ def sync_venue(settings: Settings, database: Database, user_id: str, venue: str)
         "trades_seen": pulled.seen,
         "trades_added": added,
         "trades_updated": updated,
+        "fills_complete": not pulled.incomplete,
+        **({"note": note} if pulled.incomplete else {}),
     }
 
 
 def _pull(
-    settings: Settings, venue: str, credentials: Credentials, environment: str, known: list[str]
+    settings: Settings,
+    venue: str,
+    credentials: Credentials,
+    environment: str,
+    known: list[str],
+    cursors: dict[str, int],
 ) -> Pulled:
     options = settings.exchanges
     url = options.exchange_api_urls.get(venue)
@@ -265,7 +302,7 @@ def _pull(
         client = ThreeCommasClient(credentials, environment=environment, timeout_seconds=timeout, api_url=url)
         return pull_three_commas(client)
     exchange = open_ccxt(venue, credentials, environment=environment, timeout_seconds=timeout, api_url=url)
-    return pull_ccxt(exchange, known, options.quote_asset)
+    return pull_ccxt(exchange, known, options.quote_asset, cursors, options.exchange_sync_max_pages)
 
 
 def _no_key(venue: str) -> str:

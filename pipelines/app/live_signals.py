@@ -4,9 +4,10 @@
 forecasts returns (refused with a 400 otherwise, before anything runs) and gives each of the
 strategy's runners a :class:`LiveSignal`. On each bar the runner asks it for the model's signal over
 its window: the model (the version its alias names, as the backtest's ``RegistrySignals`` picks it,
-from the shared registry's cache of loaded models) computes its features on the window, predicts,
-and the backtest's own ``model_outputs`` derives the signal that ``ml_predictive`` thresholds, so
-the runner trades what the backtest of the same bars trades. The prediction of the newest bar is
+from the shared registry's cache of loaded models) predicts on its features over the series' whole
+stored history, updated incrementally per bar (see ``live_features``), and the backtest's own
+``model_outputs`` derives the signal that ``ml_predictive`` thresholds, so the runner trades what
+the backtest of the same bars trades. The prediction of the newest bar is
 logged once in the predictions log with its confidence, stamped with the bar's close in market time
 (the time the paper ledger stamps the trade it decides with), so a trade the strategy opens shows it
 as ``ml_confidence``.
@@ -25,7 +26,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipelines.backtest.strategies import get_strategy, model_outputs
+from pipelines.app.live_features import LiveFeatures, Outputs
+from pipelines.app.runner_bars import RunnerBars
+from pipelines.backtest.strategies import get_strategy
+from pipelines.data.limits import feature_history_start
+from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.db import Database, PendingLog, PredictionLog
 from pipelines.db.logs import add_many
@@ -68,6 +73,30 @@ class LiveModels:
         self._registry = registry
         self.sink: LogSink = log or self._write
         self.ref = ref
+        self._history: RunnerBars | None = None
+
+    @property
+    def history(self) -> RunnerBars:
+        """The stored bars a runner's features start from (the strategies' own reader, when set)."""
+        if self._history is None:
+            self._history = RunnerBars(self.settings)
+        return self._history
+
+    @history.setter
+    def history(self, bars: RunnerBars) -> None:
+        self._history = bars
+
+    def stored_before(
+        self, symbol: str, timeframe: str, first: pd.Timestamp, last: pd.Timestamp
+    ) -> pd.DataFrame:
+        """The stored bars of (``symbol``, ``timeframe``) before ``first``, from where the features of
+        a series ending at ``last`` start (as serving and training start it)."""
+        crypto = parse_symbol(symbol).is_crypto
+        start = feature_history_start(self.settings, timeframe, last, crypto=crypto)
+        if start >= first:
+            return pd.DataFrame()
+        frame = self.history.read(symbol, timeframe, start)
+        return frame[frame["timestamp"] < first] if len(frame) else frame
 
     @property
     def registry(self) -> ModelRegistry:
@@ -120,6 +149,8 @@ class LiveSignal:
         self.config = config
         self.timeframe = timeframe
         self.logged_ts: int | None = None  # the newest bar whose prediction is logged
+        stored = models.stored_before
+        self.features = LiveFeatures(lambda first, last: stored(config.symbol, timeframe, first, last))
 
     def model_signal(self, model_name: str, bars: pd.DataFrame) -> FloatArray:
         """The signal per bar; NaN (no position) while the model cannot be loaded (deleted since)."""
@@ -128,14 +159,14 @@ class LiveSignal:
         except InvalidRequestError as exc:
             log.warning("strategy %s has no model to trade on: %s", self.config.strategy_id, exc)
             return np.full(len(bars), np.nan)
-        meta = loaded.meta
-        out = model_outputs(loaded.model, bars, meta.feature_set, meta.scale, meta.error_scale or None)
-        if len(bars):
-            self._log(loaded, bars, out)
+        if not len(bars):
+            return np.empty(0)
+        out = self.features.outputs(loaded, bars)
+        self._log(loaded, bars, out)
         signal: FloatArray = out["signal"]
         return signal
 
-    def _log(self, loaded: LoadedModel, bars: pd.DataFrame, out: dict[str, npt.NDArray[Any]]) -> None:
+    def _log(self, loaded: LoadedModel, bars: pd.DataFrame, out: Outputs) -> None:
         last = int(utc_nanos(bars["timestamp"].iloc[-1:])[0])
         confidence = float(out["confidence"][-1])
         if last == self.logged_ts or not math.isfinite(confidence):

@@ -86,6 +86,7 @@ class StrategyRuns:
         self.models = models or LiveModels(settings, database)  # ml_predictive's model context
         self.feeds = StrategyFeeds(settings, database)  # the series the live feed follows for them
         self.history = RunnerBars(settings, source_of)  # the stored bars runners warm and catch up on
+        self.models.history = self.history  # and a model's features start from
         self._lock = threading.RLock()
         self._runners: dict[str, list[StrategyRunner]] = {}  # strategy id -> one runner per symbol
         self._series: dict[tuple[str, str], list[StrategyRunner]] = {}  # (symbol, timeframe) -> runners

@@ -1,6 +1,7 @@
 """The trading events a committed ledger write announces on the user's ``trading`` WebSocket
 channel: ``order_filled`` for every paper fill (entries, DCA orders, exits), ``trade_closed`` (with
-its pnl and reason) and ``portfolio_changed`` (cash and positions value after the change).
+its pnl and reason) and ``portfolio_changed`` (cash, reserved and free cash, and positions value after
+the change, per quote currency).
 
 :func:`collect` builds them inside the transaction from what the book changed (before the store
 forgets it); :func:`publish` sends them once the transaction has committed, so a rolled-back write
@@ -16,6 +17,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from pipelines.app.trade_views import dec, order_view, trade_view
+from pipelines.app.trading_store import store_holds
 from pipelines.db.trading_models import PaperBalanceRow, TradeRow
 from pipelines.trading.book import Changes, PaperBook, quote_asset
 from pipelines.trading.equity import active_value
@@ -39,11 +41,13 @@ _CASH = select(PaperBalanceRow.user_id, PaperBalanceRow.asset, PaperBalanceRow.b
 )
 
 
-def _portfolios(session: Session, touched: dict[str, set[str]]) -> list[Event]:
-    """Per user and quote currency touched: the cash, the active positions' value marked to their last
-    price (a short's: its pnl, its margin being part of the cash) and their sum (two queries for all
-    the users)."""
+def _portfolios(session: Session, book: PaperBook, touched: dict[str, set[str]]) -> list[Event]:
+    """Per user and quote currency touched: the cash, what open orders and short margin hold of it and
+    the rest (as GET /portfolio counts them: the stored records, read after the change was flushed),
+    the active positions' value marked to their last price (a short's: its pnl, its margin being part
+    of the cash) and cash plus value (two queries for all the users, one per currency for the held)."""
     users = sorted(touched)
+    holds = store_holds(session, lambda: book.costs)
     cash = {(u, a): b for u, a, b in session.execute(_CASH, {"users": users}) if a in touched[u]}
     held = {(u, a): ZERO for u, assets in touched.items() for a in assets}
     for user, symbol, side, quantity, last, entry in session.execute(_ACTIVE, {"users": users}):
@@ -55,9 +59,12 @@ def _portfolios(session: Session, touched: dict[str, set[str]]) -> list[Event]:
         for asset in sorted(touched[user]):
             money = cash.get((user, asset), ZERO)
             value = held[(user, asset)]
+            reserved = holds(user, asset, frozenset())
             payload = {
                 "asset": asset,
                 "cash": dec(money),
+                "reserved_cash": dec(reserved),
+                "free_cash": dec(money - reserved),
                 "positions_value": dec(value),
                 "equity": dec(money + value),
             }
@@ -81,7 +88,7 @@ def collect(session: Session, book: PaperBook, changes: Changes) -> list[Event]:
     for order in changes.fills:
         touched.setdefault(order.user_id, set()).add(quote_asset(order.symbol))
     if touched:
-        events.extend(_portfolios(session, touched))
+        events.extend(_portfolios(session, book, touched))
     return events
 
 

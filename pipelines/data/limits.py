@@ -23,6 +23,7 @@ __all__ = [
     "check_bar_span",
     "days_for_bars",
     "estimate_bars",
+    "feature_history_start",
     "latest_start",
     "request_span",
 ]
@@ -67,6 +68,15 @@ def latest_start(
     if days >= (end - earliest).days:
         return earliest
     return end - pd.Timedelta(days=days)
+
+
+def feature_history_start(
+    settings: Settings, timeframe: str | Timeframe, last: pd.Timestamp, *, crypto: bool
+) -> pd.Timestamp:
+    """Where the features of a series ending at ``last`` start: ``history_start`` (the bars a
+    training run reads by default), later only when that span would exceed ``max_bars_per_request``."""
+    start = parse_time(settings.data.history_start, name="history_start")
+    return max(start, latest_start(settings, timeframe, last, crypto=crypto))
 
 
 def _advice(tf: Timeframe, start: pd.Timestamp, end: pd.Timestamp, limit: int, crypto: bool) -> str:

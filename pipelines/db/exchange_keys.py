@@ -4,6 +4,9 @@ The key and the secret are stored only encrypted (``SecretBox`` under the exchan
 purpose); their hints (first and last characters) are what the API shows. Deleting a key deactivates
 it: the row stays (``active`` false, ``deactivated_at`` set) so its history is kept, but it is never
 listed nor used again. Migration ``0011_exchange_keys`` creates exactly this schema.
+
+:class:`ExchangeSyncCursor` is where a key's exchange sync stopped reading a symbol's fills (the
+newest fill's time), so the next sync resumes after it (migration ``0020_sync_cursors``).
 """
 
 from __future__ import annotations
@@ -11,13 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipelines.db.models import Base
 from pipelines.db.types import utc_now
 
-__all__ = ["ENVIRONMENTS", "ExchangeKey"]
+__all__ = ["ENVIRONMENTS", "ExchangeKey", "ExchangeSyncCursor"]
 
 ENVIRONMENTS = ("testnet", "live")
 
@@ -55,3 +58,14 @@ class ExchangeKey(Base):
             f"ExchangeKey(id={self.id!r}, user_id={self.user_id!r}, provider_id={self.provider_id!r}, "
             f"environment={self.environment!r}, active={self.active!r})"
         )
+
+
+class ExchangeSyncCursor(Base):
+    """The newest fill of ``symbol`` a sync with key ``key_id`` has stored (epoch milliseconds)."""
+
+    __tablename__ = "exchange_sync_cursors"
+
+    key_id: Mapped[str] = mapped_column(ForeignKey("exchange_keys.id", ondelete="CASCADE"), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_fill_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utc_now)

@@ -14,12 +14,13 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from pipelines.errors import InvalidRequestError
 from pipelines.features._tape import Tape, TapeMismatchError
 from pipelines.features.compute import feature_block
 from pipelines.features.indicators import FeatureSet
-from pipelines.features.inputs import BarData
+from pipelines.features.inputs import PRICE_FIELDS, BarData
 
-__all__ = ["FeatureStream", "stream_lookback"]
+__all__ = ["FeatureStream", "GrowingBars", "stream_lookback"]
 
 FloatMatrix = npt.NDArray[np.float64]
 
@@ -106,3 +107,44 @@ class FeatureStream:
 
 def _bar(data: BarData, i: int) -> npt.NDArray[np.float64]:
     return np.array([data.open[i], data.high[i], data.low[i], data.close[i], data.volume[i]])
+
+
+class GrowingBars:
+    """A series of bars that only grows, as a stream reads it: held in buffers that double when full,
+    so adding a bar copies that bar only (``BarData.append`` copies the whole series each time).
+    :meth:`data` views the bars so far; later appends never change what an earlier view shows."""
+
+    def __init__(self, first: BarData) -> None:
+        size = max(64, 2 * len(first))
+        self._prices: FloatMatrix = np.empty((len(PRICE_FIELDS), size))  # one contiguous row per field
+        self._ts = np.empty(size, dtype=np.int64)
+        self._n = 0
+        self.append(first)
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def last_ns(self) -> int:
+        return int(self._ts[self._n - 1]) if self._n else 0
+
+    def append(self, more: BarData) -> None:
+        """Add ``more`` (it must start after the last bar)."""
+        n, m = self._n, len(more)
+        if not m:
+            return
+        if n and int(more.ts_ns[0]) <= self.last_ns:
+            raise InvalidRequestError("appended bars must start after the last bar")
+        if n + m > self._ts.size:
+            size = max(2 * self._ts.size, n + m)
+            prices, ts = np.empty((len(PRICE_FIELDS), size)), np.empty(size, dtype=np.int64)
+            prices[:, :n], ts[:n] = self._prices[:, :n], self._ts[:n]
+            self._prices, self._ts = prices, ts
+        for j, name in enumerate(PRICE_FIELDS):
+            self._prices[j, n : n + m] = getattr(more, name)
+        self._ts[n : n + m] = more.ts_ns
+        self._n = n + m
+
+    def data(self) -> BarData:
+        n = self._n
+        return BarData({name: self._prices[j, :n] for j, name in enumerate(PRICE_FIELDS)}, self._ts[:n])

@@ -34,12 +34,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from pipelines.data.limits import latest_start
+from pipelines.data.limits import feature_history_start
 from pipelines.data.market import ensure_stored, iso_utc, source_for
 from pipelines.data.store import ParquetStore, SeriesKey
 from pipelines.data.symbols import Symbol, parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
-from pipelines.data.timeutil import parse_time
 from pipelines.data.version import DataVersion, bytes_hash
 from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.features.compute import feature_block, resolve_feature_set
@@ -223,10 +222,9 @@ class FeatureCache:
             entry = self._held.get(series)
         if entry is not None and len(entry[0]) and int(entry[0].ts_ns[-1]) == last_ns:
             return entry[0].fresh()
-        start = parse_time(self.settings.data.history_start, name="history_start")
         last = pd.Timestamp(last_ns, tz="UTC")
         crypto = parse_symbol(series.symbol).is_crypto
-        start = max(start, latest_start(self.settings, series.timeframe, last, crypto=crypto))
+        start = feature_history_start(self.settings, series.timeframe, last, crypto=crypto)
         frame = self.store.read(series, start)
         if frame.empty:
             raise DataNotFoundError(

@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.errors import InvalidRequestError
 from pipelines.features import FeatureSet, IndicatorSpec, get_feature_set, list_indicators
 from pipelines.features._kernels import RESYNC
 from pipelines.features._tape import Tape, TapeMismatchError
 from pipelines.features.compute import feature_block
 from pipelines.features.inputs import BarData
-from pipelines.features.stream import FeatureStream, stream_lookback
+from pipelines.features.stream import FeatureStream, GrowingBars, stream_lookback
 
 from .conftest import random_bars
 
@@ -159,3 +160,22 @@ def test_frame_and_window_share_the_bars() -> None:
     assert len(part) == 10 and np.shares_memory(part.close, data.close)
     assert np.array_equal(part.close, frame["close"].to_numpy()[10:20])
     assert pd.Timestamp(int(part.ts_ns[0]), tz="UTC") == frame["timestamp"].iloc[10]
+
+
+def test_growing_bars_stream_as_the_whole_series_and_earlier_views_stay_put() -> None:
+    frame = random_bars(900, seed=4)
+    data = BarData.from_frame(frame)
+    fs = get_feature_set("default")
+    full = feature_block(data, fs)
+    grown = GrowingBars(data.window(0, 600))
+    stream = FeatureStream(fs)
+    stream.tail(grown.data(), 2)
+    before = grown.data()
+    for i in range(600, 900, 50):  # past the first buffer's size: the bars move to a larger one
+        grown.append(data.window(i, i + 50))
+        got = stream.tail(grown.data(), 2)
+        assert np.array_equal(_bits(got), _bits(full[:, i + 48 : i + 50].T))
+    assert len(grown) == 900 and grown.last_ns == int(data.ts_ns[-1]) and stream.replays == 6
+    assert len(before) == 600 and np.array_equal(before.close, data.close[:600])
+    with pytest.raises(InvalidRequestError, match="start after the last bar"):
+        grown.append(data.window(899, 900))

@@ -173,6 +173,8 @@ def test_fills_and_closes_reach_the_users_websocket_after_commit(client: Any) ->
         assert portfolio["data"] == {
             "asset": "USDT",
             "cash": "9899",
+            "reserved_cash": "0",
+            "free_cash": "9899",
             "positions_value": "102",
             "equity": "10001",
         }
@@ -186,9 +188,16 @@ def test_fills_and_closes_reach_the_users_websocket_after_commit(client: Any) ->
         client.get("/api/trades/active", headers=user["headers"])
         assert ws.receive_json()["data"]["trade"]["id"] == second["id"]
         assert ws.receive_json()["type"] == "portfolio_changed"
+        waiting = _trade(client, user, symbol="ADAUSDT", amount="3", price="60", stop_loss="50")  # a limit
+        assert waiting.status_code == 201 and waiting.json()["data"]["status"] == "pending", waiting.text
+        _quiet(ws)
         closed = client.post(f"/api/trades/{trade['id']}/close", json={}, headers=user["headers"])
         assert closed.status_code == 200, closed.text
         exit_fill, closing, after = ws.receive_json(), ws.receive_json(), ws.receive_json()
+        shown = client.get("/portfolio", headers=user["headers"]).json()
+        # what the waiting entry holds: the event's reserved and free cash are GET /portfolio's
+        assert float(after["data"]["reserved_cash"]) == shown["reserved_cash"] > 0
+        assert float(after["data"]["free_cash"]) == shown["free_cash"] < shown["cash"]
         assert (exit_fill["type"], exit_fill["data"]["purpose"], exit_fill["data"]["side"]) == (
             "order_filled",
             "exit",

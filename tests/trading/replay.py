@@ -59,6 +59,7 @@ class Replay:
     orders: dict[str, dict[str, Any]] | None = None
     fill_orders: bool = True  # False: a placed order waits open, unfilled (fill it with ``fill``)
     my_trades: str = "binance_my_trades.json"  # the recorded fills the account's trades are read from
+    fills: list[dict[str, Any]] | None = None  # fills in the recorded shape instead of that file's
 
     def fill(self, client_order_id: str) -> None:
         """The venue filled a waiting order in full at the recorded fill's price."""
@@ -106,9 +107,16 @@ def _order_book(replay: Replay, seen: Seen) -> tuple[int, bytes] | None:
 
 
 def _my_trades(replay: Replay, seen: Seen) -> bytes:
-    """The recorded trades of the asked symbol only."""
+    """The trades of the asked symbol from ``startTime`` on, oldest first, at most ``limit`` (as Binance
+    answers)."""
     symbol = (seen.query.get("symbol") or [""])[0]
-    return json.dumps([t for t in recorded(replay.my_trades) if t["symbol"] == symbol]).encode()
+    start = int((seen.query.get("startTime") or ["0"])[0])
+    limit = int((seen.query.get("limit") or ["500"])[0])
+    fills = recorded(replay.my_trades) if replay.fills is None else replay.fills
+    chosen = sorted(
+        (t for t in fills if t["symbol"] == symbol and t["time"] >= start), key=lambda t: t["time"]
+    )
+    return json.dumps(chosen[:limit]).encode()
 
 
 def _answer(replay: Replay, seen: Seen) -> tuple[int, bytes]:

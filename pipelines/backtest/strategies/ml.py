@@ -17,7 +17,7 @@ from pipelines.models.signals import derive_signals
 if TYPE_CHECKING:  # the registry pulls in mlflow, seconds to import
     from pipelines.models.registry import ModelRegistry
 
-__all__ = ["RegistrySignals", "model_outputs", "model_signal", "signal_targets"]
+__all__ = ["RegistrySignals", "input_outputs", "model_outputs", "model_signal", "signal_targets"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -35,11 +35,18 @@ def model_outputs(
     should trade on)."""
     table = compute_features(bars, feature_set) if features is None else features
     x = table[model.feature_names].to_numpy(dtype=np.float64, na_value=np.nan)
+    return input_outputs(model, x, bars["close"].to_numpy(dtype=np.float64), scale, error_scale)
+
+
+def input_outputs(
+    model: BaseRegressor, x: FloatArray, close: FloatArray, scale: float, error_scale: float | None = None
+) -> dict[str, npt.NDArray[Any]]:
+    """:func:`model_outputs` of the model's input rows ``x`` (its columns in its order) and the
+    bars' closes."""
     pred = np.asarray(model.predict(x), dtype=np.float64)
     if pred.ndim != 1:
         raise InvalidRequestError(f"a {model.kind.value} model forecasts paths; ml_predictive needs returns")
     pred[~np.isfinite(x).all(axis=1)] = np.nan
-    close = bars["close"].to_numpy(dtype=np.float64)
     return derive_signals(pred, close, scale, error_scale=error_scale or None)
 
 

@@ -11,18 +11,19 @@ spelling (``BTC/USDT``)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from pipelines.app.trade_views import dec, order_view, trade_view
-from pipelines.app.trading_store import store_holds
 from pipelines.db.trading_models import PaperBalanceRow, TradeRow
 from pipelines.trading.book import Changes, PaperBook, quote_asset
 from pipelines.trading.equity import active_value
 from pipelines.trading.events import publish_trading_event
-from pipelines.trading.records import ZERO
+from pipelines.trading.records import ZERO, Held
+from pipelines.trading.reserve import held_cost
 
 __all__ = ["Event", "collect", "publish"]
 
@@ -36,19 +37,28 @@ _ACTIVE = select(
     TradeRow.last_price,
     TradeRow.entry_price,
 ).where(TradeRow.user_id.in_(bindparam("users", expanding=True)), TradeRow.status == "active")
-_CASH = select(PaperBalanceRow.user_id, PaperBalanceRow.asset, PaperBalanceRow.balance).where(
-    PaperBalanceRow.user_id.in_(bindparam("users", expanding=True))
-)
+_CASH = select(
+    PaperBalanceRow.user_id,
+    PaperBalanceRow.asset,
+    PaperBalanceRow.balance,
+    PaperBalanceRow.held_buys,
+    PaperBalanceRow.held_sells,
+    PaperBalanceRow.margin,
+).where(PaperBalanceRow.user_id.in_(bindparam("users", expanding=True)))
 
 
 def _portfolios(session: Session, book: PaperBook, touched: dict[str, set[str]]) -> list[Event]:
     """Per user and quote currency touched: the cash, what open orders and short margin hold of it and
-    the rest (as GET /portfolio counts them: the stored records, read after the change was flushed),
-    the active positions' value marked to their last price (a short's: its pnl, its margin being part
-    of the cash) and cash plus value (two queries for all the users, one per currency for the held)."""
+    the rest (as GET /portfolio counts them: the balance rows' running holds, read after the change
+    was flushed), the active positions' value marked to their last price (a short's: its pnl, its
+    margin being part of the cash) and cash plus value (two queries for all the users)."""
     users = sorted(touched)
-    holds = store_holds(session, lambda: book.costs)
-    cash = {(u, a): b for u, a, b in session.execute(_CASH, {"users": users}) if a in touched[u]}
+    cash: dict[tuple[str, str], Decimal] = {}
+    reserved_of: dict[tuple[str, str], Decimal] = {}
+    for user, asset, balance, *holds in session.execute(_CASH, {"users": users}):
+        if asset in touched[user]:
+            cash[(user, asset)] = balance
+            reserved_of[(user, asset)] = held_cost(book.costs, Held(*holds))
     held = {(u, a): ZERO for u, assets in touched.items() for a in assets}
     for user, symbol, side, quantity, last, entry in session.execute(_ACTIVE, {"users": users}):
         key = (user, quote_asset(symbol))
@@ -59,7 +69,7 @@ def _portfolios(session: Session, book: PaperBook, touched: dict[str, set[str]])
         for asset in sorted(touched[user]):
             money = cash.get((user, asset), ZERO)
             value = held[(user, asset)]
-            reserved = holds(user, asset, frozenset())
+            reserved = reserved_of.get((user, asset), ZERO)
             payload = {
                 "asset": asset,
                 "cash": dec(money),

@@ -6,7 +6,7 @@ it: the row stays (``active`` false, ``deactivated_at`` set) so its history is k
 listed nor used again. Migration ``0011_exchange_keys`` creates exactly this schema.
 
 :class:`ExchangeSyncCursor` is where a key's exchange sync stopped reading a symbol's fills (the
-newest fill's time), so the next sync resumes after it (migration ``0020_sync_cursors``).
+newest fill's time), so the next sync resumes after it (migration ``0021_sync_cursors``).
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from pipelines.app.trades import TradeDesk
@@ -22,6 +24,13 @@ from pipelines.trading.fills import CostModel
 from pipelines.trading.paper import PaperBroker
 from pipelines.trading.records import Bar
 from pipelines.trading.runner import PlannedOrder
+
+_TRADES = cast(Table, TradeRow.__table__)
+_SLEEVES = select(_TRADES).where(
+    _TRADES.c.user_id.in_(bindparam("users", expanding=True)),
+    _TRADES.c.strategy_id.in_(bindparam("strategies", expanding=True)),
+    _TRADES.c.status.in_(OPEN_STATUSES),
+)
 
 __all__ = ["Group", "Legs", "execute_batch", "execute_legs", "place_groups", "sleeve_trades"]
 
@@ -56,7 +65,6 @@ def execute_batch(
     rules or the balance refuse comes back rejected. Each strategy's legs fill at its own commission
     and slippage (its runner's sizing)."""
     ids = [p.request.client_order_id for planned, _ in groups for p in planned]
-    held: list[TradeRow] = []
     with desk.ledger(user_id) as (session, book):
         placed: frozenset[tuple[str, str]] = frozenset()
         if ids:
@@ -66,7 +74,6 @@ def execute_batch(
             placed = frozenset((user_id, cid) for cid in session.scalars(query))
             rows = sleeve_trades(session, [user_id], groups)
             load_trades(session, book, rows)
-            held.extend(rows)  # the session maps its rows weakly: the save updates these, no read again
         entries = sorted({p.config.symbol for planned, _ in groups for p in planned if p.leg == "enter"})
         if entries:
             offsets = open_notionals(session, user_id, entries, book.trades)
@@ -106,16 +113,12 @@ def place_groups(
     return done
 
 
-def sleeve_trades(session: Session, users: Sequence[str], groups: Sequence[Group]) -> list[TradeRow]:
-    """The open trades of the groups' (strategy, symbol) sleeves, in one query."""
+def sleeve_trades(session: Session, users: Sequence[str], groups: Sequence[Group]) -> list[Row[Any]]:
+    """The open trades of the groups' (strategy, symbol) sleeves, in one query (table rows: nothing
+    enters the session's identity map, the save updates them by id)."""
     pairs = {(p.config.strategy_id, p.config.symbol) for planned, _ in groups for p in planned}
     if not pairs:
         return []
-    rows = session.scalars(
-        select(TradeRow).where(
-            TradeRow.user_id.in_(list(users)),
-            TradeRow.strategy_id.in_(sorted({sid for sid, _ in pairs})),
-            TradeRow.status.in_(OPEN_STATUSES),
-        )
-    ).all()
+    params = {"users": list(users), "strategies": sorted({sid for sid, _ in pairs})}
+    rows = session.connection().execute(_SLEEVES, params)
     return [r for r in rows if (r.strategy_id, r.symbol) in pairs]

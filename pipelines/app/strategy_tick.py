@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
-from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from pipelines.app.strategy_legs import Group, Legs, place_groups, sleeve_trades
@@ -35,6 +34,22 @@ from pipelines.trading.records import ZERO
 from pipelines.trading.risk import RiskLimits
 
 __all__ = ["execute_tick"]
+
+# Built once (each read of a tick is one of these, with expanding parameters).
+_PLACED = select(OrderRow.user_id, OrderRow.client_order_id).where(  # both: the unique index's search
+    OrderRow.user_id.in_(bindparam("users", expanding=True)),
+    OrderRow.client_order_id.in_(bindparam("ids", expanding=True)),
+)
+_OFFSETS = (
+    select(TradeRow.user_id, TradeRow.symbol, NOTIONAL_SUM)
+    .where(
+        TradeRow.user_id.in_(bindparam("users", expanding=True)),
+        TradeRow.symbol.in_(bindparam("symbols", expanding=True)),
+        TradeRow.status.in_(OPEN_STATUSES),
+        TradeRow.id.not_in(bindparam("skip", expanding=True)),
+    )
+    .group_by(TradeRow.user_id, TradeRow.symbol)
+)
 
 Batches = Mapping[str, Sequence[Group]]  # each user's groups
 
@@ -62,15 +77,13 @@ def execute_tick(
             load_accounts(session, book, users)
             groups = [g for user in users for g in batches[user]]
             placed = _placed(session, groups)
-            rows = sleeve_trades(session, users, groups)  # held: the session maps its rows weakly
-            load_trades(session, book, rows)
+            load_trades(session, book, sleeve_trades(session, users, groups))
             _offsets(session, book, groups)
             done = {user: place_groups(desk, book, user, batches[user], placed) for user in users}
             if also is not None:
                 also(session, [legs for user in users for legs in done[user]])
             changes = book.changes
-            save(session, book)  # updates the held rows (no read again)
-            del rows
+            save(session, book)
             events: list[Event] = collect(session, book, changes)
         publish(events)  # committed: never an event of a rolled-back write
     return done
@@ -82,10 +95,8 @@ def _placed(session: Session, groups: Sequence[Group]) -> frozenset[tuple[str, s
     if not ids:
         return frozenset()
     users = sorted({p.config.user_id for planned, _ in groups for p in planned})
-    query = select(OrderRow.user_id, OrderRow.client_order_id).where(  # both: the unique index's search
-        OrderRow.user_id.in_(users), OrderRow.client_order_id.in_(ids)
-    )
-    return frozenset((user, cid) for user, cid in session.execute(query) if cid is not None)
+    rows = session.connection().execute(_PLACED, {"users": users, "ids": ids})
+    return frozenset((user, cid) for user, cid in rows if cid is not None)
 
 
 def _offsets(session: Session, book: PaperBook, groups: Sequence[Group]) -> None:
@@ -96,18 +107,12 @@ def _offsets(session: Session, book: PaperBook, groups: Sequence[Group]) -> None
     }
     if not wanted:
         return
-    query: Any = (
-        select(TradeRow.user_id, TradeRow.symbol, NOTIONAL_SUM)
-        .where(
-            TradeRow.user_id.in_(sorted({u for u, _ in wanted})),
-            TradeRow.symbol.in_(sorted({s for _, s in wanted})),
-            TradeRow.status.in_(OPEN_STATUSES),
-        )
-        .group_by(TradeRow.user_id, TradeRow.symbol)
-    )
-    if book.trades:
-        query = query.where(TradeRow.id.not_in(list(book.trades)))
-    totals = {(u, s): t for u, s, t in session.execute(query)}
+    params = {
+        "users": sorted({u for u, _ in wanted}),
+        "symbols": sorted({s for _, s in wanted}),
+        "skip": list(book.trades),
+    }
+    totals = {(u, s): t for u, s, t in session.connection().execute(_OFFSETS, params)}
     for key in wanted:
         total = totals.get(key)
         book.notional_offset[key] = ZERO if total is None else notional_of(total)

@@ -9,12 +9,14 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, func, insert, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
+from pipelines.app.ledger_held import notional_of, store_values
 from pipelines.db.trading_models import DcaAttemptRow, OrderRow, PaperBalanceRow, TradeRow
 from pipelines.trading.book import PaperBook
 from pipelines.trading.broker import OrderStatus, OrderType, Side
-from pipelines.trading.equity import StoredValue, active_value
 from pipelines.trading.records import (
     ZERO,
     Account,
@@ -26,7 +28,6 @@ from pipelines.trading.records import (
     TradeSide,
     TradeStatus,
 )
-from pipelines.trading.reserve import quote_asset
 
 __all__ = [
     "NOTIONAL_SUM",
@@ -129,18 +130,26 @@ _NOTIONAL = select(NOTIONAL_SUM).where(
     TradeRow.symbol == bindparam("symbol"),
     TradeRow.status.in_(OPEN_STATUSES),
 )
-# A user's active paper trades, what the equity values them by.
-_ACTIVE = select(
-    TradeRow.symbol, TradeRow.side, TradeRow.quantity, TradeRow.last_price, TradeRow.entry_price
-).where(
-    TradeRow.user_id == bindparam("user"),
-    TradeRow.status == TradeStatus.ACTIVE.value,
-    TradeRow.broker == "paper",
-)
 _BALANCES = cast(Table, PaperBalanceRow.__table__)
+_TRADES = cast(Table, TradeRow.__table__)
+_ORDERS = cast(Table, OrderRow.__table__)
 _INSERT_BALANCE = insert(_BALANCES)
-_INSERT_TRADES = insert(cast(Table, TradeRow.__table__))
-_INSERT_ORDERS = insert(cast(Table, OrderRow.__table__))
+_INSERT_TRADES = insert(_TRADES)
+_INSERT_ORDERS = insert(_ORDERS)
+# The held trades' open orders and DCA attempts (table rows: the same column names as the mapped ones).
+_OPEN_ORDERS_OF = select(_ORDERS).where(
+    _ORDERS.c.trade_id.in_(bindparam("ids", expanding=True)), _ORDERS.c.status == OrderStatus.OPEN.value
+)
+_ATTEMPTS = cast(Table, DcaAttemptRow.__table__)
+_ATTEMPTS_OF = (
+    select(_ATTEMPTS)
+    .where(_ATTEMPTS.c.trade_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_ATTEMPTS.c.attempt)
+)
+# Changed rows not mapped in the session, updated in one executemany per table (the parameters' column
+# names are the SET clause).
+_UPDATE_TRADE = update(_TRADES).where(_TRADES.c.id == bindparam("key"))
+_UPDATE_ORDER = update(_ORDERS).where(_ORDERS.c.id == bindparam("key"))
 _UPDATE_BALANCE = (
     update(_BALANCES)
     .where(_BALANCES.c.user_id == bindparam("b_user"), _BALANCES.c.asset == bindparam("b_asset"))
@@ -155,12 +164,12 @@ _UPDATE_BALANCE = (
 )
 
 
-def trade_of(row: TradeRow) -> Trade:
+def trade_of(row: TradeRow | Row[Any]) -> Trade:
     values = {name: getattr(row, name) for name in _TRADE_FIELDS}
     return Trade(side=TradeSide(row.side), status=TradeStatus(row.status), **values)
 
 
-def _order_of(row: OrderRow) -> Order:
+def _order_of(row: OrderRow | Row[Any]) -> Order:
     values = {name: getattr(row, name) for name in _ORDER_FIELDS}
     return Order(
         side=Side(row.side),
@@ -171,7 +180,7 @@ def _order_of(row: OrderRow) -> Order:
     )
 
 
-def attempt_of(row: DcaAttemptRow) -> DcaAttempt:
+def attempt_of(row: DcaAttemptRow | Row[Any]) -> DcaAttempt:
     return DcaAttempt(
         row.trade_id, row.attempt, row.price, row.volume, row.success, row.timestamp, row.reason, row.id
     )
@@ -193,20 +202,18 @@ def load_accounts(session: Session, book: PaperBook, users: Sequence[str]) -> No
     book.realized_today.update(realized)
 
 
-def load_trades(session: Session, book: PaperBook, rows: Iterable[TradeRow]) -> list[Trade]:
-    """Hold ``rows`` with their open orders and their DCA attempts."""
+def load_trades(session: Session, book: PaperBook, rows: Iterable[TradeRow | Row[Any]]) -> list[Trade]:
+    """Hold ``rows`` (mapped or table rows) with their open orders and their DCA attempts (read as table
+    rows: nothing enters the session's identity map)."""
     trades = [trade_of(row) for row in rows]
     for trade in trades:
         book.add(trade=trade)
     ids = [t.id for t in trades]
     if ids:
-        orders = select(OrderRow).where(OrderRow.trade_id.in_(ids), OrderRow.status == OrderStatus.OPEN.value)
-        for row in session.scalars(orders):
+        connection = session.connection()
+        for row in connection.execute(_OPEN_ORDERS_OF, {"ids": ids}):
             book.add(order=_order_of(row))
-        attempts = (
-            select(DcaAttemptRow).where(DcaAttemptRow.trade_id.in_(ids)).order_by(DcaAttemptRow.attempt)
-        )
-        for attempt_row in session.scalars(attempts):
+        for attempt_row in connection.execute(_ATTEMPTS_OF, {"ids": ids}):
             book.attempts_of(attempt_row.trade_id).append(attempt_of(attempt_row))
     return trades
 
@@ -226,11 +233,6 @@ def open_notional(session: Session, user_id: str, symbol: str, skip: Iterable[st
     query = _NOTIONAL if not skipped else _NOTIONAL.where(TradeRow.id.not_in(skipped))
     total = session.connection().execute(query, {"user": user_id, "symbol": symbol}).scalar()
     return ZERO if total is None else notional_of(total)
-
-
-def notional_of(total: Any) -> Decimal:
-    """A :data:`NOTIONAL_SUM` as read (a float on SQLite, a decimal on PostgreSQL) as a decimal."""
-    return Decimal(repr(total)) if isinstance(total, float) else Decimal(total)
 
 
 def open_notionals(
@@ -256,24 +258,6 @@ def open_notionals(
     return out
 
 
-def store_values(session: Session) -> StoredValue:
-    """The value of a user's stored active paper positions in a quote currency, marked to their last
-    price (see ``pipelines.trading.equity``); read once per user, exact."""
-    read: dict[str, dict[str, Decimal]] = {}
-
-    def value(user_id: str, asset: str) -> Decimal:
-        if user_id not in read:
-            totals: dict[str, Decimal] = {}
-            rows = session.connection().execute(_ACTIVE, {"user": user_id})
-            for symbol, side, quantity, last, entry in rows:
-                key = quote_asset(symbol)
-                totals[key] = totals.get(key, ZERO) + active_value(side, quantity, last, entry)
-            read[user_id] = totals
-        return read[user_id].get(asset, ZERO)
-
-    return value
-
-
 def limit_prices(session: Session, trades: Iterable[Trade]) -> dict[str, Decimal]:
     """The limit price of each not yet filled trade's entry order (market entries have none)."""
     pending = [t.id for t in trades if t.entry_price is None]
@@ -286,11 +270,6 @@ def limit_prices(session: Session, trades: Iterable[Trade]) -> dict[str, Decimal
     )
     rows = session.execute(query)
     return {trade_id: price for trade_id, price in rows if trade_id is not None and price is not None}
-
-
-def _copy(row: object, record: object, names: Iterable[str]) -> None:
-    for name in names:
-        setattr(row, name, getattr(record, name))
 
 
 def _trade_values(trade: Trade) -> dict[str, Any]:
@@ -319,8 +298,9 @@ def _save_accounts(session: Session, book: PaperBook) -> None:
 
 
 def save(session: Session, book: PaperBook) -> None:
-    """Write what ``book.changes`` lists: new rows inserted, the others updated (with what the open
-    records hold carried into their accounts first)."""
+    """Write what ``book.changes`` lists: new rows inserted, the others updated (through the session's
+    mapped row where it holds one, else in one Core UPDATE per table), with what the open records hold
+    carried into their accounts first."""
     book.fold_holds()
     changes = book.changes
     _save_accounts(session, book)
@@ -328,24 +308,40 @@ def save(session: Session, book: PaperBook) -> None:
     new_trades = [_trade_values(book.trades[i]) for i in changes.trades if i in changes.created]
     if new_trades:
         connection.execute(_INSERT_TRADES, new_trades)
-    for trade_id in changes.trades - changes.created:
-        trow = session.get(TradeRow, trade_id)
-        assert trow is not None  # loaded from it
-        _copy(trow, book.trades[trade_id], _TRADE_FIELDS)
-        trow.status = book.trades[trade_id].status.value
+    changed = [_trade_values(book.trades[i]) for i in changes.trades - changes.created]
+    _update(session, TradeRow, _UPDATE_TRADE, changed)
     new_orders = [_order_values(book.orders[i]) for i in changes.orders if i in changes.created]
     if new_orders:
         connection.execute(_INSERT_ORDERS, new_orders)
-    for order_id in changes.orders - changes.created:
-        orow = session.get(OrderRow, order_id)
-        if orow is None:  # placed and settled within this request
-            continue
-        _copy(orow, book.orders[order_id], _ORDER_FIELDS)
-        orow.status = book.orders[order_id].status.value
+    # an order placed and settled within this request has no row: none updated
+    _update(
+        session,
+        OrderRow,
+        _UPDATE_ORDER,
+        [_order_values(book.orders[i]) for i in changes.orders - changes.created],
+    )
     if changes.attempts:
         session.execute(insert(DcaAttemptRow), [_attempt_values(a) for a in changes.attempts])
     session.flush()
     book.changes = type(changes)()
+
+
+def _update(
+    session: Session, entity: type[TradeRow | OrderRow], statement: Any, rows: list[dict[str, Any]]
+) -> None:
+    """``rows``' values set on the session's mapped rows where it holds them (never a read), the others
+    updated by ``statement`` (one executemany, the row's id as ``key``)."""
+    unmapped = []
+    for values in rows:
+        key = values.pop("id")
+        mapped = session.identity_map.get(identity_key(entity, key))
+        if mapped is None:
+            unmapped.append({**values, "key": key})
+        else:
+            for name, value in values.items():
+                setattr(mapped, name, value)
+    if unmapped:
+        session.connection().execute(statement, unmapped)
 
 
 def _attempt_values(attempt: DcaAttempt) -> dict[str, Any]:

@@ -102,6 +102,12 @@ def test_a_tick_places_every_users_orders_in_one_transaction_as_feeding_symbol_b
     assert trades == trades_one_by_one
     assert max(commits) == 1  # both users' orders of a tick: one transaction
     assert any(c > 0 for c in commits)
+    # The loaded trades the ledger changed are written back (by id, not through the session's rows):
+    # the closed ones with their exit, at most one open per sleeve (one strategy per user and symbol).
+    closed = [t for t in trades if t[2] == "closed"]
+    assert closed and all(t[4] is not None and t[5] is not None for t in closed)
+    still_open = [(t[0], t[1]) for t in trades if t[2] != "closed"]
+    assert len(still_open) == len(set(still_open))
     failed, failed_trades, _ = _run(tmp_path / "failing", by_tick=True, failing=True)
     assert failed == [row for row in orders if row[0] == "ann"]  # bob's failure cost ann nothing
     assert failed_trades == [row for row in trades if row[0] == "ann"]

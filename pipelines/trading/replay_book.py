@@ -33,7 +33,7 @@ from pipelines.trading.broker import NO_POSITION, OrderStatus, OrderType, Side
 from pipelines.trading.equity import position_value
 from pipelines.trading.errors import InsufficientBalanceError, RiskRuleError, TradingDisabledError
 from pipelines.trading.execution import BLOCKED, Refusal, place_legs, rejected
-from pipelines.trading.fills import Priced
+from pipelines.trading.fills import CostModel, Priced
 from pipelines.trading.paper import EXIT_REASONS, PaperBroker, state_of
 from pipelines.trading.records import (
     ZERO,
@@ -51,7 +51,7 @@ from pipelines.trading.replay import ENTER, KINDS, LEG_NAMES, ReplayLegs, collec
 from pipelines.trading.reserve import cash_change, margin, quote_asset
 from pipelines.trading.runner import RunnerConfig, StrategyRunner, client_order_id
 
-__all__ = ["Booked", "book_fill", "book_replay", "open_trade"]
+__all__ = ["Booked", "book_fill", "book_replay", "open_trade", "priced_legs"]
 
 _NAN = float("nan")
 
@@ -94,6 +94,21 @@ def _fills(book: PaperBook, legs: ReplayLegs, expected_slippage: float) -> _Fill
         asked = Decimal(repr(float(legs.price[j])))
         level[j] = round_price(asked, costs.tick_size) if asked > 0 else asked
         lf[j] = float(level[j] or 0)
+    price, fee, raw, drift = priced_legs(legs, qf, lf, costs, expected_slippage)
+    cost = list(map(Priced, _exact(price.tolist()), _exact(fee.tolist())))
+    return _Fills(quantity, level, cost, (~np.isnan(raw)).tolist(), drift.tolist())
+
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def priced_legs(
+    legs: ReplayLegs, qf: FloatArray, lf: FloatArray, costs: CostModel, expected_slippage: float
+) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    """Each leg's fill price and fee (``qf`` units, ``lf`` its level or NaN) as ``priced`` computes
+    them, the price before slippage (NaN: its bar does not reach the level) and whether the fill is not
+    the runner's expectation, in the cost model's float operations, elementwise."""
+    units = legs.units
     buy = units > 0.0
     o, h, lo = legs.open, legs.high, legs.low
     with np.errstate(invalid="ignore"):
@@ -108,9 +123,8 @@ def _fills(book: PaperBook, legs: ReplayLegs, expected_slippage: float) -> _Fill
     price = np.where(buy, raw * (1.0 + slip), raw * (1.0 - slip))
     fee = np.abs(qf * price) * costs.commission
     expected = np.where(buy, legs.price * (1.0 + expected_slippage), legs.price * (1.0 - expected_slippage))
-    drift = (price != expected) | (qf != absolute)
-    cost = list(map(Priced, _exact(price.tolist()), _exact(fee.tolist())))
-    return _Fills(quantity, level, cost, (~np.isnan(raw)).tolist(), drift.tolist())
+    drift = (price != expected) | (qf != np.abs(units))
+    return price, fee, raw, drift
 
 
 def _exact(values: list[float]) -> list[Decimal]:

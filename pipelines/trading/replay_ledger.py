@@ -24,30 +24,31 @@ has run; nothing else may draw ids from it or place on it before that.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import repeat
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from pipelines.trading.book import PaperBook
 from pipelines.trading.broker import OrderStatus, OrderType, Side
+from pipelines.trading.equity import PAPER
 from pipelines.trading.execution import Refusal
-from pipelines.trading.fills import Priced
 from pipelines.trading.paper import EXIT_REASONS, PaperBroker
-from pipelines.trading.records import ZERO, Order, OrderPurpose, Trade, TradeSide
+from pipelines.trading.records import ZERO, Order, OrderPurpose, Trade, TradeSide, TradeStatus
 from pipelines.trading.replay import ENTER, KINDS, LEG_NAMES, ReplayLegs, collector_paused
 from pipelines.trading.replay_book import (
     Booked,
     _alone,
     _exact,
     _stamps,
-    book_fill,
     book_replay,
-    open_trade,
     priced_legs,
 )
-from pipelines.trading.reserve import margin, quote_asset
+from pipelines.trading.reserve import quote_asset
 from pipelines.trading.runner import RunnerConfig, StrategyRunner, client_order_id
 
 __all__ = ["ReplayLedger", "book_columnar"]
@@ -190,46 +191,121 @@ def _covered(
     return result
 
 
+class _Columns(NamedTuple):
+    """The booked legs' fields as the records hold them, in leg order."""
+
+    at: list[dt.datetime]
+    client: list[str]
+    side: list[Side]
+    kind: list[OrderType]
+    quantity: list[Decimal]
+    level: list[Decimal | None]
+    price: list[Decimal]
+    fee: list[Decimal]
+
+
+def _fields(ledger: ReplayLedger) -> _Columns:
+    legs, cfg = ledger.legs, ledger.config
+    codes, tss = legs.code.tolist(), legs.ts.tolist()
+    names = [LEG_NAMES[c] for c in codes]
+    return _Columns(
+        _stamps(legs.ts),
+        list(map(client_order_id, repeat(cfg.strategy_id, len(legs)), repeat(cfg.symbol), tss, names)),
+        [Side.BUY if u > 0.0 else Side.SELL for u in legs.units.tolist()],
+        [KINDS.get(c, OrderType.MARKET) for c in codes],
+        _exact(np.abs(legs.units).tolist()),
+        [Decimal(repr(p)) if c in KINDS else None for c, p in zip(codes, legs.price.tolist(), strict=True)],
+        _exact(ledger.price.tolist()),
+        _exact(ledger.fee.tolist()),
+    )
+
+
 def _records(ledger: ReplayLedger) -> Booked:
-    """Long because it is the one loop per leg that makes the records (the enum members are bound to
-    locals, a call per leg being what it saves)."""
-    book, cfg, legs, name = ledger.book, ledger.config, ledger.legs, ledger.broker
-    user, symbol, sid = cfg.user_id, cfg.symbol, cfg.strategy_id
-    n = len(legs)
+    """Long because it is the one loop per trade that makes the records: an entry's order and trade, its
+    exit's order, the cash, peak and settlement as ``book_fill`` books them (the same decimal operations
+    in the same order, inlined: a call per record is what this saves), the book's maps and changes
+    filled in bulk after it, in the same order."""
+    book, cfg, name, n = ledger.book, ledger.config, ledger.broker, len(ledger)
     if n == 0:
         return Booked([], [], [], 0)
-    quantity = _exact(np.abs(legs.units).tolist())
-    costs = list(map(Priced, _exact(ledger.price.tolist()), _exact(ledger.fee.tolist())))
-    levels = [
-        Decimal(repr(p)) if c in KINDS else None
-        for c, p in zip(legs.code.tolist(), legs.price.tolist(), strict=True)
-    ]
-    stamps, codes, units, tss = _stamps(legs.ts), legs.code.tolist(), legs.units.tolist(), legs.ts.tolist()
-    buy, sell, long, market, done = Side.BUY, Side.SELL, TradeSide.LONG, OrderType.MARKET, OrderStatus.FILLED
-    entry, exit_ = OrderPurpose.ENTRY, OrderPurpose.EXIT
+    user, symbol, sid = cfg.user_id, cfg.symbol, cfg.strategy_id
+    at, client, side, kind, quantity, level, price, fee = _fields(ledger)
+    buy, long, short, done = Side.BUY, TradeSide.LONG, TradeSide.SHORT, OrderStatus.FILLED
+    entry_, exit_, active, closed = (
+        OrderPurpose.ENTRY, OrderPurpose.EXIT, TradeStatus.ACTIVE, TradeStatus.CLOSED
+    )  # fmt: skip
+    reasons = [EXIT_REASONS[k] for k in kind]
+    paper = name == PAPER  # ``position_value`` counts the ledger's own positions only
     account = book.account(user, quote_asset(symbol))  # made at the first fill: the first leg's
+    balance, peak, today = account.balance, account.peak, book.realized_today.get(user, ZERO)
+    had_today = user in book.realized_today
     ids = iter(ledger.ids)
-    sleeve: Trade | None = None
+    orders: list[Order] = []
+    trades: list[Trade] = []
     cash: list[Decimal] = []
     margins: list[Decimal] = []
-    for j, code in enumerate(codes):
-        at, q, cost = stamps[j], quantity[j], costs[j]
-        side = buy if units[j] > 0.0 else sell
-        kind = KINDS.get(code, market)
-        enter = code == ENTER
-        if enter:
-            tid, oid = next(ids), next(ids)
-            trade = open_trade(book, cfg, name, side, q, at, tid, cost)
-            purpose, reason = entry, None
-        else:
-            assert sleeve is not None  # a close follows its entry (``_columns``)
-            trade, oid, purpose, reason = sleeve, next(ids), exit_, EXIT_REASONS[kind]
-        client = client_order_id(sid, symbol, tss[j], LEG_NAMES[code])
-        order = Order(
-            user, client, name, symbol, side, kind, q, levels[j], at, purpose, trade.id,
-            oid, done, q, cost.price, cost.commission, reason, at,
+    for i in range(0, n, 2):  # an entry, then (but for the last) the close of its whole trade
+        q, p, f, t, s = quantity[i], price[i], fee[i], at[i], side[i]
+        tid, oid = next(ids), next(ids)
+        sd = long if s is buy else short
+        trade = Trade(
+            user, symbol, sd, name, q, t, None, None, False, 0, sid, tid, active, p, None, p, ZERO, ZERO + f,
+            None, t, None, t, t,
         )  # fmt: skip
-        sleeve = book_fill(book, account, trade, order, cost, enter)
-        cash.append(account.balance)
-        margins.append(ZERO if sleeve is None or sleeve.side is long else margin(sleeve))
+        trades.append(trade)
+        orders.append(Order(
+            user, client[i], name, symbol, s, kind[i], q, level[i], t, entry_, tid, oid, done, q, p, f,
+            None, t,
+        ))  # fmt: skip
+        balance += (-(q * p) - f) if sd is long else -f  # ``cash_change``: a short's sale pays its fee
+        equity = balance + ((q * p if sd is long else q * (p - p)) if paper else ZERO)
+        if equity > peak:
+            peak = equity
+        cash.append(balance)
+        margins.append(ZERO if sd is long else q * p)
+        x = i + 1
+        if x == n:
+            book._open_trades[tid] = trade
+            break
+        px, fx, tx, sx = price[x], fee[x], at[x], side[x]
+        orders.append(Order(
+            user, client[x], name, symbol, sx, kind[x], q, level[x], tx, exit_, tid, next(ids), done, q,
+            px, fx, reasons[x], tx,
+        ))  # fmt: skip
+        balance += (q * px - fx) if sd is long else (p - px) * q - fx
+        trade.commission += fx
+        gross = trade.realized_pnl + trade.sign * (px - p) * q
+        trade.realized_pnl = gross - trade.commission
+        trade.status, trade.exit_price, trade.close_reason = closed, px, reasons[x]
+        trade.closed_at = trade.updated_at = tx
+        trade.last_price = px
+        if t < tx:
+            trade.settled_to = tx
+        today = today + trade.realized_pnl
+        had_today = True
+        equity = balance + ZERO
+        if equity > peak:
+            peak = equity
+        cash.append(balance)
+        margins.append(ZERO)
+    account.balance, account.peak = balance, peak
+    if had_today:
+        book.realized_today[user] = today
+    _hold(book, account.key, orders, trades)
     return Booked([True] * n, cash, margins, 0)
+
+
+def _hold(book: PaperBook, key: tuple[str, str], orders: list[Order], trades: list[Trade]) -> None:
+    """The new records held by ``book`` and named in its changes, in the order the one pass adds them."""
+    changes = book.changes
+    order_ids = [o.id for o in orders]
+    trade_ids = [t.id for t in trades]
+    book.orders.update(zip(order_ids, orders, strict=True))
+    book.by_client.update(zip([(o.user_id, o.client_order_id) for o in orders], order_ids, strict=True))
+    book.trades.update(zip(trade_ids, trades, strict=True))
+    changes.orders.update(order_ids)
+    changes.trades.update(trade_ids)
+    changes.created.update(order_ids, trade_ids)
+    changes.fills.extend(orders)
+    changes.closed.extend(t.id for t in trades if t.status is TradeStatus.CLOSED)
+    changes.accounts.add(key)

@@ -136,13 +136,13 @@ def _exact(values: list[float]) -> list[Decimal]:
     return list(map(found.__getitem__, values))
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def _stamps(ts: npt.NDArray[np.int64]) -> list[dt.datetime]:
-    """The legs' bar times as ``book_bar`` gives them: UTC datetimes to the microsecond (once a bar)."""
-    micros = (ts // 1000).tolist()
-    distinct = dict.fromkeys(micros)
-    naive = np.asarray(list(distinct), dtype=np.int64).astype("datetime64[us]").tolist()
-    found = {m: d.replace(tzinfo=dt.UTC) for m, d in zip(distinct, naive, strict=True)}
-    return list(map(found.__getitem__, micros))
+    """The legs' bar times as ``book_bar`` gives them: UTC datetimes to the microsecond."""
+    step = dt.timedelta
+    return [_EPOCH + step(microseconds=m) for m in (ts // 1000).tolist()]
 
 
 def _alone(book: PaperBook, user_id: str, asset: str, sleeve: Trade | None) -> bool:

@@ -27,7 +27,6 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -49,7 +48,7 @@ from pipelines.trading.replay_book import (
     priced_legs,
 )
 from pipelines.trading.reserve import quote_asset
-from pipelines.trading.runner import RunnerConfig, StrategyRunner, client_order_id
+from pipelines.trading.runner import RunnerConfig, StrategyRunner, client_order_id, client_order_ids
 
 __all__ = ["ReplayLedger", "book_columnar"]
 
@@ -210,13 +209,13 @@ def _fields(ledger: ReplayLedger) -> _Columns:
     names = [LEG_NAMES[c] for c in codes]
     return _Columns(
         _stamps(legs.ts),
-        list(map(client_order_id, repeat(cfg.strategy_id, len(legs)), repeat(cfg.symbol), tss, names)),
+        client_order_ids(cfg.strategy_id, cfg.symbol, tss, names),
         [Side.BUY if u > 0.0 else Side.SELL for u in legs.units.tolist()],
         [KINDS.get(c, OrderType.MARKET) for c in codes],
         _exact(np.abs(legs.units).tolist()),
         [Decimal(repr(p)) if c in KINDS else None for c, p in zip(codes, legs.price.tolist(), strict=True)],
         _exact(ledger.price.tolist()),
-        _exact(ledger.fee.tolist()),
+        list(map(Decimal, map(repr, ledger.fee.tolist()))),  # ``exact``: fees are seldom repeated
     )
 
 

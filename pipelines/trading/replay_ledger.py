@@ -246,12 +246,7 @@ def _records(ledger: ReplayLedger) -> Booked:
     for i in range(0, n, 2):  # an entry, then (but for the last) the close of its whole trade
         q, p, f, t, s = quantity[i], price[i], fee[i], at[i], side[i]
         tid, oid = next(ids), next(ids)
-        sd = long if s is buy else short
-        trade = Trade(
-            user, symbol, sd, name, q, t, None, None, False, 0, sid, tid, active, p, None, p, ZERO, ZERO + f,
-            None, t, None, t, t,
-        )  # fmt: skip
-        trades.append(trade)
+        sd, sign = (long, 1) if s is buy else (short, -1)
         orders.append(Order(
             user, client[i], name, symbol, s, kind[i], q, level[i], t, entry_, tid, oid, done, q, p, f,
             None, t,
@@ -262,25 +257,29 @@ def _records(ledger: ReplayLedger) -> Booked:
             peak = equity
         cash.append(balance)
         margins.append(ZERO if sd is long else q * p)
+        fees = ZERO + f
         x = i + 1
-        if x == n:
+        if x == n:  # open: the trade as its entry leaves it
+            trade = Trade(
+                user, symbol, sd, name, q, t, None, None, False, 0, sid, tid, active, p, None, p, ZERO, fees,
+                None, t, None, t, t,
+            )  # fmt: skip
+            trades.append(trade)
             book._open_trades[tid] = trade
             break
-        px, fx, tx, sx = price[x], fee[x], at[x], side[x]
+        px, fx, tx, why = price[x], fee[x], at[x], reasons[x]
         orders.append(Order(
-            user, client[x], name, symbol, sx, kind[x], q, level[x], tx, exit_, tid, next(ids), done, q,
-            px, fx, reasons[x], tx,
+            user, client[x], name, symbol, side[x], kind[x], q, level[x], tx, exit_, tid, next(ids), done, q,
+            px, fx, why, tx,
         ))  # fmt: skip
         balance += (q * px - fx) if sd is long else (p - px) * q - fx
-        trade.commission += fx
-        gross = trade.realized_pnl + trade.sign * (px - p) * q
-        trade.realized_pnl = gross - trade.commission
-        trade.status, trade.exit_price, trade.close_reason = closed, px, reasons[x]
-        trade.closed_at = trade.updated_at = tx
-        trade.last_price = px
-        if t < tx:
-            trade.settled_to = tx
-        today = today + trade.realized_pnl
+        fees += fx
+        pnl = (ZERO + sign * (px - p) * q) - fees  # ``_settle_exit``: the gross less the commission
+        trades.append(Trade(
+            user, symbol, sd, name, q, t, None, None, False, 0, sid, tid, closed, p, px, px, pnl, fees,
+            why, tx, tx, t, tx if t < tx else t,
+        ))  # fmt: skip
+        today = today + pnl
         had_today = True
         equity = balance + ZERO
         if equity > peak:

@@ -16,9 +16,10 @@ refusal callback, or another open position of the user) go through :func:`book_r
 legs before them are made records in the book. So refusals and what follows them are its own.
 
 ``ReplayLedger.records`` makes the records: each leg's order, the trades, the account's cash and peak
-and the changes, into the book, with the fill's booking of the one pass (``open_trade``, ``book_fill``)
-and the ids drawn at booking in the one pass's order. The book holds the booked legs once ``records``
-has run; nothing else may draw ids from it or place on it before that.
+and the changes, into the book, with the decimal operations of the one pass's booking (``book_fill``,
+``PaperBook._settle_exit``) in the same order, and the ids drawn at booking in the one pass's order.
+The book holds the booked legs once ``records`` has run; nothing else may draw ids from it or place
+on it before that.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from pipelines.trading.replay_book import (
     priced_legs,
 )
 from pipelines.trading.reserve import quote_asset
-from pipelines.trading.runner import RunnerConfig, StrategyRunner, client_order_id, client_order_ids
+from pipelines.trading.runner import RunnerConfig, StrategyRunner, client_order_ids
 
 __all__ = ["ReplayLedger", "book_columnar"]
 
@@ -157,10 +158,7 @@ def _new_clients(book: PaperBook, cfg: RunnerConfig, legs: ReplayLegs) -> BoolAr
     repeated[order[1:]] = (ts[1:] == ts[:-1]) & (code[1:] == code[:-1])
     if any(user == cfg.user_id for user, _ in book.by_client):
         names = [LEG_NAMES[c] for c in legs.code.tolist()]
-        clients = (
-            client_order_id(cfg.strategy_id, cfg.symbol, t, n)
-            for t, n in zip(legs.ts.tolist(), names, strict=True)
-        )
+        clients = client_order_ids(cfg.strategy_id, cfg.symbol, legs.ts.tolist(), names)
         repeated |= np.fromiter(((cfg.user_id, c) in book.by_client for c in clients), np.bool_, len(legs))
     return ~repeated
 

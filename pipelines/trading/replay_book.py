@@ -33,10 +33,11 @@ from pipelines.trading.broker import NO_POSITION, OrderStatus, OrderType, Side
 from pipelines.trading.equity import position_value
 from pipelines.trading.errors import InsufficientBalanceError, RiskRuleError, TradingDisabledError
 from pipelines.trading.execution import BLOCKED, Refusal, place_legs, rejected
-from pipelines.trading.fills import Priced
+from pipelines.trading.fills import CostModel, Priced
 from pipelines.trading.paper import EXIT_REASONS, PaperBroker, state_of
 from pipelines.trading.records import (
     ZERO,
+    Account,
     Bar,
     Order,
     OrderPurpose,
@@ -48,9 +49,9 @@ from pipelines.trading.records import (
 )
 from pipelines.trading.replay import ENTER, KINDS, LEG_NAMES, ReplayLegs, collector_paused
 from pipelines.trading.reserve import cash_change, margin, quote_asset
-from pipelines.trading.runner import StrategyRunner, client_order_id
+from pipelines.trading.runner import RunnerConfig, StrategyRunner, client_order_id
 
-__all__ = ["Booked", "book_replay"]
+__all__ = ["Booked", "book_fill", "book_replay", "open_trade", "priced_legs"]
 
 _NAN = float("nan")
 
@@ -93,6 +94,21 @@ def _fills(book: PaperBook, legs: ReplayLegs, expected_slippage: float) -> _Fill
         asked = Decimal(repr(float(legs.price[j])))
         level[j] = round_price(asked, costs.tick_size) if asked > 0 else asked
         lf[j] = float(level[j] or 0)
+    price, fee, raw, drift = priced_legs(legs, qf, lf, costs, expected_slippage)
+    cost = list(map(Priced, _exact(price.tolist()), _exact(fee.tolist())))
+    return _Fills(quantity, level, cost, (~np.isnan(raw)).tolist(), drift.tolist())
+
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def priced_legs(
+    legs: ReplayLegs, qf: FloatArray, lf: FloatArray, costs: CostModel, expected_slippage: float
+) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    """Each leg's fill price and fee (``qf`` units, ``lf`` its level or NaN) as ``priced`` computes
+    them, the price before slippage (NaN: its bar does not reach the level) and whether the fill is not
+    the runner's expectation, in the cost model's float operations, elementwise."""
+    units = legs.units
     buy = units > 0.0
     o, h, lo = legs.open, legs.high, legs.low
     with np.errstate(invalid="ignore"):
@@ -107,9 +123,8 @@ def _fills(book: PaperBook, legs: ReplayLegs, expected_slippage: float) -> _Fill
     price = np.where(buy, raw * (1.0 + slip), raw * (1.0 - slip))
     fee = np.abs(qf * price) * costs.commission
     expected = np.where(buy, legs.price * (1.0 + expected_slippage), legs.price * (1.0 - expected_slippage))
-    drift = (price != expected) | (qf != absolute)
-    cost = list(map(Priced, _exact(price.tolist()), _exact(fee.tolist())))
-    return _Fills(quantity, level, cost, (~np.isnan(raw)).tolist(), drift.tolist())
+    drift = (price != expected) | (qf != np.abs(units))
+    return price, fee, raw, drift
 
 
 def _exact(values: list[float]) -> list[Decimal]:
@@ -121,13 +136,13 @@ def _exact(values: list[float]) -> list[Decimal]:
     return list(map(found.__getitem__, values))
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def _stamps(ts: npt.NDArray[np.int64]) -> list[dt.datetime]:
-    """The legs' bar times as ``book_bar`` gives them: UTC datetimes to the microsecond (once a bar)."""
-    micros = (ts // 1000).tolist()
-    distinct = dict.fromkeys(micros)
-    naive = np.asarray(list(distinct), dtype=np.int64).astype("datetime64[us]").tolist()
-    found = {m: d.replace(tzinfo=dt.UTC) for m, d in zip(distinct, naive, strict=True)}
-    return list(map(found.__getitem__, micros))
+    """The legs' bar times as ``book_bar`` gives them: UTC datetimes to the microsecond."""
+    step = dt.timedelta
+    return [_EPOCH + step(microseconds=m) for m in (ts // 1000).tolist()]
 
 
 def _alone(book: PaperBook, user_id: str, asset: str, sleeve: Trade | None) -> bool:
@@ -159,9 +174,8 @@ def _book_legs(
     quantity, level, costs, reached, drift = _fills(book, legs, float(cfg.backtest.slippage))
     stamps = _stamps(legs.ts)
     codes, units, tss = legs.code.tolist(), legs.units.tolist(), legs.ts.tolist()
-    new_id, by_client, changes, orders = book.new_id, book.by_client, book.changes, book.orders
-    trades, open_trades = book.trades, book._open_trades
-    buy, sell, long, short, active = Side.BUY, Side.SELL, TradeSide.LONG, TradeSide.SHORT, TradeStatus.ACTIVE
+    new_id, by_client = book.new_id, book.by_client
+    buy, sell, long, short = Side.BUY, Side.SELL, TradeSide.LONG, TradeSide.SHORT
     entry, exit_, dca, market, done = (
         OrderPurpose.ENTRY, OrderPurpose.EXIT, OrderPurpose.DCA, OrderType.MARKET, OrderStatus.FILLED
     )  # fmt: skip
@@ -219,41 +233,69 @@ def _book_legs(
         oid = None
         if trade is None:  # the trade as the entry's fill leaves it, built once
             tid, oid = new_id(), new_id()
-            price, fee = cost
-            trade = Trade(
-                user, symbol, long if side is buy else short, name, q, at, None, None, False, 0, sid, tid,
-                active, price, None, price, ZERO, ZERO + fee, None, at, None, at, at,
-            )  # fmt: skip
-            trades[tid] = open_trades[tid] = trade
-            changes.trades.add(tid)
-            changes.created.add(tid)
+            trade = open_trade(book, cfg, name, side, q, at, tid, cost)
         order = Order(
             user, client, name, symbol, side, KINDS.get(code, market), q, level[j], at, purpose, trade.id,
             oid or new_id(), done, q, cost.price, cost.commission, reason, at,
         )  # fmt: skip
-        orders[order.id] = order
-        by_client[(user, client)] = order.id
-        changes.orders.add(order.id)
-        changes.created.add(order.id)
-        changes.fills.append(order)
-        account.balance += cash_change(side, q, cost, trade)
-        changes.accounts.add(account.key)
-        if not enter:
-            book._apply(trade, order, cost, at)
-            if trade.settled_to is None or trade.settled_to < at:
-                trade.settled_to = at
-        equity = account.balance + position_value(trade)  # ``mark_peak``: the sleeve is all it holds
-        if equity > account.peak:
-            account.peak = equity
-        sleeve = trade if trade.status is active else None
-        if sleeve is None:
-            del open_trades[trade.id]
+        sleeve = book_fill(book, account, trade, order, cost, enter)
         if drift[j]:
             runner.confirm(legs.planned(j), state_of(order))
         filled.append(True)
         cash.append(account.balance)
         margins.append(ZERO if sleeve is None or sleeve.side is long else margin(sleeve))
     return Booked(filled, cash, margins, per_leg)
+
+
+def open_trade(
+    book: PaperBook,
+    cfg: RunnerConfig,
+    name: str,
+    side: Side,
+    q: Decimal,
+    at: dt.datetime,
+    tid: str,
+    cost: Priced,
+) -> Trade:
+    """The sleeve's trade as its entry's fill at ``cost`` leaves it, held by ``book`` (a new record)."""
+    price, fee = cost
+    trade = Trade(
+        cfg.user_id, cfg.symbol, TradeSide.LONG if side is Side.BUY else TradeSide.SHORT, name, q, at,
+        None, None, False, 0, cfg.strategy_id, tid, TradeStatus.ACTIVE, price, None, price, ZERO, ZERO + fee,
+        None, at, None, at, at,
+    )  # fmt: skip
+    book.trades[tid] = book._open_trades[tid] = trade
+    book.changes.trades.add(tid)
+    book.changes.created.add(tid)
+    return trade
+
+
+def book_fill(
+    book: PaperBook, account: Account, trade: Trade, order: Order, cost: Priced, enter: bool
+) -> Trade | None:
+    """``order`` (filled in its bar, on ``trade``) booked as ``PaperBook.execute`` books it: the order
+    held, the cash, the trade's fill (an exit settles it), the peak from the cash plus the sleeve's
+    position (``mark_peak``'s sum while it is all the account holds), the changes. Returns the sleeve's
+    trade while it stays open."""
+    at, changes = order.created_at, book.changes
+    book.orders[order.id] = order
+    book.by_client[(order.user_id, order.client_order_id)] = order.id
+    changes.orders.add(order.id)
+    changes.created.add(order.id)
+    changes.fills.append(order)
+    account.balance += cash_change(order.side, order.quantity, cost, trade)
+    changes.accounts.add(account.key)
+    if not enter:
+        book._apply(trade, order, cost, at)
+        if trade.settled_to is None or trade.settled_to < at:
+            trade.settled_to = at
+    equity = account.balance + position_value(trade)
+    if equity > account.peak:
+        account.peak = equity
+    if trade.status is TradeStatus.ACTIVE:
+        return trade
+    del book._open_trades[trade.id]
+    return None
 
 
 def _passes(runner: StrategyRunner, legs: ReplayLegs, j: int, refuse: Refusal) -> bool:

@@ -128,7 +128,17 @@ def default_lookback(strategy: str, params: dict[str, Any]) -> int:
 
 def client_order_id(strategy_id: str, symbol: str, bar_ts_ns: int, leg: str) -> str:
     """Deterministic idempotency key of one leg planned in one bar."""
-    return f"strat-{strategy_id}-{symbol}-{bar_ts_ns}-{leg}"
+    return f"{_client_prefix(strategy_id, symbol)}{bar_ts_ns}-{leg}"
+
+
+def client_order_ids(strategy_id: str, symbol: str, bar_ts_ns: list[int], legs: list[str]) -> list[str]:
+    """:func:`client_order_id` of each (bar, leg), in bulk."""
+    prefix = _client_prefix(strategy_id, symbol)
+    return [f"{prefix}{t}-{leg}" for t, leg in zip(bar_ts_ns, legs, strict=True)]
+
+
+def _client_prefix(strategy_id: str, symbol: str) -> str:
+    return f"strat-{strategy_id}-{symbol}-"
 
 
 class StrategyRunner:

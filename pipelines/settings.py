@@ -211,6 +211,18 @@ class JobsSettings(SettingsGroup):
     )
 
 
+class LearningSettings(SettingsGroup):
+    """The training platform (/training, /models): per-user job limit, prediction bounds."""
+
+    max_training_jobs_per_user: int = Field(
+        default=5, ge=1, description="Training jobs one user may have queued or running at once."
+    )
+    max_predict_batch: int = Field(default=10_000, ge=1, description="Rows of one POST /models/{id}/predict.")
+    predict_cache_models: int = Field(
+        default=8, ge=1, description="Trained models kept loaded for predictions."
+    )
+
+
 class ForecastSettings(SettingsGroup):
     """The N-step OHLC forecasters that /api/predictions trains when a symbol has none (multi_ohlc)."""
 
@@ -301,6 +313,7 @@ class Settings(HomePaths, BaseSettings):
     live: LiveSettings = Field(default_factory=LiveSettings, description=LiveSettings.__doc__)
     uploads: UploadsSettings = Field(default_factory=UploadsSettings, description=UploadsSettings.__doc__)
     jobs: JobsSettings = Field(default_factory=JobsSettings, description=JobsSettings.__doc__)
+    learning: LearningSettings = Field(default_factory=LearningSettings, description=LearningSettings.__doc__)
     forecast: ForecastSettings = Field(default_factory=ForecastSettings, description=ForecastSettings.__doc__)
     exchanges: ExchangeSettings = Field(
         default_factory=ExchangeSettings, description=ExchangeSettings.__doc__

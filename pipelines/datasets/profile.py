@@ -26,7 +26,7 @@ from pipelines.errors import InvalidRequestError
 __all__ = ["DATASET_TYPES", "MAX_CLASSES", "MAX_COLUMNS", "Processed", "check_dataset_type", "process"]
 
 DATASET_TYPES = ("classification", "regression", "ohlcv", "image")
-_TYPE_ALIASES = {"bars": "ohlcv", "market_data": "ohlcv", "ohlc": "ohlcv", "images": "image"}
+_TYPE_ALIASES = {"bars": "ohlcv", "market_data": "ohlcv", "ohlc": "ohlcv"}
 TARGET_NAMES = ("target", "label", "y", "class")
 _SYMBOL_COLUMNS = ("symbol", "ticker")
 MAX_COLUMNS = 10_000

@@ -193,10 +193,22 @@ class LiveSettings(SettingsGroup):
 
 
 class UploadsSettings(SettingsGroup):
-    """Sizes of uploaded datasets (POST /datasets/upload)."""
+    """Sizes of uploaded datasets (POST /datasets/upload), and the shape image datasets are resized to."""
 
     dataset_max_upload_mb: int = Field(default=200, ge=1, description="Largest dataset file accepted.")
     dataset_max_unzipped_mb: int = Field(default=1000, ge=1, description="Most a ZIP upload may expand to.")
+    image_height: int = Field(
+        default=64, ge=8, le=1024, description="Height an image dataset's images are resized to."
+    )
+    image_width: int = Field(
+        default=64, ge=8, le=1024, description="Width an image dataset's images are resized to."
+    )
+    image_max_count: int = Field(default=20_000, ge=1, description="Most images an image dataset may hold.")
+    image_max_pixels: int = Field(
+        default=40_000_000,
+        ge=1,
+        description="Most pixels one uploaded image may decode to (a decompression bomb's guard).",
+    )
 
 
 class JobsSettings(SettingsGroup):

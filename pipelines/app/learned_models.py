@@ -208,7 +208,7 @@ def _matrix(rows: Sequence[Any], meta: LearnedMeta) -> NDArray[np.float32]:
 
 
 def _images(rows: Sequence[Any], meta: LearnedMeta) -> NDArray[np.float32]:
-    from pipelines.learning.images import decode_images
+    from pipelines.learning.image_data import decode_images
 
     for i, row in enumerate(rows):
         if not isinstance(row, str):

@@ -9,6 +9,7 @@ running; the next is refused (429) and nothing is queued.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -100,7 +101,8 @@ class TrainingService:
                     "have); wait for one to finish or stop one"
                 )
             job = self.jobs.submit(DL_TRAINING_JOB, params, owner=user.id)
-        rows, columns = int(metadata.get("rows") or 0), len(metadata.get("features") or []) or 1
+        rows = int(metadata.get("rows") or 0)
+        columns = len(metadata.get("features") or []) or math.prod(metadata.get("image_shape") or [1])
         epochs = planned_epochs(model_type, checked["hyperparameters"])
         estimate = estimate_seconds(model_type, rows, columns, epochs)
         return {

@@ -10,6 +10,7 @@ worker ends before anything is registered.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -20,8 +21,9 @@ from pipelines.app.learning_register import register_trained
 from pipelines.datasets.files import DatasetFiles
 from pipelines.errors import InvalidFieldsError, InvalidRequestError
 from pipelines.jobs.task_kinds import ProgressReporter, register_task
-from pipelines.learning.base import EarlyStopping, FieldError
+from pipelines.learning.base import EarlyStopping, FieldError, TrainData
 from pipelines.learning.data import dataset_task, train_data
+from pipelines.learning.image_data import image_train_data
 from pipelines.learning.registry import (
     MODEL_TYPES,
     check_model_type,
@@ -92,16 +94,31 @@ def _validate(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
         raise InvalidRequestError(
             f"dl_training job parameters: unknown {unknown or 'none'}, missing {missing or 'none'}"
         )
-    if not DatasetFiles(settings.datasets_dir).data_path(str(params["dataset_id"])).is_file():
+    files, dataset_id = DatasetFiles(settings.datasets_dir), str(params["dataset_id"])
+    stored = files.images_path(dataset_id) if params["dataset_type"] == "image" else files.data_path(dataset_id)
+    if not stored.is_file():
         raise InvalidRequestError(f"dataset {params['dataset_id']} has no stored data to train on")
     return {**params, **check_training_params(params, params["metadata"], str(params["dataset_type"]))}
 
 
 def _ram_gb(params: dict[str, Any]) -> float:
-    """The worker (numpy, the libraries) plus the table about four times over (frame, arrays, splits)."""
+    """The worker (numpy, torch, the libraries) plus the data: a table about four times over (frame,
+    arrays, splits), images as float32 once (their uint8 file is memory-mapped)."""
     metadata = params.get("metadata") or {}
-    cells = int(metadata.get("rows") or 0) * int(metadata.get("columns") or 1)
-    return 1.0 + 4 * 8 * cells / 1e9
+    rows = int(metadata.get("rows") or 0)
+    shape = metadata.get("image_shape")
+    if isinstance(shape, list) and shape:
+        return 2.0 + 4 * rows * math.prod(int(n) for n in shape) / 1e9
+    return 1.5 + 4 * 8 * rows * int(metadata.get("columns") or 1) / 1e9
+
+
+def _train_data(files: DatasetFiles, params: dict[str, Any]) -> TrainData:
+    """The dataset's rows (a table, bars or images) split for training."""
+    dataset_id, seed, split = str(params["dataset_id"]), int(params["seed"]), params["validation_split"]
+    if params["dataset_type"] == "image":
+        return image_train_data(files, dataset_id, validation_split=split, seed=seed)
+    frame = pd.read_parquet(files.data_path(dataset_id))
+    return train_data(frame, params["metadata"], split, seed=seed, dataset_type=str(params["dataset_type"]))
 
 
 class EpochProgress:
@@ -139,15 +156,7 @@ def dl_training_task(params: dict[str, Any], progress: ProgressReporter) -> dict
     label = f"{params['model_type']} on {params['dataset_name']}"
     started = time.monotonic()
     progress.update(0.0, f"Training {label}: reading the dataset...")
-    frame = pd.read_parquet(DatasetFiles(settings.datasets_dir).data_path(str(params["dataset_id"])))
-    data = train_data(
-        frame,
-        params["metadata"],
-        params["validation_split"],
-        seed=int(params["seed"]),
-        dataset_type=str(params["dataset_type"]),
-    )
-    del frame
+    data = _train_data(DatasetFiles(settings.datasets_dir), params)
     stopping = EarlyStopping(**params["early_stopping"])
     on_epoch = EpochProgress(progress, label)
     trainer = MODEL_TYPES[str(params["model_type"])].trainer

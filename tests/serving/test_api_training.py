@@ -35,10 +35,12 @@ def _start(c: Any, h: dict[str, str], dataset_id: str, **extra: Any) -> Any:
 
 def test_sdk_flow_classification_with_progress_events_and_webhooks(tmp_path: Path) -> None:
     """Long because it is the document's whole flow, checked step by step."""
-    settings = served_settings(tmp_path / "home", webhook_allow_private_urls=True)
+    settings = served_settings(tmp_path / "home", webhook_allow_private_urls=True, max_predict_batch=300)
     csv, x = classification_csv()
     with running_receiver() as receiver, app_client(settings) as c:
-        h = login(c, "sdkuser")
+        h, other = login(c, "sdkuser"), login(c, "stranger")
+        job_events: list[dict[str, Any]] = []  # the bus that feeds /api/system/task-events
+        c.app.state.container.jobs.subscribe(job_events.append)
         events = ["training.started", "training.progress", "training.completed", "training.failed"]
         hook = c.post("/api/v1/webhooks", json={"url": receiver.url(), "events": events}, headers=h)
         assert hook.status_code == 201, hook.text
@@ -86,6 +88,10 @@ def test_sdk_flow_classification_with_progress_events_and_webhooks(tmp_path: Pat
         got = np.array([p["class"] for p in many.json()["predictions"]])
         truth = np.where(x[:200, 0] + x[:200, 1] > 0, "cat", "dog")
         assert (got == truth).mean() >= 0.95
+        _refused_predictions(c, h, other, results.model_id)
+        updates = [e["data"] for e in job_events if e["data"].get("task_id") == accepted.job_id]
+        epochs = [u["detail"]["current_epoch"] for u in updates if "detail" in u]
+        assert epochs and epochs == sorted(epochs) and epochs[-1] == 6
 
         # The run in MLflow: per-epoch step metrics, the dataset, the owner tag, the signature.
         tracker = open_tracker(settings)
@@ -116,6 +122,24 @@ def test_sdk_flow_classification_with_progress_events_and_webhooks(tmp_path: Pat
         assert removed.status_code == 204
         assert_envelope(c.get(f"/models/{results.model_id}", headers=h), 404, "NOT_FOUND")
         assert tracker.model_tags(name) is None and c.get("/models", headers=h).json()["total"] == 0
+
+
+def _refused_predictions(c: Any, h: dict[str, str], other: dict[str, str], model_id: str) -> None:
+    """Wrong width, text, too many rows, both or neither field: 400 naming it; a stranger: 404."""
+    url = f"/models/{model_id}/predict"
+    narrow = assert_envelope(c.post(url, json={"input": [1.0, 2.0]}, headers=h), 400, "INVALID_REQUEST")
+    assert "2 values" in narrow["error"]["message"] and "f0, f1, f2, f3" in narrow["error"]["message"]
+    text = c.post(url, json={"inputs": [[1.0, 2.0, 3.0, 4.0], [1.0, "x", 3.0, 4.0]]}, headers=h)
+    assert "input 1, feature 'f1'" in assert_envelope(text, 400, "INVALID_REQUEST")["error"]["message"]
+    many = assert_envelope(c.post(url, json={"inputs": [[0.0] * 4] * 301}, headers=h), 400, "INVALID_REQUEST")
+    assert "301 rows" in many["error"]["message"] and "300" in many["error"]["message"]
+    both = {"input": [0.0] * 4, "inputs": [[0.0] * 4]}
+    assert_envelope(c.post(url, json=both, headers=h), 400, "VALIDATION_ERROR")
+    assert_envelope(c.post(url, json={}, headers=h), 400, "VALIDATION_ERROR")
+    assert_envelope(c.post(url, json={"input": [0.0] * 4}, headers=other), 404, "NOT_FOUND")
+    assert_envelope(c.get(f"/models/{model_id}", headers=other), 404, "NOT_FOUND")
+    assert_envelope(c.delete(f"/models/{model_id}", headers=other), 404, "NOT_FOUND")
+    assert c.get("/models", headers=other).json()["total"] == 0
 
 
 def test_sdk_flow_regression(tmp_path: Path) -> None:

@@ -204,7 +204,23 @@ def _matrix(rows: Sequence[Any], meta: LearnedMeta) -> NDArray[np.float32]:
     """The rows as the model's input, or InvalidRequestError naming the first bad row or value."""
     if meta.spec is None:
         return _images(rows, meta)
+    if meta.sequence_length is None:
+        fast = _numbers(rows, len(meta.feature_names))
+        if fast is not None:
+            return fast
+    # The checking reader: names the first bad input (and reads sequence windows).
     return input_matrix(list(rows), FeatureSpec.from_dict(meta.spec), sequence_length=meta.sequence_length)
+
+
+def _numbers(rows: Sequence[Any], width: int) -> NDArray[np.float32] | None:
+    """Rows that are all lists of ``width`` finite numbers as one array, in one numpy conversion;
+    None when any is not (then the checking reader says which)."""
+    if not all(isinstance(row, list) and len(row) == width for row in rows):
+        return None
+    if not {type(v) for row in rows for v in row} <= {int, float}:
+        return None
+    x = np.asarray(rows, dtype=np.float32)
+    return x if np.isfinite(x).all() else None
 
 
 def _images(rows: Sequence[Any], meta: LearnedMeta) -> NDArray[np.float32]:

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 __all__ = [
     "EarlyStopping",
     "EpochCallback",
+    "FeatureSpec",
     "FieldError",
     "Fitted",
     "Predictor",
@@ -54,13 +55,55 @@ class EarlyStopping:
 
 
 @dataclass(frozen=True, slots=True)
+class FeatureSpec:
+    """How a dataset's columns became a model's input columns, kept with the model so that
+    prediction inputs (lists of numbers) are read the same way.
+
+    ``names``: the input columns in order. ``categories``: for a text column, its values; the
+    column holds the value's index (code) in this list, -1 for a missing value. ``fill``: the value
+    a missing number was given in training (the column's median). ``source``: ``table`` (the
+    dataset's own columns) or ``ohlcv`` (per-bar features derived from market bars, see
+    ``pipelines.learning.data``). ``target``: the target column (None for bars: the next bar's
+    direction).
+    """
+
+    names: tuple[str, ...]
+    categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    fill: Mapping[str, float] = field(default_factory=dict)
+    source: Literal["table", "ohlcv"] = "table"
+    target: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "names": list(self.names),
+            "categories": {k: list(v) for k, v in self.categories.items()},
+            "fill": dict(self.fill),
+            "source": self.source,
+            "target": self.target,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> FeatureSpec:
+        return cls(
+            names=tuple(str(n) for n in raw["names"]),
+            categories={str(k): tuple(str(c) for c in v) for k, v in raw.get("categories", {}).items()},
+            fill={str(k): float(v) for k, v in raw.get("fill", {}).items()},
+            source="ohlcv" if raw.get("source") == "ohlcv" else "table",
+            target=None if raw.get("target") is None else str(raw["target"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TrainData:
     """A dataset split for training.
 
     Classification: ``y_*`` hold class indices (int64) into ``classes`` (the dataset's own labels,
     as strings). Regression: ``y_*`` are float64 and ``classes`` is empty. Tabular ``x_*`` are
     float32 of shape (rows, features); image ``x_*`` are float32 of shape (n, height, width,
-    channels) scaled to [0, 1]. ``time_series`` marks rows in time order (sequence models may be used).
+    channels) scaled to [0, 1]. ``time_series`` marks rows in time order (sequence models may be used;
+    they cut the rows into windows themselves, the validation windows reaching back into the training
+    rows' tail). ``spec``: how tabular columns were encoded (None for images).
     """
 
     task: Task
@@ -71,6 +114,7 @@ class TrainData:
     feature_names: tuple[str, ...]
     classes: tuple[str, ...] = ()
     time_series: bool = False
+    spec: FeatureSpec | None = None
 
     @property
     def input_shape(self) -> list[int]:
@@ -83,7 +127,8 @@ EpochCallback = Callable[[int, int, Mapping[str, float]], None]
 
 
 class Predictor(Protocol):
-    """A fitted model on the arrays of ``TrainData``'s shape (without the row axis fixed)."""
+    """A fitted model on the arrays of ``TrainData``'s shape (without the row axis fixed); a sequence
+    model (``lstm``, ``gru``) takes windows, (rows, sequence_length, features)."""
 
     def predict_proba(self, x: NDArray[np.float32]) -> NDArray[np.float64]:
         """Classifiers: (rows, classes) probabilities; regressors: (rows,) predicted values."""

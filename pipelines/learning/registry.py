@@ -1,0 +1,209 @@
+"""The model types a training job may name: what each trains, its hyperparameter rules, its cost for
+time estimates, its trainer and the loader of what the trainer saved; and the checks of a training
+request's other settings (validation split, early stopping).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import InvalidRequestError
+from pipelines.learning import params
+from pipelines.learning.base import EarlyStopping, FieldError, Predictor, Task, Trainer
+from pipelines.learning.forest import load_forest, train_forest
+from pipelines.learning.lgbm import load_lightgbm, train_lightgbm
+from pipelines.learning.metrics import metric_names
+from pipelines.learning.params import Param
+from pipelines.learning.xgbm import load_xgboost, train_xgboost
+
+__all__ = [
+    "MODEL_TYPES",
+    "ModelSpec",
+    "check_model_type",
+    "check_validation_split",
+    "estimate_seconds",
+    "known_model_types",
+    "load_predictor",
+    "planned_epochs",
+    "validate_early_stopping",
+    "validate_hyperparameters",
+]
+
+MAX_VALIDATION_SPLIT = 0.9
+MAX_PATIENCE = 1_000
+_STARTUP_SECONDS = 5.0  # loading the data and the libraries, saving the model
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """One model type. ``seconds_per_unit``: CPU seconds per row x feature x epoch, measured on
+    small tables, for ``estimate_seconds``; ``epochs``: the epochs a run of these (normalized)
+    hyperparameters plans."""
+
+    name: str
+    description: str
+    tasks: tuple[Task, ...]
+    time_series_only: bool
+    params: Mapping[str, Param]
+    seconds_per_unit: float
+    trainer: Trainer
+    loader: Callable[[Path], Predictor]
+    epochs: Callable[[Mapping[str, Any]], int]
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready, for an API listing the model types."""
+        return {
+            "model_type": self.name,
+            "description": self.description,
+            "tasks": list(self.tasks),
+            "time_series_only": self.time_series_only,
+            "hyperparameters": {k: p.describe() for k, p in self.params.items()},
+        }
+
+
+def _rounds(per_epoch_key: str) -> Callable[[Mapping[str, Any]], int]:
+    return lambda hp: math.ceil(int(hp["n_estimators"]) / int(hp[per_epoch_key]))
+
+
+MODEL_TYPES: dict[str, ModelSpec] = {
+    "lightgbm": ModelSpec(
+        "lightgbm",
+        "LightGBM gradient-boosted trees; an epoch is rounds_per_epoch boosting rounds",
+        ("classification", "regression"),
+        False,
+        params.PARAMS["lightgbm"],
+        2e-8,
+        train_lightgbm,
+        load_lightgbm,
+        _rounds("rounds_per_epoch"),
+    ),
+    "xgboost": ModelSpec(
+        "xgboost",
+        "XGBoost gradient-boosted trees; an epoch is rounds_per_epoch boosting rounds",
+        ("classification", "regression"),
+        False,
+        params.PARAMS["xgboost"],
+        3e-8,
+        train_xgboost,
+        load_xgboost,
+        _rounds("rounds_per_epoch"),
+    ),
+    "random_forest": ModelSpec(
+        "random_forest",
+        "scikit-learn random forest; an epoch adds trees_per_epoch trees",
+        ("classification", "regression"),
+        False,
+        params.PARAMS["random_forest"],
+        1e-7,
+        train_forest,
+        load_forest,
+        _rounds("trees_per_epoch"),
+    ),
+}
+
+
+def known_model_types() -> list[str]:
+    return sorted(MODEL_TYPES)
+
+
+def _spec(name: str) -> ModelSpec:
+    spec = MODEL_TYPES.get(name)
+    if spec is None:
+        raise InvalidRequestError(
+            f"unknown model_type {name!r}; known model types: {', '.join(known_model_types())}"
+        )
+    return spec
+
+
+def check_model_type(name: str, task: Task, time_series: bool) -> ModelSpec:
+    """The model type's spec, if it trains ``task`` on a dataset that is (or is not) a time series.
+
+    Raises ``InvalidRequestError`` naming the known (or the fitting) model types."""
+    spec = _spec(name)
+    fitting = [
+        n
+        for n, s in sorted(MODEL_TYPES.items())
+        if task in s.tasks and (time_series or not s.time_series_only)
+    ]
+    if task not in spec.tasks:
+        raise InvalidRequestError(
+            f"model_type {name!r} does not train {task}; model types for {task}: {', '.join(fitting)}"
+        )
+    if spec.time_series_only and not time_series:
+        raise InvalidRequestError(
+            f"model_type {name!r} trains on time series (ohlcv datasets, or tables with a date column); "
+            f"model types for this dataset: {', '.join(fitting)}"
+        )
+    return spec
+
+
+def validate_hyperparameters(
+    model_type: str, hyperparameters: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """The hyperparameters with the model type's defaults filled in, and every broken rule as a
+    ``FieldError`` (field ``hyperparameters.<key>``). Raises ``InvalidRequestError`` for an unknown
+    model type."""
+    return params.validate(_spec(model_type).name, hyperparameters)
+
+
+def planned_epochs(model_type: str, hyperparameters: Mapping[str, Any]) -> int:
+    """The epochs a run plans (boosting and forests: rounds or trees over the per-epoch count)."""
+    return _spec(model_type).epochs(params.normalized(model_type, hyperparameters))
+
+
+def estimate_seconds(model_type: str, rows: int, features: int, epochs: int) -> int:
+    """A rough duration of a training run on the CPU, for the API's ``estimated_time``."""
+    spec = _spec(model_type)
+    work = max(rows, 1) * max(features, 1) * max(epochs, 1)
+    return max(1, math.ceil(_STARTUP_SECONDS + spec.seconds_per_unit * work))
+
+
+def load_predictor(model_type: str, folder: Path) -> Predictor:
+    """The predictor a ``model_type`` trainer saved into ``folder`` (``Predictor.save``)."""
+    return _spec(model_type).loader(folder)
+
+
+def check_validation_split(value: Any) -> list[FieldError]:
+    """``validation_split`` must be a number in (0, 0.9]."""
+    ok = not isinstance(value, bool) and isinstance(value, int | float) and 0 < value <= MAX_VALIDATION_SPLIT
+    if ok:
+        return []
+    return [FieldError("validation_split", f"must be a number in (0, {MAX_VALIDATION_SPLIT:g}]")]
+
+
+def validate_early_stopping(
+    raw: Mapping[str, Any] | None, task: Task
+) -> tuple[EarlyStopping, list[FieldError]]:
+    """The request's ``early_stopping`` object (absent: off): ``enabled`` a boolean (true when the
+    object leaves it out), ``patience``
+    an integer in [1, 1000] (epochs without improvement), ``monitor`` one of the ``task``'s metrics.
+    Unknown keys are errors. Field names are ``early_stopping.<key>``."""
+    if raw is None:
+        return EarlyStopping(), []
+    if not isinstance(raw, Mapping):
+        return EarlyStopping(), [FieldError("early_stopping", "must be an object")]
+    defaults = EarlyStopping()
+    errors = [
+        FieldError(f"early_stopping.{k}", "unknown key; accepted: enabled, monitor, patience")
+        for k in raw
+        if k not in ("enabled", "patience", "monitor")
+    ]
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        errors.append(FieldError("early_stopping.enabled", "must be true or false"))
+    patience = raw.get("patience", defaults.patience)
+    if isinstance(patience, float) and patience.is_integer():
+        patience = int(patience)
+    if isinstance(patience, bool) or not isinstance(patience, int) or not 1 <= patience <= MAX_PATIENCE:
+        errors.append(FieldError("early_stopping.patience", f"must be an integer in [1, {MAX_PATIENCE}]"))
+    monitor = raw.get("monitor", defaults.monitor)
+    names = metric_names(task)
+    if monitor not in names:
+        errors.append(FieldError("early_stopping.monitor", f"must be one of: {', '.join(names)}"))
+    if errors:
+        return defaults, errors
+    return EarlyStopping(enabled=enabled, patience=patience, monitor=monitor), []

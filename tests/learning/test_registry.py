@@ -1,0 +1,140 @@
+"""The model types' registry and the training request's checks: every hyperparameter rule answers
+with a FieldError naming the field, as the API's 400 details list shows it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pipelines.errors import InvalidRequestError
+from pipelines.learning.base import EarlyStopping, FieldError
+from pipelines.learning.registry import (
+    MODEL_TYPES,
+    check_model_type,
+    check_validation_split,
+    estimate_seconds,
+    known_model_types,
+    planned_epochs,
+    validate_early_stopping,
+    validate_hyperparameters,
+)
+
+
+def fields(errors: list[FieldError]) -> dict[str, str]:
+    return {e.field: e.message for e in errors}
+
+
+def test_defaults_fill_an_empty_request() -> None:
+    values, errors = validate_hyperparameters("lightgbm", {})
+    assert errors == []
+    assert values["n_estimators"] == 200 and values["learning_rate"] == 0.1 and values["max_depth"] is None
+    assert set(values) == set(MODEL_TYPES["lightgbm"].params)
+
+
+def test_valid_values_are_normalized() -> None:
+    values, errors = validate_hyperparameters(
+        "lightgbm", {"n_estimators": 50.0, "learning_rate": 1, "max_depth": None, "num_leaves": 8}
+    )
+    assert errors == []
+    assert values["n_estimators"] == 50 and isinstance(values["n_estimators"], int)
+    assert values["learning_rate"] == 1.0 and values["num_leaves"] == 8
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("learning_rate", 0, "must be in (0, 1]"),
+        ("learning_rate", 1.5, "must be in (0, 1]"),
+        ("learning_rate", "fast", "must be a number in (0, 1]"),
+        ("learning_rate", True, "must be a number in (0, 1]"),
+        ("learning_rate", float("nan"), "must be a number in (0, 1]"),
+        ("n_estimators", 0, "must be in [1, 10000]"),
+        ("n_estimators", 10_001, "must be in [1, 10000]"),
+        ("n_estimators", 2.5, "must be an integer in [1, 10000]"),
+        ("n_estimators", True, "must be an integer in [1, 10000]"),
+        ("num_leaves", 1, "must be in [2, 131072]"),
+        ("max_depth", 0, "must be in [1, 64]"),
+        ("l2", -0.1, "must be in [0, inf]"),
+        ("subsample", 0, "must be in (0, 1]"),
+        ("seed", -1, "must be in [0, 2147483647]"),
+    ],
+)
+def test_each_rule_names_its_field(key: str, value: Any, message: str) -> None:
+    _values, errors = validate_hyperparameters("lightgbm", {key: value})
+    assert fields(errors) == {f"hyperparameters.{key}": message}
+    assert errors[0].as_dict() == {"field": f"hyperparameters.{key}", "message": message}
+
+
+def test_unknown_keys_and_nulls_are_errors_all_at_once() -> None:
+    _, errors = validate_hyperparameters("lightgbm", {"epochs": 5, "learning_rate": None, "n_estimators": -1})
+    found = fields(errors)
+    assert set(found) == {
+        "hyperparameters.epochs",
+        "hyperparameters.learning_rate",
+        "hyperparameters.n_estimators",
+    }
+    assert found["hyperparameters.epochs"].startswith(
+        "unknown hyperparameter for lightgbm; accepted: colsample"
+    )
+    assert found["hyperparameters.learning_rate"] == "must not be null"
+
+
+def test_unknown_model_type_lists_the_known_ones() -> None:
+    with pytest.raises(
+        InvalidRequestError, match="unknown model_type 'resnet9'; known model types: lightgbm"
+    ):
+        validate_hyperparameters("resnet9", {})
+    with pytest.raises(InvalidRequestError, match="known model types: "):
+        check_model_type("nope", "classification", False)
+    assert known_model_types() == sorted(MODEL_TYPES)
+
+
+def test_check_model_type_answers_the_spec() -> None:
+    spec = check_model_type("lightgbm", "regression", False)
+    assert spec.name == "lightgbm" and "regression" in spec.tasks
+    assert spec.describe()["hyperparameters"]["learning_rate"] == {
+        "type": "float",
+        "default": 0.1,
+        "range": "(0, 1]",
+        "description": "step size",
+    }
+
+
+def test_planned_epochs_and_estimates() -> None:
+    assert planned_epochs("lightgbm", {"n_estimators": 95, "rounds_per_epoch": 10}) == 10
+    small = estimate_seconds("lightgbm", 1_000, 10, 10)
+    large = estimate_seconds("lightgbm", 1_000_000, 100, 100)
+    assert 1 <= small < large
+    assert isinstance(large, int)
+
+
+@pytest.mark.parametrize("value", [0, -0.1, 0.95, 1, True, "0.2", None])
+def test_validation_split_outside_its_range_is_refused(value: Any) -> None:
+    assert fields(check_validation_split(value)) == {"validation_split": "must be a number in (0, 0.9]"}
+
+
+@pytest.mark.parametrize("value", [0.2, 0.9, 0.01])
+def test_validation_split_within_its_range(value: float) -> None:
+    assert check_validation_split(value) == []
+
+
+def test_early_stopping_defaults_and_values() -> None:
+    assert validate_early_stopping(None, "classification") == (EarlyStopping(), [])
+    early, errors = validate_early_stopping({"patience": 3, "monitor": "val_mae"}, "regression")
+    assert errors == [] and early == EarlyStopping(enabled=True, patience=3, monitor="val_mae")
+
+
+def test_early_stopping_rules() -> None:
+    raw = {"enabled": "yes", "patience": 0, "monitor": "val_mae", "delta": 1}
+    _, errors = validate_early_stopping(raw, "classification")
+    assert fields(errors) == {
+        "early_stopping.enabled": "must be true or false",
+        "early_stopping.patience": "must be an integer in [1, 1000]",
+        "early_stopping.monitor": "must be one of: loss, accuracy, val_loss, val_accuracy",
+        "early_stopping.delta": "unknown key; accepted: enabled, monitor, patience",
+    }
+    assert fields(validate_early_stopping({"patience": 1001}, "regression")[1]) == {
+        "early_stopping.patience": "must be an integer in [1, 1000]"
+    }
+    assert fields(validate_early_stopping([1], "regression")[1]) == {"early_stopping": "must be an object"}

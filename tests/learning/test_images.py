@@ -15,8 +15,14 @@ import torch
 from pipelines.datasets.files import DatasetFiles
 from pipelines.errors import InvalidRequestError
 from pipelines.learning.base import EarlyStopping, Fitted, TrainData
-from pipelines.learning.image_data import decode_images, image_train_data, stratified_split
-from pipelines.learning.images import IMAGE_MODEL_TYPES, load_resnet, validate_image_hyperparameters
+from pipelines.learning.image_data import decode_images, image_train_data
+from pipelines.learning.images import load_resnet
+from pipelines.learning.registry import (
+    MODEL_TYPES,
+    check_model_type,
+    load_predictor,
+    validate_hyperparameters,
+)
 from pipelines.learning.resnet import ResNet, ResNetConfig, count_parameters
 from tests.image_support import image_bytes, squares
 
@@ -55,7 +61,7 @@ def squares_data() -> TrainData:
 @pytest.fixture(scope="module")
 def fitted(squares_data: TrainData) -> tuple[Fitted, Epochs]:
     epochs = Epochs()
-    result = IMAGE_MODEL_TYPES["resnet18"].train(squares_data, FAST, EarlyStopping(), epochs)
+    result = MODEL_TYPES["resnet18"].trainer(squares_data, FAST, EarlyStopping(), epochs)
     return result, epochs
 
 
@@ -90,10 +96,10 @@ def test_saved_and_loaded_it_predicts_the_same(
     result, _ = fitted
     result.predictor.save(tmp_path / "model")
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["model.json", "weights.npz"]
-    loaded = load_resnet(tmp_path / "model")
-    assert np.array_equal(
-        loaded.predict_proba(squares_data.x_val), result.predictor.predict_proba(squares_data.x_val)
-    )
+    loaded = load_predictor("resnet18", tmp_path / "model")
+    expected = result.predictor.predict_proba(squares_data.x_val)
+    assert np.array_equal(loaded.predict_proba(squares_data.x_val), expected)
+    assert np.array_equal(load_resnet(tmp_path / "model").predict_proba(squares_data.x_val), expected)
     with pytest.raises(InvalidRequestError, match=r"images of shape \[16, 16, 3\] given"):
         loaded.predict_proba(squares_data.x_val[:, :16, :16])
 
@@ -101,8 +107,8 @@ def test_saved_and_loaded_it_predicts_the_same(
 def test_early_stopping_ends_the_run_and_keeps_the_best_weights() -> None:
     squares_data = _squares_data(96, 48, size=16)
     stopping = EarlyStopping(enabled=True, patience=2, monitor="val_accuracy")
-    hyper = {**FAST, "epochs": 30, "augment": True, "optimizer": "adamw"}
-    result = IMAGE_MODEL_TYPES["resnet18"].train(squares_data, hyper, stopping, Epochs())
+    hyper = {**FAST, "epochs": 30, "augment": "flip", "optimizer": "adamw"}
+    result = MODEL_TYPES["resnet18"].trainer(squares_data, hyper, stopping, Epochs())
     assert result.stopped_epoch is not None and result.stopped_epoch < 30
     assert len(result.history["loss"]) == result.stopped_epoch
     best = result.best_epoch
@@ -115,23 +121,27 @@ def test_early_stopping_ends_the_run_and_keeps_the_best_weights() -> None:
     assert kept_loss == pytest.approx(result.history["val_loss"][best - 1], rel=1e-3, abs=1e-5)
 
 
-def test_hyperparameters_are_checked_by_their_rules() -> None:
-    clean, errors = validate_image_hyperparameters({"base_width": 16})
-    assert errors == [] and clean["base_width"] == 16 and clean["optimizer"] == "adam"
-    assert clean["learning_rate"] == 0.001 and clean["epochs"] == 10 and clean["augment"] is False
-    _, errors = validate_image_hyperparameters(
-        {"base_width": 2, "optimizer": "rmsprop", "epochs": 1.5, "augment": "yes", "dropout": 0.1}
+def test_the_resnets_are_model_types_of_images_with_their_rules() -> None:
+    values, errors = validate_hyperparameters("resnet50", {"base_width": 16, "augment": "flip"})
+    assert errors == [] and values["base_width"] == 16 and values["augment"] == "flip"
+    assert values["epochs"] == 10 and values["learning_rate"] == 0.001 and values["optimizer"] == "adam"
+    _, errors = validate_hyperparameters(
+        "resnet18", {"base_width": 2, "augment": "rotate", "batch_size": 1, "dropout": 0.1}
     )
     assert {e.field: e.message for e in errors} == {
         "hyperparameters.dropout": errors[0].message,
-        "hyperparameters.base_width": "must be between 4 and 128",
-        "hyperparameters.optimizer": "must be one of: adam, adamw, sgd",
-        "hyperparameters.epochs": "must be an integer",
-        "hyperparameters.augment": "must be true or false",
+        "hyperparameters.base_width": "must be in [4, 128]",
+        "hyperparameters.augment": "must be one of: none, flip",
+        "hyperparameters.batch_size": "must be in [2, 4096]",
     }
-    assert errors[0].message.startswith("unknown hyperparameter")
+    assert errors[0].message.startswith("unknown hyperparameter for resnet18")
+    assert check_model_type("resnet34", "classification", False, images=True).name == "resnet34"
+    with pytest.raises(InvalidRequestError, match="'resnet18' trains on image datasets; model types for"):
+        check_model_type("resnet18", "classification", False)
+    with pytest.raises(InvalidRequestError, match=r"for this dataset: resnet18, resnet34, resnet50$"):
+        check_model_type("lightgbm", "classification", False, images=True)
     with pytest.raises(InvalidRequestError, match=r"hyperparameters\.learning_rate: must be a number"):
-        IMAGE_MODEL_TYPES["resnet34"].train(
+        MODEL_TYPES["resnet34"].trainer(
             _squares_data(4, 2, size=16), {"learning_rate": math.nan}, EarlyStopping(), Epochs()
         )
 
@@ -139,7 +149,7 @@ def test_hyperparameters_are_checked_by_their_rules() -> None:
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the refusal is for machines without CUDA")
 def test_a_cuda_device_without_cuda_is_refused(squares_data: TrainData) -> None:
     with pytest.raises(InvalidRequestError, match="no CUDA device is available"):
-        IMAGE_MODEL_TYPES["resnet18"].train(squares_data, FAST, EarlyStopping(), Epochs(), device="cuda")
+        MODEL_TYPES["resnet18"].trainer(squares_data, FAST, EarlyStopping(), Epochs(), device="cuda")
 
 
 def test_base64_images_are_decoded_to_the_model_shape() -> None:
@@ -149,16 +159,17 @@ def test_base64_images_are_decoded_to_the_model_shape() -> None:
     assert x.shape == (2, 8, 6, 3) and x.dtype == np.float32
     assert x[0, ..., 0].min() == 1.0 and x[0, ..., 2].max() == 0.0 and x[1, ..., 2].min() > 0.9
     cases = [
-        (["!!not base64!!"], r"images\[0\] is not valid base64"),
-        ([png, base64.b64encode(b"plain text").decode()], r"images\[1\] is not a readable PNG or JPEG"),
-        ([], "give at least one"),
+        (["!!not base64!!"], r"inputs\[0\] is not valid base64"),
+        ([png, base64.b64encode(b"plain text").decode()], r"inputs\[1\] is not a readable PNG or JPEG"),
+        ([png, 7], r"inputs\[1\] is a int, not a base64 string"),
+        ([], "give a list of one or more"),
         ([png] * 257, "at most 256"),
     ]
     for images, problem in cases:
         with pytest.raises(InvalidRequestError, match=problem):
             decode_images(images, (8, 6))
-    with pytest.raises(InvalidRequestError, match=r"^images\[0\] declares 40x10 pixels"):
-        decode_images([png], (8, 6), max_pixels=100)
+    with pytest.raises(InvalidRequestError, match=r"^input\[0\] declares 40x10 pixels"):
+        decode_images([png], (8, 6), field="input", max_pixels=100)
 
 
 def test_a_stored_image_dataset_is_split_by_class(tmp_path: Path) -> None:
@@ -176,5 +187,3 @@ def test_a_stored_image_dataset_is_split_by_class(tmp_path: Path) -> None:
     assert sorted(np.rint(rows).astype(int).tolist()) == list(range(50))
     marks = np.rint(data.x_train[:, 0, 0, 0] * 255).astype(int)
     assert (labels[marks] == np.array(data.classes)[data.y_train]).all()  # each image keeps its label
-    train, val = stratified_split(np.array([0, 0, 1, 1, 1], dtype=np.int64), 0.1, seed=0)
-    assert len(val) == 2 and sorted([*train, *val]) == [0, 1, 2, 3, 4]

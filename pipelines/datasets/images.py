@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from pipelines.datasets.formats import data_members, fail
 from pipelines.errors import InvalidRequestError
@@ -58,18 +58,18 @@ class ImageSet:
 
 
 def decode_image(data: bytes, height: int, width: int, *, max_pixels: int, origin: str) -> NDArray[np.uint8]:
-    """One PNG or JPEG as an RGB uint8 array (height, width, 3), or InvalidRequestError naming ``origin``."""
+    """One PNG or JPEG as an RGB uint8 array (height, width, 3), or InvalidRequestError that starts
+    with ``origin`` (how the caller names the image, e.g. ``file 'a.zip:cat/1.png'``)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             if image.format not in IMAGE_FORMATS:
-                fail(origin, f"is a {image.format} image; PNG or JPEG are accepted")
-            pixels = image.width * image.height
-            if pixels > max_pixels:
-                fail(
-                    origin,
-                    f"declares {image.width}x{image.height} pixels; at most {max_pixels:,} are allowed",
+                raise InvalidRequestError(f"{origin} is a {image.format} image; PNG or JPEG are accepted")
+            size = f"{image.width}x{image.height}"
+            if image.width * image.height > max_pixels:
+                raise InvalidRequestError(
+                    f"{origin} declares {size} pixels; at most {max_pixels:,} are allowed"
                 )
             if image.format == "JPEG":  # decode at a reduced scale where the target is small
                 image.draft("RGB", (width, height))
@@ -78,7 +78,12 @@ def decode_image(data: bytes, height: int, width: int, *, max_pixels: int, origi
     except InvalidRequestError:
         raise
     except Exception as exc:  # UnidentifiedImageError, truncated data, DecompressionBomb*, zlib errors
-        fail(origin, f"is not a readable PNG or JPEG image: {type(exc).__name__}: {exc}")
+        reason = (
+            "data of no known format"
+            if isinstance(exc, UnidentifiedImageError)
+            else f"{type(exc).__name__}: {exc}"
+        )
+        raise InvalidRequestError(f"{origin} is not a readable PNG or JPEG image: {reason}") from None
 
 
 def read_image_zip(path: Path, *, origin: str, limits: ImageLimits) -> ImageSet:
@@ -106,7 +111,7 @@ def read_image_zip(path: Path, *, origin: str, limits: ImageLimits) -> ImageSet:
             data = _read_member(archive, member, inner, left)
             left -= len(data)
             images[index] = decode_image(
-                data, limits.height, limits.width, max_pixels=limits.max_pixels, origin=inner
+                data, limits.height, limits.width, max_pixels=limits.max_pixels, origin=f"file {inner!r}"
             )
             formats["JPEG" if data[:2] == b"\xff\xd8" else "PNG"] += 1
     labels = np.array([label for _, label in named], dtype=np.str_)

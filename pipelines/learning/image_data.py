@@ -14,8 +14,9 @@ from pipelines.datasets.files import DatasetFiles
 from pipelines.datasets.images import decode_image
 from pipelines.errors import InvalidRequestError
 from pipelines.learning.base import TrainData
+from pipelines.learning.data import split_rows
 
-__all__ = ["MAX_IMAGE_BYTES", "MAX_PREDICT_IMAGES", "decode_images", "image_train_data", "stratified_split"]
+__all__ = ["MAX_IMAGE_BYTES", "MAX_PREDICT_IMAGES", "decode_images", "image_train_data"]
 
 MAX_IMAGE_BYTES = 10_000_000  # one encoded image of a prediction request
 MAX_PREDICT_IMAGES = 256
@@ -23,18 +24,21 @@ _MAX_PIXELS = 40_000_000
 
 
 def decode_images(
-    encoded: Sequence[str], shape: Sequence[int], *, max_pixels: int = _MAX_PIXELS
+    encoded: Sequence[str], shape: Sequence[int], *, field: str = "inputs", max_pixels: int = _MAX_PIXELS
 ) -> NDArray[np.float32]:
     """Base64 PNG or JPEG images (a ``data:image/...;base64,`` prefix allowed) as float32 NHWC in
-    [0, 1] resized to ``shape`` (height, width[, channels]); InvalidRequestError names the bad one."""
-    if not encoded:
-        raise InvalidRequestError("images: give at least one base64-encoded PNG or JPEG image")
+    [0, 1] resized to ``shape`` (height, width[, channels]); InvalidRequestError names the bad one
+    as ``field[i]``."""
+    if not isinstance(encoded, list | tuple) or not encoded:
+        raise InvalidRequestError(f"{field}: give a list of one or more base64-encoded PNG or JPEG images")
     if len(encoded) > MAX_PREDICT_IMAGES:
-        raise InvalidRequestError(f"images: {len(encoded)} given; at most {MAX_PREDICT_IMAGES} a request")
+        raise InvalidRequestError(
+            f"{field}: {len(encoded)} images given; at most {MAX_PREDICT_IMAGES} a request"
+        )
     height, width = int(shape[0]), int(shape[1])
     out = np.empty((len(encoded), height, width, 3), dtype=np.float32)
     for index, text in enumerate(encoded):
-        origin = f"images[{index}]"
+        origin = f"{field}[{index}]"
         if not isinstance(text, str):
             raise InvalidRequestError(f"{origin} is a {type(text).__name__}, not a base64 string")
         body = text.split(",", 1)[1] if text.startswith("data:") and "," in text else text
@@ -51,33 +55,15 @@ def decode_images(
     return out
 
 
-def stratified_split(
-    labels: NDArray[np.int64], validation_split: float, seed: int
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """(train, validation) row indices, in row order, holding ``validation_split`` of each class (at
-    least one of a class with two or more rows); which rows go where depends on ``seed``."""
-    rng = np.random.default_rng(seed)
-    train: list[NDArray[np.int64]] = []
-    val: list[NDArray[np.int64]] = []
-    for label in np.unique(labels):
-        rows = rng.permutation(np.flatnonzero(labels == label))
-        take = round(len(rows) * validation_split)
-        if validation_split > 0 and len(rows) >= 2:
-            take = min(max(take, 1), len(rows) - 1)
-        val.append(rows[:take])
-        train.append(rows[take:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
-
-
 def image_train_data(
     files: DatasetFiles, dataset_id: str, *, validation_split: float = 0.2, seed: int = 0
 ) -> TrainData:
-    """A stored image dataset as ``TrainData``: images scaled to [0, 1], classes in name order."""
-    if not 0.0 <= validation_split < 1.0:
-        raise InvalidRequestError(f"validation_split must be in [0, 1), got {validation_split}")
+    """A stored image dataset as ``TrainData``: images scaled to [0, 1], classes in name order,
+    split per class (``split_rows``)."""
     images, labels = files.read_images(dataset_id)
     classes, y = np.unique(labels, return_inverse=True)
-    train, val = stratified_split(y.astype(np.int64), validation_split, seed)
+    codes = y.astype(np.int64)
+    train, val = split_rows(len(codes), validation_split, seed=seed, stratify=codes)
     return TrainData(
         task="classification",
         x_train=_scaled(images, train),

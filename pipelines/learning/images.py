@@ -2,18 +2,16 @@
 
 The trainer takes ``TrainData`` whose ``x`` are float32 NHWC images in [0, 1], trains with the
 chosen optimizer, learning rate, batch size and epochs (optionally flipping images left-right at
-random), reports loss, accuracy, val_loss and val_accuracy each epoch and, with early stopping,
-keeps the best epoch's weights. The predictor saves its weights as a NumPy ``.npz`` and its shape
-as JSON (no pickle), which ``load_resnet`` reads back.
+random), reports loss, accuracy, val_loss and val_accuracy each epoch (``pipelines.learning.metrics``:
+the model's as the epoch ends, the training ones on at most ``TRAIN_SAMPLE`` images) and, with
+early stopping, keeps the best epoch's weights. The predictor saves its weights as a NumPy ``.npz``
+and its shape as JSON (no pickle), which ``load_resnet`` reads back.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,80 +22,25 @@ from torch import Tensor, nn
 
 from pipelines.atomic import atomic_target
 from pipelines.errors import InvalidRequestError
-from pipelines.learning.base import EarlyStopping, EpochCallback, FieldError, Fitted, TrainData
+from pipelines.learning.base import EarlyStopping, EpochCallback, Fitted, TrainData
+from pipelines.learning.metrics import Monitor, epoch_metrics, train_sample
+from pipelines.learning.params import normalized
 from pipelines.learning.resnet import ResNet, ResNetConfig, count_parameters
 
-__all__ = [
-    "IMAGE_HYPERPARAMETERS",
-    "IMAGE_MODEL_TYPES",
-    "ImageModelType",
-    "ResNetPredictor",
-    "load_resnet",
-    "resnet_trainer",
-    "validate_image_hyperparameters",
-]
+__all__ = ["ResNetPredictor", "ResNetTrainer", "load_resnet"]
 
 _WEIGHTS, _CONFIG = "weights.npz", "model.json"
 _EVAL_BATCH = 256
-OPTIMIZERS = ("adam", "adamw", "sgd")
-
-# name -> (default, kind, low, high): numbers within [low, high]; choices in ``OPTIMIZERS``
-IMAGE_HYPERPARAMETERS: dict[str, tuple[Any, str, float, float]] = {
-    "epochs": (10, "int", 1, 1000),
-    "batch_size": (32, "int", 2, 4096),
-    "learning_rate": (0.001, "float", 1e-7, 10.0),
-    "weight_decay": (0.0, "float", 0.0, 1.0),
-    "base_width": (64, "int", 4, 128),
-    "augment": (False, "bool", 0, 1),
-    "optimizer": ("adam", "choice", 0, 0),
-    "seed": (0, "int", 0, 2**31 - 1),
-}
+TRAIN_SAMPLE = 2_000  # training images the per-epoch loss and accuracy are measured on
 
 
-def validate_image_hyperparameters(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
-    """The hyperparameters with defaults filled in, and one error per bad or unknown field."""
-    errors = [
-        FieldError(
-            f"hyperparameters.{k}", f"unknown hyperparameter; expected: {', '.join(IMAGE_HYPERPARAMETERS)}"
-        )
-        for k in params
-        if k not in IMAGE_HYPERPARAMETERS
-    ]
-    clean: dict[str, Any] = {}
-    for name, (default, kind, low, high) in IMAGE_HYPERPARAMETERS.items():
-        value = params.get(name, default)
-        problem = _check(value, kind, low, high)
-        if problem:
-            errors.append(FieldError(f"hyperparameters.{name}", problem))
-        else:
-            clean[name] = float(value) if kind == "float" else value
-    return clean, errors
+class ResNetTrainer:
+    """The ``Trainer`` of ``resnet{depth}`` (hyperparameter rules: ``params.PARAMS``)."""
 
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
 
-def _check(value: Any, kind: str, low: float, high: float) -> str | None:
-    if kind == "bool":
-        return None if isinstance(value, bool) else "must be true or false"
-    if kind == "choice":
-        return None if value in OPTIMIZERS else f"must be one of: {', '.join(OPTIMIZERS)}"
-    numeric = (int,) if kind == "int" else (int, float)
-    if isinstance(value, bool) or not isinstance(value, numeric) or not math.isfinite(value):
-        return f"must be {'an integer' if kind == 'int' else 'a number'}"
-    if not low <= value <= high:
-        return f"must be between {low:g} and {high:g}"
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class ImageModelType:
-    """A model type of images: its trainer and loader, its hyperparameter rules."""
-
-    name: str
-    depth: int
-    description: str
-    data: str = "image"
-    task: str = "classification"
-
-    def train(
+    def __call__(
         self,
         data: TrainData,
         hyperparameters: Mapping[str, Any],
@@ -106,19 +49,7 @@ class ImageModelType:
         *,
         device: str = "cpu",
     ) -> Fitted:
-        return resnet_trainer(self.depth, data, hyperparameters, early_stopping, on_epoch, device=device)
-
-    def load(self, folder: Path) -> ResNetPredictor:
-        return load_resnet(folder)
-
-    def validate(self, params: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
-        return validate_image_hyperparameters(params)
-
-
-IMAGE_MODEL_TYPES = {
-    f"resnet{d}": ImageModelType(f"resnet{d}", d, f"ResNet-{d} ({kind} blocks), trained from scratch")
-    for d, kind in ((18, "basic"), (34, "basic"), (50, "bottleneck"))
-}
+        return _train(self.depth, data, hyperparameters, early_stopping, on_epoch, device)
 
 
 class ResNetPredictor:
@@ -171,36 +102,22 @@ def _nchw(x: NDArray[np.float32]) -> Tensor:
 
 @torch.no_grad()
 def _probabilities(model: nn.Module, x: NDArray[np.float32], device: torch.device) -> NDArray[np.float64]:
+    """Softmax of the model in eval mode (batch norm's running statistics), a batch at a time."""
     model.eval()
-    parts = [
-        torch.softmax(model(_nchw(x[i : i + _EVAL_BATCH]).to(device)), dim=1).double().cpu()
-        for i in range(0, len(x), _EVAL_BATCH)
-    ]
-    return torch.cat(parts).numpy() if parts else np.zeros((0, model_classes(model)))
-
-
-def model_classes(model: nn.Module) -> int:
-    fc = getattr(model, "fc", None)
-    return int(fc.out_features) if isinstance(fc, nn.Linear) else 0
-
-
-@torch.no_grad()
-def _evaluate(model: nn.Module, x: Tensor, y: Tensor, device: torch.device) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy on (x, y), in eval mode (batch norm's running statistics)."""
-    model.eval()
-    loss, correct = 0.0, 0
+    classes = model.fc.out_features if isinstance(model.fc, nn.Linear) else 0
+    out = np.empty((len(x), classes), dtype=np.float64)
     for i in range(0, len(x), _EVAL_BATCH):
-        logits = model(x[i : i + _EVAL_BATCH].to(device))
-        target = y[i : i + _EVAL_BATCH].to(device)
-        loss += float(nn.functional.cross_entropy(logits, target, reduction="sum"))
-        correct += int((logits.argmax(1) == target).sum())
-    return loss / max(len(x), 1), correct / max(len(x), 1)
+        logits = model(_nchw(x[i : i + _EVAL_BATCH]).to(device))
+        out[i : i + _EVAL_BATCH] = torch.softmax(logits.float(), dim=1).double().cpu().numpy()
+    return out
 
 
 def _optimizer(model: nn.Module, hp: Mapping[str, Any]) -> torch.optim.Optimizer:
-    lr, decay = float(hp["learning_rate"]), float(hp["weight_decay"])
+    lr, decay = float(hp["learning_rate"]), float(hp["l2"])
     if hp["optimizer"] == "sgd":
         return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=decay)
+    if hp["optimizer"] == "rmsprop":
+        return torch.optim.RMSprop(model.parameters(), lr=lr, weight_decay=decay)
     if hp["optimizer"] == "adamw":
         return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=decay)
     return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=decay)
@@ -213,96 +130,71 @@ def _train_epoch(
     y: Tensor,
     hp: Mapping[str, Any],
     generator: torch.Generator,
-    device: torch.device,
-) -> tuple[float, float]:
-    """One pass over the shuffled training images; the running mean loss and accuracy."""
+) -> None:
+    """One pass over the shuffled training images (``x`` NCHW, already on the model's device)."""
     model.train()
-    order = torch.randperm(len(x), generator=generator)
+    order = torch.randperm(len(x), generator=generator).to(x.device)
     size = int(hp["batch_size"])
-    loss_sum, correct, seen = 0.0, 0, 0
     for start in range(0, len(x), size):
         index = order[start : start + size]
-        if len(index) < 2 < len(x):  # batch norm needs two images; a last lone one waits for the next epoch
+        if len(index) < 2 < len(x):  # batch norm needs two images; a lone last one waits an epoch
             continue
-        xb, yb = x[index].to(device, non_blocking=True), y[index].to(device, non_blocking=True)
-        if hp["augment"]:
-            flip = torch.rand(len(index), generator=generator) < 0.5
-            xb[flip.to(device)] = xb[flip.to(device)].flip(3)
-        logits = model(xb)
-        loss = nn.functional.cross_entropy(logits, yb)
+        xb, yb = x[index], y[index]
+        if hp["augment"] == "flip":
+            flip = (torch.rand(len(index), generator=generator) < 0.5).to(x.device)
+            xb = torch.where(flip[:, None, None, None], xb.flip(3), xb)
+        loss = nn.functional.cross_entropy(model(xb), yb)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
-        loss_sum += float(loss.detach()) * len(index)
-        correct += int((logits.detach().argmax(1) == yb).sum())
-        seen += len(index)
-    return loss_sum / max(seen, 1), correct / max(seen, 1)
 
 
-def resnet_trainer(
+def _train(
     depth: int,
     data: TrainData,
     hyperparameters: Mapping[str, Any],
     early_stopping: EarlyStopping,
     on_epoch: EpochCallback,
-    *,
-    device: str = "cpu",
+    device: str,
 ) -> Fitted:
     """Long because it is the training loop: epochs, metrics, early stopping and the best weights."""
-    hp, errors = validate_image_hyperparameters(hyperparameters)
-    if errors:
-        raise InvalidRequestError("; ".join(f"{e.field}: {e.message}" for e in errors))
-    if data.task != "classification" or data.x_train.ndim != 4:
+    hp = normalized(f"resnet{depth}", hyperparameters)
+    if data.task != "classification" or data.x_train.ndim != 4 or len(data.classes) < 2:
         raise InvalidRequestError("a ResNet classifies images: x must be (n, height, width, channels)")
-    if early_stopping.enabled and early_stopping.monitor not in (
-        "loss",
-        "accuracy",
-        "val_loss",
-        "val_accuracy",
-    ):
-        raise InvalidRequestError(f"early stopping cannot monitor {early_stopping.monitor!r} for images")
     torch.manual_seed(int(hp["seed"]))
     generator = torch.Generator().manual_seed(int(hp["seed"]))
     target = _device(device)
     config = ResNetConfig(depth, len(data.classes), int(hp["base_width"]), int(data.x_train.shape[3]))
     model = ResNet(config).to(target)
     optimizer = _optimizer(model, hp)
-    x_train, y_train = _nchw(data.x_train), torch.from_numpy(np.asarray(data.y_train, dtype=np.int64))
-    x_val, y_val = _nchw(data.x_val), torch.from_numpy(np.asarray(data.y_val, dtype=np.int64))
-    if target.type == "cuda":  # the images go over once, not every epoch
-        x_train, y_train, x_val, y_val = (t.to(target) for t in (x_train, y_train, x_val, y_val))
-    epochs, has_val = int(hp["epochs"]), len(x_val) > 0
-    history: dict[str, list[float]] = {}
-    lower_is_better = early_stopping.monitor.endswith("loss")
-    best_value, best_epoch, best_state, waited, stopped = math.inf, epochs, None, 0, None
+    # The images go to the device once (NCHW float32), not every epoch.
+    x_train = _nchw(data.x_train).to(target)
+    y_train = torch.from_numpy(np.asarray(data.y_train, dtype=np.int64)).to(target)
+    sample = train_sample(data, TRAIN_SAMPLE)
+    monitor = Monitor(early_stopping, {})
+    best_state: dict[str, Tensor] | None = None
+    epochs = int(hp["epochs"])
     for epoch in range(1, epochs + 1):
-        loss, accuracy = _train_epoch(model, optimizer, x_train, y_train, hp, generator, target)
-        metrics = {"loss": loss, "accuracy": accuracy}
-        if has_val:
-            metrics["val_loss"], metrics["val_accuracy"] = _evaluate(model, x_val, y_val, target)
-        for name, value in metrics.items():
-            history.setdefault(name, []).append(value)
+        _train_epoch(model, optimizer, x_train, y_train, hp, generator)
+        metrics = epoch_metrics(
+            "classification",
+            (sample[1], _probabilities(model, sample[0], target)),
+            (data.y_val, _probabilities(model, data.x_val, target)),
+        )
+        best, stop = monitor.update(epoch, metrics)
+        if best and early_stopping.enabled:
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         on_epoch(epoch, epochs, metrics)
-        if not early_stopping.enabled:
-            continue
-        monitored = metrics.get(early_stopping.monitor, metrics["loss"])
-        score = monitored if lower_is_better else -monitored
-        if score < best_value:
-            best_value, best_epoch, waited = score, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            waited += 1
-            if waited >= early_stopping.patience:
-                stopped = epoch
-                break
+        if stop:
+            break
     if best_state is not None:
         model.load_state_dict(best_state)
-    shape = data.x_train.shape
+    shape = tuple(int(n) for n in data.x_train.shape[1:])
     return Fitted(
-        predictor=ResNetPredictor(model, config, (int(shape[1]), int(shape[2]), int(shape[3]))),
-        history=history,
-        best_epoch=best_epoch if early_stopping.enabled else len(history["loss"]),
-        stopped_epoch=stopped,
+        predictor=ResNetPredictor(model, config, (shape[0], shape[1], shape[2])),
+        history=monitor.history,
+        best_epoch=monitor.best_epoch,
+        stopped_epoch=monitor.stopped_epoch,
         parameters=count_parameters(model),
-        architecture={**config.as_dict(), "family": "resnet", "image_shape": [int(n) for n in shape[1:]]},
+        architecture={**config.as_dict(), "family": "resnet", "image_shape": list(shape)},
     )

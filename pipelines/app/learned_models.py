@@ -27,7 +27,7 @@ from pipelines.db.types import isoformat_utc
 from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.jobs.records import Requester
 from pipelines.learning.base import FeatureSpec, Predictor
-from pipelines.learning.data import input_matrix
+from pipelines.learning.data import input_matrix, predictions
 from pipelines.learning.pyfunc import LearnedMeta, find_predictor_dir, read_meta
 from pipelines.learning.registry import MODEL_TYPES, load_predictor
 from pipelines.models.ownership import Actor, ModelOwners
@@ -151,14 +151,8 @@ class TrainedModels:
         loaded = self._load(model_id, user)
         x = _matrix(rows, loaded.meta)
         out = np.asarray(loaded.predictor.predict_proba(x))
-        if loaded.meta.task == "regression":
-            return {"model_id": model_id, "predictions": [{"value": float(v)} for v in out.reshape(-1)]}
-        best = out.argmax(axis=1)
-        confidence = np.clip(out[np.arange(len(out)), best], 0.0, 1.0)
-        labels = loaded.meta.classes
-        pairs = zip(best.tolist(), confidence.tolist(), strict=True)
-        predictions = [{"class": labels[b], "confidence": c} for b, c in pairs]
-        return {"model_id": model_id, "predictions": predictions}
+        classes = loaded.meta.classes if loaded.meta.task == "classification" else []
+        return {"model_id": model_id, "predictions": predictions(out, classes)}
 
     # -- helpers -----------------------------------------------------------------------------------
     def _owned(self, model_id: str, user: Requester) -> TrainedModel:

@@ -69,7 +69,7 @@ def check_training_params(
     task = dataset_task(metadata, dataset_type)
     column_types = metadata.get("column_types") or {}
     time_series = dataset_type == "ohlcv" or "datetime" in column_types.values()
-    check_model_type(model_type, task, time_series)
+    check_model_type(model_type, task, time_series, images=dataset_type == "image")
     split = params.get("validation_split", 0.2)
     errors = [*errors, *check_validation_split(split)]
     stopping, more = validate_early_stopping(params.get("early_stopping"), task)
@@ -95,7 +95,9 @@ def _validate(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
             f"dl_training job parameters: unknown {unknown or 'none'}, missing {missing or 'none'}"
         )
     files, dataset_id = DatasetFiles(settings.datasets_dir), str(params["dataset_id"])
-    stored = files.images_path(dataset_id) if params["dataset_type"] == "image" else files.data_path(dataset_id)
+    stored = (
+        files.images_path(dataset_id) if params["dataset_type"] == "image" else files.data_path(dataset_id)
+    )
     if not stored.is_file():
         raise InvalidRequestError(f"dataset {params['dataset_id']} has no stored data to train on")
     return {**params, **check_training_params(params, params["metadata"], str(params["dataset_type"]))}

@@ -22,12 +22,13 @@ from numpy.typing import NDArray
 from pipelines.db import Database, TrainedModel, open_database
 from pipelines.errors import DataNotFoundError
 from pipelines.learning.base import Fitted, TrainData
+from pipelines.learning.metrics import performance
 from pipelines.learning.pyfunc import LearnedMeta, save_pyfunc
 from pipelines.models.ownership import ModelOwners, job_actor
 from pipelines.models.tracking import MlflowTracker, open_tracker
 from pipelines.settings import Settings
 
-__all__ = ["EXPERIMENT", "PLATFORM_TAG", "performance", "register_trained", "registered_name"]
+__all__ = ["EXPERIMENT", "PLATFORM_TAG", "held_out", "register_trained", "registered_name"]
 
 EXPERIMENT = "training-platform"
 PLATFORM_TAG = "tradeforge.platform"
@@ -38,29 +39,20 @@ def registered_name(model_id: str) -> str:
     return f"learning-{model_id}"
 
 
-def performance(data: TrainData, fitted: Fitted) -> dict[str, float]:
-    """Validation figures: accuracy, precision, recall, F1 (macro) of a classifier; MAE, RMSE, R²
-    of a regressor."""
-    from sklearn import metrics
-
-    if len(data.x_val) == 0:
+def held_out(data: TrainData, fitted: Fitted, sequence_length: int | None = None) -> dict[str, float]:
+    """The model's scores on its validation rows (``pipelines.learning.metrics.performance``); a
+    sequence model sees the window ending at each row, reaching back into the training rows."""
+    x, y = data.x_val, data.y_val
+    if sequence_length is not None:
+        rows = np.concatenate([data.x_train, data.x_val])
+        windows = np.lib.stride_tricks.sliding_window_view(rows, sequence_length, axis=0)
+        ends = np.arange(len(data.x_train), len(rows))
+        keep = ends >= sequence_length - 1
+        x = np.ascontiguousarray(windows[ends[keep] - sequence_length + 1].transpose(0, 2, 1))
+        y = y[keep]
+    if len(x) == 0:
         return {}
-    out = np.asarray(fitted.predictor.predict_proba(data.x_val))
-    if data.task == "regression":
-        truth = np.asarray(data.y_val, dtype=np.float64)
-        return {
-            "mae": float(metrics.mean_absolute_error(truth, out)),
-            "rmse": float(np.sqrt(metrics.mean_squared_error(truth, out))),
-            "r2": float(metrics.r2_score(truth, out)) if len(truth) > 1 else 0.0,
-        }
-    guess, truth = out.argmax(axis=1), np.asarray(data.y_val)
-    kw: dict[str, Any] = {"average": "macro", "zero_division": 0}
-    return {
-        "accuracy": float(metrics.accuracy_score(truth, guess)),
-        "precision": float(metrics.precision_score(truth, guess, **kw)),
-        "recall": float(metrics.recall_score(truth, guess, **kw)),
-        "f1_score": float(metrics.f1_score(truth, guess, **kw)),
-    }
+    return performance(data.task, y, np.asarray(fitted.predictor.predict_proba(x)))
 
 
 def _log_history(tracker: MlflowTracker, run_id: str, history: dict[str, list[float]]) -> None:
@@ -116,7 +108,7 @@ def register_trained(
         tracker = open_tracker(settings)
         model_id = str(uuid.uuid4())
         name = registered_name(model_id)
-        figures = performance(data, fitted)
+        figures = held_out(data, fitted, _sequence_length(params, data))
         with ModelOwners(database, tracker).training(name, actor):
             row = _register(tracker, model_id, name, job_id, params, data, fitted, figures, device)
             row.user_id = actor.user_id

@@ -289,4 +289,3 @@ def test_progress_detail_reaches_the_row_and_the_events(make_queue: MakeQueue) -
     assert details and details[-1] == {"step": 4, "of": 4}
     assert [d["step"] for d in details] == sorted(d["step"] for d in details)
     assert all(e["data"]["task_type"] == "echo" for e in events if e["type"] == "task_description_update")
-

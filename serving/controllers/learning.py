@@ -61,7 +61,7 @@ class TrainingController(Controller):
     @get(
         "/status/{job_id:str}",
         summary="A training's status: progress, epoch, latest metrics, elapsed time",
-        responses=doc(ls.STATUS, 401, 404),
+        responses=doc(ls.STATUS, 400, 401, 404),
         sync_to_thread=True,
     )
     def status(
@@ -72,7 +72,7 @@ class TrainingController(Controller):
     @get(
         "/results/{job_id:str}",
         summary="A completed training's results: model id, final metrics, history (409 before)",
-        responses=doc(ls.RESULTS, 401, 404, 409),
+        responses=doc(ls.RESULTS, 400, 401, 404, 409),
         sync_to_thread=True,
     )
     def results(
@@ -84,7 +84,7 @@ class TrainingController(Controller):
         "/stop/{job_id:str}",
         status_code=HTTP_200_OK,
         summary="Stop a queued or running training now (nothing is registered); 409 once finished",
-        responses=doc(ls.STOPPED, 401, 404, 409),
+        responses=doc(ls.STOPPED, 400, 401, 404, 409),
         sync_to_thread=True,
     )
     def stop(
@@ -119,7 +119,7 @@ class TrainedModelController(Controller):
     @get(
         "/{model_id:str}",
         summary="A trained model: architecture, performance, training configuration",
-        responses=doc(ls.MODEL, 401, 404),
+        responses=doc(ls.MODEL, 400, 401, 404),
         sync_to_thread=True,
     )
     def get_model(
@@ -131,7 +131,7 @@ class TrainedModelController(Controller):
         "/{model_id:str}",
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete a trained model: its registered model and files",
-        responses={k: v for k, v in doc(ls.MODEL, 401, 404).items() if k != 200},
+        responses={k: v for k, v in doc(ls.MODEL, 400, 401, 404).items() if k != 200},
         sync_to_thread=True,
     )
     def delete_model(

@@ -46,6 +46,7 @@ bench: install
 	.venv-bench/bin/python benchmarks/bench_cli.py
 	.venv-bench/bin/python benchmarks/bench_runner.py
 	.venv-bench/bin/python benchmarks/bench_live_strategies.py
+	.venv-bench/bin/python benchmarks/bench_training.py
 
 dagster: install
 	$(BIN)/tradeforge dagster $(if $(PORT),--port $(PORT))

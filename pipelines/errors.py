@@ -7,6 +7,7 @@ __all__ = [
     "BusyError",
     "ConflictError",
     "DataNotFoundError",
+    "InvalidFieldsError",
     "InvalidParameterError",
     "InvalidRequestError",
     "InvalidSymbolError",
@@ -43,6 +44,19 @@ class InvalidParameterError(InvalidRequestError):
     answered as VALIDATION_ERROR like the fields the API framework itself refuses."""
 
     code = "VALIDATION_ERROR"
+
+
+class InvalidFieldsError(InvalidRequestError):
+    """Named fields of the input are rejected, each with its reason (the API's 400 lists them in
+    ``details`` as ``{"field", "message"}``)."""
+
+    code = "VALIDATION_ERROR"
+
+    def __init__(self, fields: list[dict[str, str]], message: str = "Invalid input data") -> None:
+        reasons = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        super().__init__(f"{message}: {reasons}" if reasons else message)
+        self.fields = fields
+        self.details = {"errors": fields}
 
 
 class InvalidSymbolError(InvalidRequestError):

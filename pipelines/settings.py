@@ -193,10 +193,22 @@ class LiveSettings(SettingsGroup):
 
 
 class UploadsSettings(SettingsGroup):
-    """Sizes of uploaded datasets (POST /datasets/upload)."""
+    """Sizes of uploaded datasets (POST /datasets/upload), and the shape image datasets are resized to."""
 
     dataset_max_upload_mb: int = Field(default=200, ge=1, description="Largest dataset file accepted.")
     dataset_max_unzipped_mb: int = Field(default=1000, ge=1, description="Most a ZIP upload may expand to.")
+    image_height: int = Field(
+        default=64, ge=8, le=1024, description="Height an image dataset's images are resized to."
+    )
+    image_width: int = Field(
+        default=64, ge=8, le=1024, description="Width an image dataset's images are resized to."
+    )
+    image_max_count: int = Field(default=20_000, ge=1, description="Most images an image dataset may hold.")
+    image_max_pixels: int = Field(
+        default=40_000_000,
+        ge=1,
+        description="Most pixels one uploaded image may decode to (a decompression bomb's guard).",
+    )
 
 
 class JobsSettings(SettingsGroup):
@@ -208,6 +220,18 @@ class JobsSettings(SettingsGroup):
     )
     automations_running: bool = Field(
         default=True, description="Dagster's schedules and sensors start running (false: stopped)."
+    )
+
+
+class LearningSettings(SettingsGroup):
+    """The training platform (/training, /models): per-user job limit, prediction bounds."""
+
+    max_training_jobs_per_user: int = Field(
+        default=5, ge=1, description="Training jobs one user may have queued or running at once."
+    )
+    max_predict_batch: int = Field(default=10_000, ge=1, description="Rows of one POST /models/{id}/predict.")
+    predict_cache_models: int = Field(
+        default=8, ge=1, description="Trained models kept loaded for predictions."
     )
 
 
@@ -301,6 +325,7 @@ class Settings(HomePaths, BaseSettings):
     live: LiveSettings = Field(default_factory=LiveSettings, description=LiveSettings.__doc__)
     uploads: UploadsSettings = Field(default_factory=UploadsSettings, description=UploadsSettings.__doc__)
     jobs: JobsSettings = Field(default_factory=JobsSettings, description=JobsSettings.__doc__)
+    learning: LearningSettings = Field(default_factory=LearningSettings, description=LearningSettings.__doc__)
     forecast: ForecastSettings = Field(default_factory=ForecastSettings, description=ForecastSettings.__doc__)
     exchanges: ExchangeSettings = Field(
         default_factory=ExchangeSettings, description=ExchangeSettings.__doc__

@@ -30,6 +30,7 @@ from serving.controllers.botapi_predictions import BotPredictionController
 from serving.controllers.botapi_strategies import BotStrategyController
 from serving.controllers.datasets import dataset_router
 from serving.controllers.docs import redoc_plugin, swagger_plugin
+from serving.controllers.learning import learning_routers
 from serving.controllers.portfolio import PortfolioController
 from serving.controllers.status import status_handlers
 from serving.controllers.trades import DcaController, TradesController
@@ -82,7 +83,7 @@ def create_app(settings: Settings) -> Litestar:
             await app.state.container.aclose()
 
     app = Litestar(
-        route_handlers=[*HANDLERS, dataset_router(settings)],
+        route_handlers=[*HANDLERS, dataset_router(settings), *learning_routers(settings)],
         lifespan=[lifespan],
         dependencies={"principal": Provide(_principal, sync_to_thread=False)},
         middleware=[ApiMiddleware],

@@ -14,6 +14,8 @@ from filelock import FileLock
 from pipelines.app.datasets import DatasetCatalog
 from pipelines.app.exchange_exits import on_tick
 from pipelines.app.exchange_trades import ExchangeTrades
+from pipelines.app.learned_models import TrainedModels
+from pipelines.app.learning import TrainingService
 from pipelines.app.live_signals import LiveModels
 from pipelines.app.strategy_runs import StrategyRuns
 from pipelines.app.trades import TradeDesk
@@ -83,6 +85,8 @@ class AppContainer:
         self.leader = leader
         self.started_at = datetime.now(UTC)
         self.datasets = DatasetCatalog(settings, database, jobs)
+        self.training = TrainingService(settings, database, jobs, self.datasets)
+        self.trained_models = TrainedModels(settings, database)
         self.trade_desk = TradeDesk(settings, database)
         self.live = LiveService(settings, predictions)
         models = LiveModels(settings, database, registry=registry, log=log_writer.submit)
@@ -104,6 +108,7 @@ class AppContainer:
             hub=self.live.hub,
             dispatcher=dispatcher,
             datasets=self.datasets,
+            training=self.training,
             predictions=predictions,
             access=self.access,
         )

@@ -33,6 +33,7 @@ __all__ = [
     "Train",
     "WalkForward",
     "WebhookCreate",
+    "check_free_form",
     "job_params",
 ]
 
@@ -89,7 +90,7 @@ MAX_FREE_FORM_DEPTH = 8
 MAX_FREE_FORM_ITEMS = 1_000
 
 
-def _check_free_form(field: str, value: Any) -> None:
+def check_free_form(field: str, value: Any) -> None:
     """A ValueError naming ``field`` when ``value`` nests deeper or holds more than the limits above
     (walked without recursion, so any depth is safe to check)."""
     if value is None:
@@ -171,7 +172,7 @@ class Train(_Body, kw_only=True):
     run_async: StrictBool = msgspec.field(default=False, name="async")
 
     def __post_init__(self) -> None:
-        _check_free_form("parameters", self.parameters)
+        check_free_form("parameters", self.parameters)
 
 
 class FeatureRequest(_Body, kw_only=True):
@@ -245,7 +246,7 @@ class BacktestRun(_Trading, kw_only=True):
     run_async: StrictBool = msgspec.field(default=False, name="async")
 
     def __post_init__(self) -> None:
-        _check_free_form("params", self.params)
+        check_free_form("params", self.params)
 
 
 class StrategySpec(_Body, kw_only=True):
@@ -254,7 +255,7 @@ class StrategySpec(_Body, kw_only=True):
     label: str | None = None
 
     def __post_init__(self) -> None:
-        _check_free_form("params", self.params)
+        check_free_form("params", self.params)
 
 
 class Compare(_Trading, kw_only=True):
@@ -282,7 +283,7 @@ class WalkForward(_Trading, kw_only=True):
     run_async: StrictBool = msgspec.field(default=False, name="async")
 
     def __post_init__(self) -> None:
-        _check_free_form("parameters", self.parameters)
+        check_free_form("parameters", self.parameters)
 
 
 class WebhookCreate(_Body, kw_only=True):

@@ -27,6 +27,7 @@ from pipelines.errors import (
     BusyError,
     ConflictError,
     DataNotFoundError,
+    InvalidFieldsError,
     InvalidRequestError,
     ModelError,
     PayloadTooLargeError,
@@ -163,8 +164,12 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
             code=code,
             message=message,
         )
+    body = envelope(status, code, message, details, request_id)
+    fields = getattr(exc, "fields", None)
+    if isinstance(exc, InvalidFieldsError) and isinstance(fields, list):
+        body["details"] = fields  # the rejected fields as a list of {"field", "message"}
     return Response(
-        envelope(status, code, message, details, request_id),
+        body,
         status_code=status,
         media_type=MediaType.JSON,
         headers={**headers, "X-Request-ID": request_id},

@@ -10,6 +10,8 @@ import logging
 from typing import Any
 
 from pipelines.app.datasets import DatasetCatalog
+from pipelines.app.learning import TrainingService
+from pipelines.app.learning_job import DL_TRAINING_JOB
 from pipelines.live.hub import Hub, relay
 from pipelines.prediction import Predictor
 from pipelines.webhooks import WebhookDispatcher
@@ -30,12 +32,14 @@ class EventRouter:
         hub: Hub,
         dispatcher: WebhookDispatcher,
         datasets: DatasetCatalog,
+        training: TrainingService,
         predictions: Predictor,
         access: AccessControl,
     ) -> None:
         self._hub = hub
         self._dispatcher = dispatcher
         self._datasets = datasets
+        self._training = training
         self._predictions = predictions
         self._access = access
         self.job_streams = JobStreams()
@@ -55,6 +59,8 @@ class EventRouter:
         streams through the hub (``serving/jobstreams.py``)."""
         user_id = event.get("user_id")
         data = event["data"]
+        if data.get("task_type") == DL_TRAINING_JOB:
+            self._training_webhook(event)
         webhook_event = job_webhook_event(event)
         if webhook_event is not None and user_id:
             payload: dict[str, Any] | None = None
@@ -72,6 +78,17 @@ class EventRouter:
         except Exception as exc:  # Redis unreachable: this worker's own streams still get it
             log.warning("could not publish job event to the hub (%s); local streams only", exc)
             self._deliver_job_event(event)
+
+    def _training_webhook(self, event: dict[str, Any]) -> None:
+        """The training platform's ``training.*`` webhooks (started, each 10%, completed, failed)."""
+        user_id = event.get("user_id")
+        try:
+            found = self._training.webhook(event)
+        except Exception as exc:  # the streams must still get the event
+            log.warning("could not build a training webhook payload: %s", exc)
+            return
+        if found is not None and user_id:
+            self.publish(found[0], found[1], str(user_id))
 
     def _deliver_job_event(self, event: dict[str, Any]) -> None:
         """A job event from any worker: to this worker's SSE streams and model cache."""

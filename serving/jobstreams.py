@@ -21,7 +21,9 @@ _QUEUE_SIZE = 1000
 
 
 def job_webhook_event(event: dict[str, Any]) -> str | None:
-    """The webhook event (either client style's name) a job event stands for, or None."""
+    """The webhook event (either client style's name) a job event stands for, or None. The training
+    platform's ``dl_training`` jobs have their own (``TrainingService.webhook``): started, every 10%
+    of progress, completed, failed."""
     data = event["data"]
     kind = data.get("task_type")
     kind_events = {
@@ -33,8 +35,6 @@ def job_webhook_event(event: dict[str, Any]) -> str | None:
     }
     if event["type"] == "task_running" and kind == "training":
         return "training.started"
-    if event["type"] == "task_description_update" and kind == "training":
-        return "training.progress"
     if event["type"] == "task_completed":
         if kind == "dataset" and data.get("status") in ("completed", "failed"):
             return "dataset.processed"  # ready or failed: the payload's status says which

@@ -54,8 +54,15 @@ ENV_CASES: dict[str, tuple[str, Any]] = {
     "ws_queue_size": ("4", 4),
     "dataset_max_upload_mb": ("2", 2),
     "dataset_max_unzipped_mb": ("3", 3),
+    "image_height": ("32", 32),
+    "image_width": ("48", 48),
+    "image_max_count": ("100", 100),
+    "image_max_pixels": ("1000000", 1_000_000),
     "result_files_days": ("5", 5),
     "automations_running": ("false", False),
+    "max_training_jobs_per_user": ("2", 2),
+    "max_predict_batch": ("50", 50),
+    "predict_cache_models": ("3", 3),
     "forecast_steps": ("12", 12),
     "forecast_days_history": ("9", 9),
     "forecast_params": ('{"n_estimators": 5}', {"n_estimators": 5}),
@@ -81,7 +88,8 @@ def _grouped(settings: Settings, name: str) -> Any:
 def test_the_groups_are_the_documented_ones() -> None:
     groups = set(field_groups().values())
     assert groups == {
-        "data", "serving", "auth", "limits", "live", "uploads", "jobs", "forecast", "exchanges", "paper"
+        "data", "serving", "auth", "limits", "live", "uploads", "jobs", "learning", "forecast", "exchanges",
+        "paper",
     }  # fmt: skip
     top_level = set(Settings.model_fields) - groups
     assert top_level == {

@@ -1,4 +1,5 @@
-"""The job that processes an uploaded dataset: read, check against its type, store as Parquet.
+"""The job that processes an uploaded dataset: read, check against its type, store as Parquet (an
+image dataset: decode its images and store them as arrays).
 
 It runs in a job worker (``pipelines.jobs``), so a large file is parsed off the server's threads,
 within the queue's resource admission, with progress on the task-event stream. Its result is the
@@ -15,6 +16,7 @@ from typing import Any
 
 from pipelines.datasets.files import DatasetFiles
 from pipelines.datasets.formats import FORMATS, data_members, file_format, file_suffix, read_table
+from pipelines.datasets.images import ImageLimits, image_metadata, read_image_zip
 from pipelines.datasets.profile import check_dataset_type, process
 from pipelines.errors import InvalidRequestError, TradeforgeError
 from pipelines.jobs.task_kinds import ProgressReporter, register_task
@@ -27,7 +29,8 @@ _KEYS = ("dataset_id", "name", "file_name", "file_format", "dataset_type", "targ
 # RAM per byte of data, by format: a parsed table in pandas plus its Arrow copy while it is written.
 # Measured peaks on a numeric table with a text label: CSV 1.8x, JSON 4.9x (Python objects of every
 # row first), Parquet 3.7x (it arrives compressed); text columns cost more, hence the margin.
-_RAM_PER_BYTE = {"csv": 3.0, "tsv": 3.0, "json": 12.0, "jsonl": 12.0, "parquet": 8.0}
+# Images: the decoded array, written once (``image`` counts decoded bytes, not the upload's).
+_RAM_PER_BYTE = {"csv": 3.0, "tsv": 3.0, "json": 12.0, "jsonl": 12.0, "parquet": 8.0, "image": 1.5}
 _BASE_RAM_GB = 0.5  # the worker process itself: pandas, pyarrow, the pipelines
 _GZIP_RATIO = 5  # a gzipped CSV is read at about five times its size
 
@@ -47,7 +50,11 @@ def _validate(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
     if not upload.is_file():
         raise InvalidRequestError(f"dataset {params['dataset_id']} has no uploaded file to process")
     checked = dict(params, dataset_type=dataset_type, target=params.get("target"))
-    checked["data_bytes"] = data_bytes(upload, str(params["file_format"]))
+    checked["data_bytes"] = (
+        _image_bytes(upload, settings)
+        if dataset_type == "image"
+        else data_bytes(upload, str(params["file_format"]))
+    )
     return checked
 
 
@@ -67,6 +74,19 @@ def data_bytes(upload: Path, fmt: str) -> dict[str, int]:
     except Exception:  # BadZipFile, NotImplementedError, UnicodeDecodeError: the job says what is wrong
         pass
     return sizes
+
+
+def _image_bytes(upload: Path, settings: Settings) -> dict[str, int]:
+    """An image ZIP's decoded size: its images (counted from its directory, at most the allowed
+    number) at the configured shape, 3 bytes a pixel."""
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            count = len(data_members(archive))
+    except Exception:  # the job says what is wrong with it
+        count = 0
+    uploads = settings.uploads
+    count = min(count, uploads.image_max_count)
+    return {"image": count * uploads.image_height * uploads.image_width * 3}
 
 
 def estimate_ram_gb(params: dict[str, Any]) -> float:
@@ -107,6 +127,8 @@ def _process(
     origin: str,
 ) -> dict[str, Any]:
     settings = progress.settings
+    if params["dataset_type"] == "image":
+        return _process_images(params, progress, files, upload, dataset_id, origin)
     try:  # the upload is not kept after processing, whatever its outcome: a failed one is re-uploaded
         frame = read_table(
             upload,
@@ -123,3 +145,30 @@ def _process(
     finally:
         upload.unlink(missing_ok=True)
     return {"dataset_id": dataset_id, "metadata": processed.metadata}
+
+
+def _process_images(
+    params: dict[str, Any],
+    progress: ProgressReporter,
+    files: DatasetFiles,
+    upload: Path,
+    dataset_id: str,
+    origin: str,
+) -> dict[str, Any]:
+    uploads = progress.settings.uploads
+    limits = ImageLimits(
+        height=uploads.image_height,
+        width=uploads.image_width,
+        max_images=uploads.image_max_count,
+        max_pixels=uploads.image_max_pixels,
+        max_unzipped_bytes=uploads.dataset_max_unzipped_mb * 1_000_000,
+    )
+    try:  # as for tables, the upload goes whatever the outcome
+        images = read_image_zip(upload, origin=origin, limits=limits)
+        progress.update(
+            80.0, f"Processing dataset {params['name']}: storing {len(images.labels):,} images..."
+        )
+        files.write_images(dataset_id, images.images, images.labels)
+    finally:
+        upload.unlink(missing_ok=True)
+    return {"dataset_id": dataset_id, "metadata": image_metadata(images)}

@@ -85,8 +85,10 @@ def check_upload(
     if column is not None and len(column) > 200:
         raise InvalidRequestError("target must be at most 200 characters")
     kind = check_dataset_type(dataset_type or "")
-    if kind == "ohlcv" and column is not None:
-        raise InvalidRequestError("an ohlcv dataset has no target column; leave target out")
+    if kind in ("ohlcv", "image") and column is not None:
+        raise InvalidRequestError(f"an {kind} dataset has no target column; leave target out")
+    if kind == "image" and file_format(base) != "zip":
+        raise InvalidRequestError("an image dataset is a ZIP of one folder of PNG or JPEG images per class")
     return UploadRequest(clean, description or None, kind, base, column)
 
 

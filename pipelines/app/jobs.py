@@ -1,5 +1,5 @@
 """The job kinds the platform runs: training, batch predictions, N-step forecasts, backtests,
-walk-forward analyses and dataset processing.
+walk-forward analyses, dataset processing and the training platform's trainings.
 
 Each kind lives with its use case (``pipelines.app.train``, ``predict``, ``backtest``,
 ``walk_forward``, ``dataset_job``); the generic queue (``pipelines.jobs``) knows none of them and runs
@@ -13,6 +13,7 @@ from pipelines.app.backtest import backtest_task
 from pipelines.app.dataset_job import dataset_task
 from pipelines.app.exchange_sync import exchange_sync_task
 from pipelines.app.forecast_jobs import prediction_task
+from pipelines.app.learning_job import dl_training_task
 from pipelines.app.predict import batch_prediction_task
 from pipelines.app.train import training_task
 from pipelines.app.walk_forward import walk_forward_task
@@ -23,7 +24,7 @@ __all__ = ["default_tasks"]
 
 def default_tasks() -> TaskKinds:
     """The job kinds of the server: training, batch_prediction, prediction (an N-step forecast),
-    backtest, walk_forward, dataset, exchange_sync."""
+    backtest, walk_forward, dataset, exchange_sync, dl_training (the training platform)."""
     return TaskKinds(
         [
             training_task,
@@ -33,5 +34,6 @@ def default_tasks() -> TaskKinds:
             walk_forward_task,
             dataset_task,
             exchange_sync_task,
+            dl_training_task,
         ]
     )

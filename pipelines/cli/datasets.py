@@ -46,7 +46,7 @@ def _catalog() -> Iterator[Any]:
 @datasets_app.command("list")
 def datasets_list(
     dataset_type: Annotated[
-        str | None, typer.Option("--type", help="classification | regression | ohlcv")
+        str | None, typer.Option("--type", help="classification | regression | ohlcv | image")
     ] = None,
     status: Annotated[str | None, typer.Option(help="processing | ready | failed")] = None,
     sort_by: Annotated[str, typer.Option("--sort-by", help="name | created_at | size")] = "created_at",

@@ -1,8 +1,9 @@
 """Where a dataset's files live: ``$TRADEFORGE_HOME/datasets/<id>/``.
 
 ``upload<suffix>`` is the file as uploaded, kept until processing has read it; ``data.parquet`` is
-the processed table. Both are written to a temporary name and renamed into place, so a reader never
-sees half a file and a failed upload leaves nothing behind.
+the processed table (an image dataset has ``images.npy``, uint8 (n, height, width, 3), and
+``labels.npy``, each image's class name, instead). All are written to a temporary name and renamed
+into place, so a reader never sees half a file and a failed upload leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+from numpy.typing import NDArray
 
 from pipelines.atomic import atomic_target
 from pipelines.data.store import atomic_write_table
@@ -53,6 +56,12 @@ class DatasetFiles:
     def data_path(self, dataset_id: str) -> Path:
         return self.folder(dataset_id) / "data.parquet"
 
+    def images_path(self, dataset_id: str) -> Path:
+        return self.folder(dataset_id) / "images.npy"
+
+    def labels_path(self, dataset_id: str) -> Path:
+        return self.folder(dataset_id) / "labels.npy"
+
     def save_upload(self, dataset_id: str, source: BinaryIO, suffix: str, *, max_bytes: int) -> SavedUpload:
         """Copy ``source`` into the dataset's folder (new), hashing it; too big or empty is refused."""
         folder = self.folder(dataset_id)
@@ -85,6 +94,28 @@ class DatasetFiles:
         except FileNotFoundError:
             raise InvalidRequestError(f"dataset {dataset_id} was deleted while it was processed") from None
         return path
+
+    def write_images(self, dataset_id: str, images: NDArray[np.uint8], labels: NDArray[np.str_]) -> None:
+        """Write an image dataset's arrays atomically (labels last: a reader checks for them); its
+        folder must still exist, as for ``write_data``."""
+        try:
+            for path, array in (
+                (self.images_path(dataset_id), images),
+                (self.labels_path(dataset_id), labels),
+            ):
+                with atomic_target(path) as tmp, tmp.open("xb") as handle:
+                    np.save(handle, array, allow_pickle=False)
+        except FileNotFoundError:
+            raise InvalidRequestError(f"dataset {dataset_id} was deleted while it was processed") from None
+
+    def read_images(self, dataset_id: str) -> tuple[NDArray[np.uint8], NDArray[np.str_]]:
+        """An image dataset's images and labels (memory-mapped images: a trainer copies what it uses)."""
+        labels_path = self.labels_path(dataset_id)
+        if not labels_path.is_file():
+            raise InvalidRequestError(f"dataset {dataset_id} holds no processed images")
+        labels = np.load(labels_path, allow_pickle=False)
+        images = np.load(self.images_path(dataset_id), mmap_mode="r", allow_pickle=False)
+        return images, labels
 
     def remove(self, dataset_id: str) -> None:
         shutil.rmtree(self.folder(dataset_id), ignore_errors=True)

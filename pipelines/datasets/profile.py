@@ -1,7 +1,8 @@
 """Checking an uploaded table against its dataset type, and the metadata a user sees of it.
 
 Types: ``classification`` and ``regression`` (a target column and feature columns), and ``ohlcv``
-(market bars, read with the file provider's column rules, then held to the bar quality rules).
+(market bars, read with the file provider's column rules, then held to the bar quality rules);
+``image`` datasets are ZIPs of class folders, read by ``pipelines.datasets.images`` instead.
 The target is the column the user named, else the first column called target, label, y or class
 (case-insensitively), else the last column; ``target_source`` in the metadata says which.
 """
@@ -24,7 +25,7 @@ from pipelines.errors import InvalidRequestError
 
 __all__ = ["DATASET_TYPES", "MAX_CLASSES", "MAX_COLUMNS", "Processed", "check_dataset_type", "process"]
 
-DATASET_TYPES = ("classification", "regression", "ohlcv")
+DATASET_TYPES = ("classification", "regression", "ohlcv", "image")
 _TYPE_ALIASES = {"bars": "ohlcv", "market_data": "ohlcv", "ohlc": "ohlcv"}
 TARGET_NAMES = ("target", "label", "y", "class")
 _SYMBOL_COLUMNS = ("symbol", "ticker")

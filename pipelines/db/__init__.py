@@ -13,6 +13,7 @@ from pipelines.db.dataset_models import Dataset
 from pipelines.db.engine import Database, create_db_engine, migrate, open_database, session_factory
 from pipelines.db.exchange_keys import ExchangeKey
 from pipelines.db.job_models import Job
+from pipelines.db.learning_models import TrainedModel
 from pipelines.db.logs import add_many, recent, recent_errors, recent_predictions, recent_requests
 from pipelines.db.model_owners import ModelOwner, claim_model, drop_model_owner, model_owner
 from pipelines.db.models import (
@@ -89,6 +90,7 @@ __all__ = [
     "StrategyRunState",
     "TradeRow",
     "TradingConfigRow",
+    "TrainedModel",
     "TrainingClaim",
     "TrainingGuard",
     "User",

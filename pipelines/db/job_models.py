@@ -36,6 +36,7 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     progress: Mapped[float] = mapped_column(default=0.0)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the task's structured progress
     description: Mapped[str] = mapped_column(String(500), default="")
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)

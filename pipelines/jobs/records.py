@@ -41,6 +41,7 @@ _LABELS = {
     "backtest": "Backtest",
     "walk_forward": "Walk-forward analysis",
     "dataset": "Dataset processing",
+    "dl_training": "Training",
     "exchange_sync": "Exchange sync",
 }
 
@@ -70,6 +71,7 @@ class JobInfo:
     status: str
     progress: float
     description: str
+    detail: dict[str, Any] | None  # the task's structured progress (None when it reports none)
     params: dict[str, Any]
     result: dict[str, Any] | None
     error: str | None
@@ -92,6 +94,7 @@ class JobInfo:
             status=job.status,
             progress=float(job.progress or 0.0),
             description=job.description,
+            detail=job.detail,
             params=dict(job.params or {}),
             result=job.result,
             error=job.error,
@@ -215,8 +218,13 @@ def claim(session: Session, job_id: str) -> Job | None:
     return session.get_one(Job, job_id)
 
 
-def save_progress(session: Session, job_id: str, progress: float, description: str) -> None:
-    session.execute(update(Job).where(Job.id == job_id).values(progress=progress, description=description))
+def save_progress(
+    session: Session, job_id: str, progress: float, description: str, detail: dict[str, Any] | None = None
+) -> None:
+    values: dict[str, Any] = {"progress": progress, "description": description}
+    if detail is not None:
+        values["detail"] = detail
+    session.execute(update(Job).where(Job.id == job_id).values(**values))
 
 
 def save_outcome(

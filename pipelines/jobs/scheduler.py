@@ -283,9 +283,16 @@ class Scheduler:
 
     def _flush(self, run: WorkerRun, now: float) -> None:
         with self.database.transaction() as s:
-            save_progress(s, run.job_id, run.progress, run.description)
+            save_progress(s, run.job_id, run.progress, run.description, run.detail)
         run.dirty, run.last_flush = False, now
-        data = {"task_id": run.job_id, "description": run.description, "progress": round(run.progress, 2)}
+        data: dict[str, Any] = {
+            "task_id": run.job_id,
+            "task_type": run.kind,
+            "description": run.description,
+            "progress": round(run.progress, 2),
+        }
+        if run.detail is not None:
+            data["detail"] = run.detail
         self.events.publish("task_description_update", data, run.user_id)
 
     def _terminate(self, run: WorkerRun) -> None:

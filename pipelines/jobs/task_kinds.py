@@ -42,8 +42,15 @@ class ProgressReporter(Protocol):
         """The settings of the queue running the job (the app's home, database, data sources)."""
         ...
 
-    def update(self, progress: float | None = None, description: str | None = None) -> None:
-        """Report progress (0-100) and/or a new description; cheap, call it as often as useful."""
+    def update(
+        self,
+        progress: float | None = None,
+        description: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Report progress (0-100), a new description and/or a structured ``detail`` (JSON values,
+        replacing the previous one: a training job's epoch and metrics); cheap, call it as often
+        as useful."""
         ...
 
 

@@ -1,6 +1,6 @@
 """The worker side of a job: runs in a spawned process, talks to the scheduler over a one-way pipe.
 
-Messages are tuples: ``("progress", percent | None, description | None)``, then exactly one of
+Messages are tuples: ``("progress", percent | None, description | None, detail | None)``, then exactly one of
 ``("done", result)`` or ``("error", message)``. The worker never touches the database. It exits on its
 own when the process that started it dies, so a crashed server leaves no orphans computing.
 """
@@ -64,15 +64,21 @@ class PipeReporter:
     def settings(self) -> Settings:
         return self._settings
 
-    def update(self, progress: float | None = None, description: str | None = None) -> None:
+    def update(
+        self,
+        progress: float | None = None,
+        description: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
         if progress is not None:
             progress = float(progress)
             progress = min(100.0, max(0.0, progress)) if math.isfinite(progress) else None
         if description is not None:
             description = str(description)[:500]
-        if progress is None and description is None:
+        safe = None if detail is None else json_safe(detail)
+        if progress is None and description is None and safe is None:
             return
-        self._conn.send(("progress", progress, description))
+        self._conn.send(("progress", progress, description, safe))
 
 
 def _exit_with_parent() -> None:

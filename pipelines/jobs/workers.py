@@ -1,6 +1,6 @@
 """One job's worker process as the scheduler sees it: start it, read its pipe, stop it, reap it.
 
-The worker (``pipelines.jobs.worker.run_job``) sends ``("progress", percent, description)`` messages
+The worker (``pipelines.jobs.worker.run_job``) sends ``("progress", percent, description, detail)`` messages
 and finally ``("done", result)`` or ``("error", message)``; the scheduler reads them without blocking
 whenever the pipe or the process's sentinel is ready.
 """
@@ -34,6 +34,7 @@ class WorkerRun:
     conn: Connection
     description: str
     progress: float = 0.0
+    detail: dict[str, Any] | None = None  # the task's latest structured progress
     dirty: bool = False  # progress/description changed since the last write
     last_flush: float = 0.0
     eof: bool = False
@@ -83,7 +84,9 @@ class WorkerRun:
                 self.eof = True
                 return
             if message[0] == "progress":
-                _, progress, description = message
+                _, progress, description, *rest = message
+                if rest and rest[0] is not None:
+                    self.detail = rest[0]
                 if progress is not None:
                     self.progress = progress
                 if description is not None:

@@ -134,6 +134,14 @@ _NETWORK: dict[str, Param] = {
 }
 _DROPOUT = Param("float", 0.0, 0, 1, high_open=True, doc="dropout rate between layers")
 
+_RESNET: dict[str, Param] = {
+    **_NETWORK,
+    "epochs": _int(10, 1, 1_000),
+    "batch_size": _int(32, 2, 4_096, "images per step (batch norm needs two)"),
+    "base_width": _int(64, 4, 128, "channels of the first stage, doubled at each of the next three"),
+    "augment": Param("choice", "none", choices=("none", "flip"), doc="flip: random left-right flips"),
+}
+
 PARAMS: dict[str, dict[str, Param]] = {
     "lightgbm": {
         **_BOOSTING,
@@ -171,6 +179,7 @@ PARAMS: dict[str, dict[str, Param]] = {
         }
         for name in ("lstm", "gru")
     },
+    **{f"resnet{depth}": _RESNET for depth in (18, 34, 50)},
 }
 
 

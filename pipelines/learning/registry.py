@@ -9,12 +9,13 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pipelines.errors import InvalidRequestError
 from pipelines.learning import params
 from pipelines.learning.base import EarlyStopping, FieldError, Predictor, Task, Trainer
 from pipelines.learning.forest import load_forest, train_forest
+from pipelines.learning.images import ResNetTrainer, load_resnet
 from pipelines.learning.lgbm import load_lightgbm, train_lightgbm
 from pipelines.learning.metrics import metric_names
 from pipelines.learning.nets import load_torch
@@ -43,8 +44,9 @@ _STARTUP_SECONDS = 5.0  # loading the data and the libraries, saving the model
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
     """One model type. ``seconds_per_unit``: CPU seconds per row x feature x epoch, measured on
-    small tables, for ``estimate_seconds``; ``epochs``: the epochs a run of these (normalized)
-    hyperparameters plans."""
+    small tables (images: per image x pixel value, height x width x 3, at the default base_width,
+    one thread: resnet18 took 48 CPU s an epoch of 1,600 64x64 images), for ``estimate_seconds``;
+    ``epochs``: the epochs a run of these (normalized) hyperparameters plans."""
 
     name: str
     description: str
@@ -55,6 +57,7 @@ class ModelSpec:
     trainer: Trainer
     loader: Callable[[Path], Predictor]
     epochs: Callable[[Mapping[str, Any]], int]
+    inputs: Literal["table", "image"] = "table"  # image: trains on image datasets only
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready, for an API listing the model types."""
@@ -63,6 +66,7 @@ class ModelSpec:
             "description": self.description,
             "tasks": list(self.tasks),
             "time_series_only": self.time_series_only,
+            "inputs": self.inputs,
             "hyperparameters": {k: p.describe() for k, p in self.params.items()},
         }
 
@@ -164,6 +168,21 @@ MODEL_TYPES: dict[str, ModelSpec] = {
         load_torch,
         _epochs,
     ),
+    **{
+        f"resnet{depth}": ModelSpec(
+            f"resnet{depth}",
+            f"ResNet-{depth} ({blocks} blocks) convolutional network trained from scratch on images",
+            ("classification",),
+            False,
+            params.PARAMS[f"resnet{depth}"],
+            cost,
+            ResNetTrainer(depth),
+            load_resnet,
+            lambda hp: int(hp["epochs"]),
+            inputs="image",
+        )
+        for depth, blocks, cost in ((18, "basic", 2.5e-6), (34, "basic", 5e-6), (50, "bottleneck", 6e-6))
+    },
 }
 
 
@@ -180,16 +199,23 @@ def _spec(name: str) -> ModelSpec:
     return spec
 
 
-def check_model_type(name: str, task: Task, time_series: bool) -> ModelSpec:
-    """The model type's spec, if it trains ``task`` on a dataset that is (or is not) a time series.
+def check_model_type(name: str, task: Task, time_series: bool, *, images: bool = False) -> ModelSpec:
+    """The model type's spec, if it trains ``task`` on a dataset that is (or is not) a time series,
+    of images (an ``image`` dataset) or of table rows.
 
     Raises ``InvalidRequestError`` naming the known (or the fitting) model types."""
     spec = _spec(name)
+    inputs = "image" if images else "table"
     fitting = [
         n
         for n, s in sorted(MODEL_TYPES.items())
-        if task in s.tasks and (time_series or not s.time_series_only)
+        if task in s.tasks and (time_series or not s.time_series_only) and s.inputs == inputs
     ]
+    if spec.inputs != inputs:
+        what = "image datasets" if spec.inputs == "image" else "tables"
+        raise InvalidRequestError(
+            f"model_type {name!r} trains on {what}; model types for this dataset: {', '.join(fitting)}"
+        )
     if task not in spec.tasks:
         raise InvalidRequestError(
             f"model_type {name!r} does not train {task}; model types for {task}: {', '.join(fitting)}"

@@ -46,7 +46,9 @@ class DatasetController(Controller):
         status_code=HTTP_201_CREATED,
         summary="Upload a dataset (CSV, JSON, Parquet or ZIP); it is processed by a job",
         description=(
-            "Multipart form: `file`, `name`, `dataset_type` (classification, regression or ohlcv), "
+            "Multipart form: `file`, `name`, `dataset_type` (classification, regression, ohlcv, or "
+            "image: a ZIP of one folder of PNG or JPEG images per class, resized to the server's image "
+            "size), "
             "optional `description` and `target` (the target column; else one named target, label, y "
             "or class, else the last column). The answer has `status: processing` and the `job_id` to "
             "follow (GET /api/v1/jobs/{job_id}, /api/system/task-events); the `dataset.processed` "
@@ -88,7 +90,9 @@ class DatasetController(Controller):
         limit: int = Parameter(default=10, ge=1, le=100),
         sort_by: Annotated[SortField, Parameter()] = "created_at",
         order: Annotated[Literal["asc", "desc"], Parameter()] = "desc",
-        dataset_type: str | None = Parameter(default=None, description="classification, regression, ohlcv"),
+        dataset_type: str | None = Parameter(
+            default=None, description="classification, regression, ohlcv, image"
+        ),
         status: Annotated[DatasetStatus | None, Parameter()] = None,
     ) -> dr.DatasetList:
         return shaped(

@@ -45,6 +45,7 @@ def root() -> a.ApiIndex:
     return shaped(
         a.ApiIndex,
         {
+            "message": "Welcome to the Deep Learning Platform",
             "name": "Tradeforge API",
             "version": VERSION,
             "status": "running",
@@ -62,6 +63,8 @@ def root() -> a.ApiIndex:
                 "market": "/api/v1/market/quote/{symbol}",
                 "backtest": "/api/v1/backtest/run",
                 "monitoring": "/api/v1/monitoring/system",
+                "training": "/training/start",
+                "trained_models": "/models",
             },
             "timestamp": now_stamp(),
         },

@@ -91,6 +91,7 @@ class ServiceChecks(Shape):
 
 
 class ApiIndex(Shape):
+    message: str
     name: str
     version: str
     status: str

@@ -100,6 +100,7 @@ _SYSTEM = {
     "disk_free_gb": 68.87,
 }
 ROOT: Json = {
+    "message": "Welcome to the Deep Learning Platform",
     "name": "Tradeforge API",
     "version": "0.1.0",
     "status": "running",
@@ -117,6 +118,8 @@ ROOT: Json = {
         "market": "/api/v1/market/quote/{symbol}",
         "backtest": "/api/v1/backtest/run",
         "monitoring": "/api/v1/monitoring/system",
+        "training": "/training/start",
+        "trained_models": "/models",
     },
     "timestamp": NOW,
 }

@@ -22,7 +22,7 @@ class UploadForm:
 
     file: UploadFile
     name: Annotated[str, KwargDefinition(min_length=1, max_length=200, pattern=PRINTABLE_NAME)]
-    dataset_type: str  # classification, regression or ohlcv (and their aliases)
+    dataset_type: str  # classification, regression, ohlcv or image (and their aliases)
     description: str | None = None
     target: str | None = None  # the target column (classification, regression); inferred if absent
 

@@ -3,6 +3,7 @@ them, and the analyses record the version of the bars they read."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,7 +101,12 @@ class _Progress:
     job_id: str = "job-1"
     seen: list[tuple[float | None, str | None]] = field(default_factory=list)
 
-    def update(self, progress: float | None = None, description: str | None = None) -> None:
+    def update(
+        self,
+        progress: float | None = None,
+        description: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
         self.seen.append((progress, description))
 
 

@@ -21,6 +21,7 @@ from pipelines.db import Database, Dataset
 from pipelines.errors import ConflictError, DataNotFoundError, InvalidRequestError, PermissionDeniedError
 from pipelines.jobs import JobQueue
 from pipelines.settings import Settings
+from tests.image_support import image_bytes, squares_zip, zip_of
 from tests.jobs.sample_tasks import FakeProbe
 
 CSV = b"rsi,volume,label\n30,100,up\n70,200,down\n55,150,up\n"
@@ -118,6 +119,34 @@ def test_a_bad_file_fails_with_its_reason_and_leaves_no_upload(
     assert payload["status"] == "failed" and "single class" in payload["error"]
 
 
+def test_an_image_zip_is_decoded_into_arrays_and_described(
+    catalog: DatasetCatalog, database: Database, settings: Settings
+) -> None:
+    dana = _user(database, "dana")
+    view = _upload(catalog, dana, "squares", squares_zip(5), "squares.zip", dataset_type="image")
+    assert view.record.dataset_type == "image" and view.record.file_format == "zip"
+    done = _settled(catalog, view.record.id, dana)
+    assert done.status == "ready" and done.metadata is not None, done.error
+    shape = [settings.uploads.image_height, settings.uploads.image_width, 3]
+    assert done.metadata["rows"] == 10 and done.metadata["image_shape"] == shape
+    assert done.metadata["classes"] == {"blue": 5, "red": 5} and done.metadata["num_classes"] == 2
+    images, labels = catalog.files.read_images(view.record.id)
+    assert images.shape == (10, *shape) and sorted(set(labels.tolist())) == ["blue", "red"]
+    assert sorted(p.name for p in catalog.files.folder(view.record.id).iterdir()) == [
+        "images.npy",
+        "labels.npy",
+    ]
+    assert [v.record.id for v in catalog.list(dana.id, dataset_type="image").items] == [view.record.id]
+
+    broken = zip_of({"cat/a.png": image_bytes(), "dog/b.jpg": b"not a jpeg"})
+    bad = _settled(
+        catalog, _upload(catalog, dana, "bad", broken, "pets.zip", dataset_type="image").record.id, dana
+    )
+    assert bad.status == "failed" and bad.error is not None
+    assert "'pets.zip:dog/b.jpg' is not a readable PNG or JPEG image" in bad.error
+    assert not any(catalog.files.folder(bad.record.id).iterdir())
+
+
 def test_refused_uploads_leave_nothing_behind(
     catalog: DatasetCatalog, database: Database, settings: Settings
 ) -> None:
@@ -206,6 +235,11 @@ def test_owners_and_deletion(catalog: DatasetCatalog, database: Database, probe:
         ({"file_name": ""}, "needs a name"),
         ({"dataset_type": "images"}, "unknown dataset_type"),
         ({"dataset_type": "ohlcv", "target": "close"}, "no target column"),
+        ({"dataset_type": "image", "file_name": "x.zip", "target": "y"}, "an image dataset has no target"),
+        (
+            {"dataset_type": "image"},
+            "an image dataset is a ZIP of one folder of PNG or JPEG images per class",
+        ),
     ],
 )
 def test_upload_fields_are_checked(fields: dict[str, str], problem: str) -> None:
@@ -238,6 +272,7 @@ def test_processing_declares_the_ram_its_file_needs(tmp_path: Path) -> None:
     assert data_bytes(plain, "parquet") == {"parquet": 100}
     assert estimate_ram_gb({"data_bytes": {"json": 1e9, "csv": 2e9}}) == pytest.approx(0.5 + 12 + 6)
     assert estimate_ram_gb({}) == pytest.approx(0.5)
+    assert estimate_ram_gb({"data_bytes": {"image": 1e9}}) == pytest.approx(0.5 + 1.5)
 
 
 def test_a_file_too_big_for_the_machine_is_refused_and_removed(

@@ -39,7 +39,7 @@ def _validate_echo(params: dict[str, Any], settings: Settings) -> dict[str, Any]
 @register_task("echo", cpu_cores=1.0, ram_gb=1.0, validate=_validate_echo, describe=lambda p: "Echoing...")
 def echo(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
     for i in range(1, params["steps"] + 1):
-        progress.update(100.0 * i / (params["steps"] + 1), f"step {i}")
+        progress.update(100.0 * i / (params["steps"] + 1), f"step {i}", {"step": i, "of": params["steps"]})
         time.sleep(0.01)
     return {"echo": params.get("value"), "pid": os.getpid(), "home": str(progress.settings.home)}
 

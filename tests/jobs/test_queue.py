@@ -274,3 +274,18 @@ def test_a_job_declares_the_ram_its_parameters_need(make_queue: MakeQueue, probe
     waiting = queue.info(large.id)
     assert waiting.status == "queued"
     assert waiting.reason == "Insufficient RAM: 4.0 GB available, 6.5 GB required"
+
+
+def test_progress_detail_reaches_the_row_and_the_events(make_queue: MakeQueue) -> None:
+    """A task's structured detail (the training platform's epoch and metrics) is stored on the job
+    row with its progress and published with the description update; the latest one wins."""
+    events: list[JobEvent] = []
+    queue = make_queue().start()
+    queue.subscribe(events.append)
+    job = queue.submit("echo", {"steps": 4})
+    done = queue.wait(job.id, timeout=20)
+    assert done.status == "completed" and done.detail == {"step": 4, "of": 4}
+    details = [e["data"]["detail"] for e in events if e["type"] == "task_description_update"]
+    assert details and details[-1] == {"step": 4, "of": 4}
+    assert [d["step"] for d in details] == sorted(d["step"] for d in details)
+    assert all(e["data"]["task_type"] == "echo" for e in events if e["type"] == "task_description_update")

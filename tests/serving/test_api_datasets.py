@@ -17,6 +17,7 @@ from pipelines.db import Dataset, Job, open_database
 from pipelines.jobs import RESTART_REASON
 from pipelines.webhooks import SIGNATURE_HEADER, verify_signature
 from serving.responses import datasets as shapes
+from tests.image_support import squares_zip
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings
 from tests.shape_support import decode_strict
 from tests.webhooks.support import running_receiver
@@ -137,6 +138,22 @@ def test_bad_uploads_are_refused_and_store_nothing(tmp_path: Path) -> None:
         assert c.get("/datasets", headers=h).json()["total"] == 1
         assert len(list(settings.datasets_dir.iterdir())) == 1
         assert c.get("/api/v1/jobs?kind=dataset", headers=h).json()["count"] == 1
+
+
+def test_an_image_zip_is_listed_and_described_like_any_dataset(tmp_path: Path) -> None:
+    settings = served_settings(tmp_path / "home", image_height=20, image_width=12)
+    with app_client(settings) as c:
+        h = make_user(c)["headers"]
+        answer = _upload(c, h, "squares", "squares.zip", squares_zip(4), dataset_type="image")
+        assert answer.status_code == 201, answer.text
+        detail = decode_strict(_settle(c, h, answer.json()["id"]), shapes.DatasetDetail)
+        assert detail.status == "ready" and detail.dataset_type == "image" and detail.metadata is not None
+        assert detail.metadata["rows"] == 8 and detail.metadata["image_shape"] == [20, 12, 3]
+        assert detail.metadata["classes"] == {"blue": 4, "red": 4}
+        listed = c.get("/datasets?dataset_type=image", headers=h).json()
+        assert [d["id"] for d in listed["datasets"]] == [detail.id]
+        wrong = _upload(c, h, "csv", "a.csv", CSV, dataset_type="image")
+        assert "a ZIP of one folder" in assert_envelope(wrong, 400, "INVALID_REQUEST")["error"]["message"]
 
 
 def test_a_restart_fails_processing_that_was_running_and_says_so(tmp_path: Path) -> None:

@@ -121,7 +121,5 @@ def test_counts_bytes_and_the_archive_itself_are_bounded(tmp_path: Path) -> None
 def test_decode_image_refuses_what_is_no_picture() -> None:
     pixels = decode_image(image_bytes(BLUE, (3, 3), "JPEG"), 4, 5, max_pixels=100, origin="x")
     assert pixels.shape == (4, 5, 3) and pixels[..., 2].min() > 180
-    with pytest.raises(
-        InvalidRequestError, match=r"^x is not a readable PNG or JPEG image: data of no known format"
-    ):
+    with pytest.raises(InvalidRequestError, match=r"^x is not a readable PNG or JPEG image: data of no"):
         decode_image(b"", 4, 5, max_pixels=100, origin="x")

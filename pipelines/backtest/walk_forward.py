@@ -54,7 +54,8 @@ FloatArray = npt.NDArray[np.float64]
 ModelFactory = Callable[[list[str]], Regressor]
 # progress(percent, description): hears of the features, of each fitted fold and of the backtests.
 Progress = Callable[[float, str], None]
-FoldOutput = tuple[FloatArray, int]
+# (test targets, rows trained on, train-window targets or None)
+FoldOutput = tuple[FloatArray, int, FloatArray | None]
 # Small-but-sane settings for models retrained per fold (a few hundred rows each); params override.
 FOLD_DEFAULTS: dict[str, dict[str, Any]] = {
     "lightgbm": {"n_estimators": 100, "num_leaves": 15, "min_child_samples": 10},
@@ -71,6 +72,7 @@ class FoldResult:
     test: range
     train_rows: int  # rows that had features and a label
     result: BacktestResult
+    in_sample_metrics: dict[str, Any] | None = None  # the model traded on its own train window
 
     def as_dict(self, ts: pd.DatetimeIndex) -> dict[str, Any]:
         return {
@@ -83,6 +85,7 @@ class FoldResult:
             "test_rows": len(self.test),
             "final_equity": self.result.final_equity,
             "metrics": dict(self.result.metrics),
+            "in_sample_metrics": None if self.in_sample_metrics is None else dict(self.in_sample_metrics),
         }
 
 
@@ -186,13 +189,15 @@ def walk_forward(
     n_jobs: int = 2,
     model_factory: ModelFactory | None = None,
     progress: Progress | None = None,
+    in_sample: bool = True,
 ) -> WalkForwardResult:
     """Retrain ``model_type`` per fold, trade its signals (> threshold long, < -threshold short or
     flat) on the following test window, and stitch the out-of-sample equity curve.
 
     ``start``: where the first train window begins; the bars before it only warm the features
     (None: the first bar). ``model_factory(feature_names)`` replaces ``create_model`` (to inject or
-    observe models).
+    observe models). ``in_sample``: also trade each fold's model on its own train window (its
+    ``in_sample_metrics``, for the walk-forward efficiency).
     """
     report = progress or _silent
     cfg = config or BacktestConfig()
@@ -223,11 +228,16 @@ def walk_forward(
         pred[~usable[test.start : test.stop]] = np.nan
         scale = float(np.std(data.y)) or 1e-12
         signal = derive_signals(pred, close[test.start : test.stop], scale)["signal"]
-        return signal_targets(signal, threshold), len(data)
+        fitted = None
+        if in_sample:
+            pred_in = np.asarray(model.predict(x_all[rows]), dtype=np.float64)
+            pred_in[~usable[rows]] = np.nan
+            fitted = signal_targets(derive_signals(pred_in, close[rows], scale)["signal"], threshold)
+        return signal_targets(signal, threshold), len(data), fitted
 
     outputs = _fit_folds(fit_predict, folds, n_jobs, report)
     wanted = [train_window if mode == "rolling" else test.start - offset for _, test in folds]
-    warnings = _short_folds(folds, [rows for _, rows in outputs], wanted, usable, bars)
+    warnings = _short_folds(folds, [rows for _, rows, _ in outputs], wanted, usable, bars)
     report(90.0, f"backtesting {len(folds)} test windows")
     return _stitch(bars, folds, outputs, cfg, tuple(warnings))
 
@@ -309,10 +319,13 @@ def _stitch(
 ) -> WalkForwardResult:
     capital = config.initial_capital
     results: list[FoldResult] = []
-    for i, ((train, test), (target, rows)) in enumerate(zip(folds, outputs, strict=True)):
+    for i, ((train, test), (target, rows, fitted)) in enumerate(zip(folds, outputs, strict=True)):
         fold_cfg = config.with_overrides(initial_capital=capital)
         res = run_backtest(bars.iloc[test.start : test.stop], target, fold_cfg)
-        results.append(FoldResult(i, train, test, rows, res))
+        in_metrics = None
+        if fitted is not None:
+            in_metrics = run_backtest(bars.iloc[train.start : train.stop], fitted, config).metrics
+        results.append(FoldResult(i, train, test, rows, res, in_metrics))
         capital = res.final_equity
     start = folds[0][1].start
     ts = np.concatenate([r.result.timestamps_ns for r in results])

@@ -16,7 +16,8 @@ from pipelines.app.backtest_plan import LazyRegistrySignals, backtest_run, plan_
 from pipelines.app.full_curves import keep_full_curve
 from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.app.job_params import bars_ram, checked, only_known, text_param, with_span
-from pipelines.backtest import compare_strategies
+from pipelines.backtest.compare import BENCHMARK_LABEL, Compared, compare_row, compare_runs
+from pipelines.backtest.honest import benchmark_block, compare_significance
 from pipelines.backtest.metrics import METRIC_NAMES
 from pipelines.backtest.strategies import strategy_name
 from pipelines.data.default_source import default_source
@@ -190,6 +191,7 @@ def run_backtest(settings: Settings, query: BacktestQuery, *, result_id: str | N
         run = backtest_run(settings, request)
     body = run.result.as_dict(settings.limits.max_response_points)
     body["full_curve"] = keep_full_curve(settings, result_id, run.result, body)
+    body |= run.honest.as_dict()
     answer = AnalysisAnswer(
         {
             "model_name": query.model_name,
@@ -246,9 +248,8 @@ def run_compare(settings: Settings, query: CompareQuery) -> AnalysisAnswer:
     table = ensure_bars_table(
         settings, DataRequest(base.source, base.symbol, base.timeframe, first, base.end)
     )
-    rows = compare_strategies(
-        table.bars(), runs, base.config, LazyRegistrySignals(settings), start=base.start
-    )
+    compared = compare_runs(table.bars(), runs, base.config, LazyRegistrySignals(settings), start=base.start)
+    rows = [compare_row(label, *run) for label, run in compared.items()]
     answer = AnalysisAnswer(
         {
             "symbol": base.symbol,
@@ -256,7 +257,8 @@ def run_compare(settings: Settings, query: CompareQuery) -> AnalysisAnswer:
             "period": {"start": base.start.date().isoformat(), "end": base.end.date().isoformat()},
             "models_compared": list(query.model_names),
             "results": rows,
-            "best": max((r for r in rows if r["label"] != "benchmark"), key=_sharpe)["label"],
+            "best": max((r for r in rows if r["label"] != BENCHMARK_LABEL), key=_sharpe)["label"],
+            **_compare_honesty(base.symbol, compared),
             "status": "success",
         },
         table.version,
@@ -268,6 +270,16 @@ def run_compare(settings: Settings, query: CompareQuery) -> AnalysisAnswer:
 def api_compare(settings: Settings, **fields: Any) -> dict[str, Any]:
     """:func:`run_compare` of the :class:`CompareQuery` ``fields`` name, answered as its body."""
     return run_compare(settings, CompareQuery(**fields)).body
+
+
+def _compare_honesty(symbol: str, compared: Compared) -> dict[str, Any]:
+    """The best run against buy and hold, and its Sharpe ratio deflated by the runs compared."""
+    bench = compared[BENCHMARK_LABEL][2]
+    traded = {label: result for label, (_, _, result) in compared.items() if label != BENCHMARK_LABEL}
+    significance = compare_significance(traded, bench.metrics["sharpe_ratio"])
+    best = traded[significance["best"]]
+    block = benchmark_block(symbol, bench, best.timestamps_ns, best.equity, best.config.bars_per_year)
+    return {"benchmark": {**block, "others": []}, "significance": significance}
 
 
 def _check_compare_budget(settings: Settings, base: Any, runs: int) -> None:

@@ -28,6 +28,7 @@ from pipelines.backtest.walk_forward import WalkForwardResult
 
 __all__ = [
     "HonestResults",
+    "benchmark_block",
     "compare_significance",
     "honest_backtest",
     "honest_results",
@@ -52,9 +53,10 @@ class HonestResults:
         return {"benchmark": self.benchmark, "significance": self.significance}
 
 
-def _comparison(
+def benchmark_block(
     symbol: str, bench: BacktestResult, ts: IntArray, equity: FloatArray, per_year: float
 ) -> dict[str, Any]:
+    """What ``bench`` (a buy and hold of ``symbol``) did, the curve against it, and the verdict."""
     fields = versus(ts, equity, bench.timestamps_ns, bench.equity, per_year=per_year)
     return {
         **benchmark_summary(symbol, bench),
@@ -78,9 +80,9 @@ def honest_results(
     period is bought and held); ``others``: (symbol, bars) of further benchmarks."""
     per_year = config.bars_per_year
     bench = buy_and_hold_on(bars, timestamps_ns, config)
-    block = _comparison(symbol, bench, timestamps_ns, equity, per_year)
+    block = benchmark_block(symbol, bench, timestamps_ns, equity, per_year)
     block["others"] = [
-        _comparison(name, buy_and_hold_on(other, timestamps_ns, config), timestamps_ns, equity, per_year)
+        benchmark_block(name, buy_and_hold_on(other, timestamps_ns, config), timestamps_ns, equity, per_year)
         for name, other in others
     ]
     significance = sharpe_significance(
@@ -130,8 +132,8 @@ def compare_significance(
     ratios, and the probability of backtest over-fitting of choosing it (None for one result)."""
     labels = list(results)
     sharpes = [results[label].metrics["sharpe_ratio"] for label in labels]
-    scored = [(s if s is not None else -math.inf, label) for s, label in zip(sharpes, labels, strict=True)]
-    best = max(scored)[1]
+    by_label = dict(zip(labels, sharpes, strict=True))
+    best = max(labels, key=lambda label: by_label[label] if by_label[label] is not None else -math.inf)
     finite = [s for s in sharpes if s is not None]
     variance = float(np.var(finite, ddof=1)) if len(finite) > 1 else None
     chosen = results[best]

@@ -177,10 +177,12 @@ def trust_lines(honest: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"{_num(sig['psr_vs_zero'], '.3f')}; > buy and hold's: {_num(sig['psr_vs_benchmark'], '.3f')}",
         )
     )
-    years = sig["min_track_record_years"]
-    needed = (
-        "never (Sharpe <= 0)" if years is None else f"{years:.1f} years of bars for {sig['confidence']:.0%}"
-    )
+    years, bars = sig["min_track_record_years"], sig["min_track_record_bars"]
+    if years is None:
+        needed = "no length makes a Sharpe ratio <= 0 significant"
+    else:
+        has = sig["observations"] * years / bars
+        needed = f"{years:.1f} years needed for {sig['confidence']:.0%} confidence, {has:.1f} traded"
     lines.append(("track record", needed))
     if sig.get("deflated_sharpe") is not None:
         lines.append(
@@ -194,6 +196,7 @@ def trust_lines(honest: Mapping[str, Any]) -> list[tuple[str, str]]:
         lines.append(("overfitting", f"PBO {_num(sig['overfitting']['pbo'], '.2f')}"))
     if "walk_forward_efficiency" in sig:
         lines.append(("wf efficiency", f"{_num(sig['walk_forward_efficiency'])} (out / in-sample Sharpe)"))
+    which = "deflated Sharpe ratio" if sig.get("deflated_sharpe") is not None else "Sharpe ratio above 0"
     word = "significant" if sig["significant"] else "not significant"
-    lines.append(("verdict", f"{word} at {sig['confidence']:.0%}"))
+    lines.append(("verdict", f"{which}: {word} at {sig['confidence']:.0%}"))
     return lines

@@ -14,7 +14,7 @@ import pandas as pd
 
 from pipelines.app.backtest_plan import run_strategy_from, warmup_start
 from pipelines.app.honest_results import benchmark_symbol_bars, honest_metrics, walk_forward_honesty
-from pipelines.backtest import BacktestConfig, walk_forward
+from pipelines.backtest import BacktestConfig, BacktestResult, walk_forward
 from pipelines.backtest.honest import HonestResults, honest_results
 from pipelines.backtest.strategies.ml import RegistrySignals
 from pipelines.data.symbols import parse_symbol
@@ -54,6 +54,35 @@ def _numeric(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
     return {f"{prefix}{k}": float(v) for k, v in metrics.items() if isinstance(v, _NUMERIC) and v == v}
 
 
+def _compared_honesty(
+    settings: Settings,
+    bars: pd.DataFrame,
+    results: dict[str, BacktestResult],
+    config: BacktestConfig,
+    symbol: str,
+    timeframe: str,
+) -> HonestResults:
+    """The model's blocks, its Sharpe ratio deflated by the strategies compared beside it (buy and
+    hold is the benchmark, not a trial)."""
+    model = results["model"]
+    sharpes = [r.metrics["sharpe_ratio"] for label, r in results.items() if label != "buy_and_hold"]
+    finite = [s for s in sharpes if s is not None]
+    stamps = model.timestamps
+    others = benchmark_symbol_bars(
+        settings, symbol, timeframe, stamps[0], stamps[-1] + pd.Timedelta(seconds=1)
+    )
+    return honest_results(
+        bars,
+        model.timestamps_ns,
+        model.equity,
+        config,
+        symbol=symbol,
+        others=others,
+        trials=len(sharpes),
+        trials_sharpe_variance=float(np.var(finite, ddof=1)) if len(finite) > 1 else None,
+    )
+
+
 def backtest_report(
     settings: Settings, tracker: Tracker, model_name: str, config: BacktestConfig | None = None
 ) -> Report:
@@ -82,23 +111,8 @@ def backtest_report(
         for label, r in results.items()
     ]
     model = results["model"]
-    # Two strategies were compared (the benchmark is not a trial): the model's Sharpe is deflated by them.
-    sharpes = [r.metrics["sharpe_ratio"] for label, r in results.items() if label != "buy_and_hold"]
-    finite = [s for s in sharpes if s is not None]
     first, last = model.timestamps[0], model.timestamps[-1]
-    others = benchmark_symbol_bars(
-        settings, meta.symbol, meta.timeframe, first, last + pd.Timedelta(seconds=1)
-    )
-    honest = honest_results(
-        bars,
-        model.timestamps_ns,
-        model.equity,
-        config,
-        symbol=meta.symbol,
-        others=others,
-        trials=len(sharpes),
-        trials_sharpe_variance=float(np.var(finite, ddof=1)) if len(finite) > 1 else None,
-    )
+    honest = _compared_honesty(settings, bars, results, config, meta.symbol, meta.timeframe)
     tags = {
         "tradeforge.report": "backtest",
         "tradeforge.model_version": loaded.version,

@@ -196,11 +196,9 @@ def walk_forward(
 
     ``start``: where the first train window begins; the bars before it only warm the features
     (None: the first bar). ``model_factory(feature_names)`` replaces ``create_model`` (to inject or
-    observe models). ``in_sample``: also trade each fold's model on its own train window (its
-    ``in_sample_metrics``, for the walk-forward efficiency).
+    observe models). ``in_sample``: also trade each model on its train window (``in_sample_metrics``).
     """
-    report = progress or _silent
-    cfg = config or BacktestConfig()
+    report, cfg = progress or _silent, config or BacktestConfig()
     train_window, test_window, horizon, n_jobs = _checked_sizes(
         train_window, test_window, horizon, n_jobs, threshold
     )
@@ -223,16 +221,11 @@ def walk_forward(
         model = model_factory(names)
         with limit() if limit is not None else nullcontext():
             model.fit(data.x, data.y)
-        x_test = x_all[test.start : test.stop]
-        pred = np.asarray(model.predict(x_test), dtype=np.float64)
-        pred[~usable[test.start : test.stop]] = np.nan
+        pred, fitted = _predictions(model, x_all, usable, train, test, in_sample)
         scale = float(np.std(data.y)) or 1e-12
         signal = derive_signals(pred, close[test.start : test.stop], scale)["signal"]
-        fitted = None
-        if in_sample:
-            pred_in = np.asarray(model.predict(x_all[rows]), dtype=np.float64)
-            pred_in[~usable[rows]] = np.nan
-            fitted = signal_targets(derive_signals(pred_in, close[rows], scale)["signal"], threshold)
+        if fitted is not None:
+            fitted = signal_targets(derive_signals(fitted, close[rows], scale)["signal"], threshold)
         return signal_targets(signal, threshold), len(data), fitted
 
     outputs = _fit_folds(fit_predict, folds, n_jobs, report)
@@ -240,6 +233,31 @@ def walk_forward(
     warnings = _short_folds(folds, [rows for _, rows, _ in outputs], wanted, usable, bars)
     report(90.0, f"backtesting {len(folds)} test windows")
     return _stitch(bars, folds, outputs, cfg, tuple(warnings))
+
+
+def _predictions(
+    model: Regressor,
+    x_all: npt.NDArray[np.float64],
+    usable: npt.NDArray[np.bool_],
+    train: range,
+    test: range,
+    in_sample: bool,
+) -> tuple[FloatArray, FloatArray | None]:
+    """The model's predictions of the test rows (NaN where a feature is missing) and, when
+    ``in_sample``, of its train rows. A model that reads one row per prediction predicts both in one
+    call (a call's overhead outweighs a few hundred rows); one that reads earlier rows too (lstm)
+    predicts each window on its own, so the test rows see what they would alone."""
+    both = in_sample and getattr(model, "context_rows", 1) == 1
+    first = train.start if both else test.start
+    pred = np.asarray(model.predict(x_all[first : test.stop]), dtype=np.float64)
+    pred[~usable[first : test.stop]] = np.nan
+    if not in_sample:
+        return pred, None
+    if both:
+        return pred[test.start - first :], pred[: test.start - first]
+    fitted = np.asarray(model.predict(x_all[train.start : train.stop]), dtype=np.float64)
+    fitted[~usable[train.start : train.stop]] = np.nan
+    return pred, fitted
 
 
 def _silent(_pct: float, _text: str) -> None:

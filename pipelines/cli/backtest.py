@@ -182,11 +182,17 @@ def walk_forward_cmd(
         label = f"walk-forward {request.model_type} on {request.symbol} {request.timeframe}"
         with stage_progress(not as_json, label) as update:
             run = walk_forward_run(settings, request, update)
+    _walk_forward_report(run, request, as_json=as_json)
+
+
+def _walk_forward_report(run: Any, request: Any, *, as_json: bool) -> None:
+    """A walk-forward's warnings on stderr; its result and blocks as JSON, or a headline, the main
+    metrics and the trust block."""
     result = run.result
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
-    payload = {**result.as_dict(), **run.honest.as_dict()}
     if as_json:
+        payload = {**result.as_dict(), **run.honest.as_dict()}
         emit_json({"model_type": request.model_type, "symbol": request.symbol, **payload})
         return
     out.print(

@@ -1,6 +1,8 @@
 """What the honest-results statistics cost, run by ``make bench``.
 
-In one run on the same data, alternating the two so that machine noise hits both alike:
+The process is pinned to one CPU and its thread pools to one thread (the figures are one core's
+work, so other processes on the machine sway them less). In one run on the same data, alternating
+the two so that machine noise hits both alike:
 1. A 10-year daily walk-forward (LightGBM retrained per fold, train 252 / test 63 bars, 0.1%
    commission) without the statistics (``in_sample=False``, no benchmark or significance blocks)
    and with them (each fold's model traded on its train window for the walk-forward efficiency,
@@ -48,7 +50,13 @@ def walk_forward_case() -> dict[str, Any]:
     bars = synthetic("AAPL", "2013-01-01", "2024-01-01")  # a year before the start warms the features
     start = pd.Timestamp("2014-01-01", tz="UTC")
     config = BacktestConfig(commission=COMMISSION, timeframe="1d")
-    kwargs: dict[str, Any] = {"start": start, "train_window": 252, "test_window": 63, "config": config}
+    kwargs: dict[str, Any] = {
+        "start": start,
+        "train_window": 252,
+        "test_window": 63,
+        "config": config,
+        "n_jobs": 1,
+    }
 
     def without() -> Any:
         return walk_forward(bars, "lightgbm", {}, in_sample=False, **kwargs)
@@ -77,7 +85,7 @@ def walk_forward_case() -> dict[str, Any]:
         "with_s": min(honest),
         "blocks_only_s": min(stats_only),
         "overhead_pct": (min(honest) / min(plain) - 1.0) * 100.0,
-        "cores": os.cpu_count(),
+        "cores": 1,
     }
 
 
@@ -116,7 +124,17 @@ def trials_case(trials: int = 1000, days: int = 2520) -> dict[str, Any]:
     }
 
 
+def pin_one_core() -> None:
+    """One CPU and one thread per pool (LightGBM's OpenMP, BLAS)."""
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    threadpool_limits(limits=1)
+
+
 def main() -> None:
+    pin_one_core()
     results: dict[str, Any] = {"seed": SEED, "walk_forward": walk_forward_case(), "trials": trials_case()}
     w, t = results["walk_forward"], results["trials"]
     print(

@@ -92,7 +92,9 @@ def probability_of_overfitting(returns: npt.ArrayLike, partitions: int = 16) -> 
     logits: list[FloatArray] = []
     while chunk := list(itertools.islice(combos, _CHUNK)):
         chosen = np.asarray(chunk, dtype=np.int64)  # (C, S/2)
-        in1, in2 = s1[chosen].sum(axis=1), s2[chosen].sum(axis=1)  # (C, N)
+        member = np.zeros((chosen.shape[0], partitions))
+        np.put_along_axis(member, chosen, 1.0, axis=1)
+        in1, in2 = member @ s1, member @ s2  # (C, N): the in-sample blocks' sums, one product each
         is_sr = _sharpe(in1, in2, n_in)
         oos_sr = _sharpe(total1 - in1, total2 - in2, n_in)
         best = np.argmax(is_sr, axis=1)

@@ -90,6 +90,12 @@ def versus(
     if common.size < 3:
         return out
     s, b = equity[i], bench_equity[j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _compared(out, s, b, per_year)
+
+
+def _compared(out: dict[str, Any], s: FloatArray, b: FloatArray, per_year: float) -> dict[str, Any]:
+    """The comparison fields of two aligned curves of at least 3 points (non-finite values: None)."""
     rs, rb = bar_returns(s), bar_returns(b)
     n = rs.size
     out["excess_return"] = float(s[-1] / s[0] - b[-1] / b[0])

@@ -63,7 +63,8 @@ def bar_returns(equity: FloatArray) -> FloatArray:
     curve = np.asarray(equity, dtype=np.float64)
     if curve.size < 2:
         return np.empty(0)
-    out: FloatArray = curve[1:] / curve[:-1] - 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):  # a curve at 0: inf/NaN, left out later
+        out: FloatArray = curve[1:] / curve[:-1] - 1.0
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from pipelines.backtest.honest import (
     honest_walk_forward,
     trust_lines,
 )
-from pipelines.backtest.significance import walk_forward_efficiency
+from pipelines.backtest.significance import bar_returns, sharpe_significance, walk_forward_efficiency
 from pipelines.features.inputs import utc_nanos
 
 
@@ -142,3 +143,17 @@ def test_compare_significance_deflates_by_the_strategies_compared(rand_bars: Any
     assert block["overfitting"]["trials"] == 3 and 0.0 <= block["overfitting"]["pbo"] <= 1.0
     single = compare_significance({"one": results["sma_5"]}, benchmark_sharpe=None)
     assert single["deflated_sharpe"] is None and single["overfitting"] is None
+
+
+def test_a_curve_that_reaches_zero_gives_nones_not_warnings() -> None:
+    ts = np.arange(6, dtype=np.int64)
+    ruined = np.array([100.0, 90.0, 50.0, 0.0, 0.0, 0.0])
+    bench = np.array([100.0, 101.0, 102.0, 103.0, 104.0, 105.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = versus(ts, ruined, ts, bench, per_year=252)
+        block = sharpe_significance(bar_returns(ruined), per_year=252)
+    assert out["excess_return"] == pytest.approx(-1.05)
+    assert out["beta"] is None and out["information_ratio"] is None
+    assert block["observations"] == 3 and block["min_track_record_bars"] is None
+    assert block["significant"] is False

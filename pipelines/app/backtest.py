@@ -12,10 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from pipelines.app.backtest_plan import LazyRegistrySignals, backtest_run, plan_backtest, warmup_start
 from pipelines.app.full_curves import keep_full_curve
+from pipelines.app.honest_results import benchmark_symbol_bars
 from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.app.job_params import bars_ram, checked, only_known, text_param, with_span
+from pipelines.backtest.benchmark_compare import buy_and_hold_on
 from pipelines.backtest.compare import BENCHMARK_LABEL, Compared, compare_row, compare_runs
 from pipelines.backtest.honest import benchmark_block, compare_significance
 from pipelines.backtest.metrics import METRIC_NAMES
@@ -69,6 +73,7 @@ METRIC_DESCRIPTIONS: dict[str, str] = {
 assert set(METRIC_DESCRIPTIONS) == set(METRIC_NAMES)
 
 log = logging.getLogger(__name__)
+_SECOND = pd.Timedelta(seconds=1)  # an exclusive end just after the last bar
 
 # A comparison replays its range once per run: all runs together may replay this many times the bars
 # one request may read.
@@ -258,7 +263,7 @@ def run_compare(settings: Settings, query: CompareQuery) -> AnalysisAnswer:
             "models_compared": list(query.model_names),
             "results": rows,
             "best": max((r for r in rows if r["label"] != BENCHMARK_LABEL), key=_sharpe)["label"],
-            **_compare_honesty(base.symbol, compared),
+            **_compare_honesty(settings, base, compared),
             "status": "success",
         },
         table.version,
@@ -272,14 +277,22 @@ def api_compare(settings: Settings, **fields: Any) -> dict[str, Any]:
     return run_compare(settings, CompareQuery(**fields)).body
 
 
-def _compare_honesty(symbol: str, compared: Compared) -> dict[str, Any]:
-    """The best run against buy and hold, and its Sharpe ratio deflated by the runs compared."""
+def _compare_honesty(settings: Settings, base: Any, compared: Compared) -> dict[str, Any]:
+    """The best run against buy and hold (and the settings' benchmark symbol), and its Sharpe ratio
+    deflated by the runs compared."""
     bench = compared[BENCHMARK_LABEL][2]
     traded = {label: result for label, (_, _, result) in compared.items() if label != BENCHMARK_LABEL}
     significance = compare_significance(traded, bench.metrics["sharpe_ratio"])
     best = traded[significance["best"]]
-    block = benchmark_block(symbol, bench, best.timestamps_ns, best.equity, best.config.bars_per_year)
-    return {"benchmark": {**block, "others": []}, "significance": significance}
+    ts, equity, per_year = best.timestamps_ns, best.equity, best.config.bars_per_year
+    block = benchmark_block(base.symbol, bench, ts, equity, per_year)
+    first, end = best.timestamps[0], best.timestamps[-1] + _SECOND
+    others = benchmark_symbol_bars(settings, base.symbol, base.timeframe, first, end, base.source)
+    block["others"] = [
+        benchmark_block(name, buy_and_hold_on(bars, ts, best.config), ts, equity, per_year)
+        for name, bars in others
+    ]
+    return {"benchmark": block, "significance": significance}
 
 
 def _check_compare_budget(settings: Settings, base: Any, runs: int) -> None:

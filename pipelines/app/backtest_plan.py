@@ -175,7 +175,7 @@ def backtest_run(settings: Settings, request: BacktestRequest, context: Any = No
     context = context or LazyRegistrySignals(settings)
     bars = table.bars()
     result = run_strategy_from(bars, request.start, request.strategy, request.params, request.config, context)
-    honest = backtest_honesty(settings, bars, result, request.symbol, request.timeframe)
+    honest = backtest_honesty(settings, bars, result, request.symbol, request.timeframe, request.source)
     return BacktestRun(result, table.version, honest)
 
 

@@ -44,10 +44,17 @@ _SIGNIFICANCE_METRICS = (
 
 
 def benchmark_symbol_bars(
-    settings: Settings, symbol: str, timeframe: str, start: pd.Timestamp, end: pd.Timestamp
+    settings: Settings,
+    symbol: str,
+    timeframe: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    source: str | None = None,
 ) -> list[tuple[str, pd.DataFrame]]:
     """(symbol, bars) of the settings' benchmark symbol over ``start``..``end``; none when it is
-    unset, is the traded symbol, or its bars cannot be read (logged: a benchmark never fails a run)."""
+    unset, is the traded symbol, or its bars cannot be read (logged: a benchmark never fails a run).
+    A run on synthetic bars is compared with synthetic bars; any other with the symbol's default
+    source."""
     name = settings.data.backtest_benchmark_symbol
     if not name:
         return []
@@ -55,8 +62,8 @@ def benchmark_symbol_bars(
         parsed = parse_symbol(name)
         if parsed.name == parse_symbol(symbol).name:
             return []
-        source = default_source(settings, parsed, timeframe)
-        table = ensure_bars_table(settings, DataRequest(source, parsed.name, timeframe, start, end))
+        read = "synthetic" if source == "synthetic" else default_source(settings, parsed, timeframe)
+        table = ensure_bars_table(settings, DataRequest(read, parsed.name, timeframe, start, end))
         return [(parsed.name, table.bars())]
     except TradeforgeError as exc:
         log.warning("benchmark symbol %s left out: %s", name, exc)
@@ -64,10 +71,10 @@ def benchmark_symbol_bars(
 
 
 def backtest_honesty(
-    settings: Settings, bars: pd.DataFrame, result: BacktestResult, symbol: str, timeframe: str
+    settings: Settings, bars: pd.DataFrame, result: BacktestResult, symbol: str, timeframe: str, source: str
 ) -> HonestResults:
-    """The blocks of a backtest of ``symbol`` traded on ``bars``."""
-    others = _others(settings, result.timestamps, symbol, timeframe)
+    """The blocks of a backtest of ``symbol`` traded on ``bars`` (read from ``source``)."""
+    others = _others(settings, result.timestamps, symbol, timeframe, source)
     return honest_backtest(bars, result, symbol=symbol, others=others)
 
 
@@ -78,19 +85,21 @@ def walk_forward_honesty(
     config: BacktestConfig,
     symbol: str,
     timeframe: str,
+    source: str,
 ) -> HonestResults:
-    """The blocks of a walk-forward of ``symbol`` traded on ``bars``."""
+    """The blocks of a walk-forward of ``symbol`` traded on ``bars`` (read from ``source``)."""
     stamps = pd.DatetimeIndex(pd.to_datetime(result.timestamps_ns, utc=True))
-    others = _others(settings, stamps, symbol, timeframe)
+    others = _others(settings, stamps, symbol, timeframe, source)
     return honest_walk_forward(bars, result, config, symbol=symbol, others=others)
 
 
 def _others(
-    settings: Settings, stamps: pd.DatetimeIndex, symbol: str, timeframe: str
+    settings: Settings, stamps: pd.DatetimeIndex, symbol: str, timeframe: str, source: str
 ) -> list[tuple[str, pd.DataFrame]]:
     if len(stamps) < 2:
         return []
-    return benchmark_symbol_bars(settings, symbol, timeframe, stamps[0], stamps[-1] + pd.Timedelta(seconds=1))
+    end = stamps[-1] + pd.Timedelta(seconds=1)
+    return benchmark_symbol_bars(settings, symbol, timeframe, stamps[0], end, source)
 
 
 def honest_metrics(prefix: str, blocks: dict[str, Any]) -> dict[str, float]:

@@ -61,6 +61,7 @@ def _compared_honesty(
     config: BacktestConfig,
     symbol: str,
     timeframe: str,
+    source: str,
 ) -> HonestResults:
     """The model's blocks, its Sharpe ratio deflated by the strategies compared beside it (buy and
     hold is the benchmark, not a trial)."""
@@ -68,9 +69,8 @@ def _compared_honesty(
     sharpes = [r.metrics["sharpe_ratio"] for label, r in results.items() if label != "buy_and_hold"]
     finite = [s for s in sharpes if s is not None]
     stamps = model.timestamps
-    others = benchmark_symbol_bars(
-        settings, symbol, timeframe, stamps[0], stamps[-1] + pd.Timedelta(seconds=1)
-    )
+    end = stamps[-1] + pd.Timedelta(seconds=1)
+    others = benchmark_symbol_bars(settings, symbol, timeframe, stamps[0], end, source)
     return honest_results(
         bars,
         model.timestamps_ns,
@@ -112,7 +112,7 @@ def backtest_report(
     ]
     model = results["model"]
     first, last = model.timestamps[0], model.timestamps[-1]
-    honest = _compared_honesty(settings, bars, results, config, meta.symbol, meta.timeframe)
+    honest = _compared_honesty(settings, bars, results, config, meta.symbol, meta.timeframe, meta.source)
     tags = {
         "tradeforge.report": "backtest",
         "tradeforge.model_version": loaded.version,
@@ -161,7 +161,7 @@ def walk_forward_report(settings: Settings, tracker: Tracker, spec: ModelSpec, y
         bars, spec.kind.value, spec.params, start=begin, train_window=train, test_window=test, config=config
     )
     payload = result.as_dict()
-    honest = walk_forward_honesty(settings, bars, result, config, spec.symbol, spec.timeframe)
+    honest = walk_forward_honesty(settings, bars, result, config, spec.symbol, spec.timeframe, spec.source)
     current = tracker.alias_version(spec.model_name, "champion")
     version = current.version if current else ""
     tags = {"tradeforge.report": "walk_forward", "tradeforge.model_version": version, **table.version.tags()}

@@ -155,7 +155,9 @@ def walk_forward_run(
         threshold=request.threshold,
         progress=progress,
     )
-    honest = walk_forward_honesty(settings, bars, result, request.config, request.symbol, request.timeframe)
+    honest = walk_forward_honesty(
+        settings, bars, result, request.config, request.symbol, request.timeframe, request.source
+    )
     return WalkForwardRun(result, table.version, honest)
 
 

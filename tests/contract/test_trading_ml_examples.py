@@ -171,6 +171,7 @@ def test_compare_example(client: Any, user: dict[str, Any]) -> None:
     assert sig["deflated_sharpe"] is not None and sig["overfitting"]["trials"] == 3
     bench_row = out["results"][-1]
     assert out["benchmark"]["total_return"] == pytest.approx(bench_row["total_return"])
+    assert out["benchmark"]["others"] == []  # no benchmark symbol in these settings
     assert out["benchmark"]["excess_return"] == pytest.approx(
         best["total_return"] - bench_row["total_return"]
     )

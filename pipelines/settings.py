@@ -85,6 +85,11 @@ class DataSettings(SettingsGroup):
         default="BTC/USDT",
         description="Symbol whose daily returns the portfolio's beta is measured against (risk analytics).",
     )
+    backtest_benchmark_symbol: str | None = Field(
+        default=None,
+        description="Symbol whose buy and hold every backtest and walk-forward is also compared with "
+        "(for example SPY); unset, only the traded symbol's own buy and hold.",
+    )
 
 
 class ServingSettings(SettingsGroup):

@@ -26,6 +26,7 @@ ENV_CASES: dict[str, tuple[str, Any]] = {
     "provider_backoff_seconds": ("0.5", 0.5),
     "feature_cache_ttl_seconds": ("1.5", 1.5),
     "benchmark_symbol": ("SPY", "SPY"),
+    "backtest_benchmark_symbol": ("SPY", "SPY"),
     "cors_origins": ('["https://a.example"]', ["https://a.example"]),
     "trusted_proxies": ("10.0.0.1, 192.168.0.0/16", ["10.0.0.1", "192.168.0.0/16"]),
     "health_cache_seconds": ("9", 9.0),

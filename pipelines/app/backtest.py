@@ -12,11 +12,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from pipelines.app.backtest_plan import LazyRegistrySignals, backtest_run, plan_backtest, warmup_start
 from pipelines.app.full_curves import keep_full_curve
+from pipelines.app.honest_results import benchmark_symbol_bars
 from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.app.job_params import bars_ram, checked, only_known, text_param, with_span
-from pipelines.backtest import compare_strategies
+from pipelines.backtest.benchmark_compare import buy_and_hold_on
+from pipelines.backtest.compare import BENCHMARK_LABEL, Compared, compare_row, compare_runs
+from pipelines.backtest.honest import benchmark_block, compare_significance
 from pipelines.backtest.metrics import METRIC_NAMES
 from pipelines.backtest.strategies import strategy_name
 from pipelines.data.default_source import default_source
@@ -68,6 +73,7 @@ METRIC_DESCRIPTIONS: dict[str, str] = {
 assert set(METRIC_DESCRIPTIONS) == set(METRIC_NAMES)
 
 log = logging.getLogger(__name__)
+_SECOND = pd.Timedelta(seconds=1)  # an exclusive end just after the last bar
 
 # A comparison replays its range once per run: all runs together may replay this many times the bars
 # one request may read.
@@ -190,6 +196,7 @@ def run_backtest(settings: Settings, query: BacktestQuery, *, result_id: str | N
         run = backtest_run(settings, request)
     body = run.result.as_dict(settings.limits.max_response_points)
     body["full_curve"] = keep_full_curve(settings, result_id, run.result, body)
+    body |= run.honest.as_dict()
     answer = AnalysisAnswer(
         {
             "model_name": query.model_name,
@@ -246,9 +253,8 @@ def run_compare(settings: Settings, query: CompareQuery) -> AnalysisAnswer:
     table = ensure_bars_table(
         settings, DataRequest(base.source, base.symbol, base.timeframe, first, base.end)
     )
-    rows = compare_strategies(
-        table.bars(), runs, base.config, LazyRegistrySignals(settings), start=base.start
-    )
+    compared = compare_runs(table.bars(), runs, base.config, LazyRegistrySignals(settings), start=base.start)
+    rows = [compare_row(label, *run) for label, run in compared.items()]
     answer = AnalysisAnswer(
         {
             "symbol": base.symbol,
@@ -256,7 +262,8 @@ def run_compare(settings: Settings, query: CompareQuery) -> AnalysisAnswer:
             "period": {"start": base.start.date().isoformat(), "end": base.end.date().isoformat()},
             "models_compared": list(query.model_names),
             "results": rows,
-            "best": max((r for r in rows if r["label"] != "benchmark"), key=_sharpe)["label"],
+            "best": max((r for r in rows if r["label"] != BENCHMARK_LABEL), key=_sharpe)["label"],
+            **_compare_honesty(settings, base, compared),
             "status": "success",
         },
         table.version,
@@ -268,6 +275,24 @@ def run_compare(settings: Settings, query: CompareQuery) -> AnalysisAnswer:
 def api_compare(settings: Settings, **fields: Any) -> dict[str, Any]:
     """:func:`run_compare` of the :class:`CompareQuery` ``fields`` name, answered as its body."""
     return run_compare(settings, CompareQuery(**fields)).body
+
+
+def _compare_honesty(settings: Settings, base: Any, compared: Compared) -> dict[str, Any]:
+    """The best run against buy and hold (and the settings' benchmark symbol), and its Sharpe ratio
+    deflated by the runs compared."""
+    bench = compared[BENCHMARK_LABEL][2]
+    traded = {label: result for label, (_, _, result) in compared.items() if label != BENCHMARK_LABEL}
+    significance = compare_significance(traded, bench.metrics["sharpe_ratio"])
+    best = traded[significance["best"]]
+    ts, equity, per_year = best.timestamps_ns, best.equity, best.config.bars_per_year
+    block = benchmark_block(base.symbol, bench, ts, equity, per_year)
+    first, end = best.timestamps[0], best.timestamps[-1] + _SECOND
+    others = benchmark_symbol_bars(settings, base.symbol, base.timeframe, first, end, base.source)
+    block["others"] = [
+        benchmark_block(name, buy_and_hold_on(bars, ts, best.config), ts, equity, per_year)
+        for name, bars in others
+    ]
+    return {"benchmark": block, "significance": significance}
 
 
 def _check_compare_budget(settings: Settings, base: Any, runs: int) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.app.honest_results import backtest_honesty
 from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.app.job_params import require_model
 from pipelines.backtest import (
@@ -17,6 +18,7 @@ from pipelines.backtest import (
     BacktestResult,
     validate_strategy_params,
 )
+from pipelines.backtest.honest import HonestResults
 from pipelines.backtest.runner import run_strategy_from
 from pipelines.backtest.strategies import strategy_name
 from pipelines.data.limits import request_span
@@ -154,10 +156,11 @@ def warm_from(source: str, start: pd.Timestamp, timeframe: str, *, crypto: bool)
 
 @dataclass(frozen=True)
 class BacktestRun:
-    """A backtest's result and the version of the bars it read."""
+    """A backtest's result, the version of the bars it read, and its benchmark and significance."""
 
     result: BacktestResult
     data_version: DataVersion
+    honest: HonestResults
 
 
 def backtest_run(settings: Settings, request: BacktestRequest, context: Any = None) -> BacktestRun:
@@ -170,10 +173,10 @@ def backtest_run(settings: Settings, request: BacktestRequest, context: Any = No
         DataRequest(request.source, request.symbol, request.timeframe, first, request.end, request.path),
     )
     context = context or LazyRegistrySignals(settings)
-    result = run_strategy_from(
-        table.bars(), request.start, request.strategy, request.params, request.config, context
-    )
-    return BacktestRun(result, table.version)
+    bars = table.bars()
+    result = run_strategy_from(bars, request.start, request.strategy, request.params, request.config, context)
+    honest = backtest_honesty(settings, bars, result, request.symbol, request.timeframe, request.source)
+    return BacktestRun(result, table.version, honest)
 
 
 def run_backtest_request(settings: Settings, request: BacktestRequest, context: Any = None) -> BacktestResult:

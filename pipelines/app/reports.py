@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipelines.app.backtest_plan import run_strategy_from, warmup_start
-from pipelines.backtest import BacktestConfig, walk_forward
+from pipelines.app.honest_results import benchmark_symbol_bars, honest_metrics, walk_forward_honesty
+from pipelines.backtest import BacktestConfig, BacktestResult, walk_forward
+from pipelines.backtest.honest import HonestResults, honest_results
 from pipelines.backtest.strategies.ml import RegistrySignals
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
@@ -36,10 +39,48 @@ class Report:
     run_id: str
     metrics: dict[str, Any]
     rows: list[dict[str, Any]] = field(default_factory=list)
+    honest: dict[str, Any] = field(default_factory=dict)  # the benchmark and significance blocks
+
+
+def _log_honesty(run: Any, prefix: str, honest: HonestResults) -> None:
+    """The blocks as metrics, a ``honest_results.json`` artifact and the verdict as a tag."""
+    blocks = honest.as_dict()
+    run.log_metrics(honest_metrics(prefix, blocks))
+    run.log_dict(blocks, "honest_results.json")
+    run.set_tags({"tradeforge.verdict": blocks["benchmark"]["verdict"]})
 
 
 def _numeric(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
     return {f"{prefix}{k}": float(v) for k, v in metrics.items() if isinstance(v, _NUMERIC) and v == v}
+
+
+def _compared_honesty(
+    settings: Settings,
+    bars: pd.DataFrame,
+    results: dict[str, BacktestResult],
+    config: BacktestConfig,
+    symbol: str,
+    timeframe: str,
+    source: str,
+) -> HonestResults:
+    """The model's blocks, its Sharpe ratio deflated by the strategies compared beside it (buy and
+    hold is the benchmark, not a trial)."""
+    model = results["model"]
+    sharpes = [r.metrics["sharpe_ratio"] for label, r in results.items() if label != "buy_and_hold"]
+    finite = [s for s in sharpes if s is not None]
+    stamps = model.timestamps
+    end = stamps[-1] + pd.Timedelta(seconds=1)
+    others = benchmark_symbol_bars(settings, symbol, timeframe, stamps[0], end, source)
+    return honest_results(
+        bars,
+        model.timestamps_ns,
+        model.equity,
+        config,
+        symbol=symbol,
+        others=others,
+        trials=len(sharpes),
+        trials_sharpe_variance=float(np.var(finite, ddof=1)) if len(finite) > 1 else None,
+    )
 
 
 def backtest_report(
@@ -69,7 +110,9 @@ def backtest_report(
         {"label": label, "strategy": runs[label][0], "final_equity": r.final_equity, **r.metrics}
         for label, r in results.items()
     ]
-    first, last = results["model"].timestamps[0], results["model"].timestamps[-1]
+    model = results["model"]
+    first, last = model.timestamps[0], model.timestamps[-1]
+    honest = _compared_honesty(settings, bars, results, config, meta.symbol, meta.timeframe, meta.source)
     tags = {
         "tradeforge.report": "backtest",
         "tradeforge.model_version": loaded.version,
@@ -94,11 +137,12 @@ def backtest_report(
             }
         )
         run.log_dict({"rows": rows}, "backtest_comparison.json")
+        _log_honesty(run, "bt_", honest)
         curves = {label: r.equity_series() for label, r in results.items()}
         run.log_figure(
             equity_figure(curves, f"{model_name} v{loaded.version}: out of sample"), "equity_curve.png"
         )
-    return Report(model_name, loaded.version, run.run_id, results["model"].metrics, rows)
+    return Report(model_name, loaded.version, run.run_id, model.metrics, rows, honest.as_dict())
 
 
 def walk_forward_report(settings: Settings, tracker: Tracker, spec: ModelSpec, years: int = 6) -> Report:
@@ -117,6 +161,7 @@ def walk_forward_report(settings: Settings, tracker: Tracker, spec: ModelSpec, y
         bars, spec.kind.value, spec.params, start=begin, train_window=train, test_window=test, config=config
     )
     payload = result.as_dict()
+    honest = walk_forward_honesty(settings, bars, result, config, spec.symbol, spec.timeframe, spec.source)
     current = tracker.alias_version(spec.model_name, "champion")
     version = current.version if current else ""
     tags = {"tradeforge.report": "walk_forward", "tradeforge.model_version": version, **table.version.tags()}
@@ -134,11 +179,11 @@ def walk_forward_report(settings: Settings, tracker: Tracker, spec: ModelSpec, y
         )
         run.log_metrics(_numeric("wf_", result.metrics))
         run.log_dict({"folds": payload["folds"]}, "walk_forward_folds.json")
+        _log_honesty(run, "wf_", honest)
         curve = pd.Series(result.equity, index=pd.to_datetime(result.timestamps_ns, utc=True))
-        run.log_figure(
-            equity_figure({"out of sample": curve}, f"{spec.model_name}: walk-forward"), "equity_curve.png"
-        )
-    return Report(spec.model_name, version, run.run_id, result.metrics, payload["folds"])
+        curves = {"out of sample": curve, "buy and hold": honest.benchmark_result.equity_series()}
+        run.log_figure(equity_figure(curves, f"{spec.model_name}: walk-forward"), "equity_curve.png")
+    return Report(spec.model_name, version, run.run_id, result.metrics, payload["folds"], honest.as_dict())
 
 
 def latest_reports(tracker: Tracker, model_names: list[str]) -> list[dict[str, Any]]:

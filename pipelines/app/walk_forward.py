@@ -88,6 +88,7 @@ def run_walk_forward_query(
         run = walk_forward_run(settings, request, progress)
     body = run.result.as_dict(settings.limits.max_response_points)
     body["full_curve"] = keep_full_curve(settings, result_id, run.result, body)
+    body |= run.honest.as_dict()
     answer = AnalysisAnswer(_answer(query.model_name, request, run.result, body), run.data_version)
     log.info("walk-forward of %s on %s read %s", request.model_type, request.symbol, answer.version_note())
     return answer

@@ -10,8 +10,10 @@ from typing import Any
 import pandas as pd
 
 from pipelines.app.backtest_plan import plan_backtest, warm_from
+from pipelines.app.honest_results import walk_forward_honesty
 from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.backtest import BacktestConfig, WalkForwardResult, walk_forward
+from pipelines.backtest.honest import HonestResults
 from pipelines.data.limits import estimate_bars
 from pipelines.data.version import DataVersion
 from pipelines.errors import InvalidRequestError
@@ -112,10 +114,11 @@ def check_folds(settings: Settings, bars: int, train_window: int, test_window: i
 
 @dataclass(frozen=True)
 class WalkForwardRun:
-    """A walk-forward's result and the version of the bars it read."""
+    """A walk-forward's result, the version of the bars it read, and its benchmark and significance."""
 
     result: WalkForwardResult
     data_version: DataVersion
+    honest: HonestResults
 
 
 def walk_forward_run(
@@ -152,7 +155,10 @@ def walk_forward_run(
         threshold=request.threshold,
         progress=progress,
     )
-    return WalkForwardRun(result, table.version)
+    honest = walk_forward_honesty(
+        settings, bars, result, request.config, request.symbol, request.timeframe, request.source
+    )
+    return WalkForwardRun(result, table.version, honest)
 
 
 def run_walk_forward(

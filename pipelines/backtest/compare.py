@@ -7,17 +7,24 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.backtest.benchmark_compare import benchmark_config
 from pipelines.backtest.config import BacktestConfig
+from pipelines.backtest.engine import BacktestResult
 from pipelines.backtest.runner import run_strategy, run_strategy_from
 from pipelines.backtest.strategies import StrategyContext
 from pipelines.errors import InvalidRequestError
 
-__all__ = ["BENCHMARK_LABEL", "compare_strategies"]
+__all__ = ["BENCHMARK_LABEL", "Compared", "compare_row", "compare_runs", "compare_strategies"]
 
 BENCHMARK_LABEL = "benchmark"
+# label -> (strategy, params, result)
+Compared = dict[str, tuple[str, dict[str, Any], BacktestResult]]
 
 
-def _row(label: str, strategy: str, params: Mapping[str, Any], result: Any) -> dict[str, Any]:
+def compare_row(
+    label: str, strategy: str, params: Mapping[str, Any], result: BacktestResult
+) -> dict[str, Any]:
+    """One row of a comparison: label, strategy, params, final equity and every metric."""
     return {
         "label": label,
         "strategy": strategy,
@@ -38,6 +45,19 @@ def compare_strategies(
     """One row of metrics per ``(label, strategy, params)`` run, then a ``benchmark`` row: buy and
     hold with the same costs and position size (stops off: a benchmark does not trade). With
     ``start``, bars before it only warm the indicators; trading starts there."""
+    compared = compare_runs(bars, runs, config, context, start=start)
+    return [compare_row(label, *run) for label, run in compared.items()]
+
+
+def compare_runs(
+    bars: pd.DataFrame,
+    runs: Sequence[tuple[str, str, Mapping[str, Any] | None]],
+    config: BacktestConfig,
+    context: StrategyContext | None = None,
+    *,
+    start: pd.Timestamp | None = None,
+) -> Compared:
+    """The results behind :func:`compare_strategies`' rows, by label, the benchmark's last."""
 
     def run(strategy: str, params: Mapping[str, Any] | None, cfg: BacktestConfig, ctx: Any) -> Any:
         if start is None:
@@ -49,11 +69,8 @@ def compare_strategies(
         raise InvalidRequestError("compare_strategies needs distinct labels")
     if BENCHMARK_LABEL in labels:
         raise InvalidRequestError(f"the label {BENCHMARK_LABEL!r} is reserved for buy and hold")
-    rows = []
+    out: Compared = {}
     for label, strategy, params in runs:
-        result = run(strategy, params, config, context)
-        rows.append(_row(label, strategy, params or {}, result))
-    bench_config = config.with_overrides(stop_loss=None, take_profit=None)
-    bench = run("buy_and_hold", {}, bench_config, None)
-    rows.append(_row(BENCHMARK_LABEL, "buy_and_hold", {}, bench))
-    return rows
+        out[label] = (strategy, dict(params or {}), run(strategy, params, config, context))
+    out[BENCHMARK_LABEL] = ("buy_and_hold", {}, run("buy_and_hold", {}, benchmark_config(config), None))
+    return out

@@ -30,7 +30,7 @@ import numpy.typing as npt
 from pipelines.backtest import _fast
 from pipelines.backtest import _kernel as k
 
-__all__ = ["METRIC_NAMES", "compute_metrics", "curve_ratios", "held_bars"]
+__all__ = ["METRIC_NAMES", "annual_return", "compute_metrics", "curve_ratios", "held_bars"]
 
 FloatArray = npt.NDArray[np.float64]
 METRIC_NAMES = (
@@ -69,6 +69,16 @@ def held_bars(trades: FloatArray) -> npt.NDArray[np.int64]:
     return held
 
 
+def annual_return(initial: float, final: float, returns: int, per_year: float) -> float:
+    """``annual_return`` of a curve from ``initial`` to ``final`` over ``returns`` bar returns: geometric,
+    -1 when equity reaches 0, 0 without a return."""
+    if returns <= 0:
+        return 0.0
+    if final <= 0.0:
+        return -1.0
+    return float(math.expm1(math.log(final / initial) * per_year / returns))
+
+
 def curve_ratios(equity: FloatArray, *, per_year: float) -> tuple[float | None, float]:
     """(``sharpe_ratio``, ``max_drawdown``) of an equity curve that starts at its first value, as
     :func:`compute_metrics` defines them (Sharpe None with fewer than 2 returns or no variance;
@@ -86,13 +96,7 @@ def _curve_metrics(
 ) -> dict[str, Any]:
     final = float(equity[-1]) if equity.size else initial
     total = final / initial - 1.0
-    n_ret = max(equity.size - 1, 0)
-    if n_ret == 0:
-        annual = 0.0
-    elif final <= 0.0:
-        annual = -1.0
-    else:
-        annual = float(math.expm1(math.log(final / initial) * per_year / n_ret))
+    annual = annual_return(initial, final, max(equity.size - 1, 0), per_year)
     mean, std, downside, max_dd, held = _fast.curve_stats(equity, position, initial)
     root = math.sqrt(per_year)
     sharpe = _ratio(mean, std)

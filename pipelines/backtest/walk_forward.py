@@ -54,7 +54,8 @@ FloatArray = npt.NDArray[np.float64]
 ModelFactory = Callable[[list[str]], Regressor]
 # progress(percent, description): hears of the features, of each fitted fold and of the backtests.
 Progress = Callable[[float, str], None]
-FoldOutput = tuple[FloatArray, int]
+# (test targets, rows trained on, train-window targets or None)
+FoldOutput = tuple[FloatArray, int, FloatArray | None]
 # Small-but-sane settings for models retrained per fold (a few hundred rows each); params override.
 FOLD_DEFAULTS: dict[str, dict[str, Any]] = {
     "lightgbm": {"n_estimators": 100, "num_leaves": 15, "min_child_samples": 10},
@@ -71,6 +72,7 @@ class FoldResult:
     test: range
     train_rows: int  # rows that had features and a label
     result: BacktestResult
+    in_sample_metrics: dict[str, Any] | None = None  # the model traded on its own train window
 
     def as_dict(self, ts: pd.DatetimeIndex) -> dict[str, Any]:
         return {
@@ -83,6 +85,7 @@ class FoldResult:
             "test_rows": len(self.test),
             "final_equity": self.result.final_equity,
             "metrics": dict(self.result.metrics),
+            "in_sample_metrics": None if self.in_sample_metrics is None else dict(self.in_sample_metrics),
         }
 
 
@@ -186,16 +189,16 @@ def walk_forward(
     n_jobs: int = 2,
     model_factory: ModelFactory | None = None,
     progress: Progress | None = None,
+    in_sample: bool = True,
 ) -> WalkForwardResult:
     """Retrain ``model_type`` per fold, trade its signals (> threshold long, < -threshold short or
     flat) on the following test window, and stitch the out-of-sample equity curve.
 
     ``start``: where the first train window begins; the bars before it only warm the features
     (None: the first bar). ``model_factory(feature_names)`` replaces ``create_model`` (to inject or
-    observe models).
+    observe models). ``in_sample``: also trade each model on its train window (``in_sample_metrics``).
     """
-    report = progress or _silent
-    cfg = config or BacktestConfig()
+    report, cfg = progress or _silent, config or BacktestConfig()
     train_window, test_window, horizon, n_jobs = _checked_sizes(
         train_window, test_window, horizon, n_jobs, threshold
     )
@@ -218,18 +221,43 @@ def walk_forward(
         model = model_factory(names)
         with limit() if limit is not None else nullcontext():
             model.fit(data.x, data.y)
-        x_test = x_all[test.start : test.stop]
-        pred = np.asarray(model.predict(x_test), dtype=np.float64)
-        pred[~usable[test.start : test.stop]] = np.nan
+        pred, fitted = _predictions(model, x_all, usable, train, test, in_sample)
         scale = float(np.std(data.y)) or 1e-12
         signal = derive_signals(pred, close[test.start : test.stop], scale)["signal"]
-        return signal_targets(signal, threshold), len(data)
+        if fitted is not None:
+            fitted = signal_targets(derive_signals(fitted, close[rows], scale)["signal"], threshold)
+        return signal_targets(signal, threshold), len(data), fitted
 
     outputs = _fit_folds(fit_predict, folds, n_jobs, report)
     wanted = [train_window if mode == "rolling" else test.start - offset for _, test in folds]
-    warnings = _short_folds(folds, [rows for _, rows in outputs], wanted, usable, bars)
+    warnings = _short_folds(folds, [rows for _, rows, _ in outputs], wanted, usable, bars)
     report(90.0, f"backtesting {len(folds)} test windows")
     return _stitch(bars, folds, outputs, cfg, tuple(warnings))
+
+
+def _predictions(
+    model: Regressor,
+    x_all: npt.NDArray[np.float64],
+    usable: npt.NDArray[np.bool_],
+    train: range,
+    test: range,
+    in_sample: bool,
+) -> tuple[FloatArray, FloatArray | None]:
+    """The model's predictions of the test rows (NaN where a feature is missing) and, when
+    ``in_sample``, of its train rows. A model that reads one row per prediction predicts both in one
+    call (a call's overhead outweighs a few hundred rows); one that reads earlier rows too (lstm)
+    predicts each window on its own, so the test rows see what they would alone."""
+    both = in_sample and getattr(model, "context_rows", 1) == 1
+    first = train.start if both else test.start
+    pred = np.asarray(model.predict(x_all[first : test.stop]), dtype=np.float64)
+    pred[~usable[first : test.stop]] = np.nan
+    if not in_sample:
+        return pred, None
+    if both:
+        return pred[test.start - first :], pred[: test.start - first]
+    fitted = np.asarray(model.predict(x_all[train.start : train.stop]), dtype=np.float64)
+    fitted[~usable[train.start : train.stop]] = np.nan
+    return pred, fitted
 
 
 def _silent(_pct: float, _text: str) -> None:
@@ -309,10 +337,13 @@ def _stitch(
 ) -> WalkForwardResult:
     capital = config.initial_capital
     results: list[FoldResult] = []
-    for i, ((train, test), (target, rows)) in enumerate(zip(folds, outputs, strict=True)):
+    for i, ((train, test), (target, rows, fitted)) in enumerate(zip(folds, outputs, strict=True)):
         fold_cfg = config.with_overrides(initial_capital=capital)
         res = run_backtest(bars.iloc[test.start : test.stop], target, fold_cfg)
-        results.append(FoldResult(i, train, test, rows, res))
+        in_metrics = None
+        if fitted is not None:
+            in_metrics = run_backtest(bars.iloc[train.start : train.stop], fitted, config).metrics
+        results.append(FoldResult(i, train, test, rows, res, in_metrics))
         capital = res.final_equity
     start = folds[0][1].start
     ts = np.concatenate([r.result.timestamps_ns for r in results])

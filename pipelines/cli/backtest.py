@@ -25,6 +25,7 @@ from pipelines.settings import get_settings
 
 if TYPE_CHECKING:
     from pipelines.backtest import BacktestResult
+    from pipelines.backtest.honest import HonestResults
 
 StopLossOpt = Annotated[float | None, typer.Option(help="Stop-loss as a fraction of the entry price")]
 TakeProfitOpt = Annotated[float | None, typer.Option(help="Take-profit as a fraction of the entry price")]
@@ -47,13 +48,26 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
         out.print(f"  {key:<16}{text:>12}")
 
 
-def _report(result: BacktestResult, request: dict[str, Any], title: str, *, as_json: bool) -> None:
-    """The result as JSON (the request's fields first), or a headline and the main metrics."""
+def _print_trust(honest: HonestResults) -> None:
+    """The short "how much to trust this" block (all of it is in ``--json``)."""
+    from pipelines.backtest.honest import trust_lines
+
+    out.print("  [bold]how much to trust this[/]")
+    for label, text in trust_lines(honest.as_dict()):
+        out.print(f"  {label:<16}{escape(text)}", highlight=False, soft_wrap=True)
+
+
+def _report(
+    result: BacktestResult, honest: HonestResults, request: dict[str, Any], title: str, *, as_json: bool
+) -> None:
+    """The result as JSON (the request's fields first), or a headline, the main metrics and the trust
+    block."""
     if as_json:
-        emit_json({**request, **result.as_dict()})
+        emit_json({**request, **result.as_dict(), **honest.as_dict()})
         return
     out.print(f"{title}: {result.num_bars} bars, final equity {result.final_equity:,.2f}")
     _print_metrics(result.metrics)
+    _print_trust(honest)
 
 
 @app.command()
@@ -82,7 +96,7 @@ def backtest(
 ) -> None:
     """Backtest a registered strategy: fills at the next bar's open, with commission and slippage."""
     # Imported on use, for the CLI's start-up time: pandas, numba.
-    from pipelines.app.backtest_plan import plan_backtest, run_backtest_request
+    from pipelines.app.backtest_plan import backtest_run, plan_backtest
 
     settings = get_settings()
     with errors():
@@ -105,12 +119,13 @@ def backtest(
             take_profit=take_profit,
         )
         if as_json:
-            result = run_backtest_request(settings, request)
+            run = backtest_run(settings, request)
         else:
             with err.status(f"backtesting {request.strategy} on {request.symbol} {request.timeframe}"):
-                result = run_backtest_request(settings, request)
+                run = backtest_run(settings, request)
     _report(
-        result,
+        run.result,
+        run.honest,
         {"strategy": request.strategy, "params": request.params, "symbol": request.symbol},
         f"[bold]{request.strategy}[/] on {request.symbol} {request.timeframe}",
         as_json=as_json,
@@ -141,7 +156,7 @@ def walk_forward_cmd(
 ) -> None:
     """Retrain per window (rolling: last --train-window bars; expanding: all so far), trade the next."""
     # Imported on use, for the CLI's start-up time: pandas, numba, the model libraries.
-    from pipelines.app.walk_forward_plan import plan_walk_forward, run_walk_forward
+    from pipelines.app.walk_forward_plan import plan_walk_forward, walk_forward_run
 
     settings = get_settings()
     with errors():
@@ -166,11 +181,18 @@ def walk_forward_cmd(
         )
         label = f"walk-forward {request.model_type} on {request.symbol} {request.timeframe}"
         with stage_progress(not as_json, label) as update:
-            result = run_walk_forward(settings, request, update)
+            run = walk_forward_run(settings, request, update)
+    _walk_forward_report(run, request, as_json=as_json)
+
+
+def _walk_forward_report(run: Any, request: Any, *, as_json: bool) -> None:
+    """A walk-forward's warnings on stderr; its result and blocks as JSON, or a headline, the main
+    metrics and the trust block."""
+    result = run.result
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
-    payload = result.as_dict()
     if as_json:
+        payload = {**result.as_dict(), **run.honest.as_dict()}
         emit_json({"model_type": request.model_type, "symbol": request.symbol, **payload})
         return
     out.print(
@@ -178,3 +200,4 @@ def walk_forward_cmd(
         f"final equity {result.final_equity:,.2f}"
     )
     _print_metrics(result.metrics)
+    _print_trust(run.honest)

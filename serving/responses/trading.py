@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from msgspec import UNSET, Meta, UnsetType
 
 from serving.responses import Num, Shape
+from serving.responses.honest import Benchmark, Significance
 
 __all__ = [
     "Backtest", "Bar", "BatchError", "BatchPredicted", "BatchSummary", "CompareRow", "Comparison",
@@ -312,6 +313,8 @@ class Backtest(CurveInfo, kw_only=True):
     num_bars: int
     equity_curve: list[EquityPoint]
     trades: list[Trade]
+    benchmark: Benchmark | None = None
+    significance: Significance | None = None
     status: Literal["success"]
 
 
@@ -322,13 +325,15 @@ class CompareRow(Metrics):
     final_equity: float
 
 
-class Comparison(Shape):
+class Comparison(Shape, kw_only=True):
     symbol: str
     timeframe: str
     period: Period
     models_compared: list[str]
     results: list[CompareRow]
     best: str
+    benchmark: Benchmark | None = None
+    significance: Significance | None = None
     status: Literal["success"]
 
 
@@ -342,6 +347,7 @@ class Fold(Shape):
     test_rows: int
     final_equity: float
     metrics: Metrics
+    in_sample_metrics: Metrics | None = None
 
 
 class WalkForwardResult(CurveInfo, kw_only=True):
@@ -363,6 +369,8 @@ class WalkForwardResult(CurveInfo, kw_only=True):
     equity_curve: list[EquityPoint]
     trades: list[Trade]
     warnings: list[str]
+    benchmark: Benchmark | None = None
+    significance: Significance | None = None
     status: Literal["success"]
 
 

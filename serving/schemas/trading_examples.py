@@ -244,6 +244,42 @@ _TRADE = {
     "exit_reason": "signal",
 }
 _PERIOD = {"start": "2023-01-01", "end": "2024-01-01"}
+_BENCHMARK = {
+    "strategy": "buy_and_hold",
+    "symbol": "SPY",
+    "total_return": 0.241,
+    "annual_return": 0.243,
+    "sharpe_ratio": 1.83,
+    "max_drawdown": -0.101,
+    "final_equity": 124100.0,
+    "common_bars": 250,
+    "excess_return": -0.04,
+    "excess_annual_return": -0.042,
+    "tracking_error": 0.08,
+    "information_ratio": -0.52,
+    "beta": 0.61,
+    "alpha": 0.05,
+    "verdict": "did not beat buy and hold of SPY (4.2% a year behind)",
+    "others": [],
+}
+_SIGNIFICANCE = {
+    "observations": 249,
+    "sharpe_ratio": 1.62,
+    "sharpe_std_error": 1.02,
+    "skewness": -0.3,
+    "kurtosis": 4.1,
+    "psr_vs_zero": 0.915,
+    "benchmark_sharpe": 1.83,
+    "psr_vs_benchmark": 0.34,
+    "min_track_record_bars": 675.0,
+    "min_track_record_years": 2.68,
+    "trials": 1,
+    "trials_sharpe_variance": None,
+    "expected_max_sharpe": None,
+    "deflated_sharpe": None,
+    "confidence": 0.95,
+    "significant": False,
+}
 BACKTEST: Json = {
     "model_name": "ensemble_spy",
     "strategy": "ml_predictive",
@@ -273,6 +309,8 @@ BACKTEST: Json = {
     "trades_total": 1,
     "trades_truncated": False,
     "full_curve": None,
+    "benchmark": _BENCHMARK,
+    "significance": _SIGNIFICANCE,
     "status": "success",
 }
 COMPARISON: Json = {
@@ -327,6 +365,13 @@ WALK_FORWARD_RESULT: Json = {
     "trades_truncated": False,
     "full_curve": None,
     "warnings": [],
+    "benchmark": _BENCHMARK,
+    "significance": {
+        **_SIGNIFICANCE,
+        "walk_forward_efficiency": 0.42,
+        "in_sample_sharpe": 2.1,
+        "out_of_sample_sharpe": 0.88,
+    },
     "status": "success",
 }
 METRIC_CATALOG: Json = {

@@ -14,6 +14,7 @@ from pipelines.cli import app
 from pipelines.data.providers.synthetic import SyntheticProvider
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
+from pipelines.settings import get_settings
 
 runner = CliRunner()
 DESIGN_METRICS = {
@@ -139,3 +140,46 @@ def test_bad_input_exits_2(env_home: Path, args: list[str], message: str) -> Non
     result = runner.invoke(app, ["backtest", *flat])
     assert result.exit_code == 2, result.stdout
     assert message in result.stderr.replace("\n", " ")
+
+
+def test_backtest_says_how_much_to_trust_it(
+    env_home: Path, goog_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Buy and hold of the same bars and, with a benchmark symbol set, of that symbol; the
+    significance of the Sharpe ratio; all of it in --json, a short block in the text."""
+    monkeypatch.setenv("TRADEFORGE_BACKTEST_BENCHMARK_SYMBOL", "SPY")
+    get_settings.cache_clear()
+    args = [
+        "backtest",
+        "--strategy",
+        "sma_cross",
+        "--symbol",
+        "GOOG",
+        "--source",
+        "file",
+        "--path",
+        str(goog_csv),
+    ]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    bench, sig = payload["benchmark"], payload["significance"]
+    assert bench["symbol"] == "GOOG" and bench["strategy"] == "buy_and_hold"
+    assert bench["common_bars"] == payload["num_bars"]
+    assert bench["excess_return"] == pytest.approx(payload["metrics"]["total_return"] - bench["total_return"])
+    assert bench["verdict"].startswith(("beat buy and hold of GOOG", "did not beat buy and hold of GOOG"))
+    (spy,) = bench["others"]
+    assert spy["symbol"] == "SPY" and spy["common_bars"] > 100
+    assert sig["sharpe_ratio"] == pytest.approx(payload["metrics"]["sharpe_ratio"])
+    assert sig["benchmark_sharpe"] == pytest.approx(bench["sharpe_ratio"])
+    assert (
+        0.0 < sig["psr_vs_zero"] < 1.0
+        and sig["trials"] == 1
+        and sig["observations"] == payload["num_bars"] - 1
+    )
+    text = runner.invoke(app, args)
+    assert text.exit_code == 0, text.stderr
+    assert "how much to trust this" in text.stdout
+    assert bench["verdict"] in text.stdout and spy["verdict"] in text.stdout
+    assert f"{sig['psr_vs_zero']:.3f}" in text.stdout
+    assert "not significant at 95%" in text.stdout or "significant at 95%" in text.stdout

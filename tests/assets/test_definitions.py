@@ -237,6 +237,11 @@ def test_backtest_and_walk_forward_reports_land_in_mlflow(settings: Settings, tm
     assert meta["backtest_reports"]["model_version"].value == "1"
     assert set(meta["backtest_reports"]["comparison"].value) == {"model", "sma_cross", "buy_and_hold"}
     assert meta["walk_forward_reports"]["folds"].value >= 5
+    for asset in ("backtest_reports", "walk_forward_reports"):
+        assert "buy and hold of AAPL" in meta[asset]["verdict"].value
+        assert 0.0 <= meta[asset]["psr_vs_zero"].value <= 1.0
+        assert isinstance(meta[asset]["significant"].value, bool)
+    assert 0.0 <= meta["backtest_reports"]["deflated_sharpe"].value <= 1.0  # model and sma_cross: 2 trials
     tracker = MlflowTracker(settings.resolved_mlflow_uri())
     runs = tracker.client.search_runs(
         [tracker.client.get_experiment_by_name("lgbm_aapl").experiment_id],
@@ -249,8 +254,20 @@ def test_backtest_and_walk_forward_reports_land_in_mlflow(settings: Settings, tm
         "wf_sharpe_ratio" in by_kind["walk_forward"].data.metrics
         or "wf_total_return" in by_kind["walk_forward"].data.metrics
     )
-    for run in by_kind.values():
-        assert "equity_curve.png" in {a.path for a in tracker.client.list_artifacts(run.info.run_id)}
+    for kind, prefix in (("backtest", "bt_"), ("walk_forward", "wf_")):
+        run = by_kind[kind]
+        artifacts = {a.path for a in tracker.client.list_artifacts(run.info.run_id)}
+        assert {"equity_curve.png", "honest_results.json"} <= artifacts
+        assert {f"{prefix}psr_vs_zero", f"{prefix}benchmark_total_return"} <= set(run.data.metrics)
+        assert run.data.tags["tradeforge.verdict"] == meta[f"{kind}_reports"]["verdict"].value
+        blocks = tracker.client.download_artifacts(run.info.run_id, "honest_results.json", str(tmp_path))
+        honest = json.loads(Path(blocks).read_text())
+        assert honest["significance"]["psr_vs_zero"] == pytest.approx(
+            run.data.metrics[f"{prefix}psr_vs_zero"]
+        )
+    assert by_kind["backtest"].data.metrics["bt_deflated_sharpe"] == pytest.approx(
+        meta["backtest_reports"]["deflated_sharpe"].value
+    )
 
 
 def _automation_statuses(defs: dg.Definitions) -> dict[str, str]:

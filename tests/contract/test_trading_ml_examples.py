@@ -141,6 +141,13 @@ def test_backtest_run_example(client: Any, user: dict[str, Any]) -> None:
     assert out["equity_curve"][0][1] == pytest.approx(100000, rel=0.01)
     assert out["final_equity"] == pytest.approx(out["equity_curve"][-1][1])
     assert isinstance(out["trades"], list)
+    bench, sig = out["benchmark"], out["significance"]
+    assert bench["symbol"] == "AAPL" and bench["strategy"] == "buy_and_hold" and bench["others"] == []
+    assert bench["excess_return"] == pytest.approx(out["metrics"]["total_return"] - bench["total_return"])
+    assert bench["verdict"].startswith(("beat buy and hold of AAPL", "did not beat buy and hold of AAPL"))
+    assert sig["sharpe_ratio"] == pytest.approx(out["metrics"]["sharpe_ratio"])
+    assert sig["trials"] == 1 and sig["deflated_sharpe"] is None
+    assert sig["psr_vs_benchmark"] is not None and 0.0 <= sig["psr_vs_zero"] <= 1.0
 
 
 def test_compare_example(client: Any, user: dict[str, Any]) -> None:
@@ -153,8 +160,21 @@ def test_compare_example(client: Any, user: dict[str, Any]) -> None:
     }
     r = client.post("/api/v1/backtest/compare", json=body, headers=user["headers"])
     assert r.status_code == 200, r.text
-    labels = [row["label"] for row in r.json()["results"]]
+    out = r.json()
+    labels = [row["label"] for row in out["results"]]
     assert labels == ["lgbm_aapl", "xgb_aapl", "sma_cross", "benchmark"]
+    # the best of the three runs, its Sharpe ratio deflated by the three compared
+    sig = out["significance"]
+    assert sig["best"] == out["best"] and sig["trials"] == 3
+    best = next(row for row in out["results"] if row["label"] == out["best"])
+    assert sig["sharpe_ratio"] == pytest.approx(best["sharpe_ratio"])
+    assert sig["deflated_sharpe"] is not None and sig["overfitting"]["trials"] == 3
+    bench_row = out["results"][-1]
+    assert out["benchmark"]["total_return"] == pytest.approx(bench_row["total_return"])
+    assert out["benchmark"]["others"] == []  # no benchmark symbol in these settings
+    assert out["benchmark"]["excess_return"] == pytest.approx(
+        best["total_return"] - bench_row["total_return"]
+    )
 
 
 def test_walk_forward_example(client: Any, user: dict[str, Any]) -> None:
@@ -173,6 +193,11 @@ def test_walk_forward_example(client: Any, user: dict[str, Any]) -> None:
     assert "sharpe_ratio" in out["metrics"]
     # the bars before start_date warm the features: every fold trains on a full window
     assert [f["train_rows"] for f in out["folds"]] == [252] * out["num_folds"] and out["warnings"] == []
+    assert all("sharpe_ratio" in f["in_sample_metrics"] for f in out["folds"])
+    sig = out["significance"]
+    assert sig["observations"] == out["equity_curve_total_points"] - 1
+    assert sig["out_of_sample_sharpe"] is not None and "walk_forward_efficiency" in sig
+    assert out["benchmark"]["common_bars"] == out["equity_curve_total_points"]
     too_long = {**body, "train_window": 5000}
     assert_envelope(
         client.post("/api/v1/backtest/walk-forward", json=too_long, headers=user["headers"]),

@@ -318,6 +318,13 @@ class Settings(HomePaths, BaseSettings):
         default=None, description="Redis shared by the workers: rate limits, WebSocket messages, job events."
     )
     secret_key: str | None = Field(default=None, description="JWT signing key (unset: generated into home).")
+    champion_min_psr: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="Probabilistic Sharpe ratio (against 0) of its direction calls on the held-out window "
+        "that a new model version must also reach to become champion (unset: the selection metric alone).",
+    )
     encryption_key: str | None = Field(
         default=None,
         description="Key webhook secrets and exchange keys are encrypted under (unset: generated into home).",

@@ -5,6 +5,11 @@ the rows either of them trained on cut out (:mod:`pipelines.models.champion_wind
 version wins only when it is strictly better there on the selection metric; a tie, too few rows
 or a comparison that cannot be made keeps the champion. A score the metric leaves undefined (the
 IC of constant predictions) counts as no skill. ``force`` promotes regardless, and says so.
+
+With ``min_psr`` set (``TRADEFORGE_CHAMPION_MIN_PSR``), winning on the metric is not enough: the
+probabilistic Sharpe ratio *against zero* of the new version's direction calls on the same held-out
+rows (:mod:`pipelines.models.champion_psr`) must also reach it, so that a version is not promoted on
+a lucky window. A first version has no champion to keep and is promoted without the test.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class Contest:
     bars_of: BarsOf
     member_loader: MemberLoader | None = None
     force: bool = False
+    min_psr: float | None = None  # the held-out PSR a winner must also reach (None: no such test)
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,10 @@ class Comparison:
     window_start: str = ""  # first and last compared rows
     window_end: str = ""
     rows: int = 0
+    candidate_psr: float = math.nan  # PSR against 0 of each version's direction calls on the rows
+    champion_psr: float = math.nan
+    psr_returns: int = 0  # the non-overlapping returns the PSR was measured on
+    min_psr: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         def clean(v: float) -> float | None:
@@ -83,6 +93,10 @@ class Comparison:
             "window_start": self.window_start or None,
             "window_end": self.window_end or None,
             "rows": self.rows,
+            "candidate_psr": clean(self.candidate_psr),
+            "champion_psr": clean(self.champion_psr),
+            "psr_returns": self.psr_returns,
+            "min_psr": self.min_psr,
         }
 
 
@@ -104,6 +118,11 @@ class ChampionDecision:
                 f"champion_compare_champion_{short}": c.champion,
                 "champion_compare_rows": float(c.rows),
             }
+            out |= {
+                f"champion_compare_{who}_psr": value
+                for who, value in (("candidate", c.candidate_psr), ("champion", c.champion_psr))
+                if not math.isnan(value)
+            }
         return out
 
     def params(self) -> dict[str, str]:
@@ -116,11 +135,25 @@ class ChampionDecision:
             "champion_compare_window_of": c.window_of,
             "champion_compare_window_start": c.window_start,
             "champion_compare_window_end": c.window_end,
+            "champion_min_psr": "" if c.min_psr is None else str(c.min_psr),
         }
         return {k: v for k, v in params.items() if v}
 
     def as_dict(self) -> dict[str, Any] | None:
         return None if self.comparison is None else {**self.comparison.as_dict(), "forced": self.forced}
+
+    def tags(self) -> dict[str, str]:
+        """The decision, and the held-out PSR it weighed (when one was measured), as run tags."""
+        out = {
+            "tradeforge.champion_decision": self.reason,
+            "tradeforge.champion_forced": str(self.forced).lower(),
+        }
+        c = self.comparison
+        if c is not None and not math.isnan(c.candidate_psr):
+            out["tradeforge.champion_psr"] = f"{c.candidate_psr:.6f}"
+        if c is not None and c.min_psr is not None:
+            out["tradeforge.champion_min_psr"] = str(c.min_psr)
+        return out
 
 
 def _load_champion(
@@ -152,7 +185,7 @@ def _why_not(contest: Contest, champion: Contender) -> str | None:
 
 def _compare(contest: Contest, champion: Contender, version: str) -> tuple[Comparison, str | None]:
     """The comparison on the later validation window and, when it decides nothing, why."""
-    blank = Comparison(contest.metric, version)
+    blank = Comparison(contest.metric, version, min_psr=contest.min_psr)
     problem = _why_not(contest, champion)
     if problem is not None:
         return blank, problem
@@ -160,7 +193,8 @@ def _compare(contest: Contest, champion: Contender, version: str) -> tuple[Compa
     try:
         scores = score_window(window, contest.candidate, champion, contest.bars_of)
     except (DataNotFoundError, InvalidRequestError) as exc:  # no stored bars, no usable rows
-        return Comparison(contest.metric, version, window_of=window.of), f"cannot score both: {exc}"
+        failed = Comparison(contest.metric, version, window_of=window.of, min_psr=contest.min_psr)
+        return failed, f"cannot score both: {exc}"
     key = contest.metric.removeprefix("val_")
     comparison = Comparison(
         contest.metric,
@@ -171,6 +205,10 @@ def _compare(contest: Contest, champion: Contender, version: str) -> tuple[Compa
         "" if scores.first is None else scores.first.isoformat(),
         "" if scores.last is None else scores.last.isoformat(),
         scores.rows,
+        scores.candidate_psr.psr,
+        scores.champion_psr.psr,
+        scores.candidate_psr.returns,
+        contest.min_psr,
     )
     if scores.rows < MIN_COMPARE_ROWS:
         return comparison, _too_few(window, scores.rows)
@@ -210,6 +248,11 @@ def _verdict(contest: Contest, c: Comparison, problem: str | None) -> ChampionDe
     if problem is not None:
         return ChampionDecision(False, f"{stays}: {problem}", comparison=c)
     won = beats(c.metric, c.candidate, c.champion)
+    if won and c.min_psr is not None:
+        psr = f"held-out PSR {_shown(c.candidate_psr)} over {c.psr_returns} returns"
+        if not c.candidate_psr >= c.min_psr:  # NaN: no Sharpe ratio to trust
+            return ChampionDecision(False, f"{basis}; {psr} < {c.min_psr}: {stays}", comparison=c)
+        basis = f"{basis}; {psr} >= {c.min_psr}"
     verdict = "promoted to champion" if won else stays
     return ChampionDecision(won, f"{basis}: {verdict}", comparison=c)
 

@@ -21,6 +21,7 @@ from pipelines.errors import DataNotFoundError, InvalidRequestError
 from pipelines.features import FeatureSet, get_feature_set
 from pipelines.features.store import FeatureTable
 from pipelines.models.base import FloatMatrix
+from pipelines.models.champion_psr import HeldOutPsr, held_out_psr
 from pipelines.models.evaluation import regression_metrics
 from pipelines.models.kinds import BaseRegressor
 from pipelines.models.training_matrix import TrainingData, make_ohlc_training_data, make_training_data
@@ -28,6 +29,7 @@ from pipelines.models.training_matrix import TrainingData, make_ohlc_training_da
 __all__ = ["MIN_COMPARE_ROWS", "Contender", "Scores", "Window", "comparison_window", "score_window"]
 
 MIN_COMPARE_ROWS = 20  # fewer held-out rows than this decide nothing
+_NO_PSR = HeldOutPsr()
 
 # The bars of [start, end) of the new version's dataset (its own snapshot for its own range).
 BarsOf = Callable[[pd.Timestamp, pd.Timestamp], FeatureTable]
@@ -102,13 +104,16 @@ def comparison_window(candidate: Contender, champion: Contender) -> Window:
 
 @dataclass(frozen=True)
 class Scores:
-    """Both versions' metrics on the compared rows (``first``/``last``: their timestamps)."""
+    """Both versions' metrics on the compared rows (``first``/``last``: their timestamps) and the
+    probabilistic Sharpe ratio of their direction calls there (:mod:`.champion_psr`)."""
 
     candidate: dict[str, float]
     champion: dict[str, float]
     rows: int
     first: pd.Timestamp | None
     last: pd.Timestamp | None
+    candidate_psr: HeldOutPsr = _NO_PSR
+    champion_psr: HeldOutPsr = _NO_PSR
 
 
 def _feature_set(contender: Contender, who: str) -> FeatureSet:
@@ -173,6 +178,13 @@ def score_window(window: Window, candidate: Contender, champion: Contender, bars
     y = data.y[rows][both]
     kept = rows[both]
     first, last = (ts[kept[0]], ts[kept[-1]]) if len(kept) else (None, None)
+    horizon = candidate.horizon  # the target's: both versions' calls are traded on it
     return Scores(
-        regression_metrics(y, preds[0][both]), regression_metrics(y, preds[1][both]), len(kept), first, last
+        regression_metrics(y, preds[0][both]),
+        regression_metrics(y, preds[1][both]),
+        len(kept),
+        first,
+        last,
+        held_out_psr(y, preds[0][both], horizon),
+        held_out_psr(y, preds[1][both], horizon),
     )

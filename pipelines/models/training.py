@@ -240,20 +240,20 @@ def _contest(
         ranges=data.ranges,
     )
     return Contest(
-        request.model_name, request.selection_metric, candidate, bars_of, member_loader, request.force
+        request.model_name,
+        request.selection_metric,
+        candidate,
+        bars_of,
+        member_loader,
+        request.force,
+        settings.champion_min_psr,
     )
 
 
 def _log_decision(run: RunHandle, decision: ChampionDecision, version: str, timing: dict[str, float]) -> None:
     run.log_metrics({**timing, **decision.metrics()})
     run.log_params(decision.params())
-    run.set_tags(
-        {
-            "tradeforge.champion_decision": decision.reason,
-            "tradeforge.champion_forced": str(decision.forced).lower(),
-            "tradeforge.version": version,
-        }
-    )
+    run.set_tags({**decision.tags(), "tradeforge.version": version})
 
 
 def train(

@@ -23,6 +23,7 @@ from pipelines.jobs.records import JobInfo, Requester
 
 __all__ = [
     "BACKTEST_KIND",
+    "HONEST_BLOCKS",
     "PERFORMANCE_FIELDS",
     "TRADING_BLOCK",
     "backtest_record",
@@ -54,6 +55,8 @@ TRADING_BLOCK = {
     "avg_trade_duration": "avg_trade_duration",
     "profit_factor": "profit_factor",
 }
+# The blocks a run's answer carries beside its metrics (runs stored before them have none).
+HONEST_BLOCKS = ("benchmark", "significance")
 # The clients name the registered model of a model-driven strategy ``model_path``.
 _PARAM_SPELLINGS = {"model_path": "model_name"}
 
@@ -142,7 +145,8 @@ def _iso(value: Any) -> str | None:
 
 def backtest_record(info: JobInfo) -> dict[str, Any]:
     """A backtest job as the clients' record (pairs written ``ETH_USDT``): ``status`` is ``success``
-    for a completed run (with its ``performance`` and ``trading`` blocks), ``failed`` with its
+    for a completed run (with its ``performance`` and ``trading`` blocks, and beside them the
+    ``benchmark`` and ``significance`` blocks of the ``/api/v1`` answer), ``failed`` with its
     ``error``, else the job's status."""
     p = info.params
     record: dict[str, Any] = {
@@ -160,6 +164,7 @@ def backtest_record(info: JobInfo) -> dict[str, Any]:
         metrics = info.result.get("metrics", {})
         record["performance"] = {k: metrics.get(k) for k in PERFORMANCE_FIELDS}
         record["trading"] = {k: metrics.get(m) for k, m in TRADING_BLOCK.items()}
+        record |= {k: info.result[k] for k in HONEST_BLOCKS if k in info.result}
     elif info.status in ("failed", "cancelled"):
         record["error"] = info.error or f"the backtest was {info.status}"
     return record

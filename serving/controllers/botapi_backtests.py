@@ -205,7 +205,7 @@ async def _progress(
             info = await asyncio.to_thread(jobs.queue.info, backtest_id)
         record = backtest_record(info)
         if info.status == "completed":
-            yield _message("complete", record)
+            yield _message("complete", msgspec.to_builtins(shaped(bb.BotBacktest, record)))  # as GET reads it
         else:
             yield _message("error", {"message": record["error"], "backtest_id": backtest_id})
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from msgspec import UNSET, UnsetType
 
 from serving.responses import Num, Shape
+from serving.responses.honest import Benchmark, Significance
 
 __all__ = ["BacktestPerformance", "BacktestStarted", "BacktestTrading", "BotBacktest"]
 
@@ -29,7 +30,10 @@ class BacktestTrading(Shape):
 
 
 class BotBacktest(Shape):
-    """A backtest: ``performance`` and ``trading`` once it succeeded, ``error`` once it failed."""
+    """A backtest: ``performance`` and ``trading`` once it succeeded, ``error`` once it failed.
+    Beside them, a succeeded run's ``benchmark`` (buy and hold of the symbol over the same bars and
+    costs, and the verdict) and ``significance`` (how far its Sharpe ratio can be trusted), as
+    ``/api/v1/backtest/run`` gives them."""
 
     id: str
     status: str
@@ -43,6 +47,8 @@ class BotBacktest(Shape):
     performance: BacktestPerformance | UnsetType = UNSET
     trading: BacktestTrading | UnsetType = UNSET
     error: str | UnsetType = UNSET
+    benchmark: Benchmark | UnsetType = UNSET
+    significance: Significance | UnsetType = UNSET
 
 
 class BacktestStarted(Shape):

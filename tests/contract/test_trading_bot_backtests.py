@@ -102,7 +102,7 @@ def test_run_example_is_queued_and_reads_back_as_the_v1_backtest(
     record = bot.get(f"/api/backtests/{finished['backtest_id']}").json()  # no caller: not theirs
     assert record["detail"] == f"no backtest with id {finished['backtest_id']!r}"
     record = bot.get(f"/api/backtests/{finished['backtest_id']}", headers=owner["headers"]).json()
-    assert set(record) == RECORD_KEYS | {"performance", "trading"}
+    assert set(record) == RECORD_KEYS | {"performance", "trading", "benchmark", "significance"}
     assert set(record["performance"]) == PERFORMANCE and set(record["trading"]) == set(TRADING)
     assert (record["status"], record["strategy"], record["symbol"]) == ("success", "MLPredictive", "ETH_USDT")
     assert (record["start_date"], record["end_date"]) == ("2025-01-01T00:00:00Z", "2025-01-15T00:00:00Z")
@@ -120,6 +120,13 @@ def test_run_example_is_queued_and_reads_back_as_the_v1_backtest(
     assert record["performance"] == {k: metrics[k] for k in PERFORMANCE}
     assert record["trading"] == {k: metrics[m] for k, m in TRADING.items()}
     assert metrics["num_trades"] > 0
+    # beside the documented blocks: the same benchmark and significance as /api/v1's answer
+    assert (
+        record["benchmark"] == sync.json()["benchmark"]
+        and record["significance"] == sync.json()["significance"]
+    )
+    assert record["benchmark"]["symbol"] == "ETH/USDT" and record["benchmark"]["verdict"]
+    assert record["significance"]["observations"] > 0 and 0.0 <= record["significance"]["psr_vs_zero"] <= 1.0
     listed = bot.get("/api/backtests/", headers=owner["headers"]).json()
     assert record in listed
 
@@ -136,7 +143,7 @@ def test_a_failed_run_carries_its_error_instead_of_the_blocks(bot: Any, owner: d
     assert job["status"] == "failed", job
     record = bot.get(f"/api/backtests/{started['backtest_id']}", headers=owner["headers"]).json()
     assert record["status"] == "failed" and "nothing to trade" in record["error"]
-    assert "performance" not in record and "trading" not in record
+    assert not {"performance", "trading", "benchmark", "significance"} & set(record)
     assert record in bot.get("/api/backtests/", headers=owner["headers"]).json()
 
 

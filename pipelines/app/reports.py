@@ -186,8 +186,19 @@ def walk_forward_report(settings: Settings, tracker: Tracker, spec: ModelSpec, y
     return Report(spec.model_name, version, run.run_id, result.metrics, payload["folds"], honest.as_dict())
 
 
+# What the summary of a report run shows: its result, against buy and hold, and how far to trust it.
+_REPORT_HEADLINE = (
+    "total_return",
+    "sharpe_ratio",
+    "max_drawdown",
+    "benchmark_excess_annual_return",
+    "psr_vs_zero",
+)
+
+
 def latest_reports(tracker: Tracker, model_names: list[str]) -> list[dict[str, Any]]:
-    """Per model: headline metrics of its latest backtest and walk-forward report runs."""
+    """Per model: headline metrics of its latest backtest and walk-forward report runs, with the
+    excess annual return over buy and hold and the probabilistic Sharpe ratio against 0."""
     client = getattr(tracker, "client", None)
     if client is None:
         return []
@@ -206,9 +217,6 @@ def latest_reports(tracker: Tracker, model_names: list[str]) -> list[dict[str, A
             )
             if runs:
                 m = runs[0].data.metrics
-                row |= {
-                    f"{prefix}{k}": m.get(f"{prefix}{k}")
-                    for k in ("total_return", "sharpe_ratio", "max_drawdown")
-                }
+                row |= {f"{prefix}{k}": m.get(f"{prefix}{k}") for k in _REPORT_HEADLINE}
         out.append(row)
     return out

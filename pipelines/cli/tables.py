@@ -68,17 +68,21 @@ def _num(value: Any) -> str:
 
 
 def reports_table(rows: Iterable[dict[str, Any]]) -> Table:
+    """The latest report runs: each result, its excess annual return over buy and hold ("vs b&h")
+    and the probability that its true Sharpe ratio is above 0 ("P(SR>0)")."""
     table = Table(title="out of sample: champion backtest | walk-forward (retrained per fold)")
-    for col in ("model", "bt return", "bt sharpe", "bt max dd", "wf return", "wf sharpe", "wf max dd"):
+    columns = ("return", "sharpe", "max dd", "vs b&h", "P(SR>0)")
+    for col in ("model", *(f"bt {c}" for c in columns), *(f"wf {c}" for c in columns)):
         table.add_column(col, justify="left" if col == "model" else "right")
     for r in rows:
-        table.add_row(
-            r["model_name"],
-            _pct(r.get("bt_total_return")),
-            _num(r.get("bt_sharpe_ratio")),
-            _pct(r.get("bt_max_drawdown")),
-            _pct(r.get("wf_total_return")),
-            _num(r.get("wf_sharpe_ratio")),
-            _pct(r.get("wf_max_drawdown")),
-        )
+        cells = [r["model_name"]]
+        for p in ("bt_", "wf_"):
+            cells += [
+                _pct(r.get(f"{p}total_return")),
+                _num(r.get(f"{p}sharpe_ratio")),
+                _pct(r.get(f"{p}max_drawdown")),
+                _pct(r.get(f"{p}benchmark_excess_annual_return")),
+                _num(r.get(f"{p}psr_vs_zero")),
+            ]
+        table.add_row(*cells)
     return table

@@ -176,6 +176,8 @@ def test_trained_models_asset_trains_registers_and_checks(settings: Settings, tm
     (mat,) = again.asset_materializations_for_node("trained_models")
     compared = mat.metadata["champion_comparison"].value
     assert compared["window_of"] == "candidate" and compared["rows"] > 0 and compared["champion_version"]
+    # the held-out PSR is measured and shown even while no setting makes it a criterion
+    assert 0.0 <= compared["candidate_psr"] <= 1.0 and compared["min_psr"] is None
     assert mat.metadata["version"].value == "2" and "validation window" in mat.metadata["decision"].value
 
 
@@ -220,6 +222,8 @@ def test_nightly_schedule_and_growth_sensor(settings: Settings, tmp_path: Path) 
 
 
 def test_backtest_and_walk_forward_reports_land_in_mlflow(settings: Settings, tmp_path: Path) -> None:
+    from pipelines.app.reports import latest_reports
+    from pipelines.cli.tables import reports_table
     from pipelines.models.tracking import MlflowTracker
 
     specs = tmp_path / "specs.yaml"
@@ -268,6 +272,17 @@ def test_backtest_and_walk_forward_reports_land_in_mlflow(settings: Settings, tm
     assert by_kind["backtest"].data.metrics["bt_deflated_sharpe"] == pytest.approx(
         meta["backtest_reports"]["deflated_sharpe"].value
     )
+    # the demo's summary of the latest reports shows them beside buy and hold, with their PSR
+    (row,) = latest_reports(tracker, ["lgbm_aapl"])
+    for kind, prefix in (("backtest", "bt_"), ("walk_forward", "wf_")):
+        metrics = by_kind[kind].data.metrics
+        assert row[f"{prefix}psr_vs_zero"] == pytest.approx(metrics[f"{prefix}psr_vs_zero"])
+        assert row[f"{prefix}benchmark_excess_annual_return"] == pytest.approx(
+            metrics[f"{prefix}benchmark_excess_annual_return"]
+        )
+    table = reports_table([row])
+    assert [c.header for c in table.columns][4:6] == ["bt vs b&h", "bt P(SR>0)"]
+    assert f"{row['bt_psr_vs_zero']:.2f}" in list(table.columns[5].cells)
 
 
 def _automation_statuses(defs: dg.Definitions) -> dict[str, str]:

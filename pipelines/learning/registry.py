@@ -57,7 +57,7 @@ class ModelSpec:
     trainer: Trainer
     loader: Callable[[Path], Predictor]
     epochs: Callable[[Mapping[str, Any]], int]
-    inputs: Literal["table", "image"] = "table"  # image: trains on image datasets only
+    inputs: tuple[Literal["table", "image"], ...] = ("table",)  # the datasets it trains on
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready, for an API listing the model types."""
@@ -66,7 +66,7 @@ class ModelSpec:
             "description": self.description,
             "tasks": list(self.tasks),
             "time_series_only": self.time_series_only,
-            "inputs": self.inputs,
+            "inputs": list(self.inputs),
             "hyperparameters": {k: p.describe() for k, p in self.params.items()},
         }
 
@@ -171,17 +171,24 @@ MODEL_TYPES: dict[str, ModelSpec] = {
     **{
         f"resnet{depth}": ModelSpec(
             f"resnet{depth}",
-            f"ResNet-{depth} ({blocks} blocks) convolutional network trained from scratch on images",
-            ("classification",),
+            f"ResNet-{depth} ({blocks} blocks) convolutional network trained from scratch on images; on a "
+            f"table (classification or regression) a residual MLP of {residual} pre-activation blocks "
+            "(BatchNorm, Linear, ReLU, Dropout; Gorishniy et al. 2021, 'Revisiting Deep Learning Models "
+            "for Tabular Data') base_width units wide",
+            ("classification", "regression"),
             False,
             params.PARAMS[f"resnet{depth}"],
             cost,
             ResNetTrainer(depth),
             load_resnet,
-            lambda hp: int(hp["epochs"]),
-            inputs="image",
+            _epochs,
+            inputs=("table", "image"),
         )
-        for depth, blocks, cost in ((18, "basic", 2.5e-6), (34, "basic", 5e-6), (50, "bottleneck", 6e-6))
+        for depth, blocks, residual, cost in (
+            (18, "basic", 8, 2.5e-6),
+            (34, "basic", 16, 5e-6),
+            (50, "bottleneck", 16, 6e-6),
+        )
     },
 }
 
@@ -209,10 +216,10 @@ def check_model_type(name: str, task: Task, time_series: bool, *, images: bool =
     fitting = [
         n
         for n, s in sorted(MODEL_TYPES.items())
-        if task in s.tasks and (time_series or not s.time_series_only) and s.inputs == inputs
+        if task in s.tasks and (time_series or not s.time_series_only) and inputs in s.inputs
     ]
-    if spec.inputs != inputs:
-        what = "image datasets" if spec.inputs == "image" else "tables"
+    if inputs not in spec.inputs:
+        what = "image datasets" if spec.inputs == ("image",) else "tables"
         raise InvalidRequestError(
             f"model_type {name!r} trains on {what}; model types for this dataset: {', '.join(fitting)}"
         )

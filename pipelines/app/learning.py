@@ -109,7 +109,7 @@ class TrainingService:
         rows = int(metadata.get("rows") or 0)
         columns = len(metadata.get("features") or []) or math.prod(metadata.get("image_shape") or [1])
         epochs = planned_epochs(model_type, checked["hyperparameters"])
-        estimate = estimate_seconds(model_type, rows, columns, epochs)
+        estimate = estimate_seconds(model_type, rows, columns, epochs, images=dataset_type == "image")
         return {
             "job_id": job.id,
             "status": "queued",

@@ -165,6 +165,16 @@ def test_planned_epochs_and_estimates() -> None:
     large = estimate_seconds("lightgbm", 1_000_000, 100, 100)
     assert 1 <= small < large
     assert isinstance(large, int)
+    # the benchmark's run: 1,000,000 rows x 20, 100 trees (10 epochs) took 198 s to train and about
+    # 64 s to register; the estimate is of that order, not the 9 s it once said
+    benchmark = estimate_seconds("lightgbm", 1_000_000, 20, 10)
+    assert 150 <= benchmark <= 600
+    # registration alone counts: a tiny run is still some seconds
+    assert estimate_seconds("mlp", 10, 2, 1) >= 10
+    # a ResNet on images costs per pixel value, on a table per feature (its residual MLP)
+    images = estimate_seconds("resnet18", 1_600, 64 * 64 * 3, 1, images=True)
+    assert 30 <= images <= 100
+    assert estimate_seconds("resnet18", 1_600, 20, 100) < images
 
 
 @pytest.mark.parametrize("value", [0, -0.1, 0.95, 1, True, "0.2", None])

@@ -25,8 +25,8 @@ from pipelines.atomic import atomic_target
 from pipelines.errors import InvalidRequestError
 from pipelines.learning.base import EarlyStopping, EpochCallback, Fitted, TrainData
 from pipelines.learning.metrics import Monitor, epoch_metrics, train_sample
-from pipelines.learning.params import normalized
 from pipelines.learning.nets import CONFIG_FILE, TorchPredictor, load_torch
+from pipelines.learning.params import normalized
 from pipelines.learning.resnet import ResNet, ResNetConfig, count_parameters
 from pipelines.learning.torch_fit import train_table_resnet
 

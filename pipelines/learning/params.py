@@ -241,7 +241,7 @@ def _tree_epochs(
     epochs, problem = _int(None, 1, 10_000).check(given["epochs"])
     if problem is not None or epochs is None:
         return [FieldError("hyperparameters.epochs", problem or "must not be null")]
-    if per_epoch not in out or "n_estimators" not in out and "n_estimators" in given:
+    if per_epoch not in out or ("n_estimators" not in out and "n_estimators" in given):
         return []  # the per-epoch count or n_estimators is wrong, and named already
     total = int(epochs) * int(out[per_epoch])
     if "n_estimators" in given:
@@ -259,7 +259,8 @@ def _tree_epochs(
         return [
             FieldError(
                 "hyperparameters.epochs",
-                f"epochs {epochs} x {per_epoch} {out[per_epoch]} = {total} trees or rounds; n_estimators {problem}",
+                f"epochs {epochs} x {per_epoch} {out[per_epoch]} = {total} trees or rounds; "
+                f"n_estimators {problem}",
             )
         ]
     out["n_estimators"] = value

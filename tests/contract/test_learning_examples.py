@@ -10,7 +10,6 @@ import base64
 import io
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx

@@ -14,10 +14,12 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import func, select
 
 from pipelines.app.datasets import DatasetCatalog
-from pipelines.app.learning_job import DL_TRAINING_JOB, check_training_params
+from pipelines.app.learning_job import DL_TRAINING_JOB, check_training_params, is_time_series
+from pipelines.datasets.files import DatasetFiles
 from pipelines.db.engine import Database
 from pipelines.db.job_models import Job
 from pipelines.db.types import isoformat_utc, utc_now
@@ -30,6 +32,7 @@ from pipelines.errors import (
 )
 from pipelines.jobs.queue import JobQueue
 from pipelines.jobs.records import JobInfo, Requester
+from pipelines.learning.data import date_columns
 from pipelines.learning.registry import MODEL_TYPES, estimate_seconds, known_model_types, planned_epochs
 from pipelines.settings import Settings
 
@@ -84,6 +87,8 @@ class TrainingService:
             known = ", ".join(known_model_types())
             raise InvalidRequestError(f"unknown model_type {model_type!r}; known model types: {known}")
         metadata, name, dataset_type = self._ready_dataset(dataset_id, user)
+        if MODEL_TYPES[model_type].time_series_only and not is_time_series(metadata, dataset_type):
+            metadata["date_columns"] = self._text_dates(dataset_id, metadata, dataset_type)
         checked = check_training_params(body, metadata, dataset_type)
         params = {
             **checked,
@@ -104,7 +109,7 @@ class TrainingService:
         rows = int(metadata.get("rows") or 0)
         columns = len(metadata.get("features") or []) or math.prod(metadata.get("image_shape") or [1])
         epochs = planned_epochs(model_type, checked["hyperparameters"])
-        estimate = estimate_seconds(model_type, rows, columns, epochs)
+        estimate = estimate_seconds(model_type, rows, columns, epochs, images=dataset_type == "image")
         return {
             "job_id": job.id,
             "status": "queued",
@@ -222,6 +227,15 @@ class TrainingService:
         if view.status == "failed" or view.metadata is None:
             raise InvalidRequestError(f"dataset {name!r} failed processing ({view.error}); upload it again")
         return dict(view.metadata), name, view.record.dataset_type
+
+    def _text_dates(self, dataset_id: str, metadata: Mapping[str, Any], dataset_type: str) -> list[str]:
+        """The stored table's text columns that read as dates throughout (training's rule)."""
+        types = metadata.get("column_types") or {}
+        text = [c for c, kind in types.items() if kind == "categorical" and c != metadata.get("target")]
+        path = DatasetFiles(self.settings.datasets_dir).data_path(dataset_id)
+        if dataset_type == "image" or not text or not path.is_file():
+            return []
+        return date_columns(pd.read_parquet(path, columns=text))
 
     def _active(self, user_id: str) -> int:
         with self.database.session() as session:

@@ -34,7 +34,7 @@ from pipelines.learning.registry import (
 from pipelines.models.device import resolve_device
 from pipelines.settings import Settings
 
-__all__ = ["DL_TRAINING_JOB", "EpochProgress", "check_training_params", "dl_training_task"]
+__all__ = ["DL_TRAINING_JOB", "EpochProgress", "check_training_params", "dl_training_task", "is_time_series"]
 
 DL_TRAINING_JOB = "dl_training"
 _KEYS = {
@@ -67,11 +67,10 @@ def check_training_params(
         raise _field_errors([FieldError("hyperparameters", "must be an object")])
     hyperparameters, errors = validate_hyperparameters(model_type, raw)  # an unknown type raises
     task = dataset_task(metadata, dataset_type)
-    column_types = metadata.get("column_types") or {}
-    time_series = dataset_type == "ohlcv" or "datetime" in column_types.values()
-    check_model_type(model_type, task, time_series, images=dataset_type == "image")
+    images = dataset_type == "image"
+    check_model_type(model_type, task, is_time_series(metadata, dataset_type), images=images)
     split = params.get("validation_split", 0.2)
-    errors = [*errors, *check_validation_split(split)]
+    errors = [*errors, *_input_kind_errors(hyperparameters, images), *check_validation_split(split)]
     stopping, more = validate_early_stopping(params.get("early_stopping"), task)
     if errors or more:
         raise _field_errors([*errors, *more])
@@ -86,6 +85,24 @@ def check_training_params(
             "monitor": stopping.monitor,
         },
     }
+
+
+def is_time_series(metadata: Mapping[str, Any], dataset_type: str) -> bool:
+    """Bars, or a table with a date column: a datetime column, or a text column that reads as dates
+    throughout (``date_columns``, put into the metadata by ``TrainingService`` from the stored table)."""
+    column_types = metadata.get("column_types") or {}
+    return (
+        dataset_type == "ohlcv" or "datetime" in column_types.values() or bool(metadata.get("date_columns"))
+    )
+
+
+def _input_kind_errors(hyperparameters: Mapping[str, Any], images: bool) -> list[FieldError]:
+    """The ResNets' settings of one input kind set on the other (flips of a table, dropout of images)."""
+    if hyperparameters.get("augment", "none") != "none" and not images:
+        return [FieldError("hyperparameters.augment", "flips images; this dataset is a table (use none)")]
+    if hyperparameters.get("dropout") and images and "augment" in hyperparameters:
+        return [FieldError("hyperparameters.dropout", "applies to tables; the image ResNet has no dropout")]
+    return []
 
 
 def _validate(params: dict[str, Any], settings: Settings) -> dict[str, Any]:

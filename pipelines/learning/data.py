@@ -35,6 +35,7 @@ from pipelines.learning.base import FeatureSpec, Task, TrainData
 __all__ = [
     "OHLCV_FEATURES",
     "dataset_task",
+    "date_columns",
     "input_matrix",
     "predictions",
     "split_rows",
@@ -174,6 +175,12 @@ def _table(frame: pd.DataFrame, target: str) -> tuple[NDArray[np.float32], pd.Se
     x = np.column_stack(columns).astype(np.float32)
     spec = FeatureSpec(tuple(str(f) for f in features), categories, fill, "table", target)
     return x, labelled[target], spec, bool(times)
+
+
+def date_columns(frame: pd.DataFrame, target: str | None = None) -> list[str]:
+    """The columns (but ``target``) that are dates by the rule training uses: datetimes, or text
+    every value of which reads as a date. A table with one is a time series."""
+    return [str(c) for c in frame.columns if c != target and _dates(frame[c]) is not None]
 
 
 def _dates(series: pd.Series) -> pd.Series | None:

@@ -1,4 +1,5 @@
 """Image classifiers: the ResNet family (``resnet18``, ``resnet34``, ``resnet50``) trained from scratch.
+On a table the same model types train a residual MLP instead (``torch_fit.train_table_resnet``).
 
 The trainer takes ``TrainData`` whose ``x`` are float32 NHWC images in [0, 1], trains with the
 chosen optimizer, learning rate, batch size and epochs (optionally flipping images left-right at
@@ -24,8 +25,10 @@ from pipelines.atomic import atomic_target
 from pipelines.errors import InvalidRequestError
 from pipelines.learning.base import EarlyStopping, EpochCallback, Fitted, TrainData
 from pipelines.learning.metrics import Monitor, epoch_metrics, train_sample
+from pipelines.learning.nets import CONFIG_FILE, TorchPredictor, load_torch
 from pipelines.learning.params import normalized
 from pipelines.learning.resnet import ResNet, ResNetConfig, count_parameters
+from pipelines.learning.torch_fit import train_table_resnet
 
 __all__ = ["ResNetPredictor", "ResNetTrainer", "load_resnet"]
 
@@ -49,6 +52,10 @@ class ResNetTrainer:
         *,
         device: str = "cpu",
     ) -> Fitted:
+        if data.x_train.ndim == 2:
+            return train_table_resnet(
+                self.depth, data, hyperparameters, early_stopping, on_epoch, device=device
+            )
         return _train(self.depth, data, hyperparameters, early_stopping, on_epoch, device)
 
 
@@ -78,8 +85,11 @@ class ResNetPredictor:
             tmp.write_text(json.dumps(config, indent=2), encoding="utf-8")
 
 
-def load_resnet(folder: Path, *, device: str = "cpu") -> ResNetPredictor:
-    """The predictor ``ResNetPredictor.save`` wrote into ``folder``."""
+def load_resnet(folder: Path, *, device: str = "cpu") -> ResNetPredictor | TorchPredictor:
+    """The predictor ``ResNetPredictor.save`` (or, for a table's residual MLP, ``TorchPredictor.save``)
+    wrote into ``folder``."""
+    if (folder / CONFIG_FILE).is_file():
+        return load_torch(folder)
     raw = json.loads((folder / _CONFIG).read_text(encoding="utf-8"))
     shape = tuple(int(n) for n in raw.pop("image_shape"))
     config = ResNetConfig(**{k: int(v) for k, v in raw.items()})

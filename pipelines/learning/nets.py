@@ -1,5 +1,11 @@
-"""PyTorch networks of the training platform: feed-forward (``logistic``, ``linear``, ``mlp``) and
-recurrent (``lstm``, ``gru``), and their predictor.
+"""PyTorch networks of the training platform: feed-forward (``logistic``, ``linear``, ``mlp``),
+recurrent (``lstm``, ``gru``), the residual MLP that ``resnet18/34/50`` train on tables, and their
+predictor.
+
+The residual MLP follows the tabular ResNet of Gorishniy et al. (2021), "Revisiting Deep Learning
+Models for Tabular Data": a linear layer to ``width`` units, ``blocks`` pre-activation residual blocks
+(BatchNorm, Linear to 2 x width, ReLU, Dropout, Linear back to width, Dropout, added to the block's
+input), then BatchNorm, ReLU and the linear head.
 
 Inputs are standardized with the training rows' mean and standard deviation per feature; regression
 targets too (predictions are scaled back). Both are stored with the model: ``config.json`` (the
@@ -27,7 +33,7 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.npz"
 _BATCH = 4096  # rows per forward pass when predicting
 
-Kind = Literal["feedforward", "lstm", "gru"]
+Kind = Literal["feedforward", "lstm", "gru", "resmlp"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +46,14 @@ class NetConfig:
     n_outputs: int  # classes, or 1 for regression
     hidden_layers: list[int] = field(default_factory=list)  # feedforward
     dropout: float = 0.0
-    hidden_size: int = 0  # recurrent
+    hidden_size: int = 0  # recurrent; resmlp: the blocks' width
     num_layers: int = 0
     sequence_length: int = 0
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
     target_mean: float = 0.0
     target_std: float = 1.0
+    blocks: int = 0  # resmlp: residual blocks
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> NetConfig:
@@ -74,8 +81,38 @@ class _Recurrent(nn.Module):
         return result
 
 
+class _ResidualBlock(nn.Module):
+    def __init__(self, width: int, dropout: float) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.BatchNorm1d(width),
+            nn.Linear(width, 2 * width),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(2 * width, width),
+            nn.Dropout(dropout),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        result: torch.Tensor = x + self.body(x)
+        return result
+
+
+def _residual_mlp(config: NetConfig) -> nn.Module:
+    width = config.hidden_size
+    return nn.Sequential(
+        nn.Linear(config.n_features, width),
+        *[_ResidualBlock(width, config.dropout) for _ in range(config.blocks)],
+        nn.BatchNorm1d(width),
+        nn.ReLU(),
+        nn.Linear(width, config.n_outputs),
+    )
+
+
 def build_module(config: NetConfig) -> nn.Module:
     """The untrained network (``logistic``/``linear``: no hidden layer)."""
+    if config.kind == "resmlp":
+        return _residual_mlp(config)
     if config.kind != "feedforward":
         return _Recurrent(config)
     layers: list[nn.Module] = []

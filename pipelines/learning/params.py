@@ -138,8 +138,19 @@ _RESNET: dict[str, Param] = {
     **_NETWORK,
     "epochs": _int(10, 1, 1_000),
     "batch_size": _int(32, 2, 4_096, "images per step (batch norm needs two)"),
-    "base_width": _int(64, 4, 128, "channels of the first stage, doubled at each of the next three"),
-    "augment": Param("choice", "none", choices=("none", "flip"), doc="flip: random left-right flips"),
+    "base_width": _int(
+        64,
+        4,
+        128,
+        "images: channels of the first stage, doubled at each of the next three; tables: the residual "
+        "blocks' width",
+    ),
+    "augment": Param(
+        "choice", "none", choices=("none", "flip"), doc="images only; flip: random left-right flips"
+    ),
+    "dropout": Param(
+        "float", 0.0, 0, 1, high_open=True, doc="tables only: dropout rate in the residual blocks"
+    ),
 }
 
 PARAMS: dict[str, dict[str, Param]] = {
@@ -183,19 +194,31 @@ PARAMS: dict[str, dict[str, Param]] = {
 }
 
 
+# Tree model types: their epochs are ``n_estimators`` over the per-epoch count; ``epochs`` may be
+# given instead of (or consistently with) ``n_estimators``.
+_PER_EPOCH = {
+    "lightgbm": "rounds_per_epoch",
+    "xgboost": "rounds_per_epoch",
+    "random_forest": "trees_per_epoch",
+}
+
+
+def _unknown(model_type: str, key: str, rules: Mapping[str, Param]) -> FieldError:
+    accepted = ", ".join(sorted([*rules, *(["epochs"] if model_type in _PER_EPOCH else [])]))
+    if any(key in other for other in PARAMS.values()):
+        message = f"the {model_type} model type does not use {key}; accepted: {accepted}"
+    else:
+        message = f"unknown hyperparameter for {model_type}; accepted: {accepted}"
+    return FieldError(f"hyperparameters.{key}", message)
+
+
 def validate(model_type: str, hyperparameters: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
     """The hyperparameters with defaults filled in, and every error (empty when valid)."""
     rules = PARAMS[model_type]
-    errors: list[FieldError] = []
+    per_epoch = _PER_EPOCH.get(model_type)
+    extra = {"epochs"} if per_epoch else set()
+    errors = [_unknown(model_type, k, rules) for k in hyperparameters if k not in rules and k not in extra]
     out: dict[str, Any] = {}
-    for key in hyperparameters:
-        if key not in rules:
-            errors.append(
-                FieldError(
-                    f"hyperparameters.{key}",
-                    f"unknown hyperparameter for {model_type}; accepted: {', '.join(sorted(rules))}",
-                )
-            )
     for key, rule in rules.items():
         if key not in hyperparameters:
             out[key] = list(rule.default) if isinstance(rule.default, list) else rule.default
@@ -205,7 +228,43 @@ def validate(model_type: str, hyperparameters: Mapping[str, Any]) -> tuple[dict[
             errors.append(FieldError(f"hyperparameters.{key}", problem))
         else:
             out[key] = value
+    if per_epoch and "epochs" in hyperparameters:
+        errors += _tree_epochs(per_epoch, rules, hyperparameters, out)
     return out, errors
+
+
+def _tree_epochs(
+    per_epoch: str, rules: Mapping[str, Param], given: Mapping[str, Any], out: dict[str, Any]
+) -> list[FieldError]:
+    """``epochs`` of a tree model: ``n_estimators`` = epochs x ``per_epoch`` (set in ``out``);
+    an ``n_estimators`` given beside it must agree."""
+    epochs, problem = _int(None, 1, 10_000).check(given["epochs"])
+    if problem is not None or epochs is None:
+        return [FieldError("hyperparameters.epochs", problem or "must not be null")]
+    if per_epoch not in out or ("n_estimators" not in out and "n_estimators" in given):
+        return []  # the per-epoch count or n_estimators is wrong, and named already
+    total = int(epochs) * int(out[per_epoch])
+    if "n_estimators" in given:
+        if total != out["n_estimators"]:
+            return [
+                FieldError(
+                    "hyperparameters.epochs",
+                    f"epochs {epochs} x {per_epoch} {out[per_epoch]} = {total} disagrees with n_estimators "
+                    f"{out['n_estimators']}; give one of epochs and n_estimators, or both agreeing",
+                )
+            ]
+        return []
+    value, problem = rules["n_estimators"].check(total)
+    if problem is not None:
+        return [
+            FieldError(
+                "hyperparameters.epochs",
+                f"epochs {epochs} x {per_epoch} {out[per_epoch]} = {total} trees or rounds; "
+                f"n_estimators {problem}",
+            )
+        ]
+    out["n_estimators"] = value
+    return []
 
 
 def normalized(model_type: str, hyperparameters: Mapping[str, Any]) -> dict[str, Any]:

@@ -38,15 +38,23 @@ __all__ = [
 
 MAX_VALIDATION_SPLIT = 0.9
 MAX_PATIENCE = 1_000
-_STARTUP_SECONDS = 5.0  # loading the data and the libraries, saving the model
+_STARTUP_SECONDS = 5.0  # the worker's start, loading the data and the libraries
+# Registration: the MLflow run, the held-out figures, the pyfunc folder, the registry and index rows.
+# 64 s for 1,000,000 rows in benchmarks/bench_training.py (under load); a few seconds for small ones.
+_REGISTER_SECONDS = 5.0
+_REGISTER_SECONDS_PER_ROW = 6e-5
 
 
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
-    """One model type. ``seconds_per_unit``: CPU seconds per row x feature x epoch, measured on
-    small tables (images: per image x pixel value, height x width x 3, at the default base_width,
-    one thread: resnet18 took 48 CPU s an epoch of 1,600 64x64 images), for ``estimate_seconds``;
-    ``epochs``: the epochs a run of these (normalized) hyperparameters plans."""
+    """One model type. ``seconds_per_unit``: CPU seconds per row x feature x epoch for
+    ``estimate_seconds``, measured by ``benchmarks/calibrate_training.py`` (default hyperparameters,
+    20 features, two classes; trees on 200,000 rows, networks on 20,000: the process's CPU seconds
+    over the work, on the 2-core CI machine kind, 2026-12-06, load average 8-9); for the ResNets
+    that is their residual MLP on tables, and ``image_seconds_per_unit`` is per image x pixel value
+    (height x width x 3) at the default base_width, one thread (resnet18: 48 CPU s an epoch of
+    1,600 64x64 images, ``benchmarks/bench_training_images.py``). ``epochs``: the epochs a run of
+    these (normalized) hyperparameters plans."""
 
     name: str
     description: str
@@ -57,7 +65,8 @@ class ModelSpec:
     trainer: Trainer
     loader: Callable[[Path], Predictor]
     epochs: Callable[[Mapping[str, Any]], int]
-    inputs: Literal["table", "image"] = "table"  # image: trains on image datasets only
+    inputs: tuple[Literal["table", "image"], ...] = ("table",)  # the datasets it trains on
+    image_seconds_per_unit: float = 0.0
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready, for an API listing the model types."""
@@ -66,7 +75,7 @@ class ModelSpec:
             "description": self.description,
             "tasks": list(self.tasks),
             "time_series_only": self.time_series_only,
-            "inputs": self.inputs,
+            "inputs": list(self.inputs),
             "hyperparameters": {k: p.describe() for k, p in self.params.items()},
         }
 
@@ -86,7 +95,7 @@ MODEL_TYPES: dict[str, ModelSpec] = {
         ("classification", "regression"),
         False,
         params.PARAMS["lightgbm"],
-        2e-8,
+        1.0e-6,
         train_lightgbm,
         load_lightgbm,
         _rounds("rounds_per_epoch"),
@@ -97,7 +106,7 @@ MODEL_TYPES: dict[str, ModelSpec] = {
         ("classification", "regression"),
         False,
         params.PARAMS["xgboost"],
-        3e-8,
+        7e-7,
         train_xgboost,
         load_xgboost,
         _rounds("rounds_per_epoch"),
@@ -108,7 +117,7 @@ MODEL_TYPES: dict[str, ModelSpec] = {
         ("classification", "regression"),
         False,
         params.PARAMS["random_forest"],
-        1e-7,
+        3.4e-6,
         train_forest,
         load_forest,
         _rounds("trees_per_epoch"),
@@ -119,7 +128,7 @@ MODEL_TYPES: dict[str, ModelSpec] = {
         ("classification",),
         False,
         params.PARAMS["logistic"],
-        2e-7,
+        3.8e-6,
         train_logistic,
         load_torch,
         _epochs,
@@ -130,7 +139,7 @@ MODEL_TYPES: dict[str, ModelSpec] = {
         ("regression",),
         False,
         params.PARAMS["linear"],
-        2e-7,
+        2.8e-6,
         train_linear,
         load_torch,
         _epochs,
@@ -141,7 +150,7 @@ MODEL_TYPES: dict[str, ModelSpec] = {
         ("classification", "regression"),
         False,
         params.PARAMS["mlp"],
-        1e-6,
+        2.0e-6,
         train_mlp,
         load_torch,
         _epochs,
@@ -152,7 +161,7 @@ MODEL_TYPES: dict[str, ModelSpec] = {
         ("classification", "regression"),
         True,
         params.PARAMS["lstm"],
-        2e-5,
+        4.6e-6,
         train_lstm,
         load_torch,
         _epochs,
@@ -163,7 +172,7 @@ MODEL_TYPES: dict[str, ModelSpec] = {
         ("classification", "regression"),
         True,
         params.PARAMS["gru"],
-        2e-5,
+        7.9e-6,
         train_gru,
         load_torch,
         _epochs,
@@ -171,17 +180,25 @@ MODEL_TYPES: dict[str, ModelSpec] = {
     **{
         f"resnet{depth}": ModelSpec(
             f"resnet{depth}",
-            f"ResNet-{depth} ({blocks} blocks) convolutional network trained from scratch on images",
-            ("classification",),
+            f"ResNet-{depth} ({blocks} blocks) convolutional network trained from scratch on images; on a "
+            f"table (classification or regression) a residual MLP of {residual} pre-activation blocks "
+            "(BatchNorm, Linear, ReLU, Dropout; Gorishniy et al. 2021, 'Revisiting Deep Learning Models "
+            "for Tabular Data') base_width units wide",
+            ("classification", "regression"),
             False,
             params.PARAMS[f"resnet{depth}"],
-            cost,
+            table_cost,
             ResNetTrainer(depth),
             load_resnet,
-            lambda hp: int(hp["epochs"]),
-            inputs="image",
+            _epochs,
+            inputs=("table", "image"),
+            image_seconds_per_unit=image_cost,
         )
-        for depth, blocks, cost in ((18, "basic", 2.5e-6), (34, "basic", 5e-6), (50, "bottleneck", 6e-6))
+        for depth, blocks, residual, table_cost, image_cost in (
+            (18, "basic", 8, 1.1e-5, 2.5e-6),
+            (34, "basic", 16, 1.7e-5, 5e-6),  # 16 blocks, as resnet50 on tables: its measured cost
+            (50, "bottleneck", 16, 1.7e-5, 6e-6),
+        )
     },
 }
 
@@ -209,10 +226,10 @@ def check_model_type(name: str, task: Task, time_series: bool, *, images: bool =
     fitting = [
         n
         for n, s in sorted(MODEL_TYPES.items())
-        if task in s.tasks and (time_series or not s.time_series_only) and s.inputs == inputs
+        if task in s.tasks and (time_series or not s.time_series_only) and inputs in s.inputs
     ]
-    if spec.inputs != inputs:
-        what = "image datasets" if spec.inputs == "image" else "tables"
+    if inputs not in spec.inputs:
+        what = "image datasets" if spec.inputs == ("image",) else "tables"
         raise InvalidRequestError(
             f"model_type {name!r} trains on {what}; model types for this dataset: {', '.join(fitting)}"
         )
@@ -242,11 +259,14 @@ def planned_epochs(model_type: str, hyperparameters: Mapping[str, Any]) -> int:
     return _spec(model_type).epochs(params.normalized(model_type, hyperparameters))
 
 
-def estimate_seconds(model_type: str, rows: int, features: int, epochs: int) -> int:
-    """A rough duration of a training run on the CPU, for the API's ``estimated_time``."""
+def estimate_seconds(model_type: str, rows: int, features: int, epochs: int, *, images: bool = False) -> int:
+    """A rough duration of a training run on the CPU, its registration included, for the API's
+    ``estimated_time`` (``features``: pixel values per image for image datasets)."""
     spec = _spec(model_type)
     work = max(rows, 1) * max(features, 1) * max(epochs, 1)
-    return max(1, math.ceil(_STARTUP_SECONDS + spec.seconds_per_unit * work))
+    cost = spec.image_seconds_per_unit if images else spec.seconds_per_unit
+    register = _REGISTER_SECONDS + _REGISTER_SECONDS_PER_ROW * max(rows, 1)
+    return max(1, math.ceil(_STARTUP_SECONDS + cost * work + register))
 
 
 def load_predictor(model_type: str, folder: Path) -> Predictor:

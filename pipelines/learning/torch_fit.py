@@ -27,8 +27,9 @@ from pipelines.learning.base import EarlyStopping, EpochCallback, Fitted, TrainD
 from pipelines.learning.metrics import TRAIN_SAMPLE, Monitor, epoch_metrics
 from pipelines.learning.nets import NetConfig, TorchPredictor, build_module, outputs, scaled
 from pipelines.learning.params import normalized
+from pipelines.learning.resnet import DEPTHS
 
-__all__ = ["train_gru", "train_linear", "train_logistic", "train_lstm", "train_mlp"]
+__all__ = ["train_gru", "train_linear", "train_logistic", "train_lstm", "train_mlp", "train_table_resnet"]
 
 
 SMALL_ROWS = 50_000
@@ -150,6 +151,8 @@ def _fit(
     for epoch in range(1, epochs + 1):
         module.train()
         for index in torch.split(torch.randperm(len(ends), generator=order), batch_size):
+            if config.kind == "resmlp" and len(index) < 2 <= len(ends):
+                continue  # batch norm needs two rows; a lone last one waits for the next epoch
             index = index.to(device)
             optimizer.zero_grad()
             out = module(windows.batch(ends[index]))
@@ -186,8 +189,22 @@ def _fit(
             "dropout": config.dropout,
             "output_classes": len(data.classes),
             "parameters": int(parameters),
+            **_resmlp_architecture(config),
         },
     )
+
+
+def _resmlp_architecture(config: NetConfig) -> dict[str, Any]:
+    if config.kind != "resmlp":
+        return {}
+    return {
+        "family": "residual_mlp",
+        "blocks": config.blocks,
+        "width": config.hidden_size,
+        "block": "pre-activation: BatchNorm, Linear(width, 2 x width), ReLU, Dropout, "
+        "Linear(2 x width, width), Dropout, plus the block's input",
+        "reference": "Gorishniy et al. 2021, Revisiting Deep Learning Models for Tabular Data",
+    }
 
 
 def _outputs(data: TrainData) -> int:
@@ -298,3 +315,28 @@ def train_gru(
     device: str = "cpu",
 ) -> Fitted:
     return _recurrent("gru", data, hyperparameters, early_stopping, on_epoch, device)
+
+
+def train_table_resnet(
+    depth: int,
+    data: TrainData,
+    hyperparameters: Mapping[str, Any],
+    early_stopping: EarlyStopping,
+    on_epoch: EpochCallback,
+    *,
+    device: str = "cpu",
+) -> Fitted:
+    """``resnet{depth}`` on a table: a residual MLP of as many blocks as the ResNet has (8 for
+    resnet18, 16 for resnet34 and resnet50), ``base_width`` units wide."""
+    hp = normalized(f"resnet{depth}", hyperparameters)
+    config = NetConfig(
+        kind="resmlp",
+        task=data.task,
+        n_features=len(data.feature_names),
+        n_outputs=_outputs(data),
+        dropout=float(hp["dropout"]),
+        hidden_size=int(hp["base_width"]),
+        blocks=sum(DEPTHS[depth][1]),
+    )
+    with _cpu_threads(len(data.y_train)):
+        return _fit(data, hp, config, early_stopping, on_epoch, device)

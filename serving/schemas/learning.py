@@ -8,6 +8,7 @@ import msgspec
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
+from pipelines.learning.registry import MODEL_TYPES
 from serving.dto import check_free_form
 
 __all__ = [
@@ -31,6 +32,7 @@ Json = dict[str, Any]
 _JOB = "5b0d3c3e-9a3f-4c1e-8a53-2f0f5f6c1a77"
 _MODEL = "0f6d1c62-54a1-4d4b-9c59-7d8b2f8e5a10"
 _DATASET = "3f2b8c1e-7d4a-4e9b-a0c5-6e1f2d3c4b5a"
+_MODEL_TYPES = "; ".join(f"`{name}`: {spec.description}" for name, spec in sorted(MODEL_TYPES.items()))
 
 
 class StartBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -38,7 +40,17 @@ class StartBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     answers 400 with every rejected field in ``details``."""
 
     dataset_id: Annotated[str, msgspec.Meta(min_length=1, max_length=36, examples=[_DATASET])]
-    model_type: Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["lightgbm"])]
+    model_type: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=64,
+            examples=["lightgbm"],
+            description=f"The model type. {_MODEL_TYPES}. Tree types take `epochs` (x rounds_per_epoch "
+            "or trees_per_epoch = n_estimators); network types take optimizer, learning_rate, "
+            "batch_size, epochs.",
+        ),
+    ]
     hyperparameters: dict[str, Any] | None = None
     validation_split: float = 0.2
     early_stopping: dict[str, Any] | None = None

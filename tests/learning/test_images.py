@@ -126,18 +126,20 @@ def test_the_resnets_are_model_types_of_images_with_their_rules() -> None:
     assert errors == [] and values["base_width"] == 16 and values["augment"] == "flip"
     assert values["epochs"] == 10 and values["learning_rate"] == 0.001 and values["optimizer"] == "adam"
     _, errors = validate_hyperparameters(
-        "resnet18", {"base_width": 2, "augment": "rotate", "batch_size": 1, "dropout": 0.1}
+        "resnet18", {"base_width": 2, "augment": "rotate", "batch_size": 1, "hidden_layers": [4]}
     )
     assert {e.field: e.message for e in errors} == {
-        "hyperparameters.dropout": errors[0].message,
+        "hyperparameters.hidden_layers": errors[0].message,
         "hyperparameters.base_width": "must be in [4, 128]",
         "hyperparameters.augment": "must be one of: none, flip",
         "hyperparameters.batch_size": "must be in [2, 4096]",
     }
-    assert errors[0].message.startswith("unknown hyperparameter for resnet18")
+    assert errors[0].message.startswith("the resnet18 model type does not use hidden_layers")
     assert check_model_type("resnet34", "classification", False, images=True).name == "resnet34"
-    with pytest.raises(InvalidRequestError, match="'resnet18' trains on image datasets; model types for"):
-        check_model_type("resnet18", "classification", False)
+    # on tables a ResNet is a residual MLP, of classes or values
+    assert check_model_type("resnet18", "regression", False).name == "resnet18"
+    with pytest.raises(InvalidRequestError, match="'lightgbm' trains on tables; model types for"):
+        check_model_type("lightgbm", "classification", False, images=True)
     with pytest.raises(InvalidRequestError, match=r"for this dataset: resnet18, resnet34, resnet50$"):
         check_model_type("lightgbm", "classification", False, images=True)
     with pytest.raises(InvalidRequestError, match=r"hyperparameters\.learning_rate: must be a number"):

@@ -24,6 +24,8 @@ FAST: dict[str, dict[str, Any]] = {
     "logistic": {"epochs": 15, "batch_size": 64, "learning_rate": 0.05},
     "linear": {"epochs": 15, "batch_size": 64, "learning_rate": 0.05},
     "mlp": {"epochs": 15, "batch_size": 64, "learning_rate": 0.01, "hidden_layers": [32]},
+    # on a table a ResNet is a residual MLP (8 blocks for resnet18)
+    "resnet18": {"epochs": 10, "batch_size": 64, "learning_rate": 0.003, "base_width": 16, "dropout": 0.1},
 }
 TABULAR = [name for name in FAST if not MODEL_TYPES[name].time_series_only]
 
@@ -112,6 +114,7 @@ STOPPING: dict[str, dict[str, Any]] = {
     "logistic": {"epochs": 300, "learning_rate": 0.5, "optimizer": "sgd"},
     "linear": {"epochs": 300, "learning_rate": 0.5, "optimizer": "sgd"},
     "mlp": {"epochs": 300, "learning_rate": 0.01, "hidden_layers": [128, 128]},
+    "resnet18": {"epochs": 300, "learning_rate": 0.01, "base_width": 64, "dropout": 0.0},
 }
 
 
@@ -121,6 +124,7 @@ RANDOM: dict[str, dict[str, Any]] = {
     "xgboost": {"subsample": 0.5},
     "random_forest": {},
     "mlp": {},
+    "resnet18": {},
 }
 
 

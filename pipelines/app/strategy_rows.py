@@ -69,23 +69,43 @@ def bars_of(frame: pd.DataFrame) -> list[Bar]:
 
 
 def _tick_bars(frame: pd.DataFrame) -> list[Bar] | None:
-    """A few rows read from the frame's own column arrays (None: not the canonical columns). Neither
+    """A few rows read from the frame's own blocks (None: not the canonical columns and dtypes). Neither
     ``to_numpy`` (it interleaves the categorical label columns, about 0.3 ms) nor column access
-    (a Series per column) is cheap enough for 100 symbols a tick: the block manager's arrays are."""
-    column_array = getattr(frame, "_get_column_array", None)  # pandas' own, not in its stubs
-    columns = frame.columns
-    if column_array is None or not columns.is_unique or not all(c in columns for c in _COLUMNS):
+    (a Series per column) is cheap enough for 100 symbols a tick: the block manager's arrays are. The
+    five prices come as one slice of their float block when it holds them in order (as the feed's
+    frames do), else column by column."""
+    mgr: Any = getattr(frame, "_mgr", None)  # pandas' own, not in its stubs
+    column_array: Any = getattr(frame, "_get_column_array", None)
+    places = _places(frame.columns)
+    if places is None or mgr is None or column_array is None or not hasattr(mgr, "blknos"):
         return None
-    arrays = [column_array(columns.get_loc(c)) for c in _COLUMNS]
-    stamps = arrays[0]
+    stamps = column_array(places[0])
     scale = _PER_UNIT.get(getattr(stamps, "unit", ""))
     if scale is None or not isinstance(stamps, pd.arrays.DatetimeArray) or stamps.tz is None:
         return None
-    if not all(isinstance(a, np.ndarray) and a.dtype == np.float64 for a in arrays[1:]):
-        return None
     ts = [t * scale for t in cast(Any, stamps).asi8.tolist()]  # epoch ints (not in the stubs)
-    cols = [a.tolist() for a in arrays[1:]]
-    return [Bar(*row) for row in zip(ts, *cols, strict=True)]
+    nos, locs = mgr.blknos.tolist(), mgr.blklocs.tolist()
+    block, first = nos[places[1]], locs[places[1]]
+    if all(nos[p] == block and locs[p] == first + j for j, p in enumerate(places[1:])):
+        values = mgr.blocks[block].values
+        if isinstance(values, np.ndarray) and values.dtype == np.float64:
+            rows = values[first : first + 5].T.tolist()
+            return [Bar(t, *row) for t, row in zip(ts, rows, strict=True)]
+    arrays = [column_array(p) for p in places[1:]]
+    if not all(isinstance(a, np.ndarray) and a.dtype == np.float64 for a in arrays):
+        return None
+    return [Bar(*row) for row in zip(ts, *(a.tolist() for a in arrays), strict=True)]
+
+
+def _places(columns: pd.Index) -> list[int] | None:
+    """The positions of the canonical columns (None: one missing or repeated). ``get_loc`` per name:
+    iterating the labels (arrow strings) costs several times more."""
+    try:
+        found = [columns.get_loc(c) for c in _COLUMNS]
+    except KeyError:
+        return None
+    places = [i for i in found if isinstance(i, int)]
+    return places if len(places) == len(found) else None
 
 
 _PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}

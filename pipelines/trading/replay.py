@@ -160,7 +160,7 @@ def replay(runner: StrategyRunner, bars: pd.DataFrame) -> ReplayResult:
     """Advance ``runner`` over ``bars`` (newer than its last bar), as ``on_bar`` would bar by bar."""
     ts, open_, high, low, close = bar_arrays(bars)
     n = ts.size
-    window = runner.window_frame()
+    window = runner.window.frame()
     history = pd.concat([window, bars[list(window.columns)]], ignore_index=True) if len(window) else bars
     raw = runner.strategy_targets(history)[len(window) :]
     exposure = to_exposure(raw, n, runner.config.backtest)

@@ -238,9 +238,11 @@ class StrategyRunner:
         return [self._close(ts_ns, price, reason, kind)]
 
     def target_now(self) -> float:
-        """The strategy's exposure at the newest bar's close, from the window (engine-clipped)."""
-        raw = self.strategy_targets(None)
-        return float(to_exposure(raw[-1:], 1, self.config.backtest)[0])
+        """The strategy's exposure at the newest bar's close, from the window (engine-clipped); by
+        the strategy's ``latest`` form on the window's arrays where it has one (no frame built)."""
+        fn = self._strategy.latest  # a model-driven strategy has none (its context is not on the window)
+        raw = self.strategy_targets(None)[-1:] if fn is None else [fn(self.window.bar_data(), self.params)]
+        return float(to_exposure(raw, 1, self.config.backtest)[0])
 
     def strategy_targets(self, bars: pd.DataFrame | None) -> FloatArray:
         """The strategy's raw targets over ``bars`` (one per bar; None: the window). A strategy
@@ -254,9 +256,6 @@ class StrategyRunner:
         if self._strategy.accepts_data:
             return np.asarray(fn(frame, self.params, ctx, data=BarData.from_frame(frame)), dtype=np.float64)
         return np.asarray(fn(frame, self.params, ctx), dtype=np.float64)
-
-    def window_frame(self) -> pd.DataFrame:
-        return self.window.frame()
 
     # -- legs -------------------------------------------------------------------------------------
 

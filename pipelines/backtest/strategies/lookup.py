@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from pipelines.errors import InvalidRequestError
+from pipelines.features import BarData
 
 __all__ = [
     "ParamSpec",
@@ -50,6 +51,9 @@ class StrategyContext(Protocol):
 
 
 StrategyFn = Callable[[pd.DataFrame, dict[str, Any], StrategyContext | None], FloatArray]
+# The newest bar's raw target from the bars' arrays alone (the live runner's step, no frame): equal
+# to ``fn(...)[-1]`` on the same bars.
+LatestFn = Callable[[BarData, dict[str, Any]], float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +114,7 @@ class Strategy:
     description: str
     needs_context: bool = False
     accepts_data: bool = False  # the fn takes ``data=BarData`` (the runner's extraction, reused)
+    latest: LatestFn | None = field(default=None, repr=False)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -124,7 +129,12 @@ _STRATEGIES: dict[str, Strategy] = {}
 
 
 def register_strategy(
-    name: str, *, params: Sequence[ParamSpec] = (), description: str, needs_context: bool = False
+    name: str,
+    *,
+    params: Sequence[ParamSpec] = (),
+    description: str,
+    needs_context: bool = False,
+    latest: LatestFn | None = None,
 ) -> Callable[[StrategyFn], StrategyFn]:
     def register(fn: StrategyFn) -> StrategyFn:
         if any(_compact(name) == _compact(known) for known in _STRATEGIES):
@@ -135,7 +145,9 @@ def register_strategy(
             if p.default is not None:
                 p.check(name, p.default)
         accepts_data = "data" in inspect.signature(fn).parameters
-        _STRATEGIES[name] = Strategy(name, fn, tuple(params), description, needs_context, accepts_data)
+        _STRATEGIES[name] = Strategy(
+            name, fn, tuple(params), description, needs_context, accepts_data, latest
+        )
         return fn
 
     return register

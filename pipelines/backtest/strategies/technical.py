@@ -1,6 +1,10 @@
 """Indicator strategies. Indicators come from the features package (TA-Lib definitions), so a
 strategy sees exactly the values the models train on. Targets are +1 long, -1 short, 0 flat; the
-engine turns -1 into flat unless shorting is allowed. NaN indicators (warm-up) give 0."""
+engine turns -1 into flat unless shorting is allowed. NaN indicators (warm-up) give 0.
+
+Each also has a ``latest`` form, the live runner's step: the newest bar's target from the same
+indicator kernels on the same arrays (no frame, no parameter resolution, no target array built),
+equal to the last value of the vectorized strategy on those bars."""
 
 from __future__ import annotations
 
@@ -24,6 +28,37 @@ def _indicator(data: BarData, name: str, **params: Any) -> list[FloatArray]:
     return get_indicator(name).compute(data, params)
 
 
+def _raw(data: BarData, name: str, outputs: int, **params: Any) -> list[FloatArray]:
+    """The indicator's outputs with ``params`` already resolved (the runner validated them)."""
+    out = [np.empty(len(data)) for _ in range(outputs)]
+    get_indicator(name).func(data, out, **params)
+    return out
+
+
+def _sma_cross_latest(data: BarData, params: dict[str, Any]) -> float:
+    fast, slow = int(params["fast"]), int(params["slow"])
+    if fast >= slow:
+        raise InvalidRequestError(f"sma_cross needs fast < slow, got fast={fast}, slow={slow}")
+    if len(data) < slow:  # warm-up of the slow SMA
+        return 0.0
+    f, s = _raw(data, "sma", 1, period=fast)[0], _raw(data, "sma", 1, period=slow)[0]
+    return 1.0 if f[-1] > s[-1] else -1.0
+
+
+def _rsi_reversion_latest(data: BarData, params: dict[str, Any]) -> float:
+    low, high = float(params["oversold"]), float(params["overbought"])
+    if low >= high:
+        raise InvalidRequestError("rsi_reversion needs oversold < overbought")
+    rsi = _raw(data, "rsi", 1, period=int(params["period"]))[0]
+    hits = np.flatnonzero((rsi < low) | (rsi > high))  # the latch holds the newest entry's side
+    return 0.0 if hits.size == 0 else (1.0 if rsi[hits[-1]] < low else -1.0)
+
+
+def _bollinger_breakout_latest(data: BarData, params: dict[str, Any]) -> float:
+    upper, middle, lower = _raw(data, "bb", 3, period=int(params["period"]), nbdev=float(params["nbdev"]))
+    return float(_band_state(np.ascontiguousarray(data.close), upper, middle, lower)[-1])
+
+
 @register_strategy("buy_and_hold", description="Long from the first bar to the last (the benchmark).")
 def buy_and_hold(bars: pd.DataFrame, params: dict[str, Any], context: StrategyContext | None) -> FloatArray:
     return np.ones(len(bars))
@@ -36,6 +71,7 @@ def buy_and_hold(bars: pd.DataFrame, params: dict[str, Any], context: StrategyCo
         ParamSpec("slow", int, 20, description="slow SMA period", minimum=2),
     ],
     description="Long while SMA(fast) > SMA(slow), otherwise short (flat unless shorting is allowed).",
+    latest=_sma_cross_latest,
 )
 def sma_cross(
     bars: pd.DataFrame, params: dict[str, Any], context: StrategyContext | None, data: BarData | None = None
@@ -74,6 +110,7 @@ def _latch(enter_long: npt.NDArray[np.bool_], enter_short: npt.NDArray[np.bool_]
         "Mean reversion on Wilder's RSI: long when it falls below oversold, held until it rises above "
         "overbought, where it turns short (flat unless shorting is allowed) until oversold again."
     ),
+    latest=_rsi_reversion_latest,
 )
 def rsi_reversion(
     bars: pd.DataFrame, params: dict[str, Any], context: StrategyContext | None, data: BarData | None = None
@@ -116,6 +153,7 @@ _band_state = njit(cache=True, nogil=True)(_band_state_impl)
         "Breakout: long when the close rises above the upper band, until it falls below the middle; "
         "short when it falls below the lower band, until it rises above the middle."
     ),
+    latest=_bollinger_breakout_latest,
 )
 def bollinger_breakout(
     bars: pd.DataFrame, params: dict[str, Any], context: StrategyContext | None, data: BarData | None = None

@@ -8,19 +8,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Any, Literal
 
 from pipelines.errors import InvalidRequestError
 from pipelines.learning import params
 from pipelines.learning.base import EarlyStopping, FieldError, Predictor, Task, Trainer
-from pipelines.learning.forest import load_forest, train_forest
-from pipelines.learning.images import ResNetTrainer, load_resnet
 from pipelines.learning.lgbm import load_lightgbm, train_lightgbm
 from pipelines.learning.metrics import metric_names
-from pipelines.learning.nets import load_torch
 from pipelines.learning.params import Param
-from pipelines.learning.torch_fit import train_gru, train_linear, train_logistic, train_lstm, train_mlp
 from pipelines.learning.xgbm import load_xgboost, train_xgboost
 
 __all__ = [
@@ -35,6 +32,29 @@ __all__ = [
     "validate_early_stopping",
     "validate_hyperparameters",
 ]
+
+
+def _deferred(module: str, name: str, *args: Any) -> Any:
+    """A trainer or loader imported on its first call: torch (and skops, which imports every module of
+    scikit-learn) take seconds to import, and the API process reads this registry at start-up
+    (``name(*args)`` when args are given: a trainer class built with them)."""
+
+    def call(*call_args: Any, **kwargs: Any) -> Any:
+        target = getattr(import_module(f"pipelines.learning.{module}"), name)
+        return (target(*args) if args else target)(*call_args, **kwargs)
+
+    return call
+
+
+train_forest = _deferred("forest", "train_forest")
+load_forest = _deferred("forest", "load_forest")
+train_logistic = _deferred("torch_fit", "train_logistic")
+train_linear = _deferred("torch_fit", "train_linear")
+train_mlp = _deferred("torch_fit", "train_mlp")
+train_lstm = _deferred("torch_fit", "train_lstm")
+train_gru = _deferred("torch_fit", "train_gru")
+load_torch = _deferred("nets", "load_torch")
+load_resnet = _deferred("images", "load_resnet")
 
 MAX_VALIDATION_SPLIT = 0.9
 MAX_PATIENCE = 1_000
@@ -188,7 +208,7 @@ MODEL_TYPES: dict[str, ModelSpec] = {
             False,
             params.PARAMS[f"resnet{depth}"],
             table_cost,
-            ResNetTrainer(depth),
+            _deferred("images", "ResNetTrainer", depth),
             load_resnet,
             _epochs,
             inputs=("table", "image"),

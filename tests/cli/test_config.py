@@ -38,6 +38,7 @@ def test_json_shows_every_group_and_field(configured: Path) -> None:
         "live",
         "uploads",
         "jobs",
+        "learning",
         "forecast",
         "exchanges",
         "paper",

@@ -143,6 +143,7 @@ def test_the_registry_maps_kinds_to_marked_functions() -> None:
         "walk_forward",
         "dataset",
         "exchange_sync",
+        "dl_training",
     }
 
     @register_task("echo")

@@ -38,6 +38,8 @@ from pipelines.settings import Settings
 
 __all__ = ["START_FIELDS", "TrainingService"]
 
+_FINISHED_KEPT = 10_000  # ended jobs remembered so a late progress event sends no webhook
+
 START_FIELDS = ("dataset_id", "model_type", "hyperparameters", "validation_split", "early_stopping")
 _STATUS = {"cancelled": "stopped"}
 _SEED = 42
@@ -71,6 +73,8 @@ class TrainingService:
         self.datasets = datasets
         self._lock = threading.Lock()
         self._progress_steps: dict[str, int] = {}
+        # Jobs whose end was announced: a progress event read after it sends no webhook (bounded).
+        self._finished: dict[str, None] = {}
 
     # -- requests ----------------------------------------------------------------------------------
     def start(self, user: Requester, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -190,6 +194,9 @@ class TrainingService:
             return None
         with self._lock:
             self._progress_steps.pop(job_id, None)
+            self._finished[job_id] = None
+            if len(self._finished) > _FINISHED_KEPT:
+                del self._finished[next(iter(self._finished))]
         if data.get("status") == "completed":
             result = data.get("result") or {}
             accuracy = (result.get("performance") or {}).get("accuracy")
@@ -202,7 +209,7 @@ class TrainingService:
     def _progress_webhook(self, job_id: str, data: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
         step = int(float(data.get("progress") or 0.0) // 10)
         with self._lock:
-            if step <= self._progress_steps.get(job_id, 0):
+            if job_id in self._finished or step <= self._progress_steps.get(job_id, 0):
                 return None
             self._progress_steps[job_id] = step
         detail = data.get("detail") or {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -217,7 +218,7 @@ def _feedforward(
     hyperparameters: Mapping[str, Any],
     early_stopping: EarlyStopping,
     on_epoch: EpochCallback,
-    device: str,
+    device: str = "cpu",
 ) -> Fitted:
     hp = normalized(model_type, hyperparameters)
     config = NetConfig(
@@ -238,7 +239,7 @@ def _recurrent(
     hyperparameters: Mapping[str, Any],
     early_stopping: EarlyStopping,
     on_epoch: EpochCallback,
-    device: str,
+    device: str = "cpu",
 ) -> Fitted:
     hp = normalized(model_type, hyperparameters)
     if not data.time_series:
@@ -259,62 +260,15 @@ def _recurrent(
         return _fit(data, hp, config, early_stopping, on_epoch, device)
 
 
-def train_logistic(
-    data: TrainData,
-    hyperparameters: Mapping[str, Any],
-    early_stopping: EarlyStopping,
-    on_epoch: EpochCallback,
-    *,
-    device: str = "cpu",
-) -> Fitted:
-    """Multinomial logistic regression (softmax over a linear layer)."""
-    return _feedforward("logistic", data, hyperparameters, early_stopping, on_epoch, device)
-
-
-def train_linear(
-    data: TrainData,
-    hyperparameters: Mapping[str, Any],
-    early_stopping: EarlyStopping,
-    on_epoch: EpochCallback,
-    *,
-    device: str = "cpu",
-) -> Fitted:
-    """Linear regression fitted by gradient descent."""
-    return _feedforward("linear", data, hyperparameters, early_stopping, on_epoch, device)
-
-
-def train_mlp(
-    data: TrainData,
-    hyperparameters: Mapping[str, Any],
-    early_stopping: EarlyStopping,
-    on_epoch: EpochCallback,
-    *,
-    device: str = "cpu",
-) -> Fitted:
-    """Feed-forward network: ``hidden_layers`` of ReLU units with ``dropout`` after each."""
-    return _feedforward("mlp", data, hyperparameters, early_stopping, on_epoch, device)
-
-
-def train_lstm(
-    data: TrainData,
-    hyperparameters: Mapping[str, Any],
-    early_stopping: EarlyStopping,
-    on_epoch: EpochCallback,
-    *,
-    device: str = "cpu",
-) -> Fitted:
-    return _recurrent("lstm", data, hyperparameters, early_stopping, on_epoch, device)
-
-
-def train_gru(
-    data: TrainData,
-    hyperparameters: Mapping[str, Any],
-    early_stopping: EarlyStopping,
-    on_epoch: EpochCallback,
-    *,
-    device: str = "cpu",
-) -> Fitted:
-    return _recurrent("gru", data, hyperparameters, early_stopping, on_epoch, device)
+# The trainers of the plain torch model types (``Trainer``s): ``logistic`` is multinomial logistic
+# regression (softmax over a linear layer), ``linear`` linear regression by gradient descent, ``mlp``
+# ``hidden_layers`` of ReLU units with ``dropout`` after each; ``lstm`` / ``gru`` read windows of
+# ``sequence_length`` rows of a time series.
+train_logistic = partial(_feedforward, "logistic")
+train_linear = partial(_feedforward, "linear")
+train_mlp = partial(_feedforward, "mlp")
+train_lstm = partial(_recurrent, "lstm")
+train_gru = partial(_recurrent, "gru")
 
 
 def train_table_resnet(

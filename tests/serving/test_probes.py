@@ -103,10 +103,12 @@ def test_checks_are_recomputed_after_the_interval(tmp_path: Path, registry_calls
 def test_ready_is_503_when_the_database_is_unreadable(client: Any) -> None:
     services = client.app.state.container
     database = Path(services.settings.resolved_database_url().removeprefix("sqlite:///"))
-    services.database.engine.dispose()
+    corrupted = database.with_name("corrupted.db")
+    corrupted.write_bytes(b"not a database " * 512)  # every connection opened on it fails
     for companion in (database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
         companion.unlink(missing_ok=True)
-    database.write_bytes(b"not a database " * 512)  # a corrupted file: every new connection fails
+    corrupted.replace(database)  # at once, so a background thread never reconnects to a half-written file
+    services.database.engine.dispose()  # pooled connections still held the file that was replaced
     body = assert_envelope(client.get("/health/ready"), 503, "SERVICE_UNAVAILABLE")
     assert body["error"]["details"]["database"].startswith("unhealthy")
     assert "database" in body["error"]["message"]

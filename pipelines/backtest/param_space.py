@@ -1,0 +1,167 @@
+"""A strategy's parameter space for searches: one range or list of values per parameter, and
+constraints between parameters (``fast < slow``), parsed from text safely (no ``eval``).
+
+A range is ``low:high`` or ``low:high:step`` (both ends included; integers for an integer parameter,
+the step then defaulting to 1), a list is ``a,b,c``. A constraint is ``name op name`` or
+``name op number`` with ``op`` one of ``< <= > >= == !=``.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from pipelines.backtest.strategies import get_strategy
+from pipelines.errors import InvalidRequestError
+
+__all__ = [
+    "Constraint",
+    "Dimension",
+    "describe_space",
+    "parse_constraint",
+    "parse_dimension",
+    "parse_space",
+]
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
+}
+_CONSTRAINT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=|==|!=|<|>)\s*([A-Za-z_]\w*|[-+]?\d+(?:\.\d+)?)\s*$")
+_MAX_CHOICES = 10_000
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One parameter's values: ``low``..``high`` by ``step`` (None: continuous, floats only), or
+    ``choices``."""
+
+    name: str
+    kind: type  # int or float
+    low: float = 0.0
+    high: float = 0.0
+    step: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+    def distribution(self) -> optuna.distributions.BaseDistribution:
+        if self.choices is not None:
+            return optuna.distributions.CategoricalDistribution(self.choices)
+        if self.kind is int:
+            return optuna.distributions.IntDistribution(
+                int(self.low), int(self.high), step=int(self.step or 1)
+            )
+        return optuna.distributions.FloatDistribution(self.low, self.high, step=self.step)
+
+    def sample_value(self) -> Any:
+        """A value of the space (its lowest), to check the parameter against the strategy."""
+        if self.choices is not None:
+            return self.choices[0]
+        return int(self.low) if self.kind is int else float(self.low)
+
+    def describe(self) -> dict[str, Any]:
+        if self.choices is not None:
+            return {"choices": list(self.choices)}
+        return {"low": self.low, "high": self.high, "step": self.step}
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """``left op right``; ``right`` a parameter name or a number."""
+
+    text: str
+    left: str
+    op: str
+    right: str | float
+
+    def holds(self, params: Mapping[str, Any]) -> bool:
+        right = params[self.right] if isinstance(self.right, str) else self.right
+        return bool(_OPS[self.op](params[self.left], right))
+
+
+def _number(text: str, kind: type, name: str) -> float:
+    try:
+        value = int(text) if kind is int else float(text)
+    except ValueError:
+        word = "an integer" if kind is int else "a number"
+        raise InvalidRequestError(f"parameter {name!r}: {text!r} is not {word}") from None
+    if not math.isfinite(value):
+        raise InvalidRequestError(f"parameter {name!r}: {text!r} is not finite")
+    return value
+
+
+def parse_dimension(name: str, text: str, kind: type) -> Dimension:
+    """``low:high[:step]`` or ``a,b,c`` for a parameter of type ``kind`` (int or float)."""
+    if kind not in (int, float):
+        raise InvalidRequestError(f"parameter {name!r} is not numeric and cannot be searched")
+    text = text.strip()
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) not in (2, 3):
+            raise InvalidRequestError(
+                f"parameter {name!r}: a range is low:high or low:high:step, got {text!r}"
+            )
+        low, high = _number(parts[0], kind, name), _number(parts[1], kind, name)
+        step = _number(parts[2], kind, name) if len(parts) == 3 else (1 if kind is int else None)
+        if high < low:
+            raise InvalidRequestError(f"parameter {name!r}: the range {text!r} ends below its start")
+        if step is not None and step <= 0:
+            raise InvalidRequestError(f"parameter {name!r}: the step must be > 0, got {text!r}")
+        if step is not None and kind is float and not math.isclose((high - low) / step % 1, 0, abs_tol=1e-9):
+            high = low + math.floor((high - low) / step) * step  # Optuna needs whole steps
+        return Dimension(name, kind, low, high, step)
+    values = tuple(_number(v, kind, name) for v in text.split(",") if v.strip())
+    if not values:
+        raise InvalidRequestError(f"parameter {name!r}: give a range low:high[:step] or values a,b,c")
+    if len(values) > _MAX_CHOICES:
+        raise InvalidRequestError(f"parameter {name!r}: at most {_MAX_CHOICES} values, got {len(values)}")
+    return Dimension(name, kind, choices=tuple(dict.fromkeys(values)))
+
+
+def parse_space(strategy: str, ranges: Mapping[str, str]) -> dict[str, Dimension]:
+    """``{parameter: range text}`` checked against the strategy's declared parameters."""
+    declared = {p.name: p for p in get_strategy(strategy).params}
+    unknown = sorted(set(ranges) - set(declared))
+    if unknown:
+        raise InvalidRequestError(
+            f"strategy {strategy!r} has no parameter(s) {', '.join(unknown)}; it has {', '.join(declared)}"
+        )
+    space = {}
+    for name, text in ranges.items():
+        dim = parse_dimension(name, text, declared[name].type)
+        spec = declared[name]
+        ends = dim.choices if dim.choices is not None else (dim.low, dim.high)
+        for end in ends:
+            spec.check(strategy, end)  # the bounds the strategy declares, as a clear error
+        space[name] = dim
+    return space
+
+
+def parse_constraint(text: str, names: Sequence[str]) -> Constraint:
+    """``fast < slow`` between the parameters ``names`` (searched or fixed)."""
+    match = _CONSTRAINT.match(text)
+    if match is None:
+        raise InvalidRequestError(
+            f"constraint {text!r} must read 'name op name' or 'name op number', op one of < <= > >= == !="
+        )
+    left, op, right_text = match.groups()
+    right: str | float = right_text if re.match(r"^[A-Za-z_]", right_text) else float(right_text)
+    for name in (left, right):
+        if isinstance(name, str) and name not in names:
+            raise InvalidRequestError(
+                f"constraint {text!r} names {name!r}, which is not a parameter of the search"
+            )
+    return Constraint(f"{left} {op} {right_text}", left, op, right)
+
+
+def describe_space(space: Mapping[str, Dimension]) -> dict[str, Any]:
+    return {name: dim.describe() for name, dim in space.items()}

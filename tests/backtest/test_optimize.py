@@ -129,12 +129,13 @@ def test_bad_requests_are_refused_before_any_trial(rand_bars: Bars, tmp_path: Pa
         parse_constraint("fast < __import__", ["fast"])
     with pytest.raises(InvalidRequestError, match="op"):
         parse_constraint("fast; slow", ["fast", "slow"])
-    for changes, message in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"objective": "luck"}, "objective"),
         ({"holdout": 0.9}, "holdout"),
         ({"trials": 0}, "trials"),
         ({"fixed": {"fast": 3}}, "both searched and fixed"),
-    ]:
+    ]
+    for changes, message in cases:
         with pytest.raises(InvalidRequestError, match=message):
             optimize_strategy(bars, "sma_cross", CONFIG, space, storage=tmp_path / "s.log", **changes)
     with pytest.raises(InvalidRequestError, match="too few"):

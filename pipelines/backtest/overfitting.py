@@ -23,7 +23,14 @@ import numpy.typing as npt
 from pipelines.backtest._pbo_kernel import split_ranks
 from pipelines.errors import InvalidRequestError
 
-__all__ = ["MAX_PARTITIONS", "MAX_WORK", "PboResult", "default_partitions", "pbo_block", "probability_of_overfitting"]
+__all__ = [
+    "MAX_PARTITIONS",
+    "MAX_WORK",
+    "PboResult",
+    "default_partitions",
+    "pbo_block",
+    "probability_of_overfitting",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

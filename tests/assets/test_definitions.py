@@ -271,7 +271,9 @@ def test_backtest_and_walk_forward_reports_land_in_mlflow(settings: Settings, tm
         assert {"equity_curve.png", "honest_results.json"} <= artifacts
         assert {f"{prefix}psr_vs_zero", f"{prefix}benchmark_total_return"} <= set(run.data.metrics)
         assert run.data.tags["tradeforge.verdict"] == meta[f"{kind}_reports"]["verdict"].value
-        assert run.data.tags["tradeforge.significance"] == meta[f"{kind}_reports"]["significance_verdict"].value
+        assert (
+            run.data.tags["tradeforge.significance"] == meta[f"{kind}_reports"]["significance_verdict"].value
+        )
         blocks = tracker.client.download_artifacts(run.info.run_id, "honest_results.json", str(tmp_path))
         honest = json.loads(Path(blocks).read_text())
         assert honest["significance"]["psr_vs_zero"] == pytest.approx(

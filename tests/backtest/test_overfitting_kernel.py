@@ -52,7 +52,9 @@ def _reference_logits(returns: FloatArray, partitions: int) -> FloatArray:
     ("rows", "trials", "partitions", "seed"),
     [(320, 10, 8, 0), (1600, 50, 16, 1), (203, 3, 16, 2), (40, 2, 2, 3), (130, 7, 4, 4), (900, 200, 12, 5)],
 )
-def test_same_logits_as_scoring_every_split_on_its_own(rows: int, trials: int, partitions: int, seed: int) -> None:
+def test_same_logits_as_scoring_every_split_on_its_own(
+    rows: int, trials: int, partitions: int, seed: int
+) -> None:
     rng = np.random.default_rng(seed)
     returns = rng.normal(0.0002, 0.01, size=(rows, trials))
     returns[:, 0] += 0.001 * np.sin(np.arange(rows) / 17.0)  # some structure across blocks

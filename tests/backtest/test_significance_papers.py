@@ -96,7 +96,9 @@ def test_formulas_match_an_independent_scipy_implementation(seed: int) -> None:
         n = int(rng.integers(10, 5000))
         trials, variance = int(rng.integers(2, 10_000)), float(rng.uniform(1e-5, 0.05))
         assert sharpe_std_error(sr, n, g3, g4) == pytest.approx(_ref_std(sr, n, g3, g4), rel=1e-12)
-        assert probabilistic_sharpe(sr, ref, n, g3, g4) == pytest.approx(_ref_psr(sr, ref, n, g3, g4), abs=1e-12)
+        assert probabilistic_sharpe(sr, ref, n, g3, g4) == pytest.approx(
+            _ref_psr(sr, ref, n, g3, g4), abs=1e-12
+        )
         got = min_track_record(sr, ref, g3, g4, 0.95)
         if sr > ref:
             assert got == pytest.approx(_ref_mintrl(sr, ref, g3, g4, 0.95), rel=1e-10)
@@ -118,7 +120,9 @@ def test_significance_block_from_returns_matches_scipy_moments_and_annualizes() 
     moments = return_moments(r)
     assert moments is not None
     g3, g4 = float(stats.skew(r)), float(stats.kurtosis(r, fisher=False))
-    assert moments.skewness == pytest.approx(g3, rel=1e-10) and moments.kurtosis == pytest.approx(g4, rel=1e-10)
+    assert moments.skewness == pytest.approx(g3, rel=1e-10) and moments.kurtosis == pytest.approx(
+        g4, rel=1e-10
+    )
     sr = float(r.mean() / r.std(ddof=1))
     assert g3 < -1.0 and g4 > 5.0 and moments.sharpe == pytest.approx(sr)
     bench_annual = 0.3

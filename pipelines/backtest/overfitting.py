@@ -7,6 +7,11 @@ in-sample set and the other S/2 its out-of-sample set. For each choice, the tria
 in-sample Sharpe ratio is ranked among all trials out of sample; w = rank / (N + 1) and the logit
 log(w / (1 - w)). PBO is the share of choices whose logit is <= 0: the in-sample best landed at or
 below the out-of-sample median.
+
+Computation: the returns are summed once per block (returns and squares); every split's Sharpe
+ratios come from those sums, one compiled pass scoring each complementary pair of splits once
+(:mod:`pipelines.backtest._pbo_kernel`). Inputs are bounded (:data:`MAX_PARTITIONS`,
+:data:`MAX_WORK`) with a clear error beyond.
 """
 
 from __future__ import annotations

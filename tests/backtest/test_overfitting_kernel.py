@@ -98,3 +98,25 @@ def test_bounds_give_clear_errors() -> None:
     too_many = MAX_WORK // math.comb(16, 8) + 1
     with pytest.raises(InvalidRequestError, match="allowed"):
         probability_of_overfitting(np.zeros((32, too_many)), 16)
+
+
+def test_same_logits_as_ranking_each_splits_concatenated_returns() -> None:
+    """Independent of block sums: each split's in- and out-of-sample returns concatenated, their
+    Sharpe ratios taken from the returns themselves (ddof = 1), ranked with scipy's average ranks, the
+    in-sample best's out-of-sample rank over N + 1 (as the paper's CSCV, the way pypbo computes it)."""
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(21)
+    partitions, size, trials = 8, 40, 15
+    returns = rng.standard_t(5, size=(partitions * size, trials)) * 0.01 + 0.0003
+    blocks = returns.reshape(partitions, size, trials)
+    logits = []
+    for chosen in itertools.combinations(range(partitions), partitions // 2):
+        rest = [b for b in range(partitions) if b not in chosen]
+        inside, outside = np.concatenate(blocks[list(chosen)]), np.concatenate(blocks[rest])
+        is_sr = inside.mean(axis=0) / inside.std(axis=0, ddof=1)
+        oos_sr = outside.mean(axis=0) / outside.std(axis=0, ddof=1)
+        w = rankdata(oos_sr)[int(np.argmax(is_sr))] / (trials + 1.0)
+        logits.append(math.log(w / (1.0 - w)))
+    result = probability_of_overfitting(returns, partitions)
+    np.testing.assert_allclose(result.logits, logits, rtol=0, atol=1e-12)

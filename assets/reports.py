@@ -12,7 +12,15 @@ from pipelines.models.specs import ModelSpec
 HEADLINE = ("total_return", "sharpe_ratio", "max_drawdown", "num_trades", "win_rate")
 
 
-TRUST = ("psr_vs_zero", "psr_vs_benchmark", "deflated_sharpe", "walk_forward_efficiency")
+TRUST = (
+    "psr_vs_zero",
+    "psr_vs_benchmark",
+    "min_track_record_years",
+    "deflated_sharpe",
+    "walk_forward_efficiency",
+    "in_sample_sharpe",
+    "out_of_sample_sharpe",
+)
 
 
 def _headline(metrics: dict[str, object]) -> dict[str, float]:
@@ -22,7 +30,11 @@ def _headline(metrics: dict[str, object]) -> dict[str, float]:
 def _trust(honest: dict[str, Any]) -> dict[str, Any]:
     """The verdict against buy and hold and the significance headline of a report."""
     bench, sig = honest["benchmark"], honest["significance"]
-    out: dict[str, Any] = {"verdict": bench["verdict"], "significant": bool(sig["significant"])}
+    out: dict[str, Any] = {
+        "verdict": bench["verdict"],
+        "significant": bool(sig["significant"]),
+        "significance_verdict": str(sig["verdict"]),
+    }
     if isinstance(bench.get("excess_annual_return"), int | float):
         out["excess_annual_return"] = float(bench["excess_annual_return"])
     out |= {k: float(v) for k in TRUST if isinstance((v := sig.get(k)), int | float)}

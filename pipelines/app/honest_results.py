@@ -40,6 +40,8 @@ _SIGNIFICANCE_METRICS = (
     "deflated_sharpe",
     "expected_max_sharpe",
     "walk_forward_efficiency",
+    "in_sample_sharpe",
+    "out_of_sample_sharpe",
 )
 
 
@@ -104,7 +106,8 @@ def _others(
 
 def honest_metrics(prefix: str, blocks: dict[str, Any]) -> dict[str, float]:
     """The numeric headline of the blocks as MLflow metrics: ``{prefix}benchmark_*`` and ``{prefix}*``
-    of the significance block (None values left out)."""
+    of the significance block, a walk-forward's efficiency with the in- and out-of-sample Sharpe
+    ratios it divides (None values left out)."""
     out: dict[str, float] = {}
     for name in _BENCHMARK_METRICS:
         value = blocks["benchmark"].get(name)

@@ -43,11 +43,17 @@ class Report:
 
 
 def _log_honesty(run: Any, prefix: str, honest: HonestResults) -> None:
-    """The blocks as metrics, a ``honest_results.json`` artifact and the verdict as a tag."""
+    """The blocks as metrics, a ``honest_results.json`` artifact and the verdicts (against buy and
+    hold, and of the Sharpe ratio's significance) as tags."""
     blocks = honest.as_dict()
     run.log_metrics(honest_metrics(prefix, blocks))
     run.log_dict(blocks, "honest_results.json")
-    run.set_tags({"tradeforge.verdict": blocks["benchmark"]["verdict"]})
+    run.set_tags(
+        {
+            "tradeforge.verdict": blocks["benchmark"]["verdict"],
+            "tradeforge.significance": blocks["significance"]["verdict"],
+        }
+    )
 
 
 def _numeric(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:

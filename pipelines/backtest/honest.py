@@ -23,7 +23,13 @@ from pipelines.backtest.benchmark_compare import benchmark_summary, buy_and_hold
 from pipelines.backtest.config import BacktestConfig
 from pipelines.backtest.engine import BacktestResult
 from pipelines.backtest.overfitting import pbo_block
-from pipelines.backtest.significance import bar_returns, sharpe_significance, walk_forward_efficiency
+from pipelines.backtest.significance import (
+    bar_returns,
+    sharpe_significance,
+    significance_verdict,
+    walk_forward_efficiency,
+    walk_forward_means,
+)
 from pipelines.backtest.walk_forward import WalkForwardResult
 
 __all__ = [
@@ -108,20 +114,17 @@ def honest_walk_forward(
     bars: pd.DataFrame, result: WalkForwardResult, config: BacktestConfig, *, symbol: str, others: Others = ()
 ) -> HonestResults:
     """The blocks of a walk-forward's stitched out-of-sample curve, with ``walk_forward_efficiency``:
-    mean out-of-sample over mean in-sample Sharpe ratio of the folds (None when the folds were not
-    traded in sample)."""
+    mean out-of-sample over mean in-sample Sharpe ratio (``out_of_sample_sharpe`` /
+    ``in_sample_sharpe``, both over the folds that have the two) of the folds (None when the folds
+    were not traded in sample or their in-sample mean is <= 0)."""
     honest = honest_results(bars, result.timestamps_ns, result.equity, config, symbol=symbol, others=others)
     in_sample = [f.in_sample_metrics["sharpe_ratio"] if f.in_sample_metrics else None for f in result.folds]
     out_of_sample = [f.result.metrics["sharpe_ratio"] for f in result.folds]
-    honest.significance["in_sample_sharpe"] = _mean(in_sample)
-    honest.significance["out_of_sample_sharpe"] = _mean(out_of_sample)
+    mean_in, mean_out = walk_forward_means(in_sample, out_of_sample)
+    honest.significance["in_sample_sharpe"] = mean_in
+    honest.significance["out_of_sample_sharpe"] = mean_out
     honest.significance["walk_forward_efficiency"] = walk_forward_efficiency(in_sample, out_of_sample)
     return honest
-
-
-def _mean(values: Sequence[float | None]) -> float | None:
-    kept = [v for v in values if v is not None and math.isfinite(v)]
-    return sum(kept) / len(kept) if kept else None
 
 
 def compare_significance(
@@ -196,7 +199,5 @@ def trust_lines(honest: Mapping[str, Any]) -> list[tuple[str, str]]:
         lines.append(("overfitting", f"PBO {_num(sig['overfitting']['pbo'], '.2f')}"))
     if "walk_forward_efficiency" in sig:
         lines.append(("wf efficiency", f"{_num(sig['walk_forward_efficiency'])} (out / in-sample Sharpe)"))
-    which = "deflated Sharpe ratio" if sig.get("deflated_sharpe") is not None else "Sharpe ratio above 0"
-    word = "significant" if sig["significant"] else "not significant"
-    lines.append(("verdict", f"{which}: {word} at {sig['confidence']:.0%}"))
+    lines.append(("verdict", sig.get("verdict") or significance_verdict(sig)))
     return lines

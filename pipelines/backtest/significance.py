@@ -47,7 +47,9 @@ __all__ = [
     "return_moments",
     "sharpe_significance",
     "sharpe_std_error",
+    "significance_verdict",
     "walk_forward_efficiency",
+    "walk_forward_means",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -63,26 +65,46 @@ def bar_returns(equity: FloatArray) -> FloatArray:
     return out
 
 
-def walk_forward_efficiency(
+def walk_forward_means(
     in_sample: Sequence[float | None], out_of_sample: Sequence[float | None]
-) -> float | None:
-    """Mean out-of-sample over mean in-sample performance of the folds (1: the model kept what it
-    learned; near 0 or below: it learned noise). None without an in-sample mean > 0."""
+) -> tuple[float | None, float | None]:
+    """Mean in-sample and mean out-of-sample performance over the folds that have both (finite);
+    without such a fold, None and the mean of the out-of-sample values alone."""
     pairs = [
         (float(i), float(o))
         for i, o in zip(in_sample, out_of_sample, strict=True)
         if i is not None and o is not None and math.isfinite(i) and math.isfinite(o)
     ]
     if not pairs:
+        alone = [float(o) for o in out_of_sample if o is not None and math.isfinite(o)]
+        return None, (sum(alone) / len(alone) if alone else None)
+    return sum(i for i, _ in pairs) / len(pairs), sum(o for _, o in pairs) / len(pairs)
+
+
+def walk_forward_efficiency(
+    in_sample: Sequence[float | None], out_of_sample: Sequence[float | None]
+) -> float | None:
+    """Mean out-of-sample over mean in-sample performance of the folds that have both
+    (:func:`walk_forward_means`; 1: the model kept what it learned; near 0 or below: it learned
+    noise). None without an in-sample mean > 0."""
+    mean_in, mean_out = walk_forward_means(in_sample, out_of_sample)
+    if mean_in is None or mean_out is None or mean_in <= 0.0:
         return None
-    mean_in = sum(i for i, _ in pairs) / len(pairs)
-    if mean_in <= 0.0:
-        return None
-    return sum(o for _, o in pairs) / len(pairs) / mean_in
+    return mean_out / mean_in
 
 
 def _years(bars: float | None, per_year: float) -> float | None:
     return None if bars is None else bars / per_year
+
+
+def significance_verdict(block: dict[str, Any]) -> str:
+    """The one-line verdict of a ``significance`` block: which statistic judged the Sharpe ratio (the
+    deflated one with several trials, else the PSR against 0) and whether it reached the confidence."""
+    if block.get("sharpe_ratio") is None:
+        return "no Sharpe ratio to judge: fewer than 3 returns or no variance"
+    which = "deflated Sharpe ratio" if block.get("deflated_sharpe") is not None else "Sharpe ratio above 0"
+    word = "significant" if block["significant"] else "not significant"
+    return f"{which}: {word} at {block['confidence']:.0%}"
 
 
 def sharpe_significance(
@@ -99,7 +121,8 @@ def sharpe_significance(
     The ``significance`` block of a result with bar ``returns``: annualized Sharpe ratio and its
     standard error, PSR against 0 and against ``benchmark_sharpe`` (annualized), MinTRL against 0 (in
     bars and years), and, with more than one trial, the DSR given the trials' annualized Sharpe
-    variance. JSON-safe; every value None when the returns cannot give a Sharpe ratio."""
+    variance, and the one-line ``verdict``. JSON-safe; every value None when the returns cannot give a
+    Sharpe ratio."""
     moments = return_moments(returns)
     root = math.sqrt(per_year)
     variance = trials_sharpe_variance if trials > 1 else None
@@ -122,7 +145,7 @@ def sharpe_significance(
         "significant": False,
     }
     if moments is None:
-        return out
+        return out | {"verdict": significance_verdict(out)}
     sr, n, skew, kurt = moments.sharpe, moments.n, moments.skewness, moments.kurtosis
     mintrl = min_track_record(sr, 0.0, skew, kurt, confidence)
     out |= {
@@ -142,4 +165,5 @@ def sharpe_significance(
         out["expected_max_sharpe"] = expected * root
         out["deflated_sharpe"] = judged = probabilistic_sharpe(sr, expected, n, skew, kurt)
     out["significant"] = bool(judged >= confidence)
+    out["verdict"] = significance_verdict(out)
     return out

@@ -55,7 +55,9 @@ class Significance(Shape):
     skewness and kurtosis, the probabilistic Sharpe ratio against 0 and against buy and hold's, the
     minimum track record for ``confidence``, and with several ``trials`` the deflated Sharpe ratio
     (``trials_sharpe_variance``: annualized variance of the trials' Sharpe ratios).
-    ``significant``: the deflated (else the probabilistic against 0) Sharpe ratio reaches ``confidence``."""
+    ``significant``: the deflated (else the probabilistic against 0) Sharpe ratio reaches ``confidence``;
+    ``verdict``: that as one line. For a walk-forward, ``walk_forward_efficiency``: mean out-of-sample
+    (``out_of_sample_sharpe``) over mean in-sample (``in_sample_sharpe``) Sharpe ratio of the folds."""
 
     observations: int
     sharpe_ratio: Num
@@ -73,6 +75,7 @@ class Significance(Shape):
     deflated_sharpe: Num
     confidence: float
     significant: bool
+    verdict: str | None = None
     walk_forward_efficiency: Num = None
     in_sample_sharpe: Num = None
     out_of_sample_sharpe: Num = None

@@ -279,6 +279,7 @@ _SIGNIFICANCE = {
     "deflated_sharpe": None,
     "confidence": 0.95,
     "significant": False,
+    "verdict": "Sharpe ratio above 0: not significant at 95%",
 }
 BACKTEST: Json = {
     "model_name": "ensemble_spy",

@@ -182,4 +182,8 @@ def test_backtest_says_how_much_to_trust_it(
     assert "how much to trust this" in text.stdout
     assert bench["verdict"] in text.stdout and spy["verdict"] in text.stdout
     assert f"{sig['psr_vs_zero']:.3f}" in text.stdout
+    assert f"> buy and hold's: {sig['psr_vs_benchmark']:.3f}" in text.stdout
+    mintrl = sig["min_track_record_years"]
+    assert (f"{mintrl:.1f} years needed" if mintrl is not None else "no length makes") in text.stdout
+    assert sig["verdict"] in text.stdout
     assert "not significant at 95%" in text.stdout or "significant at 95%" in text.stdout

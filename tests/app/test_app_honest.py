@@ -29,6 +29,8 @@ def test_compare_carries_its_benchmarks_and_deflated_sharpe(settings: Settings) 
     sharpes = [row["sharpe_ratio"] for row in out["results"][:2]]
     assert sig["trials_sharpe_variance"] == pytest.approx((sharpes[0] - sharpes[1]) ** 2 / 2)
     assert sig["deflated_sharpe"] <= sig["psr_vs_zero"]
+    assert sig["verdict"].startswith("deflated Sharpe ratio: ") and sig["verdict"].endswith("at 95%")
+    assert sig["psr_vs_benchmark"] is not None and "min_track_record_bars" in sig
     assert bench["symbol"] == "AAPL" and bench["total_return"] == pytest.approx(
         out["results"][-1]["total_return"]
     )

@@ -246,6 +246,13 @@ def test_backtest_and_walk_forward_reports_land_in_mlflow(settings: Settings, tm
         assert 0.0 <= meta[asset]["psr_vs_zero"].value <= 1.0
         assert isinstance(meta[asset]["significant"].value, bool)
     assert 0.0 <= meta["backtest_reports"]["deflated_sharpe"].value <= 1.0  # model and sma_cross: 2 trials
+    assert meta["backtest_reports"]["significance_verdict"].value.startswith("deflated Sharpe ratio: ")
+    wf_meta = meta["walk_forward_reports"]
+    assert {"in_sample_sharpe", "out_of_sample_sharpe"} <= set(wf_meta)  # what the efficiency divides
+    if wf_meta["in_sample_sharpe"].value > 0:
+        assert wf_meta["walk_forward_efficiency"].value == pytest.approx(
+            wf_meta["out_of_sample_sharpe"].value / wf_meta["in_sample_sharpe"].value
+        )
     tracker = MlflowTracker(settings.resolved_mlflow_uri())
     runs = tracker.client.search_runs(
         [tracker.client.get_experiment_by_name("lgbm_aapl").experiment_id],
@@ -264,11 +271,17 @@ def test_backtest_and_walk_forward_reports_land_in_mlflow(settings: Settings, tm
         assert {"equity_curve.png", "honest_results.json"} <= artifacts
         assert {f"{prefix}psr_vs_zero", f"{prefix}benchmark_total_return"} <= set(run.data.metrics)
         assert run.data.tags["tradeforge.verdict"] == meta[f"{kind}_reports"]["verdict"].value
+        assert (
+            run.data.tags["tradeforge.significance"] == meta[f"{kind}_reports"]["significance_verdict"].value
+        )
         blocks = tracker.client.download_artifacts(run.info.run_id, "honest_results.json", str(tmp_path))
         honest = json.loads(Path(blocks).read_text())
         assert honest["significance"]["psr_vs_zero"] == pytest.approx(
             run.data.metrics[f"{prefix}psr_vs_zero"]
         )
+    wf_metrics = by_kind["walk_forward"].data.metrics
+    for name in ("in_sample_sharpe", "out_of_sample_sharpe"):
+        assert wf_metrics[f"wf_{name}"] == pytest.approx(wf_meta[name].value)
     assert by_kind["backtest"].data.metrics["bt_deflated_sharpe"] == pytest.approx(
         meta["backtest_reports"]["deflated_sharpe"].value
     )

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from pipelines.app.honest_results import honest_metrics
 from pipelines.backtest import BacktestConfig, run_strategy, walk_forward
 from pipelines.backtest.benchmark_compare import buy_and_hold_on, verdict, versus
 from pipelines.backtest.honest import (
@@ -119,6 +120,18 @@ def test_walk_forward_carries_in_sample_metrics_and_efficiency(rand_bars: Any) -
     assert honest.benchmark_result.timestamps_ns[0] == res.timestamps_ns[0]
     assert honest.benchmark_result.num_bars == res.equity.size
     assert any(label == "wf efficiency" for label, _ in trust_lines(honest.as_dict()))
+    sig = honest.significance
+    assert sig["verdict"] == dict(trust_lines(honest.as_dict()))["verdict"]
+    assert sig["verdict"].startswith("Sharpe ratio above 0: ") and sig["verdict"].endswith(" at 95%")
+    # MLflow gets the efficiency with the two Sharpe ratios it divides (so a None efficiency, an
+    # in-sample mean <= 0, still shows why)
+    metrics = honest_metrics("wf_", honest.as_dict())
+    for name in ("in_sample_sharpe", "out_of_sample_sharpe"):
+        assert metrics[f"wf_{name}"] == pytest.approx(sig[name])
+    if expected is not None:
+        assert metrics["wf_walk_forward_efficiency"] == pytest.approx(
+            metrics["wf_out_of_sample_sharpe"] / metrics["wf_in_sample_sharpe"]
+        )
     bare = walk_forward(bars, "simple", in_sample=False, **kwargs)
     assert all(f.in_sample_metrics is None for f in bare.folds)
     assert np.array_equal(bare.equity, res.equity)

@@ -18,6 +18,7 @@ from pipelines.backtest.significance import (
     sharpe_significance,
     sharpe_std_error,
     walk_forward_efficiency,
+    walk_forward_means,
 )
 from pipelines.errors import InvalidRequestError
 
@@ -160,3 +161,7 @@ def test_walk_forward_efficiency() -> None:
     assert walk_forward_efficiency([1.0, None], [0.2, 5.0]) == pytest.approx(0.2)
     assert walk_forward_efficiency([-1.0], [0.5]) is None
     assert walk_forward_efficiency([], []) is None
+    # the means are over the folds that have both, so the efficiency is exactly their ratio
+    assert walk_forward_means([1.0, None, 3.0], [0.5, 9.0, None]) == (1.0, 0.5)
+    assert walk_forward_means([None, None], [0.2, 0.4]) == (None, pytest.approx(0.3))
+    assert walk_forward_means([], []) == (None, None)

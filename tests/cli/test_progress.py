@@ -36,6 +36,20 @@ def test_walk_forward_trains_every_fold_on_a_full_window(env_home: Path) -> None
         answer["folds"][0]["test_start"] > "2022-12-01"
     )  # the first test window follows a year from --start
     assert "fold 1/3" not in result.stderr and "INFO" not in result.stderr
+    # walk-forward efficiency: mean out-of-sample over mean in-sample Sharpe ratio of the folds
+    sig = answer["significance"]
+    pairs = [
+        (f["in_sample_metrics"]["sharpe_ratio"], f["metrics"]["sharpe_ratio"])
+        for f in answer["folds"]
+        if f["in_sample_metrics"]["sharpe_ratio"] is not None and f["metrics"]["sharpe_ratio"] is not None
+    ]
+    assert pairs and sig["in_sample_sharpe"] is not None and sig["out_of_sample_sharpe"] is not None
+    mean_in = sum(i for i, _ in pairs) / len(pairs)
+    wfe = sum(o for _, o in pairs) / len(pairs) / mean_in if mean_in > 0 else None
+    assert sig["in_sample_sharpe"] == pytest.approx(mean_in)
+    assert sig["out_of_sample_sharpe"] == pytest.approx(sum(o for _, o in pairs) / len(pairs))
+    assert sig["walk_forward_efficiency"] == (None if wfe is None else pytest.approx(wfe))
+    assert sig["verdict"].startswith("Sharpe ratio above 0: ") and answer["benchmark"]["verdict"]
 
 
 def test_walk_forward_shows_its_stages_folds_and_short_windows(env_home: Path, tmp_path: Path) -> None:
@@ -51,6 +65,8 @@ def test_walk_forward_shows_its_stages_folds_and_short_windows(env_home: Path, t
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "3 folds" in result.stdout and "fold" not in result.stdout.replace("3 folds", "")
+    for label in ("how much to trust this", "P(true SR > 0)", "track record", "wf efficiency", "verdict"):
+        assert label in result.stdout
     lines = result.stderr.splitlines()
     stages = [line.split(": ", 1)[1] for line in lines if line.startswith("walk-forward simple on AAPL 1d: ")]
     assert stages[:2] == ["loading AAPL 1d bars", f"features of {len(bars)} bars"]

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from pipelines.app.backtest_plan import plan_backtest, run_backtest_request
 from pipelines.app.walk_forward_plan import plan_walk_forward, run_walk_forward
@@ -254,6 +255,19 @@ def test_an_uploaded_bar_series_is_backtested_as_its_file_would_be(tmp_path: Pat
         assert wf.json()["num_folds"] == len(wf_direct["folds"]) == 5
         assert wf.json()["metrics"] == wf_direct["metrics"] and wf.json()["folds"] == wf_direct["folds"]
         assert str(settings.home) not in wf.text and str(settings.home) not in ticket.text
+        # the answer says how far to trust it: in- vs out-of-sample Sharpe, their ratio, the verdict
+        sig = wf.json()["significance"]
+        pairs = [
+            (f["in_sample_metrics"]["sharpe_ratio"], f["metrics"]["sharpe_ratio"]) for f in wf.json()["folds"]
+        ]
+        pairs = [(i, o) for i, o in pairs if i is not None and o is not None]
+        assert pairs and sig["in_sample_sharpe"] == pytest.approx(sum(i for i, _ in pairs) / len(pairs))
+        assert sig["out_of_sample_sharpe"] == pytest.approx(sum(o for _, o in pairs) / len(pairs))
+        if sig["in_sample_sharpe"] > 0:
+            assert sig["walk_forward_efficiency"] == pytest.approx(
+                sig["out_of_sample_sharpe"] / sig["in_sample_sharpe"]
+            )
+        assert sig["verdict"].endswith("significant at 95%") and ran.json()["significance"]["verdict"]
 
         table = _upload(c, a, "table", "t.csv", CSV)
         _settle(c, a, table.json()["id"])

@@ -21,7 +21,13 @@ import numpy.typing as npt
 
 from pipelines.errors import InvalidRequestError
 
-__all__ = ["PboResult", "default_partitions", "pbo_block", "probability_of_overfitting"]
+__all__ = [
+    "PboResult",
+    "default_partitions",
+    "pbo_block",
+    "pbo_from_block_sums",
+    "probability_of_overfitting",
+]
 
 FloatArray = npt.NDArray[np.float64]
 _CHUNK = 2048  # combinations scored at once (bounds memory at N trials x this)
@@ -84,10 +90,17 @@ def probability_of_overfitting(returns: npt.ArrayLike, partitions: int = 16) -> 
         raise InvalidRequestError(f"{r.shape[0]} rows cannot fill {partitions} blocks of at least 2 returns")
     r = np.where(np.isfinite(r), r, 0.0)
     s1, s2, size = _block_sums(r, partitions)
+    return pbo_from_block_sums(s1, s2, size)
+
+
+def pbo_from_block_sums(s1: FloatArray, s2: FloatArray, size: int) -> PboResult:
+    """PBO from each block's sums of returns ``s1`` and of squared returns ``s2`` (S blocks x N
+    trials, ``size`` returns a block): all CSCV reads of the returns, so a caller that accumulates
+    them as it goes (a parameter sweep) never holds the T x N matrix."""
+    partitions, trials = s1.shape
     total1, total2 = s1.sum(axis=0), s2.sum(axis=0)
     half = partitions // 2
     n_in = size * half
-    trials = r.shape[1]
     combos = itertools.combinations(range(partitions), half)
     logits: list[FloatArray] = []
     while chunk := list(itertools.islice(combos, _CHUNK)):

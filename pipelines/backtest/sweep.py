@@ -31,12 +31,13 @@ from pipelines.backtest import sweep_fast
 from pipelines.backtest.config import BacktestConfig
 from pipelines.backtest.engine import BacktestResult, bar_arrays
 from pipelines.backtest.overfitting import default_partitions, pbo_from_block_sums
-from pipelines.backtest.runner import run_strategy
+from pipelines.backtest.runner import run_strategy, run_strategy_from
 from pipelines.backtest.significance import bar_returns, sharpe_significance
 from pipelines.backtest.strategies import StrategyContext, get_strategy
 from pipelines.backtest.sweep_grid import Constraint, Grid, build_grid
 from pipelines.errors import InvalidRequestError
 from pipelines.features import BarData
+from pipelines.features.inputs import utc_nanos
 
 __all__ = ["FALLBACK_MAX", "OBJECTIVES", "PBO_CELLS", "SweepResult", "run_sweep"]
 
@@ -141,12 +142,27 @@ def _pbo_blocks(returns: int, trials: int) -> tuple[int, int]:
     return blocks, returns // blocks
 
 
+def _one(
+    bars: pd.DataFrame,
+    strategy: str,
+    params: dict[str, Any],
+    config: BacktestConfig,
+    context: StrategyContext | None,
+    trade_from: pd.Timestamp | None,
+) -> BacktestResult:
+    """One combination's full backtest, as ``tradeforge backtest`` runs it."""
+    if trade_from is None:
+        return run_strategy(bars, strategy, params, config, context)
+    return run_strategy_from(bars, trade_from, strategy, params, config, context)
+
+
 def _fallback(
     bars: pd.DataFrame,
     grid: Grid,
     config: BacktestConfig,
     context: StrategyContext | None,
     progress: Progress,
+    trade_from: pd.Timestamp | None,
 ) -> tuple[dict[str, FloatArray], list[FloatArray]]:
     """One ``run_strategy`` per combination: metric columns and each one's equity curve."""
     if len(grid) > FALLBACK_MAX:
@@ -157,7 +173,7 @@ def _fallback(
     columns: dict[str, list[float]] = {name: [] for name in sweep_fast.SWEEP_METRICS}
     curves = []
     for j in range(len(grid)):
-        result = run_strategy(bars, grid.strategy, grid.params(j), config, context)
+        result = _one(bars, grid.strategy, grid.params(j), config, context, trade_from)
         for name in sweep_fast.SWEEP_METRICS:
             value = result.metrics[name]
             columns[name].append(math.nan if value is None else float(value))
@@ -206,12 +222,14 @@ def run_sweep(
     sample: int | None = None,
     seed: int | None = None,
     max_combinations: int = 50_000,
+    trade_from: pd.Timestamp | None = None,
     context: StrategyContext | None = None,
     progress: Progress | None = None,
 ) -> SweepResult:
     """Backtest ``strategy`` on ``bars`` for every combination of ``grid`` (parameter -> values,
     see :mod:`pipelines.backtest.sweep_grid`) that meets ``constraints``, other parameters from
-    ``fixed`` or their defaults; ``sample`` combinations drawn with ``seed`` when given. Refused
+    ``fixed`` or their defaults; ``sample`` combinations drawn with ``seed`` when given; with
+    ``trade_from``, indicators warm on the bars before it and trading starts there. Refused
     (``InvalidRequestError``) beyond ``max_combinations``. ``progress(percent, text)`` is told as
     batches finish."""
     started = time.perf_counter()
@@ -230,21 +248,22 @@ def run_sweep(
     )
     spec = replace(spec, constraints=spec.constraints[len(implied) :])  # the caller's alone
     data = BarData.from_frame(bars)
-    _, open_, high, low, close = bar_arrays(bars, data)
-    if close.size < 2:
-        raise InvalidRequestError(f"a sweep needs at least 2 bars, got {close.size}")
-    blocks = _pbo_blocks(close.size - 1, len(spec))
+    ts, open_, high, low, close = bar_arrays(bars, data)
+    start = 0 if trade_from is None else int(np.searchsorted(ts, utc_nanos(pd.Series([trade_from]))[0]))
+    if close.size - start < 2:
+        raise InvalidRequestError(f"a sweep needs at least 2 bars to trade, got {close.size - start}")
+    blocks = _pbo_blocks(close.size - start - 1, len(spec))
     vectorized = name in sweep_fast.FAST_STRATEGIES
     if vectorized:
         metrics, sums = sweep_fast.fast_sweep(
-            spec, (open_, high, low, close), data, config, start=0, blocks=blocks, progress=report
+            spec, (open_, high, low, close), data, config, start=start, blocks=blocks, progress=report
         )
     else:
-        metrics, curves = _fallback(bars, spec, config, context, report)
+        metrics, curves = _fallback(bars, spec, config, context, report, trade_from)
         sums = _curve_block_sums(curves, blocks) if blocks[0] else np.empty((len(spec), 0))
     order = _rank(metrics[metric], higher)
     report(100.0, "the best combination's backtest and significance")
-    best = run_strategy(bars, name, spec.params(int(order[0])), config, context)
+    best = _one(bars, name, spec.params(int(order[0])), config, context, trade_from)
     significance = _significance(metrics, sums, blocks, best)
     seconds = time.perf_counter() - started
     return SweepResult(

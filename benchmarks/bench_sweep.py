@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from bench_backtest import synthetic
 
 HERE = Path(__file__).resolve().parent

@@ -1,7 +1,7 @@
 """The sweep's compiled pass: every combination's targets, fills and statistics, in parallel.
 
 Each combination builds its target series from indicator rows computed once per distinct parameter
-value, turns it into exposures with the engine's own ``to_exposure``, and trades it with the
+value, turns it into exposures as the engine's ``to_exposure`` does, and trades it with the
 engine's own fill helpers (``_kernel._rebalance``, ``_close``, ``_intrabar_exit``) in the very loop
 ``_kernel._simulate_impl`` runs: same fills, fees, stops and end-of-data mark. Instead of keeping
 trades it accumulates their counts and sums, and the curve's statistics come from the engine's
@@ -31,10 +31,23 @@ N_STATS = 11
 
 _jit = njit(cache=True, nogil=True)
 _curve_stats = _fast.curve_stats
-_to_exposure = _fast.to_exposure
 _close = k._close
 _rebalance = k._rebalance
 _intrabar_exit = k._intrabar_exit
+
+
+def _expose_impl(v: float, lo: float, size: float) -> float:
+    """``_fast.to_exposure`` of one value."""
+    if v != v:
+        v = 0.0
+    elif v > 1.0:
+        v = 1.0
+    elif v < lo:
+        v = lo
+    return v * size
+
+
+_expose = _jit(_expose_impl)
 
 
 def _target_impl(
@@ -45,16 +58,19 @@ def _target_impl(
     idx: IntArray,
     val: FloatArray,
     close: FloatArray,
+    lo: float,
+    size: float,
     out: FloatArray,
 ) -> None:
-    """Combination ``j``'s raw targets, as the registered strategy computes them."""
+    """Combination ``j``'s targets, as the registered strategy computes them, written as the
+    exposures ``to_exposure`` makes of them (clipped to [lo, 1], times ``size``)."""
     n = out.size
     if kind == KIND_SMA:  # long while SMA(fast) > SMA(slow), short below; 0 in the slow's warm-up
         f = ind_a[idx[j, 0]]
         s = ind_a[idx[j, 1]]
         warm = int(val[j, 0]) - 1
         for i in range(n):
-            out[i] = 0.0 if i < warm else (1.0 if f[i] > s[i] else -1.0)
+            out[i] = _expose(0.0 if i < warm else (1.0 if f[i] > s[i] else -1.0), lo, size)
     elif kind == KIND_RSI:  # the latch: +1 below oversold, -1 above overbought, held between
         r = ind_a[idx[j, 0]]
         low = val[j, 0]
@@ -65,7 +81,7 @@ def _target_impl(
                 state = 1.0
             elif r[i] > high:
                 state = -1.0
-            out[i] = state
+            out[i] = _expose(state, lo, size)
     else:  # Bollinger breakout: bands mean +/- nbdev * std, exits at the middle
         mean = ind_a[idx[j, 0]]
         std = ind_b[idx[j, 0]]
@@ -82,7 +98,7 @@ def _target_impl(
                     state = 1.0
                 elif c < m - band:
                     state = -1.0
-            out[i] = state
+            out[i] = _expose(state, lo, size)
 
 
 _target = _jit(_target_impl)
@@ -214,21 +230,19 @@ def _sweep_impl(
     n = close.size
     m = idx.shape[0]
     for w in prange(workers):
-        raw = np.empty(n)
-        exposure = np.empty(n - start)
+        exposure = np.empty(n)
         equity = np.empty(n - start)
         position = np.empty(n - start)
         st = np.zeros(k.N_STATE)
         row = np.empty((1, k.N_FIELDS))
         for j in range(w, m, workers):
-            _target(kind, j, ind_a, ind_b, idx, val, close, raw)
-            _to_exposure(raw[start:], lo, size, exposure)
+            _target(kind, j, ind_a, ind_b, idx, val, close, lo, size, exposure)
             _trade(
                 open_[start:],
                 high[start:],
                 low[start:],
                 close[start:],
-                exposure,
+                exposure[start:],
                 initial,
                 rate,
                 slip,

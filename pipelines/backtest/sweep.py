@@ -44,7 +44,7 @@ __all__ = ["FALLBACK_MAX", "OBJECTIVES", "PBO_CELLS", "SweepResult", "run_sweep"
 FloatArray = npt.NDArray[np.float64]
 Progress = Callable[[float, str], None]
 FALLBACK_MAX = 2_000  # combinations of a strategy without a vectorized sweep (one backtest each)
-PBO_CELLS = 20_000_000  # CSCV's work: block combinations x trials at most (fewer blocks beyond)
+PBO_CELLS = 1_000_000  # CSCV's work: block combinations x trials at most (fewer blocks beyond)
 # Objective -> metric and whether higher is better (drawdowns are <= 0: higher is shallower).
 OBJECTIVES: dict[str, tuple[str, bool]] = {
     **{name: (name, True) for name in sweep_fast.SWEEP_METRICS},

@@ -88,7 +88,10 @@ def test_sweep_prints_a_table_and_the_deflated_sharpe(env_home: Path, bars_file:
         (["--param", "fast=5:x"], "'x' is not a number"),
         (["--param", "fast=5:10", "--constraint", "fast <> slow"], "must be 'a OP b'"),
         (["--param", "fast=5:10", "--objective", "luck"], "unknown objective 'luck'"),
-        (["--param", "fast=1:20", "--param", "slow=2:21"], "the sweep has 210 combinations, over the limit of 50"),
+        (
+            ["--param", "fast=1:20", "--param", "slow=2:21"],
+            "the sweep has 210 combinations, over the limit of 50",
+        ),
     ],
 )
 def test_bad_input_exits_2(

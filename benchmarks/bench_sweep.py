@@ -158,7 +158,8 @@ def main() -> None:
         f"  backtesting.py {row.get('backtesting_py_subset_s', nan):8.3f} s for "
         f"{len(SUBSET_FAST) * len(SUBSET_SLOW)} combinations "
         f"({row.get('backtesting_py_per_combination_ms', nan):.2f} ms each: "
-        f"{row.get('speedup_per_combination_vs_backtesting_py', nan):,.0f}x ours per combination; goal >= 1,000x)"
+        f"{row.get('speedup_per_combination_vs_backtesting_py', nan):,.0f}x ours per combination; "
+        "goal >= 1,000x)"
     )
     out = HERE / "results"
     out.mkdir(exist_ok=True)

@@ -210,6 +210,31 @@ def _significance(
     return {**block, "overfitting": overfitting}
 
 
+def _measure(
+    bars: pd.DataFrame,
+    spec: Grid,
+    config: BacktestConfig,
+    context: StrategyContext | None,
+    trade_from: pd.Timestamp | None,
+    report: Progress,
+) -> tuple[dict[str, FloatArray], FloatArray, tuple[int, int]]:
+    """(metric columns, CSCV block sums, CSCV blocks) of every combination."""
+    data = BarData.from_frame(bars)
+    ts, open_, high, low, close = bar_arrays(bars, data)
+    start = 0 if trade_from is None else int(np.searchsorted(ts, utc_nanos(pd.Series([trade_from]))[0]))
+    if close.size - start < 2:
+        raise InvalidRequestError(f"a sweep needs at least 2 bars to trade, got {close.size - start}")
+    blocks = _pbo_blocks(close.size - start - 1, len(spec))
+    if spec.strategy in sweep_fast.FAST_STRATEGIES:
+        metrics, sums = sweep_fast.fast_sweep(
+            spec, (open_, high, low, close), data, config, start=start, blocks=blocks, progress=report
+        )
+        return metrics, sums, blocks
+    metrics, curves = _fallback(bars, spec, config, context, report, trade_from)
+    sums = _curve_block_sums(curves, blocks) if blocks[0] else np.empty((len(spec), 0))
+    return metrics, sums, blocks
+
+
 def run_sweep(
     bars: pd.DataFrame,
     strategy: str,
@@ -247,25 +272,13 @@ def run_sweep(
         max_combinations=max_combinations,
     )
     spec = replace(spec, constraints=spec.constraints[len(implied) :])  # the caller's alone
-    data = BarData.from_frame(bars)
-    ts, open_, high, low, close = bar_arrays(bars, data)
-    start = 0 if trade_from is None else int(np.searchsorted(ts, utc_nanos(pd.Series([trade_from]))[0]))
-    if close.size - start < 2:
-        raise InvalidRequestError(f"a sweep needs at least 2 bars to trade, got {close.size - start}")
-    blocks = _pbo_blocks(close.size - start - 1, len(spec))
-    vectorized = name in sweep_fast.FAST_STRATEGIES
-    if vectorized:
-        metrics, sums = sweep_fast.fast_sweep(
-            spec, (open_, high, low, close), data, config, start=start, blocks=blocks, progress=report
-        )
-    else:
-        metrics, curves = _fallback(bars, spec, config, context, report, trade_from)
-        sums = _curve_block_sums(curves, blocks) if blocks[0] else np.empty((len(spec), 0))
+    metrics, sums, blocks = _measure(bars, spec, config, context, trade_from, report)
     order = _rank(metrics[metric], higher)
     report(100.0, "the best combination's backtest and significance")
     best = _one(bars, name, spec.params(int(order[0])), config, context, trade_from)
     significance = _significance(metrics, sums, blocks, best)
     seconds = time.perf_counter() - started
+    vectorized = name in sweep_fast.FAST_STRATEGIES
     return SweepResult(
         spec,
         metrics,

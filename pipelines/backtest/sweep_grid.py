@@ -209,6 +209,37 @@ def _check_names(strategy: str, grid: GridSpec, constraints: Sequence[Constraint
     return [name for name in known if name in grid]
 
 
+def _filtered(
+    names: list[str], lists: list[list[Any]], constraints: Sequence[Constraint], base: Mapping[str, Any]
+) -> FloatArray:
+    """The product of the value lists, one row per combination, less those a constraint excludes."""
+    for name, values in zip(names, lists, strict=True):
+        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in values):
+            raise InvalidRequestError(f"parameter {name!r} is not numeric and cannot be swept")
+    combos = _product(names, lists)
+    columns = {name: combos[:, j] for j, name in enumerate(names)}
+    keep: npt.NDArray[np.bool_] = np.ones(combos.shape[0], dtype=np.bool_)
+    for c in constraints:
+        keep &= np.asarray(
+            _OPS[c.op](_side(c.left, columns, base), _side(c.right, columns, base)), dtype=np.bool_
+        )
+    kept: FloatArray = combos[keep]
+    return kept
+
+
+def _sampled(combos: FloatArray, sample: int | None, seed: int | None) -> FloatArray:
+    """``sample`` rows drawn with ``seed`` (kept in grid order), or all of them."""
+    if sample is None:
+        return combos
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
+        raise InvalidRequestError(f"sample must be a whole number >= 1, got {sample!r}")
+    if sample >= combos.shape[0]:
+        return combos
+    rng = np.random.default_rng(seed)
+    picked: FloatArray = combos[np.sort(rng.choice(combos.shape[0], size=sample, replace=False))]
+    return picked
+
+
 def build_grid(
     strategy: str,
     grid: GridSpec,
@@ -232,32 +263,19 @@ def build_grid(
             f"the grid has {grid_size:,} combinations before constraints, over the limit of "
             f"{max_combinations * RAW_FACTOR:,} ({RAW_FACTOR}x sweep_max_combinations); narrow the ranges"
         )
-    for name, values in zip(names, lists, strict=True):
-        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in values):
-            raise InvalidRequestError(f"parameter {name!r} is not numeric and cannot be swept")
-    values = _product(names, lists)
-    columns = {name: values[:, j] for j, name in enumerate(names)}
-    keep = np.ones(values.shape[0], dtype=bool)
-    for c in parsed:
-        keep &= np.asarray(_OPS[c.op](_side(c.left, columns, base), _side(c.right, columns, base)))
-    values = values[keep]
-    feasible = int(values.shape[0])
-    if sample is not None:
-        if isinstance(sample, bool) or not isinstance(sample, int) or sample < 1:
-            raise InvalidRequestError(f"sample must be a whole number >= 1, got {sample!r}")
-        if sample < feasible:
-            rng = np.random.default_rng(seed)
-            values = values[np.sort(rng.choice(feasible, size=sample, replace=False))]
-    if values.shape[0] == 0:
+    combos = _filtered(names, lists, parsed, base)
+    feasible = int(combos.shape[0])
+    combos = _sampled(combos, sample, seed)
+    if combos.shape[0] == 0:
         raise InvalidRequestError("no combination satisfies the constraints")
-    if values.shape[0] > max_combinations:
+    if combos.shape[0] > max_combinations:
         raise InvalidRequestError(
-            f"the sweep has {values.shape[0]:,} combinations, over the limit of {max_combinations:,} "
+            f"the sweep has {combos.shape[0]:,} combinations, over the limit of {max_combinations:,} "
             "(sweep_max_combinations); narrow the ranges, add constraints or --sample fewer"
         )
     spec = {p.name: p for p in get_strategy(strategy).params}
     is_int = tuple(spec[name].type is int for name in names)
     fixed_out = {k: v for k, v in base.items() if k not in grid}
     return Grid(
-        strategy, tuple(names), np.ascontiguousarray(values), is_int, fixed_out, parsed, grid_size, feasible
+        strategy, tuple(names), np.ascontiguousarray(combos), is_int, fixed_out, parsed, grid_size, feasible
     )

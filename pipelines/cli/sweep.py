@@ -39,7 +39,8 @@ def parse_params(options: list[str]) -> dict[str, str]:
         name = name.strip()
         if not sep or not name or not spec.strip():
             raise InvalidRequestError(
-                f"--param {option!r} must be NAME=START:STOP:STEP or NAME=V1,V2,... (for example fast=5:100:1)"
+                f"--param {option!r} must be NAME=START:STOP:STEP or NAME=V1,V2,... "
+                "(for example fast=5:100:1)"
             )
         if name in grid:
             raise InvalidRequestError(f"--param {name!r} is given twice")
@@ -74,7 +75,8 @@ def _report(result: SweepResult, request: dict[str, Any], top: int, *, as_json: 
         return
     out.print(
         f"[bold]sweep[/] {result.grid.strategy} on {request['symbol']}: {len(result.grid):,} combinations "
-        f"(grid {result.grid.grid_size:,}, {result.grid.feasible:,} within constraints) in {result.seconds:.2f} s"
+        f"(grid {result.grid.grid_size:,}, {result.grid.feasible:,} within constraints) "
+        f"in {result.seconds:.2f} s"
     )
     out.print(_table(result, top))
     sig = result.significance
@@ -117,8 +119,9 @@ def sweep(
     take_profit: TakeProfitOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Backtest every combination of a strategy's parameters on the same bars, ranked by an objective,
-    with the deflated Sharpe ratio of the best and the probability of backtest over-fitting."""
+    """Backtest a strategy over a grid of its parameters, ranked, with deflated Sharpe and PBO.
+
+    Long because it declares the backtest command's options and the sweep's."""
     # Imported on use, for the CLI's start-up time: pandas, numba.
     from pipelines.app.sweep_plan import plan_sweep, sweep_run
 
@@ -148,7 +151,6 @@ def sweep(
             take_profit=take_profit,
         )
         bt = request.backtest
-        label = f"sweep {bt.strategy} on {bt.symbol} {bt.timeframe} ({request.combinations:,} combinations)"
-        with stage_progress(not as_json, label) as update:
-            run = sweep_run(settings, request, update)
-    _report(run.result, {"symbol": bt.symbol, "timeframe": bt.timeframe}, top, as_json=as_json)
+        with stage_progress(not as_json, f"sweep {bt.strategy} on {bt.symbol} {bt.timeframe}") as update:
+            result = sweep_run(settings, request, update).result
+    _report(result, {"symbol": bt.symbol, "timeframe": bt.timeframe}, top, as_json=as_json)

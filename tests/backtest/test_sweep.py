@@ -10,11 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.backtest import BacktestConfig, run_strategy
+from pipelines.backtest import BacktestConfig, run_strategy, sweep, sweep_fast
 from pipelines.backtest.overfitting import probability_of_overfitting
 from pipelines.backtest.runner import run_strategy_from
 from pipelines.backtest.significance import bar_returns
-from pipelines.backtest import sweep, sweep_fast
 from pipelines.backtest.sweep import SweepResult, run_sweep
 from pipelines.backtest.sweep_grid import build_grid, parse_constraint, parse_values
 from pipelines.errors import InvalidRequestError

@@ -23,9 +23,11 @@ from pipelines.cli._common import (
 from pipelines.cli.backtest import StopLossOpt, TakeProfitOpt
 from pipelines.cli.progress import stage_progress
 from pipelines.errors import InvalidRequestError
-from pipelines.settings import get_settings
+from pipelines.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from pipelines.app.backtest_plan import BacktestRequest
+    from pipelines.app.sweep_plan import SweepRequest
     from pipelines.backtest.sweep import SweepResult
 
 COLUMNS = ("sharpe_ratio", "total_return", "max_drawdown", "calmar_ratio", "num_trades", "win_rate")
@@ -69,12 +71,12 @@ def _table(result: SweepResult, top: int) -> Table:
     return table
 
 
-def _report(result: SweepResult, request: dict[str, Any], top: int, *, as_json: bool) -> None:
+def _report(result: SweepResult, request: BacktestRequest, top: int, *, as_json: bool) -> None:
     if as_json:
-        emit_json({**request, **result.as_dict(top)})
+        emit_json({"symbol": request.symbol, "timeframe": request.timeframe, **result.as_dict(top)})
         return
     out.print(
-        f"[bold]sweep[/] {result.grid.strategy} on {request['symbol']}: {len(result.grid):,} combinations "
+        f"[bold]sweep[/] {result.grid.strategy} on {request.symbol}: {len(result.grid):,} combinations "
         f"(grid {result.grid.grid_size:,}, {result.grid.feasible:,} within constraints) "
         f"in {result.seconds:.2f} s"
     )
@@ -88,6 +90,14 @@ def _report(result: SweepResult, request: dict[str, Any], top: int, *, as_json: 
         ),
         highlight=False,
     )
+
+
+def _run(sweep_run: Any, settings: Settings, request: SweepRequest, *, show: bool) -> SweepResult:
+    """``sweep_run`` with its progress on stderr (a bar on a terminal) when ``show``."""
+    bt = request.backtest
+    with stage_progress(show, f"sweep {bt.strategy} on {bt.symbol} {bt.timeframe}") as update:
+        result: SweepResult = sweep_run(settings, request, update).result
+    return result
 
 
 @app.command()
@@ -119,9 +129,7 @@ def sweep(
     take_profit: TakeProfitOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Backtest a strategy over a grid of its parameters, ranked, with deflated Sharpe and PBO.
-
-    Long because it declares the backtest command's options and the sweep's."""
+    """Backtest a strategy over a grid of its parameters, ranked, with deflated Sharpe and PBO."""
     # Imported on use, for the CLI's start-up time: pandas, numba.
     from pipelines.app.sweep_plan import plan_sweep, sweep_run
 
@@ -150,7 +158,5 @@ def sweep(
             stop_loss=stop_loss,
             take_profit=take_profit,
         )
-        bt = request.backtest
-        with stage_progress(not as_json, f"sweep {bt.strategy} on {bt.symbol} {bt.timeframe}") as update:
-            result = sweep_run(settings, request, update).result
-    _report(result, {"symbol": bt.symbol, "timeframe": bt.timeframe}, top, as_json=as_json)
+        result = _run(sweep_run, settings, request, show=not as_json)
+    _report(result, request.backtest, top, as_json=as_json)

@@ -14,7 +14,6 @@ import numpy.typing as npt
 
 from pipelines.backtest import _sweep_kernel as sk
 from pipelines.backtest.config import BacktestConfig
-from pipelines.backtest.metrics import annual_return
 from pipelines.backtest.sweep_grid import Constraint, Grid
 from pipelines.features import BarData, get_indicator
 from pipelines.features._shared import close_mean_std
@@ -99,12 +98,21 @@ def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
     return out
 
 
+def _annual(initial: float, final: FloatArray, returns: int, per_year: float) -> FloatArray:
+    """``metrics.annual_return`` element-wise: geometric, -1 at equity 0, 0 without a return."""
+    if returns <= 0:
+        return np.zeros(final.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grown: FloatArray = np.expm1(np.log(final / initial) * per_year / returns)
+    return np.where(final <= 0.0, -1.0, grown)
+
+
 def metrics_from_stats(stats: FloatArray, bars: int, config: BacktestConfig) -> dict[str, FloatArray]:
     """The :data:`SWEEP_METRICS` of every combination as columns (NaN where ``metrics.py`` says
     None), from the kernel's statistics over ``bars`` bars."""
     initial, per_year = float(config.initial_capital), config.bars_per_year
     final = stats[:, sk.S_FINAL]
-    annual = np.array([annual_return(initial, f, max(bars - 1, 0), per_year) for f in final])
+    annual = _annual(initial, final, bars - 1, per_year)
     max_dd = stats[:, sk.S_MAXDD]
     root = math.sqrt(per_year)
     trades = stats[:, sk.S_TRADES]

@@ -196,3 +196,29 @@ def test_the_honest_block_deflates_the_best_and_measures_overfitting() -> None:
     body = result.as_dict(top=3)
     assert len(body["results"]) == 3 and body["best"]["params"] == result.row(0)["params"]
     assert body["constraints"] == ["fast < slow"]
+
+
+def test_progress_is_reported_and_cscv_work_is_bounded() -> None:
+    seen: list[tuple[float, str]] = []
+    result = run_sweep(
+        BARS,
+        "sma_cross",
+        {"fast": "2:30", "slow": "3:80"},
+        BacktestConfig(),
+        progress=lambda d, t: seen.append((d, t)),
+    )
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and done[-1] == 100.0
+    assert any(f"{len(result.grid):,} of {len(result.grid):,} combinations" in t for _, t in seen)
+    # Fewer CSCV blocks for many trials: block combinations x trials stay within the bound.
+    blocks, size = sweep._pbo_blocks(2_515, 23_750)
+    assert blocks == 6 and size == 2_515 // 6
+    assert math.comb(blocks, blocks // 2) * 23_750 <= sweep.PBO_CELLS
+    assert sweep._pbo_blocks(2_515, 12)[0] == 16
+    assert sweep._pbo_blocks(15, 12) == (0, 0) and sweep._pbo_blocks(2_515, 1) == (0, 0)
+
+
+def test_a_start_past_the_bars_is_refused() -> None:
+    late = pd.Timestamp(BARS["timestamp"].iloc[-1]) + pd.Timedelta(days=1)
+    with pytest.raises(InvalidRequestError, match="at least 2 bars to trade, got 0"):
+        run_sweep(BARS, "sma_cross", {"fast": [5]}, BacktestConfig(), trade_from=late)

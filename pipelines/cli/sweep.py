@@ -30,7 +30,15 @@ if TYPE_CHECKING:
     from pipelines.app.sweep_plan import SweepRequest
     from pipelines.backtest.sweep import SweepResult
 
-COLUMNS = ("sharpe_ratio", "total_return", "max_drawdown", "calmar_ratio", "num_trades", "win_rate")
+# (metric, header): short headers, so the table fits an 80-column terminal.
+COLUMNS = (
+    ("sharpe_ratio", "sharpe"),
+    ("total_return", "return"),
+    ("max_drawdown", "max dd"),
+    ("calmar_ratio", "calmar"),
+    ("num_trades", "trades"),
+    ("win_rate", "win rate"),
+)
 
 
 def parse_params(options: list[str]) -> dict[str, str]:
@@ -63,11 +71,11 @@ def _table(result: SweepResult, top: int) -> Table:
     table.add_column("#", justify="right")
     for name in result.grid.names:
         table.add_column(name, justify="right")
-    for name in COLUMNS:
-        table.add_column(name, justify="right")
+    for _, header in COLUMNS:
+        table.add_column(header, justify="right")
     for row in result.top(top):
-        cells = [str(row["rank"]), *(_cell(row["params"][n]) for n in result.grid.names)]
-        table.add_row(*cells, *(_cell(row["metrics"][n]) for n in COLUMNS))
+        cells = [str(row["rank"]), *(format(row["params"][n], "g") for n in result.grid.names)]
+        table.add_row(*cells, *(_cell(row["metrics"][n]) for n, _ in COLUMNS))
     return table
 
 

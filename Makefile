@@ -36,6 +36,7 @@ bench: install
 	.venv-bench/bin/python benchmarks/bench_data.py
 	.venv-bench/bin/python benchmarks/bench_models.py
 	.venv-bench/bin/python benchmarks/bench_backtest.py
+	.venv-bench/bin/python benchmarks/bench_sweep.py
 	.venv-bench/bin/python benchmarks/bench_honest.py
 	.venv-bench/bin/python benchmarks/bench_datasets.py
 	.venv-bench/bin/python benchmarks/bench_market_data.py

@@ -34,6 +34,7 @@ __all__ = [
     "PboResult",
     "default_partitions",
     "pbo_block",
+    "pbo_from_block_sums",
     "probability_of_overfitting",
 ]
 
@@ -123,11 +124,19 @@ def probability_of_overfitting(returns: npt.ArrayLike, partitions: int = 16) -> 
     _check(r, partitions)
     r = np.where(np.isfinite(r), r, 0.0)
     s1, s2, size = _block_sums(r, partitions)
+    return pbo_from_block_sums(s1, s2, size)
+
+
+def pbo_from_block_sums(s1: FloatArray, s2: FloatArray, size: int) -> PboResult:
+    """PBO from each block's sums of returns ``s1`` and of squared returns ``s2`` (S blocks x N
+    trials, ``size`` returns a block): all CSCV reads of the returns, so a caller that accumulates
+    them as it goes (a parameter sweep) never holds the T x N matrix."""
+    partitions, trials = s1.shape
     sets, slot_a, slot_b, combinations = _pairs(partitions)
     ranks = split_ranks(s1, s2, sets, slot_a, slot_b, size * (partitions // 2), combinations)
-    w = ranks / (r.shape[1] + 1.0)
+    w = ranks / (trials + 1.0)
     values: FloatArray = np.log(w / (1.0 - w))
-    return PboResult(float(np.mean(values <= 0.0)), values, partitions, r.shape[1])
+    return PboResult(float(np.mean(values <= 0.0)), values, partitions, trials)
 
 
 def pbo_block(returns: npt.ArrayLike) -> dict[str, Any] | None:

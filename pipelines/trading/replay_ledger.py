@@ -28,6 +28,7 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -189,7 +190,8 @@ def _covered(
 
 
 class _Columns(NamedTuple):
-    """The booked legs' fields as the records hold them, in leg order."""
+    """The booked legs' fields as the records hold them, in leg order (``quantity``: the entries', an
+    exit closing all of its entry's)."""
 
     at: list[dt.datetime]
     client: list[str]
@@ -205,15 +207,19 @@ def _fields(ledger: ReplayLedger) -> _Columns:
     legs, cfg = ledger.legs, ledger.config
     codes, tss = legs.code.tolist(), legs.ts.tolist()
     names = [LEG_NAMES[c] for c in codes]
+    level: list[Decimal | None] = [None] * len(codes)
+    kinds = np.flatnonzero(np.isin(legs.code, list(KINDS)))
+    for j, value in zip(kinds.tolist(), _exact(legs.price[kinds]), strict=True):
+        level[j] = value
     return _Columns(
         _stamps(legs.ts),
         client_order_ids(cfg.strategy_id, cfg.symbol, tss, names),
         [Side.BUY if u > 0.0 else Side.SELL for u in legs.units.tolist()],
         [KINDS.get(c, OrderType.MARKET) for c in codes],
-        _exact(np.abs(legs.units).tolist()),
-        [Decimal(repr(p)) if c in KINDS else None for c, p in zip(codes, legs.price.tolist(), strict=True)],
-        _exact(ledger.price.tolist()),
-        list(map(Decimal, map(repr, ledger.fee.tolist()))),  # ``exact``: fees are seldom repeated
+        _exact(np.abs(legs.units[0::2])),
+        level,
+        _exact(ledger.price),
+        _exact(ledger.fee),
     )
 
 
@@ -242,7 +248,7 @@ def _records(ledger: ReplayLedger) -> Booked:
     cash: list[Decimal] = []
     margins: list[Decimal] = []
     for i in range(0, n, 2):  # an entry, then (but for the last) the close of its whole trade
-        q, p, f, t, s = quantity[i], price[i], fee[i], at[i], side[i]
+        q, p, f, t, s = quantity[i >> 1], price[i], fee[i], at[i], side[i]
         tid, oid = next(ids), next(ids)
         sd, sign = (long, 1) if s is buy else (short, -1)
         orders.append(Order(
@@ -287,21 +293,30 @@ def _records(ledger: ReplayLedger) -> Booked:
     account.balance, account.peak = balance, peak
     if had_today:
         book.realized_today[user] = today
-    _hold(book, account.key, orders, trades)
+    _hold(book, account.key, ledger.ids, client, orders, trades)
     return Booked([True] * n, cash, margins, 0)
 
 
-def _hold(book: PaperBook, key: tuple[str, str], orders: list[Order], trades: list[Trade]) -> None:
-    """The new records held by ``book`` and named in its changes, in the order the one pass adds them."""
+def _hold(
+    book: PaperBook,
+    key: tuple[str, str],
+    ids: list[str],
+    clients: list[str],
+    orders: list[Order],
+    trades: list[Trade],
+) -> None:
+    """The new records held by ``book`` and named in its changes, in the order the one pass adds them
+    (``ids``: each trade's, then its entry's and exit's orders'; the last trade may be open)."""
     changes = book.changes
-    order_ids = [o.id for o in orders]
-    trade_ids = [t.id for t in trades]
+    trade_ids = ids[0::3]
+    order_ids = ids.copy()
+    del order_ids[0::3]
     book.orders.update(zip(order_ids, orders, strict=True))
-    book.by_client.update(zip([(o.user_id, o.client_order_id) for o in orders], order_ids, strict=True))
+    book.by_client.update(zip(zip(repeat(key[0]), clients, strict=False), order_ids, strict=True))
     book.trades.update(zip(trade_ids, trades, strict=True))
     changes.orders.update(order_ids)
     changes.trades.update(trade_ids)
     changes.created.update(order_ids, trade_ids)
     changes.fills.extend(orders)
-    changes.closed.extend(t.id for t in trades if t.status is TradeStatus.CLOSED)
+    changes.closed.extend(trade_ids[: len(orders) // 2])
     changes.accounts.add(key)

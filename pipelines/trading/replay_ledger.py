@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import repeat
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -56,6 +57,7 @@ __all__ = ["ReplayLedger", "book_columnar"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+_T = TypeVar("_T")
 _U = 2.0**-53  # a float operation's relative rounding error, at most
 _SLACK = 16.0  # operations per term and the decimals' own 28-digit rounding, generously
 
@@ -205,22 +207,30 @@ class _Columns(NamedTuple):
 
 def _fields(ledger: ReplayLedger) -> _Columns:
     legs, cfg = ledger.legs, ledger.config
-    codes, tss = legs.code.tolist(), legs.ts.tolist()
-    names = [LEG_NAMES[c] for c in codes]
-    level: list[Decimal | None] = [None] * len(codes)
+    level: list[Decimal | None] = [None] * len(legs)
     kinds = np.flatnonzero(np.isin(legs.code, list(KINDS)))
     for j, value in zip(kinds.tolist(), _exact(legs.price[kinds]), strict=True):
         level[j] = value
+    names = _mapped(legs.code, LEG_NAMES.__getitem__)
     return _Columns(
         _stamps(legs.ts),
-        client_order_ids(cfg.strategy_id, cfg.symbol, tss, names),
-        [Side.BUY if u > 0.0 else Side.SELL for u in legs.units.tolist()],
-        [KINDS.get(c, OrderType.MARKET) for c in codes],
+        client_order_ids(cfg.strategy_id, cfg.symbol, legs.ts.tolist(), names),
+        _mapped((legs.units > 0.0).view(np.int8), (Side.SELL, Side.BUY).__getitem__),
+        _mapped(legs.code, lambda c: KINDS.get(c, OrderType.MARKET)),
         _exact(np.abs(legs.units[0::2])),
         level,
         _exact(ledger.price),
         _exact(ledger.fee),
     )
+
+
+def _mapped(codes: npt.NDArray[np.integer], value: Callable[[int], _T]) -> list[_T]:
+    """``value`` of each code, called once per distinct code."""
+    distinct, where = np.unique(codes, return_inverse=True)
+    table = np.empty(len(distinct), dtype=object)
+    table[:] = [value(c) for c in distinct.tolist()]
+    result: list[_T] = table[where].tolist()
+    return result
 
 
 def _records(ledger: ReplayLedger) -> Booked:
@@ -237,30 +247,35 @@ def _records(ledger: ReplayLedger) -> Booked:
     entry_, exit_, active, closed = (
         OrderPurpose.ENTRY, OrderPurpose.EXIT, TradeStatus.ACTIVE, TradeStatus.CLOSED
     )  # fmt: skip
-    reasons = [EXIT_REASONS[k] for k in kind]
+    reasons = _mapped(ledger.legs.code, lambda c: EXIT_REASONS[KINDS.get(c, OrderType.MARKET)])
     paper = name == PAPER  # ``position_value`` counts the ledger's own positions only
     account = book.account(user, quote_asset(symbol))  # made at the first fill: the first leg's
     balance, peak, today = account.balance, account.peak, book.realized_today.get(user, ZERO)
     had_today = user in book.realized_today
-    ids = iter(ledger.ids)
+    ids = ledger.ids
     orders: list[Order] = []
     trades: list[Trade] = []
     cash: list[Decimal] = []
-    margins: list[Decimal] = []
-    for i in range(0, n, 2):  # an entry, then (but for the last) the close of its whole trade
+    margins = [ZERO] * n
+    for i, tid, oid, xid in zip(range(0, n, 2), ids[0::3], ids[1::3], [*ids[2::3], None], strict=False):
         q, p, f, t, s = quantity[i >> 1], price[i], fee[i], at[i], side[i]
-        tid, oid = next(ids), next(ids)
-        sd, sign = (long, 1) if s is buy else (short, -1)
         orders.append(Order(
             user, client[i], name, symbol, s, kind[i], q, level[i], t, entry_, tid, oid, done, q, p, f,
             None, t,
         ))  # fmt: skip
-        balance += (-(q * p) - f) if sd is long else -f  # ``cash_change``: a short's sale pays its fee
-        equity = balance + ((q * p if sd is long else q * (p - p)) if paper else ZERO)
+        notional = q * p
+        if s is buy:  # ``cash_change``: a short's sale pays only its fee
+            sd, sign = long, 1
+            balance += -notional - f
+            equity = balance + (notional if paper else ZERO)
+        else:
+            sd, sign = short, -1
+            balance += -f
+            equity = balance + (q * (p - p) if paper else ZERO)
+            margins[i] = notional
         if equity > peak:
             peak = equity
         cash.append(balance)
-        margins.append(ZERO if sd is long else q * p)
         fees = ZERO + f
         x = i + 1
         if x == n:  # open: the trade as its entry leaves it
@@ -273,7 +288,7 @@ def _records(ledger: ReplayLedger) -> Booked:
             break
         px, fx, tx, why = price[x], fee[x], at[x], reasons[x]
         orders.append(Order(
-            user, client[x], name, symbol, side[x], kind[x], q, level[x], tx, exit_, tid, next(ids), done, q,
+            user, client[x], name, symbol, side[x], kind[x], q, level[x], tx, exit_, tid, xid, done, q,
             px, fx, why, tx,
         ))  # fmt: skip
         balance += (q * px - fx) if sd is long else (p - px) * q - fx
@@ -289,7 +304,6 @@ def _records(ledger: ReplayLedger) -> Booked:
         if equity > peak:
             peak = equity
         cash.append(balance)
-        margins.append(ZERO)
     account.balance, account.peak = balance, peak
     if had_today:
         book.realized_today[user] = today

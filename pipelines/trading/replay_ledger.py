@@ -29,7 +29,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import repeat
+from itertools import islice, repeat
 from typing import NamedTuple, TypeVar
 
 import numpy as np
@@ -108,7 +108,7 @@ def book_columnar(
         )
         enters = int(np.count_nonzero(legs.code[:n] == ENTER))
         new_id = book.new_id
-        ids = [new_id() for _ in range(n + enters)]  # the one pass's order: an entry's trade, then its order
+        ids = list(islice(iter(new_id, None), n + enters))  # a trade's, its entry's, its exit's
     ledger = ReplayLedger(book, cfg, broker.name, _part(legs, 0, n), price[:n], fee[:n], ids)
     if n < len(legs):
         ledger.records()
@@ -234,37 +234,31 @@ def _mapped(codes: npt.NDArray[np.integer], value: Callable[[int], _T]) -> list[
 
 
 def _records(ledger: ReplayLedger) -> Booked:
-    """Long because it is the one loop per trade that makes the records: an entry's order and trade, its
-    exit's order, the cash, peak and settlement as ``book_fill`` books them (the same decimal operations
-    in the same order, inlined: a call per record is what this saves), the book's maps and changes
-    filled in bulk after it, in the same order."""
+    """Long because it is the one loop per trade that makes the records: the entry's trade, the cash,
+    peak and settlement as ``book_fill`` books them (the same decimal operations in the same order,
+    inlined: a call per record is what this saves), the orders made in bulk before it and the book's
+    maps and changes filled in bulk after it, in the same order."""
     book, cfg, name, n = ledger.book, ledger.config, ledger.broker, len(ledger)
     if n == 0:
         return Booked([], [], [], 0)
     user, symbol, sid = cfg.user_id, cfg.symbol, cfg.strategy_id
-    at, client, side, kind, quantity, level, price, fee = _fields(ledger)
-    buy, long, short, done = Side.BUY, TradeSide.LONG, TradeSide.SHORT, OrderStatus.FILLED
-    entry_, exit_, active, closed = (
-        OrderPurpose.ENTRY, OrderPurpose.EXIT, TradeStatus.ACTIVE, TradeStatus.CLOSED
-    )  # fmt: skip
-    reasons = _mapped(ledger.legs.code, lambda c: EXIT_REASONS[KINDS.get(c, OrderType.MARKET)])
+    cols = _fields(ledger)
+    at, side, quantity, price, fee = cols.at, cols.side, cols.quantity, cols.price, cols.fee
+    buy, long, short = Side.BUY, TradeSide.LONG, TradeSide.SHORT
+    active, closed = TradeStatus.ACTIVE, TradeStatus.CLOSED
+    orders, reasons = _orders(ledger, cols)
     paper = name == PAPER  # ``position_value`` counts the ledger's own positions only
     account = book.account(user, quote_asset(symbol))  # made at the first fill: the first leg's
     balance, peak, today = account.balance, account.peak, book.realized_today.get(user, ZERO)
     had_today = user in book.realized_today
-    ids = ledger.ids
-    orders: list[Order] = []
+    trade_ids = ledger.ids[0::3]
     trades: list[Trade] = []
     cash: list[Decimal] = []
     margins = [ZERO] * n
-    for i, tid, oid, xid in zip(range(0, n, 2), ids[0::3], ids[1::3], [*ids[2::3], None], strict=False):
-        q, p, f, t, s = quantity[i >> 1], price[i], fee[i], at[i], side[i]
-        orders.append(Order(
-            user, client[i], name, symbol, s, kind[i], q, level[i], t, entry_, tid, oid, done, q, p, f,
-            None, t,
-        ))  # fmt: skip
+    for i, tid in zip(range(0, n, 2), trade_ids, strict=True):  # an entry, then (but for the last) its close
+        q, p, f, t = quantity[i >> 1], price[i], fee[i], at[i]
         notional = q * p
-        if s is buy:  # ``cash_change``: a short's sale pays only its fee
+        if side[i] is buy:  # ``cash_change``: a short's sale pays only its fee
             sd, sign = long, 1
             balance += -notional - f
             equity = balance + (notional if paper else ZERO)
@@ -287,10 +281,6 @@ def _records(ledger: ReplayLedger) -> Booked:
             book._open_trades[tid] = trade
             break
         px, fx, tx, why = price[x], fee[x], at[x], reasons[x]
-        orders.append(Order(
-            user, client[x], name, symbol, side[x], kind[x], q, level[x], tx, exit_, tid, xid, done, q,
-            px, fx, why, tx,
-        ))  # fmt: skip
         balance += (q * px - fx) if sd is long else (p - px) * q - fx
         fees += fx
         pnl = (ZERO + sign * (px - p) * q) - fees  # ``_settle_exit``: the gross less the commission
@@ -307,24 +297,46 @@ def _records(ledger: ReplayLedger) -> Booked:
     account.balance, account.peak = balance, peak
     if had_today:
         book.realized_today[user] = today
-    _hold(book, account.key, ledger.ids, client, orders, trades)
+    _hold(book, account.key, trade_ids, cols.client, orders, trades)
     return Booked([True] * n, cash, margins, 0)
+
+
+def _orders(ledger: ReplayLedger, cols: _Columns) -> tuple[list[Order], list[str | None]]:
+    """Each leg's order as its fill leaves it (an entry's, then its trade's exit's, of the entry's
+    quantity), in leg order; and each leg's exit reason (None for an entry)."""
+    n, cfg, ids = len(ledger), ledger.config, ledger.ids
+    entries = (n + 1) // 2
+    quantity: list[Decimal | None] = [None] * n
+    quantity[0::2], quantity[1::2] = cols.quantity, cols.quantity[: n // 2]
+    trade: list[str | None] = [None] * n
+    trade[0::2] = tids = ids[0::3]
+    trade[1::2] = tids[: n // 2]
+    order_ids = ids.copy()
+    del order_ids[0::3]
+    purpose = [OrderPurpose.ENTRY, OrderPurpose.EXIT] * entries
+    reasons: list[str | None] = _mapped(
+        ledger.legs.code, lambda c: EXIT_REASONS[KINDS.get(c, OrderType.MARKET)]
+    )
+    reasons[0::2] = [None] * entries
+    orders = list(map(
+        Order, repeat(cfg.user_id, n), cols.client, repeat(ledger.broker), repeat(cfg.symbol), cols.side,
+        cols.kind, quantity, cols.level, cols.at, purpose, trade, order_ids, repeat(OrderStatus.FILLED),
+        quantity, cols.price, cols.fee, reasons, cols.at,
+    ))  # fmt: skip
+    return orders, reasons
 
 
 def _hold(
     book: PaperBook,
     key: tuple[str, str],
-    ids: list[str],
+    trade_ids: list[str],
     clients: list[str],
     orders: list[Order],
     trades: list[Trade],
 ) -> None:
-    """The new records held by ``book`` and named in its changes, in the order the one pass adds them
-    (``ids``: each trade's, then its entry's and exit's orders'; the last trade may be open)."""
+    """The new records held by ``book`` and named in its changes, in the order the one pass adds them."""
     changes = book.changes
-    trade_ids = ids[0::3]
-    order_ids = ids.copy()
-    del order_ids[0::3]
+    order_ids = [o.id for o in orders]
     book.orders.update(zip(order_ids, orders, strict=True))
     book.by_client.update(zip(zip(repeat(key[0]), clients, strict=False), order_ids, strict=True))
     book.trades.update(zip(trade_ids, trades, strict=True))

@@ -23,7 +23,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import repeat
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -56,6 +56,7 @@ __all__ = ["Booked", "book_fill", "book_replay", "open_trade", "priced_legs"]
 
 _NAN = float("nan")
 FloatArray = npt.NDArray[np.float64]
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,32 +128,46 @@ def priced_legs(
 
 
 def _exact(values: FloatArray) -> list[Decimal]:
-    """``exact`` of each value (the decimal of its shortest repr), all at once: Arrow's cast to text
-    writes each float's shortest round-trip digits, the digits ``repr`` writes, about a quarter of
-    ``repr``'s cost per value. It writes an integral value without ``repr``'s ``.0`` (a decimal of
-    another exponent), so those and the non-finite ones go through ``repr``."""
+    """``exact`` of each value (the decimal of its shortest repr), all at once and each distinct value
+    (bit for bit: -0.0 is not 0.0) once: Arrow's cast to text writes each float's shortest round-trip
+    digits, the digits ``repr`` writes, at about a quarter of ``repr``'s cost. It writes an integral
+    value without ``repr``'s ``.0`` (a decimal of another exponent), so those and the non-finite ones
+    go through ``repr``."""
     import pyarrow as pa
 
-    array = np.ascontiguousarray(values, dtype=np.float64)
+    bits, where = np.unique(
+        np.ascontiguousarray(values, dtype=np.float64).view(np.int64), return_inverse=True
+    )
+    array = bits.view(np.float64)
     texts: list[str] = pa.array(array).cast(pa.string()).to_pylist()
     with np.errstate(invalid="ignore"):
         whole = ~np.isfinite(array) | (array == np.floor(array))
     for j in np.flatnonzero(whole).tolist():
         texts[j] = repr(float(array[j]))
-    return list(map(Decimal, texts))
+    return _spread(list(map(Decimal, texts)), where)
+
+
+def _spread(distinct: list[_V], where: npt.NDArray[np.intp]) -> list[_V]:
+    """``distinct[i]`` for each ``i`` of ``where``."""
+    table = np.empty(len(distinct), dtype=object)
+    table[:] = distinct
+    spread: list[_V] = table[where].tolist()
+    return spread
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _stamps(ts: npt.NDArray[np.int64]) -> list[dt.datetime]:
-    """The legs' bar times as ``book_bar`` gives them: UTC datetimes to the microsecond (made from
-    whole seconds, the faster constructor, when every time is one)."""
-    micros = ts // 1000
+    """The legs' bar times as ``book_bar`` gives them: UTC datetimes to the microsecond, each distinct
+    time made once (from whole seconds, the faster constructor, when every time is one)."""
+    micros, where = np.unique(ts // 1000, return_inverse=True)
     if not np.any(micros % 1_000_000):
-        return list(map(dt.datetime.fromtimestamp, (micros // 1_000_000).tolist(), repeat(dt.UTC)))
-    step = dt.timedelta
-    return [_EPOCH + step(microseconds=m) for m in micros.tolist()]
+        made = list(map(dt.datetime.fromtimestamp, (micros // 1_000_000).tolist(), repeat(dt.UTC)))
+    else:
+        step = dt.timedelta
+        made = [_EPOCH + step(microseconds=m) for m in micros.tolist()]
+    return _spread(made, where)
 
 
 def _alone(book: PaperBook, user_id: str, asset: str, sleeve: Trade | None) -> bool:

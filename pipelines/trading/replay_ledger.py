@@ -46,6 +46,7 @@ from pipelines.trading.replay_book import (
     Booked,
     _alone,
     _exact,
+    _spread,
     _stamps,
     book_replay,
     priced_legs,
@@ -227,10 +228,7 @@ def _fields(ledger: ReplayLedger) -> _Columns:
 def _mapped(codes: npt.NDArray[np.integer], value: Callable[[int], _T]) -> list[_T]:
     """``value`` of each code, called once per distinct code."""
     distinct, where = np.unique(codes, return_inverse=True)
-    table = np.empty(len(distinct), dtype=object)
-    table[:] = [value(c) for c in distinct.tolist()]
-    result: list[_T] = table[where].tolist()
-    return result
+    return _spread([value(c) for c in distinct.tolist()], where)
 
 
 def _records(ledger: ReplayLedger) -> Booked:

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple
+from itertools import islice, repeat
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +46,7 @@ from pipelines.trading.replay_book import (
     Booked,
     _alone,
     _exact,
+    _spread,
     _stamps,
     book_replay,
     priced_legs,
@@ -55,6 +58,7 @@ __all__ = ["ReplayLedger", "book_columnar"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+_T = TypeVar("_T")
 _U = 2.0**-53  # a float operation's relative rounding error, at most
 _SLACK = 16.0  # operations per term and the decimals' own 28-digit rounding, generously
 
@@ -105,7 +109,7 @@ def book_columnar(
         )
         enters = int(np.count_nonzero(legs.code[:n] == ENTER))
         new_id = book.new_id
-        ids = [new_id() for _ in range(n + enters)]  # the one pass's order: an entry's trade, then its order
+        ids = list(islice(iter(new_id, None), n + enters))  # a trade's, its entry's, its exit's
     ledger = ReplayLedger(book, cfg, broker.name, _part(legs, 0, n), price[:n], fee[:n], ids)
     if n < len(legs):
         ledger.records()
@@ -189,7 +193,8 @@ def _covered(
 
 
 class _Columns(NamedTuple):
-    """The booked legs' fields as the records hold them, in leg order."""
+    """The booked legs' fields as the records hold them, in leg order (``quantity``: the entries', an
+    exit closing all of its entry's)."""
 
     at: list[dt.datetime]
     client: list[str]
@@ -203,58 +208,66 @@ class _Columns(NamedTuple):
 
 def _fields(ledger: ReplayLedger) -> _Columns:
     legs, cfg = ledger.legs, ledger.config
-    codes, tss = legs.code.tolist(), legs.ts.tolist()
-    names = [LEG_NAMES[c] for c in codes]
+    level: list[Decimal | None] = [None] * len(legs)
+    kinds = np.flatnonzero(np.isin(legs.code, list(KINDS)))
+    for j, value in zip(kinds.tolist(), _exact(legs.price[kinds]), strict=True):
+        level[j] = value
+    names = _mapped(legs.code, LEG_NAMES.__getitem__)
     return _Columns(
         _stamps(legs.ts),
-        client_order_ids(cfg.strategy_id, cfg.symbol, tss, names),
-        [Side.BUY if u > 0.0 else Side.SELL for u in legs.units.tolist()],
-        [KINDS.get(c, OrderType.MARKET) for c in codes],
-        _exact(np.abs(legs.units).tolist()),
-        [Decimal(repr(p)) if c in KINDS else None for c, p in zip(codes, legs.price.tolist(), strict=True)],
-        _exact(ledger.price.tolist()),
-        list(map(Decimal, map(repr, ledger.fee.tolist()))),  # ``exact``: fees are seldom repeated
+        client_order_ids(cfg.strategy_id, cfg.symbol, legs.ts.tolist(), names),
+        _mapped((legs.units > 0.0).view(np.int8), (Side.SELL, Side.BUY).__getitem__),
+        _mapped(legs.code, lambda c: KINDS.get(c, OrderType.MARKET)),
+        _exact(np.abs(legs.units[0::2])),
+        level,
+        _exact(ledger.price),
+        _exact(ledger.fee),
     )
 
 
+def _mapped(codes: npt.NDArray[np.integer], value: Callable[[int], _T]) -> list[_T]:
+    """``value`` of each code, called once per distinct code."""
+    distinct, where = np.unique(codes, return_inverse=True)
+    return _spread([value(c) for c in distinct.tolist()], where)
+
+
 def _records(ledger: ReplayLedger) -> Booked:
-    """Long because it is the one loop per trade that makes the records: an entry's order and trade, its
-    exit's order, the cash, peak and settlement as ``book_fill`` books them (the same decimal operations
-    in the same order, inlined: a call per record is what this saves), the book's maps and changes
-    filled in bulk after it, in the same order."""
+    """Long because it is the one loop per trade that makes the records: the entry's trade, the cash,
+    peak and settlement as ``book_fill`` books them (the same decimal operations in the same order,
+    inlined: a call per record is what this saves), the orders made in bulk before it and the book's
+    maps and changes filled in bulk after it, in the same order."""
     book, cfg, name, n = ledger.book, ledger.config, ledger.broker, len(ledger)
     if n == 0:
         return Booked([], [], [], 0)
     user, symbol, sid = cfg.user_id, cfg.symbol, cfg.strategy_id
-    at, client, side, kind, quantity, level, price, fee = _fields(ledger)
-    buy, long, short, done = Side.BUY, TradeSide.LONG, TradeSide.SHORT, OrderStatus.FILLED
-    entry_, exit_, active, closed = (
-        OrderPurpose.ENTRY, OrderPurpose.EXIT, TradeStatus.ACTIVE, TradeStatus.CLOSED
-    )  # fmt: skip
-    reasons = [EXIT_REASONS[k] for k in kind]
+    cols = _fields(ledger)
+    at, side, quantity, price, fee = cols.at, cols.side, cols.quantity, cols.price, cols.fee
+    buy, long, short = Side.BUY, TradeSide.LONG, TradeSide.SHORT
+    active, closed = TradeStatus.ACTIVE, TradeStatus.CLOSED
+    orders, reasons = _orders(ledger, cols)
     paper = name == PAPER  # ``position_value`` counts the ledger's own positions only
     account = book.account(user, quote_asset(symbol))  # made at the first fill: the first leg's
     balance, peak, today = account.balance, account.peak, book.realized_today.get(user, ZERO)
     had_today = user in book.realized_today
-    ids = iter(ledger.ids)
-    orders: list[Order] = []
+    trade_ids = ledger.ids[0::3]
     trades: list[Trade] = []
     cash: list[Decimal] = []
-    margins: list[Decimal] = []
-    for i in range(0, n, 2):  # an entry, then (but for the last) the close of its whole trade
-        q, p, f, t, s = quantity[i], price[i], fee[i], at[i], side[i]
-        tid, oid = next(ids), next(ids)
-        sd, sign = (long, 1) if s is buy else (short, -1)
-        orders.append(Order(
-            user, client[i], name, symbol, s, kind[i], q, level[i], t, entry_, tid, oid, done, q, p, f,
-            None, t,
-        ))  # fmt: skip
-        balance += (-(q * p) - f) if sd is long else -f  # ``cash_change``: a short's sale pays its fee
-        equity = balance + ((q * p if sd is long else q * (p - p)) if paper else ZERO)
+    margins = [ZERO] * n
+    for i, tid in zip(range(0, n, 2), trade_ids, strict=True):  # an entry, then (but for the last) its close
+        q, p, f, t = quantity[i >> 1], price[i], fee[i], at[i]
+        notional = q * p
+        if side[i] is buy:  # ``cash_change``: a short's sale pays only its fee
+            sd, sign = long, 1
+            balance += -notional - f
+            equity = balance + (notional if paper else ZERO)
+        else:
+            sd, sign = short, -1
+            balance += -f
+            equity = balance + (q * (p - p) if paper else ZERO)
+            margins[i] = notional
         if equity > peak:
             peak = equity
         cash.append(balance)
-        margins.append(ZERO if sd is long else q * p)
         fees = ZERO + f
         x = i + 1
         if x == n:  # open: the trade as its entry leaves it
@@ -266,10 +279,6 @@ def _records(ledger: ReplayLedger) -> Booked:
             book._open_trades[tid] = trade
             break
         px, fx, tx, why = price[x], fee[x], at[x], reasons[x]
-        orders.append(Order(
-            user, client[x], name, symbol, side[x], kind[x], q, level[x], tx, exit_, tid, next(ids), done, q,
-            px, fx, why, tx,
-        ))  # fmt: skip
         balance += (q * px - fx) if sd is long else (p - px) * q - fx
         fees += fx
         pnl = (ZERO + sign * (px - p) * q) - fees  # ``_settle_exit``: the gross less the commission
@@ -283,25 +292,55 @@ def _records(ledger: ReplayLedger) -> Booked:
         if equity > peak:
             peak = equity
         cash.append(balance)
-        margins.append(ZERO)
     account.balance, account.peak = balance, peak
     if had_today:
         book.realized_today[user] = today
-    _hold(book, account.key, orders, trades)
+    _hold(book, account.key, trade_ids, cols.client, orders, trades)
     return Booked([True] * n, cash, margins, 0)
 
 
-def _hold(book: PaperBook, key: tuple[str, str], orders: list[Order], trades: list[Trade]) -> None:
+def _orders(ledger: ReplayLedger, cols: _Columns) -> tuple[list[Order], list[str | None]]:
+    """Each leg's order as its fill leaves it (an entry's, then its trade's exit's, of the entry's
+    quantity), in leg order; and each leg's exit reason (None for an entry)."""
+    n, cfg, ids = len(ledger), ledger.config, ledger.ids
+    entries = (n + 1) // 2
+    quantity: list[Decimal | None] = [None] * n
+    quantity[0::2], quantity[1::2] = cols.quantity, cols.quantity[: n // 2]
+    trade: list[str | None] = [None] * n
+    trade[0::2] = tids = ids[0::3]
+    trade[1::2] = tids[: n // 2]
+    order_ids = ids.copy()
+    del order_ids[0::3]
+    purpose = [OrderPurpose.ENTRY, OrderPurpose.EXIT] * entries
+    reasons: list[str | None] = _mapped(
+        ledger.legs.code, lambda c: EXIT_REASONS[KINDS.get(c, OrderType.MARKET)]
+    )
+    reasons[0::2] = [None] * entries
+    orders = list(map(
+        Order, repeat(cfg.user_id, n), cols.client, repeat(ledger.broker), repeat(cfg.symbol), cols.side,
+        cols.kind, quantity, cols.level, cols.at, purpose, trade, order_ids, repeat(OrderStatus.FILLED),
+        quantity, cols.price, cols.fee, reasons, cols.at,
+    ))  # fmt: skip
+    return orders, reasons
+
+
+def _hold(
+    book: PaperBook,
+    key: tuple[str, str],
+    trade_ids: list[str],
+    clients: list[str],
+    orders: list[Order],
+    trades: list[Trade],
+) -> None:
     """The new records held by ``book`` and named in its changes, in the order the one pass adds them."""
     changes = book.changes
     order_ids = [o.id for o in orders]
-    trade_ids = [t.id for t in trades]
     book.orders.update(zip(order_ids, orders, strict=True))
-    book.by_client.update(zip([(o.user_id, o.client_order_id) for o in orders], order_ids, strict=True))
+    book.by_client.update(zip(zip(repeat(key[0]), clients, strict=False), order_ids, strict=True))
     book.trades.update(zip(trade_ids, trades, strict=True))
     changes.orders.update(order_ids)
     changes.trades.update(trade_ids)
     changes.created.update(order_ids, trade_ids)
     changes.fills.extend(orders)
-    changes.closed.extend(t.id for t in trades if t.status is TradeStatus.CLOSED)
+    changes.closed.extend(trade_ids[: len(orders) // 2])
     changes.accounts.add(key)

@@ -5,11 +5,14 @@ too close to call in floats) booked by the one pass, with the same result."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,6 +21,8 @@ from pipelines.trading.broker import OrderRequest, Side
 from pipelines.trading.execution import book_bar
 from pipelines.trading.fills import CostModel
 from pipelines.trading.paper import PaperBroker
+from pipelines.trading.records import exact
+from pipelines.trading.replay_book import _exact, _stamps
 from pipelines.trading.replay_ledger import ReplayLedger, book_columnar
 from pipelines.trading.runner import Bar
 from tests.trading.test_replay_book import (
@@ -31,6 +36,7 @@ from tests.trading.test_replay_book import (
 )
 from tests.trading.test_runner import CASES, STOPS, random_bars
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 SMA = ("sma_cross", {"fast": 5, "slow": 20})
 
 
@@ -114,3 +120,21 @@ def test_another_position_of_the_user_is_left_to_the_per_leg_path() -> None:
     ledger, book, n = assert_same_ledgers(random_bars(600), (*SMA, STOPS[1]), make)
     assert len(ledger) == 0 and ledger.rest is not None and ledger.rest.per_leg == n
     assert any(t.symbol == "ETH/USDT" and t.is_open for t in book.trades.values())
+
+
+def test_bulk_decimals_and_bar_times_are_the_per_value_ones() -> None:
+    """The bulk float-to-decimal conversion is ``exact`` of each value, exponent included (integral,
+    signed zero, non-finite, subnormal, huge and tiny values, random bit patterns), and the bulk bar
+    times are the per-leg ones, with and without sub-second parts."""
+    rng = np.random.default_rng(7)
+    bits = rng.integers(0, 2**63, 20_000, dtype=np.int64).view(np.float64)
+    scaled = rng.standard_normal(20_000) * 10.0 ** rng.integers(-12, 20, 20_000)
+    special = [0.0, -0.0, 1.0, -3.0, 30000.0, 1e15, 1e16, 1.5e17, 2.0**60, 1e-5, 1.5e-5, 1e-4, 0.1]
+    special += [5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, math.inf, -math.inf, math.nan]
+    values = np.concatenate([bits, scaled, np.round(scaled), np.asarray(special)])
+    got = _exact(values)
+    assert [repr(d) for d in got] == [repr(exact(v)) for v in values.tolist()]
+    seconds = np.arange(-3, 40_000, 7, dtype=np.int64) * 60 * 10**9
+    for ts in (seconds, seconds + 123_000):
+        assert _stamps(ts) == [EPOCH + dt.timedelta(microseconds=t // 1000) for t in ts.tolist()]
+        assert all(s.tzinfo is dt.UTC for s in _stamps(ts))

@@ -4,10 +4,10 @@
 and shares it between threads. A model predicts any symbol of its own asset class at its own
 timeframe, on the latest cached feature rows (see ``features.py``); a symbol with no stored data is
 ingested first from its configured source. The model itself is called by a ``ModelCaller`` (in
-this process by default; an inference service when one is configured). The cached path of ``predict`` is numpy and scalar math
-only: the model's columns picked from a cached matrix, the model called on that row, and the signal
-rules applied to one float (``SignalRule.one``). The cached features are those the loaded models
-read, not the whole feature set (see ``inputs.py``).
+this process by default; an inference service when one is configured). The cached path of
+``predict`` is numpy and scalar math only: the model's columns picked from a cached matrix, the
+model called on that row, and the signal rules applied to one float (``SignalRule.one``). The cached
+features are those the loaded models read, not the whole feature set (see ``inputs.py``).
 """
 
 from __future__ import annotations

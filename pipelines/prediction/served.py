@@ -89,7 +89,8 @@ class ServedModels:
             else:
                 answers[i] = _predict_one(found, call.x)
         for indices in stacks.values():
-            for i, answer in zip(indices, _predict_stacked(loaded[indices[0]], [calls[i].x for i in indices])):
+            stacked = _predict_stacked(loaded[indices[0]], [calls[i].x for i in indices])
+            for i, answer in zip(indices, stacked, strict=True):
                 answers[i] = answer
         return [a for a in answers if a is not None]
 

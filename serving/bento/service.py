@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 import bentoml
 from pydantic import BaseModel, Field
@@ -70,18 +69,25 @@ def _render(answer: ModelAnswer) -> CallAnswer:
 class TradeforgeInference:
     def __init__(self) -> None:
         self._models: ServedModels | None = None
-        threading.Thread(target=self._open, name="open-registry", daemon=True).start()
-
-    def _open(self) -> None:
+        self._stop = threading.Event()
         settings = get_settings()
+        threading.Thread(target=self._open, args=(settings,), name="open-registry", daemon=True).start()
+
+    def _open(self, settings: Settings) -> None:
+        """Opens the registry in the background (retrying while it is unreachable): the server
+        starts at once and answers /readyz with 503 until then."""
         wait = 0.5
-        while self._models is None:
+        while self._models is None and not self._stop.is_set():
             try:
                 self._models = _open_models(settings)
             except Exception as exc:
                 log.warning("model registry not open yet (%s); retrying in %.1f s", exc, wait)
-                time.sleep(wait)
+                self._stop.wait(wait)
                 wait = min(wait * 2, 10.0)
+
+    @bentoml.on_shutdown
+    def close(self) -> None:
+        self._stop.set()
 
     def __is_ready__(self) -> bool:
         return self._models is not None

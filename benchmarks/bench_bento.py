@@ -44,6 +44,8 @@ def train(env: dict[str, str]) -> None:
     from pipelines.settings import Settings
 
     settings = Settings(home=Path(env["TRADEFORGE_HOME"]), synthetic_seed=SEED, history_start="2022-01-01")
+    if MODEL in dict(open_tracker(settings).list_models()):
+        return  # a home kept from an earlier run (--home)
     params = {"n_estimators": 1000, "early_stopping_rounds": 0, "random_state": SEED}
     plan = plan_training(settings, model_type="lightgbm", model_name=MODEL, symbol="AAPL", params=params)
     train_model(settings, plan, open_tracker(settings))
@@ -68,6 +70,7 @@ def hammer(call: Callable[[np.ndarray], np.ndarray], rows: np.ndarray, concurren
     latencies = np.zeros(len(rows))
     cursor = iter(range(len(rows)))
     lock = threading.Lock()
+    failures: list[str] = []
 
     def worker() -> None:
         while True:
@@ -76,7 +79,12 @@ def hammer(call: Callable[[np.ndarray], np.ndarray], rows: np.ndarray, concurren
             if i is None:
                 return
             began = time.perf_counter()
-            outs[i] = call(rows[i : i + 1])
+            try:
+                outs[i] = call(rows[i : i + 1])
+            except Exception as exc:  # counted, and the run goes on
+                outs[i] = np.full(1, np.nan)
+                with lock:
+                    failures.append(f"{type(exc).__name__}: {exc}")
             latencies[i] = time.perf_counter() - began
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
@@ -88,6 +96,8 @@ def hammer(call: Callable[[np.ndarray], np.ndarray], rows: np.ndarray, concurren
     wall = time.perf_counter() - began
     return {
         "requests": len(rows),
+        "failed": len(failures),
+        "first_failure": failures[0] if failures else None,
         "seconds": round(wall, 3),
         "requests_per_second": round(len(rows) / wall, 1),
         "p50_ms": round(float(np.percentile(latencies, 50)) * 1000, 2),
@@ -126,7 +136,8 @@ def run(env: dict[str, str], root: Path, args: argparse.Namespace) -> dict[str, 
         local = InProcessCaller()
         remote = HttpModelCaller(url, pool=args.concurrency, timeout=60)
         try:
-            hammer(lambda x: remote(loaded, x), rows[: args.warmup], args.concurrency)  # loads the model
+            remote(loaded, rows[:1])  # loads the model before the batcher learns its timings
+            hammer(lambda x: remote(loaded, x), rows[: args.warmup], args.concurrency)
             hammer(lambda x: local(loaded, x), rows[: args.warmup], args.concurrency)
             in_process = hammer(lambda x: local(loaded, x), rows, args.concurrency)
             bento = hammer(lambda x: remote(loaded, x), rows, args.concurrency)
@@ -149,6 +160,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5000, help="single-row calls per way")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--warmup", type=int, default=500)
+    parser.add_argument("--home", type=Path, help="a home to keep the trained model in between runs")
     args = parser.parse_args()
     if min(args.requests, args.concurrency, args.warmup) < 1 or args.warmup > args.requests:
         parser.error("--requests, --concurrency and --warmup must be positive, --warmup <= --requests")
@@ -162,11 +174,12 @@ def main() -> None:
             "rows": "single random normal rows of the model's feature width (seeded)",
             "bento_workers": 1,
         },
-        "params": vars(args),
+        "params": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
     }
     with tempfile.TemporaryDirectory(prefix="tradeforge-bench-bento-") as tmp:
         root = Path(tmp)
-        env = {**os.environ, "TRADEFORGE_HOME": str(root / "home"), "PYTHONPATH": str(ROOT)}
+        home = args.home.resolve() if args.home else root / "home"
+        env = {**os.environ, "TRADEFORGE_HOME": str(home), "PYTHONPATH": str(ROOT)}
         began = time.perf_counter()
         train(env)
         results["train_seconds"] = round(time.perf_counter() - began, 1)

@@ -92,7 +92,7 @@ class TradeforgeInference:
     def __is_ready__(self) -> bool:
         return self._models is not None
 
-    @bentoml.api(batchable=True, max_batch_size=256, max_latency_ms=1000)
+    @bentoml.api(batchable=True, max_batch_size=256, max_latency_ms=10_000)
     def predict(self, calls: list[CallRequest]) -> list[CallAnswer]:
         models = self._models
         if models is None:

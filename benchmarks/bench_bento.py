@@ -67,6 +67,7 @@ def load(env: dict[str, str]) -> Any:
 def hammer(call: Callable[[np.ndarray], np.ndarray], rows: np.ndarray, concurrency: int) -> dict[str, Any]:
     """Each row called once, by ``concurrency`` threads; requests/s, latencies, the outputs."""
     outs: list[Any] = [None] * len(rows)
+    ok = np.ones(len(rows), dtype=bool)
     latencies = np.zeros(len(rows))
     cursor = iter(range(len(rows)))
     lock = threading.Lock()
@@ -83,6 +84,7 @@ def hammer(call: Callable[[np.ndarray], np.ndarray], rows: np.ndarray, concurren
                 outs[i] = call(rows[i : i + 1])
             except Exception as exc:  # counted, and the run goes on
                 outs[i] = np.full(1, np.nan)
+                ok[i] = False
                 with lock:
                     failures.append(f"{type(exc).__name__}: {exc}")
             latencies[i] = time.perf_counter() - began
@@ -103,6 +105,7 @@ def hammer(call: Callable[[np.ndarray], np.ndarray], rows: np.ndarray, concurren
         "p50_ms": round(float(np.percentile(latencies, 50)) * 1000, 2),
         "p99_ms": round(float(np.percentile(latencies, 99)) * 1000, 2),
         "outputs": np.concatenate(outs),
+        "ok": ok,
     }
 
 
@@ -136,7 +139,8 @@ def run(env: dict[str, str], root: Path, args: argparse.Namespace) -> dict[str, 
         local = InProcessCaller()
         remote = HttpModelCaller(url, pool=args.concurrency, timeout=60)
         try:
-            remote(loaded, rows[:1])  # loads the model before the batcher learns its timings
+            for i in range(30):  # BentoML's batcher learns its timings from its first batches
+                remote(loaded, rows[i : i + 1])
             hammer(lambda x: remote(loaded, x), rows[: args.warmup], args.concurrency)
             hammer(lambda x: local(loaded, x), rows[: args.warmup], args.concurrency)
             in_process = hammer(lambda x: local(loaded, x), rows, args.concurrency)
@@ -144,14 +148,15 @@ def run(env: dict[str, str], root: Path, args: argparse.Namespace) -> dict[str, 
             batch = mean_batch(url)
         finally:
             remote.close()
-    exact = bool(np.array_equal(in_process.pop("outputs"), bento.pop("outputs")))
+    answered = in_process.pop("ok") & bento.pop("ok")  # failed calls are counted apart
+    exact = bool(np.array_equal(in_process.pop("outputs")[answered], bento.pop("outputs")[answered]))
     speedup = round(bento["requests_per_second"] / in_process["requests_per_second"], 2)
     return {
         "service_ready_seconds": ready_seconds,
         "in_process": in_process,
         "bento": bento | {"mean_adaptive_batch": batch},
         "bento_vs_in_process_throughput": speedup,
-        "bit_identical": exact,
+        "bit_identical": exact,  # over the calls both ways answered
     }
 
 

@@ -7,7 +7,8 @@ reads) and answers one ``{"model", "version", "shape", "data", "error", "code"}`
 outputs encoded the same way, so they decode bit for bit. Single-row calls arriving together are
 batched by BentoML (adaptive batching) and rows of one tree model are predicted at once. An alias
 (champion) is checked again every ``TRADEFORGE_INFERENCE_ALIAS_SECONDS``. ``/readyz`` fails until the
-registry has opened; ``/livez`` and Prometheus ``/metrics`` come with BentoML.
+registry has opened and the champions
+are loaded; ``/livez`` and Prometheus ``/metrics`` come with BentoML.
 
 Serve it from the repository root: ``bentoml serve serving.bento.service:TradeforgeInference``.
 """
@@ -53,10 +54,18 @@ class CallAnswer(BaseModel):
 
 
 def _open_models(settings: Settings) -> ServedModels:
+    """The registry, with every champion loaded (so first calls and the batcher's first timings are
+    not a model load); a champion that fails to load is logged and loaded again when called."""
     tracker = open_tracker(settings)
-    tracker.list_models()  # the registry answers before the service says it is ready
     cache = settings.models_cache_dir.with_name(settings.models_cache_dir.name + "-inference")
-    return ServedModels(ModelRegistry(tracker, cache), settings.inference.inference_alias_seconds)
+    models = ServedModels(ModelRegistry(tracker, cache), settings.inference.inference_alias_seconds)
+    for name, versions in tracker.list_models():
+        if any("champion" in v.aliases for v in versions):
+            try:
+                models.load(name, "champion")
+            except Exception as exc:
+                log.warning("champion of %s not loaded: %s", name, exc)
+    return models
 
 
 def _render(answer: ModelAnswer) -> CallAnswer:
@@ -92,7 +101,7 @@ class TradeforgeInference:
     def __is_ready__(self) -> bool:
         return self._models is not None
 
-    @bentoml.api(batchable=True, max_batch_size=256, max_latency_ms=10_000)
+    @bentoml.api(batchable=True, max_batch_size=256, max_latency_ms=1000)
     def predict(self, calls: list[CallRequest]) -> list[CallAnswer]:
         models = self._models
         if models is None:

@@ -24,13 +24,14 @@ from pydantic_settings import (
 )
 
 from pipelines.home import HomePaths, find_home
-from pipelines.settings_groups import ExchangeSettings, PaperSettings, SettingsGroup
+from pipelines.settings_groups import ExchangeSettings, InferenceSettings, PaperSettings, SettingsGroup
 
 __all__ = [
     "AuthSettings",
     "DataSettings",
     "ExchangeSettings",
     "ForecastSettings",
+    "InferenceSettings",
     "JobsSettings",
     "LimitsSettings",
     "LiveSettings",
@@ -345,7 +346,9 @@ class Settings(HomePaths, BaseSettings):
     exchanges: ExchangeSettings = Field(
         default_factory=ExchangeSettings, description=ExchangeSettings.__doc__
     )
-
+    inference: InferenceSettings = Field(
+        default_factory=InferenceSettings, description=InferenceSettings.__doc__
+    )
     paper: PaperSettings = Field(default_factory=PaperSettings, description=PaperSettings.__doc__)
 
     @classmethod

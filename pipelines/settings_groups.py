@@ -1,4 +1,5 @@
-"""Settings groups of trading (the paper broker, exchanges) and the base every group shares; kept apart
+"""Settings groups of trading (the paper broker, exchanges), of the inference tier, and the base every
+group shares; kept apart
 from :mod:`pipelines.settings` so that module stays one readable page."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ExchangeSettings", "PaperSettings", "SettingsGroup"]
+__all__ = ["ExchangeSettings", "InferenceSettings", "PaperSettings", "SettingsGroup"]
 
 
 class SettingsGroup(BaseModel):
@@ -57,3 +58,28 @@ class PaperSettings(SettingsGroup):
         default=Decimal(0), ge=0, description="Prices are rounded to it (0: not)."
     )
     paper_timeframe: str = Field(default="1m", description="Stored bars the paper broker fills from.")
+
+
+class InferenceSettings(SettingsGroup):
+    """Where the API's model calls run: in its own process (the default), or a BentoML inference service."""
+
+    inference_url: str | None = Field(
+        default=None,
+        description="Base URL of the inference service (serving/bento) the API sends model calls to; "
+        "features stay computed by the API (unset: models predict in the API's process).",
+    )
+    inference_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Longest wait for one answer of the inference service."
+    )
+    inference_retries: int = Field(
+        default=2, ge=0, le=10, description="Retries of a model call the inference service did not answer."
+    )
+    inference_pool_size: int = Field(
+        default=64, ge=1, le=1024, description="Connections the API keeps open to the inference service."
+    )
+    inference_alias_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=3600,
+        description="How often the inference service checks which version an alias (champion) names.",
+    )

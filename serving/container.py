@@ -210,6 +210,7 @@ class AppContainer:
         self.jobs.close(wait=False)
         self.dispatcher.close(timeout=5.0)
         self.log_writer.close()
+        self.predictions.close()
         await self.limiter.aclose()
         if self.leader is not None:
             self.leader.release()

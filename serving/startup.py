@@ -20,6 +20,7 @@ from pipelines.security.tokens import TokenPolicy
 from pipelines.settings import Settings
 from pipelines.webhooks import WebhookDispatcher, WebhookSubscriptions
 from serving.container import AppContainer
+from serving.inference import model_caller
 from serving.ratelimit import open_async_rate_limiter
 
 __all__ = ["open_container"]
@@ -46,7 +47,7 @@ async def open_container(settings: Settings) -> AppContainer:
         database=database,
         log_writer=BufferedLogWriter(database),
         registry=registry,
-        predictions=Predictor(settings, registry),
+        predictions=Predictor(settings, registry, caller=model_caller(settings)),
         limiter=await open_async_rate_limiter(settings),
         tokens=TokenPolicy.from_settings(settings),
         leader=leader,

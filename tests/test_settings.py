@@ -74,6 +74,11 @@ ENV_CASES: dict[str, tuple[str, Any]] = {
     "max_exchange_keys_per_user": ("4", 4),
     "quote_asset": ("USDC", "USDC"),
     "allow_live_trading": ("true", True),
+    "inference_url": ("http://127.0.0.1:3000", "http://127.0.0.1:3000"),
+    "inference_timeout_seconds": ("2.5", 2.5),
+    "inference_retries": ("0", 0),
+    "inference_pool_size": ("8", 8),
+    "inference_alias_seconds": ("0.5", 0.5),
     "paper_initial_balance": ("500.5", Decimal("500.5")),
     "paper_commission": ("0.002", 0.002),
     "paper_slippage": ("0.0001", 0.0001),
@@ -91,7 +96,7 @@ def test_the_groups_are_the_documented_ones() -> None:
     groups = set(field_groups().values())
     assert groups == {
         "data", "serving", "auth", "limits", "live", "uploads", "jobs", "learning", "forecast", "exchanges",
-        "paper",
+        "paper", "inference",
     }  # fmt: skip
     top_level = set(Settings.model_fields) - groups
     assert top_level == {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipelines.prediction.calls import InProcessCaller, ModelCaller
 from pipelines.prediction.ensemble import MAX_BATCH_SYMBOLS, MAX_ENSEMBLE_MODELS, normalize_weights
 from pipelines.prediction.features import FeatureCache, FeatureRows, FeatureTable
 from pipelines.prediction.predictor import MAX_HISTORY_DAYS, Predictor
@@ -30,6 +31,8 @@ __all__ = [
     "FeatureRows",
     "FeatureTable",
     "ForecastStep",
+    "InProcessCaller",
+    "ModelCaller",
     "ModelResolver",
     "Prediction",
     "Predictor",

@@ -3,10 +3,11 @@
 ``Predictor(settings, registry)`` owns no global state; the serving app (or a test) makes one
 and shares it between threads. A model predicts any symbol of its own asset class at its own
 timeframe, on the latest cached feature rows (see ``features.py``); a symbol with no stored data is
-ingested first from its configured source. The cached path of ``predict`` is numpy and scalar math
-only: the model's columns picked from a cached matrix, the model called on that row, and the signal
-rules applied to one float (``SignalRule.one``). The cached features are those the loaded models
-read, not the whole feature set (see ``inputs.py``).
+ingested first from its configured source. The model itself is called by a ``ModelCaller`` (in
+this process by default; an inference service when one is configured). The cached path of
+``predict`` is numpy and scalar math only: the model's columns picked from a cached matrix, the
+model called on that row, and the signal rules applied to one float (``SignalRule.one``). The cached
+features are those the loaded models read, not the whole feature set (see ``inputs.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pipelines.features import get_feature_set
 from pipelines.features.indicators import FeatureSet
 from pipelines.models.base import FloatMatrix
 from pipelines.models.registry import LoadedModel, ModelRegistry
+from pipelines.prediction.calls import InProcessCaller, ModelCaller
 from pipelines.prediction.ensemble import ensemble_of, validate_symbols
 from pipelines.prediction.features import FeatureCache, FeatureRows
 from pipelines.prediction.indicators import IndicatorColumns, logged_columns
@@ -100,9 +102,9 @@ def _plan(loaded: LoadedModel) -> _Plan:
     )
 
 
-def _call(plan: _Plan, x: FloatMatrix) -> FloatMatrix:
+def _call(caller: ModelCaller, plan: _Plan, x: FloatMatrix) -> FloatMatrix:
     try:
-        out: FloatMatrix = np.asarray(plan.loaded.model.predict(x), dtype=np.float64)
+        out: FloatMatrix = caller(plan.loaded, x)
     except TradeforgeError:
         raise
     except Exception as exc:
@@ -120,8 +122,10 @@ class Predictor:
         *,
         store: ParquetStore | None = None,
         resolver_ttl: float = 30.0,
+        caller: ModelCaller | None = None,
     ) -> None:
         self.settings = settings
+        self.caller: ModelCaller = caller or InProcessCaller()  # where models predict
         self.registry = registry
         self.store = store or ParquetStore(settings.market_dir, settings.locks_dir)
         self.features = FeatureCache(settings, self.store)
@@ -130,6 +134,10 @@ class Predictor:
         self._plans: dict[tuple[str, str], _Plan] = {}
         self._indicators: dict[str, IndicatorColumns] = {}  # by computed feature set name
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Releases the model caller's connections (an inference service's)."""
+        self.caller.close()
 
     # -- models ----------------------------------------------------------------------------------
     def resolve_model(self, model: str, symbol: str | None = None, timeframe: str | None = None) -> str:
@@ -222,7 +230,7 @@ class Predictor:
                 f"model {model_name!r} needs {plan.context_rows} consecutive bars; {sym.name} has "
                 f"{x.shape[0]} stored"
             )
-        out = _call(plan, x)[-1]
+        out = _call(self.caller, plan, x)[-1]
         forecast = None
         if plan.output is None:
             predicted = float(out)
@@ -333,7 +341,7 @@ class Predictor:
         keep = min(int(days), len(table.timestamps))
         take = min(len(table.timestamps), keep + plan.context_rows - 1)
         x = plan.inputs.gather(table.matrix[-take:], computed)
-        out = _call(plan, x)
+        out = _call(self.caller, plan, x)
         predicted = (out if plan.output is None else out[:, plan.output])[-keep:]
         close = table.close[-keep:]
         signals = plan.rule.many(predicted, close)

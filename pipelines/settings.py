@@ -171,6 +171,9 @@ class LimitsSettings(SettingsGroup):
         default=1_000_000, ge=1_000, description="Bars one request may read, fetch or ingest."
     )
     max_walk_forward_folds: int = Field(default=500, ge=1, description="Folds of one walk-forward.")
+    optimize_max_trials: int = Field(
+        default=2_000, ge=1, description="Trials of one strategy optimization (one call, one study run)."
+    )
     max_symbols_per_request: int = Field(default=100, ge=1, description="Symbols of one prediction batch.")
     max_response_points: int = Field(
         default=5_000,

@@ -3,8 +3,8 @@ walk-forward analyses, dataset processing and the training platform's trainings.
 
 Each kind lives with its use case (``pipelines.app.train``, ``predict``, ``backtest``,
 ``walk_forward``, ``optimize``, ``dataset_job``); the generic queue (``pipelines.jobs``) knows none
-of them and runs the ``TaskKinds`` it is given: ``default_tasks()`` is the one the server, the CLI and the recovery
-hand it.
+of them and runs the ``TaskKinds`` it is given: ``default_tasks()`` is the one the server, the CLI
+and the recovery hand it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ __all__ = ["default_tasks"]
 
 def default_tasks() -> TaskKinds:
     """The job kinds of the server: training, batch_prediction, prediction (an N-step forecast),
-    backtest, walk_forward, optimize (a strategy's parameter search), dataset, exchange_sync, dl_training (the training platform)."""
+    backtest, walk_forward, optimize (a strategy's parameter search), dataset, exchange_sync,
+    dl_training (the training platform)."""
     return TaskKinds(
         [
             training_task,

@@ -31,8 +31,8 @@ __all__ = [
     "STUDY_NAME_PATTERN",
     "OptimizePlan",
     "OptimizeQuery",
-    "plan_optimize",
     "check_budget",
+    "plan_optimize",
     "study_path",
 ]
 

@@ -22,7 +22,7 @@ from pipelines.app.job_params import bars_ram, checked, only_known, text_param, 
 from pipelines.app.optimize_plan import OptimizePlan, OptimizeQuery, check_budget, plan_optimize
 from pipelines.backtest.honest import trust_lines
 from pipelines.backtest.optimize import OptimizationResult, optimize_strategy
-from pipelines.backtest.runner import run_strategy_from
+from pipelines.backtest.runner import run_strategy, run_strategy_from
 from pipelines.data.version import DataVersion
 from pipelines.datasets.files import stored_bars
 from pipelines.jobs.task_kinds import ProgressReporter, register_task
@@ -83,7 +83,7 @@ def run_optimize_query(
     (``tracker``: the home's by default); ``progress(done, total)`` hears of each trial."""
     with stored_bars(settings, query.dataset_id, query.source) as (source, path):
         plan = plan_optimize(
-            settings, query, source or source_for(settings, query.symbol, query.timeframe), path
+            settings, query, source or source_for(settings, query.symbol, query.timeframe), path or query.path
         )
         bars, version = _bars(settings, plan)
     request = plan.request
@@ -103,15 +103,6 @@ def run_optimize_query(
         study_name=plan.study_name,
         progress=progress,
     )
-    tail = run_strategy_from(
-        bars,
-        pd.Timestamp(result.split["holdout_start"]),
-        request.strategy,
-        {**plan.fixed, **result.best_params},
-        request.config,
-    )
-    honest = backtest_honesty(settings, bars, tail, request.symbol, request.timeframe, request.source)
-    blocks = {"benchmark": honest.as_dict()["benchmark"], "significance": result.significance}
     body = {
         "symbol": request.symbol,
         "timeframe": request.timeframe,
@@ -120,8 +111,7 @@ def run_optimize_query(
         "fixed": plan.fixed,
         "config": request.config.as_dict(),
         **result.as_dict(),
-        "benchmark": blocks["benchmark"],
-        "trust": [{"label": label, "text": text} for label, text in trust_lines(blocks)],
+        **_honesty(settings, bars, plan, result),
         "heatmap": list(plan.heatmap) if plan.heatmap else None,
     }
     body["mlflow_run_id"] = log_optimization(tracker or open_tracker(settings), plan, result, body, version)
@@ -129,6 +119,39 @@ def run_optimize_query(
     answer = OptimizeAnswer(body, version)
     log.info("optimization of %s on %s read %s", request.strategy, request.symbol, answer.version_note())
     return answer
+
+
+def _honesty(
+    settings: Settings, bars: pd.DataFrame, plan: OptimizePlan, result: OptimizationResult
+) -> dict[str, Any]:
+    """The best parameters against buy and hold: in sample (the search window, beside the Sharpe
+    ratio deflated by the trials) and on the held-out tail (the ``benchmark`` block); the
+    ``significance`` block with both Sharpe ratios; the "how much to trust this" lines."""
+    request, params = plan.request, {**plan.fixed, **result.best_params}
+    cut = result.split["search_bars"]
+    search = run_strategy(bars.iloc[:cut].reset_index(drop=True), request.strategy, params, request.config)
+    holdout_start = pd.Timestamp(result.split["holdout_start"])
+    tail = run_strategy_from(bars, holdout_start, request.strategy, params, request.config)
+    place = (request.symbol, request.timeframe, request.source)
+    inside = backtest_honesty(settings, bars.iloc[:cut].reset_index(drop=True), search, *place)
+    outside = backtest_honesty(settings, bars, tail, *place)
+    significance = dict(result.significance)
+    for key in ("benchmark_sharpe", "psr_vs_benchmark"):
+        if significance.get(key) is None:
+            significance[key] = inside.significance.get(key)
+    significance["in_sample_sharpe"] = result.in_sample.get("sharpe_ratio")
+    significance["out_of_sample_sharpe"] = result.out_of_sample.get("sharpe_ratio")
+    lines = trust_lines({"benchmark": inside.benchmark, "significance": significance})
+    lines[0] = ("in sample", lines[0][1])
+    oos = result.out_of_sample.get("sharpe_ratio")
+    shown = "-" if oos is None else f"{oos:.2f}"
+    held = f"Sharpe {shown} over the {result.split['holdout_bars']} held-out bars; "
+    lines.insert(1, ("out of sample", held + outside.benchmark["verdict"]))
+    return {
+        "benchmark": outside.benchmark,
+        "significance": significance,
+        "trust": [{"label": label, "text": text} for label, text in lines],
+    }
 
 
 def api_optimize(settings: Settings, **fields: Any) -> dict[str, Any]:
@@ -219,7 +242,7 @@ def log_optimization(
 
 # -- the ``optimize`` job kind: the parameters are ``api_optimize``'s keywords ------------------------
 def _validate_optimize(params: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    only_known(params, OptimizeQuery, skip=())
+    only_known(params, OptimizeQuery, skip=("path",))
     symbol = str(text_param(params, "symbol"))
     text_param(params, "strategy")
     with stored_bars(settings, params.get("dataset_id"), params.get("source")) as (source, path):

@@ -50,7 +50,8 @@ _MAX_CONSTRAINTS = 20
 class OptimizeQuery(TradingTerms):
     """A search of ``strategy``'s ``parameters`` ({name: "low:high[:step]" or "a,b,c"}) on ``symbol``;
     ``owner``: whose studies ``study_name`` names (the caller's user id; None on the command line);
-    ``heatmap``: the two parameters the logged heat map shows (default the first two searched)."""
+    ``heatmap``: the two parameters the logged heat map shows (default the first two searched);
+    ``dataset_id``: the bars of an uploaded ``ohlcv`` dataset (the caller checked its owner)."""
 
     strategy: str
     symbol: str
@@ -70,6 +71,7 @@ class OptimizeQuery(TradingTerms):
     source: str | None = None
     dataset_id: str | None = None
     owner: str | None = None
+    path: str | Path | None = None  # a user's file (source "file"), on the command line only
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ says so in a comment. Nothing else is imported in a function: the layers contrac
 
 from __future__ import annotations
 
-from pipelines.cli import backtest, data, datasets, models, show_config, ui, users  # noqa: F401  (registers the commands)
+from pipelines.cli import backtest, data, datasets, models, optimize, show_config, ui, users  # noqa: F401  (registers the commands)
 from pipelines.cli._common import app
 
 __all__ = ["app"]

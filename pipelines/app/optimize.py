@@ -43,7 +43,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # The most trials a request answers while the caller waits; more run as a job (``async``).
-SYNC_MAX_TRIALS = 200
+SYNC_MAX_TRIALS = 100
 Progress = Callable[[int, int], None]
 
 

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-from mlflow import MlflowClient
 from typer.testing import CliRunner
 
+from mlflow import MlflowClient
 from pipelines.cli import app
 from pipelines.settings import get_settings
 

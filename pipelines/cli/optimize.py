@@ -76,21 +76,29 @@ def _report(body: dict[str, Any]) -> None:
     out.print(f"  MLflow run {body['mlflow_run_id']}", highlight=False)
 
 
+ParamOpt = Annotated[
+    list[str], typer.Option(help="A searched parameter: name=low:high[:step] or name=a,b,c (repeat the flag)")
+]
+ConstraintOpt = Annotated[
+    list[str] | None, typer.Option(help='A rule between parameters, e.g. "fast<slow" (repeatable)')
+]
+ObjectiveOpt = Annotated[
+    str, typer.Option(help="sharpe | sortino | calmar | total_return | annual_return | ...")
+]
+HeatmapOpt = Annotated[
+    str | None, typer.Option(help="Two searched parameters the logged heat map shows: x,y")
+]
+StrategyOpt = Annotated[str, typer.Option(help="sma_cross | rsi_reversion | bollinger_breakout | ...")]
+
+
 @app.command()
 def optimize(
-    strategy: Annotated[str, typer.Option(help="sma_cross | rsi_reversion | bollinger_breakout | ...")],
+    strategy: StrategyOpt,
     symbol: Annotated[str, typer.Option(help="AAPL, BTC/USDT, ...")],
-    param: Annotated[
-        list[str],
-        typer.Option(help="A searched parameter: name=low:high[:step] or name=a,b,c (repeat the flag)"),
-    ],
-    constraint: Annotated[
-        list[str] | None, typer.Option(help='A rule between parameters, e.g. "fast<slow" (repeatable)')
-    ] = None,
+    param: ParamOpt,
+    constraint: ConstraintOpt = None,
     fixed: Annotated[str | None, typer.Option(help="Parameters kept fixed, as JSON")] = None,
-    objective: Annotated[
-        str, typer.Option(help="sharpe | sortino | calmar | total_return | annual_return | ...")
-    ] = "sharpe",
+    objective: ObjectiveOpt = "sharpe",
     trials: Annotated[int, typer.Option(help="Trials to run (a resumed study runs this many more)")] = 100,
     holdout: Annotated[float, typer.Option(help="Fraction of the bars held out of the search")] = 0.2,
     study: Annotated[
@@ -98,9 +106,7 @@ def optimize(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the sampler")] = 42,
     prune: Annotated[bool, typer.Option("--prune/--no-prune", help="Stop hopeless trials half way")] = True,
-    heatmap: Annotated[
-        str | None, typer.Option(help="Two searched parameters the logged heat map shows, as x,y")
-    ] = None,
+    heatmap: HeatmapOpt = None,
     source: DefaultSourceOpt = None,
     path: Annotated[Path | None, typer.Option(help="CSV or Parquet file for --source file")] = None,
     timeframe: TimeframeOpt = "1d",
@@ -140,12 +146,8 @@ def optimize(
             slippage=slippage,
             allow_short=allow_short,
         )
-        label = f"optimize {strategy} on {symbol}"
-        with stage_progress(not as_json, label, total=trials) as update:
+        with stage_progress(not as_json, f"optimize {strategy} on {symbol}", total=trials) as update:
             answer = run_optimize_query(
-                settings, query, progress=lambda done, total: update(done, f"trial {done}/{total}")
+                settings, query, progress=lambda n, total: update(n, f"trial {n}/{total}")
             )
-    if as_json:
-        emit_json(answer.body)
-        return
-    _report(answer.body)
+    (emit_json if as_json else _report)(answer.body)

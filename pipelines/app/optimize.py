@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pipelines.app.backtest import source_for, trading_fields
+from pipelines.app.backtest import AnalysisAnswer, source_for, trading_fields
 from pipelines.app.honest_results import backtest_honesty
 from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.app.job_params import bars_ram, checked, only_known, text_param, with_span
@@ -32,7 +31,6 @@ from pipelines.settings import Settings
 
 __all__ = [
     "SYNC_MAX_TRIALS",
-    "OptimizeAnswer",
     "OptimizeQuery",
     "api_optimize",
     "objective_grid",
@@ -45,18 +43,6 @@ log = logging.getLogger(__name__)
 # The most trials a request answers while the caller waits; more run as a job (``async``).
 SYNC_MAX_TRIALS = 100
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class OptimizeAnswer:
-    """The answer's body and the version of the bars the search read."""
-
-    body: dict[str, Any]
-    data_version: DataVersion
-
-    def version_note(self) -> str:
-        v = self.data_version
-        return f"data version {v.content_hash} (last bar {v.last_bar_iso}, {v.rows} rows)"
 
 
 def _bars(settings: Settings, plan: OptimizePlan) -> tuple[pd.DataFrame, DataVersion]:
@@ -78,7 +64,7 @@ def run_optimize_query(
     *,
     tracker: Tracker | None = None,
     progress: Progress | None = None,
-) -> OptimizeAnswer:
+) -> AnalysisAnswer:
     """Plan, read the bars, search, trade the best on the held-out tail, log the MLflow run
     (``tracker``: the home's by default); ``progress(done, total)`` hears of each trial."""
     with stored_bars(settings, query.dataset_id, query.source) as (source, path):
@@ -116,7 +102,7 @@ def run_optimize_query(
     }
     body["mlflow_run_id"] = log_optimization(tracker or open_tracker(settings), plan, result, body, version)
     body["status"] = "success"
-    answer = OptimizeAnswer(body, version)
+    answer = AnalysisAnswer(body, version)
     log.info("optimization of %s on %s read %s", request.strategy, request.symbol, answer.version_note())
     return answer
 

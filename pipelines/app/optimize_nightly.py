@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.app.optimize import OptimizeAnswer, run_optimize_query
+from pipelines.app.backtest import AnalysisAnswer
+from pipelines.app.optimize import run_optimize_query
 from pipelines.app.optimize_plan import OptimizeQuery
 from pipelines.models.tracking import Tracker
 from pipelines.settings import Settings
@@ -35,7 +36,7 @@ def nightly_optimization(
     *,
     tracker: Tracker | None = None,
     trials: int = NIGHTLY_TRIALS,
-) -> OptimizeAnswer:
+) -> AnalysisAnswer:
     """A fresh (unnamed) search of ``strategy``'s usual ranges over ``symbol``'s bars from the
     history start to now: each night's split moves with the new bars, so nothing is resumed."""
     ranges, constraints = NIGHTLY_SEARCHES[strategy]

@@ -317,7 +317,7 @@ class Optimize(_Trading, kw_only=True):
     objective: Objective = "sharpe"
     trials: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 50
     holdout: Annotated[float, msgspec.Meta(gt=0, le=0.5)] = 0.2
-    seed: Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)] = 42
+    seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] = 42
     prune: StrictBool = True
     study_name: Annotated[str, msgspec.Meta(pattern=STUDY_NAME_PATTERN, max_length=64)] | None = None
     heatmap: Annotated[list[ParamName], msgspec.Meta(min_length=2, max_length=2)] | None = None

@@ -161,7 +161,7 @@ def plan_optimize(
     holdout = query.holdout
     if isinstance(holdout, bool) or not isinstance(holdout, int | float) or not 0.0 < holdout <= 0.5:
         raise InvalidRequestError(f"holdout must be a fraction > 0 and <= 0.5, got {holdout!r}")
-    seed = _int("seed", query.seed, 0, 2**32 - 1)
+    seed = _int("seed", query.seed, 0, 2**31 - 1)  # a resumed study seeds its sampler with seed + trials
     storage = None if query.study_name is None else study_path(settings, query.owner, query.study_name)
     request = plan_backtest(
         settings,

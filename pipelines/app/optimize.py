@@ -18,7 +18,13 @@ from pipelines.app.backtest import AnalysisAnswer, source_for, trading_fields
 from pipelines.app.honest_results import backtest_honesty
 from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.app.job_params import bars_ram, checked, only_known, text_param, with_span
-from pipelines.app.optimize_plan import OptimizePlan, OptimizeQuery, check_budget, plan_optimize
+from pipelines.app.optimize_plan import (
+    SYNC_MAX_TRIALS,
+    OptimizePlan,
+    OptimizeQuery,
+    check_budget,
+    plan_optimize,
+)
 from pipelines.backtest.honest import trust_lines
 from pipelines.backtest.optimize import OptimizationResult, optimize_strategy
 from pipelines.backtest.runner import run_strategy, run_strategy_from
@@ -40,8 +46,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# The most trials a request answers while the caller waits; more run as a job (``async``).
-SYNC_MAX_TRIALS = 100
 Progress = Callable[[int, int], None]
 
 
@@ -54,7 +58,7 @@ def _bars(settings: Settings, plan: OptimizePlan) -> tuple[pd.DataFrame, DataVer
         ),
     )
     bars = table.bars()
-    check_budget(settings, len(bars), plan.trials)
+    check_budget(settings, len(bars), plan.trials, plan.budget)
     return bars, table.version
 
 
@@ -64,13 +68,14 @@ def run_optimize_query(
     *,
     tracker: Tracker | None = None,
     progress: Progress | None = None,
+    waiting: bool = False,
 ) -> AnalysisAnswer:
     """Plan, read the bars, search, trade the best on the held-out tail, log the MLflow run
-    (``tracker``: the home's by default); ``progress(done, total)`` hears of each trial."""
+    (``tracker``: the home's by default); ``progress(done, total)`` hears of each trial; ``waiting``:
+    the caller waits for the answer, so the search must be small (``SYNC_MAX_TRIALS``)."""
     with stored_bars(settings, query.dataset_id, query.source) as (source, path):
-        plan = plan_optimize(
-            settings, query, source or source_for(settings, query.symbol, query.timeframe), path or query.path
-        )
+        source = source or source_for(settings, query.symbol, query.timeframe)
+        plan = plan_optimize(settings, query, source, path or query.path, waiting=waiting)
         bars, version = _bars(settings, plan)
     request = plan.request
     result = optimize_strategy(
@@ -140,10 +145,10 @@ def _honesty(
     }
 
 
-def api_optimize(settings: Settings, **fields: Any) -> dict[str, Any]:
+def api_optimize(settings: Settings, *, waiting: bool = False, **fields: Any) -> dict[str, Any]:
     """:func:`run_optimize_query` of the :class:`OptimizeQuery` ``fields`` name (the JSON body or the
     job's parameters), answered as its body."""
-    return run_optimize_query(settings, OptimizeQuery(**fields)).body
+    return run_optimize_query(settings, OptimizeQuery(**fields), waiting=waiting).body
 
 
 def objective_grid(

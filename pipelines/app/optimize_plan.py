@@ -29,6 +29,8 @@ __all__ = [
     "CLI_OWNER",
     "OPTIMIZE_BUDGET",
     "STUDY_NAME_PATTERN",
+    "SYNC_BUDGET",
+    "SYNC_MAX_TRIALS",
     "OptimizePlan",
     "OptimizeQuery",
     "check_budget",
@@ -42,6 +44,10 @@ CLI_OWNER = "cli"  # the folder of studies run from the command line and the Dag
 # A search replays the search bars about 1.5 times a trial (half of them first, for the pruner): all
 # trials together may replay this many times the bars one request may read.
 OPTIMIZE_BUDGET = 200
+# A search the caller waits for (the API's synchronous answer): at most this many trials, and trials x
+# bars at most this many times the bar limit; more run as a job.
+SYNC_MAX_TRIALS = 100
+SYNC_BUDGET = 10
 _MAX_PARAMETERS = 20
 _MAX_CONSTRAINTS = 20
 
@@ -92,6 +98,7 @@ class OptimizePlan:
     storage: Path | None
     heatmap: tuple[str, str] | None
     given: dict[str, Any] = field(default_factory=dict)
+    budget: int = OPTIMIZE_BUDGET  # trials x bars, in multiples of the bar limit
 
 
 def study_path(settings: Settings, owner: str | None, study_name: str) -> Path:
@@ -143,9 +150,15 @@ def _search_rules(query: OptimizeQuery, strategy: str) -> tuple[dict[str, Dimens
 
 
 def plan_optimize(
-    settings: Settings, query: OptimizeQuery, source: str, path: str | Path | None = None
+    settings: Settings,
+    query: OptimizeQuery,
+    source: str,
+    path: str | Path | None = None,
+    *,
+    waiting: bool = False,
 ) -> OptimizePlan:
-    """``query`` checked before any data is read; ``source``/``path``: where its bars come from."""
+    """``query`` checked before any data is read; ``source``/``path``: where its bars come from;
+    ``waiting``: the caller waits for the answer (held to ``SYNC_MAX_TRIALS`` and ``SYNC_BUDGET``)."""
     strategy = strategy_name(query.strategy)
     if strategy == "ml_predictive":
         raise InvalidRequestError("ml_predictive trades a registered model; optimize a rule-based strategy")
@@ -158,6 +171,12 @@ def plan_optimize(
             f"objective must be one of {', '.join(OBJECTIVES)}, got {query.objective!r}"
         )
     trials = _int("trials", query.trials, 1, settings.limits.optimize_max_trials)
+    if waiting and trials > SYNC_MAX_TRIALS:
+        raise InvalidRequestError(
+            f"{trials} trials take too long to wait for: ask with async: true (a job), or ask at most "
+            f"{SYNC_MAX_TRIALS}"
+        )
+    budget = SYNC_BUDGET if waiting else OPTIMIZE_BUDGET
     holdout = query.holdout
     if isinstance(holdout, bool) or not isinstance(holdout, int | float) or not 0.0 < holdout <= 0.5:
         raise InvalidRequestError(f"holdout must be a fraction > 0 and <= 0.5, got {holdout!r}")
@@ -175,7 +194,9 @@ def plan_optimize(
         path=path,
         **query.given(),
     )
-    _check_budget(settings, request, trials)
+    if request.source != "file":  # a user's file is counted when it is read
+        bars = estimate_bars(request.timeframe, request.start, request.end, crypto=request.config.crypto)
+        check_budget(settings, bars, trials, budget)
     return OptimizePlan(
         request,
         space,
@@ -190,23 +211,18 @@ def plan_optimize(
         storage,
         _heatmap(space, query.heatmap),
         query.given(),
+        budget,
     )
 
 
-def _check_budget(settings: Settings, request: BacktestRequest, trials: int) -> None:
-    """A user's file is counted when it is read (:func:`check_budget`)."""
-    if request.source != "file":
-        bars = estimate_bars(request.timeframe, request.start, request.end, crypto=request.config.crypto)
-        check_budget(settings, bars, trials)
-
-
-def check_budget(settings: Settings, bars: int, trials: int) -> None:
-    """trials x bars is held to ``OPTIMIZE_BUDGET`` times the bar limit."""
-    budget = settings.limits.max_bars_per_request * OPTIMIZE_BUDGET
+def check_budget(settings: Settings, bars: int, trials: int, multiple: int = OPTIMIZE_BUDGET) -> None:
+    """trials x bars is held to ``multiple`` times the bar limit."""
+    budget = settings.limits.max_bars_per_request * multiple
     if bars * trials > budget:
         fits = max(1, math.floor(budget / max(bars, 1)))
+        wait = " or ask with async: true (a job)," if multiple < OPTIMIZE_BUDGET else ""
         raise InvalidRequestError(
             f"{trials} trials over about {bars:,} bars replay {bars * trials:,} bars, over the limit of "
-            f"{budget:,} ({OPTIMIZE_BUDGET} x max_bars_per_request); run at most {fits} trials on this "
-            "range, or shorten the range"
+            f"{budget:,} ({multiple} x max_bars_per_request); run at most {fits} trials on this range,"
+            f"{wait} or shorten the range"
         )

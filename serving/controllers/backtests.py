@@ -8,7 +8,8 @@ from litestar import Controller, Response, get, post
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from pipelines.app.backtest import api_backtest, api_compare, metric_catalog
-from pipelines.app.optimize import SYNC_MAX_TRIALS, api_optimize
+from pipelines.app.optimize import api_optimize
+from pipelines.app.optimize_plan import SYNC_BUDGET, SYNC_MAX_TRIALS
 from pipelines.app.walk_forward import api_walk_forward
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.errors import InvalidRequestError
@@ -120,8 +121,9 @@ class BacktestController(Controller):
         "out-of-sample metrics show side by side, with the Sharpe ratio deflated by the trials and the "
         "probability of backtest over-fitting. A `study_name` keeps the study: asking again with the "
         "same settings runs more trials of it (another user's study of that name is a different study). "
-        f"More than {SYNC_MAX_TRIALS} trials run as a job (`async: true`; progress per trial on the "
-        "jobs' event stream). Each search is logged as an MLflow run (`mlflow_run_id`).",
+        f"More than {SYNC_MAX_TRIALS} trials, or trials x bars over {SYNC_BUDGET} x the bar limit, run "
+        "only as a job (`async: true`; progress per trial on the jobs' event stream). Each search is "
+        "logged as an MLflow run (`mlflow_run_id`).",
         responses={**doc(OPTIMIZE_RESULT, 400, 401, 404, 409), **accepted_doc()},
         sync_to_thread=True,
     )
@@ -132,12 +134,7 @@ class BacktestController(Controller):
         if data.run_async:
             job = submit_job(analysis.jobs, "optimize", params, principal)
             return Response(job, status_code=HTTP_202_ACCEPTED)
-        if data.trials > SYNC_MAX_TRIALS:
-            raise InvalidRequestError(
-                f"{data.trials} trials take too long to wait for: ask with async: true (a job), or "
-                f"ask at most {SYNC_MAX_TRIALS}"
-            )
-        return Response(shaped(OptimizeResult, api_optimize(analysis.settings, **params)))
+        return Response(shaped(OptimizeResult, api_optimize(analysis.settings, waiting=True, **params)))
 
     @get(
         "/metrics",

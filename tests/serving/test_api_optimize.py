@@ -86,6 +86,12 @@ def test_the_example_answer_is_the_documented_shape() -> None:
         ({"objective": "luck"}, 400, "VALIDATION_ERROR", "objective"),
         ({"trials": 301, "async": True}, 400, "INVALID_REQUEST", "trials must be an integer 1..300"),
         ({"trials": 150}, 400, "INVALID_REQUEST", "async: true"),
+        (
+            {"symbol": "SOL/USDT", "timeframe": "1h", "start_date": "2010-01-01", "trials": 100},
+            400,
+            "INVALID_REQUEST",
+            "or ask with async: true",
+        ),
         ({"study_name": "../escape"}, 400, "VALIDATION_ERROR", "study_name"),
         ({"heatmap": ["fast", "nope"]}, 400, "INVALID_REQUEST", "heatmap names two"),
         ({"holdout": 0.9}, 400, "VALIDATION_ERROR", "holdout"),

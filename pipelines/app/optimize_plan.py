@@ -149,6 +149,25 @@ def _search_rules(query: OptimizeQuery, strategy: str) -> tuple[dict[str, Dimens
     return space, [parse_constraint(text, names) for text in query.constraints]
 
 
+def _search_terms(settings: Settings, query: OptimizeQuery, waiting: bool) -> tuple[int, float, int]:
+    """The objective, and the trials, holdout and seed checked."""
+    if query.objective not in OBJECTIVES:
+        raise InvalidRequestError(
+            f"objective must be one of {', '.join(OBJECTIVES)}, got {query.objective!r}"
+        )
+    trials = _int("trials", query.trials, 1, settings.limits.optimize_max_trials)
+    if waiting and trials > SYNC_MAX_TRIALS:
+        raise InvalidRequestError(
+            f"{trials} trials take too long to wait for: ask with async: true (a job), or ask at most "
+            f"{SYNC_MAX_TRIALS}"
+        )
+    holdout = query.holdout
+    if isinstance(holdout, bool) or not isinstance(holdout, int | float) or not 0.0 < holdout <= 0.5:
+        raise InvalidRequestError(f"holdout must be a fraction > 0 and <= 0.5, got {holdout!r}")
+    seed = _int("seed", query.seed, 0, 2**31 - 1)  # a resumed study seeds its sampler with seed + trials
+    return trials, float(holdout), seed
+
+
 def plan_optimize(
     settings: Settings,
     query: OptimizeQuery,
@@ -166,21 +185,8 @@ def plan_optimize(
     fixed = dict(query.fixed or {})
     if overlap := sorted(set(fixed) & set(space)):
         raise InvalidRequestError(f"parameter(s) {', '.join(overlap)} are both searched and fixed")
-    if query.objective not in OBJECTIVES:
-        raise InvalidRequestError(
-            f"objective must be one of {', '.join(OBJECTIVES)}, got {query.objective!r}"
-        )
-    trials = _int("trials", query.trials, 1, settings.limits.optimize_max_trials)
-    if waiting and trials > SYNC_MAX_TRIALS:
-        raise InvalidRequestError(
-            f"{trials} trials take too long to wait for: ask with async: true (a job), or ask at most "
-            f"{SYNC_MAX_TRIALS}"
-        )
+    trials, holdout, seed = _search_terms(settings, query, waiting)
     budget = SYNC_BUDGET if waiting else OPTIMIZE_BUDGET
-    holdout = query.holdout
-    if isinstance(holdout, bool) or not isinstance(holdout, int | float) or not 0.0 < holdout <= 0.5:
-        raise InvalidRequestError(f"holdout must be a fraction > 0 and <= 0.5, got {holdout!r}")
-    seed = _int("seed", query.seed, 0, 2**31 - 1)  # a resumed study seeds its sampler with seed + trials
     storage = None if query.study_name is None else study_path(settings, query.owner, query.study_name)
     request = plan_backtest(
         settings,
@@ -204,7 +210,7 @@ def plan_optimize(
         fixed,
         query.objective,
         trials,
-        float(holdout),
+        holdout,
         seed,
         bool(query.prune),
         query.study_name,

@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.market import build_market_assets
 from assets.models import TRAIN_JOB, build_model_assets, data_growth_sensor, nightly_retrain
+from assets.optimizations import build_optimization_assets
 from assets.portfolio import build_portfolio_assets
 from assets.reports import build_report_assets
 from assets.resources import TrackerResource, TradeforgeResource
@@ -41,6 +42,10 @@ def build_definitions(settings: Settings, specs_path: Path | None = None) -> dg.
     schedules.append(nightly_retrain(specs, running=running))
     portfolio, portfolio_job, portfolio_schedule = build_portfolio_assets(running=running)
     schedules.append(portfolio_schedule)
+    optimizations, optimize_job, optimize_schedule = build_optimization_assets(
+        items, market_bars, running=running
+    )
+    schedules.append(optimize_schedule)
     # Evaluates the eager condition of `features`; Dagster's implicit one would start stopped.
     automation = dg.AutomationConditionSensorDefinition(
         "default_automation_condition_sensor",
@@ -49,8 +54,16 @@ def build_definitions(settings: Settings, specs_path: Path | None = None) -> dg.
     )
     tradeforge = TradeforgeResource.of(settings)
     return dg.Definitions(
-        assets=[market_bars, features, trained_models, backtest_reports, walk_forward_reports, portfolio],
-        jobs=[ingest_job, features_job, train_job, reports_job, portfolio_job],
+        assets=[
+            market_bars,
+            features,
+            trained_models,
+            backtest_reports,
+            walk_forward_reports,
+            portfolio,
+            optimizations,
+        ],
+        jobs=[ingest_job, features_job, train_job, reports_job, portfolio_job, optimize_job],
         schedules=schedules,
         sensors=[automation, data_growth_sensor(specs, settings)],
         resources={"tradeforge": tradeforge, "tracker": TrackerResource(tradeforge=tradeforge)},

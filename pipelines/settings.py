@@ -24,7 +24,14 @@ from pydantic_settings import (
 )
 
 from pipelines.home import HomePaths, find_home
-from pipelines.settings_groups import ExchangeSettings, InferenceSettings, PaperSettings, SettingsGroup
+from pipelines.settings_groups import (
+    ExchangeSettings,
+    InferenceSettings,
+    JobsSettings,
+    LearningSettings,
+    PaperSettings,
+    SettingsGroup,
+)
 
 __all__ = [
     "AuthSettings",
@@ -33,6 +40,7 @@ __all__ = [
     "ForecastSettings",
     "InferenceSettings",
     "JobsSettings",
+    "LearningSettings",
     "LimitsSettings",
     "LiveSettings",
     "PaperSettings",
@@ -175,6 +183,9 @@ class LimitsSettings(SettingsGroup):
     sweep_max_combinations: int = Field(
         default=50_000, ge=1, description="Parameter combinations one sweep may backtest."
     )
+    optimize_max_trials: int = Field(
+        default=2_000, ge=1, description="Trials of one strategy optimization (one call, one study run)."
+    )
     max_symbols_per_request: int = Field(default=100, ge=1, description="Symbols of one prediction batch.")
     max_response_points: int = Field(
         default=5_000,
@@ -217,30 +228,6 @@ class UploadsSettings(SettingsGroup):
         default=40_000_000,
         ge=1,
         description="Most pixels one uploaded image may decode to (a decompression bomb's guard).",
-    )
-
-
-class JobsSettings(SettingsGroup):
-    """What background jobs keep after they finish, and whether Dagster's automations start running."""
-
-    # Then removed by the recovery and whenever a new result is written.
-    result_files_days: int = Field(
-        default=30, ge=1, description="Days the full curve and trades of a cut answer are kept as files."
-    )
-    automations_running: bool = Field(
-        default=True, description="Dagster's schedules and sensors start running (false: stopped)."
-    )
-
-
-class LearningSettings(SettingsGroup):
-    """The training platform (/training, /models): per-user job limit, prediction bounds."""
-
-    max_training_jobs_per_user: int = Field(
-        default=5, ge=1, description="Training jobs one user may have queued or running at once."
-    )
-    max_predict_batch: int = Field(default=10_000, ge=1, description="Rows of one POST /models/{id}/predict.")
-    predict_cache_models: int = Field(
-        default=8, ge=1, description="Trained models kept loaded for predictions."
     )
 
 

@@ -1,6 +1,6 @@
-"""Settings groups of trading (the paper broker, exchanges), of the inference tier, and the base every
-group shares; kept apart
-from :mod:`pipelines.settings` so that module stays one readable page."""
+"""Settings groups of trading (the paper broker, exchanges), of the inference tier, of jobs and of the
+training platform, and the base every group shares; kept apart from :mod:`pipelines.settings` so that
+module stays one readable page."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ExchangeSettings", "InferenceSettings", "PaperSettings", "SettingsGroup"]
+__all__ = [
+    "ExchangeSettings",
+    "InferenceSettings",
+    "JobsSettings",
+    "LearningSettings",
+    "PaperSettings",
+    "SettingsGroup",
+]
 
 
 class SettingsGroup(BaseModel):
@@ -82,4 +89,28 @@ class InferenceSettings(SettingsGroup):
         ge=0,
         le=3600,
         description="How often the inference service checks which version an alias (champion) names.",
+    )
+
+
+class JobsSettings(SettingsGroup):
+    """What background jobs keep after they finish, and whether Dagster's automations start running."""
+
+    # Then removed by the recovery and whenever a new result is written.
+    result_files_days: int = Field(
+        default=30, ge=1, description="Days the full curve and trades of a cut answer are kept as files."
+    )
+    automations_running: bool = Field(
+        default=True, description="Dagster's schedules and sensors start running (false: stopped)."
+    )
+
+
+class LearningSettings(SettingsGroup):
+    """The training platform (/training, /models): per-user job limit, prediction bounds."""
+
+    max_training_jobs_per_user: int = Field(
+        default=5, ge=1, description="Training jobs one user may have queued or running at once."
+    )
+    max_predict_batch: int = Field(default=10_000, ge=1, description="Rows of one POST /models/{id}/predict.")
+    predict_cache_models: int = Field(
+        default=8, ge=1, description="Trained models kept loaded for predictions."
     )

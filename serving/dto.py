@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 import msgspec
 
 from pipelines.app.accounts import USERNAME_PATTERN
+from pipelines.app.optimize_plan import STUDY_NAME_PATTERN
+from pipelines.backtest.optimize import OBJECTIVES
 from pipelines.backtest.strategies import strategy_spellings
 from pipelines.data.providers import SOURCE_SPELLINGS
 from pipelines.data.timeframes import TIMEFRAME_SPELLINGS
@@ -26,6 +28,7 @@ __all__ = [
     "Compare",
     "EnsemblePredict",
     "Login",
+    "Optimize",
     "Predict",
     "Refresh",
     "Register",
@@ -71,6 +74,7 @@ if TYPE_CHECKING:
     Timeframe: TypeAlias = str
     Source: TypeAlias = str
     Strategy: TypeAlias = str
+    Objective: TypeAlias = str
     FeatureSet: TypeAlias = str
     WebhookEvent: TypeAlias = str
 else:
@@ -78,6 +82,7 @@ else:
     Timeframe = one_of(TIMEFRAME_SPELLINGS)
     Source = one_of(SOURCE_SPELLINGS)
     Strategy = one_of(strategy_spellings())
+    Objective = one_of(OBJECTIVES)
     FeatureSet = one_of(FEATURE_SETS)
     WebhookEvent = one_of(EVENTS)
 Date = Annotated[str, msgspec.Meta(min_length=4, max_length=40, examples=["2023-01-01"])]
@@ -284,6 +289,45 @@ class WalkForward(_Trading, kw_only=True):
 
     def __post_init__(self) -> None:
         check_free_form("parameters", self.parameters)
+
+
+ParamName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+RangeText = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=2000,
+        examples=["5:100", "10:300:5", "1,2,3"],
+        description="low:high or low:high:step (ends included), or values a,b,c",
+    ),
+]
+
+
+class Optimize(_Trading, kw_only=True):
+    """A search of a strategy's parameters before a held-out tail (see the route)."""
+
+    strategy: Strategy
+    symbol: Symbol
+    parameters: Annotated[dict[ParamName, RangeText], msgspec.Meta(min_length=1, max_length=20)]
+    constraints: Annotated[
+        list[Annotated[str, msgspec.Meta(min_length=3, max_length=200, examples=["fast < slow"])]],
+        msgspec.Meta(max_length=20),
+    ] = msgspec.field(default_factory=list)
+    fixed: dict[str, Any] | None = None
+    objective: Objective = "sharpe"
+    trials: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 50
+    holdout: Annotated[float, msgspec.Meta(gt=0, le=0.5)] = 0.2
+    seed: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] = 42
+    prune: StrictBool = True
+    study_name: Annotated[str, msgspec.Meta(pattern=STUDY_NAME_PATTERN, max_length=64)] | None = None
+    heatmap: Annotated[list[ParamName], msgspec.Meta(min_length=2, max_length=2)] | None = None
+    start_date: Date | None = None
+    end_date: Date | None = None
+    dataset_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None  # bars of an ohlcv upload
+    run_async: StrictBool = msgspec.field(default=False, name="async")
+
+    def __post_init__(self) -> None:
+        check_free_form("fixed", self.fixed)
 
 
 class WebhookCreate(_Body, kw_only=True):

@@ -47,6 +47,7 @@ ENV_CASES: dict[str, tuple[str, Any]] = {
     "max_bars_per_request": ("5000", 5000),
     "max_walk_forward_folds": ("7", 7),
     "sweep_max_combinations": ("9", 9),
+    "optimize_max_trials": ("9", 9),
     "max_symbols_per_request": ("3", 3),
     "max_response_points": ("50", 50),
     "live_speed": ("60", 60.0),

@@ -258,15 +258,7 @@ def optimize_strategy(
         raise InvalidRequestError(f"parameter(s) {', '.join(overlap)} are both searched and fixed")
     validate_strategy_params(strategy, {**fixed, **{name: dim.sample_value() for name, dim in space.items()}})
     cut = split_index(len(bars), holdout)
-    stamps = pd.DatetimeIndex(pd.to_datetime(bars["timestamp"], utc=True))
-    split = {
-        "search_start": stamps[0].isoformat(),
-        "search_end": stamps[cut - 1].isoformat(),
-        "holdout_start": stamps[cut].isoformat(),
-        "holdout_end": stamps[-1].isoformat(),
-        "search_bars": cut,
-        "holdout_bars": len(bars) - cut,
-    }
+    split = _split(bars, cut)
     identity = {
         "strategy": strategy,
         "space": describe_space(space),
@@ -291,6 +283,18 @@ def optimize_strategy(
         if progress is not None:
             progress(done + 1, trials)
     return _result(bars, cut, search, study, split, objective)
+
+
+def _split(bars: pd.DataFrame, cut: int) -> dict[str, Any]:
+    stamps = pd.DatetimeIndex(pd.to_datetime(bars["timestamp"], utc=True))
+    return {
+        "search_start": stamps[0].isoformat(),
+        "search_end": stamps[cut - 1].isoformat(),
+        "holdout_start": stamps[cut].isoformat(),
+        "holdout_end": stamps[-1].isoformat(),
+        "search_bars": cut,
+        "holdout_bars": len(bars) - cut,
+    }
 
 
 def _result(

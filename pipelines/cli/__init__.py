@@ -8,7 +8,17 @@ says so in a comment. Nothing else is imported in a function: the layers contrac
 
 from __future__ import annotations
 
-from pipelines.cli import backtest, data, datasets, models, show_config, sweep, ui, users  # noqa: F401  (registers the commands)
+from pipelines.cli import (  # noqa: F401  (registers the commands)
+    backtest,
+    data,
+    datasets,
+    models,
+    optimize,
+    show_config,
+    sweep,
+    ui,
+    users,
+)
 from pipelines.cli._common import app
 
 __all__ = ["app"]

@@ -245,6 +245,22 @@ class Client:
         """``POST /api/v1/backtest/walk-forward`` (model_name, symbol, train_window, test_window, ...)."""
         return self._request("POST", "/api/v1/backtest/walk-forward", json=_body(**fields))
 
+    def optimize(
+        self,
+        strategy: str,
+        symbol: str,
+        parameters: dict[str, str],
+        *,
+        run_async: bool = False,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """``POST /api/v1/backtest/optimize``: ``parameters`` as {name: "low:high[:step]" or "a,b,c"}
+        (constraints, objective, trials, holdout, study_name, ...); ``run_async=True`` answers the job."""
+        body = _body(strategy=strategy, symbol=symbol, parameters=parameters, **fields)
+        if run_async:
+            body["async"] = True
+        return self._request("POST", "/api/v1/backtest/optimize", json=body)
+
     # -- datasets ---------------------------------------------------------------------------------
 
     def upload_dataset(

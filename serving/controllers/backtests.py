@@ -1,4 +1,4 @@
-"""/api/v1/backtest: run, compare, walk-forward and the metric catalogue; /api/strategies."""
+"""/api/v1/backtest: run, compare, walk-forward, optimize and the metric catalogue; /api/strategies."""
 
 from __future__ import annotations
 
@@ -8,20 +8,24 @@ from litestar import Controller, Response, get, post
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from pipelines.app.backtest import api_backtest, api_compare, metric_catalog
+from pipelines.app.optimize import api_optimize
+from pipelines.app.optimize_plan import SYNC_BUDGET, SYNC_MAX_TRIALS
 from pipelines.app.walk_forward import api_walk_forward
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.errors import InvalidRequestError
 from serving.context import PrincipalDep
 from serving.controllers.jobs import submit_job
-from serving.dto import BacktestRun, WalkForward, job_params
+from serving.dto import BacktestRun, Optimize, WalkForward, job_params
 from serving.providers.analysis import ANALYSIS, AnalysisDep, AnalysisProvider
 from serving.responses import shaped
 from serving.responses import trading as t
 from serving.responses.jobs import JobAccepted
+from serving.responses.optimize import OptimizeResult
 from serving.schemas import doc
 from serving.schemas import trading_examples as tx
 from serving.schemas.jobs import accepted_doc
-from serving.schemas.requests import BacktestRunBody, CompareBody, WalkForwardBody
+from serving.schemas.optimize_examples import OPTIMIZE_RESULT
+from serving.schemas.requests import BacktestRunBody, CompareBody, OptimizeBody, WalkForwardBody
 
 __all__ = ["BacktestController"]
 
@@ -107,6 +111,31 @@ class BacktestController(Controller):
         )
         return Response(answer)
 
+    @post(
+        "/optimize",
+        status_code=HTTP_200_OK,
+        summary="Optimize a strategy's parameters",
+        description="An Optuna (TPE) search of the ranges in `parameters` (`low:high`, `low:high:step` or "
+        "`a,b,c`), skipping those that break a `constraints` rule, on the bars before the held-out tail "
+        "(`holdout`, a fraction); the best parameters are then traded on the tail, so in-sample and "
+        "out-of-sample metrics show side by side, with the Sharpe ratio deflated by the trials and the "
+        "probability of backtest over-fitting. A `study_name` keeps the study: asking again with the "
+        "same settings runs more trials of it (another user's study of that name is a different study). "
+        f"More than {SYNC_MAX_TRIALS} trials, or trials x bars over {SYNC_BUDGET} x the bar limit, run "
+        "only as a job (`async: true`; progress per trial on the jobs' event stream). Each search is "
+        "logged as an MLflow run (`mlflow_run_id`).",
+        responses={**doc(OPTIMIZE_RESULT, 400, 401, 404, 409), **accepted_doc()},
+        sync_to_thread=True,
+    )
+    def optimize(
+        self, analysis: AnalysisDep, data: OptimizeBody, principal: PrincipalDep
+    ) -> Response[OptimizeResult | JobAccepted]:
+        params = {**_arguments(analysis, data, principal), "owner": principal.user_id}
+        if data.run_async:
+            job = submit_job(analysis.jobs, "optimize", params, principal)
+            return Response(job, status_code=HTTP_202_ACCEPTED)
+        return Response(shaped(OptimizeResult, api_optimize(analysis.settings, waiting=True, **params)))
+
     @get(
         "/metrics",
         summary="The metrics a backtest reports",
@@ -117,7 +146,9 @@ class BacktestController(Controller):
         return shaped(t.MetricCatalog, metric_catalog())
 
 
-def _arguments(analysis: AnalysisProvider, data: BacktestRun | WalkForward, principal: Any) -> dict[str, Any]:
+def _arguments(
+    analysis: AnalysisProvider, data: BacktestRun | WalkForward | Optimize, principal: Any
+) -> dict[str, Any]:
     """The body as the keyword arguments of its API function (and job); a ``dataset_id`` is checked
     here (the caller's, ready, ohlcv, the same symbol and timeframe) and read there."""
     params = job_params(data)

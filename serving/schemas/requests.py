@@ -13,9 +13,10 @@ from serving.schemas.admin_examples import REFRESH_TOKEN
 
 __all__ = [
     "API_KEY_CREATE", "BACKTEST_RUN", "BATCH_PREDICT", "COMPARE", "ENSEMBLE_PREDICT", "LOGIN",
-    "PREDICT", "REFRESH", "REGISTER", "SIGNAL_PREDICT", "TRAIN", "WALK_FORWARD", "ApiKeyCreateBody",
-    "BacktestRunBody", "BatchPredictBody", "CompareBody", "EnsemblePredictBody", "LoginBody",
-    "PredictBody", "RefreshBody", "RegisterBody", "SignalPredictBody", "TrainBody", "WalkForwardBody",
+    "OPTIMIZE", "PREDICT", "REFRESH", "REGISTER", "SIGNAL_PREDICT", "TRAIN", "WALK_FORWARD",
+    "ApiKeyCreateBody", "BacktestRunBody", "BatchPredictBody", "CompareBody", "EnsemblePredictBody",
+    "LoginBody", "OptimizeBody", "PredictBody", "RefreshBody", "RegisterBody", "SignalPredictBody",
+    "TrainBody", "WalkForwardBody",
 ]  # fmt: skip
 
 Json = dict[str, Any]
@@ -100,6 +101,37 @@ WALK_FORWARD: Json = {
     "test_window": 63,
 }
 
+OPTIMIZE: list[tuple[str, Json]] = [
+    (
+        "two moving averages, the fast one shorter",
+        {
+            "strategy": "sma_cross",
+            "symbol": "AAPL",
+            "parameters": {"fast": "5:100", "slow": "10:300:5"},
+            "constraints": ["fast < slow"],
+            "objective": "sharpe",
+            "trials": 50,
+            "holdout": 0.2,
+            "study_name": "aapl-sma",
+            "start_date": "2018-01-01",
+            "end_date": "2024-01-01",
+        },
+    ),
+    (
+        "a long study as a job",
+        {
+            "strategy": "rsi_reversion",
+            "symbol": "BTC/USDT",
+            "timeframe": "1h",
+            "parameters": {"period": "5:30", "oversold": "15:40", "overbought": "60:85"},
+            "trials": 500,
+            "start_date": "2024-01-01",
+            "end_date": "2024-07-01",
+            "async": True,
+        },
+    ),
+]
+
 
 def _body(*examples: tuple[str, dict[str, Any]]) -> Any:
     return Body(examples=[Example(summary=summary, value=value) for summary, value in examples])
@@ -116,4 +148,5 @@ SignalPredictBody = Annotated[dto.SignalPredict, _body(("a model name", SIGNAL_P
 EnsemblePredictBody = Annotated[dto.EnsemblePredict, _body(("three weighted models", ENSEMBLE_PREDICT))]
 BacktestRunBody = Annotated[dto.BacktestRun, _body(*BACKTEST_RUN)]
 CompareBody = Annotated[dto.Compare, _body(("three models", COMPARE))]
+OptimizeBody = Annotated[dto.Optimize, _body(*OPTIMIZE)]
 WalkForwardBody = Annotated[dto.WalkForward, _body(("a year to train, a quarter to test", WALK_FORWARD))]

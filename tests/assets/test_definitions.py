@@ -33,12 +33,14 @@ def test_module_defs_resolve_every_job_and_schedule() -> None:
         "train_models",
         "backtest_models",
         "snapshot_portfolios",
+        "optimize_strategies",
     }
     assert {s.name for s in repo.schedule_defs} == {
         "daily_stock_ingest",
         "hourly_crypto_ingest",
         "nightly_retrain",
         "daily_portfolio_snapshot",
+        "nightly_optimize",
     }
     assert {s.name for s in repo.sensor_defs} >= {"retrain_on_data_growth"}
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
@@ -49,6 +51,7 @@ def test_module_defs_resolve_every_job_and_schedule() -> None:
         "backtest_reports",
         "walk_forward_reports",
         "portfolio_snapshots",
+        "strategy_optimizations",
     }
 
 

@@ -41,6 +41,9 @@ def test_a_backtest_job_runs_end_to_end(make_queue: MakeQueue) -> None:
     assert done.result == json_safe(api_backtest(queue.settings, **params))
 
 
+OPT = {"symbol": "AAPL", "strategy": "sma_cross", "parameters": {"fast": "3:9"}, "study_name": "s"}
+
+
 @pytest.mark.parametrize(
     ("kind", "params", "error", "message"),
     [
@@ -73,6 +76,10 @@ def test_a_backtest_job_runs_end_to_end(make_queue: MakeQueue) -> None:
             "mode",
         ),
         ("walk_forward", {"symbol": "AAPL"}, InvalidRequestError, "needs model_name"),
+        ("optimize", {**OPT, "parameters": {"fast": 5}}, InvalidRequestError, "range is text"),
+        ("optimize", {**OPT, "path": "/etc/passwd"}, InvalidRequestError, "unknown job parameter"),
+        ("optimize", {**OPT, "owner": "../x"}, InvalidRequestError, "cannot keep studies"),
+        ("optimize", {**OPT, "trials": "many"}, InvalidRequestError, "trials must be an integer"),
         ("batch_prediction", {"model_name": "m", "symbols": "AAPL"}, InvalidRequestError, "list of symbols"),
         ("batch_prediction", {"model_name": "ghost", "symbols": ["AAPL"]}, DataNotFoundError, "ghost"),
     ],
@@ -141,6 +148,7 @@ def test_the_registry_maps_kinds_to_marked_functions() -> None:
         "prediction",
         "backtest",
         "walk_forward",
+        "optimize",
         "dataset",
         "exchange_sync",
         "dl_training",

@@ -207,6 +207,20 @@ CALLS: list[tuple[str, Callable[[Client], Any], str, str, dict[str, str], Any]] 
         {},
         {"model_name": "m1", "symbol": "SPY", "train_window": 252, "test_window": 63},
     ),
+    (
+        "optimize",
+        lambda c: c.optimize("sma_cross", "SPY", {"fast": "5:50"}, trials=20, run_async=True),
+        "POST",
+        "/api/v1/backtest/optimize",
+        {},
+        {
+            "strategy": "sma_cross",
+            "symbol": "SPY",
+            "parameters": {"fast": "5:50"},
+            "trials": 20,
+            "async": True,
+        },
+    ),
     ("quote", lambda c: c.quote("BTC/USDT"), "GET", "/api/v1/market/quote/BTC_USDT", {}, None),
     (
         "history",

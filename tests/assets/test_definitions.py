@@ -313,6 +313,7 @@ def test_automations_start_running_unless_turned_off(settings: Settings) -> None
         "daily_stock_ingest",
         "hourly_crypto_ingest",
         "nightly_retrain",
+        "nightly_optimize",
         "daily_portfolio_snapshot",
         "retrain_on_data_growth",
         "default_automation_condition_sensor",

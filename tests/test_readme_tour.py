@@ -2,7 +2,7 @@
 
 ``make demo`` itself starts the tour (in the background: its API keeps serving the ``curl`` examples);
 the other servers (``make dagster``, ``make mlflow``, ...) are stopped once their page answers. The
-demo is shortened by its own settings (history from 2024, four symbols), and Dagster's automations
+demo is shortened by its own settings (history from 2025, four symbols), and Dagster's automations
 start stopped so nothing retrains behind the tour's back. A server command met again (``make dagster``
 under Development) is not started twice. How commands are read and rewritten:
 ``tests/readme_support.py``.
@@ -28,7 +28,7 @@ from tests.readme_support import (
 )
 
 DEMO_SETTINGS = {
-    "TRADEFORGE_HISTORY_START": "2024-01-01",
+    "TRADEFORGE_HISTORY_START": "2025-01-01",
     "TRADEFORGE_UNIVERSE": json.dumps(
         [
             {"symbol": "AAPL", "timeframes": ["1d"]},

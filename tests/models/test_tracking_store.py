@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing as mp
 import sqlite3
-import time
 from pathlib import Path
+from typing import Any
 
 from pipelines.settings import Settings
 
 
-def _open_at(home: str, start: float, results: mp.Queue[str]) -> None:
+def _open_at(home: str, ready: Any, results: mp.Queue[str]) -> None:
     from pipelines.models.tracking import open_tracker
 
     settings = Settings(home=Path(home), mlflow_tracking_uri=None)
-    time.sleep(max(0.0, start - time.time()))  # every process opens at the same instant
+    importlib.import_module("mlflow.store.tracking.sqlalchemy_store")  # the store's code, imported
+    ready.wait(timeout=120)  # every process opens at the same instant, once all have imported
     try:
         open_tracker(settings).client.search_registered_models(max_results=1)
         results.put("ok")
@@ -27,8 +29,8 @@ def test_processes_opening_a_fresh_store_at_once_all_succeed(tmp_path: Path) -> 
     home = tmp_path / "home"
     ctx = mp.get_context("spawn")
     results: mp.Queue[str] = ctx.Queue()
-    start = time.time() + 8.0  # after the spawned interpreters have imported everything
-    procs = [ctx.Process(target=_open_at, args=(str(home), start, results)) for _ in range(4)]
+    ready = ctx.Barrier(4)
+    procs = [ctx.Process(target=_open_at, args=(str(home), ready, results)) for _ in range(4)]
     for proc in procs:
         proc.start()
     outcomes = [results.get(timeout=120) for _ in procs]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
+from pipelines.features import _fused_kernels as fk
 from pipelines.features import _rolling_kernels as rw
 from pipelines.features import _ta_kernels as ta
 from pipelines.features._kernels import FloatArray
@@ -38,9 +37,7 @@ def _wma(b: BarData, out: Outputs, period: int = 20) -> None:
 @indicator("dema", category="trend", description="Double EMA: 2*EMA - EMA(EMA) (TA-Lib DEMA).")
 def _dema(b: BarData, out: Outputs, period: int = 20) -> None:
     e1 = close_ema(b, period)
-    res = ema(e1, period, out[0])
-    np.subtract(e1, res, out=res)
-    res += e1
+    fk.ema_combo(e1, ema(e1, period, out[0]), None, out[0])
 
 
 @indicator(
@@ -50,10 +47,7 @@ def _tema(b: BarData, out: Outputs, period: int = 20) -> None:
     e1 = close_ema(b, period)
     with b.scratch(1) as (e2,):
         ema(e1, period, e2)
-        e3 = ema(e2, period, out[0])
-        np.subtract(e1, e2, out=e2)
-        e2 *= 3.0
-        e3 += e2
+        fk.ema_combo(e1, e2, ema(e2, period, out[0]), out[0])
 
 
 def trima(x: FloatArray, period: int, out: FloatArray, work: FloatArray) -> FloatArray:

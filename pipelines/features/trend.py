@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from pipelines.features import _fused_kernels as fk
 from pipelines.features import _ring_kernels as rk
 from pipelines.features import _rolling_kernels as rw
 from pipelines.features import _ta_kernels as ta
@@ -149,13 +150,11 @@ def _psar(b: BarData, out: Outputs, accel: float = 0.02, maximum: float = 0.2) -
     description="1-bar rate of change (%) of a triple EMA of close (TA-Lib TRIX).",
 )
 def _trix(b: BarData, out: Outputs, period: int = 15) -> None:
-    with b.scratch(3) as (e1, e2, prev):
+    with b.scratch(2) as (e1, e2):
         ema(b.close, period, e1)
         ema(e1, period, e2)
         e3 = ema(e2, period, e1)
-        res = safe_div(e3, shift(e3, 1, prev), zero=1.0, out=out[0])  # TA-Lib: 0 if the base is 0
-    res -= 1.0
-    res *= 100.0
+        fk.ratio_change(e3, 1, 1.0, 100.0, out[0])  # TA-Lib: 0 if the base is 0
 
 
 @indicator(

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from pipelines.features import _fused_kernels as fk
 from pipelines.features import _rolling_kernels as rw
 from pipelines.features._kernels import FloatArray
 from pipelines.features._shared import (
@@ -22,7 +23,6 @@ from pipelines.features._shared import (
     lowest,
     safe_div,
     sma,
-    true_range,
 )
 from pipelines.features.indicators import Outputs, indicator
 from pipelines.features.inputs import BarData
@@ -41,8 +41,7 @@ def _atr(b: BarData, out: Outputs, period: int = 14) -> None:
 
 @indicator("natr", category="volatility", description="ATR as a percentage of close (TA-Lib NATR).")
 def _natr(b: BarData, out: Outputs, period: int = 14) -> None:
-    res = np.multiply(atr(b, period), 100.0, out=out[0])
-    safe_div(res, b.close, out=res)
+    fk.scaled_div(atr(b, period), 100.0, b.close, out[0])
 
 
 @indicator(
@@ -51,7 +50,11 @@ def _natr(b: BarData, out: Outputs, period: int = 14) -> None:
     description="True range: max(high, prior close) - min(low, prior close) (TA-Lib TRANGE).",
 )
 def _trange(b: BarData, out: Outputs) -> None:
-    np.copyto(out[0], true_range(b))
+    cached = b.cached("true_range")
+    if cached is None:  # written straight into the column, and memoized there
+        b.store("true_range", fk.true_range(b.high, b.low, b.close, out[0]))
+    else:
+        np.copyto(out[0], cached)
 
 
 def bollinger(b: BarData, period: int, nbdev: float, out: Outputs) -> None:

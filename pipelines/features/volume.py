@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipelines.features import _fused_kernels as fk
 from pipelines.features import _kernels as k
 from pipelines.features import _rolling_kernels as rw
 from pipelines.features import _window_kernels as wk
@@ -17,27 +18,16 @@ __all__ = ["NS_PER_DAY", "ad_line"]
 NS_PER_DAY = 86_400_000_000_000
 
 
-def _money_flow_multiplier(b: BarData) -> FloatArray:
-    """((close - low) - (high - close)) / (high - low); 0 on a zero-range bar."""
-
-    def make() -> FloatArray:
-        res = np.empty(len(b))
-        with b.scratch(1) as (work,):
-            np.subtract(b.close, b.low, out=res)
-            res -= np.subtract(b.high, b.close, out=work)
-            np.subtract(b.high, b.low, out=work)
-            safe_div(res, work, out=res)
-            res[work <= 0.0] = 0.0
-        return res
-
-    return b.memo("mf_multiplier", make)
+def _money_flow_volume(b: BarData, out: FloatArray) -> FloatArray:
+    """((close - low) - (high - close)) / (high - low) * volume; 0 on a zero-range bar (one pass)."""
+    return fk.money_flow_volume(b.high, b.low, b.close, b.volume, out)
 
 
 def ad_line(b: BarData, out: FloatArray | None = None) -> FloatArray:
     """Chaikin accumulation/distribution line (TA-Lib AD), from the first bar."""
 
     def make(o: FloatArray | None) -> FloatArray:
-        res = np.multiply(_money_flow_multiplier(b), b.volume, out=o)
+        res = _money_flow_volume(b, np.empty(len(b)) if o is None else o)
         return k.cumsum(res, out=res)
 
     return b.memo_into("ad_line", make, out)
@@ -96,7 +86,7 @@ def _adosc(b: BarData, out: Outputs, fast: int = 3, slow: int = 10) -> None:
 )
 def _cmf(b: BarData, out: Outputs, period: int = 20) -> None:
     with b.scratch(1) as (work,):
-        flow = np.multiply(_money_flow_multiplier(b), b.volume, out=work)
+        flow = _money_flow_volume(b, work)
         res = rw.rolling_sum(flow, period, 1.0, out[0])
         safe_div(res, rw.rolling_sum(b.volume, period, 1.0, work), out=res)
 

@@ -7,8 +7,8 @@ faults count), which time spent waiting for a busy core does not inflate. "Ours"
 on validated bars with a fresh memo cache, allocating its own output arrays as TA-Lib does (no
 input validation, no output frame); where one of our indicators returns what TA-Lib needs several
 calls for (PLUS_DI and MINUS_DI; MAX, MIN and MIDPRICE), TA-Lib's time is the sum of those calls.
-The table also gives the largest
-relative difference after warm-up over every output column (the tests require <= 1e-9).
+The table also gives the largest relative difference after warm-up over every output column (the
+tests require <= 1e-9).
 
 Results go to stdout and, as JSON, to benchmarks/results/bench_indicators.json.
 """

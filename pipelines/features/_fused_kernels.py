@@ -16,7 +16,7 @@ from pipelines.features._kernels import FloatArray, jit
 __all__ = [
     "bop",
     "difference",
-    "ema_combo",
+    "lagged_mean",
     "money_flow_volume",
     "range_ratio",
     "ratio_change",
@@ -89,6 +89,18 @@ def _difference_impl(x: FloatArray, period: int, out: FloatArray) -> None:
 _difference = jit(_difference_impl)
 
 
+def _lagged_mean_impl(x: FloatArray, lag: int, out: FloatArray) -> None:
+    n = x.size
+    p = min(lag, n)
+    for i in range(p):
+        out[i] = np.nan
+    for i in range(p, n):
+        out[i] = (x[i - p] + x[i]) * 0.5
+
+
+_lagged_mean = jit(_lagged_mean_impl)
+
+
 def _range_ratio_impl(
     a: FloatArray, b: FloatArray, top: FloatArray, bottom: FloatArray, scale: float, out: FloatArray
 ) -> None:
@@ -119,18 +131,6 @@ def _money_flow_volume_impl(
 
 
 _money_flow_volume = jit(_money_flow_volume_impl)
-
-
-def _ema_combo_impl(e1: FloatArray, e2: FloatArray, e3: FloatArray, triple: bool, out: FloatArray) -> None:
-    if triple:
-        for i in range(out.size):
-            out[i] = e3[i] + (e1[i] - e2[i]) * 3.0
-    else:
-        for i in range(out.size):
-            out[i] = (e1[i] - e2[i]) + e1[i]
-
-
-_ema_combo = jit(_ema_combo_impl)
 
 
 # --- typed wrappers --------------------------------------------------------------------------------
@@ -185,6 +185,12 @@ def difference(x: FloatArray, period: int, out: FloatArray) -> FloatArray:
     return out
 
 
+def lagged_mean(x: FloatArray, lag: int, out: FloatArray) -> FloatArray:
+    """(x[t - lag] + x[t]) / 2, NaN for the first ``lag`` bars."""
+    _lagged_mean(x, int(lag), out)
+    return out
+
+
 def range_ratio(
     a: FloatArray, b: FloatArray, top: FloatArray, bottom: FloatArray, scale: float, out: FloatArray
 ) -> FloatArray:
@@ -204,10 +210,4 @@ def money_flow_volume(
 ) -> FloatArray:
     """Chaikin's ((close - low) - (high - close)) / (high - low) times volume; 0 on a zero range."""
     _money_flow_volume(h, lo, c, v, out)
-    return out
-
-
-def ema_combo(e1: FloatArray, e2: FloatArray, e3: FloatArray | None, out: FloatArray) -> FloatArray:
-    """DEMA's (e1 - e2) + e1, or with ``e3`` TEMA's e3 + (e1 - e2) * 3; ``out`` may be any of them."""
-    _ema_combo(e1, e2, e1 if e3 is None else e3, e3 is not None, out)
     return out

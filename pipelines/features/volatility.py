@@ -7,6 +7,7 @@ returns (square root of the n-bar mean of their per-bar variance terms), not ann
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 
@@ -54,7 +55,7 @@ def _trange(b: BarData, out: Outputs) -> None:
     if cached is None:  # written straight into the column, and memoized there
         b.store("true_range", fk.true_range(b.high, b.low, b.close, out[0]))
     else:
-        np.copyto(out[0], cached)
+        np.copyto(out[0], cast(FloatArray, cached))
 
 
 def bollinger(b: BarData, period: int, nbdev: float, out: Outputs) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipelines.features import _bar_kernels as bk
 from pipelines.features import _fused_kernels as fk
 from pipelines.features import _kernels as k
 from pipelines.features import _rolling_kernels as rw
@@ -72,6 +73,10 @@ def safe_div(
     return fk.safe_div(num, den, zero, out)
 
 
+def _out(size: int, out: FloatArray | None) -> FloatArray:
+    return np.empty(size) if out is None else out
+
+
 def true_range(b: BarData) -> FloatArray:
     """TA-Lib TRANGE: max(high, prev close) - min(low, prev close); NaN on the first bar."""
 
@@ -80,7 +85,9 @@ def true_range(b: BarData) -> FloatArray:
 
 def atr(b: BarData, period: int, out: FloatArray | None = None) -> FloatArray:
     """TA-Lib ATR: Wilder smoothing (1/n) of the true range seeded with its first n-bar mean."""
-    return b.memo_into(("atr", period), lambda o: k.ema(true_range(b), period, 1.0 / period, o), out)
+    return b.memo_into(
+        ("atr", period), lambda o: bk.atr(b.high, b.low, b.close, period, _out(len(b), o)), out
+    )
 
 
 def typical_price(b: BarData) -> FloatArray:

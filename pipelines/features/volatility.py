@@ -11,6 +11,7 @@ from typing import cast
 
 import numpy as np
 
+from pipelines.features import _bar_kernels as bk
 from pipelines.features import _fused_kernels as fk
 from pipelines.features import _rolling_kernels as rw
 from pipelines.features._kernels import FloatArray
@@ -42,7 +43,10 @@ def _atr(b: BarData, out: Outputs, period: int = 14) -> None:
 
 @indicator("natr", category="volatility", description="ATR as a percentage of close (TA-Lib NATR).")
 def _natr(b: BarData, out: Outputs, period: int = 14) -> None:
-    fk.scaled_div(atr(b, period), 100.0, b.close, out[0])
+    cached = b.cached(("atr", period))
+    # Not computed yet: the ATR goes into the column, then is scaled in place.
+    series = bk.atr(b.high, b.low, b.close, period, out[0]) if cached is None else cast(FloatArray, cached)
+    fk.scaled_div(series, 100.0, b.close, out[0])
 
 
 @indicator(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipelines.features import _bar_kernels as bk
 from pipelines.features import _fused_kernels as fk
 from pipelines.features import _kernels as k
 from pipelines.features import _rolling_kernels as rw
@@ -27,8 +28,7 @@ def ad_line(b: BarData, out: FloatArray | None = None) -> FloatArray:
     """Chaikin accumulation/distribution line (TA-Lib AD), from the first bar."""
 
     def make(o: FloatArray | None) -> FloatArray:
-        res = _money_flow_volume(b, np.empty(len(b)) if o is None else o)
-        return k.cumsum(res, out=res)
+        return bk.ad_line(b.high, b.low, b.close, b.volume, np.empty(len(b)) if o is None else o)
 
     return b.memo_into("ad_line", make, out)
 
@@ -72,11 +72,7 @@ def _ad(b: BarData, out: Outputs) -> None:
     description="Chaikin A/D oscillator: EMA(fast) - EMA(slow) of the A/D line, seeded with its first value.",
 )
 def _adosc(b: BarData, out: Outputs, fast: int = 3, slow: int = 10) -> None:
-    ad = ad_line(b)
-    res = k.ema(ad, 1, 2.0 / (fast + 1), out[0])
-    with b.scratch(1) as (work,):
-        res -= k.ema(ad, 1, 2.0 / (slow + 1), work)
-    res[: max(fast, slow) - 1] = np.nan
+    bk.adosc(b.high, b.low, b.close, b.volume, fast, slow, out[0])
 
 
 @indicator(

@@ -7,6 +7,8 @@ see ``_kernels`` for the other conventions.
 
 from __future__ import annotations
 
+import numpy as np
+
 from pipelines.features._kernels import RESYNC, FloatArray, _nan_head, _out, jit
 from pipelines.features._tape import run_kernel
 
@@ -127,21 +129,28 @@ def _ultosc_impl(
     countdown = int(state[1])
     periods = (p1, p2, p3)
     weights = (4.0, 2.0, 1.0)
+    # Ring positions advance by one per bar: wrapped by a compare, not a division per bar.
+    first_at = begin + offset
+    slot = first_at % p3
+    olds = np.empty(3, dtype=np.int64)
+    for k in range(3):
+        olds[k] = (first_at - periods[k]) % p3
     for i in range(begin, n):
         at = i + offset
         true_low = min(low[i], close[i - 1])
         bp = close[i] - true_low
         tr = max(high[i], close[i - 1]) - true_low
-        slot = at % p3
         for k in range(3):
             s_bp[k] += bp
             s_tr[k] += tr
+            old = olds[k]
             if at > periods[k]:
-                old = (at - periods[k]) % p3
                 s_bp[k] -= bp_buf[old]
                 s_tr[k] -= tr_buf[old]
+            olds[k] = 0 if old + 1 == p3 else old + 1
         bp_buf[slot] = bp
         tr_buf[slot] = tr
+        slot = 0 if slot + 1 == p3 else slot + 1
         countdown -= 1
         if countdown == 0:
             countdown = RESYNC

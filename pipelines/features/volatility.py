@@ -230,4 +230,8 @@ def _ulcer(b: BarData, out: Outputs, period: int = 14) -> None:
     description="Population standard deviation of close over n bars (TA-Lib STDDEV, nbdev 1).",
 )
 def _stddev(b: BarData, out: Outputs, period: int = 20) -> None:
-    np.copyto(out[0], close_mean_std(b, period)[1])
+    key = ("close_mean_std", period, 0)
+    if b.cached(key) is None:  # the std goes straight into the column, memoized there
+        b.store(key, rw.rolling_mean_std(b.close, period, 0, np.empty(len(b)), out[0]))
+    else:
+        np.copyto(out[0], close_mean_std(b, period)[1])

@@ -220,6 +220,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7, help="best of N, alternating ours and TA-Lib")
     parser.add_argument("--only", nargs="*", help="just these indicators (our names)")
     args = parser.parse_args()
+    try:
+        import talib  # noqa: F401
+    except ImportError:
+        sys.exit("TA-Lib is not installed: run through `make bench`, which installs it in .venv-bench")
     sys.path.insert(0, str(HERE.parent))
     from bench_data import pin_to_one_core
 

@@ -1,4 +1,4 @@
-"""Running kernels that read the bar columns directly: ATR, the A/D line and the Chaikin oscillator.
+"""Running kernels that read the bar columns directly: ATR/NATR, OBV, the A/D line and ADOSC.
 
 Each fuses a per-bar term (the true range, the money-flow volume) with the recursion over it in
 one loop, so no intermediate series is written or read back. The results are those of computing
@@ -14,7 +14,7 @@ import numpy as np
 from pipelines.features._kernels import FloatArray, _nan_head, jit, jit_fma
 from pipelines.features._tape import run_kernel
 
-__all__ = ["ad_line", "adosc", "atr"]
+__all__ = ["ad_line", "adosc", "atr", "obv"]
 
 
 def _true_range_at_impl(high: FloatArray, low: FloatArray, close: FloatArray, i: int) -> float:
@@ -35,10 +35,12 @@ def _atr_impl(
     low: FloatArray,
     close: FloatArray,
     period: int,
+    percent: bool,
     out: FloatArray,
     start: int,
     state: FloatArray,
 ) -> bool:
+    """The ATR, or with ``percent`` the NATR: 100 * ATR / close (0 where close is 0)."""
     n = close.size
     alpha = 1.0 / period
     beta = 1.0 - alpha
@@ -56,11 +58,19 @@ def _atr_impl(
         for i in range(s, s + period):
             acc += _true_range_at(high, low, close, i)
         prev = acc / period
-        out[s + period - 1] = prev
         begin = s + period
+        if percent:
+            c = close[begin - 1]
+            out[begin - 1] = 0.0 if c == 0.0 else (prev * 100.0) / c
+        else:
+            out[begin - 1] = prev
     for i in range(begin, n):
         prev = prev * beta + _true_range_at(high, low, close, i) * alpha
-        out[i] = prev
+        if percent:
+            c = close[i]
+            out[i] = 0.0 if c == 0.0 else (prev * 100.0) / c
+        else:
+            out[i] = prev
     state[0] = prev
     return True
 
@@ -130,9 +140,61 @@ def _adosc_impl(
 _adosc = jit_fma(_adosc_impl)
 
 
-def atr(high: FloatArray, low: FloatArray, close: FloatArray, period: int, out: FloatArray) -> FloatArray:
-    """TA-Lib ATR: Wilder smoothing of the true range seeded with its first ``period``-bar mean."""
-    run_kernel(_atr, (out,), 1, high, low, close, int(period), out)
+def _signed_volume_at_impl(close: FloatArray, volume: FloatArray, i: int) -> float:
+    """OBV's term: the volume, signed by the close's change (0 when unchanged, the first bar +)."""
+    if i == 0:
+        return float(volume[0])
+    d = close[i] - close[i - 1]
+    sign = 1.0 if d > 0.0 else (-1.0 if d < 0.0 else (0.0 if d == 0.0 else np.nan))
+    return float(sign * volume[i])
+
+
+_signed_volume_at = jit(_signed_volume_at_impl)
+
+
+def _obv_impl(close: FloatArray, volume: FloatArray, out: FloatArray, start: int, state: FloatArray) -> bool:
+    n = close.size
+    if start:
+        acc = state[0]
+        begin = start
+    else:
+        s = 0
+        while s < n and np.isnan(_signed_volume_at(close, volume, s)):
+            s += 1
+        _nan_head(out, s)
+        if s == n:
+            return False
+        acc = _signed_volume_at(close, volume, s)
+        out[s] = acc
+        begin = s + 1
+    for i in range(begin, n):
+        acc += _signed_volume_at(close, volume, i)
+        out[i] = acc
+    state[0] = acc
+    return True
+
+
+_obv = jit(_obv_impl)
+
+
+def obv(close: FloatArray, volume: FloatArray, out: FloatArray) -> FloatArray:
+    """TA-Lib OBV: running sum of the volume signed by the close's change, from the first bar's."""
+    run_kernel(_obv, (out,), 1, close, volume, out)
+    return out
+
+
+def atr(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    period: int,
+    out: FloatArray,
+    *,
+    percent: bool = False,
+) -> FloatArray:
+    """TA-Lib ATR: Wilder smoothing of the true range seeded with its first ``period``-bar mean;
+    with ``percent``, TA-Lib NATR (100 * ATR / close) without the ATR series."""
+    run_kernel(_atr, (out,), 1, high, low, close, int(period), bool(percent), out)
     return out
 
 

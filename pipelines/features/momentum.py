@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from pipelines.features import _fused_kernels as fk
@@ -95,8 +97,16 @@ def _stochrsi(b: BarData, out: Outputs, period: int = 14, k_period: int = 14, d_
     description="Williams %R: -100*(highest high - close)/(highest high - lowest low) (TA-Lib WILLR).",
 )
 def _willr(b: BarData, out: Outputs, period: int = 14) -> None:
-    hh = highest(b, period)
-    fk.range_ratio(hh, b.close, hh, lowest(b, period), -0.01, out[0])
+    # Extremes another indicator computed are reused; else they go to the column and scratch.
+    res = out[0]
+    hh = cast(FloatArray | None, b.cached(("max", "high", period)))
+    if hh is None:
+        hh = rw.rolling_extreme(b.high, period, is_max=True, out=res)
+    ll = cast(FloatArray | None, b.cached(("min", "low", period)))
+    with b.scratch(1) as (work,):
+        if ll is None:
+            ll = rw.rolling_extreme(b.low, period, is_max=False, out=work)
+        fk.range_ratio(hh, b.close, hh, ll, -0.01, res)  # element-wise, so res may hold hh
 
 
 @indicator("roc", category="momentum", description="Rate of change in percent over n bars (TA-Lib ROC).")

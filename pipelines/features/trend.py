@@ -111,8 +111,13 @@ def _aroon(b: BarData, out: Outputs, period: int = 25) -> None:
     description="Aroon oscillator: Aroon up - Aroon down (TA-Lib AROONOSC).",
 )
 def _aroonosc(b: BarData, out: Outputs, period: int = 25) -> None:
-    up, down = aroon_lines(b, period)
-    np.subtract(up, down, out=out[0])
+    if b.cached(("aroon", period)) is not None:
+        up, down = aroon_lines(b, period)
+        np.subtract(up, down, out=out[0])
+        return
+    with b.scratch(1) as (down,):  # up goes to the column, then down is taken off in place
+        wk.aroon(b.high, b.low, period, out[0], down)
+        out[0] -= down
 
 
 def midprice(b: BarData, period: int, out: FloatArray) -> FloatArray:

@@ -44,9 +44,10 @@ def _atr(b: BarData, out: Outputs, period: int = 14) -> None:
 @indicator("natr", category="volatility", description="ATR as a percentage of close (TA-Lib NATR).")
 def _natr(b: BarData, out: Outputs, period: int = 14) -> None:
     cached = b.cached(("atr", period))
-    # Not computed yet: the ATR goes into the column, then is scaled in place.
-    series = bk.atr(b.high, b.low, b.close, period, out[0]) if cached is None else cast(FloatArray, cached)
-    fk.scaled_div(series, 100.0, b.close, out[0])
+    if cached is None:
+        bk.atr(b.high, b.low, b.close, period, out[0], percent=True)
+    else:
+        fk.scaled_div(cast(FloatArray, cached), 100.0, b.close, out[0])
 
 
 @indicator(

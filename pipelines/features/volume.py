@@ -39,12 +39,7 @@ def ad_line(b: BarData, out: FloatArray | None = None) -> FloatArray:
     description="On-balance volume starting at the first bar's volume (TA-Lib OBV).",
 )
 def _obv(b: BarData, out: Outputs) -> None:
-    res = out[0]
-    if len(b):
-        res[0] = b.volume[0]
-        np.sign(np.subtract(b.close[1:], b.close[:-1], out=res[1:]), out=res[1:])
-        res[1:] *= b.volume[1:]
-        k.cumsum(res, out=res)
+    bk.obv(b.close, b.volume, out[0])
 
 
 @indicator(

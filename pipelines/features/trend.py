@@ -115,9 +115,7 @@ def _aroonosc(b: BarData, out: Outputs, period: int = 25) -> None:
         up, down = aroon_lines(b, period)
         np.subtract(up, down, out=out[0])
         return
-    with b.scratch(1) as (down,):  # up goes to the column, then down is taken off in place
-        wk.aroon(b.high, b.low, period, out[0], down)
-        out[0] -= down
+    wk.aroon_osc(b.high, b.low, period, out[0])
 
 
 def midprice(b: BarData, period: int, out: FloatArray) -> FloatArray:

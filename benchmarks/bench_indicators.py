@@ -218,7 +218,7 @@ def main() -> None:
     parser.add_argument("--start", default="2019-01-01")
     parser.add_argument("--end", default="2024-01-01")
     parser.add_argument("--repeat", type=int, default=7, help="best of N, alternating ours and TA-Lib")
-    parser.add_argument("--only", nargs="*", help="just these indicators (our names)")
+    parser.add_argument("--only", nargs="*", help="just these indicators (our names), no default set")
     args = parser.parse_args()
     try:
         import talib  # noqa: F401
@@ -235,6 +235,8 @@ def main() -> None:
     rows = bench(bars, args.repeat, set(args.only) if args.only else None)
     slow = [r["indicator"] for r in rows if r["ours_over_talib"] > 1.5]
     print(f"above 1.5x TA-Lib's time: {', '.join(slow) or 'none'}")
+    if args.only:
+        return
     fs = bench_default_set(bars, args.repeat)
     print(
         f"default set, {fs['columns']} columns: best wall {fs['wall_seconds']:.3f} s = "

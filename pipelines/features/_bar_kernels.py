@@ -145,7 +145,10 @@ def _signed_volume_at_impl(close: FloatArray, volume: FloatArray, i: int) -> flo
     if i == 0:
         return float(volume[0])
     d = close[i] - close[i - 1]
-    sign = 1.0 if d > 0.0 else (-1.0 if d < 0.0 else (0.0 if d == 0.0 else np.nan))
+    # Two selects, no branch: the up/down sequence is unpredictable.
+    sign = (1.0 if d > 0.0 else 0.0) - (1.0 if d < 0.0 else 0.0)
+    if np.isnan(d):
+        sign = np.nan
     return float(sign * volume[i])
 
 

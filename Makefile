@@ -34,6 +34,7 @@ bench: install
 	.venv-bench/bin/pip install --quiet --upgrade pip
 	.venv-bench/bin/pip install --quiet -e '.[bench]'
 	.venv-bench/bin/python benchmarks/bench_data.py
+	.venv-bench/bin/python benchmarks/bench_indicators.py
 	.venv-bench/bin/python benchmarks/bench_models.py
 	.venv-bench/bin/python benchmarks/bench_backtest.py
 	.venv-bench/bin/python benchmarks/bench_sweep.py

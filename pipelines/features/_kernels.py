@@ -37,6 +37,7 @@ __all__ = [
     "IntArray",
     "cumsum",
     "ema",
+    "ema_chain",
     "first_valid",
     "jit",
     "jit_fma",
@@ -122,6 +123,62 @@ def _cumsum_impl(x: FloatArray, out: FloatArray, start: int, state: FloatArray) 
 _cumsum = jit(_cumsum_impl)
 
 
+DEMA, TEMA, TRIX = 0, 1, 2
+
+
+def _ema_chain_impl(
+    x: FloatArray, period: int, mode: int, out: FloatArray, start: int, state: FloatArray
+) -> bool:
+    """DEMA, TEMA or TRIX of ``x`` in one pass: the two or three chained EMAs advance together.
+
+    The warm-up (each EMA seeded with the mean of the first ``period`` values of the one before)
+    runs the plain EMA kernel over the short head; from there one loop carries all the levels.
+    """
+    n = x.size
+    alpha = 2.0 / (period + 1)
+    beta = 1.0 - alpha
+    if start:
+        p1, p2, p3 = state[0], state[1], state[2]
+        begin = start
+    else:
+        s = _first_valid(x)
+        depth = 2 if mode == DEMA else 3
+        head = s + depth * (period - 1) + 1  # bars up to the first value of the last EMA
+        _nan_head(out, head if mode == TRIX else head - 1)
+        if n < head + (mode == TRIX):
+            _nan_head(out, n)
+            return False
+        e1, e2, e3, scratch = np.empty(head), np.empty(head), np.empty(head), np.empty(1)
+        _ema(x[:head], period, alpha, e1, 0, scratch)
+        _ema(e1, period, alpha, e2, 0, scratch)
+        p1, p2, p3 = e1[head - 1], e2[head - 1], 0.0
+        if mode == DEMA:
+            out[head - 1] = (p1 - p2) + p1
+        else:
+            _ema(e2, period, alpha, e3, 0, scratch)
+            p3 = e3[head - 1]
+            if mode == TEMA:
+                out[head - 1] = p3 + (p1 - p2) * 3.0
+        begin = head
+    for i in range(begin, n):
+        p1 = p1 * beta + x[i] * alpha
+        p2 = p2 * beta + p1 * alpha
+        if mode == DEMA:
+            out[i] = (p1 - p2) + p1
+            continue
+        base = p3
+        p3 = p3 * beta + p2 * alpha
+        if mode == TEMA:
+            out[i] = p3 + (p1 - p2) * 3.0
+        else:
+            out[i] = ((1.0 if base == 0.0 else p3 / base) - 1.0) * 100.0
+    state[0], state[1], state[2] = p1, p2, p3
+    return True
+
+
+_ema_chain = jit_fma(_ema_chain_impl)
+
+
 # --- typed wrappers: ``out`` (a fresh array when None) must not alias an input --------------------
 
 
@@ -142,6 +199,12 @@ def ema(x: FloatArray, seed_len: int, alpha: float, out: FloatArray | None = Non
     """
     out = _out(x.size, out)
     run_kernel(_ema, (out,), 1, x, int(seed_len), float(alpha), out)
+    return out
+
+
+def ema_chain(x: FloatArray, period: int, mode: int, out: FloatArray) -> FloatArray:
+    """TA-Lib DEMA, TEMA or TRIX (``mode``) of ``x``, without intermediate series."""
+    run_kernel(_ema_chain, (out,), 3, x, int(period), int(mode), out)
     return out
 
 

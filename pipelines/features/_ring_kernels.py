@@ -111,6 +111,7 @@ def _ultosc_impl(
     the p_k-bar sum of buying pressure (close - true low) over the p_k-bar sum of true range.
 
     ``state``: the bar's position in the whole series (the rings' index), countdown, sums, rings.
+    Long because it is one fused loop with the three periods' sums unrolled into locals.
     """
     n = close.size
     s_bp, s_tr = state[2:5], state[5:8]
@@ -126,33 +127,56 @@ def _ultosc_impl(
     offset = int(state[0]) - start  # series position minus window position
     countdown = int(state[1])
     periods = (p1, p2, p3)
-    weights = (4.0, 2.0, 1.0)
+    # The sums live in locals (the rings share ``state``'s memory, so array sums would be reloaded
+    # after every ring write) and the ring positions advance by one per bar, wrapped by a compare
+    # instead of a division.
+    b1, b2, b3, t1, t2, t3 = s_bp[0], s_bp[1], s_bp[2], s_tr[0], s_tr[1], s_tr[2]
+    first_at = begin + offset
+    slot = first_at % p3
+    o1, o2, o3 = (first_at - p1) % p3, (first_at - p2) % p3, (first_at - p3) % p3
     for i in range(begin, n):
         at = i + offset
         true_low = min(low[i], close[i - 1])
         bp = close[i] - true_low
         tr = max(high[i], close[i - 1]) - true_low
-        slot = at % p3
-        for k in range(3):
-            s_bp[k] += bp
-            s_tr[k] += tr
-            if at > periods[k]:
-                old = (at - periods[k]) % p3
-                s_bp[k] -= bp_buf[old]
-                s_tr[k] -= tr_buf[old]
+        b1 += bp
+        t1 += tr
+        if at > p1:
+            b1 -= bp_buf[o1]
+            t1 -= tr_buf[o1]
+        b2 += bp
+        t2 += tr
+        if at > p2:
+            b2 -= bp_buf[o2]
+            t2 -= tr_buf[o2]
+        b3 += bp
+        t3 += tr
+        if at > p3:
+            b3 -= bp_buf[o3]
+            t3 -= tr_buf[o3]
         bp_buf[slot] = bp
         tr_buf[slot] = tr
+        slot = 0 if slot + 1 == p3 else slot + 1
+        o1 = 0 if o1 + 1 == p3 else o1 + 1
+        o2 = 0 if o2 + 1 == p3 else o2 + 1
+        o3 = 0 if o3 + 1 == p3 else o3 + 1
         countdown -= 1
         if countdown == 0:
             countdown = RESYNC
             if at >= p3:
+                s_bp[0], s_bp[1], s_bp[2], s_tr[0], s_tr[1], s_tr[2] = b1, b2, b3, t1, t2, t3
                 _resum_rings(periods, at, s_bp, s_tr, bp_buf, tr_buf)
+                b1, b2, b3, t1, t2, t3 = s_bp[0], s_bp[1], s_bp[2], s_tr[0], s_tr[1], s_tr[2]
         if at >= p3:
             acc = 0.0
-            for k in range(3):
-                if not (-1e-14 < s_tr[k] < 1e-14):
-                    acc += weights[k] * (s_bp[k] / s_tr[k])
+            if not (-1e-14 < t1 < 1e-14):
+                acc += 4.0 * (b1 / t1)
+            if not (-1e-14 < t2 < 1e-14):
+                acc += 2.0 * (b2 / t2)
+            if not (-1e-14 < t3 < 1e-14):
+                acc += 1.0 * (b3 / t3)
             out[i] = 100.0 * (acc / 7.0)
+    s_bp[0], s_bp[1], s_bp[2], s_tr[0], s_tr[1], s_tr[2] = b1, b2, b3, t1, t2, t3
     state[0] = n + offset
     state[1] = countdown
     return True

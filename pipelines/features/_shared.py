@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipelines.features import _bar_kernels as bk
+from pipelines.features import _fused_kernels as fk
 from pipelines.features import _kernels as k
 from pipelines.features import _rolling_kernels as rw
 from pipelines.features._kernels import FloatArray
@@ -66,35 +68,26 @@ def safe_div(
 ) -> FloatArray:
     """num / den, ``zero`` where den == 0 (TA-Lib's convention), NaN where either is NaN.
 
-    ``out`` may be ``num`` or ``den`` (element-wise).
+    ``out`` may be ``num`` or ``den`` (element-wise). One pass, no temporaries.
     """
-    zeros = den == 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.divide(num, den, out=out)
-    out[zeros] = zero
-    return out
+    return fk.safe_div(num, den, zero, out)
+
+
+def _out(size: int, out: FloatArray | None) -> FloatArray:
+    return np.empty(size) if out is None else out
 
 
 def true_range(b: BarData) -> FloatArray:
     """TA-Lib TRANGE: max(high, prev close) - min(low, prev close); NaN on the first bar."""
 
-    def make() -> FloatArray:
-        out = np.empty(len(b))
-        if len(b):
-            prev_close = b.close[:-1]
-            with b.scratch(1) as (hi,):
-                np.maximum(b.high[1:], prev_close, out=hi[1:])
-                np.minimum(b.low[1:], prev_close, out=out[1:])
-                np.subtract(hi[1:], out[1:], out=out[1:])
-            out[0] = np.nan
-        return out
-
-    return b.memo("true_range", make)
+    return b.memo("true_range", lambda: fk.true_range(b.high, b.low, b.close, np.empty(len(b))))
 
 
 def atr(b: BarData, period: int, out: FloatArray | None = None) -> FloatArray:
     """TA-Lib ATR: Wilder smoothing (1/n) of the true range seeded with its first n-bar mean."""
-    return b.memo_into(("atr", period), lambda o: k.ema(true_range(b), period, 1.0 / period, o), out)
+    return b.memo_into(
+        ("atr", period), lambda o: bk.atr(b.high, b.low, b.close, period, _out(len(b), o)), out
+    )
 
 
 def typical_price(b: BarData) -> FloatArray:

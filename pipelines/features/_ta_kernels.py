@@ -6,7 +6,7 @@ Each mirrors the TA-Lib C function it is named after (same seeding and first out
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
 
 from pipelines.features._kernels import FloatArray, _first_valid, _nan_head, _out, jit, jit_fma
 from pipelines.features._tape import run_kernel
@@ -362,10 +362,15 @@ def rsi_cmo(x: FloatArray, period: int, *, cmo: bool, out: FloatArray | None = N
 
 
 def dmi(
-    high: FloatArray, low: FloatArray, close: FloatArray, period: int
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    period: int,
+    out: Sequence[FloatArray | None] = (None, None, None, None),
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """(+DI, -DI, DX, ADX) with TA-Lib's seeding."""
-    lines = plus_di, minus_di, dx, adx = tuple(np.empty(close.size) for _ in range(4))
+    """(+DI, -DI, DX, ADX) with TA-Lib's seeding, each into its ``out`` array when given."""
+    plus_di, minus_di, dx, adx = (_out(close.size, o) for o in out)
+    lines = plus_di, minus_di, dx, adx
     run_kernel(_dmi, lines, 5, high, low, close, int(period), plus_di, minus_di, dx, adx)
     return plus_di, minus_di, dx, adx
 

@@ -192,8 +192,11 @@ def _aroon_impl(
                         hi = suf_hi[j]
                     if low[suf_lo[j]] < low[pl]:
                         lo = suf_lo[j]
-                up[i] = factor * (period - (i - hi))
-                down[i] = factor * (period - (i - lo))
+                if down.size:
+                    up[i] = factor * (period - (i - hi))
+                    down[i] = factor * (period - (i - lo))
+                else:  # the oscillator alone, into ``up``
+                    up[i] = factor * (period - (i - hi)) - factor * (period - (i - lo))
         _aroon_suffix_jit(high, low, b, e, suf_hi, suf_lo)
     state[0] = (n - first) % w
     return True
@@ -226,3 +229,8 @@ def vwap(tp: FloatArray, volume: FloatArray, day: IntArray, out: FloatArray | No
 
 def aroon(high: FloatArray, low: FloatArray, period: int, up: FloatArray, down: FloatArray) -> None:
     run_kernel(_aroon, (up, down), 1, high, low, int(period), up, down)
+
+
+def aroon_osc(high: FloatArray, low: FloatArray, period: int, out: FloatArray) -> None:
+    """Aroon up - Aroon down in one pass, without either line."""
+    run_kernel(_aroon, (out,), 1, high, low, int(period), out, np.empty(0))

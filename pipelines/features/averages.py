@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
+from pipelines.features import _kernels as k
 from pipelines.features import _rolling_kernels as rw
 from pipelines.features import _ta_kernels as ta
 from pipelines.features._kernels import FloatArray
-from pipelines.features._shared import close_ema, close_sma, ema, sma
+from pipelines.features._shared import close_ema, close_sma, sma
 from pipelines.features.indicators import Outputs, indicator
 from pipelines.features.inputs import BarData
 
@@ -37,23 +36,14 @@ def _wma(b: BarData, out: Outputs, period: int = 20) -> None:
 
 @indicator("dema", category="trend", description="Double EMA: 2*EMA - EMA(EMA) (TA-Lib DEMA).")
 def _dema(b: BarData, out: Outputs, period: int = 20) -> None:
-    e1 = close_ema(b, period)
-    res = ema(e1, period, out[0])
-    np.subtract(e1, res, out=res)
-    res += e1
+    k.ema_chain(b.close, period, k.DEMA, out[0])
 
 
 @indicator(
     "tema", category="trend", description="Triple EMA: 3*EMA - 3*EMA(EMA) + EMA(EMA(EMA)) (TA-Lib TEMA)."
 )
 def _tema(b: BarData, out: Outputs, period: int = 20) -> None:
-    e1 = close_ema(b, period)
-    with b.scratch(1) as (e2,):
-        ema(e1, period, e2)
-        e3 = ema(e2, period, out[0])
-        np.subtract(e1, e2, out=e2)
-        e2 *= 3.0
-        e3 += e2
+    k.ema_chain(b.close, period, k.TEMA, out[0])
 
 
 def trima(x: FloatArray, period: int, out: FloatArray, work: FloatArray) -> FloatArray:

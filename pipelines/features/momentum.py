@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
+from pipelines.features import _fused_kernels as fk
 from pipelines.features import _kernels as k
 from pipelines.features import _ring_kernels as rk
 from pipelines.features import _rolling_kernels as rw
@@ -17,7 +20,6 @@ from pipelines.features._shared import (
     lowest,
     median_price,
     safe_div,
-    shift,
     sma,
 )
 from pipelines.features.indicators import Outputs, indicator
@@ -34,10 +36,8 @@ def stoch_k(
     close: FloatArray, hh: FloatArray, ll: FloatArray, out: FloatArray, work: FloatArray
 ) -> FloatArray:
     """Fast %K as TA-Lib computes it: (close - low) / ((high - low) / 100), 0 on a flat window."""
-    rng = np.subtract(hh, ll, out=work)
-    rng *= 0.01
-    res = np.subtract(close, ll, out=out)
-    return safe_div(res, rng, out=res)
+    del work  # one fused pass needs no work array
+    return fk.range_ratio(close, ll, hh, ll, 0.01, out)
 
 
 @indicator(
@@ -97,26 +97,26 @@ def _stochrsi(b: BarData, out: Outputs, period: int = 14, k_period: int = 14, d_
     description="Williams %R: -100*(highest high - close)/(highest high - lowest low) (TA-Lib WILLR).",
 )
 def _willr(b: BarData, out: Outputs, period: int = 14) -> None:
-    hh = highest(b, period)
-    res = np.subtract(hh, b.close, out=out[0])
-    with b.scratch(1) as (rng,):
-        np.subtract(hh, lowest(b, period), out=rng)
-        rng *= -0.01
-        safe_div(res, rng, out=res)
+    # Extremes another indicator computed are reused; else they go to the column and scratch.
+    res = out[0]
+    hh = cast(FloatArray | None, b.cached(("max", "high", period)))
+    if hh is None:
+        hh = rw.rolling_extreme(b.high, period, is_max=True, out=res)
+    ll = cast(FloatArray | None, b.cached(("min", "low", period)))
+    with b.scratch(1) as (work,):
+        if ll is None:
+            ll = rw.rolling_extreme(b.low, period, is_max=False, out=work)
+        fk.range_ratio(hh, b.close, hh, ll, -0.01, res)  # element-wise, so res may hold hh
 
 
 @indicator("roc", category="momentum", description="Rate of change in percent over n bars (TA-Lib ROC).")
 def _roc(b: BarData, out: Outputs, period: int = 10) -> None:
-    with b.scratch(1) as (prev,):
-        res = safe_div(b.close, shift(b.close, period, prev), zero=1.0, out=out[0])  # 0 if the base is 0
-    res -= 1.0
-    res *= 100.0
+    fk.ratio_change(b.close, period, 1.0, 100.0, out[0])  # 0 if the base is 0
 
 
 @indicator("mom", category="momentum", description="Momentum: close - close n bars ago (TA-Lib MOM).")
 def _mom(b: BarData, out: Outputs, period: int = 10) -> None:
-    res = shift(b.close, period, out[0])
-    np.subtract(b.close, res, out=res)
+    fk.difference(b.close, period, out[0])
 
 
 @indicator(
@@ -186,11 +186,7 @@ def _apo(b: BarData, out: Outputs, fast: int = 12, slow: int = 26) -> None:
     description="Balance of power: (close - open)/(high - low), 0 on a zero-range bar (TA-Lib BOP).",
 )
 def _bop(b: BarData, out: Outputs) -> None:
-    res = np.subtract(b.close, b.open, out=out[0])
-    with b.scratch(1) as (rng,):
-        np.subtract(b.high, b.low, out=rng)
-        safe_div(res, rng, out=res)
-        res[rng < 1e-14] = 0.0
+    fk.bop(b.open, b.high, b.low, b.close, out[0])
 
 
 @indicator(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from pipelines.features import _fused_kernels as fk
 from pipelines.features._kernels import FloatArray
 from pipelines.features._shared import close_mean_std, close_sma, safe_div, shift
 from pipelines.features.indicators import Outputs, ParamValue, indicator
@@ -18,12 +19,7 @@ def simple_return(b: BarData, period: int, out: FloatArray | None = None) -> Flo
     """close[t] / close[t-period] - 1 (NaN for the first ``period`` bars)."""
 
     def make(o: FloatArray | None) -> FloatArray:
-        res = np.empty(len(b)) if o is None else o
-        p = min(period, len(b))
-        res[:p] = np.nan
-        ratio = safe_div(b.close[p:], b.close[: len(b) - p], out=res[p:])
-        ratio -= 1.0
-        return res
+        return fk.ratio_change(b.close, period, 0.0, 1.0, np.empty(len(b)) if o is None else o)
 
     return b.memo_into(("ret", period), make, out)
 

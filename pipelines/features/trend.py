@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
+from pipelines.features import _fused_kernels as fk
+from pipelines.features import _kernels as k
 from pipelines.features import _ring_kernels as rk
 from pipelines.features import _rolling_kernels as rw
 from pipelines.features import _ta_kernels as ta
@@ -23,9 +26,21 @@ from pipelines.features.inputs import BarData
 __all__ = ["aroon_lines", "dmi_lines", "midprice"]
 
 
-def dmi_lines(b: BarData, period: int) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """(+DI, -DI, DX, ADX), computed once per period."""
-    return b.memo(("dmi", period), lambda: ta.dmi(b.high, b.low, b.close, period))
+def dmi_lines(
+    b: BarData, period: int, into: dict[int, FloatArray] | None = None
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """(+DI, -DI, DX, ADX), computed once per period; line ``i`` lands in ``into[i]`` (an output
+    column): directly by the first computation, which is memoized there, else as a copy."""
+    into = into or {}
+    cached = b.cached(("dmi", period))
+    if cached is None:
+        lines = ta.dmi(b.high, b.low, b.close, period, [into.get(i) for i in range(4)])
+        b.store(("dmi", period), lines)
+        return lines
+    lines = cast(tuple[FloatArray, FloatArray, FloatArray, FloatArray], cached)
+    for i, target in into.items():
+        np.copyto(target, lines[i])
+    return lines
 
 
 @indicator(
@@ -35,7 +50,7 @@ def dmi_lines(b: BarData, period: int) -> tuple[FloatArray, FloatArray, FloatArr
     minimums={"period": 2},
 )
 def _adx(b: BarData, out: Outputs, period: int = 14) -> None:
-    np.copyto(out[0], dmi_lines(b, period)[3])
+    dmi_lines(b, period, {3: out[0]})
 
 
 @indicator(
@@ -46,9 +61,7 @@ def _adx(b: BarData, out: Outputs, period: int = 14) -> None:
     minimums={"period": 2},
 )
 def _dmi(b: BarData, out: Outputs, period: int = 14) -> None:
-    plus_di, minus_di, _, _ = dmi_lines(b, period)
-    np.copyto(out[0], plus_di)
-    np.copyto(out[1], minus_di)
+    dmi_lines(b, period, {0: out[0], 1: out[1]})
 
 
 @indicator(
@@ -58,7 +71,7 @@ def _dmi(b: BarData, out: Outputs, period: int = 14) -> None:
     minimums={"period": 2},
 )
 def _dx(b: BarData, out: Outputs, period: int = 14) -> None:
-    np.copyto(out[0], dmi_lines(b, period)[2])
+    dmi_lines(b, period, {2: out[0]})
 
 
 @indicator(
@@ -68,10 +81,7 @@ def _dx(b: BarData, out: Outputs, period: int = 14) -> None:
     minimums={"period": 2},
 )
 def _adxr(b: BarData, out: Outputs, period: int = 14) -> None:
-    adx = dmi_lines(b, period)[3]
-    res = shift(adx, period - 1, out[0])
-    res += adx
-    res *= 0.5
+    fk.lagged_mean(dmi_lines(b, period)[3], period - 1, out[0])
 
 
 def aroon_lines(b: BarData, period: int, out: Outputs | None = None) -> tuple[FloatArray, ...]:
@@ -101,8 +111,11 @@ def _aroon(b: BarData, out: Outputs, period: int = 25) -> None:
     description="Aroon oscillator: Aroon up - Aroon down (TA-Lib AROONOSC).",
 )
 def _aroonosc(b: BarData, out: Outputs, period: int = 25) -> None:
-    up, down = aroon_lines(b, period)
-    np.subtract(up, down, out=out[0])
+    if b.cached(("aroon", period)) is not None:
+        up, down = aroon_lines(b, period)
+        np.subtract(up, down, out=out[0])
+        return
+    wk.aroon_osc(b.high, b.low, period, out[0])
 
 
 def midprice(b: BarData, period: int, out: FloatArray) -> FloatArray:
@@ -149,13 +162,7 @@ def _psar(b: BarData, out: Outputs, accel: float = 0.02, maximum: float = 0.2) -
     description="1-bar rate of change (%) of a triple EMA of close (TA-Lib TRIX).",
 )
 def _trix(b: BarData, out: Outputs, period: int = 15) -> None:
-    with b.scratch(3) as (e1, e2, prev):
-        ema(b.close, period, e1)
-        ema(e1, period, e2)
-        e3 = ema(e2, period, e1)
-        res = safe_div(e3, shift(e3, 1, prev), zero=1.0, out=out[0])  # TA-Lib: 0 if the base is 0
-    res -= 1.0
-    res *= 100.0
+    k.ema_chain(b.close, period, k.TRIX, out[0])  # TA-Lib: a ratio of 1 where the base is 0
 
 
 @indicator(

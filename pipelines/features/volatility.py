@@ -7,9 +7,12 @@ returns (square root of the n-bar mean of their per-bar variance terms), not ann
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 
+from pipelines.features import _bar_kernels as bk
+from pipelines.features import _fused_kernels as fk
 from pipelines.features import _rolling_kernels as rw
 from pipelines.features._kernels import FloatArray
 from pipelines.features._shared import (
@@ -22,7 +25,6 @@ from pipelines.features._shared import (
     lowest,
     safe_div,
     sma,
-    true_range,
 )
 from pipelines.features.indicators import Outputs, indicator
 from pipelines.features.inputs import BarData
@@ -41,8 +43,11 @@ def _atr(b: BarData, out: Outputs, period: int = 14) -> None:
 
 @indicator("natr", category="volatility", description="ATR as a percentage of close (TA-Lib NATR).")
 def _natr(b: BarData, out: Outputs, period: int = 14) -> None:
-    res = np.multiply(atr(b, period), 100.0, out=out[0])
-    safe_div(res, b.close, out=res)
+    cached = b.cached(("atr", period))
+    if cached is None:
+        bk.atr(b.high, b.low, b.close, period, out[0], percent=True)
+    else:
+        fk.scaled_div(cast(FloatArray, cached), 100.0, b.close, out[0])
 
 
 @indicator(
@@ -51,7 +56,11 @@ def _natr(b: BarData, out: Outputs, period: int = 14) -> None:
     description="True range: max(high, prior close) - min(low, prior close) (TA-Lib TRANGE).",
 )
 def _trange(b: BarData, out: Outputs) -> None:
-    np.copyto(out[0], true_range(b))
+    cached = b.cached("true_range")
+    if cached is None:  # written straight into the column, and memoized there
+        b.store("true_range", fk.true_range(b.high, b.low, b.close, out[0]))
+    else:
+        np.copyto(out[0], cast(FloatArray, cached))
 
 
 def bollinger(b: BarData, period: int, nbdev: float, out: Outputs) -> None:
@@ -222,4 +231,8 @@ def _ulcer(b: BarData, out: Outputs, period: int = 14) -> None:
     description="Population standard deviation of close over n bars (TA-Lib STDDEV, nbdev 1).",
 )
 def _stddev(b: BarData, out: Outputs, period: int = 20) -> None:
-    np.copyto(out[0], close_mean_std(b, period)[1])
+    key = ("close_mean_std", period, 0)
+    if b.cached(key) is None:  # the std goes straight into the column, memoized there
+        b.store(key, rw.rolling_mean_std(b.close, period, 0, np.empty(len(b)), out[0]))
+    else:
+        np.copyto(out[0], close_mean_std(b, period)[1])

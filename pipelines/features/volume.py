@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipelines.features import _bar_kernels as bk
+from pipelines.features import _fused_kernels as fk
 from pipelines.features import _kernels as k
 from pipelines.features import _rolling_kernels as rw
 from pipelines.features import _window_kernels as wk
@@ -17,28 +19,16 @@ __all__ = ["NS_PER_DAY", "ad_line"]
 NS_PER_DAY = 86_400_000_000_000
 
 
-def _money_flow_multiplier(b: BarData) -> FloatArray:
-    """((close - low) - (high - close)) / (high - low); 0 on a zero-range bar."""
-
-    def make() -> FloatArray:
-        res = np.empty(len(b))
-        with b.scratch(1) as (work,):
-            np.subtract(b.close, b.low, out=res)
-            res -= np.subtract(b.high, b.close, out=work)
-            np.subtract(b.high, b.low, out=work)
-            safe_div(res, work, out=res)
-            res[work <= 0.0] = 0.0
-        return res
-
-    return b.memo("mf_multiplier", make)
+def _money_flow_volume(b: BarData, out: FloatArray) -> FloatArray:
+    """((close - low) - (high - close)) / (high - low) * volume; 0 on a zero-range bar (one pass)."""
+    return fk.money_flow_volume(b.high, b.low, b.close, b.volume, out)
 
 
 def ad_line(b: BarData, out: FloatArray | None = None) -> FloatArray:
     """Chaikin accumulation/distribution line (TA-Lib AD), from the first bar."""
 
     def make(o: FloatArray | None) -> FloatArray:
-        res = np.multiply(_money_flow_multiplier(b), b.volume, out=o)
-        return k.cumsum(res, out=res)
+        return bk.ad_line(b.high, b.low, b.close, b.volume, np.empty(len(b)) if o is None else o)
 
     return b.memo_into("ad_line", make, out)
 
@@ -49,12 +39,7 @@ def ad_line(b: BarData, out: FloatArray | None = None) -> FloatArray:
     description="On-balance volume starting at the first bar's volume (TA-Lib OBV).",
 )
 def _obv(b: BarData, out: Outputs) -> None:
-    res = out[0]
-    if len(b):
-        res[0] = b.volume[0]
-        np.sign(np.subtract(b.close[1:], b.close[:-1], out=res[1:]), out=res[1:])
-        res[1:] *= b.volume[1:]
-        k.cumsum(res, out=res)
+    bk.obv(b.close, b.volume, out[0])
 
 
 @indicator(
@@ -82,11 +67,7 @@ def _ad(b: BarData, out: Outputs) -> None:
     description="Chaikin A/D oscillator: EMA(fast) - EMA(slow) of the A/D line, seeded with its first value.",
 )
 def _adosc(b: BarData, out: Outputs, fast: int = 3, slow: int = 10) -> None:
-    ad = ad_line(b)
-    res = k.ema(ad, 1, 2.0 / (fast + 1), out[0])
-    with b.scratch(1) as (work,):
-        res -= k.ema(ad, 1, 2.0 / (slow + 1), work)
-    res[: max(fast, slow) - 1] = np.nan
+    bk.adosc(b.high, b.low, b.close, b.volume, fast, slow, out[0])
 
 
 @indicator(
@@ -96,7 +77,7 @@ def _adosc(b: BarData, out: Outputs, fast: int = 3, slow: int = 10) -> None:
 )
 def _cmf(b: BarData, out: Outputs, period: int = 20) -> None:
     with b.scratch(1) as (work,):
-        flow = np.multiply(_money_flow_multiplier(b), b.volume, out=work)
+        flow = _money_flow_volume(b, work)
         res = rw.rolling_sum(flow, period, 1.0, out[0])
         safe_div(res, rw.rolling_sum(b.volume, period, 1.0, work), out=res)
 

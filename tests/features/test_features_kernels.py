@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-from pipelines.features import FeatureSet, IndicatorSpec, compute_features
+from pipelines.features import FeatureSet, IndicatorSpec, compute_features, get_feature_set
 from pipelines.features import _kernels as k
 from pipelines.features import _rolling_kernels as rw
 from pipelines.features import _window_kernels as wk
@@ -139,3 +139,16 @@ def test_calendar_fields_across_years_and_before_1970() -> None:
     np.testing.assert_array_equal(out["day_of_month"], ts.dt.day)
     np.testing.assert_array_equal(out["month"], ts.dt.month)
     np.testing.assert_allclose(out["dow_cos"], np.cos(2 * np.pi * ts.dt.day_of_week / 7), atol=1e-15)
+
+
+@pytest.mark.parametrize("spec", get_feature_set("default").indicators, ids=lambda s: s.indicator_name)
+def test_an_indicator_alone_equals_it_within_the_set(
+    spec: IndicatorSpec, bars: pd.DataFrame, features: pd.DataFrame
+) -> None:
+    """Alone, an indicator takes its own paths (fused kernels, straight into its column) where in
+    the set it reuses series other indicators memoized; both give the same values."""
+    alone = compute_features(bars, FeatureSet(f"alone_{spec.indicator_name}", (spec,)))
+    for column in spec.columns:
+        np.testing.assert_allclose(
+            alone[column].to_numpy(), features[column].to_numpy(), rtol=1e-12, atol=0.0, err_msg=column
+        )

@@ -13,6 +13,9 @@ from pipelines.features._tape import run_kernel
 __all__ = ["mfi", "ultosc", "vortex"]
 
 
+_TIE = 1e-8  # TA-Lib's TA_IS_ZERO: typical prices closer than this are equal
+
+
 def _mfi_impl(
     high: FloatArray,
     low: FloatArray,
@@ -48,8 +51,9 @@ def _mfi_impl(
     for i in range(begin, n):
         tp = (high[i] + low[i] + close[i]) / 3.0
         flow = tp * volume[i]
-        pos = flow if tp > prev_tp else 0.0
-        neg = flow if tp < prev_tp else 0.0
+        change = tp - prev_tp  # within TA-Lib's zero (1e-8) it is a tie: no flow either way
+        pos = flow if change > _TIE else 0.0
+        neg = flow if change < -_TIE else 0.0
         prev_tp = tp
         pos_sum += pos - pos_buf[slot]
         neg_sum += neg - neg_buf[slot]

@@ -169,3 +169,22 @@ def test_long_series_matches_talib(make_bars: Callable[..., pd.DataFrame], ref: 
         talib.STOCH(a["high"], a["low"], a["close"], 14, 3, 0, 3, 0)[0],
         name="stoch",
     )
+
+
+def test_mfi_reads_typical_prices_a_rounding_apart_as_a_tie(
+    make_bars: Callable[..., pd.DataFrame], ref: ModuleType
+) -> None:
+    """Cent prices whose typical prices are equal but round apart in the last bit (54812.59 +
+    54773.55 + 54782.59 vs 54800.9 + 54776.71 + 54791.12): TA-Lib counts no money flow either way."""
+    bars = make_bars(60, seed=5)
+    for row, (high, low, close) in (
+        (30, (54812.59, 54773.55, 54782.59)),
+        (31, (54800.9, 54776.71, 54791.12)),
+    ):
+        bars.loc[row, ["open", "high", "low", "close"]] = (close, high, low, close)
+    a = {c: bars[c].to_numpy() for c in ("high", "low", "close", "volume")}
+    tp = (a["high"] + a["low"] + a["close"]) / 3.0
+    assert tp[31] != tp[30] and abs(tp[31] - tp[30]) < 1e-8  # the near tie is really there
+    ours = compute_features(bars, FeatureSet("one", (IndicatorSpec("mfi", {"period": 14}),)))
+    theirs = talib.MFI(a["high"], a["low"], a["close"], a["volume"], 14)
+    ref.assert_matches(ours["mfi_14"].to_numpy(), theirs, name="mfi_14")

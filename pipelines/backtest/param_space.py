@@ -2,22 +2,22 @@
 constraints between parameters (``fast < slow``), parsed from text safely (no ``eval``).
 
 A range is ``low:high`` or ``low:high:step`` (both ends included; integers for an integer parameter,
-the step then defaulting to 1), a list is ``a,b,c``. A constraint is ``name op name`` or
-``name op number`` with ``op`` one of ``< <= > >= == !=``.
+the step then defaulting to 1), a list is ``a,b,c``. Constraints are the sweep's
+(:func:`pipelines.backtest.sweep_grid.parse_constraint`): ``name op name`` or ``name op number``.
 """
 
 from __future__ import annotations
 
 import math
-import operator
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import optuna
 
 from pipelines.backtest.strategies import get_strategy
+from pipelines.backtest.sweep_grid import Constraint
+from pipelines.backtest.sweep_grid import parse_constraint as parse_grid_constraint
 from pipelines.errors import InvalidRequestError
 
 __all__ = [
@@ -29,15 +29,6 @@ __all__ = [
     "parse_space",
 ]
 
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "<=": operator.le,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    ">": operator.gt,
-}
-_CONSTRAINT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=|==|!=|<|>)\s*([A-Za-z_]\w*|[-+]?\d+(?:\.\d+)?)\s*$")
 _MAX_CHOICES = 10_000
 
 
@@ -72,20 +63,6 @@ class Dimension:
         if self.choices is not None:
             return {"choices": list(self.choices)}
         return {"low": self.low, "high": self.high, "step": self.step}
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """``left op right``; ``right`` a parameter name or a number."""
-
-    text: str
-    left: str
-    op: str
-    right: str | float
-
-    def holds(self, params: Mapping[str, Any]) -> bool:
-        right = params[self.right] if isinstance(self.right, str) else self.right
-        return bool(_OPS[self.op](params[self.left], right))
 
 
 def _number(text: str, kind: type, name: str) -> float:
@@ -147,20 +124,14 @@ def parse_space(strategy: str, ranges: Mapping[str, str]) -> dict[str, Dimension
 
 
 def parse_constraint(text: str, names: Sequence[str]) -> Constraint:
-    """``fast < slow`` between the parameters ``names`` (searched or fixed)."""
-    match = _CONSTRAINT.match(text)
-    if match is None:
-        raise InvalidRequestError(
-            f"constraint {text!r} must read 'name op name' or 'name op number', op one of < <= > >= == !="
-        )
-    left, op, right_text = match.groups()
-    right: str | float = right_text if re.match(r"^[A-Za-z_]", right_text) else float(right_text)
-    for name in (left, right):
-        if isinstance(name, str) and name not in names:
+    """``fast < slow`` (the sweep's grammar) between the parameters ``names`` (searched or fixed)."""
+    constraint = parse_grid_constraint(text)
+    for side in (constraint.left, constraint.right):
+        if isinstance(side, str) and side not in names:
             raise InvalidRequestError(
-                f"constraint {text!r} names {name!r}, which is not a parameter of the search"
+                f"constraint {text!r} names {side!r}, which is not a parameter of the search"
             )
-    return Constraint(f"{left} {op} {right_text}", left, op, right)
+    return constraint
 
 
 def describe_space(space: Mapping[str, Dimension]) -> dict[str, Any]:

@@ -55,6 +55,16 @@ class Constraint:
     def __str__(self) -> str:
         return f"{_fmt(self.left)} {self.op} {_fmt(self.right)}"
 
+    @property
+    def text(self) -> str:
+        return str(self)
+
+    def holds(self, params: Mapping[str, Any]) -> bool:
+        """Whether one combination of ``params`` (name -> value) satisfies it."""
+        left = params[self.left] if isinstance(self.left, str) else self.left
+        right = params[self.right] if isinstance(self.right, str) else self.right
+        return bool(_OPS[self.op](left, right))
+
 
 def _fmt(side: str | float) -> str:
     return side if isinstance(side, str) else format(side, "g")

@@ -64,7 +64,7 @@ def test_the_table_and_trust_lines(env_home: Path) -> None:
         (["--param", "speed=1:5"], "has no parameter"),
         (["--param", "fast"], "name=low:high"),
         (["--param", "fast=9:3"], "ends below its start"),
-        (["--constraint", "fast <> slow"], "must read"),
+        (["--constraint", "fast <> slow"], "a OP b"),
         (["--constraint", "fast < nope"], "not a parameter of the search"),
         (["--trials", "0"], "trials must be an integer"),
         (["--trials", "6"], "trials must be an integer 1..5"),

@@ -82,7 +82,7 @@ def test_the_example_answer_is_the_documented_shape() -> None:
         ({"parameters": {"speed": "1:5"}}, 400, "INVALID_REQUEST", "has no parameter"),
         ({"parameters": {"fast": "9:3"}}, 400, "INVALID_REQUEST", "ends below its start"),
         ({"parameters": {}}, 400, "VALIDATION_ERROR", "parameters"),
-        ({"constraints": ["fast <> slow"]}, 400, "INVALID_REQUEST", "must read"),
+        ({"constraints": ["fast <> slow"]}, 400, "INVALID_REQUEST", "a OP b"),
         ({"objective": "luck"}, 400, "VALIDATION_ERROR", "objective"),
         ({"trials": 301, "async": True}, 400, "INVALID_REQUEST", "trials must be an integer 1..300"),
         ({"trials": 150}, 400, "INVALID_REQUEST", "async: true"),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["equity_figure", "feature_importance_figure"]
+__all__ = ["equity_figure", "feature_importance_figure", "objective_heatmap"]
 
 
 def feature_importance_figure(importance: dict[str, float], title: str, top: int = 25) -> Any:
@@ -40,5 +41,36 @@ def equity_figure(curves: dict[str, Any], title: str) -> Any:
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
     fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def objective_heatmap(
+    x_values: Sequence[float],
+    y_values: Sequence[float],
+    matrix: Any,
+    x_name: str,
+    y_name: str,
+    title: str,
+) -> Any:
+    """A heat map of ``matrix`` (rows: ``y_values``, columns: ``x_values``), NaN cells (untried or
+    undefined) left blank, with a colour bar; tick labels thinned to about 20 per axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    cells = np.ma.masked_invalid(np.asarray(matrix, dtype=np.float64))
+    fig = Figure(figsize=(8, 6))
+    ax = fig.add_subplot()
+    image = ax.imshow(cells, origin="lower", aspect="auto", cmap="viridis", interpolation="nearest")
+    for values, ticks in ((x_values, ax.set_xticks), (y_values, ax.set_yticks)):
+        positions = list(range(0, len(values), max(1, len(values) // 20)))
+        ticks(positions, [format(values[i], "g") for i in positions])
+    ax.set_xlabel(x_name)
+    ax.set_ylabel(y_name)
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax)
     fig.tight_layout()
     return fig

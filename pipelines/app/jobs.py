@@ -2,9 +2,9 @@
 walk-forward analyses, parameter sweeps, dataset processing and the training platform's trainings.
 
 Each kind lives with its use case (``pipelines.app.train``, ``predict``, ``backtest``,
-``walk_forward``, ``sweep``, ``dataset_job``); the generic queue (``pipelines.jobs``) knows none of them and runs
-the ``TaskKinds`` it is given: ``default_tasks()`` is the one the server, the CLI and the recovery
-hand it.
+``walk_forward``, ``sweep``, ``dataset_job``); the generic queue (``pipelines.jobs``) knows none of
+them and runs the ``TaskKinds`` it is given: ``default_tasks()`` is the one the server, the CLI and
+the recovery hand it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ __all__ = ["default_tasks"]
 
 def default_tasks() -> TaskKinds:
     """The job kinds of the server: training, batch_prediction, prediction (an N-step forecast),
-    backtest, walk_forward, sweep (a parameter sweep), dataset, exchange_sync, dl_training (the training platform)."""
+    backtest, walk_forward, sweep (a parameter sweep), dataset, exchange_sync, dl_training (the
+    training platform)."""
     return TaskKinds(
         [
             training_task,

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.app.backtest import AnalysisAnswer, TradingTerms, source_for, trading_fields
+from pipelines.app.backtest import AnalysisAnswer, TradingTerms, source_for
 from pipelines.app.job_params import bars_ram, checked, only_known, text_param, with_span
 from pipelines.app.sweep_plan import SweepRequest, plan_sweep, sweep_run
 from pipelines.app.sweep_report import log_sweep

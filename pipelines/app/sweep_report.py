@@ -38,9 +38,7 @@ def results_table(result: SweepResult, rows: int | None = None) -> pd.DataFrame:
     return frame
 
 
-def heatmap_matrix(
-    result: SweepResult, x: str, y: str
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+def heatmap_matrix(result: SweepResult, x: str, y: str) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(x values, y values, matrix[y, x]): the objective's metric per (x, y) pair, the mean over the
     other swept parameters' values of its defined values; NaN where no combination was tried (or
     none had a defined value)."""
@@ -58,7 +56,9 @@ def heatmap_matrix(
     return xs, ys, matrix
 
 
-def _params(result: SweepResult, symbol: str, timeframe: str, heatmap: tuple[str, str] | None) -> dict[str, Any]:
+def _params(
+    result: SweepResult, symbol: str, timeframe: str, heatmap: tuple[str, str] | None
+) -> dict[str, Any]:
     grid = result.grid
     return {
         "strategy": grid.strategy,

@@ -245,6 +245,12 @@ class Client:
         """``POST /api/v1/backtest/walk-forward`` (model_name, symbol, train_window, test_window, ...)."""
         return self._request("POST", "/api/v1/backtest/walk-forward", json=_body(**fields))
 
+    def sweep(self, strategy: str, symbol: str, grid: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
+        """``POST /api/v1/backtest/sweep``: ``strategy`` over ``grid`` (parameter -> values), ranked
+        (constraints, objective, top, sample, seed, heatmap, start_date, ...)."""
+        body = _body(strategy=strategy, symbol=symbol, grid=dict(grid), **fields)
+        return self._request("POST", "/api/v1/backtest/sweep", json=body)
+
     # -- datasets ---------------------------------------------------------------------------------
 
     def upload_dataset(

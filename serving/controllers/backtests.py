@@ -1,4 +1,5 @@
-"""/api/v1/backtest: run, compare, walk-forward, parameter sweeps and the metric catalogue; /api/strategies."""
+"""/api/v1/backtest: run, compare, walk-forward, parameter sweeps and the metric catalogue;
+/api/strategies."""
 
 from __future__ import annotations
 
@@ -127,7 +128,9 @@ class BacktestController(Controller):
     ) -> Response[SweepAnswer | JobAccepted]:
         params = _arguments(analysis, data, principal)
         if data.run_async:
-            return Response(submit_job(analysis.jobs, "sweep", params, principal), status_code=HTTP_202_ACCEPTED)
+            return Response(
+                submit_job(analysis.jobs, "sweep", params, principal), status_code=HTTP_202_ACCEPTED
+            )
         return Response(shaped(SweepAnswer, api_sweep(analysis.settings, analysis.tracker, **params)))
 
     @get(

@@ -13,9 +13,10 @@ from serving.schemas.admin_examples import REFRESH_TOKEN
 
 __all__ = [
     "API_KEY_CREATE", "BACKTEST_RUN", "BATCH_PREDICT", "COMPARE", "ENSEMBLE_PREDICT", "LOGIN",
-    "PREDICT", "REFRESH", "REGISTER", "SIGNAL_PREDICT", "SWEEP", "TRAIN", "WALK_FORWARD", "ApiKeyCreateBody",
-    "BacktestRunBody", "BatchPredictBody", "CompareBody", "EnsemblePredictBody", "LoginBody",
-    "PredictBody", "RefreshBody", "RegisterBody", "SignalPredictBody", "SweepBody", "TrainBody", "WalkForwardBody",
+    "PREDICT", "REFRESH", "REGISTER", "SIGNAL_PREDICT", "SWEEP", "TRAIN", "WALK_FORWARD",
+    "ApiKeyCreateBody", "BacktestRunBody", "BatchPredictBody", "CompareBody", "EnsemblePredictBody",
+    "LoginBody", "PredictBody", "RefreshBody", "RegisterBody", "SignalPredictBody", "SweepBody",
+    "TrainBody", "WalkForwardBody",
 ]  # fmt: skip
 
 Json = dict[str, Any]

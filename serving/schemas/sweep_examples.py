@@ -55,7 +55,12 @@ SWEEP: dict[str, Any] = {
         "timeframe": "1d",
         "crypto": False,
     },
-    "best": {"rank": 1, "params": {"fast": 10, "slow": 50}, "metrics": _BEST_METRICS, "final_equity": 12140.0},
+    "best": {
+        "rank": 1,
+        "params": {"fast": 10, "slow": 50},
+        "metrics": _BEST_METRICS,
+        "final_equity": 12140.0,
+    },
     "results": [
         {"rank": 1, "params": {"fast": 10, "slow": 50}, "metrics": _ROW_METRICS},
         {

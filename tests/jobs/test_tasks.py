@@ -141,6 +141,7 @@ def test_the_registry_maps_kinds_to_marked_functions() -> None:
         "prediction",
         "backtest",
         "walk_forward",
+        "sweep",
         "dataset",
         "exchange_sync",
         "dl_training",

@@ -85,7 +85,10 @@ def test_sync_answer_equals_the_cli_sweep_and_logs_an_mlflow_run(served: Any) ->
     local = client_ml.download_artifacts(run.info.run_id, "sweep_results.csv")
     table = pd.read_csv(io.StringIO(Path(local).read_text()))
     assert len(table) == 12 and list(table["rank"]) == list(range(1, 13))
-    assert table.iloc[0][["fast", "slow"]].tolist() == [body["best"]["params"]["fast"], body["best"]["params"]["slow"]]
+    assert table.iloc[0][["fast", "slow"]].tolist() == [
+        body["best"]["params"]["fast"],
+        body["best"]["params"]["slow"],
+    ]
 
 
 def test_async_job_answers_the_same_with_progress_events(served: Any) -> None:
@@ -121,7 +124,13 @@ def _market(settings: Settings) -> set[Path]:
     ("change", "status", "code", "named"),
     [
         ({"grid": {"nope": [1, 2]}}, 400, "INVALID_REQUEST", "nope"),
-        ({"grid": {"fast": "1:100000:1", "slow": "2:1000:1"}}, 400, "INVALID_REQUEST", "50,000"),
+        (
+            {"grid": {"fast": "1:100000:1", "slow": "2:1000:1"}},
+            400,
+            "INVALID_REQUEST",
+            "sweep_max_combinations",
+        ),
+        ({"grid": {"fast": "2:400:1", "slow": "3:400:1"}}, 400, "INVALID_REQUEST", "50,000"),
         ({"objective": "luck"}, 400, "VALIDATION_ERROR", "objective"),
         ({"heatmap": ["fast", "period"]}, 400, "INVALID_REQUEST", "period"),
         ({"top": 0}, 400, "VALIDATION_ERROR", "top"),
@@ -129,7 +138,8 @@ def _market(settings: Settings) -> set[Path]:
         ({"constraints": ["fast ~ slow"]}, 400, "INVALID_REQUEST", "fast ~ slow"),
         ({"grid": {}}, 400, "VALIDATION_ERROR", "grid"),
         ({"grid": {"fast": list(range(1001))}}, 400, "VALIDATION_ERROR", "grid"),
-        ({"start_date": "1800-01-01"}, 400, "INVALID_REQUEST", "bars"),
+        ({"start_date": "1800-01-01"}, 400, "INVALID_REQUEST", "1900-01-01"),
+        ({"timeframe": "1m", "start_date": "2000-01-01"}, 400, "INVALID_REQUEST", "bars"),
     ],
 )
 def test_bad_input_is_a_4xx_naming_it_and_stores_nothing(

@@ -5,6 +5,7 @@ with progress events, and bad input is a 4xx that stores nothing."""
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -149,7 +150,9 @@ def test_bad_input_is_a_4xx_naming_it_and_stores_nothing(
     before = _market(settings)
     jobs_before = client.get("/api/v1/jobs", headers=headers).json()["count"]
     for run_async in (False, True):
+        started = time.monotonic()
         answer = client.post(SWEEP, json={**BODY, **change, "async": run_async}, headers=headers)
+        assert time.monotonic() - started < 15  # refused before any work (a huge grid included)
         body = assert_envelope(answer, status, code)
         assert named in body["error"]["message"], body
     assert _market(settings) == before

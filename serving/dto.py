@@ -11,8 +11,8 @@ import msgspec
 
 from pipelines.app.accounts import USERNAME_PATTERN
 from pipelines.app.optimize_plan import STUDY_NAME_PATTERN
-from pipelines.backtest.optimize import OBJECTIVES
 from pipelines.backtest.strategies import strategy_spellings
+from pipelines.backtest.sweep import OBJECTIVES
 from pipelines.data.providers import SOURCE_SPELLINGS
 from pipelines.data.timeframes import TIMEFRAME_SPELLINGS
 from pipelines.features.sets import FEATURE_SETS
@@ -33,6 +33,7 @@ __all__ = [
     "Refresh",
     "Register",
     "SignalPredict",
+    "Sweep",
     "Train",
     "WalkForward",
     "WebhookCreate",
@@ -82,7 +83,7 @@ else:
     Timeframe = one_of(TIMEFRAME_SPELLINGS)
     Source = one_of(SOURCE_SPELLINGS)
     Strategy = one_of(strategy_spellings())
-    Objective = one_of(OBJECTIVES)
+    Objective = one_of(sorted(OBJECTIVES))
     FeatureSet = one_of(FEATURE_SETS)
     WebhookEvent = one_of(EVENTS)
 Date = Annotated[str, msgspec.Meta(min_length=4, max_length=40, examples=["2023-01-01"])]
@@ -328,6 +329,42 @@ class Optimize(_Trading, kw_only=True):
 
     def __post_init__(self) -> None:
         check_free_form("fixed", self.fixed)
+
+
+# A swept parameter's values: a list, or text: "start:stop:step" (both ends included) or "v1,v2,...".
+SweepValues = (
+    Annotated[str, msgspec.Meta(min_length=1, max_length=200, examples=["5:50:5"])]
+    | Annotated[list[int | float], msgspec.Meta(min_length=1, max_length=1_000)]
+)
+
+
+class Sweep(_Trading, kw_only=True):
+    """A strategy over a grid of its parameters (``params``: those held fixed), ranked by ``objective``;
+    ``top``: the combinations answered (every one is in the MLflow run's CSV)."""
+
+    symbol: Symbol
+    strategy: Strategy
+    grid: Annotated[
+        dict[ParamName, SweepValues],
+        msgspec.Meta(min_length=1, max_length=8, examples=[{"fast": "5:50:5", "slow": [20, 50, 100, 200]}]),
+    ]
+    params: dict[str, Any] | None = None
+    constraints: Annotated[
+        list[Annotated[str, msgspec.Meta(min_length=3, max_length=100)]],
+        msgspec.Meta(max_length=20, examples=[["fast < slow"]]),
+    ] = msgspec.field(default_factory=list)
+    objective: Objective = "sharpe_ratio"
+    sample: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] | None = None
+    seed: Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)] | None = None
+    top: Annotated[int, msgspec.Meta(ge=1, le=1_000)] = 20
+    heatmap: Annotated[list[ParamName], msgspec.Meta(min_length=2, max_length=2)] | None = None
+    start_date: Date | None = None
+    end_date: Date | None = None
+    dataset_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None  # bars of an ohlcv upload
+    run_async: StrictBool = msgspec.field(default=False, name="async")
+
+    def __post_init__(self) -> None:
+        check_free_form("params", self.params)
 
 
 class WebhookCreate(_Body, kw_only=True):

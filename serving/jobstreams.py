@@ -30,6 +30,7 @@ def job_webhook_event(event: dict[str, Any]) -> str | None:
         "training": "training.completed",
         "backtest": "backtest.completed",
         "walk_forward": "backtest.completed",
+        "sweep": "backtest.completed",
         "batch_prediction": "prediction.completed",
         "prediction": "prediction.completed",
     }

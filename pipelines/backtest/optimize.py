@@ -33,21 +33,11 @@ from pipelines.backtest.param_space import Constraint, Dimension, describe_space
 from pipelines.backtest.runner import run_strategy, run_strategy_from
 from pipelines.backtest.significance import bar_returns, sharpe_significance
 from pipelines.backtest.strategies import validate_strategy_params
+from pipelines.backtest.sweep import OBJECTIVES  # the same objectives as a parameter sweep
 from pipelines.errors import ConflictError, InvalidRequestError
 
 __all__ = ["OBJECTIVES", "OptimizationResult", "optimize_strategy", "split_index"]
 
-# objective name -> (metric of the backtest, maximize?)
-OBJECTIVES: dict[str, tuple[str, bool]] = {
-    "sharpe": ("sharpe_ratio", True),
-    "sortino": ("sortino_ratio", True),
-    "calmar": ("calmar_ratio", True),
-    "total_return": ("total_return", True),
-    "annual_return": ("annual_return", True),
-    "max_drawdown": ("max_drawdown", True),  # <= 0: the largest is the shallowest
-    "profit_factor": ("profit_factor", True),
-    "win_rate": ("win_rate", True),
-}
 _MIN_SEARCH_BARS = 20
 _PBO_MAX_CELLS = 5_000_000  # trials x bars kept in memory for the over-fitting estimate
 Progress = Callable[[int, int], None]
@@ -167,7 +157,7 @@ class _Search:
 
 def _open_study(
     storage: Path | None, study_name: str | None, identity: dict[str, Any], seed: int, prune: bool
-) -> optuna.Study:
+) -> optuna.Study:  # the direction is the objective's (in the identity): volatility is minimized
     """A new study, or the stored one of that name when its identity matches."""
     backend = None
     if storage is not None:
@@ -176,7 +166,7 @@ def _open_study(
     study = optuna.create_study(
         storage=backend,
         study_name=study_name,
-        direction="maximize",
+        direction="maximize" if OBJECTIVES[identity["objective"]][1] else "minimize",
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5) if prune else optuna.pruners.NopPruner(),
         load_if_exists=True,
@@ -248,7 +238,9 @@ def optimize_strategy(
     the best parameters on the tail. ``storage`` (a journal file) with ``study_name`` keeps the study
     so a later call resumes it."""
     if objective not in OBJECTIVES:
-        raise InvalidRequestError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+        raise InvalidRequestError(
+            f"objective must be one of {', '.join(sorted(OBJECTIVES))}, got {objective!r}"
+        )
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
         raise InvalidRequestError(f"trials must be a positive integer, got {trials!r}")
     if not space:

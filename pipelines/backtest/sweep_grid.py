@@ -147,7 +147,7 @@ def _typed(strategy: str, name: str, values: list[Any]) -> list[Any]:
         if spec.type is int and isinstance(value, float) and value.is_integer():
             value = int(value)
         out.append(spec.check(strategy, value))
-    return sorted(set(out), key=out.index)
+    return list(dict.fromkeys(out))  # distinct, first-seen order, in linear time
 
 
 @dataclass(frozen=True)

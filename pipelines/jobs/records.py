@@ -40,6 +40,7 @@ _LABELS = {
     "prediction": "Prediction",
     "backtest": "Backtest",
     "walk_forward": "Walk-forward analysis",
+    "sweep": "Parameter sweep",
     "dataset": "Dataset processing",
     "dl_training": "Training",
     "exchange_sync": "Exchange sync",

@@ -261,6 +261,12 @@ class Client:
             body["async"] = True
         return self._request("POST", "/api/v1/backtest/optimize", json=body)
 
+    def sweep(self, strategy: str, symbol: str, grid: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
+        """``POST /api/v1/backtest/sweep``: ``strategy`` over ``grid`` (parameter -> values), ranked
+        (constraints, objective, top, sample, seed, heatmap, start_date, ...)."""
+        body = _body(strategy=strategy, symbol=symbol, grid=dict(grid), **fields)
+        return self._request("POST", "/api/v1/backtest/sweep", json=body)
+
     # -- datasets ---------------------------------------------------------------------------------
 
     def upload_dataset(

@@ -1,4 +1,5 @@
-"""/api/v1/backtest: run, compare, walk-forward, optimize and the metric catalogue; /api/strategies."""
+"""/api/v1/backtest: run, compare, walk-forward, optimize, parameter sweeps and the metric catalogue;
+/api/strategies."""
 
 from __future__ import annotations
 
@@ -10,22 +11,25 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from pipelines.app.backtest import api_backtest, api_compare, metric_catalog
 from pipelines.app.optimize import api_optimize
 from pipelines.app.optimize_plan import SYNC_BUDGET, SYNC_MAX_TRIALS
+from pipelines.app.sweep import api_sweep
 from pipelines.app.walk_forward import api_walk_forward
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.errors import InvalidRequestError
 from serving.context import PrincipalDep
 from serving.controllers.jobs import submit_job
-from serving.dto import BacktestRun, Optimize, WalkForward, job_params
+from serving.dto import BacktestRun, Optimize, Sweep, WalkForward, job_params
 from serving.providers.analysis import ANALYSIS, AnalysisDep, AnalysisProvider
 from serving.responses import shaped
 from serving.responses import trading as t
 from serving.responses.jobs import JobAccepted
 from serving.responses.optimize import OptimizeResult
+from serving.responses.sweeps import SweepAnswer
 from serving.schemas import doc
+from serving.schemas import sweep_examples as sx
 from serving.schemas import trading_examples as tx
 from serving.schemas.jobs import accepted_doc
 from serving.schemas.optimize_examples import OPTIMIZE_RESULT
-from serving.schemas.requests import BacktestRunBody, CompareBody, OptimizeBody, WalkForwardBody
+from serving.schemas.requests import BacktestRunBody, CompareBody, OptimizeBody, SweepBody, WalkForwardBody
 
 __all__ = ["BacktestController"]
 
@@ -136,6 +140,28 @@ class BacktestController(Controller):
             return Response(job, status_code=HTTP_202_ACCEPTED)
         return Response(shaped(OptimizeResult, api_optimize(analysis.settings, waiting=True, **params)))
 
+    @post(
+        "/sweep",
+        status_code=HTTP_200_OK,
+        summary="Parameter sweep: a strategy over a grid of its parameters",
+        description="Backtests every combination of `grid` (at most `sweep_max_combinations`) on the "
+        "same bars, ranked by `objective`: the best `top` rows, the best's metrics, its deflated Sharpe "
+        "ratio and the probability of backtest over-fitting. Every combination, and a heat map of the "
+        "objective over two swept parameters, are in the MLflow run `mlflow_run_id`. With `async`: a "
+        "`sweep` job whose progress streams at /api/system/task-events.",
+        responses={**doc(sx.SWEEP, 400, 401, 404), **accepted_doc()},
+        sync_to_thread=True,
+    )
+    def sweep(
+        self, analysis: AnalysisDep, data: SweepBody, principal: PrincipalDep
+    ) -> Response[SweepAnswer | JobAccepted]:
+        params = _arguments(analysis, data, principal)
+        if data.run_async:
+            return Response(
+                submit_job(analysis.jobs, "sweep", params, principal), status_code=HTTP_202_ACCEPTED
+            )
+        return Response(shaped(SweepAnswer, api_sweep(analysis.settings, analysis.tracker, **params)))
+
     @get(
         "/metrics",
         summary="The metrics a backtest reports",
@@ -147,7 +173,7 @@ class BacktestController(Controller):
 
 
 def _arguments(
-    analysis: AnalysisProvider, data: BacktestRun | WalkForward | Optimize, principal: Any
+    analysis: AnalysisProvider, data: BacktestRun | WalkForward | Optimize | Sweep, principal: Any
 ) -> dict[str, Any]:
     """The body as the keyword arguments of its API function (and job); a ``dataset_id`` is checked
     here (the caller's, ready, ohlcv, the same symbol and timeframe) and read there."""

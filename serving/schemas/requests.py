@@ -13,10 +13,10 @@ from serving.schemas.admin_examples import REFRESH_TOKEN
 
 __all__ = [
     "API_KEY_CREATE", "BACKTEST_RUN", "BATCH_PREDICT", "COMPARE", "ENSEMBLE_PREDICT", "LOGIN",
-    "OPTIMIZE", "PREDICT", "REFRESH", "REGISTER", "SIGNAL_PREDICT", "TRAIN", "WALK_FORWARD",
+    "OPTIMIZE", "PREDICT", "REFRESH", "REGISTER", "SIGNAL_PREDICT", "SWEEP", "TRAIN", "WALK_FORWARD",
     "ApiKeyCreateBody", "BacktestRunBody", "BatchPredictBody", "CompareBody", "EnsemblePredictBody",
     "LoginBody", "OptimizeBody", "PredictBody", "RefreshBody", "RegisterBody", "SignalPredictBody",
-    "TrainBody", "WalkForwardBody",
+    "SweepBody", "TrainBody", "WalkForwardBody",
 ]  # fmt: skip
 
 Json = dict[str, Any]
@@ -132,6 +132,34 @@ OPTIMIZE: list[tuple[str, Json]] = [
     ),
 ]
 
+SWEEP: list[tuple[str, Json]] = [
+    (
+        "two parameters, a constraint",
+        {
+            "strategy": "sma_cross",
+            "grid": {"fast": "5:50:5", "slow": [20, 50, 100, 200]},
+            "constraints": ["fast < slow"],
+            "objective": "sharpe_ratio",
+            "top": 10,
+            **_SPAN,
+        },
+    ),
+    (
+        "a seeded sample, as a job",
+        {
+            "strategy": "rsi_reversion",
+            "grid": {"period": "5:30:1", "oversold": "20:40:5", "overbought": "60:80:5"},
+            "sample": 200,
+            "seed": 7,
+            "heatmap": ["oversold", "overbought"],
+            "symbol": "BTC/USDT",
+            "start_date": "2023-01-01",
+            "end_date": "2024-01-01",
+            "async": True,
+        },
+    ),
+]
+
 
 def _body(*examples: tuple[str, dict[str, Any]]) -> Any:
     return Body(examples=[Example(summary=summary, value=value) for summary, value in examples])
@@ -150,3 +178,4 @@ BacktestRunBody = Annotated[dto.BacktestRun, _body(*BACKTEST_RUN)]
 CompareBody = Annotated[dto.Compare, _body(("three models", COMPARE))]
 OptimizeBody = Annotated[dto.Optimize, _body(*OPTIMIZE)]
 WalkForwardBody = Annotated[dto.WalkForward, _body(("a year to train, a quarter to test", WALK_FORWARD))]
+SweepBody = Annotated[dto.Sweep, _body(*SWEEP)]

@@ -149,6 +149,7 @@ def test_the_registry_maps_kinds_to_marked_functions() -> None:
         "backtest",
         "walk_forward",
         "optimize",
+        "sweep",
         "dataset",
         "exchange_sync",
         "dl_training",

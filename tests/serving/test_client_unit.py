@@ -221,6 +221,14 @@ CALLS: list[tuple[str, Callable[[Client], Any], str, str, dict[str, str], Any]] 
             "async": True,
         },
     ),
+    (
+        "sweep",
+        lambda c: c.sweep("sma_cross", "SPY", {"fast": "5:50:5"}, top=5),
+        "POST",
+        "/api/v1/backtest/sweep",
+        {},
+        {"strategy": "sma_cross", "symbol": "SPY", "grid": {"fast": "5:50:5"}, "top": 5},
+    ),
     ("quote", lambda c: c.quote("BTC/USDT"), "GET", "/api/v1/market/quote/BTC_USDT", {}, None),
     (
         "history",

@@ -41,6 +41,7 @@ def test_json_shows_every_group_and_field(configured: Path) -> None:
         "learning",
         "forecast",
         "exchanges",
+        "inference",
         "paper",
     ]
     shown = {name: group for group, body in view.items() if group != "general" for name in body["fields"]}

@@ -44,6 +44,7 @@ bench: install
 	.venv-bench/bin/python benchmarks/bench_forecast.py
 	.venv-bench/bin/python benchmarks/bench_serving.py
 	.venv-bench/bin/python benchmarks/bench_bento.py
+	.venv-bench/bin/python benchmarks/bench_workers.py
 	.venv-bench/bin/python benchmarks/bench_health.py
 	.venv-bench/bin/python benchmarks/bench_websocket.py
 	.venv-bench/bin/python benchmarks/bench_trades.py

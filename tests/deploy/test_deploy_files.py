@@ -13,8 +13,11 @@ from typing import Any
 
 import jsonschema
 import pytest
+from dagster import DagsterInstance
 from dagster._core.instance.config import dagster_instance_config
+from sqlalchemy import Engine
 
+from tests.db.support import scratch_database
 from tests.deploy_support import (
     COMPOSE,
     DEPLOY,
@@ -195,6 +198,20 @@ def test_the_dagster_instance_is_valid_and_reaches_the_code_location(compose: di
     mounted = compose["services"]["dagster-webserver"]["volumes"]
     assert "./compose/dagster.yaml:/opt/dagster/instance/dagster.yaml:ro" in mounted
     assert _env(compose["services"]["dagster-daemon"])["DAGSTER_HOME"] == "/opt/dagster/instance"
+
+
+@pytest.mark.postgres
+def test_the_dagster_instance_opens_on_postgresql(pg_server: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    with scratch_database(pg_server) as url:
+        # The driver dagster-postgres is written for, as the compose file names it.
+        monkeypatch.setenv("TRADEFORGE_DAGSTER_PG_URL", url.replace("+psycopg:", "+psycopg2:", 1))
+        instance = DagsterInstance.from_config(str(DEPLOY / "compose"))
+        try:
+            assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+            assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+            assert instance.get_runs() == []
+        finally:
+            instance.dispose()
 
 
 def test_the_gpu_worker_reserves_a_gpu_and_takes_the_gpu_queue(compose: dict[str, Any]) -> None:

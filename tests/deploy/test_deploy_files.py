@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import copy
 import json
-from importlib.resources import files
 import re
 import shlex
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 import jsonschema

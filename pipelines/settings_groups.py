@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "ExchangeSettings",
@@ -124,6 +124,15 @@ class JobsSettings(SettingsGroup):
         le=86400,
         description="A Celery-run job whose heartbeat is older than this is failed (its worker died).",
     )
+
+    @model_validator(mode="after")
+    def _heartbeat_within_staleness(self) -> JobsSettings:
+        if self.job_stale_seconds <= 2 * self.job_heartbeat_seconds:
+            raise ValueError(
+                "TRADEFORGE_JOB_STALE_SECONDS must exceed twice TRADEFORGE_JOB_HEARTBEAT_SECONDS, or running "
+                "jobs of live workers would be failed as stale"
+            )
+        return self
 
 
 class LearningSettings(SettingsGroup):

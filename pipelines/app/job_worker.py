@@ -47,15 +47,19 @@ def run_job_worker(
     queues: Sequence[str] = (),
     tasks: TaskKinds | None = None,
     probe: ResourceProbe | None = None,
+    retry_seconds: float = 5.0,
 ) -> int:
     """Run jobs from the broker until stopped (SIGTERM: after the running jobs finish; a second
     signal stops at once, and the API fails those jobs when their heartbeat goes stale); returns the
-    worker's exit status. ``tasks``: the job kinds it runs (the server's); ``probe``: this machine."""
+    worker's exit status. ``tasks``: the job kinds it runs (the server's); ``probe``: this machine;
+    ``retry_seconds``: how soon a job that did not fit is tried again."""
     names = check_worker_options(settings, concurrency, queues)
     settings.home.mkdir(parents=True, exist_ok=True)
     database = open_database(settings)
     try:
-        runner = JobRunner(settings, database, tasks or default_tasks(), probe=probe)
+        runner = JobRunner(
+            settings, database, tasks or default_tasks(), probe=probe, retry_seconds=retry_seconds
+        )
         return run_worker(settings, runner, concurrency=concurrency, queues=names)
     finally:
         database.close()

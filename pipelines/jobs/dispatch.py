@@ -150,12 +150,8 @@ class CeleryDispatch:
     def completed(
         self, job_id: str, kind: str, owner: str | None, status: str, result: Any, error: str | None
     ) -> None:
-        data: dict[str, Any] = {"task_id": job_id, "task_type": kind, "status": status}
-        if status == "completed":
-            data["result"] = result
-        else:
-            data["error"] = error
-        self.events.publish("task_completed", data, owner)
+        """Publish ``task_completed`` and wake whoever waits for a job to finish."""
+        self.events.completed(job_id, kind, owner, status, result, error)
         with self.changed:
             self.changed.notify_all()
 

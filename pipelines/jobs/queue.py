@@ -5,6 +5,9 @@ process, never on the caller's thread or event loop; the scheduler thread that a
 first out when their declared resources fit, follows their progress and stops overgrown workers is
 ``pipelines.jobs.scheduler``.
 
+With ``TRADEFORGE_JOB_BROKER_URL`` set, Celery workers on any host run the jobs instead
+(``pipelines.jobs.dispatch`` on this side, ``pipelines.jobs.runner`` on theirs); the rows stay the record.
+
 Durability: the database is the queue. On ``start()`` jobs left ``running`` by a previous process
 are failed (``RESTART_REASON``) and queued jobs run in their order. One queue (one process) schedules
 a database; other processes may submit, read and request cancellation through the same tables.

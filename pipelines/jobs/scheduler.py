@@ -160,12 +160,7 @@ class Scheduler:
         self, job_id: str, kind: str, owner: str | None, status: str, result: Any, error: str | None
     ) -> None:
         """Publish ``task_completed`` and wake whoever waits for a job to finish."""
-        data: dict[str, Any] = {"task_id": job_id, "task_type": kind, "status": status}
-        if status == "completed":
-            data["result"] = result
-        else:
-            data["error"] = error
-        self.events.publish("task_completed", data, owner)
+        self.events.completed(job_id, kind, owner, status, result, error)
         self.changed.notify_all()
 
     # -- the scheduler thread ------------------------------------------------------------------------

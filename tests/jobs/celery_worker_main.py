@@ -15,4 +15,4 @@ if __name__ == "__main__":
 
     probe = FakeProbe(cores=float(sys.argv[1]))
     tasks = TaskKinds([backtest_task, echo, sleep])
-    sys.exit(run_job_worker(Settings(), concurrency=2, tasks=tasks, probe=probe))
+    sys.exit(run_job_worker(Settings(), concurrency=2, tasks=tasks, probe=probe, retry_seconds=1.0))

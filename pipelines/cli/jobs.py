@@ -31,10 +31,13 @@ def jobs_worker(
     each when this machine has the CPU and RAM it declares, and write its state, progress and result to
     the app database (TRADEFORGE_DATABASE_URL, shared with the API). Stops on Ctrl-C or SIGTERM once the
     running jobs have finished."""
-    # Imported on use, for the CLI's start-up time: Celery, SQLAlchemy and every job kind's libraries.
-    from pipelines.app.job_worker import check_worker_options, run_job_worker
+    # Imported on use, for the CLI's start-up time: Celery.
+    from pipelines.jobs.broker import worker_queues
 
     settings = get_settings()
     with errors():
-        check_worker_options(settings, concurrency, queues or [])
-    raise typer.Exit(run_job_worker(settings, concurrency=concurrency, queues=queues or []))
+        names = worker_queues(settings, concurrency, queues or [])
+    # Imported on use, for the CLI's start-up time: SQLAlchemy and every job kind's libraries.
+    from pipelines.app.job_worker import run_job_worker
+
+    raise typer.Exit(run_job_worker(settings, concurrency=concurrency, queues=names))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 from collections.abc import Sequence
 from typing import Any
@@ -24,14 +25,25 @@ from celery import Celery
 from celery.concurrency.thread import TaskPool
 from celery.worker import state as worker_state
 
+from pipelines.errors import InvalidRequestError
 from pipelines.jobs.runner import JobRunner
 from pipelines.settings import Settings
 
-__all__ = ["RUN_TASK", "JobPool", "job_celery", "publish", "revoke", "run_worker", "worker_celery"]
+__all__ = [
+    "RUN_TASK",
+    "JobPool",
+    "job_celery",
+    "publish",
+    "revoke",
+    "run_worker",
+    "worker_celery",
+    "worker_queues",
+]
 
 log = logging.getLogger(__name__)
 
 RUN_TASK = "tradeforge.jobs.run"
+_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 # Publishing is part of a request: a broker that does not answer fails it within seconds.
 _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.0, "interval_step": 0.5, "interval_max": 1.0}
 
@@ -93,6 +105,23 @@ def worker_celery(settings: Settings, runner: JobRunner) -> Celery:
             raise task.retry(countdown=wait)
 
     return app
+
+
+def worker_queues(settings: Settings, concurrency: int, queues: Sequence[str]) -> list[str]:
+    """The queues a worker consumes (the configured one when none is named); InvalidRequestError when
+    the broker is not configured, the concurrency is not 1-256 or a queue name is not a plain name."""
+    if not settings.jobs.job_broker_url:
+        raise InvalidRequestError(
+            "TRADEFORGE_JOB_BROKER_URL is not set: without a broker the API runs its jobs in its own "
+            "worker processes (set it on the API and on this worker, e.g. amqp://user:pass@host:5672//)"
+        )
+    if not 1 <= concurrency <= 256:
+        raise InvalidRequestError(f"--concurrency must be from 1 to 256, got {concurrency}")
+    names = [q.strip() for given in queues for q in given.split(",") if q.strip()]
+    for name in names:
+        if not _QUEUE_NAME.match(name):
+            raise InvalidRequestError(f"queue {name!r}: 1-200 letters, digits, '_', '.', ':' or '-' expected")
+    return names or [settings.jobs.job_queue]
 
 
 def run_worker(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from celery import Celery
@@ -67,6 +68,8 @@ class CeleryDispatch:
         self._seen: dict[str, tuple[float, str, Any]] = {}  # running jobs' last announced progress
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._unpublished: list[str] = []  # queued jobs to hand to the broker again
+        self._publish_after = 0.0  # when to try them again after the broker failed
 
     @property
     def app(self) -> Celery:
@@ -93,8 +96,7 @@ class CeleryDispatch:
                 )
             for job_id, kind, owner in stale:
                 self.completed(job_id, kind, owner, "failed", None, RESTART_REASON)
-            for job_id in waiting:
-                self._publish(job_id)
+            self._unpublished = waiting  # published by the thread, so a broker down delays no start-up
             self._thread = threading.Thread(target=self._loop, name="job-dispatch", daemon=True)
             self._thread.start()
 
@@ -166,10 +168,21 @@ class CeleryDispatch:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_interval):
+            self._republish()
             try:
                 self.sweep()
             except Exception:  # a database hiccup must not end the thread
                 log.exception("following the job workers' rows failed")
+
+    def _republish(self) -> None:
+        """Hand the jobs queued at start-up to the broker again (every 10 s while it cannot be reached)."""
+        if not self._unpublished or time.monotonic() < self._publish_after:
+            return
+        while self._unpublished:
+            if self._publish(self._unpublished[0]) is not None:
+                self._publish_after = time.monotonic() + 10.0
+                return
+            self._unpublished.pop(0)
 
     def sweep(self) -> None:
         """One look at the rows: reap the jobs of dead workers, announce what changed."""

@@ -30,7 +30,14 @@ from pipelines.db.types import utc_now
 from pipelines.errors import InvalidRequestError
 from pipelines.jobs.heartbeats import beat
 from pipelines.jobs.records import claim, save_outcome, save_reasons
-from pipelines.jobs.resources import Demand, Free, PsutilProbe, ResourceProbe, insufficiency
+from pipelines.jobs.resources import (
+    Demand,
+    Free,
+    PsutilProbe,
+    ResourceProbe,
+    insufficiency,
+    too_large_for_machine,
+)
 from pipelines.jobs.resources import memory_ceiling_gb as _ceiling
 from pipelines.jobs.task_kinds import TaskKinds, TaskSpec
 from pipelines.jobs.workers import WorkerRun
@@ -99,9 +106,10 @@ class JobRunner:
                     status = "gone" if job is None else job.status
                     log.info("job %s is %s, not queued: its message is dropped", job_id, status)
                     return None
-                demand = Demand(job.est_cpu_cores, job.est_ram_gb)
+                demand, kind = Demand(job.est_cpu_cores, job.est_ram_gb), job.kind
             short = insufficiency(Free.of(self.probe, list(self._running.values())), demand)
-            if short is not None:
+            if short is not None:  # one that can never fit here says so: a larger host may take it
+                short = too_large_for_machine(self.probe, kind, demand) or short
                 with self.database.transaction() as s:
                     save_reasons(s, {job_id: f"{short} (on {self.host})"})
                 return self.retry_seconds

@@ -1,5 +1,6 @@
 """Jobs on Celery workers (``TRADEFORGE_JOB_BROKER_URL``): real worker subprocesses on the local RabbitMQ
-run them, with the rows as the record and the API's events announced from them; cancelling revokes a
+run them (one submitted through the API itself), with the rows as the record and the API's job events
+announced from them; cancelling revokes a
 running job; a worker killed mid-job leaves its job failed with the reason, never run again; a job
 that does not fit the worker's machine waits, then runs. Each run uses its own queue."""
 
@@ -14,17 +15,19 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 from celery import Celery
 
 from pipelines.app.backtest import backtest_task
-from pipelines.db import Database, Job, open_database
+from pipelines.db import Database, Job
 from pipelines.jobs import JobEvent, JobInfo, JobQueue, TaskKinds
-from pipelines.settings import Settings, UniverseEntry
+from pipelines.settings import Settings
 from tests.jobs.conftest import Who
 from tests.jobs.sample_tasks import echo, sleep
+from tests.serving_support import app_client, make_user, served_settings, wait_for_job
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672//"
 NO_RABBITMQ = "no RabbitMQ server on 127.0.0.1:5672"
@@ -42,10 +45,13 @@ pytestmark = [pytest.mark.rabbitmq, pytest.mark.skipif(not _rabbitmq_up(), reaso
 
 @dataclass
 class Cluster:
-    """The API's queue over one broker queue, and the Celery workers started for it."""
+    """The API (the jobs' leader: it announces and reaps) and a second process's queue (a publisher
+    that also knows the sample job kinds) over one database and one broker queue, and the Celery
+    workers started for them."""
 
     settings: Settings
     database: Database
+    client: Any
     queue: JobQueue
     home: Path
     events: list[JobEvent] = field(default_factory=list)
@@ -100,48 +106,50 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     home = tmp_path_factory.mktemp("celery-jobs") / "home"
-    settings = Settings(
-        home=home,
-        history_start="2024-01-01",
-        universe=[UniverseEntry(symbol="AAPL", timeframes=["1d"])],
+    settings = served_settings(
+        home,
         job_broker_url=BROKER,
         job_queue=f"tradeforge-test-{uuid.uuid4().hex[:12]}",
         job_heartbeat_seconds=0.5,
         job_stale_seconds=5.0,
     )
-    database = open_database(settings)
-    queue = JobQueue(settings, database, TaskKinds([backtest_task, echo, sleep]), poll_interval=0.2)
-    cluster = Cluster(settings, database, queue, home)
-    queue.subscribe(cluster.events.append)
-    queue.start()
-    cluster.worker(1.5, "worker.log")
-    yield cluster
-    for proc in cluster.workers:
-        _stop(proc)
-    queue.close()
+    with app_client(settings) as client:
+        container = client.app.state.container
+        publisher = JobQueue(settings, container.database, TaskKinds([backtest_task, echo, sleep]))
+        cluster = Cluster(settings, container.database, client, publisher, home)
+        container.jobs.subscribe(cluster.events.append)  # what the API's streams and webhooks get
+        publisher.subscribe(cluster.events.append)  # what the publishing process announces itself
+        cluster.worker(1.5, "worker.log")
+        yield cluster
+        for proc in cluster.workers:
+            _stop(proc)
+        publisher.close()
     with Celery(broker=BROKER).connection_for_write() as conn:
         conn.default_channel.queue_delete(settings.jobs.job_queue)
-    database.close()
 
 
-def test_a_worker_runs_a_backtest_job_into_the_rows(cluster: Cluster) -> None:
-    params = {"symbol": "AAPL", "strategy": "sma_cross", "start_date": "2024-03-01", "end_date": "2024-09-01"}
-    job = cluster.queue.submit("backtest", params, owner="ann")
-    assert job.status == "queued"
-    done = cluster.until(job.id, lambda j: j.is_terminal)
-    assert done.status == "completed", done.error
-    assert done.result is not None and done.result["num_bars"] > 100
-    assert done.progress == 100.0 and done.started_at is not None
-    cluster.until(job.id, lambda _: "task_completed" in cluster.of(job.id), timeout=5)
+def test_an_api_backtest_job_runs_on_a_worker_into_the_rows_and_the_events(cluster: Cluster) -> None:
+    user = make_user(cluster.client)
+    body = {"symbol": "AAPL", "strategy": "sma_cross", "start_date": "2024-03-01", "end_date": "2024-09-01"}
+    accepted = cluster.client.post(
+        "/api/v1/backtest/run", json={**body, "async": True}, headers=user["headers"]
+    )
+    assert accepted.status_code == 202, accepted.text
+    job_id = accepted.json()["job_id"]
+    job = wait_for_job(cluster.client, job_id, user["headers"])
+    assert job["status"] == "completed" and job["progress"] == 100, job
+    assert job["result"]["num_bars"] > 100 and job["started_at"] is not None
+    cluster.until(job_id, lambda _: "task_completed" in cluster.of(job_id), timeout=5)
     with cluster.database.session() as s:
-        row = s.get_one(Job, job.id)
+        row = s.get_one(Job, job_id)
         assert row.worker_host == socket.gethostname() and row.heartbeat_at is not None
+        assert row.worker_pid is not None and row.worker_pid != os.getpid()  # another process ran it
         assert row.announced_status is None  # its final state was announced
-    kinds = cluster.of(job.id)
+    kinds = cluster.of(job_id)
     assert kinds[0] == "task_queued" and kinds[-1] == "task_completed" and "task_running" in kinds
     assert kinds.count("task_completed") == 1
-    final = [e for e in cluster.events if e["type"] == "task_completed" and e["data"]["task_id"] == job.id]
-    assert final[0]["data"]["result"] == done.result and final[0]["user_id"] == "ann"
+    final = [e for e in cluster.events if e["type"] == "task_completed" and e["data"]["task_id"] == job_id]
+    assert final[0]["data"]["result"] == job["result"] and final[0]["user_id"] == user["id"]
 
 
 def test_cancelling_revokes_a_running_job(cluster: Cluster) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "ExchangeSettings",
@@ -93,7 +93,8 @@ class InferenceSettings(SettingsGroup):
 
 
 class JobsSettings(SettingsGroup):
-    """What background jobs keep after they finish, and whether Dagster's automations start running."""
+    """What background jobs keep after they finish, whether Dagster's automations start running, and
+    where the API's jobs run: local worker processes, or Celery workers on any host (a broker URL)."""
 
     # Then removed by the recovery and whenever a new result is written.
     result_files_days: int = Field(
@@ -102,6 +103,36 @@ class JobsSettings(SettingsGroup):
     automations_running: bool = Field(
         default=True, description="Dagster's schedules and sensors start running (false: stopped)."
     )
+    job_broker_url: str | None = Field(
+        default=None,
+        description="Celery broker (amqp://...) that hands the API's jobs to `tradeforge jobs worker` "
+        "processes on any host (unset: local worker processes of the API).",
+    )
+    job_queue: str = Field(
+        default="tradeforge-jobs",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Broker queue the API's jobs are published to and Celery job workers consume.",
+    )
+    job_heartbeat_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="How often a Celery job worker marks its running jobs alive."
+    )
+    job_stale_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=86400,
+        description="A Celery-run job whose heartbeat is older than this is failed (its worker died).",
+    )
+
+    @model_validator(mode="after")
+    def _heartbeat_within_staleness(self) -> JobsSettings:
+        if self.job_stale_seconds <= 2 * self.job_heartbeat_seconds:
+            raise ValueError(
+                "TRADEFORGE_JOB_STALE_SECONDS must exceed twice TRADEFORGE_JOB_HEARTBEAT_SECONDS, or running "
+                "jobs of live workers would be failed as stale"
+            )
+        return self
 
 
 class LearningSettings(SettingsGroup):

@@ -12,6 +12,7 @@ from pipelines.cli import (  # noqa: F401  (registers the commands)
     backtest,
     data,
     datasets,
+    jobs,
     models,
     optimize,
     show_config,

@@ -19,7 +19,7 @@ __all__ = ["config", "settings_view"]
 
 GENERAL = "general"  # the heading of the cross-cutting fields that belong to no group
 _SECRETS = frozenset({"secret_key", "encryption_key", "metrics_token"})
-_URLS = frozenset({"database_url", "redis_url", "mlflow_tracking_uri"})
+_URLS = frozenset({"database_url", "redis_url", "mlflow_tracking_uri", "job_broker_url"})
 
 
 def _env_name(name: str, info: FieldInfo) -> str:

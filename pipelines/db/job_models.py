@@ -50,6 +50,12 @@ class Job(Base):
     finished_at: Mapped[dt.datetime | None]
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     worker_pid: Mapped[int | None]
+    # Jobs run by Celery workers (``TRADEFORGE_JOB_BROKER_URL``): the worker's host, its latest
+    # heartbeat (a running job whose heartbeat goes stale is failed), and the last state the API
+    # announced as a job event (None once its final state was announced, and for local jobs).
+    worker_host: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[dt.datetime | None]
+    announced_status: Mapped[str | None] = mapped_column(String(16), index=True)
 
     @property
     def is_terminal(self) -> bool:

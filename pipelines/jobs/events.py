@@ -50,6 +50,17 @@ class EventBus:
             except Exception:  # one broken subscriber must not stop the queue or the others
                 log.exception("job event subscriber %r failed on %s", callback, event_type)
 
+    def completed(
+        self, job_id: str, kind: str, owner: str | None, status: str, result: Any, error: str | None
+    ) -> None:
+        """Publish ``task_completed``: the job's result when it completed, else its error."""
+        data: dict[str, Any] = {"task_id": job_id, "task_type": kind, "status": status}
+        if status == "completed":
+            data["result"] = result
+        else:
+            data["error"] = error
+        self.publish("task_completed", data, owner)
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._subscribers)

@@ -5,6 +5,9 @@ process, never on the caller's thread or event loop; the scheduler thread that a
 first out when their declared resources fit, follows their progress and stops overgrown workers is
 ``pipelines.jobs.scheduler``.
 
+With ``TRADEFORGE_JOB_BROKER_URL`` set, Celery workers on any host run the jobs instead
+(``pipelines.jobs.dispatch`` on this side, ``pipelines.jobs.runner`` on theirs); the rows stay the record.
+
 Durability: the database is the queue. On ``start()`` jobs left ``running`` by a previous process
 are failed (``RESTART_REASON``) and queued jobs run in their order. One queue (one process) schedules
 a database; other processes may submit, read and request cancellation through the same tables.
@@ -24,6 +27,7 @@ from pipelines.db.engine import Database
 from pipelines.db.job_models import JOB_STATUSES, Job
 from pipelines.db.types import utc_now
 from pipelines.errors import ConflictError, InvalidRequestError
+from pipelines.jobs.dispatch import CeleryDispatch
 from pipelines.jobs.events import EventBus, Subscriber
 from pipelines.jobs.records import JobInfo, Requester, check_owner, load_job, queue_position, queued_ids
 from pipelines.jobs.resources import Demand, PsutilProbe, ResourceProbe
@@ -66,18 +70,25 @@ class JobQueue:
         self.memory_margin_gb = memory_margin_gb
         self.memory_interval = memory_interval
         self.events = EventBus()
-        self._scheduler = Scheduler(
-            settings,
-            database,
-            tasks,
-            self.events,
-            max_workers=max_workers,
-            probe=self.probe,
-            progress_interval=progress_interval,
-            poll_interval=poll_interval,
-            memory_margin_gb=memory_margin_gb,
-            memory_interval=memory_interval,
-        )
+        self.remote = settings.jobs.job_broker_url is not None
+        self._scheduler: Scheduler | CeleryDispatch
+        if self.remote:  # Celery workers on any host run the jobs
+            self._scheduler = CeleryDispatch(
+                settings, database, self.events, probe=self.probe, poll_interval=poll_interval
+            )
+        else:
+            self._scheduler = Scheduler(
+                settings,
+                database,
+                tasks,
+                self.events,
+                max_workers=max_workers,
+                probe=self.probe,
+                progress_interval=progress_interval,
+                poll_interval=poll_interval,
+                memory_margin_gb=memory_margin_gb,
+                memory_interval=memory_interval,
+            )
         self._lock = self._scheduler.lock
         self._changed = self._scheduler.changed
 
@@ -121,7 +132,7 @@ class JobQueue:
         except (TypeError, ValueError) as exc:
             raise InvalidRequestError(f"job parameters must be JSON values: {exc}") from None
         demand = Demand(spec.cpu_cores, spec.ram_for(checked))
-        refusal = _too_large(self.probe, kind, demand)
+        refusal = None if self.remote else _too_large(self.probe, kind, demand)  # remote: other machines
         if refusal is not None:
             raise InvalidRequestError(refusal)
         with self._lock:
@@ -139,13 +150,14 @@ class JobQueue:
                     est_cpu_cores=demand.cpu_cores,
                     est_ram_gb=demand.ram_gb,
                     cancel_requested=False,
+                    announced_status="queued" if self.remote else None,
                 )
                 s.add(job)
                 s.flush()
                 job_id = job.id
             data = {"task_id": job_id, "task_type": kind, "queue_position": int(ahead or 0) + 1}
             self.events.publish("task_queued", data, owner)
-            self._scheduler.submitted()
+            self._scheduler.submitted(job_id)
             return self.info(job_id)
 
     def admission(self, kind: str, params: Mapping[str, Any]) -> str | None:
@@ -194,16 +206,17 @@ class JobQueue:
                 check_owner(job, user)
                 if job.is_terminal:
                     raise ConflictError(f"job {job_id} is already {job.status}")
-                if job.status == "queued":
+                running = job.status == "running"
+                job.cancel_requested = True
+                # A local running job ends when its worker has stopped; a Celery worker's at once.
+                ends_now = not running or self._scheduler.ends_running_on_cancel
+                if ends_now:
                     job.status, job.finished_at, job.reason = "cancelled", utc_now(), None
-                    job.error, job.cancel_requested = "cancelled by request", True
-                else:
-                    job.cancel_requested = True
-                kind, owner, was_queued = job.kind, job.user_id, job.status == "cancelled"
-            if was_queued:
+                    job.error, job.announced_status = "cancelled by request", None
+                kind, owner = job.kind, job.user_id
+            if ends_now:
                 self._scheduler.completed(job_id, kind, owner, "cancelled", None, "cancelled by request")
-            else:
-                self._scheduler.stop(job_id)
+            self._scheduler.cancelled(job_id, running=running)
             self._scheduler.wake()
         return self.info(job_id)
 

@@ -207,12 +207,13 @@ def save_reasons(session: Session, reasons: Mapping[str, str | None]) -> None:
         session.execute(update(Job).where(Job.id == job_id, Job.status == "queued").values(reason=reason))
 
 
-def claim(session: Session, job_id: str) -> Job | None:
-    """Mark a queued job running (atomically); None when another scheduler or a cancel got it first."""
+def claim(session: Session, job_id: str, **values: Any) -> Job | None:
+    """Mark a queued job running (atomically; with ``values`` too); None when another scheduler, a
+    worker or a cancel got it first."""
     claimed = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == "queued")
-        .values(status="running", started_at=utc_now(), reason=None)
+        .values(status="running", started_at=utc_now(), reason=None, **values)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return None
@@ -229,13 +230,23 @@ def save_progress(
 
 
 def save_outcome(
-    session: Session, job_id: str, status: str, result: dict[str, Any] | None, error: str | None
-) -> None:
-    session.execute(
-        update(Job)
-        .where(Job.id == job_id)
-        .values(status=status, result=result, error=error, finished_at=utc_now(), reason=None)
+    session: Session,
+    job_id: str,
+    status: str,
+    result: dict[str, Any] | None,
+    error: str | None,
+    *,
+    only_running: bool = False,
+) -> bool:
+    """Record how the job ended; ``only_running``: unless it is no longer running (cancelled or
+    reaped meanwhile), in which case nothing changes. Whether it was written."""
+    query = update(Job).where(Job.id == job_id)
+    if only_running:
+        query = query.where(Job.status == "running")
+    done = session.execute(
+        query.values(status=status, result=result, error=error, finished_at=utc_now(), reason=None)
     )
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def fail_running(session: Session) -> list[tuple[str, str, str | None]]:

@@ -124,14 +124,17 @@ class Scheduler:
             self._wake_w.send_bytes(b"!")
 
     # -- what the queue's requests need ------------------------------------------------------------
-    def submitted(self) -> None:
+    ends_running_on_cancel = False  # a cancelled running job ends when its worker has stopped
+
+    def submitted(self, job_id: str) -> None:
         """A job was queued: start it at once when it fits (once scheduling has started)."""
         if self._thread is not None:
             self._admit()
 
-    def stop(self, job_id: str) -> None:
-        """Terminate the job's worker when this scheduler runs it (its outcome is ``cancelled``)."""
-        if job_id in self._running:
+    def cancelled(self, job_id: str, *, running: bool) -> None:
+        """A job was cancelled: terminate its worker when this scheduler runs it (its outcome is
+        ``cancelled``); another process's scheduler sees the request in the database."""
+        if running and job_id in self._running:
             self._terminate(self._running[job_id])
 
     def wait_reason(self, demand: Demand) -> str | None:
@@ -157,12 +160,7 @@ class Scheduler:
         self, job_id: str, kind: str, owner: str | None, status: str, result: Any, error: str | None
     ) -> None:
         """Publish ``task_completed`` and wake whoever waits for a job to finish."""
-        data: dict[str, Any] = {"task_id": job_id, "task_type": kind, "status": status}
-        if status == "completed":
-            data["result"] = result
-        else:
-            data["error"] = error
-        self.events.publish("task_completed", data, owner)
+        self.events.completed(job_id, kind, owner, status, result, error)
         self.changed.notify_all()
 
     # -- the scheduler thread ------------------------------------------------------------------------

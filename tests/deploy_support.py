@@ -27,7 +27,6 @@ HELM_VALUES = DEPLOY / "helm" / "dagster-values.yaml"
 # be removed here, so the check is strict again.
 PENDING_SETTINGS = frozenset(
     {
-        "TRADEFORGE_JOB_BROKER_URL",
         "TRADEFORGE_DATA_URL",
         "TRADEFORGE_S3_ENDPOINT_URL",
         "TRADEFORGE_DAGSTER_INSTANCE",
@@ -37,7 +36,7 @@ PENDING_SETTINGS = frozenset(
         "TRADEFORGE_DAGSTER_CELERY_BACKEND_URL",
     }
 )
-PENDING_COMMANDS = frozenset({("dagster", "worker"), ("jobs", "worker")})
+PENDING_COMMANDS = frozenset({("dagster", "worker")})
 
 # Variables read by programs other than the settings, in the containers of the tradeforge image.
 THIRD_PARTY_ENV = {

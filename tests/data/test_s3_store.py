@@ -1,0 +1,201 @@
+"""The Parquet store, the DuckDB views and MLflow's artifacts on S3-compatible storage: a local moto
+server stands in for AWS S3 or MinIO, reached through pyarrow's S3 filesystem and boto3."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from pydantic import ValidationError
+
+from pipelines.data.ingest import ingest, open_store, plan_ingest
+from pipelines.data.providers.synthetic import SyntheticProvider
+from pipelines.data.store import SeriesKey
+from pipelines.data.stored_bars import load_bars
+from pipelines.data.warehouse import Warehouse
+from pipelines.settings import Settings
+
+NOW = pd.Timestamp("2025-06-30T12:00", tz="UTC")
+KEY = SeriesKey("synthetic", "1h", "BTC/USDT")
+_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in _AWS_ENV.items():
+            patch.setenv(name, value)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A boto3 client of the moto server, with a fresh bucket ``s3.bucket`` for this test."""
+    import boto3
+
+    for name, value in _AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("MLFLOW_S3_ENDPOINT_URL", raising=False)  # set by the code under test
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    client.bucket = f"tf-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=client.bucket)
+    return client
+
+
+@pytest.fixture
+def s3_settings(settings: Settings, s3: Any, moto_endpoint: str) -> Settings:
+    return settings.model_copy(
+        update={"data_url": f"s3://{s3.bucket}/lake", "s3_endpoint_url": moto_endpoint}
+    )
+
+
+def keys(s3: Any, prefix: str = "") -> list[str]:
+    found = s3.list_objects_v2(Bucket=s3.bucket, Prefix=prefix).get("Contents", [])
+    return sorted(item["Key"] for item in found)
+
+
+def run(settings: Settings, start: str, end: str, tf: str = "1h") -> Any:
+    request = plan_ingest(
+        settings, source="synthetic", symbols=["BTC/USDT"], timeframe=tf, start=start, end=end
+    )
+    return ingest(settings, request, provider=SyntheticProvider(42, now=lambda: NOW), now=NOW)
+
+
+def test_ingest_to_s3_reads_back_what_local_disk_holds(
+    settings: Settings, s3_settings: Settings, s3: Any
+) -> None:
+    remote = run(s3_settings, "2023-12-30", "2024-01-03").as_dict()["symbols"]["BTC/USDT"]
+    assert not (s3_settings.home / "market").exists(), "nothing written to the home's market folder"
+    local = run(settings, "2023-12-30", "2024-01-03").as_dict()["symbols"]["BTC/USDT"]
+    assert remote["rows_total"] == local["rows_total"] == 4 * 24
+    assert remote["path"] == f"s3://{s3.bucket}/lake/market/source=synthetic/timeframe=1h/symbol=BTC-USDT"
+    assert keys(s3) == [
+        "lake/market/source=synthetic/timeframe=1h/symbol=BTC-USDT/year=2023/data.parquet",
+        "lake/market/source=synthetic/timeframe=1h/symbol=BTC-USDT/year=2024/data.parquet",
+    ]
+    from_s3 = load_bars(s3_settings, source="synthetic", symbol="BTC/USDT", timeframe="1h")
+    pd.testing.assert_frame_equal(
+        from_s3, load_bars(settings, source="synthetic", symbol="BTC/USDT", timeframe="1h")
+    )
+    store = open_store(s3_settings)
+    assert [b.key for b in store.datasets()] == [KEY]
+    bounds = store.bounds(KEY)
+    assert (
+        bounds is not None and bounds.rows == 96 and bounds.last == pd.Timestamp("2024-01-02 23:00", tz="UTC")
+    )
+
+
+def test_incremental_ingest_on_s3_appends_without_duplicates(s3_settings: Settings, s3: Any) -> None:
+    run(s3_settings, "2024-01-01", "2024-01-03")
+    again = run(s3_settings, "2024-01-02", "2024-01-05").as_dict()["symbols"]["BTC/USDT"]
+    assert again["rows_written"] == 2 * 24 and again["rows_total"] == 4 * 24
+    bars = load_bars(s3_settings, source="synthetic", symbol="BTC/USDT", timeframe="1h")
+    assert bars["timestamp"].is_unique and bars["timestamp"].is_monotonic_increasing
+    assert len(bars) == 96 and bars["timestamp"].iloc[-1] == pd.Timestamp("2024-01-04 23:00", tz="UTC")
+    assert len(keys(s3, "lake/market/")) == 1, "one object per year, replaced in place"
+
+
+def test_duckdb_views_query_the_objects(s3_settings: Settings, s3: Any) -> None:
+    from pipelines.features.store import build_features, load_features
+
+    warehouse = Warehouse(s3_settings)
+    assert warehouse.query("SELECT count(*) AS n FROM bars")["n"].iloc[0] == 0, "no objects yet: empty view"
+    run(s3_settings, "2024-01-01", "2024-01-04")
+    run(s3_settings, "2024-01-01", "2024-01-04", tf="1d")
+    counts = warehouse.query(
+        "SELECT timeframe, count(*) AS n, max(close) AS top FROM bars WHERE symbol = ? GROUP BY 1 ORDER BY 1",
+        ["BTC/USDT"],
+    )
+    assert counts["timeframe"].tolist() == ["1d", "1h"] and counts["n"].tolist() == [3, 72]
+    daily = warehouse.resample(source="synthetic", symbol="BTC/USDT", from_timeframe="1h", to_timeframe="1d")
+    assert len(daily) == 3 and daily["high"].max() == pytest.approx(counts["top"].iloc[1], rel=0.05)
+    assert (
+        warehouse.query_readonly("SELECT count(*) AS n FROM bars WHERE timeframe = '1h'")["n"].iloc[0] == 72
+    )
+    build = build_features(s3_settings, source="synthetic", symbol="BTC/USDT", timeframe="1h")
+    assert build.path.startswith(f"s3://{s3.bucket}/lake/features/")
+    assert len(load_features(s3_settings, source="synthetic", symbol="BTC/USDT", timeframe="1h")) == 72
+    rsi = warehouse.query("SELECT count(rsi_14) AS n FROM features WHERE symbol = 'BTC/USDT'")["n"].iloc[0]
+    assert 0 < rsi < 72
+    assert not s3_settings.warehouse_path.exists(), "the views over S3 live in memory, not in the home"
+
+
+def test_failed_write_leaves_the_previous_object_intact(
+    s3_settings: Settings, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(s3_settings, "2024-01-01", "2024-01-03")
+    [key] = keys(s3)
+    before = s3.get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+    real_write = pq.write_table
+
+    def broken(table: Any, where: Any, **kwargs: Any) -> None:
+        half = table.slice(0, max(1, table.num_rows // 2))
+        real_write(half, where, **kwargs)  # half a file reaches the sink, then the write fails
+        raise OSError("connection reset mid-write")
+
+    monkeypatch.setattr(pq, "write_table", broken)
+    with pytest.raises(OSError, match="mid-write"):
+        run(s3_settings, "2024-01-02", "2024-01-05")
+    assert keys(s3) == [key], "no partial or temporary object"
+    assert s3.get_object(Bucket=s3.bucket, Key=key)["Body"].read() == before
+    monkeypatch.setattr(pq, "write_table", real_write)
+    assert len(load_bars(s3_settings, source="synthetic", symbol="BTC/USDT", timeframe="1h")) == 48
+
+
+def test_model_artifacts_go_to_s3_and_load_back(s3_settings: Settings, s3: Any, moto_endpoint: str) -> None:
+    from pipelines.app.train import plan_training, train_model
+    from pipelines.models.registry import ModelRegistry
+    from pipelines.models.tracking import open_tracker
+
+    tracker = open_tracker(s3_settings)
+    assert os.environ["MLFLOW_S3_ENDPOINT_URL"] == moto_endpoint
+    plan = plan_training(
+        s3_settings,
+        model_type="simple",
+        model_name="s3_simple",
+        symbol="AAPL",
+        timeframe="1d",
+        source="synthetic",
+        start="2023-01-01",
+        end="2024-01-01",
+    )
+    result = train_model(s3_settings, plan, tracker)
+    source = tracker.get_version("s3_simple", result.version).source
+    artifacts = keys(s3, "lake/mlflow-artifacts/")
+    assert artifacts and any(k.endswith("MLmodel") for k in artifacts)
+    experiment = tracker.client.get_experiment_by_name("s3_simple")
+    assert experiment.artifact_location.startswith(f"s3://{s3.bucket}/lake/mlflow-artifacts/")
+    assert keys(s3, "lake/market/source=synthetic/timeframe=1d/symbol=AAPL/"), "its bars were ingested to S3"
+    loaded = ModelRegistry(tracker, s3_settings.home / "models").load("s3_simple")
+    assert loaded.version == result.version and loaded.meta.symbol == "AAPL"
+    assert source and tracker.artifact_bytes(source) > 0
+
+
+def test_data_url_must_be_an_s3_url(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="s3://bucket/prefix"):
+        Settings(home=tmp_path, data_url="/mnt/lake")
+    with pytest.raises(ValidationError, match="http"):
+        Settings(home=tmp_path, data_url="s3://b", s3_endpoint_url="minio:9000")
+    ok = Settings(home=tmp_path, data_url="s3://bucket/lake/", s3_endpoint_url="http://127.0.0.1:9000/")
+    assert ok.storage.data_url == "s3://bucket/lake" and ok.storage.s3_endpoint_url == "http://127.0.0.1:9000"
+    assert ok.storage.mlflow_artifact_root == "s3://bucket/lake/mlflow-artifacts"
+    assert Settings(home=tmp_path).storage.mlflow_artifact_root is None

@@ -1,11 +1,10 @@
-"""Settings groups of object storage, of trading (the paper broker, exchanges), of the inference tier, of jobs and of the
-training platform, and the base every group shares; kept apart from :mod:`pipelines.settings` so that
-module stays one readable page."""
+"""Settings groups of object storage, of trading (the paper broker, exchanges), of the inference
+tier, of jobs and of the training platform, and the base every group shares; kept apart from
+:mod:`pipelines.settings` so that module stays one readable page."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator

@@ -3,6 +3,7 @@ server stands in for AWS S3 or MinIO, reached through pyarrow's S3 filesystem an
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -199,3 +200,62 @@ def test_data_url_must_be_an_s3_url(tmp_path: Path) -> None:
     assert ok.storage.data_url == "s3://bucket/lake" and ok.storage.s3_endpoint_url == "http://127.0.0.1:9000"
     assert ok.storage.mlflow_artifact_root == "s3://bucket/lake/mlflow-artifacts"
     assert Settings(home=tmp_path).storage.mlflow_artifact_root is None
+
+
+def test_dagster_materializes_market_bars_and_features_into_s3(s3_settings: Settings, s3: Any) -> None:
+    import dagster as dg
+
+    from assets.market import build_market_assets
+    from assets.resources import TradeforgeResource
+    from pipelines.data.universe import history_years, resolve_universe
+    from pipelines.settings import UniverseEntry
+
+    one = s3_settings.model_copy(update={"universe": [UniverseEntry(symbol="AAPL", timeframes=["1d"])]})
+    market, features = build_market_assets(one, resolve_universe(one))
+    resources = {"tradeforge": TradeforgeResource.of(one)}
+    year = history_years(one)[0]
+    instance = dg.DagsterInstance.ephemeral()
+    partition = dg.MultiPartitionKey({"symbol": "AAPL", "year": year})
+    bars = dg.materialize(
+        [market, features],
+        selection=[market],
+        partition_key=partition,
+        resources=resources,
+        instance=instance,
+    )
+    assert bars.success
+    assert keys(s3) == [f"lake/market/source=synthetic/timeframe=1d/symbol=AAPL/year={year}/data.parquet"]
+    built = dg.materialize(
+        [market, features], selection=[features], partition_key="AAPL", resources=resources, instance=instance
+    )
+    assert built.success
+    assert "lake/features/source=synthetic/timeframe=1d/symbol=AAPL/features.parquet" in keys(s3)
+    stored = Warehouse(one).query("SELECT count(*) AS n FROM features WHERE symbol = 'AAPL'")["n"].iloc[0]
+    assert stored == len(load_bars(one, source="synthetic", symbol="AAPL", timeframe="1d")) > 200
+
+
+def test_cli_ingests_and_queries_s3_and_never_shows_credentials(
+    env_home: Path, s3: Any, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from pipelines.settings import get_settings
+
+    monkeypatch.setenv("TRADEFORGE_DATA_URL", f"s3://{s3.bucket}/cli")
+    monkeypatch.setenv("TRADEFORGE_S3_ENDPOINT_URL", moto_endpoint)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    ingested = runner.invoke(app, ["ingest", "--symbols", "AAPL", "--start", "2024-01-01", "--json"])
+    assert ingested.exit_code == 0, ingested.output
+    assert keys(s3, "cli/market/source=synthetic/timeframe=1d/symbol=AAPL/")
+    counted = runner.invoke(app, ["query", "SELECT count(DISTINCT symbol) AS symbols FROM bars"])
+    assert counted.exit_code == 0, counted.output
+    assert counted.stdout.split() == ["symbols", "1"]
+    refused = runner.invoke(app, ["query", "SELECT * FROM read_parquet('/etc/passwd')"])
+    assert refused.exit_code == 2
+    shown = runner.invoke(app, ["config", "--json"])
+    assert shown.exit_code == 0 and _AWS_ENV["AWS_SECRET_ACCESS_KEY"] not in shown.stdout
+    storage = json.loads(shown.stdout)["storage"]["fields"]
+    assert storage["data_url"]["value"] == f"s3://{s3.bucket}/cli"
+    assert storage["s3_endpoint_url"]["env"] == "TRADEFORGE_S3_ENDPOINT_URL"

@@ -3,8 +3,11 @@ server stands in for AWS S3 or MinIO, reached through pyarrow's S3 filesystem an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +20,10 @@ from pydantic import ValidationError
 
 from pipelines.data.ingest import ingest, open_store, plan_ingest
 from pipelines.data.providers.synthetic import SyntheticProvider
-from pipelines.data.store import SeriesKey
+from pipelines.data.store import ParquetStore, SeriesKey
 from pipelines.data.stored_bars import load_bars
+from pipelines.data.symbols import parse_symbol
+from pipelines.data.timeframes import parse_timeframe
 from pipelines.data.warehouse import Warehouse
 from pipelines.settings import Settings
 
@@ -162,6 +167,77 @@ def test_failed_write_leaves_the_previous_object_intact(
     assert len(load_bars(s3_settings, source="synthetic", symbol="BTC/USDT", timeframe="1h")) == 48
 
 
+class _CuttingProxy:
+    """A TCP relay to the moto server that drops a connection once a request has sent more than
+    ``cut_after`` bytes: an upload that dies on the network halfway through its body."""
+
+    def __init__(self, upstream_port: int, cut_after: int) -> None:
+        self.upstream_port, self.cut_after, self.cuts = upstream_port, cut_after, 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, request: bool) -> None:
+        sent = 0
+        try:
+            while data := source.recv(65536):
+                sent += len(data)
+                if request and sent > self.cut_after:
+                    self.cuts += 1
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+            end.close()
+
+
+def test_upload_cut_mid_body_leaves_the_previous_object_intact(
+    s3_settings: Settings, s3: Any, moto_endpoint: str, tmp_path: Path
+) -> None:
+    import pyarrow.fs as pafs
+
+    from pipelines.data.storage import DataStorage
+
+    run(s3_settings, "2024-01-01", "2024-01-02")
+    [key] = keys(s3)
+    before = s3.get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+    proxy = _CuttingProxy(int(moto_endpoint.rsplit(":", 1)[1]), cut_after=16_384)
+    flaky = pafs.S3FileSystem(
+        endpoint_override=f"127.0.0.1:{proxy.port}",
+        scheme="http",
+        region="us-east-1",
+        retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=1),
+    )
+    storage = DataStorage(filesystem=flaky, root=f"{s3.bucket}/lake", remote=True)
+    store = ParquetStore(storage.market_root, tmp_path / "locks", storage)
+    year = SyntheticProvider(42, now=lambda: NOW).fetch(
+        parse_symbol("BTC/USDT"),
+        parse_timeframe("1h"),
+        pd.Timestamp("2024-01-01", tz="UTC"),
+        pd.Timestamp("2024-12-31", tz="UTC"),
+    )
+    with pytest.raises(OSError):
+        store.write(year)
+    proxy.listener.close()
+    assert proxy.cuts >= 1, "the upload went through the relay and was cut"
+    assert keys(s3) == [key] and s3.get_object(Bucket=s3.bucket, Key=key)["Body"].read() == before
+    assert len(load_bars(s3_settings, source="synthetic", symbol="BTC/USDT", timeframe="1h")) == 24
+
+
+@pytest.mark.slow  # a fresh MLflow store's migrations and one training run, as on local disk
 def test_model_artifacts_go_to_s3_and_load_back(s3_settings: Settings, s3: Any, moto_endpoint: str) -> None:
     from pipelines.app.train import plan_training, train_model
     from pipelines.models.registry import ModelRegistry

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from pipelines.data.storage import DataStorage
@@ -30,11 +29,8 @@ def view_dataset(storage: DataStorage, view: str) -> ds.Dataset | None:
     so theirs are unified by name (a column a table lacks reads as null), as ``union_by_name`` does
     for the files on disk. Label columns are stored dictionary-encoded and read as plain strings."""
     folder, name, differ = _LAYOUT[view]
-    selector = pafs.FileSelector(storage.join(storage.root, folder), allow_not_found=True, recursive=True)
     files = sorted(
-        info.path
-        for info in storage.filesystem.get_file_info(selector)
-        if info.type == pafs.FileType.File and info.base_name == name
+        p for p in storage.files_under(storage.join(storage.root, folder)) if p.endswith(f"/{name}")
     )
     if not files:
         return None

@@ -80,6 +80,12 @@ class DataStorage:
         selector = pafs.FileSelector(path, allow_not_found=True)
         return sorted(info.base_name for info in self.filesystem.get_file_info(selector))
 
+    def files_under(self, path: str) -> list[str]:
+        """Paths of every file below ``path``, at any depth (one listing request on S3)."""
+        selector = pafs.FileSelector(path, allow_not_found=True, recursive=True)
+        infos = self.filesystem.get_file_info(selector)
+        return [info.path for info in infos if info.type == pafs.FileType.File]
+
     def read_bytes(self, path: str) -> bytes:
         with self.filesystem.open_input_stream(path) as stream:
             data: bytes = stream.readall()
@@ -94,8 +100,10 @@ class DataStorage:
     def write_table(self, table: pa.Table, path: str, **kwargs: object) -> None:
         """Write ``table`` as Parquet to ``path`` so readers see the old file or the whole new one.
 
-        On disk: a temp file beside it, fsynced and renamed. On S3: serialised in memory, then one
-        upload of the whole object (nothing is uploaded when serialising fails)."""
+        On disk: a temp file beside it, fsynced and renamed. On S3: serialised in memory first
+        (nothing is uploaded when serialising fails), then handed to the upload in one piece: a
+        small object is one PUT, a large one a multipart upload that becomes visible only when
+        every part has arrived, and an upload that fails on the way is not completed."""
         if not self.remote:
             atomic_write_table(table, Path(path), make_parent=True, **kwargs)
             return

@@ -8,6 +8,7 @@ and last timestamp and row count in its key-value metadata, so bounds need no da
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -93,10 +94,11 @@ class ParquetStore:
         """(year, path) of each stored year file of one series, oldest first."""
         base = self.series_dir(key)
         found = []
-        for name in self.storage.children(base):
-            path = self.storage.join(base, name, "data.parquet")
-            if name.startswith("year=") and self.storage.is_file(path):
-                found.append((int(name[5:]), path))
+        for path in self.storage.files_under(base):
+            folder, name = posixpath.split(path)
+            parent, year = posixpath.split(folder)
+            if name == "data.parquet" and year.startswith("year=") and parent == base:
+                found.append((int(year[5:]), path))
         return sorted(found)
 
     @contextmanager

@@ -149,7 +149,7 @@ class StorageSettings(SettingsGroup):
         parts = urlsplit(value.strip())
         if parts.scheme != "s3" or not parts.netloc:
             raise ValueError("must be an s3://bucket/prefix URL")
-        return value.strip().rstrip("/")
+        return _without_credentials(parts.netloc, value.strip().rstrip("/"))
 
     @field_validator("s3_endpoint_url")
     @classmethod
@@ -159,4 +159,12 @@ class StorageSettings(SettingsGroup):
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http:// or https:// URL")
-        return value.strip().rstrip("/")
+        return _without_credentials(parts.netloc, value.strip().rstrip("/"))
+
+
+def _without_credentials(netloc: str, url: str) -> str:
+    """``url`` when it names no user or password: S3 credentials come from the AWS chain only, so
+    no setting (shown by ``tradeforge config``, copied into Dagster run config) ever holds one."""
+    if "@" in netloc:
+        raise ValueError("must not hold credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    return url

@@ -272,6 +272,8 @@ def test_data_url_must_be_an_s3_url(tmp_path: Path) -> None:
         Settings(home=tmp_path, data_url="/mnt/lake")
     with pytest.raises(ValidationError, match="http"):
         Settings(home=tmp_path, data_url="s3://b", s3_endpoint_url="minio:9000")
+    with pytest.raises(ValidationError, match="AWS_ACCESS_KEY_ID"):
+        Settings(home=tmp_path, data_url="s3://b", s3_endpoint_url="http://key:secret@127.0.0.1:9000")
     ok = Settings(home=tmp_path, data_url="s3://bucket/lake/", s3_endpoint_url="http://127.0.0.1:9000/")
     assert ok.storage.data_url == "s3://bucket/lake" and ok.storage.s3_endpoint_url == "http://127.0.0.1:9000"
     assert ok.storage.mlflow_artifact_root == "s3://bucket/lake/mlflow-artifacts"

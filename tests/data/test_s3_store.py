@@ -60,7 +60,9 @@ def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
 
     for name, value in _AWS_ENV.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("MLFLOW_S3_ENDPOINT_URL", raising=False)  # set by the code under test
+    # Set by the code under test: recorded first so the teardown removes it again.
+    monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", "")
+    monkeypatch.delenv("MLFLOW_S3_ENDPOINT_URL")
     client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
     client.bucket = f"tf-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=client.bucket)

@@ -31,6 +31,7 @@ from pipelines.settings_groups import (
     LearningSettings,
     PaperSettings,
     SettingsGroup,
+    StorageSettings,
 )
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "ServingSettings",
     "Settings",
     "SettingsGroup",
+    "StorageSettings",
     "UniverseEntry",
     "UploadsSettings",
     "field_groups",
@@ -322,6 +324,7 @@ class Settings(HomePaths, BaseSettings):
     )
 
     data: DataSettings = Field(default_factory=DataSettings, description=DataSettings.__doc__)
+    storage: StorageSettings = Field(default_factory=StorageSettings, description=StorageSettings.__doc__)
     serving: ServingSettings = Field(default_factory=ServingSettings, description=ServingSettings.__doc__)
     auth: AuthSettings = Field(default_factory=AuthSettings, description=AuthSettings.__doc__)
     limits: LimitsSettings = Field(default_factory=LimitsSettings, description=LimitsSettings.__doc__)

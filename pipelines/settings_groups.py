@@ -1,12 +1,13 @@
-"""Settings groups of trading (the paper broker, exchanges), of the inference tier, of jobs and of the
-training platform, and the base every group shares; kept apart from :mod:`pipelines.settings` so that
-module stays one readable page."""
+"""Settings groups of object storage, of trading (the paper broker, exchanges), of the inference
+tier, of jobs and of the training platform, and the base every group shares; kept apart from
+:mod:`pipelines.settings` so that module stays one readable page."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "ExchangeSettings",
@@ -15,6 +16,7 @@ __all__ = [
     "LearningSettings",
     "PaperSettings",
     "SettingsGroup",
+    "StorageSettings",
 ]
 
 
@@ -145,3 +147,55 @@ class LearningSettings(SettingsGroup):
     predict_cache_models: int = Field(
         default=8, ge=1, description="Trained models kept loaded for predictions."
     )
+
+
+class StorageSettings(SettingsGroup):
+    """Where market and feature Parquet files and MLflow artifacts live: the home, or S3-compatible
+    object storage (AWS S3, MinIO). Credentials come from the standard AWS variables or profile,
+    never from these settings."""
+
+    data_url: str | None = Field(
+        default=None,
+        description="s3://bucket/prefix holding the market and feature files and, under mlflow-artifacts/, "
+        "the artifacts of new MLflow experiments (unset: the home's market/ and features/ folders).",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="S3 endpoint of a MinIO or other S3-compatible server, e.g. http://127.0.0.1:9000 "
+        "(unset: AWS); also given to MLflow as MLFLOW_S3_ENDPOINT_URL.",
+    )
+    s3_region: str = Field(default="us-east-1", description="Region of the bucket.")
+
+    @property
+    def mlflow_artifact_root(self) -> str | None:
+        """``{data_url}/mlflow-artifacts``, where new MLflow experiments keep their artifacts when the
+        data lives on S3; None otherwise (the home's mlflow/artifacts folder)."""
+        return None if self.data_url is None else f"{self.data_url}/mlflow-artifacts"
+
+    @field_validator("data_url")
+    @classmethod
+    def _s3_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme != "s3" or not parts.netloc:
+            raise ValueError("must be an s3://bucket/prefix URL")
+        return _without_credentials(parts.netloc, value.strip().rstrip("/"))
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL")
+        return _without_credentials(parts.netloc, value.strip().rstrip("/"))
+
+
+def _without_credentials(netloc: str, url: str) -> str:
+    """``url`` when it names no user or password: S3 credentials come from the AWS chain only, so
+    no setting (shown by ``tradeforge config``, copied into Dagster run config) ever holds one."""
+    if "@" in netloc:
+        raise ValueError("must not hold credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    return url

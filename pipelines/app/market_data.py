@@ -29,7 +29,7 @@ class DatasetSummary:
 
 def dataset_summaries(settings: Settings) -> list[DatasetSummary]:
     """Every stored dataset with its span, latest close and the size of its feature table."""
-    store = ParquetStore(settings.market_dir, settings.locks_dir)
+    store = ParquetStore.open(settings)
     out = []
     for bounds in store.datasets():
         key = bounds.key

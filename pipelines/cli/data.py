@@ -145,7 +145,8 @@ def data_list(as_json: JsonOpt = False) -> None:
     from pipelines.app.market_data import dataset_summaries
 
     settings = get_settings()
-    rows = dataset_summaries(settings) if settings.market_dir.is_dir() else []
+    stored = settings.storage.data_url is not None or settings.market_dir.is_dir()
+    rows = dataset_summaries(settings) if stored else []
     if not rows:
         note_empty_home(settings, "stored market data")
     if as_json:

@@ -108,7 +108,7 @@ class IngestReport:
 
 
 def open_store(settings: Settings) -> ParquetStore:
-    return ParquetStore(settings.market_dir, settings.locks_dir)
+    return ParquetStore.open(settings)
 
 
 def plan_ingest(
@@ -214,7 +214,7 @@ def ingest(
     results = []
     for done, symbol in enumerate(request.symbols):
         key = SeriesKey(request.source, request.timeframe.name, symbol.name)
-        result = SymbolIngest(symbol.name, path=str(store.series_dir(key)))
+        result = SymbolIngest(symbol.name, path=store.storage.uri(store.series_dir(key)))
         try:
             with store.lock(key):
                 ranges = _missing_ranges(store, key, request.timeframe, request.start, request.end)
@@ -249,13 +249,11 @@ def stored_version(settings: Settings, key: SeriesKey, *, years: range | None = 
     """The data version of one series' stored bars: every year's file, or those of ``years``.
     None when nothing is stored there."""
     store = open_store(settings)
-    base = store.series_dir(key)
-    files = sorted(base.glob("year=*/data.parquet"), key=lambda p: int(p.parent.name[5:]))
-    if years is not None:
-        files = [p for p in files if int(p.parent.name[5:]) in years]
+    files = [path for year, path in store.year_files(key) if years is None or year in years]
     if not files:
         return None
-    rows = sum(pq.read_metadata(p).num_rows for p in files)
-    stamps = pq.read_table(files[-1], columns=["timestamp"]).column("timestamp")
+    fs = store.storage.filesystem
+    rows = sum(pq.read_metadata(p, filesystem=fs).num_rows for p in files)
+    stamps = pq.read_table(files[-1], columns=["timestamp"], filesystem=fs).column("timestamp")
     last = pd.Timestamp(stamps[len(stamps) - 1].as_py())
-    return DataVersion.of_files(files, last_bar=last, rows=rows)
+    return DataVersion.of_files(files, last_bar=last, rows=rows, storage=store.storage)

@@ -1,12 +1,14 @@
 """The Parquet bar store: ``market/source=S/timeframe=T/symbol=SYM/year=Y/data.parquet``.
 
-One file per year, merged with what is stored and atomically replaced (temp file + rename), so a
-reader always sees whole files and a timestamp is never stored twice. Each file carries its first
+One file per year, merged with what is stored and atomically replaced (temp file + rename on disk,
+one whole-object upload on S3: see :mod:`pipelines.data.storage`), so a reader always sees whole
+files and a timestamp is never stored twice. Each file carries its first
 and last timestamp and row count in its key-value metadata, so bounds need no data scan.
 """
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -20,10 +22,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from filelock import FileLock
 
-from pipelines.atomic import atomic_target
 from pipelines.data.schema import BAR_SCHEMA, PRICE_COLUMNS, empty_bars
+from pipelines.data.storage import DataStorage, atomic_write_table, data_storage, local_storage
 from pipelines.data.symbols import path_safe
 from pipelines.errors import InvalidRequestError
+from pipelines.settings import Settings
 
 __all__ = ["ParquetStore", "SeriesBounds", "SeriesKey", "WriteResult", "atomic_write_table"]
 
@@ -55,49 +58,47 @@ class SeriesBounds:
     first: pd.Timestamp
     last: pd.Timestamp
     rows: int
-    path: Path
+    path: str  # the series' folder (s3://... on object storage)
 
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     rows_written: int
     rows_total: int
-    path: Path
-
-
-def atomic_write_table(table: pa.Table, path: Path, *, make_parent: bool = True, **kwargs: object) -> None:
-    """Write ``table`` to ``path`` through a hidden temp file in the same folder, fsynced and renamed.
-    ``make_parent=False``: a missing folder is FileNotFoundError (the caller's data was removed)."""
-    if make_parent:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_target(path) as tmp:
-        pq.write_table(table, tmp, **kwargs)
+    path: str
 
 
 class ParquetStore:
-    """Bars on disk. All writes of one series are serialised by a file lock."""
+    """Bars on disk or in object storage. All writes of one series are serialised by a file lock
+    (per machine: concurrent writers of one series on several machines need one scheduler)."""
 
-    def __init__(self, root: Path, locks_dir: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path | str, locks_dir: Path, storage: DataStorage | None = None) -> None:
+        self.storage = storage or local_storage(Path(root))
+        self.root = str(root)
         self.locks_dir = locks_dir
+        self._fs = self.storage.filesystem
+
+    @classmethod
+    def open(cls, settings: Settings) -> ParquetStore:
+        """The market store of these settings: the home's ``market/`` or ``TRADEFORGE_DATA_URL``."""
+        storage = data_storage(settings)
+        return cls(storage.market_root, settings.locks_dir, storage)
 
     # -- layout --------------------------------------------------------------------------------
-    def series_dir(self, key: SeriesKey) -> Path:
-        return (
-            self.root
-            / f"source={key.source}"
-            / f"timeframe={key.timeframe}"
-            / f"symbol={path_safe(key.symbol)}"
+    def series_dir(self, key: SeriesKey) -> str:
+        return self.storage.join(
+            self.root, f"source={key.source}", f"timeframe={key.timeframe}", f"symbol={path_safe(key.symbol)}"
         )
 
-    def _year_files(self, key: SeriesKey) -> list[tuple[int, Path]]:
+    def year_files(self, key: SeriesKey) -> list[tuple[int, str]]:
+        """(year, path) of each stored year file of one series, oldest first."""
         base = self.series_dir(key)
-        if not base.is_dir():
-            return []
         found = []
-        for child in base.iterdir():
-            if child.name.startswith("year=") and (child / "data.parquet").is_file():
-                found.append((int(child.name[5:]), child / "data.parquet"))
+        for path in self.storage.files_under(base):
+            folder, name = posixpath.split(path)
+            parent, year = posixpath.split(folder)
+            if name == "data.parquet" and year.startswith("year=") and parent == base:
+                found.append((int(year[5:]), path))
         return sorted(found)
 
     @contextmanager
@@ -108,34 +109,35 @@ class ParquetStore:
             yield
 
     # -- metadata ------------------------------------------------------------------------------
+    def _meta(self, path: str) -> dict[bytes, bytes]:
+        return dict(pq.read_schema(path, filesystem=self._fs).metadata or {})
+
     def bounds(self, key: SeriesKey) -> SeriesBounds | None:
-        files = self._year_files(key)
+        files = self.year_files(key)
         if not files:
             return None
-        first_meta = pq.read_schema(files[0][1]).metadata or {}
-        last_meta = pq.read_schema(files[-1][1]).metadata or {}
-        rows = sum(int((pq.read_schema(p).metadata or {}).get(_META_ROWS, b"0")) for _, p in files)
+        metas = [self._meta(p) for _, p in files]
         return SeriesBounds(
             key=key,
-            first=pd.Timestamp(int(first_meta[_META_FIRST]), tz="UTC"),
-            last=pd.Timestamp(int(last_meta[_META_LAST]), tz="UTC"),
-            rows=rows,
-            path=self.series_dir(key),
+            first=pd.Timestamp(int(metas[0][_META_FIRST]), tz="UTC"),
+            last=pd.Timestamp(int(metas[-1][_META_LAST]), tz="UTC"),
+            rows=sum(int(m.get(_META_ROWS, b"0")) for m in metas),
+            path=self.storage.uri(self.series_dir(key)),
         )
 
     def datasets(self) -> list[SeriesBounds]:
         """Every stored series with its bounds."""
         out = []
-        for source_dir in sorted(self.root.glob("source=*")):
-            for tf_dir in sorted(source_dir.glob("timeframe=*")):
-                for sym_dir in sorted(tf_dir.glob("symbol=*")):
-                    files = sorted(sym_dir.glob("year=*/data.parquet"))
+        join, children = self.storage.join, self.storage.children
+        for source in (n for n in children(self.root) if n.startswith("source=")):
+            for tf in (n for n in children(join(self.root, source)) if n.startswith("timeframe=")):
+                for sym in (n for n in children(join(self.root, source, tf)) if n.startswith("symbol=")):
+                    key = SeriesKey(source[7:], tf[10:], sym[7:])
+                    files = self.year_files(key)
                     if not files:
                         continue
-                    meta = pq.read_schema(files[0]).metadata or {}
-                    symbol = meta.get(_META_SYMBOL, sym_dir.name[7:].encode()).decode()
-                    key = SeriesKey(source_dir.name[7:], tf_dir.name[10:], symbol)
-                    bounds = self.bounds(key)
+                    symbol = self._meta(files[0][1]).get(_META_SYMBOL, sym[7:].encode()).decode()
+                    bounds = self.bounds(SeriesKey(key.source, key.timeframe, symbol))
                     if bounds is not None:
                         out.append(bounds)
         return out
@@ -157,12 +159,12 @@ class ParquetStore:
         """:meth:`read` as an Arrow table, without metadata (None when nothing is stored)."""
         files = [
             p
-            for year, p in self._year_files(key)
+            for year, p in self.year_files(key)
             if (start is None or year >= start.year) and (end is None or year <= end.year)
         ]
         if not files:
             return None
-        table = pa.concat_tables([pq.read_table(p, schema=_WRITE_SCHEMA) for p in files])
+        table = pa.concat_tables([pq.read_table(p, schema=_WRITE_SCHEMA, filesystem=self._fs) for p in files])
         ts = table.column("timestamp")
         mask = None
         if start is not None:
@@ -195,7 +197,7 @@ class ParquetStore:
         starts = np.concatenate([[0], cuts])
         stops = np.concatenate([cuts, [len(bars)]])
         with nullcontext() if locked else self.lock(key):
-            existing = dict(self._year_files(key))
+            existing = dict(self.year_files(key))
             jobs = [(int(years[a]), bars.iloc[a:b]) for a, b in zip(starts, stops, strict=True)]
             with ThreadPoolExecutor(max_workers=min(4, len(jobs))) as pool:
                 written = list(
@@ -203,13 +205,14 @@ class ParquetStore:
                 )
             bounds = self.bounds(key)
         assert bounds is not None
-        return WriteResult(rows_written=sum(written), rows_total=bounds.rows, path=self.series_dir(key))
+        return WriteResult(rows_written=sum(written), rows_total=bounds.rows, path=bounds.path)
 
-    def _write_year(self, key: SeriesKey, year: int, part: pd.DataFrame, current: Path | None) -> int:
+    def _write_year(self, key: SeriesKey, year: int, part: pd.DataFrame, current: str | None) -> int:
         table = _to_table(part)
         new_rows: int = table.num_rows
         if current is not None:
-            old = pq.read_table(current, schema=_WRITE_SCHEMA).replace_schema_metadata(None)
+            old = pq.read_table(current, schema=_WRITE_SCHEMA, filesystem=self._fs)
+            old = old.replace_schema_metadata(None)
             old_ts = old.column("timestamp").to_numpy().view(np.int64)
             new_ts = table.column("timestamp").to_numpy().view(np.int64)
             keep_old = ~np.isin(old_ts, new_ts, assume_unique=True)
@@ -225,10 +228,9 @@ class ParquetStore:
                 _META_SYMBOL: key.symbol.encode(),
             }
         )
-        path = self.series_dir(key) / f"year={year}" / "data.parquet"
-        atomic_write_table(
+        self.storage.write_table(
             table,
-            path,
+            self.storage.join(self.series_dir(key), f"year={year}", "data.parquet"),
             compression="zstd",
             compression_level=1,
             use_dictionary=list(_LABELS),

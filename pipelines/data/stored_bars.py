@@ -27,9 +27,7 @@ def load_bars(
 ) -> pd.DataFrame:
     """Stored bars of one series; ``DataNotFoundError`` when there are none in the range."""
     src, tf, sym = normalize_source(source), parse_timeframe(timeframe), parse_symbol(symbol)
-    bars = ParquetStore(settings.market_dir, settings.locks_dir).read(
-        SeriesKey(src, tf.name, sym.name), start, end
-    )
+    bars = ParquetStore.open(settings).read(SeriesKey(src, tf.name, sym.name), start, end)
     if bars.empty:
         raise DataNotFoundError(f"no stored {tf.name} bars of {sym.name} from source {src!r} in that range")
     return bars

@@ -13,8 +13,12 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from pipelines.data.storage import DataStorage
 
 __all__ = [
     "DATA_LAST_BAR_TAG",
@@ -32,12 +36,20 @@ DATA_ROWS_TAG = "tradeforge.data_rows"
 _CHUNK = 1 << 20
 
 
-def content_hash(paths: Iterable[Path]) -> str:
-    """A BLAKE2b digest (32 hex characters) of the files' bytes, each prefixed by its length."""
+def content_hash(paths: Iterable[Path | str], storage: DataStorage | None = None) -> str:
+    """A BLAKE2b digest (32 hex characters) of the files' bytes, each prefixed by its length;
+    ``storage`` reads paths of that storage (object storage), else they are files on disk."""
     digest = hashlib.blake2b(digest_size=16)
     for path in paths:
-        digest.update(path.stat().st_size.to_bytes(8, "little"))
-        with path.open("rb") as handle:
+        if storage is not None:
+            size = storage.filesystem.get_file_info(str(path)).size
+            digest.update(int(size or 0).to_bytes(8, "little"))
+            for chunk in storage.chunks(str(path), _CHUNK):
+                digest.update(chunk)
+            continue
+        local = Path(path)
+        digest.update(local.stat().st_size.to_bytes(8, "little"))
+        with local.open("rb") as handle:
             while chunk := handle.read(_CHUNK):
                 digest.update(chunk)
     return digest.hexdigest()
@@ -71,8 +83,15 @@ class DataVersion:
     content_hash: str
 
     @classmethod
-    def of_files(cls, paths: Iterable[Path], *, last_bar: pd.Timestamp, rows: int) -> DataVersion:
-        return cls(last_bar=last_bar, rows=rows, content_hash=content_hash(paths))
+    def of_files(
+        cls,
+        paths: Iterable[Path | str],
+        *,
+        last_bar: pd.Timestamp,
+        rows: int,
+        storage: DataStorage | None = None,
+    ) -> DataVersion:
+        return cls(last_bar=last_bar, rows=rows, content_hash=content_hash(paths, storage))
 
     @property
     def last_bar_iso(self) -> str:

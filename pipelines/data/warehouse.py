@@ -3,6 +3,13 @@
 Views are defined over globs, so files written later are visible without redefining them; a view
 is (re)created only when the first files appear or the home moves. Connections are short-lived:
 DuckDB lets one process write a database file, so nobody holds it open between calls.
+
+With the files on S3 (``TRADEFORGE_DATA_URL``), each query opens an in-memory DuckDB whose views
+``bars`` and ``features`` scan a ``pyarrow.dataset`` over pyarrow's S3 filesystem (DuckDB pushes
+filters and projections into the dataset scan), listed afresh per query so new objects are seen.
+Not DuckDB's own ``httpfs`` extension: DuckDB installs extensions from the internet at run time
+(no offline wheel matches this DuckDB), and pyarrow's filesystem is the one every writer already
+uses, with the same endpoint and credentials chain. Nothing is stored in ``warehouse.duckdb`` then.
 """
 
 from __future__ import annotations
@@ -18,7 +25,9 @@ import pandas as pd
 from filelock import FileLock
 
 from pipelines.data.readonly_sql import read_statement
+from pipelines.data.remote_views import remote_views
 from pipelines.data.schema import with_labels
+from pipelines.data.storage import data_storage
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import Timeframe, parse_timeframe
 from pipelines.errors import DataNotFoundError, InvalidRequestError
@@ -61,6 +70,7 @@ class Warehouse:
 
     def __init__(self, settings: Settings) -> None:
         self.path: Path = settings.warehouse_path
+        self._storage = data_storage(settings)
         self._views = {  # view -> (folder, glob of its files, definition while there are none)
             "bars": (settings.market_dir, "*/*/*/*/*.parquet", _EMPTY_BARS),
             "features": (settings.features_dir, "*/*/*/*.parquet", _EMPTY_FEATURES),
@@ -75,7 +85,10 @@ class Warehouse:
         return f"SELECT * FROM read_parquet('{glob}', hive_partitioning = false, union_by_name = true)"
 
     def refresh(self) -> None:
-        """Create or update the views when the files they cover have changed shape."""
+        """Create or update the views when the files they cover have changed shape (on S3 they are
+        built per query: nothing to do)."""
+        if self._storage.remote:
+            return
         wanted = {name: self._view_sql(name) for name in ("bars", "features")}
         stamp = self._stamp()
         if stamp is not None and _CONFIRMED.get(self.path) == (wanted, stamp):
@@ -112,7 +125,17 @@ class Warehouse:
 
     @contextmanager
     def _connect(self, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived connection; retries while another process holds the write lock."""
+        """A short-lived connection; retries while another process holds the write lock. On S3, an
+        in-memory database holding the views over the objects."""
+        if self._storage.remote:
+            con = duckdb.connect(":memory:")
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                remote_views(con, self._storage, {"bars": _EMPTY_BARS, "features": _EMPTY_FEATURES})
+                yield con
+            finally:
+                con.close()
+            return
         deadline = time.monotonic() + 30
         while True:
             try:

@@ -22,11 +22,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.data.feature_files import feature_count, features_path
+from pipelines.data.feature_files import feature_count, features_location
 from pipelines.data.ingest import open_store, stored_version
 from pipelines.data.providers import normalize_source
 from pipelines.data.schema import BAR_COLUMNS
-from pipelines.data.store import ParquetStore, SeriesKey, atomic_write_table
+from pipelines.data.store import ParquetStore, SeriesKey
 from pipelines.data.symbols import parse_symbol
 from pipelines.data.timeframes import parse_timeframe
 from pipelines.data.version import DataVersion, bytes_hash
@@ -43,7 +43,7 @@ __all__ = [
     "FeatureTable",
     "build_features",
     "feature_count",
-    "features_path",
+    "features_location",
     "load_features",
     "read_feature_table",
     "stored_bars_table",
@@ -55,7 +55,7 @@ _FEATURE_SET_KEY = b"tradeforge.feature_set"
 
 @dataclass(frozen=True)
 class FeatureBuild:
-    path: Path
+    path: str  # the table's file (s3://... on object storage)
     rows: int
     columns: int
     feature_columns: list[str]
@@ -66,7 +66,7 @@ class FeatureBuild:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "path": str(self.path),
+            "path": self.path,
             "rows": self.rows,
             "columns": self.columns,
             "feature_count": len(self.feature_columns),
@@ -85,7 +85,7 @@ def build_features(
     tf = parse_timeframe(timeframe)
     sym = parse_symbol(symbol)
     fset = get_feature_set(feature_set)
-    store = ParquetStore(settings.market_dir, settings.locks_dir)
+    store = ParquetStore.open(settings)
     bars = store.read(SeriesKey(src, tf.name, sym.name))
     if bars.empty:
         raise DataNotFoundError(
@@ -105,31 +105,31 @@ def build_features(
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), _FEATURE_SET_KEY: fset.name.encode()}
     )
-    path = features_path(settings, src, tf.name, sym.name)
-    atomic_write_table(table, path, compression="zstd", compression_level=1)
+    storage, path = features_location(settings, src, tf.name, sym.name)
+    storage.write_table(table, path, compression="zstd", compression_level=1)
     Warehouse(settings).refresh()
     last = pd.Timestamp(bars["timestamp"].iloc[-1])
     return FeatureBuild(
-        path=path,
+        path=storage.uri(path),
         rows=table.num_rows,
         columns=table.num_columns,
         feature_columns=list(fset.columns),
         seconds=time.perf_counter() - began,
         first=bars["timestamp"].iloc[0].isoformat(),
         last=last.isoformat(),
-        version=DataVersion.of_files([path], last_bar=last, rows=table.num_rows),
+        version=DataVersion.of_files([path], last_bar=last, rows=table.num_rows, storage=storage),
     )
 
 
 def load_features(settings: Settings, *, source: str, symbol: str, timeframe: str) -> pd.DataFrame:
     """The stored feature table of one dataset."""
     src, tf, sym = normalize_source(source), parse_timeframe(timeframe), parse_symbol(symbol)
-    path = features_path(settings, src, tf.name, sym.name)
-    if not path.is_file():
+    storage, path = features_location(settings, src, tf.name, sym.name)
+    if not storage.is_file(path):
         raise DataNotFoundError(
             f"no features for {sym.name} {tf.name} from {src!r}; run `tradeforge features`"
         )
-    frame: pd.DataFrame = pq.read_table(path).to_pandas()
+    frame: pd.DataFrame = pq.read_table(path, filesystem=storage.filesystem).to_pandas()
     return frame
 
 
@@ -144,7 +144,7 @@ class FeatureTable:
     frame: pd.DataFrame
     feature_set: str
     version: DataVersion
-    path: Path  # the table file, or the dataset's folder of bars
+    path: Path | str  # the table file, or the dataset's folder of bars
 
     def _window(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> pd.DataFrame:
         ts = self.frame["timestamp"]
@@ -191,14 +191,14 @@ def read_feature_table(settings: Settings, *, source: str, symbol: str, timefram
 
     ``DataNotFoundError`` names what to materialize when the table is missing."""
     src, tf, sym = normalize_source(source), parse_timeframe(timeframe), parse_symbol(symbol)
-    path = features_path(settings, src, tf.name, sym.name)
-    if not path.is_file():
+    storage, path = features_location(settings, src, tf.name, sym.name)
+    if not storage.is_file(path):
         raise DataNotFoundError(
             f"no materialized features for {sym.name} {tf.name} from source {src!r}: materialize the "
             f"`features` asset for partition {sym.path_name} (after `market_bars`), or run "
             "`tradeforge features`"
         )
-    blob = path.read_bytes()  # one read: the version is the hash of the very bytes parsed
+    blob = storage.read_bytes(path)  # one read: the version is the hash of the very bytes parsed
     table = pq.read_table(pa.BufferReader(blob))
     frame: pd.DataFrame = table.to_pandas()
     meta = table.schema.metadata or {}
@@ -209,7 +209,7 @@ def read_feature_table(settings: Settings, *, source: str, symbol: str, timefram
         frame=frame,
         feature_set=meta.get(_FEATURE_SET_KEY, b"default").decode(),
         version=version,
-        path=path,
+        path=storage.uri(path),
     )
 
 
@@ -227,4 +227,6 @@ def stored_bars_table(
         raise DataNotFoundError(
             f"no stored {key.timeframe} bars of {key.symbol} from source {key.source!r} in that range"
         )
-    return FeatureTable(key=key, frame=bars, feature_set="", version=version, path=store.series_dir(key))
+    return FeatureTable(
+        key=key, frame=bars, feature_set="", version=version, path=store.storage.uri(store.series_dir(key))
+    )

@@ -145,7 +145,9 @@ def _param_text(value: Any) -> str:
 class MlflowTracker:
     """The ``Tracker`` on an MLflow tracking server or store (``sqlite:///...``, ``http://...``)."""
 
-    def __init__(self, uri: str, artifact_root: Path | None = None) -> None:
+    def __init__(self, uri: str, artifact_root: Path | str | None = None) -> None:
+        """``artifact_root``: a folder, or an ``s3://`` URL, under which each new experiment gets
+        its artifact location (None: the tracking server's default)."""
         from mlflow import MlflowClient
 
         self.uri = uri
@@ -163,7 +165,9 @@ class MlflowTracker:
         if found is not None:
             return str(found.experiment_id)
         location = None
-        if self.artifact_root is not None:
+        if isinstance(self.artifact_root, str):
+            location = f"{self.artifact_root.rstrip('/')}/{name}"
+        elif self.artifact_root is not None:
             location = (self.artifact_root / name).resolve().as_uri()
         try:
             return str(self._client.create_experiment(name, artifact_location=location))
@@ -312,7 +316,12 @@ def open_tracker(settings: Settings) -> MlflowTracker:
     a fresh home) collide on the same migration ("duplicate column name").
     """
     uri = settings.resolved_mlflow_uri()
-    artifacts = settings.home / "mlflow" / "artifacts"
+    artifacts: Path | str = settings.home / "mlflow" / "artifacts"
+    remote = settings.storage.mlflow_artifact_root
+    if remote is not None:
+        artifacts = remote
+        if settings.storage.s3_endpoint_url:  # MLflow's boto3 client reads its endpoint from here
+            os.environ["MLFLOW_S3_ENDPOINT_URL"] = settings.storage.s3_endpoint_url
     if not uri.startswith("sqlite:///") or uri in _READY_STORES:
         return MlflowTracker(uri, artifact_root=artifacts)
     private_file(Path(uri.removeprefix("sqlite:///")))  # 0600 before MLflow's engine creates it

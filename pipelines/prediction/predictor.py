@@ -127,7 +127,7 @@ class Predictor:
         self.settings = settings
         self.caller: ModelCaller = caller or InProcessCaller()  # where models predict
         self.registry = registry
-        self.store = store or ParquetStore(settings.market_dir, settings.locks_dir)
+        self.store = store or ParquetStore.open(settings)
         self.features = FeatureCache(settings, self.store)
         self.inputs = InputSets(self.features.forget)  # the features predictions compute
         self.resolver = ModelResolver(registry.tracker, ttl=resolver_ttl)

@@ -32,6 +32,7 @@ def test_json_shows_every_group_and_field(configured: Path) -> None:
     assert list(view) == [
         "general",
         "data",
+        "storage",
         "serving",
         "auth",
         "limits",

@@ -41,7 +41,7 @@ def test_layout_partitions_by_source_timeframe_symbol_year(store: ParquetStore, 
         "source=synthetic/timeframe=1h/symbol=BTC-USDT/year=2024/data.parquet",
     ]
     assert result.rows_written == result.rows_total == 4 * 24
-    assert result.path == tmp_path / "market/source=synthetic/timeframe=1h/symbol=BTC-USDT"
+    assert result.path == str(tmp_path / "market/source=synthetic/timeframe=1h/symbol=BTC-USDT")
 
 
 def test_round_trip_keeps_schema_and_values(store: ParquetStore) -> None:
@@ -84,7 +84,7 @@ def test_failed_write_leaves_stored_data_untouched(
     store: ParquetStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store.write(bars("2024-01-01", "2024-01-03"))
-    path = store.series_dir(KEY) / "year=2024" / "data.parquet"
+    path = Path(store.series_dir(KEY)) / "year=2024" / "data.parquet"
     before = path.read_bytes()
 
     def broken(table: object, where: object, **kwargs: object) -> None:

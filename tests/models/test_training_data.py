@@ -118,7 +118,7 @@ def test_data_versions_hash_content_not_location(settings: Settings, tmp_path: P
     _ensure(settings, "2024-06-01")
     built = build_features(settings, **WINDOW)
     copy = tmp_path / "copy.parquet"
-    copy.write_bytes(built.path.read_bytes())
+    copy.write_bytes(Path(built.path).read_bytes())
     assert (
         content_hash([copy])
         == built.version.content_hash

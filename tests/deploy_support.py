@@ -27,8 +27,6 @@ HELM_VALUES = DEPLOY / "helm" / "dagster-values.yaml"
 # be removed here, so the check is strict again.
 PENDING_SETTINGS = frozenset(
     {
-        "TRADEFORGE_DATA_URL",
-        "TRADEFORGE_S3_ENDPOINT_URL",
         "TRADEFORGE_DAGSTER_INSTANCE",
         "TRADEFORGE_DAGSTER_PG_URL",
         "TRADEFORGE_DAGSTER_EXECUTOR",
@@ -64,7 +62,6 @@ REQUIRED_APP_ENV = frozenset(
         "TRADEFORGE_REDIS_URL",
         "TRADEFORGE_INFERENCE_URL",
         "TRADEFORGE_JOB_BROKER_URL",
-        "TRADEFORGE_DATA_URL",
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "TRADEFORGE_SECRET_KEY",

@@ -120,6 +120,7 @@ def run(root: Path, env: dict[str, str], args: argparse.Namespace) -> dict[str, 
     serve = "serve --port {} --workers 1 --log-level warning"
     ours_cmd = [
         str(BIN / "python"),
+        "-P",  # not the working directory's checkout: the one PYTHONPATH names
         "-c",
         "from pipelines.cli import app; app()",
         *serve.format(ports[0]).split(),

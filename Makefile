@@ -43,6 +43,7 @@ bench: install
 	.venv-bench/bin/python benchmarks/bench_market_data.py
 	.venv-bench/bin/python benchmarks/bench_forecast.py
 	.venv-bench/bin/python benchmarks/bench_serving.py
+	.venv-bench/bin/python benchmarks/bench_predict_split.py
 	.venv-bench/bin/python benchmarks/bench_bento.py
 	.venv-bench/bin/python benchmarks/bench_workers.py
 	.venv-bench/bin/python benchmarks/bench_health.py

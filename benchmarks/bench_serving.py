@@ -238,14 +238,14 @@ def _null_server(port: int, ready: Any) -> None:
 
 
 # --- processes ------------------------------------------------------------------------------------
-def api_key(port: int) -> str:
+def api_key(port: int, name: str = "bench") -> str:
     base = f"http://{HOST}:{port}"
     login = httpx.post(f"{base}/auth/login", json={"username": USER, "password": PASSWORD}, timeout=30)
     login.raise_for_status()
     token = login.json()["access_token"]
     made = httpx.post(
         f"{base}/api/v1/auth/keys",
-        json={"name": "bench"},
+        json={"name": name},
         headers={"Authorization": f"Bearer {token}"},
         timeout=30,
     )

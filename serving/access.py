@@ -18,7 +18,6 @@ from pipelines.app.accounts import check_token_state
 from pipelines.db import Database, authenticate_api_key
 from pipelines.errors import AuthenticationError
 from pipelines.live.hub import Hub
-from pipelines.security.api_keys import hash_api_key
 from pipelines.security.tokens import TokenClaims, TokenPolicy, decode_token
 from pipelines.settings import Settings
 from serving.context import Principal
@@ -31,7 +30,7 @@ __all__ = ["KEY_REVOCATIONS_TOPIC", "AccessControl"]
 
 log = logging.getLogger("tradeforge.serving")
 _KEY_CACHE_SECONDS = 30.0
-_MAX_VERIFIED = 10_000  # access tokens whose signature was checked already
+_MAX_VERIFIED = 10_000  # access tokens whose signature was checked already, API keys found valid
 KEY_REVOCATIONS_TOPIC = USER_CHANGES_TOPIC
 
 
@@ -54,7 +53,9 @@ class AccessControl:
         self._limiter = limiter
         self._metrics = metrics
         self._hub = hub
-        self._keys: dict[str, tuple[str, float]] = {}  # API key digest -> (user id, valid until)
+        # API key -> (user id, valid until): a key found valid is not looked up (nor hashed) again
+        # for 30 s; revoking it or changing its user drops the user's entries at once.
+        self._keys: dict[str, tuple[str, float]] = {}
         self._verified: dict[str, TokenClaims] = {}  # access token -> its verified claims
         self._lock = threading.Lock()
         self.user_states = UserStateCache(database, settings.auth.user_state_cache_seconds)
@@ -95,13 +96,15 @@ class AccessControl:
         return claims
 
     def _principal_for_key(self, key: str) -> Principal:
-        digest = hash_api_key(key)
         now = time.monotonic()
-        cached = self._keys.get(digest)
+        cached = self._keys.get(key)  # by the key itself: no hash on a hit
         if cached is None or cached[1] <= now:
             with self._database.transaction() as session:
                 cached = (authenticate_api_key(session, key).id, now + _KEY_CACHE_SECONDS)
-            self._keys[digest] = cached
+            with self._lock:
+                if len(self._keys) >= _MAX_VERIFIED:
+                    self._keys.clear()
+                self._keys[key] = cached
         state = self.user_states.get(cached[0])
         if state is None or not state.is_active:
             raise AuthenticationError("the account owning this API key is disabled or deleted")
@@ -122,8 +125,8 @@ class AccessControl:
         re-check their open streams; the hub relays every worker's changes here."""
         user_id = message.get("user_id")
         with self._lock:
-            for digest in [d for d, (u, _) in self._keys.items() if user_id is None or u == user_id]:
-                self._keys.pop(digest, None)
+            for key in [k for k, (u, _) in self._keys.items() if user_id is None or u == user_id]:
+                self._keys.pop(key, None)
         self.user_states.forget(user_id)
         self.streams.user_changed(user_id)  # after the forget: its check reads the new state
 

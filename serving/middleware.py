@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote_to_bytes
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from pipelines.errors import AuthenticationError
 from serving.context import get_value, principal_of, request_id_of, set_value
@@ -133,10 +132,9 @@ def _is_probe(scope: Scope, opt: dict[str, Any]) -> bool:
 async def before_send(message: Message, scope: Scope) -> None:
     if message["type"] != "http.response.start" or scope["type"] != ScopeType.HTTP:
         return
-    headers = MutableScopeHeaders.from_message(message)
     if get_value(scope, "ratelimit") is None and get_value(scope, "admitting") is None:
         if get_value(scope, "probe"):
-            headers["X-Request-ID"] = request_id_of(scope)
+            _put_headers(message, {b"x-request-id": request_id_of(scope).encode("latin-1")})
             return
         # A response that never passed the middleware (an unknown route): count it against the
         # caller all the same, best effort (bad credentials here are simply anonymous).
@@ -149,11 +147,23 @@ async def before_send(message: Message, scope: Scope) -> None:
         set_value(scope, "ratelimit", await access.rate_limit(scope, principal))
         if principal_of(scope) is None:
             set_value(scope, "principal", principal)
-    headers["X-Request-ID"] = request_id_of(scope)
+    values = {b"x-request-id": request_id_of(scope).encode("latin-1")}
     decision: Any = get_value(scope, "ratelimit")
     if decision is not None:
         for name, value in _limit_headers(decision).items():
-            headers[name] = value
+            values[name.lower().encode("latin-1")] = value.encode("latin-1")
+    _put_headers(message, values)
+
+
+def _put_headers(message: Message, values: dict[bytes, bytes]) -> None:
+    """Set these (lower-case) headers on a response start, replacing any of the same names, on the
+    raw header list (cheaper than a header map built and written back on every response)."""
+    start = cast(HTTPResponseStartEvent, message)
+    raw = list(start.get("headers") or ())
+    if any(name.lower() in values for name, _ in raw):
+        raw = [(name, value) for name, value in raw if name.lower() not in values]
+    raw.extend(values.items())
+    start["headers"] = raw
 
 
 def _limit_headers(decision: Any) -> dict[str, str]:

@@ -18,6 +18,8 @@ from serving.metrics import ApiMetrics
 
 __all__ = ["Observer"]
 
+_MAX_CHILDREN = 10_000  # label sets held per family (a bound, not an expected number)
+
 
 class Observer:
     """Counts in ``metrics`` and writes log rows through ``log_writer``."""
@@ -25,13 +27,42 @@ class Observer:
     def __init__(self, metrics: ApiMetrics, log_writer: BufferedLogWriter) -> None:
         self.metrics = metrics
         self.log_writer = log_writer
+        # The labelled children of the per-request metrics, looked up once per label set (a
+        # ``labels()`` call validates and locks on every request otherwise).
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._prediction_children: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+    def _request_metrics(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            if len(self._request_children) >= _MAX_CHILDREN:
+                self._request_children.clear()
+            children = self._request_children[key] = (
+                self.metrics.requests.labels(method, route, str(status)),
+                self.metrics.latency.labels(method, route),
+            )
+        return children
+
+    def _prediction_metrics(self, model: str, recommendation: str) -> tuple[Any, Any]:
+        key = (model, recommendation)
+        children = self._prediction_children.get(key)
+        if children is None:
+            if len(self._prediction_children) >= _MAX_CHILDREN:
+                self._prediction_children.clear()
+            children = self._prediction_children[key] = (
+                self.metrics.predictions.labels(model, recommendation),
+                self.metrics.ml_predictions.labels(model, "success"),
+            )
+        return children
 
     def observe_request(
         self, scope: Scope, *, method: str, route: str, status: int, seconds: float, logged: bool = True
     ) -> None:
         """Count the request in Prometheus and (unless not ``logged``: probes) the request log."""
-        self.metrics.requests.labels(method, route, str(status)).inc()
-        self.metrics.latency.labels(method, route).observe(seconds)
+        count, latency = self._request_metrics(method, route, status)
+        count.inc()
+        latency.observe(seconds)
         if not logged:
             return
         principal = principal_of(scope)
@@ -92,8 +123,9 @@ class Observer:
         """A prediction served: counted by model and recommendation, and a prediction log row with
         the version of the data its features came from (``data_version``, when known) and the
         indicator values of the bar it was made on (``features``, when known)."""
-        self.metrics.predictions.labels(prediction["model_name"], prediction["recommendation"]).inc()
-        self.metrics.ml_predictions.labels(prediction["model_name"], "success").inc()
+        served, succeeded = self._prediction_metrics(prediction["model_name"], prediction["recommendation"])
+        served.inc()
+        succeeded.inc()
         self.log_writer.submit(
             (
                 PredictionLog,

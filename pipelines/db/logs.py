@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from pipelines.db.models import ErrorLog, LogRow, PendingLog, PredictionLog, RequestLog
@@ -18,8 +18,8 @@ _Row = TypeVar("_Row", PredictionLog, RequestLog, ErrorLog)
 
 
 def add_many(session: Session, rows: Iterable[LogRow | PendingLog]) -> int:
-    """Add log rows (ORM objects, or ``(table, values)`` pairs inserted in bulk through Core) and
-    flush (the caller commits); returns how many."""
+    """Add log rows (ORM objects, or ``(table, values)`` pairs inserted in bulk through Core on the
+    session's connection) and flush (the caller commits); returns how many."""
     objects: list[LogRow] = []
     values: dict[type[LogRow], list[dict[str, Any]]] = {}
     count = 0
@@ -32,8 +32,10 @@ def add_many(session: Session, rows: Iterable[LogRow | PendingLog]) -> int:
     if objects:
         session.add_all(objects)
         session.flush()
-    for table, batch in values.items():
-        session.execute(insert(table), batch)
+    if values:
+        connection = session.connection()  # Core: no ORM bulk-insert bookkeeping per row
+        for table, batch in values.items():
+            connection.execute(insert(cast(Table, table.__table__)), batch)
     return count
 
 

@@ -1,11 +1,10 @@
-"""Log rows written off the request path: requests enqueue, one daemon thread inserts in batches."""
+"""Log rows written off the request path: requests append, one daemon thread inserts in batches."""
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-import time
+from collections import deque
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -39,10 +38,11 @@ class _Stop:
 class BufferedLogWriter:
     """Batches log rows into the database every ``interval`` seconds or ``batch_size`` rows.
 
-    ``submit`` never blocks: when ``max_pending`` rows are waiting (the database is stuck or slow),
-    new rows are dropped and counted rather than slowing requests down or growing memory without
-    bound. A failed insert is logged (the exception type only: no row data) and its rows counted as
-    failed; it never reaches the requests that produced them.
+    ``submit`` never blocks and takes no lock: a row is appended to a deque (atomic in CPython),
+    which the writer thread drains. When ``max_pending`` rows are waiting (the database is stuck or
+    slow), new rows are dropped and counted rather than slowing requests down or growing memory
+    without bound. A failed insert is logged (the exception type only: no row data) and its rows
+    counted as failed; it never reaches the requests that produced them.
     """
 
     def __init__(
@@ -56,10 +56,12 @@ class BufferedLogWriter:
         if max_pending < 1 or batch_size < 1 or interval <= 0:
             raise ValueError("max_pending and batch_size must be >= 1 and interval > 0")
         self._database = database
+        self._max_pending = max_pending
         self._batch_size = batch_size
         self._interval = interval
-        self._queue: queue.Queue[LogRow | PendingLog | _Flush | _Stop] = queue.Queue(maxsize=max_pending)
-        self._lock = threading.Lock()
+        self._rows: deque[LogRow | PendingLog | _Flush | _Stop] = deque()
+        self._wake = threading.Event()  # set when a batch is full, on flush and on close
+        self._lock = threading.Lock()  # the counters only
         self._written = 0
         self._dropped = 0
         self._failed = 0
@@ -75,12 +77,12 @@ class BufferedLogWriter:
                 row[1]["created_at"] = utc_now()
         elif row.created_at is None:
             row.created_at = utc_now()
-        if not self._closed:
-            try:
-                self._queue.put_nowait(row)
-                return True
-            except queue.Full:
-                pass
+        rows = self._rows
+        if not self._closed and len(rows) < self._max_pending:
+            rows.append(row)
+            if len(rows) == self._batch_size:
+                self._wake.set()
+            return True
         with self._lock:
             self._dropped += 1
             dropped = self._dropped
@@ -93,10 +95,8 @@ class BufferedLogWriter:
         if not self._thread.is_alive():
             return True
         done = threading.Event()
-        try:
-            self._queue.put(_Flush(done), timeout=timeout)
-        except queue.Full:
-            return False
+        self._rows.append(_Flush(done))
+        self._wake.set()
         return done.wait(timeout)
 
     def close(self, timeout: float = 30.0) -> None:
@@ -104,17 +104,16 @@ class BufferedLogWriter:
         if self._closed:
             return
         self._closed = True
-        try:
-            self._queue.put(_Stop(), timeout=timeout)
-        except queue.Full:
-            log.warning("log writer did not stop within %.0f s", timeout)
-            return
+        self._rows.append(_Stop())
+        self._wake.set()
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("log writer did not stop within %.0f s", timeout)
 
     @property
     def stats(self) -> WriterStats:
         with self._lock:
-            return WriterStats(self._written, self._dropped, self._failed, self._queue.qsize())
+            return WriterStats(self._written, self._dropped, self._failed, len(self._rows))
 
     def __enter__(self) -> BufferedLogWriter:
         return self
@@ -127,32 +126,31 @@ class BufferedLogWriter:
     # -- the writer thread ------------------------------------------------------------------------
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
-            batch: list[LogRow | PendingLog] = []
-            waiters: list[threading.Event] = []
-            stop = False
-            deadline = time.monotonic() + self._interval
-            while True:
-                if isinstance(item, _Flush):
-                    waiters.append(item.done)
-                    break
-                if isinstance(item, _Stop):
-                    stop = True
-                    break
-                batch.append(item)
-                remaining = deadline - time.monotonic()
-                if len(batch) >= self._batch_size or remaining <= 0:
-                    break
-                try:
-                    item = self._queue.get(timeout=remaining)
-                except queue.Empty:
-                    break
-            if batch:
-                self._write(batch)
-            for waiter in waiters:
-                waiter.set()
-            if stop:
+            self._wake.wait(self._interval)
+            self._wake.clear()  # before the drain: what is appended after it is seen by this or the next
+            if self._drain():
                 return
+
+    def _drain(self) -> bool:
+        """Write every row queued now, in batches, answering flushes in order; True on stop."""
+        batch: list[LogRow | PendingLog] = []
+        while self._rows:
+            item = self._rows.popleft()
+            if isinstance(item, _Flush | _Stop):
+                if batch:
+                    self._write(batch)
+                    batch = []
+                if isinstance(item, _Stop):
+                    return True
+                item.done.set()
+                continue
+            batch.append(item)
+            if len(batch) >= self._batch_size:
+                self._write(batch)
+                batch = []
+        if batch:
+            self._write(batch)
+        return False
 
     def _write(self, batch: list[LogRow | PendingLog]) -> None:
         try:

@@ -35,6 +35,7 @@ from pipelines.prediction.ensemble import ensemble_of, validate_symbols
 from pipelines.prediction.features import FeatureCache, FeatureRows
 from pipelines.prediction.indicators import IndicatorColumns, logged_columns
 from pipelines.prediction.inputs import InputSets, ModelInputs, features_read
+from pipelines.prediction.memo import AnswerMemo, Outcome
 from pipelines.prediction.resolve import ModelResolver
 from pipelines.prediction.results import (
     BatchError,
@@ -51,6 +52,7 @@ from pipelines.settings import Settings
 __all__ = ["MAX_HISTORY_DAYS", "Predictor"]
 
 MAX_HISTORY_DAYS = 3650
+_MAX_SYMBOLS = 10_000  # parsed symbol spellings held (a bound, not an expected number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,8 @@ class Predictor:
         self.resolver = ModelResolver(registry.tracker, ttl=resolver_ttl)
         self._plans: dict[tuple[str, str], _Plan] = {}
         self._indicators: dict[str, IndicatorColumns] = {}  # by computed feature set name
+        self._memo = AnswerMemo()  # the last outcome per model version and series
+        self._symbols: dict[str, Symbol] = {}  # requested spellings, parsed
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -151,6 +155,7 @@ class Predictor:
         """Forget loaded versions and aliases (of one model or all): the next call reloads them."""
         self.registry.reload(model_name)
         self.resolver.invalidate()
+        self._memo.clear()
         with self._lock:
             for key in [k for k in self._plans if model_name is None or k[0] == model_name]:
                 del self._plans[key]
@@ -183,7 +188,12 @@ class Predictor:
             )
         if symbol is None:
             return plan.symbol
-        sym = parse_symbol(symbol)
+        sym = self._symbols.get(symbol)
+        if sym is None:  # parsed once per spelling (a bad one raises here every time)
+            sym = parse_symbol(symbol)
+            if len(self._symbols) >= _MAX_SYMBOLS:
+                self._symbols.clear()
+            self._symbols[symbol] = sym
         if sym.asset_class is not plan.symbol.asset_class:
             kind = "crypto" if plan.symbol.asset_class is AssetClass.CRYPTO else "stock"
             raise InvalidRequestError(
@@ -224,10 +234,42 @@ class Predictor:
         meta = plan.loaded.meta
         computed = self.inputs.get(plan.feature_set)
         rows = self.features.rows(sym, plan.timeframe, computed, plan.context_rows, source)
+        key = (plan.loaded.name, plan.loaded.version, rows.source, sym.name)
+        o = self._memo.get(key, plan, rows.matrix, computed)
+        if o is None:
+            o = self._outcome(plan, sym, rows, computed)
+            self._memo.put(key, plan, rows.matrix, computed, o)
+        return Prediction(
+            model_name=plan.loaded.name,
+            model_version=plan.loaded.version,
+            model_kind=meta.kind,
+            symbol=sym.name,
+            timeframe=plan.timeframe.name,
+            timestamp=rows.timestamp,
+            latest_date=rows.latest_date,
+            current_price=rows.last_close,
+            predicted_return=o.predicted,
+            value=o.value,
+            direction=o.direction,
+            signal=o.signal,
+            confidence=o.confidence,
+            recommendation=o.recommendation,
+            horizon=plan.horizon,
+            features_used=len(meta.feature_names),
+            data_points=rows.data_points,
+            source=rows.source,
+            computation_time_ms=round((time.perf_counter() - began) * 1000.0, 3),
+            forecast=o.forecast,
+            data_version=rows.version,
+            indicators=o.indicators,
+        )
+
+    def _outcome(self, plan: _Plan, sym: Symbol, rows: FeatureRows, computed: FeatureSet) -> Outcome:
+        """The model called on the latest rows, and the signal rules applied to its output."""
         x = plan.inputs.gather(rows.matrix[-plan.context_rows :], computed)
         if x.shape[0] < plan.context_rows:
             raise DataNotFoundError(
-                f"model {model_name!r} needs {plan.context_rows} consecutive bars; {sym.name} has "
+                f"model {plan.loaded.name!r} needs {plan.context_rows} consecutive bars; {sym.name} has "
                 f"{x.shape[0]} stored"
             )
         out = _call(self.caller, plan, x)[-1]
@@ -239,30 +281,7 @@ class Predictor:
             forecast = self._forecast(out, rows.last_close, plan.n_steps)
         value, direction, signal, confidence, recommendation = plan.rule.one(predicted, rows.last_close)
         indicators = self._indicator_columns(computed).values(rows.matrix[-1], rows.last_close)
-        return Prediction(
-            model_name=plan.loaded.name,
-            model_version=plan.loaded.version,
-            model_kind=meta.kind,
-            symbol=sym.name,
-            timeframe=plan.timeframe.name,
-            timestamp=rows.timestamp,
-            latest_date=rows.latest_date,
-            current_price=rows.last_close,
-            predicted_return=predicted,
-            value=value,
-            direction=direction,
-            signal=signal,
-            confidence=confidence,
-            recommendation=recommendation,
-            horizon=plan.horizon,
-            features_used=len(meta.feature_names),
-            data_points=rows.data_points,
-            source=rows.source,
-            computation_time_ms=round((time.perf_counter() - began) * 1000.0, 3),
-            forecast=forecast,
-            data_version=rows.version,
-            indicators=indicators,
-        )
+        return Outcome(predicted, forecast, value, direction, signal, confidence, recommendation, indicators)
 
     def _indicator_columns(self, computed: FeatureSet) -> IndicatorColumns:
         columns = self._indicators.get(computed.name)

@@ -20,6 +20,7 @@ from serving.context import PrincipalDep, request_id_of
 from serving.controllers.jobs import submit_job
 from serving.dto import BatchPredict
 from serving.providers.models import MODELS, ModelsDep
+from serving.providers.wiring import authenticated
 from serving.responses import now_stamp, shaped
 from serving.responses import trading as t
 from serving.responses.jobs import JobAccepted
@@ -40,9 +41,11 @@ def _log(
     principal: PrincipalDep,
     endpoint: str,
     p: Prediction,
+    body: dict[str, Any] | None = None,
 ) -> None:
+    """Count and log ``p`` (``body``: its ``as_dict()`` when the caller made it already)."""
     models.observer.record_prediction(
-        p.as_dict(),
+        body if body is not None else p.as_dict(),
         user_id=principal.user_id,
         endpoint=endpoint,
         request_id=request_id_of(request.scope),
@@ -110,7 +113,8 @@ class PredictController(Controller):
     ) -> t.Predicted:
         name = _resolve(models, data.model, data.symbol, data.timeframe)
         p = models.predictions.predict(name, data.symbol, data.timeframe)
-        _log(models, request, principal, "/api/v1/predict", p)
+        body = p.as_dict()
+        _log(models, request, principal, "/api/v1/predict", p, body)
         metadata: dict[str, Any] = {
             "model_name": p.model_name,
             "model_type": p.model_kind,
@@ -127,7 +131,6 @@ class PredictController(Controller):
                 data.features.technical_indicators, feature_names
             )
             metadata["volume_features"] = [f for f in feature_names if "volume" in f or f in ("obv", "vwap")]
-        body = p.as_dict()
         return shaped(
             t.Predicted,
             {
@@ -192,15 +195,14 @@ class PredictionsController(Controller):
         responses=doc(tx.SIGNAL_PREDICTED, 400, 401, 404),
     )
     async def predict(
-        self,
-        models: ModelsDep,
-        data: SignalPredictBody,
-        principal: PrincipalDep,
-        request: Request[Any, Any, Any],
+        self, models: ModelsDep, data: SignalPredictBody, request: Request[Any, Any, Any]
     ) -> t.SignalPredicted:
+        # The caller is read from the request rather than injected: one dependency less to resolve
+        # on the API's busiest route (the middleware has authenticated it already).
+        principal = authenticated(request)
         p = await _predict(models, data.model_name, data.symbol, data.timeframe)
-        _log(models, request, principal, "/api/v1/predictions/predict", p)
         body = p.as_dict()
+        _log(models, request, principal, "/api/v1/predictions/predict", p, body)
         return shaped(
             t.SignalPredicted,
             {

@@ -69,6 +69,36 @@ def test_new_bars_refresh_after_the_ttl(
     assert new.current_price != old.current_price or new.predicted_return != old.predicted_return
 
 
+def test_the_model_is_called_once_per_feature_row(
+    service: Predictor, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between new bars every call asks the model the same question: its answer is reused (each
+    call still gets its own prediction); new bars, the TTL's recheck finding none, and a reload
+    behave as they should."""
+    store_until(settings, "AAPL", "2025-01-01")
+    first = service.predict("lgbm_aapl", "AAPL")
+    calls = count_calls(monkeypatch, service, "caller")
+    again = service.predict("lgbm_aapl", "AAPL")
+    assert calls == [] and again is not first
+    assert (again.predicted_return, again.signal, again.recommendation, again.indicators) == (
+        first.predicted_return,
+        first.signal,
+        first.recommendation,
+        first.indicators,
+    )
+    service.features.ttl = 0.0  # rechecked, no new bars: the same rows, still no model call
+    assert service.predict("lgbm_aapl", "AAPL").predicted_return == first.predicted_return
+    assert calls == []
+    store_until(settings, "AAPL", "2025-03-01")  # new bars: a new row, so the model is called
+    newer = service.predict("lgbm_aapl", "AAPL")
+    assert calls == [1] and newer.latest_date == "2025-02-28"
+    service.predict("lgbm_msft", "AAPL")  # another model: its own answer
+    assert calls == [1, 1]
+    service.reload("lgbm_aapl")  # a reloaded version predicts again
+    assert service.predict("lgbm_aapl", "AAPL").predicted_return == newer.predicted_return
+    assert calls == [1, 1, 1]
+
+
 def test_invalidate_drops_entries(service: Predictor, settings: Settings) -> None:
     store_until(settings, "AAPL", "2025-01-01")
     service.predict("lgbm_aapl", "AAPL")

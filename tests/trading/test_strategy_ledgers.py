@@ -27,10 +27,14 @@ from pipelines.data.ingest import open_store
 from pipelines.data.schema import with_labels
 from pipelines.db import Database, open_database
 from pipelines.db.trading_models import OrderRow, PaperBalanceRow, TradeRow
+from pipelines.live.hub import LocalHub
 from pipelines.settings import Settings
 from pipelines.trading.broker import Side
+from pipelines.trading.events import ALL_TRADING_TOPIC, install_trading_hub, uninstall_trading_hub
 from pipelines.trading.strategy_store import StrategyStore
 from tests.trading.test_runner import random_bars
+
+pytestmark = pytest.mark.slow  # five runs of 50 ticks (about 15 s on a quiet machine)
 
 SYMBOLS = ("BTC/USDT", "ETH/USDT")
 RUN = {"capital": 500, "fast": 3, "slow": 8, "stop_loss": 0.01, "take_profit": 0.02}
@@ -54,6 +58,19 @@ class World:
 
 
 Write = Callable[[World], None]
+
+
+class Recorder(LocalHub):
+    """The process's hub, remembering every trading event published to it (in order)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[dict[str, Any]] = []
+
+    def publish(self, topic: str, message: dict[str, Any]) -> int:
+        if topic == ALL_TRADING_TOPIC:
+            self.seen.append(message)
+        return super().publish(topic, message)
 
 
 def _world(home: Path) -> World:
@@ -199,6 +216,26 @@ def _run(
     world = _world(home)
     if not kept:
         world.runs.ledgers = None
+    hub = Recorder()
+    install_trading_hub(hub)
+    try:
+        _ticks(world, concurrent, fail_from)
+    finally:
+        uninstall_trading_hub(hub)
+    state = _state(world)
+    # what the trading channel told each user of their portfolios, in order (per user: the users'
+    # order within a tick follows their random ids)
+    state["portfolios"] = [
+        (name, [m["data"] for m in hub.seen if m["type"] == "portfolio_changed" and m["user_id"] == user])
+        for name, user in sorted(world.users.items())
+    ]
+    world.runs.close()
+    world.database.close()
+    world.other.close()
+    return state, world
+
+
+def _ticks(world: World, concurrent: bool, fail_from: int | None) -> None:
     for i in TICKS:
         write = WRITES.get(i)
         if write is None and world.closed_at is None and i > 65 and _active_sleeve(world) is not None:
@@ -211,11 +248,6 @@ def _run(
             if write is not None:
                 write(world)
             _tick(world, i)
-    state = _state(world)
-    world.runs.close()
-    world.database.close()
-    world.other.close()
-    return state, world
 
 
 @pytest.fixture(scope="module")
@@ -233,6 +265,7 @@ def test_writes_between_ticks_are_seen_by_the_next_tick(tmp_path: Path, referenc
     assert ledgers is not None
     # read once each at first, then again only after another worker's write (four of them)
     assert 2 < ledgers.reads <= 2 + 4
+    assert all(len(events) > 5 for _, events in state["portfolios"])  # from the book, as read
     assert any(row[0] == "ann" and row[2] == "pending" for row in state["trades"])  # the API's trade
 
 
@@ -265,4 +298,4 @@ def test_a_failed_tick_drops_the_kept_ledgers_and_places_the_same_orders(
     traded, kept_before, kept_after = world.failed[0]
     assert traded and kept_before  # the failed tick used kept ledgers
     assert kept_after == set()  # and dropped them (the book had changed them in memory)
-    assert state == reference  # retried user by user, then read again: the same orders
+    assert state == reference  # retried user by user, then read again: the same orders and events

@@ -32,6 +32,7 @@ from pipelines.app.venue_health import SYNC_JOB_KIND
 from pipelines.app.venue_rounds import VenueOrder, group_fills, round_trips
 from pipelines.db import Database, open_database
 from pipelines.db.job_models import Job
+from pipelines.db.ledger_versions import bump_ledgers
 from pipelines.db.trading_models import OrderRow, TradeRow
 from pipelines.db.types import isoformat_utc, utc_now
 from pipelines.errors import InvalidRequestError
@@ -220,6 +221,7 @@ def _paired(session: Session, user_id: str, venue: str, pulled: Pulled) -> dict[
 
 def store_pulled(session: Session, user_id: str, venue: str, pulled: Pulled) -> tuple[int, int]:
     """Insert the new trades, update the changed ones: (added, updated)."""
+    bump_ledgers(session, [user_id])  # before the write (see pipelines.db.ledger_versions)
     rows = pulled.rows | _paired(session, user_id, venue, pulled) if pulled.symbols else pulled.rows
     ids = list(rows)
     existing: dict[str, TradeRow] = {}

@@ -28,6 +28,7 @@ from pipelines.app.venue_orders import apply_state, record_entry
 from pipelines.data.symbols import parse_symbol
 from pipelines.db import Database
 from pipelines.db.exchange_keys import ExchangeKey
+from pipelines.db.ledger_versions import bump_ledgers
 from pipelines.db.trading_models import OrderRow, TradeRow
 from pipelines.db.types import utc_now
 from pipelines.errors import InvalidRequestError, TradeforgeError
@@ -168,6 +169,8 @@ class ExchangeTrades:
     def apply(self, states: list[tuple[str, OrderState]]) -> None:
         """The venue's answers about orders (by row id) onto them and their trades, in one transaction."""
         with self.database.transaction() as session:
+            owners = select(OrderRow.user_id).where(OrderRow.id.in_([i for i, _ in states]))
+            bump_ledgers(session, session.scalars(owners))  # before the write
             for order_id, state in states:
                 row = session.get(OrderRow, order_id)
                 trade = None if row is None or row.trade_id is None else session.get(TradeRow, row.trade_id)

@@ -6,7 +6,8 @@ restart is restored from its saved state and replays the bars stored since, plac
 Each new bar from the live feed (``on_new_bars``, in the worker that runs the feed) goes to the
 runners of that symbol and timeframe (``on_bars``: the bars of a whole tick, several symbols); a bar's
 orders are placed and filled in that bar (the trades carrying ``strategy_id``), every user's orders of
-the tick in one transaction with their runners' states (``execute_tick``; after a failure there, user
+the tick in one transaction with their runners' states (``execute_tick``, each user's ledger kept
+between ticks unless another writer touched it; after a failure there, user
 by user with ``execute_batch``, so one user's failure costs the others nothing); the states of
 runners without orders are snapshotted after the bar and written together by a background thread
 every ``save_every`` seconds (off the bar's path). Client order ids are derived from (strategy,
@@ -32,6 +33,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipelines.app.ledger_cache import LedgerCache
 from pipelines.app.live_signals import LiveModels
 from pipelines.app.runner_bars import RunnerBars, SourceOf
 from pipelines.app.strategy_feeds import Follower, StrategyFeeds
@@ -58,10 +60,6 @@ Pending = dict[str, list[Planned]]  # by user
 
 def _at(activated_at: dt.datetime | None) -> str | None:
     return None if activated_at is None else activated_at.isoformat()
-
-
-def _iso(record: LiveStrategy) -> str | None:
-    return _at(record.activated_at)
 
 
 _ACTIVE = select(LiveStrategy.id, LiveStrategy.activated_at).where(LiveStrategy.status == "active")
@@ -98,6 +96,7 @@ class StrategyRuns:
         self._dirty: dict[tuple[str, str], tuple[int | None, dict[str, Any]]] = {}
         self._closed = threading.Event()
         self._saver: threading.Thread | None = None
+        self.ledgers: LedgerCache | None = LedgerCache()  # users' ledgers between ticks (None: read)
 
     def lead(self) -> int:
         """This worker runs the feed: run every strategy stored as active; how many run."""
@@ -134,7 +133,7 @@ class StrategyRuns:
         self.feeds.check(strategy)  # the feed can follow its series
         configs = self.models.bind(strategy, configs)  # a model-driven strategy's context
         timeframe = parse_timeframe(strategy.params.get("timeframe", "1m")).name
-        activated = _iso(strategy)
+        activated = _at(strategy.activated_at)
         for cfg in configs:
             StrategyRunner(cfg)  # raises before anything runs
         if not self.leading:
@@ -306,7 +305,7 @@ class StrategyRuns:
         runners = [runner for user in users for runner, _, _ in pending[user]]
         batches = {user: [(planned, bar) for _, planned, bar in items] for user, items in pending.items()}
         try:
-            execute_tick(self.desk, batches, also=lambda s, done: self._save(s, runners, done))
+            execute_tick(self.desk, batches, lambda s, done: self._save(s, runners, done), self.ledgers)
         except Exception:
             log.exception("the strategy orders of a tick failed together: placed user by user")
             for user_id, items in pending.items():

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
+from functools import partial
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from pipelines.app.ledger_cache import LedgerCache
 from pipelines.app.strategy_legs import Group, Legs, place_groups, sleeve_trades
 from pipelines.app.trade_events import Event, collect, publish
 from pipelines.app.trades import TradeDesk
@@ -55,38 +57,62 @@ Batches = Mapping[str, Sequence[Group]]  # each user's groups
 
 
 def execute_tick(
-    desk: TradeDesk, batches: Batches, also: Callable[[Session, list[Legs]], None] | None = None
+    desk: TradeDesk,
+    batches: Batches,
+    also: Callable[[Session, list[Legs]], None] | None = None,
+    ledgers: LedgerCache | None = None,
 ) -> dict[str, list[Legs]]:
     """Every user's groups placed and filled as :func:`~pipelines.app.strategy_legs.execute_batch`
     places one user's, all in one transaction (with ``also``, given every leg state in user order);
-    each user's legs' states. Any failure
-    rolls back every user's legs: the caller retries user by user."""
+    each user's legs' states. With ``ledgers``, the users' ledgers kept there since their last tick
+    are used where nobody else wrote them, and kept again after the commit. Any failure rolls back
+    every user's legs (and drops their kept ledgers): the caller retries user by user."""
     users = sorted(batches)
+    groups = [g for user in users for g in batches[user]]
     with ExitStack() as locks:
         for user in users:
             locks.enter_context(desk.user_lock(user))
-        with desk.database.transaction() as session:
-            read: dict[str, tuple[RiskLimits, DcaSettings]] = {}
-
-            def limits_for(user: str) -> tuple[RiskLimits, DcaSettings]:
-                if user not in read:
-                    read[user] = desk.limits(session, user)
-                return read[user]
-
-            book = PaperBook(desk.costs, initial_balance=desk.initial_balance, limits_for=limits_for)
-            load_accounts(session, book, users)
-            groups = [g for user in users for g in batches[user]]
-            placed = _placed(session, groups)
-            load_trades(session, book, sleeve_trades(session, users, groups))
-            _offsets(session, book, groups)
-            done = {user: place_groups(desk, book, user, batches[user], placed) for user in users}
-            if also is not None:
-                also(session, [legs for user in users for legs in done[user]])
-            changes = book.changes
-            save(session, book)
-            events: list[Event] = collect(session, book, changes)
-        publish(events)  # committed: never an event of a rolled-back write
+        try:
+            with desk.database.transaction() as session:
+                tick = None if ledgers is None else ledgers.open(session, desk, users, groups)
+                book, placed = (
+                    _read(session, desk, users, groups) if tick is None else (tick.book, tick.placed)
+                )
+                done = {user: place_groups(desk, book, user, batches[user], placed) for user in users}
+                if also is not None:
+                    also(session, [legs for user in users for legs in done[user]])
+                changes = book.changes
+                save(session, book)
+                value_of = None if tick is None or ledgers is None else partial(ledgers.positions_value, tick)
+                events: list[Event] = collect(session, book, changes, value_of)
+        except BaseException:
+            if ledgers is not None:
+                ledgers.drop(users)
+            raise
+        if tick is not None and ledgers is not None:
+            ledgers.keep(tick, changes)
+    publish(events)  # committed: never an event of a rolled-back write
     return done
+
+
+def _read(
+    session: Session, desk: TradeDesk, users: list[str], groups: list[Group]
+) -> tuple[PaperBook, frozenset[tuple[str, str]]]:
+    """The tick's book read from the database: balances, today's realized pnl, the sleeves' open
+    trades, the risk rules' notional of the trades not loaded; the legs' ids stored already."""
+    read: dict[str, tuple[RiskLimits, DcaSettings]] = {}
+
+    def limits_for(user: str) -> tuple[RiskLimits, DcaSettings]:
+        if user not in read:
+            read[user] = desk.limits(session, user)
+        return read[user]
+
+    book = PaperBook(desk.costs, initial_balance=desk.initial_balance, limits_for=limits_for)
+    load_accounts(session, book, users)
+    placed = _placed(session, groups)
+    load_trades(session, book, sleeve_trades(session, users, groups))
+    _offsets(session, book, groups)
+    return book, placed
 
 
 def _placed(session: Session, groups: Sequence[Group]) -> frozenset[tuple[str, str]]:

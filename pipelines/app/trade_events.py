@@ -10,7 +10,7 @@ spelling (``BTC/USDT``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +28,7 @@ from pipelines.trading.reserve import held_cost
 __all__ = ["Event", "collect", "publish"]
 
 Event = tuple[str, str, dict[str, Any]]  # (user id, kind, payload)
+ValueOf = Callable[[str, str], Decimal]  # (user, quote currency) -> the active positions' value
 
 _ACTIVE = select(
     TradeRow.user_id,
@@ -64,8 +65,33 @@ def _portfolios(session: Session, book: PaperBook, touched: dict[str, set[str]])
         key = (user, quote_asset(symbol))
         if key in held:
             held[key] += active_value(side, quantity, last, entry)
+    return _payloads(touched, cash, reserved_of, held)
+
+
+def _book_portfolios(book: PaperBook, touched: dict[str, set[str]], value_of: ValueOf) -> list[Event]:
+    """:func:`_portfolios` from a book that holds the touched accounts as written (their holds folded
+    in) and ``value_of`` each (user, quote currency): no query."""
+    cash: dict[tuple[str, str], Decimal] = {}
+    reserved_of: dict[tuple[str, str], Decimal] = {}
+    held: dict[tuple[str, str], Decimal] = {}
+    for user, assets in touched.items():
+        for asset in assets:
+            account = book.accounts.get((user, asset))
+            if account is not None:
+                cash[(user, asset)] = account.balance
+                reserved_of[(user, asset)] = held_cost(book.costs, account.held)
+            held[(user, asset)] = value_of(user, asset)
+    return _payloads(touched, cash, reserved_of, held)
+
+
+def _payloads(
+    touched: dict[str, set[str]],
+    cash: dict[tuple[str, str], Decimal],
+    reserved_of: dict[tuple[str, str], Decimal],
+    held: dict[tuple[str, str], Decimal],
+) -> list[Event]:
     events: list[Event] = []
-    for user in users:
+    for user in sorted(touched):
         for asset in sorted(touched[user]):
             money = cash.get((user, asset), ZERO)
             value = held[(user, asset)]
@@ -82,9 +108,13 @@ def _portfolios(session: Session, book: PaperBook, touched: dict[str, set[str]])
     return events
 
 
-def collect(session: Session, book: PaperBook, changes: Changes) -> list[Event]:
+def collect(
+    session: Session, book: PaperBook, changes: Changes, value_of: ValueOf | None = None
+) -> list[Event]:
     """The events of ``changes`` (what ``book`` changed; call once the store has flushed the rows,
-    before the commit). Trades appear as they stand after the whole change."""
+    before the commit). Trades appear as they stand after the whole change. With ``value_of`` (the
+    value of a user's active positions in a quote currency after the change), the portfolios are
+    computed from the book's accounts, not read."""
     events: list[Event] = []
     for order in changes.fills:
         trade = book.trades.get(order.trade_id or "")
@@ -97,7 +127,9 @@ def collect(session: Session, book: PaperBook, changes: Changes) -> list[Event]:
     touched: dict[str, set[str]] = {}
     for order in changes.fills:
         touched.setdefault(order.user_id, set()).add(quote_asset(order.symbol))
-    if touched:
+    if touched and value_of is not None:
+        events.extend(_book_portfolios(book, touched, value_of))
+    elif touched:
         events.extend(_portfolios(session, book, touched))
     return events
 

@@ -37,6 +37,7 @@ from pipelines.app.trading_store import (
 )
 from pipelines.data.symbols import as_spelled
 from pipelines.db import Database
+from pipelines.db.ledger_versions import bump_ledgers
 from pipelines.db.trading_models import OrderRow, TradeRow
 from pipelines.errors import ConflictError, InvalidRequestError
 from pipelines.settings import Settings
@@ -99,6 +100,7 @@ class TradeDesk:
         events published."""
         with self.user_lock(user_id):
             with self.database.transaction() as session:
+                bump_ledgers(session, [user_id])  # first: a ledger kept in memory elsewhere is stale
                 read: dict[str, tuple[RiskLimits, DcaSettings]] = {}  # each user's, read once
 
                 def limits_for(user: str) -> tuple[RiskLimits, DcaSettings]:

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pipelines.db.ledger_versions import bump_ledgers
 from pipelines.db.trading_config import TradingConfigRow, load_trading_config_row
 from pipelines.trading.config import TradingConfig, default_config, merge, parse_config
 
@@ -29,6 +30,7 @@ def _update_once(session: Session, user_id: str, patch: object) -> tuple[Trading
     new, updated = merge(current, patch)  # raises before anything is written
     if not updated:
         return current, updated
+    bump_ledgers(session, [user_id])  # the limits a kept ledger trades under changed
     if row is None:
         session.add(TradingConfigRow(user_id=user_id, data=new.as_json()))
     else:

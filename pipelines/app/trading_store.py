@@ -141,6 +141,7 @@ _OPEN_ORDERS_OF = select(_ORDERS).where(
     _ORDERS.c.trade_id.in_(bindparam("ids", expanding=True)), _ORDERS.c.status == OrderStatus.OPEN.value
 )
 _ATTEMPTS = cast(Table, DcaAttemptRow.__table__)
+_INSERT_ATTEMPTS = insert(_ATTEMPTS)
 _ATTEMPTS_OF = (
     select(_ATTEMPTS)
     .where(_ATTEMPTS.c.trade_id.in_(bindparam("ids", expanding=True)))
@@ -284,17 +285,23 @@ def _order_values(order: Order) -> dict[str, Any]:
 
 
 def _save_accounts(session: Session, book: PaperBook) -> None:
+    """The changed accounts: the new ones inserted, the others updated (one executemany each)."""
     now = dt.datetime.now(dt.UTC)
-    connection = session.connection()
-    for key in book.changes.accounts:
+    created, updated = [], []
+    for key in sorted(book.changes.accounts):  # a fixed order: row locks taken alike by every writer
         account = book.accounts[key]
         held = account.held
         values = {"balance": account.balance, "peak": account.peak, "updated_at": now}
         values |= {"held_buys": held.buys, "held_sells": held.sells, "margin": held.margin}
         if key in book.changes.created_accounts:
-            connection.execute(_INSERT_BALANCE, {"user_id": key[0], "asset": key[1], **values})
+            created.append({"user_id": key[0], "asset": key[1], **values})
         else:
-            connection.execute(_UPDATE_BALANCE, {"b_user": key[0], "b_asset": key[1], **values})
+            updated.append({"b_user": key[0], "b_asset": key[1], **values})
+    connection = session.connection()
+    if created:
+        connection.execute(_INSERT_BALANCE, created)
+    if updated:
+        connection.execute(_UPDATE_BALANCE, updated)
 
 
 def save(session: Session, book: PaperBook) -> None:
@@ -321,7 +328,7 @@ def save(session: Session, book: PaperBook) -> None:
         [_order_values(book.orders[i]) for i in changes.orders - changes.created],
     )
     if changes.attempts:
-        session.execute(insert(DcaAttemptRow), [_attempt_values(a) for a in changes.attempts])
+        connection.execute(_INSERT_ATTEMPTS, [_attempt_values(a) for a in changes.attempts])
     session.flush()
     book.changes = type(changes)()
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from pipelines.db.ledger_versions import bump_ledgers
 from pipelines.db.trading_models import OrderRow, TradeRow
 from pipelines.db.types import utc_now
 from pipelines.trading.broker import OrderRequest, OrderState, OrderStatus, OrderType, Side
@@ -60,6 +61,7 @@ def record_entry(
 ) -> TradeRow:
     """A new trade and its entry order, with the venue's answer applied (``levels``: stop-loss,
     take-profit, strategy id and the key's environment)."""
+    bump_ledgers(session, [request.user_id])  # before the write (see pipelines.db.ledger_versions)
     now = utc_now()
     zero = request.quantity * 0
     trade = TradeRow(
@@ -100,6 +102,7 @@ def record_exit(
 ) -> OrderRow:
     """The trade's closing order ``request``, the venue's answer applied; ``reason`` is the trade's
     close reason."""
+    bump_ledgers(session, [trade.user_id])
     now = utc_now()
     order = _order_row(request, trade.broker, EXIT, trade.id, now)
     order.venue_order_id = state.order_id

@@ -96,6 +96,9 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # Carried in every JWT; raised on a disable, delete or role change, so older tokens stop working.
     token_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Raised by every write to the user's trading ledger (paper and venue trades, orders, balances, DCA
+    # attempts, trading configuration): the strategy leader keeps the ledger between ticks while it holds.
+    ledger_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
 
     @property

@@ -40,7 +40,7 @@ def head_revision(url: str) -> str:
 def assert_no_drift(url: str) -> None:
     migrate(url)
     migrate(url)  # idempotent
-    assert head_revision(url) == "0023"
+    assert head_revision(url) == "0024"
     assert schema_diff(url) == []
     # The comparison does see drift: a column the migrations never created shows up.
     drifted = MetaData()

@@ -5,10 +5,12 @@ module stays one readable page."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "DagsterSettings",
     "ExchangeSettings",
     "InferenceSettings",
     "JobsSettings",
@@ -114,3 +116,45 @@ class LearningSettings(SettingsGroup):
     predict_cache_models: int = Field(
         default=8, ge=1, description="Trained models kept loaded for predictions."
     )
+
+
+class DagsterSettings(SettingsGroup):
+    """Where Dagster keeps its instance (runs, event log, schedules) and where the steps of its jobs run."""
+
+    dagster_instance: Literal["local", "postgres"] = Field(
+        default="local",
+        description="local: SQLite under the home (one machine); postgres: the PostgreSQL database of "
+        "TRADEFORGE_DAGSTER_PG_URL (dagster-postgres), shared by every machine of the deployment.",
+    )
+    dagster_pg_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of the Dagster instance (postgresql://user:password@host:5432/db) "
+        "when dagster_instance is postgres.",
+    )
+    dagster_executor: Literal["default", "celery"] = Field(
+        default="default",
+        description="default: each run executes its steps on its own machine (one process per step); "
+        "celery: the steps are sent to Celery workers (tradeforge dagster worker).",
+    )
+    dagster_celery_broker_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672//",
+        description="Broker (RabbitMQ) the Dagster steps are queued on when the executor is celery.",
+    )
+    dagster_celery_backend_url: str = Field(
+        default="rpc://",
+        description="Celery result backend the steps' events come back through (rpc://: the broker).",
+    )
+    dagster_celery_queue: str = Field(
+        default="dagster", min_length=1, description="Celery queue of every step not sent to the GPU queue."
+    )
+    dagster_gpu_queue: str = Field(
+        default="gpu",
+        min_length=1,
+        description="Celery queue of the `gpu` pool's steps (training), consumed by GPU workers only.",
+    )
+
+    @model_validator(mode="after")
+    def _postgres_needs_a_url(self) -> Self:
+        if self.dagster_instance == "postgres" and not self.dagster_pg_url:
+            raise ValueError("TRADEFORGE_DAGSTER_INSTANCE=postgres needs TRADEFORGE_DAGSTER_PG_URL")
+        return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipelines.errors import InvalidRequestError
 from pipelines.security.files import private_dir
 from pipelines.settings import Settings
 
@@ -30,9 +31,13 @@ def dagster_env(settings: Settings) -> dict[str, str]:
     home (0700: it holds Dagster's SQLite databases of runs, events and schedules, and the UI's
     ``.nux/``), holding a copy of the repository's ``dagster.yaml`` (or, for the ``postgres`` instance,
     ``deploy/dagster/dagster-postgres.yaml``), refreshed on every call. The instance's PostgreSQL URL
-    and the Celery broker and backend of the steps travel as variables, never in a file."""
-    storage = private_dir(settings.dagster_dir.resolve())
+    and the Celery broker and backend of the steps travel as variables, never in a file.
+
+    Raises ``InvalidRequestError`` when the ``postgres`` instance is asked for without its URL."""
     group = settings.dagster
+    if group.dagster_instance == "postgres" and not group.dagster_pg_url:
+        raise InvalidRequestError("TRADEFORGE_DAGSTER_INSTANCE=postgres needs TRADEFORGE_DAGSTER_PG_URL")
+    storage = private_dir(settings.dagster_dir.resolve())
     config = (REPO_ROOT / INSTANCE_FILES[group.dagster_instance]).read_text()
     instance_yaml = storage / "dagster.yaml"
     if not instance_yaml.exists() or instance_yaml.read_text() != config:

@@ -5,9 +5,9 @@ module stays one readable page."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal, Self
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "DagsterSettings",
@@ -152,9 +152,3 @@ class DagsterSettings(SettingsGroup):
         min_length=1,
         description="Celery queue of the `gpu` pool's steps (training), consumed by GPU workers only.",
     )
-
-    @model_validator(mode="after")
-    def _postgres_needs_a_url(self) -> Self:
-        if self.dagster_instance == "postgres" and not self.dagster_pg_url:
-            raise ValueError("TRADEFORGE_DAGSTER_INSTANCE=postgres needs TRADEFORGE_DAGSTER_PG_URL")
-        return self

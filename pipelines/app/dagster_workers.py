@@ -90,8 +90,9 @@ def worker_launch(
 ) -> WorkerLaunch:
     """The worker that takes steps from ``queues`` (default: the default queue; the GPU queue is asked
     for by name on GPU machines), named ``name`` (default: a unique ``tradeforge-...``) on this host,
-    running ``concurrency`` steps at once (default: one per CPU). Each queued step is acknowledged
-    before it runs and fetched one at a time, so a busy worker leaves the next step to an idle one."""
+    running ``concurrency`` steps at once (default: one per CPU). A step is acknowledged when a worker
+    takes it, so a redelivery never runs it twice, and a worker reserves at most one step per process
+    beyond those it runs, leaving the rest of the queue to the other workers."""
     chosen = _queues(settings, queues)
     if concurrency is not None and concurrency < 1:
         raise InvalidRequestError("--concurrency must be at least 1")

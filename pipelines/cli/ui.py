@@ -54,7 +54,8 @@ def dagster(
     stays under the home, with this repository first on PYTHONPATH for the code location."""
     if ctx.invoked_subcommand is not None:
         return
-    env = {**os.environ, **dagster_env(get_settings())}
+    with errors():
+        env = {**os.environ, **dagster_env(get_settings())}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
     bindir = Path(sys.executable).parent
     daemon, webserver = dagster_commands(bindir, host, port)

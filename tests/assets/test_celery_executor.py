@@ -26,7 +26,7 @@ from tests.celery_support import (
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq, pytest.mark.slow]
 
-SYMBOLS = ["AAPL", "MSFT", "SPY", "QQQ"]
+SYMBOLS = ["AAPL", "MSFT", "SPY"]
 THIS_YEAR = datetime.now(UTC).year
 YEARS = [str(THIS_YEAR - 1), str(THIS_YEAR)]  # the partitions run to the current year
 

@@ -1,6 +1,6 @@
-"""Settings groups of trading (the paper broker, exchanges), of the inference tier, of jobs and of the
-training platform, and the base every group shares; kept apart from :mod:`pipelines.settings` so that
-module stays one readable page."""
+"""Settings groups of trading (the paper broker, exchanges), of the inference tier, of jobs, of the
+training platform and of Dagster beyond one machine, and the base every group shares; kept apart
+from :mod:`pipelines.settings` so that module stays one readable page."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.executors import gpu_queue_tags, step_executor
 from assets.market import build_market_assets
 from assets.models import TRAIN_JOB, build_model_assets, data_growth_sensor, nightly_retrain
 from assets.optimizations import build_optimization_assets
@@ -21,7 +22,7 @@ def build_definitions(settings: Settings, specs_path: Path | None = None) -> dg.
     items = resolve_universe(settings)
     specs = load_specs(specs_path)
     market_bars, features = build_market_assets(settings, items)
-    trained_models = build_model_assets(specs, items, features)
+    trained_models = build_model_assets(specs, items, features, gpu_queue_tags(settings))
     ingest_job = dg.define_asset_job("ingest_market_data", selection=[market_bars])
     features_job = dg.define_asset_job("build_features", selection=[features])
     train_job = dg.define_asset_job(TRAIN_JOB, selection=[trained_models])
@@ -67,6 +68,7 @@ def build_definitions(settings: Settings, specs_path: Path | None = None) -> dg.
         schedules=schedules,
         sensors=[automation, data_growth_sensor(specs, settings)],
         resources={"tradeforge": tradeforge, "tracker": TrackerResource(tradeforge=tradeforge)},
+        executor=step_executor(settings),
     )
 
 

@@ -97,8 +97,13 @@ def _trained_result(result: TrainResult) -> dg.MaterializeResult:  # type: ignor
 
 
 def build_model_assets(
-    specs: list[ModelSpec], items: list[UniverseItem], features: dg.AssetsDefinition
+    specs: list[ModelSpec],
+    items: list[UniverseItem],
+    features: dg.AssetsDefinition,
+    op_tags: dict[str, str] | None = None,
 ) -> dg.AssetsDefinition:
+    """``trained_models`` in the ``gpu`` pool; ``op_tags`` (the GPU queue's, under the Celery executor)
+    go on its step."""
     by_key = {s.key: s for s in specs}
     mapping = _features_mapping(specs, items)
 
@@ -107,6 +112,7 @@ def build_model_assets(
         group_name="models",
         kinds={"mlflow", "lightgbm", "xgboost", "pytorch"},
         pool="gpu",
+        op_tags=op_tags,
         deps=[dg.AssetDep(features, partition_mapping=dg.StaticPartitionMapping(mapping))] if mapping else [],
         check_specs=[
             dg.AssetCheckSpec("validation_metrics_finite", asset="trained_models"),

@@ -23,7 +23,18 @@ from pipelines.settings import Settings
 __all__ = ["SECRET_FIELDS", "TrackerResource", "TradeforgeResource"]
 
 # Settings fields never written into a resource's config, at whatever depth they are nested.
-SECRET_FIELDS = frozenset({"secret_key", "encryption_key", "database_url", "redis_url", "metrics_token"})
+SECRET_FIELDS = frozenset(
+    {
+        "secret_key",
+        "encryption_key",
+        "database_url",
+        "redis_url",
+        "metrics_token",
+        "dagster_pg_url",
+        "dagster_celery_broker_url",
+        "dagster_celery_backend_url",
+    }
+)
 
 
 def _without_secrets(value: Any) -> Any:

@@ -25,6 +25,7 @@ from pydantic_settings import (
 
 from pipelines.home import HomePaths, find_home
 from pipelines.settings_groups import (
+    DagsterSettings,
     ExchangeSettings,
     InferenceSettings,
     JobsSettings,
@@ -36,6 +37,7 @@ from pipelines.settings_groups import (
 
 __all__ = [
     "AuthSettings",
+    "DagsterSettings",
     "DataSettings",
     "ExchangeSettings",
     "ForecastSettings",
@@ -340,6 +342,7 @@ class Settings(HomePaths, BaseSettings):
         default_factory=InferenceSettings, description=InferenceSettings.__doc__
     )
     paper: PaperSettings = Field(default_factory=PaperSettings, description=PaperSettings.__doc__)
+    dagster: DagsterSettings = Field(default_factory=DagsterSettings, description=DagsterSettings.__doc__)
 
     @classmethod
     def settings_customise_sources(

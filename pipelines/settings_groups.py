@@ -1,15 +1,17 @@
 """Settings groups of object storage, of trading (the paper broker, exchanges), of the inference
-tier, of jobs and of the training platform, and the base every group shares; kept apart from
-:mod:`pipelines.settings` so that module stays one readable page."""
+tier, of jobs, of the training platform and of Dagster beyond one machine, and the base every group
+shares; kept apart from :mod:`pipelines.settings` so that module stays one readable page."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "DagsterSettings",
     "ExchangeSettings",
     "InferenceSettings",
     "JobsSettings",
@@ -199,3 +201,39 @@ def _without_credentials(netloc: str, url: str) -> str:
     if "@" in netloc:
         raise ValueError("must not hold credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
     return url
+
+
+class DagsterSettings(SettingsGroup):
+    """Where Dagster keeps its instance (runs, event log, schedules) and where the steps of its jobs run."""
+
+    dagster_instance: Literal["local", "postgres"] = Field(
+        default="local",
+        description="local: SQLite under the home (one machine); postgres: the PostgreSQL database of "
+        "TRADEFORGE_DAGSTER_PG_URL (dagster-postgres), shared by every machine of the deployment.",
+    )
+    dagster_pg_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of the Dagster instance (postgresql://user:password@host:5432/db) "
+        "when dagster_instance is postgres.",
+    )
+    dagster_executor: Literal["default", "celery"] = Field(
+        default="default",
+        description="default: each run executes its steps on its own machine (one process per step); "
+        "celery: the steps are sent to Celery workers (tradeforge dagster worker).",
+    )
+    dagster_celery_broker_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672//",
+        description="Broker (RabbitMQ) the Dagster steps are queued on when the executor is celery.",
+    )
+    dagster_celery_backend_url: str = Field(
+        default="rpc://",
+        description="Celery result backend the steps' events come back through (rpc://: the broker).",
+    )
+    dagster_celery_queue: str = Field(
+        default="dagster", min_length=1, description="Celery queue of every step not sent to the GPU queue."
+    )
+    dagster_gpu_queue: str = Field(
+        default="gpu",
+        min_length=1,
+        description="Celery queue of the `gpu` pool's steps (training), consumed by GPU workers only.",
+    )

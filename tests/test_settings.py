@@ -86,6 +86,13 @@ ENV_CASES: dict[str, tuple[str, Any]] = {
     "paper_lot_size": ("0.001", Decimal("0.001")),
     "paper_tick_size": ("0.01", Decimal("0.01")),
     "paper_timeframe": ("1h", "1h"),
+    "dagster_instance": ("postgres", "postgres"),
+    "dagster_pg_url": ("postgresql://pg:5432/dagster", "postgresql://pg:5432/dagster"),
+    "dagster_executor": ("celery", "celery"),
+    "dagster_celery_broker_url": ("amqp://mq:5672//", "amqp://mq:5672//"),
+    "dagster_celery_backend_url": ("redis://cache:6379/1", "redis://cache:6379/1"),
+    "dagster_celery_queue": ("steps", "steps"),
+    "dagster_gpu_queue": ("cuda", "cuda"),
 }
 
 
@@ -97,7 +104,7 @@ def test_the_groups_are_the_documented_ones() -> None:
     groups = set(field_groups().values())
     assert groups == {
         "data", "serving", "auth", "limits", "live", "uploads", "jobs", "learning", "forecast", "exchanges",
-        "paper", "inference",
+        "paper", "inference", "dagster",
     }  # fmt: skip
     top_level = set(Settings.model_fields) - groups
     assert top_level == {

@@ -11,6 +11,8 @@ Dagster assets, the API).
   backtest, walk-forward or training reads (ingested first only when the store lacks them);
 - ``market_data``: what the bar store holds; ``full_curves``: the files a cut answer keeps;
 - ``jobs``: the job kinds handed to the generic queue;
+- ``dagster_workers``: Dagster's steps on Celery workers (the executor's broker and queue, the
+  ``tradeforge dagster worker`` command line);
 - ``recovery``: cleaning up after killed processes (server start-up, ``tradeforge data check
   --repair``); ``demo_credentials``: the demo's API account.
 

@@ -19,7 +19,17 @@ __all__ = ["config", "settings_view"]
 
 GENERAL = "general"  # the heading of the cross-cutting fields that belong to no group
 _SECRETS = frozenset({"secret_key", "encryption_key", "metrics_token"})
-_URLS = frozenset({"database_url", "redis_url", "mlflow_tracking_uri", "job_broker_url"})
+_URLS = frozenset(
+    {
+        "database_url",
+        "redis_url",
+        "mlflow_tracking_uri",
+        "job_broker_url",
+        "dagster_pg_url",
+        "dagster_celery_broker_url",
+        "dagster_celery_backend_url",
+    }
+)
 
 
 def _env_name(name: str, info: FieldInfo) -> str:

@@ -1,4 +1,4 @@
-"""Commands that open the UIs: dagster, mlflow."""
+"""Commands that open the UIs (dagster, mlflow) and the Dagster step workers (dagster worker)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ from typing import Annotated
 
 import typer
 
-from pipelines.cli._common import (
-    app,
-)
+from pipelines.app.dagster_workers import worker_launch
+from pipelines.cli._common import SwitchGroup, app, errors
 from pipelines.cli.serve_logging import uvicorn_log_config
 from pipelines.runtime import REPO_ROOT, dagster_env
 from pipelines.settings import get_settings
@@ -38,17 +37,25 @@ def dagster_commands(bindir: Path, host: str, port: int) -> tuple[list[str], lis
     return daemon, webserver
 
 
-@app.command()
+dagster_app = typer.Typer(cls=SwitchGroup, invoke_without_command=True)
+app.add_typer(dagster_app, name="dagster")
+
+
+@dagster_app.callback()
 def dagster(
+    ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Dagster UI port")] = 3000,
     host: Annotated[str, typer.Option(help="Dagster UI host")] = "127.0.0.1",
 ) -> None:
     """Open the Dagster UI with its daemon (schedules, sensors, run queue) on this repository's
-    workspace and instance.
+    workspace and instance (TRADEFORGE_DAGSTER_INSTANCE: local SQLite, or PostgreSQL).
 
     Both run in the instance folder (DAGSTER_HOME), so what they write to their working directory
     stays under the home, with this repository first on PYTHONPATH for the code location."""
-    env = {**os.environ, **dagster_env(get_settings())}
+    if ctx.invoked_subcommand is not None:
+        return
+    with errors():
+        env = {**os.environ, **dagster_env(get_settings())}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
     bindir = Path(sys.executable).parent
     daemon, webserver = dagster_commands(bindir, host, port)
@@ -76,6 +83,37 @@ def dagster(
         except subprocess.TimeoutExpired:
             background.kill()
     raise typer.Exit(code)
+
+
+@dagster_app.command("worker")
+def dagster_worker(
+    queue: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--queue",
+            "-q",
+            help="Queue to take steps from, repeatable (default: the default queue; gpu on GPU machines)",
+        ),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Worker name on this host (default: a unique one)")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Steps run at once (default: one per CPU)", min=1, max=256)
+    ] = None,
+) -> None:
+    """Start a Celery worker that runs Dagster steps (TRADEFORGE_DAGSTER_EXECUTOR=celery) from the
+    broker's queues, against this home's instance and stores; Ctrl-C or a SIGTERM stops it after its
+    running steps."""
+    with errors():
+        launch = worker_launch(
+            get_settings(),
+            queues=queue or (),
+            name=name,
+            concurrency=concurrency,
+            bindir=Path(sys.executable).parent,
+            environ=os.environ,
+        )
+    os.chdir(launch.cwd)
+    os.execve(launch.args[0], launch.args, launch.env)
 
 
 # MLflow's server imports starlette.middleware.wsgi, which warns in every worker process; the

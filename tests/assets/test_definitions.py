@@ -326,3 +326,16 @@ def test_automations_start_running_unless_turned_off(settings: Settings) -> None
         build_definitions(settings.model_copy(update={"automations_running": False}))
     )
     assert stopped == dict.fromkeys(names, "STOPPED")
+
+
+def test_jobs_run_on_celery_only_when_the_settings_say_so(settings: Settings) -> None:
+    default = build_definitions(settings)
+    assert default.resolve_job_def("ingest_market_data").executor_def.name == "multi_or_in_process_executor"
+    celery = build_definitions(settings.model_copy(update={"dagster_executor": "celery"}))
+    for name in ("ingest_market_data", "build_features", "train_models", "backtest_models"):
+        assert celery.resolve_job_def(name).executor_def.name == "celery", name
+    # Training (the `gpu` pool) goes to the GPU workers' queue; ingest to the default queue.
+    trained = celery.resolve_assets_def("trained_models")
+    assert trained.op.tags["dagster-celery/queue"] == "gpu"
+    assert trained.op.pool == "gpu"
+    assert "dagster-celery/queue" not in celery.resolve_assets_def("market_bars").op.tags

@@ -44,6 +44,7 @@ def test_json_shows_every_group_and_field(configured: Path) -> None:
         "exchanges",
         "inference",
         "paper",
+        "dagster",
     ]
     shown = {name: group for group, body in view.items() if group != "general" for name in body["fields"]}
     assert shown == field_groups()

@@ -152,9 +152,10 @@ class LearningSettings(SettingsGroup):
 
 
 class StorageSettings(SettingsGroup):
-    """Where market and feature Parquet files and MLflow artifacts live: the home, or S3-compatible
-    object storage (AWS S3, MinIO). Credentials come from the standard AWS variables or profile,
-    never from these settings."""
+    """Where market and feature Parquet files and MLflow artifacts live: the home or an S3 bucket."""
+
+    # S3-compatible object storage (AWS S3, MinIO); credentials come from the standard AWS variables
+    # or profile, never from these settings.
 
     data_url: str | None = Field(
         default=None,

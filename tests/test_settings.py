@@ -93,6 +93,13 @@ ENV_CASES: dict[str, tuple[str, Any]] = {
     "dagster_celery_backend_url": ("redis://cache:6379/1", "redis://cache:6379/1"),
     "dagster_celery_queue": ("steps", "steps"),
     "dagster_gpu_queue": ("cuda", "cuda"),
+    "job_broker_url": ("amqp://mq:5672//", "amqp://mq:5672//"),
+    "job_queue": ("api-jobs", "api-jobs"),
+    "job_heartbeat_seconds": ("5", 5.0),
+    "job_stale_seconds": ("30", 30.0),
+    "data_url": ("s3://bucket/prefix/", "s3://bucket/prefix"),
+    "s3_endpoint_url": ("http://minio:9000", "http://minio:9000"),
+    "s3_region": ("eu-west-1", "eu-west-1"),
 }
 
 
@@ -104,7 +111,7 @@ def test_the_groups_are_the_documented_ones() -> None:
     groups = set(field_groups().values())
     assert groups == {
         "data", "serving", "auth", "limits", "live", "uploads", "jobs", "learning", "forecast", "exchanges",
-        "paper", "inference", "dagster",
+        "paper", "inference", "dagster", "storage",
     }  # fmt: skip
     top_level = set(Settings.model_fields) - groups
     assert top_level == {

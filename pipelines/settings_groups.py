@@ -97,8 +97,9 @@ class InferenceSettings(SettingsGroup):
 
 
 class JobsSettings(SettingsGroup):
-    """What background jobs keep after they finish, whether Dagster's automations start running, and
-    where the API's jobs run: local worker processes, or Celery workers on any host (a broker URL)."""
+    """Where the API's jobs run, what they keep after they finish, whether automations start running."""
+
+    # The API's jobs run in local worker processes, or on Celery workers on any host (a broker URL).
 
     # Then removed by the recovery and whenever a new result is written.
     result_files_days: int = Field(

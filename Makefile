@@ -46,6 +46,7 @@ bench: install
 	.venv-bench/bin/python benchmarks/bench_predict_split.py
 	.venv-bench/bin/python benchmarks/bench_bento.py
 	.venv-bench/bin/python benchmarks/bench_workers.py
+	.venv-bench/bin/python benchmarks/bench_celery.py
 	.venv-bench/bin/python benchmarks/bench_health.py
 	.venv-bench/bin/python benchmarks/bench_websocket.py
 	.venv-bench/bin/python benchmarks/bench_trades.py

@@ -35,7 +35,6 @@ __all__ = [
     "OptimizeQuery",
     "check_budget",
     "plan_optimize",
-    "search_names",
     "study_path",
 ]
 
@@ -146,7 +145,7 @@ def _either(query: OptimizeQuery, name: str, old: str) -> Any:
     return new_value if new_value is not None else old_value
 
 
-def search_names(query: OptimizeQuery) -> tuple[Any, dict[str, Any]]:
+def _search_names(query: OptimizeQuery) -> tuple[Any, dict[str, Any]]:
     """The query's searched ranges (``grid``, or ``parameters``) and fixed values (``params``, or
     ``fixed``)."""
     fixed = _either(query, "params", "fixed")
@@ -207,7 +206,7 @@ def plan_optimize(
     strategy = strategy_name(query.strategy)
     if strategy == "ml_predictive":
         raise InvalidRequestError("ml_predictive trades a registered model; optimize a rule-based strategy")
-    ranges, fixed = search_names(query)
+    ranges, fixed = _search_names(query)
     space, constraints = _search_rules(query, strategy, ranges, fixed)
     if overlap := sorted(set(fixed) & set(space)):
         raise InvalidRequestError(f"parameter(s) {', '.join(overlap)} are both searched and fixed")

@@ -19,6 +19,15 @@ from pipelines.features.sets import FEATURE_SETS
 from pipelines.models.base import ModelKind
 from pipelines.models.training import MODEL_NAME_PATTERN
 from pipelines.webhooks.events import EVENTS
+from serving.param_fields import (
+    OLD_NAME_OF_GRID,
+    OLD_NAME_OF_PARAMS,
+    FixedParams,
+    ParamName,
+    RangeText,
+    SearchSpace,
+    SweepValues,
+)
 
 __all__ = [
     "MAX_PAGE",
@@ -292,29 +301,19 @@ class WalkForward(_Trading, kw_only=True):
         check_free_form("parameters", self.parameters)
 
 
-ParamName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
-RangeText = Annotated[
-    str,
-    msgspec.Meta(
-        min_length=1,
-        max_length=2000,
-        examples=["5:100", "10:300:5", "1,2,3"],
-        description="low:high or low:high:step (ends included), or values a,b,c",
-    ),
-]
-
-
 class Optimize(_Trading, kw_only=True):
     """A search of a strategy's parameters before a held-out tail (see the route)."""
 
     strategy: Strategy
     symbol: Symbol
-    parameters: Annotated[dict[ParamName, RangeText], msgspec.Meta(min_length=1, max_length=20)]
+    grid: SearchSpace | None = None
+    params: FixedParams | None = None
+    parameters: Annotated[dict[ParamName, RangeText], OLD_NAME_OF_GRID] | None = None
+    fixed: Annotated[dict[str, Any], OLD_NAME_OF_PARAMS] | None = None
     constraints: Annotated[
         list[Annotated[str, msgspec.Meta(min_length=3, max_length=200, examples=["fast < slow"])]],
         msgspec.Meta(max_length=20),
     ] = msgspec.field(default_factory=list)
-    fixed: dict[str, Any] | None = None
     objective: Objective = "sharpe"
     trials: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 50
     holdout: Annotated[float, msgspec.Meta(gt=0, le=0.5)] = 0.2
@@ -328,14 +327,12 @@ class Optimize(_Trading, kw_only=True):
     run_async: StrictBool = msgspec.field(default=False, name="async")
 
     def __post_init__(self) -> None:
-        check_free_form("fixed", self.fixed)
-
-
-# A swept parameter's values: a list, or text: "start:stop:step" (both ends included) or "v1,v2,...".
-SweepValues = (
-    Annotated[str, msgspec.Meta(min_length=1, max_length=200, examples=["5:50:5"])]
-    | Annotated[list[int | float], msgspec.Meta(min_length=1, max_length=1_000)]
-)
+        for name, old in (("grid", "parameters"), ("params", "fixed")):
+            if getattr(self, name) is not None and getattr(self, old) is not None:
+                raise ValueError(f"give {name} or its older name {old}, not both")
+        if self.grid is None and self.parameters is None:
+            raise ValueError("grid is required: the parameters to search and their ranges")
+        check_free_form("params", self.params if self.params is not None else self.fixed)
 
 
 class Sweep(_Trading, kw_only=True):

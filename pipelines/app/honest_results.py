@@ -5,6 +5,7 @@ when one is set and its bars can be read."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -12,13 +13,21 @@ import pandas as pd
 from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.backtest import BacktestResult, WalkForwardResult
 from pipelines.backtest.config import BacktestConfig
-from pipelines.backtest.honest import HonestResults, honest_backtest, honest_walk_forward
+from pipelines.backtest.honest import HonestResults, honest_backtest, honest_sweep, honest_walk_forward
+from pipelines.backtest.sweep import SweepResult
 from pipelines.data.default_source import default_source
 from pipelines.data.symbols import parse_symbol
 from pipelines.errors import TradeforgeError
 from pipelines.settings import Settings
 
-__all__ = ["backtest_honesty", "benchmark_symbol_bars", "honest_metrics", "walk_forward_honesty"]
+__all__ = [
+    "backtest_honesty",
+    "benchmark_symbol_bars",
+    "honest_metrics",
+    "log_honesty",
+    "sweep_honesty",
+    "walk_forward_honesty",
+]
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +104,16 @@ def walk_forward_honesty(
     return honest_walk_forward(bars, result, config, symbol=symbol, others=others)
 
 
+def sweep_honesty(
+    settings: Settings, bars: pd.DataFrame, result: SweepResult, symbol: str, timeframe: str, source: str
+) -> SweepResult:
+    """``result`` (a sweep of ``symbol`` on ``bars`` read from ``source``) with its blocks: the best
+    combination against buy and hold, deflated by every combination run."""
+    stamps = pd.DatetimeIndex(pd.to_datetime(result.best.timestamps_ns, utc=True))
+    others = _others(settings, stamps, symbol, timeframe, source)
+    return honest_sweep(bars, result, symbol=symbol, others=others)
+
+
 def _others(
     settings: Settings, stamps: pd.DatetimeIndex, symbol: str, timeframe: str, source: str
 ) -> list[tuple[str, pd.DataFrame]]:
@@ -104,7 +123,7 @@ def _others(
     return benchmark_symbol_bars(settings, symbol, timeframe, stamps[0], end, source)
 
 
-def honest_metrics(prefix: str, blocks: dict[str, Any]) -> dict[str, float]:
+def honest_metrics(prefix: str, blocks: Mapping[str, Any]) -> dict[str, float]:
     """The numeric headline of the blocks as MLflow metrics: ``{prefix}benchmark_*`` and ``{prefix}*``
     of the significance block, a walk-forward's efficiency with the in- and out-of-sample Sharpe
     ratios it divides (None values left out)."""
@@ -118,3 +137,17 @@ def honest_metrics(prefix: str, blocks: dict[str, Any]) -> dict[str, float]:
         if isinstance(value, int | float):
             out[f"{prefix}{name}"] = float(value)
     return out
+
+
+def log_honesty(run: Any, prefix: str, blocks: Mapping[str, Any]) -> None:
+    """The blocks (``benchmark`` and ``significance``) on an open tracker run: as metrics, as a
+    ``honest_results.json`` artifact and their verdicts (against buy and hold, and of the Sharpe
+    ratio's significance) as tags."""
+    run.log_metrics(honest_metrics(prefix, blocks))
+    run.log_dict(dict(blocks), "honest_results.json")
+    run.set_tags(
+        {
+            "tradeforge.verdict": blocks["benchmark"]["verdict"],
+            "tradeforge.significance": blocks["significance"]["verdict"],
+        }
+    )

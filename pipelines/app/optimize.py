@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.app.backtest import AnalysisAnswer, source_for, trading_fields
-from pipelines.app.honest_results import backtest_honesty
+from pipelines.app.honest_results import backtest_honesty, honest_metrics
 from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.app.job_params import bars_ram, checked, only_known, text_param, with_span
 from pipelines.app.optimize_plan import (
@@ -116,8 +116,9 @@ def _honesty(
     settings: Settings, bars: pd.DataFrame, plan: OptimizePlan, result: OptimizationResult
 ) -> dict[str, Any]:
     """The best parameters against buy and hold: in sample (the search window, beside the Sharpe
-    ratio deflated by the trials) and on the held-out tail (the ``benchmark`` block); the
-    ``significance`` block with both Sharpe ratios; the "how much to trust this" lines."""
+    ratio deflated by the trials: the ``benchmark_in_sample`` block) and on the held-out tail (the
+    ``benchmark`` block); the ``significance`` block with both Sharpe ratios; the "how much to trust
+    this" lines."""
     request, params = plan.request, {**plan.fixed, **result.best_params}
     cut = result.split["search_bars"]
     search = run_strategy(bars.iloc[:cut].reset_index(drop=True), request.strategy, params, request.config)
@@ -140,6 +141,7 @@ def _honesty(
     lines.insert(1, ("out of sample", held + outside.benchmark["verdict"]))
     return {
         "benchmark": outside.benchmark,
+        "benchmark_in_sample": inside.benchmark,
         "significance": significance,
         "trust": [{"label": label, "text": text} for label, text in lines],
     }
@@ -175,6 +177,31 @@ def _numeric(prefix: str, metrics: Mapping[str, Any]) -> dict[str, float]:
         for k, v in metrics.items()
         if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
     }
+
+
+def _log_honesty(run: Any, body: Mapping[str, Any]) -> None:
+    """The best against buy and hold in sample (``is_benchmark_*``) and out of sample
+    (``oos_benchmark_*``), the significance block's numbers, the three blocks as the
+    ``honest_results.json`` artifact and their verdicts as tags."""
+    inside, outside, significance = body["benchmark_in_sample"], body["benchmark"], body["significance"]
+    run.log_metrics(
+        {
+            **honest_metrics("is_", {"benchmark": inside, "significance": {}}),
+            **honest_metrics("oos_", {"benchmark": outside, "significance": {}}),
+            **honest_metrics("", {"benchmark": {}, "significance": significance}),
+        }
+    )
+    run.log_dict(
+        {"benchmark": outside, "benchmark_in_sample": inside, "significance": significance},
+        "honest_results.json",
+    )
+    run.set_tags(
+        {
+            "tradeforge.verdict": outside["verdict"],
+            "tradeforge.verdict_in_sample": inside["verdict"],
+            "tradeforge.significance": significance.get("verdict") or "",
+        }
+    )
 
 
 def log_optimization(
@@ -214,11 +241,11 @@ def log_optimization(
                 "best_value": result.best_value,
                 **_numeric("is_", result.in_sample),
                 **_numeric("oos_", result.out_of_sample),
-                **_numeric("", {k: significance.get(k) for k in ("deflated_sharpe", "psr_vs_zero")}),
                 **_numeric("", {"pbo": overfitting.get("pbo")}),
                 **_numeric("", {k: body[k] for k in body if k.startswith("trials_")}),
             }
         )
+        _log_honesty(run, body)
         run.log_dict({"trials": result.trials}, "trials.json")
         run.log_dict({k: v for k, v in body.items() if k != "trials"}, "optimization.json")
         if plan.heatmap is not None:

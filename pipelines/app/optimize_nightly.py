@@ -43,7 +43,7 @@ def nightly_optimization(
     query = OptimizeQuery(
         strategy=strategy,
         symbol=symbol,
-        parameters=ranges,
+        grid=ranges,
         constraints=constraints,
         trials=trials,
         timeframe=timeframe,
@@ -54,8 +54,10 @@ def nightly_optimization(
 
 def nightly_summary(body: dict[str, Any]) -> dict[str, Any]:
     """What the asset records of a search: the best parameters, their Sharpe ratios in and out of
-    sample, the deflated Sharpe ratio, PBO, the verdict and the MLflow run."""
-    sig = body["significance"]
+    sample, the deflated Sharpe ratio, PBO, the probabilistic Sharpe ratio against buy and hold's, the
+    best against buy and hold out of sample (excess return a year, information ratio, beta, alpha,
+    ``verdict``) and in sample (``verdict_in_sample``), and the MLflow run."""
+    sig, bench, inside = body["significance"], body["benchmark"], body["benchmark_in_sample"]
     overfitting = sig.get("overfitting") or {}
     summary: dict[str, Any] = {
         "best_params": body["best_params"],
@@ -66,7 +68,14 @@ def nightly_summary(body: dict[str, Any]) -> dict[str, Any]:
         "deflated_sharpe": sig.get("deflated_sharpe"),
         "pbo": overfitting.get("pbo"),
         "trials_complete": body["trials_complete"],
-        "verdict": body["benchmark"]["verdict"],
+        "psr_vs_benchmark": sig.get("psr_vs_benchmark"),
+        "benchmark_sharpe": bench.get("sharpe_ratio"),
+        "excess_annual_return": bench.get("excess_annual_return"),
+        "information_ratio": bench.get("information_ratio"),
+        "beta": bench.get("beta"),
+        "alpha": bench.get("alpha"),
+        "verdict": bench["verdict"],
+        "verdict_in_sample": inside["verdict"],
         "mlflow_run_id": body["mlflow_run_id"],
     }
     return {k: v for k, v in summary.items() if v is not None}

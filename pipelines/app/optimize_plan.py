@@ -54,16 +54,20 @@ _MAX_CONSTRAINTS = 20
 
 @dataclass(frozen=True, kw_only=True)
 class OptimizeQuery(TradingTerms):
-    """A search of ``strategy``'s ``parameters`` ({name: "low:high[:step]" or "a,b,c"}) on ``symbol``;
-    ``owner``: whose studies ``study_name`` names (the caller's user id; None on the command line);
+    """A search of ``strategy``'s ``grid`` ({name: "low:high[:step]" or "a,b,c"}, the sweep's names and
+    syntax) on ``symbol``, ``params`` held fixed (``parameters`` and ``fixed``: their older names,
+    still accepted); ``owner``: whose studies ``study_name`` names (the caller's user id; None on the
+    command line);
     ``heatmap``: the two parameters the logged heat map shows (default the first two searched);
     ``dataset_id``: the bars of an uploaded ``ohlcv`` dataset (the caller checked its owner)."""
 
     strategy: str
     symbol: str
-    parameters: Mapping[str, str]
+    grid: Mapping[str, str] | None = None
+    params: Mapping[str, Any] | None = None
+    parameters: Mapping[str, str] | None = None  # the older name of ``grid``
+    fixed: Mapping[str, Any] | None = None  # the older name of ``params``
     constraints: Sequence[str] = ()
-    fixed: Mapping[str, Any] | None = None
     objective: str = "sharpe"
     trials: int = 100
     holdout: float = 0.2
@@ -133,17 +137,38 @@ def _heatmap(space: Mapping[str, Dimension], chosen: Sequence[str] | None) -> tu
     return pair[0], pair[1]
 
 
-def _search_rules(query: OptimizeQuery, strategy: str) -> tuple[dict[str, Dimension], list[Constraint]]:
-    if not isinstance(query.parameters, Mapping) or not query.parameters:
-        raise InvalidRequestError('give the parameters to search, e.g. {"fast": "5:100", "slow": "10:300"}')
-    if len(query.parameters) > _MAX_PARAMETERS or len(query.constraints) > _MAX_CONSTRAINTS:
+def _either(query: OptimizeQuery, name: str, old: str) -> Any:
+    """The value of field ``name`` or of its older name ``old`` (not both)."""
+    new_value, old_value = getattr(query, name), getattr(query, old)
+    if new_value is not None and old_value is not None:
+        raise InvalidRequestError(f"give {name} or its older name {old}, not both")
+    return new_value if new_value is not None else old_value
+
+
+def _search_names(query: OptimizeQuery) -> tuple[Any, dict[str, Any]]:
+    """The query's searched ranges (``grid``, or ``parameters``) and fixed values (``params``, or
+    ``fixed``)."""
+    fixed = _either(query, "params", "fixed")
+    if fixed is not None and not isinstance(fixed, Mapping):
+        raise InvalidRequestError('params holds the parameters kept fixed, e.g. {"slow": 50}')
+    return _either(query, "grid", "parameters"), dict(fixed or {})
+
+
+def _search_rules(
+    query: OptimizeQuery, strategy: str, ranges: Any, fixed: Mapping[str, Any]
+) -> tuple[dict[str, Dimension], list[Constraint]]:
+    if not isinstance(ranges, Mapping) or not ranges:
+        raise InvalidRequestError(
+            'give grid: the parameters to search, e.g. {"fast": "5:100", "slow": "10:300"}'
+        )
+    if len(ranges) > _MAX_PARAMETERS or len(query.constraints) > _MAX_CONSTRAINTS:
         raise InvalidRequestError(
             f"a search takes at most {_MAX_PARAMETERS} parameters and {_MAX_CONSTRAINTS} constraints"
         )
-    if any(not isinstance(v, str) for v in query.parameters.values()):
+    if any(not isinstance(v, str) for v in ranges.values()):
         raise InvalidRequestError('each parameter\'s range is text: "low:high", "low:high:step" or "a,b,c"')
-    space = parse_space(strategy, query.parameters)
-    names = [*space, *(query.fixed or {})]
+    space = parse_space(strategy, ranges)
+    names = [*space, *fixed]
     if any(not isinstance(c, str) for c in query.constraints):
         raise InvalidRequestError('each constraint is text, e.g. "fast < slow"')
     return space, [parse_constraint(text, names) for text in query.constraints]
@@ -181,8 +206,8 @@ def plan_optimize(
     strategy = strategy_name(query.strategy)
     if strategy == "ml_predictive":
         raise InvalidRequestError("ml_predictive trades a registered model; optimize a rule-based strategy")
-    space, constraints = _search_rules(query, strategy)
-    fixed = dict(query.fixed or {})
+    ranges, fixed = _search_names(query)
+    space, constraints = _search_rules(query, strategy, ranges, fixed)
     if overlap := sorted(set(fixed) & set(space)):
         raise InvalidRequestError(f"parameter(s) {', '.join(overlap)} are both searched and fixed")
     trials, holdout, seed = _search_terms(settings, query, waiting)

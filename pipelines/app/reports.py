@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.app.backtest_plan import run_strategy_from, warmup_start
-from pipelines.app.honest_results import benchmark_symbol_bars, honest_metrics, walk_forward_honesty
+from pipelines.app.honest_results import benchmark_symbol_bars, log_honesty, walk_forward_honesty
 from pipelines.backtest import BacktestConfig, BacktestResult, walk_forward
 from pipelines.backtest.honest import HonestResults, honest_results
 from pipelines.backtest.strategies.ml import RegistrySignals
@@ -40,20 +40,6 @@ class Report:
     metrics: dict[str, Any]
     rows: list[dict[str, Any]] = field(default_factory=list)
     honest: dict[str, Any] = field(default_factory=dict)  # the benchmark and significance blocks
-
-
-def _log_honesty(run: Any, prefix: str, honest: HonestResults) -> None:
-    """The blocks as metrics, a ``honest_results.json`` artifact and the verdicts (against buy and
-    hold, and of the Sharpe ratio's significance) as tags."""
-    blocks = honest.as_dict()
-    run.log_metrics(honest_metrics(prefix, blocks))
-    run.log_dict(blocks, "honest_results.json")
-    run.set_tags(
-        {
-            "tradeforge.verdict": blocks["benchmark"]["verdict"],
-            "tradeforge.significance": blocks["significance"]["verdict"],
-        }
-    )
 
 
 def _numeric(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
@@ -143,7 +129,7 @@ def backtest_report(
             }
         )
         run.log_dict({"rows": rows}, "backtest_comparison.json")
-        _log_honesty(run, "bt_", honest)
+        log_honesty(run, "bt_", honest.as_dict())
         curves = {label: r.equity_series() for label, r in results.items()}
         run.log_figure(
             equity_figure(curves, f"{model_name} v{loaded.version}: out of sample"), "equity_curve.png"
@@ -185,7 +171,7 @@ def walk_forward_report(settings: Settings, tracker: Tracker, spec: ModelSpec, y
         )
         run.log_metrics(_numeric("wf_", result.metrics))
         run.log_dict({"folds": payload["folds"]}, "walk_forward_folds.json")
-        _log_honesty(run, "wf_", honest)
+        log_honesty(run, "wf_", honest.as_dict())
         curve = pd.Series(result.equity, index=pd.to_datetime(result.timestamps_ns, utc=True))
         curves = {"out of sample": curve, "buy and hold": honest.benchmark_result.equity_series()}
         run.log_figure(equity_figure(curves, f"{spec.model_name}: walk-forward"), "equity_curve.png")

@@ -1,6 +1,7 @@
 """The sweep use case (``/api/v1/backtest/sweep``; the ``sweep`` job kind): one strategy over a grid of
 its parameters on the same bars, with the planner and engine of ``tradeforge sweep``, answered with the
-best ``top`` combinations, the best one's metrics and the honest block, and logged as an MLflow run
+best ``top`` combinations, the best one's metrics, its benchmark and significance blocks and the "how
+much to trust this" lines, and logged as an MLflow run
 (every combination as a CSV artifact, a heat map of the objective over two swept parameters)."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pipelines.app.backtest import AnalysisAnswer, TradingTerms, source_for
 from pipelines.app.job_params import bars_ram, checked, only_known, text_param, with_span
 from pipelines.app.sweep_plan import SweepRequest, plan_sweep, sweep_run
 from pipelines.app.sweep_report import log_sweep
+from pipelines.backtest.honest import trust_lines
 from pipelines.datasets.files import stored_bars
 from pipelines.errors import InvalidRequestError
 from pipelines.jobs.task_kinds import ProgressReporter, register_task
@@ -109,6 +111,7 @@ def run_sweep_query(
         tracker, result, symbol=bt.symbol, timeframe=bt.timeframe, version=run.data_version, heatmap=heatmap
     )
     body = result.as_dict(query.top)
+    trust = trust_lines(body) if "benchmark" in body else []
     answer = AnalysisAnswer(
         {
             "symbol": bt.symbol,
@@ -118,6 +121,7 @@ def run_sweep_query(
             "results_total": len(result.grid),
             "results_truncated": len(body["results"]) < len(result.grid),
             "heatmap": None if heatmap is None else {"x": heatmap[0], "y": heatmap[1], "aggregate": "mean"},
+            "trust": [{"label": label, "text": text} for label, text in trust],
             "mlflow_run_id": run_id,
             "status": "success",
         },

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.app.backtest_plan import BacktestRequest, LazyRegistrySignals, plan_backtest, warm_from
+from pipelines.app.honest_results import sweep_honesty
 from pipelines.app.ingest import DataRequest, ensure_bars_table
 from pipelines.backtest.sweep import OBJECTIVES, SweepResult, run_sweep
 from pipelines.backtest.sweep_fast import IMPLIED
@@ -76,14 +77,16 @@ def plan_sweep(
 
 def sweep_run(settings: Settings, request: SweepRequest, progress: Progress | None = None) -> SweepRun:
     """Run ``request`` on its bars (warm-up included): stored bars, ingested first only when the
-    store lacks part of the window; a user's file as it is."""
+    store lacks part of the window; a user's file as it is. The best combination is set beside buy
+    and hold of the symbol (and of the settings' benchmark symbol) over the bars it traded."""
     bt = request.backtest
     first = warm_from(bt.source, bt.start, bt.timeframe, crypto=bt.config.crypto)
     table = ensure_bars_table(
         settings, DataRequest(bt.source, bt.symbol, bt.timeframe, first, bt.end, bt.path)
     )
+    bars = table.bars()
     result = run_sweep(
-        table.bars(),
+        bars,
         bt.strategy,
         request.grid,
         bt.config,
@@ -97,4 +100,5 @@ def sweep_run(settings: Settings, request: SweepRequest, progress: Progress | No
         context=LazyRegistrySignals(settings),
         progress=progress,
     )
-    return SweepRun(result, table.version)
+    honest = sweep_honesty(settings, bars, result, bt.symbol, bt.timeframe, bt.source)
+    return SweepRun(honest, table.version)

@@ -1,7 +1,8 @@
 """A sweep's MLflow run: its request as params, the best combination's metrics with the deflated
-Sharpe ratio and the probability of backtest over-fitting, every combination ranked as a CSV
-artifact (at most :data:`CSV_MAX_ROWS`, best first) and a heat map of the objective over two swept
-parameters (the mean over the other swept parameters)."""
+Sharpe ratio and the probability of backtest over-fitting, the best against buy and hold (the
+``benchmark_*`` metrics, the ``honest_results.json`` artifact and the verdict tags), every
+combination ranked as a CSV artifact (at most :data:`CSV_MAX_ROWS`, best first) and a heat map of
+the objective over two swept parameters (the mean over the other swept parameters)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pipelines.app.honest_results import log_honesty
 from pipelines.backtest.sweep import OBJECTIVES, SweepResult
 from pipelines.data.version import DataVersion
 from pipelines.models.plots import heatmap_figure
@@ -66,7 +68,7 @@ def _params(
         "timeframe": timeframe,
         "parameters": list(grid.names),
         "fixed_params": dict(grid.fixed),
-        "constraints": [str(c) for c in (*result.implied, *grid.constraints)],
+        "constraints": result.constraints,
         "objective": result.objective,
         "grid_size": grid.grid_size,
         "feasible": grid.feasible,
@@ -114,6 +116,8 @@ def log_sweep(
         run.log_params(_params(result, symbol, timeframe, heatmap))
         run.log_metrics(_metrics(result))
         run.log_dict(_best_block(result), "sweep_best.json")
+        if result.benchmark is not None:
+            log_honesty(run, "", {"benchmark": result.benchmark, "significance": result.significance})
         run.log_text(table.to_csv(index=False), "sweep_results.csv")
         if len(table) < len(result.grid):
             run.set_tags({"tradeforge.sweep_results_rows": f"best {len(table)} of {len(result.grid)}"})
@@ -137,4 +141,4 @@ def log_sweep(
 
 def _best_block(result: SweepResult) -> Mapping[str, Any]:
     body = result.as_dict(top=1)
-    return {"best": body["best"], "significance": body["significance"]}
+    return {key: body[key] for key in ("best", "significance", "benchmark") if key in body}

@@ -5,14 +5,15 @@ comparison carries, and the short "how much to trust this" lines the front ends 
 comparison fields and verdict, and ``others``: the same against other symbols' buy and hold (a
 benchmark symbol from the settings). ``significance``: :func:`significance.sharpe_significance`
 against zero and the benchmark's Sharpe ratio; with several trials (strategies compared) the deflated
-Sharpe ratio and the probability of backtest over-fitting; for a walk-forward its efficiency.
+Sharpe ratio and the probability of backtest over-fitting; for a walk-forward its efficiency; for a
+sweep the best combination's blocks, deflated by every combination run.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from pipelines.backtest.significance import (
     walk_forward_efficiency,
     walk_forward_means,
 )
+from pipelines.backtest.sweep import SweepResult
 from pipelines.backtest.walk_forward import WalkForwardResult
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "compare_significance",
     "honest_backtest",
     "honest_results",
+    "honest_sweep",
     "honest_walk_forward",
     "trust_lines",
 ]
@@ -125,6 +128,25 @@ def honest_walk_forward(
     honest.significance["out_of_sample_sharpe"] = mean_out
     honest.significance["walk_forward_efficiency"] = walk_forward_efficiency(in_sample, out_of_sample)
     return honest
+
+
+def honest_sweep(bars: pd.DataFrame, result: SweepResult, *, symbol: str, others: Others = ()) -> SweepResult:
+    """``result`` with its ``benchmark`` block (the best combination's curve against buy and hold of
+    ``symbol`` over the bars it traded, with its costs) and its ``significance`` block against the
+    benchmark's Sharpe ratio too, still deflated by every combination run, with the sweep's PBO."""
+    sig, best = result.significance, result.best
+    honest = honest_results(
+        bars,
+        best.timestamps_ns,
+        best.equity,
+        result.config,
+        symbol=symbol,
+        others=others,
+        trials=sig["trials"],
+        trials_sharpe_variance=sig["trials_sharpe_variance"],
+    )
+    significance = {**honest.significance, "overfitting": sig.get("overfitting")}
+    return replace(result, benchmark=honest.benchmark, significance=significance)
 
 
 def compare_significance(

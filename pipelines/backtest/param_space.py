@@ -2,7 +2,8 @@
 constraints between parameters (``fast < slow``), parsed from text safely (no ``eval``).
 
 A range is ``low:high`` or ``low:high:step`` (both ends included; integers for an integer parameter,
-the step then defaulting to 1), a list is ``a,b,c``. Constraints are the sweep's
+the step then defaulting to 1), a list is ``a,b,c``: the sweep's syntax, read by the same parser
+(:mod:`pipelines.backtest.param_values`). Constraints are the sweep's
 (:func:`pipelines.backtest.sweep_grid.parse_constraint`): ``name op name`` or ``name op number``.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 
 import optuna
 
+from pipelines.backtest.param_values import parse_value_text
 from pipelines.backtest.strategies import get_strategy
 from pipelines.backtest.sweep_grid import Constraint
 from pipelines.backtest.sweep_grid import parse_constraint as parse_grid_constraint
@@ -65,43 +67,24 @@ class Dimension:
         return {"low": self.low, "high": self.high, "step": self.step}
 
 
-def _number(text: str, kind: type, name: str) -> float:
-    try:
-        value = int(text) if kind is int else float(text)
-    except ValueError:
-        word = "an integer" if kind is int else "a number"
-        raise InvalidRequestError(f"parameter {name!r}: {text!r} is not {word}") from None
-    if not math.isfinite(value):
-        raise InvalidRequestError(f"parameter {name!r}: {text!r} is not finite")
-    return value
-
-
 def parse_dimension(name: str, text: str, kind: type) -> Dimension:
-    """``low:high[:step]`` or ``a,b,c`` for a parameter of type ``kind`` (int or float)."""
+    """``low:high[:step]`` or ``a,b,c`` (:func:`pipelines.backtest.param_values.parse_value_text`, the
+    sweep's syntax) for a parameter of type ``kind`` (int or float): an int range steps by 1 unless
+    told, a float range without a step is continuous."""
     if kind not in (int, float):
         raise InvalidRequestError(f"parameter {name!r} is not numeric and cannot be searched")
-    text = text.strip()
-    if ":" in text:
-        parts = text.split(":")
-        if len(parts) not in (2, 3):
+    parsed = parse_value_text(name, text, kind)
+    if parsed.choices is not None:
+        if len(parsed.choices) > _MAX_CHOICES:
             raise InvalidRequestError(
-                f"parameter {name!r}: a range is low:high or low:high:step, got {text!r}"
+                f"parameter {name!r}: at most {_MAX_CHOICES} values, got {len(parsed.choices)}"
             )
-        low, high = _number(parts[0], kind, name), _number(parts[1], kind, name)
-        step = _number(parts[2], kind, name) if len(parts) == 3 else (1 if kind is int else None)
-        if high < low:
-            raise InvalidRequestError(f"parameter {name!r}: the range {text!r} ends below its start")
-        if step is not None and step <= 0:
-            raise InvalidRequestError(f"parameter {name!r}: the step must be > 0, got {text!r}")
-        if step is not None and kind is float and not math.isclose((high - low) / step % 1, 0, abs_tol=1e-9):
-            high = low + math.floor((high - low) / step) * step  # Optuna needs whole steps
-        return Dimension(name, kind, low, high, step)
-    values = tuple(_number(v, kind, name) for v in text.split(",") if v.strip())
-    if not values:
-        raise InvalidRequestError(f"parameter {name!r}: give a range low:high[:step] or values a,b,c")
-    if len(values) > _MAX_CHOICES:
-        raise InvalidRequestError(f"parameter {name!r}: at most {_MAX_CHOICES} values, got {len(values)}")
-    return Dimension(name, kind, choices=tuple(dict.fromkeys(values)))
+        return Dimension(name, kind, choices=parsed.choices)
+    low, high = parsed.low, parsed.high
+    step = parsed.step if parsed.step is not None else (1 if kind is int else None)
+    if step is not None and kind is float and not math.isclose((high - low) / step % 1, 0, abs_tol=1e-9):
+        high = low + math.floor((high - low) / step) * step  # Optuna needs whole steps
+    return Dimension(name, kind, low, high, step)
 
 
 def parse_space(strategy: str, ranges: Mapping[str, str]) -> dict[str, Dimension]:

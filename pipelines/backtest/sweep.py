@@ -76,6 +76,13 @@ class SweepResult:
     sample: int | None = None
     seed: int | None = None
     implied: tuple[Constraint, ...] = field(default=())
+    benchmark: dict[str, Any] | None = None  # the best against buy and hold (``honest.honest_sweep``)
+
+    @property
+    def constraints(self) -> list[str]:
+        """The constraints the combinations met: the strategy's implied ones, then the caller's, each
+        once (a caller's constraint that the strategy implies is not listed twice)."""
+        return list(dict.fromkeys(str(c) for c in (*self.implied, *self.grid.constraints)))
 
     def row(self, rank: int) -> dict[str, Any]:
         """The combination ranked ``rank`` (0 = best): its rank, params and metrics."""
@@ -91,12 +98,12 @@ class SweepResult:
 
     def as_dict(self, top: int | None = 10) -> dict[str, Any]:
         """JSON-safe: the request's shape, the ``top`` combinations, the best's params and metrics,
-        and the ``significance`` block (deflated Sharpe ratio, PBO)."""
-        return {
+        the ``significance`` block (deflated Sharpe ratio, PBO) and, once set, the ``benchmark`` block."""
+        body: dict[str, Any] = {
             "strategy": self.grid.strategy,
             "parameters": list(self.grid.names),
             "fixed_params": dict(self.grid.fixed),
-            "constraints": [str(c) for c in (*self.implied, *self.grid.constraints)],
+            "constraints": self.constraints,
             "objective": self.objective,
             "grid_size": self.grid.grid_size,
             "feasible": self.grid.feasible,
@@ -114,6 +121,7 @@ class SweepResult:
             "results": self.top(top),
             "significance": self.significance,
         }
+        return body if self.benchmark is None else {**body, "benchmark": self.benchmark}
 
 
 def _objective(name: str) -> tuple[str, bool]:

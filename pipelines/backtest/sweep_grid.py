@@ -1,8 +1,9 @@
 """The combinations a parameter sweep runs: each swept parameter's values, the constraints between
 them, a seeded random sample, all checked against the strategy's parameter schema and bounded.
 
-A parameter's values are a list (``[5, 10, 20]``) or a string: ``start:stop:step`` (both ends
-included, ``5:100:1`` is 5, 6, ..., 100) or a comma list (``5,10,20``). A constraint compares two
+A parameter's values are a list (``[5, 10, 20]``) or a string, read as optimization reads it
+(:mod:`pipelines.backtest.param_values`): ``start:stop:step`` (both ends included, ``5:100:1`` is 5,
+6, ..., 100; the step defaults to 1) or a comma list (``5,10,20``). A constraint compares two
 operands, each a parameter name or a number, with one of ``< <= > >= == !=`` (``fast<slow``,
 ``period >= 10``); it is parsed, never evaluated as code.
 """
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from pipelines.backtest.param_values import ValueText, parse_value_text
 from pipelines.backtest.strategies import get_strategy, validate_strategy_params
 from pipelines.errors import InvalidRequestError
 
@@ -95,24 +97,9 @@ def parse_constraint(text: str | Constraint) -> Constraint:
     return Constraint(_operand(match[1]), match[2], _operand(match[3]))
 
 
-def _number(name: str, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise InvalidRequestError(f"parameter {name!r}: {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise InvalidRequestError(f"parameter {name!r}: {text!r} is not finite")
-    return value
-
-
-def _range(name: str, text: str) -> list[float]:
-    parts = [p.strip() for p in text.split(":")]
-    if len(parts) not in (2, 3):
-        raise InvalidRequestError(f"parameter {name!r}: range {text!r} must be start:stop or start:stop:step")
-    start, stop = _number(name, parts[0]), _number(name, parts[1])
-    step = _number(name, parts[2]) if len(parts) == 3 else 1.0
-    if step <= 0.0 or stop < start:
-        raise InvalidRequestError(f"parameter {name!r}: range {text!r} needs start <= stop and a step > 0")
+def _range(name: str, text: str, spec: ValueText) -> list[float]:
+    """Every value of a range: ``low``, ``low + step``, ... up to ``high`` (a missing step is 1)."""
+    start, stop, step = spec.low, spec.high, 1.0 if spec.step is None else spec.step
     count = math.floor((stop - start) / step + 1e-9) + 1
     if count > MAX_VALUES_PER_PARAM:
         raise InvalidRequestError(
@@ -124,14 +111,11 @@ def _range(name: str, text: str) -> list[float]:
 
 
 def parse_values(name: str, spec: Any) -> list[Any]:
-    """The values of one swept parameter, from a list or a ``start:stop:step`` / comma string."""
+    """The values of one swept parameter, from a list or a text (:mod:`pipelines.backtest.param_values`:
+    ``start:stop:step``, every value of it run, or ``v1,v2``)."""
     if isinstance(spec, str):
-        text = spec.strip()
-        if not text:
-            raise InvalidRequestError(f"parameter {name!r} has no values")
-        if ":" in text:
-            return list(_range(name, text))
-        return [_number(name, part.strip()) for part in text.split(",")]
+        parsed = parse_value_text(name, spec)
+        return _range(name, spec.strip(), parsed) if parsed.choices is None else list(parsed.choices)
     if isinstance(spec, int | float) and not isinstance(spec, bool):
         return [spec]
     if isinstance(spec, Sequence) and spec:

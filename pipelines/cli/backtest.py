@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -48,12 +49,13 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
         out.print(f"  {key:<16}{text:>12}")
 
 
-def _print_trust(honest: HonestResults) -> None:
-    """The short "how much to trust this" block (all of it is in ``--json``)."""
+def print_trust(blocks: Mapping[str, Any]) -> None:
+    """The short "how much to trust this" block of an answer's ``benchmark`` and ``significance``
+    blocks (all of them are in ``--json``)."""
     from pipelines.backtest.honest import trust_lines
 
     out.print("  [bold]how much to trust this[/]")
-    for label, text in trust_lines(honest.as_dict()):
+    for label, text in trust_lines(blocks):
         out.print(f"  {label:<16}{escape(text)}", highlight=False, soft_wrap=True)
 
 
@@ -67,7 +69,7 @@ def _report(
         return
     out.print(f"{title}: {result.num_bars} bars, final equity {result.final_equity:,.2f}")
     _print_metrics(result.metrics)
-    _print_trust(honest)
+    print_trust(honest.as_dict())
 
 
 @app.command()
@@ -200,4 +202,4 @@ def _walk_forward_report(run: Any, request: Any, *, as_json: bool) -> None:
         f"final equity {result.final_equity:,.2f}"
     )
     _print_metrics(result.metrics)
-    _print_trust(run.honest)
+    print_trust(run.honest.as_dict())

@@ -44,6 +44,13 @@ def _ranges(values: list[str]) -> dict[str, str]:
     return ranges
 
 
+def _fixed(params: str | None, fixed: str | None) -> dict[str, Any]:
+    """``--params`` (or its older name ``--fixed``, not both) as a JSON object."""
+    if params and fixed:
+        raise InvalidRequestError("give --params or its older name --fixed, not both")
+    return json_object(params, "--params") if params else json_object(fixed, "--fixed")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
@@ -97,7 +104,8 @@ def optimize(
     symbol: Annotated[str, typer.Option(help="AAPL, BTC/USDT, ...")],
     param: ParamOpt,
     constraint: ConstraintOpt = None,
-    fixed: Annotated[str | None, typer.Option(help="Parameters kept fixed, as JSON")] = None,
+    params: Annotated[str | None, typer.Option(help="Parameters held fixed, as JSON")] = None,
+    fixed: Annotated[str | None, typer.Option(hidden=True, help="The older name of --params")] = None,
     objective: ObjectiveOpt = "sharpe",
     trials: Annotated[int, typer.Option(help="Trials to run (a resumed study runs this many more)")] = 100,
     holdout: Annotated[float, typer.Option(help="Fraction of the bars held out of the search")] = 0.2,
@@ -127,9 +135,9 @@ def optimize(
         query = OptimizeQuery(
             strategy=strategy,
             symbol=symbol,
-            parameters=_ranges(param),
+            grid=_ranges(param),
             constraints=list(constraint or []),
-            fixed=json_object(fixed, "--fixed"),
+            params=_fixed(params, fixed),
             objective=objective,
             trials=trials,
             holdout=holdout,

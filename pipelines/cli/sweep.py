@@ -20,7 +20,7 @@ from pipelines.cli._common import (
     out,
     source_or_default,
 )
-from pipelines.cli.backtest import StopLossOpt, TakeProfitOpt
+from pipelines.cli.backtest import StopLossOpt, TakeProfitOpt, print_trust
 from pipelines.cli.progress import stage_progress
 from pipelines.errors import InvalidRequestError
 from pipelines.settings import Settings, get_settings
@@ -98,6 +98,8 @@ def _report(result: SweepResult, request: BacktestRequest, top: int, *, as_json:
         ),
         highlight=False,
     )
+    if result.benchmark is not None:
+        print_trust({"benchmark": result.benchmark, "significance": sig})
 
 
 def _run(sweep_run: Any, settings: Settings, request: SweepRequest, *, show: bool) -> SweepResult:

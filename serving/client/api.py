@@ -249,14 +249,15 @@ class Client:
         self,
         strategy: str,
         symbol: str,
-        parameters: dict[str, str],
+        grid: Mapping[str, str],
         *,
         run_async: bool = False,
         **fields: Any,
     ) -> dict[str, Any]:
-        """``POST /api/v1/backtest/optimize``: ``parameters`` as {name: "low:high[:step]" or "a,b,c"}
-        (constraints, objective, trials, holdout, study_name, ...); ``run_async=True`` answers the job."""
-        body = _body(strategy=strategy, symbol=symbol, parameters=parameters, **fields)
+        """``POST /api/v1/backtest/optimize``: ``grid`` as {name: "low:high[:step]" or "a,b,c"}
+        (params, constraints, objective, trials, holdout, study_name, ...); ``run_async=True`` answers
+        the job."""
+        body = _body(strategy=strategy, symbol=symbol, grid=dict(grid), **fields)
         if run_async:
             body["async"] = True
         return self._request("POST", "/api/v1/backtest/optimize", json=body)

@@ -119,11 +119,14 @@ class BacktestController(Controller):
         "/optimize",
         status_code=HTTP_200_OK,
         summary="Optimize a strategy's parameters",
-        description="An Optuna (TPE) search of the ranges in `parameters` (`low:high`, `low:high:step` or "
-        "`a,b,c`), skipping those that break a `constraints` rule, on the bars before the held-out tail "
+        description="An Optuna (TPE) search of the ranges in `grid` (`low:high`, `low:high:step` or "
+        "`a,b,c`, as a sweep's grid), `params` held fixed (`parameters` and `fixed`, their older names, "
+        "are still accepted), skipping those that break a `constraints` rule, on the bars before the "
+        "held-out tail "
         "(`holdout`, a fraction); the best parameters are then traded on the tail, so in-sample and "
         "out-of-sample metrics show side by side, with the Sharpe ratio deflated by the trials and the "
-        "probability of backtest over-fitting. A `study_name` keeps the study: asking again with the "
+        "probability of backtest over-fitting, and both windows set against buy and hold (`benchmark`, "
+        "`benchmark_in_sample`). A `study_name` keeps the study: asking again with the "
         "same settings runs more trials of it (another user's study of that name is a different study). "
         f"More than {SYNC_MAX_TRIALS} trials, or trials x bars over {SYNC_BUDGET} x the bar limit, run "
         "only as a job (`async: true`; progress per trial on the jobs' event stream). Each search is "
@@ -146,7 +149,9 @@ class BacktestController(Controller):
         summary="Parameter sweep: a strategy over a grid of its parameters",
         description="Backtests every combination of `grid` (at most `sweep_max_combinations`) on the "
         "same bars, ranked by `objective`: the best `top` rows, the best's metrics, its deflated Sharpe "
-        "ratio and the probability of backtest over-fitting. Every combination, and a heat map of the "
+        "ratio and the probability of backtest over-fitting, the best against buy and hold of the symbol "
+        '(`benchmark`) and the "how much to trust this" lines (`trust`). Every combination, and a heat '
+        "map of the "
         "objective over two swept parameters, are in the MLflow run `mlflow_run_id`. With `async`: a "
         "`sweep` job whose progress streams at /api/system/task-events.",
         responses={**doc(sx.SWEEP, 400, 401, 404), **accepted_doc()},

@@ -45,7 +45,8 @@ class TrustLine(Shape):
 class OptimizeResult(Shape):
     """The best parameters of the search, their metrics in sample (the search window) and out of
     sample (the held-out tail), the trial counts of the study (a resumed study counts all its trials),
-    ``benchmark``: the tail against buy and hold, ``significance``: the best in-sample Sharpe ratio
+    ``benchmark``: the tail against buy and hold, ``benchmark_in_sample``: the search window against
+    buy and hold (both with the request's costs), ``significance``: the best in-sample Sharpe ratio
     deflated by the completed trials, with the probability of backtest over-fitting; ``heatmap``: the
     two parameters of the heat map logged with the MLflow run ``mlflow_run_id``."""
 
@@ -70,6 +71,7 @@ class OptimizeResult(Shape):
     trials_failed: int
     trials: list[OptimizeTrial]
     benchmark: Benchmark
+    benchmark_in_sample: Benchmark
     significance: Significance
     trust: list[TrustLine]
     heatmap: list[str] | None

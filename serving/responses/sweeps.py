@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from serving.responses import Num, Shape
-from serving.responses.honest import Significance
+from serving.responses.honest import Benchmark, Significance
+from serving.responses.optimize import TrustLine
 from serving.responses.trading import Metrics, Period, TradingConfig
 
 __all__ = ["SweepAnswer", "SweepBest", "SweepHeatmap", "SweepMetrics", "SweepRow"]
@@ -61,7 +62,10 @@ class SweepAnswer(Shape, kw_only=True):
     """``results``: the best ``top`` combinations, best first (``results_truncated`` when there were
     more; every one is in the MLflow run ``mlflow_run_id`` as ``sweep_results.csv``). ``significance``:
     the best's Sharpe ratio deflated by ``trials`` (every combination run) and, in ``overfitting``, the
-    probability of backtest over-fitting of choosing the best. ``constraints`` include those the
+    probability of backtest over-fitting of choosing the best, and its probabilistic Sharpe ratio against
+    buy and hold's; ``benchmark``: the best against buy and hold of the symbol (and of the settings'
+    benchmark symbol) over the bars it traded, with its costs; ``trust``: "how much to trust this" as
+    lines. ``constraints`` include those the
     strategy implies; ``grid_size`` counts the full product, ``feasible`` those within the
     constraints, ``combinations`` those run (a ``sample`` of them when given)."""
 
@@ -87,5 +91,7 @@ class SweepAnswer(Shape, kw_only=True):
     results_truncated: bool
     significance: Significance
     heatmap: SweepHeatmap | None
+    benchmark: Benchmark
+    trust: list[TrustLine]
     mlflow_run_id: str
     status: Literal["success"]

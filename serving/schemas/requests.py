@@ -107,7 +107,7 @@ OPTIMIZE: list[tuple[str, Json]] = [
         {
             "strategy": "sma_cross",
             "symbol": "AAPL",
-            "parameters": {"fast": "5:100", "slow": "10:300:5"},
+            "grid": {"fast": "5:100", "slow": "10:300:5"},
             "constraints": ["fast < slow"],
             "objective": "sharpe",
             "trials": 50,
@@ -123,7 +123,7 @@ OPTIMIZE: list[tuple[str, Json]] = [
             "strategy": "rsi_reversion",
             "symbol": "BTC/USDT",
             "timeframe": "1h",
-            "parameters": {"period": "5:30", "oversold": "15:40", "overbought": "60:85"},
+            "grid": {"period": "5:30", "oversold": "15:40", "overbought": "60:85"},
             "trials": 500,
             "start_date": "2024-01-01",
             "end_date": "2024-07-01",

@@ -32,6 +32,10 @@ def test_an_optimization_partition_materializes_and_lands_in_mlflow(settings: Se
     assert meta["best_params"]["fast"] < meta["best_params"]["slow"]
     assert "buy and hold of AAPL" in meta["verdict"] and meta["trials_complete"] > 0
     assert 0.0 <= meta["deflated_sharpe"] <= 1.0
+    # Out of sample and in sample against buy and hold of the symbol, with the same costs.
+    assert "buy and hold of AAPL" in meta["verdict_in_sample"]
+    assert {"excess_annual_return", "benchmark_sharpe", "psr_vs_benchmark"} <= set(meta)
+    assert (meta["excess_annual_return"] > 0) == meta["verdict"].startswith("beat")
     tracker = MlflowTracker(settings.resolved_mlflow_uri())
     run = tracker.client.get_run(meta["mlflow_run_id"])
     assert run.data.tags["tradeforge.report"] == "optimize" and run.data.params["symbol"] == "AAPL"

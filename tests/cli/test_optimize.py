@@ -58,6 +58,30 @@ def test_the_table_and_trust_lines(env_home: Path) -> None:
     assert not (env_home / "studies").exists(), "an unnamed study is kept in memory"
 
 
+def test_params_holds_values_fixed_as_in_a_sweep_and_fixed_still_works(env_home: Path) -> None:
+    args = [*COMMAND, "--param", "fast=3:12", *SPAN, "--trials", "3", "--json"]
+    new = runner.invoke(app, [*args, "--params", '{"slow": 40}'])
+    old = runner.invoke(app, [*args, "--fixed", '{"slow": 40}'])
+    assert new.exit_code == 0 and old.exit_code == 0, new.stderr + old.stderr
+    body, again = json.loads(new.stdout), json.loads(old.stdout)
+    assert body["fixed"] == again["fixed"] == {"slow": 40}
+    assert body["best_params"] == again["best_params"]
+    both = runner.invoke(app, [*args, "--params", '{"slow": 40}', "--fixed", '{"slow": 50}'])
+    assert both.exit_code == 2 and "not both" in both.stderr
+    shown = runner.invoke(app, ["optimize", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "--params" in shown and "--fixed" not in shown  # the older name is accepted, not shown
+    # Both windows stand beside buy and hold, in the answer and in the MLflow run.
+    assert "buy and hold of AAPL" in body["benchmark_in_sample"]["verdict"]
+    assert body["benchmark_in_sample"]["common_bars"] == body["split"]["search_bars"]
+    run = MlflowClient(get_settings().resolved_mlflow_uri()).get_run(body["mlflow_run_id"])
+    assert run.data.metrics["is_benchmark_annual_return"] == pytest.approx(
+        body["benchmark_in_sample"]["annual_return"]
+    )
+    assert run.data.metrics["oos_benchmark_annual_return"] == pytest.approx(
+        body["benchmark"]["annual_return"]
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -68,6 +68,12 @@ def test_sweep_json_ranks_combinations_as_their_backtests(env_home: Path, bars_f
     sig = payload["significance"]
     assert sig["trials"] == 5 and sig["deflated_sharpe"] is not None
     assert sig["overfitting"]["trials"] == 5
+    bench = payload["benchmark"]  # the best against buy and hold of the file's bars
+    assert bench["symbol"] == "GOOG" and "buy and hold of GOOG" in bench["verdict"]
+    held = runner.invoke(app, ["backtest", *_file_args(bars_file), "--json"])
+    held_json = json.loads(held.stdout)  # the backtest's own benchmark block: the same buy and hold
+    assert bench["total_return"] == pytest.approx(held_json["benchmark"]["total_return"], rel=1e-9)
+    assert sig["benchmark_sharpe"] == pytest.approx(bench["sharpe_ratio"])
     assert not (env_home / "market").exists()
 
 
@@ -77,6 +83,9 @@ def test_sweep_prints_a_table_and_the_deflated_sharpe(env_home: Path, bars_file:
     assert result.exit_code == 0, result.stderr
     assert "top 4 of 4 by sharpe" in result.stdout
     assert "deflated Sharpe of the best" in result.stdout and "PBO" in result.stdout
+    text = " ".join(result.stdout.split())
+    assert "how much to trust this" in text and "buy and hold of GOOG" in text
+    assert "P(true SR > 0)" in text and "deflated SR" in text
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from pipelines.app.accounts import register_user
+from pipelines.models.tracking import open_tracker
 from pipelines.settings import Settings
 from serving.app import create_app
 from serving.responses.optimize import OptimizeResult
@@ -32,7 +33,7 @@ BODY = {
     "strategy": "sma_cross",
     "symbol": "AAPL",
     "source": "synthetic",
-    "parameters": {"fast": "3:30", "slow": "10:120:2"},
+    "grid": {"fast": "3:30", "slow": "10:120:2"},
     "constraints": ["fast < slow"],
     "trials": 8,
     "start_date": "2024-01-01",
@@ -68,7 +69,7 @@ def test_a_study_is_the_callers_own(served: tuple[Any, Settings]) -> None:
     folders = {p.parent.name for p in (settings.home / "studies").rglob("sma-study.log")}
     assert folders == {ann["id"], bob["id"]}
     # Another space under the same name is refused, the study untouched.
-    other = {**named, "parameters": {"fast": "3:20", "slow": "10:120:2"}}
+    other = {**named, "grid": {"fast": "3:20", "slow": "10:120:2"}}
     assert_envelope(client.post(URL, json=other, headers=ann["headers"]), 409, "CONFLICT")
 
 
@@ -76,12 +77,52 @@ def test_the_example_answer_is_the_documented_shape() -> None:
     assert set(OPTIMIZE_RESULT) == set(OptimizeResult.__struct_fields__)
 
 
+def test_both_windows_stand_beside_buy_and_hold_and_the_sweeps_names_are_documented(
+    served: tuple[Any, Settings],
+) -> None:
+    client, settings = served
+    user = make_user(client)
+    new = {**BODY, "grid": {"fast": "3:12"}, "params": {"slow": 40}, "trials": 4}
+    body = client.post(URL, json=new, headers=user["headers"]).json()
+    assert body["fixed"] == {"slow": 40} and body["best_params"]["fast"] <= 12
+    inside, outside = body["benchmark_in_sample"], body["benchmark"]
+    assert inside["common_bars"] == body["split"]["search_bars"]
+    assert outside["common_bars"] == body["split"]["holdout_bars"]
+    for block in (inside, outside):
+        assert block["symbol"] == "AAPL" and "buy and hold of AAPL" in block["verdict"]
+        assert {"excess_annual_return", "information_ratio", "beta", "alpha"} <= set(block)
+    assert body["significance"]["benchmark_sharpe"] == inside["sharpe_ratio"]
+    assert body["trust"][1]["text"].endswith(outside["verdict"])
+    run = open_tracker(settings).client.get_run(body["mlflow_run_id"])
+    metrics, tags = run.data.metrics, run.data.tags
+    assert metrics["is_benchmark_sharpe_ratio"] == pytest.approx(inside["sharpe_ratio"])
+    assert metrics["oos_benchmark_excess_annual_return"] == pytest.approx(outside["excess_annual_return"])
+    assert tags["tradeforge.verdict"] == outside["verdict"]
+    assert tags["tradeforge.verdict_in_sample"] == inside["verdict"]
+    # The older names still answer the same search.
+    old = {k: v for k, v in BODY.items() if k != "grid"} | {
+        "parameters": {"fast": "3:12"},
+        "fixed": {"slow": 40},
+    }
+    old["trials"] = 4
+    again = client.post(URL, json=old, headers=user["headers"]).json()
+    assert again["best_params"] == body["best_params"] and again["fixed"] == {"slow": 40}
+    # OpenAPI documents the sweep's names; the older ones are marked deprecated.
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    [props] = [v["properties"] for k, v in schema.items() if k.endswith("Optimize")]
+    assert {"grid", "params"} <= set(props)
+    assert props["parameters"]["deprecated"] is True and props["fixed"]["deprecated"] is True
+
+
 @pytest.mark.parametrize(
     ("change", "status", "code", "words"),
     [
-        ({"parameters": {"speed": "1:5"}}, 400, "INVALID_REQUEST", "has no parameter"),
-        ({"parameters": {"fast": "9:3"}}, 400, "INVALID_REQUEST", "ends below its start"),
-        ({"parameters": {}}, 400, "VALIDATION_ERROR", "parameters"),
+        ({"grid": {"speed": "1:5"}}, 400, "INVALID_REQUEST", "has no parameter"),
+        ({"grid": {"fast": "9:3"}}, 400, "INVALID_REQUEST", "ends below its start"),
+        ({"grid": {}}, 400, "VALIDATION_ERROR", "grid"),
+        ({"grid": None}, 400, "VALIDATION_ERROR", "grid is required"),
+        ({"parameters": {"fast": "3:9"}}, 400, "VALIDATION_ERROR", "give grid or its older name parameters"),
+        ({"params": {"slow": 50}, "fixed": {"slow": 50}}, 400, "VALIDATION_ERROR", "older name fixed"),
         ({"constraints": ["fast <> slow"]}, 400, "INVALID_REQUEST", "a OP b"),
         ({"objective": "luck"}, 400, "VALIDATION_ERROR", "objective"),
         ({"trials": 301, "async": True}, 400, "INVALID_REQUEST", "trials must be an integer 1..300"),

@@ -74,6 +74,15 @@ def test_sync_answer_equals_the_cli_sweep_and_logs_an_mlflow_run(served: Any) ->
     assert body["results_total"] == 12 and body["results_truncated"] is True
     assert body["heatmap"] == {"x": "fast", "y": "slow", "aggregate": "mean"}
     assert body["period"] == {"start": "2023-01-01", "end": "2024-01-01"}
+    assert body["constraints"] == ["fast < slow"]  # implied by sma_cross and given: listed once
+    # The best against buy and hold of SPY over the bars it traded, with the sweep's costs.
+    bench = body["benchmark"]
+    assert {k: bench[k] for k in expected["benchmark"]} == expected["benchmark"]
+    assert bench["symbol"] == "SPY" and "buy and hold of SPY" in bench["verdict"]
+    assert 240 <= bench["common_bars"] <= 252  # the 2023 bars traded, not the warm-up before them
+    assert body["significance"]["benchmark_sharpe"] == pytest.approx(bench["sharpe_ratio"])
+    assert body["significance"]["psr_vs_benchmark"] is not None
+    assert body["trust"][0] == {"label": "benchmark", "text": bench["verdict"]}
 
     client_ml = open_tracker(settings).client
     run = client_ml.get_run(body["mlflow_run_id"])
@@ -81,8 +90,11 @@ def test_sync_answer_equals_the_cli_sweep_and_logs_an_mlflow_run(served: Any) ->
     assert run.data.params["strategy"] == "sma_cross" and run.data.params["combinations"] == "12"
     assert run.data.metrics["best_sharpe_ratio"] == pytest.approx(body["best"]["metrics"]["sharpe_ratio"])
     assert run.data.metrics["pbo"] == pytest.approx(body["significance"]["overfitting"]["pbo"])
+    assert run.data.metrics["benchmark_excess_annual_return"] == pytest.approx(bench["excess_annual_return"])
+    assert run.data.metrics["psr_vs_benchmark"] == pytest.approx(body["significance"]["psr_vs_benchmark"])
+    assert run.data.tags["tradeforge.verdict"] == bench["verdict"]
     names = {a.path for a in client_ml.list_artifacts(run.info.run_id)}
-    assert {"sweep_results.csv", "sweep_heatmap.png", "sweep_best.json"} <= names
+    assert {"sweep_results.csv", "sweep_heatmap.png", "sweep_best.json", "honest_results.json"} <= names
     local = client_ml.download_artifacts(run.info.run_id, "sweep_results.csv")
     table = pd.read_csv(io.StringIO(Path(local).read_text()))
     assert len(table) == 12 and list(table["rank"]) == list(range(1, 13))

@@ -216,7 +216,7 @@ CALLS: list[tuple[str, Callable[[Client], Any], str, str, dict[str, str], Any]] 
         {
             "strategy": "sma_cross",
             "symbol": "SPY",
-            "parameters": {"fast": "5:50"},
+            "grid": {"fast": "5:50"},
             "trials": 20,
             "async": True,
         },

@@ -49,6 +49,11 @@ def _report_training(result: TrainResult, *, as_json: bool) -> None:
             f"{compared['window_end'][:10]}: {compared['metric']} new {_num(compared['candidate'])}, "
             f"champion v{compared['champion_version']} {_num(compared['champion'])}"
         )
+    if compared is not None and compared.get("deflated_sharpe") is not None:
+        out.print(
+            f"  held-out Sharpe {_num(compared['held_out_sharpe'])} per bar, deflated Sharpe ratio "
+            f"{_num(compared['deflated_sharpe'])} over {compared['trials']} trials"
+        )
     for key in ("val_r2", "val_rmse", "val_ic", "val_directional_accuracy"):
         if key in result.metrics:
             out.print(f"  {key:<26}{result.metrics[key]: .5f}")

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import math
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pipelines.errors import DataNotFoundError, InvalidRequestError
+from pipelines.models.champion_psr import HeldOutPsr
+from pipelines.models.champion_trials import Deflation, deflate, recorded_sharpes
 from pipelines.models.champion_window import (
     MIN_COMPARE_ROWS,
     BarsOf,
@@ -79,6 +81,7 @@ class Comparison:
     champion_psr: float = math.nan
     psr_returns: int = 0  # the non-overlapping returns the PSR was measured on
     min_psr: float | None = None
+    held_out: HeldOutPsr = field(default_factory=HeldOutPsr)  # the candidate's, for the deflation
 
     def as_dict(self) -> dict[str, Any]:
         def clean(v: float) -> float | None:
@@ -106,10 +109,14 @@ class ChampionDecision:
     reason: str
     forced: bool = False
     comparison: Comparison | None = None
+    deflation: Deflation | None = None  # the held-out Sharpe ratio deflated by the model's versions
 
     def metrics(self) -> dict[str, float]:
-        """What the run logs as metrics: the decision and, when compared, both scores and the rows."""
+        """What the run logs as metrics: the decision, the held-out deflation and, when compared,
+        both scores and the rows."""
         out = {"promoted": float(self.promoted), "champion_forced": float(self.forced)}
+        if self.deflation is not None:
+            out |= {k: v for k, v in self.deflation.metrics().items() if not math.isnan(v)}
         c = self.comparison
         if c is not None and c.rows:
             short = c.metric.removeprefix("val_")
@@ -140,7 +147,10 @@ class ChampionDecision:
         return {k: v for k, v in params.items() if v}
 
     def as_dict(self) -> dict[str, Any] | None:
-        return None if self.comparison is None else {**self.comparison.as_dict(), "forced": self.forced}
+        if self.comparison is None:
+            return None
+        deflation = {} if self.deflation is None else self.deflation.as_dict()
+        return {**self.comparison.as_dict(), "forced": self.forced, **deflation}
 
     def tags(self) -> dict[str, str]:
         """The decision, and the held-out PSR it weighed (when one was measured), as run tags."""
@@ -153,6 +163,9 @@ class ChampionDecision:
             out["tradeforge.champion_psr"] = f"{c.candidate_psr:.6f}"
         if c is not None and c.min_psr is not None:
             out["tradeforge.champion_min_psr"] = str(c.min_psr)
+        if self.deflation is not None:
+            out["tradeforge.held_out_trials"] = str(self.deflation.trials)
+            out["tradeforge.held_out_deflated_sharpe"] = f"{self.deflation.deflated_sharpe:.6f}"
         return out
 
 
@@ -209,6 +222,7 @@ def _compare(contest: Contest, champion: Contender, version: str) -> tuple[Compa
         scores.champion_psr.psr,
         scores.candidate_psr.returns,
         contest.min_psr,
+        scores.candidate_psr,
     )
     if scores.rows < MIN_COMPARE_ROWS:
         return comparison, _too_few(window, scores.rows)
@@ -257,12 +271,29 @@ def _verdict(contest: Contest, c: Comparison, problem: str | None) -> ChampionDe
     return ChampionDecision(won, f"{basis}: {verdict}", comparison=c)
 
 
+def _held_out_alone(contest: Contest) -> HeldOutPsr:
+    """A first version's held-out PSR: on its own validation window, after its training rows."""
+    c = contest.candidate
+    if c.missing_ranges():
+        return HeldOutPsr()
+    try:
+        return score_window(comparison_window(c, c), c, c, contest.bars_of).candidate_psr
+    except (DataNotFoundError, InvalidRequestError):
+        return HeldOutPsr()
+
+
 def decide_champion(tracker: Tracker, contest: Contest) -> ChampionDecision:
-    """Whether the new version described by ``contest`` becomes champion, and why."""
+    """Whether the new version described by ``contest`` becomes champion, and why, with its held-out
+    Sharpe ratio deflated by the versions of the model with one recorded (:mod:`.champion_trials`;
+    the new version must not carry its own yet)."""
     current = tracker.alias_version(contest.model_name, "champion")
     if current is None:
-        return ChampionDecision(True, "first version: promoted to champion", contest.force)
+        deflation = deflate(_held_out_alone(contest), recorded_sharpes(tracker, contest.model_name))
+        return ChampionDecision(
+            True, "first version: promoted to champion", contest.force, deflation=deflation
+        )
     with tempfile.TemporaryDirectory(prefix="tradeforge-champion-") as tmp:
         champion = _load_champion(tracker, current, Path(tmp), contest.member_loader)
         comparison, problem = _compare(contest, champion, current.version)
-    return _verdict(contest, comparison, problem)
+    deflation = deflate(comparison.held_out, recorded_sharpes(tracker, contest.model_name))
+    return replace(_verdict(contest, comparison, problem), deflation=deflation)

@@ -25,12 +25,14 @@ _NEXT_CLOSE = 3  # the close_t+1 column of an OHLC path's outputs (open, high, l
 
 @dataclass(frozen=True)
 class HeldOutPsr:
-    """``psr`` against 0 and the per-bar ``sharpe`` of ``returns`` direction calls (NaN: undefined,
-    fewer than 3 returns or no variance)."""
+    """``psr`` against 0, the per-bar ``sharpe`` and the sample ``skewness`` and plain ``kurtosis``
+    of ``returns`` direction calls (NaN: undefined, fewer than 3 returns or no variance)."""
 
     psr: float = math.nan
     sharpe: float = math.nan
     returns: int = 0
+    skewness: float = math.nan
+    kurtosis: float = math.nan
 
 
 def direction_returns(y: FloatArray, pred: FloatArray, horizon: int) -> FloatArray:
@@ -49,4 +51,4 @@ def held_out_psr(y: FloatArray, pred: FloatArray, horizon: int) -> HeldOutPsr:
     if moments is None:
         return HeldOutPsr(returns=int(returns.size))
     psr = probabilistic_sharpe(moments.sharpe, 0.0, moments.n, moments.skewness, moments.kurtosis)
-    return HeldOutPsr(psr, moments.sharpe, moments.n)
+    return HeldOutPsr(psr, moments.sharpe, moments.n, moments.skewness, moments.kurtosis)

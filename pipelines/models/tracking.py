@@ -93,6 +93,8 @@ class Tracker(Protocol):
     def delete_model(self, name: str) -> None: ...
     def model_tags(self, name: str) -> dict[str, str] | None: ...
     def set_model_tag(self, name: str, key: str, value: str) -> None: ...
+    def version_tags(self, name: str) -> dict[str, dict[str, str]]: ...
+    def set_version_tags(self, name: str, version: str, tags: Mapping[str, str]) -> None: ...
     def download(self, source: str, dst: Path) -> Path: ...
     def artifact_bytes(self, source: str) -> int: ...
 
@@ -281,6 +283,15 @@ class MlflowTracker:
     def set_model_tag(self, name: str, key: str, value: str) -> None:
         """Tag the registered model ``name`` (not one of its versions)."""
         self._client.set_registered_model_tag(name, key, value)
+
+    def version_tags(self, name: str) -> dict[str, dict[str, str]]:
+        """The tags of each version of registered model ``name`` (no version: empty)."""
+        found = self._client.search_model_versions(f"name = '{name}'")
+        return {str(v.version): dict(v.tags or {}) for v in found}
+
+    def set_version_tags(self, name: str, version: str, tags: Mapping[str, str]) -> None:
+        for key, value in tags.items():
+            self._client.set_model_version_tag(name, version, key, value)
 
     def download(self, source: str, dst: Path) -> Path:
         from mlflow.artifacts import download_artifacts

@@ -256,6 +256,15 @@ def _log_decision(run: RunHandle, decision: ChampionDecision, version: str, timi
     run.set_tags({**decision.tags(), "tradeforge.version": version})
 
 
+def _decide(tracker: Tracker, contest: Contest, version: str) -> ChampionDecision:
+    """The champion decision; the held-out Sharpe ratio it measured goes on the new model version,
+    where the next versions count it as a trial."""
+    decision = decide_champion(tracker, contest)
+    if decision.deflation is not None:
+        tracker.set_version_tags(contest.model_name, version, decision.deflation.version_tags())
+    return decision
+
+
 def train(
     settings: Settings,
     request: TrainRequest,
@@ -295,7 +304,7 @@ def train(
         )
         report(90.0, f"{request.model_name}: comparing with the champion")
         loader = member_loader or ModelRegistry(tracker, settings.models_cache_dir).member_loader
-        decision = decide_champion(tracker, _contest(settings, request, table, data, fitted, loader))
+        decision = _decide(tracker, _contest(settings, request, table, data, fitted, loader), version)
         seconds = time.perf_counter() - began
         timing = {"training_seconds": seconds, "fit_seconds": fitted.fit_seconds}
         _log_decision(run, decision, version, {**fitted.metrics, **timing})

@@ -304,6 +304,21 @@ class ChampionComparison(Shape):
     window_end: Annotated[str | None, Meta(description="Last compared row")]
     rows: int
     forced: Annotated[bool, Meta(description="Promoted by force, whatever the scores")]
+    held_out_sharpe: Annotated[
+        float | None,
+        Meta(description="The new version's per-bar Sharpe ratio of its calls on the rows"),
+    ] = None
+    trials: Annotated[
+        int | None,
+        Meta(description="Versions of the model with a held-out Sharpe ratio, this one included"),
+    ] = None
+    trials_sharpe_variance: Annotated[
+        float | None, Meta(description="Variance of those versions' held-out Sharpe ratios (per bar)")
+    ] = None
+    deflated_sharpe: Annotated[
+        float | None,
+        Meta(description="The PSR against the maximum Sharpe ratio expected of that many trials"),
+    ] = None
 
 
 class Trained(Shape):

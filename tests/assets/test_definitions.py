@@ -181,6 +181,7 @@ def test_trained_models_asset_trains_registers_and_checks(settings: Settings, tm
     assert compared["window_of"] == "candidate" and compared["rows"] > 0 and compared["champion_version"]
     # the held-out PSR is measured and shown even while no setting makes it a criterion
     assert 0.0 <= compared["candidate_psr"] <= 1.0 and compared["min_psr"] is None
+    assert compared["trials"] == 2 and 0.0 <= compared["deflated_sharpe"] <= 1.0
     assert mat.metadata["version"].value == "2" and "validation window" in mat.metadata["decision"].value
 
 

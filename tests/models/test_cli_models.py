@@ -102,11 +102,15 @@ def test_retrain_shows_the_comparison_and_force_promotes(cli_home: Path, tracker
     assert compared["candidate"] == compared["champion"] == payload["metrics"]["val_ic"]  # a tie keeps it
     assert compared["window_of"] == "candidate" and compared["rows"] > 0 and not compared["forced"]
     assert compared["window_start"] >= payload["data_range"]["val_start"]
+    # the same fit twice: one held-out Sharpe ratio, no spread, so the deflation changes nothing
+    assert compared["trials"] == 2 and compared["trials_sharpe_variance"] == pytest.approx(0.0, abs=1e-18)
+    assert compared["deflated_sharpe"] == pytest.approx(compared["candidate_psr"])
 
     forced = runner.invoke(app, [*ARGS, "--force"])
     assert forced.exit_code == 0, forced.stderr
     text = " ".join(forced.stdout.split())
     assert "forced: promoted to champion over v1" in text and "compared on" in text
+    assert "deflated Sharpe ratio" in text and "over 3 trials" in text
     champion = tracker.alias_version("lgbm_aapl", "champion")
     assert champion is not None and champion.version == "3"
     assert tracker.client.get_run(champion.run_id).data.tags["tradeforge.champion_forced"] == "true"

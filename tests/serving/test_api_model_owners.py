@@ -126,6 +126,7 @@ def test_force_moves_the_champion_for_the_owner_only(client: Any) -> None:
     same = _train(client, ann, "forced_model").json()  # the same data and seed: a tie keeps the champion
     assert same["champion"] is False and same["comparison"]["forced"] is False
     assert same["comparison"]["candidate"] == same["comparison"]["champion"]
+    assert same["comparison"]["trials"] == 2 and 0.0 <= same["comparison"]["deflated_sharpe"] <= 1.0
     forced = _train(client, ann, "forced_model", force=True).json()
     assert forced["champion"] is True and forced["comparison"]["forced"] is True
     assert forced["decision"].startswith("forced: promoted to champion over v1")

@@ -21,7 +21,7 @@ demo: install
 		$(BIN)/tradeforge serve --port $(or $(PORT),8000)
 
 test: install
-	$(BIN)/pytest -q -n $(or $(TEST_WORKERS),2) --dist loadfile --durations=25
+	$(BIN)/pytest -q -n $(or $(TEST_WORKERS),2) --dist loadfile --no-loadscope-reorder --durations=25
 
 lint: install
 	$(BIN)/ruff check pipelines assets serving tests benchmarks scripts

@@ -28,6 +28,22 @@ def _loopback_only(self: socket.socket, address: object) -> None:
     _real_connect(self, address)  # type: ignore[arg-type]
 
 
+# The files that take minutes, longest first. ``make test`` (``--dist loadfile --no-loadscope-reorder``)
+# hands files to its workers in collection order: these start at once, one per worker, then the other
+# slow files, and the many short files fill in behind them, so no worker ends the run alone on one.
+LONGEST_FILES = ("tests/serving/test_fuzz_openapi.py", "tests/test_readme_tour.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        if path in LONGEST_FILES:
+            return LONGEST_FILES.index(path)
+        return len(LONGEST_FILES) + (item.get_closest_marker("slow") is None)
+
+    items.sort(key=rank)
+
+
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)

@@ -1,6 +1,6 @@
 """The durable, resource-aware job queue: submit, follow and cancel jobs.
 
-Jobs live in the app database (``pipelines.db.job_models.Job``). Each runs in its own spawned worker
+Jobs live in the app database (``pipelines.db.job_models.Job``). Each runs in its own worker
 process, never on the caller's thread or event loop; the scheduler thread that admits them first in
 first out when their declared resources fit, follows their progress and stops overgrown workers is
 ``pipelines.jobs.scheduler``.

@@ -1,7 +1,7 @@
 """The scheduler thread behind ``JobQueue``: admission, worker processes, progress and watchdogs.
 
 It admits queued jobs strictly first-in first-out when the resources they declare fit what is free
-(a large job at the head is not overtaken, so it cannot starve), and runs each in its own spawned
+(a large job at the head is not overtaken, so it cannot starve), and runs each in its own
 worker process (``pipelines.jobs.workers``), never on the caller's thread or event loop. Workers
 report progress over a pipe; the scheduler writes it to the database at most every
 ``progress_interval`` seconds per job and publishes the job events. A worker whose resident memory
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import threading
 import time
 from multiprocessing.connection import wait
@@ -37,7 +36,7 @@ from pipelines.jobs.records import (
 )
 from pipelines.jobs.resources import Demand, Free, ResourceProbe, insufficiency, memory_ceiling_gb
 from pipelines.jobs.task_kinds import TaskKinds
-from pipelines.jobs.workers import WorkerRun
+from pipelines.jobs.workers import WorkerRun, worker_context
 from pipelines.settings import Settings
 
 __all__ = ["Scheduler"]
@@ -76,7 +75,7 @@ class Scheduler:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.closing = False
-        self._context = multiprocessing.get_context("spawn")
+        self._context = worker_context(spec.fn.__module__ for spec in tasks.specs().values())
         self._running: dict[str, WorkerRun] = {}
         self._wake_r, self._wake_w = self._context.Pipe(duplex=False)
         self._thread: threading.Thread | None = None

@@ -1,4 +1,4 @@
-"""Task kinds for the queue's tests only (importable by spawned workers as tests.jobs.sample_tasks)."""
+"""Task kinds for the queue's tests only (importable by job workers as tests.jobs.sample_tasks)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,11 @@ def _validate_echo(params: dict[str, Any], settings: Settings) -> dict[str, Any]
 
 @register_task("echo", cpu_cores=1.0, ram_gb=1.0, validate=_validate_echo, describe=lambda p: "Echoing...")
 def echo(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
+    # ``pause``: seconds before each step, so a test can see every step's update on its own (the
+    # scheduler publishes the latest of the updates that arrived since it last read the pipe).
+    pause = float(params.get("pause", 0.0))
     for i in range(1, params["steps"] + 1):
+        time.sleep(pause)
         progress.update(100.0 * i / (params["steps"] + 1), f"step {i}", {"step": i, "of": params["steps"]})
         time.sleep(0.01)
     return {"echo": params.get("value"), "pid": os.getpid(), "home": str(progress.settings.home)}

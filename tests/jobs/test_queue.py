@@ -33,7 +33,7 @@ def test_a_job_runs_in_a_worker_process_and_reports_progress_in_order(make_queue
     events: list[JobEvent] = []
     queue = make_queue().start()
     queue.subscribe(events.append)
-    job = queue.submit("echo", {"value": "hi", "steps": 4}, owner="ann")
+    job = queue.submit("echo", {"value": "hi", "steps": 4, "pause": 0.2}, owner="ann")
     done = queue.wait(job.id, timeout=20)
     assert done.status == "completed" and done.progress == 100.0 and done.error is None
     assert done.result is not None and done.result["echo"] == "hi"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from pipelines.data.stored_bars import load_bars
 from pipelines.db import Database, open_database
 from pipelines.jobs import JobQueue
 from pipelines.jobs.resources import Demand
-from pipelines.jobs.workers import WorkerRun
+from pipelines.jobs.workers import WorkerRun, worker_context
 from pipelines.models.tracking import FAILURE_TAG, PID_TAG, open_tracker
 from pipelines.settings import Settings, get_settings
 from tests.recovery.tasks import hold_a_run
@@ -108,7 +107,7 @@ def test_a_cancelled_training_ends_its_run_killed_at_once(settings: Settings) ->
     tracker = open_tracker(settings)
     params = {"uri": tracker.uri, "artifacts": str(settings.home / "mlflow" / "artifacts")}
     worker = WorkerRun.start(
-        multiprocessing.get_context("spawn"),
+        worker_context([hold_a_run.__module__]),  # where the scheduler starts its workers
         hold_a_run,
         params,
         settings,

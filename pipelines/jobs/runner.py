@@ -13,7 +13,6 @@ drops it. While the job runs its heartbeat and progress are written every ``prog
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import socket
 import threading
 import time
@@ -40,7 +39,7 @@ from pipelines.jobs.resources import (
 )
 from pipelines.jobs.resources import memory_ceiling_gb as _ceiling
 from pipelines.jobs.task_kinds import TaskKinds, TaskSpec
-from pipelines.jobs.workers import WorkerRun
+from pipelines.jobs.workers import WorkerRun, worker_context
 from pipelines.settings import Settings
 
 __all__ = ["JobRunner"]
@@ -80,7 +79,7 @@ class JobRunner:
         self.heartbeat_interval = settings.jobs.job_heartbeat_seconds
         self.memory_margin_gb = memory_margin_gb
         self.host = socket.gethostname()
-        self._context = multiprocessing.get_context("spawn")
+        self._context = worker_context(spec.fn.__module__ for spec in tasks.specs().values())
         self._lock = threading.Lock()
         self._running: dict[str, Demand] = {}
 

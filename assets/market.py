@@ -82,7 +82,8 @@ def _market_bars_asset(settings: Settings, items: list[UniverseItem]) -> dg.Asse
         + [dg.AssetCheckSpec("no_unexpected_gaps", asset="market_bars", description="Reported, not failed.")],
         retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL),
         description="OHLCV bars of one universe symbol for one calendar year, at each configured timeframe, "
-        "fetched incrementally into $TRADEFORGE_HOME/market (Parquet) and the DuckDB view `bars`.",
+        "fetched incrementally into Parquet under market/ of the home or of TRADEFORGE_DATA_URL's bucket, "
+        "and the DuckDB view `bars`.",
     )
     # Bare ``MaterializeResult``: Dagster reads a subscripted one as a single output, and this asset
     # also has its checks' outputs.
@@ -109,7 +110,8 @@ def _features_asset(items: list[UniverseItem], market_bars: dg.AssetsDefinition)
         deps=[dg.AssetDep(market_bars, partition_mapping=_by_symbol())],
         automation_condition=dg.AutomationCondition.eager(),
         description="The bars and the default feature set and forward labels over all stored bars of one "
-        "symbol, per timeframe ($TRADEFORGE_HOME/features, DuckDB view `features`). Training and the "
+        "symbol, per timeframe (features/ of the home or of TRADEFORGE_DATA_URL's bucket, DuckDB view "
+        "`features`). Training and the "
         "reports read these tables; the data version is the hash of their files.",
     )
     def features(

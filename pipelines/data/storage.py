@@ -36,6 +36,7 @@ __all__ = [
     "local_storage",
     "s3_filesystem",
     "split_s3_url",
+    "storage_health",
 ]
 
 
@@ -125,13 +126,18 @@ def split_s3_url(url: str) -> tuple[str, str]:
 @lru_cache(maxsize=8)
 def s3_filesystem(endpoint_url: str | None, region: str) -> pafs.S3FileSystem:
     """pyarrow's S3 filesystem for an endpoint (None: AWS itself); credentials from the AWS chain."""
+    return _s3(endpoint_url, region)
+
+
+def _s3(endpoint_url: str | None, region: str, **options: object) -> pafs.S3FileSystem:
     if endpoint_url is None:
-        return pafs.S3FileSystem(region=region)
+        return pafs.S3FileSystem(region=region, **options)
     parts = urlsplit(endpoint_url)
     return pafs.S3FileSystem(
         region=region,
         endpoint_override=parts.netloc + parts.path.rstrip("/"),
         scheme=parts.scheme or "https",
+        **options,
     )
 
 
@@ -148,3 +154,32 @@ def data_storage(settings: Settings) -> DataStorage:
     bucket, prefix = split_s3_url(url)
     fs = s3_filesystem(settings.storage.s3_endpoint_url, settings.storage.s3_region)
     return DataStorage(filesystem=fs, root=posixpath.join(bucket, prefix) if prefix else bucket, remote=True)
+
+
+def storage_health(settings: Settings) -> str:
+    """The market and feature files' store as the health route reports it: "healthy", or
+    "unhealthy: <reason>" naming no endpoint or credential. On S3, one request for the bucket with a
+    short timeout and no retries, so an unreachable endpoint costs the probe about a second."""
+    url = settings.storage.data_url
+    if url is None:
+        market = settings.market_dir
+        return "healthy" if market.is_dir() or not market.exists() else "unhealthy: not a folder"
+    bucket, _ = split_s3_url(url)
+    fs = _probe_filesystem(settings.storage.s3_endpoint_url, settings.storage.s3_region)
+    try:
+        info = fs.get_file_info(bucket)
+    except OSError as exc:
+        return f"unhealthy: {type(exc).__name__}"
+    return "unhealthy: bucket not found" if info.type == pafs.FileType.NotFound else "healthy"
+
+
+@lru_cache(maxsize=8)
+def _probe_filesystem(endpoint_url: str | None, region: str) -> pafs.S3FileSystem:
+    """:func:`s3_filesystem` with the probe's short timeouts and a single attempt."""
+    return _s3(
+        endpoint_url,
+        region,
+        connect_timeout=1.0,
+        request_timeout=2.0,
+        retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=1),
+    )

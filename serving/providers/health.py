@@ -13,6 +13,7 @@ from litestar.di import NamedDependency, Provide
 from sqlalchemy import text
 
 from pipelines.backtest.strategies import list_strategies
+from pipelines.data.storage import storage_health
 from pipelines.db import BufferedLogWriter, Database
 from pipelines.models.base import ModelKind
 from pipelines.models.registry import ModelRegistry
@@ -71,10 +72,7 @@ class HealthProvider:
             services["ml_engine"] = "healthy"
         except Exception as exc:
             services["ml_engine"] = f"unhealthy: {type(exc).__name__}"
-        market = self.settings.market_dir
-        services["market_data"] = (
-            "healthy" if market.is_dir() or not market.exists() else "unhealthy: not a folder"
-        )
+        services["market_data"] = storage_health(self.settings)
         ok = all(v == "healthy" for v in services.values())
         return {"status": "healthy" if ok else "degraded", "services": services, "active_models": active}
 

@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 
 from pipelines.data.ingest import ingest, open_store, plan_ingest
 from pipelines.data.providers.synthetic import SyntheticProvider
+from pipelines.data.storage import storage_health
 from pipelines.data.store import ParquetStore, SeriesKey
 from pipelines.data.stored_bars import load_bars
 from pipelines.data.symbols import parse_symbol
@@ -339,3 +341,24 @@ def test_cli_ingests_and_queries_s3_and_never_shows_credentials(
     storage = json.loads(shown.stdout)["storage"]["fields"]
     assert storage["data_url"]["value"] == f"s3://{s3.bucket}/cli"
     assert storage["s3_endpoint_url"]["env"] == "TRADEFORGE_S3_ENDPOINT_URL"
+
+
+def test_health_reports_the_bucket_without_naming_the_endpoint(
+    s3_settings: Settings, s3: Any, tmp_path: Path
+) -> None:
+    assert storage_health(s3_settings) == "healthy"
+    gone = s3_settings.model_copy(update={"data_url": f"s3://{s3.bucket}-missing/lake"})
+    assert storage_health(gone) == "unhealthy: bucket not found"
+    with socket.socket() as closed:  # a port nobody listens on once this socket is closed
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    down = s3_settings.model_copy(update={"s3_endpoint_url": endpoint})
+    started = time.monotonic()
+    answer = storage_health(down)
+    assert answer.startswith("unhealthy: ") and endpoint not in answer and str(port) not in answer
+    assert time.monotonic() - started < 5  # one quick attempt, not the data path's retries
+    local = s3_settings.model_copy(update={"data_url": None, "home": tmp_path})
+    assert storage_health(local) == "healthy"
+    (tmp_path / "market").write_text("not a folder")
+    assert storage_health(local) == "unhealthy: not a folder"

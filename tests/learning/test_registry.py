@@ -165,10 +165,11 @@ def test_planned_epochs_and_estimates() -> None:
     large = estimate_seconds("lightgbm", 1_000_000, 100, 100)
     assert 1 <= small < large
     assert isinstance(large, int)
-    # the benchmark's run: 1,000,000 rows x 20, 100 trees (10 epochs) took 198 s to train and about
-    # 64 s to register; the estimate is of that order, not the 9 s it once said
+    # the benchmark's run: 1,000,000 rows x 20, 100 trees (10 epochs) took 16 s on a quiet machine
+    # (14.4 s reading and training, 1.7 s registering); the estimate is of that order, not the 270 s
+    # a calibration under load once gave
     benchmark = estimate_seconds("lightgbm", 1_000_000, 20, 10)
-    assert 150 <= benchmark <= 600
+    assert 12 <= benchmark <= 60
     # registration alone counts: a tiny run is still some seconds
     assert estimate_seconds("mlp", 10, 2, 1) >= 10
     # a ResNet on images costs per pixel value, on a table per feature (its residual MLP)

@@ -99,8 +99,6 @@ class InferenceSettings(SettingsGroup):
 class JobsSettings(SettingsGroup):
     """Where the API's jobs run, what they keep after they finish, whether automations start running."""
 
-    # The API's jobs run in local worker processes, or on Celery workers on any host (a broker URL).
-
     # Then removed by the recovery and whenever a new result is written.
     result_files_days: int = Field(
         default=30, ge=1, description="Days the full curve and trades of a cut answer are kept as files."
@@ -108,6 +106,7 @@ class JobsSettings(SettingsGroup):
     automations_running: bool = Field(
         default=True, description="Dagster's schedules and sensors start running (false: stopped)."
     )
+    # The API's jobs run in local worker processes, or on Celery workers on any host (a broker URL).
     job_broker_url: str | None = Field(
         default=None,
         description="Celery broker (amqp://...) that hands the API's jobs to `tradeforge jobs worker` "

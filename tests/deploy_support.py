@@ -22,12 +22,6 @@ ENV_EXAMPLE = DEPLOY / ".env.example"
 K8S = DEPLOY / "k8s"
 HELM_VALUES = DEPLOY / "helm" / "dagster-values.yaml"
 
-# Settings and commands a deployment file may name before they land (none now). While one is missing from
-# the settings or the CLI it is accepted; once it is there, test_pending_names_have_landed asks for it to
-# be removed here, so the check is strict again.
-PENDING_SETTINGS: frozenset[str] = frozenset()
-PENDING_COMMANDS: frozenset[tuple[str, str]] = frozenset()
-
 # Variables read by programs other than the settings, in the containers of the tradeforge image.
 THIRD_PARTY_ENV = {
     "AWS_ACCESS_KEY_ID": "boto3, pyarrow and MLflow's S3 client",

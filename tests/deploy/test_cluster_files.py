@@ -19,7 +19,6 @@ from tests.deploy_support import (
     DEPLOY,
     HELM_VALUES,
     K8S,
-    PENDING_SETTINGS,
     REQUIRED_APP_ENV,
     SECRET_NAME,
     THIRD_PARTY_ENV,
@@ -120,7 +119,7 @@ def test_probes_are_routes_of_the_real_apps(api_client: TestClient[Any], bento_r
 
 
 def test_containers_read_settings_and_their_secrets_from_the_secret(tmp_path: Path) -> None:
-    known = settings_env_names(tmp_path / "home") | PENDING_SETTINGS | THIRD_PARTY_ENV.keys()
+    known = settings_env_names(tmp_path / "home") | THIRD_PARTY_ENV.keys()
     config = next(d for d in _manifests() if d["kind"] == "ConfigMap")
     assert set(config["data"]) <= known
     data = config["data"]

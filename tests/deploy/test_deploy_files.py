@@ -23,8 +23,6 @@ from tests.deploy_support import (
     DEPLOY,
     ENV_EXAMPLE,
     INTERPOLATION,
-    PENDING_COMMANDS,
-    PENDING_SETTINGS,
     REQUIRED_APP_ENV,
     ROOT,
     SECRET_NAME,
@@ -115,19 +113,13 @@ def test_every_variable_is_a_setting_or_a_known_one(compose: dict[str, Any], kno
     for name, service in compose["services"].items():
         if _ours(service):
             for var in _env(service):
-                if var not in known_env | PENDING_SETTINGS | THIRD_PARTY_ENV.keys():
+                if var not in known_env | THIRD_PARTY_ENV.keys():
                     unknown[var] = name
     assert unknown == {}
     api = _env(compose["services"]["api"])
     assert set(api) >= REQUIRED_APP_ENV
     assert "TRADEFORGE_TRUSTED_PROXIES" in api
     assert api["TRADEFORGE_INFERENCE_URL"] == "http://inference:3000"
-
-
-def test_pending_names_have_landed_once_they_exist(known_env: set[str]) -> None:
-    landed = sorted(PENDING_SETTINGS & known_env)
-    landed += [" ".join(c) for c in PENDING_COMMANDS & cli_commands()]
-    assert landed == [], f"now settings or commands: remove {landed} from tests/deploy_support.py PENDING_*"
 
 
 def _secret_literals(env: dict[str, str]) -> list[str]:
@@ -169,7 +161,7 @@ def test_env_example_names_every_variable_and_holds_no_secret() -> None:
 
 
 def test_commands_are_real(compose: dict[str, Any]) -> None:
-    commands = cli_commands() | PENDING_COMMANDS
+    commands = cli_commands()
     groups = {c[0] for c in commands if len(c) == 2}
     used = []
     for service in compose["services"].values():

@@ -7,10 +7,13 @@ single feature rows by 64 concurrent callers, two ways in the same run:
 2. through the BentoML service (``serving/bento``, one worker, adaptive batching) with
    ``HttpModelCaller``, the API's own client when ``TRADEFORGE_INFERENCE_URL`` is set.
 
-Both callers run in 64 threads of this process; the service runs in its own process on the same
-machine. Reported: requests/s, p50 and p99 latency, the mean adaptive batch the service formed, and
-whether every answer equals the in-process one bit for bit. Seeded (synthetic seed 42, model seed
-42). JSON results in benchmarks/results/bench_bento.json.
+Both callers run in 64 threads of this process, each row called once (no memo on either side); the
+service runs in its own process on the same machine. Reported: requests/s, p50 and p99 latency, the
+CPU per request of this process (the callers) and of the service's processes, the mean adaptive
+batch the service formed, and whether every answer equals the in-process one bit for bit. With
+``--profile`` the service's processes run ``_sampler.py`` (through ``_hook/sitecustomize.py``) and
+their main-thread stacks and thread CPU per request come with the results. Seeded (synthetic seed
+42, model seed 42). JSON results in benchmarks/results/bench_bento.json.
 """
 
 from __future__ import annotations

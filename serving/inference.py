@@ -125,25 +125,36 @@ class HttpModelCaller:
         )
 
     def _send(self, raw: bytes) -> tuple[int, bytes]:
-        """One POST on this thread's connection (a new one after any failure); status and body."""
+        """One POST on this thread's connection (a new one after any failure); status and body.
+
+        A kept-alive connection the service closed while it was idle (its keep-alive timeout) fails
+        at once on reuse: the call is made again on a new connection, without a retry's pause."""
         if self._closed:
             raise ConnectionError("the model caller is closed")
         with self._slots:
             conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
-            if conn is None:
-                conn = self._local.conn = self._kind(*self._address, *self._timeouts)
-                with self._lock:
-                    self._open.add(conn)
-            try:
-                conn.request("POST", self._path, raw, {"Content-Type": "application/json"})
-                response = conn.getresponse()
-                text = response.read()
-            except BaseException:
-                self._drop(conn)
-                raise
-            if response.will_close:
-                self._drop(conn)
-            return response.status, text
+            for fresh in (conn is None, True):
+                if conn is None:
+                    conn = self._local.conn = self._kind(*self._address, *self._timeouts)
+                    with self._lock:
+                        self._open.add(conn)
+                try:
+                    conn.request("POST", self._path, raw, {"Content-Type": "application/json"})
+                    response = conn.getresponse()
+                    text = response.read()
+                except ConnectionError:  # reset, broken pipe, closed before answering (RemoteDisconnected)
+                    self._drop(conn)
+                    conn = None
+                    if fresh:
+                        raise
+                    continue
+                except BaseException:
+                    self._drop(conn)
+                    raise
+                if response.will_close:
+                    self._drop(conn)
+                return response.status, text
+        raise AssertionError("unreachable: the second try runs on a new connection")
 
     def _drop(self, conn: http.client.HTTPConnection) -> None:
         conn.close()

@@ -5,7 +5,8 @@ in this process, with a profiling timer (``ITIMER_PROF``, every ``TRADEFORGE_SAM
 of process CPU). Each tick, in the main thread, charges the main thread's CPU time since the previous
 tick (``time.thread_time``) to the Python stack running then; the other threads (the log writer) are
 read from ``/proc`` by name. ``SIGUSR1`` clears the counts (after the warm-up), ``SIGUSR2`` writes them
-as JSON to ``TRADEFORGE_SAMPLE_OUT``: ``{"stacks": [[frames, seconds], ...], "threads": {name: cpu s}}``,
+as JSON to ``TRADEFORGE_SAMPLE_OUT`` (``{pid}`` in it replaced by the process id):
+``{"stacks": [[frames, seconds], ...], "threads": {name: cpu s}}``,
 a frame being ``"path:function"`` (outermost first).
 """
 
@@ -75,18 +76,33 @@ def _reset(signum: int, frame: FrameType | None) -> None:
 
 
 def _dump(signum: int, frame: FrameType | None) -> None:
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGPROF})  # no tick while the counts are read
+    try:
+        _write()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGPROF})
+
+
+def _write() -> None:
     threads = {k: v - _threads0.get(k, 0.0) for k, v in _threads().items()}
     out: dict[str, Any] = {"stacks": [[list(s), t] for s, t in _counts.items()], "threads": threads}
-    Path(os.environ["TRADEFORGE_SAMPLE_OUT"]).write_text(json.dumps(out))
+    path = os.environ["TRADEFORGE_SAMPLE_OUT"].replace("{pid}", str(os.getpid()))
+    Path(path).write_text(json.dumps(out))
 
 
-def main() -> None:
+def install() -> None:
+    """The timer and the two signals, in this process (``_hook/sitecustomize.py`` calls it in every
+    process of a server that does not start through this script: the Bento's workers)."""
     interval = int(os.environ.get("TRADEFORGE_SAMPLE_US", "997")) / 1e6
     signal.signal(signal.SIGPROF, _tick)
     signal.signal(signal.SIGUSR1, _reset)
     signal.signal(signal.SIGUSR2, _dump)
     _last[0] = time.thread_time()
     signal.setitimer(signal.ITIMER_PROF, interval, interval)
+
+
+def main() -> None:
+    install()
     from pipelines.cli import app
 
     sys.argv = ["tradeforge", *sys.argv[1:]]

@@ -7,10 +7,13 @@ single feature rows by 64 concurrent callers, two ways in the same run:
 2. through the BentoML service (``serving/bento``, one worker, adaptive batching) with
    ``HttpModelCaller``, the API's own client when ``TRADEFORGE_INFERENCE_URL`` is set.
 
-Both callers run in 64 threads of this process; the service runs in its own process on the same
-machine. Reported: requests/s, p50 and p99 latency, the mean adaptive batch the service formed, and
-whether every answer equals the in-process one bit for bit. Seeded (synthetic seed 42, model seed
-42). JSON results in benchmarks/results/bench_bento.json.
+Both callers run in 64 threads of this process, each row called once (no memo on either side); the
+service runs in its own process on the same machine. Reported: requests/s, p50 and p99 latency, the
+CPU per request of this process (the callers) and of the service's processes, the mean adaptive
+batch the service formed, and whether every answer equals the in-process one bit for bit. With
+``--profile`` the service's processes run ``_sampler.py`` (through ``_hook/sitecustomize.py``) and
+their main-thread stacks and thread CPU per request come with the results. Seeded (synthetic seed
+42, model seed 42). JSON results in benchmarks/results/bench_bento.json.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import json
 import os
 import platform
 import re
+import signal
 import sys
 import tempfile
 import threading
@@ -30,7 +34,8 @@ from typing import Any
 
 import httpx
 import numpy as np
-from _processes import BIN, HOST, free_port, machine, server, versions, wait_http
+import psutil
+from _processes import BIN, HOST, cpu_seconds, free_port, machine, server, versions, wait_http
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -109,6 +114,73 @@ def hammer(call: Callable[[np.ndarray], np.ndarray], rows: np.ndarray, concurren
     }
 
 
+def charged(
+    name: str,
+    measured: Callable[[], dict[str, Any]],
+    server_pid: int | None = None,
+    profile: Path | None = None,
+    url: str = "",
+) -> dict[str, Any]:
+    """``measured()`` with the CPU seconds per request of this process (the callers) and of the
+    service's processes; with ``profile``, the service's sampled stacks over the same span."""
+    pids = (
+        []
+        if server_pid is None
+        else [server_pid, *(c.pid for c in psutil.Process(server_pid).children(True))]
+    )
+    if profile is not None:
+        for pid in pids:
+            os.kill(pid, signal.SIGUSR1)
+        time.sleep(0.2)
+    client0, server0 = time.process_time(), cpu_seconds(*pids)
+    result = measured()
+    client, server_cpu = time.process_time() - client0, cpu_seconds(*pids) - server0
+    n = result["requests"]
+    result["client_cpu_ms_per_request"] = round(client * 1e3 / n, 4)
+    if pids:
+        result["service_cpu_ms_per_request"] = round(server_cpu * 1e3 / n, 4)
+    if profile is not None and pids:
+        result["service_profile"] = sampled(pids, profile, n, url)
+    print(f"  {name}: {result['requests_per_second']:.0f} req/s, p99 {result['p99_ms']} ms", flush=True)
+    return result
+
+
+def sampled(pids: list[int], profile: Path, requests: int, url: str) -> dict[str, Any]:
+    """The service processes' samples (``_sampler.py``) as ms per request: threads, top frames."""
+    threads: dict[str, float] = {}
+    top: dict[str, float] = {}
+    inclusive: dict[str, float] = {}
+    for pid in pids:
+        out = Path(str(profile).replace("{pid}", str(pid)))
+        os.kill(pid, signal.SIGUSR2)
+        httpx.get(f"{url}/livez", timeout=10)  # an idle worker runs the handler on its next request
+        for _ in range(40):
+            if out.exists() and out.stat().st_size:
+                break
+            time.sleep(0.05)
+        else:
+            continue  # not a sampled process (not Python, or started before the hook)
+        time.sleep(0.2)
+        data = json.loads(out.read_text())
+        for name, cpu in data["threads"].items():
+            threads[name] = threads.get(name, 0.0) + cpu
+        for stack, seconds in data["stacks"]:
+            if stack:
+                top[stack[-1]] = top.get(stack[-1], 0.0) + seconds
+            for frame in set(stack):
+                inclusive[frame] = inclusive.get(frame, 0.0) + seconds
+
+    def per_request(d: dict[str, float], n: int) -> dict[str, float]:
+        best = sorted(d.items(), key=lambda kv: -kv[1])[:n]
+        return {k: round(v * 1e3 / requests, 4) for k, v in best if v > 0}
+
+    return {
+        "threads_ms_per_request": per_request(threads, 20),
+        "main_thread_top_ms_per_request": per_request(top, 25),
+        "main_thread_inclusive_ms_per_request": per_request(inclusive, 60),
+    }
+
+
 def mean_batch(url: str) -> float | None:
     text = httpx.get(f"{url}/metrics", timeout=10).text
     total = re.search(
@@ -132,6 +204,9 @@ def run(env: dict[str, str], root: Path, args: argparse.Namespace) -> dict[str, 
     url = f"http://{HOST}:{port}"
     cmd = [str(BIN / "bentoml"), "serve", "serving.bento.service:TradeforgeInference", "--host", HOST]
     log = root / "bento.log"
+    profile = root / "sample-{pid}.json" if args.profile else None
+    if profile is not None:  # the sampler in every process of the service (_hook/sitecustomize.py)
+        env = env | {"TRADEFORGE_SAMPLE_OUT": str(profile), "PYTHONPATH": f"{HERE / '_hook'}:{ROOT}"}
     with server([*cmd, "--port", str(port)], env, log, None) as proc:
         began = time.perf_counter()
         wait_http(f"{url}/readyz", proc, log, timeout=300)
@@ -143,8 +218,16 @@ def run(env: dict[str, str], root: Path, args: argparse.Namespace) -> dict[str, 
                 remote(loaded, rows[i : i + 1])
             hammer(lambda x: remote(loaded, x), rows[: args.warmup], args.concurrency)
             hammer(lambda x: local(loaded, x), rows[: args.warmup], args.concurrency)
-            in_process = hammer(lambda x: local(loaded, x), rows, args.concurrency)
-            bento = hammer(lambda x: remote(loaded, x), rows, args.concurrency)
+            in_process = charged(
+                "in process", lambda: hammer(lambda x: local(loaded, x), rows, args.concurrency)
+            )
+            bento = charged(
+                "Bento",
+                lambda: hammer(lambda x: remote(loaded, x), rows, args.concurrency),
+                proc.pid,
+                profile,
+                url,
+            )
             batch = mean_batch(url)
         finally:
             remote.close()
@@ -166,6 +249,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--home", type=Path, help="a home to keep the trained model in between runs")
+    parser.add_argument("--profile", action="store_true", help="sample the service's processes' CPU")
     args = parser.parse_args()
     if min(args.requests, args.concurrency, args.warmup) < 1 or args.warmup > args.requests:
         parser.error("--requests, --concurrency and --warmup must be positive, --warmup <= --requests")

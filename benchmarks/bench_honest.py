@@ -12,8 +12,12 @@ the two so that machine noise hits both alike:
    and the PBO alone (target <= 0.2 s). ``--trials-only`` runs this case alone (and writes no JSON).
 3. A 1,000-combination sweep (``sma_cross``, 50 fast x 20 slow) on 10 years of daily bars without the
    statistics (no CSCV block sums in the compiled pass, no significance block, no benchmark) and with
-   them (the sweep as every front end runs it: deflated Sharpe ratio, PBO, then ``honest_sweep``: buy
-   and hold, PSR against it). Best of ``SWEEP_REPEAT`` each, alternated.
+   them, two ways: ``run_sweep`` on bars in memory (then ``honest_sweep``: buy and hold, PSR against
+   it), the kernel-only row; and as the API sweep and the ``sweep`` job run it (``run_sweep_query``:
+   bars read from the store, the sweep with its blocks, the MLflow run with the CSV of every
+   combination, the heat map and the blocks' metrics and artifact). The statistics are switched off
+   inside this process by patching the three internal steps (:func:`_statistics_off`; the product has
+   no such option). Best of ``SWEEP_REPEAT`` each, alternated. ``--sweep-only`` runs these alone.
 
 Each case reports wall-clock seconds and the process's CPU seconds: on a machine shared with other
 work, wall time swings by tens of percent between identical runs while CPU time measures this
@@ -28,6 +32,7 @@ import gc
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -150,9 +155,8 @@ def trials_case(trials: int = 1000, days: int = 2520) -> dict[str, Any]:
 
 
 def sweep_case() -> dict[str, Any]:
-    """Best-of seconds (wall and CPU) of a 1,000-combination sweep without and with the statistics."""
-    from unittest import mock
-
+    """Best-of seconds (wall and CPU) of a 1,000-combination sweep without and with the statistics:
+    ``run_sweep`` on bars in memory, as the kernel-only row."""
     from pipelines.backtest import BacktestConfig, sweep
     from pipelines.backtest.honest import honest_sweep
 
@@ -161,37 +165,110 @@ def sweep_case() -> dict[str, Any]:
     grid = {"fast": "5:54", "slow": "60:250:10"}  # 50 x 20, every one fast < slow
 
     def without() -> Any:
-        with (
-            mock.patch.object(sweep, "_pbo_blocks", return_value=(0, 0)),
-            mock.patch.object(sweep, "_significance", return_value={}),
-        ):
+        with _statistics_off():
             return sweep.run_sweep(bars, "sma_cross", grid, config)
 
     def with_stats() -> Any:
         return honest_sweep(bars, sweep.run_sweep(bars, "sma_cross", grid, config), symbol="AAPL")
 
     without(), with_stats()  # warm: the compiled kernels
-    runs: dict[str, list[float]] = {"without": [], "with": [], "without_cpu": [], "with_cpu": []}
-    for _ in range(SWEEP_REPEAT):
-        for name, fn in (("without", without), ("with", with_stats)):
-            gc.collect()
-            t0, c0 = time.perf_counter(), time.process_time()
-            result = fn()
-            runs[name].append(time.perf_counter() - t0)
-            runs[f"{name}_cpu"].append(time.process_time() - c0)
-    best = {name: min(values) for name, values in runs.items()}
+    runs, result = _alternate(without, with_stats, SWEEP_REPEAT)
     return {
         "case": "sweep of 1,000 sma_cross combinations on 10y daily bars",
         "bars": len(bars),
         "combinations": len(result.grid),
+        **_best(runs),
+        "pbo": result.significance["overfitting"]["pbo"],
+        "verdict": result.benchmark["verdict"],
+        "cores": 1,
+    }
+
+
+def _best(runs: dict[str, list[float]]) -> dict[str, Any]:
+    """Best of each list, and the with/without overheads in percent (CPU and wall)."""
+    best = {name: min(values) for name, values in runs.items()}
+    return {
         "without_s": best["without"],
         "with_s": best["with"],
         "without_cpu_s": best["without_cpu"],
         "with_cpu_s": best["with_cpu"],
         "overhead_pct": (best["with"] / best["without"] - 1.0) * 100.0,
         "overhead_cpu_pct": (best["with_cpu"] / best["without_cpu"] - 1.0) * 100.0,
-        "pbo": result.significance["overfitting"]["pbo"],
-        "verdict": result.benchmark["verdict"],
+    }
+
+
+def _alternate(without: Any, with_stats: Any, repeat: int) -> tuple[dict[str, list[float]], Any]:
+    """Wall and CPU seconds of ``repeat`` alternated calls of each; the last result of ``with_stats``."""
+    runs: dict[str, list[float]] = {"without": [], "with": [], "without_cpu": [], "with_cpu": []}
+    result = None
+    for _ in range(repeat):
+        for name, fn in (("without", without), ("with", with_stats)):
+            gc.collect()
+            t0, c0 = time.perf_counter(), time.process_time()
+            result = fn()
+            runs[name].append(time.perf_counter() - t0)
+            runs[f"{name}_cpu"].append(time.process_time() - c0)
+    return runs, result
+
+
+def _statistics_off() -> Any:
+    """Every statistic of a sweep switched off inside the process (no option of the product): no
+    CSCV block sums in the compiled pass, no significance block (its trial count alone, which the
+    MLflow run logs), no benchmark block (so no ``honest_results.json`` either)."""
+    from contextlib import ExitStack
+    from unittest import mock
+
+    from pipelines.app import sweep_plan
+    from pipelines.backtest import sweep
+
+    stack = ExitStack()
+    stack.enter_context(mock.patch.object(sweep, "_pbo_blocks", return_value=(0, 0)))
+    stack.enter_context(
+        mock.patch.object(
+            sweep, "_significance", lambda metrics, *_: {"trials": int(metrics["sharpe_ratio"].size)}
+        )
+    )
+    stack.enter_context(mock.patch.object(sweep_plan, "sweep_honesty", lambda _s, _b, result, *_: result))
+    return stack
+
+
+def front_end_sweep_case(home: Path) -> dict[str, Any]:
+    """Best-of seconds of the same 1,000 combinations as the API sweep and the ``sweep`` job run them
+    (``run_sweep_query``: bars read from the store, the sweep, its MLflow run with the CSV of every
+    combination and the heat map), without and with the statistics, alternated."""
+    from pipelines.app.sweep import SweepQuery, run_sweep_query
+    from pipelines.models.tracking import open_tracker
+    from pipelines.settings import Settings
+
+    settings = Settings(home=home, synthetic_seed=SEED)
+    tracker = open_tracker(settings)
+    query = SweepQuery(
+        symbol="AAPL",
+        strategy="sma_cross",
+        grid={"fast": "5:54", "slow": "60:250:10"},
+        source="synthetic",
+        start_date="2014-01-01",
+        end_date="2024-01-01",
+        commission=COMMISSION,
+        top=20,
+    )
+
+    def without() -> Any:
+        with _statistics_off():
+            return run_sweep_query(settings, tracker, query)
+
+    def with_stats() -> Any:
+        return run_sweep_query(settings, tracker, query)
+
+    without(), with_stats()  # warm: the bars ingested into the store, the MLflow store created
+    runs, answer = _alternate(without, with_stats, SWEEP_REPEAT)
+    body = answer.body
+    return {
+        "case": "sweep of 1,000 sma_cross combinations as the API / job runs it (store, MLflow run)",
+        "combinations": body["combinations"],
+        **_best(runs),
+        "pbo": body["significance"]["overfitting"]["pbo"],
+        "verdict": body["benchmark"]["verdict"],
         "cores": 1,
     }
 
@@ -205,24 +282,37 @@ def pin_one_core() -> None:
     threadpool_limits(limits=1)
 
 
+def _print_sweep(row: dict[str, Any], label: str) -> None:
+    print(
+        f"{row['case']}: {row['combinations']:,} combinations, without statistics "
+        f"{row['without_cpu_s']:.3f} s CPU ({row['without_s']:.3f} s wall), with {row['with_cpu_s']:.3f} s "
+        f"CPU ({row['with_s']:.3f} s wall): {label} {row['overhead_cpu_pct']:+.1f}% CPU "
+        f"({row['overhead_pct']:+.1f}% wall); target < 5%"
+    )
+
+
 def main() -> None:
-    """``--trials-only``: the 1,000-trial statistics without the walk-forward (seconds, not a minute)."""
+    """``--trials-only``: the 1,000-trial statistics alone (seconds, not a minute); ``--sweep-only``:
+    the sweeps without the walk-forward. Neither writes the JSON."""
+    args = sys.argv[1:]
     pin_one_core()
-    results: dict[str, Any] = {"seed": SEED, "trials": trials_case()}
-    t = results["trials"]
-    print(
-        f"{t['case']}: {t['seconds']:.2f} s (best raw Sharpe {t['best_sharpe']:.2f}, deflated "
-        f"{t['deflated_sharpe']:.3f}, PBO {t['pbo']:.2f}); PBO alone {t['pbo_seconds']:.3f} s wall, "
-        f"{t['pbo_cpu_s']:.3f} s CPU (target <= {t['pbo_target_s']} s)"
-    )
-    if "--trials-only" in sys.argv[1:]:
+    results: dict[str, Any] = {"seed": SEED}
+    if "--sweep-only" not in args:
+        results["trials"] = t = trials_case()
+        print(
+            f"{t['case']}: {t['seconds']:.2f} s (best raw Sharpe {t['best_sharpe']:.2f}, deflated "
+            f"{t['deflated_sharpe']:.3f}, PBO {t['pbo']:.2f}); PBO alone {t['pbo_seconds']:.3f} s wall, "
+            f"{t['pbo_cpu_s']:.3f} s CPU (target <= {t['pbo_target_s']} s)"
+        )
+    if "--trials-only" in args:
         return
-    results["sweep"] = sw = sweep_case()
-    print(
-        f"{sw['case']}: {sw['combinations']:,} combinations, without statistics {sw['without_cpu_s']:.3f} s "
-        f"CPU ({sw['without_s']:.3f} s wall), with {sw['with_cpu_s']:.3f} s CPU ({sw['with_s']:.3f} s "
-        f"wall): {sw['overhead_cpu_pct']:+.1f}% CPU ({sw['overhead_pct']:+.1f}% wall); target < 5%"
-    )
+    results["sweep"] = sweep_case()
+    _print_sweep(results["sweep"], "kernel only (bars in memory, no MLflow)")
+    with tempfile.TemporaryDirectory(prefix="bench-honest-") as tmp:
+        results["sweep_front_end"] = front_end_sweep_case(Path(tmp) / "home")
+    _print_sweep(results["sweep_front_end"], "as the front ends run it")
+    if "--sweep-only" in args:
+        return
     results["walk_forward"] = w = walk_forward_case()
     print(
         f"{w['case']}: {w['folds']} folds, without statistics {w['without_cpu_s']:.2f} s CPU "

@@ -24,6 +24,7 @@ __all__ = [
     "backtest_honesty",
     "benchmark_symbol_bars",
     "honest_metrics",
+    "honesty_tags",
     "log_honesty",
     "sweep_honesty",
     "walk_forward_honesty",
@@ -139,15 +140,17 @@ def honest_metrics(prefix: str, blocks: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+def honesty_tags(blocks: Mapping[str, Any]) -> dict[str, str]:
+    """The blocks' verdicts (against buy and hold, and of the Sharpe ratio's significance) as run tags."""
+    return {
+        "tradeforge.verdict": blocks["benchmark"]["verdict"],
+        "tradeforge.significance": blocks["significance"]["verdict"],
+    }
+
+
 def log_honesty(run: Any, prefix: str, blocks: Mapping[str, Any]) -> None:
     """The blocks (``benchmark`` and ``significance``) on an open tracker run: as metrics, as a
-    ``honest_results.json`` artifact and their verdicts (against buy and hold, and of the Sharpe
-    ratio's significance) as tags."""
+    ``honest_results.json`` artifact and their verdicts as tags (:func:`honesty_tags`)."""
     run.log_metrics(honest_metrics(prefix, blocks))
     run.log_dict(dict(blocks), "honest_results.json")
-    run.set_tags(
-        {
-            "tradeforge.verdict": blocks["benchmark"]["verdict"],
-            "tradeforge.significance": blocks["significance"]["verdict"],
-        }
-    )
+    run.set_tags(honesty_tags(blocks))

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pipelines.app.honest_results import log_honesty
+from pipelines.app.honest_results import honest_metrics, honesty_tags
 from pipelines.backtest.sweep import OBJECTIVES, SweepResult
 from pipelines.data.version import DataVersion
 from pipelines.models.plots import heatmap_figure
@@ -109,15 +109,23 @@ def log_sweep(
     version: DataVersion,
     heatmap: tuple[str, str] | None,
 ) -> str:
-    """One MLflow run of the sweep (experiment :data:`EXPERIMENT`); its run id."""
+    """One MLflow run of the sweep (experiment :data:`EXPERIMENT`); its run id. The benchmark and
+    significance blocks' metrics and verdict tags go with the run's other metrics and tags (one
+    call each to the tracking store), the blocks as ``honest_results.json``."""
     tags = {"tradeforge.report": "sweep", "tradeforge.strategy": result.grid.strategy, **version.tags()}
+    metrics = _metrics(result)
+    blocks = None
+    if result.benchmark is not None:
+        blocks = {"benchmark": result.benchmark, "significance": result.significance}
+        tags |= honesty_tags(blocks)
+        metrics |= honest_metrics("", blocks)
     table = results_table(result, CSV_MAX_ROWS)
     with tracker.run(EXPERIMENT, f"{result.grid.strategy} {symbol} {timeframe}", tags) as run:
         run.log_params(_params(result, symbol, timeframe, heatmap))
-        run.log_metrics(_metrics(result))
+        run.log_metrics(metrics)
         run.log_dict(_best_block(result), "sweep_best.json")
-        if result.benchmark is not None:
-            log_honesty(run, "", {"benchmark": result.benchmark, "significance": result.significance})
+        if blocks is not None:
+            run.log_dict(blocks, "honest_results.json")
         run.log_text(table.to_csv(index=False), "sweep_results.csv")
         if len(table) < len(result.grid):
             run.set_tags({"tradeforge.sweep_results_rows": f"best {len(table)} of {len(result.grid)}"})

@@ -12,7 +12,15 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-__all__ = ["count_bad_prices", "curve_stats", "is_strictly_increasing", "to_exposure", "trade_stats"]
+__all__ = [
+    "block_sums",
+    "count_bad_prices",
+    "curve_stats",
+    "curve_stats_blocks",
+    "is_strictly_increasing",
+    "to_exposure",
+    "trade_stats",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -47,11 +55,33 @@ def _to_exposure_impl(target: FloatArray, lo: float, size: float, out: FloatArra
         out[i] = v * size
 
 
-def _curve_stats_impl(
-    equity: FloatArray, position: FloatArray, initial: float
+def _block_sums_impl(equity: FloatArray, size: int, sums: FloatArray) -> None:
+    """Sums of bar returns (non-finite as 0) and of their squares over ``sums.size // 2`` blocks of
+    ``size`` consecutive returns (CSCV's blocks; the returns past the last block are left out)."""
+    blocks = sums.size // 2
+    for b in range(blocks):
+        s1 = 0.0
+        s2 = 0.0
+        for t in range(b * size, (b + 1) * size):
+            r = equity[t + 1] / equity[t] - 1.0
+            if not np.isfinite(r):
+                r = 0.0
+            s1 += r
+            s2 += r * r
+        sums[b] = s1
+        sums[blocks + b] = s2
+
+
+def _curve_stats_blocks_impl(
+    equity: FloatArray, position: FloatArray, initial: float, block_size: int, sums: FloatArray
 ) -> tuple[float, float, float, float, int]:
-    """(mean, sample std, downside deviation below 0) of bar returns, max drawdown, bars in market."""
+    """(mean, sample std, downside deviation below 0) of bar returns, max drawdown, bars in market;
+    and into ``sums`` (2 * S values, S >= 0) :func:`block_sums` of S blocks of ``block_size`` returns,
+    taken from the returns this pass computes anyway: the bars are walked block by block, so the
+    loop adds two sums and no branch; a block with a non-finite return (a curve at 0) is summed again
+    the guarded way."""
     n = equity.size
+    blocks = sums.size // 2
     # Sums of returns shifted by the first one (exact enough for returns, and no division in the
     # loop-carried chain, which would bound the loop at ~15 cycles a bar).
     shift = equity[1] / equity[0] - 1.0 if n > 1 else 0.0
@@ -63,27 +93,49 @@ def _curve_stats_impl(
     max_dd = 0.0
     held = 0
     prev = initial
-    for i in range(n):
-        e = equity[i]
-        if i > 0:
-            r = e / prev - 1.0
-            d = r - shift
-            s1 += d
-            s2 += d * d
-            down += min(r, 0.0) ** 2
-        prev = e
-        if e > peak:
-            peak = e
-            floor = peak * (1.0 + max_dd)
-        elif e < floor:
-            max_dd = e / peak - 1.0
-            floor = e
-        held += position[i] != 0.0
+    lo = 0
+    finite = True
+    for block in range(blocks + 1):  # block b holds the returns of bars b * size + 1 .. (b + 1) * size
+        hi = n if block == blocks else (block + 1) * block_size + 1
+        b1 = 0.0
+        b2 = 0.0
+        for i in range(lo, hi):
+            e = equity[i]
+            if i > 0:
+                r = e / prev - 1.0
+                d = r - shift
+                s1 += d
+                s2 += d * d
+                down += min(r, 0.0) ** 2
+                b1 += r
+                b2 += r * r
+            prev = e
+            if e > peak:
+                peak = e
+                floor = peak * (1.0 + max_dd)
+            elif e < floor:
+                max_dd = e / peak - 1.0
+                floor = e
+            held += position[i] != 0.0
+        if block < blocks:
+            sums[block] = b1
+            sums[blocks + block] = b2
+            finite = finite and math.isfinite(b1) and math.isfinite(b2)
+        lo = hi
+    if not finite:
+        block_sums(equity, block_size, sums)
     n_ret = n - 1
     mean = shift + s1 / n_ret if n_ret > 0 else 0.0
     std = math.sqrt(max(s2 - s1 * s1 / n_ret, 0.0) / (n_ret - 1)) if n_ret > 1 else 0.0
     downside = math.sqrt(down / n_ret) if n_ret > 0 else 0.0
     return mean, std, downside, max_dd, held
+
+
+def _curve_stats_impl(
+    equity: FloatArray, position: FloatArray, initial: float
+) -> tuple[float, float, float, float, int]:
+    """(mean, sample std, downside deviation below 0) of bar returns, max drawdown, bars in market."""
+    return curve_stats_blocks(equity, position, initial, 0, np.empty(0))
 
 
 def _trade_stats_impl(
@@ -121,4 +173,6 @@ count_bad_prices = _jit(_count_bad_prices_impl)
 trade_stats = _jit(_trade_stats_impl)
 is_strictly_increasing = _jit(_is_strictly_increasing_impl)
 to_exposure = _jit(_to_exposure_impl)
+block_sums = _jit(_block_sums_impl)
+curve_stats_blocks = _jit(_curve_stats_blocks_impl)
 curve_stats = _jit(_curve_stats_impl)

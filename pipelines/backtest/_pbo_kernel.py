@@ -4,9 +4,11 @@ out-of-sample rank, both ways round.
 A set A of S/2 blocks and its complement B are two splits: A in sample with B out of sample, and B
 in sample with A out of sample. Both need the Sharpe ratios of every trial on A and on B, so each
 pair computes them once (the sums of A's blocks, B's as the total minus A's) and ranks twice: half
-the Sharpe ratios a split-by-split pass computes. The Sharpe ratio of a sum s1 and sum of squares s2
-over n returns is (s1 / n) / sqrt(max(s2 - s1 * s1 / n, 0) / (n - 1)), 0 without variance; the
-rank is 1 + (trials below) + (ties - 1) / 2, the first in-sample maximum taken as the best.
+the Sharpe ratios a split-by-split pass computes. A's sums are built on the prefix of blocks it
+shares with the previous set (about a third of the additions for 12 blocks). The Sharpe ratio of a
+sum s1 and sum of squares s2 over n returns is (s1 / n) / sqrt(max(s2 - s1 * s1 / n, 0) / (n - 1)),
+0 without variance; the rank is 1 + (trials below) + (ties - 1) / 2, the first in-sample maximum
+taken as the best.
 """
 
 from __future__ import annotations
@@ -71,17 +73,23 @@ def _split_ranks_impl(
     ranks: FloatArray,
 ) -> None:
     trials = s1.shape[1]
+    half = sets.shape[1]
     n = float(half_rows)
-    a1, a2 = np.empty(trials), np.empty(trials)
+    # prefix[d] = the sums of the set's first d blocks, added in order from 0: the sets come in
+    # lexicographic order, so a set recomputes only the prefixes past the one it shares with the
+    # previous set (the very sums, bit for bit, of adding its blocks one by one).
+    prefix1, prefix2 = np.zeros((half + 1, trials)), np.zeros((half + 1, trials))
     sr_a, sr_b = np.empty(trials), np.empty(trials)
     for p in range(sets.shape[0]):
-        a1[:] = 0.0
-        a2[:] = 0.0
-        for k in range(sets.shape[1]):
-            block = sets[p, k]
+        shared = 0
+        while p > 0 and shared < half and sets[p, shared] == sets[p - 1, shared]:
+            shared += 1
+        for d in range(shared, half):
+            block = sets[p, d]
             for j in range(trials):
-                a1[j] += s1[block, j]
-                a2[j] += s2[block, j]
+                prefix1[d + 1, j] = prefix1[d, j] + s1[block, j]
+                prefix2[d + 1, j] = prefix2[d, j] + s2[block, j]
+        a1, a2 = prefix1[half], prefix2[half]
         for j in range(trials):
             sr_a[j] = _sharpe(a1[j], a2[j], n)
             sr_b[j] = _sharpe(total1[j] - a1[j], total2[j] - a2[j], n)

@@ -6,7 +6,8 @@ engine's own fill helpers (``_kernel._rebalance``, ``_close``, ``_intrabar_exit`
 ``_kernel._simulate_impl`` runs: same fills, fees, stops and end-of-data mark. Instead of keeping
 trades it accumulates their counts and sums, and the curve's statistics come from the engine's
 ``curve_stats``, so each combination's metrics equal ``run_backtest``'s. The bar returns' sums per
-block are kept too, for the probability of backtest over-fitting (CSCV needs nothing else).
+block are kept too, in that same pass over the curve, for the probability of backtest over-fitting
+(CSCV needs nothing else).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ S_TRADES, S_WINS, S_WIN_SUM, S_LOSSES, S_LOSS_SUM = 6, 7, 8, 9, 10
 N_STATS = 11
 
 _jit = njit(cache=True, nogil=True)
-_curve_stats = _fast.curve_stats
+_curve_stats = _fast.curve_stats_blocks
 _close = k._close
 _rebalance = k._rebalance
 _intrabar_exit = k._intrabar_exit
@@ -133,8 +134,11 @@ def _trade_impl(
     equity: FloatArray,
     position: FloatArray,
     stats: FloatArray,
+    block_size: int,
+    sums: FloatArray,
 ) -> None:
-    """``_kernel.simulate`` of ``target``, counting trades into ``stats`` instead of keeping them."""
+    """``_kernel.simulate`` of ``target``, counting trades into ``stats`` instead of keeping them, and
+    the curve's CSCV block sums into ``sums`` (``_fast.curve_stats_blocks``; none when empty)."""
     n = open_.size
     st[:] = 0.0
     st[k.CASH] = initial
@@ -169,7 +173,7 @@ def _trade_impl(
     if n > 0 and st[k.UNITS] != 0.0:
         _close(st, row, 0, n - 1, close[n - 1], slip, rate, k.REASON_END)
         _count(stats, row[0, k.T_PNL])
-    mean, std, down, max_dd, held = _curve_stats(equity, position, initial)
+    mean, std, down, max_dd, held = _curve_stats(equity, position, initial, block_size, sums)
     stats[S_FINAL] = equity[n - 1] if n > 0 else initial
     stats[S_MEAN] = mean
     stats[S_STD] = std
@@ -179,27 +183,6 @@ def _trade_impl(
 
 
 _trade = _jit(_trade_impl)
-
-
-def _block_sums_impl(equity: FloatArray, size: int, out: FloatArray) -> None:
-    """Sums of bar returns (non-finite as 0) and of their squares over ``out.size // 2`` blocks of
-    ``size`` consecutive returns (CSCV's blocks; the rows past the last block are left out)."""
-    blocks = out.size // 2
-    out[:] = 0.0
-    for b in range(blocks):
-        s1 = 0.0
-        s2 = 0.0
-        for t in range(b * size, (b + 1) * size):
-            r = equity[t + 1] / equity[t] - 1.0
-            if not np.isfinite(r):
-                r = 0.0
-            s1 += r
-            s2 += r * r
-        out[b] = s1
-        out[blocks + b] = s2
-
-
-_block_sums = _jit(_block_sums_impl)
 
 
 def _sweep_impl(
@@ -253,9 +236,9 @@ def _sweep_impl(
                 equity,
                 position,
                 stats[j],
+                block_size,
+                blocks[j],
             )
-            if blocks.shape[1] > 0:
-                _block_sums(equity, block_size, blocks[j])
 
 
 _sweep = njit(cache=True, nogil=True, parallel=True)(_sweep_impl)

@@ -145,9 +145,10 @@ def _ultosc_impl(
     b1, b2, b3, t1, t2, t3 = state[1], state[2], state[3], state[4], state[5], state[6]
     m = n - start
     h, lo, c, pc, os = high[start:], low[start:], close[start:], close[start - 1 :], out[start:]
-    h1, l1, c1, q1 = high[start - p1 + 1 :], low[start - p1 + 1 :], close[start - p1 + 1 :], close[start - p1 :]
-    h2, l2, c2, q2 = high[start - p2 + 1 :], low[start - p2 + 1 :], close[start - p2 + 1 :], close[start - p2 :]
-    h3, l3, c3, q3 = high[start - p3 + 1 :], low[start - p3 + 1 :], close[start - p3 + 1 :], close[start - p3 :]
+    a1, a2, a3 = start - p1 + 1, start - p2 + 1, start - p3 + 1  # the first bars leaving the windows
+    h1, l1, c1, q1 = high[a1:], low[a1:], close[a1:], close[a1 - 1 :]
+    h2, l2, c2, q2 = high[a2:], low[a2:], close[a2:], close[a2 - 1 :]
+    h3, l3, c3, q3 = high[a3:], low[a3:], close[a3:], close[a3 - 1 :]
     for j in range(m):
         bp, tr = _bp_tr(h[j], lo[j], c[j], pc[j])
         b1 += bp

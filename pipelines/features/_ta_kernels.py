@@ -14,6 +14,7 @@ from pipelines.features._tape import run_kernel
 
 __all__ = ["dmi", "macd", "rsi_cmo", "sar"]
 
+
 def _rsi_cmo_impl(
     x: FloatArray, period: int, cmo: bool, out: FloatArray, start: int, state: FloatArray
 ) -> bool:

@@ -11,6 +11,7 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 from pipelines.features import FeatureSet, IndicatorSpec, compute_features, get_feature_set
+from pipelines.features import _extreme_kernels as ek
 from pipelines.features import _kernels as k
 from pipelines.features import _rolling_kernels as rw
 from pipelines.features import _window_kernels as wk
@@ -70,7 +71,7 @@ def test_aroon_ties_go_to_the_latest_bar() -> None:
     high = np.array([1.0, 3.0, 2.0, 3.0, 1.0, 0.5, 0.5, 0.4])
     low = high - 0.1
     up, down = np.empty(8), np.empty(8)
-    wk.aroon(high, low, 3, up, down)
+    ek.aroon(high, low, 3, up, down)
     # window of 4 bars ending at bar 4: [3, 2, 3, 1]; the latest 3 is 1 bar ago -> 100*(3-1)/3
     # (the earlier 3, at bar 1, would give 0)
     assert np.isnan(up[:3]).all()

@@ -20,40 +20,6 @@ from pipelines.features._tape import run_kernel
 __all__ = ["aroon", "aroon_osc", "donchian"]
 
 
-def _latest_max_impl(x: FloatArray, first: int, last: int) -> int:
-    """The latest index of the highest of ``x[first:last + 1]`` (``first`` if that is NaN).
-
-    The maximum first (a 1-cycle max chain), then a backward search for it: a compare-and-select
-    chain on index and value would cost several cycles a value.
-    """
-    top = x[first]
-    for k in range(first + 1, last + 1):
-        v = x[k]
-        top = v if v > top else top
-    for k in range(last, first, -1):
-        if x[k] == top:
-            return k
-    return first
-
-
-_latest_max = jit(_latest_max_impl)
-
-
-def _latest_min_impl(x: FloatArray, first: int, last: int) -> int:
-    """``_latest_max`` for the lowest value."""
-    bottom = x[first]
-    for k in range(first + 1, last + 1):
-        v = x[k]
-        bottom = v if v < bottom else bottom
-    for k in range(last, first, -1):
-        if x[k] == bottom:
-            return k
-    return first
-
-
-_latest_min = jit(_latest_min_impl)
-
-
 def _aroon_impl(
     high: FloatArray,
     low: FloatArray,
@@ -84,14 +50,22 @@ def _aroon_impl(
     lv = ls[lo] if lo >= 0 else 0.0
     for j in range(n - start):  # bar j + period; its window starts at j
         cur = j + period
-        if hi < j:  # the highest left the window: scan the rest of it
-            hi = _latest_max(hs, j, cur - 1)
-            hv = hs[hi]
+        if hi < j:  # the highest left the window: scan the window before this bar again
+            hi, hv = j, hs[j]
+            for k in range(j + 1, cur):
+                v = hs[k]
+                take = v >= hv  # selects, not branches: a new extreme is unpredictable
+                hi = k if take else hi
+                hv = v if take else hv
         if lo < j:
-            lo = _latest_min(ls, j, cur - 1)
-            lv = ls[lo]
+            lo, lv = j, ls[j]
+            for k in range(j + 1, cur):
+                v = ls[k]
+                take = v <= lv
+                lo = k if take else lo
+                lv = v if take else lv
         v = hs[cur]
-        take = v >= hv  # selects, not branches: whether a bar is a new extreme is unpredictable
+        take = v >= hv
         hi = cur if take else hi
         hv = v if take else hv
         v = ls[cur]

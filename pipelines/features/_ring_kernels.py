@@ -88,6 +88,15 @@ def _bp_tr_impl(h: float, lo: float, c: float, prev: float) -> tuple[float, floa
 _bp_tr = jit(_bp_tr_impl)
 
 
+def _less_terms_impl(b: float, t: float, h: float, lo: float, c: float, prev: float) -> tuple[float, float]:
+    """The sums ``b``, ``t`` less one bar's buying pressure and true range."""
+    bp, tr = _bp_tr(h, lo, c, prev)
+    return b - bp, t - tr
+
+
+_less_terms = jit(_less_terms_impl)
+
+
 def _ultosc_sums_impl(
     high: FloatArray, low: FloatArray, close: FloatArray, last: int, count: int
 ) -> tuple[float, float]:
@@ -101,6 +110,21 @@ def _ultosc_sums_impl(
 
 
 _ultosc_sums = jit(_ultosc_sums_impl)
+
+
+def _ultosc_seed_impl(
+    high: FloatArray, low: FloatArray, close: FloatArray, periods: tuple[int, int, int], state: FloatArray
+) -> None:
+    """The state before bar p3: the re-sync countdown (bars 1, 2, ... count down from RESYNC) and
+    the sums over the p_k - 1 bars before it."""
+    p1, p2, p3 = periods
+    state[0] = RESYNC - (p3 - 1) % RESYNC
+    state[1], state[4] = _ultosc_sums(high, low, close, p3 - 1, p1 - 1)
+    state[2], state[5] = _ultosc_sums(high, low, close, p3 - 1, p2 - 1)
+    state[3], state[6] = _ultosc_sums(high, low, close, p3 - 1, p3 - 1)
+
+
+_ultosc_seed = jit(_ultosc_seed_impl)
 
 
 def _ratio_impl(b: float, t: float) -> float:
@@ -136,10 +160,7 @@ def _ultosc_impl(
         _nan_head(out, p3)
         if n <= p3:
             return False
-        state[0] = RESYNC - (p3 - 1) % RESYNC  # bars 1, 2, ... count down from RESYNC
-        state[1], state[4] = _ultosc_sums(high, low, close, p3 - 1, p1 - 1)
-        state[2], state[5] = _ultosc_sums(high, low, close, p3 - 1, p2 - 1)
-        state[3], state[6] = _ultosc_sums(high, low, close, p3 - 1, p3 - 1)
+        _ultosc_seed(high, low, close, periods, state)
         start = p3
     countdown = int(state[0])
     b1, b2, b3, t1, t2, t3 = state[1], state[2], state[3], state[4], state[5], state[6]
@@ -165,15 +186,9 @@ def _ultosc_impl(
             b3, t3 = _ultosc_sums(high, low, close, start + j, p3)
         acc = 4.0 * _ratio(b1, t1) + 2.0 * _ratio(b2, t2) + _ratio(b3, t3)
         os[j] = 100.0 * (acc / 7.0)
-        bp, tr = _bp_tr(h1[j], l1[j], c1[j], q1[j])
-        b1 -= bp
-        t1 -= tr
-        bp, tr = _bp_tr(h2[j], l2[j], c2[j], q2[j])
-        b2 -= bp
-        t2 -= tr
-        bp, tr = _bp_tr(h3[j], l3[j], c3[j], q3[j])
-        b3 -= bp
-        t3 -= tr
+        b1, t1 = _less_terms(b1, t1, h1[j], l1[j], c1[j], q1[j])  # the bars leaving the windows
+        b2, t2 = _less_terms(b2, t2, h2[j], l2[j], c2[j], q2[j])
+        b3, t3 = _less_terms(b3, t3, h3[j], l3[j], c3[j], q3[j])
     state[0] = countdown
     state[1], state[2], state[3], state[4], state[5], state[6] = b1, b2, b3, t1, t2, t3
     return True

@@ -17,17 +17,57 @@ from pipelines.features._tape import run_kernel
 __all__ = ["ad_line", "adosc", "atr", "obv"]
 
 
+def _true_range_of_impl(h: float, lo: float, prev: float) -> float:
+    """max(high, prior close) - min(low, prior close); NaN if any is NaN (one branch, no index)."""
+    r = (h if h > prev else prev) - (lo if lo < prev else prev)
+    if np.isnan(h) | np.isnan(lo) | np.isnan(prev):
+        r = np.nan
+    return float(r)
+
+
+_true_range_of = jit(_true_range_of_impl)
+
+
 def _true_range_at_impl(high: FloatArray, low: FloatArray, close: FloatArray, i: int) -> float:
-    """max(high, prior close) - min(low, prior close) at bar ``i`` >= 1; NaN if any is NaN."""
-    prev = close[i - 1]
-    h = high[i]
-    lo = low[i]
-    if np.isnan(h) or np.isnan(lo) or np.isnan(prev):
-        return np.nan
-    return float((h if h > prev else prev) - (lo if lo < prev else prev))
+    """The true range at bar ``i`` >= 1."""
+    return float(_true_range_of(high[i], low[i], close[i - 1]))
 
 
 _true_range_at = jit(_true_range_at_impl)
+
+
+def _wilder_tr_impl(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    out: FloatArray,
+    begin: int,
+    prev: float,
+    alpha: float,
+    percent: bool,
+) -> float:
+    """The ATR (NATR with ``percent``) recursion over bars ``begin`` (>= 1) to the end.
+
+    The loop runs over views that start at ``begin`` with a 0-based index: numba then needs no
+    negative-index wraparound per access (a third of the loop's instructions otherwise), and
+    ``percent`` is tested once, not per bar.
+    """
+    beta = 1.0 - alpha
+    m = close.size - begin
+    hs, ls, cs, ps, os = high[begin:], low[begin:], close[begin:], close[begin - 1 :], out[begin:]
+    if percent:
+        for j in range(m):
+            prev = prev * beta + _true_range_of(hs[j], ls[j], ps[j]) * alpha
+            c = cs[j]
+            os[j] = 0.0 if c == 0.0 else (prev * 100.0) / c
+    else:
+        for j in range(m):
+            prev = prev * beta + _true_range_of(hs[j], ls[j], ps[j]) * alpha
+            os[j] = prev
+    return float(prev)
+
+
+_wilder_tr = jit_fma(_wilder_tr_impl)
 
 
 def _atr_impl(
@@ -43,7 +83,6 @@ def _atr_impl(
     """The ATR, or with ``percent`` the NATR: 100 * ATR / close (0 where close is 0)."""
     n = close.size
     alpha = 1.0 / period
-    beta = 1.0 - alpha
     if start:
         prev = state[0]
         begin = start
@@ -64,28 +103,77 @@ def _atr_impl(
             out[begin - 1] = 0.0 if c == 0.0 else (prev * 100.0) / c
         else:
             out[begin - 1] = prev
-    for i in range(begin, n):
-        prev = prev * beta + _true_range_at(high, low, close, i) * alpha
-        if percent:
-            c = close[i]
-            out[i] = 0.0 if c == 0.0 else (prev * 100.0) / c
-        else:
-            out[i] = prev
-    state[0] = prev
+    state[0] = _wilder_tr(high, low, close, out, begin, prev, alpha, percent)
     return True
 
 
 _atr = jit_fma(_atr_impl)
 
 
-def _flow_at_impl(high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, i: int) -> float:
-    """((close - low) - (high - close)) / (high - low) * volume at bar ``i``; 0 on a zero range."""
-    rng = high[i] - low[i]
-    mult = 0.0 if rng <= 0.0 else ((close[i] - low[i]) - (high[i] - close[i])) / rng
-    return float(mult * volume[i])
+def _flow_of_impl(h: float, lo: float, c: float, v: float) -> float:
+    """((close - low) - (high - close)) / (high - low) * volume; 0 on a zero range."""
+    rng = h - lo
+    mult = 0.0 if rng <= 0.0 else ((c - lo) - (h - c)) / rng
+    return float(mult * v)
 
 
-_flow_at = jit(_flow_at_impl)
+_flow_of = jit(_flow_of_impl)
+
+
+def _ad_run_impl(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    volume: FloatArray,
+    out: FloatArray,
+    begin: int,
+    acc: float,
+) -> float:
+    """The A/D line from bar ``begin`` on, over 0-based views (see ``_wilder_tr``)."""
+    m = close.size - begin
+    hs, ls, cs, vs, os = high[begin:], low[begin:], close[begin:], volume[begin:], out[begin:]
+    for j in range(m):
+        acc += _flow_of(hs[j], ls[j], cs[j], vs[j])
+        os[j] = acc
+    return float(acc)
+
+
+_ad_run = jit(_ad_run_impl)
+
+
+def _adosc_run_impl(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    volume: FloatArray,
+    out: FloatArray,
+    begin: int,
+    head: int,
+    alphas: tuple[float, float],
+    state: FloatArray,
+) -> None:
+    """EMA(fast) - EMA(slow) of the A/D line from bar ``begin`` on, written from bar ``head`` on;
+    the line and both levels come from and go back to ``state``."""
+    a_fast, a_slow = alphas
+    b_fast = 1.0 - a_fast
+    b_slow = 1.0 - a_slow
+    acc, e_fast, e_slow = state[0], state[1], state[2]
+    m = close.size - begin
+    hs, ls, cs, vs, os = high[begin:], low[begin:], close[begin:], volume[begin:], out[begin:]
+    skip = min(max(head - begin, 0), m)
+    for j in range(skip):  # the warm-up: the levels advance, nothing is written
+        acc += _flow_of(hs[j], ls[j], cs[j], vs[j])
+        e_fast = e_fast * b_fast + acc * a_fast
+        e_slow = e_slow * b_slow + acc * a_slow
+    for j in range(skip, m):
+        acc += _flow_of(hs[j], ls[j], cs[j], vs[j])
+        e_fast = e_fast * b_fast + acc * a_fast
+        e_slow = e_slow * b_slow + acc * a_slow
+        os[j] = e_fast - e_slow
+    state[0], state[1], state[2] = acc, e_fast, e_slow
+
+
+_adosc_run = jit_fma(_adosc_run_impl)
 
 
 def _adosc_impl(
@@ -103,53 +191,50 @@ def _adosc_impl(
     """The A/D line into ``out`` when ``line``; else EMA(fast) - EMA(slow) of it, both seeded with
     its first value and NaN for the first max(fast, slow) - 1 bars (TA-Lib ADOSC)."""
     n = close.size
-    a_fast = 2.0 / (fast + 1)
-    a_slow = 2.0 / (slow + 1)
-    b_fast = 1.0 - a_fast
-    b_slow = 1.0 - a_slow
     if start:
-        acc, e_fast, e_slow = state[0], state[1], state[2]
         begin = start
     else:
         s = 0
-        while s < n and np.isnan(_flow_at(high, low, close, volume, s)):
+        while s < n and np.isnan(_flow_of(high[s], low[s], close[s], volume[s])):
             s += 1
         _nan_head(out, s if line else max(s, max(fast, slow) - 1))
         if s == n:
             return False
-        acc = e_fast = e_slow = _flow_at(high, low, close, volume, s)
+        first = _flow_of(high[s], low[s], close[s], volume[s])
+        state[0] = state[1] = state[2] = first
         if line:
-            out[s] = acc
+            out[s] = first
         elif s >= max(fast, slow) - 1:
             out[s] = 0.0
         begin = s + 1
-    head = 0 if line or start else max(fast, slow) - 1
-    for i in range(begin, n):
-        acc += _flow_at(high, low, close, volume, i)
-        if line:
-            out[i] = acc
-            continue
-        e_fast = e_fast * b_fast + acc * a_fast
-        e_slow = e_slow * b_slow + acc * a_slow
-        if i >= head:
-            out[i] = e_fast - e_slow
-    state[0], state[1], state[2] = acc, e_fast, e_slow
+    if line:
+        state[0] = _ad_run(high, low, close, volume, out, begin, state[0])
+    else:
+        head = 0 if start else max(fast, slow) - 1
+        _adosc_run(high, low, close, volume, out, begin, head, (2.0 / (fast + 1), 2.0 / (slow + 1)), state)
     return True
 
 
 _adosc = jit_fma(_adosc_impl)
 
 
-def _signed_volume_at_impl(close: FloatArray, volume: FloatArray, i: int) -> float:
-    """OBV's term: the volume, signed by the close's change (0 when unchanged, the first bar +)."""
-    if i == 0:
-        return float(volume[0])
-    d = close[i] - close[i - 1]
+def _signed_volume_of_impl(d: float, v: float) -> float:
+    """OBV's term: the volume signed by the close's change ``d`` (0 when unchanged, NaN if NaN)."""
     # Two selects, no branch: the up/down sequence is unpredictable.
     sign = (1.0 if d > 0.0 else 0.0) - (1.0 if d < 0.0 else 0.0)
     if np.isnan(d):
         sign = np.nan
-    return float(sign * volume[i])
+    return float(sign * v)
+
+
+_signed_volume_of = jit(_signed_volume_of_impl)
+
+
+def _signed_volume_at_impl(close: FloatArray, volume: FloatArray, i: int) -> float:
+    """OBV's term at bar ``i``; the first bar's is its volume."""
+    if i == 0:
+        return float(volume[0])
+    return float(_signed_volume_of(close[i] - close[i - 1], volume[i]))
 
 
 _signed_volume_at = jit(_signed_volume_at_impl)
@@ -170,9 +255,11 @@ def _obv_impl(close: FloatArray, volume: FloatArray, out: FloatArray, start: int
         acc = _signed_volume_at(close, volume, s)
         out[s] = acc
         begin = s + 1
-    for i in range(begin, n):
-        acc += _signed_volume_at(close, volume, i)
-        out[i] = acc
+    m = n - begin  # 0-based views from ``begin`` >= 1 (see ``_wilder_tr``)
+    cs, ps, vs, os = close[begin:], close[begin - 1 :], volume[begin:], out[begin:]
+    for j in range(m):
+        acc += _signed_volume_of(cs[j] - ps[j], vs[j])
+        os[j] = acc
     state[0] = acc
     return True
 

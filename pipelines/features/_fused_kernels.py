@@ -48,16 +48,17 @@ def _true_range_impl(high: FloatArray, low: FloatArray, close: FloatArray, out: 
     n = close.size
     if n:
         out[0] = np.nan
-    for i in range(1, n):
-        prev = close[i - 1]
-        h = high[i]
-        lo = low[i]
+    hs, ls, ps, os = high[1:], low[1:], close[: max(n - 1, 0)], out[1:]
+    for j in range(n - 1):
+        prev = ps[j]
+        h = hs[j]
+        lo = ls[j]
         top = h if h > prev else prev
         bottom = lo if lo < prev else prev
         r = top - bottom
-        if np.isnan(h) or np.isnan(lo) or np.isnan(prev):
+        if np.isnan(h) | np.isnan(lo) | np.isnan(prev):
             r = np.nan
-        out[i] = r
+        os[j] = r
 
 
 _true_range = jit(_true_range_impl)
@@ -68,10 +69,11 @@ def _ratio_change_impl(x: FloatArray, period: int, zero: float, scale: float, ou
     p = min(period, n)
     for i in range(p):
         out[i] = np.nan
-    for i in range(p, n):
-        base = x[i - p]
-        ratio = zero if base == 0.0 else x[i] / base
-        out[i] = (ratio - 1.0) * scale
+    xs, bs, os = x[p:], x[: n - p], out[p:]  # 0-based views: no index wraparound per access
+    for j in range(n - p):
+        base = bs[j]
+        ratio = zero if base == 0.0 else xs[j] / base
+        os[j] = (ratio - 1.0) * scale
 
 
 _ratio_change = jit(_ratio_change_impl)
@@ -82,8 +84,9 @@ def _difference_impl(x: FloatArray, period: int, out: FloatArray) -> None:
     p = min(period, n)
     for i in range(p):
         out[i] = np.nan
-    for i in range(p, n):
-        out[i] = x[i] - x[i - p]
+    xs, bs, os = x[p:], x[: n - p], out[p:]
+    for j in range(n - p):
+        os[j] = xs[j] - bs[j]
 
 
 _difference = jit(_difference_impl)
@@ -94,8 +97,9 @@ def _lagged_mean_impl(x: FloatArray, lag: int, out: FloatArray) -> None:
     p = min(lag, n)
     for i in range(p):
         out[i] = np.nan
-    for i in range(p, n):
-        out[i] = (x[i - p] + x[i]) * 0.5
+    xs, bs, os = x[p:], x[: n - p], out[p:]
+    for j in range(n - p):
+        os[j] = (bs[j] + xs[j]) * 0.5
 
 
 _lagged_mean = jit(_lagged_mean_impl)

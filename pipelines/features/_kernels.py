@@ -32,6 +32,7 @@ from numba import njit
 from pipelines.features._tape import FloatArray, run_kernel
 
 __all__ = [
+    "EPS",
     "RESYNC",
     "FloatArray",
     "IntArray",
@@ -41,6 +42,7 @@ __all__ = [
     "first_valid",
     "jit",
     "jit_fma",
+    "kama",
 ]
 
 IntArray: TypeAlias = npt.NDArray[np.int64]
@@ -50,6 +52,7 @@ jit = njit(cache=True, nogil=True)
 # on their speed); FMA rounds once instead of twice, so results only get more accurate.
 jit_fma = njit(cache=True, nogil=True, fastmath={"contract"})
 RESYNC = 1024
+EPS = 1e-14  # TA-Lib's TA_EPSILON: |v| < EPS counts as zero before a division
 
 
 def _first_valid_impl(x: FloatArray) -> int:
@@ -179,6 +182,62 @@ def _ema_chain_impl(
 _ema_chain = jit_fma(_ema_chain_impl)
 
 
+_KAMA_SLOW = 2.0 / (30.0 + 1.0)
+_KAMA_SPAN = 2.0 / (2.0 + 1.0) - _KAMA_SLOW
+
+
+def _kama_sc_impl(roc: float, sum_roc: float) -> float:
+    """KAMA's smoothing constant from the efficiency ratio |roc| / sum of |changes|."""
+    er = 1.0 if (sum_roc <= roc or -EPS < sum_roc < EPS) else abs(roc / sum_roc)
+    sc = er * _KAMA_SPAN + _KAMA_SLOW
+    return float(sc * sc)
+
+
+_kama_sc = jit(_kama_sc_impl)
+
+
+def _kama_run_impl(x: FloatArray, period: int, out: FloatArray, begin: int, state: FloatArray) -> None:
+    """KAMA's loop from bar ``begin`` (> ``period``) on: the sum of the last ``period`` absolute
+    changes slides by one bar, then the level moves. 0-based views, one per lag read, so numba
+    needs no negative-index wraparound per access (see ``_bar_kernels._wilder_tr``)."""
+    sum_roc, prev = state[0], state[1]
+    m = x.size - begin
+    xs, x1, xp, xp1, os = x[begin:], x[begin - 1 :], x[begin - period :], x[begin - period - 1 :], out[begin:]
+    for j in range(m):
+        v = xs[j]
+        sum_roc += abs(v - x1[j]) - abs(xp1[j] - xp[j])
+        prev = (v - prev) * _kama_sc(v - xp[j], sum_roc) + prev
+        os[j] = prev
+    state[0], state[1] = sum_roc, prev
+
+
+_kama_run = jit_fma(_kama_run_impl)
+
+
+def _kama_impl(x: FloatArray, period: int, out: FloatArray, start: int, state: FloatArray) -> bool:
+    """TA-Lib KAMA: efficiency ratio over ``period`` changes, fast 2 / slow 30 constants."""
+    n = x.size
+    if not start:
+        s = _first_valid(x)
+        _nan_head(out, s + period)
+        if n - s <= period:
+            return False
+        sum_roc = 0.0
+        for i in range(s, s + period):
+            sum_roc += abs(x[i] - x[i + 1])
+        # The first output bar: the seed (the value before it) moves once, the sum as it is.
+        i = s + period
+        prev = x[i - 1]
+        out[i] = prev = (x[i] - prev) * _kama_sc(x[i] - x[s], sum_roc) + prev
+        state[0], state[1] = sum_roc, prev
+        start = i + 1
+    _kama_run(x, period, out, start, state)
+    return True
+
+
+_kama = jit_fma(_kama_impl)
+
+
 # --- typed wrappers: ``out`` (a fresh array when None) must not alias an input --------------------
 
 
@@ -212,4 +271,11 @@ def cumsum(x: FloatArray, out: FloatArray | None = None) -> FloatArray:
     """Running sum of ``x`` from its first valid value (NaN before it); ``out`` may be ``x``."""
     out = _out(x.size, out)
     run_kernel(_cumsum, (out,), 1, x, out)
+    return out
+
+
+def kama(x: FloatArray, period: int, out: FloatArray | None = None) -> FloatArray:
+    """TA-Lib KAMA of ``x`` (efficiency-ratio adaptive EMA, fast 2 / slow 30)."""
+    out = _out(x.size, out)
+    run_kernel(_kama, (out,), 2, x, int(period), out)
     return out

@@ -1,7 +1,8 @@
-"""Numba kernels for TA-Lib indicators kept as ring-buffered running sums: MFI, ULTOSC, vortex.
+"""Numba kernels for TA-Lib indicators kept as n-bar running sums: MFI, ULTOSC, vortex.
 
-Each keeps the last n per-bar terms in ring buffers that live in its ``state`` (so a resumed run
-continues them, see ``_tape``) and re-sums them every ``RESYNC`` bars so rounding cannot drift;
+MFI and vortex keep the last n per-bar terms in ring buffers that live in their ``state`` (so a
+resumed run continues them, see ``_tape``); ULTOSC recomputes the leaving bar's terms from the
+prices, as TA-Lib does. All re-sum their windows every ``RESYNC`` bars so rounding cannot drift;
 see ``_kernels`` for the other conventions.
 """
 
@@ -78,35 +79,67 @@ def _mfi_impl(
 _mfi = jit(_mfi_impl)
 
 
-def _resum_rings_impl(
-    periods: tuple[int, int, int],
-    at: int,
-    s_bp: FloatArray,
-    s_tr: FloatArray,
-    bp_buf: FloatArray,
-    tr_buf: FloatArray,
+def _bp_tr_impl(h: float, lo: float, c: float, prev: float) -> tuple[float, float]:
+    """ULTOSC's terms of one bar: buying pressure (close - true low) and true range."""
+    true_low = min(lo, prev)
+    return c - true_low, max(h, prev) - true_low
+
+
+_bp_tr = jit(_bp_tr_impl)
+
+
+def _less_terms_impl(b: float, t: float, h: float, lo: float, c: float, prev: float) -> tuple[float, float]:
+    """The sums ``b``, ``t`` less one bar's buying pressure and true range."""
+    bp, tr = _bp_tr(h, lo, c, prev)
+    return b - bp, t - tr
+
+
+_less_terms = jit(_less_terms_impl)
+
+
+def _ultosc_sums_impl(
+    high: FloatArray, low: FloatArray, close: FloatArray, last: int, count: int
+) -> tuple[float, float]:
+    """The sums of buying pressure and true range over the ``count`` bars up to ``last``, oldest first."""
+    b = t = 0.0
+    for i in range(last - count + 1, last + 1):
+        bp, tr = _bp_tr(high[i], low[i], close[i], close[i - 1])
+        b += bp
+        t += tr
+    return b, t
+
+
+_ultosc_sums = jit(_ultosc_sums_impl)
+
+
+def _ultosc_seed_impl(
+    high: FloatArray, low: FloatArray, close: FloatArray, periods: tuple[int, int, int], state: FloatArray
 ) -> None:
-    """The re-sync: every period's sums of buying pressure and true range, from the ring buffers
-    (indexed by series position modulo their length), for the window ending at position ``at``."""
-    size = bp_buf.size
-    for k in range(3):
-        s_bp[k] = 0.0
-        s_tr[k] = 0.0
-        for j in range(at - periods[k] + 1, at + 1):
-            s_bp[k] += bp_buf[j % size]
-            s_tr[k] += tr_buf[j % size]
+    """The state before bar p3: the re-sync countdown (bars 1, 2, ... count down from RESYNC) and
+    the sums over the p_k - 1 bars before it."""
+    p1, p2, p3 = periods
+    state[0] = RESYNC - (p3 - 1) % RESYNC
+    state[1], state[4] = _ultosc_sums(high, low, close, p3 - 1, p1 - 1)
+    state[2], state[5] = _ultosc_sums(high, low, close, p3 - 1, p2 - 1)
+    state[3], state[6] = _ultosc_sums(high, low, close, p3 - 1, p3 - 1)
 
 
-_resum_rings = jit(_resum_rings_impl)
+_ultosc_seed = jit(_ultosc_seed_impl)
+
+
+def _ratio_impl(b: float, t: float) -> float:
+    """b / t, 0 where t is within TA-Lib's zero (1e-14)."""
+    return 0.0 if -1e-14 < t < 1e-14 else b / t
+
+
+_ratio = jit(_ratio_impl)
 
 
 def _ultosc_impl(
     high: FloatArray,
     low: FloatArray,
     close: FloatArray,
-    p1: int,
-    p2: int,
-    p3: int,
+    periods: tuple[int, int, int],
     out: FloatArray,
     start: int,
     state: FloatArray,
@@ -114,75 +147,50 @@ def _ultosc_impl(
     """TA-Lib ULTOSC with sorted periods p1 < p2 < p3: 100 * (4 a1 + 2 a2 + a3) / 7, where a_k is
     the p_k-bar sum of buying pressure (close - true low) over the p_k-bar sum of true range.
 
-    ``state``: the bar's position in the whole series (the rings' index), countdown, sums, rings.
-    Long because it is one fused loop with the three periods' sums unrolled into locals.
+    As TA-Lib: one pass, the running sums gain the bar's terms and, after its output, lose those
+    of the bar leaving each window, recomputed from the prices (no ring buffer). All reads go
+    through 0-based views (see ``_bar_kernels._wilder_tr``). Every ``RESYNC`` bars (at the same
+    series positions in a resumed run) the sums are recomputed from the windows, so rounding
+    cannot drift and a NaN price stops counting once it has left them. ``state``: the countdown
+    to that, then the sums of the last p_k - 1 bars' terms (b1, b2, b3, t1, t2, t3).
     """
     n = close.size
-    s_bp, s_tr = state[2:5], state[5:8]
-    bp_buf, tr_buf = state[8 : 8 + p3], state[8 + p3 : 8 + 2 * p3]  # the last p3 values, by bar
-    begin = start
+    p1, p2, p3 = periods
     if not start:
         _nan_head(out, p3)
         if n <= p3:
             return False
-        state[:] = 0.0
-        state[1] = RESYNC
-        begin = 1
-    offset = int(state[0]) - start  # series position minus window position
-    countdown = int(state[1])
-    periods = (p1, p2, p3)
-    # The sums live in locals (the rings share ``state``'s memory, so array sums would be reloaded
-    # after every ring write) and the ring positions advance by one per bar, wrapped by a compare
-    # instead of a division.
-    b1, b2, b3, t1, t2, t3 = s_bp[0], s_bp[1], s_bp[2], s_tr[0], s_tr[1], s_tr[2]
-    first_at = begin + offset
-    slot = first_at % p3
-    o1, o2, o3 = (first_at - p1) % p3, (first_at - p2) % p3, (first_at - p3) % p3
-    for i in range(begin, n):
-        at = i + offset
-        true_low = min(low[i], close[i - 1])
-        bp = close[i] - true_low
-        tr = max(high[i], close[i - 1]) - true_low
+        _ultosc_seed(high, low, close, periods, state)
+        start = p3
+    countdown = int(state[0])
+    b1, b2, b3, t1, t2, t3 = state[1], state[2], state[3], state[4], state[5], state[6]
+    m = n - start
+    h, lo, c, pc, os = high[start:], low[start:], close[start:], close[start - 1 :], out[start:]
+    a1, a2, a3 = start - p1 + 1, start - p2 + 1, start - p3 + 1  # the first bars leaving the windows
+    h1, l1, c1, q1 = high[a1:], low[a1:], close[a1:], close[a1 - 1 :]
+    h2, l2, c2, q2 = high[a2:], low[a2:], close[a2:], close[a2 - 1 :]
+    h3, l3, c3, q3 = high[a3:], low[a3:], close[a3:], close[a3 - 1 :]
+    for j in range(m):
+        bp, tr = _bp_tr(h[j], lo[j], c[j], pc[j])
         b1 += bp
-        t1 += tr
-        if at > p1:
-            b1 -= bp_buf[o1]
-            t1 -= tr_buf[o1]
         b2 += bp
-        t2 += tr
-        if at > p2:
-            b2 -= bp_buf[o2]
-            t2 -= tr_buf[o2]
         b3 += bp
+        t1 += tr
+        t2 += tr
         t3 += tr
-        if at > p3:
-            b3 -= bp_buf[o3]
-            t3 -= tr_buf[o3]
-        bp_buf[slot] = bp
-        tr_buf[slot] = tr
-        slot = 0 if slot + 1 == p3 else slot + 1
-        o1 = 0 if o1 + 1 == p3 else o1 + 1
-        o2 = 0 if o2 + 1 == p3 else o2 + 1
-        o3 = 0 if o3 + 1 == p3 else o3 + 1
         countdown -= 1
         if countdown == 0:
             countdown = RESYNC
-            if at >= p3:
-                s_bp[0], s_bp[1], s_bp[2], s_tr[0], s_tr[1], s_tr[2] = b1, b2, b3, t1, t2, t3
-                _resum_rings(periods, at, s_bp, s_tr, bp_buf, tr_buf)
-                b1, b2, b3, t1, t2, t3 = s_bp[0], s_bp[1], s_bp[2], s_tr[0], s_tr[1], s_tr[2]
-        if at >= p3:
-            acc = 0.0
-            if not (-1e-14 < t1 < 1e-14):
-                acc += 4.0 * (b1 / t1)
-            if not (-1e-14 < t2 < 1e-14):
-                acc += 2.0 * (b2 / t2)
-            if not (-1e-14 < t3 < 1e-14):
-                acc += 1.0 * (b3 / t3)
-            out[i] = 100.0 * (acc / 7.0)
-    s_bp[0], s_bp[1], s_bp[2], s_tr[0], s_tr[1], s_tr[2] = b1, b2, b3, t1, t2, t3
-    state[0] = n + offset
-    state[1] = countdown
+            b1, t1 = _ultosc_sums(high, low, close, start + j, p1)
+            b2, t2 = _ultosc_sums(high, low, close, start + j, p2)
+            b3, t3 = _ultosc_sums(high, low, close, start + j, p3)
+        acc = 4.0 * _ratio(b1, t1) + 2.0 * _ratio(b2, t2) + _ratio(b3, t3)
+        os[j] = 100.0 * (acc / 7.0)
+        b1, t1 = _less_terms(b1, t1, h1[j], l1[j], c1[j], q1[j])  # the bars leaving the windows
+        b2, t2 = _less_terms(b2, t2, h2[j], l2[j], c2[j], q2[j])
+        b3, t3 = _less_terms(b3, t3, h3[j], l3[j], c3[j], q3[j])
+    state[0] = countdown
+    state[1], state[2], state[3], state[4], state[5], state[6] = b1, b2, b3, t1, t2, t3
     return True
 
 
@@ -271,7 +279,7 @@ def ultosc(
     high: FloatArray, low: FloatArray, close: FloatArray, periods: tuple[int, int, int], out: FloatArray
 ) -> None:
     p1, p2, p3 = sorted(int(p) for p in periods)
-    run_kernel(_ultosc, (out,), 8 + 2 * p3, high, low, close, p1, p2, p3, out)
+    run_kernel(_ultosc, (out,), 7, high, low, close, (p1, p2, p3), out)
 
 
 def vortex(

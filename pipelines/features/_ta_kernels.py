@@ -1,4 +1,4 @@
-"""Numba kernels for the recursive TA-Lib indicators: RSI/CMO, DMI/ADX, KAMA, SAR, MACD.
+"""Numba kernels for the recursive TA-Lib indicators: RSI/CMO, DMI/ADX, SAR, MACD (KAMA: ``_kernels``).
 
 Each mirrors the TA-Lib C function it is named after (same seeding and first output bar); see
 ``_kernels`` for the conventions (typed wrappers, first-valid start, constants instead of divisions).
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipelines.features._kernels import EPS as _EPS
 from pipelines.features._kernels import FloatArray, _first_valid, _nan_head, _out, jit, jit_fma
 from pipelines.features._tape import run_kernel
 
-__all__ = ["dmi", "kama", "macd", "rsi_cmo", "sar"]
-
-_EPS = 1e-14  # TA-Lib's TA_EPSILON: |v| < _EPS counts as zero before a division
+__all__ = ["dmi", "macd", "rsi_cmo", "sar"]
 
 
 def _rsi_cmo_impl(
@@ -155,42 +154,6 @@ def _dmi_impl(
 
 
 _dmi = jit_fma(_dmi_impl)
-
-
-def _kama_impl(x: FloatArray, period: int, out: FloatArray, start: int, state: FloatArray) -> bool:
-    """TA-Lib KAMA: efficiency ratio over ``period`` changes, fast 2 / slow 30 constants."""
-    n = x.size
-    const_max = 2.0 / (30.0 + 1.0)
-    const_diff = 2.0 / (2.0 + 1.0) - const_max
-    if start:
-        sum_roc, prev = state[0], state[1]
-        begin = start
-        seeded = start - 1
-    else:
-        s = _first_valid(x)
-        _nan_head(out, s + period)
-        if n - s <= period:
-            return False
-        sum_roc = 0.0
-        for i in range(s, s + period):
-            sum_roc += abs(x[i] - x[i + 1])
-        prev = x[s + period - 1]
-        begin = seeded = s + period
-    for i in range(begin, n):
-        if i > seeded:
-            sum_roc += abs(x[i] - x[i - 1]) - abs(x[i - period - 1] - x[i - period])
-        roc = x[i] - x[i - period]
-        er = 1.0 if (sum_roc <= roc or -_EPS < sum_roc < _EPS) else abs(roc / sum_roc)
-        sc = er * const_diff + const_max
-        sc *= sc
-        prev = (x[i] - prev) * sc + prev
-        out[i] = prev
-    state[0] = sum_roc
-    state[1] = prev
-    return True
-
-
-_kama = jit_fma(_kama_impl)
 
 
 def _sar_seed_impl(high: FloatArray, low: FloatArray, accel: float, state: FloatArray) -> None:
@@ -373,12 +336,6 @@ def dmi(
     lines = plus_di, minus_di, dx, adx
     run_kernel(_dmi, lines, 5, high, low, close, int(period), plus_di, minus_di, dx, adx)
     return plus_di, minus_di, dx, adx
-
-
-def kama(x: FloatArray, period: int, out: FloatArray | None = None) -> FloatArray:
-    out = _out(x.size, out)
-    run_kernel(_kama, (out,), 2, x, int(period), out)
-    return out
 
 
 def sar(

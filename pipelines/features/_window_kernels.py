@@ -1,4 +1,4 @@
-"""Numba kernels for windowed TA-Lib indicators: CCI, regression slope, Aroon, VWAP.
+"""Numba kernels for windowed TA-Lib indicators: CCI, regression slope, VWAP (Aroon: ``_extreme_kernels``).
 
 Each reads its inputs once and writes its outputs directly (no intermediate arrays); see
 ``_kernels`` for the conventions. Running sums over small ring buffers are re-summed every
@@ -7,12 +7,10 @@ Each reads its inputs once and writes its outputs directly (no intermediate arra
 
 from __future__ import annotations
 
-import numpy as np
-
 from pipelines.features._kernels import RESYNC, FloatArray, IntArray, _first_valid, _nan_head, _out, jit
 from pipelines.features._tape import run_kernel
 
-__all__ = ["aroon", "cci", "linreg_slope", "vwap"]
+__all__ = ["cci", "linreg_slope", "vwap"]
 
 
 def _cci_impl(tp: FloatArray, period: int, out: FloatArray, start: int, state: FloatArray) -> bool:
@@ -126,85 +124,6 @@ def _vwap_impl(
 _vwap = jit(_vwap_impl)
 
 
-def _aroon_suffix(
-    high: FloatArray, low: FloatArray, b: int, e: int, suf_hi: IntArray, suf_lo: IntArray
-) -> None:
-    """Indices of the highest high / lowest low of [i, e) for each i of the block [b, e)."""
-    bh = e - 1
-    bl = e - 1
-    for i in range(e - 1, b - 1, -1):
-        if high[i] > high[bh]:  # strict: the later index wins ties
-            bh = i
-        if low[i] < low[bl]:
-            bl = i
-        suf_hi[i - b] = bh
-        suf_lo[i - b] = bl
-
-
-_aroon_suffix_jit = jit(_aroon_suffix)
-
-
-def _aroon_impl(
-    high: FloatArray,
-    low: FloatArray,
-    period: int,
-    up: FloatArray,
-    down: FloatArray,
-    start: int,
-    state: FloatArray,
-) -> bool:
-    """TA-Lib AROON: 100*(period - bars since the highest high / lowest low of period+1 bars)/period.
-
-    Ties go to the latest bar, as in TA-Lib. Uses the block prefix/suffix scheme of
-    ``rolling_extreme`` on indices, with O(period) buffers, and resumes as it does.
-    """
-    n = high.size
-    w = period + 1
-    factor = 100.0 / period
-    suf_hi = np.zeros(w, dtype=np.int64)
-    suf_lo = np.zeros(w, dtype=np.int64)
-    if start:
-        first = start - int(state[0])
-        _aroon_suffix_jit(high, low, first - w, first, suf_hi, suf_lo)
-        ready = 0  # every bar of a resumed run has a full window
-    else:
-        _nan_head(up, w - 1)
-        _nan_head(down, w - 1)
-        if n < w:
-            return False
-        first = 0
-        ready = w - 1
-    for b in range(first, n, w):
-        e = min(b + w, n)
-        ph = b
-        pl = b
-        for i in range(b, e):
-            if high[i] >= high[ph]:
-                ph = i
-            if low[i] <= low[pl]:
-                pl = i
-            if i >= ready:
-                j = i - b + 1
-                hi = ph
-                lo = pl
-                if j < w:
-                    if high[suf_hi[j]] > high[ph]:
-                        hi = suf_hi[j]
-                    if low[suf_lo[j]] < low[pl]:
-                        lo = suf_lo[j]
-                if down.size:
-                    up[i] = factor * (period - (i - hi))
-                    down[i] = factor * (period - (i - lo))
-                else:  # the oscillator alone, into ``up``
-                    up[i] = factor * (period - (i - hi)) - factor * (period - (i - lo))
-        _aroon_suffix_jit(high, low, b, e, suf_hi, suf_lo)
-    state[0] = (n - first) % w
-    return True
-
-
-_aroon = jit(_aroon_impl)
-
-
 # --- typed wrappers: ``out`` (a fresh array when None) must not alias an input --------------------
 
 
@@ -225,12 +144,3 @@ def vwap(tp: FloatArray, volume: FloatArray, day: IntArray, out: FloatArray | No
     out = _out(tp.size, out)
     run_kernel(_vwap, (out,), 2, tp, volume, day, out)
     return out
-
-
-def aroon(high: FloatArray, low: FloatArray, period: int, up: FloatArray, down: FloatArray) -> None:
-    run_kernel(_aroon, (up, down), 1, high, low, int(period), up, down)
-
-
-def aroon_osc(high: FloatArray, low: FloatArray, period: int, out: FloatArray) -> None:
-    """Aroon up - Aroon down in one pass, without either line."""
-    run_kernel(_aroon, (out,), 1, high, low, int(period), out, np.empty(0))

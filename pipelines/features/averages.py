@@ -64,7 +64,7 @@ def _trima(b: BarData, out: Outputs, period: int = 20) -> None:
     description="Kaufman adaptive moving average, efficiency ratio over n bars, 2/30 constants (TA-Lib).",
 )
 def _kama(b: BarData, out: Outputs, period: int = 10) -> None:
-    ta.kama(b.close, period, out[0])
+    k.kama(b.close, period, out[0])
 
 
 def hull(x: FloatArray, period: int, out: FloatArray, work: list[FloatArray]) -> FloatArray:

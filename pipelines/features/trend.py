@@ -7,6 +7,7 @@ from typing import cast
 
 import numpy as np
 
+from pipelines.features import _extreme_kernels as ek
 from pipelines.features import _fused_kernels as fk
 from pipelines.features import _kernels as k
 from pipelines.features import _ring_kernels as rk
@@ -89,7 +90,7 @@ def aroon_lines(b: BarData, period: int, out: Outputs | None = None) -> tuple[Fl
 
     def make(o: Sequence[FloatArray] | None) -> tuple[FloatArray, ...]:
         up, down = (np.empty(len(b)), np.empty(len(b))) if o is None else o
-        wk.aroon(b.high, b.low, period, up, down)
+        ek.aroon(b.high, b.low, period, up, down)
         return up, down
 
     return b.memo_into_many(("aroon", period), make, out)
@@ -115,7 +116,7 @@ def _aroonosc(b: BarData, out: Outputs, period: int = 25) -> None:
         up, down = aroon_lines(b, period)
         np.subtract(up, down, out=out[0])
         return
-    wk.aroon_osc(b.high, b.low, period, out[0])
+    ek.aroon_osc(b.high, b.low, period, out[0])
 
 
 def midprice(b: BarData, period: int, out: FloatArray) -> FloatArray:

@@ -12,6 +12,7 @@ from typing import cast
 import numpy as np
 
 from pipelines.features import _bar_kernels as bk
+from pipelines.features import _extreme_kernels as ek
 from pipelines.features import _fused_kernels as fk
 from pipelines.features import _rolling_kernels as rw
 from pipelines.features._kernels import FloatArray
@@ -138,6 +139,12 @@ def _kc(b: BarData, out: Outputs, period: int = 20, mult: float = 2.0) -> None:
 )
 def _donchian(b: BarData, out: Outputs, period: int = 20) -> None:
     upper, lower, middle = out
+    high_key, low_key = ("max", "high", period), ("min", "low", period)
+    if b.cached(high_key) is None and b.cached(low_key) is None:  # one pass for the three lines
+        ek.donchian(b.high, b.low, period, upper, lower, middle)
+        b.store(high_key, upper)  # the keys of ``highest`` / ``lowest``, for later indicators
+        b.store(low_key, lower)
+        return
     highest(b, period, out=upper)
     lowest(b, period, out=lower)
     np.add(upper, lower, out=middle)

@@ -211,14 +211,15 @@ def test_custom_feature_set(bars: pd.DataFrame) -> None:
 
 
 def test_warmup_compiles_the_kernels() -> None:
-    from pipelines.features import _kernels, _rolling_kernels, _ta_kernels, _window_kernels
+    from pipelines.features import _extreme_kernels, _kernels, _rolling_kernels, _ta_kernels
 
     warmup()
     for dispatcher in (
         _kernels._ema,
         _rolling_kernels._rolling_extreme,
         _ta_kernels._dmi,
-        _window_kernels._aroon,
+        _extreme_kernels._aroon,
+        _extreme_kernels._donchian,
     ):
         assert dispatcher.signatures, dispatcher
 

@@ -11,6 +11,7 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 from pipelines.features import FeatureSet, IndicatorSpec, compute_features, get_feature_set
+from pipelines.features import _extreme_kernels as ek
 from pipelines.features import _kernels as k
 from pipelines.features import _rolling_kernels as rw
 from pipelines.features import _window_kernels as wk
@@ -70,7 +71,7 @@ def test_aroon_ties_go_to_the_latest_bar() -> None:
     high = np.array([1.0, 3.0, 2.0, 3.0, 1.0, 0.5, 0.5, 0.4])
     low = high - 0.1
     up, down = np.empty(8), np.empty(8)
-    wk.aroon(high, low, 3, up, down)
+    ek.aroon(high, low, 3, up, down)
     # window of 4 bars ending at bar 4: [3, 2, 3, 1]; the latest 3 is 1 bar ago -> 100*(3-1)/3
     # (the earlier 3, at bar 1, would give 0)
     assert np.isnan(up[:3]).all()
@@ -152,3 +153,43 @@ def test_an_indicator_alone_equals_it_within_the_set(
         np.testing.assert_allclose(
             alone[column].to_numpy(), features[column].to_numpy(), rtol=1e-12, atol=0.0, err_msg=column
         )
+
+
+@pytest.mark.parametrize("trend", [-1.0, 1.0, 0.0])
+def test_extreme_kernels_match_talib_on_trends_and_plateaus(trend: float) -> None:
+    """A steady fall (the highest leaves the window every bar: Aroon rescans every bar), a steady
+    rise (the lowest does) and a series of plateaus (ties everywhere: the latest bar wins)."""
+    talib = pytest.importorskip("talib", reason="TA-Lib (the `talib` package) is not installed")
+    rng = np.random.default_rng(11)
+    steps = np.full(600, trend) if trend else np.repeat(rng.integers(-2, 3, 60), 10).astype(float)
+    high = 1000.0 + np.cumsum(steps) + rng.uniform(0.0, 0.5, 600) * (trend != 0.0)
+    low = high - 1.0
+    up, down, osc = np.empty(600), np.empty(600), np.empty(600)
+    ek.aroon(high, low, 25, up, down)
+    ek.aroon_osc(high, low, 25, osc)
+    want_down, want_up = talib.AROON(high, low, 25)
+    np.testing.assert_array_equal(up, want_up)
+    np.testing.assert_array_equal(down, want_down)
+    np.testing.assert_array_equal(osc, talib.AROONOSC(high, low, 25))
+    upper, lower, middle = np.empty(600), np.empty(600), np.empty(600)
+    ek.donchian(high, low, 20, upper, lower, middle)
+    np.testing.assert_array_equal(upper, talib.MAX(high, 20))
+    np.testing.assert_array_equal(lower, talib.MIN(low, 20))
+    np.testing.assert_array_equal(middle, talib.MIDPRICE(high, low, 20))
+
+
+def test_donchian_columns_warm_up_from_their_own_first_value() -> None:
+    """Leading NaNs in one column only: each line starts at its own first full window, the
+    midpoint where both have one, and a plain window scan agrees with the block pass everywhere."""
+    rng = np.random.default_rng(12)
+    high = 100.0 + np.cumsum(rng.normal(0.0, 1.0, 300))
+    low = high - rng.uniform(0.0, 2.0, 300)
+    high[:2] = np.nan
+    low[:9] = np.nan
+    upper, lower, middle = np.empty(300), np.empty(300), np.empty(300)
+    ek.donchian(high, low, 7, upper, lower, middle)
+    assert np.isnan(upper[:8]).all() and np.isnan(lower[:15]).all() and np.isnan(middle[:15]).all()
+    np.testing.assert_array_equal(upper[8:], _windows(high[2:], 7).max(axis=1))
+    np.testing.assert_array_equal(lower[15:], _windows(low[9:], 7).min(axis=1))
+    np.testing.assert_array_equal(middle[15:], (upper[15:] + lower[15:]) * 0.5)
+    np.testing.assert_array_equal(upper, rw.rolling_extreme(high, 7, is_max=True))

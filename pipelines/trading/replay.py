@@ -210,26 +210,16 @@ def replay(runner: StrategyRunner, bars: pd.DataFrame) -> ReplayResult:
 
 
 @contextmanager
-def collector_paused(*, promote: bool = False) -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Hold off Python's cyclic garbage collector while a batch builds many records that form no
     cycles (reference counting frees them): tens of thousands of new objects that live on set off
     full collections, each walking every object of the process (about 0.15 s in a process with
-    pandas and numba loaded), more than the batch itself. Re-enabled only if it was enabled.
-
-    With ``promote``, every tracked object is then moved to the oldest generation without a young
-    collection walking it (``gc.freeze`` then ``gc.unfreeze``, the one way to do that): the batch's
-    records live on, so the young and middle passes over them would find nothing (a young pass over
-    a year's records costs about a tenth of making them); cycles among other new objects wait for
-    the next full collection. Not while anything is frozen (a server's start-up heap): unfreezing
-    would release it."""
+    pandas and numba loaded), more than the batch itself. Re-enabled only if it was enabled."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if promote and gc.get_freeze_count() == 0:
-            gc.freeze()
-            gc.unfreeze()
         if was:
             gc.enable()
 

@@ -74,7 +74,7 @@ class ReplayLedger:
         """The booked legs' records made into the book (once): per leg of the whole replay, whether it
         filled, the cash after it and the short's margin after it."""
         if self._made is None:
-            with collector_paused(promote=True):
+            with collector_paused():
                 self._made = make_records(
                     self.book, self.config, self.broker, self.legs, self.price, self.fee, self.ids
                 )

@@ -191,9 +191,8 @@ def replay(runner: StrategyRunner, bars: pd.DataFrame) -> ReplayResult:
         trades,
         times,
     )
-    with collector_paused():
-        runner.trades += trades[:nt].tolist()
-        runner.trade_times += [(a, b) for a, b in times[:nt].tolist()]
+    StrategyRunner.trades.defer(runner, trades[:nt].copy())  # made into rows when read
+    StrategyRunner.trade_times.defer(runner, times[:nt].copy())
     at = legs[:nl, 0].astype(np.int64)
     planned = ReplayLegs(
         runner.config,

@@ -15,9 +15,10 @@ that differs from the runner's expectation: lots and ticks rounding it, a repeat
 refusal callback, or another open position of the user) go through :func:`book_replay`, after the
 legs before them are made records in the book. So refusals and what follows them are its own.
 
-``ReplayLedger.records`` makes the records: each leg's order, the trades, the account's cash and peak
-and the changes, into the book, with the decimal operations of the one pass's booking (``book_fill``,
-``PaperBook._settle_exit``) in the same order, and the ids drawn at booking in the one pass's order.
+``ReplayLedger.records`` makes the records (:mod:`pipelines.trading.replay_records`): each leg's order,
+the trades, the account's cash and peak and the changes, into the book, with the decimal operations
+of the one pass's booking (``book_fill``, ``PaperBook._settle_exit``) in the same order, and the ids
+drawn at booking in the one pass's order.
 The book holds the booked legs once ``records`` has run; nothing else may draw ids from it or place
 on it before that.
 """
@@ -25,32 +26,19 @@ on it before that.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
-from itertools import islice, repeat
-from typing import NamedTuple, TypeVar
+from itertools import repeat
+from operator import call
 
 import numpy as np
 import numpy.typing as npt
 
 from pipelines.trading.book import PaperBook
-from pipelines.trading.broker import OrderStatus, OrderType, Side
-from pipelines.trading.equity import PAPER
 from pipelines.trading.execution import Refusal
-from pipelines.trading.paper import EXIT_REASONS, PaperBroker
-from pipelines.trading.records import ZERO, Order, OrderPurpose, Trade, TradeSide, TradeStatus
+from pipelines.trading.paper import PaperBroker
 from pipelines.trading.replay import ENTER, KINDS, LEG_NAMES, ReplayLegs, collector_paused
-from pipelines.trading.replay_book import (
-    Booked,
-    _alone,
-    _exact,
-    _spread,
-    _stamps,
-    book_replay,
-    priced_legs,
-)
+from pipelines.trading.replay_book import Booked, _alone, book_replay, priced_legs
+from pipelines.trading.replay_records import make_records
 from pipelines.trading.reserve import quote_asset
 from pipelines.trading.runner import RunnerConfig, StrategyRunner, client_order_ids
 
@@ -58,7 +46,6 @@ __all__ = ["ReplayLedger", "book_columnar"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-_T = TypeVar("_T")
 _U = 2.0**-53  # a float operation's relative rounding error, at most
 _SLACK = 16.0  # operations per term and the decimals' own 28-digit rounding, generously
 
@@ -88,7 +75,9 @@ class ReplayLedger:
         filled, the cash after it and the short's margin after it."""
         if self._made is None:
             with collector_paused():
-                self._made = _records(self)
+                self._made = make_records(
+                    self.book, self.config, self.broker, self.legs, self.price, self.fee, self.ids
+                )
         if self.rest is None:
             return self._made
         made, rest = self._made, self.rest
@@ -109,7 +98,7 @@ def book_columnar(
         )
         enters = int(np.count_nonzero(legs.code[:n] == ENTER))
         new_id = book.new_id
-        ids = list(islice(iter(new_id, None), n + enters))  # a trade's, its entry's, its exit's
+        ids = list(map(call, repeat(new_id, n + enters)))  # a trade's, its entry's, its exit's
     ledger = ReplayLedger(book, cfg, broker.name, _part(legs, 0, n), price[:n], fee[:n], ids)
     if n < len(legs):
         ledger.records()
@@ -190,157 +179,3 @@ def _covered(
     bound = _SLACK * _U * (abs(balance) + sizes + sums)
     result: BoolArray = (notional + fee) * (1.0 + _SLACK * _U) < before - bound
     return result
-
-
-class _Columns(NamedTuple):
-    """The booked legs' fields as the records hold them, in leg order (``quantity``: the entries', an
-    exit closing all of its entry's)."""
-
-    at: list[dt.datetime]
-    client: list[str]
-    side: list[Side]
-    kind: list[OrderType]
-    quantity: list[Decimal]
-    level: list[Decimal | None]
-    price: list[Decimal]
-    fee: list[Decimal]
-
-
-def _fields(ledger: ReplayLedger) -> _Columns:
-    legs, cfg = ledger.legs, ledger.config
-    level: list[Decimal | None] = [None] * len(legs)
-    kinds = np.flatnonzero(np.isin(legs.code, list(KINDS)))
-    for j, value in zip(kinds.tolist(), _exact(legs.price[kinds]), strict=True):
-        level[j] = value
-    names = _mapped(legs.code, LEG_NAMES.__getitem__)
-    return _Columns(
-        _stamps(legs.ts),
-        client_order_ids(cfg.strategy_id, cfg.symbol, legs.ts.tolist(), names),
-        _mapped((legs.units > 0.0).view(np.int8), (Side.SELL, Side.BUY).__getitem__),
-        _mapped(legs.code, lambda c: KINDS.get(c, OrderType.MARKET)),
-        _exact(np.abs(legs.units[0::2])),
-        level,
-        _exact(ledger.price),
-        _exact(ledger.fee),
-    )
-
-
-def _mapped(codes: npt.NDArray[np.integer], value: Callable[[int], _T]) -> list[_T]:
-    """``value`` of each code, called once per distinct code."""
-    distinct, where = np.unique(codes, return_inverse=True)
-    return _spread([value(c) for c in distinct.tolist()], where)
-
-
-def _records(ledger: ReplayLedger) -> Booked:
-    """Long because it is the one loop per trade that makes the records: the entry's trade, the cash,
-    peak and settlement as ``book_fill`` books them (the same decimal operations in the same order,
-    inlined: a call per record is what this saves), the orders made in bulk before it and the book's
-    maps and changes filled in bulk after it, in the same order."""
-    book, cfg, name, n = ledger.book, ledger.config, ledger.broker, len(ledger)
-    if n == 0:
-        return Booked([], [], [], 0)
-    user, symbol, sid = cfg.user_id, cfg.symbol, cfg.strategy_id
-    cols = _fields(ledger)
-    at, side, quantity, price, fee = cols.at, cols.side, cols.quantity, cols.price, cols.fee
-    buy, long, short = Side.BUY, TradeSide.LONG, TradeSide.SHORT
-    active, closed = TradeStatus.ACTIVE, TradeStatus.CLOSED
-    orders, reasons = _orders(ledger, cols)
-    paper = name == PAPER  # ``position_value`` counts the ledger's own positions only
-    account = book.account(user, quote_asset(symbol))  # made at the first fill: the first leg's
-    balance, peak, today = account.balance, account.peak, book.realized_today.get(user, ZERO)
-    had_today = user in book.realized_today
-    trade_ids = ledger.ids[0::3]
-    trades: list[Trade] = []
-    cash: list[Decimal] = []
-    margins = [ZERO] * n
-    for i, tid in zip(range(0, n, 2), trade_ids, strict=True):  # an entry, then (but for the last) its close
-        q, p, f, t = quantity[i >> 1], price[i], fee[i], at[i]
-        notional = q * p
-        if side[i] is buy:  # ``cash_change``: a short's sale pays only its fee
-            sd, sign = long, 1
-            balance += -notional - f
-            equity = balance + (notional if paper else ZERO)
-        else:
-            sd, sign = short, -1
-            balance += -f
-            equity = balance + (q * (p - p) if paper else ZERO)
-            margins[i] = notional
-        if equity > peak:
-            peak = equity
-        cash.append(balance)
-        fees = ZERO + f
-        x = i + 1
-        if x == n:  # open: the trade as its entry leaves it
-            trade = Trade(
-                user, symbol, sd, name, q, t, None, None, False, 0, sid, tid, active, p, None, p, ZERO, fees,
-                None, t, None, t, t,
-            )  # fmt: skip
-            trades.append(trade)
-            book._open_trades[tid] = trade
-            break
-        px, fx, tx, why = price[x], fee[x], at[x], reasons[x]
-        balance += (q * px - fx) if sd is long else (p - px) * q - fx
-        fees += fx
-        pnl = (ZERO + sign * (px - p) * q) - fees  # ``_settle_exit``: the gross less the commission
-        trades.append(Trade(
-            user, symbol, sd, name, q, t, None, None, False, 0, sid, tid, closed, p, px, px, pnl, fees,
-            why, tx, tx, t, tx if t < tx else t,
-        ))  # fmt: skip
-        today = today + pnl
-        had_today = True
-        equity = balance + ZERO
-        if equity > peak:
-            peak = equity
-        cash.append(balance)
-    account.balance, account.peak = balance, peak
-    if had_today:
-        book.realized_today[user] = today
-    _hold(book, account.key, trade_ids, cols.client, orders, trades)
-    return Booked([True] * n, cash, margins, 0)
-
-
-def _orders(ledger: ReplayLedger, cols: _Columns) -> tuple[list[Order], list[str | None]]:
-    """Each leg's order as its fill leaves it (an entry's, then its trade's exit's, of the entry's
-    quantity), in leg order; and each leg's exit reason (None for an entry)."""
-    n, cfg, ids = len(ledger), ledger.config, ledger.ids
-    entries = (n + 1) // 2
-    quantity: list[Decimal | None] = [None] * n
-    quantity[0::2], quantity[1::2] = cols.quantity, cols.quantity[: n // 2]
-    trade: list[str | None] = [None] * n
-    trade[0::2] = tids = ids[0::3]
-    trade[1::2] = tids[: n // 2]
-    order_ids = ids.copy()
-    del order_ids[0::3]
-    purpose = [OrderPurpose.ENTRY, OrderPurpose.EXIT] * entries
-    reasons: list[str | None] = _mapped(
-        ledger.legs.code, lambda c: EXIT_REASONS[KINDS.get(c, OrderType.MARKET)]
-    )
-    reasons[0::2] = [None] * entries
-    orders = list(map(
-        Order, repeat(cfg.user_id, n), cols.client, repeat(ledger.broker), repeat(cfg.symbol), cols.side,
-        cols.kind, quantity, cols.level, cols.at, purpose, trade, order_ids, repeat(OrderStatus.FILLED),
-        quantity, cols.price, cols.fee, reasons, cols.at,
-    ))  # fmt: skip
-    return orders, reasons
-
-
-def _hold(
-    book: PaperBook,
-    key: tuple[str, str],
-    trade_ids: list[str],
-    clients: list[str],
-    orders: list[Order],
-    trades: list[Trade],
-) -> None:
-    """The new records held by ``book`` and named in its changes, in the order the one pass adds them."""
-    changes = book.changes
-    order_ids = [o.id for o in orders]
-    book.orders.update(zip(order_ids, orders, strict=True))
-    book.by_client.update(zip(zip(repeat(key[0]), clients, strict=False), order_ids, strict=True))
-    book.trades.update(zip(trade_ids, trades, strict=True))
-    changes.orders.update(order_ids)
-    changes.trades.update(trade_ids)
-    changes.created.update(order_ids, trade_ids)
-    changes.fills.extend(orders)
-    changes.closed.extend(trade_ids[: len(orders) // 2])
-    changes.accounts.add(key)

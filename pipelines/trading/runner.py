@@ -42,6 +42,7 @@ from pipelines.errors import InvalidRequestError
 from pipelines.features import BarData
 from pipelines.features.inputs import utc_nanos
 from pipelines.trading.broker import OrderRequest, OrderState, OrderStatus, OrderType, Side
+from pipelines.trading.runner_rows import DeferredRows, kernel_rows, time_rows
 from pipelines.trading.runner_undo import Undo, undo_refused
 from pipelines.trading.window import Bar, BarWindow
 
@@ -144,6 +145,9 @@ def _client_prefix(strategy_id: str, symbol: str) -> str:
 class StrategyRunner:
     """One strategy on one symbol (see the module docstring for the per-bar order of events)."""
 
+    trades = DeferredRows(kernel_rows)  # kernel trade rows (T_* columns), bar indices
+    trade_times = DeferredRows(time_rows)  # (entry, exit) bar open times, ns
+
     def __init__(self, config: RunnerConfig) -> None:
         self.config = config
         self.params = config.checked_params()
@@ -151,10 +155,8 @@ class StrategyRunner:
         if self._strategy.needs_context and config.context is None:
             raise InvalidRequestError(f"strategy {self._strategy.name!r} needs a model context to run live")
         bt = config.backtest
-        self._rate = float(bt.commission)
-        self._slip = float(bt.slippage)
-        self._stop = float(bt.stop_loss or 0.0)
-        self._take = float(bt.take_profit or 0.0)
+        self._rate, self._slip = float(bt.commission), float(bt.slippage)
+        self._stop, self._take = float(bt.stop_loss or 0.0), float(bt.take_profit or 0.0)
         self.lookback = config.lookback or default_lookback(self._strategy.name, self.params)
         self.st: FloatArray = np.zeros(k.N_STATE)
         self.st[k.CASH] = float(bt.initial_capital)
@@ -162,8 +164,7 @@ class StrategyRunner:
         self.count = 0  # bars processed: the kernel's bar index of the next bar
         self.last_ts: int | None = None
         self.equity = float(bt.initial_capital)
-        self.trades: list[list[float]] = []  # kernel trade rows (T_* columns), bar indices
-        self.trade_times: list[tuple[int, int]] = []  # (entry, exit) bar open times, ns
+        self.trades, self.trade_times = [], []
         self.drift: list[dict[str, Any]] = []  # fills that differed from the model
         self.window = BarWindow(self.lookback)
         self._entry_ts = 0

@@ -1,5 +1,5 @@
 """The whole stack on three hosts (see tests/cluster/test_cluster.py): the store host's relay and moto
-server, scratch stores, then the API, the job worker and the Bento, each started in its namespace.
+server, scratch stores, then the API, two job workers and the Bento, each started in its namespace.
 
 Every store is fresh for the run and removed at its end: two PostgreSQL databases (the app's, MLflow's
 backend), an empty Redis database number (taken with a marker key, flushed at the end), a Celery queue
@@ -44,8 +44,9 @@ AWS = {
 }
 ADMIN = "cluster_admin"
 HEARTBEAT_SECONDS, STALE_SECONDS = 1.0, 10.0
+CELERY = ("celery-a", "celery-b")  # the worker host's job workers, by their log's name
 
-__all__ = ["ADMIN", "STALE_SECONDS", "Stack", "running_stack"]
+__all__ = ["ADMIN", "CELERY", "STALE_SECONDS", "Stack", "running_stack"]
 
 
 @dataclass
@@ -67,12 +68,14 @@ class Stack:
     def worker(self) -> Host:
         return self.net.hosts["worker"]
 
-    def start_worker(self, name: str, *, wait: bool = True) -> None:
-        """A ``tradeforge jobs worker`` on the worker host (consuming once this returns, with ``wait``)."""
+    def start_celery(self) -> None:
+        """The worker host's two ``tradeforge jobs worker`` processes (one job at a time each), consuming
+        once this returns."""
         argv = [str(BIN / "tradeforge"), "jobs", "worker", "--concurrency", "1"]
-        self.procs.start(name, self.worker.command(argv), self.worker_env, REPO)
-        if wait:
-            self.procs.wait_for_line(name, " ready.", timeout=180)
+        for name in CELERY:
+            self.procs.start(name, self.worker.command(argv), self.worker_env, REPO)
+        for name in CELERY:
+            self.procs.wait_for_line(name, " ready.", timeout=240)
 
     def s3_client(self) -> Any:
         return _s3_client(self.s3)
@@ -205,8 +208,8 @@ def running_stack(net: Network, procs: Processes, homes: Path) -> Iterator[Stack
             worker_env = _host_env(homes, "worker", stores)
             stack = Stack(net, procs, homes, api, bento, s3, bucket, queue, app_db, worker_env)
             try:
-                stack.start_worker("worker")
-                phase("job worker ready")
+                stack.start_celery()
+                phase("job workers ready")
                 _wait_ready(procs, api, bento)
                 phase("API and Bento ready")
                 yield stack

@@ -1,7 +1,8 @@
 """The platform spread over three hosts: network namespaces on one veth bridge of this machine.
 
 - API host: ``tradeforge serve --workers 2`` (two Litestar workers on uvicorn), home of its own.
-- worker host: ``tradeforge jobs worker`` (Celery) and the Bento (``bentoml serve``), home of their own.
+- worker host: two ``tradeforge jobs worker`` processes (Celery) and the Bento (``bentoml serve``),
+  home of their own.
 - store host: the moto S3 server (``TRADEFORGE_DATA_URL=s3://...``, MLflow's artifacts beside the data)
   and the machine's PostgreSQL (the app database and MLflow's backend, one fresh database each), Redis
   (an empty database number) and RabbitMQ (a queue of this run), reached at the store host's address:
@@ -12,9 +13,10 @@ Each host runs under a host name of its own (a UTS namespace), so a job row nami
 proves where the job ran. The test process (the machine's own namespace, the bridge's ``.1``) is the
 client. Through the API host it ingests, trains as a job the worker host runs, predicts through the
 Bento, follows the job's events on the API worker that neither ran nor announced the job, revokes an
-API key and sees both API workers refuse it at once, and kills the Celery worker mid-job (kill -9):
-the job ends failed with the reason, its redelivered message is dropped by the next worker, and a job
-queued meanwhile runs once. Namespaces, veths, bridge, processes and stores are removed, pass or fail.
+API key and sees both API workers refuse it at once, and kills the Celery process running a job
+(kill -9): its message, back on the broker, is dropped by the other worker, the job ends failed with
+the reason (never run again), and a job submitted after the kill runs once. Namespaces, veths,
+bridge, processes and stores are removed, pass or fail.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from pipelines.db.job_models import Job
 from tests.celery_support import services_missing
 from tests.cluster.api_workers import ApiWorkers, Event, EventStream
 from tests.cluster.network import Processes, bridged_hosts, namespaces_unavailable
-from tests.cluster.stack import ADMIN, STALE_SECONDS, Stack, running_stack
+from tests.cluster.stack import ADMIN, CELERY, STALE_SECONDS, Stack, running_stack
 from tests.net_support import NO_REDIS, bento_batches, redis_up
 
 pytestmark = [
@@ -190,6 +192,14 @@ def test_a_revoked_key_fails_on_both_api_workers_at_once(
         assert answer.status_code == 401, f"worker {pid} still takes the revoked key: {answer.text}"
 
 
+def _celery_running(stack: Stack, job_pid: int) -> tuple[str, str]:
+    """The job worker whose Celery process runs the job process ``job_pid``, and the other one."""
+    ancestors = {p.pid for p in psutil.Process(job_pid).parents()}
+    (running,) = [n for n in CELERY if stack.procs.started[n].pid in ancestors]
+    (other,) = set(CELERY) - {running}
+    return running, other
+
+
 def test_a_worker_killed_mid_job_fails_it_once_and_loses_nothing(
     stack: Stack, workers: ApiWorkers, user: dict[str, Any]
 ) -> None:
@@ -208,33 +218,35 @@ def test_a_worker_killed_mid_job_fails_it_once_and_loses_nothing(
         while (row := _row(stack, killed)).status != "running" or row.worker_pid is None:
             assert row.status == "queued" and time.monotonic() < deadline, (row.status, row.reason)
             time.sleep(0.1)
-        celery = stack.procs.started["worker"]
+        name, survivor = _celery_running(stack, row.worker_pid)
+        celery = stack.procs.started[name]
         os.kill(celery.pid, signal.SIGKILL)  # the worker host's Celery process, mid-job
         celery.wait(10)
         assert _gone(row.worker_pid, 15), "the killed worker's job still runs"
         body = {"symbol": "AAPL", "strategy": "sma_cross", "start_date": "2023-03-01"}
-        waiting = _submit(api, "/api/v1/backtest/run", body, user)  # while no worker is up
-        stack.start_worker("worker-2", wait=False)  # starting takes longer than the reaper's wait
+        after = _submit(api, "/api/v1/backtest/run", body, user)
+        # The killed job's message went back to the broker unacknowledged: the other worker drops it.
+        stack.procs.wait_for_line(survivor, f"job {killed} is ", timeout=60)
+        dropped = re.search(rf"job {killed} is (running|failed), not queued", stack.procs.log(survivor))
+        assert dropped is not None, stack.procs.log(survivor)[-3000:]
 
         failed = _until(stack, killed, user, lambda j: j["status"] != "running", STALE_SECONDS + 60)
         assert failed["status"] == "failed", failed
         assert "stopped while running this job" in failed["error"], failed["error"]
         assert stack.worker.hostname in failed["error"], failed["error"]
-        done = _until(stack, waiting, user, lambda j: j["status"] not in ("queued", "running"), 180)
+        done = _until(stack, after, user, lambda j: j["status"] not in ("queued", "running"), 180)
         assert done["status"] == "completed", done
-        # The killed job's message went back to the broker unacknowledged; the next worker dropped it.
-        dropped = re.search(rf"job {killed} is (running|failed), not queued", stack.procs.log("worker-2"))
-        assert dropped is not None, stack.procs.log("worker-2")[-3000:]
-        stream.wait(waiting, lambda es: any(e["type"] == "task_completed" for e in es), 30)
+        assert f"Task tradeforge.jobs.run[{after}] received" in stack.procs.log(survivor)
+        stream.wait(after, lambda es: any(e["type"] == "task_completed" for e in es), 30)
         time.sleep(1.0)  # anything announced twice would be in the stream by now
     finally:
         stream.close()
         api.close()
     again = _row(stack, killed)
     assert (again.status, again.started_at, again.error) == ("failed", row.started_at, failed["error"])
-    for job_id in (killed, waiting):
+    for job_id in (killed, after):
         kinds = [e["type"] for e in stream.of(job_id)]
         assert kinds.count("task_running") == 1 and kinds.count("task_completed") == 1, (job_id, kinds)
-    assert _row(stack, waiting).worker_host == stack.worker.hostname
+    assert _row(stack, after).worker_host == stack.worker.hostname
     versions = httpx.get(f"{stack.api}/api/v1/models/cluster_killed", headers=user["headers"], timeout=30)
     assert versions.status_code == 404 or not versions.json().get("versions"), versions.text

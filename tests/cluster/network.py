@@ -186,25 +186,27 @@ class Processes:
     def tails(self, chars: int = 4000) -> str:
         return "\n".join(f"===== {name} =====\n{self.log(name)[-chars:]}" for name in self.started)
 
-    def stop(self, name: str) -> None:
-        """End the process's whole tree: SIGTERM to its group and descendants, SIGKILL after 15 s."""
-        proc = self.started[name]
-        try:
-            tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-        except psutil.NoSuchProcess:
-            tree = []
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, sig)
-            for member in tree:
+    def stop(self, *names: str) -> None:
+        """End the processes' whole trees: SIGTERM to their groups and descendants, SIGKILL to what is
+        left after 15 s."""
+        trees: list[psutil.Process] = []
+        for name in names:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                main = psutil.Process(self.started[name].pid)
+                trees += [main, *main.children(recursive=True)]
+        for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+            for name in names:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.started[name].pid, sig)
+            for member in trees:
                 with contextlib.suppress(psutil.NoSuchProcess):
                     member.send_signal(sig)
-            _, alive = psutil.wait_procs(tree, timeout=15 if sig == signal.SIGTERM else 5)
+            trees = psutil.wait_procs(trees, timeout=grace)[1]
+            if not trees:
+                break
+        for name in names:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=0 if alive else 5)
-            if not alive and proc.poll() is not None:
-                return
+                self.started[name].wait(timeout=5)
 
     def stop_all(self) -> None:
-        for name in reversed(list(self.started)):
-            self.stop(name)
+        self.stop(*self.started)

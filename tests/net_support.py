@@ -1,9 +1,11 @@
-"""Local network helpers for tests: the local Redis, free ports, waiting for a server, SSE reading."""
+"""Local network helpers for tests: the local Redis, free ports, waiting for a server, SSE reading, the
+Bento's batch count."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -53,3 +55,11 @@ def follow_sse(url: str, events: list[dict[str, Any]], until: str, timeout: floa
                 events.append(event)
                 if event["type"] == until:
                     return
+
+
+def bento_batches(url: str) -> float:
+    """Batches the inference service at ``url`` has run so far (its Prometheus adaptive-batch count)."""
+    metrics = httpx.get(f"{url}/metrics", timeout=10)
+    assert metrics.status_code == 200, metrics.text
+    pattern = r'^bentoml_service_adaptive_batch_size_count\{[^}]*"predict"[^}]*\} (\S+)$'
+    return sum(float(n) for n in re.findall(pattern, metrics.text, re.M))

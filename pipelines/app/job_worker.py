@@ -37,6 +37,7 @@ def run_job_worker(
         runner = JobRunner(
             settings, database, tasks or default_tasks(), probe=probe, retry_seconds=retry_seconds
         )
+        runner.warm_up()  # before taking jobs
         return run_worker(settings, runner, concurrency=concurrency, queues=names)
     finally:
         database.close()

@@ -83,6 +83,14 @@ class JobRunner:
         self._lock = threading.Lock()
         self._running: dict[str, Demand] = {}
 
+    def warm_up(self) -> None:
+        """Start the jobs' fork server now: it imports every job kind's libraries (seconds, more on a
+        busy host), which the first job claimed would otherwise wait for with no heartbeat written,
+        long enough on a loaded host for the API to fail it as stale."""
+        process = self._context.Process(target=int, name="tradeforge-job-warm-up")
+        process.start()
+        process.join()
+
     def run(self, job_id: str, revoked: Callable[[], bool] = lambda: False) -> float | None:
         """Run the job to its end; the seconds after which to try again when its resources do not fit
         now (None otherwise: run, or dropped because it was no longer queued)."""

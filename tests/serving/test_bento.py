@@ -5,7 +5,6 @@ in-process predictions bit for bit, a moved champion picked up, and a 503 when t
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from pipelines.prediction import Predictor
 from pipelines.prediction.wire import decode_matrix, encode_matrix
 from pipelines.settings import Settings
 from serving.inference import HttpModelCaller
-from tests.net_support import free_port, wait_http
+from tests.net_support import bento_batches, free_port, wait_http
 from tests.serving_support import app_client, assert_envelope, make_user, served_settings
 
 pytestmark = pytest.mark.slow
@@ -115,17 +114,10 @@ def test_predictions_through_the_service_equal_in_process_bit_for_bit(served: tu
     assert httpx.get(f"{url}/livez", timeout=10).status_code == 200
 
 
-def _batches(url: str) -> float:
-    """Batches the service has run so far (its Prometheus adaptive-batch histogram's count)."""
-    text = httpx.get(f"{url}/metrics", timeout=10).text
-    pattern = r'^bentoml_service_adaptive_batch_size_count\{[^}]*"predict"[^}]*\} (\S+)$'
-    return sum(float(n) for n in re.findall(pattern, text, re.M))
-
-
 def test_the_api_sends_model_calls_to_the_service(served: tuple[Settings, str]) -> None:
     settings, url = served
     local = Predictor(settings, ModelRegistry(open_tracker(settings), settings.models_cache_dir))
-    before = _batches(url)
+    before = bento_batches(url)
     with app_client(settings.model_copy(update={"inference_url": url})) as client:
         assert isinstance(client.app.state.container.predictions.caller, HttpModelCaller)
         user = make_user(client)
@@ -133,7 +125,7 @@ def test_the_api_sends_model_calls_to_the_service(served: tuple[Settings, str]) 
             "/api/v1/predictions/predict", json={"model_name": MODEL}, headers=user["headers"]
         )
         assert answer.status_code == 200, answer.text
-    assert _batches(url) > before, "the service ran no model call"
+    assert bento_batches(url) > before, "the service ran no model call"
     assert answer.json()["predicted_return"] == local.predict(MODEL).predicted_return
 
 

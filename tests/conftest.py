@@ -31,7 +31,11 @@ def _loopback_only(self: socket.socket, address: object) -> None:
 # The files that take minutes, longest first. ``make test`` (``--dist loadfile --no-loadscope-reorder``)
 # hands files to its workers in collection order: these start at once, one per worker, then the other
 # slow files, and the many short files fill in behind them, so no worker ends the run alone on one.
-LONGEST_FILES = ("tests/serving/test_fuzz_openapi.py", "tests/test_readme_tour.py")
+LONGEST_FILES = (
+    "tests/serving/test_fuzz_openapi.py",
+    "tests/cluster/test_cluster.py",
+    "tests/test_readme_tour.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

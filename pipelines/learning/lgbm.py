@@ -113,16 +113,41 @@ def train_lightgbm(
     train_set = lgb.Dataset(data.x_train, label=data.y_train, params=params)
     booster = lgb.Booster(params, train_set)
     sample_x, sample_y = train_sample(data)
-    for name, x, y in (("train", sample_x, sample_y), ("val", data.x_val, data.y_val)):
-        booster.add_valid(lgb.Dataset(x, label=y, reference=train_set, params=params), name)
+    sets = {"train": (sample_x, sample_y), "val": (data.x_val, data.y_val)}
+    valid = {k: lgb.Dataset(x, label=y, reference=train_set, params=params) for k, (x, y) in sets.items()}
+    for name, dataset in valid.items():
+        booster.add_valid(dataset, name)
+    scores = _ValScores(valid["val"])
+    kept: NDArray[np.float64] | None = None
     for epoch in range(1, epochs + 1):
         for _ in range(min(chunk, rounds - (epoch - 1) * chunk)):
             booster.update()
-        metrics = _evaluated(booster, data)
+        metrics = _evaluated(booster, data, scores)
         on_epoch(epoch, epochs, metrics)
-        if monitor.update(epoch, metrics)[1]:
+        best, stop = monitor.update(epoch, metrics)
+        if best:
+            kept = scores.copy()
+        if stop:
             break
-    return _fitted(booster, data, hp, monitor)
+    return _fitted(booster, data, hp, monitor, None if kept is None else _proba(kept, data.task))
+
+
+class _ValScores:
+    """A custom metric that measures nothing: it keeps LightGBM's current predictions of the
+    validation rows (the model so far, as probabilities or values), which the kept epoch's held-out
+    figures reuse instead of predicting again."""
+
+    def __init__(self, val_set: lgb.Dataset) -> None:
+        self.val_set = val_set
+        self.latest: NDArray[np.float64] | None = None
+
+    def __call__(self, predicted: NDArray[np.float64], dataset: lgb.Dataset) -> tuple[str, float, bool]:
+        if dataset is self.val_set:
+            self.latest = predicted  # LightGBM's buffer, overwritten by its next evaluation
+        return "kept", 0.0, False
+
+    def copy(self) -> NDArray[np.float64] | None:
+        return None if self.latest is None else np.array(self.latest, dtype=np.float64)
 
 
 # LightGBM's metrics for (loss, second metric) per kind: log loss and error rate (accuracy is one
@@ -140,10 +165,10 @@ def _metric_kind(data: TrainData) -> str:
     return "binary" if len(data.classes) == 2 else "multiclass"
 
 
-def _evaluated(booster: lgb.Booster, data: TrainData) -> dict[str, float]:
+def _evaluated(booster: lgb.Booster, data: TrainData, scores: _ValScores) -> dict[str, float]:
     """The epoch's metrics (``metrics.metric_names``) from LightGBM's evaluation of its two sets."""
     loss_name, second_name = _METRICS[_metric_kind(data)]
-    found = {(r[0], r[1]): float(r[2]) for r in booster.eval_valid()}
+    found = {(r[0], r[1]): float(r[2]) for r in booster.eval_valid(feval=scores)}
     out: list[float] = []
     for where in ("train", "val"):
         second = found[(where, second_name)]
@@ -151,7 +176,13 @@ def _evaluated(booster: lgb.Booster, data: TrainData) -> dict[str, float]:
     return dict(zip(metric_names(data.task), out, strict=True))
 
 
-def _fitted(booster: lgb.Booster, data: TrainData, hp: Mapping[str, Any], monitor: Monitor) -> Fitted:
+def _fitted(
+    booster: lgb.Booster,
+    data: TrainData,
+    hp: Mapping[str, Any],
+    monitor: Monitor,
+    val_output: NDArray[np.float64] | None,
+) -> Fitted:
     """The rounds up to the best epoch's end, as the result."""
     kept_epoch = max(monitor.best_epoch, 1)
     kept_rounds = min(kept_epoch * int(hp["rounds_per_epoch"]), booster.current_iteration())
@@ -164,6 +195,7 @@ def _fitted(booster: lgb.Booster, data: TrainData, hp: Mapping[str, Any], monito
         best_epoch=kept_epoch,
         stopped_epoch=monitor.stopped_epoch,
         parameters=sum(leaves),
+        val_output=val_output,
         architecture={
             "library": "lightgbm",
             "objective": _params(data, hp)["objective"],

@@ -61,3 +61,20 @@ def test_the_training_sample_is_measured_when_it_is_a_subset() -> None:
     assert len(many.y_train) > len(train_sample(many)[1])
     predictor, seen = _epochs(many)
     assert seen[-1] == pytest.approx(_as_predicted(predictor, many, 25), rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("stopping", [False, True])
+def test_the_kept_models_validation_predictions_come_with_it(stopping: bool, classification: Case) -> None:
+    """The held-out figures reuse LightGBM's validation predictions of the kept epoch: they are the
+    kept model's own predictions, early stopping or not."""
+    data = classification.data
+    if stopping:  # shuffled labels overfit: the kept epoch is before the last one
+        rng = np.random.default_rng(0)
+        data = replace(data, y_train=rng.permutation(data.y_train), y_val=rng.permutation(data.y_val))
+    hp = {"n_estimators": 300, "rounds_per_epoch": 5, "learning_rate": 0.3, "min_child_samples": 2}
+    fitted = train_lightgbm(data, hp, EarlyStopping(enabled=stopping, patience=3), lambda *_: None)
+    assert (fitted.stopped_epoch is not None) == stopping
+    assert fitted.val_output is not None
+    expected = fitted.predictor.predict_proba(data.x_val)
+    assert fitted.val_output.shape == expected.shape
+    np.testing.assert_allclose(fitted.val_output, expected, rtol=1e-9, atol=1e-12)

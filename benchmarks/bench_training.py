@@ -4,11 +4,16 @@
   score) stored as a ready dataset, then ``POST /training/start`` (lightgbm, ``--trees`` trees,
   validation 0.2) on the real app and a real job queue, polled through ``GET /training/status``
   until ``completed``. Against it: ``lightgbm.train`` called directly on the same float32 array with
-  the same split, hyperparameters and validation set, in the same run. The job's own breakdown
-  (queued to started: the worker's spawn; started to finished) comes from its row.
+  the same split, hyperparameters, thread count (the trainer's own rule: all cores from 50,000
+  training rows) and validation set, in the same run; the job adds only ``deterministic`` and
+  ``force_row_wise`` (for reproducible models) and its training-sample metric. The job's own
+  breakdown (queued to started: the worker's spawn; started to finished) comes from its row.
 - ``predict``: ``POST /models/{id}/predict`` with 1 and 1,000 rows through Litestar's test client
   (in process, no sockets), p50 and p95 of ``--calls`` calls after a warm-up (the model is loaded
-  once, then served from the cache).
+  once, then served from the cache): ``client`` encodes the body with Python's ``json`` on each call
+  (as ``httpx``'s ``json=`` does), ``client_pre_encoded`` sends bytes encoded once (the request's
+  round trip alone), ``server`` is the app's own request time (its middleware's, the figure of the
+  request-duration histogram), and ``client_json_encoding`` what the client's encoding costs.
 - ``mlp``: seconds per epoch of the ``mlp`` trainer on the CPU (``--mlp-rows`` rows x 20), from its
   per-epoch callback, when the registry has that model type.
 
@@ -46,8 +51,11 @@ def make_table(rows: int) -> pd.DataFrame:
 
 
 def direct_lightgbm(frame: pd.DataFrame, trees: int) -> float:
-    """``lightgbm.train`` on the table's arrays: an 80/20 split, the validation set evaluated."""
+    """``lightgbm.train`` on the table's arrays: an 80/20 split, the validation set evaluated, the
+    job's thread count."""
     import lightgbm as lgb
+
+    from pipelines.learning.lgbm import _threads
 
     x = frame.drop(columns="label").to_numpy(dtype=np.float32)
     y = (frame["label"] == "up").to_numpy(dtype=np.int64)
@@ -55,7 +63,14 @@ def direct_lightgbm(frame: pd.DataFrame, trees: int) -> float:
     cut = int(len(y) * 0.8)
     train, val = order[:cut], order[cut:]
     start = time.perf_counter()
-    params = {"objective": "binary", "learning_rate": 0.1, "num_leaves": 31, "verbosity": -1, "seed": SEED}
+    params = {
+        "objective": "binary",
+        "learning_rate": 0.1,
+        "num_leaves": 31,
+        "verbosity": -1,
+        "seed": SEED,
+        "num_threads": _threads(len(train)),
+    }
     data = lgb.Dataset(x[train], y[train])
     lgb.train(params, data, num_boost_round=trees, valid_sets=[lgb.Dataset(x[val], y[val], reference=data)])
     return time.perf_counter() - start
@@ -89,18 +104,48 @@ def time_predictions(
     client: Any, headers: dict[str, str], model_id: str, rows: np.ndarray, calls: int
 ) -> dict[str, Any]:
     url = f"/models/{model_id}/predict"
+    server = _server_seconds(client, url)
     out: dict[str, Any] = {}
     for count in (1, 1000):
         body = {"input": rows[0].tolist()} if count == 1 else {"inputs": rows[:count].tolist()}
+        raw = json.dumps(body).encode()
+        sent = {**headers, "Content-Type": "application/json"}
         for _ in range(20):  # warm-up: load the model, fill the caches
             assert client.post(url, json=body, headers=headers).status_code == 200
-        samples = []
+        encoded, pre_encoded, encoding = [], [], []
+        server.clear()
         for _ in range(calls):
             start = time.perf_counter()
             client.post(url, json=body, headers=headers)
-            samples.append(time.perf_counter() - start)
-        out[f"rows_{count}"] = percentiles(samples)
+            encoded.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            client.post(url, content=raw, headers=sent)
+            pre_encoded.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            json.dumps(body).encode()
+            encoding.append(time.perf_counter() - start)
+        out[f"rows_{count}"] = {
+            "client": percentiles(encoded),
+            "client_pre_encoded": percentiles(pre_encoded),
+            "server": percentiles(list(server)),
+            "client_json_encoding": percentiles(encoding),
+        }
     return out
+
+
+def _server_seconds(client: Any, url: str) -> list[float]:
+    """The app's own time of each request to ``url`` (what its middleware hands to the observer)."""
+    observer = client.app.state.container.observer
+    seen: list[float] = []
+    observe = observer.observe_request
+
+    def recording(scope: Any, **fields: Any) -> None:
+        if scope["path"] == url:
+            seen.append(fields["seconds"])
+        observe(scope, **fields)
+
+    observer.observe_request = recording
+    return seen
 
 
 def mlp_epochs(rows: int, epochs: int) -> dict[str, Any] | None:
@@ -148,6 +193,7 @@ def main() -> None:
         "trees": args.trees,
         "machine": {"python": platform.python_version(), "cores_available": os.cpu_count()},
         "when": pd.Timestamp.now(tz="UTC").isoformat(),
+        "load_average_at_start": os.getloadavg(),
     }
     frame = make_table(args.rows)
     with tempfile.TemporaryDirectory(prefix="tradeforge-bench-") as tmp:
@@ -187,6 +233,7 @@ def main() -> None:
             rows = frame.drop(columns="label").to_numpy(dtype=np.float64)
             results["predict"] = time_predictions(client, headers, model_id, rows, args.calls)
     results["mlp"] = mlp_epochs(args.mlp_rows, args.mlp_epochs)
+    results["load_average_at_end"] = os.getloadavg()
     print(json.dumps(results, indent=2))
     out = HERE / "results"
     out.mkdir(exist_ok=True)

@@ -43,6 +43,8 @@ def held_out(data: TrainData, fitted: Fitted, sequence_length: int | None = None
     """The model's scores on its validation rows (``pipelines.learning.metrics.performance``); a
     sequence model sees the window ending at each row, reaching back into the training rows."""
     x, y = data.x_val, data.y_val
+    if sequence_length is None and fitted.val_output is not None:
+        return performance(data.task, y, fitted.val_output)
     if sequence_length is not None:
         rows = np.concatenate([data.x_train, data.x_val])
         windows = np.lib.stride_tricks.sliding_window_view(rows, sequence_length, axis=0)

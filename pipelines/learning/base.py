@@ -148,6 +148,8 @@ class Fitted:
     stopped_epoch: int | None  # where early stopping ended the run; None when all epochs ran
     parameters: int  # trainable parameters (tree models: number of leaves / nodes)
     architecture: dict[str, Any] = field(default_factory=dict)  # model-type specific description
+    # ``predict_proba(x_val)`` of the kept model when the trainer already has it (spares a prediction)
+    val_output: NDArray[np.float64] | None = None
 
 
 class Trainer(Protocol):

@@ -89,7 +89,7 @@ def train_data(
             f"the dataset has {len(y)} usable rows; too few to keep {validation_split:g} of them for "
             "validation and still train"
         )
-    if task == "classification" and len(np.unique(y[train])) < 2:
+    if task == "classification" and np.all(y[train] == y[train[0]]):
         raise InvalidRequestError("the training rows hold a single class; classification needs two")
     return TrainData(
         task=task,
@@ -131,24 +131,29 @@ def split_rows(
             take = min(max(take, 1), len(rows) - 1)
         val.append(rng.permutation(rows)[:take])
     chosen = np.sort(np.concatenate(val)).astype(np.int64)
-    rest = np.setdiff1d(np.arange(count), chosen).astype(np.int64)
-    return rng.permutation(rest).astype(np.int64), chosen
+    kept = np.ones(count, dtype=bool)
+    kept[chosen] = False  # the other rows in ascending order (a mask: setdiff1d hashes every row)
+    return rng.permutation(np.flatnonzero(kept)).astype(np.int64), chosen
 
 
 def _labels(target: pd.Series) -> tuple[tuple[str, ...], NDArray[np.int64]]:
     """The class labels as text (integral floats without ``.0``: a column with gaps reads 1 as 1.0),
-    sorted, and each row's index into them."""
+    sorted, and each row's index into them. The distinct values are found first (one hash pass),
+    so only they are turned into text."""
     values = target
     if ptypes.is_float_dtype(values) and bool((values.dropna() % 1 == 0).all()):
         values = values.astype("Int64")
-    text = values.map(str)
-    classes = tuple(sorted(text.unique()))
-    codes = pd.Categorical(text, categories=list(classes)).codes.astype(np.int64)
-    return classes, codes
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    text = [str(u) for u in uniques]
+    classes = tuple(sorted(set(text)))
+    index = {c: i for i, c in enumerate(classes)}
+    remap = np.array([index[t] for t in text], dtype=np.int64)
+    return classes, remap[codes]
 
 
 def _table(frame: pd.DataFrame, target: str) -> tuple[NDArray[np.float32], pd.Series, FeatureSpec, bool]:
-    labelled = frame[frame[target].notna()]
+    present = frame[target].notna()
+    labelled = frame if bool(present.all()) else frame[present]
     times = {c: d for c in labelled.columns if c != target and (d := _dates(labelled[c])) is not None}
     if times:
         labelled = labelled.iloc[np.argsort(next(iter(times.values())).to_numpy(), kind="stable")]
@@ -156,23 +161,25 @@ def _table(frame: pd.DataFrame, target: str) -> tuple[NDArray[np.float32], pd.Se
     features = [c for c in labelled.columns if c != target and c not in times]
     if not features:
         raise InvalidRequestError("the dataset has no feature column a model can use (only dates)")
-    columns: list[NDArray[np.float64]] = []
+    # Filled column by column into the one float32 array (no float64 copy of the whole table).
+    x = np.empty((len(labelled), len(features)), dtype=np.float32)
     categories: dict[str, tuple[str, ...]] = {}
     fill: dict[str, float] = {}
-    for name in features:
+    for j, name in enumerate(features):
         series = labelled[name]
         if ptypes.is_bool_dtype(series) or ptypes.is_numeric_dtype(series):
             values = series.astype(np.float64).to_numpy()
-            finite = values[np.isfinite(values)]
-            fill[str(name)] = float(np.median(finite)) if len(finite) else 0.0
-            columns.append(np.where(np.isfinite(values), values, fill[str(name)]))
+            finite = np.isfinite(values)
+            whole = bool(finite.all())
+            fill[str(name)] = float(np.median(values if whole else values[finite])) if finite.any() else 0.0
+            x[:, j] = values
+            if not whole:
+                x[~finite, j] = fill[str(name)]
         else:
             text = series.astype(str).where(series.notna())
             known = tuple(sorted(set(text.dropna())))
             categories[str(name)] = known
-            codes = pd.Categorical(text, categories=list(known)).codes
-            columns.append(codes.astype(np.float64))
-    x = np.column_stack(columns).astype(np.float32)
+            x[:, j] = pd.Categorical(text, categories=list(known)).codes
     spec = FeatureSpec(tuple(str(f) for f in features), categories, fill, "table", target)
     return x, labelled[target], spec, bool(times)
 
@@ -284,9 +291,8 @@ def predictions(output: NDArray[np.float64], classes: Sequence[str]) -> list[dic
     probable of ``classes``) and its ``confidence`` for classifiers, ``value`` for regressors (no
     ``classes``)."""
     if not classes:
-        return [{"value": float(v)} for v in output]
+        return [{"value": v} for v in np.asarray(output, dtype=np.float64).tolist()]
     best = np.argmax(output, axis=1)
-    return [
-        {"class": classes[int(i)], "confidence": float(row[int(i)])}
-        for i, row in zip(best, output, strict=True)
-    ]
+    names = np.asarray(classes, dtype=object)[best].tolist()
+    confidence = np.asarray(output, dtype=np.float64)[np.arange(len(best)), best].tolist()
+    return [{"class": c, "confidence": p} for c, p in zip(names, confidence, strict=True)]

@@ -1,9 +1,8 @@
 """LightGBM gradient boosting (``lightgbm``): classification and regression on tabular rows.
 
 Boosting rounds are reported in epochs of ``rounds_per_epoch`` rounds (epochs = ceil(n_estimators /
-rounds_per_epoch)). Early stopping is LightGBM's own mechanism (a callback raising its
-``EarlyStopException`` with the best round), decided per epoch on the monitored metric; the model
-keeps the rounds up to the best epoch's end. Saved as LightGBM's text model (``model.txt``) and a
+rounds_per_epoch)). Early stopping is decided per epoch on the monitored metric; the model keeps the
+rounds up to the best epoch's end. Saved as LightGBM's text model (``model.txt``) and a
 ``config.json``.
 """
 
@@ -11,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pipelines.learning.base import EarlyStopping, EpochCallback, Fitted, Task, TrainData
-from pipelines.learning.metrics import Monitor, epoch_metrics, train_sample
+from pipelines.learning.metrics import Monitor, metric_names, train_sample
 from pipelines.learning.params import normalized
 
 __all__ = ["LightGBMPredictor", "load_lightgbm", "train_lightgbm"]
@@ -99,59 +99,108 @@ def train_lightgbm(
     device: str = "cpu",
 ) -> Fitted:
     """Boost ``n_estimators`` rounds (fewer when early stopping ends the run). LightGBM runs on the
-    CPU whatever ``device`` is."""
+    CPU whatever ``device`` is.
+
+    The per-epoch metrics are LightGBM's own evaluation of two validation sets it keeps scores for
+    (the training sample and the validation rows): each round adds its tree's output to those
+    scores, so an epoch's metrics cost a pass over the rows, not a prediction with every tree so far.
+    """
     hp = normalized("lightgbm", hyperparameters)
     rounds, chunk = int(hp["n_estimators"]), int(hp["rounds_per_epoch"])
     epochs = math.ceil(rounds / chunk)
     monitor = Monitor(early_stopping, {})
-    sample = train_sample(data)
-    threads = _threads(len(data.y_train))
-
-    def report(env: Any) -> None:
-        done = env.iteration + 1
-        if done % chunk and done != rounds:
-            return
-        epoch = math.ceil(done / chunk)
-        booster: lgb.Booster = env.model
-        metrics = epoch_metrics(
-            data.task,
-            (
-                sample[1],
-                _proba(booster.predict(sample[0], num_iteration=done, num_threads=threads), data.task),
-            ),
-            (
-                data.y_val,
-                _proba(booster.predict(data.x_val, num_iteration=done, num_threads=threads), data.task),
-            ),
-        )
+    params = {**_params(data, hp), "metric": list(_METRICS[_metric_kind(data)])}
+    train_set = lgb.Dataset(data.x_train, label=data.y_train, params=params)
+    booster = lgb.Booster(params, train_set)
+    sample_x, sample_y = train_sample(data)
+    sets = {"train": (sample_x, sample_y), "val": (data.x_val, data.y_val)}
+    valid = {k: lgb.Dataset(x, label=y, reference=train_set, params=params) for k, (x, y) in sets.items()}
+    for name, dataset in valid.items():
+        booster.add_valid(dataset, name)
+    scores = _ValScores(valid["val"])
+    kept: NDArray[np.float64] | None = None
+    for epoch in range(1, epochs + 1):
+        for _ in range(min(chunk, rounds - (epoch - 1) * chunk)):
+            booster.update()
+        metrics = _evaluated(booster, data, scores)
         on_epoch(epoch, epochs, metrics)
-        _, stop = monitor.update(epoch, metrics)
+        best, stop = monitor.update(epoch, metrics)
+        if best:
+            kept = scores.copy()
         if stop:
-            best_round = min(monitor.best_epoch * chunk, rounds)
-            raise lgb.callback.EarlyStopException(best_round - 1, [])
-
-    train_set = lgb.Dataset(data.x_train, label=data.y_train, free_raw_data=False)
-    booster = lgb.train(_params(data, hp), train_set, num_boost_round=rounds, callbacks=[report])
-    return _fitted(booster, data, hp, monitor)
+            break
+    return _fitted(booster, data, hp, monitor, None if kept is None else _proba(kept, data.task))
 
 
-def _fitted(booster: lgb.Booster, data: TrainData, hp: Mapping[str, Any], monitor: Monitor) -> Fitted:
+class _ValScores:
+    """A custom metric that measures nothing: it keeps LightGBM's current predictions of the
+    validation rows (the model so far, as probabilities or values), which the kept epoch's held-out
+    figures reuse instead of predicting again."""
+
+    def __init__(self, val_set: lgb.Dataset) -> None:
+        self.val_set = val_set
+        self.latest: NDArray[np.float64] | None = None
+
+    def __call__(self, predicted: NDArray[np.float64], dataset: lgb.Dataset) -> tuple[str, float, bool]:
+        if dataset is self.val_set:
+            self.latest = predicted  # LightGBM's buffer, overwritten by its next evaluation
+        return "kept", 0.0, False
+
+    def copy(self) -> NDArray[np.float64] | None:
+        return None if self.latest is None else np.array(self.latest, dtype=np.float64)
+
+
+# LightGBM's metrics for (loss, second metric) per kind: log loss and error rate (accuracy is one
+# less it), or squared and absolute error.
+_METRICS: dict[str, tuple[str, str]] = {
+    "binary": ("binary_logloss", "binary_error"),
+    "multiclass": ("multi_logloss", "multi_error"),
+    "regression": ("l2", "l1"),
+}
+
+
+def _metric_kind(data: TrainData) -> str:
+    if data.task == "regression":
+        return "regression"
+    return "binary" if len(data.classes) == 2 else "multiclass"
+
+
+def _evaluated(booster: lgb.Booster, data: TrainData, scores: _ValScores) -> dict[str, float]:
+    """The epoch's metrics (``metrics.metric_names``) from LightGBM's evaluation of its two sets."""
+    loss_name, second_name = _METRICS[_metric_kind(data)]
+    found = {(r[0], r[1]): float(r[2]) for r in booster.eval_valid(feval=scores)}
+    out: list[float] = []
+    for where in ("train", "val"):
+        second = found[(where, second_name)]
+        out += [found[(where, loss_name)], second if data.task == "regression" else 1.0 - second]
+    return dict(zip(metric_names(data.task), out, strict=True))
+
+
+def _fitted(
+    booster: lgb.Booster,
+    data: TrainData,
+    hp: Mapping[str, Any],
+    monitor: Monitor,
+    val_output: NDArray[np.float64] | None,
+) -> Fitted:
     """The rounds up to the best epoch's end, as the result."""
     kept_epoch = max(monitor.best_epoch, 1)
     kept_rounds = min(kept_epoch * int(hp["rounds_per_epoch"]), booster.current_iteration())
-    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=kept_rounds))
-    trees = booster.dump_model()["tree_info"]
+    text = booster.model_to_string(num_iteration=kept_rounds)
+    booster = lgb.Booster(model_str=text)
+    leaves = [int(n) for n in re.findall(r"^num_leaves=(\d+)$", text, flags=re.MULTILINE)]
     return Fitted(
         predictor=LightGBMPredictor(booster, data.task, len(data.classes)),
         history=monitor.history,
         best_epoch=kept_epoch,
         stopped_epoch=monitor.stopped_epoch,
-        parameters=int(sum(t["num_leaves"] for t in trees)),
+        parameters=sum(leaves),
+        val_output=val_output,
         architecture={
             "library": "lightgbm",
             "objective": _params(data, hp)["objective"],
             "rounds": kept_rounds,
-            "trees": len(trees),
+            "trees": len(leaves),
             "features": len(data.feature_names),
             "output_classes": len(data.classes),
         },

@@ -5,13 +5,15 @@ route, the task-event stream's job events and the ``training.*`` webhooks."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import func, select
 
-from pipelines.db import Job, TrainedModel
+from pipelines.db import Job, TrainedModel, WebhookDelivery
 from pipelines.models.tracking import open_tracker
 from serving.responses import learning as shapes
 from tests.serving.learning_support import (
@@ -108,7 +110,16 @@ def test_sdk_flow_classification_with_progress_events_and_webhooks(tmp_path: Pat
             receiver.arrived.wait_for(
                 lambda: any(b"training.completed" in r.body for r in receiver.requests), 30
             )
-        bodies = [json.loads(r.body) for r in receiver.requests]
+        with c.app.state.container.database.session() as s:  # every delivery made, then all of them in
+            made = s.scalar(select(func.count()).select_from(WebhookDelivery))
+        with receiver.arrived:
+            assert receiver.arrived.wait_for(lambda: len(receiver.requests) >= (made or 0), 30), made
+        # Deliveries are sent by parallel threads, so they may arrive out of order: each carries
+        # the time of its event.
+        bodies = sorted(
+            (json.loads(r.body) for r in receiver.requests),
+            key=lambda b: dt.datetime.fromisoformat(b["timestamp"]),
+        )
         names = [b["event"] for b in bodies]
         assert names[0] == "training.started" and names[-1] == "training.completed", names
         completed = bodies[-1]["data"]

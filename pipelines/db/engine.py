@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from pipelines.db.json_text import json_text
 from pipelines.security.files import private_file
 from pipelines.settings import Settings
 
@@ -67,6 +68,7 @@ def _on_sqlite_begin(connection: Connection) -> None:
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys, a busy timeout and cross-thread use."""
     parsed = make_url(url)
+    kwargs.setdefault("json_serializer", json_text)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(parsed, **kwargs)

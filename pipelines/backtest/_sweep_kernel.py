@@ -138,7 +138,8 @@ def _trade_impl(
     sums: FloatArray,
 ) -> None:
     """``_kernel.simulate`` of ``target``, counting trades into ``stats`` instead of keeping them, and
-    the curve's CSCV block sums into ``sums`` (``_fast.curve_stats_blocks``; none when empty)."""
+    the curve's CSCV block sums into ``sums`` (``_fast.curve_stats_blocks``; none when empty).
+    Long because it is one compiled loop over the bars with its arguments spelled out for numba."""
     n = open_.size
     st[:] = 0.0
     st[k.CASH] = initial

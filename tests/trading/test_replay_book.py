@@ -51,6 +51,13 @@ def _replayed(frame: pd.DataFrame, name: str, params: dict[str, Any], stops: Any
 def per_leg(frame: pd.DataFrame, case: tuple[str, dict[str, Any], Any], book: PaperBook, refuse: Any) -> Any:
     """Every planned leg through ``place_legs`` in its bar, confirmed with the runner."""
     runner, result = _replayed(frame, *case)
+    return runner, place_each_leg(frame, runner, result, book, refuse)
+
+
+def place_each_leg(
+    frame: pd.DataFrame, runner: StrategyRunner, result: ReplayResult, book: PaperBook, refuse: Any = None
+) -> list[bool]:
+    """The replay's legs placed bar by bar on ``book`` and confirmed with ``runner``: whether each filled."""
     broker, statuses = PaperBroker(book), []
     ts = utc_nanos(frame["timestamp"])
     rows = frame[["open", "high", "low", "close", "volume"]].to_numpy(np.float64)
@@ -62,7 +69,7 @@ def per_leg(frame: pd.DataFrame, case: tuple[str, dict[str, Any], Any], book: Pa
         for p, state in place_legs(broker, legs, bar, refuse=refuse):
             runner.confirm(p, state)
             statuses.append(state.status is OrderStatus.FILLED)
-    return runner, statuses
+    return statuses
 
 
 def one_pass(frame: pd.DataFrame, case: tuple[str, dict[str, Any], Any], book: PaperBook, refuse: Any) -> Any:

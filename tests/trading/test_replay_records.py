@@ -18,8 +18,6 @@ import pytest
 from pipelines.backtest.config import BacktestConfig
 from pipelines.features.inputs import utc_nanos
 from pipelines.trading.book import PaperBook
-from pipelines.trading.broker import OrderStatus
-from pipelines.trading.execution import book_bar, place_legs
 from pipelines.trading.fills import CostModel
 from pipelines.trading.paper import PaperBroker
 from pipelines.trading.records import ZERO, exact
@@ -27,7 +25,7 @@ from pipelines.trading.replay import replay
 from pipelines.trading.replay_ledger import book_columnar
 from pipelines.trading.replay_records import _Columns, _Flows, _peak, _unchanged
 from pipelines.trading.runner import Bar, RunnerConfig, StrategyRunner
-from tests.trading.test_replay_book import snapshot
+from tests.trading.test_replay_book import place_each_leg, snapshot
 from tests.trading.test_runner import random_bars
 
 SMA = ("sma_cross", {"fast": 5, "slow": 20})
@@ -51,17 +49,7 @@ def _book(commission: float, capital: float = 1e4) -> PaperBook:
 
 def _per_leg(frame: pd.DataFrame, cfg: RunnerConfig, book: PaperBook) -> StrategyRunner:
     runner = StrategyRunner(cfg)
-    result = replay(runner, frame)
-    broker, ts = PaperBroker(book), utc_nanos(frame["timestamp"])
-    rows = frame[["open", "high", "low", "close", "volume"]].to_numpy(np.float64)
-    by_bar: dict[int, list[Any]] = {}
-    for p in result.orders:
-        by_bar.setdefault(p.bar_ts_ns, []).append(p)
-    for t, legs in by_bar.items():
-        bar = book_bar(Bar(t, *rows[int(np.searchsorted(ts, t))]))
-        for p, state in place_legs(broker, legs, bar):
-            assert state.status is OrderStatus.FILLED
-            runner.confirm(p, state)
+    assert all(place_each_leg(frame, runner, replay(runner, frame), book))
     return runner
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from pipelines.learning.base import EarlyStopping, EpochCallback, Fitted, Task, TrainData
+from pipelines.learning.lgbm_trees import CompiledTrees, compile_trees
 from pipelines.learning.metrics import Monitor, metric_names, train_sample
 from pipelines.learning.params import normalized
 
@@ -31,14 +32,25 @@ SMALL_ROWS = 50_000  # below this, one thread: OpenMP's start-up and contention 
 
 
 class LightGBMPredictor:
+    """Predicts through the model's compiled trees (``lgbm_trees``: the library's answers, bit for
+    bit), made on first use; through LightGBM itself for a model they do not cover and for batches
+    large enough to spread over every core."""
+
     def __init__(self, booster: lgb.Booster, task: Task, n_classes: int) -> None:
         self.booster = booster
         self.task: Task = task
         self.n_classes = n_classes
+        self._compiled: CompiledTrees | bool | None = False  # False: not compiled yet
 
     def predict_proba(self, x: NDArray[np.float32]) -> NDArray[np.float64]:
         x = np.asarray(x, dtype=np.float32)
-        return _proba(self.booster.predict(x, num_threads=_threads(len(x))), self.task)
+        threads = _threads(len(x))
+        if threads == 1:
+            if self._compiled is False:
+                self._compiled = compile_trees(self.booster.model_to_string())
+            if isinstance(self._compiled, CompiledTrees):
+                return _proba(self._compiled.predict(x), self.task)
+        return _proba(self.booster.predict(x, num_threads=threads), self.task)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

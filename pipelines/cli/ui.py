@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -160,21 +161,33 @@ def serve(
 
     settings = get_settings()  # fail here, not in a worker, on a bad environment
     proxies = settings.serving.trusted_proxies
-    uvicorn.run(
-        "serving.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        log_config=uvicorn_log_config(),  # query credentials masked in every log line
-        access_log=False,  # the app logs requests itself (request log table, Prometheus)
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_level": log_level,
+        "log_config": uvicorn_log_config(),  # query credentials masked in every log line
+        "access_log": False,  # the app logs requests itself (request log table, Prometheus)
         # X-Forwarded-For/-Proto are believed only from TRADEFORGE_TRUSTED_PROXIES (none by default):
         # otherwise any caller could choose the address its per-address limits are counted under.
-        proxy_headers=bool(proxies),
-        forwarded_allow_ips=",".join(proxies) if proxies else "",
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": ",".join(proxies) if proxies else "",
         # uvicorn's sans-I/O protocol plus a frame sink per connection, so the live fan-out writes one
         # framed message to every subscriber in one loop (serving/wsprotocol.py).
-        ws="serving.wsprotocol:FanOutWebSocketProtocol",
-        app_dir=str(REPO_ROOT),
-    )
+        "ws": "serving.wsprotocol:FanOutWebSocketProtocol",
+    }
+    if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
+        uvicorn.run("serving.app:create_app_from_env", app_dir=str(REPO_ROOT), **options)
+        return
+    # Each worker on a socket of its own: the kernel spreads connections over them (serve_workers).
+    from uvicorn.config import STARTUP_FAILURE
+
+    from pipelines.cli.serve_workers import WorkerProcesses, reuse_port_sockets
+
+    sys.path.insert(0, str(REPO_ROOT))  # what uvicorn's app_dir does; spawned workers inherit it
+    config = uvicorn.Config("serving.app:create_app_from_env", **options)
+    manager = WorkerProcesses(config, reuse_port_sockets(host, port, workers, config.backlog))
+    manager.run()
+    if manager.failed:
+        raise typer.Exit(STARTUP_FAILURE)  # as uvicorn exits when its one worker cannot start

@@ -1,0 +1,99 @@
+"""``tradeforge serve --workers N``: uvicorn's worker processes, each on a listening socket of its own.
+
+uvicorn's own process manager shares one listening socket among its workers, and whichever worker
+wakes first accepts every connection waiting: a client that opens its pool at once (a proxy, a
+trading bot, a load test) lands all its kept-alive connections on one worker while the others idle.
+Here each worker listens on its own socket bound to the same address with ``SO_REUSEPORT``, so the
+kernel spreads new connections evenly over the workers. The manager is uvicorn's in all else: its
+``Process`` (spawned, health-checked through a pipe), a worker that dies is replaced on the same
+socket, one that fails to start stops the server, SIGINT or SIGTERM stops every worker.
+Without ``SO_REUSEPORT`` (not Linux) uvicorn's shared socket is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+from types import FrameType
+
+from uvicorn.config import STARTUP_FAILURE, Config
+from uvicorn.supervisors.multiprocess import Process
+
+__all__ = ["WorkerProcesses", "reuse_port_sockets"]
+
+log = logging.getLogger("uvicorn.error")
+
+
+def reuse_port_sockets(host: str, port: int, count: int, backlog: int) -> list[socket.socket]:
+    """``count`` listening sockets on ``host:port`` in one ``SO_REUSEPORT`` group (port 0: the port the
+    first is given)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+            port = sock.getsockname()[1]
+            sock.listen(backlog)
+            sock.set_inheritable(True)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+class WorkerProcesses:
+    """One uvicorn worker process per socket, kept alive until a stop signal."""
+
+    def __init__(self, config: Config, sockets: list[socket.socket]) -> None:
+        self.config = config
+        self.sockets = sockets
+        self.processes: list[Process] = []
+        self.should_exit = threading.Event()
+        self.failed = False  # a worker could not start
+
+    def _stop(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("Received %s, exiting.", signal.Signals(signum).name)
+        self.should_exit.set()
+
+    def run(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._stop)
+        for sock in self.sockets:
+            process = Process(self.config, [sock])
+            process.start()
+            self.processes.append(process)
+        try:
+            while not self.should_exit.wait(0.5):
+                self._keep_alive()
+        finally:
+            for process in self.processes:
+                process.terminate()
+            for process in self.processes:
+                process.join()
+            for sock in self.sockets:
+                sock.close()
+
+    def _keep_alive(self) -> None:
+        """Replace a worker that died or stopped answering, on its own socket; stop on a worker that
+        could not start (the app or its settings are broken: every restart would fail alike)."""
+        for index, process in enumerate(self.processes):
+            if self.should_exit.is_set() or process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                continue
+            process.kill()
+            process.join()
+            if process.exitcode == STARTUP_FAILURE:
+                log.error("Child process [%s] failed to start, stopping the server.", process.pid)
+                self.failed = True
+                self.should_exit.set()
+                return
+            log.info("Child process [%s] died", process.pid)
+            replacement = Process(self.config, [self.sockets[index]])
+            replacement.start()
+            self.processes[index] = replacement

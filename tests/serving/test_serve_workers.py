@@ -1,0 +1,101 @@
+"""``tradeforge serve --workers N``: each worker on its own ``SO_REUSEPORT`` socket, so connections
+opened at once spread over the workers, and a killed worker is replaced on its socket."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import psutil
+import pytest
+
+from pipelines.cli.serve_workers import reuse_port_sockets
+from tests.net_support import free_port, wait_http
+from tests.serving_support import SECRET
+
+pytestmark = pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="no SO_REUSEPORT here")
+
+CONNECTIONS = 32  # the chance that either of two workers gets fewer than 4 of them is about 1e-6
+
+
+def test_the_sockets_share_one_port_that_a_plain_bind_cannot_take() -> None:
+    sockets = reuse_port_sockets("127.0.0.1", 0, 3, 16)
+    try:
+        ports = {s.getsockname()[1] for s in sockets}
+        assert len(ports) == 1 and 0 not in ports
+        assert all(s.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) for s in sockets)
+        with closing(socket.socket()) as other, pytest.raises(OSError):
+            other.bind(("127.0.0.1", ports.pop()))
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@contextmanager
+def _serving(home: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**os.environ, "TRADEFORGE_HOME": str(home), "TRADEFORGE_SECRET_KEY": SECRET}
+    exe = Path(sys.executable).with_name("tradeforge")
+    cmd = [str(exe), "serve", "--port", str(port), "--workers", "2", "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_http(f"http://127.0.0.1:{port}/health/live", proc).status_code == 200
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _workers(proc: subprocess.Popen[bytes], port: int) -> dict[int, int]:
+    """Each worker (a child listening on ``port``) with its count of established connections."""
+    found: dict[int, int] = {}
+    for child in psutil.Process(proc.pid).children(recursive=True):
+        with_port = [c for c in child.net_connections("tcp") if c.laddr and c.laddr.port == port]
+        if any(c.status == psutil.CONN_LISTEN for c in with_port):
+            found[child.pid] = sum(c.status == psutil.CONN_ESTABLISHED for c in with_port)
+    return found
+
+
+def _open_all(port: int) -> list[socket.socket]:
+    """``CONNECTIONS`` kept-alive connections opened at once, each answered once (so accepted)."""
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=90) for _ in range(CONNECTIONS)]
+    for c in clients:
+        c.sendall(b"GET /health/live HTTP/1.1\r\nHost: test\r\n\r\n")
+    for c in clients:
+        assert c.recv(4096).startswith(b"HTTP/1.1 200")
+    return clients
+
+
+def _spread(proc: subprocess.Popen[bytes], port: int) -> dict[int, int]:
+    clients = _open_all(port)
+    try:
+        return _workers(proc, port)
+    finally:
+        for c in clients:
+            c.close()
+
+
+def test_connections_opened_at_once_spread_over_the_workers_and_a_killed_worker_is_replaced(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    with _serving(tmp_path / "home", port) as proc:
+        spread = _spread(proc, port)
+        assert len(spread) == 2, spread
+        assert min(spread.values()) >= 4 and sum(spread.values()) == CONNECTIONS, spread
+
+        killed = min(spread)
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 90
+        while len(now := _workers(proc, port)) < 2 or killed in now:
+            assert proc.poll() is None and time.monotonic() < deadline, "the killed worker was not replaced"
+            time.sleep(0.5)
+        after = _spread(proc, port)  # the replacement's connections wait in its socket until it starts
+        assert killed not in after and len(after) == 2, after
+        assert min(after.values()) >= 4, f"the replacement took {after} of {CONNECTIONS} connections"

@@ -94,3 +94,11 @@ def hog(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
 
 def sample_tasks() -> TaskKinds:
     return TaskKinds([echo, sleep, big, fail, crash, huge, sized, hog])
+
+
+def mlflow_map_built(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
+    """Whether the worker started with MLflow's package map already built (imported here, not
+    built: the task only looks)."""
+    from mlflow.utils import requirements_utils
+
+    return {"built": requirements_utils._MODULES_TO_PACKAGES is not None}

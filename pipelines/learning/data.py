@@ -161,8 +161,9 @@ def _table(frame: pd.DataFrame, target: str) -> tuple[NDArray[np.float32], pd.Se
     features = [c for c in labelled.columns if c != target and c not in times]
     if not features:
         raise InvalidRequestError("the dataset has no feature column a model can use (only dates)")
-    # Filled column by column into the one float32 array (no float64 copy of the whole table).
-    x = np.empty((len(labelled), len(features)), dtype=np.float32)
+    # Filled column by column into the one float32 array (no float64 copy of the whole table), held
+    # column-major while filling (contiguous writes), then made row-major in one blocked copy.
+    x = np.empty((len(labelled), len(features)), dtype=np.float32, order="F")
     categories: dict[str, tuple[str, ...]] = {}
     fill: dict[str, float] = {}
     for j, name in enumerate(features):
@@ -181,7 +182,7 @@ def _table(frame: pd.DataFrame, target: str) -> tuple[NDArray[np.float32], pd.Se
             categories[str(name)] = known
             x[:, j] = pd.Categorical(text, categories=list(known)).codes
     spec = FeatureSpec(tuple(str(f) for f in features), categories, fill, "table", target)
-    return x, labelled[target], spec, bool(times)
+    return np.ascontiguousarray(x), labelled[target], spec, bool(times)
 
 
 def date_columns(frame: pd.DataFrame, target: str | None = None) -> list[str]:

@@ -26,8 +26,8 @@ __all__ = ["TERMINATE_GRACE_SECONDS", "WorkerRun", "worker_context"]
 TERMINATE_GRACE_SECONDS = 5.0
 
 # Modules the fork server imports before it forks any worker: every scheduler's task modules so far,
-# and MLflow's package map that the jobs saving a model read (a second to build in each job else).
-_preload: set[str] = {__name__, "pipelines.jobs.worker", "pipelines.models.mlflow_requirements"}
+# and what of MLflow the jobs saving a model need (seconds to build in each job else).
+_preload: set[str] = {__name__, "pipelines.jobs.worker", "pipelines.models.mlflow_preload"}
 _preload_lock = threading.Lock()
 
 

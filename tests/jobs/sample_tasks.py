@@ -102,3 +102,10 @@ def mlflow_map_built(params: dict[str, Any], progress: ProgressReporter) -> dict
     from mlflow.utils import requirements_utils
 
     return {"built": requirements_utils._MODULES_TO_PACKAGES is not None}
+
+
+def mlflow_store_loaded(params: dict[str, Any], progress: ProgressReporter) -> dict[str, Any]:
+    """Whether the worker started with MLflow's SQL tracking store module imported."""
+    import sys
+
+    return {"loaded": "mlflow.store.tracking.sqlalchemy_store" in sys.modules}

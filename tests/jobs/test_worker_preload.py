@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 from pipelines.jobs.resources import Demand
 from pipelines.jobs.workers import WorkerRun, worker_context
 from pipelines.settings import Settings
-from tests.jobs.sample_tasks import mlflow_map_built
+from tests.jobs.sample_tasks import mlflow_map_built, mlflow_store_loaded
 
 
-def test_a_job_worker_starts_with_mlflows_package_map_built(settings: Settings) -> None:
+@pytest.mark.parametrize(
+    ("task", "expected"),
+    [(mlflow_map_built, {"built": True}), (mlflow_store_loaded, {"loaded": True})],
+    ids=["the package map", "the SQL tracking store"],
+)
+def test_a_job_worker_starts_with_what_a_model_save_needs(
+    settings: Settings, task: Callable[..., dict[str, Any]], expected: dict[str, Any]
+) -> None:
     worker = WorkerRun.start(
-        worker_context([mlflow_map_built.__module__]),
-        mlflow_map_built,
+        worker_context([task.__module__]),
+        task,
         {},
         settings,
-        job_id="job-preload",
+        job_id=f"job-{task.__name__}",
         kind="echo",
         user_id=None,
         demand=Demand(1.0, 1.0),
@@ -27,4 +38,4 @@ def test_a_job_worker_starts_with_mlflows_package_map_built(settings: Settings) 
         worker.read()
         time.sleep(0.05)
     worker.process.join(30)
-    assert worker.outcome == ("done", {"built": True})
+    assert worker.outcome == ("done", expected)

@@ -53,8 +53,8 @@ class CompiledTrees:
         rows[np.abs(rows) <= _ZERO] = 0.0
         out = np.zeros((len(rows), self.per_iteration), dtype=np.float64)
         plain = not (np.isnan(rows).any() or (rows == 0.0).any())  # then every split is a comparison
-        walk = _plain_scores if plain else _scores
-        walk(rows, self.record, self.threshold, self.value, self.root, self.depth, self.per_iteration, out)
+        trees = (self.record, self.threshold, self.value, self.root, self.depth)
+        _scores(rows, *trees, self.per_iteration, plain, out)
         _convert(out, self.output, self.sigmoid)
         return out[:, 0] if self.per_iteration == 1 else out
 
@@ -177,33 +177,15 @@ def _output(objective: str) -> tuple[int, float] | None:
 
 
 @njit(cache=True, nogil=True)
-def _plain_scores(
-    x: NDArray[np.float64], record: NDArray[np.int32], threshold: NDArray[np.float64],
-    value: NDArray[np.float64], root: NDArray[np.int32], depth: NDArray[np.int32], per_iteration: int,
-    out: NDArray[np.float64],
-) -> None:  # fmt: skip
-    """Every row down each tree in lockstep, a level at a time: the rows' walks are independent and
-    the child is picked by arithmetic, so the processor overlaps them instead of waiting on one
-    row's chain of loads or guessing its branches. For rows without NaN or zero."""
-    node = np.empty(x.shape[0], dtype=np.int32)
-    for t in range(root.shape[0]):
-        node[:] = root[t]
-        for _ in range(depth[t]):
-            for i in range(x.shape[0]):
-                g = node[i]
-                node[i] = record[g, 1 + (x[i, record[g, 0]] > threshold[g])]
-        k = t % per_iteration
-        for i in range(x.shape[0]):
-            out[i, k] += value[node[i]]
-
-
-@njit(cache=True, nogil=True)
 def _scores(
     x: NDArray[np.float64], record: NDArray[np.int32], threshold: NDArray[np.float64],
     value: NDArray[np.float64], root: NDArray[np.int32], depth: NDArray[np.int32], per_iteration: int,
-    out: NDArray[np.float64],
+    plain: bool, out: NDArray[np.float64],
 ) -> None:  # fmt: skip
-    """``_plain_scores`` where a NaN or a zero goes the way its split's flags say."""
+    """Every row down each tree in lockstep, a level at a time: the rows' walks are independent and
+    the child is picked by arithmetic, so the processor overlaps them instead of waiting on one
+    row's chain of loads or guessing its branches. ``plain`` rows (no NaN, no zero) only compare;
+    otherwise a NaN or a zero goes the way its split's flags say."""
     node = np.empty(x.shape[0], dtype=np.int32)
     for t in range(root.shape[0]):
         node[:] = root[t]
@@ -211,8 +193,10 @@ def _scores(
             for i in range(x.shape[0]):
                 g = node[i]
                 v = x[i, record[g, 0]]
-                special = (v != v) * 1 + (v == 0.0) * 2  # 1 a NaN, 2 a zero
-                right = (v > threshold[g]) if special == 0 else (record[g, 3] >> (special - 1)) & 1
+                right = v > threshold[g]
+                if not plain:
+                    special = (v != v) * 1 + (v == 0.0) * 2  # 1 a NaN, 2 a zero
+                    right = right if special == 0 else (record[g, 3] >> (special - 1)) & 1
                 node[i] = record[g, 1 + right]
         k = t % per_iteration
         for i in range(x.shape[0]):

@@ -38,6 +38,13 @@ class InferenceUnavailableError(BusyError):
     """The inference service did not answer a model call after its retries (down, overloaded)."""
 
 
+def _tuned(sock: socket.socket, read_timeout: float) -> None:
+    """A connected socket as model calls want it: no Nagle delay on small requests, and each answer
+    awaited up to ``read_timeout``."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.settimeout(read_timeout)
+
+
 class _Connection(http.client.HTTPConnection):
     """Connects within ``connect_timeout``, then waits up to ``timeout`` for each answer."""
 
@@ -47,18 +54,19 @@ class _Connection(http.client.HTTPConnection):
 
     def connect(self) -> None:
         super().connect()
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock.settimeout(self._read_timeout)
+        _tuned(self.sock, self._read_timeout)
 
 
 class _TlsConnection(http.client.HTTPSConnection):
+    """``_Connection`` over TLS."""
+
     def __init__(self, host: str, port: int | None, timeout: float, connect_timeout: float) -> None:
         super().__init__(host, port, timeout=connect_timeout, context=ssl.create_default_context())
         self._read_timeout = timeout
 
     def connect(self) -> None:
         super().connect()
-        self.sock.settimeout(self._read_timeout)
+        _tuned(self.sock, self._read_timeout)
 
 
 class HttpModelCaller:

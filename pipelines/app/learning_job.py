@@ -178,9 +178,11 @@ def dl_training_task(params: dict[str, Any], progress: ProgressReporter) -> dict
     data = _train_data(DatasetFiles(settings.datasets_dir), params)
     stopping = EarlyStopping(**params["early_stopping"])
     on_epoch = EpochProgress(progress, label)
-    trainer = MODEL_TYPES[str(params["model_type"])].trainer
-    device = resolve_device("auto").device
-    fitted = trainer(data, params["hyperparameters"], stopping, on_epoch, device=device)
+    spec = MODEL_TYPES[str(params["model_type"])]
+    # The device the model trains on, recorded with it: probing CUDA (importing torch, a second) only
+    # for the model types that can use it.
+    device = resolve_device("auto").device if spec.gpu else "cpu"
+    fitted = spec.trainer(data, params["hyperparameters"], stopping, on_epoch, device=device)
     seconds = time.monotonic() - started
     progress.update(99.0, f"Training {label}: registering the model...")
     return register_trained(settings, progress.job_id, params, data, fitted, seconds=seconds, device=device)

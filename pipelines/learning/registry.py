@@ -87,6 +87,7 @@ class ModelSpec:
     epochs: Callable[[Mapping[str, Any]], int]
     inputs: tuple[Literal["table", "image"], ...] = ("table",)  # the datasets it trains on
     image_seconds_per_unit: float = 0.0
+    gpu: bool = True  # trains on CUDA when there is one (else the CPU, whatever the machine has)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready, for an API listing the model types."""
@@ -120,6 +121,7 @@ MODEL_TYPES: dict[str, ModelSpec] = {
         train_lightgbm,
         load_lightgbm,
         _rounds("rounds_per_epoch"),
+        gpu=False,
     ),
     "xgboost": ModelSpec(
         "xgboost",
@@ -142,6 +144,7 @@ MODEL_TYPES: dict[str, ModelSpec] = {
         train_forest,
         load_forest,
         _rounds("trees_per_epoch"),
+        gpu=False,
     ),
     "logistic": ModelSpec(
         "logistic",

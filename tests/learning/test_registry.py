@@ -230,3 +230,11 @@ def test_tree_models_take_epochs_as_rounds_per_epoch(model_type: str, per_epoch:
     )
     _, errors = validate_hyperparameters(model_type, {"epochs": 0})
     assert fields(errors) == {"hyperparameters.epochs": "must be in [1, 10000]"}
+
+
+def test_only_the_model_types_that_can_train_on_cuda_ask_for_it() -> None:
+    """A job probes CUDA (and records the device) only for these; LightGBM and the random forest
+    always train on the CPU here, so their models never say "cuda"."""
+    from pipelines.learning.registry import MODEL_TYPES
+
+    assert {name for name, spec in MODEL_TYPES.items() if not spec.gpu} == {"lightgbm", "random_forest"}

@@ -28,8 +28,13 @@ log = logging.getLogger("uvicorn.error")
 
 def reuse_port_sockets(host: str, port: int, count: int, backlog: int) -> list[socket.socket]:
     """``count`` listening sockets on ``host:port`` in one ``SO_REUSEPORT`` group (port 0: the port the
-    first is given)."""
+    first is given). OSError when the address is taken, by any socket: a server already running there
+    with ``SO_REUSEPORT`` would otherwise silently share the port with this one."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if port:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:  # no SO_REUSEPORT: fails if taken
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
     sockets: list[socket.socket] = []
     try:
         for _ in range(count):

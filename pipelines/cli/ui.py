@@ -187,7 +187,13 @@ def serve(
 
     sys.path.insert(0, str(REPO_ROOT))  # what uvicorn's app_dir does; spawned workers inherit it
     config = uvicorn.Config("serving.app:create_app_from_env", **options)
-    manager = WorkerProcesses(config, reuse_port_sockets(host, port, workers, config.backlog))
+    try:
+        sockets = reuse_port_sockets(host, port, workers, config.backlog)
+    except OSError as exc:  # as uvicorn says it, and its exit status
+        reason = exc.strerror or str(exc)
+        typer.echo(f"error while attempting to bind on address ({host!r}, {port}): {reason}", err=True)
+        raise typer.Exit(1) from None
+    manager = WorkerProcesses(config, sockets)
     manager.run()
     if manager.failed:
         raise typer.Exit(STARTUP_FAILURE)  # as uvicorn exits when its one worker cannot start

@@ -99,3 +99,22 @@ def test_connections_opened_at_once_spread_over_the_workers_and_a_killed_worker_
         after = _spread(proc, port)  # the replacement's connections wait in its socket until it starts
         assert killed not in after and len(after) == 2, after
         assert min(after.values()) >= 4, f"the replacement took {after} of {CONNECTIONS} connections"
+
+
+def test_a_taken_port_is_refused_even_by_a_server_that_shares_it(tmp_path: Path) -> None:
+    """Another group of ``SO_REUSEPORT`` sockets (a server already running with ``--workers``) would
+    accept a new member silently; the port is checked with a plain bind first."""
+    taken = reuse_port_sockets("127.0.0.1", 0, 2, 16)
+    port = taken[0].getsockname()[1]
+    env = {**os.environ, "TRADEFORGE_HOME": str(tmp_path / "home"), "TRADEFORGE_SECRET_KEY": SECRET}
+    exe = Path(sys.executable).with_name("tradeforge")
+    try:
+        done = subprocess.run(
+            [str(exe), "serve", "--port", str(port), "--workers", "2"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        for s in taken:
+            s.close()
+    assert done.returncode == 1
+    assert "address already in use" in done.stderr.lower() and str(port) in done.stderr

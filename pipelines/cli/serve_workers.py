@@ -6,7 +6,8 @@ trading bot, a load test) lands all its kept-alive connections on one worker whi
 Here each worker listens on its own socket bound to the same address with ``SO_REUSEPORT``, so the
 kernel spreads new connections evenly over the workers. The manager is uvicorn's in all else: its
 ``Process`` (spawned, health-checked through a pipe), a worker that dies is replaced on the same
-socket, one that fails to start stops the server, SIGINT or SIGTERM stops every worker.
+socket, one that fails to start stops the server, SIGHUP replaces the workers one by one, SIGINT or
+SIGTERM stops every worker.
 Without ``SO_REUSEPORT`` (not Linux) uvicorn's shared socket is kept.
 """
 
@@ -24,6 +25,7 @@ from uvicorn.supervisors.multiprocess import Process
 __all__ = ["WorkerProcesses", "reuse_port_sockets"]
 
 log = logging.getLogger("uvicorn.error")
+_READY_SECONDS = 120.0  # a new worker's app start (stores opened, models' registry read) on a busy host
 
 
 def reuse_port_sockets(host: str, port: int, count: int, backlog: int) -> list[socket.socket]:
@@ -62,20 +64,28 @@ class WorkerProcesses:
         self.processes: list[Process] = []
         self.should_exit = threading.Event()
         self.failed = False  # a worker could not start
+        self.should_restart = False
 
     def _stop(self, signum: int, _frame: FrameType | None) -> None:
         log.info("Received %s, exiting.", signal.Signals(signum).name)
         self.should_exit.set()
 
+    def _hang_up(self, _signum: int, _frame: FrameType | None) -> None:
+        self.should_restart = True
+
     def run(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._stop)
+        signal.signal(signal.SIGHUP, self._hang_up)  # as uvicorn: replace every worker, one by one
         for sock in self.sockets:
             process = Process(self.config, [sock])
             process.start()
             self.processes.append(process)
         try:
             while not self.should_exit.wait(0.5):
+                if self.should_restart:
+                    self.should_restart = False
+                    self._restart_all()
                 self._keep_alive()
         finally:
             for process in self.processes:
@@ -84,6 +94,22 @@ class WorkerProcesses:
                 process.join()
             for sock in self.sockets:
                 sock.close()
+
+    def _restart_all(self) -> None:
+        """Each worker replaced on its socket, the new one serving before the old one stops (the
+        old one's socket is the new one's: no connection is refused meanwhile)."""
+        log.info("Received SIGHUP, restarting the workers.")
+        for index, old in enumerate(self.processes):
+            new = Process(self.config, [self.sockets[index]])
+            new.start()
+            if not new.wait_until_ready(_READY_SECONDS, self.should_exit):
+                new.kill()
+                new.join()
+                log.error("A new worker was not ready in time; keeping the old ones.")
+                return
+            old.terminate()
+            old.join()
+            self.processes[index] = new
 
     def _keep_alive(self) -> None:
         """Replace a worker that died or stopped answering, on its own socket; stop on a worker that

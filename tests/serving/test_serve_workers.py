@@ -52,33 +52,39 @@ def _serving(home: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
         proc.wait(timeout=30)
 
 
-def _workers(proc: subprocess.Popen[bytes], port: int) -> dict[int, int]:
-    """Each worker (a child listening on ``port``) with its count of established connections."""
-    found: dict[int, int] = {}
+def _workers(proc: subprocess.Popen[bytes], port: int) -> dict[int, set[int]]:
+    """Each worker (a child listening on ``port``) with the client ports of its established connections."""
+    found: dict[int, set[int]] = {}
     for child in psutil.Process(proc.pid).children(recursive=True):
-        with_port = [c for c in child.net_connections("tcp") if c.laddr and c.laddr.port == port]
+        try:
+            conns = child.net_connections("tcp")
+        except psutil.NoSuchProcess:  # a worker that has just ended (killed, or replaced)
+            continue
+        with_port = [c for c in conns if c.laddr and c.laddr.port == port]
         if any(c.status == psutil.CONN_LISTEN for c in with_port):
-            found[child.pid] = sum(c.status == psutil.CONN_ESTABLISHED for c in with_port)
+            open_ = [c for c in with_port if c.status == psutil.CONN_ESTABLISHED and c.raddr]
+            found[child.pid] = {c.raddr.port for c in open_}
     return found
 
 
-def _open_all(port: int) -> list[socket.socket]:
-    """``CONNECTIONS`` kept-alive connections opened at once, each answered once (so accepted)."""
-    clients = [socket.create_connection(("127.0.0.1", port), timeout=90) for _ in range(CONNECTIONS)]
-    for c in clients:
-        c.sendall(b"GET /health/live HTTP/1.1\r\nHost: test\r\n\r\n")
-    for c in clients:
-        assert c.recv(4096).startswith(b"HTTP/1.1 200")
-    return clients
-
-
 def _spread(proc: subprocess.Popen[bytes], port: int) -> dict[int, int]:
-    clients = _open_all(port)
+    """How many of ``CONNECTIONS`` kept-alive connections, opened at once, each worker accepted: each
+    connection's worker is read as soon as it has answered (an idle connection is closed after 5 s,
+    and a worker that is still starting answers its share late)."""
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=90) for _ in range(CONNECTIONS)]
+    taken: dict[int, int] = {}
     try:
-        return _workers(proc, port)
+        for c in clients:
+            c.sendall(b"GET /health/live HTTP/1.1\r\nHost: test\r\n\r\n")
+        for c in clients:
+            assert c.recv(4096).startswith(b"HTTP/1.1 200")
+            mine = c.getsockname()[1]
+            (pid,) = [pid for pid, ports in _workers(proc, port).items() if mine in ports]
+            taken[pid] = taken.get(pid, 0) + 1
     finally:
         for c in clients:
             c.close()
+    return taken
 
 
 def test_connections_opened_at_once_spread_over_the_workers_and_a_killed_worker_is_replaced(
@@ -99,6 +105,13 @@ def test_connections_opened_at_once_spread_over_the_workers_and_a_killed_worker_
         after = _spread(proc, port)  # the replacement's connections wait in its socket until it starts
         assert killed not in after and len(after) == 2, after
         assert min(after.values()) >= 4, f"the replacement took {after} of {CONNECTIONS} connections"
+
+        proc.send_signal(signal.SIGHUP)  # every worker replaced, one by one, the port served throughout
+        while set(_workers(proc, port)) & set(after) or len(_workers(proc, port)) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline + 120, "SIGHUP did not restart"
+            assert wait_http(f"http://127.0.0.1:{port}/health/live", proc).status_code == 200
+            time.sleep(0.5)
+        assert min(_spread(proc, port).values()) >= 4
 
 
 def test_a_taken_port_is_refused_even_by_a_server_that_shares_it(tmp_path: Path) -> None:

@@ -63,8 +63,8 @@ class _Service:
                     buffer += conn.recv(65536)
                 buffer = buffer[size:]
                 head_out = f"HTTP/1.1 200 OK\r\ncontent-length: {len(_ANSWER)}\r\n\r\n".encode()
+                self.answers += 1  # counted before it is sent: the client may check as soon as it reads
                 conn.sendall(head_out + _ANSWER)
-                self.answers += 1
                 if self.close_after_answer:
                     return
 

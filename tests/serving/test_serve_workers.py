@@ -4,6 +4,7 @@ opened at once spread over the workers, and a killed worker is replaced on its s
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -69,18 +70,23 @@ def _workers(proc: subprocess.Popen[bytes], port: int) -> dict[int, set[int]]:
 
 def _spread(proc: subprocess.Popen[bytes], port: int) -> dict[int, int]:
     """How many of ``CONNECTIONS`` kept-alive connections, opened at once, each worker accepted: each
-    connection's worker is read as soon as it has answered (an idle connection is closed after 5 s,
-    and a worker that is still starting answers its share late)."""
+    connection's worker is read as soon as its answer arrives (a worker that is still starting answers
+    its share late, and an idle connection is closed after 5 s)."""
     clients = [socket.create_connection(("127.0.0.1", port), timeout=90) for _ in range(CONNECTIONS)]
     taken: dict[int, int] = {}
     try:
         for c in clients:
             c.sendall(b"GET /health/live HTTP/1.1\r\nHost: test\r\n\r\n")
-        for c in clients:
-            assert c.recv(4096).startswith(b"HTTP/1.1 200")
-            mine = c.getsockname()[1]
-            (pid,) = [pid for pid, ports in _workers(proc, port).items() if mine in ports]
-            taken[pid] = taken.get(pid, 0) + 1
+        waiting, deadline = list(clients), time.monotonic() + 90
+        while waiting:
+            ready, _, _ = select.select(waiting, [], [], max(0.0, deadline - time.monotonic()))
+            assert ready, f"{len(waiting)} connections unanswered"
+            for c in ready:
+                assert c.recv(4096).startswith(b"HTTP/1.1 200")
+                mine = c.getsockname()[1]
+                (pid,) = [pid for pid, ports in _workers(proc, port).items() if mine in ports]
+                taken[pid] = taken.get(pid, 0) + 1
+                waiting.remove(c)
     finally:
         for c in clients:
             c.close()

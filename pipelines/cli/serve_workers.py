@@ -14,6 +14,7 @@ Without ``SO_REUSEPORT`` (not Linux) uvicorn's shared socket is kept.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import threading
@@ -77,6 +78,12 @@ class WorkerProcesses:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._stop)
         signal.signal(signal.SIGHUP, self._hang_up)  # as uvicorn: replace every worker, one by one
+        host, port = self.config.host, self.sockets[0].getsockname()[1]
+        shown = f"[{host}]" if ":" in host else host
+        log.info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)", shown, port)
+        log.info(
+            "Started parent process [%d], %d workers on sockets of their own", os.getpid(), len(self.sockets)
+        )
         for sock in self.sockets:
             process = Process(self.config, [sock])
             process.start()

@@ -43,10 +43,13 @@ def test_the_sockets_share_one_port_that_a_plain_bind_cannot_take() -> None:
 def _serving(home: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
     env = {**os.environ, "TRADEFORGE_HOME": str(home), "TRADEFORGE_SECRET_KEY": SECRET}
     exe = Path(sys.executable).with_name("tradeforge")
-    cmd = [str(exe), "serve", "--port", str(port), "--workers", "2", "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cmd = [str(exe), "serve", "--port", str(port), "--workers", "2"]
+    with (home.parent / "serve.log").open("wb") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         assert wait_http(f"http://127.0.0.1:{port}/health/live", proc).status_code == 200
+        said = (home.parent / "serve.log").read_text()
+        assert f"running on http://127.0.0.1:{port}" in said, said[-2000:]  # where to point a browser
         yield proc
     finally:
         proc.terminate()

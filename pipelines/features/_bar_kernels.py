@@ -11,21 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.features._kernels import FloatArray, _nan_head, jit, jit_fma
+from pipelines.features._kernels import FloatArray, _nan_head, _true_range_of, jit, jit_fma
 from pipelines.features._tape import run_kernel
 
 __all__ = ["ad_line", "adosc", "atr", "obv"]
-
-
-def _true_range_of_impl(h: float, lo: float, prev: float) -> float:
-    """max(high, prior close) - min(low, prior close); NaN if any is NaN (one branch, no index)."""
-    r = (h if h > prev else prev) - (lo if lo < prev else prev)
-    if np.isnan(h) | np.isnan(lo) | np.isnan(prev):
-        r = np.nan
-    return float(r)
-
-
-_true_range_of = jit(_true_range_of_impl)
 
 
 def _true_range_at_impl(high: FloatArray, low: FloatArray, close: FloatArray, i: int) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.features._kernels import FloatArray, jit
+from pipelines.features._kernels import FloatArray, _true_range_of, jit
 
 __all__ = [
     "bop",
@@ -50,15 +50,7 @@ def _true_range_impl(high: FloatArray, low: FloatArray, close: FloatArray, out: 
         out[0] = np.nan
     hs, ls, ps, os = high[1:], low[1:], close[: max(n - 1, 0)], out[1:]
     for j in range(n - 1):
-        prev = ps[j]
-        h = hs[j]
-        lo = ls[j]
-        top = h if h > prev else prev
-        bottom = lo if lo < prev else prev
-        r = top - bottom
-        if np.isnan(h) | np.isnan(lo) | np.isnan(prev):
-            r = np.nan
-        os[j] = r
+        os[j] = _true_range_of(hs[j], ls[j], ps[j])
 
 
 _true_range = jit(_true_range_impl)

@@ -182,6 +182,17 @@ def _ema_chain_impl(
 _ema_chain = jit_fma(_ema_chain_impl)
 
 
+def _true_range_of_impl(h: float, lo: float, prev: float) -> float:
+    """max(high, prior close) - min(low, prior close); NaN if any is NaN (one branch, no index)."""
+    r = (h if h > prev else prev) - (lo if lo < prev else prev)
+    if np.isnan(h) | np.isnan(lo) | np.isnan(prev):
+        r = np.nan
+    return float(r)
+
+
+_true_range_of = jit(_true_range_of_impl)
+
+
 _KAMA_SLOW = 2.0 / (30.0 + 1.0)
 _KAMA_SPAN = 2.0 / (2.0 + 1.0) - _KAMA_SLOW
 

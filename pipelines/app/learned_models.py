@@ -157,9 +157,9 @@ class TrainedModels:
     # -- helpers -----------------------------------------------------------------------------------
     def _owned(self, model_id: str, user: Requester) -> TrainedModel:
         with self.database.session() as session:
-            m = session.get(TrainedModel, model_id) if len(model_id) <= 36 else None
-            if m is None or (m.user_id != user.id and not user.is_admin):
-                raise DataNotFoundError(f"no model with id {model_id!r}")
+            m = session.get(TrainedModel, model_id) if _plausible(model_id) else None
+            _visible(model_id, None if m is None else m.user_id, user)
+            assert m is not None
             session.expunge(m)
             return m
 
@@ -171,9 +171,9 @@ class TrainedModels:
         the row (its JSON ``info`` is most of a prediction's fixed cost)."""
         query = select(TrainedModel.user_id, TrainedModel.source).where(TrainedModel.id == model_id)
         with self.database.engine.connect() as connection:
-            found = connection.execute(query).first() if len(model_id) <= 36 else None
-        if found is None or (found.user_id != user.id and not user.is_admin):
-            raise DataNotFoundError(f"no model with id {model_id!r}")
+            found = connection.execute(query).first() if _plausible(model_id) else None
+        _visible(model_id, None if found is None else found.user_id, user)
+        assert found is not None
         return str(found.source)
 
     def _load(self, model_id: str, user: Requester) -> _Loaded:
@@ -202,6 +202,18 @@ class TrainedModels:
             while len(self._cache) > self.settings.learning.predict_cache_models:
                 self._cache.popitem(last=False)
         return hit
+
+
+def _plausible(model_id: str) -> bool:
+    """Whether ``model_id`` could be a model's id at all (longer ones are not looked up)."""
+    return len(model_id) <= 36
+
+
+def _visible(model_id: str, owner: str | None, user: Requester) -> None:
+    """Not found (``owner`` None: no such model) or someone else's, to a user who is not an admin,
+    is the same 404: another user's ids are not confirmed."""
+    if owner is None or (owner != user.id and not user.is_admin):
+        raise DataNotFoundError(f"no model with id {model_id!r}")
 
 
 def _matrix(rows: Sequence[Any], meta: LearnedMeta) -> NDArray[np.float32]:

@@ -32,37 +32,35 @@ SMALL_ROWS = 50_000  # below this, one thread: OpenMP's start-up and contention 
 
 
 class LightGBMPredictor:
-    """Predicts through the model's compiled trees (``lgbm_trees``: the library's answers, bit for
-    bit), made on first use; through LightGBM itself for a model they do not cover and for batches
-    large enough to spread over every core."""
+    """A model from its text (``Booster.model_to_string()``). Predicts through the model's compiled
+    trees (``lgbm_trees``: the library's answers, bit for bit); through LightGBM itself for a model
+    they do not cover and for batches large enough to spread over every core."""
 
-    def __init__(self, booster: lgb.Booster, task: Task, n_classes: int) -> None:
-        self.booster = booster
+    def __init__(self, text: str, task: Task, n_classes: int) -> None:
+        self.text = text
+        self.booster = lgb.Booster(model_str=text)
+        self.trees: CompiledTrees | None = compile_trees(text)
         self.task: Task = task
         self.n_classes = n_classes
-        self._compiled: CompiledTrees | bool | None = False  # False: not compiled yet
 
     def predict_proba(self, x: NDArray[np.float32]) -> NDArray[np.float64]:
         x = np.asarray(x, dtype=np.float32)
         threads = _threads(len(x))
-        if threads == 1:
-            if self._compiled is False:
-                self._compiled = compile_trees(self.booster.model_to_string())
-            if isinstance(self._compiled, CompiledTrees):
-                return _proba(self._compiled.predict(x), self.task)
+        if threads == 1 and self.trees is not None:
+            return _proba(self.trees.predict(x), self.task)
         return _proba(self.booster.predict(x, num_threads=threads), self.task)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / MODEL_FILE).write_text(self.booster.model_to_string(), encoding="utf-8")
+        (folder / MODEL_FILE).write_text(self.text, encoding="utf-8")
         config = {"library": "lightgbm", "task": self.task, "n_classes": self.n_classes}
         (folder / CONFIG_FILE).write_text(json.dumps(config), encoding="utf-8")
 
 
 def load_lightgbm(folder: Path) -> LightGBMPredictor:
     config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-    booster = lgb.Booster(model_str=(folder / MODEL_FILE).read_text(encoding="utf-8"))
-    return LightGBMPredictor(booster, config["task"], int(config["n_classes"]))
+    text = (folder / MODEL_FILE).read_text(encoding="utf-8")
+    return LightGBMPredictor(text, config["task"], int(config["n_classes"]))
 
 
 def _proba(raw: Any, task: Task) -> NDArray[np.float64]:
@@ -199,10 +197,9 @@ def _fitted(
     kept_epoch = max(monitor.best_epoch, 1)
     kept_rounds = min(kept_epoch * int(hp["rounds_per_epoch"]), booster.current_iteration())
     text = booster.model_to_string(num_iteration=kept_rounds)
-    booster = lgb.Booster(model_str=text)
     leaves = [int(n) for n in re.findall(r"^num_leaves=(\d+)$", text, flags=re.MULTILINE)]
     return Fitted(
-        predictor=LightGBMPredictor(booster, data.task, len(data.classes)),
+        predictor=LightGBMPredictor(text, data.task, len(data.classes)),
         history=monitor.history,
         best_epoch=kept_epoch,
         stopped_epoch=monitor.stopped_epoch,

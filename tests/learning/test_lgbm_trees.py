@@ -110,8 +110,8 @@ def test_rows_narrower_than_the_model_are_refused() -> None:
 
 def test_the_predictor_uses_the_compiled_trees_for_small_batches() -> None:
     booster = _booster({"objective": "multiclass", "num_class": 3}, X, np.digitize(X[:, 0], [-0.5, 0.5]))
-    predictor = LightGBMPredictor(booster, "classification", 3)
+    predictor = LightGBMPredictor(booster.model_to_string(), "classification", 3)
     got = predictor.predict_proba(X[:100])
-    assert isinstance(predictor._compiled, CompiledTrees)
+    assert isinstance(predictor.trees, CompiledTrees)
     assert np.array_equal(got, booster.predict(X[:100], num_threads=1))
     assert got.shape == (100, 3)

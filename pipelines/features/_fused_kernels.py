@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.features._kernels import FloatArray, _true_range_of, jit
+from pipelines.features._kernels import EPS, FloatArray, _true_range_of, jit
 
 __all__ = [
     "bop",
@@ -111,7 +111,7 @@ _range_ratio = jit(_range_ratio_impl)
 def _bop_impl(o: FloatArray, h: FloatArray, lo: FloatArray, c: FloatArray, out: FloatArray) -> None:
     for i in range(out.size):
         rng = h[i] - lo[i]
-        out[i] = 0.0 if rng < 1e-14 else (c[i] - o[i]) / rng
+        out[i] = 0.0 if rng < EPS else (c[i] - o[i]) / rng
 
 
 _bop = jit(_bop_impl)
@@ -196,7 +196,7 @@ def range_ratio(
 
 
 def bop(o: FloatArray, h: FloatArray, lo: FloatArray, c: FloatArray, out: FloatArray) -> FloatArray:
-    """(close - open) / (high - low), 0 where the range is below 1e-14 (TA-Lib BOP)."""
+    """(close - open) / (high - low), 0 where the range is below ``EPS`` (TA-Lib BOP)."""
     _bop(o, h, lo, c, out)
     return out
 

@@ -8,7 +8,7 @@ see ``_kernels`` for the other conventions.
 
 from __future__ import annotations
 
-from pipelines.features._kernels import RESYNC, FloatArray, _nan_head, _out, jit
+from pipelines.features._kernels import EPS, RESYNC, FloatArray, _nan_head, _out, jit
 from pipelines.features._tape import run_kernel
 
 __all__ = ["mfi", "ultosc", "vortex"]
@@ -128,8 +128,8 @@ _ultosc_seed = jit(_ultosc_seed_impl)
 
 
 def _ratio_impl(b: float, t: float) -> float:
-    """b / t, 0 where t is within TA-Lib's zero (1e-14)."""
-    return 0.0 if -1e-14 < t < 1e-14 else b / t
+    """b / t, 0 where t is within TA-Lib's zero (``EPS``)."""
+    return 0.0 if -EPS < t < EPS else b / t
 
 
 _ratio = jit(_ratio_impl)
